@@ -1,0 +1,9 @@
+/* core/base/liblpz.c - the one source file of liblpz.so itself; the
+ * library's content comes whole from the per-folder static libraries. */
+#include <lpz/common.h>
+
+LPZ_API const char *lpz_version(void);
+const char *lpz_version(void)
+{
+    return LPZ_VERSION;
+}

@@ -1,0 +1,89 @@
+/* lpz/dataloader.h - the interface of a dataset plugin.
+ *
+ * A dataloader answers three questions: the shape of one sample, how many
+ * samples there are, and "write sample i as floats scaled to [-1, 1]".
+ * Batching, shuffling, sub-sampling (sampling_ratio), prefetching threads
+ * and the number of batches are the core's business. Optional functions
+ * give labels, render samples for people, and map generated samples back
+ * to the data's original units.
+ *
+ * Threading: after open returns, read and label may be called from several
+ * threads at once (the core's prefetch workers); they must not modify
+ * shared state without locking. open, close and render are called from one
+ * thread.
+ */
+#ifndef LPZ_DATALOADER_H
+#define LPZ_DATALOADER_H
+
+#include "common.h"
+#include "error.h"
+#include "options.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lpz_split {
+    LPZ_SPLIT_TRAIN = 0,
+    LPZ_SPLIT_TEST = 1
+} lpz_split;
+
+typedef enum lpz_sample_kind {
+    LPZ_SAMPLE_VECTOR = 0,   /* shape (F) */
+    LPZ_SAMPLE_IMAGE = 1,    /* shape (C, H, W), C = 1 or 3 */
+    LPZ_SAMPLE_SEQUENCE = 2  /* shape (T, F) */
+} lpz_sample_kind;
+
+/* What the core tells a dataloader when opening it. */
+typedef struct lpz_dataset_context {
+    size_t size;                /* sizeof(lpz_dataset_context) of the core */
+    const lpz_options *options; /* the plugin's declared options */
+    const char *output_dir;     /* general.output_dir, absolute */
+    const char *cache_dir;      /* a folder the plugin may write caches into (exists) */
+    const char *config_dir;     /* folder of the run file; relative paths in options are
+                                   resolved against the current directory first, then this */
+    const char *run_dir;        /* result folder of this run, or NULL outside a run; a plugin
+                                   may save what it needs to undo its scaling here */
+    lpz_split split;            /* which part of the data */
+} lpz_dataset_context;
+
+/* What a dataloader tells the core about its data. */
+typedef struct lpz_dataset_info {
+    lpz_shape sample_shape; /* e.g. {3, {1, 28, 28}} or {2, {30, 4}} */
+    int64_t count;          /* number of samples, > 0 */
+    int32_t n_classes;      /* number of label classes, 0 when unlabelled */
+    lpz_sample_kind kind;
+} lpz_dataset_info;
+
+typedef struct lpz_dataloader_ops {
+    size_t size; /* sizeof(lpz_dataloader_ops) of the plugin */
+
+    /* Opens the data (checking it thoroughly) and fills info. On failure
+     * returns a status, fills err, and leaves *state unset. */
+    int (*open)(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err);
+
+    /* Releases everything open allocated. */
+    void (*close)(void *state);
+
+    /* Writes sample `index` (0 <= index < count) to out, which has room for
+     * lpz_shape_numel(&info.sample_shape) floats, every value in [-1, 1]. */
+    int (*read)(void *state, int64_t index, float *out, lpz_error *err);
+
+    /* Optional (NULL when unlabelled): the class of sample `index`. */
+    int (*label)(void *state, int64_t index, int32_t *label, lpz_error *err);
+
+    /* Optional: writes n samples (as produced by read or by a generator) in
+     * a form for people, to path_base plus an extension the plugin chooses
+     * (".png" grid of images, ".csv" of sequences, ...). When NULL the core
+     * renders images as a PNG grid itself. */
+    int (*render)(void *state, const float *samples, int64_t n, const char *path_base, lpz_error *err);
+
+    /* Optional: maps n samples in place from [-1, 1] back to the data's
+     * original units (e.g. packets and bytes of network flows). */
+    int (*to_original_units)(void *state, float *samples, int64_t n, lpz_error *err);
+} lpz_dataloader_ops;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
