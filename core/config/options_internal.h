@@ -1,0 +1,24 @@
+/* core/config/options_internal.h - how the core fills a plugin's options.
+ *
+ * At parse time the plugin is not loaded yet, so the config keeps the keys
+ * of a plugin's section that are not core keys as raw (key, YAML text,
+ * where) triples. Once the plugin is loaded, the runtime creates an
+ * lpz_options from the plugin's spec and sets each triple, which checks
+ * the key exists (else LPZ_ENOTFOUND naming where, with the closest
+ * declared option as hint) and that the text parses as the declared type
+ * (else LPZ_EINVAL naming where and the expected type).
+ */
+#ifndef LPZ_CONFIG_OPTIONS_INTERNAL_H
+#define LPZ_CONFIG_OPTIONS_INTERNAL_H
+
+#include <lpz/options.h>
+
+/* spec may be NULL (a plugin without options). The spec must outlive opts. */
+lpz_options *lpz_options_create(const lpz_option_spec *spec, const char *plugin_name);
+void lpz_options_destroy(lpz_options *opts);
+
+/* Sets key to the YAML scalar text `value`; `where` is "file:line:col" or
+ * "--set" (copied). */
+int lpz_options_set(lpz_options *opts, const char *key, const char *value, const char *where, lpz_error *err);
+
+#endif
