@@ -1,8 +1,9 @@
 /* lpz/plugin.h - how a plugin declares itself.
  *
  * A plugin is a shared object that exports exactly one symbol, named
- * LPZ_PLUGIN_SYMBOL ("lpz_plugin"), of type `const lpz_plugin`. Define it
- * with LPZ_PLUGIN_DEFINE:
+ * LPZ_PLUGIN_SYMBOL ("lpz_plugin_descriptor"), of type `const lpz_plugin`.
+ * Define it with LPZ_PLUGIN_DEFINE (a test that compiles a plugin's source
+ * into its own executable refers to it as `lpz_plugin_descriptor`):
  *
  *     static const lpz_dataloader_ops ops = { sizeof ops, my_open, ... };
  *     LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "toy", NULL, "1.0.0",
@@ -29,7 +30,7 @@ typedef enum lpz_plugin_kind {
     LPZ_PLUGIN_NETWORK = 2     /* ops is a const lpz_network_ops * (lpz/network.h) */
 } lpz_plugin_kind;
 
-#define LPZ_PLUGIN_SYMBOL "lpz_plugin"
+#define LPZ_PLUGIN_SYMBOL "lpz_plugin_descriptor"
 
 typedef struct lpz_plugin {
     /* These two fields stay first in every ABI version. */
@@ -50,9 +51,11 @@ typedef struct lpz_plugin {
 #define LPZ_PLUGIN_EXPORT
 #endif
 
+extern LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin_descriptor;
+
 /* Defines the plugin's descriptor with the ABI of the headers in use. */
 #define LPZ_PLUGIN_DEFINE(kind_, name_, aliases_, version_, description_, options_, ops_) \
-    LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin = {                                   \
+    LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin_descriptor = {                                   \
         LPZ_ABI_MAJOR, LPZ_ABI_MINOR, (kind_), (name_), (aliases_),                     \
         (version_), (description_), (options_), (ops_)}
 

@@ -1,0 +1,292 @@
+/* core/plugin/registry.c - see registry.h. */
+#include "plugin/registry.h"
+
+#include <lpz/dataloader.h>
+#include <lpz/network.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef LPZ_PLUGIN_INSTALL_DIR
+#define LPZ_PLUGIN_INSTALL_DIR "/usr/local/lib/lpz/plugins"
+#endif
+
+const char *lpz_plugin_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case LPZ_PLUGIN_DATALOADER: return "dataloader";
+    case LPZ_PLUGIN_NETWORK: return "network";
+    default: return "unknown";
+    }
+}
+
+static int add_dir(lpz_registry *reg, const char *dir)
+{
+    if (!dir || !dir[0])
+        return 0;
+    for (int i = 0; i < reg->n_dirs; i++)
+        if (strcmp(reg->dirs[i], dir) == 0)
+            return 0;
+    char **dirs = realloc(reg->dirs, (size_t)(reg->n_dirs + 1) * sizeof *dirs);
+    if (!dirs)
+        return -1;
+    reg->dirs = dirs;
+    if (!(reg->dirs[reg->n_dirs] = strdup(dir)))
+        return -1;
+    reg->n_dirs++;
+    return 0;
+}
+
+/* The build tree's plugins/: <dir of executable>/../plugins. */
+static void build_tree_dir(char *out, size_t size)
+{
+    char exe[PATH_MAX - 16];
+    out[0] = '\0';
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(out, size, "%s/../plugins", exe);
+    char real[PATH_MAX];
+    if (realpath(out, real))
+        snprintf(out, size, "%s", real);
+}
+
+int lpz_plugin_check(const lpz_plugin *d, char *problem, size_t size)
+{
+    if (d->abi_major != LPZ_ABI_MAJOR) {
+        snprintf(problem, size,
+                 "built for plugin ABI %u.%u, but this lpz has ABI %d.%d (rebuild the plugin against this "
+                 "lpz's SDK)",
+                 d->abi_major, d->abi_minor, LPZ_ABI_MAJOR, LPZ_ABI_MINOR);
+        return 0;
+    }
+    if (d->kind != LPZ_PLUGIN_DATALOADER && d->kind != LPZ_PLUGIN_NETWORK) {
+        snprintf(problem, size, "descriptor has unknown kind %u", d->kind);
+        return 0;
+    }
+    if (!d->name || !d->name[0]) {
+        snprintf(problem, size, "descriptor has no name");
+        return 0;
+    }
+    if (!d->ops) {
+        snprintf(problem, size, "descriptor has no function table");
+        return 0;
+    }
+    size_t have = *(const size_t *)d->ops;
+    if (d->kind == LPZ_PLUGIN_DATALOADER) {
+        const lpz_dataloader_ops *o = d->ops;
+        if (have < offsetof(lpz_dataloader_ops, label) || !o->open || !o->close || !o->read) {
+            snprintf(problem, size, "dataloader function table is incomplete (open, close and read are required)");
+            return 0;
+        }
+    } else {
+        const lpz_network_ops *o = d->ops;
+        if (have < offsetof(lpz_network_ops, init) || !o->configure || !o->release || !o->build) {
+            snprintf(problem, size,
+                     "network function table is incomplete (configure, release and build are required)");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int name_matches(const lpz_plugin *d, const char *name)
+{
+    if (strcmp(d->name, name) == 0)
+        return 1;
+    if (d->aliases)
+        for (const char *const *a = d->aliases; *a; a++)
+            if (strcmp(*a, name) == 0)
+                return 1;
+    return 0;
+}
+
+static int is_shared_object_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 3 && strcmp(name + n - 3, ".so") == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_file(lpz_registry *reg, const char *path)
+{
+    lpz_plugin_entry *e = realloc(reg->entries, (size_t)(reg->n_entries + 1) * sizeof *e);
+    if (!e)
+        return -1;
+    reg->entries = e;
+    e = &reg->entries[reg->n_entries];
+    memset(e, 0, sizeof *e);
+    e->shadowed_by = -1;
+    if (!(e->path = strdup(path)))
+        return -1;
+    reg->n_entries++;
+
+    dlerror();
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(e->problem, sizeof e->problem, "not a loadable shared object: %s", why ? why : "unknown");
+        return 0;
+    }
+    const lpz_plugin *d = dlsym(h, LPZ_PLUGIN_SYMBOL);
+    if (!d) {
+        snprintf(e->problem, sizeof e->problem,
+                 "no '%s' descriptor symbol: not an lpz plugin (define one with LPZ_PLUGIN_DEFINE)",
+                 LPZ_PLUGIN_SYMBOL);
+        dlclose(h);
+        return 0;
+    }
+    if (!lpz_plugin_check(d, e->problem, sizeof e->problem)) {
+        dlclose(h);
+        return 0;
+    }
+    e->handle = h;
+    e->desc = d;
+    /* The first usable plugin of a kind and name wins. */
+    for (int i = 0; i < reg->n_entries - 1; i++) {
+        const lpz_plugin *o = reg->entries[i].desc;
+        if (o && o->kind == d->kind && reg->entries[i].shadowed_by < 0 && name_matches(o, d->name)) {
+            e->shadowed_by = i;
+            snprintf(e->problem, sizeof e->problem, "shadowed by %s", reg->entries[i].path);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int scan_dir(lpz_registry *reg, const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return 0; /* a missing folder in the search path is normal */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(dp))) {
+        if (!is_shared_object_name(de->d_name))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = -1;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    closedir(dp);
+    if (rc == 0 && n)
+        qsort(names, n, sizeof *names, cmp_str); /* a stable, predictable order */
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            rc = load_file(reg, path);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int lpz_registry_open(lpz_registry *reg, const char *const *extra_dirs, int n_extra, lpz_error *err)
+{
+    memset(reg, 0, sizeof *reg);
+    int bad = 0;
+    for (int i = 0; i < n_extra && !bad; i++)
+        bad = add_dir(reg, extra_dirs[i]);
+    const char *env = getenv("LPZ_PLUGIN_PATH");
+    if (env && !bad) {
+        char *copy = strdup(env), *save = NULL;
+        if (!copy)
+            bad = -1;
+        for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok && !bad; tok = strtok_r(NULL, ":", &save))
+            bad = add_dir(reg, tok);
+        free(copy);
+    }
+    if (!bad)
+        bad = add_dir(reg, LPZ_PLUGIN_INSTALL_DIR);
+    char build_dir[PATH_MAX];
+    build_tree_dir(build_dir, sizeof build_dir);
+    if (!bad)
+        bad = add_dir(reg, build_dir);
+    for (int i = 0; i < reg->n_dirs && !bad; i++)
+        bad = scan_dir(reg, reg->dirs[i]);
+    if (bad) {
+        lpz_registry_close(reg);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory while loading plugins");
+    }
+    return LPZ_OK;
+}
+
+int lpz_registry_find(const lpz_registry *reg, uint32_t kind, const char *name, const lpz_plugin **out,
+                      lpz_error *err)
+{
+    for (int i = 0; i < reg->n_entries; i++) {
+        const lpz_plugin_entry *e = &reg->entries[i];
+        if (e->desc && e->shadowed_by < 0 && e->desc->kind == kind && name_matches(e->desc, name)) {
+            *out = e->desc;
+            return LPZ_OK;
+        }
+    }
+    char known[1024] = "", dirs[2048] = "";
+    size_t kl = 0, dl = 0;
+    for (int i = 0; i < reg->n_entries; i++) {
+        const lpz_plugin_entry *e = &reg->entries[i];
+        if (e->desc && e->shadowed_by < 0 && e->desc->kind == kind && kl < sizeof known)
+            kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", kl ? ", " : "", e->desc->name);
+    }
+    for (int i = 0; i < reg->n_dirs && dl < sizeof dirs; i++)
+        dl += (size_t)snprintf(dirs + dl, sizeof dirs - dl, "%s%s", dl ? ", " : "", reg->dirs[i]);
+    lpz_error_set(err, LPZ_ENOTFOUND, "no %s plugin named '%s' (searched %s; %s plugins found: %s)",
+                  lpz_plugin_kind_name(kind), name, dl ? dirs : "no folders", lpz_plugin_kind_name(kind),
+                  kl ? known : "none");
+    lpz_error_hint(err, "check the name, or add the plugin's folder with --plugin-dir or LPZ_PLUGIN_PATH; "
+                        "'lpz plugins' lists what is found");
+    return LPZ_ENOTFOUND;
+}
+
+const lpz_plugin_entry *lpz_registry_entry_of(const lpz_registry *reg, const lpz_plugin *desc)
+{
+    for (int i = 0; i < reg->n_entries; i++)
+        if (reg->entries[i].desc == desc)
+            return &reg->entries[i];
+    return NULL;
+}
+
+void lpz_registry_close(lpz_registry *reg)
+{
+    for (int i = 0; i < reg->n_entries; i++) {
+        if (reg->entries[i].handle)
+            dlclose(reg->entries[i].handle);
+        free(reg->entries[i].path);
+    }
+    for (int i = 0; i < reg->n_dirs; i++)
+        free(reg->dirs[i]);
+    free(reg->entries);
+    free(reg->dirs);
+    memset(reg, 0, sizeof *reg);
+}

@@ -1,0 +1,164 @@
+/* Plugin loading: valid plugins load, every kind of broken file is listed
+ * with its reason and never stops the rest from loading. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "plugin/registry.h"
+#include <lpz/dataloader.h>
+
+static char fixtures[4096];
+
+static const lpz_plugin_entry *entry_named(const lpz_registry *r, const char *file)
+{
+    for (int i = 0; i < r->n_entries; i++) {
+        const char *slash = strrchr(r->entries[i].path, '/');
+        if (slash && strcmp(slash + 1, file) == 0)
+            return &r->entries[i];
+    }
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *b = getenv("LPZ_BUILD_DIR");
+    snprintf(fixtures, sizeof fixtures, "%s/tests/plugin-fixtures", b ? b : ".");
+    /* A plain text file named like a plugin. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/not_elf.so", fixtures);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("this is not a shared object\n", f);
+    fclose(f);
+    return 0;
+}
+
+static void test_valid_plugin_loads_and_is_found_by_name_and_alias(void **state)
+{
+    (void)state;
+    const char *dirs[] = {fixtures};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 1, &err), LPZ_OK);
+    const lpz_plugin *p = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_valid", &p, &err), LPZ_OK);
+    assert_string_equal(p->version, "1.2.3");
+    const lpz_plugin *q = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_alias", &q, &err), LPZ_OK);
+    assert_ptr_equal(p, q);
+    /* The plugin's functions really run. */
+    const lpz_dataloader_ops *ops = p->ops;
+    void *st;
+    lpz_dataset_info info;
+    assert_int_equal(ops->open(NULL, &st, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 10);
+    float x[2];
+    assert_int_equal(ops->read(st, 5, x, &err), LPZ_OK);
+    assert_float_equal(x[0], 0.5f, 1e-6);
+    ops->close(st);
+    lpz_registry_close(&r);
+}
+
+static void test_wrong_kind_is_not_found(void **state)
+{
+    (void)state;
+    const char *dirs[] = {fixtures};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 1, &err), LPZ_OK);
+    const lpz_plugin *p = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_NETWORK, "fixture_valid", &p, &err), LPZ_ENOTFOUND);
+    lpz_registry_close(&r);
+}
+
+static void test_broken_files_are_listed_with_reasons(void **state)
+{
+    (void)state;
+    const char *dirs[] = {fixtures};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 1, &err), LPZ_OK);
+    const lpz_plugin_entry *e = entry_named(&r, "fixture_wrong_abi.so");
+    assert_non_null(e);
+    assert_null(e->desc);
+    assert_non_null(strstr(e->problem, "ABI 99.7"));
+    assert_non_null(strstr(e->problem, "this lpz has ABI 1."));
+    e = entry_named(&r, "fixture_no_descriptor.so");
+    assert_non_null(e);
+    assert_null(e->desc);
+    assert_non_null(strstr(e->problem, "not an lpz plugin"));
+    e = entry_named(&r, "not_elf.so");
+    assert_non_null(e);
+    assert_null(e->desc);
+    assert_non_null(strstr(e->problem, "not a loadable shared object"));
+    lpz_registry_close(&r);
+}
+
+static void test_missing_plugin_error_names_kind_dirs_and_known_names(void **state)
+{
+    (void)state;
+    const char *dirs[] = {fixtures, "/nonexistent/lpz-plugins"};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 2, &err), LPZ_OK);
+    const lpz_plugin *p = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "no_such_set", &p, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "dataloader"));
+    assert_non_null(strstr(err.message, "'no_such_set'"));
+    assert_non_null(strstr(err.message, fixtures));
+    assert_non_null(strstr(err.message, "/nonexistent/lpz-plugins"));
+    assert_non_null(strstr(err.message, "fixture_valid"));
+    assert_true(err.hint[0] != '\0');
+    lpz_registry_close(&r);
+}
+
+static void test_plugin_path_environment_is_searched_after_plugin_dirs(void **state)
+{
+    (void)state;
+    setenv("LPZ_PLUGIN_PATH", "/first/env:/second/env", 1);
+    const char *dirs[] = {"/cli/dir"};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 1, &err), LPZ_OK);
+    assert_true(r.n_dirs >= 3);
+    assert_string_equal(r.dirs[0], "/cli/dir");
+    assert_string_equal(r.dirs[1], "/first/env");
+    assert_string_equal(r.dirs[2], "/second/env");
+    lpz_registry_close(&r);
+    unsetenv("LPZ_PLUGIN_PATH");
+}
+
+static void test_duplicate_name_first_in_search_order_wins(void **state)
+{
+    (void)state;
+    const char *dirs[] = {fixtures, fixtures};
+    lpz_registry r;
+    lpz_error err;
+    /* The same folder twice is searched once. */
+    assert_int_equal(lpz_registry_open(&r, dirs, 2, &err), LPZ_OK);
+    int valid = 0;
+    for (int i = 0; i < r.n_entries; i++)
+        if (r.entries[i].desc && strcmp(r.entries[i].desc->name, "fixture_valid") == 0)
+            valid++;
+    assert_int_equal(valid, 1);
+    lpz_registry_close(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_plugin_loads_and_is_found_by_name_and_alias),
+        cmocka_unit_test(test_wrong_kind_is_not_found),
+        cmocka_unit_test(test_broken_files_are_listed_with_reasons),
+        cmocka_unit_test(test_missing_plugin_error_names_kind_dirs_and_known_names),
+        cmocka_unit_test(test_plugin_path_environment_is_searched_after_plugin_dirs),
+        cmocka_unit_test(test_duplicate_name_first_in_search_order_wins),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
