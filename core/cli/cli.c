@@ -1,16 +1,281 @@
-/* core/cli/cli.c - the lpz command line (temporary skeleton). */
+/* core/cli/cli.c - argument parsing, help and dispatch. See cli.h. */
+#include "cli/cli.h"
+#include "cli/commands.h"
+
 #include <lpz/embed.h>
-#include <lpz/error.h>
+#include <lpz/log.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Commands, each a bit in an option's `commands` mask. */
+enum {
+    C_TRAIN = 1 << 0,
+    C_GENERATE = 1 << 1,
+    C_SCORE = 1 << 2,
+    C_PLUGINS = 1 << 3,
+    C_CONFIG = 1 << 4,
+    C_ALL = 0xffff
+};
+
+typedef struct command_def {
+    const char *name;
+    int bit;
+    const char *usage;
+    const char *summary;
+    int (*run)(const lpz_cli_args *args);
+} command_def;
+
+static const command_def commands[] = {
+    {"train", C_TRAIN, "lpz train -f CONFIG [options]",
+     "train a grid of GANs (local by default; --distributed --master/--client across machines)", lpz_cmd_train},
+    {"generate", C_GENERATE, "lpz generate --mixture-source DIR -o OUT [--sample-size N] -f CONFIG [options]",
+     "write samples of a trained mixture of generators", lpz_cmd_generate},
+    {"score", C_SCORE, "lpz score -f CONFIG (--mixture-source DIR | --generator FILE | --samples FILE.npy)",
+     "compute FID (and for labelled data inception score and TVD)", lpz_cmd_score},
+    {"plugins", C_PLUGINS, "lpz plugins [--plugin-dir DIR]... [-v]",
+     "list the dataloader and network plugins found, and files that are not valid plugins", lpz_cmd_plugins},
+    {"config", C_CONFIG, "lpz config -f CONFIG [--set KEY=VALUE]...",
+     "print the fully resolved configuration as YAML", lpz_cmd_config},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+typedef enum { A_FLAG, A_VALUE, A_LIST } arg_kind;
+
+typedef struct option_def {
+    const char *lng;
+    char shrt;
+    arg_kind kind;
+    int commands;
+    const char *metavar;
+    const char *help;
+    size_t offset; /* into lpz_cli_args */
+} option_def;
+
+#define OFF(f) offsetof(lpz_cli_args, f)
+
+static const option_def options[] = {
+    {"configuration-file", 'f', A_VALUE, C_TRAIN | C_GENERATE | C_SCORE | C_CONFIG, "CONFIG",
+     "the YAML run file", OFF(config_file)},
+    {"plugin-dir", 0, A_LIST, C_ALL, "DIR", "also search DIR for plugins (repeatable; searched first)",
+     OFF(plugin_dirs)},
+    {"set", 0, A_LIST, C_TRAIN | C_GENERATE | C_SCORE | C_CONFIG, "KEY=VALUE",
+     "override a configuration key, e.g. --set trainer.n_iterations=5 (repeatable)", OFF(sets)},
+    {"quiet", 'q', A_FLAG, C_ALL, NULL, "only errors and the final result", OFF(quiet)},
+    {"verbose", 'v', A_FLAG, C_ALL, NULL, "more detail (debug log lines; plugin options in 'plugins')",
+     OFF(verbose)},
+    {"distributed", 0, A_FLAG, C_TRAIN, NULL, "distributed mode: with --master or --client", OFF(distributed)},
+    {"master", 0, A_FLAG, C_TRAIN, NULL, "run the master of a distributed experiment", OFF(master)},
+    {"client", 0, A_FLAG, C_TRAIN, NULL, "run a long-lived client that waits for a master", OFF(client)},
+    {"port", 0, A_VALUE, C_TRAIN, "PORT", "client port (default 5000, or the next free one)", OFF(port)},
+    {"bind", 0, A_VALUE, C_TRAIN, "ADDR", "client listen address", OFF(bind)},
+    {"grid", 0, A_VALUE, C_TRAIN, "K", "train a KxK grid (overrides general.grid_size)", OFF(grid)},
+    {"deterministic", 0, A_FLAG, C_TRAIN, NULL,
+     "synchronise cells once per iteration so equal seeds give equal results", OFF(deterministic)},
+    {"resume", 0, A_VALUE, C_TRAIN, "RUN_DIR", "continue a stopped run from its checkpoints", OFF(resume)},
+    {"mixture-source", 0, A_VALUE, C_GENERATE | C_SCORE, "DIR", "folder with mixture.yml and generators",
+     OFF(mixture_source)},
+    {"output", 'o', A_VALUE, C_GENERATE, "OUT", "output folder", OFF(output)},
+    {"sample-size", 0, A_VALUE, C_GENERATE, "N", "number of samples to write (default 100)", OFF(sample_size)},
+    {"latent", 0, A_VALUE, C_GENERATE, "FILE.npy", "use these latent vectors, one row each, in order",
+     OFF(latent)},
+    {"seed", 0, A_VALUE, C_GENERATE, "SEED", "random seed for latents and mixture sampling", OFF(seed)},
+    {"format", 0, A_VALUE, C_GENERATE, "png|npy|both", "what to write (default both)", OFF(format)},
+    {"generator", 0, A_VALUE, C_SCORE, "FILE", "score a single generator file", OFF(generator)},
+    {"samples", 0, A_VALUE, C_SCORE, "FILE.npy", "score these samples", OFF(samples)},
+    {"json", 0, A_FLAG, C_SCORE, NULL, "print the scores as JSON", OFF(json)},
+    {"help", 'h', A_FLAG, C_ALL, NULL, "show this help", OFF(help)},
+};
+#define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+void lpz_cli_print_error(const lpz_error *err)
+{
+    char buf[2560];
+    fprintf(stderr, "lpz: error: %s\n", lpz_error_format(err, buf, sizeof buf));
+}
+
+static void print_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "lpz: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'lpz --help')\n");
+}
+
+static void print_main_help(FILE *out)
+{
+    fprintf(out, "lpz %s - train GANs with distributed coevolution (Lipizzaner) on CPUs\n\n", LPZ_VERSION);
+    fprintf(out, "usage: lpz <command> [options]\n       lpz --version\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\noptions for every command:\n");
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (options[i].commands == C_ALL) {
+            char left[64];
+            snprintf(left, sizeof left, "%s%c%s--%s%s%s", options[i].shrt ? "-" : "",
+                     options[i].shrt ? options[i].shrt : ' ', options[i].shrt ? ", " : "  ", options[i].lng,
+                     options[i].metavar ? " " : "", options[i].metavar ? options[i].metavar : "");
+            fprintf(out, "  %-28s %s\n", left + (options[i].shrt ? 0 : 1), options[i].help);
+        }
+    fprintf(out, "\n'lpz <command> --help' shows a command's options. Exit status: 0 success, 1 failure, "
+                 "2 usage error.\n");
+}
+
+static void print_command_help(const command_def *c, FILE *out)
+{
+    fprintf(out, "usage: %s\n\n%s\n\noptions:\n", c->usage, c->summary);
+    for (int i = 0; i < N_OPTIONS; i++) {
+        if (!(options[i].commands & c->bit))
+            continue;
+        char left[64];
+        if (options[i].shrt)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", options[i].shrt, options[i].lng,
+                     options[i].metavar ? " " : "", options[i].metavar ? options[i].metavar : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", options[i].lng, options[i].metavar ? " " : "",
+                     options[i].metavar ? options[i].metavar : "");
+        fprintf(out, "  %-32s %s\n", left, options[i].help);
+    }
+}
+
+static const option_def *find_long(const char *name, size_t len)
+{
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].lng) == len && strncmp(options[i].lng, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static const option_def *find_short(char c)
+{
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (options[i].shrt == c)
+            return &options[i];
+    return NULL;
+}
+
+/* Stores one option's value; returns 0 or a usage error (2). */
+static int store(lpz_cli_args *a, const option_def *o, const char *value, const char *spelled)
+{
+    char *base = (char *)a + o->offset;
+    switch (o->kind) {
+    case A_FLAG: *(int *)base = 1; return 0;
+    case A_VALUE: *(const char **)base = value; return 0;
+    case A_LIST: {
+        int *count = o->offset == OFF(plugin_dirs) ? &a->n_plugin_dirs : &a->n_sets;
+        if (*count >= LPZ_CLI_MAX_LIST) {
+            print_usage_error("too many %s options", spelled);
+            return 2;
+        }
+        ((const char **)base)[(*count)++] = value;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def **cmd)
+{
+    memset(a, 0, sizeof *a);
+    *cmd = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const option_def *o = NULL;
+        const char *value = NULL;
+        if (strncmp(arg, "--", 2) == 0 && arg[2]) {
+            const char *eq = strchr(arg + 2, '=');
+            size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+            o = find_long(arg + 2, len);
+            if (!o) {
+                print_usage_error("unknown option '%s'", arg);
+                return 2;
+            }
+            if (eq) {
+                if (o->kind == A_FLAG) {
+                    print_usage_error("option '--%s' takes no value", o->lng);
+                    return 2;
+                }
+                value = eq + 1;
+            }
+        } else if (arg[0] == '-' && arg[1] && !arg[2]) {
+            o = find_short(arg[1]);
+            if (!o) {
+                print_usage_error("unknown option '%s'", arg);
+                return 2;
+            }
+        } else if (!*cmd && !a->command) {
+            for (int c = 0; c < N_COMMANDS; c++)
+                if (strcmp(arg, commands[c].name) == 0)
+                    *cmd = &commands[c];
+            if (!*cmd) {
+                print_usage_error("unknown command '%s'", arg);
+                return 2;
+            }
+            a->command = arg;
+            continue;
+        } else {
+            if (a->n_positional >= (int)(sizeof a->positional / sizeof a->positional[0])) {
+                print_usage_error("too many arguments ('%s')", arg);
+                return 2;
+            }
+            a->positional[a->n_positional++] = arg;
+            continue;
+        }
+        if (o->kind != A_FLAG && !value) {
+            if (i + 1 >= argc) {
+                print_usage_error("option '%s' needs a value", arg);
+                return 2;
+            }
+            value = argv[++i];
+        }
+        if (*cmd && !(o->commands & (*cmd)->bit)) {
+            fprintf(stderr, "lpz: error: option '--%s' does not apply to 'lpz %s' (see 'lpz %s --help')\n",
+                    o->lng, (*cmd)->name, (*cmd)->name);
+            return 2;
+        }
+        int rc = store(a, o, value, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void cli_log_sink(void *user, lpz_log_level level, const char *line)
+{
+    (void)user;
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "lpz: %s: %s\n", names[level], line);
+}
 
 int lpz_main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("lpz %s\n", LPZ_VERSION);
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("lpz %s (plugin ABI %d.%d)\n", LPZ_VERSION, LPZ_ABI_MAJOR, LPZ_ABI_MINOR);
         return 0;
     }
-    fprintf(stderr, "usage: lpz <command> [options]\n");
-    return 2;
+    lpz_cli_args args;
+    const command_def *cmd;
+    int rc = parse_args(argc, argv, &args, &cmd);
+    if (rc)
+        return rc;
+    if (!cmd) {
+        if (args.help) {
+            print_main_help(stdout);
+            return 0;
+        }
+        print_main_help(stderr);
+        return 2;
+    }
+    if (args.help) {
+        print_command_help(cmd, stdout);
+        return 0;
+    }
+    if (args.n_positional && cmd->bit != 0) {
+        fprintf(stderr, "lpz: error: unexpected argument '%s' for 'lpz %s' (see 'lpz %s --help')\n",
+                args.positional[0], cmd->name, cmd->name);
+        return 2;
+    }
+    lpz_log_set_sink(cli_log_sink, NULL);
+    lpz_log_set_level(args.quiet ? LPZ_LOG_WARN : args.verbose ? LPZ_LOG_DEBUG : LPZ_LOG_INFO);
+    return cmd->run(&args);
 }

@@ -1,0 +1,41 @@
+/* core/cli/cli.h - the lpz command line.
+ *
+ * Owns: argument parsing, --help texts, printing errors and progress,
+ * exit codes (0 success, 1 failure, 2 usage error). The only part of the
+ * core that prints to the user. Calls: config, plugin, runtime and the
+ * command implementations; nothing calls it but lpz_main.
+ */
+#ifndef LPZ_CLI_CLI_H
+#define LPZ_CLI_CLI_H
+
+#include <lpz/error.h>
+
+#define LPZ_CLI_MAX_LIST 64
+
+/* Everything the command line said, parsed. */
+typedef struct lpz_cli_args {
+    const char *command;
+    const char *config_file;                 /* -f/--configuration-file */
+    const char *plugin_dirs[LPZ_CLI_MAX_LIST]; /* --plugin-dir, repeatable */
+    int n_plugin_dirs;
+    const char *sets[LPZ_CLI_MAX_LIST];      /* --set key.path=value, repeatable */
+    int n_sets;
+    int quiet, verbose;
+    int help;
+    /* train */
+    int distributed, master, client;
+    const char *port, *bind, *grid, *resume;
+    int deterministic;
+    /* generate / score */
+    const char *mixture_source, *output, *sample_size, *latent, *seed, *format;
+    const char *generator, *samples;
+    int json;
+    /* report, positional arguments */
+    const char *positional[8];
+    int n_positional;
+} lpz_cli_args;
+
+/* Prints "lpz: error: <where>: <what> (<hint>)" to stderr. */
+void lpz_cli_print_error(const lpz_error *err);
+
+#endif
