@@ -1,0 +1,484 @@
+/* core/transport/peer.c - cell server (rep0, one thread) and neighbour
+ * client (req0) over nng 1.5. The only file of lpz that calls nng for the
+ * neighbour exchange. */
+#include "transport/peer.h"
+
+#include <inttypes.h>
+#include <lpz/log.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "transport/individual.h"
+#include "transport/wire.h"
+
+#define URL_MAX 512
+/* Bad requests logged one by one before the log thins out to every Nth. */
+#define REFUSED_LOG_FIRST 10
+#define REFUSED_LOG_EVERY 1000
+
+static int nng_status(int rv)
+{
+    switch (rv) {
+    case NNG_ETIMEDOUT:
+        return LPZ_ETIMEOUT;
+    case NNG_ENOMEM:
+        return LPZ_ENOMEM;
+    case NNG_EADDRINVAL:
+    case NNG_ENOTSUP:
+    case NNG_EINVAL:
+        return LPZ_EINVAL;
+    default:
+        return LPZ_ENET;
+    }
+}
+
+int lpz_peer_inproc_url(char *buf, size_t size, uint64_t experiment_id, uint32_t cell, lpz_error *err)
+{
+    int n = snprintf(buf, size, "inproc://lpz/%016" PRIx64 "/%" PRIu32, experiment_id, cell);
+    if (n < 0 || (size_t)n >= size)
+        return lpz_error_set(err, LPZ_EINVAL, "URL buffer of %zu bytes too small", size);
+    return LPZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* server                                                               */
+
+/* One published population, shared by reference between the publisher
+ * and the server thread (which may still be sending the previous one). */
+typedef struct snapshot {
+    int refs; /* guarded by the server's mutex */
+    uint8_t *data;
+    size_t len;
+    lpz_wire_prepared prep; /* CRC and HMAC state of data, computed once */
+} snapshot;
+
+struct lpz_peer_server {
+    nng_socket sock;
+    pthread_t thread;
+    bool thread_started;
+    lpz_wire_ctx wire;
+    char url[URL_MAX];
+    pthread_mutex_t lock; /* guards current, refs and stats */
+    snapshot *current;
+    lpz_peer_server_stats stats;
+};
+
+static void snapshot_unref(lpz_peer_server *s, snapshot *snap)
+{
+    if (!snap)
+        return;
+    pthread_mutex_lock(&s->lock);
+    bool last = --snap->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        free(snap->data);
+        free(snap);
+    }
+}
+
+/* A reply frame: header + payload + tag, in one nng message. NULL when out
+ * of memory (the requester then times out). */
+static nng_msg *reply_frame(lpz_peer_server *s, unsigned type, uint64_t request_id, const uint8_t *payload,
+                            size_t len, const lpz_wire_prepared *prep)
+{
+    nng_msg *m;
+    if (nng_msg_alloc(&m, lpz_wire_frame_size(&s->wire, len)) != 0)
+        return NULL;
+    uint8_t *f = nng_msg_body(m);
+    lpz_wire_prepared local;
+    if (!prep) {
+        lpz_wire_prepare(&s->wire, payload, len, &local);
+        prep = &local;
+    }
+    if (len)
+        memcpy(f + LPZ_WIRE_HEADER_SIZE, payload, len);
+    lpz_wire_seal_prepared(&s->wire, prep, type, request_id, f, f + LPZ_WIRE_HEADER_SIZE + len);
+    return m;
+}
+
+static nng_msg *refuse(lpz_peer_server *s, uint64_t request_id, const lpz_error *e)
+{
+    char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
+    lpz_error_format(e, text, sizeof text);
+    pthread_mutex_lock(&s->lock);
+    uint64_t n = ++s->stats.refused;
+    pthread_mutex_unlock(&s->lock);
+    if (n <= REFUSED_LOG_FIRST)
+        lpz_log(LPZ_LOG_WARN, "cell server %s: refused a request: %s", s->url, text);
+    else if (n % REFUSED_LOG_EVERY == 0)
+        lpz_log(LPZ_LOG_WARN, "cell server %s: %" PRIu64 " requests refused so far (only every %d. is logged): %s",
+                s->url, n, REFUSED_LOG_EVERY, text);
+    uint8_t payload[LPZ_WIRE_MAX_ERROR];
+    size_t len = lpz_wire_error_encode(payload, e->code, text);
+    return reply_frame(s, LPZ_MSG_ERROR, request_id, payload, len, NULL);
+}
+
+static nng_msg *answer(lpz_peer_server *s, const uint8_t *frame, size_t len)
+{
+    lpz_error e;
+    lpz_error_clear(&e);
+    lpz_wire_header h;
+    const uint8_t *payload;
+    if (lpz_wire_open(&s->wire, frame, len, &h, &payload, &e) != LPZ_OK)
+        return refuse(s, h.request_id, &e);
+    if (h.type != LPZ_MSG_GET_POPULATION) {
+        lpz_error_set(&e, LPZ_EFORMAT, "a cell server answers GET_POPULATION, not %s", lpz_msg_type_name(h.type));
+        return refuse(s, h.request_id, &e);
+    }
+    long long requester = -1;
+    if (h.payload_len == 4) {
+        lpz_cursor c = lpz_cursor_reader(payload, 4);
+        uint32_t cell;
+        lpz_get_u32(&c, &cell);
+        requester = cell;
+    } else if (h.payload_len != 0) {
+        lpz_error_set(&e, LPZ_EFORMAT, "GET_POPULATION payload of %llu bytes, expected 0 or 4",
+                      (unsigned long long)h.payload_len);
+        return refuse(s, h.request_id, &e);
+    }
+    pthread_mutex_lock(&s->lock);
+    snapshot *snap = s->current;
+    if (snap)
+        snap->refs++;
+    pthread_mutex_unlock(&s->lock);
+    if (!snap) {
+        lpz_error_set(&e, LPZ_ESTATE, "cell has not published a population yet");
+        lpz_error_hint(&e, "retry later");
+        if (requester >= 0)
+            lpz_error_where(&e, "request from cell %lld", requester);
+        return refuse(s, h.request_id, &e);
+    }
+    nng_msg *m = reply_frame(s, LPZ_MSG_POPULATION, h.request_id, snap->data, snap->len, &snap->prep);
+    snapshot_unref(s, snap);
+    if (m) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.served++;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return m;
+}
+
+static void *serve(void *arg)
+{
+    lpz_peer_server *s = arg;
+    for (;;) {
+        nng_msg *req;
+        int rv = nng_recvmsg(s->sock, &req, 0);
+        if (rv == NNG_ECLOSED)
+            break;
+        if (rv != 0) {
+            lpz_log(LPZ_LOG_WARN, "cell server %s: receive failed: %s", s->url, nng_strerror(rv));
+            nng_msleep(10); /* do not spin on a persistent failure */
+            continue;
+        }
+        nng_msg *rep = answer(s, nng_msg_body(req), nng_msg_len(req));
+        nng_msg_free(req);
+        if (!rep) {
+            lpz_log(LPZ_LOG_WARN, "cell server %s: out of memory for a reply", s->url);
+            continue;
+        }
+        rv = nng_sendmsg(s->sock, rep, 0);
+        if (rv != 0) {
+            nng_msg_free(rep);
+            if (rv == NNG_ECLOSED)
+                break;
+            lpz_log(LPZ_LOG_DEBUG, "cell server %s: reply not sent: %s", s->url, nng_strerror(rv));
+        }
+    }
+    return NULL;
+}
+
+/* For tcp://host:0 (and tls+tcp://), the URL with the port nng bound. */
+static void resolve_url(lpz_peer_server *s, const char *url, nng_listener l)
+{
+    snprintf(s->url, sizeof s->url, "%s", url);
+    if (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "tls+tcp://", 10) != 0)
+        return;
+    const char *colon = strrchr(url, ':');
+    int port = 0;
+    if (!colon || colon < strstr(url, "://") + 3 || nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+        return;
+    snprintf(s->url, sizeof s->url, "%.*s:%d", (int)(colon - url), url, port);
+}
+
+int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *secret, lpz_peer_server **out,
+                          lpz_error *err)
+{
+    *out = NULL;
+    if (!url || strlen(url) >= URL_MAX - 8)
+        return lpz_error_set(err, LPZ_EINVAL, "missing or over-long URL for a cell server");
+    lpz_peer_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    lpz_wire_ctx_init(&s->wire, experiment_id, secret);
+    int rv = nng_rep0_open(&s->sock);
+    if (rv) {
+        lpz_error_set(err, nng_status(rv), "cannot open a rep socket: %s", nng_strerror(rv));
+        goto fail_nosock;
+    }
+    /* Requests are tiny; refuse big frames before they are read in full. */
+    nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, LPZ_WIRE_MAX_REQUEST_FRAME);
+    /* A peer that stops reading must not block the server thread forever. */
+    nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 10000);
+    nng_listener l;
+    rv = nng_listen(s->sock, url, &l, 0);
+    if (rv) {
+        lpz_error_set(err, nng_status(rv), "cannot listen: %s", nng_strerror(rv));
+        lpz_error_where(err, "%s", url);
+        if (rv == NNG_EADDRINUSE)
+            lpz_error_hint(err, "another process or cell uses this address; choose another port");
+        else if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP)
+            lpz_error_hint(err, "use inproc://lpz/<experiment>/<cell> or tcp://host:port");
+        goto fail;
+    }
+    resolve_url(s, url, l);
+    if (pthread_create(&s->thread, NULL, serve, s) != 0) {
+        lpz_error_set(err, LPZ_ENOMEM, "cannot start the cell server thread");
+        goto fail;
+    }
+    s->thread_started = true;
+    lpz_log(LPZ_LOG_DEBUG, "cell server listening on %s", s->url);
+    *out = s;
+    return LPZ_OK;
+fail:
+    nng_close(s->sock);
+fail_nosock:
+    lpz_wire_ctx_clear(&s->wire);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return err ? err->code : LPZ_ENET;
+}
+
+const char *lpz_peer_server_url(const lpz_peer_server *s) { return s->url; }
+
+int lpz_peer_server_publish_take(lpz_peer_server *s, uint8_t *payload, size_t len, lpz_error *err)
+{
+    lpz_population_view v;
+    int rc = lpz_population_parse(payload, len, NULL, &v, err);
+    if (rc) {
+        free(payload);
+        lpz_error_context(err, "publishing on %s", s->url);
+        return rc;
+    }
+    snapshot *snap = malloc(sizeof *snap);
+    if (!snap) {
+        free(payload);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    snap->refs = 1;
+    snap->data = payload;
+    snap->len = len;
+    lpz_wire_prepare(&s->wire, payload, len, &snap->prep);
+    pthread_mutex_lock(&s->lock);
+    snapshot *old = s->current;
+    s->current = snap;
+    pthread_mutex_unlock(&s->lock);
+    snapshot_unref(s, old);
+    return LPZ_OK;
+}
+
+int lpz_peer_server_publish(lpz_peer_server *s, const uint8_t *payload, size_t len, lpz_error *err)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory copying a population of %zu bytes", len);
+    if (len)
+        memcpy(copy, payload, len);
+    return lpz_peer_server_publish_take(s, copy, len, err);
+}
+
+void lpz_peer_server_get_stats(lpz_peer_server *s, lpz_peer_server_stats *st)
+{
+    pthread_mutex_lock(&s->lock);
+    *st = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void lpz_peer_server_stop(lpz_peer_server *s)
+{
+    if (!s)
+        return;
+    nng_close(s->sock); /* wakes the server thread with NNG_ECLOSED */
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    if (s->current)
+        snapshot_unref(s, s->current);
+    lpz_wire_ctx_clear(&s->wire);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* client                                                               */
+
+struct lpz_peer_client {
+    nng_socket sock;
+    lpz_wire_ctx wire;
+    char url[URL_MAX];
+    int64_t requester_cell;
+    uint64_t next_id;
+    nng_msg *last; /* the last reply; the payload handed out points into it */
+};
+
+int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *secret, int64_t requester_cell,
+                         lpz_peer_client **out, lpz_error *err)
+{
+    *out = NULL;
+    if (!url || strlen(url) >= URL_MAX)
+        return lpz_error_set(err, LPZ_EINVAL, "missing or over-long neighbour URL");
+    if (requester_cell > UINT32_MAX)
+        return lpz_error_set(err, LPZ_EINVAL, "requester cell %lld out of range", (long long)requester_cell);
+    lpz_peer_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    snprintf(c->url, sizeof c->url, "%s", url);
+    c->requester_cell = requester_cell;
+    c->next_id = ((uint64_t)nng_random() << 32 | nng_random()) | 1;
+    lpz_wire_ctx_init(&c->wire, experiment_id, secret);
+    int rv = nng_req0_open(&c->sock);
+    if (rv) {
+        lpz_wire_ctx_clear(&c->wire);
+        free(c);
+        return lpz_error_set(err, nng_status(rv), "cannot open a req socket: %s", nng_strerror(rv));
+    }
+    /* Populations are large (megabytes); nng's default limit is 1 MiB. */
+    nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, (size_t)LPZ_WIRE_MAX_FRAME);
+    nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
+    nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+    /* Non-blocking: the neighbour may not be up yet; nng keeps trying. */
+    rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv) {
+        lpz_error_set(err, nng_status(rv), "cannot dial: %s", nng_strerror(rv));
+        lpz_error_where(err, "%s", url);
+        if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP)
+            lpz_error_hint(err, "use inproc://lpz/<experiment>/<cell> or tcp://host:port");
+        nng_close(c->sock);
+        lpz_wire_ctx_clear(&c->wire);
+        free(c);
+        return err ? err->code : LPZ_ENET;
+    }
+    *out = c;
+    return LPZ_OK;
+}
+
+const char *lpz_peer_client_url(const lpz_peer_client *c) { return c->url; }
+
+static int fetch_failed(lpz_peer_client *c, int rv, int timeout_ms, lpz_error *err)
+{
+    if (rv == NNG_ETIMEDOUT) {
+        lpz_error_set(err, LPZ_ETIMEOUT, "no answer from neighbour %s within %d ms", c->url, timeout_ms);
+        return LPZ_ETIMEOUT;
+    }
+    lpz_error_set(err, nng_status(rv), "exchange with neighbour %s failed: %s", c->url, nng_strerror(rv));
+    return err ? err->code : nng_status(rv);
+}
+
+int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **payload, size_t *len, lpz_error *err)
+{
+    *payload = NULL;
+    *len = 0;
+    if (c->last) {
+        nng_msg_free(c->last);
+        c->last = NULL;
+    }
+    if (timeout_ms <= 0)
+        return lpz_error_set(err, LPZ_EINVAL, "fetch timeout must be > 0 ms, not %d", timeout_ms);
+
+    size_t plen = c->requester_cell >= 0 ? 4 : 0;
+    nng_msg *req;
+    int rv = nng_msg_alloc(&req, lpz_wire_frame_size(&c->wire, plen));
+    if (rv)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    uint8_t *f = nng_msg_body(req);
+    if (plen) {
+        lpz_cursor cur = lpz_cursor_writer(f + LPZ_WIRE_HEADER_SIZE, plen);
+        lpz_put_u32(&cur, (uint32_t)c->requester_cell);
+    }
+    uint64_t id = c->next_id++;
+    lpz_wire_seal(&c->wire, LPZ_MSG_GET_POPULATION, id, f, plen, NULL);
+
+    nng_time deadline = nng_clock() + (nng_time)timeout_ms;
+    nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
+    /* A new request on a req socket abandons an earlier unanswered one, so
+     * a late reply to a timed-out fetch is never mistaken for this one. */
+    rv = nng_sendmsg(c->sock, req, 0);
+    if (rv) {
+        nng_msg_free(req);
+        return fetch_failed(c, rv, timeout_ms, err);
+    }
+    nng_time now = nng_clock();
+    nng_duration left = now >= deadline ? 1 : (nng_duration)(deadline - now);
+    nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, left);
+    nng_msg *rep;
+    rv = nng_recvmsg(c->sock, &rep, 0);
+    if (rv)
+        return fetch_failed(c, rv, timeout_ms, err);
+
+    lpz_wire_header h;
+    const uint8_t *body;
+    int rc = lpz_wire_open(&c->wire, nng_msg_body(rep), nng_msg_len(rep), &h, &body, err);
+    if (rc == LPZ_OK && h.request_id != id)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "reply to request %" PRIu64 ", expected %" PRIu64, h.request_id, id);
+    if (rc == LPZ_OK && h.type == LPZ_MSG_ERROR) {
+        int code = 0;
+        char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
+        rc = lpz_wire_error_decode(body, (size_t)h.payload_len, &code, text, sizeof text, err);
+        if (rc == LPZ_OK)
+            rc = lpz_error_set(err, LPZ_ENET, "neighbour refused the request: %s (%s)", text, lpz_strerror(code));
+    } else if (rc == LPZ_OK && h.type != LPZ_MSG_POPULATION) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "unexpected %s reply to GET_POPULATION", lpz_msg_type_name(h.type));
+    }
+    if (rc) {
+        nng_msg_free(rep);
+        lpz_error_context(err, "neighbour %s", c->url);
+        return rc;
+    }
+    c->last = rep;
+    *payload = body;
+    *len = (size_t)h.payload_len;
+    return LPZ_OK;
+}
+
+void lpz_peer_client_close(lpz_peer_client *c)
+{
+    if (!c)
+        return;
+    if (c->last)
+        nng_msg_free(c->last);
+    nng_close(c->sock);
+    lpz_wire_ctx_clear(&c->wire);
+    free(c);
+}
+
+int lpz_peer_fetch(const char *url, uint64_t experiment_id, const char *secret, int timeout_ms, uint8_t **payload,
+                   size_t *len, lpz_error *err)
+{
+    *payload = NULL;
+    *len = 0;
+    lpz_peer_client *c;
+    int rc = lpz_peer_client_open(url, experiment_id, secret, -1, &c, err);
+    if (rc)
+        return rc;
+    const uint8_t *p;
+    size_t n;
+    rc = lpz_peer_client_fetch(c, timeout_ms, &p, &n, err);
+    if (rc == LPZ_OK) {
+        *payload = malloc(n ? n : 1);
+        if (!*payload)
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for a population of %zu bytes", n);
+        else {
+            memcpy(*payload, p, n);
+            *len = n;
+        }
+    }
+    lpz_peer_client_close(c);
+    return rc;
+}
