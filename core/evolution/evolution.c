@@ -25,19 +25,19 @@ int lpz_grid_neighbourhood(int k, int cell, int out[LPZ_MAX_NEIGHBOURS])
     return n;
 }
 
-double lpz_fitness_combine(const double *losses, int n, lpz_fitness_mode mode)
+double lpz_fitness_combine(const double *losses, int n, lpz_combine_mode mode)
 {
     if (n <= 0)
         return 0.0;
     double acc = losses[0];
     for (int i = 1; i < n; i++) {
         switch (mode) {
-        case LPZ_FITNESS_AVERAGE: acc += losses[i]; break;
-        case LPZ_FITNESS_BEST: acc = fmin(acc, losses[i]); break;
-        case LPZ_FITNESS_WORSE: acc = fmax(acc, losses[i]); break;
+        case LPZ_COMBINE_AVERAGE: acc += losses[i]; break;
+        case LPZ_COMBINE_BEST: acc = fmin(acc, losses[i]); break;
+        case LPZ_COMBINE_WORSE: acc = fmax(acc, losses[i]); break;
         }
     }
-    return mode == LPZ_FITNESS_AVERAGE ? acc / n : acc;
+    return mode == LPZ_COMBINE_AVERAGE ? acc / n : acc;
 }
 
 int lpz_tournament(const double *fitness, int n, int tournament_size, lpz_rng *rng)

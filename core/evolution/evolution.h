@@ -24,14 +24,14 @@ int lpz_grid_neighbourhood(int k, int cell, int out[LPZ_MAX_NEIGHBOURS]);
 
 /* ---- fitness ------------------------------------------------------------- */
 
-typedef enum lpz_fitness_mode {
-    LPZ_FITNESS_AVERAGE = 0, /* mean of the losses */
-    LPZ_FITNESS_BEST = 1,    /* lowest loss */
-    LPZ_FITNESS_WORSE = 2    /* highest loss (the original's default "worse") */
-} lpz_fitness_mode;
+typedef enum lpz_combine_mode {
+    LPZ_COMBINE_AVERAGE = 0, /* mean of the losses */
+    LPZ_COMBINE_BEST = 1,    /* lowest loss */
+    LPZ_COMBINE_WORSE = 2    /* highest loss (the original's default "worse") */
+} lpz_combine_mode;
 
 /* Combines an individual's losses against n opponents; lower is better. */
-double lpz_fitness_combine(const double *losses, int n, lpz_fitness_mode mode);
+double lpz_fitness_combine(const double *losses, int n, lpz_combine_mode mode);
 
 /* ---- selection and replacement -------------------------------------------- */
 

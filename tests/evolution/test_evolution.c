@@ -85,9 +85,9 @@ static void test_fitness_modes_combine_losses(void **state)
 {
     (void)state;
     double l[] = {0.5, 2.0, 1.0};
-    assert_true(fabs(lpz_fitness_combine(l, 3, LPZ_FITNESS_AVERAGE) - 3.5 / 3) < 1e-12);
-    assert_true(lpz_fitness_combine(l, 3, LPZ_FITNESS_BEST) == 0.5);
-    assert_true(lpz_fitness_combine(l, 3, LPZ_FITNESS_WORSE) == 2.0);
+    assert_true(fabs(lpz_fitness_combine(l, 3, LPZ_COMBINE_AVERAGE) - 3.5 / 3) < 1e-12);
+    assert_true(lpz_fitness_combine(l, 3, LPZ_COMBINE_BEST) == 0.5);
+    assert_true(lpz_fitness_combine(l, 3, LPZ_COMBINE_WORSE) == 2.0);
 }
 
 static void test_tournament_picks_the_fitter_with_the_right_probability(void **state)
