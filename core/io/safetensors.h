@@ -60,8 +60,19 @@ void lpz_st_free(lpz_st_file *f);
 const lpz_st_tensor *lpz_st_find(const lpz_st_file *f, const char *name);
 const char *lpz_st_meta(const lpz_st_file *f, const char *key);
 
+/* Name ("F32") and element size in bytes of a dtype ("?" and 0 when
+ * unknown). */
+const char *lpz_st_dtype_name(lpz_st_dtype d);
+int lpz_st_dtype_size(lpz_st_dtype d);
+
+/* Converts a tensor of any supported dtype to `count` float32 values (count
+ * must equal its element count). Tensor data in a file need not be aligned,
+ * so use this (or memcpy) rather than casting t->data. */
+int lpz_st_tensor_to_f32(const lpz_st_tensor *t, float *out, size_t count, lpz_error *err);
+
 /* Writes tensors (name, dtype F32 or I64, shape, data, nbytes) and string
- * metadata (n_meta pairs) atomically. */
+ * metadata (n_meta pairs) atomically. Any dtype of lpz_st_dtype is
+ * accepted; the data bytes are written as given (little-endian host). */
 int lpz_st_write(const char *path, const lpz_st_tensor *tensors, int n_tensors, const char *const *meta_keys,
                  const char *const *meta_values, int n_meta, lpz_error *err);
 
