@@ -1,0 +1,484 @@
+/* tools/pcap2npy/flows.c - bidirectional flows, like argus builds them.
+ *
+ * A flow is keyed by IP version, protocol and its two endpoints in a
+ * canonical order (the lower (address, port) first), so both directions
+ * land in one flow; the sender of the first packet is the flow's source.
+ * ICMP flows are keyed by the two addresses, the type (a reply folded onto
+ * its request: echo reply 0 -> 8, ICMPv6 129 -> 128, ...), the code and,
+ * for echo-like messages, the identifier. Other protocols use addresses
+ * only.
+ *
+ * A flow's current record is emitted (appended to the caller's list) when
+ *  - its next packet comes more than the idle timeout after its last one
+ *    (the packet then starts a new record with itself as source), or the
+ *    flow sits idle past the timeout while other traffic advances the clock;
+ *  - the next packet comes a status interval or more after the record's
+ *    start (the flow continues, same source, counts restart);
+ *  - a TCP SYN without ACK arrives after both FINs or a RST (port reuse);
+ *  - the table holds --max-flows flows and a new one arrives: the least
+ *    recently active flow is evicted;
+ *  - the input ends (p2n_table_flush).
+ *
+ * Memory: flows come from slabs of FLOW_SLAB entries (about 200 bytes
+ * each) that are kept and recycled, so the hot path allocates only when
+ * the number of live flows reaches a new high; the hash bucket array is
+ * sized once for max_flows. Later IPv4/IPv6 fragments carry no ports; a
+ * direct-mapped cache of FRAG_CACHE first fragments maps them back to
+ * their flow.
+ */
+#include "p2n.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FLOW_SLAB 4096
+#define FRAG_CACHE 4096
+
+typedef struct flow_key {
+    uint8_t a[16], b[16]; /* canonical endpoint order */
+    uint16_t pa, pb;      /* ports of a and b; ICMP: folded type, code */
+    uint16_t icmp_id;
+    uint8_t proto, ipver;
+} flow_key;
+
+typedef struct flow {
+    flow_key key;
+    uint64_t hash;
+    struct flow *hnext;      /* hash chain; free list when unused */
+    struct flow *prev, *next; /* activity list: head = most recent */
+    p2n_record rec;          /* the record being built */
+    int64_t timeout_ns;
+    uint8_t first_reply; /* ICMP: first packet was a reply (direction on same-host flows) */
+    uint8_t fin_mask;    /* 1: FIN from source, 2: FIN from destination, 4: RST */
+} flow;
+
+typedef struct slab {
+    struct slab *next;
+    flow flows[FLOW_SLAB];
+} slab;
+
+typedef struct frag_entry {
+    uint8_t src[16], dst[16];
+    uint32_t id;
+    uint16_t sport, dport, icmp_id;
+    uint8_t proto, ipver, valid;
+} frag_entry;
+
+struct p2n_table {
+    p2n_flow_opts opts;
+    p2n_records *out;
+    flow **buckets;
+    size_t mask;
+    flow *head, *tail;
+    size_t live;
+    flow *free_list;
+    slab *slabs;
+    int64_t now;
+    int have_now;
+    p2n_flow_stats stats;
+    frag_entry *frags;
+};
+
+void p2n_flow_opts_default(p2n_flow_opts *o)
+{
+    const int64_t s = 1000000000;
+    o->idle_tcp_ns = 60 * s;
+    o->idle_icmp_ns = 5 * s;
+    o->idle_other_ns = 30 * s;
+    o->status_ns = 60 * s;
+    o->max_flows = 262144;
+}
+
+int p2n_table_create(const p2n_flow_opts *opts, p2n_records *out, p2n_table **table, lpz_error *err)
+{
+    *table = NULL;
+    if (opts->max_flows < 1 || opts->max_flows > ((size_t)1 << 30))
+        return lpz_error_set(err, LPZ_EINVAL, "max flows %zu out of range [1, 2^30]", opts->max_flows);
+    p2n_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for the flow table");
+    t->opts = *opts;
+    t->out = out;
+    size_t nb = 1024;
+    while (nb < opts->max_flows)
+        nb <<= 1;
+    t->mask = nb - 1;
+    t->buckets = calloc(nb, sizeof *t->buckets);
+    t->frags = calloc(FRAG_CACHE, sizeof *t->frags);
+    if (!t->buckets || !t->frags) {
+        p2n_table_destroy(t);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %zu hash buckets", nb);
+    }
+    *table = t;
+    return LPZ_OK;
+}
+
+void p2n_table_destroy(p2n_table *t)
+{
+    if (!t)
+        return;
+    while (t->slabs) {
+        slab *s = t->slabs;
+        t->slabs = s->next;
+        free(s);
+    }
+    free(t->buckets);
+    free(t->frags);
+    free(t);
+}
+
+size_t p2n_table_live(const p2n_table *t)
+{
+    return t->live;
+}
+
+const p2n_flow_stats *p2n_table_stats(const p2n_table *t)
+{
+    return &t->stats;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t key_hash(const flow_key *k)
+{
+    uint64_t w[5];
+    _Static_assert(sizeof(flow_key) == 40, "flow_key is five words");
+    memcpy(w, k, sizeof w);
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 5; i++)
+        h = mix64(h ^ w[i]) + (uint64_t)i;
+    return h;
+}
+
+static int is_icmp(uint8_t proto)
+{
+    return proto == 1 || proto == 58;
+}
+
+/* Protocols whose key needs the transport header (see decode.c). */
+static int keyed_by_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132 || is_icmp(proto);
+}
+
+/* Reply types folded onto their request so both belong to one flow. */
+static uint16_t icmp_fold(uint8_t proto, uint16_t type, int *is_reply)
+{
+    *is_reply = 0;
+    if (proto == 1) {
+        switch (type) {
+        case 0: *is_reply = 1; return 8;
+        case 14: *is_reply = 1; return 13;
+        case 16: *is_reply = 1; return 15;
+        case 18: *is_reply = 1; return 17;
+        default: return type;
+        }
+    }
+    if (type == 129) {
+        *is_reply = 1;
+        return 128;
+    }
+    return type;
+}
+
+/* Builds the canonical key; *fwd_hint is 1 when the packet's source is
+ * endpoint a. */
+static void make_key(const p2n_packet *p, flow_key *k, int *is_reply)
+{
+    memset(k, 0, sizeof *k);
+    k->proto = p->proto;
+    k->ipver = p->ipver;
+    *is_reply = 0;
+    int c = memcmp(p->src, p->dst, 16);
+    if (is_icmp(p->proto)) {
+        if (p->has_ports) {
+            k->pa = icmp_fold(p->proto, p->sport, is_reply);
+            k->pb = p->dport;
+            k->icmp_id = p->icmp_id;
+        }
+        memcpy(k->a, c <= 0 ? p->src : p->dst, 16);
+        memcpy(k->b, c <= 0 ? p->dst : p->src, 16);
+        return;
+    }
+    uint16_t sp = p->has_ports ? p->sport : 0, dp = p->has_ports ? p->dport : 0;
+    if (c < 0 || (c == 0 && sp <= dp)) {
+        memcpy(k->a, p->src, 16);
+        memcpy(k->b, p->dst, 16);
+        k->pa = sp;
+        k->pb = dp;
+    } else {
+        memcpy(k->a, p->dst, 16);
+        memcpy(k->b, p->src, 16);
+        k->pa = dp;
+        k->pb = sp;
+    }
+}
+
+static int64_t timeout_for(const p2n_table *t, uint8_t proto)
+{
+    if (proto == 6)
+        return t->opts.idle_tcp_ns;
+    if (is_icmp(proto))
+        return t->opts.idle_icmp_ns;
+    return t->opts.idle_other_ns;
+}
+
+static void lru_unlink(p2n_table *t, flow *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        t->head = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        t->tail = f->prev;
+    f->prev = f->next = NULL;
+}
+
+static void lru_push_head(p2n_table *t, flow *f)
+{
+    f->prev = NULL;
+    f->next = t->head;
+    if (t->head)
+        t->head->prev = f;
+    t->head = f;
+    if (!t->tail)
+        t->tail = f;
+}
+
+static int emit(p2n_table *t, flow *f, uint64_t *reason, lpz_error *err)
+{
+    (*reason)++;
+    return p2n_records_push(t->out, &f->rec, err);
+}
+
+/* Removes f from the table (after its record was emitted). */
+static void release(p2n_table *t, flow *f)
+{
+    flow **pp = &t->buckets[f->hash & t->mask];
+    while (*pp != f)
+        pp = &(*pp)->hnext;
+    *pp = f->hnext;
+    lru_unlink(t, f);
+    f->hnext = t->free_list;
+    t->free_list = f;
+    t->live--;
+}
+
+static flow *alloc_flow(p2n_table *t, lpz_error *err)
+{
+    if (!t->free_list) {
+        slab *s = malloc(sizeof *s);
+        if (!s) {
+            lpz_error_set(err, LPZ_ENOMEM, "out of memory for %zu more flows", (size_t)FLOW_SLAB);
+            return NULL;
+        }
+        s->next = t->slabs;
+        t->slabs = s;
+        for (size_t i = 0; i < FLOW_SLAB; i++) {
+            s->flows[i].hnext = t->free_list;
+            t->free_list = &s->flows[i];
+        }
+    }
+    flow *f = t->free_list;
+    t->free_list = f->hnext;
+    return f;
+}
+
+/* Starts a new record on f with p (sent at ts) as its first packet; the
+ * packet's sender becomes the source. */
+static void start_record(flow *f, const p2n_packet *p, int is_reply, int64_t ts)
+{
+    memset(&f->rec, 0, sizeof f->rec);
+    f->rec.start_ns = f->rec.last_ns = ts;
+    memcpy(f->rec.saddr, p->src, 16);
+    memcpy(f->rec.daddr, p->dst, 16);
+    f->rec.sport = p->has_ports ? p->sport : 0;
+    f->rec.dport = p->has_ports ? p->dport : 0;
+    f->rec.proto = p->proto;
+    f->rec.ipver = p->ipver;
+    f->first_reply = (uint8_t)is_reply;
+    f->fin_mask = 0;
+}
+
+/* Restarts the counts of f at ts, keeping its source (status records). */
+static void restart_counts(flow *f, int64_t ts)
+{
+    f->rec.start_ns = f->rec.last_ns = ts;
+    f->rec.spkts = f->rec.dpkts = f->rec.sbytes = f->rec.dbytes = 0;
+    f->rec.tcp_flags = 0;
+}
+
+static int is_forward(const flow *f, const p2n_packet *p, int is_reply)
+{
+    if (memcmp(p->src, f->rec.saddr, 16) != 0)
+        return 0;
+    if (memcmp(p->src, p->dst, 16) != 0)
+        return 1;
+    /* same host on both ends: ports (or the ICMP reply bit) decide */
+    if (is_icmp(p->proto))
+        return is_reply == f->first_reply;
+    return !p->has_ports || p->sport == f->rec.sport;
+}
+
+static void account(flow *f, const p2n_packet *p, int is_reply, int64_t ts)
+{
+    int fwd = is_forward(f, p, is_reply);
+    if (fwd) {
+        f->rec.spkts++;
+        f->rec.sbytes += p->wire_len;
+    } else {
+        f->rec.dpkts++;
+        f->rec.dbytes += p->wire_len;
+    }
+    if (ts > f->rec.last_ns)
+        f->rec.last_ns = ts;
+    if (ts < f->rec.start_ns) /* slightly out-of-order capture */
+        f->rec.start_ns = ts;
+    if (p->proto == 6) {
+        f->rec.tcp_flags |= p->tcp_flags;
+        if (p->tcp_flags & 0x01)
+            f->fin_mask |= fwd ? 1 : 2;
+        if (p->tcp_flags & 0x04)
+            f->fin_mask |= 4;
+    }
+}
+
+static uint64_t frag_slot(const p2n_packet *p)
+{
+    uint64_t w[4];
+    memcpy(w, p->src, 16);
+    memcpy(w + 2, p->dst, 16);
+    uint64_t h = mix64(w[0] ^ mix64(w[1] ^ mix64(w[2] ^ mix64(w[3]))));
+    return mix64(h ^ ((uint64_t)p->frag_id << 8) ^ p->proto) & (FRAG_CACHE - 1);
+}
+
+static int frag_match(const frag_entry *e, const p2n_packet *p)
+{
+    return e->valid && e->id == p->frag_id && e->proto == p->proto && e->ipver == p->ipver &&
+           memcmp(e->src, p->src, 16) == 0 && memcmp(e->dst, p->dst, 16) == 0;
+}
+
+int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error *err)
+{
+    p2n_packet fragbuf;
+    const p2n_packet *p = pkt;
+    if (pkt->frag_later && keyed_by_ports(pkt->proto)) {
+        frag_entry *e = &t->frags[frag_slot(pkt)];
+        if (!frag_match(e, pkt)) {
+            t->stats.frag_orphans++;
+            return LPZ_OK;
+        }
+        fragbuf = *pkt;
+        fragbuf.sport = e->sport;
+        fragbuf.dport = e->dport;
+        fragbuf.icmp_id = e->icmp_id;
+        fragbuf.has_ports = 1;
+        fragbuf.tcp_flags = 0;
+        p = &fragbuf;
+        t->stats.frag_attached++;
+    } else if (pkt->frag_first && pkt->has_ports) {
+        frag_entry *e = &t->frags[frag_slot(pkt)];
+        memcpy(e->src, pkt->src, 16);
+        memcpy(e->dst, pkt->dst, 16);
+        e->id = pkt->frag_id;
+        e->sport = pkt->sport;
+        e->dport = pkt->dport;
+        e->icmp_id = pkt->icmp_id;
+        e->proto = pkt->proto;
+        e->ipver = pkt->ipver;
+        e->valid = 1;
+    }
+
+    if (!t->have_now || ts > t->now) {
+        t->now = ts;
+        t->have_now = 1;
+    }
+    /* Flows idle past their timeout leave the table while the clock moves;
+     * the same rule applied on packet arrival below makes the records
+     * independent of when this sweep happens. */
+    while (t->tail && t->tail->timeout_ns > 0 && t->now - t->tail->rec.last_ns > t->tail->timeout_ns) {
+        flow *f = t->tail;
+        int rc = emit(t, f, &t->stats.rec_idle, err);
+        release(t, f);
+        if (rc)
+            return rc;
+    }
+
+    flow_key k;
+    int is_reply;
+    make_key(p, &k, &is_reply);
+    uint64_t h = key_hash(&k);
+    flow *f = t->buckets[h & t->mask];
+    while (f && (f->hash != h || memcmp(&f->key, &k, sizeof k) != 0))
+        f = f->hnext;
+
+    if (f) {
+        int rc = LPZ_OK;
+        if (f->timeout_ns > 0 && ts - f->rec.last_ns > f->timeout_ns) {
+            rc = emit(t, f, &t->stats.rec_idle, err);
+            start_record(f, p, is_reply, ts);
+            t->stats.flows++;
+        } else if (p->proto == 6 && (f->fin_mask == 3 || (f->fin_mask & 4)) && (p->tcp_flags & 0x12) == 0x02) {
+            rc = emit(t, f, &t->stats.rec_tcp_reuse, err);
+            start_record(f, p, is_reply, ts);
+            t->stats.flows++;
+        } else if (t->opts.status_ns > 0 && ts - f->rec.start_ns >= t->opts.status_ns) {
+            rc = emit(t, f, &t->stats.rec_status, err);
+            restart_counts(f, ts);
+        }
+        if (rc)
+            return rc;
+        account(f, p, is_reply, ts);
+        if (t->head != f) {
+            lru_unlink(t, f);
+            lru_push_head(t, f);
+        }
+        return LPZ_OK;
+    }
+
+    if (t->live >= t->opts.max_flows) {
+        flow *old = t->tail;
+        int rc = emit(t, old, &t->stats.rec_evicted, err);
+        release(t, old);
+        if (rc)
+            return rc;
+    }
+    f = alloc_flow(t, err);
+    if (!f)
+        return LPZ_ENOMEM;
+    f->key = k;
+    f->hash = h;
+    f->timeout_ns = timeout_for(t, p->proto);
+    f->hnext = t->buckets[h & t->mask];
+    t->buckets[h & t->mask] = f;
+    lru_push_head(t, f);
+    t->live++;
+    t->stats.flows++;
+    if (t->live > t->stats.max_live)
+        t->stats.max_live = t->live;
+    start_record(f, p, is_reply, ts);
+    account(f, p, is_reply, ts);
+    return LPZ_OK;
+}
+
+int p2n_table_flush(p2n_table *t, lpz_error *err)
+{
+    while (t->tail) {
+        flow *f = t->tail;
+        int rc = emit(t, f, &t->stats.rec_end, err);
+        release(t, f);
+        if (rc)
+            return rc;
+    }
+    return LPZ_OK;
+}

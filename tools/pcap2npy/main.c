@@ -1,0 +1,301 @@
+/* tools/pcap2npy/main.c - the lpz-pcap2npy command line: options, the
+ * run (read -> flows -> records -> sequences -> files) and the summary.
+ * The only file of the tool that prints or exits.
+ * Exit status: 0 done, 1 the input or an output failed, 2 bad usage.
+ */
+#include "p2n.h"
+
+#include <lpz/log.h>
+
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PROG "lpz-pcap2npy"
+#define DEFAULT_FIELDS "gap,dur,pkts,bytes"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: " PROG " --pcap FILE [options]\n"
+            "       " PROG " --from-argus FILE.csv [options]\n"
+            "\n"
+            "Turns a packet capture (pcap or pcapng; \"-\" = stdin) into argus-like bidirectional\n"
+            "flow records, sorts them by start time and writes float32 sequences of shape\n"
+            "(sequences, length, fields) to a NumPy .npy, plus OUT.npy.json naming fields and units.\n"
+            "\n"
+            "input (exactly one):\n"
+            "  --pcap FILE              capture read through libpcap (Ethernet/VLAN, Linux SLL/SLL2,\n"
+            "                           raw IP, BSD null/loopback)\n"
+            "  --from-argus FILE        CSV printed by `ra -u -n -c , -s stime dur pkts bytes ...`\n"
+            "                           (first line names the fields; any order)\n"
+            "output:\n"
+            "  -o, --output OUT.npy     the array (default: the input path with .npy)\n"
+            "  --csv OUT.csv            also write every record (sorted) as CSV\n"
+            "  --sequence-length N      records per sequence (default 30); the remainder is dropped\n"
+            "  --fields LIST            features per record (default " DEFAULT_FIELDS "); known:\n"
+            "                           gap dur pkts bytes spkts dpkts sbytes dbytes proto sport\n"
+            "                           dport stime\n"
+            "flows (pcap input):\n"
+            "  --filter BPF             keep only packets matching a tcpdump filter expression\n"
+            "  --idle-timeout S         end a flow after S seconds without packets, for every\n"
+            "                           protocol; 0 = never (default: argus' TCP 60, ICMP 5, other 30)\n"
+            "  --status-interval S      emit a record every S seconds of an active flow; 0 = off\n"
+            "                           (default 60, argus -S / ARGUS_FLOW_STATUS_INTERVAL)\n"
+            "  --max-flows N            live flows kept at once; the least recently active is\n"
+            "                           emitted and dropped beyond that (default 262144)\n"
+            "  --allow-truncated        use the packets before the cut when the file ends mid-packet\n"
+            "other:\n"
+            "  -q, --quiet              no summary; errors only\n"
+            "  -v, --verbose            more detail\n"
+            "  -h, --help               this text\n"
+            "  --version                print the version\n"
+            "\n"
+            "To get one record per flow for the whole capture, as the original argus + racluster\n"
+            "pipeline did, use --idle-timeout 0 --status-interval 0.\n"
+            "Exit status: 0 success, 1 failure, 2 bad usage.\n");
+}
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see " PROG " --help)\n");
+    va_end(ap);
+    return 2;
+}
+
+static void print_error(const lpz_error *err)
+{
+    char buf[2200];
+    fprintf(stderr, PROG ": error: %s\n", lpz_error_format(err, buf, sizeof buf));
+}
+
+/* Seconds as a non-negative finite number (fractions allowed). */
+static int parse_secs(const char *opt, const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v < 0 || v > 1e9)
+        return usage_error("%s wants seconds between 0 and 1e9, got \"%s\"", opt, s);
+    *out = v;
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return usage_error("%s wants an integer between %lld and %lld, got \"%s\"", opt, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+enum {
+    O_PCAP = 256,
+    O_ARGUS,
+    O_CSV,
+    O_SEQ,
+    O_FIELDS,
+    O_FILTER,
+    O_IDLE,
+    O_STATUS,
+    O_MAXFLOWS,
+    O_ALLOWTRUNC,
+    O_VERSION
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"pcap", required_argument, 0, O_PCAP},
+        {"from-argus", required_argument, 0, O_ARGUS},
+        {"output", required_argument, 0, 'o'},
+        {"csv", required_argument, 0, O_CSV},
+        {"sequence-length", required_argument, 0, O_SEQ},
+        {"fields", required_argument, 0, O_FIELDS},
+        {"filter", required_argument, 0, O_FILTER},
+        {"idle-timeout", required_argument, 0, O_IDLE},
+        {"status-interval", required_argument, 0, O_STATUS},
+        {"max-flows", required_argument, 0, O_MAXFLOWS},
+        {"allow-truncated", no_argument, 0, O_ALLOWTRUNC},
+        {"quiet", no_argument, 0, 'q'},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, O_VERSION},
+        {0, 0, 0, 0},
+    };
+    const char *pcap_path = NULL, *argus_path = NULL, *out_path = NULL, *csv_path = NULL, *filter = NULL;
+    const char *fields_arg = DEFAULT_FIELDS;
+    long long seq_len = 30, max_flows = 0;
+    double idle = -1, status = 60;
+    int quiet = 0, verbose = 0, allow_trunc = 0, c;
+    p2n_flow_opts fo;
+    p2n_flow_opts_default(&fo);
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_PCAP: pcap_path = optarg; break;
+        case O_ARGUS: argus_path = optarg; break;
+        case 'o': out_path = optarg; break;
+        case O_CSV: csv_path = optarg; break;
+        case O_FIELDS: fields_arg = optarg; break;
+        case O_FILTER: filter = optarg; break;
+        case O_SEQ:
+            if (parse_count("--sequence-length", optarg, 1, 100000000, &seq_len))
+                return 2;
+            break;
+        case O_MAXFLOWS:
+            if (parse_count("--max-flows", optarg, 1, 1LL << 30, &max_flows))
+                return 2;
+            break;
+        case O_IDLE:
+            if (parse_secs("--idle-timeout", optarg, &idle))
+                return 2;
+            break;
+        case O_STATUS:
+            if (parse_secs("--status-interval", optarg, &status))
+                return 2;
+            break;
+        case O_ALLOWTRUNC: allow_trunc = 1; break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case 'h': usage(stdout); return 0;
+        case O_VERSION: printf(PROG " %s\n", LPZ_VERSION); return 0;
+        case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument \"%s\"", argv[optind]);
+    if (!!pcap_path + !!argus_path != 1)
+        return usage_error("give exactly one input: --pcap FILE or --from-argus FILE");
+    if (argus_path && (filter || idle >= 0 || max_flows || allow_trunc))
+        return usage_error("--filter, --idle-timeout, --max-flows and --allow-truncated apply to --pcap only");
+    lpz_log_set_level(quiet ? LPZ_LOG_ERROR : verbose ? LPZ_LOG_DEBUG : LPZ_LOG_INFO);
+
+    p2n_output_opts oo;
+    memset(&oo, 0, sizeof oo);
+    lpz_error err;
+    lpz_error_clear(&err);
+    if (p2n_fields_parse(fields_arg, oo.fields, &oo.n_fields, &err)) {
+        char buf[2200];
+        return usage_error("%s", lpz_error_format(&err, buf, sizeof buf));
+    }
+    const char *in = pcap_path ? pcap_path : argus_path;
+    char out_buf[4096];
+    if (!out_path) {
+        if (strcmp(in, "-") == 0)
+            return usage_error("reading stdin needs -o OUT.npy");
+        const char *slash = strrchr(in, '/');
+        const char *dot = strrchr(in, '.');
+        size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - in) : strlen(in);
+        if (stem + 5 > sizeof out_buf)
+            return usage_error("input path too long");
+        snprintf(out_buf, sizeof out_buf, "%.*s.npy", (int)stem, in);
+        out_path = out_buf;
+    }
+    if (idle >= 0)
+        fo.idle_tcp_ns = fo.idle_icmp_ns = fo.idle_other_ns = (int64_t)llround(idle * 1e9);
+    fo.status_ns = (int64_t)llround(status * 1e9);
+    if (max_flows)
+        fo.max_flows = (size_t)max_flows;
+
+    double t0 = now_s();
+    p2n_records recs = {0};
+    p2n_read_stats rs;
+    memset(&rs, 0, sizeof rs);
+    p2n_flow_stats fs;
+    memset(&fs, 0, sizeof fs);
+    p2n_argus_stats as;
+    memset(&as, 0, sizeof as);
+    int rc;
+    if (pcap_path) {
+        p2n_table *t;
+        rc = p2n_table_create(&fo, &recs, &t, &err);
+        if (!rc) {
+            rc = p2n_read_pcap(pcap_path, filter, allow_trunc, t, &rs, &err);
+            if (!rc)
+                rc = p2n_table_flush(t, &err);
+            fs = *p2n_table_stats(t);
+            p2n_table_destroy(t);
+        }
+    } else {
+        rc = p2n_read_argus_csv(argus_path, &recs, &as, &err);
+    }
+    double t_read = now_s() - t0;
+    if (!rc) {
+        p2n_records_sort(&recs);
+        oo.npy_path = out_path;
+        oo.csv_path = csv_path;
+        oo.source = in;
+        oo.sequence_length = seq_len;
+        oo.idle_tcp_s = fo.idle_tcp_ns * 1e-9;
+        oo.idle_icmp_s = fo.idle_icmp_ns * 1e-9;
+        oo.idle_other_s = fo.idle_other_ns * 1e-9;
+        oo.status_s = fo.status_ns * 1e-9;
+        if (argus_path) /* flow building happened in argus */
+            oo.idle_tcp_s = oo.idle_icmp_s = oo.idle_other_s = oo.status_s = -1;
+        p2n_output_stats os;
+        memset(&os, 0, sizeof os);
+        rc = p2n_write_outputs(&recs, &oo, &os, &err);
+        double elapsed = now_s() - t0;
+        if (!quiet) {
+            if (pcap_path) {
+                uint64_t skipped = rs.truncated + rs.non_ip + rs.malformed + rs.filtered + fs.frag_orphans;
+                fprintf(stderr,
+                        PROG ": %s: %llu packets read (link type %s)%s; %llu skipped: %llu truncated, %llu "
+                             "non-IP, %llu malformed IP, %llu filtered, %llu orphan fragments "
+                             "(%llu later fragments joined their flow)\n",
+                        pcap_path, (unsigned long long)rs.packets, rs.linktype_name,
+                        rs.file_truncated ? " [file cut mid-packet]" : "", (unsigned long long)skipped,
+                        (unsigned long long)rs.truncated, (unsigned long long)rs.non_ip,
+                        (unsigned long long)rs.malformed, (unsigned long long)rs.filtered,
+                        (unsigned long long)fs.frag_orphans, (unsigned long long)fs.frag_attached);
+                fprintf(stderr,
+                        PROG ": %llu flows (at most %llu live); %zu records: %llu idle, %llu status interval, "
+                             "%llu evicted (--max-flows), %llu TCP port reuse, %llu at end of input\n",
+                        (unsigned long long)fs.flows, (unsigned long long)fs.max_live, recs.n,
+                        (unsigned long long)fs.rec_idle, (unsigned long long)fs.rec_status,
+                        (unsigned long long)fs.rec_evicted, (unsigned long long)fs.rec_tcp_reuse,
+                        (unsigned long long)fs.rec_end);
+            } else {
+                fprintf(stderr, PROG ": %s: %zu records read; %llu argus management records skipped%s\n",
+                        argus_path, recs.n, (unsigned long long)as.skipped_man,
+                        as.unknown_proto ? " (some protocol names unknown: proto 255)" : "");
+            }
+            if (!rc)
+                fprintf(stderr,
+                        PROG ": %lld sequences of %lld x %d written to %s (+ %s.json)%s; %lld records left "
+                             "over (fewer than one sequence) dropped\n",
+                        (long long)os.sequences, seq_len, oo.n_fields, out_path, out_path,
+                        csv_path ? ", all records in the CSV" : "", (long long)os.records_dropped);
+            if (pcap_path)
+                fprintf(stderr, PROG ": elapsed %.3f s (reading %.3f s), %.0f packets/s\n", elapsed, t_read,
+                        t_read > 0 ? rs.packets / t_read : 0.0);
+            else
+                fprintf(stderr, PROG ": elapsed %.3f s\n", elapsed);
+        }
+    }
+    p2n_records_free(&recs);
+    if (rc) {
+        print_error(&err);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* tools/pcap2npy/pcap_read.c - pcap and pcapng files through libpcap.
+ *
+ * Streaming: one packet at a time goes to the decoder and the flow table;
+ * nothing of the file is kept. Timestamps are read at nanosecond
+ * precision (libpcap scales microsecond files). A --filter is compiled
+ * once and applied with pcap_offline_filter so that the packets it drops
+ * can be counted.
+ */
+#include "p2n.h"
+
+#include <pcap/pcap.h>
+#include <string.h>
+
+int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n_table *t, p2n_read_stats *st,
+                  lpz_error *err)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    memset(st, 0, sizeof *st);
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (!pc) {
+        lpz_error_set(err, LPZ_EIO, "cannot read the capture: %s", errbuf);
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "give a pcap or pcapng file (tcpdump -w, tools/capture-traffic.sh)");
+        return LPZ_EIO;
+    }
+    int dlt = pcap_datalink(pc);
+    st->linktype = dlt;
+    const char *name = pcap_datalink_val_to_name(dlt);
+    snprintf(st->linktype_name, sizeof st->linktype_name, "%s", name ? name : "unknown");
+    if (!p2n_linktype_supported(dlt)) {
+        const char *desc = pcap_datalink_val_to_description(dlt);
+        lpz_error_set(err, LPZ_EUNSUPPORTED, "unsupported link type %d (%s%s%s)", dlt, name ? name : "unknown",
+                      desc ? ": " : "", desc ? desc : "");
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "supported: EN10MB (Ethernet, VLAN tags), LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, "
+                            "NULL, LOOP; capture with tcpdump -i <interface> on one of those");
+        pcap_close(pc);
+        return LPZ_EUNSUPPORTED;
+    }
+    struct bpf_program prog;
+    int have_prog = 0;
+    if (filter && *filter) {
+        if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            lpz_error_set(err, LPZ_EINVAL, "bad --filter \"%s\": %s", filter, pcap_geterr(pc));
+            lpz_error_hint(err, "the filter uses tcpdump's syntax, see man pcap-filter");
+            pcap_close(pc);
+            return LPZ_EINVAL;
+        }
+        have_prog = 1;
+    }
+
+    int rc = LPZ_OK;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    for (;;) {
+        int r = pcap_next_ex(pc, &h, &data);
+        if (r == PCAP_ERROR_BREAK) /* end of file */
+            break;
+        if (r != 1) {
+            const char *msg = pcap_geterr(pc);
+            /* libpcap says "truncated dump file" / "truncated pcapng dump
+             * file" when the last record is cut short. */
+            if (allow_truncated && strstr(msg, "truncated")) {
+                st->file_truncated = 1;
+                break;
+            }
+            rc = lpz_error_set(err, LPZ_EFORMAT, "corrupt capture after packet %llu: %s",
+                               (unsigned long long)st->packets, msg);
+            lpz_error_where(err, "%s", path);
+            if (strstr(msg, "truncated"))
+                lpz_error_hint(err, "the file ends in the middle of a packet (interrupted capture?); "
+                                    "--allow-truncated uses the packets before the cut");
+            break;
+        }
+        st->packets++;
+        if (have_prog && !pcap_offline_filter(&prog, h, data)) {
+            st->filtered++;
+            continue;
+        }
+        p2n_packet pkt;
+        uint32_t wire = h->len > h->caplen ? h->len : h->caplen;
+        switch (p2n_decode(dlt, data, h->caplen, wire, &pkt)) {
+        case P2N_PKT_OK: break;
+        case P2N_PKT_TRUNCATED: st->truncated++; continue;
+        case P2N_PKT_NON_IP: st->non_ip++; continue;
+        case P2N_PKT_MALFORMED: st->malformed++; continue;
+        }
+        int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
+        rc = p2n_table_packet(t, ts, &pkt, err);
+        if (rc)
+            break;
+        st->used++;
+    }
+    if (have_prog)
+        pcap_freecode(&prog);
+    pcap_close(pc);
+    return rc;
+}
