@@ -1,0 +1,134 @@
+/* core/nn/internal.h - the model structure shared by the files of core/nn.
+ *
+ * core/nn owns: models (lpz/nn.h), their layers' forward and backward
+ * kernels, losses (loss.h) and Adam (adam.h). It may call: base (errors,
+ * log, rng) and OpenBLAS. Nothing outside core/nn includes this header.
+ *
+ * Memory of a model:
+ *   params/grads  one float buffer each, param_count long, in state_dict
+ *                 order (a layer owns the slice [poff, poff + pcount));
+ *   bufs          batch-norm running statistics (not trained);
+ *   arena         per-batch memory sized by lpz_model_reserve for
+ *                 `reserved` samples: the input copy, every layer's output
+ *                 and saved values (aux), two gradient ping-pong buffers
+ *                 and one work area shared by all layers (they run one at
+ *                 a time).
+ */
+#ifndef LPZ_CORE_NN_INTERNAL_H
+#define LPZ_CORE_NN_INTERNAL_H
+
+#include <lpz/nn.h>
+
+#define NN_NAME_MAX 64
+#define NN_TENSOR_NAME_MAX 96
+
+/* Upper bound on one im2col chunk (floats): the conv kernels process as
+ * many samples per GEMM as fit in this, trading memory for GEMM size. */
+#define NN_COL_CAP ((int64_t)1 << 21)
+
+typedef enum nn_kind {
+    NN_LINEAR,
+    NN_CONV,
+    NN_CONVT,
+    NN_BATCHNORM,
+    NN_RELU,
+    NN_LEAKY_RELU,
+    NN_TANH,
+    NN_SIGMOID,
+    NN_DROPOUT,
+    NN_RESHAPE,
+    NN_LSTM,
+    NN_REPEAT,
+    NN_LAST_STEP,
+    NN_CUSTOM
+} nn_kind;
+
+typedef struct nn_layer {
+    nn_kind kind;
+    char name[NN_NAME_MAX];
+    lpz_shape in, out;
+    int64_t in_numel, out_numel;
+    int64_t poff, pcount; /* slice of params/grads */
+    int64_t boff, bcount; /* slice of bufs */
+
+    /* hyper-parameters (meaning per kind) */
+    int64_t features;  /* linear: out; conv/convt: out channels; lstm: hidden; repeat: steps */
+    int k, stride, pad, bias;
+    int num_layers; /* lstm */
+    float slope;    /* leaky relu */
+    float p;        /* dropout probability (dropout, lstm between layers) */
+
+    /* geometry of conv/convt: input (cin, hin, win), output (cout, hout, wout) */
+    int64_t cin, hin, win, cout, hout, wout;
+    int64_t chunk; /* samples per GEMM chunk (conv/convt), set by reserve */
+
+    /* custom layers */
+    const lpz_layer_ops *ops;
+    void *self;
+
+    /* batch memory, set by reserve */
+    float *y;   /* output (n * out_numel); reshape aliases its input */
+    float *aux; /* values saved for backward */
+} nn_layer;
+
+typedef struct nn_tensor {
+    char name[NN_TENSOR_NAME_MAX];
+    lpz_shape shape;
+    int trainable; /* 1: in params, 0: in bufs */
+    int64_t off;
+} nn_tensor;
+
+struct lpz_model {
+    lpz_shape in_shape, cur_shape;
+    nn_layer *layers;
+    int n_layers, cap_layers;
+    nn_tensor *tensors;
+    int n_tensors, cap_tensors;
+    float *params, *grads;
+    int64_t n_params;
+    float *bufs;
+    int64_t n_bufs;
+    lpz_rng rng;
+    int training;
+    uint64_t seed;
+
+    int64_t reserved; /* batch size the arena holds; 0 = none */
+    float *arena;
+    float *x_copy;     /* the last forward's input */
+    float *g0, *g1;    /* gradient ping-pong, each max activation size */
+    float *work;       /* shared scratch */
+    int64_t last_n;    /* batch size of the last forward; 0 = none */
+};
+
+/* Kernels (layers.c, conv.c, lstm.c). Shapes come from the layer; n is the
+ * batch size; x is the layer input, y its output. Backward writes dx when it
+ * is not NULL and ADDS parameter gradients into dp (the layer's slice). */
+void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+             const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+int64_t nn_aux_size(const nn_layer *l, int64_t n);
+int64_t nn_work_size(const nn_layer *l, int64_t n);
+
+void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y);
+void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                        float *dp);
+
+void nn_conv_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y, float *work);
+void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                      float *dp, float *work);
+void nn_convt_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y, float *work);
+void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                       float *dp, float *work);
+
+void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train);
+void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *dy, float *dx, float *dp, int train);
+
+void nn_lstm_forward(nn_layer *l, int64_t n, const float *p, const float *x, float *y, int train, lpz_rng *rng);
+void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                      float *dp, float *work);
+
+/* Internal hooks for tests: the model's generator (dropout masks draw from
+ * it; saving and restoring it repeats a mask). */
+lpz_rng *lpz_model_rng(lpz_model *m);
+
+#endif

@@ -1,0 +1,197 @@
+/* core/nn/layers.c - scratch sizes, GEMM wrapper, linear and batch norm.
+ *
+ * All matrices are row-major. Shapes in comments exclude nothing: n is the
+ * batch, R = rows a linear layer sees (n, or n * T for sequences).
+ */
+#include "nn/internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+             const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
+                (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
+int64_t nn_aux_size(const nn_layer *l, int64_t n)
+{
+    switch (l->kind) {
+    case NN_BATCHNORM:
+        /* x_hat (n * numel), then per channel: batch mean, 1 / sqrt(var + eps) */
+        return n * l->in_numel + 2 * l->features;
+    case NN_DROPOUT:
+        return n * l->in_numel; /* mask factors */
+    case NN_LSTM: {
+        /* per layer: gates (NT x 4h), c (NT x h), h (NT x h), dropout mask
+         * (NT x h), dropped-out h fed to the next layer (NT x h) */
+        int64_t nt = n * l->in.dim[0], h = l->features;
+        return (int64_t)l->num_layers * nt * 8 * h;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int64_t conv_chunk(int64_t n, int64_t per)
+{
+    int64_t c = NN_COL_CAP / per;
+    if (c < 1)
+        c = 1;
+    return c > n ? n : c;
+}
+
+int64_t nn_work_size(const nn_layer *l, int64_t n)
+{
+    switch (l->kind) {
+    case NN_CONV: {
+        /* col [C k k, cs * P] and the GEMM output [Cout, cs * P] */
+        int64_t P = l->hout * l->wout, ckk = l->cin * l->k * l->k;
+        int64_t cs = conv_chunk(n, ckk * P);
+        return cs * P * (ckk + l->cout);
+    }
+    case NN_CONVT: {
+        /* col [Cout k k, cs * Pin] and gathered input [Cin, cs * Pin] */
+        int64_t P = l->hin * l->win, ckk = l->cout * l->k * l->k;
+        int64_t cs = conv_chunk(n, ckk * P);
+        return cs * P * (ckk + l->cin);
+    }
+    case NN_LSTM: {
+        /* dG (NT x 4h), h_{t-1} (NT x h), two dH (NT x h), dh and dc (N x h) */
+        int64_t nt = n * l->in.dim[0], h = l->features;
+        return nt * 7 * h + 2 * n * h;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ---- linear: y[R, out] = x[R, in] W^T + b, W [out, in] ------------------- */
+
+void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y)
+{
+    int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
+    int64_t R = n * (l->in_numel / in);
+    float beta = 0.0f;
+    if (l->bias) {
+        const float *b = p + out * in;
+        for (int64_t r = 0; r < R; r++)
+            memcpy(y + r * out, b, (size_t)out * sizeof(float));
+        beta = 1.0f;
+    }
+    nn_gemm(0, 1, R, out, in, 1.0f, x, in, p, in, beta, y, out);
+}
+
+void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                        float *dp)
+{
+    int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
+    int64_t R = n * (l->in_numel / in);
+    /* dW [out, in] += dy^T [out, R] x [R, in] */
+    nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
+    if (l->bias) {
+        float *db = dp + out * in;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t o = 0; o < out; o++)
+                db[o] += dy[r * out + o];
+    }
+    /* dx [R, in] = dy [R, out] W [out, in] */
+    if (dx)
+        nn_gemm(0, 0, R, in, out, 1.0f, dy, out, p, in, 0.0f, dx, in);
+}
+
+/* ---- batch norm over channels: x (n, C, S) with S = H * W (1 for (F)) ----- */
+
+#define BN_EPS 1e-5
+#define BN_MOMENTUM 0.1
+
+void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train)
+{
+    int64_t C = l->features, S = l->in_numel / C, M = n * S;
+    const float *gamma = p, *beta = p + C;
+    float *rmean = buf, *rvar = buf + C, *tracked = buf + 2 * C;
+    float *xhat = l->aux, *mean_s = l->aux + n * l->in_numel, *istd_s = mean_s + C;
+    for (int64_t c = 0; c < C; c++) {
+        double mean, var;
+        if (train) {
+            double s = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                const float *xc = x + (i * C + c) * S;
+                for (int64_t j = 0; j < S; j++)
+                    s += xc[j];
+            }
+            mean = s / (double)M;
+            double q = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                const float *xc = x + (i * C + c) * S;
+                for (int64_t j = 0; j < S; j++) {
+                    double d = xc[j] - mean;
+                    q += d * d;
+                }
+            }
+            var = q / (double)M; /* biased: normalisation */
+            /* running statistics use the unbiased variance, as PyTorch */
+            rmean[c] = (float)((1.0 - BN_MOMENTUM) * rmean[c] + BN_MOMENTUM * mean);
+            rvar[c] = (float)((1.0 - BN_MOMENTUM) * rvar[c] + BN_MOMENTUM * var * (double)M / (double)(M - 1));
+        } else {
+            mean = rmean[c];
+            var = rvar[c];
+        }
+        float istd = (float)(1.0 / sqrt(var + BN_EPS));
+        float fm = (float)mean, g = gamma[c], b = beta[c];
+        mean_s[c] = fm;
+        istd_s[c] = istd;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xc = x + (i * C + c) * S;
+            float *hc = xhat + (i * C + c) * S, *yc = y + (i * C + c) * S;
+            for (int64_t j = 0; j < S; j++) {
+                float h = (xc[j] - fm) * istd;
+                hc[j] = h;
+                yc[j] = h * g + b;
+            }
+        }
+    }
+    if (train)
+        tracked[0] += 1.0f;
+}
+
+void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *dy, float *dx, float *dp, int train)
+{
+    int64_t C = l->features, S = l->in_numel / C, M = n * S;
+    const float *gamma = p;
+    const float *xhat = l->aux, *istd_s = l->aux + n * l->in_numel + C;
+    for (int64_t c = 0; c < C; c++) {
+        double sdy = 0.0, sdyh = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *d = dy + (i * C + c) * S, *h = xhat + (i * C + c) * S;
+            for (int64_t j = 0; j < S; j++) {
+                sdy += d[j];
+                sdyh += (double)d[j] * h[j];
+            }
+        }
+        dp[c] += (float)sdyh;    /* d gamma */
+        dp[C + c] += (float)sdy; /* d beta */
+        if (!dx)
+            continue;
+        float k = gamma[c] * istd_s[c];
+        if (train) {
+            /* dx = gamma istd (dy - mean(dy) - x_hat mean(dy x_hat)) */
+            float mdy = (float)(sdy / (double)M), mdyh = (float)(sdyh / (double)M);
+            for (int64_t i = 0; i < n; i++) {
+                const float *d = dy + (i * C + c) * S, *h = xhat + (i * C + c) * S;
+                float *o = dx + (i * C + c) * S;
+                for (int64_t j = 0; j < S; j++)
+                    o[j] = k * (d[j] - mdy - h[j] * mdyh);
+            }
+        } else {
+            for (int64_t i = 0; i < n; i++) {
+                const float *d = dy + (i * C + c) * S;
+                float *o = dx + (i * C + c) * S;
+                for (int64_t j = 0; j < S; j++)
+                    o[j] = k * d[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,1104 @@
+/* core/nn/model.c - building, inspecting and running models (lpz/nn.h).
+ *
+ * Layer kernels live in layers.c, conv.c and lstm.c; this file owns the
+ * model's buffers, shape checks, the tensor table (state_dict names) and
+ * the forward/backward sweep over the layers.
+ */
+#include "nn/internal.h"
+
+#include <lpz/error.h>
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds that keep a typo from asking for terabytes; far above any network
+ * this engine is meant for. */
+#define NN_MAX_NUMEL ((int64_t)1 << 31)
+#define NN_MAX_PARAMS ((int64_t)1 << 31)
+
+lpz_rng *lpz_model_rng(lpz_model *m)
+{
+    return &m->rng;
+}
+
+static void shape_str(const lpz_shape *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, size - o, "(");
+    for (int i = 0; i < s->ndim && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? ", " : "", (long long)s->dim[i]);
+    if (o < size)
+        snprintf(buf + o, size - o, ")");
+}
+
+static int check_shape(const lpz_shape *s, const char *what, lpz_error *err)
+{
+    if (s->ndim < 1 || s->ndim > LPZ_MAX_DIMS)
+        return lpz_error_set(err, LPZ_EINVAL, "%s has %d dimensions; 1 to %d are supported", what, s->ndim,
+                             LPZ_MAX_DIMS);
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->dim[i] < 1)
+            return lpz_error_set(err, LPZ_EINVAL, "%s has dimension %d of size %lld; sizes must be >= 1", what, i,
+                                 (long long)s->dim[i]);
+        if (s->dim[i] > NN_MAX_NUMEL || n > NN_MAX_NUMEL / s->dim[i])
+            return lpz_error_set(err, LPZ_EINVAL, "%s is too large (more than %lld elements)", what,
+                                 (long long)NN_MAX_NUMEL);
+        n *= s->dim[i];
+    }
+    return LPZ_OK;
+}
+
+int lpz_model_create(const lpz_shape *input_shape, uint64_t seed, lpz_model **out, lpz_error *err)
+{
+    if (!out)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_create: out is NULL");
+    *out = NULL;
+    if (!input_shape)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_create: input shape is NULL");
+    int rc = check_shape(input_shape, "model input shape", err);
+    if (rc)
+        return rc;
+    lpz_model *m = calloc(1, sizeof(*m));
+    if (!m)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory creating a model");
+    m->in_shape = *input_shape;
+    for (int i = m->in_shape.ndim; i < LPZ_MAX_DIMS; i++)
+        m->in_shape.dim[i] = 0;
+    m->cur_shape = m->in_shape;
+    m->training = 1;
+    m->seed = seed;
+    lpz_rng_seed(&m->rng, seed, 0);
+    *out = m;
+    return LPZ_OK;
+}
+
+static void release_arena(lpz_model *m)
+{
+    free(m->arena);
+    m->arena = NULL;
+    m->x_copy = m->g0 = m->g1 = m->work = NULL;
+    for (int i = 0; i < m->n_layers; i++)
+        m->layers[i].y = m->layers[i].aux = NULL;
+    m->reserved = 0;
+    m->last_n = 0;
+}
+
+void lpz_model_destroy(lpz_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind == NN_CUSTOM && m->layers[i].ops->destroy)
+            m->layers[i].ops->destroy(m->layers[i].self);
+    release_arena(m);
+    free(m->layers);
+    free(m->tensors);
+    free(m->params);
+    free(m->grads);
+    free(m->bufs);
+    free(m);
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static int check_name(const lpz_model *m, const char *name, lpz_error *err)
+{
+    if (!name || !name[0])
+        return lpz_error_set(err, LPZ_EINVAL, "a layer with parameters needs a name (e.g. \"0\")");
+    if (strlen(name) >= NN_NAME_MAX)
+        return lpz_error_set(err, LPZ_EINVAL, "layer name \"%.20s...\" is longer than %d characters", name,
+                             NN_NAME_MAX - 1);
+    for (int i = 0; i < m->n_layers; i++)
+        if (strcmp(m->layers[i].name, name) == 0)
+            return lpz_error_set(err, LPZ_EINVAL, "layer name \"%s\" is used twice in one model", name);
+    return LPZ_OK;
+}
+
+/* Appends a layer with the current shape as input; returns it (not yet
+ * counted in n_layers: commit_layer does that once everything succeeded). */
+static nn_layer *new_layer(lpz_model *m, nn_kind kind, const char *name, lpz_error *err)
+{
+    if (!m) {
+        lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+        return NULL;
+    }
+    if (m->n_layers == m->cap_layers) {
+        int cap = m->cap_layers ? m->cap_layers * 2 : 8;
+        nn_layer *nl = realloc(m->layers, (size_t)cap * sizeof(*nl));
+        if (!nl) {
+            lpz_error_set(err, LPZ_ENOMEM, "out of memory adding a layer");
+            return NULL;
+        }
+        m->layers = nl;
+        m->cap_layers = cap;
+    }
+    nn_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof(*l));
+    l->kind = kind;
+    if (name)
+        snprintf(l->name, sizeof(l->name), "%s", name);
+    l->in = m->cur_shape;
+    l->in_numel = lpz_shape_numel(&l->in);
+    l->poff = m->n_params;
+    l->boff = m->n_bufs;
+    return l;
+}
+
+static int add_tensor(lpz_model *m, const char *layer, const char *pname, lpz_shape shape, int trainable,
+                      int64_t off, lpz_error *err)
+{
+    if (m->n_tensors == m->cap_tensors) {
+        int cap = m->cap_tensors ? m->cap_tensors * 2 : 16;
+        nn_tensor *nt = realloc(m->tensors, (size_t)cap * sizeof(*nt));
+        if (!nt)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory adding a tensor");
+        m->tensors = nt;
+        m->cap_tensors = cap;
+    }
+    nn_tensor *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof(t->name), "%s.%s", layer, pname);
+    for (int i = shape.ndim; i < LPZ_MAX_DIMS; i++)
+        shape.dim[i] = 0;
+    t->shape = shape;
+    t->trainable = trainable;
+    t->off = off;
+    return LPZ_OK;
+}
+
+/* Grows params/grads by `count` floats (zeroed) for the pending layer. */
+static int grow_params(lpz_model *m, int64_t count, lpz_error *err)
+{
+    if (count <= 0)
+        return LPZ_OK;
+    if (m->n_params + count > NN_MAX_PARAMS)
+        return lpz_error_set(err, LPZ_EINVAL, "model would have more than %lld parameters",
+                             (long long)NN_MAX_PARAMS);
+    size_t sz = (size_t)(m->n_params + count) * sizeof(float);
+    float *p = realloc(m->params, sz);
+    if (!p)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld parameters", (long long)count);
+    m->params = p;
+    float *g = realloc(m->grads, sz);
+    if (!g)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld parameters", (long long)count);
+    m->grads = g;
+    memset(m->params + m->n_params, 0, (size_t)count * sizeof(float));
+    memset(m->grads + m->n_params, 0, (size_t)count * sizeof(float));
+    return LPZ_OK;
+}
+
+static int grow_bufs(lpz_model *m, int64_t count, lpz_error *err)
+{
+    float *b = realloc(m->bufs, (size_t)(m->n_bufs + count) * sizeof(float));
+    if (!b)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for buffers");
+    m->bufs = b;
+    memset(m->bufs + m->n_bufs, 0, (size_t)count * sizeof(float));
+    return LPZ_OK;
+}
+
+/* Makes the pending layer part of the model: its output becomes the
+ * current shape. Any earlier arena is dropped (the next forward reserves). */
+static int commit_layer(lpz_model *m, nn_layer *l, lpz_error *err)
+{
+    for (int i = l->out.ndim; i < LPZ_MAX_DIMS; i++)
+        l->out.dim[i] = 0;
+    int rc = check_shape(&l->out, "layer output shape", err);
+    if (rc)
+        return rc;
+    l->out_numel = lpz_shape_numel(&l->out);
+    m->n_params += l->pcount;
+    m->n_bufs += l->bcount;
+    m->cur_shape = l->out;
+    m->n_layers++;
+    int64_t reserved = m->reserved;
+    release_arena(m);
+    if (reserved)
+        return lpz_model_reserve(m, reserved, err);
+    return LPZ_OK;
+}
+
+/* Undoes the tensors a failed add registered. */
+static void rollback(lpz_model *m, int n_tensors)
+{
+    m->n_tensors = n_tensors;
+}
+
+static void uniform(lpz_model *m, int64_t off, int64_t count, double bound)
+{
+    lpz_rng_fill_uniform(&m->rng, m->params + off, (size_t)count, (float)-bound, (float)bound);
+}
+
+static int err_layer(lpz_error *err, const char *what, const char *name)
+{
+    if (name && name[0])
+        lpz_error_context(err, "%s layer \"%s\"", what, name);
+    else
+        lpz_error_context(err, "%s layer", what);
+    return err ? err->code : LPZ_EINVAL;
+}
+
+int lpz_model_add_linear(lpz_model *m, const char *name, int64_t out_features, int bias, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    int rc = check_name(m, name, err);
+    if (rc)
+        return err_layer(err, "linear", name);
+    int64_t in = m->cur_shape.dim[m->cur_shape.ndim - 1];
+    if (out_features < 1 || out_features > NN_MAX_NUMEL) {
+        lpz_error_set(err, LPZ_EINVAL, "out_features is %lld; it must be >= 1", (long long)out_features);
+        return err_layer(err, "linear", name);
+    }
+    nn_layer *l = new_layer(m, NN_LINEAR, name, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->features = out_features;
+    l->bias = bias != 0;
+    l->out = l->in;
+    l->out.dim[l->out.ndim - 1] = out_features;
+    l->pcount = out_features * in + (l->bias ? out_features : 0);
+    int nt = m->n_tensors;
+    rc = grow_params(m, l->pcount, err);
+    if (!rc)
+        rc = add_tensor(m, name, "weight", lpz_shape_make(2, out_features, in, 0, 0), 1, l->poff, err);
+    if (!rc && l->bias)
+        rc = add_tensor(m, name, "bias", lpz_shape_make(1, out_features, 0, 0, 0), 1, l->poff + out_features * in,
+                        err);
+    if (!rc) {
+        double bound = 1.0 / sqrt((double)in);
+        uniform(m, l->poff, out_features * in, bound);
+        if (l->bias)
+            uniform(m, l->poff + out_features * in, out_features, bound);
+        rc = commit_layer(m, l, err);
+    }
+    if (rc) {
+        rollback(m, nt);
+        return err_layer(err, "linear", name);
+    }
+    return LPZ_OK;
+}
+
+static int add_conv_common(lpz_model *m, nn_kind kind, const char *name, int64_t out_channels, int kernel,
+                           int stride, int padding, int bias, lpz_error *err)
+{
+    const char *what = kind == NN_CONV ? "conv2d" : "conv_transpose2d";
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    int rc = check_name(m, name, err);
+    if (rc)
+        return err_layer(err, what, name);
+    const lpz_shape *s = &m->cur_shape;
+    char sb[96];
+    shape_str(s, sb, sizeof(sb));
+    if (s->ndim != 3)
+        rc = lpz_error_set(err, LPZ_EINVAL, "input shape %s is not (C, H, W)", sb);
+    else if (out_channels < 1 || out_channels > NN_MAX_NUMEL)
+        rc = lpz_error_set(err, LPZ_EINVAL, "out_channels is %lld; it must be >= 1", (long long)out_channels);
+    else if (kernel < 1 || stride < 1 || padding < 0)
+        rc = lpz_error_set(err, LPZ_EINVAL, "kernel %d, stride %d, padding %d: need kernel >= 1, stride >= 1, "
+                           "padding >= 0", kernel, stride, padding);
+    if (rc)
+        return err_layer(err, what, name);
+    int64_t C = s->dim[0], H = s->dim[1], W = s->dim[2], Ho, Wo;
+    if (kind == NN_CONV) {
+        if (H + 2 * (int64_t)padding < kernel || W + 2 * (int64_t)padding < kernel) {
+            lpz_error_set(err, LPZ_EINVAL, "kernel %d is larger than the padded input %lldx%lld (input %s, padding %d)",
+                          kernel, (long long)(H + 2 * padding), (long long)(W + 2 * padding), sb, padding);
+            lpz_error_hint(err, "use a smaller kernel or more padding");
+            return err_layer(err, what, name);
+        }
+        Ho = (H + 2 * padding - kernel) / stride + 1;
+        Wo = (W + 2 * padding - kernel) / stride + 1;
+    } else {
+        Ho = (H - 1) * stride - 2 * (int64_t)padding + kernel;
+        Wo = (W - 1) * stride - 2 * (int64_t)padding + kernel;
+        if (Ho < 1 || Wo < 1) {
+            lpz_error_set(err, LPZ_EINVAL, "output would be %lldx%lld for input %s, kernel %d, stride %d, padding %d",
+                          (long long)Ho, (long long)Wo, sb, kernel, stride, padding);
+            lpz_error_hint(err, "padding must be small enough that (H - 1) * stride - 2 * padding + kernel >= 1");
+            return err_layer(err, what, name);
+        }
+    }
+    nn_layer *l = new_layer(m, kind, name, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->features = out_channels;
+    l->k = kernel;
+    l->stride = stride;
+    l->pad = padding;
+    l->bias = bias != 0;
+    l->cin = C, l->hin = H, l->win = W;
+    l->cout = out_channels, l->hout = Ho, l->wout = Wo;
+    l->out = lpz_shape_make(3, out_channels, Ho, Wo, 0);
+    int64_t kk = (int64_t)kernel * kernel;
+    int64_t wcount = C * out_channels * kk;
+    l->pcount = wcount + (l->bias ? out_channels : 0);
+    int nt = m->n_tensors;
+    rc = grow_params(m, l->pcount, err);
+    lpz_shape ws = kind == NN_CONV ? lpz_shape_make(4, out_channels, C, kernel, kernel)
+                                   : lpz_shape_make(4, C, out_channels, kernel, kernel);
+    if (!rc)
+        rc = add_tensor(m, name, "weight", ws, 1, l->poff, err);
+    if (!rc && l->bias)
+        rc = add_tensor(m, name, "bias", lpz_shape_make(1, out_channels, 0, 0, 0), 1, l->poff + wcount, err);
+    if (!rc) {
+        /* PyTorch's fan_in is weight.size(1) * k * k: in channels for conv,
+         * OUT channels for a transposed conv (its weight is [in, out, k, k]). */
+        int64_t fan_in = (kind == NN_CONV ? C : out_channels) * kk;
+        double bound = 1.0 / sqrt((double)fan_in);
+        uniform(m, l->poff, wcount, bound);
+        if (l->bias)
+            uniform(m, l->poff + wcount, out_channels, bound);
+        rc = commit_layer(m, l, err);
+    }
+    if (rc) {
+        rollback(m, nt);
+        return err_layer(err, what, name);
+    }
+    return LPZ_OK;
+}
+
+int lpz_model_add_conv2d(lpz_model *m, const char *name, int64_t out_channels, int kernel, int stride, int padding,
+                         int bias, lpz_error *err)
+{
+    return add_conv_common(m, NN_CONV, name, out_channels, kernel, stride, padding, bias, err);
+}
+
+int lpz_model_add_conv_transpose2d(lpz_model *m, const char *name, int64_t out_channels, int kernel, int stride,
+                                   int padding, int bias, lpz_error *err)
+{
+    return add_conv_common(m, NN_CONVT, name, out_channels, kernel, stride, padding, bias, err);
+}
+
+int lpz_model_add_batchnorm(lpz_model *m, const char *name, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    int rc = check_name(m, name, err);
+    if (rc)
+        return err_layer(err, "batchnorm", name);
+    if (m->cur_shape.ndim != 1 && m->cur_shape.ndim != 3) {
+        char sb[96];
+        shape_str(&m->cur_shape, sb, sizeof(sb));
+        lpz_error_set(err, LPZ_EINVAL, "input shape %s is neither (C, H, W) nor (F)", sb);
+        return err_layer(err, "batchnorm", name);
+    }
+    nn_layer *l = new_layer(m, NN_BATCHNORM, name, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    int64_t C = l->in.dim[0];
+    l->features = C;
+    l->out = l->in;
+    l->pcount = 2 * C;
+    l->bcount = 2 * C + 1;
+    int nt = m->n_tensors;
+    lpz_shape cs = lpz_shape_make(1, C, 0, 0, 0);
+    rc = grow_params(m, l->pcount, err);
+    if (!rc)
+        rc = grow_bufs(m, l->bcount, err);
+    if (!rc)
+        rc = add_tensor(m, name, "weight", cs, 1, l->poff, err);
+    if (!rc)
+        rc = add_tensor(m, name, "bias", cs, 1, l->poff + C, err);
+    if (!rc)
+        rc = add_tensor(m, name, "running_mean", cs, 0, l->boff, err);
+    if (!rc)
+        rc = add_tensor(m, name, "running_var", cs, 0, l->boff + C, err);
+    if (!rc)
+        rc = add_tensor(m, name, "num_batches_tracked", lpz_shape_make(0, 0, 0, 0, 0), 0, l->boff + 2 * C, err);
+    if (!rc) {
+        for (int64_t c = 0; c < C; c++) {
+            m->params[l->poff + c] = 1.0f;    /* weight */
+            m->bufs[l->boff + C + c] = 1.0f;  /* running_var */
+        }
+        rc = commit_layer(m, l, err);
+    }
+    if (rc) {
+        rollback(m, nt);
+        return err_layer(err, "batchnorm", name);
+    }
+    return LPZ_OK;
+}
+
+static int add_simple(lpz_model *m, nn_kind kind, float arg, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    nn_layer *l = new_layer(m, kind, NULL, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->out = l->in;
+    l->slope = arg;
+    l->p = arg;
+    return commit_layer(m, l, err);
+}
+
+int lpz_model_add_relu(lpz_model *m, lpz_error *err)
+{
+    return add_simple(m, NN_RELU, 0.0f, err);
+}
+
+int lpz_model_add_leaky_relu(lpz_model *m, float negative_slope, lpz_error *err)
+{
+    if (!isfinite(negative_slope))
+        return lpz_error_set(err, LPZ_EINVAL, "leaky_relu: negative slope is not a finite number");
+    return add_simple(m, NN_LEAKY_RELU, negative_slope, err);
+}
+
+int lpz_model_add_tanh(lpz_model *m, lpz_error *err)
+{
+    return add_simple(m, NN_TANH, 0.0f, err);
+}
+
+int lpz_model_add_sigmoid(lpz_model *m, lpz_error *err)
+{
+    return add_simple(m, NN_SIGMOID, 0.0f, err);
+}
+
+int lpz_model_add_dropout(lpz_model *m, float p, lpz_error *err)
+{
+    if (!(p >= 0.0f && p <= 1.0f))
+        return lpz_error_set(err, LPZ_EINVAL, "dropout: probability %g is outside [0, 1]", (double)p);
+    return add_simple(m, NN_DROPOUT, p, err);
+}
+
+int lpz_model_add_reshape(lpz_model *m, const lpz_shape *shape, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    if (!shape)
+        return lpz_error_set(err, LPZ_EINVAL, "reshape: shape is NULL");
+    int rc = check_shape(shape, "reshape target", err);
+    if (rc)
+        return rc;
+    int64_t have = lpz_shape_numel(&m->cur_shape), want = lpz_shape_numel(shape);
+    if (have != want) {
+        char a[96], b[96];
+        shape_str(&m->cur_shape, a, sizeof(a));
+        shape_str(shape, b, sizeof(b));
+        return lpz_error_set(err, LPZ_EINVAL, "reshape: cannot view %s (%lld elements) as %s (%lld elements)", a,
+                             (long long)have, b, (long long)want);
+    }
+    nn_layer *l = new_layer(m, NN_RESHAPE, NULL, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->out = *shape;
+    return commit_layer(m, l, err);
+}
+
+int lpz_model_add_flatten(lpz_model *m, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    lpz_shape s = lpz_shape_make(1, lpz_shape_numel(&m->cur_shape), 0, 0, 0);
+    return lpz_model_add_reshape(m, &s, err);
+}
+
+int lpz_model_add_lstm(lpz_model *m, const char *name, int64_t hidden, int num_layers, float dropout,
+                       lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    int rc = check_name(m, name, err);
+    if (rc)
+        return err_layer(err, "lstm", name);
+    char sb[96];
+    shape_str(&m->cur_shape, sb, sizeof(sb));
+    if (m->cur_shape.ndim != 2)
+        rc = lpz_error_set(err, LPZ_EINVAL, "input shape %s is not a sequence (T, F)", sb);
+    else if (hidden < 1 || hidden > (1 << 20))
+        rc = lpz_error_set(err, LPZ_EINVAL, "hidden size %lld is outside [1, %d]", (long long)hidden, 1 << 20);
+    else if (num_layers < 1 || num_layers > 64)
+        rc = lpz_error_set(err, LPZ_EINVAL, "num_layers %d is outside [1, 64]", num_layers);
+    else if (!(dropout >= 0.0f && dropout <= 1.0f))
+        rc = lpz_error_set(err, LPZ_EINVAL, "dropout %g is outside [0, 1]", (double)dropout);
+    if (rc)
+        return err_layer(err, "lstm", name);
+    nn_layer *l = new_layer(m, NN_LSTM, name, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    int64_t F = l->in.dim[1], h = hidden;
+    l->features = h;
+    l->num_layers = num_layers;
+    l->p = dropout;
+    l->out = lpz_shape_make(2, l->in.dim[0], h, 0, 0);
+    l->pcount = 0;
+    for (int k = 0; k < num_layers; k++)
+        l->pcount += 4 * h * (k == 0 ? F : h) + 4 * h * h + 8 * h;
+    int nt = m->n_tensors;
+    rc = grow_params(m, l->pcount, err);
+    int64_t off = l->poff;
+    for (int k = 0; k < num_layers && !rc; k++) {
+        int64_t in = k == 0 ? F : h;
+        char pn[4][32];
+        snprintf(pn[0], sizeof(pn[0]), "weight_ih_l%d", k);
+        snprintf(pn[1], sizeof(pn[1]), "weight_hh_l%d", k);
+        snprintf(pn[2], sizeof(pn[2]), "bias_ih_l%d", k);
+        snprintf(pn[3], sizeof(pn[3]), "bias_hh_l%d", k);
+        rc = add_tensor(m, name, pn[0], lpz_shape_make(2, 4 * h, in, 0, 0), 1, off, err);
+        off += 4 * h * in;
+        if (!rc)
+            rc = add_tensor(m, name, pn[1], lpz_shape_make(2, 4 * h, h, 0, 0), 1, off, err);
+        off += 4 * h * h;
+        if (!rc)
+            rc = add_tensor(m, name, pn[2], lpz_shape_make(1, 4 * h, 0, 0, 0), 1, off, err);
+        off += 4 * h;
+        if (!rc)
+            rc = add_tensor(m, name, pn[3], lpz_shape_make(1, 4 * h, 0, 0, 0), 1, off, err);
+        off += 4 * h;
+    }
+    if (!rc) {
+        uniform(m, l->poff, l->pcount, 1.0 / sqrt((double)h));
+        rc = commit_layer(m, l, err);
+    }
+    if (rc) {
+        rollback(m, nt);
+        return err_layer(err, "lstm", name);
+    }
+    return LPZ_OK;
+}
+
+int lpz_model_add_repeat_steps(lpz_model *m, int64_t steps, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    if (m->cur_shape.ndim != 1) {
+        char sb[96];
+        shape_str(&m->cur_shape, sb, sizeof(sb));
+        return lpz_error_set(err, LPZ_EINVAL, "repeat_steps: input shape %s is not a vector (F)", sb);
+    }
+    if (steps < 1 || steps > NN_MAX_NUMEL)
+        return lpz_error_set(err, LPZ_EINVAL, "repeat_steps: steps is %lld; it must be >= 1", (long long)steps);
+    nn_layer *l = new_layer(m, NN_REPEAT, NULL, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->features = steps;
+    l->out = lpz_shape_make(2, steps, l->in.dim[0], 0, 0);
+    return commit_layer(m, l, err);
+}
+
+int lpz_model_add_last_step(lpz_model *m, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    if (m->cur_shape.ndim != 2) {
+        char sb[96];
+        shape_str(&m->cur_shape, sb, sizeof(sb));
+        return lpz_error_set(err, LPZ_EINVAL, "last_step: input shape %s is not a sequence (T, F)", sb);
+    }
+    nn_layer *l = new_layer(m, NN_LAST_STEP, NULL, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->out = lpz_shape_make(1, l->in.dim[1], 0, 0, 0);
+    return commit_layer(m, l, err);
+}
+
+int lpz_model_add_custom(lpz_model *m, const char *name, const lpz_layer_ops *ops, void *self, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    int rc = check_name(m, name, err);
+    if (rc)
+        return err_layer(err, "custom", name);
+    if (!ops || ops->size < offsetof(lpz_layer_ops, destroy) + sizeof(ops->destroy) || !ops->output_shape ||
+        !ops->forward || !ops->backward) {
+        lpz_error_set(err, LPZ_EINVAL, "layer ops are missing (need size, output_shape, forward and backward)");
+        return err_layer(err, "custom", name);
+    }
+    lpz_shape out;
+    memset(&out, 0, sizeof(out));
+    rc = ops->output_shape(self, &m->cur_shape, &out, err);
+    if (rc)
+        return err_layer(err, ops->type_name ? ops->type_name : "custom", name);
+    const lpz_layer_param_spec *spec = ops->params ? ops->params(self, &m->cur_shape) : NULL;
+    int64_t count = 0;
+    for (int i = 0; spec && spec[i].name; i++) {
+        rc = check_shape(&spec[i].shape, "custom layer parameter shape", err);
+        if (rc)
+            return err_layer(err, ops->type_name ? ops->type_name : "custom", name);
+        count += lpz_shape_numel(&spec[i].shape);
+        if (count > NN_MAX_PARAMS) {
+            lpz_error_set(err, LPZ_EINVAL, "too many parameters");
+            return err_layer(err, "custom", name);
+        }
+    }
+    nn_layer *l = new_layer(m, NN_CUSTOM, name, err);
+    if (!l)
+        return LPZ_ENOMEM;
+    l->ops = ops;
+    l->self = self;
+    l->out = out;
+    l->pcount = count;
+    int nt = m->n_tensors;
+    rc = grow_params(m, count, err);
+    int64_t off = l->poff;
+    for (int i = 0; !rc && spec && spec[i].name; i++) {
+        rc = add_tensor(m, name, spec[i].name, spec[i].shape, 1, off, err);
+        off += lpz_shape_numel(&spec[i].shape);
+    }
+    if (!rc && ops->init)
+        ops->init(self, &l->in, m->params + l->poff, &m->rng);
+    if (!rc)
+        rc = commit_layer(m, l, err);
+    if (rc) {
+        rollback(m, nt);
+        return err_layer(err, "custom", name);
+    }
+    return LPZ_OK;
+}
+
+/* ---- inspecting ---------------------------------------------------------- */
+
+lpz_shape lpz_model_input_shape(const lpz_model *m)
+{
+    return m->in_shape;
+}
+
+lpz_shape lpz_model_output_shape(const lpz_model *m)
+{
+    return m->cur_shape;
+}
+
+int64_t lpz_model_param_count(const lpz_model *m)
+{
+    return m->n_params;
+}
+
+int lpz_model_tensor_count(const lpz_model *m)
+{
+    return m->n_tensors;
+}
+
+int lpz_model_tensor_info(const lpz_model *m, int i, const char **name, lpz_shape *shape, float **data,
+                          int *trainable)
+{
+    if (!m || i < 0 || i >= m->n_tensors)
+        return LPZ_EINVAL;
+    const nn_tensor *t = &m->tensors[i];
+    if (name)
+        *name = t->name;
+    if (shape)
+        *shape = t->shape;
+    if (data)
+        *data = (t->trainable ? m->params : m->bufs) + t->off;
+    if (trainable)
+        *trainable = t->trainable;
+    return LPZ_OK;
+}
+
+int lpz_model_param(lpz_model *m, const char *name, float **data, lpz_shape *shape, lpz_error *err)
+{
+    if (!m || !name)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_param: model or name is NULL");
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0)
+            return lpz_model_tensor_info(m, i, NULL, shape, data, NULL);
+    lpz_error_set(err, LPZ_ENOTFOUND, "the model has no tensor \"%s\"", name);
+    if (m->n_tensors)
+        lpz_error_hint(err, "its tensors are \"%s\" ... \"%s\" (%d in all)", m->tensors[0].name,
+                       m->tensors[m->n_tensors - 1].name, m->n_tensors);
+    return LPZ_ENOTFOUND;
+}
+
+float *lpz_model_params(lpz_model *m)
+{
+    return m->params;
+}
+
+float *lpz_model_grads(lpz_model *m)
+{
+    return m->grads;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    if (max_batch < 1 || max_batch > NN_MAX_NUMEL)
+        return lpz_error_set(err, LPZ_EINVAL, "batch size %lld is not >= 1", (long long)max_batch);
+    if (m->reserved == max_batch && m->arena)
+        return LPZ_OK;
+    int64_t n = max_batch;
+    /* Sizes in floats; each piece rounded up to 16 floats (64 bytes). */
+#define R16(x) (((x) + 15) & ~(int64_t)15)
+    int64_t in_numel = lpz_shape_numel(&m->in_shape);
+    int64_t total = R16(n * in_numel), maxact = in_numel, work = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        if (l->out_numel > maxact)
+            maxact = l->out_numel;
+        if (l->kind != NN_RESHAPE)
+            total += R16(n * l->out_numel);
+        total += R16(nn_aux_size(l, n));
+        int64_t w = nn_work_size(l, n);
+        if (w > work)
+            work = w;
+    }
+    total += 2 * R16(n * maxact) + R16(work);
+    if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
+        return lpz_error_set(err, LPZ_ENOMEM, "scratch memory for batch %lld is too large", (long long)n);
+    float *arena = aligned_alloc(64, (size_t)total * sizeof(float));
+    if (!arena)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory: %.1f MB of scratch for batch %lld",
+                             (double)total * 4.0 / 1e6, (long long)n);
+    release_arena(m);
+    m->arena = arena;
+    float *p = arena;
+    m->x_copy = p;
+    p += R16(n * in_numel);
+    const float *prev = m->x_copy;
+    for (int i = 0; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        if (l->kind == NN_RESHAPE) {
+            l->y = (float *)prev;
+        } else {
+            l->y = p;
+            p += R16(n * l->out_numel);
+        }
+        int64_t a = nn_aux_size(l, n);
+        l->aux = a ? p : NULL;
+        p += R16(a);
+        if (l->kind == NN_CONV || l->kind == NN_CONVT) {
+            int64_t per = l->kind == NN_CONV ? (l->cin * l->k * l->k) * l->hout * l->wout
+                                             : (l->cout * l->k * l->k) * l->hin * l->win;
+            l->chunk = NN_COL_CAP / per;
+            if (l->chunk < 1)
+                l->chunk = 1;
+            if (l->chunk > n)
+                l->chunk = n;
+        }
+        prev = l->y;
+    }
+    m->g0 = p;
+    p += R16(n * maxact);
+    m->g1 = p;
+    p += R16(n * maxact);
+    m->work = p;
+#undef R16
+    m->reserved = n;
+    m->last_n = 0;
+    return LPZ_OK;
+}
+
+void lpz_model_set_training(lpz_model *m, int training)
+{
+    m->training = training != 0;
+}
+
+static const float *layer_input(const lpz_model *m, int i)
+{
+    return i == 0 ? m->x_copy : m->layers[i - 1].y;
+}
+
+const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_error *err)
+{
+    if (!m || !x) {
+        lpz_error_set(err, LPZ_EINVAL, "lpz_model_forward: model or input is NULL");
+        return NULL;
+    }
+    if (n < 1) {
+        lpz_error_set(err, LPZ_EINVAL, "lpz_model_forward: batch size %lld is not >= 1", (long long)n);
+        return NULL;
+    }
+    if (m->training) {
+        for (int i = 0; i < m->n_layers; i++) {
+            const nn_layer *l = &m->layers[i];
+            if (l->kind == NN_BATCHNORM && n * (l->in_numel / l->features) < 2) {
+                lpz_error_set(err, LPZ_EINVAL,
+                              "batchnorm layer \"%s\" needs more than one value per channel in training, got a "
+                              "batch of %lld", l->name, (long long)n);
+                lpz_error_hint(err, "train with a batch size of at least 2, or switch to evaluation mode");
+                return NULL;
+            }
+        }
+    }
+    if (n > m->reserved && lpz_model_reserve(m, n, err) != LPZ_OK)
+        return NULL;
+    m->last_n = 0;
+    memcpy(m->x_copy, x, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
+    for (int i = 0; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        const float *in = layer_input(m, i);
+        float *y = l->y;
+        const float *p = m->params + l->poff;
+        int64_t cnt = n * l->out_numel;
+        switch (l->kind) {
+        case NN_LINEAR:
+            nn_linear_forward(l, n, p, in, y);
+            break;
+        case NN_CONV:
+            nn_conv_forward(l, n, p, in, y, m->work);
+            break;
+        case NN_CONVT:
+            nn_convt_forward(l, n, p, in, y, m->work);
+            break;
+        case NN_BATCHNORM:
+            nn_bn_forward(l, n, p, m->bufs + l->boff, in, y, m->training);
+            break;
+        case NN_RELU:
+            for (int64_t j = 0; j < cnt; j++)
+                y[j] = in[j] > 0.0f ? in[j] : 0.0f;
+            break;
+        case NN_LEAKY_RELU:
+            for (int64_t j = 0; j < cnt; j++)
+                y[j] = in[j] > 0.0f ? in[j] : in[j] * l->slope;
+            break;
+        case NN_TANH:
+            for (int64_t j = 0; j < cnt; j++)
+                y[j] = tanhf(in[j]);
+            break;
+        case NN_SIGMOID:
+            for (int64_t j = 0; j < cnt; j++)
+                y[j] = 1.0f / (1.0f + expf(-in[j]));
+            break;
+        case NN_DROPOUT:
+            if (!m->training || l->p == 0.0f) {
+                memcpy(y, in, (size_t)cnt * sizeof(float));
+            } else {
+                /* aux holds the mask as the factor each value is multiplied by:
+                 * 0 (dropped) or 1 / (1 - p) (kept, rescaled as PyTorch). */
+                float keep = l->p >= 1.0f ? 0.0f : 1.0f / (1.0f - l->p);
+                for (int64_t j = 0; j < cnt; j++) {
+                    l->aux[j] = lpz_rng_uniform(&m->rng) < (double)l->p ? 0.0f : keep;
+                    y[j] = in[j] * l->aux[j];
+                }
+            }
+            break;
+        case NN_RESHAPE:
+            break;
+        case NN_LSTM:
+            nn_lstm_forward(l, n, p, in, y, m->training, &m->rng);
+            break;
+        case NN_REPEAT: {
+            int64_t F = l->in_numel, T = l->features;
+            for (int64_t s = 0; s < n; s++)
+                for (int64_t t = 0; t < T; t++)
+                    memcpy(y + (s * T + t) * F, in + s * F, (size_t)F * sizeof(float));
+            break;
+        }
+        case NN_LAST_STEP: {
+            int64_t T = l->in.dim[0], F = l->in.dim[1];
+            for (int64_t s = 0; s < n; s++)
+                memcpy(y + s * F, in + (s * T + T - 1) * F, (size_t)F * sizeof(float));
+            break;
+        }
+        case NN_CUSTOM:
+            l->ops->forward(l->self, &l->in, n, p, in, y, m->training);
+            break;
+        }
+    }
+    m->last_n = n;
+    return m->n_layers ? m->layers[m->n_layers - 1].y : m->x_copy;
+}
+
+int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
+{
+    if (!m || !dy)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward: model or output gradient is NULL");
+    if (m->last_n == 0)
+        return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward called without a forward pass before it");
+    int64_t n = m->last_n;
+    if (m->n_layers == 0) {
+        if (dx)
+            memcpy(dx, dy, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
+        return LPZ_OK;
+    }
+    const float *cur = dy;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        nn_layer *l = &m->layers[i];
+        const float *in = layer_input(m, i);
+        const float *p = m->params + l->poff;
+        float *dp = m->grads + l->poff;
+        float *out;
+        if (i == 0)
+            out = dx; /* may be NULL: the first layer then skips its input gradient */
+        else
+            out = cur == m->g0 ? m->g1 : m->g0;
+        if (l->kind == NN_RESHAPE) {
+            if (i == 0) {
+                if (dx)
+                    memcpy(dx, cur, (size_t)(n * l->in_numel) * sizeof(float));
+            } else {
+                continue; /* same memory layout: the gradient passes through */
+            }
+            continue;
+        }
+        int64_t cnt = n * l->out_numel;
+        const float *y = l->y;
+        switch (l->kind) {
+        case NN_LINEAR:
+            nn_linear_backward(l, n, p, in, cur, out, dp);
+            break;
+        case NN_CONV:
+            nn_conv_backward(l, n, p, in, cur, out, dp, m->work);
+            break;
+        case NN_CONVT:
+            nn_convt_backward(l, n, p, in, cur, out, dp, m->work);
+            break;
+        case NN_BATCHNORM:
+            nn_bn_backward(l, n, p, cur, out, dp, m->training);
+            break;
+        case NN_RELU:
+            if (out)
+                for (int64_t j = 0; j < cnt; j++)
+                    out[j] = in[j] > 0.0f ? cur[j] : 0.0f;
+            break;
+        case NN_LEAKY_RELU:
+            if (out)
+                for (int64_t j = 0; j < cnt; j++)
+                    out[j] = in[j] > 0.0f ? cur[j] : cur[j] * l->slope;
+            break;
+        case NN_TANH:
+            if (out)
+                for (int64_t j = 0; j < cnt; j++)
+                    out[j] = cur[j] * (1.0f - y[j] * y[j]);
+            break;
+        case NN_SIGMOID:
+            if (out)
+                for (int64_t j = 0; j < cnt; j++)
+                    out[j] = cur[j] * y[j] * (1.0f - y[j]);
+            break;
+        case NN_DROPOUT:
+            if (out) {
+                if (!m->training || l->p == 0.0f)
+                    memcpy(out, cur, (size_t)cnt * sizeof(float));
+                else
+                    for (int64_t j = 0; j < cnt; j++)
+                        out[j] = cur[j] * l->aux[j];
+            }
+            break;
+        case NN_LSTM:
+            nn_lstm_backward(l, n, p, in, cur, out, dp, m->work);
+            break;
+        case NN_REPEAT:
+            if (out) {
+                int64_t F = l->in_numel, T = l->features;
+                for (int64_t s = 0; s < n; s++) {
+                    float *o = out + s * F;
+                    memcpy(o, cur + s * T * F, (size_t)F * sizeof(float));
+                    for (int64_t t = 1; t < T; t++)
+                        for (int64_t f = 0; f < F; f++)
+                            o[f] += cur[(s * T + t) * F + f];
+                }
+            }
+            break;
+        case NN_LAST_STEP:
+            if (out) {
+                int64_t T = l->in.dim[0], F = l->in.dim[1];
+                memset(out, 0, (size_t)(n * T * F) * sizeof(float));
+                for (int64_t s = 0; s < n; s++)
+                    memcpy(out + (s * T + T - 1) * F, cur + s * F, (size_t)F * sizeof(float));
+            }
+            break;
+        case NN_CUSTOM: {
+            /* A plugin's backward always gets somewhere to write dx. */
+            float *d = out ? out : (cur == m->g0 ? m->g1 : m->g0);
+            l->ops->backward(l->self, &l->in, n, p, in, y, cur, d, dp);
+            break;
+        }
+        case NN_RESHAPE:
+            break;
+        }
+        cur = out;
+    }
+    return LPZ_OK;
+}
+
+void lpz_model_zero_grad(lpz_model *m)
+{
+    if (m->n_params)
+        memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+}
+
+int lpz_model_clone(const lpz_model *m, lpz_model **out, lpz_error *err)
+{
+    if (!m || !out)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_clone: model or out is NULL");
+    *out = NULL;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind == NN_CUSTOM && m->layers[i].ops->destroy)
+            return lpz_error_set(err, LPZ_EUNSUPPORTED,
+                                 "cannot clone a model whose custom layer \"%s\" owns its state (ops->destroy is "
+                                 "set): the copy would free it twice",
+                                 m->layers[i].name);
+    lpz_model *c = calloc(1, sizeof(*c));
+    if (!c)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory cloning a model");
+    *c = *m;
+    c->layers = NULL;
+    c->tensors = NULL;
+    c->params = c->grads = c->bufs = NULL;
+    c->arena = c->x_copy = c->g0 = c->g1 = c->work = NULL;
+    c->reserved = 0;
+    c->last_n = 0;
+    c->cap_layers = m->n_layers;
+    c->cap_tensors = m->n_tensors;
+    size_t np = (size_t)m->n_params * sizeof(float);
+    c->layers = malloc((size_t)(m->n_layers ? m->n_layers : 1) * sizeof(nn_layer));
+    c->tensors = malloc((size_t)(m->n_tensors ? m->n_tensors : 1) * sizeof(nn_tensor));
+    c->params = malloc(np ? np : 1);
+    c->grads = malloc(np ? np : 1);
+    c->bufs = malloc((size_t)(m->n_bufs ? m->n_bufs : 1) * sizeof(float));
+    if (!c->layers || !c->tensors || !c->params || !c->grads || !c->bufs) {
+        lpz_model_destroy(c);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory cloning a model");
+    }
+    if (m->n_layers)
+        memcpy(c->layers, m->layers, (size_t)m->n_layers * sizeof(nn_layer));
+    for (int i = 0; i < c->n_layers; i++)
+        c->layers[i].y = c->layers[i].aux = NULL;
+    if (m->n_tensors)
+        memcpy(c->tensors, m->tensors, (size_t)m->n_tensors * sizeof(nn_tensor));
+    if (np) {
+        memcpy(c->params, m->params, np);
+        memcpy(c->grads, m->grads, np);
+    }
+    if (m->n_bufs)
+        memcpy(c->bufs, m->bufs, (size_t)m->n_bufs * sizeof(float));
+    *out = c;
+    return LPZ_OK;
+}
+
+void lpz_model_get_vector(const lpz_model *m, float *out)
+{
+    if (m->n_params)
+        memcpy(out, m->params, (size_t)m->n_params * sizeof(float));
+}
+
+void lpz_model_set_vector(lpz_model *m, const float *in)
+{
+    if (m->n_params)
+        memcpy(m->params, in, (size_t)m->n_params * sizeof(float));
+}
+
+int lpz_model_copy_from(lpz_model *dst, const lpz_model *src, lpz_error *err)
+{
+    if (!dst || !src)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_copy_from: model is NULL");
+    int same = dst->n_params == src->n_params && dst->n_bufs == src->n_bufs && dst->n_tensors == src->n_tensors &&
+               dst->n_layers == src->n_layers;
+    for (int i = 0; same && i < dst->n_tensors; i++)
+        same = strcmp(dst->tensors[i].name, src->tensors[i].name) == 0 &&
+               memcmp(&dst->tensors[i].shape, &src->tensors[i].shape, sizeof(lpz_shape)) == 0;
+    if (!same)
+        return lpz_error_set(err, LPZ_EINVAL,
+                             "cannot copy between models of different structure (%lld and %lld parameters, %d and "
+                             "%d tensors)",
+                             (long long)src->n_params, (long long)dst->n_params, src->n_tensors, dst->n_tensors);
+    lpz_model_set_vector(dst, src->params);
+    if (src->n_bufs)
+        memcpy(dst->bufs, src->bufs, (size_t)src->n_bufs * sizeof(float));
+    return LPZ_OK;
+}
+
+void lpz_nn_set_threads(int threads)
+{
+    openblas_set_num_threads(threads < 1 ? 1 : threads);
+}
