@@ -1,0 +1,347 @@
+/* core/data/dataset.c - an opened dataloader plugin, checked once at open
+ * so the rest of the core can trust shapes and counts. */
+#include "data/dataset.h"
+
+#include "io/fsutil.h"
+#include "io/png.h"
+
+#include <lpz/log.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lpz_dataset {
+    const lpz_plugin *plugin;
+    lpz_dataloader_ops ops; /* the plugin's table, missing tail fields NULL */
+    void *state;
+    lpz_dataset_info info;
+    int64_t numel;
+};
+
+/* The smallest table a plugin may have: size, open, close, read. */
+#define OPS_MIN_SIZE (offsetof(lpz_dataloader_ops, read) + sizeof(void *))
+
+static int check_info(const lpz_dataset_info *info, lpz_error *err)
+{
+    const lpz_shape *s = &info->sample_shape;
+    if (s->ndim < 1 || s->ndim > LPZ_MAX_DIMS)
+        return lpz_error_set(err, LPZ_EFORMAT, "sample shape has %d dimensions (expected 1 to %d)", s->ndim,
+                             LPZ_MAX_DIMS);
+    int64_t numel = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->dim[i] <= 0 || s->dim[i] > (int64_t)1 << 24)
+            return lpz_error_set(err, LPZ_EFORMAT, "sample dimension %d is %lld (expected 1 to 2^24)", i,
+                                 (long long)s->dim[i]);
+        numel *= s->dim[i];
+        if (numel > (int64_t)1 << 28)
+            return lpz_error_set(err, LPZ_EFORMAT, "a sample has more than 2^28 values");
+    }
+    if (info->count <= 0)
+        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %lld samples (expected at least 1)",
+                             (long long)info->count);
+    if (info->n_classes < 0)
+        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %d classes", (int)info->n_classes);
+    switch (info->kind) {
+    case LPZ_SAMPLE_VECTOR:
+        if (s->ndim != 1)
+            return lpz_error_set(err, LPZ_EFORMAT, "vector samples need a shape (F), got %d dimensions", s->ndim);
+        break;
+    case LPZ_SAMPLE_IMAGE:
+        if (s->ndim != 3 || (s->dim[0] != 1 && s->dim[0] != 3))
+            return lpz_error_set(err, LPZ_EFORMAT, "image samples need a shape (C, H, W) with C 1 or 3");
+        break;
+    case LPZ_SAMPLE_SEQUENCE:
+        if (s->ndim != 2)
+            return lpz_error_set(err, LPZ_EFORMAT, "sequence samples need a shape (T, F), got %d dimensions",
+                                 s->ndim);
+        break;
+    default:
+        return lpz_error_set(err, LPZ_EFORMAT, "unknown sample kind %d", (int)info->kind);
+    }
+    return LPZ_OK;
+}
+
+int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err)
+{
+    *out = NULL;
+    if (!plugin || !ctx)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_dataset_open: plugin and context are required");
+    const char *name = plugin->name ? plugin->name : "?";
+    if (plugin->kind != LPZ_PLUGIN_DATALOADER) {
+        lpz_error_set(err, LPZ_EINVAL, "plugin '%s' is of kind %u, not a dataloader", name, (unsigned)plugin->kind);
+        lpz_error_hint(err, "set dataloader.dataset_name to a dataloader plugin (see `lpz plugins`)");
+        return LPZ_EINVAL;
+    }
+    const lpz_dataloader_ops *pops = plugin->ops;
+    if (!pops || pops->size < OPS_MIN_SIZE || !pops->open || !pops->close || !pops->read) {
+        lpz_error_set(err, LPZ_EFORMAT, "dataloader '%s' lacks open, close or read", name);
+        lpz_error_hint(err, "a dataloader must define at least open, close and read (see lpz/dataloader.h)");
+        return LPZ_EFORMAT;
+    }
+    lpz_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory opening dataset '%s'", name);
+    ds->plugin = plugin;
+    /* An older plugin's table is shorter: the functions it does not know
+     * stay NULL. */
+    memcpy(&ds->ops, pops, pops->size < sizeof ds->ops ? pops->size : sizeof ds->ops);
+
+    lpz_error_clear(err);
+    int rc = ds->ops.open(ctx, &ds->state, &ds->info, err);
+    if (rc != LPZ_OK) {
+        if (err && err->code == LPZ_OK)
+            lpz_error_set(err, rc, "dataloader '%s' failed to open (no details given)", name);
+        lpz_error_context(err, "dataset %s", name);
+        free(ds);
+        return rc;
+    }
+    rc = check_info(&ds->info, err);
+    if (rc != LPZ_OK) {
+        lpz_error_context(err, "dataset %s", name);
+        lpz_error_hint(err, "the plugin's open filled lpz_dataset_info wrongly");
+        ds->ops.close(ds->state);
+        free(ds);
+        return rc;
+    }
+    ds->numel = lpz_shape_numel(&ds->info.sample_shape);
+    lpz_log(LPZ_LOG_DEBUG, "dataset %s: %lld samples of %lld values", name, (long long)ds->info.count,
+            (long long)ds->numel);
+    *out = ds;
+    return LPZ_OK;
+}
+
+void lpz_dataset_close(lpz_dataset *ds)
+{
+    if (!ds)
+        return;
+    ds->ops.close(ds->state);
+    free(ds);
+}
+
+const lpz_dataset_info *lpz_dataset_get_info(const lpz_dataset *ds)
+{
+    return &ds->info;
+}
+
+const char *lpz_dataset_name(const lpz_dataset *ds)
+{
+    return ds->plugin->name;
+}
+
+int64_t lpz_dataset_numel(const lpz_dataset *ds)
+{
+    return ds->numel;
+}
+
+int lpz_dataset_has_labels(const lpz_dataset *ds)
+{
+    return ds->ops.label != NULL;
+}
+
+int lpz_dataset_has_original_units(const lpz_dataset *ds)
+{
+    return ds->ops.to_original_units != NULL;
+}
+
+int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
+{
+    if (index < 0 || index >= ds->info.count)
+        return lpz_error_set(err, LPZ_EINVAL, "sample index %lld outside [0, %lld)", (long long)index,
+                             (long long)ds->info.count);
+    int rc = ds->ops.read(ds->state, index, out, err);
+    if (rc != LPZ_OK) {
+        if (err && err->code == LPZ_OK)
+            lpz_error_set(err, rc, "reading failed (no details given)");
+        lpz_error_context(err, "dataset %s: sample %lld", ds->plugin->name, (long long)index);
+        return rc;
+    }
+    /* One comparison per value, negligible next to decoding, and it turns a
+     * plugin's scaling bug into an error at the first sample instead of a
+     * silently diverging GAN. Written so that NaN fails too. */
+    for (int64_t j = 0; j < ds->numel; j++) {
+        if (!(out[j] >= -1.0f && out[j] <= 1.0f)) {
+            lpz_error_set(err, LPZ_EFORMAT, "value %g at element %lld is outside [-1, 1]", (double)out[j],
+                          (long long)j);
+            lpz_error_where(err, "dataset %s: sample %lld", ds->plugin->name, (long long)index);
+            lpz_error_hint(err, "a dataloader's read must scale every value to [-1, 1]");
+            return LPZ_EFORMAT;
+        }
+    }
+    return LPZ_OK;
+}
+
+int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err)
+{
+    if (!ds->ops.label)
+        return lpz_error_set(err, LPZ_EUNSUPPORTED, "dataset %s has no labels", ds->plugin->name);
+    if (index < 0 || index >= ds->info.count)
+        return lpz_error_set(err, LPZ_EINVAL, "sample index %lld outside [0, %lld)", (long long)index,
+                             (long long)ds->info.count);
+    int rc = ds->ops.label(ds->state, index, label, err);
+    if (rc != LPZ_OK) {
+        if (err && err->code == LPZ_OK)
+            lpz_error_set(err, rc, "reading the label failed (no details given)");
+        lpz_error_context(err, "dataset %s: label %lld", ds->plugin->name, (long long)index);
+    }
+    return rc;
+}
+
+/* Distinct indices by Floyd's algorithm (k draws, a hash set of 2k..4k
+ * slots), then shuffled so the order carries no information. */
+static int draw_distinct(lpz_rng *rng, int64_t n, int64_t k, int64_t *idx, lpz_error *err)
+{
+    size_t cap = 16;
+    while (cap < (size_t)k * 2)
+        cap <<= 1;
+    int64_t *set = malloc(cap * sizeof *set);
+    if (!set)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory drawing %lld samples", (long long)k);
+    for (size_t i = 0; i < cap; i++)
+        set[i] = -1;
+    int64_t m = 0;
+    for (int64_t j = n - k; j < n; j++) {
+        int64_t t = (int64_t)lpz_rng_below(rng, (uint64_t)j + 1);
+        /* insert t, or j when t is already taken */
+        for (int pass = 0; pass < 2; pass++) {
+            int64_t v = pass == 0 ? t : j;
+            size_t h = ((uint64_t)v * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+            while (set[h] != -1 && set[h] != v)
+                h = (h + 1) & (cap - 1);
+            if (set[h] == v)
+                continue; /* taken: try j (never taken: j is new this round) */
+            set[h] = v;
+            idx[m++] = v;
+            break;
+        }
+    }
+    free(set);
+    for (int64_t i = k - 1; i > 0; i--) {
+        int64_t r = (int64_t)lpz_rng_below(rng, (uint64_t)i + 1);
+        int64_t t = idx[i];
+        idx[i] = idx[r];
+        idx[r] = t;
+    }
+    return LPZ_OK;
+}
+
+int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int32_t *labels, lpz_error *err)
+{
+    if (k <= 0)
+        return lpz_error_set(err, LPZ_EINVAL, "sample size %lld must be positive", (long long)k);
+    int64_t n = ds->info.count;
+    int64_t *idx = malloc((size_t)k * sizeof *idx);
+    if (!idx)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory drawing %lld samples", (long long)k);
+    int rc = LPZ_OK;
+    if (k <= n) {
+        rc = draw_distinct(rng, n, k, idx, err);
+    } else {
+        /* More than the dataset holds: whole copies, the rest distinct. */
+        int64_t full = k / n, rest = k % n;
+        for (int64_t i = 0; i < full * n; i++)
+            idx[i] = i % n;
+        if (rest > 0)
+            rc = draw_distinct(rng, n, rest, idx + full * n, err);
+    }
+    for (int64_t i = 0; rc == LPZ_OK && i < k; i++) {
+        rc = lpz_dataset_read(ds, idx[i], out + i * ds->numel, err);
+        if (rc == LPZ_OK && labels) {
+            labels[i] = -1;
+            if (ds->ops.label)
+                rc = lpz_dataset_label(ds, idx[i], &labels[i], err);
+        }
+    }
+    free(idx);
+    return rc;
+}
+
+/* CSV of vectors or sequences: one row per sample (vectors) or per sample
+ * and time step (sequences), in original units when the plugin has them. */
+static int render_csv(lpz_dataset *ds, const float *samples, int64_t n, const char *path, lpz_error *err)
+{
+    const lpz_shape *s = &ds->info.sample_shape;
+    int64_t steps = ds->info.kind == LPZ_SAMPLE_SEQUENCE ? s->dim[0] : 1;
+    int64_t feats = ds->numel / steps;
+    float *copy = NULL;
+    if (ds->ops.to_original_units) {
+        copy = malloc((size_t)(n * ds->numel) * sizeof *copy);
+        if (!copy)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory rendering %lld samples", (long long)n);
+        memcpy(copy, samples, (size_t)(n * ds->numel) * sizeof *copy);
+        int rc = lpz_dataset_to_original_units(ds, copy, n, err);
+        if (rc != LPZ_OK) {
+            free(copy);
+            return rc;
+        }
+        samples = copy;
+    }
+    lpz_atomic_file f;
+    int rc = lpz_atomic_open(&f, path, err);
+    if (rc != LPZ_OK) {
+        free(copy);
+        return rc;
+    }
+    fprintf(f.fp, "sample");
+    if (steps > 1 || ds->info.kind == LPZ_SAMPLE_SEQUENCE)
+        fprintf(f.fp, ",t");
+    for (int64_t j = 0; j < feats; j++)
+        fprintf(f.fp, ",f%lld", (long long)j);
+    fputc('\n', f.fp);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t t = 0; t < steps; t++) {
+            fprintf(f.fp, "%lld", (long long)i);
+            if (steps > 1 || ds->info.kind == LPZ_SAMPLE_SEQUENCE)
+                fprintf(f.fp, ",%lld", (long long)t);
+            const float *row = samples + i * ds->numel + t * feats;
+            for (int64_t j = 0; j < feats; j++)
+                fprintf(f.fp, ",%.7g", (double)row[j]);
+            fputc('\n', f.fp);
+        }
+    }
+    free(copy);
+    if (ferror(f.fp)) {
+        lpz_atomic_abort(&f);
+        lpz_error_set(err, LPZ_EIO, "writing failed");
+        lpz_error_where(err, "%s", path);
+        return LPZ_EIO;
+    }
+    return lpz_atomic_commit(&f, err);
+}
+
+int lpz_dataset_render(lpz_dataset *ds, const float *samples, int64_t n, const char *path_base, lpz_error *err)
+{
+    if (n <= 0)
+        return lpz_error_set(err, LPZ_EINVAL, "nothing to render (%lld samples)", (long long)n);
+    if (ds->ops.render) {
+        int rc = ds->ops.render(ds->state, samples, n, path_base, err);
+        if (rc != LPZ_OK && err && err->code == LPZ_OK)
+            lpz_error_set(err, rc, "rendering failed (no details given)");
+        if (rc != LPZ_OK)
+            lpz_error_context(err, "dataset %s", ds->plugin->name);
+        return rc;
+    }
+    char path[4096];
+    const char *ext = ds->info.kind == LPZ_SAMPLE_IMAGE ? ".png" : ".csv";
+    if ((size_t)snprintf(path, sizeof path, "%s%s", path_base, ext) >= sizeof path)
+        return lpz_error_set(err, LPZ_EINVAL, "output path too long: %s", path_base);
+    if (ds->info.kind == LPZ_SAMPLE_IMAGE) {
+        const lpz_shape *s = &ds->info.sample_shape;
+        return lpz_png_write_grid(path, samples, n, (int)s->dim[0], (int)s->dim[1], (int)s->dim[2], 0, err);
+    }
+    return render_csv(ds, samples, n, path, err);
+}
+
+int lpz_dataset_to_original_units(lpz_dataset *ds, float *samples, int64_t n, lpz_error *err)
+{
+    if (!ds->ops.to_original_units)
+        return LPZ_OK;
+    int rc = ds->ops.to_original_units(ds->state, samples, n, err);
+    if (rc != LPZ_OK) {
+        if (err && err->code == LPZ_OK)
+            lpz_error_set(err, rc, "mapping to original units failed (no details given)");
+        lpz_error_context(err, "dataset %s", ds->plugin->name);
+    }
+    return rc;
+}

@@ -1,0 +1,70 @@
+/* core/data - the data pipeline between dataloader plugins and the trainer.
+ *
+ * Owns: an opened dataset (a plugin's ops + state + info, validated),
+ * batching, per-cell sub-sampling and shuffling, the prefetch thread
+ * (batcher.h), random samples for fitness and score, the default renderer
+ * for samples, and the SDK's exported file helpers (lpz/io.h, sdk_io.c).
+ * May call: core/base (errors, log, rng), core/io (npy, png, atomic files).
+ * Must not call: the trainer, transport, nn, config or the plugin loader
+ * (the runtime hands it an already loaded `const lpz_plugin *`).
+ *
+ * Threading: after lpz_dataset_open returns, lpz_dataset_read,
+ * lpz_dataset_label and lpz_dataset_sample may be called from any number
+ * of threads at once (several cells share one dataset); open, close,
+ * render and to_original_units are called from one thread.
+ */
+#ifndef LPZ_CORE_DATA_DATASET_H
+#define LPZ_CORE_DATA_DATASET_H
+
+#include <lpz/dataloader.h>
+#include <lpz/plugin.h>
+#include <lpz/rng.h>
+
+typedef struct lpz_dataset lpz_dataset;
+
+/* Opens the dataloader `plugin` (kind LPZ_PLUGIN_DATALOADER) with ctx and
+ * checks what it reports: mandatory functions present, a shape of 1..4
+ * positive dimensions that matches the kind (images C x H x W with C 1 or
+ * 3), count > 0. Errors from the plugin keep their text, prefixed with the
+ * dataset name in `where`. */
+int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err);
+
+/* Closes the plugin state and frees the dataset. NULL is fine. */
+void lpz_dataset_close(lpz_dataset *ds);
+
+const lpz_dataset_info *lpz_dataset_get_info(const lpz_dataset *ds);
+const char *lpz_dataset_name(const lpz_dataset *ds);
+/* Floats in one sample (product of the sample shape). */
+int64_t lpz_dataset_numel(const lpz_dataset *ds);
+/* 1 when the plugin provides labels. */
+int lpz_dataset_has_labels(const lpz_dataset *ds);
+
+/* Writes sample `index` to out (numel floats). Checks the index and that
+ * the plugin wrote only finite values in [-1, 1] (else LPZ_EFORMAT naming
+ * the sample and element: a plugin bug or bad data, caught at once). */
+int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err);
+
+/* The label of sample `index`; LPZ_EUNSUPPORTED when unlabelled. */
+int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err);
+
+/* Draws k examples uniformly from the whole dataset (distinct when
+ * k <= count, else every sample at least floor(k / count) times) using
+ * rng, and writes them to out (k x numel floats) and, when labels is not
+ * NULL, their labels (-1 when unlabelled). For fitness and score samples:
+ * called once per iteration, it may allocate. */
+int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int32_t *labels, lpz_error *err);
+
+/* Writes n samples (n x numel floats, as from read or a generator) for
+ * people to path_base plus an extension: the plugin's render when it has
+ * one; else images as a PNG grid (".png") and vectors or sequences as CSV
+ * (".csv", mapped to original units when the plugin can). */
+int lpz_dataset_render(lpz_dataset *ds, const float *samples, int64_t n, const char *path_base, lpz_error *err);
+
+/* Maps n samples in place to the data's original units; a no-op returning
+ * LPZ_OK when the plugin has no such mapping (its data is already in
+ * [-1, 1] units). */
+int lpz_dataset_to_original_units(lpz_dataset *ds, float *samples, int64_t n, lpz_error *err);
+/* 1 when the plugin maps samples back to original units. */
+int lpz_dataset_has_original_units(const lpz_dataset *ds);
+
+#endif

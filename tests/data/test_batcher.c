@@ -1,0 +1,533 @@
+/* tests/data/test_batcher.c - core/data: dataset checks, per-cell subsets,
+ * seeded epoch orders, prefetching and its shutdown, fitness samples and
+ * the default renderer, on a synthetic dataloader whose labels are the
+ * sample indices (so every batch tells which samples it holds). */
+#include "data/batcher.h"
+#include "data/dataset.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "data_test_util.h"
+
+#include <math.h>
+
+/* ---- a synthetic dataloader: sample i has NUMEL values derived from i
+ * and label i; behaviour switches for the failure tests ---- */
+
+#define NUMEL 6
+
+typedef struct synth {
+    int64_t count;
+    int64_t fail_at;  /* read fails for this index (-1: never) */
+    int64_t bad_at;   /* read writes 2.0 for this index (-1: never) */
+} synth;
+
+static synth g_synth = {1000, -1, -1};
+static int g_kind = LPZ_SAMPLE_VECTOR;
+static int64_t g_count_override = 0;
+
+static float synth_value(int64_t i, int j)
+{
+    return (float)((i * 7 + j * 13) % 2001) / 1000.0f - 1.0f;
+}
+
+static int synth_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    (void)ctx;
+    (void)err;
+    synth *s = malloc(sizeof *s);
+    *s = g_synth;
+    if (g_kind == LPZ_SAMPLE_IMAGE)
+        info->sample_shape = lpz_shape_make(3, 1, 2, 3, 0);
+    else if (g_kind == LPZ_SAMPLE_SEQUENCE)
+        info->sample_shape = lpz_shape_make(2, 3, 2, 0, 0);
+    else
+        info->sample_shape = lpz_shape_make(1, NUMEL, 0, 0, 0);
+    info->count = g_count_override ? g_count_override : s->count;
+    info->n_classes = 0;
+    info->kind = (lpz_sample_kind)g_kind;
+    *state = s;
+    return LPZ_OK;
+}
+
+static void synth_close(void *state)
+{
+    free(state);
+}
+
+static int synth_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    const synth *s = state;
+    if (index == s->fail_at)
+        return lpz_error_set(err, LPZ_EIO, "disk on fire at %lld", (long long)index);
+    for (int j = 0; j < NUMEL; j++)
+        out[j] = synth_value(index, j);
+    if (index == s->bad_at)
+        out[1] = 2.0f;
+    return LPZ_OK;
+}
+
+static int synth_label(void *state, int64_t index, int32_t *label, lpz_error *err)
+{
+    (void)state;
+    (void)err;
+    *label = (int32_t)index;
+    return LPZ_OK;
+}
+
+static const lpz_dataloader_ops synth_ops = {sizeof(lpz_dataloader_ops), synth_open, synth_close, synth_read,
+                                             synth_label, NULL, NULL};
+static const lpz_plugin synth_plugin = {LPZ_ABI_MAJOR, LPZ_ABI_MINOR, LPZ_PLUGIN_DATALOADER, "synth", NULL, "1",
+                                        "test", NULL, &synth_ops};
+
+static lpz_dataset *open_synth(int64_t count)
+{
+    g_synth.count = count;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    int rc = lpz_dataset_open(&synth_plugin, &ctx, &ds, &err);
+    if (rc != LPZ_OK)
+        dt_show(&err);
+    assert_int_equal(rc, LPZ_OK);
+    return ds;
+}
+
+static void reset(void **st)
+{
+    (void)st;
+    g_synth = (synth){1000, -1, -1};
+    g_kind = LPZ_SAMPLE_VECTOR;
+    g_count_override = 0;
+}
+
+static int setup(void **st)
+{
+    reset(st);
+    return 0;
+}
+
+/* Reads n batches; labels (= indices) into idx[n * bs]; checks that every
+ * row holds the values of the sample its label names. */
+static void read_batches(lpz_batcher *b, int64_t n, int64_t bs, int32_t *idx)
+{
+    float *x = malloc((size_t)(bs * NUMEL) * sizeof *x);
+    lpz_error err;
+    for (int64_t k = 0; k < n; k++) {
+        int rc = lpz_batcher_next(b, x, idx + k * bs, &err);
+        if (rc != LPZ_OK)
+            dt_show(&err);
+        assert_int_equal(rc, LPZ_OK);
+        for (int64_t r = 0; r < bs; r++)
+            for (int j = 0; j < NUMEL; j++)
+                assert_true(x[r * NUMEL + j] == synth_value(idx[k * bs + r], j));
+    }
+    free(x);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static lpz_batcher *make(lpz_dataset *ds, int64_t bs, uint64_t seed, uint64_t cell, double ratio, int shuffle,
+                         int64_t n_batches, int prefetch)
+{
+    lpz_batcher_config c = lpz_batcher_config_default(bs, seed, cell);
+    c.sampling_ratio = ratio;
+    c.shuffle = shuffle;
+    c.n_batches = n_batches;
+    c.prefetch = prefetch;
+    lpz_batcher *b = NULL;
+    lpz_error err;
+    int rc = lpz_batcher_create(ds, &c, &b, &err);
+    if (rc != LPZ_OK)
+        dt_show(&err);
+    assert_int_equal(rc, LPZ_OK);
+    return b;
+}
+
+static void every_sample_once_per_shuffled_epoch(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(1000);
+    lpz_batcher *b = make(ds, 20, 7, 0, 1.0, 1, 0, 2);
+    assert_int_equal(lpz_batcher_batches_per_epoch(b), 50);
+    int32_t *e0 = malloc(1000 * sizeof *e0), *e1 = malloc(1000 * sizeof *e1);
+    read_batches(b, 50, 20, e0);
+    read_batches(b, 50, 20, e1);
+    int64_t epoch, batch;
+    lpz_batcher_position(b, &epoch, &batch);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(batch, 0);
+    /* a new order every epoch, never the identity */
+    assert_memory_not_equal(e0, e1, 1000 * sizeof *e0);
+    int in_place = 0;
+    for (int i = 0; i < 1000; i++)
+        in_place += e0[i] == i;
+    assert_true(in_place < 50);
+    qsort(e0, 1000, sizeof *e0, cmp_i32);
+    qsort(e1, 1000, sizeof *e1, cmp_i32);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(e0[i], i);
+        assert_int_equal(e1[i], i);
+    }
+    free(e0);
+    free(e1);
+    lpz_batcher_destroy(b);
+    lpz_dataset_close(ds);
+}
+
+static void same_seed_same_batches_with_or_without_thread(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(1000);
+    lpz_batcher *a = make(ds, 25, 42, 3, 1.0, 1, 0, 0);
+    lpz_batcher *b = make(ds, 25, 42, 3, 1.0, 1, 0, 4);
+    lpz_batcher *c = make(ds, 25, 43, 3, 1.0, 1, 0, 2);
+    int32_t *ia = malloc(3000 * sizeof *ia), *ib = malloc(3000 * sizeof *ib), *ic = malloc(3000 * sizeof *ic);
+    read_batches(a, 120, 25, ia);
+    read_batches(b, 120, 25, ib);
+    read_batches(c, 120, 25, ic);
+    assert_memory_equal(ia, ib, 3000 * sizeof *ia);
+    assert_memory_not_equal(ia, ic, 1000 * sizeof *ia);
+    free(ia);
+    free(ib);
+    free(ic);
+    lpz_batcher_destroy(a);
+    lpz_batcher_destroy(b);
+    lpz_batcher_destroy(c);
+    lpz_dataset_close(ds);
+}
+
+static void unshuffled_reads_in_order_and_drops_partial_batch(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(1005);
+    lpz_batcher *b = make(ds, 10, 1, 0, 1.0, 0, 0, 2);
+    assert_int_equal(lpz_batcher_batches_per_epoch(b), 100);
+    int32_t *idx = malloc(2000 * sizeof *idx);
+    read_batches(b, 200, 10, idx);
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(idx[i], i % 1000);
+    free(idx);
+    lpz_batcher_destroy(b);
+    lpz_dataset_close(ds);
+}
+
+static void n_batches_caps_the_epoch_and_restarts_the_order(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(1000);
+    lpz_batcher *b = make(ds, 10, 5, 0, 1.0, 1, 3, 2);
+    assert_int_equal(lpz_batcher_batches_per_epoch(b), 3);
+    int32_t idx[60];
+    read_batches(b, 6, 10, idx);
+    assert_memory_not_equal(idx, idx + 30, 30 * sizeof *idx);
+    /* within one epoch no sample repeats */
+    qsort(idx, 30, sizeof *idx, cmp_i32);
+    for (int i = 1; i < 30; i++)
+        assert_true(idx[i] != idx[i - 1]);
+    lpz_batcher_destroy(b);
+    /* more batches than fit: capped at the whole epoch */
+    b = make(ds, 10, 5, 0, 1.0, 1, 5000, 0);
+    assert_int_equal(lpz_batcher_batches_per_epoch(b), 100);
+    lpz_batcher_destroy(b);
+    lpz_dataset_close(ds);
+}
+
+static int overlap(const lpz_batcher *a, const lpz_batcher *b)
+{
+    int n = 0;
+    for (int64_t i = 0, j = 0; i < lpz_batcher_subset_size(a) && j < lpz_batcher_subset_size(b);) {
+        int64_t x = lpz_batcher_subset_index(a, i), y = lpz_batcher_subset_index(b, j);
+        if (x == y) {
+            n++;
+            i++;
+            j++;
+        } else if (x < y) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return n;
+}
+
+static void sampling_ratio_gives_each_cell_its_own_reproducible_subset(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(2000);
+    lpz_batcher *cells[4];
+    for (int c = 0; c < 4; c++) {
+        cells[c] = make(ds, 10, 99, (uint64_t)c, 0.25, 1, 0, c % 2 ? 2 : 0);
+        assert_int_equal(lpz_batcher_subset_size(cells[c]), 500);
+        assert_int_equal(lpz_batcher_batches_per_epoch(cells[c]), 50);
+    }
+    /* independent 25% subsets overlap in about 125 of 500 samples */
+    for (int c = 0; c < 4; c++)
+        for (int d = c + 1; d < 4; d++) {
+            int o = overlap(cells[c], cells[d]);
+            assert_true(o > 60 && o < 200);
+        }
+    /* the same cell and seed: the same subset; the batches stay inside it */
+    lpz_batcher *again = make(ds, 10, 99, 2, 0.25, 1, 0, 1);
+    assert_int_equal(overlap(again, cells[2]), 500);
+    int32_t idx[500];
+    read_batches(again, 50, 10, idx);
+    qsort(idx, 500, sizeof *idx, cmp_i32);
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(idx[i], lpz_batcher_subset_index(cells[2], i));
+    /* another seed: another subset for the same cell */
+    lpz_batcher *other = make(ds, 10, 100, 2, 0.25, 1, 0, 0);
+    assert_true(overlap(other, cells[2]) < 200);
+    lpz_batcher_destroy(again);
+    lpz_batcher_destroy(other);
+    for (int c = 0; c < 4; c++)
+        lpz_batcher_destroy(cells[c]);
+    lpz_dataset_close(ds);
+}
+
+static void prefetch_thread_stops_cleanly_at_any_point(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(5000);
+    for (int k = 0; k < 20; k++) {
+        lpz_batcher *b = make(ds, 50, (uint64_t)k, 0, 1.0, 1, 0, 1 + k % 4);
+        int32_t idx[50 * 7];
+        read_batches(b, k % 8, 50, idx); /* destroy while the thread fills the ring */
+        lpz_batcher_destroy(b);
+    }
+    lpz_dataset_close(ds);
+}
+
+static void read_error_reaches_the_trainer_then_batcher_stays_failed(void **st)
+{
+    reset(st);
+    g_synth.fail_at = 35;
+    lpz_dataset *ds = open_synth(100);
+    for (int prefetch = 0; prefetch <= 2; prefetch += 2) {
+        lpz_batcher *b = make(ds, 10, 1, 0, 1.0, 0, 0, prefetch);
+        float x[10 * NUMEL];
+        lpz_error err;
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(lpz_batcher_next(b, x, NULL, &err), LPZ_OK);
+        assert_int_equal(lpz_batcher_next(b, x, NULL, &err), LPZ_EIO);
+        dt_show(&err);
+        assert_non_null(strstr(err.message, "disk on fire at 35"));
+        assert_non_null(strstr(err.where, "sample 35"));
+        assert_int_equal(lpz_batcher_next(b, x, NULL, &err), LPZ_ESTATE);
+        lpz_batcher_destroy(b);
+    }
+    lpz_dataset_close(ds);
+    reset(st);
+}
+
+static void value_outside_range_is_caught_at_read(void **st)
+{
+    reset(st);
+    g_synth.bad_at = 3;
+    lpz_dataset *ds = open_synth(100);
+    float x[NUMEL];
+    lpz_error err;
+    assert_int_equal(lpz_dataset_read(ds, 2, x, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_read(ds, 3, x, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_non_null(strstr(err.message, "outside [-1, 1]"));
+    assert_int_equal(lpz_dataset_read(ds, 100, x, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_dataset_read(ds, -1, x, &err), LPZ_EINVAL);
+    lpz_dataset_close(ds);
+    reset(st);
+}
+
+static void bad_batcher_settings_are_refused(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(100);
+    lpz_batcher_config c = lpz_batcher_config_default(10, 1, 0);
+    lpz_batcher *b = NULL;
+    lpz_error err;
+    c.batch_size = 0;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
+    c.batch_size = 101;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "batch_size"));
+    c.batch_size = 10;
+    c.sampling_ratio = 0.0;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
+    c.sampling_ratio = 1.5;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "sampling_ratio"));
+    c.sampling_ratio = NAN;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
+    c.sampling_ratio = 1.0;
+    c.n_batches = -1;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
+    assert_null(b);
+    /* a tiny ratio still yields one full batch */
+    c.n_batches = 0;
+    c.sampling_ratio = 0.001;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_OK);
+    assert_int_equal(lpz_batcher_subset_size(b), 10);
+    lpz_batcher_destroy(b);
+    lpz_dataset_close(ds);
+}
+
+static void plugin_reports_are_checked_at_open(void **st)
+{
+    reset(st);
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    g_count_override = -5;
+    assert_int_equal(lpz_dataset_open(&synth_plugin, &ctx, &ds, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_non_null(strstr(err.where, "synth"));
+    assert_null(ds);
+    reset(st);
+    /* a vector kind with an image shape is inconsistent: checked via kind */
+    lpz_dataloader_ops no_read = synth_ops;
+    no_read.read = NULL;
+    lpz_plugin p = synth_plugin;
+    p.ops = &no_read;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_EFORMAT);
+    p.ops = &synth_ops;
+    p.kind = LPZ_PLUGIN_NETWORK;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "not a dataloader"));
+    /* an older, shorter table: the missing optional functions are absent */
+    lpz_dataloader_ops short_ops = synth_ops;
+    short_ops.size = offsetof(lpz_dataloader_ops, label);
+    p = synth_plugin;
+    p.ops = &short_ops;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
+    assert_false(lpz_dataset_has_labels(ds));
+    int32_t lab;
+    assert_int_equal(lpz_dataset_label(ds, 0, &lab, &err), LPZ_EUNSUPPORTED);
+    lpz_dataset_close(ds);
+}
+
+static void fitness_sample_is_distinct_and_reproducible(void **st)
+{
+    (void)st;
+    lpz_dataset *ds = open_synth(300);
+    float *x = malloc(700 * NUMEL * sizeof *x);
+    int32_t a[700], b[700];
+    lpz_rng r1, r2;
+    lpz_rng_seed(&r1, 11, 4);
+    lpz_rng_seed(&r2, 11, 4);
+    lpz_error err;
+    assert_int_equal(lpz_dataset_sample(ds, &r1, 200, x, a, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_sample(ds, &r2, 200, x, b, &err), LPZ_OK);
+    assert_memory_equal(a, b, 200 * sizeof *a);
+    for (int i = 0; i < 200; i++)
+        for (int j = 0; j < NUMEL; j++)
+            assert_true(x[i * NUMEL + j] == synth_value(b[i], j));
+    qsort(a, 200, sizeof *a, cmp_i32);
+    for (int i = 1; i < 200; i++)
+        assert_true(a[i] != a[i - 1]);
+    /* the next draw differs */
+    assert_int_equal(lpz_dataset_sample(ds, &r1, 200, x, b, &err), LPZ_OK);
+    assert_memory_not_equal(a, b, 200 * sizeof *a);
+    /* more than the dataset: every sample twice, then 100 distinct */
+    assert_int_equal(lpz_dataset_sample(ds, &r1, 700, x, a, &err), LPZ_OK);
+    int seen[300] = {0};
+    for (int i = 0; i < 700; i++)
+        seen[a[i]]++;
+    int threes = 0;
+    for (int i = 0; i < 300; i++) {
+        assert_true(seen[i] == 2 || seen[i] == 3);
+        threes += seen[i] == 3;
+    }
+    assert_int_equal(threes, 100);
+    assert_int_equal(lpz_dataset_sample(ds, &r1, 0, x, a, &err), LPZ_EINVAL);
+    free(x);
+    lpz_dataset_close(ds);
+}
+
+static void default_render_writes_csv_for_vectors_and_sequences(void **st)
+{
+    reset(st);
+    char dir[512], base[600], path[700];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "render"), 0);
+    lpz_dataset *ds = open_synth(10);
+    float x[2 * NUMEL];
+    lpz_error err;
+    assert_int_equal(lpz_dataset_read(ds, 0, x, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_read(ds, 1, x + NUMEL, &err), LPZ_OK);
+    snprintf(base, sizeof base, "%s/vec", dir);
+    assert_int_equal(lpz_dataset_render(ds, x, 2, base, &err), LPZ_OK);
+    snprintf(path, sizeof path, "%s.csv", base);
+    char *csv = dt_slurp(path);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, "sample,f0,f1,f2,f3,f4,f5\n0,"));
+    assert_non_null(strstr(csv, "\n1,"));
+    free(csv);
+    lpz_dataset_close(ds);
+
+    g_kind = LPZ_SAMPLE_SEQUENCE;
+    ds = open_synth(10);
+    snprintf(base, sizeof base, "%s/seq", dir);
+    assert_int_equal(lpz_dataset_render(ds, x, 2, base, &err), LPZ_OK);
+    snprintf(path, sizeof path, "%s.csv", base);
+    csv = dt_slurp(path);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, "sample,t,f0,f1\n0,0,"));
+    assert_non_null(strstr(csv, "\n1,2,"));
+    free(csv);
+    lpz_dataset_close(ds);
+    reset(st);
+    dt_rmtree(dir);
+}
+
+static void default_render_writes_png_grid_for_images(void **st)
+{
+    reset(st);
+    char dir[512], base[600], path[700];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "render"), 0);
+    g_kind = LPZ_SAMPLE_IMAGE;
+    lpz_dataset *ds = open_synth(10);
+    float x[4 * NUMEL];
+    lpz_error err;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(lpz_dataset_read(ds, i, x + i * NUMEL, &err), LPZ_OK);
+    snprintf(base, sizeof base, "%s/grid", dir);
+    int rc = lpz_dataset_render(ds, x, 4, base, &err);
+    if (rc != LPZ_OK)
+        dt_show(&err);
+    assert_int_equal(rc, LPZ_OK);
+    snprintf(path, sizeof path, "%s.png", base);
+    unsigned char sig[8];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(sig, 1, 8, f), 8);
+    fclose(f);
+    assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
+    lpz_dataset_close(ds);
+    reset(st);
+    dt_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(every_sample_once_per_shuffled_epoch, setup),
+        cmocka_unit_test_setup(same_seed_same_batches_with_or_without_thread, setup),
+        cmocka_unit_test_setup(unshuffled_reads_in_order_and_drops_partial_batch, setup),
+        cmocka_unit_test_setup(n_batches_caps_the_epoch_and_restarts_the_order, setup),
+        cmocka_unit_test_setup(sampling_ratio_gives_each_cell_its_own_reproducible_subset, setup),
+        cmocka_unit_test_setup(prefetch_thread_stops_cleanly_at_any_point, setup),
+        cmocka_unit_test_setup(read_error_reaches_the_trainer_then_batcher_stays_failed, setup),
+        cmocka_unit_test_setup(value_outside_range_is_caught_at_read, setup),
+        cmocka_unit_test_setup(bad_batcher_settings_are_refused, setup),
+        cmocka_unit_test_setup(plugin_reports_are_checked_at_open, setup),
+        cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),
+        cmocka_unit_test_setup(default_render_writes_csv_for_vectors_and_sequences, setup),
+        cmocka_unit_test_setup(default_render_writes_png_grid_for_images, setup),
+    };
+    return cmocka_run_group_tests_name("data_batcher", tests, NULL, NULL);
+}
