@@ -129,8 +129,8 @@ int lpz_wire_seal(const lpz_wire_ctx *c, unsigned type, uint64_t request_id, uin
  * type, per-type limit, exact length, experiment id (when ctx has one),
  * CRC, HMAC (required when ctx has a key, refused when it has none). On
  * success fills hdr and points *payload into frame. On failure hdr may be
- * partly filled: hdr->request_id is valid when len >= the header size (so
- * an error reply can echo it), otherwise 0. */
+ * partly filled: hdr->request_id is valid when len >= the header size and
+ * the magic is right (so an error reply can echo it), otherwise 0. */
 int lpz_wire_open(const lpz_wire_ctx *c, const uint8_t *frame, size_t len, lpz_wire_header *hdr,
                   const uint8_t **payload, lpz_error *err);
 
