@@ -219,9 +219,10 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     lpz_wire_ctx_init(&s->wire, experiment_id, secret);
+    int rc;
     int rv = nng_rep0_open(&s->sock);
     if (rv) {
-        lpz_error_set(err, nng_status(rv), "cannot open a rep socket: %s", nng_strerror(rv));
+        rc = lpz_error_set(err, nng_status(rv), "cannot open a rep socket: %s", nng_strerror(rv));
         goto fail_nosock;
     }
     /* Requests are tiny; refuse big frames before they are read in full. */
@@ -231,7 +232,7 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
     nng_listener l;
     rv = nng_listen(s->sock, url, &l, 0);
     if (rv) {
-        lpz_error_set(err, nng_status(rv), "cannot listen: %s", nng_strerror(rv));
+        rc = lpz_error_set(err, nng_status(rv), "cannot listen: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);
         if (rv == NNG_EADDRINUSE)
             lpz_error_hint(err, "another process or cell uses this address; choose another port");
@@ -241,7 +242,7 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
     }
     resolve_url(s, url, l);
     if (pthread_create(&s->thread, NULL, serve, s) != 0) {
-        lpz_error_set(err, LPZ_ENOMEM, "cannot start the cell server thread");
+        rc = lpz_error_set(err, LPZ_ENOMEM, "cannot start the cell server thread");
         goto fail;
     }
     s->thread_started = true;
@@ -254,7 +255,7 @@ fail_nosock:
     lpz_wire_ctx_clear(&s->wire);
     pthread_mutex_destroy(&s->lock);
     free(s);
-    return err ? err->code : LPZ_ENET;
+    return rc;
 }
 
 const char *lpz_peer_server_url(const lpz_peer_server *s) { return s->url; }
@@ -356,14 +357,14 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
     /* Non-blocking: the neighbour may not be up yet; nng keeps trying. */
     rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
     if (rv) {
-        lpz_error_set(err, nng_status(rv), "cannot dial: %s", nng_strerror(rv));
+        int rc = lpz_error_set(err, nng_status(rv), "cannot dial: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);
         if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP)
             lpz_error_hint(err, "use inproc://lpz/<experiment>/<cell> or tcp://host:port");
         nng_close(c->sock);
         lpz_wire_ctx_clear(&c->wire);
         free(c);
-        return err ? err->code : LPZ_ENET;
+        return rc;
     }
     *out = c;
     return LPZ_OK;
@@ -373,12 +374,9 @@ const char *lpz_peer_client_url(const lpz_peer_client *c) { return c->url; }
 
 static int fetch_failed(lpz_peer_client *c, int rv, int timeout_ms, lpz_error *err)
 {
-    if (rv == NNG_ETIMEDOUT) {
-        lpz_error_set(err, LPZ_ETIMEOUT, "no answer from neighbour %s within %d ms", c->url, timeout_ms);
-        return LPZ_ETIMEOUT;
-    }
-    lpz_error_set(err, nng_status(rv), "exchange with neighbour %s failed: %s", c->url, nng_strerror(rv));
-    return err ? err->code : nng_status(rv);
+    if (rv == NNG_ETIMEDOUT)
+        return lpz_error_set(err, LPZ_ETIMEOUT, "no answer from neighbour %s within %d ms", c->url, timeout_ms);
+    return lpz_error_set(err, nng_status(rv), "exchange with neighbour %s failed: %s", c->url, nng_strerror(rv));
 }
 
 int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **payload, size_t *len, lpz_error *err)
