@@ -1,0 +1,823 @@
+/* tests/pcap2npy/test_pcap2npy.c - lpz-pcap2npy's flow building, link
+ * layers, outputs and error handling on captures written by the test
+ * itself (pcapgen.c), compared with exact expected records.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "io/npy.h"
+#include "p2n.h"
+#include "pcapgen.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static const char *tpath(const char *name)
+{
+    static char buf[8][256];
+    static int k;
+    char *b = buf[k++ % 8];
+    snprintf(b, 256, "%s/%s", tmpdir, name);
+    return b;
+}
+
+static int setup_all(void **state)
+{
+    (void)state;
+    strcpy(tmpdir, "/tmp/p2n-test-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_all(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct run_result {
+    p2n_records recs;
+    p2n_read_stats rs;
+    p2n_flow_stats fs;
+    int rc;
+    lpz_error err;
+} run_result;
+
+static void run_with(const char *path, const p2n_flow_opts *o, const char *filter, int allow_trunc, run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    p2n_table *t;
+    r->rc = p2n_table_create(o, &r->recs, &t, &r->err);
+    assert_int_equal(r->rc, LPZ_OK);
+    r->rc = p2n_read_pcap(path, filter, allow_trunc, t, &r->rs, &r->err);
+    if (!r->rc)
+        r->rc = p2n_table_flush(t, &r->err);
+    r->fs = *p2n_table_stats(t);
+    p2n_table_destroy(t);
+    p2n_records_sort(&r->recs);
+}
+
+static void run(const char *path, run_result *r)
+{
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    run_with(path, &o, NULL, 0, r);
+}
+
+static const int64_t S = 1000000; /* pg timestamps are microseconds */
+static const int64_t T0 = 1700000000LL * 1000000;
+
+static int64_t ns(int64_t us)
+{
+    return us * 1000;
+}
+
+static void assert_addr(const p2n_record *r, const char *src, const char *dst)
+{
+    char a[64], b[64];
+    p2n_addr_format(r->ipver, r->saddr, a, sizeof a);
+    p2n_addr_format(r->ipver, r->daddr, b, sizeof b);
+    assert_string_equal(a, src);
+    assert_string_equal(b, dst);
+}
+
+/* TCP handshake + data + FIN, UDP both ways, two pings (different ids),
+ * IPv6 TCP with a hop-by-hop header, IPv4 options, a truncated frame and
+ * an ARP frame, all on Ethernet. */
+static void test_known_flows_ethernet(void **state)
+{
+    (void)state;
+    const char *path = tpath("known.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    int64_t t = T0;
+    uint64_t tcp_s = 0, tcp_d = 0;
+    pg_pkt c = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 6, .sport = 40000, .dport = 80};
+    pg_pkt s = {.src = "10.0.0.2", .dst = "10.0.0.1", .proto = 6, .sport = 80, .dport = 40000};
+    c.tcp_flags = 0x02;
+    tcp_s += pg_write(&w, t, &c);
+    s.tcp_flags = 0x12;
+    tcp_d += pg_write(&w, t + 1000, &s);
+    c.tcp_flags = 0x10;
+    tcp_s += pg_write(&w, t + 2000, &c);
+    c.tcp_flags = 0x18;
+    c.payload = 100;
+    c.ipv4_opt_words = 2;
+    tcp_s += pg_write(&w, t + 3000, &c);
+    c.ipv4_opt_words = 0;
+    s.tcp_flags = 0x18;
+    s.payload = 500;
+    tcp_d += pg_write(&w, t + 4000, &s);
+    c.payload = 0;
+    s.payload = 0;
+    c.tcp_flags = 0x11;
+    tcp_s += pg_write(&w, t + 5000, &c);
+    s.tcp_flags = 0x11;
+    tcp_d += pg_write(&w, t + 6000, &s);
+    c.tcp_flags = 0x10;
+    tcp_s += pg_write(&w, t + 7000, &c);
+
+    pg_pkt uq = {.src = "10.0.0.3", .dst = "10.0.0.4", .proto = 17, .sport = 5353, .dport = 53, .payload = 30};
+    pg_pkt ur = {.src = "10.0.0.4", .dst = "10.0.0.3", .proto = 17, .sport = 53, .dport = 5353, .payload = 90};
+    int uq_len = pg_write(&w, t + 10000, &uq);
+    int ur_len = pg_write(&w, t + 12000, &ur);
+
+    pg_pkt echo = {.src = "10.0.0.5", .dst = "10.0.0.6", .proto = 1, .icmp_type = 8, .icmp_id = 77, .payload = 56};
+    pg_pkt reply = {.src = "10.0.0.6", .dst = "10.0.0.5", .proto = 1, .icmp_type = 0, .icmp_id = 77, .payload = 56};
+    int e_len = pg_write(&w, t + 20000, &echo);
+    pg_write(&w, t + 20500, &reply);
+    echo.icmp_id = 78; /* another ping process: another flow */
+    pg_write(&w, t + 21000, &echo);
+
+    pg_pkt v6 = {.src = "2001:db8::1", .dst = "2001:db8::2", .proto = 6, .sport = 1234, .dport = 443,
+                 .tcp_flags = 0x02, .ipv6_hbh = 1};
+    pg_pkt v6r = {.src = "2001:db8::2", .dst = "2001:db8::1", .proto = 6, .sport = 443, .dport = 1234,
+                  .tcp_flags = 0x12};
+    int v6_len = pg_write(&w, t + 30000, &v6);
+    int v6r_len = pg_write(&w, t + 31000, &v6r);
+
+    pg_pkt cut = {.src = "10.0.0.7", .dst = "10.0.0.8", .proto = 6, .sport = 1, .dport = 2, .cut = 40};
+    pg_write(&w, t + 40000, &cut); /* 14 + 20 + 6: TCP header cut before the flags */
+    pg_pkt arp = {.src = "10.0.0.7", .dst = "10.0.0.8", .arp = 1};
+    pg_write(&w, t + 41000, &arp);
+    pg_close(&w);
+
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.packets, 17);
+    assert_int_equal(r.rs.truncated, 1);
+    assert_int_equal(r.rs.non_ip, 1);
+    assert_int_equal(r.rs.malformed, 0);
+    assert_int_equal(r.rs.used, 15);
+    assert_string_equal(r.rs.linktype_name, "EN10MB");
+    assert_int_equal(r.recs.n, 5);
+
+    const p2n_record *x = &r.recs.v[0]; /* sorted by start */
+    assert_int_equal(x->proto, 6);
+    assert_addr(x, "10.0.0.1", "10.0.0.2");
+    assert_int_equal(x->sport, 40000);
+    assert_int_equal(x->dport, 80);
+    assert_int_equal(x->spkts, 5);
+    assert_int_equal(x->dpkts, 3);
+    assert_int_equal(x->sbytes, tcp_s);
+    assert_int_equal(x->dbytes, tcp_d);
+    assert_int_equal(x->start_ns, ns(t));
+    assert_int_equal(x->last_ns, ns(t + 7000));
+    assert_int_equal(x->tcp_flags, 0x1b);
+
+    x = &r.recs.v[1];
+    assert_int_equal(x->proto, 17);
+    assert_addr(x, "10.0.0.3", "10.0.0.4");
+    assert_int_equal(x->sport, 5353);
+    assert_int_equal(x->spkts, 1);
+    assert_int_equal(x->dpkts, 1);
+    assert_int_equal(x->sbytes, uq_len);
+    assert_int_equal(x->dbytes, ur_len);
+    assert_int_equal(uq_len, 14 + 20 + 8 + 30);
+
+    x = &r.recs.v[2];
+    assert_int_equal(x->proto, 1);
+    assert_int_equal(x->sport, 8); /* ICMP type of the first packet */
+    assert_int_equal(x->spkts, 1);
+    assert_int_equal(x->dpkts, 1);
+    assert_int_equal(x->sbytes, e_len);
+    x = &r.recs.v[3];
+    assert_int_equal(x->proto, 1);
+    assert_int_equal(x->spkts, 1);
+    assert_int_equal(x->dpkts, 0);
+
+    x = &r.recs.v[4];
+    assert_int_equal(x->ipver, 6);
+    assert_addr(x, "2001:db8::1", "2001:db8::2");
+    assert_int_equal(x->sport, 1234);
+    assert_int_equal(x->dport, 443);
+    assert_int_equal(x->sbytes, v6_len);
+    assert_int_equal(x->dbytes, v6r_len);
+    assert_int_equal(v6_len, 14 + 40 + 8 + 20);
+    p2n_records_free(&r.recs);
+}
+
+/* The same two-packet UDP exchange (plus one IPv6 packet) on every
+ * supported link layer gives the same flows. */
+static void check_link(int dlt, int null_be, int vlan_tags)
+{
+    const char *path = tpath("link.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, dlt), 0);
+    w.null_big_endian = null_be;
+    pg_pkt a = {.src = "192.168.1.1", .dst = "192.168.1.2", .proto = 17, .sport = 1000, .dport = 2000,
+                .payload = 10, .vlan_tags = vlan_tags};
+    pg_pkt b = a;
+    b.src = a.dst;
+    b.dst = a.src;
+    b.sport = a.dport;
+    b.dport = a.sport;
+    b.payload = 20;
+    int la = pg_write(&w, T0, &a);
+    int lb = pg_write(&w, T0 + S / 2, &b);
+    pg_pkt c = {.src = "fe80::1", .dst = "fe80::2", .proto = 58, .icmp_type = 128, .icmp_id = 5,
+                .vlan_tags = vlan_tags};
+    pg_write(&w, T0 + S, &c);
+    c.src = "fe80::2";
+    c.dst = "fe80::1";
+    c.icmp_type = 129;
+    pg_write(&w, T0 + S + 10, &c);
+    pg_close(&w);
+
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.packets, 4);
+    assert_int_equal(r.rs.used, 4);
+    assert_int_equal(r.recs.n, 2);
+    assert_int_equal(r.recs.v[0].spkts, 1);
+    assert_int_equal(r.recs.v[0].dpkts, 1);
+    assert_int_equal(r.recs.v[0].sbytes, la);
+    assert_int_equal(r.recs.v[0].dbytes, lb);
+    assert_int_equal(r.recs.v[0].sport, 1000);
+    assert_addr(&r.recs.v[0], "192.168.1.1", "192.168.1.2");
+    assert_int_equal(r.recs.v[1].proto, 58);
+    assert_int_equal(r.recs.v[1].spkts, 1);
+    assert_int_equal(r.recs.v[1].dpkts, 1);
+    p2n_records_free(&r.recs);
+}
+
+static void test_link_ethernet_vlan(void **state)
+{
+    (void)state;
+    check_link(DLT_EN10MB, 0, 1);
+    check_link(DLT_EN10MB, 0, 2); /* QinQ */
+}
+
+static void test_link_sll_sll2(void **state)
+{
+    (void)state;
+    check_link(DLT_LINUX_SLL, 0, 0);
+    check_link(DLT_LINUX_SLL2, 0, 0);
+}
+
+static void test_link_raw(void **state)
+{
+    (void)state;
+    check_link(DLT_RAW, 0, 0);
+}
+
+static void test_link_null_loop_both_orders(void **state)
+{
+    (void)state;
+    check_link(DLT_NULL, 0, 0);
+    check_link(DLT_NULL, 1, 0);
+    check_link(DLT_LOOP, 0, 0);
+}
+
+static void test_link_ipv4_only(void **state)
+{
+    (void)state;
+    const char *path = tpath("ipv4.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_IPV4), 0);
+    pg_pkt a = {.src = "10.1.1.1", .dst = "10.1.1.2", .proto = 47, .payload = 100}; /* GRE: addresses only */
+    assert_int_equal(pg_write(&w, T0, &a), 120);
+    a.src = "10.1.1.2";
+    a.dst = "10.1.1.1";
+    pg_write(&w, T0 + 1, &a);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].proto, 47);
+    assert_int_equal(r.recs.v[0].spkts, 1);
+    assert_int_equal(r.recs.v[0].dpkts, 1);
+    assert_int_equal(r.recs.v[0].sbytes, 120);
+    p2n_records_free(&r.recs);
+}
+
+/* A UDP flow silent for longer than argus' 30 s UDP timeout becomes two
+ * records; --idle-timeout 0 keeps it as one. */
+static void test_idle_gap_splits_flow(void **state)
+{
+    (void)state;
+    const char *path = tpath("idle.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 7, .dport = 9};
+    pg_pkt b = {.src = "10.0.0.2", .dst = "10.0.0.1", .proto = 17, .sport = 9, .dport = 7};
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 1 * S, &a);
+    pg_write(&w, T0 + 100 * S, &b); /* after the gap the reply side starts the new record */
+    pg_write(&w, T0 + 101 * S, &a);
+    pg_close(&w);
+
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, 2);
+    assert_int_equal(r.fs.rec_idle, 1);
+    assert_int_equal(r.recs.v[0].spkts, 2);
+    assert_int_equal(r.recs.v[0].dpkts, 0);
+    assert_int_equal(r.recs.v[0].last_ns, ns(T0 + S));
+    assert_int_equal(r.recs.v[1].start_ns, ns(T0 + 100 * S));
+    assert_int_equal(r.recs.v[1].sport, 9);
+    assert_int_equal(r.recs.v[1].spkts, 1);
+    assert_int_equal(r.recs.v[1].dpkts, 1);
+    p2n_records_free(&r.recs);
+
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    o.idle_tcp_ns = o.idle_icmp_ns = o.idle_other_ns = 0;
+    o.status_ns = 0;
+    run_with(path, &o, NULL, 0, &r);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].spkts, 3);
+    assert_int_equal(r.recs.v[0].dpkts, 1);
+    p2n_records_free(&r.recs);
+}
+
+/* Other traffic advancing the clock closes an idle flow too (sweep). */
+static void test_idle_sweep_by_other_traffic(void **state)
+{
+    (void)state;
+    const char *path = tpath("sweep.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 7, .dport = 9};
+    pg_pkt b = {.src = "10.0.0.3", .dst = "10.0.0.4", .proto = 17, .sport = 7, .dport = 9};
+    pg_write(&w, T0, &a);
+    for (int i = 1; i <= 40; i++)
+        pg_write(&w, T0 + i * S, &b);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.recs.n, 2);
+    assert_int_equal(r.fs.rec_idle, 1);
+    assert_int_equal(r.fs.rec_end, 1);
+    assert_int_equal(r.recs.v[1].spkts, 40);
+    p2n_records_free(&r.recs);
+}
+
+/* With a 10 s status interval, a TCP flow with packets at 0, 5, 12 and
+ * 25 s gives records [0, 5], [12], [25], all with the same source. */
+static void test_status_interval_records(void **state)
+{
+    (void)state;
+    const char *path = tpath("status.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.9", .dst = "10.0.0.1", .proto = 6, .sport = 22, .dport = 5000, .tcp_flags = 0x18};
+    pg_pkt b = {.src = "10.0.0.1", .dst = "10.0.0.9", .proto = 6, .sport = 5000, .dport = 22, .tcp_flags = 0x10};
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 5 * S, &b);
+    pg_write(&w, T0 + 12 * S, &b);
+    pg_write(&w, T0 + 25 * S, &a);
+    pg_close(&w);
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    o.status_ns = 10000000000LL;
+    run_result r;
+    run_with(path, &o, NULL, 0, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, 3);
+    assert_int_equal(r.fs.rec_status, 2);
+    assert_int_equal(r.recs.v[0].spkts, 1);
+    assert_int_equal(r.recs.v[0].dpkts, 1);
+    assert_int_equal(r.recs.v[0].last_ns - r.recs.v[0].start_ns, 5000000000LL);
+    assert_int_equal(r.recs.v[1].start_ns, ns(T0 + 12 * S));
+    assert_int_equal(r.recs.v[1].spkts, 0);
+    assert_int_equal(r.recs.v[1].dpkts, 1);
+    assert_int_equal(r.recs.v[2].spkts, 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(r.recs.v[i].sport, 22);
+    p2n_records_free(&r.recs);
+}
+
+/* More flows than --max-flows: the least recently active is emitted. */
+static void test_max_flows_evicts_least_recent(void **state)
+{
+    (void)state;
+    const char *path = tpath("evict.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 9};
+    pg_pkt b = a, c = a;
+    b.sport = 2;
+    c.sport = 3;
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 1, &b);
+    pg_write(&w, T0 + 2, &a); /* b is now the least recent */
+    pg_write(&w, T0 + 3, &c); /* evicts b */
+    pg_write(&w, T0 + 4, &b); /* evicts a, b starts again */
+    pg_close(&w);
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    o.max_flows = 2;
+    run_result r;
+    run_with(path, &o, NULL, 0, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.fs.rec_evicted, 2);
+    assert_int_equal(r.fs.max_live, 2);
+    assert_int_equal(r.recs.n, 4);
+    assert_int_equal(r.recs.v[0].sport, 1);
+    assert_int_equal(r.recs.v[0].spkts, 2);
+    assert_int_equal(r.recs.v[1].sport, 2);
+    assert_int_equal(r.recs.v[1].spkts, 1);
+    p2n_records_free(&r.recs);
+}
+
+/* A new SYN after both FINs on the same ports starts a new record. */
+static void test_tcp_port_reuse(void **state)
+{
+    (void)state;
+    const char *path = tpath("reuse.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt c = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 6, .sport = 999, .dport = 80, .tcp_flags = 0x02};
+    pg_pkt s = {.src = "10.0.0.2", .dst = "10.0.0.1", .proto = 6, .sport = 80, .dport = 999, .tcp_flags = 0x11};
+    pg_write(&w, T0, &c);
+    c.tcp_flags = 0x11;
+    pg_write(&w, T0 + 10, &c);
+    pg_write(&w, T0 + 20, &s);
+    c.tcp_flags = 0x02;
+    pg_write(&w, T0 + 30, &c);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.recs.n, 2);
+    assert_int_equal(r.fs.rec_tcp_reuse, 1);
+    assert_int_equal(r.recs.v[0].spkts + r.recs.v[0].dpkts, 3);
+    assert_int_equal(r.recs.v[1].spkts, 1);
+    p2n_records_free(&r.recs);
+}
+
+/* Later fragments join the flow of their first fragment; one whose first
+ * fragment never came is counted as an orphan. */
+static void test_fragments(void **state)
+{
+    (void)state;
+    const char *path = tpath("frag.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt f1 = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 4000, .dport = 4001,
+                 .payload = 1472, .ip_id = 42, .frag_field = 0x2000};
+    pg_pkt f2 = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .payload = 500, .ip_id = 42,
+                 .frag_field = 185, .no_l4 = 1};
+    pg_pkt f3 = f2;
+    f3.ip_id = 43;
+    int l1 = pg_write(&w, T0, &f1);
+    int l2 = pg_write(&w, T0 + 1, &f2);
+    pg_write(&w, T0 + 2, &f3);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.fs.frag_attached, 1);
+    assert_int_equal(r.fs.frag_orphans, 1);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].spkts, 2);
+    assert_int_equal(r.recs.v[0].sbytes, l1 + l2);
+    p2n_records_free(&r.recs);
+}
+
+static void test_filter_counts_dropped(void **state)
+{
+    (void)state;
+    const char *path = tpath("filter.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 53};
+    pg_pkt b = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 6, .sport = 1, .dport = 80};
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 1, &b);
+    pg_write(&w, T0 + 2, &b);
+    pg_close(&w);
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    run_result r;
+    run_with(path, &o, "tcp port 80", 0, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.filtered, 1);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].proto, 6);
+    p2n_records_free(&r.recs);
+
+    run_with(path, &o, "tcp port", 0, &r);
+    assert_int_equal(r.rc, LPZ_EINVAL);
+    assert_non_null(strstr(r.err.message, "--filter"));
+    p2n_records_free(&r.recs);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, n, fp), n);
+    fclose(fp);
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    run_result r;
+    run(tpath("does-not-exist.pcap"), &r);
+    assert_int_equal(r.rc, LPZ_EIO);
+    assert_non_null(strstr(r.err.where, "does-not-exist.pcap"));
+
+    write_bytes(tpath("empty-file.pcap"), "", 0);
+    run(tpath("empty-file.pcap"), &r);
+    assert_int_equal(r.rc, LPZ_EIO);
+
+    unsigned char junk[512];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 37 + 11);
+    write_bytes(tpath("junk.pcap"), junk, sizeof junk);
+    run(tpath("junk.pcap"), &r);
+    assert_int_equal(r.rc, LPZ_EIO);
+    assert_non_null(strstr(r.err.where, "junk.pcap"));
+
+    /* A valid header followed by a record header announcing a 60000-byte
+     * packet that is not there. */
+    const char *good = tpath("good.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, good, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2, .payload = 200};
+    for (int i = 0; i < 3; i++)
+        pg_write(&w, T0 + i, &a);
+    pg_close(&w);
+    FILE *fp = fopen(good, "rb");
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    write_bytes(tpath("cut.pcap"), buf, n - 100); /* the third packet is cut */
+    run(tpath("cut.pcap"), &r);
+    assert_int_equal(r.rc, LPZ_EFORMAT);
+    assert_non_null(strstr(r.err.message, "truncated"));
+    assert_non_null(strstr(r.err.hint, "--allow-truncated"));
+    p2n_records_free(&r.recs);
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    run_with(tpath("cut.pcap"), &o, NULL, 1, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.file_truncated, 1);
+    assert_int_equal(r.rs.packets, 2);
+    assert_int_equal(r.recs.n, 1);
+    p2n_records_free(&r.recs);
+
+    /* caplen larger than the snapshot length: libpcap refuses the record */
+    memcpy(buf + n - 200, buf, 0);
+    buf[24 + 8] = 0xff;
+    buf[24 + 9] = 0xff;
+    buf[24 + 10] = 0x00;
+    buf[24 + 11] = 0x01;
+    write_bytes(tpath("badcaplen.pcap"), buf, n);
+    run(tpath("badcaplen.pcap"), &r);
+    assert_int_equal(r.rc, LPZ_EFORMAT);
+    p2n_records_free(&r.recs);
+}
+
+static void test_unsupported_link_type(void **state)
+{
+    (void)state;
+    const char *path = tpath("wifi.pcap");
+    pcap_t *dead = pcap_open_dead(DLT_IEEE802_11, 65535);
+    pcap_dumper_t *d = pcap_dump_open(dead, path);
+    pcap_dump_close(d);
+    pcap_close(dead);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_EUNSUPPORTED);
+    assert_non_null(strstr(r.err.message, "IEEE802_11"));
+    assert_non_null(strstr(r.err.where, "wifi.pcap"));
+}
+
+/* An empty capture reads fine but cannot fill a sequence. */
+static void test_empty_capture(void **state)
+{
+    (void)state;
+    const char *path = tpath("empty.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.packets, 0);
+    assert_int_equal(r.recs.n, 0);
+    p2n_output_opts oo = {.npy_path = tpath("empty.npy"), .sequence_length = 30, .n_fields = 1};
+    p2n_output_stats os;
+    lpz_error err;
+    assert_int_equal(p2n_write_outputs(&r.recs, &oo, &os, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "larger than the 0 flow records"));
+    assert_int_equal(access(tpath("empty.npy"), F_OK), -1);
+    p2n_records_free(&r.recs);
+}
+
+static p2n_record mkrec(int64_t start_s, int64_t dur_ms, uint64_t sp, uint64_t dp, uint64_t sb, uint64_t db)
+{
+    p2n_record x;
+    memset(&x, 0, sizeof x);
+    x.start_ns = start_s * 1000000000LL;
+    x.last_ns = x.start_ns + dur_ms * 1000000LL;
+    x.spkts = sp;
+    x.dpkts = dp;
+    x.sbytes = sb;
+    x.dbytes = db;
+    x.proto = 17;
+    x.ipver = 4;
+    x.saddr[0] = 10;
+    x.daddr[0] = 11;
+    return x;
+}
+
+/* 5 records, length 2: two sequences, one record dropped; values are gap,
+ * dur, pkts, bytes in start-time order. */
+static void test_outputs_npy_sidecar_csv(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    lpz_error err;
+    int64_t starts[5] = {100, 103, 101, 110, 110};
+    for (int i = 0; i < 5; i++) {
+        p2n_record x = mkrec(starts[i], 250 * i, 1 + i, i, 100 * (i + 1), 10 * i);
+        assert_int_equal(p2n_records_push(&r, &x, &err), LPZ_OK);
+    }
+    p2n_records_sort(&r);
+    p2n_output_opts oo = {.npy_path = tpath("out.npy"), .csv_path = tpath("out.csv"), .source = "x\"y.pcap",
+                          .sequence_length = 2};
+    assert_int_equal(p2n_fields_parse("gap, dur,pkts,bytes", oo.fields, &oo.n_fields, &err), LPZ_OK);
+    assert_int_equal(oo.n_fields, 4);
+    p2n_output_stats os;
+    assert_int_equal(p2n_write_outputs(&r, &oo, &os, &err), LPZ_OK);
+    assert_int_equal(os.sequences, 2);
+    assert_int_equal(os.records_dropped, 1);
+
+    lpz_npy_array a;
+    assert_int_equal(lpz_npy_read(oo.npy_path, &a, &err), LPZ_OK);
+    assert_int_equal(a.ndim, 3);
+    assert_int_equal(a.shape[0], 2);
+    assert_int_equal(a.shape[1], 2);
+    assert_int_equal(a.shape[2], 4);
+    /* sorted starts: 100 (i=0), 101 (i=2), 103 (i=1), 110 (i=3), 110 (i=4) */
+    float want[2][2][4] = {{{0, 0, 1, 100}, {1, 0.5f, 5, 320}}, {{2, 0.25f, 3, 210}, {7, 0.75f, 7, 430}}};
+    for (int i = 0; i < 16; i++)
+        assert_float_equal(a.data[i], ((float *)want)[i], 1e-6);
+    lpz_npy_free(&a);
+
+    char side[300];
+    snprintf(side, sizeof side, "%s.json", oo.npy_path);
+    FILE *fp = fopen(side, "r");
+    assert_non_null(fp);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = 0;
+    fclose(fp);
+    assert_non_null(strstr(text, "\"shape\": [2, 2, 4]"));
+    assert_non_null(strstr(text, "{\"name\": \"gap\", \"unit\": \"s\""));
+    assert_non_null(strstr(text, "\"records_dropped\": 1"));
+    assert_non_null(strstr(text, "x\\\"y.pcap"));
+
+    fp = fopen(oo.csv_path, "r");
+    assert_non_null(fp);
+    int lines = 0;
+    char line[512], second[512] = "";
+    while (fgets(line, sizeof line, fp))
+        if (lines++ == 1)
+            strcpy(second, line);
+    fclose(fp);
+    assert_int_equal(lines, 6);
+    assert_string_equal(second, "100.000000000,100.000000000,0.000000000,0.000000000,17,10.0.0.0,0,11.0.0.0,0,"
+                                "1,100,1,0,100,0\n");
+
+    assert_int_equal(p2n_fields_parse("gap,flows", oo.fields, &oo.n_fields, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "flows"));
+    assert_non_null(strstr(err.hint, "dbytes"));
+    p2n_records_free(&r);
+}
+
+static int read_argus_text(const char *text, p2n_records *r, p2n_argus_stats *st, lpz_error *err)
+{
+    FILE *fp = fmemopen((void *)text, strlen(text), "r");
+    assert_non_null(fp);
+    int rc = p2n_read_argus_stream(fp, "ra.csv", r, st, err);
+    fclose(fp);
+    return rc;
+}
+
+static void test_argus_csv(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    const char *text = "Proto,SrcAddr,Sport,DstAddr,Dport,TotPkts,TotBytes,StartTime,Dur,SrcPkts,Extra\n"
+                       "udp,127.0.0.1,50877,127.0.0.1,9999,3,147,1795750536.142303,0.5,2,x\n"
+                       "man,0,0,0,0,0,0,1795750539.155348,0.000670,0,y\n"
+                       "icmp,10.0.0.1,0x0303,10.0.0.2,0x0f27,1,75,1795750530.000001,0.000000,1,z\n"
+                       "\n";
+    assert_int_equal(read_argus_text(text, &r, &st, &err), LPZ_OK);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(st.skipped_man, 1);
+    p2n_records_sort(&r);
+    assert_int_equal(r.v[0].proto, 1);
+    assert_int_equal(r.v[0].sport, 0x0303);
+    assert_int_equal(r.v[0].start_ns, 1795750530000001000LL);
+    assert_int_equal(r.v[1].proto, 17);
+    assert_int_equal(r.v[1].spkts, 2);
+    assert_int_equal(r.v[1].dpkts, 1);
+    assert_int_equal(r.v[1].sbytes, 147);
+    assert_int_equal(r.v[1].last_ns - r.v[1].start_ns, 500000000);
+    assert_int_equal(r.v[1].ipver, 4);
+    p2n_records_free(&r);
+
+    /* ra's default time of day, and dates */
+    assert_int_equal(read_argus_text("StartTime,LastTime\n03:35:36.5,03:35:40\n2024/01/02 00:00:01.25,"
+                                     "2024/01/02 00:00:02\n",
+                                     &r, &st, &err),
+                     LPZ_OK);
+    assert_int_equal(r.v[0].start_ns, (3 * 3600 + 35 * 60 + 36) * 1000000000LL + 500000000);
+    assert_int_equal(r.v[0].last_ns - r.v[0].start_ns, 3500000000LL);
+    assert_int_equal(r.v[1].start_ns, 1704153601250000000LL);
+    p2n_records_free(&r);
+
+    assert_int_equal(read_argus_text("StartTime,Dur,TotPkts\n1.0,0.1,3\n2.0,0.1\n", &r, &st, &err), LPZ_EFORMAT);
+    assert_string_equal(err.where, "ra.csv:3");
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("StartTime,Dur,TotPkts\n1.0,0.1,3\n2.0,abc,4\n", &r, &st, &err),
+                     LPZ_EFORMAT);
+    assert_string_equal(err.where, "ra.csv:3");
+    assert_non_null(strstr(err.message, "Dur"));
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("StartTime,Sport\n1.0,http\n", &r, &st, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.hint, "-n"));
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("Dur,TotPkts\n0.1,3\n", &r, &st, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "StartTime"));
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("", &r, &st, &err), LPZ_EFORMAT);
+    p2n_records_free(&r);
+    assert_int_equal(p2n_read_argus_csv(tpath("missing.csv"), &r, &st, &err), LPZ_EIO);
+}
+
+/* Random frames never make the decoder read past caplen (checked by the
+ * sanitizer build) and always give a defined result. */
+static void test_decode_random_frames(void **state)
+{
+    (void)state;
+    const int dlts[] = {P2N_DLT_NULL, P2N_DLT_EN10MB, P2N_DLT_RAW, P2N_DLT_LOOP, P2N_DLT_LINUX_SLL,
+                        P2N_DLT_IPV4, P2N_DLT_IPV6, P2N_DLT_LINUX_SLL2};
+    uint64_t s = 12345;
+    for (int it = 0; it < 20000; it++) {
+        uint32_t len = (uint32_t)(s % 120);
+        uint8_t *buf = malloc(len ? len : 1);
+        for (uint32_t i = 0; i < len; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            buf[i] = (uint8_t)(s >> 56);
+        }
+        /* bias towards plausible headers */
+        if (len > 14 && (it & 1)) {
+            buf[12] = (it & 2) ? 0x86 : 0x08;
+            buf[13] = (it & 2) ? 0xdd : 0x00;
+            buf[14] = (it & 2) ? 0x60 : 0x45;
+        }
+        p2n_packet p;
+        p2n_decode_result res = p2n_decode(dlts[it % 8], buf, len, len, &p);
+        assert_true(res <= P2N_PKT_MALFORMED);
+        free(buf);
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_flows_ethernet),
+        cmocka_unit_test(test_link_ethernet_vlan),
+        cmocka_unit_test(test_link_sll_sll2),
+        cmocka_unit_test(test_link_raw),
+        cmocka_unit_test(test_link_null_loop_both_orders),
+        cmocka_unit_test(test_link_ipv4_only),
+        cmocka_unit_test(test_idle_gap_splits_flow),
+        cmocka_unit_test(test_idle_sweep_by_other_traffic),
+        cmocka_unit_test(test_status_interval_records),
+        cmocka_unit_test(test_max_flows_evicts_least_recent),
+        cmocka_unit_test(test_tcp_port_reuse),
+        cmocka_unit_test(test_fragments),
+        cmocka_unit_test(test_filter_counts_dropped),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_unsupported_link_type),
+        cmocka_unit_test(test_empty_capture),
+        cmocka_unit_test(test_outputs_npy_sidecar_csv),
+        cmocka_unit_test(test_argus_csv),
+        cmocka_unit_test(test_decode_random_frames),
+    };
+    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}
