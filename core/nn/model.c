@@ -34,6 +34,16 @@ static void shape_str(const lpz_shape *s, char *buf, size_t size)
         snprintf(buf + o, size - o, ")");
 }
 
+static int shape_equal(const lpz_shape *a, const lpz_shape *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dim[i] != b->dim[i])
+            return 0;
+    return 1;
+}
+
 static int check_shape(const lpz_shape *s, const char *what, lpz_error *err)
 {
     if (s->ndim < 1 || s->ndim > LPZ_MAX_DIMS)
@@ -1086,7 +1096,7 @@ int lpz_model_copy_from(lpz_model *dst, const lpz_model *src, lpz_error *err)
                dst->n_layers == src->n_layers;
     for (int i = 0; same && i < dst->n_tensors; i++)
         same = strcmp(dst->tensors[i].name, src->tensors[i].name) == 0 &&
-               memcmp(&dst->tensors[i].shape, &src->tensors[i].shape, sizeof(lpz_shape)) == 0;
+               shape_equal(&dst->tensors[i].shape, &src->tensors[i].shape);
     if (!same)
         return lpz_error_set(err, LPZ_EINVAL,
                              "cannot copy between models of different structure (%lld and %lld parameters, %d and "
