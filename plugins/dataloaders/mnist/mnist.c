@@ -1,0 +1,389 @@
+/* plugins/dataloaders/mnist - MNIST and Fashion-MNIST from IDX files.
+ *
+ * Built twice from this file: `mnist`, and `fashion_mnist` with
+ * LPZ_MNIST_FASHION defined (other default folders, Debian's
+ * dataset-fashion-mnist among them). Reads the four IDX files of the
+ * original distribution, plain or gzipped:
+ *   train-images-idx3-ubyte  magic 2051, count, rows, cols, then pixels
+ *   train-labels-idx1-ubyte  magic 2049, count, then one byte per label
+ *   t10k-*                   the same for the test split
+ * Pixels stay uint8 in memory (47 MB for the 60000 training images instead
+ * of 188 MB as floats) and are scaled on read to x / 255 * 2 - 1, which is
+ * what the original's transforms ToTensor() + Normalize((0.5,), (0.5,))
+ * produce. Uses only the SDK and zlib.
+ */
+#include <lpz/lpz.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+/* snprintf for paths and messages: returns 1 when the text fit, 0 when it
+ * was cut (the caller treats a cut path as an error or as "not found"). */
+static int fmt_path(char *out, size_t size, const char *fmt, ...) LPZ_PRINTF(3, 4);
+static int fmt_path(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < size;
+}
+
+#ifdef LPZ_MNIST_FASHION
+#define PLUGIN_NAME "fashion_mnist"
+#define TV_FOLDER "FashionMNIST" /* torchvision's folder name */
+#define ENV_FOLDER "fashion-mnist"
+#define SYSTEM_FOLDER "/usr/share/datasets/fashion-mnist"
+#define HOW_TO_GET                                                                                           \
+    "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or set dataloader.path " \
+    "to a folder holding train-images-idx3-ubyte(.gz) and the other three IDX files (torchvision's "          \
+    "FashionMNIST(root, download=True) writes them to root/FashionMNIST/raw)"
+#else
+#define PLUGIN_NAME "mnist"
+#define TV_FOLDER "MNIST"
+#define ENV_FOLDER "mnist"
+#define HOW_TO_GET                                                                                          \
+    "set dataloader.path to a folder holding train-images-idx3-ubyte(.gz) and the other three IDX files; " \
+    "torchvision's MNIST(root, download=True) writes them to root/MNIST/raw"
+#endif
+
+#define IDX_IMAGES_MAGIC 2051u
+#define IDX_LABELS_MAGIC 2049u
+/* Bounds that no real IDX image file exceeds; they stop a corrupt header
+ * from asking for gigabytes. */
+#define MAX_SIDE 4096u
+#define MAX_COUNT 100000000u
+
+typedef struct mnist_state {
+    uint8_t *pixels; /* count x rows x cols */
+    uint8_t *labels; /* count */
+    int64_t count;
+    int64_t numel;
+    float lut[256]; /* byte -> [-1, 1] */
+} mnist_state;
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Reads exactly n bytes from a (possibly gzipped) file. */
+static int read_exact(gzFile f, void *dst, size_t n, const char *path, const char *what, lpz_error *err)
+{
+    uint8_t *p = dst;
+    size_t got = 0;
+    while (got < n) {
+        size_t chunk = n - got > (1u << 30) ? (1u << 30) : n - got;
+        int r = gzread(f, p + got, (unsigned)chunk);
+        if (r < 0) {
+            int zerr;
+            const char *msg = gzerror(f, &zerr);
+            lpz_error_set(err, LPZ_EFORMAT, "cannot read %s: %s", what, msg);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "the file is corrupt: download it again");
+            return LPZ_EFORMAT;
+        }
+        if (r == 0) {
+            lpz_error_set(err, LPZ_EFORMAT, "file is truncated in %s: %zu of %zu bytes present", what, got, n);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "the file is incomplete: download it again");
+            return LPZ_EFORMAT;
+        }
+        got += (size_t)r;
+    }
+    return LPZ_OK;
+}
+
+static uint32_t be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
+}
+
+static int open_gz(const char *path, gzFile *out, lpz_error *err)
+{
+    /* gzopen reads plain files transparently too */
+    gzFile f = gzopen(path, "rb");
+    if (!f) {
+        lpz_error_set(err, LPZ_EIO, "cannot open: %s", strerror(errno ? errno : ENOMEM));
+        lpz_error_where(err, "%s", path);
+        return LPZ_EIO;
+    }
+    gzbuffer(f, 1 << 17);
+    *out = f;
+    return LPZ_OK;
+}
+
+/* Checks that nothing follows the declared data (a file of another set
+ * or a concatenation would otherwise pass unnoticed). */
+static int expect_end(gzFile f, const char *path, lpz_error *err)
+{
+    uint8_t extra;
+    int r = gzread(f, &extra, 1);
+    if (r != 0) {
+        lpz_error_set(err, LPZ_EFORMAT, "file is longer than its header declares");
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "the file is not an IDX file of this dataset");
+        return LPZ_EFORMAT;
+    }
+    return LPZ_OK;
+}
+
+static int read_images(const char *path, mnist_state *s, int64_t *rows, int64_t *cols, lpz_error *err)
+{
+    gzFile f;
+    int rc = open_gz(path, &f, err);
+    if (rc != LPZ_OK)
+        return rc;
+    uint8_t h[16];
+    rc = read_exact(f, h, sizeof h, path, "the image header", err);
+    if (rc == LPZ_OK && be32(h) != IDX_IMAGES_MAGIC) {
+        lpz_error_set(err, LPZ_EFORMAT, "bad magic number %u (an IDX image file has %u)", be32(h),
+                      IDX_IMAGES_MAGIC);
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "this is not an IDX image file (labels and images swapped?)");
+        rc = LPZ_EFORMAT;
+    }
+    if (rc == LPZ_OK) {
+        uint32_t n = be32(h + 4), r = be32(h + 8), c = be32(h + 12);
+        if (n == 0 || n > MAX_COUNT || r == 0 || r > MAX_SIDE || c == 0 || c > MAX_SIDE) {
+            lpz_error_set(err, LPZ_EFORMAT, "implausible header: %u images of %u x %u pixels", n, r, c);
+            lpz_error_where(err, "%s", path);
+            rc = LPZ_EFORMAT;
+        } else {
+            s->count = n;
+            *rows = r;
+            *cols = c;
+            s->numel = (int64_t)r * c;
+            s->pixels = malloc((size_t)(s->count * s->numel));
+            if (!s->pixels)
+                rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %u images of %u x %u", n, r, c);
+            else
+                rc = read_exact(f, s->pixels, (size_t)(s->count * s->numel), path, "the pixels", err);
+        }
+    }
+    if (rc == LPZ_OK)
+        rc = expect_end(f, path, err);
+    gzclose(f);
+    return rc;
+}
+
+static int read_labels(const char *path, mnist_state *s, int32_t *n_classes, lpz_error *err)
+{
+    gzFile f;
+    int rc = open_gz(path, &f, err);
+    if (rc != LPZ_OK)
+        return rc;
+    uint8_t h[8];
+    rc = read_exact(f, h, sizeof h, path, "the label header", err);
+    if (rc == LPZ_OK && be32(h) != IDX_LABELS_MAGIC) {
+        lpz_error_set(err, LPZ_EFORMAT, "bad magic number %u (an IDX label file has %u)", be32(h),
+                      IDX_LABELS_MAGIC);
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "this is not an IDX label file (labels and images swapped?)");
+        rc = LPZ_EFORMAT;
+    }
+    if (rc == LPZ_OK && (int64_t)be32(h + 4) != s->count) {
+        lpz_error_set(err, LPZ_EFORMAT, "%u labels for %lld images", be32(h + 4), (long long)s->count);
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "the image and label files belong to different sets");
+        rc = LPZ_EFORMAT;
+    }
+    if (rc == LPZ_OK) {
+        s->labels = malloc((size_t)s->count);
+        if (!s->labels)
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld labels", (long long)s->count);
+        else
+            rc = read_exact(f, s->labels, (size_t)s->count, path, "the labels", err);
+    }
+    if (rc == LPZ_OK)
+        rc = expect_end(f, path, err);
+    gzclose(f);
+    if (rc == LPZ_OK) {
+        int max = 0;
+        for (int64_t i = 0; i < s->count; i++)
+            if (s->labels[i] > max)
+                max = s->labels[i];
+        *n_classes = max + 1;
+    }
+    return rc;
+}
+
+/* dir/name or dir/name.gz, whichever exists (plain first). */
+static int find_file(const char *dir, const char *name, char *out, size_t size)
+{
+    fmt_path(out, size, "%s/%s", dir, name);
+    if (is_file(out))
+        return 1;
+    fmt_path(out, size, "%s/%s.gz", dir, name);
+    return is_file(out);
+}
+
+static int has_dataset(const char *dir, const char *prefix)
+{
+    char p[PATH_MAX], name[64];
+    fmt_path(name, sizeof name, "%s-images-idx3-ubyte", prefix);
+    return is_dir(dir) && find_file(dir, name, p, sizeof p);
+}
+
+/* Chooses the folder: the `path` option (relative to the current folder,
+ * then to the run file's folder), else the default places in order. */
+static int locate(const lpz_dataset_context *ctx, const char *prefix, char *dir, size_t size, lpz_error *err)
+{
+    const char *opt = NULL;
+    if (lpz_options_is_set(ctx->options, "path")) {
+        int rc = lpz_options_get_string(ctx->options, "path", &opt, err);
+        if (rc != LPZ_OK)
+            return rc;
+        int fits = fmt_path(dir, size, "%s", opt);
+        if (opt[0] != '/' && !is_dir(dir) && ctx->config_dir)
+            fits = fmt_path(dir, size, "%s/%s", ctx->config_dir, opt);
+        if (!fits || !has_dataset(dir, prefix)) {
+            lpz_error_set(err, LPZ_ENOTFOUND, "no %s-images-idx3-ubyte(.gz) in '%s'", prefix, opt);
+            lpz_error_where(err, "%s", lpz_options_where(ctx->options, "path"));
+            lpz_error_hint(err, "%s", HOW_TO_GET);
+            return LPZ_ENOTFOUND;
+        }
+        return LPZ_OK;
+    }
+    char tried[4][PATH_MAX];
+    int n = 0;
+    if (ctx->output_dir)
+        fmt_path(tried[n++], PATH_MAX, "%s/data/%s/raw", ctx->output_dir, TV_FOLDER);
+    const char *env = getenv("LPZ_DATA");
+    if (env && env[0])
+        fmt_path(tried[n++], PATH_MAX, "%s/%s", env, ENV_FOLDER);
+#ifdef SYSTEM_FOLDER
+    fmt_path(tried[n++], PATH_MAX, "%s", SYSTEM_FOLDER);
+#endif
+    for (int i = 0; i < n; i++) {
+        if (has_dataset(tried[i], prefix)) {
+            fmt_path(dir, size, "%s", tried[i]);
+            return LPZ_OK;
+        }
+    }
+    char list[3 * PATH_MAX + 64] = "";
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(list);
+        fmt_path(list + len, sizeof list - len, "%s%s", i ? ", " : "", tried[i]);
+    }
+    if (!(env && env[0])) {
+        size_t len = strlen(list);
+        fmt_path(list + len, sizeof list - len, "%s$LPZ_DATA/%s (LPZ_DATA unset)", n ? ", " : "", ENV_FOLDER);
+    }
+    lpz_error_set(err, LPZ_ENOTFOUND, "%s dataset not found; searched: %s", PLUGIN_NAME, list);
+    lpz_error_where(err, "dataloader.path (not set)");
+    lpz_error_hint(err, "%s", HOW_TO_GET);
+    return LPZ_ENOTFOUND;
+}
+
+static void mnist_close(void *state)
+{
+    mnist_state *s = state;
+    if (!s)
+        return;
+    free(s->pixels);
+    free(s->labels);
+    free(s);
+}
+
+static int mnist_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    const char *prefix = ctx->split == LPZ_SPLIT_TEST ? "t10k" : "train";
+    char dir[PATH_MAX];
+    int rc = locate(ctx, prefix, dir, sizeof dir, err);
+    if (rc != LPZ_OK)
+        return rc;
+    char images[PATH_MAX + 64], labels[PATH_MAX + 64], name[64];
+    fmt_path(name, sizeof name, "%s-images-idx3-ubyte", prefix);
+    find_file(dir, name, images, sizeof images);
+    fmt_path(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
+    if (!find_file(dir, name, labels, sizeof labels)) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "%s(.gz) is missing next to the images", name);
+        lpz_error_where(err, "%s", dir);
+        lpz_error_hint(err, "%s", HOW_TO_GET);
+        return LPZ_ENOTFOUND;
+    }
+
+    mnist_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    int64_t rows = 0, cols = 0;
+    int32_t n_classes = 0;
+    rc = read_images(images, s, &rows, &cols, err);
+    if (rc == LPZ_OK)
+        rc = read_labels(labels, s, &n_classes, err);
+    if (rc != LPZ_OK) {
+        mnist_close(s);
+        return rc;
+    }
+    for (int v = 0; v < 256; v++)
+        s->lut[v] = (float)v / 255.0f * 2.0f - 1.0f;
+    info->sample_shape = lpz_shape_make(3, 1, rows, cols, 0);
+    info->count = s->count;
+    info->n_classes = n_classes;
+    info->kind = LPZ_SAMPLE_IMAGE;
+    lpz_log(LPZ_LOG_INFO, "%s: %lld %s images of %lld x %lld from %s", PLUGIN_NAME, (long long)s->count, prefix,
+            (long long)rows, (long long)cols, dir);
+    *state = s;
+    return LPZ_OK;
+}
+
+static int mnist_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    (void)err;
+    const mnist_state *s = state;
+    const uint8_t *px = s->pixels + index * s->numel;
+    for (int64_t j = 0; j < s->numel; j++)
+        out[j] = s->lut[px[j]];
+    return LPZ_OK;
+}
+
+static int mnist_label(void *state, int64_t index, int32_t *label, lpz_error *err)
+{
+    (void)err;
+    const mnist_state *s = state;
+    *label = s->labels[index];
+    return LPZ_OK;
+}
+
+static const lpz_option_spec mnist_options[] = {
+    {"path", LPZ_OPT_STRING, NULL,
+     "folder with the four IDX files (plain or .gz); default: <output_dir>/data/" TV_FOLDER "/raw, then "
+     "$LPZ_DATA/" ENV_FOLDER
+#ifdef LPZ_MNIST_FASHION
+     ", then " SYSTEM_FOLDER
+#endif
+    },
+    {NULL, 0, NULL, NULL},
+};
+
+static const lpz_dataloader_ops mnist_ops = {
+    .size = sizeof(lpz_dataloader_ops),
+    .open = mnist_open,
+    .close = mnist_close,
+    .read = mnist_read,
+    .label = mnist_label,
+    .render = NULL, /* the core's PNG grid */
+    .to_original_units = NULL,
+};
+
+LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, PLUGIN_NAME, NULL, "1.0.0",
+#ifdef LPZ_MNIST_FASHION
+                  "Fashion-MNIST 28x28 grey images (IDX files, plain or gzipped), scaled to [-1, 1]",
+#else
+                  "MNIST 28x28 grey handwritten digits (IDX files, plain or gzipped), scaled to [-1, 1]",
+#endif
+                  mnist_options, &mnist_ops);

@@ -1,0 +1,390 @@
+/* plugins/dataloaders/network_traffic (alias netflow) - sequences of
+ * network flow records from a NumPy .npy file (what lpz-pcap2npy writes).
+ *
+ * Input (option `path`, no default):
+ *   (sequences, T, F)  used as is: samples of shape (T, F);
+ *   (records, F)       consecutive records cut into sequences of
+ *                      `sequence_length` (default 30) records; a last
+ *                      incomplete sequence is dropped.
+ * Any dtype the SDK's npy reader takes (float32/64, (u)int8..64, bool).
+ *
+ * Scaling, per feature f over the whole file:
+ *   v' = log1p(v) for log features, else v
+ *   x  = 2 (v' - min_f) / (max_f - min_f) - 1      (x = 0 if max_f = min_f)
+ * Log features (option `log_features`): "auto" (default) takes every
+ * feature whose values are all >= 0 (counts, bytes, durations: heavy
+ * tailed), "none", "all", or a comma list of feature numbers ("1,2,3").
+ * The parameters are saved to <run_dir>/scaling.json so generated
+ * sequences can be mapped back; to_original_units inverts the scaling and
+ * render writes CSV in original units. Uses only the SDK.
+ */
+#include <lpz/io.h>
+#include <lpz/lpz.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* snprintf for paths and messages: returns 1 when the text fit, 0 when it
+ * was cut (the caller treats a cut path as an error or as "not found"). */
+static int fmt_path(char *out, size_t size, const char *fmt, ...) LPZ_PRINTF(3, 4);
+static int fmt_path(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < size;
+}
+
+typedef struct netflow_state {
+    float *data; /* n x t x f, scaled to [-1, 1] */
+    int64_t n, t, f;
+    double *lo, *hi; /* per feature, after the optional log1p */
+    unsigned char *logf;
+} netflow_state;
+
+static void netflow_close(void *state)
+{
+    netflow_state *s = state;
+    if (!s)
+        return;
+    free(s->data);
+    free(s->lo);
+    free(s->hi);
+    free(s->logf);
+    free(s);
+}
+
+/* Parses log_features into s->logf; needs the data's per-feature minima. */
+static int parse_log_features(const lpz_dataset_context *ctx, netflow_state *s, const double *raw_min, lpz_error *err)
+{
+    const char *spec = "auto";
+    int rc = lpz_options_get_string(ctx->options, "log_features", &spec, err);
+    if (rc != LPZ_OK)
+        return rc;
+    if (!strcmp(spec, "auto")) {
+        for (int64_t j = 0; j < s->f; j++)
+            s->logf[j] = raw_min[j] >= 0.0;
+        return LPZ_OK;
+    }
+    if (!strcmp(spec, "none") || !spec[0])
+        return LPZ_OK;
+    if (!strcmp(spec, "all")) {
+        memset(s->logf, 1, (size_t)s->f);
+    } else {
+        const char *p = spec;
+        while (*p) {
+            char *end;
+            errno = 0;
+            long long j = strtoll(p, &end, 10);
+            if (end == p || errno || j < 0 || j >= s->f) {
+                lpz_error_set(err, LPZ_EINVAL,
+                              "log_features '%s': expected auto, none, all or feature numbers 0..%lld separated by "
+                              "commas",
+                              spec, (long long)s->f - 1);
+                lpz_error_where(err, "%s", lpz_options_where(ctx->options, "log_features"));
+                return LPZ_EINVAL;
+            }
+            s->logf[j] = 1;
+            p = end;
+            while (*p == ' ')
+                p++;
+            if (*p == ',')
+                p++;
+            while (*p == ' ')
+                p++;
+        }
+    }
+    for (int64_t j = 0; j < s->f; j++) {
+        if (s->logf[j] && raw_min[j] < 0.0) {
+            lpz_error_set(err, LPZ_EINVAL, "feature %lld has negative values (min %g): log1p does not apply",
+                          (long long)j, raw_min[j]);
+            lpz_error_where(err, "%s", lpz_options_where(ctx->options, "log_features"));
+            lpz_error_hint(err, "leave feature %lld out of log_features", (long long)j);
+            return LPZ_EINVAL;
+        }
+    }
+    return LPZ_OK;
+}
+
+static int write_scaling(const char *run_dir, const netflow_state *s, const char *src, lpz_error *err)
+{
+    size_t cap = 512 + (size_t)s->f * 96 + strlen(src) * 2;
+    char *buf = malloc(cap);
+    if (!buf)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    size_t len = 0;
+#define OUT(...) len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__)
+    OUT("{\n  \"source\": \"");
+    for (const char *c = src; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            OUT("\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            OUT("%c", *c);
+    }
+    OUT("\",\n  \"sequence_length\": %lld,\n  \"features\": %lld,\n", (long long)s->t, (long long)s->f);
+    OUT("  \"formula\": \"x = 2 * (v' - min) / (max - min) - 1, v' = log1p(v) where log1p is true\",\n");
+    const char *keys[3] = {"log1p", "min", "max"};
+    for (int k = 0; k < 3; k++) {
+        OUT("  \"%s\": [", keys[k]);
+        for (int64_t j = 0; j < s->f; j++) {
+            if (k == 0)
+                OUT("%s%s", j ? ", " : "", s->logf[j] ? "true" : "false");
+            else
+                OUT("%s%.17g", j ? ", " : "", k == 1 ? s->lo[j] : s->hi[j]);
+        }
+        OUT("]%s\n", k < 2 ? "," : "");
+    }
+    OUT("}\n");
+#undef OUT
+    char path[PATH_MAX];
+    if (!fmt_path(path, sizeof path, "%s/scaling.json", run_dir)) {
+        free(buf);
+        lpz_error_set(err, LPZ_EINVAL, "run folder path is too long");
+        lpz_error_where(err, "%s", run_dir);
+        return LPZ_EINVAL;
+    }
+    int rc = lpz_file_save(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    const char *opt;
+    int64_t seq_len = 30;
+    if (!lpz_options_is_set(ctx->options, "path")) {
+        lpz_error_set(err, LPZ_EINVAL, "no input file: the option path is required");
+        lpz_error_where(err, "dataloader.path");
+        lpz_error_hint(err, "set dataloader.path to a .npy of (sequences, T, features) or (records, features), e.g. "
+                            "from lpz-pcap2npy");
+        return LPZ_EINVAL;
+    }
+    int rc = lpz_options_get_string(ctx->options, "path", &opt, err);
+    if (rc == LPZ_OK)
+        rc = lpz_options_get_int(ctx->options, "sequence_length", &seq_len, err);
+    if (rc != LPZ_OK)
+        return rc;
+    char path[PATH_MAX];
+    struct stat st;
+    fmt_path(path, sizeof path, "%s", opt);
+    if (opt[0] != '/' && stat(path, &st) != 0 && ctx->config_dir)
+        fmt_path(path, sizeof path, "%s/%s", ctx->config_dir, opt);
+
+    lpz_array a;
+    rc = lpz_npy_load(path, &a, err);
+    if (rc != LPZ_OK) {
+        if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
+            lpz_error_hint(err, "dataloader.path is %s (%s)", opt, lpz_options_where(ctx->options, "path"));
+        return rc;
+    }
+    netflow_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        lpz_array_free(&a);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    if (a.ndim == 3) {
+        s->n = a.shape[0];
+        s->t = a.shape[1];
+        s->f = a.shape[2];
+    } else if (a.ndim == 2) {
+        if (seq_len < 1) {
+            rc = lpz_error_set(err, LPZ_EINVAL, "sequence_length %lld must be positive", (long long)seq_len);
+            lpz_error_where(err, "%s", lpz_options_where(ctx->options, "sequence_length"));
+        } else if (a.shape[0] < seq_len) {
+            rc = lpz_error_set(err, LPZ_EFORMAT, "only %lld records: fewer than one sequence of %lld",
+                               (long long)a.shape[0], (long long)seq_len);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "lower sequence_length or use a longer capture");
+        }
+        s->t = seq_len;
+        s->n = a.shape[0] / (seq_len > 0 ? seq_len : 1);
+        s->f = a.shape[1];
+    } else {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "array has %d dimensions; expected (sequences, T, features) or "
+                                             "(records, features)",
+                           a.ndim);
+        lpz_error_where(err, "%s", path);
+    }
+    if (rc == LPZ_OK && (s->n <= 0 || s->t <= 0 || s->f <= 0)) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "array is empty (%lld sequences of %lld x %lld)", (long long)s->n,
+                           (long long)s->t, (long long)s->f);
+        lpz_error_where(err, "%s", path);
+    }
+    if (rc != LPZ_OK) {
+        lpz_array_free(&a);
+        netflow_close(s);
+        return rc;
+    }
+
+    /* Keep the used part of the array (drops a last partial sequence). */
+    int64_t rows = s->n * s->t, f = s->f;
+    s->data = a.data;
+    a.data = NULL;
+    s->lo = malloc((size_t)f * sizeof *s->lo);
+    s->hi = malloc((size_t)f * sizeof *s->hi);
+    s->logf = calloc((size_t)f, 1);
+    double *raw_min = malloc((size_t)f * sizeof *raw_min);
+    if (!s->lo || !s->hi || !s->logf || !raw_min) {
+        free(raw_min);
+        netflow_close(s);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    for (int64_t j = 0; j < f; j++)
+        raw_min[j] = INFINITY;
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < f; j++) {
+            float v = s->data[r * f + j];
+            if (!isfinite(v)) {
+                free(raw_min);
+                netflow_close(s);
+                lpz_error_set(err, LPZ_EFORMAT, "value %g of record %lld, feature %lld is not finite", (double)v,
+                              (long long)r, (long long)j);
+                lpz_error_where(err, "%s", path);
+                return LPZ_EFORMAT;
+            }
+            if (v < raw_min[j])
+                raw_min[j] = v;
+        }
+    }
+    rc = parse_log_features(ctx, s, raw_min, err);
+    free(raw_min);
+    if (rc != LPZ_OK) {
+        netflow_close(s);
+        return rc;
+    }
+    for (int64_t j = 0; j < f; j++) {
+        s->lo[j] = INFINITY;
+        s->hi[j] = -INFINITY;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < f; j++) {
+            double v = s->data[r * f + j];
+            if (s->logf[j])
+                v = log1p(v);
+            if (v < s->lo[j])
+                s->lo[j] = v;
+            if (v > s->hi[j])
+                s->hi[j] = v;
+        }
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < f; j++) {
+            double v = s->data[r * f + j];
+            if (s->logf[j])
+                v = log1p(v);
+            double x = s->hi[j] > s->lo[j] ? 2.0 * (v - s->lo[j]) / (s->hi[j] - s->lo[j]) - 1.0 : 0.0;
+            s->data[r * f + j] = (float)(x < -1.0 ? -1.0 : x > 1.0 ? 1.0 : x);
+        }
+    }
+    if (ctx->run_dir) {
+        rc = write_scaling(ctx->run_dir, s, path, err);
+        if (rc != LPZ_OK) {
+            netflow_close(s);
+            return rc;
+        }
+    }
+    info->sample_shape = lpz_shape_make(2, s->t, s->f, 0, 0);
+    info->count = s->n;
+    info->n_classes = 0;
+    info->kind = LPZ_SAMPLE_SEQUENCE;
+    lpz_log(LPZ_LOG_INFO, "network_traffic: %lld sequences of %lld records x %lld features from %s", (long long)s->n,
+            (long long)s->t, (long long)s->f, path);
+    *state = s;
+    return LPZ_OK;
+}
+
+static int netflow_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    (void)err;
+    const netflow_state *s = state;
+    memcpy(out, s->data + index * s->t * s->f, (size_t)(s->t * s->f) * sizeof *out);
+    return LPZ_OK;
+}
+
+static int netflow_to_original(void *state, float *samples, int64_t n, lpz_error *err)
+{
+    (void)err;
+    const netflow_state *s = state;
+    int64_t rows = n * s->t;
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < s->f; j++) {
+            double x = samples[r * s->f + j];
+            double v = (x + 1.0) * 0.5 * (s->hi[j] - s->lo[j]) + s->lo[j];
+            if (s->logf[j])
+                v = expm1(v);
+            samples[r * s->f + j] = (float)v;
+        }
+    }
+    return LPZ_OK;
+}
+
+/* CSV in original units: one row per sample and time step. */
+static int netflow_render(void *state, const float *samples, int64_t n, const char *path_base, lpz_error *err)
+{
+    const netflow_state *s = state;
+    int64_t numel = s->t * s->f;
+    float *copy = malloc((size_t)(n * numel) * sizeof *copy);
+    size_t cap = 64 + (size_t)s->f * 16 + (size_t)(n * s->t) * (32 + (size_t)s->f * 16);
+    char *buf = malloc(cap);
+    if (!copy || !buf) {
+        free(copy);
+        free(buf);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory rendering %lld sequences", (long long)n);
+    }
+    memcpy(copy, samples, (size_t)(n * numel) * sizeof *copy);
+    netflow_to_original(state, copy, n, err);
+    size_t len = (size_t)snprintf(buf, cap, "sample,t");
+    for (int64_t j = 0; j < s->f; j++)
+        len += (size_t)snprintf(buf + len, cap - len, ",feature_%lld", (long long)j);
+    len += (size_t)snprintf(buf + len, cap - len, "\n");
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t t = 0; t < s->t; t++) {
+            len += (size_t)snprintf(buf + len, cap - len, "%lld,%lld", (long long)i, (long long)t);
+            for (int64_t j = 0; j < s->f; j++)
+                len += (size_t)snprintf(buf + len, cap - len, ",%.7g", (double)copy[(i * s->t + t) * s->f + j]);
+            len += (size_t)snprintf(buf + len, cap - len, "\n");
+        }
+    }
+    free(copy);
+    char path[PATH_MAX];
+    if (!fmt_path(path, sizeof path, "%s.csv", path_base)) {
+        free(buf);
+        lpz_error_set(err, LPZ_EINVAL, "output path is too long");
+        lpz_error_where(err, "%s", path_base);
+        return LPZ_EINVAL;
+    }
+    int rc = lpz_file_save(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+static const lpz_option_spec netflow_options[] = {
+    {"path", LPZ_OPT_STRING, NULL, ".npy of (sequences, T, features) or (records, features); required"},
+    {"sequence_length", LPZ_OPT_INT, "30", "records per sequence when the file holds (records, features)"},
+    {"log_features", LPZ_OPT_STRING, "auto",
+     "features scaled after log1p: auto (every non-negative feature), none, all, or numbers like 1,2,3"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const lpz_dataloader_ops netflow_ops = {
+    .size = sizeof(lpz_dataloader_ops),
+    .open = netflow_open,
+    .close = netflow_close,
+    .read = netflow_read,
+    .label = NULL,
+    .render = netflow_render,
+    .to_original_units = netflow_to_original,
+};
+
+static const char *const netflow_aliases[] = {"netflow", NULL};
+
+LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "network_traffic", netflow_aliases, "1.0.0",
+                  "sequences of network flow records from a .npy, per-feature min-max scaling (log1p for counts)",
+                  netflow_options, &netflow_ops);

@@ -1,0 +1,357 @@
+/* tests/data/test_celeba.c - the celeba plugin (compiled into this test)
+ * on JPEGs written with libjpeg and PNGs written with libpng: centre crop,
+ * resize, scaling, the cache (reused, invalidated by a changed folder),
+ * corrupt files skipped and counted, empty folders refused. */
+#include "data/batcher.h"
+#include "data/dataset.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "data_test_util.h"
+
+#include <png.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <jpeglib.h>
+
+static const lpz_plugin *P = &lpz_plugin_descriptor;
+
+static const lpz_dataloader_ops *ops(void)
+{
+    return P->ops;
+}
+
+/* An image w x h: columns [0, band) colour a, [w - band, w) colour c,
+ * the rest colour b (RGB). A centre crop of a landscape image with
+ * band = (w - h) / 2 keeps only colour b. */
+static uint8_t *bands(int w, int h, int band, const uint8_t a[3], const uint8_t b[3], const uint8_t c[3])
+{
+    uint8_t *px = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(px + ((size_t)y * w + x) * 3, x < band ? a : x >= w - band ? c : b, 3);
+    return px;
+}
+
+static void write_jpeg(const char *path, const uint8_t *rgb, int w, int h)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr je;
+    c.err = jpeg_std_error(&je);
+    jpeg_create_compress(&c);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 95, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * w * 3);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+}
+
+static void write_png(const char *path, const uint8_t *rgb, int w, int h)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = PNG_FORMAT_RGB;
+    assert_true(png_image_write_to_file(&img, path, 0, rgb, 0, NULL));
+}
+
+static const uint8_t RED[3] = {255, 0, 0}, GREEN[3] = {0, 255, 0}, BLUE[3] = {0, 0, 255}, GREY[3] = {128, 128, 128};
+
+static void add_jpeg(const char *dir, const char *name, const uint8_t col[3])
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    uint8_t *px = bands(48, 32, 0, col, col, col);
+    write_jpeg(p, px, 48, 32);
+    free(px);
+}
+
+static int open_celeba(const char *dir, const char *cache, const char *size, void **s, lpz_dataset_info *info,
+                       lpz_error *err)
+{
+    lpz_options *o = size ? dt_options(P, "path", dir, "image_size", size, NULL) : dt_options(P, "path", dir, NULL);
+    assert_non_null(o);
+    lpz_dataset_context ctx = dt_context(o, cache);
+    int rc = ops()->open(&ctx, s, info, err);
+    lpz_options_destroy(o);
+    if (rc != LPZ_OK)
+        dt_show(err);
+    return rc;
+}
+
+/* Mean of channel c of a C x S x S sample. */
+static double channel_mean(const float *x, int c, int s)
+{
+    double m = 0;
+    for (int i = 0; i < s * s; i++)
+        m += x[c * s * s + i];
+    return m / (s * s);
+}
+
+static void crops_resizes_and_scales_jpeg_and_png(void **st)
+{
+    (void)st;
+    char root[512], dir[1024], cache[1024], p[1200];
+    assert_int_equal(dt_mkdtemp(root, sizeof root, "celeba"), 0);
+    snprintf(dir, sizeof dir, "%s/img_align_celeba", root);
+    snprintf(cache, sizeof cache, "%s/cache", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(mkdir(cache, 0755), 0);
+    /* a landscape PNG whose centre square is pure green */
+    uint8_t *px = bands(60, 40, 10, RED, GREEN, BLUE);
+    snprintf(p, sizeof p, "%s/000001.png", dir);
+    write_png(p, px, 60, 40);
+    free(px);
+    /* a portrait one: the centre crop drops the top and bottom rows */
+    px = bands(30, 50, 0, GREY, GREY, GREY);
+    for (int y = 0; y < 10; y++)
+        memset(px + (size_t)y * 30 * 3, 0, 30 * 3);
+    snprintf(p, sizeof p, "%s/000002.PNG", dir);
+    write_png(p, px, 30, 50);
+    free(px);
+    add_jpeg(dir, "000003.jpg", RED);
+    add_jpeg(dir, "000004.jpeg", BLUE);
+    snprintf(p, sizeof p, "%s/list_attr_celeba.txt", dir);
+    assert_int_equal(dt_write(p, "not an image", 12), 0);
+
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    /* path names the parent; the plugin descends into img_align_celeba/ */
+    assert_int_equal(open_celeba(root, cache, "8", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 4);
+    assert_int_equal(info.kind, LPZ_SAMPLE_IMAGE);
+    assert_int_equal(info.n_classes, 0);
+    assert_int_equal(info.sample_shape.ndim, 3);
+    assert_int_equal(info.sample_shape.dim[0], 3);
+    assert_int_equal(info.sample_shape.dim[1], 8);
+    assert_int_equal(info.sample_shape.dim[2], 8);
+    float x[3 * 8 * 8];
+    assert_int_equal(ops()->read(s, 0, x, &err), LPZ_OK);
+    for (int i = 0; i < 64; i++) {
+        assert_float_equal(x[i], -1.0, 1e-6);       /* R */
+        assert_float_equal(x[64 + i], 1.0, 1e-6);   /* G */
+        assert_float_equal(x[128 + i], -1.0, 1e-6); /* B */
+    }
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    for (int i = 0; i < 3 * 64; i++)
+        assert_float_equal(x[i], 128 / 255.0 * 2 - 1, 1e-6);
+    assert_int_equal(ops()->read(s, 2, x, &err), LPZ_OK);
+    assert_true(channel_mean(x, 0, 8) > 0.95 && channel_mean(x, 1, 8) < -0.9 && channel_mean(x, 2, 8) < -0.9);
+    assert_int_equal(ops()->read(s, 3, x, &err), LPZ_OK);
+    assert_true(channel_mean(x, 2, 8) > 0.95 && channel_mean(x, 0, 8) < -0.9);
+    ops()->close(s);
+    assert_int_equal(dt_count(cache, "celeba-"), 1);
+    dt_rmtree(root);
+}
+
+static void cache_is_reused_and_a_changed_folder_rebuilds_it(void **st)
+{
+    (void)st;
+    char dir[512], cache[1024], p[1200];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    snprintf(cache, sizeof cache, "%s/.cache", dir);
+    assert_int_equal(mkdir(cache, 0755), 0);
+    for (int i = 0; i < 6; i++) {
+        snprintf(p, sizeof p, "img%02d.jpg", i);
+        add_jpeg(dir, p, i % 2 ? RED : BLUE);
+    }
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_celeba(dir, cache, "16", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 6);
+    ops()->close(s);
+    assert_int_equal(dt_count(cache, ".cache"), 1);
+    /* find the cache file and remember its identity */
+    char cpath[2048] = "";
+    DIR *d = opendir(cache);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, "celeba-"))
+            snprintf(cpath, sizeof cpath, "%s/%s", cache, e->d_name);
+    closedir(d);
+    struct stat a, b;
+    assert_int_equal(stat(cpath, &a), 0);
+    assert_int_equal((long long)a.st_size, 4096 + 6 * 3 * 16 * 16 + 6 * 8);
+
+    /* unchanged folder: the same file is mapped, not rewritten */
+    assert_int_equal(open_celeba(dir, cache, "16", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 6);
+    ops()->close(s);
+    assert_int_equal(stat(cpath, &b), 0);
+    assert_true(a.st_ino == b.st_ino && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+                a.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
+
+    /* a new image: rebuilt (renamed into place: a new inode), one more sample */
+    add_jpeg(dir, "img99.jpg", GREEN);
+    assert_int_equal(open_celeba(dir, cache, "16", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 7);
+    float x[3 * 16 * 16];
+    assert_int_equal(ops()->read(s, 6, x, &err), LPZ_OK);
+    assert_true(channel_mean(x, 1, 16) > 0.9);
+    ops()->close(s);
+    assert_int_equal(stat(cpath, &b), 0);
+    assert_true(a.st_ino != b.st_ino);
+
+    /* a damaged cache is rebuilt, not trusted */
+    FILE *f = fopen(cpath, "r+b");
+    assert_non_null(f);
+    fwrite("XXXXXXXX", 1, 8, f);
+    fclose(f);
+    assert_int_equal(open_celeba(dir, cache, "16", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 7);
+    ops()->close(s);
+
+    /* another size: its own cache file */
+    assert_int_equal(open_celeba(dir, cache, "8", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.sample_shape.dim[1], 8);
+    ops()->close(s);
+    assert_int_equal(dt_count(cache, ".cache"), 2);
+    dt_rmtree(dir);
+}
+
+static char g_log[8192];
+
+static void capture(void *user, lpz_log_level level, const char *line)
+{
+    (void)user;
+    (void)level;
+    size_t n = strlen(g_log);
+    snprintf(g_log + n, sizeof g_log - n, "%s\n", line);
+}
+
+static void corrupt_images_are_skipped_and_counted(void **st)
+{
+    (void)st;
+    char dir[512], p[1200];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    add_jpeg(dir, "a.jpg", RED);
+    add_jpeg(dir, "b.jpg", GREEN);
+    add_jpeg(dir, "c.jpg", BLUE);
+    /* b.jpg cut in half; d.jpg is text; e.png is a JPEG header only */
+    snprintf(p, sizeof p, "%s/b.jpg", dir);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(truncate(p, sb.st_size / 2), 0);
+    snprintf(p, sizeof p, "%s/d.jpg", dir);
+    assert_int_equal(dt_write(p, "hello, not a jpeg", 17), 0);
+    snprintf(p, sizeof p, "%s/e.png", dir);
+    assert_int_equal(dt_write(p, "\x89PNG\r\n\x1a\n\0\0", 10), 0);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    g_log[0] = '\0';
+    lpz_log_set_sink(capture, NULL);
+    int rc = open_celeba(dir, dir, "8", &s, &info, &err);
+    lpz_log_set_sink(NULL, NULL);
+    printf("%s", g_log);
+    assert_int_equal(rc, LPZ_OK);
+    assert_int_equal(info.count, 2);
+    assert_non_null(strstr(g_log, "skipped 3 of 5 images"));
+    assert_non_null(strstr(g_log, "d.jpg"));
+    float x[3 * 64];
+    assert_int_equal(ops()->read(s, 0, x, &err), LPZ_OK);
+    assert_true(channel_mean(x, 0, 8) > 0.9); /* a.jpg */
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    assert_true(channel_mean(x, 2, 8) > 0.9); /* c.jpg */
+    ops()->close(s);
+    dt_rmtree(dir);
+
+    /* nothing decodable at all: an error, not an empty dataset */
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    snprintf(p, sizeof p, "%s/x.jpg", dir);
+    assert_int_equal(dt_write(p, "\xff\xd8\xff\xe0garbage", 11), 0);
+    assert_int_equal(open_celeba(dir, dir, "8", &s, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "none of the 1 images"));
+    dt_rmtree(dir);
+}
+
+static void empty_or_missing_folder_is_a_clear_error(void **st)
+{
+    (void)st;
+    char dir[512], p[1200];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    snprintf(p, sizeof p, "%s/readme.txt", dir);
+    assert_int_equal(dt_write(p, "x", 1), 0);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_celeba(dir, dir, NULL, &s, &info, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no .jpg, .jpeg or .png images"));
+    snprintf(p, sizeof p, "%s/nope", dir);
+    assert_int_equal(open_celeba(p, dir, NULL, &s, &info, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "does not exist"));
+    assert_int_equal(open_celeba(dir, dir, "2", &s, &info, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "image_size"));
+    /* no path and no default folder */
+    unsetenv("LPZ_DATA");
+    lpz_options *o = dt_options(P, NULL);
+    lpz_dataset_context ctx = dt_context(o, dir);
+    assert_int_equal(ops()->open(&ctx, &s, &info, &err), LPZ_ENOTFOUND);
+    dt_show(&err);
+    assert_non_null(strstr(err.message, "data/celeba"));
+    lpz_options_destroy(o);
+    dt_rmtree(dir);
+}
+
+static void batches_through_the_core_with_max_images(void **st)
+{
+    (void)st;
+    char dir[512], p[64];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    for (int i = 0; i < 12; i++) {
+        snprintf(p, sizeof p, "%03d.jpg", i);
+        add_jpeg(dir, p, i < 10 ? GREY : RED);
+    }
+    lpz_options *o = dt_options(P, "path", dir, "image_size", "16", "max_images", "10", NULL);
+    lpz_dataset_context ctx = dt_context(o, dir);
+    lpz_dataset *ds;
+    lpz_error err;
+    assert_int_equal(lpz_dataset_open(P, &ctx, &ds, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_get_info(ds)->count, 10);
+    lpz_batcher_config c = lpz_batcher_config_default(5, 3, 1);
+    lpz_batcher *b;
+    assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_OK);
+    float *x = malloc(5 * 3 * 16 * 16 * sizeof *x);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(lpz_batcher_next(b, x, NULL, &err), LPZ_OK);
+        for (int r = 0; r < 5; r++)
+            assert_float_equal(channel_mean(x + r * 768, 0, 16), 128 / 255.0 * 2 - 1, 0.03); /* only grey ones */
+    }
+    free(x);
+    lpz_batcher_destroy(b);
+    lpz_dataset_close(ds);
+    lpz_options_destroy(o);
+    dt_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(crops_resizes_and_scales_jpeg_and_png),
+        cmocka_unit_test(cache_is_reused_and_a_changed_folder_rebuilds_it),
+        cmocka_unit_test(corrupt_images_are_skipped_and_counted),
+        cmocka_unit_test(empty_or_missing_folder_is_a_clear_error),
+        cmocka_unit_test(batches_through_the_core_with_max_images),
+    };
+    return cmocka_run_group_tests_name("celeba", tests, NULL, NULL);
+}

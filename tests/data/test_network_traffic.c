@@ -1,0 +1,274 @@
+/* tests/data/test_network_traffic.c - the network_traffic plugin (compiled
+ * into this test) on .npy files written here byte by byte: 3-D and 2-D
+ * input, dtypes, per-feature scaling with log1p, scaling.json, the way
+ * back to original units, CSV rendering, and malformed files. */
+#include "data/dataset.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "data_test_util.h"
+
+#include <math.h>
+
+static const lpz_plugin *P = &lpz_plugin_descriptor;
+
+static const lpz_dataloader_ops *ops(void)
+{
+    return P->ops;
+}
+
+/* A version 1.0 .npy: header dict padded to a multiple of 64 bytes. */
+static void write_npy(const char *path, const char *descr, const char *fortran, const char *shape, const void *data,
+                      size_t n)
+{
+    char dict[256];
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", descr, fortran, shape);
+    int total = 10 + len + 1;
+    int pad = (64 - total % 64) % 64;
+    size_t hlen = (size_t)(len + pad + 1);
+    uint8_t *buf = malloc(10 + hlen + n);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (uint8_t)(hlen & 0xff);
+    buf[9] = (uint8_t)(hlen >> 8);
+    memcpy(buf + 10, dict, (size_t)len);
+    memset(buf + 10 + len, ' ', (size_t)pad);
+    buf[10 + len + pad] = '\n';
+    memcpy(buf + 10 + hlen, data, n);
+    assert_int_equal(dt_write(path, buf, 10 + hlen + n), 0);
+    free(buf);
+}
+
+static int open_nf(const char *path, const char *run_dir, const char *k1, const char *v1, void **s,
+                   lpz_dataset_info *info, lpz_error *err)
+{
+    lpz_options *o = k1 ? dt_options(P, "path", path, k1, v1, NULL) : dt_options(P, "path", path, NULL);
+    assert_non_null(o);
+    lpz_dataset_context ctx = dt_context(o, "/nonexistent");
+    ctx.run_dir = run_dir;
+    int rc = ops()->open(&ctx, s, info, err);
+    lpz_options_destroy(o);
+    if (rc != LPZ_OK)
+        dt_show(err);
+    return rc;
+}
+
+/* 3 sequences x 4 steps x 3 features: feature 0 a signed value (linear),
+ * 1 packet counts and 2 byte counts (non-negative: log1p under auto). */
+#define NS 3
+#define T 4
+#define F 3
+static void flows(float *v)
+{
+    for (int i = 0; i < NS * T; i++) {
+        v[i * F + 0] = (float)(i - 5);
+        v[i * F + 1] = (float)(i * i);
+        v[i * F + 2] = (float)(1500 * i);
+    }
+}
+
+static void scales_per_feature_and_maps_back(void **st)
+{
+    (void)st;
+    char dir[512], path[1024], json[1200];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    float v[NS * T * F];
+    flows(v);
+    snprintf(path, sizeof path, "%s/flows.npy", dir);
+    write_npy(path, "<f4", "False", "(3, 4, 3)", v, sizeof v);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_nf(path, dir, NULL, NULL, &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, NS);
+    assert_int_equal(info.kind, LPZ_SAMPLE_SEQUENCE);
+    assert_int_equal(info.sample_shape.ndim, 2);
+    assert_int_equal(info.sample_shape.dim[0], T);
+    assert_int_equal(info.sample_shape.dim[1], F);
+    float all[NS * T * F];
+    for (int i = 0; i < NS; i++)
+        assert_int_equal(ops()->read(s, i, all + i * T * F, &err), LPZ_OK);
+    /* every feature spans exactly [-1, 1] */
+    for (int j = 0; j < F; j++) {
+        float lo = 2, hi = -2;
+        for (int r = 0; r < NS * T; r++) {
+            lo = fminf(lo, all[r * F + j]);
+            hi = fmaxf(hi, all[r * F + j]);
+        }
+        assert_float_equal(lo, -1.0, 1e-6);
+        assert_float_equal(hi, 1.0, 1e-6);
+    }
+    /* feature 0 is linear (it has negative values): record 5 is v = 0 */
+    assert_float_equal(all[5 * F + 0], 2.0 * (0 - -5) / (6 - -5) - 1, 1e-6);
+    /* feature 1 went through log1p: record 3 (v = 9) */
+    assert_float_equal(all[3 * F + 1], 2.0 * log1p(9.0) / log1p(121.0) - 1, 1e-5);
+    /* back to original units */
+    assert_int_equal(ops()->to_original_units(s, all, NS, &err), LPZ_OK);
+    for (int i = 0; i < NS * T * F; i++)
+        assert_float_equal(all[i], v[i], fabs(v[i]) * 1e-5 + 1e-3);
+    /* scaling.json in the run folder */
+    snprintf(json, sizeof json, "%s/scaling.json", dir);
+    char *text = dt_slurp(json);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"log1p\": [false, true, true]"));
+    assert_non_null(strstr(text, "\"min\": [-5, 0, 0]"));
+    assert_non_null(strstr(text, "\"sequence_length\": 4"));
+    free(text);
+    /* CSV in original units */
+    float gen[T * F];
+    assert_int_equal(ops()->read(s, 1, gen, &err), LPZ_OK);
+    char base[1024];
+    snprintf(base, sizeof base, "%s/samples", dir);
+    assert_int_equal(ops()->render(s, gen, 1, base, &err), LPZ_OK);
+    snprintf(json, sizeof json, "%s.csv", base);
+    text = dt_slurp(json);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "sample,t,feature_0,feature_1,feature_2\n"));
+    /* first row: record 4 of the file (-1, 16, 6000) */
+    char *row = strstr(text, "\n0,0,");
+    assert_non_null(row);
+    double a, b, c;
+    assert_int_equal(sscanf(row, "\n0,0,%lf,%lf,%lf", &a, &b, &c), 3);
+    assert_float_equal(a, -1, 1e-4);
+    assert_float_equal(b, 16, 1e-3);
+    assert_float_equal(c, 6000, 0.05);
+    free(text);
+    ops()->close(s);
+    dt_rmtree(dir);
+}
+
+static void records_are_cut_into_sequences_and_dtypes_convert(void **st)
+{
+    (void)st;
+    char dir[512], path[1024];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    /* 65 records of 2 int64 features: 2 sequences of 30, 5 records dropped */
+    int64_t rec[65 * 2];
+    for (int i = 0; i < 65; i++) {
+        rec[2 * i] = i;
+        rec[2 * i + 1] = 100 * i;
+    }
+    snprintf(path, sizeof path, "%s/records.npy", dir);
+    write_npy(path, "<i8", "False", "(65, 2)", rec, sizeof rec);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_nf(path, NULL, "log_features", "none", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    assert_int_equal(info.sample_shape.dim[0], 30);
+    assert_int_equal(info.sample_shape.dim[1], 2);
+    float x[60];
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    /* linear scaling over the 60 used records (0..59) */
+    assert_float_equal(x[0], 2.0 * 30 / 59 - 1, 1e-6);
+    assert_float_equal(x[59 * 2 - 60 + 1], 1.0, 1e-6);
+    ops()->close(s);
+    assert_int_equal(open_nf(path, NULL, "sequence_length", "10", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 6);
+    ops()->close(s);
+    /* big-endian float64 and a feature list for log1p */
+    double be[2 * 3 * 2];
+    for (int i = 0; i < 12; i++) {
+        double d = i * 0.5;
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        u = __builtin_bswap64(u);
+        memcpy(&be[i], &u, 8);
+    }
+    write_npy(path, ">f8", "False", "(2, 3, 2)", be, sizeof be);
+    assert_int_equal(open_nf(path, NULL, "log_features", "1", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    float y[6];
+    assert_int_equal(ops()->read(s, 0, y, &err), LPZ_OK);
+    assert_float_equal(y[0], -1.0, 1e-6);
+    assert_int_equal(ops()->to_original_units(s, y, 1, &err), LPZ_OK);
+    assert_float_equal(y[3], 1.5, 1e-5);
+    ops()->close(s);
+    dt_rmtree(dir);
+}
+
+static void bad_files_and_options_are_clear_errors(void **st)
+{
+    (void)st;
+    char dir[512], path[1024];
+    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    snprintf(path, sizeof path, "%s/bad.npy", dir);
+    float v[NS * T * F];
+    flows(v);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+
+    write_npy(path, "<c8", "False", "(3, 4, 3)", v, sizeof v); /* complex: unsupported */
+    int rc = open_nf(path, NULL, NULL, NULL, &s, &info, &err);
+    assert_true(rc == LPZ_EUNSUPPORTED || rc == LPZ_EFORMAT);
+    assert_non_null(strstr(err.where, "bad.npy"));
+
+    write_npy(path, "<f4", "True", "(3, 4, 3)", v, sizeof v);
+    rc = open_nf(path, NULL, NULL, NULL, &s, &info, &err);
+    assert_true(rc != LPZ_OK);
+    assert_non_null(strstr(err.message, "fortran"));
+
+    write_npy(path, "<f4", "False", "(3, 4, 30)", v, sizeof v); /* shape larger than the data */
+    assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);
+
+    assert_int_equal(dt_write(path, "\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'", 26), 0);
+    assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);
+
+    assert_int_equal(dt_write(path, "not numpy at all", 16), 0);
+    assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);
+
+    write_npy(path, "<f4", "False", "(36,)", v, sizeof v); /* 1-D */
+    assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "dimensions"));
+
+    write_npy(path, "<f4", "False", "(12, 3)", v, sizeof v); /* 12 records < 30 */
+    assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "fewer than one sequence"));
+
+    v[7] = NAN;
+    write_npy(path, "<f4", "False", "(3, 4, 3)", v, sizeof v);
+    assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "not finite"));
+    flows(v);
+
+    write_npy(path, "<f4", "False", "(3, 4, 3)", v, sizeof v);
+    assert_int_equal(open_nf(path, NULL, "log_features", "0", &s, &info, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "negative"));
+    assert_int_equal(open_nf(path, NULL, "log_features", "7", &s, &info, &err), LPZ_EINVAL);
+    assert_int_equal(open_nf(path, NULL, "log_features", "x", &s, &info, &err), LPZ_EINVAL);
+
+    snprintf(path, sizeof path, "%s/missing.npy", dir);
+    assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);
+    assert_non_null(strstr(err.where, "missing.npy"));
+
+    /* no path at all */
+    lpz_options *o = dt_options(P, NULL);
+    lpz_dataset_context ctx = dt_context(o, dir);
+    assert_int_equal(ops()->open(&ctx, &s, &info, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "path is required"));
+    lpz_options_destroy(o);
+    dt_rmtree(dir);
+}
+
+static void alias_netflow_is_declared(void **st)
+{
+    (void)st;
+    assert_string_equal(P->name, "network_traffic");
+    assert_non_null(P->aliases);
+    assert_string_equal(P->aliases[0], "netflow");
+    assert_null(P->aliases[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scales_per_feature_and_maps_back),
+        cmocka_unit_test(records_are_cut_into_sequences_and_dtypes_convert),
+        cmocka_unit_test(bad_files_and_options_are_clear_errors),
+        cmocka_unit_test(alias_netflow_is_declared),
+    };
+    return cmocka_run_group_tests_name("network_traffic", tests, NULL, NULL);
+}
