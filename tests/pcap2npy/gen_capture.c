@@ -1,0 +1,121 @@
+/* tests/pcap2npy/gen_capture.c - writes synthetic captures for the argus
+ * comparison (tests/pcap2npy/argus_compare.sh) and the benchmark
+ * (bench/pcap2npy):
+ *   gen_capture mixed OUT.pcap            TCP/UDP/ICMP, IPv4 and IPv6, a few s
+ *   gen_capture bench OUT.pcap PACKETS FLOWS
+ *       PACKETS packets spread over FLOWS concurrent UDP/TCP flows (each
+ *       flow lives for a while and is then replaced by a new one)
+ * Exit status 0 on success, 1 on failure, 2 on bad usage.
+ */
+#include "pcapgen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int64_t T0 = 1700000000LL * 1000000;
+
+static int mixed(const char *path)
+{
+    pg_writer w;
+    if (pg_open(&w, path, DLT_EN10MB))
+        return 1;
+    int64_t t = T0;
+    char a[32], b[32];
+    /* 20 TCP connections: handshake, request, response, FIN both ways */
+    for (int i = 0; i < 20; i++, t += 50000) {
+        snprintf(a, sizeof a, "10.0.%d.%d", i / 8, 10 + i);
+        snprintf(b, sizeof b, "10.1.0.%d", 1 + i % 3);
+        pg_pkt c = {.src = a, .dst = b, .proto = 6, .sport = (uint16_t)(40000 + i), .dport = 8080};
+        pg_pkt s = {.src = b, .dst = a, .proto = 6, .sport = 8080, .dport = (uint16_t)(40000 + i)};
+        c.tcp_flags = 0x02, pg_write(&w, t, &c);
+        s.tcp_flags = 0x12, pg_write(&w, t + 100, &s);
+        c.tcp_flags = 0x10, pg_write(&w, t + 200, &c);
+        c.tcp_flags = 0x18, c.payload = 100 + (size_t)i * 7, pg_write(&w, t + 300, &c);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            s.tcp_flags = 0x18, s.payload = 1000 + (size_t)k * 100, pg_write(&w, t + 400 + k * 10, &s);
+            c.tcp_flags = 0x10, c.payload = 0, pg_write(&w, t + 405 + k * 10, &c);
+        }
+        s.payload = 0;
+        c.tcp_flags = 0x11, pg_write(&w, t + 500, &c);
+        s.tcp_flags = 0x11, pg_write(&w, t + 600, &s);
+        c.tcp_flags = 0x10, pg_write(&w, t + 700, &c);
+    }
+    /* 15 UDP query/answer pairs, some with several answers */
+    for (int i = 0; i < 15; i++, t += 30000) {
+        snprintf(a, sizeof a, "192.168.0.%d", 2 + i);
+        pg_pkt q = {.src = a, .dst = "192.168.0.1", .proto = 17, .sport = (uint16_t)(30000 + i), .dport = 53,
+                    .payload = 40};
+        pg_pkt r = {.src = "192.168.0.1", .dst = a, .proto = 17, .sport = 53, .dport = (uint16_t)(30000 + i),
+                    .payload = 120};
+        pg_write(&w, t, &q);
+        for (int k = 0; k <= i % 3; k++)
+            pg_write(&w, t + 1000 + k, &r);
+    }
+    /* pings */
+    for (int i = 0; i < 5; i++, t += 20000) {
+        pg_pkt e = {.src = "10.9.0.1", .dst = "10.9.0.2", .proto = 1, .icmp_type = 8, .icmp_id = 300,
+                    .payload = 56};
+        pg_pkt r = {.src = "10.9.0.2", .dst = "10.9.0.1", .proto = 1, .icmp_type = 0, .icmp_id = 300,
+                    .payload = 56};
+        pg_write(&w, t, &e);
+        pg_write(&w, t + 300, &r);
+    }
+    /* IPv6 TCP and UDP */
+    for (int i = 0; i < 6; i++, t += 40000) {
+        snprintf(a, sizeof a, "2001:db8::%x", 0x10 + i);
+        pg_pkt c = {.src = a, .dst = "2001:db8::1", .proto = 6, .sport = (uint16_t)(50000 + i), .dport = 443};
+        pg_pkt s = {.src = "2001:db8::1", .dst = a, .proto = 6, .sport = 443, .dport = (uint16_t)(50000 + i)};
+        c.tcp_flags = 0x02, pg_write(&w, t, &c);
+        s.tcp_flags = 0x12, pg_write(&w, t + 100, &s);
+        c.tcp_flags = 0x10, pg_write(&w, t + 200, &c);
+        s.tcp_flags = 0x18, s.payload = 700, pg_write(&w, t + 300, &s);
+        c.tcp_flags = 0x14, pg_write(&w, t + 400, &c);
+        pg_pkt u = {.src = a, .dst = "2001:db8::53", .proto = 17, .sport = (uint16_t)(51000 + i), .dport = 53,
+                    .payload = 33};
+        pg_write(&w, t + 500, &u);
+    }
+    pg_close(&w);
+    return 0;
+}
+
+static int bench(const char *path, long packets, long flows)
+{
+    pg_writer w;
+    if (pg_open(&w, path, DLT_EN10MB))
+        return 1;
+    uint64_t s = 88172645463325252ULL;
+    char a[32], b[32];
+    for (long i = 0; i < packets; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        /* flow f of generation g: flows are replaced as time goes on */
+        long f = (long)(s % (uint64_t)flows);
+        long gen = i / (flows * 8);
+        uint32_t id = (uint32_t)(f + gen * flows);
+        int back = (s >> 40) & 1;
+        snprintf(a, sizeof a, "10.%u.%u.%u", (id >> 16) & 255, (id >> 8) & 255, id & 255);
+        snprintf(b, sizeof b, "172.16.%u.%u", (id >> 8) & 7, (id * 7) & 255);
+        uint16_t cp = (uint16_t)(1024 + id % 60000), sp = (id & 1) ? 443 : 53;
+        pg_pkt p = {.src = back ? b : a, .dst = back ? a : b, .proto = (id & 1) ? 6 : 17,
+                    .sport = back ? sp : cp, .dport = back ? cp : sp, .tcp_flags = 0x10,
+                    .payload = (size_t)((s >> 20) % 1400)};
+        if (pg_write(&w, T0 + i * 20, &p) < 0) /* 50,000 packets per second of capture time */
+            return 1;
+    }
+    pg_close(&w);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "mixed") == 0)
+        return mixed(argv[2]);
+    if (argc == 5 && strcmp(argv[1], "bench") == 0) {
+        long n = atol(argv[3]), f = atol(argv[4]);
+        if (n < 1 || f < 1)
+            return 2;
+        return bench(argv[2], n, f);
+    }
+    fprintf(stderr, "usage: gen_capture mixed OUT.pcap | gen_capture bench OUT.pcap PACKETS FLOWS\n");
+    return 2;
+}
