@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum lpz_role { LPZ_ROLE_GENERATOR = 0, LPZ_ROLE_DISCRIMINATOR = 1 } lpz_role;
+#include <lpz/network.h> /* lpz_role: LPZ_ROLE_GENERATOR = 0, LPZ_ROLE_DISCRIMINATOR = 1 */
 
 #define LPZ_POPULATION_HEADER_SIZE 16u
 #define LPZ_INDIVIDUAL_HEADER_SIZE 56u
