@@ -112,4 +112,21 @@ void lpz_model_info_free(lpz_model_info *info);
 /* The metadata value of `key` in info's extra pairs, or NULL. */
 const char *lpz_model_info_extra(const lpz_model_info *info, const char *key);
 
+/* A model rebuilt from its file alone (what `lpz generate` needs). */
+typedef struct lpz_loaded_model {
+    lpz_model_info info;
+    lpz_options *options; /* the plugin's options, as recorded in the file */
+    lpz_network *net;
+    lpz_model *model; /* in evaluation mode */
+} lpz_loaded_model;
+
+/* Reads path's metadata, sets the recorded options on `plugin` (the
+ * caller finds it in the registry by info.network; its name or an alias
+ * must match), configures it for the recorded sample shape and critic
+ * flag, checks the latent shape agrees, builds the recorded role and loads
+ * the tensors. A file saved without a network is refused. Close with
+ * lpz_loaded_model_close (also after a failure). */
+int lpz_model_open(const char *path, const lpz_plugin *plugin, lpz_loaded_model *out, lpz_error *err);
+void lpz_loaded_model_close(lpz_loaded_model *lm);
+
 #endif

@@ -1,6 +1,7 @@
 /* core/model/model_file.c - models saved as safetensors with the state_dict
  * layout of the equivalent PyTorch module, and loaded back bit for bit.
  * The file format and metadata keys are described in model.h. */
+#include "config/options_internal.h"
 #include "io/safetensors.h"
 #include "model_internal.h"
 
@@ -104,6 +105,8 @@ static void shape_json(const lpz_shape *s, char *buf, size_t size)
 int lpz_model_save(const char *path, const lpz_model *model, const lpz_network *net, lpz_role role,
                    const char *const *extra_keys, const char *const *extra_values, int n_extra, lpz_error *err)
 {
+    if (net && role != LPZ_ROLE_GENERATOR && role != LPZ_ROLE_DISCRIMINATOR)
+        return lpz_error_set(err, LPZ_EINVAL, "unknown network role %d for model file %s", (int)role, path);
     if (n_extra < 0 || (n_extra > 0 && (!extra_keys || !extra_values)))
         return lpz_error_set(err, LPZ_EINVAL, "invalid extra metadata for model file %s", path);
     for (int i = 0; i < n_extra; i++) {
@@ -339,6 +342,10 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
             lpz_error_hint(err, "%s", hint);
         }
     }
+    /* Every name matched both ways, so a count mismatch is a name given twice. */
+    if (rc == LPZ_OK && f.n_tensors != n)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "the file holds %d tensors for the network's %d (a name appears twice)",
+                           f.n_tensors, n);
     if (rc != LPZ_OK) {
         lpz_error_context(err, "%s", path);
         lpz_st_free(&f);
@@ -709,4 +716,87 @@ const char *lpz_model_info_extra(const lpz_model_info *info, const char *key)
         if (strcmp(info->extra_keys[i], key) == 0)
             return info->extra_values[i];
     return NULL;
+}
+
+/* ---- rebuilding from a file ------------------------------------------------- */
+
+static int plugin_answers_to(const lpz_plugin *plugin, const char *name)
+{
+    if (plugin->name && strcmp(plugin->name, name) == 0)
+        return 1;
+    for (int i = 0; plugin->aliases && plugin->aliases[i]; i++)
+        if (strcmp(plugin->aliases[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int lpz_model_open(const char *path, const lpz_plugin *plugin, lpz_loaded_model *out, lpz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = lpz_model_file_info(path, &out->info, err);
+    if (rc != LPZ_OK)
+        return rc;
+    const lpz_model_info *info = &out->info;
+    if (!info->has_network) {
+        lpz_error_set(err, LPZ_EFORMAT, "the file does not name the network that wrote it");
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "only models saved by lpz with their network can be rebuilt from the file alone");
+        return LPZ_EFORMAT;
+    }
+    if (!plugin || !plugin_answers_to(plugin, info->network)) {
+        lpz_error_set(err, LPZ_EINVAL, "the file was written by network %s, not %s", info->network,
+                      plugin && plugin->name ? plugin->name : "(none)");
+        lpz_error_where(err, "%s", path);
+        return LPZ_EINVAL;
+    }
+    out->options = lpz_options_create(plugin->options, plugin->name);
+    if (!out->options)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory creating the options of %s", plugin->name);
+    char where[4200];
+    snprintf(where, sizeof where, "%s: metadata network_options", path);
+    for (int i = 0; i < info->n_options; i++) {
+        rc = lpz_options_set(out->options, info->option_keys[i], info->option_values[i], where, err);
+        if (rc != LPZ_OK) {
+            lpz_error_hint(err, "the file was written by another version of the %s plugin", plugin->name);
+            return rc;
+        }
+    }
+    rc = lpz_network_create(plugin, out->options, &info->sample_shape, info->critic, &out->net, err);
+    if (rc != LPZ_OK) {
+        lpz_error_context(err, "%s", path);
+        return rc;
+    }
+    lpz_shape latent = lpz_network_latent_shape(out->net);
+    if (!lpz_mdl_shape_equal(&latent, &info->latent_shape)) {
+        char a[96], b[96];
+        lpz_mdl_shape_format(&latent, a, sizeof a);
+        lpz_mdl_shape_format(&info->latent_shape, b, sizeof b);
+        lpz_error_set(err, LPZ_EFORMAT, "network %s now takes latent shape %s, the file records %s", plugin->name, a,
+                      b);
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "the file was written by another version of the %s plugin", plugin->name);
+        return LPZ_EFORMAT;
+    }
+    rc = lpz_network_build(out->net, info->role, 0, &out->model, err);
+    if (rc != LPZ_OK) {
+        lpz_error_context(err, "%s", path);
+        return rc;
+    }
+    rc = lpz_model_load_into(path, out->model, err);
+    if (rc != LPZ_OK)
+        return rc;
+    lpz_model_set_training(out->model, 0);
+    return LPZ_OK;
+}
+
+void lpz_loaded_model_close(lpz_loaded_model *lm)
+{
+    if (!lm)
+        return;
+    lpz_model_destroy(lm->model);
+    lpz_network_destroy(lm->net);
+    if (lm->options)
+        lpz_options_destroy(lm->options);
+    lpz_model_info_free(&lm->info);
+    memset(lm, 0, sizeof *lm);
 }

@@ -161,6 +161,13 @@ static void test_bad_json_is_refused(void **state)
     expect_refused(f, edited(f, "badjson2.safetensors", "{", "["), LPZ_EFORMAT, NULL);
 }
 
+static void test_a_tensor_named_twice_is_refused(void **state)
+{
+    fixture *f = *state;
+    /* 2.bias and 0.bias have the same shape [8]: rename one as the other. */
+    expect_refused(f, edited(f, "twice.safetensors", "\"2.bias\"", "\"0.bias\""), LPZ_EFORMAT, NULL);
+}
+
 static void test_huge_header_length_is_refused(void **state)
 {
     fixture *f = *state;
@@ -371,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_truncated_files_are_refused),
         cmocka_unit_test(test_missing_file_is_refused),
         cmocka_unit_test(test_bad_json_is_refused),
+        cmocka_unit_test(test_a_tensor_named_twice_is_refused),
         cmocka_unit_test(test_huge_header_length_is_refused),
         cmocka_unit_test(test_wrong_dtype_is_refused),
         cmocka_unit_test(test_shape_mismatch_is_refused),

@@ -218,6 +218,47 @@ static void test_save_load_round_trip_is_bit_exact(void **state)
     lpz_options_destroy(opts);
 }
 
+static void test_model_rebuilt_from_file_alone(void **state)
+{
+    (void)state;
+    const char *pairs[] = {"hidden=24", "latent=12", NULL};
+    lpz_options *opts = nt_options(pairs);
+    lpz_network *net = nt_network(opts, lpz_shape_make(2, 5, 7, 0, 0), 1);
+    lpz_model *d = nt_build(net, LPZ_ROLE_DISCRIMINATOR, 3);
+    const char *path = nt_temp_path("mlp_critic.safetensors");
+    assert_int_equal(lpz_model_save(path, d, net, LPZ_ROLE_DISCRIMINATOR, NULL, NULL, 0, NULL), LPZ_OK);
+
+    lpz_loaded_model lm;
+    lpz_error err;
+    if (lpz_model_open(path, &lpz_plugin_descriptor, &lm, &err) != LPZ_OK) {
+        char buf[2048];
+        fail_msg("lpz_model_open: %s", lpz_error_format(&err, buf, sizeof buf));
+    }
+    assert_int_equal(lm.info.role, LPZ_ROLE_DISCRIMINATOR);
+    assert_int_equal(lpz_network_critic(lm.net), 1);
+    assert_int_equal(lpz_network_latent_shape(lm.net).dim[0], 12);
+    nt_expect_same_tensors(lm.model, d);
+    lpz_loaded_model_close(&lm);
+
+    /* A file without network metadata cannot be rebuilt. */
+    const char *bare = nt_temp_path("mlp_bare.safetensors");
+    assert_int_equal(lpz_model_save(bare, d, NULL, LPZ_ROLE_DISCRIMINATOR, NULL, NULL, 0, NULL), LPZ_OK);
+    assert_int_equal(lpz_model_open(bare, &lpz_plugin_descriptor, &lm, &err), LPZ_EFORMAT);
+    lpz_loaded_model_close(&lm);
+
+    /* Another plugin's name is refused. */
+    lpz_plugin other = lpz_plugin_descriptor;
+    other.name = "convolutional";
+    other.aliases = NULL;
+    assert_int_equal(lpz_model_open(path, &other, &lm, &err), LPZ_EINVAL);
+    nt_expect_error_mentions(&err, "four_layer_perceptron");
+    lpz_loaded_model_close(&lm);
+
+    lpz_model_destroy(d);
+    lpz_network_destroy(net);
+    lpz_options_destroy(opts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_refuses_bad_shapes_and_options),
         cmocka_unit_test(test_critic_is_the_discriminator_without_sigmoid),
         cmocka_unit_test(test_save_load_round_trip_is_bit_exact),
+        cmocka_unit_test(test_model_rebuilt_from_file_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
