@@ -1,0 +1,230 @@
+/* core/config/options.c - a plugin's validated options (lpz/options.h).
+ * Owns: lpz_options (the values of one plugin instance, checked against
+ * the plugin's spec). Calls: base (errors), scalar.c. */
+#include "config/options_internal.h"
+#include "config/scalar.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lpz_options {
+    const lpz_option_spec *spec;
+    size_t count;
+    char *plugin;  /* for messages */
+    char **value;  /* count entries: YAML text given, or NULL */
+    char **where;  /* count entries: "file:line:col" / "--set", or NULL */
+};
+
+static const char *type_name(lpz_option_type t)
+{
+    switch (t) {
+    case LPZ_OPT_STRING: return "a string";
+    case LPZ_OPT_INT: return "an integer";
+    case LPZ_OPT_FLOAT: return "a number";
+    case LPZ_OPT_BOOL: return "a boolean (true/false)";
+    }
+    return "an unknown type";
+}
+
+lpz_options *lpz_options_create(const lpz_option_spec *spec, const char *plugin_name)
+{
+    lpz_options *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->spec = spec;
+    while (spec && spec[o->count].name)
+        o->count++;
+    o->plugin = strdup(plugin_name ? plugin_name : "?");
+    o->value = calloc(o->count + 1, sizeof *o->value);
+    o->where = calloc(o->count + 1, sizeof *o->where);
+    if (!o->plugin || !o->value || !o->where) {
+        lpz_options_destroy(o);
+        return NULL;
+    }
+    return o;
+}
+
+void lpz_options_destroy(lpz_options *o)
+{
+    if (!o)
+        return;
+    for (size_t i = 0; o->value && i < o->count; i++) {
+        free(o->value[i]);
+        free(o->where[i]);
+    }
+    free(o->value);
+    free(o->where);
+    free(o->plugin);
+    free(o);
+}
+
+static int find(const lpz_options *o, const char *key)
+{
+    for (size_t i = 0; key && i < o->count; i++)
+        if (!strcmp(o->spec[i].name, key))
+            return (int)i;
+    return -1;
+}
+
+/* Checks that text parses as type t. */
+static int type_ok(lpz_option_type t, const char *text)
+{
+    int64_t i;
+    double d;
+    int b;
+    switch (t) {
+    case LPZ_OPT_STRING: return 1;
+    case LPZ_OPT_INT: return lpz_scalar_int(text, &i);
+    case LPZ_OPT_FLOAT: return lpz_scalar_float(text, &d);
+    case LPZ_OPT_BOOL: return lpz_scalar_bool(text, &b);
+    }
+    return 0;
+}
+
+static void hint_known(const lpz_options *o, const char *key, lpz_error *err)
+{
+    if (o->count == 0) {
+        lpz_error_hint(err, "plugin '%s' takes no options; remove the key", o->plugin);
+        return;
+    }
+    const char *names[64];
+    size_t n = o->count < 64 ? o->count : 64;
+    for (size_t i = 0; i < n; i++)
+        names[i] = o->spec[i].name;
+    int c = lpz_closest(key, names, n);
+    if (c >= 0) {
+        lpz_error_hint(err, "did you mean '%s'?", names[c]);
+        return;
+    }
+    char list[400] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && used + 1 < sizeof list; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    lpz_error_hint(err, "plugin '%s' knows: %s", o->plugin, list);
+}
+
+int lpz_options_set(lpz_options *o, const char *key, const char *value, const char *where, lpz_error *err)
+{
+    if (!o || !key || !value)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_options_set: NULL argument");
+    const char *w = where ? where : "";
+    int i = find(o, key);
+    if (i < 0) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "unknown option '%s' for plugin '%s'", key, o->plugin);
+        lpz_error_where(err, "%s%s%s", w, *w ? ": " : "", key);
+        hint_known(o, key, err);
+        return LPZ_ENOTFOUND;
+    }
+    lpz_option_type t = o->spec[i].type;
+    if (!type_ok(t, value)) {
+        lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' expects %s, got '%s'", key, o->plugin,
+                      type_name(t), value);
+        lpz_error_where(err, "%s%s%s", w, *w ? ": " : "", key);
+        lpz_error_hint(err, "%s", o->spec[i].help ? o->spec[i].help : "see `lpz plugins -v`");
+        return LPZ_EINVAL;
+    }
+    char *v = strdup(value), *wh = strdup(w);
+    if (!v || !wh) {
+        free(v);
+        free(wh);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    free(o->value[i]);
+    free(o->where[i]);
+    o->value[i] = v;
+    o->where[i] = wh;
+    return LPZ_OK;
+}
+
+/* The text of key (given, else default) after checking it was declared with
+ * type t. */
+static int lookup(const lpz_options *o, const char *key, lpz_option_type t, const char **text, lpz_error *err)
+{
+    if (!o || !key)
+        return lpz_error_set(err, LPZ_EINVAL, "options lookup: NULL argument");
+    int i = find(o, key);
+    if (i < 0) {
+        lpz_error_set(err, LPZ_EINVAL, "plugin '%s' reads option '%s', which it does not declare", o->plugin, key);
+        lpz_error_hint(err, "add '%s' to the plugin's option spec", key);
+        return LPZ_EINVAL;
+    }
+    if (o->spec[i].type != t) {
+        lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' is declared as %s, read as %s", key, o->plugin,
+                      type_name(o->spec[i].type), type_name(t));
+        lpz_error_hint(err, "use the getter of the declared type");
+        return LPZ_EINVAL;
+    }
+    *text = o->value[i] ? o->value[i] : o->spec[i].default_value;
+    if (!*text) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "option '%s' of plugin '%s' is not set and has no default", key,
+                      o->plugin);
+        lpz_error_hint(err, "set it in the plugin's section of the run file or with --set");
+        return LPZ_ENOTFOUND;
+    }
+    return LPZ_OK;
+}
+
+static int bad_default(const lpz_options *o, const char *key, const char *text, lpz_option_type t, lpz_error *err)
+{
+    lpz_error_set(err, LPZ_EINVAL, "default '%s' of option '%s' of plugin '%s' is not %s", text, key, o->plugin,
+                  type_name(t));
+    lpz_error_hint(err, "fix the plugin's option spec");
+    return LPZ_EINVAL;
+}
+
+int lpz_options_get_string(const lpz_options *o, const char *key, const char **out, lpz_error *err)
+{
+    const char *t;
+    int rc = lookup(o, key, LPZ_OPT_STRING, &t, err);
+    if (rc == LPZ_OK)
+        *out = t;
+    return rc;
+}
+
+int lpz_options_get_int(const lpz_options *o, const char *key, int64_t *out, lpz_error *err)
+{
+    const char *t;
+    int rc = lookup(o, key, LPZ_OPT_INT, &t, err);
+    if (rc != LPZ_OK)
+        return rc;
+    return lpz_scalar_int(t, out) ? LPZ_OK : bad_default(o, key, t, LPZ_OPT_INT, err);
+}
+
+int lpz_options_get_float(const lpz_options *o, const char *key, double *out, lpz_error *err)
+{
+    const char *t;
+    int rc = lookup(o, key, LPZ_OPT_FLOAT, &t, err);
+    if (rc != LPZ_OK)
+        return rc;
+    return lpz_scalar_float(t, out) ? LPZ_OK : bad_default(o, key, t, LPZ_OPT_FLOAT, err);
+}
+
+int lpz_options_get_bool(const lpz_options *o, const char *key, int *out, lpz_error *err)
+{
+    const char *t;
+    int rc = lookup(o, key, LPZ_OPT_BOOL, &t, err);
+    if (rc != LPZ_OK)
+        return rc;
+    return lpz_scalar_bool(t, out) ? LPZ_OK : bad_default(o, key, t, LPZ_OPT_BOOL, err);
+}
+
+int lpz_options_is_set(const lpz_options *o, const char *key)
+{
+    if (!o)
+        return 0;
+    int i = find(o, key);
+    return i >= 0 && o->value[i] != NULL;
+}
+
+const char *lpz_options_where(const lpz_options *o, const char *key)
+{
+    if (!o)
+        return "";
+    int i = find(o, key);
+    return i >= 0 && o->where[i] ? o->where[i] : "";
+}

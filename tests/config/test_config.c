@@ -1,0 +1,720 @@
+/* The run file behaves as docs/configuration.md says: keys, defaults,
+ * includes, original-style files, overrides, every error case (with
+ * file:line and a hint), the dump round trip, and plugin options. Fixture
+ * files are written into a fresh temporary folder per test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/options_internal.h"
+
+static char dir[256];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/lpz-config-test-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes text to <dir>/<name> (creating one level of sub-folder) and
+ * returns the full path (valid until the next call). */
+static const char *put(const char *name, const char *text)
+{
+    static char path[2][512];
+    static int which;
+    which ^= 1;
+    snprintf(path[which], sizeof path[which], "%s/%s", dir, name);
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s", path[which]);
+    char *slash = strrchr(sub, '/');
+    *slash = '\0';
+    mkdir(sub, 0700);
+    FILE *f = fopen(path[which], "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path[which];
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle))
+        fail_msg("expected \"%s\" to contain \"%s\"", haystack, needle);
+}
+
+/* Loads (and validates when load succeeds) and expects an error. */
+static void expect_error(const char *path, int code, const char *where, const char *message, const char *hint)
+{
+    lpz_config cfg;
+    lpz_error err;
+    int rc = lpz_config_load(path, &cfg, &err);
+    if (rc == LPZ_OK)
+        rc = lpz_config_validate(&cfg, &err);
+    if (rc == LPZ_OK)
+        fail_msg("%s loaded without error", path);
+    assert_int_equal(rc, code);
+    assert_int_equal(err.code, code);
+    if (where)
+        assert_contains(err.where, where);
+    if (message)
+        assert_contains(err.message, message);
+    if (hint)
+        assert_contains(err.hint, hint);
+    lpz_config_destroy(&cfg);
+}
+
+static void load_ok(const char *path, lpz_config *cfg)
+{
+    lpz_error err;
+    int rc = lpz_config_load(path, cfg, &err);
+    if (rc == LPZ_OK)
+        rc = lpz_config_validate(cfg, &err);
+    if (rc != LPZ_OK) {
+        char buf[2048];
+        fail_msg("%s: %s", path, lpz_error_format(&err, buf, sizeof buf));
+    }
+}
+
+static const char *minimal = "trainer:\n"
+                             "  n_iterations: 3\n"
+                             "dataloader:\n"
+                             "  dataset_name: mnist\n";
+
+/* ---- defaults and original files ------------------------------------- */
+
+static void test_defaults_are_the_references(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    lpz_error err;
+    lpz_config_init_defaults(&cfg);
+    assert_int_equal(cfg.trainer.params.tournament_size, 2);
+    /* The default tournament of 2 does not fit a 1x1 grid with one
+     * individual: validation lowers a default (never a written value). */
+    assert_int_equal(lpz_config_validate(&cfg, &err), LPZ_OK);
+    assert_int_equal(cfg.trainer.params.tournament_size, 1);
+    assert_string_equal(cfg.general.output_dir, "./output");
+    assert_int_equal(cfg.general.seed, 1);
+    assert_int_equal(cfg.general.checkpoint_period, 0);
+    assert_int_equal(cfg.trainer.name, LPZ_TRAINER_GAN);
+    assert_int_equal(cfg.trainer.params.population_size, 1);
+    assert_int_equal(cfg.trainer.params.n_replacements, 1);
+    assert_true(cfg.trainer.params.default_adam_learning_rate == 0.0002);
+    assert_true(cfg.trainer.params.alpha == 0.0001);
+    assert_true(cfg.trainer.params.mutation_probability == 0.5);
+    assert_true(cfg.trainer.params.mixture_sigma == 0.01);
+    assert_true(cfg.trainer.params.enable_selection);
+    assert_int_equal(cfg.trainer.params.score.type, LPZ_SCORE_FID);
+    assert_int_equal(cfg.trainer.params.score.score_sample_size, 1000);
+    assert_int_equal(cfg.trainer.params.fitness.fitness_sample_size, 1000);
+    assert_int_equal(cfg.master.score_sample_size, 50000);
+    assert_int_equal(cfg.dataloader.n_batches, 0);
+    assert_true(cfg.dataloader.sampling_ratio == 1.0);
+    assert_int_equal(lpz_config_grid_size(&cfg), 1);
+    assert_string_equal(lpz_config_where(&cfg, "trainer.n_iterations"), "default");
+    lpz_config_destroy(&cfg);
+}
+
+static const char *source_path(const char *rel)
+{
+    static char path[1024];
+    const char *src = getenv("LPZ_SOURCE_DIR");
+    assert_non_null(src);
+    snprintf(path, sizeof path, "%s/%s", src, rel);
+    return path;
+}
+
+static void test_original_quick_start_files_parse(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    load_ok(source_path("configuration/lipizzaner-gan/mnist.yml"), &cfg);
+    /* general.yml via !include, with the original's True/False and port range. */
+    assert_int_equal(cfg.general.distribution.n_client_nodes, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(cfg.general.distribution.client_nodes[i].address, "127.0.0.1");
+        assert_int_equal(cfg.general.distribution.client_nodes[i].port, 5000 + i);
+    }
+    assert_int_equal(lpz_config_grid_size(&cfg), 2);
+    assert_true(cfg.general.distribution.master_node.exit_clients_on_disconnect);
+    assert_false(cfg.general.losswise.enabled);
+    assert_int_equal(cfg.general.logging.image_format, LPZ_IMAGE_JPG);
+    assert_string_equal(cfg.dataloader.dataset_name, "mnist");
+    assert_string_equal(cfg.network.name, "four_layer_perceptron");
+    assert_int_equal(cfg.trainer.params.discriminator_skip_each_nth_step, 1);
+    assert_true(cfg.trainer.params.score.cuda);
+    assert_contains(lpz_config_where(&cfg, "general.seed"), "general.yml:");
+    lpz_config_destroy(&cfg);
+
+    load_ok(source_path("configuration/lipizzaner-gan/celeba.yml"), &cfg);
+    assert_int_equal(cfg.dataloader.batch_size, 128);
+    assert_true(cfg.trainer.params.default_adam_learning_rate == 0.00005);
+    lpz_config_destroy(&cfg);
+    load_ok(source_path("configuration/lipizzaner-gan/network_traffic.yml"), &cfg);
+    assert_string_equal(cfg.network.name, "rnn");
+    assert_false(cfg.trainer.params.score.enabled);
+    lpz_config_destroy(&cfg);
+}
+
+static void test_shipped_experiment_files_parse_with_their_grid(void **state)
+{
+    (void)state;
+    const int sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 12};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "configuration/neurips2018/mnist-%dx%d.yml", sizes[i], sizes[i]);
+        lpz_config cfg;
+        load_ok(source_path(rel), &cfg);
+        assert_int_equal(lpz_config_grid_size(&cfg), sizes[i]);
+        assert_int_equal(cfg.general.distribution.n_client_nodes, sizes[i] * sizes[i]);
+        assert_int_equal(cfg.trainer.n_iterations, 200);
+        assert_false(cfg.trainer.params.enable_selection);
+        lpz_config_destroy(&cfg);
+    }
+    lpz_config cfg;
+    load_ok(source_path("configuration/quickstart/fashion-mnist-2x2.yml"), &cfg);
+    assert_int_equal(lpz_config_grid_size(&cfg), 2);
+    assert_string_equal(cfg.dataloader.dataset_name, "fashion_mnist");
+    assert_int_equal(cfg.dataloader.n_batches, 60);
+    lpz_config_destroy(&cfg);
+}
+
+static void test_booleans_in_every_spelling(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    load_ok(put("b.yml", "trainer:\n  calculate_net_weights_dist: True\n  params:\n    enable_selection: no\n"
+                         "dataloader:\n  shuffle: FALSE\n  use_batch: yes\nmaster:\n  cuda: on\n"),
+            &cfg);
+    assert_true(cfg.trainer.calculate_net_weights_dist);
+    assert_false(cfg.trainer.params.enable_selection);
+    assert_false(cfg.dataloader.shuffle);
+    assert_true(cfg.dataloader.use_batch);
+    assert_true(cfg.master.cuda);
+    lpz_config_destroy(&cfg);
+    expect_error(put("b2.yml", "dataloader:\n  shuffle: maybe\n"), LPZ_EINVAL, "b2.yml:2:12: dataloader.shuffle",
+                 "expects a boolean", "true or false");
+}
+
+static void test_port_ranges_expand_and_bad_ports_fail(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    load_ok(put("p.yml", "general:\n  distribution:\n    client_nodes:\n"
+                         "      - address: 10.0.0.1\n        port: 6000-6002\n"
+                         "      - {address: host-b, port: 7000}\n"),
+            &cfg);
+    assert_int_equal(cfg.general.distribution.n_client_nodes, 4);
+    assert_int_equal(cfg.general.distribution.client_nodes[2].port, 6002);
+    assert_string_equal(cfg.general.distribution.client_nodes[3].address, "host-b");
+    assert_int_equal(cfg.general.distribution.client_nodes[3].port, 7000);
+    assert_int_equal(lpz_config_grid_size(&cfg), 2);
+    lpz_config_destroy(&cfg);
+
+    expect_error(put("p2.yml", "general:\n  distribution:\n    client_nodes:\n"
+                               "      - address: 10.0.0.1\n        port: 5003-5000\n"),
+                 LPZ_EINVAL, "p2.yml:5:15: general.distribution.client_nodes[0].port", "bad port", "range");
+    expect_error(put("p3.yml", "general:\n  distribution:\n    client_nodes:\n      - address:\n        port: 5000\n"),
+                 LPZ_EINVAL, "p3.yml:4:", "no address", "IP address");
+    expect_error(put("p4.yml", "general:\n  distribution:\n    client_nodes:\n      - adress: x\n"), LPZ_ENOTFOUND,
+                 "p4.yml:4:9", "unknown key 'adress'", "did you mean 'address'?");
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void test_unknown_key_suggests_the_closest(void **state)
+{
+    (void)state;
+    const char *p = put("mnist.yml", "trainer:\n  name: lipizzaner_gan\n  params:\n    populaton_size: 4\n");
+    expect_error(p, LPZ_ENOTFOUND, "mnist.yml:4:5: trainer.params.populaton_size", "unknown key 'populaton_size'",
+                 "did you mean 'trainer.params.population_size'?");
+    /* The right key in the wrong section. */
+    expect_error(put("w.yml", "trainer:\n  batch_size: 4\n"), LPZ_ENOTFOUND, "w.yml:2:3: trainer.batch_size",
+                 "unknown key", "dataloader.batch_size");
+    /* Nothing close: list what exists. */
+    expect_error(put("u.yml", "mastr:\n  cuda: true\nzzzzzzzz: 1\n"), LPZ_ENOTFOUND, "u.yml:1:1: mastr", "unknown key",
+                 "did you mean 'master'?");
+    expect_error(put("u2.yml", "zzzzzzzz: 1\n"), LPZ_ENOTFOUND, "u2.yml:1:1: zzzzzzzz", "unknown key",
+                 "known sections: general, trainer, dataloader, network, master");
+}
+
+static void test_wrong_types_name_the_expected_type(void **state)
+{
+    (void)state;
+    expect_error(put("t.yml", "dataloader:\n  batch_size: lots\n"), LPZ_EINVAL, "t.yml:2:15: dataloader.batch_size",
+                 "expects an integer, got 'lots'", "whole number");
+    expect_error(put("t2.yml", "trainer:\n  n_iterations: 2.5\n"), LPZ_EINVAL, "t2.yml:2:17", "expects an integer",
+                 "without a decimal point");
+    expect_error(put("t3.yml", "trainer:\n  params:\n    alpha: fast\n"), LPZ_EINVAL,
+                 "t3.yml:3:12: trainer.params.alpha", "expects a number", NULL);
+    expect_error(put("t4.yml", "trainer:\n  params: 5\n"), LPZ_EINVAL, "t4.yml:2:11: trainer.params",
+                 "is a section", NULL);
+    expect_error(put("t5.yml", "trainer:\n  n_iterations: [1, 2]\n"), LPZ_EINVAL, "t5.yml:2:17",
+                 "expects int, got a list", NULL);
+    expect_error(put("t6.yml", "trainer:\n  n_iterations:\n"), LPZ_EINVAL, "t6.yml:", "has no value", NULL);
+    expect_error(put("t7.yml", "trainer:\n  params:\n    score:\n      type: fdi\n"), LPZ_EINVAL,
+                 "t7.yml:4:13: trainer.params.score.type", "unknown value 'fdi'", "did you mean 'fid'?");
+}
+
+static void test_out_of_range_values_fail_with_the_range(void **state)
+{
+    (void)state;
+    expect_error(put("r.yml", "dataloader:\n  batch_size: -100\n"), LPZ_EINVAL, "r.yml:2:15: dataloader.batch_size",
+                 "batch_size must be in [1, ", "samples per mini-batch");
+    expect_error(put("r2.yml", "trainer:\n  params:\n    mutation_probability: 1.5\n"), LPZ_EINVAL,
+                 "r2.yml:3:27: trainer.params.mutation_probability", "must be in [0, 1], got 1.5", NULL);
+    expect_error(put("r3.yml", "dataloader:\n  sampling_ratio: 0\n"), LPZ_EINVAL, "r3.yml:2:19", "(0, 1]", NULL);
+    expect_error(put("r4.yml", "trainer:\n  params:\n    default_adam_learning_rate: -0.1\n"), LPZ_EINVAL,
+                 "r4.yml:3:", "default_adam_learning_rate must be", NULL);
+}
+
+static void test_non_square_client_count_is_refused(void **state)
+{
+    (void)state;
+    put("g.yml", "distribution:\n  client_nodes:\n    - address: 127.0.0.1\n      port: 5000-5002\n");
+    expect_error(put("sq.yml", "general: !include g.yml\n"), LPZ_EINVAL,
+                 "g.yml:3:5: general.distribution.client_nodes", "3 client nodes do not form a square grid",
+                 "1, 4, 9");
+    /* An explicit grid size decides instead (local runs ignore the list). */
+    lpz_config cfg;
+    put("d.yml", "client_nodes:\n  - address: 127.0.0.1\n    port: 5000-5002\n");
+    load_ok(put("sq2.yml", "general:\n  grid_size: 3\n  distribution: !include d.yml\n"), &cfg);
+    assert_int_equal(lpz_config_grid_size(&cfg), 3);
+    lpz_config_destroy(&cfg);
+}
+
+static void test_tournament_larger_than_neighbourhood_population(void **state)
+{
+    (void)state;
+    /* 1x1 grid: neighbourhood of 1 cell x population 1 = 1 < tournament 2
+     * (the original's quick start crashes on this). */
+    const char *p = put("t.yml", "trainer:\n  params:\n    population_size: 1\n    tournament_size: 2\n");
+    expect_error(p, LPZ_EINVAL, "t.yml:4:22: trainer.params.tournament_size",
+                 "larger than the neighbourhood population 1", "at most 1");
+    lpz_config cfg;
+    /* Without selection the tournament never runs. */
+    load_ok(put("t2.yml", "trainer:\n  params:\n    tournament_size: 2\n    enable_selection: False\n"), &cfg);
+    lpz_config_destroy(&cfg);
+    /* 2x2 grid: 3 cells x 1 = 3 >= 2; 3x3: 5 cells x 2 = 10 < 11. */
+    load_ok(put("t3.yml", "general:\n  grid_size: 2\n"), &cfg);
+    lpz_config_destroy(&cfg);
+    expect_error(put("t4.yml", "general:\n  grid_size: 3\ntrainer:\n  params:\n    population_size: 2\n"
+                               "    tournament_size: 11\n"),
+                 LPZ_EINVAL, "t4.yml:6:22", "population 10 (population_size 2 x 5 cells of a 3x3 grid)", NULL);
+}
+
+static void test_other_cross_checks(void **state)
+{
+    (void)state;
+    expect_error(put("c.yml", "trainer:\n  n_iterations: 5\ngeneral:\n  checkpoint_period: 10\n"), LPZ_EINVAL,
+                 "c.yml:4:22: general.checkpoint_period", "larger than n_iterations 5", NULL);
+    expect_error(put("c2.yml", "trainer:\n  params:\n    n_replacements: 2\n"), LPZ_EINVAL,
+                 "c2.yml:3:21: trainer.params.n_replacements", "larger than population_size", NULL);
+    expect_error(put("c3.yml", "general:\n  distribution:\n    tls:\n      enabled: true\n"), LPZ_EINVAL,
+                 "general.distribution.tls.enabled", "cert is empty", NULL);
+}
+
+static void test_malformed_and_empty_files(void **state)
+{
+    (void)state;
+    expect_error(put("m.yml", "trainer:\n  name: [unclosed\n  n_iterations: 3\n"), LPZ_EFORMAT, "m.yml:", "malformed YAML",
+                 "indentation");
+    expect_error(put("m2.yml", "trainer:\n\tname: x\n"), LPZ_EFORMAT, "m2.yml:2:", "malformed YAML", NULL);
+    expect_error(put("e.yml", ""), LPZ_EFORMAT, "e.yml", "empty", "trainer");
+    expect_error(put("e2.yml", "# only a comment\n"), LPZ_EFORMAT, "e2.yml", "empty", NULL);
+    expect_error(put("l.yml", "- a\n- b\n"), LPZ_EFORMAT, "l.yml:1:1", "must be a mapping of sections", NULL);
+    expect_error(put("d.yml", "trainer:\n  n_iterations: 3\n  n_iterations: 4\n"), LPZ_EINVAL, "d.yml:3:3",
+                 "appears twice", NULL);
+    expect_error(put("tag.yml", "trainer:\n  n_iterations: !foo 3\n"), LPZ_EFORMAT, "tag.yml:2:17",
+                 "unknown tag '!foo'", "!include");
+    expect_error(source_path("configuration/does-not-exist.yml"), LPZ_ENOTFOUND, "does-not-exist.yml",
+                 "cannot open the run file", NULL);
+    /* An alias bomb ends with an error, not a hang. */
+    expect_error(put("bomb.yml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                                 "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                                 "trainer: *c\n"),
+                 LPZ_ENOTFOUND, "bomb.yml:1:", "unknown key 'a'", NULL);
+    expect_error(put("bomb2.yml", "general:\n  distribution:\n    client_nodes: &n [{address: a, port: 1-65535}]\n"),
+                 LPZ_EINVAL, "bomb2.yml:3:", "more than 4096 client nodes", NULL);
+}
+
+/* ---- includes ------------------------------------------------------------ */
+
+static void test_nested_includes_resolve_relative_to_the_including_file(void **state)
+{
+    (void)state;
+    put("conf/logging.yml", "enabled: false\nlog_level: DEBUG\n");
+    put("conf/general.yml", "seed: 42\nlogging: !include logging.yml\n");
+    const char *p = put("run.yml", "general: !include conf/general.yml\n");
+    lpz_config cfg;
+    load_ok(p, &cfg);
+    assert_int_equal(cfg.general.seed, 42);
+    assert_false(cfg.general.logging.enabled);
+    assert_int_equal(cfg.general.logging.log_level, LPZ_CFG_LOG_DEBUG);
+    assert_contains(lpz_config_where(&cfg, "general.logging.log_level"), "conf/logging.yml:2:12");
+    lpz_config_destroy(&cfg);
+}
+
+static void test_missing_include_names_the_file_and_line(void **state)
+{
+    (void)state;
+    const char *p = put("run.yml", "trainer:\n  n_iterations: 3\ngeneral: !include nowhere.yml\n");
+    expect_error(p, LPZ_ENOTFOUND, "run.yml:3:10: general", "cannot open included file", "relative to the folder");
+    lpz_config cfg;
+    lpz_error err;
+    lpz_config_load(p, &cfg, &err);
+    assert_contains(err.message, "nowhere.yml");
+    lpz_config_destroy(&cfg);
+    expect_error(put("empty-inc.yml", "general: !include e.yml\n"), LPZ_ENOTFOUND, NULL, NULL, NULL);
+    put("e.yml", "");
+    expect_error(put("empty-inc.yml", "general: !include e.yml\n"), LPZ_EFORMAT, "empty-inc.yml:1:10: general",
+                 "included file", NULL);
+}
+
+static void test_include_cycle_names_the_chain(void **state)
+{
+    (void)state;
+    put("g.yml", "distribution: !include h.yml\n");
+    put("h.yml", "master_node: !include g.yml\n");
+    const char *p = put("run.yml", "general: !include g.yml\n");
+    lpz_config cfg;
+    lpz_error err;
+    assert_int_equal(lpz_config_load(p, &cfg, &err), LPZ_EINVAL);
+    assert_contains(err.message, "include cycle: ");
+    assert_contains(err.message, "g.yml -> ");
+    assert_contains(err.message, "h.yml -> ");
+    assert_contains(err.where, "h.yml:1:14: general.distribution.master_node");
+    assert_contains(err.hint, "remove one");
+    lpz_config_destroy(&cfg);
+    expect_error(put("self.yml", "general: !include self.yml\n"), LPZ_EINVAL, "self.yml:1:10", "include cycle", NULL);
+}
+
+static void test_env_tag_expands_variables(void **state)
+{
+    (void)state;
+    setenv("LPZ_TEST_OUT", "/tmp/somewhere", 1);
+    lpz_config cfg;
+    load_ok(put("env.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT}/run\n"), &cfg);
+    assert_string_equal(cfg.general.output_dir, "/tmp/somewhere/run");
+    lpz_config_destroy(&cfg);
+    unsetenv("LPZ_TEST_OUT");
+    expect_error(put("env2.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT}\n"), LPZ_ENOTFOUND, "env2.yml:2:15",
+                 "LPZ_TEST_OUT is not set", NULL);
+}
+
+static void test_optimize_mixture_section_switches_it_on(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    load_ok(put("o.yml", "trainer:\n  params:\n    optimize_mixture:\n      es_generations: 5\n"), &cfg);
+    assert_true(cfg.trainer.params.optimize_mixture.enabled);
+    assert_int_equal(cfg.trainer.params.optimize_mixture.es_generations, 5);
+    lpz_config_destroy(&cfg);
+    load_ok(put("o2.yml", "trainer:\n  params:\n    optimize_mixture:\n      enabled: false\n"), &cfg);
+    assert_false(cfg.trainer.params.optimize_mixture.enabled);
+    lpz_config_destroy(&cfg);
+}
+
+/* ---- overrides ----------------------------------------------------------- */
+
+static void test_set_overrides_keys_and_plugin_options(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    lpz_error err;
+    load_ok(put("s.yml", minimal), &cfg);
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.population_size", "2", &err), LPZ_OK);
+    assert_int_equal(cfg.trainer.params.population_size, 2);
+    assert_string_equal(lpz_config_where(&cfg, "trainer.params.population_size"), "--set");
+    assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations=7", &err), LPZ_OK);
+    assert_int_equal(cfg.trainer.n_iterations, 7);
+    assert_int_equal(lpz_config_set(&cfg, "general.output_dir", "\"/tmp/a b\"", &err), LPZ_OK);
+    assert_string_equal(cfg.general.output_dir, "/tmp/a b");
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.enable_selection", "False", &err), LPZ_OK);
+    assert_false(cfg.trainer.params.enable_selection);
+    assert_int_equal(lpz_config_set(&cfg, "general.distribution.client_nodes",
+                                    "[{address: 10.1.1.1, port: 5000-5008}]", &err),
+                     LPZ_OK);
+    assert_int_equal(lpz_config_grid_size(&cfg), 3);
+    /* A plugin option: kept as text with where "--set". */
+    assert_int_equal(lpz_config_set(&cfg, "dataloader.path", "/data/mnist", &err), LPZ_OK);
+    assert_int_equal(cfg.dataloader.options.count, 1);
+    assert_string_equal(cfg.dataloader.options.items[0].key, "path");
+    assert_string_equal(cfg.dataloader.options.items[0].value, "/data/mnist");
+    assert_string_equal(cfg.dataloader.options.items[0].where, "--set");
+    assert_int_equal(lpz_config_set(&cfg, "dataloader.path", "/data/other", &err), LPZ_OK);
+    assert_int_equal(cfg.dataloader.options.count, 1);
+    assert_string_equal(cfg.dataloader.options.items[0].value, "/data/other");
+    lpz_config_destroy(&cfg);
+}
+
+static void test_bad_overrides_are_explained(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    lpz_error err;
+    load_ok(put("s.yml", minimal), &cfg);
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.populaton_size", "2", &err), LPZ_ENOTFOUND);
+    assert_string_equal(err.where, "--set trainer.params.populaton_size");
+    assert_contains(err.hint, "trainer.params.population_size");
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.population_size", "two", &err), LPZ_EINVAL);
+    assert_string_equal(err.where, "--set trainer.params.population_size");
+    assert_contains(err.message, "expects an integer");
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params", "2", &err), LPZ_EINVAL);
+    assert_contains(err.message, "is a section");
+    assert_int_equal(lpz_config_set(&cfg, "dataloader.batch_size", "[1", &err), LPZ_EINVAL);
+    assert_contains(err.message, "malformed value");
+    assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations", &err), LPZ_EINVAL);
+    assert_contains(err.message, "not key=value");
+    assert_int_equal(lpz_config_set(&cfg, "dataloader.nested.deep", "1", &err), LPZ_ENOTFOUND);
+    /* Failed overrides changed nothing. */
+    assert_int_equal(cfg.trainer.params.population_size, 1);
+    lpz_config_destroy(&cfg);
+
+    const char *sets[] = {"trainer.params.tournament_size=5"};
+    assert_int_equal(lpz_config_read(put("s2.yml", minimal), sets, 1, &cfg, &err), LPZ_EINVAL);
+    assert_string_equal(err.where, "--set trainer.params.tournament_size");
+    assert_contains(err.message, "larger than the neighbourhood population");
+    lpz_config_destroy(&cfg);
+}
+
+/* ---- dump ------------------------------------------------------------------ */
+
+static void assert_same_config(const lpz_config *a, const lpz_config *b)
+{
+    size_t n;
+    const lpz_config_key *k = lpz_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].type == LPZ_CFG_NODES)
+            continue;
+        if (memcmp((const char *)a + k[i].offset, (const char *)b + k[i].offset, k[i].size))
+            fail_msg("%s differs after the round trip", k[i].path);
+    }
+    assert_int_equal(a->general.distribution.n_client_nodes, b->general.distribution.n_client_nodes);
+    for (int i = 0; i < a->general.distribution.n_client_nodes; i++) {
+        assert_string_equal(a->general.distribution.client_nodes[i].address,
+                            b->general.distribution.client_nodes[i].address);
+        assert_int_equal(a->general.distribution.client_nodes[i].port, b->general.distribution.client_nodes[i].port);
+    }
+    const lpz_config_options *oa[] = {&a->dataloader.options, &a->network.options};
+    const lpz_config_options *ob[] = {&b->dataloader.options, &b->network.options};
+    for (int s = 0; s < 2; s++) {
+        assert_int_equal(oa[s]->count, ob[s]->count);
+        for (int i = 0; i < oa[s]->count; i++) {
+            assert_string_equal(oa[s]->items[i].key, ob[s]->items[i].key);
+            assert_string_equal(oa[s]->items[i].value, ob[s]->items[i].value);
+        }
+    }
+}
+
+static void test_dump_parses_back_to_the_same_config(void **state)
+{
+    (void)state;
+    lpz_config a, b;
+    lpz_error err;
+    load_ok(source_path("configuration/lipizzaner-gan/mnist.yml"), &a);
+    assert_int_equal(lpz_config_set(&a, "dataloader.path", "\"/data/with \\\"quotes\\\" and: colon\"", &err), LPZ_OK);
+    assert_int_equal(lpz_config_set(&a, "network.width", "64", &err), LPZ_OK);
+    assert_int_equal(lpz_config_set(&a, "general.name", "\"tab\\there\"", &err), LPZ_OK);
+    assert_int_equal(lpz_config_set(&a, "trainer.params.alpha", "0.1", &err), LPZ_OK);
+    assert_int_equal(lpz_config_set(&a, "trainer.params.mixture_sigma", "3.0000000000000004", &err), LPZ_OK);
+    assert_int_equal(lpz_config_set(&a, "network.randomized", "always", &err), LPZ_OK);
+    assert_int_equal(lpz_config_set(&a, "general.seed", "9007199254740991", &err), LPZ_OK);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/dump.yml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(lpz_config_dump(&a, f, &err), LPZ_OK);
+    fclose(f);
+    load_ok(path, &b);
+    assert_same_config(&a, &b);
+    assert_string_equal(b.dataloader.options.items[0].value, "/data/with \"quotes\" and: colon");
+    assert_true(b.trainer.params.mixture_sigma == 3.0000000000000004);
+
+    /* And the defaults alone. */
+    lpz_config_destroy(&a);
+    lpz_config_destroy(&b);
+    lpz_config_init_defaults(&a);
+    assert_int_equal(lpz_config_validate(&a, &err), LPZ_OK);
+    f = fopen(path, "w");
+    assert_int_equal(lpz_config_dump(&a, f, &err), LPZ_OK);
+    fclose(f);
+    load_ok(path, &b);
+    assert_same_config(&a, &b);
+    lpz_config_destroy(&a);
+    lpz_config_destroy(&b);
+}
+
+/* ---- plugin options --------------------------------------------------------- */
+
+static const lpz_option_spec spec[] = {
+    {"path", LPZ_OPT_STRING, NULL, "folder of the data"},
+    {"width", LPZ_OPT_INT, "64", "layer width"},
+    {"slope", LPZ_OPT_FLOAT, "0.2", "LeakyReLU slope"},
+    {"cache", LPZ_OPT_BOOL, "true", "keep a cache"},
+    {NULL, 0, NULL, NULL},
+};
+
+static void test_plugin_options_from_the_run_file(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    lpz_error err;
+    load_ok(put("po.yml", "dataloader:\n  dataset_name: mnist\n  path: /data/mnist\n  cache: False\n"
+                          "network:\n  name: four_layer_perceptron\n  width: 128\n"),
+            &cfg);
+    assert_int_equal(cfg.dataloader.options.count, 2);
+    assert_string_equal(cfg.dataloader.options.items[0].key, "path");
+    assert_contains(cfg.dataloader.options.items[0].where, "po.yml:3:9");
+
+    lpz_options *o = lpz_options_create(spec, "mnist");
+    assert_non_null(o);
+    assert_int_equal(lpz_config_fill_options(&cfg, "dataloader", o, &err), LPZ_OK);
+    const char *s;
+    int b;
+    int64_t i;
+    double d;
+    assert_int_equal(lpz_options_get_string(o, "path", &s, &err), LPZ_OK);
+    assert_string_equal(s, "/data/mnist");
+    assert_int_equal(lpz_options_get_bool(o, "cache", &b, &err), LPZ_OK);
+    assert_int_equal(b, 0);
+    assert_int_equal(lpz_options_get_int(o, "width", &i, &err), LPZ_OK); /* default */
+    assert_int_equal(i, 64);
+    assert_int_equal(lpz_options_get_float(o, "slope", &d, &err), LPZ_OK);
+    assert_true(d == 0.2);
+    assert_true(lpz_options_is_set(o, "path"));
+    assert_false(lpz_options_is_set(o, "width"));
+    assert_contains(lpz_options_where(o, "path"), "po.yml:3:9");
+    assert_string_equal(lpz_options_where(o, "width"), "");
+    lpz_options_destroy(o);
+
+    o = lpz_options_create(spec, "four_layer_perceptron");
+    assert_int_equal(lpz_config_fill_options(&cfg, "network", o, &err), LPZ_OK);
+    assert_int_equal(lpz_options_get_int(o, "width", &i, &err), LPZ_OK);
+    assert_int_equal(i, 128);
+    lpz_options_destroy(o);
+    lpz_config_destroy(&cfg);
+}
+
+static void test_plugin_option_errors(void **state)
+{
+    (void)state;
+    lpz_error err;
+    lpz_options *o = lpz_options_create(spec, "mnist");
+    assert_int_equal(lpz_options_set(o, "widht", "3", "run.yml:7:3", &err), LPZ_ENOTFOUND);
+    assert_contains(err.where, "run.yml:7:3");
+    assert_contains(err.message, "unknown option 'widht' for plugin 'mnist'");
+    assert_contains(err.hint, "did you mean 'width'?");
+    assert_int_equal(lpz_options_set(o, "zzzzzzzz", "3", "run.yml:8:3", &err), LPZ_ENOTFOUND);
+    assert_contains(err.hint, "path, width, slope, cache");
+    assert_int_equal(lpz_options_set(o, "width", "wide", "run.yml:9:10", &err), LPZ_EINVAL);
+    assert_contains(err.where, "run.yml:9:10");
+    assert_contains(err.message, "expects an integer");
+    assert_int_equal(lpz_options_set(o, "slope", "steep", "--set", &err), LPZ_EINVAL);
+    assert_int_equal(lpz_options_set(o, "cache", "perhaps", "--set", &err), LPZ_EINVAL);
+    assert_contains(err.message, "boolean");
+
+    const char *s;
+    int64_t i;
+    assert_int_equal(lpz_options_get_string(o, "path", &s, &err), LPZ_ENOTFOUND); /* no default */
+    assert_contains(err.message, "not set and has no default");
+    assert_int_equal(lpz_options_get_string(o, "width", &s, &err), LPZ_EINVAL); /* declared int */
+    assert_contains(err.message, "declared as an integer");
+    assert_int_equal(lpz_options_get_int(o, "height", &i, &err), LPZ_EINVAL); /* not declared */
+    lpz_options_destroy(o);
+
+    o = lpz_options_create(NULL, "bare");
+    assert_int_equal(lpz_options_set(o, "x", "1", "f.yml:1:1", &err), LPZ_ENOTFOUND);
+    assert_contains(err.hint, "takes no options");
+    lpz_options_destroy(o);
+
+    /* A typo of a core key lands among the plugin options; the hint says so. */
+    lpz_config cfg;
+    load_ok(put("bs.yml", "dataloader:\n  batchsize: 10\n"), &cfg);
+    o = lpz_options_create(spec, "mnist");
+    assert_int_equal(lpz_config_fill_options(&cfg, "dataloader", o, &err), LPZ_ENOTFOUND);
+    assert_contains(err.where, "bs.yml:2:14");
+    assert_contains(err.hint, "core key 'dataloader.batch_size'");
+    lpz_options_destroy(o);
+    lpz_config_destroy(&cfg);
+}
+
+/* ---- the table and the docs ------------------------------------------------ */
+
+static void test_every_key_is_documented(void **state)
+{
+    (void)state;
+    FILE *f = fopen(source_path("docs/configuration.md"), "r");
+    assert_non_null(f);
+    static char doc[1 << 17];
+    size_t len = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[len] = '\0';
+    size_t n;
+    const lpz_config_key *k = lpz_config_keys(&n);
+    assert_true(n > 50);
+    for (size_t i = 0; i < n; i++) {
+        char needle[256];
+        snprintf(needle, sizeof needle, "`%s`", k[i].path);
+        if (!strstr(doc, needle))
+            fail_msg("docs/configuration.md does not document %s", k[i].path);
+        assert_non_null(k[i].description);
+        assert_non_null(k[i].default_value);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults_are_the_references, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_original_quick_start_files_parse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shipped_experiment_files_parse_with_their_grid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_booleans_in_every_spelling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_ranges_expand_and_bad_ports_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_suggests_the_closest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_types_name_the_expected_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range_values_fail_with_the_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_square_client_count_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tournament_larger_than_neighbourhood_population, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_cross_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_and_empty_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_includes_resolve_relative_to_the_including_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_include_names_the_file_and_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_include_cycle_names_the_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_tag_expands_variables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optimize_mixture_section_switches_it_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_overrides_keys_and_plugin_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_overrides_are_explained, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dump_parses_back_to_the_same_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plugin_options_from_the_run_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plugin_option_errors, setup, teardown),
+        cmocka_unit_test(test_every_key_is_documented),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
