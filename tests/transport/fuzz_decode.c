@@ -123,8 +123,29 @@ static uint32_t rnd(void) /* xorshift32: reproducible */
     return rnd_state = x;
 }
 
+/* Writes the seeds as files DIR/seed-<k>.bin (the corpus of the harness
+ * target lives in tests/transport/corpus, made with this). */
+static int write_seeds(const char *dir)
+{
+    uint8_t b[1024];
+    for (int k = 0; k < 4; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/seed-%d.bin", dir, k);
+        size_t n = seed(k, b, sizeof b);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0) {
+            fprintf(stderr, "cannot write %s\n", path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Usage: test_transport_fuzz_replay [ROUNDS] | --write-seeds DIR */
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--write-seeds") == 0)
+        return write_seeds(argv[2]);
     long rounds = argc > 1 ? atol(argv[1]) : 50000;
     uint8_t base[1024], buf[1100];
     for (long r = 0; r < rounds; r++) {
