@@ -15,9 +15,9 @@
 #include <yaml.h>
 
 #define MAX_INCLUDE_DEPTH 16
-#define MAX_NESTING 64        /* mappings inside mappings; guards cyclic aliases */
-#define NODE_BUDGET 200000    /* nodes visited per load; guards alias bombs */
-#define LOC_MAX 1100          /* "file:line:col" */
+#define MAX_NESTING 64     /* mappings inside mappings; guards cyclic aliases */
+#define NODE_BUDGET 200000 /* nodes visited per load; guards alias bombs */
+#define LOC_MAX 1100       /* "file:line:col" */
 
 /* Plugin sections: keys there that are not core keys are plugin options. */
 static const char *const plugin_sections[] = {"dataloader", "network"};
@@ -25,10 +25,10 @@ static const char *const plugin_sections[] = {"dataloader", "network"};
 typedef struct parse_ctx {
     lpz_config *cfg;
     lpz_error *err;
-    const char *file;                /* display name of the current file, or "--set" */
-    int cli;                         /* 1 while applying --set */
-    char *chain[MAX_INCLUDE_DEPTH];  /* real paths of the files being read (cycle check) */
-    char *names[MAX_INCLUDE_DEPTH];  /* their display names (for the cycle message) */
+    const char *file;               /* display name of the current file, or "--set" */
+    int cli;                        /* 1 while applying --set */
+    char *chain[MAX_INCLUDE_DEPTH]; /* real paths of the files being read (cycle check) */
+    char *names[MAX_INCLUDE_DEPTH]; /* their display names (for the cycle message) */
     int depth;
     int nesting;
     long budget;
@@ -243,8 +243,8 @@ static int range_check(const lpz_config_key *k, double v, lpz_error *err)
     char a[48], b[48], got[48];
     int excl = (k->flags & LPZ_CFG_MIN_EXCLUSIVE) != 0;
     if (k->max >= 1e300)
-        lpz_error_set(err, LPZ_EINVAL, "%s must be %s %s, got %s", name, excl ? ">" : ">=",
-                      num(k->min, a, sizeof a), num(v, got, sizeof got));
+        lpz_error_set(err, LPZ_EINVAL, "%s must be %s %s, got %s", name,
+                      excl ? ">" : ">=", num(k->min, a, sizeof a), num(v, got, sizeof got));
     else
         lpz_error_set(err, LPZ_EINVAL, "%s must be in %s%s, %s], got %s", name, excl ? "(" : "[",
                       num(k->min, a, sizeof a), num(k->max, b, sizeof b), num(v, got, sizeof got));
@@ -255,7 +255,8 @@ static int range_check(const lpz_config_key *k, double v, lpz_error *err)
 /* Parses a scalar's text as key k's type and stores it. `plain` says the
  * scalar was unquoted (only a plain empty/~/null is YAML's null). Fills
  * err's message and hint; the caller adds where. */
-static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *text, int plain, lpz_error *err)
+static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *text, int plain,
+                         lpz_error *err)
 {
     const char *name = last_component(k->path);
     if (plain && lpz_scalar_is_null(text) && k->type != LPZ_CFG_STRING) {
@@ -331,8 +332,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
         *(int *)field(cfg, k) = v;
         return LPZ_OK;
     }
-    case LPZ_CFG_NODES:
-        break;
+    case LPZ_CFG_NODES: break;
     }
     return lpz_error_set(err, LPZ_EINVAL, "%s cannot be set from a scalar", name);
 }
@@ -439,7 +439,7 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
     const lpz_config_key *k = lpz_config_keys(&n);
 
     /* Siblings: next component of every key under the same parent. */
-    static __thread char sib[128][64];
+    char sib[128][64];
     const char *sibs[128];
     size_t ns = 0;
     for (size_t i = 0; i < n && ns < 128; i++) {
@@ -498,7 +498,8 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
 
 /* ---- walking YAML ---------------------------------------------------------- */
 
-static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml_node_t *val, yaml_mark_t key_mark);
+static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml_node_t *val,
+                      yaml_mark_t key_mark);
 static int load_file(parse_ctx *c, const char *display, const char *path, yaml_mark_t from);
 
 /* Expands ${NAME} in text (the original's !ENV tag). */
@@ -520,7 +521,8 @@ static int expand_env(parse_ctx *c, yaml_mark_t m, const char *path, const char 
             if (!v) {
                 lpz_error_set(c->err, LPZ_ENOTFOUND, "environment variable %s is not set", name);
                 where_at(c, m, path);
-                lpz_error_hint(c->err, "export %s=... before running, or write the value instead of !ENV", name);
+                lpz_error_hint(c->err, "export %s=... before running, or write the value instead of !ENV",
+                               name);
                 return LPZ_ENOTFOUND;
             }
             size_t vl = strlen(v);
@@ -578,7 +580,8 @@ static int apply_nodes(parse_ctx *c, yaml_document_t *doc, const lpz_config_key 
         lpz_error_set(c->err, LPZ_EINVAL, "client_nodes expects a list of {address, port}, got %s",
                       node_kind(val));
         where_at(c, val->start_mark, k->path);
-        lpz_error_hint(c->err, "write e.g.\n  client_nodes:\n    - address: 127.0.0.1\n      port: 5000-5003");
+        lpz_error_hint(c->err,
+                       "write e.g.\n  client_nodes:\n    - address: 127.0.0.1\n      port: 5000-5003");
         return LPZ_EINVAL;
     }
     lpz_config_node *nodes = NULL;
@@ -739,8 +742,8 @@ static int apply_mapping(parse_ctx *c, yaml_document_t *doc, const char *prefix,
             if (qk && qk->type == YAML_SCALAR_NODE && !strcmp(scalar_text(qk), name)) {
                 char first[LOC_MAX];
                 loc_of(c, qk->start_mark, first, sizeof first);
-                lpz_error_set(c->err, LPZ_EINVAL, "key '%s' appears twice in the same mapping (first at %s)", name,
-                              first);
+                lpz_error_set(c->err, LPZ_EINVAL, "key '%s' appears twice in the same mapping (first at %s)",
+                              name, first);
                 where_at(c, kn->start_mark, *prefix ? prefix : name);
                 lpz_error_hint(c->err, "keep one of them");
                 rc = LPZ_EINVAL;
@@ -769,7 +772,8 @@ static int apply_mapping(parse_ctx *c, yaml_document_t *doc, const char *prefix,
 
 /* Applies val at path; key_mark is where its key was written (unknown keys
  * are reported there, bad values at the value). */
-static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml_node_t *val, yaml_mark_t key_mark)
+static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml_node_t *val,
+                      yaml_mark_t key_mark)
 {
     if (--c->budget < 0) {
         lpz_error_set(c->err, LPZ_EFORMAT, "the document has too many nodes");
@@ -854,9 +858,11 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
     }
     if (!*path) {
         if (val->type != YAML_MAPPING_NODE) {
-            lpz_error_set(c->err, LPZ_EFORMAT, "a run file must be a mapping of sections, got %s", node_kind(val));
+            lpz_error_set(c->err, LPZ_EFORMAT, "a run file must be a mapping of sections, got %s",
+                          node_kind(val));
             where_at(c, val->start_mark, "(top level)");
-            lpz_error_hint(c->err, "start with 'trainer:', 'dataloader:', 'network:', 'master:' or 'general:'");
+            lpz_error_hint(c->err,
+                           "start with 'trainer:', 'dataloader:', 'network:', 'master:' or 'general:'");
             return LPZ_EFORMAT;
         }
         return apply_mapping(c, doc, "", val);
@@ -881,7 +887,8 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
             lpz_error_set(c->err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open included file '%s': %s",
                           display, strerror(e));
             where_at(c, from, path);
-            lpz_error_hint(c->err, "!include paths are relative to the folder of the file that contains them");
+            lpz_error_hint(c->err,
+                           "!include paths are relative to the folder of the file that contains them");
         }
         return c->err ? c->err->code : LPZ_EIO;
     }
@@ -932,16 +939,19 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
     }
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = lpz_error_set(c->err, LPZ_EFORMAT, "malformed YAML: %s%s%s", parser.problem ? parser.problem : "error",
-                           parser.context ? " " : "", parser.context ? parser.context : "");
+        rc = lpz_error_set(c->err, LPZ_EFORMAT, "malformed YAML: %s%s%s",
+                           parser.problem ? parser.problem : "error", parser.context ? " " : "",
+                           parser.context ? parser.context : "");
         lpz_error_where(c->err, "%s:%lu:%lu", display, (unsigned long)parser.problem_mark.line + 1,
                         (unsigned long)parser.problem_mark.column + 1);
-        lpz_error_hint(c->err, "check the indentation (spaces, not tabs) and that every key is followed by ': '");
+        lpz_error_hint(c->err,
+                       "check the indentation (spaces, not tabs) and that every key is followed by ': '");
         goto out_parser;
     }
     have_doc = 1;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || (root->type == YAML_SCALAR_NODE && is_plain(root) && lpz_scalar_is_null(scalar_text(root)))) {
+    if (!root ||
+        (root->type == YAML_SCALAR_NODE && is_plain(root) && lpz_scalar_is_null(scalar_text(root)))) {
         if (top) {
             rc = lpz_error_set(c->err, LPZ_EFORMAT, "the file is empty");
             lpz_error_where(c->err, "%s", display);
@@ -955,8 +965,8 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
         goto out_doc;
     }
     if (!top && root->type != YAML_MAPPING_NODE && is_section(path)) {
-        rc = lpz_error_set(c->err, LPZ_EINVAL, "included file must hold a mapping for section '%s', got %s", path,
-                           node_kind(root));
+        rc = lpz_error_set(c->err, LPZ_EINVAL, "included file must hold a mapping for section '%s', got %s",
+                           path, node_kind(root));
         lpz_error_where(c->err, "%s:%lu:%lu", display, (unsigned long)root->start_mark.line + 1,
                         (unsigned long)root->start_mark.column + 1);
         lpz_error_hint(c->err, "write the section's keys at the top level of the included file");
@@ -1058,7 +1068,8 @@ int lpz_config_set(lpz_config *cfg, const char *path, const char *value, lpz_err
         yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)"", 0, YAML_PLAIN_SCALAR_STYLE);
         root = yaml_document_get_root_node(&doc);
     }
-    rc = root ? apply_node(&c, &doc, path, root, root->start_mark) : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    rc = root ? apply_node(&c, &doc, path, root, root->start_mark)
+              : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return rc;
@@ -1171,7 +1182,10 @@ int lpz_config_validate(lpz_config *cfg, lpz_error *err)
         }
     }
 
-    const struct { const char *path; int value; } enums[] = {
+    const struct {
+        const char *path;
+        int value;
+    } enums[] = {
         {"general.logging.log_level", cfg->general.logging.log_level},
         {"general.logging.image_format", cfg->general.logging.image_format},
         {"trainer.name", cfg->trainer.name},
@@ -1194,8 +1208,9 @@ int lpz_config_validate(lpz_config *cfg, lpz_error *err)
         int r = (int)floor(sqrt((double)nodes));
         lpz_error_set(err, LPZ_EINVAL, "%d client nodes do not form a square grid", nodes);
         where_key(cfg, "general.distribution.client_nodes", err);
-        lpz_error_hint(err, "list a square number of clients (1, 4, 9, 16, ...: e.g. %d or %d), or set "
-                            "general.grid_size",
+        lpz_error_hint(err,
+                       "list a square number of clients (1, 4, 9, 16, ...: e.g. %d or %d), or set "
+                       "general.grid_size",
                        r * r, (r + 1) * (r + 1));
         return LPZ_EINVAL;
     }
@@ -1216,14 +1231,15 @@ int lpz_config_validate(lpz_config *cfg, lpz_error *err)
                       "(population_size %d x %d cell%s of a %dx%d grid)",
                       p->tournament_size, pool, p->population_size, nb, nb == 1 ? "" : "s", K, K);
         where_key(cfg, "trainer.params.tournament_size", err);
-        lpz_error_hint(err, "set trainer.params.tournament_size to at most %ld, raise population_size, or set "
-                            "trainer.params.enable_selection: false",
+        lpz_error_hint(err,
+                       "set trainer.params.tournament_size to at most %ld, raise population_size, or set "
+                       "trainer.params.enable_selection: false",
                        pool);
         return LPZ_EINVAL;
     }
     if (p->n_replacements > p->population_size) {
-        lpz_error_set(err, LPZ_EINVAL, "n_replacements %d is larger than population_size %d", p->n_replacements,
-                      p->population_size);
+        lpz_error_set(err, LPZ_EINVAL, "n_replacements %d is larger than population_size %d",
+                      p->n_replacements, p->population_size);
         where_key(cfg, "trainer.params.n_replacements", err);
         lpz_error_hint(err, "at most population_size individuals can be replaced");
         return LPZ_EINVAL;
@@ -1326,8 +1342,8 @@ int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err)
 {
     size_t n;
     const lpz_config_key *k = lpz_config_keys(&n);
-    fprintf(out, "# lpz %s: the fully resolved configuration%s%s\n", LPZ_VERSION, cfg->source[0] ? " of " : "",
-            cfg->source);
+    fprintf(out, "# lpz %s: the fully resolved configuration%s%s\n", LPZ_VERSION,
+            cfg->source[0] ? " of " : "", cfg->source);
     const char *prev = "";
     for (size_t i = 0; i < n; i++) {
         const char *path = k[i].path;

@@ -26,8 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define LPZ_CONFIG_NAME_MAX 128  /* plugin names, enum texts, addresses */
-#define LPZ_CONFIG_PATH_MAX 1024 /* file and folder paths, secrets */
+#define LPZ_CONFIG_NAME_MAX 128   /* plugin names, enum texts, addresses */
+#define LPZ_CONFIG_PATH_MAX 1024  /* file and folder paths, secrets */
 #define LPZ_CONFIG_MAX_NODES 4096 /* client nodes after expanding port ranges */
 
 /* Enumerations: the order matches the key's `choices` text in keys.c. */
@@ -42,14 +42,22 @@ typedef enum lpz_score_type {
     LPZ_SCORE_CONSTANT = 2,
     LPZ_SCORE_NONE = 3
 } lpz_score_type;
-typedef enum lpz_fitness_mode { LPZ_FITNESS_WORSE = 0, LPZ_FITNESS_BEST = 1, LPZ_FITNESS_AVERAGE = 2 } lpz_fitness_mode;
+typedef enum lpz_fitness_mode {
+    LPZ_FITNESS_WORSE = 0,
+    LPZ_FITNESS_BEST = 1,
+    LPZ_FITNESS_AVERAGE = 2
+} lpz_fitness_mode;
 typedef enum lpz_loss_kind {
     LPZ_LOSS_BCE = 0,
     LPZ_LOSS_MSE = 1,
     LPZ_LOSS_HEURISTIC = 2,
     LPZ_LOSS_MUSTANGS = 3
 } lpz_loss_kind;
-typedef enum lpz_randomized { LPZ_RANDOMIZED_NO = 0, LPZ_RANDOMIZED_YES = 1, LPZ_RANDOMIZED_ALWAYS = 2 } lpz_randomized;
+typedef enum lpz_randomized {
+    LPZ_RANDOMIZED_NO = 0,
+    LPZ_RANDOMIZED_YES = 1,
+    LPZ_RANDOMIZED_ALWAYS = 2
+} lpz_randomized;
 typedef enum lpz_config_log_level {
     LPZ_CFG_LOG_DEBUG = 0,
     LPZ_CFG_LOG_INFO = 1,
@@ -161,8 +169,8 @@ typedef struct lpz_config {
     } dataloader;
     struct {
         char name[LPZ_CONFIG_NAME_MAX];
-        int loss;       /* lpz_loss_kind */
-        int randomized; /* lpz_randomized */
+        int loss;                   /* lpz_loss_kind */
+        int randomized;             /* lpz_randomized */
         lpz_config_options options; /* plugin options */
     } network;
     struct {
@@ -193,7 +201,7 @@ enum {
 };
 
 typedef struct lpz_config_key {
-    const char *path;          /* "trainer.params.population_size" */
+    const char *path; /* "trainer.params.population_size" */
     lpz_config_type type;
     const char *default_value; /* YAML text; what lpz_config_init_defaults sets */
     const char *description;   /* one line, for docs and --help */
@@ -266,7 +274,9 @@ int lpz_config_grid_size(const lpz_config *cfg);
 /* Neighbourhood size on a K x K torus: 1 (K = 1), 3 (K = 2), 5 (K >= 3). */
 int lpz_config_neighbourhood_size(int grid_size);
 
-/* The text of an enum value (e.g. "fid" for trainer.params.score.type). */
+/* The text of an enum value (e.g. "fid" for trainer.params.score.type), or
+ * "?" when out of range. The string stays valid until the next call from
+ * the same thread. */
 const char *lpz_config_enum_text(const char *path, int value);
 
 /* Sets every raw option of `section` ("dataloader" or "network") into opts

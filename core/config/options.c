@@ -11,9 +11,9 @@
 struct lpz_options {
     const lpz_option_spec *spec;
     size_t count;
-    char *plugin;  /* for messages */
-    char **value;  /* count entries: YAML text given, or NULL */
-    char **where;  /* count entries: "file:line:col" / "--set", or NULL */
+    char *plugin; /* for messages */
+    char **value; /* count entries: YAML text given, or NULL */
+    char **where; /* count entries: "file:line:col" / "--set", or NULL */
 };
 
 static const char *type_name(lpz_option_type t)
@@ -149,13 +149,14 @@ static int lookup(const lpz_options *o, const char *key, lpz_option_type t, cons
         return lpz_error_set(err, LPZ_EINVAL, "options lookup: NULL argument");
     int i = find(o, key);
     if (i < 0) {
-        lpz_error_set(err, LPZ_EINVAL, "plugin '%s' reads option '%s', which it does not declare", o->plugin, key);
+        lpz_error_set(err, LPZ_EINVAL, "plugin '%s' reads option '%s', which it does not declare", o->plugin,
+                      key);
         lpz_error_hint(err, "add '%s' to the plugin's option spec", key);
         return LPZ_EINVAL;
     }
     if (o->spec[i].type != t) {
-        lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' is declared as %s, read as %s", key, o->plugin,
-                      type_name(o->spec[i].type), type_name(t));
+        lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' is declared as %s, read as %s", key,
+                      o->plugin, type_name(o->spec[i].type), type_name(t));
         lpz_error_hint(err, "use the getter of the declared type");
         return LPZ_EINVAL;
     }
@@ -169,10 +170,11 @@ static int lookup(const lpz_options *o, const char *key, lpz_option_type t, cons
     return LPZ_OK;
 }
 
-static int bad_default(const lpz_options *o, const char *key, const char *text, lpz_option_type t, lpz_error *err)
+static int bad_default(const lpz_options *o, const char *key, const char *text, lpz_option_type t,
+                       lpz_error *err)
 {
-    lpz_error_set(err, LPZ_EINVAL, "default '%s' of option '%s' of plugin '%s' is not %s", text, key, o->plugin,
-                  type_name(t));
+    lpz_error_set(err, LPZ_EINVAL, "default '%s' of option '%s' of plugin '%s' is not %s", text, key,
+                  o->plugin, type_name(t));
     lpz_error_hint(err, "fix the plugin's option spec");
     return LPZ_EINVAL;
 }

@@ -74,7 +74,8 @@ int lpz_scalar_float(const char *text, double *out)
 
 int lpz_scalar_is_null(const char *text)
 {
-    return !*text || !strcmp(text, "~") || !strcmp(text, "null") || !strcmp(text, "Null") || !strcmp(text, "NULL");
+    return !*text || !strcmp(text, "~") || !strcmp(text, "null") || !strcmp(text, "Null") ||
+           !strcmp(text, "NULL");
 }
 
 int lpz_edit_distance(const char *a, const char *b)
