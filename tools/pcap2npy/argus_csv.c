@@ -108,7 +108,11 @@ static int parse_u64(const char *s, uint64_t *v)
     return 0;
 }
 
-/* "S[.F]" (S may be negative only when allow_neg) -> ns, exactly. */
+/* Largest time or duration accepted, in seconds (the year 2096): keeps
+ * start + duration inside int64 nanoseconds. */
+#define MAX_SECONDS 4000000000LL
+
+/* "[-]S[.F]" -> ns, exactly. */
 static int parse_seconds(const char *s, int64_t *ns)
 {
     int neg = 0;
@@ -120,9 +124,9 @@ static int parse_seconds(const char *s, int64_t *ns)
         return -1;
     int64_t sec = 0;
     while (isdigit((unsigned char)*s)) {
-        if (sec > 100000000000LL)
-            return -1;
         sec = sec * 10 + (*s++ - '0');
+        if (sec > MAX_SECONDS)
+            return -1;
     }
     int64_t frac = 0;
     int digits = 0;
@@ -166,7 +170,7 @@ static int parse_time(const char *s, int64_t *ns)
     if (sp) {
         int y, mo, d, used = 0;
         if (sscanf(s, "%4d%*1[/-]%2d%*1[/-]%2d%n", &y, &mo, &d, &used) != 3 || s + used != sp || mo < 1 ||
-            mo > 12 || d < 1 || d > 31)
+            mo > 12 || d < 1 || d > 31 || y < 1900 || y > 2095)
             return -1;
         day = days_from_civil(y, (unsigned)mo, (unsigned)d);
         t = sp + 1;

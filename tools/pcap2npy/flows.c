@@ -19,10 +19,10 @@
  *    recently active flow is evicted;
  *  - the input ends (p2n_table_flush).
  *
- * Memory: flows come from slabs of FLOW_SLAB entries (about 200 bytes
- * each) that are kept and recycled, so the hot path allocates only when
- * the number of live flows reaches a new high; the hash bucket array is
- * sized once for max_flows. Later IPv4/IPv6 fragments carry no ports; a
+ * Memory: flows come from slabs of FLOW_SLAB entries (176 bytes each,
+ * kept and recycled), so the hot path allocates only when the number of
+ * live flows reaches a new high; the hash bucket array (8 bytes per
+ * bucket, the next power of two >= max_flows) is sized once. Later IPv4/IPv6 fragments carry no ports; a
  * direct-mapped cache of FRAG_CACHE first fragments maps them back to
  * their flow.
  */
@@ -51,6 +51,8 @@ typedef struct flow {
     uint8_t first_reply; /* ICMP: first packet was a reply (direction on same-host flows) */
     uint8_t fin_mask;    /* 1: FIN from source, 2: FIN from destination, 4: RST */
 } flow;
+
+_Static_assert(sizeof(flow) == 176, "flow size is documented as 176 bytes");
 
 typedef struct slab {
     struct slab *next;
