@@ -1,5 +1,6 @@
 /* core/nn/adam.c - see adam.h for the update formula. */
 #include "nn/adam.h"
+#include "nn/elementwise.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -57,18 +58,8 @@ int lpz_adam_step(lpz_adam *a, float *params, const float *grads, double lr, dou
     a->t++;
     double bc1 = 1.0 - pow(beta1, (double)a->t);
     double bc2 = 1.0 - pow(beta2, (double)a->t);
-    float step = (float)(lr / bc1);
-    float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2);
-    float eps = a->eps, sbc2 = (float)sqrt(bc2);
-    float *m = a->m, *v = a->v;
-    for (int64_t i = 0; i < a->n; i++) {
-        float g = grads[i];
-        float mi = m[i] * b1 + c1 * g;
-        float vi = v[i] * b2 + c2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        params[i] -= step * (mi / (sqrtf(vi) / sbc2 + eps));
-    }
+    nn_adam_update(params, grads, a->m, a->v, a->n, (float)beta1, (float)beta2, (float)(lr / bc1),
+                   (float)sqrt(bc2), a->eps);
     return LPZ_OK;
 }
 

@@ -12,15 +12,12 @@
  * C cell states (NT x h), H outputs (NT x h; the last layer writes y),
  * D dropout mask factors (NT x h), X dropped-out H = next layer's input.
  */
+#include "nn/fastmath.h"
 #include "nn/internal.h"
 
 #include <math.h>
 #include <string.h>
 
-static inline float sigm(float v)
-{
-    return 1.0f / (1.0f + expf(-v));
-}
 
 /* Offsets of layer k's parameters within the LSTM's slice. */
 static int64_t param_offset(const nn_layer *l, int k)
@@ -59,11 +56,11 @@ void nn_lstm_forward(nn_layer *l, int64_t n, const float *p, const float *x, flo
                 float *c = C + (s * T + t) * h, *ho = H + (s * T + t) * h;
                 const float *cp = t > 0 ? C + (s * T + t - 1) * h : NULL;
                 for (int64_t j = 0; j < h; j++) {
-                    float ig = sigm(a[j]), fg = sigm(a[h + j]), gg = tanhf(a[2 * h + j]), og = sigm(a[3 * h + j]);
+                    float ig = nn_sigmoidf(a[j]), fg = nn_sigmoidf(a[h + j]), gg = nn_tanhf(a[2 * h + j]), og = nn_sigmoidf(a[3 * h + j]);
                     a[j] = ig, a[h + j] = fg, a[2 * h + j] = gg, a[3 * h + j] = og;
                     float cv = ig * gg + (cp ? fg * cp[j] : 0.0f);
                     c[j] = cv;
-                    ho[j] = og * tanhf(cv);
+                    ho[j] = og * nn_tanhf(cv);
                 }
             }
         }
@@ -117,7 +114,7 @@ void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float 
                 float *g = dG + (s * T + t) * G, *dcs = dc + s * h, *dhs = dh + s * h;
                 for (int64_t j = 0; j < h; j++) {
                     float ig = a[j], fg = a[h + j], gg = a[2 * h + j], og = a[3 * h + j];
-                    float tc = tanhf(c[j]);
+                    float tc = nn_tanhf(c[j]);
                     float dcv = dhs[j] * og * (1.0f - tc * tc) + dcs[j];
                     float cprev = cp ? cp[j] : 0.0f;
                     g[j] = dcv * gg * ig * (1.0f - ig);

@@ -4,6 +4,7 @@
  * model's buffers, shape checks, the tensor table (state_dict names) and
  * the forward/backward sweep over the layers.
  */
+#include "nn/elementwise.h"
 #include "nn/internal.h"
 
 #include <lpz/error.h>
@@ -853,20 +854,16 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
             nn_bn_forward(l, n, p, m->bufs + l->boff, in, y, m->training);
             break;
         case NN_RELU:
-            for (int64_t j = 0; j < cnt; j++)
-                y[j] = in[j] > 0.0f ? in[j] : 0.0f;
+            nn_act_forward(NN_ACT_RELU, 0.0f, in, y, cnt);
             break;
         case NN_LEAKY_RELU:
-            for (int64_t j = 0; j < cnt; j++)
-                y[j] = in[j] > 0.0f ? in[j] : in[j] * l->slope;
+            nn_act_forward(NN_ACT_LEAKY_RELU, l->slope, in, y, cnt);
             break;
         case NN_TANH:
-            for (int64_t j = 0; j < cnt; j++)
-                y[j] = tanhf(in[j]);
+            nn_act_forward(NN_ACT_TANH, 0.0f, in, y, cnt);
             break;
         case NN_SIGMOID:
-            for (int64_t j = 0; j < cnt; j++)
-                y[j] = 1.0f / (1.0f + expf(-in[j]));
+            nn_act_forward(NN_ACT_SIGMOID, 0.0f, in, y, cnt);
             break;
         case NN_DROPOUT:
             if (!m->training || l->p == 0.0f) {
@@ -956,32 +953,22 @@ int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
             nn_bn_backward(l, n, p, cur, out, dp, m->training);
             break;
         case NN_RELU:
-            if (out)
-                for (int64_t j = 0; j < cnt; j++)
-                    out[j] = in[j] > 0.0f ? cur[j] : 0.0f;
-            break;
         case NN_LEAKY_RELU:
-            if (out)
-                for (int64_t j = 0; j < cnt; j++)
-                    out[j] = in[j] > 0.0f ? cur[j] : cur[j] * l->slope;
-            break;
         case NN_TANH:
-            if (out)
-                for (int64_t j = 0; j < cnt; j++)
-                    out[j] = cur[j] * (1.0f - y[j] * y[j]);
-            break;
         case NN_SIGMOID:
             if (out)
-                for (int64_t j = 0; j < cnt; j++)
-                    out[j] = cur[j] * y[j] * (1.0f - y[j]);
+                nn_act_backward(l->kind == NN_RELU         ? NN_ACT_RELU
+                                : l->kind == NN_LEAKY_RELU ? NN_ACT_LEAKY_RELU
+                                : l->kind == NN_TANH       ? NN_ACT_TANH
+                                                           : NN_ACT_SIGMOID,
+                                l->slope, in, y, cur, out, cnt);
             break;
         case NN_DROPOUT:
             if (out) {
                 if (!m->training || l->p == 0.0f)
                     memcpy(out, cur, (size_t)cnt * sizeof(float));
                 else
-                    for (int64_t j = 0; j < cnt; j++)
-                        out[j] = cur[j] * l->aux[j];
+                    nn_mul(cur, l->aux, out, cnt);
             }
             break;
         case NN_LSTM:

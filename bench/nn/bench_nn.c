@@ -1,0 +1,389 @@
+/* bench/nn/bench_nn.c - time one GAN training step of the nn engine.
+ *
+ * A step is what the trainer does per batch: a discriminator Adam step
+ * (G forward on noise; D forward + BCE + backward on the real batch and on
+ * the fake batch; Adam on D) then a generator Adam step (G forward, D
+ * forward, BCE against "real", D backward to its input, G backward, Adam
+ * on G). Cases: the MLP GAN (batch 100 and 400), the DCGAN 3x64x64 (batch
+ * 64), the LSTM GAN (batch 100, sequence 30, 4 features, hidden 10).
+ *
+ * Prints the median step time, the GEMM GFLOP/s achieved (only FLOPs of
+ * sgemm calls are counted, by wrapping cblas_sgemm) and the machine's
+ * single-thread sgemm peak (512^3, measured in the same run). When
+ * /usr/bin/python3 has torch, runs torch_step.py for the same steps and
+ * prints lpz/PyTorch ratios.
+ *
+ * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX]
+ *   --quick: fewer repetitions, DCGAN at batch 16 (a smoke run);
+ *   --only: run the cases whose name starts with PREFIX (mlp, dcgan, lstm).
+ */
+#include "nn/adam.h"
+#include "nn/loss.h"
+#include <lpz/nn.h>
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef LPZ_BENCH_NN_DIR
+#define LPZ_BENCH_NN_DIR "."
+#endif
+
+/* ---- sgemm FLOP counting: this definition shadows OpenBLAS's ----------- */
+
+typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
+                         const blasint, const blasint, const blasint, const float, const float *, const blasint,
+                         const float *, const blasint, const float, float *, const blasint);
+static sgemm_fn real_sgemm;
+static double gemm_flops;
+
+void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
+                 const blasint m, const blasint n, const blasint k, const float alpha, const float *a,
+                 const blasint lda, const float *b, const blasint ldb, const float beta, float *c,
+                 const blasint ldc)
+{
+    gemm_flops += 2.0 * m * n * k;
+    real_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void die(const char *what, const lpz_error *err)
+{
+    fprintf(stderr, "bench_nn: %s: %s\n", what, err->message);
+    exit(1);
+}
+
+#define CK(call)                                                                                                   \
+    do {                                                                                                           \
+        if ((call) != LPZ_OK)                                                                                      \
+            die(#call, &err);                                                                                      \
+    } while (0)
+
+/* ---- networks ------------------------------------------------------------- */
+
+static lpz_error err;
+
+static lpz_model *mlp_g(void)
+{
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(1, 64, 0, 0, 0);
+    CK(lpz_model_create(&s, 1, &m, &err));
+    CK(lpz_model_add_linear(m, "0", 256, 1, &err));
+    CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
+    CK(lpz_model_add_linear(m, "2", 256, 1, &err));
+    CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
+    CK(lpz_model_add_linear(m, "4", 784, 1, &err));
+    CK(lpz_model_add_tanh(m, &err));
+    return m;
+}
+
+static lpz_model *mlp_d(void)
+{
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(1, 784, 0, 0, 0);
+    CK(lpz_model_create(&s, 2, &m, &err));
+    CK(lpz_model_add_linear(m, "0", 256, 1, &err));
+    CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
+    CK(lpz_model_add_linear(m, "2", 256, 1, &err));
+    CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
+    CK(lpz_model_add_linear(m, "4", 1, 1, &err));
+    CK(lpz_model_add_sigmoid(m, &err));
+    return m;
+}
+
+static lpz_model *dcgan_g(void)
+{
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(3, 100, 1, 1, 0);
+    CK(lpz_model_create(&s, 3, &m, &err));
+    static const int ch[] = {512, 256, 128, 64};
+    char name[8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "%d", 3 * i);
+        CK(lpz_model_add_conv_transpose2d(m, name, ch[i], 4, i ? 2 : 1, i ? 1 : 0, 0, &err));
+        snprintf(name, sizeof(name), "%d", 3 * i + 1);
+        CK(lpz_model_add_batchnorm(m, name, &err));
+        CK(lpz_model_add_relu(m, &err));
+    }
+    CK(lpz_model_add_conv_transpose2d(m, "12", 3, 4, 2, 1, 0, &err));
+    CK(lpz_model_add_tanh(m, &err));
+    return m;
+}
+
+static lpz_model *dcgan_d(void)
+{
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(3, 3, 64, 64, 0);
+    CK(lpz_model_create(&s, 4, &m, &err));
+    CK(lpz_model_add_conv2d(m, "0", 64, 4, 2, 1, 0, &err));
+    CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
+    static const int ch[] = {128, 256, 512};
+    char name[8];
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof(name), "%d", 2 + 3 * i);
+        CK(lpz_model_add_conv2d(m, name, ch[i], 4, 2, 1, 0, &err));
+        snprintf(name, sizeof(name), "%d", 3 + 3 * i);
+        CK(lpz_model_add_batchnorm(m, name, &err));
+        CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
+    }
+    CK(lpz_model_add_conv2d(m, "11", 1, 4, 1, 0, 0, &err));
+    CK(lpz_model_add_flatten(m, &err));
+    CK(lpz_model_add_sigmoid(m, &err));
+    return m;
+}
+
+/* rnn: generator noise (10) repeated over 30 steps -> Linear(10, 10) ->
+ * LSTM(10, 2 layers, dropout 0.05) -> Linear(10, 4) per step;
+ * discriminator (30, 4) -> Linear(4, 10) -> LSTM -> last step ->
+ * Linear(10, 1) -> Sigmoid. */
+static lpz_model *lstm_g(void)
+{
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(1, 10, 0, 0, 0);
+    CK(lpz_model_create(&s, 5, &m, &err));
+    CK(lpz_model_add_repeat_steps(m, 30, &err));
+    CK(lpz_model_add_linear(m, "inp", 10, 1, &err));
+    CK(lpz_model_add_lstm(m, "rnn", 10, 2, 0.05f, &err));
+    CK(lpz_model_add_linear(m, "out", 4, 1, &err));
+    return m;
+}
+
+static lpz_model *lstm_d(void)
+{
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(2, 30, 4, 0, 0);
+    CK(lpz_model_create(&s, 6, &m, &err));
+    CK(lpz_model_add_linear(m, "inp", 10, 1, &err));
+    CK(lpz_model_add_lstm(m, "rnn", 10, 2, 0.05f, &err));
+    CK(lpz_model_add_last_step(m, &err));
+    CK(lpz_model_add_linear(m, "out", 1, 1, &err));
+    CK(lpz_model_add_sigmoid(m, &err));
+    return m;
+}
+
+/* ---- one GAN step ----------------------------------------------------------- */
+
+typedef struct gan {
+    lpz_model *g, *d;
+    lpz_adam *ag, *ad;
+    int64_t batch, nz, nx;
+    float *z, *real, *dy, *dx;
+    lpz_rng rng;
+} gan;
+
+static void gan_init(gan *s, lpz_model *g, lpz_model *d, int64_t batch)
+{
+    s->g = g;
+    s->d = d;
+    s->batch = batch;
+    lpz_shape zs = lpz_model_input_shape(g), xs = lpz_model_input_shape(d);
+    s->nz = batch * lpz_shape_numel(&zs);
+    s->nx = batch * lpz_shape_numel(&xs);
+    CK(lpz_adam_create(lpz_model_param_count(g), &s->ag, &err));
+    CK(lpz_adam_create(lpz_model_param_count(d), &s->ad, &err));
+    CK(lpz_model_reserve(g, batch, &err));
+    CK(lpz_model_reserve(d, batch, &err));
+    s->z = malloc((size_t)s->nz * sizeof(float));
+    s->real = malloc((size_t)s->nx * sizeof(float));
+    s->dy = malloc((size_t)batch * sizeof(float));
+    s->dx = malloc((size_t)s->nx * sizeof(float));
+    lpz_rng_seed(&s->rng, 7, 0);
+    lpz_rng_fill_uniform(&s->rng, s->real, (size_t)s->nx, -1.0f, 1.0f);
+}
+
+static void gan_free(gan *s)
+{
+    lpz_model_destroy(s->g);
+    lpz_model_destroy(s->d);
+    lpz_adam_destroy(s->ag);
+    lpz_adam_destroy(s->ad);
+    free(s->z);
+    free(s->real);
+    free(s->dy);
+    free(s->dx);
+}
+
+static void gan_step(gan *s)
+{
+    double loss;
+    const float *out;
+    /* discriminator: BCE(D(x), 1) + BCE(D(G(z)), 0) */
+    lpz_rng_fill_normal(&s->rng, s->z, (size_t)s->nz, 0.0f, 1.0f);
+    const float *fake = lpz_model_forward(s->g, s->z, s->batch, &err);
+    if (!fake)
+        die("G forward", &err);
+    lpz_model_zero_grad(s->d);
+    if (!(out = lpz_model_forward(s->d, s->real, s->batch, &err)))
+        die("D forward", &err);
+    CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
+    CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+    if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
+        die("D forward", &err);
+    CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 0.0f, &loss, s->dy, &err));
+    CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+    CK(lpz_adam_step(s->ad, lpz_model_params(s->d), lpz_model_grads(s->d), 2e-4, 0.5, 0.999, &err));
+    /* generator: BCE(D(G(z)), 1) through D */
+    lpz_rng_fill_normal(&s->rng, s->z, (size_t)s->nz, 0.0f, 1.0f);
+    lpz_model_zero_grad(s->g);
+    if (!(fake = lpz_model_forward(s->g, s->z, s->batch, &err)))
+        die("G forward", &err);
+    if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
+        die("D forward", &err);
+    CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
+    CK(lpz_model_backward(s->d, s->dy, s->dx, &err));
+    CK(lpz_model_backward(s->g, s->dx, NULL, &err));
+    CK(lpz_adam_step(s->ag, lpz_model_params(s->g), lpz_model_grads(s->g), 2e-4, 0.5, 0.999, &err));
+}
+
+typedef struct result {
+    const char *name;
+    double ms, gflops;
+    double torch_ms;
+} result;
+
+static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t batch, int reps)
+{
+    gan s;
+    gan_init(&s, g, d, batch);
+    gan_step(&s); /* warm-up (first touch of the scratch memory) */
+    gemm_flops = 0;
+    gan_step(&s);
+    double flops = gemm_flops;
+    double *t = malloc((size_t)reps * sizeof(double));
+    for (int i = 0; i < reps; i++) {
+        double t0 = now();
+        gan_step(&s);
+        t[i] = now() - t0;
+    }
+    double med = median(t, reps);
+    free(t);
+    gan_free(&s);
+    result r = {name, med * 1e3, flops / med * 1e-9, 0};
+    return r;
+}
+
+static double sgemm_peak(int reps)
+{
+    int n = 512;
+    float *a = malloc((size_t)n * n * sizeof(float)), *b = malloc((size_t)n * n * sizeof(float));
+    float *c = malloc((size_t)n * n * sizeof(float));
+    for (int i = 0; i < n * n; i++)
+        a[i] = b[i] = (float)((i % 17) - 8) / 8.0f;
+    double *t = malloc((size_t)reps * sizeof(double));
+    real_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    for (int i = 0; i < reps; i++) {
+        double t0 = now();
+        real_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        t[i] = now() - t0;
+    }
+    double med = median(t, reps);
+    free(a);
+    free(b);
+    free(c);
+    free(t);
+    return 2.0 * n * n * n / med * 1e-9;
+}
+
+/* Runs torch_step.py; fills torch_ms of the cases it reports
+ * ("<case> <median ms>" lines). */
+static void run_torch(result *r, int n, int reps, int quick)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/torch_step.py --reps %d%s 2>/dev/null", LPZ_BENCH_NN_DIR, reps,
+             quick ? " --quick" : "");
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    char line[256];
+    while (fgets(line, sizeof(line), p)) {
+        char name[64];
+        double ms;
+        if (sscanf(line, "%63s %lf", name, &ms) == 2)
+            for (int i = 0; i < n; i++)
+                if (strcmp(r[i].name, name) == 0)
+                    r[i].torch_ms = ms;
+    }
+    pclose(p);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 11, torch = 1, quick = 0;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--no-torch") == 0)
+            torch = 0;
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX]\n");
+            return 2;
+        }
+    }
+    if (reps < 1)
+        reps = 1;
+    if (quick && reps > 3)
+        reps = 3;
+    real_sgemm = (sgemm_fn)dlsym(RTLD_NEXT, "cblas_sgemm");
+    if (!real_sgemm) {
+        fprintf(stderr, "bench_nn: cannot find OpenBLAS's cblas_sgemm\n");
+        return 1;
+    }
+    lpz_nn_set_threads(1);
+    double peak = sgemm_peak(reps < 5 ? 5 : reps);
+    int dreps = reps > 5 ? 5 : reps; /* a DCGAN step takes seconds */
+    result r[5];
+    int n = 0;
+#define WANT(name) (!only || strncmp(name, only, strlen(only)) == 0)
+    if (WANT("mlp_b100"))
+        r[n++] = run_case("mlp_b100", mlp_g(), mlp_d(), 100, reps);
+    if (WANT("mlp_b400"))
+        r[n++] = run_case("mlp_b400", mlp_g(), mlp_d(), 400, reps);
+    if (WANT("dcgan"))
+        r[n++] = run_case(quick ? "dcgan_b16" : "dcgan_b64", dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
+    if (WANT("lstm_b100"))
+        r[n++] = run_case("lstm_b100", lstm_g(), lstm_d(), 100, reps);
+    if (torch)
+        run_torch(r, n, reps, quick);
+
+    printf("nn engine: one G + one D Adam step, 1 thread, median of %d (DCGAN %d)\n", reps, dreps);
+    printf("sgemm 512^3 single-thread peak: %.1f GFLOP/s\n", peak);
+    printf("| %-10s | %10s | %12s | %8s | %10s | %9s |\n", "case", "lpz ms", "GEMM GFLOP/s", "of peak",
+           "torch ms", "lpz/torch");
+    for (int i = 0; i < n; i++) {
+        char tms[32] = "-", ratio[32] = "-";
+        if (r[i].torch_ms > 0) {
+            snprintf(tms, sizeof(tms), "%.2f", r[i].torch_ms);
+            snprintf(ratio, sizeof(ratio), "%.2f", r[i].ms / r[i].torch_ms);
+        }
+        printf("| %-10s | %10.2f | %12.1f | %7.0f%% | %10s | %9s |\n", r[i].name, r[i].ms, r[i].gflops,
+               100.0 * r[i].gflops / peak, tms, ratio);
+    }
+    return 0;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""PyTorch twin of bench_nn: the same GAN steps, torch.set_num_threads(1).
+
+Prints one line per case, "<case> <median ms>", for bench_nn to read.
+Run with Debian's /usr/bin/python3 (python3-torch).
+"""
+import argparse
+import time
+
+import torch
+import torch.nn as nn
+
+
+def mlp():
+    g = nn.Sequential(nn.Linear(64, 256), nn.LeakyReLU(0.2), nn.Linear(256, 256), nn.LeakyReLU(0.2),
+                      nn.Linear(256, 784), nn.Tanh())
+    d = nn.Sequential(nn.Linear(784, 256), nn.LeakyReLU(0.2), nn.Linear(256, 256), nn.LeakyReLU(0.2),
+                      nn.Linear(256, 1), nn.Sigmoid())
+    return g, d, (64,), (784,)
+
+
+def dcgan():
+    layers, cin = [], 100
+    for i, c in enumerate((512, 256, 128, 64)):
+        layers += [nn.ConvTranspose2d(cin, c, 4, 2 if i else 1, 1 if i else 0, bias=False), nn.BatchNorm2d(c),
+                   nn.ReLU(True)]
+        cin = c
+    g = nn.Sequential(*layers, nn.ConvTranspose2d(64, 3, 4, 2, 1, bias=False), nn.Tanh())
+    layers, cin = [nn.Conv2d(3, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)], 64
+    for c in (128, 256, 512):
+        layers += [nn.Conv2d(cin, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True)]
+        cin = c
+    d = nn.Sequential(*layers, nn.Conv2d(512, 1, 4, 1, 0, bias=False), nn.Flatten(), nn.Sigmoid())
+    return g, d, (100, 1, 1), (3, 64, 64)
+
+
+class LstmG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(10, 10)
+        self.rnn = nn.LSTM(10, 10, num_layers=2, batch_first=True, dropout=0.05)
+        self.out = nn.Linear(10, 4)
+
+    def forward(self, z):
+        y, _ = self.rnn(self.inp(z.unsqueeze(1).expand(-1, 30, -1)))
+        return self.out(y)
+
+
+class LstmD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(4, 10)
+        self.rnn = nn.LSTM(10, 10, num_layers=2, batch_first=True, dropout=0.05)
+        self.out = nn.Linear(10, 1)
+
+    def forward(self, x):
+        y, _ = self.rnn(self.inp(x))
+        return torch.sigmoid(self.out(y[:, -1]))
+
+
+def lstm():
+    return LstmG(), LstmD(), (10,), (30, 4)
+
+
+def run(make, batch, reps):
+    g, d, zshape, xshape = make()
+    og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCELoss()
+    real = torch.rand(batch, *xshape) * 2 - 1
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step():
+        od.zero_grad()
+        with torch.no_grad():
+            fake = g(torch.randn(batch, *zshape))
+        loss = bce(d(real), ones) + bce(d(fake), zeros)
+        loss.backward()
+        od.step()
+        og.zero_grad()
+        loss = bce(d(g(torch.randn(batch, *zshape))), ones)
+        loss.backward()
+        og.step()
+
+    step()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2] * 1e3
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=11)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    dreps = min(a.reps, 5)
+    print("mlp_b100 %.3f" % run(mlp, 100, a.reps), flush=True)
+    print("mlp_b400 %.3f" % run(mlp, 400, a.reps), flush=True)
+    if a.quick:
+        print("dcgan_b16 %.3f" % run(dcgan, 16, dreps), flush=True)
+    else:
+        print("dcgan_b64 %.3f" % run(dcgan, 64, dreps), flush=True)
+    print("lstm_b100 %.3f" % run(lstm, 100, a.reps), flush=True)
+
+
+if __name__ == "__main__":
+    main()
