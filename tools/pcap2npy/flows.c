@@ -22,9 +22,9 @@
  * Memory: flows come from slabs of FLOW_SLAB entries (176 bytes each,
  * kept and recycled), so the hot path allocates only when the number of
  * live flows reaches a new high; the hash bucket array (8 bytes per
- * bucket, the next power of two >= max_flows) is sized once. Later IPv4/IPv6 fragments carry no ports; a
- * direct-mapped cache of FRAG_CACHE first fragments maps them back to
- * their flow.
+ * bucket, the next power of two >= max_flows) is sized once.
+ * Later IPv4/IPv6 fragments carry no ports; a direct-mapped cache of
+ * FRAG_CACHE first fragments maps them back to their flow.
  */
 #include "p2n.h"
 
