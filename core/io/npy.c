@@ -576,9 +576,13 @@ static int check_shape(int ndim, const int64_t *shape, int64_t *count, lpz_error
         return lpz_error_set(err, LPZ_EINVAL, "no shape given");
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0)
-            return lpz_error_set(err, LPZ_EINVAL, "negative dimension %lld", (long long)shape[d]);
-        if (shape[d] != 0 && n > INT64_MAX / 4 / shape[d])
+        if (shape[d] < 0 || shape[d] > NPY_MAX_DIM)
+            return lpz_error_set(err, LPZ_EINVAL, "bad dimension %lld", (long long)shape[d]);
+        if (shape[d] == 0)
+            n = 0;
+    }
+    for (int d = 0; d < ndim && n; d++) {
+        if (n > INT64_MAX / 4 / shape[d])
             return lpz_error_set(err, LPZ_EINVAL, "shape is too large");
         n *= shape[d];
     }
@@ -632,9 +636,6 @@ int lpz_npy_writer_open(const char *path, int ndim_tail, const int64_t *tail_sha
     lpz_npy_writer *w = calloc(1, sizeof *w);
     if (!w)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-    w->ndim = ndim_tail + 1;
-    for (int d = 0; d < ndim_tail; d++)
-        w->shape[d + 1] = tail_shape[d];
     int64_t row;
     int rc = check_shape(ndim_tail, tail_shape, &row, err);
     if (rc) {
@@ -642,6 +643,9 @@ int lpz_npy_writer_open(const char *path, int ndim_tail, const int64_t *tail_sha
         lpz_error_where(err, "%s", path ? path : "(null)");
         return rc;
     }
+    w->ndim = ndim_tail + 1;
+    for (int d = 0; d < ndim_tail; d++)
+        w->shape[d + 1] = tail_shape[d];
     w->row_size = row;
     /* Placeholder header sized for the largest possible row count, so the
      * final header fits in exactly the same bytes. */

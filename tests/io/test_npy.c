@@ -421,6 +421,8 @@ static void test_streaming_abort_keeps_old_file(void **state)
     assert_int_equal(lpz_npy_write_f32(path, x, 1, bad, &err), LPZ_EINVAL);
     assert_int_equal(lpz_npy_writer_open(path, 1, bad, &w, &err), LPZ_EINVAL);
     assert_null(w);
+    assert_int_equal(lpz_npy_writer_open(path, 2, NULL, &w, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_npy_writer_open(path, 8, tail, &w, &err), LPZ_EINVAL); /* 9 dims */
     assert_int_equal(lpz_npy_write_f32(path, x, 9, shape, &err), LPZ_EINVAL);
     assert_int_equal(lpz_npy_read(path, &a, &err), LPZ_OK);
     assert_int_equal(a.count, 2);
