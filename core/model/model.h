@@ -75,7 +75,8 @@ const char *lpz_role_name(lpz_role role);
  * caller pairs are added to the metadata (keys must not be the reserved
  * ones above). */
 int lpz_model_save(const char *path, const lpz_model *model, const lpz_network *net, lpz_role role,
-                   const char *const *extra_keys, const char *const *extra_values, int n_extra, lpz_error *err);
+                   const char *const *extra_keys, const char *const *extra_values, int n_extra,
+                   lpz_error *err);
 
 /* Restores every parameter and buffer of `model` from path, bit for bit.
  * Refuses (model unchanged) a file that is not valid safetensors, that
@@ -89,8 +90,8 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err);
 typedef struct lpz_model_info {
     char format[32];
     char lpz_version[32];
-    char network[128];  /* "" when saved without a network */
-    int has_network;    /* 1 when network, role, shapes and options were recorded */
+    char network[128]; /* "" when saved without a network */
+    int has_network;   /* 1 when network, role, shapes and options were recorded */
     lpz_role role;
     int critic;
     lpz_shape sample_shape;

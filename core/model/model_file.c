@@ -15,8 +15,8 @@
  * little-endian. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "model files assume a little-endian host");
 
-static const char *const reserved_keys[] = {"format",       "lpz_version",  "network",      "network_options",
-                                            "role",         "critic",       "sample_shape", "latent_shape"};
+static const char *const reserved_keys[] = {"format", "lpz_version", "network",      "network_options",
+                                            "role",   "critic",      "sample_shape", "latent_shape"};
 #define N_RESERVED ((int)(sizeof reserved_keys / sizeof reserved_keys[0]))
 
 static int is_reserved(const char *key)
@@ -103,7 +103,8 @@ static void shape_json(const lpz_shape *s, char *buf, size_t size)
 /* ---- saving ---------------------------------------------------------------- */
 
 int lpz_model_save(const char *path, const lpz_model *model, const lpz_network *net, lpz_role role,
-                   const char *const *extra_keys, const char *const *extra_values, int n_extra, lpz_error *err)
+                   const char *const *extra_keys, const char *const *extra_values, int n_extra,
+                   lpz_error *err)
 {
     if (net && role != LPZ_ROLE_GENERATOR && role != LPZ_ROLE_DISCRIMINATOR)
         return lpz_error_set(err, LPZ_EINVAL, "unknown network role %d for model file %s", (int)role, path);
@@ -111,14 +112,16 @@ int lpz_model_save(const char *path, const lpz_model *model, const lpz_network *
         return lpz_error_set(err, LPZ_EINVAL, "invalid extra metadata for model file %s", path);
     for (int i = 0; i < n_extra; i++) {
         if (!extra_keys[i] || !extra_keys[i][0] || !extra_values[i])
-            return lpz_error_set(err, LPZ_EINVAL, "extra metadata pair %d of model file %s is empty", i, path);
+            return lpz_error_set(err, LPZ_EINVAL, "extra metadata pair %d of model file %s is empty", i,
+                                 path);
         if (is_reserved(extra_keys[i]))
             return lpz_error_set(err, LPZ_EINVAL, "extra metadata key \"%s\" of model file %s is reserved",
                                  extra_keys[i], path);
         for (int j = 0; j < i; j++)
             if (strcmp(extra_keys[i], extra_keys[j]) == 0)
-                return lpz_error_set(err, LPZ_EINVAL, "extra metadata key \"%s\" given twice for model file %s",
-                                     extra_keys[i], path);
+                return lpz_error_set(err, LPZ_EINVAL,
+                                     "extra metadata key \"%s\" given twice for model file %s", extra_keys[i],
+                                     path);
     }
 
     int n = lpz_model_tensor_count(model);
@@ -288,15 +291,16 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
         char want[96], got[96];
         if (!t) {
             lpz_mdl_shape_format(&shape, want, sizeof want);
-            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s %s of the network is missing from the file", name, want);
+            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s %s of the network is missing from the file", name,
+                               want);
             lpz_error_hint(err, "%s", hint);
             break;
         }
         int counter = is_counter(name, trainable);
         lpz_st_dtype want_dtype = counter ? LPZ_ST_I64 : LPZ_ST_F32;
         if (t->dtype != want_dtype) {
-            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s has dtype %s, expected %s", name, dtype_name(t->dtype),
-                               dtype_name(want_dtype));
+            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s has dtype %s, expected %s", name,
+                               dtype_name(t->dtype), dtype_name(want_dtype));
             lpz_error_hint(err, "save the model in float32 (counters in int64)");
             break;
         }
@@ -304,14 +308,15 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
         if (!st_shape_matches(t, &want_shape)) {
             st_shape_text(t, got, sizeof got);
             lpz_mdl_shape_format(&want_shape, want, sizeof want);
-            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s has shape %s in the file, the network needs %s", name,
-                               got, want);
+            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s has shape %s in the file, the network needs %s",
+                               name, got, want);
             lpz_error_hint(err, "%s", hint);
             break;
         }
         size_t need = counter ? sizeof(int64_t) : (size_t)lpz_shape_numel(&shape) * sizeof(float);
         if (t->nbytes != need || (need > 0 && !t->data)) {
-            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s holds %zu bytes, expected %zu", name, t->nbytes, need);
+            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s holds %zu bytes, expected %zu", name, t->nbytes,
+                               need);
             break;
         }
         if (counter) {
@@ -344,7 +349,8 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
     }
     /* Every name matched both ways, so a count mismatch is a name given twice. */
     if (rc == LPZ_OK && f.n_tensors != n)
-        rc = lpz_error_set(err, LPZ_EFORMAT, "the file holds %d tensors for the network's %d (a name appears twice)",
+        rc = lpz_error_set(err, LPZ_EFORMAT,
+                           "the file holds %d tensors for the network's %d (a name appears twice)",
                            f.n_tensors, n);
     if (rc != LPZ_OK) {
         lpz_error_context(err, "%s", path);
@@ -506,8 +512,7 @@ static char *parse_json_string(const char **pp)
             put_utf8(&b, cp);
             break;
         }
-        default:
-            goto fail;
+        default: goto fail;
         }
     }
     if (b.oom)
@@ -559,7 +564,8 @@ static int parse_options(const char *text, lpz_model_info *info, lpz_error *err)
             }
             for (int i = 0; i < info->n_options; i++)
                 if (strcmp(info->option_keys[i], key) == 0) {
-                    lpz_error_set(err, LPZ_EFORMAT, "metadata network_options names option \"%s\" twice", key);
+                    lpz_error_set(err, LPZ_EFORMAT, "metadata network_options names option \"%s\" twice",
+                                  key);
                     free(key);
                     free(value);
                     return LPZ_EFORMAT;
@@ -603,7 +609,8 @@ static int need_meta(const lpz_st_file *f, const char *key, const char **out, lp
 {
     *out = lpz_st_meta(f, key);
     if (!*out)
-        return lpz_error_set(err, LPZ_EFORMAT, "metadata key \"%s\" is missing (it records the network)", key);
+        return lpz_error_set(err, LPZ_EFORMAT, "metadata key \"%s\" is missing (it records the network)",
+                             key);
     return LPZ_OK;
 }
 
@@ -637,24 +644,27 @@ static int fill_info(const lpz_st_file *f, lpz_model_info *info, lpz_error *err)
             info->role = LPZ_ROLE_DISCRIMINATOR;
         else
             return lpz_error_set(err, LPZ_EFORMAT,
-                                 "metadata role is \"%.100s\", expected \"generator\" or \"discriminator\"", v);
+                                 "metadata role is \"%.100s\", expected \"generator\" or \"discriminator\"",
+                                 v);
         if ((rc = need_meta(f, "critic", &v, err)))
             return rc;
         if (strcmp(v, "0") && strcmp(v, "1"))
-            return lpz_error_set(err, LPZ_EFORMAT, "metadata critic is \"%.100s\", expected \"0\" or \"1\"", v);
+            return lpz_error_set(err, LPZ_EFORMAT, "metadata critic is \"%.100s\", expected \"0\" or \"1\"",
+                                 v);
         info->critic = v[0] == '1';
         if ((rc = need_meta(f, "sample_shape", &v, err)))
             return rc;
         if (!parse_shape(v, &info->sample_shape) || info->sample_shape.ndim == 0)
-            return lpz_error_set(err, LPZ_EFORMAT,
-                                 "metadata sample_shape \"%.100s\" is not a list of 1 to %d sizes like [1, 28, 28]",
-                                 v, LPZ_MAX_DIMS);
+            return lpz_error_set(
+                err, LPZ_EFORMAT,
+                "metadata sample_shape \"%.100s\" is not a list of 1 to %d sizes like [1, 28, 28]", v,
+                LPZ_MAX_DIMS);
         if ((rc = need_meta(f, "latent_shape", &v, err)))
             return rc;
         if (!parse_shape(v, &info->latent_shape) || info->latent_shape.ndim == 0)
             return lpz_error_set(err, LPZ_EFORMAT,
-                                 "metadata latent_shape \"%.100s\" is not a list of 1 to %d sizes like [64]", v,
-                                 LPZ_MAX_DIMS);
+                                 "metadata latent_shape \"%.100s\" is not a list of 1 to %d sizes like [64]",
+                                 v, LPZ_MAX_DIMS);
         if ((rc = need_meta(f, "network_options", &v, err)))
             return rc;
         if ((rc = parse_options(v, info, err)))
@@ -771,8 +781,8 @@ int lpz_model_open(const char *path, const lpz_plugin *plugin, lpz_loaded_model 
         char a[96], b[96];
         lpz_mdl_shape_format(&latent, a, sizeof a);
         lpz_mdl_shape_format(&info->latent_shape, b, sizeof b);
-        lpz_error_set(err, LPZ_EFORMAT, "network %s now takes latent shape %s, the file records %s", plugin->name, a,
-                      b);
+        lpz_error_set(err, LPZ_EFORMAT, "network %s now takes latent shape %s, the file records %s",
+                      plugin->name, a, b);
         lpz_error_where(err, "%s", path);
         lpz_error_hint(err, "the file was written by another version of the %s plugin", plugin->name);
         return LPZ_EFORMAT;

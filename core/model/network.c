@@ -187,8 +187,8 @@ int lpz_network_build(const lpz_network *net, lpz_role role, uint64_t seed, lpz_
         lpz_error_set(err, LPZ_EINVAL, "the %s outputs shape %s per sample, expected %s", what, g, w);
         lpz_error_where(err, "network %s", name);
         lpz_error_hint(err, "the plugin's build() must end with %s",
-                         role == LPZ_ROLE_GENERATOR ? "the sample shape (reshape if needed)"
-                                                    : "one value per sample (flatten / last step)");
+                       role == LPZ_ROLE_GENERATOR ? "the sample shape (reshape if needed)"
+                                                  : "one value per sample (flatten / last step)");
         return LPZ_EINVAL;
     }
     *out = m;

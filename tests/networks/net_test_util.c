@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -230,8 +231,9 @@ const char *nt_temp_path(const char *name)
         const char *base = getenv("TMPDIR");
         struct stat st;
         if (!base || !base[0])
-            base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 ? "/dev/shm"
-                                                                                                     : "/tmp";
+            base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+                       ? "/dev/shm"
+                       : "/tmp";
         snprintf(temp_dir, sizeof temp_dir, "%s/lpz-nettest-XXXXXX", base);
         assert_non_null(mkdtemp(temp_dir));
         atexit(remove_temps);

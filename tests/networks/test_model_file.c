@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -117,7 +118,8 @@ static void expect_refused(fixture *f, const char *path, int code, const char *m
     int rc = lpz_model_load_into(path, f->target, &err);
     char buf[2048];
     if (rc != code)
-        print_error("load returned %d (%s), expected %d\n", rc, lpz_error_format(&err, buf, sizeof buf), code);
+        print_error("load returned %d (%s), expected %d\n", rc, lpz_error_format(&err, buf, sizeof buf),
+                    code);
     assert_int_equal(rc, code);
     assert_true(err.message[0] != '\0');
     if (mention)
@@ -150,7 +152,8 @@ static void test_missing_file_is_refused(void **state)
 {
     fixture *f = *state;
     lpz_error err;
-    assert_int_not_equal(lpz_model_load_into(nt_temp_path("does-not-exist.safetensors"), f->target, &err), LPZ_OK);
+    assert_int_not_equal(lpz_model_load_into(nt_temp_path("does-not-exist.safetensors"), f->target, &err),
+                         LPZ_OK);
     nt_expect_error_mentions(&err, "does-not-exist");
 }
 
@@ -267,8 +270,8 @@ static void test_missing_and_extra_tensors_are_refused(void **state)
 }
 
 /* Writes the generator's tensors with the given metadata to path. */
-static int write_with_metadata(fixture *f, const char *path, const char *const *keys, const char *const *values,
-                               int n_meta)
+static int write_with_metadata(fixture *f, const char *path, const char *const *keys,
+                               const char *const *values, int n_meta)
 {
     int n = lpz_model_tensor_count(f->g);
     lpz_st_tensor t[8];
@@ -293,8 +296,8 @@ static int write_with_metadata(fixture *f, const char *path, const char *const *
 }
 
 /* A new file with the generator's tensors and the given metadata. */
-static const char *with_metadata(fixture *f, const char *name, const char *const *keys, const char *const *values,
-                                 int n_meta)
+static const char *with_metadata(fixture *f, const char *name, const char *const *keys,
+                                 const char *const *values, int n_meta)
 {
     const char *p = nt_temp_path(name);
     assert_int_equal(write_with_metadata(f, p, keys, values, n_meta), LPZ_OK);
@@ -350,12 +353,13 @@ static void test_options_json_escapes_round_trip(void **state)
 {
     fixture *f = *state;
     const char *keys[] = {"network", "role", "critic", "sample_shape", "latent_shape", "network_options"};
-    const char *values[] = {"x", "discriminator", "1", "[3, 64, 64]", "[100, 1, 1]",
-                            "{\"path\": \"a\\\"b\\\\c\\u00e9\\n\", \"k\": \"\"}"};
+    const char *values[] = {"x",           "discriminator",
+                            "1",           "[3, 64, 64]",
+                            "[100, 1, 1]", "{\"path\": \"a\\\"b\\\\c\\u00e9\\n\", \"k\": \"\"}"};
     lpz_model_info info;
     lpz_error err;
-    assert_int_equal(lpz_model_file_info(with_metadata(f, "meta_esc.safetensors", keys, values, 6), &info, &err),
-                     LPZ_OK);
+    assert_int_equal(
+        lpz_model_file_info(with_metadata(f, "meta_esc.safetensors", keys, values, 6), &info, &err), LPZ_OK);
     assert_int_equal(info.role, LPZ_ROLE_DISCRIMINATOR);
     assert_int_equal(info.critic, 1);
     assert_int_equal(info.sample_shape.ndim, 3);
@@ -372,8 +376,8 @@ static void test_reserved_extra_keys_are_refused(void **state)
     const char *keys[] = {"role"};
     const char *values[] = {"x"};
     lpz_error err;
-    assert_int_equal(lpz_model_save(nt_temp_path("reserved.safetensors"), f->g, f->net, LPZ_ROLE_GENERATOR, keys,
-                                    values, 1, &err),
+    assert_int_equal(lpz_model_save(nt_temp_path("reserved.safetensors"), f->g, f->net, LPZ_ROLE_GENERATOR,
+                                    keys, values, 1, &err),
                      LPZ_EINVAL);
     nt_expect_error_mentions(&err, "reserved");
 }
@@ -408,9 +412,7 @@ static void mutate(char *buf, size_t cap, lpz_rng *rng)
                 len--;
             }
             break;
-        default: /* truncate */
-            len = lpz_rng_below(rng, len + 1);
-            buf[len] = '\0';
+        default: /* truncate */ len = lpz_rng_below(rng, len + 1); buf[len] = '\0';
         }
     }
 }
@@ -419,8 +421,8 @@ static void test_mutated_metadata_never_crashes(void **state)
 {
     fixture *f = *state;
     const char *keys[] = {"network", "role", "critic", "sample_shape", "latent_shape", "network_options"};
-    const char *good[] = {"four_layer_perceptron", "generator", "0", "[6]", "[4]",
-                          "{\"hidden\": \"8\", \"latent\": \"4\"}"};
+    const char *good[] = {
+        "four_layer_perceptron", "generator", "0", "[6]", "[4]", "{\"hidden\": \"8\", \"latent\": \"4\"}"};
     lpz_rng rng;
     lpz_rng_seed(&rng, 2024, 1);
     int accepted = 0, opened = 0;
@@ -459,7 +461,8 @@ static void test_mutated_metadata_never_crashes(void **state)
         }
         lpz_loaded_model_close(&lm);
     }
-    print_message("mutated metadata: %d of 1500 files described, %d rebuilt into working models\n", accepted, opened);
+    print_message("mutated metadata: %d of 1500 files described, %d rebuilt into working models\n", accepted,
+                  opened);
     /* Some mutated files must stay valid, or only refusals were checked. */
     assert_true(accepted > 10);
     assert_true(opened > 10);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -25,11 +26,12 @@ static void test_descriptor_names_and_alias(void **state)
     assert_string_equal(lpz_plugin_descriptor.aliases[0], "dcgan");
 }
 
-#define BN(i, c)                                                                                             \
-    {#i ".weight", 1, {c}}, {#i ".bias", 1, {c}}, {#i ".running_mean", 1, {c}}, {#i ".running_var", 1, {c}}, \
-    {                                                                                                        \
-        #i ".num_batches_tracked", 0, { 0 }                                                                  \
-    }
+/* The five tensors of batch norm "i" over c channels. */
+// clang-format off
+#define BN(i, c)                                                                  \
+    {#i ".weight", 1, {c}}, {#i ".bias", 1, {c}}, {#i ".running_mean", 1, {c}},   \
+    {#i ".running_var", 1, {c}}, {#i ".num_batches_tracked", 0, {0}}
+// clang-format on
 
 static void check_64(int64_t c)
 {
@@ -42,8 +44,8 @@ static void check_64(int64_t c)
 
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
     const nt_tensor_spec gspec[] = {
-        {"0.weight", 4, {100, 512, 4, 4}}, BN(1, 512),  {"3.weight", 4, {512, 256, 4, 4}}, BN(4, 256),
-        {"6.weight", 4, {256, 128, 4, 4}}, BN(7, 128),  {"9.weight", 4, {128, 64, 4, 4}},  BN(10, 64),
+        {"0.weight", 4, {100, 512, 4, 4}}, BN(1, 512), {"3.weight", 4, {512, 256, 4, 4}}, BN(4, 256),
+        {"6.weight", 4, {256, 128, 4, 4}}, BN(7, 128), {"9.weight", 4, {128, 64, 4, 4}},  BN(10, 64),
         {"12.weight", 4, {64, c, 4, 4}},
     };
     nt_expect_tensors(g, gspec, (int)(sizeof gspec / sizeof gspec[0]));
@@ -55,9 +57,14 @@ static void check_64(int64_t c)
 
     lpz_model *d = nt_build(net, LPZ_ROLE_DISCRIMINATOR, 1);
     const nt_tensor_spec dspec[] = {
-        {"0.weight", 4, {64, c, 4, 4}},    {"2.weight", 4, {128, 64, 4, 4}}, BN(3, 128),
-        {"5.weight", 4, {256, 128, 4, 4}}, BN(6, 256),                      {"8.weight", 4, {512, 256, 4, 4}},
-        BN(9, 512),                        {"11.weight", 4, {1, 512, 4, 4}},
+        {"0.weight", 4, {64, c, 4, 4}},
+        {"2.weight", 4, {128, 64, 4, 4}},
+        BN(3, 128),
+        {"5.weight", 4, {256, 128, 4, 4}},
+        BN(6, 256),
+        {"8.weight", 4, {512, 256, 4, 4}},
+        BN(9, 512),
+        {"11.weight", 4, {1, 512, 4, 4}},
     };
     nt_expect_tensors(d, dspec, (int)(sizeof dspec / sizeof dspec[0]));
     out = lpz_model_output_shape(d);
@@ -106,13 +113,16 @@ static void test_32x32_has_one_block_fewer(void **state)
     lpz_network *net = nt_network(opts, lpz_shape_make(3, 1, 32, 32, 0), 0);
     assert_int_equal(lpz_network_latent_shape(net).dim[0], 20);
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
-    const nt_tensor_spec gspec[] = {{"0.weight", 4, {20, 32, 4, 4}}, BN(1, 32), {"3.weight", 4, {32, 16, 4, 4}},
-                                    BN(4, 16),                       {"6.weight", 4, {16, 8, 4, 4}}, BN(7, 8),
-                                    {"9.weight", 4, {8, 1, 4, 4}}};
+    const nt_tensor_spec gspec[] = {
+        {"0.weight", 4, {20, 32, 4, 4}}, BN(1, 32), {"3.weight", 4, {32, 16, 4, 4}}, BN(4, 16),
+        {"6.weight", 4, {16, 8, 4, 4}},  BN(7, 8),  {"9.weight", 4, {8, 1, 4, 4}}};
     nt_expect_tensors(g, gspec, (int)(sizeof gspec / sizeof gspec[0]));
     lpz_model *d = nt_build(net, LPZ_ROLE_DISCRIMINATOR, 1);
-    const nt_tensor_spec dspec[] = {{"0.weight", 4, {8, 1, 4, 4}},  {"2.weight", 4, {16, 8, 4, 4}}, BN(3, 16),
-                                    {"5.weight", 4, {32, 16, 4, 4}}, BN(6, 32),
+    const nt_tensor_spec dspec[] = {{"0.weight", 4, {8, 1, 4, 4}},
+                                    {"2.weight", 4, {16, 8, 4, 4}},
+                                    BN(3, 16),
+                                    {"5.weight", 4, {32, 16, 4, 4}},
+                                    BN(6, 32),
                                     {"8.weight", 4, {1, 32, 4, 4}}};
     nt_expect_tensors(d, dspec, (int)(sizeof dspec / sizeof dspec[0]));
     lpz_model_destroy(g);
@@ -126,11 +136,10 @@ static void test_refuses_other_sizes_naming_supported_ones(void **state)
     (void)state;
     lpz_error err;
     const lpz_shape bad[] = {
-        lpz_shape_make(3, 1, 28, 28, 0),  /* MNIST */
-        lpz_shape_make(3, 2, 64, 64, 0),  /* 2 channels */
-        lpz_shape_make(3, 3, 64, 32, 0),  /* not square */
-        lpz_shape_make(3, 3, 128, 128, 0),
-        lpz_shape_make(2, 30, 4, 0, 0),   /* a sequence */
+        lpz_shape_make(3, 1, 28, 28, 0),                                   /* MNIST */
+        lpz_shape_make(3, 2, 64, 64, 0),                                   /* 2 channels */
+        lpz_shape_make(3, 3, 64, 32, 0),                                   /* not square */
+        lpz_shape_make(3, 3, 128, 128, 0), lpz_shape_make(2, 30, 4, 0, 0), /* a sequence */
         lpz_shape_make(1, 784, 0, 0, 0),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

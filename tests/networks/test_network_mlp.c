@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -114,8 +115,9 @@ static void test_options_change_widths(void **state)
     lpz_network *net = nt_network(opts, lpz_shape_make(1, 10, 0, 0, 0), 0);
     assert_int_equal(lpz_network_latent_shape(net).dim[0], 16);
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
-    const nt_tensor_spec gspec[] = {{"0.weight", 2, {32, 16}}, {"0.bias", 1, {32}}, {"2.weight", 2, {32, 32}},
-                                    {"2.bias", 1, {32}},       {"4.weight", 2, {10, 32}}, {"4.bias", 1, {10}}};
+    const nt_tensor_spec gspec[] = {{"0.weight", 2, {32, 16}}, {"0.bias", 1, {32}},
+                                    {"2.weight", 2, {32, 32}}, {"2.bias", 1, {32}},
+                                    {"4.weight", 2, {10, 32}}, {"4.bias", 1, {10}}};
     nt_expect_tensors(g, gspec, 6);
     lpz_model_destroy(g);
     lpz_network_destroy(net);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -28,12 +29,12 @@ static void test_descriptor_names_and_alias(void **state)
     assert_string_equal(lpz_plugin_descriptor.aliases[0], "lstm");
 }
 
-#define LSTM_LAYER(k, in, h)                                                                         \
-    {"rnn.weight_ih_l" #k, 2, {4 * (h), in}}, {"rnn.weight_hh_l" #k, 2, {4 * (h), h}},               \
-        {"rnn.bias_ih_l" #k, 1, {4 * (h)}},                                                          \
-    {                                                                                                \
-        "rnn.bias_hh_l" #k, 1, { 4 * (h) }                                                           \
-    }
+/* The four tensors of LSTM layer k (input size in, width h). */
+// clang-format off
+#define LSTM_LAYER(k, in, h)                                                      \
+    {"rnn.weight_ih_l" #k, 2, {4 * (h), in}}, {"rnn.weight_hh_l" #k, 2, {4 * (h), h}}, \
+    {"rnn.bias_ih_l" #k, 1, {4 * (h)}}, {"rnn.bias_hh_l" #k, 1, {4 * (h)}}
+// clang-format on
 
 static void test_flows_defaults_match_original_module(void **state)
 {
@@ -45,8 +46,9 @@ static void test_flows_defaults_match_original_module(void **state)
     assert_int_equal(latent.dim[0], 10);
 
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
-    const nt_tensor_spec gspec[] = {{"inp.weight", 2, {10, 10}}, {"inp.bias", 1, {10}}, LSTM_LAYER(0, 10, 10),
-                                    LSTM_LAYER(1, 10, 10),       {"out.weight", 2, {4, 10}}, {"out.bias", 1, {4}}};
+    const nt_tensor_spec gspec[] = {{"inp.weight", 2, {10, 10}}, {"inp.bias", 1, {10}},
+                                    LSTM_LAYER(0, 10, 10),       LSTM_LAYER(1, 10, 10),
+                                    {"out.weight", 2, {4, 10}},  {"out.bias", 1, {4}}};
     nt_expect_tensors(g, gspec, (int)(sizeof gspec / sizeof gspec[0]));
     lpz_shape out = lpz_model_output_shape(g);
     assert_int_equal(out.ndim, 2);
@@ -54,8 +56,9 @@ static void test_flows_defaults_match_original_module(void **state)
     assert_int_equal(out.dim[1], 4);
 
     lpz_model *d = nt_build(net, LPZ_ROLE_DISCRIMINATOR, 1);
-    const nt_tensor_spec dspec[] = {{"inp.weight", 2, {10, 4}}, {"inp.bias", 1, {10}}, LSTM_LAYER(0, 10, 10),
-                                    LSTM_LAYER(1, 10, 10),      {"out.weight", 2, {1, 10}}, {"out.bias", 1, {1}}};
+    const nt_tensor_spec dspec[] = {{"inp.weight", 2, {10, 4}}, {"inp.bias", 1, {10}},
+                                    LSTM_LAYER(0, 10, 10),      LSTM_LAYER(1, 10, 10),
+                                    {"out.weight", 2, {1, 10}}, {"out.bias", 1, {1}}};
     nt_expect_tensors(d, dspec, (int)(sizeof dspec / sizeof dspec[0]));
     out = lpz_model_output_shape(d);
     assert_int_equal(out.ndim, 1);
@@ -89,9 +92,9 @@ static void test_options_set_width_and_depth(void **state)
     lpz_network *net = nt_network(opts, lpz_shape_make(2, 7, 3, 0, 0), 0);
     assert_int_equal(lpz_network_latent_shape(net).dim[0], 6);
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
-    const nt_tensor_spec gspec[] = {{"inp.weight", 2, {6, 6}}, {"inp.bias", 1, {6}},     LSTM_LAYER(0, 6, 6),
-                                    LSTM_LAYER(1, 6, 6),       LSTM_LAYER(2, 6, 6),      {"out.weight", 2, {3, 6}},
-                                    {"out.bias", 1, {3}}};
+    const nt_tensor_spec gspec[] = {
+        {"inp.weight", 2, {6, 6}}, {"inp.bias", 1, {6}},      LSTM_LAYER(0, 6, 6), LSTM_LAYER(1, 6, 6),
+        LSTM_LAYER(2, 6, 6),       {"out.weight", 2, {3, 6}}, {"out.bias", 1, {3}}};
     nt_expect_tensors(g, gspec, (int)(sizeof gspec / sizeof gspec[0]));
     lpz_model_destroy(g);
     lpz_network_destroy(net);

@@ -73,7 +73,8 @@ static int read_int(const lpz_options *opts, const char *key, int64_t dflt, int6
     return LPZ_OK;
 }
 
-static int dcgan_configure(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape, lpz_error *err)
+static int dcgan_configure(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape,
+                           lpz_error *err)
 {
     const lpz_shape *s = &ctx->sample_shape;
     int ok = s->ndim == 3 && (s->dim[0] == 1 || s->dim[0] == 3) && s->dim[1] == s->dim[2] &&
@@ -82,7 +83,8 @@ static int dcgan_configure(const lpz_network_context *ctx, void **state, lpz_sha
         char got[96] = "";
         size_t len = 0;
         for (int i = 0; i < s->ndim && i < LPZ_MAX_DIMS && len < sizeof got; i++)
-            len += (size_t)snprintf(got + len, sizeof got - len, "%s%lld", i ? "x" : "", (long long)s->dim[i]);
+            len +=
+                (size_t)snprintf(got + len, sizeof got - len, "%s%lld", i ? "x" : "", (long long)s->dim[i]);
         lpz_error_set(err, LPZ_EUNSUPPORTED,
                       "convolutional: samples of shape %s (channels x height x width) are not supported; "
                       "supported: 3x64x64, 1x64x64, 3x32x32 and 1x32x32",
@@ -206,9 +208,12 @@ static const lpz_network_ops ops = {sizeof ops, dcgan_configure, dcgan_release, 
 static const char *const aliases[] = {"dcgan", NULL};
 
 static const lpz_option_spec options[] = {
-    {"width", LPZ_OPT_INT, STR(DCGAN_DEFAULT_WIDTH), "feature maps of the first/last conv layer (w; others 2w, 4w, 8w)"},
-    {"latent", LPZ_OPT_INT, STR(DCGAN_DEFAULT_LATENT), "channels of the generator's (latent, 1, 1) input noise"},
+    {"width", LPZ_OPT_INT, STR(DCGAN_DEFAULT_WIDTH),
+     "feature maps of the first/last conv layer (w; others 2w, 4w, 8w)"},
+    {"latent", LPZ_OPT_INT, STR(DCGAN_DEFAULT_LATENT),
+     "channels of the generator's (latent, 1, 1) input noise"},
     {NULL, 0, NULL, NULL}};
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_NETWORK, "convolutional", aliases, "1.0.0",
-                  "DCGAN of the original for 3x64x64 / 1x64x64 (and 32x32) images, latent 100x1x1", options, &ops);
+                  "DCGAN of the original for 3x64x64 / 1x64x64 (and 32x32) images, latent 100x1x1", options,
+                  &ops);

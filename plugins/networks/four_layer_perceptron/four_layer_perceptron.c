@@ -62,7 +62,8 @@ static int read_width(const lpz_options *opts, const char *key, int64_t dflt, in
     return LPZ_OK;
 }
 
-static int mlp_configure(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape, lpz_error *err)
+static int mlp_configure(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape,
+                         lpz_error *err)
 {
     const lpz_shape *s = &ctx->sample_shape;
     if (s->ndim < 1 || s->ndim > LPZ_MAX_DIMS)
@@ -71,9 +72,10 @@ static int mlp_configure(const lpz_network_context *ctx, void **state, lpz_shape
                              LPZ_MAX_DIMS, s->ndim);
     for (int i = 0; i < s->ndim; i++)
         if (s->dim[i] < 1)
-            return lpz_error_set(err, LPZ_EINVAL,
-                                 "four_layer_perceptron: sample dimension %d is %lld; every dimension must be >= 1",
-                                 i, (long long)s->dim[i]);
+            return lpz_error_set(
+                err, LPZ_EINVAL,
+                "four_layer_perceptron: sample dimension %d is %lld; every dimension must be >= 1", i,
+                (long long)s->dim[i]);
     int64_t hidden, latent;
     int rc = read_width(ctx->options, "hidden", MLP_DEFAULT_HIDDEN, &hidden, err);
     if (rc == LPZ_OK)
@@ -82,11 +84,12 @@ static int mlp_configure(const lpz_network_context *ctx, void **state, lpz_shape
         return rc;
     int64_t numel = lpz_shape_numel(s);
     if (numel > MLP_MAX_WEIGHT / hidden) {
-        lpz_error_set(err, LPZ_EUNSUPPORTED,
-                      "four_layer_perceptron: samples of %lld values with hidden width %lld need a %lld x %lld "
-                      "weight matrix, more than this network supports (%lld elements)",
-                      (long long)numel, (long long)hidden, (long long)hidden, (long long)numel,
-                      (long long)MLP_MAX_WEIGHT);
+        lpz_error_set(
+            err, LPZ_EUNSUPPORTED,
+            "four_layer_perceptron: samples of %lld values with hidden width %lld need a %lld x %lld "
+            "weight matrix, more than this network supports (%lld elements)",
+            (long long)numel, (long long)hidden, (long long)hidden, (long long)numel,
+            (long long)MLP_MAX_WEIGHT);
         lpz_error_hint(err, "use the convolutional network for large images, or a smaller hidden width");
         return LPZ_EUNSUPPORTED;
     }
@@ -123,7 +126,8 @@ static int mlp_build(void *state, lpz_role role, lpz_model *m, lpz_error *err)
         return LPZ_OK;
     }
     if ((rc = lpz_model_add_flatten(m, err)) || (rc = lpz_model_add_linear(m, "0", st->hidden, 1, err)) ||
-        (rc = lpz_model_add_leaky_relu(m, 0.2f, err)) || (rc = lpz_model_add_linear(m, "2", st->hidden, 1, err)) ||
+        (rc = lpz_model_add_leaky_relu(m, 0.2f, err)) ||
+        (rc = lpz_model_add_linear(m, "2", st->hidden, 1, err)) ||
         (rc = lpz_model_add_leaky_relu(m, 0.2f, err)) || (rc = lpz_model_add_linear(m, "4", 1, 1, err)))
         return rc;
     if (!st->critic && (rc = lpz_model_add_sigmoid(m, err)))
@@ -141,4 +145,5 @@ static const lpz_option_spec options[] = {
     {NULL, 0, NULL, NULL}};
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_NETWORK, "four_layer_perceptron", aliases, "1.0.0",
-                  "MLP GAN of the original (3 linear layers, hidden 256, latent 64; any sample shape)", options, &ops);
+                  "MLP GAN of the original (3 linear layers, hidden 256, latent 64; any sample shape)",
+                  options, &ops);

@@ -79,7 +79,8 @@ static int read_options(const lpz_options *opts, rnn_state *st, lpz_error *err)
     return LPZ_OK;
 }
 
-static int rnn_configure(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape, lpz_error *err)
+static int rnn_configure(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape,
+                         lpz_error *err)
 {
     const lpz_shape *s = &ctx->sample_shape;
     if (s->ndim != 2 || s->dim[0] < 1 || s->dim[0] > RNN_MAX_STEPS || s->dim[1] < 1 ||
@@ -145,4 +146,5 @@ static const lpz_option_spec options[] = {
     {NULL, 0, NULL, NULL}};
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_NETWORK, "rnn", aliases, "1.0.0",
-                  "LSTM sequence GAN of the original for (T, F) sequences, latent = hidden = 10", options, &ops);
+                  "LSTM sequence GAN of the original for (T, F) sequences, latent = hidden = 10", options,
+                  &ops);
