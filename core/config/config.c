@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define MAX_INCLUDE_DEPTH 16
@@ -870,33 +871,78 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
     return unknown_key(c, key_mark, path);
 }
 
+#define MAX_FILE_BYTES (16u << 20) /* a run file is a few KB; this guards /dev/zero and friends */
+
+static int load_text(parse_ctx *c, const char *display, char *real, const char *data, size_t size,
+                     const char *path, yaml_mark_t from);
+
 /* Reads one YAML file and applies its root at `path` ("" = the whole
  * config). `from` is where the !include was written (unused at the top). */
 static int load_file(parse_ctx *c, const char *display, const char *path, yaml_mark_t from)
 {
     int top = c->depth == 0;
     FILE *f = fopen(display, "rb");
-    if (!f) {
-        int e = errno;
+    struct stat st;
+    const char *why = NULL;
+    int e = 0;
+    if (!f)
+        e = errno;
+    else if (fstat(fileno(f), &st) != 0)
+        e = errno;
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
+        why = "larger than 16 MB";
+    if (e || why) {
+        int code = e == ENOENT ? LPZ_ENOTFOUND : e ? LPZ_EIO : LPZ_EINVAL;
+        const char *reason = e ? strerror(e) : why;
         if (top) {
-            lpz_error_set(c->err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open the run file: %s",
-                          strerror(e));
+            lpz_error_set(c->err, code, "cannot read the run file: %s", reason);
             lpz_error_where(c->err, "%s", display);
             lpz_error_hint(c->err, "check the path given with -f");
         } else {
-            lpz_error_set(c->err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open included file '%s': %s",
-                          display, strerror(e));
+            lpz_error_set(c->err, code, "cannot read included file '%s': %s", display, reason);
             where_at(c, from, path);
             lpz_error_hint(c->err,
                            "!include paths are relative to the folder of the file that contains them");
         }
-        return c->err ? c->err->code : LPZ_EIO;
+        if (f)
+            fclose(f);
+        return code;
     }
+    size_t size = (size_t)st.st_size;
+    char *data = malloc(size + 1);
     char *real = realpath(display, NULL);
-    if (!real) {
+    if (!data || !real) {
+        free(data);
+        free(real);
         fclose(f);
         return lpz_error_set(c->err, LPZ_ENOMEM, "out of memory");
     }
+    size_t got = fread(data, 1, size, f);
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error || got != size) {
+        free(data);
+        free(real);
+        lpz_error_set(c->err, LPZ_EIO, "reading '%s' failed", display);
+        if (top)
+            lpz_error_where(c->err, "%s", display);
+        else
+            where_at(c, from, path);
+        return LPZ_EIO;
+    }
+    int rc = load_text(c, display, real, data, size, path, from);
+    free(data);
+    return rc;
+}
+
+/* Parses YAML text (named `display`, identified by `real` for the cycle
+ * check; load_text owns and frees real) and applies its root at path. */
+static int load_text(parse_ctx *c, const char *display, char *real, const char *data, size_t size,
+                     const char *path, yaml_mark_t from)
+{
+    int top = c->depth == 0;
     for (int i = 0; i < c->depth; i++) {
         if (strcmp(c->chain[i], real))
             continue;
@@ -912,7 +958,6 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
         where_at(c, from, path);
         lpz_error_hint(c->err, "remove one of the !include lines of that chain");
         free(real);
-        fclose(f);
         return LPZ_EINVAL;
     }
     if (c->depth == MAX_INCLUDE_DEPTH) {
@@ -920,7 +965,6 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
         where_at(c, from, path);
         lpz_error_hint(c->err, "flatten the chain of !include files");
         free(real);
-        fclose(f);
         return LPZ_EINVAL;
     }
 
@@ -937,7 +981,7 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
         rc = lpz_error_set(c->err, LPZ_ENOMEM, "out of memory");
         goto out_file;
     }
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, size);
     if (!yaml_parser_load(&parser, &doc)) {
         rc = lpz_error_set(c->err, LPZ_EFORMAT, "malformed YAML: %s%s%s",
                            parser.problem ? parser.problem : "error", parser.context ? " " : "",
@@ -997,7 +1041,6 @@ out_file:
     c->file = saved_file;
     free(c->chain[c->depth]);
     c->chain[c->depth] = NULL;
-    fclose(f);
     return rc;
 }
 
@@ -1021,6 +1064,23 @@ int lpz_config_load(const char *path, lpz_config *cfg, lpz_error *err)
     parse_ctx c = {.cfg = cfg, .err = err, .file = path, .budget = NODE_BUDGET};
     yaml_mark_t none = {0, 0, 0};
     return load_file(&c, path, "", none);
+}
+
+int lpz_config_load_buffer(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err)
+{
+    lpz_config_init_defaults(cfg);
+    lpz_error_clear(err);
+    if (!data || !name || !*name)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_config_load_buffer: NULL argument");
+    if (!copy_string(cfg->source, sizeof cfg->source, name))
+        return lpz_error_set(err, LPZ_EINVAL, "run file name too long");
+    snprintf(cfg->source_dir, sizeof cfg->source_dir, ".");
+    char *real = strdup(name);
+    if (!real)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    parse_ctx c = {.cfg = cfg, .err = err, .file = name, .budget = NODE_BUDGET};
+    yaml_mark_t none = {0, 0, 0};
+    return load_text(&c, name, real, data, size, "", none);
 }
 
 int lpz_config_set(lpz_config *cfg, const char *path, const char *value, lpz_error *err)

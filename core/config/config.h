@@ -237,6 +237,10 @@ void lpz_config_destroy(lpz_config *cfg);
  * failure cfg is still valid (destroy it) and err says where and why. */
 int lpz_config_load(const char *path, lpz_config *cfg, lpz_error *err);
 
+/* As lpz_config_load, for YAML text in memory; `name` stands for the file
+ * in messages, and !include paths are relative to the current directory. */
+int lpz_config_load_buffer(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err);
+
 /* Applies one override: key path and a YAML scalar text (quoted strings,
  * numbers, booleans; a flow sequence for client_nodes). A path under
  * dataloader./network. that is not a core key becomes a plugin option with

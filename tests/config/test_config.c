@@ -357,7 +357,7 @@ static void test_malformed_and_empty_files(void **state)
     expect_error(put("tag.yml", "trainer:\n  n_iterations: !foo 3\n"), LPZ_EFORMAT, "tag.yml:2:17",
                  "unknown tag '!foo'", "!include");
     expect_error(source_path("configuration/does-not-exist.yml"), LPZ_ENOTFOUND, "does-not-exist.yml",
-                 "cannot open the run file", NULL);
+                 "cannot read the run file", NULL);
     /* A mapping that contains itself (through an alias) ends with an error, not a hang. */
     expect_error(put("loop.yml", "trainer: &t\n  params: *t\n"), LPZ_ENOTFOUND,
                  "loop.yml:", "unknown key 'params'", NULL);
@@ -387,7 +387,7 @@ static void test_missing_include_names_the_file_and_line(void **state)
 {
     (void)state;
     const char *p = put("run.yml", "trainer:\n  n_iterations: 3\ngeneral: !include nowhere.yml\n");
-    expect_error(p, LPZ_ENOTFOUND, "run.yml:3:10: general", "cannot open included file",
+    expect_error(p, LPZ_ENOTFOUND, "run.yml:3:10: general", "cannot read included file",
                  "relative to the folder");
     lpz_config cfg;
     lpz_error err;
@@ -398,6 +398,29 @@ static void test_missing_include_names_the_file_and_line(void **state)
     put("e.yml", "");
     expect_error(put("empty-inc.yml", "general: !include e.yml\n"), LPZ_EFORMAT,
                  "empty-inc.yml:1:10: general", "included file", NULL);
+}
+
+static void test_include_of_a_device_is_refused_not_read_forever(void **state)
+{
+    (void)state;
+    expect_error(put("dev.yml", "general: !include /dev/zero\n"), LPZ_EINVAL, "dev.yml:1:10: general",
+                 "not a regular file", NULL);
+}
+
+static void test_load_from_memory(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    lpz_error err;
+    const char text[] = "trainer:\n  n_iterations: 4\n  params:\n    tournament_size: 9\n";
+    assert_int_equal(lpz_config_load_buffer(text, sizeof text - 1, "inline.yml", &cfg, &err), LPZ_OK);
+    assert_int_equal(cfg.trainer.n_iterations, 4);
+    assert_int_equal(lpz_config_validate(&cfg, &err), LPZ_EINVAL);
+    assert_string_equal(err.where, "inline.yml:4:22: trainer.params.tournament_size");
+    lpz_config_destroy(&cfg);
+    assert_int_equal(lpz_config_load_buffer("", 0, "inline.yml", &cfg, &err), LPZ_EFORMAT);
+    assert_contains(err.message, "empty");
+    lpz_config_destroy(&cfg);
 }
 
 static void test_include_cycle_names_the_chain(void **state)
@@ -716,6 +739,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_missing_include_names_the_file_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_include_cycle_names_the_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_include_of_a_device_is_refused_not_read_forever, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_load_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_tag_expands_variables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optimize_mixture_section_switches_it_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_overrides_keys_and_plugin_options, setup, teardown),
