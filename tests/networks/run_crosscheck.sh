@@ -5,10 +5,11 @@
 # Each helper builds a network with fixed seeds, saves G and D as
 # safetensors and writes inputs/outputs; torch_crosscheck.py loads the
 # files into the equivalent PyTorch modules (strict=True) and compares.
-# Exit 77 (skipped) when /usr/bin/python3 cannot import torch.
+# Exit 77 (skipped) when /usr/bin/python3 (or $LPZ_TORCH_PYTHON) cannot
+# import torch.
 set -u
 bin=$1
-py=/usr/bin/python3
+py=${LPZ_TORCH_PYTHON:-/usr/bin/python3} # Debian's python3 (the one python3-torch serves)
 if [ ! -x "$py" ] || ! "$py" -c 'import torch, numpy' 2>/dev/null; then
     echo "SKIPPED: $py cannot import torch and numpy (Debian package python3-torch);" \
          "the PyTorch cross-check of the network plugins did not run"
