@@ -49,7 +49,15 @@ void lpz_error_context(lpz_error *err, const char *fmt, ...)
     if (err->where[0]) {
         char inner[sizeof err->where];
         memcpy(inner, err->where, sizeof inner);
-        snprintf(err->where, sizeof err->where, "%.*s: %s", (int)(sizeof outer / 2), outer, inner);
+        /* Keep both parts readable when the total is too long: the outer
+         * context takes at most half. */
+        size_t n = strlen(outer);
+        if (n > sizeof outer / 2)
+            n = sizeof outer / 2;
+        memcpy(err->where, outer, n);
+        err->where[n] = '\0';
+        strncat(err->where, ": ", sizeof err->where - strlen(err->where) - 1);
+        strncat(err->where, inner, sizeof err->where - strlen(err->where) - 1);
     } else {
         memcpy(err->where, outer, sizeof err->where);
     }

@@ -11,12 +11,6 @@ static int pending(const char *name)
     return 1;
 }
 
-int lpz_cmd_train(const lpz_cli_args *args)
-{
-    (void)args;
-    return pending("train");
-}
-
 int lpz_cmd_generate(const lpz_cli_args *args)
 {
     (void)args;
@@ -27,10 +21,4 @@ int lpz_cmd_score(const lpz_cli_args *args)
 {
     (void)args;
     return pending("score");
-}
-
-int lpz_cmd_config(const lpz_cli_args *args)
-{
-    (void)args;
-    return pending("config");
 }

@@ -27,10 +27,14 @@ const char *lpz_plugin_kind_name(uint32_t kind)
     }
 }
 
-static int add_dir(lpz_registry *reg, const char *dir)
+static int add_dir(lpz_registry *reg, const char *given)
 {
-    if (!dir || !dir[0])
+    if (!given || !given[0])
         return 0;
+    /* Folders are compared by their real path, so one folder named two
+     * ways is searched once. */
+    char real[PATH_MAX];
+    const char *dir = realpath(given, real) ? real : given;
     for (int i = 0; i < reg->n_dirs; i++)
         if (strcmp(reg->dirs[i], dir) == 0)
             return 0;

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "dataloader.h"
 #include "error.h"
+#include "io.h"
 #include "log.h"
 #include "network.h"
 #include "nn.h"

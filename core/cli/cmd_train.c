@@ -1,0 +1,143 @@
+/* core/cli/cmd_train.c - `lpz train` (local mode) and `lpz config`. */
+#include "cli/commands.h"
+#include "config/config.h"
+#include "plugin/registry.h"
+#include "runtime/run.h"
+
+#include <lpz/log.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int stop_flag;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    if (__atomic_exchange_n(&stop_flag, 1, __ATOMIC_SEQ_CST)) {
+        static const char msg[] = "\nlpz: interrupted twice: exiting now\n";
+        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(130);
+    }
+    static const char msg[] = "\nlpz: stopping after the current batch (Ctrl-C again to exit at once)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+}
+
+/* Reads the run file with the --set overrides; prints the error. */
+static int read_config(const lpz_cli_args *args, lpz_config *cfg)
+{
+    lpz_error err;
+    lpz_error_clear(&err);
+    if (!args->config_file) {
+        fprintf(stderr, "lpz: error: 'lpz %s' needs a run file: -f CONFIG (see 'lpz %s --help')\n", args->command,
+                args->command);
+        lpz_config_init_defaults(cfg);
+        return 2;
+    }
+    if (lpz_config_read(args->config_file, args->sets, args->n_sets, cfg, &err) != LPZ_OK) {
+        lpz_cli_print_error(&err);
+        return 1;
+    }
+    return 0;
+}
+
+int lpz_cmd_config(const lpz_cli_args *args)
+{
+    lpz_config cfg;
+    int rc = read_config(args, &cfg);
+    if (!rc) {
+        lpz_error err;
+        if (lpz_config_dump(&cfg, stdout, &err) != LPZ_OK) {
+            lpz_cli_print_error(&err);
+            rc = 1;
+        }
+    }
+    lpz_config_destroy(&cfg);
+    return rc;
+}
+
+static int parse_grid(const char *text, int *k)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*end || v < 1 || v > 64)
+        return -1;
+    *k = (int)v;
+    return 0;
+}
+
+int lpz_cmd_train(const lpz_cli_args *args)
+{
+    if (args->distributed || args->master || args->client) {
+        fprintf(stderr, "lpz: error: distributed training (--distributed --master/--client) is not available in "
+                        "this version yet; run 'lpz train -f CONFIG' to train the whole grid in this process\n");
+        return 1;
+    }
+    if (args->resume) {
+        fprintf(stderr, "lpz: error: --resume is not available in this version yet\n");
+        return 1;
+    }
+    int grid = 0;
+    if (args->grid && parse_grid(args->grid, &grid)) {
+        fprintf(stderr, "lpz: error: --grid %s: expected a whole number from 1 to 64 (K for a KxK grid)\n",
+                args->grid);
+        return 2;
+    }
+    lpz_config cfg;
+    int rc = read_config(args, &cfg);
+    if (rc) {
+        lpz_config_destroy(&cfg);
+        return rc;
+    }
+    lpz_registry reg;
+    lpz_error err;
+    lpz_error_clear(&err);
+    if (lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) != LPZ_OK) {
+        lpz_cli_print_error(&err);
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    lpz_run_request req = {&cfg, &reg, grid, args->deterministic,
+                           args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag};
+    lpz_run_outcome out;
+    rc = lpz_run_local(&req, &out, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc) {
+        lpz_cli_print_error(&err);
+        if (out.run_dir[0])
+            fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
+        rc = 1;
+    } else {
+        lpz_train_result *r = &out.result;
+        const lpz_cell_result *b = r->best_cell >= 0 ? &r->cells[r->best_cell] : NULL;
+        printf("%s %d cells in %.1f s (median %.2f s per iteration)\n", r->stopped ? "stopped" : "trained",
+               r->n_cells, r->seconds, r->seconds_per_iteration);
+        if (b) {
+            if (isnan(b->score))
+                printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);
+            else
+                printf("best cell: %d (score %.4f)\n", b->cell, b->score);
+            printf("best mixture: %s\n", b->mixture_dir);
+        }
+        printf("results: %s\n", out.run_dir);
+        lpz_train_result_free(r);
+        rc = r->stopped ? 130 : 0;
+    }
+    lpz_registry_close(&reg);
+    lpz_config_destroy(&cfg);
+    return rc;
+}

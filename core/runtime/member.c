@@ -1,0 +1,146 @@
+/* core/runtime/member.c - see member.h. */
+#include "runtime/member.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t count_buffers(const lpz_model *model)
+{
+    int64_t total = 0;
+    int n = lpz_model_tensor_count(model);
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        lpz_shape shape;
+        float *data;
+        int trainable;
+        if (lpz_model_tensor_info(model, i, &name, &shape, &data, &trainable) == LPZ_OK && !trainable)
+            total += lpz_shape_numel(&shape);
+    }
+    return total;
+}
+
+/* Walks the buffers in state_dict order, copying to or from flat. */
+static void walk_buffers(const lpz_model *model, float *flat, int to_model)
+{
+    int n = lpz_model_tensor_count(model);
+    int64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        lpz_shape shape;
+        float *data;
+        int trainable;
+        if (lpz_model_tensor_info(model, i, &name, &shape, &data, &trainable) != LPZ_OK || trainable)
+            continue;
+        int64_t k = lpz_shape_numel(&shape);
+        if (to_model)
+            memcpy(data, flat + off, (size_t)k * sizeof(float));
+        else
+            memcpy(flat + off, data, (size_t)k * sizeof(float));
+        off += k;
+    }
+}
+
+void lpz_member_get_buffers(const lpz_member *m, float *out)
+{
+    walk_buffers(m->model, out, 0);
+}
+
+void lpz_member_set_buffers(lpz_member *m, const float *in)
+{
+    walk_buffers(m->model, (float *)in, 1);
+}
+
+int lpz_member_init(lpz_member *m, const lpz_network *net, lpz_role role, uint64_t seed, int64_t max_batch,
+                    lpz_error *err)
+{
+    memset(m, 0, sizeof *m);
+    int rc = lpz_network_build(net, role, seed, &m->model, err);
+    if (rc)
+        return rc;
+    if ((rc = lpz_model_reserve(m->model, max_batch, err)))
+        goto fail;
+    lpz_model_set_training(m->model, 1);
+    m->n_params = lpz_model_param_count(m->model);
+    m->n_buffers = count_buffers(m->model);
+    if ((rc = lpz_adam_create(m->n_params, &m->adam, err)))
+        goto fail;
+    return LPZ_OK;
+fail:
+    lpz_member_free(m);
+    return rc;
+}
+
+void lpz_member_free(lpz_member *m)
+{
+    if (m->adam)
+        lpz_adam_destroy(m->adam);
+    if (m->model)
+        lpz_model_destroy(m->model);
+    memset(m, 0, sizeof *m);
+}
+
+int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err)
+{
+    if (dst == src)
+        return LPZ_OK;
+    int rc = lpz_model_copy_from(dst->model, src->model, err);
+    if (!rc)
+        rc = lpz_adam_copy(dst->adam, src->adam, err);
+    if (rc)
+        return rc;
+    dst->lr = src->lr;
+    dst->fitness = src->fitness;
+    dst->id = src->id;
+    dst->loss = src->loss;
+    dst->source_cell = src->source_cell;
+    return LPZ_OK;
+}
+
+void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratch, lpz_individual *out)
+{
+    memset(out, 0, sizeof *out);
+    out->role = role;
+    out->loss_index = (uint8_t)m->loss;
+    out->source_cell = (uint32_t)m->source_cell;
+    out->id = m->id;
+    out->learning_rate = m->lr;
+    out->fitness = m->fitness;
+    out->adam_step = m->adam->t;
+    out->param_count = (uint64_t)m->n_params;
+    out->buffer_count = (uint64_t)m->n_buffers;
+    out->params = lpz_model_params(m->model);
+    out->adam_m = m->adam->m;
+    out->adam_v = m->adam->v;
+    if (m->n_buffers) {
+        lpz_member_get_buffers(m, buffer_scratch);
+        out->buffers = buffer_scratch;
+    }
+}
+
+int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
+                         lpz_error *err)
+{
+    lpz_individual ind;
+    memset(&ind, 0, sizeof ind);
+    ind.params = lpz_model_params(m->model);
+    ind.adam_m = m->adam->m;
+    ind.adam_v = m->adam->v;
+    ind.buffers = m->n_buffers ? buffer_scratch : NULL;
+    int rc = lpz_population_get(v, index, &ind, (size_t)m->n_params, (size_t)m->n_buffers, err);
+    if (rc)
+        return rc;
+    if (ind.param_count != (uint64_t)m->n_params || ind.buffer_count != (uint64_t)m->n_buffers)
+        return lpz_error_set(err, LPZ_EFORMAT,
+                             "individual %zu has %llu parameters and %llu buffers, expected %lld and %lld", index,
+                             (unsigned long long)ind.param_count, (unsigned long long)ind.buffer_count,
+                             (long long)m->n_params, (long long)m->n_buffers);
+    if (m->n_buffers)
+        lpz_member_set_buffers(m, buffer_scratch);
+    m->adam->t = ind.adam_step;
+    m->lr = ind.learning_rate;
+    m->fitness = ind.fitness;
+    m->id = ind.id;
+    m->loss = ind.loss_index;
+    m->source_cell = (int)ind.source_cell;
+    return LPZ_OK;
+}

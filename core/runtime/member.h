@@ -1,0 +1,52 @@
+/* core/runtime/member.h - one individual of a cell's population.
+ *
+ * A member is a generator or discriminator with everything that travels
+ * with it between cells: its model (parameters and batch-norm buffers), its
+ * own Adam state and learning rate, its fitness, its mustangs loss and its
+ * identity. Members are allocated once per cell and overwritten in place
+ * (copies, neighbour snapshots), never per batch.
+ */
+#ifndef LPZ_RUNTIME_MEMBER_H
+#define LPZ_RUNTIME_MEMBER_H
+
+#include <lpz/network.h>
+#include <lpz/nn.h>
+
+#include "model/model.h"
+#include "nn/adam.h"
+#include "transport/individual.h"
+
+typedef struct lpz_member {
+    lpz_model *model;
+    lpz_adam *adam;
+    double lr;
+    double fitness;
+    uint64_t id;
+    int loss;        /* lpz_loss_kind the member trains with */
+    int source_cell; /* where it was created */
+    int64_t n_params, n_buffers;
+} lpz_member;
+
+/* Builds a fresh member (new parameters from seed) with room for batches
+ * of max_batch samples. */
+int lpz_member_init(lpz_member *m, const lpz_network *net, lpz_role role, uint64_t seed, int64_t max_batch,
+                    lpz_error *err);
+void lpz_member_free(lpz_member *m);
+
+/* Copies parameters, buffers, Adam state and scalars. */
+int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err);
+
+/* Fills a wire individual that points into the member's arrays; buffers
+ * are gathered into `buffer_scratch` (n_buffers floats). */
+void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratch, lpz_individual *out);
+
+/* Overwrites the member with individual `index` of a parsed population
+ * (whose counts were checked against this member's). */
+int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
+                         lpz_error *err);
+
+/* Batch-norm buffers as one vector (state_dict order). */
+void lpz_member_get_buffers(const lpz_member *m, float *out);
+void lpz_member_set_buffers(lpz_member *m, const float *in);
+
+#endif

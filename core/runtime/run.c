@@ -1,0 +1,195 @@
+/* core/runtime/run.c - see run.h. */
+#include "runtime/run.h"
+
+#include "config/options_internal.h"
+#include "evolution/evolution.h"
+#include "io/fsutil.h"
+
+#include <lpz/log.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->grid_k = lpz_config_grid_size(cfg);
+    p->n_iterations = cfg->trainer.n_iterations;
+    p->seed = (uint64_t)cfg->general.seed;
+    p->deterministic = cfg->general.deterministic;
+    p->checkpoint_period = cfg->general.checkpoint_period;
+    p->output_dir = cfg->general.output_dir;
+    p->wgan = cfg->trainer.name == LPZ_TRAINER_WGAN;
+    p->trainer_name = p->wgan ? "lipizzaner_wgan" : "lipizzaner_gan";
+    p->population_size = cfg->trainer.params.population_size;
+    p->tournament_size = cfg->trainer.params.tournament_size;
+    p->n_replacements = cfg->trainer.params.n_replacements;
+    p->enable_selection = cfg->trainer.params.enable_selection;
+    p->default_lr = cfg->trainer.params.default_adam_learning_rate;
+    p->alpha = cfg->trainer.params.alpha;
+    p->mutation_probability = cfg->trainer.params.mutation_probability;
+    p->discriminator_skip_each_nth_step = cfg->trainer.params.discriminator_skip_each_nth_step;
+    p->mixture_sigma = cfg->trainer.params.mixture_sigma;
+    p->fitness_sample_size = cfg->trainer.params.fitness.fitness_sample_size;
+    switch (cfg->trainer.params.fitness.fitness_mode) {
+    case LPZ_FITNESS_BEST: p->fitness_mode = LPZ_COMBINE_BEST; break;
+    case LPZ_FITNESS_AVERAGE: p->fitness_mode = LPZ_COMBINE_AVERAGE; break;
+    default: p->fitness_mode = LPZ_COMBINE_WORSE; break;
+    }
+    /* The config's loss enum and the engine's agree on BCE, MSE and the
+     * heuristic loss (0, 1, 2); mustangs picks among those three. */
+    p->mustangs = cfg->network.loss == LPZ_LOSS_MUSTANGS;
+    p->loss = p->mustangs ? 0 : cfg->network.loss;
+    p->randomized_always = cfg->network.randomized == LPZ_RANDOMIZED_ALWAYS;
+    p->batch_size = cfg->dataloader.batch_size;
+    p->n_batches = cfg->dataloader.use_batch ? cfg->dataloader.n_batches : 0;
+    p->shuffle = cfg->dataloader.shuffle;
+    p->sampling_ratio = cfg->dataloader.sampling_ratio;
+    snprintf(p->score_type, sizeof p->score_type, "%s",
+             cfg->trainer.params.score.enabled
+                 ? lpz_config_enum_text("trainer.params.score.type", cfg->trainer.params.score.type)
+                 : "none");
+    p->score_sample_size = cfg->trainer.params.score.score_sample_size;
+    p->mixture_sampling = cfg->trainer.mixture_generator_samples_mode;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p->cores = cfg->general.num_workers > 0 ? cfg->general.num_workers : (cores > 0 ? (int)cores : 1);
+    if (p->grid_k < 1)
+        return lpz_error_set(err, LPZ_EINVAL, "grid size %d is not positive", p->grid_k);
+    return LPZ_OK;
+}
+
+int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,
+                   lpz_options **options, lpz_error *err)
+{
+    const char *section = kind == LPZ_PLUGIN_DATALOADER ? "dataloader" : "network";
+    const char *name = kind == LPZ_PLUGIN_DATALOADER ? cfg->dataloader.dataset_name : cfg->network.name;
+    const char *key = kind == LPZ_PLUGIN_DATALOADER ? "dataloader.dataset_name" : "network.name";
+    int rc = lpz_registry_find(reg, kind, name, plugin, err);
+    if (rc) {
+        lpz_error_context(err, "%s: %s", lpz_config_where(cfg, key), key);
+        return rc;
+    }
+    *options = lpz_options_create((*plugin)->options, (*plugin)->name);
+    if (!*options)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    rc = lpz_config_fill_options(cfg, section, *options, err);
+    if (rc) {
+        lpz_options_destroy(*options);
+        *options = NULL;
+    }
+    return rc;
+}
+
+/* <output_dir>/<trainer>/<timestamp>[-n]/, created. */
+static int make_run_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err)
+{
+    char stamp[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d_%H-%M-%S", &tm);
+    char parent[PATH_MAX - 128];
+    if (snprintf(parent, sizeof parent, "%s/%s", p->output_dir, p->trainer_name) >= (int)sizeof parent)
+        return lpz_error_set(err, LPZ_EINVAL, "general.output_dir is too long");
+    int rc = lpz_mkdirs(parent, err);
+    if (rc)
+        return rc;
+    for (int n = 0; n < 1000; n++) {
+        if (n == 0)
+            snprintf(out, size, "%s/%s", parent, stamp);
+        else
+            snprintf(out, size, "%s/%s-%d", parent, stamp, n);
+        if (mkdir(out, 0777) == 0)
+            return LPZ_OK;
+    }
+    return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s", parent);
+}
+
+static int write_config(const lpz_config *cfg, const char *run_dir, lpz_error *err)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.yml", run_dir);
+    lpz_atomic_file f;
+    int rc = lpz_atomic_open(&f, path, err);
+    if (rc)
+        return rc;
+    rc = lpz_config_dump(cfg, f.fp, err);
+    if (rc) {
+        lpz_atomic_abort(&f);
+        return rc;
+    }
+    return lpz_atomic_commit(&f, err);
+}
+
+int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err)
+{
+    const lpz_config *cfg = req->config;
+    memset(out, 0, sizeof *out);
+    lpz_train_params p;
+    int rc = lpz_train_params_from_config(cfg, &p, err);
+    if (rc)
+        return rc;
+    if (req->grid_k > 0)
+        p.grid_k = req->grid_k;
+    if (req->deterministic)
+        p.deterministic = 1;
+    int nb = p.grid_k == 1 ? 1 : p.grid_k == 2 ? 3 : 5;
+    if (p.enable_selection && p.tournament_size > nb * p.population_size)
+        return lpz_error_set(err, LPZ_EINVAL,
+                             "trainer.params.tournament_size %d is larger than the neighbourhood population "
+                             "(%d cells x %d individuals) of a %dx%d grid",
+                             p.tournament_size, nb, p.population_size, p.grid_k, p.grid_k),
+               lpz_error_hint(err, "lower tournament_size or disable selection"), LPZ_EINVAL;
+
+    const lpz_plugin *dl_plugin, *net_plugin;
+    lpz_options *dl_opts = NULL, *net_opts = NULL;
+    lpz_dataset *ds = NULL;
+    lpz_network *net = NULL;
+    if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err)))
+        goto done;
+    if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
+        goto done;
+    if ((rc = make_run_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+        goto done;
+    if ((rc = write_config(cfg, out->run_dir, err)))
+        goto done;
+
+    char out_abs[PATH_MAX], cache[PATH_MAX + 16], cfg_dir[PATH_MAX];
+    if (!realpath(p.output_dir, out_abs))
+        snprintf(out_abs, sizeof out_abs, "%s", p.output_dir);
+    snprintf(cache, sizeof cache, "%s/cache", out_abs);
+    if ((rc = lpz_mkdirs(cache, err)))
+        goto done;
+    snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
+    lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, out->run_dir, LPZ_SPLIT_TRAIN};
+    if ((rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err)))
+        goto done;
+    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+    if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
+        goto done;
+    if (p.batch_size > info->count) {
+        rc = lpz_error_set(err, LPZ_EINVAL, "dataloader.batch_size %lld is larger than the dataset (%lld samples)",
+                           (long long)p.batch_size, (long long)info->count);
+        goto done;
+    }
+    if (strcmp(p.score_type, "none") != 0 && strcmp(p.score_type, "constant") != 0 && p.grid_k > 1)
+        lpz_log(LPZ_LOG_WARN,
+                "trainer.params.score.type %s: scores are not part of this build yet, so mixture weights stay "
+                "uniform (use score type none or constant to silence this)",
+                p.score_type);
+
+    lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
+    lpz_train_setup setup = {&p, ds, net, out->run_dir, req->progress, req->stop};
+    rc = lpz_train_local(&setup, &out->result, err);
+done:
+    lpz_network_destroy(net);
+    lpz_dataset_close(ds);
+    lpz_options_destroy(net_opts);
+    lpz_options_destroy(dl_opts);
+    return rc;
+}

@@ -1,0 +1,40 @@
+/* core/runtime/run.h - from a configuration to a finished local run.
+ *
+ * Loads the plugins the configuration names, fills their options, opens
+ * the dataset, configures the network, creates the result folder
+ * <output_dir>/<trainer name>/<timestamp>/ with the resolved config.yml,
+ * and trains (runtime/trainer.h). Shared by `lpz train` and, later, the
+ * distributed client.
+ */
+#ifndef LPZ_RUNTIME_RUN_H
+#define LPZ_RUNTIME_RUN_H
+
+#include "config/config.h"
+#include "plugin/registry.h"
+#include "runtime/trainer.h"
+
+typedef struct lpz_run_request {
+    const lpz_config *config;
+    const lpz_registry *registry;
+    int grid_k;          /* > 0 overrides the configuration's grid size */
+    int deterministic;   /* 1 forces deterministic mode */
+    int progress;        /* 0 quiet, 1 log lines, 2 a live terminal line */
+    volatile int *stop;  /* set asynchronously to stop (SIGINT) */
+} lpz_run_request;
+
+typedef struct lpz_run_outcome {
+    char run_dir[4096];
+    lpz_train_result result;
+} lpz_run_outcome;
+
+int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err);
+
+/* Fills training parameters from a configuration (no plugin needed). */
+int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err);
+
+/* Loads the plugin of `kind` named `name` and fills its options from the
+ * configuration section ("dataloader" or "network"). */
+int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,
+                   lpz_options **options, lpz_error *err);
+
+#endif

@@ -1,0 +1,1047 @@
+/* core/runtime/trainer.c - the cells of a grid as threads; see trainer.h.
+ *
+ * One iteration of a cell (../shared/REFERENCE.md, "The algorithm of one
+ * cell"): fetch the neighbours' populations; draw a fitness sample;
+ * evaluate every generator against every discriminator of the
+ * neighbourhood; tournament selection; per batch: mutate learning rates,
+ * train the selected generators against random neighbourhood
+ * discriminators, then (skip rule) the selected discriminators against
+ * random neighbourhood generators; re-evaluate; replace; publish; log.
+ */
+#include "runtime/trainer.h"
+
+#include "data/batcher.h"
+#include "evolution/evolution.h"
+#include "io/fsutil.h"
+#include "nn/adam.h"
+#include "nn/loss.h"
+#include "runtime/member.h"
+#include "transport/individual.h"
+#include "transport/peer.h"
+
+#include <lpz/log.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ADAM_BETA1 0.5
+#define ADAM_BETA2 0.999
+#define FETCH_TIMEOUT_MS 10000
+#define SAMPLE_COUNT 64   /* samples rendered per cell and iteration */
+#define WGAN_CRITIC_STEPS 5
+#define WGAN_CLIP 0.01f
+
+/* ---- a barrier every cell can break (so a failing cell never strands the
+ * others) that also hands every waiter the same stop decision ---------- */
+
+typedef struct cell_barrier {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int count, waiting, generation, broken, decided_stop;
+} cell_barrier;
+
+static void barrier_init(cell_barrier *b, int count)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+    b->count = count;
+    b->waiting = b->generation = b->broken = b->decided_stop = 0;
+}
+
+static void barrier_destroy(cell_barrier *b)
+{
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->cond);
+}
+
+/* Returns the stop decision taken by the last thread to arrive (1 = stop). */
+static int barrier_wait(cell_barrier *b, volatile int *stop)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->broken) {
+        pthread_mutex_unlock(&b->lock);
+        return 1;
+    }
+    int gen = b->generation;
+    if (++b->waiting == b->count) {
+        b->decided_stop = stop ? __atomic_load_n(stop, __ATOMIC_SEQ_CST) : 0;
+        b->waiting = 0;
+        b->generation++;
+        pthread_cond_broadcast(&b->cond);
+    } else {
+        while (gen == b->generation && !b->broken)
+            pthread_cond_wait(&b->cond, &b->lock);
+    }
+    int decided = b->broken ? 1 : b->decided_stop;
+    pthread_mutex_unlock(&b->lock);
+    return decided;
+}
+
+static void barrier_break(cell_barrier *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->broken = 1;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* ---- state ------------------------------------------------------------- */
+
+typedef struct trainer trainer;
+
+typedef struct cell {
+    trainer *tr;
+    int id;
+    int nb[LPZ_MAX_NEIGHBOURS], n_nb;
+    lpz_rng rng;
+    lpz_batcher *batcher;
+    lpz_member *gen, *disc;           /* [pop] local populations */
+    lpz_member *sel_gen, *sel_disc;   /* [pop] selected copies (NULL: train the local ones) */
+    lpz_member *nb_gen, *nb_disc;     /* [(n_nb - 1) * pop] neighbours' last known populations */
+    lpz_member **all_gen, **all_disc; /* [n_nb * pop] local first, then neighbours in order */
+    double mix[LPZ_MAX_NEIGHBOURS];
+    double score;
+    float *real, *z, *dout, *dfake, *fit_real, *fit_z, *sample_z, *samples, *buf_scratch;
+    double *pair_loss, *real_loss;
+    uint8_t *wire;
+    size_t wire_cap;
+    lpz_peer_server *server;
+    lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS];
+    /* this iteration's figures */
+    double g_loss, d_loss;
+    long g_steps, d_steps;
+    long batch;
+    int iteration; /* iterations completed */
+    int fetch_failures;
+    double *iter_seconds; /* [n_iterations] */
+    int failed;
+    lpz_error err;
+} cell;
+
+struct trainer {
+    const lpz_train_params *p;
+    const lpz_train_setup *setup;
+    lpz_dataset *ds;
+    const lpz_network *net;
+    int64_t numel, latent, batch;
+    int n_cells, pop;
+    int64_t batches_per_iteration;
+    cell *cells;
+    cell_barrier barrier;
+    sem_t permits;
+    volatile int local_stop;
+    volatile int *stop;
+    uint64_t experiment;
+    pthread_mutex_t lock; /* metrics file, rendering, log of progress */
+    FILE *metrics;
+    uint64_t next_id;
+    double t0;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int stop_requested(const trainer *t)
+{
+    return __atomic_load_n(t->stop, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void acquire(trainer *t)
+{
+    while (sem_wait(&t->permits) != 0)
+        ;
+}
+
+static void release(trainer *t)
+{
+    sem_post(&t->permits);
+}
+
+static uint64_t new_id(trainer *t)
+{
+    return __atomic_add_fetch(&t->next_id, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- losses -------------------------------------------------------------- */
+
+/* The loss a generator trains with this batch. */
+static lpz_loss_kind generator_loss(cell *c, const lpz_member *g)
+{
+    const lpz_train_params *p = c->tr->p;
+    if (p->wgan)
+        return LPZ_LOSS_WASSERSTEIN;
+    if (p->mustangs && p->randomized_always)
+        return (lpz_loss_kind)lpz_rng_below(&c->rng, 3);
+    return (lpz_loss_kind)g->loss;
+}
+
+/* Discriminators use the member's loss, except that the heuristic loss is
+ * a generator loss: its discriminator trains with BCE (as the original). */
+static lpz_loss_kind discriminator_loss(cell *c, const lpz_member *d)
+{
+    const lpz_train_params *p = c->tr->p;
+    if (p->wgan)
+        return LPZ_LOSS_WASSERSTEIN;
+    int k = d->loss;
+    if (p->mustangs && p->randomized_always)
+        k = (int)lpz_rng_below(&c->rng, 3);
+    return k == LPZ_LOSS_HEURISTIC ? LPZ_LOSS_BCE : (lpz_loss_kind)k;
+}
+
+/* ---- fitness ------------------------------------------------------------- */
+
+/* Fitness of generators against discriminators (want_g) and of
+ * discriminators against generators (want_d), on the cell's fitness sample,
+ * in chunks of one batch so scratch memory stays that of a batch. The
+ * generator's loss is its loss against D(G(z)) with target 1; the
+ * discriminator's is loss(D(x), 1) + loss(D(G(z)), 0). Lower is better. */
+static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int nd, int want_g, int want_d)
+{
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int64_t S = p->fitness_sample_size, B = t->batch;
+    double *pair = c->pair_loss;      /* [ng * nd]: generator i's loss against d j */
+    double *dfake = pair + ng * nd;   /* [nd * ng]: d j's fake loss against generator i */
+    double *dreal = c->real_loss;     /* [nd] */
+    memset(pair, 0, sizeof(double) * (size_t)(2 * ng * nd));
+    memset(dreal, 0, sizeof(double) * (size_t)nd);
+    for (int64_t off = 0; off < S; off += B) {
+        int64_t n = S - off < B ? S - off : B;
+        const float *x = c->fit_real + off * t->numel;
+        const float *z = c->fit_z + off * t->latent;
+        if (want_d)
+            for (int j = 0; j < nd; j++) {
+                const float *out = lpz_model_forward(discs[j]->model, x, n, &c->err);
+                double l;
+                if (!out || lpz_loss(discriminator_loss(c, discs[j]), out, n, 1.0f, &l, NULL, &c->err))
+                    return c->err.code ? c->err.code : LPZ_EINVAL;
+                dreal[j] += l * n;
+            }
+        for (int i = 0; i < ng; i++) {
+            const float *fake = lpz_model_forward(gens[i]->model, z, n, &c->err);
+            if (!fake)
+                return c->err.code;
+            /* D forwards do not touch the generator's output buffer. */
+            for (int j = 0; j < nd; j++) {
+                const float *out = lpz_model_forward(discs[j]->model, fake, n, &c->err);
+                double l;
+                if (!out)
+                    return c->err.code;
+                if (want_g) {
+                    if (lpz_loss(p->wgan ? LPZ_LOSS_WASSERSTEIN : (lpz_loss_kind)gens[i]->loss, out, n, 1.0f, &l,
+                                 NULL, &c->err))
+                        return c->err.code;
+                    pair[i * nd + j] += l * n;
+                }
+                if (want_d) {
+                    if (lpz_loss(discriminator_loss(c, discs[j]), out, n, 0.0f, &l, NULL, &c->err))
+                        return c->err.code;
+                    dfake[j * ng + i] += l * n;
+                }
+            }
+        }
+    }
+    double losses[LPZ_MAX_NEIGHBOURS * 64];
+    if (want_g)
+        for (int i = 0; i < ng; i++) {
+            for (int j = 0; j < nd; j++)
+                losses[j] = pair[i * nd + j] / S;
+            gens[i]->fitness = lpz_fitness_combine(losses, nd, (lpz_combine_mode)p->fitness_mode);
+        }
+    if (want_d)
+        for (int j = 0; j < nd; j++) {
+            for (int i = 0; i < ng; i++)
+                losses[i] = (dreal[j] + dfake[j * ng + i]) / S;
+            discs[j]->fitness = lpz_fitness_combine(losses, ng, (lpz_combine_mode)p->fitness_mode);
+        }
+    return LPZ_OK;
+}
+
+/* ---- training steps ------------------------------------------------------- */
+
+static int adam_step(cell *c, lpz_member *m)
+{
+    return lpz_adam_step(m->adam, lpz_model_params(m->model), lpz_model_grads(m->model), m->lr, ADAM_BETA1,
+                         ADAM_BETA2, &c->err);
+}
+
+/* One Adam step of generator g on its loss against discriminator d. */
+static int train_generator(cell *c, lpz_member *g, lpz_member *d)
+{
+    trainer *t = c->tr;
+    int64_t B = t->batch;
+    lpz_rng_fill_normal(&c->rng, c->z, (size_t)(B * t->latent), 0.0f, 1.0f);
+    const float *fake = lpz_model_forward(g->model, c->z, B, &c->err);
+    if (!fake)
+        return c->err.code;
+    const float *out = lpz_model_forward(d->model, fake, B, &c->err);
+    if (!out)
+        return c->err.code;
+    double loss;
+    int rc = lpz_loss(generator_loss(c, g), out, B, 1.0f, &loss, c->dout, &c->err);
+    /* The opponent's parameter gradients are a by-product here; every step
+     * zeroes its own model's gradients first, so they never leak. */
+    if (!rc)
+        rc = lpz_model_backward(d->model, c->dout, c->dfake, &c->err);
+    if (!rc) {
+        lpz_model_zero_grad(g->model);
+        rc = lpz_model_backward(g->model, c->dfake, NULL, &c->err);
+    }
+    if (!rc)
+        rc = adam_step(c, g);
+    if (!rc) {
+        c->g_loss += loss;
+        c->g_steps++;
+    }
+    return rc;
+}
+
+/* One Adam step of discriminator d on real data and the fakes of g. */
+static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
+{
+    trainer *t = c->tr;
+    int64_t B = t->batch;
+    lpz_rng_fill_normal(&c->rng, c->z, (size_t)(B * t->latent), 0.0f, 1.0f);
+    const float *fake = lpz_model_forward(g->model, c->z, B, &c->err);
+    if (!fake)
+        return c->err.code;
+    lpz_loss_kind kind = discriminator_loss(c, d);
+    lpz_model_zero_grad(d->model);
+    double lr, lf;
+    const float *out = lpz_model_forward(d->model, c->real, B, &c->err);
+    if (!out)
+        return c->err.code;
+    int rc = lpz_loss(kind, out, B, 1.0f, &lr, c->dout, &c->err);
+    if (!rc)
+        rc = lpz_model_backward(d->model, c->dout, NULL, &c->err);
+    if (!rc && !(out = lpz_model_forward(d->model, fake, B, &c->err)))
+        rc = c->err.code;
+    if (!rc)
+        rc = lpz_loss(kind, out, B, 0.0f, &lf, c->dout, &c->err);
+    if (!rc)
+        rc = lpz_model_backward(d->model, c->dout, NULL, &c->err);
+    if (!rc)
+        rc = adam_step(c, d);
+    if (!rc && t->p->wgan) {
+        float *w = lpz_model_params(d->model);
+        for (int64_t i = 0; i < d->n_params; i++)
+            w[i] = w[i] > WGAN_CLIP ? WGAN_CLIP : w[i] < -WGAN_CLIP ? -WGAN_CLIP : w[i];
+    }
+    if (!rc) {
+        c->d_loss += lr + lf;
+        c->d_steps++;
+    }
+    return rc;
+}
+
+/* ---- exchange -------------------------------------------------------------- */
+
+static int publish(cell *c, int iteration)
+{
+    trainer *t = c->tr;
+    int pop = t->pop;
+    lpz_individual inds[128];
+    /* Buffers of every member are gathered into consecutive slices. */
+    float *scratch = c->buf_scratch;
+    int64_t off = 0;
+    for (int i = 0; i < pop; i++) {
+        lpz_member_to_wire(&c->gen[i], LPZ_ROLE_GENERATOR, scratch + off, &inds[i]);
+        off += c->gen[i].n_buffers;
+    }
+    for (int i = 0; i < pop; i++) {
+        lpz_member_to_wire(&c->disc[i], LPZ_ROLE_DISCRIMINATOR, scratch + off, &inds[pop + i]);
+        off += c->disc[i].n_buffers;
+    }
+    size_t written;
+    int rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, (size_t)(2 * pop), c->wire,
+                                   c->wire_cap, &written, &c->err);
+    if (!rc)
+        rc = lpz_peer_server_publish(c->server, c->wire, written, &c->err);
+    return rc;
+}
+
+/* Refreshes the neighbours' populations; a neighbour that does not answer
+ * in time keeps its last known individuals (logged). */
+static void fetch_neighbours(cell *c)
+{
+    trainer *t = c->tr;
+    int pop = t->pop;
+    lpz_population_expect expect;
+    expect.params[LPZ_ROLE_GENERATOR] = c->gen[0].n_params;
+    expect.params[LPZ_ROLE_DISCRIMINATOR] = c->disc[0].n_params;
+    expect.buffers[LPZ_ROLE_GENERATOR] = c->gen[0].n_buffers;
+    expect.buffers[LPZ_ROLE_DISCRIMINATOR] = c->disc[0].n_buffers;
+    for (int k = 1; k < c->n_nb; k++) {
+        const uint8_t *payload;
+        size_t len;
+        lpz_error e;
+        lpz_population_view v;
+        int rc = lpz_peer_client_fetch(c->clients[k], FETCH_TIMEOUT_MS, &payload, &len, &e);
+        if (!rc)
+            rc = lpz_population_parse(payload, len, &expect, &v, &e);
+        if (!rc && v.count != (uint32_t)(2 * pop))
+            rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent %u individuals, expected %d", v.cell, v.count,
+                               2 * pop);
+        int gi = 0, di = 0;
+        for (uint32_t i = 0; !rc && i < v.count; i++) {
+            lpz_individual hdr;
+            memset(&hdr, 0, sizeof hdr);
+            rc = lpz_population_get(&v, i, &hdr, 0, 0, &e);
+            if (rc)
+                break;
+            lpz_member *dst = NULL;
+            if (hdr.role == LPZ_ROLE_GENERATOR && gi < pop)
+                dst = &c->nb_gen[(k - 1) * pop + gi++];
+            else if (hdr.role == LPZ_ROLE_DISCRIMINATOR && di < pop)
+                dst = &c->nb_disc[(k - 1) * pop + di++];
+            if (!dst) {
+                rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent an unexpected mix of roles", v.cell);
+                break;
+            }
+            rc = lpz_member_from_wire(dst, &v, i, c->buf_scratch, &e);
+        }
+        if (rc) {
+            char buf[2048];
+            c->fetch_failures++;
+            lpz_log(LPZ_LOG_WARN, "cell %d: neighbour cell %d: %s; using its last known individuals", c->id,
+                    c->nb[k], lpz_error_format(&e, buf, sizeof buf));
+        }
+    }
+}
+
+/* ---- one iteration ---------------------------------------------------------- */
+
+static lpz_member *random_of(cell *c, lpz_member **all, int n)
+{
+    return all[lpz_rng_below(&c->rng, (uint64_t)n)];
+}
+
+static void select_population(cell *c, lpz_member *local, lpz_member **all, lpz_member *sel)
+{
+    trainer *t = c->tr;
+    int n = c->n_nb * t->pop;
+    double fit[LPZ_MAX_NEIGHBOURS * 64];
+    for (int i = 0; i < n; i++)
+        fit[i] = all[i]->fitness;
+    (void)local;
+    for (int i = 0; i < t->pop; i++) {
+        int w = lpz_tournament(fit, n, t->p->tournament_size, &c->rng);
+        lpz_member_copy(&sel[i], all[w], &c->err);
+    }
+}
+
+static int replace_population(cell *c, lpz_member *local, lpz_member *fresh)
+{
+    int pop = c->tr->pop;
+    double lf[64], nf[64];
+    int lo[64], no[64], pairs[64][2];
+    for (int i = 0; i < pop; i++) {
+        lf[i] = local[i].fitness;
+        nf[i] = fresh[i].fitness;
+    }
+    lpz_sort_by_fitness(lf, pop, lo);
+    lpz_sort_by_fitness(nf, pop, no);
+    int n = lpz_replacement_plan(lf, lo, pop, nf, no, pop, c->tr->p->n_replacements, pairs);
+    for (int i = 0; i < n; i++) {
+        int rc = lpz_member_copy(&local[pairs[i][0]], &fresh[pairs[i][1]], &c->err);
+        if (rc)
+            return rc;
+    }
+    return LPZ_OK;
+}
+
+static lpz_member *best_of(lpz_member *m, int n)
+{
+    lpz_member *best = &m[0];
+    for (int i = 1; i < n; i++)
+        if (m[i].fitness < best->fitness)
+            best = &m[i];
+    return best;
+}
+
+static void write_metrics(cell *c, int iteration, double seconds)
+{
+    trainer *t = c->tr;
+    lpz_member *g = best_of(c->gen, t->pop), *d = best_of(c->disc, t->pop);
+    char weights[256];
+    size_t n = 0;
+    for (int k = 0; k < c->n_nb && n < sizeof weights; k++)
+        n += (size_t)snprintf(weights + n, sizeof weights - n, "%s%d:%.6f", k ? ";" : "", c->nb[k], c->mix[k]);
+    pthread_mutex_lock(&t->lock);
+    if (t->metrics) {
+        fprintf(t->metrics, "%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,", iteration, c->id,
+                c->g_steps ? c->g_loss / c->g_steps : NAN, c->d_steps ? c->d_loss / c->d_steps : NAN, g->fitness,
+                d->fitness, g->lr, d->lr);
+        if (isnan(c->score))
+            fprintf(t->metrics, ",");
+        else
+            fprintf(t->metrics, "%.6g,", c->score);
+        fprintf(t->metrics, "%s,%.3f\n", weights, seconds);
+        fflush(t->metrics);
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+static int save_samples(cell *c, int iteration)
+{
+    trainer *t = c->tr;
+    lpz_member *g = best_of(c->gen, t->pop);
+    int64_t done = 0;
+    while (done < SAMPLE_COUNT) {
+        int64_t n = SAMPLE_COUNT - done < t->batch ? SAMPLE_COUNT - done : t->batch;
+        const float *x = lpz_model_forward(g->model, c->sample_z + done * t->latent, n, &c->err);
+        if (!x)
+            return c->err.code;
+        memcpy(c->samples + done * t->numel, x, sizeof(float) * (size_t)(n * t->numel));
+        done += n;
+    }
+    char dir[4096], base[4200];
+    snprintf(dir, sizeof dir, "%s/samples/cell-%d", t->setup->run_dir, c->id);
+    snprintf(base, sizeof base, "%s/iteration-%04d", dir, iteration);
+    pthread_mutex_lock(&t->lock);
+    int rc = lpz_mkdirs(dir, &c->err);
+    if (!rc)
+        rc = lpz_dataset_render(t->ds, c->samples, SAMPLE_COUNT, base, &c->err);
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+static int run_iteration(cell *c, int it)
+{
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int pop = t->pop, nall = c->n_nb * pop;
+    int rc;
+    c->g_loss = c->d_loss = 0;
+    c->g_steps = c->d_steps = 0;
+    c->batch = 0;
+
+    acquire(t);
+    rc = lpz_dataset_sample(t->ds, &c->rng, p->fitness_sample_size, c->fit_real, NULL, &c->err);
+    lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
+    if (!rc)
+        rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);
+    if (!rc && c->sel_gen) {
+        select_population(c, c->gen, c->all_gen, c->sel_gen);
+        select_population(c, c->disc, c->all_disc, c->sel_disc);
+        rc = c->err.code;
+    }
+    release(t);
+    if (rc)
+        return rc;
+
+    lpz_member *tg = c->sel_gen ? c->sel_gen : c->gen, *td = c->sel_disc ? c->sel_disc : c->disc;
+    for (long b = 0; b < t->batches_per_iteration; b++) {
+        if (!p->deterministic && stop_requested(t))
+            return LPZ_ECANCELED;
+        acquire(t);
+        rc = lpz_batcher_next(c->batcher, c->real, NULL, &c->err);
+        for (int i = 0; !rc && i < pop; i++) {
+            tg[i].lr = lpz_mutate_learning_rate(tg[i].lr, p->default_lr, p->alpha, p->mutation_probability, &c->rng);
+            td[i].lr = lpz_mutate_learning_rate(td[i].lr, p->default_lr, p->alpha, p->mutation_probability, &c->rng);
+        }
+        int g_turn = !p->wgan || b % WGAN_CRITIC_STEPS == 0;
+        for (int i = 0; !rc && g_turn && i < pop; i++)
+            rc = train_generator(c, &tg[i], random_of(c, c->all_disc, nall));
+        if (lpz_discriminator_trains(p->discriminator_skip_each_nth_step, b))
+            for (int i = 0; !rc && i < pop; i++)
+                rc = train_discriminator(c, &td[i], random_of(c, c->all_gen, nall));
+        release(t);
+        if (rc)
+            return rc;
+        __atomic_store_n(&c->batch, b + 1, __ATOMIC_RELAXED);
+    }
+
+    acquire(t);
+    if (c->sel_gen) {
+        lpz_member *sg[64], *sd[64];
+        for (int i = 0; i < pop; i++) {
+            sg[i] = &c->sel_gen[i];
+            sd[i] = &c->sel_disc[i];
+        }
+        rc = evaluate(c, sg, pop, c->all_disc, nall, 1, 0);
+        if (!rc)
+            rc = evaluate(c, c->all_gen, nall, sd, pop, 0, 1);
+        if (!rc)
+            rc = replace_population(c, c->gen, c->sel_gen);
+        if (!rc)
+            rc = replace_population(c, c->disc, c->sel_disc);
+    } else {
+        /* The trained individuals are the local ones: their fitness after
+         * training is what the neighbours and the metrics see. */
+        lpz_member *lg[64], *ld[64];
+        for (int i = 0; i < pop; i++) {
+            lg[i] = &c->gen[i];
+            ld[i] = &c->disc[i];
+        }
+        rc = evaluate(c, lg, pop, c->all_disc, nall, 1, 0);
+        if (!rc)
+            rc = evaluate(c, c->all_gen, nall, ld, pop, 0, 1);
+    }
+    /* Mixture weights: kept unless a score says a mutation is better. The
+     * score module (FID) is not part of this build yet, so with score type
+     * fid the weights stay as they are; see docs/status.md. */
+    if (!rc)
+        rc = publish(c, it + 1);
+    if (!rc)
+        rc = save_samples(c, it + 1);
+    release(t);
+    return rc;
+}
+
+/* ---- cell threads ------------------------------------------------------------- */
+
+static void *cell_main(void *arg)
+{
+    cell *c = arg;
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int rc = LPZ_OK;
+    /* Everyone has published before anyone fetches. */
+    if (barrier_wait(&t->barrier, t->stop))
+        return NULL;
+    for (int it = c->iteration; it < p->n_iterations; it++) {
+        double t0 = now_seconds();
+        if (p->deterministic) {
+            if (barrier_wait(&t->barrier, t->stop))
+                break;
+            fetch_neighbours(c);
+            if (barrier_wait(&t->barrier, t->stop))
+                break;
+        } else {
+            if (stop_requested(t))
+                break;
+            fetch_neighbours(c);
+        }
+        rc = run_iteration(c, it);
+        if (rc == LPZ_ECANCELED)
+            break;
+        if (rc) {
+            c->failed = 1;
+            lpz_error_context(&c->err, "cell %d, iteration %d", c->id, it + 1);
+            __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
+            barrier_break(&t->barrier);
+            break;
+        }
+        double secs = now_seconds() - t0;
+        c->iter_seconds[it] = secs;
+        write_metrics(c, it + 1, secs);
+        __atomic_store_n(&c->iteration, it + 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+/* ---- set-up and results -------------------------------------------------------- */
+
+static int cell_setup(trainer *t, cell *c, int id, lpz_error *err)
+{
+    const lpz_train_params *p = t->p;
+    int pop = t->pop, rc;
+    memset(c, 0, sizeof *c);
+    c->tr = t;
+    c->id = id;
+    c->score = NAN;
+    c->n_nb = lpz_grid_neighbourhood(p->grid_k, id, c->nb);
+    lpz_rng_seed(&c->rng, p->seed, (uint64_t)id);
+    for (int k = 0; k < c->n_nb; k++)
+        c->mix[k] = 1.0 / c->n_nb;
+
+    lpz_batcher_config bc = lpz_batcher_config_default(p->batch_size, p->seed, (uint64_t)id);
+    bc.n_batches = p->n_batches;
+    bc.shuffle = p->shuffle;
+    bc.sampling_ratio = p->sampling_ratio;
+    bc.prefetch = 2;
+    if ((rc = lpz_batcher_create(t->ds, &bc, &c->batcher, err)))
+        return rc;
+    if (id == 0)
+        t->batches_per_iteration = lpz_batcher_batches_per_epoch(c->batcher);
+
+    int nall = c->n_nb * pop, nnb = (c->n_nb - 1) * pop;
+    c->gen = calloc((size_t)pop, sizeof *c->gen);
+    c->disc = calloc((size_t)pop, sizeof *c->disc);
+    c->nb_gen = calloc((size_t)(nnb ? nnb : 1), sizeof *c->nb_gen);
+    c->nb_disc = calloc((size_t)(nnb ? nnb : 1), sizeof *c->nb_disc);
+    c->all_gen = calloc((size_t)nall, sizeof *c->all_gen);
+    c->all_disc = calloc((size_t)nall, sizeof *c->all_disc);
+    if (p->enable_selection) {
+        c->sel_gen = calloc((size_t)pop, sizeof *c->sel_gen);
+        c->sel_disc = calloc((size_t)pop, sizeof *c->sel_disc);
+    }
+    int64_t B = t->batch, S = p->fitness_sample_size;
+    c->real = malloc(sizeof(float) * (size_t)(B * t->numel));
+    c->z = malloc(sizeof(float) * (size_t)(B * t->latent));
+    c->dout = malloc(sizeof(float) * (size_t)B);
+    c->dfake = malloc(sizeof(float) * (size_t)(B * t->numel));
+    c->fit_real = malloc(sizeof(float) * (size_t)(S * t->numel));
+    c->fit_z = malloc(sizeof(float) * (size_t)(S * t->latent));
+    c->sample_z = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->latent));
+    c->samples = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->numel));
+    c->pair_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall));
+    c->real_loss = malloc(sizeof(double) * (size_t)nall);
+    c->iter_seconds = calloc((size_t)p->n_iterations + 1, sizeof(double));
+    if (!c->gen || !c->disc || !c->nb_gen || !c->nb_disc || !c->all_gen || !c->all_disc ||
+        (p->enable_selection && (!c->sel_gen || !c->sel_disc)) || !c->real || !c->z || !c->dout || !c->dfake ||
+        !c->fit_real || !c->fit_z || !c->sample_z || !c->samples || !c->pair_loss || !c->real_loss ||
+        !c->iter_seconds)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
+    lpz_rng_fill_normal(&c->rng, c->sample_z, (size_t)(SAMPLE_COUNT * t->latent), 0.0f, 1.0f);
+
+    /* Local individuals get seeds from the cell's stream; the slots for
+     * neighbours and selection only need the same structure. */
+    for (int i = 0; i < pop && !rc; i++) {
+        rc = lpz_member_init(&c->gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
+        if (!rc)
+            rc = lpz_member_init(&c->disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&c->rng), B, err);
+        if (rc)
+            break;
+        lpz_member *ms[2] = {&c->gen[i], &c->disc[i]};
+        for (int k = 0; k < 2; k++) {
+            ms[k]->lr = p->default_lr;
+            ms[k]->id = new_id(t);
+            ms[k]->source_cell = id;
+            ms[k]->loss = p->mustangs ? (int)lpz_rng_below(&c->rng, 3) : p->loss;
+            ms[k]->fitness = 0.0;
+        }
+    }
+    for (int i = 0; i < nnb && !rc; i++) {
+        rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
+        if (!rc)
+            rc = lpz_member_init(&c->nb_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, 0, B, err);
+    }
+    for (int i = 0; i < pop && p->enable_selection && !rc; i++) {
+        rc = lpz_member_init(&c->sel_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
+        if (!rc)
+            rc = lpz_member_init(&c->sel_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, 0, B, err);
+    }
+    if (rc)
+        return rc;
+    for (int i = 0; i < pop; i++) {
+        c->all_gen[i] = &c->gen[i];
+        c->all_disc[i] = &c->disc[i];
+    }
+    for (int i = 0; i < nnb; i++) {
+        c->all_gen[pop + i] = &c->nb_gen[i];
+        c->all_disc[pop + i] = &c->nb_disc[i];
+    }
+    int64_t nbuf = pop * (c->gen[0].n_buffers + c->disc[0].n_buffers);
+    c->buf_scratch = malloc(sizeof(float) * (size_t)(nbuf > 0 ? nbuf : 1));
+    if (!c->buf_scratch)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
+
+    /* Wire buffer for this cell's populations. */
+    lpz_individual inds[128];
+    for (int i = 0; i < pop; i++) {
+        lpz_member_to_wire(&c->gen[i], LPZ_ROLE_GENERATOR, c->buf_scratch, &inds[i]);
+        lpz_member_to_wire(&c->disc[i], LPZ_ROLE_DISCRIMINATOR, c->buf_scratch, &inds[pop + i]);
+    }
+    if ((rc = lpz_population_size(inds, (size_t)(2 * pop), &c->wire_cap, err)))
+        return rc;
+    if (!(c->wire = malloc(c->wire_cap)))
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's messages", id);
+
+    char url[256];
+    if ((rc = lpz_peer_inproc_url(url, sizeof url, t->experiment, (uint32_t)id, err)))
+        return rc;
+    if ((rc = lpz_peer_server_start(url, t->experiment, NULL, &c->server, err)))
+        return rc;
+    return publish(c, 0) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code) : LPZ_OK;
+}
+
+static int cell_connect(trainer *t, cell *c, lpz_error *err)
+{
+    for (int k = 1; k < c->n_nb; k++) {
+        char url[256];
+        int rc = lpz_peer_inproc_url(url, sizeof url, t->experiment, (uint32_t)c->nb[k], err);
+        if (!rc)
+            rc = lpz_peer_client_open(url, t->experiment, NULL, c->id, &c->clients[k], err);
+        if (rc)
+            return rc;
+    }
+    return LPZ_OK;
+}
+
+static void cell_free(cell *c)
+{
+    trainer *t = c->tr;
+    if (!t)
+        return;
+    for (int k = 1; k < c->n_nb; k++)
+        lpz_peer_client_close(c->clients[k]);
+    lpz_peer_server_stop(c->server);
+    int pop = t->pop, nnb = (c->n_nb - 1) * pop;
+    for (int i = 0; i < pop; i++) {
+        if (c->gen)
+            lpz_member_free(&c->gen[i]);
+        if (c->disc)
+            lpz_member_free(&c->disc[i]);
+        if (c->sel_gen)
+            lpz_member_free(&c->sel_gen[i]);
+        if (c->sel_disc)
+            lpz_member_free(&c->sel_disc[i]);
+    }
+    for (int i = 0; i < nnb; i++) {
+        if (c->nb_gen)
+            lpz_member_free(&c->nb_gen[i]);
+        if (c->nb_disc)
+            lpz_member_free(&c->nb_disc[i]);
+    }
+    lpz_batcher_destroy(c->batcher);
+    free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
+    free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
+    free(c->fit_real), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
+    free(c->real_loss), free(c->buf_scratch), free(c->wire), free(c->iter_seconds);
+}
+
+/* master/<cell>/: the best known generator and discriminator of every
+ * neighbourhood cell and mixture.yml (file -> weight). */
+static int save_mixture(trainer *t, cell *c, lpz_cell_result *r, lpz_error *err)
+{
+    snprintf(r->mixture_dir, sizeof r->mixture_dir, "%s/master/%d", t->setup->run_dir, c->id);
+    int rc = lpz_mkdirs(r->mixture_dir, err);
+    if (rc)
+        return rc;
+    char yml[8192];
+    size_t n = (size_t)snprintf(yml, sizeof yml, "# mixture of cell %d: generator file -> weight\n", c->id);
+    for (int k = 0; k < c->n_nb; k++) {
+        lpz_member *g, *d;
+        if (k == 0) {
+            g = best_of(c->gen, t->pop);
+            d = best_of(c->disc, t->pop);
+        } else {
+            g = best_of(&c->nb_gen[(k - 1) * t->pop], t->pop);
+            d = best_of(&c->nb_disc[(k - 1) * t->pop], t->pop);
+        }
+        lpz_member *ms[2] = {g, d};
+        const char *names[2] = {"generator", "discriminator"};
+        for (int j = 0; j < 2; j++) {
+            char path[4400], lr[32], fit[32], cellno[16], src[16];
+            snprintf(path, sizeof path, "%s/%s-%d.safetensors", r->mixture_dir, names[j], c->nb[k]);
+            snprintf(lr, sizeof lr, "%.9g", ms[j]->lr);
+            snprintf(fit, sizeof fit, "%.9g", ms[j]->fitness);
+            snprintf(cellno, sizeof cellno, "%d", c->id);
+            snprintf(src, sizeof src, "%d", c->nb[k]);
+            const char *keys[] = {"cell", "neighbour_cell", "learning_rate", "fitness", "loss"};
+            const char *vals[] = {cellno, src, lr, fit, lpz_loss_name((lpz_loss_kind)ms[j]->loss)};
+            if ((rc = lpz_model_save(path, ms[j]->model, t->net, j ? LPZ_ROLE_DISCRIMINATOR : LPZ_ROLE_GENERATOR,
+                                     keys, vals, 5, err)))
+                return rc;
+        }
+        n += (size_t)snprintf(yml + n, sizeof yml - n, "generator-%d.safetensors: %.9g\n", c->nb[k], c->mix[k]);
+    }
+    char path[4400];
+    snprintf(path, sizeof path, "%s/mixture.yml", r->mixture_dir);
+    return lpz_write_file_atomic(path, yml, n, err);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct progress_ctx {
+    trainer *t;
+    volatile int done;
+} progress_ctx;
+
+/* Prints progress every half second on a terminal, or a log line per
+ * completed grid iteration otherwise. */
+static void *progress_main(void *arg)
+{
+    progress_ctx *pc = arg;
+    trainer *t = pc->t;
+    int mode = t->setup->progress, last_logged = 0;
+    while (!__atomic_load_n(&pc->done, __ATOMIC_SEQ_CST)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int min_it = t->p->n_iterations;
+        long batches = 0;
+        for (int i = 0; i < t->n_cells; i++) {
+            int it = __atomic_load_n(&t->cells[i].iteration, __ATOMIC_SEQ_CST);
+            if (it < min_it)
+                min_it = it;
+            batches += (long)it * t->batches_per_iteration + __atomic_load_n(&t->cells[i].batch, __ATOMIC_RELAXED);
+        }
+        double el = now_seconds() - t->t0;
+        long total = (long)t->p->n_iterations * t->batches_per_iteration * t->n_cells;
+        long start = (long)t->cells[0].iter_seconds[0] * 0; /* resumed runs count from their start */
+        (void)start;
+        double frac = total ? (double)batches / total : 1.0;
+        double eta = frac > 0.001 ? el / frac - el : 0.0;
+        if (mode == 2) {
+            fprintf(stderr, "\r\033[Kiteration %d/%d  batches %ld/%ld  elapsed %.0fs  ETA %.0fs", min_it + 1 > t->p->n_iterations ? t->p->n_iterations : min_it + 1,
+                    t->p->n_iterations, batches, total, el, eta);
+            fflush(stderr);
+        } else if (mode == 1 && min_it > last_logged) {
+            double gl = 0, dl = 0;
+            for (int i = 0; i < t->n_cells; i++) {
+                lpz_member *g = best_of(t->cells[i].gen, t->pop), *d = best_of(t->cells[i].disc, t->pop);
+                gl += g->fitness;
+                dl += d->fitness;
+            }
+            lpz_log(LPZ_LOG_INFO, "iteration %d/%d done: mean best fitness G %.4f D %.4f, elapsed %.1fs, ETA %.0fs",
+                    min_it, t->p->n_iterations, gl / t->n_cells, dl / t->n_cells, el, eta);
+            last_logged = min_it;
+        }
+    }
+    if (mode == 2)
+        fprintf(stderr, "\r\033[K");
+    return NULL;
+}
+
+int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_error *err)
+{
+    const lpz_train_params *p = setup->params;
+    memset(result, 0, sizeof *result);
+    result->best_cell = -1;
+    if (p->grid_k < 1 || p->population_size < 1 || p->population_size > 64 || p->batch_size < 1 ||
+        p->fitness_sample_size < 1 || p->n_iterations < 0)
+        return lpz_error_set(err, LPZ_EINVAL, "invalid training parameters (grid %d, population %d, batch %lld)",
+                             p->grid_k, p->population_size, (long long)p->batch_size);
+    trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    t->p = p;
+    t->setup = setup;
+    t->ds = setup->dataset;
+    t->net = setup->network;
+    t->stop = setup->stop ? setup->stop : &t->local_stop;
+    t->n_cells = p->grid_k * p->grid_k;
+    t->pop = p->population_size;
+    t->batch = p->batch_size;
+    t->numel = lpz_dataset_numel(t->ds);
+    lpz_shape ls = lpz_network_latent_shape(t->net);
+    t->latent = lpz_shape_numel(&ls);
+    t->experiment = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (p->seed * 0x9e3779b97f4a7c15ULL);
+    t->t0 = now_seconds();
+    pthread_mutex_init(&t->lock, NULL);
+    barrier_init(&t->barrier, t->n_cells);
+    int cores = p->cores > 0 ? p->cores : 1;
+    int permits = t->n_cells < cores ? t->n_cells : cores;
+    sem_init(&t->permits, 0, (unsigned)permits);
+    /* Threads x BLAS threads <= cores: one BLAS thread per running cell,
+     * unless a single cell can use them all. */
+    lpz_nn_set_threads(permits == 1 ? cores : 1);
+
+    int rc = LPZ_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.csv", setup->run_dir);
+    t->metrics = fopen(path, "a");
+    if (!t->metrics)
+        rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
+    else if (ftell(t->metrics) == 0)
+        fprintf(t->metrics, "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights,"
+                            "seconds\n");
+
+    t->cells = calloc((size_t)t->n_cells, sizeof *t->cells);
+    pthread_t *threads = calloc((size_t)t->n_cells, sizeof *threads);
+    if (!rc && (!t->cells || !threads))
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    int setup_done = 0;
+    for (int i = 0; !rc && i < t->n_cells; i++, setup_done++)
+        rc = cell_setup(t, &t->cells[i], i, err);
+    if (rc)
+        lpz_error_context(err, "setting up cell %d", setup_done);
+    for (int i = 0; !rc && i < t->n_cells; i++)
+        rc = cell_connect(t, &t->cells[i], err);
+    if (!rc)
+        lpz_log(LPZ_LOG_INFO, "training a %dx%d grid: %d cells, %lld batches of %lld per iteration, %d iterations, "
+                              "%d cell%s computing at once",
+                p->grid_k, p->grid_k, t->n_cells, (long long)t->batches_per_iteration, (long long)t->batch,
+                p->n_iterations, permits, permits == 1 ? "" : "s");
+
+    int started = 0;
+    progress_ctx pc = {t, 0};
+    pthread_t progress;
+    int have_progress = 0;
+    if (!rc) {
+        for (int i = 0; i < t->n_cells; i++, started++)
+            if (pthread_create(&threads[i], NULL, cell_main, &t->cells[i]) != 0) {
+                rc = lpz_error_set(err, LPZ_ENOMEM, "cannot start the thread of cell %d", i);
+                __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
+                barrier_break(&t->barrier);
+                break;
+            }
+        if (setup->progress && pthread_create(&progress, NULL, progress_main, &pc) == 0)
+            have_progress = 1;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    __atomic_store_n(&pc.done, 1, __ATOMIC_SEQ_CST);
+    if (have_progress)
+        pthread_join(progress, NULL);
+
+    for (int i = 0; !rc && i < t->n_cells; i++)
+        if (t->cells[i].failed) {
+            *err = t->cells[i].err;
+            rc = err->code ? err->code : LPZ_EINVAL;
+        }
+    if (!rc) {
+        result->n_cells = t->n_cells;
+        result->cells = calloc((size_t)t->n_cells, sizeof *result->cells);
+        result->stopped = stop_requested(t);
+        if (!result->cells)
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        double *secs = calloc((size_t)(t->n_cells * (p->n_iterations + 1)) + 1, sizeof(double));
+        int nsecs = 0;
+        for (int i = 0; !rc && i < t->n_cells; i++) {
+            cell *c = &t->cells[i];
+            lpz_cell_result *r = &result->cells[i];
+            r->cell = i;
+            r->iterations = c->iteration;
+            r->best_g_fitness = best_of(c->gen, t->pop)->fitness;
+            r->score = c->score;
+            rc = save_mixture(t, c, r, err);
+            for (int it = 0; secs && it < p->n_iterations; it++)
+                if (c->iter_seconds[it] > 0)
+                    secs[nsecs++] = c->iter_seconds[it];
+            /* Best cell: the lowest score when scored, else the fittest
+             * generator (lowest loss against its neighbourhood). */
+            if (result->best_cell < 0)
+                result->best_cell = i;
+            else {
+                lpz_cell_result *b = &result->cells[result->best_cell];
+                int better = !isnan(r->score) && !isnan(b->score) ? r->score < b->score
+                                                                   : r->best_g_fitness < b->best_g_fitness;
+                if (better)
+                    result->best_cell = i;
+            }
+        }
+        if (secs && nsecs) {
+            qsort(secs, (size_t)nsecs, sizeof *secs, cmp_double);
+            result->seconds_per_iteration = secs[nsecs / 2];
+        }
+        free(secs);
+    }
+    result->seconds = now_seconds() - t->t0;
+
+    for (int i = 0; t->cells && i < t->n_cells; i++)
+        cell_free(&t->cells[i]);
+    free(t->cells);
+    free(threads);
+    if (t->metrics)
+        fclose(t->metrics);
+    sem_destroy(&t->permits);
+    barrier_destroy(&t->barrier);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+    if (rc)
+        lpz_train_result_free(result);
+    return rc;
+}
+
+void lpz_train_result_free(lpz_train_result *r)
+{
+    free(r->cells);
+    memset(r, 0, sizeof *r);
+}

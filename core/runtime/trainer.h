@@ -1,0 +1,52 @@
+/* core/runtime/trainer.h - running a whole grid in one process.
+ *
+ * Each cell is a thread; cells exchange individuals through nng inproc://
+ * sockets with the same message code the distributed mode uses over tcp
+ * (core/transport). A cell serves its latest published populations at any
+ * time and never waits for a neighbour's iteration, except in
+ * deterministic mode, where all cells meet once per iteration so that equal
+ * seeds give equal results. At most `cores` cells compute at once, and
+ * OpenBLAS then runs one thread, so threads x BLAS threads <= cores.
+ */
+#ifndef LPZ_RUNTIME_TRAINER_H
+#define LPZ_RUNTIME_TRAINER_H
+
+#include "data/dataset.h"
+#include "model/model.h"
+#include "runtime/runtime.h"
+
+/* What one run needs that is already open. */
+typedef struct lpz_train_setup {
+    const lpz_train_params *params;
+    lpz_dataset *dataset;        /* training split */
+    const lpz_network *network;  /* configured for the dataset's sample shape */
+    const char *run_dir;         /* exists; results go here */
+    int progress;                /* 0 quiet, 1 log lines, 2 a live terminal line */
+    volatile int *stop;          /* set to 1 (e.g. by SIGINT) to stop early; may be NULL */
+} lpz_train_setup;
+
+/* Per-cell outcome, filled at the end. */
+typedef struct lpz_cell_result {
+    int cell;
+    int iterations;        /* completed */
+    double best_g_fitness; /* of the cell's best local generator */
+    double score;          /* mixture score, NAN when not computed */
+    char mixture_dir[4096];
+} lpz_cell_result;
+
+typedef struct lpz_train_result {
+    int n_cells;
+    lpz_cell_result *cells; /* malloc'd, n_cells */
+    int best_cell;
+    int stopped;             /* 1 when stopped early */
+    double seconds;
+    double seconds_per_iteration; /* median over cells and iterations */
+} lpz_train_result;
+
+/* Trains the grid. On success the run folder holds metrics.csv, samples/
+ * and master/<cell>/ (generators, discriminators, mixture.yml). */
+int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_error *err);
+
+void lpz_train_result_free(lpz_train_result *r);
+
+#endif
