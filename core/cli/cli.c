@@ -16,6 +16,8 @@ enum {
     C_SCORE = 1 << 2,
     C_PLUGINS = 1 << 3,
     C_CONFIG = 1 << 4,
+    C_CLASSIFIER = 1 << 5,
+    C_REPORT = 1 << 6,
     C_ALL = 0xffff
 };
 
@@ -38,6 +40,10 @@ static const command_def commands[] = {
      "list the dataloader and network plugins found, and files that are not valid plugins", lpz_cmd_plugins},
     {"config", C_CONFIG, "lpz config -f CONFIG [--set KEY=VALUE]...",
      "print the fully resolved configuration as YAML", lpz_cmd_config},
+    {"classifier", C_CLASSIFIER, "lpz classifier -f CONFIG [-o FILE]",
+     "train the small classifier whose features give FID, IS and TVD on MNIST-format data", lpz_cmd_classifier},
+    {"report", C_REPORT, "lpz report RUN_DIR", "(re)write RUN_DIR/report.html from its metrics and samples",
+     lpz_cmd_report},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -56,11 +62,11 @@ typedef struct option_def {
 #define OFF(f) offsetof(lpz_cli_args, f)
 
 static const option_def options[] = {
-    {"configuration-file", 'f', A_VALUE, C_TRAIN | C_GENERATE | C_SCORE | C_CONFIG, "CONFIG",
+    {"configuration-file", 'f', A_VALUE, C_TRAIN | C_GENERATE | C_SCORE | C_CONFIG | C_CLASSIFIER, "CONFIG",
      "the YAML run file", OFF(config_file)},
     {"plugin-dir", 0, A_LIST, C_ALL, "DIR", "also search DIR for plugins (repeatable; searched first)",
      OFF(plugin_dirs)},
-    {"set", 0, A_LIST, C_TRAIN | C_GENERATE | C_SCORE | C_CONFIG, "KEY=VALUE",
+    {"set", 0, A_LIST, C_TRAIN | C_GENERATE | C_SCORE | C_CONFIG | C_CLASSIFIER, "KEY=VALUE",
      "override a configuration key, e.g. --set trainer.n_iterations=5 (repeatable)", OFF(sets)},
     {"quiet", 'q', A_FLAG, C_ALL, NULL, "only errors and the final result", OFF(quiet)},
     {"verbose", 'v', A_FLAG, C_ALL, NULL, "more detail (debug log lines; plugin options in 'plugins')",
@@ -76,7 +82,8 @@ static const option_def options[] = {
     {"resume", 0, A_VALUE, C_TRAIN, "RUN_DIR", "continue a stopped run from its checkpoints", OFF(resume)},
     {"mixture-source", 0, A_VALUE, C_GENERATE | C_SCORE, "DIR", "folder with mixture.yml and generators",
      OFF(mixture_source)},
-    {"output", 'o', A_VALUE, C_GENERATE, "OUT", "output folder", OFF(output)},
+    {"output", 'o', A_VALUE, C_GENERATE | C_CLASSIFIER, "OUT",
+     "output folder (generate) or model file (classifier)", OFF(output)},
     {"sample-size", 0, A_VALUE, C_GENERATE, "N", "number of samples to write (default 100)", OFF(sample_size)},
     {"latent", 0, A_VALUE, C_GENERATE, "FILE.npy", "use these latent vectors, one row each, in order",
      OFF(latent)},
@@ -270,9 +277,10 @@ int lpz_main(int argc, char **argv)
         print_command_help(cmd, stdout);
         return 0;
     }
-    if (args.n_positional && cmd->bit != 0) {
+    int max_positional = cmd->bit == C_REPORT ? 1 : 0;
+    if (args.n_positional > max_positional) {
         fprintf(stderr, "lpz: error: unexpected argument '%s' for 'lpz %s' (see 'lpz %s --help')\n",
-                args.positional[0], cmd->name, cmd->name);
+                args.positional[max_positional], cmd->name, cmd->name);
         return 2;
     }
     lpz_log_set_sink(cli_log_sink, NULL);

@@ -10,5 +10,7 @@ int lpz_cmd_generate(const lpz_cli_args *args);
 int lpz_cmd_score(const lpz_cli_args *args);
 int lpz_cmd_plugins(const lpz_cli_args *args);
 int lpz_cmd_config(const lpz_cli_args *args);
+int lpz_cmd_classifier(const lpz_cli_args *args);
+int lpz_cmd_report(const lpz_cli_args *args);
 
 #endif
