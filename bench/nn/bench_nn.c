@@ -252,7 +252,7 @@ static void gan_step(gan *s)
     if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
         die("D forward", &err);
     CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
-    CK(lpz_model_backward(s->d, s->dy, s->dx, &err));
+    CK(lpz_model_backward_input(s->d, s->dy, s->dx, &err)); /* D's own gradients unused */
     CK(lpz_model_backward(s->g, s->dx, NULL, &err));
     CK(lpz_adam_step(s->ag, lpz_model_params(s->g), lpz_model_grads(s->g), 2e-4, 0.5, 0.999, &err));
 }

@@ -128,7 +128,7 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
                       float *dp, float *work)
 {
     int64_t P = l->hout * l->wout, ckk = l->cin * l->k * l->k, Cout = l->cout;
-    float *db = l->bias ? dp + Cout * ckk : NULL;
+    float *db = dp && l->bias ? dp + Cout * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
         float *col = work, *og = work + ckk * cs * P;
@@ -142,9 +142,12 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
                     acc += r[j];
                 db[o] += acc;
             }
-        im2col(x + s0 * l->in_numel, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, col);
-        /* dW [Cout, Ckk] += dOut [Cout, csP] col^T */
-        nn_gemm(0, 1, Cout, ckk, cs * P, 1.0f, og, cs * P, col, cs * P, 1.0f, dp, ckk);
+        if (dp) {
+            im2col(x + s0 * l->in_numel, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout,
+                   col);
+            /* dW [Cout, Ckk] += dOut [Cout, csP] col^T */
+            nn_gemm(0, 1, Cout, ckk, cs * P, 1.0f, og, cs * P, col, cs * P, 1.0f, dp, ckk);
+        }
         if (dx) {
             /* dcol [Ckk, csP] = W^T dOut, then fold back into the image */
             nn_gemm(1, 0, ckk, cs * P, Cout, 1.0f, p, ckk, og, cs * P, 0.0f, col, cs * P);
@@ -186,7 +189,7 @@ void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float
 {
     int64_t P = l->hin * l->win, ckk = l->cout * l->k * l->k, Cin = l->cin, Cout = l->cout;
     int64_t Po = l->hout * l->wout;
-    float *db = l->bias ? dp + Cin * ckk : NULL;
+    float *db = dp && l->bias ? dp + Cin * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
         float *col = work, *xg = work + ckk * cs * P;
@@ -200,10 +203,14 @@ void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float
                         acc += r[j];
                     db[o] += acc;
                 }
+        if (!dp && !dx)
+            continue;
         im2col(dys, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, col);
-        gather(x + s0 * l->in_numel, cs, Cin, P, xg);
-        /* dW [Cin, Coutkk] += xg [Cin, csP] dcol^T */
-        nn_gemm(0, 1, Cin, ckk, cs * P, 1.0f, xg, cs * P, col, cs * P, 1.0f, dp, ckk);
+        if (dp) {
+            gather(x + s0 * l->in_numel, cs, Cin, P, xg);
+            /* dW [Cin, Coutkk] += xg [Cin, csP] dcol^T */
+            nn_gemm(0, 1, Cin, ckk, cs * P, 1.0f, xg, cs * P, col, cs * P, 1.0f, dp, ckk);
+        }
         if (dx) {
             /* dxg [Cin, csP] = W [Cin, Coutkk] dcol [Coutkk, csP] */
             nn_gemm(0, 0, Cin, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, xg, cs * P);

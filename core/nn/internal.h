@@ -102,7 +102,8 @@ struct lpz_model {
 
 /* Kernels (layers.c, conv.c, lstm.c). Shapes come from the layer; n is the
  * batch size; x is the layer input, y its output. Backward writes dx when it
- * is not NULL and ADDS parameter gradients into dp (the layer's slice). */
+ * is not NULL and ADDS parameter gradients into dp (the layer's slice)
+ * when dp is not NULL. */
 void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
              const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 

@@ -58,6 +58,8 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
         int64_t cs = conv_chunk(n, ckk * P);
         return cs * P * (ckk + l->cin);
     }
+    case NN_CUSTOM:
+        return l->pcount; /* parameter gradients thrown away by backward_input */
     case NN_LSTM: {
         /* dG (NT x 4h), h_{t-1} (NT x h), two dH (NT x h), dh and dc (N x h) */
         int64_t nt = n * l->in.dim[0], h = l->features;
@@ -90,8 +92,9 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
     /* dW [out, in] += dy^T [out, R] x [R, in] */
-    nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
-    if (l->bias) {
+    if (dp)
+        nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
+    if (dp && l->bias) {
         float *db = dp + out * in;
         for (int64_t r = 0; r < R; r++)
             for (int64_t o = 0; o < out; o++)
@@ -171,8 +174,10 @@ void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *d
                 sdyh += (double)d[j] * h[j];
             }
         }
-        dp[c] += (float)sdyh;    /* d gamma */
-        dp[C + c] += (float)sdy; /* d beta */
+        if (dp) {
+            dp[c] += (float)sdyh;    /* d gamma */
+            dp[C + c] += (float)sdy; /* d beta */
+        }
         if (!dx)
             continue;
         float k = gamma[c] * istd_s[c];

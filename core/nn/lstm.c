@@ -90,6 +90,8 @@ void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float 
     float *dG = work, *Hp = dG + NT * G, *dHa = Hp + NT * h, *dHb = dHa + NT * h;
     float *dh = dHb + NT * h, *dc = dh + n * h;
     const float *dH = dy; /* gradient w.r.t. this layer's output H */
+    if (!dp && !dx)
+        return;
     for (int k = L - 1; k >= 0; k--) {
         const float *A = l->aux + (int64_t)k * NT * 8 * h;
         const float *C = A + NT * G, *H = C + NT * h;
@@ -99,7 +101,8 @@ void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float 
         const float *in = k == 0 ? x : l->aux + (int64_t)(k - 1) * NT * 8 * h + NT * G + 3 * NT * h;
         int64_t off = param_offset(l, k);
         const float *wih = p + off, *whh = wih + G * in_f;
-        float *dwih = dp + off, *dwhh = dwih + G * in_f, *dbih = dwhh + G * h, *dbhh = dbih + G;
+        float *dwih = dp ? dp + off : NULL, *dwhh = dp ? dwih + G * in_f : NULL;
+        float *dbih = dp ? dwhh + G * h : NULL, *dbhh = dp ? dbih + G : NULL;
         memset(dc, 0, (size_t)(n * h) * sizeof(float));
         for (int64_t t = T - 1; t >= 0; t--) {
             /* dh = dH_t + dG_{t+1} W_hh (the recurrent path) */
@@ -125,19 +128,21 @@ void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float 
                 }
             }
         }
-        /* h_{t-1} for every row (zero at t = 0), so dW_hh is one GEMM */
-        for (int64_t s = 0; s < n; s++) {
-            memset(Hp + s * T * h, 0, (size_t)h * sizeof(float));
-            if (T > 1)
-                memcpy(Hp + (s * T + 1) * h, H + s * T * h, (size_t)((T - 1) * h) * sizeof(float));
-        }
-        nn_gemm(1, 0, G, in_f, NT, 1.0f, dG, G, in, in_f, 1.0f, dwih, in_f);
-        nn_gemm(1, 0, G, h, NT, 1.0f, dG, G, Hp, h, 1.0f, dwhh, h);
-        for (int64_t r = 0; r < NT; r++)
-            for (int64_t j = 0; j < G; j++) {
-                dbih[j] += dG[r * G + j];
-                dbhh[j] += dG[r * G + j];
+        if (dp) {
+            /* h_{t-1} for every row (zero at t = 0), so dW_hh is one GEMM */
+            for (int64_t s = 0; s < n; s++) {
+                memset(Hp + s * T * h, 0, (size_t)h * sizeof(float));
+                if (T > 1)
+                    memcpy(Hp + (s * T + 1) * h, H + s * T * h, (size_t)((T - 1) * h) * sizeof(float));
             }
+            nn_gemm(1, 0, G, in_f, NT, 1.0f, dG, G, in, in_f, 1.0f, dwih, in_f);
+            nn_gemm(1, 0, G, h, NT, 1.0f, dG, G, Hp, h, 1.0f, dwhh, h);
+            for (int64_t r = 0; r < NT; r++)
+                for (int64_t j = 0; j < G; j++) {
+                    dbih[j] += dG[r * G + j];
+                    dbhh[j] += dG[r * G + j];
+                }
+        }
         if (k > 0) {
             /* gradient w.r.t. the layer below's H, through its dropout mask */
             float *out = dH == dHa ? dHb : dHa;

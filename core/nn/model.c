@@ -905,7 +905,9 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
     return m->n_layers ? m->layers[m->n_layers - 1].y : m->x_copy;
 }
 
-int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
+/* The backward sweep; with_params 0 leaves the gradient buffer alone
+ * (kernels get dp = NULL; a custom layer writes into scratch). */
+static int backward(lpz_model *m, const float *dy, float *dx, int with_params, lpz_error *err)
 {
     if (!m || !dy)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward: model or output gradient is NULL");
@@ -922,7 +924,7 @@ int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
         nn_layer *l = &m->layers[i];
         const float *in = layer_input(m, i);
         const float *p = m->params + l->poff;
-        float *dp = m->grads + l->poff;
+        float *dp = with_params ? m->grads + l->poff : NULL;
         float *out;
         if (i == 0)
             out = dx; /* may be NULL: the first layer then skips its input gradient */
@@ -997,6 +999,11 @@ int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
         case NN_CUSTOM: {
             /* A plugin's backward always gets somewhere to write dx. */
             float *d = out ? out : (cur == m->g0 ? m->g1 : m->g0);
+            if (!dp) {
+                dp = m->work;
+                if (l->pcount)
+                    memset(dp, 0, (size_t)l->pcount * sizeof(float));
+            }
             l->ops->backward(l->self, &l->in, n, p, in, y, cur, d, dp);
             break;
         }
@@ -1006,6 +1013,18 @@ int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
         cur = out;
     }
     return LPZ_OK;
+}
+
+int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
+{
+    return backward(m, dy, dx, 1, err);
+}
+
+int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error *err)
+{
+    if (!dx)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward_input: dx is NULL");
+    return backward(m, dy, dx, 0, err);
 }
 
 void lpz_model_zero_grad(lpz_model *m)

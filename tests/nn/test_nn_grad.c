@@ -426,6 +426,53 @@ static void test_custom_layer_trains_like_builtin(void **state)
     lpz_model_destroy(m);
 }
 
+static void test_backward_input_matches_and_leaves_grads(void **state)
+{
+    (void)state;
+    /* conv + BN + LSTM-free stack, an LSTM stack, and a custom layer */
+    for (int which = 0; which < 3; which++) {
+        lpz_model *m;
+        int64_t n = 3;
+        if (which == 0) {
+            m = make(3, 2, 6, 6);
+            OK(lpz_model_add_conv2d(m, "0", 3, 3, 2, 1, 1, &e_));
+            OK(lpz_model_add_batchnorm(m, "1", &e_));
+            OK(lpz_model_add_conv_transpose2d(m, "2", 2, 4, 2, 1, 1, &e_));
+            OK(lpz_model_add_flatten(m, &e_));
+            OK(lpz_model_add_linear(m, "4", 1, 1, &e_));
+        } else if (which == 1) {
+            m = make(2, 4, 3, 0);
+            OK(lpz_model_add_lstm(m, "rnn", 5, 2, 0.0f, &e_));
+            OK(lpz_model_add_last_step(m, &e_));
+            OK(lpz_model_add_linear(m, "out", 1, 1, &e_));
+        } else {
+            m = make(1, 4, 0, 0);
+            OK(lpz_model_add_custom(m, "s", &scale_ops, NULL, &e_));
+            OK(lpz_model_add_linear(m, "1", 1, 1, &e_));
+        }
+        lpz_shape is = lpz_model_input_shape(m);
+        int64_t nx = n * lpz_shape_numel(&is), np = lpz_model_param_count(m);
+        float *x = malloc((size_t)nx * sizeof(float)), *dx1 = malloc((size_t)nx * sizeof(float));
+        float *dx2 = malloc((size_t)nx * sizeof(float)), dy[3] = {0.5f, -1.0f, 2.0f};
+        for (int64_t i = 0; i < nx; i++)
+            x[i] = sinf((float)i * 0.7f);
+        assert_non_null(lpz_model_forward(m, x, n, &e_));
+        lpz_model_zero_grad(m);
+        OK(lpz_model_backward(m, dy, dx1, &e_));
+        float *g = malloc((size_t)np * sizeof(float));
+        memcpy(g, lpz_model_grads(m), (size_t)np * sizeof(float));
+        OK(lpz_model_backward_input(m, dy, dx2, &e_));
+        assert_memory_equal(dx1, dx2, (size_t)nx * sizeof(float));
+        assert_memory_equal(g, lpz_model_grads(m), (size_t)np * sizeof(float));
+        assert_int_equal(lpz_model_backward_input(m, dy, NULL, &e_), LPZ_EINVAL);
+        free(x);
+        free(dx1);
+        free(dx2);
+        free(g);
+        lpz_model_destroy(m);
+    }
+}
+
 /* ---- losses and Adam ----------------------------------------------------- */
 
 static void test_loss_gradients_match_finite_differences(void **state)
@@ -537,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_sequence_gan_shapes_gradients),
         cmocka_unit_test(test_reshape_and_flatten_pass_gradients),
         cmocka_unit_test(test_custom_layer_trains_like_builtin),
+        cmocka_unit_test(test_backward_input_matches_and_leaves_grads),
         cmocka_unit_test(test_loss_gradients_match_finite_differences),
         cmocka_unit_test(test_loss_values_and_bad_outputs),
         cmocka_unit_test(test_adam_matches_formula_and_state_round_trips),

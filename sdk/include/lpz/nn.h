@@ -165,6 +165,12 @@ LPZ_API const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, 
  * not NULL the input gradient is written there (n * numel(input)). */
 LPZ_API int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err);
 
+/* Like lpz_model_backward, but only the input gradient: parameter
+ * gradients are neither computed nor changed. For a generator step through
+ * a discriminator whose own gradients are not used (saves the weight-
+ * gradient GEMMs). dx must not be NULL. */
+LPZ_API int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error *err);
+
 LPZ_API void lpz_model_zero_grad(lpz_model *m);
 
 /* A deep copy (parameters, buffers, mode; fresh scratch). */
