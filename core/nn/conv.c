@@ -13,6 +13,21 @@
 
 #include <string.h>
 
+/* The output columns ow whose input column iw = ow * st + off (off =
+ * kj - pad) lies inside [0, W): ow in [*lo, *hi). Computing the range once
+ * keeps the inner loops free of bounds checks. */
+static void valid_range(int64_t off, int st, int64_t W, int64_t Wo, int64_t *lo, int64_t *hi)
+{
+    int64_t a = off >= 0 ? 0 : (-off + st - 1) / st;   /* first ow with iw >= 0 */
+    int64_t b = W - off <= 0 ? 0 : (W - off - 1) / st + 1; /* first ow with iw >= W */
+    if (b > Wo)
+        b = Wo;
+    if (a > b)
+        a = b;
+    *lo = a;
+    *hi = b;
+}
+
 /* im2col over cs images x (cs, C, H, W) for a k x k window with stride st
  * and padding pad; output positions (Ho, Wo). col [C k k, cs * Ho * Wo]. */
 static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, int k, int st, int pad,
@@ -23,6 +38,8 @@ static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, 
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 float *dst = col + ((c * k + ki) * k + kj) * ld;
+                int64_t off = kj - pad, lo, hi;
+                valid_range(off, st, W, Wo, &lo, &hi);
                 for (int64_t s = 0; s < cs; s++) {
                     const float *xs = x + (s * C + c) * H * W;
                     float *d = dst + s * P;
@@ -34,25 +51,15 @@ static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, 
                             continue;
                         }
                         const float *xr = xs + ih * W;
-                        if (st == 1) {
-                            /* contiguous run: ow in [lo, hi) reads xr[ow - pad + kj] */
-                            int64_t off = kj - pad;
-                            int64_t lo = off < 0 ? -off : 0;
-                            int64_t hi = W - off < Wo ? W - off : Wo;
-                            if (hi < lo)
-                                hi = lo;
-                            for (int64_t ow = 0; ow < lo && ow < Wo; ow++)
-                                dr[ow] = 0.0f;
-                            if (hi > lo)
-                                memcpy(dr + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(float));
-                            for (int64_t ow = hi > lo ? hi : lo; ow < Wo; ow++)
-                                dr[ow] = 0.0f;
-                        } else {
-                            for (int64_t ow = 0; ow < Wo; ow++) {
-                                int64_t iw = ow * st - pad + kj;
-                                dr[ow] = (iw >= 0 && iw < W) ? xr[iw] : 0.0f;
-                            }
-                        }
+                        for (int64_t ow = 0; ow < lo; ow++)
+                            dr[ow] = 0.0f;
+                        if (st == 1)
+                            memcpy(dr + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(float));
+                        else
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                dr[ow] = xr[ow * st + off];
+                        for (int64_t ow = hi; ow < Wo; ow++)
+                            dr[ow] = 0.0f;
                     }
                 }
             }
@@ -67,6 +74,8 @@ static void col2im(const float *col, int64_t cs, int64_t C, int64_t H, int64_t W
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const float *src = col + ((c * k + ki) * k + kj) * ld;
+                int64_t off = kj - pad, lo, hi;
+                valid_range(off, st, W, Wo, &lo, &hi);
                 for (int64_t s = 0; s < cs; s++) {
                     float *xs = x + (s * C + c) * H * W;
                     const float *d = src + s * P;
@@ -76,11 +85,12 @@ static void col2im(const float *col, int64_t cs, int64_t C, int64_t H, int64_t W
                             continue;
                         float *xr = xs + ih * W;
                         const float *dr = d + oh * Wo;
-                        for (int64_t ow = 0; ow < Wo; ow++) {
-                            int64_t iw = ow * st - pad + kj;
-                            if (iw >= 0 && iw < W)
-                                xr[iw] += dr[ow];
-                        }
+                        if (st == 1)
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                xr[ow + off] += dr[ow];
+                        else
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                xr[ow * st + off] += dr[ow];
                     }
                 }
             }

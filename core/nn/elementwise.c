@@ -1,80 +1,79 @@
 /* core/nn/elementwise.c - the element-wise loops of the engine:
  * activations forward/backward, dropout and the Adam update.
  *
- * These are memory-bound loops over whole batches; each is built for
- * AVX-512, AVX2 and baseline x86-64 and the loader picks the best the CPU
- * has (GCC target_clones), so a generic build still runs wide vectors.
+ * These are memory-bound loops over whole batches. The bodies
+ * (elementwise_body.h) are compiled three times: baseline x86-64, AVX2+FMA
+ * and AVX-512; a constructor picks the widest the CPU supports, so a
+ * generic build still runs wide vectors. (GCC's target_clones would do the
+ * same but exports its ifunc symbols from liblpz.so, which must export
+ * only the SDK.)
  */
 #include "nn/elementwise.h"
 #include "nn/fastmath.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NN_CLONES
+#define NN_SFX(name) name##_base
+#include "nn/elementwise_body.h"
+#undef NN_SFX
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_MULTI_ISA 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define NN_SFX(name) name##_avx2
+#include "nn/elementwise_body.h"
+#undef NN_SFX
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+#define NN_SFX(name) name##_avx512
+#include "nn/elementwise_body.h"
+#undef NN_SFX
+#pragma GCC pop_options
 #endif
 
-NN_CLONES void nn_act_forward(int kind, float slope, const float *restrict x, float *restrict y, int64_t n)
+static struct {
+    void (*act_forward)(int, float, const float *, float *, int64_t);
+    void (*act_backward)(int, float, const float *, const float *, const float *, float *, int64_t);
+    void (*mul)(const float *, const float *, float *, int64_t);
+    void (*adam_update)(float *, const float *, float *, float *, int64_t, float, float, float, float, float);
+} kern = {act_forward_base, act_backward_base, mul_base, adam_update_base};
+
+/* Runs at load time, before any thread can call the kernels. */
+__attribute__((constructor)) static void pick_kernels(void)
 {
-    switch (kind) {
-    case NN_ACT_RELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case NN_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
-        break;
-    case NN_ACT_TANH:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = nn_tanhf(x[i]);
-        break;
-    case NN_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = nn_sigmoidf(x[i]);
-        break;
+#ifdef NN_MULTI_ISA
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        kern.act_forward = act_forward_avx512;
+        kern.act_backward = act_backward_avx512;
+        kern.mul = mul_avx512;
+        kern.adam_update = adam_update_avx512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        kern.act_forward = act_forward_avx2;
+        kern.act_backward = act_backward_avx2;
+        kern.mul = mul_avx2;
+        kern.adam_update = adam_update_avx2;
     }
+#endif
 }
 
-NN_CLONES void nn_act_backward(int kind, float slope, const float *restrict x, const float *restrict y,
-                               const float *restrict dy, float *restrict dx, int64_t n)
+void nn_act_forward(int kind, float slope, const float *x, float *y, int64_t n)
 {
-    switch (kind) {
-    case NN_ACT_RELU:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
-        break;
-    case NN_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
-        break;
-    case NN_ACT_TANH:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    case NN_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    }
+    kern.act_forward(kind, slope, x, y, n);
 }
 
-NN_CLONES void nn_mul(const float *restrict a, const float *restrict b, float *restrict out, int64_t n)
+void nn_act_backward(int kind, float slope, const float *x, const float *y, const float *dy, float *dx, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        out[i] = a[i] * b[i];
+    kern.act_backward(kind, slope, x, y, dy, dx, n);
 }
 
-NN_CLONES void nn_adam_update(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
-                              int64_t n, float b1, float b2, float step, float sqrt_bc2, float eps)
+void nn_mul(const float *a, const float *b, float *out, int64_t n)
 {
-    float c1 = 1.0f - b1, c2 = 1.0f - b2;
-    for (int64_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float mi = m[i] * b1 + c1 * gi;
-        float vi = v[i] * b2 + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step * (mi / (__builtin_sqrtf(vi) / sqrt_bc2 + eps));
-    }
+    kern.mul(a, b, out, n);
+}
+
+void nn_adam_update(float *p, const float *g, float *m, float *v, int64_t n, float b1, float b2, float step,
+                    float sqrt_bc2, float eps)
+{
+    kern.adam_update(p, g, m, v, n, b1, b2, step, sqrt_bc2, eps);
 }

@@ -119,20 +119,28 @@ void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const flo
     for (int64_t c = 0; c < C; c++) {
         double mean, var;
         if (train) {
+            /* float sums per row (vectorised), double across rows */
             double s = 0.0;
             for (int64_t i = 0; i < n; i++) {
                 const float *xc = x + (i * C + c) * S;
+                float r = 0.0f;
+#pragma omp simd reduction(+ : r)
                 for (int64_t j = 0; j < S; j++)
-                    s += xc[j];
+                    r += xc[j];
+                s += r;
             }
             mean = s / (double)M;
             double q = 0.0;
+            float fmean = (float)mean;
             for (int64_t i = 0; i < n; i++) {
                 const float *xc = x + (i * C + c) * S;
+                float r = 0.0f;
+#pragma omp simd reduction(+ : r)
                 for (int64_t j = 0; j < S; j++) {
-                    double d = xc[j] - mean;
-                    q += d * d;
+                    float d = xc[j] - fmean;
+                    r += d * d;
                 }
+                q += r;
             }
             var = q / (double)M; /* biased: normalisation */
             /* running statistics use the unbiased variance, as PyTorch */
@@ -169,10 +177,14 @@ void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *d
         double sdy = 0.0, sdyh = 0.0;
         for (int64_t i = 0; i < n; i++) {
             const float *d = dy + (i * C + c) * S, *h = xhat + (i * C + c) * S;
+            float r1 = 0.0f, r2 = 0.0f;
+#pragma omp simd reduction(+ : r1, r2)
             for (int64_t j = 0; j < S; j++) {
-                sdy += d[j];
-                sdyh += (double)d[j] * h[j];
+                r1 += d[j];
+                r2 += d[j] * h[j];
             }
+            sdy += r1;
+            sdyh += r2;
         }
         if (dp) {
             dp[c] += (float)sdyh;    /* d gamma */
