@@ -79,10 +79,6 @@ int lpz_cmd_train(const lpz_cli_args *args)
                         "this version yet; run 'lpz train -f CONFIG' to train the whole grid in this process\n");
         return 1;
     }
-    if (args->resume) {
-        fprintf(stderr, "lpz: error: --resume is not available in this version yet\n");
-        return 1;
-    }
     int grid = 0;
     if (args->grid && parse_grid(args->grid, &grid)) {
         fprintf(stderr, "lpz: error: --grid %s: expected a whole number from 1 to 64 (K for a KxK grid)\n",
@@ -90,7 +86,18 @@ int lpz_cmd_train(const lpz_cli_args *args)
         return 2;
     }
     lpz_config cfg;
-    int rc = read_config(args, &cfg);
+    char resume_cfg[4200];
+    lpz_cli_args eff = *args;
+    if (args->resume) {
+        /* A resumed run reads the configuration it saved (with any --set). */
+        if (args->config_file) {
+            fprintf(stderr, "lpz: error: --resume takes the run's own config.yml; drop -f (use --set to change keys)\n");
+            return 2;
+        }
+        snprintf(resume_cfg, sizeof resume_cfg, "%s/config.yml", args->resume);
+        eff.config_file = resume_cfg;
+    }
+    int rc = read_config(&eff, &cfg);
     if (rc) {
         lpz_config_destroy(&cfg);
         return rc;
@@ -111,7 +118,7 @@ int lpz_cmd_train(const lpz_cli_args *args)
     sigaction(SIGTERM, &sa, &old_term);
 
     lpz_run_request req = {&cfg, &reg, grid, args->deterministic,
-                           args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag};
+                           args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag, args->resume, NULL, NULL};
     lpz_run_outcome out;
     rc = lpz_run_local(&req, &out, &err);
     sigaction(SIGINT, &old_int, NULL);

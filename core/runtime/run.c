@@ -154,8 +154,14 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         goto done;
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
         goto done;
-    if ((rc = make_run_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+    if (req->resume_dir) {
+        if (!realpath(req->resume_dir, out->run_dir)) {
+            rc = lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no such folder", req->resume_dir);
+            goto done;
+        }
+    } else if ((rc = make_run_dir(&p, out->run_dir, sizeof out->run_dir, err))) {
         goto done;
+    }
     if ((rc = write_config(cfg, out->run_dir, err)))
         goto done;
 
@@ -184,7 +190,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                 p.score_type);
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
-    lpz_train_setup setup = {&p, ds, net, out->run_dir, req->progress, req->stop};
+    lpz_train_setup setup = {&p, ds, net, out->run_dir, req->progress, req->stop, req->resume_dir != NULL,
+                             req->on_iteration, req->user};
     rc = lpz_train_local(&setup, &out->result, err);
 done:
     lpz_network_destroy(net);

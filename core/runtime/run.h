@@ -20,6 +20,9 @@ typedef struct lpz_run_request {
     int deterministic;   /* 1 forces deterministic mode */
     int progress;        /* 0 quiet, 1 log lines, 2 a live terminal line */
     volatile int *stop;  /* set asynchronously to stop (SIGINT) */
+    const char *resume_dir; /* continue this run from its checkpoints (NULL: a new run) */
+    void (*on_iteration)(void *user, const char *run_dir, int iteration); /* see lpz_train_setup */
+    void *user;
 } lpz_run_request;
 
 typedef struct lpz_run_outcome {

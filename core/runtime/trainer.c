@@ -15,6 +15,7 @@
 #include "io/fsutil.h"
 #include "nn/adam.h"
 #include "nn/loss.h"
+#include "runtime/checkpoint.h"
 #include "runtime/member.h"
 #include "transport/individual.h"
 #include "transport/peer.h"
@@ -139,7 +140,13 @@ struct trainer {
     volatile int *stop;
     uint64_t experiment;
     pthread_mutex_t lock; /* metrics file, rendering, log of progress */
-    FILE *metrics;
+    FILE *metrics, *timing;
+    /* Rows of metrics.csv wait here until every cell has finished their
+     * iteration, then are written in cell order, so that the file does not
+     * depend on thread timing (--deterministic runs give equal files). */
+    char **rows;       /* [n_iterations * n_cells] */
+    int *done_count;   /* [n_iterations]: cells that finished the iteration */
+    int flushed;       /* grid iterations written */
     uint64_t next_id;
     double t0;
 };
@@ -469,27 +476,60 @@ static lpz_member *best_of(lpz_member *m, int n)
     return best;
 }
 
+/* Writes every grid iteration that all cells have finished; lock held. */
+static void flush_rows(trainer *t, int all)
+{
+    int n_it = t->p->n_iterations;
+    while (t->flushed < n_it && (all || t->done_count[t->flushed] == t->n_cells)) {
+        int it = t->flushed;
+        for (int c = 0; c < t->n_cells; c++) {
+            char **row = &t->rows[it * t->n_cells + c];
+            if (*row && t->metrics)
+                fputs(*row, t->metrics);
+            free(*row);
+            *row = NULL;
+        }
+        if (t->metrics)
+            fflush(t->metrics);
+        t->flushed++;
+        if (!all && t->setup->on_iteration)
+            t->setup->on_iteration(t->setup->user, t->setup->run_dir, it + 1);
+    }
+}
+
 static void write_metrics(cell *c, int iteration, double seconds)
 {
     trainer *t = c->tr;
     lpz_member *g = best_of(c->gen, t->pop), *d = best_of(c->disc, t->pop);
-    char weights[256];
+    char row[1024], score[32] = "";
     size_t n = 0;
-    for (int k = 0; k < c->n_nb && n < sizeof weights; k++)
-        n += (size_t)snprintf(weights + n, sizeof weights - n, "%s%d:%.6f", k ? ";" : "", c->nb[k], c->mix[k]);
-    pthread_mutex_lock(&t->lock);
-    if (t->metrics) {
-        fprintf(t->metrics, "%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,", iteration, c->id,
-                c->g_steps ? c->g_loss / c->g_steps : NAN, c->d_steps ? c->d_loss / c->d_steps : NAN, g->fitness,
-                d->fitness, g->lr, d->lr);
-        if (isnan(c->score))
-            fprintf(t->metrics, ",");
-        else
-            fprintf(t->metrics, "%.6g,", c->score);
-        fprintf(t->metrics, "%s,%.3f\n", weights, seconds);
-        fflush(t->metrics);
+    if (!isnan(c->score))
+        snprintf(score, sizeof score, "%.6g", c->score);
+    n = (size_t)snprintf(row, sizeof row, "%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%s,", iteration, c->id,
+                         c->g_steps ? c->g_loss / c->g_steps : NAN, c->d_steps ? c->d_loss / c->d_steps : NAN,
+                         g->fitness, d->fitness, g->lr, d->lr, score);
+    for (int k = 0; k < c->n_nb && n < sizeof row - 2; k++)
+        n += (size_t)snprintf(row + n, sizeof row - n, "%s%d:%.6f", k ? ";" : "", c->nb[k], c->mix[k]);
+    if (n < sizeof row - 1) {
+        row[n++] = '\n';
+        row[n] = '\0';
     }
+    pthread_mutex_lock(&t->lock);
+    if (t->timing) {
+        fprintf(t->timing, "%d,%d,%.3f,%d\n", iteration, c->id, seconds, c->fetch_failures);
+        fflush(t->timing);
+    }
+    t->rows[(iteration - 1) * t->n_cells + c->id] = strdup(row);
+    t->done_count[iteration - 1]++;
+    flush_rows(t, 0);
     pthread_mutex_unlock(&t->lock);
+}
+
+static int save_checkpoint(cell *c)
+{
+    trainer *t = c->tr;
+    lpz_cell_state st = {c->id, c->iteration, t->pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
+    return lpz_checkpoint_save(t->setup->run_dir, &st, &c->err);
 }
 
 static int save_samples(cell *c, int iteration)
@@ -624,19 +664,33 @@ static void *cell_main(void *arg)
             fetch_neighbours(c);
         }
         rc = run_iteration(c, it);
-        if (rc == LPZ_ECANCELED)
+        if (rc == LPZ_ECANCELED) {
+            rc = LPZ_OK;
             break;
+        }
         if (rc) {
             c->failed = 1;
             lpz_error_context(&c->err, "cell %d, iteration %d", c->id, it + 1);
             __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
             barrier_break(&t->barrier);
-            break;
+            return NULL;
         }
         double secs = now_seconds() - t0;
         c->iter_seconds[it] = secs;
-        write_metrics(c, it + 1, secs);
         __atomic_store_n(&c->iteration, it + 1, __ATOMIC_SEQ_CST);
+        write_metrics(c, it + 1, secs);
+        if (p->checkpoint_period > 0 && (it + 1) % p->checkpoint_period == 0 && (rc = save_checkpoint(c)))
+            break;
+    }
+    /* A final checkpoint, so that a stopped run can be resumed and a
+     * finished one extended (lpz train --resume). */
+    if (!rc && !c->failed)
+        rc = save_checkpoint(c);
+    if (rc && rc != LPZ_ECANCELED && !c->failed) {
+        c->failed = 1;
+        lpz_error_context(&c->err, "cell %d", c->id);
+        __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
+        barrier_break(&t->barrier);
     }
     return NULL;
 }
@@ -748,6 +802,18 @@ static int cell_setup(trainer *t, cell *c, int id, lpz_error *err)
         return rc;
     if (!(c->wire = malloc(c->wire_cap)))
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's messages", id);
+
+    if (t->setup->resume) {
+        lpz_cell_state st = {id, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
+        if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)))
+            return rc;
+        c->iteration = st.iteration > p->n_iterations ? p->n_iterations : st.iteration;
+        for (int i = 0; i < pop; i++) {
+            uint64_t top = c->gen[i].id > c->disc[i].id ? c->gen[i].id : c->disc[i].id;
+            while (top > __atomic_load_n(&t->next_id, __ATOMIC_SEQ_CST))
+                __atomic_store_n(&t->next_id, top, __ATOMIC_SEQ_CST);
+        }
+    }
 
     char url[256];
     if ((rc = lpz_peer_inproc_url(url, sizeof url, t->experiment, (uint32_t)id, err)))
@@ -940,8 +1006,16 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     if (!t->metrics)
         rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
     else if (ftell(t->metrics) == 0)
-        fprintf(t->metrics, "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights,"
-                            "seconds\n");
+        fprintf(t->metrics, "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights\n");
+    snprintf(path, sizeof path, "%s/timing.csv", setup->run_dir);
+    if (!rc && !(t->timing = fopen(path, "a")))
+        rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
+    else if (!rc && ftell(t->timing) == 0)
+        fprintf(t->timing, "iteration,cell,seconds,failed_fetches\n");
+    t->rows = calloc((size_t)(p->n_iterations * t->n_cells) + 1, sizeof *t->rows);
+    t->done_count = calloc((size_t)p->n_iterations + 1, sizeof *t->done_count);
+    if (!rc && (!t->rows || !t->done_count))
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
 
     t->cells = calloc((size_t)t->n_cells, sizeof *t->cells);
     pthread_t *threads = calloc((size_t)t->n_cells, sizeof *threads);
@@ -952,6 +1026,19 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         rc = cell_setup(t, &t->cells[i], i, err);
     if (rc)
         lpz_error_context(err, "setting up cell %d", setup_done);
+    if (!rc) {
+        /* Iterations that resumed cells have already done are written. */
+        int first = p->n_iterations;
+        for (int i = 0; i < t->n_cells; i++) {
+            for (int it = 0; it < t->cells[i].iteration; it++)
+                t->done_count[it]++;
+            if (t->cells[i].iteration < first)
+                first = t->cells[i].iteration;
+        }
+        t->flushed = first;
+        if (setup->resume)
+            lpz_log(LPZ_LOG_INFO, "resuming from iteration %d of %d", first, p->n_iterations);
+    }
     for (int i = 0; !rc && i < t->n_cells; i++)
         rc = cell_connect(t, &t->cells[i], err);
     if (!rc)
@@ -980,6 +1067,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     __atomic_store_n(&pc.done, 1, __ATOMIC_SEQ_CST);
     if (have_progress)
         pthread_join(progress, NULL);
+    if (t->rows) {
+        pthread_mutex_lock(&t->lock);
+        flush_rows(t, 1); /* rows of an interrupted iteration */
+        pthread_mutex_unlock(&t->lock);
+    }
 
     for (int i = 0; !rc && i < t->n_cells; i++)
         if (t->cells[i].failed) {
@@ -1024,6 +1116,8 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         free(secs);
     }
     result->seconds = now_seconds() - t->t0;
+    if (!rc && setup->on_iteration)
+        setup->on_iteration(setup->user, setup->run_dir, -1);
 
     for (int i = 0; t->cells && i < t->n_cells; i++)
         cell_free(&t->cells[i]);
@@ -1031,6 +1125,10 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     free(threads);
     if (t->metrics)
         fclose(t->metrics);
+    if (t->timing)
+        fclose(t->timing);
+    free(t->rows);
+    free(t->done_count);
     sem_destroy(&t->permits);
     barrier_destroy(&t->barrier);
     pthread_mutex_destroy(&t->lock);

@@ -23,6 +23,12 @@ typedef struct lpz_train_setup {
     const char *run_dir;         /* exists; results go here */
     int progress;                /* 0 quiet, 1 log lines, 2 a live terminal line */
     volatile int *stop;          /* set to 1 (e.g. by SIGINT) to stop early; may be NULL */
+    int resume;                  /* 1: restore every cell from run_dir/checkpoints/ first */
+    /* Called after every completed grid iteration (all cells done with it,
+     * metrics written) and once at the end with iteration = -1; from a
+     * cell thread, one call at a time. May be NULL. */
+    void (*on_iteration)(void *user, const char *run_dir, int iteration);
+    void *user;
 } lpz_train_setup;
 
 /* Per-cell outcome, filled at the end. */

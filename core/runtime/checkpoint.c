@@ -1,0 +1,241 @@
+/* core/runtime/checkpoint.c - see checkpoint.h. */
+#include "runtime/checkpoint.h"
+
+#include "io/fsutil.h"
+#include "io/safetensors.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POP 64
+#define META_PER_MEMBER 6
+#define MAX_META (2 * MAX_POP * META_PER_MEMBER + 8)
+#define MAX_TENSORS (2 * MAX_POP * 4)
+
+static void cell_path(char *out, size_t size, const char *run_dir, int cell)
+{
+    snprintf(out, size, "%s/checkpoints/cell-%d.safetensors", run_dir, cell);
+}
+
+typedef struct meta_builder {
+    const char *keys[MAX_META];
+    const char *values[MAX_META];
+    char storage[MAX_META][2][96];
+    int n;
+} meta_builder;
+
+static void meta_add(meta_builder *m, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void meta_add(meta_builder *m, const char *key, const char *fmt, ...)
+{
+    if (m->n >= MAX_META)
+        return;
+    snprintf(m->storage[m->n][0], sizeof m->storage[m->n][0], "%s", key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->storage[m->n][1], sizeof m->storage[m->n][1], fmt, ap);
+    va_end(ap);
+    m->keys[m->n] = m->storage[m->n][0];
+    m->values[m->n] = m->storage[m->n][1];
+    m->n++;
+}
+
+int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error *err)
+{
+    if (s->pop > MAX_POP)
+        return lpz_error_set(err, LPZ_EINVAL, "population %d is too large to checkpoint", s->pop);
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    int rc = lpz_mkdirs(dir, err);
+    if (rc)
+        return rc;
+    cell_path(path, sizeof path, run_dir, s->cell);
+
+    lpz_st_tensor *t = calloc(MAX_TENSORS, sizeof *t);
+    meta_builder *m = calloc(1, sizeof *m);
+    char (*names)[64] = calloc(MAX_TENSORS, sizeof *names);
+    float **bufs = calloc((size_t)(2 * s->pop), sizeof *bufs);
+    int nt = 0;
+    if (!t || !m || !names || !bufs) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory writing a checkpoint");
+        goto done;
+    }
+    meta_add(m, "format", "lpz-checkpoint-1");
+    meta_add(m, "cell", "%d", s->cell);
+    meta_add(m, "iteration", "%d", s->iteration);
+    meta_add(m, "population_size", "%d", s->pop);
+    char mix[512];
+    size_t n = 0;
+    for (int k = 0; k < s->n_mix && n < sizeof mix; k++)
+        n += (size_t)snprintf(mix + n, sizeof mix - n, "%s%.17g", k ? "," : "", s->mix[k]);
+    meta_add(m, "mixture_weights", "%s", n ? mix : "");
+    meta_add(m, "rng", "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, s->rng->s[0], s->rng->s[1],
+             s->rng->s[2], s->rng->s[3]);
+    for (int role = 0; role < 2; role++)
+        for (int i = 0; i < s->pop; i++) {
+            const lpz_member *mb = role ? &s->disc[i] : &s->gen[i];
+            const char *rn = role ? "discriminator" : "generator";
+            char key[64];
+            const float *arrays[3] = {lpz_model_params(mb->model), mb->adam->m, mb->adam->v};
+            const char *suffix[3] = {"params", "adam_m", "adam_v"};
+            for (int a = 0; a < 3; a++) {
+                snprintf(names[nt], sizeof names[nt], "%s.%d.%s", rn, i, suffix[a]);
+                t[nt] = (lpz_st_tensor){names[nt], LPZ_ST_F32, 1, {mb->n_params}, arrays[a],
+                                        (size_t)mb->n_params * sizeof(float)};
+                nt++;
+            }
+            if (mb->n_buffers) {
+                float *b = bufs[role * s->pop + i] = malloc((size_t)mb->n_buffers * sizeof(float));
+                if (!b) {
+                    rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory writing a checkpoint");
+                    goto done;
+                }
+                lpz_member_get_buffers(mb, b);
+                snprintf(names[nt], sizeof names[nt], "%s.%d.buffers", rn, i);
+                t[nt] = (lpz_st_tensor){names[nt], LPZ_ST_F32, 1, {mb->n_buffers}, b,
+                                        (size_t)mb->n_buffers * sizeof(float)};
+                nt++;
+            }
+            snprintf(key, sizeof key, "%s.%d.lr", rn, i);
+            meta_add(m, key, "%.17g", mb->lr);
+            snprintf(key, sizeof key, "%s.%d.fitness", rn, i);
+            meta_add(m, key, "%.17g", mb->fitness);
+            snprintf(key, sizeof key, "%s.%d.id", rn, i);
+            meta_add(m, key, "%" PRIu64, mb->id);
+            snprintf(key, sizeof key, "%s.%d.adam_step", rn, i);
+            meta_add(m, key, "%" PRId64, mb->adam->t);
+            snprintf(key, sizeof key, "%s.%d.loss", rn, i);
+            meta_add(m, key, "%d", mb->loss);
+            snprintf(key, sizeof key, "%s.%d.source_cell", rn, i);
+            meta_add(m, key, "%d", mb->source_cell);
+        }
+    rc = lpz_st_write(path, t, nt, m->keys, m->values, m->n, err);
+done:
+    for (int i = 0; bufs && i < 2 * s->pop; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(names);
+    free(m);
+    free(t);
+    return rc;
+}
+
+/* Parses a metadata value; LPZ_EFORMAT naming the key when absent or bad. */
+static int meta_number(const lpz_st_file *f, const char *path, const char *key, double *out, lpz_error *err)
+{
+    const char *v = lpz_st_meta(f, key);
+    char *end;
+    if (!v)
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no '%s'", path, key);
+    errno = 0;
+    *out = strtod(v, &end);
+    if (end == v || *end || errno == ERANGE)
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of '%s' is not a number", path, v, key);
+    return LPZ_OK;
+}
+
+static int load_array(const lpz_st_file *f, const char *path, const char *name, float *out, int64_t count,
+                      lpz_error *err)
+{
+    const lpz_st_tensor *t = lpz_st_find(f, name);
+    if (!t)
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no tensor '%s'", path, name);
+    if (t->dtype != LPZ_ST_F32 || t->ndim != 1 || t->shape[0] != count)
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' has the wrong type or size (expected F32 [%lld])",
+                             path, name, (long long)count);
+    memcpy(out, t->data, (size_t)count * sizeof(float));
+    return LPZ_OK;
+}
+
+int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
+{
+    char path[PATH_MAX + 64];
+    cell_path(path, sizeof path, run_dir, s->cell);
+    if (!lpz_is_file(path))
+        return lpz_error_set(err, LPZ_ENOTFOUND, "no checkpoint for cell %d (%s)", s->cell, path);
+    lpz_st_file f;
+    int rc = lpz_st_read(path, &f, err);
+    if (rc)
+        return rc;
+    double v;
+    const char *fmt = lpz_st_meta(&f, "format");
+    if (!fmt || strcmp(fmt, "lpz-checkpoint-1") != 0) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s is not an lpz checkpoint (format '%s')", path, fmt ? fmt : "none");
+        goto done;
+    }
+    if ((rc = meta_number(&f, path, "population_size", &v, err)))
+        goto done;
+    if ((int)v != s->pop) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s holds a population of %d, the run has %d", path, (int)v, s->pop);
+        goto done;
+    }
+    if ((rc = meta_number(&f, path, "iteration", &v, err)))
+        goto done;
+    s->iteration = (int)v;
+    const char *mix = lpz_st_meta(&f, "mixture_weights");
+    for (int k = 0; mix && *mix && k < s->n_mix; k++) {
+        char *end;
+        s->mix[k] = strtod(mix, &end);
+        mix = *end == ',' ? end + 1 : end;
+    }
+    const char *rng = lpz_st_meta(&f, "rng");
+    if (!rng || strlen(rng) != 64) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no valid 'rng'", path);
+        goto done;
+    }
+    for (int i = 0; i < 4; i++) {
+        char part[17];
+        memcpy(part, rng + 16 * i, 16);
+        part[16] = '\0';
+        s->rng->s[i] = strtoull(part, NULL, 16);
+    }
+    s->rng->has_spare = 0;
+    for (int role = 0; role < 2 && !rc; role++)
+        for (int i = 0; i < s->pop && !rc; i++) {
+            lpz_member *mb = role ? &s->disc[i] : &s->gen[i];
+            const char *rn = role ? "discriminator" : "generator";
+            char name[96];
+            snprintf(name, sizeof name, "%s.%d.params", rn, i);
+            rc = load_array(&f, path, name, lpz_model_params(mb->model), mb->n_params, err);
+            snprintf(name, sizeof name, "%s.%d.adam_m", rn, i);
+            if (!rc)
+                rc = load_array(&f, path, name, mb->adam->m, mb->n_params, err);
+            snprintf(name, sizeof name, "%s.%d.adam_v", rn, i);
+            if (!rc)
+                rc = load_array(&f, path, name, mb->adam->v, mb->n_params, err);
+            if (!rc && mb->n_buffers) {
+                float *b = malloc((size_t)mb->n_buffers * sizeof(float));
+                snprintf(name, sizeof name, "%s.%d.buffers", rn, i);
+                rc = b ? load_array(&f, path, name, b, mb->n_buffers, err)
+                       : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+                if (!rc)
+                    lpz_member_set_buffers(mb, b);
+                free(b);
+            }
+            const char *keys[] = {"lr", "fitness", "id", "adam_step", "loss", "source_cell"};
+            double vals[6];
+            for (int k = 0; k < 6 && !rc; k++) {
+                snprintf(name, sizeof name, "%s.%d.%s", rn, i, keys[k]);
+                rc = meta_number(&f, path, name, &vals[k], err);
+            }
+            if (rc)
+                break;
+            mb->lr = vals[0];
+            mb->fitness = vals[1];
+            mb->id = (uint64_t)vals[2];
+            mb->adam->t = (int64_t)vals[3];
+            mb->loss = (int)vals[4];
+            mb->source_cell = (int)vals[5];
+            if (mb->loss < 0 || mb->loss > 3 || mb->lr < 0 || mb->adam->t < 0) {
+                rc = lpz_error_set(err, LPZ_EFORMAT, "%s: values of %s.%d are out of range", path, rn, i);
+                break;
+            }
+        }
+done:
+    lpz_st_free(&f);
+    return rc;
+}
