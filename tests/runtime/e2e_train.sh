@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# End-to-end: `lpz train` on a 2x2 grid writes every output; two
+# --deterministic runs give identical metrics and models; a run stopped
+# with SIGINT resumes to the configured iteration count.
+set -euo pipefail
+LPZ="$LPZ_BUILD_DIR/bin/lpz"
+CFG="$LPZ_SOURCE_DIR/tests/runtime/tiny-2x2.yml"
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+  exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+run_dir() { ls -d "$1"/lipizzaner_gan/*/ | head -n 1; }
+
+# 1. Every output of a run.
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/a" -q > "$work/a.out"
+d=$(run_dir "$work/a")
+for f in config.yml metrics.csv timing.csv; do [ -s "$d/$f" ] || fail "missing $f"; done
+[ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows: $(wc -l < "$d/metrics.csv")"
+for c in 0 1 2 3; do
+  [ -s "$d/samples/cell-$c/iteration-0003.png" ] || fail "no samples of cell $c"
+  [ -s "$d/checkpoints/cell-$c.safetensors" ] || fail "no checkpoint of cell $c"
+  [ -s "$d/master/$c/mixture.yml" ] || fail "no mixture of cell $c"
+  n=$(ls "$d/master/$c"/generator-*.safetensors | wc -l)
+  [ "$n" -eq 3 ] || fail "cell $c has $n generators, expected 3 (its neighbourhood)"
+  n=$(ls "$d/master/$c"/discriminator-*.safetensors | wc -l)
+  [ "$n" -eq 3 ] || fail "cell $c has $n discriminators"
+  grep -q "^generator-$c.safetensors: " "$d/master/$c/mixture.yml" || fail "mixture of cell $c lacks its own generator"
+done
+grep -q "^best cell: " "$work/a.out" || fail "no best cell in the summary"
+grep -q "^results: $d" "$work/a.out" || grep -q "^results: ${d%/}" "$work/a.out" || fail "summary does not name the results"
+# The sum of each mixture's weights is 1.
+for c in 0 1 2 3; do
+  awk -F': ' '/safetensors/ {s += $2} END {exit !(s > 0.999 && s < 1.001)}' "$d/master/$c/mixture.yml" \
+    || fail "weights of cell $c do not sum to 1"
+done
+
+# 2. Deterministic runs are reproducible.
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/b" --deterministic -q > /dev/null
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/c" --deterministic -q > /dev/null
+db=$(run_dir "$work/b"); dc=$(run_dir "$work/c")
+cmp "$db/metrics.csv" "$dc/metrics.csv" || fail "deterministic runs differ in metrics.csv"
+for f in "$db"/master/*/*.safetensors; do
+  cmp "$f" "$dc/${f#$db}" || fail "deterministic runs differ in ${f#$db}"
+done
+
+# 3. SIGINT, then --resume to the end.
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/s" --set trainer.n_iterations=40 -q > "$work/s.out" 2>&1 &
+pid=$!
+ds=""
+for _ in $(seq 1 600); do
+  ds=$(ls -d "$work"/s/lipizzaner_gan/*/ 2>/dev/null | head -n 1 || true)
+  if [ -n "$ds" ] && [ -f "$ds/metrics.csv" ] && [ "$(wc -l < "$ds/metrics.csv")" -ge 5 ]; then break; fi
+  sleep 0.1
+done
+kill -INT $pid
+set +e
+wait $pid
+status=$?
+set -e
+[ $status -eq 130 ] || fail "an interrupted run should exit 130, got $status"
+grep -q "^stopped" "$work/s.out" || fail "the summary of an interrupted run should say stopped"
+done_rows=$(($(wc -l < "$ds/metrics.csv") - 1))
+[ "$done_rows" -lt 160 ] || fail "the run was not interrupted"
+for c in 0 1 2 3; do [ -s "$ds/checkpoints/cell-$c.safetensors" ] || fail "no final checkpoint of cell $c"; done
+"$LPZ" train --resume "$ds" -q > "$work/r.out"
+rows=$(($(wc -l < "$ds/metrics.csv") - 1))
+[ "$rows" -eq 160 ] || fail "after --resume metrics.csv has $rows rows, expected 40 iterations x 4 cells"
+for c in 0 1 2 3; do
+  n=$(awk -F, -v c=$c 'NR > 1 && $2 == c' "$ds/metrics.csv" | wc -l)
+  [ "$n" -eq 40 ] || fail "cell $c has $n rows after resuming"
+done
+echo "e2e train: all checks passed"
