@@ -90,6 +90,7 @@ struct lpz_model {
     int64_t n_bufs;
     lpz_rng rng;
     int training;
+    int fwd_training; /* the mode the last forward ran in (backward follows it) */
     uint64_t seed;
 
     int64_t reserved; /* batch size the arena holds; 0 = none */

@@ -902,6 +902,7 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
         }
     }
     m->last_n = n;
+    m->fwd_training = m->training;
     return m->n_layers ? m->layers[m->n_layers - 1].y : m->x_copy;
 }
 
@@ -952,7 +953,7 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             nn_convt_backward(l, n, p, in, cur, out, dp, m->work);
             break;
         case NN_BATCHNORM:
-            nn_bn_backward(l, n, p, cur, out, dp, m->training);
+            nn_bn_backward(l, n, p, cur, out, dp, m->fwd_training);
             break;
         case NN_RELU:
         case NN_LEAKY_RELU:
@@ -967,7 +968,7 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             break;
         case NN_DROPOUT:
             if (out) {
-                if (!m->training || l->p == 0.0f)
+                if (!m->fwd_training || l->p == 0.0f)
                     memcpy(out, cur, (size_t)cnt * sizeof(float));
                 else
                     nn_mul(cur, l->aux, out, cnt);
