@@ -190,8 +190,15 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                 p.score_type);
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
-    lpz_train_setup setup = {&p, ds, net, out->run_dir, req->progress, req->stop, req->resume_dir != NULL,
-                             req->on_iteration, req->user};
+    lpz_train_setup setup = {.params = &p,
+                             .dataset = ds,
+                             .network = net,
+                             .run_dir = out->run_dir,
+                             .progress = req->progress,
+                             .stop = req->stop,
+                             .resume = req->resume_dir != NULL,
+                             .on_iteration = req->on_iteration,
+                             .user = req->user};
     rc = lpz_train_local(&setup, &out->result, err);
 done:
     lpz_network_destroy(net);

@@ -98,7 +98,8 @@ typedef struct trainer trainer;
 
 typedef struct cell {
     trainer *tr;
-    int id;
+    int id;    /* cell number in the grid */
+    int index; /* position among this process's cells */
     int nb[LPZ_MAX_NEIGHBOURS], n_nb;
     lpz_rng rng;
     lpz_batcher *batcher;
@@ -131,7 +132,9 @@ struct trainer {
     lpz_dataset *ds;
     const lpz_network *net;
     int64_t numel, latent, batch;
-    int n_cells, pop;
+    int n_cells; /* cells run by this process (the whole grid in local mode) */
+    int pop;
+    int fetch_timeout_ms;
     int64_t batches_per_iteration;
     cell *cells;
     cell_barrier barrier;
@@ -393,7 +396,7 @@ static void fetch_neighbours(cell *c)
         size_t len;
         lpz_error e;
         lpz_population_view v;
-        int rc = lpz_peer_client_fetch(c->clients[k], FETCH_TIMEOUT_MS, &payload, &len, &e);
+        int rc = lpz_peer_client_fetch(c->clients[k], t->fetch_timeout_ms, &payload, &len, &e);
         if (!rc)
             rc = lpz_population_parse(payload, len, &expect, &v, &e);
         if (!rc && v.count != (uint32_t)(2 * pop))
@@ -514,7 +517,7 @@ static void write_metrics(cell *c, int iteration, double seconds)
         fprintf(t->timing, "%d,%d,%.3f,%d\n", iteration, c->id, seconds, c->fetch_failures);
         fflush(t->timing);
     }
-    t->rows[(iteration - 1) * t->n_cells + c->id] = strdup(row);
+    t->rows[(iteration - 1) * t->n_cells + c->index] = strdup(row);
     t->done_count[iteration - 1]++;
     flush_rows(t, 0);
     pthread_mutex_unlock(&t->lock);
@@ -698,13 +701,26 @@ static void *cell_main(void *arg)
 
 /* ---- set-up and results -------------------------------------------------------- */
 
-static int cell_setup(trainer *t, cell *c, int id, lpz_error *err)
+/* The URL cell `id` is dialled at. */
+static int cell_url(trainer *t, int id, char *out, size_t size, lpz_error *err)
+{
+    if (t->setup->cell_urls) {
+        if (!t->setup->cell_urls[id])
+            return lpz_error_set(err, LPZ_EINVAL, "no address for cell %d", id);
+        snprintf(out, size, "%s", t->setup->cell_urls[id]);
+        return LPZ_OK;
+    }
+    return lpz_peer_inproc_url(out, size, t->experiment, (uint32_t)id, err);
+}
+
+static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
 {
     const lpz_train_params *p = t->p;
     int pop = t->pop, rc;
     memset(c, 0, sizeof *c);
     c->tr = t;
     c->id = id;
+    c->index = index;
     c->score = NAN;
     c->n_nb = lpz_grid_neighbourhood(p->grid_k, id, c->nb);
     lpz_rng_seed(&c->rng, p->seed, (uint64_t)id);
@@ -718,7 +734,7 @@ static int cell_setup(trainer *t, cell *c, int id, lpz_error *err)
     bc.prefetch = 2;
     if ((rc = lpz_batcher_create(t->ds, &bc, &c->batcher, err)))
         return rc;
-    if (id == 0)
+    if (index == 0)
         t->batches_per_iteration = lpz_batcher_batches_per_epoch(c->batcher);
 
     int nall = c->n_nb * pop, nnb = (c->n_nb - 1) * pop;
@@ -816,10 +832,11 @@ static int cell_setup(trainer *t, cell *c, int id, lpz_error *err)
         }
     }
 
-    char url[256];
-    if ((rc = lpz_peer_inproc_url(url, sizeof url, t->experiment, (uint32_t)id, err)))
+    char url[4096];
+    if ((rc = cell_url(t, id, url, sizeof url, err)))
         return rc;
-    if ((rc = lpz_peer_server_start(url, t->experiment, NULL, &c->server, err)))
+    const char *bind = t->setup->bind_urls && t->setup->bind_urls[index] ? t->setup->bind_urls[index] : url;
+    if ((rc = lpz_peer_server_start(bind, t->experiment, t->setup->secret, &c->server, err)))
         return rc;
     return publish(c, 0) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code) : LPZ_OK;
 }
@@ -827,10 +844,10 @@ static int cell_setup(trainer *t, cell *c, int id, lpz_error *err)
 static int cell_connect(trainer *t, cell *c, lpz_error *err)
 {
     for (int k = 1; k < c->n_nb; k++) {
-        char url[256];
-        int rc = lpz_peer_inproc_url(url, sizeof url, t->experiment, (uint32_t)c->nb[k], err);
+        char url[4096];
+        int rc = cell_url(t, c->nb[k], url, sizeof url, err);
         if (!rc)
-            rc = lpz_peer_client_open(url, t->experiment, NULL, c->id, &c->clients[k], err);
+            rc = lpz_peer_client_open(url, t->experiment, t->setup->secret, c->id, &c->clients[k], err);
         if (rc)
             return rc;
     }
@@ -983,13 +1000,27 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     t->ds = setup->dataset;
     t->net = setup->network;
     t->stop = setup->stop ? setup->stop : &t->local_stop;
-    t->n_cells = p->grid_k * p->grid_k;
+    int grid_cells = p->grid_k * p->grid_k;
+    t->n_cells = setup->local_cells ? setup->n_local_cells : grid_cells;
+    t->fetch_timeout_ms = setup->fetch_timeout_ms > 0 ? setup->fetch_timeout_ms : FETCH_TIMEOUT_MS;
+    for (int i = 0; setup->local_cells && i < t->n_cells; i++)
+        if (setup->local_cells[i] < 0 || setup->local_cells[i] >= grid_cells) {
+            free(t);
+            return lpz_error_set(err, LPZ_EINVAL, "cell %d is not in a %dx%d grid", setup->local_cells[i],
+                                 p->grid_k, p->grid_k);
+        }
+    if (t->n_cells < 1) {
+        free(t);
+        return lpz_error_set(err, LPZ_EINVAL, "no cells to train");
+    }
     t->pop = p->population_size;
     t->batch = p->batch_size;
     t->numel = lpz_dataset_numel(t->ds);
     lpz_shape ls = lpz_network_latent_shape(t->net);
     t->latent = lpz_shape_numel(&ls);
-    t->experiment = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (p->seed * 0x9e3779b97f4a7c15ULL);
+    t->experiment = setup->experiment
+                        ? setup->experiment
+                        : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (p->seed * 0x9e3779b97f4a7c15ULL);
     t->t0 = now_seconds();
     pthread_mutex_init(&t->lock, NULL);
     barrier_init(&t->barrier, t->n_cells);
@@ -1024,9 +1055,9 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     int setup_done = 0;
     for (int i = 0; !rc && i < t->n_cells; i++, setup_done++)
-        rc = cell_setup(t, &t->cells[i], i, err);
+        rc = cell_setup(t, &t->cells[i], i, setup->local_cells ? setup->local_cells[i] : i, err);
     if (rc)
-        lpz_error_context(err, "setting up cell %d", setup_done);
+        lpz_error_context(err, "setting up cell %d", setup->local_cells ? setup->local_cells[setup_done] : setup_done);
     if (!rc) {
         /* Iterations that resumed cells have already done are written. */
         int first = p->n_iterations;
@@ -1090,7 +1121,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         for (int i = 0; !rc && i < t->n_cells; i++) {
             cell *c = &t->cells[i];
             lpz_cell_result *r = &result->cells[i];
-            r->cell = i;
+            r->cell = c->id;
             r->iterations = c->iteration;
             r->best_g_fitness = best_of(c->gen, t->pop)->fitness;
             r->score = c->score;

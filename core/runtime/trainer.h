@@ -29,6 +29,20 @@ typedef struct lpz_train_setup {
      * cell thread, one call at a time. May be NULL. */
     void (*on_iteration)(void *user, const char *run_dir, int iteration);
     void *user;
+
+    /* Distributed use (all zero/NULL for a whole grid in this process):
+     * the cells this process runs, the URL every cell of the grid is dialled
+     * at (k*k entries; NULL: inproc), the URL each local cell listens on
+     * (n_local_cells entries; NULL: its dial URL), the experiment id (0:
+     * derived from time and pid), the shared secret and the neighbour
+     * timeout in milliseconds (0: 10 s). */
+    const int *local_cells;
+    int n_local_cells;
+    const char *const *cell_urls;
+    const char *const *bind_urls;
+    uint64_t experiment;
+    const char *secret;
+    int fetch_timeout_ms;
 } lpz_train_setup;
 
 /* Per-cell outcome, filled at the end. */
