@@ -22,15 +22,3 @@ int lpz_cmd_score(const lpz_cli_args *args)
     (void)args;
     return pending("score");
 }
-
-int lpz_cmd_classifier(const lpz_cli_args *args)
-{
-    (void)args;
-    return pending("classifier");
-}
-
-int lpz_cmd_report(const lpz_cli_args *args)
-{
-    (void)args;
-    return pending("report");
-}

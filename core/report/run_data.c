@@ -1,0 +1,629 @@
+/* core/report/run_data.c - reads a run folder for the report: metrics.csv
+ * (columns found by their header names, so older files without `seconds`
+ * or newer ones with extra columns work), config.yml, the latest samples
+ * file of each cell and the mixture weights. Nothing here trusts the files:
+ * sizes are capped, numbers and cell indices are range-checked, and a bad
+ * row becomes a notice on the page instead of a failed report. */
+#include "report/report_internal.h"
+
+#include "config/config.h"
+#include "io/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_MAX_BYTES ((size_t)1 << 30) /* 1 GiB: ~10 M rows */
+#define CONFIG_MAX_BYTES ((size_t)16 << 20)
+#define MIXTURE_MAX_BYTES ((size_t)1 << 20)
+#define MAX_COLUMNS 64
+#define MAX_WEIGHTS 64
+
+const char *const rp_value_names[RP_NVALUES] = {"g_loss", "d_loss", "g_fitness", "d_fitness",
+                                                "g_lr",   "d_lr",   "score",     "seconds"};
+const char *const rp_value_titles[RP_NVALUES] = {
+    "generator loss",         "discriminator loss",         "generator fitness (best, lower is better)",
+    "discriminator fitness (best)", "generator learning rate", "discriminator learning rate",
+    "score (FID, lower is better)", "seconds per iteration"};
+
+void rp_notice(rp_run *run, const char *fmt, ...)
+{
+    if (run->n_notices >= RP_MAX_NOTICES) {
+        run->n_more_notices++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(run->notices[run->n_notices++], sizeof run->notices[0], fmt, ap);
+    va_end(ap);
+}
+
+/* ---- small parsers ------------------------------------------------------ */
+
+/* A whole field as a double: "" is NaN (a value not computed), else strtod
+ * must consume everything. Returns 0 on success. */
+static int parse_double(const char *s, size_t n, double *out)
+{
+    char buf[64];
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    if (n == 0) {
+        *out = NAN;
+        return 0;
+    }
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (*end || end == buf)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A whole field as an integer in [lo, hi]. */
+static int parse_int(const char *s, size_t n, long lo, long hi, int *out)
+{
+    double v;
+    if (parse_double(s, n, &v) || !isfinite(v) || v != floor(v) || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* "name-<digits>" or "name-<digits>.<ext>" -> digits (at most 9), else -1. */
+static long numbered_name(const char *name, const char *prefix, const char **ext)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) != 0)
+        return -1;
+    const char *p = name + pl;
+    long v = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 10) {
+        v = v * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (!digits || digits > 9)
+        return -1;
+    if (ext)
+        *ext = p;
+    else if (*p)
+        return -1;
+    return v;
+}
+
+/* ---- metrics.csv --------------------------------------------------------- */
+
+static int add_row(rp_run *run, const rp_row *r, lpz_error *err)
+{
+    if (run->n_rows == run->cap_rows) {
+        int cap = run->cap_rows ? run->cap_rows * 2 : 256;
+        rp_row *rows = realloc(run->rows, sizeof *rows * (size_t)cap);
+        if (!rows)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory reading metrics.csv (%d rows)", run->n_rows);
+        run->rows = rows;
+        run->cap_rows = cap;
+    }
+    run->rows[run->n_rows++] = *r;
+    return LPZ_OK;
+}
+
+static int load_metrics(rp_run *run, lpz_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.csv", run->dir);
+    if (!lpz_is_file(path))
+        return LPZ_OK;
+    size_t size;
+    int rc = lpz_read_file(path, METRICS_MAX_BYTES, &run->metrics, &size, err);
+    if (rc)
+        return rc;
+    run->has_metrics = 1;
+    char *text = run->metrics;
+    char *nl = memchr(text, '\n', size);
+    if (!nl) /* header still being written (or an empty file): no rows yet */
+        return LPZ_OK;
+
+    /* The header: which column holds what. */
+    int col_of[RP_NVALUES], col_it = -1, col_cell = -1, col_mix = -1, n_cols = 0;
+    for (int i = 0; i < RP_NVALUES; i++)
+        col_of[i] = -1;
+    for (char *p = text; p <= nl; n_cols++) {
+        char *e = p;
+        while (e < nl && *e != ',')
+            e++;
+        size_t n = (size_t)(e - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (n_cols >= MAX_COLUMNS) {
+            lpz_error_set(err, LPZ_EFORMAT, "more than %d columns in the header", MAX_COLUMNS);
+            lpz_error_where(err, "%s:1", path);
+            return LPZ_EFORMAT;
+        }
+#define IS(name) (n == strlen(name) && memcmp(p, name, n) == 0)
+        if (IS("iteration"))
+            col_it = n_cols;
+        else if (IS("cell"))
+            col_cell = n_cols;
+        else if (IS("mixture_weights"))
+            col_mix = n_cols;
+        for (int i = 0; i < RP_NVALUES; i++)
+            if (IS(rp_value_names[i]))
+                col_of[i] = n_cols;
+#undef IS
+        p = e + 1;
+    }
+    if (col_it < 0 || col_cell < 0) {
+        lpz_error_set(err, LPZ_EFORMAT, "the header has no '%s' column, so this is not lpz's metrics file",
+                      col_it < 0 ? "iteration" : "cell");
+        lpz_error_where(err, "%s:1", path);
+        lpz_error_hint(err, "the first line must be the column names: iteration,cell,g_loss,...");
+        return LPZ_EFORMAT;
+    }
+
+    int line = 2; /* the header is line 1 */
+    for (char *p = nl + 1; p < text + size; line++) {
+        char *eol = memchr(p, '\n', (size_t)(text + size - p));
+        if (!eol) /* the row being written: leave it for the next report */
+            break;
+        char *next = eol + 1;
+        if (eol > p && eol[-1] == '\r')
+            eol--;
+        if (eol == p) {
+            p = next;
+            continue;
+        }
+        const char *field[MAX_COLUMNS];
+        size_t len[MAX_COLUMNS];
+        int nf = 0;
+        for (char *f = p;; nf++) {
+            char *e = f;
+            while (e < eol && *e != ',')
+                e++;
+            if (nf < MAX_COLUMNS) {
+                field[nf] = f;
+                len[nf] = (size_t)(e - f);
+            }
+            if (e >= eol) {
+                nf++;
+                break;
+            }
+            f = e + 1;
+        }
+        p = next;
+        if (nf != n_cols) {
+            rp_notice(run, "metrics.csv:%d: %d fields where the header has %d; row skipped", line, nf, n_cols);
+            continue;
+        }
+        rp_row r;
+        memset(&r, 0, sizeof r);
+        r.line = line;
+        if (parse_int(field[col_it], len[col_it], 0, RP_MAX_ITERATION, &r.iteration)) {
+            rp_notice(run, "metrics.csv:%d: iteration '%.*s' is not a whole number from 0 to %d; row skipped",
+                      line, (int)(len[col_it] > 40 ? 40 : len[col_it]), field[col_it], RP_MAX_ITERATION);
+            continue;
+        }
+        if (parse_int(field[col_cell], len[col_cell], 0, RP_MAX_CELLS - 1, &r.cell)) {
+            rp_notice(run, "metrics.csv:%d: cell '%.*s' is not a whole number from 0 to %d; row skipped", line,
+                      (int)(len[col_cell] > 40 ? 40 : len[col_cell]), field[col_cell], RP_MAX_CELLS - 1);
+            continue;
+        }
+        int bad = -1;
+        for (int i = 0; i < RP_NVALUES; i++) {
+            r.v[i] = NAN;
+            if (col_of[i] >= 0 && parse_double(field[col_of[i]], len[col_of[i]], &r.v[i]) && bad < 0)
+                bad = i;
+        }
+        if (bad >= 0) {
+            rp_notice(run, "metrics.csv:%d: %s '%.*s' is not a number; row skipped", line, rp_value_names[bad],
+                      (int)(len[col_of[bad]] > 40 ? 40 : len[col_of[bad]]), field[col_of[bad]]);
+            continue;
+        }
+        if (col_mix >= 0) {
+            r.mix = field[col_mix];
+            r.mix_len = len[col_mix];
+        }
+        int rc2 = add_row(run, &r, err);
+        if (rc2)
+            return rc2;
+        for (int i = 0; i < RP_NVALUES; i++)
+            if (isfinite(r.v[i]))
+                run->has_value[i] = 1;
+        if (r.iteration > run->max_iteration)
+            run->max_iteration = r.iteration;
+    }
+    return LPZ_OK;
+}
+
+/* ---- config.yml ---------------------------------------------------------- */
+
+/* Replaces the values of keys that hold secrets (general.secret,
+ * general.losswise.api_key) by "(hidden)": a report is made to be shared. */
+static void hide_secrets(char *text)
+{
+    static const char *const secret_keys[] = {"secret", "api_key"};
+    for (char *line = text; *line;) {
+        char *eol = strchr(line, '\n');
+        char *end = eol ? eol : line + strlen(line);
+        char *k = line;
+        while (k < end && *k == ' ')
+            k++;
+        for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++) {
+            size_t n = strlen(secret_keys[i]);
+            if ((size_t)(end - k) > n && memcmp(k, secret_keys[i], n) == 0 && k[n] == ':') {
+                /* The value runs to a " #" comment or the end of the line. */
+                char *v = k + n + 1, *ve = v;
+                while (ve < end && !(ve[0] == ' ' && ve + 1 < end && ve[1] == '#'))
+                    ve++;
+                char *vs = v;
+                while (vs < ve && *vs == ' ')
+                    vs++;
+                while (ve > vs && ve[-1] == ' ')
+                    ve--;
+                int empty = vs == ve || (ve - vs == 2 && (memcmp(vs, "\"\"", 2) == 0 || memcmp(vs, "''", 2) == 0));
+                if (!empty)
+                    for (char *c = vs; c < ve; c++)
+                        *c = '*';
+            }
+        }
+        line = eol ? eol + 1 : end;
+    }
+}
+
+static void load_config(rp_run *run)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.yml", run->dir);
+    if (!lpz_is_file(path))
+        return;
+    size_t size;
+    lpz_error e;
+    lpz_error_clear(&e);
+    if (lpz_read_file(path, CONFIG_MAX_BYTES, &run->config, &size, &e)) {
+        char buf[2600];
+        rp_notice(run, "config.yml: %s", lpz_error_format(&e, buf, sizeof buf));
+        return;
+    }
+    lpz_config cfg;
+    lpz_config_init_defaults(&cfg);
+    if (lpz_config_load_buffer(run->config, size, "config.yml", &cfg, &e) == LPZ_OK) {
+        run->config_parsed = 1;
+        run->grid_k_config = lpz_config_grid_size(&cfg);
+        run->n_iterations = cfg.trainer.n_iterations;
+        snprintf(run->trainer, sizeof run->trainer, "%s", lpz_config_enum_text("trainer.name", cfg.trainer.name));
+        snprintf(run->dataset, sizeof run->dataset, "%s", cfg.dataloader.dataset_name);
+        snprintf(run->network, sizeof run->network, "%s", cfg.network.name);
+    } else {
+        char buf[2600];
+        rp_notice(run, "config.yml could not be read as an lpz configuration (%s); shown as text",
+                  lpz_error_format(&e, buf, sizeof buf));
+    }
+    lpz_config_destroy(&cfg);
+    hide_secrets(run->config);
+}
+
+/* ---- cells: rows, samples, mixtures -------------------------------------- */
+
+/* Largest cell index named by the folders samples/cell-<c> and master/<c>. */
+static int max_cell_in(const char *dir, const char *prefix)
+{
+    int max = -1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long c = numbered_name(e->d_name, prefix, NULL);
+        if (c >= 0 && c < RP_MAX_CELLS && c > max)
+            max = (int)c;
+    }
+    closedir(d);
+    return max;
+}
+
+typedef struct row_key {
+    int cell, iteration, index;
+} row_key;
+
+static int cmp_row_key(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->cell != y->cell)
+        return x->cell < y->cell ? -1 : 1;
+    if (x->iteration != y->iteration)
+        return x->iteration < y->iteration ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Each cell's rows sorted by iteration; of two rows for one iteration (a
+ * resumed run repeats one) the later line wins. */
+static int index_rows(rp_run *run, lpz_error *err)
+{
+    row_key *keys = malloc(sizeof *keys * (size_t)(run->n_rows ? run->n_rows : 1));
+    if (!keys)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory indexing %d metrics rows", run->n_rows);
+    for (int i = 0; i < run->n_rows; i++)
+        keys[i] = (row_key){run->rows[i].cell, run->rows[i].iteration, i};
+    qsort(keys, (size_t)run->n_rows, sizeof *keys, cmp_row_key);
+    for (int j = 0; j < run->n_rows; j++) {
+        int i = keys[j].index;
+        rp_cell *c = &run->cells[run->rows[i].cell];
+        if (c->n_rows && run->rows[c->rows[c->n_rows - 1]].iteration == run->rows[i].iteration) {
+            c->rows[c->n_rows - 1] = i;
+            continue;
+        }
+        if (c->n_rows == c->cap_rows) {
+            int cap = c->cap_rows ? c->cap_rows * 2 : 16;
+            int *rows = realloc(c->rows, sizeof *rows * (size_t)cap);
+            if (!rows) {
+                free(keys);
+                return lpz_error_set(err, LPZ_ENOMEM, "out of memory indexing metrics rows");
+            }
+            c->rows = rows;
+            c->cap_rows = cap;
+        }
+        c->rows[c->n_rows++] = i;
+    }
+    free(keys);
+    return LPZ_OK;
+}
+
+static void find_latest_sample(rp_run *run, int cell)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/samples/cell-%d", run->dir, cell);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    rp_cell *c = &run->cells[cell];
+    long best = -1;
+    int best_png = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *ext;
+        long it = numbered_name(e->d_name, "iteration-", &ext);
+        if (it < 0 || (*ext && *ext != '.') || strstr(ext, ".tmp."))
+            continue; /* not a samples file, or a temporary one being written */
+        int png = strcmp(ext, ".png") == 0;
+        if (it > best || (it == best && png && !best_png)) {
+            if ((size_t)snprintf(c->sample, sizeof c->sample, "%s/%s", dir, e->d_name) >= sizeof c->sample) {
+                c->sample[0] = '\0';
+                continue;
+            }
+            best = it;
+            best_png = png;
+            c->sample_iteration = (int)it;
+        }
+    }
+    closedir(d);
+}
+
+static int add_weight(rp_cell *c, int cell, const char *name, double w)
+{
+    if (c->n_weights >= MAX_WEIGHTS)
+        return -1;
+    rp_weight *x = &c->weights[c->n_weights++];
+    x->cell = cell;
+    snprintf(x->name, sizeof x->name, "%s", name);
+    x->weight = w;
+    return 0;
+}
+
+/* master/<c>/mixture.yml: "generator-<n>.safetensors: <weight>" lines and
+ * comments. Returns 1 when weights were read. */
+static int load_mixture_file(rp_run *run, int cell)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/master/%d/mixture.yml", run->dir, cell);
+    if (!lpz_is_file(path))
+        return 0;
+    char *text;
+    size_t size;
+    lpz_error e;
+    lpz_error_clear(&e);
+    if (lpz_read_file(path, MIXTURE_MAX_BYTES, &text, &size, &e)) {
+        char buf[2600];
+        rp_notice(run, "master/%d/mixture.yml: %s", cell, lpz_error_format(&e, buf, sizeof buf));
+        return 0;
+    }
+    rp_cell *c = &run->cells[cell];
+    c->n_weights = 0;
+    int line = 0, ok = 1;
+    for (char *p = text; *p && ok; line++) {
+        char *eol = strchr(p, '\n');
+        char *end = eol ? eol : p + strlen(p);
+        char *next = eol ? eol + 1 : end;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == end || *p == '#') {
+            p = next;
+            continue;
+        }
+        char *colon = memchr(p, ':', (size_t)(end - p));
+        double w;
+        char name[128];
+        size_t kn = colon ? (size_t)(colon - p) : 0;
+        while (kn && (p[kn - 1] == ' ' || p[kn - 1] == '"' || p[kn - 1] == '\''))
+            kn--;
+        const char *k = p;
+        while (kn && (*k == '"' || *k == '\'')) {
+            k++;
+            kn--;
+        }
+        if (!colon || !kn || kn >= sizeof name || parse_double(colon + 1, (size_t)(end - colon - 1), &w) ||
+            !isfinite(w) || w < 0) {
+            rp_notice(run, "master/%d/mixture.yml:%d: expected 'generator-N.safetensors: weight' with a weight >= 0",
+                      cell, line + 1);
+            ok = 0;
+            break;
+        }
+        memcpy(name, k, kn);
+        name[kn] = '\0';
+        long from = -1;
+        const char *ext;
+        from = numbered_name(name, "generator-", &ext);
+        if (add_weight(c, from >= 0 && from < RP_MAX_CELLS ? (int)from : -1, name, w)) {
+            rp_notice(run, "master/%d/mixture.yml: more than %d generators; the rest are not shown", cell,
+                      MAX_WEIGHTS);
+            break;
+        }
+        p = next;
+    }
+    free(text);
+    if (!ok)
+        c->n_weights = 0;
+    c->weights_final = ok && c->n_weights > 0;
+    return c->weights_final;
+}
+
+/* The mixture_weights field of a row: "cell:weight;cell:weight". */
+static void weights_from_row(rp_run *run, rp_cell *c, const rp_row *r)
+{
+    c->n_weights = 0;
+    c->weights_iteration = r->iteration;
+    const char *p = r->mix, *end = r->mix + r->mix_len;
+    while (p && p < end) {
+        const char *e = memchr(p, ';', (size_t)(end - p));
+        if (!e)
+            e = end;
+        const char *colon = memchr(p, ':', (size_t)(e - p));
+        int from;
+        double w;
+        if (!colon || parse_int(p, (size_t)(colon - p), 0, RP_MAX_CELLS - 1, &from) ||
+            parse_double(colon + 1, (size_t)(e - colon - 1), &w) || !isfinite(w)) {
+            rp_notice(run, "metrics.csv:%d: mixture_weights '%.*s' is not 'cell:weight;...'", r->line,
+                      (int)(r->mix_len > 60 ? 60 : r->mix_len), r->mix);
+            c->n_weights = 0;
+            return;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "cell %d", from);
+        if (add_weight(c, from, name, w))
+            break;
+        p = e + 1;
+    }
+}
+
+static void choose_best(rp_run *run)
+{
+    run->best_cell = -1;
+    run->best_by_score = run->has_value[RP_SCORE];
+    int what = run->best_by_score ? RP_SCORE : RP_G_FITNESS;
+    for (int i = 0; i < run->n_cells; i++) {
+        const rp_cell *c = &run->cells[i];
+        /* The cell's latest finite value. */
+        for (int j = c->n_rows - 1; j >= 0; j--) {
+            double v = run->rows[c->rows[j]].v[what];
+            if (isfinite(v)) {
+                if (run->best_cell < 0 || v < run->best_value) {
+                    run->best_cell = i;
+                    run->best_value = v;
+                }
+                break;
+            }
+        }
+    }
+}
+
+int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err)
+{
+    memset(run, 0, sizeof *run);
+    run->dir = run_dir;
+    run->best_cell = -1;
+    if (!run_dir || !*run_dir)
+        return lpz_error_set(err, LPZ_EINVAL, "no run folder given");
+    if (!lpz_is_dir(run_dir)) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "%s", lpz_is_file(run_dir) ? "is a file, not a run folder" : "no such folder");
+        lpz_error_where(err, "%s", run_dir);
+        lpz_error_hint(err, "pass the folder 'lpz train' printed after 'results:', "
+                            "e.g. output/lipizzaner_gan/<timestamp>");
+        return LPZ_ENOTFOUND;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    int has_metrics = lpz_is_file(path);
+    snprintf(path, sizeof path, "%s/config.yml", run_dir);
+    if (!has_metrics && !lpz_is_file(path)) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "not an lpz run folder: it has neither metrics.csv nor config.yml");
+        lpz_error_where(err, "%s", run_dir);
+        lpz_error_hint(err, "pass the folder 'lpz train' printed after 'results:' "
+                            "(<output_dir>/<trainer>/<timestamp>), not the output folder above it");
+        return LPZ_ENOTFOUND;
+    }
+    int rc = load_metrics(run, err);
+    if (rc)
+        return rc;
+    load_config(run);
+
+    int max_cell = -1;
+    for (int i = 0; i < run->n_rows; i++)
+        if (run->rows[i].cell > max_cell)
+            max_cell = run->rows[i].cell;
+    snprintf(path, sizeof path, "%s/samples", run_dir);
+    int m = max_cell_in(path, "cell-");
+    max_cell = m > max_cell ? m : max_cell;
+    snprintf(path, sizeof path, "%s/master", run_dir);
+    m = max_cell_in(path, "");
+    max_cell = m > max_cell ? m : max_cell;
+    run->n_cells = max_cell + 1;
+    if (run->grid_k_config > 0 && (long)run->grid_k_config * run->grid_k_config > run->n_cells &&
+        (long)run->grid_k_config * run->grid_k_config <= RP_MAX_CELLS)
+        run->n_cells = run->grid_k_config * run->grid_k_config;
+    run->grid_k = 1;
+    while (run->grid_k * run->grid_k < run->n_cells)
+        run->grid_k++;
+    if (run->n_cells == 0)
+        return LPZ_OK;
+
+    run->cells = calloc((size_t)run->n_cells, sizeof *run->cells);
+    if (!run->cells)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %d cells", run->n_cells);
+    for (int i = 0; i < run->n_cells; i++) {
+        run->cells[i].weights = calloc(MAX_WEIGHTS, sizeof(rp_weight));
+        if (!run->cells[i].weights)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %d cells", run->n_cells);
+    }
+    if ((rc = index_rows(run, err)))
+        return rc;
+    int all_final = 1;
+    for (int i = 0; i < run->n_cells; i++) {
+        rp_cell *c = &run->cells[i];
+        find_latest_sample(run, i);
+        if (!load_mixture_file(run, i)) {
+            all_final = 0;
+            for (int j = c->n_rows - 1; j >= 0; j--)
+                if (run->rows[c->rows[j]].mix_len) {
+                    weights_from_row(run, c, &run->rows[c->rows[j]]);
+                    break;
+                }
+        }
+    }
+    run->finished = all_final;
+    choose_best(run);
+    return LPZ_OK;
+}
+
+void rp_run_free(rp_run *run)
+{
+    if (run->cells)
+        for (int i = 0; i < run->n_cells; i++) {
+            free(run->cells[i].rows);
+            free(run->cells[i].weights);
+        }
+    free(run->cells);
+    free(run->rows);
+    free(run->metrics);
+    free(run->config);
+    memset(run, 0, sizeof *run);
+}

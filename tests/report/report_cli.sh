@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tests/report/report_cli.sh LPZ REPORT_FIXTURE
+# `lpz report` as a user meets it: success message and file, a running run's
+# page that reloads itself, and clear errors with the documented exit codes
+# for a missing argument (2), a folder that is not a run (1), a missing
+# folder (1) and a broken metrics.csv (1).
+set -euo pipefail
+lpz=$1 fixture=$2
+tmp=$(mktemp -d /tmp/lpz-test-report-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+expect() { # expected-status grep-pattern args...
+  local want=$1 pattern=$2; shift 2
+  local rc=0
+  "$lpz" "$@" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
+  [ "$rc" = "$want" ] || { cat "$tmp/stderr"; fail "lpz $*: exit $rc, expected $want"; }
+  grep -q -- "$pattern" "$tmp/stdout" "$tmp/stderr" || { cat "$tmp/stdout" "$tmp/stderr"; fail "lpz $*: no '$pattern'"; }
+  echo "ok: lpz $* -> $rc"
+}
+
+"$fixture" "$tmp/done"
+expect 0 "report: $tmp/done/report.html" report "$tmp/done"
+grep -q 'data-state="finished"' "$tmp/done/report.html" || fail "finished run not marked finished"
+! grep -q 'http-equiv="refresh"' "$tmp/done/report.html" || fail "finished run reloads itself"
+
+"$fixture" "$tmp/going" running
+expect 0 "report: $tmp/going/report.html" report "$tmp/going"
+grep -q '<meta http-equiv="refresh" content="10">' "$tmp/going/report.html" || fail "running run does not reload"
+
+# -q prints nothing on success.
+"$lpz" report -q "$tmp/done" >"$tmp/quiet" && [ ! -s "$tmp/quiet" ] || fail "-q printed something"
+
+expect 2 "needs the run folder" report
+expect 2 "unexpected argument" report "$tmp/done" "$tmp/going"
+expect 1 "not an lpz run folder" report "$tmp"
+expect 1 "no such folder" report "$tmp/nothing-here"
+mkdir "$tmp/broken"
+printf 'x,y\n1,2\n' >"$tmp/broken/metrics.csv"
+expect 1 "metrics.csv:1: the header has no 'iteration' column" report "$tmp/broken"
+echo PASS

@@ -1,0 +1,340 @@
+/* tests/report/test_report.c - report.html from synthetic run folders:
+ * what a user looks for (every cell with its latest samples, a curve per
+ * cell and metric, the best cell, mixture weights, the configuration
+ * escaped with secrets masked), the running/finished state, and that bad
+ * or half-written inputs give clear errors or notices, never a crash. */
+#include "fixture.h"
+#include "io/fsutil.h"
+#include "report/report.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+static char root[256];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "/tmp/lpz-test-report-XXXXXX");
+    return mkdtemp(root) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *run_path(const char *name)
+{
+    static char p[512];
+    snprintf(p, sizeof p, "%s/%s", root, name);
+    return p;
+}
+
+static char *read_report(const char *dir)
+{
+    char path[600], *data = NULL;
+    size_t size;
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    assert_int_equal(lpz_read_file(path, 64 << 20, &data, &size, NULL), LPZ_OK);
+    return data;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    assert_int_equal(lpz_write_file_atomic(path, text, strlen(text), NULL), LPZ_OK);
+}
+
+/* Decodes base64 up to the closing quote into a malloc'd buffer. */
+static unsigned char *unbase64(const char *s, size_t *n)
+{
+    size_t len = strcspn(s, "\"");
+    unsigned char *out = malloc(len / 4 * 3 + 3);
+    size_t k = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len && s[i] != '='; i++) {
+        const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *c = strchr(tab, s[i]);
+        assert_non_null(c);
+        acc = acc << 6 | (uint32_t)(c - tab);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[k++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *n = k;
+    return out;
+}
+
+static void test_finished_run_shows_every_cell_curve_mixture_and_best(void **state)
+{
+    (void)state;
+    const char *dir = run_path("finished");
+    fixture_opts o = {2, 3, 1, 1, 0};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    lpz_error err;
+    assert_int_equal(lpz_report_write(dir, &err), LPZ_OK);
+    char *html = read_report(dir);
+    assert_non_null(strstr(html, "data-cells=\"4\" data-grid=\"2\" data-best-cell=\"2\" data-state=\"finished\""));
+    assert_int_equal(count(html, "<div class=\"cell\" data-cell="), 3);
+    assert_int_equal(count(html, "<div class=\"cell best\" data-cell=\"2\""), 1);
+    /* 8 metrics (with score and seconds) x 4 cells. */
+    assert_int_equal(count(html, "<polyline class=\"curve"), 32);
+    assert_int_equal(count(html, "<figure class=\"chart\""), 8);
+    assert_int_equal(count(html, "<polyline class=\"curve best\" data-metric=\"score\" data-cell=\"2\""), 1);
+    assert_int_equal(count(html, "<table class=\"mixture"), 4);
+    assert_non_null(strstr(html, "final (master/0/mixture.yml)"));
+    assert_non_null(strstr(html, "generator-1.safetensors</td><td>1</td><td>0.2500"));
+    /* The latest samples of each cell, embedded byte for byte. */
+    assert_int_equal(count(html, "src=\"data:image/png;base64,"), 4);
+    assert_int_equal(count(html, "after iteration 3\""), 4);
+    const char *img = strstr(html, "alt=\"samples of cell 1 after iteration 3\" src=\"data:image/png;base64,");
+    assert_non_null(img);
+    size_t n, fn;
+    unsigned char *png = unbase64(strchr(img, ',') + 1, &n);
+    char path[600], *file;
+    snprintf(path, sizeof path, "%s/samples/cell-1/iteration-0003.png", dir);
+    assert_int_equal(lpz_read_file(path, 1 << 20, &file, &fn, NULL), LPZ_OK);
+    assert_int_equal(n, fn);
+    assert_memory_equal(png, file, n);
+    free(png);
+    free(file);
+    /* Self-contained and safe: no scripts, no refresh, escaped config, no secret. */
+    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "http-equiv=\"refresh\""));
+    assert_non_null(strstr(html, "Content-Security-Policy"));
+    assert_null(strstr(html, "src=\"http"));
+    assert_non_null(strstr(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co"));
+    assert_null(strstr(html, FIXTURE_SECRET));
+    assert_non_null(strstr(html, "secret: *****************  # --set"));
+    assert_non_null(strstr(html, "lowest score: 65"));
+    assert_null(strstr(html, "class=\"notices\""));
+    free(html);
+}
+
+static void test_running_run_reloads_and_skips_the_row_being_written(void **state)
+{
+    (void)state;
+    const char *dir = run_path("running");
+    fixture_opts o = {2, 3, 1, 0, 1};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    assert_int_equal(lpz_report_write(dir, NULL), LPZ_OK);
+    char *html = read_report(dir);
+    assert_non_null(strstr(html, "data-state=\"running\" data-iteration=\"3\""));
+    assert_non_null(strstr(html, "<meta http-equiv=\"refresh\" content=\"10\">"));
+    assert_non_null(strstr(html, "3 of 5 iterations done"));
+    assert_null(strstr(html, "class=\"notices\"")); /* a row being written is not a problem */
+    /* Weights come from the latest metrics row while master/ is absent. */
+    assert_int_equal(count(html, "after iteration 3</caption>"), 4);
+    free(html);
+
+    /* The trainer says when it is done, whatever the folder holds. */
+    assert_int_equal(lpz_report_write_ex(dir, LPZ_REPORT_FINISHED, NULL), LPZ_OK);
+    html = read_report(dir);
+    assert_null(strstr(html, "http-equiv=\"refresh\""));
+    assert_non_null(strstr(html, "data-state=\"finished\""));
+    free(html);
+}
+
+static void test_best_cell_without_scores_is_lowest_generator_fitness(void **state)
+{
+    (void)state;
+    const char *dir = run_path("noscore");
+    fixture_opts o = {3, 2, 0, 1, 0};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    assert_int_equal(lpz_report_write_ex(dir, LPZ_REPORT_RUNNING, NULL), LPZ_OK);
+    char *html = read_report(dir);
+    assert_non_null(strstr(html, "data-cells=\"9\" data-grid=\"3\" data-best-cell=\"2\" data-state=\"running\""));
+    assert_null(strstr(html, "data-metric=\"score\""));
+    assert_int_equal(count(html, "<polyline class=\"curve"), 7 * 9);
+    assert_non_null(strstr(html, "lowest generator fitness: 0.333333; no scores computed"));
+    free(html);
+}
+
+static void test_folder_that_is_not_a_run_is_refused_clearly(void **state)
+{
+    (void)state;
+    lpz_error err;
+    const char *empty = run_path("empty");
+    assert_int_equal(lpz_mkdirs(empty, NULL), LPZ_OK);
+    assert_int_equal(lpz_report_write(empty, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "not an lpz run folder"));
+    assert_string_equal(err.where, empty);
+    assert_non_null(strstr(err.hint, "results:"));
+
+    assert_int_equal(lpz_report_write(run_path("does-not-exist"), &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no such folder"));
+
+    char file[600];
+    snprintf(file, sizeof file, "%s/plain-file", root);
+    write_file(file, "x");
+    assert_int_equal(lpz_report_write(file, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "is a file"));
+
+    assert_int_equal(lpz_report_write(NULL, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_report_write("", &err), LPZ_EINVAL);
+}
+
+static void test_metrics_without_iteration_and_cell_columns_is_an_error(void **state)
+{
+    (void)state;
+    const char *dir = run_path("badheader");
+    assert_int_equal(lpz_mkdirs(dir, NULL), LPZ_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    write_file(path, "a,b,c\n1,2,3\n");
+    lpz_error err;
+    assert_int_equal(lpz_report_write(dir, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.where, "metrics.csv:1"));
+    assert_non_null(strstr(err.message, "'iteration'"));
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    assert_false(lpz_is_file(path));
+}
+
+static void test_malformed_rows_are_listed_and_left_out(void **state)
+{
+    (void)state;
+    const char *dir = run_path("malformed");
+    assert_int_equal(lpz_mkdirs(dir, NULL), LPZ_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    write_file(path, "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights\n"
+                     "1,0,0.5,0.6,0.4,0.7,0.0002,0.0002,,0:1\n"
+                     "1,1,0.5,0.6\n"
+                     "2,0,banana,0.6,0.4,0.7,0.0002,0.0002,,0:1\n"
+                     "2,99999,0.5,0.6,0.4,0.7,0.0002,0.0002,,0:1\n"
+                     "2,0,0.4,0.5,0.3,0.6,0.0002,0.0002,,0:x\n"
+                     "3,0,0.3,0.5,0.2,0.6,0.0002,0.0002,,0:1\n");
+    assert_int_equal(lpz_report_write(dir, NULL), LPZ_OK);
+    char *html = read_report(dir);
+    assert_non_null(strstr(html, "metrics.csv:3: 4 fields where the header has 10; row skipped"));
+    assert_non_null(strstr(html, "metrics.csv:4: g_loss &#39;banana&#39; is not a number; row skipped"));
+    assert_non_null(strstr(html, "metrics.csv:5: cell &#39;99999&#39; is not a whole number"));
+    /* One cell, its three good iterations (1, 2, 3) on every curve. */
+    assert_non_null(strstr(html, "data-cells=\"1\""));
+    assert_int_equal(count(html, "<polyline class=\"curve"), 6);
+    assert_non_null(strstr(html, "config.yml is missing"));
+    free(html);
+}
+
+static void test_bad_samples_and_mixture_files_are_explained_in_the_page(void **state)
+{
+    (void)state;
+    const char *dir = run_path("badfiles");
+    fixture_opts o = {2, 2, 1, 1, 0};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/samples/cell-0/iteration-0002.png", dir);
+    assert_int_equal(lpz_write_file_atomic(path, "\x00\x01garbage", 9, NULL), LPZ_OK);
+    snprintf(path, sizeof path, "%s/samples/cell-1/iteration-0009.csv", dir);
+    write_file(path, "t,packets,bytes\n0,3,1500\n1,<b>,40\n");
+    snprintf(path, sizeof path, "%s/master/3/mixture.yml", dir);
+    write_file(path, "# mixture\ngenerator-3.safetensors: banana\n");
+    assert_int_equal(lpz_report_write(dir, NULL), LPZ_OK);
+    char *html = read_report(dir);
+    assert_non_null(strstr(html, "iteration-0002.png is neither a PNG nor a JPEG image nor text"));
+    assert_non_null(strstr(html, "<pre class=\"samples-text\">t,packets,bytes\n0,3,1500\n1,&lt;b&gt;,40\n</pre>"));
+    assert_non_null(strstr(html, "master/3/mixture.yml:2: expected"));
+    /* Cell 3 falls back to its latest metrics row; the run is not finished. */
+    assert_non_null(strstr(html, "cell 3 &mdash; after iteration 2"));
+    assert_non_null(strstr(html, "data-state=\"running\""));
+    assert_int_equal(count(html, "src=\"data:image/png;base64,"), 2);
+    free(html);
+}
+
+static void test_repeated_writes_leave_one_report_and_no_temporary_files(void **state)
+{
+    (void)state;
+    const char *dir = run_path("repeat");
+    fixture_opts o = {2, 2, 0, 0, 0};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(lpz_report_write(dir, NULL), LPZ_OK);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int reports = 0;
+    while ((e = readdir(d))) {
+        assert_null(strstr(e->d_name, ".tmp."));
+        reports += strcmp(e->d_name, "report.html") == 0;
+    }
+    closedir(d);
+    assert_int_equal(reports, 1);
+}
+
+/* Random damage to a valid metrics.csv: the report either renders (with
+ * notices) or refuses the header; never a crash (run under ASan too). */
+static void test_damaged_metrics_never_crash(void **state)
+{
+    (void)state;
+    const char *dir = run_path("fuzz");
+    fixture_opts o = {2, 3, 1, 0, 0};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    char path[600], *orig;
+    size_t size;
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    assert_int_equal(lpz_read_file(path, 1 << 20, &orig, &size, NULL), LPZ_OK);
+    char *buf = malloc(size + 64);
+    uint64_t s = 12345;
+    static const char alphabet[] = ",;:\n\r-.0123456789eEnaN \xff";
+    for (int round = 0; round < 300; round++) {
+        memcpy(buf, orig, size);
+        size_t n = size;
+        int edits = 1 + (int)(s % 8);
+        for (int k = 0; k < edits; k++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t at = (size_t)(s >> 33) % n;
+            switch ((s >> 20) % 3) {
+            case 0: buf[at] = alphabet[(s >> 40) % (sizeof alphabet - 1)]; break;
+            case 1: n = at + 1; break; /* truncate */
+            default: buf[at] = '\n'; break;
+            }
+        }
+        assert_int_equal(lpz_write_file_atomic(path, buf, n, NULL), LPZ_OK);
+        lpz_error err;
+        int rc = lpz_report_write(dir, &err);
+        assert_true(rc == LPZ_OK || rc == LPZ_EFORMAT);
+    }
+    free(buf);
+    free(orig);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_finished_run_shows_every_cell_curve_mixture_and_best),
+        cmocka_unit_test(test_running_run_reloads_and_skips_the_row_being_written),
+        cmocka_unit_test(test_best_cell_without_scores_is_lowest_generator_fitness),
+        cmocka_unit_test(test_folder_that_is_not_a_run_is_refused_clearly),
+        cmocka_unit_test(test_metrics_without_iteration_and_cell_columns_is_an_error),
+        cmocka_unit_test(test_malformed_rows_are_listed_and_left_out),
+        cmocka_unit_test(test_bad_samples_and_mixture_files_are_explained_in_the_page),
+        cmocka_unit_test(test_repeated_writes_leave_one_report_and_no_temporary_files),
+        cmocka_unit_test(test_damaged_metrics_never_crash),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
