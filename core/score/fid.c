@@ -1,0 +1,229 @@
+/* core/score/fid.c - feature statistics, the symmetric matrix square root
+ * (LAPACK), FID, inception score and TVD, all in double. See score.h. */
+#include "score/score.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* LAPACK from OpenBLAS (Debian's libopenblas exports the Fortran symbols;
+ * lapacke.h is not installed, so the prototype is declared here). The
+ * trailing size_t arguments are the hidden lengths of the character
+ * arguments of gfortran's calling convention. */
+extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+                    double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len,
+                    size_t uplo_len);
+
+#define FID_MAX_DIM 4096
+
+int lpz_feature_stats(const float *f, int64_t n, int d, double *mean, double *cov, lpz_error *err)
+{
+    if (n < 2 || d < 1)
+        return lpz_error_set(err, LPZ_EINVAL, "statistics need at least 2 samples (got %lld)", (long long)n);
+    memset(mean, 0, (size_t)d * sizeof *mean);
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < d; a++)
+            mean[a] += f[i * d + a];
+    for (int a = 0; a < d; a++)
+        mean[a] /= (double)n;
+    /* Two passes (centred products) keep the covariance accurate when the
+     * mean is large against the spread. Upper triangle, then mirrored. */
+    memset(cov, 0, (size_t)d * (size_t)d * sizeof *cov);
+    double *c = malloc((size_t)d * sizeof *c);
+    if (!c)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        for (int a = 0; a < d; a++)
+            c[a] = (double)f[i * d + a] - mean[a];
+        for (int a = 0; a < d; a++) {
+            double ca = c[a];
+            double *row = cov + (size_t)a * d;
+            for (int b = a; b < d; b++)
+                row[b] += ca * c[b];
+        }
+    }
+    free(c);
+    for (int a = 0; a < d; a++)
+        for (int b = a; b < d; b++) {
+            double v = cov[(size_t)a * d + b] / (double)(n - 1);
+            cov[(size_t)a * d + b] = v;
+            cov[(size_t)b * d + a] = v;
+        }
+    for (int a = 0; a < d; a++)
+        if (!isfinite(mean[a]) || !isfinite(cov[(size_t)a * d + a]))
+            return lpz_error_set(err, LPZ_EINVAL, "feature %d of the samples is not finite", a);
+    return LPZ_OK;
+}
+
+/* Eigen-decomposition of a symmetric d x d matrix (in place: a becomes the
+ * eigenvectors, as columns in column-major = rows in our row-major view,
+ * which is the same for a symmetric input). */
+static int sym_eig(double *a, int d, double *w, int vectors, lpz_error *err)
+{
+    int lwork = vectors ? 1 + 6 * d + 2 * d * d : 2 * d + 1, liwork = vectors ? 3 + 5 * d : 1, info = 0;
+    double *work = malloc((size_t)lwork * sizeof *work);
+    int *iwork = malloc((size_t)liwork * sizeof *iwork);
+    if (!work || !iwork) {
+        free(work), free(iwork);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for an eigen-decomposition of size %d", d);
+    }
+    dsyevd_(vectors ? "V" : "N", "U", &d, a, &d, w, work, &lwork, iwork, &liwork, &info, 1, 1);
+    free(work), free(iwork);
+    if (info != 0)
+        return lpz_error_set(err, LPZ_EINVAL, "the eigen-decomposition (LAPACK dsyevd) failed with info %d", info);
+    return LPZ_OK;
+}
+
+static int check_finite(const double *a, size_t n, const char *what, lpz_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i]))
+            return lpz_error_set(err, LPZ_EINVAL, "%s has a non-finite value at element %zu", what, i);
+    return LPZ_OK;
+}
+
+int lpz_sym_sqrt(const double *a, int d, double *out, lpz_error *err)
+{
+    if (d < 1 || d > FID_MAX_DIM)
+        return lpz_error_set(err, LPZ_EINVAL, "matrix size %d is outside 1..%d", d, FID_MAX_DIM);
+    size_t dd = (size_t)d * (size_t)d;
+    int rc = check_finite(a, dd, "the matrix", err);
+    if (rc)
+        return rc;
+    double *v = malloc(dd * sizeof *v), *w = malloc((size_t)d * sizeof *w);
+    if (!v || !w) {
+        free(v), free(w);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    memcpy(v, a, dd * sizeof *v);
+    rc = sym_eig(v, d, w, 1, err);
+    if (!rc) {
+        /* LAPACK is column-major: eigenvector k is v[k*d .. k*d+d). */
+        for (int k = 0; k < d; k++)
+            w[k] = w[k] > 0 ? sqrt(w[k]) : 0;
+        for (int i = 0; i < d; i++)
+            for (int j = i; j < d; j++) {
+                double s = 0;
+                for (int k = 0; k < d; k++)
+                    s += v[(size_t)k * d + i] * w[k] * v[(size_t)k * d + j];
+                out[(size_t)i * d + j] = s;
+                out[(size_t)j * d + i] = s;
+            }
+    }
+    free(v), free(w);
+    return rc;
+}
+
+int lpz_trace_sqrt_product(const double *s1_sqrt, const double *s2, int d, double *trace, lpz_error *err)
+{
+    if (d < 1 || d > FID_MAX_DIM)
+        return lpz_error_set(err, LPZ_EINVAL, "matrix size %d is outside 1..%d", d, FID_MAX_DIM);
+    size_t dd = (size_t)d * (size_t)d;
+    double *t = malloc(dd * sizeof *t), *m = malloc(dd * sizeof *m), *w = malloc((size_t)d * sizeof *w);
+    int rc = LPZ_OK;
+    if (!t || !m || !w) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* t = s2 s1^(1/2); m = s1^(1/2) t, symmetrised against rounding. */
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+            double s = 0;
+            for (int k = 0; k < d; k++)
+                s += s2[(size_t)i * d + k] * s1_sqrt[(size_t)k * d + j];
+            t[(size_t)i * d + j] = s;
+        }
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+            double s = 0;
+            for (int k = 0; k < d; k++)
+                s += s1_sqrt[(size_t)i * d + k] * t[(size_t)k * d + j];
+            m[(size_t)i * d + j] = s;
+        }
+    for (int i = 0; i < d; i++)
+        for (int j = i + 1; j < d; j++) {
+            double s = 0.5 * (m[(size_t)i * d + j] + m[(size_t)j * d + i]);
+            m[(size_t)i * d + j] = m[(size_t)j * d + i] = s;
+        }
+    if ((rc = check_finite(m, dd, "the covariance product", err)) || (rc = sym_eig(m, d, w, 0, err)))
+        goto done;
+    double tr = 0;
+    for (int k = 0; k < d; k++)
+        tr += w[k] > 0 ? sqrt(w[k]) : 0;
+    *trace = tr;
+done:
+    free(t), free(m), free(w);
+    return rc;
+}
+
+int lpz_fid_from_stats(const double *mu1, const double *s1, const double *s1_sqrt, const double *mu2,
+                       const double *s2, int d, double *fid, lpz_error *err)
+{
+    double *own = NULL;
+    int rc;
+    if (!s1_sqrt) {
+        own = malloc((size_t)d * (size_t)d * sizeof *own);
+        if (!own)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        if ((rc = lpz_sym_sqrt(s1, d, own, err))) {
+            free(own);
+            return rc;
+        }
+        s1_sqrt = own;
+    }
+    double tr_sqrt = 0;
+    rc = lpz_trace_sqrt_product(s1_sqrt, s2, d, &tr_sqrt, err);
+    free(own);
+    if (rc)
+        return rc;
+    double diff = 0, tr = 0;
+    for (int a = 0; a < d; a++) {
+        double e = mu1[a] - mu2[a];
+        diff += e * e;
+        tr += s1[(size_t)a * d + a] + s2[(size_t)a * d + a];
+    }
+    double v = diff + tr - 2 * tr_sqrt;
+    *fid = v > 0 ? v : 0;
+    return LPZ_OK;
+}
+
+double lpz_inception_score(const float *logits, int64_t n, int classes)
+{
+    if (n < 1 || classes < 1 || classes > 4096)
+        return NAN;
+    double marginal[4096] = {0};
+    double kl_sum = 0;
+    /* Pass 1: p(y) = mean of the softmaxes; pass 2: sum_i KL(p_i || p(y))
+     * = sum_i sum_c p_ic (log p_ic - log p_c). */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t i = 0; i < n; i++) {
+            const float *z = logits + i * classes;
+            double mx = z[0], s = 0;
+            for (int c = 1; c < classes; c++)
+                mx = z[c] > mx ? z[c] : mx;
+            for (int c = 0; c < classes; c++)
+                s += exp((double)z[c] - mx);
+            double lse = mx + log(s);
+            for (int c = 0; c < classes; c++) {
+                double lp = (double)z[c] - lse, p = exp(lp);
+                if (pass == 0)
+                    marginal[c] += p / (double)n;
+                else if (p > 0 && marginal[c] > 0)
+                    kl_sum += p * (lp - log(marginal[c]));
+            }
+        }
+    }
+    return exp(kl_sum / (double)n);
+}
+
+double lpz_tvd(const int64_t *p, const int64_t *q, int classes)
+{
+    double sp = 0, sq = 0, t = 0;
+    for (int c = 0; c < classes; c++)
+        sp += (double)p[c], sq += (double)q[c];
+    if (sp <= 0 || sq <= 0)
+        return NAN;
+    for (int c = 0; c < classes; c++)
+        t += fabs((double)p[c] / sp - (double)q[c] / sq);
+    return 0.5 * t;
+}

@@ -1,0 +1,326 @@
+/* core/score/score.h - how good generated samples are, and mixtures of
+ * generators.
+ *
+ * Owns: the small MNIST-format feature classifier (its max-pool layer,
+ * cross-entropy, training, files), FID in double precision (means,
+ * covariances, the symmetric matrix square root through LAPACK), the
+ * inception score, the total variation distance of class histograms, a
+ * scorer that caches the real-data statistics, mixture.yml files, mixture
+ * sampling (exact_proportion / independent_probability) and the evolution
+ * strategy over mixture weights (optimize_mixture).
+ * Calls: core/nn (models), core/model (model files), core/data (datasets),
+ * core/evolution (the mixture-weight mutation), core/io, core/base,
+ * OpenBLAS/LAPACK. Never prints: progress goes through lpz_log or a
+ * callback; the CLI (core/cli/cmd_score.c, cmd_generate.c,
+ * cmd_classifier.c) and the trainer call it.
+ *
+ * Conventions: samples are floats in the data's [-1, 1] units, batch
+ * first, n x numel(sample shape). Scores: FID lower is better, inception
+ * score higher is better, TVD in [0, 1] lower is better.
+ * See docs/scores.md for the user-facing description.
+ */
+#ifndef LPZ_SCORE_SCORE_H
+#define LPZ_SCORE_SCORE_H
+
+#include "data/dataset.h"
+#include "model/model.h"
+
+#include <lpz/error.h>
+#include <lpz/nn.h>
+#include <lpz/rng.h>
+
+#include <stdint.h>
+
+/* ---- the feature classifier (MNIST format: 1 x 28 x 28 in [-1, 1]) ------ */
+
+#define LPZ_CLASSIFIER_CLASSES 10
+
+/* Value of the "lpz_kind" metadata key of a classifier file. */
+#define LPZ_CLASSIFIER_KIND "mnist-classifier-1"
+
+/* 1 when samples of this shape are MNIST-format images the classifier
+ * takes. */
+int lpz_classifier_accepts(const lpz_shape *sample_shape);
+
+/* The network of the PyTorch MNIST example, as the original's MNISTCnn:
+ *   conv1 Conv(1->10, k5)      (10, 24, 24)
+ *   pool1 MaxPool(2), ReLU     (10, 12, 12)
+ *   conv2 Conv(10->20, k5)     (20, 8, 8)
+ *   Dropout(p_conv)            element-wise (PyTorch's example uses Dropout2d)
+ *   pool2 MaxPool(2), ReLU     (20, 4, 4)
+ *   flatten 320, fc1 Linear(320->50), ReLU, Dropout(p_fc)
+ *   fc2 Linear(50->10)         logits: the 10 features of FID
+ * Tensor names conv1.weight ... fc2.bias as torch's state_dict. Dropout
+ * layers are added only when p > 0 (they have no tensors either way). */
+int lpz_classifier_build(uint64_t seed, float p_conv, float p_fc, lpz_model **out, lpz_error *err);
+
+/* Max pooling over (C, H, W) with a square window k and stride k (floor:
+ * trailing rows/columns that do not fill a window are dropped, as
+ * torch.nn.functional.max_pool2d). A custom layer (lpz_layer_ops) without
+ * parameters. Ties send the gradient to the first maximum in row-major
+ * order. k is 2 or 3. */
+int lpz_model_add_maxpool2d(lpz_model *m, const char *name, int k, lpz_error *err);
+
+/* Mean cross-entropy of logits (n x classes) against labels:
+ * L = -mean_i log softmax(logits_i)[label_i]. When grad is not NULL writes
+ * dL/dlogits (n x classes; the 1/n included). Labels outside
+ * [0, classes) are refused (LPZ_EINVAL naming the sample). If `correct`
+ * is not NULL it receives how many argmax predictions equal the label. */
+int lpz_cross_entropy(const float *logits, const int32_t *labels, int64_t n, int classes, double *loss,
+                      float *grad, int64_t *correct, lpz_error *err);
+
+typedef struct lpz_classifier_train_params {
+    int epochs;         /* passes over the training samples */
+    int64_t batch_size; /* samples per Adam step */
+    double lr;          /* Adam learning rate (betas 0.9, 0.999) */
+    uint64_t seed;      /* initialisation, shuffling, dropout */
+    int64_t max_train;  /* use at most this many training samples (0 = all) */
+    int64_t max_test;   /* evaluate at most this many test samples (0 = all) */
+    /* Called every few hundred batches and at the end of each epoch
+     * (batch == batches_per_epoch); may be NULL. */
+    void (*progress)(void *user, int epoch, int64_t batch, int64_t batches_per_epoch, double mean_loss,
+                     double train_accuracy);
+    void *user;
+    volatile int *stop; /* set to 1 to stop early (LPZ_ECANCELED); may be NULL */
+} lpz_classifier_train_params;
+
+/* Defaults used by `lpz classifier` and the scorer's cache: 5 epochs,
+ * batch 64, lr 0.001, seed 1, every sample. */
+void lpz_classifier_train_defaults(lpz_classifier_train_params *p);
+
+typedef struct lpz_classifier_report {
+    double train_loss;     /* mean loss of the last epoch */
+    double train_accuracy; /* of the last epoch, in training mode */
+    double test_accuracy;  /* on the test dataset; NAN when none given */
+    int64_t n_train, n_test;
+    double seconds;        /* wall time of training and testing */
+} lpz_classifier_report;
+
+/* Trains a new classifier on the labels of `train` (MNIST format, 10
+ * classes) with Adam, then measures the accuracy on `test` (may be NULL).
+ * The model is returned in evaluation mode. */
+int lpz_classifier_train(lpz_dataset *train, lpz_dataset *test, const lpz_classifier_train_params *p,
+                         lpz_model **out, lpz_classifier_report *report, lpz_error *err);
+
+/* Accuracy (fraction of argmax == label) of `model` on the first `max`
+ * samples of ds (0 = all), in evaluation mode. */
+int lpz_classifier_accuracy(lpz_model *model, lpz_dataset *ds, int64_t max, double *accuracy, lpz_error *err);
+
+/* Saves a classifier as safetensors (torch state_dict names, F32) with
+ * metadata lpz_kind, dataset, test_accuracy, input ("1x28x28 in [-1, 1]")
+ * besides lpz's format and version. */
+int lpz_classifier_save(const char *path, const lpz_model *model, const char *dataset_name, double test_accuracy,
+                        lpz_error *err);
+
+/* Builds a classifier and loads its weights from path (any safetensors
+ * file with exactly the tensors conv1.weight ... fc2.bias in F32, e.g. one
+ * written by torch's safetensors.torch.save_file). */
+int lpz_classifier_load(const char *path, lpz_model **out, lpz_error *err);
+
+/* ---- statistics, FID, inception score, TVD ------------------------------- */
+
+/* mean (d) and covariance (d x d, row-major, divided by n - 1 as numpy's
+ * np.cov) of n feature rows (n x d floats), accumulated in double. n >= 2. */
+int lpz_feature_stats(const float *features, int64_t n, int d, double *mean, double *cov, lpz_error *err);
+
+/* Square root of a symmetric positive semi-definite d x d matrix a:
+ * V diag(sqrt(max(lambda, 0))) V^T from LAPACK's dsyevd. `out` may equal
+ * `a`. Refuses non-finite input. */
+int lpz_sym_sqrt(const double *a, int d, double *out, lpz_error *err);
+
+/* Trace of the square root of (s1 s2) for symmetric PSD s1, s2 given
+ * s1_sqrt = s1^(1/2): Tr((s1^(1/2) s2 s1^(1/2))^(1/2)), the eigenvalues
+ * of the symmetric middle product clipped at 0. */
+int lpz_trace_sqrt_product(const double *s1_sqrt, const double *s2, int d, double *trace, lpz_error *err);
+
+/* FID = |mu1 - mu2|^2 + Tr(s1) + Tr(s2) - 2 Tr((s1 s2)^(1/2)). s1_sqrt
+ * may be NULL (it is then computed). Clipped below at 0 (it is a squared
+ * distance; rounding can make it -1e-12). */
+int lpz_fid_from_stats(const double *mu1, const double *s1, const double *s1_sqrt, const double *mu2,
+                       const double *s2, int d, double *fid, lpz_error *err);
+
+/* Inception score exp(mean_i KL(p(y|x_i) || p(y))) of n rows of logits
+ * (softmax taken here), over all n rows at once (one split). */
+double lpz_inception_score(const float *logits, int64_t n, int classes);
+
+/* Total variation distance 0.5 sum_c |p_c - q_c| of two histograms given
+ * as counts (normalised here). */
+double lpz_tvd(const int64_t *counts_p, const int64_t *counts_q, int classes);
+
+/* ---- the scorer: real statistics once, scores from several threads ------- */
+
+typedef struct lpz_scorer lpz_scorer;
+typedef struct lpz_score_context lpz_score_context;
+
+/* How samples become features. */
+typedef enum lpz_feature_kind {
+    LPZ_FEATURES_CLASSIFIER = 0, /* MNIST format: the classifier's 10 logits */
+    LPZ_FEATURES_RAW = 1         /* small samples (numel <= LPZ_SCORE_RAW_MAX): the values themselves */
+} lpz_feature_kind;
+
+#define LPZ_SCORE_RAW_MAX 512
+
+/* Seed of the real sample `lpz score` uses (and the trainer should use, so
+ * that their FIDs compare and share the cached statistics). */
+#define LPZ_SCORE_REAL_SEED 1
+
+typedef struct lpz_scorer_options {
+    /* Feature network (classifier safetensors); NULL or "" for the
+     * built-in choice: <cache_dir>/classifier-<dataset>.safetensors,
+     * trained and saved there when missing (MNIST-format data). */
+    const char *feature_model;
+    /* Folder for the classifier and the real statistics (created when
+     * missing); NULL: nothing is read from or written to disk. */
+    const char *cache_dir;
+    int64_t sample_size; /* real samples for the statistics (>= 2) */
+    uint64_t seed;       /* which real samples (the same seed, the same samples) */
+    /* Progress of a classifier training, if one is needed; may be NULL. */
+    void (*train_progress)(void *user, int epoch, int64_t batch, int64_t batches_per_epoch, double mean_loss,
+                           double train_accuracy);
+    void *user;
+} lpz_scorer_options;
+
+/* Prepares scoring against `ds` (kept open by the caller while the scorer
+ * lives): chooses the features, loads (or trains and caches) the
+ * classifier, and computes (or loads from cache_dir) the real-data
+ * statistics. Data neither MNIST-format nor small is LPZ_EUNSUPPORTED. */
+int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *opts, lpz_scorer **out, lpz_error *err);
+void lpz_scorer_destroy(lpz_scorer *s);
+
+lpz_feature_kind lpz_scorer_features(const lpz_scorer *s);
+/* 1 when inception score and TVD are available (classifier features on
+ * data with 10 classes). */
+int lpz_scorer_has_classes(const lpz_scorer *s);
+/* Where the classifier came from ("" for raw features) and whether it was
+ * trained by this call. */
+const char *lpz_scorer_classifier_path(const lpz_scorer *s);
+int lpz_scorer_trained_classifier(const lpz_scorer *s);
+/* 1 when the real statistics were read from the cache. */
+int lpz_scorer_stats_cached(const lpz_scorer *s);
+
+/* A per-thread context: its own classifier copy and scratch. Any number
+ * of contexts of one scorer may be used at once, each by one thread. */
+int lpz_score_context_create(lpz_scorer *s, lpz_score_context **out, lpz_error *err);
+void lpz_score_context_destroy(lpz_score_context *c);
+
+typedef struct lpz_scores {
+    double fid;
+    double inception_score; /* NAN when not available */
+    double tvd;             /* NAN when not available */
+    int64_t n;              /* samples scored */
+} lpz_scores;
+
+/* Scores n >= 2 samples (n x numel floats). Non-finite samples are
+ * refused (LPZ_EINVAL naming the first). */
+int lpz_score_samples(lpz_score_context *c, const float *samples, int64_t n, lpz_scores *out, lpz_error *err);
+int lpz_score_fid(lpz_score_context *c, const float *samples, int64_t n, double *fid, lpz_error *err);
+
+/* ---- mixtures of generators ---------------------------------------------- */
+
+/* Values as the configuration's trainer.mixture_generator_samples_mode. */
+typedef enum lpz_mix_mode {
+    LPZ_MIXMODE_EXACT_PROPORTION = 0,
+    LPZ_MIXMODE_INDEPENDENT_PROBABILITY = 1
+} lpz_mix_mode;
+
+/* Which generator makes each of `count` samples. Weights must be finite,
+ * >= 0, not all 0 (they are normalised here).
+ *   independent_probability: each sample's generator drawn by weight.
+ *   exact_proportion: generator j makes floor(count w_j) samples, the
+ *     remaining r < n_gens samples go one each to r distinct generators
+ *     drawn with probability proportional to the fractional parts, so each
+ *     count is within 1 of count w_j; then the order is shuffled. */
+int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng,
+                       int *gen_of_sample, lpz_error *err);
+
+/* Writes `count` samples of the mixture to out (count x numel of the
+ * generators' output). Generators must share latent and output shapes;
+ * they run in their current mode (evaluation, for scoring) and must not be
+ * used by another thread meanwhile. The assignment is drawn from rng
+ * first; then, when `latents` is NULL, standard normal latents are drawn
+ * from rng in sample order; else latents (count x latent numel) are used,
+ * row i for sample i. Allocates scratch for the call (not per batch). */
+int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_gens, int64_t count, lpz_mix_mode mode,
+                         lpz_rng *rng, const float *latents, float *out, lpz_error *err);
+
+/* A 1+1 evolution strategy over mixture weights (optimize_mixture, as the
+ * original's optimize_generator_mixture_weights): optionally start from
+ * random weights (Uniform(0,1) normalised), score them, then each
+ * generation add Normal(0, sigma) to every weight, clip at 0, renormalise,
+ * score, and keep the new weights when the score is better. */
+typedef int (*lpz_mixture_score_fn)(void *user, const double *weights, int n, double *score, lpz_error *err);
+
+typedef struct lpz_mixture_es_params {
+    int generations;
+    double sigma;
+    int random_init;
+    int lower_is_better; /* 1 for FID */
+} lpz_mixture_es_params;
+
+/* weights (n) are read and replaced by the best found; *best_score is its
+ * score. */
+int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p, lpz_rng *rng,
+                         lpz_mixture_score_fn score, void *user, double *best_score, lpz_error *err);
+
+/* The ES with FID of `sample_size` mixture samples as the score; the
+ * latents are drawn once (fixed across generations, as the original) and
+ * the assignment is drawn anew for each evaluation. */
+int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
+                             int64_t sample_size, lpz_mix_mode mode, const lpz_mixture_es_params *p, lpz_rng *rng,
+                             double *best_fid, lpz_error *err);
+
+/* ---- mixture folders ----------------------------------------------------- */
+
+/* mixture.yml: "<generator file>: <weight>" lines ('#' comments and blank
+ * lines allowed), as the trainer writes into master/<cell>/. */
+typedef struct lpz_mixture_file {
+    int n;
+    char **files;    /* file names as written (relative to the folder) */
+    char **paths;    /* <dir>/<file> */
+    double *weights; /* as written (not normalised) */
+} lpz_mixture_file;
+
+#define LPZ_MIXTURE_MAX_GENERATORS 1024
+
+/* Reads and checks <dir>/mixture.yml: every line "name: weight" with a
+ * plain file name (no '/', no "..") that exists in dir, a finite weight
+ * >= 0, no duplicates, at least one generator, the weights not all 0.
+ * Errors name "<dir>/mixture.yml:<line>". */
+int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err);
+void lpz_mixture_file_free(lpz_mixture_file *m);
+
+/* Generators of a mixture, rebuilt from their files. */
+typedef struct lpz_mixture {
+    int n;
+    lpz_loaded_model *models; /* n, each in evaluation mode */
+    lpz_model **gens;         /* n: models[j].model */
+    double *weights;          /* n, normalised to sum 1 */
+    char **paths;             /* n */
+} lpz_mixture;
+
+/* Opens the generators of the mixture folder `dir` (mixture.yml), or the
+ * single generator file `file` (weight 1) when dir is NULL, with the
+ * configured network plugin `net_plugin`, and checks each against the
+ * configuration: the file was written by that network (name or alias), is
+ * a generator, makes samples of `sample_shape`, and every option the
+ * configuration sets (opt_keys/opt_values, YAML texts; numbers compared
+ * as numbers) has the value recorded in the file. All generators must
+ * share one latent shape. Errors name the file. Close with
+ * lpz_mixture_close (also after a failure). */
+int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_plugin, const lpz_shape *sample_shape,
+                     const char *const *opt_keys, const char *const *opt_values, int n_opts, lpz_mixture *out,
+                     lpz_error *err);
+void lpz_mixture_close(lpz_mixture *m);
+
+/* ---- opening data for scoring ------------------------------------------- */
+
+/* Opens the dataloader `plugin` with `options` for `split` the way a run
+ * does: output_dir (general.output_dir, made absolute when it exists) and
+ * its cache/ folder (created; the dataset's and the scorer's caches go
+ * there), config_dir for relative paths, no run folder. cache_dir
+ * receives the cache folder (size >= 4096). */
+int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options, const char *output_dir,
+                           const char *config_dir, lpz_split split, lpz_dataset **out, char *cache_dir,
+                           size_t cache_dir_size, lpz_error *err);
+
+#endif

@@ -1,0 +1,455 @@
+/* core/score/scorer.c - real-data statistics computed once (and cached on
+ * disk), then FID / inception score / TVD of generated samples from any
+ * number of per-thread contexts. See score.h. */
+#include "score/score.h"
+
+#include "io/fsutil.h"
+#include "io/safetensors.h"
+
+#include <lpz/log.h>
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 256
+#define STATS_KIND "fid-stats-1"
+
+struct lpz_scorer {
+    lpz_dataset *ds;
+    lpz_feature_kind kind;
+    int d;         /* feature dimension */
+    int64_t numel; /* floats per sample */
+    int has_classes;
+    lpz_model *classifier; /* template the contexts clone; NULL for raw features */
+    char classifier_path[PATH_MAX];
+    int trained, stats_cached;
+    uint64_t digest; /* of the classifier's parameters (0 for raw) */
+    int64_t sample_size;
+    double *mean, *cov, *cov_sqrt;                 /* real statistics */
+    int64_t real_counts[LPZ_CLASSIFIER_CLASSES]; /* real label histogram */
+};
+
+struct lpz_score_context {
+    lpz_scorer *s;
+    lpz_model *model; /* own clone of the classifier */
+    float *features;  /* cap x d */
+    int64_t cap;
+    double *mean, *cov;
+};
+
+/* FNV-1a over the parameter bytes: identifies the classifier the cached
+ * statistics were computed with. */
+static uint64_t digest_model(lpz_model *m)
+{
+    const unsigned char *p = (const unsigned char *)lpz_model_params(m);
+    size_t n = (size_t)lpz_model_param_count(m) * sizeof(float);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The dataset name as a file-name part. */
+static void safe_name(const char *in, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < size; i++) {
+        char c = in[i];
+        out[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_')
+                     ? c
+                     : '_';
+    }
+    out[i] = 0;
+}
+
+/* Features of n samples (n x numel) into f (n x d), CHUNK at a time. */
+static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, int64_t n, float *f,
+                       lpz_error *err)
+{
+    if (s->kind == LPZ_FEATURES_RAW) {
+        memcpy(f, x, (size_t)(n * s->numel) * sizeof(float));
+        return LPZ_OK;
+    }
+    for (int64_t start = 0; start < n; start += CHUNK) {
+        int64_t k = n - start < CHUNK ? n - start : CHUNK;
+        const float *y = lpz_model_forward(model, x + start * s->numel, k, err);
+        if (!y)
+            return err && err->code ? err->code : LPZ_EINVAL;
+        memcpy(f + start * s->d, y, (size_t)(k * s->d) * sizeof(float));
+    }
+    return LPZ_OK;
+}
+
+static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error *err)
+{
+    char name[256];
+    safe_name(lpz_dataset_name(s->ds), name, sizeof name);
+    if (o->feature_model && o->feature_model[0]) {
+        snprintf(s->classifier_path, sizeof s->classifier_path, "%s", o->feature_model);
+        int rc = lpz_classifier_load(o->feature_model, &s->classifier, err);
+        if (rc)
+            lpz_error_context(err, "trainer.params.score.feature_model");
+        return rc;
+    }
+    if (o->cache_dir) {
+        if (snprintf(s->classifier_path, sizeof s->classifier_path, "%s/classifier-%s.safetensors", o->cache_dir,
+                     name) >= (int)sizeof s->classifier_path)
+            return lpz_error_set(err, LPZ_EINVAL, "cache folder path is too long: %s", o->cache_dir);
+        if (lpz_is_file(s->classifier_path)) {
+            int rc = lpz_classifier_load(s->classifier_path, &s->classifier, err);
+            if (rc)
+                lpz_error_hint(err, "delete %s to train the classifier again", s->classifier_path);
+            return rc;
+        }
+    }
+    if (!s->has_classes)
+        return lpz_error_set(err, LPZ_EUNSUPPORTED,
+                             "FID on %s needs a feature classifier, and the data have no 10 labelled classes to "
+                             "train one on",
+                             lpz_dataset_name(s->ds)),
+               lpz_error_hint(err, "set trainer.params.score.feature_model to a classifier file, or use score "
+                                   "type none"),
+               LPZ_EUNSUPPORTED;
+    lpz_log(LPZ_LOG_INFO, "training the FID classifier for %s once (it is cached in %s)", lpz_dataset_name(s->ds),
+            o->cache_dir ? s->classifier_path : "memory only");
+    lpz_classifier_train_params tp;
+    lpz_classifier_train_defaults(&tp);
+    tp.progress = o->train_progress;
+    tp.user = o->user;
+    lpz_classifier_report rep;
+    int rc = lpz_classifier_train(s->ds, NULL, &tp, &s->classifier, &rep, err);
+    if (rc)
+        return rc;
+    s->trained = 1;
+    lpz_log(LPZ_LOG_INFO, "FID classifier trained in %.0f s (training accuracy %.2f%%)", rep.seconds,
+            100 * rep.train_accuracy);
+    if (o->cache_dir) {
+        if ((rc = lpz_mkdirs(o->cache_dir, err)) ||
+            (rc = lpz_classifier_save(s->classifier_path, s->classifier, lpz_dataset_name(s->ds), NAN, err)))
+            return rc;
+    } else {
+        s->classifier_path[0] = 0;
+    }
+    return LPZ_OK;
+}
+
+static void stats_path(const lpz_scorer *s, const char *cache_dir, uint64_t seed, char *out, size_t size)
+{
+    char name[256];
+    safe_name(lpz_dataset_name(s->ds), name, sizeof name);
+    snprintf(out, size, "%s/fid-stats-%s-n%lld-seed%llu.safetensors", cache_dir, name, (long long)s->sample_size,
+             (unsigned long long)seed);
+}
+
+/* Reads cached statistics when the file matches this scorer exactly. */
+static int load_stats(lpz_scorer *s, const char *path, uint64_t seed)
+{
+    lpz_st_file f;
+    lpz_error e;
+    if (!lpz_is_file(path) || lpz_st_read(path, &f, &e))
+        return 0;
+    char want[5][64];
+    snprintf(want[0], sizeof want[0], "%s", STATS_KIND);
+    snprintf(want[1], sizeof want[1], "%lld", (long long)lpz_dataset_get_info(s->ds)->count);
+    snprintf(want[2], sizeof want[2], "%lld", (long long)s->sample_size);
+    snprintf(want[3], sizeof want[3], "%llu", (unsigned long long)seed);
+    snprintf(want[4], sizeof want[4], "%016llx", (unsigned long long)s->digest);
+    const char *keys[5] = {"lpz_kind", "dataset_count", "sample_size", "seed", "feature_digest"};
+    int ok = 1;
+    for (int i = 0; i < 5 && ok; i++) {
+        const char *v = lpz_st_meta(&f, keys[i]);
+        ok = v && strcmp(v, want[i]) == 0;
+    }
+    const lpz_st_tensor *tm = lpz_st_find(&f, "mean"), *tc = lpz_st_find(&f, "cov"),
+                        *th = lpz_st_find(&f, "label_counts");
+    size_t d = (size_t)s->d;
+    ok = ok && tm && tc && tm->dtype == LPZ_ST_F64 && tc->dtype == LPZ_ST_F64 && tm->nbytes == d * 8 &&
+         tc->nbytes == d * d * 8;
+    ok = ok && (!s->has_classes || (th && th->dtype == LPZ_ST_I64 && th->nbytes == 8 * LPZ_CLASSIFIER_CLASSES));
+    if (ok) {
+        memcpy(s->mean, tm->data, d * 8);
+        memcpy(s->cov, tc->data, d * d * 8);
+        if (s->has_classes)
+            memcpy(s->real_counts, th->data, 8 * LPZ_CLASSIFIER_CLASSES);
+        for (size_t i = 0; i < d * d && ok; i++)
+            ok = isfinite(s->cov[i]) && (i >= d || isfinite(s->mean[i]));
+    }
+    lpz_st_free(&f);
+    return ok;
+}
+
+static int save_stats(const lpz_scorer *s, const char *path, uint64_t seed, lpz_error *err)
+{
+    char v[4][64];
+    snprintf(v[0], sizeof v[0], "%lld", (long long)lpz_dataset_get_info(s->ds)->count);
+    snprintf(v[1], sizeof v[1], "%lld", (long long)s->sample_size);
+    snprintf(v[2], sizeof v[2], "%llu", (unsigned long long)seed);
+    snprintf(v[3], sizeof v[3], "%016llx", (unsigned long long)s->digest);
+    const char *keys[] = {"lpz_kind", "dataset", "dataset_count", "sample_size", "seed", "feature_digest"};
+    const char *vals[] = {STATS_KIND, lpz_dataset_name(s->ds), v[0], v[1], v[2], v[3]};
+    lpz_st_tensor t[3];
+    memset(t, 0, sizeof t);
+    t[0] = (lpz_st_tensor){(char *)"mean", LPZ_ST_F64, 1, {s->d}, s->mean, (size_t)s->d * 8};
+    t[1] = (lpz_st_tensor){(char *)"cov", LPZ_ST_F64, 2, {s->d, s->d}, s->cov, (size_t)s->d * (size_t)s->d * 8};
+    t[2] = (lpz_st_tensor){(char *)"label_counts", LPZ_ST_I64, 1, {LPZ_CLASSIFIER_CLASSES}, s->real_counts,
+                           8 * LPZ_CLASSIFIER_CLASSES};
+    return lpz_st_write(path, t, s->has_classes ? 3 : 2, keys, vals, 6, err);
+}
+
+/* Real statistics: sample_size samples drawn without replacement (every
+ * sample floor(k / count) times plus a random rest when k > count). */
+static int compute_stats(lpz_scorer *s, uint64_t seed, lpz_error *err)
+{
+    int64_t count = lpz_dataset_get_info(s->ds)->count, k = s->sample_size;
+    int64_t *order = malloc((size_t)count * sizeof *order);
+    float *x = malloc((size_t)(CHUNK * s->numel) * sizeof *x);
+    float *f = malloc((size_t)(k * s->d) * sizeof *f);
+    int rc = LPZ_OK;
+    if (!order || !x || !f) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for the real statistics (%lld samples)", (long long)k);
+        goto done;
+    }
+    lpz_rng rng;
+    lpz_rng_seed(&rng, seed, 0x73636f7265 /* "score" */);
+    for (int64_t i = 0; i < count; i++)
+        order[i] = i;
+    memset(s->real_counts, 0, sizeof s->real_counts);
+    for (int64_t start = 0; start < k && !rc; start += CHUNK) {
+        int64_t m = k - start < CHUNK ? k - start : CHUNK;
+        for (int64_t i = 0; i < m && !rc; i++) {
+            /* Partial Fisher-Yates, restarted for every pass over the data. */
+            int64_t pos = (start + i) % count;
+            int64_t j = pos + (int64_t)lpz_rng_below(&rng, (uint64_t)(count - pos)), t = order[pos];
+            order[pos] = order[j], order[j] = t;
+            rc = lpz_dataset_read(s->ds, order[pos], x + i * s->numel, err);
+            if (!rc && s->has_classes) {
+                int32_t label;
+                if (!(rc = lpz_dataset_label(s->ds, order[pos], &label, err))) {
+                    if (label < 0 || label >= LPZ_CLASSIFIER_CLASSES)
+                        rc = lpz_error_set(err, LPZ_EFORMAT, "label %d of sample %lld is outside 0..9", (int)label,
+                                           (long long)order[pos]);
+                    else
+                        s->real_counts[label]++;
+                }
+            }
+        }
+        if (!rc)
+            rc = features_of(s, s->classifier, x, m, f + start * s->d, err);
+    }
+    if (!rc)
+        rc = lpz_feature_stats(f, k, s->d, s->mean, s->cov, err);
+done:
+    free(order), free(x), free(f);
+    return rc;
+}
+
+int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer **out, lpz_error *err)
+{
+    *out = NULL;
+    if (o->sample_size < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "score sample size %lld is below 2", (long long)o->sample_size);
+    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+    lpz_scorer *s = calloc(1, sizeof *s);
+    if (!s)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    s->ds = ds;
+    s->numel = lpz_dataset_numel(ds);
+    s->sample_size = o->sample_size;
+    s->has_classes = lpz_dataset_has_labels(ds) && info->n_classes == LPZ_CLASSIFIER_CLASSES;
+    int rc = LPZ_OK;
+    if (lpz_classifier_accepts(&info->sample_shape)) {
+        s->kind = LPZ_FEATURES_CLASSIFIER;
+        s->d = LPZ_CLASSIFIER_CLASSES;
+        if ((rc = get_classifier(s, o, err)))
+            goto fail;
+        lpz_model_set_training(s->classifier, 0);
+        if ((rc = lpz_model_reserve(s->classifier, CHUNK, err)))
+            goto fail;
+        s->digest = digest_model(s->classifier);
+    } else if (s->numel <= LPZ_SCORE_RAW_MAX) {
+        s->kind = LPZ_FEATURES_RAW;
+        s->d = (int)s->numel;
+        s->has_classes = 0;
+    } else {
+        rc = lpz_error_set(err, LPZ_EUNSUPPORTED,
+                           "FID for %s samples of %lld values is not available: lpz scores MNIST-format images "
+                           "(1x28x28) with its classifier and samples of at most %d values directly",
+                           lpz_dataset_name(ds), (long long)s->numel, LPZ_SCORE_RAW_MAX);
+        lpz_error_hint(err, "set trainer.params.score.type to none (or constant)");
+        goto fail;
+    }
+    size_t dd = (size_t)s->d * (size_t)s->d;
+    s->mean = malloc((size_t)s->d * sizeof(double));
+    s->cov = malloc(dd * sizeof(double));
+    s->cov_sqrt = malloc(dd * sizeof(double));
+    if (!s->mean || !s->cov || !s->cov_sqrt) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        goto fail;
+    }
+    char path[PATH_MAX + 64] = "";
+    if (o->cache_dir) {
+        stats_path(s, o->cache_dir, o->seed, path, sizeof path);
+        s->stats_cached = load_stats(s, path, o->seed);
+    }
+    if (!s->stats_cached) {
+        if ((rc = compute_stats(s, o->seed, err)))
+            goto fail;
+        if (o->cache_dir) {
+            lpz_error e;
+            lpz_error_clear(&e);
+            if (lpz_mkdirs(o->cache_dir, &e) || save_stats(s, path, o->seed, &e)) {
+                char buf[2048];
+                lpz_log(LPZ_LOG_WARN, "real-data statistics not cached: %s", lpz_error_format(&e, buf, sizeof buf));
+            }
+        }
+    }
+    if ((rc = lpz_sym_sqrt(s->cov, s->d, s->cov_sqrt, err)))
+        goto fail;
+    *out = s;
+    return LPZ_OK;
+fail:
+    lpz_scorer_destroy(s);
+    return rc;
+}
+
+void lpz_scorer_destroy(lpz_scorer *s)
+{
+    if (!s)
+        return;
+    lpz_model_destroy(s->classifier);
+    free(s->mean), free(s->cov), free(s->cov_sqrt);
+    free(s);
+}
+
+lpz_feature_kind lpz_scorer_features(const lpz_scorer *s)
+{
+    return s->kind;
+}
+
+int lpz_scorer_has_classes(const lpz_scorer *s)
+{
+    return s->has_classes;
+}
+
+const char *lpz_scorer_classifier_path(const lpz_scorer *s)
+{
+    return s->classifier_path;
+}
+
+int lpz_scorer_trained_classifier(const lpz_scorer *s)
+{
+    return s->trained;
+}
+
+int lpz_scorer_stats_cached(const lpz_scorer *s)
+{
+    return s->stats_cached;
+}
+
+int lpz_score_context_create(lpz_scorer *s, lpz_score_context **out, lpz_error *err)
+{
+    *out = NULL;
+    lpz_score_context *c = calloc(1, sizeof *c);
+    if (!c)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    c->s = s;
+    c->mean = malloc((size_t)s->d * sizeof(double));
+    c->cov = malloc((size_t)s->d * (size_t)s->d * sizeof(double));
+    int rc = LPZ_OK;
+    if (!c->mean || !c->cov)
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    if (!rc && s->classifier) {
+        if (!(rc = lpz_model_clone(s->classifier, &c->model, err))) {
+            lpz_model_set_training(c->model, 0);
+            rc = lpz_model_reserve(c->model, CHUNK, err);
+        }
+    }
+    if (rc) {
+        lpz_score_context_destroy(c);
+        return rc;
+    }
+    *out = c;
+    return LPZ_OK;
+}
+
+void lpz_score_context_destroy(lpz_score_context *c)
+{
+    if (!c)
+        return;
+    lpz_model_destroy(c->model);
+    free(c->features), free(c->mean), free(c->cov);
+    free(c);
+}
+
+int lpz_score_samples(lpz_score_context *c, const float *x, int64_t n, lpz_scores *out, lpz_error *err)
+{
+    const lpz_scorer *s = c->s;
+    if (n < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
+    for (int64_t i = 0; i < n * s->numel; i++)
+        if (!isfinite(x[i]))
+            return lpz_error_set(err, LPZ_EINVAL, "sample %lld has a non-finite value (element %lld)",
+                                 (long long)(i / s->numel), (long long)(i % s->numel));
+    if (n > c->cap) {
+        /* Grows to the largest batch scored; steady state allocates nothing. */
+        float *f = realloc(c->features, (size_t)(n * s->d) * sizeof *f);
+        if (!f)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)n);
+        c->features = f;
+        c->cap = n;
+    }
+    int rc = features_of(s, c->model, x, n, c->features, err);
+    if (rc || (rc = lpz_feature_stats(c->features, n, s->d, c->mean, c->cov, err)) ||
+        (rc = lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, &out->fid, err)))
+        return rc;
+    out->n = n;
+    out->inception_score = NAN;
+    out->tvd = NAN;
+    if (s->has_classes) {
+        out->inception_score = lpz_inception_score(c->features, n, s->d);
+        int64_t counts[LPZ_CLASSIFIER_CLASSES] = {0};
+        for (int64_t i = 0; i < n; i++) {
+            const float *z = c->features + i * s->d;
+            int arg = 0;
+            for (int k = 1; k < s->d; k++)
+                if (z[k] > z[arg])
+                    arg = k;
+            counts[arg]++;
+        }
+        out->tvd = lpz_tvd(counts, s->real_counts, LPZ_CLASSIFIER_CLASSES);
+    }
+    return LPZ_OK;
+}
+
+int lpz_score_fid(lpz_score_context *c, const float *samples, int64_t n, double *fid, lpz_error *err)
+{
+    lpz_scores sc;
+    int rc = lpz_score_samples(c, samples, n, &sc, err);
+    if (!rc)
+        *fid = sc.fid;
+    return rc;
+}
+
+int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options, const char *output_dir,
+                           const char *config_dir, lpz_split split, lpz_dataset **out, char *cache_dir,
+                           size_t cache_dir_size, lpz_error *err)
+{
+    *out = NULL;
+    char abs[PATH_MAX];
+    int rc = lpz_mkdirs(output_dir, err);
+    if (rc)
+        return rc;
+    if (!realpath(output_dir, abs))
+        snprintf(abs, sizeof abs, "%s", output_dir);
+    if (snprintf(cache_dir, cache_dir_size, "%s/cache", abs) >= (int)cache_dir_size)
+        return lpz_error_set(err, LPZ_EINVAL, "general.output_dir is too long");
+    if ((rc = lpz_mkdirs(cache_dir, err)))
+        return rc;
+    lpz_dataset_context ctx = {sizeof ctx, options, abs, cache_dir, config_dir && config_dir[0] ? config_dir : ".",
+                               NULL, split};
+    return lpz_dataset_open(plugin, &ctx, out, err);
+}
