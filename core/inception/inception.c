@@ -561,8 +561,6 @@ static int open_impl(const char *path, lpz_inception_variant variant, lpz_incept
         p = b + s->cout;
     }
     int ignored = f.n_tensors - 5 * N_CONV;
-    lpz_log(LPZ_LOG_DEBUG, "InceptionV3 (%s variant) from %s: %lld parameters, %d unused tensors ignored",
-            net->variant == LPZ_INCEPTION_FID ? "FID" : "torchvision", path, (long long)total, ignored);
     lpz_st_free(&f);
     free(tmp);
     tmp = NULL;
@@ -583,6 +581,13 @@ static int open_impl(const char *path, lpz_inception_variant variant, lpz_incept
             return lpz_error_set(err, LPZ_ENOMEM, "out of memory for InceptionV3 activations (%lld floats)", floats);
         }
     }
+    int64_t scratch = 0;
+    for (int i = 0; i < N_BUF; i++)
+        scratch += net->cap[i];
+    lpz_log(LPZ_LOG_DEBUG,
+            "InceptionV3 (%s variant) from %s: %lld weights (%.1f MB), %d unused tensors ignored, %.1f MB scratch",
+            net->variant == LPZ_INCEPTION_FID ? "FID" : "torchvision", path, (long long)total,
+            (double)total * 4 / 1e6, ignored, (double)scratch * 4 / 1e6);
     *out = net;
     return LPZ_OK;
 

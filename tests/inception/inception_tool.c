@@ -9,15 +9,17 @@
  *       for trying the tool without PyTorch).
  *   inception_tool bench WEIGHTS IMAGES THREADS
  *       Features of IMAGES random 3 x 299 x 299 images split over THREADS
- *       threads (one network object each); prints seconds per 1,000
- *       images. Set OPENBLAS_NUM_THREADS to choose BLAS threads.
+ *       threads (one network object each); prints the memory of one
+ *       object and seconds per 1,000 images. OPENBLAS_NUM_THREADS sets
+ *       the BLAS threads.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <lpz/log.h>
 
 #include "inc_test_util.h"
 #include "inception/inception.h"
@@ -122,6 +124,7 @@ static int cmd_bench(char **argv)
     if (!img || !out || !jobs || !tid)
         return 1;
     inc_fill_uniform(img, size, 7, -1.0f, 1.0f);
+    lpz_log_set_level(LPZ_LOG_DEBUG); /* the open reports weights and scratch memory */
     int rc = 0;
     for (int t = 0; t < threads && !rc; t++) {
         lpz_error_clear(&jobs[t].err);
