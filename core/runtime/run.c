@@ -4,6 +4,8 @@
 #include "config/options_internal.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
+#include "report/report.h"
+#include "score/score.h"
 
 #include <lpz/log.h>
 
@@ -126,6 +128,21 @@ static int write_config(const lpz_config *cfg, const char *run_dir, lpz_error *e
     return lpz_atomic_commit(&f, err);
 }
 
+/* report.html after every grid iteration and at the end; a failure to
+ * write it is logged, never fatal to the run. */
+static void report_hook(void *user, const char *run_dir, int iteration)
+{
+    const lpz_run_request *req = user;
+    lpz_error err;
+    lpz_error_clear(&err);
+    if (lpz_report_write_ex(run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING, &err)) {
+        char buf[2048];
+        lpz_log(LPZ_LOG_WARN, "report.html not written: %s", lpz_error_format(&err, buf, sizeof buf));
+    }
+    if (req->on_iteration)
+        req->on_iteration(req->user, run_dir, iteration);
+}
+
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err)
 {
     const lpz_config *cfg = req->config;
@@ -150,6 +167,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_options *dl_opts = NULL, *net_opts = NULL;
     lpz_dataset *ds = NULL;
     lpz_network *net = NULL;
+    lpz_scorer *scorer = NULL;
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err)))
         goto done;
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
@@ -183,11 +201,28 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                            (long long)p.batch_size, (long long)info->count);
         goto done;
     }
-    if (strcmp(p.score_type, "none") != 0 && strcmp(p.score_type, "constant") != 0 && p.grid_k > 1)
-        lpz_log(LPZ_LOG_WARN,
-                "trainer.params.score.type %s: scores are not part of this build yet, so mixture weights stay "
-                "uniform (use score type none or constant to silence this)",
-                p.score_type);
+    if (strcmp(p.score_type, "fid") == 0) {
+        lpz_scorer_options so = {0};
+        so.feature_model = cfg->trainer.params.score.feature_model;
+        so.cache_dir = cache;
+        so.sample_size = p.score_sample_size;
+        so.seed = p.seed;
+        lpz_log(LPZ_LOG_INFO, "preparing FID (real-data statistics of %d samples)", p.score_sample_size);
+        if ((rc = lpz_scorer_create(ds, &so, &scorer, err))) {
+            lpz_error_context(err, "trainer.params.score");
+            if (rc != LPZ_EUNSUPPORTED)
+                goto done;
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "%s; training without a score (mixture weights stay uniform)",
+                    lpz_error_format(err, buf, sizeof buf));
+            lpz_error_clear(err);
+            rc = LPZ_OK;
+            scorer = NULL;
+        }
+    } else if (strcmp(p.score_type, "none") != 0 && strcmp(p.score_type, "constant") != 0) {
+        lpz_log(LPZ_LOG_WARN, "trainer.params.score.type %s is not supported by the trainer yet: training without "
+                              "a score (use fid, constant or none)", p.score_type);
+    }
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
     lpz_train_setup setup = {.params = &p,
@@ -197,10 +232,12 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .progress = req->progress,
                              .stop = req->stop,
                              .resume = req->resume_dir != NULL,
-                             .on_iteration = req->on_iteration,
-                             .user = req->user};
+                             .scorer = scorer,
+                             .on_iteration = report_hook,
+                             .user = (void *)req};
     rc = lpz_train_local(&setup, &out->result, err);
 done:
+    lpz_scorer_destroy(scorer);
     lpz_network_destroy(net);
     lpz_dataset_close(ds);
     lpz_options_destroy(net_opts);

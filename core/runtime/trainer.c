@@ -109,6 +109,8 @@ typedef struct cell {
     lpz_member **all_gen, **all_disc; /* [n_nb * pop] local first, then neighbours in order */
     double mix[LPZ_MAX_NEIGHBOURS];
     double score;
+    lpz_score_context *score_ctx;
+    float *score_samples; /* [score_sample_size * numel] */
     float *real, *z, *dout, *dfake, *fit_real, *fit_z, *sample_z, *samples, *buf_scratch;
     double *pair_loss, *real_loss;
     uint8_t *wire;
@@ -554,6 +556,59 @@ static int save_samples(cell *c, int iteration)
     return rc;
 }
 
+/* The neighbourhood's best generators, local first, in mixture order. */
+static void mixture_generators(cell *c, lpz_model **gens)
+{
+    trainer *t = c->tr;
+    gens[0] = best_of(c->gen, t->pop)->model;
+    for (int k = 1; k < c->n_nb; k++)
+        gens[k] = best_of(&c->nb_gen[(k - 1) * t->pop], t->pop)->model;
+}
+
+/* FID of score_sample_size samples of the mixture with these weights;
+ * generators run in evaluation mode. */
+static int score_mixture(cell *c, lpz_model **gens, const double *weights, double *fid)
+{
+    trainer *t = c->tr;
+    for (int k = 0; k < c->n_nb; k++)
+        lpz_model_set_training(gens[k], 0);
+    int rc = lpz_mixture_generate(gens, weights, c->n_nb, t->p->score_sample_size,
+                                  (lpz_mix_mode)t->p->mixture_sampling, &c->rng, NULL, c->score_samples, &c->err);
+    for (int k = 0; k < c->n_nb; k++)
+        lpz_model_set_training(gens[k], 1);
+    if (!rc)
+        rc = lpz_score_fid(c->score_ctx, c->score_samples, t->p->score_sample_size, fid, &c->err);
+    return rc;
+}
+
+/* Step 7 of an iteration: score the current mixture and, on grids larger
+ * than 1x1, a mutation of its weights; keep the mutation only when its FID
+ * is lower. */
+static int update_mixture(cell *c)
+{
+    trainer *t = c->tr;
+    if (!c->score_ctx)
+        return LPZ_OK;
+    lpz_model *gens[LPZ_MAX_NEIGHBOURS];
+    mixture_generators(c, gens);
+    double fid;
+    int rc = score_mixture(c, gens, c->mix, &fid);
+    if (rc)
+        return rc;
+    c->score = fid;
+    if (c->n_nb == 1)
+        return LPZ_OK;
+    double mutated[LPZ_MAX_NEIGHBOURS], fid2;
+    lpz_mutate_mixture_weights(c->mix, c->n_nb, t->p->mixture_sigma, &c->rng, mutated);
+    if ((rc = score_mixture(c, gens, mutated, &fid2)))
+        return rc;
+    if (fid2 < fid) {
+        memcpy(c->mix, mutated, sizeof(double) * (size_t)c->n_nb);
+        c->score = fid2;
+    }
+    return LPZ_OK;
+}
+
 static int run_iteration(cell *c, int it)
 {
     trainer *t = c->tr;
@@ -632,9 +687,8 @@ static int run_iteration(cell *c, int it)
         if (!rc)
             rc = evaluate(c, c->all_gen, nall, ld, pop, 0, 1);
     }
-    /* Mixture weights: kept unless a score says a mutation is better. The
-     * score module (FID) is not part of this build yet, so with score type
-     * fid the weights stay as they are; see docs/status.md. */
+    if (!rc)
+        rc = update_mixture(c);
     if (!rc)
         rc = publish(c, it + 1);
     if (!rc)
@@ -766,6 +820,13 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         !c->iter_seconds)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
     lpz_rng_fill_normal(&c->rng, c->sample_z, (size_t)(SAMPLE_COUNT * t->latent), 0.0f, 1.0f);
+    if (t->setup->scorer) {
+        if ((rc = lpz_score_context_create(t->setup->scorer, &c->score_ctx, err)))
+            return rc;
+        c->score_samples = malloc(sizeof(float) * (size_t)(p->score_sample_size * t->numel));
+        if (!c->score_samples)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's score samples", id);
+    }
 
     /* Local individuals get seeds from the cell's stream; the slots for
      * neighbours and selection only need the same structure. */
@@ -880,6 +941,8 @@ static void cell_free(cell *c)
             lpz_member_free(&c->nb_disc[i]);
     }
     lpz_batcher_destroy(c->batcher);
+    lpz_score_context_destroy(c->score_ctx);
+    free(c->score_samples);
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
     free(c->fit_real), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);

@@ -13,6 +13,7 @@
 
 #include "data/dataset.h"
 #include "model/model.h"
+#include "score/score.h"
 #include "runtime/runtime.h"
 
 /* What one run needs that is already open. */
@@ -24,6 +25,10 @@ typedef struct lpz_train_setup {
     int progress;                /* 0 quiet, 1 log lines, 2 a live terminal line */
     volatile int *stop;          /* set to 1 (e.g. by SIGINT) to stop early; may be NULL */
     int resume;                  /* 1: restore every cell from run_dir/checkpoints/ first */
+    /* Scores the mixture of each cell's neighbourhood every iteration (FID;
+     * the mixture-weight mutation is kept only when it lowers it). NULL:
+     * no score, the weights stay as they are. */
+    lpz_scorer *scorer;
     /* Called after every completed grid iteration (all cells done with it,
      * metrics written) and once at the end with iteration = -1; from a
      * cell thread, one call at a time. May be NULL. */
