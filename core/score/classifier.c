@@ -138,7 +138,7 @@ int lpz_classifier_train(lpz_dataset *train, lpz_dataset *test, const lpz_classi
     }
     /* Dropout only after fc1 (p 0.5 as the PyTorch example): measured, the
      * extra conv dropout cost accuracy in a few epochs. */
-    if ((rc = lpz_classifier_build(p->seed, 0.0f, 0.5f, &m, err)) || (rc = lpz_model_reserve(m, bs, err)) ||
+    if ((rc = lpz_classifier_build(p->seed, 0.0f, 0.0f, &m, err)) || (rc = lpz_model_reserve(m, bs, err)) ||
         (rc = lpz_adam_create(lpz_model_param_count(m), &adam, err)))
         goto done;
     for (int64_t i = 0; i < n && !rc; i++) {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End-to-end: a tiny 2x2 run, then `lpz generate` (same --latent and --seed
+# twice give identical files; files per sample, grid, npy; bad latents and a
+# mixture of another network are refused clearly) and `lpz score` (text and
+# JSON, from a mixture, a single generator and an .npy).
+set -euo pipefail
+LPZ="$LPZ_BUILD_DIR/bin/lpz"
+TOOL="$LPZ_BUILD_DIR/tests/score_tool"
+CFG="$LPZ_SOURCE_DIR/configuration/quickstart/fashion-mnist-2x2.yml"
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+  exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+SETS=(--set general.output_dir="$work/out" --set trainer.n_iterations=1 --set dataloader.n_batches=2
+      --set dataloader.batch_size=50 --set trainer.params.score.enabled=false
+      --set trainer.params.fitness.fitness_sample_size=100 --set master.calculate_score=false)
+
+"$LPZ" train -f "$CFG" "${SETS[@]}" -q > "$work/train.out"
+mix=$(ls -d "$work"/out/lipizzaner_gan/*/master/0 | head -n 1)
+[ -s "$mix/mixture.yml" ] || fail "the run wrote no mixture"
+
+# 1. Same --latent and --seed twice: identical output.
+"$TOOL" latent "$work/z.npy" 12 64 5
+for run in a b; do
+  "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/$run" --latent "$work/z.npy" \
+    --seed 3 -q > "$work/$run.out"
+done
+n=$(ls "$work/a/samples"/sample-*.png | wc -l)
+[ "$n" -eq 12 ] || fail "expected 12 sample PNGs (one per latent row), got $n"
+[ -s "$work/a/grid.png" ] || fail "no grid.png"
+[ -s "$work/a/samples.npy" ] || fail "no samples.npy"
+for f in grid.png samples.npy samples/sample-00000.png samples/sample-00011.png; do
+  cmp "$work/a/$f" "$work/b/$f" || fail "two generations with the same --latent and --seed differ in $f"
+done
+grep -q "wrote 12 samples" "$work/a.out" || fail "summary: $(cat "$work/a.out")"
+
+# 2. Without --latent: --sample-size samples, another seed gives other samples.
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/c" --sample-size 30 --seed 1 \
+  --format npy -q > /dev/null
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/d" --sample-size 30 --seed 2 \
+  --format npy -q > /dev/null
+[ ! -e "$work/c/grid.png" ] || fail "--format npy wrote PNGs"
+if cmp -s "$work/c/samples.npy" "$work/d/samples.npy"; then fail "different seeds gave the same samples"; fi
+
+# 3. Clear refusals.
+"$TOOL" latent "$work/bad.npy" 12 63 5
+if "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/e" --latent "$work/bad.npy" \
+   2> "$work/e.err"; then fail "a latent of the wrong width was accepted"; fi
+grep -q "latent array has shape (12, 63)" "$work/e.err" || fail "unclear latent error: $(cat "$work/e.err")"
+if "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/e" --latent "$work/z.npy" \
+   --sample-size 5 2> "$work/e.err"; then fail "--sample-size disagreeing with --latent was accepted"; fi
+grep -q "12 rows but --sample-size is 5" "$work/e.err" || fail "unclear row error: $(cat "$work/e.err")"
+if "$LPZ" generate -f "$CFG" "${SETS[@]}" --set network.name=convolutional --mixture-source "$mix" \
+   -o "$work/e" 2> "$work/e.err"; then fail "a mixture of another network was accepted"; fi
+grep -q "four_layer_perceptron" "$work/e.err" || fail "unclear network error: $(cat "$work/e.err")"
+if "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/nowhere" -o "$work/e" 2> "$work/e.err"; then
+  fail "a missing mixture folder was accepted"
+fi
+grep -q "does not exist" "$work/e.err" || fail "unclear folder error: $(cat "$work/e.err")"
+
+# 4. lpz score with a given classifier (a fresh one: training one takes minutes).
+"$TOOL" classifier "$work/clf.safetensors" 1
+SC=(--set trainer.params.score.feature_model="$work/clf.safetensors" --sample-size 200)
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --mixture-source "$mix" -q > "$work/s.txt"
+for k in "FID" "inception score" "TVD"; do grep -q "^$k  *[0-9]" "$work/s.txt" || fail "no $k in: $(cat "$work/s.txt")"; done
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --generator "$mix/generator-0.safetensors" --json -q > "$work/s.json"
+grep -q '"fid": [0-9]' "$work/s.json" || fail "no fid in JSON: $(cat "$work/s.json")"
+grep -q '"tvd": [0-9]' "$work/s.json" || fail "no tvd in JSON: $(cat "$work/s.json")"
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/c/samples.npy" --json -q > "$work/n.json"
+grep -q '"samples": 30' "$work/n.json" || fail "scored the wrong number of samples: $(cat "$work/n.json")"
+set +e
+"$LPZ" score -f "$CFG" "${SETS[@]}" 2> /dev/null; st=$?
+set -e
+[ $st -eq 2 ] || fail "lpz score without a source should be a usage error (2), got $st"
+echo "e2e generate/score: all checks passed"

@@ -1,0 +1,633 @@
+/* tests/score/test_score.c - core/score: FID properties, the matrix square
+ * root, the max-pool layer and cross-entropy against finite differences,
+ * mixture sampling, mixture.yml, the ES, classifier files, and (when
+ * Debian's Fashion-MNIST is installed) classifier training and the scorer
+ * with its cache. The mnist plugin's source is compiled in (fashion name). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "config/options_internal.h"
+#include "io/fsutil.h"
+#include "score/score.h"
+
+#include <lpz/plugin.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+static void rmtree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[4096];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (unlink(p) != 0)
+            rmtree(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void make_tmpdir(char *buf, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, cap, "%s/lpz-score-XXXXXX", base && base[0] ? base : "/tmp");
+    assert_non_null(mkdtemp(buf));
+}
+
+/* n x d features: correlated Gaussian rows (x = A g + shift). */
+static float *random_features(int64_t n, int d, double shift, uint64_t seed)
+{
+    lpz_rng rng;
+    lpz_rng_seed(&rng, seed, 0);
+    float *f = malloc((size_t)(n * d) * sizeof *f);
+    double g[64];
+    for (int64_t i = 0; i < n; i++) {
+        for (int a = 0; a < d; a++)
+            g[a] = lpz_rng_normal(&rng);
+        for (int a = 0; a < d; a++) {
+            double v = g[a] + (a > 0 ? 0.5 * g[a - 1] : 0) + shift;
+            f[i * d + a] = (float)v;
+        }
+    }
+    return f;
+}
+
+static double fid_of(const float *a, int64_t na, const float *b, int64_t nb, int d)
+{
+    double *m1 = malloc((size_t)d * 8), *m2 = malloc((size_t)d * 8);
+    double *s1 = malloc((size_t)d * d * 8), *s2 = malloc((size_t)d * d * 8);
+    lpz_error err;
+    assert_int_equal(lpz_feature_stats(a, na, d, m1, s1, &err), LPZ_OK);
+    assert_int_equal(lpz_feature_stats(b, nb, d, m2, s2, &err), LPZ_OK);
+    double fid = -1;
+    assert_int_equal(lpz_fid_from_stats(m1, s1, NULL, m2, s2, d, &fid, &err), LPZ_OK);
+    free(m1), free(m2), free(s1), free(s2);
+    return fid;
+}
+
+static void test_fid_of_a_set_with_itself_is_zero(void **state)
+{
+    (void)state;
+    float *a = random_features(500, 10, 0, 1);
+    double fid = fid_of(a, 500, a, 500, 10);
+    assert_true(fid >= 0 && fid < 1e-8);
+    free(a);
+}
+
+static void test_fid_is_symmetric(void **state)
+{
+    (void)state;
+    float *a = random_features(400, 10, 0, 1), *b = random_features(300, 10, 0.3, 2);
+    double ab = fid_of(a, 400, b, 300, 10), ba = fid_of(b, 300, a, 400, 10);
+    assert_true(ab > 0.1);
+    assert_true(fabs(ab - ba) <= 1e-9 * ab);
+    free(a), free(b);
+}
+
+static void test_fid_grows_with_a_shift(void **state)
+{
+    (void)state;
+    float *a = random_features(500, 8, 0, 1);
+    double last = 0;
+    for (int k = 1; k <= 4; k++) {
+        double s = 0.5 * k;
+        /* The same rows shifted: covariances equal, FID = d s^2 exactly. */
+        float *b = malloc(500 * 8 * sizeof *b);
+        for (int i = 0; i < 500 * 8; i++)
+            b[i] = a[i] + (float)s;
+        double fid = fid_of(a, 500, b, 500, 8);
+        assert_true(fid > last);
+        assert_true(fabs(fid - 8 * s * s) < 1e-3 * 8 * s * s);
+        last = fid;
+        free(b);
+    }
+    free(a);
+}
+
+static void test_fid_of_one_dimensional_gaussians(void **state)
+{
+    (void)state;
+    /* N(0, 4) vs N(3, 1): mu^2 + (sigma1 - sigma2)^2 = 9 + 1. */
+    double m1 = 0, s1 = 4, m2 = 3, s2 = 1, fid;
+    lpz_error err;
+    assert_int_equal(lpz_fid_from_stats(&m1, &s1, NULL, &m2, &s2, 1, &fid, &err), LPZ_OK);
+    assert_true(fabs(fid - 10) < 1e-12);
+}
+
+static void test_matrix_sqrt_of_random_spd_matrices(void **state)
+{
+    (void)state;
+    int sizes[] = {1, 2, 5, 10, 40};
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 3, 0);
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int d = sizes[t];
+        double *b = malloc((size_t)d * d * 8), *a = malloc((size_t)d * d * 8), *s = malloc((size_t)d * d * 8);
+        for (int i = 0; i < d * d; i++)
+            b[i] = lpz_rng_normal(&rng);
+        double amax = 0;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++) {
+                double v = i == j ? 1e-3 : 0;
+                for (int k = 0; k < d; k++)
+                    v += b[i * d + k] * b[j * d + k];
+                a[i * d + j] = v;
+                amax = fmax(amax, fabs(v));
+            }
+        lpz_error err;
+        assert_int_equal(lpz_sym_sqrt(a, d, s, &err), LPZ_OK);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++) {
+                double v = 0;
+                for (int k = 0; k < d; k++)
+                    v += s[i * d + k] * s[k * d + j];
+                assert_true(fabs(v - a[i * d + j]) <= 1e-9 * amax);
+                assert_true(fabs(s[i * d + j] - s[j * d + i]) <= 1e-12 * amax);
+            }
+        free(a), free(b), free(s);
+    }
+    double bad[4] = {1, NAN, NAN, 1}, out[4];
+    lpz_error err;
+    assert_int_equal(lpz_sym_sqrt(bad, 2, out, &err), LPZ_EINVAL);
+}
+
+/* Loss = sum(w * y) of a model's output; returns it and the input gradient. */
+static double weighted_output(lpz_model *m, const float *x, int64_t n, const float *w, int64_t out_numel,
+                              float *dx)
+{
+    lpz_error err;
+    const float *y = lpz_model_forward(m, x, n, &err);
+    assert_non_null(y);
+    double l = 0;
+    for (int64_t i = 0; i < n * out_numel; i++)
+        l += (double)w[i] * y[i];
+    if (dx) {
+        lpz_model_zero_grad(m);
+        assert_int_equal(lpz_model_backward(m, w, dx, &err), LPZ_OK);
+    }
+    return l;
+}
+
+static void test_maxpool_forward_and_finite_differences(void **state)
+{
+    (void)state;
+    lpz_error err;
+    lpz_model *m;
+    lpz_shape in = lpz_shape_make(3, 2, 5, 6, 0);
+    assert_int_equal(lpz_model_create(&in, 1, &m, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_maxpool2d(m, "pool", 2, &err), LPZ_OK);
+    lpz_shape out = lpz_model_output_shape(m);
+    assert_int_equal(out.ndim, 3);
+    assert_int_equal(out.dim[0], 2);
+    assert_int_equal(out.dim[1], 2); /* floor(5 / 2) */
+    assert_int_equal(out.dim[2], 3);
+    const int64_t n = 3, xn = 2 * 5 * 6, yn = 2 * 2 * 3;
+    float x[3 * 60], w[3 * 12], dx[3 * 60];
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 5, 0);
+    /* Distinct values (no ties) so the finite differences are exact. */
+    for (int i = 0; i < n * xn; i++)
+        x[i] = (float)(i % 17) * 0.37f + (float)i * 0.001f - 3.0f;
+    for (int i = n * xn - 1; i > 0; i--) {
+        int j = (int)lpz_rng_below(&rng, (uint64_t)i + 1);
+        float t = x[i];
+        x[i] = x[j], x[j] = t;
+    }
+    lpz_rng_fill_uniform(&rng, w, (size_t)(n * yn), -1, 1);
+    const float *y = lpz_model_forward(m, x, n, &err);
+    /* Spot check: output (sample 1, channel 1, 1, 2) = max of its window. */
+    const float *xs = x + 1 * xn + 1 * 30;
+    float want = xs[2 * 6 + 4];
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+            want = fmaxf(want, xs[(2 + a) * 6 + 4 + b]);
+    assert_true(y[1 * yn + 1 * 6 + 1 * 3 + 2] == want);
+    weighted_output(m, x, n, w, yn, dx);
+    for (int i = 0; i < n * xn; i++) {
+        float keep = x[i];
+        const float h = 1e-3f;
+        x[i] = keep + h;
+        double lp = weighted_output(m, x, n, w, yn, NULL);
+        x[i] = keep - h;
+        double lm = weighted_output(m, x, n, w, yn, NULL);
+        x[i] = keep;
+        double fd = (lp - lm) / (2 * h);
+        assert_true(fabs(fd - dx[i]) < 1e-2);
+    }
+    lpz_model *c;
+    assert_int_equal(lpz_model_clone(m, &c, &err), LPZ_OK); /* no destroy hook: clonable */
+    lpz_model_destroy(c);
+    lpz_model_destroy(m);
+    assert_int_equal(lpz_model_create(&in, 1, &m, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_maxpool2d(m, "pool", 4, &err), LPZ_EINVAL);
+    lpz_model_destroy(m);
+}
+
+static void test_cross_entropy_gradient_matches_finite_differences(void **state)
+{
+    (void)state;
+    const int n = 4, C = 10;
+    float z[40], g[40];
+    int32_t labels[4] = {3, 0, 9, 3};
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 9, 0);
+    lpz_rng_fill_normal(&rng, z, 40, 0, 3);
+    double loss, lp, lm;
+    int64_t correct;
+    lpz_error err;
+    assert_int_equal(lpz_cross_entropy(z, labels, n, C, &loss, g, &correct, &err), LPZ_OK);
+    assert_true(loss > 0);
+    for (int i = 0; i < n * C; i++) {
+        float keep = z[i];
+        z[i] = keep + 1e-2f;
+        lpz_cross_entropy(z, labels, n, C, &lp, NULL, NULL, &err);
+        z[i] = keep - 1e-2f;
+        lpz_cross_entropy(z, labels, n, C, &lm, NULL, NULL, &err);
+        z[i] = keep;
+        assert_true(fabs((lp - lm) / 2e-2 - g[i]) < 1e-4);
+    }
+    /* Confident right answers: loss near 0, all correct. */
+    float sure[20] = {0};
+    int32_t l2[2] = {1, 7};
+    sure[1] = 50, sure[10 + 7] = 50;
+    assert_int_equal(lpz_cross_entropy(sure, l2, 2, C, &loss, NULL, &correct, &err), LPZ_OK);
+    assert_true(loss < 1e-10);
+    assert_int_equal(correct, 2);
+    int32_t bad[1] = {10};
+    assert_int_equal(lpz_cross_entropy(sure, bad, 1, C, &loss, NULL, NULL, &err), LPZ_EINVAL);
+}
+
+static void test_exact_proportion_counts_are_within_one(void **state)
+{
+    (void)state;
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 11, 0);
+    int64_t sizes[] = {1, 7, 100, 1000, 999};
+    for (int trial = 0; trial < 50; trial++) {
+        double w[5];
+        int ng = 1 + trial % 5;
+        double s = 0;
+        for (int j = 0; j < ng; j++)
+            s += (w[j] = lpz_rng_uniform(&rng) * (j == 2 ? 0 : 1) + (j == 0 ? 0.01 : 0));
+        int64_t count = sizes[trial % 5];
+        int *a = malloc((size_t)count * sizeof *a);
+        lpz_error err;
+        assert_int_equal(lpz_mixture_assign(w, ng, count, LPZ_MIXMODE_EXACT_PROPORTION, &rng, a, &err), LPZ_OK);
+        int64_t c[5] = {0};
+        for (int64_t i = 0; i < count; i++) {
+            assert_true(a[i] >= 0 && a[i] < ng);
+            c[a[i]]++;
+        }
+        for (int j = 0; j < ng; j++)
+            assert_true(fabs((double)c[j] - (double)count * w[j] / s) < 1.0 + 1e-9);
+        free(a);
+    }
+    /* independent_probability: frequencies near the weights (5 sigma). */
+    double w[3] = {0.2, 0.5, 0.3};
+    int *a = malloc(20000 * sizeof *a);
+    lpz_error err;
+    assert_int_equal(lpz_mixture_assign(w, 3, 20000, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &rng, a, &err), LPZ_OK);
+    int64_t c[3] = {0};
+    for (int i = 0; i < 20000; i++)
+        c[a[i]]++;
+    for (int j = 0; j < 3; j++)
+        assert_true(fabs((double)c[j] - 20000 * w[j]) < 5 * sqrt(20000 * w[j] * (1 - w[j])));
+    free(a);
+    double zero[2] = {0, 0}, neg[2] = {1, -0.5};
+    int one[1];
+    assert_int_equal(lpz_mixture_assign(zero, 2, 1, LPZ_MIXMODE_EXACT_PROPORTION, &rng, one, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_mixture_assign(neg, 2, 1, LPZ_MIXMODE_EXACT_PROPORTION, &rng, one, &err), LPZ_EINVAL);
+}
+
+/* A "generator" (4) -> (3) that is one linear layer. */
+static lpz_model *tiny_generator(uint64_t seed)
+{
+    lpz_model *m;
+    lpz_error err;
+    lpz_shape in = lpz_shape_make(1, 4, 0, 0, 0);
+    assert_int_equal(lpz_model_create(&in, seed, &m, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_linear(m, "0", 3, 1, &err), LPZ_OK);
+    lpz_model_set_training(m, 0);
+    return m;
+}
+
+static void test_mixture_generate_uses_each_latent_row_with_its_generator(void **state)
+{
+    (void)state;
+    lpz_model *g[2] = {tiny_generator(1), tiny_generator(2)};
+    double w[2] = {0.25, 0.75};
+    const int64_t n = 300;
+    float *z = malloc(n * 4 * sizeof *z), *x = malloc(n * 3 * sizeof *x), *x2 = malloc(n * 3 * sizeof *x2);
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 4, 0);
+    lpz_rng_fill_normal(&rng, z, n * 4, 0, 1);
+    lpz_error err;
+    lpz_rng a, b;
+    lpz_rng_seed(&a, 77, 1);
+    lpz_rng_seed(&b, 77, 1);
+    assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, z, x, &err), LPZ_OK);
+    assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &b, z, x2, &err), LPZ_OK);
+    assert_memory_equal(x, x2, n * 3 * sizeof *x);
+    /* Replaying the assignment: sample i is g[assign[i]](z[i]). */
+    int *as = malloc(n * sizeof *as);
+    lpz_rng_seed(&a, 77, 1);
+    assert_int_equal(lpz_mixture_assign(w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, as, &err), LPZ_OK);
+    int64_t used[2] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        const float *y = lpz_model_forward(g[as[i]], z + i * 4, 1, &err);
+        for (int k = 0; k < 3; k++)
+            assert_true(fabsf(y[k] - x[i * 3 + k]) <= 1e-5f * (1 + fabsf(y[k])));
+        used[as[i]]++;
+    }
+    assert_int_equal(used[0], 75);
+    assert_int_equal(used[1], 225);
+    /* Without latents: drawn from rng; another seed gives other samples. */
+    lpz_rng_seed(&a, 78, 1);
+    assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &a, NULL, x2, &err),
+                     LPZ_OK);
+    assert_true(memcmp(x, x2, n * 3 * sizeof *x) != 0);
+    free(z), free(x), free(x2), free(as);
+    lpz_model_destroy(g[0]);
+    lpz_model_destroy(g[1]);
+}
+
+/* Score: squared distance of the weights to a target. */
+static int distance_score(void *user, const double *w, int n, double *score, lpz_error *err)
+{
+    (void)err;
+    const double *t = user;
+    double s = 0;
+    for (int j = 0; j < n; j++)
+        s += (w[j] - t[j]) * (w[j] - t[j]);
+    *score = s;
+    return LPZ_OK;
+}
+
+static void test_mixture_es_improves_and_keeps_weights_normalised(void **state)
+{
+    (void)state;
+    double target[3] = {0.7, 0.2, 0.1}, w[3] = {1, 1, 1}, initial;
+    distance_score(target, (double[]){1.0 / 3, 1.0 / 3, 1.0 / 3}, 3, &initial, NULL);
+    lpz_mixture_es_params p = {200, 0.05, 0, 1};
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 1, 0);
+    double best;
+    lpz_error err;
+    assert_int_equal(lpz_mixture_optimize(w, 3, &p, &rng, distance_score, target, &best, &err), LPZ_OK);
+    assert_true(best < initial / 10);
+    assert_true(fabs(w[0] + w[1] + w[2] - 1) < 1e-12);
+    double check;
+    distance_score(target, w, 3, &check, NULL);
+    assert_true(check == best);
+    p.generations = 0;
+    p.random_init = 1;
+    assert_int_equal(lpz_mixture_optimize(w, 3, &p, &rng, distance_score, target, &best, &err), LPZ_OK);
+    assert_true(fabs(w[0] + w[1] + w[2] - 1) < 1e-12);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_mixture_yml_is_read_and_checked(void **state)
+{
+    (void)state;
+    char dir[512], p[1024];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(p, sizeof p, "%s/generator-0.safetensors", dir);
+    write_text(p, "x");
+    snprintf(p, sizeof p, "%s/generator-1.safetensors", dir);
+    write_text(p, "x");
+    snprintf(p, sizeof p, "%s/mixture.yml", dir);
+    lpz_mixture_file m;
+    lpz_error err;
+    write_text(p, "# comment\ngenerator-0.safetensors: 0.25\n\n\"generator-1.safetensors\": 0.75  # mine\n");
+    assert_int_equal(lpz_mixture_read(dir, &m, &err), LPZ_OK);
+    assert_int_equal(m.n, 2);
+    assert_string_equal(m.files[1], "generator-1.safetensors");
+    assert_true(m.weights[0] == 0.25 && m.weights[1] == 0.75);
+    lpz_mixture_file_free(&m);
+    struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"generator-0.safetensors 0.5\n", ":1"},
+        {"generator-0.safetensors: -1\n", "finite number"},
+        {"generator-0.safetensors: nan\n", "finite number"},
+        {"../generator-0.safetensors: 1\n", "plain file name"},
+        {"generator-0.safetensors: 1\ngenerator-0.safetensors: 1\n", "twice"},
+        {"generator-0.safetensors: 1\ngenerator-7.safetensors: 1\n", ":2"},
+        {"generator-0.safetensors: 0\n", "every weight is 0"},
+        {"# nothing\n", "no generators"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(p, bad[i].text);
+        lpz_error_clear(&err);
+        assert_int_not_equal(lpz_mixture_read(dir, &m, &err), LPZ_OK);
+        char buf[4096];
+        lpz_error_format(&err, buf, sizeof buf);
+        if (!strstr(buf, bad[i].needle))
+            fail_msg("mixture.yml case %zu: \"%s\" does not mention \"%s\"", i, buf, bad[i].needle);
+        assert_int_equal(m.n, 0);
+    }
+    snprintf(p, sizeof p, "%s/missing", dir);
+    assert_int_equal(lpz_mixture_read(p, &m, &err), LPZ_ENOTFOUND);
+    rmtree(dir);
+}
+
+static void test_classifier_has_torch_names_and_round_trips(void **state)
+{
+    (void)state;
+    lpz_model *m, *back;
+    lpz_error err;
+    assert_int_equal(lpz_classifier_build(3, 0.5f, 0.5f, &m, &err), LPZ_OK);
+    static const struct {
+        const char *name;
+        int ndim;
+        int64_t d[4];
+    } want[] = {{"conv1.weight", 4, {10, 1, 5, 5}}, {"conv1.bias", 1, {10}}, {"conv2.weight", 4, {20, 10, 5, 5}},
+                {"conv2.bias", 1, {20}},           {"fc1.weight", 2, {50, 320}}, {"fc1.bias", 1, {50}},
+                {"fc2.weight", 2, {10, 50}},       {"fc2.bias", 1, {10}}};
+    assert_int_equal(lpz_model_tensor_count(m), 8);
+    for (int i = 0; i < 8; i++) {
+        const char *name;
+        lpz_shape s;
+        float *data;
+        int trainable;
+        assert_int_equal(lpz_model_tensor_info(m, i, &name, &s, &data, &trainable), LPZ_OK);
+        assert_string_equal(name, want[i].name);
+        assert_int_equal(s.ndim, want[i].ndim);
+        for (int k = 0; k < s.ndim; k++)
+            assert_int_equal(s.dim[k], want[i].d[k]);
+    }
+    lpz_shape out = lpz_model_output_shape(m);
+    assert_int_equal(out.ndim, 1);
+    assert_int_equal(out.dim[0], 10);
+    char dir[512], path[1024];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/c.safetensors", dir);
+    assert_int_equal(lpz_classifier_save(path, m, "toy", 0.5, &err), LPZ_OK);
+    assert_int_equal(lpz_classifier_load(path, &back, &err), LPZ_OK);
+    int64_t np = lpz_model_param_count(m);
+    assert_int_equal(lpz_model_param_count(back), np);
+    assert_memory_equal(lpz_model_params(m), lpz_model_params(back), (size_t)np * sizeof(float));
+    lpz_model_destroy(back);
+    write_text(path, "not a model");
+    assert_int_not_equal(lpz_classifier_load(path, &back, &err), LPZ_OK);
+    assert_null(back);
+    rmtree(dir);
+    lpz_model_destroy(m);
+}
+
+/* ---- with Fashion-MNIST --------------------------------------------------- */
+
+extern const lpz_plugin lpz_plugin_descriptor;
+
+static lpz_dataset *open_fmnist(lpz_split split, const char *dir, lpz_options **opts)
+{
+    *opts = lpz_options_create(lpz_plugin_descriptor.options, lpz_plugin_descriptor.name);
+    lpz_dataset_context ctx = {sizeof ctx, *opts, dir, dir, ".", NULL, split};
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    if (lpz_dataset_open(&lpz_plugin_descriptor, &ctx, &ds, &err)) {
+        char buf[4096];
+        fail_msg("%s", lpz_error_format(&err, buf, sizeof buf));
+    }
+    return ds;
+}
+
+static void test_classifier_learns_from_a_small_subset(void **state)
+{
+    (void)state;
+    if (access(FMNIST, R_OK) != 0)
+        skip();
+    char dir[512];
+    make_tmpdir(dir, sizeof dir);
+    lpz_options *o1, *o2;
+    lpz_dataset *train = open_fmnist(LPZ_SPLIT_TRAIN, dir, &o1), *test = open_fmnist(LPZ_SPLIT_TEST, dir, &o2);
+    lpz_classifier_train_params p;
+    lpz_classifier_train_defaults(&p);
+    p.epochs = 2;
+    p.max_train = 3000;
+    p.max_test = 1000;
+    lpz_classifier_report rep;
+    lpz_model *m = NULL;
+    lpz_error err;
+    assert_int_equal(lpz_classifier_train(train, test, &p, &m, &rep, &err), LPZ_OK);
+    /* 10 classes: chance is 10%; 3000 images for 2 epochs reach ~70%. */
+    assert_true(rep.test_accuracy > 0.6);
+    assert_int_equal(rep.n_train, 3000);
+    assert_int_equal(rep.n_test, 1000);
+    double acc;
+    assert_int_equal(lpz_classifier_accuracy(m, test, 1000, &acc, &err), LPZ_OK);
+    assert_true(acc == rep.test_accuracy);
+    lpz_model_destroy(m);
+    lpz_dataset_close(train), lpz_dataset_close(test);
+    lpz_options_destroy(o1), lpz_options_destroy(o2);
+    rmtree(dir);
+}
+
+static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **state)
+{
+    (void)state;
+    if (access(FMNIST, R_OK) != 0)
+        skip();
+    char dir[512], clf[1024], cache[1024];
+    make_tmpdir(dir, sizeof dir);
+    lpz_options *o1, *o2;
+    lpz_dataset *train = open_fmnist(LPZ_SPLIT_TRAIN, dir, &o1), *test = open_fmnist(LPZ_SPLIT_TEST, dir, &o2);
+    lpz_error err;
+    /* A quickly trained classifier as the configured feature model. */
+    lpz_classifier_train_params p;
+    lpz_classifier_train_defaults(&p);
+    p.epochs = 1;
+    p.max_train = 2000;
+    lpz_model *m = NULL;
+    assert_int_equal(lpz_classifier_train(train, NULL, &p, &m, NULL, &err), LPZ_OK);
+    snprintf(clf, sizeof clf, "%s/clf.safetensors", dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    assert_int_equal(lpz_classifier_save(clf, m, "fashion_mnist", NAN, &err), LPZ_OK);
+    lpz_model_destroy(m);
+
+    const int64_t n = 500;
+    lpz_scorer_options so = {clf, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL};
+    lpz_scorer *s;
+    assert_int_equal(lpz_scorer_create(train, &so, &s, &err), LPZ_OK);
+    assert_int_equal(lpz_scorer_stats_cached(s), 0);
+    assert_int_equal(lpz_scorer_has_classes(s), 1);
+    lpz_score_context *c;
+    assert_int_equal(lpz_score_context_create(s, &c, &err), LPZ_OK);
+    float *x = malloc((size_t)n * 784 * sizeof *x);
+    for (int64_t i = 0; i < n; i++)
+        assert_int_equal(lpz_dataset_read(test, i, x + i * 784, &err), LPZ_OK);
+    lpz_scores real, noise;
+    assert_int_equal(lpz_score_samples(c, x, n, &real, &err), LPZ_OK);
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 1, 0);
+    float *z = malloc((size_t)n * 784 * sizeof *z);
+    lpz_rng_fill_uniform(&rng, z, (size_t)n * 784, -1, 1);
+    assert_int_equal(lpz_score_samples(c, z, n, &noise, &err), LPZ_OK);
+    assert_true(real.fid < noise.fid / 10);
+    assert_true(real.tvd < noise.tvd);
+    assert_true(real.inception_score > noise.inception_score);
+    assert_true(real.tvd >= 0 && real.tvd <= 1 && real.inception_score >= 1 && real.inception_score <= 10);
+    z[5] = NAN;
+    assert_int_equal(lpz_score_samples(c, z, n, &noise, &err), LPZ_EINVAL);
+
+    /* A second scorer reads the statistics from the cache: same FID. */
+    lpz_scorer *s2;
+    lpz_score_context *c2;
+    assert_int_equal(lpz_scorer_create(train, &so, &s2, &err), LPZ_OK);
+    assert_int_equal(lpz_scorer_stats_cached(s2), 1);
+    assert_int_equal(lpz_score_context_create(s2, &c2, &err), LPZ_OK);
+    double fid2;
+    assert_int_equal(lpz_score_fid(c2, x, n, &fid2, &err), LPZ_OK);
+    assert_true(fid2 == real.fid);
+    lpz_score_context_destroy(c2);
+    lpz_scorer_destroy(s2);
+
+    free(x), free(z);
+    lpz_score_context_destroy(c);
+    lpz_scorer_destroy(s);
+    lpz_dataset_close(train), lpz_dataset_close(test);
+    lpz_options_destroy(o1), lpz_options_destroy(o2);
+    rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fid_of_a_set_with_itself_is_zero),
+        cmocka_unit_test(test_fid_is_symmetric),
+        cmocka_unit_test(test_fid_grows_with_a_shift),
+        cmocka_unit_test(test_fid_of_one_dimensional_gaussians),
+        cmocka_unit_test(test_matrix_sqrt_of_random_spd_matrices),
+        cmocka_unit_test(test_maxpool_forward_and_finite_differences),
+        cmocka_unit_test(test_cross_entropy_gradient_matches_finite_differences),
+        cmocka_unit_test(test_exact_proportion_counts_are_within_one),
+        cmocka_unit_test(test_mixture_generate_uses_each_latent_row_with_its_generator),
+        cmocka_unit_test(test_mixture_es_improves_and_keeps_weights_normalised),
+        cmocka_unit_test(test_mixture_yml_is_read_and_checked),
+        cmocka_unit_test(test_classifier_has_torch_names_and_round_trips),
+        cmocka_unit_test(test_classifier_learns_from_a_small_subset),
+        cmocka_unit_test(test_scorer_ranks_real_above_noise_and_caches_statistics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
