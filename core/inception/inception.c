@@ -26,9 +26,12 @@
 #include "io/safetensors.h"
 
 #define BN_EPS 0.001 /* torchvision BasicConv2d: nn.BatchNorm2d(out, eps=0.001) */
-#define DOCS_HINT                                                                                                    \
-    "FID on colour images needs the InceptionV3 weights as a safetensors file: convert the public pytorch-fid "     \
-    "weights (pt_inception-2015-12-05-6726825d.pth) with the few lines of PyTorch in docs/inception.md and point "   \
+/* clang-format off: the tables below read best one layer per entry */
+#define DOCS_HINT                                                                                            \
+    "FID on colour images needs the InceptionV3 weights as a safetensors file: convert the public "          \
+    "pytorch-fid "                                                                                           \
+    "weights (pt_inception-2015-12-05-6726825d.pth) with the few lines of PyTorch in docs/inception.md and " \
+    "point "                                                                                                 \
     "score.feature_model at the result"
 
 /* ---- the architecture ------------------------------------------------- */
@@ -39,22 +42,26 @@ typedef struct conv_spec {
 } conv_spec;
 
 /* state_dict order, which is also the order the forward pass uses them */
-#define C1(P, N, CIN, COUT) {P "." N, CIN, COUT, 1, 1, 1, 0, 0}
-#define BLOCK_A(P, CIN, POOL)                                                                                       \
-    C1(P, "branch1x1", CIN, 64), C1(P, "branch5x5_1", CIN, 48), {P ".branch5x5_2", 48, 64, 5, 5, 1, 2, 2},          \
-        C1(P, "branch3x3dbl_1", CIN, 64), {P ".branch3x3dbl_2", 64, 96, 3, 3, 1, 1, 1},                             \
+#define C1(P, N, CIN, COUT)                                                                                  \
+    {                                                                                                        \
+        P "." N, CIN, COUT, 1, 1, 1, 0, 0                                                                    \
+    }
+#define BLOCK_A(P, CIN, POOL)                                                                                \
+    C1(P, "branch1x1", CIN, 64), C1(P, "branch5x5_1", CIN, 48), {P ".branch5x5_2", 48, 64, 5, 5, 1, 2, 2},   \
+        C1(P, "branch3x3dbl_1", CIN, 64), {P ".branch3x3dbl_2", 64, 96, 3, 3, 1, 1, 1},                      \
         {P ".branch3x3dbl_3", 96, 96, 3, 3, 1, 1, 1}, C1(P, "branch_pool", CIN, POOL)
-#define BLOCK_C(P, C7)                                                                                              \
-    C1(P, "branch1x1", 768, 192), C1(P, "branch7x7_1", 768, C7), {P ".branch7x7_2", C7, C7, 1, 7, 1, 0, 3},         \
-        {P ".branch7x7_3", C7, 192, 7, 1, 1, 3, 0}, C1(P, "branch7x7dbl_1", 768, C7),                               \
-        {P ".branch7x7dbl_2", C7, C7, 7, 1, 1, 3, 0}, {P ".branch7x7dbl_3", C7, C7, 1, 7, 1, 0, 3},                 \
-        {P ".branch7x7dbl_4", C7, C7, 7, 1, 1, 3, 0}, {P ".branch7x7dbl_5", C7, 192, 1, 7, 1, 0, 3},                \
+#define BLOCK_C(P, C7)                                                                                       \
+    C1(P, "branch1x1", 768, 192), C1(P, "branch7x7_1", 768, C7), {P ".branch7x7_2", C7, C7, 1, 7, 1, 0, 3},  \
+        {P ".branch7x7_3", C7, 192, 7, 1, 1, 3, 0}, C1(P, "branch7x7dbl_1", 768, C7),                        \
+        {P ".branch7x7dbl_2", C7, C7, 7, 1, 1, 3, 0}, {P ".branch7x7dbl_3", C7, C7, 1, 7, 1, 0, 3},          \
+        {P ".branch7x7dbl_4", C7, C7, 7, 1, 1, 3, 0}, {P ".branch7x7dbl_5", C7, 192, 1, 7, 1, 0, 3},         \
         C1(P, "branch_pool", 768, 192)
-#define BLOCK_E(P, CIN)                                                                                             \
-    C1(P, "branch1x1", CIN, 320), C1(P, "branch3x3_1", CIN, 384), {P ".branch3x3_2a", 384, 384, 1, 3, 1, 0, 1},     \
-        {P ".branch3x3_2b", 384, 384, 3, 1, 1, 1, 0}, C1(P, "branch3x3dbl_1", CIN, 448),                            \
-        {P ".branch3x3dbl_2", 448, 384, 3, 3, 1, 1, 1}, {P ".branch3x3dbl_3a", 384, 384, 1, 3, 1, 0, 1},            \
-        {P ".branch3x3dbl_3b", 384, 384, 3, 1, 1, 1, 0}, C1(P, "branch_pool", CIN, 192)
+#define BLOCK_E(P, CIN)                                                                                      \
+    C1(P, "branch1x1", CIN, 320), C1(P, "branch3x3_1", CIN, 384),                                            \
+        {P ".branch3x3_2a", 384, 384, 1, 3, 1, 0, 1}, {P ".branch3x3_2b", 384, 384, 3, 1, 1, 1, 0},          \
+        C1(P, "branch3x3dbl_1", CIN, 448), {P ".branch3x3dbl_2", 448, 384, 3, 3, 1, 1, 1},                   \
+        {P ".branch3x3dbl_3a", 384, 384, 1, 3, 1, 0, 1}, {P ".branch3x3dbl_3b", 384, 384, 3, 1, 1, 1, 0},    \
+        C1(P, "branch_pool", CIN, 192)
 
 static const conv_spec SPECS[] = {
     {"Conv2d_1a_3x3", 3, 32, 3, 3, 2, 0, 0},
@@ -82,6 +89,7 @@ static const conv_spec SPECS[] = {
     BLOCK_E("Mixed_7b", 1280),
     BLOCK_E("Mixed_7c", 2048),
 };
+/* clang-format on */
 #define N_CONV ((int)(sizeof SPECS / sizeof SPECS[0]))
 
 int lpz_inception_conv_count(void)
@@ -133,8 +141,8 @@ lpz_inception_variant lpz_inception_get_variant(const lpz_inception *net)
 
 /* in: c x h x w; col: (c*kh*kw) x (ho*wo), zero where the window is in the
  * padding. */
-static void im2col(const float *in, int c, int h, int w, int kh, int kw, int stride, int ph, int pw, int ho, int wo,
-                   float *col)
+static void im2col(const float *in, int c, int h, int w, int kh, int kw, int stride, int ph, int pw, int ho,
+                   int wo, float *col)
 {
     for (int ci = 0; ci < c; ci++) {
         const float *plane = in + (int64_t)ci * h * w;
@@ -279,8 +287,8 @@ static act conv_op(pass *p, act in, int dst, int coff)
             im2col(x, in.c, in.h, in.w, s->kh, s->kw, s->stride, s->ph, s->pw, ho, wo, p->net->buf[BUF_COL]);
             b = p->net->buf[BUF_COL];
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, (int)hw, (int)k, 1.0f, L->w, (int)k, b,
-                    (int)hw, 0.0f, y, (int)hw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->cout, (int)hw, (int)k, 1.0f, L->w, (int)k,
+                    b, (int)hw, 0.0f, y, (int)hw);
         bias_relu(y, s->cout, hw, L->b);
     }
     return (act){dst, s->cout, ho, wo};
@@ -399,14 +407,14 @@ static act forward(pass *p)
 {
     p->next = 0;
     act x = {BUF_A, 3, LPZ_INCEPTION_SIZE, LPZ_INCEPTION_SIZE};
-    x = conv_op(p, x, BUF_B, 0);       /* 32 x 149 x 149 */
-    x = conv_op(p, x, BUF_A, 0);       /* 32 x 147 x 147 */
-    x = conv_op(p, x, BUF_B, 0);       /* 64 x 147 x 147 */
+    x = conv_op(p, x, BUF_B, 0);           /* 32 x 149 x 149 */
+    x = conv_op(p, x, BUF_A, 0);           /* 32 x 147 x 147 */
+    x = conv_op(p, x, BUF_B, 0);           /* 64 x 147 x 147 */
     x = max_pool_op(p, x, 2, 0, BUF_A, 0); /* 64 x 73 x 73 */
-    x = conv_op(p, x, BUF_B, 0);       /* 80 x 73 x 73 */
-    x = conv_op(p, x, BUF_A, 0);       /* 192 x 71 x 71 */
+    x = conv_op(p, x, BUF_B, 0);           /* 80 x 73 x 73 */
+    x = conv_op(p, x, BUF_A, 0);           /* 192 x 71 x 71 */
     x = max_pool_op(p, x, 2, 0, BUF_B, 0); /* 192 x 35 x 35 */
-    for (int i = 0; i < 3; i++)        /* Mixed_5b..d: 256, 288, 288 x 35 x 35 */
+    for (int i = 0; i < 3; i++)            /* Mixed_5b..d: 256, 288, 288 x 35 x 35 */
         x = block_a(p, x, x.buf == BUF_A ? BUF_B : BUF_A);
     x = block_b(p, x, x.buf == BUF_A ? BUF_B : BUF_A); /* Mixed_6a: 768 x 17 x 17 */
     for (int i = 0; i < 4; i++)                        /* Mixed_6b..e */
@@ -438,24 +446,26 @@ static void shape_text(char *buf, size_t size, int ndim, const int64_t *shape)
 
 /* Finds `name`, checks dtype and shape, converts to count floats in out and
  * checks they are finite (and >= 0 when nonneg). */
-static int load_tensor(const lpz_st_file *f, const char *name, int ndim, const int64_t *shape, int nonneg, float *out,
-                       lpz_error *err)
+static int load_tensor(const lpz_st_file *f, const char *name, int ndim, const int64_t *shape, int nonneg,
+                       float *out, lpz_error *err)
 {
     const lpz_st_tensor *t = lpz_st_find(f, name);
     char want[96], got[96];
     shape_text(want, sizeof want, ndim, shape);
     if (!t)
-        return lpz_error_set(err, LPZ_EFORMAT,
-                             "not InceptionV3 weights: tensor \"%s\" (shape %s) is missing", name, want);
+        return lpz_error_set(err, LPZ_EFORMAT, "not InceptionV3 weights: tensor \"%s\" (shape %s) is missing",
+                             name, want);
     if (!is_float_dtype(t->dtype))
-        return lpz_error_set(err, LPZ_EFORMAT, "tensor \"%s\" has dtype %s; expected a float dtype (F32, F64, F16, BF16)",
-                             name, lpz_st_dtype_name(t->dtype));
+        return lpz_error_set(err, LPZ_EFORMAT,
+                             "tensor \"%s\" has dtype %s; expected a float dtype (F32, F64, F16, BF16)", name,
+                             lpz_st_dtype_name(t->dtype));
     int same = t->ndim == ndim;
     for (int i = 0; same && i < ndim; i++)
         same = t->shape[i] == shape[i];
     if (!same) {
         shape_text(got, sizeof got, t->ndim, t->shape);
-        return lpz_error_set(err, LPZ_EFORMAT, "tensor \"%s\" has shape %s; InceptionV3 needs %s", name, got, want);
+        return lpz_error_set(err, LPZ_EFORMAT, "tensor \"%s\" has shape %s; InceptionV3 needs %s", name, got,
+                             want);
     }
     size_t count = 1;
     for (int i = 0; i < ndim; i++)
@@ -465,8 +475,9 @@ static int load_tensor(const lpz_st_file *f, const char *name, int ndim, const i
         return rc;
     for (size_t i = 0; i < count; i++) {
         if (!isfinite(out[i]) || (nonneg && out[i] < 0.0f))
-            return lpz_error_set(err, LPZ_EFORMAT, "tensor \"%s\" element %zu is %g; expected a finite%s value", name,
-                                 i, (double)out[i], nonneg ? " non-negative" : "");
+            return lpz_error_set(err, LPZ_EFORMAT,
+                                 "tensor \"%s\" element %zu is %g; expected a finite%s value", name, i,
+                                 (double)out[i], nonneg ? " non-negative" : "");
     }
     return LPZ_OK;
 }
@@ -578,14 +589,16 @@ static int open_impl(const char *path, lpz_inception_variant variant, lpz_incept
         if (!net->buf[i]) {
             long long floats = (long long)net->cap[i];
             lpz_inception_close(net);
-            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for InceptionV3 activations (%lld floats)", floats);
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for InceptionV3 activations (%lld floats)",
+                                 floats);
         }
     }
     int64_t scratch = 0;
     for (int i = 0; i < N_BUF; i++)
         scratch += net->cap[i];
     lpz_log(LPZ_LOG_DEBUG,
-            "InceptionV3 (%s variant) from %s: %lld weights (%.1f MB), %d unused tensors ignored, %.1f MB scratch",
+            "InceptionV3 (%s variant) from %s: %lld weights (%.1f MB), %d unused tensors ignored, %.1f MB "
+            "scratch",
             net->variant == LPZ_INCEPTION_FID ? "FID" : "torchvision", path, (long long)total,
             (double)total * 4 / 1e6, ignored, (double)scratch * 4 / 1e6);
     *out = net;
@@ -601,7 +614,8 @@ fail:
     return rc;
 }
 
-int lpz_inception_open_variant(const char *path, lpz_inception_variant variant, lpz_inception **out, lpz_error *err)
+int lpz_inception_open_variant(const char *path, lpz_inception_variant variant, lpz_inception **out,
+                               lpz_error *err)
 {
     if (!out || !path || !*path)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_inception_open: no weights file given");
@@ -672,15 +686,16 @@ static void resize_plane(const lpz_inception *net, const float *in, int w, float
     }
 }
 
-int lpz_inception_features(lpz_inception *net, const float *images, int64_t n, int channels, int height, int width,
-                           float *out, lpz_error *err)
+int lpz_inception_features(lpz_inception *net, const float *images, int64_t n, int channels, int height,
+                           int width, float *out, lpz_error *err)
 {
     if (!net || (n > 0 && (!images || !out)) || n < 0)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_inception_features: missing network, images or output");
     if (channels != 1 && channels != 3)
-        return lpz_error_set(err, LPZ_EINVAL,
-                             "InceptionV3 features need grey (1 channel) or RGB (3 channel) images, not %d channels",
-                             channels);
+        return lpz_error_set(
+            err, LPZ_EINVAL,
+            "InceptionV3 features need grey (1 channel) or RGB (3 channel) images, not %d channels",
+            channels);
     if (height < 1 || width < 1 || height > LPZ_INCEPTION_MAX_SIDE || width > LPZ_INCEPTION_MAX_SIDE)
         return lpz_error_set(err, LPZ_EINVAL, "image size %dx%d is outside 1..%d", height, width,
                              LPZ_INCEPTION_MAX_SIDE);
@@ -696,8 +711,9 @@ int lpz_inception_features(lpz_inception *net, const float *images, int64_t n, i
         const float *img = images + i * channels * plane;
         for (int64_t j = 0; j < channels * plane; j++)
             if (!isfinite(img[j]))
-                return lpz_error_set(err, LPZ_EINVAL, "image %lld (channel %lld, pixel %lld) is not finite (%g)",
-                                     (long long)i, (long long)(j / plane), (long long)(j % plane), (double)img[j]);
+                return lpz_error_set(err, LPZ_EINVAL,
+                                     "image %lld (channel %lld, pixel %lld) is not finite (%g)", (long long)i,
+                                     (long long)(j / plane), (long long)(j % plane), (double)img[j]);
         float *x = net->buf[BUF_A];
         for (int c = 0; c < 3; c++) {
             if (channels == 1 && c > 0)

@@ -33,8 +33,8 @@
 #include <lpz/common.h>
 #include <lpz/error.h>
 
-#define LPZ_INCEPTION_FEATURES 2048 /* width of the pool features */
-#define LPZ_INCEPTION_SIZE 299      /* the network's input height and width */
+#define LPZ_INCEPTION_FEATURES 2048  /* width of the pool features */
+#define LPZ_INCEPTION_SIZE 299       /* the network's input height and width */
 #define LPZ_INCEPTION_MAX_SIDE 65536 /* largest accepted input height/width */
 
 typedef enum lpz_inception_variant {
@@ -70,8 +70,8 @@ lpz_inception_variant lpz_inception_get_variant(const lpz_inception *net);
  * and run through the network alone, so memory does not grow with n and
  * there is no allocation here. A non-finite pixel is LPZ_EINVAL naming the
  * image. Not thread-safe on one object: use one object per thread. */
-int lpz_inception_features(lpz_inception *net, const float *images, int64_t n, int channels, int height, int width,
-                           float *out, lpz_error *err);
+int lpz_inception_features(lpz_inception *net, const float *images, int64_t n, int channels, int height,
+                           int width, float *out, lpz_error *err);
 
 void lpz_inception_close(lpz_inception *net);
 

@@ -40,14 +40,15 @@ static int write_weights(const char *path, int random, uint64_t seed, const char
     }
     float *data = malloc((size_t)total * sizeof(float));
     lpz_st_tensor *t = calloc((size_t)n * 5, sizeof *t);
-    char (*names)[128] = calloc((size_t)n * 5, sizeof *names);
+    char(*names)[128] = calloc((size_t)n * 5, sizeof *names);
     if (!data || !t || !names) {
         free(data);
         free(t);
         free(names);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     }
-    static const char *const parts[5] = {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"};
+    static const char *const parts[5] = {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean",
+                                         "bn.running_var"};
     float *p = data;
     for (int i = 0; i < n; i++) {
         lpz_inception_conv_spec s;
@@ -79,7 +80,8 @@ static int write_weights(const char *path, int random, uint64_t seed, const char
                     if (j == 1)
                         p[o] = random ? 1.0f : 2.0f;
                     else if (j == 2)
-                        p[o] = random ? 0.2f * (float)((o * 37 + i) % 11) / 10.0f - 0.1f : inc_bias_only_beta(i, o);
+                        p[o] = random ? 0.2f * (float)((o * 37 + i) % 11) / 10.0f - 0.1f
+                                      : inc_bias_only_beta(i, o);
                     else if (j == 3)
                         p[o] = random ? 0.0f : 0.2f;
                     else

@@ -70,8 +70,8 @@ static int cmd_features(int argc, char **argv)
     int64_t n = in.shape[0];
     float *out = malloc((size_t)(n > 0 ? n : 1) * LPZ_INCEPTION_FEATURES * sizeof(float));
     int rc = !out;
-    if (out && lpz_inception_features(net, in.data, n, (int)in.shape[1], (int)in.shape[2], (int)in.shape[3], out,
-                                      &err))
+    if (out && lpz_inception_features(net, in.data, n, (int)in.shape[1], (int)in.shape[2], (int)in.shape[3],
+                                      out, &err))
         rc = fail(&err);
     int64_t shape[2] = {n, LPZ_INCEPTION_FEATURES};
     if (!rc && lpz_npy_write_f32(argv[4], out, 2, shape, &err))
@@ -164,8 +164,8 @@ int main(int argc, char **argv)
     if (argc >= 4 && !strcmp(argv[1], "random-weights")) {
         lpz_error err;
         lpz_error_clear(&err);
-        if (inc_write_random_weights(argv[2], (uint64_t)strtoull(argv[3], NULL, 10), argc > 4 ? argv[4] : NULL,
-                                     &err))
+        if (inc_write_random_weights(argv[2], (uint64_t)strtoull(argv[3], NULL, 10),
+                                     argc > 4 ? argv[4] : NULL, &err))
             return fail(&err);
         return 0;
     }

@@ -159,14 +159,18 @@ static void test_foreign_model_is_refused_naming_the_tensor(void **state)
     char path[1200];
     path_in(path, sizeof path, "foreign.safetensors");
     float w[6] = {1, 2, 3, 4, 5, 6};
-    lpz_st_tensor t = {.name = "net.0.weight", .dtype = LPZ_ST_F32, .ndim = 2, .shape = {2, 3}, .data = w,
+    lpz_st_tensor t = {.name = "net.0.weight",
+                       .dtype = LPZ_ST_F32,
+                       .ndim = 2,
+                       .shape = {2, 3},
+                       .data = w,
                        .nbytes = sizeof w};
     lpz_error err;
     lpz_error_clear(&err);
     assert_int_equal(lpz_st_write(path, &t, 1, NULL, NULL, 0, &err), LPZ_OK);
     expect_refused(path, LPZ_EFORMAT,
-                   (const char *const[]){"not InceptionV3 weights", "Conv2d_1a_3x3.conv.weight", "[32, 3, 3, 3]",
-                                         "docs/inception.md", NULL});
+                   (const char *const[]){"not InceptionV3 weights", "Conv2d_1a_3x3.conv.weight",
+                                         "[32, 3, 3, 3]", "docs/inception.md", NULL});
 }
 
 static void test_wrong_tensor_shape_dtype_or_value_is_refused(void **state)
@@ -175,8 +179,9 @@ static void test_wrong_tensor_shape_dtype_or_value_is_refused(void **state)
     char path[1200];
     path_in(path, sizeof path, "stem.safetensors");
     write_stem_file(path, FAULT_SHAPE, NULL);
-    expect_refused(path, LPZ_EFORMAT,
-                   (const char *const[]){"Conv2d_1a_3x3.conv.weight", "[32, 3, 3, 4]", "[32, 3, 3, 3]", NULL});
+    expect_refused(
+        path, LPZ_EFORMAT,
+        (const char *const[]){"Conv2d_1a_3x3.conv.weight", "[32, 3, 3, 4]", "[32, 3, 3, 3]", NULL});
     write_stem_file(path, FAULT_DTYPE, NULL);
     expect_refused(path, LPZ_EFORMAT, (const char *const[]){"Conv2d_1a_3x3.conv.weight", "I64", NULL});
     write_stem_file(path, FAULT_NAN, NULL);
