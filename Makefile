@@ -29,7 +29,7 @@ test: deps
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 sanitize: deps
-	@$(MAKE) --no-print-directory build BUILD=build-asan CMAKE_ARGS="-DLPZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	@$(MAKE) --no-print-directory build BUILD=build-asan CMAKE_ARGS="-DLPZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
 quickstart: deps

@@ -200,7 +200,8 @@ static void test_shipped_experiment_files_parse_with_their_grid(void **state)
     load_ok(source_path("configuration/quickstart/fashion-mnist-2x2.yml"), &cfg);
     assert_int_equal(lpz_config_grid_size(&cfg), 2);
     assert_string_equal(cfg.dataloader.dataset_name, "fashion_mnist");
-    assert_int_equal(cfg.dataloader.n_batches, 60);
+    assert_int_equal(cfg.dataloader.n_batches, 100);
+    assert_int_equal(cfg.trainer.params.discriminator_skip_each_nth_step, 0);
     lpz_config_destroy(&cfg);
 }
 
