@@ -52,7 +52,7 @@ static int draw_weighted(const double *p, int n, double sum, lpz_rng *rng)
 int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng,
                        int *gen_of_sample, lpz_error *err)
 {
-    double sum;
+    double sum = 0;
     int rc = check_weights(weights, n_gens, &sum, err);
     if (rc)
         return rc;
@@ -171,7 +171,7 @@ done:
 int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p, lpz_rng *rng,
                          lpz_mixture_score_fn score, void *user, double *best_score, lpz_error *err)
 {
-    double sum;
+    double sum = 0;
     int rc = check_weights(weights, n, &sum, err);
     if (rc)
         return rc;

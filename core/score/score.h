@@ -58,7 +58,8 @@ int lpz_classifier_build(uint64_t seed, float p_conv, float p_fc, lpz_model **ou
  * trailing rows/columns that do not fill a window are dropped, as
  * torch.nn.functional.max_pool2d). A custom layer (lpz_layer_ops) without
  * parameters. Ties send the gradient to the first maximum in row-major
- * order. k is 2 or 3. */
+ * order. k is 2 or 3. Inputs must be finite (NaN is not propagated as
+ * torch does; the scorer refuses non-finite samples before). */
 int lpz_model_add_maxpool2d(lpz_model *m, const char *name, int k, lpz_error *err);
 
 /* Mean cross-entropy of logits (n x classes) against labels:
