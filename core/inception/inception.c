@@ -224,18 +224,28 @@ static void max_pool3(const float *in, int c, int h, int w, int stride, int pad,
  * counts (torchvision), by the number of pixels inside otherwise (FID). */
 static void avg_pool3(const float *in, int c, int h, int w, int include_pad, float *out)
 {
+    /* separable: each output row first gets the sum of the (up to) three
+     * input rows around it, then the sum of three neighbours in place */
     for (int ci = 0; ci < c; ci++) {
         const float *p = in + (int64_t)ci * h * w;
         float *o = out + (int64_t)ci * h * w;
-        for (int oy = 0; oy < h; oy++) {
+        for (int oy = 0; oy < h; oy++, o += w) {
             int y0 = oy > 0 ? oy - 1 : 0, y1 = oy + 2 < h ? oy + 2 : h;
-            for (int ox = 0; ox < w; ox++) {
-                int x0 = ox > 0 ? ox - 1 : 0, x1 = ox + 2 < w ? ox + 2 : w;
-                float s = 0.0f;
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++)
-                        s += p[(int64_t)y * w + x];
-                o[(int64_t)oy * w + ox] = s / (include_pad ? 9.0f : (float)((y1 - y0) * (x1 - x0)));
+            const float *r = p + (int64_t)y0 * w;
+            for (int x = 0; x < w; x++)
+                o[x] = r[x];
+            for (int y = y0 + 1; y < y1; y++) {
+                r = p + (int64_t)y * w;
+                for (int x = 0; x < w; x++)
+                    o[x] += r[x];
+            }
+            const float ny = (float)(y1 - y0);
+            float left = 0.0f;
+            for (int x = 0; x < w; x++) {
+                const float cur = o[x], right = x + 1 < w ? o[x + 1] : 0.0f;
+                const int nx = (x + 1 < w ? x + 1 : w - 1) - (x > 0 ? x - 1 : 0) + 1;
+                o[x] = (left + cur + right) / (include_pad ? 9.0f : ny * (float)nx);
+                left = cur;
             }
         }
     }
