@@ -33,7 +33,7 @@ function(lpz_add_plugin NAME)
   target_compile_definitions(plugin_${NAME} PRIVATE ${A_DEFINES})
   target_link_libraries(plugin_${NAME} PRIVATE liblpz ${A_LIBS})
   target_link_options(plugin_${NAME} PRIVATE -Wl,-z,defs)
-  install(TARGETS plugin_${NAME} LIBRARY DESTINATION ${LPZ_PLUGIN_INSTALL_DIR})
+  install(TARGETS plugin_${NAME} LIBRARY DESTINATION ${LPZ_PLUGIN_INSTALL_REL})
 endfunction()
 
 # lpz_add_test(NAME name SOURCES src... [LIBS lib...] [TIMEOUT s] [LABELS l...])

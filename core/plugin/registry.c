@@ -14,6 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef LPZ_PLUGIN_INSTALL_REL
+#define LPZ_PLUGIN_INSTALL_REL "lib/lpz/plugins"
+#endif
+
+static int lpz_is_dir_path(const char *p)
+{
+    struct stat st;
+    return p[0] && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 #ifndef LPZ_PLUGIN_INSTALL_DIR
 #define LPZ_PLUGIN_INSTALL_DIR "/usr/local/lib/lpz/plugins"
 #endif
@@ -48,8 +58,8 @@ static int add_dir(lpz_registry *reg, const char *given)
     return 0;
 }
 
-/* The build tree's plugins/: <dir of executable>/../plugins. */
-static void build_tree_dir(char *out, size_t size)
+/* <dir of the running executable>/../<rel>, resolved; "" when unknown. */
+static void exe_relative_dir(const char *rel, char *out, size_t size)
 {
     char exe[PATH_MAX - 16];
     out[0] = '\0';
@@ -61,7 +71,7 @@ static void build_tree_dir(char *out, size_t size)
     if (!slash)
         return;
     *slash = '\0';
-    snprintf(out, size, "%s/../plugins", exe);
+    snprintf(out, size, "%s/../%s", exe, rel);
     char real[PATH_MAX];
     if (realpath(out, real))
         snprintf(out, size, "%s", real);
@@ -231,12 +241,17 @@ int lpz_registry_open(lpz_registry *reg, const char *const *extra_dirs, int n_ex
             bad = add_dir(reg, tok);
         free(copy);
     }
+    /* The install folder: next to the executable (a relocated install),
+     * then where it was configured to go; then the build tree's plugins/. */
+    char dir[PATH_MAX];
+    exe_relative_dir(LPZ_PLUGIN_INSTALL_REL, dir, sizeof dir);
+    if (!bad && lpz_is_dir_path(dir))
+        bad = add_dir(reg, dir);
     if (!bad)
         bad = add_dir(reg, LPZ_PLUGIN_INSTALL_DIR);
-    char build_dir[PATH_MAX];
-    build_tree_dir(build_dir, sizeof build_dir);
+    exe_relative_dir("plugins", dir, sizeof dir);
     if (!bad)
-        bad = add_dir(reg, build_dir);
+        bad = add_dir(reg, dir);
     for (int i = 0; i < reg->n_dirs && !bad; i++)
         bad = scan_dir(reg, reg->dirs[i]);
     if (bad) {
