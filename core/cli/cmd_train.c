@@ -75,9 +75,8 @@ static int parse_grid(const char *text, int *k)
 int lpz_cmd_train(const lpz_cli_args *args)
 {
     if (args->distributed || args->master || args->client) {
-        fprintf(stderr, "lpz: error: distributed training (--distributed --master/--client) is not available in "
-                        "this version yet; run 'lpz train -f CONFIG' to train the whole grid in this process\n");
-        return 1;
+        int lpz_cmd_train_distributed(const lpz_cli_args *args); /* cmd_distributed.c */
+        return lpz_cmd_train_distributed(args);
     }
     int grid = 0;
     if (args->grid && parse_grid(args->grid, &grid)) {

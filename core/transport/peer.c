@@ -320,10 +320,26 @@ void lpz_peer_server_stop(lpz_peer_server *s)
 /* ------------------------------------------------------------------ */
 /* client                                                               */
 
+/* Process-wide cell moves (lpz_peer_redirect): a client whose original URL
+ * appears here dials the new one before its next fetch. Small (one entry
+ * per moved cell), so a linear scan under a lock is enough; fetches check
+ * only an atomic generation counter unless something moved. */
+#define REDIRECT_MAX 256
+static struct {
+    pthread_mutex_t lock;
+    unsigned generation;
+    int n;
+    char from[REDIRECT_MAX][URL_MAX];
+    char to[REDIRECT_MAX][URL_MAX];
+} redirects = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {{0}}, {{0}}};
+
 struct lpz_peer_client {
     nng_socket sock;
     lpz_wire_ctx wire;
-    char url[URL_MAX];
+    char url[URL_MAX];      /* what it dials now */
+    char original[URL_MAX]; /* what it was opened with */
+    nng_dialer dialer;
+    unsigned redirect_gen;
     int64_t requester_cell;
     uint64_t next_id;
     nng_msg *last; /* the last reply; the payload handed out points into it */
@@ -341,6 +357,7 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
     if (!c)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     snprintf(c->url, sizeof c->url, "%s", url);
+    snprintf(c->original, sizeof c->original, "%s", url);
     c->requester_cell = requester_cell;
     c->next_id = ((uint64_t)nng_random() << 32 | nng_random()) | 1;
     lpz_wire_ctx_init(&c->wire, experiment_id, secret);
@@ -355,7 +372,8 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
     /* Non-blocking: the neighbour may not be up yet; nng keeps trying. */
-    rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+    c->redirect_gen = __atomic_load_n(&redirects.generation, __ATOMIC_ACQUIRE);
+    rv = nng_dial(c->sock, url, &c->dialer, NNG_FLAG_NONBLOCK);
     if (rv) {
         int rc = lpz_error_set(err, nng_status(rv), "cannot dial: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);
@@ -371,6 +389,66 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
 }
 
 const char *lpz_peer_client_url(const lpz_peer_client *c) { return c->url; }
+
+int lpz_peer_redirect(const char *from, const char *to, lpz_error *err)
+{
+    if (!from || !to || strlen(from) >= URL_MAX || strlen(to) >= URL_MAX)
+        return lpz_error_set(err, LPZ_EINVAL, "missing or over-long URL in a cell move");
+    pthread_mutex_lock(&redirects.lock);
+    int i = 0;
+    while (i < redirects.n && strcmp(redirects.from[i], from) != 0)
+        i++;
+    if (i == REDIRECT_MAX) {
+        pthread_mutex_unlock(&redirects.lock);
+        return lpz_error_set(err, LPZ_EINVAL, "more than %d cell moves in one process", REDIRECT_MAX);
+    }
+    if (i == redirects.n || strcmp(redirects.to[i], to) != 0) {
+        snprintf(redirects.from[i], URL_MAX, "%s", from);
+        snprintf(redirects.to[i], URL_MAX, "%s", to);
+        if (i == redirects.n)
+            redirects.n++;
+        __atomic_add_fetch(&redirects.generation, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&redirects.lock);
+    return LPZ_OK;
+}
+
+void lpz_peer_redirect_clear(void)
+{
+    pthread_mutex_lock(&redirects.lock);
+    redirects.n = 0;
+    __atomic_add_fetch(&redirects.generation, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&redirects.lock);
+}
+
+/* Follows a cell move announced since the last fetch: closes the old
+ * dialer and dials the new address (in the background). */
+static void follow_redirect(lpz_peer_client *c)
+{
+    unsigned gen = __atomic_load_n(&redirects.generation, __ATOMIC_ACQUIRE);
+    if (gen == c->redirect_gen)
+        return;
+    c->redirect_gen = gen;
+    char to[URL_MAX] = "";
+    pthread_mutex_lock(&redirects.lock);
+    for (int i = 0; i < redirects.n; i++)
+        if (strcmp(redirects.from[i], c->original) == 0)
+            snprintf(to, sizeof to, "%s", redirects.to[i]);
+    pthread_mutex_unlock(&redirects.lock);
+    if (!to[0] || strcmp(to, c->url) == 0)
+        return;
+    nng_dialer d;
+    int rv = nng_dial(c->sock, to, &d, NNG_FLAG_NONBLOCK);
+    if (rv) {
+        lpz_log(LPZ_LOG_WARN, "neighbour moved from %s to %s, but it cannot be dialled: %s", c->url, to,
+                nng_strerror(rv));
+        return;
+    }
+    lpz_log(LPZ_LOG_INFO, "neighbour moved from %s to %s", c->url, to);
+    nng_dialer_close(c->dialer);
+    c->dialer = d;
+    snprintf(c->url, sizeof c->url, "%s", to);
+}
 
 static int fetch_failed(lpz_peer_client *c, int rv, int timeout_ms, lpz_error *err)
 {
@@ -389,6 +467,7 @@ int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **pa
     }
     if (timeout_ms <= 0)
         return lpz_error_set(err, LPZ_EINVAL, "fetch timeout must be > 0 ms, not %d", timeout_ms);
+    follow_redirect(c);
 
     size_t plen = c->requester_cell >= 0 ? 4 : 0;
     nng_msg *req;

@@ -75,6 +75,14 @@ int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **pa
 
 const char *lpz_peer_client_url(const lpz_peer_client *c);
 
+/* Announces that the cell served at `from` is now served at `to` (the
+ * distributed master restarted it on another client). Every client of this
+ * process opened with `from` dials `to` before its next fetch. Thread-safe;
+ * announcing the same move again changes nothing. */
+int lpz_peer_redirect(const char *from, const char *to, lpz_error *err);
+/* Forgets every move (between experiments). */
+void lpz_peer_redirect_clear(void);
+
 /* NULL ok. */
 void lpz_peer_client_close(lpz_peer_client *c);
 

@@ -33,23 +33,25 @@ static inline uint64_t ld64(const uint8_t *p) { return (uint64_t)ld32(p) | (uint
 
 /* ---- message types ---- */
 
+/* class: 1 = cell traffic (any context), 2 = master/client control
+ * (contexts made with lpz_wire_ctx_init_control only), 3 = both. */
 static const struct {
     unsigned type;
     const char *name;
-    bool implemented;
+    unsigned class;
     uint64_t max_payload;
 } TYPES[] = {
-    {LPZ_MSG_GET_POPULATION, "GET_POPULATION", true, LPZ_WIRE_MAX_GET_POPULATION},
-    {LPZ_MSG_POPULATION, "POPULATION", true, LPZ_WIRE_MAX_POPULATION},
-    {LPZ_MSG_ERROR, "ERROR", true, LPZ_WIRE_MAX_ERROR},
-    {LPZ_MSG_HELLO, "HELLO", false, 0},
-    {LPZ_MSG_CHALLENGE, "CHALLENGE", false, 0},
-    {LPZ_MSG_AUTH, "AUTH", false, 0},
-    {LPZ_MSG_START_EXPERIMENT, "START_EXPERIMENT", false, 0},
-    {LPZ_MSG_HEARTBEAT, "HEARTBEAT", false, 0},
-    {LPZ_MSG_RESULT, "RESULT", false, 0},
-    {LPZ_MSG_STOP, "STOP", false, 0},
-    {LPZ_MSG_CHECKPOINT, "CHECKPOINT", false, 0},
+    {LPZ_MSG_GET_POPULATION, "GET_POPULATION", 1, LPZ_WIRE_MAX_GET_POPULATION},
+    {LPZ_MSG_POPULATION, "POPULATION", 1, LPZ_WIRE_MAX_POPULATION},
+    {LPZ_MSG_ERROR, "ERROR", 3, LPZ_WIRE_MAX_ERROR},
+    {LPZ_MSG_HELLO, "HELLO", 2, LPZ_WIRE_MAX_HELLO},
+    {LPZ_MSG_CHALLENGE, "CHALLENGE", 2, LPZ_WIRE_MAX_CHALLENGE},
+    {LPZ_MSG_AUTH, "AUTH", 2, LPZ_WIRE_MAX_AUTH},
+    {LPZ_MSG_START_EXPERIMENT, "START_EXPERIMENT", 2, LPZ_WIRE_MAX_START},
+    {LPZ_MSG_HEARTBEAT, "HEARTBEAT", 2, LPZ_WIRE_MAX_HEARTBEAT},
+    {LPZ_MSG_RESULT, "RESULT", 2, LPZ_WIRE_MAX_RESULT},
+    {LPZ_MSG_STOP, "STOP", 2, LPZ_WIRE_MAX_STOP},
+    {LPZ_MSG_CHECKPOINT, "CHECKPOINT", 2, LPZ_WIRE_MAX_CHECKPOINT},
 };
 
 const char *lpz_msg_type_name(unsigned type)
@@ -60,16 +62,21 @@ const char *lpz_msg_type_name(unsigned type)
     return NULL;
 }
 
-bool lpz_msg_type_limit(unsigned type, uint64_t *max_payload)
+/* The limit of `type` when a context of this kind may carry it. */
+static bool type_limit(unsigned type, bool control, uint64_t *max_payload)
 {
     for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
-        if (TYPES[i].type == type && TYPES[i].implemented) {
+        if (TYPES[i].type == type && (TYPES[i].class & (control ? 2u : 1u))) {
             *max_payload = TYPES[i].max_payload;
             return true;
         }
     *max_payload = 0;
     return false;
 }
+
+bool lpz_msg_type_limit(unsigned type, uint64_t *max_payload) { return type_limit(type, false, max_payload); }
+
+bool lpz_msg_type_control_limit(unsigned type, uint64_t *max_payload) { return type_limit(type, true, max_payload); }
 
 /* ---- context ---- */
 
@@ -81,6 +88,12 @@ void lpz_wire_ctx_init(lpz_wire_ctx *c, uint64_t experiment_id, const char *secr
         c->has_key = true;
         lpz_hmac_key_init(&c->key, secret, strlen(secret));
     }
+}
+
+void lpz_wire_ctx_init_control(lpz_wire_ctx *c, uint64_t experiment_id, const char *secret)
+{
+    lpz_wire_ctx_init(c, experiment_id, secret);
+    c->control = true;
 }
 
 void lpz_wire_ctx_clear(lpz_wire_ctx *c) { lpz_secure_zero(c, sizeof *c); }
@@ -136,9 +149,9 @@ int lpz_wire_seal(const lpz_wire_ctx *c, unsigned type, uint64_t request_id, uin
                   lpz_error *err)
 {
     uint64_t max;
-    if (!lpz_msg_type_limit(type, &max))
-        return lpz_error_set(err, LPZ_EINVAL, "cannot send message type %u: not implemented by protocol version %u",
-                             type, LPZ_WIRE_VERSION);
+    if (!type_limit(type, c->control, &max))
+        return lpz_error_set(err, LPZ_EINVAL, "cannot send message type %u on this %s socket (protocol version %u)",
+                             type, c->control ? "control" : "cell", LPZ_WIRE_VERSION);
     if (payload_len > max)
         return lpz_error_set(err, LPZ_EINVAL, "%s payload of %zu bytes exceeds the protocol limit of %llu bytes",
                              lpz_msg_type_name(type), payload_len, (unsigned long long)max);
@@ -190,11 +203,11 @@ int lpz_wire_open(const lpz_wire_ctx *c, const uint8_t *frame, size_t len, lpz_w
     if (hdr->flags & ~LPZ_WIRE_FLAGS_KNOWN)
         return lpz_error_set(err, LPZ_EFORMAT, "unknown header flags 0x%08x", hdr->flags & ~LPZ_WIRE_FLAGS_KNOWN);
     uint64_t max;
-    if (!lpz_msg_type_limit(hdr->type, &max)) {
+    if (!type_limit(hdr->type, c->control, &max)) {
         const char *name = lpz_msg_type_name(hdr->type);
         if (name)
-            return lpz_error_set(err, LPZ_EFORMAT, "message type %u (%s) is reserved, not implemented by this version",
-                                 hdr->type, name);
+            return lpz_error_set(err, LPZ_EFORMAT, "message type %u (%s) is reserved for %s sockets, not accepted here",
+                                 hdr->type, name, c->control ? "cell" : "master/client control");
         return lpz_error_set(err, LPZ_EFORMAT, "unknown message type %u", hdr->type);
     }
     if (hdr->payload_len > max)

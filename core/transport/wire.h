@@ -40,20 +40,22 @@
 #define LPZ_WIRE_FLAGS_KNOWN LPZ_WIRE_FLAG_HMAC
 
 /* Message types. Numbers are part of the protocol and never reused.
- * Types 16-23 are reserved for the distributed mode (issue 8) and are
- * refused by this version's decoder until they are implemented. */
+ * Types 1-2 travel only between cells, 16-23 only between a master and a
+ * client (control sockets, core/distributed); a context accepts and sends
+ * only its own class (and ERROR), so a cell server never parses a control
+ * message and a control socket never serves populations. */
 typedef enum lpz_msg_type {
     LPZ_MSG_GET_POPULATION = 1, /* request: [u32 requester cell] or empty */
     LPZ_MSG_POPULATION = 2,     /* reply: a population (transport/individual.h) */
     LPZ_MSG_ERROR = 3,          /* reply: u32 code, u32 text length, text */
-    LPZ_MSG_HELLO = 16,         /* reserved: client/master greeting */
-    LPZ_MSG_CHALLENGE = 17,     /* reserved: challenge nonce */
-    LPZ_MSG_AUTH = 18,          /* reserved: challenge response */
-    LPZ_MSG_START_EXPERIMENT = 19, /* reserved */
-    LPZ_MSG_HEARTBEAT = 20,     /* reserved */
-    LPZ_MSG_RESULT = 21,        /* reserved */
-    LPZ_MSG_STOP = 22,          /* reserved */
-    LPZ_MSG_CHECKPOINT = 23     /* reserved */
+    LPZ_MSG_HELLO = 16,         /* control: master greets a client */
+    LPZ_MSG_CHALLENGE = 17,     /* control: client's state and nonce */
+    LPZ_MSG_AUTH = 18,          /* control: challenge responses, both ways */
+    LPZ_MSG_START_EXPERIMENT = 19, /* control: config, cell, addresses */
+    LPZ_MSG_HEARTBEAT = 20,     /* control: master polls, client reports */
+    LPZ_MSG_RESULT = 21,        /* control: a finished cell's files */
+    LPZ_MSG_STOP = 22,          /* control: stop or release an experiment */
+    LPZ_MSG_CHECKPOINT = 23     /* control: a cell's latest checkpoint */
 } lpz_msg_type;
 
 /* Payload limits per type (bytes). A frame announcing more is refused
@@ -62,6 +64,15 @@ typedef enum lpz_msg_type {
 #define LPZ_WIRE_MAX_ERROR_TEXT 1024u
 #define LPZ_WIRE_MAX_ERROR (8u + LPZ_WIRE_MAX_ERROR_TEXT)
 #define LPZ_WIRE_MAX_POPULATION ((uint64_t)1 << 30) /* 1 GiB */
+/* Control payload limits (core/distributed; layouts in docs/distributed.md). */
+#define LPZ_WIRE_MAX_HELLO 64u
+#define LPZ_WIRE_MAX_CHALLENGE 4096u
+#define LPZ_WIRE_MAX_AUTH 128u
+#define LPZ_WIRE_MAX_START ((uint64_t)1 << 30)
+#define LPZ_WIRE_MAX_HEARTBEAT ((uint64_t)1 << 20)
+#define LPZ_WIRE_MAX_RESULT ((uint64_t)1 << 30)
+#define LPZ_WIRE_MAX_STOP 64u
+#define LPZ_WIRE_MAX_CHECKPOINT ((uint64_t)1 << 30)
 /* The largest whole frame any implemented type allows (for receive buffers). */
 #define LPZ_WIRE_MAX_FRAME (LPZ_WIRE_HEADER_SIZE + LPZ_WIRE_MAX_POPULATION + LPZ_WIRE_TAG_SIZE)
 /* The largest request frame (what a cell server accepts). */
@@ -69,14 +80,18 @@ typedef enum lpz_msg_type {
 
 /* Name of a message type ("GET_POPULATION"), or NULL when unknown. */
 const char *lpz_msg_type_name(unsigned type);
-/* Payload limit of an implemented type; 0 and false when not implemented. */
+/* Payload limit of a type a cell context carries (GET_POPULATION,
+ * POPULATION, ERROR); 0 and false otherwise. */
 bool lpz_msg_type_limit(unsigned type, uint64_t *max_payload);
+/* The same for control contexts (ERROR and types 16-23). */
+bool lpz_msg_type_control_limit(unsigned type, uint64_t *max_payload);
 
 /* One side's view of the protocol: which experiment it belongs to and the
  * shared secret, if any. Senders stamp and sign with it; receivers check
  * against it. Read-only after init, so threads may share one. */
 typedef struct lpz_wire_ctx {
     uint64_t experiment_id; /* 0: none (send 0, accept any) */
+    bool control;           /* master/client control channel (types 16-23) */
     bool has_key;
     lpz_hmac_key key;
 } lpz_wire_ctx;
@@ -84,6 +99,8 @@ typedef struct lpz_wire_ctx {
 /* secret: NULL or "" for none; otherwise its bytes (without the NUL) are
  * the HMAC key. */
 void lpz_wire_ctx_init(lpz_wire_ctx *c, uint64_t experiment_id, const char *secret);
+/* The same for a master/client control channel. */
+void lpz_wire_ctx_init_control(lpz_wire_ctx *c, uint64_t experiment_id, const char *secret);
 /* Wipes the key material. */
 void lpz_wire_ctx_clear(lpz_wire_ctx *c);
 

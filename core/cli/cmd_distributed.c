@@ -1,0 +1,186 @@
+/* core/cli/cmd_distributed.c - `lpz train --distributed --client|--master`
+ * (core/distributed does the work; this file parses, prints and handles
+ * signals). */
+#include "cli/commands.h"
+#include "config/config.h"
+#include "distributed/distributed.h"
+#include "plugin/registry.h"
+
+#include <lpz/log.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int lpz_cmd_train_distributed(const lpz_cli_args *args);
+
+static volatile int dist_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    int was = __atomic_fetch_add(&dist_stop, 1, __ATOMIC_SEQ_CST);
+    static const char first[] = "\nlpz: stopping (Ctrl-C again to abort at once)\n";
+    static const char second[] = "\nlpz: aborting\n";
+    ssize_t ignored = write(2, was ? second : first, was ? sizeof second - 1 : sizeof first - 1);
+    (void)ignored;
+    if (was >= 2)
+        _exit(130);
+}
+
+/* LPZ_SECRET wins over the file's general.secret (keeps it out of files). */
+static const char *pick_secret(const lpz_config *cfg)
+{
+    const char *env = getenv("LPZ_SECRET");
+    if (env && env[0])
+        return env;
+    return cfg && cfg->general.secret[0] ? cfg->general.secret : NULL;
+}
+
+static int env_ms(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !v[0])
+        return fallback;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || x < 1 || x > 3600 * 1000) {
+        lpz_log(LPZ_LOG_WARN, "%s=%s is not a number of milliseconds from 1 to 3600000; ignored", name, v);
+        return fallback;
+    }
+    return (int)x;
+}
+
+static void with_signals(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+}
+
+static int run_client(const lpz_cli_args *args)
+{
+    int port = 0;
+    if (args->port) {
+        char *end;
+        long v = strtol(args->port, &end, 10);
+        if (*end || v < 1 || v > 65535 - LPZ_DIST_CELL_PORT_OFFSET) {
+            fprintf(stderr, "lpz: error: --port %s: expected a port from 1 to %d (the cell server uses port + %d)\n",
+                    args->port, 65535 - LPZ_DIST_CELL_PORT_OFFSET, LPZ_DIST_CELL_PORT_OFFSET);
+            return 2;
+        }
+        port = (int)v;
+    }
+    lpz_error err;
+    lpz_error_clear(&err);
+    lpz_config cfg;
+    lpz_config_init_defaults(&cfg);
+    if (args->config_file && lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err)) {
+        lpz_cli_print_error(&err);
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
+    lpz_registry reg;
+    if (lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) != LPZ_OK) {
+        lpz_cli_print_error(&err);
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
+    struct sigaction old_int, old_term;
+    with_signals(&old_int, &old_term);
+    lpz_dist_client_options o = {.registry = &reg,
+                                 .port = port,
+                                 .bind = args->bind,
+                                 .secret = pick_secret(&cfg),
+                                 .progress = args->quiet ? 0 : 1,
+                                 .stop = &dist_stop,
+                                 .master_timeout_ms = env_ms("LPZ_DIST_MASTER_TIMEOUT_MS", 30000)};
+    int rc = lpz_dist_client_run(&o, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc)
+        lpz_cli_print_error(&err);
+    lpz_registry_close(&reg);
+    lpz_config_destroy(&cfg);
+    return rc ? 1 : 0;
+}
+
+static int run_master(const lpz_cli_args *args)
+{
+    if (!args->config_file) {
+        fprintf(stderr, "lpz: error: the master needs a run file: lpz train --distributed --master -f CONFIG\n");
+        return 2;
+    }
+    if (args->grid || args->resume) {
+        fprintf(stderr, "lpz: error: --%s is not available with --master (use --set general.grid_size=K)\n",
+                args->grid ? "grid" : "resume");
+        return 2;
+    }
+    lpz_error err;
+    lpz_error_clear(&err);
+    lpz_config cfg;
+    if (lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err)) {
+        lpz_cli_print_error(&err);
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
+    struct sigaction old_int, old_term;
+    with_signals(&old_int, &old_term);
+    lpz_dist_master_options o = {.config = &cfg,
+                                 .secret = pick_secret(&cfg),
+                                 .stop = &dist_stop,
+                                 .heartbeat_timeout_ms = env_ms("LPZ_DIST_HEARTBEAT_TIMEOUT_MS", 5000),
+                                 .fetch_timeout_ms = env_ms("LPZ_DIST_FETCH_TIMEOUT_MS", 5000),
+                                 .discover_timeout_ms = 1500};
+    lpz_dist_outcome out;
+    int rc = lpz_dist_master_run(&o, &out, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc) {
+        lpz_cli_print_error(&err);
+        if (out.run_dir[0])
+            fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
+        rc = 1;
+    } else {
+        printf("%s %d cells on %d clients in %.1f s (median %.2f s per iteration)\n",
+               out.stopped ? "stopped" : "trained", out.n_cells - out.lost, out.n_cells - out.lost, out.seconds,
+               out.seconds_per_iteration);
+        for (int c = 0; c < out.n_cells; c++) {
+            lpz_dist_cell_outcome *r = &out.cells[c];
+            if (!r->received)
+                printf("lost cell: %d (no results)\n", c);
+            else if (r->restarts)
+                printf("cell %d: restarted %d time%s, finished on %s\n", c, r->restarts, r->restarts == 1 ? "" : "s",
+                       r->client);
+        }
+        if (out.best_cell >= 0) {
+            lpz_dist_cell_outcome *b = &out.cells[out.best_cell];
+            if (isnan(b->score))
+                printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);
+            else
+                printf("best cell: %d (score %.4f)\n", b->cell, b->score);
+            printf("best mixture: %s/master/%d\n", out.run_dir, b->cell);
+        }
+        printf("results: %s\n", out.run_dir);
+        rc = out.stopped ? 130 : 0;
+    }
+    lpz_dist_outcome_free(&out);
+    lpz_config_destroy(&cfg);
+    return rc;
+}
+
+int lpz_cmd_train_distributed(const lpz_cli_args *args)
+{
+    if (!args->distributed || args->master == args->client) {
+        fprintf(stderr, "lpz: error: distributed training needs --distributed and exactly one of --master or "
+                        "--client (see 'lpz train --help')\n");
+        return 2;
+    }
+    return args->client ? run_client(args) : run_master(args);
+}

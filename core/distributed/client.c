@@ -1,0 +1,631 @@
+/* core/distributed/client.c - the long-running client: one experiment at a
+ * time, its cell trained by lpz_train_local in a thread while the control
+ * loop (this thread) answers the master. */
+#include "distributed/distributed.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lpz/log.h>
+
+#include "distributed/proto.h"
+#include "config/options_internal.h"
+#include "io/fsutil.h"
+#include "runtime/run.h"
+#include "transport/control.h"
+#include "transport/peer.h"
+
+#define FILE_MAX ((size_t)256 << 20) /* one result file */
+
+typedef struct client {
+    const lpz_dist_client_options *o;
+    lpz_ctl_server *srv;
+    lpz_wire_ctx ctx; /* control context: experiment 0 (checked by hand), the secret */
+    const char *secret;
+    int port;
+    char bind[256];
+    char name[LPZ_DIST_NAME_MAX + 1];
+    char root[PATH_MAX - 200];
+
+    /* session with the master that greeted last */
+    uint8_t nonce[LPZ_DIST_NONCE];
+    int nonce_live, authed;
+
+    /* the experiment; fields below are written by the control loop before
+     * the training thread starts, except those marked shared */
+    pthread_mutex_t lock;
+    int state; /* shared: lpz_dist_state */
+    uint64_t experiment;
+    int cell, grid_k, n_cells;
+    char (*urls)[LPZ_DIST_URL_MAX + 1];
+    const char **url_ptrs;
+    char bind_url[300];
+    char *config_text;
+    size_t config_len;
+    uint8_t *ckpt;
+    size_t ckpt_len;
+    uint32_t fetch_timeout_ms;
+    char run_dir[PATH_MAX];
+    int iteration;          /* shared (atomic) */
+    volatile int train_stop; /* shared: the trainer's stop flag */
+    volatile int release;    /* shared: the callback may return */
+    int thread_live, thread_done; /* thread_done shared */
+    pthread_t thread;
+    lpz_train_result result;
+    lpz_cell_result res; /* shared (under lock) once FINISHED */
+    int res_stopped;
+    char text[LPZ_DIST_TEXT_MAX + 1]; /* shared: why it failed */
+    uint32_t ckpt_version;
+    struct stat ckpt_seen;
+    double last_contact;
+} client;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *path)
+{
+    if (path[0])
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- the training thread ---- */
+
+static void on_iteration(void *user, const char *run_dir, int iteration)
+{
+    client *c = user;
+    (void)run_dir;
+    if (iteration >= 0) {
+        __atomic_store_n(&c->iteration, iteration, __ATOMIC_SEQ_CST);
+        return;
+    }
+    /* The end: results are on disk and the cell still serves its last
+     * population, so slower neighbours finish without timeouts. Wait here
+     * until the master has collected everything. */
+    pthread_mutex_lock(&c->lock);
+    if (c->result.cells && c->result.n_cells == 1)
+        c->res = c->result.cells[0];
+    c->res_stopped = c->result.stopped;
+    c->state = LPZ_DIST_FINISHED;
+    pthread_mutex_unlock(&c->lock);
+    lpz_log(LPZ_LOG_INFO, "cell %d finished (%d iterations); waiting for the master to collect the results",
+            c->cell, c->res.iterations);
+    while (!__atomic_load_n(&c->release, __ATOMIC_SEQ_CST) && !__atomic_load_n(c->o->stop, __ATOMIC_SEQ_CST))
+        usleep(20000);
+}
+
+static int train_cell(client *c, lpz_error *err)
+{
+    lpz_config cfg;
+    lpz_config_init_defaults(&cfg);
+    const lpz_plugin *dl_plugin, *net_plugin;
+    lpz_options *dl_opts = NULL, *net_opts = NULL;
+    lpz_dataset *ds = NULL;
+    lpz_network *net = NULL;
+    lpz_train_params p;
+    char path[PATH_MAX + 64];
+    int rc = lpz_config_load_buffer(c->config_text, c->config_len, "the master's configuration", &cfg, err);
+    if (!rc)
+        rc = lpz_config_validate(&cfg, err);
+    if (!rc)
+        rc = lpz_train_params_from_config(&cfg, &p, err);
+    if (!rc && p.grid_k != c->grid_k)
+        rc = lpz_error_set(err, LPZ_EINVAL, "the configuration's grid is %dx%d, the master announced %dx%d", p.grid_k,
+                           p.grid_k, c->grid_k, c->grid_k);
+    if (rc)
+        goto done;
+    p.output_dir = c->root;
+    if ((rc = lpz_run_plugin(c->o->registry, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err)) ||
+        (rc = lpz_run_plugin(c->o->registry, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
+        goto done;
+    snprintf(path, sizeof path, "%s/checkpoints", c->run_dir);
+    if ((rc = lpz_mkdirs(path, err)))
+        goto done;
+    snprintf(path, sizeof path, "%s/config.yml", c->run_dir);
+    if ((rc = lpz_write_file_atomic(path, c->config_text, c->config_len, err)))
+        goto done;
+    if (c->ckpt_len) {
+        snprintf(path, sizeof path, "%s/checkpoints/cell-%d.safetensors", c->run_dir, c->cell);
+        if ((rc = lpz_write_file_atomic(path, c->ckpt, c->ckpt_len, err)))
+            goto done;
+    }
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/cache", c->root);
+    if ((rc = lpz_mkdirs(cache, err)))
+        goto done;
+    lpz_dataset_context ctx = {sizeof ctx, dl_opts, c->root, cache, ".", c->run_dir, LPZ_SPLIT_TRAIN};
+    if ((rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err)))
+        goto done;
+    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+    if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
+        goto done;
+    const char *bind_urls[1] = {c->bind_url};
+    lpz_train_setup setup = {.params = &p,
+                             .dataset = ds,
+                             .network = net,
+                             .run_dir = c->run_dir,
+                             .progress = c->o->progress,
+                             .stop = &c->train_stop,
+                             .resume = c->ckpt_len > 0,
+                             .on_iteration = on_iteration,
+                             .user = c,
+                             .local_cells = &c->cell,
+                             .n_local_cells = 1,
+                             .cell_urls = c->url_ptrs,
+                             .bind_urls = bind_urls,
+                             .experiment = c->experiment,
+                             .secret = c->secret,
+                             .fetch_timeout_ms = (int)c->fetch_timeout_ms};
+    rc = lpz_train_local(&setup, &c->result, err);
+    lpz_train_result_free(&c->result);
+done:
+    lpz_network_destroy(net);
+    lpz_dataset_close(ds);
+    lpz_options_destroy(net_opts);
+    lpz_options_destroy(dl_opts);
+    lpz_config_destroy(&cfg);
+    return rc;
+}
+
+static void *train_main(void *arg)
+{
+    client *c = arg;
+    lpz_error err;
+    lpz_error_clear(&err);
+    int rc = train_cell(c, &err);
+    pthread_mutex_lock(&c->lock);
+    if (rc) {
+        lpz_error_format(&err, c->text, sizeof c->text);
+        c->state = LPZ_DIST_FAILED;
+        lpz_log(LPZ_LOG_ERROR, "cell %d failed: %s", c->cell, c->text);
+    }
+    pthread_mutex_unlock(&c->lock);
+    __atomic_store_n(&c->thread_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Back to idle once the thread is done and the master released us. */
+static void reap(client *c)
+{
+    if (!c->thread_live || !__atomic_load_n(&c->thread_done, __ATOMIC_SEQ_CST) ||
+        !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST))
+        return;
+    pthread_join(c->thread, NULL);
+    c->thread_live = 0;
+    remove_tree(c->run_dir);
+    free(c->urls);
+    free(c->url_ptrs);
+    free(c->config_text);
+    free(c->ckpt);
+    c->urls = NULL;
+    c->url_ptrs = NULL;
+    c->config_text = NULL;
+    c->ckpt = NULL;
+    lpz_peer_redirect_clear();
+    lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 " done; idle on port %d", c->experiment, c->port);
+    pthread_mutex_lock(&c->lock);
+    c->state = LPZ_DIST_IDLE;
+    c->experiment = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- replies ---- */
+
+static int state_of(client *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int s = c->state;
+    pthread_mutex_unlock(&c->lock);
+    return s;
+}
+
+static void send_reply(client *c, lpz_ctl_msg *req, lpz_dist_msg *m, unsigned type, uint64_t rid)
+{
+    lpz_error err;
+    const uint8_t *f;
+    size_t n;
+    lpz_wire_ctx ctx = c->ctx;
+    ctx.experiment_id = c->experiment;
+    if (lpz_dist_seal(m, &ctx, type, rid, &f, &n, &err) || lpz_ctl_reply(c->srv, req, f, n, &err)) {
+        lpz_log(LPZ_LOG_WARN, "control: reply not sent: %s", err.message);
+        lpz_ctl_drop(req);
+    }
+    lpz_dist_msg_free(m);
+}
+
+static void send_error(client *c, lpz_ctl_msg *req, uint64_t rid, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void send_error(client *c, lpz_ctl_msg *req, uint64_t rid, int code, const char *fmt, ...)
+{
+    char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    lpz_log(LPZ_LOG_WARN, "control: refused a request: %s", text);
+    uint8_t payload[LPZ_WIRE_MAX_ERROR];
+    size_t n = lpz_wire_error_encode(payload, code, text);
+    lpz_dist_msg m;
+    lpz_dist_msg_init(&m);
+    lpz_dist_put(&m, payload, n);
+    send_reply(c, req, &m, LPZ_MSG_ERROR, rid);
+}
+
+/* Adds one file (path relative to the run folder) when it exists. */
+static int add_file(client *c, lpz_dist_msg *m, const char *rel, uint32_t *count)
+{
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", c->run_dir, rel);
+    if (!lpz_is_file(path))
+        return 0;
+    char *data;
+    size_t size;
+    lpz_error err;
+    if (lpz_read_file(path, FILE_MAX, &data, &size, &err)) {
+        lpz_log(LPZ_LOG_WARN, "cannot send %s: %s", rel, err.message);
+        return 0;
+    }
+    if (m)
+        lpz_dist_file_put(m, rel, data, size);
+    free(data);
+    (*count)++;
+    return 1;
+}
+
+/* Every regular file of a folder under the run folder. */
+static void add_dir(client *c, lpz_dist_msg *m, const char *rel, uint32_t *count)
+{
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", c->run_dir, rel);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) && *count < LPZ_DIST_MAX_FILES) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp."))
+            continue;
+        char name[600];
+        if (snprintf(name, sizeof name, "%s/%s", rel, e->d_name) > LPZ_DIST_PATH_MAX || !lpz_dist_path_ok(name))
+            continue;
+        add_file(c, m, name, count);
+    }
+    closedir(d);
+}
+
+/* RESULT (with_models) or CHECKPOINT reply. Counts first, then writes. */
+static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type)
+{
+    char dirs[2][64], ck[64];
+    snprintf(dirs[0], sizeof dirs[0], "master/%d", c->cell);
+    snprintf(dirs[1], sizeof dirs[1], "samples/cell-%d", c->cell);
+    snprintf(ck, sizeof ck, "checkpoints/cell-%d.safetensors", c->cell);
+    lpz_dist_msg m;
+    lpz_dist_msg_init(&m);
+    lpz_dist_files h = {0};
+    pthread_mutex_lock(&c->lock);
+    h.cell = (uint32_t)c->cell;
+    h.iterations = type == LPZ_MSG_RESULT ? (uint32_t)c->res.iterations : (uint32_t)__atomic_load_n(&c->iteration, __ATOMIC_SEQ_CST);
+    h.stopped = type == LPZ_MSG_RESULT ? (uint8_t)(c->res_stopped != 0) : 0;
+    h.best_g_fitness = c->res.best_g_fitness;
+    h.score = c->res.score;
+    pthread_mutex_unlock(&c->lock);
+    for (int pass = 0; pass < 2; pass++) {
+        lpz_dist_msg *w = pass ? &m : NULL;
+        uint32_t n = 0;
+        if (pass)
+            lpz_dist_files_put_header(&m, &h);
+        add_file(c, w, "metrics.csv", &n);
+        add_file(c, w, "timing.csv", &n);
+        if (type == LPZ_MSG_RESULT) {
+            add_dir(c, w, dirs[0], &n);
+            add_dir(c, w, dirs[1], &n);
+        } else {
+            add_file(c, w, ck, &n);
+        }
+        if (!pass)
+            h.n_files = n;
+        else if (n != h.n_files) {
+            /* A file appeared or vanished between the passes (a new
+             * checkpoint): the master simply asks again. */
+            lpz_dist_msg_free(&m);
+            send_error(c, req, rid, LPZ_ESTATE, "files changed while sending; ask again");
+            return;
+        }
+    }
+    send_reply(c, req, &m, type, rid);
+}
+
+static void reply_status(client *c, lpz_ctl_msg *req, uint64_t rid)
+{
+    /* A checkpoint file replaced since the last look is a new version
+     * (written under a temporary name and renamed: a new inode). */
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/checkpoints/cell-%d.safetensors", c->run_dir, c->cell);
+    struct stat st;
+    if (stat(path, &st) == 0 &&
+        (st.st_ino != c->ckpt_seen.st_ino || st.st_mtim.tv_sec != c->ckpt_seen.st_mtim.tv_sec ||
+         st.st_mtim.tv_nsec != c->ckpt_seen.st_mtim.tv_nsec || st.st_size != c->ckpt_seen.st_size)) {
+        c->ckpt_seen = st;
+        c->ckpt_version++;
+    }
+    lpz_dist_status s = {0};
+    pthread_mutex_lock(&c->lock);
+    s.state = (uint8_t)c->state;
+    s.cell = (uint32_t)c->cell;
+    s.experiment = c->experiment;
+    s.iteration = (uint32_t)__atomic_load_n(&c->iteration, __ATOMIC_SEQ_CST);
+    s.checkpoint_version = c->ckpt_version;
+    if (c->state == LPZ_DIST_FAILED)
+        snprintf(s.text, sizeof s.text, "%s", c->text);
+    pthread_mutex_unlock(&c->lock);
+    lpz_dist_msg m;
+    lpz_dist_msg_init(&m);
+    lpz_dist_status_put(&m, &s);
+    send_reply(c, req, &m, LPZ_MSG_HEARTBEAT, rid);
+}
+
+static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, const uint8_t *body)
+{
+    lpz_error err;
+    if (state_of(c) != LPZ_DIST_IDLE)
+        return send_error(c, req, h->request_id, LPZ_ESTATE, "busy with experiment %016" PRIx64, c->experiment);
+    lpz_dist_start s;
+    if (lpz_dist_start_decode(body, (size_t)h->payload_len, &s, &err))
+        return send_error(c, req, h->request_id, err.code, "%s", err.message);
+    int ok = c->nonce_live && c->authed && lpz_ct_equal(s.nonce, c->nonce, LPZ_DIST_NONCE);
+    c->nonce_live = c->authed = 0; /* one START per challenge */
+    if (!ok) {
+        lpz_dist_start_free(&s);
+        return send_error(c, req, h->request_id, LPZ_ENET,
+                          "START_EXPERIMENT without a fresh authenticated challenge (send HELLO and AUTH first)");
+    }
+    c->urls = s.urls;
+    c->url_ptrs = calloc(s.n_cells, sizeof *c->url_ptrs);
+    c->config_text = malloc(s.config_len + 1);
+    c->ckpt = s.checkpoint_len ? malloc(s.checkpoint_len) : NULL;
+    if (!c->url_ptrs || !c->config_text || (s.checkpoint_len && !c->ckpt)) {
+        free(c->urls), free(c->url_ptrs), free(c->config_text), free(c->ckpt);
+        c->urls = NULL, c->url_ptrs = NULL, c->config_text = NULL, c->ckpt = NULL;
+        return send_error(c, req, h->request_id, LPZ_ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < s.n_cells; i++)
+        c->url_ptrs[i] = c->urls[i];
+    memcpy(c->config_text, s.config, s.config_len);
+    c->config_text[s.config_len] = '\0';
+    c->config_len = s.config_len;
+    if (s.checkpoint_len)
+        memcpy(c->ckpt, s.checkpoint, s.checkpoint_len);
+    c->ckpt_len = s.checkpoint_len;
+    c->experiment = s.experiment;
+    c->cell = (int)s.cell;
+    c->grid_k = (int)s.grid_k;
+    c->n_cells = (int)s.n_cells;
+    c->fetch_timeout_ms = s.fetch_timeout_ms;
+    snprintf(c->bind_url, sizeof c->bind_url, "tcp://%s:%d", c->bind, c->port + LPZ_DIST_CELL_PORT_OFFSET);
+    snprintf(c->run_dir, sizeof c->run_dir, "%s/%016" PRIx64 "-%d", c->root, c->experiment, c->cell);
+    remove_tree(c->run_dir); /* a leftover of a crashed earlier run */
+    c->iteration = 0;
+    c->train_stop = 0;
+    c->release = 0;
+    c->thread_done = 0;
+    c->ckpt_version = 0;
+    memset(&c->ckpt_seen, 0, sizeof c->ckpt_seen);
+    memset(&c->res, 0, sizeof c->res);
+    c->text[0] = '\0';
+    c->last_contact = now_s();
+    c->state = LPZ_DIST_RUNNING;
+    if (pthread_create(&c->thread, NULL, train_main, c) != 0) {
+        c->state = LPZ_DIST_IDLE;
+        return send_error(c, req, h->request_id, LPZ_ENOMEM, "cannot start the training thread");
+    }
+    c->thread_live = 1;
+    lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ": training cell %u of a %ux%u grid%s, cell server %s",
+            c->experiment, s.cell, s.grid_k, s.grid_k, s.checkpoint_len ? " from the master's checkpoint" : "",
+            c->bind_url);
+    lpz_dist_msg m;
+    lpz_dist_msg_init(&m);
+    lpz_dist_put_u32(&m, s.cell);
+    send_reply(c, req, &m, LPZ_MSG_START_EXPERIMENT, h->request_id);
+}
+
+static void handle(client *c, lpz_ctl_msg *req)
+{
+    lpz_wire_header h;
+    const uint8_t *body;
+    lpz_error err;
+    if (lpz_wire_open(&c->ctx, req->frame, req->len, &h, &body, &err))
+        return send_error(c, req, h.request_id, err.code, "%s", err.message);
+    size_t n = (size_t)h.payload_len;
+    int busy = state_of(c) != LPZ_DIST_IDLE;
+    switch (h.type) {
+    case LPZ_MSG_HELLO: {
+        if (n)
+            return send_error(c, req, h.request_id, LPZ_EFORMAT, "HELLO payload must be empty, not %zu bytes", n);
+        lpz_dist_challenge ch = {0};
+        if (!busy) {
+            /* A busy client keeps its session: its master may still talk. */
+            lpz_ctl_random(c->nonce, sizeof c->nonce, &err);
+            c->nonce_live = 1;
+            c->authed = 0;
+            memcpy(ch.nonce, c->nonce, LPZ_DIST_NONCE);
+        }
+        ch.state = (uint8_t)state_of(c);
+        ch.secured = c->secret != NULL;
+        ch.cell_port = (uint16_t)(c->port + LPZ_DIST_CELL_PORT_OFFSET);
+        ch.experiment = c->experiment;
+        snprintf(ch.name, sizeof ch.name, "%s", c->name);
+        lpz_dist_msg m;
+        lpz_dist_msg_init(&m);
+        lpz_dist_challenge_put(&m, &ch);
+        return send_reply(c, req, &m, LPZ_MSG_CHALLENGE, h.request_id);
+    }
+    case LPZ_MSG_AUTH: {
+        lpz_dist_auth a;
+        if (lpz_dist_auth_decode(body, n, &a, &err))
+            return send_error(c, req, h.request_id, err.code, "%s", err.message);
+        if (busy)
+            return send_error(c, req, h.request_id, LPZ_ESTATE, "busy with experiment %016" PRIx64, c->experiment);
+        uint8_t want[LPZ_DIST_PROOF];
+        lpz_dist_proof(c->secret, "lpz master", c->nonce, want);
+        int ok = c->nonce_live && lpz_ct_equal(a.nonce, c->nonce, LPZ_DIST_NONCE) &
+                                      lpz_ct_equal(a.proof, want, LPZ_DIST_PROOF);
+        if (!ok) {
+            c->nonce_live = 0; /* one attempt per challenge */
+            return send_error(c, req, h.request_id, LPZ_ENET,
+                              "authentication failed (stale challenge or wrong shared secret)");
+        }
+        c->authed = 1;
+        lpz_dist_auth back = {{0}, {0}};
+        lpz_dist_proof(c->secret, "lpz client", c->nonce, back.proof);
+        lpz_dist_msg m;
+        lpz_dist_msg_init(&m);
+        lpz_dist_auth_put(&m, &back);
+        return send_reply(c, req, &m, LPZ_MSG_AUTH, h.request_id);
+    }
+    case LPZ_MSG_START_EXPERIMENT:
+        return handle_start(c, req, &h, body);
+    default: break;
+    }
+    /* The rest belongs to the running experiment. */
+    if (!busy || h.experiment_id != c->experiment)
+        return send_error(c, req, h.request_id, LPZ_ESTATE, "%s for experiment %016" PRIx64 ", but this client %s",
+                          lpz_msg_type_name(h.type), h.experiment_id, busy ? "runs another one" : "is idle");
+    c->last_contact = now_s();
+    switch (h.type) {
+    case LPZ_MSG_HEARTBEAT: {
+        lpz_dist_move moves[LPZ_DIST_MAX_MOVES];
+        size_t k;
+        if (lpz_dist_moves_decode(body, n, moves, LPZ_DIST_MAX_MOVES, &k, &err))
+            return send_error(c, req, h.request_id, err.code, "%s", err.message);
+        for (size_t i = 0; i < k; i++)
+            if ((int)moves[i].cell < c->n_cells && (int)moves[i].cell != c->cell)
+                lpz_peer_redirect(c->urls[moves[i].cell], moves[i].url, &err);
+        return reply_status(c, req, h.request_id);
+    }
+    case LPZ_MSG_CHECKPOINT:
+        if (n)
+            return send_error(c, req, h.request_id, LPZ_EFORMAT, "CHECKPOINT request must be empty");
+        return reply_files(c, req, h.request_id, LPZ_MSG_CHECKPOINT);
+    case LPZ_MSG_RESULT:
+        if (n)
+            return send_error(c, req, h.request_id, LPZ_EFORMAT, "RESULT request must be empty");
+        if (state_of(c) != LPZ_DIST_FINISHED)
+            return send_error(c, req, h.request_id, LPZ_ESTATE, "cell %d has not finished", c->cell);
+        return reply_files(c, req, h.request_id, LPZ_MSG_RESULT);
+    case LPZ_MSG_STOP: {
+        if (n != 1 || body[0] > LPZ_DIST_STOP_ABORT)
+            return send_error(c, req, h.request_id, LPZ_EFORMAT, "STOP payload must be one byte 0, 1 or 2");
+        int mode = body[0];
+        if (mode != LPZ_DIST_STOP_RELEASE || state_of(c) == LPZ_DIST_RUNNING)
+            lpz_log(LPZ_LOG_INFO, "the master %s experiment %016" PRIx64,
+                    mode == LPZ_DIST_STOP_TRAINING ? "stops" : "aborts", c->experiment);
+        __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
+        if (mode != LPZ_DIST_STOP_TRAINING)
+            __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+        lpz_dist_msg m;
+        lpz_dist_msg_init(&m);
+        lpz_dist_put_u8(&m, (uint8_t)state_of(c));
+        return send_reply(c, req, &m, LPZ_MSG_STOP, h.request_id);
+    }
+    default:
+        return send_error(c, req, h.request_id, LPZ_EFORMAT, "unexpected %s request", lpz_msg_type_name(h.type));
+    }
+}
+
+int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
+{
+    client *c = calloc(1, sizeof *c);
+    if (!c)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    c->o = o;
+    c->secret = o->secret && o->secret[0] ? o->secret : NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    lpz_wire_ctx_init_control(&c->ctx, 0, c->secret);
+    snprintf(c->bind, sizeof c->bind, "%s", o->bind ? o->bind : c->secret ? "0.0.0.0" : "127.0.0.1");
+    if (gethostname(c->name, sizeof c->name - 1) != 0)
+        snprintf(c->name, sizeof c->name, "unknown");
+    int first = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT;
+    int last = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1;
+    int rc = LPZ_ESTATE;
+    for (int port = first; port <= last && rc == LPZ_ESTATE; port++) {
+        char url[300];
+        snprintf(url, sizeof url, "tcp://%s:%d", c->bind, port);
+        rc = lpz_ctl_listen(url, (size_t)LPZ_WIRE_MAX_FRAME, &c->srv, err);
+        c->port = port;
+    }
+    if (rc) {
+        if (rc == LPZ_ESTATE && first != last)
+            lpz_error_set(err, LPZ_ESTATE, "ports %d to %d are all in use", first, last);
+        lpz_error_hint(err, "choose a free port with --port");
+        goto out;
+    }
+    const char *tmp = getenv("TMPDIR");
+    if (o->work_dir)
+        snprintf(c->root, sizeof c->root, "%s", o->work_dir);
+    else
+        snprintf(c->root, sizeof c->root, "%s/lpz-client-%d", tmp && tmp[0] ? tmp : "/tmp", c->port);
+    if ((rc = lpz_mkdirs(c->root, err)))
+        goto out;
+    lpz_log(LPZ_LOG_INFO, "client listening on tcp://%s:%d (cell server on port %d), work folder %s", c->bind,
+            c->port, c->port + LPZ_DIST_CELL_PORT_OFFSET, c->root);
+    if (!c->secret && !o->bind)
+        lpz_log(LPZ_LOG_WARN, "no shared secret (general.secret or LPZ_SECRET): listening on loopback only; "
+                              "set a secret, or --bind ADDR to accept unauthenticated masters elsewhere");
+    else if (!c->secret)
+        lpz_log(LPZ_LOG_WARN, "no shared secret: any master that reaches %s can run experiments here", c->bind);
+    int timeout_ms = o->master_timeout_ms > 0 ? o->master_timeout_ms : 30000;
+    while (!__atomic_load_n(o->stop, __ATOMIC_SEQ_CST)) {
+        lpz_ctl_msg req;
+        lpz_error e;
+        int r = lpz_ctl_recv(c->srv, 100, &req, &e);
+        if (r == LPZ_OK)
+            handle(c, &req);
+        else if (r != LPZ_ETIMEOUT) {
+            lpz_log(LPZ_LOG_WARN, "%s", e.message);
+            usleep(50000);
+        }
+        if (state_of(c) != LPZ_DIST_IDLE && now_s() - c->last_contact > timeout_ms / 1000.0 &&
+            !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) {
+            lpz_log(LPZ_LOG_WARN, "no word from the master for %d s: dropping experiment %016" PRIx64,
+                    timeout_ms / 1000, c->experiment);
+            __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+        }
+        reap(c);
+    }
+    if (c->thread_live) {
+        __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+        while (!__atomic_load_n(&c->thread_done, __ATOMIC_SEQ_CST))
+            usleep(20000);
+        reap(c);
+    }
+    rc = LPZ_OK;
+out:
+    lpz_ctl_close(c->srv);
+    lpz_wire_ctx_clear(&c->ctx);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return rc;
+}

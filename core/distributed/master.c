@@ -1,0 +1,840 @@
+/* core/distributed/master.c - one experiment on a set of clients: greet
+ * and authenticate them, assign cells, start, watch heartbeats, collect
+ * checkpoints and results, move lost cells to spares, merge the results. */
+#include "distributed/distributed.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lpz/log.h>
+
+#include "distributed/proto.h"
+#include "io/fsutil.h"
+#include "runtime/run.h"
+#include "transport/control.h"
+
+#define TICK_US 200000
+#define CALL_MS 1500           /* a heartbeat or control answer */
+#define TRANSFER_MS 120000     /* a RESULT or CHECKPOINT */
+#define RELEASE_WAIT_S 10.0
+
+enum { NODE_UNUSED, NODE_IDLE, NODE_ACTIVE, NODE_GONE };
+enum { CELL_RUNNING, CELL_DONE, CELL_LOST };
+
+typedef struct node {
+    char address[LPZ_CONFIG_NAME_MAX];
+    int port;
+    char url[300];
+    lpz_ctl_client *ctl;
+    int role;
+    int cell;
+    lpz_dist_challenge ch;
+    char why[1100]; /* why it is not usable */
+    double last_ok;
+    uint32_t ckpt_fetched;
+    int last_iteration;
+} node;
+
+typedef struct mcell {
+    int node;
+    char url[300];
+    int status;
+    int restarts;
+    char **metrics; /* [n_iterations + 1] rows, by iteration */
+    char **timing;
+} mcell;
+
+typedef struct master {
+    const lpz_dist_master_options *o;
+    const lpz_config *cfg;
+    const char *secret;
+    lpz_wire_ctx ctx;   /* sends: this experiment, the secret */
+    lpz_wire_ctx rx;    /* receives: any experiment, the secret */
+    uint64_t experiment;
+    uint64_t next_id;
+    node *nodes;
+    int n_nodes;
+    mcell *cells;
+    int k, n_cells, n_iterations;
+    char *config_text;
+    size_t config_len;
+    char run_dir[PATH_MAX];
+    char metrics_header[512], timing_header[256];
+    lpz_dist_move moves[LPZ_DIST_MAX_MOVES];
+    int n_moves;
+    int hb_timeout_ms, fetch_timeout_ms;
+} master;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One request/reply. *raw is the malloc'd reply (free it); *body and *blen
+ * its payload. A client's ERROR reply becomes LPZ_ENET with its text. */
+static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms, unsigned want, uint8_t **raw,
+                const uint8_t **body, size_t *blen, lpz_error *err)
+{
+    *raw = NULL;
+    const uint8_t *f;
+    size_t flen;
+    uint64_t rid = __atomic_fetch_add(&m->next_id, 1, __ATOMIC_SEQ_CST);
+    int rc = lpz_dist_seal(req, &m->ctx, type, rid, &f, &flen, err);
+    if (!rc)
+        rc = lpz_ctl_request(n->ctl, f, flen, timeout_ms, raw, &flen, err);
+    if (rc)
+        return rc;
+    lpz_wire_header h;
+    rc = lpz_wire_open(&m->rx, *raw, flen, &h, body, err);
+    if (!rc && h.request_id != rid)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "reply to another request");
+    if (!rc && h.type == LPZ_MSG_ERROR) {
+        int code;
+        char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
+        rc = lpz_wire_error_decode(*body, (size_t)h.payload_len, &code, text, sizeof text, err);
+        if (!rc)
+            rc = lpz_error_set(err, LPZ_ENET, "client refused %s: %s", lpz_msg_type_name(type), text);
+    } else if (!rc && h.type != want)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s reply to %s", lpz_msg_type_name(h.type), lpz_msg_type_name(type));
+    if (rc) {
+        free(*raw);
+        *raw = NULL;
+        lpz_error_context(err, "client %s", n->url);
+        return rc;
+    }
+    *blen = (size_t)h.payload_len;
+    return LPZ_OK;
+}
+
+/* HELLO, then AUTH when the client is idle; both sides prove the secret. */
+static int greet(master *m, node *n, lpz_error *err)
+{
+    lpz_dist_msg q;
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    lpz_dist_msg_init(&q);
+    int rc = call(m, n, LPZ_MSG_HELLO, &q, m->o->discover_timeout_ms, LPZ_MSG_CHALLENGE, &raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    if (rc)
+        return rc;
+    rc = lpz_dist_challenge_decode(b, bl, &n->ch, err);
+    free(raw);
+    if (rc)
+        return rc;
+    if (n->ch.state != LPZ_DIST_IDLE)
+        return lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
+    if (n->ch.secured && !m->secret)
+        return lpz_error_set(err, LPZ_ENET, "the client requires a shared secret and this master has none");
+    lpz_dist_auth a;
+    memcpy(a.nonce, n->ch.nonce, LPZ_DIST_NONCE);
+    lpz_dist_proof(m->secret, "lpz master", n->ch.nonce, a.proof);
+    lpz_dist_msg_init(&q);
+    lpz_dist_auth_put(&q, &a);
+    rc = call(m, n, LPZ_MSG_AUTH, &q, m->o->discover_timeout_ms, LPZ_MSG_AUTH, &raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    if (rc)
+        return rc;
+    lpz_dist_auth back;
+    uint8_t want[LPZ_DIST_PROOF];
+    rc = lpz_dist_auth_decode(b, bl, &back, err);
+    free(raw);
+    lpz_dist_proof(m->secret, "lpz client", n->ch.nonce, want);
+    if (!rc && !lpz_ct_equal(back.proof, want, LPZ_DIST_PROOF))
+        rc = lpz_error_set(err, LPZ_ENET, "the client could not prove it holds the shared secret");
+    return rc;
+}
+
+typedef struct greet_job {
+    master *m;
+    node *n;
+} greet_job;
+
+static void *greet_main(void *arg)
+{
+    greet_job *j = arg;
+    lpz_error err;
+    lpz_error_clear(&err);
+    int rc = lpz_ctl_dial(j->n->url, (size_t)LPZ_WIRE_MAX_FRAME, &j->n->ctl, &err);
+    if (!rc)
+        rc = greet(j->m, j->n, &err);
+    if (rc) {
+        snprintf(j->n->why, sizeof j->n->why, "%s", err.message);
+        j->n->role = NODE_UNUSED;
+    } else {
+        j->n->role = NODE_IDLE;
+    }
+    return NULL;
+}
+
+static void greet_all(master *m)
+{
+    enum { BATCH = 128 };
+    pthread_t th[BATCH];
+    int ok[BATCH];
+    greet_job jobs[BATCH];
+    for (int s = 0; s < m->n_nodes; s += BATCH) {
+        int cnt = m->n_nodes - s < BATCH ? m->n_nodes - s : BATCH;
+        for (int i = 0; i < cnt; i++) {
+            jobs[i] = (greet_job){m, &m->nodes[s + i]};
+            ok[i] = pthread_create(&th[i], NULL, greet_main, &jobs[i]) == 0;
+            if (!ok[i])
+                greet_main(&jobs[i]);
+        }
+        for (int i = 0; i < cnt; i++)
+            if (ok[i])
+                pthread_join(th[i], NULL);
+    }
+}
+
+/* ---- results ---- */
+
+/* Keeps the rows of a metrics.csv / timing.csv text by iteration. */
+static void merge_rows(master *m, mcell *c, int cell, const uint8_t *data, size_t size, int timing)
+{
+    char **rows = timing ? c->timing : c->metrics;
+    char *hdr = timing ? m->timing_header : m->metrics_header;
+    size_t hsize = timing ? sizeof m->timing_header : sizeof m->metrics_header;
+    size_t i = 0;
+    while (i < size) {
+        size_t e = i;
+        while (e < size && data[e] != '\n')
+            e++;
+        size_t len = e - i;
+        char line[4096];
+        if (len > 0 && len < sizeof line) {
+            memcpy(line, data + i, len);
+            line[len] = '\0';
+            char *end;
+            long it = strtol(line, &end, 10);
+            long cl = *end == ',' ? strtol(end + 1, NULL, 10) : -1;
+            if (strncmp(line, "iteration,", 10) == 0) {
+                if (!hdr[0] && len < hsize)
+                    memcpy(hdr, line, len + 1);
+            } else if (end != line && it >= 1 && it <= m->n_iterations && cl == cell) {
+                char *dup = strdup(line);
+                if (dup) {
+                    free(rows[it]);
+                    rows[it] = dup;
+                }
+            }
+        }
+        i = e + 1;
+    }
+}
+
+/* 1 when a file name belongs to cell c's results. */
+static int file_of_cell(const char *name, int c)
+{
+    char a[64], b[64], k[64];
+    snprintf(a, sizeof a, "master/%d/", c);
+    snprintf(b, sizeof b, "samples/cell-%d/", c);
+    snprintf(k, sizeof k, "checkpoints/cell-%d.safetensors", c);
+    return !strncmp(name, a, strlen(a)) || !strncmp(name, b, strlen(b)) || !strcmp(name, k) ||
+           !strcmp(name, "metrics.csv") || !strcmp(name, "timing.csv");
+}
+
+static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *err)
+{
+    mcell *c = &m->cells[cell];
+    if ((int)f->cell != cell)
+        return lpz_error_set(err, LPZ_EFORMAT, "files of cell %u, expected cell %d", f->cell, cell);
+    for (uint32_t i = 0; i < f->n_files; i++) {
+        const lpz_dist_file *x = &f->files[i];
+        if (!file_of_cell(x->name, cell)) {
+            lpz_log(LPZ_LOG_WARN, "cell %d: ignoring file %s (not one of its results)", cell, x->name);
+            continue;
+        }
+        if (!strcmp(x->name, "metrics.csv") || !strcmp(x->name, "timing.csv")) {
+            merge_rows(m, c, cell, x->data, (size_t)x->size, x->name[0] == 't');
+            continue;
+        }
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", m->run_dir, x->name);
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        int rc = lpz_mkdirs(path, err);
+        *slash = '/';
+        if (!rc)
+            rc = lpz_write_file_atomic(path, x->data, (size_t)x->size, err);
+        if (rc)
+            return rc;
+    }
+    return LPZ_OK;
+}
+
+static int write_rows(master *m, const char *name, const char *header, int timing, lpz_error *err)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", m->run_dir, name);
+    lpz_atomic_file f;
+    int rc = lpz_atomic_open(&f, path, err);
+    if (rc)
+        return rc;
+    fprintf(f.fp, "%s\n", header);
+    for (int it = 1; it <= m->n_iterations; it++)
+        for (int c = 0; c < m->n_cells; c++) {
+            char *row = timing ? m->cells[c].timing[it] : m->cells[c].metrics[it];
+            if (row)
+                fprintf(f.fp, "%s\n", row);
+        }
+    return lpz_atomic_commit(&f, err);
+}
+
+static int write_merged(master *m, lpz_error *err)
+{
+    if (!m->metrics_header[0])
+        snprintf(m->metrics_header, sizeof m->metrics_header,
+                 "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights");
+    if (!m->timing_header[0])
+        snprintf(m->timing_header, sizeof m->timing_header, "iteration,cell,seconds,failed_fetches");
+    int rc = write_rows(m, "metrics.csv", m->metrics_header, 0, err);
+    return rc ? rc : write_rows(m, "timing.csv", m->timing_header, 1, err);
+}
+
+/* ---- experiment control ---- */
+
+static int send_stop(master *m, node *n, int mode)
+{
+    if (!n->ctl)
+        return LPZ_OK;
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    lpz_dist_put_u8(&q, (uint8_t)mode);
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    lpz_error err;
+    int rc = call(m, n, LPZ_MSG_STOP, &q, CALL_MS, LPZ_MSG_STOP, &raw, &b, &bl, &err);
+    lpz_dist_msg_free(&q);
+    free(raw);
+    if (rc)
+        lpz_log(LPZ_LOG_DEBUG, "STOP to %s: %s", n->url, err.message);
+    return rc;
+}
+
+static void stop_all(master *m, int mode)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].role == NODE_ACTIVE)
+            send_stop(m, &m->nodes[i], mode);
+}
+
+static void host_of(const node *n, char *out, size_t size)
+{
+    /* An IPv6 literal needs brackets in a URL. */
+    if (strchr(n->address, ':') && n->address[0] != '[')
+        snprintf(out, size, "[%s]", n->address);
+    else
+        snprintf(out, size, "%s", n->address);
+}
+
+static int start_cell(master *m, node *n, int cell, int resume, lpz_error *err)
+{
+    char host[LPZ_CONFIG_NAME_MAX + 2];
+    host_of(n, host, sizeof host);
+    char url[300];
+    snprintf(url, sizeof url, "tcp://%s:%u", host, n->ch.cell_port);
+    const char **urls = calloc((size_t)m->n_cells, sizeof *urls);
+    if (!urls)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    for (int i = 0; i < m->n_cells; i++)
+        urls[i] = i == cell ? url : m->cells[i].url;
+    char *ckpt = NULL;
+    size_t ckpt_len = 0;
+    if (resume) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/checkpoints/cell-%d.safetensors", m->run_dir, cell);
+        if (lpz_is_file(path) && lpz_read_file(path, LPZ_WIRE_MAX_START / 2, &ckpt, &ckpt_len, err)) {
+            free(urls);
+            return err->code;
+        }
+    }
+    lpz_dist_start s = {.experiment = m->experiment,
+                        .grid_k = (uint32_t)m->k,
+                        .cell = (uint32_t)cell,
+                        .fetch_timeout_ms = (uint32_t)m->fetch_timeout_ms,
+                        .n_cells = (uint32_t)m->n_cells,
+                        .config = m->config_text,
+                        .config_len = m->config_len,
+                        .checkpoint = (const uint8_t *)ckpt,
+                        .checkpoint_len = ckpt_len};
+    memcpy(s.nonce, n->ch.nonce, LPZ_DIST_NONCE);
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    lpz_dist_start_put(&q, &s, urls);
+    free(urls);
+    free(ckpt);
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    int rc = call(m, n, LPZ_MSG_START_EXPERIMENT, &q, TRANSFER_MS, LPZ_MSG_START_EXPERIMENT, &raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    free(raw);
+    if (rc)
+        return rc;
+    snprintf(m->cells[cell].url, sizeof m->cells[cell].url, "%s", url);
+    m->cells[cell].node = (int)(n - m->nodes);
+    m->cells[cell].status = CELL_RUNNING;
+    n->role = NODE_ACTIVE;
+    n->cell = cell;
+    n->last_ok = now_s();
+    n->ckpt_fetched = 0;
+    n->last_iteration = 0;
+    lpz_log(LPZ_LOG_INFO, "cell %d on %s (%s)%s", cell, n->url, n->ch.name,
+            ckpt_len ? ", resumed from its latest checkpoint" : resume ? ", from the start (no checkpoint yet)" : "");
+    return LPZ_OK;
+}
+
+/* The cell of a lost client: on a spare (re-greeted), or lost. */
+static int reassign(master *m, int cell)
+{
+    mcell *c = &m->cells[cell];
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        if (n->role != NODE_IDLE)
+            continue;
+        lpz_error err;
+        lpz_error_clear(&err);
+        n->role = NODE_UNUSED; /* unless it starts below */
+        if (greet(m, n, &err) || start_cell(m, n, cell, 1, &err)) {
+            lpz_log(LPZ_LOG_WARN, "spare %s cannot take cell %d: %s", n->url, cell, err.message);
+            continue;
+        }
+        c->restarts++;
+        if (m->n_moves < LPZ_DIST_MAX_MOVES) {
+            int k = 0;
+            while (k < m->n_moves && (int)m->moves[k].cell != cell)
+                k++;
+            m->moves[k].cell = (uint32_t)cell;
+            snprintf(m->moves[k].url, sizeof m->moves[k].url, "%.255s", c->url);
+            if (k == m->n_moves)
+                m->n_moves++;
+        }
+        return 1;
+    }
+    c->status = CELL_LOST;
+    c->node = -1;
+    lpz_log(LPZ_LOG_ERROR, "cell %d is lost (no spare client): the run finishes with the others", cell);
+    return 0;
+}
+
+static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, uint8_t **raw, lpz_error *err)
+{
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    const uint8_t *b;
+    size_t bl;
+    int rc = call(m, n, type, &q, TRANSFER_MS, type, raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    if (!rc && (rc = lpz_dist_files_decode(b, bl, out, err))) {
+        free(*raw);
+        *raw = NULL;
+    }
+    return rc;
+}
+
+/* One heartbeat round trip with node n; 1 when the node is lost. */
+static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
+{
+    mcell *c = &m->cells[n->cell];
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    lpz_dist_put_u32(&q, (uint32_t)m->n_moves);
+    for (int i = 0; i < m->n_moves; i++) {
+        lpz_dist_put_u32(&q, m->moves[i].cell);
+        lpz_dist_put_str(&q, m->moves[i].url);
+    }
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    lpz_error e;
+    lpz_dist_status st;
+    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, &raw, &b, &bl, &e);
+    lpz_dist_msg_free(&q);
+    if (!rc) {
+        rc = lpz_dist_status_decode(b, bl, &st, &e);
+        free(raw);
+    }
+    if (!rc && (st.experiment != m->experiment || (int)st.cell != n->cell))
+        rc = lpz_error_set(&e, LPZ_ENET, "reports experiment %016" PRIx64 " cell %u", st.experiment, st.cell);
+    if (rc) {
+        /* A refusal means the client no longer runs this experiment
+         * (restarted or gave up): lost at once. Silence is lost after the
+         * heartbeat timeout. */
+        if (rc == LPZ_ENET || now_s() - n->last_ok > m->hb_timeout_ms / 1000.0) {
+            lpz_log(LPZ_LOG_ERROR, "client %s (cell %d) lost: %s", n->url, n->cell, e.message);
+            return 1;
+        }
+        return 0;
+    }
+    n->last_ok = now_s();
+    n->last_iteration = (int)st.iteration;
+    if (st.state == LPZ_DIST_FAILED)
+        return lpz_error_set(err, LPZ_EINVAL, "cell %d on %s failed: %s", n->cell, n->url, st.text), -1;
+    if (st.checkpoint_version > n->ckpt_fetched) {
+        lpz_dist_files f;
+        if (fetch_files(m, n, LPZ_MSG_CHECKPOINT, &f, &raw, &e) == LPZ_OK) {
+            if (store_files(m, n->cell, &f, &e))
+                lpz_log(LPZ_LOG_WARN, "checkpoint of cell %d not stored: %s", n->cell, e.message);
+            else
+                n->ckpt_fetched = st.checkpoint_version;
+            lpz_dist_files_free(&f);
+            free(raw);
+        } else {
+            lpz_log(LPZ_LOG_DEBUG, "checkpoint of cell %d: %s", n->cell, e.message);
+        }
+    }
+    if (st.state == LPZ_DIST_FINISHED && c->status == CELL_RUNNING) {
+        lpz_dist_files f;
+        if (fetch_files(m, n, LPZ_MSG_RESULT, &f, &raw, &e) == LPZ_OK) {
+            int src = store_files(m, n->cell, &f, err);
+            if (src) {
+                lpz_dist_files_free(&f);
+                free(raw);
+                return -1;
+            }
+            lpz_dist_cell_outcome *r = &out->cells[n->cell];
+            r->received = 1;
+            r->iterations = (int)f.iterations;
+            r->stopped = f.stopped;
+            r->best_g_fitness = f.best_g_fitness;
+            r->score = f.score;
+            snprintf(r->client, sizeof r->client, "%s", n->url);
+            c->status = CELL_DONE;
+            lpz_log(LPZ_LOG_INFO, "cell %d: results received from %s (%u files)", n->cell, n->url, f.n_files);
+            lpz_dist_files_free(&f);
+            free(raw);
+        } else {
+            lpz_log(LPZ_LOG_WARN, "results of cell %d: %s (asking again)", n->cell, e.message);
+        }
+    }
+    return 0;
+}
+
+/* ---- the run ---- */
+
+static int make_run_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err)
+{
+    char stamp[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d_%H-%M-%S", &tm);
+    char parent[PATH_MAX - 128];
+    if (snprintf(parent, sizeof parent, "%s/%s", p->output_dir, p->trainer_name) >= (int)sizeof parent)
+        return lpz_error_set(err, LPZ_EINVAL, "general.output_dir is too long");
+    int rc = lpz_mkdirs(parent, err);
+    if (rc)
+        return rc;
+    for (int n = 0; n < 1000; n++) {
+        if (n == 0)
+            snprintf(out, size, "%s/%s", parent, stamp);
+        else
+            snprintf(out, size, "%s/%s-%d", parent, stamp, n);
+        if (mkdir(out, 0777) == 0)
+            return LPZ_OK;
+    }
+    return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s", parent);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void summarise(master *m, lpz_dist_outcome *out)
+{
+    out->best_cell = -1;
+    out->lost = 0;
+    for (int i = 0; i < m->n_cells; i++) {
+        lpz_dist_cell_outcome *r = &out->cells[i];
+        r->restarts = m->cells[i].restarts;
+        if (!r->received) {
+            out->lost++;
+            continue;
+        }
+        if (out->best_cell < 0)
+            out->best_cell = i;
+        else {
+            lpz_dist_cell_outcome *b = &out->cells[out->best_cell];
+            int better = !isnan(r->score) && !isnan(b->score) ? r->score < b->score
+                                                               : r->best_g_fitness < b->best_g_fitness;
+            if (better)
+                out->best_cell = i;
+        }
+    }
+    /* Median seconds per iteration from the timing rows (3rd column). */
+    double *s = calloc((size_t)(m->n_cells * m->n_iterations) + 1, sizeof *s);
+    int ns = 0;
+    for (int c = 0; s && c < m->n_cells; c++)
+        for (int it = 1; it <= m->n_iterations; it++) {
+            const char *row = m->cells[c].timing[it];
+            const char *p = row ? strchr(row, ',') : NULL;
+            p = p ? strchr(p + 1, ',') : NULL;
+            if (p)
+                s[ns++] = strtod(p + 1, NULL);
+        }
+    if (ns) {
+        qsort(s, (size_t)ns, sizeof *s, cmp_double);
+        out->seconds_per_iteration = s[ns / 2];
+    }
+    free(s);
+}
+
+static int load_nodes(master *m, lpz_error *err)
+{
+    const lpz_config *cfg = m->cfg;
+    int n = cfg->general.distribution.n_client_nodes;
+    int auto_d = n == 0 && cfg->general.distribution.auto_discover;
+    if (n == 0 && !auto_d)
+        return lpz_error_set(err, LPZ_EINVAL, "no clients: general.distribution.client_nodes is empty"),
+               lpz_error_hint(err, "list the clients (address and port, e.g. port: 5000-5003) or set "
+                                   "general.distribution.auto_discover: true to probe localhost ports 5000-5099"),
+               LPZ_EINVAL;
+    if (auto_d)
+        n = LPZ_DIST_PORT_SPAN;
+    m->nodes = calloc((size_t)n, sizeof *m->nodes);
+    if (!m->nodes)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    m->n_nodes = n;
+    for (int i = 0; i < n; i++) {
+        node *x = &m->nodes[i];
+        if (auto_d) {
+            snprintf(x->address, sizeof x->address, "127.0.0.1");
+            x->port = LPZ_DIST_DEFAULT_PORT + i;
+        } else {
+            snprintf(x->address, sizeof x->address, "%s", cfg->general.distribution.client_nodes[i].address);
+            x->port = cfg->general.distribution.client_nodes[i].port;
+        }
+        char host[LPZ_CONFIG_NAME_MAX + 2];
+        host_of(x, host, sizeof host);
+        snprintf(x->url, sizeof x->url, "tcp://%s:%d", host, x->port);
+        x->cell = -1;
+    }
+    return LPZ_OK;
+}
+
+void lpz_dist_outcome_free(lpz_dist_outcome *out)
+{
+    free(out->cells);
+    out->cells = NULL;
+}
+
+int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out, lpz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->best_cell = -1;
+    double t0 = now_s();
+    master mm, *m = &mm;
+    memset(m, 0, sizeof *m);
+    m->o = o;
+    m->cfg = o->config;
+    m->secret = o->secret && o->secret[0] ? o->secret : NULL;
+    m->hb_timeout_ms = o->heartbeat_timeout_ms > 0 ? o->heartbeat_timeout_ms : 5000;
+    m->fetch_timeout_ms = o->fetch_timeout_ms > 0 ? o->fetch_timeout_ms : 5000;
+    lpz_dist_master_options oo = *o;
+    if (oo.discover_timeout_ms <= 0)
+        oo.discover_timeout_ms = 1500;
+    m->o = &oo;
+    lpz_train_params p;
+    int rc = lpz_train_params_from_config(m->cfg, &p, err);
+    if (rc)
+        return rc;
+    m->k = p.grid_k;
+    m->n_cells = p.grid_k * p.grid_k;
+    m->n_iterations = p.n_iterations;
+    uint8_t rnd[8];
+    lpz_ctl_random(rnd, sizeof rnd, err);
+    for (int i = 0; i < 8; i++)
+        m->experiment = m->experiment << 8 | rnd[i];
+    m->experiment |= 1;
+    m->next_id = m->experiment ^ 0x5bd1e995u;
+    out->experiment = m->experiment;
+    lpz_wire_ctx_init_control(&m->ctx, m->experiment, m->secret);
+    lpz_wire_ctx_init_control(&m->rx, 0, m->secret);
+    out->n_cells = m->n_cells;
+    out->cells = calloc((size_t)m->n_cells, sizeof *out->cells);
+    m->cells = calloc((size_t)m->n_cells, sizeof *m->cells);
+    if (!out->cells || !m->cells) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < m->n_cells; i++) {
+        out->cells[i].cell = i;
+        out->cells[i].score = NAN;
+        m->cells[i].node = -1;
+        m->cells[i].metrics = calloc((size_t)m->n_iterations + 1, sizeof(char *));
+        m->cells[i].timing = calloc((size_t)m->n_iterations + 1, sizeof(char *));
+        if (!m->cells[i].metrics || !m->cells[i].timing) {
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if ((rc = load_nodes(m, err)))
+        goto done;
+
+    /* The configuration every client trains with, as text. */
+    FILE *mem = open_memstream(&m->config_text, &m->config_len);
+    if (!mem) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = lpz_config_dump(m->cfg, mem, err);
+    fclose(mem);
+    if (rc)
+        goto done;
+
+    greet_all(m);
+    int idle = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        if (n->role == NODE_IDLE)
+            idle++;
+        else if (m->cfg->general.distribution.n_client_nodes > 0 || !strstr(n->why, "no answer"))
+            lpz_log(LPZ_LOG_WARN, "client %s not used: %s", n->url, n->why);
+    }
+    lpz_log(LPZ_LOG_INFO, "%d idle client%s for a %dx%d grid (%d cells)", idle, idle == 1 ? "" : "s", m->k, m->k,
+            m->n_cells);
+    if (idle < m->n_cells) {
+        rc = lpz_error_set(err, LPZ_ESTATE, "a %dx%d grid needs %d idle clients, %d answered", m->k, m->k,
+                           m->n_cells, idle);
+        lpz_error_hint(err, "start more clients (lpz train --distributed --client), check addresses, ports and "
+                            "the shared secret, or lower general.grid_size");
+        goto done;
+    }
+
+    if ((rc = make_run_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+        goto done;
+    snprintf(m->run_dir, sizeof m->run_dir, "%s", out->run_dir);
+    char path[PATH_MAX + 64];
+    rc = LPZ_EINVAL;
+    if (snprintf(path, sizeof path, "%s/config.yml", out->run_dir) >= (int)sizeof path ||
+        (rc = lpz_write_file_atomic(path, m->config_text, m->config_len, err)))
+        goto done;
+    rc = LPZ_EINVAL;
+    if (snprintf(path, sizeof path, "%s/checkpoints", out->run_dir) >= (int)sizeof path ||
+        (rc = lpz_mkdirs(path, err)))
+        goto done;
+    lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ", results in %s", m->experiment, m->run_dir);
+
+    /* Every cell's address first (START carries all of them). */
+    int next = 0;
+    for (int c = 0; c < m->n_cells; c++) {
+        while (m->nodes[next].role != NODE_IDLE)
+            next++;
+        node *n = &m->nodes[next++];
+        char host[LPZ_CONFIG_NAME_MAX + 2];
+        host_of(n, host, sizeof host);
+        snprintf(m->cells[c].url, sizeof m->cells[c].url, "tcp://%s:%u", host, n->ch.cell_port);
+        m->cells[c].node = (int)(n - m->nodes);
+    }
+    for (int c = 0; c < m->n_cells; c++)
+        if ((rc = start_cell(m, &m->nodes[m->cells[c].node], c, 0, err))) {
+            lpz_error_context(err, "starting cell %d", c);
+            stop_all(m, LPZ_DIST_STOP_ABORT);
+            goto done;
+        }
+
+    int stop_sent = 0, min_logged = 0;
+    for (;;) {
+        int want = o->stop ? __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) : 0;
+        if (want >= 2) {
+            lpz_log(LPZ_LOG_WARN, "aborting: every client drops the experiment");
+            stop_all(m, LPZ_DIST_STOP_ABORT);
+            out->stopped = 1;
+            break;
+        }
+        if (want == 1 && !stop_sent) {
+            lpz_log(LPZ_LOG_INFO, "stopping every cell after its current batch; collecting results");
+            stop_all(m, LPZ_DIST_STOP_TRAINING);
+            stop_sent = 1;
+            out->stopped = 1;
+        }
+        int running = 0, min_it = m->n_iterations;
+        for (int i = 0; i < m->n_nodes; i++) {
+            node *n = &m->nodes[i];
+            if (n->role != NODE_ACTIVE || m->cells[n->cell].status != CELL_RUNNING)
+                continue;
+            int lost = watch(m, n, out, err);
+            if (lost < 0) {
+                stop_all(m, LPZ_DIST_STOP_ABORT);
+                rc = err->code ? err->code : LPZ_EINVAL;
+                goto done;
+            }
+            if (lost) {
+                n->role = NODE_GONE;
+                int cell = n->cell;
+                if (m->cfg->general.distribution.master_node.exit_clients_on_disconnect) {
+                    stop_all(m, LPZ_DIST_STOP_ABORT);
+                    out->aborted = 1;
+                    rc = lpz_error_set(err, LPZ_ENET,
+                                       "client %s (cell %d) was lost; the experiment was stopped on every client",
+                                       n->url, cell);
+                    lpz_error_hint(err, "set general.distribution.master_node.exit_clients_on_disconnect: false "
+                                        "to continue without it (or on a spare client)");
+                    goto done;
+                }
+                if (reassign(m, cell) && stop_sent)
+                    send_stop(m, &m->nodes[m->cells[cell].node], LPZ_DIST_STOP_TRAINING);
+            }
+            if (m->cells[n->cell].status == CELL_RUNNING && n->role == NODE_ACTIVE) {
+                running++;
+                if (n->last_iteration < min_it)
+                    min_it = n->last_iteration;
+            }
+        }
+        /* Moved cells are watched from their new node on the next round. */
+        int pending = 0;
+        for (int c = 0; c < m->n_cells; c++)
+            pending += m->cells[c].status == CELL_RUNNING;
+        if (!pending)
+            break;
+        if (running && min_it > min_logged) {
+            min_logged = min_it;
+            lpz_log(LPZ_LOG_INFO, "iteration %d of %d done on every running cell", min_it, m->n_iterations);
+        }
+        usleep(TICK_US);
+    }
+    /* Everyone may go back to idle. */
+    stop_all(m, LPZ_DIST_STOP_RELEASE);
+    rc = write_merged(m, err);
+    summarise(m, out);
+    if (!rc && out->lost)
+        lpz_log(LPZ_LOG_WARN, "%d of %d cells lost; their results are missing", out->lost, m->n_cells);
+done:
+    if (rc && m->run_dir[0]) {
+        lpz_error e2;
+        write_merged(m, &e2);
+    }
+    out->seconds = now_s() - t0;
+    for (int i = 0; i < m->n_nodes; i++)
+        lpz_ctl_client_close(m->nodes[i].ctl);
+    free(m->nodes);
+    for (int i = 0; m->cells && i < m->n_cells; i++) {
+        for (int it = 0; it <= m->n_iterations; it++) {
+            if (m->cells[i].metrics)
+                free(m->cells[i].metrics[it]);
+            if (m->cells[i].timing)
+                free(m->cells[i].timing[it]);
+        }
+        free(m->cells[i].metrics);
+        free(m->cells[i].timing);
+    }
+    free(m->cells);
+    free(m->config_text);
+    lpz_wire_ctx_clear(&m->ctx);
+    lpz_wire_ctx_clear(&m->rx);
+    return rc;
+}
