@@ -9,7 +9,9 @@
  * it (prefetch 0: the cost of producing a batch in the caller's thread).
  *   bench_data_fashion_mnist [batches]     (default 600 = one epoch)
  *   bench_data_celeba [images] [batches]   (default 2000, 300)
- * Prints one line per figure. Never part of the tests.
+ * Prints one row "| figure | median | unit | runs | note |" per figure
+ * (bench/run.sh collects them; batch rates are medians of 5 passes).
+ * Never part of the tests.
  */
 #include "config/options_internal.h"
 #include "data/batcher.h"
@@ -42,35 +44,54 @@ static int fail(const char *what, const lpz_error *err)
     return 1;
 }
 
-/* Batches per second over n batches; the consumer only receives them. */
+#define REPS 5 /* passes per figure; the row gives their median */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Batches per second over n batches, median of REPS passes (a fresh
+ * batcher each, so the prefetch thread starts cold every time); the
+ * consumer only receives them. Prints one result row. */
 static int run_batches(lpz_dataset *ds, int64_t bs, int64_t n, int prefetch, const char *label)
 {
     lpz_batcher_config c = lpz_batcher_config_default(bs, 1, 0);
     c.prefetch = prefetch;
-    lpz_batcher *b;
     lpz_error err;
-    if (lpz_batcher_create(ds, &c, &b, &err) != LPZ_OK)
-        return fail("batcher", &err);
     float *x = malloc((size_t)(bs * lpz_dataset_numel(ds)) * sizeof *x);
     int32_t *lab = malloc((size_t)bs * sizeof *lab);
-    double sum = 0;
-    double t0 = now();
-    for (int64_t k = 0; k < n; k++) {
-        if (lpz_batcher_next(b, x, lab, &err) != LPZ_OK) {
-            free(x);
-            free(lab);
-            lpz_batcher_destroy(b);
-            return fail("batch", &err);
+    double rate[REPS], sum = 0;
+    int rc = x && lab ? 0 : fail("batches", &(lpz_error){.message = "out of memory"});
+    for (int r = 0; r < REPS && rc == 0; r++) {
+        lpz_batcher *b;
+        if (lpz_batcher_create(ds, &c, &b, &err) != LPZ_OK) {
+            rc = fail("batcher", &err);
+            break;
         }
-        sum += x[k % bs]; /* keep the copy observable */
+        double t0 = now();
+        for (int64_t k = 0; k < n; k++) {
+            if (lpz_batcher_next(b, x, lab, &err) != LPZ_OK) {
+                rc = fail("batch", &err);
+                break;
+            }
+            sum += x[k % bs]; /* keep the copy observable */
+        }
+        rate[r] = n / (now() - t0);
+        lpz_batcher_destroy(b);
     }
-    double dt = now() - t0;
-    printf("%-16s batch %4lld  prefetch %d: %8.1f batches/s  (%.0f samples/s, %lld batches in %.2f s)%s\n", label,
-           (long long)bs, prefetch, n / dt, n * bs / dt, (long long)n, dt, sum == 1e300 ? "!" : "");
+    if (rc == 0) {
+        qsort(rate, REPS, sizeof rate[0], cmp_double);
+        printf("| %s batch %lld prefetch %d | %.0f | batches/s | %d | %.0f samples/s over %lld batches%s |\n", label,
+               (long long)bs, prefetch, rate[REPS / 2], REPS, rate[REPS / 2] * bs, (long long)n,
+               prefetch ? "; consumer only copies" : "; produced in the caller's thread");
+    }
+    if (sum == 1e300)
+        printf("!\n");
     free(x);
     free(lab);
-    lpz_batcher_destroy(b);
-    return 0;
+    return rc;
 }
 
 #ifdef BENCH_CELEBA
@@ -169,15 +190,15 @@ int main(int argc, char **argv)
     double t_open = now() - t0;
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
 #ifdef BENCH_CELEBA
-    printf("celeba           decode %lld JPEGs 64x64 into the cache: %.2f s (%.0f images/s)\n",
-           (long long)info->count, t_open, info->count / t_open);
+    printf("| celeba decode into cache | %.0f | images/s | 1 | %lld JPEGs 64x64 in %.2f s (one-off) |\n",
+           info->count / t_open, (long long)info->count, t_open);
     lpz_dataset_close(ds);
     t0 = now();
     if (lpz_dataset_open(p, &ctx, &ds, &err) != LPZ_OK)
         return fail("reopen", &err);
-    printf("celeba           reopen from the cache: %.3f s\n", now() - t0);
+    printf("| celeba reopen from cache | %.1f | ms | 1 | |\n", (now() - t0) * 1e3);
 #else
-    printf("fashion_mnist    open (gunzip + check %lld images): %.2f s\n", (long long)info->count, t_open);
+    printf("| fashion_mnist open | %.2f | s | 1 | gunzip + check %lld images |\n", t_open, (long long)info->count);
 #endif
     int rc = 0;
 #ifdef BENCH_CELEBA

@@ -13,9 +13,11 @@
  * /usr/bin/python3 has torch, runs torch_step.py for the same steps and
  * prints lpz/PyTorch ratios.
  *
- * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX]
+ * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX] [--blas-info]
  *   --quick: fewer repetitions, DCGAN at batch 16 (a smoke run);
- *   --only: run the cases whose name starts with PREFIX (mlp, dcgan, lstm).
+ *   --only: run the cases whose name starts with PREFIX (mlp, dcgan, lstm);
+ *   --blas-info: print OpenBLAS's build configuration and thread count.
+ * Results are rows "| figure | median | unit | runs | note |" (bench/run.sh).
  */
 #include "nn/adam.h"
 #include "nn/loss.h"
@@ -306,8 +308,10 @@ static double sgemm_peak(int reps)
     return 2.0 * n * n * n / med * 1e-9;
 }
 
+static char torch_version[32]; /* "" until torch_step.py reports it */
+
 /* Runs torch_step.py; fills torch_ms of the cases it reports
- * ("<case> <median ms>" lines). */
+ * ("<case> <median ms>" lines) and torch_version ("torch <version>"). */
 static void run_torch(result *r, int n, int reps, int quick)
 {
     char cmd[2048];
@@ -320,12 +324,27 @@ static void run_torch(result *r, int n, int reps, int quick)
     while (fgets(line, sizeof(line), p)) {
         char name[64];
         double ms;
+        if (sscanf(line, "torch %31s", torch_version) == 1)
+            continue;
         if (sscanf(line, "%63s %lf", name, &ms) == 2)
             for (int i = 0; i < n; i++)
                 if (strcmp(r[i].name, name) == 0)
                     r[i].torch_ms = ms;
     }
     pclose(p);
+}
+
+/* "target <= 0.35: met (0.29, 17% under)" / "... missed by 31%". at_least:
+ * the figure must reach goal (else stay under it). */
+static void target_note(char *buf, size_t size, double value, double goal, int at_least, const char *what)
+{
+    int met = at_least ? value >= goal : value <= goal;
+    double margin = fabs(value / goal - 1.0) * 100.0;
+    if (at_least)
+        snprintf(buf, size, "target >= %.0f%%%s%s: %s by %.0f%%", goal * 100, what[0] ? " " : "", what,
+                 met ? "met" : "missed", margin);
+    else
+        snprintf(buf, size, "target <= %.2f: %s by %.0f%%", goal, met ? "met" : "missed", margin);
 }
 
 int main(int argc, char **argv)
@@ -339,10 +358,14 @@ int main(int argc, char **argv)
             torch = 0;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
-        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--blas-info") == 0) {
+            /* for bench/run.sh's header: the BLAS build and its default threads */
+            printf("%s; %d threads by default\n", openblas_get_config(), openblas_get_num_threads());
+            return 0;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX]\n");
+            fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX] [--blas-info]\n");
             return 2;
         }
     }
@@ -372,18 +395,34 @@ int main(int argc, char **argv)
     if (torch)
         run_torch(r, n, reps, quick);
 
-    printf("nn engine: one G + one D Adam step, 1 thread, median of %d (DCGAN %d)\n", reps, dreps);
-    printf("sgemm 512^3 single-thread peak: %.1f GFLOP/s\n", peak);
-    printf("| %-10s | %10s | %12s | %8s | %10s | %9s |\n", "case", "lpz ms", "GEMM GFLOP/s", "of peak",
-           "torch ms", "lpz/torch");
+    /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
+     * the targets are those of issue 10 (docs/performance.md). */
+    printf("nn engine: one G + one D Adam step, 1 BLAS thread; GEMM GFLOP/s counts only sgemm FLOPs\n");
+    printf("| sgemm 512^3 peak | %.1f | GFLOP/s | %d | 1 thread, measured in this run |\n", peak, reps < 5 ? 5 : reps);
     for (int i = 0; i < n; i++) {
-        char tms[32] = "-", ratio[32] = "-";
+        int runs = strncmp(r[i].name, "dcgan", 5) ? reps : dreps;
+        double frac = r[i].gflops / peak;
+        char note[160] = "";
+        if (strcmp(r[i].name, "mlp_b100") == 0)
+            target_note(note, sizeof note, frac, 0.60, 1, "of sgemm peak");
+        printf("| %s step | %.2f | ms | %d | |\n", r[i].name, r[i].ms, runs);
+        printf("| %s GEMM | %.1f | GFLOP/s | %d | %.0f%% of sgemm peak%s%s |\n", r[i].name, r[i].gflops, runs,
+               100.0 * frac, note[0] ? "; " : "", note);
         if (r[i].torch_ms > 0) {
-            snprintf(tms, sizeof(tms), "%.2f", r[i].torch_ms);
-            snprintf(ratio, sizeof(ratio), "%.2f", r[i].ms / r[i].torch_ms);
+            double ratio = r[i].ms / r[i].torch_ms, goal = 0;
+            if (strcmp(r[i].name, "mlp_b100") == 0)
+                goal = 0.35;
+            else if (strncmp(r[i].name, "dcgan_b64", 9) == 0 || strncmp(r[i].name, "lstm", 4) == 0)
+                goal = 0.8;
+            note[0] = 0;
+            if (goal > 0)
+                target_note(note, sizeof note, ratio, goal, 0, "");
+            printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread |\n", r[i].name, r[i].torch_ms, runs,
+                   torch_version);
+            printf("| %s lpz/torch | %.2f | ratio | %d | %s |\n", r[i].name, ratio, runs, note);
         }
-        printf("| %-10s | %10.2f | %12.1f | %7.0f%% | %10s | %9s |\n", r[i].name, r[i].ms, r[i].gflops,
-               100.0 * r[i].gflops / peak, tms, ratio);
     }
+    if (torch && !torch_version[0])
+        printf("PyTorch: not available (/usr/bin/python3 without torch): no ratios\n");
     return 0;
 }

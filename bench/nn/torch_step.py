@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch twin of bench_nn: the same GAN steps, torch.set_num_threads(1).
 
-Prints one line per case, "<case> <median ms>", for bench_nn to read.
+Prints "torch <version>", then one line per case, "<case> <median ms>",
+for bench_nn to read.
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import argparse
@@ -100,6 +101,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(1)
     dreps = min(a.reps, 5)
+    print("torch %s" % torch.__version__, flush=True)
     print("mlp_b100 %.3f" % run(mlp, 100, a.reps), flush=True)
     print("mlp_b400 %.3f" % run(mlp, 400, a.reps), flush=True)
     if a.quick:

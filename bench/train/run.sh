@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# bench/train/run.sh [BUILD_DIR] [ITERATIONS]
+# Times `lpz train` on the quick start (configuration/quickstart/
+# fashion-mnist-2x2.yml: MLP GAN, 100 batches of 100 per iteration,
+# fitness on 1,000 samples before and after training, FID of the mixture
+# on score_sample_size samples when the trainer scores) on a 1x1 grid
+# (--grid 1; tournament_size 1, since one cell has one individual of each
+# kind) and on the 2x2 grid, ITERATIONS (default 4) iterations each, with
+# /usr/bin/time -v for the peak resident memory.
+# Prints result rows "| figure | median | unit | runs | note |" (bench/
+# run.sh collects them):
+#   seconds per iteration: the median of the per-cell, per-iteration times
+#     of timing.csv (an iteration from fetching the neighbours to
+#     publishing; dataset loading and start-up are not in it; with more
+#     cells than cores a cell's time includes waiting for a core, so it is
+#     the grid's iteration time);
+#   wall time of the whole run and peak RSS (Maximum resident set size).
+# Exits 0 when lpz or the dataset is missing (a note says so), 1 only when
+# lpz train fails.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+iters=${2:-4}
+lpz=$build/bin/lpz
+config=$root/configuration/quickstart/fashion-mnist-2x2.yml
+if [ ! -x "$lpz" ]; then
+    echo "not built: $lpz"
+    exit 0
+fi
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && \
+   [ ! -e /usr/share/datasets/fashion-mnist ]; then
+    echo "skipped: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
+    exit 0
+fi
+if [ ! -x /usr/bin/time ]; then
+    echo "skipped: /usr/bin/time missing (apt-get install time)"
+    exit 0
+fi
+# Runs go under BUILD_DIR/bench-train; its cache/ (the FID feature
+# classifier, trained once per output folder, and the real-data
+# statistics) is kept between runs of the benchmark, the run folders are
+# not.
+work=$build/bench-train
+mkdir -p "$work" || exit 0
+trap 'rm -rf "$work"/1x1 "$work"/2x2' EXIT
+classifier_cached=$(ls "$work"/cache/classifier-*.safetensors 2>/dev/null | head -1)
+
+# median of the numbers on stdin
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# run NAME GRID EXTRA-ARGS...
+run() {
+    local name=$1 grid=$2
+    shift 2
+    local out=$work/$name
+    rm -rf "$out"
+    mkdir -p "$out"
+    local cmd=("$lpz" train -q -f "$config" --grid "$grid" --set "trainer.n_iterations=$iters"
+        --set "general.output_dir=$work" "$@")
+    echo "$name: ${cmd[*]}"
+    if ! /usr/bin/time -v -o "$out/time.txt" "${cmd[@]}" >"$out/stdout" 2>"$out/stderr"; then
+        echo "$name: lpz train failed:"
+        tail -5 "$out/stderr"
+        return 1
+    fi
+    # the run folder lpz made (output_dir/lipizzaner_gan/<date>): moved
+    # into $out so the next run cannot be mistaken for this one
+    local rundir
+    rundir=$(dirname "$(find "$work" -path "$work/cache" -prune -o -path "$work/[0-9]x[0-9]" -prune -o -name timing.csv -print | head -1)")
+    mv "$rundir" "$out"/run || return 1
+    rmdir "$(dirname "$rundir")" 2>/dev/null
+    local timing=$out/run/timing.csv
+    local per_iter cells_x_iters wall rss
+    per_iter=$(tail -n +2 "$timing" | cut -d, -f3 | median)
+    cells_x_iters=$(tail -n +2 "$timing" | wc -l)
+    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time.txt" |
+        awk -F: '{s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s}')
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/time.txt")
+    local score
+    score=$(tail -n +2 "$(dirname "$timing")/metrics.csv" | cut -d, -f9 | grep -c . || true)
+    local scored="FID scored in $score of $cells_x_iters cell iterations"
+    local note1 note3
+    case $name in
+    1x1) note1=$(target "$per_iter" 0.5 "s");;
+    2x2) note1=$(target "$per_iter" 1.5 "s");;
+    esac
+    [ "$name" = 2x2 ] && note3="; $(target "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')" 200 "MB")"
+    echo "| quick start $name iteration | $per_iter | s | $cells_x_iters | $note1; $scored |"
+    local startup
+    startup=$(tail -n +2 "$timing" | awk -F, -v w="$wall" -v c="$grid" '{s += $3} END {printf "%.1f", w - s / (c * c)}')
+    local why="dataset, FID statistics"
+    [ "$name" = 1x1 ] && [ -z "$classifier_cached" ] && why="dataset, training the FID classifier once (cached in $work/cache), FID statistics"
+    echo "| quick start $name whole run | $wall | s | 1 | $iters iterations; start-up and end $startup s ($why) |"
+    printf '| quick start %s peak RSS | %.1f | MB | 1 | /usr/bin/time -v%s |\n' "$name" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "${note3:-}"
+}
+
+# target VALUE LIMIT UNIT: "target < LIMIT UNIT: met by N%" / "missed by N%"
+target() {
+    awk -v v="$1" -v g="$2" -v u="$3" 'BEGIN {
+        if (v + 0 != v) { print "no figure"; exit }
+        m = (v / g - 1) * 100; if (m < 0) m = -m
+        printf "target < %s %s: %s by %.0f%%", g, u, v < g ? "met" : "missed", m }'
+}
+
+rc=0
+run 1x1 1 --set trainer.params.tournament_size=1 || rc=1
+run 2x2 2 || rc=1
+exit $rc
