@@ -396,6 +396,36 @@ static int start_cell(master *m, node *n, int cell, int resume, lpz_error *err)
     return LPZ_OK;
 }
 
+/* After a release, waits (bounded) until every client used is idle again,
+ * so that a master that returned leaves its clients ready for the next. */
+static void wait_idle(master *m)
+{
+    double until = now_s() + RELEASE_WAIT_S;
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        if (n->role != NODE_ACTIVE)
+            continue;
+        while (now_s() < until) {
+            lpz_dist_msg q;
+            lpz_dist_msg_init(&q);
+            uint8_t *raw;
+            const uint8_t *b;
+            size_t bl;
+            lpz_error e;
+            lpz_dist_challenge ch;
+            int rc = call(m, n, LPZ_MSG_HELLO, &q, CALL_MS, LPZ_MSG_CHALLENGE, &raw, &b, &bl, &e);
+            lpz_dist_msg_free(&q);
+            if (!rc) {
+                rc = lpz_dist_challenge_decode(b, bl, &ch, &e);
+                free(raw);
+            }
+            if (rc || ch.state == LPZ_DIST_IDLE)
+                break;
+            usleep(50000);
+        }
+    }
+}
+
 /* The cell of a lost client: on a spare (re-greeted), or lost. */
 static int reassign(master *m, int cell)
 {
@@ -809,6 +839,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     }
     /* Everyone may go back to idle. */
     stop_all(m, LPZ_DIST_STOP_RELEASE);
+    wait_idle(m);
     rc = write_merged(m, err);
     summarise(m, out);
     if (!rc && out->lost)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Distributed end to end: four clients and a master on loopback train the
+# tiny 2x2 grid and the master's folder has the local mode's layout; the
+# same four clients, not restarted, then run a 1x1 experiment, and a 3x3
+# one with five more clients.
+. "$(dirname "$0")/common.sh"
+export LPZ_SECRET="run-test-secret"
+for i in 0 1 2 3; do start_client $i; done
+for i in 0 1 2 3; do wait_listening $i; done
+
+# 1. 2x2 on four clients.
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/a" --set "$(nodes 0 3)" \
+  > "$work/a.out" 2> "$work/master-a.log" || fail "2x2 master failed: $(cat "$work/a.out")"
+d=$(run_dir "$work/a")
+[ -n "$d" ] || fail "no result folder"
+for f in config.yml metrics.csv timing.csv; do [ -s "$d/$f" ] || fail "missing $f"; done
+[ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows: $(wc -l < "$d/metrics.csv")"
+# Rows in cell order per iteration, as the local mode writes them.
+[ "$(cut -d, -f1,2 "$d/metrics.csv" | tail -n +2 | tr '\n' ' ')" = "1,0 1,1 1,2 1,3 2,0 2,1 2,2 2,3 3,0 3,1 3,2 3,3 " ] \
+  || fail "metrics rows out of order"
+check_cells "$d" 0 1 2 3
+for c in 0 1 2 3; do
+  n=$(ls "$d/master/$c"/generator-*.safetensors | wc -l)
+  [ "$n" -eq 3 ] || fail "cell $c has $n generators, expected its neighbourhood's 3"
+  [ -s "$d/samples/cell-$c/iteration-0003.png" ] || fail "no samples of cell $c"
+  [ -s "$d/checkpoints/cell-$c.safetensors" ] || fail "no checkpoint of cell $c at the master"
+  awk -F': ' '/safetensors/ {s += $2} END {exit !(s > 0.999 && s < 1.001)}' "$d/master/$c/mixture.yml" \
+    || fail "weights of cell $c do not sum to 1"
+done
+grep -q "^trained 4 cells" "$work/a.out" || fail "summary: $(cat "$work/a.out")"
+grep -q "^best cell: " "$work/a.out" || fail "no best cell in the summary"
+# Fitness values are finite numbers.
+awk -F, 'NR > 1 && ($5 != $5 + 0 || $5 == "nan") {exit 1}' "$d/metrics.csv" || fail "non-numeric fitness"
+
+# 2. The same clients (back to idle) run a 1x1 experiment: three are spares.
+timeout 60 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/b" --set "$(nodes 0 3)" \
+  --set general.grid_size=1 --set trainer.params.tournament_size=1 > "$work/b.out" 2> "$work/master-b.log" \
+  || fail "1x1 master failed on the same clients"
+d=$(run_dir "$work/b")
+check_cells "$d" 0
+[ "$(wc -l < "$d/metrics.csv")" -eq 4 ] || fail "1x1 metrics.csv should have 1 + 3 rows"
+
+# 3. 3x3 on the four plus five new clients.
+for i in 4 5 6 7 8; do start_client $i; done
+for i in 4 5 6 7 8; do wait_listening $i; done
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/c" --set "$(nodes 0 8)" \
+  --set general.grid_size=3 --set trainer.n_iterations=2 > "$work/c.out" 2> "$work/master-c.log" \
+  || fail "3x3 master failed"
+d=$(run_dir "$work/c")
+check_cells "$d" 0 1 2 3 4 5 6 7 8
+[ "$(wc -l < "$d/metrics.csv")" -eq 19 ] || fail "3x3 metrics.csv should have 1 + 2x9 rows"
+# Client 0 ran all three experiments, 1-3 were spares of the 1x1 one.
+[ "$(grep -c "done; idle on port" "$work/c0.log")" -eq 3 ] || fail "client 0 did not finish three experiments"
+for i in 1 2 3; do
+  [ "$(grep -c "done; idle on port" "$work/c$i.log")" -eq 2 ] || fail "client $i did not finish two experiments"
+done
+echo "PASS"
