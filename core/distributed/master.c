@@ -323,11 +323,16 @@ static int send_stop(master *m, node *n, int mode)
     return rc;
 }
 
+static void wait_idle(master *m);
+
+/* mode ABORT also waits (bounded) until the clients are idle again. */
 static void stop_all(master *m, int mode)
 {
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].role == NODE_ACTIVE)
             send_stop(m, &m->nodes[i], mode);
+    if (mode == LPZ_DIST_STOP_ABORT)
+        wait_idle(m);
 }
 
 static void host_of(const node *n, char *out, size_t size)

@@ -14,7 +14,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
+  if [ -n "${LPZ_TEST_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 fail() {
@@ -33,7 +33,9 @@ start_client() {
   local i=$1
   shift
   mkdir -p "$work/c$i"
-  env TMPDIR="$work/c$i" "$@" timeout 200 "$LPZ" train --distributed --client --port $((BASE + i)) \
+  # env execs lpz, so $! is the client itself (a `timeout` wrapper would
+  # be killed instead of it and leave it running).
+  env TMPDIR="$work/c$i" "$@" "$LPZ" train --distributed --client --port $((BASE + i)) \
     > "$work/c$i.log" 2>&1 &
   PIDS+=($!)
   CLIENT_PID[$i]=$!

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Lost clients: a client killed with SIGKILL mid-run
+#  a) with a spare: the cell restarts there from its checkpoint, every cell's
+#     results arrive, the run succeeds;
+#  b) without a spare, exit_clients_on_disconnect false: the run finishes
+#     with the survivors and names the lost cell;
+#  c) exit_clients_on_disconnect true: the master stops every client and
+#     exits non-zero; the clients are idle again afterwards.
+# No process is left behind (the trap kills every client).
+. "$(dirname "$0")/common.sh"
+export LPZ_SECRET="fault-test-secret"
+ITER=8
+for i in 0 1 2 3 4; do start_client $i; done
+for i in 0 1 2 3 4; do wait_listening $i; done
+
+# master_bg NAME [--set ...]: a 2x2 master in the background on the clients given with nodes.
+declare -a LOG_LINES
+master_bg() {
+  local name=$1
+  shift
+  for i in "${!CLIENT_PID[@]}"; do LOG_LINES[$i]=$(wc -l < "$work/c$i.log"); done
+  timeout 150 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/$name" \
+    --set trainer.n_iterations=$ITER --set general.checkpoint_period=1 "$@" \
+    > "$work/$name.out" 2> "$work/master-$name.log" &
+  MASTER=$!
+  PIDS+=($MASTER)
+}
+# kill_when INDEX ITERATION: SIGKILL client INDEX once its log shows that
+# iteration of the current experiment (lines after the master started).
+kill_when() {
+  local from=$((${LOG_LINES[$1]} + 1)) seen=0
+  for _ in $(seq 1 600); do
+    seen=$(tail -n +$from "$work/c$1.log" | grep -c "iteration $2/$ITER done")
+    [ "$seen" -gt 0 ] && break
+    sleep 0.05
+  done
+  [ "$seen" -gt 0 ] || fail "client $1 never reached iteration $2"
+  kill -9 "${CLIENT_PID[$1]}"
+}
+
+# a) four cells on clients 0-3, client 4 is the spare; cell 1 dies.
+master_bg a --set "$(nodes 0 4)" --set general.distribution.master_node.exit_clients_on_disconnect=false
+kill_when 1 3
+wait $MASTER || fail "a) master failed after a lost client with a spare: $(cat "$work/a.out")"
+d=$(run_dir "$work/a")
+check_cells "$d" 0 1 2 3
+grep -q "cell 1: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 4))" "$work/a.out" \
+  || fail "a) the summary does not say cell 1 moved to the spare: $(cat "$work/a.out")"
+grep -q "resumed from its latest checkpoint" "$work/master-a.log" || fail "a) cell 1 did not resume from a checkpoint"
+grep -q "resuming from iteration" "$work/c4.log" || fail "a) the spare did not resume"
+# Every cell has a row for every iteration (cell 1's early rows came with its checkpoints).
+[ "$(wc -l < "$d/metrics.csv")" -eq $((1 + ITER * 4)) ] || fail "a) metrics.csv has $(wc -l < "$d/metrics.csv") lines"
+# The neighbours followed the move.
+grep -q "neighbour moved from" "$work/c0.log" || fail "a) cell 0 did not follow the move of cell 1"
+
+# b) no spare left (clients 0, 2, 3, 4 of which one dies), keep going.
+master_bg b --set "general.distribution.client_nodes=[{address: 127.0.0.1, port: $BASE}, {address: 127.0.0.1, port: $((BASE + 2))-$((BASE + 4))}]" \
+  --set general.distribution.master_node.exit_clients_on_disconnect=false
+kill_when 2 3
+wait $MASTER || fail "b) master failed without a spare: $(cat "$work/b.out")"
+d=$(run_dir "$work/b")
+grep -q "^lost cell: 1 (no results)" "$work/b.out" || fail "b) lost cell not reported: $(cat "$work/b.out")"
+grep -q "^trained 3 cells" "$work/b.out" || fail "b) summary: $(cat "$work/b.out")"
+check_cells "$d" 0 2 3
+[ ! -e "$d/master/1/mixture.yml" ] || fail "b) a lost cell has a mixture"
+
+# c) exit_clients_on_disconnect: clients 0, 3, 4 and a new 5; client 3 dies.
+start_client 5
+wait_listening 5
+master_bg c --set "general.distribution.client_nodes=[{address: 127.0.0.1, port: $BASE}, {address: 127.0.0.1, port: $((BASE + 3))-$((BASE + 5))}]" \
+  --set general.distribution.master_node.exit_clients_on_disconnect=true
+kill_when 3 2
+wait $MASTER && fail "c) master exited 0 although a client was lost"
+grep -q "was lost; the experiment was stopped on every client" "$work/master-c.log" || fail "c) no stop message"
+# The survivors dropped the experiment and are idle: a 1x1 run on each works.
+for i in 0 4 5; do
+  timeout 60 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/after$i" \
+    --set "$(nodes $i $i)" --set general.grid_size=1 --set trainer.params.tournament_size=1 \
+    --set trainer.n_iterations=1 > "$work/after$i.out" 2>&1 || fail "c) client $i is not usable after the stop"
+done
+echo "PASS"
