@@ -96,6 +96,12 @@ static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeou
         return rc;
     lpz_wire_header h;
     rc = lpz_wire_open(&m->rx, *raw, flen, &h, body, err);
+    if (rc == LPZ_ENET && strstr(err->message, "authentication")) {
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        lpz_error_set(err, LPZ_ENET, "its reply cannot be authenticated: the client has another shared secret (%s)",
+                      why);
+    }
     if (!rc && h.request_id != rid)
         rc = lpz_error_set(err, LPZ_EFORMAT, "reply to another request");
     if (!rc && h.type == LPZ_MSG_ERROR) {
