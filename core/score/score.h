@@ -156,7 +156,9 @@ typedef struct lpz_score_context lpz_score_context;
 /* How samples become features. */
 typedef enum lpz_feature_kind {
     LPZ_FEATURES_CLASSIFIER = 0, /* MNIST format: the classifier's 10 logits */
-    LPZ_FEATURES_RAW = 1         /* small samples (numel <= LPZ_SCORE_RAW_MAX): the values themselves */
+    LPZ_FEATURES_RAW = 1,        /* small samples (numel <= LPZ_SCORE_RAW_MAX): the values themselves */
+    LPZ_FEATURES_INCEPTION = 2   /* other images (CelebA, RGB): InceptionV3 pool features (2048), from the
+                                    weights file in feature_model (docs/inception.md) */
 } lpz_feature_kind;
 
 #define LPZ_SCORE_RAW_MAX 512
@@ -166,9 +168,10 @@ typedef enum lpz_feature_kind {
 #define LPZ_SCORE_REAL_SEED 1
 
 typedef struct lpz_scorer_options {
-    /* Feature network (classifier safetensors); NULL or "" for the
-     * built-in choice: <cache_dir>/classifier-<dataset>.safetensors,
-     * trained and saved there when missing (MNIST-format data). */
+    /* Feature network: the classifier (MNIST-format data) or the
+     * InceptionV3 weights (other images; required there). NULL or "" for
+     * MNIST-format data means <cache_dir>/classifier-<dataset>.safetensors,
+     * trained and saved there when missing. */
     const char *feature_model;
     /* Folder for the classifier and the real statistics (created when
      * missing); NULL: nothing is read from or written to disk. */

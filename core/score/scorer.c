@@ -3,6 +3,7 @@
  * number of per-thread contexts. See score.h. */
 #include "score/score.h"
 
+#include "inception/inception.h"
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 
@@ -10,9 +11,11 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CHUNK 256
 #define STATS_KIND "fid-stats-1"
@@ -24,6 +27,11 @@ struct lpz_scorer {
     int64_t numel; /* floats per sample */
     int has_classes;
     lpz_model *classifier; /* template the contexts clone; NULL for raw features */
+    /* InceptionV3 (about 120 MB): one network shared by every context,
+     * used one call at a time. */
+    lpz_inception *inception;
+    pthread_mutex_t inception_lock;
+    int64_t channels, height, width;
     char classifier_path[PATH_MAX];
     int trained, stats_cached;
     uint64_t digest; /* of the classifier's parameters (0 for raw) */
@@ -73,6 +81,22 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
     if (s->kind == LPZ_FEATURES_RAW) {
         memcpy(f, x, (size_t)(n * s->numel) * sizeof(float));
         return LPZ_OK;
+    }
+    if (s->kind == LPZ_FEATURES_INCEPTION) {
+        /* Slow on a CPU (seconds per 10 images): progress every 100. */
+        pthread_mutex_t *lock = (pthread_mutex_t *)&s->inception_lock;
+        pthread_mutex_lock(lock);
+        int rc = LPZ_OK;
+        for (int64_t start = 0; start < n && !rc; start += 10) {
+            int64_t k = n - start < 10 ? n - start : 10;
+            rc = lpz_inception_features(s->inception, x + start * s->numel, k, (int)s->channels, (int)s->height,
+                                        (int)s->width, f + start * s->d, err);
+            if (!rc && n >= 100 && (start + k) % 100 == 0)
+                lpz_log(LPZ_LOG_INFO, "Inception features: %lld of %lld images", (long long)(start + k),
+                        (long long)n);
+        }
+        pthread_mutex_unlock(lock);
+        return rc;
     }
     for (int64_t start = 0; start < n; start += CHUNK) {
         int64_t k = n - start < CHUNK ? n - start : CHUNK;
@@ -270,6 +294,38 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
         if ((rc = lpz_model_reserve(s->classifier, CHUNK, err)))
             goto fail;
         s->digest = digest_model(s->classifier);
+    } else if (info->kind == LPZ_SAMPLE_IMAGE && s->numel > LPZ_SCORE_RAW_MAX) {
+        s->kind = LPZ_FEATURES_INCEPTION;
+        s->d = LPZ_INCEPTION_FEATURES;
+        s->has_classes = 0;
+        s->channels = info->sample_shape.dim[0];
+        s->height = info->sample_shape.dim[1];
+        s->width = info->sample_shape.dim[2];
+        if (!o->feature_model || !o->feature_model[0]) {
+            rc = lpz_error_set(err, LPZ_EINVAL,
+                               "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and none are "
+                               "configured",
+                               lpz_dataset_name(ds), (long long)s->channels, (long long)s->height,
+                               (long long)s->width);
+            lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and "
+                                "set trainer.params.score.feature_model to that file, or set "
+                                "trainer.params.score.type to none");
+            goto fail;
+        }
+        if ((rc = lpz_inception_open(o->feature_model, &s->inception, err))) {
+            lpz_error_context(err, "trainer.params.score.feature_model");
+            goto fail;
+        }
+        pthread_mutex_init(&s->inception_lock, NULL);
+        snprintf(s->classifier_path, sizeof s->classifier_path, "%s", o->feature_model);
+        /* Cached statistics belong to this weights file (name, size, time). */
+        struct stat st;
+        uint64_t h = 1469598103934665603ull;
+        for (const char *c = o->feature_model; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+        if (stat(o->feature_model, &st) == 0)
+            h ^= ((uint64_t)st.st_size * 1099511628211ull) ^ (uint64_t)st.st_mtime;
+        s->digest = h;
     } else if (s->numel <= LPZ_SCORE_RAW_MAX) {
         s->kind = LPZ_FEATURES_RAW;
         s->d = (int)s->numel;
@@ -321,6 +377,10 @@ void lpz_scorer_destroy(lpz_scorer *s)
     if (!s)
         return;
     lpz_model_destroy(s->classifier);
+    if (s->inception) {
+        lpz_inception_close(s->inception);
+        pthread_mutex_destroy(&s->inception_lock);
+    }
     free(s->mean), free(s->cov), free(s->cov_sqrt);
     free(s);
 }
