@@ -113,8 +113,7 @@ typedef struct cell {
     float *score_samples; /* [score_sample_size * numel] */
     float *real, *z, *dout, *dfake, *fit_real, *fit_z, *sample_z, *samples, *buf_scratch;
     double *pair_loss, *real_loss;
-    uint8_t *wire;
-    size_t wire_cap;
+    size_t wire_cap; /* bytes of this cell's POPULATION payload */
     lpz_peer_server *server;
     lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS];
     /* this iteration's figures */
@@ -374,12 +373,19 @@ static int publish(cell *c, int iteration)
         lpz_member_to_wire(&c->disc[i], LPZ_ROLE_DISCRIMINATOR, scratch + off, &inds[pop + i]);
         off += c->disc[i].n_buffers;
     }
+    /* A fresh buffer each iteration, handed to the server, which frees
+     * the previous one: no second copy of the population per cell. */
     size_t written;
-    int rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, (size_t)(2 * pop), c->wire,
-                                   c->wire_cap, &written, &c->err);
-    if (!rc)
-        rc = lpz_peer_server_publish(c->server, c->wire, written, &c->err);
-    return rc;
+    uint8_t *wire = malloc(c->wire_cap);
+    if (!wire)
+        return lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory for cell %d's message", c->id);
+    int rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, (size_t)(2 * pop), wire, c->wire_cap,
+                                   &written, &c->err);
+    if (rc) {
+        free(wire);
+        return rc;
+    }
+    return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
 }
 
 /* Refreshes the neighbours' populations; a neighbour that does not answer
@@ -878,8 +884,6 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     }
     if ((rc = lpz_population_size(inds, (size_t)(2 * pop), &c->wire_cap, err)))
         return rc;
-    if (!(c->wire = malloc(c->wire_cap)))
-        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's messages", id);
 
     if (t->setup->resume) {
         lpz_cell_state st = {id, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
@@ -946,7 +950,7 @@ static void cell_free(cell *c)
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
     free(c->fit_real), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
-    free(c->real_loss), free(c->buf_scratch), free(c->wire), free(c->iter_seconds);
+    free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
 }
 
 /* master/<cell>/: the best known generator and discriminator of every

@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* Samples per generator forward. */
-#define GEN_CHUNK 256
+#define GEN_CHUNK 64 /* at most the trainer's usual batch, so generators are not re-reserved larger */
 
 static int check_weights(const double *w, int n, double *sum, lpz_error *err)
 {
