@@ -58,6 +58,11 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
                  : "none");
     p->score_sample_size = cfg->trainer.params.score.score_sample_size;
     p->mixture_sampling = cfg->trainer.mixture_generator_samples_mode;
+    p->optimize_mixture = cfg->trainer.params.optimize_mixture.enabled;
+    p->es_generations = cfg->trainer.params.optimize_mixture.es_generations;
+    p->es_sample_size = cfg->trainer.params.optimize_mixture.sample_size;
+    p->es_sigma = cfg->trainer.params.optimize_mixture.mixture_sigma;
+    p->es_random_init = cfg->trainer.params.optimize_mixture.es_random_init;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->cores = cfg->general.num_workers > 0 ? cfg->general.num_workers : (cores > 0 ? (int)cores : 1);
     if (p->grid_k < 1)
@@ -206,7 +211,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         so.feature_model = cfg->trainer.params.score.feature_model;
         so.cache_dir = cache;
         so.sample_size = p.score_sample_size;
-        so.seed = p.seed;
+        so.seed = LPZ_SCORE_REAL_SEED; /* the same real samples as `lpz score`, sharing its cache */
         lpz_log(LPZ_LOG_INFO, "preparing FID (real-data statistics of %d samples)", p.score_sample_size);
         if ((rc = lpz_scorer_create(ds, &so, &scorer, err))) {
             lpz_error_context(err, "trainer.params.score");

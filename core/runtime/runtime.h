@@ -67,6 +67,14 @@ typedef struct lpz_train_params {
     int score_sample_size;
     int mixture_sampling;     /* an lpz_mixture_sampling */
 
+    /* optimize_mixture: an ES over each cell's mixture weights once, after
+     * training, instead of the per-iteration mutation */
+    int optimize_mixture;
+    int es_generations;
+    int es_sample_size;
+    double es_sigma;
+    int es_random_init;
+
     /* threads: cells running at once x BLAS threads <= cores */
     int cores;
 } lpz_train_params;

@@ -602,7 +602,7 @@ static int update_mixture(cell *c)
     if (rc)
         return rc;
     c->score = fid;
-    if (c->n_nb == 1)
+    if (c->n_nb == 1 || t->p->optimize_mixture)
         return LPZ_OK;
     double mutated[LPZ_MAX_NEIGHBOURS], fid2;
     lpz_mutate_mixture_weights(c->mix, c->n_nb, t->p->mixture_sigma, &c->rng, mutated);
@@ -953,6 +953,29 @@ static void cell_free(cell *c)
     free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
 }
 
+/* optimize_mixture: a (1+1) ES over the cell's mixture weights with FID,
+ * after training (the original's optimize_generator_mixture_weights). */
+static int optimize_weights(cell *c)
+{
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    if (!p->optimize_mixture || !c->score_ctx || c->n_nb == 1)
+        return LPZ_OK;
+    lpz_model *gens[LPZ_MAX_NEIGHBOURS];
+    mixture_generators(c, gens);
+    lpz_mixture_es_params es = {p->es_generations, p->es_sigma, p->es_random_init, 1};
+    for (int k = 0; k < c->n_nb; k++)
+        lpz_model_set_training(gens[k], 0);
+    double best;
+    int rc = lpz_mixture_optimize_fid(c->score_ctx, gens, c->mix, c->n_nb, p->es_sample_size,
+                                      (lpz_mix_mode)p->mixture_sampling, &es, &c->rng, &best, &c->err);
+    for (int k = 0; k < c->n_nb; k++)
+        lpz_model_set_training(gens[k], 1);
+    if (!rc)
+        c->score = best;
+    return rc;
+}
+
 /* master/<cell>/: the best known generator and discriminator of every
  * neighbourhood cell and mixture.yml (file -> weight). */
 static int save_mixture(trainer *t, cell *c, lpz_cell_result *r, lpz_error *err)
@@ -1191,6 +1214,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
             r->cell = c->id;
             r->iterations = c->iteration;
             r->best_g_fitness = best_of(c->gen, t->pop)->fitness;
+            if ((rc = optimize_weights(c))) {
+                *err = c->err;
+                lpz_error_context(err, "optimize_mixture of cell %d", c->id);
+                break;
+            }
             r->score = c->score;
             rc = save_mixture(t, c, r, err);
             for (int it = 0; secs && it < p->n_iterations; it++)
