@@ -55,28 +55,30 @@ run() {
     shift 2
     local out=$work/$name
     rm -rf "$out"
-    mkdir -p "$out"
+    mkdir -p "$out" "$work/cache"
+    ln -s ../cache "$out/cache" # output_dir/cache is shared, the run folder is not
     local cmd=("$lpz" train -q -f "$config" --grid "$grid" --set "trainer.n_iterations=$iters"
-        --set "general.output_dir=$work" "$@")
+        --set "general.output_dir=$out" "$@")
     echo "$name: ${cmd[*]}"
     if ! /usr/bin/time -v -o "$out/time.txt" "${cmd[@]}" >"$out/stdout" 2>"$out/stderr"; then
         echo "$name: lpz train failed:"
         tail -5 "$out/stderr"
         return 1
     fi
-    # the run folder lpz made (output_dir/lipizzaner_gan/<date>): moved
-    # into $out so the next run cannot be mistaken for this one
-    local rundir
-    rundir=$(dirname "$(find "$work" -path "$work/cache" -prune -o -path "$work/[0-9]x[0-9]" -prune -o -name timing.csv -print | head -1)")
-    mv "$rundir" "$out"/run || return 1
-    rmdir "$(dirname "$rundir")" 2>/dev/null
-    local timing=$out/run/timing.csv
+    local timing
+    timing=$(find "$out"/ -name timing.csv | head -1)
+    [ -n "$timing" ] || { echo "$name: no timing.csv under $out"; return 1; }
+
     local per_iter cells_x_iters wall rss
     per_iter=$(tail -n +2 "$timing" | cut -d, -f3 | median)
     cells_x_iters=$(tail -n +2 "$timing" | wc -l)
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time.txt" |
         awk -F: '{s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s}')
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/time.txt")
+    # CPU seconds of the whole run, start-up included (user + sys): what
+    # a machine shared with other work inflates least.
+    local cpu
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$out/time.txt")
     local score
     score=$(tail -n +2 "$(dirname "$timing")/metrics.csv" | cut -d, -f9 | grep -c . || true)
     local scored="FID scored in $score of $cells_x_iters cell iterations"
@@ -91,7 +93,7 @@ run() {
     startup=$(tail -n +2 "$timing" | awk -F, -v w="$wall" -v c="$grid" '{s += $3} END {printf "%.1f", w - s / (c * c)}')
     local why="dataset, FID statistics"
     [ "$name" = 1x1 ] && [ -z "$classifier_cached" ] && why="dataset, training the FID classifier once (cached in $work/cache), FID statistics"
-    echo "| quick start $name whole run | $wall | s | 1 | $iters iterations; start-up and end $startup s ($why) |"
+    echo "| quick start $name whole run | $wall | s | 1 | $iters iterations; start-up and end $startup s ($why); CPU (user + sys) $cpu s |"
     printf '| quick start %s peak RSS | %.1f | MB | 1 | /usr/bin/time -v%s |\n' "$name" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "${note3:-}"
 }
 
