@@ -21,7 +21,17 @@
 #include "transport/control.h"
 #include "transport/wire.h"
 
+static int report_frame(const uint8_t *rep, size_t n, const char *secret, lpz_dist_challenge *ch, uint8_t **copy);
+
 static int report(const uint8_t *rep, size_t n, const char *secret, lpz_dist_challenge *ch)
+{
+    uint8_t *copy = NULL;
+    int rc = report_frame(rep, n, secret, ch, &copy);
+    free(copy);
+    return rc;
+}
+
+static int report_frame(const uint8_t *rep, size_t n, const char *secret, lpz_dist_challenge *ch, uint8_t **copyp)
 {
     lpz_wire_ctx rx;
     lpz_wire_ctx_init_control(&rx, 0, secret);
@@ -35,13 +45,13 @@ static int report(const uint8_t *rep, size_t n, const char *secret, lpz_dist_cha
         lpz_wire_ctx_init_control(&plain, 0, NULL);
         size_t len = n >= LPZ_WIRE_HEADER_SIZE + 32 ? n - 32 : n;
         uint8_t *copy = malloc(n);
+        *copyp = copy;
         memcpy(copy, rep, n);
         if (n >= 12)
             copy[8] = 0; /* clear the HMAC flag */
         int rc = lpz_wire_open(&plain, copy, len, &h, &body, &e);
         if (rc) {
             printf("unreadable reply: %s\n", e.message);
-            free(copy);
             return 1;
         }
         rep = copy;
