@@ -2,7 +2,7 @@
 # Distributed end to end: four clients and a master on loopback train the
 # tiny 2x2 grid and the master's folder has the local mode's layout; the
 # same four clients, not restarted, then run a 1x1 experiment, and a 3x3
-# one with five more clients.
+# one with five more clients; Ctrl-C on a master stops every cell cleanly.
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="run-test-secret"
 for i in 0 1 2 3; do start_client $i; done
@@ -53,5 +53,26 @@ check_cells "$d" 0 1 2 3 4 5 6 7 8
 [ "$(grep -c "done; idle on port" "$work/c0.log")" -eq 3 ] || fail "client 0 did not finish three experiments"
 for i in 1 2 3; do
   [ "$(grep -c "done; idle on port" "$work/c$i.log")" -eq 2 ] || fail "client $i did not finish two experiments"
+done
+
+# 4. Ctrl-C on the master: every cell stops after its batch, results are
+#    collected, exit status 130, and the clients are idle again.
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/s" --set "$(nodes 0 3)" \
+  --set trainer.n_iterations=200 > "$work/s.out" 2> "$work/master-s.log" &
+m=$!
+PIDS+=($m)
+for _ in $(seq 1 600); do
+  grep -q "iteration 2 of 200 done" "$work/master-s.log" && break
+  sleep 0.05
+done
+kill -INT $m
+wait $m
+[ $? -eq 130 ] || fail "a master stopped with Ctrl-C should exit with 130"
+grep -q "^stopped 4 cells" "$work/s.out" || fail "Ctrl-C summary: $(cat "$work/s.out")"
+d=$(run_dir "$work/s")
+check_cells "$d" 0 1 2 3
+for i in 0 1 2 3; do
+  st=$("$PROBE" "tcp://127.0.0.1:$((BASE + i))" hello "$LPZ_SECRET")
+  echo "$st" | grep -q "CHALLENGE state 0" || fail "client $i not idle after Ctrl-C: $st"
 done
 echo "PASS"
