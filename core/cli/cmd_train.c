@@ -140,8 +140,8 @@ int lpz_cmd_train(const lpz_cli_args *args)
             printf("best mixture: %s\n", b->mixture_dir);
         }
         printf("results: %s\n", out.run_dir);
-        lpz_train_result_free(r);
         rc = r->stopped ? 130 : 0;
+        lpz_train_result_free(r);
     }
     lpz_registry_close(&reg);
     lpz_config_destroy(&cfg);

@@ -1117,9 +1117,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     int cores = p->cores > 0 ? p->cores : 1;
     int permits = t->n_cells < cores ? t->n_cells : cores;
     sem_init(&t->permits, 0, (unsigned)permits);
-    /* Threads x BLAS threads <= cores: one BLAS thread per running cell,
-     * unless a single cell can use them all. */
-    lpz_nn_set_threads(permits == 1 ? cores : 1);
+    /* Threads x BLAS threads <= cores: one BLAS thread per running cell.
+     * Even a single cell keeps one: the GAN's matrix products are small,
+     * and a second OpenBLAS thread spent 39% of a 1x1 run spinning in
+     * sched_yield between them (perf, docs/performance.md). */
+    lpz_nn_set_threads(1);
 
     int rc = LPZ_OK;
     char path[4200];
