@@ -806,8 +806,15 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         int running = 0, min_it = m->n_iterations;
         for (int i = 0; i < m->n_nodes; i++) {
             node *n = &m->nodes[i];
-            if (n->role != NODE_ACTIVE || m->cells[n->cell].status != CELL_RUNNING)
+            if (n->role != NODE_ACTIVE)
                 continue;
+            if (m->cells[n->cell].status != CELL_RUNNING) {
+                /* Finished: keep it from giving up on us (its cell still
+                 * serves its neighbours) until everyone is done. */
+                if (now_s() - n->last_ok > 1.0 && watch(m, n, out, err) == 1)
+                    n->role = NODE_GONE;
+                continue;
+            }
             int lost = watch(m, n, out, err);
             if (lost < 0) {
                 stop_all(m, LPZ_DIST_STOP_ABORT);
