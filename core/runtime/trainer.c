@@ -120,6 +120,7 @@ typedef struct cell {
     double g_loss, d_loss;
     long g_steps, d_steps;
     long batch;
+    double shown_g, shown_d; /* this iteration's mean losses so far, for the progress line */
     int iteration; /* iterations completed */
     int fetch_failures;
     double *iter_seconds; /* [n_iterations] */
@@ -151,6 +152,7 @@ struct trainer {
     char **rows;       /* [n_iterations * n_cells] */
     int *done_count;   /* [n_iterations]: cells that finished the iteration */
     int flushed;       /* grid iterations written */
+    long start_batches; /* batches done before this process started (resume) */
     uint64_t next_id;
     double t0;
 };
@@ -665,6 +667,9 @@ static int run_iteration(cell *c, int it)
         if (rc)
             return rc;
         __atomic_store_n(&c->batch, b + 1, __ATOMIC_RELAXED);
+        double g = c->g_steps ? c->g_loss / c->g_steps : NAN, d = c->d_steps ? c->d_loss / c->d_steps : NAN;
+        __atomic_store(&c->shown_g, &g, __ATOMIC_RELAXED);
+        __atomic_store(&c->shown_d, &d, __ATOMIC_RELAXED);
     }
 
     acquire(t);
@@ -741,6 +746,7 @@ static void *cell_main(void *arg)
         }
         double secs = now_seconds() - t0;
         c->iter_seconds[it] = secs;
+        __atomic_store_n(&c->batch, 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(&c->iteration, it + 1, __ATOMIC_SEQ_CST);
         write_metrics(c, it + 1, secs);
         if (p->checkpoint_period > 0 && (it + 1) % p->checkpoint_period == 0 && (rc = save_checkpoint(c)))
@@ -1048,13 +1054,31 @@ static void *progress_main(void *arg)
         }
         double el = now_seconds() - t->t0;
         long total = (long)t->p->n_iterations * t->batches_per_iteration * t->n_cells;
-        long start = (long)t->cells[0].iter_seconds[0] * 0; /* resumed runs count from their start */
-        (void)start;
-        double frac = total ? (double)batches / total : 1.0;
-        double eta = frac > 0.001 ? el / frac - el : 0.0;
+        if (batches > total)
+            batches = total;
+        /* ETA from the rate of this process (a resumed run starts late). */
+        long todo = total - t->start_batches, done = batches - t->start_batches;
+        double frac = todo > 0 ? (double)done / todo : 1.0;
+        double eta = frac > 0.001 && frac < 1.0 ? el / frac - el : 0.0;
         if (mode == 2) {
-            fprintf(stderr, "\r\033[Kiteration %d/%d  batches %ld/%ld  elapsed %.0fs  ETA %.0fs", min_it + 1 > t->p->n_iterations ? t->p->n_iterations : min_it + 1,
-                    t->p->n_iterations, batches, total, el, eta);
+            /* Per-cell generator/discriminator losses of this iteration for
+             * up to four cells, else their mean. */
+            char losses[256];
+            size_t n = 0;
+            double sg = 0, sd = 0;
+            for (int i = 0; i < t->n_cells; i++) {
+                double g, d;
+                __atomic_load(&t->cells[i].shown_g, &g, __ATOMIC_RELAXED);
+                __atomic_load(&t->cells[i].shown_d, &d, __ATOMIC_RELAXED);
+                sg += g, sd += d;
+                if (t->n_cells <= 4 && n < sizeof losses)
+                    n += (size_t)snprintf(losses + n, sizeof losses - n, "  c%d G %.3f D %.3f", t->cells[i].id, g, d);
+            }
+            if (t->n_cells > 4)
+                snprintf(losses, sizeof losses, "  mean G %.3f D %.3f", sg / t->n_cells, sd / t->n_cells);
+            fprintf(stderr, "\r\033[Kiteration %d/%d  batch %ld/%ld%s  %.0fs, ETA %.0fs",
+                    min_it + 1 > t->p->n_iterations ? t->p->n_iterations : min_it + 1, t->p->n_iterations, batches,
+                    total, n || t->n_cells > 4 ? losses : "", el, eta);
             fflush(stderr);
         } else if (mode == 1 && min_it > last_logged) {
             double gl = 0, dl = 0;
@@ -1160,6 +1184,8 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
                 first = t->cells[i].iteration;
         }
         t->flushed = first;
+        for (int i = 0; i < t->n_cells; i++)
+            t->start_batches += (long)t->cells[i].iteration * t->batches_per_iteration;
         if (setup->resume)
             lpz_log(LPZ_LOG_INFO, "resuming from iteration %d of %d", first, p->n_iterations);
     }
