@@ -672,32 +672,22 @@ static int run_iteration(cell *c, int it)
         __atomic_store(&c->shown_d, &d, __ATOMIC_RELAXED);
     }
 
+    /* Re-evaluate the trained individuals (the selected copies, or the
+     * local ones when selection is off) against the neighbourhood, then
+     * replace the worst local ones by better newcomers. */
     acquire(t);
-    if (c->sel_gen) {
-        lpz_member *sg[64], *sd[64];
-        for (int i = 0; i < pop; i++) {
-            sg[i] = &c->sel_gen[i];
-            sd[i] = &c->sel_disc[i];
-        }
-        rc = evaluate(c, sg, pop, c->all_disc, nall, 1, 0);
-        if (!rc)
-            rc = evaluate(c, c->all_gen, nall, sd, pop, 0, 1);
-        if (!rc)
-            rc = replace_population(c, c->gen, c->sel_gen);
-        if (!rc)
-            rc = replace_population(c, c->disc, c->sel_disc);
-    } else {
-        /* The trained individuals are the local ones: their fitness after
-         * training is what the neighbours and the metrics see. */
-        lpz_member *lg[64], *ld[64];
-        for (int i = 0; i < pop; i++) {
-            lg[i] = &c->gen[i];
-            ld[i] = &c->disc[i];
-        }
-        rc = evaluate(c, lg, pop, c->all_disc, nall, 1, 0);
-        if (!rc)
-            rc = evaluate(c, c->all_gen, nall, ld, pop, 0, 1);
+    lpz_member *trained_g[64], *trained_d[64];
+    for (int i = 0; i < pop; i++) {
+        trained_g[i] = &tg[i];
+        trained_d[i] = &td[i];
     }
+    rc = evaluate(c, trained_g, pop, c->all_disc, nall, 1, 0);
+    if (!rc)
+        rc = evaluate(c, c->all_gen, nall, trained_d, pop, 0, 1);
+    if (!rc && c->sel_gen)
+        rc = replace_population(c, c->gen, c->sel_gen);
+    if (!rc && c->sel_disc)
+        rc = replace_population(c, c->disc, c->sel_disc);
     if (!rc)
         rc = update_mixture(c);
     if (!rc)
