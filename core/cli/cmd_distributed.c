@@ -100,7 +100,7 @@ static int run_client(const lpz_cli_args *args)
                                  .secret = pick_secret(&cfg),
                                  .progress = args->quiet ? 0 : 1,
                                  .stop = &dist_stop,
-                                 .master_timeout_ms = env_ms("LPZ_DIST_MASTER_TIMEOUT_MS", 30000)};
+                                 .master_timeout_ms = env_ms("LPZ_DIST_MASTER_TIMEOUT_MS", 60000)};
     int rc = lpz_dist_client_run(&o, &err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

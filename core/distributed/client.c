@@ -594,7 +594,7 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
                               "set a secret, or --bind ADDR to accept unauthenticated masters elsewhere");
     else if (!c->secret)
         lpz_log(LPZ_LOG_WARN, "no shared secret: any master that reaches %s can run experiments here", c->bind);
-    int timeout_ms = o->master_timeout_ms > 0 ? o->master_timeout_ms : 30000;
+    int timeout_ms = o->master_timeout_ms > 0 ? o->master_timeout_ms : 60000;
     while (!__atomic_load_n(o->stop, __ATOMIC_SEQ_CST)) {
         lpz_ctl_msg req;
         lpz_error e;

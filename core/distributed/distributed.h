@@ -32,7 +32,7 @@ typedef struct lpz_dist_client_options {
     const char *work_dir; /* where experiments run; NULL: $TMPDIR or /tmp, lpz-client-<port> */
     int progress;         /* passed to the trainer */
     volatile int *stop;   /* set to 1 to end the client (SIGINT/SIGTERM) */
-    int master_timeout_ms; /* a busy client without master contact this long gives up (0: 30000) */
+    int master_timeout_ms; /* a busy client without master contact this long gives up (0: 60000) */
 } lpz_dist_client_options;
 
 /* Serves experiments until *stop. Fails only when it cannot listen. */

@@ -25,8 +25,9 @@ fail() {
 # Control ports BASE..BASE+9 (cell servers at +1000), chosen from the pid
 # so that parallel test runs rarely meet; a test also checks the port is free.
 BASE=$((20000 + ($$ % 900) * 10 + ${PORT_SHIFT:-0}))
-# Quick fault detection for the tests (see docs/distributed.md).
-export LPZ_DIST_HEARTBEAT_TIMEOUT_MS=2000 LPZ_DIST_FETCH_TIMEOUT_MS=1000
+# Quick fault detection for the tests (see docs/distributed.md), with room
+# for sanitizer builds on a loaded machine.
+export LPZ_DIST_HEARTBEAT_TIMEOUT_MS=4000 LPZ_DIST_FETCH_TIMEOUT_MS=1000 LPZ_DIST_MASTER_TIMEOUT_MS=120000
 
 # start_client INDEX [extra env...]: client on BASE+INDEX, log in work/cINDEX.log
 start_client() {

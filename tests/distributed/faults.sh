@@ -38,9 +38,16 @@ kill_when() {
   kill -9 "${CLIENT_PID[$1]}"
 }
 
-# a) four cells on clients 0-3, client 4 is the spare; cell 1 dies.
+# a) four cells on clients 0-3, client 4 is the spare; cell 1 dies once the
+#    master holds a checkpoint of it.
 master_bg a --set "$(nodes 0 4)" --set general.distribution.master_node.exit_clients_on_disconnect=false
-kill_when 1 2
+for _ in $(seq 1 1200); do
+  d=$(run_dir "$work/a")
+  [ -n "$d" ] && [ -s "$d/checkpoints/cell-1.safetensors" ] && break
+  sleep 0.05
+done
+[ -s "$d/checkpoints/cell-1.safetensors" ] || fail "a) the master never received a checkpoint of cell 1"
+kill -9 "${CLIENT_PID[1]}"
 wait $MASTER || fail "a) master failed after a lost client with a spare: $(cat "$work/a.out")"
 d=$(run_dir "$work/a")
 check_cells "$d" 0 1 2 3
