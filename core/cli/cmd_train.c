@@ -75,7 +75,6 @@ static int parse_grid(const char *text, int *k)
 int lpz_cmd_train(const lpz_cli_args *args)
 {
     if (args->distributed || args->master || args->client) {
-        int lpz_cmd_train_distributed(const lpz_cli_args *args); /* cmd_distributed.c */
         return lpz_cmd_train_distributed(args);
     }
     int grid = 0;

@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 
 int lpz_cmd_train(const lpz_cli_args *args);
+/* lpz train --distributed --master/--client (cmd_distributed.c). */
+int lpz_cmd_train_distributed(const lpz_cli_args *args);
 int lpz_cmd_generate(const lpz_cli_args *args);
 int lpz_cmd_score(const lpz_cli_args *args);
 int lpz_cmd_plugins(const lpz_cli_args *args);

@@ -565,30 +565,6 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
 
 /* ---- the run ---- */
 
-static int make_run_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err)
-{
-    char stamp[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%d_%H-%M-%S", &tm);
-    char parent[PATH_MAX - 128];
-    if (snprintf(parent, sizeof parent, "%s/%s", p->output_dir, p->trainer_name) >= (int)sizeof parent)
-        return lpz_error_set(err, LPZ_EINVAL, "general.output_dir is too long");
-    int rc = lpz_mkdirs(parent, err);
-    if (rc)
-        return rc;
-    for (int n = 0; n < 1000; n++) {
-        if (n == 0)
-            snprintf(out, size, "%s/%s", parent, stamp);
-        else
-            snprintf(out, size, "%s/%s-%d", parent, stamp, n);
-        if (mkdir(out, 0777) == 0)
-            return LPZ_OK;
-    }
-    return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s", parent);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -756,7 +732,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         goto done;
     }
 
-    if ((rc = make_run_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+    if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
         goto done;
     snprintf(m->run_dir, sizeof m->run_dir, "%s", out->run_dir);
     char path[PATH_MAX + 64];

@@ -92,8 +92,7 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
     return rc;
 }
 
-/* <output_dir>/<trainer>/<timestamp>[-n]/, created. */
-static int make_run_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err)
+int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err)
 {
     char stamp[64];
     time_t now = time(NULL);
@@ -182,7 +181,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
             rc = lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no such folder", req->resume_dir);
             goto done;
         }
-    } else if ((rc = make_run_dir(&p, out->run_dir, sizeof out->run_dir, err))) {
+    } else if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err))) {
         goto done;
     }
     if ((rc = write_config(cfg, out->run_dir, err)))

@@ -35,6 +35,10 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
 /* Fills training parameters from a configuration (no plugin needed). */
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err);
 
+/* Creates the result folder <output_dir>/<trainer name>/<timestamp>[-n]/
+ * and writes its path to out. */
+int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
+
 /* Loads the plugin of `kind` named `name` and fills its options from the
  * configuration section ("dataloader" or "network"). */
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,

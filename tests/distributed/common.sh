@@ -42,9 +42,10 @@ start_client() {
   CLIENT_PID[$i]=$!
 }
 declare -a CLIENT_PID
-# wait_listening INDEX: until the client's log says it listens (5 s).
+# wait_listening INDEX: until the client's log says it listens (30 s: slow
+# under sanitizers on a loaded machine).
 wait_listening() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     grep -q "client listening" "$work/c$1.log" 2>/dev/null && return 0
     sleep 0.05
   done
