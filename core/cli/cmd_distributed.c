@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "distributed/distributed.h"
 #include "plugin/registry.h"
+#include "transport/tls.h"
 
 #include <lpz/log.h>
 
@@ -38,6 +39,50 @@ static const char *pick_secret(const lpz_config *cfg)
     if (env && env[0])
         return env;
     return cfg && cfg->general.secret[0] ? cfg->general.secret : NULL;
+}
+
+/* TLS for every tcp:// socket of this process (transport/tls.h). The
+ * environment (LPZ_TLS_CERT, LPZ_TLS_KEY, LPZ_TLS_CA: all three or none)
+ * wins over general.distribution.tls of the run file. Returns 0, or 1
+ * after printing the error. */
+static int setup_tls(const lpz_config *cfg)
+{
+    const char *names[3] = {"LPZ_TLS_CERT", "LPZ_TLS_KEY", "LPZ_TLS_CA"};
+    const char *env[3];
+    int set = 0;
+    for (int i = 0; i < 3; i++) {
+        env[i] = getenv(names[i]);
+        set += env[i] && env[i][0];
+    }
+    lpz_error err;
+    lpz_error_clear(&err);
+    int rc;
+    if (set == 3) {
+        rc = lpz_transport_tls_configure(env[0], env[1], env[2], &err);
+    } else if (set) {
+        fprintf(stderr, "lpz: error: TLS needs all of LPZ_TLS_CERT, LPZ_TLS_KEY and LPZ_TLS_CA (or none); %s is "
+                        "not set\n", !(env[0] && env[0][0]) ? names[0] : !(env[1] && env[1][0]) ? names[1] : names[2]);
+        return 1;
+    } else if (cfg && cfg->general.distribution.tls.enabled) {
+        const typeof(cfg->general.distribution.tls) *t = &cfg->general.distribution.tls;
+        const char *missing = !t->cert[0] ? "cert" : !t->key[0] ? "key" : !t->ca[0] ? "ca" : NULL;
+        if (missing) {
+            fprintf(stderr, "lpz: error: general.distribution.tls.enabled is true but general.distribution.tls.%s "
+                            "is empty (set cert, key and ca to PEM files, or disable tls)\n", missing);
+            return 1;
+        }
+        rc = lpz_transport_tls_configure(t->cert, t->key, t->ca, &err);
+        if (rc)
+            lpz_error_context(&err, "general.distribution.tls");
+    } else {
+        return 0;
+    }
+    if (rc) {
+        lpz_cli_print_error(&err);
+        return 1;
+    }
+    lpz_log(LPZ_LOG_INFO, "TLS on: tcp:// traffic uses tls+tcp:// with mutual certificate authentication");
+    return 0;
 }
 
 static int env_ms(const char *name, int fallback)
@@ -86,6 +131,10 @@ static int run_client(const lpz_cli_args *args)
         lpz_config_destroy(&cfg);
         return 1;
     }
+    if (setup_tls(args->config_file ? &cfg : NULL)) {
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
     lpz_registry reg;
     if (lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) != LPZ_OK) {
         lpz_cli_print_error(&err);
@@ -102,6 +151,7 @@ static int run_client(const lpz_cli_args *args)
                                  .stop = &dist_stop,
                                  .master_timeout_ms = env_ms("LPZ_DIST_MASTER_TIMEOUT_MS", 60000)};
     int rc = lpz_dist_client_run(&o, &err);
+    lpz_transport_tls_clear();
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (rc)
@@ -130,6 +180,10 @@ static int run_master(const lpz_cli_args *args)
         lpz_config_destroy(&cfg);
         return 1;
     }
+    if (setup_tls(&cfg)) {
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
     struct sigaction old_int, old_term;
     with_signals(&old_int, &old_term);
     lpz_dist_master_options o = {.config = &cfg,
@@ -140,6 +194,7 @@ static int run_master(const lpz_cli_args *args)
                                  .discover_timeout_ms = 1500};
     lpz_dist_outcome out;
     int rc = lpz_dist_master_run(&o, &out, &err);
+    lpz_transport_tls_clear();
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (rc) {

@@ -727,8 +727,9 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (idle < m->n_cells) {
         rc = lpz_error_set(err, LPZ_ESTATE, "a %dx%d grid needs %d idle clients, %d answered", m->k, m->k,
                            m->n_cells, idle);
-        lpz_error_hint(err, "start more clients (lpz train --distributed --client), check addresses, ports and "
-                            "the shared secret, or lower general.grid_size");
+        lpz_error_hint(err, "start more clients (lpz train --distributed --client), check addresses, ports, "
+                            "the shared secret and TLS (master and clients both with certificates from one CA, or "
+                            "both without), or lower general.grid_size");
         goto done;
     }
 

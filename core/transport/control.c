@@ -1,4 +1,5 @@
-/* core/transport/control.c - see control.h. nng 1.5 req0/rep0. */
+/* core/transport/control.c - see control.h. nng 1.5 req0/rep0; tcp://
+ * becomes tls+tcp:// when tls.h is configured. */
 #include "transport/control.h"
 
 #include <errno.h>
@@ -12,6 +13,8 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
+
+#include "transport/tls_nng.h"
 
 #define URL_MAX 512
 
@@ -53,7 +56,7 @@ int lpz_ctl_listen(const char *url, size_t max_frame, lpz_ctl_server **out, lpz_
     }
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_frame);
     nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 10000);
-    rv = nng_listen(s->sock, url, NULL, 0);
+    rv = lpz_tls_listen(s->sock, url, NULL);
     if (rv) {
         int rc = lpz_error_set(err, rv == NNG_EADDRINUSE ? LPZ_ESTATE : status_of(rv), "cannot listen: %s",
                                nng_strerror(rv));
@@ -135,7 +138,7 @@ int lpz_ctl_dial(const char *url, size_t max_frame, lpz_ctl_client **out, lpz_er
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
     /* A request is never resent by nng: the caller decides on timeouts. */
     nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+    rv = lpz_tls_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
     if (rv) {
         int rc = lpz_error_set(err, status_of(rv), "cannot dial: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);

@@ -1,5 +1,6 @@
 /* core/transport/peer.c - cell server (rep0, one thread) and neighbour
- * client (req0) over nng 1.5. The only file of lpz that calls nng for the
+ * client (req0) over nng 1.5 (tcp:// becomes tls+tcp:// when tls.h is
+ * configured). The only file of lpz that calls nng for the
  * neighbour exchange. */
 #include "transport/peer.h"
 
@@ -16,6 +17,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "transport/individual.h"
+#include "transport/tls_nng.h"
 #include "transport/wire.h"
 
 #define URL_MAX 512
@@ -230,7 +232,7 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
     /* A peer that stops reading must not block the server thread forever. */
     nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 10000);
     nng_listener l;
-    rv = nng_listen(s->sock, url, &l, 0);
+    rv = lpz_tls_listen(s->sock, url, &l);
     if (rv) {
         rc = lpz_error_set(err, nng_status(rv), "cannot listen: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);
@@ -373,7 +375,7 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
     /* Non-blocking: the neighbour may not be up yet; nng keeps trying. */
     c->redirect_gen = __atomic_load_n(&redirects.generation, __ATOMIC_ACQUIRE);
-    rv = nng_dial(c->sock, url, &c->dialer, NNG_FLAG_NONBLOCK);
+    rv = lpz_tls_dial(c->sock, url, &c->dialer, NNG_FLAG_NONBLOCK);
     if (rv) {
         int rc = lpz_error_set(err, nng_status(rv), "cannot dial: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);
@@ -438,7 +440,7 @@ static void follow_redirect(lpz_peer_client *c)
     if (!to[0] || strcmp(to, c->url) == 0)
         return;
     nng_dialer d;
-    int rv = nng_dial(c->sock, to, &d, NNG_FLAG_NONBLOCK);
+    int rv = lpz_tls_dial(c->sock, to, &d, NNG_FLAG_NONBLOCK);
     if (rv) {
         lpz_log(LPZ_LOG_WARN, "neighbour moved from %s to %s, but it cannot be dialled: %s", c->url, to,
                 nng_strerror(rv));
