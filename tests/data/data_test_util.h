@@ -7,6 +7,8 @@
 
 #include <lpz/lpz.h>
 
+#include "scratch.h"
+
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,33 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A fresh folder under $TMPDIR (or /tmp); path written into buf. */
-static inline int dt_mkdtemp(char *buf, size_t cap, const char *tag)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(buf, cap, "%s/lpz-data-%s-XXXXXX", base && base[0] ? base : "/tmp", tag);
-    return mkdtemp(buf) ? 0 : -1;
-}
-
-/* Removes a folder tree. */
-static inline void dt_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[4096];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= sizeof p)
-            continue;
-        if (unlink(p) != 0)
-            dt_rmtree(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static inline int dt_write(const char *path, const void *data, size_t n)
 {

@@ -453,7 +453,7 @@ static void default_render_writes_csv_for_vectors_and_sequences(void **st)
 {
     reset(st);
     char dir[512], base[600], path[700];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "render"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "render"), 0);
     lpz_dataset *ds = open_synth(10);
     float x[2 * NUMEL];
     lpz_error err;
@@ -481,14 +481,14 @@ static void default_render_writes_csv_for_vectors_and_sequences(void **st)
     free(csv);
     lpz_dataset_close(ds);
     reset(st);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void default_render_writes_png_grid_for_images(void **st)
 {
     reset(st);
     char dir[512], base[600], path[700];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "render"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "render"), 0);
     g_kind = LPZ_SAMPLE_IMAGE;
     lpz_dataset *ds = open_synth(10);
     float x[4 * NUMEL];
@@ -509,7 +509,7 @@ static void default_render_writes_png_grid_for_images(void **st)
     assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
     lpz_dataset_close(ds);
     reset(st);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 int main(void)

@@ -110,7 +110,7 @@ static void crops_resizes_and_scales_jpeg_and_png(void **st)
 {
     (void)st;
     char root[512], dir[1024], cache[1024], p[1200];
-    assert_int_equal(dt_mkdtemp(root, sizeof root, "celeba"), 0);
+    assert_int_equal(lpz_test_mkdtemp(root, sizeof root, "celeba"), 0);
     snprintf(dir, sizeof dir, "%s/img_align_celeba", root);
     snprintf(cache, sizeof cache, "%s/cache", root);
     assert_int_equal(mkdir(dir, 0755), 0);
@@ -160,14 +160,14 @@ static void crops_resizes_and_scales_jpeg_and_png(void **st)
     assert_true(channel_mean(x, 2, 8) > 0.95 && channel_mean(x, 0, 8) < -0.9);
     ops()->close(s);
     assert_int_equal(dt_count(cache, "celeba-"), 1);
-    dt_rmtree(root);
+    lpz_test_rmtree(root);
 }
 
 static void cache_is_reused_and_a_changed_folder_rebuilds_it(void **st)
 {
     (void)st;
     char dir[512], cache[1024], p[1200];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
     snprintf(cache, sizeof cache, "%s/.cache", dir);
     assert_int_equal(mkdir(cache, 0755), 0);
     for (int i = 0; i < 6; i++) {
@@ -226,7 +226,7 @@ static void cache_is_reused_and_a_changed_folder_rebuilds_it(void **st)
     assert_int_equal(info.sample_shape.dim[1], 8);
     ops()->close(s);
     assert_int_equal(dt_count(cache, ".cache"), 2);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static char g_log[8192];
@@ -243,7 +243,7 @@ static void corrupt_images_are_skipped_and_counted(void **st)
 {
     (void)st;
     char dir[512], p[1200];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
     add_jpeg(dir, "a.jpg", RED);
     add_jpeg(dir, "b.jpg", GREEN);
     add_jpeg(dir, "c.jpg", BLUE);
@@ -274,22 +274,22 @@ static void corrupt_images_are_skipped_and_counted(void **st)
     assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
     assert_true(channel_mean(x, 2, 8) > 0.9); /* c.jpg */
     ops()->close(s);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 
     /* nothing decodable at all: an error, not an empty dataset */
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
     snprintf(p, sizeof p, "%s/x.jpg", dir);
     assert_int_equal(dt_write(p, "\xff\xd8\xff\xe0garbage", 11), 0);
     assert_int_equal(open_celeba(dir, dir, "8", &s, &info, &err), LPZ_EFORMAT);
     assert_non_null(strstr(err.message, "none of the 1 images"));
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void empty_or_missing_folder_is_a_clear_error(void **st)
 {
     (void)st;
     char dir[512], p[1200];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
     snprintf(p, sizeof p, "%s/readme.txt", dir);
     assert_int_equal(dt_write(p, "x", 1), 0);
     void *s;
@@ -310,14 +310,14 @@ static void empty_or_missing_folder_is_a_clear_error(void **st)
     dt_show(&err);
     assert_non_null(strstr(err.message, "data/celeba"));
     lpz_options_destroy(o);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void batches_through_the_core_with_max_images(void **st)
 {
     (void)st;
     char dir[512], p[64];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
     for (int i = 0; i < 12; i++) {
         snprintf(p, sizeof p, "%03d.jpg", i);
         add_jpeg(dir, p, i < 10 ? GREY : RED);
@@ -341,7 +341,7 @@ static void batches_through_the_core_with_max_images(void **st)
     lpz_batcher_destroy(b);
     lpz_dataset_close(ds);
     lpz_options_destroy(o);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 int main(void)

@@ -120,7 +120,7 @@ static void reads_plain_idx_any_image_size(void **st)
 {
     (void)st;
     char dir[512];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 0, N, N, 2051);
     void *s;
     lpz_dataset_info info;
@@ -128,14 +128,14 @@ static void reads_plain_idx_any_image_size(void **st)
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_OK);
     check_set(s, &info, N);
     ops()->close(s);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void reads_gzipped_idx_and_the_test_split(void **st)
 {
     (void)st;
     char dir[512];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 1, N, N, 2051);
     write_set(dir, "t10k", 1, 20, 20, 2051);
     void *s;
@@ -147,14 +147,14 @@ static void reads_gzipped_idx_and_the_test_split(void **st)
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TEST, dir, &s, &info, &err), LPZ_OK);
     check_set(s, &info, 20);
     ops()->close(s);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void finds_torchvision_layout_then_lpz_data(void **st)
 {
     (void)st;
     char dir[512], raw[1024], env[1024];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
 #ifdef LPZ_MNIST_FASHION
     const char *tv = "FashionMNIST", *envsub = "fashion-mnist";
 #else
@@ -185,14 +185,14 @@ static void finds_torchvision_layout_then_lpz_data(void **st)
     assert_int_equal(info.count, N);
     ops()->close(s);
     unsetenv("LPZ_DATA");
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void missing_data_lists_the_places_searched(void **st)
 {
     (void)st;
     char dir[512];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     unsetenv("LPZ_DATA");
     void *s;
     lpz_dataset_info info;
@@ -214,7 +214,7 @@ static void missing_data_lists_the_places_searched(void **st)
     unlink(p);
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_ENOTFOUND);
     assert_non_null(strstr(err.message, "train-labels-idx1-ubyte"));
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void broken_files_are_clear_errors(void **st)
@@ -227,36 +227,36 @@ static void broken_files_are_clear_errors(void **st)
     uint8_t px[N * ROWS * COLS] = {0}, lab[N] = {0};
 
     /* wrong magic: a label file where images belong */
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 0, N, N, 2049);
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
     assert_non_null(strstr(err.message, "magic"));
     assert_non_null(strstr(err.where, "train-images-idx3-ubyte"));
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 
     /* label count differs from image count */
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 0, N, N - 1, 2051);
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
     assert_non_null(strstr(err.message, "49 labels for 50 images"));
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 
     /* truncated plain and gzipped image files, a truncated header */
     for (int gz = 0; gz <= 1; gz++) {
         for (int cut = 1; cut <= 2; cut++) {
-            assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+            assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
             write_set(dir, "train", gz, N, N, 2051);
             uint32_t ih[4] = {2051, N, ROWS, COLS};
             snprintf(path, sizeof path, "%s/train-images-idx3-ubyte%s", dir, gz ? ".gz" : "");
             write_idx(path, ih, 4, px, sizeof px, cut == 1 ? 7 : sizeof px + 10, gz);
             assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
             assert_non_null(strstr(err.message, "truncated"));
-            dt_rmtree(dir);
+            lpz_test_rmtree(dir);
         }
     }
 
     /* a damaged gzip stream */
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 1, N, N, 2051);
     snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
     FILE *f = fopen(path, "r+b");
@@ -265,33 +265,33 @@ static void broken_files_are_clear_errors(void **st)
     fwrite("\xde\xad\xbe\xef\xde\xad\xbe\xef", 1, 8, f);
     fclose(f);
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 
     /* more bytes than the header declares */
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 0, N, N, 2051);
     uint32_t lh[2] = {2049, N - 5};
     snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
     write_idx(path, lh, 2, lab, N, 0, 0);
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 
     /* an absurd header does not allocate gigabytes */
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 0, N, N, 2051);
     uint32_t huge[4] = {2051, 0xFFFFFFFFu, 28, 28};
     snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
     write_idx(path, huge, 4, px, sizeof px, 0, 0);
     assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
     assert_non_null(strstr(err.message, "implausible"));
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void batches_through_the_core(void **st)
 {
     (void)st;
     char dir[512];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
     write_set(dir, "train", 1, N, N, 2051);
     lpz_options *o = dt_options(P, "path", dir, NULL);
     lpz_dataset_context ctx = dt_context(o, dir);
@@ -311,7 +311,7 @@ static void batches_through_the_core(void **st)
     lpz_batcher_destroy(b);
     lpz_dataset_close(ds);
     lpz_options_destroy(o);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 #ifdef LPZ_MNIST_FASHION
@@ -325,7 +325,7 @@ static void real_fashion_mnist_when_installed(void **st)
         skip();
     }
     char dir[512];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "fashion"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "fashion"), 0);
     unsetenv("LPZ_DATA");
     void *s;
     lpz_dataset_info info;
@@ -361,7 +361,7 @@ static void real_fashion_mnist_when_installed(void **st)
     assert_int_equal(open_dir(NULL, LPZ_SPLIT_TEST, dir, &s, &info, &err), LPZ_OK);
     assert_int_equal(info.count, 10000);
     ops()->close(s);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 #endif
 

@@ -73,7 +73,7 @@ static void scales_per_feature_and_maps_back(void **st)
 {
     (void)st;
     char dir[512], path[1024], json[1200];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "netflow"), 0);
     float v[NS * T * F];
     flows(v);
     snprintf(path, sizeof path, "%s/flows.npy", dir);
@@ -136,14 +136,14 @@ static void scales_per_feature_and_maps_back(void **st)
     assert_float_equal(c, 6000, 0.05);
     free(text);
     ops()->close(s);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void records_are_cut_into_sequences_and_dtypes_convert(void **st)
 {
     (void)st;
     char dir[512], path[1024];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "netflow"), 0);
     /* 65 records of 2 int64 features: 2 sequences of 30, 5 records dropped */
     int64_t rec[65 * 2];
     for (int i = 0; i < 65; i++) {
@@ -186,14 +186,14 @@ static void records_are_cut_into_sequences_and_dtypes_convert(void **st)
     assert_int_equal(ops()->to_original_units(s, y, 1, &err), LPZ_OK);
     assert_float_equal(y[3], 1.5, 1e-5);
     ops()->close(s);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void bad_files_and_options_are_clear_errors(void **st)
 {
     (void)st;
     char dir[512], path[1024];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "netflow"), 0);
     snprintf(path, sizeof path, "%s/bad.npy", dir);
     float v[NS * T * F];
     flows(v);
@@ -250,7 +250,7 @@ static void bad_files_and_options_are_clear_errors(void **st)
     assert_int_equal(ops()->open(&ctx, &s, &info, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "path is required"));
     lpz_options_destroy(o);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void alias_netflow_is_declared(void **st)

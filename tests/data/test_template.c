@@ -49,7 +49,7 @@ static void points_lie_on_the_ring_of_modes(void **st)
     lpz_batcher_destroy(b);
 
     char dir[512], base[600], path[700];
-    assert_int_equal(dt_mkdtemp(dir, sizeof dir, "toy"), 0);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "toy"), 0);
     snprintf(base, sizeof base, "%s/points", dir);
     assert_int_equal(lpz_dataset_render(ds, x, 3, base, &err), LPZ_OK);
     snprintf(path, sizeof path, "%s.csv", base);
@@ -62,7 +62,7 @@ static void points_lie_on_the_ring_of_modes(void **st)
     free(csv);
     assert_int_equal(lpz_dataset_to_original_units(ds, x, 1, &err), LPZ_OK);
     assert_float_equal(x[0], px, 1e-3);
-    dt_rmtree(dir);
+    lpz_test_rmtree(dir);
     lpz_dataset_close(ds);
     lpz_options_destroy(o);
 }

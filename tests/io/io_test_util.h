@@ -3,40 +3,14 @@
 #ifndef LPZ_TEST_IO_UTIL_H
 #define LPZ_TEST_IO_UTIL_H
 
+#include "scratch.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* A fresh folder under $TMPDIR (or /tmp); path written into buf. */
-static inline int io_test_mkdtemp(char *buf, size_t cap, const char *tag)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(buf, cap, "%s/lpz-%s-XXXXXX", base && base[0] ? base : "/tmp", tag);
-    return mkdtemp(buf) ? 0 : -1;
-}
-
-/* Removes a folder and the plain files in it (the tests make no deeper
- * trees except where they clean up themselves). */
-static inline void io_test_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[4096];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= sizeof p)
-            continue;
-        if (unlink(p) != 0)
-            io_test_rmtree(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 /* Number of entries in dir whose name contains `part` (NULL: all). */
 static inline int io_test_count(const char *dir, const char *part)

@@ -16,13 +16,13 @@ static char dir[1024];
 static int setup(void **state)
 {
     (void)state;
-    return io_test_mkdtemp(dir, sizeof dir, "png");
+    return lpz_test_mkdtemp(dir, sizeof dir, "png");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    io_test_rmtree(dir);
+    lpz_test_rmtree(dir);
     return 0;
 }
 
