@@ -25,10 +25,12 @@ run=$(ls -d "$work"/out/lipizzaner_gan/*/ | head -n 1)
 "$LPZ" generate --mixture-source "$run/master/0" -o "$work/gen" -f "$CFG" "${set_args[@]}" --sample-size 6 -q
 [ -s "$work/gen/samples.csv" ] || fail "generate wrote no CSV"
 [ -s "$work/gen/samples.npy" ] || fail "generate wrote no npy"
-# 6 samples x 10 steps, header sample,t,feature_0..3; packets and bytes not negative.
+# 6 samples x 10 steps; columns named after lpz-pcap2npy's sidecar; packets
+# and bytes not negative.
 rows=$(($(wc -l < "$work/gen/samples.csv") - 1))
 [ "$rows" -eq 60 ] || fail "samples.csv has $rows rows, expected 6 x 10"
-head -n 1 "$work/gen/samples.csv" | grep -q '^sample,t,' || fail "unexpected CSV header"
+header=$(head -n 1 "$work/gen/samples.csv")
+[ "$header" = "sample,t,gap,dur,pkts,bytes" ] || fail "unexpected CSV header: $header"
 awk -F, 'NR > 1 && ($5 < 0 || $6 < 0) {bad = 1} END {exit bad}' "$work/gen/samples.csv" \
   || fail "negative packet or byte counts in original units"
 echo "e2e netflow: capture -> pcap2npy -> train (rnn) -> generate: all checks passed"

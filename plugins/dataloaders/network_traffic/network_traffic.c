@@ -47,6 +47,7 @@ typedef struct netflow_state {
     int64_t n, t, f;
     double *lo, *hi; /* per feature, after the optional log1p */
     unsigned char *logf;
+    char (*names)[32]; /* f column names: from <path>.json (lpz-pcap2npy) or feature_<j> */
 } netflow_state;
 
 static void netflow_close(void *state)
@@ -58,7 +59,56 @@ static void netflow_close(void *state)
     free(s->lo);
     free(s->hi);
     free(s->logf);
+    free(s->names);
     free(s);
+}
+
+/* Column names for the CSV: the "name" entries of the "fields" array of
+ * the sidecar lpz-pcap2npy writes next to its array (<path>.json), when it
+ * names exactly f fields with plain names; else feature_<j>. A missing or
+ * unexpected sidecar is not an error: names are only labels. */
+static void read_field_names(netflow_state *s, const char *npy_path)
+{
+    for (int64_t j = 0; j < s->f; j++)
+        snprintf(s->names[j], sizeof s->names[j], "feature_%lld", (long long)j);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s.json", npy_path) >= (int)sizeof path)
+        return;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return;
+    char text[65536];
+    size_t len = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[len] = '\0';
+    const char *p = strstr(text, "\"fields\"");
+    char found[64][32];
+    int64_t count = 0;
+    while (p && (p = strstr(p, "\"name\"")) && count < 64) {
+        p = strchr(p + 6, ':');
+        const char *q = p ? strchr(p, '"') : NULL;
+        if (!q)
+            return;
+        q++;
+        size_t k = 0;
+        while (q[k] && q[k] != '"' && k < sizeof found[0] - 1) {
+            char c = q[k];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                  c == '-'))
+                return;
+            found[count][k] = c;
+            k++;
+        }
+        if (q[k] != '"' || k == 0)
+            return;
+        found[count][k] = '\0';
+        count++;
+        p = q + k + 1;
+    }
+    if (count != s->f)
+        return;
+    for (int64_t j = 0; j < s->f; j++)
+        memcpy(s->names[j], found[j], sizeof s->names[j]);
 }
 
 /* Parses log_features into s->logf; needs the data's per-feature minima. */
@@ -230,12 +280,14 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
     s->lo = malloc((size_t)f * sizeof *s->lo);
     s->hi = malloc((size_t)f * sizeof *s->hi);
     s->logf = calloc((size_t)f, 1);
+    s->names = calloc((size_t)f, sizeof *s->names);
     double *raw_min = malloc((size_t)f * sizeof *raw_min);
-    if (!s->lo || !s->hi || !s->logf || !raw_min) {
+    if (!s->lo || !s->hi || !s->logf || !s->names || !raw_min) {
         free(raw_min);
         netflow_close(s);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     }
+    read_field_names(s, path);
     for (int64_t j = 0; j < f; j++)
         raw_min[j] = INFINITY;
     for (int64_t r = 0; r < rows; r++) {
@@ -331,7 +383,7 @@ static int netflow_render(void *state, const float *samples, int64_t n, const ch
     const netflow_state *s = state;
     int64_t numel = s->t * s->f;
     float *copy = malloc((size_t)(n * numel) * sizeof *copy);
-    size_t cap = 64 + (size_t)s->f * 16 + (size_t)(n * s->t) * (32 + (size_t)s->f * 16);
+    size_t cap = 64 + (size_t)s->f * 40 + (size_t)(n * s->t) * (32 + (size_t)s->f * 16);
     char *buf = malloc(cap);
     if (!copy || !buf) {
         free(copy);
@@ -342,7 +394,7 @@ static int netflow_render(void *state, const float *samples, int64_t n, const ch
     netflow_to_original(state, copy, n, err);
     size_t len = (size_t)snprintf(buf, cap, "sample,t");
     for (int64_t j = 0; j < s->f; j++)
-        len += (size_t)snprintf(buf + len, cap - len, ",feature_%lld", (long long)j);
+        len += (size_t)snprintf(buf + len, cap - len, ",%s", s->names[j]);
     len += (size_t)snprintf(buf + len, cap - len, "\n");
     for (int64_t i = 0; i < n; i++) {
         for (int64_t t = 0; t < s->t; t++) {
