@@ -73,6 +73,6 @@ d=$(run_dir "$work/s")
 check_cells "$d" 0 1 2 3
 for i in 0 1 2 3; do
   st=$("$PROBE" "tcp://127.0.0.1:$((BASE + i))" hello "$LPZ_SECRET")
-  echo "$st" | grep -q "CHALLENGE state 0" || fail "client $i not idle after Ctrl-C: $st"
+  grep -q "CHALLENGE state 0" <<< "$st" || fail "client $i not idle after Ctrl-C: $st"
 done
 echo "PASS"

@@ -28,7 +28,7 @@ grep -q "client tcp://127.0.0.1:$BASE not used" "$work/master-none.log" || fail 
 expect_refused() { # CASE PATTERN [SECRET]
   local out
   out=$("$PROBE" "$URL" "$1" ${3:-}) || fail "probe $1 was not refused: $out"
-  echo "$out" | grep -q "$2" || fail "probe $1: expected '$2', got: $out"
+  grep -q "$2" <<< "$out" || fail "probe $1: expected '$2', got: $out"
 }
 expect_refused version "protocol version 99, expected 1"
 expect_refused truncated "truncated message"
