@@ -88,11 +88,8 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         seed = (uint64_t)cfg.general.seed;
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
     int64_t numel = lpz_dataset_numel(ds);
-    int n_opts = cfg.network.options.count < 256 ? cfg.network.options.count : 256;
-    const char *keys[256], *vals[256];
-    for (int i = 0; i < n_opts; i++)
-        keys[i] = cfg.network.options.items[i].key, vals[i] = cfg.network.options.items[i].value;
-    if (lpz_mixture_open(args->mixture_source, NULL, net_plugin, &info->sample_shape, keys, vals, n_opts, &mix, &err))
+    if (lpz_mixture_open(args->mixture_source, NULL, net_plugin, &info->sample_shape, &cfg.network.options, &mix,
+                         &err))
         goto fail;
     lpz_shape zs = lpz_model_input_shape(mix.gens[0]);
     int64_t zn = lpz_shape_numel(&zs);

@@ -137,12 +137,8 @@ int lpz_cmd_score(const lpz_cli_args *args)
     } else {
         if (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err))
             goto fail;
-        int n_opts = cfg.network.options.count;
-        const char *keys[256], *vals[256];
-        for (int i = 0; i < n_opts && i < 256; i++)
-            keys[i] = cfg.network.options.items[i].key, vals[i] = cfg.network.options.items[i].value;
-        if (lpz_mixture_open(args->mixture_source, args->generator, net_plugin, &info->sample_shape, keys, vals,
-                             n_opts < 256 ? n_opts : 256, &mix, &err))
+        if (lpz_mixture_open(args->mixture_source, args->generator, net_plugin, &info->sample_shape,
+                             &cfg.network.options, &mix, &err))
             goto fail;
         samples = malloc((size_t)(n * numel) * sizeof *samples);
         if (!samples) {

@@ -42,17 +42,19 @@ typedef enum lpz_score_type {
     LPZ_SCORE_CONSTANT = 2,
     LPZ_SCORE_NONE = 3
 } lpz_score_type;
-typedef enum lpz_fitness_mode {
-    LPZ_FITNESS_WORSE = 0,
-    LPZ_FITNESS_BEST = 1,
-    LPZ_FITNESS_AVERAGE = 2
-} lpz_fitness_mode;
-typedef enum lpz_loss_kind {
-    LPZ_LOSS_BCE = 0,
-    LPZ_LOSS_MSE = 1,
-    LPZ_LOSS_HEURISTIC = 2,
-    LPZ_LOSS_MUSTANGS = 3
-} lpz_loss_kind;
+/* Prefixed LPZ_CFG_: the engine (nn/loss.h) and the evolution module own
+ * the unprefixed names, and a file may include both. */
+typedef enum lpz_cfg_fitness_mode {
+    LPZ_CFG_FITNESS_WORSE = 0,
+    LPZ_CFG_FITNESS_BEST = 1,
+    LPZ_CFG_FITNESS_AVERAGE = 2
+} lpz_cfg_fitness_mode;
+typedef enum lpz_cfg_loss {
+    LPZ_CFG_LOSS_BCE = 0,
+    LPZ_CFG_LOSS_MSE = 1,
+    LPZ_CFG_LOSS_HEURISTIC = 2,
+    LPZ_CFG_LOSS_MUSTANGS = 3
+} lpz_cfg_loss;
 typedef enum lpz_randomized {
     LPZ_RANDOMIZED_NO = 0,
     LPZ_RANDOMIZED_YES = 1,
@@ -147,7 +149,7 @@ typedef struct lpz_config {
             } score;
             struct {
                 int fitness_sample_size;
-                int fitness_mode; /* lpz_fitness_mode */
+                int fitness_mode; /* lpz_cfg_fitness_mode */
             } fitness;
             struct {
                 bool enabled;
@@ -169,7 +171,7 @@ typedef struct lpz_config {
     } dataloader;
     struct {
         char name[LPZ_CONFIG_NAME_MAX];
-        int loss;                   /* lpz_loss_kind */
+        int loss;                   /* lpz_cfg_loss */
         int randomized;             /* lpz_randomized */
         lpz_config_options options; /* plugin options */
     } network;

@@ -39,13 +39,13 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
     p->mixture_sigma = cfg->trainer.params.mixture_sigma;
     p->fitness_sample_size = cfg->trainer.params.fitness.fitness_sample_size;
     switch (cfg->trainer.params.fitness.fitness_mode) {
-    case LPZ_FITNESS_BEST: p->fitness_mode = LPZ_COMBINE_BEST; break;
-    case LPZ_FITNESS_AVERAGE: p->fitness_mode = LPZ_COMBINE_AVERAGE; break;
+    case LPZ_CFG_FITNESS_BEST: p->fitness_mode = LPZ_COMBINE_BEST; break;
+    case LPZ_CFG_FITNESS_AVERAGE: p->fitness_mode = LPZ_COMBINE_AVERAGE; break;
     default: p->fitness_mode = LPZ_COMBINE_WORSE; break;
     }
     /* The config's loss enum and the engine's agree on BCE, MSE and the
      * heuristic loss (0, 1, 2); mustangs picks among those three. */
-    p->mustangs = cfg->network.loss == LPZ_LOSS_MUSTANGS;
+    p->mustangs = cfg->network.loss == LPZ_CFG_LOSS_MUSTANGS;
     p->loss = p->mustangs ? 0 : cfg->network.loss;
     p->randomized_always = cfg->network.randomized == LPZ_RANDOMIZED_ALWAYS;
     p->batch_size = cfg->dataloader.batch_size;

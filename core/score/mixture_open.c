@@ -77,8 +77,7 @@ static int same_value(const char *a, const char *b)
 }
 
 int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_plugin, const lpz_shape *sample_shape,
-                     const char *const *opt_keys, const char *const *opt_values, int n_opts, lpz_mixture *out,
-                     lpz_error *err)
+                     const lpz_config_options *opts, lpz_mixture *out, lpz_error *err)
 {
     memset(out, 0, sizeof *out);
     lpz_mixture_file mf;
@@ -137,15 +136,16 @@ int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_pl
             shape_text(&out->models[0].info.latent_shape, b, sizeof b);
             rc = lpz_error_set(err, LPZ_EINVAL, "latent shape %s differs from %s of %s", a, b, out->paths[0]);
         }
-        for (int o = 0; o < n_opts && !rc; o++) {
+        for (int o = 0; opts && o < opts->count && !rc; o++) {
+            const lpz_config_option *want = &opts->items[o];
             const char *rec = NULL;
             for (int i = 0; i < info->n_options; i++)
-                if (strcmp(info->option_keys[i], opt_keys[o]) == 0)
+                if (strcmp(info->option_keys[i], want->key) == 0)
                     rec = info->option_values[i];
-            if (rec && !same_value(rec, opt_values[o]))
+            if (rec && !same_value(rec, want->value))
                 rc = lpz_error_set(err, LPZ_EINVAL,
-                                   "network option %s is %s in the file but %s in the configuration", opt_keys[o],
-                                   rec, opt_values[o]);
+                                   "network option %s is %s in the file but %s in the configuration (%s)",
+                                   want->key, rec, want->value, want->where);
         }
         if (rc) {
             lpz_error_where(err, "%s", path);

@@ -22,6 +22,7 @@
 #ifndef LPZ_SCORE_SCORE_H
 #define LPZ_SCORE_SCORE_H
 
+#include "config/config.h"
 #include "data/dataset.h"
 #include "model/model.h"
 
@@ -306,14 +307,13 @@ typedef struct lpz_mixture {
  * single generator file `file` (weight 1) when dir is NULL, with the
  * configured network plugin `net_plugin`, and checks each against the
  * configuration: the file was written by that network (name or alias), is
- * a generator, makes samples of `sample_shape`, and every option the
- * configuration sets (opt_keys/opt_values, YAML texts; numbers compared
- * as numbers) has the value recorded in the file. All generators must
+ * a generator, makes samples of `sample_shape`, and every network option
+ * the configuration sets (`opts`, the run file's network section; numbers
+ * compared as numbers; NULL: none) has the value recorded in the file. All generators must
  * share one latent shape. Errors name the file. Close with
  * lpz_mixture_close (also after a failure). */
 int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_plugin, const lpz_shape *sample_shape,
-                     const char *const *opt_keys, const char *const *opt_values, int n_opts, lpz_mixture *out,
-                     lpz_error *err);
+                     const lpz_config_options *opts, lpz_mixture *out, lpz_error *err);
 void lpz_mixture_close(lpz_mixture *m);
 
 /* ---- opening data for scoring ------------------------------------------- */
