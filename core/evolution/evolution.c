@@ -46,19 +46,23 @@ int lpz_tournament(const double *fitness, int n, int tournament_size, lpz_rng *r
         tournament_size = n;
     if (tournament_size < 1)
         tournament_size = 1;
-    /* Partial Fisher-Yates over a small index array: distinct draws. */
-    int idx[64];
-    int m = n < 64 ? n : 64;
-    for (int i = 0; i < m; i++)
-        idx[i] = i;
+    /* Distinct draws by rejection: tournaments are small (2 by default),
+     * so a repeat is rare, and any population size works. */
+    int drawn[64];
     int best = -1;
-    for (int t = 0; t < tournament_size && t < m; t++) {
-        int j = t + (int)lpz_rng_below(rng, (uint64_t)(m - t));
-        int tmp = idx[t];
-        idx[t] = idx[j];
-        idx[j] = tmp;
-        if (best < 0 || fitness[idx[t]] < fitness[best])
-            best = idx[t];
+    if (tournament_size > 64)
+        tournament_size = 64;
+    for (int t = 0; t < tournament_size; t++) {
+        int pick, repeat;
+        do {
+            pick = (int)lpz_rng_below(rng, (uint64_t)n);
+            repeat = 0;
+            for (int j = 0; j < t; j++)
+                repeat |= drawn[j] == pick;
+        } while (repeat);
+        drawn[t] = pick;
+        if (best < 0 || fitness[pick] < fitness[best])
+            best = pick;
     }
     return best;
 }

@@ -441,18 +441,20 @@ static void fetch_neighbours(cell *c)
 
 /* ---- one iteration ---------------------------------------------------------- */
 
-static void select_population(cell *c, lpz_member *local, lpz_member **all, lpz_member *sel)
+static int select_population(cell *c, lpz_member **all, lpz_member *sel)
 {
     trainer *t = c->tr;
     int n = c->n_nb * t->pop;
     double fit[LPZ_MAX_NEIGHBOURS * 64];
     for (int i = 0; i < n; i++)
         fit[i] = all[i]->fitness;
-    (void)local;
     for (int i = 0; i < t->pop; i++) {
         int w = lpz_tournament(fit, n, t->p->tournament_size, &c->rng);
-        lpz_member_copy(&sel[i], all[w], &c->err);
+        int rc = lpz_member_copy(&sel[i], all[w], &c->err);
+        if (rc)
+            return rc;
     }
+    return LPZ_OK;
 }
 
 static int replace_population(cell *c, lpz_member *local, lpz_member *fresh)
@@ -633,9 +635,9 @@ static int run_iteration(cell *c, int it)
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);
     if (!rc && c->sel_gen) {
-        select_population(c, c->gen, c->all_gen, c->sel_gen);
-        select_population(c, c->disc, c->all_disc, c->sel_disc);
-        rc = c->err.code;
+        rc = select_population(c, c->all_gen, c->sel_gen);
+        if (!rc)
+            rc = select_population(c, c->all_disc, c->sel_disc);
     }
     release(t);
     if (rc)

@@ -104,6 +104,22 @@ static void test_tournament_picks_the_fitter_with_the_right_probability(void **s
     assert_int_equal(counts[0], 0);
     assert_true(fabs(counts[1] / (double)trials - 2.0 / 3) < 0.02);
     assert_true(fabs(counts[2] / (double)trials - 1.0 / 3) < 0.02);
+    /* Every individual of a large neighbourhood population can be drawn
+     * (5 cells x 20 individuals = 100). */
+    double many[100];
+    for (int i = 0; i < 100; i++)
+        many[i] = 1.0;
+    int seen_high = 0;
+    for (int trial = 0; trial < 2000; trial++)
+        seen_high |= lpz_tournament(many, 100, 1, &rng) >= 64;
+    assert_true(seen_high);
+    /* A pair tournament finds the fittest beyond index 64 as often as
+     * the 2-of-100 draw says (2%). */
+    many[97] = 0.0;
+    int won = 0;
+    for (int trial = 0; trial < 20000; trial++)
+        won += lpz_tournament(many, 100, 2, &rng) == 97;
+    assert_true(won > 300 && won < 500);
     /* Tournament of the whole population always returns the best. */
     for (int t = 0; t < 100; t++)
         assert_int_equal(lpz_tournament(fit, 3, 3, &rng), 1);
