@@ -95,6 +95,16 @@ int lpz_cmd_train(const lpz_cli_args *args)
         snprintf(resume_cfg, sizeof resume_cfg, "%s/config.yml", args->resume);
         eff.config_file = resume_cfg;
     }
+    /* --grid and --deterministic are configuration keys given on the
+     * command line: as --set they are validated with the rest and saved
+     * in the run's config.yml, so a resumed run keeps them. */
+    char grid_set[64];
+    if (grid && eff.n_sets < LPZ_CLI_MAX_LIST) {
+        snprintf(grid_set, sizeof grid_set, "general.grid_size=%d", grid);
+        eff.sets[eff.n_sets++] = grid_set;
+    }
+    if (args->deterministic && eff.n_sets < LPZ_CLI_MAX_LIST)
+        eff.sets[eff.n_sets++] = "general.deterministic=true";
     int rc = read_config(&eff, &cfg);
     if (rc) {
         lpz_config_destroy(&cfg);
@@ -115,7 +125,7 @@ int lpz_cmd_train(const lpz_cli_args *args)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    lpz_run_request req = {&cfg, &reg, grid, args->deterministic,
+    lpz_run_request req = {&cfg, &reg, 0, 0,
                            args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag, args->resume, NULL, NULL};
     lpz_run_outcome out;
     rc = lpz_run_local(&req, &out, &err);

@@ -25,20 +25,25 @@ static void cell_path(char *out, size_t size, const char *run_dir, int cell)
 typedef struct meta_builder {
     const char *keys[MAX_META];
     const char *values[MAX_META];
-    char storage[MAX_META][2][96];
+    char storage[MAX_META][2][160]; /* a value: 5 weights x 25 characters fits */
     int n;
+    int truncated; /* a value did not fit: refuse to write a wrong checkpoint */
 } meta_builder;
 
 static void meta_add(meta_builder *m, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void meta_add(meta_builder *m, const char *key, const char *fmt, ...)
 {
-    if (m->n >= MAX_META)
+    if (m->n >= MAX_META) {
+        m->truncated = 1;
         return;
+    }
     snprintf(m->storage[m->n][0], sizeof m->storage[m->n][0], "%s", key);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m->storage[m->n][1], sizeof m->storage[m->n][1], fmt, ap);
+    int len = vsnprintf(m->storage[m->n][1], sizeof m->storage[m->n][1], fmt, ap);
     va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof m->storage[m->n][1])
+        m->truncated = 1;
     m->keys[m->n] = m->storage[m->n][0];
     m->values[m->n] = m->storage[m->n][1];
     m->n++;
@@ -66,6 +71,7 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
     }
     meta_add(m, "format", "lpz-checkpoint-1");
     meta_add(m, "cell", "%d", s->cell);
+    meta_add(m, "grid_size", "%d", s->grid_k);
     meta_add(m, "iteration", "%d", s->iteration);
     meta_add(m, "population_size", "%d", s->pop);
     char mix[512];
@@ -113,7 +119,10 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
             snprintf(key, sizeof key, "%s.%d.source_cell", rn, i);
             meta_add(m, key, "%d", mb->source_cell);
         }
-    rc = lpz_st_write(path, t, nt, m->keys, m->values, m->n, err);
+    if (m->truncated)
+        rc = lpz_error_set(err, LPZ_EINVAL, "checkpoint metadata of cell %d does not fit", s->cell);
+    else
+        rc = lpz_st_write(path, t, nt, m->keys, m->values, m->n, err);
 done:
     for (int i = 0; bufs && i < 2 * s->pop; i++)
         free(bufs[i]);
@@ -171,6 +180,14 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
         goto done;
     if ((int)v != s->pop) {
         rc = lpz_error_set(err, LPZ_EFORMAT, "%s holds a population of %d, the run has %d", path, (int)v, s->pop);
+        goto done;
+    }
+    if ((rc = meta_number(&f, path, "grid_size", &v, err)))
+        goto done;
+    if ((int)v != s->grid_k) {
+        rc = lpz_error_set(err, LPZ_EINVAL, "%s belongs to a %dx%d grid, this run has %dx%d", path, (int)v, (int)v,
+                           s->grid_k, s->grid_k);
+        lpz_error_hint(err, "resume with --grid %d (or --set general.grid_size=%d)", (int)v, (int)v);
         goto done;
     }
     if ((rc = meta_number(&f, path, "iteration", &v, err)))

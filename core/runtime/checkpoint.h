@@ -18,6 +18,7 @@
 
 typedef struct lpz_cell_state {
     int cell;
+    int grid_k;          /* the run's k x k grid: a checkpoint of another grid is refused */
     int iteration;       /* completed iterations */
     int pop;
     lpz_member *gen;     /* [pop] */

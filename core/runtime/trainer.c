@@ -538,7 +538,7 @@ static void write_metrics(cell *c, int iteration, double seconds)
 static int save_checkpoint(cell *c)
 {
     trainer *t = c->tr;
-    lpz_cell_state st = {c->id, c->iteration, t->pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
+    lpz_cell_state st = {c->id, t->p->grid_k, c->iteration, t->pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
     return lpz_checkpoint_save(t->setup->run_dir, &st, &c->err);
 }
 
@@ -884,7 +884,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         return rc;
 
     if (t->setup->resume) {
-        lpz_cell_state st = {id, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
+        lpz_cell_state st = {id, p->grid_k, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
         if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)))
             return rc;
         c->iteration = st.iteration > p->n_iterations ? p->n_iterations : st.iteration;
@@ -1161,11 +1161,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     pthread_t *threads = calloc((size_t)t->n_cells, sizeof *threads);
     if (!rc && (!t->cells || !threads))
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-    int setup_done = 0;
-    for (int i = 0; !rc && i < t->n_cells; i++, setup_done++)
-        rc = cell_setup(t, &t->cells[i], i, setup->local_cells ? setup->local_cells[i] : i, err);
-    if (rc)
-        lpz_error_context(err, "setting up cell %d", setup->local_cells ? setup->local_cells[setup_done] : setup_done);
+    for (int i = 0; !rc && t->cells && i < t->n_cells; i++) {
+        int id = setup->local_cells ? setup->local_cells[i] : i;
+        if ((rc = cell_setup(t, &t->cells[i], i, id, err)))
+            lpz_error_context(err, "setting up cell %d", id);
+    }
     if (!rc) {
         /* Iterations that resumed cells have already done are written. */
         int first = p->n_iterations;
