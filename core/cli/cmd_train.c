@@ -125,7 +125,7 @@ int lpz_cmd_train(const lpz_cli_args *args)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    lpz_run_request req = {&cfg, &reg, 0, 0,
+    lpz_run_request req = {&cfg, &reg,
                            args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag, args->resume, NULL, NULL};
     lpz_run_outcome out;
     rc = lpz_run_local(&req, &out, &err);

@@ -155,17 +155,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     int rc = lpz_train_params_from_config(cfg, &p, err);
     if (rc)
         return rc;
-    if (req->grid_k > 0)
-        p.grid_k = req->grid_k;
-    if (req->deterministic)
-        p.deterministic = 1;
-    int nb = p.grid_k == 1 ? 1 : p.grid_k == 2 ? 3 : 5;
-    if (p.enable_selection && p.tournament_size > nb * p.population_size)
-        return lpz_error_set(err, LPZ_EINVAL,
-                             "trainer.params.tournament_size %d is larger than the neighbourhood population "
-                             "(%d cells x %d individuals) of a %dx%d grid",
-                             p.tournament_size, nb, p.population_size, p.grid_k, p.grid_k),
-               lpz_error_hint(err, "lower tournament_size or disable selection"), LPZ_EINVAL;
+    /* The configuration was validated (lpz_config_validate): grid,
+     * tournament against the neighbourhood population and the rest. */
 
     const lpz_plugin *dl_plugin, *net_plugin;
     lpz_options *dl_opts = NULL, *net_opts = NULL;

@@ -16,8 +16,6 @@
 typedef struct lpz_run_request {
     const lpz_config *config;
     const lpz_registry *registry;
-    int grid_k;          /* > 0 overrides the configuration's grid size */
-    int deterministic;   /* 1 forces deterministic mode */
     int progress;        /* 0 quiet, 1 log lines, 2 a live terminal line */
     volatile int *stop;  /* set asynchronously to stop (SIGINT) */
     const char *resume_dir; /* continue this run from its checkpoints (NULL: a new run) */
