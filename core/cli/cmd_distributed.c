@@ -4,11 +4,13 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "distributed/distributed.h"
+#include "io/fsutil.h"
 #include "plugin/registry.h"
 #include "transport/tls.h"
 
 #include <lpz/log.h>
 
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,19 +165,39 @@ static int run_client(const lpz_cli_args *args)
 
 static int run_master(const lpz_cli_args *args)
 {
-    if (!args->config_file) {
-        fprintf(stderr, "lpz: error: the master needs a run file: lpz train --distributed --master -f CONFIG\n");
+    char resume_cfg[PATH_MAX + 16];
+    const char *config_file = args->config_file;
+    if (args->resume) {
+        /* As the local mode: a resumed run reads the configuration it
+         * saved (with any --set), and the cells continue from the
+         * checkpoints in RUN_DIR/checkpoints/. */
+        if (args->config_file) {
+            fprintf(stderr, "lpz: error: --resume takes the run's own config.yml; drop -f (use --set to change keys)\n");
+            return 2;
+        }
+        if (snprintf(resume_cfg, sizeof resume_cfg, "%s/config.yml", args->resume) >= (int)sizeof resume_cfg) {
+            fprintf(stderr, "lpz: error: --resume %s: path too long\n", args->resume);
+            return 2;
+        }
+        if (!lpz_is_file(resume_cfg)) {
+            fprintf(stderr, "lpz: error: --resume %s: not a run folder (it has no config.yml)\n", args->resume);
+            return 1;
+        }
+        config_file = resume_cfg;
+    }
+    if (!config_file) {
+        fprintf(stderr, "lpz: error: the master needs a run file: lpz train --distributed --master -f CONFIG "
+                        "(or --resume RUN_DIR)\n");
         return 2;
     }
-    if (args->grid || args->resume) {
-        fprintf(stderr, "lpz: error: --%s is not available with --master (use --set general.grid_size=K)\n",
-                args->grid ? "grid" : "resume");
+    if (args->grid) {
+        fprintf(stderr, "lpz: error: --grid is not available with --master (use --set general.grid_size=K)\n");
         return 2;
     }
     lpz_error err;
     lpz_error_clear(&err);
     lpz_config cfg;
-    if (lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err)) {
+    if (lpz_config_read(config_file, args->sets, args->n_sets, &cfg, &err)) {
         lpz_cli_print_error(&err);
         lpz_config_destroy(&cfg);
         return 1;
@@ -191,7 +213,8 @@ static int run_master(const lpz_cli_args *args)
                                  .stop = &dist_stop,
                                  .heartbeat_timeout_ms = env_ms("LPZ_DIST_HEARTBEAT_TIMEOUT_MS", 5000),
                                  .fetch_timeout_ms = env_ms("LPZ_DIST_FETCH_TIMEOUT_MS", 5000),
-                                 .discover_timeout_ms = 1500};
+                                 .discover_timeout_ms = 1500,
+                                 .resume_dir = args->resume};
     lpz_dist_outcome out;
     int rc = lpz_dist_master_run(&o, &out, &err);
     lpz_transport_tls_clear();

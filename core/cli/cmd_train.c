@@ -1,6 +1,7 @@
 /* core/cli/cmd_train.c - `lpz train` (local mode) and `lpz config`. */
 #include "cli/commands.h"
 #include "config/config.h"
+#include "io/fsutil.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
 
@@ -93,6 +94,10 @@ int lpz_cmd_train(const lpz_cli_args *args)
             return 2;
         }
         snprintf(resume_cfg, sizeof resume_cfg, "%s/config.yml", args->resume);
+        if (!lpz_is_file(resume_cfg)) {
+            fprintf(stderr, "lpz: error: --resume %s: not a run folder (it has no config.yml)\n", args->resume);
+            return 1;
+        }
         eff.config_file = resume_cfg;
     }
     /* --grid and --deterministic are configuration keys given on the

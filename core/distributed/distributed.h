@@ -69,6 +69,7 @@ typedef struct lpz_dist_master_options {
     int heartbeat_timeout_ms;   /* a client silent this long is lost (0: 5000) */
     int fetch_timeout_ms;       /* neighbour timeout given to the cells (0: 5000) */
     int discover_timeout_ms;    /* per client greeting (0: 1500) */
+    const char *resume_dir;     /* continue this run folder from its checkpoints (NULL: a new run) */
 } lpz_dist_master_options;
 
 /* Runs one experiment on the configuration's clients. out is filled as far

@@ -71,6 +71,7 @@ typedef struct master {
     lpz_dist_move moves[LPZ_DIST_MAX_MOVES];
     int n_moves;
     int hb_timeout_ms, fetch_timeout_ms;
+    int started; /* a cell was started: the merged files hold this run's rows */
 } master;
 
 static double now_s(void)
@@ -306,6 +307,75 @@ static int write_merged(master *m, lpz_error *err)
         snprintf(m->timing_header, sizeof m->timing_header, "iteration,cell,seconds,failed_fetches");
     int rc = write_rows(m, "metrics.csv", m->metrics_header, 0, err);
     return rc ? rc : write_rows(m, "timing.csv", m->timing_header, 1, err);
+}
+
+/* A resumed run: takes the run's metrics.csv and timing.csv rows as they
+ * are (every cell's earlier iterations), so that the merged files keep
+ * them; the cells' new rows replace those of the iterations they redo. */
+static int load_rows(master *m, lpz_error *err)
+{
+    static const char *names[2] = {"metrics.csv", "timing.csv"};
+    for (int t = 0; t < 2; t++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", m->run_dir, names[t]);
+        if (!lpz_is_file(path))
+            continue;
+        char *data;
+        size_t size;
+        int rc = lpz_read_file(path, (size_t)1 << 30, &data, &size, err);
+        if (rc)
+            return rc;
+        /* Rows past trainer.n_iterations would be dropped from the
+         * merged file: refuse rather than lose them. */
+        long last = 0;
+        for (char *line = data; line && line < data + size; line = memchr(line, '\n', (size_t)(data + size - line))) {
+            if (*line == '\n')
+                line++;
+            long it = strtol(line, NULL, 10);
+            if (it > last)
+                last = it;
+        }
+        if (last > m->n_iterations) {
+            free(data);
+            lpz_error_set(err, LPZ_EINVAL, "the run already has %ld iterations, more than trainer.n_iterations %d",
+                          last, m->n_iterations);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "resume with --set trainer.n_iterations=N, N >= %ld", last);
+            return err->code;
+        }
+        for (int c = 0; c < m->n_cells; c++)
+            merge_rows(m, &m->cells[c], c, (const uint8_t *)data, size, t);
+        free(data);
+    }
+    return LPZ_OK;
+}
+
+/* Checks that `dir` is a run folder this configuration can continue:
+ * fills m->run_dir with its absolute path. */
+static int open_resume_dir(master *m, const char *dir, lpz_error *err)
+{
+    char path[PATH_MAX + 64];
+    if (!realpath(dir, m->run_dir) || !lpz_is_dir(m->run_dir)) {
+        m->run_dir[0] = '\0';
+        return lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no such folder", dir);
+    }
+    int found = 0;
+    for (int c = 0; c < m->n_cells; c++) {
+        snprintf(path, sizeof path, "%s/checkpoints/cell-%d.safetensors", m->run_dir, c);
+        found += lpz_is_file(path);
+    }
+    if (!found) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no checkpoint of any of the %d cells in %s/checkpoints",
+                      dir, m->n_cells, m->run_dir);
+        lpz_error_hint(err, "a distributed run keeps its cells' checkpoints in RUN_DIR/checkpoints "
+                            "(general.checkpoint_period; the final one is written when a run ends or is stopped)");
+        m->run_dir[0] = '\0';
+        return err->code;
+    }
+    if (found < m->n_cells)
+        lpz_log(LPZ_LOG_WARN, "resuming %s: %d of %d cells have a checkpoint; the others start from the beginning",
+                m->run_dir, found, m->n_cells);
+    return load_rows(m, err);
 }
 
 /* ---- experiment control ---- */
@@ -699,6 +769,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
             goto done;
         }
     }
+    if (o->resume_dir && (rc = open_resume_dir(m, o->resume_dir, err)))
+        goto done;
     if ((rc = load_nodes(m, err)))
         goto done;
 
@@ -733,7 +805,9 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         goto done;
     }
 
-    if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+    if (o->resume_dir)
+        snprintf(out->run_dir, sizeof out->run_dir, "%s", m->run_dir);
+    else if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
         goto done;
     snprintf(m->run_dir, sizeof m->run_dir, "%s", out->run_dir);
     char path[PATH_MAX + 64];
@@ -758,8 +832,9 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         snprintf(m->cells[c].url, sizeof m->cells[c].url, "tcp://%s:%u", host, n->ch.cell_port);
         m->cells[c].node = (int)(n - m->nodes);
     }
+    m->started = 1;
     for (int c = 0; c < m->n_cells; c++)
-        if ((rc = start_cell(m, &m->nodes[m->cells[c].node], c, 0, err))) {
+        if ((rc = start_cell(m, &m->nodes[m->cells[c].node], c, o->resume_dir != NULL, err))) {
             lpz_error_context(err, "starting cell %d", c);
             stop_all(m, LPZ_DIST_STOP_ABORT);
             goto done;
@@ -840,7 +915,10 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (!rc && out->lost)
         lpz_log(LPZ_LOG_WARN, "%d of %d cells lost; their results are missing", out->lost, m->n_cells);
 done:
-    if (rc && m->run_dir[0]) {
+    /* Rows collected before a failure are kept; a run that never started
+     * a cell has none of its own (and a resumed folder's files stay as
+     * they are). */
+    if (rc && m->run_dir[0] && m->started) {
         lpz_error e2;
         write_merged(m, &e2);
     }

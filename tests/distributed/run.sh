@@ -2,7 +2,8 @@
 # Distributed end to end: four clients and a master on loopback train the
 # tiny 2x2 grid and the master's folder has the local mode's layout; the
 # same four clients, not restarted, then run a 1x1 experiment, and a 3x3
-# one with five more clients; Ctrl-C on a master stops every cell cleanly.
+# one with five more clients; Ctrl-C on a master stops every cell cleanly,
+# and --resume continues that stopped run from its checkpoints.
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="run-test-secret"
 for i in 0 1 2 3; do start_client $i; done
@@ -75,4 +76,26 @@ for i in 0 1 2 3; do
   st=$("$PROBE" "tcp://127.0.0.1:$((BASE + i))" hello "$LPZ_SECRET")
   grep -q "CHALLENGE state 0" <<< "$st" || fail "client $i not idle after Ctrl-C: $st"
 done
+# 5. --resume of the stopped run on the same clients: every cell continues
+#    from its checkpoint to the new n_iterations; the rows of the first
+#    iterations are kept as they were; fewer iterations than done is refused.
+head -n 9 "$d/metrics.csv" > "$work/s-first.csv"
+cp "$d/metrics.csv" "$work/s-all.csv"
+done_it=$(tail -n 1 "$d/metrics.csv" | cut -d, -f1)
+total=$((done_it + 2))
+timeout 60 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_iterations=1 --set "$(nodes 0 3)" \
+  > "$work/r1.out" 2> "$work/master-r1.log" && fail "resuming with fewer iterations than done should fail"
+grep -q "the run already has" "$work/master-r1.log" || fail "refusal: $(cat "$work/master-r1.log")"
+cmp -s "$work/s-all.csv" "$d/metrics.csv" || fail "a refused resume changed metrics.csv"
+timeout 120 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_iterations=$total --set "$(nodes 0 3)" \
+  > "$work/r.out" 2> "$work/master-r.log" || fail "resumed master failed: $(cat "$work/r.out")"
+[ "$(grep -c "resumed from its latest checkpoint" "$work/master-r.log")" -eq 4 ] \
+  || fail "not every cell resumed from its checkpoint"
+grep -q "^trained 4 cells" "$work/r.out" || fail "resumed summary: $(cat "$work/r.out")"
+[ "$(wc -l < "$d/metrics.csv")" -eq $((1 + 4 * total)) ] \
+  || fail "resumed metrics.csv should have 1 + ${total}x4 rows: $(wc -l < "$d/metrics.csv")"
+[ "$(cut -d, -f1,2 "$d/metrics.csv" | tail -n +2 | sort -u | wc -l)" -eq $((4 * total)) ] \
+  || fail "resumed metrics.csv lacks rows"
+cmp -s "$work/s-first.csv" <(head -n 9 "$d/metrics.csv") || fail "the first iterations' rows changed on resume"
+check_cells "$d" 0 1 2 3
 echo "PASS"
