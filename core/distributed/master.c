@@ -315,6 +315,11 @@ static int write_merged(master *m, lpz_error *err)
 static int load_rows(master *m, lpz_error *err)
 {
     static const char *names[2] = {"metrics.csv", "timing.csv"};
+    /* Rows past trainer.n_iterations would be dropped from the merged
+     * file: refuse rather than lose them. */
+    int rc = lpz_run_check_resume(m->run_dir, m->n_iterations, err);
+    if (rc)
+        return rc;
     for (int t = 0; t < 2; t++) {
         char path[PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/%s", m->run_dir, names[t]);
@@ -322,27 +327,8 @@ static int load_rows(master *m, lpz_error *err)
             continue;
         char *data;
         size_t size;
-        int rc = lpz_read_file(path, (size_t)1 << 30, &data, &size, err);
-        if (rc)
+        if ((rc = lpz_read_file(path, (size_t)1 << 30, &data, &size, err)))
             return rc;
-        /* Rows past trainer.n_iterations would be dropped from the
-         * merged file: refuse rather than lose them. */
-        long last = 0;
-        for (char *line = data; line && line < data + size; line = memchr(line, '\n', (size_t)(data + size - line))) {
-            if (*line == '\n')
-                line++;
-            long it = strtol(line, NULL, 10);
-            if (it > last)
-                last = it;
-        }
-        if (last > m->n_iterations) {
-            free(data);
-            lpz_error_set(err, LPZ_EINVAL, "the run already has %ld iterations, more than trainer.n_iterations %d",
-                          last, m->n_iterations);
-            lpz_error_where(err, "%s", path);
-            lpz_error_hint(err, "resume with --set trainer.n_iterations=N, N >= %ld", last);
-            return err->code;
-        }
         for (int c = 0; c < m->n_cells; c++)
             merge_rows(m, &m->cells[c], c, (const uint8_t *)data, size, t);
         free(data);

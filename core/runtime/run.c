@@ -116,6 +116,36 @@ int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_erro
     return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s", parent);
 }
 
+int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    if (!lpz_is_file(path))
+        return LPZ_OK;
+    char *data;
+    size_t size;
+    int rc = lpz_read_file(path, (size_t)1 << 30, &data, &size, err);
+    if (rc)
+        return rc;
+    /* Rows start with their iteration; the header does not parse. */
+    long last = 0;
+    for (const char *line = data; line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        long it = strtol(line, NULL, 10);
+        if (it > last)
+            last = it;
+    }
+    free(data);
+    if (last <= n_iterations)
+        return LPZ_OK;
+    lpz_error_set(err, LPZ_EINVAL, "the run already has %ld iterations, more than trainer.n_iterations %d", last,
+                  n_iterations);
+    lpz_error_where(err, "%s", path);
+    lpz_error_hint(err, "resume with --set trainer.n_iterations=N, N >= %ld", last);
+    return err->code;
+}
+
 static int write_config(const lpz_config *cfg, const char *run_dir, lpz_error *err)
 {
     char path[PATH_MAX + 32];
@@ -172,6 +202,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
             rc = lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no such folder", req->resume_dir);
             goto done;
         }
+        /* Before config.yml is rewritten with the new n_iterations. */
+        if ((rc = lpz_run_check_resume(out->run_dir, p.n_iterations, err)))
+            goto done;
     } else if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err))) {
         goto done;
     }

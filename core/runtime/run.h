@@ -37,6 +37,12 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
  * and writes its path to out. */
 int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
 
+/* Before a run folder is resumed: LPZ_EINVAL (naming the file and the
+ * --set that fixes it) when its metrics.csv already has iterations past
+ * n_iterations, which the resumed run could neither redo nor keep. A
+ * folder without metrics.csv passes. */
+int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err);
+
 /* Loads the plugin of `kind` named `name` and fills its options from the
  * configuration section ("dataloader" or "network"). */
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,

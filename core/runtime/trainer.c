@@ -887,7 +887,17 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         lpz_cell_state st = {id, p->grid_k, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
         if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)))
             return rc;
-        c->iteration = st.iteration > p->n_iterations ? p->n_iterations : st.iteration;
+        /* Training further back is not possible, and labelling the state
+         * with fewer iterations than it has would make a later resume
+         * redo (and duplicate) iterations. */
+        if (st.iteration > p->n_iterations) {
+            lpz_error_set(err, LPZ_EINVAL,
+                          "the checkpoint of cell %d is at iteration %d, more than trainer.n_iterations %d", id,
+                          st.iteration, p->n_iterations);
+            lpz_error_hint(err, "resume with --set trainer.n_iterations=N, N >= %d", st.iteration);
+            return err->code;
+        }
+        c->iteration = st.iteration;
         for (int i = 0; i < pop; i++) {
             uint64_t top = c->gen[i].id > c->disc[i].id ? c->gen[i].id : c->disc[i].id;
             while (top > __atomic_load_n(&t->next_id, __ATOMIC_SEQ_CST))

@@ -72,4 +72,18 @@ for c in 0 1 2 3; do
   n=$(awk -F, -v c=$c 'NR > 1 && $2 == c' "$ds/metrics.csv" | wc -l)
   [ "$n" -eq 40 ] || fail "cell $c has $n rows after resuming"
 done
+# 4. Resuming with fewer iterations than done is refused, and leaves the
+#    run (metrics.csv, config.yml) as it was; extending it still works.
+cp "$ds/metrics.csv" "$work/m40.csv"
+cp "$ds/config.yml" "$work/c40.yml"
+set +e
+"$LPZ" train --resume "$ds" -q --set trainer.n_iterations=10 > "$work/r10.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] || fail "--resume with fewer iterations should exit 1, got $status"
+grep -q "already has 40 iterations" "$work/r10.out" || fail "refusal: $(cat "$work/r10.out")"
+cmp -s "$work/m40.csv" "$ds/metrics.csv" || fail "a refused resume changed metrics.csv"
+cmp -s "$work/c40.yml" "$ds/config.yml" || fail "a refused resume changed config.yml"
+"$LPZ" train --resume "$ds" -q --set trainer.n_iterations=41 > "$work/r41.out"
+[ "$(cut -d, -f1,2 "$ds/metrics.csv" | tail -n +2 | sort -u | wc -l)" -eq 164 ] || fail "extending to 41 iterations"
 echo "e2e train: all checks passed"
