@@ -1,8 +1,16 @@
 /* core/transport/sha256.c - SHA-256 and HMAC-SHA256, straight from
- * FIPS 180-4 section 6.2 and RFC 2104. Portable C, big-endian word loads. */
+ * FIPS 180-4 section 6.2 and RFC 2104. Portable C, big-endian word loads;
+ * on x86-64 CPUs with the SHA extensions (sha_ni) the block function runs
+ * on them instead (about 8x faster: the HMAC over every frame was the
+ * cost of a shared secret, docs/protocol.md). */
 #include "transport/sha256.h"
 
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define LPZ_SHA_X86 1
+#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -50,6 +58,89 @@ static void compress(uint32_t h[8], const uint8_t *p)
     h[7] += hh;
 }
 
+#ifdef LPZ_SHA_X86
+/* The FIPS 180-4 rounds with SHA-NI: the state lives as (ABEF, CDGH);
+ * sha256rnds2 does two rounds, sha256msg1/msg2 extend the schedule four
+ * words at a time: W[i..i+3] = msg2(msg1(W[i-16..], W[i-12..]) +
+ * W[i-7..i-4], W[i-4..i-1]). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t h[8], const uint8_t *p,
+                                                                      size_t blocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1); /* CDAB */
+    __m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B); /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);                                      /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);                                           /* CDGH */
+    for (; blocks; blocks--, p += LPZ_SHA256_BLOCK) {
+        __m128i save0 = st0, save1 = st1, w[4];
+        for (int g = 0; g < 4; g++)
+            w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+        for (int g = 0; g < 16; g++) {
+            __m128i cur;
+            if (g < 4) {
+                cur = w[g];
+            } else {
+                /* w[g&3] is group g-4, then g-3, g-2, g-1. */
+                __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+                x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+                cur = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
+                w[g & 3] = cur;
+            }
+            __m128i msg = _mm_add_epi32(cur, _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+        }
+        st0 = _mm_add_epi32(st0, save0);
+        st1 = _mm_add_epi32(st1, save1);
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);      /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);      /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0);   /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);      /* HGFE */
+    _mm_storeu_si128((__m128i *)&h[0], st0);
+    _mm_storeu_si128((__m128i *)&h[4], st1);
+}
+#endif
+
+/* -1: not decided yet; 0: portable; 1: SHA-NI. */
+static int use_shani = -1;
+
+static int shani(void)
+{
+    int v = __atomic_load_n(&use_shani, __ATOMIC_RELAXED);
+    if (v < 0) {
+#ifdef LPZ_SHA_X86
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
+#else
+        v = 0;
+#endif
+        __atomic_store_n(&use_shani, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+int lpz_sha256_accelerated(int mode)
+{
+    if (mode == 0)
+        __atomic_store_n(&use_shani, 0, __ATOMIC_RELAXED);
+    else if (mode > 0)
+        __atomic_store_n(&use_shani, -1, __ATOMIC_RELAXED);
+    return shani();
+}
+
+static void compress_blocks(uint32_t h[8], const uint8_t *p, size_t blocks)
+{
+#ifdef LPZ_SHA_X86
+    if (shani()) {
+        compress_shani(h, p, blocks);
+        return;
+    }
+#endif
+    for (; blocks; blocks--, p += LPZ_SHA256_BLOCK)
+        compress(h, p);
+}
+
 void lpz_sha256_init(lpz_sha256_ctx *s)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -73,11 +164,15 @@ void lpz_sha256_update(lpz_sha256_ctx *s, const void *data, size_t len)
         len -= take;
         if (s->fill < LPZ_SHA256_BLOCK)
             return;
-        compress(s->h, s->buf);
+        compress_blocks(s->h, s->buf, 1);
         s->fill = 0;
     }
-    for (; len >= LPZ_SHA256_BLOCK; p += LPZ_SHA256_BLOCK, len -= LPZ_SHA256_BLOCK)
-        compress(s->h, p);
+    size_t blocks = len / LPZ_SHA256_BLOCK;
+    if (blocks) {
+        compress_blocks(s->h, p, blocks);
+        p += blocks * LPZ_SHA256_BLOCK;
+        len -= blocks * LPZ_SHA256_BLOCK;
+    }
     if (len) {
         memcpy(s->buf, p, len);
         s->fill = len;

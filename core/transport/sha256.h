@@ -1,7 +1,8 @@
 /* core/transport/sha256.h - SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104).
  *
  * Used by the wire format to authenticate messages when a shared secret is
- * configured. Self-contained (no OpenSSL): the one hash the protocol needs,
+ * configured. Self-contained (no OpenSSL; SHA-NI when the CPU has it): the
+ * one hash the protocol needs,
  * checked against the FIPS 180-2 and RFC 4231 test vectors in
  * tests/transport. Not for passwords or key derivation.
  */
@@ -42,6 +43,13 @@ void lpz_hmac_start(const lpz_hmac_key *k, lpz_sha256_ctx *s);
 void lpz_hmac_finish(const lpz_hmac_key *k, lpz_sha256_ctx *s, uint8_t out[LPZ_SHA256_SIZE]);
 /* One call: out = HMAC-SHA256(key, msg). */
 void lpz_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[LPZ_SHA256_SIZE]);
+
+/* Which block function runs: the CPU's SHA extensions (x86-64 sha_ni,
+ * chosen automatically when present) or portable C. mode 0 forces the
+ * portable one, 1 goes back to the automatic choice, -1 only asks.
+ * Returns 1 when the SHA extensions are in use. For tests and benchmarks
+ * (both give the same digests). */
+int lpz_sha256_accelerated(int mode);
 
 /* 1 when the n bytes of a and b are equal, 0 otherwise, in time that does
  * not depend on where they differ (for comparing tags). */
