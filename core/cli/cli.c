@@ -5,6 +5,7 @@
 #include <lpz/embed.h>
 #include <lpz/log.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,32 @@ static const option_def options[] = {
     {"help", 'h', A_FLAG, C_ALL, NULL, "show this help", OFF(help)},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end || errno || v < 1 || v > 10000000) {
+        fprintf(stderr, "lpz: error: %s %s: expected a whole number from 1 to 10000000\n", flag, text);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int lpz_cli_parse_seed(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (!*text || *end || errno || text[0] == '-') {
+        fprintf(stderr, "lpz: error: --seed %s: expected a whole number >= 0\n", text);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
 
 void lpz_cli_print_error(const lpz_error *err)
 {

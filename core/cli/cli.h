@@ -10,6 +10,8 @@
 
 #include <lpz/error.h>
 
+#include <stdint.h>
+
 #define LPZ_CLI_MAX_LIST 64
 
 /* Everything the command line said, parsed. */
@@ -37,5 +39,10 @@ typedef struct lpz_cli_args {
 
 /* Prints "lpz: error: <where>: <what> (<hint>)" to stderr. */
 void lpz_cli_print_error(const lpz_error *err);
+
+/* Command-line numbers: 0, or 2 (the usage-error exit status) after
+ * printing "lpz: error: FLAG TEXT: expected ...". A count is 1..10^7. */
+int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out);
+int lpz_cli_parse_seed(const char *text, uint64_t *out);
 
 #endif

@@ -15,7 +15,6 @@
 
 #include <lpz/log.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,28 +31,10 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         return 2;
     }
     int64_t n_req = 0;
-    if (args->sample_size) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(args->sample_size, &end, 10);
-        if (!*args->sample_size || *end || errno || v < 1 || v > 10000000) {
-            fprintf(stderr, "lpz: error: --sample-size %s: expected a whole number from 1 to 10000000\n",
-                    args->sample_size);
-            return 2;
-        }
-        n_req = v;
-    }
     uint64_t seed = 0;
-    if (args->seed) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(args->seed, &end, 10);
-        if (!*args->seed || *end || errno || args->seed[0] == '-') {
-            fprintf(stderr, "lpz: error: --seed %s: expected a whole number >= 0\n", args->seed);
-            return 2;
-        }
-        seed = v;
-    }
+    if ((args->sample_size && lpz_cli_parse_count(args->sample_size, "--sample-size", &n_req)) ||
+        (args->seed && lpz_cli_parse_seed(args->seed, &seed)))
+        return 2;
     const char *format = args->format ? args->format : "both";
     int want_png = strcmp(format, "png") == 0 || strcmp(format, "both") == 0;
     int want_npy = strcmp(format, "npy") == 0 || strcmp(format, "both") == 0;

@@ -12,38 +12,11 @@
 
 #include <lpz/log.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int parse_count(const char *text, const char *what, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (!*text || *end || errno || v < 1 || v > 10000000) {
-        fprintf(stderr, "lpz: error: %s %s: expected a whole number from 1 to 10000000\n", what, text);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_seed(const char *text, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (!*text || *end || errno || text[0] == '-') {
-        fprintf(stderr, "lpz: error: --seed %s: expected a whole number >= 0\n", text);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
 
 static void print_number(const char *name, double v, int json, int last)
 {
@@ -82,8 +55,8 @@ int lpz_cmd_score(const lpz_cli_args *args)
     }
     int64_t n_req = 0;
     uint64_t seed = 0;
-    if ((args->sample_size && parse_count(args->sample_size, "--sample-size", &n_req)) ||
-        (args->seed && parse_seed(args->seed, &seed)))
+    if ((args->sample_size && lpz_cli_parse_count(args->sample_size, "--sample-size", &n_req)) ||
+        (args->seed && lpz_cli_parse_seed(args->seed, &seed)))
         return 2;
     lpz_error err;
     lpz_error_clear(&err);
