@@ -181,7 +181,7 @@ static int bad_default(const lpz_options *o, const char *key, const char *text, 
 
 int lpz_options_get_string(const lpz_options *o, const char *key, const char **out, lpz_error *err)
 {
-    const char *t;
+    const char *t = NULL;
     int rc = lookup(o, key, LPZ_OPT_STRING, &t, err);
     if (rc == LPZ_OK)
         *out = t;
@@ -190,7 +190,7 @@ int lpz_options_get_string(const lpz_options *o, const char *key, const char **o
 
 int lpz_options_get_int(const lpz_options *o, const char *key, int64_t *out, lpz_error *err)
 {
-    const char *t;
+    const char *t = NULL;
     int rc = lookup(o, key, LPZ_OPT_INT, &t, err);
     if (rc != LPZ_OK)
         return rc;
@@ -199,7 +199,7 @@ int lpz_options_get_int(const lpz_options *o, const char *key, int64_t *out, lpz
 
 int lpz_options_get_float(const lpz_options *o, const char *key, double *out, lpz_error *err)
 {
-    const char *t;
+    const char *t = NULL;
     int rc = lookup(o, key, LPZ_OPT_FLOAT, &t, err);
     if (rc != LPZ_OK)
         return rc;
@@ -208,7 +208,7 @@ int lpz_options_get_float(const lpz_options *o, const char *key, double *out, lp
 
 int lpz_options_get_bool(const lpz_options *o, const char *key, int *out, lpz_error *err)
 {
-    const char *t;
+    const char *t = NULL;
     int rc = lookup(o, key, LPZ_OPT_BOOL, &t, err);
     if (rc != LPZ_OK)
         return rc;

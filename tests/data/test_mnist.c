@@ -69,9 +69,11 @@ static void write_set(const char *dir, const char *prefix, int gz, int n_images,
         lab[i] = (uint8_t)(i % 10);
     uint32_t ih[4] = {img_magic, (uint32_t)n_images, ROWS, COLS};
     uint32_t lh[2] = {2049, (uint32_t)n_labels};
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
+    assert_true(snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "") <
+                (int)sizeof path);
     write_idx(path, ih, 4, px, (size_t)n_images * ROWS * COLS, 0, gz);
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
+    assert_true(snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "") <
+                (int)sizeof path);
     write_idx(path, lh, 2, lab, (size_t)n_labels, 0, gz);
     free(px);
 }

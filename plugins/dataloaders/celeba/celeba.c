@@ -98,8 +98,9 @@ static int has_image_ext(const char *name)
     size_t n = strlen(dot + 1);
     if (n == 0 || n >= sizeof ext)
         return 0;
-    for (size_t i = 0; i <= n; i++)
+    for (size_t i = 0; i < n; i++)
         ext[i] = (char)tolower((unsigned char)dot[1 + i]);
+    ext[n] = '\0';
     return !strcmp(ext, "jpg") || !strcmp(ext, "jpeg") || !strcmp(ext, "png");
 }
 
