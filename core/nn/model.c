@@ -6,6 +6,7 @@
  */
 #include "nn/elementwise.h"
 #include "nn/internal.h"
+#include "nn/model_frozen.h"
 
 #include <lpz/error.h>
 
@@ -914,6 +915,8 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
         return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward: model or output gradient is NULL");
     if (m->last_n == 0)
         return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward called without a forward pass before it");
+    if (with_params && !m->grads && m->n_params)
+        return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward on a model without gradients (forward only)");
     int64_t n = m->last_n;
     if (m->n_layers == 0) {
         if (dx)
@@ -1028,9 +1031,20 @@ int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error
     return backward(m, dy, dx, 0, err);
 }
 
+void lpz_model_drop_grads(lpz_model *m)
+{
+    free(m->grads);
+    m->grads = NULL;
+}
+
+int lpz_model_has_grads(const lpz_model *m)
+{
+    return m->grads != NULL;
+}
+
 void lpz_model_zero_grad(lpz_model *m)
 {
-    if (m->n_params)
+    if (m->n_params && m->grads)
         memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
 }
 
@@ -1075,7 +1089,10 @@ int lpz_model_clone(const lpz_model *m, lpz_model **out, lpz_error *err)
         memcpy(c->tensors, m->tensors, (size_t)m->n_tensors * sizeof(nn_tensor));
     if (np) {
         memcpy(c->params, m->params, np);
-        memcpy(c->grads, m->grads, np);
+        if (m->grads)
+            memcpy(c->grads, m->grads, np);
+        else
+            memset(c->grads, 0, np);
     }
     if (m->n_bufs)
         memcpy(c->bufs, m->bufs, (size_t)m->n_bufs * sizeof(float));

@@ -1,6 +1,8 @@
 /* core/runtime/member.c - see member.h. */
 #include "runtime/member.h"
 
+#include "nn/model_frozen.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,11 @@ void lpz_member_free(lpz_member *m)
     if (m->model)
         lpz_model_destroy(m->model);
     memset(m, 0, sizeof *m);
+}
+
+void lpz_member_freeze(lpz_member *m)
+{
+    lpz_model_drop_grads(m->model);
 }
 
 int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err)

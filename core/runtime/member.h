@@ -33,6 +33,12 @@ int lpz_member_init(lpz_member *m, const lpz_network *net, lpz_role role, uint64
                     lpz_error *err);
 void lpz_member_free(lpz_member *m);
 
+/* For members that are only evaluated, never trained (neighbours' copies;
+ * the local ones while selection trains the selected copies): frees the
+ * model's gradient buffer (4 bytes per parameter). Parameters, buffers and
+ * Adam state stay, so the member still travels and is copied exactly. */
+void lpz_member_freeze(lpz_member *m);
+
 /* Copies parameters, buffers, Adam state and scalars. */
 int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err);
 

@@ -526,6 +526,14 @@ int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **pa
     return LPZ_OK;
 }
 
+void lpz_peer_client_release(lpz_peer_client *c)
+{
+    if (c && c->last) {
+        nng_msg_free(c->last);
+        c->last = NULL;
+    }
+}
+
 void lpz_peer_client_close(lpz_peer_client *c)
 {
     if (!c)

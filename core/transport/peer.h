@@ -73,6 +73,12 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
  * (malformed reply). */
 int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **payload, size_t *len, lpz_error *err);
 
+/* Frees the last fetched reply now (the payload it handed out becomes
+ * invalid) instead of at the next fetch or close: a population is
+ * megabytes, and a trainer that has decoded it need not hold it for a
+ * whole iteration. NULL ok; releasing twice is harmless. */
+void lpz_peer_client_release(lpz_peer_client *c);
+
 const char *lpz_peer_client_url(const lpz_peer_client *c);
 
 /* Announces that the cell served at `from` is now served at `to` (the
