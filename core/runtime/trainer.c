@@ -317,7 +317,8 @@ typedef struct dp_job {
     double loss[2][2]; /* [part][real, fake]: mean over the part's rows */
     int rc[2];
     lpz_error err1; /* part 1's error (part 0 writes the cell's) */
-    lpz_model *sum_dst, *sum_src;
+    lpz_member *trained; /* g in a generator step, d otherwise */
+    lpz_model *rep;      /* its replica */
 } dp_job;
 
 static void dp_free(cell *c)
@@ -408,17 +409,29 @@ static void dp_half(void *arg, int k)
     j->rc[k] = rc;
 }
 
-/* Part k adds its half of the replica's gradient vector into the model's. */
-static void dp_sum(void *arg, int k)
+/* Part k adds its half of the replica's gradient vector into the trained
+ * model's and takes the Adam step of that half of the parameters. Adam is
+ * element-wise, so a view of the state over a range updates exactly those
+ * elements as the whole step would; the step count is advanced once,
+ * afterwards, by dp_step. */
+static void dp_sum_adam(void *arg, int k)
 {
     dp_job *j = arg;
-    int64_t P = lpz_model_param_count(j->sum_dst), mid = (P / 2) & ~(int64_t)15;
-    lpz_replica_add_grads(j->sum_dst, j->sum_src, k ? mid : 0, k ? P : mid);
+    lpz_model *m = j->trained->model;
+    int64_t P = lpz_model_param_count(m), mid = (P / 2) & ~(int64_t)15; /* 64-byte aligned split */
+    int64_t begin = k ? mid : 0, end = k ? P : mid;
+    lpz_replica_add_grads(m, j->rep, begin, end);
+    lpz_adam view = *j->trained->adam;
+    view.n = end - begin;
+    view.m += begin;
+    view.v += begin;
+    j->rc[k] = lpz_adam_step(&view, lpz_model_params(m) + begin, lpz_model_grads(m) + begin, j->trained->lr,
+                             ADAM_BETA1, ADAM_BETA2, k ? &j->err1 : &j->c->err);
 }
 
-/* The gradients of one step over the whole batch, in the trained model
- * (g's in a generator step, d's otherwise), with the batch's mean losses
- * against target 1 (real) and 0 (fake). */
+/* One Adam step of g (generator step) or d (discriminator step) on the
+ * whole batch; the batch's mean losses against target 1 (real) and 0
+ * (fake) in *loss_real and *loss_fake. */
 static int dp_step(cell *c, lpz_member *g, lpz_member *d, int gen_step, lpz_loss_kind kind, double *loss_real,
                    double *loss_fake)
 {
@@ -440,9 +453,16 @@ static int dp_step(cell *c, lpz_member *g, lpz_member *d, int gen_step, lpz_loss
         c->err = j.err1;
         return j.rc[1];
     }
-    j.sum_dst = gen_step ? g->model : d->model;
-    j.sum_src = gen_step ? c->dp_g : c->dp_d;
-    lpz_pair_run(c->dp, dp_sum, &j);
+    j.trained = gen_step ? g : d;
+    j.rep = gen_step ? c->dp_g : c->dp_d;
+    lpz_pair_run(c->dp, dp_sum_adam, &j);
+    if (j.rc[0])
+        return j.rc[0];
+    if (j.rc[1]) {
+        c->err = j.err1;
+        return j.rc[1];
+    }
+    j.trained->adam->t++;
     int64_t B = c->tr->batch, h = B / 2;
     *loss_real = (j.loss[0][0] * (double)h + j.loss[1][0] * (double)(B - h)) / (double)B;
     *loss_fake = (j.loss[0][1] * (double)h + j.loss[1][1] * (double)(B - h)) / (double)B;
@@ -458,8 +478,6 @@ static int train_generator(cell *c, lpz_member *g, lpz_member *d)
     if (c->dp) {
         double loss, unused;
         int rc = dp_step(c, g, d, 1, generator_loss(c, g), &loss, &unused);
-        if (!rc)
-            rc = adam_step(c, g);
         if (!rc) {
             c->g_loss += loss;
             c->g_steps++;
@@ -501,7 +519,7 @@ static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
     int rc;
     if (c->dp) {
         rc = dp_step(c, g, d, 0, discriminator_loss(c, d), &lr, &lf);
-        goto step;
+        goto stepped;
     }
     const float *fake = lpz_model_forward(g->model, c->z, B, &c->err);
     if (!fake)
@@ -520,9 +538,9 @@ static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
         rc = lpz_loss(kind, out, B, 0.0f, &lf, c->dout, &c->err);
     if (!rc)
         rc = lpz_model_backward(d->model, c->dout, NULL, &c->err);
-step:
     if (!rc)
         rc = adam_step(c, d);
+stepped:
     if (!rc && t->p->wgan) {
         float *w = lpz_model_params(d->model);
         for (int64_t i = 0; i < d->n_params; i++)
