@@ -14,8 +14,9 @@ struct lpz_pair {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    unsigned posted; /* jobs posted (atomic) */
-    unsigned done;   /* jobs the helper finished (atomic) */
+    unsigned posted;  /* jobs posted (atomic) */
+    unsigned claimed; /* the last job whose part 1 someone took (atomic) */
+    unsigned done;    /* the last job the helper finished (atomic) */
     int sleeping;    /* helper waits on cond (under lock) */
     int quit;
     void (*fn)(void *, int);
@@ -50,7 +51,13 @@ static void *helper_main(void *arg)
             if (quit)
                 return NULL;
         }
-        seen++;
+        /* Only the newest job can be unclaimed: the caller runs part 1
+         * itself when the helper is late (descheduled on a busy machine),
+         * so jobs never wait for this thread to be scheduled. */
+        seen = __atomic_load_n(&p->posted, __ATOMIC_ACQUIRE);
+        unsigned prev = seen - 1;
+        if (!__atomic_compare_exchange_n(&p->claimed, &prev, seen, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
         p->fn(p->arg, 1);
         __atomic_store_n(&p->done, seen, __ATOMIC_RELEASE);
     }
@@ -84,8 +91,13 @@ void lpz_pair_run(lpz_pair *p, void (*fn)(void *, int), void *arg)
         pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
     fn(arg, 0);
-    /* The halves take about as long as each other: spin, and yield the
-     * core only when the helper is late (it was descheduled). */
+    unsigned prev = job - 1;
+    if (__atomic_compare_exchange_n(&p->claimed, &prev, job, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        fn(arg, 1); /* the helper has not started: do its part here */
+        return;
+    }
+    /* The helper is running part 1, which takes about as long as part 0:
+     * spin, and yield the core only when it is late. */
     for (int spins = 0; __atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != job; spins++) {
         cpu_pause();
         if (spins > SPINS)

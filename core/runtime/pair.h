@@ -7,7 +7,10 @@
  * about every millisecond during training, so both sides spin briefly
  * before sleeping (a futex wake-up per job would cost tens of
  * microseconds); between training phases (fitness, FID) the helper
- * sleeps on a condition variable and uses no CPU.
+ * sleeps on a condition variable and uses no CPU. When the helper has not
+ * started a part by the time the caller finished its own, the caller runs
+ * it too: on a machine busy with other work a job never waits for the
+ * helper to be scheduled (fn must not care which thread runs a part).
  */
 #ifndef LPZ_CORE_RUNTIME_PAIR_H
 #define LPZ_CORE_RUNTIME_PAIR_H
