@@ -133,6 +133,7 @@ typedef struct cell {
     int dp_state;          /* 0: not decided yet, 1: on, -1: off */
     lpz_pair *dp;
     lpz_model *dp_g, *dp_d; /* replicas, rebound to each step's models */
+    double *dp_loss;        /* the helper's fitness sums, as pair_loss then real_loss */
 } cell;
 
 struct trainer {
@@ -218,75 +219,6 @@ static lpz_loss_kind discriminator_loss(cell *c, const lpz_member *d)
     return k == LPZ_LOSS_HEURISTIC ? LPZ_LOSS_BCE : (lpz_loss_kind)k;
 }
 
-/* ---- fitness ------------------------------------------------------------- */
-
-/* Fitness of generators against discriminators (want_g) and of
- * discriminators against generators (want_d), on the cell's fitness sample,
- * in chunks of one batch so scratch memory stays that of a batch. The
- * generator's loss is its loss against D(G(z)) with target 1; the
- * discriminator's is loss(D(x), 1) + loss(D(G(z)), 0). Lower is better. */
-static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int nd, int want_g, int want_d)
-{
-    trainer *t = c->tr;
-    const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->batch;
-    double *pair = c->pair_loss;      /* [ng * nd]: generator i's loss against d j */
-    double *dfake = pair + ng * nd;   /* [nd * ng]: d j's fake loss against generator i */
-    double *dreal = c->real_loss;     /* [nd] */
-    memset(pair, 0, sizeof(double) * (size_t)(2 * ng * nd));
-    memset(dreal, 0, sizeof(double) * (size_t)nd);
-    for (int64_t off = 0; off < S; off += B) {
-        int64_t n = S - off < B ? S - off : B;
-        const float *x = c->fit_real + off * t->numel;
-        const float *z = c->fit_z + off * t->latent;
-        if (want_d)
-            for (int j = 0; j < nd; j++) {
-                const float *out = lpz_model_forward(discs[j]->model, x, n, &c->err);
-                double l;
-                if (!out || lpz_loss(discriminator_loss(c, discs[j]), out, n, 1.0f, &l, NULL, &c->err))
-                    return c->err.code ? c->err.code : LPZ_EINVAL;
-                dreal[j] += l * n;
-            }
-        for (int i = 0; i < ng; i++) {
-            const float *fake = lpz_model_forward(gens[i]->model, z, n, &c->err);
-            if (!fake)
-                return c->err.code;
-            /* D forwards do not touch the generator's output buffer. */
-            for (int j = 0; j < nd; j++) {
-                const float *out = lpz_model_forward(discs[j]->model, fake, n, &c->err);
-                double l;
-                if (!out)
-                    return c->err.code;
-                if (want_g) {
-                    if (lpz_loss(p->wgan ? LPZ_LOSS_WASSERSTEIN : (lpz_loss_kind)gens[i]->loss, out, n, 1.0f, &l,
-                                 NULL, &c->err))
-                        return c->err.code;
-                    pair[i * nd + j] += l * n;
-                }
-                if (want_d) {
-                    if (lpz_loss(discriminator_loss(c, discs[j]), out, n, 0.0f, &l, NULL, &c->err))
-                        return c->err.code;
-                    dfake[j * ng + i] += l * n;
-                }
-            }
-        }
-    }
-    double losses[LPZ_MAX_NEIGHBOURS * 64];
-    if (want_g)
-        for (int i = 0; i < ng; i++) {
-            for (int j = 0; j < nd; j++)
-                losses[j] = pair[i * nd + j] / S;
-            gens[i]->fitness = lpz_fitness_combine(losses, nd, (lpz_combine_mode)p->fitness_mode);
-        }
-    if (want_d)
-        for (int j = 0; j < nd; j++) {
-            for (int i = 0; i < ng; i++)
-                losses[i] = (dreal[j] + dfake[j * ng + i]) / S;
-            discs[j]->fitness = lpz_fitness_combine(losses, ng, (lpz_combine_mode)p->fitness_mode);
-        }
-    return LPZ_OK;
-}
-
 /* ---- training steps ------------------------------------------------------- */
 
 static int adam_step(cell *c, lpz_member *m)
@@ -326,8 +258,10 @@ static void dp_free(cell *c)
     lpz_pair_destroy(c->dp);
     lpz_replica_destroy(c->dp_g);
     lpz_replica_destroy(c->dp_d);
+    free(c->dp_loss);
     c->dp = NULL;
     c->dp_g = c->dp_d = NULL;
+    c->dp_loss = NULL;
 }
 
 /* Decides once per cell whether steps run data-parallel, and sets up the
@@ -340,10 +274,13 @@ static int dp_setup(cell *c)
     if (t->n_cells * 2 > cores || t->batch < 2 || !lpz_replica_supported(c->gen[0].model) ||
         !lpz_replica_supported(c->disc[0].model))
         return LPZ_OK;
-    int64_t rows = t->batch - t->batch / 2; /* the helper's half */
-    int rc = lpz_replica_create(c->gen[0].model, rows, &c->dp_g, &c->err);
+    /* whole batches: the helper also takes half of the fitness chunks */
+    int rc = lpz_replica_create(c->gen[0].model, t->batch, &c->dp_g, &c->err);
     if (!rc)
-        rc = lpz_replica_create(c->disc[0].model, rows, &c->dp_d, &c->err);
+        rc = lpz_replica_create(c->disc[0].model, t->batch, &c->dp_d, &c->err);
+    int64_t nall = (int64_t)c->n_nb * t->pop;
+    if (!rc && !(c->dp_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall + nall))))
+        rc = lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory");
     if (!rc)
         rc = lpz_pair_create(&c->dp, &c->err);
     if (rc) {
@@ -551,6 +488,151 @@ stepped:
         c->d_steps++;
     }
     return rc;
+}
+
+/* ---- fitness ------------------------------------------------------------- */
+
+/* The fitness sums of rows [from, to) of the fitness sample, in chunks of
+ * one batch so scratch memory stays that of a batch: pair[i * nd + j] +=
+ * generator i's loss against d j, dfake[j * ng + i] += d j's fake loss
+ * against generator i, dreal[j] += d j's real loss, each times the rows.
+ * Part 0 runs the members' models, part 1 (the data-parallel helper) the
+ * replicas bound to them in turn. */
+typedef struct eval_job {
+    cell *c;
+    lpz_member **gens, **discs;
+    int ng, nd, want_g, want_d;
+    int64_t mid;                  /* part 0: rows [0, mid), part 1: [mid, S) */
+    double *pair[2], *dreal[2];   /* [part]: pair [ng * nd] then dfake [nd * ng]; dreal [nd] */
+    int rc[2];
+    lpz_error err1;
+} eval_job;
+
+static int eval_model(int k, lpz_model *replica, lpz_member *m, lpz_model **out, lpz_error *err)
+{
+    if (!k) {
+        *out = m->model;
+        return LPZ_OK;
+    }
+    *out = replica;
+    return lpz_replica_bind(replica, m->model, err);
+}
+
+static void eval_chunks(void *arg, int k)
+{
+    eval_job *ej = arg;
+    cell *c = ej->c;
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int64_t S = p->fitness_sample_size, B = t->batch;
+    int64_t from = k ? ej->mid : 0, to = k ? S : ej->mid;
+    int ng = ej->ng, nd = ej->nd;
+    double *pair = ej->pair[k], *dfake = pair + ng * nd, *dreal = ej->dreal[k];
+    lpz_error *err = k ? &ej->err1 : &c->err;
+    lpz_model *gm, *dm;
+    int rc = LPZ_OK;
+    memset(pair, 0, sizeof(double) * (size_t)(2 * ng * nd));
+    memset(dreal, 0, sizeof(double) * (size_t)nd);
+    for (int64_t off = from; off < to && !rc; off += B) {
+        int64_t n = to - off < B ? to - off : B;
+        const float *x = c->fit_real + off * t->numel;
+        const float *z = c->fit_z + off * t->latent;
+        if (ej->want_d)
+            for (int j = 0; j < nd && !rc; j++) {
+                const float *out = NULL;
+                double l;
+                if (!(rc = eval_model(k, c->dp_d, ej->discs[j], &dm, err)) &&
+                    !(out = lpz_model_forward(dm, x, n, err)))
+                    rc = err->code ? err->code : LPZ_EINVAL;
+                if (!rc && !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 1.0f, &l, NULL, err)))
+                    dreal[j] += l * n;
+            }
+        for (int i = 0; i < ng && !rc; i++) {
+            const float *fake = NULL;
+            if (!(rc = eval_model(k, c->dp_g, ej->gens[i], &gm, err)) && !(fake = lpz_model_forward(gm, z, n, err)))
+                rc = err->code ? err->code : LPZ_EINVAL;
+            /* D forwards do not touch the generator's output buffer. */
+            for (int j = 0; j < nd && !rc; j++) {
+                const float *out = NULL;
+                double l;
+                if (!(rc = eval_model(k, c->dp_d, ej->discs[j], &dm, err)) &&
+                    !(out = lpz_model_forward(dm, fake, n, err)))
+                    rc = err->code ? err->code : LPZ_EINVAL;
+                if (!rc && ej->want_g &&
+                    !(rc = lpz_loss(p->wgan ? LPZ_LOSS_WASSERSTEIN : (lpz_loss_kind)ej->gens[i]->loss, out, n, 1.0f,
+                                    &l, NULL, err)))
+                    pair[i * nd + j] += l * n;
+                if (!rc && ej->want_d &&
+                    !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 0.0f, &l, NULL, err)))
+                    dfake[j * ng + i] += l * n;
+            }
+        }
+    }
+    ej->rc[k] = rc;
+}
+
+/* Fitness of generators against discriminators (want_g) and of
+ * discriminators against generators (want_d), on the cell's fitness sample.
+ * The generator's loss is its loss against D(G(z)) with target 1; the
+ * discriminator's is loss(D(x), 1) + loss(D(G(z)), 0). Lower is better.
+ * With data-parallel steps on, the helper thread takes the second half of
+ * the chunks (unless the losses draw random numbers: MUSTANGS'
+ * randomized_always) and the two halves' sums are added. */
+static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int nd, int want_g, int want_d)
+{
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int64_t S = p->fitness_sample_size, B = t->batch;
+    eval_job ej;
+    memset(&ej, 0, sizeof ej);
+    ej.c = c;
+    ej.gens = gens;
+    ej.discs = discs;
+    ej.ng = ng;
+    ej.nd = nd;
+    ej.want_g = want_g;
+    ej.want_d = want_d;
+    /* part 0 sums into pair_loss (2 nall^2: pair then dfake) and real_loss
+     * (nall), the helper into dp_loss (the same three, contiguous) */
+    ej.pair[0] = c->pair_loss;
+    ej.dreal[0] = c->real_loss;
+    int64_t chunks = (S + B - 1) / B;
+    int split = c->dp && chunks > 1 && !(p->mustangs && p->randomized_always);
+    ej.mid = split ? (chunks + 1) / 2 * B : S;
+    if (split) {
+        ej.pair[1] = c->dp_loss;
+        ej.dreal[1] = c->dp_loss + 2 * ng * nd;
+        lpz_pair_run(c->dp, eval_chunks, &ej);
+    } else {
+        eval_chunks(&ej, 0);
+    }
+    if (ej.rc[0])
+        return ej.rc[0];
+    if (ej.rc[1]) {
+        c->err = ej.err1;
+        return ej.rc[1];
+    }
+    double *pair = c->pair_loss, *dfake = pair + ng * nd, *dreal = c->real_loss;
+    if (split) {
+        for (int i = 0; i < 2 * ng * nd; i++)
+            pair[i] += ej.pair[1][i];
+        for (int j = 0; j < nd; j++)
+            dreal[j] += ej.dreal[1][j];
+    }
+    double losses[LPZ_MAX_NEIGHBOURS * 64];
+    if (want_g)
+        for (int i = 0; i < ng; i++) {
+            for (int j = 0; j < nd; j++)
+                losses[j] = pair[i * nd + j] / S;
+            gens[i]->fitness = lpz_fitness_combine(losses, nd, (lpz_combine_mode)p->fitness_mode);
+        }
+    if (want_d)
+        for (int j = 0; j < nd; j++) {
+            for (int i = 0; i < ng; i++)
+                losses[i] = (dreal[j] + dfake[j * ng + i]) / S;
+            discs[j]->fitness = lpz_fitness_combine(losses, ng, (lpz_combine_mode)p->fitness_mode);
+        }
+    return LPZ_OK;
 }
 
 /* ---- exchange -------------------------------------------------------------- */
