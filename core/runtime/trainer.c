@@ -264,6 +264,11 @@ static void dp_free(cell *c)
     c->dp_loss = NULL;
 }
 
+static void dp_run2(void *runner, void (*fn)(void *, int), void *arg)
+{
+    lpz_pair_run(runner, fn, arg);
+}
+
 /* Decides once per cell whether steps run data-parallel, and sets up the
  * helper thread and the replicas when they do. */
 static int dp_setup(cell *c)
@@ -283,6 +288,9 @@ static int dp_setup(cell *c)
         rc = lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory");
     if (!rc)
         rc = lpz_pair_create(&c->dp, &c->err);
+    /* the FID's classifier features in two halves too */
+    if (!rc && c->score_ctx)
+        rc = lpz_score_context_set_parallel(c->score_ctx, dp_run2, c->dp, &c->err);
     if (rc) {
         dp_free(c);
         return rc;
