@@ -13,7 +13,8 @@
  * thread per cell takes the second half of every training batch, of the
  * fitness chunks and of the FID features; results then differ from the
  * one-thread run by float summation order only, and --deterministic runs
- * stay repeatable (the split is fixed).
+ * stay repeatable (the split is fixed). general.num_workers: 1 turns the
+ * helper off.
  */
 #ifndef LPZ_RUNTIME_TRAINER_H
 #define LPZ_RUNTIME_TRAINER_H
