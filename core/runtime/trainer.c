@@ -219,6 +219,151 @@ static lpz_loss_kind discriminator_loss(cell *c, const lpz_member *d)
     return k == LPZ_LOSS_HEURISTIC ? LPZ_LOSS_BCE : (lpz_loss_kind)k;
 }
 
+/* ---- fitness ------------------------------------------------------------- */
+
+/* The fitness sums of rows [from, to) of the fitness sample, in chunks of
+ * one batch so scratch memory stays that of a batch: pair[i * nd + j] +=
+ * generator i's loss against d j, dfake[j * ng + i] += d j's fake loss
+ * against generator i, dreal[j] += d j's real loss, each times the rows.
+ * Part 0 runs the members' models, part 1 (the data-parallel helper) the
+ * replicas bound to them in turn. */
+typedef struct eval_job {
+    cell *c;
+    lpz_member **gens, **discs;
+    int ng, nd, want_g, want_d;
+    int64_t mid;                  /* part 0: rows [0, mid), part 1: [mid, S) */
+    double *pair[2], *dreal[2];   /* [part]: pair [ng * nd] then dfake [nd * ng]; dreal [nd] */
+    int rc[2];
+    lpz_error err1;
+} eval_job;
+
+static int eval_model(int k, lpz_model *replica, lpz_member *m, lpz_model **out, lpz_error *err)
+{
+    if (!k) {
+        *out = m->model;
+        return LPZ_OK;
+    }
+    *out = replica;
+    return lpz_replica_bind(replica, m->model, err);
+}
+
+static void eval_chunks(void *arg, int k)
+{
+    eval_job *ej = arg;
+    cell *c = ej->c;
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int64_t S = p->fitness_sample_size, B = t->batch;
+    int64_t from = k ? ej->mid : 0, to = k ? S : ej->mid;
+    int ng = ej->ng, nd = ej->nd;
+    double *pair = ej->pair[k], *dfake = pair + ng * nd, *dreal = ej->dreal[k];
+    lpz_error *err = k ? &ej->err1 : &c->err;
+    lpz_model *gm, *dm;
+    int rc = LPZ_OK;
+    memset(pair, 0, sizeof(double) * (size_t)(2 * ng * nd));
+    memset(dreal, 0, sizeof(double) * (size_t)nd);
+    for (int64_t off = from; off < to && !rc; off += B) {
+        int64_t n = to - off < B ? to - off : B;
+        const float *x = c->fit_real + off * t->numel;
+        const float *z = c->fit_z + off * t->latent;
+        if (ej->want_d)
+            for (int j = 0; j < nd && !rc; j++) {
+                const float *out = NULL;
+                double l;
+                if (!(rc = eval_model(k, c->dp_d, ej->discs[j], &dm, err)) &&
+                    !(out = lpz_model_forward(dm, x, n, err)))
+                    rc = err->code ? err->code : LPZ_EINVAL;
+                if (!rc && !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 1.0f, &l, NULL, err)))
+                    dreal[j] += l * n;
+            }
+        for (int i = 0; i < ng && !rc; i++) {
+            const float *fake = NULL;
+            if (!(rc = eval_model(k, c->dp_g, ej->gens[i], &gm, err)) && !(fake = lpz_model_forward(gm, z, n, err)))
+                rc = err->code ? err->code : LPZ_EINVAL;
+            /* D forwards do not touch the generator's output buffer. */
+            for (int j = 0; j < nd && !rc; j++) {
+                const float *out = NULL;
+                double l;
+                if (!(rc = eval_model(k, c->dp_d, ej->discs[j], &dm, err)) &&
+                    !(out = lpz_model_forward(dm, fake, n, err)))
+                    rc = err->code ? err->code : LPZ_EINVAL;
+                if (!rc && ej->want_g &&
+                    !(rc = lpz_loss(p->wgan ? LPZ_LOSS_WASSERSTEIN : (lpz_loss_kind)ej->gens[i]->loss, out, n, 1.0f,
+                                    &l, NULL, err)))
+                    pair[i * nd + j] += l * n;
+                if (!rc && ej->want_d &&
+                    !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 0.0f, &l, NULL, err)))
+                    dfake[j * ng + i] += l * n;
+            }
+        }
+    }
+    ej->rc[k] = rc;
+}
+
+/* Fitness of generators against discriminators (want_g) and of
+ * discriminators against generators (want_d), on the cell's fitness sample.
+ * The generator's loss is its loss against D(G(z)) with target 1; the
+ * discriminator's is loss(D(x), 1) + loss(D(G(z)), 0). Lower is better.
+ * With data-parallel steps on, the helper thread takes the second half of
+ * the chunks (unless the losses draw random numbers: MUSTANGS'
+ * randomized_always) and the two halves' sums are added. */
+static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int nd, int want_g, int want_d)
+{
+    trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
+    int64_t S = p->fitness_sample_size, B = t->batch;
+    eval_job ej;
+    memset(&ej, 0, sizeof ej);
+    ej.c = c;
+    ej.gens = gens;
+    ej.discs = discs;
+    ej.ng = ng;
+    ej.nd = nd;
+    ej.want_g = want_g;
+    ej.want_d = want_d;
+    /* part 0 sums into pair_loss (2 nall^2: pair then dfake) and real_loss
+     * (nall), the helper into dp_loss (the same three, contiguous) */
+    ej.pair[0] = c->pair_loss;
+    ej.dreal[0] = c->real_loss;
+    int64_t chunks = (S + B - 1) / B;
+    int split = c->dp && chunks > 1 && !(p->mustangs && p->randomized_always);
+    ej.mid = split ? (chunks + 1) / 2 * B : S;
+    if (split) {
+        ej.pair[1] = c->dp_loss;
+        ej.dreal[1] = c->dp_loss + 2 * ng * nd;
+        lpz_pair_run(c->dp, eval_chunks, &ej);
+    } else {
+        eval_chunks(&ej, 0);
+    }
+    if (ej.rc[0])
+        return ej.rc[0];
+    if (ej.rc[1]) {
+        c->err = ej.err1;
+        return ej.rc[1];
+    }
+    double *pair = c->pair_loss, *dfake = pair + ng * nd, *dreal = c->real_loss;
+    if (split) {
+        for (int i = 0; i < 2 * ng * nd; i++)
+            pair[i] += ej.pair[1][i];
+        for (int j = 0; j < nd; j++)
+            dreal[j] += ej.dreal[1][j];
+    }
+    double losses[LPZ_MAX_NEIGHBOURS * 64];
+    if (want_g)
+        for (int i = 0; i < ng; i++) {
+            for (int j = 0; j < nd; j++)
+                losses[j] = pair[i * nd + j] / S;
+            gens[i]->fitness = lpz_fitness_combine(losses, nd, (lpz_combine_mode)p->fitness_mode);
+        }
+    if (want_d)
+        for (int j = 0; j < nd; j++) {
+            for (int i = 0; i < ng; i++)
+                losses[i] = (dreal[j] + dfake[j * ng + i]) / S;
+            discs[j]->fitness = lpz_fitness_combine(losses, ng, (lpz_combine_mode)p->fitness_mode);
+        }
+    return LPZ_OK;
+}
+
 /* ---- training steps ------------------------------------------------------- */
 
 static int adam_step(cell *c, lpz_member *m)
@@ -499,151 +644,6 @@ stepped:
         c->d_steps++;
     }
     return rc;
-}
-
-/* ---- fitness ------------------------------------------------------------- */
-
-/* The fitness sums of rows [from, to) of the fitness sample, in chunks of
- * one batch so scratch memory stays that of a batch: pair[i * nd + j] +=
- * generator i's loss against d j, dfake[j * ng + i] += d j's fake loss
- * against generator i, dreal[j] += d j's real loss, each times the rows.
- * Part 0 runs the members' models, part 1 (the data-parallel helper) the
- * replicas bound to them in turn. */
-typedef struct eval_job {
-    cell *c;
-    lpz_member **gens, **discs;
-    int ng, nd, want_g, want_d;
-    int64_t mid;                  /* part 0: rows [0, mid), part 1: [mid, S) */
-    double *pair[2], *dreal[2];   /* [part]: pair [ng * nd] then dfake [nd * ng]; dreal [nd] */
-    int rc[2];
-    lpz_error err1;
-} eval_job;
-
-static int eval_model(int k, lpz_model *replica, lpz_member *m, lpz_model **out, lpz_error *err)
-{
-    if (!k) {
-        *out = m->model;
-        return LPZ_OK;
-    }
-    *out = replica;
-    return lpz_replica_bind(replica, m->model, err);
-}
-
-static void eval_chunks(void *arg, int k)
-{
-    eval_job *ej = arg;
-    cell *c = ej->c;
-    trainer *t = c->tr;
-    const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->batch;
-    int64_t from = k ? ej->mid : 0, to = k ? S : ej->mid;
-    int ng = ej->ng, nd = ej->nd;
-    double *pair = ej->pair[k], *dfake = pair + ng * nd, *dreal = ej->dreal[k];
-    lpz_error *err = k ? &ej->err1 : &c->err;
-    lpz_model *gm, *dm;
-    int rc = LPZ_OK;
-    memset(pair, 0, sizeof(double) * (size_t)(2 * ng * nd));
-    memset(dreal, 0, sizeof(double) * (size_t)nd);
-    for (int64_t off = from; off < to && !rc; off += B) {
-        int64_t n = to - off < B ? to - off : B;
-        const float *x = c->fit_real + off * t->numel;
-        const float *z = c->fit_z + off * t->latent;
-        if (ej->want_d)
-            for (int j = 0; j < nd && !rc; j++) {
-                const float *out = NULL;
-                double l;
-                if (!(rc = eval_model(k, c->dp_d, ej->discs[j], &dm, err)) &&
-                    !(out = lpz_model_forward(dm, x, n, err)))
-                    rc = err->code ? err->code : LPZ_EINVAL;
-                if (!rc && !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 1.0f, &l, NULL, err)))
-                    dreal[j] += l * n;
-            }
-        for (int i = 0; i < ng && !rc; i++) {
-            const float *fake = NULL;
-            if (!(rc = eval_model(k, c->dp_g, ej->gens[i], &gm, err)) && !(fake = lpz_model_forward(gm, z, n, err)))
-                rc = err->code ? err->code : LPZ_EINVAL;
-            /* D forwards do not touch the generator's output buffer. */
-            for (int j = 0; j < nd && !rc; j++) {
-                const float *out = NULL;
-                double l;
-                if (!(rc = eval_model(k, c->dp_d, ej->discs[j], &dm, err)) &&
-                    !(out = lpz_model_forward(dm, fake, n, err)))
-                    rc = err->code ? err->code : LPZ_EINVAL;
-                if (!rc && ej->want_g &&
-                    !(rc = lpz_loss(p->wgan ? LPZ_LOSS_WASSERSTEIN : (lpz_loss_kind)ej->gens[i]->loss, out, n, 1.0f,
-                                    &l, NULL, err)))
-                    pair[i * nd + j] += l * n;
-                if (!rc && ej->want_d &&
-                    !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 0.0f, &l, NULL, err)))
-                    dfake[j * ng + i] += l * n;
-            }
-        }
-    }
-    ej->rc[k] = rc;
-}
-
-/* Fitness of generators against discriminators (want_g) and of
- * discriminators against generators (want_d), on the cell's fitness sample.
- * The generator's loss is its loss against D(G(z)) with target 1; the
- * discriminator's is loss(D(x), 1) + loss(D(G(z)), 0). Lower is better.
- * With data-parallel steps on, the helper thread takes the second half of
- * the chunks (unless the losses draw random numbers: MUSTANGS'
- * randomized_always) and the two halves' sums are added. */
-static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int nd, int want_g, int want_d)
-{
-    trainer *t = c->tr;
-    const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->batch;
-    eval_job ej;
-    memset(&ej, 0, sizeof ej);
-    ej.c = c;
-    ej.gens = gens;
-    ej.discs = discs;
-    ej.ng = ng;
-    ej.nd = nd;
-    ej.want_g = want_g;
-    ej.want_d = want_d;
-    /* part 0 sums into pair_loss (2 nall^2: pair then dfake) and real_loss
-     * (nall), the helper into dp_loss (the same three, contiguous) */
-    ej.pair[0] = c->pair_loss;
-    ej.dreal[0] = c->real_loss;
-    int64_t chunks = (S + B - 1) / B;
-    int split = c->dp && chunks > 1 && !(p->mustangs && p->randomized_always);
-    ej.mid = split ? (chunks + 1) / 2 * B : S;
-    if (split) {
-        ej.pair[1] = c->dp_loss;
-        ej.dreal[1] = c->dp_loss + 2 * ng * nd;
-        lpz_pair_run(c->dp, eval_chunks, &ej);
-    } else {
-        eval_chunks(&ej, 0);
-    }
-    if (ej.rc[0])
-        return ej.rc[0];
-    if (ej.rc[1]) {
-        c->err = ej.err1;
-        return ej.rc[1];
-    }
-    double *pair = c->pair_loss, *dfake = pair + ng * nd, *dreal = c->real_loss;
-    if (split) {
-        for (int i = 0; i < 2 * ng * nd; i++)
-            pair[i] += ej.pair[1][i];
-        for (int j = 0; j < nd; j++)
-            dreal[j] += ej.dreal[1][j];
-    }
-    double losses[LPZ_MAX_NEIGHBOURS * 64];
-    if (want_g)
-        for (int i = 0; i < ng; i++) {
-            for (int j = 0; j < nd; j++)
-                losses[j] = pair[i * nd + j] / S;
-            gens[i]->fitness = lpz_fitness_combine(losses, nd, (lpz_combine_mode)p->fitness_mode);
-        }
-    if (want_d)
-        for (int j = 0; j < nd; j++) {
-            for (int i = 0; i < ng; i++)
-                losses[i] = (dreal[j] + dfake[j * ng + i]) / S;
-            discs[j]->fitness = lpz_fitness_combine(losses, ng, (lpz_combine_mode)p->fitness_mode);
-        }
-    return LPZ_OK;
 }
 
 /* ---- exchange -------------------------------------------------------------- */
