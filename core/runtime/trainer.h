@@ -6,7 +6,15 @@
  * time and never waits for a neighbour's iteration, except in
  * deterministic mode, where all cells meet once per iteration so that equal
  * seeds give equal results. At most `cores` cells compute at once, and
- * OpenBLAS then runs one thread, so threads x BLAS threads <= cores.
+ * OpenBLAS then runs one thread, so threads x BLAS threads <= cores. When
+ * the process has at least two cores per cell (a 1x1 grid, or a
+ * distributed client with one cell) and the networks' samples do not
+ * interact (no batch norm or dropout: the MLP and LSTM GANs), one helper
+ * thread per cell takes the second half of every training batch, of the
+ * fitness chunks and of the FID features; results then differ from the
+ * one-thread run by float summation order only, and --deterministic runs
+ * stay repeatable (the split is fixed). general.num_workers: 1 turns the
+ * helper off.
  */
 #ifndef LPZ_RUNTIME_TRAINER_H
 #define LPZ_RUNTIME_TRAINER_H

@@ -46,6 +46,10 @@ struct lpz_score_context {
     float *features;  /* cap x d */
     int64_t cap;
     double *mean, *cov;
+    /* two-thread features (lpz_score_context_set_parallel) */
+    lpz_run2_fn run2;
+    void *runner;
+    lpz_model *model2; /* second clone, for part 1 */
 };
 
 /* FNV-1a over the parameter bytes: identifies the classifier the cached
@@ -436,11 +440,73 @@ int lpz_score_context_create(lpz_scorer *s, lpz_score_context **out, lpz_error *
     return LPZ_OK;
 }
 
+int lpz_score_context_set_parallel(lpz_score_context *c, lpz_run2_fn run2, void *runner, lpz_error *err)
+{
+    if (!c->model || c->s->kind != LPZ_FEATURES_CLASSIFIER)
+        return LPZ_OK;
+    if (!c->model2) {
+        int rc = lpz_model_clone(c->s->classifier, &c->model2, err);
+        if (rc)
+            return rc;
+        lpz_model_set_training(c->model2, 0);
+        if ((rc = lpz_model_reserve(c->model2, CHUNK, err))) {
+            lpz_model_destroy(c->model2);
+            c->model2 = NULL;
+            return rc;
+        }
+    }
+    c->run2 = run2;
+    c->runner = runner;
+    return LPZ_OK;
+}
+
+typedef struct features_job {
+    lpz_score_context *c;
+    const float *x;
+    int64_t n, mid; /* part 0: samples [0, mid), part 1: [mid, n) */
+    int rc[2];
+    lpz_error err[2];
+} features_job;
+
+static void features_part(void *arg, int k)
+{
+    features_job *j = arg;
+    lpz_score_context *c = j->c;
+    const lpz_scorer *s = c->s;
+    int64_t from = k ? j->mid : 0, to = k ? j->n : j->mid;
+    j->rc[k] = features_of(s, k ? c->model2 : c->model, j->x + from * s->numel, to - from,
+                           c->features + from * s->d, &j->err[k]);
+}
+
+/* Features of n samples into c->features, in two halves when the context
+ * is parallel and the sample has at least two chunks. */
+static int context_features(lpz_score_context *c, const float *x, int64_t n, lpz_error *err)
+{
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
+    if (!c->run2 || chunks < 2)
+        return features_of(c->s, c->model, x, n, c->features, err);
+    features_job j;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.x = x;
+    j.n = n;
+    j.mid = (chunks + 1) / 2 * CHUNK; /* whole chunks: the rows one thread would pass together */
+    c->run2(c->runner, features_part, &j);
+    for (int k = 0; k < 2; k++)
+        if (j.rc[k]) {
+            if (err)
+                *err = j.err[k];
+            return j.rc[k];
+        }
+    return LPZ_OK;
+}
+
 void lpz_score_context_destroy(lpz_score_context *c)
 {
     if (!c)
         return;
     lpz_model_destroy(c->model);
+    lpz_model_destroy(c->model2);
     free(c->features), free(c->mean), free(c->cov);
     free(c);
 }
@@ -462,7 +528,7 @@ int lpz_score_samples(lpz_score_context *c, const float *x, int64_t n, lpz_score
         c->features = f;
         c->cap = n;
     }
-    int rc = features_of(s, c->model, x, n, c->features, err);
+    int rc = context_features(c, x, n, err);
     if (rc || (rc = lpz_feature_stats(c->features, n, s->d, c->mean, c->cov, err)) ||
         (rc = lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, &out->fid, err)))
         return rc;
