@@ -321,11 +321,13 @@ static char torch_version[32]; /* "" until torch_step.py reports it */
 
 /* Runs torch_step.py; fills torch_ms of the cases it reports
  * ("<case> <median ms>" lines) and torch_version ("torch <version>"). */
-static void run_torch(result *r, int n, int reps, int quick)
+static void run_torch(result *r, int n, int reps, int quick, const char *only)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/torch_step.py --reps %d%s 2>/dev/null", LPZ_BENCH_NN_DIR, reps,
-             quick ? " --quick" : "");
+    /* only: bench_nn's --only prefix, passed on so that PyTorch runs the
+     * same cases (a case name: letters, digits and '_', no quoting needed) */
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/torch_step.py --reps %d%s%s%s 2>/dev/null", LPZ_BENCH_NN_DIR,
+             reps, quick ? " --quick" : "", only ? " --only " : "", only ? only : "");
     FILE *p = popen(cmd, "r");
     if (!p)
         return;
@@ -380,6 +382,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* --only goes into torch_step.py's command line: case names only */
+    for (const char *c = only; c && *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+            fprintf(stderr, "bench_nn: --only takes a case name prefix (a-z, 0-9, _)\n");
+            return 2;
+        }
     if (reps < 1)
         reps = 1;
     if (quick && reps > 3)
@@ -399,12 +407,15 @@ int main(int argc, char **argv)
         r[n++] = run_case("mlp_b100", mlp_g(), mlp_d(), 100, reps);
     if (WANT("mlp_b400"))
         r[n++] = run_case("mlp_b400", mlp_g(), mlp_d(), 400, reps);
-    if (WANT("dcgan"))
-        r[n++] = run_case(quick ? "dcgan_b16" : "dcgan_b64", dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
+    /* the full case name: --only dcgan_b64 must match it (the prefix
+     * "dcgan" alone would be shorter than the option and never match) */
+    const char *dcgan_name = quick ? "dcgan_b16" : "dcgan_b64";
+    if (WANT(dcgan_name))
+        r[n++] = run_case(dcgan_name, dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
     if (WANT("lstm_b100"))
         r[n++] = run_case("lstm_b100", lstm_g(), lstm_d(), 100, reps);
     if (torch)
-        run_torch(r, n, reps, quick);
+        run_torch(r, n, reps, quick, only);
 
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
