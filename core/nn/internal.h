@@ -115,6 +115,9 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
                         float *dp);
 
+/* Scratch floats (part of nn_work_size) for the phase planes conv.c's
+ * im2col/col2im use on one (H, W) plane under k x k windows. */
+int64_t nn_conv_phase_size(int64_t H, int64_t W, int k, int st, int pad, int64_t Ho, int64_t Wo);
 void nn_conv_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y, float *work);
 void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
                       float *dp, float *work);

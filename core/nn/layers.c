@@ -47,16 +47,20 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
 {
     switch (l->kind) {
     case NN_CONV: {
-        /* col [C k k, cs * P] and the GEMM output [Cout, cs * P] */
+        /* col [C k k, cs * P], the GEMM output [Cout, cs * P] and the
+         * phase planes of one input plane (conv.c) */
         int64_t P = l->hout * l->wout, ckk = l->cin * l->k * l->k;
         int64_t cs = conv_chunk(n, ckk * P);
-        return cs * P * (ckk + l->cout);
+        return cs * P * (ckk + l->cout) +
+               nn_conv_phase_size(l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout);
     }
     case NN_CONVT: {
-        /* col [Cout k k, cs * Pin] and gathered input [Cin, cs * Pin] */
+        /* col [Cout k k, cs * Pin], gathered input [Cin, cs * Pin] and
+         * the phase planes of one output plane (conv.c) */
         int64_t P = l->hin * l->win, ckk = l->cout * l->k * l->k;
         int64_t cs = conv_chunk(n, ckk * P);
-        return cs * P * (ckk + l->cin);
+        return cs * P * (ckk + l->cin) +
+               nn_conv_phase_size(l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win);
     }
     case NN_CUSTOM:
         return l->pcount; /* parameter gradients thrown away by backward_input */
