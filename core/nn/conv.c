@@ -65,6 +65,30 @@ int64_t nn_conv_phase_size(int64_t H, int64_t W, int k, int st, int pad, int64_t
 static void phases_in(const float *restrict x, int64_t H, int64_t W, int st, int pad, phase_geom g,
                       float *restrict ph)
 {
+    if (st == 2) {
+        /* image column iw is padded column iw + pad: x[2m] goes to a[m],
+         * x[2m + 1] to b[m] (a, b: the two phases, shifted by the
+         * padding). One pass of paired loads the compiler vectorises
+         * (shuffles), instead of a strided scalar gather per phase. */
+        for (int64_t i = 0; i < g.Hp; i++) {
+            float *r0 = ph + i * g.Wq, *r1 = ph + (g.Hp + i) * g.Wq;
+            memset(r0, 0, (size_t)g.Wq * sizeof(float));
+            memset(r1, 0, (size_t)g.Wq * sizeof(float));
+            int64_t ih = i - pad;
+            if (ih < 0 || ih >= H)
+                continue;
+            const float *restrict xr = x + ih * W;
+            float *restrict a = (pad & 1 ? r1 : r0) + pad / 2;
+            float *restrict b = (pad & 1 ? r0 + 1 : r1) + pad / 2;
+            for (int64_t m = 0; m < W / 2; m++) {
+                a[m] = xr[2 * m];
+                b[m] = xr[2 * m + 1];
+            }
+            if (W & 1)
+                a[W / 2] = xr[W - 1];
+        }
+        return;
+    }
     for (int r = 0; r < st; r++) {
         int64_t lo, hi;
         valid_range(r - pad, st, W, g.Wq, &lo, &hi); /* columns j with iw = j st + r - pad in [0, W) */
@@ -93,6 +117,22 @@ static void phases_in(const float *restrict x, int64_t H, int64_t W, int st, int
 static void phases_out(const float *restrict ph, int64_t H, int64_t W, int st, int pad, phase_geom g,
                        float *restrict x)
 {
+    if (st == 2) {
+        /* the inverse of phases_in's stride-2 pass: an interleaving store */
+        for (int64_t ih = 0; ih < H; ih++) {
+            const float *r0 = ph + (ih + pad) * g.Wq, *r1 = ph + (g.Hp + ih + pad) * g.Wq;
+            const float *restrict a = (pad & 1 ? r1 : r0) + pad / 2;
+            const float *restrict b = (pad & 1 ? r0 + 1 : r1) + pad / 2;
+            float *restrict xr = x + ih * W;
+            for (int64_t m = 0; m < W / 2; m++) {
+                xr[2 * m] = a[m];
+                xr[2 * m + 1] = b[m];
+            }
+            if (W & 1)
+                xr[W - 1] = a[W / 2];
+        }
+        return;
+    }
     for (int r = 0; r < st; r++) {
         int64_t lo, hi;
         valid_range(r - pad, st, W, g.Wq, &lo, &hi);
@@ -104,6 +144,35 @@ static void phases_out(const float *restrict ph, int64_t H, int64_t W, int st, i
         }
     }
 }
+
+/* rows runs of w floats: d (packed, rows x w) = / += s (row pitch sp).
+ * Inlined with the common widths as constants (the DCGAN's 4..32), so
+ * each run is a few straight vector moves, not a loop with a trip count
+ * of 1 to 8 (those loop overheads were most of im2col's time). */
+static inline __attribute__((always_inline)) void copy_rows(float *restrict d, const float *restrict s,
+                                                            int64_t rows, int64_t w, int64_t sp)
+{
+    for (int64_t r = 0; r < rows; r++, d += w, s += sp)
+        for (int64_t j = 0; j < w; j++)
+            d[j] = s[j];
+}
+
+static inline __attribute__((always_inline)) void add_rows(float *restrict d, const float *restrict s,
+                                                           int64_t rows, int64_t w, int64_t dp)
+{
+    for (int64_t r = 0; r < rows; r++, d += dp, s += w)
+        for (int64_t j = 0; j < w; j++)
+            d[j] += s[j];
+}
+
+#define NN_BY_WIDTH(call, w)                                                                                      \
+    switch (w) {                                                                                                  \
+    case 4: call(4); break;                                                                                       \
+    case 8: call(8); break;                                                                                       \
+    case 16: call(16); break;                                                                                     \
+    case 32: call(32); break;                                                                                     \
+    default: call(w); break;                                                                                      \
+    }
 
 /* im2col over cs images x (cs, C, H, W) for a k x k window with stride st
  * and padding pad; output positions (Ho, Wo). col [C k k, cs * Ho * Wo].
@@ -119,11 +188,11 @@ static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, 
             phases_in(x + (s * C + c) * H * W, H, W, st, pad, g, ph);
             for (int ki = 0; ki < k; ki++)
                 for (int kj = 0; kj < k; kj++) {
-                    const float *restrict src = ph + ((kj % st) * g.Hp + ki) * g.Wq + kj / st;
-                    float *restrict d = col + ((c * k + ki) * k + kj) * ld + s * P;
-                    for (int64_t oh = 0; oh < Ho; oh++, d += Wo, src += st * g.Wq)
-                        for (int64_t ow = 0; ow < Wo; ow++)
-                            d[ow] = src[ow];
+                    const float *src = ph + ((kj % st) * g.Hp + ki) * g.Wq + kj / st;
+                    float *d = col + ((c * k + ki) * k + kj) * ld + s * P;
+#define NN_COPY(w) copy_rows(d, src, Ho, w, st * g.Wq)
+                    NN_BY_WIDTH(NN_COPY, Wo)
+#undef NN_COPY
                 }
         }
 }
@@ -146,11 +215,11 @@ static void col2im(const float *col, int64_t cs, int64_t C, int64_t H, int64_t W
                 ph[i] = v0;
             for (int ki = 0; ki < k; ki++)
                 for (int kj = 0; kj < k; kj++) {
-                    float *restrict dst = ph + ((kj % st) * g.Hp + ki) * g.Wq + kj / st;
-                    const float *restrict d = col + ((c * k + ki) * k + kj) * ld + s * P;
-                    for (int64_t oh = 0; oh < Ho; oh++, d += Wo, dst += st * g.Wq)
-                        for (int64_t ow = 0; ow < Wo; ow++)
-                            dst[ow] += d[ow];
+                    float *dst = ph + ((kj % st) * g.Hp + ki) * g.Wq + kj / st;
+                    const float *d = col + ((c * k + ki) * k + kj) * ld + s * P;
+#define NN_ADD(w) add_rows(dst, d, Ho, w, st * g.Wq)
+                    NN_BY_WIDTH(NN_ADD, Wo)
+#undef NN_ADD
                 }
             phases_out(ph, H, W, st, pad, g, x + (s * C + c) * H * W);
         }
