@@ -84,13 +84,15 @@ def run(make, batch, reps):
         og.step()
 
     step()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)  # 1 intra-op thread: all in this one
     times.sort()
-    return times[len(times) // 2] * 1e3
+    cpu.sort()
+    return times[len(times) // 2] * 1e3, cpu[len(cpu) // 2] * 1e3
 
 
 def main():
@@ -108,7 +110,7 @@ def main():
     cases.append(("lstm_b100", lstm, 100, a.reps))
     for name, build, batch, reps in cases:
         if name.startswith(a.only):  # bench_nn --only's case prefix
-            print("%s %.3f" % (name, run(build, batch, reps)), flush=True)
+            print("%s %.3f %.3f" % ((name,) + run(build, batch, reps)), flush=True)
 
 
 if __name__ == "__main__":
