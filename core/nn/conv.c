@@ -174,6 +174,14 @@ static inline __attribute__((always_inline)) void add_rows(float *restrict d, co
     default: call(w); break;                                                                                      \
     }
 
+/* A single window covering the whole unpadded plane (the DCGAN's 4x4 <->
+ * 1x1 layers): im2col is a transpose; the phase planes would cost a dozen
+ * tiny copies per element. */
+static int whole_plane_window(int64_t H, int64_t W, int k, int pad, int64_t Ho, int64_t Wo)
+{
+    return Ho == 1 && Wo == 1 && pad == 0 && H == k && W == k;
+}
+
 /* im2col over cs images x (cs, C, H, W) for a k x k window with stride st
  * and padding pad; output positions (Ho, Wo). col [C k k, cs * Ho * Wo].
  * ph: nn_conv_phase_size floats of scratch. Pure copies: the same col as
@@ -182,6 +190,14 @@ static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, 
                    int64_t Ho, int64_t Wo, float *col, float *ph)
 {
     int64_t P = Ho * Wo, ld = cs * P;
+    if (whole_plane_window(H, W, k, pad, Ho, Wo)) {
+        /* col [C k k, cs] is x [cs, C k k] transposed */
+        int64_t ckk = C * k * k;
+        for (int64_t s = 0; s < cs; s++)
+            for (int64_t i = 0; i < ckk; i++)
+                col[i * cs + s] = x[s * ckk + i];
+        return;
+    }
     phase_geom g = phase_geometry(H, W, k, st, pad, Ho, Wo);
     for (int64_t s = 0; s < cs; s++)
         for (int64_t c = 0; c < C; c++) {
@@ -206,6 +222,17 @@ static void col2im(const float *col, int64_t cs, int64_t C, int64_t H, int64_t W
                    int64_t Ho, int64_t Wo, const float *init, float *x, float *ph)
 {
     int64_t P = Ho * Wo, ld = cs * P;
+    if (whole_plane_window(H, W, k, pad, Ho, Wo)) {
+        /* one term per element: x [cs, C k k] = init + col [C k k, cs]^T */
+        int64_t kk = (int64_t)k * k;
+        for (int64_t s = 0; s < cs; s++)
+            for (int64_t c = 0; c < C; c++) {
+                float v0 = init ? init[c] : 0.0f;
+                for (int64_t q = 0; q < kk; q++)
+                    x[(s * C + c) * kk + q] = v0 + col[(c * kk + q) * cs + s];
+            }
+        return;
+    }
     phase_geom g = phase_geometry(H, W, k, st, pad, Ho, Wo);
     int64_t phn = st * g.Hp * g.Wq;
     for (int64_t s = 0; s < cs; s++)
