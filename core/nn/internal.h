@@ -23,12 +23,14 @@
 #define NN_TENSOR_NAME_MAX 96
 
 /* Upper bound on one im2col chunk (floats): the conv kernels process as
- * many samples per GEMM as fit in this, trading memory for GEMM size.
- * 2 MB, the L2 of one core here: im2col's output is still in L2 when
- * OpenBLAS packs it, and the dx GEMM's output when col2im reads it. The
- * DCGAN's conv layers (forward + backward) took 5% less CPU time than with
- * 8 MB chunks, though the GEMMs are narrower (N >= 128). */
-#define NN_COL_CAP ((int64_t)1 << 19)
+ * many samples per GEMM as fit in this, trading memory for GEMM size,
+ * but at least NN_COL_MIN_N GEMM columns (nn_conv_chunk). 1 MB, half the
+ * L2 of one core here: im2col's output is still cached when OpenBLAS packs
+ * it, and the dx GEMM's output when col2im reads it. The DCGAN's conv
+ * layers (forward + backward) took about 6% less CPU time with 1-2 MB
+ * chunks than with 8 MB ones, and 2% less again with the column floor. */
+#define NN_COL_CAP ((int64_t)1 << 18)
+#define NN_COL_MIN_N 256
 
 typedef enum nn_kind {
     NN_LINEAR,
@@ -114,6 +116,7 @@ void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const
 
 int64_t nn_aux_size(const nn_layer *l, int64_t n);
 int64_t nn_work_size(const nn_layer *l, int64_t n);
+int64_t nn_conv_chunk(const nn_layer *l, int64_t n); /* samples per im2col chunk (layers.c) */
 
 void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y);
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
