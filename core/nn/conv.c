@@ -276,10 +276,20 @@ void nn_conv_forward(const nn_layer *l, int64_t n, const float *p, const float *
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
         float *col = work, *og = work + ckk * cs * P, *ph = og + Cout * cs * P;
+        float *ys = y + s0 * l->out_numel;
         im2col(x + s0 * l->in_numel, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, col,
                ph);
+        if (cs == 1) {
+            /* one sample: [Cout, P] is already its NCHW block; the same
+             * sums, then the same bias additions, in place */
+            nn_gemm(0, 0, Cout, P, ckk, 1.0f, p, ckk, col, P, 0.0f, ys, P);
+            if (b)
+                for (int64_t o = 0; o < Cout; o++)
+                    for (int64_t j = 0; j < P; j++)
+                        ys[o * P + j] += b[o];
+            continue;
+        }
         nn_gemm(0, 0, Cout, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, og, cs * P);
-        float *ys = y + s0 * l->out_numel;
         for (int64_t s = 0; s < cs; s++)
             for (int64_t o = 0; o < Cout; o++) {
                 const float *src = og + o * cs * P + s * P;
@@ -298,9 +308,14 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
     float *db = dp && l->bias ? dp + Cout * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
-        float *col = work, *og = work + ckk * cs * P, *ph = og + Cout * cs * P;
+        float *col = work, *ogw = work + ckk * cs * P, *ph = ogw + Cout * cs * P;
         const float *dys = dy + s0 * l->out_numel;
-        gather(dys, cs, Cout, P, og);
+        /* dOut [Cout, csP]; for one sample that is dy's block as it is */
+        const float *og = dys;
+        if (cs > 1) {
+            gather(dys, cs, Cout, P, ogw);
+            og = ogw;
+        }
         if (db)
             for (int64_t o = 0; o < Cout; o++) {
                 const float *r = og + o * cs * P;
@@ -332,8 +347,12 @@ void nn_convt_forward(const nn_layer *l, int64_t n, const float *p, const float 
     const float *b = l->bias ? p + Cin * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
-        float *col = work, *xg = work + ckk * cs * P, *ph = xg + Cin * cs * P;
-        gather(x + s0 * l->in_numel, cs, Cin, P, xg);
+        float *col = work, *xgw = work + ckk * cs * P, *ph = xgw + Cin * cs * P;
+        const float *xg = x + s0 * l->in_numel; /* one sample: already [Cin, P] */
+        if (cs > 1) {
+            gather(xg, cs, Cin, P, xgw);
+            xg = xgw;
+        }
         /* col [Cout k k, csP] = W^T [Coutkk, Cin] xg [Cin, csP] */
         nn_gemm(1, 0, ckk, cs * P, Cin, 1.0f, p, ckk, xg, cs * P, 0.0f, col, cs * P);
         /* the output plays the image (starting from the bias), the input
@@ -365,15 +384,22 @@ void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float
         if (!dp && !dx)
             continue;
         im2col(dys, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, col, ph);
+        /* for one sample, x's and dx's blocks are [Cin, P] as they are */
         if (dp) {
-            gather(x + s0 * l->in_numel, cs, Cin, P, xg);
+            const float *xs = x + s0 * l->in_numel;
+            if (cs > 1) {
+                gather(xs, cs, Cin, P, xg);
+                xs = xg;
+            }
             /* dW [Cin, Coutkk] += xg [Cin, csP] dcol^T */
-            nn_gemm(0, 1, Cin, ckk, cs * P, 1.0f, xg, cs * P, col, cs * P, 1.0f, dp, ckk);
+            nn_gemm(0, 1, Cin, ckk, cs * P, 1.0f, xs, cs * P, col, cs * P, 1.0f, dp, ckk);
         }
         if (dx) {
             /* dxg [Cin, csP] = W [Cin, Coutkk] dcol [Coutkk, csP] */
-            nn_gemm(0, 0, Cin, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, xg, cs * P);
-            scatter(xg, cs, Cin, P, dx + s0 * l->in_numel);
+            float *dxs = dx + s0 * l->in_numel;
+            nn_gemm(0, 0, Cin, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, cs > 1 ? xg : dxs, cs * P);
+            if (cs > 1)
+                scatter(xg, cs, Cin, P, dxs);
         }
     }
 }
