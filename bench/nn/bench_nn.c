@@ -62,6 +62,17 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of the calling thread: on a shared machine the neighbours'
+ * load stretches wall time by time-slicing, much less this. The calling
+ * thread does all the work at --threads 1; the process clock would also
+ * count OpenBLAS's idle workers spinning in sched_yield (twice the step). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -267,6 +278,8 @@ typedef struct result {
     double ms, gflops;   /* median step, GEMM FLOPs / median step */
     double best_gflops;  /* GEMM FLOPs / fastest step */
     double torch_ms;
+    double cpu_ms;       /* median CPU time of a step (calling thread) */
+    double torch_cpu_ms; /* the same for PyTorch (0: not reported) */
 } result;
 
 static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t batch, int reps)
@@ -277,17 +290,19 @@ static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t bat
     gemm_flops = 0;
     gan_step(&s);
     double flops = gemm_flops;
-    double *t = malloc((size_t)reps * sizeof(double));
+    double *t = malloc((size_t)reps * 2 * sizeof(double)), *c = t + reps;
     for (int i = 0; i < reps; i++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         gan_step(&s);
         t[i] = now() - t0;
+        c[i] = cpu_now() - c0;
     }
     double med = median(t, reps); /* sorts t */
     double best = t[0];
+    double cpu = median(c, reps);
     free(t);
     gan_free(&s);
-    result r = {name, med * 1e3, flops / med * 1e-9, flops / best * 1e-9, 0};
+    result r = {name, med * 1e3, flops / med * 1e-9, flops / best * 1e-9, 0, cpu * 1e3, 0};
     return r;
 }
 
@@ -321,24 +336,28 @@ static char torch_version[32]; /* "" until torch_step.py reports it */
 
 /* Runs torch_step.py; fills torch_ms of the cases it reports
  * ("<case> <median ms>" lines) and torch_version ("torch <version>"). */
-static void run_torch(result *r, int n, int reps, int quick)
+static void run_torch(result *r, int n, int reps, int quick, const char *only)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/torch_step.py --reps %d%s 2>/dev/null", LPZ_BENCH_NN_DIR, reps,
-             quick ? " --quick" : "");
+    /* only: bench_nn's --only prefix, passed on so that PyTorch runs the
+     * same cases (a case name: letters, digits and '_', no quoting needed) */
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/torch_step.py --reps %d%s%s%s 2>/dev/null", LPZ_BENCH_NN_DIR,
+             reps, quick ? " --quick" : "", only ? " --only " : "", only ? only : "");
     FILE *p = popen(cmd, "r");
     if (!p)
         return;
     char line[256];
     while (fgets(line, sizeof(line), p)) {
         char name[64];
-        double ms;
+        double ms, cpu_ms = 0;
         if (sscanf(line, "torch %31s", torch_version) == 1)
             continue;
-        if (sscanf(line, "%63s %lf", name, &ms) == 2)
+        if (sscanf(line, "%63s %lf %lf", name, &ms, &cpu_ms) >= 2)
             for (int i = 0; i < n; i++)
-                if (strcmp(r[i].name, name) == 0)
+                if (strcmp(r[i].name, name) == 0) {
                     r[i].torch_ms = ms;
+                    r[i].torch_cpu_ms = cpu_ms;
+                }
     }
     pclose(p);
 }
@@ -380,6 +399,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* --only goes into torch_step.py's command line: case names only */
+    for (const char *c = only; c && *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+            fprintf(stderr, "bench_nn: --only takes a case name prefix (a-z, 0-9, _)\n");
+            return 2;
+        }
     if (reps < 1)
         reps = 1;
     if (quick && reps > 3)
@@ -399,12 +424,15 @@ int main(int argc, char **argv)
         r[n++] = run_case("mlp_b100", mlp_g(), mlp_d(), 100, reps);
     if (WANT("mlp_b400"))
         r[n++] = run_case("mlp_b400", mlp_g(), mlp_d(), 400, reps);
-    if (WANT("dcgan"))
-        r[n++] = run_case(quick ? "dcgan_b16" : "dcgan_b64", dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
+    /* the full case name: --only dcgan_b64 must match it (the prefix
+     * "dcgan" alone would be shorter than the option and never match) */
+    const char *dcgan_name = quick ? "dcgan_b16" : "dcgan_b64";
+    if (WANT(dcgan_name))
+        r[n++] = run_case(dcgan_name, dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
     if (WANT("lstm_b100"))
         r[n++] = run_case("lstm_b100", lstm_g(), lstm_d(), 100, reps);
     if (torch)
-        run_torch(r, n, reps, quick);
+        run_torch(r, n, reps, quick, only);
 
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
@@ -418,7 +446,7 @@ int main(int argc, char **argv)
         char note[160] = "";
         if (strcmp(r[i].name, "mlp_b100") == 0)
             target_note(note, sizeof note, frac, 0.60, 1, "of sgemm peak");
-        printf("| %s step | %.2f | ms | %d | |\n", r[i].name, r[i].ms, runs);
+        printf("| %s step | %.2f | ms | %d | CPU time of the calling thread %.2f ms (median) |\n", r[i].name, r[i].ms, runs, r[i].cpu_ms);
         printf("| %s GEMM | %.1f | GFLOP/s | %d | %.0f%% of sgemm peak (fastest step: %.0f%%)%s%s |\n", r[i].name,
                r[i].gflops, runs, 100.0 * frac, 100.0 * r[i].best_gflops / peak, note[0] ? "; " : "", note);
         if (r[i].torch_ms > 0) {
@@ -430,9 +458,14 @@ int main(int argc, char **argv)
             note[0] = 0;
             if (goal > 0)
                 target_note(note, sizeof note, ratio, goal, 0, "");
-            printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread |\n", r[i].name, r[i].torch_ms, runs,
-                   torch_version);
-            printf("| %s lpz/torch | %.2f | ratio | %d | %s |\n", r[i].name, ratio, runs, note);
+            printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread; CPU time %.2f ms (median) |\n", r[i].name,
+                   r[i].torch_ms, runs, torch_version, r[i].torch_cpu_ms);
+            /* the CPU-time ratio: what a loaded machine distorts least */
+            char cpu_note[64] = "";
+            if (r[i].torch_cpu_ms > 0)
+                snprintf(cpu_note, sizeof cpu_note, "%sCPU time ratio %.2f", note[0] ? "; " : "",
+                         r[i].cpu_ms / r[i].torch_cpu_ms);
+            printf("| %s lpz/torch | %.2f | ratio | %d | %s%s |\n", r[i].name, ratio, runs, note, cpu_note);
         }
     }
     if (torch && !torch_version[0])

@@ -84,31 +84,33 @@ def run(make, batch, reps):
         og.step()
 
     step()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)  # 1 intra-op thread: all in this one
     times.sort()
-    return times[len(times) // 2] * 1e3
+    cpu.sort()
+    return times[len(times) // 2] * 1e3, cpu[len(cpu) // 2] * 1e3
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=11)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(1)
     dreps = min(a.reps, 5)
     print("torch %s" % torch.__version__, flush=True)
-    print("mlp_b100 %.3f" % run(mlp, 100, a.reps), flush=True)
-    print("mlp_b400 %.3f" % run(mlp, 400, a.reps), flush=True)
-    if a.quick:
-        print("dcgan_b16 %.3f" % run(dcgan, 16, dreps), flush=True)
-    else:
-        print("dcgan_b64 %.3f" % run(dcgan, 64, dreps), flush=True)
-    print("lstm_b100 %.3f" % run(lstm, 100, a.reps), flush=True)
+    cases = [("mlp_b100", mlp, 100, a.reps), ("mlp_b400", mlp, 400, a.reps)]
+    cases.append(("dcgan_b16", dcgan, 16, dreps) if a.quick else ("dcgan_b64", dcgan, 64, dreps))
+    cases.append(("lstm_b100", lstm, 100, a.reps))
+    for name, build, batch, reps in cases:
+        if name.startswith(a.only):  # bench_nn --only's case prefix
+            print("%s %.3f %.3f" % ((name,) + run(build, batch, reps)), flush=True)
 
 
 if __name__ == "__main__":

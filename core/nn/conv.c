@@ -28,72 +28,228 @@ static void valid_range(int64_t off, int st, int64_t W, int64_t Wo, int64_t *lo,
     *hi = b;
 }
 
-/* im2col over cs images x (cs, C, H, W) for a k x k window with stride st
- * and padding pad; output positions (Ho, Wo). col [C k k, cs * Ho * Wo]. */
-static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, int k, int st, int pad,
-                   int64_t Ho, int64_t Wo, float *col)
+/* Geometry of the phase planes of one (H, W) image plane seen through
+ * k x k windows with stride st and padding pad at (Ho, Wo) positions: the
+ * zero-padded plane is Hp x Wp (big enough for every window, even when the
+ * windows overhang the bottom/right padding), split by column into st
+ * phases of Wq columns each: phase r, row i, column j holds padded column
+ * j * st + r of padded row i. Window element (ki, kj) of output position
+ * (oh, ow) is then phase kj % st, row oh * st + ki, column ow + kj / st:
+ * one output row's worth is a contiguous run of Wo floats, so im2col and
+ * col2im are unit-stride copies/adds with no bounds checks (the strided
+ * gathers, bounds tests and per-element zero-fills they replace were 15%
+ * of the DCGAN step). */
+typedef struct phase_geom {
+    int64_t Hp, Wq;
+} phase_geom;
+
+static phase_geom phase_geometry(int64_t H, int64_t W, int k, int st, int pad, int64_t Ho, int64_t Wo)
 {
-    int64_t P = Ho * Wo, ld = cs * P;
-    for (int64_t c = 0; c < C; c++)
-        for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) {
-                float *dst = col + ((c * k + ki) * k + kj) * ld;
-                int64_t off = kj - pad, lo, hi;
-                valid_range(off, st, W, Wo, &lo, &hi);
-                for (int64_t s = 0; s < cs; s++) {
-                    const float *xs = x + (s * C + c) * H * W;
-                    float *d = dst + s * P;
-                    for (int64_t oh = 0; oh < Ho; oh++) {
-                        int64_t ih = oh * st - pad + ki;
-                        float *dr = d + oh * Wo;
-                        if (ih < 0 || ih >= H) {
-                            memset(dr, 0, (size_t)Wo * sizeof(float));
-                            continue;
-                        }
-                        const float *xr = xs + ih * W;
-                        for (int64_t ow = 0; ow < lo; ow++)
-                            dr[ow] = 0.0f;
-                        if (st == 1)
-                            memcpy(dr + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(float));
-                        else
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                dr[ow] = xr[ow * st + off];
-                        for (int64_t ow = hi; ow < Wo; ow++)
-                            dr[ow] = 0.0f;
-                    }
-                }
-            }
+    int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;
+    if ((Ho - 1) * st + k > Hp)
+        Hp = (Ho - 1) * st + k;
+    if ((Wo - 1) * st + k > Wp)
+        Wp = (Wo - 1) * st + k;
+    phase_geom g = {Hp, (Wp + st - 1) / st};
+    return g;
 }
 
-/* The adjoint of im2col: ADDS col's entries into x (cs, C, H, W). */
-static void col2im(const float *col, int64_t cs, int64_t C, int64_t H, int64_t W, int k, int st, int pad,
-                   int64_t Ho, int64_t Wo, float *x)
+/* Scratch floats for one plane's phases (st * Hp * Wq). */
+int64_t nn_conv_phase_size(int64_t H, int64_t W, int k, int st, int pad, int64_t Ho, int64_t Wo)
+{
+    phase_geom g = phase_geometry(H, W, k, st, pad, Ho, Wo);
+    return st * g.Hp * g.Wq;
+}
+
+/* x (H, W) -> its phases ph (st, Hp, Wq), zero outside the image. */
+static void phases_in(const float *restrict x, int64_t H, int64_t W, int st, int pad, phase_geom g,
+                      float *restrict ph)
+{
+    if (st == 2) {
+        /* image column iw is padded column iw + pad: x[2m] goes to a[m],
+         * x[2m + 1] to b[m] (a, b: the two phases, shifted by the
+         * padding). One pass of paired loads the compiler vectorises
+         * (shuffles), instead of a strided scalar gather per phase. */
+        for (int64_t i = 0; i < g.Hp; i++) {
+            float *r0 = ph + i * g.Wq, *r1 = ph + (g.Hp + i) * g.Wq;
+            memset(r0, 0, (size_t)g.Wq * sizeof(float));
+            memset(r1, 0, (size_t)g.Wq * sizeof(float));
+            int64_t ih = i - pad;
+            if (ih < 0 || ih >= H)
+                continue;
+            const float *restrict xr = x + ih * W;
+            float *restrict a = (pad & 1 ? r1 : r0) + pad / 2;
+            float *restrict b = (pad & 1 ? r0 + 1 : r1) + pad / 2;
+            for (int64_t m = 0; m < W / 2; m++) {
+                a[m] = xr[2 * m];
+                b[m] = xr[2 * m + 1];
+            }
+            if (W & 1)
+                a[W / 2] = xr[W - 1];
+        }
+        return;
+    }
+    for (int r = 0; r < st; r++) {
+        int64_t lo, hi;
+        valid_range(r - pad, st, W, g.Wq, &lo, &hi); /* columns j with iw = j st + r - pad in [0, W) */
+        for (int64_t i = 0; i < g.Hp; i++) {
+            float *row = ph + (r * g.Hp + i) * g.Wq;
+            int64_t ih = i - pad;
+            if (ih < 0 || ih >= H) {
+                memset(row, 0, (size_t)g.Wq * sizeof(float));
+                continue;
+            }
+            const float *xr = x + ih * W + r - pad;
+            for (int64_t j = 0; j < lo; j++)
+                row[j] = 0.0f;
+            if (st == 1)
+                memcpy(row + lo, xr + lo, (size_t)(hi - lo) * sizeof(float));
+            else
+                for (int64_t j = lo; j < hi; j++)
+                    row[j] = xr[j * st];
+            for (int64_t j = hi; j < g.Wq; j++)
+                row[j] = 0.0f;
+        }
+    }
+}
+
+/* The adjoint gather: x (H, W) = the image part of the phases ph. */
+static void phases_out(const float *restrict ph, int64_t H, int64_t W, int st, int pad, phase_geom g,
+                       float *restrict x)
+{
+    if (st == 2) {
+        /* the inverse of phases_in's stride-2 pass: an interleaving store */
+        for (int64_t ih = 0; ih < H; ih++) {
+            const float *r0 = ph + (ih + pad) * g.Wq, *r1 = ph + (g.Hp + ih + pad) * g.Wq;
+            const float *restrict a = (pad & 1 ? r1 : r0) + pad / 2;
+            const float *restrict b = (pad & 1 ? r0 + 1 : r1) + pad / 2;
+            float *restrict xr = x + ih * W;
+            for (int64_t m = 0; m < W / 2; m++) {
+                xr[2 * m] = a[m];
+                xr[2 * m + 1] = b[m];
+            }
+            if (W & 1)
+                xr[W - 1] = a[W / 2];
+        }
+        return;
+    }
+    for (int r = 0; r < st; r++) {
+        int64_t lo, hi;
+        valid_range(r - pad, st, W, g.Wq, &lo, &hi);
+        for (int64_t ih = 0; ih < H; ih++) {
+            const float *row = ph + (r * g.Hp + ih + pad) * g.Wq;
+            float *xr = x + ih * W + r - pad;
+            for (int64_t j = lo; j < hi; j++)
+                xr[j * st] = row[j];
+        }
+    }
+}
+
+/* rows runs of w floats: d (packed, rows x w) = / += s (row pitch sp).
+ * Inlined with the common widths as constants (the DCGAN's 4..32), so
+ * each run is a few straight vector moves, not a loop with a trip count
+ * of 1 to 8 (those loop overheads were most of im2col's time). */
+static inline __attribute__((always_inline)) void copy_rows(float *restrict d, const float *restrict s,
+                                                            int64_t rows, int64_t w, int64_t sp)
+{
+    for (int64_t r = 0; r < rows; r++, d += w, s += sp)
+        for (int64_t j = 0; j < w; j++)
+            d[j] = s[j];
+}
+
+static inline __attribute__((always_inline)) void add_rows(float *restrict d, const float *restrict s,
+                                                           int64_t rows, int64_t w, int64_t dp)
+{
+    for (int64_t r = 0; r < rows; r++, d += dp, s += w)
+        for (int64_t j = 0; j < w; j++)
+            d[j] += s[j];
+}
+
+#define NN_BY_WIDTH(call, w)                                                                                      \
+    switch (w) {                                                                                                  \
+    case 4: call(4); break;                                                                                       \
+    case 8: call(8); break;                                                                                       \
+    case 16: call(16); break;                                                                                     \
+    case 32: call(32); break;                                                                                     \
+    default: call(w); break;                                                                                      \
+    }
+
+/* A single window covering the whole unpadded plane (the DCGAN's 4x4 <->
+ * 1x1 layers): im2col is a transpose; the phase planes would cost a dozen
+ * tiny copies per element. */
+static int whole_plane_window(int64_t H, int64_t W, int k, int pad, int64_t Ho, int64_t Wo)
+{
+    return Ho == 1 && Wo == 1 && pad == 0 && H == k && W == k;
+}
+
+/* im2col over cs images x (cs, C, H, W) for a k x k window with stride st
+ * and padding pad; output positions (Ho, Wo). col [C k k, cs * Ho * Wo].
+ * ph: nn_conv_phase_size floats of scratch. Pure copies: the same col as
+ * a direct gather, bit for bit. */
+static void im2col(const float *x, int64_t cs, int64_t C, int64_t H, int64_t W, int k, int st, int pad,
+                   int64_t Ho, int64_t Wo, float *col, float *ph)
 {
     int64_t P = Ho * Wo, ld = cs * P;
-    for (int64_t c = 0; c < C; c++)
-        for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) {
-                const float *src = col + ((c * k + ki) * k + kj) * ld;
-                int64_t off = kj - pad, lo, hi;
-                valid_range(off, st, W, Wo, &lo, &hi);
-                for (int64_t s = 0; s < cs; s++) {
-                    float *xs = x + (s * C + c) * H * W;
-                    const float *d = src + s * P;
-                    for (int64_t oh = 0; oh < Ho; oh++) {
-                        int64_t ih = oh * st - pad + ki;
-                        if (ih < 0 || ih >= H)
-                            continue;
-                        float *xr = xs + ih * W;
-                        const float *dr = d + oh * Wo;
-                        if (st == 1)
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                xr[ow + off] += dr[ow];
-                        else
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                xr[ow * st + off] += dr[ow];
-                    }
+    if (whole_plane_window(H, W, k, pad, Ho, Wo)) {
+        /* col [C k k, cs] is x [cs, C k k] transposed */
+        int64_t ckk = C * k * k;
+        for (int64_t s = 0; s < cs; s++)
+            for (int64_t i = 0; i < ckk; i++)
+                col[i * cs + s] = x[s * ckk + i];
+        return;
+    }
+    phase_geom g = phase_geometry(H, W, k, st, pad, Ho, Wo);
+    for (int64_t s = 0; s < cs; s++)
+        for (int64_t c = 0; c < C; c++) {
+            phases_in(x + (s * C + c) * H * W, H, W, st, pad, g, ph);
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    const float *src = ph + ((kj % st) * g.Hp + ki) * g.Wq + kj / st;
+                    float *d = col + ((c * k + ki) * k + kj) * ld + s * P;
+#define NN_COPY(w) copy_rows(d, src, Ho, w, st * g.Wq)
+                    NN_BY_WIDTH(NN_COPY, Wo)
+#undef NN_COPY
                 }
+        }
+}
+
+/* The adjoint of im2col: x (cs, C, H, W) = init[c] + the sum of col's
+ * entries over the windows (init NULL: 0). Each element's terms are added
+ * in the same order as a direct scatter-add into x pre-filled with init[c]
+ * would (window element (ki, kj) ascending), so results are bitwise those
+ * of the plain loop; x is stored, not accumulated: no zero-fill needed. */
+static void col2im(const float *col, int64_t cs, int64_t C, int64_t H, int64_t W, int k, int st, int pad,
+                   int64_t Ho, int64_t Wo, const float *init, float *x, float *ph)
+{
+    int64_t P = Ho * Wo, ld = cs * P;
+    if (whole_plane_window(H, W, k, pad, Ho, Wo)) {
+        /* one term per element: x [cs, C k k] = init + col [C k k, cs]^T */
+        int64_t kk = (int64_t)k * k;
+        for (int64_t s = 0; s < cs; s++)
+            for (int64_t c = 0; c < C; c++) {
+                float v0 = init ? init[c] : 0.0f;
+                for (int64_t q = 0; q < kk; q++)
+                    x[(s * C + c) * kk + q] = v0 + col[(c * kk + q) * cs + s];
             }
+        return;
+    }
+    phase_geom g = phase_geometry(H, W, k, st, pad, Ho, Wo);
+    int64_t phn = st * g.Hp * g.Wq;
+    for (int64_t s = 0; s < cs; s++)
+        for (int64_t c = 0; c < C; c++) {
+            float v0 = init ? init[c] : 0.0f;
+            for (int64_t i = 0; i < phn; i++)
+                ph[i] = v0;
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    float *dst = ph + ((kj % st) * g.Hp + ki) * g.Wq + kj / st;
+                    const float *d = col + ((c * k + ki) * k + kj) * ld + s * P;
+#define NN_ADD(w) add_rows(dst, d, Ho, w, st * g.Wq)
+                    NN_BY_WIDTH(NN_ADD, Wo)
+#undef NN_ADD
+                }
+            phases_out(ph, H, W, st, pad, g, x + (s * C + c) * H * W);
+        }
 }
 
 /* NCHW chunk (cs, C, P) <-> channel-major [C, cs * P]. */
@@ -119,10 +275,21 @@ void nn_conv_forward(const nn_layer *l, int64_t n, const float *p, const float *
     const float *b = l->bias ? p + Cout * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
-        float *col = work, *og = work + ckk * cs * P;
-        im2col(x + s0 * l->in_numel, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, col);
-        nn_gemm(0, 0, Cout, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, og, cs * P);
+        float *col = work, *og = work + ckk * cs * P, *ph = og + Cout * cs * P;
         float *ys = y + s0 * l->out_numel;
+        im2col(x + s0 * l->in_numel, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, col,
+               ph);
+        if (cs == 1) {
+            /* one sample: [Cout, P] is already its NCHW block; the same
+             * sums, then the same bias additions, in place */
+            nn_gemm(0, 0, Cout, P, ckk, 1.0f, p, ckk, col, P, 0.0f, ys, P);
+            if (b)
+                for (int64_t o = 0; o < Cout; o++)
+                    for (int64_t j = 0; j < P; j++)
+                        ys[o * P + j] += b[o];
+            continue;
+        }
+        nn_gemm(0, 0, Cout, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, og, cs * P);
         for (int64_t s = 0; s < cs; s++)
             for (int64_t o = 0; o < Cout; o++) {
                 const float *src = og + o * cs * P + s * P;
@@ -141,9 +308,14 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
     float *db = dp && l->bias ? dp + Cout * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
-        float *col = work, *og = work + ckk * cs * P;
+        float *col = work, *ogw = work + ckk * cs * P, *ph = ogw + Cout * cs * P;
         const float *dys = dy + s0 * l->out_numel;
-        gather(dys, cs, Cout, P, og);
+        /* dOut [Cout, csP]; for one sample that is dy's block as it is */
+        const float *og = dys;
+        if (cs > 1) {
+            gather(dys, cs, Cout, P, ogw);
+            og = ogw;
+        }
         if (db)
             for (int64_t o = 0; o < Cout; o++) {
                 const float *r = og + o * cs * P;
@@ -154,16 +326,15 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
             }
         if (dp) {
             im2col(x + s0 * l->in_numel, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout,
-                   col);
+                   col, ph);
             /* dW [Cout, Ckk] += dOut [Cout, csP] col^T */
             nn_gemm(0, 1, Cout, ckk, cs * P, 1.0f, og, cs * P, col, cs * P, 1.0f, dp, ckk);
         }
         if (dx) {
             /* dcol [Ckk, csP] = W^T dOut, then fold back into the image */
             nn_gemm(1, 0, ckk, cs * P, Cout, 1.0f, p, ckk, og, cs * P, 0.0f, col, cs * P);
-            float *dxs = dx + s0 * l->in_numel;
-            memset(dxs, 0, (size_t)(cs * l->in_numel) * sizeof(float));
-            col2im(col, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, dxs);
+            col2im(col, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, NULL,
+                   dx + s0 * l->in_numel, ph);
         }
     }
 }
@@ -173,24 +344,21 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
 void nn_convt_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y, float *work)
 {
     int64_t P = l->hin * l->win, ckk = l->cout * l->k * l->k, Cin = l->cin, Cout = l->cout;
-    int64_t Po = l->hout * l->wout;
     const float *b = l->bias ? p + Cin * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
-        float *col = work, *xg = work + ckk * cs * P;
-        gather(x + s0 * l->in_numel, cs, Cin, P, xg);
+        float *col = work, *xgw = work + ckk * cs * P, *ph = xgw + Cin * cs * P;
+        const float *xg = x + s0 * l->in_numel; /* one sample: already [Cin, P] */
+        if (cs > 1) {
+            gather(xg, cs, Cin, P, xgw);
+            xg = xgw;
+        }
         /* col [Cout k k, csP] = W^T [Coutkk, Cin] xg [Cin, csP] */
         nn_gemm(1, 0, ckk, cs * P, Cin, 1.0f, p, ckk, xg, cs * P, 0.0f, col, cs * P);
-        float *ys = y + s0 * l->out_numel;
-        for (int64_t s = 0; s < cs; s++)
-            for (int64_t o = 0; o < Cout; o++) {
-                float *dst = ys + (s * Cout + o) * Po;
-                float bo = b ? b[o] : 0.0f;
-                for (int64_t j = 0; j < Po; j++)
-                    dst[j] = bo;
-            }
-        /* the output plays the image, the input positions the windows */
-        col2im(col, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, ys);
+        /* the output plays the image (starting from the bias), the input
+         * positions the windows */
+        col2im(col, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, b, y + s0 * l->out_numel,
+               ph);
     }
 }
 
@@ -202,7 +370,7 @@ void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float
     float *db = dp && l->bias ? dp + Cin * ckk : NULL;
     for (int64_t s0 = 0; s0 < n; s0 += l->chunk) {
         int64_t cs = n - s0 < l->chunk ? n - s0 : l->chunk;
-        float *col = work, *xg = work + ckk * cs * P;
+        float *col = work, *xg = work + ckk * cs * P, *ph = xg + Cin * cs * P;
         const float *dys = dy + s0 * l->out_numel;
         if (db)
             for (int64_t s = 0; s < cs; s++)
@@ -215,16 +383,23 @@ void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float
                 }
         if (!dp && !dx)
             continue;
-        im2col(dys, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, col);
+        im2col(dys, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, col, ph);
+        /* for one sample, x's and dx's blocks are [Cin, P] as they are */
         if (dp) {
-            gather(x + s0 * l->in_numel, cs, Cin, P, xg);
+            const float *xs = x + s0 * l->in_numel;
+            if (cs > 1) {
+                gather(xs, cs, Cin, P, xg);
+                xs = xg;
+            }
             /* dW [Cin, Coutkk] += xg [Cin, csP] dcol^T */
-            nn_gemm(0, 1, Cin, ckk, cs * P, 1.0f, xg, cs * P, col, cs * P, 1.0f, dp, ckk);
+            nn_gemm(0, 1, Cin, ckk, cs * P, 1.0f, xs, cs * P, col, cs * P, 1.0f, dp, ckk);
         }
         if (dx) {
             /* dxg [Cin, csP] = W [Cin, Coutkk] dcol [Coutkk, csP] */
-            nn_gemm(0, 0, Cin, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, xg, cs * P);
-            scatter(xg, cs, Cin, P, dx + s0 * l->in_numel);
+            float *dxs = dx + s0 * l->in_numel;
+            nn_gemm(0, 0, Cin, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, cs > 1 ? xg : dxs, cs * P);
+            if (cs > 1)
+                scatter(xg, cs, Cin, P, dxs);
         }
     }
 }

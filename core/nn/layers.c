@@ -35,9 +35,19 @@ int64_t nn_aux_size(const nn_layer *l, int64_t n)
     }
 }
 
-static int64_t conv_chunk(int64_t n, int64_t per)
+/* Samples per im2col chunk of a conv/convt layer at batch n: as many as
+ * keep col [C k k, cs * P] within NN_COL_CAP, but at least enough for
+ * NN_COL_MIN_N GEMM columns: a narrower GEMM re-packs the whole weight
+ * matrix (and re-reads dW) for too little work. Per-layer CPU time of the
+ * DCGAN's layers, forward + backward, was lowest at this point for every
+ * large layer (the 512-channel 4x4 ones want 16 samples, the 32x32 ones 1). */
+int64_t nn_conv_chunk(const nn_layer *l, int64_t n)
 {
-    int64_t c = NN_COL_CAP / per;
+    int64_t P = l->kind == NN_CONV ? l->hout * l->wout : l->hin * l->win;
+    int64_t ckk = (l->kind == NN_CONV ? l->cin : l->cout) * l->k * l->k;
+    int64_t c = NN_COL_CAP / (ckk * P), cmin = (NN_COL_MIN_N + P - 1) / P;
+    if (c < cmin)
+        c = cmin;
     if (c < 1)
         c = 1;
     return c > n ? n : c;
@@ -47,16 +57,20 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
 {
     switch (l->kind) {
     case NN_CONV: {
-        /* col [C k k, cs * P] and the GEMM output [Cout, cs * P] */
+        /* col [C k k, cs * P], the GEMM output [Cout, cs * P] and the
+         * phase planes of one input plane (conv.c) */
         int64_t P = l->hout * l->wout, ckk = l->cin * l->k * l->k;
-        int64_t cs = conv_chunk(n, ckk * P);
-        return cs * P * (ckk + l->cout);
+        int64_t cs = nn_conv_chunk(l, n);
+        return cs * P * (ckk + l->cout) +
+               nn_conv_phase_size(l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout);
     }
     case NN_CONVT: {
-        /* col [Cout k k, cs * Pin] and gathered input [Cin, cs * Pin] */
+        /* col [Cout k k, cs * Pin], gathered input [Cin, cs * Pin] and
+         * the phase planes of one output plane (conv.c) */
         int64_t P = l->hin * l->win, ckk = l->cout * l->k * l->k;
-        int64_t cs = conv_chunk(n, ckk * P);
-        return cs * P * (ckk + l->cin);
+        int64_t cs = nn_conv_chunk(l, n);
+        return cs * P * (ckk + l->cin) +
+               nn_conv_phase_size(l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win);
     }
     case NN_CUSTOM:
         return l->pcount; /* parameter gradients thrown away by backward_input */

@@ -777,15 +777,8 @@ int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
         int64_t a = nn_aux_size(l, n);
         l->aux = a ? p : NULL;
         p += R16(a);
-        if (l->kind == NN_CONV || l->kind == NN_CONVT) {
-            int64_t per = l->kind == NN_CONV ? (l->cin * l->k * l->k) * l->hout * l->wout
-                                             : (l->cout * l->k * l->k) * l->hin * l->win;
-            l->chunk = NN_COL_CAP / per;
-            if (l->chunk < 1)
-                l->chunk = 1;
-            if (l->chunk > n)
-                l->chunk = n;
-        }
+        if (l->kind == NN_CONV || l->kind == NN_CONVT)
+            l->chunk = nn_conv_chunk(l, n); /* the one nn_work_size sized work for */
         prev = l->y;
     }
     m->g0 = p;

@@ -219,6 +219,24 @@ static void test_conv2d_gradients_across_chunks(void **state)
     lpz_model_destroy(m);
 }
 
+static void test_conv_chunks_ending_in_one_sample(void **state)
+{
+    (void)state;
+    /* 4 samples in chunks of 3 + 1: a one-sample chunk takes conv.c's
+     * no-gather/no-scatter path, the others the gathered one; with biases.
+     * conv: 3 x 4 x 4 window values at 40 x 42 outputs; convt back up to
+     * 80 x 84: 3 x 4 x 4 at 40 x 42 inputs: 80640 floats per sample each */
+    lpz_model *m = make(3, 3, 41, 43);
+    OK(lpz_model_add_conv2d(m, "0", 2, 4, 1, 1, 1, &e_));
+    OK(lpz_model_add_tanh(m, &e_));
+    OK(lpz_model_add_conv_transpose2d(m, "2", 3, 4, 2, 1, 1, &e_));
+    OK(lpz_model_reserve(m, 4, &e_));
+    assert_true(m->layers[0].chunk > 1 && 4 % m->layers[0].chunk == 1);
+    assert_true(m->layers[2].chunk > 1 && 4 % m->layers[2].chunk == 1);
+    check_grad(m, 4, 17, H_STEP, 1e-2);
+    lpz_model_destroy(m);
+}
+
 static void test_conv_transpose2d_gradients(void **state)
 {
     (void)state;
@@ -576,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_activation_gradients),
         cmocka_unit_test(test_conv2d_gradients_odd_sizes_stride_2_padding),
         cmocka_unit_test(test_conv2d_gradients_across_chunks),
+        cmocka_unit_test(test_conv_chunks_ending_in_one_sample),
         cmocka_unit_test(test_conv_transpose2d_gradients),
         cmocka_unit_test(test_batchnorm_training_gradients),
         cmocka_unit_test(test_batchnorm_evaluation_gradients_and_running_stats),
