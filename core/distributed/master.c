@@ -20,6 +20,7 @@
 #include "io/fsutil.h"
 #include "runtime/run.h"
 #include "transport/control.h"
+#include "transport/peer.h"
 
 #define TICK_US 200000
 #define CALL_MS 1500           /* a heartbeat or control answer */
@@ -494,6 +495,21 @@ static void wait_idle(master *m)
 }
 
 /* The cell of a lost client: on a spare (re-greeted), or lost. */
+/* Tells every client, in the next heartbeats, where cell `cell` is now
+ * served (or LPZ_PEER_GONE_URL: nowhere). */
+static void announce_move(master *m, int cell, const char *url)
+{
+    int k = 0;
+    while (k < m->n_moves && (int)m->moves[k].cell != cell)
+        k++;
+    if (k == LPZ_DIST_MAX_MOVES)
+        return; /* more moved cells than a heartbeat carries: its neighbours time out instead */
+    m->moves[k].cell = (uint32_t)cell;
+    snprintf(m->moves[k].url, sizeof m->moves[k].url, "%.255s", url);
+    if (k == m->n_moves)
+        m->n_moves++;
+}
+
 static int reassign(master *m, int cell)
 {
     mcell *c = &m->cells[cell];
@@ -509,19 +525,14 @@ static int reassign(master *m, int cell)
             continue;
         }
         c->restarts++;
-        if (m->n_moves < LPZ_DIST_MAX_MOVES) {
-            int k = 0;
-            while (k < m->n_moves && (int)m->moves[k].cell != cell)
-                k++;
-            m->moves[k].cell = (uint32_t)cell;
-            snprintf(m->moves[k].url, sizeof m->moves[k].url, "%.255s", c->url);
-            if (k == m->n_moves)
-                m->n_moves++;
-        }
+        announce_move(m, cell, c->url);
         return 1;
     }
     c->status = CELL_LOST;
     c->node = -1;
+    /* Its neighbours stop asking (each fetch would wait out its timeout,
+     * every iteration) and keep its last known individuals. */
+    announce_move(m, cell, LPZ_PEER_GONE_URL);
     lpz_log(LPZ_LOG_ERROR, "cell %d is lost (no spare client): the run finishes with the others", cell);
     return 0;
 }

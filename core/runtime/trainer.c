@@ -723,6 +723,10 @@ static void fetch_neighbours(cell *c)
         /* Decoded (or failed): the reply (a whole population, 6.6 MB for
          * the quick start's MLP pair) is not needed until the next fetch. */
         lpz_peer_client_release(c->clients[k]);
+        /* A neighbour the distributed master declared gone is not asked
+         * any more (logged once by the transport): not a failure. */
+        if (rc && strcmp(lpz_peer_client_url(c->clients[k]), LPZ_PEER_GONE_URL) == 0)
+            continue;
         if (rc) {
             char buf[2048];
             c->fetch_failures++;

@@ -439,6 +439,13 @@ static void follow_redirect(lpz_peer_client *c)
     pthread_mutex_unlock(&redirects.lock);
     if (!to[0] || strcmp(to, c->url) == 0)
         return;
+    if (strcmp(to, LPZ_PEER_GONE_URL) == 0) {
+        /* Nothing to dial: fetches fail at once from now on. */
+        lpz_log(LPZ_LOG_INFO, "neighbour %s is gone; its last known individuals stay in use", c->url);
+        nng_dialer_close(c->dialer);
+        snprintf(c->url, sizeof c->url, "%s", to);
+        return;
+    }
     nng_dialer d;
     int rv = lpz_tls_dial(c->sock, to, &d, NNG_FLAG_NONBLOCK);
     if (rv) {
@@ -470,6 +477,9 @@ int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **pa
     if (timeout_ms <= 0)
         return lpz_error_set(err, LPZ_EINVAL, "fetch timeout must be > 0 ms, not %d", timeout_ms);
     follow_redirect(c);
+    if (strcmp(c->url, LPZ_PEER_GONE_URL) == 0)
+        return lpz_error_set(err, LPZ_ENOTFOUND, "neighbour %s is gone (its client was lost, no spare took the cell)",
+                             c->original);
 
     size_t plen = c->requester_cell >= 0 ? 4 : 0;
     nng_msg *req;

@@ -68,7 +68,7 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
  * (> 0) in all. On success *payload and *len is the POPULATION payload (check
  * it with lpz_population_parse), owned by the client and valid until the
  * next fetch or close. Errors: LPZ_ETIMEOUT (no answer in time; the url is
- * in the message), LPZ_ENET (the neighbour answered with an ERROR, or its
+ * in the message), LPZ_ENOTFOUND (the cell is gone: LPZ_PEER_GONE_URL), LPZ_ENET (the neighbour answered with an ERROR, or its
  * reply failed version/experiment/authentication checks), LPZ_EFORMAT
  * (malformed reply). */
 int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **payload, size_t *len, lpz_error *err);
@@ -88,6 +88,12 @@ const char *lpz_peer_client_url(const lpz_peer_client *c);
 int lpz_peer_redirect(const char *from, const char *to, lpz_error *err);
 /* Forgets every move (between experiments). */
 void lpz_peer_redirect_clear(void);
+
+/* A move to this address says the cell is gone for good (the distributed
+ * master lost its client and had no spare): fetches from it fail at once
+ * with LPZ_ENOTFOUND instead of waiting out their timeout every
+ * iteration, and the trainer keeps the cell's last known individuals. */
+#define LPZ_PEER_GONE_URL "gone:"
 
 /* NULL ok. */
 void lpz_peer_client_close(lpz_peer_client *c);

@@ -72,6 +72,9 @@ grep -q "^lost cell: 1 (no results)" "$work/b.out" || fail "b) lost cell not rep
 grep -q "^trained 3 cells" "$work/b.out" || fail "b) summary: $(cat "$work/b.out")"
 check_cells "$d" 0 2 3
 [ ! -e "$d/master/1/mixture.yml" ] || fail "b) a lost cell has a mixture"
+# Its neighbours (cells 0 and 3, on clients 0 and 4) were told it is gone,
+# so they stop waiting for it every iteration.
+grep -q "neighbour tcp://.* is gone" "$work/c0.log" "$work/c4.log" || fail "b) the neighbours were not told cell 1 is gone"
 
 # c) exit_clients_on_disconnect: clients 0, 3, 4 and a new 5; client 3 dies.
 start_client 5
