@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CHUNK 64 /* samples per classifier pass: bounds scratch memory per context */
+#define CHUNK 16 /* samples per classifier pass: bounds scratch memory per context */
 #define STATS_KIND "fid-stats-1"
 
 struct lpz_scorer {
