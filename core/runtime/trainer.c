@@ -523,6 +523,17 @@ static void dp_sum_adam(void *arg, int k)
                              ADAM_BETA1, ADAM_BETA2, k ? &j->err1 : &j->c->err);
 }
 
+/* The first failure of a job's two parts (part 1's error moves into the
+ * cell's). */
+static int dp_status(cell *c, const dp_job *j)
+{
+    if (j->rc[0])
+        return j->rc[0];
+    if (j->rc[1])
+        c->err = j->err1;
+    return j->rc[1];
+}
+
 /* One Adam step of g (generator step) or d (discriminator step) on the
  * whole batch; the batch's mean losses against target 1 (real) and 0
  * (fake) in *loss_real and *loss_fake. */
@@ -541,21 +552,14 @@ static int dp_step(cell *c, lpz_member *g, lpz_member *d, int gen_step, lpz_loss
     if (lpz_replica_bind(c->dp_g, g->model, &c->err) || lpz_replica_bind(c->dp_d, d->model, &c->err))
         return c->err.code;
     lpz_pair_run(c->dp, dp_half, &j);
-    if (j.rc[0])
-        return j.rc[0];
-    if (j.rc[1]) {
-        c->err = j.err1;
-        return j.rc[1];
-    }
+    int rc = dp_status(c, &j);
+    if (rc)
+        return rc;
     j.trained = gen_step ? g : d;
     j.rep = gen_step ? c->dp_g : c->dp_d;
     lpz_pair_run(c->dp, dp_sum_adam, &j);
-    if (j.rc[0])
-        return j.rc[0];
-    if (j.rc[1]) {
-        c->err = j.err1;
-        return j.rc[1];
-    }
+    if ((rc = dp_status(c, &j)))
+        return rc;
     j.trained->adam->t++;
     int64_t B = c->tr->batch, h = B / 2;
     *loss_real = (j.loss[0][0] * (double)h + j.loss[1][0] * (double)(B - h)) / (double)B;

@@ -23,13 +23,7 @@
 
 #define MAX_PROBES 48
 
-static lpz_error e_;
-
-#define OK(call)                                                                                                   \
-    do {                                                                                                           \
-        if ((call) != LPZ_OK)                                                                                      \
-            fail_msg("%s: %s", #call, e_.message);                                                                 \
-    } while (0)
+#include "nn_test_util.h"
 
 static double loss_of(lpz_model *m, const lpz_rng *rng0, const float *x, int64_t n, const float *r, int64_t ny)
 {

@@ -12,13 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lpz_error e_;
-
-#define OK(call)                                                                                                   \
-    do {                                                                                                           \
-        if ((call) != LPZ_OK)                                                                                      \
-            fail_msg("%s: %s", #call, e_.message);                                                                 \
-    } while (0)
+#include "nn_test_util.h"
 
 static lpz_model *make(int ndim, int64_t d0, int64_t d1, int64_t d2)
 {

@@ -236,13 +236,7 @@ static void check_model(lpz_model *m, const char *file, int use_loss, float targ
     ref_free(&f);
 }
 
-static lpz_error e_;
-
-#define OK(call)                                                                                                   \
-    do {                                                                                                           \
-        if ((call) != LPZ_OK)                                                                                      \
-            fail_msg("%s: %s", #call, e_.message);                                                                 \
-    } while (0)
+#include "nn_test_util.h"
 
 static void test_mlp_generator_matches_torch(void **state)
 {

@@ -16,13 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lpz_error e_;
-
-#define OK(call)                                                                                                   \
-    do {                                                                                                           \
-        if ((call) != LPZ_OK)                                                                                      \
-            fail_msg("%s: %s", #call, e_.message);                                                                 \
-    } while (0)
+#include "nn_test_util.h"
 
 #define IN 12
 #define B 10 /* whole batch; halves of 5 */
