@@ -2,7 +2,9 @@
  *
  * A step is what the trainer does per batch: a discriminator Adam step
  * (G forward on noise; D forward + BCE + backward on the real batch and on
- * the fake batch; Adam on D) then a generator Adam step (G forward, D
+ * the fake batch, as one pass over both joined when the network's samples
+ * do not interact (MLP, LSTM: lpz_replica_supported), else as two; Adam on
+ * D) then a generator Adam step (G forward, D
  * forward, BCE against "real", D backward to its input, G backward, Adam
  * on G). Cases: the MLP GAN (batch 100 and 400), the DCGAN 3x64x64 (batch
  * 64), the LSTM GAN (batch 100, sequence 30, 4 features, hidden 10).
@@ -24,6 +26,7 @@
  */
 #include "nn/adam.h"
 #include "nn/loss.h"
+#include "nn/replica.h"
 #include <lpz/nn.h>
 
 #include <cblas.h>
@@ -206,6 +209,7 @@ typedef struct gan {
     lpz_adam *ag, *ad;
     int64_t batch, nz, nx;
     float *z, *real, *dy, *dx;
+    float *cat; /* [2 * nx]: real then fake rows, one D pass (NULL: two passes) */
     lpz_rng rng;
 } gan;
 
@@ -223,7 +227,10 @@ static void gan_init(gan *s, lpz_model *g, lpz_model *d, int64_t batch)
     CK(lpz_model_reserve(d, batch, &err));
     s->z = malloc((size_t)s->nz * sizeof(float));
     s->real = malloc((size_t)s->nx * sizeof(float));
-    s->dy = malloc((size_t)batch * sizeof(float));
+    s->dy = malloc((size_t)(2 * batch) * sizeof(float));
+    s->cat = lpz_replica_supported(d) ? malloc((size_t)(2 * s->nx) * sizeof(float)) : NULL;
+    if (s->cat)
+        CK(lpz_model_reserve(d, 2 * batch, &err));
     s->dx = malloc((size_t)s->nx * sizeof(float));
     lpz_rng_seed(&s->rng, 7, 0);
     lpz_rng_fill_uniform(&s->rng, s->real, (size_t)s->nx, -1.0f, 1.0f);
@@ -239,6 +246,7 @@ static void gan_free(gan *s)
     free(s->real);
     free(s->dy);
     free(s->dx);
+    free(s->cat);
 }
 
 static void gan_step(gan *s)
@@ -251,14 +259,24 @@ static void gan_step(gan *s)
     if (!fake)
         die("G forward", &err);
     lpz_model_zero_grad(s->d);
-    if (!(out = lpz_model_forward(s->d, s->real, s->batch, &err)))
-        die("D forward", &err);
-    CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
-    CK(lpz_model_backward(s->d, s->dy, NULL, &err));
-    if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
-        die("D forward", &err);
-    CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 0.0f, &loss, s->dy, &err));
-    CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+    if (s->cat) { /* as the trainer: one pass over the joined rows */
+        memcpy(s->cat, s->real, (size_t)s->nx * sizeof(float));
+        memcpy(s->cat + s->nx, fake, (size_t)s->nx * sizeof(float));
+        if (!(out = lpz_model_forward(s->d, s->cat, 2 * s->batch, &err)))
+            die("D forward", &err);
+        CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
+        CK(lpz_loss(LPZ_LOSS_BCE, out + s->batch, s->batch, 0.0f, &loss, s->dy + s->batch, &err));
+        CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+    } else {
+        if (!(out = lpz_model_forward(s->d, s->real, s->batch, &err)))
+            die("D forward", &err);
+        CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
+        CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+        if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
+            die("D forward", &err);
+        CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 0.0f, &loss, s->dy, &err));
+        CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+    }
     CK(lpz_adam_step(s->ad, lpz_model_params(s->d), lpz_model_grads(s->d), 2e-4, 0.5, 0.999, &err));
     /* generator: BCE(D(G(z)), 1) through D */
     lpz_rng_fill_normal(&s->rng, s->z, (size_t)s->nz, 0.0f, 1.0f);

@@ -2,7 +2,9 @@
  * (nn/replica.h): a batch split in two halves, one on the model and one on
  * a replica sharing its parameters, gives the whole-batch gradients, input
  * gradients and Adam step up to float summation order; networks whose
- * samples interact (batch norm, dropout) are refused. */
+ * samples interact (batch norm, dropout) are refused; and for such
+ * networks one pass over real and fake rows joined gives the gradients of
+ * the two passes it replaces (the trainer's discriminator step). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -128,11 +130,53 @@ static void test_split_step_matches_whole_batch(void **state)
     lpz_model_destroy(whole), lpz_model_destroy(split);
 }
 
+/* The trainer's discriminator step for such networks: one forward and
+ * backward over [real; fake] (2B rows, each half's BCE the mean over B)
+ * gives the gradients of the two separate passes it replaces. */
+static void test_joined_real_fake_pass_matches_two_passes(void **state)
+{
+    (void)state;
+    lpz_model *two = mlp(5, 0, -1), *one = mlp(5, 0, -1);
+    int64_t P = lpz_model_param_count(two);
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 9, 0);
+    float cat[2 * B * IN], dout[2 * B];
+    lpz_rng_fill_uniform(&rng, cat, 2 * B * IN, -1.0f, 1.0f);
+    double l1, l0, j1, j0;
+    lpz_model_zero_grad(two);
+    const float *out = lpz_model_forward(two, cat, B, &e_);
+    assert_non_null(out);
+    OK(lpz_loss(LPZ_LOSS_BCE, out, B, 1.0f, &l1, dout, &e_));
+    OK(lpz_model_backward(two, dout, NULL, &e_));
+    assert_non_null(out = lpz_model_forward(two, cat + B * IN, B, &e_));
+    OK(lpz_loss(LPZ_LOSS_BCE, out, B, 0.0f, &l0, dout, &e_));
+    OK(lpz_model_backward(two, dout, NULL, &e_));
+
+    lpz_model_zero_grad(one);
+    assert_non_null(out = lpz_model_forward(one, cat, 2 * B, &e_));
+    OK(lpz_loss(LPZ_LOSS_BCE, out, B, 1.0f, &j1, dout, &e_));
+    OK(lpz_loss(LPZ_LOSS_BCE, out + B, B, 0.0f, &j0, dout + B, &e_));
+    OK(lpz_model_backward(one, dout, NULL, &e_));
+    assert_true(fabs(l1 - j1) <= 1e-6 * fabs(l1) && fabs(l0 - j0) <= 1e-6 * fabs(l0));
+    close_to(lpz_model_grads(two), lpz_model_grads(one), P, "gradient");
+    /* and it is not trivially equal: the fake half alone differs */
+    lpz_model_zero_grad(one);
+    assert_non_null(out = lpz_model_forward(one, cat, B, &e_));
+    OK(lpz_loss(LPZ_LOSS_BCE, out, B, 1.0f, &j1, dout, &e_));
+    OK(lpz_model_backward(one, dout, NULL, &e_));
+    double diff = 0;
+    for (int64_t i = 0; i < P; i++)
+        diff = fmax(diff, fabs(lpz_model_grads(two)[i] - lpz_model_grads(one)[i]));
+    assert_true(diff > 1e-6);
+    lpz_model_destroy(two), lpz_model_destroy(one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_supported_networks),
         cmocka_unit_test(test_split_step_matches_whole_batch),
+        cmocka_unit_test(test_joined_real_fake_pass_matches_two_passes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
