@@ -211,8 +211,10 @@ static int run_master(const lpz_cli_args *args)
     lpz_dist_master_options o = {.config = &cfg,
                                  .secret = pick_secret(&cfg),
                                  .stop = &dist_stop,
-                                 .heartbeat_timeout_ms = env_ms("LPZ_DIST_HEARTBEAT_TIMEOUT_MS", 5000),
-                                 .fetch_timeout_ms = env_ms("LPZ_DIST_FETCH_TIMEOUT_MS", 5000),
+                                 .heartbeat_timeout_ms = env_ms("LPZ_DIST_HEARTBEAT_TIMEOUT_MS",
+                                                                cfg.general.distribution.heartbeat_timeout_ms),
+                                 .fetch_timeout_ms = env_ms("LPZ_DIST_FETCH_TIMEOUT_MS",
+                                                            cfg.general.distribution.fetch_timeout_ms),
                                  .discover_timeout_ms = 1500,
                                  .resume_dir = args->resume};
     lpz_dist_outcome out;

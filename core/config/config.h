@@ -112,6 +112,8 @@ typedef struct lpz_config {
         } losswise;
         struct {
             bool auto_discover;
+            int heartbeat_timeout_ms; /* the master's: a silent client is lost after this long */
+            int fetch_timeout_ms;     /* the cells' neighbour timeout in a distributed run */
             struct {
                 bool exit_clients_on_disconnect;
             } master_node;

@@ -63,6 +63,14 @@ static const lpz_config_key keys[] = {
     {"general.distribution.auto_discover", LPZ_CFG_BOOL, "false",
      "the master probes the client addresses for idle clients instead of requiring all listed ones", NULL,
      ANY, 0, F(general.distribution.auto_discover)},
+    {"general.distribution.heartbeat_timeout_ms", LPZ_CFG_INT, "5000",
+     "the master counts a client as lost when it has not answered heartbeats for this long (milliseconds; "
+     "LPZ_DIST_HEARTBEAT_TIMEOUT_MS overrides it)",
+     NULL, 100, 3600000, 0, F(general.distribution.heartbeat_timeout_ms)},
+    {"general.distribution.fetch_timeout_ms", LPZ_CFG_INT, "5000",
+     "how long a cell waits for a neighbour's population before it goes on with the last known one "
+     "(milliseconds; distributed runs; LPZ_DIST_FETCH_TIMEOUT_MS overrides it)",
+     NULL, 100, 3600000, 0, F(general.distribution.fetch_timeout_ms)},
     {"general.distribution.master_node.exit_clients_on_disconnect", LPZ_CFG_BOOL, "false",
      "when the master loses a client, stop every client (else the run goes on without it)", NULL, ANY, 0,
      F(general.distribution.master_node.exit_clients_on_disconnect)},

@@ -791,8 +791,9 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         else if (m->cfg->general.distribution.n_client_nodes > 0 || !strstr(n->why, "no answer"))
             lpz_log(LPZ_LOG_WARN, "client %s not used: %s", n->url, n->why);
     }
-    lpz_log(LPZ_LOG_INFO, "%d idle client%s for a %dx%d grid (%d cells)", idle, idle == 1 ? "" : "s", m->k, m->k,
-            m->n_cells);
+    lpz_log(LPZ_LOG_INFO, "%d idle client%s for a %dx%d grid (%d cells); heartbeat timeout %d ms, neighbour fetch "
+            "timeout %d ms", idle, idle == 1 ? "" : "s", m->k, m->k, m->n_cells, m->hb_timeout_ms,
+            m->fetch_timeout_ms);
     if (idle < m->n_cells) {
         rc = lpz_error_set(err, LPZ_ESTATE, "a %dx%d grid needs %d idle clients, %d answered", m->k, m->k,
                            m->n_cells, idle);

@@ -34,9 +34,14 @@ grep -q "^best cell: " "$work/a.out" || fail "no best cell in the summary"
 awk -F, 'NR > 1 && ($5 != $5 + 0 || $5 == "nan") {exit 1}' "$d/metrics.csv" || fail "non-numeric fitness"
 
 # 2. The same clients (back to idle) run a 1x1 experiment: three are spares.
-timeout 60 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/b" --set "$(nodes 0 3)" \
+#    Its timeouts come from the configuration (no LPZ_DIST_* variables).
+env -u LPZ_DIST_HEARTBEAT_TIMEOUT_MS -u LPZ_DIST_FETCH_TIMEOUT_MS timeout 60 "$LPZ" train --distributed --master \
+  -f "$CFG" --set general.output_dir="$work/b" --set "$(nodes 0 3)" \
+  --set general.distribution.heartbeat_timeout_ms=7000 --set general.distribution.fetch_timeout_ms=2500 \
   --set general.grid_size=1 --set trainer.params.tournament_size=1 > "$work/b.out" 2> "$work/master-b.log" \
   || fail "1x1 master failed on the same clients"
+grep -q "heartbeat timeout 7000 ms, neighbour fetch timeout 2500 ms" "$work/master-b.log" \
+  || fail "the configured timeouts were not used: $(grep 'idle client' "$work/master-b.log")"
 d=$(run_dir "$work/b")
 check_cells "$d" 0
 [ "$(wc -l < "$d/metrics.csv")" -eq 4 ] || fail "1x1 metrics.csv should have 1 + 3 rows"
