@@ -14,6 +14,8 @@
 
 #include <lpz/plugin.h>
 
+#include "scratch.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,31 +24,6 @@
 #include <unistd.h>
 
 #define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
-
-static void rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[4096];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0)
-            rmtree(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void make_tmpdir(char *buf, size_t cap)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(buf, cap, "%s/lpz-score-XXXXXX", base && base[0] ? base : "/tmp");
-    assert_non_null(mkdtemp(buf));
-}
 
 /* n x d features: correlated Gaussian rows (x = A g + shift). */
 static float *random_features(int64_t n, int d, double shift, uint64_t seed)
@@ -411,7 +388,7 @@ static void test_mixture_yml_is_read_and_checked(void **state)
 {
     (void)state;
     char dir[512], p[1024];
-    make_tmpdir(dir, sizeof dir);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "score"), 0);
     snprintf(p, sizeof p, "%s/generator-0.safetensors", dir);
     write_text(p, "x");
     snprintf(p, sizeof p, "%s/generator-1.safetensors", dir);
@@ -449,7 +426,7 @@ static void test_mixture_yml_is_read_and_checked(void **state)
     }
     snprintf(p, sizeof p, "%s/missing", dir);
     assert_int_equal(lpz_mixture_read(p, &m, &err), LPZ_ENOTFOUND);
-    rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void test_classifier_has_torch_names_and_round_trips(void **state)
@@ -481,7 +458,7 @@ static void test_classifier_has_torch_names_and_round_trips(void **state)
     assert_int_equal(out.ndim, 1);
     assert_int_equal(out.dim[0], 10);
     char dir[512], path[1024];
-    make_tmpdir(dir, sizeof dir);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "score"), 0);
     snprintf(path, sizeof path, "%s/c.safetensors", dir);
     assert_int_equal(lpz_classifier_save(path, m, "toy", 0.5, &err), LPZ_OK);
     assert_int_equal(lpz_classifier_load(path, &back, &err), LPZ_OK);
@@ -492,7 +469,7 @@ static void test_classifier_has_torch_names_and_round_trips(void **state)
     write_text(path, "not a model");
     assert_int_not_equal(lpz_classifier_load(path, &back, &err), LPZ_OK);
     assert_null(back);
-    rmtree(dir);
+    lpz_test_rmtree(dir);
     lpz_model_destroy(m);
 }
 
@@ -519,7 +496,7 @@ static void test_classifier_learns_from_a_small_subset(void **state)
     if (access(FMNIST, R_OK) != 0)
         skip();
     char dir[512];
-    make_tmpdir(dir, sizeof dir);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "score"), 0);
     lpz_options *o1, *o2;
     lpz_dataset *train = open_fmnist(LPZ_SPLIT_TRAIN, dir, &o1), *test = open_fmnist(LPZ_SPLIT_TEST, dir, &o2);
     lpz_classifier_train_params p;
@@ -541,7 +518,7 @@ static void test_classifier_learns_from_a_small_subset(void **state)
     lpz_model_destroy(m);
     lpz_dataset_close(train), lpz_dataset_close(test);
     lpz_options_destroy(o1), lpz_options_destroy(o2);
-    rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **state)
@@ -550,7 +527,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     if (access(FMNIST, R_OK) != 0)
         skip();
     char dir[512], clf[1024], cache[1024];
-    make_tmpdir(dir, sizeof dir);
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "score"), 0);
     lpz_options *o1, *o2;
     lpz_dataset *train = open_fmnist(LPZ_SPLIT_TRAIN, dir, &o1), *test = open_fmnist(LPZ_SPLIT_TEST, dir, &o2);
     lpz_error err;
@@ -608,7 +585,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     lpz_scorer_destroy(s);
     lpz_dataset_close(train), lpz_dataset_close(test);
     lpz_options_destroy(o1), lpz_options_destroy(o2);
-    rmtree(dir);
+    lpz_test_rmtree(dir);
 }
 
 int main(void)
