@@ -1,6 +1,7 @@
 /* core/cli/cli.c - argument parsing, help and dispatch. See cli.h. */
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "io/fsutil.h"
 
 #include <lpz/embed.h>
 #include <lpz/log.h>
@@ -122,6 +123,28 @@ int lpz_cli_parse_seed(const char *text, uint64_t *out)
         return 2;
     }
     *out = v;
+    return 0;
+}
+
+int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const char **config_file)
+{
+    *config_file = args->config_file;
+    if (!args->resume)
+        return 0;
+    /* A resumed run reads the configuration it saved (with any --set). */
+    if (args->config_file) {
+        fprintf(stderr, "lpz: error: --resume takes the run's own config.yml; drop -f (use --set to change keys)\n");
+        return 2;
+    }
+    if ((size_t)snprintf(buf, cap, "%s/config.yml", args->resume) >= cap) {
+        fprintf(stderr, "lpz: error: --resume %s: path too long\n", args->resume);
+        return 2;
+    }
+    if (!lpz_is_file(buf)) {
+        fprintf(stderr, "lpz: error: --resume %s: not a run folder (it has no config.yml)\n", args->resume);
+        return 1;
+    }
+    *config_file = buf;
     return 0;
 }
 

@@ -45,4 +45,10 @@ void lpz_cli_print_error(const lpz_error *err);
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out);
 int lpz_cli_parse_seed(const char *text, uint64_t *out);
 
+/* `--resume RUN_DIR`: the run file becomes RUN_DIR/config.yml (written
+ * into buf) and *config_file points at it; without --resume *config_file
+ * is -f's. Returns 0, or the exit status after printing why (-f given
+ * with --resume, not a run folder). */
+int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const char **config_file);
+
 #endif

@@ -4,7 +4,6 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "distributed/distributed.h"
-#include "io/fsutil.h"
 #include "plugin/registry.h"
 #include "transport/tls.h"
 
@@ -166,25 +165,10 @@ static int run_client(const lpz_cli_args *args)
 static int run_master(const lpz_cli_args *args)
 {
     char resume_cfg[PATH_MAX + 16];
-    const char *config_file = args->config_file;
-    if (args->resume) {
-        /* As the local mode: a resumed run reads the configuration it
-         * saved (with any --set), and the cells continue from the
-         * checkpoints in RUN_DIR/checkpoints/. */
-        if (args->config_file) {
-            fprintf(stderr, "lpz: error: --resume takes the run's own config.yml; drop -f (use --set to change keys)\n");
-            return 2;
-        }
-        if (snprintf(resume_cfg, sizeof resume_cfg, "%s/config.yml", args->resume) >= (int)sizeof resume_cfg) {
-            fprintf(stderr, "lpz: error: --resume %s: path too long\n", args->resume);
-            return 2;
-        }
-        if (!lpz_is_file(resume_cfg)) {
-            fprintf(stderr, "lpz: error: --resume %s: not a run folder (it has no config.yml)\n", args->resume);
-            return 1;
-        }
-        config_file = resume_cfg;
-    }
+    const char *config_file;
+    int status = lpz_cli_resume_config(args, resume_cfg, sizeof resume_cfg, &config_file);
+    if (status)
+        return status;
     if (!config_file) {
         fprintf(stderr, "lpz: error: the master needs a run file: lpz train --distributed --master -f CONFIG "
                         "(or --resume RUN_DIR)\n");

@@ -1,7 +1,6 @@
 /* core/cli/cmd_train.c - `lpz train` (local mode) and `lpz config`. */
 #include "cli/commands.h"
 #include "config/config.h"
-#include "io/fsutil.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
 
@@ -87,19 +86,9 @@ int lpz_cmd_train(const lpz_cli_args *args)
     lpz_config cfg;
     char resume_cfg[4200];
     lpz_cli_args eff = *args;
-    if (args->resume) {
-        /* A resumed run reads the configuration it saved (with any --set). */
-        if (args->config_file) {
-            fprintf(stderr, "lpz: error: --resume takes the run's own config.yml; drop -f (use --set to change keys)\n");
-            return 2;
-        }
-        snprintf(resume_cfg, sizeof resume_cfg, "%s/config.yml", args->resume);
-        if (!lpz_is_file(resume_cfg)) {
-            fprintf(stderr, "lpz: error: --resume %s: not a run folder (it has no config.yml)\n", args->resume);
-            return 1;
-        }
-        eff.config_file = resume_cfg;
-    }
+    int status = lpz_cli_resume_config(args, resume_cfg, sizeof resume_cfg, &eff.config_file);
+    if (status)
+        return status;
     /* --grid and --deterministic are configuration keys given on the
      * command line: as --set they are validated with the rest and saved
      * in the run's config.yml, so a resumed run keeps them. */

@@ -1030,11 +1030,6 @@ void lpz_model_drop_grads(lpz_model *m)
     m->grads = NULL;
 }
 
-int lpz_model_has_grads(const lpz_model *m)
-{
-    return m->grads != NULL;
-}
-
 void lpz_model_zero_grad(lpz_model *m)
 {
     if (m->n_params && m->grads)

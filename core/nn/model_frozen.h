@@ -16,7 +16,4 @@
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */
 void lpz_model_drop_grads(lpz_model *m);
 
-/* 1 when the model has a gradient buffer. */
-int lpz_model_has_grads(const lpz_model *m);
-
 #endif

@@ -244,6 +244,17 @@ typedef struct eval_job {
     lpz_error err1;
 } eval_job;
 
+/* The first failure of a two-part job (part 0 reports into the cell's
+ * error, part 1 into err1, which then moves into the cell's). */
+static int parts_status(cell *c, const int rc[2], const lpz_error *err1)
+{
+    if (rc[0])
+        return rc[0];
+    if (rc[1])
+        c->err = *err1;
+    return rc[1];
+}
+
 static int eval_model(int k, lpz_model *replica, lpz_member *m, lpz_model **out, lpz_error *err)
 {
     if (!k) {
@@ -342,12 +353,9 @@ static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int 
     } else {
         eval_chunks(&ej, 0);
     }
-    if (ej.rc[0])
-        return ej.rc[0];
-    if (ej.rc[1]) {
-        c->err = ej.err1;
-        return ej.rc[1];
-    }
+    int rc = parts_status(c, ej.rc, &ej.err1);
+    if (rc)
+        return rc;
     double *pair = c->pair_loss, *dfake = pair + ng * nd, *dreal = c->real_loss;
     if (split) {
         for (int i = 0; i < 2 * ng * nd; i++)
@@ -393,8 +401,18 @@ static int adam_step(cell *c, lpz_member *m)
  * cores (general.num_workers: 1 turns it off). Memory, once per process:
  * the two replicas' gradients and activations for a whole batch (the
  * helper also takes half of the fitness chunks), about 6 MB for the quick
- * start's MLP GAN, plus the second thread's OpenBLAS buffers: the 1x1
- * quick start's peak RSS went from 105 to 118 MB. */
+ * start's MLP GAN, plus the second thread's OpenBLAS buffers (1x1 quick
+ * start peak RSS about 13 MB higher than with one thread). */
+
+/* dL/dout of count entries from losses averaged over a part of n rows,
+ * as part of the mean over the whole batch of B: times n / B (0.5, exact,
+ * for an even B). */
+static void dp_rescale(float *grad, int64_t count, int64_t n, int64_t B)
+{
+    float f = (float)((double)n / (double)B);
+    for (int64_t i = 0; i < count; i++)
+        grad[i] *= f;
+}
 
 /* Discriminator gradients of one step over n real and n fake rows in one
  * pass: the rows are joined in cat (2n x numel), D runs forward and
@@ -415,11 +433,8 @@ static int d_joined(cell *c, lpz_model *d, lpz_loss_kind kind, const float *real
         rc = lpz_loss(kind, out + n, n, 0.0f, loss_fake, dout + n, err);
     if (rc)
         return rc;
-    if (n != B) { /* as dp_rescale: a part's mean becomes its share of the batch mean */
-        float f = (float)((double)n / (double)B);
-        for (int64_t i = 0; i < 2 * n; i++)
-            dout[i] *= f;
-    }
+    if (n != B)
+        dp_rescale(dout, 2 * n, n, B);
     return lpz_model_backward(d, dout, NULL, err);
 }
 
@@ -481,16 +496,6 @@ static int dp_setup(cell *c)
     return LPZ_OK;
 }
 
-/* dL/dout of a part's rows, from a loss averaged over those n rows, as
- * part of the mean over the whole batch of B: times n / B (0.5, exact,
- * for an even B). */
-static void dp_rescale(float *grad, int64_t n, int64_t B)
-{
-    float f = (float)((double)n / (double)B);
-    for (int64_t i = 0; i < n; i++)
-        grad[i] *= f;
-}
-
 /* Forward and backward of one part's rows; gradients into the part's
  * model (the generator's in a generator step, the discriminator's in a
  * discriminator step). */
@@ -511,7 +516,7 @@ static void dp_half(void *arg, int k)
         if (!(out = lpz_model_forward(d, fake, n, err)))
             rc = err->code ? err->code : LPZ_EINVAL;
         if (!rc && !(rc = lpz_loss(j->kind, out, n, 1.0f, &j->loss[k][0], dout, err))) {
-            dp_rescale(dout, n, B);
+            dp_rescale(dout, n, n, B);
             rc = lpz_model_backward_input(d, dout, dfake, err);
         }
         if (!rc) {
@@ -527,13 +532,13 @@ static void dp_half(void *arg, int k)
         if (!(out = lpz_model_forward(d, c->real + r0 * t->numel, n, err)))
             rc = err->code ? err->code : LPZ_EINVAL;
         if (!rc && !(rc = lpz_loss(j->kind, out, n, 1.0f, &j->loss[k][0], dout, err))) {
-            dp_rescale(dout, n, B);
+            dp_rescale(dout, n, n, B);
             rc = lpz_model_backward(d, dout, NULL, err);
         }
         if (!rc && !(out = lpz_model_forward(d, fake, n, err)))
             rc = err->code ? err->code : LPZ_EINVAL;
         if (!rc && !(rc = lpz_loss(j->kind, out, n, 0.0f, &j->loss[k][1], dout, err))) {
-            dp_rescale(dout, n, B);
+            dp_rescale(dout, n, n, B);
             rc = lpz_model_backward(d, dout, NULL, err);
         }
     }
@@ -560,17 +565,6 @@ static void dp_sum_adam(void *arg, int k)
                              ADAM_BETA1, ADAM_BETA2, k ? &j->err1 : &j->c->err);
 }
 
-/* The first failure of a job's two parts (part 1's error moves into the
- * cell's). */
-static int dp_status(cell *c, const dp_job *j)
-{
-    if (j->rc[0])
-        return j->rc[0];
-    if (j->rc[1])
-        c->err = j->err1;
-    return j->rc[1];
-}
-
 /* One Adam step of g (generator step) or d (discriminator step) on the
  * whole batch; the batch's mean losses against target 1 (real) and 0
  * (fake) in *loss_real and *loss_fake. */
@@ -589,13 +583,13 @@ static int dp_step(cell *c, lpz_member *g, lpz_member *d, int gen_step, lpz_loss
     if (lpz_replica_bind(c->dp_g, g->model, &c->err) || lpz_replica_bind(c->dp_d, d->model, &c->err))
         return c->err.code;
     lpz_pair_run(c->dp, dp_half, &j);
-    int rc = dp_status(c, &j);
+    int rc = parts_status(c, j.rc, &j.err1);
     if (rc)
         return rc;
     j.trained = gen_step ? g : d;
     j.rep = gen_step ? c->dp_g : c->dp_d;
     lpz_pair_run(c->dp, dp_sum_adam, &j);
-    if ((rc = dp_status(c, &j)))
+    if ((rc = parts_status(c, j.rc, &j.err1)))
         return rc;
     j.trained->adam->t++;
     int64_t B = c->tr->batch, h = B / 2;

@@ -212,8 +212,8 @@ void lpz_score_context_destroy(lpz_score_context *c);
  * when both have returned (the trainer's helper thread, runtime/pair.h). */
 typedef void (*lpz_run2_fn)(void *runner, void (*fn)(void *arg, int part), void *arg);
 /* From now on the context computes classifier features in two halves
- * through run2, the second on a second classifier copy (about 1.5 MB of
- * scratch). The halves are whole CHUNKs of the same rows as one thread
+ * through run2, the second on a second classifier copy (with scratch for one
+ * CHUNK of samples). The halves are whole CHUNKs of the same rows as one thread
  * processes, so the scores are the same bit for bit. Raw and Inception
  * features stay on one thread. */
 int lpz_score_context_set_parallel(lpz_score_context *c, lpz_run2_fn run2, void *runner, lpz_error *err);

@@ -466,14 +466,19 @@ static int fetch_failed(lpz_peer_client *c, int rv, int timeout_ms, lpz_error *e
     return lpz_error_set(err, nng_status(rv), "exchange with neighbour %s failed: %s", c->url, nng_strerror(rv));
 }
 
+void lpz_peer_client_release(lpz_peer_client *c)
+{
+    if (c && c->last) {
+        nng_msg_free(c->last);
+        c->last = NULL;
+    }
+}
+
 int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **payload, size_t *len, lpz_error *err)
 {
     *payload = NULL;
     *len = 0;
-    if (c->last) {
-        nng_msg_free(c->last);
-        c->last = NULL;
-    }
+    lpz_peer_client_release(c);
     if (timeout_ms <= 0)
         return lpz_error_set(err, LPZ_EINVAL, "fetch timeout must be > 0 ms, not %d", timeout_ms);
     follow_redirect(c);
@@ -536,20 +541,11 @@ int lpz_peer_client_fetch(lpz_peer_client *c, int timeout_ms, const uint8_t **pa
     return LPZ_OK;
 }
 
-void lpz_peer_client_release(lpz_peer_client *c)
-{
-    if (c && c->last) {
-        nng_msg_free(c->last);
-        c->last = NULL;
-    }
-}
-
 void lpz_peer_client_close(lpz_peer_client *c)
 {
     if (!c)
         return;
-    if (c->last)
-        nng_msg_free(c->last);
+    lpz_peer_client_release(c);
     nng_close(c->sock);
     lpz_wire_ctx_clear(&c->wire);
     free(c);
