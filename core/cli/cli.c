@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Commands, each a bit in an option's `commands` mask. */
 enum {
@@ -124,6 +125,19 @@ int lpz_cli_parse_seed(const char *text, uint64_t *out)
     }
     *out = v;
     return 0;
+}
+
+int lpz_cli_new_interrupt(void)
+{
+    static int64_t last_ns; /* 0: none yet */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe (POSIX) */
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t prev = __atomic_load_n(&last_ns, __ATOMIC_SEQ_CST);
+    if (prev && now - prev < 1000000000)
+        return 0;
+    __atomic_store_n(&last_ns, now, __ATOMIC_SEQ_CST);
+    return 1;
 }
 
 int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const char **config_file)

@@ -45,6 +45,14 @@ void lpz_cli_print_error(const lpz_error *err);
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out);
 int lpz_cli_parse_seed(const char *text, uint64_t *out);
 
+/* For SIGINT/SIGTERM handlers (async-signal-safe): 1 when this signal
+ * is a new request, 0 when it repeats one accepted less than a second
+ * ago. One Ctrl-C can arrive two or three times: the terminal signals the
+ * whole foreground group, and `timeout` passes a signal on to its child
+ * and then to its process group again; a repeat must not turn "stop after
+ * this batch" into "exit at once" (which loses the final checkpoint). */
+int lpz_cli_new_interrupt(void);
+
 /* `--resume RUN_DIR`: the run file becomes RUN_DIR/config.yml (written
  * into buf) and *config_file points at it; without --resume *config_file
  * is -f's. Returns 0, or the exit status after printing why (-f given

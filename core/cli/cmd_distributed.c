@@ -24,6 +24,8 @@ static volatile int dist_stop;
 static void on_signal(int sig)
 {
     (void)sig;
+    if (!lpz_cli_new_interrupt())
+        return; /* the same Ctrl-C delivered again */
     int was = __atomic_fetch_add(&dist_stop, 1, __ATOMIC_SEQ_CST);
     static const char first[] = "\nlpz: stopping (Ctrl-C again to abort at once)\n";
     static const char second[] = "\nlpz: aborting\n";

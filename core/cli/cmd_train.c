@@ -18,6 +18,8 @@ static volatile int stop_flag;
 static void on_interrupt(int sig)
 {
     (void)sig;
+    if (!lpz_cli_new_interrupt())
+        return; /* the same Ctrl-C delivered again */
     if (__atomic_exchange_n(&stop_flag, 1, __ATOMIC_SEQ_CST)) {
         static const char msg[] = "\nlpz: interrupted twice: exiting now\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);

@@ -63,8 +63,10 @@ done
 
 # 4. Ctrl-C on the master: every cell stops after its batch, results are
 #    collected, exit status 130, and the clients are idle again.
-timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/s" --set "$(nodes 0 3)" \
-  --set trainer.n_iterations=200 > "$work/s.out" 2> "$work/master-s.log" &
+# (timeout passes the SIGINT on to the master and then to its process group
+# again: the master must take the two as one Ctrl-C, not as "abort")
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/s" \
+  --set "$(nodes 0 3)" --set trainer.n_iterations=200 > "$work/s.out" 2> "$work/master-s.log" &
 m=$!
 PIDS+=($m)
 for _ in $(seq 1 600); do
