@@ -913,44 +913,44 @@ static void mixture_generators(cell *c, lpz_model **gens)
         gens[k] = best_of(&c->nb_gen[(k - 1) * t->pop], t->pop)->model;
 }
 
-/* FID of score_sample_size samples of the mixture with these weights;
- * generators run in evaluation mode. */
-static int score_mixture(cell *c, lpz_model **gens, const double *weights, double *fid)
+static void generators_training(lpz_model **gens, int n, int on)
 {
-    trainer *t = c->tr;
-    for (int k = 0; k < c->n_nb; k++)
-        lpz_model_set_training(gens[k], 0);
-    int rc = lpz_mixture_generate(gens, weights, c->n_nb, t->p->score_sample_size,
-                                  (lpz_mix_mode)t->p->mixture_sampling, &c->rng, NULL, c->score_samples, &c->err);
-    for (int k = 0; k < c->n_nb; k++)
-        lpz_model_set_training(gens[k], 1);
-    if (!rc)
-        rc = lpz_score_fid(c->score_ctx, c->score_samples, t->p->score_sample_size, fid, &c->err);
-    return rc;
+    for (int k = 0; k < n; k++)
+        lpz_model_set_training(gens[k], on);
 }
 
 /* Step 7 of an iteration: score the current mixture and, on grids larger
  * than 1x1, a mutation of its weights; keep the mutation only when its FID
- * is lower. */
+ * is lower. Both FIDs come from score_sample_size samples drawn with common
+ * random numbers (lpz_mixture_fid_pair: the same latents, and a sample
+ * changes generator only where the two weightings disagree), so most
+ * samples are generated and featurised once and the comparison is not
+ * drowned in sampling noise. Generators run in evaluation mode. */
 static int update_mixture(cell *c)
 {
     trainer *t = c->tr;
+    const lpz_train_params *p = t->p;
     if (!c->score_ctx)
         return LPZ_OK;
     lpz_model *gens[LPZ_MAX_NEIGHBOURS];
     mixture_generators(c, gens);
-    double fid;
-    int rc = score_mixture(c, gens, c->mix, &fid);
+    double fid, fid2 = NAN, mutated[LPZ_MAX_NEIGHBOURS];
+    int mutate = c->n_nb > 1 && !p->optimize_mixture;
+    if (mutate)
+        lpz_mutate_mixture_weights(c->mix, c->n_nb, p->mixture_sigma, &c->rng, mutated);
+    generators_training(gens, c->n_nb, 0);
+    int rc;
+    if (mutate)
+        rc = lpz_mixture_fid_pair(c->score_ctx, gens, c->mix, mutated, c->n_nb, p->score_sample_size,
+                                  (lpz_mix_mode)p->mixture_sampling, &c->rng, c->score_samples, &fid, &fid2, &c->err);
+    else if (!(rc = lpz_mixture_generate(gens, c->mix, c->n_nb, p->score_sample_size, (lpz_mix_mode)p->mixture_sampling,
+                                         &c->rng, NULL, c->score_samples, &c->err)))
+        rc = lpz_score_fid(c->score_ctx, c->score_samples, p->score_sample_size, &fid, &c->err);
+    generators_training(gens, c->n_nb, 1);
     if (rc)
         return rc;
     c->score = fid;
-    if (c->n_nb == 1 || t->p->optimize_mixture)
-        return LPZ_OK;
-    double mutated[LPZ_MAX_NEIGHBOURS], fid2;
-    lpz_mutate_mixture_weights(c->mix, c->n_nb, t->p->mixture_sigma, &c->rng, mutated);
-    if ((rc = score_mixture(c, gens, mutated, &fid2)))
-        return rc;
-    if (fid2 < fid) {
+    if (mutate && fid2 < fid) {
         memcpy(c->mix, mutated, sizeof(double) * (size_t)c->n_nb);
         c->score = fid2;
     }

@@ -33,10 +33,11 @@ static int check_weights(const double *w, int n, double *sum, lpz_error *err)
     return LPZ_OK;
 }
 
-/* Index drawn with probability p[j] / sum(p). */
-static int draw_weighted(const double *p, int n, double sum, lpz_rng *rng)
+/* The index that u in [0, 1) falls on when [0, 1) is cut into pieces of
+ * p[j] / sum(p): drawn with probability p[j] / sum(p) for a uniform u. */
+static int pick_weighted(const double *p, int n, double sum, double u01)
 {
-    double u = lpz_rng_uniform(rng) * sum;
+    double u = u01 * sum;
     int last = 0;
     for (int j = 0; j < n; j++) {
         if (p[j] <= 0)
@@ -49,22 +50,18 @@ static int draw_weighted(const double *p, int n, double sum, lpz_rng *rng)
     return last; /* rounding: the last generator with weight */
 }
 
-int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng,
-                       int *gen_of_sample, lpz_error *err)
+/* Index drawn with probability p[j] / sum(p). */
+static int draw_weighted(const double *p, int n, double sum, lpz_rng *rng)
 {
-    double sum = 0;
-    int rc = check_weights(weights, n_gens, &sum, err);
-    if (rc)
-        return rc;
-    if (count < 0)
-        return lpz_error_set(err, LPZ_EINVAL, "negative sample count %lld", (long long)count);
-    if (mode == LPZ_MIXMODE_INDEPENDENT_PROBABILITY) {
-        for (int64_t i = 0; i < count; i++)
-            gen_of_sample[i] = draw_weighted(weights, n_gens, sum, rng);
-        return LPZ_OK;
-    }
-    if (mode != LPZ_MIXMODE_EXACT_PROPORTION)
-        return lpz_error_set(err, LPZ_EINVAL, "unknown mixture sampling mode %d", (int)mode);
+    return pick_weighted(p, n, sum, lpz_rng_uniform(rng));
+}
+
+/* exact_proportion counts of `count` samples: generator j gets
+ * floor(count w_j), the remaining r < n_gens samples go one each to r
+ * distinct generators drawn by the fractional parts. */
+static int exact_counts(const double *weights, int n_gens, double sum, int64_t count, lpz_rng *rng, int64_t *counts,
+                        lpz_error *err)
+{
     double *frac = malloc((size_t)n_gens * sizeof *frac);
     if (!frac)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
@@ -75,31 +72,104 @@ int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix
         int64_t whole = (int64_t)floor(want);
         if (filled + whole > count)
             whole = count - filled;
-        for (int64_t i = 0; i < whole; i++)
-            gen_of_sample[filled++] = j;
+        counts[j] = whole;
+        filled += whole;
         frac[j] = want - (double)whole > 0 ? want - (double)whole : 0;
         frac_sum += frac[j];
     }
-    /* The rest (fewer than n_gens samples): one each to distinct
-     * generators, drawn by their fractional parts. */
-    while (filled < count) {
-        int j;
-        if (frac_sum > 1e-12) {
-            j = draw_weighted(frac, n_gens, frac_sum, rng);
-        } else {
-            j = draw_weighted(weights, n_gens, sum, rng);
-        }
-        gen_of_sample[filled++] = j;
+    for (; filled < count; filled++) {
+        int j = frac_sum > 1e-12 ? draw_weighted(frac, n_gens, frac_sum, rng)
+                                 : draw_weighted(weights, n_gens, sum, rng);
+        counts[j]++;
         frac_sum -= frac[j];
         frac[j] = 0;
     }
     free(frac);
+    return LPZ_OK;
+}
+
+/* Generator of the sample in slot `slot` when generator j owns the slots
+ * [counts[0] + ... + counts[j - 1], ... + counts[j]). */
+static int slot_owner(const int64_t *counts, int n_gens, int64_t slot)
+{
+    for (int j = 0; j < n_gens; j++) {
+        if (slot < counts[j])
+            return j;
+        slot -= counts[j];
+    }
+    return n_gens - 1;
+}
+
+/* A uniformly random order of the count slots (Fisher-Yates). */
+static void shuffle_slots(int64_t *perm, int64_t count, lpz_rng *rng)
+{
+    for (int64_t i = 0; i < count; i++)
+        perm[i] = i;
     for (int64_t i = count - 1; i > 0; i--) {
         int64_t k = (int64_t)lpz_rng_below(rng, (uint64_t)(i + 1));
-        int t = gen_of_sample[i];
-        gen_of_sample[i] = gen_of_sample[k], gen_of_sample[k] = t;
+        int64_t t = perm[i];
+        perm[i] = perm[k], perm[k] = t;
     }
-    return LPZ_OK;
+}
+
+/* Assignments of count samples for one weighting (wb NULL) or two (the
+ * coupled assignment of lpz_mixture_assign_pair). */
+static int assign_coupled(const double *wa, const double *wb, int n_gens, int64_t count, lpz_mix_mode mode,
+                          lpz_rng *rng, int *ga, int *gb, lpz_error *err)
+{
+    double suma = 0, sumb = 0;
+    int rc = check_weights(wa, n_gens, &suma, err);
+    if (!rc && wb)
+        rc = check_weights(wb, n_gens, &sumb, err);
+    if (rc)
+        return rc;
+    if (count < 0)
+        return lpz_error_set(err, LPZ_EINVAL, "negative sample count %lld", (long long)count);
+    if (mode == LPZ_MIXMODE_INDEPENDENT_PROBABILITY) {
+        /* One uniform per sample, cut by each weighting. */
+        for (int64_t i = 0; i < count; i++) {
+            double u = lpz_rng_uniform(rng);
+            ga[i] = pick_weighted(wa, n_gens, suma, u);
+            if (wb)
+                gb[i] = pick_weighted(wb, n_gens, sumb, u);
+        }
+        return LPZ_OK;
+    }
+    if (mode != LPZ_MIXMODE_EXACT_PROPORTION)
+        return lpz_error_set(err, LPZ_EINVAL, "unknown mixture sampling mode %d", (int)mode);
+    int64_t *ca = malloc((size_t)n_gens * 2 * sizeof *ca), *cb = ca ? ca + n_gens : NULL;
+    int64_t *perm = malloc((size_t)(count > 0 ? count : 1) * sizeof *perm);
+    if (!ca || !perm)
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
+    if (!rc)
+        rc = exact_counts(wa, n_gens, suma, count, rng, ca, err);
+    if (!rc && wb)
+        rc = exact_counts(wb, n_gens, sumb, count, rng, cb, err);
+    if (!rc) {
+        /* One random order of the samples; each weighting gives generator j
+         * a run of consecutive slots of its count, so two close weightings
+         * differ only around the ends of the runs. */
+        shuffle_slots(perm, count, rng);
+        for (int64_t slot = 0; slot < count; slot++) {
+            ga[perm[slot]] = slot_owner(ca, n_gens, slot);
+            if (wb)
+                gb[perm[slot]] = slot_owner(cb, n_gens, slot);
+        }
+    }
+    free(ca), free(perm);
+    return rc;
+}
+
+int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng,
+                       int *gen_of_sample, lpz_error *err)
+{
+    return assign_coupled(weights, NULL, n_gens, count, mode, rng, gen_of_sample, NULL, err);
+}
+
+int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int64_t count, lpz_mix_mode mode,
+                            lpz_rng *rng, int *ga, int *gb, lpz_error *err)
+{
+    return assign_coupled(wa, wb, n_gens, count, mode, rng, ga, gb, err);
 }
 
 static int same_shape(lpz_shape a, lpz_shape b)
@@ -112,8 +182,8 @@ static int same_shape(lpz_shape a, lpz_shape b)
     return 1;
 }
 
-int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_gens, int64_t count, lpz_mix_mode mode,
-                         lpz_rng *rng, const float *latents, float *out, lpz_error *err)
+/* Latent and sample sizes of the mixture's generators (all alike). */
+static int mixture_shapes(lpz_model *const *gens, int n_gens, int64_t *zn, int64_t *on, lpz_error *err)
 {
     if (n_gens < 1 || !gens)
         return lpz_error_set(err, LPZ_EINVAL, "a mixture needs at least one generator");
@@ -123,12 +193,54 @@ int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_ge
             return lpz_error_set(err, LPZ_EINVAL,
                                  "generator %d of the mixture has other latent or sample shapes than generator 0",
                                  j);
-    int64_t zn = lpz_shape_numel(&zs), on = lpz_shape_numel(&os);
+    *zn = lpz_shape_numel(&zs);
+    *on = lpz_shape_numel(&os);
+    return LPZ_OK;
+}
+
+/* Output row r of `out` = gens[gen_of[r]] applied to latent row
+ * latent_of[r] (r when latent_of is NULL), for r < n. Per generator:
+ * gather its rows' latents, one forward per GEN_CHUNK, scatter the outputs
+ * back. idx (GEN_CHUNK) and z (GEN_CHUNK x zn) are scratch. */
+static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, const int64_t *latent_of, int64_t n,
+                         const float *latents, int64_t zn, int64_t on, int64_t *idx, float *z, float *out,
+                         lpz_error *err)
+{
+    for (int j = 0; j < n_gens; j++) {
+        int64_t r = 0;
+        while (r < n) {
+            int64_t k = 0;
+            for (; r < n && k < GEN_CHUNK; r++)
+                if (gen_of[r] == j) {
+                    idx[k] = r;
+                    memcpy(z + k * zn, latents + (latent_of ? latent_of[r] : r) * zn, (size_t)zn * sizeof *z);
+                    k++;
+                }
+            if (!k)
+                break;
+            const float *y = lpz_model_forward(gens[j], z, k, err);
+            if (!y) {
+                lpz_error_context(err, "mixture generator %d", j);
+                return err && err->code ? err->code : LPZ_EINVAL;
+            }
+            for (int64_t a = 0; a < k; a++)
+                memcpy(out + idx[a] * on, y + a * on, (size_t)on * sizeof *out);
+        }
+    }
+    return LPZ_OK;
+}
+
+int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_gens, int64_t count, lpz_mix_mode mode,
+                         lpz_rng *rng, const float *latents, float *out, lpz_error *err)
+{
+    int64_t zn, on;
+    int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
+    if (rc)
+        return rc;
     int *assign = malloc((size_t)(count > 0 ? count : 1) * sizeof *assign);
     int64_t *idx = malloc((size_t)GEN_CHUNK * sizeof *idx);
     float *z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *z);
     float *drawn = latents ? NULL : malloc((size_t)((count > 0 ? count : 1) * zn) * sizeof *drawn);
-    int rc = LPZ_OK;
     if (!assign || !idx || !z || (!latents && !drawn)) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
         goto done;
@@ -139,32 +251,64 @@ int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_ge
         lpz_rng_fill_normal(rng, drawn, (size_t)(count * zn), 0.0f, 1.0f);
         latents = drawn;
     }
-    /* Per generator: gather its samples' latents, one forward per chunk,
-     * scatter the outputs back in sample order. */
-    for (int j = 0; j < n_gens && !rc; j++) {
-        int64_t i = 0;
-        while (i < count && !rc) {
-            int64_t k = 0;
-            for (; i < count && k < GEN_CHUNK; i++)
-                if (assign[i] == j) {
-                    idx[k] = i;
-                    memcpy(z + k * zn, latents + i * zn, (size_t)zn * sizeof *z);
-                    k++;
-                }
-            if (!k)
-                break;
-            const float *y = lpz_model_forward(gens[j], z, k, err);
-            if (!y) {
-                rc = err && err->code ? err->code : LPZ_EINVAL;
-                lpz_error_context(err, "mixture generator %d", j);
-                break;
-            }
-            for (int64_t a = 0; a < k; a++)
-                memcpy(out + idx[a] * on, y + a * on, (size_t)on * sizeof *out);
-        }
-    }
+    rc = generate_rows(gens, n_gens, assign, NULL, count, latents, zn, on, idx, z, out, err);
 done:
     free(assign), free(idx), free(z), free(drawn);
+    return rc;
+}
+
+int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
+                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, float *samples, double *fid_a,
+                         double *fid_b, lpz_error *err)
+{
+    int64_t zn, on;
+    int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
+    if (rc)
+        return rc;
+    if (count < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)count);
+    int64_t d = lpz_score_feature_dim(ctx);
+    /* Rows: [0, count) sample i from ga[i]; then one extra row for each
+     * sample whose generator differs under wb. */
+    int *ga = malloc((size_t)count * 2 * sizeof *ga), *gb = ga ? ga + count : NULL;
+    int64_t *extra_of = malloc((size_t)count * sizeof *extra_of); /* latent row of extra row e */
+    int64_t *idx = malloc((size_t)GEN_CHUNK * sizeof *idx);
+    float *z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *z);
+    float *latents = malloc((size_t)(count * zn) * sizeof *latents);
+    float *feat = NULL, *fb = malloc((size_t)(count * d) * sizeof *fb); /* fb: wb's rows, gathered */
+    int *gen_extra = malloc((size_t)count * sizeof *gen_extra);
+    if (!ga || !extra_of || !idx || !z || !latents || !fb || !gen_extra) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
+        goto done;
+    }
+    if ((rc = lpz_mixture_assign_pair(wa, wb, n_gens, count, mode, rng, ga, gb, err)))
+        goto done;
+    lpz_rng_fill_normal(rng, latents, (size_t)(count * zn), 0.0f, 1.0f);
+    int64_t extras = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (gb[i] != ga[i]) {
+            gen_extra[extras] = gb[i];
+            extra_of[extras++] = i;
+        }
+    if (!(feat = malloc((size_t)((count + extras) * d) * sizeof *feat))) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)(count + extras));
+        goto done;
+    }
+    if ((rc = generate_rows(gens, n_gens, ga, NULL, count, latents, zn, on, idx, z, samples, err)) ||
+        (rc = lpz_score_features(ctx, samples, count, feat, err)))
+        goto done;
+    if (extras &&
+        ((rc = generate_rows(gens, n_gens, gen_extra, extra_of, extras, latents, zn, on, idx, z, samples, err)) ||
+         (rc = lpz_score_features(ctx, samples, extras, feat + count * d, err))))
+        goto done;
+    for (int64_t i = 0, e = 0; i < count; i++) {
+        const float *row = gb[i] != ga[i] ? feat + (count + e++) * d : feat + i * d;
+        memcpy(fb + i * d, row, (size_t)d * sizeof *fb);
+    }
+    if (!(rc = lpz_score_fid_of_features(ctx, feat, count, fid_a, err)))
+        rc = lpz_score_fid_of_features(ctx, fb, count, fid_b, err);
+done:
+    free(ga), free(extra_of), free(idx), free(z), free(latents), free(feat), free(fb), free(gen_extra);
     return rc;
 }
 

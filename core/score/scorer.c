@@ -463,6 +463,7 @@ int lpz_score_context_set_parallel(lpz_score_context *c, lpz_run2_fn run2, void 
 typedef struct features_job {
     lpz_score_context *c;
     const float *x;
+    float *f; /* n x d */
     int64_t n, mid; /* part 0: samples [0, mid), part 1: [mid, n) */
     int rc[2];
     lpz_error err[2];
@@ -475,20 +476,21 @@ static void features_part(void *arg, int k)
     const lpz_scorer *s = c->s;
     int64_t from = k ? j->mid : 0, to = k ? j->n : j->mid;
     j->rc[k] = features_of(s, k ? c->model2 : c->model, j->x + from * s->numel, to - from,
-                           c->features + from * s->d, &j->err[k]);
+                           j->f + from * s->d, &j->err[k]);
 }
 
-/* Features of n samples into c->features, in two halves when the context
- * is parallel and the sample has at least two chunks. */
-static int context_features(lpz_score_context *c, const float *x, int64_t n, lpz_error *err)
+/* Features of n samples into f (n x d), in two halves when the context is
+ * parallel and the sample has at least two chunks. */
+static int context_features(lpz_score_context *c, const float *x, int64_t n, float *f, lpz_error *err)
 {
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     if (!c->run2 || chunks < 2)
-        return features_of(c->s, c->model, x, n, c->features, err);
+        return features_of(c->s, c->model, x, n, f, err);
     features_job j;
     memset(&j, 0, sizeof j);
     j.c = c;
     j.x = x;
+    j.f = f;
     j.n = n;
     j.mid = (chunks + 1) / 2 * CHUNK; /* whole chunks: the rows one thread would pass together */
     c->run2(c->runner, features_part, &j);
@@ -511,15 +513,43 @@ void lpz_score_context_destroy(lpz_score_context *c)
     free(c);
 }
 
+static int check_samples(const lpz_scorer *s, const float *x, int64_t n, lpz_error *err)
+{
+    for (int64_t i = 0; i < n * s->numel; i++)
+        if (!isfinite(x[i]))
+            return lpz_error_set(err, LPZ_EINVAL, "sample %lld has a non-finite value (element %lld)",
+                                 (long long)(i / s->numel), (long long)(i % s->numel));
+    return LPZ_OK;
+}
+
+int lpz_score_feature_dim(const lpz_score_context *c)
+{
+    return c->s->d;
+}
+
+int lpz_score_features(lpz_score_context *c, const float *samples, int64_t n, float *out, lpz_error *err)
+{
+    int rc = check_samples(c->s, samples, n, err);
+    return rc ? rc : context_features(c, samples, n, out, err);
+}
+
+int lpz_score_fid_of_features(lpz_score_context *c, const float *features, int64_t n, double *fid, lpz_error *err)
+{
+    const lpz_scorer *s = c->s;
+    if (n < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
+    int rc = lpz_feature_stats(features, n, s->d, c->mean, c->cov, err);
+    return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
+}
+
 int lpz_score_samples(lpz_score_context *c, const float *x, int64_t n, lpz_scores *out, lpz_error *err)
 {
     const lpz_scorer *s = c->s;
     if (n < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
-    for (int64_t i = 0; i < n * s->numel; i++)
-        if (!isfinite(x[i]))
-            return lpz_error_set(err, LPZ_EINVAL, "sample %lld has a non-finite value (element %lld)",
-                                 (long long)(i / s->numel), (long long)(i % s->numel));
+    int rc = check_samples(s, x, n, err);
+    if (rc)
+        return rc;
     if (n > c->cap) {
         /* Grows to the largest batch scored; steady state allocates nothing. */
         float *f = realloc(c->features, (size_t)(n * s->d) * sizeof *f);
@@ -528,9 +558,8 @@ int lpz_score_samples(lpz_score_context *c, const float *x, int64_t n, lpz_score
         c->features = f;
         c->cap = n;
     }
-    int rc = context_features(c, x, n, err);
-    if (rc || (rc = lpz_feature_stats(c->features, n, s->d, c->mean, c->cov, err)) ||
-        (rc = lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, &out->fid, err)))
+    if ((rc = context_features(c, x, n, c->features, err)) ||
+        (rc = lpz_score_fid_of_features(c, c->features, n, &out->fid, err)))
         return rc;
     out->n = n;
     out->inception_score = NAN;

@@ -290,6 +290,66 @@ static void test_exact_proportion_counts_are_within_one(void **state)
     assert_int_equal(lpz_mixture_assign(neg, 2, 1, LPZ_MIXMODE_EXACT_PROPORTION, &rng, one, &err), LPZ_EINVAL);
 }
 
+static void test_paired_assignments_are_coupled(void **state)
+{
+    (void)state;
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 12, 0);
+    lpz_error err;
+    const int64_t n = 1000;
+    int *ga = malloc(n * sizeof *ga), *gb = malloc(n * sizeof *gb), *single = malloc(n * sizeof *single);
+    for (int mode = 0; mode < 2; mode++) {
+        for (int trial = 0; trial < 20; trial++) {
+            int ng = 2 + trial % 4;
+            double wa[5], wb[5], sa = 0, sb = 0;
+            for (int j = 0; j < ng; j++)
+                sa += (wa[j] = 0.05 + lpz_rng_uniform(&rng));
+            for (int j = 0; j < ng; j++)
+                sb += (wb[j] = wa[j] + (trial < 10 ? 0.01 : 0.2) * (lpz_rng_uniform(&rng) - 0.5));
+            assert_int_equal(lpz_mixture_assign_pair(wa, wb, ng, n, (lpz_mix_mode)mode, &rng, ga, gb, &err), LPZ_OK);
+            int64_t ca[5] = {0}, cb[5] = {0}, differ = 0;
+            for (int64_t i = 0; i < n; i++) {
+                assert_true(ga[i] >= 0 && ga[i] < ng && gb[i] >= 0 && gb[i] < ng);
+                ca[ga[i]]++, cb[gb[i]]++;
+                differ += ga[i] != gb[i];
+            }
+            /* A sample changes generator only where the cumulative weights
+             * part: at most n times the sum of their differences (plus the
+             * remainders of exact_proportion). */
+            double cum_a = 0, cum_b = 0, bound = 0;
+            for (int j = 0; j < ng; j++) {
+                cum_a += wa[j] / sa, cum_b += wb[j] / sb;
+                bound += fabs(cum_a - cum_b);
+            }
+            if (mode == LPZ_MIXMODE_EXACT_PROPORTION) {
+                for (int j = 0; j < ng; j++) {
+                    assert_true(fabs((double)ca[j] - (double)n * wa[j] / sa) < 1.0 + 1e-9);
+                    assert_true(fabs((double)cb[j] - (double)n * wb[j] / sb) < 1.0 + 1e-9);
+                }
+                assert_true((double)differ <= n * bound + 2 * ng);
+            } else {
+                assert_true((double)differ <= n * bound + 5 * sqrt(n * bound) + 1);
+            }
+        }
+        /* The same weights twice: the same assignment, distributed as
+         * lpz_mixture_assign's (same counts in exact_proportion). */
+        double w[3] = {0.2, 0.5, 0.3};
+        assert_int_equal(lpz_mixture_assign_pair(w, w, 3, n, (lpz_mix_mode)mode, &rng, ga, gb, &err), LPZ_OK);
+        assert_memory_equal(ga, gb, n * sizeof *ga);
+        assert_int_equal(lpz_mixture_assign(w, 3, n, (lpz_mix_mode)mode, &rng, single, &err), LPZ_OK);
+        int64_t c1[3] = {0}, c2[3] = {0};
+        for (int64_t i = 0; i < n; i++)
+            c1[ga[i]]++, c2[single[i]]++;
+        for (int j = 0; j < 3; j++)
+            assert_true(mode == LPZ_MIXMODE_EXACT_PROPORTION ? c1[j] == c2[j]
+                                                             : fabs((double)c1[j] - n * w[j]) < 5 * sqrt(n * w[j]));
+    }
+    double neg[2] = {1, -0.5}, ok[2] = {1, 1};
+    assert_int_equal(lpz_mixture_assign_pair(ok, neg, 2, 1, LPZ_MIXMODE_EXACT_PROPORTION, &rng, ga, gb, &err),
+                     LPZ_EINVAL);
+    free(ga), free(gb), free(single);
+}
+
 /* A "generator" (4) -> (3) that is one linear layer. */
 static lpz_model *tiny_generator(uint64_t seed)
 {
@@ -568,6 +628,47 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     z[5] = NAN;
     assert_int_equal(lpz_score_samples(c, z, n, &noise, &err), LPZ_EINVAL);
 
+    /* Two weightings scored on common samples: each FID is the FID of the
+     * samples its coupled assignment and the shared latents give. */
+    lpz_model *g[2];
+    for (int j = 0; j < 2; j++) {
+        lpz_shape in = lpz_shape_make(1, 8, 0, 0, 0);
+        assert_int_equal(lpz_model_create(&in, 30 + j, &g[j], &err), LPZ_OK);
+        assert_int_equal(lpz_model_add_linear(g[j], "0", 784, 1, &err), LPZ_OK);
+        lpz_model_set_training(g[j], 0);
+    }
+    double wa[2] = {0.5, 0.5}, wb[2] = {0.3, 0.7}, fa, fb, fa2, fb2;
+    lpz_rng r1, r2;
+    lpz_rng_seed(&r1, 5, 0);
+    r2 = r1;
+    float *buf = malloc((size_t)n * 784 * sizeof *buf);
+    assert_int_equal(lpz_mixture_fid_pair(c, g, wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, buf, &fa, &fb, &err),
+                     LPZ_OK);
+    int *ga = malloc(n * sizeof *ga), *gb = malloc(n * sizeof *gb);
+    float *lat = malloc((size_t)n * 8 * sizeof *lat), *xa = malloc((size_t)n * 784 * sizeof *xa);
+    assert_int_equal(lpz_mixture_assign_pair(wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r2, ga, gb, &err), LPZ_OK);
+    lpz_rng_fill_normal(&r2, lat, (size_t)n * 8, 0, 1);
+    int64_t differ = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t i = 0; i < n; i++) {
+            int j = pass ? gb[i] : ga[i];
+            differ += pass && gb[i] != ga[i];
+            const float *y = lpz_model_forward(g[j], lat + i * 8, 1, &err);
+            memcpy(xa + i * 784, y, 784 * sizeof *xa);
+        }
+        assert_int_equal(lpz_score_fid(c, xa, n, pass ? &fb2 : &fa2, &err), LPZ_OK);
+    }
+    assert_true(differ > 0 && differ < n / 2);
+    assert_true(fabs(fa - fa2) <= 1e-6 * fabs(fa2) && fabs(fb - fb2) <= 1e-6 * fabs(fb2));
+    assert_true(fa != fb);
+    /* The same weights twice: the same FID. */
+    assert_int_equal(lpz_mixture_fid_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &r1, buf, &fa, &fb,
+                                          &err),
+                     LPZ_OK);
+    assert_true(fa == fb);
+    free(buf), free(ga), free(gb), free(lat), free(xa);
+    lpz_model_destroy(g[0]), lpz_model_destroy(g[1]);
+
     /* A second scorer reads the statistics from the cache: same FID. */
     lpz_scorer *s2;
     lpz_score_context *c2;
@@ -599,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_forward_and_finite_differences),
         cmocka_unit_test(test_cross_entropy_gradient_matches_finite_differences),
         cmocka_unit_test(test_exact_proportion_counts_are_within_one),
+        cmocka_unit_test(test_paired_assignments_are_coupled),
         cmocka_unit_test(test_mixture_generate_uses_each_latent_row_with_its_generator),
         cmocka_unit_test(test_mixture_es_improves_and_keeps_weights_normalised),
         cmocka_unit_test(test_mixture_yml_is_read_and_checked),
