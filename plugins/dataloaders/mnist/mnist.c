@@ -346,7 +346,20 @@ static int mnist_read(void *state, int64_t index, float *out, lpz_error *err)
     (void)err;
     const mnist_state *s = state;
     const uint8_t *px = s->pixels + index * s->numel;
-    for (int64_t j = 0; j < s->numel; j++)
+    /* Eight bytes at a time through GCC vector types (the table lookup does
+     * not vectorise; the batcher spends most of its time here): the same
+     * arithmetic as the table's, so the same floats (x / 255 is correctly
+     * rounded either way and * 2 is exact). */
+    typedef uint8_t u8x8 __attribute__((vector_size(8)));
+    typedef float f32x8 __attribute__((vector_size(32)));
+    int64_t j = 0;
+    for (; j + 8 <= s->numel; j += 8) {
+        u8x8 b;
+        memcpy(&b, px + j, sizeof b);
+        f32x8 v = __builtin_convertvector(b, f32x8) / 255.0f * 2.0f - 1.0f;
+        memcpy(out + j, &v, sizeof v);
+    }
+    for (; j < s->numel; j++)
         out[j] = s->lut[px[j]];
     return LPZ_OK;
 }
