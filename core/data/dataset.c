@@ -226,25 +226,28 @@ static int draw_distinct(lpz_rng *rng, int64_t n, int64_t k, int64_t *idx, lpz_e
     return LPZ_OK;
 }
 
-int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int32_t *labels, lpz_error *err)
+int lpz_dataset_sample_indices(lpz_dataset *ds, lpz_rng *rng, int64_t k, int64_t *idx, lpz_error *err)
 {
     if (k <= 0)
         return lpz_error_set(err, LPZ_EINVAL, "sample size %lld must be positive", (long long)k);
     int64_t n = ds->info.count;
+    if (k <= n)
+        return draw_distinct(rng, n, k, idx, err);
+    /* More than the dataset holds: whole copies, the rest distinct. */
+    int64_t full = k / n, rest = k % n;
+    for (int64_t i = 0; i < full * n; i++)
+        idx[i] = i % n;
+    return rest > 0 ? draw_distinct(rng, n, rest, idx + full * n, err) : LPZ_OK;
+}
+
+int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int32_t *labels, lpz_error *err)
+{
+    if (k <= 0)
+        return lpz_error_set(err, LPZ_EINVAL, "sample size %lld must be positive", (long long)k);
     int64_t *idx = malloc((size_t)k * sizeof *idx);
     if (!idx)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory drawing %lld samples", (long long)k);
-    int rc = LPZ_OK;
-    if (k <= n) {
-        rc = draw_distinct(rng, n, k, idx, err);
-    } else {
-        /* More than the dataset holds: whole copies, the rest distinct. */
-        int64_t full = k / n, rest = k % n;
-        for (int64_t i = 0; i < full * n; i++)
-            idx[i] = i % n;
-        if (rest > 0)
-            rc = draw_distinct(rng, n, rest, idx + full * n, err);
-    }
+    int rc = lpz_dataset_sample_indices(ds, rng, k, idx, err);
     for (int64_t i = 0; rc == LPZ_OK && i < k; i++) {
         rc = lpz_dataset_read(ds, idx[i], out + i * ds->numel, err);
         if (rc == LPZ_OK && labels) {

@@ -53,6 +53,9 @@ int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error 
  * NULL, their labels (-1 when unlabelled). For fitness and score samples:
  * called once per iteration, it may allocate. */
 int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int32_t *labels, lpz_error *err);
+/* The indices of the same draw (the same rng use), for callers that read
+ * the examples a chunk at a time instead of holding k x numel floats. */
+int lpz_dataset_sample_indices(lpz_dataset *ds, lpz_rng *rng, int64_t k, int64_t *idx, lpz_error *err);
 
 /* Writes n samples (n x numel floats, as from read or a generator) for
  * people to path_base plus an extension: the plugin's render when it has

@@ -114,7 +114,12 @@ typedef struct cell {
     double score;
     lpz_score_context *score_ctx;
     float *score_samples; /* [score_sample_size * numel] */
-    float *real, *z, *dout, *dfake, *fit_real, *fit_z, *sample_z, *samples, *buf_scratch;
+    float *real, *z, *dout, *dfake, *fit_z, *sample_z, *samples, *buf_scratch;
+    /* The fitness sample's dataset indices, read a chunk at a time into
+     * fit_chunk[part] (B x numel each; part 1 only with data-parallel
+     * steps): 3 MB per cell less than holding the sample (MNIST, 1,000). */
+    int64_t *fit_idx;
+    float *fit_chunk[2];
     /* [2B * numel]: a discriminator step's real rows then its fake rows, so
      * that D runs one forward and one backward over 2B rows instead of two
      * over B (larger GEMMs, weights packed once). Only for networks whose
@@ -282,8 +287,10 @@ static void eval_chunks(void *arg, int k)
     memset(dreal, 0, sizeof(double) * (size_t)nd);
     for (int64_t off = from; off < to && !rc; off += B) {
         int64_t n = to - off < B ? to - off : B;
-        const float *x = c->fit_real + off * t->numel;
+        float *x = c->fit_chunk[k];
         const float *z = c->fit_z + off * t->latent;
+        for (int64_t r = 0; ej->want_d && r < n && !rc; r++)
+            rc = lpz_dataset_read(t->ds, c->fit_idx[off + r], x + r * t->numel, err);
         if (ej->want_d)
             for (int j = 0; j < nd && !rc; j++) {
                 const float *out = NULL;
@@ -481,7 +488,8 @@ static int dp_setup(cell *c)
     if (!rc)
         rc = lpz_replica_create(c->disc[0].model, t->batch, &c->dp_d, &c->err);
     int64_t nall = (int64_t)c->n_nb * t->pop;
-    if (!rc && !(c->dp_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall + nall))))
+    if (!rc && (!(c->dp_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall + nall))) ||
+                !(c->fit_chunk[1] = malloc(sizeof(float) * (size_t)(t->batch * t->numel)))))
         rc = lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory");
     if (!rc)
         rc = lpz_pair_create(&c->dp, &c->err);
@@ -970,7 +978,7 @@ static int run_iteration(cell *c, int it)
         return rc;
 
     acquire(t);
-    rc = lpz_dataset_sample(t->ds, &c->rng, p->fitness_sample_size, c->fit_real, NULL, &c->err);
+    rc = lpz_dataset_sample_indices(t->ds, &c->rng, p->fitness_sample_size, c->fit_idx, &c->err);
     lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);
@@ -1151,7 +1159,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     c->z = malloc(sizeof(float) * (size_t)(B * t->latent));
     c->dout = malloc(sizeof(float) * (size_t)(2 * B)); /* 2B: a joined real + fake discriminator pass */
     c->dfake = malloc(sizeof(float) * (size_t)(B * t->numel));
-    c->fit_real = malloc(sizeof(float) * (size_t)(S * t->numel));
+    c->fit_idx = malloc(sizeof(int64_t) * (size_t)S);
+    c->fit_chunk[0] = malloc(sizeof(float) * (size_t)(B * t->numel));
     c->fit_z = malloc(sizeof(float) * (size_t)(S * t->latent));
     c->sample_z = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->latent));
     c->samples = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->numel));
@@ -1160,7 +1169,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     c->iter_seconds = calloc((size_t)p->n_iterations + 1, sizeof(double));
     if (!c->gen || !c->disc || !c->nb_gen || !c->nb_disc || !c->all_gen || !c->all_disc ||
         (p->enable_selection && (!c->sel_gen || !c->sel_disc)) || !c->real || !c->z || !c->dout || !c->dfake ||
-        !c->fit_real || !c->fit_z || !c->sample_z || !c->samples || !c->pair_loss || !c->real_loss ||
+        !c->fit_idx || !c->fit_chunk[0] || !c->fit_z || !c->sample_z || !c->samples || !c->pair_loss || !c->real_loss ||
         !c->iter_seconds)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
     lpz_rng_fill_normal(&c->rng, c->sample_z, (size_t)(SAMPLE_COUNT * t->latent), 0.0f, 1.0f);
@@ -1312,7 +1321,7 @@ static void cell_free(cell *c)
     free(c->score_samples);
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake), free(c->dcat);
-    free(c->fit_real), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
+    free(c->fit_idx), free(c->fit_chunk[0]), free(c->fit_chunk[1]), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
     free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
     dp_free(c); /* data-parallel steps */
 }
