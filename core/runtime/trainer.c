@@ -113,7 +113,6 @@ typedef struct cell {
     double mix[LPZ_MAX_NEIGHBOURS];
     double score;
     lpz_score_context *score_ctx;
-    float *score_samples; /* [score_sample_size * numel] */
     float *real, *z, *dout, *dfake, *fit_z, *sample_z, *samples, *buf_scratch;
     /* The fitness sample's dataset indices, read a chunk at a time into
      * fit_chunk[part] (B x numel each; part 1 only with data-parallel
@@ -950,10 +949,10 @@ static int update_mixture(cell *c)
     int rc;
     if (mutate)
         rc = lpz_mixture_fid_pair(c->score_ctx, gens, c->mix, mutated, c->n_nb, p->score_sample_size,
-                                  (lpz_mix_mode)p->mixture_sampling, &c->rng, c->score_samples, &fid, &fid2, &c->err);
-    else if (!(rc = lpz_mixture_generate(gens, c->mix, c->n_nb, p->score_sample_size, (lpz_mix_mode)p->mixture_sampling,
-                                         &c->rng, NULL, c->score_samples, &c->err)))
-        rc = lpz_score_fid(c->score_ctx, c->score_samples, p->score_sample_size, &fid, &c->err);
+                                  (lpz_mix_mode)p->mixture_sampling, &c->rng, &fid, &fid2, &c->err);
+    else
+        rc = lpz_mixture_fid(c->score_ctx, gens, c->mix, c->n_nb, p->score_sample_size,
+                             (lpz_mix_mode)p->mixture_sampling, &c->rng, &fid, &c->err);
     generators_training(gens, c->n_nb, 1);
     if (rc)
         return rc;
@@ -1176,9 +1175,6 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     if (t->setup->scorer) {
         if ((rc = lpz_score_context_create(t->setup->scorer, &c->score_ctx, err)))
             return rc;
-        c->score_samples = malloc(sizeof(float) * (size_t)(p->score_sample_size * t->numel));
-        if (!c->score_samples)
-            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's score samples", id);
     }
 
     /* Local individuals get seeds from the cell's stream; the slots for
@@ -1318,7 +1314,6 @@ static void cell_free(cell *c)
     }
     lpz_batcher_destroy(c->batcher);
     lpz_score_context_destroy(c->score_ctx);
-    free(c->score_samples);
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake), free(c->dcat);
     free(c->fit_idx), free(c->fit_chunk[0]), free(c->fit_chunk[1]), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);

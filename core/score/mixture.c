@@ -198,13 +198,12 @@ static int mixture_shapes(lpz_model *const *gens, int n_gens, int64_t *zn, int64
     return LPZ_OK;
 }
 
-/* Output row r of `out` = gens[gen_of[r]] applied to latent row
- * latent_of[r] (r when latent_of is NULL), for r < n. Per generator:
- * gather its rows' latents, one forward per GEN_CHUNK, scatter the outputs
- * back. idx (GEN_CHUNK) and z (GEN_CHUNK x zn) are scratch. */
-static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, const int64_t *latent_of, int64_t n,
-                         const float *latents, int64_t zn, int64_t on, int64_t *idx, float *z, float *out,
-                         lpz_error *err)
+/* Output row r of `out` = gens[gen_of[r]] applied to latent row r, for
+ * r < n. Per generator: gather its rows' latents, one forward per
+ * GEN_CHUNK, scatter the outputs back. idx (GEN_CHUNK) and z (GEN_CHUNK x
+ * zn) are scratch. */
+static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, int64_t n, const float *latents,
+                         int64_t zn, int64_t on, int64_t *idx, float *z, float *out, lpz_error *err)
 {
     for (int j = 0; j < n_gens; j++) {
         int64_t r = 0;
@@ -213,7 +212,7 @@ static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, 
             for (; r < n && k < GEN_CHUNK; r++)
                 if (gen_of[r] == j) {
                     idx[k] = r;
-                    memcpy(z + k * zn, latents + (latent_of ? latent_of[r] : r) * zn, (size_t)zn * sizeof *z);
+                    memcpy(z + k * zn, latents + r * zn, (size_t)zn * sizeof *z);
                     k++;
                 }
             if (!k)
@@ -251,15 +250,53 @@ int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_ge
         lpz_rng_fill_normal(rng, drawn, (size_t)(count * zn), 0.0f, 1.0f);
         latents = drawn;
     }
-    rc = generate_rows(gens, n_gens, assign, NULL, count, latents, zn, on, idx, z, out, err);
+    rc = generate_rows(gens, n_gens, assign, count, latents, zn, on, idx, z, out, err);
 done:
     free(assign), free(idx), free(z), free(drawn);
     return rc;
 }
 
-int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
-                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, float *samples, double *fid_a,
-                         double *fid_b, lpz_error *err)
+/* Classifier features of n rows: row r is gens[gen_of[r]] applied to
+ * latent row latent_of[r]; features into feat (n x d). A generator's rows
+ * go GEN_CHUNK at a time straight from its output to the scorer, so no
+ * sample buffer is held (the quick start's would be 3 MB per cell).
+ * Scratch: idx (GEN_CHUNK), z (GEN_CHUNK x zn), f (GEN_CHUNK x d). */
+static int row_features(lpz_score_context *ctx, lpz_model *const *gens, int n_gens, const int *gen_of,
+                        const int64_t *latent_of, int64_t n, const float *latents, int64_t zn, int64_t d,
+                        int64_t *idx, float *z, float *f, float *feat, lpz_error *err)
+{
+    for (int j = 0; j < n_gens; j++) {
+        int64_t r = 0;
+        while (r < n) {
+            int64_t k = 0;
+            for (; r < n && k < GEN_CHUNK; r++)
+                if (gen_of[r] == j) {
+                    idx[k] = r;
+                    memcpy(z + k * zn, latents + latent_of[r] * zn, (size_t)zn * sizeof *z);
+                    k++;
+                }
+            if (!k)
+                break;
+            const float *y = lpz_model_forward(gens[j], z, k, err);
+            if (!y) {
+                lpz_error_context(err, "mixture generator %d", j);
+                return err && err->code ? err->code : LPZ_EINVAL;
+            }
+            int rc = lpz_score_features(ctx, y, k, f, err);
+            if (rc) {
+                lpz_error_context(err, "samples of mixture generator %d", j);
+                return rc;
+            }
+            for (int64_t a = 0; a < k; a++)
+                memcpy(feat + idx[a] * d, f + a * d, (size_t)d * sizeof *feat);
+        }
+    }
+    return LPZ_OK;
+}
+
+/* One or two weightings (wb NULL: one) scored on common samples. */
+static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb, int n_gens,
+                        int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *fid_a, double *fid_b, lpz_error *err)
 {
     int64_t zn, on;
     int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
@@ -268,48 +305,61 @@ int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const d
     if (count < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)count);
     int64_t d = lpz_score_feature_dim(ctx);
-    /* Rows: [0, count) sample i from ga[i]; then one extra row for each
-     * sample whose generator differs under wb. */
-    int *ga = malloc((size_t)count * 2 * sizeof *ga), *gb = ga ? ga + count : NULL;
-    int64_t *extra_of = malloc((size_t)count * sizeof *extra_of); /* latent row of extra row e */
+    /* Rows [0, count): sample i from ga[i]; then one row for each sample
+     * whose generator differs under wb (generator gen_of[row], latent
+     * latent_of[row]). */
+    int *gen_of = malloc((size_t)count * 3 * sizeof *gen_of), *ga = gen_of, *gb = gen_of ? gen_of + 2 * count : NULL;
+    int64_t *latent_of = malloc((size_t)count * 2 * sizeof *latent_of);
     int64_t *idx = malloc((size_t)GEN_CHUNK * sizeof *idx);
     float *z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *z);
+    float *f = malloc((size_t)(GEN_CHUNK * d) * sizeof *f);
     float *latents = malloc((size_t)(count * zn) * sizeof *latents);
-    float *feat = NULL, *fb = malloc((size_t)(count * d) * sizeof *fb); /* fb: wb's rows, gathered */
-    int *gen_extra = malloc((size_t)count * sizeof *gen_extra);
-    if (!ga || !extra_of || !idx || !z || !latents || !fb || !gen_extra) {
+    float *feat = NULL, *fb = wb ? malloc((size_t)(count * d) * sizeof *fb) : NULL; /* fb: wb's rows, gathered */
+    if (!gen_of || !latent_of || !idx || !z || !f || !latents || (wb && !fb)) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
         goto done;
     }
-    if ((rc = lpz_mixture_assign_pair(wa, wb, n_gens, count, mode, rng, ga, gb, err)))
+    if ((rc = assign_coupled(wa, wb, n_gens, count, mode, rng, ga, gb, err)))
         goto done;
     lpz_rng_fill_normal(rng, latents, (size_t)(count * zn), 0.0f, 1.0f);
-    int64_t extras = 0;
+    int64_t rows = count;
     for (int64_t i = 0; i < count; i++)
+        latent_of[i] = i;
+    for (int64_t i = 0; wb && i < count; i++)
         if (gb[i] != ga[i]) {
-            gen_extra[extras] = gb[i];
-            extra_of[extras++] = i;
+            gen_of[rows] = gb[i];
+            latent_of[rows++] = i;
         }
-    if (!(feat = malloc((size_t)((count + extras) * d) * sizeof *feat))) {
-        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)(count + extras));
+    if (!(feat = malloc((size_t)(rows * d) * sizeof *feat))) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)rows);
         goto done;
     }
-    if ((rc = generate_rows(gens, n_gens, ga, NULL, count, latents, zn, on, idx, z, samples, err)) ||
-        (rc = lpz_score_features(ctx, samples, count, feat, err)))
+    if ((rc = row_features(ctx, gens, n_gens, gen_of, latent_of, rows, latents, zn, d, idx, z, f, feat, err)) ||
+        (rc = lpz_score_fid_of_features(ctx, feat, count, fid_a, err)) || !wb)
         goto done;
-    if (extras &&
-        ((rc = generate_rows(gens, n_gens, gen_extra, extra_of, extras, latents, zn, on, idx, z, samples, err)) ||
-         (rc = lpz_score_features(ctx, samples, extras, feat + count * d, err))))
-        goto done;
-    for (int64_t i = 0, e = 0; i < count; i++) {
-        const float *row = gb[i] != ga[i] ? feat + (count + e++) * d : feat + i * d;
+    for (int64_t i = 0, e = count; i < count; i++) {
+        const float *row = gb[i] != ga[i] ? feat + e++ * d : feat + i * d;
         memcpy(fb + i * d, row, (size_t)d * sizeof *fb);
     }
-    if (!(rc = lpz_score_fid_of_features(ctx, feat, count, fid_a, err)))
-        rc = lpz_score_fid_of_features(ctx, fb, count, fid_b, err);
+    rc = lpz_score_fid_of_features(ctx, fb, count, fid_b, err);
 done:
-    free(ga), free(extra_of), free(idx), free(z), free(latents), free(feat), free(fb), free(gen_extra);
+    free(gen_of), free(latent_of), free(idx), free(z), free(f), free(latents), free(feat), free(fb);
     return rc;
+}
+
+int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
+                    lpz_mix_mode mode, lpz_rng *rng, double *fid, lpz_error *err)
+{
+    return mixture_fids(ctx, gens, weights, NULL, n_gens, count, mode, rng, fid, NULL, err);
+}
+
+int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
+                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *fid_a, double *fid_b,
+                         lpz_error *err)
+{
+    if (!wb)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_mixture_fid_pair needs two weightings");
+    return mixture_fids(ctx, gens, wa, wb, n_gens, count, mode, rng, fid_a, fid_b, err);
 }
 
 int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p, lpz_rng *rng,

@@ -268,6 +268,14 @@ int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix
 int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int64_t count, lpz_mix_mode mode,
                             lpz_rng *rng, int *ga, int *gb, lpz_error *err);
 
+/* FID of `count` >= 2 samples of the mixture: the assignment as
+ * lpz_mixture_assign's, then standard normal latents drawn from rng in
+ * sample order (the samples lpz_mixture_generate would write). Each
+ * generator's samples go from its output to the classifier GEN_CHUNK at a
+ * time: no count x numel buffer. Generators run in their current mode. */
+int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
+                    lpz_mix_mode mode, lpz_rng *rng, double *fid, lpz_error *err);
+
 /* FIDs of `count` >= 2 samples of the mixture with weights wa and of the
  * mixture with weights wb, on common samples: coupled assignments
  * (lpz_mixture_assign_pair), then one standard normal latent per sample
@@ -276,11 +284,10 @@ int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int6
  * and featurised once. Costs count plus the number of samples whose
  * generator differs generator passes and features, instead of 2 count, and
  * the difference fid_b - fid_a is far less noisy than with independent
- * samples. samples: scratch of count x sample numel; generators run in their
- * current mode. */
+ * samples. Streams as lpz_mixture_fid. */
 int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
-                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, float *samples, double *fid_a,
-                         double *fid_b, lpz_error *err);
+                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *fid_a, double *fid_b,
+                         lpz_error *err);
 
 /* Writes `count` samples of the mixture to out (count x numel of the
  * generators' output). Generators must share latent and output shapes;

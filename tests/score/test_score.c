@@ -641,8 +641,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     lpz_rng r1, r2;
     lpz_rng_seed(&r1, 5, 0);
     r2 = r1;
-    float *buf = malloc((size_t)n * 784 * sizeof *buf);
-    assert_int_equal(lpz_mixture_fid_pair(c, g, wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, buf, &fa, &fb, &err),
+    assert_int_equal(lpz_mixture_fid_pair(c, g, wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &fb, &err),
                      LPZ_OK);
     int *ga = malloc(n * sizeof *ga), *gb = malloc(n * sizeof *gb);
     float *lat = malloc((size_t)n * 8 * sizeof *lat), *xa = malloc((size_t)n * 784 * sizeof *xa);
@@ -662,11 +661,28 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     assert_true(fabs(fa - fa2) <= 1e-6 * fabs(fa2) && fabs(fb - fb2) <= 1e-6 * fabs(fb2));
     assert_true(fa != fb);
     /* The same weights twice: the same FID. */
-    assert_int_equal(lpz_mixture_fid_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &r1, buf, &fa, &fb,
-                                          &err),
-                     LPZ_OK);
+    assert_int_equal(
+        lpz_mixture_fid_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &r1, &fa, &fb, &err), LPZ_OK);
     assert_true(fa == fb);
-    free(buf), free(ga), free(gb), free(lat), free(xa);
+    /* One weighting, streamed: the FID of the samples lpz_mixture_generate
+     * writes from the same generator state. */
+    for (int mode = 0; mode < 2; mode++) {
+        lpz_rng_seed(&r1, 6 + mode, 0);
+        r2 = r1;
+        assert_int_equal(lpz_mixture_fid(c, g, wb, 2, n, (lpz_mix_mode)mode, &r1, &fa, &err), LPZ_OK);
+        assert_int_equal(lpz_mixture_generate(g, wb, 2, n, (lpz_mix_mode)mode, &r2, NULL, xa, &err), LPZ_OK);
+        assert_int_equal(lpz_score_fid(c, xa, n, &fa2, &err), LPZ_OK);
+        assert_true(fabs(fa - fa2) <= 1e-6 * fabs(fa2));
+        assert_true(lpz_rng_u64(&r1) == lpz_rng_u64(&r2));
+    }
+    /* a generator that makes non-finite samples is refused, naming it */
+    float *w0;
+    assert_int_equal(lpz_model_param(g[1], "0.weight", &w0, NULL, &err), LPZ_OK);
+    w0[0] = NAN;
+    assert_int_equal(lpz_mixture_fid(c, g, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "non-finite"));
+    assert_non_null(strstr(err.where, "generator 1"));
+    free(ga), free(gb), free(lat), free(xa);
     lpz_model_destroy(g[0]), lpz_model_destroy(g[1]);
 
     /* A second scorer reads the statistics from the cache: same FID. */
