@@ -1316,7 +1316,8 @@ static void cell_free(cell *c)
     lpz_score_context_destroy(c->score_ctx);
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake), free(c->dcat);
-    free(c->fit_idx), free(c->fit_chunk[0]), free(c->fit_chunk[1]), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
+    free(c->fit_idx), free(c->fit_chunk[0]), free(c->fit_chunk[1]), free(c->fit_z), free(c->sample_z);
+    free(c->samples), free(c->pair_loss);
     free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
     dp_free(c); /* data-parallel steps */
 }
