@@ -25,6 +25,10 @@ typedef struct lpz_member {
     int loss;        /* lpz_loss_kind the member trains with */
     int source_cell; /* where it was created */
     int64_t n_params, n_buffers;
+    /* 1: adam->m and adam->v point into a population payload the member
+     * does not own (lpz_member_borrow_wire); NULL both: no Adam state
+     * (lpz_member_drop_adam). Either way they are never freed here. */
+    int adam_borrowed;
 } lpz_member;
 
 /* Builds a fresh member (new parameters from seed) with room for batches
@@ -39,7 +43,15 @@ void lpz_member_free(lpz_member *m);
  * Adam state stay, so the member still travels and is copied exactly. */
 void lpz_member_freeze(lpz_member *m);
 
-/* Copies parameters, buffers, Adam state and scalars. */
+/* Frees the Adam moments (8 bytes per parameter) of a member that gets
+ * them from elsewhere when needed: a neighbour's copy whose moments are
+ * read in place from the publisher's payload (lpz_member_borrow_wire).
+ * Until then the member has no moments: copying from it or publishing it
+ * fails with LPZ_ESTATE, evaluating it works. */
+void lpz_member_drop_adam(lpz_member *m);
+
+/* Copies parameters, buffers, Adam state and scalars. LPZ_ESTATE when src
+ * has no Adam moments or dst's are borrowed. */
 int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err);
 
 /* Fills a wire individual that points into the member's arrays; buffers
@@ -50,6 +62,15 @@ void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratc
  * (whose counts were checked against this member's). */
 int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
                          lpz_error *err);
+
+/* As lpz_member_from_wire, but only the parameters and buffers are
+ * copied (they are read all iteration): the Adam moments point into the
+ * payload itself (lpz_population_peek), which must stay valid and
+ * unchanged until lpz_member_drop_adam. For in-process neighbours, whose
+ * moments are only read when selection picks them. A member that owned
+ * moments frees them. */
+int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
+                           lpz_error *err);
 
 /* Batch-norm buffers as one vector (state_dict order). */
 void lpz_member_get_buffers(const lpz_member *m, float *out);

@@ -124,7 +124,14 @@ typedef struct cell {
     double *pair_loss, *real_loss;
     size_t wire_cap; /* bytes of this cell's POPULATION payload */
     lpz_peer_server *server;
-    lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS];
+    lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS]; /* neighbours in other processes */
+    /* Neighbours run by this process (local mode) are read in place from
+     * their servers' snapshots (no copy over inproc): nb_server[k] non-NULL.
+     * nb_snap[k] keeps the snapshot whose Adam moments neighbour k's
+     * members borrow, from fetch_neighbours until selection has copied
+     * what it picked (release_neighbours); their parameters are copied. */
+    lpz_peer_server *nb_server[LPZ_MAX_NEIGHBOURS];
+    lpz_peer_snapshot *nb_snap[LPZ_MAX_NEIGHBOURS];
     /* this iteration's figures */
     double g_loss, d_loss;
     long g_steps, d_steps;
@@ -721,6 +728,31 @@ static int publish(cell *c, int iteration)
     return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
 }
 
+/* Neighbour k's members forget the Adam moments they borrow from its
+ * snapshot, and the snapshot is released (in-process neighbours). */
+static void release_neighbour(cell *c, int k)
+{
+    int pop = c->tr->pop;
+    if (!c->nb_server[k])
+        return;
+    for (int i = 0; i < pop; i++) {
+        lpz_member_drop_adam(&c->nb_gen[(k - 1) * pop + i]);
+        lpz_member_drop_adam(&c->nb_disc[(k - 1) * pop + i]);
+    }
+    lpz_peer_snapshot_release(c->nb_snap[k]);
+    c->nb_snap[k] = NULL;
+}
+
+/* After selection nothing reads the neighbours' Adam moments until the
+ * next fetch: in-process neighbours' snapshots are let go, so that a
+ * publisher's previous population does not stay alive for a whole
+ * iteration of each of its neighbours (6.6 MB each for the quick start). */
+static void release_neighbours(cell *c)
+{
+    for (int k = 1; k < c->n_nb; k++)
+        release_neighbour(c, k);
+}
+
 /* Refreshes the neighbours' populations; a neighbour that does not answer
  * in time keeps its last known individuals (logged). */
 static void fetch_neighbours(cell *c)
@@ -733,11 +765,19 @@ static void fetch_neighbours(cell *c)
     expect.buffers[LPZ_ROLE_GENERATOR] = c->gen[0].n_buffers;
     expect.buffers[LPZ_ROLE_DISCRIMINATOR] = c->disc[0].n_buffers;
     for (int k = 1; k < c->n_nb; k++) {
-        const uint8_t *payload;
-        size_t len;
+        const uint8_t *payload = NULL;
+        size_t len = 0;
         lpz_error e;
         lpz_population_view v;
-        int rc = lpz_peer_client_fetch(c->clients[k], t->fetch_timeout_ms, &payload, &len, &e);
+        int rc = LPZ_OK, inproc = c->nb_server[k] != NULL;
+        if (inproc) {
+            /* Published before any cell starts (cell_setup), so never NULL. */
+            lpz_peer_snapshot_release(c->nb_snap[k]);
+            if (!(c->nb_snap[k] = lpz_peer_server_acquire(c->nb_server[k], &payload, &len)))
+                rc = lpz_error_set(&e, LPZ_ESTATE, "cell %d has not published a population", c->nb[k]);
+        } else {
+            rc = lpz_peer_client_fetch(c->clients[k], t->fetch_timeout_ms, &payload, &len, &e);
+        }
         if (!rc)
             rc = lpz_population_parse(payload, len, &expect, &v, &e);
         if (!rc && v.count != (uint32_t)(2 * pop))
@@ -759,7 +799,20 @@ static void fetch_neighbours(cell *c)
                 rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent an unexpected mix of roles", v.cell);
                 break;
             }
-            rc = lpz_member_from_wire(dst, &v, i, c->buf_scratch, &e);
+            rc = inproc ? lpz_member_borrow_wire(dst, &v, i, c->buf_scratch, &e)
+                        : lpz_member_from_wire(dst, &v, i, c->buf_scratch, &e);
+        }
+        if (inproc) {
+            /* Cannot fail with a consistent grid; if it did, nothing may
+             * keep moments of a snapshot about to be released. */
+            if (rc) {
+                char buf[2048];
+                lpz_log(LPZ_LOG_WARN, "cell %d: neighbour cell %d: %s", c->id, c->nb[k],
+                        lpz_error_format(&e, buf, sizeof buf));
+                c->fetch_failures++;
+                release_neighbour(c, k);
+            }
+            continue;
         }
         /* Decoded (or failed): the reply (a whole population, 6.6 MB for
          * the quick start's MLP pair) is not needed until the next fetch. */
@@ -979,6 +1032,7 @@ static int run_iteration(cell *c, int it)
         if (!rc)
             rc = select_population(c, c->all_disc, c->sel_disc);
     }
+    release_neighbours(c);
     release(t);
     if (rc)
         return rc;
@@ -1272,6 +1326,20 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
 static int cell_connect(trainer *t, cell *c, lpz_error *err)
 {
     for (int k = 1; k < c->n_nb; k++) {
+        /* Local mode: every cell is a thread of this process, its server
+         * is read in place (the distributed mode, where cells move
+         * between processes, always asks over the transport). Such a
+         * neighbour's members own no Adam moments: they borrow them. */
+        for (int j = 0; !t->setup->cell_urls && j < t->n_cells; j++)
+            if (t->cells[j].id == c->nb[k])
+                c->nb_server[k] = t->cells[j].server;
+        if (c->nb_server[k]) {
+            for (int i = 0; i < t->pop; i++) {
+                lpz_member_drop_adam(&c->nb_gen[(k - 1) * t->pop + i]);
+                lpz_member_drop_adam(&c->nb_disc[(k - 1) * t->pop + i]);
+            }
+            continue;
+        }
         char url[4096];
         int rc = cell_url(t, c->nb[k], url, sizeof url, err);
         if (!rc)
@@ -1287,8 +1355,10 @@ static void cell_free(cell *c)
     trainer *t = c->tr;
     if (!t)
         return;
-    for (int k = 1; k < c->n_nb; k++)
+    for (int k = 1; k < c->n_nb; k++) {
         lpz_peer_client_close(c->clients[k]);
+        lpz_peer_snapshot_release(c->nb_snap[k]); /* a run stopped between fetch and selection */
+    }
     lpz_peer_server_stop(c->server);
     int pop = t->pop, nnb = (c->n_nb - 1) * pop;
     for (int i = 0; i < pop; i++) {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 typedef struct lpz_peer_server lpz_peer_server;
+typedef struct lpz_peer_snapshot lpz_peer_snapshot;
 typedef struct lpz_peer_client lpz_peer_client;
 
 /* Writes "inproc://lpz/<experiment id, 16 hex digits>/<cell>" into buf. */
@@ -45,6 +46,17 @@ int lpz_peer_server_publish(lpz_peer_server *s, const uint8_t *payload, size_t l
 /* As publish, but takes ownership of a malloc'd payload instead of copying
  * it (freed by the server, also when this fails). */
 int lpz_peer_server_publish_take(lpz_peer_server *s, uint8_t *payload, size_t len, lpz_error *err);
+
+/* In-process readers (cells of the same process) read the served
+ * population in place instead of fetching a copy over inproc: returns the
+ * current payload (*payload, *len) with a reference that keeps it valid,
+ * however often the server publishes or even after it stops, until
+ * lpz_peer_snapshot_release; NULL (and *payload NULL) before the first
+ * publish. The payload is read-only: the server may be sending it.
+ * Thread-safe. */
+lpz_peer_snapshot *lpz_peer_server_acquire(lpz_peer_server *s, const uint8_t **payload, size_t *len);
+/* NULL ok. */
+void lpz_peer_snapshot_release(lpz_peer_snapshot *snap);
 
 typedef struct lpz_peer_server_stats {
     uint64_t served;  /* POPULATION replies sent */
