@@ -200,3 +200,44 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
     m->source_cell = (int)ind.source_cell;
     return LPZ_OK;
 }
+
+int lpz_member_borrow_adam(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err)
+{
+    lpz_individual ind;
+    int rc = lpz_population_peek(v, index, &ind, err);
+    if (rc)
+        return rc;
+    if (ind.param_count != (uint64_t)m->n_params || ind.id != m->id || ind.adam_step != m->adam->t)
+        return lpz_error_set(err, LPZ_EINVAL,
+                             "individual %zu of the payload (id %llu, step %lld) is not this member (id %llu, step "
+                             "%lld)",
+                             index, (unsigned long long)ind.id, (long long)ind.adam_step, (unsigned long long)m->id,
+                             (long long)m->adam->t);
+    lpz_member_drop_adam(m);
+    m->adam->m = ind.adam_m;
+    m->adam->v = ind.adam_v;
+    m->adam_borrowed = 1;
+    return LPZ_OK;
+}
+
+int lpz_member_adopt(lpz_member *dst, const lpz_member *src, lpz_error *err)
+{
+    if (dst == src)
+        return LPZ_OK;
+    if (src->n_params && !src->adam->m)
+        return lpz_error_set(err, LPZ_ESTATE, "adopting an individual without Adam moments");
+    int rc = lpz_model_copy_from(dst->model, src->model, err);
+    if (rc)
+        return rc;
+    lpz_member_drop_adam(dst);
+    dst->adam->m = src->adam->m;
+    dst->adam->v = src->adam->v;
+    dst->adam_borrowed = 1;
+    dst->adam->t = src->adam->t;
+    dst->lr = src->lr;
+    dst->fitness = src->fitness;
+    dst->id = src->id;
+    dst->loss = src->loss;
+    dst->source_cell = src->source_cell;
+    return LPZ_OK;
+}

@@ -72,6 +72,19 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
 int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
                            lpz_error *err);
 
+/* Points the member's Adam moments at those of individual `index` of a
+ * payload that holds this very member as published (same id and step
+ * count, else LPZ_EINVAL): a cell's own individuals, while only selected
+ * copies train, need not keep a second copy of what their cell's server
+ * holds. Owned moments are freed. */
+int lpz_member_borrow_adam(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err);
+
+/* dst becomes src (parameters, buffers, scalars copied) but borrows src's
+ * Adam moments instead of copying them: for a cell's own individual
+ * replaced by a trained copy, until the next publish lets it borrow from
+ * the published payload. src must not change meanwhile. */
+int lpz_member_adopt(lpz_member *dst, const lpz_member *src, lpz_error *err);
+
 /* Batch-norm buffers as one vector (state_dict order). */
 void lpz_member_get_buffers(const lpz_member *m, float *out);
 void lpz_member_set_buffers(lpz_member *m, const float *in);

@@ -132,6 +132,10 @@ typedef struct cell {
      * what it picked (release_neighbours); their parameters are copied. */
     lpz_peer_server *nb_server[LPZ_MAX_NEIGHBOURS];
     lpz_peer_snapshot *nb_snap[LPZ_MAX_NEIGHBOURS];
+    /* With selection, the local individuals' Adam moments are read in
+     * place from the cell's own published snapshot (borrow_own): they only
+     * change by replacement, right before the next publish. */
+    lpz_peer_snapshot *own_snap;
     /* this iteration's figures */
     double g_loss, d_loss;
     long g_steps, d_steps;
@@ -728,6 +732,33 @@ static int publish(cell *c, int iteration)
     return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
 }
 
+/* After a publish: the local individuals (with selection on: they do
+ * not train) borrow their Adam moments from the snapshot just published,
+ * which holds exactly theirs, and the previous one is let go. Saves a
+ * copy of the moments (8 bytes per parameter and individual). */
+static int borrow_own(cell *c)
+{
+    trainer *t = c->tr;
+    int pop = t->pop;
+    if (!c->sel_gen)
+        return LPZ_OK;
+    const uint8_t *payload;
+    size_t len;
+    lpz_peer_snapshot *snap = lpz_peer_server_acquire(c->server, &payload, &len);
+    lpz_population_view v;
+    int rc = snap ? lpz_population_parse(payload, len, NULL, &v, &c->err)
+                  : lpz_error_set(&c->err, LPZ_ESTATE, "cell %d has not published", c->id);
+    for (int i = 0; !rc && i < 2 * pop; i++) /* publish's order: generators, then discriminators */
+        rc = lpz_member_borrow_adam(i < pop ? &c->gen[i] : &c->disc[i - pop], &v, (size_t)i, &c->err);
+    if (rc) {
+        lpz_peer_snapshot_release(snap);
+        return rc;
+    }
+    lpz_peer_snapshot_release(c->own_snap);
+    c->own_snap = snap;
+    return LPZ_OK;
+}
+
 /* Neighbour k's members forget the Adam moments they borrow from its
  * snapshot, and the snapshot is released (in-process neighbours). */
 static void release_neighbour(cell *c, int k)
@@ -861,7 +892,10 @@ static int replace_population(cell *c, lpz_member *local, lpz_member *fresh)
     lpz_sort_by_fitness(nf, pop, no);
     int n = lpz_replacement_plan(lf, lo, pop, nf, no, pop, c->tr->p->n_replacements, pairs);
     for (int i = 0; i < n; i++) {
-        int rc = lpz_member_copy(&local[pairs[i][0]], &fresh[pairs[i][1]], &c->err);
+        /* A local individual whose moments are borrowed from the cell's
+         * snapshot (borrow_own) borrows the trained copy's until publish. */
+        lpz_member *dst = &local[pairs[i][0]], *src = &fresh[pairs[i][1]];
+        int rc = dst->adam_borrowed ? lpz_member_adopt(dst, src, &c->err) : lpz_member_copy(dst, src, &c->err);
         if (rc)
             return rc;
     }
@@ -1088,6 +1122,8 @@ static int run_iteration(cell *c, int it)
         rc = update_mixture(c);
     if (!rc)
         rc = publish(c, it + 1);
+    if (!rc)
+        rc = borrow_own(c);
     if (!rc)
         rc = save_samples(c, it + 1);
     release(t);
@@ -1320,7 +1356,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     const char *bind = t->setup->bind_urls && t->setup->bind_urls[index] ? t->setup->bind_urls[index] : url;
     if ((rc = lpz_peer_server_start(bind, t->experiment, t->setup->secret, &c->server, err)))
         return rc;
-    return publish(c, 0) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code) : LPZ_OK;
+    return publish(c, 0) || borrow_own(c) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code)
+                                           : LPZ_OK;
 }
 
 static int cell_connect(trainer *t, cell *c, lpz_error *err)
@@ -1359,6 +1396,7 @@ static void cell_free(cell *c)
         lpz_peer_client_close(c->clients[k]);
         lpz_peer_snapshot_release(c->nb_snap[k]); /* a run stopped between fetch and selection */
     }
+    lpz_peer_snapshot_release(c->own_snap);
     lpz_peer_server_stop(c->server);
     int pop = t->pop, nnb = (c->n_nb - 1) * pop;
     for (int i = 0; i < pop; i++) {
