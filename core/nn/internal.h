@@ -105,6 +105,7 @@ struct lpz_model {
     float *g0, *g1;    /* gradient ping-pong, each max activation size */
     float *work;       /* shared scratch */
     int64_t last_n;    /* batch size of the last forward; 0 = none */
+    struct nn_scratch *scratch; /* non-NULL: arena shared with other models (lpz_model_share_scratch) */
 };
 
 /* Kernels (layers.c, conv.c, lstm.c). Shapes come from the layer; n is the

@@ -16,4 +16,17 @@
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */
 void lpz_model_drop_grads(lpz_model *m);
 
+/* Lays the batch memory (input copy, activations, gradient ping-pong,
+ * work space) of all `count` models out in ONE arena sized for max_batch
+ * samples, instead of one arena each: for models of one thread whose
+ * passes never overlap, e.g. a cell's generators (its own, its selected
+ * copies, its neighbours'), where each forward's output is consumed
+ * before the next model's forward. A forward of one model overwrites the
+ * others' activations and output: a backward of a model after another
+ * one's forward fails with LPZ_ESTATE, an output pointer read after
+ * another model's forward is stale. A forward of more than max_batch
+ * samples gives that model its own arena again. Freed with the last
+ * model. Not thread-safe: the models belong to one thread. */
+int lpz_model_share_scratch(lpz_model **models, int count, int64_t max_batch, lpz_error *err);
+
 #endif

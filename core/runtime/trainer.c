@@ -15,6 +15,7 @@
 #include "io/fsutil.h"
 #include "nn/adam.h"
 #include "nn/loss.h"
+#include "nn/model_frozen.h"
 #include "nn/replica.h"
 #include "runtime/checkpoint.h"
 #include "runtime/member.h"
@@ -1306,6 +1307,31 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     }
     if (rc)
         return rc;
+    /* One batch arena for all the cell's generators and one for all its
+     * discriminators (local, selected, neighbours'): a cell runs one
+     * model at a time and consumes each forward's output before the next
+     * model of that kind runs (a generator's fakes feed discriminators,
+     * whose arena is the other one). Saves about 1 MB per evaluate-only
+     * member of the quick start (4.4 instead of 9.7 MB per cell). The
+     * discriminators' arena holds a joined real + fake pass (2B rows). */
+    {
+        lpz_model *ms[3 * 64 + LPZ_MAX_NEIGHBOURS * 64];
+        for (int role = 0; role < 2 && !rc; role++) {
+            lpz_member *loc = role ? c->disc : c->gen, *sel = role ? c->sel_disc : c->sel_gen;
+            lpz_member *nbm = role ? c->nb_disc : c->nb_gen;
+            int n = 0;
+            for (int i = 0; i < pop; i++) {
+                ms[n++] = loc[i].model;
+                if (sel)
+                    ms[n++] = sel[i].model;
+            }
+            for (int i = 0; i < nnb; i++)
+                ms[n++] = nbm[i].model;
+            rc = lpz_model_share_scratch(ms, n, role && c->dcat ? 2 * B : B, err);
+        }
+        if (rc)
+            return rc;
+    }
     for (int i = 0; i < pop; i++) {
         c->all_gen[i] = &c->gen[i];
         c->all_disc[i] = &c->disc[i];
