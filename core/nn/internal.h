@@ -106,6 +106,7 @@ struct lpz_model {
     float *work;       /* shared scratch */
     int64_t last_n;    /* batch size of the last forward; 0 = none */
     struct nn_scratch *scratch; /* non-NULL: arena shared with other models (lpz_model_share_scratch) */
+    int params_borrowed;        /* params point into memory the model does not own (lpz_model_borrow_params) */
 };
 
 /* Kernels (layers.c, conv.c, lstm.c). Shapes come from the layer; n is the

@@ -126,7 +126,8 @@ void lpz_model_destroy(lpz_model *m)
     release_arena(m);
     free(m->layers);
     free(m->tensors);
-    free(m->params);
+    if (!m->params_borrowed)
+        free(m->params);
     free(m->grads);
     free(m->bufs);
     free(m);
@@ -1096,6 +1097,14 @@ int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error
     return backward(m, dy, dx, 0, err);
 }
 
+void lpz_model_borrow_params(lpz_model *m, float *params)
+{
+    if (!m->params_borrowed)
+        free(m->params);
+    m->params = params;
+    m->params_borrowed = 1;
+}
+
 void lpz_model_drop_grads(lpz_model *m)
 {
     free(m->grads);
@@ -1130,6 +1139,7 @@ int lpz_model_clone(const lpz_model *m, lpz_model **out, lpz_error *err)
     c->reserved = 0;
     c->last_n = 0;
     c->scratch = NULL; /* the clone gets its own arena */
+    c->params_borrowed = 0; /* and its own parameters */
     c->cap_layers = m->n_layers;
     c->cap_tensors = m->n_tensors;
     size_t np = (size_t)m->n_params * sizeof(float);
@@ -1187,6 +1197,8 @@ int lpz_model_copy_from(lpz_model *dst, const lpz_model *src, lpz_error *err)
                              "cannot copy between models of different structure (%lld and %lld parameters, %d and "
                              "%d tensors)",
                              (long long)src->n_params, (long long)dst->n_params, src->n_tensors, dst->n_tensors);
+    if (dst->params_borrowed)
+        return lpz_error_set(err, LPZ_ESTATE, "cannot copy into a model whose parameters are borrowed (read-only)");
     lpz_model_set_vector(dst, src->params);
     if (src->n_bufs)
         memcpy(dst->bufs, src->bufs, (size_t)src->n_bufs * sizeof(float));

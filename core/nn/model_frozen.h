@@ -16,6 +16,14 @@
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */
 void lpz_model_drop_grads(lpz_model *m);
 
+/* Points the model's parameters at n_params floats it does not own (and
+ * will not free), e.g. a published population's copy, instead of keeping
+ * its own (freed at the first call). For models that are only run
+ * (forward, backward_input) and copied from: lpz_model_copy_from into it
+ * fails with LPZ_ESTATE; nothing may write the parameters (no Adam step,
+ * no lpz_model_set_vector). The memory must outlive the model's use. */
+void lpz_model_borrow_params(lpz_model *m, float *params);
+
 /* Lays the batch memory (input copy, activations, gradient ping-pong,
  * work space) of all `count` models out in ONE arena sized for max_batch
  * samples, instead of one arena each: for models of one thread whose

@@ -201,7 +201,7 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
     return LPZ_OK;
 }
 
-int lpz_member_borrow_adam(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err)
+int lpz_member_borrow_published(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err)
 {
     lpz_individual ind;
     int rc = lpz_population_peek(v, index, &ind, err);
@@ -213,6 +213,7 @@ int lpz_member_borrow_adam(lpz_member *m, const lpz_population_view *v, size_t i
                              "%lld)",
                              index, (unsigned long long)ind.id, (long long)ind.adam_step, (unsigned long long)m->id,
                              (long long)m->adam->t);
+    lpz_model_borrow_params(m->model, ind.params);
     lpz_member_drop_adam(m);
     m->adam->m = ind.adam_m;
     m->adam->v = ind.adam_v;
@@ -220,15 +221,31 @@ int lpz_member_borrow_adam(lpz_member *m, const lpz_population_view *v, size_t i
     return LPZ_OK;
 }
 
+/* dst's batch-norm buffers = src's, tensor by tensor (no scratch). */
+static void copy_buffers(lpz_member *dst, const lpz_member *src)
+{
+    int n = lpz_model_tensor_count(dst->model);
+    for (int i = 0; i < n && dst->n_buffers; i++) {
+        const char *name;
+        lpz_shape shape;
+        float *d, *s;
+        int trainable;
+        if (lpz_model_tensor_info(dst->model, i, &name, &shape, &d, &trainable) == LPZ_OK && !trainable &&
+            lpz_model_tensor_info(src->model, i, &name, &shape, &s, &trainable) == LPZ_OK)
+            memcpy(d, s, (size_t)lpz_shape_numel(&shape) * sizeof(float));
+    }
+}
+
 int lpz_member_adopt(lpz_member *dst, const lpz_member *src, lpz_error *err)
 {
     if (dst == src)
         return LPZ_OK;
+    if (dst->n_params != src->n_params || dst->n_buffers != src->n_buffers)
+        return lpz_error_set(err, LPZ_EINVAL, "adopting an individual of another structure");
     if (src->n_params && !src->adam->m)
         return lpz_error_set(err, LPZ_ESTATE, "adopting an individual without Adam moments");
-    int rc = lpz_model_copy_from(dst->model, src->model, err);
-    if (rc)
-        return rc;
+    copy_buffers(dst, src);
+    lpz_model_borrow_params(dst->model, lpz_model_params(src->model));
     lpz_member_drop_adam(dst);
     dst->adam->m = src->adam->m;
     dst->adam->v = src->adam->v;

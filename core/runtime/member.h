@@ -72,17 +72,19 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
 int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
                            lpz_error *err);
 
-/* Points the member's Adam moments at those of individual `index` of a
- * payload that holds this very member as published (same id and step
- * count, else LPZ_EINVAL): a cell's own individuals, while only selected
- * copies train, need not keep a second copy of what their cell's server
- * holds. Owned moments are freed. */
-int lpz_member_borrow_adam(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err);
+/* Points the member's parameters and Adam moments at those of individual
+ * `index` of a payload that holds this very member as published (same id
+ * and step count, else LPZ_EINVAL): a cell's own individuals, while only
+ * selected copies train, need not keep a second copy of what their
+ * cell's server holds. Own copies are freed; buffers stay the member's.
+ * The member is then read-only (lpz_member_copy into it fails) until
+ * lpz_member_adopt. */
+int lpz_member_borrow_published(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err);
 
-/* dst becomes src (parameters, buffers, scalars copied) but borrows src's
- * Adam moments instead of copying them: for a cell's own individual
- * replaced by a trained copy, until the next publish lets it borrow from
- * the published payload. src must not change meanwhile. */
+/* dst becomes src: scalars and buffers copied, parameters and Adam
+ * moments borrowed from src instead of copied: for a cell's own
+ * individual replaced by a trained copy, until the next publish lets it
+ * borrow from the published payload. src must not change meanwhile. */
 int lpz_member_adopt(lpz_member *dst, const lpz_member *src, lpz_error *err);
 
 /* Batch-norm buffers as one vector (state_dict order). */
