@@ -95,6 +95,27 @@ typedef struct nn_scratch {
     const lpz_model *last; /* the model whose forward pass the arena holds */
 } nn_scratch;
 
+/* One gradient buffer several models of one thread use in turn
+ * (lpz_model_share_grads); freed with the last of them. */
+typedef struct nn_grads {
+    int refs; /* one thread, no atomics */
+    float *mem;
+} nn_grads;
+
+static void release_grads(lpz_model *m)
+{
+    if (m->grads_shared) {
+        if (--m->grads_shared->refs == 0) {
+            free(m->grads_shared->mem);
+            free(m->grads_shared);
+        }
+        m->grads_shared = NULL;
+    } else {
+        free(m->grads);
+    }
+    m->grads = NULL;
+}
+
 static void release_arena(lpz_model *m)
 {
     if (m->scratch) {
@@ -128,7 +149,7 @@ void lpz_model_destroy(lpz_model *m)
     free(m->tensors);
     if (!m->params_borrowed)
         free(m->params);
-    free(m->grads);
+    release_grads(m);
     free(m->bufs);
     free(m);
 }
@@ -1107,8 +1128,38 @@ void lpz_model_borrow_params(lpz_model *m, float *params)
 
 void lpz_model_drop_grads(lpz_model *m)
 {
-    free(m->grads);
-    m->grads = NULL;
+    release_grads(m);
+}
+
+int lpz_model_share_grads(lpz_model **models, int count, lpz_error *err)
+{
+    if (count < 1 || !models)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_share_grads: no models");
+    int64_t n = 1;
+    for (int i = 0; i < count; i++) {
+        if (!models[i] || !models[i]->grads)
+            return lpz_error_set(err, LPZ_EINVAL, "lpz_model_share_grads: model %d is NULL or has no gradients", i);
+        if (models[i]->n_params > n)
+            n = models[i]->n_params;
+    }
+    nn_grads *sh = calloc(1, sizeof *sh);
+    float *mem = calloc((size_t)n, sizeof(float));
+    if (!sh || !mem) {
+        free(sh);
+        free(mem);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld shared gradients", (long long)n);
+    }
+    sh->mem = mem;
+    for (int i = 0; i < count; i++) {
+        lpz_model *m = models[i];
+        if (m->grads_shared == sh)
+            continue; /* listed twice */
+        release_grads(m);
+        m->grads = mem;
+        m->grads_shared = sh;
+        sh->refs++;
+    }
+    return LPZ_OK;
 }
 
 void lpz_model_zero_grad(lpz_model *m)
@@ -1140,6 +1191,7 @@ int lpz_model_clone(const lpz_model *m, lpz_model **out, lpz_error *err)
     c->last_n = 0;
     c->scratch = NULL; /* the clone gets its own arena */
     c->params_borrowed = 0; /* and its own parameters */
+    c->grads_shared = NULL;  /* and gradients */
     c->cap_layers = m->n_layers;
     c->cap_tensors = m->n_tensors;
     size_t np = (size_t)m->n_params * sizeof(float);

@@ -24,6 +24,15 @@ void lpz_model_drop_grads(lpz_model *m);
  * no lpz_model_set_vector). The memory must outlive the model's use. */
 void lpz_model_borrow_params(lpz_model *m, float *params);
 
+/* Gives the `count` models (all with gradients) ONE gradient buffer of
+ * the largest parameter count instead of one each: for models of one
+ * thread that are trained in turn, each step zeroing the gradients,
+ * running backward and taking its optimiser step before another model's
+ * backward (a cell's trained generator and discriminator). A backward of
+ * one model overwrites the others' gradients. Freed with the last model.
+ * Not thread-safe. */
+int lpz_model_share_grads(lpz_model **models, int count, lpz_error *err);
+
 /* Lays the batch memory (input copy, activations, gradient ping-pong,
  * work space) of all `count` models out in ONE arena sized for max_batch
  * samples, instead of one arena each: for models of one thread whose

@@ -1330,6 +1330,20 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
                 ms[n++] = nbm[i].model;
             rc = lpz_model_share_scratch(ms, n, role && c->dcat ? 2 * B : B, err);
         }
+        /* The trained individuals (the selected copies, or the local ones
+         * without selection) take steps in turn: each zeroes the
+         * gradients, runs backward and takes its Adam step before the next
+         * one's backward (a generator step only needs its opponent's
+         * input gradient), so they share one gradient buffer (1.1 MB per
+         * cell for the quick start). */
+        lpz_member *tg = c->sel_gen ? c->sel_gen : c->gen, *td = c->sel_disc ? c->sel_disc : c->disc;
+        int n = 0;
+        for (int i = 0; i < pop; i++) {
+            ms[n++] = tg[i].model;
+            ms[n++] = td[i].model;
+        }
+        if (!rc)
+            rc = lpz_model_share_grads(ms, n, err);
         if (rc)
             return rc;
     }
