@@ -294,6 +294,35 @@ int lpz_peer_server_publish_take(lpz_peer_server *s, uint8_t *payload, size_t le
     return LPZ_OK;
 }
 
+int lpz_peer_server_republish(lpz_peer_server *s, lpz_peer_snapshot *mine, lpz_peer_rewrite_fn rewrite, void *user,
+                              int *done, lpz_error *err)
+{
+    *done = 0;
+    pthread_mutex_lock(&s->lock);
+    snapshot *snap = s->current;
+    /* References: the server's and the caller's. Every other one is taken
+     * under this lock (snapshot_current), so none appears meanwhile. */
+    if (!snap || snap != mine || __atomic_load_n(&snap->refs, __ATOMIC_ACQUIRE) != 2) {
+        pthread_mutex_unlock(&s->lock);
+        return LPZ_OK;
+    }
+    lpz_population_view v;
+    int rc = rewrite(user, snap->data, snap->len, err);
+    if (!rc)
+        rc = lpz_population_parse(snap->data, snap->len, NULL, &v, err);
+    if (rc) {
+        s->current = NULL;
+        pthread_mutex_unlock(&s->lock);
+        snapshot_unref(snap);
+        lpz_error_context(err, "republishing on %s", s->url);
+        return rc;
+    }
+    lpz_wire_prepare(&s->wire, snap->data, snap->len, &snap->prep);
+    pthread_mutex_unlock(&s->lock);
+    *done = 1;
+    return LPZ_OK;
+}
+
 lpz_peer_snapshot *lpz_peer_server_acquire(lpz_peer_server *s, const uint8_t **payload, size_t *len)
 {
     snapshot *snap = s ? snapshot_current(s) : NULL;

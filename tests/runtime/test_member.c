@@ -383,6 +383,103 @@ static void shared_scratch_and_gradients_give_the_same_results(void **state)
     lpz_options_destroy(opts);
 }
 
+typedef struct rewrite_arg {
+    const lpz_member *m;
+    int calls;
+} rewrite_arg;
+
+static int rewrite_one(void *user, uint8_t *payload, size_t len, lpz_error *err)
+{
+    rewrite_arg *a = user;
+    a->calls++;
+    float scratch[1];
+    lpz_individual ind;
+    lpz_member_to_wire(a->m, LPZ_ROLE_GENERATOR, scratch, &ind);
+    size_t written;
+    return lpz_population_encode(3, 2, &ind, 1, payload, len, &written, err);
+}
+
+/* Republishing in place: only when the server and the publisher alone
+ * hold the payload; a reader's reference makes it a no-op (the reader's
+ * bytes do not change under it); an individual reading its arrays from
+ * the payload itself is re-encoded over them unchanged. */
+static void republish_in_place_only_when_nobody_reads(void **state)
+{
+    (void)state;
+    lpz_options *opts;
+    lpz_network *net = mlp(&opts);
+    lpz_error e;
+    lpz_member loc, ref;
+    assert_int_equal(lpz_member_init(&loc, net, LPZ_ROLE_GENERATOR, 1, B, &e), LPZ_OK);
+    assert_int_equal(lpz_member_init(&ref, net, LPZ_ROLE_GENERATOR, 0, B, &e), LPZ_OK);
+    lpz_member_freeze(&loc);
+    scramble(&loc, 21);
+    char url[128];
+    assert_int_equal(lpz_peer_inproc_url(url, sizeof url, 0x5eed ^ (uint64_t)getpid(), 2, &e), LPZ_OK);
+    lpz_peer_server *s;
+    assert_int_equal(lpz_peer_server_start(url, 0, NULL, &s, &e), LPZ_OK);
+    size_t n1;
+    uint8_t *p1 = encode_one(&loc, LPZ_ROLE_GENERATOR, &n1);
+    assert_int_equal(lpz_peer_server_publish_take(s, p1, n1, &e), LPZ_OK);
+    const uint8_t *payload, *again;
+    size_t len;
+    lpz_peer_snapshot *mine = lpz_peer_server_acquire(s, &payload, &len);
+    lpz_population_view v;
+    assert_int_equal(lpz_population_parse(payload, len, NULL, &v, &e), LPZ_OK);
+    assert_int_equal(lpz_member_borrow_published(&loc, &v, 0, &e), LPZ_OK);
+    assert_int_equal(lpz_member_copy(&ref, &loc, &e), LPZ_OK);
+
+    /* a reader holds it: nothing is rewritten */
+    lpz_peer_snapshot *reader = lpz_peer_server_acquire(s, &again, &len);
+    uint8_t *before = malloc(len);
+    assert_non_null(before);
+    memcpy(before, payload, len);
+    rewrite_arg a = {&loc, 0};
+    int done = -1;
+    assert_int_equal(lpz_peer_server_republish(s, mine, rewrite_one, &a, &done, &e), LPZ_OK);
+    assert_int_equal(done, 0);
+    assert_int_equal(a.calls, 0);
+    assert_memory_equal(again, before, len);
+    lpz_peer_snapshot_release(reader);
+
+    /* alone: rewritten in place (iteration 2), the arrays unchanged */
+    loc.fitness = 0.25;
+    assert_int_equal(lpz_peer_server_republish(s, mine, rewrite_one, &a, &done, &e), LPZ_OK);
+    assert_int_equal(done, 1);
+    assert_int_equal(a.calls, 1);
+    lpz_peer_snapshot *now = lpz_peer_server_acquire(s, &again, &len);
+    assert_ptr_equal(now, mine);
+    assert_ptr_equal(again, payload);
+    assert_int_equal(lpz_population_parse(again, len, NULL, &v, &e), LPZ_OK);
+    assert_int_equal(v.iteration, 2);
+    lpz_individual ind;
+    assert_int_equal(lpz_population_peek(&v, 0, &ind, &e), LPZ_OK);
+    assert_true(ind.fitness == 0.25);
+    ref.fitness = 0.25;
+    assert_same_individual(&loc, &ref);
+    /* and a client over inproc gets the new bytes (CRC recomputed) */
+    uint8_t *fetched;
+    size_t flen;
+    assert_int_equal(lpz_peer_fetch(url, 0, NULL, 5000, &fetched, &flen, &e), LPZ_OK);
+    assert_int_equal(flen, len);
+    assert_memory_equal(fetched, again, len);
+    free(fetched);
+    /* a payload that is not the current one is not rewritten */
+    size_t n3;
+    uint8_t *p3 = encode_one(&ref, LPZ_ROLE_GENERATOR, &n3);
+    assert_int_equal(lpz_peer_server_publish_take(s, p3, n3, &e), LPZ_OK);
+    assert_int_equal(lpz_peer_server_republish(s, mine, rewrite_one, &a, &done, &e), LPZ_OK);
+    assert_int_equal(done, 0);
+    lpz_peer_snapshot_release(now);
+    lpz_peer_server_stop(s);
+    lpz_member_free(&loc); /* before the payload it reads goes */
+    lpz_peer_snapshot_release(mine);
+    free(before);
+    lpz_member_free(&ref);
+    lpz_network_destroy(net);
+    lpz_options_destroy(opts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +488,7 @@ int main(void)
         cmocka_unit_test(neighbour_read_in_place_outlives_republish_and_server),
         cmocka_unit_test(own_individual_reads_its_published_payload),
         cmocka_unit_test(shared_scratch_and_gradients_give_the_same_results),
+        cmocka_unit_test(republish_in_place_only_when_nobody_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
