@@ -367,6 +367,7 @@ static void shared_scratch_and_gradients_give_the_same_results(void **state)
     const float *y2 = lpz_model_forward(a, x2, 2 * B, &e);
     assert_non_null(y2);
     assert_memory_equal(y2, y2 + B, B * sizeof(float));
+    assert_non_null(lpz_model_forward(a, x, B, &e)); /* within its own arena of 2B now */
     assert_non_null(lpz_model_forward(b, x, B, &e));
     assert_int_equal(lpz_model_backward_input(a, dy, dxa, &e), LPZ_OK); /* not shared any more */
     lpz_model_destroy(b); /* the arena and the gradients outlive b */
