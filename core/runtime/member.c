@@ -170,8 +170,8 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
     return LPZ_OK;
 }
 
-int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
-                           lpz_error *err)
+int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *params_at,
+                           float *buffer_scratch, lpz_error *err)
 {
     lpz_individual ind;
     int rc = lpz_population_peek(v, index, &ind, err);
@@ -183,7 +183,9 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
                              (unsigned long long)ind.param_count, (unsigned long long)ind.buffer_count,
                              (long long)m->n_params, (long long)m->n_buffers);
     lpz_member_drop_adam(m);
-    if (m->n_params)
+    if (params_at)
+        lpz_model_borrow_params(m->model, params_at);
+    else if (m->n_params)
         memcpy(lpz_model_params(m->model), ind.params, (size_t)m->n_params * sizeof(float));
     if (m->n_buffers) {
         memcpy(buffer_scratch, ind.buffers, (size_t)m->n_buffers * sizeof(float));

@@ -63,14 +63,16 @@ void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratc
 int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
                          lpz_error *err);
 
-/* As lpz_member_from_wire, but only the parameters and buffers are
- * copied (they are read all iteration): the Adam moments point into the
- * payload itself (lpz_population_peek), which must stay valid and
- * unchanged until lpz_member_drop_adam. For in-process neighbours, whose
- * moments are only read when selection picks them. A member that owned
- * moments frees them. */
-int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
-                           lpz_error *err);
+/* As lpz_member_from_wire, but the Adam moments point into the payload
+ * itself (lpz_population_peek), which must stay valid and unchanged until
+ * lpz_member_drop_adam: for in-process neighbours, whose moments are only
+ * read when selection picks them. The parameters (read all iteration) are
+ * copied into the member's own, or, when params_at is not NULL, read from
+ * there (n_params floats equal to the payload's, e.g. one copy shared by
+ * all the readers of that payload; the member does not free them). The
+ * buffers are copied. A member that owned moments frees them. */
+int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *params_at,
+                           float *buffer_scratch, lpz_error *err);
 
 /* Points the member's parameters and Adam moments at those of individual
  * `index` of a payload that holds this very member as published (same id

@@ -100,6 +100,19 @@ static void barrier_break(cell_barrier *b)
 
 typedef struct trainer trainer;
 
+/* The parameters of one published version of a cell's population (all
+ * its individuals' in payload order), copied out of the payload once and
+ * read by every in-process neighbour that fetched that version, until
+ * each fetches again: in a 2x2 grid each cell has two readers, so one
+ * copy instead of two (2.2 MB per cell for the quick start), and the
+ * payload with its Adam moments can go (or be republished in place). */
+typedef struct nb_params {
+    int refs;                      /* readers; under the publisher's params_lock */
+    const lpz_peer_snapshot *snap; /* the version: its snapshot and iteration */
+    uint64_t iteration;
+    float *data;
+} nb_params;
+
 typedef struct cell {
     trainer *tr;
     int id;    /* cell number in the grid */
@@ -133,6 +146,13 @@ typedef struct cell {
      * what it picked (release_neighbours); their parameters are copied. */
     lpz_peer_server *nb_server[LPZ_MAX_NEIGHBOURS];
     lpz_peer_snapshot *nb_snap[LPZ_MAX_NEIGHBOURS];
+    struct cell *nb_cell[LPZ_MAX_NEIGHBOURS];     /* that neighbour (in-process) */
+    nb_params *nb_params_held[LPZ_MAX_NEIGHBOURS]; /* the parameters its members read */
+    nb_params *nb_params_spare[LPZ_MAX_NEIGHBOURS]; /* after a failed fetch: a version members may read too */
+    /* As a publisher: the last version its readers decoded (weak: freed
+     * by its last reader), and the lock over it and every refs count. */
+    pthread_mutex_t params_lock;
+    nb_params *shared_params;
     /* With selection, the local individuals' Adam moments are read in
      * place from the cell's own published snapshot (borrow_own): they only
      * change by replacement, right before the next publish. */
@@ -791,8 +811,67 @@ static int borrow_own(cell *c)
         return rc;
     }
     lpz_peer_snapshot_release(c->own_snap);
+    pthread_mutex_destroy(&c->params_lock); /* readers let go first: release_params */
     c->own_snap = snap;
     return LPZ_OK;
+}
+
+/* The parameters of version v (in snapshot snap) of publisher p's
+ * population with a reference: the one another reader decoded, or a new
+ * copy. NULL when out of memory. */
+static nb_params *params_get(cell *p, const lpz_peer_snapshot *snap, const lpz_population_view *v, lpz_error *err)
+{
+    pthread_mutex_lock(&p->params_lock);
+    nb_params *np = p->shared_params;
+    if (np && np->snap == snap && np->iteration == v->iteration) {
+        np->refs++;
+        pthread_mutex_unlock(&p->params_lock);
+        return np;
+    }
+    size_t total = 0;
+    lpz_individual ind;
+    int rc = LPZ_OK;
+    for (uint32_t i = 0; !rc && i < v->count; i++)
+        if (!(rc = lpz_population_peek(v, i, &ind, err)))
+            total += (size_t)ind.param_count;
+    np = rc ? NULL : calloc(1, sizeof *np);
+    if (np && !(np->data = aligned_alloc(64, ((total ? total : 1) * sizeof(float) + 63) & ~(size_t)63))) {
+        free(np);
+        np = NULL;
+    }
+    if (!np) {
+        pthread_mutex_unlock(&p->params_lock);
+        if (!rc)
+            lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's parameters", p->id);
+        return NULL;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < v->count; i++) {
+        lpz_population_peek(v, i, &ind, err); /* succeeded above */
+        memcpy(np->data + off, ind.params, (size_t)ind.param_count * sizeof(float));
+        off += (size_t)ind.param_count;
+    }
+    np->refs = 1;
+    np->snap = snap;
+    np->iteration = v->iteration;
+    p->shared_params = np; /* a previous version lives on with its readers */
+    pthread_mutex_unlock(&p->params_lock);
+    return np;
+}
+
+static void params_put(cell *p, nb_params *np)
+{
+    if (!np)
+        return;
+    pthread_mutex_lock(&p->params_lock);
+    int last = --np->refs == 0;
+    if (last && p->shared_params == np)
+        p->shared_params = NULL;
+    pthread_mutex_unlock(&p->params_lock);
+    if (last) {
+        free(np->data);
+        free(np);
+    }
 }
 
 /* Neighbour k's members forget the Adam moments they borrow from its
@@ -822,7 +901,7 @@ static void release_neighbours(cell *c)
 
 /* Refreshes the neighbours' populations; a neighbour that does not answer
  * in time keeps its last known individuals (logged). */
-static void fetch_neighbours(cell *c)
+static int fetch_neighbours(cell *c)
 {
     trainer *t = c->tr;
     int pop = t->pop;
@@ -850,7 +929,11 @@ static void fetch_neighbours(cell *c)
         if (!rc && v.count != (uint32_t)(2 * pop))
             rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent %u individuals, expected %d", v.cell, v.count,
                                2 * pop);
+        nb_params *np = NULL;
+        if (!rc && inproc && !(np = params_get(c->nb_cell[k], c->nb_snap[k], &v, &e)))
+            rc = e.code ? e.code : LPZ_ENOMEM;
         int gi = 0, di = 0;
+        size_t poff = 0;
         for (uint32_t i = 0; !rc && i < v.count; i++) {
             lpz_individual hdr;
             memset(&hdr, 0, sizeof hdr);
@@ -866,19 +949,26 @@ static void fetch_neighbours(cell *c)
                 rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent an unexpected mix of roles", v.cell);
                 break;
             }
-            rc = inproc ? lpz_member_borrow_wire(dst, &v, i, c->buf_scratch, &e)
+            rc = inproc ? lpz_member_borrow_wire(dst, &v, i, np->data + poff, c->buf_scratch, &e)
                         : lpz_member_from_wire(dst, &v, i, c->buf_scratch, &e);
+            poff += (size_t)hdr.param_count;
         }
         if (inproc) {
-            /* Cannot fail with a consistent grid; if it did, nothing may
-             * keep moments of a snapshot about to be released. */
+            /* Members now read np (or, after a failure, maybe partly the
+             * previous version): keep both alive; the cell fails anyway,
+             * since an in-process neighbour never fails unless something
+             * is broken. */
             if (rc) {
-                char buf[2048];
-                lpz_log(LPZ_LOG_WARN, "cell %d: neighbour cell %d: %s", c->id, c->nb[k],
-                        lpz_error_format(&e, buf, sizeof buf));
-                c->fetch_failures++;
-                release_neighbour(c, k);
+                if (np && np != c->nb_params_held[k]) /* kept until cell_free */
+                    c->nb_params_spare[k] = np;
+                else if (np)
+                    params_put(c->nb_cell[k], np); /* the one held already */
+                c->err = e;
+                lpz_error_context(&c->err, "neighbour cell %d", c->nb[k]);
+                return rc;
             }
+            params_put(c->nb_cell[k], c->nb_params_held[k]);
+            c->nb_params_held[k] = np;
             continue;
         }
         /* Decoded (or failed): the reply (a whole population, 6.6 MB for
@@ -895,6 +985,7 @@ static void fetch_neighbours(cell *c)
                     c->nb[k], lpz_error_format(&e, buf, sizeof buf));
         }
     }
+    return LPZ_OK;
 }
 
 /* ---- one iteration ---------------------------------------------------------- */
@@ -1182,15 +1273,17 @@ static void *cell_main(void *arg)
         if (p->deterministic) {
             if (barrier_wait(&t->barrier, t->stop))
                 break;
-            fetch_neighbours(c);
-            if (barrier_wait(&t->barrier, t->stop))
+            rc = fetch_neighbours(c);
+            /* a failed fetch still meets the others at the barrier */
+            if (barrier_wait(&t->barrier, t->stop) && !rc)
                 break;
         } else {
             if (stop_requested(t))
                 break;
-            fetch_neighbours(c);
+            rc = fetch_neighbours(c);
         }
-        rc = run_iteration(c, it);
+        if (!rc)
+            rc = run_iteration(c, it);
         if (rc == LPZ_ECANCELED) {
             rc = LPZ_OK;
             break;
@@ -1242,6 +1335,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     const lpz_train_params *p = t->p;
     int pop = t->pop, rc;
     memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->params_lock, NULL);
     c->tr = t;
     c->id = id;
     c->index = index;
@@ -1445,6 +1539,9 @@ static int cell_connect(trainer *t, cell *c, lpz_error *err)
         for (int j = 0; !t->setup->cell_urls && j < t->n_cells; j++)
             if (t->cells[j].id == c->nb[k])
                 c->nb_server[k] = t->cells[j].server;
+        for (int j = 0; c->nb_server[k] && j < t->n_cells; j++)
+            if (t->cells[j].id == c->nb[k])
+                c->nb_cell[k] = &t->cells[j];
         if (c->nb_server[k]) {
             for (int i = 0; i < t->pop; i++) {
                 lpz_member_drop_adam(&c->nb_gen[(k - 1) * t->pop + i]);
@@ -1462,6 +1559,22 @@ static int cell_connect(trainer *t, cell *c, lpz_error *err)
     return LPZ_OK;
 }
 
+/* Every cell lets go of the parameters it reads from other cells
+ * (params_lock of the publisher), before any cell is freed. */
+static void release_params(trainer *t)
+{
+    for (int i = 0; t->cells && i < t->n_cells; i++) {
+        cell *c = &t->cells[i];
+        for (int k = 1; c->tr && k < c->n_nb; k++) {
+            if (c->nb_cell[k]) {
+                params_put(c->nb_cell[k], c->nb_params_held[k]);
+                params_put(c->nb_cell[k], c->nb_params_spare[k]);
+            }
+            c->nb_params_held[k] = c->nb_params_spare[k] = NULL;
+        }
+    }
+}
+
 static void cell_free(cell *c)
 {
     trainer *t = c->tr;
@@ -1472,6 +1585,7 @@ static void cell_free(cell *c)
         lpz_peer_snapshot_release(c->nb_snap[k]); /* a run stopped between fetch and selection */
     }
     lpz_peer_snapshot_release(c->own_snap);
+    pthread_mutex_destroy(&c->params_lock); /* readers let go first: release_params */
     lpz_peer_server_stop(c->server);
     int pop = t->pop, nnb = (c->n_nb - 1) * pop;
     for (int i = 0; i < pop; i++) {
@@ -1826,6 +1940,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     if (!rc && setup->on_iteration)
         setup->on_iteration(setup->user, setup->run_dir, -1);
 
+    release_params(t);
     for (int i = 0; t->cells && i < t->n_cells; i++)
         cell_free(&t->cells[i]);
     free(t->cells);

@@ -208,7 +208,7 @@ static void neighbour_read_in_place_outlives_republish_and_server(void **state)
     lpz_population_view v;
     assert_int_equal(lpz_population_parse(payload, len, NULL, &v, &e), LPZ_OK);
     float scratch[1];
-    assert_int_equal(lpz_member_borrow_wire(&nb, &v, 0, scratch, &e), LPZ_OK);
+    assert_int_equal(lpz_member_borrow_wire(&nb, &v, 0, NULL, scratch, &e), LPZ_OK);
     assert_int_equal(nb.adam_borrowed, 1);
     /* A member borrowing moments is never the target of a decode. */
     assert_int_equal(lpz_member_from_wire(&nb, &v, 0, scratch, &e), LPZ_ESTATE);
