@@ -913,10 +913,16 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
             }
         }
     }
+    if (x == m->x_copy && n > m->reserved) {
+        lpz_error_set(err, LPZ_EINVAL, "lpz_model_forward: %lld samples in an input buffer of %lld", (long long)n,
+                      (long long)m->reserved);
+        return NULL;
+    }
     if (n > m->reserved && lpz_model_reserve(m, n, err) != LPZ_OK)
         return NULL;
     m->last_n = 0;
-    memcpy(m->x_copy, x, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
+    if (x != m->x_copy) /* else filled in place (lpz_model_input_buffer) */
+        memcpy(m->x_copy, x, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
     for (int i = 0; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
         const float *in = layer_input(m, i);
@@ -1116,6 +1122,13 @@ int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error
     if (!dx)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward_input: dx is NULL");
     return backward(m, dy, dx, 0, err);
+}
+
+float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err)
+{
+    if (n > m->reserved && lpz_model_reserve(m, n, err) != LPZ_OK)
+        return NULL;
+    return m->x_copy;
 }
 
 void lpz_model_borrow_params(lpz_model *m, float *params)

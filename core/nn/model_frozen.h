@@ -16,6 +16,13 @@
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */
 void lpz_model_drop_grads(lpz_model *m);
 
+/* The model's own copy of its next input, with room for n samples
+ * (reserved now if needed): a caller that assembles a batch there and
+ * passes this pointer to lpz_model_forward saves a copy of the batch and
+ * a buffer of its own. Valid until the next reserve; with a shared arena,
+ * until another sharing model's forward. NULL on error. */
+float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err);
+
 /* Points the model's parameters at n_params floats it does not own (and
  * will not free), e.g. a published population's copy, instead of keeping
  * its own (freed at the first call). For models that are only run

@@ -129,12 +129,12 @@ typedef struct cell {
     lpz_score_context *score_ctx;
     float *score_samples; /* [score_sample_size * numel] */
     float *real, *z, *dout, *dfake, *fit_real, *fit_z, *sample_z, *samples, *buf_scratch;
-    /* [2B * numel]: a discriminator step's real rows then its fake rows, so
+    /* 1: a discriminator step joins its real rows and its fake rows, so
      * that D runs one forward and one backward over 2B rows instead of two
      * over B (larger GEMMs, weights packed once). Only for networks whose
      * samples do not interact (no batch norm, no dropout: the same loss
-     * and gradients up to float summation order); NULL: two passes. */
-    float *dcat;
+     * and gradients up to float summation order); 0: two passes. */
+    int joined;
     double *pair_loss, *real_loss;
     size_t wire_cap; /* bytes of this cell's POPULATION payload */
     lpz_peer_server *server;
@@ -447,14 +447,18 @@ static void dp_rescale(float *grad, int64_t count, int64_t n, int64_t B)
 }
 
 /* Discriminator gradients of one step over n real and n fake rows in one
- * pass: the rows are joined in cat (2n x numel), D runs forward and
- * backward once, and the gradient is that of loss(D(real), 1) +
- * loss(D(fake), 0) with each loss the mean over B rows (B = n, or the
- * whole batch when n is a part of it). Gradients accumulate into d's. */
+ * pass: the rows are joined in D's own input buffer (2n x numel, no copy
+ * of ours), D runs forward and backward once, and the gradient is that
+ * of loss(D(real), 1) + loss(D(fake), 0) with each loss the mean over B
+ * rows (B = n, or the whole batch when n is a part of it). Gradients
+ * accumulate into d's. */
 static int d_joined(cell *c, lpz_model *d, lpz_loss_kind kind, const float *real, const float *fake, int64_t n,
-                    int64_t B, float *cat, float *dout, double *loss_real, double *loss_fake, lpz_error *err)
+                    int64_t B, float *dout, double *loss_real, double *loss_fake, lpz_error *err)
 {
     size_t rows = (size_t)(n * c->tr->numel);
+    float *cat = lpz_model_input_buffer(d, 2 * n, err);
+    if (!cat)
+        return err->code ? err->code : LPZ_ENOMEM;
     memcpy(cat, real, rows * sizeof *cat);
     memcpy(cat + rows, fake, rows * sizeof *cat);
     const float *out = lpz_model_forward(d, cat, 2 * n, err);
@@ -555,10 +559,10 @@ static void dp_half(void *arg, int k)
             lpz_model_zero_grad(g);
             rc = lpz_model_backward(g, dfake, NULL, err);
         }
-    } else if (c->dcat) {
+    } else if (c->joined) {
         lpz_model_zero_grad(d);
-        rc = d_joined(c, d, j->kind, c->real + r0 * t->numel, fake, n, B, c->dcat + 2 * r0 * t->numel,
-                      c->dout + 2 * r0, &j->loss[k][0], &j->loss[k][1], err);
+        rc = d_joined(c, d, j->kind, c->real + r0 * t->numel, fake, n, B, c->dout + 2 * r0, &j->loss[k][0],
+                      &j->loss[k][1], err);
     } else {
         lpz_model_zero_grad(d);
         if (!(out = lpz_model_forward(d, c->real + r0 * t->numel, n, err)))
@@ -687,8 +691,8 @@ static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
         return c->err.code;
     lpz_loss_kind kind = discriminator_loss(c, d);
     lpz_model_zero_grad(d->model);
-    if (c->dcat) {
-        rc = d_joined(c, d->model, kind, c->real, fake, B, B, c->dcat, c->dout, &lr, &lf, &c->err);
+    if (c->joined) {
+        rc = d_joined(c, d->model, kind, c->real, fake, B, B, c->dout, &lr, &lf, &c->err);
         if (!rc)
             rc = adam_step(c, d);
         goto stepped;
@@ -1409,9 +1413,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             ms[k]->fitness = 0.0;
         }
     }
-    if (!rc && lpz_replica_supported(c->disc[0].model) &&
-        !(c->dcat = malloc(sizeof(float) * (size_t)(2 * B * t->numel))))
-        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's discriminator batch", id);
+    if (!rc)
+        c->joined = lpz_replica_supported(c->disc[0].model);
     for (int i = 0; i < nnb && !rc; i++) {
         rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
         if (!rc)
@@ -1456,7 +1459,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             }
             for (int i = 0; i < nnb; i++)
                 ms[n++] = nbm[i].model;
-            rc = lpz_model_share_scratch(ms, n, role && c->dcat ? 2 * B : B, err);
+            rc = lpz_model_share_scratch(ms, n, role && c->joined ? 2 * B : B, err);
         }
         /* The trained individuals (the selected copies, or the local ones
          * without selection) take steps in turn: each zeroes the
@@ -1608,7 +1611,7 @@ static void cell_free(cell *c)
     lpz_score_context_destroy(c->score_ctx);
     free(c->score_samples);
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
-    free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake), free(c->dcat);
+    free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
     free(c->fit_real), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
     free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
     dp_free(c); /* data-parallel steps */
