@@ -776,6 +776,9 @@ static int publish(cell *c, int iteration)
         return rc;
     if (done)
         return LPZ_OK;
+    if (c->own_snap)
+        lpz_log(LPZ_LOG_DEBUG, "cell %d: iteration %d published in a new buffer (a neighbour is reading the last one)",
+                c->id, iteration);
     /* A fresh buffer, handed to the server, which frees the previous one
      * once nobody reads it: no second copy of the population per cell. */
     size_t written;
