@@ -144,7 +144,8 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
                          lpz_error *err)
 {
     if (m->n_params && (!m->adam->m || m->adam_borrowed))
-        return lpz_error_set(err, LPZ_ESTATE, "decoding an individual into a member without Adam moments of its own");
+        return lpz_error_set(err, LPZ_ESTATE,
+                             "decoding an individual into a member without Adam moments of its own");
     lpz_individual ind;
     memset(&ind, 0, sizeof ind);
     ind.params = lpz_model_params(m->model);

@@ -41,6 +41,10 @@
 #define SAMPLE_COUNT 64   /* samples rendered per cell and iteration */
 #define WGAN_CRITIC_STEPS 5
 #define WGAN_CLIP 0.01f
+/* Longest wait of a deferred publish for the neighbours still reading the
+ * last one (their fetch-to-selection takes about 0.25 s in the quick
+ * start); then it takes a new buffer. */
+#define PUBLISH_WAIT_MS 1000
 
 /* ---- a barrier every cell can break (so a failing cell never strands the
  * others) that also hands every waiter the same stop decision ---------- */
@@ -157,6 +161,10 @@ typedef struct cell {
      * place from the cell's own published snapshot (borrow_own): they only
      * change by replacement, right before the next publish. */
     lpz_peer_snapshot *own_snap;
+    /* A publish deferred to the next selection (publish): the iteration
+     * (0: none) and the individuals as they were then ([2 pop]). */
+    int pending_iteration;
+    lpz_individual *pending_inds;
     /* this iteration's figures */
     double g_loss, d_loss;
     long g_steps, d_steps;
@@ -726,74 +734,6 @@ stepped:
 
 /* ---- exchange -------------------------------------------------------------- */
 
-typedef struct publish_job {
-    cell *c;
-    uint64_t iteration;
-    const lpz_individual *inds;
-    size_t count;
-} publish_job;
-
-/* lpz_peer_rewrite_fn: the population over the payload it replaces (same
- * layout: same individuals' sizes in the same order). */
-static int encode_in_place(void *user, uint8_t *payload, size_t len, lpz_error *err)
-{
-    publish_job *pj = user;
-    size_t written;
-    int rc = lpz_population_encode((uint32_t)pj->c->id, pj->iteration, pj->inds, pj->count, payload, len, &written,
-                                   err);
-    if (!rc && written != len)
-        rc = lpz_error_set(err, LPZ_ESTATE, "population of %zu bytes over one of %zu", written, len);
-    return rc;
-}
-
-static int publish(cell *c, int iteration)
-{
-    trainer *t = c->tr;
-    int pop = t->pop;
-    lpz_individual inds[128];
-    /* Buffers of every member are gathered into consecutive slices. */
-    float *scratch = c->buf_scratch;
-    int64_t off = 0;
-    for (int i = 0; i < pop; i++) {
-        lpz_member_to_wire(&c->gen[i], LPZ_ROLE_GENERATOR, scratch + off, &inds[i]);
-        off += c->gen[i].n_buffers;
-    }
-    for (int i = 0; i < pop; i++) {
-        lpz_member_to_wire(&c->disc[i], LPZ_ROLE_DISCRIMINATOR, scratch + off, &inds[pop + i]);
-        off += c->disc[i].n_buffers;
-    }
-    /* When only this cell (its own individuals read it in place,
-     * borrow_own) and its server hold the last published payload, it is
-     * rewritten in place: individuals not replaced are already there, a
-     * replaced one's arrays are copied over; no second 6.6 MB buffer while
-     * publishing (the quick start's four cells publishing at about the same
-     * time peaked 13-26 MB higher). A neighbour still reading it (between
-     * its fetch and its selection) makes this a fresh buffer. */
-    publish_job pj = {c, (uint64_t)iteration, inds, (size_t)(2 * pop)};
-    int done = 0, rc;
-    if (c->own_snap &&
-        (rc = lpz_peer_server_republish(c->server, c->own_snap, encode_in_place, &pj, &done, &c->err)))
-        return rc;
-    if (done)
-        return LPZ_OK;
-    if (c->own_snap)
-        lpz_log(LPZ_LOG_DEBUG, "cell %d: iteration %d published in a new buffer (a neighbour is reading the last one)",
-                c->id, iteration);
-    /* A fresh buffer, handed to the server, which frees the previous one
-     * once nobody reads it: no second copy of the population per cell. */
-    size_t written;
-    uint8_t *wire = malloc(c->wire_cap);
-    if (!wire)
-        return lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory for cell %d's message", c->id);
-    rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, (size_t)(2 * pop), wire, c->wire_cap,
-                               &written, &c->err);
-    if (rc) {
-        free(wire);
-        return rc;
-    }
-    return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
-}
-
 /* After a publish: the local individuals (with selection on: they do
  * not train) borrow their parameters and Adam moments from the snapshot
  * just published, which holds exactly theirs, and the previous one is
@@ -822,6 +762,136 @@ static int borrow_own(cell *c)
     c->own_snap = snap;
     return LPZ_OK;
 }
+
+typedef struct publish_job {
+    cell *c;
+    uint64_t iteration;
+    const lpz_individual *inds;
+    size_t count;
+} publish_job;
+
+/* lpz_peer_rewrite_fn: the population over the payload it replaces (same
+ * layout: same individuals' sizes in the same order). */
+static int encode_in_place(void *user, uint8_t *payload, size_t len, lpz_error *err)
+{
+    publish_job *pj = user;
+    size_t written;
+    int rc = lpz_population_encode((uint32_t)pj->c->id, pj->iteration, pj->inds, pj->count, payload, len, &written,
+                                   err);
+    if (!rc && written != len)
+        rc = lpz_error_set(err, LPZ_ESTATE, "population of %zu bytes over one of %zu", written, len);
+    return rc;
+}
+
+/* Encodes inds (2 pop individuals, as gathered by publish) as iteration
+ * `iteration`'s population: over the last payload when nobody else
+ * reads it, else into a new buffer. *deferred (when not NULL) is set
+ * instead of taking a new buffer. */
+static int publish_inds(cell *c, int iteration, const lpz_individual *inds, int *deferred)
+{
+    size_t count = (size_t)(2 * c->tr->pop);
+    /* When only this cell (its own individuals read it in place,
+     * borrow_own) and its server hold the last published payload, it is
+     * rewritten in place: individuals not replaced are already there, a
+     * replaced one's arrays are copied over; no second 6.6 MB buffer while
+     * publishing (the quick start's four cells publishing at about the same
+     * time peaked 13-26 MB higher). A neighbour still reading it (between
+     * its fetch and its selection) makes this a new buffer, or a deferral. */
+    publish_job pj = {c, (uint64_t)iteration, inds, count};
+    int done = 0, rc;
+    if (c->own_snap &&
+        (rc = lpz_peer_server_republish(c->server, c->own_snap, encode_in_place, &pj, &done, &c->err)))
+        return rc;
+    if (done)
+        return LPZ_OK;
+    if (deferred) {
+        *deferred = 1;
+        return LPZ_OK;
+    }
+    if (c->own_snap)
+        lpz_log(LPZ_LOG_DEBUG, "cell %d: iteration %d published in a new buffer (a neighbour is reading the last one)",
+                c->id, iteration);
+    /* A fresh buffer, handed to the server, which frees the previous one
+     * once nobody reads it: no second copy of the population per cell. */
+    size_t written;
+    uint8_t *wire = malloc(c->wire_cap);
+    if (!wire)
+        return lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory for cell %d's message", c->id);
+    rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, count, wire, c->wire_cap, &written,
+                               &c->err);
+    if (rc) {
+        free(wire);
+        return rc;
+    }
+    return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
+}
+
+/* Publishes the local population as iteration `iteration`'s, and points
+ * the local individuals at it (borrow_own). may_defer: when a neighbour
+ * still reads the last payload (between its fetch and its selection, a
+ * fraction of a second), keep the individuals as they are now
+ * (c->pending_inds: their arrays are the cell's snapshot's or the
+ * selected copies', unchanged until this cell's next selection) and
+ * publish them when the cell starts its next iteration (publish_pending)
+ * instead of holding two payloads meanwhile. */
+static int publish(cell *c, int iteration, int may_defer)
+{
+    trainer *t = c->tr;
+    int pop = t->pop;
+    lpz_individual *inds = c->pending_inds;
+    /* Buffers of every member are gathered into consecutive slices. */
+    float *scratch = c->buf_scratch;
+    int64_t off = 0;
+    for (int i = 0; i < pop; i++) {
+        lpz_member_to_wire(&c->gen[i], LPZ_ROLE_GENERATOR, scratch + off, &inds[i]);
+        off += c->gen[i].n_buffers;
+    }
+    for (int i = 0; i < pop; i++) {
+        lpz_member_to_wire(&c->disc[i], LPZ_ROLE_DISCRIMINATOR, scratch + off, &inds[pop + i]);
+        off += c->disc[i].n_buffers;
+    }
+    int deferred = 0;
+    int rc = publish_inds(c, iteration, inds, may_defer && c->own_snap ? &deferred : NULL);
+    if (rc)
+        return rc;
+    if (deferred) {
+        lpz_log(LPZ_LOG_DEBUG,
+                "cell %d: iteration %d's population published when the cell starts its next iteration (a "
+                "neighbour is reading the last one)",
+                c->id, iteration);
+        c->pending_iteration = iteration;
+        return LPZ_OK;
+    }
+    return borrow_own(c);
+}
+
+/* A deferred publish (see publish), now: waiting up to wait_ms for the
+ * neighbours reading the last payload to finish (polling every
+ * millisecond; the caller holds no CPU permit and no neighbour's
+ * payload, so they never wait for it), in place, else in a new buffer.
+ * Always before the selection overwrites the selected copies some local
+ * individuals read. The individuals as they were at the end of their
+ * iteration (scalars included: fitness may have been re-evaluated). */
+static int publish_pending(cell *c, int wait_ms)
+{
+    if (!c->pending_iteration)
+        return LPZ_OK;
+    int iteration = c->pending_iteration, rc, done = 0;
+    publish_job pj = {c, (uint64_t)iteration, c->pending_inds, (size_t)(2 * c->tr->pop)};
+    for (int waited = 0; waited < wait_ms; waited++) {
+        if ((rc = lpz_peer_server_republish(c->server, c->own_snap, encode_in_place, &pj, &done, &c->err)))
+            return rc;
+        if (done)
+            break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    c->pending_iteration = 0;
+    if (!done && (rc = publish_inds(c, iteration, c->pending_inds, NULL)))
+        return rc;
+    return borrow_own(c);
+}
+
 
 /* The parameters of version v (in snapshot snap) of publisher p's
  * population with a reference: the one another reader decoded, or a new
@@ -1195,6 +1265,8 @@ static int run_iteration(cell *c, int it)
     lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);
+    if (!rc) /* normally done before the fetch (cell_main) */
+        rc = publish_pending(c, 0);
     if (!rc && c->sel_gen) {
         rc = select_population(c, c->all_gen, c->sel_gen);
         if (!rc)
@@ -1254,10 +1326,11 @@ static int run_iteration(cell *c, int it)
         rc = replace_population(c, c->disc, c->sel_disc);
     if (!rc)
         rc = update_mixture(c);
+    /* Deferred only in runs that are not --deterministic (whose neighbours
+     * must find every iteration's population right after it) and never
+     * after the last iteration. */
     if (!rc)
-        rc = publish(c, it + 1);
-    if (!rc)
-        rc = borrow_own(c);
+        rc = publish(c, it + 1, !p->deterministic && it + 1 < p->n_iterations);
     if (!rc)
         rc = save_samples(c, it + 1);
     release(t);
@@ -1287,7 +1360,9 @@ static void *cell_main(void *arg)
         } else {
             if (stop_requested(t))
                 break;
-            rc = fetch_neighbours(c);
+            rc = publish_pending(c, PUBLISH_WAIT_MS);
+            if (!rc)
+                rc = fetch_neighbours(c);
         }
         if (!rc)
             rc = run_iteration(c, it);
@@ -1310,6 +1385,10 @@ static void *cell_main(void *arg)
         if (p->checkpoint_period > 0 && (it + 1) % p->checkpoint_period == 0 && (rc = save_checkpoint(c)))
             break;
     }
+    /* A publish deferred by the last iteration run (a stopped run): the
+     * server serves what the checkpoint holds. */
+    if (!rc && !c->failed)
+        rc = publish_pending(c, 0);
     /* A final checkpoint, so that a stopped run can be resumed and a
      * finished one extended (lpz train --resume). */
     if (!rc && !c->failed)
@@ -1491,7 +1570,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     }
     int64_t nbuf = pop * (c->gen[0].n_buffers + c->disc[0].n_buffers);
     c->buf_scratch = malloc(sizeof(float) * (size_t)(nbuf > 0 ? nbuf : 1));
-    if (!c->buf_scratch)
+    c->pending_inds = calloc((size_t)(2 * pop), sizeof *c->pending_inds);
+    if (!c->buf_scratch || !c->pending_inds)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
 
     /* Wire buffer for this cell's populations. */
@@ -1531,8 +1611,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     const char *bind = t->setup->bind_urls && t->setup->bind_urls[index] ? t->setup->bind_urls[index] : url;
     if ((rc = lpz_peer_server_start(bind, t->experiment, t->setup->secret, &c->server, err)))
         return rc;
-    return publish(c, 0) || borrow_own(c) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code)
-                                           : LPZ_OK;
+    return publish(c, 0, 0) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code) : LPZ_OK;
 }
 
 static int cell_connect(trainer *t, cell *c, lpz_error *err)
@@ -1616,7 +1695,7 @@ static void cell_free(cell *c)
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
     free(c->fit_real), free(c->fit_z), free(c->sample_z), free(c->samples), free(c->pair_loss);
-    free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
+    free(c->real_loss), free(c->buf_scratch), free(c->pending_inds), free(c->iter_seconds);
     dp_free(c); /* data-parallel steps */
 }
 
