@@ -4,7 +4,11 @@
  * with it between cells: its model (parameters and batch-norm buffers), its
  * own Adam state and learning rate, its fitness, its mustangs loss and its
  * identity. Members are allocated once per cell and overwritten in place
- * (copies, neighbour snapshots), never per batch.
+ * (copies, neighbour snapshots), never per batch. To save memory, a member
+ * that is only evaluated may read its parameters and Adam moments from
+ * memory it does not own (a published payload, a shared copy, a trained
+ * copy): see lpz_member_borrow_wire, lpz_member_borrow_published,
+ * lpz_member_adopt; such a member is never the target of a copy.
  */
 #ifndef LPZ_RUNTIME_MEMBER_H
 #define LPZ_RUNTIME_MEMBER_H
