@@ -105,6 +105,9 @@ struct lpz_model {
     float *g0, *g1;    /* gradient ping-pong, each max activation size */
     float *work;       /* shared scratch */
     int64_t last_n;    /* batch size of the last forward; 0 = none */
+    struct nn_scratch *scratch; /* non-NULL: arena shared with other models (lpz_model_share_scratch) */
+    int params_borrowed;        /* params point into memory the model does not own (lpz_model_borrow_params) */
+    struct nn_grads *grads_shared; /* non-NULL: grads shared with other models (lpz_model_share_grads) */
 };
 
 /* Kernels (layers.c, conv.c, lstm.c). Shapes come from the layer; n is the

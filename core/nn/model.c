@@ -88,9 +88,47 @@ int lpz_model_create(const lpz_shape *input_shape, uint64_t seed, lpz_model **ou
     return LPZ_OK;
 }
 
+/* One arena several models of one thread lay their batch memory out in
+ * (lpz_model_share_scratch); freed with the last of them. */
+typedef struct nn_scratch {
+    int refs;            /* models using it; one thread, no atomics */
+    const lpz_model *last; /* the model whose forward pass the arena holds */
+} nn_scratch;
+
+/* One gradient buffer several models of one thread use in turn
+ * (lpz_model_share_grads); freed with the last of them. */
+typedef struct nn_grads {
+    int refs; /* one thread, no atomics */
+    float *mem;
+} nn_grads;
+
+static void release_grads(lpz_model *m)
+{
+    if (m->grads_shared) {
+        if (--m->grads_shared->refs == 0) {
+            free(m->grads_shared->mem);
+            free(m->grads_shared);
+        }
+        m->grads_shared = NULL;
+    } else {
+        free(m->grads);
+    }
+    m->grads = NULL;
+}
+
 static void release_arena(lpz_model *m)
 {
-    free(m->arena);
+    if (m->scratch) {
+        if (m->scratch->last == m)
+            m->scratch->last = NULL;
+        if (--m->scratch->refs == 0) {
+            free(m->scratch);
+            free(m->arena);
+        }
+        m->scratch = NULL;
+    } else {
+        free(m->arena);
+    }
     m->arena = NULL;
     m->x_copy = m->g0 = m->g1 = m->work = NULL;
     for (int i = 0; i < m->n_layers; i++)
@@ -109,8 +147,9 @@ void lpz_model_destroy(lpz_model *m)
     release_arena(m);
     free(m->layers);
     free(m->tensors);
-    free(m->params);
-    free(m->grads);
+    if (!m->params_borrowed)
+        free(m->params);
+    release_grads(m);
     free(m->bufs);
     free(m);
 }
@@ -729,21 +768,15 @@ float *lpz_model_grads(lpz_model *m)
 
 /* ---- running ------------------------------------------------------------- */
 
-int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
-{
-    if (!m)
-        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
-    if (max_batch < 1 || max_batch > NN_MAX_NUMEL)
-        return lpz_error_set(err, LPZ_EINVAL, "batch size %lld is not >= 1", (long long)max_batch);
-    if (m->reserved == max_batch && m->arena)
-        return LPZ_OK;
-    int64_t n = max_batch;
-    /* Sizes in floats; each piece rounded up to 16 floats (64 bytes). */
+/* Floats of the arena for batches of n (each piece rounded up to 16
+ * floats, 64 bytes); -1 when the size overflows. */
 #define R16(x) (((x) + 15) & ~(int64_t)15)
+static int64_t arena_floats(const lpz_model *m, int64_t n)
+{
     int64_t in_numel = lpz_shape_numel(&m->in_shape);
     int64_t total = R16(n * in_numel), maxact = in_numel, work = 0;
     for (int i = 0; i < m->n_layers; i++) {
-        nn_layer *l = &m->layers[i];
+        const nn_layer *l = &m->layers[i];
         if (l->out_numel > maxact)
             maxact = l->out_numel;
         if (l->kind != NN_RESHAPE)
@@ -754,13 +787,13 @@ int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
             work = w;
     }
     total += 2 * R16(n * maxact) + R16(work);
-    if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
-        return lpz_error_set(err, LPZ_ENOMEM, "scratch memory for batch %lld is too large", (long long)n);
-    float *arena = aligned_alloc(64, (size_t)total * sizeof(float));
-    if (!arena)
-        return lpz_error_set(err, LPZ_ENOMEM, "out of memory: %.1f MB of scratch for batch %lld",
-                             (double)total * 4.0 / 1e6, (long long)n);
-    release_arena(m);
+    return (double)total * sizeof(float) > (double)SIZE_MAX / 2 ? -1 : total;
+}
+
+/* Points the model's batch memory into arena (arena_floats(m, n) floats). */
+static void arena_layout(lpz_model *m, float *arena, int64_t n)
+{
+    int64_t in_numel = lpz_shape_numel(&m->in_shape), maxact = in_numel;
     m->arena = arena;
     float *p = arena;
     m->x_copy = p;
@@ -768,6 +801,8 @@ int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
     const float *prev = m->x_copy;
     for (int i = 0; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
+        if (l->out_numel > maxact)
+            maxact = l->out_numel;
         if (l->kind == NN_RESHAPE) {
             l->y = (float *)prev;
         } else {
@@ -786,11 +821,65 @@ int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
     m->g1 = p;
     p += R16(n * maxact);
     m->work = p;
-#undef R16
     m->reserved = n;
     m->last_n = 0;
+}
+
+int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
+{
+    if (!m)
+        return lpz_error_set(err, LPZ_EINVAL, "model is NULL");
+    if (max_batch < 1 || max_batch > NN_MAX_NUMEL)
+        return lpz_error_set(err, LPZ_EINVAL, "batch size %lld is not >= 1", (long long)max_batch);
+    if (m->reserved == max_batch && m->arena)
+        return LPZ_OK;
+    int64_t total = arena_floats(m, max_batch);
+    if (total < 0)
+        return lpz_error_set(err, LPZ_ENOMEM, "scratch memory for batch %lld is too large", (long long)max_batch);
+    float *arena = aligned_alloc(64, (size_t)total * sizeof(float));
+    if (!arena)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory: %.1f MB of scratch for batch %lld",
+                             (double)total * 4.0 / 1e6, (long long)max_batch);
+    release_arena(m); /* a shared arena becomes the model's own */
+    arena_layout(m, arena, max_batch);
     return LPZ_OK;
 }
+
+int lpz_model_share_scratch(lpz_model **models, int count, int64_t max_batch, lpz_error *err)
+{
+    if (count < 1 || !models)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_share_scratch: no models");
+    if (max_batch < 1 || max_batch > NN_MAX_NUMEL)
+        return lpz_error_set(err, LPZ_EINVAL, "batch size %lld is not >= 1", (long long)max_batch);
+    int64_t total = 0;
+    for (int i = 0; i < count; i++) {
+        int64_t f = models[i] ? arena_floats(models[i], max_batch) : -1;
+        if (f < 0)
+            return lpz_error_set(err, models[i] ? LPZ_ENOMEM : LPZ_EINVAL,
+                                 "lpz_model_share_scratch: model %d is NULL or its scratch too large", i);
+        if (f > total)
+            total = f;
+    }
+    nn_scratch *sh = calloc(1, sizeof *sh);
+    float *arena = aligned_alloc(64, (size_t)total * sizeof(float));
+    if (!sh || !arena) {
+        free(sh);
+        free(arena);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory: %.1f MB of shared scratch for batch %lld",
+                             (double)total * 4.0 / 1e6, (long long)max_batch);
+    }
+    for (int i = 0; i < count; i++) {
+        lpz_model *m = models[i];
+        if (m->scratch == sh)
+            continue; /* listed twice */
+        release_arena(m);
+        arena_layout(m, arena, max_batch);
+        m->scratch = sh;
+        sh->refs++;
+    }
+    return LPZ_OK;
+}
+#undef R16
 
 void lpz_model_set_training(lpz_model *m, int training)
 {
@@ -824,10 +913,16 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
             }
         }
     }
+    if (x == m->x_copy && n > m->reserved) {
+        lpz_error_set(err, LPZ_EINVAL, "lpz_model_forward: %lld samples in an input buffer of %lld", (long long)n,
+                      (long long)m->reserved);
+        return NULL;
+    }
     if (n > m->reserved && lpz_model_reserve(m, n, err) != LPZ_OK)
         return NULL;
     m->last_n = 0;
-    memcpy(m->x_copy, x, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
+    if (x != m->x_copy) /* else filled in place (lpz_model_input_buffer) */
+        memcpy(m->x_copy, x, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
     for (int i = 0; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
         const float *in = layer_input(m, i);
@@ -897,6 +992,8 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
     }
     m->last_n = n;
     m->fwd_training = m->training;
+    if (m->scratch)
+        m->scratch->last = m;
     return m->n_layers ? m->layers[m->n_layers - 1].y : m->x_copy;
 }
 
@@ -908,6 +1005,9 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
         return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward: model or output gradient is NULL");
     if (m->last_n == 0)
         return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward called without a forward pass before it");
+    if (m->scratch && m->scratch->last != m)
+        return lpz_error_set(err, LPZ_ESTATE,
+                             "lpz_model_backward: a model sharing this one's scratch ran a forward pass since");
     if (with_params && !m->grads && m->n_params)
         return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward on a model without gradients (forward only)");
     int64_t n = m->last_n;
@@ -1024,10 +1124,55 @@ int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error
     return backward(m, dy, dx, 0, err);
 }
 
+float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err)
+{
+    if (n > m->reserved && lpz_model_reserve(m, n, err) != LPZ_OK)
+        return NULL;
+    return m->x_copy;
+}
+
+void lpz_model_borrow_params(lpz_model *m, float *params)
+{
+    if (!m->params_borrowed)
+        free(m->params);
+    m->params = params;
+    m->params_borrowed = 1;
+}
+
 void lpz_model_drop_grads(lpz_model *m)
 {
-    free(m->grads);
-    m->grads = NULL;
+    release_grads(m);
+}
+
+int lpz_model_share_grads(lpz_model **models, int count, lpz_error *err)
+{
+    if (count < 1 || !models)
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_model_share_grads: no models");
+    int64_t n = 1;
+    for (int i = 0; i < count; i++) {
+        if (!models[i] || !models[i]->grads)
+            return lpz_error_set(err, LPZ_EINVAL, "lpz_model_share_grads: model %d is NULL or has no gradients", i);
+        if (models[i]->n_params > n)
+            n = models[i]->n_params;
+    }
+    nn_grads *sh = calloc(1, sizeof *sh);
+    float *mem = calloc((size_t)n, sizeof(float));
+    if (!sh || !mem) {
+        free(sh);
+        free(mem);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld shared gradients", (long long)n);
+    }
+    sh->mem = mem;
+    for (int i = 0; i < count; i++) {
+        lpz_model *m = models[i];
+        if (m->grads_shared == sh)
+            continue; /* listed twice */
+        release_grads(m);
+        m->grads = mem;
+        m->grads_shared = sh;
+        sh->refs++;
+    }
+    return LPZ_OK;
 }
 
 void lpz_model_zero_grad(lpz_model *m)
@@ -1057,6 +1202,9 @@ int lpz_model_clone(const lpz_model *m, lpz_model **out, lpz_error *err)
     c->arena = c->x_copy = c->g0 = c->g1 = c->work = NULL;
     c->reserved = 0;
     c->last_n = 0;
+    c->scratch = NULL; /* the clone gets its own arena */
+    c->params_borrowed = 0; /* and its own parameters */
+    c->grads_shared = NULL;  /* and gradients */
     c->cap_layers = m->n_layers;
     c->cap_tensors = m->n_tensors;
     size_t np = (size_t)m->n_params * sizeof(float);
@@ -1114,6 +1262,8 @@ int lpz_model_copy_from(lpz_model *dst, const lpz_model *src, lpz_error *err)
                              "cannot copy between models of different structure (%lld and %lld parameters, %d and "
                              "%d tensors)",
                              (long long)src->n_params, (long long)dst->n_params, src->n_tensors, dst->n_tensors);
+    if (dst->params_borrowed)
+        return lpz_error_set(err, LPZ_ESTATE, "cannot copy into a model whose parameters are borrowed (read-only)");
     lpz_model_set_vector(dst, src->params);
     if (src->n_bufs)
         memcpy(dst->bufs, src->bufs, (size_t)src->n_bufs * sizeof(float));

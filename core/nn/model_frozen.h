@@ -16,4 +16,41 @@
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */
 void lpz_model_drop_grads(lpz_model *m);
 
+/* The model's own copy of its next input, with room for n samples
+ * (reserved now if needed): a caller that assembles a batch there and
+ * passes this pointer to lpz_model_forward saves a copy of the batch and
+ * a buffer of its own. Valid until the next reserve; with a shared arena,
+ * until another sharing model's forward. NULL on error. */
+float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err);
+
+/* Points the model's parameters at n_params floats it does not own (and
+ * will not free), e.g. a published population's copy, instead of keeping
+ * its own (freed at the first call). For models that are only run
+ * (forward, backward_input) and copied from: lpz_model_copy_from into it
+ * fails with LPZ_ESTATE; nothing may write the parameters (no Adam step,
+ * no lpz_model_set_vector). The memory must outlive the model's use. */
+void lpz_model_borrow_params(lpz_model *m, float *params);
+
+/* Gives the `count` models (all with gradients) ONE gradient buffer of
+ * the largest parameter count instead of one each: for models of one
+ * thread that are trained in turn, each step zeroing the gradients,
+ * running backward and taking its optimiser step before another model's
+ * backward (a cell's trained generator and discriminator). A backward of
+ * one model overwrites the others' gradients. Freed with the last model.
+ * Not thread-safe. */
+int lpz_model_share_grads(lpz_model **models, int count, lpz_error *err);
+
+/* Lays the batch memory (input copy, activations, gradient ping-pong,
+ * work space) of all `count` models out in ONE arena sized for max_batch
+ * samples, instead of one arena each: for models of one thread whose
+ * passes never overlap, e.g. a cell's generators (its own, its selected
+ * copies, its neighbours'), where each forward's output is consumed
+ * before the next model's forward. A forward of one model overwrites the
+ * others' activations and output: a backward of a model after another
+ * one's forward fails with LPZ_ESTATE, an output pointer read after
+ * another model's forward is stale. A forward of more than max_batch
+ * samples gives that model its own arena again. Freed with the last
+ * model. Not thread-safe: the models belong to one thread. */
+int lpz_model_share_scratch(lpz_model **models, int count, int64_t max_batch, lpz_error *err);
+
 #endif

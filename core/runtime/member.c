@@ -72,8 +72,21 @@ fail:
     return rc;
 }
 
+void lpz_member_drop_adam(lpz_member *m)
+{
+    if (!m->adam)
+        return;
+    if (!m->adam_borrowed) {
+        free(m->adam->m);
+        free(m->adam->v);
+    }
+    m->adam->m = m->adam->v = NULL;
+    m->adam_borrowed = 0;
+}
+
 void lpz_member_free(lpz_member *m)
 {
+    lpz_member_drop_adam(m); /* borrowed moments are not lpz_adam_destroy's to free */
     if (m->adam)
         lpz_adam_destroy(m->adam);
     if (m->model)
@@ -90,6 +103,9 @@ int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err)
 {
     if (dst == src)
         return LPZ_OK;
+    if (src->n_params && (!src->adam->m || !dst->adam->m || dst->adam_borrowed))
+        return lpz_error_set(err, LPZ_ESTATE, "copying an individual: %s Adam moments are not available",
+                             src->adam->m ? "the destination's own" : "the source's");
     int rc = lpz_model_copy_from(dst->model, src->model, err);
     if (!rc)
         rc = lpz_adam_copy(dst->adam, src->adam, err);
@@ -127,6 +143,9 @@ void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratc
 int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
                          lpz_error *err)
 {
+    if (m->n_params && (!m->adam->m || m->adam_borrowed))
+        return lpz_error_set(err, LPZ_ESTATE,
+                             "decoding an individual into a member without Adam moments of its own");
     lpz_individual ind;
     memset(&ind, 0, sizeof ind);
     ind.params = lpz_model_params(m->model);
@@ -149,5 +168,96 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
     m->id = ind.id;
     m->loss = ind.loss_index;
     m->source_cell = (int)ind.source_cell;
+    return LPZ_OK;
+}
+
+int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *params_at,
+                           float *buffer_scratch, lpz_error *err)
+{
+    lpz_individual ind;
+    int rc = lpz_population_peek(v, index, &ind, err);
+    if (rc)
+        return rc;
+    if (ind.param_count != (uint64_t)m->n_params || ind.buffer_count != (uint64_t)m->n_buffers)
+        return lpz_error_set(err, LPZ_EFORMAT,
+                             "individual %zu has %llu parameters and %llu buffers, expected %lld and %lld", index,
+                             (unsigned long long)ind.param_count, (unsigned long long)ind.buffer_count,
+                             (long long)m->n_params, (long long)m->n_buffers);
+    lpz_member_drop_adam(m);
+    if (params_at)
+        lpz_model_borrow_params(m->model, params_at);
+    else if (m->n_params)
+        memcpy(lpz_model_params(m->model), ind.params, (size_t)m->n_params * sizeof(float));
+    if (m->n_buffers) {
+        memcpy(buffer_scratch, ind.buffers, (size_t)m->n_buffers * sizeof(float));
+        lpz_member_set_buffers(m, buffer_scratch);
+    }
+    m->adam->m = ind.adam_m;
+    m->adam->v = ind.adam_v;
+    m->adam_borrowed = 1;
+    m->adam->t = ind.adam_step;
+    m->lr = ind.learning_rate;
+    m->fitness = ind.fitness;
+    m->id = ind.id;
+    m->loss = ind.loss_index;
+    m->source_cell = (int)ind.source_cell;
+    return LPZ_OK;
+}
+
+int lpz_member_borrow_published(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err)
+{
+    lpz_individual ind;
+    int rc = lpz_population_peek(v, index, &ind, err);
+    if (rc)
+        return rc;
+    if (ind.param_count != (uint64_t)m->n_params || ind.id != m->id || ind.adam_step != m->adam->t)
+        return lpz_error_set(err, LPZ_EINVAL,
+                             "individual %zu of the payload (id %llu, step %lld) is not this member (id %llu, step "
+                             "%lld)",
+                             index, (unsigned long long)ind.id, (long long)ind.adam_step, (unsigned long long)m->id,
+                             (long long)m->adam->t);
+    lpz_model_borrow_params(m->model, ind.params);
+    lpz_member_drop_adam(m);
+    m->adam->m = ind.adam_m;
+    m->adam->v = ind.adam_v;
+    m->adam_borrowed = 1;
+    return LPZ_OK;
+}
+
+/* dst's batch-norm buffers = src's, tensor by tensor (no scratch). */
+static void copy_buffers(lpz_member *dst, const lpz_member *src)
+{
+    int n = lpz_model_tensor_count(dst->model);
+    for (int i = 0; i < n && dst->n_buffers; i++) {
+        const char *name;
+        lpz_shape shape;
+        float *d, *s;
+        int trainable;
+        if (lpz_model_tensor_info(dst->model, i, &name, &shape, &d, &trainable) == LPZ_OK && !trainable &&
+            lpz_model_tensor_info(src->model, i, &name, &shape, &s, &trainable) == LPZ_OK)
+            memcpy(d, s, (size_t)lpz_shape_numel(&shape) * sizeof(float));
+    }
+}
+
+int lpz_member_adopt(lpz_member *dst, const lpz_member *src, lpz_error *err)
+{
+    if (dst == src)
+        return LPZ_OK;
+    if (dst->n_params != src->n_params || dst->n_buffers != src->n_buffers)
+        return lpz_error_set(err, LPZ_EINVAL, "adopting an individual of another structure");
+    if (src->n_params && !src->adam->m)
+        return lpz_error_set(err, LPZ_ESTATE, "adopting an individual without Adam moments");
+    copy_buffers(dst, src);
+    lpz_model_borrow_params(dst->model, lpz_model_params(src->model));
+    lpz_member_drop_adam(dst);
+    dst->adam->m = src->adam->m;
+    dst->adam->v = src->adam->v;
+    dst->adam_borrowed = 1;
+    dst->adam->t = src->adam->t;
+    dst->lr = src->lr;
+    dst->fitness = src->fitness;
+    dst->id = src->id;
+    dst->loss = src->loss;
+    dst->source_cell = src->source_cell;
     return LPZ_OK;
 }

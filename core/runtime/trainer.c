@@ -15,6 +15,7 @@
 #include "io/fsutil.h"
 #include "nn/adam.h"
 #include "nn/loss.h"
+#include "nn/model_frozen.h"
 #include "nn/replica.h"
 #include "runtime/checkpoint.h"
 #include "runtime/member.h"
@@ -40,6 +41,10 @@
 #define SAMPLE_COUNT 64   /* samples rendered per cell and iteration */
 #define WGAN_CRITIC_STEPS 5
 #define WGAN_CLIP 0.01f
+/* Longest wait of a deferred publish for the neighbours still reading the
+ * last one (their fetch-to-selection takes about 0.25 s in the quick
+ * start); then it takes a new buffer. */
+#define PUBLISH_WAIT_MS 1000
 
 /* ---- a barrier every cell can break (so a failing cell never strands the
  * others) that also hands every waiter the same stop decision ---------- */
@@ -99,6 +104,19 @@ static void barrier_break(cell_barrier *b)
 
 typedef struct trainer trainer;
 
+/* The parameters of one published version of a cell's population (all
+ * its individuals' in payload order), copied out of the payload once and
+ * read by every in-process neighbour that fetched that version, until
+ * each fetches again: in a 2x2 grid each cell has two readers, so one
+ * copy instead of two (2.2 MB per cell for the quick start), and the
+ * payload with its Adam moments can go (or be republished in place). */
+typedef struct nb_params {
+    int refs;                      /* readers; under the publisher's params_lock */
+    const lpz_peer_snapshot *snap; /* the version: its snapshot and iteration */
+    uint64_t iteration;
+    float *data;
+} nb_params;
+
 typedef struct cell {
     trainer *tr;
     int id;    /* cell number in the grid */
@@ -119,16 +137,38 @@ typedef struct cell {
      * steps): 3 MB per cell less than holding the sample (MNIST, 1,000). */
     int64_t *fit_idx;
     float *fit_chunk[2];
-    /* [2B * numel]: a discriminator step's real rows then its fake rows, so
+    /* 1: a discriminator step joins its real rows and its fake rows, so
      * that D runs one forward and one backward over 2B rows instead of two
      * over B (larger GEMMs, weights packed once). Only for networks whose
      * samples do not interact (no batch norm, no dropout: the same loss
-     * and gradients up to float summation order); NULL: two passes. */
-    float *dcat;
+     * and gradients up to float summation order); 0: two passes. */
+    int joined;
     double *pair_loss, *real_loss;
     size_t wire_cap; /* bytes of this cell's POPULATION payload */
     lpz_peer_server *server;
-    lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS];
+    lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS]; /* neighbours in other processes */
+    /* Neighbours run by this process (local mode) are read in place from
+     * their servers' snapshots (no copy over inproc): nb_server[k] non-NULL.
+     * nb_snap[k] keeps the snapshot whose Adam moments neighbour k's
+     * members borrow, from fetch_neighbours until selection has copied
+     * what it picked (release_neighbours); their parameters are copied. */
+    lpz_peer_server *nb_server[LPZ_MAX_NEIGHBOURS];
+    lpz_peer_snapshot *nb_snap[LPZ_MAX_NEIGHBOURS];
+    struct cell *nb_cell[LPZ_MAX_NEIGHBOURS];     /* that neighbour (in-process) */
+    nb_params *nb_params_held[LPZ_MAX_NEIGHBOURS]; /* the parameters its members read */
+    nb_params *nb_params_spare[LPZ_MAX_NEIGHBOURS]; /* after a failed fetch: a version members may read too */
+    /* As a publisher: the last version its readers decoded (weak: freed
+     * by its last reader), and the lock over it and every refs count. */
+    pthread_mutex_t params_lock;
+    nb_params *shared_params;
+    /* With selection, the local individuals' Adam moments are read in
+     * place from the cell's own published snapshot (borrow_own): they only
+     * change by replacement, right before the next publish. */
+    lpz_peer_snapshot *own_snap;
+    /* A publish deferred to the next selection (publish): the iteration
+     * (0: none) and the individuals as they were then ([2 pop]). */
+    int pending_iteration;
+    lpz_individual *pending_inds;
     /* this iteration's figures */
     double g_loss, d_loss;
     long g_steps, d_steps;
@@ -421,14 +461,18 @@ static void dp_rescale(float *grad, int64_t count, int64_t n, int64_t B)
 }
 
 /* Discriminator gradients of one step over n real and n fake rows in one
- * pass: the rows are joined in cat (2n x numel), D runs forward and
- * backward once, and the gradient is that of loss(D(real), 1) +
- * loss(D(fake), 0) with each loss the mean over B rows (B = n, or the
- * whole batch when n is a part of it). Gradients accumulate into d's. */
+ * pass: the rows are joined in D's own input buffer (2n x numel, no copy
+ * of ours), D runs forward and backward once, and the gradient is that
+ * of loss(D(real), 1) + loss(D(fake), 0) with each loss the mean over B
+ * rows (B = n, or the whole batch when n is a part of it). Gradients
+ * accumulate into d's. */
 static int d_joined(cell *c, lpz_model *d, lpz_loss_kind kind, const float *real, const float *fake, int64_t n,
-                    int64_t B, float *cat, float *dout, double *loss_real, double *loss_fake, lpz_error *err)
+                    int64_t B, float *dout, double *loss_real, double *loss_fake, lpz_error *err)
 {
     size_t rows = (size_t)(n * c->tr->numel);
+    float *cat = lpz_model_input_buffer(d, 2 * n, err);
+    if (!cat)
+        return err->code ? err->code : LPZ_ENOMEM;
     memcpy(cat, real, rows * sizeof *cat);
     memcpy(cat + rows, fake, rows * sizeof *cat);
     const float *out = lpz_model_forward(d, cat, 2 * n, err);
@@ -530,10 +574,10 @@ static void dp_half(void *arg, int k)
             lpz_model_zero_grad(g);
             rc = lpz_model_backward(g, dfake, NULL, err);
         }
-    } else if (c->dcat) {
+    } else if (c->joined) {
         lpz_model_zero_grad(d);
-        rc = d_joined(c, d, j->kind, c->real + r0 * t->numel, fake, n, B, c->dcat + 2 * r0 * t->numel,
-                      c->dout + 2 * r0, &j->loss[k][0], &j->loss[k][1], err);
+        rc = d_joined(c, d, j->kind, c->real + r0 * t->numel, fake, n, B, c->dout + 2 * r0, &j->loss[k][0],
+                      &j->loss[k][1], err);
     } else {
         lpz_model_zero_grad(d);
         if (!(out = lpz_model_forward(d, c->real + r0 * t->numel, n, err)))
@@ -662,8 +706,8 @@ static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
         return c->err.code;
     lpz_loss_kind kind = discriminator_loss(c, d);
     lpz_model_zero_grad(d->model);
-    if (c->dcat) {
-        rc = d_joined(c, d->model, kind, c->real, fake, B, B, c->dcat, c->dout, &lr, &lf, &c->err);
+    if (c->joined) {
+        rc = d_joined(c, d->model, kind, c->real, fake, B, B, c->dout, &lr, &lf, &c->err);
         if (!rc)
             rc = adam_step(c, d);
         goto stepped;
@@ -697,11 +741,111 @@ stepped:
 
 /* ---- exchange -------------------------------------------------------------- */
 
-static int publish(cell *c, int iteration)
+/* After a publish: the local individuals (with selection on: they do
+ * not train) borrow their parameters and Adam moments from the snapshot
+ * just published, which holds exactly theirs, and the previous one is
+ * let go. Saves a copy of both (12 bytes per parameter and individual:
+ * 6.6 MB per cell for the quick start). */
+static int borrow_own(cell *c)
 {
     trainer *t = c->tr;
     int pop = t->pop;
-    lpz_individual inds[128];
+    if (!c->sel_gen)
+        return LPZ_OK;
+    const uint8_t *payload;
+    size_t len;
+    lpz_peer_snapshot *snap = lpz_peer_server_acquire(c->server, &payload, &len);
+    lpz_population_view v;
+    int rc = snap ? lpz_population_parse(payload, len, NULL, &v, &c->err)
+                  : lpz_error_set(&c->err, LPZ_ESTATE, "cell %d has not published", c->id);
+    for (int i = 0; !rc && i < 2 * pop; i++) /* publish's order: generators, then discriminators */
+        rc = lpz_member_borrow_published(i < pop ? &c->gen[i] : &c->disc[i - pop], &v, (size_t)i, &c->err);
+    if (rc) {
+        lpz_peer_snapshot_release(snap);
+        return rc;
+    }
+    lpz_peer_snapshot_release(c->own_snap);
+    pthread_mutex_destroy(&c->params_lock); /* readers let go first: release_params */
+    c->own_snap = snap;
+    return LPZ_OK;
+}
+
+typedef struct publish_job {
+    cell *c;
+    uint64_t iteration;
+    const lpz_individual *inds;
+    size_t count;
+} publish_job;
+
+/* lpz_peer_rewrite_fn: the population over the payload it replaces (same
+ * layout: same individuals' sizes in the same order). */
+static int encode_in_place(void *user, uint8_t *payload, size_t len, lpz_error *err)
+{
+    publish_job *pj = user;
+    size_t written;
+    int rc = lpz_population_encode((uint32_t)pj->c->id, pj->iteration, pj->inds, pj->count, payload, len, &written,
+                                   err);
+    if (!rc && written != len)
+        rc = lpz_error_set(err, LPZ_ESTATE, "population of %zu bytes over one of %zu", written, len);
+    return rc;
+}
+
+/* Encodes inds (2 pop individuals, as gathered by publish) as iteration
+ * `iteration`'s population: over the last payload when nobody else
+ * reads it, else into a new buffer. *deferred (when not NULL) is set
+ * instead of taking a new buffer. */
+static int publish_inds(cell *c, int iteration, const lpz_individual *inds, int *deferred)
+{
+    size_t count = (size_t)(2 * c->tr->pop);
+    /* When only this cell (its own individuals read it in place,
+     * borrow_own) and its server hold the last published payload, it is
+     * rewritten in place: individuals not replaced are already there, a
+     * replaced one's arrays are copied over; no second 6.6 MB buffer while
+     * publishing (the quick start's four cells publishing at about the same
+     * time peaked 13-26 MB higher). A neighbour still reading it (between
+     * its fetch and its selection) makes this a new buffer, or a deferral. */
+    publish_job pj = {c, (uint64_t)iteration, inds, count};
+    int done = 0, rc;
+    if (c->own_snap &&
+        (rc = lpz_peer_server_republish(c->server, c->own_snap, encode_in_place, &pj, &done, &c->err)))
+        return rc;
+    if (done)
+        return LPZ_OK;
+    if (deferred) {
+        *deferred = 1;
+        return LPZ_OK;
+    }
+    if (c->own_snap)
+        lpz_log(LPZ_LOG_DEBUG, "cell %d: iteration %d published in a new buffer (a neighbour is reading the last one)",
+                c->id, iteration);
+    /* A fresh buffer, handed to the server, which frees the previous one
+     * once nobody reads it: no second copy of the population per cell. */
+    size_t written;
+    uint8_t *wire = malloc(c->wire_cap);
+    if (!wire)
+        return lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory for cell %d's message", c->id);
+    rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, count, wire, c->wire_cap, &written,
+                               &c->err);
+    if (rc) {
+        free(wire);
+        return rc;
+    }
+    return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
+}
+
+/* Publishes the local population as iteration `iteration`'s, and points
+ * the local individuals at it (borrow_own). may_defer: when a neighbour
+ * still reads the last payload (between its fetch and its selection, a
+ * fraction of a second), keep the individuals as they are now
+ * (c->pending_inds: their arrays are the cell's snapshot's or the
+ * selected copies', unchanged until this cell's next selection) and
+ * publish them when the cell starts its next iteration (publish_pending)
+ * instead of holding two payloads meanwhile. */
+static int publish(cell *c, int iteration, int may_defer)
+{
+    trainer *t = c->tr;
+    int pop = t->pop;
+    lpz_individual *inds = c->pending_inds;
     /* Buffers of every member are gathered into consecutive slices. */
     float *scratch = c->buf_scratch;
     int64_t off = 0;
@@ -713,24 +857,135 @@ static int publish(cell *c, int iteration)
         lpz_member_to_wire(&c->disc[i], LPZ_ROLE_DISCRIMINATOR, scratch + off, &inds[pop + i]);
         off += c->disc[i].n_buffers;
     }
-    /* A fresh buffer each iteration, handed to the server, which frees
-     * the previous one: no second copy of the population per cell. */
-    size_t written;
-    uint8_t *wire = malloc(c->wire_cap);
-    if (!wire)
-        return lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory for cell %d's message", c->id);
-    int rc = lpz_population_encode((uint32_t)c->id, (uint64_t)iteration, inds, (size_t)(2 * pop), wire, c->wire_cap,
-                                   &written, &c->err);
-    if (rc) {
-        free(wire);
+    int deferred = 0;
+    int rc = publish_inds(c, iteration, inds, may_defer && c->own_snap ? &deferred : NULL);
+    if (rc)
         return rc;
+    if (deferred) {
+        lpz_log(LPZ_LOG_DEBUG,
+                "cell %d: iteration %d's population published when the cell starts its next iteration (a "
+                "neighbour is reading the last one)",
+                c->id, iteration);
+        c->pending_iteration = iteration;
+        return LPZ_OK;
     }
-    return lpz_peer_server_publish_take(c->server, wire, written, &c->err);
+    return borrow_own(c);
+}
+
+/* A deferred publish (see publish), now: waiting up to wait_ms for the
+ * neighbours reading the last payload to finish (polling every
+ * millisecond; the caller holds no CPU permit and no neighbour's
+ * payload, so they never wait for it), in place, else in a new buffer.
+ * Always before the selection overwrites the selected copies some local
+ * individuals read. The individuals as they were at the end of their
+ * iteration (scalars included: fitness may have been re-evaluated). */
+static int publish_pending(cell *c, int wait_ms)
+{
+    if (!c->pending_iteration)
+        return LPZ_OK;
+    int iteration = c->pending_iteration, rc, done = 0;
+    publish_job pj = {c, (uint64_t)iteration, c->pending_inds, (size_t)(2 * c->tr->pop)};
+    for (int waited = 0; waited < wait_ms; waited++) {
+        if ((rc = lpz_peer_server_republish(c->server, c->own_snap, encode_in_place, &pj, &done, &c->err)))
+            return rc;
+        if (done)
+            break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    c->pending_iteration = 0;
+    if (!done && (rc = publish_inds(c, iteration, c->pending_inds, NULL)))
+        return rc;
+    return borrow_own(c);
+}
+
+
+/* The parameters of version v (in snapshot snap) of publisher p's
+ * population with a reference: the one another reader decoded, or a new
+ * copy. NULL when out of memory. */
+static nb_params *params_get(cell *p, const lpz_peer_snapshot *snap, const lpz_population_view *v, lpz_error *err)
+{
+    pthread_mutex_lock(&p->params_lock);
+    nb_params *np = p->shared_params;
+    if (np && np->snap == snap && np->iteration == v->iteration) {
+        np->refs++;
+        pthread_mutex_unlock(&p->params_lock);
+        return np;
+    }
+    size_t total = 0;
+    lpz_individual ind;
+    int rc = LPZ_OK;
+    for (uint32_t i = 0; !rc && i < v->count; i++)
+        if (!(rc = lpz_population_peek(v, i, &ind, err)))
+            total += (size_t)ind.param_count;
+    np = rc ? NULL : calloc(1, sizeof *np);
+    if (np && !(np->data = aligned_alloc(64, ((total ? total : 1) * sizeof(float) + 63) & ~(size_t)63))) {
+        free(np);
+        np = NULL;
+    }
+    if (!np) {
+        pthread_mutex_unlock(&p->params_lock);
+        if (!rc)
+            lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's parameters", p->id);
+        return NULL;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < v->count; i++) {
+        lpz_population_peek(v, i, &ind, err); /* succeeded above */
+        memcpy(np->data + off, ind.params, (size_t)ind.param_count * sizeof(float));
+        off += (size_t)ind.param_count;
+    }
+    np->refs = 1;
+    np->snap = snap;
+    np->iteration = v->iteration;
+    p->shared_params = np; /* a previous version lives on with its readers */
+    pthread_mutex_unlock(&p->params_lock);
+    return np;
+}
+
+static void params_put(cell *p, nb_params *np)
+{
+    if (!np)
+        return;
+    pthread_mutex_lock(&p->params_lock);
+    int last = --np->refs == 0;
+    if (last && p->shared_params == np)
+        p->shared_params = NULL;
+    pthread_mutex_unlock(&p->params_lock);
+    if (last) {
+        free(np->data);
+        free(np);
+    }
+}
+
+/* Neighbour k's members forget the Adam moments they borrow from its
+ * snapshot, and the snapshot is released (in-process neighbours). */
+static void release_neighbour(cell *c, int k)
+{
+    int pop = c->tr->pop;
+    if (!c->nb_server[k])
+        return;
+    for (int i = 0; i < pop; i++) {
+        lpz_member_drop_adam(&c->nb_gen[(k - 1) * pop + i]);
+        lpz_member_drop_adam(&c->nb_disc[(k - 1) * pop + i]);
+    }
+    lpz_peer_snapshot_release(c->nb_snap[k]);
+    c->nb_snap[k] = NULL;
+}
+
+/* After selection nothing reads the neighbours' Adam moments until the
+ * next fetch: in-process neighbours' snapshots are let go, so that a
+ * publisher's previous population does not stay alive for a whole
+ * iteration of each of its neighbours (6.6 MB each for the quick start). */
+static void release_neighbours(cell *c)
+{
+    for (int k = 1; k < c->n_nb; k++)
+        release_neighbour(c, k);
 }
 
 /* Refreshes the neighbours' populations; a neighbour that does not answer
  * in time keeps its last known individuals (logged). */
-static void fetch_neighbours(cell *c)
+static int fetch_neighbours(cell *c)
 {
     trainer *t = c->tr;
     int pop = t->pop;
@@ -740,17 +995,29 @@ static void fetch_neighbours(cell *c)
     expect.buffers[LPZ_ROLE_GENERATOR] = c->gen[0].n_buffers;
     expect.buffers[LPZ_ROLE_DISCRIMINATOR] = c->disc[0].n_buffers;
     for (int k = 1; k < c->n_nb; k++) {
-        const uint8_t *payload;
-        size_t len;
+        const uint8_t *payload = NULL;
+        size_t len = 0;
         lpz_error e;
         lpz_population_view v;
-        int rc = lpz_peer_client_fetch(c->clients[k], t->fetch_timeout_ms, &payload, &len, &e);
+        int rc = LPZ_OK, inproc = c->nb_server[k] != NULL;
+        if (inproc) {
+            /* Published before any cell starts (cell_setup), so never NULL. */
+            lpz_peer_snapshot_release(c->nb_snap[k]);
+            if (!(c->nb_snap[k] = lpz_peer_server_acquire(c->nb_server[k], &payload, &len)))
+                rc = lpz_error_set(&e, LPZ_ESTATE, "cell %d has not published a population", c->nb[k]);
+        } else {
+            rc = lpz_peer_client_fetch(c->clients[k], t->fetch_timeout_ms, &payload, &len, &e);
+        }
         if (!rc)
             rc = lpz_population_parse(payload, len, &expect, &v, &e);
         if (!rc && v.count != (uint32_t)(2 * pop))
             rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent %u individuals, expected %d", v.cell, v.count,
                                2 * pop);
+        nb_params *np = NULL;
+        if (!rc && inproc && !(np = params_get(c->nb_cell[k], c->nb_snap[k], &v, &e)))
+            rc = e.code ? e.code : LPZ_ENOMEM;
         int gi = 0, di = 0;
+        size_t poff = 0;
         for (uint32_t i = 0; !rc && i < v.count; i++) {
             lpz_individual hdr;
             memset(&hdr, 0, sizeof hdr);
@@ -766,7 +1033,27 @@ static void fetch_neighbours(cell *c)
                 rc = lpz_error_set(&e, LPZ_EFORMAT, "cell %u sent an unexpected mix of roles", v.cell);
                 break;
             }
-            rc = lpz_member_from_wire(dst, &v, i, c->buf_scratch, &e);
+            rc = inproc ? lpz_member_borrow_wire(dst, &v, i, np->data + poff, c->buf_scratch, &e)
+                        : lpz_member_from_wire(dst, &v, i, c->buf_scratch, &e);
+            poff += (size_t)hdr.param_count;
+        }
+        if (inproc) {
+            /* Members now read np (or, after a failure, maybe partly the
+             * previous version): keep both alive; the cell fails anyway,
+             * since an in-process neighbour never fails unless something
+             * is broken. */
+            if (rc) {
+                if (np && np != c->nb_params_held[k]) /* kept until cell_free */
+                    c->nb_params_spare[k] = np;
+                else if (np)
+                    params_put(c->nb_cell[k], np); /* the one held already */
+                c->err = e;
+                lpz_error_context(&c->err, "neighbour cell %d", c->nb[k]);
+                return rc;
+            }
+            params_put(c->nb_cell[k], c->nb_params_held[k]);
+            c->nb_params_held[k] = np;
+            continue;
         }
         /* Decoded (or failed): the reply (a whole population, 6.6 MB for
          * the quick start's MLP pair) is not needed until the next fetch. */
@@ -782,6 +1069,7 @@ static void fetch_neighbours(cell *c)
                     c->nb[k], lpz_error_format(&e, buf, sizeof buf));
         }
     }
+    return LPZ_OK;
 }
 
 /* ---- one iteration ---------------------------------------------------------- */
@@ -815,7 +1103,10 @@ static int replace_population(cell *c, lpz_member *local, lpz_member *fresh)
     lpz_sort_by_fitness(nf, pop, no);
     int n = lpz_replacement_plan(lf, lo, pop, nf, no, pop, c->tr->p->n_replacements, pairs);
     for (int i = 0; i < n; i++) {
-        int rc = lpz_member_copy(&local[pairs[i][0]], &fresh[pairs[i][1]], &c->err);
+        /* A local individual that reads the cell's snapshot in place
+         * (borrow_own) reads the trained copy until the next publish. */
+        lpz_member *dst = &local[pairs[i][0]], *src = &fresh[pairs[i][1]];
+        int rc = dst->adam_borrowed ? lpz_member_adopt(dst, src, &c->err) : lpz_member_copy(dst, src, &c->err);
         if (rc)
             return rc;
     }
@@ -981,11 +1272,14 @@ static int run_iteration(cell *c, int it)
     lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);
+    if (!rc) /* normally done before the fetch (cell_main) */
+        rc = publish_pending(c, 0);
     if (!rc && c->sel_gen) {
         rc = select_population(c, c->all_gen, c->sel_gen);
         if (!rc)
             rc = select_population(c, c->all_disc, c->sel_disc);
     }
+    release_neighbours(c);
     release(t);
     if (rc)
         return rc;
@@ -1039,8 +1333,11 @@ static int run_iteration(cell *c, int it)
         rc = replace_population(c, c->disc, c->sel_disc);
     if (!rc)
         rc = update_mixture(c);
+    /* Deferred only in runs that are not --deterministic (whose neighbours
+     * must find every iteration's population right after it) and never
+     * after the last iteration. */
     if (!rc)
-        rc = publish(c, it + 1);
+        rc = publish(c, it + 1, !p->deterministic && it + 1 < p->n_iterations);
     if (!rc)
         rc = save_samples(c, it + 1);
     release(t);
@@ -1063,15 +1360,19 @@ static void *cell_main(void *arg)
         if (p->deterministic) {
             if (barrier_wait(&t->barrier, t->stop))
                 break;
-            fetch_neighbours(c);
-            if (barrier_wait(&t->barrier, t->stop))
+            rc = fetch_neighbours(c);
+            /* a failed fetch still meets the others at the barrier */
+            if (barrier_wait(&t->barrier, t->stop) && !rc)
                 break;
         } else {
             if (stop_requested(t))
                 break;
-            fetch_neighbours(c);
+            rc = publish_pending(c, PUBLISH_WAIT_MS);
+            if (!rc)
+                rc = fetch_neighbours(c);
         }
-        rc = run_iteration(c, it);
+        if (!rc)
+            rc = run_iteration(c, it);
         if (rc == LPZ_ECANCELED) {
             rc = LPZ_OK;
             break;
@@ -1091,6 +1392,10 @@ static void *cell_main(void *arg)
         if (p->checkpoint_period > 0 && (it + 1) % p->checkpoint_period == 0 && (rc = save_checkpoint(c)))
             break;
     }
+    /* A publish deferred by the last iteration run (a stopped run): the
+     * server serves what the checkpoint holds. */
+    if (!rc && !c->failed)
+        rc = publish_pending(c, 0);
     /* A final checkpoint, so that a stopped run can be resumed and a
      * finished one extended (lpz train --resume). */
     if (!rc && !c->failed)
@@ -1123,6 +1428,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     const lpz_train_params *p = t->p;
     int pop = t->pop, rc;
     memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->params_lock, NULL);
     c->tr = t;
     c->id = id;
     c->index = index;
@@ -1194,9 +1500,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             ms[k]->fitness = 0.0;
         }
     }
-    if (!rc && lpz_replica_supported(c->disc[0].model) &&
-        !(c->dcat = malloc(sizeof(float) * (size_t)(2 * B * t->numel))))
-        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d's discriminator batch", id);
+    if (!rc)
+        c->joined = lpz_replica_supported(c->disc[0].model);
     for (int i = 0; i < nnb && !rc; i++) {
         rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
         if (!rc)
@@ -1221,6 +1526,45 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     }
     if (rc)
         return rc;
+    /* One batch arena for all the cell's generators and one for all its
+     * discriminators (local, selected, neighbours'): a cell runs one
+     * model at a time and consumes each forward's output before the next
+     * model of that kind runs (a generator's fakes feed discriminators,
+     * whose arena is the other one). Saves about 1 MB per evaluate-only
+     * member of the quick start (4.4 instead of 9.7 MB per cell). The
+     * discriminators' arena holds a joined real + fake pass (2B rows). */
+    {
+        lpz_model *ms[3 * 64 + LPZ_MAX_NEIGHBOURS * 64];
+        for (int role = 0; role < 2 && !rc; role++) {
+            lpz_member *loc = role ? c->disc : c->gen, *sel = role ? c->sel_disc : c->sel_gen;
+            lpz_member *nbm = role ? c->nb_disc : c->nb_gen;
+            int n = 0;
+            for (int i = 0; i < pop; i++) {
+                ms[n++] = loc[i].model;
+                if (sel)
+                    ms[n++] = sel[i].model;
+            }
+            for (int i = 0; i < nnb; i++)
+                ms[n++] = nbm[i].model;
+            rc = lpz_model_share_scratch(ms, n, role && c->joined ? 2 * B : B, err);
+        }
+        /* The trained individuals (the selected copies, or the local ones
+         * without selection) take steps in turn: each zeroes the
+         * gradients, runs backward and takes its Adam step before the next
+         * one's backward (a generator step only needs its opponent's
+         * input gradient), so they share one gradient buffer (1.1 MB per
+         * cell for the quick start). */
+        lpz_member *tg = c->sel_gen ? c->sel_gen : c->gen, *td = c->sel_disc ? c->sel_disc : c->disc;
+        int n = 0;
+        for (int i = 0; i < pop; i++) {
+            ms[n++] = tg[i].model;
+            ms[n++] = td[i].model;
+        }
+        if (!rc)
+            rc = lpz_model_share_grads(ms, n, err);
+        if (rc)
+            return rc;
+    }
     for (int i = 0; i < pop; i++) {
         c->all_gen[i] = &c->gen[i];
         c->all_disc[i] = &c->disc[i];
@@ -1231,7 +1575,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     }
     int64_t nbuf = pop * (c->gen[0].n_buffers + c->disc[0].n_buffers);
     c->buf_scratch = malloc(sizeof(float) * (size_t)(nbuf > 0 ? nbuf : 1));
-    if (!c->buf_scratch)
+    c->pending_inds = calloc((size_t)(2 * pop), sizeof *c->pending_inds);
+    if (!c->buf_scratch || !c->pending_inds)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
 
     /* Wire buffer for this cell's populations. */
@@ -1271,12 +1616,29 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     const char *bind = t->setup->bind_urls && t->setup->bind_urls[index] ? t->setup->bind_urls[index] : url;
     if ((rc = lpz_peer_server_start(bind, t->experiment, t->setup->secret, &c->server, err)))
         return rc;
-    return publish(c, 0) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code) : LPZ_OK;
+    return publish(c, 0, 0) ? (lpz_error_set(err, c->err.code, "%s", c->err.message), c->err.code) : LPZ_OK;
 }
 
 static int cell_connect(trainer *t, cell *c, lpz_error *err)
 {
     for (int k = 1; k < c->n_nb; k++) {
+        /* Local mode: every cell is a thread of this process, its server
+         * is read in place (the distributed mode, where cells move
+         * between processes, always asks over the transport). Such a
+         * neighbour's members own no Adam moments: they borrow them. */
+        for (int j = 0; !t->setup->cell_urls && j < t->n_cells; j++)
+            if (t->cells[j].id == c->nb[k])
+                c->nb_server[k] = t->cells[j].server;
+        for (int j = 0; c->nb_server[k] && j < t->n_cells; j++)
+            if (t->cells[j].id == c->nb[k])
+                c->nb_cell[k] = &t->cells[j];
+        if (c->nb_server[k]) {
+            for (int i = 0; i < t->pop; i++) {
+                lpz_member_drop_adam(&c->nb_gen[(k - 1) * t->pop + i]);
+                lpz_member_drop_adam(&c->nb_disc[(k - 1) * t->pop + i]);
+            }
+            continue;
+        }
         char url[4096];
         int rc = cell_url(t, c->nb[k], url, sizeof url, err);
         if (!rc)
@@ -1287,13 +1649,33 @@ static int cell_connect(trainer *t, cell *c, lpz_error *err)
     return LPZ_OK;
 }
 
+/* Every cell lets go of the parameters it reads from other cells
+ * (params_lock of the publisher), before any cell is freed. */
+static void release_params(trainer *t)
+{
+    for (int i = 0; t->cells && i < t->n_cells; i++) {
+        cell *c = &t->cells[i];
+        for (int k = 1; c->tr && k < c->n_nb; k++) {
+            if (c->nb_cell[k]) {
+                params_put(c->nb_cell[k], c->nb_params_held[k]);
+                params_put(c->nb_cell[k], c->nb_params_spare[k]);
+            }
+            c->nb_params_held[k] = c->nb_params_spare[k] = NULL;
+        }
+    }
+}
+
 static void cell_free(cell *c)
 {
     trainer *t = c->tr;
     if (!t)
         return;
-    for (int k = 1; k < c->n_nb; k++)
+    for (int k = 1; k < c->n_nb; k++) {
         lpz_peer_client_close(c->clients[k]);
+        lpz_peer_snapshot_release(c->nb_snap[k]); /* a run stopped between fetch and selection */
+    }
+    lpz_peer_snapshot_release(c->own_snap);
+    pthread_mutex_destroy(&c->params_lock); /* readers let go first: release_params */
     lpz_peer_server_stop(c->server);
     int pop = t->pop, nnb = (c->n_nb - 1) * pop;
     for (int i = 0; i < pop; i++) {
@@ -1315,10 +1697,10 @@ static void cell_free(cell *c)
     lpz_batcher_destroy(c->batcher);
     lpz_score_context_destroy(c->score_ctx);
     free(c->gen), free(c->disc), free(c->sel_gen), free(c->sel_disc), free(c->nb_gen), free(c->nb_disc);
-    free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake), free(c->dcat);
+    free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
     free(c->fit_idx), free(c->fit_chunk[0]), free(c->fit_chunk[1]), free(c->fit_z), free(c->sample_z);
     free(c->samples), free(c->pair_loss);
-    free(c->real_loss), free(c->buf_scratch), free(c->iter_seconds);
+    free(c->real_loss), free(c->buf_scratch), free(c->pending_inds), free(c->iter_seconds);
     dp_free(c); /* data-parallel steps */
 }
 
@@ -1648,6 +2030,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     if (!rc && setup->on_iteration)
         setup->on_iteration(setup->user, setup->run_dir, -1);
 
+    release_params(t);
     for (int i = 0; t->cells && i < t->n_cells; i++)
         cell_free(&t->cells[i]);
     free(t->cells);

@@ -217,3 +217,38 @@ int lpz_population_get(const lpz_population_view *v, size_t index, lpz_individua
     *ind = d;
     return LPZ_OK;
 }
+
+int lpz_population_peek(const lpz_population_view *v, size_t index, lpz_individual *ind, lpz_error *err)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    (void)v, (void)index, (void)ind;
+    return lpz_error_set(err, LPZ_EUNSUPPORTED, "reading a population in place needs a little-endian host");
+#else
+    if (!v->data || index >= v->count)
+        return lpz_error_set(err, LPZ_EINVAL, "individual %zu requested from a population of %u", index, v->count);
+    lpz_cursor c = lpz_cursor_reader(v->data, v->len);
+    c.pos = LPZ_POPULATION_HEADER_SIZE;
+    lpz_individual d;
+    for (size_t i = 0;; i++) { /* as in lpz_population_get */
+        int rc = read_individual_header(&c, i, &d, err);
+        if (rc)
+            return rc;
+        if (i == index)
+            break;
+        c.pos += (size_t)(4 * (3 * d.param_count + d.buffer_count));
+    }
+    /* The header checked that the arrays fit in what is left; every
+     * offset is 16 + 56 k + 4 j bytes from the payload's start, so the
+     * floats are 4-byte aligned in a malloc'd payload. */
+    if ((uintptr_t)(v->data + c.pos) % sizeof(float))
+        return lpz_error_set(err, LPZ_EUNSUPPORTED, "individual %zu: arrays not 4-byte aligned in memory", index);
+    float *f = (float *)(uintptr_t)(v->data + c.pos);
+    size_t n = (size_t)d.param_count;
+    d.params = f;
+    d.adam_m = f + n;
+    d.adam_v = f + 2 * n;
+    d.buffers = d.buffer_count ? f + 3 * n : NULL;
+    *ind = d;
+    return LPZ_OK;
+#endif
+}

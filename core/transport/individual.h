@@ -93,4 +93,11 @@ int lpz_population_parse(const uint8_t *payload, size_t len, const lpz_populatio
 int lpz_population_get(const lpz_population_view *v, size_t index, lpz_individual *ind, size_t param_cap,
                        size_t buffer_cap, lpz_error *err);
 
+/* As lpz_population_get, but points ind's four arrays into the payload
+ * instead of copying them (valid as long as the payload; read-only:
+ * const in spirit, float * only to share the struct). Floats on the wire
+ * are little-endian at 4-byte offsets, so this needs a little-endian host
+ * (LPZ_EUNSUPPORTED elsewhere: copy with lpz_population_get then). */
+int lpz_population_peek(const lpz_population_view *v, size_t index, lpz_individual *ind, lpz_error *err);
+
 #endif

@@ -52,10 +52,13 @@ int lpz_peer_inproc_url(char *buf, size_t size, uint64_t experiment_id, uint32_t
 /* ------------------------------------------------------------------ */
 /* server                                                               */
 
-/* One published population, shared by reference between the publisher
- * and the server thread (which may still be sending the previous one). */
-typedef struct snapshot {
-    int refs; /* guarded by the server's mutex */
+/* One published population, shared by reference between the publisher,
+ * the server thread (which may still be sending the previous one) and
+ * in-process readers (lpz_peer_server_acquire). The count is atomic, not
+ * under the server's mutex, so that a reader may release it after the
+ * server has stopped. */
+typedef struct lpz_peer_snapshot {
+    int refs; /* atomic */
     uint8_t *data;
     size_t len;
     lpz_wire_prepared prep; /* CRC and HMAC state of data, computed once */
@@ -72,17 +75,24 @@ struct lpz_peer_server {
     lpz_peer_server_stats stats;
 };
 
-static void snapshot_unref(lpz_peer_server *s, snapshot *snap)
+static void snapshot_unref(snapshot *snap)
 {
-    if (!snap)
-        return;
-    pthread_mutex_lock(&s->lock);
-    bool last = --snap->refs == 0;
-    pthread_mutex_unlock(&s->lock);
-    if (last) {
+    if (snap && __atomic_sub_fetch(&snap->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         free(snap->data);
         free(snap);
     }
+}
+
+/* The current snapshot with one more reference, or NULL. Taken under the
+ * mutex, so that a publish cannot drop the last reference in between. */
+static snapshot *snapshot_current(lpz_peer_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    snapshot *snap = s->current;
+    if (snap)
+        __atomic_add_fetch(&snap->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&s->lock);
+    return snap;
 }
 
 /* A reply frame: header + payload + tag, in one nng message. NULL when out
@@ -145,11 +155,7 @@ static nng_msg *answer(lpz_peer_server *s, const uint8_t *frame, size_t len)
                       (unsigned long long)h.payload_len);
         return refuse(s, h.request_id, &e);
     }
-    pthread_mutex_lock(&s->lock);
-    snapshot *snap = s->current;
-    if (snap)
-        snap->refs++;
-    pthread_mutex_unlock(&s->lock);
+    snapshot *snap = snapshot_current(s);
     if (!snap) {
         lpz_error_set(&e, LPZ_ESTATE, "cell has not published a population yet");
         lpz_error_hint(&e, "retry later");
@@ -158,7 +164,7 @@ static nng_msg *answer(lpz_peer_server *s, const uint8_t *frame, size_t len)
         return refuse(s, h.request_id, &e);
     }
     nng_msg *m = reply_frame(s, LPZ_MSG_POPULATION, h.request_id, snap->data, snap->len, &snap->prep);
-    snapshot_unref(s, snap);
+    snapshot_unref(snap);
     if (m) {
         pthread_mutex_lock(&s->lock);
         s->stats.served++;
@@ -284,8 +290,50 @@ int lpz_peer_server_publish_take(lpz_peer_server *s, uint8_t *payload, size_t le
     snapshot *old = s->current;
     s->current = snap;
     pthread_mutex_unlock(&s->lock);
-    snapshot_unref(s, old);
+    snapshot_unref(old);
     return LPZ_OK;
+}
+
+int lpz_peer_server_republish(lpz_peer_server *s, lpz_peer_snapshot *mine, lpz_peer_rewrite_fn rewrite, void *user,
+                              int *done, lpz_error *err)
+{
+    *done = 0;
+    pthread_mutex_lock(&s->lock);
+    snapshot *snap = s->current;
+    /* References: the server's and the caller's. Every other one is taken
+     * under this lock (snapshot_current), so none appears meanwhile. */
+    if (!snap || snap != mine || __atomic_load_n(&snap->refs, __ATOMIC_ACQUIRE) != 2) {
+        pthread_mutex_unlock(&s->lock);
+        return LPZ_OK;
+    }
+    lpz_population_view v;
+    int rc = rewrite(user, snap->data, snap->len, err);
+    if (!rc)
+        rc = lpz_population_parse(snap->data, snap->len, NULL, &v, err);
+    if (rc) {
+        s->current = NULL;
+        pthread_mutex_unlock(&s->lock);
+        snapshot_unref(snap);
+        lpz_error_context(err, "republishing on %s", s->url);
+        return rc;
+    }
+    lpz_wire_prepare(&s->wire, snap->data, snap->len, &snap->prep);
+    pthread_mutex_unlock(&s->lock);
+    *done = 1;
+    return LPZ_OK;
+}
+
+lpz_peer_snapshot *lpz_peer_server_acquire(lpz_peer_server *s, const uint8_t **payload, size_t *len)
+{
+    snapshot *snap = s ? snapshot_current(s) : NULL;
+    *payload = snap ? snap->data : NULL;
+    *len = snap ? snap->len : 0;
+    return snap;
+}
+
+void lpz_peer_snapshot_release(lpz_peer_snapshot *snap)
+{
+    snapshot_unref(snap);
 }
 
 int lpz_peer_server_publish(lpz_peer_server *s, const uint8_t *payload, size_t len, lpz_error *err)
@@ -312,8 +360,7 @@ void lpz_peer_server_stop(lpz_peer_server *s)
     nng_close(s->sock); /* wakes the server thread with NNG_ECLOSED */
     if (s->thread_started)
         pthread_join(s->thread, NULL);
-    if (s->current)
-        snapshot_unref(s, s->current);
+    snapshot_unref(s->current);
     lpz_wire_ctx_clear(&s->wire);
     pthread_mutex_destroy(&s->lock);
     free(s);

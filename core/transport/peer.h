@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 typedef struct lpz_peer_server lpz_peer_server;
+typedef struct lpz_peer_snapshot lpz_peer_snapshot;
 typedef struct lpz_peer_client lpz_peer_client;
 
 /* Writes "inproc://lpz/<experiment id, 16 hex digits>/<cell>" into buf. */
@@ -45,6 +46,30 @@ int lpz_peer_server_publish(lpz_peer_server *s, const uint8_t *payload, size_t l
 /* As publish, but takes ownership of a malloc'd payload instead of copying
  * it (freed by the server, also when this fails). */
 int lpz_peer_server_publish_take(lpz_peer_server *s, uint8_t *payload, size_t len, lpz_error *err);
+
+/* Rewrites the served population in place instead of publishing a new
+ * copy, when nobody but the server and the caller (`mine`: its reference
+ * from lpz_peer_server_acquire) holds it: rewrite(user, payload, len)
+ * must write a valid POPULATION payload of exactly len bytes (it may read
+ * arrays that already lie in the payload where they go). Readers wait
+ * meanwhile (the server's lock is held). *done = 1 when it was rewritten;
+ * 0 when the payload is shared or not current (publish a new one then).
+ * A failed rewrite stops serving it (requests get an ERROR until the next
+ * publish). */
+typedef int (*lpz_peer_rewrite_fn)(void *user, uint8_t *payload, size_t len, lpz_error *err);
+int lpz_peer_server_republish(lpz_peer_server *s, lpz_peer_snapshot *mine, lpz_peer_rewrite_fn rewrite, void *user,
+                              int *done, lpz_error *err);
+
+/* In-process readers (cells of the same process) read the served
+ * population in place instead of fetching a copy over inproc: returns the
+ * current payload (*payload, *len) with a reference that keeps it valid,
+ * however often the server publishes or even after it stops, until
+ * lpz_peer_snapshot_release; NULL (and *payload NULL) before the first
+ * publish. The payload is read-only: the server may be sending it.
+ * Thread-safe. */
+lpz_peer_snapshot *lpz_peer_server_acquire(lpz_peer_server *s, const uint8_t **payload, size_t *len);
+/* NULL ok. */
+void lpz_peer_snapshot_release(lpz_peer_snapshot *snap);
 
 typedef struct lpz_peer_server_stats {
     uint64_t served;  /* POPULATION replies sent */

@@ -451,7 +451,9 @@ bool lpz_put_f32s(lpz_cursor *c, const float *src, size_t n)
         return false;
     }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (n)
+    /* p == src: the array already sits where it goes (a population
+     * re-encoded in place, lpz_peer_server_republish). */
+    if (n && (const void *)p != (const void *)src)
         memcpy(p, src, n * 4);
 #else
     for (size_t i = 0; i < n; i++) {
