@@ -4,9 +4,12 @@
  * batch, R = rows a linear layer sees (n, or n * T for sequences).
  */
 #include "nn/internal.h"
+#include "nn/linear_kernels.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
@@ -86,13 +89,76 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
 
 /* ---- linear: y[R, out] = x[R, in] W^T + b, W [out, in] ------------------- */
 
+/* The AVX-512 kernels (linear_kernels.c) replace cblas_sgemm for the
+ * linear layer's three products when the CPU has AVX-512F/VL/DQ and the
+ * shape fills their 8 x 48 tiles at least once along out (>= 8) and
+ * half a vector along in (>= 8): below that (the discriminator's last
+ * layer, out = 1) a tile would compute mostly repeated rows. */
+int nn_lk_available(void)
+{
+    static int avail = -1; /* a benign race: every thread computes the same value */
+    if (avail < 0) {
+        __builtin_cpu_init();
+        avail = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                __builtin_cpu_supports("avx512dq");
+    }
+    return avail;
+}
+
+static int linear_fast(int64_t in, int64_t out)
+{
+    return out >= 8 && in >= 8 && nn_lk_available();
+}
+
+/* Per-thread scratch for x^T in the forward kernel (up to 784 x 208 floats,
+ * 650 KB, for the discriminator's joined pass). Grown, never shrunk, so
+ * only the first calls of a thread allocate; freed when the thread ends
+ * (the key's destructor). Threads run layers of many models one after
+ * another: one buffer per thread costs less than one per model. */
+static pthread_key_t lk_key;
+static pthread_once_t lk_once = PTHREAD_ONCE_INIT;
+static int lk_key_ok;
+static _Thread_local float *lk_buf; /* also keeps the buffer visibly reachable for leak checkers */
+static _Thread_local int64_t lk_cap;
+
+static void lk_key_init(void)
+{
+    lk_key_ok = pthread_key_create(&lk_key, free) == 0;
+}
+
+static float *lk_scratch(int64_t nfloats)
+{
+    if (nfloats <= lk_cap)
+        return lk_buf;
+    pthread_once(&lk_once, lk_key_init);
+    if (!lk_key_ok)
+        return NULL;
+    size_t bytes = ((size_t)nfloats * sizeof(float) + 63) & ~(size_t)63;
+    float *p = aligned_alloc(64, bytes);
+    if (!p || pthread_setspecific(lk_key, p) != 0) {
+        free(p);
+        return NULL; /* the caller falls back to cblas: nothing changes but speed */
+    }
+    free(lk_buf);
+    lk_buf = p;
+    lk_cap = nfloats;
+    return p;
+}
+
 void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y)
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
+    const float *b = l->bias ? p + out * in : NULL;
+    if (linear_fast(in, out)) {
+        float *xt = lk_scratch(nn_lk_forward_scratch(R, in));
+        if (xt) {
+            nn_lk_forward(R, out, in, x, p, b, y, xt); /* bias folded into the accumulators */
+            return;
+        }
+    }
     float beta = 0.0f;
-    if (l->bias) {
-        const float *b = p + out * in;
+    if (b) {
         for (int64_t r = 0; r < R; r++)
             memcpy(y + r * out, b, (size_t)out * sizeof(float));
         beta = 1.0f;
@@ -105,9 +171,14 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
+    int fast = linear_fast(in, out);
     /* dW [out, in] += dy^T [out, R] x [R, in] */
-    if (dp)
-        nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
+    if (dp) {
+        if (fast)
+            nn_lk_backward_weight(R, out, in, dy, x, dp);
+        else
+            nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
+    }
     if (dp && l->bias) {
         float *db = dp + out * in;
         for (int64_t r = 0; r < R; r++)
@@ -115,8 +186,12 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
                 db[o] += dy[r * out + o];
     }
     /* dx [R, in] = dy [R, out] W [out, in] */
-    if (dx)
-        nn_gemm(0, 0, R, in, out, 1.0f, dy, out, p, in, 0.0f, dx, in);
+    if (dx) {
+        if (fast)
+            nn_lk_backward_input(R, out, in, dy, p, dx);
+        else
+            nn_gemm(0, 0, R, in, out, 1.0f, dy, out, p, in, 0.0f, dx, in);
+    }
 }
 
 /* ---- batch norm over channels: x (n, C, S) with S = H * W (1 for (F)) ----- */
