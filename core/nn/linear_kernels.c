@@ -59,9 +59,9 @@ INLINE void tr8x16(const __m512 r[8], __m256 out[16])
  * A (m, k) = a[m sam + k sak] and B (k, n) = b[k ldb + n].
  *   ST_STORE: c[m ldc + n] = sum;  ST_ADD: c[m ldc + n] += sum;
  *   ST_TRANS: c[n ldc + m] = bias[m] + sum (the tile written transposed). */
-INLINE void tile(const int nv, const int masked, const int mode, int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak, int mr,
-                 const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc, const char *pf,
-                 ptrdiff_t pfs, int pfl)
+INLINE void tile(const int nv, const int masked, const int full, const int mode, int64_t K, const float *a,
+                 ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c,
+                 ptrdiff_t ldc)
 {
     __m512 acc[MR][NV];
     const float *ap[MR];
@@ -78,17 +78,31 @@ INLINE void tile(const int nv, const int masked, const int mode, int64_t K, cons
             for (int v = 0; v < nv; v++)
                 if (m < mr)
                     _mm_prefetch((const char *)(c + m * ldc + 16 * v), _MM_HINT_T0);
+    /* A's elements of step k: a full block addresses them from one or two
+     * pointers (rows along k: a + k and a + 4 sam + k, indexed by 0, sam,
+     * 2 sam, 3 sam; columns along m: a + k sak, constant offsets), which
+     * leaves registers for the loop; a short block goes through ap[]. */
+    ptrdiff_t s1 = sam, s2 = 2 * sam, s3 = 3 * sam;
+    const float *a4 = a + 4 * sam;
     for (int64_t k = 0; k < K; k++) {
         __m512 bv[NV];
         const float *bk = b + k * ldb;
-        if (pf) /* what the next tiles read from memory: pfl lines at pf + k pfs */
-            for (int l = 0; l < 3; l++)
-                if (l < pfl)
-                    _mm_prefetch(pf + k * pfs + 64 * l, _MM_HINT_T0);
+        if (full && mode != ST_ADD) /* opaque to the compiler: it keeps base + index addressing, not 8 pointers */
+            __asm__("" : "+r"(s1), "+r"(s2), "+r"(s3));
         for (int v = 0; v < nv; v++)
             bv[v] = masked && v == nv - 1 ? _mm512_maskz_loadu_ps(lm, bk + 16 * v) : _mm512_loadu_ps(bk + 16 * v);
         for (int m = 0; m < MR; m++) {
-            __m512 av = _mm512_set1_ps(ap[m][k * sak]);
+            float am;
+            if (!full)
+                am = ap[m][k * sak];
+            else if (mode == ST_ADD)
+                am = a[k * sak + m];
+            else {
+                const float *p = (m < 4 ? a : a4) + k;
+                int q = m & 3;
+                am = q == 0 ? p[0] : q == 1 ? p[s1] : q == 2 ? p[s2] : p[s3];
+            }
+            __m512 av = _mm512_set1_ps(am);
             for (int v = 0; v < nv; v++)
                 acc[m][v] = _mm512_fmadd_ps(av, bv[v], acc[m][v]);
         }
@@ -125,13 +139,14 @@ INLINE void tile(const int nv, const int masked, const int mode, int64_t K, cons
 /* One panel of nv vectors: masked loads of B only when the panel ends
  * inside a vector and B has no padding there. */
 INLINE void panel(const int nv, const int mode, int masked, int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak,
-                  int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc,
-                  const char *pf, ptrdiff_t pfs, int pfl)
+                  int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc)
 {
     if (masked)
-        tile(nv, 1, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, pf, pfs, pfl);
+        tile(nv, 1, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+    else if (mr < MR)
+        tile(nv, 0, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
     else
-        tile(nv, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, pf, pfs, pfl);
+        tile(nv, 0, 1, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
 }
 
 /* C [M x N] over K, tile by tile. Panels of B are 3 vectors wide, but 4
@@ -162,24 +177,12 @@ INLINE void product(const int mode, int padded, int m_outer, int64_t M, int64_t 
                 int mr = M - m0 < MR ? (int)(M - m0) : MR;
                 const float *am = a + m0 * sam, *bn = b + n0, *bm = bias ? bias + m0 : NULL;
                 float *cmn = mode == ST_TRANS ? c + n0 * ldc + m0 : c + m0 * ldc + n0;
-                /* Prefetch what comes next from memory while the first tile
-                 * that reads a block or panel computes. m_outer: the next
-                 * 8 rows of A (contiguous rows of W: 32 bytes per step k);
-                 * otherwise, during the panel's first block, the next
-                 * panel of B (up to 3 lines of row k per step k). */
-                const char *pf = NULL;
-                ptrdiff_t pfs = 0;
-                int pfl = 0;
-                if (m_outer && n0 == 0 && m0 + MR < M && sam == K && sak == 1)
-                    pf = (const char *)(a + (m0 + MR) * sam), pfs = MR * sizeof(float), pfl = 1;
-                else if (!m_outer && m0 == 0 && n0 + nr < N)
-                    pf = (const char *)(bn + nr), pfs = ldb * (ptrdiff_t)sizeof(float), pfl = 3;
                 if (nv == 3)
-                    panel(3, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc, pf, pfs, pfl);
+                    panel(3, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
                 else if (nv == 2)
-                    panel(2, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc, pf, pfs, pfl);
+                    panel(2, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
                 else
-                    panel(1, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc, pf, pfs, pfl);
+                    panel(1, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
             }
             n0 += nr;
         }
