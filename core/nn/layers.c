@@ -93,7 +93,8 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
  * linear layer's three products when the CPU has AVX-512F/VL/DQ and the
  * shape fills their 8 x 48 tiles at least once along out (>= 8) and
  * half a vector along in (>= 8): below that (the discriminator's last
- * layer, out = 1) a tile would compute mostly repeated rows. */
+ * layer, out = 1) a tile would compute mostly repeated rows, and
+ * OpenBLAS's small-matrix paths are faster. */
 int nn_lk_available(void)
 {
     static int avail = -1; /* a benign race: every thread computes the same value */
@@ -110,11 +111,27 @@ static int linear_fast(int64_t in, int64_t out)
     return out >= 8 && in >= 8 && nn_lk_available();
 }
 
-/* Per-thread scratch for x^T in the forward kernel (up to 784 x 208 floats,
- * 650 KB, for the discriminator's joined pass). Grown, never shrunk, so
- * only the first calls of a thread allocate; freed when the thread ends
- * (the key's destructor). Threads run layers of many models one after
- * another: one buffer per thread costs less than one per model. */
+/* The kernels keep x^T (forward) or x (weight gradient), R x in floats,
+ * in L2 while W passes by: beyond about 256 rows (1 MB at in = 784) that
+ * spills and they fall behind OpenBLAS (MLP GAN at batch 400, 800 rows in
+ * the joined pass: 37 against 55 flop per cycle). The forward product and
+ * the input gradient treat rows independently, so they run in chunks of at
+ * most LK_ROWS rows with bit-identical results; the weight gradient sums
+ * over the rows, so above LK_ROWS it stays with cblas. */
+#define LK_ROWS 256
+
+static int64_t lk_chunk(int64_t R)
+{
+    int64_t parts = (R + LK_ROWS - 1) / LK_ROWS;
+    return (R + parts - 1) / parts; /* even chunks: 400 rows -> 2 x 200 */
+}
+
+/* Per-thread scratch for x^T in the forward kernel (up to LK_ROWS rows:
+ * 784 x 256 floats, 800 KB; 650 KB for the MLP's joined pass of 200).
+ * Grown, never shrunk, so only the first calls of a thread allocate; freed
+ * when the thread ends (the key's destructor). Threads run layers of many
+ * models one after another: one buffer per thread costs less than one per
+ * model. */
 static pthread_key_t lk_key;
 static pthread_once_t lk_once = PTHREAD_ONCE_INIT;
 static int lk_key_ok;
@@ -151,9 +168,11 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
     int64_t R = n * (l->in_numel / in);
     const float *b = l->bias ? p + out * in : NULL;
     if (linear_fast(in, out)) {
-        float *xt = lk_scratch(nn_lk_forward_scratch(R, in));
+        int64_t ch = lk_chunk(R);
+        float *xt = lk_scratch(nn_lk_forward_scratch(ch, in));
         if (xt) {
-            nn_lk_forward(R, out, in, x, p, b, y, xt); /* bias folded into the accumulators */
+            for (int64_t r0 = 0; r0 < R; r0 += ch) /* bias folded into the accumulators */
+                nn_lk_forward(R - r0 < ch ? R - r0 : ch, out, in, x + r0 * in, p, b, y + r0 * out, xt);
             return;
         }
     }
@@ -174,7 +193,7 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     int fast = linear_fast(in, out);
     /* dW [out, in] += dy^T [out, R] x [R, in] */
     if (dp) {
-        if (fast)
+        if (fast && R <= LK_ROWS)
             nn_lk_backward_weight(R, out, in, dy, x, dp);
         else
             nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
@@ -187,8 +206,11 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     }
     /* dx [R, in] = dy [R, out] W [out, in] */
     if (dx) {
-        if (fast)
-            nn_lk_backward_input(R, out, in, dy, p, dx);
+        if (fast) {
+            int64_t ch = lk_chunk(R);
+            for (int64_t r0 = 0; r0 < R; r0 += ch)
+                nn_lk_backward_input(R - r0 < ch ? R - r0 : ch, out, in, dy + r0 * out, p, dx + r0 * in);
+        }
         else
             nn_gemm(0, 0, R, in, out, 1.0f, dy, out, p, in, 0.0f, dx, in);
     }

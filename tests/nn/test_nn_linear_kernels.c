@@ -4,15 +4,18 @@
  * multiple of 8, columns not a multiple of 16 or 48, one-row and
  * one-column matrices) and the MLP GAN's own shapes (R = 50, 100, 200;
  * 64, 256, 784 features). Also: the bias is added, dW accumulates onto
- * what it holds, and a repeated call gives bit-identical results. The
- * layers that use the kernels are checked against PyTorch by
- * test_nn_reference. Skipped where the CPU lacks AVX-512. */
+ * what it holds, and a repeated call gives bit-identical results; and a
+ * linear layer gives the exact products at batch sizes on both sides of
+ * the 256-row chunking in layers.c. The layers that use the kernels are
+ * checked against PyTorch by test_nn_reference. The kernel tests are
+ * skipped where the CPU lacks AVX-512. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "nn/linear_kernels.h"
+#include <lpz/nn.h>
 
 #include <cblas.h>
 #include <math.h>
@@ -167,11 +170,62 @@ static void test_training_shapes(void **state)
         check_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
+/* Through the layer (layers.c): batches above 256 rows run the forward
+ * product and the input gradient in chunks of rows and the weight
+ * gradient on cblas; every batch size gives the exact products and the
+ * same result row by row as a batch of one. */
+static void test_layer_row_chunks(void **state)
+{
+    (void)state;
+    static const int64_t batches[] = {1, 50, 100, 200, 256, 257, 400, 800};
+    const int64_t In = 40, O = 24;
+    lpz_error err;
+    lpz_model *m;
+    lpz_shape s = lpz_shape_make(1, In, 0, 0, 0);
+    assert_int_equal(lpz_model_create(&s, 7, &m, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_linear(m, "0", O, 1, &err), LPZ_OK);
+    const float *W = lpz_model_params(m), *b = W + O * In;
+    float *x = rand_mat(800 * In), *dy = rand_mat(800 * O), *dx = malloc(800 * In * sizeof(float));
+    float *y1 = malloc(O * sizeof(float)), *dx1 = malloc(In * sizeof(float));
+    double *want = calloc(800 * O * In, sizeof(double)), *mag = calloc(800 * O * In, sizeof(double));
+    assert_true(dx && y1 && dx1 && want && mag);
+    for (size_t t = 0; t < sizeof batches / sizeof *batches; t++) {
+        int64_t n = batches[t];
+        const float *y = lpz_model_forward(m, x, n, &err);
+        assert_non_null(y);
+        ref_product(n, O, In, x, In, 1, W, 1, In, want, mag);
+        for (int64_t i = 0; i < n * O; i++)
+            assert_true(fabs(y[i] - (want[i] + b[i % O])) <= 1e-5 * (mag[i] + fabs(b[i % O])) + 1e-6);
+        lpz_model_zero_grad(m);
+        assert_int_equal(lpz_model_backward(m, dy, dx, &err), LPZ_OK);
+        ref_product(n, In, O, dy, O, 1, W, In, 1, want, mag);
+        for (int64_t i = 0; i < n * In; i++)
+            assert_true(fabs(dx[i] - want[i]) <= 1e-5 * mag[i] + 1e-6);
+        ref_product(O, In, n, dy, 1, O, x, In, 1, want, mag);
+        for (int64_t i = 0; i < O * In; i++)
+            assert_true(fabs(lpz_model_grads(m)[i] - want[i]) <= 1e-5 * mag[i] + 1e-6);
+        /* the last row alone gives the same bits: no dependence on the chunk a row falls in */
+        float *ycopy = malloc((size_t)(n * O) * sizeof(float)), *dxcopy = malloc((size_t)(n * In) * sizeof(float));
+        assert_true(ycopy && dxcopy);
+        memcpy(ycopy, y, (size_t)(n * O) * sizeof(float));
+        memcpy(dxcopy, dx, (size_t)(n * In) * sizeof(float));
+        assert_non_null(y = lpz_model_forward(m, x + (n - 1) * In, 1, &err));
+        memcpy(y1, y, O * sizeof(float));
+        assert_int_equal(lpz_model_backward(m, dy + (n - 1) * O, dx1, &err), LPZ_OK);
+        assert_memory_equal(y1, ycopy + (n - 1) * O, O * sizeof(float));
+        assert_memory_equal(dx1, dxcopy + (n - 1) * In, In * sizeof(float));
+        free(ycopy), free(dxcopy);
+    }
+    free(x), free(dy), free(dx), free(y1), free(dx1), free(want), free(mag);
+    lpz_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tile_edges),
         cmocka_unit_test(test_training_shapes),
+        cmocka_unit_test(test_layer_row_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
