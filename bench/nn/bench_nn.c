@@ -487,8 +487,8 @@ int main(int argc, char **argv)
 
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
-    printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs\n", threads,
-           threads == 1 ? "" : "s");
+    printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs\n",
+           threads, threads == 1 ? "" : "s");
     printf("| sgemm 512^3 peak | %.1f | GFLOP/s | %d | fastest of the runs, %d thread%s, measured in this run |\n", peak,
            reps < 5 ? 5 : reps, threads, threads == 1 ? "" : "s");
     for (int i = 0; i < n; i++) {

@@ -95,15 +95,20 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
  * half a vector along in (>= 8): below that (the discriminator's last
  * layer, out = 1) a tile would compute mostly repeated rows, and
  * OpenBLAS's small-matrix paths are faster. */
+static int lk_avail;
+static pthread_once_t lk_avail_once = PTHREAD_ONCE_INIT;
+
+static void lk_avail_init(void)
+{
+    __builtin_cpu_init();
+    lk_avail = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq");
+}
+
 int nn_lk_available(void)
 {
-    static int avail = -1; /* a benign race: every thread computes the same value */
-    if (avail < 0) {
-        __builtin_cpu_init();
-        avail = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                __builtin_cpu_supports("avx512dq");
-    }
-    return avail;
+    pthread_once(&lk_avail_once, lk_avail_init);
+    return lk_avail;
 }
 
 static int linear_fast(int64_t in, int64_t out)
@@ -210,8 +215,7 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
             int64_t ch = lk_chunk(R);
             for (int64_t r0 = 0; r0 < R; r0 += ch)
                 nn_lk_backward_input(R - r0 < ch ? R - r0 : ch, out, in, dy + r0 * out, p, dx + r0 * in);
-        }
-        else
+        } else
             nn_gemm(0, 0, R, in, out, 1.0f, dy, out, p, in, 0.0f, dx, in);
     }
 }

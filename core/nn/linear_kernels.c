@@ -60,8 +60,8 @@ INLINE void tr8x16(const __m512 r[8], __m256 out[16])
  *   ST_STORE: c[m ldc + n] = sum;  ST_ADD: c[m ldc + n] += sum;
  *   ST_TRANS: c[n ldc + m] = bias[m] + sum (the tile written transposed). */
 INLINE void tile(const int nv, const int masked, const int full, const int mode, int64_t K, const float *a,
-                 ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c,
-                 ptrdiff_t ldc)
+                 ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias,
+                 float *c, ptrdiff_t ldc)
 {
     __m512 acc[MR][NV];
     const float *ap[MR];
@@ -73,7 +73,8 @@ INLINE void tile(const int nv, const int masked, const int full, const int mode,
         for (int v = 0; v < nv; v++)
             acc[m][v] = init;
     }
-    if (mode == ST_ADD) /* the tile of C (dW: cold, read back after the last Adam step) arrives during the k loop */
+    /* the tile of C (dW: cold, read back after the last Adam step) arrives during the k loop */
+    if (mode == ST_ADD)
         for (int m = 0; m < MR; m++)
             for (int v = 0; v < nv; v++)
                 if (m < mr)
@@ -87,7 +88,8 @@ INLINE void tile(const int nv, const int masked, const int full, const int mode,
     for (int64_t k = 0; k < K; k++) {
         __m512 bv[NV];
         const float *bk = b + k * ldb;
-        if (full && mode != ST_ADD) /* opaque to the compiler: it keeps base + index addressing, not 8 pointers */
+        /* opaque to the compiler: it keeps base + index addressing, not 8 pointers */
+        if (full && mode != ST_ADD)
             __asm__("" : "+r"(s1), "+r"(s2), "+r"(s3));
         for (int v = 0; v < nv; v++)
             bv[v] = masked && v == nv - 1 ? _mm512_maskz_loadu_ps(lm, bk + 16 * v) : _mm512_loadu_ps(bk + 16 * v);
