@@ -10,7 +10,8 @@
  * 64), the LSTM GAN (batch 100, sequence 30, 4 features, hidden 10).
  *
  * Prints the median step time, the GEMM GFLOP/s achieved (only FLOPs of
- * sgemm calls are counted, by wrapping cblas_sgemm) and the machine's
+ * matrix products are counted, by wrapping cblas_sgemm and the linear
+ * layer's own kernels) and the machine's
  * single-thread sgemm peak (512^3, measured in the same run). When
  * /usr/bin/python3 has torch, runs torch_step.py for the same steps and
  * prints lpz/PyTorch ratios.
@@ -56,6 +57,38 @@ void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const 
 {
     gemm_flops += 2.0 * m * n * k;
     real_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* The linear layer's own AVX-512 products (nn/linear_kernels.h) replace
+ * cblas_sgemm there; CMakeLists.txt links with --wrap so that layers.c's
+ * calls come here first and are counted the same way. */
+#include "nn/linear_kernels.h"
+void __real_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                          float *xt);
+void __real_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
+void __real_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                          float *xt);
+void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
+void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+
+void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                          float *xt)
+{
+    gemm_flops += 2.0 * R * O * In;
+    __real_nn_lk_forward(R, O, In, x, W, b, y, xt);
+}
+
+void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
+{
+    gemm_flops += 2.0 * R * O * In;
+    __real_nn_lk_backward_input(R, O, In, dy, W, dx);
+}
+
+void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW)
+{
+    gemm_flops += 2.0 * R * O * In;
+    __real_nn_lk_backward_weight(R, O, In, dy, x, dW);
 }
 
 static double now(void)
@@ -454,8 +487,8 @@ int main(int argc, char **argv)
 
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
-    printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only sgemm FLOPs\n", threads,
-           threads == 1 ? "" : "s");
+    printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs\n",
+           threads, threads == 1 ? "" : "s");
     printf("| sgemm 512^3 peak | %.1f | GFLOP/s | %d | fastest of the runs, %d thread%s, measured in this run |\n", peak,
            reps < 5 ? 5 : reps, threads, threads == 1 ? "" : "s");
     for (int i = 0; i < n; i++) {

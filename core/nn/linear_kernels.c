@@ -1,0 +1,243 @@
+/* core/nn/linear_kernels.c - packing-free AVX-512 products of the linear
+ * layer (see linear_kernels.h for why). Compiled with AVX-512 flags
+ * (CMakeLists.txt); layers.c calls in only after nn_lk_available().
+ *
+ * One register tile serves all three products: C [8 x 48] (8 rows of A
+ * times a 48-column slice of B) in 24 zmm accumulators; per step k of the
+ * reduction, three loads of B [k, n0 .. n0 + 48) (contiguous) and eight
+ * broadcasts of A [m0 .. m0 + 8, k] (wherever they lie: A is addressed
+ * through strides, so dy^T needs no copy). 24 FMAs per 11 loads keep the
+ * two FMA ports busy. Tails: the last vector of a row slice is masked; a
+ * block of fewer than 8 rows repeats its last row (valid memory, results
+ * not stored). The reduction runs over k = 0, 1, ... K - 1 in order for
+ * every element: one summation order whatever the tiling.
+ */
+#include "nn/linear_kernels.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#define MR 8          /* rows of A per tile */
+#define NV 3          /* zmm vectors per tile row */
+#define NR (16 * NV)  /* columns of B per tile */
+
+enum { ST_STORE, ST_ADD, ST_TRANS };
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* r[0..7]: 8 rows of 16 floats. out[j] = (r0[j], r1[j], ..., r7[j]) for
+ * j = 0..15: an 8 x 16 -> 16 x 8 transpose in 40 shuffles. */
+INLINE void tr8x16(const __m512 r[8], __m256 out[16])
+{
+    __m512 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);     /* per 128-bit lane: a0 b0 a1 b1 */
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]); /* a2 b2 a3 b3 */
+    }
+    for (int h = 0; h < 8; h += 4) { /* rows 0-3, rows 4-7 */
+        /* u[h + q], 128-bit lane L: rows h..h+3 of column 4L + q */
+        u[h + 0] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0x44);
+        u[h + 1] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0xEE);
+        u[h + 2] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+        u[h + 3] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {
+        /* (u[q].L0, u[q].L1, u[q+4].L0, u[q+4].L1) -> (u[q].L0, u[q+4].L0, u[q].L1, u[q+4].L1):
+         * columns q and 4 + q; then the same for lanes 2, 3: columns 8 + q, 12 + q */
+        __m512 lo = _mm512_shuffle_f32x4(u[q], u[q + 4], 0x44);
+        __m512 hi = _mm512_shuffle_f32x4(u[q], u[q + 4], 0xEE);
+        lo = _mm512_shuffle_f32x4(lo, lo, 0xD8);
+        hi = _mm512_shuffle_f32x4(hi, hi, 0xD8);
+        out[q] = _mm512_castps512_ps256(lo);
+        out[q + 4] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lo), 1));
+        out[q + 8] = _mm512_castps512_ps256(hi);
+        out[q + 12] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(hi), 1));
+    }
+}
+
+/* One tile: C [mr x nr] (mr <= 8, nr <= 16 nv) over k = 0..K-1 of
+ * A (m, k) = a[m sam + k sak] and B (k, n) = b[k ldb + n].
+ *   ST_STORE: c[m ldc + n] = sum;  ST_ADD: c[m ldc + n] += sum;
+ *   ST_TRANS: c[n ldc + m] = bias[m] + sum (the tile written transposed). */
+INLINE void tile(const int nv, const int masked, const int full, const int mode, int64_t K, const float *a,
+                 ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias,
+                 float *c, ptrdiff_t ldc)
+{
+    __m512 acc[MR][NV];
+    const float *ap[MR];
+    __mmask16 lm = (__mmask16)(0xFFFFu >> (16 * nv - nr)); /* valid lanes of the last vector */
+    for (int m = 0; m < MR; m++) {
+        int mm = m < mr ? m : mr - 1;
+        ap[m] = a + mm * sam;
+        __m512 init = mode == ST_TRANS && bias ? _mm512_set1_ps(bias[mm]) : _mm512_setzero_ps();
+        for (int v = 0; v < nv; v++)
+            acc[m][v] = init;
+    }
+    /* the tile of C (dW: cold, read back after the last Adam step) arrives during the k loop */
+    if (mode == ST_ADD)
+        for (int m = 0; m < MR; m++)
+            for (int v = 0; v < nv; v++)
+                if (m < mr)
+                    _mm_prefetch((const char *)(c + m * ldc + 16 * v), _MM_HINT_T0);
+    /* A's elements of step k: a full block addresses them from one or two
+     * pointers (rows along k: a + k and a + 4 sam + k, indexed by 0, sam,
+     * 2 sam, 3 sam; columns along m: a + k sak, constant offsets), which
+     * leaves registers for the loop; a short block goes through ap[]. */
+    ptrdiff_t s1 = sam, s2 = 2 * sam, s3 = 3 * sam;
+    const float *a4 = a + 4 * sam;
+    for (int64_t k = 0; k < K; k++) {
+        __m512 bv[NV];
+        const float *bk = b + k * ldb;
+        /* opaque to the compiler: it keeps base + index addressing, not 8 pointers */
+        if (full && mode != ST_ADD)
+            __asm__("" : "+r"(s1), "+r"(s2), "+r"(s3));
+        for (int v = 0; v < nv; v++)
+            bv[v] = masked && v == nv - 1 ? _mm512_maskz_loadu_ps(lm, bk + 16 * v) : _mm512_loadu_ps(bk + 16 * v);
+        for (int m = 0; m < MR; m++) {
+            float am;
+            if (!full)
+                am = ap[m][k * sak];
+            else if (mode == ST_ADD)
+                am = a[k * sak + m];
+            else {
+                const float *p = (m < 4 ? a : a4) + k;
+                int q = m & 3;
+                am = q == 0 ? p[0] : q == 1 ? p[s1] : q == 2 ? p[s2] : p[s3];
+            }
+            __m512 av = _mm512_set1_ps(am);
+            for (int v = 0; v < nv; v++)
+                acc[m][v] = _mm512_fmadd_ps(av, bv[v], acc[m][v]);
+        }
+    }
+    if (mode == ST_TRANS) {
+        __mmask8 mm8 = (__mmask8)(0xFFu >> (MR - mr));
+#pragma GCC unroll 3 /* a constant v keeps acc[][] in registers */
+        for (int v = 0; v < nv; v++) {
+            __m512 r[MR];
+            __m256 col[16];
+            for (int m = 0; m < MR; m++)
+                r[m] = acc[m][v];
+            tr8x16(r, col);
+            for (int j = 0; j < 16; j++) /* constant bounds: keeps acc[] and col[] in registers */
+                if (16 * v + j < nr)
+                    _mm256_mask_storeu_ps(c + (16 * v + j) * ldc, mm8, col[j]);
+        }
+        return;
+    }
+    for (int m = 0; m < MR; m++) {
+        if (m >= mr)
+            break;
+        float *cm = c + m * ldc;
+        for (int v = 0; v < nv; v++) {
+            __mmask16 k16 = v == nv - 1 ? lm : (__mmask16)0xFFFF;
+            __m512 s = acc[m][v];
+            if (mode == ST_ADD)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(k16, cm + 16 * v));
+            _mm512_mask_storeu_ps(cm + 16 * v, k16, s);
+        }
+    }
+}
+
+/* One panel of nv vectors: masked loads of B only when the panel ends
+ * inside a vector and B has no padding there. */
+INLINE void panel(const int nv, const int mode, int masked, int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak,
+                  int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc)
+{
+    if (masked)
+        tile(nv, 1, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+    else if (mr < MR)
+        tile(nv, 0, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+    else
+        tile(nv, 0, 1, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+}
+
+/* C [M x N] over K, tile by tile. Panels of B are 3 vectors wide, but 4
+ * remaining vectors go as 2 + 2, never leaving a lone 1-vector panel after
+ * a 3-vector one (a 1-vector tile does 8 FMAs per 9 loads: load-bound).
+ * padded: B's rows may be read up to the next multiple of 16 columns
+ * (x^T in the forward product), so no load needs a mask.
+ * m_outer: 8-row blocks of A outside, each (8 x K floats) staying in L1
+ * while it passes over every panel of B: the forward product (A = W is
+ * then read from memory exactly once, B = x^T stays in L2) and the weight
+ * gradient (A = dy^T, B = x from L2, each row block of dW read and written
+ * once, in order). Otherwise panels outside, each (K x 48 floats) staying
+ * in L2 while every block of A passes over it: the input gradient (B = W
+ * read from memory once). Measured both ways on the MLP GAN's shapes. */
+INLINE void product(const int mode, int padded, int m_outer, int64_t M, int64_t N, int64_t K, const float *a,
+                    ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb, const float *bias, float *c,
+                    ptrdiff_t ldc)
+{
+    int64_t nb = m_outer ? (M + MR - 1) / MR : 1; /* outer blocks of A; 1: a single sweep, the panels outside */
+    for (int64_t ob = 0; ob < nb; ob++)
+        for (int64_t n0 = 0; n0 < N;) {
+            int64_t left = (N - n0 + 15) / 16; /* vectors left */
+            int nv = left == 4 ? 2 : left >= 3 ? 3 : (int)left;
+            int nr = N - n0 < 16 * nv ? (int)(N - n0) : 16 * nv;
+            int masked = !padded && nr % 16 != 0;
+            int64_t m_end = m_outer ? (ob + 1) * MR : M;
+            for (int64_t m0 = m_outer ? ob * MR : 0; m0 < M && m0 < m_end; m0 += MR) {
+                int mr = M - m0 < MR ? (int)(M - m0) : MR;
+                const float *am = a + m0 * sam, *bn = b + n0, *bm = bias ? bias + m0 : NULL;
+                float *cmn = mode == ST_TRANS ? c + n0 * ldc + m0 : c + m0 * ldc + n0;
+                if (nv == 3)
+                    panel(3, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                else if (nv == 2)
+                    panel(2, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                else
+                    panel(1, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+            }
+            n0 += nr;
+        }
+}
+
+/* x^T [In x Rp] of x [R x In], Rp = R rounded up to 16 (rows 64-byte
+ * aligned); padding columns hold copies of the last row (finite, never
+ * stored). Blocks of 8 rows x 16 columns through tr8x16. */
+int64_t nn_lk_forward_scratch(int64_t R, int64_t In)
+{
+    return In * ((R + 15) / 16 * 16);
+}
+
+static void transpose_x(int64_t R, int64_t In, const float *x, float *xt)
+{
+    int64_t Rp = (R + 15) / 16 * 16;
+    for (int64_t r0 = 0; r0 < Rp; r0 += 8) {
+        const float *row[8];
+        for (int m = 0; m < 8; m++)
+            row[m] = x + (r0 + m < R ? r0 + m : R - 1) * In;
+        for (int64_t i0 = 0; i0 < In; i0 += 16) {
+            int ni = In - i0 < 16 ? (int)(In - i0) : 16;
+            __mmask16 lm = (__mmask16)(0xFFFFu >> (16 - ni));
+            __m512 r[8];
+            __m256 col[16];
+            for (int m = 0; m < 8; m++)
+                r[m] = _mm512_maskz_loadu_ps(lm, row[m] + i0);
+            tr8x16(r, col);
+            for (int j = 0; j < 16; j++)
+                if (j < ni)
+                    _mm256_storeu_ps(xt + (i0 + j) * Rp + r0, col[j]);
+        }
+    }
+}
+
+void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                   float *xt)
+{
+    /* y^T [O x R] = W [O x In] x^T [In x R] + b: A = W (rows contiguous along
+     * the reduction index i), B = x^T; tiles are written transposed into y */
+    transpose_x(R, In, x, xt);
+    int64_t Rp = (R + 15) / 16 * 16;
+    product(ST_TRANS, 1, 1, O, R, In, W, In, 1, xt, Rp, b, y, O);
+}
+
+void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
+{
+    /* A = dy [R x O] (reduction along o, contiguous), B = W [O x In] */
+    product(ST_STORE, 0, 0, R, In, O, dy, O, 1, W, In, NULL, dx, In);
+}
+
+void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW)
+{
+    /* A (o, r) = dy[r O + o]: dy^T without a copy; B = x [R x In] */
+    product(ST_ADD, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+}

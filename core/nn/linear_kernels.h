@@ -1,0 +1,38 @@
+/* core/nn/linear_kernels.h - packing-free AVX-512 products of the linear
+ * layer (linear_kernels.c), used by layers.c instead of cblas_sgemm when the
+ * CPU has AVX-512F.
+ *
+ * Why: at the batch sizes lpz trains with (R = 50..200 rows) OpenBLAS packs
+ * the whole weight matrix W [O x In] on every call and then uses each packed
+ * element for only R rows; packing was a quarter of the GEMM time of the
+ * MLP GAN. These kernels read both operands where they lie: an 8 x 48 tile
+ * of C in 24 zmm accumulators; per step of the reduction, three vector
+ * loads of a contiguous row of B and eight broadcasts of A elements.
+ *
+ * All matrices are row-major and dense (leading dimension = row length);
+ * W is [O x In] like PyTorch's. Every product sums over its reduction index
+ * in increasing order, one fixed order per output element whatever the
+ * shape or tile: results are deterministic, and thread-independent.
+ */
+#ifndef LPZ_NN_LINEAR_KERNELS_H
+#define LPZ_NN_LINEAR_KERNELS_H
+
+#include <stdint.h>
+
+/* 1 when the kernels can run here (AVX-512F, checked once). */
+int nn_lk_available(void);
+
+/* y [R x O] = x [R x In] W^T + b (b [O], or NULL for no bias). Computes
+ * y^T = W x^T: needs xt, scratch of nn_lk_forward_scratch(R, In) floats for
+ * x^T, 64-byte aligned. */
+int64_t nn_lk_forward_scratch(int64_t R, int64_t In);
+void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                   float *xt);
+
+/* dx [R x In] = dy [R x O] W [O x In] */
+void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
+
+/* dW [O x In] += dy^T [O x R] x [R x In] */
+void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+
+#endif
