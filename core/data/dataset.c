@@ -157,10 +157,15 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
         lpz_error_context(err, "dataset %s: sample %lld", ds->plugin->name, (long long)index);
         return rc;
     }
-    /* One comparison per value, negligible next to decoding, and it turns a
-     * plugin's scaling bug into an error at the first sample instead of a
-     * silently diverging GAN. Written so that NaN fails too. */
-    for (int64_t j = 0; j < ds->numel; j++) {
+    /* One comparison per value, and it turns a plugin's scaling bug into
+     * an error at the first sample instead of a silently diverging GAN.
+     * Written so that NaN fails too; counted without an early exit so the
+     * loop vectorises (the batcher reads every sample through here), and
+     * only a bad sample is searched for its first bad value. */
+    int bad = 0;
+    for (int64_t j = 0; j < ds->numel; j++)
+        bad |= !(out[j] >= -1.0f) | !(out[j] <= 1.0f);
+    for (int64_t j = 0; bad && j < ds->numel; j++) {
         if (!(out[j] >= -1.0f && out[j] <= 1.0f)) {
             lpz_error_set(err, LPZ_EFORMAT, "value %g at element %lld is outside [-1, 1]", (double)out[j],
                           (long long)j);
