@@ -765,7 +765,6 @@ static int borrow_own(cell *c)
         return rc;
     }
     lpz_peer_snapshot_release(c->own_snap);
-    pthread_mutex_destroy(&c->params_lock); /* readers let go first: release_params */
     c->own_snap = snap;
     return LPZ_OK;
 }
