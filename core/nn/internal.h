@@ -135,8 +135,12 @@ void nn_convt_forward(const nn_layer *l, int64_t n, const float *p, const float 
 void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
                        float *dp, float *work);
 
+/* Batch norm over channels. backward takes the forward's input x: x_hat
+ * is computed again from it instead of stored (aux keeps only the batch
+ * mean and 1 / std per channel). */
 void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train);
-void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *dy, float *dx, float *dp, int train);
+void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                    float *dp, int train);
 
 void nn_lstm_forward(nn_layer *l, int64_t n, const float *p, const float *x, float *y, int train, lpz_rng *rng);
 void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,

@@ -23,8 +23,9 @@ int64_t nn_aux_size(const nn_layer *l, int64_t n)
 {
     switch (l->kind) {
     case NN_BATCHNORM:
-        /* x_hat (n * numel), then per channel: batch mean, 1 / sqrt(var + eps) */
-        return n * l->in_numel + 2 * l->features;
+        /* per channel: batch mean, 1 / sqrt(var + eps); x_hat is computed
+         * again from the input in backward instead of stored */
+        return 2 * l->features;
     case NN_DROPOUT:
         return n * l->in_numel; /* mask factors */
     case NN_LSTM: {
@@ -230,7 +231,7 @@ void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const flo
     int64_t C = l->features, S = l->in_numel / C, M = n * S;
     const float *gamma = p, *beta = p + C;
     float *rmean = buf, *rvar = buf + C, *tracked = buf + 2 * C;
-    float *xhat = l->aux, *mean_s = l->aux + n * l->in_numel, *istd_s = mean_s + C;
+    float *mean_s = l->aux, *istd_s = mean_s + C;
     for (int64_t c = 0; c < C; c++) {
         double mean, var;
         if (train) {
@@ -271,32 +272,34 @@ void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const flo
         istd_s[c] = istd;
         for (int64_t i = 0; i < n; i++) {
             const float *xc = x + (i * C + c) * S;
-            float *hc = xhat + (i * C + c) * S, *yc = y + (i * C + c) * S;
-            for (int64_t j = 0; j < S; j++) {
-                float h = (xc[j] - fm) * istd;
-                hc[j] = h;
-                yc[j] = h * g + b;
-            }
+            float *yc = y + (i * C + c) * S;
+            /* x_hat is not stored: backward computes it again from x
+             * (the same floats), which halves what this pass writes */
+            for (int64_t j = 0; j < S; j++)
+                yc[j] = (xc[j] - fm) * istd * g + b;
         }
     }
     if (train)
         tracked[0] += 1.0f;
 }
 
-void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *dy, float *dx, float *dp, int train)
+void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
+                    float *dp, int train)
 {
     int64_t C = l->features, S = l->in_numel / C, M = n * S;
     const float *gamma = p;
-    const float *xhat = l->aux, *istd_s = l->aux + n * l->in_numel + C;
+    const float *mean_s = l->aux, *istd_s = l->aux + C;
     for (int64_t c = 0; c < C; c++) {
+        /* x_hat = (x - mean) istd: the very floats the forward computed */
+        float fm = mean_s[c], istd = istd_s[c];
         double sdy = 0.0, sdyh = 0.0;
         for (int64_t i = 0; i < n; i++) {
-            const float *d = dy + (i * C + c) * S, *h = xhat + (i * C + c) * S;
+            const float *d = dy + (i * C + c) * S, *xc = x + (i * C + c) * S;
             float r1 = 0.0f, r2 = 0.0f;
 #pragma omp simd reduction(+ : r1, r2)
             for (int64_t j = 0; j < S; j++) {
                 r1 += d[j];
-                r2 += d[j] * h[j];
+                r2 += d[j] * ((xc[j] - fm) * istd);
             }
             sdy += r1;
             sdyh += r2;
@@ -307,15 +310,15 @@ void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *d
         }
         if (!dx)
             continue;
-        float k = gamma[c] * istd_s[c];
+        float k = gamma[c] * istd;
         if (train) {
             /* dx = gamma istd (dy - mean(dy) - x_hat mean(dy x_hat)) */
             float mdy = (float)(sdy / (double)M), mdyh = (float)(sdyh / (double)M);
             for (int64_t i = 0; i < n; i++) {
-                const float *d = dy + (i * C + c) * S, *h = xhat + (i * C + c) * S;
+                const float *d = dy + (i * C + c) * S, *xc = x + (i * C + c) * S;
                 float *o = dx + (i * C + c) * S;
                 for (int64_t j = 0; j < S; j++)
-                    o[j] = k * (d[j] - mdy - h[j] * mdyh);
+                    o[j] = k * (d[j] - mdy - ((xc[j] - fm) * istd) * mdyh);
             }
         } else {
             for (int64_t i = 0; i < n; i++) {

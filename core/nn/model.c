@@ -1049,7 +1049,7 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             nn_convt_backward(l, n, p, in, cur, out, dp, m->work);
             break;
         case NN_BATCHNORM:
-            nn_bn_backward(l, n, p, cur, out, dp, m->fwd_training);
+            nn_bn_backward(l, n, p, in, cur, out, dp, m->fwd_training);
             break;
         case NN_RELU:
         case NN_LEAKY_RELU:
