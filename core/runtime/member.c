@@ -140,6 +140,17 @@ void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratc
     }
 }
 
+/* An individual of the wire fits the member's network. */
+static int check_counts(const lpz_member *m, const lpz_individual *ind, size_t index, lpz_error *err)
+{
+    if (ind->param_count != (uint64_t)m->n_params || ind->buffer_count != (uint64_t)m->n_buffers)
+        return lpz_error_set(err, LPZ_EFORMAT,
+                             "individual %zu has %llu parameters and %llu buffers, expected %lld and %lld", index,
+                             (unsigned long long)ind->param_count, (unsigned long long)ind->buffer_count,
+                             (long long)m->n_params, (long long)m->n_buffers);
+    return LPZ_OK;
+}
+
 int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *buffer_scratch,
                          lpz_error *err)
 {
@@ -155,11 +166,8 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
     int rc = lpz_population_get(v, index, &ind, (size_t)m->n_params, (size_t)m->n_buffers, err);
     if (rc)
         return rc;
-    if (ind.param_count != (uint64_t)m->n_params || ind.buffer_count != (uint64_t)m->n_buffers)
-        return lpz_error_set(err, LPZ_EFORMAT,
-                             "individual %zu has %llu parameters and %llu buffers, expected %lld and %lld", index,
-                             (unsigned long long)ind.param_count, (unsigned long long)ind.buffer_count,
-                             (long long)m->n_params, (long long)m->n_buffers);
+    if ((rc = check_counts(m, &ind, index, err)))
+        return rc;
     if (m->n_buffers)
         lpz_member_set_buffers(m, buffer_scratch);
     m->adam->t = ind.adam_step;
@@ -178,11 +186,8 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
     int rc = lpz_population_peek(v, index, &ind, err);
     if (rc)
         return rc;
-    if (ind.param_count != (uint64_t)m->n_params || ind.buffer_count != (uint64_t)m->n_buffers)
-        return lpz_error_set(err, LPZ_EFORMAT,
-                             "individual %zu has %llu parameters and %llu buffers, expected %lld and %lld", index,
-                             (unsigned long long)ind.param_count, (unsigned long long)ind.buffer_count,
-                             (long long)m->n_params, (long long)m->n_buffers);
+    if ((rc = check_counts(m, &ind, index, err)))
+        return rc;
     lpz_member_drop_adam(m);
     if (params_at)
         lpz_model_borrow_params(m->model, params_at);

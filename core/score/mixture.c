@@ -198,12 +198,16 @@ static int mixture_shapes(lpz_model *const *gens, int n_gens, int64_t *zn, int64
     return LPZ_OK;
 }
 
-/* Output row r of `out` = gens[gen_of[r]] applied to latent row r, for
- * r < n. Per generator: gather its rows' latents, one forward per
- * GEN_CHUNK, scatter the outputs back. idx (GEN_CHUNK) and z (GEN_CHUNK x
- * zn) are scratch. */
-static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, int64_t n, const float *latents,
-                         int64_t zn, int64_t on, int64_t *idx, float *z, float *out, lpz_error *err)
+/* Runs gens[gen_of[r]] on latent row latent_of[r] (r when latent_of is
+ * NULL) for every r < n: per generator, its rows' latents gathered
+ * GEN_CHUNK at a time, one forward each, and emit(user, j, y, k, idx)
+ * given the k outputs y of generator j for rows idx[0..k). idx
+ * (GEN_CHUNK) and z (GEN_CHUNK x zn) are scratch. */
+typedef int (*rows_emit)(void *user, int j, const float *y, int64_t k, const int64_t *idx, lpz_error *err);
+
+static int run_rows(lpz_model *const *gens, int n_gens, const int *gen_of, const int64_t *latent_of, int64_t n,
+                    const float *latents, int64_t zn, int64_t *idx, float *z, rows_emit emit, void *user,
+                    lpz_error *err)
 {
     for (int j = 0; j < n_gens; j++) {
         int64_t r = 0;
@@ -212,7 +216,7 @@ static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, 
             for (; r < n && k < GEN_CHUNK; r++)
                 if (gen_of[r] == j) {
                     idx[k] = r;
-                    memcpy(z + k * zn, latents + r * zn, (size_t)zn * sizeof *z);
+                    memcpy(z + k * zn, latents + (latent_of ? latent_of[r] : r) * zn, (size_t)zn * sizeof *z);
                     k++;
                 }
             if (!k)
@@ -222,10 +226,26 @@ static int generate_rows(lpz_model *const *gens, int n_gens, const int *gen_of, 
                 lpz_error_context(err, "mixture generator %d", j);
                 return err && err->code ? err->code : LPZ_EINVAL;
             }
-            for (int64_t a = 0; a < k; a++)
-                memcpy(out + idx[a] * on, y + a * on, (size_t)on * sizeof *out);
+            int rc = emit(user, j, y, k, idx, err);
+            if (rc)
+                return rc;
         }
     }
+    return LPZ_OK;
+}
+
+typedef struct copy_rows {
+    float *out;
+    int64_t on;
+} copy_rows;
+
+/* Output rows into their places of out. */
+static int emit_copy(void *user, int j, const float *y, int64_t k, const int64_t *idx, lpz_error *err)
+{
+    (void)j, (void)err;
+    const copy_rows *c = user;
+    for (int64_t a = 0; a < k; a++)
+        memcpy(c->out + idx[a] * c->on, y + a * c->on, (size_t)c->on * sizeof *c->out);
     return LPZ_OK;
 }
 
@@ -250,47 +270,32 @@ int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_ge
         lpz_rng_fill_normal(rng, drawn, (size_t)(count * zn), 0.0f, 1.0f);
         latents = drawn;
     }
-    rc = generate_rows(gens, n_gens, assign, count, latents, zn, on, idx, z, out, err);
+    copy_rows cr = {out, on};
+    rc = run_rows(gens, n_gens, assign, NULL, count, latents, zn, idx, z, emit_copy, &cr, err);
 done:
     free(assign), free(idx), free(z), free(drawn);
     return rc;
 }
 
-/* Classifier features of n rows: row r is gens[gen_of[r]] applied to
- * latent row latent_of[r]; features into feat (n x d). A generator's rows
- * go GEN_CHUNK at a time straight from its output to the scorer, so no
- * sample buffer is held (the quick start's would be 3 MB per cell).
- * Scratch: idx (GEN_CHUNK), z (GEN_CHUNK x zn), f (GEN_CHUNK x d). */
-static int row_features(lpz_score_context *ctx, lpz_model *const *gens, int n_gens, const int *gen_of,
-                        const int64_t *latent_of, int64_t n, const float *latents, int64_t zn, int64_t d,
-                        int64_t *idx, float *z, float *f, float *feat, lpz_error *err)
+typedef struct feature_rows {
+    lpz_score_context *ctx;
+    int64_t d;
+    float *f, *feat; /* f: GEN_CHUNK x d scratch; feat: n x d, by row */
+} feature_rows;
+
+/* Classifier features of a generator's outputs, straight from its output
+ * buffer (no sample buffer is held: the quick start's would be 3 MB per
+ * cell), into their rows of feat. */
+static int emit_features(void *user, int j, const float *y, int64_t k, const int64_t *idx, lpz_error *err)
 {
-    for (int j = 0; j < n_gens; j++) {
-        int64_t r = 0;
-        while (r < n) {
-            int64_t k = 0;
-            for (; r < n && k < GEN_CHUNK; r++)
-                if (gen_of[r] == j) {
-                    idx[k] = r;
-                    memcpy(z + k * zn, latents + latent_of[r] * zn, (size_t)zn * sizeof *z);
-                    k++;
-                }
-            if (!k)
-                break;
-            const float *y = lpz_model_forward(gens[j], z, k, err);
-            if (!y) {
-                lpz_error_context(err, "mixture generator %d", j);
-                return err && err->code ? err->code : LPZ_EINVAL;
-            }
-            int rc = lpz_score_features(ctx, y, k, f, err);
-            if (rc) {
-                lpz_error_context(err, "samples of mixture generator %d", j);
-                return rc;
-            }
-            for (int64_t a = 0; a < k; a++)
-                memcpy(feat + idx[a] * d, f + a * d, (size_t)d * sizeof *feat);
-        }
+    const feature_rows *fr = user;
+    int rc = lpz_score_features(fr->ctx, y, k, fr->f, err);
+    if (rc) {
+        lpz_error_context(err, "samples of mixture generator %d", j);
+        return rc;
     }
+    for (int64_t a = 0; a < k; a++)
+        memcpy(fr->feat + idx[a] * fr->d, fr->f + a * fr->d, (size_t)fr->d * sizeof *fr->feat);
     return LPZ_OK;
 }
 
@@ -334,7 +339,8 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)rows);
         goto done;
     }
-    if ((rc = row_features(ctx, gens, n_gens, gen_of, latent_of, rows, latents, zn, d, idx, z, f, feat, err)) ||
+    feature_rows fr = {ctx, d, f, feat};
+    if ((rc = run_rows(gens, n_gens, gen_of, latent_of, rows, latents, zn, idx, z, emit_features, &fr, err)) ||
         (rc = lpz_score_fid_of_features(ctx, feat, count, fid_a, err)) || !wb)
         goto done;
     for (int64_t i = 0, e = count; i < count; i++) {

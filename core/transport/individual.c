@@ -178,25 +178,35 @@ int lpz_population_parse(const uint8_t *payload, size_t len, const lpz_populatio
     return LPZ_OK;
 }
 
-int lpz_population_get(const lpz_population_view *v, size_t index, lpz_individual *ind, size_t param_cap,
-                       size_t buffer_cap, lpz_error *err)
+/* The header of individual `index` into *d, with *c at its arrays. The
+ * view was validated by lpz_population_parse, so walking the headers
+ * cannot fail; it is checked anyway to stay memory-safe if a caller hands
+ * in a view it built itself. */
+static int seek_individual(const lpz_population_view *v, size_t index, lpz_cursor *c, lpz_individual *d,
+                           lpz_error *err)
 {
     if (!v->data || index >= v->count)
         return lpz_error_set(err, LPZ_EINVAL, "individual %zu requested from a population of %u", index, v->count);
-    lpz_cursor c = lpz_cursor_reader(v->data, v->len);
-    c.pos = LPZ_POPULATION_HEADER_SIZE;
-    lpz_individual d;
-    /* The view was validated by lpz_population_parse, so walking the
-     * headers cannot fail; it is checked anyway to stay memory-safe if a
-     * caller hands in a view it built itself. */
+    *c = lpz_cursor_reader(v->data, v->len);
+    c->pos = LPZ_POPULATION_HEADER_SIZE;
     for (size_t i = 0;; i++) {
-        int rc = read_individual_header(&c, i, &d, err);
+        int rc = read_individual_header(c, i, d, err);
         if (rc)
             return rc;
         if (i == index)
-            break;
-        c.pos += (size_t)(4 * (3 * d.param_count + d.buffer_count));
+            return LPZ_OK;
+        c->pos += (size_t)(4 * (3 * d->param_count + d->buffer_count));
     }
+}
+
+int lpz_population_get(const lpz_population_view *v, size_t index, lpz_individual *ind, size_t param_cap,
+                       size_t buffer_cap, lpz_error *err)
+{
+    lpz_cursor c;
+    lpz_individual d;
+    int rc = seek_individual(v, index, &c, &d, err);
+    if (rc)
+        return rc;
     if ((ind->params || ind->adam_m || ind->adam_v) && d.param_count > param_cap)
         return lpz_error_set(err, LPZ_EINVAL, "individual %zu has %llu parameters, the destination holds %zu", index,
                              (unsigned long long)d.param_count, param_cap);
@@ -224,19 +234,11 @@ int lpz_population_peek(const lpz_population_view *v, size_t index, lpz_individu
     (void)v, (void)index, (void)ind;
     return lpz_error_set(err, LPZ_EUNSUPPORTED, "reading a population in place needs a little-endian host");
 #else
-    if (!v->data || index >= v->count)
-        return lpz_error_set(err, LPZ_EINVAL, "individual %zu requested from a population of %u", index, v->count);
-    lpz_cursor c = lpz_cursor_reader(v->data, v->len);
-    c.pos = LPZ_POPULATION_HEADER_SIZE;
+    lpz_cursor c;
     lpz_individual d;
-    for (size_t i = 0;; i++) { /* as in lpz_population_get */
-        int rc = read_individual_header(&c, i, &d, err);
-        if (rc)
-            return rc;
-        if (i == index)
-            break;
-        c.pos += (size_t)(4 * (3 * d.param_count + d.buffer_count));
-    }
+    int rc = seek_individual(v, index, &c, &d, err);
+    if (rc)
+        return rc;
     /* The header checked that the arrays fit in what is left; every
      * offset is 16 + 56 k + 4 j bytes from the payload's start, so the
      * floats are 4-byte aligned in a malloc'd payload. */
