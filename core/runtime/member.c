@@ -140,6 +140,17 @@ void lpz_member_to_wire(const lpz_member *m, lpz_role role, float *buffer_scratc
     }
 }
 
+/* The scalars that travel with an individual. */
+static void set_scalars(lpz_member *m, const lpz_individual *ind)
+{
+    m->adam->t = ind->adam_step;
+    m->lr = ind->learning_rate;
+    m->fitness = ind->fitness;
+    m->id = ind->id;
+    m->loss = ind->loss_index;
+    m->source_cell = (int)ind->source_cell;
+}
+
 /* An individual of the wire fits the member's network. */
 static int check_counts(const lpz_member *m, const lpz_individual *ind, size_t index, lpz_error *err)
 {
@@ -170,12 +181,7 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
         return rc;
     if (m->n_buffers)
         lpz_member_set_buffers(m, buffer_scratch);
-    m->adam->t = ind.adam_step;
-    m->lr = ind.learning_rate;
-    m->fitness = ind.fitness;
-    m->id = ind.id;
-    m->loss = ind.loss_index;
-    m->source_cell = (int)ind.source_cell;
+    set_scalars(m, &ind);
     return LPZ_OK;
 }
 
@@ -200,12 +206,7 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
     m->adam->m = ind.adam_m;
     m->adam->v = ind.adam_v;
     m->adam_borrowed = 1;
-    m->adam->t = ind.adam_step;
-    m->lr = ind.learning_rate;
-    m->fitness = ind.fitness;
-    m->id = ind.id;
-    m->loss = ind.loss_index;
-    m->source_cell = (int)ind.source_cell;
+    set_scalars(m, &ind);
     return LPZ_OK;
 }
 
