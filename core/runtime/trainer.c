@@ -376,15 +376,7 @@ static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int 
     trainer *t = c->tr;
     const lpz_train_params *p = t->p;
     int64_t S = p->fitness_sample_size, B = t->batch;
-    eval_job ej;
-    memset(&ej, 0, sizeof ej);
-    ej.c = c;
-    ej.gens = gens;
-    ej.discs = discs;
-    ej.ng = ng;
-    ej.nd = nd;
-    ej.want_g = want_g;
-    ej.want_d = want_d;
+    eval_job ej = {.c = c, .gens = gens, .discs = discs, .ng = ng, .nd = nd, .want_g = want_g, .want_d = want_d};
     /* part 0 sums into pair_loss (2 nall^2: pair then dfake) and real_loss
      * (nall), the helper into dp_loss (the same three, contiguous) */
     ej.pair[0] = c->pair_loss;

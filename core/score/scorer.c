@@ -486,13 +486,8 @@ static int context_features(lpz_score_context *c, const float *x, int64_t n, flo
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     if (!c->run2 || chunks < 2)
         return features_of(c->s, c->model, x, n, f, err);
-    features_job j;
-    memset(&j, 0, sizeof j);
-    j.c = c;
-    j.x = x;
-    j.f = f;
-    j.n = n;
-    j.mid = (chunks + 1) / 2 * CHUNK; /* whole chunks: the rows one thread would pass together */
+    /* whole chunks: the rows one thread would pass together */
+    features_job j = {.c = c, .x = x, .f = f, .n = n, .mid = (chunks + 1) / 2 * CHUNK};
     c->run2(c->runner, features_part, &j);
     for (int k = 0; k < 2; k++)
         if (j.rc[k]) {
