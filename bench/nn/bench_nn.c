@@ -27,6 +27,7 @@
  */
 #include "nn/adam.h"
 #include "nn/loss.h"
+#include "nn/model_frozen.h"
 #include "nn/replica.h"
 #include <lpz/nn.h>
 
@@ -242,7 +243,7 @@ typedef struct gan {
     lpz_adam *ag, *ad;
     int64_t batch, nz, nx;
     float *z, *real, *dy, *dx;
-    float *cat; /* [2 * nx]: real then fake rows, one D pass (NULL: two passes) */
+    int joined; /* 1: real then fake rows in D's input buffer, one D pass (0: two passes) */
     lpz_rng rng;
 } gan;
 
@@ -261,8 +262,8 @@ static void gan_init(gan *s, lpz_model *g, lpz_model *d, int64_t batch)
     s->z = malloc((size_t)s->nz * sizeof(float));
     s->real = malloc((size_t)s->nx * sizeof(float));
     s->dy = malloc((size_t)(2 * batch) * sizeof(float));
-    s->cat = lpz_replica_supported(d) ? malloc((size_t)(2 * s->nx) * sizeof(float)) : NULL;
-    if (s->cat)
+    s->joined = lpz_replica_supported(d);
+    if (s->joined)
         CK(lpz_model_reserve(d, 2 * batch, &err));
     s->dx = malloc((size_t)s->nx * sizeof(float));
     lpz_rng_seed(&s->rng, 7, 0);
@@ -279,7 +280,6 @@ static void gan_free(gan *s)
     free(s->real);
     free(s->dy);
     free(s->dx);
-    free(s->cat);
 }
 
 static void gan_step(gan *s)
@@ -292,10 +292,13 @@ static void gan_step(gan *s)
     if (!fake)
         die("G forward", &err);
     lpz_model_zero_grad(s->d);
-    if (s->cat) { /* as the trainer: one pass over the joined rows */
-        memcpy(s->cat, s->real, (size_t)s->nx * sizeof(float));
-        memcpy(s->cat + s->nx, fake, (size_t)s->nx * sizeof(float));
-        if (!(out = lpz_model_forward(s->d, s->cat, 2 * s->batch, &err)))
+    if (s->joined) { /* as the trainer: the joined rows assembled in D's input buffer, one pass */
+        float *cat = lpz_model_input_buffer(s->d, 2 * s->batch, &err);
+        if (!cat)
+            die("D input buffer", &err);
+        memcpy(cat, s->real, (size_t)s->nx * sizeof(float));
+        memcpy(cat + s->nx, fake, (size_t)s->nx * sizeof(float));
+        if (!(out = lpz_model_forward(s->d, cat, 2 * s->batch, &err)))
             die("D forward", &err);
         CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
         CK(lpz_loss(LPZ_LOSS_BCE, out + s->batch, s->batch, 0.0f, &loss, s->dy + s->batch, &err));

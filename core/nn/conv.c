@@ -3,7 +3,7 @@
  * Samples are processed in chunks of l->chunk: the im2col matrix of a chunk
  * is col [C k k, cs * P] with column s * P + p for sample s and output
  * position p, so one GEMM covers the whole chunk. Outputs are then scattered
- * back to NCHW.
+ * back to NCHW (a one-sample chunk is already in place).
  *
  * A transposed conv is the input-gradient of a conv with the roles of input
  * and output swapped: its forward is GEMM + col2im, its input gradient

@@ -66,7 +66,7 @@ typedef struct nn_layer {
 
     /* geometry of conv/convt: input (cin, hin, win), output (cout, hout, wout) */
     int64_t cin, hin, win, cout, hout, wout;
-    int64_t chunk; /* samples per GEMM chunk (conv/convt), set by reserve */
+    int64_t chunk; /* samples per GEMM chunk (conv/convt), set with the batch arena's layout */
 
     /* custom layers */
     const lpz_layer_ops *ops;

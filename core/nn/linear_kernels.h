@@ -1,6 +1,6 @@
 /* core/nn/linear_kernels.h - packing-free AVX-512 products of the linear
  * layer (linear_kernels.c), used by layers.c instead of cblas_sgemm when the
- * CPU has AVX-512F.
+ * CPU has AVX-512 F, VL and DQ.
  *
  * Why: at the batch sizes lpz trains with (R = 50..200 rows) OpenBLAS packs
  * the whole weight matrix W [O x In] on every call and then uses each packed
@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-/* 1 when the kernels can run here (AVX-512F, checked once). */
+/* 1 when the kernels can run here (AVX-512 F, VL and DQ; checked once). */
 int nn_lk_available(void);
 
 /* y [R x O] = x [R x In] W^T + b (b [O], or NULL for no bias). Computes

@@ -768,61 +768,45 @@ float *lpz_model_grads(lpz_model *m)
 
 /* ---- running ------------------------------------------------------------- */
 
-/* Floats of the arena for batches of n (each piece rounded up to 16
- * floats, 64 bytes); -1 when the size overflows. */
+/* The model's batch memory for batches of n, each piece rounded up to 16
+ * floats (64 bytes): the input copy, per layer its output (a reshape
+ * aliases its input) and aux, two gradient buffers of the largest
+ * activation, one work area for the layers. Returns the floats it takes
+ * (-1 when that overflows); with arena not NULL also points the model's
+ * pieces into it. One walk for sizing and laying out, so they agree. */
 #define R16(x) (((x) + 15) & ~(int64_t)15)
-static int64_t arena_floats(const lpz_model *m, int64_t n)
+static int64_t arena_layout(lpz_model *m, float *arena, int64_t n)
 {
-    int64_t in_numel = lpz_shape_numel(&m->in_shape);
-    int64_t total = R16(n * in_numel), maxact = in_numel, work = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        const nn_layer *l = &m->layers[i];
-        if (l->out_numel > maxact)
-            maxact = l->out_numel;
-        if (l->kind != NN_RESHAPE)
-            total += R16(n * l->out_numel);
-        total += R16(nn_aux_size(l, n));
-        int64_t w = nn_work_size(l, n);
-        if (w > work)
-            work = w;
-    }
-    total += 2 * R16(n * maxact) + R16(work);
-    return (double)total * sizeof(float) > (double)SIZE_MAX / 2 ? -1 : total;
-}
-
-/* Points the model's batch memory into arena (arena_floats(m, n) floats). */
-static void arena_layout(lpz_model *m, float *arena, int64_t n)
-{
-    int64_t in_numel = lpz_shape_numel(&m->in_shape), maxact = in_numel;
-    m->arena = arena;
-    float *p = arena;
-    m->x_copy = p;
-    p += R16(n * in_numel);
-    const float *prev = m->x_copy;
+    int64_t in_numel = lpz_shape_numel(&m->in_shape), maxact = in_numel, work = 0;
+    int64_t off = R16(n * in_numel); /* x_copy at 0 */
+    const float *prev = arena;
     for (int i = 0; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
         if (l->out_numel > maxact)
             maxact = l->out_numel;
-        if (l->kind == NN_RESHAPE) {
-            l->y = (float *)prev;
-        } else {
-            l->y = p;
-            p += R16(n * l->out_numel);
+        int64_t w = nn_work_size(l, n), a = nn_aux_size(l, n);
+        if (w > work)
+            work = w;
+        if (arena) {
+            l->y = l->kind == NN_RESHAPE ? (float *)prev : arena + off;
+            l->aux = a ? arena + off + (l->kind == NN_RESHAPE ? 0 : R16(n * l->out_numel)) : NULL;
+            if (l->kind == NN_CONV || l->kind == NN_CONVT)
+                l->chunk = nn_conv_chunk(l, n); /* the one nn_work_size sized work for */
+            prev = l->y;
         }
-        int64_t a = nn_aux_size(l, n);
-        l->aux = a ? p : NULL;
-        p += R16(a);
-        if (l->kind == NN_CONV || l->kind == NN_CONVT)
-            l->chunk = nn_conv_chunk(l, n); /* the one nn_work_size sized work for */
-        prev = l->y;
+        off += (l->kind == NN_RESHAPE ? 0 : R16(n * l->out_numel)) + R16(a);
     }
-    m->g0 = p;
-    p += R16(n * maxact);
-    m->g1 = p;
-    p += R16(n * maxact);
-    m->work = p;
-    m->reserved = n;
-    m->last_n = 0;
+    if (arena) {
+        m->arena = arena;
+        m->x_copy = arena;
+        m->g0 = arena + off;
+        m->g1 = m->g0 + R16(n * maxact);
+        m->work = m->g1 + R16(n * maxact);
+        m->reserved = n;
+        m->last_n = 0;
+    }
+    off += 2 * R16(n * maxact) + R16(work);
+    return (double)off * sizeof(float) > (double)SIZE_MAX / 2 ? -1 : off;
 }
 
 int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
@@ -833,7 +817,7 @@ int lpz_model_reserve(lpz_model *m, int64_t max_batch, lpz_error *err)
         return lpz_error_set(err, LPZ_EINVAL, "batch size %lld is not >= 1", (long long)max_batch);
     if (m->reserved == max_batch && m->arena)
         return LPZ_OK;
-    int64_t total = arena_floats(m, max_batch);
+    int64_t total = arena_layout(m, NULL, max_batch);
     if (total < 0)
         return lpz_error_set(err, LPZ_ENOMEM, "scratch memory for batch %lld is too large", (long long)max_batch);
     float *arena = aligned_alloc(64, (size_t)total * sizeof(float));
@@ -853,7 +837,7 @@ int lpz_model_share_scratch(lpz_model **models, int count, int64_t max_batch, lp
         return lpz_error_set(err, LPZ_EINVAL, "batch size %lld is not >= 1", (long long)max_batch);
     int64_t total = 0;
     for (int i = 0; i < count; i++) {
-        int64_t f = models[i] ? arena_floats(models[i], max_batch) : -1;
+        int64_t f = models[i] ? arena_layout(models[i], NULL, max_batch) : -1;
         if (f < 0)
             return lpz_error_set(err, models[i] ? LPZ_ENOMEM : LPZ_EINVAL,
                                  "lpz_model_share_scratch: model %d is NULL or its scratch too large", i);
@@ -1126,9 +1110,27 @@ int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error
 
 float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err)
 {
+    if (!m) {
+        lpz_error_set(err, LPZ_EINVAL, "lpz_model_input_buffer: model is NULL");
+        return NULL;
+    }
     if (n > m->reserved && lpz_model_reserve(m, n, err) != LPZ_OK)
         return NULL;
+    /* x_copy is what a backward reads as the first layer's input (and it
+     * is shared with the models of a shared arena): once the caller writes
+     * here, no pending backward may run on it. */
+    m->last_n = 0;
+    if (m->scratch)
+        m->scratch->last = NULL;
     return m->x_copy;
+}
+
+int lpz_model_write_params(lpz_model *m, const float *src, lpz_error *err)
+{
+    if (m->params_borrowed)
+        return lpz_error_set(err, LPZ_ESTATE, "cannot write the parameters of a model that borrows them (read-only)");
+    lpz_model_set_vector(m, src);
+    return LPZ_OK;
 }
 
 void lpz_model_borrow_params(lpz_model *m, float *params)
@@ -1262,9 +1264,9 @@ int lpz_model_copy_from(lpz_model *dst, const lpz_model *src, lpz_error *err)
                              "cannot copy between models of different structure (%lld and %lld parameters, %d and "
                              "%d tensors)",
                              (long long)src->n_params, (long long)dst->n_params, src->n_tensors, dst->n_tensors);
-    if (dst->params_borrowed)
-        return lpz_error_set(err, LPZ_ESTATE, "cannot copy into a model whose parameters are borrowed (read-only)");
-    lpz_model_set_vector(dst, src->params);
+    int rc = lpz_model_write_params(dst, src->params, err);
+    if (rc)
+        return rc;
     if (src->n_bufs)
         memcpy(dst->bufs, src->bufs, (size_t)src->n_bufs * sizeof(float));
     return LPZ_OK;

@@ -31,6 +31,11 @@ float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err);
  * no lpz_model_set_vector). The memory must outlive the model's use. */
 void lpz_model_borrow_params(lpz_model *m, float *params);
 
+/* Copies n_params floats into the model's parameters; LPZ_ESTATE (nothing
+ * written) when it borrows them: the one check of that rule, for every
+ * library writer (lpz_model_copy_from, members decoding the wire). */
+int lpz_model_write_params(lpz_model *m, const float *src, lpz_error *err);
+
 /* Gives the `count` models (all with gradients) ONE gradient buffer of
  * the largest parameter count instead of one each: for models of one
  * thread that are trained in turn, each step zeroing the gradients,

@@ -3,6 +3,7 @@
 #include "nn/replica.h"
 
 #include "nn/internal.h"
+#include "nn/model_frozen.h"
 
 #include <stdlib.h>
 
@@ -46,8 +47,7 @@ int lpz_replica_create(const lpz_model *m, int64_t max_batch, lpz_model **out, l
     int rc = lpz_model_clone(m, &r, err);
     if (rc)
         return rc;
-    free(r->params); /* the clone's copy: the replica reads a bound model's */
-    r->params = NULL;
+    lpz_model_borrow_params(r, NULL); /* frees the clone's copy: the replica reads a bound model's */
     lpz_model_zero_grad(r);
     if ((rc = lpz_model_reserve(r, max_batch, err))) {
         lpz_model_destroy(r);
@@ -55,14 +55,6 @@ int lpz_replica_create(const lpz_model *m, int64_t max_batch, lpz_model **out, l
     }
     *out = r;
     return LPZ_OK;
-}
-
-void lpz_replica_destroy(lpz_model *r)
-{
-    if (!r)
-        return;
-    r->params = NULL; /* borrowed */
-    lpz_model_destroy(r);
 }
 
 int lpz_replica_bind(lpz_model *r, const lpz_model *src, lpz_error *err)

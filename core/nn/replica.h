@@ -23,9 +23,10 @@
 int lpz_replica_supported(const lpz_model *m);
 
 /* A replica of m with batch memory for max_batch samples and no parameters
- * bound yet. Destroy it with lpz_replica_destroy. */
+ * bound yet: its parameters are borrowed (lpz_model_borrow_params), so
+ * lpz_model_destroy frees only the replica's own memory and nothing can
+ * write the bound model's parameters through it. */
 int lpz_replica_create(const lpz_model *m, int64_t max_batch, lpz_model **out, lpz_error *err);
-void lpz_replica_destroy(lpz_model *r);
 
 /* Points the replica at src's parameters and training mode. src has the
  * structure the replica was made from (same parameter count and layers). */

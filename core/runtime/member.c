@@ -194,11 +194,11 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
         return rc;
     if ((rc = check_counts(m, &ind, index, err)))
         return rc;
-    lpz_member_drop_adam(m);
     if (params_at)
         lpz_model_borrow_params(m->model, params_at);
-    else if (m->n_params)
-        memcpy(lpz_model_params(m->model), ind.params, (size_t)m->n_params * sizeof(float));
+    else if ((rc = lpz_model_write_params(m->model, ind.params, err)))
+        return rc;
+    lpz_member_drop_adam(m);
     if (m->n_buffers) {
         memcpy(buffer_scratch, ind.buffers, (size_t)m->n_buffers * sizeof(float));
         lpz_member_set_buffers(m, buffer_scratch);

@@ -495,8 +495,8 @@ typedef struct dp_job {
 static void dp_free(cell *c)
 {
     lpz_pair_destroy(c->dp);
-    lpz_replica_destroy(c->dp_g);
-    lpz_replica_destroy(c->dp_d);
+    lpz_model_destroy(c->dp_g);
+    lpz_model_destroy(c->dp_d);
     free(c->dp_loss);
     c->dp = NULL;
     c->dp_g = c->dp_d = NULL;

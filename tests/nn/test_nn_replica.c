@@ -65,7 +65,7 @@ static void test_supported_networks(void **state)
     assert_null(r);
     OK(lpz_replica_create(plain, 4, &r, &e_));
     assert_int_equal(lpz_replica_bind(r, bn, &e_), LPZ_EINVAL); /* other structure */
-    lpz_replica_destroy(r);
+    lpz_model_destroy(r);
     lpz_model_destroy(plain), lpz_model_destroy(bn), lpz_model_destroy(drop), lpz_model_destroy(nodrop);
 }
 
@@ -126,7 +126,7 @@ static void test_split_step_matches_whole_batch(void **state)
         /* the replica sees the update through the shared buffer */
         assert_ptr_equal(lpz_model_params(rep), lpz_model_params(split));
     }
-    lpz_replica_destroy(rep);
+    lpz_model_destroy(rep);
     lpz_model_destroy(whole), lpz_model_destroy(split);
 }
 
