@@ -133,11 +133,12 @@ int lpz_cli_new_interrupt(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe (POSIX) */
     int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    /* One compare-and-swap: two handlers running at once on two threads
+     * (a process-directed signal) cannot both count as new. */
     int64_t prev = __atomic_load_n(&last_ns, __ATOMIC_SEQ_CST);
     if (prev && now - prev < 1000000000)
         return 0;
-    __atomic_store_n(&last_ns, now, __ATOMIC_SEQ_CST);
-    return 1;
+    return __atomic_compare_exchange_n(&last_ns, &prev, now, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const char **config_file)

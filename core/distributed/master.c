@@ -494,7 +494,6 @@ static void wait_idle(master *m)
     }
 }
 
-/* The cell of a lost client: on a spare (re-greeted), or lost. */
 /* Tells every client, in the next heartbeats, where cell `cell` is now
  * served (or LPZ_PEER_GONE_URL: nowhere). */
 static void announce_move(master *m, int cell, const char *url)
@@ -510,6 +509,7 @@ static void announce_move(master *m, int cell, const char *url)
         m->n_moves++;
 }
 
+/* The cell of a lost client: on a spare (re-greeted), or lost. */
 static int reassign(master *m, int cell)
 {
     mcell *c = &m->cells[cell];

@@ -56,7 +56,10 @@ INLINE void tr8x16(const __m512 r[8], __m256 out[16])
 }
 
 /* One tile: C [mr x nr] (mr <= 8, nr <= 16 nv) over k = 0..K-1 of
- * A (m, k) = a[m sam + k sak] and B (k, n) = b[k ldb + n].
+ * A (m, k) = a[m sam + k sak] and B (k, n) = b[k ldb + n]. A full 8-row
+ * block reads A with one unit stride assumed: sam = 1 for ST_ADD (dy^T),
+ * sak = 1 otherwise (W, dy rows); the three products of this file are
+ * called so, and a new caller must be too.
  *   ST_STORE: c[m ldc + n] = sum;  ST_ADD: c[m ldc + n] += sum;
  *   ST_TRANS: c[n ldc + m] = bias[m] + sum (the tile written transposed). */
 INLINE void tile(const int nv, const int masked, const int full, const int mode, int64_t K, const float *a,

@@ -99,6 +99,17 @@ void lpz_member_freeze(lpz_member *m)
     lpz_model_drop_grads(m->model);
 }
 
+/* The scalars an individual carries besides its Adam step (copied with
+ * the moments by lpz_adam_copy, or set by the caller). */
+static void copy_scalars(lpz_member *dst, const lpz_member *src)
+{
+    dst->lr = src->lr;
+    dst->fitness = src->fitness;
+    dst->id = src->id;
+    dst->loss = src->loss;
+    dst->source_cell = src->source_cell;
+}
+
 int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err)
 {
     if (dst == src)
@@ -111,11 +122,7 @@ int lpz_member_copy(lpz_member *dst, const lpz_member *src, lpz_error *err)
         rc = lpz_adam_copy(dst->adam, src->adam, err);
     if (rc)
         return rc;
-    dst->lr = src->lr;
-    dst->fitness = src->fitness;
-    dst->id = src->id;
-    dst->loss = src->loss;
-    dst->source_cell = src->source_cell;
+    copy_scalars(dst, src);
     return LPZ_OK;
 }
 
@@ -149,6 +156,18 @@ static void set_scalars(lpz_member *m, const lpz_individual *ind)
     m->id = ind->id;
     m->loss = ind->loss_index;
     m->source_cell = (int)ind->source_cell;
+}
+
+/* The member reads Adam moments it does not own (and, when params is not
+ * NULL, its parameters): its own moments are freed. */
+static void borrow_state(lpz_member *m, float *params, float *adam_m, float *adam_v)
+{
+    if (params)
+        lpz_model_borrow_params(m->model, params);
+    lpz_member_drop_adam(m);
+    m->adam->m = adam_m;
+    m->adam->v = adam_v;
+    m->adam_borrowed = 1;
 }
 
 /* An individual of the wire fits the member's network. */
@@ -194,18 +213,13 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
         return rc;
     if ((rc = check_counts(m, &ind, index, err)))
         return rc;
-    if (params_at)
-        lpz_model_borrow_params(m->model, params_at);
-    else if ((rc = lpz_model_write_params(m->model, ind.params, err)))
+    if (!params_at && (rc = lpz_model_write_params(m->model, ind.params, err)))
         return rc;
-    lpz_member_drop_adam(m);
     if (m->n_buffers) {
         memcpy(buffer_scratch, ind.buffers, (size_t)m->n_buffers * sizeof(float));
         lpz_member_set_buffers(m, buffer_scratch);
     }
-    m->adam->m = ind.adam_m;
-    m->adam->v = ind.adam_v;
-    m->adam_borrowed = 1;
+    borrow_state(m, params_at, ind.adam_m, ind.adam_v);
     set_scalars(m, &ind);
     return LPZ_OK;
 }
@@ -216,17 +230,15 @@ int lpz_member_borrow_published(lpz_member *m, const lpz_population_view *v, siz
     int rc = lpz_population_peek(v, index, &ind, err);
     if (rc)
         return rc;
-    if (ind.param_count != (uint64_t)m->n_params || ind.id != m->id || ind.adam_step != m->adam->t)
+    if ((rc = check_counts(m, &ind, index, err)))
+        return rc;
+    if (ind.id != m->id || ind.adam_step != m->adam->t)
         return lpz_error_set(err, LPZ_EINVAL,
                              "individual %zu of the payload (id %llu, step %lld) is not this member (id %llu, step "
                              "%lld)",
                              index, (unsigned long long)ind.id, (long long)ind.adam_step, (unsigned long long)m->id,
                              (long long)m->adam->t);
-    lpz_model_borrow_params(m->model, ind.params);
-    lpz_member_drop_adam(m);
-    m->adam->m = ind.adam_m;
-    m->adam->v = ind.adam_v;
-    m->adam_borrowed = 1;
+    borrow_state(m, ind.params, ind.adam_m, ind.adam_v);
     return LPZ_OK;
 }
 
@@ -254,16 +266,8 @@ int lpz_member_adopt(lpz_member *dst, const lpz_member *src, lpz_error *err)
     if (src->n_params && !src->adam->m)
         return lpz_error_set(err, LPZ_ESTATE, "adopting an individual without Adam moments");
     copy_buffers(dst, src);
-    lpz_model_borrow_params(dst->model, lpz_model_params(src->model));
-    lpz_member_drop_adam(dst);
-    dst->adam->m = src->adam->m;
-    dst->adam->v = src->adam->v;
-    dst->adam_borrowed = 1;
+    borrow_state(dst, lpz_model_params(src->model), src->adam->m, src->adam->v);
     dst->adam->t = src->adam->t;
-    dst->lr = src->lr;
-    dst->fitness = src->fitness;
-    dst->id = src->id;
-    dst->loss = src->loss;
-    dst->source_cell = src->source_cell;
+    copy_scalars(dst, src);
     return LPZ_OK;
 }

@@ -29,9 +29,11 @@ typedef struct lpz_member {
     int loss;        /* lpz_loss_kind the member trains with */
     int source_cell; /* where it was created */
     int64_t n_params, n_buffers;
-    /* 1: adam->m and adam->v point into a population payload the member
-     * does not own (lpz_member_borrow_wire); NULL both: no Adam state
-     * (lpz_member_drop_adam). Either way they are never freed here. */
+    /* 1: adam->m and adam->v point into memory the member does not own:
+     * a population payload (lpz_member_borrow_wire,
+     * lpz_member_borrow_published) or another member's arrays
+     * (lpz_member_adopt); NULL both: no Adam state (lpz_member_drop_adam).
+     * Either way they are never freed here. */
     int adam_borrowed;
 } lpz_member;
 

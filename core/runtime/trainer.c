@@ -148,13 +148,13 @@ typedef struct cell {
     lpz_peer_server *server;
     lpz_peer_client *clients[LPZ_MAX_NEIGHBOURS]; /* neighbours in other processes */
     /* Neighbours run by this process (local mode) are read in place from
-     * their servers' snapshots (no copy over inproc): nb_server[k] non-NULL.
+     * their servers' snapshots (no copy over inproc): nb_cell[k] non-NULL.
      * nb_snap[k] keeps the snapshot whose Adam moments neighbour k's
      * members borrow, from fetch_neighbours until selection has copied
-     * what it picked (release_neighbours); their parameters are copied. */
-    lpz_peer_server *nb_server[LPZ_MAX_NEIGHBOURS];
+     * what it picked (release_neighbours); their parameters are one copy
+     * per published version (nb_params). */
     lpz_peer_snapshot *nb_snap[LPZ_MAX_NEIGHBOURS];
-    struct cell *nb_cell[LPZ_MAX_NEIGHBOURS];     /* that neighbour (in-process) */
+    struct cell *nb_cell[LPZ_MAX_NEIGHBOURS]; /* that neighbour (in-process), else NULL */
     nb_params *nb_params_held[LPZ_MAX_NEIGHBOURS]; /* the parameters its members read */
     nb_params *nb_params_spare[LPZ_MAX_NEIGHBOURS]; /* after a failed fetch: a version members may read too */
     /* As a publisher: the last version its readers decoded (weak: freed
@@ -949,17 +949,24 @@ static void params_put(cell *p, nb_params *np)
     }
 }
 
-/* Neighbour k's members forget the Adam moments they borrow from its
- * snapshot, and the snapshot is released (in-process neighbours). */
-static void release_neighbour(cell *c, int k)
+/* Neighbour k's members own no Adam moments (in-process neighbours
+ * borrow them from the snapshot while selection may copy them). */
+static void drop_neighbour_moments(cell *c, int k)
 {
     int pop = c->tr->pop;
-    if (!c->nb_server[k])
-        return;
     for (int i = 0; i < pop; i++) {
         lpz_member_drop_adam(&c->nb_gen[(k - 1) * pop + i]);
         lpz_member_drop_adam(&c->nb_disc[(k - 1) * pop + i]);
     }
+}
+
+/* Neighbour k's members forget the Adam moments they borrow from its
+ * snapshot, and the snapshot is released (in-process neighbours). */
+static void release_neighbour(cell *c, int k)
+{
+    if (!c->nb_cell[k])
+        return;
+    drop_neighbour_moments(c, k);
     lpz_peer_snapshot_release(c->nb_snap[k]);
     c->nb_snap[k] = NULL;
 }
@@ -990,12 +997,14 @@ static int fetch_neighbours(cell *c)
         size_t len = 0;
         lpz_error e;
         lpz_population_view v;
-        int rc = LPZ_OK, inproc = c->nb_server[k] != NULL;
+        int rc = LPZ_OK, inproc = c->nb_cell[k] != NULL;
         if (inproc) {
-            /* Published before any cell starts (cell_setup), so never NULL. */
+            /* Published before any cell starts (cell_setup); NULL only
+             * after a failed republish, which fails that cell too. */
             lpz_peer_snapshot_release(c->nb_snap[k]);
-            if (!(c->nb_snap[k] = lpz_peer_server_acquire(c->nb_server[k], &payload, &len)))
-                rc = lpz_error_set(&e, LPZ_ESTATE, "cell %d has not published a population", c->nb[k]);
+            if (!(c->nb_snap[k] = lpz_peer_server_acquire(c->nb_cell[k]->server, &payload, &len)))
+                rc = lpz_error_set(&e, LPZ_ESTATE, "cell %d is not serving a population (its last publish failed)",
+                                   c->nb[k]);
         } else {
             rc = lpz_peer_client_fetch(c->clients[k], t->fetch_timeout_ms, &payload, &len, &e);
         }
@@ -1051,7 +1060,7 @@ static int fetch_neighbours(cell *c)
         lpz_peer_client_release(c->clients[k]);
         /* A neighbour the distributed master declared gone is not asked
          * any more (logged once by the transport): not a failure. */
-        if (rc && strcmp(lpz_peer_client_url(c->clients[k]), LPZ_PEER_GONE_URL) == 0)
+        if (rc == LPZ_ENOTFOUND)
             continue;
         if (rc) {
             char buf[2048];
@@ -1263,8 +1272,6 @@ static int run_iteration(cell *c, int it)
     lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);
-    if (!rc) /* normally done before the fetch (cell_main) */
-        rc = publish_pending(c, 0);
     if (!rc && c->sel_gen) {
         rc = select_population(c, c->all_gen, c->sel_gen);
         if (!rc)
@@ -1615,19 +1622,17 @@ static int cell_connect(trainer *t, cell *c, lpz_error *err)
     for (int k = 1; k < c->n_nb; k++) {
         /* Local mode: every cell is a thread of this process, its server
          * is read in place (the distributed mode, where cells move
-         * between processes, always asks over the transport). Such a
-         * neighbour's members own no Adam moments: they borrow them. */
+         * between processes, always asks over the transport; so does a
+         * big-endian host, where the payload's floats cannot be read in
+         * place). Such a neighbour's members own no Adam moments: they
+         * borrow them. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         for (int j = 0; !t->setup->cell_urls && j < t->n_cells; j++)
             if (t->cells[j].id == c->nb[k])
-                c->nb_server[k] = t->cells[j].server;
-        for (int j = 0; c->nb_server[k] && j < t->n_cells; j++)
-            if (t->cells[j].id == c->nb[k])
                 c->nb_cell[k] = &t->cells[j];
-        if (c->nb_server[k]) {
-            for (int i = 0; i < t->pop; i++) {
-                lpz_member_drop_adam(&c->nb_gen[(k - 1) * t->pop + i]);
-                lpz_member_drop_adam(&c->nb_disc[(k - 1) * t->pop + i]);
-            }
+#endif
+        if (c->nb_cell[k]) {
+            drop_neighbour_moments(c, k);
             continue;
         }
         char url[4096];
