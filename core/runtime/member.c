@@ -204,14 +204,20 @@ int lpz_member_from_wire(lpz_member *m, const lpz_population_view *v, size_t ind
     return LPZ_OK;
 }
 
+/* Individual `index` of the payload, in place, checked to fit the member. */
+static int peek_fitting(const lpz_member *m, const lpz_population_view *v, size_t index, lpz_individual *ind,
+                        lpz_error *err)
+{
+    int rc = lpz_population_peek(v, index, ind, err);
+    return rc ? rc : check_counts(m, ind, index, err);
+}
+
 int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t index, float *params_at,
                            float *buffer_scratch, lpz_error *err)
 {
     lpz_individual ind;
-    int rc = lpz_population_peek(v, index, &ind, err);
+    int rc = peek_fitting(m, v, index, &ind, err);
     if (rc)
-        return rc;
-    if ((rc = check_counts(m, &ind, index, err)))
         return rc;
     if (!params_at && (rc = lpz_model_write_params(m->model, ind.params, err)))
         return rc;
@@ -227,10 +233,8 @@ int lpz_member_borrow_wire(lpz_member *m, const lpz_population_view *v, size_t i
 int lpz_member_borrow_published(lpz_member *m, const lpz_population_view *v, size_t index, lpz_error *err)
 {
     lpz_individual ind;
-    int rc = lpz_population_peek(v, index, &ind, err);
+    int rc = peek_fitting(m, v, index, &ind, err);
     if (rc)
-        return rc;
-    if ((rc = check_counts(m, &ind, index, err)))
         return rc;
     if (ind.id != m->id || ind.adam_step != m->adam->t)
         return lpz_error_set(err, LPZ_EINVAL,
