@@ -1,5 +1,6 @@
 /* core/nn/elementwise.c - the element-wise loops of the engine:
- * activations forward/backward, dropout and the Adam update.
+ * activations forward/backward, dropout, the Adam update and batch norm's
+ * passes (with the activation that follows it).
  *
  * These are memory-bound loops over whole batches. The bodies
  * (elementwise_body.h) are compiled three times: baseline x86-64, AVX2+FMA
@@ -36,24 +37,37 @@ static struct {
     void (*act_backward)(int, float, const float *, const float *, const float *, float *, int64_t);
     void (*mul)(const float *, const float *, float *, int64_t);
     void (*adam_update)(float *, const float *, float *, float *, int64_t, float, float, float, float, float);
-} kern = {act_forward_base, act_backward_base, mul_base, adam_update_base};
+    void (*bn_stats)(const float *, int64_t, int64_t, int64_t, double *, double *);
+    void (*bn_apply)(int, float, const float *, float *, int64_t, int64_t, int64_t, const float *, const float *,
+                     const float *);
+    void (*bn_grad_sums)(int, float, const float *, const float *, int64_t, int64_t, int64_t, const float *,
+                         const float *, const float *, const float *, double *, double *);
+    void (*bn_grad_input)(int, float, const float *, const float *, float *, int64_t, int64_t, int64_t,
+                          const float *, const float *, const float *, const float *, const float *, const float *);
+} kern = {act_forward_base, act_backward_base, mul_base,      adam_update_base,
+          bn_stats_base,    bn_apply_base,     bn_grad_sums_base, bn_grad_input_base};
+
+#define NN_PICK(isa)                                                                                               \
+    do {                                                                                                           \
+        kern.act_forward = act_forward_##isa;                                                                      \
+        kern.act_backward = act_backward_##isa;                                                                    \
+        kern.mul = mul_##isa;                                                                                      \
+        kern.adam_update = adam_update_##isa;                                                                      \
+        kern.bn_stats = bn_stats_##isa;                                                                            \
+        kern.bn_apply = bn_apply_##isa;                                                                            \
+        kern.bn_grad_sums = bn_grad_sums_##isa;                                                                    \
+        kern.bn_grad_input = bn_grad_input_##isa;                                                                  \
+    } while (0)
 
 /* Runs at load time, before any thread can call the kernels. */
 __attribute__((constructor)) static void pick_kernels(void)
 {
 #ifdef NN_MULTI_ISA
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-        kern.act_forward = act_forward_avx512;
-        kern.act_backward = act_backward_avx512;
-        kern.mul = mul_avx512;
-        kern.adam_update = adam_update_avx512;
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        kern.act_forward = act_forward_avx2;
-        kern.act_backward = act_backward_avx2;
-        kern.mul = mul_avx2;
-        kern.adam_update = adam_update_avx2;
-    }
+    if (__builtin_cpu_supports("avx512f"))
+        NN_PICK(avx512);
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        NN_PICK(avx2);
 #endif
 }
 
@@ -76,4 +90,28 @@ void nn_adam_update(float *p, const float *g, float *m, float *v, int64_t n, flo
                     float sqrt_bc2, float eps)
 {
     kern.adam_update(p, g, m, v, n, b1, b2, step, sqrt_bc2, eps);
+}
+
+void nn_bn_stats(const float *x, int64_t n, int64_t C, int64_t S, double *mean, double *m2)
+{
+    kern.bn_stats(x, n, C, S, mean, m2);
+}
+
+void nn_bn_apply(int act, float slope, const float *x, float *y, int64_t n, int64_t C, int64_t S, const float *mean,
+                 const float *k, const float *b)
+{
+    kern.bn_apply(act, slope, x, y, n, C, S, mean, k, b);
+}
+
+void nn_bn_grad_sums(int act, float slope, const float *x, const float *dy, int64_t n, int64_t C, int64_t S,
+                     const float *mean, const float *istd, const float *k, const float *b, double *sg, double *sgh)
+{
+    kern.bn_grad_sums(act, slope, x, dy, n, C, S, mean, istd, k, b, sg, sgh);
+}
+
+void nn_bn_grad_input(int act, float slope, const float *x, const float *dy, float *dx, int64_t n, int64_t C,
+                      int64_t S, const float *mean, const float *istd, const float *k, const float *b,
+                      const float *mg, const float *mgh)
+{
+    kern.bn_grad_input(act, slope, x, dy, dx, n, C, S, mean, istd, k, b, mg, mgh);
 }

@@ -66,3 +66,138 @@ static void NN_SFX(adam_update)(float *restrict p, const float *restrict g, floa
         p[i] -= step * (mi / (__builtin_sqrtf(vi) / sqrt_bc2 + eps));
     }
 }
+
+/* Batch norm over x (n, C, S): sample i, channel c is the row
+ * x[(i C + c) S ..] of S values. Every pass walks memory in order. */
+
+/* Per channel: mean and the sum of squared deviations (m2), both in
+ * double. Each row is summed in float (vectorised) and its deviations are
+ * taken from its own float mean while the row is in L1; the rows are then
+ * merged one by one (Chan et al.'s pairwise update), so one pass reads x. */
+static void NN_SFX(bn_stats)(const float *restrict x, int64_t n, int64_t C, int64_t S, double *restrict mean,
+                             double *restrict m2)
+{
+    for (int64_t c = 0; c < C; c++)
+        mean[c] = m2[c] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double cnt_a = (double)(i * S), wb = (double)S / (double)((i + 1) * S); /* rows so far, S / (new count) */
+        for (int64_t c = 0; c < C; c++) {
+            const float *r = x + (i * C + c) * S;
+            float s = 0.0f, q = 0.0f;
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < S; j++)
+                s += r[j];
+            float mr = s / (float)S;
+#pragma omp simd reduction(+ : q)
+            for (int64_t j = 0; j < S; j++) {
+                float d = r[j] - mr;
+                q += d * d;
+            }
+            double delta = (double)mr - mean[c];
+            mean[c] += delta * wb;
+            m2[c] += (double)q + delta * delta * cnt_a * wb;
+        }
+    }
+}
+
+/* The activation after a batch norm, computed inside its passes: v is
+ * the batch norm's output, d the gradient arriving at the activation. */
+#define NN_BN_ACT(act, v, slope) ((act) == NN_ACT_RELU ? ((v) > 0.0f ? (v) : 0.0f) : ((v) > 0.0f ? (v) : (v) * (slope)))
+#define NN_BN_DACT(act, v, d, slope) ((act) == NN_ACT_RELU ? ((v) > 0.0f ? (d) : 0.0f) : ((v) > 0.0f ? (d) : (d) * (slope)))
+
+/* y = f((x - mean[c]) k[c] + b[c]) with f the identity, ReLU or LeakyReLU. */
+static void NN_SFX(bn_apply)(int act, float slope, const float *restrict x, float *restrict y, int64_t n, int64_t C,
+                             int64_t S, const float *restrict mean, const float *restrict k,
+                             const float *restrict b)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *r = x + (i * C + c) * S;
+            float *o = y + (i * C + c) * S, m = mean[c], kc = k[c], bc = b[c];
+            if (act == NN_ACT_IDENTITY) {
+                for (int64_t j = 0; j < S; j++)
+                    o[j] = (r[j] - m) * kc + bc;
+            } else if (act == NN_ACT_RELU) {
+                for (int64_t j = 0; j < S; j++) {
+                    float v = (r[j] - m) * kc + bc;
+                    o[j] = NN_BN_ACT(NN_ACT_RELU, v, slope);
+                }
+            } else {
+                for (int64_t j = 0; j < S; j++) {
+                    float v = (r[j] - m) * kc + bc;
+                    o[j] = NN_BN_ACT(NN_ACT_LEAKY_RELU, v, slope);
+                }
+            }
+        }
+}
+
+/* The batch norm's output gradient g (dy through f', f' recomputed from x
+ * as bn_apply computed f's input: the same floats) summed per channel:
+ * sg[c] = sum g, sgh[c] = sum g x_hat, x_hat = (x - mean) istd. */
+static void NN_SFX(bn_grad_sums)(int act, float slope, const float *restrict x, const float *restrict dy, int64_t n,
+                                 int64_t C, int64_t S, const float *restrict mean, const float *restrict istd,
+                                 const float *restrict k, const float *restrict b, double *restrict sg,
+                                 double *restrict sgh)
+{
+    for (int64_t c = 0; c < C; c++)
+        sg[c] = sgh[c] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *r = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
+            float m = mean[c], is = istd[c], kc = k[c], bc = b[c], r1 = 0.0f, r2 = 0.0f;
+            if (act == NN_ACT_IDENTITY) {
+#pragma omp simd reduction(+ : r1, r2)
+                for (int64_t j = 0; j < S; j++) {
+                    r1 += d[j];
+                    r2 += d[j] * ((r[j] - m) * is);
+                }
+            } else if (act == NN_ACT_RELU) {
+#pragma omp simd reduction(+ : r1, r2)
+                for (int64_t j = 0; j < S; j++) {
+                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_RELU, v, d[j], slope);
+                    r1 += g;
+                    r2 += g * ((r[j] - m) * is);
+                }
+            } else {
+#pragma omp simd reduction(+ : r1, r2)
+                for (int64_t j = 0; j < S; j++) {
+                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_LEAKY_RELU, v, d[j], slope);
+                    r1 += g;
+                    r2 += g * ((r[j] - m) * is);
+                }
+            }
+            sg[c] += r1;
+            sgh[c] += r2;
+        }
+}
+
+/* dx = k[c] (g - mg[c] - x_hat mgh[c]), g as in bn_grad_sums (mg = mgh = 0
+ * in evaluation mode: dx = k g). */
+static void NN_SFX(bn_grad_input)(int act, float slope, const float *restrict x, const float *restrict dy,
+                                  float *restrict dx, int64_t n, int64_t C, int64_t S, const float *restrict mean,
+                                  const float *restrict istd, const float *restrict k, const float *restrict b,
+                                  const float *restrict mg, const float *restrict mgh)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *r = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
+            float *o = dx + (i * C + c) * S;
+            float m = mean[c], is = istd[c], kc = k[c], bc = b[c], a = mg[c], h = mgh[c];
+            if (act == NN_ACT_IDENTITY) {
+                for (int64_t j = 0; j < S; j++)
+                    o[j] = kc * (d[j] - a - ((r[j] - m) * is) * h);
+            } else if (act == NN_ACT_RELU) {
+                for (int64_t j = 0; j < S; j++) {
+                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_RELU, v, d[j], slope);
+                    o[j] = kc * (g - a - ((r[j] - m) * is) * h);
+                }
+            } else {
+                for (int64_t j = 0; j < S; j++) {
+                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_LEAKY_RELU, v, d[j], slope);
+                    o[j] = kc * (g - a - ((r[j] - m) * is) * h);
+                }
+            }
+        }
+}
+#undef NN_BN_ACT
+#undef NN_BN_DACT

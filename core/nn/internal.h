@@ -135,12 +135,16 @@ void nn_convt_forward(const nn_layer *l, int64_t n, const float *p, const float 
 void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
                        float *dp, float *work);
 
-/* Batch norm over channels. backward takes the forward's input x: x_hat
- * is computed again from it instead of stored (aux keeps only the batch
- * mean and 1 / std per channel). */
-void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train);
+/* Batch norm over channels, with the activation act (NN_ACT_IDENTITY,
+ * _RELU, _LEAKY_RELU with slope) that follows it computed in the same
+ * passes: y = act(bn(x)); backward takes the gradient at act's output.
+ * backward takes the forward's input x: x_hat and act's input are
+ * computed again from it instead of stored (aux keeps per channel the
+ * batch mean, 1 / std and gamma / std). work: nn_work_size floats. */
+void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train, int act,
+                   float slope, float *work);
 void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
-                    float *dp, int train);
+                    float *dp, int train, int act, float slope, float *work);
 
 void nn_lstm_forward(nn_layer *l, int64_t n, const float *p, const float *x, float *y, int train, lpz_rng *rng);
 void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,

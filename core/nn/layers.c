@@ -4,6 +4,7 @@
  * batch, R = rows a linear layer sees (n, or n * T for sequences).
  */
 #include "nn/internal.h"
+#include "nn/elementwise.h"
 #include "nn/linear_kernels.h"
 
 #include <cblas.h>
@@ -23,9 +24,10 @@ int64_t nn_aux_size(const nn_layer *l, int64_t n)
 {
     switch (l->kind) {
     case NN_BATCHNORM:
-        /* per channel: batch mean, 1 / sqrt(var + eps); x_hat is computed
-         * again from the input in backward instead of stored */
-        return 2 * l->features;
+        /* per channel: batch mean, 1 / sqrt(var + eps), gamma / sqrt(var +
+         * eps); x_hat is computed again from the input in backward instead
+         * of stored */
+        return 3 * l->features;
     case NN_DROPOUT:
         return n * l->in_numel; /* mask factors */
     case NN_LSTM: {
@@ -49,6 +51,8 @@ int64_t nn_conv_chunk(const nn_layer *l, int64_t n)
 {
     int64_t P = l->kind == NN_CONV ? l->hout * l->wout : l->hin * l->win;
     int64_t ckk = (l->kind == NN_CONV ? l->cin : l->cout) * l->k * l->k;
+    if (P >= NN_COL_MIN_N)
+        return 1; /* one sample is wide enough, and its blocks need no gather or scatter (conv.c) */
     int64_t c = NN_COL_CAP / (ckk * P), cmin = (NN_COL_MIN_N + P - 1) / P;
     if (c < cmin)
         c = cmin;
@@ -78,6 +82,8 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
     }
     case NN_CUSTOM:
         return l->pcount; /* parameter gradients thrown away by backward_input */
+    case NN_BATCHNORM:
+        return 6 * l->features; /* per channel: two doubles (statistics or gradient sums), two floats */
     case NN_LSTM: {
         /* dG (NT x 4h), h_{t-1} (NT x h), two dH (NT x h), dh and dc (N x h) */
         int64_t nt = n * l->in.dim[0], h = l->features;
@@ -226,107 +232,60 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
 #define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
-void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train)
+void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const float *x, float *y, int train, int act,
+                   float slope, float *work)
 {
     int64_t C = l->features, S = l->in_numel / C, M = n * S;
     const float *gamma = p, *beta = p + C;
     float *rmean = buf, *rvar = buf + C, *tracked = buf + 2 * C;
-    float *mean_s = l->aux, *istd_s = mean_s + C;
+    float *mean_s = l->aux, *istd_s = mean_s + C, *k_s = istd_s + C;
+    double *mean = (double *)work, *m2 = mean + C;
+    if (train)
+        nn_bn_stats(x, n, C, S, mean, m2);
     for (int64_t c = 0; c < C; c++) {
-        double mean, var;
+        double mu, var;
         if (train) {
-            /* float sums per row (vectorised), double across rows */
-            double s = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                const float *xc = x + (i * C + c) * S;
-                float r = 0.0f;
-#pragma omp simd reduction(+ : r)
-                for (int64_t j = 0; j < S; j++)
-                    r += xc[j];
-                s += r;
-            }
-            mean = s / (double)M;
-            double q = 0.0;
-            float fmean = (float)mean;
-            for (int64_t i = 0; i < n; i++) {
-                const float *xc = x + (i * C + c) * S;
-                float r = 0.0f;
-#pragma omp simd reduction(+ : r)
-                for (int64_t j = 0; j < S; j++) {
-                    float d = xc[j] - fmean;
-                    r += d * d;
-                }
-                q += r;
-            }
-            var = q / (double)M; /* biased: normalisation */
+            mu = mean[c];
+            var = m2[c] / (double)M; /* biased: normalisation */
             /* running statistics use the unbiased variance, as PyTorch */
-            rmean[c] = (float)((1.0 - BN_MOMENTUM) * rmean[c] + BN_MOMENTUM * mean);
+            rmean[c] = (float)((1.0 - BN_MOMENTUM) * rmean[c] + BN_MOMENTUM * mu);
             rvar[c] = (float)((1.0 - BN_MOMENTUM) * rvar[c] + BN_MOMENTUM * var * (double)M / (double)(M - 1));
         } else {
-            mean = rmean[c];
+            mu = rmean[c];
             var = rvar[c];
         }
-        float istd = (float)(1.0 / sqrt(var + BN_EPS));
-        float fm = (float)mean, g = gamma[c], b = beta[c];
-        mean_s[c] = fm;
-        istd_s[c] = istd;
-        for (int64_t i = 0; i < n; i++) {
-            const float *xc = x + (i * C + c) * S;
-            float *yc = y + (i * C + c) * S;
-            /* x_hat is not stored: backward computes it again from x
-             * (the same floats), which halves what this pass writes */
-            for (int64_t j = 0; j < S; j++)
-                yc[j] = (xc[j] - fm) * istd * g + b;
-        }
+        mean_s[c] = (float)mu;
+        istd_s[c] = (float)(1.0 / sqrt(var + BN_EPS));
+        k_s[c] = istd_s[c] * gamma[c];
     }
+    /* x_hat is not stored: backward computes it again from x (the same
+     * floats), which halves what this pass writes */
+    nn_bn_apply(act, slope, x, y, n, C, S, mean_s, k_s, beta);
     if (train)
         tracked[0] += 1.0f;
 }
 
 void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
-                    float *dp, int train)
+                    float *dp, int train, int act, float slope, float *work)
 {
     int64_t C = l->features, S = l->in_numel / C, M = n * S;
-    const float *gamma = p;
-    const float *mean_s = l->aux, *istd_s = l->aux + C;
+    const float *beta = p + C;
+    const float *mean_s = l->aux, *istd_s = mean_s + C, *k_s = istd_s + C;
+    double *sg = (double *)work, *sgh = sg + C;
+    float *mg = (float *)(sgh + C), *mgh = mg + C;
+    nn_bn_grad_sums(act, slope, x, dy, n, C, S, mean_s, istd_s, k_s, beta, sg, sgh);
+    if (dp)
+        for (int64_t c = 0; c < C; c++) {
+            dp[c] += (float)sgh[c];    /* d gamma */
+            dp[C + c] += (float)sg[c]; /* d beta */
+        }
+    if (!dx)
+        return;
+    /* training: dx = gamma istd (g - mean(g) - x_hat mean(g x_hat));
+     * evaluation (fixed statistics): dx = gamma istd g */
     for (int64_t c = 0; c < C; c++) {
-        /* x_hat = (x - mean) istd: the very floats the forward computed */
-        float fm = mean_s[c], istd = istd_s[c];
-        double sdy = 0.0, sdyh = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *d = dy + (i * C + c) * S, *xc = x + (i * C + c) * S;
-            float r1 = 0.0f, r2 = 0.0f;
-#pragma omp simd reduction(+ : r1, r2)
-            for (int64_t j = 0; j < S; j++) {
-                r1 += d[j];
-                r2 += d[j] * ((xc[j] - fm) * istd);
-            }
-            sdy += r1;
-            sdyh += r2;
-        }
-        if (dp) {
-            dp[c] += (float)sdyh;    /* d gamma */
-            dp[C + c] += (float)sdy; /* d beta */
-        }
-        if (!dx)
-            continue;
-        float k = gamma[c] * istd;
-        if (train) {
-            /* dx = gamma istd (dy - mean(dy) - x_hat mean(dy x_hat)) */
-            float mdy = (float)(sdy / (double)M), mdyh = (float)(sdyh / (double)M);
-            for (int64_t i = 0; i < n; i++) {
-                const float *d = dy + (i * C + c) * S, *xc = x + (i * C + c) * S;
-                float *o = dx + (i * C + c) * S;
-                for (int64_t j = 0; j < S; j++)
-                    o[j] = k * (d[j] - mdy - ((xc[j] - fm) * istd) * mdyh);
-            }
-        } else {
-            for (int64_t i = 0; i < n; i++) {
-                const float *d = dy + (i * C + c) * S;
-                float *o = dx + (i * C + c) * S;
-                for (int64_t j = 0; j < S; j++)
-                    o[j] = k * d[j];
-            }
-        }
+        mg[c] = train ? (float)(sg[c] / (double)M) : 0.0f;
+        mgh[c] = train ? (float)(sgh[c] / (double)M) : 0.0f;
     }
+    nn_bn_grad_input(act, slope, x, dy, dx, n, C, S, mean_s, istd_s, k_s, beta, mg, mgh);
 }

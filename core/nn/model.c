@@ -768,9 +768,32 @@ float *lpz_model_grads(lpz_model *m)
 
 /* ---- running ------------------------------------------------------------- */
 
+/* The activation a batch norm at layer i computes in its own passes: the
+ * ReLU or LeakyReLU right after it, else NN_ACT_IDENTITY. Such an
+ * activation (fused_act) does no pass of its own, and its output is the
+ * batch norm's (one buffer, written once; nothing reads the batch norm's
+ * own output). */
+static int bn_act(const lpz_model *m, int i)
+{
+    if (i + 1 >= m->n_layers)
+        return NN_ACT_IDENTITY;
+    nn_kind k = m->layers[i + 1].kind;
+    return k == NN_RELU ? NN_ACT_RELU : k == NN_LEAKY_RELU ? NN_ACT_LEAKY_RELU : NN_ACT_IDENTITY;
+}
+
+static int fused_act(const lpz_model *m, int i)
+{
+    return i > 0 && m->layers[i - 1].kind == NN_BATCHNORM && bn_act(m, i - 1) != NN_ACT_IDENTITY;
+}
+
+static float bn_slope(const lpz_model *m, int i)
+{
+    return bn_act(m, i) == NN_ACT_LEAKY_RELU ? m->layers[i + 1].slope : 0.0f;
+}
+
 /* The model's batch memory for batches of n, each piece rounded up to 16
  * floats (64 bytes): the input copy, per layer its output (a reshape
- * aliases its input) and aux, two gradient buffers of the largest
+ * and an activation fused into a batch norm alias their input) and aux, two gradient buffers of the largest
  * activation, one work area for the layers. Returns the floats it takes
  * (-1 when that overflows); with arena not NULL also points the model's
  * pieces into it. One walk for sizing and laying out, so they agree. */
@@ -787,14 +810,15 @@ static int64_t arena_layout(lpz_model *m, float *arena, int64_t n)
         int64_t w = nn_work_size(l, n), a = nn_aux_size(l, n);
         if (w > work)
             work = w;
+        int64_t ysize = l->kind == NN_RESHAPE || fused_act(m, i) ? 0 : R16(n * l->out_numel);
         if (arena) {
-            l->y = l->kind == NN_RESHAPE ? (float *)prev : arena + off;
-            l->aux = a ? arena + off + (l->kind == NN_RESHAPE ? 0 : R16(n * l->out_numel)) : NULL;
+            l->y = ysize ? arena + off : (float *)prev;
+            l->aux = a ? arena + off + ysize : NULL;
             if (l->kind == NN_CONV || l->kind == NN_CONVT)
                 l->chunk = nn_conv_chunk(l, n); /* the one nn_work_size sized work for */
             prev = l->y;
         }
-        off += (l->kind == NN_RESHAPE ? 0 : R16(n * l->out_numel)) + R16(a);
+        off += ysize + R16(a);
     }
     if (arena) {
         m->arena = arena;
@@ -924,13 +948,15 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
             nn_convt_forward(l, n, p, in, y, m->work);
             break;
         case NN_BATCHNORM:
-            nn_bn_forward(l, n, p, m->bufs + l->boff, in, y, m->training);
+            nn_bn_forward(l, n, p, m->bufs + l->boff, in, y, m->training, bn_act(m, i), bn_slope(m, i), m->work);
             break;
         case NN_RELU:
-            nn_act_forward(NN_ACT_RELU, 0.0f, in, y, cnt);
+            if (!fused_act(m, i)) /* else the batch norm before it wrote its output */
+                nn_act_forward(NN_ACT_RELU, 0.0f, in, y, cnt);
             break;
         case NN_LEAKY_RELU:
-            nn_act_forward(NN_ACT_LEAKY_RELU, l->slope, in, y, cnt);
+            if (!fused_act(m, i))
+                nn_act_forward(NN_ACT_LEAKY_RELU, l->slope, in, y, cnt);
             break;
         case NN_TANH:
             nn_act_forward(NN_ACT_TANH, 0.0f, in, y, cnt);
@@ -1011,6 +1037,8 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             out = dx; /* may be NULL: the first layer then skips its input gradient */
         else
             out = cur == m->g0 ? m->g1 : m->g0;
+        if (fused_act(m, i))
+            continue; /* the batch norm before it takes the gradient at its output */
         if (l->kind == NN_RESHAPE) {
             if (i == 0) {
                 if (dx)
@@ -1033,7 +1061,7 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             nn_convt_backward(l, n, p, in, cur, out, dp, m->work);
             break;
         case NN_BATCHNORM:
-            nn_bn_backward(l, n, p, in, cur, out, dp, m->fwd_training);
+            nn_bn_backward(l, n, p, in, cur, out, dp, m->fwd_training, bn_act(m, i), bn_slope(m, i), m->work);
             break;
         case NN_RELU:
         case NN_LEAKY_RELU:

@@ -218,16 +218,27 @@ static void test_conv_chunks_ending_in_one_sample(void **state)
     (void)state;
     /* 4 samples in chunks of 3 + 1: a one-sample chunk takes conv.c's
      * no-gather/no-scatter path, the others the gathered one; with biases.
-     * conv: 3 x 4 x 4 window values at 40 x 42 outputs; convt back up to
-     * 80 x 84: 3 x 4 x 4 at 40 x 42 inputs: 80640 floats per sample each */
-    lpz_model *m = make(3, 3, 41, 43);
+     * Chunks of 3: 121 positions (3 x 121 >= NN_COL_MIN_N columns) and
+     * 56 x 4 x 4 (conv) and 48 x 4 x 4 (convt) window values, over a
+     * third of NN_COL_CAP per sample */
+    lpz_model *m = make(3, 56, 12, 12);
+    OK(lpz_model_add_conv2d(m, "0", 2, 4, 1, 1, 1, &e_));
+    OK(lpz_model_add_tanh(m, &e_));
+    OK(lpz_model_add_conv_transpose2d(m, "2", 48, 4, 2, 1, 1, &e_));
+    OK(lpz_model_reserve(m, 4, &e_));
+    assert_int_equal(m->layers[0].chunk, 3);
+    assert_int_equal(m->layers[2].chunk, 3);
+    check_grad(m, 4, 17, H_STEP, 1e-2);
+    lpz_model_destroy(m);
+    /* 1680 positions per sample: one-sample chunks whatever fits */
+    m = make(3, 3, 41, 43);
     OK(lpz_model_add_conv2d(m, "0", 2, 4, 1, 1, 1, &e_));
     OK(lpz_model_add_tanh(m, &e_));
     OK(lpz_model_add_conv_transpose2d(m, "2", 3, 4, 2, 1, 1, &e_));
     OK(lpz_model_reserve(m, 4, &e_));
-    assert_true(m->layers[0].chunk > 1 && 4 % m->layers[0].chunk == 1);
-    assert_true(m->layers[2].chunk > 1 && 4 % m->layers[2].chunk == 1);
-    check_grad(m, 4, 17, H_STEP, 1e-2);
+    assert_int_equal(m->layers[0].chunk, 1);
+    assert_int_equal(m->layers[2].chunk, 1);
+    check_grad(m, 4, 18, H_STEP, 1e-2);
     lpz_model_destroy(m);
 }
 
@@ -274,6 +285,82 @@ static void test_batchnorm_training_gradients(void **state)
     OK(lpz_model_add_tanh(m, &e_));
     check_grad(m, 4, 31, H_STEP, 1e-2);
     lpz_model_destroy(m);
+
+    /* a ReLU computed in the batch norm's passes (its output the batch
+     * norm's), then a layer that reads it; and BatchNorm1d + ReLU */
+    m = make(3, 2, 4, 4);
+    OK(lpz_model_add_conv2d(m, "0", 3, 3, 1, 1, 1, &e_));
+    OK(lpz_model_add_batchnorm(m, "1", &e_));
+    OK(lpz_model_add_relu(m, &e_));
+    OK(lpz_model_add_conv2d(m, "3", 2, 3, 1, 0, 1, &e_));
+    check_grad(m, 3, 33, H_STEP, 1e-2);
+    lpz_model_destroy(m);
+    m = make(1, 5, 0, 0);
+    OK(lpz_model_add_linear(m, "0", 6, 1, &e_));
+    OK(lpz_model_add_batchnorm(m, "1", &e_));
+    OK(lpz_model_add_relu(m, &e_));
+    OK(lpz_model_add_linear(m, "3", 2, 1, &e_));
+    check_grad(m, 5, 34, H_STEP, 1e-2);
+    lpz_model_destroy(m);
+}
+
+/* A batch norm with the activation after it computed in its passes gives
+ * the outputs, gradients and running statistics of the two layers apart
+ * (a dropout of p = 0 between them, a copy, keeps them apart). */
+static void test_batchnorm_activation_fused_matches_apart(void **state)
+{
+    (void)state;
+    for (int act = 0; act < 2; act++)
+        for (int training = 1; training >= 0; training--) {
+            lpz_model *mm[2];
+            for (int k = 0; k < 2; k++) {
+                mm[k] = make(3, 4, 5, 5);
+                OK(lpz_model_add_conv2d(mm[k], "0", 6, 3, 1, 1, 1, &e_));
+                OK(lpz_model_add_batchnorm(mm[k], "1", &e_));
+                if (k == 1)
+                    OK(lpz_model_add_dropout(mm[k], 0.0f, &e_));
+                OK(act ? lpz_model_add_leaky_relu(mm[k], 0.2f, &e_) : lpz_model_add_relu(mm[k], &e_));
+                OK(lpz_model_add_flatten(mm[k], &e_));
+                OK(lpz_model_add_linear(mm[k], "5", 1, 1, &e_));
+                lpz_model_set_training(mm[k], training);
+            }
+            int64_t np = lpz_model_param_count(mm[0]);
+            float *v = malloc((size_t)np * sizeof(float));
+            lpz_model_get_vector(mm[0], v);
+            lpz_model_set_vector(mm[1], v);
+            float *rm[2], *rv[2];
+            for (int k = 0; k < 2; k++) { /* running statistics away from 0 / 1 for evaluation */
+                OK(lpz_model_param(mm[k], "1.running_mean", &rm[k], NULL, &e_));
+                OK(lpz_model_param(mm[k], "1.running_var", &rv[k], NULL, &e_));
+                for (int c = 0; c < 6; c++)
+                    rm[k][c] = 0.1f * (float)c - 0.2f, rv[k][c] = 0.5f + 0.3f * (float)c;
+            }
+            int64_t n = 4, nx = n * 4 * 5 * 5;
+            float x[4 * 4 * 5 * 5], dy[4] = {0.5f, -1.0f, 2.0f, 0.25f}, dx[2][4 * 4 * 5 * 5];
+            for (int64_t i = 0; i < nx; i++)
+                x[i] = sinf((float)i * 0.37f) * 1.5f;
+            const float *y[2];
+            for (int k = 0; k < 2; k++) {
+                lpz_model_zero_grad(mm[k]);
+                y[k] = lpz_model_forward(mm[k], x, n, &e_);
+                assert_non_null(y[k]);
+                OK(lpz_model_backward(mm[k], dy, dx[k], &e_));
+            }
+            for (int i = 0; i < n; i++)
+                assert_float_equal(y[1][i], y[0][i], 1e-5);
+            for (int64_t i = 0; i < nx; i++)
+                assert_float_equal(dx[1][i], dx[0][i], 1e-5);
+            const float *g0 = lpz_model_grads(mm[0]), *g1 = lpz_model_grads(mm[1]);
+            for (int64_t i = 0; i < np; i++)
+                assert_float_equal(g1[i], g0[i], 1e-4);
+            for (int c = 0; c < 6; c++) {
+                assert_float_equal(rm[1][c], rm[0][c], 1e-6);
+                assert_float_equal(rv[1][c], rv[0][c], 1e-6);
+            }
+            free(v);
+            lpz_model_destroy(mm[0]);
+            lpz_model_destroy(mm[1]);
+        }
 }
 
 static void test_batchnorm_evaluation_gradients_and_running_stats(void **state)
@@ -592,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_conv_transpose2d_gradients),
         cmocka_unit_test(test_batchnorm_training_gradients),
         cmocka_unit_test(test_batchnorm_evaluation_gradients_and_running_stats),
+        cmocka_unit_test(test_batchnorm_activation_fused_matches_apart),
         cmocka_unit_test(test_dropout_gradients_with_fixed_mask),
         cmocka_unit_test(test_lstm_two_layer_gradients),
         cmocka_unit_test(test_sequence_gan_shapes_gradients),
