@@ -10,8 +10,22 @@
  * im2col + GEMM.
  */
 #include "nn/internal.h"
+#include "nn/linear_kernels.h"
 
 #include <string.h>
+
+/* C [M x N] = op(A) B (beta 0): op(A) = A [M x K], or A^T with A [K x M]
+ * when at. On the packing-free AVX-512 kernels when the CPU has them
+ * (linear_kernels.h; 10-20% faster here on these shapes, and no pass
+ * clearing C), else OpenBLAS. */
+static void gemm0(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+                  float *c, int64_t ldc)
+{
+    if (nn_lk_available())
+        nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
+    else
+        nn_gemm(at, 0, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
 
 /* The output columns ow whose input column iw = ow * st + off (off =
  * kj - pad) lies inside [0, W): ow in [*lo, *hi). Computing the range once
@@ -282,14 +296,14 @@ void nn_conv_forward(const nn_layer *l, int64_t n, const float *p, const float *
         if (cs == 1) {
             /* one sample: [Cout, P] is already its NCHW block; the same
              * sums, then the same bias additions, in place */
-            nn_gemm(0, 0, Cout, P, ckk, 1.0f, p, ckk, col, P, 0.0f, ys, P);
+            gemm0(0, Cout, P, ckk, p, ckk, col, P, ys, P);
             if (b)
                 for (int64_t o = 0; o < Cout; o++)
                     for (int64_t j = 0; j < P; j++)
                         ys[o * P + j] += b[o];
             continue;
         }
-        nn_gemm(0, 0, Cout, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, og, cs * P);
+        gemm0(0, Cout, cs * P, ckk, p, ckk, col, cs * P, og, cs * P);
         for (int64_t s = 0; s < cs; s++)
             for (int64_t o = 0; o < Cout; o++) {
                 const float *src = og + o * cs * P + s * P;
@@ -332,7 +346,7 @@ void nn_conv_backward(const nn_layer *l, int64_t n, const float *p, const float 
         }
         if (dx) {
             /* dcol [Ckk, csP] = W^T dOut, then fold back into the image */
-            nn_gemm(1, 0, ckk, cs * P, Cout, 1.0f, p, ckk, og, cs * P, 0.0f, col, cs * P);
+            gemm0(1, ckk, cs * P, Cout, p, ckk, og, cs * P, col, cs * P);
             col2im(col, cs, l->cin, l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout, NULL,
                    dx + s0 * l->in_numel, ph);
         }
@@ -354,7 +368,7 @@ void nn_convt_forward(const nn_layer *l, int64_t n, const float *p, const float 
             xg = xgw;
         }
         /* col [Cout k k, csP] = W^T [Coutkk, Cin] xg [Cin, csP] */
-        nn_gemm(1, 0, ckk, cs * P, Cin, 1.0f, p, ckk, xg, cs * P, 0.0f, col, cs * P);
+        gemm0(1, ckk, cs * P, Cin, p, ckk, xg, cs * P, col, cs * P);
         /* the output plays the image (starting from the bias), the input
          * positions the windows */
         col2im(col, cs, Cout, l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win, b, y + s0 * l->out_numel,
@@ -397,7 +411,7 @@ void nn_convt_backward(const nn_layer *l, int64_t n, const float *p, const float
         if (dx) {
             /* dxg [Cin, csP] = W [Cin, Coutkk] dcol [Coutkk, csP] */
             float *dxs = dx + s0 * l->in_numel;
-            nn_gemm(0, 0, Cin, cs * P, ckk, 1.0f, p, ckk, col, cs * P, 0.0f, cs > 1 ? xg : dxs, cs * P);
+            gemm0(0, Cin, cs * P, ckk, p, ckk, col, cs * P, cs > 1 ? xg : dxs, cs * P);
             if (cs > 1)
                 scatter(xg, cs, Cin, P, dxs);
         }

@@ -57,14 +57,14 @@ INLINE void tr8x16(const __m512 r[8], __m256 out[16])
 
 /* One tile: C [mr x nr] (mr <= 8, nr <= 16 nv) over k = 0..K-1 of
  * A (m, k) = a[m sam + k sak] and B (k, n) = b[k ldb + n]. A full 8-row
- * block reads A with one unit stride assumed: sam = 1 for ST_ADD (dy^T),
- * sak = 1 otherwise (W, dy rows); the three products of this file are
- * called so, and a new caller must be too.
+ * block reads A with one unit stride assumed: sam = 1 when at (A is a
+ * transposed matrix: dy^T, W^T), else sak = 1 (W, dy rows); every product
+ * of this file is called so, and a new caller must be too.
  *   ST_STORE: c[m ldc + n] = sum;  ST_ADD: c[m ldc + n] += sum;
  *   ST_TRANS: c[n ldc + m] = bias[m] + sum (the tile written transposed). */
-INLINE void tile(const int nv, const int masked, const int full, const int mode, int64_t K, const float *a,
-                 ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias,
-                 float *c, ptrdiff_t ldc)
+INLINE void tile(const int nv, const int masked, const int full, const int mode, const int at, int64_t K,
+                 const float *a, ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr,
+                 const float *bias, float *c, ptrdiff_t ldc)
 {
     __m512 acc[MR][NV];
     const float *ap[MR];
@@ -92,7 +92,7 @@ INLINE void tile(const int nv, const int masked, const int full, const int mode,
         __m512 bv[NV];
         const float *bk = b + k * ldb;
         /* opaque to the compiler: it keeps base + index addressing, not 8 pointers */
-        if (full && mode != ST_ADD)
+        if (full && !at)
             __asm__("" : "+r"(s1), "+r"(s2), "+r"(s3));
         for (int v = 0; v < nv; v++)
             bv[v] = masked && v == nv - 1 ? _mm512_maskz_loadu_ps(lm, bk + 16 * v) : _mm512_loadu_ps(bk + 16 * v);
@@ -100,7 +100,7 @@ INLINE void tile(const int nv, const int masked, const int full, const int mode,
             float am;
             if (!full)
                 am = ap[m][k * sak];
-            else if (mode == ST_ADD)
+            else if (at)
                 am = a[k * sak + m];
             else {
                 const float *p = (m < 4 ? a : a4) + k;
@@ -143,15 +143,16 @@ INLINE void tile(const int nv, const int masked, const int full, const int mode,
 
 /* One panel of nv vectors: masked loads of B only when the panel ends
  * inside a vector and B has no padding there. */
-INLINE void panel(const int nv, const int mode, int masked, int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak,
-                  int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc)
+INLINE void panel(const int nv, const int mode, const int at, int masked, int64_t K, const float *a, ptrdiff_t sam,
+                  ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias, float *c,
+                  ptrdiff_t ldc)
 {
     if (masked)
-        tile(nv, 1, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+        tile(nv, 1, 0, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
     else if (mr < MR)
-        tile(nv, 0, 0, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+        tile(nv, 0, 0, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
     else
-        tile(nv, 0, 1, mode, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
+        tile(nv, 0, 1, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc);
 }
 
 /* C [M x N] over K, tile by tile. Panels of B are 3 vectors wide, but 4
@@ -166,9 +167,9 @@ INLINE void panel(const int nv, const int mode, int masked, int64_t K, const flo
  * once, in order). Otherwise panels outside, each (K x 48 floats) staying
  * in L2 while every block of A passes over it: the input gradient (B = W
  * read from memory once). Measured both ways on the MLP GAN's shapes. */
-INLINE void product(const int mode, int padded, int m_outer, int64_t M, int64_t N, int64_t K, const float *a,
-                    ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb, const float *bias, float *c,
-                    ptrdiff_t ldc)
+INLINE void product(const int mode, const int at, int padded, int m_outer, int64_t M, int64_t N, int64_t K,
+                    const float *a, ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb, const float *bias,
+                    float *c, ptrdiff_t ldc)
 {
     int64_t nb = m_outer ? (M + MR - 1) / MR : 1; /* outer blocks of A; 1: a single sweep, the panels outside */
     for (int64_t ob = 0; ob < nb; ob++)
@@ -183,11 +184,11 @@ INLINE void product(const int mode, int padded, int m_outer, int64_t M, int64_t 
                 const float *am = a + m0 * sam, *bn = b + n0, *bm = bias ? bias + m0 : NULL;
                 float *cmn = mode == ST_TRANS ? c + n0 * ldc + m0 : c + m0 * ldc + n0;
                 if (nv == 3)
-                    panel(3, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                    panel(3, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
                 else if (nv == 2)
-                    panel(2, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                    panel(2, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
                 else
-                    panel(1, mode, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                    panel(1, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
             }
             n0 += nr;
         }
@@ -230,17 +231,51 @@ void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float
      * the reduction index i), B = x^T; tiles are written transposed into y */
     transpose_x(R, In, x, xt);
     int64_t Rp = (R + 15) / 16 * 16;
-    product(ST_TRANS, 1, 1, O, R, In, W, In, 1, xt, Rp, b, y, O);
+    product(ST_TRANS, 0, 1, 1, O, R, In, W, In, 1, xt, Rp, b, y, O);
 }
 
 void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
 {
     /* A = dy [R x O] (reduction along o, contiguous), B = W [O x In] */
-    product(ST_STORE, 0, 0, R, In, O, dy, O, 1, W, In, NULL, dx, In);
+    product(ST_STORE, 0, 0, 0, R, In, O, dy, O, 1, W, In, NULL, dx, In);
 }
 
 void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW)
 {
     /* A (o, r) = dy[r O + o]: dy^T without a copy; B = x [R x In] */
-    product(ST_ADD, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+    product(ST_ADD, 1, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+}
+
+/* The convolutions' products: K in blocks of NN_LK_KC, the first block
+ * stored and the others added (no clearing of C; OpenBLAS clears C for
+ * beta = 0 and packs both operands on every call). Each 8-row block of A
+ * (8 x KC floats) stays in L1 while it passes over the block's rows of B
+ * (KC x N, from L2). One function per (mode, at) keeps the tile copies
+ * out of each other's way. */
+#define NN_LK_KC 256
+__attribute__((noinline)) static void conv_block(int mode, int at, int64_t M, int64_t N, int64_t K, const float *a,
+                                                 ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb,
+                                                 float *c, ptrdiff_t ldc)
+{
+    if (at) {
+        if (mode == ST_STORE)
+            product(ST_STORE, 1, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+        else
+            product(ST_ADD, 1, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+    } else {
+        if (mode == ST_STORE)
+            product(ST_STORE, 0, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+        else
+            product(ST_ADD, 0, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+    }
+}
+
+void nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+                float *c, int64_t ldc)
+{
+    for (int64_t k0 = 0; k0 < K; k0 += NN_LK_KC) {
+        int64_t kk = K - k0 < NN_LK_KC ? K - k0 : NN_LK_KC;
+        const float *ak = at ? a + k0 * lda : a + k0;
+        conv_block(k0 ? ST_ADD : ST_STORE, at, M, N, kk, ak, at ? 1 : lda, at ? lda : 1, b + k0 * ldb, ldb, c, ldc);
+    }
 }

@@ -35,4 +35,12 @@ void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, con
 /* dW [O x In] += dy^T [O x R] x [R x In] */
 void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
 
+/* C [M x N] = op(A) B for the convolutions (conv.c): op(A) = A [M x K]
+ * (row stride lda) or, at, A^T of A [K x M] (row stride lda); B [K x N]
+ * and C row-major with row strides ldb, ldc. C is written, never read.
+ * The reduction runs in blocks of 256 in order: one fixed summation order
+ * per shape. */
+void nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+                float *c, int64_t ldc);
+
 #endif

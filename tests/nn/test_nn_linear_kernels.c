@@ -6,8 +6,10 @@
  * 64, 256, 784 features). Also: the bias is added, dW accumulates onto
  * what it holds, and a repeated call gives bit-identical results; and a
  * linear layer gives the exact products at batch sizes on both sides of
- * the 256-row chunking in layers.c. The layers that use the kernels are
- * checked against PyTorch by test_nn_reference. The kernel tests are
+ * the 256-row chunking in layers.c. The convolutions' product
+ * (nn_lk_gemm: A or A^T, strided operands, reductions in blocks of 256)
+ * on tile edges, block edges and the DCGAN's shapes. The layers that use
+ * the kernels are checked against PyTorch by test_nn_reference. The kernel tests are
  * skipped where the CPU lacks AVX-512. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +172,59 @@ static void test_training_shapes(void **state)
         check_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
+/* C = op(A) B of nn_lk_gemm against double and cblas: op(A) = A [M x K]
+ * (at 0) or A^T of A [K x M] (at 1), every operand with a row stride
+ * wider than its row (lda, ldb, ldc = width + 3); C's padding untouched
+ * (C is written, not read: it starts as NaN). */
+static void check_gemm(int at, int64_t M, int64_t N, int64_t K)
+{
+    int64_t lda = (at ? M : K) + 3, ldb = N + 3, ldc = N + 3;
+    float *a = rand_mat((at ? K : M) * lda), *b = rand_mat(K * ldb);
+    float *c = malloc((size_t)(M * ldc) * sizeof(float)), *c2 = malloc((size_t)(M * ldc) * sizeof(float));
+    float *cb = malloc((size_t)(M * N) * sizeof(float));
+    double *want = calloc((size_t)(M * N), sizeof(double)), *mag = calloc((size_t)(M * N), sizeof(double));
+    assert_true(c && c2 && cb && want && mag);
+    for (int64_t i = 0; i < M * ldc; i++)
+        c[i] = c2[i] = NAN;
+    nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
+    nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c2, ldc);
+    assert_memory_equal(c, c2, (size_t)(M * ldc) * sizeof(float));
+    ref_product(M, N, K, a, at ? 1 : lda, at ? lda : 1, b, ldb, 1, want, mag);
+    cblas_sgemm(CblasRowMajor, at ? CblasTrans : CblasNoTrans, CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f,
+                a, (blasint)lda, b, (blasint)ldb, 0.0f, cb, (blasint)N);
+    float *packed = malloc((size_t)(M * N) * sizeof(float));
+    assert_non_null(packed);
+    for (int64_t m = 0; m < M; m++) {
+        memcpy(packed + m * N, c + m * ldc, (size_t)N * sizeof(float));
+        for (int64_t j = N; j < ldc; j++)
+            assert_true(isnan(c[m * ldc + j]));
+    }
+    close_to(packed, want, mag, cb, M * N, at ? "gemm A^T" : "gemm A", M, N, K);
+    free(a), free(b), free(c), free(c2), free(cb), free(want), free(mag), free(packed);
+}
+
+static void test_conv_gemm(void **state)
+{
+    (void)state;
+    if (skip_without_avx512())
+        skip();
+    static const int64_t Ms[] = {1, 7, 8, 9, 17, 48};
+    static const int64_t Ns[] = {1, 15, 16, 17, 48, 49, 65};
+    static const int64_t Ks[] = {1, 3, 255, 256, 257, 600};
+    for (int at = 0; at < 2; at++)
+        for (size_t i = 0; i < sizeof Ms / sizeof *Ms; i++)
+            for (size_t j = 0; j < sizeof Ns / sizeof *Ns; j++)
+                for (size_t k = 0; k < sizeof Ks / sizeof *Ks; k++)
+                    check_gemm(at, Ms[i], Ns[j], Ks[k]);
+    /* the DCGAN's: conv forward, input gradient (dcol = W^T dy), convt forward */
+    check_gemm(0, 128, 256, 1024);
+    check_gemm(0, 512, 256, 4096);
+    check_gemm(1, 1024, 256, 128);
+    check_gemm(1, 4096, 256, 512);
+    check_gemm(0, 64, 1024, 48);
+    check_gemm(1, 48, 1024, 64);
+}
+
 /* Through the layer (layers.c): batches above 256 rows run the forward
  * product and the input gradient in chunks of rows and the weight
  * gradient on cblas; every batch size gives the exact products and the
@@ -226,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_tile_edges),
         cmocka_unit_test(test_training_shapes),
         cmocka_unit_test(test_layer_row_chunks),
+        cmocka_unit_test(test_conv_gemm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
