@@ -60,9 +60,10 @@ void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const 
     real_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-/* The linear layer's own AVX-512 products (nn/linear_kernels.h) replace
- * cblas_sgemm there; CMakeLists.txt links with --wrap so that layers.c's
- * calls come here first and are counted the same way. */
+/* The engine's own AVX-512 products (nn/linear_kernels.h: the linear
+ * layer's three, the convolutions' nn_lk_gemm) replace cblas_sgemm there;
+ * CMakeLists.txt links with --wrap so that layers.c's and conv.c's calls
+ * come here first and are counted the same way. */
 #include "nn/linear_kernels.h"
 void __real_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                           float *xt);
@@ -72,6 +73,10 @@ void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, cons
                           float *xt);
 void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
 void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+void __real_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float *c, int64_t ldc);
+void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float *c, int64_t ldc);
 
 void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                           float *xt)
@@ -90,6 +95,13 @@ void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float 
 {
     gemm_flops += 2.0 * R * O * In;
     __real_nn_lk_backward_weight(R, O, In, dy, x, dW);
+}
+
+void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float *c, int64_t ldc)
+{
+    gemm_flops += 2.0 * M * N * K;
+    __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
 }
 
 static double now(void)
