@@ -193,6 +193,10 @@ struct trainer {
     lpz_dataset *ds;
     const lpz_network *net;
     int64_t numel, latent, batch;
+    /* rows per fitness chunk: a multiple of 16 (the linear kernels' vector
+     * of samples) of at least 128 and at least a batch; at 100 rows the
+     * kernels' last vector held 4 samples, 11% of the lanes idle */
+    int64_t fit_batch;
     int n_cells; /* cells run by this process (the whole grid in local mode) */
     int pop;
     int fetch_timeout_ms;
@@ -315,7 +319,7 @@ static void eval_chunks(void *arg, int k)
     cell *c = ej->c;
     trainer *t = c->tr;
     const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->batch;
+    int64_t S = p->fitness_sample_size, B = t->fit_batch;
     int64_t from = k ? ej->mid : 0, to = k ? S : ej->mid;
     int ng = ej->ng, nd = ej->nd;
     double *pair = ej->pair[k], *dfake = pair + ng * nd, *dreal = ej->dreal[k];
@@ -375,7 +379,7 @@ static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int 
 {
     trainer *t = c->tr;
     const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->batch;
+    int64_t S = p->fitness_sample_size, B = t->fit_batch;
     eval_job ej = {.c = c, .gens = gens, .discs = discs, .ng = ng, .nd = nd, .want_g = want_g, .want_d = want_d};
     /* part 0 sums into pair_loss (2 nall^2: pair then dfake) and real_loss
      * (nall), the helper into dp_loss (the same three, contiguous) */
@@ -519,12 +523,13 @@ static int dp_setup(cell *c)
         !lpz_replica_supported(c->disc[0].model))
         return LPZ_OK;
     /* whole batches: the helper also takes half of the fitness chunks */
-    int rc = lpz_replica_create(c->gen[0].model, t->batch, &c->dp_g, &c->err);
+    int64_t rows = t->batch > t->fit_batch ? t->batch : t->fit_batch;
+    int rc = lpz_replica_create(c->gen[0].model, rows, &c->dp_g, &c->err);
     if (!rc)
-        rc = lpz_replica_create(c->disc[0].model, t->batch, &c->dp_d, &c->err);
+        rc = lpz_replica_create(c->disc[0].model, rows, &c->dp_d, &c->err);
     int64_t nall = (int64_t)c->n_nb * t->pop;
     if (!rc && (!(c->dp_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall + nall))) ||
-                !(c->fit_chunk[1] = malloc(sizeof(float) * (size_t)(t->batch * t->numel)))))
+                !(c->fit_chunk[1] = malloc(sizeof(float) * (size_t)(t->fit_batch * t->numel)))))
         rc = lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory");
     if (!rc)
         rc = lpz_pair_create(&c->dp, &c->err);
@@ -1463,7 +1468,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     c->dout = malloc(sizeof(float) * (size_t)(2 * B)); /* 2B: a joined real + fake discriminator pass */
     c->dfake = malloc(sizeof(float) * (size_t)(B * t->numel));
     c->fit_idx = malloc(sizeof(int64_t) * (size_t)S);
-    c->fit_chunk[0] = malloc(sizeof(float) * (size_t)(B * t->numel));
+    c->fit_chunk[0] = malloc(sizeof(float) * (size_t)(t->fit_batch * t->numel));
     c->fit_z = malloc(sizeof(float) * (size_t)(S * t->latent));
     c->sample_z = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->latent));
     c->samples = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->numel));
@@ -1530,7 +1535,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
      * model of that kind runs (a generator's fakes feed discriminators,
      * whose arena is the other one). Saves about 1 MB per evaluate-only
      * member of the quick start (4.4 instead of 9.7 MB per cell). The
-     * discriminators' arena holds a joined real + fake pass (2B rows). */
+     * discriminators' arena holds a joined real + fake pass (2B rows);
+     * both hold a fitness chunk. */
     {
         lpz_model *ms[3 * 64 + LPZ_MAX_NEIGHBOURS * 64];
         for (int role = 0; role < 2 && !rc; role++) {
@@ -1544,7 +1550,8 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             }
             for (int i = 0; i < nnb; i++)
                 ms[n++] = nbm[i].model;
-            rc = lpz_model_share_scratch(ms, n, role && c->joined ? 2 * B : B, err);
+            int64_t rows = role && c->joined ? 2 * B : B;
+            rc = lpz_model_share_scratch(ms, n, rows > t->fit_batch ? rows : t->fit_batch, err);
         }
         /* The trained individuals (the selected copies, or the local ones
          * without selection) take steps in turn: each zeroes the
@@ -1881,6 +1888,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     }
     t->pop = p->population_size;
     t->batch = p->batch_size;
+    t->fit_batch = ((t->batch > 128 ? t->batch : 128) + 15) / 16 * 16;
     t->numel = lpz_dataset_numel(t->ds);
     lpz_shape ls = lpz_network_latent_shape(t->net);
     t->latent = lpz_shape_numel(&ls);
