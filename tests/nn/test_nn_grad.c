@@ -213,6 +213,21 @@ static void test_conv2d_gradients_across_chunks(void **state)
     lpz_model_destroy(m);
 }
 
+/* conv (k 4, s 1, p 1) + tanh + convt (k 4, s 2, p 1) on cin x h x w
+ * inputs: the chunk both conv layers get at batch 4, then the gradients. */
+static void check_chunked(int64_t cin, int64_t h, int64_t w, int64_t cout_t, int64_t want_chunk, uint64_t seed)
+{
+    lpz_model *m = make(3, cin, h, w);
+    OK(lpz_model_add_conv2d(m, "0", 2, 4, 1, 1, 1, &e_));
+    OK(lpz_model_add_tanh(m, &e_));
+    OK(lpz_model_add_conv_transpose2d(m, "2", cout_t, 4, 2, 1, 1, &e_));
+    OK(lpz_model_reserve(m, 4, &e_));
+    assert_int_equal(m->layers[0].chunk, want_chunk);
+    assert_int_equal(m->layers[2].chunk, want_chunk);
+    check_grad(m, 4, seed, H_STEP, 1e-2);
+    lpz_model_destroy(m);
+}
+
 static void test_conv_chunks_ending_in_one_sample(void **state)
 {
     (void)state;
@@ -221,25 +236,9 @@ static void test_conv_chunks_ending_in_one_sample(void **state)
      * Chunks of 3: 121 positions (3 x 121 >= NN_COL_MIN_N columns) and
      * 56 x 4 x 4 (conv) and 48 x 4 x 4 (convt) window values, over a
      * third of NN_COL_CAP per sample */
-    lpz_model *m = make(3, 56, 12, 12);
-    OK(lpz_model_add_conv2d(m, "0", 2, 4, 1, 1, 1, &e_));
-    OK(lpz_model_add_tanh(m, &e_));
-    OK(lpz_model_add_conv_transpose2d(m, "2", 48, 4, 2, 1, 1, &e_));
-    OK(lpz_model_reserve(m, 4, &e_));
-    assert_int_equal(m->layers[0].chunk, 3);
-    assert_int_equal(m->layers[2].chunk, 3);
-    check_grad(m, 4, 17, H_STEP, 1e-2);
-    lpz_model_destroy(m);
+    check_chunked(56, 12, 12, 48, 3, 17);
     /* 1680 positions per sample: one-sample chunks whatever fits */
-    m = make(3, 3, 41, 43);
-    OK(lpz_model_add_conv2d(m, "0", 2, 4, 1, 1, 1, &e_));
-    OK(lpz_model_add_tanh(m, &e_));
-    OK(lpz_model_add_conv_transpose2d(m, "2", 3, 4, 2, 1, 1, &e_));
-    OK(lpz_model_reserve(m, 4, &e_));
-    assert_int_equal(m->layers[0].chunk, 1);
-    assert_int_equal(m->layers[2].chunk, 1);
-    check_grad(m, 4, 18, H_STEP, 1e-2);
-    lpz_model_destroy(m);
+    check_chunked(3, 41, 43, 3, 1, 18);
 }
 
 static void test_conv_transpose2d_gradients(void **state)
