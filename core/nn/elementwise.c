@@ -12,6 +12,18 @@
 #include "nn/elementwise.h"
 #include "nn/fastmath.h"
 
+/* ReLU (act NN_ACT_RELU) or LeakyReLU of v, and the gradient d through it
+ * (from its input v); act is a constant wherever they are inlined. */
+static inline __attribute__((always_inline)) float nn_rect(const int act, float v, float slope)
+{
+    return v > 0.0f ? v : act == NN_ACT_RELU ? 0.0f : v * slope;
+}
+
+static inline __attribute__((always_inline)) float nn_drect(const int act, float v, float d, float slope)
+{
+    return v > 0.0f ? d : act == NN_ACT_RELU ? 0.0f : d * slope;
+}
+
 #define NN_SFX(name) name##_base
 #include "nn/elementwise_body.h"
 #undef NN_SFX

@@ -7,11 +7,11 @@ static void NN_SFX(act_forward)(int kind, float slope, const float *restrict x, 
     switch (kind) {
     case NN_ACT_RELU:
         for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = nn_rect(NN_ACT_RELU, x[i], slope);
         break;
     case NN_ACT_LEAKY_RELU:
         for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
+            y[i] = nn_rect(NN_ACT_LEAKY_RELU, x[i], slope);
         break;
     case NN_ACT_TANH:
         for (int64_t i = 0; i < n; i++)
@@ -30,11 +30,11 @@ static void NN_SFX(act_backward)(int kind, float slope, const float *restrict x,
     switch (kind) {
     case NN_ACT_RELU:
         for (int64_t i = 0; i < n; i++)
-            dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+            dx[i] = nn_drect(NN_ACT_RELU, x[i], dy[i], slope);
         break;
     case NN_ACT_LEAKY_RELU:
         for (int64_t i = 0; i < n; i++)
-            dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
+            dx[i] = nn_drect(NN_ACT_LEAKY_RELU, x[i], dy[i], slope);
         break;
     case NN_ACT_TANH:
         for (int64_t i = 0; i < n; i++)
@@ -100,44 +100,34 @@ static void NN_SFX(bn_stats)(const float *restrict x, int64_t n, int64_t C, int6
     }
 }
 
-/* The activation after a batch norm, computed inside its passes: v is
- * the batch norm's output, d the gradient arriving at the activation. */
-#define NN_BN_ACT(act, v, slope) ((act) == NN_ACT_RELU ? ((v) > 0.0f ? (v) : 0.0f) : ((v) > 0.0f ? (v) : (v) * (slope)))
-#define NN_BN_DACT(act, v, d, slope) ((act) == NN_ACT_RELU ? ((v) > 0.0f ? (d) : 0.0f) : ((v) > 0.0f ? (d) : (d) * (slope)))
-
-/* y = f((x - mean[c]) k[c] + b[c]) with f the identity, ReLU or LeakyReLU. */
-static void NN_SFX(bn_apply)(int act, float slope, const float *restrict x, float *restrict y, int64_t n, int64_t C,
-                             int64_t S, const float *restrict mean, const float *restrict k,
-                             const float *restrict b)
+/* y = f((x - mean[c]) k[c] + b[c]); f: the identity, ReLU or LeakyReLU
+ * (act a constant in each copy). */
+static inline __attribute__((always_inline)) void NN_SFX(bn_apply_body)(
+    const int act, float slope, const float *restrict x, float *restrict y, int64_t n, int64_t C, int64_t S,
+    const float *restrict mean, const float *restrict k, const float *restrict b)
 {
     for (int64_t i = 0; i < n; i++)
         for (int64_t c = 0; c < C; c++) {
             const float *r = x + (i * C + c) * S;
             float *o = y + (i * C + c) * S, m = mean[c], kc = k[c], bc = b[c];
-            if (act == NN_ACT_IDENTITY) {
-                for (int64_t j = 0; j < S; j++)
-                    o[j] = (r[j] - m) * kc + bc;
-            } else if (act == NN_ACT_RELU) {
-                for (int64_t j = 0; j < S; j++) {
-                    float v = (r[j] - m) * kc + bc;
-                    o[j] = NN_BN_ACT(NN_ACT_RELU, v, slope);
-                }
-            } else {
-                for (int64_t j = 0; j < S; j++) {
-                    float v = (r[j] - m) * kc + bc;
-                    o[j] = NN_BN_ACT(NN_ACT_LEAKY_RELU, v, slope);
-                }
+            for (int64_t j = 0; j < S; j++) {
+                float v = (r[j] - m) * kc + bc;
+                o[j] = act == NN_ACT_IDENTITY ? v : nn_rect(act, v, slope);
             }
         }
 }
 
-/* The batch norm's output gradient g (dy through f', f' recomputed from x
- * as bn_apply computed f's input: the same floats) summed per channel:
- * sg[c] = sum g, sgh[c] = sum g x_hat, x_hat = (x - mean) istd. */
-static void NN_SFX(bn_grad_sums)(int act, float slope, const float *restrict x, const float *restrict dy, int64_t n,
-                                 int64_t C, int64_t S, const float *restrict mean, const float *restrict istd,
-                                 const float *restrict k, const float *restrict b, double *restrict sg,
-                                 double *restrict sgh)
+/* The gradient g at the batch norm's output: dy through f', with f's
+ * input recomputed from x exactly as bn_apply computed it (the same floats,
+ * so the same mask). */
+#define NN_BN_GRAD(act, j) \
+    ((act) == NN_ACT_IDENTITY ? d[j] : nn_drect(act, (r[j] - m) * kc + bc, d[j], slope))
+
+/* sg[c] = sum g, sgh[c] = sum g x_hat, x_hat = (x - mean) istd. */
+static inline __attribute__((always_inline)) void NN_SFX(bn_grad_sums_body)(
+    const int act, float slope, const float *restrict x, const float *restrict dy, int64_t n, int64_t C, int64_t S,
+    const float *restrict mean, const float *restrict istd, const float *restrict k, const float *restrict b,
+    double *restrict sg, double *restrict sgh)
 {
     for (int64_t c = 0; c < C; c++)
         sg[c] = sgh[c] = 0.0;
@@ -145,59 +135,65 @@ static void NN_SFX(bn_grad_sums)(int act, float slope, const float *restrict x, 
         for (int64_t c = 0; c < C; c++) {
             const float *r = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
             float m = mean[c], is = istd[c], kc = k[c], bc = b[c], r1 = 0.0f, r2 = 0.0f;
-            if (act == NN_ACT_IDENTITY) {
 #pragma omp simd reduction(+ : r1, r2)
-                for (int64_t j = 0; j < S; j++) {
-                    r1 += d[j];
-                    r2 += d[j] * ((r[j] - m) * is);
-                }
-            } else if (act == NN_ACT_RELU) {
-#pragma omp simd reduction(+ : r1, r2)
-                for (int64_t j = 0; j < S; j++) {
-                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_RELU, v, d[j], slope);
-                    r1 += g;
-                    r2 += g * ((r[j] - m) * is);
-                }
-            } else {
-#pragma omp simd reduction(+ : r1, r2)
-                for (int64_t j = 0; j < S; j++) {
-                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_LEAKY_RELU, v, d[j], slope);
-                    r1 += g;
-                    r2 += g * ((r[j] - m) * is);
-                }
+            for (int64_t j = 0; j < S; j++) {
+                float g = NN_BN_GRAD(act, j);
+                r1 += g;
+                r2 += g * ((r[j] - m) * is);
             }
             sg[c] += r1;
             sgh[c] += r2;
         }
 }
 
-/* dx = k[c] (g - mg[c] - x_hat mgh[c]), g as in bn_grad_sums (mg = mgh = 0
- * in evaluation mode: dx = k g). */
-static void NN_SFX(bn_grad_input)(int act, float slope, const float *restrict x, const float *restrict dy,
-                                  float *restrict dx, int64_t n, int64_t C, int64_t S, const float *restrict mean,
-                                  const float *restrict istd, const float *restrict k, const float *restrict b,
-                                  const float *restrict mg, const float *restrict mgh)
+/* dx = k[c] (g - mg[c] - x_hat mgh[c]). */
+static inline __attribute__((always_inline)) void NN_SFX(bn_grad_input_body)(
+    const int act, float slope, const float *restrict x, const float *restrict dy, float *restrict dx, int64_t n,
+    int64_t C, int64_t S, const float *restrict mean, const float *restrict istd, const float *restrict k,
+    const float *restrict b, const float *restrict mg, const float *restrict mgh)
 {
     for (int64_t i = 0; i < n; i++)
         for (int64_t c = 0; c < C; c++) {
             const float *r = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
             float *o = dx + (i * C + c) * S;
             float m = mean[c], is = istd[c], kc = k[c], bc = b[c], a = mg[c], h = mgh[c];
-            if (act == NN_ACT_IDENTITY) {
-                for (int64_t j = 0; j < S; j++)
-                    o[j] = kc * (d[j] - a - ((r[j] - m) * is) * h);
-            } else if (act == NN_ACT_RELU) {
-                for (int64_t j = 0; j < S; j++) {
-                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_RELU, v, d[j], slope);
-                    o[j] = kc * (g - a - ((r[j] - m) * is) * h);
-                }
-            } else {
-                for (int64_t j = 0; j < S; j++) {
-                    float v = (r[j] - m) * kc + bc, g = NN_BN_DACT(NN_ACT_LEAKY_RELU, v, d[j], slope);
-                    o[j] = kc * (g - a - ((r[j] - m) * is) * h);
-                }
-            }
+            for (int64_t j = 0; j < S; j++)
+                o[j] = kc * (NN_BN_GRAD(act, j) - a - ((r[j] - m) * is) * h);
         }
 }
-#undef NN_BN_ACT
-#undef NN_BN_DACT
+#undef NN_BN_GRAD
+
+/* One copy per activation (a constant act inside the loops). */
+#define NN_BN_BY_ACT(body, act, ...)                                                                               \
+    do {                                                                                                           \
+        if ((act) == NN_ACT_RELU)                                                                                  \
+            body(NN_ACT_RELU, __VA_ARGS__);                                                                        \
+        else if ((act) == NN_ACT_LEAKY_RELU)                                                                       \
+            body(NN_ACT_LEAKY_RELU, __VA_ARGS__);                                                                  \
+        else                                                                                                       \
+            body(NN_ACT_IDENTITY, __VA_ARGS__);                                                                    \
+    } while (0)
+
+static void NN_SFX(bn_apply)(int act, float slope, const float *restrict x, float *restrict y, int64_t n, int64_t C,
+                             int64_t S, const float *restrict mean, const float *restrict k,
+                             const float *restrict b)
+{
+    NN_BN_BY_ACT(NN_SFX(bn_apply_body), act, slope, x, y, n, C, S, mean, k, b);
+}
+
+static void NN_SFX(bn_grad_sums)(int act, float slope, const float *restrict x, const float *restrict dy, int64_t n,
+                                 int64_t C, int64_t S, const float *restrict mean, const float *restrict istd,
+                                 const float *restrict k, const float *restrict b, double *restrict sg,
+                                 double *restrict sgh)
+{
+    NN_BN_BY_ACT(NN_SFX(bn_grad_sums_body), act, slope, x, dy, n, C, S, mean, istd, k, b, sg, sgh);
+}
+
+static void NN_SFX(bn_grad_input)(int act, float slope, const float *restrict x, const float *restrict dy,
+                                  float *restrict dx, int64_t n, int64_t C, int64_t S, const float *restrict mean,
+                                  const float *restrict istd, const float *restrict k, const float *restrict b,
+                                  const float *restrict mg, const float *restrict mgh)
+{
+    NN_BN_BY_ACT(NN_SFX(bn_grad_input_body), act, slope, x, dy, dx, n, C, S, mean, istd, k, b, mg, mgh);
+}
+#undef NN_BN_BY_ACT

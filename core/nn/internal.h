@@ -25,8 +25,8 @@
 /* Upper bound on one im2col chunk (floats): the conv kernels process as
  * many samples per GEMM as fit in this, trading memory for GEMM size,
  * but at least NN_COL_MIN_N GEMM columns (nn_conv_chunk). 1 MB, half the
- * L2 of one core here: im2col's output is still cached when OpenBLAS packs
- * it, and the dx GEMM's output when col2im reads it. The DCGAN's conv
+ * L2 of one core here: im2col's output is still cached when the products
+ * read it, and the dx product's output when col2im reads it. The DCGAN's conv
  * layers (forward + backward) took about 6% less CPU time with 1-2 MB
  * chunks than with 8 MB ones, and 2% less again with the column floor. */
 #define NN_COL_CAP ((int64_t)1 << 18)
@@ -73,7 +73,8 @@ typedef struct nn_layer {
     void *self;
 
     /* batch memory, set by reserve */
-    float *y;   /* output (n * out_numel); reshape aliases its input */
+    float *y;   /* output (n * out_numel); a reshape, and an activation computed by the batch norm before it
+                 * (model.c: bn_act), alias their input */
     float *aux; /* values saved for backward */
 } nn_layer;
 

@@ -43,8 +43,8 @@ int64_t nn_aux_size(const nn_layer *l, int64_t n)
 
 /* Samples per im2col chunk of a conv/convt layer at batch n: as many as
  * keep col [C k k, cs * P] within NN_COL_CAP, but at least enough for
- * NN_COL_MIN_N GEMM columns: a narrower GEMM re-packs the whole weight
- * matrix (and re-reads dW) for too little work. Per-layer CPU time of the
+ * NN_COL_MIN_N GEMM columns: a narrower product reads the whole weight
+ * matrix (and OpenBLAS re-packs it and re-reads dW) for too little work. Per-layer CPU time of the
  * DCGAN's layers, forward + backward, was lowest at this point for every
  * large layer (the 512-channel 4x4 ones want 16 samples, the 32x32 ones 1). */
 int64_t nn_conv_chunk(const nn_layer *l, int64_t n)
@@ -238,6 +238,8 @@ void nn_bn_forward(nn_layer *l, int64_t n, const float *p, float *buf, const flo
     int64_t C = l->features, S = l->in_numel / C, M = n * S;
     const float *gamma = p, *beta = p + C;
     float *rmean = buf, *rvar = buf + C, *tracked = buf + 2 * C;
+    /* aux: the per-channel arrays the passes take (k = gamma istd: the
+     * same floats in backward without a work array for them) */
     float *mean_s = l->aux, *istd_s = mean_s + C, *k_s = istd_s + C;
     double *mean = (double *)work, *m2 = mean + C;
     if (train)
@@ -273,6 +275,14 @@ void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *x
     const float *mean_s = l->aux, *istd_s = mean_s + C, *k_s = istd_s + C;
     double *sg = (double *)work, *sgh = sg + C;
     float *mg = (float *)(sgh + C), *mgh = mg + C;
+    if (!dp && (!dx || !train)) {
+        /* no use for the sums: nothing to do, or dx = gamma istd g */
+        for (int64_t c = 0; dx && c < C; c++)
+            mg[c] = mgh[c] = 0.0f;
+        if (dx)
+            nn_bn_grad_input(act, slope, x, dy, dx, n, C, S, mean_s, istd_s, k_s, beta, mg, mgh);
+        return;
+    }
     nn_bn_grad_sums(act, slope, x, dy, n, C, S, mean_s, istd_s, k_s, beta, sg, sgh);
     if (dp)
         for (int64_t c = 0; c < C; c++) {

@@ -1,8 +1,9 @@
 /* core/nn/linear_kernels.c - packing-free AVX-512 products of the linear
- * layer (see linear_kernels.h for why). Compiled with AVX-512 flags
- * (CMakeLists.txt); layers.c calls in only after nn_lk_available().
+ * layer and of the convolutions (see linear_kernels.h for why). Compiled
+ * with AVX-512 flags (CMakeLists.txt); layers.c and conv.c call in only
+ * after nn_lk_available().
  *
- * One register tile serves all three products: C [8 x 48] (8 rows of A
+ * One register tile serves all the products: C [8 x 48] (8 rows of A
  * times a 48-column slice of B) in 24 zmm accumulators; per step k of the
  * reduction, three loads of B [k, n0 .. n0 + 48) (contiguous) and eight
  * broadcasts of A [m0 .. m0 + 8, k] (wherever they lie: A is addressed
@@ -10,7 +11,9 @@
  * two FMA ports busy. Tails: the last vector of a row slice is masked; a
  * block of fewer than 8 rows repeats its last row (valid memory, results
  * not stored). The reduction runs over k = 0, 1, ... K - 1 in order for
- * every element: one summation order whatever the tiling.
+ * every element (the convolutions': in order within each block of 256,
+ * the blocks' sums added in order): one summation order per shape,
+ * whatever the tiling.
  */
 #include "nn/linear_kernels.h"
 

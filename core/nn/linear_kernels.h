@@ -1,18 +1,20 @@
 /* core/nn/linear_kernels.h - packing-free AVX-512 products of the linear
- * layer (linear_kernels.c), used by layers.c instead of cblas_sgemm when the
- * CPU has AVX-512 F, VL and DQ.
+ * layer and of the convolutions (linear_kernels.c), used by layers.c and
+ * conv.c instead of cblas_sgemm when the CPU has AVX-512 F, VL and DQ.
  *
  * Why: at the batch sizes lpz trains with (R = 50..200 rows) OpenBLAS packs
  * the whole weight matrix W [O x In] on every call and then uses each packed
  * element for only R rows; packing was a quarter of the GEMM time of the
  * MLP GAN. These kernels read both operands where they lie: an 8 x 48 tile
  * of C in 24 zmm accumulators; per step of the reduction, three vector
- * loads of a contiguous row of B and eight broadcasts of A elements.
+ * loads of a contiguous row of B and eight broadcasts of A elements. For
+ * the convolutions (nn_lk_gemm): OpenBLAS also packed the im2col matrix
+ * again and cleared the output before adding to it.
  *
- * All matrices are row-major and dense (leading dimension = row length);
- * W is [O x In] like PyTorch's. Every product sums over its reduction index
- * in increasing order, one fixed order per output element whatever the
- * shape or tile: results are deterministic, and thread-independent.
+ * All matrices are row-major; the linear layer's are dense (leading
+ * dimension = row length), W is [O x In] like PyTorch's. Every product has
+ * one fixed summation order per output element and shape, whatever the
+ * tile: results are deterministic, and thread-independent.
  */
 #ifndef LPZ_NN_LINEAR_KERNELS_H
 #define LPZ_NN_LINEAR_KERNELS_H
@@ -37,9 +39,9 @@ void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, co
 
 /* C [M x N] = op(A) B for the convolutions (conv.c): op(A) = A [M x K]
  * (row stride lda) or, at, A^T of A [K x M] (row stride lda); B [K x N]
- * and C row-major with row strides ldb, ldc. C is written, never read.
- * The reduction runs in blocks of 256 in order: one fixed summation order
- * per shape. */
+ * and C row-major with row strides ldb, ldc; K >= 1. C's previous
+ * contents are ignored (the first block of 256 of the reduction stores,
+ * the others add); C must not overlap A or B. */
 void nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
                 float *c, int64_t ldc);
 

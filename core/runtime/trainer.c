@@ -133,7 +133,7 @@ typedef struct cell {
     lpz_score_context *score_ctx;
     float *real, *z, *dout, *dfake, *fit_z, *sample_z, *samples, *buf_scratch;
     /* The fitness sample's dataset indices, read a chunk at a time into
-     * fit_chunk[part] (B x numel each; part 1 only with data-parallel
+     * fit_chunk[part] (fit_batch x numel each; part 1 only with data-parallel
      * steps): 3 MB per cell less than holding the sample (MNIST, 1,000). */
     int64_t *fit_idx;
     float *fit_chunk[2];
@@ -143,6 +143,13 @@ typedef struct cell {
      * samples do not interact (no batch norm, no dropout: the same loss
      * and gradients up to float summation order); 0: two passes. */
     int joined;
+    /* rows per fitness chunk: for networks whose samples do not interact
+     * (no batch norm or dropout) a multiple of 16 (the linear kernels'
+     * vector of samples) of at least 128 and at least a batch: at 100 rows
+     * the kernels' last vector held 4 samples, 11% of the lanes idle;
+     * otherwise a batch (batch statistics over the rows of a training
+     * batch, as the original) */
+    int64_t fit_batch;
     double *pair_loss, *real_loss;
     size_t wire_cap; /* bytes of this cell's POPULATION payload */
     lpz_peer_server *server;
@@ -193,10 +200,6 @@ struct trainer {
     lpz_dataset *ds;
     const lpz_network *net;
     int64_t numel, latent, batch;
-    /* rows per fitness chunk: a multiple of 16 (the linear kernels' vector
-     * of samples) of at least 128 and at least a batch; at 100 rows the
-     * kernels' last vector held 4 samples, 11% of the lanes idle */
-    int64_t fit_batch;
     int n_cells; /* cells run by this process (the whole grid in local mode) */
     int pop;
     int fetch_timeout_ms;
@@ -319,7 +322,7 @@ static void eval_chunks(void *arg, int k)
     cell *c = ej->c;
     trainer *t = c->tr;
     const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->fit_batch;
+    int64_t S = p->fitness_sample_size, B = c->fit_batch;
     int64_t from = k ? ej->mid : 0, to = k ? S : ej->mid;
     int ng = ej->ng, nd = ej->nd;
     double *pair = ej->pair[k], *dfake = pair + ng * nd, *dreal = ej->dreal[k];
@@ -379,7 +382,7 @@ static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int 
 {
     trainer *t = c->tr;
     const lpz_train_params *p = t->p;
-    int64_t S = p->fitness_sample_size, B = t->fit_batch;
+    int64_t S = p->fitness_sample_size, B = c->fit_batch;
     eval_job ej = {.c = c, .gens = gens, .discs = discs, .ng = ng, .nd = nd, .want_g = want_g, .want_d = want_d};
     /* part 0 sums into pair_loss (2 nall^2: pair then dfake) and real_loss
      * (nall), the helper into dp_loss (the same three, contiguous) */
@@ -441,8 +444,8 @@ static int adam_step(cell *c, lpz_member *m)
  * Only for networks whose samples do not interact (lpz_replica_supported:
  * no batch norm, no active dropout); never when cells already fill the
  * cores (general.num_workers: 1 turns it off). Memory, once per process:
- * the two replicas' gradients and activations for a whole batch (the
- * helper also takes half of the fitness chunks), about 6 MB for the quick
+ * the two replicas' gradients and activations for a fitness chunk of
+ * fit_batch rows (the helper also takes half of the fitness chunks), about 6 MB for the quick
  * start's MLP GAN, plus the second thread's OpenBLAS buffers (1x1 quick
  * start peak RSS about 13 MB higher than with one thread). */
 
@@ -523,13 +526,13 @@ static int dp_setup(cell *c)
         !lpz_replica_supported(c->disc[0].model))
         return LPZ_OK;
     /* whole batches: the helper also takes half of the fitness chunks */
-    int64_t rows = t->batch > t->fit_batch ? t->batch : t->fit_batch;
-    int rc = lpz_replica_create(c->gen[0].model, rows, &c->dp_g, &c->err);
+    /* (c->fit_batch >= t->batch: the fitness chunks and the batches) */
+    int rc = lpz_replica_create(c->gen[0].model, c->fit_batch, &c->dp_g, &c->err);
     if (!rc)
-        rc = lpz_replica_create(c->disc[0].model, rows, &c->dp_d, &c->err);
+        rc = lpz_replica_create(c->disc[0].model, c->fit_batch, &c->dp_d, &c->err);
     int64_t nall = (int64_t)c->n_nb * t->pop;
     if (!rc && (!(c->dp_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall + nall))) ||
-                !(c->fit_chunk[1] = malloc(sizeof(float) * (size_t)(t->fit_batch * t->numel)))))
+                !(c->fit_chunk[1] = malloc(sizeof(float) * (size_t)(c->fit_batch * t->numel)))))
         rc = lpz_error_set(&c->err, LPZ_ENOMEM, "out of memory");
     if (!rc)
         rc = lpz_pair_create(&c->dp, &c->err);
@@ -1468,7 +1471,6 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     c->dout = malloc(sizeof(float) * (size_t)(2 * B)); /* 2B: a joined real + fake discriminator pass */
     c->dfake = malloc(sizeof(float) * (size_t)(B * t->numel));
     c->fit_idx = malloc(sizeof(int64_t) * (size_t)S);
-    c->fit_chunk[0] = malloc(sizeof(float) * (size_t)(t->fit_batch * t->numel));
     c->fit_z = malloc(sizeof(float) * (size_t)(S * t->latent));
     c->sample_z = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->latent));
     c->samples = malloc(sizeof(float) * (size_t)(SAMPLE_COUNT * t->numel));
@@ -1477,7 +1479,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     c->iter_seconds = calloc((size_t)p->n_iterations + 1, sizeof(double));
     if (!c->gen || !c->disc || !c->nb_gen || !c->nb_disc || !c->all_gen || !c->all_disc ||
         (p->enable_selection && (!c->sel_gen || !c->sel_disc)) || !c->real || !c->z || !c->dout || !c->dfake ||
-        !c->fit_idx || !c->fit_chunk[0] || !c->fit_z || !c->sample_z || !c->samples || !c->pair_loss || !c->real_loss ||
+        !c->fit_idx || !c->fit_z || !c->sample_z || !c->samples || !c->pair_loss || !c->real_loss ||
         !c->iter_seconds)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
     lpz_rng_fill_normal(&c->rng, c->sample_z, (size_t)(SAMPLE_COUNT * t->latent), 0.0f, 1.0f);
@@ -1503,8 +1505,12 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             ms[k]->fitness = 0.0;
         }
     }
-    if (!rc)
+    if (!rc) {
         c->joined = lpz_replica_supported(c->disc[0].model);
+        c->fit_batch = c->joined && lpz_replica_supported(c->gen[0].model) ? ((B > 128 ? B : 128) + 15) / 16 * 16 : B;
+        if (!(c->fit_chunk[0] = malloc(sizeof(float) * (size_t)(c->fit_batch * t->numel))))
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
+    }
     for (int i = 0; i < nnb && !rc; i++) {
         rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
         if (!rc)
@@ -1551,7 +1557,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             for (int i = 0; i < nnb; i++)
                 ms[n++] = nbm[i].model;
             int64_t rows = role && c->joined ? 2 * B : B;
-            rc = lpz_model_share_scratch(ms, n, rows > t->fit_batch ? rows : t->fit_batch, err);
+            rc = lpz_model_share_scratch(ms, n, rows > c->fit_batch ? rows : c->fit_batch, err);
         }
         /* The trained individuals (the selected copies, or the local ones
          * without selection) take steps in turn: each zeroes the
@@ -1888,7 +1894,6 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     }
     t->pop = p->population_size;
     t->batch = p->batch_size;
-    t->fit_batch = ((t->batch > 128 ? t->batch : 128) + 15) / 16 * 16;
     t->numel = lpz_dataset_numel(t->ds);
     lpz_shape ls = lpz_network_latent_shape(t->net);
     t->latent = lpz_shape_numel(&ls);

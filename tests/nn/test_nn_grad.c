@@ -301,6 +301,13 @@ static void test_batchnorm_training_gradients(void **state)
     OK(lpz_model_add_linear(m, "3", 2, 1, &e_));
     check_grad(m, 5, 34, H_STEP, 1e-2);
     lpz_model_destroy(m);
+    /* the pair as the model's last layers: its output is the model's */
+    m = make(3, 2, 4, 4);
+    OK(lpz_model_add_conv2d(m, "0", 3, 3, 1, 1, 1, &e_));
+    OK(lpz_model_add_batchnorm(m, "1", &e_));
+    OK(lpz_model_add_leaky_relu(m, 0.2f, &e_));
+    check_grad(m, 3, 36, H_STEP, 1e-2);
+    lpz_model_destroy(m);
 }
 
 /* A batch norm with the activation after it computed in its passes gives
@@ -532,12 +539,13 @@ static void test_backward_input_matches_and_leaves_grads(void **state)
         lpz_model *m;
         int64_t n = 3;
         if (which == 0) {
-            m = make(3, 2, 6, 6);
+            m = make(3, 2, 6, 6); /* the batch norm computes the ReLU after it */
             OK(lpz_model_add_conv2d(m, "0", 3, 3, 2, 1, 1, &e_));
             OK(lpz_model_add_batchnorm(m, "1", &e_));
-            OK(lpz_model_add_conv_transpose2d(m, "2", 2, 4, 2, 1, 1, &e_));
+            OK(lpz_model_add_relu(m, &e_));
+            OK(lpz_model_add_conv_transpose2d(m, "3", 2, 4, 2, 1, 1, &e_));
             OK(lpz_model_add_flatten(m, &e_));
-            OK(lpz_model_add_linear(m, "4", 1, 1, &e_));
+            OK(lpz_model_add_linear(m, "5", 1, 1, &e_));
         } else if (which == 1) {
             m = make(2, 4, 3, 0);
             OK(lpz_model_add_lstm(m, "rnn", 5, 2, 0.0f, &e_));
