@@ -44,9 +44,11 @@ int64_t nn_aux_size(const nn_layer *l, int64_t n)
 /* Samples per im2col chunk of a conv/convt layer at batch n: as many as
  * keep col [C k k, cs * P] within NN_COL_CAP, but at least enough for
  * NN_COL_MIN_N GEMM columns: a narrower product reads the whole weight
- * matrix (and OpenBLAS re-packs it and re-reads dW) for too little work. Per-layer CPU time of the
- * DCGAN's layers, forward + backward, was lowest at this point for every
- * large layer (the 512-channel 4x4 ones want 16 samples, the 32x32 ones 1). */
+ * matrix (and OpenBLAS re-packs it and re-reads dW) for too little work.
+ * Per-layer CPU time of the DCGAN's layers, forward + backward, was lowest
+ * at this point for every large layer (the 512-channel 4x4 ones want 16
+ * samples, the 32x32 ones 1), with OpenBLAS and again with the engine's
+ * kernels (floors of 64 to 1024 columns measured). */
 int64_t nn_conv_chunk(const nn_layer *l, int64_t n)
 {
     int64_t P = l->kind == NN_CONV ? l->hout * l->wout : l->hin * l->win;
