@@ -795,9 +795,9 @@ static float bn_slope(const lpz_model *m, int i)
  * floats (64 bytes): the input copy, per layer its output (a reshape and
  * an activation fused into a batch norm alias their input) and aux, two
  * gradient buffers of the largest activation, one work area for the
- * layers. Returns the floats it takes
- * (-1 when that overflows); with arena not NULL also points the model's
- * pieces into it. One walk for sizing and laying out, so they agree. */
+ * layers. Returns the floats it takes (-1 when that overflows); with arena
+ * not NULL also points the model's pieces into it. One walk for sizing
+ * and laying out, so they agree. */
 #define R16(x) (((x) + 15) & ~(int64_t)15)
 static int64_t arena_layout(lpz_model *m, float *arena, int64_t n)
 {
