@@ -445,9 +445,10 @@ static int adam_step(cell *c, lpz_member *m)
  * no batch norm, no active dropout); never when cells already fill the
  * cores (general.num_workers: 1 turns it off). Memory, once per process:
  * the two replicas' gradients and activations for a fitness chunk of
- * fit_batch rows (the helper also takes half of the fitness chunks), about 6 MB for the quick
- * start's MLP GAN, plus the second thread's OpenBLAS buffers (1x1 quick
- * start peak RSS about 13 MB higher than with one thread). */
+ * fit_batch rows (the helper also takes half of the fitness chunks),
+ * about 6 MB for the quick start's MLP GAN, plus the second thread's
+ * OpenBLAS buffers (1x1 quick start peak RSS about 13 MB higher than with
+ * one thread). */
 
 /* dL/dout of count entries from losses averaged over a part of n rows,
  * as part of the mean over the whole batch of B: times n / B (0.5, exact,
