@@ -526,8 +526,8 @@ static int dp_setup(cell *c)
     if (t->n_cells * 2 > cores || t->batch < 2 || !lpz_replica_supported(c->gen[0].model) ||
         !lpz_replica_supported(c->disc[0].model))
         return LPZ_OK;
-    /* whole batches: the helper also takes half of the fitness chunks */
-    /* (c->fit_batch >= t->batch: the fitness chunks and the batches) */
+    /* whole batches and fitness chunks (fit_batch >= batch rows): the
+     * helper also takes half of the fitness chunks */
     int rc = lpz_replica_create(c->gen[0].model, c->fit_batch, &c->dp_g, &c->err);
     if (!rc)
         rc = lpz_replica_create(c->disc[0].model, c->fit_batch, &c->dp_d, &c->err);
