@@ -259,17 +259,21 @@ static void test_layer_row_chunks(void **state)
         ref_product(O, In, n, dy, 1, O, x, In, 1, want, mag);
         for (int64_t i = 0; i < O * In; i++)
             assert_true(fabs(lpz_model_grads(m)[i] - want[i]) <= 1e-5 * mag[i] + 1e-6);
-        /* the last row alone gives the same bits: no dependence on the chunk a row falls in */
-        float *ycopy = malloc((size_t)(n * O) * sizeof(float)), *dxcopy = malloc((size_t)(n * In) * sizeof(float));
-        assert_true(ycopy && dxcopy);
-        memcpy(ycopy, y, (size_t)(n * O) * sizeof(float));
-        memcpy(dxcopy, dx, (size_t)(n * In) * sizeof(float));
-        assert_non_null(y = lpz_model_forward(m, x + (n - 1) * In, 1, &err));
-        memcpy(y1, y, O * sizeof(float));
-        assert_int_equal(lpz_model_backward(m, dy + (n - 1) * O, dx1, &err), LPZ_OK);
-        assert_memory_equal(y1, ycopy + (n - 1) * O, O * sizeof(float));
-        assert_memory_equal(dx1, dxcopy + (n - 1) * In, In * sizeof(float));
-        free(ycopy), free(dxcopy);
+        /* the last row alone gives the same bits: no dependence on the
+         * chunk a row falls in (the kernels' fixed summation order; the
+         * cblas fallback without AVX-512 promises no such thing) */
+        if (nn_lk_available()) {
+            float *ycopy = malloc((size_t)(n * O) * sizeof(float)), *dxcopy = malloc((size_t)(n * In) * sizeof(float));
+            assert_true(ycopy && dxcopy);
+            memcpy(ycopy, y, (size_t)(n * O) * sizeof(float));
+            memcpy(dxcopy, dx, (size_t)(n * In) * sizeof(float));
+            assert_non_null(y = lpz_model_forward(m, x + (n - 1) * In, 1, &err));
+            memcpy(y1, y, O * sizeof(float));
+            assert_int_equal(lpz_model_backward(m, dy + (n - 1) * O, dx1, &err), LPZ_OK);
+            assert_memory_equal(y1, ycopy + (n - 1) * O, O * sizeof(float));
+            assert_memory_equal(dx1, dxcopy + (n - 1) * In, In * sizeof(float));
+            free(ycopy), free(dxcopy);
+        }
     }
     free(x), free(dy), free(dx), free(y1), free(dx1), free(want), free(mag);
     lpz_model_destroy(m);
