@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -374,7 +375,8 @@ static void shared_scratch_and_gradients_give_the_same_results(void **state)
     memcpy(x2 + B * 784, x, sizeof x);
     const float *y2 = lpz_model_forward(a, x2, 2 * B, &e);
     assert_non_null(y2);
-    assert_memory_equal(y2, y2 + B, B * sizeof(float));
+    for (int i = 0; i < B; i++) /* the same rows twice (bit-equal on the AVX-512 kernels, not on every BLAS) */
+        assert_true(fabsf(y2[i] - y2[B + i]) <= 1e-5f * (fabsf(y2[i]) + 1.0f));
     assert_non_null(lpz_model_forward(a, x, B, &e)); /* within its own arena of 2B now */
     assert_non_null(lpz_model_forward(b, x, B, &e));
     assert_int_equal(lpz_model_backward_input(a, dy, dxa, &e), LPZ_OK); /* not shared any more */
