@@ -24,7 +24,8 @@
 
 /* Upper bound on one im2col chunk (floats): the conv kernels process as
  * many samples per GEMM as fit in this, trading memory for GEMM size,
- * but at least NN_COL_MIN_N GEMM columns (nn_conv_chunk). 1 MB, half the
+ * but at least NN_COL_MIN_N GEMM columns (nn_conv_chunk; a layer with
+ * NN_COL_MIN_N or more positions per sample runs one sample at a time). 1 MB, half the
  * L2 of one core here: im2col's output is still cached when the products
  * read it, and the dx product's output when col2im reads it. The DCGAN's conv
  * layers (forward + backward) took about 6% less CPU time with 1-2 MB

@@ -277,15 +277,8 @@ void nn_bn_backward(const nn_layer *l, int64_t n, const float *p, const float *x
     const float *mean_s = l->aux, *istd_s = mean_s + C, *k_s = istd_s + C;
     double *sg = (double *)work, *sgh = sg + C;
     float *mg = (float *)(sgh + C), *mgh = mg + C;
-    if (!dp && (!dx || !train)) {
-        /* no use for the sums: nothing to do, or dx = gamma istd g */
-        for (int64_t c = 0; dx && c < C; c++)
-            mg[c] = mgh[c] = 0.0f;
-        if (dx)
-            nn_bn_grad_input(act, slope, x, dy, dx, n, C, S, mean_s, istd_s, k_s, beta, mg, mgh);
-        return;
-    }
-    nn_bn_grad_sums(act, slope, x, dy, n, C, S, mean_s, istd_s, k_s, beta, sg, sgh);
+    if (dp || (dx && train)) /* else unused: nothing to do, or dx = gamma istd g */
+        nn_bn_grad_sums(act, slope, x, dy, n, C, S, mean_s, istd_s, k_s, beta, sg, sgh);
     if (dp)
         for (int64_t c = 0; c < C; c++) {
             dp[c] += (float)sgh[c];    /* d gamma */

@@ -253,8 +253,8 @@ void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, co
  * stored and the others added (no clearing of C; OpenBLAS clears C for
  * beta = 0 and packs both operands on every call). Each 8-row block of A
  * (8 x KC floats) stays in L1 while it passes over the block's rows of B
- * (KC x N, from L2). One function per (mode, at) keeps the tile copies
- * out of each other's way. */
+ * (KC x N, from L2). One noinline function holding the four (mode, at)
+ * instances keeps the tile copies out of each other's way. */
 #define NN_LK_KC 256
 __attribute__((noinline)) static void conv_block(int mode, int at, int64_t M, int64_t N, int64_t K, const float *a,
                                                  ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb,

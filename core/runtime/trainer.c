@@ -207,6 +207,7 @@ struct trainer {
     cell *cells;
     cell_barrier barrier;
     sem_t permits;
+    int n_permits; /* cells computing at once: min(cells, cores) */
     volatile int local_stop;
     volatile int *stop;
     uint64_t experiment;
@@ -885,7 +886,7 @@ static int publish_pending(cell *c, int wait_ms)
         return LPZ_OK;
     int iteration = c->pending_iteration, rc, done = 0;
     publish_job pj = {c, (uint64_t)iteration, c->pending_inds, (size_t)(2 * c->tr->pop)};
-    for (int waited = 0; waited < wait_ms; waited++) {
+    for (int waited = 0; waited < wait_ms && !stop_requested(c->tr); waited++) {
         if ((rc = lpz_peer_server_republish(c->server, c->own_snap, encode_in_place, &pj, &done, &c->err)))
             return rc;
         if (done)
@@ -1341,10 +1342,11 @@ static int run_iteration(cell *c, int it)
     if (!rc)
         rc = update_mixture(c);
     /* Deferred only in runs that are not --deterministic (whose neighbours
-     * must find every iteration's population right after it) and never
-     * after the last iteration. */
+     * must find every iteration's population right after it), never after
+     * the last iteration, and only when cells outnumber the cores: the wait
+     * then costs no core (other cells compute), else it would idle one. */
     if (!rc)
-        rc = publish(c, it + 1, !p->deterministic && it + 1 < p->n_iterations);
+        rc = publish(c, it + 1, !p->deterministic && it + 1 < p->n_iterations && t->n_cells > t->n_permits);
     if (!rc)
         rc = save_samples(c, it + 1);
     release(t);
@@ -1640,11 +1642,9 @@ static int cell_connect(trainer *t, cell *c, lpz_error *err)
          * big-endian host, where the payload's floats cannot be read in
          * place). Such a neighbour's members own no Adam moments: they
          * borrow them. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        for (int j = 0; !t->setup->cell_urls && j < t->n_cells; j++)
+        for (int j = 0; !t->setup->cell_urls && lpz_population_peek_supported() && j < t->n_cells; j++)
             if (t->cells[j].id == c->nb[k])
                 c->nb_cell[k] = &t->cells[j];
-#endif
         if (c->nb_cell[k]) {
             drop_neighbour_moments(c, k);
             continue;
@@ -1906,6 +1906,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     barrier_init(&t->barrier, t->n_cells);
     int cores = p->cores > 0 ? p->cores : 1;
     int permits = t->n_cells < cores ? t->n_cells : cores;
+    t->n_permits = permits;
     sem_init(&t->permits, 0, (unsigned)permits);
     /* Threads x BLAS threads <= cores: one BLAS thread per running cell.
      * Even a single cell keeps one: the GAN's matrix products are small,

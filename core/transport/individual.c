@@ -228,9 +228,18 @@ int lpz_population_get(const lpz_population_view *v, size_t index, lpz_individua
     return LPZ_OK;
 }
 
+int lpz_population_peek_supported(void)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 int lpz_population_peek(const lpz_population_view *v, size_t index, lpz_individual *ind, lpz_error *err)
 {
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ /* lpz_population_peek_supported() == 0 */
     (void)v, (void)index, (void)ind;
     return lpz_error_set(err, LPZ_EUNSUPPORTED, "reading a population in place needs a little-endian host");
 #else

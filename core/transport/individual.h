@@ -97,7 +97,9 @@ int lpz_population_get(const lpz_population_view *v, size_t index, lpz_individua
  * instead of copying them (valid as long as the payload; read-only:
  * const in spirit, float * only to share the struct). Floats on the wire
  * are little-endian at 4-byte offsets, so this needs a little-endian host
- * (LPZ_EUNSUPPORTED elsewhere: copy with lpz_population_get then). */
+ * (LPZ_EUNSUPPORTED elsewhere: copy with lpz_population_get then;
+ * lpz_population_peek_supported says which beforehand). */
 int lpz_population_peek(const lpz_population_view *v, size_t index, lpz_individual *ind, lpz_error *err);
+int lpz_population_peek_supported(void);
 
 #endif
