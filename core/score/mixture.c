@@ -409,21 +409,32 @@ done:
     return rc;
 }
 
+/* The ES scores every candidate on the same latents (common random
+ * numbers), streamed like mixture_fids: each generator's outputs go
+ * straight into the classifier, so only latents and features are held
+ * (count x (zn + d) floats), not count samples (64x64 CelebA at the
+ * default 10,000: 491 MB of samples). */
 typedef struct fid_es {
     lpz_score_context *ctx;
     lpz_model *const *gens;
-    int64_t count;
+    int64_t count, zn;
     lpz_mix_mode mode;
     lpz_rng *rng;
-    const float *z;
-    float *samples;
+    const float *latents;
+    int *assign;
+    int64_t *idx;
+    float *z;
+    feature_rows fr;
 } fid_es;
 
 static int fid_es_score(void *user, const double *w, int n, double *score, lpz_error *err)
 {
     fid_es *f = user;
-    int rc = lpz_mixture_generate(f->gens, w, n, f->count, f->mode, f->rng, f->z, f->samples, err);
-    return rc ? rc : lpz_score_fid(f->ctx, f->samples, f->count, score, err);
+    int rc = lpz_mixture_assign(w, n, f->count, f->mode, f->rng, f->assign, err);
+    if (!rc)
+        rc = run_rows(f->gens, n, f->assign, NULL, f->count, f->latents, f->zn, f->idx, f->z, emit_features, &f->fr,
+                      err);
+    return rc ? rc : lpz_score_fid_of_features(f->ctx, f->fr.feat, f->count, score, err);
 }
 
 int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
@@ -432,21 +443,28 @@ int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, dou
 {
     if (n_gens < 1 || sample_size < 2)
         return lpz_error_set(err, LPZ_EINVAL, "mixture ES needs a generator and at least 2 samples");
-    lpz_shape zs = lpz_model_input_shape(gens[0]), os = lpz_model_output_shape(gens[0]);
-    int64_t zn = lpz_shape_numel(&zs), on = lpz_shape_numel(&os);
-    float *z = malloc((size_t)(sample_size * zn) * sizeof *z);
-    float *x = malloc((size_t)(sample_size * on) * sizeof *x);
-    int rc;
-    if (!z || !x) {
+    int64_t zn, on;
+    int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
+    if (rc)
+        return rc;
+    int64_t d = lpz_score_feature_dim(ctx);
+    fid_es f = {ctx, gens, sample_size, zn, mode, rng, NULL, NULL, NULL, NULL, {ctx, d, NULL, NULL}};
+    float *latents = malloc((size_t)(sample_size * zn) * sizeof *latents);
+    f.assign = malloc((size_t)sample_size * sizeof *f.assign);
+    f.idx = malloc((size_t)GEN_CHUNK * sizeof *f.idx);
+    f.z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *f.z);
+    f.fr.f = malloc((size_t)(GEN_CHUNK * d) * sizeof *f.fr.f);
+    f.fr.feat = malloc((size_t)(sample_size * d) * sizeof *f.fr.feat);
+    if (!latents || !f.assign || !f.idx || !f.z || !f.fr.f || !f.fr.feat) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)sample_size);
     } else {
-        lpz_rng_fill_normal(rng, z, (size_t)(sample_size * zn), 0.0f, 1.0f);
-        fid_es f = {ctx, gens, sample_size, mode, rng, z, x};
+        lpz_rng_fill_normal(rng, latents, (size_t)(sample_size * zn), 0.0f, 1.0f);
+        f.latents = latents;
         lpz_mixture_es_params q = *p;
         q.lower_is_better = 1;
         rc = lpz_mixture_optimize(weights, n_gens, &q, rng, fid_es_score, &f, best_fid, err);
     }
-    free(z), free(x);
+    free(latents), free(f.assign), free(f.idx), free(f.z), free(f.fr.f), free(f.fr.feat);
     return rc;
 }
 

@@ -320,7 +320,8 @@ int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p,
 
 /* The ES with FID of `sample_size` mixture samples as the score; the
  * latents are drawn once (fixed across generations, as the original) and
- * the assignment is drawn anew for each evaluation. */
+ * the assignment is drawn anew for each evaluation. Streamed: holds the
+ * latents and the samples' features, never the samples. */
 int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
                              int64_t sample_size, lpz_mix_mode mode, const lpz_mixture_es_params *p, lpz_rng *rng,
                              double *best_fid, lpz_error *err);

@@ -675,6 +675,30 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
         assert_true(fabs(fa - fa2) <= 1e-6 * fabs(fa2));
         assert_true(lpz_rng_u64(&r1) == lpz_rng_u64(&r2));
     }
+    /* The ES with FID, streamed (no sample buffer): with no generations
+     * its score is the FID of lpz_mixture_generate's samples on the
+     * latents it draws first; with generations, no worse than that. */
+    {
+        lpz_mixture_es_params es = {0, 0.1, 0, 1};
+        double w[2] = {3.0, 7.0}, best, ref, best4;
+        lpz_rng_seed(&r1, 9, 0);
+        r2 = r1;
+        assert_int_equal(lpz_mixture_optimize_fid(c, g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &es, &r1, &best, &err),
+                         LPZ_OK);
+        assert_true(w[0] == 0.3 && w[1] == 0.7);
+        lpz_rng_fill_normal(&r2, lat, (size_t)n * 8, 0, 1);
+        assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r2, lat, xa, &err), LPZ_OK);
+        assert_int_equal(lpz_score_fid(c, xa, n, &ref, &err), LPZ_OK);
+        assert_true(fabs(best - ref) <= 1e-6 * fabs(ref));
+        assert_true(lpz_rng_u64(&r1) == lpz_rng_u64(&r2));
+        es.generations = 4;
+        w[0] = 3.0, w[1] = 7.0;
+        lpz_rng_seed(&r1, 9, 0);
+        assert_int_equal(lpz_mixture_optimize_fid(c, g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &es, &r1, &best4, &err),
+                         LPZ_OK);
+        assert_true(best4 <= best);
+        assert_true(w[0] >= 0 && w[1] >= 0 && fabs(w[0] + w[1] - 1.0) < 1e-12);
+    }
     /* a generator that makes non-finite samples is refused, naming it */
     float *w0;
     assert_int_equal(lpz_model_param(g[1], "0.weight", &w0, NULL, &err), LPZ_OK);
