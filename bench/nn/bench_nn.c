@@ -17,12 +17,16 @@
  * prints lpz/PyTorch ratios.
  *
  * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX] [--blas-info]
- *                 [--threads N]
+ *                 [--threads N] [--shapes]
  *   --quick: fewer repetitions, DCGAN at batch 16 (a smoke run);
  *   --only: run the cases whose name starts with PREFIX (mlp, dcgan, lstm);
  *   --blas-info: print OpenBLAS's build configuration and thread count;
  *   --threads N: BLAS threads (default 1; PyTorch always runs on 1, so
- *   ratios are only like for like at 1).
+ *   ratios are only like for like at 1);
+ *   --shapes: after each case, every matrix product of a step by kind
+ *   (OpenBLAS sgemm and its transposes, the engine's kernels) and shape,
+ *   with its time and GFLOP/s: where a step's product time goes (the
+ *   timer calls add a little to the step).
  * Results are rows "| figure | median | unit | runs | note |" (bench/run.sh).
  */
 #include "nn/adam.h"
@@ -50,14 +54,51 @@ typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, con
                          const float *, const blasint, const float, float *, const blasint);
 static sgemm_fn real_sgemm;
 static double gemm_flops;
+static double now(void);
+
+/* --shapes: every product's time by kind and shape over the timed steps. */
+typedef struct shape_stat {
+    const char *kind; /* "sgemm NT", "lk fwd", ... */
+    int64_t m, n, k;
+    long calls;
+    double seconds;
+} shape_stat;
+static int shapes_on;
+static shape_stat shapes[128];
+static int n_shapes;
+
+static void shape_add(const char *kind, int64_t m, int64_t n, int64_t k, double seconds)
+{
+    int i = 0;
+    while (i < n_shapes && !(shapes[i].kind == kind && shapes[i].m == m && shapes[i].n == n && shapes[i].k == k))
+        i++;
+    if (i == n_shapes) {
+        if (n_shapes == (int)(sizeof shapes / sizeof shapes[0]))
+            return;
+        shapes[n_shapes++] = (shape_stat){kind, m, n, k, 0, 0};
+    }
+    shapes[i].calls++;
+    shapes[i].seconds += seconds;
+}
+
+/* Runs CALL, counts its FLOPs and, with --shapes, times it under KIND. */
+#define PRODUCT(kind, m, n, k, call)                                                                               \
+    do {                                                                                                           \
+        gemm_flops += 2.0 * (double)(m) * (double)(n) * (double)(k);                                               \
+        double t0_ = shapes_on ? now() : 0;                                                                        \
+        call;                                                                                                      \
+        if (shapes_on)                                                                                             \
+            shape_add(kind, m, n, k, now() - t0_);                                                                 \
+    } while (0)
 
 void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
                  const blasint m, const blasint n, const blasint k, const float alpha, const float *a,
                  const blasint lda, const float *b, const blasint ldb, const float beta, float *c,
                  const blasint ldc)
 {
-    gemm_flops += 2.0 * m * n * k;
-    real_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    static const char *kinds[2][2] = {{"sgemm NN", "sgemm NT"}, {"sgemm TN", "sgemm TT"}};
+    const char *kind = kinds[(ta != CblasNoTrans) ^ (o != CblasRowMajor)][(tb != CblasNoTrans) ^ (o != CblasRowMajor)];
+    PRODUCT(kind, m, n, k, real_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
 }
 
 /* The engine's own AVX-512 products (nn/linear_kernels.h: the linear
@@ -81,27 +122,23 @@ void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, 
 void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                           float *xt)
 {
-    gemm_flops += 2.0 * R * O * In;
-    __real_nn_lk_forward(R, O, In, x, W, b, y, xt);
+    PRODUCT("lk forward", R, O, In, __real_nn_lk_forward(R, O, In, x, W, b, y, xt));
 }
 
 void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
 {
-    gemm_flops += 2.0 * R * O * In;
-    __real_nn_lk_backward_input(R, O, In, dy, W, dx);
+    PRODUCT("lk dx", R, In, O, __real_nn_lk_backward_input(R, O, In, dy, W, dx));
 }
 
 void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW)
 {
-    gemm_flops += 2.0 * R * O * In;
-    __real_nn_lk_backward_weight(R, O, In, dy, x, dW);
+    PRODUCT("lk dW", O, In, R, __real_nn_lk_backward_weight(R, O, In, dy, x, dW));
 }
 
 void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
                        int64_t ldb, float *c, int64_t ldc)
 {
-    gemm_flops += 2.0 * M * N * K;
-    __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
+    PRODUCT(at ? "lk gemm T" : "lk gemm N", M, N, K, __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc));
 }
 
 static double now(void)
@@ -348,6 +385,31 @@ typedef struct result {
     double torch_cpu_ms; /* the same for PyTorch (0: not reported) */
 } result;
 
+static int cmp_shape(const void *a, const void *b)
+{
+    double x = ((const shape_stat *)a)->seconds, y = ((const shape_stat *)b)->seconds;
+    return x > y ? -1 : x < y;
+}
+
+/* --shapes: the products of one step by time (each product's own wall
+ * time, timer included; mean over the timed steps). */
+static void print_shapes(const char *name, int reps, double step)
+{
+    qsort(shapes, (size_t)n_shapes, sizeof shapes[0], cmp_shape);
+    double total = 0;
+    for (int i = 0; i < n_shapes; i++)
+        total += shapes[i].seconds;
+    printf("%s: products per step (mean of %d steps): %.2f ms of the %.2f ms median step\n", name, reps,
+           total / reps * 1e3, step * 1e3);
+    printf("  %-10s %6s %6s %6s %5s %9s %8s\n", "kind", "M", "N", "K", "calls", "ms", "GFLOP/s");
+    for (int i = 0; i < n_shapes; i++) {
+        const shape_stat *h = &shapes[i];
+        printf("  %-10s %6lld %6lld %6lld %5.1f %9.3f %8.1f\n", h->kind, (long long)h->m, (long long)h->n,
+               (long long)h->k, (double)h->calls / reps, h->seconds / reps * 1e3,
+               2.0 * (double)h->m * (double)h->n * (double)h->k * (double)h->calls / h->seconds * 1e-9);
+    }
+}
+
 static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t batch, int reps)
 {
     gan s;
@@ -357,6 +419,7 @@ static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t bat
     gan_step(&s);
     double flops = gemm_flops;
     double *t = malloc((size_t)reps * 2 * sizeof(double)), *c = t + reps;
+    n_shapes = 0;
     for (int i = 0; i < reps; i++) {
         double t0 = now(), c0 = cpu_now();
         gan_step(&s);
@@ -366,6 +429,8 @@ static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t bat
     double med = median(t, reps); /* sorts t */
     double best = t[0];
     double cpu = median(c, reps);
+    if (shapes_on)
+        print_shapes(name, reps, med);
     free(t);
     gan_free(&s);
     result r = {name, med * 1e3, flops / med * 1e-9, flops / best * 1e-9, 0, cpu * 1e3, 0};
@@ -454,6 +519,8 @@ int main(int argc, char **argv)
             torch = 0;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--shapes") == 0)
+            shapes_on = 1;
         else if (strcmp(argv[i], "--blas-info") == 0) {
             /* for bench/run.sh's header: the BLAS build and its default threads */
             printf("%s; %d threads by default\n", openblas_get_config(), openblas_get_num_threads());
@@ -461,7 +528,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX] [--blas-info] [--threads N]\n");
+            fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX] [--blas-info] "
+                            "[--threads N] [--shapes]\n");
             return 2;
         }
     }
