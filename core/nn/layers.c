@@ -101,9 +101,8 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
 /* The AVX-512 kernels (linear_kernels.c) replace cblas_sgemm for the
  * linear layer's three products when the CPU has AVX-512F/VL/DQ and the
  * shape fills their 8 x 48 tiles at least once along out (>= 8) and
- * half a vector along in (>= 8): below that (the discriminator's last
- * layer, out = 1) a tile would compute mostly repeated rows, and
- * OpenBLAS's small-matrix paths are faster. */
+ * half a vector along in (>= 8): below that a tile would compute mostly
+ * repeated rows (out < 8 takes the plain loops below, in < 8 OpenBLAS). */
 static int lk_avail;
 static pthread_once_t lk_avail_once = PTHREAD_ONCE_INIT;
 
@@ -176,11 +175,73 @@ static float *lk_scratch(int64_t nfloats)
     return p;
 }
 
+/* Layers with fewer than 8 outputs (the discriminator's last layer, out =
+ * 1) are matrix-vector products: plain loops, in a fixed order, with
+ * sixteen partial sums per dot product so they vectorise. OpenBLAS's
+ * small-matrix paths took 3-8 GFLOP/s on them (about 65 us per MLP GAN
+ * step, 1% of it; these loops: 6 us). */
+#define SMALL_OUT 8
+
+static float dot16(const float *a, const float *b, int64_t n)
+{
+    float acc[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++)
+            acc[j] += a[i + j] * b[i + j];
+    float s = 0.0f;
+    for (int j = 0; j < 16; j++)
+        s += acc[j];
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void small_forward(int64_t R, int64_t out, int64_t in, const float *x, const float *W, const float *b,
+                          float *y)
+{
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t o = 0; o < out; o++)
+            y[r * out + o] = (b ? b[o] : 0.0f) + dot16(x + r * in, W + o * in, in);
+}
+
+/* dW [out, in] += dy^T x, row by row of x */
+static void small_backward_weight(int64_t R, int64_t out, int64_t in, const float *dy, const float *x, float *dW)
+{
+    for (int64_t o = 0; o < out; o++) {
+        float *w = dW + o * in;
+        for (int64_t r = 0; r < R; r++) {
+            float d = dy[r * out + o];
+            const float *xr = x + r * in;
+            for (int64_t i = 0; i < in; i++)
+                w[i] += d * xr[i];
+        }
+    }
+}
+
+/* dx [R, in] = dy W */
+static void small_backward_input(int64_t R, int64_t out, int64_t in, const float *dy, const float *W, float *dx)
+{
+    for (int64_t r = 0; r < R; r++) {
+        float *d = dx + r * in;
+        const float *g = dy + r * out;
+        for (int64_t i = 0; i < in; i++)
+            d[i] = g[0] * W[i];
+        for (int64_t o = 1; o < out; o++)
+            for (int64_t i = 0; i < in; i++)
+                d[i] += g[o] * W[o * in + i];
+    }
+}
+
 void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y)
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
     const float *b = l->bias ? p + out * in : NULL;
+    if (out < SMALL_OUT) {
+        small_forward(R, out, in, x, p, b, y);
+        return;
+    }
     if (linear_fast(in, out)) {
         int64_t ch = lk_chunk(R);
         float *xt = lk_scratch(nn_lk_forward_scratch(ch, in));
@@ -207,7 +268,9 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     int fast = linear_fast(in, out);
     /* dW [out, in] += dy^T [out, R] x [R, in] */
     if (dp) {
-        if (fast && R <= LK_ROWS)
+        if (out < SMALL_OUT)
+            small_backward_weight(R, out, in, dy, x, dp);
+        else if (fast && R <= LK_ROWS)
             nn_lk_backward_weight(R, out, in, dy, x, dp);
         else
             nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
@@ -220,7 +283,9 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     }
     /* dx [R, in] = dy [R, out] W [out, in] */
     if (dx) {
-        if (fast) {
+        if (out < SMALL_OUT)
+            small_backward_input(R, out, in, dy, p, dx);
+        else if (fast) {
             int64_t ch = lk_chunk(R);
             for (int64_t r0 = 0; r0 < R; r0 += ch)
                 nn_lk_backward_input(R - r0 < ch ? R - r0 : ch, out, in, dy + r0 * out, p, dx + r0 * in);
