@@ -109,11 +109,13 @@ void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const 
 void __real_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                           float *xt);
 void __real_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
-void __real_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+void __real_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW,
+                                  int add);
 void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                           float *xt);
 void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
-void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW,
+                                  int add);
 void __real_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
                        int64_t ldb, float *c, int64_t ldc);
 void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
@@ -130,9 +132,10 @@ void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *
     PRODUCT("lk dx", R, In, O, __real_nn_lk_backward_input(R, O, In, dy, W, dx));
 }
 
-void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW)
+void __wrap_nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW,
+                                  int add)
 {
-    PRODUCT("lk dW", O, In, R, __real_nn_lk_backward_weight(R, O, In, dy, x, dW));
+    PRODUCT("lk dW", O, In, R, __real_nn_lk_backward_weight(R, O, In, dy, x, dW, add));
 }
 
 void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b,
@@ -340,7 +343,6 @@ static void gan_step(gan *s)
     const float *fake = lpz_model_forward(s->g, s->z, s->batch, &err);
     if (!fake)
         die("G forward", &err);
-    lpz_model_zero_grad(s->d);
     if (s->joined) { /* as the trainer: the joined rows assembled in D's input buffer, one pass */
         float *cat = lpz_model_input_buffer(s->d, 2 * s->batch, &err);
         if (!cat)
@@ -351,12 +353,12 @@ static void gan_step(gan *s)
             die("D forward", &err);
         CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
         CK(lpz_loss(LPZ_LOSS_BCE, out + s->batch, s->batch, 0.0f, &loss, s->dy + s->batch, &err));
-        CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+        CK(lpz_model_backward_fresh(s->d, s->dy, NULL, &err));
     } else {
         if (!(out = lpz_model_forward(s->d, s->real, s->batch, &err)))
             die("D forward", &err);
         CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
-        CK(lpz_model_backward(s->d, s->dy, NULL, &err));
+        CK(lpz_model_backward_fresh(s->d, s->dy, NULL, &err)); /* as zero_grad + backward */
         if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
             die("D forward", &err);
         CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 0.0f, &loss, s->dy, &err));
@@ -365,14 +367,13 @@ static void gan_step(gan *s)
     CK(lpz_adam_step(s->ad, lpz_model_params(s->d), lpz_model_grads(s->d), 2e-4, 0.5, 0.999, &err));
     /* generator: BCE(D(G(z)), 1) through D */
     lpz_rng_fill_normal(&s->rng, s->z, (size_t)s->nz, 0.0f, 1.0f);
-    lpz_model_zero_grad(s->g);
     if (!(fake = lpz_model_forward(s->g, s->z, s->batch, &err)))
         die("G forward", &err);
     if (!(out = lpz_model_forward(s->d, fake, s->batch, &err)))
         die("D forward", &err);
     CK(lpz_loss(LPZ_LOSS_BCE, out, s->batch, 1.0f, &loss, s->dy, &err));
     CK(lpz_model_backward_input(s->d, s->dy, s->dx, &err)); /* D's own gradients unused */
-    CK(lpz_model_backward(s->g, s->dx, NULL, &err));
+    CK(lpz_model_backward_fresh(s->g, s->dx, NULL, &err));
     CK(lpz_adam_step(s->ag, lpz_model_params(s->g), lpz_model_grads(s->g), 2e-4, 0.5, 0.999, &err));
 }
 

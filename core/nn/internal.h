@@ -124,8 +124,10 @@ int64_t nn_work_size(const nn_layer *l, int64_t n);
 int64_t nn_conv_chunk(const nn_layer *l, int64_t n); /* samples per im2col chunk (layers.c) */
 
 void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y);
+/* fresh: dp receives this pass's gradient (its contents are not read),
+ * else the gradient is added to dp */
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
-                        float *dp);
+                        float *dp, int fresh);
 
 /* Scratch floats (part of nn_work_size) for the phase planes conv.c's
  * im2col/col2im use on one (H, W) plane under k x k windows. */

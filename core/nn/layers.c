@@ -261,22 +261,27 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
 }
 
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
-                        float *dp)
+                        float *dp, int fresh)
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
     int fast = linear_fast(in, out);
-    /* dW [out, in] += dy^T [out, R] x [R, in] */
+    /* dW [out, in] (+)= dy^T [out, R] x [R, in] */
     if (dp) {
-        if (out < SMALL_OUT)
+        if (out < SMALL_OUT) {
+            if (fresh)
+                memset(dp, 0, (size_t)l->pcount * sizeof *dp);
             small_backward_weight(R, out, in, dy, x, dp);
-        else if (fast && R <= LK_ROWS)
-            nn_lk_backward_weight(R, out, in, dy, x, dp);
-        else
-            nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, 1.0f, dp, in);
+        } else if (fast && R <= LK_ROWS) {
+            nn_lk_backward_weight(R, out, in, dy, x, dp, !fresh);
+        } else {
+            nn_gemm(1, 0, out, in, R, 1.0f, dy, out, x, in, fresh ? 0.0f : 1.0f, dp, in);
+        }
     }
     if (dp && l->bias) {
         float *db = dp + out * in;
+        if (fresh && out >= SMALL_OUT)
+            memset(db, 0, (size_t)out * sizeof *db);
         for (int64_t r = 0; r < R; r++)
             for (int64_t o = 0; o < out; o++)
                 db[o] += dy[r * out + o];

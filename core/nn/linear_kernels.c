@@ -252,10 +252,13 @@ void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, con
     product(ST_STORE, 0, 0, 0, R, In, O, dy, O, 1, W, In, NULL, dx, In);
 }
 
-void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW)
+void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW, int add)
 {
     /* A (o, r) = dy[r O + o]: dy^T without a copy; B = x [R x In] */
-    product(ST_ADD, 1, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+    if (add)
+        product(ST_ADD, 1, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+    else
+        product(ST_STORE, 1, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
 }
 
 /* The convolutions' products: K in blocks of NN_LK_KC, the first block

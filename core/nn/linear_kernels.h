@@ -34,8 +34,9 @@ void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float
 /* dx [R x In] = dy [R x O] W [O x In] */
 void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);
 
-/* dW [O x In] += dy^T [O x R] x [R x In] */
-void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW);
+/* dW [O x In] += dy^T [O x R] x [R x In] (add), or = it (add 0: dW's
+ * previous contents are neither read nor kept) */
+void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW, int add);
 
 /* C [M x N] = op(A) B for the convolutions (conv.c): op(A) = A [M x K]
  * (row stride lda) or, at, A^T of A [K x M] (row stride lda); B [K x N]

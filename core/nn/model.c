@@ -1009,7 +1009,11 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
 }
 
 /* The backward sweep; with_params 0 leaves the gradient buffer alone
- * (kernels get dp = NULL; a custom layer writes into scratch). */
+ * (kernels get dp = NULL; a custom layer writes into scratch), 1 adds the
+ * parameter gradients to it, BW_FRESH replaces its contents by them (as
+ * lpz_model_zero_grad then 1; the linear layers store their products
+ * instead of clearing and adding). */
+#define BW_FRESH 2
 static int backward(lpz_model *m, const float *dy, float *dx, int with_params, lpz_error *err)
 {
     if (!m || !dy)
@@ -1022,6 +1026,18 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
     if (with_params && !m->grads && m->n_params)
         return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward on a model without gradients (forward only)");
     int64_t n = m->last_n;
+    int fresh = with_params == BW_FRESH;
+    if (fresh) {
+        /* every parameter belongs to one layer (grow_params at each add),
+         * so the layers' stores cover the buffer; else clear it first */
+        int64_t covered = 0;
+        for (int i = 0; i < m->n_layers; i++)
+            covered += m->layers[i].pcount;
+        if (covered != m->n_params) {
+            lpz_model_zero_grad(m);
+            fresh = 0;
+        }
+    }
     if (m->n_layers == 0) {
         if (dx)
             memcpy(dx, dy, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
@@ -1038,6 +1054,8 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             out = dx; /* may be NULL: the first layer then skips its input gradient */
         else
             out = cur == m->g0 ? m->g1 : m->g0;
+        if (fresh && dp && l->pcount && l->kind != NN_LINEAR)
+            memset(dp, 0, (size_t)l->pcount * sizeof *dp); /* the other kernels add */
         if (fused_act(m, i))
             continue; /* the batch norm before it takes the gradient at its output */
         if (l->kind == NN_RESHAPE) {
@@ -1053,7 +1071,7 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
         const float *y = l->y;
         switch (l->kind) {
         case NN_LINEAR:
-            nn_linear_backward(l, n, p, in, cur, out, dp);
+            nn_linear_backward(l, n, p, in, cur, out, dp, fresh);
             break;
         case NN_CONV:
             nn_conv_backward(l, n, p, in, cur, out, dp, m->work);
@@ -1128,6 +1146,11 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
 int lpz_model_backward(lpz_model *m, const float *dy, float *dx, lpz_error *err)
 {
     return backward(m, dy, dx, 1, err);
+}
+
+int lpz_model_backward_fresh(lpz_model *m, const float *dy, float *dx, lpz_error *err)
+{
+    return backward(m, dy, dx, BW_FRESH, err);
 }
 
 int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, lpz_error *err)

@@ -16,6 +16,13 @@
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */
 void lpz_model_drop_grads(lpz_model *m);
 
+/* lpz_model_zero_grad then lpz_model_backward in one sweep: the
+ * parameter gradients of this pass replace the gradient buffer's contents
+ * (the linear layers store their weight-gradient products instead of
+ * clearing the buffer and adding to it: one write of the buffer instead
+ * of a clear, a read and a write). */
+int lpz_model_backward_fresh(lpz_model *m, const float *dy, float *dx, lpz_error *err);
+
 /* The model's own copy of its next input, with room for n samples
  * (reserved now if needed): a caller that assembles a batch there and
  * passes this pointer to lpz_model_forward saves a copy of the batch and

@@ -465,8 +465,8 @@ static void dp_rescale(float *grad, int64_t count, int64_t n, int64_t B)
  * pass: the rows are joined in D's own input buffer (2n x numel, no copy
  * of ours), D runs forward and backward once, and the gradient is that
  * of loss(D(real), 1) + loss(D(fake), 0) with each loss the mean over B
- * rows (B = n, or the whole batch when n is a part of it). Gradients
- * accumulate into d's. */
+ * rows (B = n, or the whole batch when n is a part of it). The gradients
+ * replace d's (lpz_model_backward_fresh: no clearing first). */
 static int d_joined(cell *c, lpz_model *d, lpz_loss_kind kind, const float *real, const float *fake, int64_t n,
                     int64_t B, float *dout, double *loss_real, double *loss_fake, lpz_error *err)
 {
@@ -486,7 +486,7 @@ static int d_joined(cell *c, lpz_model *d, lpz_loss_kind kind, const float *real
         return rc;
     if (n != B)
         dp_rescale(dout, 2 * n, n, B);
-    return lpz_model_backward(d, dout, NULL, err);
+    return lpz_model_backward_fresh(d, dout, NULL, err);
 }
 
 typedef struct dp_job {
@@ -572,21 +572,17 @@ static void dp_half(void *arg, int k)
             dp_rescale(dout, n, n, B);
             rc = lpz_model_backward_input(d, dout, dfake, err);
         }
-        if (!rc) {
-            lpz_model_zero_grad(g);
-            rc = lpz_model_backward(g, dfake, NULL, err);
-        }
+        if (!rc)
+            rc = lpz_model_backward_fresh(g, dfake, NULL, err);
     } else if (c->joined) {
-        lpz_model_zero_grad(d);
         rc = d_joined(c, d, j->kind, c->real + r0 * t->numel, fake, n, B, c->dout + 2 * r0, &j->loss[k][0],
                       &j->loss[k][1], err);
     } else {
-        lpz_model_zero_grad(d);
         if (!(out = lpz_model_forward(d, c->real + r0 * t->numel, n, err)))
             rc = err->code ? err->code : LPZ_EINVAL;
         if (!rc && !(rc = lpz_loss(j->kind, out, n, 1.0f, &j->loss[k][0], dout, err))) {
             dp_rescale(dout, n, n, B);
-            rc = lpz_model_backward(d, dout, NULL, err);
+            rc = lpz_model_backward_fresh(d, dout, NULL, err);
         }
         if (!rc && !(out = lpz_model_forward(d, fake, n, err)))
             rc = err->code ? err->code : LPZ_EINVAL;
@@ -678,10 +674,8 @@ static int train_generator(cell *c, lpz_member *g, lpz_member *d)
      * gradients stay untouched. */
     if (!rc)
         rc = lpz_model_backward_input(d->model, c->dout, c->dfake, &c->err);
-    if (!rc) {
-        lpz_model_zero_grad(g->model);
-        rc = lpz_model_backward(g->model, c->dfake, NULL, &c->err);
-    }
+    if (!rc)
+        rc = lpz_model_backward_fresh(g->model, c->dfake, NULL, &c->err);
     if (!rc)
         rc = adam_step(c, g);
     if (!rc) {
@@ -707,7 +701,6 @@ static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
     if (!fake)
         return c->err.code;
     lpz_loss_kind kind = discriminator_loss(c, d);
-    lpz_model_zero_grad(d->model);
     if (c->joined) {
         rc = d_joined(c, d->model, kind, c->real, fake, B, B, c->dout, &lr, &lf, &c->err);
         if (!rc)
@@ -719,7 +712,7 @@ static int train_discriminator(cell *c, lpz_member *d, lpz_member *g)
         return c->err.code;
     rc = lpz_loss(kind, out, B, 1.0f, &lr, c->dout, &c->err);
     if (!rc)
-        rc = lpz_model_backward(d->model, c->dout, NULL, &c->err);
+        rc = lpz_model_backward_fresh(d->model, c->dout, NULL, &c->err);
     if (!rc && !(out = lpz_model_forward(d->model, fake, B, &c->err)))
         rc = c->err.code;
     if (!rc)

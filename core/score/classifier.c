@@ -5,6 +5,7 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "nn/adam.h"
+#include "nn/model_frozen.h"
 
 #include <lpz/log.h>
 
@@ -180,8 +181,7 @@ int lpz_classifier_train(lpz_dataset *train, lpz_dataset *test, const lpz_classi
             int64_t correct;
             if ((rc = lpz_cross_entropy(y, blabels, k, LPZ_CLASSIFIER_CLASSES, &loss, grad, &correct, err)))
                 break;
-            lpz_model_zero_grad(m);
-            if ((rc = lpz_model_backward(m, grad, NULL, err)) ||
+            if ((rc = lpz_model_backward_fresh(m, grad, NULL, err)) ||
                 (rc = lpz_adam_step(adam, lpz_model_params(m), lpz_model_grads(m), p->lr, 0.9, 0.999, err)))
                 break;
             loss_sum += loss * (double)k;

@@ -15,6 +15,7 @@
 #include "nn/adam.h"
 #include "nn/internal.h"
 #include "nn/loss.h"
+#include "nn/model_frozen.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -531,11 +532,16 @@ static void test_custom_layer_trains_like_builtin(void **state)
     lpz_model_destroy(m);
 }
 
-static void test_backward_input_matches_and_leaves_grads(void **state)
+/* lpz_model_backward_input gives lpz_model_backward's input gradient and
+ * leaves the parameter gradients alone; lpz_model_backward_fresh gives
+ * lpz_model_zero_grad + lpz_model_backward's gradients without reading
+ * the buffer (NaN before it). Stacks: conv + BN + transposed conv, LSTM,
+ * a custom layer, and linear layers on the engine's kernels (wide layers,
+ * a few rows), on cblas (over 256 rows) and the small-output loops. */
+static void test_backward_input_and_fresh_match_backward(void **state)
 {
     (void)state;
-    /* conv + BN + LSTM-free stack, an LSTM stack, and a custom layer */
-    for (int which = 0; which < 3; which++) {
+    for (int which = 0; which < 5; which++) {
         lpz_model *m;
         int64_t n = 3;
         if (which == 0) {
@@ -551,17 +557,27 @@ static void test_backward_input_matches_and_leaves_grads(void **state)
             OK(lpz_model_add_lstm(m, "rnn", 5, 2, 0.0f, &e_));
             OK(lpz_model_add_last_step(m, &e_));
             OK(lpz_model_add_linear(m, "out", 1, 1, &e_));
-        } else {
+        } else if (which == 2) {
             m = make(1, 4, 0, 0);
             OK(lpz_model_add_custom(m, "s", &scale_ops, NULL, &e_));
             OK(lpz_model_add_linear(m, "1", 1, 1, &e_));
+        } else {
+            n = which == 3 ? 5 : 300;
+            m = make(1, 20, 0, 0);
+            OK(lpz_model_add_linear(m, "0", 56, 1, &e_));
+            OK(lpz_model_add_leaky_relu(m, 0.2f, &e_));
+            OK(lpz_model_add_linear(m, "2", 16, 0, &e_));
+            OK(lpz_model_add_tanh(m, &e_));
+            OK(lpz_model_add_linear(m, "4", 3, 1, &e_));
         }
-        lpz_shape is = lpz_model_input_shape(m);
-        int64_t nx = n * lpz_shape_numel(&is), np = lpz_model_param_count(m);
+        lpz_shape is = lpz_model_input_shape(m), os = lpz_model_output_shape(m);
+        int64_t nx = n * lpz_shape_numel(&is), ny = n * lpz_shape_numel(&os), np = lpz_model_param_count(m);
         float *x = malloc((size_t)nx * sizeof(float)), *dx1 = malloc((size_t)nx * sizeof(float));
-        float *dx2 = malloc((size_t)nx * sizeof(float)), dy[3] = {0.5f, -1.0f, 2.0f};
+        float *dx2 = malloc((size_t)nx * sizeof(float)), *dy = malloc((size_t)ny * sizeof(float));
         for (int64_t i = 0; i < nx; i++)
             x[i] = sinf((float)i * 0.7f);
+        for (int64_t i = 0; i < ny; i++)
+            dy[i] = cosf((float)i * 1.3f);
         assert_non_null(lpz_model_forward(m, x, n, &e_));
         lpz_model_zero_grad(m);
         OK(lpz_model_backward(m, dy, dx1, &e_));
@@ -571,9 +587,26 @@ static void test_backward_input_matches_and_leaves_grads(void **state)
         assert_memory_equal(dx1, dx2, (size_t)nx * sizeof(float));
         assert_memory_equal(g, lpz_model_grads(m), (size_t)np * sizeof(float));
         assert_int_equal(lpz_model_backward_input(m, dy, NULL, &e_), LPZ_EINVAL);
+        float *gm = lpz_model_grads(m);
+        for (int64_t i = 0; i < np; i++)
+            gm[i] = NAN;
+        OK(lpz_model_backward_fresh(m, dy, dx2, &e_));
+        assert_memory_equal(dx1, dx2, (size_t)nx * sizeof(float));
+        for (int64_t i = 0; i < np; i++)
+            if (!(gm[i] == g[i])) /* equal values (a stored product may be -0 where 0 + -0 gave +0) */
+                fail_msg("stack %d, parameter %lld: fresh %.9g, zero + backward %.9g", which, (long long)i, gm[i],
+                         g[i]);
+        /* and a second backward adds to it, as after zero_grad + backward
+         * (OpenBLAS may add a product to C in pieces: not always exact) */
+        OK(lpz_model_backward(m, dy, NULL, &e_));
+        for (int64_t i = 0; i < np; i++)
+            if (!(fabsf(gm[i] - 2 * g[i]) <= 1e-5f * fabsf(g[i]) + 1e-7f))
+                fail_msg("stack %d, parameter %lld: %.9g after a second backward, 2 x %.9g", which, (long long)i,
+                         gm[i], g[i]);
         free(x);
         free(dx1);
         free(dx2);
+        free(dy);
         free(g);
         lpz_model_destroy(m);
     }
@@ -692,7 +725,7 @@ int main(void)
         cmocka_unit_test(test_sequence_gan_shapes_gradients),
         cmocka_unit_test(test_reshape_and_flatten_pass_gradients),
         cmocka_unit_test(test_custom_layer_trains_like_builtin),
-        cmocka_unit_test(test_backward_input_matches_and_leaves_grads),
+        cmocka_unit_test(test_backward_input_and_fresh_match_backward),
         cmocka_unit_test(test_loss_gradients_match_finite_differences),
         cmocka_unit_test(test_loss_values_and_bad_outputs),
         cmocka_unit_test(test_adam_matches_formula_and_state_round_trips),

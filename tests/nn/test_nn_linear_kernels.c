@@ -4,7 +4,8 @@
  * multiple of 8, columns not a multiple of 16 or 48, one-row and
  * one-column matrices) and the MLP GAN's own shapes (R = 50, 100, 200;
  * 64, 256, 784 features). Also: the bias is added, dW accumulates onto
- * what it holds, and a repeated call gives bit-identical results; and a
+ * what it holds (or is overwritten, add 0), and a repeated call gives
+ * bit-identical results; and a
  * linear layer gives the exact products at batch sizes on both sides of
  * the 256-row chunking in layers.c. The convolutions' product
  * (nn_lk_gemm: A or A^T, strided operands, reductions in blocks of 256)
@@ -117,8 +118,8 @@ static void check_shape(int64_t R, int64_t O, int64_t In)
     memcpy(dW, dW0, (size_t)(O * In) * sizeof(float));
     memcpy(dW2, dW0, (size_t)(O * In) * sizeof(float));
     memcpy(cb, dW0, (size_t)(O * In) * sizeof(float));
-    nn_lk_backward_weight(R, O, In, dy, x, dW);
-    nn_lk_backward_weight(R, O, In, dy, x, dW2);
+    nn_lk_backward_weight(R, O, In, dy, x, dW, 1);
+    nn_lk_backward_weight(R, O, In, dy, x, dW2, 1);
     assert_memory_equal(dW, dW2, (size_t)(O * In) * sizeof(float));
     ref_product(O, In, R, dy, 1, O, x, In, 1, want, mag);
     for (int64_t i = 0; i < O * In; i++)
@@ -126,6 +127,15 @@ static void check_shape(int64_t R, int64_t O, int64_t In)
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)O, (blasint)In, (blasint)R, 1.0f, dy, (blasint)O, x,
                 (blasint)In, 1.0f, cb, (blasint)In);
     close_to(dW, want, mag, cb, O * In, "backward_weight", R, O, In);
+
+    /* add 0: dW = dy^T x, whatever dW held (NaN here) */
+    for (int64_t i = 0; i < O * In; i++)
+        dW[i] = NAN;
+    nn_lk_backward_weight(R, O, In, dy, x, dW, 0);
+    ref_product(O, In, R, dy, 1, O, x, In, 1, want, mag);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)O, (blasint)In, (blasint)R, 1.0f, dy, (blasint)O, x,
+                (blasint)In, 0.0f, cb, (blasint)In);
+    close_to(dW, want, mag, cb, O * In, "backward_weight (store)", R, O, In);
 
     free(x), free(W), free(b), free(dy), free(y), free(y2), free(dx), free(dx2);
     free(dW0), free(dW), free(dW2), free(cb), free(xt), free(want), free(mag);
