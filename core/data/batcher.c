@@ -82,6 +82,10 @@ static void start_epoch(lpz_batcher *b, int64_t epoch)
     }
 }
 
+/* How many samples ahead of the one it reads the producer hints the
+ * dataloader (lpz_dataloader_ops.prefetch). */
+#define PREFETCH_AHEAD 2
+
 /* Fills one batch at the producer's position and advances it. */
 static int produce(lpz_batcher *b, float *out, int32_t *labels, lpz_error *err)
 {
@@ -93,6 +97,9 @@ static int produce(lpz_batcher *b, float *out, int32_t *labels, lpz_error *err)
     for (int64_t k = 0; k < bs; k++) {
         if (__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
             return LPZ_ECANCELED;
+        /* the samples are random rows of the data: hinted ahead */
+        for (int64_t a = k ? PREFETCH_AHEAD : 0; a <= PREFETCH_AHEAD && k + a < bs; a++)
+            lpz_dataset_prefetch(b->ds, b->subset[b->order[base + k + a]]);
         int64_t idx = b->subset[b->order[base + k]];
         int rc = lpz_dataset_read(b->ds, idx, out + k * b->numel, err);
         if (rc == LPZ_OK) {

@@ -145,6 +145,12 @@ int lpz_dataset_has_original_units(const lpz_dataset *ds)
     return ds->ops.to_original_units != NULL;
 }
 
+void lpz_dataset_prefetch(lpz_dataset *ds, int64_t index)
+{
+    if (ds->ops.prefetch && index >= 0 && index < ds->info.count)
+        ds->ops.prefetch(ds->state, index);
+}
+
 int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
 {
     if (index < 0 || index >= ds->info.count)

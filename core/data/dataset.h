@@ -44,6 +44,10 @@ int lpz_dataset_has_labels(const lpz_dataset *ds);
  * the sample and element: a plugin bug or bad data, caught at once). */
 int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err);
 
+/* Passes the hint that sample `index` will be read soon to the plugin's
+ * prefetch (when it has one and the index is valid; else nothing). */
+void lpz_dataset_prefetch(lpz_dataset *ds, int64_t index);
+
 /* The label of sample `index`; LPZ_EUNSUPPORTED when unlabelled. */
 int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err);
 

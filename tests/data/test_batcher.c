@@ -79,7 +79,7 @@ static int synth_label(void *state, int64_t index, int32_t *label, lpz_error *er
 }
 
 static const lpz_dataloader_ops synth_ops = {sizeof(lpz_dataloader_ops), synth_open, synth_close, synth_read,
-                                             synth_label, NULL, NULL};
+                                             synth_label, NULL, NULL, NULL};
 static const lpz_plugin synth_plugin = {LPZ_ABI_MAJOR, LPZ_ABI_MINOR, LPZ_PLUGIN_DATALOADER, "synth", NULL, "1",
                                         "test", NULL, &synth_ops};
 
@@ -411,6 +411,63 @@ static void plugin_reports_are_checked_at_open(void **st)
     lpz_dataset_close(ds);
 }
 
+/* The optional prefetch hint: called with valid indices, every sample the
+ * batcher reads was hinted before (the first of a batch right before it,
+ * the others ahead), and the batches are those of the same plugin without
+ * the hint. One producer thread, so plain counters suffice. */
+static int64_t g_hinted[1000], g_hints, g_unhinted_reads;
+
+static void hint_prefetch(void *state, int64_t index)
+{
+    const synth *s = state;
+    assert_true(index >= 0 && index < s->count);
+    g_hinted[index]++;
+    g_hints++;
+}
+
+static int hint_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    if (!g_hinted[index])
+        g_unhinted_reads++;
+    else
+        g_hinted[index]--;
+    return synth_read(state, index, out, err);
+}
+
+static void prefetch_hints_come_before_reads_and_change_nothing(void **st)
+{
+    (void)st;
+    memset(g_hinted, 0, sizeof g_hinted);
+    g_hints = g_unhinted_reads = 0;
+    lpz_dataloader_ops ops = synth_ops;
+    ops.read = hint_read;
+    ops.prefetch = hint_prefetch;
+    lpz_plugin p = synth_plugin;
+    p.ops = &ops;
+    g_synth.count = 1000;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *hinted = NULL;
+    lpz_error err;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &hinted, &err), LPZ_OK);
+    lpz_dataset *plain = open_synth(1000);
+    for (int prefetch = 0; prefetch <= 2; prefetch += 2) {
+        lpz_batcher *a = make(hinted, 7, 3, 1, 1.0, 1, 0, prefetch), *b = make(plain, 7, 3, 1, 1.0, 1, 0, prefetch);
+        int32_t ia[7 * 30], ib[7 * 30];
+        read_batches(a, 30, 7, ia);
+        read_batches(b, 30, 7, ib);
+        assert_memory_equal(ia, ib, sizeof ia);
+        lpz_batcher_destroy(a);
+        lpz_batcher_destroy(b);
+    }
+    assert_int_equal(g_unhinted_reads, 0);
+    assert_true(g_hints >= 2 * 30 * 7);
+    lpz_dataset_prefetch(hinted, -1); /* out of range: ignored, not passed on */
+    lpz_dataset_prefetch(hinted, 1000);
+    lpz_dataset_prefetch(plain, 5); /* no prefetch op: nothing */
+    lpz_dataset_close(hinted);
+    lpz_dataset_close(plain);
+}
+
 static void fitness_sample_is_distinct_and_reproducible(void **st)
 {
     (void)st;
@@ -525,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup(value_outside_range_is_caught_at_read, setup),
         cmocka_unit_test_setup(bad_batcher_settings_are_refused, setup),
         cmocka_unit_test_setup(plugin_reports_are_checked_at_open, setup),
+        cmocka_unit_test_setup(prefetch_hints_come_before_reads_and_change_nothing, setup),
         cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),
         cmocka_unit_test_setup(default_render_writes_csv_for_vectors_and_sequences, setup),
         cmocka_unit_test_setup(default_render_writes_png_grid_for_images, setup),

@@ -364,6 +364,18 @@ static int mnist_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
+/* The image's bytes (784: 13 cache lines) on their way: the batcher reads
+ * random images of a 47 MB array, and each read otherwise waits for
+ * memory line by line. */
+static void mnist_prefetch(void *state, int64_t index)
+{
+    const mnist_state *s = state;
+    const uint8_t *px = s->pixels + index * s->numel;
+    for (int64_t j = 0; j < s->numel; j += 64)
+        __builtin_prefetch(px + j);
+    __builtin_prefetch(px + s->numel - 1);
+}
+
 static int mnist_label(void *state, int64_t index, int32_t *label, lpz_error *err)
 {
     (void)err;
@@ -391,6 +403,7 @@ static const lpz_dataloader_ops mnist_ops = {
     .label = mnist_label,
     .render = NULL, /* the core's PNG grid */
     .to_original_units = NULL,
+    .prefetch = mnist_prefetch,
 };
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, PLUGIN_NAME, NULL, "1.0.0",

@@ -81,6 +81,12 @@ typedef struct lpz_dataloader_ops {
     /* Optional: maps n samples in place from [-1, 1] back to the data's
      * original units (e.g. packets and bytes of network flows). */
     int (*to_original_units)(void *state, float *samples, int64_t n, lpz_error *err);
+
+    /* Optional: a hint that sample `index` (0 <= index < count) will be
+     * read soon, e.g. a memory prefetch of its bytes. Must not block, fail
+     * or change what read returns. The batcher and the fitness reads call
+     * it two samples ahead; same threading as read. */
+    void (*prefetch)(void *state, int64_t index);
 } lpz_dataloader_ops;
 
 #ifdef __cplusplus
