@@ -96,8 +96,9 @@ void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const 
                  const blasint lda, const float *b, const blasint ldb, const float beta, float *c,
                  const blasint ldc)
 {
+    /* the engine calls it row-major only (nn_gemm) */
     static const char *kinds[2][2] = {{"sgemm NN", "sgemm NT"}, {"sgemm TN", "sgemm TT"}};
-    const char *kind = kinds[(ta != CblasNoTrans) ^ (o != CblasRowMajor)][(tb != CblasNoTrans) ^ (o != CblasRowMajor)];
+    const char *kind = kinds[ta != CblasNoTrans][tb != CblasNoTrans];
     PRODUCT(kind, m, n, k, real_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
 }
 

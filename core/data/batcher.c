@@ -82,10 +82,6 @@ static void start_epoch(lpz_batcher *b, int64_t epoch)
     }
 }
 
-/* How many samples ahead of the one it reads the producer hints the
- * dataloader (lpz_dataloader_ops.prefetch). */
-#define PREFETCH_AHEAD 2
-
 /* Fills one batch at the producer's position and advances it. */
 static int produce(lpz_batcher *b, float *out, int32_t *labels, lpz_error *err)
 {
@@ -98,7 +94,7 @@ static int produce(lpz_batcher *b, float *out, int32_t *labels, lpz_error *err)
         if (__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
             return LPZ_ECANCELED;
         /* the samples are random rows of the data: hinted ahead */
-        for (int64_t a = k ? PREFETCH_AHEAD : 0; a <= PREFETCH_AHEAD && k + a < bs; a++)
+        for (int64_t a = k ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && k + a < bs; a++)
             lpz_dataset_prefetch(b->ds, b->subset[b->order[base + k + a]]);
         int64_t idx = b->subset[b->order[base + k]];
         int rc = lpz_dataset_read(b->ds, idx, out + k * b->numel, err);

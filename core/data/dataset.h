@@ -45,8 +45,12 @@ int lpz_dataset_has_labels(const lpz_dataset *ds);
 int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err);
 
 /* Passes the hint that sample `index` will be read soon to the plugin's
- * prefetch (when it has one and the index is valid; else nothing). */
+ * prefetch (when it has one and the index is valid; else nothing).
+ * Readers of random samples (the batcher, the fitness reads) hint the
+ * sample LPZ_DATASET_PREFETCH_AHEAD places ahead of the one they read
+ * (and, at their first, the ones before it). */
 void lpz_dataset_prefetch(lpz_dataset *ds, int64_t index);
+#define LPZ_DATASET_PREFETCH_AHEAD 2
 
 /* The label of sample `index`; LPZ_EUNSUPPORTED when unlabelled. */
 int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err);

@@ -270,7 +270,7 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     if (dp) {
         if (out < SMALL_OUT) {
             if (fresh)
-                memset(dp, 0, (size_t)l->pcount * sizeof *dp);
+                memset(dp, 0, (size_t)(out * in) * sizeof *dp);
             small_backward_weight(R, out, in, dy, x, dp);
         } else if (fast && R <= LK_ROWS) {
             nn_lk_backward_weight(R, out, in, dy, x, dp, !fresh);
@@ -280,7 +280,7 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     }
     if (dp && l->bias) {
         float *db = dp + out * in;
-        if (fresh && out >= SMALL_OUT)
+        if (fresh)
             memset(db, 0, (size_t)out * sizeof *db);
         for (int64_t r = 0; r < R; r++)
             for (int64_t o = 0; o < out; o++)

@@ -103,9 +103,11 @@ INLINE void tile(const int pf, const int nv, const int masked, const int full, c
         /* opaque to the compiler: it keeps base + index addressing, not 8 pointers */
         if (full && !at)
             __asm__("" : "+r"(s1), "+r"(s2), "+r"(s3));
-        if (pf && k + PF_ROWS < K)
+        if (pf && k + PF_ROWS < K) { /* the row's nr floats: nv lines, one more when W is not 64-byte aligned */
             for (int v = 0; v < nv; v++)
                 _mm_prefetch((const char *)(bk + PF_ROWS * ldb + 16 * v), _MM_HINT_T0);
+            _mm_prefetch((const char *)(bk + PF_ROWS * ldb + nr - 1), _MM_HINT_T0);
+        }
         for (int v = 0; v < nv; v++)
             bv[v] = masked && v == nv - 1 ? _mm512_maskz_loadu_ps(lm, bk + 16 * v) : _mm512_loadu_ps(bk + 16 * v);
         for (int m = 0; m < MR; m++) {
@@ -178,10 +180,11 @@ INLINE void panel(const int pf, const int nv, const int mode, const int at, int 
  * gradient (A = dy^T, B = x from L2, each row block of dW read and written
  * once, in order). Otherwise panels outside, each (K x 48 floats) staying
  * in L2 while every block of A passes over it: the input gradient (B = W
- * read from memory once). Measured both ways on the MLP GAN's shapes. */
-INLINE void product(const int mode, const int at, int padded, int m_outer, int64_t M, int64_t N, int64_t K,
-                    const float *a, ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb, const float *bias,
-                    float *c, ptrdiff_t ldc)
+ * read from memory once). Measured both ways on the MLP GAN's shapes.
+ * pf: prefetch B's rows PF_ROWS steps ahead (the input gradient). */
+INLINE void product(const int mode, const int at, int padded, int m_outer, const int pf, int64_t M, int64_t N,
+                    int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb,
+                    const float *bias, float *c, ptrdiff_t ldc)
 {
     int64_t nb = m_outer ? (M + MR - 1) / MR : 1; /* outer blocks of A; 1: a single sweep, the panels outside */
     for (int64_t ob = 0; ob < nb; ob++)
@@ -196,11 +199,11 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, int64
                 const float *am = a + m0 * sam, *bn = b + n0, *bm = bias ? bias + m0 : NULL;
                 float *cmn = mode == ST_TRANS ? c + n0 * ldc + m0 : c + m0 * ldc + n0;
                 if (nv == 3)
-                    panel(!m_outer, 3, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                    panel(pf, 3, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
                 else if (nv == 2)
-                    panel(!m_outer, 2, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                    panel(pf, 2, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
                 else
-                    panel(!m_outer, 1, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
+                    panel(pf, 1, mode, at, masked, K, am, sam, sak, mr, bn, ldb, nr, bm, cmn, ldc);
             }
             n0 += nr;
         }
@@ -243,22 +246,22 @@ void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float
      * the reduction index i), B = x^T; tiles are written transposed into y */
     transpose_x(R, In, x, xt);
     int64_t Rp = (R + 15) / 16 * 16;
-    product(ST_TRANS, 0, 1, 1, O, R, In, W, In, 1, xt, Rp, b, y, O);
+    product(ST_TRANS, 0, 1, 1, 0, O, R, In, W, In, 1, xt, Rp, b, y, O);
 }
 
 void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
 {
     /* A = dy [R x O] (reduction along o, contiguous), B = W [O x In] */
-    product(ST_STORE, 0, 0, 0, R, In, O, dy, O, 1, W, In, NULL, dx, In);
+    product(ST_STORE, 0, 0, 0, 1, R, In, O, dy, O, 1, W, In, NULL, dx, In);
 }
 
 void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW, int add)
 {
     /* A (o, r) = dy[r O + o]: dy^T without a copy; B = x [R x In] */
     if (add)
-        product(ST_ADD, 1, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+        product(ST_ADD, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
     else
-        product(ST_STORE, 1, 0, 1, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+        product(ST_STORE, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
 }
 
 /* The convolutions' products: K in blocks of NN_LK_KC, the first block
@@ -274,14 +277,14 @@ __attribute__((noinline)) static void conv_block(int mode, int at, int64_t M, in
 {
     if (at) {
         if (mode == ST_STORE)
-            product(ST_STORE, 1, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_STORE, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
         else
-            product(ST_ADD, 1, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_ADD, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
     } else {
         if (mode == ST_STORE)
-            product(ST_STORE, 0, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_STORE, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
         else
-            product(ST_ADD, 0, 0, 1, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_ADD, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
     }
 }
 

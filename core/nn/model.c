@@ -1026,18 +1026,9 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
     if (with_params && !m->grads && m->n_params)
         return lpz_error_set(err, LPZ_ESTATE, "lpz_model_backward on a model without gradients (forward only)");
     int64_t n = m->last_n;
+    /* every parameter belongs to exactly one layer (n_params grows by each
+     * committed layer's pcount), so the layers' stores cover the buffer */
     int fresh = with_params == BW_FRESH;
-    if (fresh) {
-        /* every parameter belongs to one layer (grow_params at each add),
-         * so the layers' stores cover the buffer; else clear it first */
-        int64_t covered = 0;
-        for (int i = 0; i < m->n_layers; i++)
-            covered += m->layers[i].pcount;
-        if (covered != m->n_params) {
-            lpz_model_zero_grad(m);
-            fresh = 0;
-        }
-    }
     if (m->n_layers == 0) {
         if (dx)
             memcpy(dx, dy, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));

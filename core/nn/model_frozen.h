@@ -1,5 +1,7 @@
-/* core/nn/model_frozen.h - models that are only run forward (library
- * internal, not SDK).
+/* core/nn/model_frozen.h - the trainer's model calls beyond the SDK
+ * (library internal): models that are only run forward, batches assembled
+ * in a model's own input buffer, borrowed parameters, and a backward that
+ * replaces the gradients instead of adding to them.
  *
  * A trainer holds many individuals that are never trained: the
  * neighbours' copies, and the local ones while selection trains the

@@ -337,8 +337,8 @@ static void eval_chunks(void *arg, int k)
         float *x = c->fit_chunk[k];
         const float *z = c->fit_z + off * t->latent;
         for (int64_t r = 0; ej->want_d && r < n && !rc; r++) {
-            /* random rows of the data: hinted two ahead */
-            for (int64_t a = r ? 2 : 0; a <= 2 && r + a < n; a++)
+            /* random rows of the data: hinted ahead */
+            for (int64_t a = r ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && r + a < n; a++)
                 lpz_dataset_prefetch(t->ds, c->fit_idx[off + r + a]);
             rc = lpz_dataset_read(t->ds, c->fit_idx[off + r], x + r * t->numel, err);
         }
@@ -1560,9 +1560,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             rc = lpz_model_share_scratch(ms, n, rows > c->fit_batch ? rows : c->fit_batch, err);
         }
         /* The trained individuals (the selected copies, or the local ones
-         * without selection) take steps in turn: each zeroes the
-         * gradients, runs backward and takes its Adam step before the next
-         * one's backward (a generator step only needs its opponent's
+         * without selection) take steps in turn: each replaces the
+         * gradients with its backward's (lpz_model_backward_fresh) and
+         * takes its Adam step before the next one's backward (a generator step only needs its opponent's
          * input gradient), so they share one gradient buffer (1.1 MB per
          * cell for the quick start). */
         lpz_member *tg = c->sel_gen ? c->sel_gen : c->gen, *td = c->sel_disc ? c->sel_disc : c->disc;

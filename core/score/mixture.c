@@ -299,9 +299,11 @@ static int emit_features(void *user, int j, const float *y, int64_t k, const int
     return LPZ_OK;
 }
 
-/* One or two weightings (wb NULL: one) scored on common samples. */
+/* One or two weightings (wb NULL: one) scored on common samples: the
+ * assignment drawn from rng, then the latents (count x zn) unless given. */
 static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb, int n_gens,
-                        int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *fid_a, double *fid_b, lpz_error *err)
+                        int64_t count, lpz_mix_mode mode, lpz_rng *rng, const float *given_latents, double *fid_a,
+                        double *fid_b, lpz_error *err)
 {
     int64_t zn, on;
     int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
@@ -318,7 +320,8 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
     int64_t *idx = malloc((size_t)GEN_CHUNK * sizeof *idx);
     float *z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *z);
     float *f = malloc((size_t)(GEN_CHUNK * d) * sizeof *f);
-    float *latents = malloc((size_t)(count * zn) * sizeof *latents);
+    float *drawn = given_latents ? NULL : malloc((size_t)(count * zn) * sizeof *drawn);
+    const float *latents = given_latents ? given_latents : drawn;
     float *feat = NULL, *fb = wb ? malloc((size_t)(count * d) * sizeof *fb) : NULL; /* fb: wb's rows, gathered */
     if (!gen_of || !latent_of || !idx || !z || !f || !latents || (wb && !fb)) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
@@ -326,7 +329,8 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
     }
     if ((rc = assign_coupled(wa, wb, n_gens, count, mode, rng, ga, gb, err)))
         goto done;
-    lpz_rng_fill_normal(rng, latents, (size_t)(count * zn), 0.0f, 1.0f);
+    if (drawn)
+        lpz_rng_fill_normal(rng, drawn, (size_t)(count * zn), 0.0f, 1.0f);
     int64_t rows = count;
     for (int64_t i = 0; i < count; i++)
         latent_of[i] = i;
@@ -349,14 +353,14 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
     }
     rc = lpz_score_fid_of_features(ctx, fb, count, fid_b, err);
 done:
-    free(gen_of), free(latent_of), free(idx), free(z), free(f), free(latents), free(feat), free(fb);
+    free(gen_of), free(latent_of), free(idx), free(z), free(f), free(drawn), free(feat), free(fb);
     return rc;
 }
 
 int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
                     lpz_mix_mode mode, lpz_rng *rng, double *fid, lpz_error *err)
 {
-    return mixture_fids(ctx, gens, weights, NULL, n_gens, count, mode, rng, fid, NULL, err);
+    return mixture_fids(ctx, gens, weights, NULL, n_gens, count, mode, rng, NULL, fid, NULL, err);
 }
 
 int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
@@ -365,7 +369,7 @@ int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const d
 {
     if (!wb)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_mixture_fid_pair needs two weightings");
-    return mixture_fids(ctx, gens, wa, wb, n_gens, count, mode, rng, fid_a, fid_b, err);
+    return mixture_fids(ctx, gens, wa, wb, n_gens, count, mode, rng, NULL, fid_a, fid_b, err);
 }
 
 int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p, lpz_rng *rng,
@@ -410,31 +414,23 @@ done:
 }
 
 /* The ES scores every candidate on the same latents (common random
- * numbers), streamed like mixture_fids: each generator's outputs go
- * straight into the classifier, so only latents and features are held
- * (count x (zn + d) floats), not count samples (64x64 CelebA at the
- * default 10,000: 491 MB of samples). */
+ * numbers) through mixture_fids: each generator's outputs go straight
+ * into the classifier, so only latents and features are held (count x
+ * (zn + d) floats), not count samples (64x64 CelebA at the default
+ * 10,000: 491 MB of samples). */
 typedef struct fid_es {
     lpz_score_context *ctx;
     lpz_model *const *gens;
-    int64_t count, zn;
+    int64_t count;
     lpz_mix_mode mode;
     lpz_rng *rng;
     const float *latents;
-    int *assign;
-    int64_t *idx;
-    float *z;
-    feature_rows fr;
 } fid_es;
 
 static int fid_es_score(void *user, const double *w, int n, double *score, lpz_error *err)
 {
-    fid_es *f = user;
-    int rc = lpz_mixture_assign(w, n, f->count, f->mode, f->rng, f->assign, err);
-    if (!rc)
-        rc = run_rows(f->gens, n, f->assign, NULL, f->count, f->latents, f->zn, f->idx, f->z, emit_features, &f->fr,
-                      err);
-    return rc ? rc : lpz_score_fid_of_features(f->ctx, f->fr.feat, f->count, score, err);
+    const fid_es *f = user;
+    return mixture_fids(f->ctx, f->gens, w, NULL, n, f->count, f->mode, f->rng, f->latents, score, NULL, err);
 }
 
 int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
@@ -447,24 +443,15 @@ int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, dou
     int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
     if (rc)
         return rc;
-    int64_t d = lpz_score_feature_dim(ctx);
-    fid_es f = {ctx, gens, sample_size, zn, mode, rng, NULL, NULL, NULL, NULL, {ctx, d, NULL, NULL}};
     float *latents = malloc((size_t)(sample_size * zn) * sizeof *latents);
-    f.assign = malloc((size_t)sample_size * sizeof *f.assign);
-    f.idx = malloc((size_t)GEN_CHUNK * sizeof *f.idx);
-    f.z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *f.z);
-    f.fr.f = malloc((size_t)(GEN_CHUNK * d) * sizeof *f.fr.f);
-    f.fr.feat = malloc((size_t)(sample_size * d) * sizeof *f.fr.feat);
-    if (!latents || !f.assign || !f.idx || !f.z || !f.fr.f || !f.fr.feat) {
-        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)sample_size);
-    } else {
-        lpz_rng_fill_normal(rng, latents, (size_t)(sample_size * zn), 0.0f, 1.0f);
-        f.latents = latents;
-        lpz_mixture_es_params q = *p;
-        q.lower_is_better = 1;
-        rc = lpz_mixture_optimize(weights, n_gens, &q, rng, fid_es_score, &f, best_fid, err);
-    }
-    free(latents), free(f.assign), free(f.idx), free(f.z), free(f.fr.f), free(f.fr.feat);
+    if (!latents)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)sample_size);
+    lpz_rng_fill_normal(rng, latents, (size_t)(sample_size * zn), 0.0f, 1.0f);
+    fid_es f = {ctx, gens, sample_size, mode, rng, latents};
+    lpz_mixture_es_params q = *p;
+    q.lower_is_better = 1;
+    rc = lpz_mixture_optimize(weights, n_gens, &q, rng, fid_es_score, &f, best_fid, err);
+    free(latents);
     return rc;
 }
 

@@ -364,9 +364,9 @@ static int mnist_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
-/* The image's bytes (784: 13 cache lines) on their way: the batcher reads
- * random images of a 47 MB array, and each read otherwise waits for
- * memory line by line. */
+/* The image's bytes (784, on 13 or 14 cache lines) on their way: the
+ * batcher reads random images of a 47 MB array, and each read otherwise
+ * waits for memory line by line. */
 static void mnist_prefetch(void *state, int64_t index)
 {
     const mnist_state *s = state;

@@ -7,10 +7,10 @@
  * give labels, render samples for people, and map generated samples back
  * to the data's original units.
  *
- * Threading: after open returns, read and label may be called from several
- * threads at once (the core's prefetch workers); they must not modify
- * shared state without locking. open, close and render are called from one
- * thread.
+ * Threading: after open returns, read, label and prefetch may be called
+ * from several threads at once (the core's prefetch workers, the cells);
+ * they must not modify shared state without locking. open, close, render
+ * and to_original_units are called from one thread.
  */
 #ifndef LPZ_DATALOADER_H
 #define LPZ_DATALOADER_H
