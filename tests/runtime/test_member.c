@@ -3,8 +3,9 @@
  * still evaluate, travel over the wire and hand their parameters and
  * Adam state exactly to the member that trains them when selected; the
  * memory savers of the local trainer: neighbours read in place from a
- * server's snapshot (valid after the publisher publishes again or stops),
- * a cell's own individuals read from their published payload, models
+ * server's snapshot (valid after the publisher publishes again or stops)
+ * and share one parameter copy per published version, a cell's own
+ * individuals read from their published payload, models
  * sharing one batch arena or one gradient buffer. */
 #include "../networks/net_test_util.h"
 #include "nn/model_frozen.h"
@@ -240,6 +241,90 @@ static void neighbour_read_in_place_outlives_republish_and_server(void **state)
     assert_int_equal(lpz_member_copy(&sel, &nb, &e), LPZ_ESTATE);
     assert_int_equal(lpz_member_from_wire(&nb, &v, 0, scratch, &e), LPZ_ESTATE);
     lpz_member_free(&nb); /* frees nothing it does not own */
+    lpz_member_free(&src);
+    lpz_member_free(&ref);
+    lpz_member_free(&sel);
+    lpz_network_destroy(net);
+    lpz_options_destroy(opts);
+}
+
+/* The local trainer's readers of one published version share one copy of
+ * its parameters (lpz_member_borrow_wire with params_at): each reads that
+ * copy in place (no parameters of its own), moments from the payload;
+ * they evaluate as the publisher did, selection copies them exactly, and
+ * nothing writes into them; a reader moves to the next version's copy
+ * while another still reads the old one; freeing the readers leaves both
+ * copies to their owner (ASan runs this test too). */
+static void neighbours_share_one_parameter_copy_per_version(void **state)
+{
+    (void)state;
+    lpz_options *opts;
+    lpz_network *net = mlp(&opts);
+    lpz_error e;
+    lpz_member src, ref, sel, nb[2];
+    assert_int_equal(lpz_member_init(&src, net, LPZ_ROLE_GENERATOR, 1, B, &e), LPZ_OK);
+    assert_int_equal(lpz_member_init(&ref, net, LPZ_ROLE_GENERATOR, 0, B, &e), LPZ_OK);
+    assert_int_equal(lpz_member_init(&sel, net, LPZ_ROLE_GENERATOR, 0, B, &e), LPZ_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(lpz_member_init(&nb[k], net, LPZ_ROLE_GENERATOR, 5 + k, B, &e), LPZ_OK);
+        lpz_member_freeze(&nb[k]);
+        lpz_member_drop_adam(&nb[k]);
+    }
+    scramble(&src, 31);
+    assert_int_equal(lpz_member_copy(&ref, &src, &e), LPZ_OK);
+    size_t np = (size_t)src.n_params, len1, len2;
+    uint8_t *p1 = encode_one(&src, LPZ_ROLE_GENERATOR, &len1);
+    lpz_population_view v1, v2;
+    assert_int_equal(lpz_population_parse(p1, len1, NULL, &v1, &e), LPZ_OK);
+    lpz_individual ind;
+    assert_int_equal(lpz_population_peek(&v1, 0, &ind, &e), LPZ_OK);
+    float *copy1 = malloc(np * sizeof *copy1), scratch[1];
+    assert_non_null(copy1);
+    memcpy(copy1, ind.params, np * sizeof *copy1);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(lpz_member_borrow_wire(&nb[k], &v1, 0, copy1, scratch, &e), LPZ_OK);
+        assert_ptr_equal(lpz_model_params(nb[k].model), copy1);
+    }
+
+    float x[B * 64], y[B * 784];
+    nt_fill_normal(x, sizeof x / sizeof *x, 9);
+    const float *out = lpz_model_forward(ref.model, x, B, &e);
+    assert_non_null(out);
+    memcpy(y, out, sizeof y);
+    for (int k = 0; k < 2; k++) {
+        assert_non_null(out = lpz_model_forward(nb[k].model, x, B, &e));
+        assert_memory_equal(out, y, sizeof y);
+    }
+    assert_int_equal(lpz_member_copy(&sel, &nb[1], &e), LPZ_OK);
+    assert_same_individual(&sel, &ref);
+    /* read-only: no copy or decode into a reader */
+    assert_int_equal(lpz_member_copy(&nb[0], &src, &e), LPZ_ESTATE);
+    assert_int_equal(lpz_member_from_wire(&nb[0], &v1, 0, scratch, &e), LPZ_ESTATE);
+    assert_memory_equal(copy1, ind.params, np * sizeof *copy1);
+
+    /* the next version: reader 0 moves to its copy, reader 1 stays */
+    scramble(&src, 32);
+    src.id = 44;
+    nt_fill_normal(lpz_model_params(src.model), np, 33);
+    uint8_t *p2 = encode_one(&src, LPZ_ROLE_GENERATOR, &len2);
+    assert_int_equal(lpz_population_parse(p2, len2, NULL, &v2, &e), LPZ_OK);
+    assert_int_equal(lpz_population_peek(&v2, 0, &ind, &e), LPZ_OK);
+    float *copy2 = malloc(np * sizeof *copy2);
+    assert_non_null(copy2);
+    memcpy(copy2, ind.params, np * sizeof *copy2);
+    assert_int_equal(lpz_member_borrow_wire(&nb[0], &v2, 0, copy2, scratch, &e), LPZ_OK);
+    assert_ptr_equal(lpz_model_params(nb[0].model), copy2);
+    assert_ptr_equal(lpz_model_params(nb[1].model), copy1);
+    assert_int_equal(nb[0].id, 44);
+    assert_int_equal(nb[1].id, 42);
+    assert_int_equal(lpz_member_copy(&sel, &nb[0], &e), LPZ_OK);
+    assert_same_individual(&sel, &src);
+    assert_int_equal(lpz_member_copy(&sel, &nb[1], &e), LPZ_OK);
+    assert_same_individual(&sel, &ref);
+
+    for (int k = 0; k < 2; k++)
+        lpz_member_free(&nb[k]); /* the copies and payloads are not theirs */
+    free(copy1), free(copy2), free(p1), free(p2);
     lpz_member_free(&src);
     lpz_member_free(&ref);
     lpz_member_free(&sel);
@@ -497,6 +582,7 @@ int main(void)
         cmocka_unit_test(frozen_member_evaluates_but_has_no_gradients),
         cmocka_unit_test(selected_neighbour_keeps_its_adam_state_exactly),
         cmocka_unit_test(neighbour_read_in_place_outlives_republish_and_server),
+        cmocka_unit_test(neighbours_share_one_parameter_copy_per_version),
         cmocka_unit_test(own_individual_reads_its_published_payload),
         cmocka_unit_test(shared_scratch_and_gradients_give_the_same_results),
         cmocka_unit_test(republish_in_place_only_when_nobody_reads),
