@@ -602,6 +602,14 @@ int main(int argc, char **argv)
                 snprintf(cpu_note, sizeof cpu_note, "%sCPU time ratio %.2f", note[0] ? "; " : "",
                          r[i].cpu_ms / r[i].torch_cpu_ms);
             printf("| %s lpz/torch | %.2f | ratio | %d | %s%s |\n", r[i].name, ratio, runs, note, cpu_note);
+            /* What the hardware allows: the step's matrix products alone at
+             * the peak of this run, against the target's time. */
+            double gflop = r[i].gflops * r[i].ms * 1e-3, floor_ms = gflop / peak * 1e3;
+            if (goal > 0)
+                printf("| %s GEMM floor | %.2f | ms | %d | the step's %.3f GFLOP of products at the sgemm peak, nothing "
+                       "else; target %.2f x PyTorch = %.2f ms%s |\n",
+                       r[i].name, floor_ms, runs, gflop, goal, goal * r[i].torch_ms,
+                       goal * r[i].torch_ms < floor_ms ? ": below the floor, no code reaches it here" : "");
         }
     }
     if (torch && !torch_version[0])
