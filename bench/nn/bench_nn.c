@@ -606,10 +606,10 @@ int main(int argc, char **argv)
              * the peak of this run, against the target's time. */
             double gflop = r[i].gflops * r[i].ms * 1e-3, floor_ms = gflop / peak * 1e3;
             if (goal > 0)
-                printf("| %s GEMM floor | %.2f | ms | %d | the step's %.3f GFLOP of products at the sgemm peak, nothing "
-                       "else; target %.2f x PyTorch = %.2f ms%s |\n",
+                printf("| %s GEMM floor | %.2f | ms | %d | the step's %.3f GFLOP of products at the sgemm peak, "
+                       "nothing else; target %.2f x PyTorch = %.2f ms%s |\n",
                        r[i].name, floor_ms, runs, gflop, goal, goal * r[i].torch_ms,
-                       goal * r[i].torch_ms < floor_ms ? ": below the floor, no code reaches it here" : "");
+                       goal * r[i].torch_ms < floor_ms ? ": below the floor at this run's sgemm peak" : "");
         }
     }
     if (torch && !torch_version[0])

@@ -1,6 +1,8 @@
 /* core/base/rng.c - xoshiro256** with splitmix64 seeding; no global state. */
 #include <lpz/rng.h>
 
+#include "base/rng_internal.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -64,7 +66,7 @@ double lpz_rng_uniform(lpz_rng *rng)
  * (0, 1] and u2 in [0, 1). ln, cos and sin come from polynomials (relative
  * error below 1e-14, far under float's 6e-8) instead of libm's log and
  * sincos (45 -> 13 ns per deviate; lpz_rng_fill_normal's blocks 3 ns on
- * AVX-512 against 10 without, measured side by side): the trainer draws ~1.3 million deviates per
+ * AVX-512 against 8-9 ns without, measured side by side): the trainer draws ~1.3 million deviates per
  * cell iteration of the quick start and glibc's sincos and log were 2.3%
  * of its CPU time. */
 
@@ -155,12 +157,21 @@ double lpz_rng_normal(lpz_rng *rng)
 
 #define PAIR_BLOCK 64
 
-/* The Box-Muller arithmetic of a block of pairs, written without branches
- * so that it vectorises (the AVX-512 build below): the same operations in
- * the same order as box_muller, so the same deviates bit for bit (the
- * file is compiled with -ffp-contract=off): ln's exponent taken as a
- * double from its bits (exact), the mantissa's halving and the quadrant
- * of sin/cos chosen by selects instead of branches. */
+/* The Box-Muller arithmetic of a block of pairs. Everywhere: box_muller
+ * in a tight loop (without the spare-value bookkeeping of lpz_rng_normal).
+ * On AVX-512: the same written without branches so that it vectorises:
+ * the same operations in the same order, so the same deviates bit for bit
+ * (the file is compiled with -ffp-contract=off; test_rng compares the
+ * paths double for double): ln's exponent taken as a double from its bits
+ * (exact), the mantissa's halving and the quadrant of sin/cos chosen by
+ * selects instead of branches. (Built for baseline x86-64 the branch-free
+ * form does not vectorise and was 15% slower than the loop.) */
+static void box_muller_block_base(const double *u1, const double *u2, double *z0, double *z1, int n)
+{
+    for (int i = 0; i < n; i++)
+        box_muller(u1[i], u2[i], &z0[i], &z1[i]);
+}
+
 #define BOX_MULLER_LANES(name)                                                                                     \
     static void name(const double *restrict u1, const double *restrict u2, double *restrict z0,                   \
                      double *restrict z1, int n)                                                                   \
@@ -197,7 +208,6 @@ double lpz_rng_normal(lpz_rng *rng)
         }                                                                                                          \
     }
 
-BOX_MULLER_LANES(box_muller_block_base)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl")
@@ -216,6 +226,28 @@ __attribute__((constructor)) static void pick_box_muller(void)
         __builtin_cpu_supports("avx512vl"))
         box_muller_block = box_muller_block_avx512;
 #endif
+}
+
+int lpz_rng_box_muller_path(int path, const double *u1, const double *u2, double *z0, double *z1, int n)
+{
+    switch (path) {
+    case 0:
+        for (int i = 0; i < n; i++)
+            box_muller(u1[i], u2[i], &z0[i], &z1[i]);
+        return 1;
+    case 1:
+        box_muller_block_base(u1, u2, z0, z1, n);
+        return 1;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    case 2:
+        if (box_muller_block != box_muller_block_avx512)
+            return 0;
+        box_muller_block_avx512(u1, u2, z0, z1, n);
+        return 1;
+#endif
+    default:
+        return 0;
+    }
 }
 
 void lpz_rng_fill_normal(lpz_rng *rng, float *out, size_t n, float mean, float std)

@@ -1,7 +1,11 @@
 /* tests/base/test_rng.c - normal deviates: the polynomial Box-Muller
- * against libm on the same uniforms, the block path of fill_normal against
- * single draws, and the moments. */
+ * against libm on the same uniforms, the block paths of fill_normal (the
+ * baseline build and the AVX-512 one) against the scalar path double for
+ * double on edge and random uniforms, fill_normal against single draws,
+ * and the moments. */
 #include <lpz/rng.h>
+
+#include "base/rng_internal.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -34,6 +38,47 @@ static void test_normal_matches_libm_box_muller(void **state)
         worst = fmax(worst, e);
     }
     assert_true(worst < 1e-13);
+}
+
+static void test_block_paths_equal_the_scalar_path_bit_for_bit(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    static double u1[N], u2[N], z[3][2][N];
+    /* edges: u1 = 1 (r = -0), the smallest u1, mantissas around sqrt(2);
+     * u2 on and next to the quadrant boundaries and their midpoints */
+    const double e1[] = {1.0, 0x1.0p-53, 0.7071067811865475, 0.7071067811865476, 0.35355339059327373,
+                         0.3535533905932738, 0.5, 0.25, 0x1.fffffffffffffp-1, 0x1.6a09e667f3bccp-1,
+                         0x1.6a09e667f3bcdp-1};
+    const double e2[] = {0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 0x1.bffffffffffffp-1,
+                         0x1.fffffffffffffp-1, 0x1.0p-53, 0x1.0000000000001p-2, 0x1.ffffffffffffep-3};
+    int k = 0;
+    for (size_t a = 0; a < sizeof e1 / sizeof *e1; a++)
+        for (size_t b = 0; b < sizeof e2 / sizeof *e2; b++, k++)
+            u1[k] = e1[a], u2[k] = e2[b];
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 5, 6);
+    for (; k < N; k++) {
+        do
+            u1[k] = lpz_rng_uniform(&rng);
+        while (u1[k] <= 0.0);
+        u2[k] = lpz_rng_uniform(&rng);
+    }
+    int ran = 0;
+    for (int path = 0; path < 3; path++)
+        if (lpz_rng_box_muller_path(path, u1, u2, z[path][0], z[path][1], N))
+            ran |= 1 << path;
+    assert_int_equal(ran & 3, 3); /* the scalar and the baseline block run everywhere */
+    for (int path = 1; path < 3; path++)
+        if (ran & (1 << path))
+            for (int i = 0; i < N; i++)
+                if (memcmp(&z[path][0][i], &z[0][0][i], sizeof(double)) ||
+                    memcmp(&z[path][1][i], &z[0][1][i], sizeof(double)))
+                    fail_msg("path %d, u1 %a, u2 %a: (%a, %a) against the scalar path's (%a, %a)", path, u1[i],
+                             u2[i], z[path][0][i], z[path][1][i], z[0][0][i], z[0][1][i]);
+    if (!(ran & 4))
+        print_message("no AVX-512 here: its block path was not compared\n");
+    assert_int_equal(lpz_rng_box_muller_path(7, u1, u2, z[0][0], z[0][1], 1), 0);
 }
 
 static void test_fill_normal_is_a_sequence_of_single_draws(void **state)
@@ -93,6 +138,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_matches_libm_box_muller),
+        cmocka_unit_test(test_block_paths_equal_the_scalar_path_bit_for_bit),
         cmocka_unit_test(test_fill_normal_is_a_sequence_of_single_draws),
         cmocka_unit_test(test_normal_moments),
     };
