@@ -574,7 +574,8 @@ int main(int argc, char **argv)
      * the targets are those of issue 10 (docs/performance.md). */
     printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs\n",
            threads, threads == 1 ? "" : "s");
-    printf("| sgemm 512^3 peak | %.1f | GFLOP/s | %d | fastest of the runs, %d thread%s, measured in this run |\n", peak,
+    printf("| sgemm 512^3 peak | %.1f | GFLOP/s | %d | fastest of the runs, %d thread%s, measured in this run |\n",
+           peak,
            reps < 5 ? 5 : reps, threads, threads == 1 ? "" : "s");
     for (int i = 0; i < n; i++) {
         int runs = strncmp(r[i].name, "dcgan", 5) ? reps : dreps;
@@ -582,7 +583,8 @@ int main(int argc, char **argv)
         char note[160] = "";
         if (strcmp(r[i].name, "mlp_b100") == 0)
             target_note(note, sizeof note, frac, 0.60, 1, "of sgemm peak");
-        printf("| %s step | %.2f | ms | %d | CPU time of the calling thread %.2f ms (median) |\n", r[i].name, r[i].ms, runs, r[i].cpu_ms);
+        printf("| %s step | %.2f | ms | %d | CPU time of the calling thread %.2f ms (median) |\n", r[i].name, r[i].ms,
+               runs, r[i].cpu_ms);
         printf("| %s GEMM | %.1f | GFLOP/s | %d | %.0f%% of sgemm peak (fastest step: %.0f%%)%s%s |\n", r[i].name,
                r[i].gflops, runs, 100.0 * frac, 100.0 * r[i].best_gflops / peak, note[0] ? "; " : "", note);
         if (r[i].torch_ms > 0) {

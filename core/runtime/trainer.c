@@ -1562,9 +1562,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         /* The trained individuals (the selected copies, or the local ones
          * without selection) take steps in turn: each replaces the
          * gradients with its backward's (lpz_model_backward_fresh) and
-         * takes its Adam step before the next one's backward (a generator step only needs its opponent's
-         * input gradient), so they share one gradient buffer (1.1 MB per
-         * cell for the quick start). */
+         * takes its Adam step before the next one's backward (a generator
+         * step only needs its opponent's input gradient), so they share
+         * one gradient buffer (1.1 MB per cell for the quick start). */
         lpz_member *tg = c->sel_gen ? c->sel_gen : c->gen, *td = c->sel_disc ? c->sel_disc : c->disc;
         int n = 0;
         for (int i = 0; i < pop; i++) {
