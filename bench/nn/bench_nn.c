@@ -202,14 +202,17 @@ static lpz_model *mlp_g(void)
     CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
     CK(lpz_model_add_linear(m, "4", 784, 1, &err));
     CK(lpz_model_add_tanh(m, &err));
+    lpz_shape img = lpz_shape_make(3, 1, 28, 28, 0); /* as the four_layer_perceptron plugin: images out */
+    CK(lpz_model_add_reshape(m, &img, &err));
     return m;
 }
 
 static lpz_model *mlp_d(void)
 {
     lpz_model *m;
-    lpz_shape s = lpz_shape_make(1, 784, 0, 0, 0);
+    lpz_shape s = lpz_shape_make(3, 1, 28, 28, 0); /* images in, flattened, as the plugin's */
     CK(lpz_model_create(&s, 2, &m, &err));
+    CK(lpz_model_add_flatten(m, &err));
     CK(lpz_model_add_linear(m, "0", 256, 1, &err));
     CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
     CK(lpz_model_add_linear(m, "2", 256, 1, &err));

@@ -1029,19 +1029,26 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
     /* every parameter belongs to exactly one layer (n_params grows by each
      * committed layer's pcount), so the layers' stores cover the buffer */
     int fresh = with_params == BW_FRESH;
-    if (m->n_layers == 0) {
+    /* Leading reshapes (a discriminator's flatten) change no memory: the
+     * first other layer writes the model's input gradient into dx itself,
+     * or, when dx is NULL, skips its input gradient (a discriminator step
+     * does not pay for the product through its first weights). */
+    int first = 0;
+    while (first < m->n_layers && m->layers[first].kind == NN_RESHAPE)
+        first++;
+    if (first == m->n_layers) {
         if (dx)
             memcpy(dx, dy, (size_t)(n * lpz_shape_numel(&m->in_shape)) * sizeof(float));
         return LPZ_OK;
     }
     const float *cur = dy;
-    for (int i = m->n_layers - 1; i >= 0; i--) {
+    for (int i = m->n_layers - 1; i >= first; i--) {
         nn_layer *l = &m->layers[i];
         const float *in = layer_input(m, i);
         const float *p = m->params + l->poff;
         float *dp = with_params ? m->grads + l->poff : NULL;
         float *out;
-        if (i == 0)
+        if (i == first)
             out = dx; /* may be NULL: the first layer then skips its input gradient */
         else
             out = cur == m->g0 ? m->g1 : m->g0;
@@ -1049,15 +1056,8 @@ static int backward(lpz_model *m, const float *dy, float *dx, int with_params, l
             memset(dp, 0, (size_t)l->pcount * sizeof *dp); /* the other kernels add */
         if (fused_act(m, i))
             continue; /* the batch norm before it takes the gradient at its output */
-        if (l->kind == NN_RESHAPE) {
-            if (i == 0) {
-                if (dx)
-                    memcpy(dx, cur, (size_t)(n * l->in_numel) * sizeof(float));
-            } else {
-                continue; /* same memory layout: the gradient passes through */
-            }
-            continue;
-        }
+        if (l->kind == NN_RESHAPE)
+            continue; /* same memory layout: the gradient passes through */
         int64_t cnt = n * l->out_numel;
         const float *y = l->y;
         switch (l->kind) {

@@ -469,6 +469,18 @@ static void test_reshape_and_flatten_pass_gradients(void **state)
     OK(lpz_model_add_linear(m, "3", 2, 1, &e_));
     check_grad(m, 2, 70, H_STEP, TOL);
     lpz_model_destroy(m);
+    /* only reshapes: the input gradient is the output gradient */
+    m = make(1, 12, 0, 0);
+    OK(lpz_model_add_reshape(m, &s, &e_));
+    OK(lpz_model_add_flatten(m, &e_));
+    float x[24], dy[24], dx[24];
+    for (int i = 0; i < 24; i++)
+        x[i] = (float)i, dy[i] = 0.5f * (float)i - 3.0f;
+    assert_non_null(lpz_model_forward(m, x, 2, &e_));
+    OK(lpz_model_backward(m, dy, dx, &e_));
+    assert_memory_equal(dx, dy, sizeof dx);
+    OK(lpz_model_backward(m, dy, NULL, &e_));
+    lpz_model_destroy(m);
 }
 
 /* A plugin-style layer: y = a * x + b elementwise, a and b of shape (F). */
@@ -536,12 +548,13 @@ static void test_custom_layer_trains_like_builtin(void **state)
  * leaves the parameter gradients alone; lpz_model_backward_fresh gives
  * lpz_model_zero_grad + lpz_model_backward's gradients without reading
  * the buffer (NaN before it). Stacks: conv + BN + transposed conv, LSTM,
- * a custom layer, and linear layers on the engine's kernels (wide layers,
- * a few rows), on cblas (over 256 rows) and the small-output loops. */
+ * a custom layer, linear layers on the engine's kernels (wide layers, a
+ * few rows), on cblas (over 256 rows) and the small-output loops, and a
+ * leading flatten; with and without dx. */
 static void test_backward_input_and_fresh_match_backward(void **state)
 {
     (void)state;
-    for (int which = 0; which < 5; which++) {
+    for (int which = 0; which < 6; which++) {
         lpz_model *m;
         int64_t n = 3;
         if (which == 0) {
@@ -561,6 +574,12 @@ static void test_backward_input_and_fresh_match_backward(void **state)
             m = make(1, 4, 0, 0);
             OK(lpz_model_add_custom(m, "s", &scale_ops, NULL, &e_));
             OK(lpz_model_add_linear(m, "1", 1, 1, &e_));
+        } else if (which == 5) {
+            m = make(3, 1, 4, 4); /* a discriminator's leading flatten: dx from the first linear layer */
+            OK(lpz_model_add_flatten(m, &e_));
+            OK(lpz_model_add_linear(m, "1", 8, 1, &e_));
+            OK(lpz_model_add_leaky_relu(m, 0.2f, &e_));
+            OK(lpz_model_add_linear(m, "3", 1, 1, &e_));
         } else {
             n = which == 3 ? 5 : 300;
             m = make(1, 20, 0, 0);
@@ -596,6 +615,12 @@ static void test_backward_input_and_fresh_match_backward(void **state)
             if (!(gm[i] == g[i])) /* equal values (a stored product may be -0 where 0 + -0 gave +0) */
                 fail_msg("stack %d, parameter %lld: fresh %.9g, zero + backward %.9g", which, (long long)i, gm[i],
                          g[i]);
+        /* without dx (the first layer, after any leading reshapes, skips its
+         * input gradient): the same parameter gradients */
+        OK(lpz_model_backward_fresh(m, dy, NULL, &e_));
+        for (int64_t i = 0; i < np; i++)
+            if (!(gm[i] == g[i]))
+                fail_msg("stack %d, parameter %lld without dx: %.9g, with dx %.9g", which, (long long)i, gm[i], g[i]);
         /* and a second backward adds to it, as after zero_grad + backward
          * (OpenBLAS may add a product to C in pieces: not always exact) */
         OK(lpz_model_backward(m, dy, NULL, &e_));
