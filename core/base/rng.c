@@ -66,9 +66,19 @@ double lpz_rng_uniform(lpz_rng *rng)
  * (0, 1] and u2 in [0, 1). ln, cos and sin come from polynomials (relative
  * error below 1e-14, far under float's 6e-8) instead of libm's log and
  * sincos (45 -> 13 ns per deviate; lpz_rng_fill_normal's blocks 3 ns on
- * AVX-512 against 8-9 ns without, measured side by side): the trainer draws ~1.3 million deviates per
- * cell iteration of the quick start and glibc's sincos and log were 2.3%
- * of its CPU time. */
+ * AVX-512 against 8-9 ns without, measured side by side): the trainer
+ * draws ~1.3 million deviates per cell iteration of the quick start and
+ * glibc's sincos and log were 2.3% of its CPU time. */
+
+/* The polynomials' coefficients, highest power first: ln m = 2 s (1 + s^2/3
+ * + ... + s^14/15); sin th = th - th w (1/3! - w/5! + ... + w^7/17!) and
+ * cos th = 1 - w (1/2! - w/4! + ... + w^7/16!) with w = th^2. */
+static const double LN_C[] = {1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
+static const double SIN_C[] = {1.0 / 355687428096000.0, 1.0 / 1307674368000.0, 1.0 / 6227020800.0,
+                               1.0 / 39916800.0,        1.0 / 362880.0,        1.0 / 5040.0,
+                               1.0 / 120.0,             1.0 / 6.0};
+static const double COS_C[] = {1.0 / 20922789888000.0, 1.0 / 87178291200.0, 1.0 / 479001600.0, 1.0 / 3628800.0,
+                               1.0 / 40320.0,          1.0 / 720.0,         1.0 / 24.0,        1.0 / 2.0};
 
 /* c[0] x^(n-1) + c[1] x^(n-2) + ... + c[n-1] by Horner's rule (n is a
  * constant where it is inlined: the loop unrolls). */
@@ -95,9 +105,8 @@ static inline double log_unit(double u)
         m *= 0.5;
         e += 1;
     }
-    static const double c[] = {1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
     double s = (m - 1.0) / (m + 1.0);
-    return (double)e * 0.6931471805599453 + 2.0 * s * horner(c, 8, s * s);
+    return (double)e * 0.6931471805599453 + 2.0 * s * horner(LN_C, 8, s * s);
 }
 
 /* cos and sin of 2 pi u for u in [0, 1): q = round(4 u) quarter turns plus
@@ -107,15 +116,9 @@ static inline void sincos_turn(double u, double *c, double *s)
 {
     double t = u * 4.0;
     int64_t q = (int64_t)(t + 0.5);
-    /* 1/17!, 1/15!, ... 1/3! and 1/16!, 1/14!, ... 1/2! */
-    static const double sc[] = {1.0 / 355687428096000.0, 1.0 / 1307674368000.0, 1.0 / 6227020800.0,
-                                1.0 / 39916800.0,        1.0 / 362880.0,        1.0 / 5040.0,
-                                1.0 / 120.0,             1.0 / 6.0};
-    static const double cc[] = {1.0 / 20922789888000.0, 1.0 / 87178291200.0, 1.0 / 479001600.0, 1.0 / 3628800.0,
-                                1.0 / 40320.0,          1.0 / 720.0,         1.0 / 24.0,        1.0 / 2.0};
     double th = (t - (double)q) * 1.5707963267948966, w = th * th;
-    double sn = th - th * w * horner(sc, 8, -w);
-    double cs = 1.0 - w * horner(cc, 8, -w);
+    double sn = th - th * w * horner(SIN_C, 8, -w);
+    double cs = 1.0 - w * horner(COS_C, 8, -w);
     switch (q & 3) {
     case 0: *c = cs, *s = sn; break;
     case 1: *c = -sn, *s = cs; break;
@@ -172,46 +175,40 @@ static void box_muller_block_base(const double *u1, const double *u2, double *z0
         box_muller(u1[i], u2[i], &z0[i], &z1[i]);
 }
 
-#define BOX_MULLER_LANES(name)                                                                                     \
-    static void name(const double *restrict u1, const double *restrict u2, double *restrict z0,                   \
-                     double *restrict z1, int n)                                                                   \
-    {                                                                                                              \
-        static const double lc[] = {1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};       \
-        static const double sc[] = {1.0 / 355687428096000.0, 1.0 / 1307674368000.0, 1.0 / 6227020800.0,           \
-                                    1.0 / 39916800.0,        1.0 / 362880.0,        1.0 / 5040.0,                 \
-                                    1.0 / 120.0,             1.0 / 6.0};                                          \
-        static const double cc[] = {1.0 / 20922789888000.0, 1.0 / 87178291200.0, 1.0 / 479001600.0,              \
-                                    1.0 / 3628800.0,        1.0 / 40320.0,       1.0 / 720.0,                     \
-                                    1.0 / 24.0,             1.0 / 2.0};                                           \
-        for (int i = 0; i < n; i++) {                                                                              \
-            uint64_t bits, eb, mb;                                                                                 \
-            memcpy(&bits, &u1[i], sizeof bits);                                                                    \
-            eb = ((bits >> 52) & 0x7ff) | 0x4330000000000000ULL; /* 2^52 + exponent field */                     \
-            mb = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;                                          \
-            double e, m;                                                                                           \
-            memcpy(&e, &eb, sizeof e);                                                                             \
-            memcpy(&m, &mb, sizeof m);                                                                             \
-            e = e - 4503599627370496.0 - 1023.0;                                                                   \
-            int big = m > 1.4142135623730951;                                                                      \
-            m = big ? m * 0.5 : m;                                                                                 \
-            e = big ? e + 1.0 : e;                                                                                 \
-            double s = (m - 1.0) / (m + 1.0);                                                                      \
-            double r = sqrt(-2.0 * (e * 0.6931471805599453 + 2.0 * s * horner(lc, 8, s * s)));                   \
-            double t = u2[i] * 4.0;                                                                                \
-            int64_t q = (int64_t)(t + 0.5);                                                                        \
-            double th = (t - (double)q) * 1.5707963267948966, w = th * th;                                         \
-            double sn = th - th * w * horner(sc, 8, -w);                                                          \
-            double cs = 1.0 - w * horner(cc, 8, -w);                                                               \
-            double a = (q & 1) ? sn : cs, b = (q & 1) ? cs : sn;                                                   \
-            z0[i] = r * (((q + 1) & 2) ? -a : a);                                                                  \
-            z1[i] = r * ((q & 2) ? -b : b);                                                                        \
-        }                                                                                                          \
-    }
-
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RNG_AVX512 1 /* the AVX-512 block is built (GCC on x86-64) */
+#endif
+
+#ifdef RNG_AVX512
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl")
-BOX_MULLER_LANES(box_muller_block_avx512)
+static void box_muller_block_avx512(const double *restrict u1, const double *restrict u2, double *restrict z0,
+                                    double *restrict z1, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint64_t bits, eb, mb;
+        memcpy(&bits, &u1[i], sizeof bits);
+        eb = ((bits >> 52) & 0x7ff) | 0x4330000000000000ULL; /* 2^52 + exponent field */
+        mb = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+        double e, m;
+        memcpy(&e, &eb, sizeof e);
+        memcpy(&m, &mb, sizeof m);
+        e = e - 4503599627370496.0 - 1023.0;
+        int big = m > 1.4142135623730951;
+        m = big ? m * 0.5 : m;
+        e = big ? e + 1.0 : e;
+        double s = (m - 1.0) / (m + 1.0);
+        double r = sqrt(-2.0 * (e * 0.6931471805599453 + 2.0 * s * horner(LN_C, 8, s * s)));
+        double t = u2[i] * 4.0;
+        int64_t q = (int64_t)(t + 0.5);
+        double th = (t - (double)q) * 1.5707963267948966, w = th * th;
+        double sn = th - th * w * horner(SIN_C, 8, -w);
+        double cs = 1.0 - w * horner(COS_C, 8, -w);
+        double a = (q & 1) ? sn : cs, b = (q & 1) ? cs : sn;
+        z0[i] = r * (((q + 1) & 2) ? -a : a);
+        z1[i] = r * ((q & 2) ? -b : b);
+    }
+}
 #pragma GCC pop_options
 #endif
 
@@ -220,7 +217,7 @@ static void (*box_muller_block)(const double *, const double *, double *, double
 /* Runs at load time, before any thread can draw. */
 __attribute__((constructor)) static void pick_box_muller(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef RNG_AVX512
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl"))
@@ -238,7 +235,7 @@ int lpz_rng_box_muller_path(int path, const double *u1, const double *u2, double
     case 1:
         box_muller_block_base(u1, u2, z0, z1, n);
         return 1;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef RNG_AVX512
     case 2:
         if (box_muller_block != box_muller_block_avx512)
             return 0;

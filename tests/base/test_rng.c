@@ -76,6 +76,12 @@ static void test_block_paths_equal_the_scalar_path_bit_for_bit(void **state)
                     memcmp(&z[path][1][i], &z[0][1][i], sizeof(double)))
                     fail_msg("path %d, u1 %a, u2 %a: (%a, %a) against the scalar path's (%a, %a)", path, u1[i],
                              u2[i], z[path][0][i], z[path][1][i], z[0][0][i], z[0][1][i]);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    /* where the CPU has it, the AVX-512 block must be the one in use */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        assert_true(ran & 4);
+#endif
     if (!(ran & 4))
         print_message("no AVX-512 here: its block path was not compared\n");
     assert_int_equal(lpz_rng_box_muller_path(7, u1, u2, z[0][0], z[0][1], 1), 0);
