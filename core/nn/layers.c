@@ -102,7 +102,10 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
  * linear layer's three products when the CPU has AVX-512F/VL/DQ and the
  * shape fills their 8 x 48 tiles at least once along out (>= 8) and
  * half a vector along in (>= 8): below that a tile would compute mostly
- * repeated rows (out < 8 takes the plain loops below, in < 8 OpenBLAS). */
+ * repeated rows (out < SMALL_OUT takes the plain loops below, in < 8
+ * OpenBLAS). */
+#define SMALL_OUT 8 /* fewer outputs: the plain loops below */
+
 static int lk_avail;
 static pthread_once_t lk_avail_once = PTHREAD_ONCE_INIT;
 
@@ -121,7 +124,7 @@ int nn_lk_available(void)
 
 static int linear_fast(int64_t in, int64_t out)
 {
-    return out >= 8 && in >= 8 && nn_lk_available();
+    return out >= SMALL_OUT && in >= 8 && nn_lk_available();
 }
 
 /* The kernels keep x^T (forward) or x (weight gradient), R x in floats,
@@ -175,12 +178,11 @@ static float *lk_scratch(int64_t nfloats)
     return p;
 }
 
-/* Layers with fewer than 8 outputs (the discriminator's last layer, out =
- * 1) are matrix-vector products: plain loops, in a fixed order, with
- * sixteen partial sums per dot product so they vectorise. OpenBLAS's
- * small-matrix paths took 3-8 GFLOP/s on them (about 65 us per MLP GAN
- * step, 1% of it; these loops: 6 us). */
-#define SMALL_OUT 8
+/* Layers with fewer than SMALL_OUT outputs (the discriminator's last
+ * layer, out = 1) are matrix-vector products: plain loops, in a fixed
+ * order, with sixteen partial sums per dot product so they vectorise.
+ * OpenBLAS's small-matrix paths took 3-8 GFLOP/s on them (about 65 us per
+ * MLP GAN step, 1% of it; these loops: 6 us). */
 
 static float dot16(const float *a, const float *b, int64_t n)
 {

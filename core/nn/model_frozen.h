@@ -20,9 +20,9 @@ void lpz_model_drop_grads(lpz_model *m);
 
 /* lpz_model_zero_grad then lpz_model_backward in one sweep: the
  * parameter gradients of this pass replace the gradient buffer's contents
- * (the linear layers store their weight-gradient products instead of
- * clearing the buffer and adding to it: one write of the buffer instead
- * of a clear, a read and a write). */
+ * (the weights of linear layers with at least 8 outputs store their
+ * products instead of the buffer being cleared and added to: one write
+ * instead of a clear, a read and a write; the rest clear their slice). */
 int lpz_model_backward_fresh(lpz_model *m, const float *dy, float *dx, lpz_error *err);
 
 /* The model's own copy of its next input, with room for n samples
