@@ -179,11 +179,11 @@ static void box_muller_block_base(const double *u1, const double *u2, double *z0
 #define RNG_AVX512 1 /* the AVX-512 block is built (GCC on x86-64) */
 #endif
 
-#ifdef RNG_AVX512
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512vl")
-static void box_muller_block_avx512(const double *restrict u1, const double *restrict u2, double *restrict z0,
-                                    double *restrict z1, int n)
+/* The branch-free form of box_muller over a block (inlined into each
+ * build below). */
+static inline __attribute__((always_inline)) void box_muller_lanes(const double *restrict u1,
+                                                                   const double *restrict u2, double *restrict z0,
+                                                                   double *restrict z1, int n)
 {
     for (int i = 0; i < n; i++) {
         uint64_t bits, eb, mb;
@@ -209,6 +209,21 @@ static void box_muller_block_avx512(const double *restrict u1, const double *res
         z1[i] = r * ((q & 2) ? -b : b);
     }
 }
+
+/* Built for baseline x86-64 only for test_rng (lpz_rng_box_muller_path 1):
+ * the same arithmetic checked on every CPU. */
+static void box_muller_block_lanes_base(const double *u1, const double *u2, double *z0, double *z1, int n)
+{
+    box_muller_lanes(u1, u2, z0, z1, n);
+}
+
+#ifdef RNG_AVX512
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl")
+static void box_muller_block_avx512(const double *u1, const double *u2, double *z0, double *z1, int n)
+{
+    box_muller_lanes(u1, u2, z0, z1, n);
+}
 #pragma GCC pop_options
 #endif
 
@@ -233,7 +248,7 @@ int lpz_rng_box_muller_path(int path, const double *u1, const double *u2, double
             box_muller(u1[i], u2[i], &z0[i], &z1[i]);
         return 1;
     case 1:
-        box_muller_block_base(u1, u2, z0, z1, n);
+        box_muller_block_lanes_base(u1, u2, z0, z1, n);
         return 1;
 #ifdef RNG_AVX512
     case 2:

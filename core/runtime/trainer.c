@@ -578,22 +578,11 @@ static void dp_half(void *arg, int k)
         }
         if (!rc)
             rc = lpz_model_backward_fresh(g, dfake, NULL, err);
-    } else if (c->joined) {
+    } else {
+        /* data-parallel steps only for discriminators whose samples do not
+         * interact (dp_setup), which always take the joined pass */
         rc = d_joined(c, d, j->kind, c->real + r0 * t->numel, fake, n, B, c->dout + 2 * r0, &j->loss[k][0],
                       &j->loss[k][1], err);
-    } else {
-        if (!(out = lpz_model_forward(d, c->real + r0 * t->numel, n, err)))
-            rc = err->code ? err->code : LPZ_EINVAL;
-        if (!rc && !(rc = lpz_loss(j->kind, out, n, 1.0f, &j->loss[k][0], dout, err))) {
-            dp_rescale(dout, n, n, B);
-            rc = lpz_model_backward_fresh(d, dout, NULL, err);
-        }
-        if (!rc && !(out = lpz_model_forward(d, fake, n, err)))
-            rc = err->code ? err->code : LPZ_EINVAL;
-        if (!rc && !(rc = lpz_loss(j->kind, out, n, 0.0f, &j->loss[k][1], dout, err))) {
-            dp_rescale(dout, n, n, B);
-            rc = lpz_model_backward(d, dout, NULL, err);
-        }
     }
     j->rc[k] = rc;
 }
