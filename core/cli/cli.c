@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "io/fsutil.h"
+#include "nn/amx_kernels.h"
 
 #include <lpz/embed.h>
 #include <lpz/log.h>
@@ -325,6 +326,9 @@ int lpz_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("lpz %s (plugin ABI %d.%d)\n", LPZ_VERSION, LPZ_ABI_MAJOR, LPZ_ABI_MINOR);
+        printf("matmul precisions: highest (fp32)%s\n",
+               nn_amx_available() ? ", high and medium (AMX-BF16 on this CPU)"
+                                  : "; high and medium need AMX-BF16, which this CPU (or kernel) lacks");
         return 0;
     }
     lpz_cli_args args;

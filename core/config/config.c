@@ -1248,6 +1248,7 @@ int lpz_config_validate(lpz_config *cfg, lpz_error *err)
     } enums[] = {
         {"general.logging.log_level", cfg->general.logging.log_level},
         {"general.logging.image_format", cfg->general.logging.image_format},
+        {"general.matmul_precision", cfg->general.matmul_precision},
         {"trainer.name", cfg->trainer.name},
         {"trainer.mixture_generator_samples_mode", cfg->trainer.mixture_generator_samples_mode},
         {"trainer.params.score.type", cfg->trainer.params.score.type},

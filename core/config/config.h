@@ -98,6 +98,7 @@ typedef struct lpz_config {
         int checkpoint_period;
         int grid_size;
         bool deterministic;
+        int matmul_precision; /* 0 highest, 1 high, 2 medium: nn/precision.h's lpz_matmul_precision */
         char secret[LPZ_CONFIG_PATH_MAX];
         struct {
             bool enabled;

@@ -41,6 +41,10 @@ static const lpz_config_key keys[] = {
     {"general.deterministic", LPZ_CFG_BOOL, "false",
      "reproducible runs: the same file and seed give the same result, at some cost in speed", NULL, ANY, 0,
      F(general.deterministic)},
+    {"general.matmul_precision", LPZ_CFG_ENUM, "highest",
+     "precision of the networks' matrix products: highest = fp32; high = two bf16 limbs on AMX (each product "
+     "to about 2^-16, roughly 1.6x faster steps), medium = one bf16 limb (2^-8); without AMX all run as highest",
+     "highest|high|medium", ANY, 0, F(general.matmul_precision)},
     {"general.secret", LPZ_CFG_STRING, "\"\"",
      "shared secret of master and clients; messages without it are refused (\"\" = no authentication)", NULL,
      ANY, 0, F(general.secret)},

@@ -130,6 +130,8 @@ static int train_cell(client *c, lpz_error *err)
         rc = lpz_config_validate(&cfg, err);
     if (!rc)
         rc = lpz_train_params_from_config(&cfg, &p, err);
+    if (!rc)
+        lpz_run_apply_precision(&cfg); /* the master's setting: the same products on every node that can */
     if (!rc && p.grid_k != c->grid_k)
         rc = lpz_error_set(err, LPZ_EINVAL, "the configuration's grid is %dx%d, the master announced %dx%d", p.grid_k,
                            p.grid_k, c->grid_k, c->grid_k);

@@ -733,6 +733,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         oo.discover_timeout_ms = 1500;
     m->o = &oo;
     lpz_train_params p;
+    lpz_run_apply_precision(m->cfg); /* the master scores mixtures (master.calculate_score) */
     int rc = lpz_train_params_from_config(m->cfg, &p, err);
     if (rc)
         return rc;

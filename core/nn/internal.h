@@ -112,6 +112,18 @@ struct lpz_model {
     struct nn_grads *grads_shared; /* non-NULL: grads shared with other models (lpz_model_share_grads) */
 };
 
+/* bf16 limbs of the matmul precision in effect (precision.h): 0 = fp32
+ * products, 2 = high, 1 = medium (then nn_amx_gemm, amx_kernels.h) */
+int nn_mm_limbs(void);
+
+/* Products worth the tile unit: at least one 16 x 16 tile of C and one
+ * 32-step of the reduction. Smaller ones (the LSTM GAN's: hidden 10) spend
+ * more on packing than they save: its step took 9% longer on the tiles. */
+static inline int nn_amx_worth(int64_t m, int64_t n, int64_t k)
+{
+    return m >= 16 && n >= 16 && k >= 32;
+}
+
 /* Kernels (layers.c, conv.c, lstm.c). Shapes come from the layer; n is the
  * batch size; x is the layer input, y its output. Backward writes dx when it
  * is not NULL and ADDS parameter gradients into dp (the layer's slice)

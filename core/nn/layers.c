@@ -6,16 +6,59 @@
 #include "nn/internal.h"
 #include "nn/elementwise.h"
 #include "nn/linear_kernels.h"
+#include "nn/amx_kernels.h"
+#include "nn/precision.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- matmul precision (precision.h) ------------------------------------- */
+
+static _Atomic int mm_prec;  /* lpz_matmul_precision in effect */
+static _Atomic int mm_limbs; /* 0: fp32 products; 2 or 1: bf16 limbs on the tile unit */
+
+lpz_matmul_precision lpz_nn_set_matmul_precision(lpz_matmul_precision p)
+{
+    if (p != LPZ_MATMUL_HIGH && p != LPZ_MATMUL_MEDIUM)
+        p = LPZ_MATMUL_HIGHEST;
+    if (p != LPZ_MATMUL_HIGHEST && !nn_amx_available())
+        p = LPZ_MATMUL_HIGHEST;
+    atomic_store_explicit(&mm_limbs, p == LPZ_MATMUL_HIGH ? 2 : p == LPZ_MATMUL_MEDIUM ? 1 : 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&mm_prec, (int)p, memory_order_relaxed);
+    return p;
+}
+
+lpz_matmul_precision lpz_nn_matmul_precision(void)
+{
+    return (lpz_matmul_precision)atomic_load_explicit(&mm_prec, memory_order_relaxed);
+}
+
+const char *lpz_matmul_precision_name(lpz_matmul_precision p)
+{
+    return p == LPZ_MATMUL_HIGH ? "high" : p == LPZ_MATMUL_MEDIUM ? "medium" : "highest";
+}
+
+int nn_mm_limbs(void)
+{
+    return atomic_load_explicit(&mm_limbs, memory_order_relaxed);
+}
+
+/* Every product of the engine that is not on the linear or conv kernels
+ * (the LSTM's, the fallbacks) comes here: on the tile unit at the high and
+ * medium precisions, else OpenBLAS. */
 void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
              const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
+    int limbs = nn_mm_limbs();
+    if (limbs && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && nn_amx_worth(m, n, k) &&
+        nn_amx_gemm(limbs, m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, tb ? ldb : 1, NULL, c, ldc,
+                    beta != 0.0f) == 0)
+        return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
                 (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
 }
@@ -244,6 +287,16 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
         small_forward(R, out, in, x, p, b, y);
         return;
     }
+    int limbs = nn_amx_worth(R, out, in) ? nn_mm_limbs() : 0;
+    if (limbs) { /* rows in chunks as below: the packed x stays in L2; only the first chunk can fail */
+        int64_t ch = lk_chunk(R), r0 = 0;
+        for (; r0 < R; r0 += ch)
+            if (nn_amx_gemm(limbs, R - r0 < ch ? R - r0 : ch, out, in, x + r0 * in, in, 1, p, 1, in, b,
+                            y + r0 * out, out, 0))
+                break;
+        if (r0 >= R)
+            return;
+    }
     if (linear_fast(in, out)) {
         int64_t ch = lk_chunk(R);
         float *xt = lk_scratch(nn_lk_forward_scratch(ch, in));
@@ -262,18 +315,36 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
     nn_gemm(0, 1, R, out, in, 1.0f, x, in, p, in, beta, y, out);
 }
 
+/* dx [R, in] = dy [R, out] W [out, in] on the tile unit, rows in chunks
+ * as the fp32 kernels (independent rows: the same results). 0 when the
+ * scratch could not be allocated; only the first (largest) chunk can fail,
+ * before anything is written, and the caller takes the fp32 path. */
+static int amx_rows(int limbs, int64_t R, int64_t in, int64_t out, const float *dy, int64_t ldy, const float *W,
+                    float *dx)
+{
+    int64_t ch = lk_chunk(R);
+    for (int64_t r0 = 0; r0 < R; r0 += ch)
+        if (nn_amx_gemm(limbs, R - r0 < ch ? R - r0 : ch, in, out, dy + r0 * ldy, ldy, 1, W, in, 1, NULL,
+                        dx + r0 * in, in, 0))
+            return 0;
+    return 1;
+}
+
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
                         float *dp, int fresh)
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
-    int fast = linear_fast(in, out);
+    int fast = linear_fast(in, out), limbs = nn_mm_limbs();
     /* dW [out, in] (+)= dy^T [out, R] x [R, in] */
     if (dp) {
         if (out < SMALL_OUT) {
             if (fresh)
                 memset(dp, 0, (size_t)(out * in) * sizeof *dp);
             small_backward_weight(R, out, in, dy, x, dp);
+        } else if (limbs && nn_amx_worth(out, in, R) &&
+                   nn_amx_gemm(limbs, out, in, R, dy, 1, out, x, in, 1, NULL, dp, in, !fresh) == 0) {
+            /* done on the tile unit */
         } else if (fast && R <= LK_ROWS) {
             nn_lk_backward_weight(R, out, in, dy, x, dp, !fresh);
         } else {
@@ -292,6 +363,8 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     if (dx) {
         if (out < SMALL_OUT)
             small_backward_input(R, out, in, dy, p, dx);
+        else if (limbs && nn_amx_worth(R, in, out) && amx_rows(limbs, R, in, out, dy, out, p, dx))
+            ; /* done on the tile unit */
         else if (fast) {
             int64_t ch = lk_chunk(R);
             for (int64_t r0 = 0; r0 < R; r0 += ch)

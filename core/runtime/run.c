@@ -4,6 +4,7 @@
 #include "config/options_internal.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
+#include "nn/precision.h"
 #include "report/report.h"
 #include "score/score.h"
 
@@ -16,6 +17,21 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+int lpz_run_apply_precision(const lpz_config *cfg)
+{
+    lpz_matmul_precision want = (lpz_matmul_precision)cfg->general.matmul_precision;
+    lpz_matmul_precision got = lpz_nn_set_matmul_precision(want);
+    if (got != want)
+        lpz_log(LPZ_LOG_INFO,
+                "general.matmul_precision: %s needs AMX (AMX-BF16, and Linux 5.16 or later granting the tile "
+                "state); this machine computes in fp32 (highest)",
+                lpz_matmul_precision_name(want));
+    else if (got != LPZ_MATMUL_HIGHEST)
+        lpz_log(LPZ_LOG_INFO, "matrix products on AMX in %s (general.matmul_precision: %s)",
+                got == LPZ_MATMUL_HIGH ? "two bf16 limbs" : "one bf16 limb", lpz_matmul_precision_name(got));
+    return LPZ_OK;
+}
 
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err)
 {
@@ -182,6 +198,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     const lpz_config *cfg = req->config;
     memset(out, 0, sizeof *out);
     lpz_train_params p;
+    lpz_run_apply_precision(cfg);
     int rc = lpz_train_params_from_config(cfg, &p, err);
     if (rc)
         return rc;

@@ -33,6 +33,12 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
 /* Fills training parameters from a configuration (no plugin needed). */
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err);
 
+/* Sets the process's matrix-product precision from general.matmul_precision
+ * (nn/precision.h) and says in the log which one runs: high and medium
+ * need AMX and run as highest without it. Every command that computes with
+ * models calls it once its configuration is read. Returns LPZ_OK. */
+int lpz_run_apply_precision(const lpz_config *cfg);
+
 /* Creates the result folder <output_dir>/<trainer name>/<timestamp>[-n]/
  * and writes its path to out. */
 int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
