@@ -87,7 +87,11 @@ for dir in "$here"/*/; do
         [ -x "$prog" ] || continue
         found=1
         case $name in
-        nn | transport) run "$name" "$prog" $quick ;;
+        transport) run "$name" "$prog" $quick ;;
+        nn) run "$name" "$prog" $quick
+            # the same steps with the products on AMX (general.matmul_precision:
+            # high); bench_nn prints a line and no rows on a CPU without AMX
+            run "$name" "$prog" $quick --precision high ;;
         data) case $prog in
             *celeba) run "$name" "$prog" ${quick:+300 100} ;;
             *) run "$name" "$prog" ${quick:+100} ;;

@@ -17,7 +17,7 @@
  * prints lpz/PyTorch ratios.
  *
  * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX] [--blas-info]
- *                 [--threads N] [--shapes]
+ *                 [--threads N] [--shapes] [--precision highest|high|medium]
  *   --quick: fewer repetitions, DCGAN at batch 16 (a smoke run);
  *   --only: run the cases whose name starts with PREFIX (mlp, dcgan, lstm);
  *   --blas-info: print OpenBLAS's build configuration and thread count;
@@ -26,12 +26,17 @@
  *   --shapes: after each case, every matrix product of a step by kind
  *   (OpenBLAS sgemm and its transposes, the engine's kernels) and shape,
  *   with its time and GFLOP/s: where a step's product time goes (the
- *   timer calls add a little to the step).
+ *   timer calls add a little to the step);
+ *   --precision: the matmul precision (general.matmul_precision,
+ *   nn/precision.h): high and medium run the products on AMX in bf16
+ *   limbs; their rows are named "CASE (high)"; on a CPU without AMX the
+ *   run prints a line and no rows. PyTorch always runs fp32.
  * Results are rows "| figure | median | unit | runs | note |" (bench/run.sh).
  */
 #include "nn/adam.h"
 #include "nn/loss.h"
 #include "nn/model_frozen.h"
+#include "nn/precision.h"
 #include "nn/replica.h"
 #include <lpz/nn.h>
 
@@ -143,6 +148,23 @@ void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, 
                        int64_t ldb, float *c, int64_t ldc)
 {
     PRODUCT(at ? "lk gemm T" : "lk gemm N", M, N, K, __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc));
+}
+
+/* The tile-unit products of the high and medium matmul precisions
+ * (nn/amx_kernels.h), wrapped the same way. */
+#include "nn/amx_kernels.h"
+int __real_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
+                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
+int __wrap_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
+                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
+
+int __wrap_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
+                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)
+{
+    int rc;
+    PRODUCT(limbs == 2 ? "amx high" : "amx medium", M, N, K,
+            rc = __real_nn_amx_gemm(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add));
+    return rc;
 }
 
 static double now(void)
@@ -513,7 +535,7 @@ static void target_note(char *buf, size_t size, double value, double goal, int a
 
 int main(int argc, char **argv)
 {
-    int reps = 11, torch = 1, quick = 0, threads = 1;
+    int reps = 11, torch = 1, quick = 0, threads = 1, precision = LPZ_MATMUL_HIGHEST;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
@@ -526,6 +548,17 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--shapes") == 0)
             shapes_on = 1;
+        else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            precision = !strcmp(v, "highest")  ? LPZ_MATMUL_HIGHEST
+                        : !strcmp(v, "high")   ? LPZ_MATMUL_HIGH
+                        : !strcmp(v, "medium") ? LPZ_MATMUL_MEDIUM
+                                               : -1;
+            if (precision < 0) {
+                fprintf(stderr, "bench_nn: --precision takes highest, high or medium, not '%s'\n", v);
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--blas-info") == 0) {
             /* for bench/run.sh's header: the BLAS build and its default threads */
             printf("%s; %d threads by default\n", openblas_get_config(), openblas_get_num_threads());
@@ -534,7 +567,7 @@ int main(int argc, char **argv)
             only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX] [--blas-info] "
-                            "[--threads N] [--shapes]\n");
+                            "[--threads N] [--shapes] [--precision highest|high|medium]\n");
             return 2;
         }
     }
@@ -554,6 +587,12 @@ int main(int argc, char **argv)
         return 1;
     }
     lpz_nn_set_threads(threads);
+    lpz_matmul_precision prec = lpz_nn_set_matmul_precision((lpz_matmul_precision)precision);
+    if (prec != (lpz_matmul_precision)precision) { /* no rows: they would repeat the highest ones under a wrong name */
+        printf("bench_nn: this CPU has no AMX (or the kernel refused the tile state): --precision %s not run\n",
+               lpz_matmul_precision_name((lpz_matmul_precision)precision));
+        return 0;
+    }
     double peak = sgemm_peak(reps < 5 ? 5 : reps);
     int dreps = reps > 5 ? 5 : reps; /* a DCGAN step takes seconds */
     result r[5];
@@ -575,21 +614,33 @@ int main(int argc, char **argv)
 
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
-    printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs\n",
-           threads, threads == 1 ? "" : "s");
+    printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs; "
+           "matmul precision %s%s\n",
+           threads, threads == 1 ? "" : "s", lpz_matmul_precision_name(prec),
+           prec == LPZ_MATMUL_HIGH     ? " (products on AMX in two bf16 limbs, about 2^-16 each)"
+           : prec == LPZ_MATMUL_MEDIUM ? " (products on AMX in bf16, about 2^-8 each)"
+                                       : " (fp32)");
     printf("| sgemm 512^3 peak | %.1f | GFLOP/s | %d | fastest of the runs, %d thread%s, measured in this run |\n",
            peak,
            reps < 5 ? 5 : reps, threads, threads == 1 ? "" : "s");
+    int fp32 = prec == LPZ_MATMUL_HIGHEST;
     for (int i = 0; i < n; i++) {
         int runs = strncmp(r[i].name, "dcgan", 5) ? reps : dreps;
         double frac = r[i].gflops / peak;
+        /* rows of another precision carry it in their name ("mlp_b100 (high) step") */
+        char name[64];
+        if (fp32)
+            snprintf(name, sizeof name, "%s", r[i].name);
+        else
+            snprintf(name, sizeof name, "%s (%s)", r[i].name, lpz_matmul_precision_name(prec));
         char note[160] = "";
-        if (strcmp(r[i].name, "mlp_b100") == 0)
+        if (fp32 && strcmp(r[i].name, "mlp_b100") == 0) /* the GEMM target is about fp32 products */
             target_note(note, sizeof note, frac, 0.60, 1, "of sgemm peak");
-        printf("| %s step | %.2f | ms | %d | CPU time of the calling thread %.2f ms (median) |\n", r[i].name, r[i].ms,
-               runs, r[i].cpu_ms);
-        printf("| %s GEMM | %.1f | GFLOP/s | %d | %.0f%% of sgemm peak (fastest step: %.0f%%)%s%s |\n", r[i].name,
-               r[i].gflops, runs, 100.0 * frac, 100.0 * r[i].best_gflops / peak, note[0] ? "; " : "", note);
+        printf("| %s step | %.2f | ms | %d | CPU time of the calling thread %.2f ms (median) |\n", name, r[i].ms, runs,
+               r[i].cpu_ms);
+        printf("| %s GEMM | %.1f | GFLOP/s | %d | %s%.0f%% of the fp32 sgemm peak (fastest step: %.0f%%)%s%s |\n", name,
+               r[i].gflops, runs, fp32 ? "" : "bf16-limb products counted as fp32 FLOPs: ", 100.0 * frac,
+               100.0 * r[i].best_gflops / peak, note[0] ? "; " : "", note);
         if (r[i].torch_ms > 0) {
             double ratio = r[i].ms / r[i].torch_ms, goal = 0;
             if (strcmp(r[i].name, "mlp_b100") == 0)
@@ -599,21 +650,22 @@ int main(int argc, char **argv)
             note[0] = 0;
             if (goal > 0)
                 target_note(note, sizeof note, ratio, goal, 0, "");
-            printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread; CPU time %.2f ms (median) |\n", r[i].name,
-                   r[i].torch_ms, runs, torch_version, r[i].torch_cpu_ms);
+            printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread, fp32; CPU time %.2f ms (median) |\n",
+                   name, r[i].torch_ms, runs, torch_version, r[i].torch_cpu_ms);
             /* the CPU-time ratio: what a loaded machine distorts least */
             char cpu_note[64] = "";
             if (r[i].torch_cpu_ms > 0)
                 snprintf(cpu_note, sizeof cpu_note, "%sCPU time ratio %.2f", note[0] ? "; " : "",
                          r[i].cpu_ms / r[i].torch_cpu_ms);
-            printf("| %s lpz/torch | %.2f | ratio | %d | %s%s |\n", r[i].name, ratio, runs, note, cpu_note);
-            /* What the hardware allows: the step's matrix products alone at
-             * the peak of this run, against the target's time. */
+            printf("| %s lpz/torch | %.2f | ratio | %d | %s%s%s |\n", name, ratio, runs, note, cpu_note,
+                   fp32 ? "" : "; lpz at another precision than PyTorch's fp32");
+            /* What the hardware allows in fp32: the step's matrix products
+             * alone at the peak of this run, against the target's time. */
             double gflop = r[i].gflops * r[i].ms * 1e-3, floor_ms = gflop / peak * 1e3;
-            if (goal > 0)
+            if (goal > 0 && fp32)
                 printf("| %s GEMM floor | %.2f | ms | %d | the step's %.3f GFLOP of products at the sgemm peak, "
                        "nothing else; target %.2f x PyTorch = %.2f ms%s |\n",
-                       r[i].name, floor_ms, runs, gflop, goal, goal * r[i].torch_ms,
+                       name, floor_ms, runs, gflop, goal, goal * r[i].torch_ms,
                        goal * r[i].torch_ms < floor_ms ? ": below the floor at this run's sgemm peak" : "");
         }
     }

@@ -6,7 +6,9 @@
 # on score_sample_size samples when the trainer scores) on a 1x1 grid
 # (--grid 1; tournament_size 1, since one cell has one individual of each
 # kind) and on the 2x2 grid, ITERATIONS (default 4) iterations each, with
-# /usr/bin/time -v for the peak resident memory.
+# /usr/bin/time -v for the peak resident memory. Where the CPU has
+# AMX-BF16, both again with general.matmul_precision: high ("1x1 high",
+# "2x2 high": the products on the tile unit in two bf16 limbs).
 # Prints result rows "| figure | median | unit | runs | note |" (bench/
 # run.sh collects them):
 #   seconds per iteration: the median of the per-cell, per-iteration times
@@ -43,7 +45,7 @@ fi
 # not.
 work=$build/bench-train
 mkdir -p "$work" || exit 0
-trap 'rm -rf "$work"/1x1 "$work"/2x2' EXIT
+trap 'rm -rf "$work"/1x1 "$work"/2x2 "$work"/1x1-high "$work"/2x2-high' EXIT
 classifier_cached=$(ls "$work"/cache/classifier-*.safetensors 2>/dev/null | head -1)
 
 # median of the numbers on stdin
@@ -53,7 +55,7 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (N
 run() {
     local name=$1 grid=$2
     shift 2
-    local out=$work/$name
+    local out=$work/${name// /-}
     rm -rf "$out"
     mkdir -p "$out" "$work/cache"
     ln -s ../cache "$out/cache" # output_dir/cache is shared, the run folder is not
@@ -84,10 +86,10 @@ run() {
     local scored="FID scored in $score of $cells_x_iters cell iterations"
     local note1 note3
     case $name in
-    1x1) note1=$(target "$per_iter" 0.5 "s");;
-    2x2) note1=$(target "$per_iter" 1.5 "s");;
+    1x1*) note1=$(target "$per_iter" 0.5 "s");;
+    2x2*) note1=$(target "$per_iter" 1.5 "s");;
     esac
-    [ "$name" = 2x2 ] && note3="; $(target "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')" 200 "MB")"
+    [ "${name%% *}" = 2x2 ] && note3="; $(target "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')" 200 "MB")"
     echo "| quick start $name iteration | $per_iter | s | $cells_x_iters | $note1; $scored |"
     local startup
     startup=$(tail -n +2 "$timing" | awk -F, -v w="$wall" -v c="$grid" '{s += $3} END {printf "%.1f", w - s / (c * c)}')
@@ -108,4 +110,13 @@ target() {
 rc=0
 run 1x1 1 --set trainer.params.tournament_size=1 || rc=1
 run 2x2 2 || rc=1
+# Again with the products on AMX in two bf16 limbs (general.matmul_
+# precision: high), where the CPU has AMX-BF16 (lpz would fall back to fp32
+# elsewhere and repeat the rows above under another name).
+if grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then
+    run "1x1 high" 1 --set trainer.params.tournament_size=1 --set general.matmul_precision=high || rc=1
+    run "2x2 high" 2 --set general.matmul_precision=high || rc=1
+else
+    echo "matmul precision high: not run (no AMX-BF16 in /proc/cpuinfo)"
+fi
 exit $rc
