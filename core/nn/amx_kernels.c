@@ -375,6 +375,10 @@ __attribute__((noinline)) static void block_any(int limbs, int twom, int twon, i
 int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
                 const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)
 {
+    /* the tile state must be granted first (a tile instruction without it
+     * kills the process with SIGILL): once per process, cheap after */
+    if (!nn_amx_available() || (limbs != 1 && limbs != 2) || M < 1 || N < 1 || K < 1)
+        return -1;
     int64_t MB = (M + 15) / 16, NB = (N + 15) / 16, KB = (K + TK - 1) / TK;
     int64_t MBp = (MB + 1) / 2 * 2;
     size_t ts = (size_t)limbs * TILE; /* bf16 per (block, kb) */
