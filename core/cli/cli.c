@@ -326,9 +326,11 @@ int lpz_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("lpz %s (plugin ABI %d.%d)\n", LPZ_VERSION, LPZ_ABI_MAJOR, LPZ_ABI_MINOR);
-        printf("matmul precisions: highest (fp32)%s\n",
-               nn_amx_available() ? ", high and medium (AMX-BF16 on this CPU)"
-                                  : "; high and medium need AMX-BF16, which this CPU (or kernel) lacks");
+        if (nn_amx_available())
+            printf("matmul precisions: highest (fp32), high and medium (AMX-BF16 on this CPU)\n");
+        else
+            printf("matmul precisions: highest (fp32); high and medium run as highest: %s\n",
+                   nn_amx_status_text(nn_amx_status()));
         return 0;
     }
     lpz_cli_args args;

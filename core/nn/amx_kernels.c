@@ -23,7 +23,22 @@
  */
 #include "nn/amx_kernels.h"
 
+const char *nn_amx_status_text(nn_amx_status_t s)
+{
+    switch (s) {
+    case NN_AMX_OK: return "AMX-BF16 available";
+    case NN_AMX_NOT_BUILT: return "this build of lpz has no AMX kernels (its compiler could not build them)";
+    case NN_AMX_NO_CPU: return "this CPU has no AMX-BF16 (or the OS does not enable AVX-512)";
+    default: return "the kernel did not grant the AMX tile state (Linux 5.16 or later is needed)";
+    }
+}
+
 #ifdef LPZ_NO_AMX
+
+nn_amx_status_t nn_amx_status(void)
+{
+    return NN_AMX_NOT_BUILT;
+}
 
 int nn_amx_available(void)
 {
@@ -42,6 +57,7 @@ int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int6
 
 #include <immintrin.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -66,19 +82,28 @@ typedef struct {
 
 /* ---- availability --------------------------------------------------------- */
 
-static int amx_ok;
+static nn_amx_status_t amx_status = NN_AMX_NO_CPU;
 static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
 
 static void amx_init(void)
 {
     unsigned a, b, c, d;
-    /* leaf 7.0: EDX bit 22 AMX-BF16, bit 24 AMX-TILE; EBX bit 16 AVX512F, bit 30 AVX512BW;
+    /* leaf 1: ECX bit 27 OSXSAVE; then XCR0 must enable the SSE, AVX and
+     * the three AVX-512 states (bits 1, 2, 5, 6, 7) */
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c >> 27 & 1))
+        return;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 0xE6) != 0xE6)
+        return;
+    /* leaf 7.0: EDX bit 22 AMX-BF16, bit 24 AMX-TILE; EBX bit 16 AVX512F, 17 DQ, 30 BW;
      * leaf 7.1: EAX bit 5 AVX512_BF16 */
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0));
     if (a < 7)
         return;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
-    int tile = (d >> 22 & 1) && (d >> 24 & 1), avx512 = (b >> 16 & 1) && (b >> 30 & 1);
+    int tile = (d >> 22 & 1) && (d >> 24 & 1), avx512 = (b >> 16 & 1) && (b >> 17 & 1) && (b >> 30 & 1);
     unsigned max7 = a;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
     int bf16 = max7 >= 1 && (a >> 5 & 1);
@@ -86,13 +111,18 @@ static void amx_init(void)
         return;
     /* Linux hands out the 8 KB tile state only on request (5.16 and later);
      * it fails where the kernel or the hypervisor does not support it */
-    amx_ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    amx_status = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0 ? NN_AMX_OK : NN_AMX_NO_OS;
+}
+
+nn_amx_status_t nn_amx_status(void)
+{
+    pthread_once(&amx_once, amx_init);
+    return amx_status;
 }
 
 int nn_amx_available(void)
 {
-    pthread_once(&amx_once, amx_init);
-    return amx_ok;
+    return nn_amx_status() == NN_AMX_OK;
 }
 
 /* ---- per-thread scratch ---------------------------------------------------- */

@@ -19,9 +19,20 @@
 
 #include <stdint.h>
 
-/* 1 when the CPU has AMX-TILE, AMX-BF16, AVX-512 F/BW/BF16 and the kernel
- * granted this process the tile state (checked once). */
+typedef enum nn_amx_status_t {
+    NN_AMX_OK = 0,
+    NN_AMX_NOT_BUILT, /* the compiler could not build amx_kernels.c */
+    NN_AMX_NO_CPU,    /* no AMX-TILE, AMX-BF16, AVX-512 F/DQ/BW/BF16, or the OS does not enable AVX-512 */
+    NN_AMX_NO_OS      /* the kernel refused the tile state (before Linux 5.16, or a hypervisor without it) */
+} nn_amx_status_t;
+
+/* Whether the kernels can run here, checked once (the first call asks
+ * Linux for the tile state). */
+nn_amx_status_t nn_amx_status(void);
+/* nn_amx_status() == NN_AMX_OK */
 int nn_amx_available(void);
+/* A sentence for the log and --version. */
+const char *nn_amx_status_text(nn_amx_status_t s);
 
 /* C [M x N] (row stride ldc) = sum over k of A(m, k) B(k, n), + bias[n]
  * when bias is not NULL, + C's old contents when add. A(m, k) =
@@ -31,9 +42,12 @@ int nn_amx_available(void);
  * tile unit is not available, the arguments are out of range or its
  * scratch could not be allocated.
  *
- * Edges of the bf16 range: inputs above about 3.39e38 in magnitude round
- * to infinity in bf16 (at limbs 2 the sum of the limbs' products is then
- * NaN); the tile unit treats subnormal bf16 inputs and products as zero,
+ * Edges of the bf16 range: finite inputs above about 3.39e38 in magnitude
+ * round to infinity in bf16; at limbs 2 an infinite operand makes its
+ * results NaN rather than infinite (its lo limb is inf - inf, and the cross
+ * terms multiply an infinity by the other operand's limbs, zero for values
+ * bf16 holds exactly): non-finite either way, never a wrong finite number.
+ * The tile unit treats subnormal bf16 inputs and products as zero,
  * so inputs below about 1e-38 count as zero and below about 6e-36 the lo
  * limb is lost (one limb's precision). Training never comes near either. */
 int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,

@@ -109,12 +109,18 @@ struct lpz_model {
     int64_t last_n;    /* batch size of the last forward; 0 = none */
     struct nn_scratch *scratch; /* non-NULL: arena shared with other models (lpz_model_share_scratch) */
     int params_borrowed;        /* params point into memory the model does not own (lpz_model_borrow_params) */
+    int fp32;                   /* products in fp32 whatever the matmul precision (lpz_model_pin_fp32) */
     struct nn_grads *grads_shared; /* non-NULL: grads shared with other models (lpz_model_share_grads) */
 };
 
 /* bf16 limbs of the matmul precision in effect (precision.h): 0 = fp32
  * products, 2 = high, 1 = medium (then nn_amx_gemm, amx_kernels.h) */
 int nn_mm_limbs(void);
+
+/* While a pinned model (lpz_model_pin_fp32) runs, its thread computes in
+ * fp32 (nesting allowed). */
+void nn_mm_fp32_push(void);
+void nn_mm_fp32_pop(void);
 
 /* Products worth the tile unit: at least one 16 x 16 tile of C and one
  * 32-step of the reduction. Smaller ones (the LSTM GAN's: hidden 10) spend

@@ -43,9 +43,21 @@ const char *lpz_matmul_precision_name(lpz_matmul_precision p)
     return p == LPZ_MATMUL_HIGH ? "high" : p == LPZ_MATMUL_MEDIUM ? "medium" : "highest";
 }
 
+static _Thread_local int mm_fp32_depth; /* > 0 while a pinned model runs on this thread */
+
+void nn_mm_fp32_push(void)
+{
+    mm_fp32_depth++;
+}
+
+void nn_mm_fp32_pop(void)
+{
+    mm_fp32_depth--;
+}
+
 int nn_mm_limbs(void)
 {
-    return atomic_load_explicit(&mm_limbs, memory_order_relaxed);
+    return mm_fp32_depth ? 0 : atomic_load_explicit(&mm_limbs, memory_order_relaxed);
 }
 
 /* Every product of the engine that is not on the linear or conv kernels

@@ -900,7 +900,24 @@ static const float *layer_input(const lpz_model *m, int i)
     return i == 0 ? m->x_copy : m->layers[i - 1].y;
 }
 
+static const float *forward(lpz_model *m, const float *x, int64_t n, lpz_error *err);
+
 const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_error *err)
+{
+    if (!m || !m->fp32)
+        return forward(m, x, n, err);
+    nn_mm_fp32_push();
+    const float *y = forward(m, x, n, err);
+    nn_mm_fp32_pop();
+    return y;
+}
+
+void lpz_model_pin_fp32(lpz_model *m)
+{
+    m->fp32 = 1;
+}
+
+static const float *forward(lpz_model *m, const float *x, int64_t n, lpz_error *err)
 {
     if (!m || !x) {
         lpz_error_set(err, LPZ_EINVAL, "lpz_model_forward: model or input is NULL");
@@ -1014,7 +1031,19 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
  * lpz_model_zero_grad then 1; the linear layers store their products
  * instead of clearing and adding). */
 #define BW_FRESH 2
+static int backward_sweep(lpz_model *m, const float *dy, float *dx, int with_params, lpz_error *err);
+
 static int backward(lpz_model *m, const float *dy, float *dx, int with_params, lpz_error *err)
+{
+    if (!m || !m->fp32)
+        return backward_sweep(m, dy, dx, with_params, err);
+    nn_mm_fp32_push();
+    int rc = backward_sweep(m, dy, dx, with_params, err);
+    nn_mm_fp32_pop();
+    return rc;
+}
+
+static int backward_sweep(lpz_model *m, const float *dy, float *dx, int with_params, lpz_error *err)
 {
     if (!m || !dy)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_model_backward: model or output gradient is NULL");

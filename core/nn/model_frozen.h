@@ -25,6 +25,12 @@ void lpz_model_drop_grads(lpz_model *m);
  * instead of a clear, a read and a write; the rest clear their slice). */
 int lpz_model_backward_fresh(lpz_model *m, const float *dy, float *dx, lpz_error *err);
 
+/* The model's matrix products run in fp32 whatever the process's matmul
+ * precision (nn/precision.h): for yardsticks such as the FID classifier,
+ * whose features must not move with the precision the GANs train at
+ * (and whose cached weights and statistics serve runs at every setting). */
+void lpz_model_pin_fp32(lpz_model *m);
+
 /* The model's own copy of its next input, with room for n samples
  * (reserved now if needed): a caller that assembles a batch there and
  * passes this pointer to lpz_model_forward saves a copy of the batch and

@@ -4,6 +4,7 @@
 #include "config/options_internal.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
+#include "nn/amx_kernels.h"
 #include "nn/precision.h"
 #include "report/report.h"
 #include "score/score.h"
@@ -23,10 +24,8 @@ int lpz_run_apply_precision(const lpz_config *cfg)
     lpz_matmul_precision want = (lpz_matmul_precision)cfg->general.matmul_precision;
     lpz_matmul_precision got = lpz_nn_set_matmul_precision(want);
     if (got != want)
-        lpz_log(LPZ_LOG_INFO,
-                "general.matmul_precision: %s needs AMX (AMX-BF16, and Linux 5.16 or later granting the tile "
-                "state); this machine computes in fp32 (highest)",
-                lpz_matmul_precision_name(want));
+        lpz_log(LPZ_LOG_WARN, "general.matmul_precision: %s needs AMX: %s; computing in fp32 (highest)",
+                lpz_matmul_precision_name(want), nn_amx_status_text(nn_amx_status()));
     else if (got != LPZ_MATMUL_HIGHEST)
         lpz_log(LPZ_LOG_INFO, "matrix products on AMX in %s (general.matmul_precision: %s)",
                 got == LPZ_MATMUL_HIGH ? "two bf16 limbs" : "one bf16 limb", lpz_matmul_precision_name(got));

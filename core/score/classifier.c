@@ -43,6 +43,10 @@ int lpz_classifier_build(uint64_t seed, float p_conv, float p_fc, lpz_model **ou
         return rc;
     }
     lpz_model_set_training(m, 0);
+    /* The yardstick of every FID: trained, cached and used in fp32 at every
+     * general.matmul_precision, so scores and the cached classifier and
+     * statistics mean the same for runs at any setting. */
+    lpz_model_pin_fp32(m);
     *out = m;
     return LPZ_OK;
 }

@@ -10,14 +10,15 @@
  *   product two limbs must be far more accurate than one;
  * - values the limb split must handle: exact results where the limbs hold
  *   the inputs exactly, the split's worst-case products, huge and tiny
- *   magnitudes, zeros of both signs;
+ *   magnitudes, zeros of both signs, infinities (never a finite result);
  * - determinism: repeated calls, calls on row or column ranges and calls
  *   on other threads give bit-identical results;
  * - through the model API, an MLP (784-256-256-1) at "high" against
  *   "highest": outputs, input and parameter gradients close but not the
  *   same bits (the tile path is taken), lpz_model_backward_fresh equal to
  *   zero_grad + backward; a conv / conv-transpose network and a two-layer
- *   LSTM the same way (the convolutions' products and nn_gemm's);
+ *   LSTM the same way (the convolutions' products and nn_gemm's); a model
+ *   pinned to fp32 (the FID classifier) keeps highest's bits at high;
  * - the precision setting: what is in effect, names, invalid values.
  * Everything but the precision setting is skipped where the CPU has no AMX. */
 #include <stdarg.h>
@@ -835,6 +836,75 @@ static void test_conv_and_lstm_high_against_highest(void **state)
     }
 }
 
+/* Infinite operands never give finite results: with one limb the rows
+ * that hold one are infinite of its sign, as in fp32; with two they are
+ * infinite or NaN (the limbs' cross terms are inf - inf, or an infinity
+ * times a zero lo limb), the other rows finite. */
+static void test_infinities(void **state)
+{
+    (void)state;
+    if (skip_without_amx())
+        skip();
+    enum { M = 16, N = 16, K = 32 };
+    float a[M * K], b[K * N], c[M * N];
+    for (int i = 0; i < M * K; i++)
+        a[i] = 0.5f + (float)(i % 7) * 0.125f;
+    for (int i = 0; i < K * N; i++)
+        b[i] = 0.25f + (float)(i % 5) * 0.0625f;
+    a[3 * K + 5] = INFINITY;  /* row 3: +inf */
+    a[7 * K + 9] = -INFINITY; /* row 7: -inf */
+    for (int limbs = 1; limbs <= 2; limbs++) {
+        assert_int_equal(nn_amx_gemm(limbs, M, N, K, a, K, 1, b, N, 1, NULL, c, N, 0), 0);
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                float v = c[m * N + n];
+                if (m == 3 || m == 7) {
+                    assert_false(isfinite(v));
+                    if (limbs == 1)
+                        assert_true(isinf(v) && (v > 0) == (m == 3));
+                } else
+                    assert_true(isfinite(v));
+            }
+    }
+}
+
+/* A model pinned to fp32 (lpz_model_pin_fp32: the FID classifier) gives
+ * highest's bits at high, forward and backward, and the setting still
+ * holds for other models after it ran. */
+static void test_pinned_model_stays_fp32(void **state)
+{
+    (void)state;
+    if (skip_without_amx())
+        skip();
+    lpz_model *pinned = make_mlp(1), *other = make_mlp(1);
+    lpz_model_pin_fp32(pinned);
+    int64_t n = 100;
+    float *x = rand_mat(n * 784), *dy = rand_mat(n);
+    pass ref = pass_alloc(pinned, n), got = pass_alloc(pinned, n), o_high = pass_alloc(other, n);
+    pass o_ref = pass_alloc(other, n);
+    assert_int_equal(lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGHEST), LPZ_MATMUL_HIGHEST);
+    run_pass(pinned, x, dy, n, 0, &ref);
+    run_pass(other, x, dy, n, 0, &o_ref);
+    assert_int_equal(lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGH), LPZ_MATMUL_HIGH);
+    run_pass(pinned, x, dy, n, 0, &got);
+    int64_t np = lpz_model_param_count(pinned);
+    assert_memory_equal(got.y, ref.y, (size_t)n * sizeof(float));
+    assert_memory_equal(got.dx, ref.dx, (size_t)(n * 784) * sizeof(float));
+    assert_memory_equal(got.g, ref.g, (size_t)np * sizeof(float));
+    run_pass(pinned, x, dy, n, 1, &got); /* backward_fresh too */
+    assert_memory_equal(got.g, ref.g, (size_t)np * sizeof(float));
+    /* the unpinned model, run after it, is on the tile unit */
+    run_pass(other, x, dy, n, 0, &o_high);
+    int dif;
+    rel_diff(o_high.y, o_ref.y, n, &dif);
+    assert_true(dif);
+    lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGHEST);
+    pass_free(&ref), pass_free(&got), pass_free(&o_high), pass_free(&o_ref);
+    free(x), free(dy);
+    lpz_model_destroy(pinned);
+    lpz_model_destroy(other);
+}
+
 /* ---- 5. the precision setting -------------------------------------------------- */
 
 static void test_precision_setting(void **state)
@@ -913,9 +983,11 @@ int main(void)
         cmocka_unit_test(test_exact_inputs_give_exact_sums),
         cmocka_unit_test(test_worst_case_products),
         cmocka_unit_test(test_mixed_magnitudes_and_zeros),
+        cmocka_unit_test(test_infinities),
         cmocka_unit_test(test_deterministic_and_row_independent),
         cmocka_unit_test_teardown(test_layers_high_against_highest, restore_highest),
         cmocka_unit_test_teardown(test_conv_and_lstm_high_against_highest, restore_highest),
+        cmocka_unit_test_teardown(test_pinned_model_stays_fp32, restore_highest),
         cmocka_unit_test_teardown(test_precision_setting, restore_highest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
