@@ -207,6 +207,22 @@ INLINE void tr16(__m512i r[16])
     }
 }
 
+/* A tile's 16 rows of 32 bf16 per limb into out_hi/out_lo, transposed
+ * first (as 16 x 16 pairs) when tr. */
+INLINE void store_rows(int limbs, int tr, __m512i h[16], __m512i l[16], uint16_t *out_hi, uint16_t *out_lo)
+{
+    if (tr) {
+        tr16(h);
+        if (limbs == 2)
+            tr16(l);
+    }
+    for (int i = 0; i < 16; i++) {
+        _mm512_store_si512(out_hi + i * TK, h[i]);
+        if (limbs == 2)
+            _mm512_store_si512(out_lo + i * TK, l[i]);
+    }
+}
+
 /* Rows along the reduction: s(i, k) = src[i rs + k] for tile row i (0..15,
  * valid below nr) and k in [k0, k0 + 32) (valid below K). out_hi/out_lo
  * receive 16 rows of 32 bf16 (64 bytes). With tr, the 16 x 16 pairs are
@@ -231,16 +247,7 @@ INLINE void pack_rows(int limbs, int tr, const float *src, ptrdiff_t rs, int nr,
         if (limbs == 2)
             l[i] = cat(l0, l1);
     }
-    if (tr) {
-        tr16(h);
-        if (limbs == 2)
-            tr16(l);
-    }
-    for (int i = 0; i < 16; i++) {
-        _mm512_store_si512(out_hi + i * TK, h[i]);
-        if (limbs == 2)
-            _mm512_store_si512(out_lo + i * TK, l[i]);
-    }
+    store_rows(limbs, tr, h, l, out_hi, out_lo);
 }
 
 /* Rows along the other index: s(k, j) = src[k rs + j] for k in [k0, k0 + 32)
@@ -265,16 +272,7 @@ INLINE void pack_pairs(int limbs, int tr, const float *src, ptrdiff_t rs, int nc
         if (limbs == 2)
             l[p] = _mm512_permutexvar_epi16(idx, cat(la, lb));
     }
-    if (tr) {
-        tr16(h);
-        if (limbs == 2)
-            tr16(l);
-    }
-    for (int p = 0; p < 16; p++) {
-        _mm512_store_si512(out_hi + p * TK, h[p]);
-        if (limbs == 2)
-            _mm512_store_si512(out_lo + p * TK, l[p]);
-    }
+    store_rows(limbs, tr, h, l, out_hi, out_lo);
 }
 
 /* Tile (block, kb) of an operand: 16 indices of its non-reduction
@@ -305,77 +303,70 @@ INLINE void block(int limbs, int twom, int twon, int first, int64_t nk, const ui
                   const uint16_t *a1, const uint16_t *b0, const uint16_t *b1, float *acc)
 {
     const int ts = limbs * TILE; /* bf16 per (block, kb) */
-    if (first) {
-        _tile_zero(0);
-        if (twon)
-            _tile_zero(1);
-        if (twom) {
-            _tile_zero(2);
-            if (twon)
-                _tile_zero(3);
-        }
-    } else {
-        _tile_loadd(0, acc, 128);
-        if (twon)
-            _tile_loadd(1, acc + 16, 128);
-        if (twom) {
-            _tile_loadd(2, acc + 16 * 32, 128);
-            if (twon)
-                _tile_loadd(3, acc + 16 * 32 + 16, 128);
-        }
-    }
+    /* OP(tile, its place in acc) for each accumulator in use (tile numbers
+     * must be constants) */
+#define EACH_C(OP)                                                                                                 \
+    do {                                                                                                           \
+        OP(0, acc);                                                                                                \
+        if (twon)                                                                                                  \
+            OP(1, acc + 16);                                                                                       \
+        if (twom) {                                                                                                \
+            OP(2, acc + 16 * 32);                                                                                  \
+            if (twon)                                                                                              \
+                OP(3, acc + 16 * 32 + 16);                                                                         \
+        }                                                                                                          \
+    } while (0)
+#define C_ZERO(t, p) _tile_zero(t)
+#define C_LOAD(t, p) _tile_loadd(t, p, 128)
+#define C_STORE(t, p) _tile_stored(t, p, 128)
+    /* every accumulator += its row block of A (tile 4 or 5) x column block of B (6 or 7) */
+#define DP_ALL()                                                                                                   \
+    do {                                                                                                           \
+        _tile_dpbf16ps(0, 4, 6);                                                                                   \
+        if (twon)                                                                                                  \
+            _tile_dpbf16ps(1, 4, 7);                                                                               \
+        if (twom) {                                                                                                \
+            _tile_dpbf16ps(2, 5, 6);                                                                               \
+            if (twon)                                                                                              \
+                _tile_dpbf16ps(3, 5, 7);                                                                           \
+        }                                                                                                          \
+    } while (0)
+    if (first)
+        EACH_C(C_ZERO);
+    else
+        EACH_C(C_LOAD);
     for (int64_t kb = 0; kb < nk; kb++) {
         const uint16_t *pa0 = a0 + kb * ts, *pa1 = a1 + kb * ts, *pb0 = b0 + kb * ts, *pb1 = b1 + kb * ts;
         /* hi x hi */
         _tile_loadd(4, pa0, 64);
         _tile_loadd(6, pb0, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        if (twon) {
+        if (twon)
             _tile_loadd(7, pb1, 64);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        if (twom) {
+        if (twom)
             _tile_loadd(5, pa1, 64);
-            _tile_dpbf16ps(2, 5, 6);
-            if (twon)
-                _tile_dpbf16ps(3, 5, 7);
-        }
+        DP_ALL();
         if (limbs == 2) {
             /* lo(A) x hi(B) */
             _tile_loadd(4, pa0 + TILE, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            if (twon)
-                _tile_dpbf16ps(1, 4, 7);
-            if (twom) {
+            if (twom)
                 _tile_loadd(5, pa1 + TILE, 64);
-                _tile_dpbf16ps(2, 5, 6);
-                if (twon)
-                    _tile_dpbf16ps(3, 5, 7);
-            }
+            DP_ALL();
             /* hi(A) x lo(B) */
             _tile_loadd(4, pa0, 64);
             _tile_loadd(6, pb0 + TILE, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            if (twon) {
+            if (twon)
                 _tile_loadd(7, pb1 + TILE, 64);
-                _tile_dpbf16ps(1, 4, 7);
-            }
-            if (twom) {
+            if (twom)
                 _tile_loadd(5, pa1, 64);
-                _tile_dpbf16ps(2, 5, 6);
-                if (twon)
-                    _tile_dpbf16ps(3, 5, 7);
-            }
+            DP_ALL();
         }
     }
-    _tile_stored(0, acc, 128);
-    if (twon)
-        _tile_stored(1, acc + 16, 128);
-    if (twom) {
-        _tile_stored(2, acc + 16 * 32, 128);
-        if (twon)
-            _tile_stored(3, acc + 16 * 32 + 16, 128);
-    }
+    EACH_C(C_STORE);
+#undef DP_ALL
+#undef C_STORE
+#undef C_LOAD
+#undef C_ZERO
+#undef EACH_C
 }
 
 __attribute__((noinline)) static void block_any(int limbs, int twom, int twon, int first, int64_t nk,
