@@ -6,8 +6,9 @@
  * One register tile serves all the products: C [8 x 48] (8 rows of A
  * times a 48-column slice of B) in 24 zmm accumulators; per step k of the
  * reduction, three loads of B [k, n0 .. n0 + 48) (contiguous) and eight
- * broadcasts of A [m0 .. m0 + 8, k] (wherever they lie: A is addressed
- * through strides, so dy^T needs no copy). 24 FMAs per 11 loads keep the
+ * broadcasts of A [m0 .. m0 + 8, k] (A is addressed through strides; a
+ * transposed A's 8-row block, dy^T or W^T, is first copied into K x 8
+ * contiguous floats, see product). 24 FMAs per 11 loads keep the
  * two FMA ports busy. Tails: the last vector of a row slice is masked; a
  * block of fewer than 8 rows repeats its last row (valid memory, results
  * not stored). The reduction runs over k = 0, 1, ... K - 1 in order for
@@ -192,13 +193,15 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
                     const float *bias, float *c, ptrdiff_t ldc)
 {
     int64_t nb = m_outer ? (M + MR - 1) / MR : 1; /* outer blocks of A; 1: a single sweep, the panels outside */
-    /* A transposed (at: A (m, k) = a[k sak + m]) keeps its 8-row block in
-     * K lines sak floats apart; with sak a multiple of 1024 floats (the
-     * DCGAN's 1024-4096-row im2col matrices) every line falls in the same
-     * L1 set and the block came from L2 on every panel. With the panels
-     * inside, the block is copied first into K x 8 contiguous floats (the
-     * same elements, so the same sums): the DCGAN's transposed products
-     * 130-140 -> 135-150 GFLOP/s, its step 2-4% faster. */
+    /* A transposed (at: A (m, k) = a[k sak + m], sam = 1 in every such
+     * call) keeps its 8-row block in K lines sak floats apart; with sak a
+     * multiple of 1024 floats (the convolutions' weights W [Cout x C k k],
+     * read as W^T, C k k = 1024-8192 in the DCGAN) every line falls in the
+     * same L1 set and the block came from L2 on every panel. With the
+     * panels inside, the block is copied first into K x 8 contiguous floats
+     * (the same elements, so the same sums; also dy^T of the linear weight
+     * gradient): the DCGAN's transposed products 130-140 -> 135-150
+     * GFLOP/s, its step 2-4% faster. */
     float ablk[AT_KMAX * MR] __attribute__((aligned(64)));
     int copy_a = at && m_outer && K <= AT_KMAX;
     for (int64_t ob = 0; ob < nb; ob++) {
@@ -280,7 +283,7 @@ void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, con
 
 void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW, int add)
 {
-    /* A (o, r) = dy[r O + o]: dy^T without a copy; B = x [R x In] */
+    /* A (o, r) = dy[r O + o]: dy^T, its 8-row blocks copied by product; B = x [R x In] */
     if (add)
         product(ST_ADD, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
     else

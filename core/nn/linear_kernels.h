@@ -5,7 +5,8 @@
  * Why: at the batch sizes lpz trains with (R = 50..200 rows) OpenBLAS packs
  * the whole weight matrix W [O x In] on every call and then uses each packed
  * element for only R rows; packing was a quarter of the GEMM time of the
- * MLP GAN. These kernels read both operands where they lie: an 8 x 48 tile
+ * MLP GAN. These kernels read B where it lies, and A too unless it is
+ * transposed (then each 8-row block, 8 x K floats, is copied once): an 8 x 48 tile
  * of C in 24 zmm accumulators; per step of the reduction, three vector
  * loads of a contiguous row of B and eight broadcasts of A elements. For
  * the convolutions (nn_lk_gemm): OpenBLAS also packed the im2col matrix

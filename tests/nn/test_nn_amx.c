@@ -18,7 +18,9 @@
  *   same bits (the tile path is taken), lpz_model_backward_fresh equal to
  *   zero_grad + backward; a conv / conv-transpose network and a two-layer
  *   LSTM the same way (the convolutions' products and nn_gemm's); a model
- *   pinned to fp32 (the FID classifier) keeps highest's bits at high;
+ *   pinned to fp32 (the FID classifier) keeps highest's bits at high, and
+ *   so does its clone; a direct nn_amx_gemm call before anything else,
+ *   and bad arguments (-1, nothing written);
  * - the precision setting: what is in effect, names, invalid values.
  * Everything but the precision setting is skipped where the CPU has no AMX. */
 #include <stdarg.h>
@@ -243,6 +245,40 @@ static void check_shape(int64_t M, int64_t N, int64_t K, int at, int bt, int bia
  * them (32), one-row and one-column products; K around the 32-step, and
  * 300 (two chunks of 8 steps, the second one partial). All four layouts,
  * bias or not, store or add, row strides equal to or wider than the rows. */
+/* Runs first, before anything asks for AMX: a direct nn_amx_gemm call
+ * must request the tile state itself (it died of SIGILL when only
+ * nn_amx_available() did), compute, and refuse bad arguments with -1,
+ * writing nothing. Where the tile unit cannot run, every call is -1. */
+static void test_direct_call_and_bad_arguments(void **state)
+{
+    (void)state;
+    float a[16 * 32], b[32 * 16], c[16 * 16], keep[16 * 16];
+    for (int i = 0; i < 16 * 32; i++)
+        a[i] = b[i] = 1.0f;
+    for (int i = 0; i < 16 * 16; i++)
+        c[i] = keep[i] = -3.0f;
+    int rc = nn_amx_gemm(2, 16, 16, 32, a, 32, 1, b, 16, 1, NULL, c, 16, 0);
+    if (nn_amx_status() != NN_AMX_OK) {
+        assert_int_equal(rc, -1);
+        assert_memory_equal(c, keep, sizeof c);
+        print_message("%s\n", nn_amx_status_text(nn_amx_status()));
+        return;
+    }
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < 16 * 16; i++)
+        assert_true(c[i] == 32.0f);
+    memcpy(c, keep, sizeof c);
+    static const struct {
+        int limbs;
+        int64_t M, N, K;
+    } bad[] = {{3, 16, 16, 32}, {0, 16, 16, 32}, {2, 0, 16, 32}, {2, 16, 0, 32}, {2, 16, 16, 0}, {1, -1, 16, 32}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(nn_amx_gemm(bad[i].limbs, bad[i].M, bad[i].N, bad[i].K, a, 32, 1, b, 16, 1, NULL, c, 16, 0),
+                         -1);
+        assert_memory_equal(c, keep, sizeof c);
+    }
+}
+
 static void test_kernel_tile_edges(void **state)
 {
     (void)state;
@@ -893,7 +929,19 @@ static void test_pinned_model_stays_fp32(void **state)
     assert_memory_equal(got.g, ref.g, (size_t)np * sizeof(float));
     run_pass(pinned, x, dy, n, 1, &got); /* backward_fresh too */
     assert_memory_equal(got.g, ref.g, (size_t)np * sizeof(float));
-    /* the unpinned model, run after it, is on the tile unit */
+    /* a clone keeps the pin (the scorer computes features on clones) */
+    lpz_model *clone;
+    OK(lpz_model_clone(pinned, &clone, &e_));
+    pass cl = pass_alloc(clone, n);
+    run_pass(clone, x, dy, n, 0, &cl);
+    assert_memory_equal(cl.y, ref.y, (size_t)n * sizeof(float));
+    assert_memory_equal(cl.g, ref.g, (size_t)np * sizeof(float));
+    pass_free(&cl);
+    lpz_model_destroy(clone);
+    /* a failing pinned forward and backward leave the thread at the setting */
+    assert_null(lpz_model_forward(pinned, NULL, n, &e_));
+    assert_int_not_equal(lpz_model_backward(pinned, NULL, NULL, &e_), LPZ_OK);
+    /* the unpinned model, run after them, is on the tile unit */
     run_pass(other, x, dy, n, 0, &o_high);
     int dif;
     rel_diff(o_high.y, o_ref.y, n, &dif);
@@ -977,6 +1025,7 @@ static void test_precision_setting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_direct_call_and_bad_arguments), /* first: nothing has asked for AMX yet */
         cmocka_unit_test(test_kernel_tile_edges),
         cmocka_unit_test(test_kernel_chunks_and_layer_shapes),
         cmocka_unit_test(test_kernel_two_limbs_beat_one),

@@ -10,6 +10,7 @@
 
 #include "config/options_internal.h"
 #include "io/fsutil.h"
+#include "nn/precision.h"
 #include "score/score.h"
 
 #include <lpz/plugin.h>
@@ -489,6 +490,44 @@ static void test_mixture_yml_is_read_and_checked(void **state)
     lpz_test_rmtree(dir);
 }
 
+/* The classifier is the FIDs' yardstick: it computes in fp32 at every
+ * general.matmul_precision (lpz_model_pin_fp32 in lpz_classifier_build),
+ * forward and backward. Where AMX runs, high must not change a bit of its
+ * features or gradients; elsewhere high runs as highest anyway. */
+static void test_classifier_computes_in_fp32_at_every_precision(void **state)
+{
+    (void)state;
+    lpz_model *m;
+    lpz_error err;
+    assert_int_equal(lpz_classifier_build(5, 0.0f, 0.0f, &m, &err), LPZ_OK);
+    enum { N = 32 };
+    static float x[N * 28 * 28], dy[N * 10];
+    for (int i = 0; i < N * 28 * 28; i++)
+        x[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
+    for (int i = 0; i < N * 10; i++)
+        dy[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+    int64_t np = lpz_model_param_count(m);
+    float *y[2], *g[2];
+    static const lpz_matmul_precision prec[2] = {LPZ_MATMUL_HIGHEST, LPZ_MATMUL_HIGH};
+    for (int p = 0; p < 2; p++) {
+        lpz_nn_set_matmul_precision(prec[p]);
+        const float *out = lpz_model_forward(m, x, N, &err);
+        assert_non_null(out);
+        y[p] = malloc(N * 10 * sizeof(float));
+        g[p] = malloc((size_t)np * sizeof(float));
+        memcpy(y[p], out, N * 10 * sizeof(float));
+        lpz_model_zero_grad(m);
+        assert_int_equal(lpz_model_backward(m, dy, NULL, &err), LPZ_OK);
+        memcpy(g[p], lpz_model_grads(m), (size_t)np * sizeof(float));
+    }
+    lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGHEST);
+    assert_memory_equal(y[0], y[1], N * 10 * sizeof(float));
+    assert_memory_equal(g[0], g[1], (size_t)np * sizeof(float));
+    for (int p = 0; p < 2; p++)
+        free(y[p]), free(g[p]);
+    lpz_model_destroy(m);
+}
+
 static void test_classifier_has_torch_names_and_round_trips(void **state)
 {
     (void)state;
@@ -758,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_mixture_es_improves_and_keeps_weights_normalised),
         cmocka_unit_test(test_mixture_yml_is_read_and_checked),
         cmocka_unit_test(test_classifier_has_torch_names_and_round_trips),
+        cmocka_unit_test(test_classifier_computes_in_fp32_at_every_precision),
         cmocka_unit_test(test_classifier_learns_from_a_small_subset),
         cmocka_unit_test(test_scorer_ranks_real_above_noise_and_caches_statistics),
     };
