@@ -734,6 +734,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     m->o = &oo;
     lpz_train_params p;
     lpz_run_apply_precision(m->cfg); /* the master scores mixtures (master.calculate_score) */
+    lpz_run_hint_precision(m->cfg);
     int rc = lpz_train_params_from_config(m->cfg, &p, err);
     if (rc)
         return rc;

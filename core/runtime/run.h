@@ -39,6 +39,10 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
  * models calls it once its configuration is read. Returns LPZ_OK. */
 int lpz_run_apply_precision(const lpz_config *cfg);
 
+/* lpz train (local and master): at the default precision on a CPU that
+ * can run "high", one log line saying so. */
+void lpz_run_hint_precision(const lpz_config *cfg);
+
 /* Creates the result folder <output_dir>/<trainer name>/<timestamp>[-n]/
  * and writes its path to out. */
 int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
