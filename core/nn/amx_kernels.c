@@ -22,6 +22,7 @@
  * deterministic and independent of threads.
  */
 #include "nn/amx_kernels.h"
+#include "nn/internal.h"
 
 const char *nn_amx_status_text(nn_amx_status_t s)
 {
@@ -123,40 +124,6 @@ nn_amx_status_t nn_amx_status(void)
 int nn_amx_available(void)
 {
     return nn_amx_status() == NN_AMX_OK;
-}
-
-/* ---- per-thread scratch ---------------------------------------------------- */
-
-/* Packed A, B's panel and the accumulation stripe: grown, never shrunk,
- * freed when the thread ends (the key's destructor). */
-static pthread_key_t amx_key;
-static pthread_once_t amx_key_once = PTHREAD_ONCE_INIT;
-static int amx_key_ok;
-static _Thread_local void *amx_buf;
-static _Thread_local size_t amx_cap;
-
-static void amx_key_init(void)
-{
-    amx_key_ok = pthread_key_create(&amx_key, free) == 0;
-}
-
-static void *amx_scratch(size_t bytes)
-{
-    if (bytes <= amx_cap)
-        return amx_buf;
-    pthread_once(&amx_key_once, amx_key_init);
-    if (!amx_key_ok)
-        return NULL;
-    bytes = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes);
-    if (!p || pthread_setspecific(amx_key, p) != 0) {
-        free(p);
-        return NULL;
-    }
-    free(amx_buf);
-    amx_buf = p;
-    amx_cap = bytes;
-    return p;
 }
 
 /* ---- packing ----------------------------------------------------------------- */
@@ -405,7 +372,7 @@ int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int6
     size_t ts = (size_t)limbs * TILE; /* bf16 per (block, kb) */
     size_t a_bytes = (size_t)MB * KB * ts * 2, b_bytes = 2 * (size_t)KB * ts * 2;
     size_t acc_bytes = (size_t)MBp * 16 * 32 * sizeof(float);
-    char *buf = amx_scratch(a_bytes + b_bytes + acc_bytes);
+    char *buf = nn_thread_scratch(NN_SCRATCH_AMX, a_bytes + b_bytes + acc_bytes);
     if (!buf)
         return -1;
     uint16_t *pa = (uint16_t *)buf, *pb = (uint16_t *)(buf + a_bytes);

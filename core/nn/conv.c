@@ -10,25 +10,21 @@
  * im2col + GEMM.
  */
 #include "nn/internal.h"
-#include "nn/amx_kernels.h"
 #include "nn/linear_kernels.h"
 
 #include <string.h>
 
 /* C [M x N] = op(A) B (beta 0): op(A) = A [M x K], or A^T with A [K x M]
- * when at. On the tile unit at the high and medium matmul precisions
- * (amx_kernels.h), else on the packing-free AVX-512 kernels when the CPU has them
- * (linear_kernels.h; 10-20% faster here on these shapes, and no pass
- * clearing C) and A has a full tile of 8 rows, else OpenBLAS (the 1-output
- * last layer of a discriminator). */
+ * when at. At the high and medium matmul precisions a product worth the
+ * tile unit goes through nn_gemm, which puts it there; else the engine's
+ * AVX-512 kernels when the CPU has them (linear_kernels.h; 10-20% faster
+ * here on these shapes, and no pass clearing C) and A has a full tile of 8
+ * rows, else OpenBLAS (the 1-output last layer of a discriminator). */
 static void gemm0(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
                   float *c, int64_t ldc)
 {
-    int limbs = nn_mm_limbs();
-    if (limbs && nn_amx_worth(M, N, K) &&
-        nn_amx_gemm(limbs, M, N, K, a, at ? 1 : lda, at ? lda : 1, b, ldb, 1, NULL, c, ldc, 0) == 0)
-        return;
-    if (M >= 8 && nn_lk_available())
+    int amx = nn_mm_limbs() && nn_amx_worth(M, N, K); /* then nn_gemm takes it to the tile unit */
+    if (!amx && M >= 8 && nn_lk_available())
         nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
     else
         nn_gemm(at, 0, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);

@@ -113,6 +113,12 @@ struct lpz_model {
     struct nn_grads *grads_shared; /* non-NULL: grads shared with other models (lpz_model_share_grads) */
 };
 
+/* A 64-byte aligned buffer of at least bytes for this thread and slot
+ * (layers.c): grown, never shrunk, freed when the thread ends; valid until
+ * the thread's next call for the same slot. NULL when out of memory. */
+enum { NN_SCRATCH_XT, NN_SCRATCH_AMX, NN_SCRATCH_SLOTS };
+void *nn_thread_scratch(int slot, size_t bytes);
+
 /* bf16 limbs of the matmul precision in effect (precision.h): 0 = fp32
  * products, 2 = high, 1 = medium (then nn_amx_gemm, amx_kernels.h) */
 int nn_mm_limbs(void);

@@ -197,40 +197,66 @@ static int64_t lk_chunk(int64_t R)
     return (R + parts - 1) / parts; /* even chunks: 400 rows -> 2 x 200 */
 }
 
-/* Per-thread scratch for x^T in the forward kernel (up to LK_ROWS rows:
- * 784 x 256 floats, 800 KB; 650 KB for the MLP's joined pass of 200).
- * Grown, never shrunk, so only the first calls of a thread allocate; freed
- * when the thread ends (the key's destructor). Threads run layers of many
- * models one after another: one buffer per thread costs less than one per
- * model. */
-static pthread_key_t lk_key;
-static pthread_once_t lk_once = PTHREAD_ONCE_INIT;
-static int lk_key_ok;
-static _Thread_local float *lk_buf; /* also keeps the buffer visibly reachable for leak checkers */
-static _Thread_local int64_t lk_cap;
+/* ---- per-thread scratch (internal.h: nn_thread_scratch) ------------------ */
 
-static void lk_key_init(void)
+/* One grow-only buffer per slot and thread: only a thread's first calls
+ * allocate; its buffers are freed when it ends (the key's destructor).
+ * Threads run layers of many models one after another: one buffer per
+ * thread costs less than one per model. */
+typedef struct tls_scratch {
+    void *buf[NN_SCRATCH_SLOTS];
+    size_t cap[NN_SCRATCH_SLOTS];
+} tls_scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+static _Thread_local tls_scratch *scratch_tls; /* also keeps the buffers visibly reachable for leak checkers */
+
+static void scratch_free(void *p)
 {
-    lk_key_ok = pthread_key_create(&lk_key, free) == 0;
+    tls_scratch *s = p;
+    for (int i = 0; i < NN_SCRATCH_SLOTS; i++)
+        free(s->buf[i]);
+    free(s);
 }
 
+static void scratch_key_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+void *nn_thread_scratch(int slot, size_t bytes)
+{
+    tls_scratch *s = scratch_tls;
+    if (s && s->buf[slot] && bytes <= s->cap[slot])
+        return s->buf[slot];
+    pthread_once(&scratch_once, scratch_key_init);
+    if (!scratch_key_ok)
+        return NULL;
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+        scratch_tls = s;
+    }
+    bytes = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (!p)
+        return NULL; /* the caller falls back to another path: nothing changes but speed */
+    free(s->buf[slot]);
+    s->buf[slot] = p;
+    s->cap[slot] = bytes;
+    return p;
+}
+
+/* x^T for the forward kernel (up to LK_ROWS rows: 784 x 256 floats, 800 KB;
+ * 650 KB for the MLP's joined pass of 200) */
 static float *lk_scratch(int64_t nfloats)
 {
-    if (nfloats <= lk_cap)
-        return lk_buf;
-    pthread_once(&lk_once, lk_key_init);
-    if (!lk_key_ok)
-        return NULL;
-    size_t bytes = ((size_t)nfloats * sizeof(float) + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, bytes);
-    if (!p || pthread_setspecific(lk_key, p) != 0) {
-        free(p);
-        return NULL; /* the caller falls back to cblas: nothing changes but speed */
-    }
-    free(lk_buf);
-    lk_buf = p;
-    lk_cap = nfloats;
-    return p;
+    return nn_thread_scratch(NN_SCRATCH_XT, (size_t)nfloats * sizeof(float));
 }
 
 /* Layers with fewer than SMALL_OUT outputs (the discriminator's last
@@ -290,6 +316,23 @@ static void small_backward_input(int64_t R, int64_t out, int64_t in, const float
     }
 }
 
+/* C [R, N] = A [R, K] B (+ bias) on the tile unit, B (k, n) = b[k b_rs +
+ * n b_cs]: the forward product (B = W^T) and the input gradient (B = W),
+ * rows in chunks as the fp32 kernels (independent rows: the same results;
+ * the packed A stays in L2). 0 when the tile unit could not take it; only
+ * the first (largest) chunk can fail, before anything is written, and the
+ * caller takes the fp32 path. */
+static int amx_rows(int limbs, int64_t R, int64_t N, int64_t K, const float *a, const float *b, int64_t b_rs,
+                    int64_t b_cs, const float *bias, float *c)
+{
+    int64_t ch = lk_chunk(R);
+    for (int64_t r0 = 0; r0 < R; r0 += ch)
+        if (nn_amx_gemm(limbs, R - r0 < ch ? R - r0 : ch, N, K, a + r0 * K, K, 1, b, b_rs, b_cs, bias, c + r0 * N,
+                        N, 0))
+            return 0;
+    return 1;
+}
+
 void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y)
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
@@ -299,16 +342,9 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
         small_forward(R, out, in, x, p, b, y);
         return;
     }
-    int limbs = nn_amx_worth(R, out, in) ? nn_mm_limbs() : 0;
-    if (limbs) { /* rows in chunks as below: the packed x stays in L2; only the first chunk can fail */
-        int64_t ch = lk_chunk(R), r0 = 0;
-        for (; r0 < R; r0 += ch)
-            if (nn_amx_gemm(limbs, R - r0 < ch ? R - r0 : ch, out, in, x + r0 * in, in, 1, p, 1, in, b,
-                            y + r0 * out, out, 0))
-                break;
-        if (r0 >= R)
-            return;
-    }
+    int limbs = nn_mm_limbs();
+    if (limbs && nn_amx_worth(R, out, in) && amx_rows(limbs, R, out, in, x, p, 1, in, b, y))
+        return;
     if (linear_fast(in, out)) {
         int64_t ch = lk_chunk(R);
         float *xt = lk_scratch(nn_lk_forward_scratch(ch, in));
@@ -325,21 +361,6 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
         beta = 1.0f;
     }
     nn_gemm(0, 1, R, out, in, 1.0f, x, in, p, in, beta, y, out);
-}
-
-/* dx [R, in] = dy [R, out] W [out, in] on the tile unit, rows in chunks
- * as the fp32 kernels (independent rows: the same results). 0 when the
- * scratch could not be allocated; only the first (largest) chunk can fail,
- * before anything is written, and the caller takes the fp32 path. */
-static int amx_rows(int limbs, int64_t R, int64_t in, int64_t out, const float *dy, int64_t ldy, const float *W,
-                    float *dx)
-{
-    int64_t ch = lk_chunk(R);
-    for (int64_t r0 = 0; r0 < R; r0 += ch)
-        if (nn_amx_gemm(limbs, R - r0 < ch ? R - r0 : ch, in, out, dy + r0 * ldy, ldy, 1, W, in, 1, NULL,
-                        dx + r0 * in, in, 0))
-            return 0;
-    return 1;
 }
 
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
@@ -375,7 +396,7 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     if (dx) {
         if (out < SMALL_OUT)
             small_backward_input(R, out, in, dy, p, dx);
-        else if (limbs && nn_amx_worth(R, in, out) && amx_rows(limbs, R, in, out, dy, out, p, dx))
+        else if (limbs && nn_amx_worth(R, in, out) && amx_rows(limbs, R, in, out, dy, p, in, 1, NULL, dx))
             ; /* done on the tile unit */
         else if (fast) {
             int64_t ch = lk_chunk(R);
