@@ -49,7 +49,6 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
     int rc = 1;
     char cache[PATH_MAX], path[PATH_MAX + 64];
     if (lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err) ||
-        lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
         lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &plugin, &opts, &err) ||
         lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &train, cache,

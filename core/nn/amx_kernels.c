@@ -365,7 +365,8 @@ int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int6
 {
     /* the tile state must be granted first (a tile instruction without it
      * kills the process with SIGILL): once per process, cheap after */
-    if (!nn_amx_available() || (limbs != 1 && limbs != 2) || M < 1 || N < 1 || K < 1)
+    if (!nn_amx_available() || (limbs != 1 && limbs != 2) || M < 1 || N < 1 || K < 1 || (a_rs != 1 && a_cs != 1) ||
+        (b_rs != 1 && b_cs != 1))
         return -1;
     int64_t MB = (M + 15) / 16, NB = (N + 15) / 16, KB = (K + TK - 1) / TK;
     int64_t MBp = (MB + 1) / 2 * 2;

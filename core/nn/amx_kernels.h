@@ -39,7 +39,8 @@ const char *nn_amx_status_text(nn_amx_status_t s);
  * a[m a_rs + k a_cs] and B(k, n) = b[k b_rs + n b_cs], each with one unit
  * stride (a_cs or a_rs 1; b_rs or b_cs 1). limbs: 2 or 1. M, N, K >= 1.
  * Returns 0, or -1 with nothing written (the caller falls back) when the
- * tile unit is not available, the arguments are out of range or its
+ * tile unit is not available, the arguments are out of range (limbs, sizes
+ * under 1, an operand without a unit stride) or its
  * scratch could not be allocated.
  *
  * Edges of the bf16 range: finite inputs above about 3.39e38 in magnitude

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_test_rand.h"
 #include "nn_test_util.h"
 
 /* Error bounds per element, relative to sum |A B| + |bias| + |old C|.
@@ -58,37 +59,9 @@
 #define TOL_MEDIUM 0x1p-7  /* 7.8e-3 */
 #define SENTINEL -7777.25f /* C's columns past N */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next_u64(void)
-{
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static float urand(void) /* uniform in [-1, 1) */
-{
-    return (float)((next_u64() >> 40) * (1.0 / 8388608.0)) - 1.0f;
-}
-
 static int irand(int lo, int hi) /* uniform integer in [lo, hi] */
 {
     return lo + (int)((next_u64() >> 33) % (uint64_t)(hi - lo + 1));
-}
-
-static float *alloc_f(int64_t n)
-{
-    float *p = malloc((size_t)(n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static float *rand_mat(int64_t n)
-{
-    float *p = alloc_f(n);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = urand();
-    return p;
 }
 
 static int skip_without_amx(void)
@@ -170,18 +143,14 @@ static int run_rows(const gemm_case *g, int limbs, int64_t r0, int64_t r1, int64
  * |bias| + |old C|, what the rounding errors are proportional to. */
 static void reference(const gemm_case *g, const float *old, double *want, double *scale)
 {
+    ref_product(g->M, g->N, g->K, g->a, g->a_rs, g->a_cs, g->b, g->b_rs, g->b_cs, want, scale);
     for (int64_t m = 0; m < g->M; m++)
         for (int64_t n = 0; n < g->N; n++) {
-            double s = 0, t = 0;
-            for (int64_t k = 0; k < g->K; k++) {
-                double p = (double)amat(g, m, k) * bmat(g, k, n);
-                s += p, t += fabs(p);
-            }
+            double *s = &want[m * g->N + n], *t = &scale[m * g->N + n];
             if (g->bv)
-                s += g->bv[n], t += fabs(g->bv[n]);
+                *s += g->bv[n], *t += fabs(g->bv[n]);
             if (g->add)
-                s += old[m * g->ldc + n], t += fabs(old[m * g->ldc + n]);
-            want[m * g->N + n] = s, scale[m * g->N + n] = t;
+                *s += old[m * g->ldc + n], *t += fabs(old[m * g->ldc + n]);
         }
 }
 
@@ -241,10 +210,6 @@ static void check_shape(int64_t M, int64_t N, int64_t K, int at, int bt, int bia
     case_free(&g);
 }
 
-/* Every tile edge: M and N around the 16-row/column tiles and the pairs of
- * them (32), one-row and one-column products; K around the 32-step, and
- * 300 (two chunks of 8 steps, the second one partial). All four layouts,
- * bias or not, store or add, row strides equal to or wider than the rows. */
 /* Runs first, before anything asks for AMX: a direct nn_amx_gemm call
  * must request the tile state itself (it died of SIGILL when only
  * nn_amx_available() did), compute, and refuse bad arguments with -1,
@@ -252,6 +217,7 @@ static void check_shape(int64_t M, int64_t N, int64_t K, int at, int bt, int bia
 static void test_direct_call_and_bad_arguments(void **state)
 {
     (void)state;
+    assert_int_equal(lpz_nn_matmul_precision(), LPZ_MATMUL_HIGHEST); /* the default: nothing has set it yet */
     float a[16 * 32], b[32 * 16], c[16 * 16], keep[16 * 16];
     for (int i = 0; i < 16 * 32; i++)
         a[i] = b[i] = 1.0f;
@@ -272,6 +238,10 @@ static void test_direct_call_and_bad_arguments(void **state)
         int limbs;
         int64_t M, N, K;
     } bad[] = {{3, 16, 16, 32}, {0, 16, 16, 32}, {2, 0, 16, 32}, {2, 16, 0, 32}, {2, 16, 16, 0}, {1, -1, 16, 32}};
+    /* no unit stride in A, or in B */
+    assert_int_equal(nn_amx_gemm(2, 16, 16, 32, a, 32, 2, b, 16, 1, NULL, c, 16, 0), -1);
+    assert_int_equal(nn_amx_gemm(2, 16, 16, 32, a, 32, 1, b, 16, 2, NULL, c, 16, 0), -1);
+    assert_memory_equal(c, keep, sizeof c);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(nn_amx_gemm(bad[i].limbs, bad[i].M, bad[i].N, bad[i].K, a, 32, 1, b, 16, 1, NULL, c, 16, 0),
                          -1);
@@ -279,6 +249,10 @@ static void test_direct_call_and_bad_arguments(void **state)
     }
 }
 
+/* Every tile edge: M and N around the 16-row/column tiles and the pairs of
+ * them (32), one-row and one-column products; K around the 32-step, and
+ * 300 (two chunks of 8 steps, the second one partial). All four layouts,
+ * bias or not, store or add, row strides equal to or wider than the rows. */
 static void test_kernel_tile_edges(void **state)
 {
     (void)state;
@@ -964,7 +938,6 @@ static void test_precision_setting(void **state)
     assert_string_equal(lpz_matmul_precision_name(LPZ_MATMUL_MEDIUM), "medium");
     assert_string_equal(lpz_matmul_precision_name((lpz_matmul_precision)7), "highest");
 
-    assert_int_equal(lpz_nn_matmul_precision(), LPZ_MATMUL_HIGHEST); /* the default */
     assert_int_equal(lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGH), amx ? LPZ_MATMUL_HIGH : LPZ_MATMUL_HIGHEST);
     assert_int_equal(lpz_nn_matmul_precision(), amx ? LPZ_MATMUL_HIGH : LPZ_MATMUL_HIGHEST);
     assert_int_equal(lpz_nn_set_matmul_precision(LPZ_MATMUL_MEDIUM), amx ? LPZ_MATMUL_MEDIUM : LPZ_MATMUL_HIGHEST);

@@ -26,39 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static float urand(void) /* uniform in [-1, 1) */
-{
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / 8388608.0)) - 1.0f;
-}
-
-static float *rand_mat(int64_t n)
-{
-    float *p = malloc((size_t)(n ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = urand();
-    return p;
-}
-
-/* C[m][n] = sum_k A(m, k) B(k, n) in double; mag = sum_k |A(m, k) B(k, n)|
- * (the scale of the rounding error). A(m, k) = a[m sam + k sak],
- * B(k, n) = b[k sbk + n sbn]. */
-static void ref_product(int64_t M, int64_t N, int64_t K, const float *a, int64_t sam, int64_t sak, const float *b,
-                        int64_t sbk, int64_t sbn, double *c, double *mag)
-{
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t n = 0; n < N; n++) {
-            double s = 0, g = 0;
-            for (int64_t k = 0; k < K; k++) {
-                double t = (double)a[m * sam + k * sak] * b[k * sbk + n * sbn];
-                s += t, g += fabs(t);
-            }
-            c[m * N + n] = s, mag[m * N + n] = g;
-        }
-}
+#include "nn_test_rand.h"
 
 /* |got - want| <= 1e-5 (sum of |terms|) + 1e-6 |want|, for the kernel and
  * for cblas alike: single-precision sums of up to 784 terms stay well

@@ -509,8 +509,13 @@ static void test_classifier_computes_in_fp32_at_every_precision(void **state)
     int64_t np = lpz_model_param_count(m);
     float *y[2], *g[2];
     static const lpz_matmul_precision prec[2] = {LPZ_MATMUL_HIGHEST, LPZ_MATMUL_HIGH};
+    if (lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGH) != LPZ_MATMUL_HIGH) {
+        lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGHEST);
+        lpz_model_destroy(m);
+        skip(); /* no AMX here: high runs as highest for every model */
+    }
     for (int p = 0; p < 2; p++) {
-        lpz_nn_set_matmul_precision(prec[p]);
+        assert_int_equal(lpz_nn_set_matmul_precision(prec[p]), prec[p]);
         const float *out = lpz_model_forward(m, x, N, &err);
         assert_non_null(out);
         y[p] = malloc(N * 10 * sizeof(float));
