@@ -14,7 +14,10 @@
  * layer's own kernels) and the machine's
  * single-thread sgemm peak (512^3, measured in the same run). When
  * /usr/bin/python3 has torch, runs torch_step.py for the same steps and
- * prints lpz/PyTorch ratios.
+ * prints lpz/PyTorch ratios, against an idiomatic PyTorch step ("torch
+ * step") and against the step as Lipizzaner's own code runs it ("torch
+ * step, Lipizzaner's code": per update a new Adam loaded with the saved
+ * state, the fake batch not detached, both networks' gradients).
  *
  * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX] [--blas-info]
  *                 [--threads N] [--shapes] [--precision highest|high|medium]
@@ -415,6 +418,7 @@ typedef struct result {
     double torch_ms;
     double cpu_ms;       /* median CPU time of a step (calling thread) */
     double torch_cpu_ms; /* the same for PyTorch (0: not reported) */
+    double lip_ms, lip_cpu_ms; /* PyTorch as Lipizzaner's own code runs the step (0: not reported) */
 } result;
 
 static int cmp_shape(const void *a, const void *b)
@@ -465,7 +469,7 @@ static result run_case(const char *name, lpz_model *g, lpz_model *d, int64_t bat
         print_shapes(name, reps, med);
     free(t);
     gan_free(&s);
-    result r = {name, med * 1e3, flops / med * 1e-9, flops / best * 1e-9, 0, cpu * 1e3, 0};
+    result r = {name, med * 1e3, flops / med * 1e-9, flops / best * 1e-9, 0, cpu * 1e3, 0, 0, 0};
     return r;
 }
 
@@ -498,7 +502,9 @@ static double sgemm_peak(int reps)
 static char torch_version[32]; /* "" until torch_step.py reports it */
 
 /* Runs torch_step.py; fills torch_ms of the cases it reports
- * ("<case> <median ms>" lines) and torch_version ("torch <version>"). */
+ * ("<case> <median ms> <median CPU ms>" lines), lip_ms of those it reports
+ * as Lipizzaner's code runs them ("<case>_lipizzaner ...") and
+ * torch_version ("torch <version>"). */
 static void run_torch(result *r, int n, int reps, int quick, const char *only)
 {
     char cmd[2048];
@@ -516,11 +522,16 @@ static void run_torch(result *r, int n, int reps, int quick, const char *only)
         if (sscanf(line, "torch %31s", torch_version) == 1)
             continue;
         if (sscanf(line, "%63s %lf %lf", name, &ms, &cpu_ms) >= 2)
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++) {
+                size_t len = strlen(r[i].name);
                 if (strcmp(r[i].name, name) == 0) {
                     r[i].torch_ms = ms;
                     r[i].torch_cpu_ms = cpu_ms;
+                } else if (strncmp(r[i].name, name, len) == 0 && strcmp(name + len, "_lipizzaner") == 0) {
+                    r[i].lip_ms = ms;
+                    r[i].lip_cpu_ms = cpu_ms;
                 }
+            }
     }
     pclose(p);
 }
@@ -674,6 +685,23 @@ int main(int argc, char **argv)
                        "nothing else; target %.2f x PyTorch = %.2f ms%s |\n",
                        name, floor_ms, runs, gflop, goal, goal * r[i].torch_ms,
                        goal * r[i].torch_ms < floor_ms ? ": below the floor at this run's sgemm peak" : "");
+            /* The same step as the original system's own code runs it: the
+             * baseline a user of Lipizzaner moves from. */
+            if (r[i].lip_ms > 0) {
+                note[0] = 0;
+                if (goal > 0)
+                    target_note(note, sizeof note, r[i].ms / r[i].lip_ms, goal, 0, "");
+                printf("| %s torch step, Lipizzaner's code | %.2f | ms | %d | PyTorch %s, 1 thread, fp32, as "
+                       "Lipizzaner runs it (per update a new Adam loaded with the saved state, the fake batch not "
+                       "detached, both networks' gradients); CPU time %.2f ms (median) |\n",
+                       name, r[i].lip_ms, runs, torch_version, r[i].lip_cpu_ms);
+                cpu_note[0] = 0;
+                if (r[i].lip_cpu_ms > 0)
+                    snprintf(cpu_note, sizeof cpu_note, "CPU time ratio %.2f", r[i].cpu_ms / r[i].lip_cpu_ms);
+                printf("| %s lpz/Lipizzaner's step | %.2f | ratio | %d | %s%s%s%s%s |\n", name,
+                       r[i].ms / r[i].lip_ms, runs, note[0] ? "against Lipizzaner's own step, " : "", note,
+                       note[0] ? "; " : "", cpu_note, fp32 ? "" : "; lpz at another precision than PyTorch's fp32");
+            }
         }
     }
     if (torch && !torch_version[0])

@@ -1,8 +1,15 @@
 #!/usr/bin/python3
 """PyTorch twin of bench_nn: the same GAN steps, torch.set_num_threads(1).
 
-Prints "torch <version>", then one line per case, "<case> <median ms>",
-for bench_nn to read.
+Each case runs twice: as an idiomatic PyTorch training loop would write the
+step (one Adam per network kept across steps, the discriminator's fake batch
+made under no_grad), and as Lipizzaner itself runs it (update_genomes with
+compute_loss_against: per update a new Adam loaded with the individual's
+saved state, the loss built through both networks with the fake batch not
+detached, both networks' gradients zeroed and computed).
+
+Prints "torch <version>", then per case "<case> <median ms> <median CPU ms>"
+and "<case>_lipizzaner <median ms> <median CPU ms>", for bench_nn to read.
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import argparse
@@ -63,7 +70,22 @@ def lstm():
     return LstmG(), LstmD(), (10,), (30, 4)
 
 
+def timed(step, reps):
+    """Median wall and CPU milliseconds of reps calls of step, after one warm-up call."""
+    step()
+    times, cpu = [], []
+    for _ in range(reps):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        step()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)  # 1 intra-op thread: all in this one
+    times.sort()
+    cpu.sort()
+    return times[len(times) // 2] * 1e3, cpu[len(cpu) // 2] * 1e3
+
+
 def run(make, batch, reps):
+    """The step as an idiomatic PyTorch loop writes it."""
     g, d, zshape, xshape = make()
     og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -83,16 +105,40 @@ def run(make, batch, reps):
         loss.backward()
         og.step()
 
-    step()
-    times, cpu = [], []
-    for _ in range(reps):
-        t0, c0 = time.perf_counter(), time.thread_time()
-        step()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.thread_time() - c0)  # 1 intra-op thread: all in this one
-    times.sort()
-    cpu.sort()
-    return times[len(times) // 2] * 1e3, cpu[len(cpu) // 2] * 1e3
+    return timed(step, reps)
+
+
+def run_lipizzaner(make, batch, reps):
+    """The step as Lipizzaner runs it: LipizzanerGANTrainer.update_genomes around the networks'
+    compute_loss_against (src/training/ea/lipizzaner_gan_trainer.py, src/networks/competetive_net.py)."""
+    g, d, zshape, xshape = make()
+    bce = nn.BCELoss()
+    real = torch.rand(batch, *xshape) * 2 - 1
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    saved = {}  # the individual's optimizer_state
+
+    def update(name, attacker, defender, loss_against):
+        opt = torch.optim.Adam(attacker.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        if name in saved:
+            opt.load_state_dict(saved[name])
+        loss = loss_against()
+        attacker.zero_grad()
+        defender.zero_grad()
+        loss.backward()
+        opt.step()
+        saved[name] = opt.state_dict()
+
+    def d_loss():  # DiscriminatorNet.compute_loss_against: the fake batch keeps its graph into G
+        return bce(d(real), ones) + bce(d(g(torch.randn(batch, *zshape))), zeros)
+
+    def g_loss():  # GeneratorNet.compute_loss_against
+        return bce(d(g(torch.randn(batch, *zshape))), ones)
+
+    def step():
+        update("d", d, g, d_loss)
+        update("g", g, d, g_loss)
+
+    return timed(step, reps)
 
 
 def main():
@@ -111,6 +157,7 @@ def main():
     for name, build, batch, reps in cases:
         if name.startswith(a.only):  # bench_nn --only's case prefix
             print("%s %.3f %.3f" % ((name,) + run(build, batch, reps)), flush=True)
+            print("%s_lipizzaner %.3f %.3f" % ((name,) + run_lipizzaner(build, batch, reps)), flush=True)
 
 
 if __name__ == "__main__":
