@@ -110,7 +110,9 @@ def run(make, batch, reps):
 
 def run_lipizzaner(make, batch, reps):
     """The step as Lipizzaner runs it: LipizzanerGANTrainer.update_genomes around the networks'
-    compute_loss_against (src/training/ea/lipizzaner_gan_trainer.py, src/networks/competetive_net.py)."""
+    compute_loss_against (src/training/ea/lipizzaner_gan_trainer.py, src/networks/competetive_net.py).
+    The networks and losses are those of run() (for the LSTM GAN the discriminator's last-step score through a
+    sigmoid, as lpz, not the original's softmax over the batch): only the update around them differs."""
     g, d, zshape, xshape = make()
     bce = nn.BCELoss()
     real = torch.rand(batch, *xshape) * 2 - 1
