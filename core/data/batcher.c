@@ -21,7 +21,7 @@ struct lpz_batcher {
 
     /* Producer side: touched only by the thread that fills batches (the
      * prefetch thread, or the caller when prefetch == 0). */
-    int64_t *order;       /* positions into subset for the current epoch */
+    int64_t *order;       /* the current epoch's dataset indices: subset in a seeded order */
     int64_t prod_epoch, prod_batch;
 
     /* Ring of `depth` slots. Slot i is the producer's while not ready,
@@ -68,7 +68,7 @@ lpz_batcher_config lpz_batcher_config_default(int64_t batch_size, uint64_t seed,
 static void start_epoch(lpz_batcher *b, int64_t epoch)
 {
     for (int64_t i = 0; i < b->n_subset; i++)
-        b->order[i] = i;
+        b->order[i] = b->subset[i];
     if (!b->cfg.shuffle)
         return;
     lpz_rng rng;
@@ -88,26 +88,14 @@ static int produce(lpz_batcher *b, float *out, int32_t *labels, lpz_error *err)
     if (b->prod_batch == 0)
         start_epoch(b, b->prod_epoch);
     int64_t bs = b->cfg.batch_size;
-    int64_t base = b->prod_batch * bs;
-    int has_labels = lpz_dataset_has_labels(b->ds);
-    for (int64_t k = 0; k < bs; k++) {
-        if (__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
-            return LPZ_ECANCELED;
-        /* the samples are random rows of the data: hinted ahead */
-        for (int64_t a = k ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && k + a < bs; a++)
-            lpz_dataset_prefetch(b->ds, b->subset[b->order[base + k + a]]);
-        int64_t idx = b->subset[b->order[base + k]];
-        int rc = lpz_dataset_read(b->ds, idx, out + k * b->numel, err);
-        if (rc == LPZ_OK) {
-            labels[k] = -1;
-            if (has_labels)
-                rc = lpz_dataset_label(b->ds, idx, &labels[k], err);
-        }
-        if (rc != LPZ_OK) {
-            lpz_error_context(err, "cell %llu, epoch %lld, batch %lld", (unsigned long long)b->cfg.cell,
-                              (long long)b->prod_epoch, (long long)b->prod_batch);
-            return rc;
-        }
+    if (__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+        return LPZ_ECANCELED;
+    /* the samples are random rows of the data: read_rows hints them ahead */
+    int rc = lpz_dataset_read_rows(b->ds, b->order + b->prod_batch * bs, bs, out, labels, err);
+    if (rc != LPZ_OK) {
+        lpz_error_context(err, "cell %llu, epoch %lld, batch %lld", (unsigned long long)b->cfg.cell,
+                          (long long)b->prod_epoch, (long long)b->prod_batch);
+        return rc;
     }
     if (++b->prod_batch == b->per_epoch) {
         b->prod_batch = 0;

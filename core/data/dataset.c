@@ -183,6 +183,25 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
+int lpz_dataset_read_rows(lpz_dataset *ds, const int64_t *idx, int64_t n, float *out, int32_t *labels,
+                          lpz_error *err)
+{
+    int has_labels = labels && lpz_dataset_has_labels(ds);
+    for (int64_t k = 0; k < n; k++) {
+        for (int64_t a = k ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && k + a < n; a++)
+            lpz_dataset_prefetch(ds, idx[k + a]);
+        int rc = lpz_dataset_read(ds, idx[k], out + k * ds->numel, err);
+        if (rc == LPZ_OK && labels) {
+            labels[k] = -1;
+            if (has_labels)
+                rc = lpz_dataset_label(ds, idx[k], &labels[k], err);
+        }
+        if (rc != LPZ_OK)
+            return rc;
+    }
+    return LPZ_OK;
+}
+
 int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err)
 {
     if (!ds->ops.label)
@@ -259,14 +278,8 @@ int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int
     if (!idx)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory drawing %lld samples", (long long)k);
     int rc = lpz_dataset_sample_indices(ds, rng, k, idx, err);
-    for (int64_t i = 0; rc == LPZ_OK && i < k; i++) {
-        rc = lpz_dataset_read(ds, idx[i], out + i * ds->numel, err);
-        if (rc == LPZ_OK && labels) {
-            labels[i] = -1;
-            if (ds->ops.label)
-                rc = lpz_dataset_label(ds, idx[i], &labels[i], err);
-        }
-    }
+    if (rc == LPZ_OK)
+        rc = lpz_dataset_read_rows(ds, idx, k, out, labels, err);
     free(idx);
     return rc;
 }

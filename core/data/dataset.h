@@ -46,11 +46,20 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
 
 /* Passes the hint that sample `index` will be read soon to the plugin's
  * prefetch (when it has one and the index is valid; else nothing).
- * Readers of random samples (the batcher, the fitness reads) hint the
- * sample LPZ_DATASET_PREFETCH_AHEAD places ahead of the one they read
- * (and, at their first, the ones before it). */
+ * Readers of random samples go through lpz_dataset_read_rows, which hints
+ * the sample LPZ_DATASET_PREFETCH_AHEAD places ahead of the one it reads
+ * (and, at its first, the ones before it). */
 void lpz_dataset_prefetch(lpz_dataset *ds, int64_t index);
 #define LPZ_DATASET_PREFETCH_AHEAD 2
+
+/* Reads the samples idx[0..n) into out (n x numel floats) and, when labels
+ * is not NULL, their labels (-1 when unlabelled), each hinted ahead as
+ * above: random rows of a large dataset each come from memory, and the
+ * hint lets the plugin fetch them while the reads before them convert.
+ * Stops at the first failure (the error names the sample). The batcher,
+ * the fitness reads and the classifier's training batches read here. */
+int lpz_dataset_read_rows(lpz_dataset *ds, const int64_t *idx, int64_t n, float *out, int32_t *labels,
+                          lpz_error *err);
 
 /* The label of sample `index`; LPZ_EUNSUPPORTED when unlabelled. */
 int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err);

@@ -336,12 +336,8 @@ static void eval_chunks(void *arg, int k)
         int64_t n = to - off < B ? to - off : B;
         float *x = c->fit_chunk[k];
         const float *z = c->fit_z + off * t->latent;
-        for (int64_t r = 0; ej->want_d && r < n && !rc; r++) {
-            /* random rows of the data: hinted ahead */
-            for (int64_t a = r ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && r + a < n; a++)
-                lpz_dataset_prefetch(t->ds, c->fit_idx[off + r + a]);
-            rc = lpz_dataset_read(t->ds, c->fit_idx[off + r], x + r * t->numel, err);
-        }
+        if (ej->want_d) /* random rows of the data, hinted ahead */
+            rc = lpz_dataset_read_rows(t->ds, c->fit_idx + off, n, x, NULL, err);
         if (ej->want_d)
             for (int j = 0; j < nd && !rc; j++) {
                 const float *out = NULL;

@@ -170,12 +170,10 @@ int lpz_classifier_train(lpz_dataset *train, lpz_dataset *test, const lpz_classi
                 break;
             }
             int64_t start = b * bs, k = n - start < bs ? n - start : bs;
-            for (int64_t i = 0; i < k && !rc; i++) {
-                rc = lpz_dataset_read(train, perm[start + i], x + i * 784, err);
+            if ((rc = lpz_dataset_read_rows(train, perm + start, k, x, NULL, err)))
+                break; /* random rows of the data, hinted ahead */
+            for (int64_t i = 0; i < k; i++)
                 blabels[i] = labels[perm[start + i]];
-            }
-            if (rc)
-                break;
             const float *y = lpz_model_forward(m, x, k, err);
             if (!y) {
                 rc = err ? err->code : LPZ_EINVAL;

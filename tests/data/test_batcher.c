@@ -492,6 +492,62 @@ static void prefetch_hints_come_before_reads_and_change_nothing(void **st)
     lpz_dataset_close(old);
 }
 
+/* lpz_dataset_read_rows (the batcher's, the fitness reads' and the
+ * classifier's reader) on its own: any index array, repeats included,
+ * every read hinted first; the rows and labels those of plain reads; an
+ * empty array reads nothing; a bad index stops it with an error naming
+ * the sample, after the rows before it. */
+static void read_rows_hints_every_sample_and_reads_what_read_reads(void **st)
+{
+    (void)st;
+    memset(g_hinted, 0, sizeof g_hinted);
+    g_hints = g_bad_hints = g_unhinted_reads = 0;
+    lpz_dataloader_ops ops = synth_ops;
+    ops.read = hint_read;
+    ops.prefetch = hint_prefetch;
+    lpz_plugin p = synth_plugin;
+    p.ops = &ops;
+    g_synth.count = 1000;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
+    enum { N = 257 };
+    int64_t idx[N];
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 5, 0);
+    for (int i = 0; i < N; i++) /* repeats, also side by side */
+        idx[i] = i % 50 == 7 ? idx[i - 1] : (int64_t)lpz_rng_below(&rng, 1000);
+    float *x = malloc((size_t)N * NUMEL * sizeof *x);
+    int32_t lab[N];
+    for (int64_t n = 0; n <= N; n += n < 4 ? 1 : 63) { /* 0-3 (within the hint distance), 67, ..., 256 */
+        memset(lab, 0x55, sizeof lab);
+        assert_int_equal(lpz_dataset_read_rows(ds, idx, n, x, lab, &err), LPZ_OK);
+        for (int64_t i = 0; i < n; i++) {
+            assert_int_equal(lab[i], (int32_t)idx[i]);
+            for (int j = 0; j < NUMEL; j++)
+                assert_true(x[i * NUMEL + j] == synth_value(idx[i], j));
+        }
+        if (n < N)
+            assert_int_equal(lab[n], 0x55555555); /* nothing past n */
+    }
+    assert_int_equal(g_unhinted_reads, 0);
+    assert_int_equal(g_bad_hints, 0);
+    assert_int_equal(lpz_dataset_read_rows(ds, idx, N, x, NULL, &err), LPZ_OK); /* labels not wanted */
+    assert_int_equal(g_unhinted_reads, 0);
+
+    int64_t bad[4] = {3, 4, 1000, 5};
+    memset(lab, 0x55, sizeof lab);
+    assert_int_equal(lpz_dataset_read_rows(ds, bad, 4, x, lab, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "1000"));
+    assert_int_equal(lab[0], 3);
+    assert_int_equal(lab[1], 4);
+    assert_int_equal(lab[3], 0x55555555);
+    assert_int_equal(g_bad_hints, 0); /* the bad index was never passed on as a hint */
+    free(x);
+    lpz_dataset_close(ds);
+}
+
 static void fitness_sample_is_distinct_and_reproducible(void **st)
 {
     (void)st;
@@ -607,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup(bad_batcher_settings_are_refused, setup),
         cmocka_unit_test_setup(plugin_reports_are_checked_at_open, setup),
         cmocka_unit_test_setup(prefetch_hints_come_before_reads_and_change_nothing, setup),
+        cmocka_unit_test_setup(read_rows_hints_every_sample_and_reads_what_read_reads, setup),
         cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),
         cmocka_unit_test_setup(default_render_writes_csv_for_vectors_and_sequences, setup),
         cmocka_unit_test_setup(default_render_writes_png_grid_for_images, setup),

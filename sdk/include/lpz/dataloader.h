@@ -84,8 +84,9 @@ typedef struct lpz_dataloader_ops {
 
     /* Optional: a hint that sample `index` (0 <= index < count) will be
      * read soon, e.g. a memory prefetch of its bytes. Must not block, fail
-     * or change what read returns. The batcher and the fitness reads call
-     * it two samples ahead; same threading as read. */
+     * or change what read returns. The batcher, the fitness reads and the
+     * FID classifier's training batches call it two samples ahead; same
+     * threading as read. */
     void (*prefetch)(void *state, int64_t index);
 } lpz_dataloader_ops;
 
