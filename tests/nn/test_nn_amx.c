@@ -630,9 +630,12 @@ typedef struct {
     float *y, *dx, *g;
 } pass;
 
+/* room for one run_pass of m on n samples */
 static pass pass_alloc(lpz_model *m, int64_t n)
 {
-    pass p = {alloc_f(n), alloc_f(n * 784), alloc_f(lpz_model_param_count(m))};
+    lpz_shape is = lpz_model_input_shape(m), os = lpz_model_output_shape(m);
+    pass p = {alloc_f(n * lpz_shape_numel(&os)), alloc_f(n * lpz_shape_numel(&is)),
+              alloc_f(lpz_model_param_count(m))};
     return p;
 }
 
@@ -641,13 +644,16 @@ static void pass_free(pass *p)
     free(p->y), free(p->dx), free(p->g);
 }
 
-/* forward, zero_grad, backward (or backward_fresh onto NaN gradients) */
+/* forward, zero_grad, backward (or backward_fresh onto NaN gradients) of
+ * m on x (n samples) with output gradient dy: the output, the input
+ * gradient and the parameter gradients, copied out */
 static void run_pass(lpz_model *m, const float *x, const float *dy, int64_t n, int fresh, pass *out)
 {
+    lpz_shape os = lpz_model_output_shape(m);
     const float *y = lpz_model_forward(m, x, n, &e_);
     if (!y)
         fail_msg("forward: %s", e_.message);
-    memcpy(out->y, y, (size_t)n * sizeof(float));
+    memcpy(out->y, y, (size_t)(n * lpz_shape_numel(&os)) * sizeof(float));
     int64_t np = lpz_model_param_count(m);
     if (fresh) {
         for (int64_t i = 0; i < np; i++)
@@ -791,20 +797,6 @@ static lpz_model *make_lstm(void)
     return m;
 }
 
-/* forward + backward of m on x (n samples) with output gradient dy: the
- * output, the input gradient and the parameter gradients, copied out */
-static void run_any(lpz_model *m, const float *x, const float *dy, int64_t n, float *y, float *dx, float *g)
-{
-    lpz_shape os = lpz_model_output_shape(m);
-    const float *out = lpz_model_forward(m, x, n, &e_);
-    if (!out)
-        fail_msg("forward: %s", e_.message);
-    memcpy(y, out, (size_t)(n * lpz_shape_numel(&os)) * sizeof(float));
-    lpz_model_zero_grad(m);
-    OK(lpz_model_backward(m, dy, dx, &e_));
-    memcpy(g, lpz_model_grads(m), (size_t)lpz_model_param_count(m) * sizeof(float));
-}
-
 static void test_conv_and_lstm_high_against_highest(void **state)
 {
     (void)state;
@@ -817,30 +809,29 @@ static void test_conv_and_lstm_high_against_highest(void **state)
         lpz_shape is = lpz_model_input_shape(m), os = lpz_model_output_shape(m);
         int64_t nx = n * lpz_shape_numel(&is), ny = n * lpz_shape_numel(&os), np = lpz_model_param_count(m);
         float *x = rand_mat(nx), *dy = rand_mat(ny);
-        float *y[2] = {alloc_f(ny), alloc_f(ny)}, *dx[2] = {alloc_f(nx), alloc_f(nx)};
-        float *g[2] = {alloc_f(np), alloc_f(np)};
+        pass r[2] = {pass_alloc(m, n), pass_alloc(m, n)};
         static const lpz_matmul_precision prec[2] = {LPZ_MATMUL_HIGHEST, LPZ_MATMUL_HIGH};
         for (int p = 0; p < 2; p++) {
             assert_int_equal(lpz_nn_set_matmul_precision(prec[p]), prec[p]);
-            run_any(m, x, dy, n, y[p], dx[p], g[p]);
+            run_pass(m, x, dy, n, 0, &r[p]);
         }
         lpz_nn_set_matmul_precision(LPZ_MATMUL_HIGHEST);
         int dy_dif, dx_dif, g_dif;
-        double ry = rel_diff(y[1], y[0], ny, &dy_dif), rdx = rel_diff(dx[1], dx[0], nx, &dx_dif);
-        double rg = rel_diff(g[1], g[0], np, &g_dif);
+        double ry = rel_diff(r[1].y, r[0].y, ny, &dy_dif), rdx = rel_diff(r[1].dx, r[0].dx, nx, &dx_dif);
+        double rg = rel_diff(r[1].g, r[0].g, np, &g_dif);
         print_message("%s, high vs highest, max |diff| / max |value|: output %.3g, input gradient %.3g, parameter "
                       "gradients %.3g\n",
                       name, ry, rdx, rg);
         /* not the same bits: the products ran on the tile unit */
         assert_true(dy_dif && dx_dif && g_dif);
-        const double r[3] = {ry, rdx, rg};
+        const double rel[3] = {ry, rdx, rg};
         static const char *what[3] = {"output", "input gradient", "parameter gradients"};
         for (int k = 0; k < 3; k++)
-            if (!(r[k] <= LAYER_TOL))
+            if (!(rel[k] <= LAYER_TOL))
                 fail_msg("%s network: the %s differ%s from highest's by %.3g of the largest magnitude (bound %.3g)",
-                         name, what[k], k == 2 ? "" : "s", r[k], LAYER_TOL);
+                         name, what[k], k == 2 ? "" : "s", rel[k], LAYER_TOL);
         for (int p = 0; p < 2; p++)
-            free(y[p]), free(dx[p]), free(g[p]);
+            pass_free(&r[p]);
         free(x), free(dy);
         lpz_model_destroy(m);
     }
