@@ -336,9 +336,8 @@ static void eval_chunks(void *arg, int k)
         int64_t n = to - off < B ? to - off : B;
         float *x = c->fit_chunk[k];
         const float *z = c->fit_z + off * t->latent;
-        if (ej->want_d) /* random rows of the data, hinted ahead */
+        if (ej->want_d) { /* the real rows (random rows of the data, hinted ahead), then each D on them */
             rc = lpz_dataset_read_rows(t->ds, c->fit_idx + off, n, x, NULL, err);
-        if (ej->want_d)
             for (int j = 0; j < nd && !rc; j++) {
                 const float *out = NULL;
                 double l;
@@ -348,6 +347,7 @@ static void eval_chunks(void *arg, int k)
                 if (!rc && !(rc = lpz_loss(discriminator_loss(c, ej->discs[j]), out, n, 1.0f, &l, NULL, err)))
                     dreal[j] += l * n;
             }
+        }
         for (int i = 0; i < ng && !rc; i++) {
             const float *fake = NULL;
             if (!(rc = eval_model(k, c->dp_g, ej->gens[i], &gm, err)) && !(fake = lpz_model_forward(gm, z, n, err)))
