@@ -49,8 +49,9 @@ int lpz_loss(lpz_loss_kind kind, const float *out, int64_t n, float target, doub
         if (!isfinite(out[i]) || (prob && (out[i] < 0.0f || out[i] > 1.0f))) {
             lpz_error_set(err, LPZ_EINVAL, "loss %s: output %lld of the batch is %g%s", lpz_loss_name(kind),
                           (long long)i, (double)out[i], prob ? ", not a probability in [0, 1]" : "");
-            lpz_error_hint(err, prob ? "the discriminator must end with a sigmoid for this loss"
-                                     : "training diverged; lower the learning rate");
+            /* a sigmoid never gives NaN or infinity: those come from the parameters or inputs */
+            lpz_error_hint(err, prob && isfinite(out[i]) ? "the discriminator must end with a sigmoid for this loss"
+                                                         : "training diverged; lower the learning rate");
             return LPZ_EINVAL;
         }
     double sum = 0.0, inv = 1.0 / (double)n, t = target;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,30 @@ static int meta_number(const lpz_st_file *f, const char *path, const char *key, 
     return LPZ_OK;
 }
 
+/* An integer metadata value in [lo, hi] (written with %d or PRId64): a
+ * fraction, a sign where none belongs or a value out of range is refused
+ * instead of being cast (a checkpoint's iteration indexes arrays). */
+static int meta_int(const lpz_st_file *f, const char *path, const char *key, int64_t lo, int64_t hi, int64_t *out,
+                    lpz_error *err)
+{
+    const char *v = lpz_st_meta(f, key);
+    char *end;
+    if (!v)
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no '%s'", path, key);
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno == ERANGE || x < lo || x > hi)
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of '%s' is not an integer in [%lld, %lld]",
+                             path, v, key, (long long)lo, (long long)hi);
+    *out = x;
+    return LPZ_OK;
+}
+
+/* What load_array checks of the values besides type and size. */
+enum { ANY_VALUE, FINITE, FINITE_NONNEG };
+
 static int load_array(const lpz_st_file *f, const char *path, const char *name, float *out, int64_t count,
-                      lpz_error *err)
+                      int check, lpz_error *err)
 {
     const lpz_st_tensor *t = lpz_st_find(f, name);
     if (!t)
@@ -157,6 +180,12 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
         return lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' has the wrong type or size (expected F32 [%lld])",
                              path, name, (long long)count);
     memcpy(out, t->data, (size_t)count * sizeof(float));
+    for (int64_t i = 0; check != ANY_VALUE && i < count; i++)
+        if (!isfinite(out[i]) || (check == FINITE_NONNEG && out[i] < 0.0f))
+            return lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' holds %g at element %lld (%s)", path, name,
+                                 (double)out[i], (long long)i,
+                                 check == FINITE_NONNEG ? "Adam's second moments are finite and >= 0"
+                                                        : "a saved state holds finite numbers");
     return LPZ_OK;
 }
 
@@ -170,35 +199,55 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
     int rc = lpz_st_read(path, &f, err);
     if (rc)
         return rc;
-    double v;
     const char *fmt = lpz_st_meta(&f, "format");
     if (!fmt || strcmp(fmt, "lpz-checkpoint-1") != 0) {
         rc = lpz_error_set(err, LPZ_EFORMAT, "%s is not an lpz checkpoint (format '%s')", path, fmt ? fmt : "none");
         goto done;
     }
-    if ((rc = meta_number(&f, path, "population_size", &v, err)))
+    int64_t iv;
+    if ((rc = meta_int(&f, path, "population_size", 1, MAX_POP, &iv, err)))
         goto done;
-    if ((int)v != s->pop) {
-        rc = lpz_error_set(err, LPZ_EFORMAT, "%s holds a population of %d, the run has %d", path, (int)v, s->pop);
+    if (iv != s->pop) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s holds a population of %d, the run has %d", path, (int)iv, s->pop);
         goto done;
     }
-    if ((rc = meta_number(&f, path, "grid_size", &v, err)))
+    if ((rc = meta_int(&f, path, "grid_size", 1, INT_MAX, &iv, err)))
         goto done;
-    if ((int)v != s->grid_k) {
-        rc = lpz_error_set(err, LPZ_EINVAL, "%s belongs to a %dx%d grid, this run has %dx%d", path, (int)v, (int)v,
+    if (iv != s->grid_k) {
+        rc = lpz_error_set(err, LPZ_EINVAL, "%s belongs to a %dx%d grid, this run has %dx%d", path, (int)iv, (int)iv,
                            s->grid_k, s->grid_k);
-        lpz_error_hint(err, "resume with --grid %d (or --set general.grid_size=%d)", (int)v, (int)v);
+        lpz_error_hint(err, "resume with --grid %d (or --set general.grid_size=%d)", (int)iv, (int)iv);
         goto done;
     }
-    if ((rc = meta_number(&f, path, "iteration", &v, err)))
+    if ((rc = meta_int(&f, path, "cell", 0, INT_MAX, &iv, err)))
         goto done;
-    s->iteration = (int)v;
+    if (iv != s->cell) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s holds the state of cell %lld, not of cell %d", path, (long long)iv,
+                           s->cell);
+        goto done;
+    }
+    if ((rc = meta_int(&f, path, "iteration", 0, INT_MAX, &iv, err)))
+        goto done;
+    s->iteration = (int)iv;
+    /* the cell's n_mix mixture weights, each finite and >= 0 */
     const char *mix = lpz_st_meta(&f, "mixture_weights");
-    for (int k = 0; mix && *mix && k < s->n_mix; k++) {
+    int n_mix = 0;
+    for (const char *q = mix; q && *q && !rc; n_mix++) {
         char *end;
-        s->mix[k] = strtod(mix, &end);
-        mix = *end == ',' ? end + 1 : end;
+        errno = 0;
+        double w = strtod(q, &end);
+        if (end == q || (*end && *end != ',') || errno == ERANGE || !isfinite(w) || w < 0 || n_mix >= s->n_mix)
+            rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of 'mixture_weights' is not %d weights "
+                               "(finite, >= 0, separated by commas)", path, mix, s->n_mix);
+        else
+            s->mix[n_mix] = w;
+        q = *end == ',' ? end + 1 : end;
     }
+    if (!rc && n_mix != s->n_mix)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of 'mixture_weights' is not %d weights "
+                           "(finite, >= 0, separated by commas)", path, mix ? mix : "", s->n_mix);
+    if (rc)
+        goto done;
     const char *rng = lpz_st_meta(&f, "rng");
     if (!rng || strlen(rng) != 64) {
         rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no valid 'rng'", path);
@@ -217,40 +266,51 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
             const char *rn = role ? "discriminator" : "generator";
             char name[96];
             snprintf(name, sizeof name, "%s.%d.params", rn, i);
-            rc = load_array(&f, path, name, lpz_model_params(mb->model), mb->n_params, err);
+            rc = load_array(&f, path, name, lpz_model_params(mb->model), mb->n_params, FINITE, err);
             snprintf(name, sizeof name, "%s.%d.adam_m", rn, i);
             if (!rc)
-                rc = load_array(&f, path, name, mb->adam->m, mb->n_params, err);
+                rc = load_array(&f, path, name, mb->adam->m, mb->n_params, FINITE, err);
             snprintf(name, sizeof name, "%s.%d.adam_v", rn, i);
             if (!rc)
-                rc = load_array(&f, path, name, mb->adam->v, mb->n_params, err);
+                rc = load_array(&f, path, name, mb->adam->v, mb->n_params, FINITE_NONNEG, err);
             if (!rc && mb->n_buffers) {
                 float *b = malloc((size_t)mb->n_buffers * sizeof(float));
                 snprintf(name, sizeof name, "%s.%d.buffers", rn, i);
-                rc = b ? load_array(&f, path, name, b, mb->n_buffers, err)
+                rc = b ? load_array(&f, path, name, b, mb->n_buffers, FINITE, err)
                        : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
                 if (!rc)
                     lpz_member_set_buffers(mb, b);
                 free(b);
             }
-            const char *keys[] = {"lr", "fitness", "id", "adam_step", "loss", "source_cell"};
-            double vals[6];
-            for (int k = 0; k < 6 && !rc; k++) {
-                snprintf(name, sizeof name, "%s.%d.%s", rn, i, keys[k]);
-                rc = meta_number(&f, path, name, &vals[k], err);
-            }
+            double lr = 0, fitness = 0;
+            int64_t id = 0, step = 0, loss = 0, source = 0;
+            snprintf(name, sizeof name, "%s.%d.lr", rn, i);
+            if (!rc && !(rc = meta_number(&f, path, name, &lr, err)) && !(isfinite(lr) && lr >= 0))
+                rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value %g of '%s' is not a learning rate >= 0",
+                                   path, lr, name);
+            snprintf(name, sizeof name, "%s.%d.fitness", rn, i);
+            if (!rc && !(rc = meta_number(&f, path, name, &fitness, err)) && isnan(fitness))
+                rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value of '%s' is not a number", path, name);
+            snprintf(name, sizeof name, "%s.%d.id", rn, i);
+            if (!rc)
+                rc = meta_int(&f, path, name, 0, INT64_MAX, &id, err);
+            snprintf(name, sizeof name, "%s.%d.adam_step", rn, i);
+            if (!rc)
+                rc = meta_int(&f, path, name, 0, INT64_MAX, &step, err);
+            snprintf(name, sizeof name, "%s.%d.loss", rn, i);
+            if (!rc)
+                rc = meta_int(&f, path, name, 0, 3, &loss, err);
+            snprintf(name, sizeof name, "%s.%d.source_cell", rn, i);
+            if (!rc)
+                rc = meta_int(&f, path, name, 0, (int64_t)s->grid_k * s->grid_k - 1, &source, err);
             if (rc)
                 break;
-            mb->lr = vals[0];
-            mb->fitness = vals[1];
-            mb->id = (uint64_t)vals[2];
-            mb->adam->t = (int64_t)vals[3];
-            mb->loss = (int)vals[4];
-            mb->source_cell = (int)vals[5];
-            if (mb->loss < 0 || mb->loss > 3 || mb->lr < 0 || mb->adam->t < 0) {
-                rc = lpz_error_set(err, LPZ_EFORMAT, "%s: values of %s.%d are out of range", path, rn, i);
-                break;
-            }
+            mb->lr = lr;
+            mb->fitness = fitness;
+            mb->id = (uint64_t)id;
+            mb->adam->t = step;
+            mb->loss = (int)loss;
+            mb->source_cell = (int)source;
         }
 done:
     lpz_st_free(&f);

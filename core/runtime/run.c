@@ -184,11 +184,21 @@ static int write_config(const lpz_config *cfg, const char *run_dir, lpz_error *e
     return lpz_atomic_commit(&f, err);
 }
 
+/* The hook's state: the request, and whether a grid iteration finished
+ * (a resume that fails before one puts the run's config.yml back). */
+typedef struct run_hook {
+    const lpz_run_request *req;
+    int iterated;
+} run_hook;
+
 /* report.html after every grid iteration and at the end; a failure to
  * write it is logged, never fatal to the run. */
 static void report_hook(void *user, const char *run_dir, int iteration)
 {
-    const lpz_run_request *req = user;
+    run_hook *h = user;
+    const lpz_run_request *req = h->req;
+    if (iteration >= 0)
+        h->iterated = 1;
     lpz_error err;
     lpz_error_clear(&err);
     if (lpz_report_write_ex(run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING, &err)) {
@@ -217,6 +227,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_dataset *ds = NULL;
     lpz_network *net = NULL;
     lpz_scorer *scorer = NULL;
+    run_hook hook = {req, 0};
+    char *old_config = NULL; /* a resumed run's config.yml before this run rewrote it */
+    size_t old_config_len = 0;
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err)))
         goto done;
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
@@ -228,6 +241,10 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         }
         /* Before config.yml is rewritten with the new n_iterations. */
         if ((rc = lpz_run_check_resume(out->run_dir, p.n_iterations, err)))
+            goto done;
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/config.yml", out->run_dir);
+        if (lpz_is_file(path) && (rc = lpz_read_file(path, (size_t)1 << 24, &old_config, &old_config_len, err)))
             goto done;
     } else if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err))) {
         goto done;
@@ -286,9 +303,20 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .resume = req->resume_dir != NULL,
                              .scorer = scorer,
                              .on_iteration = report_hook,
-                             .user = (void *)req};
+                             .user = &hook};
     rc = lpz_train_local(&setup, &out->result, err);
 done:
+    /* A resume that failed before finishing an iteration (a bad --set
+     * value, dataset or checkpoint) leaves the run's config.yml as it was:
+     * else every later plain --resume would fail the same way. */
+    if (rc && old_config && !hook.iterated) {
+        char path[PATH_MAX + 32];
+        lpz_error e2;
+        snprintf(path, sizeof path, "%s/config.yml", out->run_dir);
+        if (lpz_write_file_atomic(path, old_config, old_config_len, &e2))
+            lpz_log(LPZ_LOG_WARN, "could not put back %s as it was before this resume: %s", path, e2.message);
+    }
+    free(old_config);
     lpz_scorer_destroy(scorer);
     lpz_network_destroy(net);
     lpz_dataset_close(ds);

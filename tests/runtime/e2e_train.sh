@@ -86,4 +86,52 @@ cmp -s "$work/m40.csv" "$ds/metrics.csv" || fail "a refused resume changed metri
 cmp -s "$work/c40.yml" "$ds/config.yml" || fail "a refused resume changed config.yml"
 "$LPZ" train --resume "$ds" -q --set trainer.n_iterations=41 > "$work/r41.out"
 [ "$(cut -d, -f1,2 "$ds/metrics.csv" | tail -n +2 | sort -u | wc -l)" -eq 164 ] || fail "extending to 41 iterations"
+
+# 5. Bad checkpoints and a resume that fails leave the run as it was: the
+#    error names the file and value, nothing is trained, config.yml and
+#    metrics.csv are unchanged (a failed resume used to rewrite config.yml
+#    with its --set values, so every later plain --resume failed too).
+ST="$LPZ_SOURCE_DIR/tests/runtime/st_edit.py"
+expect_refused() { # NAME MESSAGE ARGS...: --resume of a copy of $ds with ARGS exits 1 naming MESSAGE
+  local name=$1 msg=$2
+  shift 2
+  set +e
+  "$LPZ" train --resume "$work/$name" -q --set trainer.n_iterations=42 "$@" > "$work/$name.out" 2>&1
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "$name: --resume should exit 1, got $status: $(cat "$work/$name.out")"
+  grep -q -- "$msg" "$work/$name.out" || fail "$name: expected '$msg' in: $(cat "$work/$name.out")"
+  cmp -s "$ds/metrics.csv" "$work/$name/metrics.csv" || fail "$name: a failed resume changed metrics.csv"
+  cmp -s "$ds/config.yml" "$work/$name/config.yml" || fail "$name: a failed resume changed config.yml"
+}
+fresh_copy() { rm -rf "$work/$1"; cp -r "$ds" "$work/$1"; }
+fresh_copy neg_iteration
+python3 "$ST" "$work/neg_iteration/checkpoints/cell-1.safetensors" meta iteration -1
+expect_refused neg_iteration "value '-1' of 'iteration' is not an integer in"
+fresh_copy big_iteration
+python3 "$ST" "$work/big_iteration/checkpoints/cell-2.safetensors" meta iteration 2147483648
+expect_refused big_iteration "value '2147483648' of 'iteration' is not an integer in"
+fresh_copy half_iteration
+python3 "$ST" "$work/half_iteration/checkpoints/cell-0.safetensors" meta iteration 1.5
+expect_refused half_iteration "value '1.5' of 'iteration' is not an integer in"
+fresh_copy other_cell
+python3 "$ST" "$work/other_cell/checkpoints/cell-0.safetensors" meta cell 3
+expect_refused other_cell "holds the state of cell 3, not of cell 0"
+fresh_copy nan_param
+python3 "$ST" "$work/nan_param/checkpoints/cell-3.safetensors" float generator.0.params 5 nan
+expect_refused nan_param "tensor 'generator.0.params' holds nan at element 5"
+fresh_copy neg_moment
+python3 "$ST" "$work/neg_moment/checkpoints/cell-3.safetensors" float discriminator.0.adam_v 0 -1
+expect_refused neg_moment "tensor 'discriminator.0.adam_v' holds -1 at element 0"
+fresh_copy bad_mixture
+python3 "$ST" "$work/bad_mixture/checkpoints/cell-1.safetensors" meta mixture_weights "0.5,0.5"
+expect_refused bad_mixture "of 'mixture_weights' is not 3 weights"
+fresh_copy bad_source
+python3 "$ST" "$work/bad_source/checkpoints/cell-1.safetensors" meta discriminator.0.source_cell 99
+expect_refused bad_source "value '99' of 'discriminator.0.source_cell' is not an integer in \\[0, 3\\]"
+fresh_copy bad_lr
+python3 "$ST" "$work/bad_lr/checkpoints/cell-1.safetensors" meta generator.0.lr inf
+expect_refused bad_lr "is not a learning rate >= 0"
+fresh_copy bad_data
+expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
 echo "e2e train: all checks passed"

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Tampers with a safetensors file in place, for the tests of bad input.
+
+st_edit.py FILE meta KEY VALUE   set a __metadata__ entry (a string)
+st_edit.py FILE float TENSOR I V  set element I of an F32 tensor to V (nan, inf, -1.5, ...)
+"""
+import json
+import struct
+import sys
+
+
+def main():
+    path, op = sys.argv[1], sys.argv[2]
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = bytearray(raw[8 + n:])
+    if op == "meta":
+        header.setdefault("__metadata__", {})[sys.argv[3]] = sys.argv[4]
+    elif op == "float":
+        t = header[sys.argv[3]]
+        assert t["dtype"] == "F32"
+        off = t["data_offsets"][0] + 4 * int(sys.argv[4])
+        data[off:off + 4] = struct.pack("<f", float(sys.argv[5]))
+    else:
+        sys.exit("st_edit.py: unknown operation " + op)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + bytes(data))
+
+
+if __name__ == "__main__":
+    main()
