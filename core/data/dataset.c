@@ -38,8 +38,9 @@ static int check_info(const lpz_dataset_info *info, lpz_error *err)
         if (numel > (int64_t)1 << 28)
             return lpz_error_set(err, LPZ_EFORMAT, "a sample has more than 2^28 values");
     }
-    if (info->count <= 0)
-        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %lld samples (expected at least 1)",
+    /* at most 2^40: the batcher and the fitness draws hold 8-byte indices of all of them */
+    if (info->count <= 0 || info->count > (int64_t)1 << 40)
+        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %lld samples (expected 1 to 2^40)",
                              (long long)info->count);
     if (info->n_classes < 0)
         return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %d classes", (int)info->n_classes);

@@ -388,6 +388,16 @@ static void plugin_reports_are_checked_at_open(void **st)
     dt_show(&err);
     assert_non_null(strstr(err.where, "synth"));
     assert_null(ds);
+    /* a count whose index arrays would wrap size_t (2^62 x 8 bytes) is refused, 2^40 is the most */
+    g_count_override = (int64_t)1 << 62;
+    assert_int_equal(lpz_dataset_open(&synth_plugin, &ctx, &ds, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "expected 1 to 2^40"));
+    g_count_override = ((int64_t)1 << 40) + 1;
+    assert_int_equal(lpz_dataset_open(&synth_plugin, &ctx, &ds, &err), LPZ_EFORMAT);
+    g_count_override = (int64_t)1 << 40;
+    assert_int_equal(lpz_dataset_open(&synth_plugin, &ctx, &ds, &err), LPZ_OK);
+    lpz_dataset_close(ds);
+    ds = NULL;
     reset(st);
     /* a vector kind with an image shape is inconsistent: checked via kind */
     lpz_dataloader_ops no_read = synth_ops;

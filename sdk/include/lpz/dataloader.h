@@ -50,7 +50,7 @@ typedef struct lpz_dataset_context {
 /* What a dataloader tells the core about its data. */
 typedef struct lpz_dataset_info {
     lpz_shape sample_shape; /* e.g. {3, {1, 28, 28}} or {2, {30, 4}} */
-    int64_t count;          /* number of samples, > 0 */
+    int64_t count;          /* number of samples, 1 to 2^40 */
     int32_t n_classes;      /* number of label classes, 0 when unlabelled */
     lpz_sample_kind kind;
 } lpz_dataset_info;
