@@ -16,6 +16,7 @@
 #include <lpz/log.h>
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,13 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             lpz_error_where(&err, "%s", args->latent);
             goto fail;
         }
+        for (int64_t i = 0; i < lat.count; i++)
+            if (!isfinite(lat.data[i])) {
+                lpz_error_set(&err, LPZ_EINVAL, "latent row %lld, value %lld is %g, not a finite number",
+                              (long long)(i / zn), (long long)(i % zn), (double)lat.data[i]);
+                lpz_error_where(&err, "%s", args->latent);
+                goto fail;
+            }
         if (!n_req)
             n = lat.shape[0];
         else if (lat.shape[0] != n_req) {
@@ -122,6 +130,14 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     if (lpz_mixture_generate(mix.gens, mix.weights, mix.n, n, (lpz_mix_mode)cfg.trainer.mixture_generator_samples_mode,
                              &rng, args->latent ? lat.data : NULL, samples, &err))
         goto fail;
+    /* finite weights and latents can still overflow (a network without a squashing output) */
+    for (int64_t i = 0; i < n * numel; i++)
+        if (!isfinite(samples[i])) {
+            lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld came out %g: the generators overflowed",
+                          (long long)(i / numel), (long long)(i % numel), (double)samples[i]);
+            lpz_error_hint(&err, "nothing was written: the generators' outputs exceed float32 for these latents");
+            goto fail;
+        }
 
     if (lpz_mkdirs(args->output, &err))
         goto fail;

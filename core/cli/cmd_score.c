@@ -92,6 +92,11 @@ int lpz_cmd_score(const lpz_cli_args *args)
     if (args->samples) {
         if (lpz_npy_read(args->samples, &arr, &err))
             goto fail;
+        if (arr.ndim >= 1 && arr.shape[0] == 0) {
+            lpz_error_set(&err, LPZ_EINVAL, "the array holds no samples (shape[0] is 0)");
+            lpz_error_where(&err, "%s", args->samples);
+            goto fail;
+        }
         int64_t tail = arr.ndim >= 2 ? arr.count / arr.shape[0] : 0;
         int dims_ok = arr.ndim == 2 || arr.ndim == 1 + info->sample_shape.ndim;
         for (int i = 1; dims_ok && arr.ndim > 2 && i < arr.ndim; i++)
@@ -108,6 +113,17 @@ int lpz_cmd_score(const lpz_cli_args *args)
         if (n_req && n_req < n)
             n = n_req;
         samples = arr.data;
+        /* the dataset's units, as the dataloaders guarantee: images saved in
+         * [0, 1] or [0, 255] would give a plausible-looking, meaningless FID */
+        for (int64_t i = 0; i < n * numel; i++)
+            if (!(samples[i] >= -1.0f && samples[i] <= 1.0f)) {
+                lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]", (long long)(i / numel),
+                              (long long)(i % numel), (double)samples[i]);
+                lpz_error_where(&err, "%s", args->samples);
+                lpz_error_hint(&err, "--samples takes the dataset's [-1, 1] units (map images in [0, 1] with 2 x - 1, "
+                                     "in [0, 255] with x / 127.5 - 1)");
+                goto fail;
+            }
     } else {
         if (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err))
             goto fail;

@@ -319,6 +319,17 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
                                need);
             break;
         }
+        /* a NaN or infinity would flow silently into every sample (lpz generate wrote NaN images) */
+        for (size_t k = 0; !counter && k < need / sizeof(float); k++) {
+            float v;
+            memcpy(&v, (const char *)t->data + k * sizeof v, sizeof v); /* file data may be unaligned */
+            if (!isfinite(v)) {
+                rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s holds %g at element %zu", name, (double)v, k);
+                lpz_error_hint(err, "a saved network holds finite numbers: the file is damaged, or was saved from a "
+                                    "run that diverged");
+                break;
+            }
+        }
         if (counter) {
             int64_t v;
             memcpy(&v, t->data, sizeof v);

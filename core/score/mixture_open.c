@@ -118,8 +118,10 @@ int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_pl
         if ((rc = lpz_model_open(path, net_plugin, lm, err))) {
             if (!err || !err->where[0])
                 lpz_error_where(err, "%s", path);
-            lpz_error_hint(err, "the mixture must come from a run of this configuration's network (%s)",
-                           net_plugin->name);
+            /* only for another network's file: a damaged one has its own message (and hint) */
+            if (err && rc == LPZ_EINVAL && !err->hint[0])
+                lpz_error_hint(err, "the mixture must come from a run of this configuration's network (%s)",
+                               net_plugin->name);
             break;
         }
         const lpz_model_info *info = &lm->info;

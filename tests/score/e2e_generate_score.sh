@@ -75,4 +75,44 @@ set +e
 "$LPZ" score -f "$CFG" "${SETS[@]}" 2> /dev/null; st=$?
 set -e
 [ $st -eq 2 ] || fail "lpz score without a source should be a usage error (2), got $st"
+
+# 5. Bad numbers are refused, naming what and where: a generator file with a
+#    NaN weight, a latent with NaN, arrays of no rows or outside [-1, 1] for
+#    lpz score (generate used to write NaN samples; an empty array divided by
+#    zero; values in [0, 100] gave a plausible-looking FID).
+npy() { # FILE SHAPE VALUE: a float32 .npy of SHAPE (a Python tuple) filled with VALUE
+  python3 - "$@" <<'PY'
+import struct, sys
+path, shape, value = sys.argv[1], eval(sys.argv[2]), float(sys.argv[3])
+n = 1
+for d in shape:
+    n *= d
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,)
+hdr += " " * (63 - (len(hdr) + 10) % 64) + "\n"
+open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<f", value) * n)
+PY
+}
+refused() { # WHAT MESSAGE COMMAND...: COMMAND exits 1 and says MESSAGE
+  local what=$1 msg=$2
+  shift 2
+  set +e
+  "$@" > "$work/r.out" 2>&1
+  st=$?
+  set -e
+  [ $st -eq 1 ] || fail "$what: exit status $st, expected 1: $(cat "$work/r.out")"
+  grep -q -- "$msg" "$work/r.out" || fail "$what: expected '$msg' in: $(cat "$work/r.out")"
+}
+cp -r "$mix" "$work/nanmix"
+python3 "$LPZ_SOURCE_DIR/tests/runtime/st_edit.py" "$work/nanmix/generator-0.safetensors" float 0.weight 3 nan
+refused "NaN generator" "holds nan at element 3" \
+  "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/nanmix" -o "$work/nan-out"
+[ ! -e "$work/nan-out/samples.npy" ] || fail "samples were written from a NaN generator"
+npy "$work/znan.npy" "(4, 64)" nan
+refused "NaN latent" "latent row 0, value 0 is nan" \
+  "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/nan-out" --latent "$work/znan.npy"
+npy "$work/empty.npy" "(0, 784)" 0
+refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/empty.npy"
+npy "$work/range.npy" "(30, 1, 28, 28)" 100
+refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
+  "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/range.npy"
 echo "e2e generate/score: all checks passed"
