@@ -302,7 +302,8 @@ int lpz_model_add_linear(lpz_model *m, const char *name, int64_t out_features, i
         return err_layer(err, "linear", name);
     int64_t in = m->cur_shape.dim[m->cur_shape.ndim - 1];
     if (out_features < 1 || out_features > NN_MAX_NUMEL) {
-        lpz_error_set(err, LPZ_EINVAL, "out_features is %lld; it must be >= 1", (long long)out_features);
+        lpz_error_set(err, LPZ_EINVAL, "out_features is %lld; it must be 1 to %lld", (long long)out_features,
+                      (long long)NN_MAX_NUMEL);
         return err_layer(err, "linear", name);
     }
     nn_layer *l = new_layer(m, NN_LINEAR, name, err);
@@ -349,7 +350,8 @@ static int add_conv_common(lpz_model *m, nn_kind kind, const char *name, int64_t
     if (s->ndim != 3)
         rc = lpz_error_set(err, LPZ_EINVAL, "input shape %s is not (C, H, W)", sb);
     else if (out_channels < 1 || out_channels > NN_MAX_NUMEL)
-        rc = lpz_error_set(err, LPZ_EINVAL, "out_channels is %lld; it must be >= 1", (long long)out_channels);
+        rc = lpz_error_set(err, LPZ_EINVAL, "out_channels is %lld; it must be 1 to %lld", (long long)out_channels,
+                            (long long)NN_MAX_NUMEL);
     else if (kernel < 1 || stride < 1 || padding < 0)
         rc = lpz_error_set(err, LPZ_EINVAL, "kernel %d, stride %d, padding %d: need kernel >= 1, stride >= 1, "
                            "padding >= 0", kernel, stride, padding);
@@ -624,7 +626,8 @@ int lpz_model_add_repeat_steps(lpz_model *m, int64_t steps, lpz_error *err)
         return lpz_error_set(err, LPZ_EINVAL, "repeat_steps: input shape %s is not a vector (F)", sb);
     }
     if (steps < 1 || steps > NN_MAX_NUMEL)
-        return lpz_error_set(err, LPZ_EINVAL, "repeat_steps: steps is %lld; it must be >= 1", (long long)steps);
+        return lpz_error_set(err, LPZ_EINVAL, "repeat_steps: steps is %lld; it must be 1 to %lld", (long long)steps,
+                              (long long)NN_MAX_NUMEL);
     nn_layer *l = new_layer(m, NN_REPEAT, NULL, err);
     if (!l)
         return LPZ_ENOMEM;

@@ -59,7 +59,8 @@ static void test_bad_shapes_are_refused_with_errors(void **state)
     REFUSED(m, lpz_model_add_repeat_steps(m, 3, &e_), "not a vector");
     lpz_shape wrong = lpz_shape_make(2, 7, 11, 0, 0);
     REFUSED(m, lpz_model_add_reshape(m, &wrong, &e_), "75 elements");
-    REFUSED(m, lpz_model_add_linear(m, "0", 0, 1, &e_), "out_features");
+    REFUSED(m, lpz_model_add_linear(m, "0", 0, 1, &e_), "out_features is 0; it must be 1 to 2147483648");
+    REFUSED(m, lpz_model_add_linear(m, "0", (int64_t)1 << 40, 1, &e_), "it must be 1 to 2147483648");
     REFUSED(m, lpz_model_add_linear(m, NULL, 3, 1, &e_), "needs a name");
     REFUSED(m, lpz_model_add_dropout(m, 1.5f, &e_), "outside [0, 1]");
     OK(lpz_model_add_conv2d(m, "0", 4, 3, 1, 1, 1, &e_));
