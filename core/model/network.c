@@ -101,12 +101,16 @@ int lpz_network_create(const lpz_plugin *plugin, const lpz_options *options, con
         free(net);
         return rc;
     }
-    if (!shape_valid(&latent) || latent.ndim == 0) {
+    /* at most 2^24 values per sample: the trainer holds fitness_sample_size latents per cell */
+    int64_t latent_numel = 1;
+    for (int i = 0; i < latent.ndim && latent_numel <= (int64_t)1 << 24; i++)
+        latent_numel *= latent.dim[i] > 0 ? latent.dim[i] : 0;
+    if (!shape_valid(&latent) || latent.ndim == 0 || latent_numel > (int64_t)1 << 24) {
         lpz_mdl_shape_format(&latent, shape_text, sizeof shape_text);
         ops->release(net->state);
         free(net);
-        return lpz_error_set(err, LPZ_EINVAL, "network plugin %s set an invalid latent shape %s", name,
-                             shape_text);
+        return lpz_error_set(err, LPZ_EINVAL, "network plugin %s set an invalid latent shape %s (1 to 4 dimensions, "
+                             "at most 2^24 values)", name, shape_text);
     }
     net->latent = latent;
     *out = net;
