@@ -205,6 +205,16 @@ static int load_stats(lpz_scorer *s, const char *path, uint64_t seed)
             memcpy(s->real_counts, th->data, 8 * LPZ_CLASSIFIER_CLASSES);
         for (size_t i = 0; i < d * d && ok; i++)
             ok = isfinite(s->cov[i]) && (i >= d || isfinite(s->mean[i]));
+        /* a covariance: variances >= 0, symmetric (to rounding) */
+        for (size_t i = 0; i < d && ok; i++)
+            for (size_t j = 0; j <= i && ok; j++) {
+                double a = s->cov[i * d + j], b = s->cov[j * d + i];
+                ok = (i != j || a >= 0) && fabs(a - b) <= 1e-9 * (fabs(a) + fabs(b));
+            }
+        for (int c = 0; s->has_classes && c < LPZ_CLASSIFIER_CLASSES && ok; c++)
+            ok = s->real_counts[c] >= 0;
+        if (!ok)
+            lpz_log(LPZ_LOG_WARN, "%s holds impossible statistics (a damaged file?): computing them again", path);
     }
     lpz_st_free(&f);
     return ok;

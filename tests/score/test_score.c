@@ -10,6 +10,7 @@
 
 #include "config/options_internal.h"
 #include "io/fsutil.h"
+#include "io/safetensors.h"
 #include "nn/precision.h"
 #include "score/score.h"
 
@@ -773,6 +774,43 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     assert_int_equal(lpz_scorer_stats_cached(s2), 1);
     assert_int_equal(lpz_score_context_create(s2, &c2, &err), LPZ_OK);
     double fid2;
+    assert_int_equal(lpz_score_fid(c2, x, n, &fid2, &err), LPZ_OK);
+    assert_true(fid2 == real.fid);
+    lpz_score_context_destroy(c2);
+    lpz_scorer_destroy(s2);
+
+    /* A cache with impossible statistics (a negative variance: FID came out
+     * 0) is not used: the statistics are computed again, same FID. */
+    char stats[1400] = "";
+    DIR *dd = opendir(cache);
+    assert_non_null(dd);
+    for (struct dirent *e; (e = readdir(dd));)
+        if (strncmp(e->d_name, "fid-stats-", 10) == 0)
+            snprintf(stats, sizeof stats, "%s/%s", cache, e->d_name);
+    closedir(dd);
+    assert_true(stats[0]);
+    lpz_st_file sf;
+    assert_int_equal(lpz_st_read(stats, &sf, &err), LPZ_OK);
+    lpz_st_tensor *tt = malloc((size_t)sf.n_tensors * sizeof *tt);
+    double *bad = NULL;
+    for (int i = 0; i < sf.n_tensors; i++) {
+        tt[i] = sf.tensors[i];
+        if (strcmp(tt[i].name, "cov") == 0) {
+            bad = malloc(tt[i].nbytes);
+            memcpy(bad, tt[i].data, tt[i].nbytes);
+            bad[0] = -1e6;
+            tt[i].data = bad;
+        }
+    }
+    assert_non_null(bad);
+    assert_int_equal(lpz_st_write(stats, tt, sf.n_tensors, (const char *const *)sf.meta_keys,
+                                  (const char *const *)sf.meta_values, sf.n_meta, &err),
+                     LPZ_OK);
+    free(bad), free(tt);
+    lpz_st_free(&sf);
+    assert_int_equal(lpz_scorer_create(train, &so, &s2, &err), LPZ_OK);
+    assert_int_equal(lpz_scorer_stats_cached(s2), 0);
+    assert_int_equal(lpz_score_context_create(s2, &c2, &err), LPZ_OK);
     assert_int_equal(lpz_score_fid(c2, x, n, &fid2, &err), LPZ_OK);
     assert_true(fid2 == real.fid);
     lpz_score_context_destroy(c2);
