@@ -42,6 +42,14 @@ int pg_open(pg_writer *w, const char *path, int dlt);
 int pg_write(pg_writer *w, int64_t ts_us, const pg_pkt *p);
 void pg_close(pg_writer *w);
 
+/* Writes a pcapng file (libpcap writes only classic pcap): a section
+ * header, one interface of link type dlt with an if_tsresol option holding
+ * the byte tsresol when tsresol >= 0 (6: microseconds, the default without
+ * the option; 9: nanoseconds; 0: seconds), then one Enhanced Packet Block
+ * per packet: p[i] with the 64-bit timestamp ts[i] in the interface's
+ * units. Returns 0 or -1. */
+int pg_write_pcapng(const char *path, int dlt, int tsresol, const uint64_t *ts, const pg_pkt *p, size_t n);
+
 /* Builds the frame for p into buf (size at least 65536); returns its
  * length or -1. */
 int pg_build(int dlt, int null_big_endian, const pg_pkt *p, uint8_t *buf);

@@ -584,6 +584,72 @@ static void test_bad_files(void **state)
     p2n_records_free(&r.recs);
 }
 
+/* Runs path and checks that it fails on packet `packet` with a timestamp
+ * that does not fit int64 nanoseconds since 1970, naming the file. */
+static void check_bad_timestamp(const char *path, int packet)
+{
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_EFORMAT);
+    char want[64];
+    snprintf(want, sizeof want, "packet %d has a timestamp", packet);
+    assert_non_null(strstr(r.err.message, want));
+    assert_non_null(strstr(r.err.where, path));
+    assert_non_null(strstr(r.err.hint, "editcap"));
+    p2n_records_free(&r.recs);
+}
+
+/* Timestamps are int64 nanoseconds since 1970: 1970-01-01 to 2262-04-11.
+ * Anything else (a pcapng 64-bit timestamp, a classic pcap ts_sec libpcap
+ * reads as negative, a wrong if_tsresol) is an error naming the packet and
+ * the file, not a signed overflow (UBSan) or times wrapped to garbage. */
+static void test_timestamp_out_of_range(void **state)
+{
+    (void)state;
+    pg_pkt p[3] = {{.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2, .payload = 10},
+                   {.src = "10.0.0.2", .dst = "10.0.0.1", .proto = 17, .sport = 2, .dport = 1, .payload = 10},
+                   {.src = "10.0.0.3", .dst = "10.0.0.4", .proto = 17, .sport = 3, .dport = 4, .payload = 10}};
+
+    /* pcapng, microseconds: the third packet 584,000 years after 1970 */
+    const char *path = tpath("ts-huge.pcapng");
+    uint64_t us[3] = {(uint64_t)T0, (uint64_t)T0 + 1, 0xFFFFFFFFFFFFFFF0ULL};
+    assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, -1, us, p, 3), 0);
+    check_bad_timestamp(path, 3);
+
+    /* pcapng, if_tsresol 0 (seconds) on microsecond values */
+    path = tpath("ts-resol0.pcapng");
+    assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, 0, us, p, 2), 0);
+    check_bad_timestamp(path, 1);
+    uint64_t neg[1] = {0x8000000000000000ULL}; /* 2^63 s: negative as time_t */
+    assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, 0, neg, p, 1), 0);
+    check_bad_timestamp(path, 1);
+
+    /* classic pcap, ts_sec 0xffffffff: libpcap reads -1 */
+    path = tpath("ts-neg.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_write(&w, T0, &p[0]);
+    pg_write(&w, 0xffffffffLL * S + 5, &p[1]);
+    pg_close(&w);
+    check_bad_timestamp(path, 2);
+
+    /* pcapng, nanoseconds: the first and the last representable instants
+     * are fine, one nanosecond more is not */
+    path = tpath("ts-edge.pcapng");
+    uint64_t nsv[3] = {0, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1};
+    assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, 9, nsv, p, 2), 0);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.used, 2);
+    assert_int_equal(r.recs.n, 2); /* idle for 292 years: two records */
+    assert_int_equal(r.recs.v[0].start_ns, 0);
+    assert_int_equal(r.recs.v[1].start_ns, INT64_MAX);
+    p2n_records_free(&r.recs);
+    assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, 9, nsv, p, 3), 0);
+    check_bad_timestamp(path, 3);
+}
+
 static void test_unsupported_link_type(void **state)
 {
     (void)state;
@@ -813,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_filter_counts_dropped),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_timestamp_out_of_range),
         cmocka_unit_test(test_unsupported_link_type),
         cmocka_unit_test(test_empty_capture),
         cmocka_unit_test(test_outputs_npy_sidecar_csv),

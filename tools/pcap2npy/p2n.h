@@ -151,7 +151,9 @@ typedef struct p2n_read_stats {
 
 /* Streams a pcap or pcapng file (or "-" for stdin) through the flow table;
  * filter is a BPF expression or NULL. Unsupported link types, unreadable
- * or corrupt files are errors naming the file. A file that ends in the
+ * or corrupt files are errors naming the file; so is a packet whose time
+ * does not fit int64 nanoseconds since 1970 (before 1970 or after
+ * 2262-04-11), with the packet's number. A file that ends in the
  * middle of a packet (an interrupted capture) is an error unless
  * allow_truncated, which keeps the packets before the cut and sets
  * st->file_truncated. */

@@ -2,7 +2,8 @@
  *
  * Streaming: one packet at a time goes to the decoder and the flow table;
  * nothing of the file is kept. Timestamps are read at nanosecond
- * precision (libpcap scales microsecond files). A --filter is compiled
+ * precision (libpcap scales microsecond files); a packet whose time does
+ * not fit int64 nanoseconds since 1970 is an error. A --filter is compiled
  * once and applied with pcap_offline_filter so that the packets it drops
  * can be counted.
  */
@@ -73,6 +74,23 @@ int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n
             break;
         }
         st->packets++;
+        /* Times are int64 ns since 1970 (up to 2262-04-11). libpcap hands
+         * on whatever the file holds: a pcapng timestamp is 64 bits (in
+         * if_tsresol units, plus if_tsoffset), a classic ts_sec of 2^31
+         * or more comes out negative. Such a packet makes the file corrupt,
+         * like a broken record header. */
+        int64_t sec = (int64_t)h->ts.tv_sec, frac = (int64_t)h->ts.tv_usec; /* ns (nano precision) */
+        if (sec < 0 || frac < 0 || sec > (INT64_MAX - frac) / 1000000000) {
+            rc = lpz_error_set(err, LPZ_EFORMAT,
+                               "corrupt capture: packet %llu has a timestamp out of range (%lld s + %lld ns since "
+                               "1970; readable: 1970-01-01 to 2262-04-11)",
+                               (unsigned long long)st->packets, (long long)sec, (long long)frac);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "the file is damaged or its clock or pcapng if_tsresol/if_tsoffset is wrong; "
+                                "editcap -t SECONDS shifts every timestamp, editcap IN OUT %llu drops the packet",
+                           (unsigned long long)st->packets);
+            break;
+        }
         if (have_prog && !pcap_offline_filter(&prog, h, data)) {
             st->filtered++;
             continue;
@@ -85,8 +103,7 @@ int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n
         case P2N_PKT_NON_IP: st->non_ip++; continue;
         case P2N_PKT_MALFORMED: st->malformed++; continue;
         }
-        int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
-        rc = p2n_table_packet(t, ts, &pkt, err);
+        rc = p2n_table_packet(t, sec * 1000000000 + frac, &pkt, err);
         if (rc)
             break;
         st->used++;
