@@ -833,6 +833,36 @@ static void test_argus_csv(void **state)
     assert_int_equal(p2n_read_argus_csv(tpath("missing.csv"), &r, &st, &err), LPZ_EIO);
 }
 
+/* Counts up to 2^64-1 are read exactly; a larger one is a bad value
+ * naming the line and the column, not clamped to 2^64-1. */
+static void test_argus_counter_too_large(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    assert_int_equal(read_argus_text("StartTime,TotPkts,SrcBytes\n1.0,18446744073709551615,18446744073709551615\n",
+                                     &r, &st, &err),
+                     LPZ_OK);
+    assert_int_equal(r.n, 1);
+    assert_true(r.v[0].spkts == UINT64_MAX);
+    assert_true(r.v[0].sbytes == UINT64_MAX);
+    p2n_records_free(&r);
+
+    assert_int_equal(read_argus_text("StartTime,TotPkts\n1.0,3\n2.0,99999999999999999999999\n", &r, &st, &err),
+                     LPZ_EFORMAT);
+    assert_string_equal(err.where, "ra.csv:3");
+    assert_string_equal(err.message, "bad TotPkts value \"99999999999999999999999\"");
+    assert_non_null(strstr(err.hint, "18446744073709551615"));
+    p2n_records_free(&r);
+
+    assert_int_equal(read_argus_text("StartTime,DstBytes\n1.0,18446744073709551616\n", &r, &st, &err),
+                     LPZ_EFORMAT);
+    assert_string_equal(err.where, "ra.csv:2");
+    assert_non_null(strstr(err.message, "DstBytes"));
+    p2n_records_free(&r);
+}
+
 /* Random frames never make the decoder read past caplen (checked by the
  * sanitizer build) and always give a defined result. */
 static void test_decode_random_frames(void **state)
@@ -884,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_empty_capture),
         cmocka_unit_test(test_outputs_npy_sidecar_csv),
         cmocka_unit_test(test_argus_csv),
+        cmocka_unit_test(test_argus_counter_too_large),
         cmocka_unit_test(test_decode_random_frames),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);

@@ -96,13 +96,15 @@ static int split(char *line, char **cols)
     }
 }
 
+/* A count from 0 to 2^64-1; more does not parse (strtoull would clamp). */
 static int parse_u64(const char *s, uint64_t *v)
 {
     if (!*s || !isdigit((unsigned char)*s))
         return -1;
     char *end;
+    errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
-    if (*end)
+    if (*end || errno == ERANGE)
         return -1;
     *v = x;
     return 0;
@@ -314,6 +316,8 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
                 lpz_error_hint(err, "run ra with -n so ports are printed as numbers");
             else if (map[bad] == C_STIME || map[bad] == C_LTIME)
                 lpz_error_hint(err, "run ra with -u for epoch seconds");
+            else if (map[bad] >= C_PKTS && map[bad] <= C_DBYTES)
+                lpz_error_hint(err, "counts are whole numbers from 0 to 18446744073709551615 (2^64-1)");
             break;
         }
         if (proto == -1) {
