@@ -21,11 +21,11 @@ static void print_kind(const lpz_registry *reg, uint32_t kind, int verbose)
                 n += (size_t)snprintf(aliases + n, sizeof aliases - n, "%s%s", n ? ", " : " (alias ", *a);
         if (n && n < sizeof aliases - 1)
             strcat(aliases, ")");
-        printf("  %s%s  %s  %s\n      %s%s%s\n", e->desc->name, aliases, e->desc->version ? e->desc->version : "?",
-               e->desc->description ? e->desc->description : "", e->path, e->shadowed_by >= 0 ? "  [" : "",
-               e->shadowed_by >= 0 ? e->problem : "");
+        printf("  %s%s  %s  %s\n      %s", e->desc->name, aliases, e->desc->version ? e->desc->version : "?",
+               e->desc->description ? e->desc->description : "", e->path);
         if (e->shadowed_by >= 0)
-            printf("      ]\n");
+            printf("  [%s]", e->problem);
+        printf("\n");
         if (verbose && e->desc->options)
             for (const lpz_option_spec *o = e->desc->options; o->name; o++) {
                 static const char *types[] = {"?", "string", "int", "float", "bool"};
