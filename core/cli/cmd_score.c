@@ -117,8 +117,8 @@ int lpz_cmd_score(const lpz_cli_args *args)
          * [0, 1] or [0, 255] would give a plausible-looking, meaningless FID */
         for (int64_t i = 0; i < n * numel; i++)
             if (!(samples[i] >= -1.0f && samples[i] <= 1.0f)) {
-                lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]", (long long)(i / numel),
-                              (long long)(i % numel), (double)samples[i]);
+                lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]",
+                              (long long)(i / numel), (long long)(i % numel), (double)samples[i]);
                 lpz_error_where(&err, "%s", args->samples);
                 lpz_error_hint(&err, "--samples takes the dataset's [-1, 1] units (map images in [0, 1] with 2 x - 1, "
                                      "in [0, 255] with x / 127.5 - 1)");

@@ -1,6 +1,7 @@
 /* core/config/options.c - a plugin's validated options (lpz/options.h).
  * Owns: lpz_options (the values of one plugin instance, checked against
  * the plugin's spec). Calls: base (errors), scalar.c. */
+#include "config/config.h"
 #include "config/options_internal.h"
 #include "config/scalar.h"
 
@@ -80,6 +81,44 @@ static int type_ok(lpz_option_type t, const char *text)
     case LPZ_OPT_BOOL: return lpz_scalar_bool(text, &b);
     }
     return 0;
+}
+
+/* The problem of option i of spec, if any, into problem: 1 when there is one. */
+static int option_problem(const lpz_option_spec *spec, int i, const char *section, char *problem, size_t size)
+{
+    static const char *types[] = {"?", "string", "int", "float", "bool"};
+    const lpz_option_spec *o = &spec[i];
+    int name_ok = o->name[0] != '\0';
+    for (const char *c = o->name; *c && name_ok; c++)
+        name_ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+    char key[300];
+    snprintf(key, sizeof key, "%s.%s", section, o->name);
+    if (!name_ok)
+        snprintf(problem, size, "option %d is named \"%.64s\" (expected letters, digits and '_')", i, o->name);
+    else if (lpz_config_find_key(key))
+        snprintf(problem, size, "option %s is a core key of %s: it could never be set", o->name, section);
+    else if (o->type < LPZ_OPT_STRING || o->type > LPZ_OPT_BOOL)
+        snprintf(problem, size, "option %s has an unknown type %d", o->name, (int)o->type);
+    else if (o->default_value && !type_ok(o->type, o->default_value))
+        snprintf(problem, size, "option %s: default \"%.64s\" does not parse as %s", o->name, o->default_value,
+                 types[o->type]);
+    else {
+        for (int j = 0; j < i; j++)
+            if (strcmp(spec[j].name, o->name) == 0) {
+                snprintf(problem, size, "option %s is declared twice", o->name);
+                return 1;
+            }
+        return 0;
+    }
+    return 1;
+}
+
+int lpz_options_spec_ok(const lpz_option_spec *spec, const char *section, char *problem, size_t size)
+{
+    for (int i = 0; spec && spec[i].name; i++)
+        if (option_problem(spec, i, section, problem, size))
+            return 0;
+    return 1;
 }
 
 static void hint_known(const lpz_options *o, const char *key, lpz_error *err)

@@ -13,6 +13,13 @@
 
 #include <lpz/options.h>
 
+/* 1 when a plugin's option table can work: every option has a name of
+ * letters, digits and '_', unique, that is not a core key of its section
+ * ("dataloader" or "network": the core would take the key and the option
+ * could never be set), a known type and a default that parses as it (or
+ * none); else 0 with the first problem in `problem`. */
+int lpz_options_spec_ok(const lpz_option_spec *spec, const char *section, char *problem, size_t size);
+
 /* spec may be NULL (a plugin without options). The spec must outlive opts. */
 lpz_options *lpz_options_create(const lpz_option_spec *spec, const char *plugin_name);
 void lpz_options_destroy(lpz_options *opts);

@@ -103,6 +103,13 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
         lpz_error_context(err, "%s: %s", lpz_config_where(cfg, key), key);
         return rc;
     }
+    char problem[256];
+    if (!lpz_options_spec_ok((*plugin)->options, section, problem, sizeof problem)) {
+        lpz_error_set(err, LPZ_EINVAL, "plugin %s declares an option that cannot work: %s", (*plugin)->name,
+                      problem);
+        lpz_error_hint(err, "a bug of the plugin: fix its options table (docs/sdk.md, lpz/options.h)");
+        return LPZ_EINVAL;
+    }
     *options = lpz_options_create((*plugin)->options, (*plugin)->name);
     if (!*options)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");

@@ -696,6 +696,39 @@ static void test_plugin_option_errors(void **state)
     lpz_config_destroy(&cfg);
 }
 
+/* A plugin's option table that cannot work is refused before use: names
+ * that are empty, odd, taken by a core key or declared twice, unknown
+ * types, defaults that do not parse as their type. */
+static void test_plugin_option_tables_are_checked(void **state)
+{
+    (void)state;
+    char why[256];
+    assert_true(lpz_options_spec_ok(spec, "dataloader", why, sizeof why));
+    assert_true(lpz_options_spec_ok(NULL, "network", why, sizeof why));
+    static const struct {
+        lpz_option_spec spec[3];
+        const char *section, *problem;
+    } bad[] = {
+        {{{"", LPZ_OPT_INT, "1", "h"}, {NULL, 0, NULL, NULL}}, "dataloader", "option 0 is named \"\""},
+        {{{"a b", LPZ_OPT_INT, "1", "h"}, {NULL, 0, NULL, NULL}}, "dataloader", "named \"a b\""},
+        {{{"batch_size", LPZ_OPT_INT, "1", "h"}, {NULL, 0, NULL, NULL}}, "dataloader", "core key of dataloader"},
+        {{{"loss", LPZ_OPT_STRING, NULL, "h"}, {NULL, 0, NULL, NULL}}, "network", "core key of network"},
+        {{{"x", (lpz_option_type)9, "1", "h"}, {NULL, 0, NULL, NULL}}, "network", "unknown type 9"},
+        {{{"x", LPZ_OPT_INT, "abc", "h"}, {NULL, 0, NULL, NULL}}, "network",
+         "default \"abc\" does not parse as int"},
+        {{{"x", LPZ_OPT_FLOAT, "nan", "h"}, {NULL, 0, NULL, NULL}}, "network", "does not parse as float"},
+        {{{"x", LPZ_OPT_BOOL, "2", "h"}, {NULL, 0, NULL, NULL}}, "network", "does not parse as bool"},
+        {{{"x", LPZ_OPT_INT, "1", "h"}, {"x", LPZ_OPT_STRING, NULL, "h"}, {NULL, 0, NULL, NULL}}, "network",
+         "option x is declared twice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = '\0';
+        if (lpz_options_spec_ok(bad[i].spec, bad[i].section, why, sizeof why))
+            fail_msg("bad option table %zu was accepted", i);
+        assert_contains(why, bad[i].problem);
+    }
+}
+
 /* ---- the table and the docs ------------------------------------------------ */
 
 static void test_every_key_is_documented(void **state)
@@ -750,6 +783,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dump_parses_back_to_the_same_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_options_from_the_run_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_option_errors, setup, teardown),
+        cmocka_unit_test(test_plugin_option_tables_are_checked),
         cmocka_unit_test(test_every_key_is_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
