@@ -73,6 +73,9 @@ typedef struct master {
     int n_moves;
     int hb_timeout_ms, fetch_timeout_ms;
     int started; /* a cell was started: the merged files hold this run's rows */
+    char *old_config; /* a resumed run's config.yml before this run rewrote it */
+    size_t old_config_len;
+    int new_rows; /* a client sent metrics rows of this run */
 } master;
 
 static double now_s(void)
@@ -264,6 +267,7 @@ static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *
             continue;
         }
         if (!strcmp(x->name, "metrics.csv") || !strcmp(x->name, "timing.csv")) {
+            m->new_rows |= x->name[0] == 'm' && x->size > 0;
             merge_rows(m, c, cell, x->data, (size_t)x->size, x->name[0] == 't');
             continue;
         }
@@ -362,6 +366,12 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
     if (found < m->n_cells)
         lpz_log(LPZ_LOG_WARN, "resuming %s: %d of %d cells have a checkpoint; the others start from the beginning",
                 m->run_dir, found, m->n_cells);
+    snprintf(path, sizeof path, "%s/config.yml", m->run_dir);
+    if (lpz_is_file(path)) {
+        int rc = lpz_read_file(path, (size_t)1 << 24, &m->old_config, &m->old_config_len, err);
+        if (rc)
+            return rc;
+    }
     return load_rows(m, err);
 }
 
@@ -922,6 +932,16 @@ done:
         lpz_error e2;
         write_merged(m, &e2);
     }
+    /* A resume that failed before any cell sent a row (a bad --set value or
+     * checkpoint) leaves config.yml as it was, as a local one does. */
+    if (rc && m->old_config && !m->new_rows) {
+        char path[PATH_MAX + 64];
+        lpz_error e2;
+        snprintf(path, sizeof path, "%s/config.yml", m->run_dir);
+        if (lpz_write_file_atomic(path, m->old_config, m->old_config_len, &e2))
+            lpz_log(LPZ_LOG_WARN, "could not put back %s as it was before this resume: %s", path, e2.message);
+    }
+    free(m->old_config);
     out->seconds = now_s() - t0;
     for (int i = 0; i < m->n_nodes; i++)
         lpz_ctl_client_close(m->nodes[i].ctl);

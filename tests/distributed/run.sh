@@ -95,6 +95,18 @@ timeout 60 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_ite
   > "$work/r1.out" 2> "$work/master-r1.log" && fail "resuming with fewer iterations than done should fail"
 grep -q "the run already has" "$work/master-r1.log" || fail "refusal: $(cat "$work/master-r1.log")"
 cmp -s "$work/s-all.csv" "$d/metrics.csv" || fail "a refused resume changed metrics.csv"
+#    A resume that fails on a bad checkpoint (an iteration of -1) names it
+#    and leaves metrics.csv and config.yml as they were.
+cp "$d/config.yml" "$work/s-config.yml"
+cp "$d/checkpoints/cell-2.safetensors" "$work/cell-2.safetensors"
+python3 "$LPZ_SOURCE_DIR/tests/runtime/st_edit.py" "$d/checkpoints/cell-2.safetensors" meta iteration -1
+timeout 60 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_iterations=$total --set "$(nodes 0 3)" \
+  > "$work/rb.out" 2> "$work/master-rb.log" && fail "resuming from a bad checkpoint should fail"
+grep -q "value '-1' of 'iteration' is not an integer" "$work/master-rb.log" \
+  || fail "bad checkpoint: $(cat "$work/master-rb.log")"
+cmp -s "$work/s-all.csv" "$d/metrics.csv" || fail "a failed resume changed metrics.csv"
+cmp -s "$work/s-config.yml" "$d/config.yml" || fail "a failed resume changed config.yml"
+cp "$work/cell-2.safetensors" "$d/checkpoints/cell-2.safetensors"
 timeout 120 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_iterations=$total --set "$(nodes 0 3)" \
   > "$work/r.out" 2> "$work/master-r.log" || fail "resumed master failed: $(cat "$work/r.out")"
 [ "$(grep -c "resumed from its latest checkpoint" "$work/master-r.log")" -eq 4 ] \
