@@ -1,7 +1,8 @@
 /* tests/data/test_celeba.c - the celeba plugin (compiled into this test)
  * on JPEGs written with libjpeg and PNGs written with libpng: centre crop,
  * resize, scaling, the cache (reused, invalidated by a changed folder),
- * corrupt files skipped and counted, empty folders refused. */
+ * corrupt files skipped and counted, JPEGs whose headers claim huge sizes
+ * refused before libjpeg allocates for them, empty folders refused. */
 #include "data/batcher.h"
 #include "data/dataset.h"
 
@@ -14,6 +15,7 @@
 
 #include <png.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <jpeglib.h>
@@ -285,6 +287,90 @@ static void corrupt_images_are_skipped_and_counted(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* A 16 x 16 progressive JPEG (components: 3, or 4 for CMYK; chroma at full
+ * resolution when full_chroma) whose SOF2 header then claims w x h pixels:
+ * libjpeg would keep the coefficients of all w x h for its scans. */
+static void write_lying_progressive_jpeg(const char *path, int w, int h, int components, int full_chroma)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr je;
+    c.err = jpeg_std_error(&je);
+    jpeg_create_compress(&c);
+    unsigned char *buf = NULL;
+    unsigned long len = 0;
+    jpeg_mem_dest(&c, &buf, &len);
+    c.image_width = 16;
+    c.image_height = 16;
+    c.input_components = components;
+    c.in_color_space = components == 4 ? JCS_CMYK : JCS_RGB;
+    jpeg_set_defaults(&c);
+    if (full_chroma)
+        c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 1;
+    jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t row[16 * 4];
+    for (int i = 0; i < 16 * 4; i++)
+        row[i] = (uint8_t)(i * 4);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    /* SOF2: FF C2, length (2), precision (1), height (2), width (2) */
+    unsigned long sof = 0;
+    while (sof + 9 < len && !(buf[sof] == 0xFF && buf[sof + 1] == 0xC2))
+        sof++;
+    assert_true(sof + 9 < len);
+    buf[sof + 5] = (uint8_t)(h >> 8);
+    buf[sof + 6] = (uint8_t)h;
+    buf[sof + 7] = (uint8_t)(w >> 8);
+    buf[sof + 8] = (uint8_t)w;
+    assert_int_equal(dt_write(path, buf, len), 0);
+    free(buf);
+}
+
+/* Before the header was checked, libjpeg allocated what these claim when
+ * decoding started (a 31 KB file claiming 65500 x 65500 took 12.9 GB) and
+ * the files were only then skipped as corrupt; the sizes here keep that
+ * failure under 1 GB. */
+static void jpegs_claiming_huge_sizes_are_skipped_before_allocating(void **st)
+{
+    (void)st;
+    char dir[512], p[1200];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    add_jpeg(dir, "a.jpg", RED);
+    snprintf(p, sizeof p, "%s/wide.jpg", dir); /* a side above 32768 (201 MB of coefficients) */
+    write_lying_progressive_jpeg(p, 65500, 1024, 3, 0);
+    snprintf(p, sizeof p, "%s/many.jpg", dir); /* sides fine, 81 M pixels (243 MB) */
+    write_lying_progressive_jpeg(p, 9000, 9000, 3, 0);
+    snprintf(p, sizeof p, "%s/full.jpg", dir); /* 64 M pixels, but 4:4:4 (403 MB): over libjpeg's cap */
+    write_lying_progressive_jpeg(p, 8192, 8192, 3, 1);
+    snprintf(p, sizeof p, "%s/cmyk.jpg", dir);
+    write_lying_progressive_jpeg(p, 64, 64, 4, 1);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    struct rusage before, after;
+    assert_int_equal(getrusage(RUSAGE_SELF, &before), 0);
+    g_log[0] = '\0';
+    lpz_log_set_sink(capture, NULL);
+    int rc = open_celeba(dir, dir, "8", &s, &info, &err);
+    lpz_log_set_sink(NULL, NULL);
+    assert_int_equal(getrusage(RUSAGE_SELF, &after), 0);
+    printf("%s# peak RSS grew by %ld MB\n", g_log, (after.ru_maxrss - before.ru_maxrss) / 1024);
+    assert_int_equal(rc, LPZ_OK);
+    assert_true(after.ru_maxrss - before.ru_maxrss < 100 * 1024); /* KB */
+    assert_int_equal(info.count, 1);
+    assert_non_null(strstr(g_log, "skipped 4 of 5 images"));
+    assert_non_null(strstr(g_log, "wide.jpg: JPEG: unsupported size 65500 x 1024"));
+    assert_non_null(strstr(g_log, "many.jpg: JPEG: unsupported size 9000 x 9000"));
+    assert_non_null(strstr(g_log, "full.jpg: JPEG: 8192 x 8192 needs more than 256 MB"));
+    assert_non_null(strstr(g_log, "cmyk.jpg: JPEG: unsupported layout (4 components"));
+    ops()->close(s);
+    lpz_test_rmtree(dir);
+}
+
 static void empty_or_missing_folder_is_a_clear_error(void **st)
 {
     (void)st;
@@ -350,6 +436,7 @@ int main(void)
         cmocka_unit_test(crops_resizes_and_scales_jpeg_and_png),
         cmocka_unit_test(cache_is_reused_and_a_changed_folder_rebuilds_it),
         cmocka_unit_test(corrupt_images_are_skipped_and_counted),
+        cmocka_unit_test(jpegs_claiming_huge_sizes_are_skipped_before_allocating),
         cmocka_unit_test(empty_or_missing_folder_is_a_clear_error),
         cmocka_unit_test(batches_through_the_core_with_max_images),
     };

@@ -16,8 +16,10 @@
  * max_images), one uint8 C x H x W slot per file and the table of slots
  * that decoded. Later runs memory-map it; a changed folder changes the
  * fingerprint and rebuilds it. The cache is a local file in this machine's
- * byte order. Unreadable or corrupt images are skipped; the count is
- * logged. Uses only the SDK, libjpeg and libpng.
+ * byte order. Unreadable or corrupt images are skipped, as are images over
+ * 32768 pixels a side and JPEGs over 8192 x 8192 pixels in all (told by
+ * the header, before decoding); the count is logged. Uses only the SDK,
+ * libjpeg and libpng.
  */
 #include <lpz/lpz.h>
 
@@ -38,6 +40,8 @@
 #include <unistd.h>
 
 #include <jpeglib.h>
+/* after jpeglib.h, which it needs */
+#include <jerror.h>
 
 /* snprintf for paths and messages: returns 1 when the text fit, 0 when it
  * was cut (the caller treats a cut path as an error or as "not found"). */
@@ -56,6 +60,16 @@ static int fmt_path(char *out, size_t size, const char *fmt, ...)
 #define DATA_OFFSET 4096u
 #define MAX_IMAGE_SIZE 1024
 #define MAX_FILE_BYTES (64u << 20) /* larger files are not face crops: skipped */
+#define MAX_SIDE (1u << 15) /* pixels a side; larger images are skipped */
+/* A JPEG's size is checked from its header, before libjpeg allocates for
+ * it: a progressive (or other multi-scan) JPEG keeps every DCT coefficient
+ * of the whole image, 2 bytes a sample, and 31 KB of file can claim
+ * 65500 x 65500 pixels (12.9 GB). At most MAX_JPEG_PIXELS (8192 x 8192;
+ * 201 MB of coefficients at 4:2:0), and libjpeg's own allocations on one
+ * decoder thread stop at JPEG_MAX_MEMORY (beyond it libjpeg would need a
+ * backing store, which it lacks, and fails instead of allocating). */
+#define MAX_JPEG_PIXELS (1u << 26)
+#define JPEG_MAX_MEMORY (256L << 20)
 #define MAX_DECODE_THREADS 8
 #define MAX_LOGGED_SKIPS 10
 
@@ -257,13 +271,32 @@ static int decode_jpeg(decoder *dc, size_t len, int target, int *w, int *h)
     je.pub.emit_message = jpeg_emit_cb;
     je.pub.output_message = jpeg_output_cb;
     if (setjmp(je.jump)) {
-        snprintf(dc->msg, sizeof dc->msg, "JPEG: %s", je.msg);
+        if (je.pub.msg_code == JERR_NO_BACKING_STORE)
+            snprintf(dc->msg, sizeof dc->msg, "JPEG: %u x %u needs more than %ld MB to decode", cinfo.image_width,
+                     cinfo.image_height, JPEG_MAX_MEMORY >> 20);
+        else
+            snprintf(dc->msg, sizeof dc->msg, "JPEG: %s", je.msg);
         jpeg_destroy_decompress(&cinfo);
         return 0;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.mem->max_memory_to_use = JPEG_MAX_MEMORY;
     jpeg_mem_src(&cinfo, dc->file, (unsigned long)len);
     jpeg_read_header(&cinfo, TRUE);
+    /* the header's claims, before jpeg_start_decompress allocates for them */
+    if (cinfo.image_width == 0 || cinfo.image_height == 0 || cinfo.image_width > MAX_SIDE ||
+        cinfo.image_height > MAX_SIDE || (uint64_t)cinfo.image_width * cinfo.image_height > MAX_JPEG_PIXELS) {
+        snprintf(dc->msg, sizeof dc->msg, "JPEG: unsupported size %u x %u (at most %u a side and %u pixels)",
+                 cinfo.image_width, cinfo.image_height, MAX_SIDE, MAX_JPEG_PIXELS);
+        jpeg_destroy_decompress(&cinfo);
+        return 0;
+    }
+    if (cinfo.num_components != 1 && cinfo.num_components != 3) { /* grey or colour: what converts to RGB */
+        snprintf(dc->msg, sizeof dc->msg, "JPEG: unsupported layout (%d components, %u x %u)", cinfo.num_components,
+                 cinfo.image_width, cinfo.image_height);
+        jpeg_destroy_decompress(&cinfo);
+        return 0;
+    }
     cinfo.out_color_space = JCS_RGB;
     unsigned shorter = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
     unsigned denom = 1;
@@ -273,7 +306,7 @@ static int decode_jpeg(decoder *dc, size_t len, int target, int *w, int *h)
     cinfo.scale_denom = denom;
     jpeg_start_decompress(&cinfo);
     if (cinfo.output_components != 3 || cinfo.output_width == 0 || cinfo.output_height == 0 ||
-        cinfo.output_width > 1u << 15 || cinfo.output_height > 1u << 15) {
+        cinfo.output_width > MAX_SIDE || cinfo.output_height > MAX_SIDE) {
         snprintf(dc->msg, sizeof dc->msg, "JPEG: unsupported layout (%u components, %u x %u)",
                  (unsigned)cinfo.output_components, cinfo.output_width, cinfo.output_height);
         jpeg_destroy_decompress(&cinfo);
@@ -309,7 +342,7 @@ static int decode_png(decoder *dc, size_t len, int *w, int *h)
         return 0;
     }
     img.format = PNG_FORMAT_RGB; /* alpha is composited onto black */
-    if (img.width == 0 || img.height == 0 || img.width > 1u << 15 || img.height > 1u << 15) {
+    if (img.width == 0 || img.height == 0 || img.width > MAX_SIDE || img.height > MAX_SIDE) {
         snprintf(dc->msg, sizeof dc->msg, "PNG: unsupported size %u x %u", img.width, img.height);
         png_image_free(&img);
         return 0;
