@@ -1,6 +1,7 @@
 /* tests/data/test_mnist.c - the mnist plugin (plugins/dataloaders/mnist,
  * compiled into this test) on IDX fixtures written here, plain and
- * gzipped, good and broken; built a second time with LPZ_MNIST_FASHION
+ * gzipped (also in several members), good and broken (a gzip stream cut
+ * off or followed by other bytes); built a second time with LPZ_MNIST_FASHION
  * (test_data_fashion_mnist), which also reads the real Fashion-MNIST
  * when Debian's dataset-fashion-mnist is installed. */
 #include "data/batcher.h"
@@ -294,6 +295,117 @@ static void broken_files_are_clear_errors(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* Cuts `bytes` off the end of a file. */
+static void cut_file(const char *path, long bytes)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(sb.st_size > bytes);
+    assert_int_equal(truncate(path, sb.st_size - bytes), 0);
+}
+
+static void append_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* gzread takes a gzip stream that stops before its end (a cut-off
+ * download: the CRC and length trailer missing, the data complete) for a
+ * clean end of file, and ignores what follows the last member. */
+static void gzip_streams_cut_off_or_followed_by_junk_are_clear_errors(void **st)
+{
+    (void)st;
+    char dir[512], path[1024];
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    static const char *const files[2] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"};
+
+    /* the trailer (8 bytes: CRC32, length) gone in whole or in part, or the
+     * end of the compressed data too */
+    static const long cuts[] = {8, 4, 1, 12};
+    for (int k = 0; k < 2; k++) {
+        for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+            assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+            write_set(dir, "train", 1, N, N, 2051);
+            snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+            cut_file(path, cuts[c]);
+            assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
+            assert_non_null(strstr(err.message, "truncated"));
+            assert_non_null(strstr(err.where, files[k]));
+            assert_non_null(strstr(err.hint, "download it again"));
+            lpz_test_rmtree(dir);
+        }
+    }
+
+    /* bytes after the gzip stream: text, and zeros */
+    static const char *const junk[2] = {"<html>", "\0\0\0\0"};
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 2; j++) {
+            assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+            write_set(dir, "train", 1, N, N, 2051);
+            snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+            append_file(path, junk[j], j ? 4 : 6);
+            assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
+            assert_non_null(strstr(err.message, "not gzip data"));
+            assert_non_null(strstr(err.where, files[k]));
+            lpz_test_rmtree(dir);
+        }
+    }
+
+    /* another whole gzip member holding more data: longer than declared */
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    write_set(dir, "train", 1, N, N, 2051);
+    snprintf(path, sizeof path, "%s/%s", dir, files[1]);
+    gzFile g = gzopen(path, "ab");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, "x", 1), 1);
+    assert_int_equal(gzclose(g), Z_OK);
+    assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "longer than its header declares"));
+    lpz_test_rmtree(dir);
+}
+
+/* Concatenated .gz files are one valid gzip file (gzip -d and gzread read
+ * all members): the header and the first pixels in one member, the rest in
+ * a second one, and an empty third. */
+static void reads_gzip_files_of_several_members(void **st)
+{
+    (void)st;
+    char dir[512], path[1024];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    write_set(dir, "train", 1, N, N, 2051);
+    uint8_t buf[16 + N * ROWS * COLS];
+    uint32_t ih[4] = {2051, N, ROWS, COLS};
+    for (int w = 0; w < 4; w++)
+        be32(buf + 4 * w, ih[w]);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < ROWS * COLS; j++)
+            buf[16 + i * ROWS * COLS + j] = pixel(i, j);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    const char *modes[3] = {"wb", "ab", "ab"};
+    const size_t ends[3] = {16 + 7 * ROWS * COLS + 3, sizeof buf, sizeof buf};
+    size_t at = 0;
+    for (int m = 0; m < 3; m++) {
+        gzFile g = gzopen(path, modes[m]);
+        assert_non_null(g);
+        if (ends[m] > at)
+            assert_int_equal(gzwrite(g, buf + at, (unsigned)(ends[m] - at)), (int)(ends[m] - at));
+        assert_int_equal(gzclose(g), Z_OK);
+        at = ends[m];
+    }
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_OK);
+    check_set(s, &info, N);
+    ops()->close(s);
+    lpz_test_rmtree(dir);
+}
+
 static void batches_through_the_core(void **st)
 {
     (void)st;
@@ -380,6 +492,8 @@ int main(void)
         cmocka_unit_test(finds_torchvision_layout_then_lpz_data),
         cmocka_unit_test(missing_data_lists_the_places_searched),
         cmocka_unit_test(broken_files_are_clear_errors),
+        cmocka_unit_test(gzip_streams_cut_off_or_followed_by_junk_are_clear_errors),
+        cmocka_unit_test(reads_gzip_files_of_several_members),
         cmocka_unit_test(batches_through_the_core),
 #ifdef LPZ_MNIST_FASHION
         cmocka_unit_test(real_fashion_mnist_when_installed),

@@ -80,29 +80,151 @@ static int is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Reads exactly n bytes from a (possibly gzipped) file. */
-static int read_exact(gzFile f, void *dst, size_t n, const char *path, const char *what, lpz_error *err)
+/* An IDX file as stored: plain, or gzip in one member or several (as
+ * concatenated .gz files are; gzip -d reads them all). Read with inflate
+ * rather than gzread, which takes a gzip stream that stops early (a cut-off
+ * download, its CRC and length trailer missing) for a clean end of file
+ * and ignores whatever follows the last member. Here every member must end
+ * with its trailer, and only another member may follow one. */
+#define IN_BYTES (1u << 17)
+
+typedef struct idx_file {
+    FILE *fp;
+    const char *path;
+    int gz;        /* gzip members, else the bytes as they are */
+    int in_member; /* a gzip member has begun whose end and trailer are not read yet */
+    z_stream zs;   /* gzip: input in zs.next_in, zs.avail_in bytes of it */
+    uint8_t *in;   /* IN_BYTES of compressed input */
+} idx_file;
+
+static int idx_open(const char *path, idx_file *f, lpz_error *err)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    f->fp = fopen(path, "rb");
+    if (!f->fp) {
+        lpz_error_set(err, LPZ_EIO, "cannot open: %s", strerror(errno));
+        lpz_error_where(err, "%s", path);
+        return LPZ_EIO;
+    }
+    uint8_t magic[2];
+    f->gz = fread(magic, 1, 2, f->fp) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    rewind(f->fp);
+    if (f->gz) {
+        f->in = malloc(IN_BYTES);
+        if (!f->in || inflateInit2(&f->zs, 16 + MAX_WBITS) != Z_OK) { /* 16: gzip */
+            free(f->in);
+            fclose(f->fp);
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory opening %s", path);
+        }
+    }
+    return LPZ_OK;
+}
+
+static void idx_close(idx_file *f)
+{
+    if (f->gz) {
+        inflateEnd(&f->zs);
+        free(f->in);
+    }
+    fclose(f->fp);
+}
+
+/* Moves the unread input to the buffer's start and reads more after it:
+ * 1 when it read some, 0 at the end of the file, -1 on an error (err set). */
+static int idx_refill(idx_file *f, lpz_error *err)
+{
+    if (f->zs.avail_in > 0)
+        memmove(f->in, f->zs.next_in, f->zs.avail_in);
+    f->zs.next_in = f->in;
+    size_t got = fread(f->in + f->zs.avail_in, 1, IN_BYTES - f->zs.avail_in, f->fp);
+    if (got == 0 && ferror(f->fp)) {
+        lpz_error_set(err, LPZ_EIO, "cannot read: %s", strerror(errno));
+        lpz_error_where(err, "%s", f->path);
+        return -1;
+    }
+    f->zs.avail_in += (uInt)got;
+    return got > 0;
+}
+
+/* Reads up to n bytes (n < 4 GB) of the file's data into dst; *got < n only
+ * at the end of the data: of a plain file, or of a gzip file whose last
+ * member ended with its trailer and the file with it. */
+static int idx_read(idx_file *f, void *dst, size_t n, size_t *got, const char *what, lpz_error *err)
+{
+    if (!f->gz) {
+        *got = fread(dst, 1, n, f->fp);
+        if (*got < n && ferror(f->fp)) {
+            lpz_error_set(err, LPZ_EIO, "cannot read %s: %s", what, strerror(errno));
+            lpz_error_where(err, "%s", f->path);
+            return LPZ_EIO;
+        }
+        return LPZ_OK;
+    }
+    f->zs.next_out = dst;
+    f->zs.avail_out = (uInt)n;
+    while (f->zs.avail_out > 0) {
+        if (!f->in_member) {
+            /* between members: the end of the file, or another member */
+            int r = 1;
+            while (r > 0 && f->zs.avail_in < 2)
+                r = idx_refill(f, err);
+            if (r < 0)
+                return err->code;
+            if (f->zs.avail_in == 0)
+                break;
+            if (f->zs.avail_in < 2 || f->zs.next_in[0] != 0x1f || f->zs.next_in[1] != 0x8b) {
+                lpz_error_set(err, LPZ_EFORMAT, "bytes that are not gzip data follow the end of the gzip stream");
+                lpz_error_where(err, "%s", f->path);
+                lpz_error_hint(err, "the file is damaged: download it again");
+                return LPZ_EFORMAT;
+            }
+            inflateReset(&f->zs);
+            f->in_member = 1;
+        }
+        if (f->zs.avail_in == 0) {
+            int r = idx_refill(f, err);
+            if (r < 0)
+                return err->code;
+            if (r == 0) {
+                lpz_error_set(err, LPZ_EFORMAT, "file is truncated: the gzip stream ends early");
+                lpz_error_where(err, "%s", f->path);
+                lpz_error_hint(err, "the file is incomplete, perhaps a cut-off download: download it again");
+                return LPZ_EFORMAT;
+            }
+        }
+        int z = inflate(&f->zs, Z_NO_FLUSH);
+        if (z == Z_STREAM_END) {
+            f->in_member = 0;
+        } else if (z != Z_OK && z != Z_BUF_ERROR) { /* Z_BUF_ERROR: input used up, more is read above */
+            lpz_error_set(err, LPZ_EFORMAT, "cannot read %s: %s", what, f->zs.msg ? f->zs.msg : zError(z));
+            lpz_error_where(err, "%s", f->path);
+            lpz_error_hint(err, "the file is corrupt: download it again");
+            return LPZ_EFORMAT;
+        }
+    }
+    *got = n - f->zs.avail_out;
+    return LPZ_OK;
+}
+
+/* Reads exactly n bytes. */
+static int read_exact(idx_file *f, void *dst, size_t n, const char *what, lpz_error *err)
 {
     uint8_t *p = dst;
     size_t got = 0;
     while (got < n) {
         size_t chunk = n - got > (1u << 30) ? (1u << 30) : n - got;
-        int r = gzread(f, p + got, (unsigned)chunk);
-        if (r < 0) {
-            int zerr;
-            const char *msg = gzerror(f, &zerr);
-            lpz_error_set(err, LPZ_EFORMAT, "cannot read %s: %s", what, msg);
-            lpz_error_where(err, "%s", path);
-            lpz_error_hint(err, "the file is corrupt: download it again");
-            return LPZ_EFORMAT;
-        }
+        size_t r;
+        int rc = idx_read(f, p + got, chunk, &r, what, err);
+        if (rc != LPZ_OK)
+            return rc;
         if (r == 0) {
             lpz_error_set(err, LPZ_EFORMAT, "file is truncated in %s: %zu of %zu bytes present", what, got, n);
-            lpz_error_where(err, "%s", path);
+            lpz_error_where(err, "%s", f->path);
             lpz_error_hint(err, "the file is incomplete: download it again");
             return LPZ_EFORMAT;
         }
-        got += (size_t)r;
+        got += r;
     }
     return LPZ_OK;
 }
@@ -112,43 +234,31 @@ static uint32_t be32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
 }
 
-static int open_gz(const char *path, gzFile *out, lpz_error *err)
-{
-    /* gzopen reads plain files transparently too */
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        lpz_error_set(err, LPZ_EIO, "cannot open: %s", strerror(errno ? errno : ENOMEM));
-        lpz_error_where(err, "%s", path);
-        return LPZ_EIO;
-    }
-    gzbuffer(f, 1 << 17);
-    *out = f;
-    return LPZ_OK;
-}
-
 /* Checks that nothing follows the declared data (a file of another set
- * or a concatenation would otherwise pass unnoticed). */
-static int expect_end(gzFile f, const char *path, lpz_error *err)
+ * or a concatenation would otherwise pass unnoticed) and, for gzip, that
+ * the stream ends cleanly. */
+static int expect_end(idx_file *f, lpz_error *err)
 {
     uint8_t extra;
-    int r = gzread(f, &extra, 1);
-    if (r != 0) {
+    size_t got;
+    int rc = idx_read(f, &extra, 1, &got, "the end of the file", err);
+    if (rc == LPZ_OK && got != 0) {
         lpz_error_set(err, LPZ_EFORMAT, "file is longer than its header declares");
-        lpz_error_where(err, "%s", path);
+        lpz_error_where(err, "%s", f->path);
         lpz_error_hint(err, "the file is not an IDX file of this dataset");
         return LPZ_EFORMAT;
     }
-    return LPZ_OK;
+    return rc;
 }
 
 static int read_images(const char *path, mnist_state *s, int64_t *rows, int64_t *cols, lpz_error *err)
 {
-    gzFile f;
-    int rc = open_gz(path, &f, err);
+    idx_file f;
+    int rc = idx_open(path, &f, err);
     if (rc != LPZ_OK)
         return rc;
     uint8_t h[16];
-    rc = read_exact(f, h, sizeof h, path, "the image header", err);
+    rc = read_exact(&f, h, sizeof h, "the image header", err);
     if (rc == LPZ_OK && be32(h) != IDX_IMAGES_MAGIC) {
         lpz_error_set(err, LPZ_EFORMAT, "bad magic number %u (an IDX image file has %u)", be32(h),
                       IDX_IMAGES_MAGIC);
@@ -171,23 +281,23 @@ static int read_images(const char *path, mnist_state *s, int64_t *rows, int64_t 
             if (!s->pixels)
                 rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %u images of %u x %u", n, r, c);
             else
-                rc = read_exact(f, s->pixels, (size_t)(s->count * s->numel), path, "the pixels", err);
+                rc = read_exact(&f, s->pixels, (size_t)(s->count * s->numel), "the pixels", err);
         }
     }
     if (rc == LPZ_OK)
-        rc = expect_end(f, path, err);
-    gzclose(f);
+        rc = expect_end(&f, err);
+    idx_close(&f);
     return rc;
 }
 
 static int read_labels(const char *path, mnist_state *s, int32_t *n_classes, lpz_error *err)
 {
-    gzFile f;
-    int rc = open_gz(path, &f, err);
+    idx_file f;
+    int rc = idx_open(path, &f, err);
     if (rc != LPZ_OK)
         return rc;
     uint8_t h[8];
-    rc = read_exact(f, h, sizeof h, path, "the label header", err);
+    rc = read_exact(&f, h, sizeof h, "the label header", err);
     if (rc == LPZ_OK && be32(h) != IDX_LABELS_MAGIC) {
         lpz_error_set(err, LPZ_EFORMAT, "bad magic number %u (an IDX label file has %u)", be32(h),
                       IDX_LABELS_MAGIC);
@@ -206,11 +316,11 @@ static int read_labels(const char *path, mnist_state *s, int32_t *n_classes, lpz
         if (!s->labels)
             rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld labels", (long long)s->count);
         else
-            rc = read_exact(f, s->labels, (size_t)s->count, path, "the labels", err);
+            rc = read_exact(&f, s->labels, (size_t)s->count, "the labels", err);
     }
     if (rc == LPZ_OK)
-        rc = expect_end(f, path, err);
-    gzclose(f);
+        rc = expect_end(&f, err);
+    idx_close(&f);
     if (rc == LPZ_OK) {
         int max = 0;
         for (int64_t i = 0; i < s->count; i++)
