@@ -14,6 +14,7 @@
 #include "data_test_util.h"
 
 #include <png.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -371,6 +372,47 @@ static void jpegs_claiming_huge_sizes_are_skipped_before_allocating(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* A PNG whose header claims 9000 x 9000 (sides under 32768, but 243 MB to
+ * decode per thread, and 32768 x 32768 would be 3.2 GB) is skipped from
+ * its header. The IHDR's size is patched and its CRC recomputed. */
+static void pngs_claiming_huge_sizes_are_skipped(void **st)
+{
+    (void)st;
+    char dir[512], p[1200];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    add_jpeg(dir, "a.jpg", RED);
+    uint8_t px[16 * 16 * 3] = {0};
+    snprintf(p, sizeof p, "%s/big.png", dir);
+    write_png(p, px, 16, 16);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    uint8_t ihdr[4 + 13]; /* "IHDR" and its data, after the 8-byte signature and the 4-byte length */
+    assert_int_equal(fseek(f, 12, SEEK_SET), 0);
+    assert_int_equal(fread(ihdr, 1, sizeof ihdr, f), sizeof ihdr);
+    assert_memory_equal(ihdr, "IHDR", 4);
+    for (int k = 0; k < 2; k++) { /* width, then height: 9000 big-endian */
+        ihdr[4 + 4 * k] = 0, ihdr[5 + 4 * k] = 0, ihdr[6 + 4 * k] = 9000 >> 8, ihdr[7 + 4 * k] = 9000 & 255;
+    }
+    uLong crc = crc32(0L, ihdr, sizeof ihdr);
+    uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
+    assert_int_equal(fseek(f, 12, SEEK_SET), 0);
+    assert_int_equal(fwrite(ihdr, 1, sizeof ihdr, f), sizeof ihdr);
+    assert_int_equal(fwrite(be, 1, 4, f), 4);
+    fclose(f);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    g_log[0] = '\0';
+    lpz_log_set_sink(capture, NULL);
+    int rc = open_celeba(dir, dir, "8", &s, &info, &err);
+    lpz_log_set_sink(NULL, NULL);
+    assert_int_equal(rc, LPZ_OK);
+    assert_int_equal(info.count, 1);
+    assert_non_null(strstr(g_log, "big.png: PNG: unsupported size 9000 x 9000"));
+    ops()->close(s);
+    lpz_test_rmtree(dir);
+}
+
 static void empty_or_missing_folder_is_a_clear_error(void **st)
 {
     (void)st;
@@ -437,6 +479,7 @@ int main(void)
         cmocka_unit_test(cache_is_reused_and_a_changed_folder_rebuilds_it),
         cmocka_unit_test(corrupt_images_are_skipped_and_counted),
         cmocka_unit_test(jpegs_claiming_huge_sizes_are_skipped_before_allocating),
+        cmocka_unit_test(pngs_claiming_huge_sizes_are_skipped),
         cmocka_unit_test(empty_or_missing_folder_is_a_clear_error),
         cmocka_unit_test(batches_through_the_core_with_max_images),
     };

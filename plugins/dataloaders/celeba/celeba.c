@@ -68,7 +68,7 @@ static int fmt_path(char *out, size_t size, const char *fmt, ...)
  * 201 MB of coefficients at 4:2:0), and libjpeg's own allocations on one
  * decoder thread stop at JPEG_MAX_MEMORY (beyond it libjpeg would need a
  * backing store, which it lacks, and fails instead of allocating). */
-#define MAX_JPEG_PIXELS (1u << 26)
+#define MAX_JPEG_PIXELS (1u << 26) /* PNGs too (3 bytes a pixel: 201 MB) */
 #define JPEG_MAX_MEMORY (256L << 20)
 #define MAX_DECODE_THREADS 8
 #define MAX_LOGGED_SKIPS 10
@@ -342,8 +342,11 @@ static int decode_png(decoder *dc, size_t len, int *w, int *h)
         return 0;
     }
     img.format = PNG_FORMAT_RGB; /* alpha is composited onto black */
-    if (img.width == 0 || img.height == 0 || img.width > MAX_SIDE || img.height > MAX_SIDE) {
-        snprintf(dc->msg, sizeof dc->msg, "PNG: unsupported size %u x %u", img.width, img.height);
+    /* the same pixel limit as a JPEG's: a few KB of PNG can claim 32768 x 32768 (3.2 GB per decoder thread) */
+    if (img.width == 0 || img.height == 0 || img.width > MAX_SIDE || img.height > MAX_SIDE ||
+        (uint64_t)img.width * img.height > MAX_JPEG_PIXELS) {
+        snprintf(dc->msg, sizeof dc->msg, "PNG: unsupported size %u x %u (at most %u a side and %u pixels)",
+                 img.width, img.height, MAX_SIDE, MAX_JPEG_PIXELS);
         png_image_free(&img);
         return 0;
     }
