@@ -296,8 +296,9 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
             if (!isfinite(v)) {
                 free(raw_min);
                 netflow_close(s);
-                lpz_error_set(err, LPZ_EFORMAT, "value %g of record %lld, feature %lld is not finite", (double)v,
-                              (long long)r, (long long)j);
+                /* inf here may be a finite float64 of the file beyond float32's range (3.4e38) */
+                lpz_error_set(err, LPZ_EFORMAT, "value %g of record %lld, feature %lld is not finite%s", (double)v,
+                              (long long)r, (long long)j, isinf(v) ? " (or beyond float32's range, 3.4e38)" : "");
                 lpz_error_where(err, "%s", path);
                 return LPZ_EFORMAT;
             }
