@@ -84,8 +84,23 @@ static int barrier_wait(cell_barrier *b, volatile int *stop)
         b->generation++;
         pthread_cond_broadcast(&b->cond);
     } else {
-        while (gen == b->generation && !b->broken)
-            pthread_cond_wait(&b->cond, &b->lock);
+        /* A stop asked for while waiting (Ctrl-C, SIGTERM) breaks the
+         * barrier, so every cell stops here or at its next barrier even
+         * when another one never arrives. */
+        while (gen == b->generation && !b->broken) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&b->cond, &b->lock, &until);
+            if (gen == b->generation && stop && __atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+                b->broken = 1;
+                pthread_cond_broadcast(&b->cond);
+            }
+        }
     }
     int decided = b->broken ? 1 : b->decided_stop;
     pthread_mutex_unlock(&b->lock);
@@ -1923,6 +1938,19 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         if ((rc = cell_setup(t, &t->cells[i], i, id, err)))
             lpz_error_context(err, "setting up cell %d", id);
     }
+    /* Deterministic cells move in step (a barrier per iteration): resumed
+     * from checkpoints of different iterations (a run killed while its
+     * cells wrote them), the first to finish would leave the others
+     * waiting for it forever. */
+    for (int i = 1; !rc && p->deterministic && i < t->n_cells; i++)
+        if (t->cells[i].iteration != t->cells[0].iteration) {
+            rc = lpz_error_set(err, LPZ_EINVAL,
+                               "the checkpoints of cell %d and cell %d are at iterations %d and %d; a "
+                               "deterministic run moves its cells in step", t->cells[0].id, t->cells[i].id,
+                               t->cells[0].iteration, t->cells[i].iteration);
+            lpz_error_hint(err, "resume without --deterministic (general.deterministic: false): each cell then "
+                                "continues from its own checkpoint");
+        }
     if (!rc) {
         /* Iterations that resumed cells have already done are written. */
         int first = p->n_iterations;

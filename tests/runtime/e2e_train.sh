@@ -134,4 +134,20 @@ python3 "$ST" "$work/bad_lr/checkpoints/cell-1.safetensors" meta generator.0.lr 
 expect_refused bad_lr "is not a learning rate >= 0"
 fresh_copy bad_data
 expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
+# A deterministic run whose cells' checkpoints are at different iterations
+# (killed while its cells wrote them) is refused: its cells move in step,
+# and the first to finish left the others waiting forever. Without
+# determinism each cell continues from its own checkpoint.
+rm -rf "$work/steps"
+cp -r "$db" "$work/steps"
+python3 "$ST" "$work/steps/checkpoints/cell-1.safetensors" meta iteration 1
+set +e
+timeout 120 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 > "$work/steps.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] || fail "deterministic resume from uneven checkpoints: exit $status: $(cat "$work/steps.out")"
+grep -q "are at iterations 3 and 1; a deterministic run moves its cells in step" "$work/steps.out" \
+  || fail "uneven checkpoints: $(cat "$work/steps.out")"
+timeout 300 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 --set general.deterministic=false \
+  > "$work/steps2.out" 2>&1 || fail "resume of uneven checkpoints without determinism: $(cat "$work/steps2.out")"
 echo "e2e train: all checks passed"
