@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -342,6 +343,36 @@ static void test_other_cross_checks(void **state)
                  "c2.yml:3:21: trainer.params.n_replacements", "larger than population_size", NULL);
     expect_error(put("c3.yml", "general:\n  distribution:\n    tls:\n      enabled: true\n"), LPZ_EINVAL,
                  "general.distribution.tls.enabled", "cert is empty", NULL);
+}
+
+/* Nesting deeper than 64 levels is refused at once, naming where: libyaml's
+ * loader is quadratic in it (a 200 KB file of '[' took 45 s, 2 MB hours). */
+static void test_deep_nesting_is_refused_quickly(void **state)
+{
+    (void)state;
+    size_t n = 1000000;
+    char *text = malloc(2 * n + 32);
+    assert_non_null(text);
+    strcpy(text, "general: ");
+    size_t o = strlen(text);
+    memset(text + o, '[', n);
+    memset(text + o + n, ']', n);
+    strcpy(text + o + 2 * n, "\n");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect_error(put("deep.yml", text), LPZ_EFORMAT, "deep.yml:1:73", "nested more than 64 deep", NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    free(text);
+    /* not a timing assertion: a refusal that reached libyaml's loader would not end in the test's time limit */
+    print_message("refused in %.3f s\n", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    /* 64 levels (the top mapping and 63 lists) pass the check: the file is
+     * then refused for what it holds, a list where a section belongs */
+    char ok[256] = "general: ";
+    o = strlen(ok);
+    memset(ok + o, '[', 63);
+    memset(ok + o + 63, ']', 63);
+    strcpy(ok + o + 126, "\n");
+    expect_error(put("deep64.yml", ok), LPZ_EINVAL, NULL, "is a section", NULL);
 }
 
 static void test_malformed_and_empty_files(void **state)
@@ -757,6 +788,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults_are_the_references, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deep_nesting_is_refused_quickly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_original_quick_start_files_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_experiment_files_parse_with_their_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_booleans_in_every_spelling, setup, teardown),
