@@ -146,7 +146,8 @@ int lpz_cmd_score(const lpz_cli_args *args)
         goto fail;
     }
 
-    lpz_scorer_options so = {cfg.trainer.params.score.feature_model, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL};
+    lpz_scorer_options so = {cfg.trainer.params.score.feature_model, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL,
+                             NULL};
     if (lpz_scorer_create(ds, &so, &scorer, &err) || lpz_score_context_create(scorer, &ctx, &err))
         goto fail;
     lpz_scores sc;

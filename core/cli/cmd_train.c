@@ -127,7 +127,12 @@ int lpz_cmd_train(const lpz_cli_args *args)
     rc = lpz_run_local(&req, &out, &err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (rc) {
+    if (rc == LPZ_ECANCELED && stop_flag) { /* Ctrl-C before training began (the FID classifier's training) */
+        fprintf(stderr, "lpz: stopped before the first iteration\n");
+        if (out.run_dir[0])
+            fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
+        rc = 130;
+    } else if (rc) {
         lpz_cli_print_error(&err);
         if (out.run_dir[0])
             fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
@@ -135,8 +140,12 @@ int lpz_cmd_train(const lpz_cli_args *args)
     } else {
         lpz_train_result *r = &out.result;
         const lpz_cell_result *b = r->best_cell >= 0 ? &r->cells[r->best_cell] : NULL;
-        printf("%s %d cells in %.1f s (median %.2f s per iteration)\n", r->stopped ? "stopped" : "trained",
-               r->n_cells, r->seconds, r->seconds_per_iteration);
+        if (r->seconds_per_iteration > 0)
+            printf("%s %d cells in %.1f s (median %.2f s per iteration)\n", r->stopped ? "stopped" : "trained",
+                   r->n_cells, r->seconds, r->seconds_per_iteration);
+        else /* stopped before any cell finished an iteration */
+            printf("%s %d cells in %.1f s (no iteration finished)\n", r->stopped ? "stopped" : "trained",
+                   r->n_cells, r->seconds);
         if (b) {
             if (isnan(b->score))
                 printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);

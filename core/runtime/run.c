@@ -283,6 +283,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         so.cache_dir = cache;
         so.sample_size = p.score_sample_size;
         so.seed = LPZ_SCORE_REAL_SEED; /* the same real samples as `lpz score`, sharing its cache */
+        so.stop = req->stop;           /* Ctrl-C during a first run's classifier training */
         lpz_log(LPZ_LOG_INFO, "preparing FID (real-data statistics of %d samples)", p.score_sample_size);
         if ((rc = lpz_scorer_create(ds, &so, &scorer, err))) {
             lpz_error_context(err, "trainer.params.score");

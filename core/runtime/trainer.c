@@ -348,6 +348,11 @@ static void eval_chunks(void *arg, int k)
     memset(pair, 0, sizeof(double) * (size_t)(2 * ng * nd));
     memset(dreal, 0, sizeof(double) * (size_t)nd);
     for (int64_t off = from; off < to && !rc; off += B) {
+        /* a large fitness sample takes long: Ctrl-C stops here (as between batches) */
+        if (!p->deterministic && stop_requested(t)) {
+            rc = LPZ_ECANCELED;
+            break;
+        }
         int64_t n = to - off < B ? to - off : B;
         float *x = c->fit_chunk[k];
         const float *z = c->fit_z + off * t->latent;
@@ -2030,7 +2035,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
                 if (c->iter_seconds[it] > 0)
                     secs[nsecs++] = c->iter_seconds[it];
             /* Best cell: the lowest score when scored, else the fittest
-             * generator (lowest loss against its neighbourhood). */
+             * generator (lowest loss against its neighbourhood); none
+             * before a cell has finished an iteration (its fitness is not
+             * measured yet). */
+            if (r->iterations <= 0)
+                continue;
             if (result->best_cell < 0)
                 result->best_cell = i;
             else {

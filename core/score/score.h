@@ -183,6 +183,9 @@ typedef struct lpz_scorer_options {
     void (*train_progress)(void *user, int epoch, int64_t batch, int64_t batches_per_epoch, double mean_loss,
                            double train_accuracy);
     void *user;
+    /* Set asynchronously (SIGINT) to stop a classifier training: the scorer
+     * is then not created (LPZ_ECANCELED); may be NULL. */
+    volatile int *stop;
 } lpz_scorer_options;
 
 /* Prepares scoring against `ds` (kept open by the caller while the scorer

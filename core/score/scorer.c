@@ -148,6 +148,7 @@ static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error 
     lpz_classifier_train_defaults(&tp);
     tp.progress = o->train_progress;
     tp.user = o->user;
+    tp.stop = o->stop;
     lpz_classifier_report rep;
     int rc = lpz_classifier_train(s->ds, NULL, &tp, &s->classifier, &rep, err);
     if (rc)

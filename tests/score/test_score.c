@@ -667,7 +667,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     lpz_model_destroy(m);
 
     const int64_t n = 500;
-    lpz_scorer_options so = {clf, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL};
+    lpz_scorer_options so = {clf, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL, NULL};
     lpz_scorer *s;
     assert_int_equal(lpz_scorer_create(train, &so, &s, &err), LPZ_OK);
     assert_int_equal(lpz_scorer_stats_cached(s), 0);
