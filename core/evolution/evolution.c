@@ -1,6 +1,7 @@
 /* core/evolution/evolution.c - see evolution.h. */
 #include "evolution/evolution.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -110,12 +111,20 @@ double lpz_mutate_learning_rate(double lr, double lr0, double alpha, double p, l
 
 void lpz_mutate_mixture_weights(const double *weights, int n, double sigma, lpz_rng *rng, double *out)
 {
-    double sum = 0.0;
+    double sum = 0.0, top = 0.0;
     for (int i = 0; i < n; i++) {
         out[i] = weights[i] + sigma * lpz_rng_normal(rng);
-        if (out[i] < 0.0)
+        if (!(out[i] > 0.0)) /* also NaN */
             out[i] = 0.0;
+        if (!isfinite(out[i]))
+            out[i] = DBL_MAX;
+        top = out[i] > top ? out[i] : top;
         sum += out[i];
+    }
+    if (!isfinite(sum)) { /* a huge mixture_sigma: by the largest first */
+        sum = 0.0;
+        for (int i = 0; i < n; i++)
+            sum += out[i] /= top;
     }
     for (int i = 0; i < n; i++)
         out[i] = sum > 0.0 ? out[i] / sum : 1.0 / n;

@@ -99,11 +99,17 @@ int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_pl
         goto done;
     }
     out->n = n;
-    double sum = 0;
+    double sum = 0, top = 0;
     for (int j = 0; j < n; j++) {
         out->paths[j] = strdup(dir ? mf.paths[j] : file);
         out->weights[j] = dir ? mf.weights[j] : 1.0;
+        top = out->weights[j] > top ? out->weights[j] : top;
         sum += out->weights[j];
+    }
+    if (!isfinite(sum)) { /* weights near DBL_MAX: by the largest first */
+        sum = 0;
+        for (int j = 0; j < n; j++)
+            sum += out->weights[j] /= top;
     }
     for (int j = 0; j < n; j++) {
         if (!out->paths[j]) {

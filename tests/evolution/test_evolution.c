@@ -198,6 +198,21 @@ static void test_mixture_weights_stay_nonnegative_and_sum_to_one(void **state)
     double neg[2] = {-100.0, -100.0};
     lpz_mutate_mixture_weights(neg, 2, 0.0, &rng, out);
     assert_true(out[0] == 0.5 && out[1] == 0.5);
+    /* A huge sigma (mixture_sigma 1e308): the perturbed weights sum past
+     * DBL_MAX; they are still weights (they came out all 0 before). */
+    int moved = 0;
+    for (int it = 0; it < 200; it++) {
+        double w3[3] = {0.3, 0.3, 0.4}, o3[3];
+        lpz_mutate_mixture_weights(w3, 3, 1e308, &rng, o3);
+        double s = 0;
+        for (int i = 0; i < 3; i++) {
+            assert_true(isfinite(o3[i]) && o3[i] >= 0.0);
+            s += o3[i];
+        }
+        assert_true(fabs(s - 1.0) < 1e-12);
+        moved += o3[0] != 1.0 / 3;
+    }
+    assert_true(moved > 0);
 }
 
 static void test_discriminator_skip_rule(void **state)

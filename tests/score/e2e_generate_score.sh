@@ -115,4 +115,9 @@ refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}"
 npy "$work/range.npy" "(30, 1, 28, 28)" 100
 refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/range.npy"
+# Weights near DBL_MAX are still weights (their sum overflowed: "all mixture weights are 0").
+cp -r "$mix" "$work/bigmix"
+sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/bigmix" -o "$work/big-out" --sample-size 6 -q \
+  > "$work/big.out" 2>&1 || fail "weights of 1e308: $(cat "$work/big.out")"
 echo "e2e generate/score: all checks passed"
