@@ -117,7 +117,7 @@ static const lpz_config_key keys[] = {
      "initial Adam learning rate of every individual (lr0)", NULL, 0, 10, LPZ_CFG_MIN_EXCLUSIVE,
      F(trainer.params.default_adam_learning_rate)},
     {"trainer.params.alpha", LPZ_CFG_FLOAT, "0.0001",
-     "step of the learning-rate mutation: lr <- max(0, lr + alpha * N(-lr0/10, lr0))", NULL, NONNEG, 0,
+     "step of the learning-rate mutation: lr <- max(0, lr + alpha * N(-lr0/10, lr0))", NULL, 0, 10, 0,
      F(trainer.params.alpha)},
     {"trainer.params.mutation_probability", LPZ_CFG_FLOAT, "0.5",
      "probability that an individual's learning rate mutates at a batch", NULL, 0, 1, 0,
