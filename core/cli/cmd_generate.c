@@ -44,6 +44,19 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         return 2;
     }
 
+    /* Another generation's files would mix with this one's (100 old PNGs
+     * beside 4 new ones and a 4-sample samples.npy): refused, nothing written. */
+    static const char *outputs[] = {"samples", "samples.npy", "samples.csv", "samples-raw.npy", "grid.png"};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", args->output, outputs[i]);
+        if (lpz_is_file(path) || lpz_is_dir(path)) {
+            fprintf(stderr, "lpz: error: %s: -o %s already holds the output of an earlier 'lpz generate' (%s) "
+                            "(choose a new folder, or delete it)\n", args->output, args->output, outputs[i]);
+            return 1;
+        }
+    }
+
     lpz_error err;
     lpz_error_clear(&err);
     lpz_config cfg;

@@ -115,6 +115,10 @@ refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}"
 npy "$work/range.npy" "(30, 1, 28, 28)" 100
 refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/range.npy"
+# A folder holding an earlier generation is refused (its 12 PNGs would stay beside 6 new ones).
+refused "earlier generation in -o" "already holds the output of an earlier 'lpz generate'" \
+  "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/a" --sample-size 6
+cmp "$work/a/samples.npy" "$work/b/samples.npy" || fail "a refused generation changed the folder"
 # Weights near DBL_MAX are still weights (their sum overflowed: "all mixture weights are 0").
 cp -r "$mix" "$work/bigmix"
 sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
