@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/options_internal.h"
+#include "io/fsutil.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
 #include "score/score.h"
@@ -60,6 +61,15 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
         snprintf(path, sizeof path, "%s", args->output);
     else
         snprintf(path, sizeof path, "%s/classifier-%s.safetensors", cache, lpz_dataset_name(train));
+    /* where the file goes is checked before minutes of training, not after */
+    if (!path[0] || lpz_is_dir(path)) {
+        lpz_error_set(&err, LPZ_EINVAL, "-o '%s' is not a file path", path);
+        goto fail;
+    }
+    lpz_atomic_file probe;
+    if (lpz_atomic_open(&probe, path, &err))
+        goto fail;
+    lpz_atomic_abort(&probe);
 
     lpz_classifier_train_params p;
     lpz_classifier_train_defaults(&p);

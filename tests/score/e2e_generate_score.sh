@@ -115,6 +115,9 @@ refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}"
 npy "$work/range.npy" "(30, 1, 28, 28)" 100
 refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/range.npy"
+# lpz classifier checks where its file goes before it trains (it failed after minutes of training).
+refused "classifier -o a folder" "is not a file path" "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work"
+refused "classifier -o in no folder" "cannot create file" "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/no/x"
 # A folder holding an earlier generation is refused (its 12 PNGs would stay beside 6 new ones).
 refused "earlier generation in -o" "already holds the output of an earlier 'lpz generate'" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/a" --sample-size 6
