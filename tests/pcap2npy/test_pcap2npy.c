@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -892,6 +893,51 @@ static void test_decode_random_frames(void **state)
     }
 }
 
+/* p2n_same_file, which the tool uses to refuse an output that is the
+ * input or another output (tests/pcap2npy/out_paths.sh runs the tool). */
+static void test_same_file(void **state)
+{
+    (void)state;
+    char p[8][512];
+    assert_int_equal(mkdir(tpath("sub"), 0777), 0);
+    write_bytes(tpath("a.pcap"), "abc", 3);
+    write_bytes(tpath("b.pcap"), "abc", 3);
+    assert_int_equal(link(tpath("a.pcap"), tpath("hard")), 0);
+    assert_int_equal(symlink("a.pcap", tpath("soft")), 0);
+    assert_int_equal(symlink(".", tpath("here")), 0);
+    assert_int_equal(symlink("new.npy", tpath("dangling")), 0);
+
+    /* existing files: the same inode, however named */
+    snprintf(p[0], sizeof p[0], "%s/./a.pcap", tmpdir);
+    snprintf(p[1], sizeof p[1], "%s/sub/../a.pcap", tmpdir);
+    snprintf(p[2], sizeof p[2], "/tmp/..%s/a.pcap", tmpdir);
+    snprintf(p[3], sizeof p[3], "%s/here/a.pcap", tmpdir);
+    assert_true(p2n_same_file(tpath("a.pcap"), tpath("a.pcap")));
+    for (int i = 0; i < 4; i++)
+        assert_true(p2n_same_file(tpath("a.pcap"), p[i]));
+    assert_true(p2n_same_file(tpath("a.pcap"), tpath("hard")));
+    assert_true(p2n_same_file(tpath("soft"), tpath("a.pcap")));
+    assert_false(p2n_same_file(tpath("a.pcap"), tpath("b.pcap"))); /* same content, other file */
+    assert_false(p2n_same_file(tpath("a.pcap"), tpath("new.npy")));
+    assert_false(p2n_same_file(tpath("new.npy"), tpath("a.pcap")));
+
+    /* names of files not written yet: the same real folder and name */
+    snprintf(p[4], sizeof p[4], "%s/./new.npy", tmpdir);
+    snprintf(p[5], sizeof p[5], "%s/sub/../new.npy", tmpdir);
+    snprintf(p[6], sizeof p[6], "%s/here/new.npy", tmpdir);
+    snprintf(p[7], sizeof p[7], "%s/sub/new.npy", tmpdir);
+    for (int i = 4; i < 7; i++)
+        assert_true(p2n_same_file(tpath("new.npy"), p[i]));
+    assert_false(p2n_same_file(tpath("new.npy"), p[7]));
+    assert_false(p2n_same_file(tpath("new.npy"), tpath("new.npy.json")));
+    /* a dangling link is replaced by the output, not written through */
+    assert_false(p2n_same_file(tpath("dangling"), tpath("new.npy")));
+    assert_true(p2n_same_file("/p2n-no-such-file", "//p2n-no-such-file"));
+    /* a folder that does not exist: compared as text */
+    assert_true(p2n_same_file(tpath("nodir/x"), tpath("nodir/x")));
+    assert_false(p2n_same_file(tpath("nodir/x"), tpath("nodir/y")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -916,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_argus_csv),
         cmocka_unit_test(test_argus_counter_too_large),
         cmocka_unit_test(test_decode_random_frames),
+        cmocka_unit_test(test_same_file),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -36,6 +36,8 @@ static void usage(FILE *fp)
             "output:\n"
             "  -o, --output OUT.npy     the array (default: the input path with .npy)\n"
             "  --csv OUT.csv            also write every record (sorted) as CSV\n"
+            "                           (OUT.npy, OUT.npy.json and OUT.csv must be files other than\n"
+            "                           the input and each other)\n"
             "  --sequence-length N      records per sequence (default 30); the remainder is dropped\n"
             "  --fields LIST            features per record (default " DEFAULT_FIELDS "); known:\n"
             "                           gap dur pkts bytes spkts dpkts sbytes dbytes proto sport\n"
@@ -98,6 +100,31 @@ static int parse_count(const char *opt, const char *s, long long lo, long long h
     return 0;
 }
 
+/* A file the run reads or writes; messages name it as `what "path"after`. */
+typedef struct path_role {
+    const char *what, *path, *after;
+    int input;
+} path_role;
+
+/* Refuses (usage error) when an output is the same file as the input or as
+ * another output: writing it would destroy the input, or one output would
+ * replace the other. Nothing has been read or written yet. */
+static int check_paths(const path_role *p, int n, int default_out)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            if (!p2n_same_file(p[i].path, p[j].path))
+                continue;
+            int in = p[i].input || p[j].input;
+            return usage_error("%s \"%s\"%s and %s \"%s\"%s are the same file: %s%s", p[i].what, p[i].path,
+                               p[i].after, p[j].what, p[j].path, p[j].after,
+                               in ? "writing the output would destroy the input"
+                                  : "one output would overwrite the other",
+                               in && default_out ? "; give -o OUT.npy" : "");
+        }
+    return 0;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -143,15 +170,15 @@ int main(int argc, char **argv)
     const char *fields_arg = DEFAULT_FIELDS;
     long long seq_len = 30, max_flows = 0;
     double idle = -1, status = 60;
-    int quiet = 0, verbose = 0, allow_trunc = 0, c;
+    int quiet = 0, verbose = 0, allow_trunc = 0, n_inputs = 0, c;
     p2n_flow_opts fo;
     p2n_flow_opts_default(&fo);
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
         switch (c) {
-        case O_PCAP: pcap_path = optarg; break;
-        case O_ARGUS: argus_path = optarg; break;
+        case O_PCAP: pcap_path = optarg, n_inputs++; break;
+        case O_ARGUS: argus_path = optarg, n_inputs++; break;
         case 'o': out_path = optarg; break;
         case O_CSV: csv_path = optarg; break;
         case O_FIELDS: fields_arg = optarg; break;
@@ -183,7 +210,7 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind]);
-    if (!!pcap_path + !!argus_path != 1)
+    if (n_inputs != 1)
         return usage_error("give exactly one input: --pcap FILE or --from-argus FILE");
     if (argus_path && (filter || idle >= 0 || max_flows || allow_trunc))
         return usage_error("--filter, --idle-timeout, --max-flows and --allow-truncated apply to --pcap only");
@@ -210,6 +237,26 @@ int main(int argc, char **argv)
         snprintf(out_buf, sizeof out_buf, "%.*s.npy", (int)stem, in);
         out_path = out_buf;
     }
+    /* Before anything is read or written: every output is a file of its own
+     * (an output over the input would destroy it, e.g. -o cap.pcap or a
+     * capture named cap.npy without -o). */
+    char side[4096];
+    if (snprintf(side, sizeof side, "%s.json", out_path) >= (int)sizeof side)
+        return usage_error("output path too long");
+    int default_out = out_path == out_buf;
+    path_role files[4];
+    int n_files = 0;
+    if (strcmp(in, "-") != 0)
+        files[n_files++] = (path_role){pcap_path ? "--pcap" : "--from-argus", in, "", 1};
+    if (default_out)
+        files[n_files++] = (path_role){"the default output", out_path, " (the input path with .npy)", 0};
+    else
+        files[n_files++] = (path_role){"-o", out_path, "", 0};
+    files[n_files++] = (path_role){"the sidecar", side, default_out ? " of the default output" : " of -o", 0};
+    if (csv_path)
+        files[n_files++] = (path_role){"--csv", csv_path, "", 0};
+    if (check_paths(files, n_files, default_out))
+        return 2;
     if (idle >= 0)
         fo.idle_tcp_ns = fo.idle_icmp_ns = fo.idle_other_ns = (int64_t)llround(idle * 1e9);
     fo.status_ns = (int64_t)llround(status * 1e9);

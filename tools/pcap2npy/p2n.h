@@ -4,8 +4,9 @@
  * Owns: decoding captured frames down to a flow key (decode.c), the
  * bidirectional flow table with idle timeout, status interval and a cap on
  * live flows (flows.c), reading pcap/pcapng through libpcap (pcap_read.c),
- * reading argus `ra -c ,` CSV (argus_csv.c), and turning the records into
- * features, sequences and output files (records.c).
+ * reading argus `ra -c ,` CSV (argus_csv.c), turning the records into
+ * features, sequences and output files (records.c), and telling whether
+ * two paths are the same file (paths.c).
  * Calls: libpcap, lpz_base (errors, log), lpz_io (npy writer, atomic files).
  * Nothing here prints or exits; main.c is the only place that talks to the
  * user.
@@ -239,5 +240,14 @@ int p2n_write_csv(const p2n_records *r, const char *path, lpz_error *err);
 
 /* Formats an address as text (dotted quad or RFC 5952 IPv6). */
 void p2n_addr_format(int ipver, const uint8_t addr[16], char *buf, size_t size);
+
+/* ---- paths ------------------------------------------------------------- */
+
+/* 1 when the path names a and b are the same file: for two existing files
+ * the same device and inode (any spelling, hard and symbolic links); for
+ * two names that do not exist yet the same real folder and last component
+ * ("x", "./x" and "dir/../x"); when neither folder resolves, the same text.
+ * An existing file and a missing one are never the same. */
+int p2n_same_file(const char *a, const char *b);
 
 #endif

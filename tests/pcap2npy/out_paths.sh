@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# tests/pcap2npy/out_paths.sh GEN_CAPTURE LPZ_PCAP2NPY
+# An output (-o, its OUT.npy.json sidecar, --csv, or the default output)
+# that is the same file as the input or as another output is refused as bad
+# usage (exit 2) before anything is read or written: afterwards every file
+# in the folder is byte for byte what it was and no file was added. Same
+# file means any spelling (./x, sub/../x, absolute), hard or symbolic links
+# of existing files, and names of files that do not exist yet. Distinct
+# paths still work, including outputs that already exist.
+set -euo pipefail
+gen=$(realpath -- "$1") # the test runs in its own folder
+tool=$(realpath -- "$2")
+
+work=$(mktemp -d /tmp/p2n-paths-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/d" "$work/d/sub" "$work/log"
+cd "$work/d"
+err="$work/log/err"
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+"$gen" mixed cap.pcap
+printf 'StartTime,Dur,TotPkts,TotBytes\n' > flows.csv
+for i in 1 2 3 4 5 6; do
+    printf '1700000000.%d,0.5,%d,%d00\n' "$i" "$i" "$i" >> flows.csv
+done
+cp cap.pcap cap2.npy
+cp flows.csv flows2.npy
+cp flows.csv side.npy.json
+ln cap.pcap hard.npy
+ln -s cap.pcap soft.npy
+
+# Every entry with its type and, for files, its checksum.
+snapshot() {
+    find . -printf '%y %p %l\n' | LC_ALL=C sort
+    find . -type f -exec cksum {} + | LC_ALL=C sort
+}
+
+# refused NAME "TEXT the message must hold"... -- ARGS...
+refused() {
+    local name=$1 want=() rc=0
+    shift
+    while [ "$1" != "--" ]; do
+        want+=("$1")
+        shift
+    done
+    shift
+    local before
+    before=$(snapshot)
+    "$tool" -q "$@" 2> "$err" || rc=$?
+    [ "$rc" -eq 2 ] || fail "$name: exit status $rc, expected 2; stderr: $(cat "$err")"
+    for w in "${want[@]}"; do
+        grep -qF -- "$w" "$err" || fail "$name: the message does not say '$w': $(cat "$err")"
+    done
+    grep -qF -- "(see lpz-pcap2npy --help)" "$err" || fail "$name: not a usage error: $(cat "$err")"
+    [ "$(snapshot)" = "$before" ] || fail "$name: files changed or were added by a refused run"
+    echo "ok: $name refused: $(cat "$err")"
+}
+
+# The five cases first found, then the same with --from-argus input.
+refused out_is_input '-o "cap.pcap"' '--pcap "cap.pcap"' -- --pcap cap.pcap -o cap.pcap
+refused default_out_is_input '--pcap "cap2.npy"' 'give -o' -- --pcap cap2.npy
+refused csv_is_input '--csv "cap.pcap"' '--pcap "cap.pcap"' -- --pcap cap.pcap -o o3.npy --csv cap.pcap
+refused csv_is_out '--csv "o4.npy"' '-o "o4.npy"' -- --pcap cap.pcap -o o4.npy --csv o4.npy
+refused csv_is_sidecar '--csv "o5.npy.json"' 'sidecar' '"o5.npy.json"' -- --pcap cap.pcap -o o5.npy \
+    --csv o5.npy.json
+# (--sequence-length 2: enough records, so that without the check the run
+# would go on to write)
+refused argus_out_is_input '--from-argus "flows.csv"' -- --sequence-length 2 --from-argus flows.csv -o flows.csv
+refused argus_default_out_is_input '--from-argus "flows2.npy"' 'give -o' -- --sequence-length 2 \
+    --from-argus flows2.npy
+refused argus_csv_is_input '--csv "flows.csv"' -- --sequence-length 2 --from-argus flows.csv -o o6.npy \
+    --csv flows.csv
+refused argus_sidecar_is_input 'sidecar' '--from-argus "side.npy.json"' -- --sequence-length 2 \
+    --from-argus side.npy.json -o side.npy
+
+# Other spellings of the same file.
+refused dot_slash '-o "./cap.pcap"' -- --pcap cap.pcap -o ./cap.pcap
+refused dot_dot '-o "sub/../cap.pcap"' -- --pcap cap.pcap -o sub/../cap.pcap
+refused absolute "-o \"$work/d/cap.pcap\"" -- --pcap cap.pcap -o "$work/d/cap.pcap"
+refused input_spelled_otherwise '--pcap "sub/../cap.pcap"' -- --pcap sub/../cap.pcap -o ./cap.pcap
+refused hard_link '-o "hard.npy"' -- --pcap cap.pcap -o hard.npy
+refused symlink '-o "soft.npy"' -- --pcap cap.pcap -o soft.npy
+refused new_files_dot_slash '--csv "./o7.npy"' -- --pcap cap.pcap -o o7.npy --csv ./o7.npy
+refused new_files_dot_dot '--csv "sub/../o8.npy.json"' -- --pcap cap.pcap -o o8.npy --csv sub/../o8.npy.json
+refused new_files_absolute '--csv "o9.csv"' -- --pcap cap.pcap -o "$work/d/sub/../o9.csv" --csv o9.csv
+# Only one input is read: a second --pcap is refused, not silently dropped.
+refused repeated_input 'exactly one input' -- --pcap cap.pcap --pcap cap2.npy -o cap.pcap
+
+# Distinct paths work, also when the outputs exist already (the second run).
+before=$(cksum < cap.pcap)
+for run in 1 2; do
+    "$tool" -q --pcap cap.pcap -o out.npy --csv out.csv --sequence-length 5 || fail "distinct paths, run $run"
+done
+[ "$(cksum < cap.pcap)" = "$before" ] || fail "distinct paths: the input changed"
+[ "$(head -c 6 out.npy | od -An -c | tr -d ' ')" = '223NUMPY' ] || fail "distinct paths: out.npy is no .npy"
+grep -q '"shape"' out.npy.json || fail "distinct paths: no sidecar"
+head -n 1 out.csv | grep -q '^stime,' || fail "distinct paths: no CSV"
+"$tool" -q --pcap cap.pcap --sequence-length 5 || fail "default output"
+[ -s cap.npy ] && [ -s cap.npy.json ] || fail "default output: cap.npy or its sidecar missing"
+"$tool" -q --pcap - -o stdin.npy --sequence-length 5 < cap.pcap || fail "stdin input"
+"$tool" -q --from-argus flows.csv -o argus.npy --csv argus.csv --sequence-length 2 || fail "argus input"
+[ "$(cksum < cap.pcap)" = "$before" ] || fail "the input changed"
+echo "ok: distinct paths, existing outputs, the default output, stdin and argus input work"
