@@ -518,6 +518,12 @@ static int expand_env(parse_ctx *c, yaml_mark_t m, const char *path, const char 
             }
             char name[256];
             snprintf(name, sizeof name, "%.*s", (int)(end - p - 2), p + 2);
+            if (!name[0]) {
+                lpz_error_set(c->err, LPZ_EINVAL, "empty ${} in !ENV value '%s'", text);
+                where_at(c, m, path);
+                lpz_error_hint(c->err, "write ${NAME} with the variable's name");
+                return LPZ_EINVAL;
+            }
             const char *v = getenv(name);
             if (!v) {
                 lpz_error_set(c->err, LPZ_ENOTFOUND, "environment variable %s is not set", name);

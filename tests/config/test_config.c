@@ -485,6 +485,8 @@ static void test_env_tag_expands_variables(void **state)
     unsetenv("LPZ_TEST_OUT");
     expect_error(put("env2.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT}\n"), LPZ_ENOTFOUND,
                  "env2.yml:2:15", "LPZ_TEST_OUT is not set", NULL);
+    expect_error(put("env3.yml", "general:\n  output_dir: !ENV ${}/x\n"), LPZ_EINVAL, "env3.yml:2:15", "empty ${}",
+                 "the variable's name");
 }
 
 static void test_optimize_mixture_section_switches_it_on(void **state)
