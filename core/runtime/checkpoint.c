@@ -234,9 +234,8 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
     int n_mix = 0;
     for (const char *q = mix; q && *q && !rc; n_mix++) {
         char *end;
-        errno = 0;
-        double w = strtod(q, &end);
-        if (end == q || (*end && *end != ',') || errno == ERANGE || !isfinite(w) || w < 0 || n_mix >= s->n_mix)
+        double w = strtod(q, &end); /* an underflow (a denormal weight) is a weight; an overflow is inf */
+        if (end == q || (*end && *end != ',') || !isfinite(w) || w < 0 || n_mix >= s->n_mix)
             rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of 'mixture_weights' is not %d weights "
                                "(finite, >= 0, separated by commas)", path, mix, s->n_mix);
         else
