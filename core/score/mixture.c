@@ -560,9 +560,8 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
             break;
         }
         char *end;
-        errno = 0;
-        double w = strtod(value, &end);
-        if (!*value || *end || errno || !isfinite(w) || w < 0) {
+        double w = strtod(value, &end); /* an underflow (1e-320) is a weight; an overflow is inf */
+        if (!*value || *end || !isfinite(w) || w < 0) {
             rc = lpz_error_set(err, LPZ_EFORMAT, "weight \"%.40s\" of %.80s is not a finite number >= 0", value,
                                name);
             break;
