@@ -450,21 +450,34 @@ static int hint_read(void *state, int64_t index, float *out, lpz_error *err)
     return synth_read(state, index, out, err);
 }
 
+/* The synthetic dataset of 1000 samples with the recording read and
+ * prefetch above, the counters zeroed; ops and p are the caller's and must
+ * live as long as the dataset. */
+static lpz_dataset *open_hinted(lpz_dataloader_ops *ops, lpz_plugin *p)
+{
+    memset(g_hinted, 0, sizeof g_hinted);
+    g_hints = g_bad_hints = g_unhinted_reads = 0;
+    *ops = synth_ops;
+    ops->read = hint_read;
+    ops->prefetch = hint_prefetch;
+    *p = synth_plugin;
+    p->ops = ops;
+    g_synth.count = 1000;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    assert_int_equal(lpz_dataset_open(p, &ctx, &ds, &err), LPZ_OK);
+    return ds;
+}
+
 static void prefetch_hints_come_before_reads_and_change_nothing(void **st)
 {
     (void)st;
-    memset(g_hinted, 0, sizeof g_hinted);
-    g_hints = g_unhinted_reads = 0;
-    lpz_dataloader_ops ops = synth_ops;
-    ops.read = hint_read;
-    ops.prefetch = hint_prefetch;
-    lpz_plugin p = synth_plugin;
-    p.ops = &ops;
-    g_synth.count = 1000;
+    lpz_dataloader_ops ops;
+    lpz_plugin p;
+    lpz_dataset *hinted = open_hinted(&ops, &p);
     lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
-    lpz_dataset *hinted = NULL;
     lpz_error err;
-    assert_int_equal(lpz_dataset_open(&p, &ctx, &hinted, &err), LPZ_OK);
     lpz_dataset *plain = open_synth(1000);
     for (int prefetch = 0; prefetch <= 2; prefetch += 2) {
         lpz_batcher *a = make(hinted, 7, 3, 1, 1.0, 1, 0, prefetch), *b = make(plain, 7, 3, 1, 1.0, 1, 0, prefetch);
@@ -510,18 +523,10 @@ static void prefetch_hints_come_before_reads_and_change_nothing(void **st)
 static void read_rows_hints_every_sample_and_reads_what_read_reads(void **st)
 {
     (void)st;
-    memset(g_hinted, 0, sizeof g_hinted);
-    g_hints = g_bad_hints = g_unhinted_reads = 0;
-    lpz_dataloader_ops ops = synth_ops;
-    ops.read = hint_read;
-    ops.prefetch = hint_prefetch;
-    lpz_plugin p = synth_plugin;
-    p.ops = &ops;
-    g_synth.count = 1000;
-    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
-    lpz_dataset *ds = NULL;
+    lpz_dataloader_ops ops;
+    lpz_plugin p;
+    lpz_dataset *ds = open_hinted(&ops, &p);
     lpz_error err;
-    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
     enum { N = 257 };
     int64_t idx[N];
     lpz_rng rng;
