@@ -242,6 +242,16 @@ static void capture(void *user, lpz_log_level level, const char *line)
     snprintf(g_log + n, sizeof g_log - n, "%s\n", line);
 }
 
+/* Opens the folder at image size 8 with the log captured into g_log. */
+static int open_logged(const char *dir, void **s, lpz_dataset_info *info, lpz_error *err)
+{
+    g_log[0] = '\0';
+    lpz_log_set_sink(capture, NULL);
+    int rc = open_celeba(dir, dir, "8", s, info, err);
+    lpz_log_set_sink(NULL, NULL);
+    return rc;
+}
+
 static void corrupt_images_are_skipped_and_counted(void **st)
 {
     (void)st;
@@ -262,10 +272,7 @@ static void corrupt_images_are_skipped_and_counted(void **st)
     void *s;
     lpz_dataset_info info;
     lpz_error err;
-    g_log[0] = '\0';
-    lpz_log_set_sink(capture, NULL);
-    int rc = open_celeba(dir, dir, "8", &s, &info, &err);
-    lpz_log_set_sink(NULL, NULL);
+    int rc = open_logged(dir, &s, &info, &err);
     printf("%s", g_log);
     assert_int_equal(rc, LPZ_OK);
     assert_int_equal(info.count, 2);
@@ -354,10 +361,7 @@ static void jpegs_claiming_huge_sizes_are_skipped_before_allocating(void **st)
     lpz_error err;
     struct rusage before, after;
     assert_int_equal(getrusage(RUSAGE_SELF, &before), 0);
-    g_log[0] = '\0';
-    lpz_log_set_sink(capture, NULL);
-    int rc = open_celeba(dir, dir, "8", &s, &info, &err);
-    lpz_log_set_sink(NULL, NULL);
+    int rc = open_logged(dir, &s, &info, &err);
     assert_int_equal(getrusage(RUSAGE_SELF, &after), 0);
     printf("%s# peak RSS grew by %ld MB\n", g_log, (after.ru_maxrss - before.ru_maxrss) / 1024);
     assert_int_equal(rc, LPZ_OK);
@@ -402,10 +406,7 @@ static void pngs_claiming_huge_sizes_are_skipped(void **st)
     void *s;
     lpz_dataset_info info;
     lpz_error err;
-    g_log[0] = '\0';
-    lpz_log_set_sink(capture, NULL);
-    int rc = open_celeba(dir, dir, "8", &s, &info, &err);
-    lpz_log_set_sink(NULL, NULL);
+    int rc = open_logged(dir, &s, &info, &err);
     assert_int_equal(rc, LPZ_OK);
     assert_int_equal(info.count, 1);
     assert_non_null(strstr(g_log, "big.png: PNG: unsupported size 9000 x 9000"));
