@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SAMPLE_MAX_BYTES ((size_t)16 << 20)
 #define MAX_POINTS 600 /* per curve; longer runs are thinned evenly (last point kept) */
 
 /* Chart geometry in SVG user units. */
@@ -93,7 +92,8 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* The latest samples of a cell: an image, a text excerpt, or why not. */
+/* The latest samples of a cell: an image, a text excerpt, or why not (the
+ * same problem is listed at the top of the page). */
 static void write_samples(FILE *f, const rp_run *run, int cell)
 {
     const rp_cell *c = &run->cells[cell];
@@ -101,31 +101,21 @@ static void write_samples(FILE *f, const rp_run *run, int cell)
         fputs("<p class=\"empty\">no samples yet</p>\n", f);
         return;
     }
-    char *data = NULL;
+    char *data = NULL, msg[600];
     size_t size = 0;
-    lpz_error e;
-    lpz_error_clear(&e);
-    if (lpz_read_file(c->sample, SAMPLE_MAX_BYTES, &data, &size, &e)) {
-        char buf[2600];
-        fprintf(f, "<p class=\"empty\">samples/cell-%d/", cell);
-        esc_str(f, base_name(c->sample));
-        fputs(" could not be read: ", f);
-        esc_str(f, lpz_error_format(&e, buf, sizeof buf));
+    const char *mime;
+    if (rp_sample_read(run, cell, &data, &size, &mime, msg, sizeof msg)) {
+        fputs("<p class=\"empty\">", f);
+        esc_str(f, msg);
         fputs("</p>\n", f);
         return;
     }
-    const unsigned char *u = (const unsigned char *)data;
-    const char *mime = NULL;
-    if (size >= 8 && memcmp(u, "\x89PNG\r\n\x1a\n", 8) == 0)
-        mime = "image/png";
-    else if (size >= 3 && u[0] == 0xff && u[1] == 0xd8 && u[2] == 0xff)
-        mime = "image/jpeg";
     if (mime) {
         fprintf(f, "<img class=\"samples\" alt=\"samples of cell %d after iteration %d\" src=\"data:%s;base64,",
                 cell, c->sample_iteration, mime);
-        base64(f, u, size);
+        base64(f, (const unsigned char *)data, size);
         fputs("\">\n", f);
-    } else if (!memchr(data, '\0', size)) {
+    } else {
         /* Text samples (a plugin's CSV of sequences): the first lines. */
         size_t n = 0;
         int lines = 0;
@@ -135,10 +125,6 @@ static void write_samples(FILE *f, const rp_run *run, int cell)
         fputs("<pre class=\"samples-text\">", f);
         esc(f, data, n);
         fprintf(f, "%s</pre>\n", n < size ? "\n..." : "");
-    } else {
-        fprintf(f, "<p class=\"empty\">samples/cell-%d/", cell);
-        esc_str(f, base_name(c->sample));
-        fputs(" is neither a PNG nor a JPEG image nor text; not shown</p>\n", f);
     }
     free(data);
 }
@@ -378,7 +364,15 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
     fputs("<header><h1>lpz run ", f);
     esc_str(f, title);
     fputs("</h1>\n", f);
-    if (run->finished)
+    if (run->metrics_problem[0] && run->finished)
+        fprintf(f, "<p class=\"status finished\">Finished; the number of iterations is not known: metrics.csv %s "
+                   "(see the problems below).</p>\n",
+                run->metrics_problem);
+    else if (run->metrics_problem[0])
+        fprintf(f, "<p class=\"status running\">In progress (or stopped); the number of iterations done is not known: "
+                   "metrics.csv %s (see the problems below). This page reloads every 10 seconds.</p>\n",
+                run->metrics_problem);
+    else if (run->finished)
         fprintf(f, "<p class=\"status finished\">Finished after %d iteration%s.</p>\n", run->max_iteration,
                 run->max_iteration == 1 ? "" : "s");
     else if (run->n_iterations > 0)
@@ -438,6 +432,8 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
               f);
         esc_str(f, run->config);
         fputs("</pre>\n", f);
+    } else if (run->config_unreadable) {
+        fputs("<p class=\"empty\">config.yml could not be read (see the problems above)</p>\n", f);
     } else {
         fputs("<p class=\"empty\">config.yml is missing from the run folder</p>\n", f);
     }

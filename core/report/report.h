@@ -41,10 +41,15 @@ typedef enum lpz_report_state {
 /* Writes <run_dir>/report.html atomically. `state` is an lpz_report_state.
  * Fails (LPZ_ENOTFOUND) for a folder that holds neither metrics.csv nor
  * config.yml, and (LPZ_EFORMAT) for a metrics.csv whose header lacks the
- * iteration and cell columns. Smaller problems (a malformed row, a sample
- * file that is not an image, a bad mixture.yml line) do not fail: they are
- * listed on the page, naming file and line. A last line without its
- * newline (a row being written) is left out silently. */
+ * iteration and cell columns. Smaller problems do not fail: they are
+ * listed on the page, naming file and line: a malformed row; a metrics.csv
+ * that is missing, empty or cut inside its header (the status line then
+ * says the number of iterations is not known); a samples file that is
+ * empty, a damaged or cut-short PNG or JPEG (not embedded), or neither an
+ * image nor text; an empty or bad mixture.yml; any of these files that is
+ * not a regular file. A FIFO, device or folder in their place (also behind
+ * a symbolic link) is never read. A last line without its newline (a row
+ * being written) is left out silently. */
 int lpz_report_write_ex(const char *run_dir, int state, lpz_error *err);
 
 /* lpz_report_write_ex(run_dir, LPZ_REPORT_AUTO, err). */

@@ -55,11 +55,13 @@ typedef struct rp_run {
     const char *dir;
     char *metrics; /* whole metrics.csv, NUL-terminated; rows point into it */
     int has_metrics;
+    char metrics_problem[64]; /* why metrics.csv gave no header ("is empty", ...), "" when it did */
     int has_value[RP_NVALUES]; /* column present and holding a finite value */
     rp_row *rows;
     int n_rows, cap_rows;
     int max_iteration; /* 0 when no rows */
-    char *config;      /* config.yml text (secrets hidden), NULL when absent */
+    char *config;      /* config.yml text (secrets hidden), NULL when absent or unreadable */
+    int config_unreadable; /* config.yml is there but could not be read (a notice says why) */
     int config_parsed; /* config.yml read by the config parser */
     int grid_k_config; /* general.grid_size (resolved), 0 when unknown */
     int n_iterations;  /* trainer.n_iterations, 0 when unknown */
@@ -73,6 +75,28 @@ typedef struct rp_run {
     char notices[RP_MAX_NOTICES][600];
     int n_notices, n_more_notices;
 } rp_run;
+
+/* Reads `path`, the file `name` of the run folder (as the page names it,
+ * e.g. "metrics.csv"), only when it is a regular file: its type is checked
+ * before opening (a symbolic link's target, not the link) and again on the
+ * opened descriptor, which is opened non-blocking, so a FIFO, device or
+ * folder is never read. Reads at most max_size bytes into a malloc'd buffer
+ * with a NUL byte appended (not counted in *size). Returns RP_READ_OK,
+ * RP_READ_MISSING (nothing at path, not even a dangling link) or
+ * RP_READ_BAD with `msg` saying what is wrong, starting with `name`. */
+enum { RP_READ_OK, RP_READ_MISSING, RP_READ_BAD };
+int rp_read_file(const char *path, const char *name, size_t max_size, char **data, size_t *size, char *msg,
+                 size_t msg_size);
+
+/* Reads and checks the latest samples file of a cell (which must have one):
+ * a PNG is walked chunk by chunk (signature, IHDR first, every chunk whole
+ * with a right CRC, IDAT, IEND), a JPEG marker by marker (start of image,
+ * whole segments, scan data, end of image); nothing is decoded. A file
+ * named .png or .jpg must be one; other files without NUL bytes are text. Returns 0 with the data (free
+ * it) and *mime ("image/png", "image/jpeg", or NULL for text), or -1 with
+ * `msg` naming the file and what is wrong. */
+int rp_sample_read(const rp_run *run, int cell, char **data, size_t *size, const char **mime, char *msg,
+                   size_t msg_size);
 
 /* Reads everything of run_dir; on failure rp_run_free is still needed. */
 int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err);

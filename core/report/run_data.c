@@ -2,8 +2,10 @@
  * (columns found by their header names, so older files without `seconds`
  * or newer ones with extra columns work), config.yml, the latest samples
  * file of each cell and the mixture weights. Nothing here trusts the files:
- * sizes are capped, numbers and cell indices are range-checked, and a bad
- * row becomes a notice on the page instead of a failed report. */
+ * only regular files are read (a FIFO would block, /dev/zero never ends),
+ * sizes are capped, images are checked before they are embedded, numbers
+ * and cell indices are range-checked, and a bad row or file becomes a
+ * notice on the page instead of a failed report. */
 #include "report/report_internal.h"
 
 #include "config/config.h"
@@ -11,16 +13,22 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #define METRICS_MAX_BYTES ((size_t)1 << 30) /* 1 GiB: ~10 M rows */
 #define CONFIG_MAX_BYTES ((size_t)16 << 20)
 #define MIXTURE_MAX_BYTES ((size_t)1 << 20)
+#define SAMPLE_MAX_BYTES ((size_t)16 << 20)
 #define MAX_COLUMNS 64
 #define MAX_WEIGHTS 64
 
@@ -41,6 +49,239 @@ void rp_notice(rp_run *run, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(run->notices[run->n_notices++], sizeof run->notices[0], fmt, ap);
     va_end(ap);
+}
+
+/* ---- reading files of the run folder ------------------------------------ */
+
+static const char *type_name(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a folder";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "an unknown kind of file";
+}
+
+int rp_read_file(const char *path, const char *name, size_t max_size, char **data, size_t *size, char *msg,
+                 size_t msg_size)
+{
+    *data = NULL;
+    *size = 0;
+    msg[0] = '\0';
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return RP_READ_MISSING;
+        snprintf(msg, msg_size, "%s could not be read: %s", name, strerror(errno));
+        return RP_READ_BAD;
+    }
+    int link = S_ISLNK(st.st_mode);
+    if (link && stat(path, &st) != 0) {
+        snprintf(msg, msg_size, "%s is a symbolic link to %s; not read", name,
+                 errno == ENOENT ? "nothing (its target is missing)" : strerror(errno));
+        return RP_READ_BAD;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(msg, msg_size, "%s is not a regular file (%s%s); not read", name, link ? "a symbolic link to " : "",
+                 type_name(st.st_mode));
+        return RP_READ_BAD;
+    }
+    /* Non-blocking: had the file become a FIFO since the stat, open would
+     * wait for a writer. fstat below decides on what was opened. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(msg, msg_size, "%s could not be opened: %s", name, strerror(errno));
+        return RP_READ_BAD;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(msg, msg_size, "%s is not a regular file (it changed while being read); not read", name);
+        return RP_READ_BAD;
+    }
+    if ((uint64_t)st.st_size > max_size) {
+        close(fd);
+        snprintf(msg, msg_size, "%s is too large (%lld bytes, the limit is %zu); not read", name,
+                 (long long)st.st_size, max_size);
+        return RP_READ_BAD;
+    }
+    /* The size at the fstat: bytes appended meanwhile (a row being
+     * written) wait for the next report. */
+    size_t want = (size_t)st.st_size, len = 0;
+    char *buf = malloc(want + 1);
+    if (!buf) {
+        close(fd);
+        snprintf(msg, msg_size, "%s could not be read: out of memory (%zu bytes)", name, want);
+        return RP_READ_BAD;
+    }
+    while (len < want) {
+        ssize_t r = read(fd, buf + len, want - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(msg, msg_size, "%s could not be read: %s", name, strerror(errno));
+            free(buf);
+            close(fd);
+            return RP_READ_BAD;
+        }
+        if (r == 0) /* shrunk meanwhile */
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *data = buf;
+    *size = len;
+    return RP_READ_OK;
+}
+
+/* ---- samples files -------------------------------------------------------- */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int is_png(const unsigned char *p, size_t n)
+{
+    return n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0;
+}
+
+/* What is wrong with a PNG file (into why), or NULL when nothing is: the
+ * signature, IHDR first with a non-zero size, every chunk whole with its
+ * CRC right, image data, and IEND. Walks the chunks; decodes nothing. */
+static const char *png_damage(const unsigned char *p, size_t n, char *why, size_t why_size)
+{
+    if (!is_png(p, n))
+        return "no PNG signature";
+    int idat = 0;
+    for (size_t off = 8;;) {
+        if (off == n)
+            return "cut short: no IEND chunk";
+        if (n - off < 12)
+            return "cut short inside a chunk header";
+        uint32_t len = be32(p + off);
+        const unsigned char *type = p + off + 4;
+        for (int i = 0; i < 4; i++)
+            if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z'))) {
+                snprintf(why, why_size, "a damaged chunk header at byte %zu", off);
+                return why;
+            }
+        if (off == 8 && (memcmp(type, "IHDR", 4) != 0 || len != 13))
+            return "no IHDR chunk at the start";
+        if (len > 0x7fffffffu || len > n - off - 12) {
+            snprintf(why, why_size, "cut short inside chunk %.4s", (const char *)type);
+            return why;
+        }
+        if (off == 8 && (be32(p + off + 8) == 0 || be32(p + off + 12) == 0))
+            return "IHDR gives a width or height of 0";
+        if ((uint32_t)crc32(0, type, 4 + len) != be32(p + off + 8 + len)) {
+            snprintf(why, why_size, "chunk %.4s has a wrong checksum", (const char *)type);
+            return why;
+        }
+        if (memcmp(type, "IDAT", 4) == 0)
+            idat = 1;
+        if (memcmp(type, "IEND", 4) == 0)
+            return idat ? NULL : "no image data (IDAT chunk)";
+        off += 12 + (size_t)len;
+    }
+}
+
+/* What is wrong with a JPEG file (into why), or NULL: the start-of-image
+ * marker, then segments whose lengths stay inside the file, entropy-coded
+ * data after each start of scan, and the end-of-image marker (missing when
+ * the file is cut short). Walks the markers; decodes nothing. */
+static const char *jpeg_damage(const unsigned char *p, size_t n, char *why, size_t why_size)
+{
+    if (n < 3 || p[0] != 0xff || p[1] != 0xd8 || p[2] != 0xff)
+        return "no JPEG start-of-image marker";
+    for (size_t off = 2;;) {
+        if (off >= n)
+            return "cut short: no end-of-image marker";
+        if (p[off] != 0xff) {
+            snprintf(why, why_size, "no marker at byte %zu", off);
+            return why;
+        }
+        while (off < n && p[off] == 0xff) /* fill bytes */
+            off++;
+        if (off >= n)
+            return "cut short: no end-of-image marker";
+        unsigned m = p[off++];
+        if (m == 0xd9)
+            return NULL;
+        if (m == 0x01 || (m >= 0xd0 && m <= 0xd8)) /* markers without a length */
+            continue;
+        if (n - off < 2)
+            return "cut short inside a marker";
+        size_t len = (size_t)p[off] << 8 | p[off + 1];
+        if (len < 2) {
+            snprintf(why, why_size, "a damaged segment at byte %zu", off - 2);
+            return why;
+        }
+        if (len > n - off) {
+            snprintf(why, why_size, "cut short inside the segment at byte %zu", off - 2);
+            return why;
+        }
+        off += len;
+        if (m == 0xda) /* start of scan: its data runs to the next marker but a restart */
+            while (off + 1 < n && !(p[off] == 0xff && p[off + 1] != 0 && !(p[off + 1] >= 0xd0 && p[off + 1] <= 0xd7)))
+                off++;
+        if (m == 0xda && off + 1 >= n)
+            return "cut short inside the image data";
+    }
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int rp_sample_read(const rp_run *run, int cell, char **data, size_t *size, const char **mime, char *msg,
+                   size_t msg_size)
+{
+    const rp_cell *c = &run->cells[cell];
+    char name[400];
+    snprintf(name, sizeof name, "samples/cell-%d/%.300s", cell, base_name(c->sample)); /* d_name: <= 255 */
+    *mime = NULL;
+    int rc = rp_read_file(c->sample, name, SAMPLE_MAX_BYTES, data, size, msg, msg_size);
+    if (rc == RP_READ_MISSING)
+        snprintf(msg, msg_size, "%s has gone (removed while the report was written); not shown", name);
+    if (rc != RP_READ_OK)
+        return -1;
+    const unsigned char *u = (const unsigned char *)*data;
+    const char *ext = strrchr(name, '.');
+    int want_png = ext && strcasecmp(ext, ".png") == 0;
+    int want_jpeg = ext && (strcasecmp(ext, ".jpg") == 0 || strcasecmp(ext, ".jpeg") == 0);
+    const char *bad = NULL;
+    char why[96];
+    if (*size == 0) {
+        snprintf(msg, msg_size, "%s: empty; not shown", name);
+    } else if (is_png(u, *size) || (want_png && !(*size >= 3 && u[0] == 0xff && u[1] == 0xd8))) {
+        if ((bad = png_damage(u, *size, why, sizeof why)))
+            snprintf(msg, msg_size, "%s: not a PNG (truncated or damaged: %s); not shown", name, bad);
+        *mime = "image/png";
+    } else if ((*size >= 2 && u[0] == 0xff && u[1] == 0xd8) || want_jpeg) {
+        if ((bad = jpeg_damage(u, *size, why, sizeof why)))
+            snprintf(msg, msg_size, "%s: not a JPEG (truncated or damaged: %s); not shown", name, bad);
+        *mime = "image/jpeg";
+    } else if (memchr(*data, '\0', *size)) {
+        snprintf(msg, msg_size, "%s is neither a PNG nor a JPEG image nor text; not shown", name);
+    } else {
+        return 0; /* text samples (a plugin's CSV of sequences) */
+    }
+    if (*size && !bad && *mime)
+        return 0;
+    free(*data);
+    *data = NULL;
+    *size = 0;
+    *mime = NULL;
+    return -1;
 }
 
 /* ---- small parsers ------------------------------------------------------ */
@@ -121,19 +362,31 @@ static int add_row(rp_run *run, const rp_row *r, lpz_error *err)
 
 static int load_metrics(rp_run *run, lpz_error *err)
 {
-    char path[4200];
+    char path[4200], msg[sizeof run->notices[0]];
     snprintf(path, sizeof path, "%s/metrics.csv", run->dir);
-    if (!lpz_is_file(path))
-        return LPZ_OK;
     size_t size;
-    int rc = lpz_read_file(path, METRICS_MAX_BYTES, &run->metrics, &size, err);
-    if (rc)
-        return rc;
+    int rc = rp_read_file(path, "metrics.csv", METRICS_MAX_BYTES, &run->metrics, &size, msg, sizeof msg);
+    if (rc == RP_READ_MISSING) {
+        snprintf(run->metrics_problem, sizeof run->metrics_problem, "is missing");
+        rp_notice(run, "metrics.csv: missing");
+        return LPZ_OK;
+    }
+    if (rc != RP_READ_OK) {
+        snprintf(run->metrics_problem, sizeof run->metrics_problem, "could not be read");
+        rp_notice(run, "%s", msg);
+        return LPZ_OK;
+    }
     run->has_metrics = 1;
     char *text = run->metrics;
     char *nl = memchr(text, '\n', size);
-    if (!nl) /* header still being written (or an empty file): no rows yet */
+    if (!nl) {
+        /* Damaged, or a run in its first iteration: the trainer's header
+         * reaches the file with the first iteration's rows. */
+        snprintf(run->metrics_problem, sizeof run->metrics_problem, "%s", size ? "has no header row" : "is empty");
+        rp_notice(run, "%s", size ? "metrics.csv: no header row (the file ends inside its first line)"
+                                  : "metrics.csv: empty (no header row)");
         return LPZ_OK;
+    }
 
     /* The header: which column holds what. */
     int col_of[RP_NVALUES], col_it = -1, col_cell = -1, col_mix = -1, n_cols = 0;
@@ -283,18 +536,19 @@ static void hide_secrets(char *text)
 
 static void load_config(rp_run *run)
 {
-    char path[4200];
+    char path[4200], msg[sizeof run->notices[0]];
     snprintf(path, sizeof path, "%s/config.yml", run->dir);
-    if (!lpz_is_file(path))
-        return;
     size_t size;
-    lpz_error e;
-    lpz_error_clear(&e);
-    if (lpz_read_file(path, CONFIG_MAX_BYTES, &run->config, &size, &e)) {
-        char buf[2600];
-        rp_notice(run, "config.yml: %s", lpz_error_format(&e, buf, sizeof buf));
+    int rc = rp_read_file(path, "config.yml", CONFIG_MAX_BYTES, &run->config, &size, msg, sizeof msg);
+    if (rc == RP_READ_MISSING)
+        return;
+    if (rc != RP_READ_OK) {
+        run->config_unreadable = 1;
+        rp_notice(run, "%s", msg);
         return;
     }
+    lpz_error e;
+    lpz_error_clear(&e);
     lpz_config cfg;
     lpz_config_init_defaults(&cfg);
     if (lpz_config_load_buffer(run->config, size, "config.yml", &cfg, &e) == LPZ_OK) {
@@ -424,21 +678,25 @@ static int add_weight(rp_cell *c, int cell, const char *name, double w)
  * comments. Returns 1 when weights were read. */
 static int load_mixture_file(rp_run *run, int cell)
 {
-    char path[4200];
+    char path[4200], name[64], msg[sizeof run->notices[0]];
     snprintf(path, sizeof path, "%s/master/%d/mixture.yml", run->dir, cell);
-    if (!lpz_is_file(path))
-        return 0;
+    snprintf(name, sizeof name, "master/%d/mixture.yml", cell);
     char *text;
     size_t size;
-    lpz_error e;
-    lpz_error_clear(&e);
-    if (lpz_read_file(path, MIXTURE_MAX_BYTES, &text, &size, &e)) {
-        char buf[2600];
-        rp_notice(run, "master/%d/mixture.yml: %s", cell, lpz_error_format(&e, buf, sizeof buf));
+    int rc = rp_read_file(path, name, MIXTURE_MAX_BYTES, &text, &size, msg, sizeof msg);
+    if (rc == RP_READ_MISSING)
+        return 0;
+    if (rc != RP_READ_OK) {
+        rp_notice(run, "%s", msg);
         return 0;
     }
     rp_cell *c = &run->cells[cell];
     c->n_weights = 0;
+    if (memchr(text, '\0', size)) {
+        rp_notice(run, "%s: damaged (it holds NUL bytes); not read", name);
+        free(text);
+        return 0;
+    }
     int line = 0, ok = 1;
     for (char *p = text; *p && ok; line++) {
         char *eol = strchr(p, '\n');
@@ -481,6 +739,8 @@ static int load_mixture_file(rp_run *run, int cell)
         p = next;
     }
     free(text);
+    if (ok && !c->n_weights)
+        rp_notice(run, size ? "%s: no generator weights (only comments or blank lines)" : "%s: empty", name);
     if (!ok)
         c->n_weights = 0;
     c->weights_final = ok && c->n_weights > 0;
@@ -550,11 +810,13 @@ int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err)
                             "e.g. output/lipizzaner_gan/<timestamp>");
         return LPZ_ENOTFOUND;
     }
+    /* Either file counts, whatever its type: a damaged one is listed on the page. */
     char path[4200];
+    struct stat st;
     snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
-    int has_metrics = lpz_is_file(path);
+    int has_metrics = lstat(path, &st) == 0;
     snprintf(path, sizeof path, "%s/config.yml", run_dir);
-    if (!has_metrics && !lpz_is_file(path)) {
+    if (!has_metrics && lstat(path, &st) != 0) {
         lpz_error_set(err, LPZ_ENOTFOUND, "not an lpz run folder: it has neither metrics.csv nor config.yml");
         lpz_error_where(err, "%s", run_dir);
         lpz_error_hint(err, "pass the folder 'lpz train' printed after 'results:' "
@@ -600,6 +862,15 @@ int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err)
     for (int i = 0; i < run->n_cells; i++) {
         rp_cell *c = &run->cells[i];
         find_latest_sample(run, i);
+        if (c->sample[0]) { /* checked here to be listed; html.c reads it again to embed it */
+            char *data, msg[sizeof run->notices[0]];
+            size_t size;
+            const char *mime;
+            if (rp_sample_read(run, i, &data, &size, &mime, msg, sizeof msg))
+                rp_notice(run, "%s", msg);
+            else
+                free(data);
+        }
         if (!load_mixture_file(run, i)) {
             all_final = 0;
             for (int j = c->n_rows - 1; j >= 0; j--)

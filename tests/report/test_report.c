@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -68,6 +70,8 @@ static void write_file(const char *path, const char *text)
 {
     assert_int_equal(lpz_write_file_atomic(path, text, strlen(text), NULL), LPZ_OK);
 }
+
+static void assert_problem(const char *html, const char *notice);
 
 /* Decodes base64 up to the closing quote into a malloc'd buffer. */
 static unsigned char *unbase64(const char *s, size_t *n)
@@ -258,7 +262,8 @@ static void test_bad_samples_and_mixture_files_are_explained_in_the_page(void **
     write_file(path, "# mixture\ngenerator-3.safetensors: banana\n");
     assert_int_equal(lpz_report_write(dir, NULL), LPZ_OK);
     char *html = read_report(dir);
-    assert_non_null(strstr(html, "iteration-0002.png is neither a PNG nor a JPEG image nor text"));
+    assert_problem(html, "samples/cell-0/iteration-0002.png: not a PNG (truncated or damaged: no PNG signature); "
+                         "not shown");
     assert_non_null(strstr(html, "<pre class=\"samples-text\">t,packets,bytes\n0,3,1500\n1,&lt;b&gt;,40\n</pre>"));
     assert_non_null(strstr(html, "master/3/mixture.yml:2: expected"));
     /* Cell 3 falls back to its latest metrics row; the run is not finished. */
@@ -325,6 +330,281 @@ static void test_damaged_metrics_never_crash(void **state)
     free(orig);
 }
 
+/* ---- damaged run files: each is listed under "Problems found", naming the
+ * file and what is wrong; nothing that is not a regular file is read (a
+ * FIFO would block, /dev/zero and /dev/urandom never end). alarm() turns a
+ * hang into a failure instead of waiting for the ctest timeout. */
+
+/* A finished 2x2 run (3 iterations, scores, every mixture.yml). */
+static const char *finished_run(const char *name)
+{
+    const char *dir = run_path(name);
+    fixture_opts o = {2, 3, 1, 1, 0};
+    assert_int_equal(fixture_write(dir, &o), 0);
+    return dir;
+}
+
+static void run_file(char *path, size_t size, const char *dir, const char *rel)
+{
+    snprintf(path, size, "%s/%s", dir, rel);
+}
+
+/* Writes the report of dir (it must succeed) and returns the page. */
+static char *report_of(const char *dir)
+{
+    alarm(30);
+    lpz_error err;
+    lpz_error_clear(&err);
+    int rc = lpz_report_write(dir, &err);
+    alarm(0);
+    if (rc)
+        fprintf(stderr, "lpz_report_write: %s\n", err.message);
+    assert_int_equal(rc, LPZ_OK);
+    return read_report(dir);
+}
+
+/* The problem is listed (HTML-escaped text of the notice) in the notices section. */
+static void assert_problem(const char *html, const char *notice)
+{
+    const char *section = strstr(html, "<section class=\"notices\"><h2>Problems found while reading the run</h2>");
+    if (!section || !strstr(section, notice))
+        fprintf(stderr, "expected the problem '%s' in:\n%.3000s\n", notice, section ? section : html);
+    assert_non_null(section);
+    assert_non_null(strstr(section, notice));
+}
+
+/* A finished run whose metrics.csv cannot be read: the problem is listed,
+ * the status does not claim 0 iterations, and the rest of the run is shown. */
+static void assert_metrics_problem(const char *dir, const char *notice)
+{
+    char *html = report_of(dir);
+    assert_problem(html, notice);
+    assert_null(strstr(html, "Finished after 0 iterations"));
+    assert_non_null(strstr(html, "Finished; the number of iterations is not known: metrics.csv "));
+    assert_int_equal(count(html, "src=\"data:image/png;base64,"), 4);
+    assert_int_equal(count(html, "<table class=\"mixture"), 4);
+    free(html);
+}
+
+static void test_empty_metrics_is_a_problem_not_zero_iterations(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("metrics-empty");
+    char path[600];
+    run_file(path, sizeof path, dir, "metrics.csv");
+    assert_int_equal(truncate(path, 0), 0);
+    assert_metrics_problem(dir, "metrics.csv: empty (no header row)");
+}
+
+static void test_metrics_cut_inside_its_header_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("metrics-cut");
+    char path[600];
+    run_file(path, sizeof path, dir, "metrics.csv");
+    assert_int_equal(truncate(path, 20), 0); /* "iteration,cell,g_los" */
+    assert_metrics_problem(dir, "metrics.csv: no header row (the file ends inside its first line)");
+}
+
+static void test_metrics_that_is_a_folder_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("metrics-dir");
+    char path[600];
+    run_file(path, sizeof path, dir, "metrics.csv");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_metrics_problem(dir, "metrics.csv is not a regular file (a folder); not read");
+}
+
+static void test_metrics_fifo_is_not_read_and_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("metrics-fifo");
+    char path[600];
+    run_file(path, sizeof path, dir, "metrics.csv");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_metrics_problem(dir, "metrics.csv is not a regular file (a FIFO); not read");
+}
+
+static void test_metrics_symlink_to_dev_zero_is_not_read_and_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("metrics-zero");
+    char path[600];
+    run_file(path, sizeof path, dir, "metrics.csv");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    assert_metrics_problem(dir,
+                           "metrics.csv is not a regular file (a symbolic link to a character device); not read");
+    /* A running run says so too, instead of "0 of 5 iterations done". */
+    assert_int_equal(lpz_report_write_ex(dir, LPZ_REPORT_RUNNING, NULL), LPZ_OK);
+    char *html = read_report(dir);
+    assert_null(strstr(html, "0 of 5 iterations done"));
+    assert_non_null(strstr(html, "In progress (or stopped); the number of iterations done is not known"));
+    free(html);
+}
+
+/* Cell 0's latest samples file (iteration 3) damaged: listed, not embedded;
+ * the other three cells still show theirs. */
+static void assert_sample_problem(const char *dir, const char *notice)
+{
+    char *html = report_of(dir);
+    assert_problem(html, notice);
+    assert_null(strstr(html, "alt=\"samples of cell 0 "));
+    assert_int_equal(count(html, "src=\"data:image/png;base64,"), 3);
+    /* The tile says why too. */
+    const char *tile = strstr(html, "<div class=\"cell\" data-cell=\"0\"");
+    assert_non_null(tile);
+    const char *why = strstr(tile, "<p class=\"empty\">samples/cell-0/iteration-0003.png");
+    assert_non_null(why);
+    assert_true(why < strstr(tile, "data-cell=\"1\""));
+    free(html);
+}
+
+static void test_empty_png_sample_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("png-empty");
+    char path[600];
+    run_file(path, sizeof path, dir, "samples/cell-0/iteration-0003.png");
+    assert_int_equal(truncate(path, 0), 0);
+    assert_sample_problem(dir, "samples/cell-0/iteration-0003.png: empty; not shown");
+}
+
+static void test_truncated_png_sample_is_not_embedded(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("png-cut");
+    char path[600];
+    struct stat st;
+    run_file(path, sizeof path, dir, "samples/cell-0/iteration-0003.png");
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 100);
+    assert_int_equal(truncate(path, 100), 0);
+    assert_sample_problem(dir, "samples/cell-0/iteration-0003.png: not a PNG (truncated or damaged: ");
+}
+
+static void test_png_sample_with_a_flipped_byte_is_not_embedded(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("png-crc");
+    char path[600], *data;
+    size_t size;
+    run_file(path, sizeof path, dir, "samples/cell-0/iteration-0003.png");
+    assert_int_equal(lpz_read_file(path, 1 << 20, &data, &size, NULL), LPZ_OK);
+    assert_true(size > 40);
+    data[size - 17] ^= 0x10; /* the last byte of the image data, before IDAT's CRC and IEND */
+    assert_int_equal(lpz_write_file_atomic(path, data, size, NULL), LPZ_OK);
+    free(data);
+    assert_sample_problem(dir,
+                          "samples/cell-0/iteration-0003.png: not a PNG (truncated or damaged: chunk IDAT has a wrong "
+                          "checksum); not shown");
+}
+
+/* The marker structure of a JPEG (not a decodable image: only markers and
+ * lengths are checked), with FF D9 bytes inside its quantisation table. */
+static void test_truncated_jpeg_sample_is_not_embedded(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("jpeg-cut");
+    unsigned char jpeg[128];
+    size_t n = 0;
+    static const unsigned char head[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1,
+                                         0,    0,    0xff, 0xdb, 0x00, 0x43, 0x00};
+    memcpy(jpeg, head, sizeof head);
+    n = sizeof head;
+    for (int i = 0; i < 64; i++)
+        jpeg[n++] = i % 2 ? 0xd9 : 0xff;
+    static const unsigned char scan[] = {0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00,
+                                         0x12, 0x34, 0xff, 0x00, 0x56, 0xff, 0xd0, 0x78, 0xff, 0xd9};
+    memcpy(jpeg + n, scan, sizeof scan);
+    n += sizeof scan;
+    char path[600];
+    run_file(path, sizeof path, dir, "samples/cell-0/iteration-0004.jpg");
+    assert_int_equal(lpz_write_file_atomic(path, jpeg, n, NULL), LPZ_OK);
+    char *html = report_of(dir);
+    assert_non_null(strstr(html, "alt=\"samples of cell 0 after iteration 4\" src=\"data:image/jpeg;base64,"));
+    assert_null(strstr(html, "class=\"notices\""));
+    free(html);
+
+    assert_int_equal(lpz_write_file_atomic(path, jpeg, n - 2, NULL), LPZ_OK); /* without its end marker */
+    html = report_of(dir);
+    assert_problem(html, "samples/cell-0/iteration-0004.jpg: not a JPEG (truncated or damaged: cut short inside the "
+                         "image data); not shown");
+    assert_null(strstr(html, "data:image/jpeg"));
+    free(html);
+    assert_int_equal(lpz_write_file_atomic(path, jpeg, 60, NULL), LPZ_OK); /* inside the table */
+    html = report_of(dir);
+    assert_problem(html, "samples/cell-0/iteration-0004.jpg: not a JPEG (truncated or damaged: cut short inside the "
+                         "segment at byte 20); not shown");
+    free(html);
+}
+
+static void test_png_sample_symlink_to_dev_urandom_is_not_read(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("png-urandom");
+    char path[600];
+    run_file(path, sizeof path, dir, "samples/cell-0/iteration-0003.png");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/dev/urandom", path), 0);
+    assert_sample_problem(dir, "samples/cell-0/iteration-0003.png is not a regular file (a symbolic link to a "
+                               "character device); not read");
+}
+
+static void test_png_sample_fifo_is_not_read(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("png-fifo");
+    char path[600];
+    run_file(path, sizeof path, dir, "samples/cell-0/iteration-0003.png");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_sample_problem(dir, "samples/cell-0/iteration-0003.png is not a regular file (a FIFO); not read");
+}
+
+static void test_empty_mixture_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("mixture-empty");
+    char path[600];
+    run_file(path, sizeof path, dir, "master/0/mixture.yml");
+    assert_int_equal(truncate(path, 0), 0);
+    char *html = report_of(dir);
+    assert_problem(html, "master/0/mixture.yml: empty");
+    /* Cell 0 shows the weights of its latest metrics row instead. */
+    assert_non_null(strstr(html, "cell 0 &mdash; after iteration 3"));
+    free(html);
+
+    /* Comments only, and a FIFO, likewise. */
+    write_file(path, "# mixture of cell 0\n\n");
+    html = report_of(dir);
+    assert_problem(html, "master/0/mixture.yml: no generator weights (only comments or blank lines)");
+    free(html);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    html = report_of(dir);
+    assert_problem(html, "master/0/mixture.yml is not a regular file (a FIFO); not read");
+    free(html);
+}
+
+static void test_config_that_is_not_a_regular_file_is_a_problem(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("config-fifo");
+    char path[600];
+    run_file(path, sizeof path, dir, "config.yml");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    char *html = report_of(dir);
+    assert_problem(html, "config.yml is not a regular file (a FIFO); not read");
+    assert_null(strstr(html, "config.yml is missing"));
+    assert_non_null(strstr(html, "Finished after 3 iterations."));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +617,19 @@ int main(void)
         cmocka_unit_test(test_bad_samples_and_mixture_files_are_explained_in_the_page),
         cmocka_unit_test(test_repeated_writes_leave_one_report_and_no_temporary_files),
         cmocka_unit_test(test_damaged_metrics_never_crash),
+        cmocka_unit_test(test_empty_metrics_is_a_problem_not_zero_iterations),
+        cmocka_unit_test(test_metrics_cut_inside_its_header_is_a_problem),
+        cmocka_unit_test(test_metrics_that_is_a_folder_is_a_problem),
+        cmocka_unit_test(test_metrics_fifo_is_not_read_and_is_a_problem),
+        cmocka_unit_test(test_metrics_symlink_to_dev_zero_is_not_read_and_is_a_problem),
+        cmocka_unit_test(test_empty_png_sample_is_a_problem),
+        cmocka_unit_test(test_truncated_png_sample_is_not_embedded),
+        cmocka_unit_test(test_png_sample_with_a_flipped_byte_is_not_embedded),
+        cmocka_unit_test(test_truncated_jpeg_sample_is_not_embedded),
+        cmocka_unit_test(test_png_sample_symlink_to_dev_urandom_is_not_read),
+        cmocka_unit_test(test_png_sample_fifo_is_not_read),
+        cmocka_unit_test(test_empty_mixture_is_a_problem),
+        cmocka_unit_test(test_config_that_is_not_a_regular_file_is_a_problem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
