@@ -1922,13 +1922,17 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     t->metrics = fopen(path, "a");
     if (!t->metrics)
         rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
-    else if (ftell(t->metrics) == 0)
+    else if (ftell(t->metrics) == 0) { /* on disk at once: lpz report during the first iteration reads it */
         fprintf(t->metrics, "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights\n");
+        fflush(t->metrics);
+    }
     snprintf(path, sizeof path, "%s/timing.csv", setup->run_dir);
     if (!rc && !(t->timing = fopen(path, "a")))
         rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
-    else if (!rc && ftell(t->timing) == 0)
+    else if (!rc && ftell(t->timing) == 0) {
         fprintf(t->timing, "iteration,cell,seconds,failed_fetches\n");
+        fflush(t->timing);
+    }
     t->rows = calloc((size_t)(p->n_iterations * t->n_cells) + 1, sizeof *t->rows);
     t->done_count = calloc((size_t)p->n_iterations + 1, sizeof *t->done_count);
     if (!rc && (!t->rows || !t->done_count))
