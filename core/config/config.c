@@ -952,19 +952,45 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
             fclose(f);
         return code;
     }
-    size_t size = (size_t)st.st_size;
-    char *data = malloc(size + 1);
+    /* read to the end, not to st_size: files of /proc report size 0 */
+    size_t cap = (size_t)st.st_size + 4096, size = 0;
+    char *data = malloc(cap + 1);
     char *real = realpath(display, NULL);
+    int read_error = 0;
+    while (data && real && !read_error) {
+        size += fread(data + size, 1, cap - size, f);
+        read_error = ferror(f);
+        if (read_error || feof(f))
+            break;
+        char *more = size > MAX_FILE_BYTES ? NULL : realloc(data, 2 * cap + 1);
+        if (!more && size > MAX_FILE_BYTES)
+            break;
+        if (!more) {
+            free(data);
+            data = NULL;
+            break;
+        }
+        data = more;
+        cap *= 2;
+    }
     if (!data || !real) {
         free(data);
         free(real);
         fclose(f);
         return lpz_error_set(c->err, LPZ_ENOMEM, "out of memory");
     }
-    size_t got = fread(data, 1, size, f);
-    int read_error = ferror(f);
     fclose(f);
-    if (read_error || got != size) {
+    if (size > MAX_FILE_BYTES) { /* it grew after fstat */
+        free(data);
+        free(real);
+        lpz_error_set(c->err, LPZ_EINVAL, "cannot read %s: larger than 16 MB", display);
+        if (top)
+            lpz_error_where(c->err, "%s", display);
+        else
+            where_at(c, from, path);
+        return LPZ_EINVAL;
+    }
+    if (read_error) {
         free(data);
         free(real);
         lpz_error_set(c->err, LPZ_EIO, "reading '%s' failed", display);

@@ -373,6 +373,9 @@ static void test_deep_nesting_is_refused_quickly(void **state)
     memset(ok + o + 63, ']', 63);
     strcpy(ok + o + 126, "\n");
     expect_error(put("deep64.yml", ok), LPZ_EINVAL, NULL, "is a section", NULL);
+    /* a file whose size is not known before it is read (procfs reports 0) is read, not called empty */
+    if (access("/proc/self/status", R_OK) == 0)
+        expect_error("/proc/self/status", LPZ_ENOTFOUND, "/proc/self/status:1:1", "unknown key 'Name'", NULL);
 }
 
 static void test_malformed_and_empty_files(void **state)
