@@ -79,6 +79,11 @@ int lpz_cmd_train(const lpz_cli_args *args)
     if (args->distributed || args->master || args->client) {
         return lpz_cmd_train_distributed(args);
     }
+    if (args->port || args->bind) { /* a local run listens on nothing: the option would be ignored */
+        fprintf(stderr, "lpz: error: %s is for a client: lpz train --distributed --client %s\n",
+                args->port ? "--port" : "--bind", args->port ? "--port PORT" : "--bind ADDR");
+        return 2;
+    }
     int grid = 0;
     if (args->grid && parse_grid(args->grid, &grid)) {
         fprintf(stderr, "lpz: error: --grid %s: expected a whole number from 1 to 64 (K for a KxK grid)\n",

@@ -37,6 +37,15 @@ for c in 0 1 2 3; do
     || fail "weights of cell $c do not sum to 1"
 done
 
+# --port and --bind are a client's: a local run refuses them (it ignored them).
+set +e
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/p" --port 6000 > "$work/port.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "--port without --distributed: exit $status"
+grep -q -- "--port is for a client" "$work/port.out" || fail "--port: $(cat "$work/port.out")"
+[ ! -e "$work/p" ] || fail "a refused run wrote $work/p"
+
 # 2. Deterministic runs are reproducible.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/b" --deterministic -q > /dev/null
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/c" --deterministic -q > /dev/null
