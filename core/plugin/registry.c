@@ -2,6 +2,7 @@
 #include "plugin/registry.h"
 
 #include <lpz/dataloader.h>
+#include <lpz/log.h>
 #include <lpz/network.h>
 
 #include <dirent.h>
@@ -230,8 +231,11 @@ int lpz_registry_open(lpz_registry *reg, const char *const *extra_dirs, int n_ex
 {
     memset(reg, 0, sizeof *reg);
     int bad = 0;
-    for (int i = 0; i < n_extra && !bad; i++)
+    for (int i = 0; i < n_extra && !bad; i++) {
+        if (!lpz_is_dir_path(extra_dirs[i])) /* a typo would otherwise only show as a plugin not found */
+            lpz_log(LPZ_LOG_WARN, "--plugin-dir %s: no such folder", extra_dirs[i]);
         bad = add_dir(reg, extra_dirs[i]);
+    }
     const char *env = getenv("LPZ_PLUGIN_PATH");
     if (env && !bad) {
         char *copy = strdup(env), *save = NULL;
