@@ -281,8 +281,10 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
         if (!lpz_scalar_int(text, &v)) {
             double d;
             lpz_error_set(err, LPZ_EINVAL, "%s expects an integer, got '%s'", name, text);
-            if (lpz_scalar_float(text, &d))
+            if (lpz_scalar_float(text, &d) && d >= k->min && d <= k->max)
                 lpz_error_hint(err, "write a whole number without a decimal point, e.g. %.0f", floor(d));
+            else if (lpz_scalar_float(text, &d)) /* 1e100: no whole number to suggest, the range is the news */
+                lpz_error_hint(err, "a whole number in [%.17g, %.17g]", k->min, k->max);
             else
                 lpz_error_hint(err, "write a whole number such as %s", k->default_value);
             return LPZ_EINVAL;
@@ -1164,7 +1166,7 @@ int lpz_config_set(lpz_config *cfg, const char *path, const char *value, lpz_err
     const lpz_config_key *k = lpz_config_find_key(path);
     if (!k && !plugin_section_of(path)) {
         yaml_mark_t none = {0, 0, 0};
-        if (!*path || path[strlen(path) - 1] == '.' || strstr(path, "..")) {
+        if (!*path || *path == '.' || path[strlen(path) - 1] == '.' || strstr(path, "..")) {
             lpz_error_set(err, LPZ_EINVAL, "'%s' is not a key path", path);
             lpz_error_where(err, "--set %s", path);
             lpz_error_hint(err, "write --set section.key=value, e.g. --set trainer.n_iterations=5");
