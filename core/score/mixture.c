@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Samples per generator forward. */
 #define GEN_CHUNK 64 /* at most the trainer's usual batch, so generators are not re-reserved larger */
@@ -514,7 +515,7 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
     if (snprintf(path, sizeof path, "%s/mixture.yml", dir) >= (int)sizeof path)
         return lpz_error_set(err, LPZ_EINVAL, "mixture folder path is too long");
     if (!lpz_is_dir(dir))
-        return lpz_error_set(err, LPZ_ENOTFOUND, "mixture folder %s does not exist", dir),
+        return lpz_error_set(err, LPZ_ENOTFOUND, "mixture folder '%s' does not exist", dir),
                lpz_error_hint(err, "give a run's master/<cell> folder, which holds mixture.yml"), LPZ_ENOTFOUND;
     char *text = NULL;
     size_t size = 0;
@@ -580,7 +581,10 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
         if ((rc = add_entry(out, dir, name, w, err)))
             break;
         if (!lpz_is_file(out->paths[out->n - 1])) {
-            rc = lpz_error_set(err, LPZ_ENOTFOUND, "generator file %.200s does not exist", out->paths[out->n - 1]);
+            struct stat st;
+            int exists = stat(out->paths[out->n - 1], &st) == 0;
+            rc = lpz_error_set(err, exists ? LPZ_EINVAL : LPZ_ENOTFOUND, "generator file %.200s %s",
+                               out->paths[out->n - 1], exists ? "is not a regular file" : "does not exist");
             break;
         }
         sum += w;
