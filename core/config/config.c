@@ -982,25 +982,18 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
         return lpz_error_set(c->err, LPZ_ENOMEM, "out of memory");
     }
     fclose(f);
-    if (size > MAX_FILE_BYTES) { /* it grew after fstat */
+    if (read_error || size > MAX_FILE_BYTES) { /* the latter: it grew after fstat */
         free(data);
         free(real);
-        lpz_error_set(c->err, LPZ_EINVAL, "cannot read %s: larger than 16 MB", display);
+        if (read_error)
+            lpz_error_set(c->err, LPZ_EIO, "reading '%s' failed", display);
+        else
+            lpz_error_set(c->err, LPZ_EINVAL, "cannot read %s: larger than 16 MB", display);
         if (top)
             lpz_error_where(c->err, "%s", display);
         else
             where_at(c, from, path);
-        return LPZ_EINVAL;
-    }
-    if (read_error) {
-        free(data);
-        free(real);
-        lpz_error_set(c->err, LPZ_EIO, "reading '%s' failed", display);
-        if (top)
-            lpz_error_where(c->err, "%s", display);
-        else
-            where_at(c, from, path);
-        return LPZ_EIO;
+        return c->err->code;
     }
     int rc = load_text(c, display, real, data, size, path, from);
     free(data);
