@@ -210,9 +210,11 @@ static void greet_all(master *m)
 
 /* ---- results ---- */
 
-/* Keeps the rows of a metrics.csv / timing.csv text by iteration. */
-static void merge_rows(master *m, mcell *c, int cell, const uint8_t *data, size_t size, int timing)
+/* Keeps the rows of a metrics.csv / timing.csv text by iteration; returns
+ * how many rows it kept (the header is not one). */
+static int merge_rows(master *m, mcell *c, int cell, const uint8_t *data, size_t size, int timing)
 {
+    int kept = 0;
     char **rows = timing ? c->timing : c->metrics;
     char *hdr = timing ? m->timing_header : m->metrics_header;
     size_t hsize = timing ? sizeof m->timing_header : sizeof m->metrics_header;
@@ -237,11 +239,13 @@ static void merge_rows(master *m, mcell *c, int cell, const uint8_t *data, size_
                 if (dup) {
                     free(rows[it]);
                     rows[it] = dup;
+                    kept++;
                 }
             }
         }
         i = e + 1;
     }
+    return kept;
 }
 
 /* 1 when a file name belongs to cell c's results. */
@@ -267,8 +271,9 @@ static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *
             continue;
         }
         if (!strcmp(x->name, "metrics.csv") || !strcmp(x->name, "timing.csv")) {
-            m->new_rows |= x->name[0] == 'm' && x->size > 0;
-            merge_rows(m, c, cell, x->data, (size_t)x->size, x->name[0] == 't');
+            /* a cell's metrics.csv holds its header from the start: only rows count */
+            int kept = merge_rows(m, c, cell, x->data, (size_t)x->size, x->name[0] == 't');
+            m->new_rows |= x->name[0] == 'm' && kept > 0;
             continue;
         }
         char path[PATH_MAX + 300];
