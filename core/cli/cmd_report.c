@@ -15,11 +15,15 @@ int lpz_cmd_report(const lpz_cli_args *args)
     const char *dir = args->positional[0];
     lpz_error err;
     lpz_error_clear(&err);
-    if (lpz_report_write(dir, &err) != LPZ_OK) {
+    int problems = 0;
+    if (lpz_report_write_counted(dir, LPZ_REPORT_AUTO, &problems, &err) != LPZ_OK) {
         lpz_cli_print_error(&err);
         return 1;
     }
     if (!args->quiet)
         printf("report: %s/report.html\n", dir);
+    if (problems) /* on stderr, also with -q: the page is written, but parts of the run are damaged */
+        fprintf(stderr, "lpz: warning: the page lists %d problem%s found while reading the run (its section "
+                        "'Problems found while reading the run')\n", problems, problems == 1 ? "" : "s");
     return 0;
 }

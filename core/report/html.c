@@ -459,6 +459,13 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
 
 int lpz_report_write_ex(const char *run_dir, int state, lpz_error *err)
 {
+    return lpz_report_write_counted(run_dir, state, NULL, err);
+}
+
+int lpz_report_write_counted(const char *run_dir, int state, int *problems, lpz_error *err)
+{
+    if (problems)
+        *problems = 0;
     rp_run run;
     int rc = rp_run_load(&run, run_dir, err);
     if (!rc) {
@@ -470,6 +477,8 @@ int lpz_report_write_ex(const char *run_dir, int state, lpz_error *err)
         } else {
             rc = rp_render(&run, path, err);
         }
+        if (!rc && problems)
+            *problems = run.n_notices + run.n_more_notices;
     }
     rp_run_free(&run);
     return rc;

@@ -52,6 +52,10 @@ typedef enum lpz_report_state {
  * being written) is left out silently. */
 int lpz_report_write_ex(const char *run_dir, int state, lpz_error *err);
 
+/* lpz_report_write_ex; *problems (when not NULL) receives how many
+ * problems the page lists (0 when it fails). */
+int lpz_report_write_counted(const char *run_dir, int state, int *problems, lpz_error *err);
+
 /* lpz_report_write_ex(run_dir, LPZ_REPORT_AUTO, err). */
 int lpz_report_write(const char *run_dir, lpz_error *err);
 

@@ -58,4 +58,9 @@ expect 0 "report: $tmp/zero/report.html" report "$tmp/zero"
 problem "$tmp/zero" "metrics.csv is not a regular file (a symbolic link to a character device); not read"
 problem "$tmp/zero" "samples/cell-1/iteration-0004.png is not a regular file (a symbolic link to a character device)"
 problem "$tmp/zero" "master/0/mixture.yml: empty"
+# ... and the command says how many (on stderr, also with -q); a sound run has none.
+grep -q "the page lists 3 problems found while reading the run" "$tmp/stderr" \
+  || fail "no count of the problems: $(cat "$tmp/stderr")"
+"$lpz" report -q "$tmp/zero" 2>"$tmp/qerr" >/dev/null; grep -q "lists 3 problems" "$tmp/qerr" || fail "-q hid the count"
+"$lpz" report "$tmp/done" 2>"$tmp/derr" >/dev/null; [ ! -s "$tmp/derr" ] || fail "a sound run: $(cat "$tmp/derr")"
 echo PASS
