@@ -101,12 +101,11 @@ static void write_samples(FILE *f, const rp_run *run, int cell)
         fputs("<p class=\"empty\">no samples yet</p>\n", f);
         return;
     }
-    char *data = NULL, msg[600];
-    size_t size = 0;
-    const char *mime;
-    if (rp_sample_read(run, cell, &data, &size, &mime, msg, sizeof msg)) {
+    const char *data = c->sample_data, *mime = c->sample_mime;
+    size_t size = c->sample_size;
+    if (!data) {
         fputs("<p class=\"empty\">", f);
-        esc_str(f, msg);
+        esc_str(f, c->sample_problem ? c->sample_problem : "samples could not be read (out of memory)");
         fputs("</p>\n", f);
         return;
     }
@@ -126,7 +125,6 @@ static void write_samples(FILE *f, const rp_run *run, int cell)
         esc(f, data, n);
         fprintf(f, "%s</pre>\n", n < size ? "\n..." : "");
     }
-    free(data);
 }
 
 static const rp_row *latest_row(const rp_run *run, int cell)

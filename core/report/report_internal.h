@@ -45,6 +45,13 @@ typedef struct rp_cell {
     int n_rows, cap_rows;
     char sample[4096]; /* latest samples file, "" when none */
     int sample_iteration;
+    /* The samples file as read and checked once by rp_run_load: its bytes
+     * (NUL-terminated) and *mime ("image/png", "image/jpeg", NULL for text),
+     * or why it is not shown (also a notice); both NULL when there is none. */
+    char *sample_data;
+    size_t sample_size;
+    const char *sample_mime;
+    char *sample_problem;
     rp_weight *weights; /* mixture weights (final from mixture.yml, else latest row) */
     int n_weights;
     int weights_final;    /* 1: from master/<c>/mixture.yml */
@@ -87,16 +94,6 @@ typedef struct rp_run {
 enum { RP_READ_OK, RP_READ_MISSING, RP_READ_BAD };
 int rp_read_file(const char *path, const char *name, size_t max_size, char **data, size_t *size, char *msg,
                  size_t msg_size);
-
-/* Reads and checks the latest samples file of a cell (which must have one):
- * a PNG is walked chunk by chunk (signature, IHDR first, every chunk whole
- * with a right CRC, IDAT, IEND), a JPEG marker by marker (start of image,
- * whole segments, scan data, end of image); nothing is decoded. A file
- * named .png or .jpg must be one; other files without NUL bytes are text. Returns 0 with the data (free
- * it) and *mime ("image/png", "image/jpeg", or NULL for text), or -1 with
- * `msg` naming the file and what is wrong. */
-int rp_sample_read(const rp_run *run, int cell, char **data, size_t *size, const char **mime, char *msg,
-                   size_t msg_size);
 
 /* Reads everything of run_dir; on failure rp_run_free is still needed. */
 int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err);

@@ -242,8 +242,15 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-int rp_sample_read(const rp_run *run, int cell, char **data, size_t *size, const char **mime, char *msg,
-                   size_t msg_size)
+/* Reads and checks the latest samples file of a cell (which must have one):
+ * a PNG is walked chunk by chunk (signature, IHDR first, every chunk whole
+ * with a right CRC, IDAT, IEND), a JPEG marker by marker (start of image,
+ * whole segments, scan data, end of image); nothing is decoded. A file
+ * named .png or .jpg must be one; other files without NUL bytes are text.
+ * Returns 0 with the data (free it) and *mime ("image/png", "image/jpeg",
+ * or NULL for text), or -1 with `msg` naming the file and what is wrong. */
+static int sample_read(const rp_run *run, int cell, char **data, size_t *size, const char **mime, char *msg,
+                       size_t msg_size)
 {
     const rp_cell *c = &run->cells[cell];
     char name[400];
@@ -380,8 +387,7 @@ static int load_metrics(rp_run *run, lpz_error *err)
     char *text = run->metrics;
     char *nl = memchr(text, '\n', size);
     if (!nl) {
-        /* Damaged, or a run in its first iteration: the trainer's header
-         * reaches the file with the first iteration's rows. */
+        /* Damaged: the trainer writes the header when it opens the file. */
         snprintf(run->metrics_problem, sizeof run->metrics_problem, "%s", size ? "has no header row" : "is empty");
         rp_notice(run, "%s", size ? "metrics.csv: no header row (the file ends inside its first line)"
                                   : "metrics.csv: empty (no header row)");
@@ -862,14 +868,12 @@ int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err)
     for (int i = 0; i < run->n_cells; i++) {
         rp_cell *c = &run->cells[i];
         find_latest_sample(run, i);
-        if (c->sample[0]) { /* checked here to be listed; html.c reads it again to embed it */
-            char *data, msg[sizeof run->notices[0]];
-            size_t size;
-            const char *mime;
-            if (rp_sample_read(run, i, &data, &size, &mime, msg, sizeof msg))
+        if (c->sample[0]) { /* read once: listed here when bad, embedded by html.c when good */
+            char msg[sizeof run->notices[0]];
+            if (sample_read(run, i, &c->sample_data, &c->sample_size, &c->sample_mime, msg, sizeof msg)) {
                 rp_notice(run, "%s", msg);
-            else
-                free(data);
+                c->sample_problem = strdup(msg);
+            }
         }
         if (!load_mixture_file(run, i)) {
             all_final = 0;
@@ -891,6 +895,8 @@ void rp_run_free(rp_run *run)
         for (int i = 0; i < run->n_cells; i++) {
             free(run->cells[i].rows);
             free(run->cells[i].weights);
+            free(run->cells[i].sample_data);
+            free(run->cells[i].sample_problem);
         }
     free(run->cells);
     free(run->rows);
