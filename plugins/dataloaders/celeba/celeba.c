@@ -17,7 +17,7 @@
  * that decoded. Later runs memory-map it; a changed folder changes the
  * fingerprint and rebuilds it. The cache is a local file in this machine's
  * byte order. Unreadable or corrupt images are skipped, as are images over
- * 32768 pixels a side and JPEGs over 8192 x 8192 pixels in all (told by
+ * 32768 pixels a side or 8192 x 8192 pixels in all (told by
  * the header, before decoding); the count is logged. Uses only the SDK,
  * libjpeg and libpng.
  */
@@ -64,11 +64,11 @@ static int fmt_path(char *out, size_t size, const char *fmt, ...)
 /* A JPEG's size is checked from its header, before libjpeg allocates for
  * it: a progressive (or other multi-scan) JPEG keeps every DCT coefficient
  * of the whole image, 2 bytes a sample, and 31 KB of file can claim
- * 65500 x 65500 pixels (12.9 GB). At most MAX_JPEG_PIXELS (8192 x 8192;
+ * 65500 x 65500 pixels (12.9 GB). At most MAX_PIXELS (8192 x 8192;
  * 201 MB of coefficients at 4:2:0), and libjpeg's own allocations on one
  * decoder thread stop at JPEG_MAX_MEMORY (beyond it libjpeg would need a
  * backing store, which it lacks, and fails instead of allocating). */
-#define MAX_JPEG_PIXELS (1u << 26) /* PNGs too (3 bytes a pixel: 201 MB) */
+#define MAX_PIXELS (1u << 26) /* JPEGs and PNGs (a PNG holds 3 bytes a pixel: 201 MB) */
 #define JPEG_MAX_MEMORY (256L << 20)
 #define MAX_DECODE_THREADS 8
 #define MAX_LOGGED_SKIPS 10
@@ -285,9 +285,9 @@ static int decode_jpeg(decoder *dc, size_t len, int target, int *w, int *h)
     jpeg_read_header(&cinfo, TRUE);
     /* the header's claims, before jpeg_start_decompress allocates for them */
     if (cinfo.image_width == 0 || cinfo.image_height == 0 || cinfo.image_width > MAX_SIDE ||
-        cinfo.image_height > MAX_SIDE || (uint64_t)cinfo.image_width * cinfo.image_height > MAX_JPEG_PIXELS) {
+        cinfo.image_height > MAX_SIDE || (uint64_t)cinfo.image_width * cinfo.image_height > MAX_PIXELS) {
         snprintf(dc->msg, sizeof dc->msg, "JPEG: unsupported size %u x %u (at most %u a side and %u pixels)",
-                 cinfo.image_width, cinfo.image_height, MAX_SIDE, MAX_JPEG_PIXELS);
+                 cinfo.image_width, cinfo.image_height, MAX_SIDE, MAX_PIXELS);
         jpeg_destroy_decompress(&cinfo);
         return 0;
     }
@@ -344,9 +344,9 @@ static int decode_png(decoder *dc, size_t len, int *w, int *h)
     img.format = PNG_FORMAT_RGB; /* alpha is composited onto black */
     /* the same pixel limit as a JPEG's: a few KB of PNG can claim 32768 x 32768 (3.2 GB per decoder thread) */
     if (img.width == 0 || img.height == 0 || img.width > MAX_SIDE || img.height > MAX_SIDE ||
-        (uint64_t)img.width * img.height > MAX_JPEG_PIXELS) {
+        (uint64_t)img.width * img.height > MAX_PIXELS) {
         snprintf(dc->msg, sizeof dc->msg, "PNG: unsupported size %u x %u (at most %u a side and %u pixels)",
-                 img.width, img.height, MAX_SIDE, MAX_JPEG_PIXELS);
+                 img.width, img.height, MAX_SIDE, MAX_PIXELS);
         png_image_free(&img);
         return 0;
     }
