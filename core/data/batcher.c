@@ -141,10 +141,9 @@ static int pick_subset(lpz_batcher *b, lpz_error *err)
     if (b->cfg.sampling_ratio < 1.0) {
         m = (int64_t)(b->cfg.sampling_ratio * (double)n + 0.5);
         if (m < b->cfg.batch_size) {
-            if (b->cfg.cell == 0) /* said once, not by every cell */
-                lpz_log(LPZ_LOG_WARN, "dataloader.sampling_ratio %g leaves %lld of %lld samples, fewer than a "
-                        "batch: each cell trains on %lld (one batch)", b->cfg.sampling_ratio, (long long)m,
-                        (long long)n, (long long)b->cfg.batch_size);
+            lpz_log(LPZ_LOG_WARN, "cell %llu: dataloader.sampling_ratio %g leaves %lld of %lld samples, fewer than "
+                    "a batch: it trains on %lld (one batch)", (unsigned long long)b->cfg.cell, b->cfg.sampling_ratio,
+                    (long long)m, (long long)n, (long long)b->cfg.batch_size);
             m = b->cfg.batch_size;
         }
         if (m > n)
