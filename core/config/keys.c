@@ -65,7 +65,8 @@ static const lpz_config_key keys[] = {
     {"general.losswise.api_key", LPZ_CFG_STRING, "\"\"", "the original's hosted logging key; ignored by lpz",
      NULL, ANY, LPZ_CFG_COMPAT, F(general.losswise.api_key)},
     {"general.distribution.auto_discover", LPZ_CFG_BOOL, "false",
-     "the master probes the client addresses for idle clients instead of requiring all listed ones", NULL,
+     "with general.distribution.client_nodes empty, the master looks for idle clients on ports 5000-5099 of "
+     "this machine and of every host of its IPv4 subnets (up to /20 each; docs/distributed.md)", NULL,
      ANY, 0, F(general.distribution.auto_discover)},
     {"general.distribution.heartbeat_timeout_ms", LPZ_CFG_INT, "5000",
      "the master counts a client as lost when it has not answered heartbeats for this long (milliseconds; "

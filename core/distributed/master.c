@@ -16,6 +16,7 @@
 
 #include <lpz/log.h>
 
+#include "distributed/discover.h"
 #include "distributed/proto.h"
 #include "io/fsutil.h"
 #include "runtime/run.h"
@@ -26,6 +27,7 @@
 #define CALL_MS 1500           /* a heartbeat or control answer */
 #define TRANSFER_MS 120000     /* a RESULT or CHECKPOINT */
 #define RELEASE_WAIT_S 10.0
+#define DISCOVER_MS 1000       /* auto_discover: a batch of connects */
 
 enum { NODE_UNUSED, NODE_IDLE, NODE_ACTIVE, NODE_GONE };
 enum { CELL_RUNNING, CELL_DONE, CELL_LOST };
@@ -692,6 +694,44 @@ static void summarise(master *m, lpz_dist_outcome *out)
     free(s);
 }
 
+/* general.distribution.auto_discover with no client listed: the open
+ * ports 5000-5099 of this machine and of its subnets' hosts (discover.h),
+ * to be greeted like listed clients. */
+static int discover_nodes(master *m, lpz_error *err)
+{
+    lpz_dist_scan sc;
+    double t0 = now_s();
+    int rc = lpz_dist_discover(LPZ_DIST_DEFAULT_PORT, LPZ_DIST_PORT_SPAN, DISCOVER_MS, &sc, err);
+    if (rc)
+        return rc;
+    int used = lpz_dist_discover_pick(sc.open, sc.n_open);
+    lpz_log(LPZ_LOG_INFO, "auto_discover: asked %d address%s (%s) on ports %d-%d in %.1f s: %d answered, %d open "
+            "port%s to greet", sc.n_hosts, sc.n_hosts == 1 ? "" : "es", sc.nets, LPZ_DIST_DEFAULT_PORT,
+            LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1, now_s() - t0, sc.n_alive, used, used == 1 ? "" : "s");
+    if (sc.skipped[0])
+        lpz_log(LPZ_LOG_WARN, "auto_discover: not scanned, more than %d addresses: %s (list the clients there in "
+                "general.distribution.client_nodes)", LPZ_DIST_DISCOVER_MAX_HOSTS, sc.skipped);
+    m->nodes = calloc((size_t)(used ? used : 1), sizeof *m->nodes);
+    if (!m->nodes) {
+        lpz_dist_scan_free(&sc);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < sc.n_open; i++) {
+        const lpz_dist_endpoint *e = &sc.open[i];
+        if (e->loopback_only)
+            lpz_log(LPZ_LOG_WARN, "auto_discover: the client on 127.0.0.1:%d not used: it listens on loopback "
+                    "only, which the clients found on other machines cannot reach (start it with a shared secret, "
+                    "or with --bind 0.0.0.0)", e->port);
+        if (!e->use)
+            continue;
+        node *x = &m->nodes[m->n_nodes++];
+        lpz_dist_ip_string(e->ip, x->address, sizeof x->address);
+        x->port = e->port;
+    }
+    lpz_dist_scan_free(&sc);
+    return LPZ_OK;
+}
+
 static int load_nodes(master *m, lpz_error *err)
 {
     const lpz_config *cfg = m->cfg;
@@ -700,23 +740,26 @@ static int load_nodes(master *m, lpz_error *err)
     if (n == 0 && !auto_d)
         return lpz_error_set(err, LPZ_EINVAL, "no clients: general.distribution.client_nodes is empty"),
                lpz_error_hint(err, "list the clients (address and port, e.g. port: 5000-5003) or set "
-                                   "general.distribution.auto_discover: true to probe localhost ports 5000-5099"),
+                                   "general.distribution.auto_discover: true to look for them on ports 5000-5099 "
+                                   "of this machine and of the hosts of its subnets"),
                LPZ_EINVAL;
-    if (auto_d)
-        n = LPZ_DIST_PORT_SPAN;
-    m->nodes = calloc((size_t)n, sizeof *m->nodes);
-    if (!m->nodes)
-        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-    m->n_nodes = n;
-    for (int i = 0; i < n; i++) {
-        node *x = &m->nodes[i];
-        if (auto_d) {
-            snprintf(x->address, sizeof x->address, "127.0.0.1");
-            x->port = LPZ_DIST_DEFAULT_PORT + i;
-        } else {
-            snprintf(x->address, sizeof x->address, "%s", cfg->general.distribution.client_nodes[i].address);
-            x->port = cfg->general.distribution.client_nodes[i].port;
+    if (auto_d) {
+        int rc = discover_nodes(m, err);
+        if (rc)
+            return rc;
+    } else {
+        m->nodes = calloc((size_t)n, sizeof *m->nodes);
+        if (!m->nodes)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        m->n_nodes = n;
+        for (int i = 0; i < n; i++) {
+            snprintf(m->nodes[i].address, sizeof m->nodes[i].address, "%s",
+                     cfg->general.distribution.client_nodes[i].address);
+            m->nodes[i].port = cfg->general.distribution.client_nodes[i].port;
         }
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *x = &m->nodes[i];
         char host[LPZ_CONFIG_NAME_MAX + 2];
         host_of(x, host, sizeof host);
         snprintf(x->url, sizeof x->url, "tcp://%s:%d", host, x->port);
@@ -807,6 +850,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
             idle++;
         else if (m->cfg->general.distribution.n_client_nodes > 0 || !strstr(n->why, "no answer"))
             lpz_log(LPZ_LOG_WARN, "client %s not used: %s", n->url, n->why);
+        else /* auto_discover: an open port of something else */
+            lpz_log(LPZ_LOG_INFO, "auto_discover: %s is open but no lpz client answered", n->url);
     }
     lpz_log(LPZ_LOG_INFO, "%d idle client%s for a %dx%d grid (%d cells); heartbeat timeout %d ms, neighbour fetch "
             "timeout %d ms", idle, idle == 1 ? "" : "s", m->k, m->k, m->n_cells, m->hb_timeout_ms,
