@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(cmake make gcc pkg-config libopenblas-dev libyaml-dev libnng-dev libpcap-dev
             libcmocka-dev zlib1g-dev libpng-dev libjpeg-dev)
 test_pkgs=(python3 python3-numpy python3-torch python3-torchvision python3-scipy dataset-fashion-mnist chromium bc
-           tcpdump argus-client argus-server openssl)
+           tcpdump argus-client argus-server openssl iproute2)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" != "--build" ]; then
