@@ -791,6 +791,17 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
         return LPZ_EFORMAT;
     }
     const char *tag = user_tag(val);
+    const char *std = val->tag && !strncmp((const char *)val->tag, "tag:yaml.org,2002:", 18)
+                          ? (const char *)val->tag + 18 : NULL;
+    if (std && strcmp(std, "str") && strcmp(std, "int") && strcmp(std, "float") && strcmp(std, "bool") &&
+        strcmp(std, "null") && strcmp(std, "map") && strcmp(std, "seq")) {
+        /* !!binary, !!timestamp, !!set ...: their values would be taken as their text (base64 as a path) */
+        lpz_error_set(c->err, LPZ_EFORMAT, "the YAML tag '!!%s' is not supported", std);
+        where_at(c, val->start_mark, path);
+        lpz_error_hint(c->err, "write the value itself; lpz understands !!str, !!int, !!float, !!bool, !!null, "
+                               "!include FILE and !ENV ${VAR}");
+        return LPZ_EFORMAT;
+    }
     if (tag && strcmp(tag, "!include") && strcmp(tag, "!ENV")) {
         lpz_error_set(c->err, LPZ_EFORMAT, "unknown tag '%s'", tag);
         where_at(c, val->start_mark, path);

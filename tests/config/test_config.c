@@ -391,6 +391,11 @@ static void test_malformed_and_empty_files(void **state)
                  "appears twice", NULL);
     expect_error(put("tag.yml", "trainer:\n  n_iterations: !foo 3\n"), LPZ_EFORMAT, "tag.yml:2:17",
                  "unknown tag '!foo'", "!include");
+    /* a standard tag lpz cannot honour is refused (a base64 !!binary path was taken as its text) */
+    expect_error(put("bin.yml", "general:\n  output_dir: !!binary aGVsbG8=\n"), LPZ_EFORMAT, "bin.yml:2:15",
+                 "the YAML tag '!!binary' is not supported", "!!str");
+    expect_error(put("set.yml", "general:\n  distribution:\n    client_nodes: !!set {a: null}\n"), LPZ_EFORMAT,
+                 "set.yml:3:19", "'!!set'", NULL);
     expect_error(source_path("configuration/does-not-exist.yml"), LPZ_ENOTFOUND, "does-not-exist.yml",
                  "cannot read the run file", NULL);
     /* A mapping that contains itself (through an alias) ends with an error, not a hang. */
