@@ -315,11 +315,39 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
     return 0;
 }
 
+/* general.name of the run file read (lpz_cli_read_config), "" before. */
+static char run_name[LPZ_CONFIG_NAME_MAX];
+
 static void cli_log_sink(void *user, lpz_log_level level, const char *line)
 {
     (void)user;
     static const char *names[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "lpz: %s: %s\n", names[level], line);
+    if (run_name[0])
+        fprintf(stderr, "lpz[%s]: %s: %s\n", run_name, names[level], line);
+    else
+        fprintf(stderr, "lpz: %s: %s\n", names[level], line);
+}
+
+int lpz_cli_read_config(const lpz_cli_args *args, const char *path, lpz_config *cfg, lpz_error *err)
+{
+    int rc = lpz_config_read(path, args->sets, args->n_sets, cfg, err);
+    if (rc)
+        return rc;
+    if (!args->quiet && !args->verbose) {
+        static const lpz_log_level from_cfg[] = {
+            [LPZ_CFG_LOG_DEBUG] = LPZ_LOG_DEBUG, [LPZ_CFG_LOG_INFO] = LPZ_LOG_INFO,
+            [LPZ_CFG_LOG_WARNING] = LPZ_LOG_WARN, [LPZ_CFG_LOG_ERROR] = LPZ_LOG_ERROR,
+            [LPZ_CFG_LOG_CRITICAL] = LPZ_LOG_ERROR};
+        int l = cfg->general.logging.log_level;
+        if (l >= 0 && l < (int)(sizeof from_cfg / sizeof from_cfg[0]))
+            lpz_log_set_level(from_cfg[l]);
+    }
+    /* a name is shown as it is, but not with control characters or brackets that would garble the line */
+    size_t n = 0;
+    for (const char *c = cfg->general.name; *c && n + 1 < sizeof run_name; c++)
+        run_name[n++] = (unsigned char)*c < 32 || *c == 127 || *c == ']' || *c == '[' ? '?' : *c;
+    run_name[n] = '\0';
+    return LPZ_OK;
 }
 
 int lpz_main(int argc, char **argv)

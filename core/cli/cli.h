@@ -9,6 +9,7 @@
 #define LPZ_CLI_CLI_H
 
 #include <lpz/error.h>
+#include "config/config.h"
 
 #include <stdint.h>
 
@@ -58,5 +59,10 @@ int lpz_cli_new_interrupt(void);
  * is -f's. Returns 0, or the exit status after printing why (-f given
  * with --resume, not a run folder). */
 int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const char **config_file);
+
+/* lpz_config_read, then the run file's logging settings: the shown level
+ * from general.logging.log_level unless -q or -v was given, and
+ * general.name in every later log line ("lpz[NAME]: info: ..."). */
+int lpz_cli_read_config(const lpz_cli_args *args, const char *path, lpz_config *cfg, lpz_error *err);
 
 #endif

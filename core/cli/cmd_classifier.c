@@ -49,7 +49,7 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
     lpz_model *model = NULL;
     int rc = 1;
     char cache[PATH_MAX], path[PATH_MAX + 64];
-    if (lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err) ||
+    if (lpz_cli_read_config(args, args->config_file, &cfg, &err) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
         lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &plugin, &opts, &err) ||
         lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &train, cache,

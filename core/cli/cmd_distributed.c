@@ -129,7 +129,7 @@ static int run_client(const lpz_cli_args *args)
     lpz_error_clear(&err);
     lpz_config cfg;
     lpz_config_init_defaults(&cfg);
-    if (args->config_file && lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err)) {
+    if (args->config_file && lpz_cli_read_config(args, args->config_file, &cfg, &err)) {
         lpz_cli_print_error(&err);
         lpz_config_destroy(&cfg);
         return 1;
@@ -183,12 +183,20 @@ static int run_master(const lpz_cli_args *args)
     lpz_error err;
     lpz_error_clear(&err);
     lpz_config cfg;
-    if (lpz_config_read(config_file, args->sets, args->n_sets, &cfg, &err)) {
+    if (lpz_cli_read_config(args, config_file, &cfg, &err)) {
         lpz_cli_print_error(&err);
         lpz_config_destroy(&cfg);
         return 1;
     }
     if (setup_tls(&cfg)) {
+        lpz_config_destroy(&cfg);
+        return 1;
+    }
+    /* master.calculate_score: the master scores the collected mixtures with the run's plugins */
+    lpz_registry reg;
+    memset(&reg, 0, sizeof reg);
+    if (cfg.master.calculate_score && lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err)) {
+        lpz_cli_print_error(&err);
         lpz_config_destroy(&cfg);
         return 1;
     }
@@ -202,7 +210,8 @@ static int run_master(const lpz_cli_args *args)
                                  .fetch_timeout_ms = env_ms("LPZ_DIST_FETCH_TIMEOUT_MS",
                                                             cfg.general.distribution.fetch_timeout_ms),
                                  .discover_timeout_ms = 1500,
-                                 .resume_dir = args->resume};
+                                 .resume_dir = args->resume,
+                                 .registry = cfg.master.calculate_score ? &reg : NULL};
     lpz_dist_outcome out;
     int rc = lpz_dist_master_run(&o, &out, &err);
     lpz_transport_tls_clear();
@@ -229,6 +238,9 @@ static int run_master(const lpz_cli_args *args)
             lpz_dist_cell_outcome *b = &out.cells[out.best_cell];
             if (isnan(b->score))
                 printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);
+            else if (out.final_score_samples > 0)
+                printf("best cell: %d (final FID %.4f over %lld samples)\n", b->cell, b->score,
+                       (long long)out.final_score_samples);
             else
                 printf("best cell: %d (score %.4f)\n", b->cell, b->score);
             printf("best mixture: %s/master/%d\n", out.run_dir, b->cell);
@@ -237,6 +249,8 @@ static int run_master(const lpz_cli_args *args)
         rc = out.stopped ? 130 : 0;
     }
     lpz_dist_outcome_free(&out);
+    if (cfg.master.calculate_score)
+        lpz_registry_close(&reg);
     lpz_config_destroy(&cfg);
     return rc;
 }

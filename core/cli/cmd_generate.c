@@ -72,7 +72,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     float *samples = NULL, *orig = NULL;
     int rc = 1;
     char cache[PATH_MAX], path[PATH_MAX + 64];
-    if (lpz_config_read(args->config_file, args->sets, args->n_sets, &cfg, &err) ||
+    if (lpz_cli_read_config(args, args->config_file, &cfg, &err) ||
         lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
         lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||

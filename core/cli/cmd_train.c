@@ -42,7 +42,7 @@ static int read_config(const lpz_cli_args *args, lpz_config *cfg)
         lpz_config_init_defaults(cfg);
         return 2;
     }
-    if (lpz_config_read(args->config_file, args->sets, args->n_sets, cfg, &err) != LPZ_OK) {
+    if (lpz_cli_read_config(args, args->config_file, cfg, &err) != LPZ_OK) {
         lpz_cli_print_error(&err);
         return 1;
     }
@@ -154,6 +154,9 @@ int lpz_cmd_train(const lpz_cli_args *args)
         if (b) {
             if (isnan(b->score))
                 printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);
+            else if (r->final_score_samples > 0)
+                printf("best cell: %d (final FID %.4f over %lld samples)\n", b->cell, b->score,
+                       (long long)r->final_score_samples);
             else
                 printf("best cell: %d (score %.4f)\n", b->cell, b->score);
             printf("best mixture: %s\n", b->mixture_dir);

@@ -60,6 +60,7 @@ typedef struct lpz_dist_outcome {
     double seconds;
     double seconds_per_iteration; /* median over cells' timing rows */
     uint64_t experiment;
+    int64_t final_score_samples; /* > 0: the cells' scores are master.calculate_score's final FIDs */
 } lpz_dist_outcome;
 
 typedef struct lpz_dist_master_options {
@@ -70,6 +71,7 @@ typedef struct lpz_dist_master_options {
     int fetch_timeout_ms;       /* neighbour timeout given to the cells (0: 5000) */
     int discover_timeout_ms;    /* per client greeting (0: 1500) */
     const char *resume_dir;     /* continue this run folder from its checkpoints (NULL: a new run) */
+    const lpz_registry *registry; /* plugins for master.calculate_score (NULL: no final scores) */
 } lpz_dist_master_options;
 
 /* Runs one experiment on the configuration's clients. out is filled as far

@@ -694,6 +694,41 @@ static void summarise(master *m, lpz_dist_outcome *out)
     free(s);
 }
 
+/* master.calculate_score: the collected mixtures scored here (the
+ * original's master scored the results it gathered); the best cell is then
+ * the lowest of those. A failure is a warning: the results are complete. */
+static void final_scores(master *m, lpz_dist_outcome *out)
+{
+    double *sc = calloc((size_t)m->n_cells + 1, sizeof *sc);
+    lpz_error e;
+    lpz_error_clear(&e);
+    int rc = !m->o->registry ? lpz_error_set(&e, LPZ_EINVAL, "no plugins to score with")
+             : !sc           ? lpz_error_set(&e, LPZ_ENOMEM, "out of memory")
+                             : lpz_run_final_scores_of(m->o->registry, m->cfg, m->run_dir, m->n_cells,
+                                                       (volatile int *)m->o->stop, sc, &e);
+    if (rc) {
+        char buf[2048];
+        lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(&e, buf, sizeof buf));
+        out->stopped |= rc == LPZ_ECANCELED;
+        free(sc);
+        return;
+    }
+    int best = -1;
+    for (int c = 0; c < m->n_cells; c++) {
+        lpz_dist_cell_outcome *r = &out->cells[c];
+        if (!r->received)
+            continue;
+        r->score = sc[c];
+        if (!isnan(r->score) && (best < 0 || r->score < out->cells[best].score))
+            best = c;
+    }
+    if (best >= 0) {
+        out->best_cell = best;
+        out->final_score_samples = m->cfg->master.score_sample_size;
+    }
+    free(sc);
+}
+
 /* general.distribution.auto_discover with no client listed: the open
  * ports 5000-5099 of this machine and of its subnets' hosts (discover.h),
  * to be greeted like listed clients. */
@@ -972,6 +1007,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     wait_idle(m);
     rc = write_merged(m, err);
     summarise(m, out);
+    if (!rc && !out->stopped && m->cfg->master.calculate_score)
+        final_scores(m, out);
     if (!rc && out->lost)
         lpz_log(LPZ_LOG_WARN, "%d of %d cells lost; their results are missing", out->lost, m->n_cells);
 done:

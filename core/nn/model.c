@@ -723,6 +723,104 @@ int64_t lpz_model_param_count(const lpz_model *m)
     return m->n_params;
 }
 
+static void shape_text(const lpz_shape *s, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int d = 0; d < s->ndim && n + 1 < size; d++) {
+        int w = snprintf(out + n, size - n, d ? "x%lld" : "%lld", (long long)s->dim[d]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
+/* a count with thousands separators */
+static void count_text(int64_t v, char *out, size_t size)
+{
+    char digits[32];
+    int nd = snprintf(digits, sizeof digits, "%lld", (long long)v), o = 0;
+    for (int i = 0; i < nd && o + 2 < (int)size; i++) {
+        if (i && (nd - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+}
+
+size_t lpz_model_describe(const lpz_model *m, char *out, size_t size)
+{
+    size_t n = 0;
+    char a[64], b[64], c[32];
+#define PUT(...)                                                                                                       \
+    do {                                                                                                               \
+        if (n < size) {                                                                                                \
+            int w_ = snprintf(out + n, size - n, __VA_ARGS__);                                                         \
+            n = w_ < 0 ? n : n + (size_t)w_ < size ? n + (size_t)w_ : size - 1;                                       \
+        }                                                                                                              \
+    } while (0)
+    if (!size)
+        return 0;
+    out[0] = '\0';
+    shape_text(&m->in_shape, a, sizeof a);
+    shape_text(m->n_layers ? &m->layers[m->n_layers - 1].out : &m->in_shape, b, sizeof b);
+    count_text(m->n_params, c, sizeof c);
+    PUT("input %s -> output %s, %s parameters", a, b, c);
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        PUT("\n  %d ", i);
+        switch (l->kind) {
+        case NN_LINEAR:
+            PUT("Linear(%lld -> %lld%s)", (long long)l->in_numel, (long long)l->features, l->bias ? "" : ", no bias");
+            break;
+        case NN_CONV:
+        case NN_CONVT:
+            PUT("%s(%lld -> %lld, kernel %d, stride %d, padding %d%s)", l->kind == NN_CONV ? "Conv2d" : "ConvTranspose2d",
+                (long long)l->cin, (long long)l->cout, l->k, l->stride, l->pad, l->bias ? "" : ", no bias");
+            break;
+        case NN_BATCHNORM:
+            PUT("BatchNorm");
+            break;
+        case NN_RELU:
+            PUT("ReLU");
+            break;
+        case NN_LEAKY_RELU:
+            PUT("LeakyReLU(%g)", (double)l->slope);
+            break;
+        case NN_TANH:
+            PUT("Tanh");
+            break;
+        case NN_SIGMOID:
+            PUT("Sigmoid");
+            break;
+        case NN_DROPOUT:
+            PUT("Dropout(%g)", (double)l->p);
+            break;
+        case NN_RESHAPE:
+            PUT("Reshape");
+            break;
+        case NN_LSTM:
+            PUT("LSTM(hidden %lld, layers %d)", (long long)l->features, l->num_layers);
+            break;
+        case NN_REPEAT:
+            PUT("Repeat(%lld steps)", (long long)l->features);
+            break;
+        case NN_LAST_STEP:
+            PUT("LastStep");
+            break;
+        case NN_CUSTOM:
+            PUT("custom layer");
+            break;
+        }
+        shape_text(&l->out, a, sizeof a);
+        PUT(" -> %s", a);
+        if (l->name[0])
+            PUT(" [%s]", l->name);
+    }
+#undef PUT
+    return n;
+}
+
 int lpz_model_tensor_count(const lpz_model *m)
 {
     return m->n_tensors;

@@ -73,4 +73,11 @@ int lpz_model_share_grads(lpz_model **models, int count, lpz_error *err);
  * model. Not thread-safe: the models belong to one thread. */
 int lpz_model_share_scratch(lpz_model **models, int count, int64_t max_batch, lpz_error *err);
 
+/* The layers as lines of text, one per layer after a header
+ * ("input 64 -> output 784, 283,920 parameters"), in the style of PyTorch's
+ * module listing: "  0 Linear(64 -> 256)", "  1 LeakyReLU(0.2)", ... For
+ * general.logging.print_discriminator. Returns the length written
+ * (truncated to size - 1). */
+size_t lpz_model_describe(const lpz_model *m, char *out, size_t size);
+
 #endif

@@ -85,6 +85,8 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
     p->es_sample_size = cfg->trainer.params.optimize_mixture.sample_size;
     p->es_sigma = cfg->trainer.params.optimize_mixture.mixture_sigma;
     p->es_random_init = cfg->trainer.params.optimize_mixture.es_random_init;
+    p->print_discriminator = cfg->general.logging.print_discriminator;
+    p->net_weights_dist = cfg->trainer.calculate_net_weights_dist;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->cores = cfg->general.num_workers > 0 ? cfg->general.num_workers : (cores > 0 ? (int)cores : 1);
     if (p->grid_k < 1)
@@ -313,6 +315,22 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .on_iteration = report_hook,
                              .user = &hook};
     rc = lpz_train_local(&setup, &out->result, err);
+    if (!rc && cfg->master.calculate_score && !out->result.stopped) {
+        double *sc = calloc((size_t)out->result.n_cells + 1, sizeof *sc);
+        int frc = sc ? lpz_run_final_scores(cfg, ds, net_plugin, cache, out->run_dir, out->result.n_cells, req->stop,
+                                            sc, err)
+                     : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        if (!frc) {
+            lpz_run_use_final_scores(&out->result, sc, cfg->master.score_sample_size);
+        } else {
+            /* the results are complete: a final score that cannot be had is a warning */
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(err, buf, sizeof buf));
+            lpz_error_clear(err);
+            out->result.stopped |= frc == LPZ_ECANCELED;
+        }
+        free(sc);
+    }
 done:
     /* A resume that failed before finishing an iteration (a bad --set
      * value, dataset or checkpoint) leaves the run's config.yml as it was:

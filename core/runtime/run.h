@@ -30,6 +30,26 @@ typedef struct lpz_run_outcome {
 
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err);
 
+/* master.calculate_score: every cell's final mixture (run_dir/master/<c>/)
+ * scored with master.score_sample_size samples: FID against as many real
+ * samples of ds (the training split; the trainer's feature model, cached
+ * in cache_dir). scores[c] is the FID, NAN for a cell without a mixture
+ * (warned). net_plugin opens the generators. Logs a line per cell. Fails
+ * with LPZ_EUNSUPPORTED when the dataset has no FID features and with
+ * LPZ_ECANCELED when *stop is set. */
+int lpz_run_final_scores(const lpz_config *cfg, lpz_dataset *ds, const lpz_plugin *net_plugin, const char *cache_dir,
+                         const char *run_dir, int n_cells, volatile int *stop, double *scores, lpz_error *err);
+
+/* lpz_run_final_scores for a process that has not opened the run's data
+ * (the distributed master): opens the dataloader and network plugins of
+ * cfg from reg and the training split, as `lpz score` does. */
+int lpz_run_final_scores_of(const lpz_registry *reg, const lpz_config *cfg, const char *run_dir, int n_cells,
+                            volatile int *stop, double *scores, lpz_error *err);
+
+/* Sets result->best_cell from final scores (lowest; the cells without one
+ * do not compete) and puts them in the cells' results. */
+void lpz_run_use_final_scores(lpz_train_result *result, const double *scores, int64_t samples);
+
 /* Fills training parameters from a configuration (no plugin needed). */
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err);
 

@@ -77,6 +77,11 @@ typedef struct lpz_train_params {
 
     /* threads: cells running at once x BLAS threads <= cores */
     int cores;
+
+    /* logging: the discriminator's layers at the start; each iteration,
+     * the L2 distance between the cell's networks and its neighbours' */
+    int print_discriminator;
+    int net_weights_dist;
 } lpz_train_params;
 
 #endif

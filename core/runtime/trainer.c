@@ -1267,6 +1267,43 @@ static int update_mixture(cell *c)
     return LPZ_OK;
 }
 
+/* trainer.calculate_net_weights_dist: the L2 distance between the cell's
+ * first generator (discriminator) and each neighbour's first one, logged. */
+static void log_weights_dist(cell *c, int it)
+{
+    trainer *t = c->tr;
+    if (c->n_nb < 2)
+        return;
+    char line[1024], part[2][512];
+    for (int role = 0; role < 2; role++) {
+        lpz_member **all = role ? c->all_disc : c->all_gen;
+        const float *a = lpz_model_params(all[0]->model);
+        int64_t n = lpz_model_param_count(all[0]->model);
+        size_t len = 0;
+        part[role][0] = '\0';
+        for (int k = 1; k < c->n_nb; k++) {
+            lpz_member *o = all[k * t->pop];
+            const float *b = lpz_model_params(o->model);
+            double s = 0;
+            for (int64_t i = 0; a && b && i < n && lpz_model_param_count(o->model) == n; i++) {
+                double d = (double)a[i] - b[i];
+                s += d * d;
+            }
+            int w = snprintf(part[role] + len, sizeof part[role] - len, "%s%.4g", k > 1 ? ", " : "", sqrt(s));
+            if (w > 0 && len + (size_t)w < sizeof part[role])
+                len += (size_t)w;
+        }
+    }
+    size_t len = 0;
+    for (int k = 1; k < c->n_nb; k++) {
+        int w = snprintf(line + len, sizeof line - len, "%s%d", k > 1 ? ", " : "", c->nb[k]);
+        if (w > 0 && len + (size_t)w < sizeof line)
+            len += (size_t)w;
+    }
+    lpz_log(LPZ_LOG_INFO, "cell %d, iteration %d: L2 distance of the weights to neighbours %s: generators %s; "
+            "discriminators %s", c->id, it + 1, line, part[0], part[1]);
+}
+
 static int run_iteration(cell *c, int it)
 {
     trainer *t = c->tr;
@@ -1280,6 +1317,8 @@ static int run_iteration(cell *c, int it)
         return rc;
 
     acquire(t);
+    if (p->net_weights_dist)
+        log_weights_dist(c, it);
     rc = lpz_dataset_sample_indices(t->ds, &c->rng, p->fitness_sample_size, c->fit_idx, &c->err);
     lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
     if (!rc)
@@ -1509,6 +1548,11 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             ms[k]->loss = p->mustangs ? (int)lpz_rng_below(&c->rng, 3) : p->loss;
             ms[k]->fitness = 0.0;
         }
+    }
+    if (!rc && index == 0 && p->print_discriminator) {
+        char text[8192];
+        lpz_model_describe(c->disc[0].model, text, sizeof text);
+        lpz_log(LPZ_LOG_INFO, "discriminator: %s", text);
     }
     if (!rc) {
         c->joined = lpz_replica_supported(c->disc[0].model);

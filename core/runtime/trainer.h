@@ -74,6 +74,10 @@ typedef struct lpz_train_result {
     int stopped;             /* 1 when stopped early */
     double seconds;
     double seconds_per_iteration; /* median over cells and iterations */
+    /* > 0: the cells' scores are master.calculate_score's final FIDs over
+     * this many samples (lpz_run_use_final_scores); 0: each cell's score
+     * of its last iteration */
+    int64_t final_score_samples;
 } lpz_train_result;
 
 /* Trains the grid. On success the run folder holds metrics.csv, samples/

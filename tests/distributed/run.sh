@@ -123,4 +123,15 @@ grep -q "^trained 4 cells" "$work/r.out" || fail "resumed summary: $(cat "$work/
   || fail "resumed metrics.csv lacks rows"
 cmp -s "$work/s-first.csv" <(head -n 9 "$d/metrics.csv") || fail "the first iterations' rows changed on resume"
 check_cells "$d" 0 1 2 3
+
+# 6. master.calculate_score: the master scores the collected mixtures with master.score_sample_size samples and
+#    names the best by them (a quick classifier from the score tests' tool: training one takes a minute).
+"$LPZ_BUILD_DIR/tests/score_tool" classifier "$work/clf.safetensors" 1
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/f" --set "$(nodes 0 3)" \
+  --set trainer.n_iterations=1 --set master.calculate_score=true --set master.score_sample_size=120 \
+  --set trainer.params.score.feature_model="$work/clf.safetensors" > "$work/f.out" 2> "$work/master-f.log" \
+  || fail "master with final scores failed: $(cat "$work/master-f.log")"
+[ "$(grep -c "final mixture FID [0-9.]* (120 samples)" "$work/master-f.log")" -eq 4 ] \
+  || fail "expected a final FID per cell: $(cat "$work/master-f.log")"
+grep -q "^best cell: [0-3] (final FID [0-9.]* over 120 samples)$" "$work/f.out" || fail "summary: $(cat "$work/f.out")"
 echo "PASS"

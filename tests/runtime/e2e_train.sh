@@ -37,6 +37,27 @@ for c in 0 1 2 3; do
     || fail "weights of cell $c do not sum to 1"
 done
 
+# Logging keys of the run file (each was accepted and did nothing): log_level (-v and -q win over it),
+# general.name in every log line, print_discriminator, calculate_net_weights_dist.
+ONE=(-f "$CFG" --set general.output_dir="$work/log" --set trainer.n_iterations=1)
+"$LPZ" train "${ONE[@]}" --set general.logging.log_level=ERROR > /dev/null 2> "$work/l1.log"
+grep -q "info:" "$work/l1.log" && fail "log_level ERROR still shows info lines: $(cat "$work/l1.log")"
+"$LPZ" train "${ONE[@]}" --set general.logging.log_level=ERROR -v > /dev/null 2> "$work/l2.log"
+grep -q "^lpz: debug: " "$work/l2.log" || fail "-v should win over log_level: $(head -3 "$work/l2.log")"
+"$LPZ" train "${ONE[@]}" --set general.logging.log_level=DEBUG --set general.name=job7 > /dev/null 2> "$work/l3.log"
+grep -q "^lpz\[job7\]: debug: " "$work/l3.log" || fail "log_level DEBUG / general.name: $(head -3 "$work/l3.log")"
+grep -v -q "^lpz\[job7\]: \|^  " "$work/l3.log" && fail "a log line without the run's name: $(cat "$work/l3.log")"
+"$LPZ" train "${ONE[@]}" --set trainer.n_iterations=2 --set general.logging.print_discriminator=true \
+  --set trainer.calculate_net_weights_dist=true > /dev/null 2> "$work/l4.log"
+grep -q "^lpz: info: discriminator: input 1x28x28 -> output 1, 267,009 parameters$" "$work/l4.log" \
+  || fail "print_discriminator: $(cat "$work/l4.log")"
+grep -q "^  5 Linear(256 -> 1) -> 1 \[4\]$" "$work/l4.log" || fail "discriminator layers: $(cat "$work/l4.log")"
+# every cell, every iteration: its two neighbours' distances, finite and positive
+n=$(grep -c "cell [0-3], iteration [12]: L2 distance of the weights to neighbours [0-3], [0-3]: generators [0-9.e+-]*, [0-9.e+-]*; discriminators [0-9.e+-]*, [0-9.e+-]*$" "$work/l4.log")
+[ "$n" -eq 8 ] || fail "calculate_net_weights_dist: $n lines, expected 8: $(cat "$work/l4.log")"
+sed -n 's/.*: generators //p' "$work/l4.log" | grep -q -E "nan|inf|(^| )0(,|;|$)" \
+  && fail "distances must be finite and positive: $(grep "L2 distance" "$work/l4.log")"
+
 # --port and --bind are a client's: a local run refuses them (it ignored them).
 set +e
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/p" --port 6000 > "$work/port.out" 2>&1

@@ -127,4 +127,15 @@ cp -r "$mix" "$work/bigmix"
 sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/bigmix" -o "$work/big-out" --sample-size 6 -q \
   > "$work/big.out" 2>&1 || fail "weights of 1e308: $(cat "$work/big.out")"
+
+# 6. master.calculate_score: every cell's final mixture scored with master.score_sample_size samples; the best
+#    cell is the lowest of those FIDs (the key was accepted and did nothing).
+"$LPZ" train -f "$CFG" "${SETS[@]}" --set general.output_dir="$work/fin" --set master.calculate_score=true \
+  --set master.score_sample_size=150 --set trainer.params.score.feature_model="$work/clf.safetensors" \
+  > "$work/fin.out" 2> "$work/fin.log" || fail "final scores: $(cat "$work/fin.log")"
+[ "$(grep -c "final mixture FID [0-9.]* (150 samples)" "$work/fin.log")" -eq 4 ] \
+  || fail "expected a final FID per cell: $(cat "$work/fin.log")"
+best=$(sed -n 's/.*cell \([0-9]\): final mixture FID \([0-9.]*\) .*/\2 \1/p' "$work/fin.log" | sort -g | head -n 1)
+grep -q "^best cell: ${best#* } (final FID ${best% *} over 150 samples)$" "$work/fin.out" \
+  || fail "best cell should be the lowest final FID ($best): $(cat "$work/fin.out")"
 echo "e2e generate/score: all checks passed"
