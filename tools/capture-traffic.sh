@@ -20,7 +20,9 @@
 set -euo pipefail
 
 iface=any dir=./captures size=100 files=10 secs= snaplen=128 duration=
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+# -h prints the header comment: every line after the #! up to the first
+# line that is not a comment.
+usage() { awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 while getopts "i:o:C:W:G:s:d:h" opt; do
     case $opt in
     i) iface=$OPTARG ;;
@@ -49,12 +51,24 @@ if [ -n "$secs" ]; then
     out="$dir/capture-%Y%m%d-%H%M%S.pcap"
     args+=(-G "$secs")
     [ -n "$duration" ] && args+=(-W $(( (duration + secs - 1) / secs )))
+    what="$dir/capture-YYYYmmdd-HHMMSS.pcap (a new file every $secs s, named by its start time)"
 else
-    # size-based ring of FILES files: capture.pcap0 ... capture.pcap<FILES-1>
+    # size-based ring of FILES files. tcpdump appends the file number to
+    # the -w name, zero-padded to the digits of FILES-1: capture.pcap0 ...
+    # capture.pcap9 for -W 10, capture.pcap00 ... for -W 100; with -W 1 the
+    # one file is capture.pcap itself.
     out="$dir/capture.pcap"
     args+=(-C "$size" -W "$files")
+    last=$((files - 1))
+    if [ "$files" -eq 1 ]; then
+        what="$out (restarted every $size MB)"
+    else
+        printf -v first '%s%0*d' "$out" "${#last}" 0
+        printf -v final 'capture.pcap%0*d' "${#last}" "$last"
+        what="$first (a new file every $size MB, up to $final, then the oldest is overwritten)"
+    fi
 fi
-echo "capture-traffic: writing $out on $iface (snaplen $snaplen)${duration:+ for $duration s}; Ctrl-C stops" >&2
+echo "capture-traffic: writing $what on $iface (snaplen $snaplen)${duration:+ for $duration s}; Ctrl-C stops" >&2
 if [ -n "$duration" ]; then
     timeout --signal=INT "$duration" tcpdump "${args[@]}" -w "$out" "$@" || [ $? -eq 124 ]
 else
