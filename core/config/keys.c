@@ -33,7 +33,10 @@ static const lpz_config_key keys[] = {
      "data-loading worker count",
      NULL, 0, 256, 0, F(general.num_workers)},
     {"general.checkpoint_period", LPZ_CFG_INT, "0",
-     "save a checkpoint every k iterations (0 = never); at most trainer.n_iterations", NULL, 0, INT_MAXD, 0,
+     "save a checkpoint every k iterations (0 = none during the run); each cell's final checkpoint is "
+     "written anyway when the run ends or is stopped (Ctrl-C), so lpz train --resume works; at most "
+     "trainer.n_iterations",
+     NULL, 0, INT_MAXD, 0,
      F(general.checkpoint_period)},
     {"general.grid_size", LPZ_CFG_INT, "0",
      "K of the K x K grid; 0 = from the number of client nodes (their square root), 1 when there are none",
