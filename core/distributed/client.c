@@ -37,6 +37,8 @@ typedef struct client {
     char name[LPZ_DIST_NAME_MAX + 1];
     char root[PATH_MAX - 200];
 
+    uint64_t instance; /* random, not 0: told in every CHALLENGE (auto_discover finds a client at two addresses) */
+
     /* session with the master that greeted last */
     uint8_t nonce[LPZ_DIST_NONCE];
     int nonce_live, authed;
@@ -477,6 +479,7 @@ static void handle(client *c, lpz_ctl_msg *req)
         ch.cell_port = (uint16_t)(c->port + LPZ_DIST_CELL_PORT_OFFSET);
         ch.experiment = c->experiment;
         snprintf(ch.name, sizeof ch.name, "%s", c->name);
+        ch.instance = c->instance;
         lpz_dist_msg m;
         lpz_dist_msg_init(&m);
         lpz_dist_challenge_put(&m, &ch);
@@ -567,6 +570,14 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     snprintf(c->bind, sizeof c->bind, "%s", o->bind ? o->bind : c->secret ? "0.0.0.0" : "127.0.0.1");
     if (gethostname(c->name, sizeof c->name - 1) != 0)
         snprintf(c->name, sizeof c->name, "unknown");
+    {
+        uint8_t r[8];
+        lpz_error e2;
+        lpz_ctl_random(r, sizeof r, &e2);
+        for (int i = 0; i < 8; i++)
+            c->instance = c->instance << 8 | r[i];
+        c->instance |= 1;
+    }
     int first = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT;
     int last = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1;
     int rc = LPZ_ESTATE;

@@ -2,6 +2,7 @@
 #include "distributed/discover.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -57,17 +58,30 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-/* Sockets a batch may hold: what the descriptor limit leaves, at most 1024. */
+/* Sockets a batch may hold: LPZ_DIST_DISCOVER_BATCH, or what the
+ * descriptor limit leaves beside the descriptors open now. */
 static int batch_size(void)
 {
     struct rlimit rl;
-    long n = 1024;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur - 128 < n)
-        n = (long)rl.rlim_cur - 128;
-    return n < 16 ? 16 : (int)n;
+    long n = LPZ_DIST_DISCOVER_BATCH;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        long open_fds = 0;
+        DIR *d = opendir("/proc/self/fd");
+        if (d) {
+            while (readdir(d))
+                open_fds++;
+            closedir(d);
+        }
+        if ((long)rl.rlim_cur - open_fds - 32 < n)
+            n = (long)rl.rlim_cur - open_fds - 32;
+    }
+    return n < 8 ? 8 : (int)n;
 }
 
-/* Non-blocking connects to every probe, at most timeout_ms per batch. */
+/* Non-blocking connects to every probe, a batch at a time, each batch
+ * waiting at most timeout_ms. Out of descriptors (EMFILE) with sockets of
+ * the batch open: the batch ends there and the next one starts with the
+ * probe that had none. */
 static int run_probes(probe *p, int n, int timeout_ms, lpz_error *err)
 {
     int cap = batch_size();
@@ -79,11 +93,13 @@ static int run_probes(probe *p, int n, int timeout_ms, lpz_error *err)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     }
     int rc = LPZ_OK;
-    for (int s = 0; s < n && !rc; s += cap) {
-        int cnt = n - s < cap ? n - s : cap, np = 0;
-        for (int i = s; i < s + cnt; i++) {
+    for (int s = 0; s < n && !rc;) {
+        int np = 0, i = s;
+        for (; i < n && i - s < cap; i++) {
             int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             if (fd < 0) {
+                if ((errno == EMFILE || errno == ENFILE) && np > 0)
+                    break; /* this batch ends here */
                 rc = lpz_error_set(err, LPZ_EIO, "auto_discover: cannot open a socket: %s", strerror(errno));
                 break;
             }
@@ -100,6 +116,7 @@ static int run_probes(probe *p, int n, int timeout_ms, lpz_error *err)
             }
             close(fd);
         }
+        s = i;
         double end = now_ms() + timeout_ms;
         int left = np;
         while (left > 0) {
@@ -151,23 +168,25 @@ static int cmp_endpoint(const void *a, const void *b)
 
 static void append(char *buf, size_t size, const char *text)
 {
-    size_t len = strlen(buf);
+    size_t len = strlen(buf), tl = strlen(text);
+    for (const char *f = strstr(buf, text); f; f = strstr(f + 1, text))
+        if ((f == buf || f[-1] == ' ') && (f[tl] == ',' || f[tl] == '\0'))
+            return; /* a second address in the same subnet */
     if (len + 1 < size)
         snprintf(buf + len, size - len, "%s%s", len ? ", " : "", text);
 }
 
-int lpz_dist_discover(int first_port, int n_ports, int timeout_ms, lpz_dist_scan *out, lpz_error *err)
+int lpz_dist_discover(int first_port, int n_ports, int timeout_ms, int flags, lpz_dist_scan *out, lpz_error *err)
 {
     memset(out, 0, sizeof *out);
     if (first_port < 1 || n_ports < 1 || first_port + n_ports - 1 > 65535)
         return lpz_error_set(err, LPZ_EINVAL, "auto_discover: ports %d-%d out of range", first_port,
                              first_port + n_ports - 1);
-    uint32_t *hosts = NULL, own[256];
-    int n_hosts = 0, cap_hosts = 0, n_own = 0, rc = LPZ_OK;
+    uint32_t *hosts = NULL;
+    int n_hosts = 0, cap_hosts = 0, rc = LPZ_OK;
     probe *p = NULL;
-    own[n_own++] = LOOPBACK;
     struct ifaddrs *ifs = NULL;
-    if (getifaddrs(&ifs) != 0)
+    if ((flags & LPZ_DIST_DISCOVER_LOOPBACK) || getifaddrs(&ifs) != 0)
         ifs = NULL; /* then 127.0.0.1 only */
     for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask || !(i->ifa_flags & IFF_UP) ||
@@ -179,12 +198,17 @@ int lpz_dist_discover(int first_port, int n_ports, int timeout_ms, lpz_dist_scan
         char a[16], text[96];
         lpz_dist_ip_string(ip & mask, a, sizeof a);
         snprintf(text, sizeof text, "%s %s/%d", i->ifa_name, a, prefix);
-        if (n_own < (int)(sizeof own / sizeof own[0]))
-            own[n_own++] = ip;
+        if (out->n_own < LPZ_DIST_DISCOVER_MAX_OWN)
+            out->own[out->n_own++] = (lpz_dist_subnet){ip, mask};
         int cnt = lpz_dist_subnet_hosts(ip, mask, NULL, 0);
         if (cnt < 0) {
-            append(out->skipped, sizeof out->skipped, text);
-            continue;
+            /* a large subnet (a Docker network is a /16): the /22 around this
+             * machine, where addresses handed out in order are */
+            append(out->narrowed, sizeof out->narrowed, text);
+            mask |= 0xfffffc00u;
+            cnt = lpz_dist_subnet_hosts(ip, mask, NULL, 0);
+            lpz_dist_ip_string(ip & mask, a, sizeof a);
+            snprintf(text, sizeof text, "%s %s/22 of /%d", i->ifa_name, a, prefix);
         }
         if (n_hosts + cnt > cap_hosts) {
             int nc = (n_hosts + cnt) * 2;
@@ -254,8 +278,9 @@ int lpz_dist_discover(int first_port, int n_ports, int timeout_ms, lpz_dist_scan
         e->ip = p[i].ip;
         e->port = p[i].port;
         e->loopback = p[i].ip == LOOPBACK;
-        for (int k = 0; k < n_own && !e->own; k++)
-            e->own = own[k] == p[i].ip;
+        e->own = e->loopback;
+        for (int k = 0; k < out->n_own && !e->own; k++)
+            e->own = out->own[k].ip == p[i].ip;
     }
     qsort(out->open, (size_t)out->n_open, sizeof *out->open, cmp_endpoint);
 done:
@@ -275,32 +300,71 @@ void lpz_dist_scan_free(lpz_dist_scan *s)
     s->n_open = 0;
 }
 
-int lpz_dist_discover_pick(lpz_dist_endpoint *e, int n)
+/* the own address of endpoint e's subnet mask (0 when unknown) */
+static uint32_t mask_of(uint32_t ip, const lpz_dist_subnet *own, int n_own)
+{
+    for (int k = 0; k < n_own; k++)
+        if (own[k].ip == ip)
+            return own[k].mask;
+    return 0;
+}
+
+int lpz_dist_discover_pick(lpz_dist_endpoint *e, int n, const lpz_dist_subnet *own, int n_own)
 {
     int remote = 0, used = 0;
     for (int i = 0; i < n; i++) {
         e[i].use = e[i].loopback_only = 0;
-        remote |= !e[i].own;
+        remote |= e[i].instance && !e[i].own;
     }
-    for (int i = 0; i < n; i++) {
-        if (!e[i].own) {
-            e[i].use = 1;
-            continue;
-        }
-        /* this machine: one endpoint per port */
-        int lo = -1, first = -1;
-        for (int k = 0; k < n; k++) {
-            if (!e[k].own || e[k].port != e[i].port)
+    /* Pass 0: clients with an address on another machine, used by the
+     * first such address; pass 1: this machine's clients. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            if (!e[i].instance)
                 continue;
-            if (e[k].loopback && lo < 0)
-                lo = k;
-            else if (!e[k].loopback && first < 0)
-                first = k;
+            int first_of_client = 1, other = -1, lo = -1, best = -1, best_n = -1;
+            for (int k = 0; k < n && first_of_client; k++)
+                if (k < i && e[k].instance == e[i].instance)
+                    first_of_client = 0;
+            if (!first_of_client)
+                continue;
+            for (int k = i; k < n; k++) {
+                if (e[k].instance != e[i].instance)
+                    continue;
+                if (!e[k].own && other < 0)
+                    other = k;
+                if (e[k].loopback && lo < 0)
+                    lo = k;
+                if (e[k].own && !e[k].loopback) {
+                    /* how many remote clients its subnet holds */
+                    uint32_t m = mask_of(e[k].ip, own, n_own);
+                    int cnt = 0;
+                    for (int r = 0; r < n; r++)
+                        cnt += e[r].use && !e[r].own && m && (e[r].ip & m) == (e[k].ip & m);
+                    if (cnt > best_n) {
+                        best = k;
+                        best_n = cnt;
+                    }
+                }
+            }
+            if (pass == 0) {
+                if (other >= 0)
+                    e[other].use = 1;
+                continue;
+            }
+            if (other >= 0)
+                continue;
+            if (remote) {
+                if (best >= 0)
+                    e[best].use = 1;
+                else if (lo >= 0)
+                    e[lo].loopback_only = 1;
+            } else if (lo >= 0) {
+                e[lo].use = 1;
+            } else if (best >= 0) {
+                e[best].use = 1;
+            }
         }
-        int pick = remote ? first : lo >= 0 ? lo : first;
-        e[i].use = pick == i;
-        e[i].loopback_only = remote && e[i].loopback && first < 0;
-    }
     for (int i = 0; i < n; i++)
         used += e[i].use;
     return used;

@@ -44,6 +44,11 @@ typedef struct node {
     double last_ok;
     uint32_t ckpt_fetched;
     int last_iteration;
+    /* auto_discover: the endpoint as scanned; skip 1: another endpoint of
+     * the same client (or loopback only) is used, 2: no idle lpz client
+     * answered there (why says what did) */
+    lpz_dist_endpoint ep;
+    int skip;
 } node;
 
 typedef struct mcell {
@@ -78,6 +83,8 @@ typedef struct master {
     char *old_config; /* a resumed run's config.yml before this run rewrote it */
     size_t old_config_len;
     int new_rows; /* a client sent metrics rows of this run */
+    lpz_dist_subnet own[LPZ_DIST_DISCOVER_MAX_OWN]; /* auto_discover: this machine's addresses */
+    int n_own;
 } master;
 
 static double now_s(void)
@@ -168,9 +175,31 @@ static int greet(master *m, node *n, lpz_error *err)
     return rc;
 }
 
+/* auto_discover's first round: HELLO only, to learn which client answers
+ * on an endpoint (its instance) without starting a challenge that a
+ * second endpoint of the same client would spoil. */
+static int hello(master *m, node *n, lpz_error *err)
+{
+    lpz_dist_msg q;
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    lpz_dist_msg_init(&q);
+    int rc = call(m, n, LPZ_MSG_HELLO, &q, m->o->discover_timeout_ms, LPZ_MSG_CHALLENGE, &raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    if (rc)
+        return rc;
+    rc = lpz_dist_challenge_decode(b, bl, &n->ch, err);
+    free(raw);
+    if (!rc && n->ch.state != LPZ_DIST_IDLE)
+        rc = lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
+    return rc;
+}
+
 typedef struct greet_job {
     master *m;
     node *n;
+    int hello_only;
 } greet_job;
 
 static void *greet_main(void *arg)
@@ -178,28 +207,37 @@ static void *greet_main(void *arg)
     greet_job *j = arg;
     lpz_error err;
     lpz_error_clear(&err);
-    int rc = lpz_ctl_dial(j->n->url, (size_t)LPZ_WIRE_MAX_FRAME, &j->n->ctl, &err);
+    int rc = j->n->ctl ? LPZ_OK : lpz_ctl_dial(j->n->url, (size_t)LPZ_WIRE_MAX_FRAME, &j->n->ctl, &err);
     if (!rc)
-        rc = greet(j->m, j->n, &err);
+        rc = j->hello_only ? hello(j->m, j->n, &err) : greet(j->m, j->n, &err);
     if (rc) {
         snprintf(j->n->why, sizeof j->n->why, "%s", err.message);
         j->n->role = NODE_UNUSED;
+        /* an unusable endpoint is not used later: no redials (nng would
+         * keep reconnecting to whatever listens there for the whole run) */
+        lpz_ctl_client_close(j->n->ctl);
+        j->n->ctl = NULL;
     } else {
-        j->n->role = NODE_IDLE;
+        j->n->role = j->hello_only ? NODE_UNUSED : NODE_IDLE;
     }
     return NULL;
 }
 
-static void greet_all(master *m)
+/* Greets (or, hello_only, asks) every node not skipped, in parallel. */
+static void greet_all(master *m, int hello_only)
 {
     enum { BATCH = 128 };
     pthread_t th[BATCH];
     int ok[BATCH];
     greet_job jobs[BATCH];
-    for (int s = 0; s < m->n_nodes; s += BATCH) {
-        int cnt = m->n_nodes - s < BATCH ? m->n_nodes - s : BATCH;
+    int todo[BATCH], next = 0;
+    while (next < m->n_nodes) {
+        int cnt = 0;
+        for (; next < m->n_nodes && cnt < BATCH; next++)
+            if (!m->nodes[next].skip)
+                todo[cnt++] = next;
         for (int i = 0; i < cnt; i++) {
-            jobs[i] = (greet_job){m, &m->nodes[s + i]};
+            jobs[i] = (greet_job){m, &m->nodes[todo[i]], hello_only};
             ok[i] = pthread_create(&th[i], NULL, greet_main, &jobs[i]) == 0;
             if (!ok[i])
                 greet_main(&jobs[i]);
@@ -731,40 +769,67 @@ static void final_scores(master *m, lpz_dist_outcome *out)
 
 /* general.distribution.auto_discover with no client listed: the open
  * ports 5000-5099 of this machine and of its subnets' hosts (discover.h),
- * to be greeted like listed clients. */
+ * each a node; pick_discovered then keeps one endpoint per idle client. */
 static int discover_nodes(master *m, lpz_error *err)
 {
     lpz_dist_scan sc;
     double t0 = now_s();
-    int rc = lpz_dist_discover(LPZ_DIST_DEFAULT_PORT, LPZ_DIST_PORT_SPAN, DISCOVER_MS, &sc, err);
+    int rc = lpz_dist_discover(LPZ_DIST_DEFAULT_PORT, LPZ_DIST_PORT_SPAN, DISCOVER_MS, 0, &sc, err);
     if (rc)
         return rc;
-    int used = lpz_dist_discover_pick(sc.open, sc.n_open);
     lpz_log(LPZ_LOG_INFO, "auto_discover: asked %d address%s (%s) on ports %d-%d in %.1f s: %d answered, %d open "
-            "port%s to greet", sc.n_hosts, sc.n_hosts == 1 ? "" : "es", sc.nets, LPZ_DIST_DEFAULT_PORT,
-            LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1, now_s() - t0, sc.n_alive, used, used == 1 ? "" : "s");
-    if (sc.skipped[0])
-        lpz_log(LPZ_LOG_WARN, "auto_discover: not scanned, more than %d addresses: %s (list the clients there in "
-                "general.distribution.client_nodes)", LPZ_DIST_DISCOVER_MAX_HOSTS, sc.skipped);
-    m->nodes = calloc((size_t)(used ? used : 1), sizeof *m->nodes);
+            "port%s", sc.n_hosts, sc.n_hosts == 1 ? "" : "es", sc.nets, LPZ_DIST_DEFAULT_PORT,
+            LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1, now_s() - t0, sc.n_alive, sc.n_open,
+            sc.n_open == 1 ? "" : "s");
+    if (sc.narrowed[0])
+        lpz_log(LPZ_LOG_WARN, "auto_discover: of subnets larger than %d addresses only the /22 around this machine "
+                "was asked: %s (to use clients elsewhere there, list every client in "
+                "general.distribution.client_nodes: a list turns auto_discover off)", LPZ_DIST_DISCOVER_MAX_HOSTS,
+                sc.narrowed);
+    memcpy(m->own, sc.own, sizeof m->own);
+    m->n_own = sc.n_own;
+    m->nodes = calloc((size_t)(sc.n_open ? sc.n_open : 1), sizeof *m->nodes);
     if (!m->nodes) {
         lpz_dist_scan_free(&sc);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     }
     for (int i = 0; i < sc.n_open; i++) {
-        const lpz_dist_endpoint *e = &sc.open[i];
-        if (e->loopback_only)
-            lpz_log(LPZ_LOG_WARN, "auto_discover: the client on 127.0.0.1:%d not used: it listens on loopback "
-                    "only, which the clients found on other machines cannot reach (start it with a shared secret, "
-                    "or with --bind 0.0.0.0)", e->port);
-        if (!e->use)
-            continue;
         node *x = &m->nodes[m->n_nodes++];
-        lpz_dist_ip_string(e->ip, x->address, sizeof x->address);
-        x->port = e->port;
+        x->ep = sc.open[i];
+        lpz_dist_ip_string(x->ep.ip, x->address, sizeof x->address);
+        x->port = x->ep.port;
     }
     lpz_dist_scan_free(&sc);
     return LPZ_OK;
+}
+
+/* After the HELLO round: one endpoint per idle client (discover.h); the
+ * others are skipped, those where no idle client answered are reported
+ * with the other unusable nodes. */
+static void pick_discovered(master *m)
+{
+    lpz_dist_endpoint *e = calloc((size_t)m->n_nodes + 1, sizeof *e);
+    if (!e)
+        return; /* then every answering endpoint is greeted */
+    for (int i = 0; i < m->n_nodes; i++) {
+        e[i] = m->nodes[i].ep;
+        e[i].instance = m->nodes[i].why[0] ? 0 : m->nodes[i].ch.instance;
+    }
+    int used = lpz_dist_discover_pick(e, m->n_nodes, m->own, m->n_own);
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        if (e[i].loopback_only)
+            lpz_log(LPZ_LOG_WARN, "auto_discover: the client on 127.0.0.1:%d not used: it listens on loopback "
+                    "only, which the clients found on other machines cannot reach (start it with a shared secret, "
+                    "or with --bind 0.0.0.0)", n->port);
+        n->skip = e[i].use ? 0 : n->why[0] ? 2 : 1;
+        if (n->skip == 1) {
+            lpz_ctl_client_close(n->ctl);
+            n->ctl = NULL;
+        }
+    }
+    lpz_log(LPZ_LOG_INFO, "auto_discover: %d idle client%s to greet", used, used == 1 ? "" : "s");
+    free(e);
 }
 
 static int load_nodes(master *m, lpz_error *err)
@@ -877,12 +942,18 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (rc)
         goto done;
 
-    greet_all(m);
+    if (!m->cfg->general.distribution.n_client_nodes) { /* auto_discover */
+        greet_all(m, 1);
+        pick_discovered(m);
+    }
+    greet_all(m, 0);
     int idle = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         node *n = &m->nodes[i];
         if (n->role == NODE_IDLE)
             idle++;
+        else if (n->skip == 1)
+            continue; /* another endpoint of the same client, or loopback only (said above) */
         else if (m->cfg->general.distribution.n_client_nodes > 0 || !strstr(n->why, "no answer"))
             lpz_log(LPZ_LOG_WARN, "client %s not used: %s", n->url, n->why);
         else /* auto_discover: an open port of something else */

@@ -133,6 +133,7 @@ void lpz_dist_challenge_put(lpz_dist_msg *m, const lpz_dist_challenge *c)
     lpz_dist_put_u64(m, c->experiment);
     lpz_dist_put(m, c->nonce, LPZ_DIST_NONCE);
     lpz_dist_put_str(m, c->name);
+    lpz_dist_put_u64(m, c->instance);
 }
 
 int lpz_dist_challenge_decode(const uint8_t *p, size_t n, lpz_dist_challenge *c, lpz_error *err)
@@ -146,6 +147,7 @@ int lpz_dist_challenge_decode(const uint8_t *p, size_t n, lpz_dist_challenge *c,
     lpz_get_u64(&r, &c->experiment);
     lpz_get_bytes(&r, LPZ_DIST_NONCE, &nonce);
     lpz_dist_get_str(&r, c->name, LPZ_DIST_NAME_MAX);
+    lpz_get_u64(&r, &c->instance);
     if (r.failed)
         return truncated(err, "CHALLENGE", n);
     if (lpz_cursor_left(&r))

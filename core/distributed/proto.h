@@ -78,6 +78,7 @@ typedef struct lpz_dist_challenge {
     uint64_t experiment;    /* current experiment, 0 when idle */
     uint8_t nonce[LPZ_DIST_NONCE];
     char name[LPZ_DIST_NAME_MAX + 1];
+    uint64_t instance;      /* random per client process, not 0: one client reached at two addresses is one */
 } lpz_dist_challenge;
 void lpz_dist_challenge_put(lpz_dist_msg *m, const lpz_dist_challenge *c);
 int lpz_dist_challenge_decode(const uint8_t *p, size_t n, lpz_dist_challenge *c, lpz_error *err);

@@ -40,44 +40,57 @@ static void subnet_hosts_leave_out_network_and_broadcast(void **state)
     assert_int_equal(h[253], IP(255, 255, 255, 254));
 }
 
-static lpz_dist_endpoint ep(uint32_t ip, int port, int own)
+static lpz_dist_endpoint ep(uint32_t ip, int port, int own, uint64_t instance)
 {
-    return (lpz_dist_endpoint){.ip = ip, .port = port, .own = own, .loopback = ip == IP(127, 0, 0, 1)};
+    return (lpz_dist_endpoint){.ip = ip, .port = port, .own = own, .loopback = ip == IP(127, 0, 0, 1),
+                               .instance = instance};
+}
+
+static void check_pick(lpz_dist_endpoint *e, int n, const lpz_dist_subnet *own, int n_own, const int *use,
+                       const int *lo_only, int used)
+{
+    assert_int_equal(lpz_dist_discover_pick(e, n, own, n_own), used);
+    for (int i = 0; i < n; i++) {
+        if (e[i].use != use[i] || e[i].loopback_only != lo_only[i])
+            fail_msg("endpoint %d: use %d loopback_only %d, expected %d %d", i, e[i].use, e[i].loopback_only, use[i],
+                     lo_only[i]);
+    }
 }
 
 static void pick_one_machine(void **state)
 {
     (void)state;
+    lpz_dist_subnet own[] = {{IP(10, 0, 0, 1), 0xffffff00u}};
     /* sorted as the scan sorts them: 10.x before 127.0.0.1 */
     lpz_dist_endpoint e[] = {
-        ep(IP(10, 0, 0, 1), 5000, 1), /* a 0.0.0.0 client, also on loopback */
-        ep(IP(10, 0, 0, 1), 5002, 1), /* bound to 10.0.0.1 only */
-        ep(IP(127, 0, 0, 1), 5000, 1),
-        ep(IP(127, 0, 0, 1), 5001, 1), /* loopback only */
+        ep(IP(10, 0, 0, 1), 5000, 1, 0xa), /* a 0.0.0.0 client, also on loopback */
+        ep(IP(10, 0, 0, 1), 5002, 1, 0xb), /* bound to 10.0.0.1 only */
+        ep(IP(10, 0, 0, 1), 5005, 1, 0),   /* something else listens there */
+        ep(IP(10, 0, 0, 9), 5000, 0, 0),   /* a NAS on another machine: not a client, no "remote" mode */
+        ep(IP(127, 0, 0, 1), 5000, 1, 0xa),
+        ep(IP(127, 0, 0, 1), 5001, 1, 0xc), /* loopback only */
     };
-    assert_int_equal(lpz_dist_discover_pick(e, 4), 3);
-    int use[] = {0, 1, 1, 1};
-    for (int i = 0; i < 4; i++) {
-        assert_int_equal(e[i].use, use[i]);
-        assert_int_equal(e[i].loopback_only, 0);
-    }
+    int use[] = {0, 1, 0, 0, 1, 1}, lo[] = {0, 0, 0, 0, 0, 0};
+    check_pick(e, 6, own, 1, use, lo, 3);
 }
 
 static void pick_with_other_machines(void **state)
 {
     (void)state;
+    /* a second interface with a lower address (a VPN /32) holds no client: the LAN address names this machine */
+    lpz_dist_subnet own[] = {{IP(9, 9, 9, 9), 0xffffffffu}, {IP(10, 0, 0, 1), 0xffffff00u}};
     lpz_dist_endpoint e[] = {
-        ep(IP(10, 0, 0, 1), 5000, 1), ep(IP(10, 0, 0, 2), 5000, 0), ep(IP(10, 0, 0, 2), 5001, 0),
-        ep(IP(10, 9, 0, 1), 5000, 1), /* this machine's second interface: the same client */
-        ep(IP(127, 0, 0, 1), 5000, 1), ep(IP(127, 0, 0, 1), 5001, 1),
+        ep(IP(9, 9, 9, 9), 5000, 1, 0xa),
+        ep(IP(10, 0, 0, 1), 5000, 1, 0xa),
+        ep(IP(10, 0, 0, 2), 5000, 0, 0xd),
+        ep(IP(10, 0, 0, 2), 5001, 0, 0xe),
+        ep(IP(10, 0, 0, 12), 5000, 0, 0xd), /* machine 2's second address: the same client */
+        ep(IP(127, 0, 0, 1), 5000, 1, 0xa),
+        ep(IP(127, 0, 0, 1), 5001, 1, 0xc), /* loopback only: out of the others' reach */
     };
-    assert_int_equal(lpz_dist_discover_pick(e, 6), 3);
-    int use[] = {1, 1, 1, 0, 0, 0}, lo_only[] = {0, 0, 0, 0, 0, 1};
-    for (int i = 0; i < 6; i++) {
-        assert_int_equal(e[i].use, use[i]);
-        assert_int_equal(e[i].loopback_only, lo_only[i]);
-    }
-    assert_int_equal(lpz_dist_discover_pick(e, 0), 0);
+    int use[] = {0, 1, 1, 1, 0, 0, 0}, lo[] = {0, 0, 0, 0, 0, 0, 1};
+    check_pick(e, 7, own, 2, use, lo, 3);
+    assert_int_equal(lpz_dist_discover_pick(e, 0, own, 2), 0);
 }
 
 static void scan_finds_a_loopback_listener(void **state)
@@ -96,7 +109,7 @@ static void scan_finds_a_loopback_listener(void **state)
     lpz_dist_scan sc;
     lpz_error err;
     lpz_error_clear(&err);
-    assert_int_equal(lpz_dist_discover(port - 1, 2, 500, &sc, &err), LPZ_OK);
+    assert_int_equal(lpz_dist_discover(port - 1, 2, 500, LPZ_DIST_DISCOVER_LOOPBACK, &sc, &err), LPZ_OK);
     int found = 0;
     for (int i = 0; i < sc.n_open; i++)
         if (sc.open[i].loopback && sc.open[i].port == port) {
@@ -104,11 +117,12 @@ static void scan_finds_a_loopback_listener(void **state)
             assert_true(sc.open[i].own);
         }
     assert_true(found);
-    assert_true(sc.n_hosts >= 1 && sc.n_alive >= 1);
+    assert_int_equal(sc.n_hosts, 1); /* 127.0.0.1 only: a test does not scan the machine's network */
+    assert_int_equal(sc.n_alive, 1);
     assert_non_null(strstr(sc.nets, "lo 127.0.0.1"));
     lpz_dist_scan_free(&sc);
     close(fd);
-    assert_int_equal(lpz_dist_discover(65535, 2, 100, &sc, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_dist_discover(65535, 2, 100, 0, &sc, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "out of range"));
 }
 

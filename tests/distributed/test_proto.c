@@ -113,7 +113,7 @@ static void status_and_challenge_round_trip(void **state)
     assert_int_equal(lpz_dist_status_decode(p, n, &d, &e), LPZ_EFORMAT);
     lpz_dist_msg_free(&m);
 
-    lpz_dist_challenge c = {.state = 0, .secured = 1, .cell_port = 6001};
+    lpz_dist_challenge c = {.state = 0, .secured = 1, .cell_port = 6001, .instance = 0x8877665544332211u};
     strcpy(c.name, "node-1");
     lpz_dist_msg_init(&m);
     lpz_dist_challenge_put(&m, &c);
@@ -125,6 +125,10 @@ static void status_and_challenge_round_trip(void **state)
     assert_int_equal(lpz_dist_challenge_decode(p, n - 1, &dc, &e), LPZ_OK);
     assert_string_equal(dc.name, "node-1");
     assert_int_equal(dc.cell_port, 6001);
+    assert_true(dc.instance == 0x8877665544332211u);
+    /* without its instance (a client of before) it is truncated */
+    assert_int_equal(lpz_dist_challenge_decode(p, n - 9, &dc, &e), LPZ_EFORMAT);
+    assert_non_null(strstr(e.message, "CHALLENGE"));
     lpz_dist_msg_free(&m);
 }
 
