@@ -120,22 +120,22 @@ static uint8_t to_u8(float v)
     return (uint8_t)lrintf((v + 1.0f) * 127.5f);
 }
 
-/* Lays n CHW images out in `columns` columns with `border` black pixels
- * around and between tiles, converts to 8 bits and writes the PNG. */
-static int write_tiles(const char *path, const float *images, int64_t n, int channels, int height, int width,
-                       int columns, int border, lpz_error *err)
+int lpz_image_grid_u8(const float *images, int64_t n, int channels, int height, int width, int columns, int border,
+                      uint8_t **pixels, int *grid_height, int *grid_width, lpz_error *err)
 {
+    *pixels = NULL;
+    *grid_height = *grid_width = 0;
     int rc = check_dims(channels, height, width, 3, err);
     if (!rc && (n < 1 || n > 1000000))
         rc = lpz_error_set(err, LPZ_EINVAL, "a grid holds 1 to 1000000 images, not %lld", (long long)n);
     if (!rc && columns < 0)
         rc = lpz_error_set(err, LPZ_EINVAL, "negative column count %d", columns);
+    if (!rc && border < 0)
+        rc = lpz_error_set(err, LPZ_EINVAL, "negative border %d", border);
     if (!rc && !images)
         rc = lpz_error_set(err, LPZ_EINVAL, "no images given");
-    if (rc) {
-        lpz_error_where(err, "%s", path ? path : "(null)");
+    if (rc)
         return rc;
-    }
     int64_t cols = columns;
     if (cols == 0) { /* near-square: ceil(sqrt(n)) */
         cols = (int64_t)sqrt((double)n);
@@ -147,12 +147,9 @@ static int write_tiles(const char *path, const float *images, int64_t n, int cha
     int64_t rows = (n + cols - 1) / cols;
     int64_t gw = cols * (width + border) + border;
     int64_t gh = rows * (height + border) + border;
-    if (gw > PNG_MAX_SIDE || gh > PNG_MAX_SIDE) {
-        lpz_error_set(err, LPZ_EINVAL, "grid of %lld x %lld pixels is too large (limit %d)", (long long)gh,
-                      (long long)gw, PNG_MAX_SIDE);
-        lpz_error_where(err, "%s", path);
-        return LPZ_EINVAL;
-    }
+    if (gw > PNG_MAX_SIDE || gh > PNG_MAX_SIDE)
+        return lpz_error_set(err, LPZ_EINVAL, "grid of %lld x %lld pixels is too large (limit %d)", (long long)gh,
+                             (long long)gw, PNG_MAX_SIDE);
     uint8_t *px = calloc((size_t)(gw * gh * channels), 1); /* border stays black */
     if (!px)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for a %lld x %lld image", (long long)gh, (long long)gw);
@@ -168,7 +165,25 @@ static int write_tiles(const char *path, const float *images, int64_t n, int cha
                         to_u8(img[(size_t)c * plane + (size_t)y * (size_t)width + (size_t)x]);
         }
     }
-    rc = lpz_png_write_u8(path, px, channels, (int)gh, (int)gw, err);
+    *pixels = px;
+    *grid_height = (int)gh;
+    *grid_width = (int)gw;
+    return LPZ_OK;
+}
+
+/* Lays n CHW images out in `columns` columns with `border` black pixels
+ * around and between tiles, converts to 8 bits and writes the PNG. */
+static int write_tiles(const char *path, const float *images, int64_t n, int channels, int height, int width,
+                       int columns, int border, lpz_error *err)
+{
+    uint8_t *px;
+    int gh = 0, gw = 0;
+    int rc = lpz_image_grid_u8(images, n, channels, height, width, columns, border, &px, &gh, &gw, err);
+    if (rc) {
+        lpz_error_where(err, "%s", path ? path : "(null)");
+        return rc;
+    }
+    rc = lpz_png_write_u8(path, px, channels, gh, gw, err);
     free(px);
     return rc;
 }

@@ -20,4 +20,10 @@ int lpz_png_write_grid(const char *path, const float *images, int64_t n, int cha
 /* Writes 8-bit pixels (rows of width * channels bytes). */
 int lpz_png_write_u8(const char *path, const uint8_t *pixels, int channels, int height, int width, lpz_error *err);
 
+/* The grid of lpz_png_write_grid as 8-bit pixels (*pixels: rows of
+ * *grid_width * channels bytes; free it), with `border` black pixels around
+ * and between tiles; for writers of other formats (jpeg.c). */
+int lpz_image_grid_u8(const float *images, int64_t n, int channels, int height, int width, int columns, int border,
+                      uint8_t **pixels, int *grid_height, int *grid_width, lpz_error *err);
+
 #endif
