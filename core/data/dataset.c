@@ -3,6 +3,7 @@
 #include "data/dataset.h"
 
 #include "io/fsutil.h"
+#include "io/jpeg.h"
 #include "io/png.h"
 
 #include <lpz/log.h>
@@ -340,6 +341,12 @@ static int render_csv(lpz_dataset *ds, const float *samples, int64_t n, const ch
 
 int lpz_dataset_render(lpz_dataset *ds, const float *samples, int64_t n, const char *path_base, lpz_error *err)
 {
+    return lpz_dataset_render_as(ds, samples, n, path_base, LPZ_RENDER_PNG, err);
+}
+
+int lpz_dataset_render_as(lpz_dataset *ds, const float *samples, int64_t n, const char *path_base,
+                          lpz_render_format format, lpz_error *err)
+{
     if (n <= 0)
         return lpz_error_set(err, LPZ_EINVAL, "nothing to render (%lld samples)", (long long)n);
     if (ds->ops.render) {
@@ -351,11 +358,14 @@ int lpz_dataset_render(lpz_dataset *ds, const float *samples, int64_t n, const c
         return rc;
     }
     char path[4096];
-    const char *ext = ds->info.kind == LPZ_SAMPLE_IMAGE ? ".png" : ".csv";
+    int jpeg = format == LPZ_RENDER_JPEG;
+    const char *ext = ds->info.kind != LPZ_SAMPLE_IMAGE ? ".csv" : jpeg ? ".jpg" : ".png";
     if ((size_t)snprintf(path, sizeof path, "%s%s", path_base, ext) >= sizeof path)
         return lpz_error_set(err, LPZ_EINVAL, "output path too long: %s", path_base);
     if (ds->info.kind == LPZ_SAMPLE_IMAGE) {
         const lpz_shape *s = &ds->info.sample_shape;
+        if (jpeg)
+            return lpz_jpeg_write_grid(path, samples, n, (int)s->dim[0], (int)s->dim[1], (int)s->dim[2], 0, err);
         return lpz_png_write_grid(path, samples, n, (int)s->dim[0], (int)s->dim[1], (int)s->dim[2], 0, err);
     }
     return render_csv(ds, samples, n, path, err);

@@ -80,6 +80,14 @@ int lpz_dataset_sample_indices(lpz_dataset *ds, lpz_rng *rng, int64_t k, int64_t
  * (".csv", mapped to original units when the plugin can). */
 int lpz_dataset_render(lpz_dataset *ds, const float *samples, int64_t n, const char *path_base, lpz_error *err);
 
+/* How the core renders images (a plugin's own render chooses for itself). */
+typedef enum lpz_render_format { LPZ_RENDER_PNG = 0, LPZ_RENDER_JPEG = 1 } lpz_render_format;
+
+/* lpz_dataset_render with the core's image grid in `format`: a JPEG grid
+ * is written to path_base plus ".jpg" (general.logging.image_format). */
+int lpz_dataset_render_as(lpz_dataset *ds, const float *samples, int64_t n, const char *path_base,
+                          lpz_render_format format, lpz_error *err);
+
 /* Maps n samples in place to the data's original units; a no-op returning
  * LPZ_OK when the plugin has no such mapping (its data is already in
  * [-1, 1] units). */

@@ -87,6 +87,8 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
     p->es_random_init = cfg->trainer.params.optimize_mixture.es_random_init;
     p->print_discriminator = cfg->general.logging.print_discriminator;
     p->net_weights_dist = cfg->trainer.calculate_net_weights_dist;
+    p->no_samples = !cfg->general.logging.enabled;
+    p->image_format = cfg->general.logging.image_format == LPZ_IMAGE_JPG ? LPZ_RENDER_JPEG : LPZ_RENDER_PNG;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->cores = cfg->general.num_workers > 0 ? cfg->general.num_workers : (cores > 0 ? (int)cores : 1);
     if (p->grid_k < 1)
@@ -210,7 +212,8 @@ static void report_hook(void *user, const char *run_dir, int iteration)
         h->iterated = 1;
     lpz_error err;
     lpz_error_clear(&err);
-    if (lpz_report_write_ex(run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING, &err)) {
+    if (req->config->general.logging.enabled && /* false: no report.html during training */
+        lpz_report_write_ex(run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING, &err)) {
         char buf[2048];
         lpz_log(LPZ_LOG_WARN, "report.html not written: %s", lpz_error_format(&err, buf, sizeof buf));
     }

@@ -75,6 +75,11 @@ typedef struct lpz_train_params {
     double es_sigma;
     int es_random_init;
 
+    /* general.logging: no sample files when logging is disabled (zero,
+     * the default, writes them); their image format, an lpz_render_format */
+    int no_samples;
+    int image_format;
+
     /* threads: cells running at once x BLAS threads <= cores */
     int cores;
 

@@ -1190,9 +1190,13 @@ static int save_checkpoint(cell *c)
     return lpz_checkpoint_save(t->setup->run_dir, &st, &c->err);
 }
 
+/* samples/cell-<c>/iteration-<NNNN>.<png|jpg|csv>: 64 samples of the
+ * cell's best generator; none when general.logging.enabled is false. */
 static int save_samples(cell *c, int iteration)
 {
     trainer *t = c->tr;
+    if (t->p->no_samples)
+        return LPZ_OK;
     lpz_member *g = best_of(c->gen, t->pop);
     int64_t done = 0;
     while (done < SAMPLE_COUNT) {
@@ -1209,7 +1213,8 @@ static int save_samples(cell *c, int iteration)
     pthread_mutex_lock(&t->lock);
     int rc = lpz_mkdirs(dir, &c->err);
     if (!rc)
-        rc = lpz_dataset_render(t->ds, c->samples, SAMPLE_COUNT, base, &c->err);
+        rc = lpz_dataset_render_as(t->ds, c->samples, SAMPLE_COUNT, base, (lpz_render_format)t->p->image_format,
+                                   &c->err);
     pthread_mutex_unlock(&t->lock);
     return rc;
 }

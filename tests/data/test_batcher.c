@@ -636,7 +636,7 @@ static void default_render_writes_csv_for_vectors_and_sequences(void **st)
     lpz_test_rmtree(dir);
 }
 
-static void default_render_writes_png_grid_for_images(void **st)
+static void default_render_writes_png_or_jpeg_grid_for_images(void **st)
 {
     reset(st);
     char dir[512], base[600], path[700];
@@ -659,6 +659,18 @@ static void default_render_writes_png_grid_for_images(void **st)
     assert_int_equal(fread(sig, 1, 8, f), 8);
     fclose(f);
     assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
+    /* general.logging.image_format: jpg -> a JPEG grid named .jpg */
+    snprintf(base, sizeof base, "%s/jgrid", dir);
+    rc = lpz_dataset_render_as(ds, x, 4, base, LPZ_RENDER_JPEG, &err);
+    if (rc != LPZ_OK)
+        dt_show(&err);
+    assert_int_equal(rc, LPZ_OK);
+    snprintf(path, sizeof path, "%s.jpg", base);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(sig, 1, 3, f), 3);
+    fclose(f);
+    assert_memory_equal(sig, "\xff\xd8\xff", 3);
     lpz_dataset_close(ds);
     reset(st);
     lpz_test_rmtree(dir);
@@ -681,7 +693,7 @@ int main(void)
         cmocka_unit_test_setup(read_rows_hints_every_sample_and_reads_what_read_reads, setup),
         cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),
         cmocka_unit_test_setup(default_render_writes_csv_for_vectors_and_sequences, setup),
-        cmocka_unit_test_setup(default_render_writes_png_grid_for_images, setup),
+        cmocka_unit_test_setup(default_render_writes_png_or_jpeg_grid_for_images, setup),
     };
     return cmocka_run_group_tests_name("data_batcher", tests, NULL, NULL);
 }
