@@ -639,6 +639,27 @@ static int index_rows(rp_run *run, lpz_error *err)
     return LPZ_OK;
 }
 
+static int image_ext(const char *ext)
+{
+    return !strcasecmp(ext, ".png") || !strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg");
+}
+
+static struct timespec mtime_of(DIR *d, const char *name)
+{
+    struct stat st;
+    struct timespec never = {0, 0};
+    return fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mtim : never;
+}
+
+static int later(struct timespec a, struct timespec b)
+{
+    return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+}
+
+/* The samples file of a cell's latest iteration: of files of the same
+ * iteration an image (.png, .jpg or .jpeg: general.logging.image_format)
+ * before any other (a plugin's text), and of two images (a resume that
+ * changed the format and redid the iteration) the one modified last. */
 static void find_latest_sample(rp_run *run, int cell)
 {
     char dir[4200];
@@ -648,23 +669,28 @@ static void find_latest_sample(rp_run *run, int cell)
         return;
     rp_cell *c = &run->cells[cell];
     long best = -1;
-    int best_png = 0;
+    int best_image = 0;
+    struct timespec best_mtime = {0, 0};
     struct dirent *e;
     while ((e = readdir(d))) {
         const char *ext;
         long it = numbered_name(e->d_name, "iteration-", &ext);
         if (it < 0 || (*ext && *ext != '.') || strstr(ext, ".tmp."))
             continue; /* not a samples file, or a temporary one being written */
-        int png = strcmp(ext, ".png") == 0;
-        if (it > best || (it == best && png && !best_png)) {
-            if ((size_t)snprintf(c->sample, sizeof c->sample, "%s/%s", dir, e->d_name) >= sizeof c->sample) {
-                c->sample[0] = '\0';
-                continue;
-            }
-            best = it;
-            best_png = png;
-            c->sample_iteration = (int)it;
+        int image = image_ext(ext);
+        if (it < best || (it == best && !image))
+            continue;
+        struct timespec mtime = image ? mtime_of(d, e->d_name) : (struct timespec){0, 0};
+        if (it == best && best_image && !later(mtime, best_mtime))
+            continue;
+        if ((size_t)snprintf(c->sample, sizeof c->sample, "%s/%s", dir, e->d_name) >= sizeof c->sample) {
+            c->sample[0] = '\0';
+            continue;
         }
+        best = it;
+        best_image = image;
+        best_mtime = mtime;
+        c->sample_iteration = (int)it;
     }
     closedir(d);
 }

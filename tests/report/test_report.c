@@ -5,9 +5,11 @@
  * or half-written inputs give clear errors or notices, never a crash. */
 #include "fixture.h"
 #include "io/fsutil.h"
+#include "io/jpeg.h"
 #include "report/report.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -542,6 +544,45 @@ static void test_truncated_jpeg_sample_is_not_embedded(void **state)
     free(html);
 }
 
+static void set_mtime(const char *path, time_t when)
+{
+    struct timespec t[2] = {{when, 0}, {when, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* general.logging.image_format: jpg writes iteration-<NNNN>.jpg, shown as
+ * image/jpeg. A resume that changed the format and redid an iteration
+ * leaves a .png and a .jpg of it: the one written last is shown; a text
+ * file of the same iteration never replaces an image. */
+static void test_jpeg_sample_of_a_changed_format_is_shown_when_newest(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("jpeg-newest");
+    float img[4 * 64];
+    for (int i = 0; i < 4 * 64; i++)
+        img[i] = (float)(i % 64) / 32.0f - 1.0f;
+    char png[600], jpg[600], csv[600];
+    run_file(png, sizeof png, dir, "samples/cell-0/iteration-0003.png");
+    run_file(jpg, sizeof jpg, dir, "samples/cell-0/iteration-0003.jpg");
+    run_file(csv, sizeof csv, dir, "samples/cell-1/iteration-0003.csv");
+    assert_int_equal(lpz_jpeg_write_grid(jpg, img, 4, 1, 8, 8, 0, NULL), LPZ_OK);
+    assert_int_equal(lpz_write_file_atomic(csv, "sample,f0\n0,1\n", 14, NULL), LPZ_OK);
+    set_mtime(png, 1000000000);
+    set_mtime(jpg, 1000000100);
+    set_mtime(csv, 1000000200);
+    char *html = report_of(dir);
+    assert_non_null(strstr(html, "alt=\"samples of cell 0 after iteration 3\" src=\"data:image/jpeg;base64,/9j/"));
+    assert_int_equal(count(html, "src=\"data:image/png;base64,"), 3); /* cells 1-3: the csv is not shown */
+    assert_null(strstr(html, "class=\"notices\""));
+    free(html);
+
+    set_mtime(jpg, 999999900); /* the .png is the newer one */
+    html = report_of(dir);
+    assert_null(strstr(html, "data:image/jpeg"));
+    assert_int_equal(count(html, "src=\"data:image/png;base64,"), 4);
+    free(html);
+}
+
 static void test_png_sample_symlink_to_dev_urandom_is_not_read(void **state)
 {
     (void)state;
@@ -626,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_truncated_png_sample_is_not_embedded),
         cmocka_unit_test(test_png_sample_with_a_flipped_byte_is_not_embedded),
         cmocka_unit_test(test_truncated_jpeg_sample_is_not_embedded),
+        cmocka_unit_test(test_jpeg_sample_of_a_changed_format_is_shown_when_newest),
         cmocka_unit_test(test_png_sample_symlink_to_dev_urandom_is_not_read),
         cmocka_unit_test(test_png_sample_fifo_is_not_read),
         cmocka_unit_test(test_empty_mixture_is_a_problem),
