@@ -46,7 +46,7 @@ static const lpz_config_key keys[] = {
      F(general.deterministic)},
     {"general.matmul_precision", LPZ_CFG_ENUM, "highest",
      "precision of the networks' matrix products: highest = fp32; high = two bf16 limbs on AMX (each product "
-     "to about 2^-16, roughly 1.6x faster steps), medium = one bf16 limb (2^-8); without AMX all run as highest",
+     "to about 2^-16, about 1.5x faster steps), medium = one bf16 limb (2^-8); without AMX all run as highest",
      "highest|high|medium", ANY, 0, F(general.matmul_precision)},
     {"general.secret", LPZ_CFG_STRING, "\"\"",
      "shared secret of master and clients; messages without it are refused (\"\" = no authentication)", NULL,
@@ -105,7 +105,8 @@ static const lpz_config_key keys[] = {
     {"trainer.n_iterations", LPZ_CFG_INT, "10", "number of iterations (generations) each cell runs", NULL, 1,
      INT_MAXD, 0, F(trainer.n_iterations)},
     {"trainer.calculate_net_weights_dist", LPZ_CFG_BOOL, "false",
-     "log the L2 distance between the neighbourhood's network weights each iteration", NULL, ANY, 0,
+     "log, each iteration, the L2 distance between each cell's first generator (discriminator) and its "
+     "neighbours'", NULL, ANY, 0,
      F(trainer.calculate_net_weights_dist)},
     {"trainer.mixture_generator_samples_mode", LPZ_CFG_ENUM, "exact_proportion",
      "how a mixture draws samples: exactly weight x n per generator, or each sample from a generator drawn "
@@ -202,7 +203,9 @@ static const lpz_config_key keys[] = {
      "false|true|always", ANY, 0, F(network.randomized)},
 
     /* ---- master ---- */
-    {"master.calculate_score", LPZ_CFG_BOOL, "false", "score every cell's final mixture at the end", NULL,
+    {"master.calculate_score", LPZ_CFG_BOOL, "false",
+     "score every cell's final mixture at the end (FID of master.score_sample_size samples; the best cell is the "
+     "lowest; local runs and the distributed master)", NULL,
      ANY, 0, F(master.calculate_score)},
     {"master.score_sample_size", LPZ_CFG_INT, "50000", "samples per final score", NULL, 2, 10000000, 0,
      F(master.score_sample_size)},

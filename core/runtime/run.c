@@ -36,7 +36,7 @@ void lpz_run_hint_precision(const lpz_config *cfg)
 {
     if (cfg->general.matmul_precision == LPZ_MATMUL_HIGHEST && nn_amx_available())
         lpz_log(LPZ_LOG_INFO, "this CPU has AMX: general.matmul_precision: high computes the networks' products "
-                              "about twice as fast (two bf16 limbs, about 2^-16 per product; the default is fp32)");
+                              "about 1.5x as fast (two bf16 limbs, about 2^-16 per product; the default is fp32)");
 }
 
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err)

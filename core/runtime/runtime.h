@@ -31,7 +31,7 @@ typedef struct lpz_train_params {
     int n_iterations;
     uint64_t seed;
     int deterministic;
-    int checkpoint_period;   /* 0 = never */
+    int checkpoint_period;   /* 0: none during the run (each cell still writes its final one) */
     const char *output_dir;
     const char *trainer_name; /* lipizzaner_gan or lipizzaner_wgan */
     int wgan;
