@@ -93,6 +93,8 @@ grep -q "experiment .* done" "$work/mlo.log" && fail "the loopback-only client r
 # without a secret, which listens on loopback only) that client is used on
 # 127.0.0.1, though another machine (A) has a port 5000 open: not a client.
 kill -9 "${PIDS[@]}" 2> /dev/null
+for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null; done # their ports are free only once they are gone
+PIDS=()
 ip netns exec $A python3 -c 'import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 5000)); s.listen(8)
 time.sleep(120)' &
@@ -102,6 +104,8 @@ for _ in $(seq 1 100); do
     && break
   sleep 0.1
 done
+[[ $(ip netns exec $A timeout 1 bash -c 'exec 3<> /dev/tcp/127.0.0.1/5000 && echo open' 2> /dev/null) == open ]] \
+  || fail "the stand-in service on A's port 5000 did not start"
 LPZ_SECRET= ns_client $B bsolo --port 5001
 ip netns exec $B env -u LPZ_SECRET timeout 60 "$LPZ" train --distributed --master -f "$CFG" \
   --set general.output_dir="$work/solo" --set general.distribution.auto_discover=true --set general.grid_size=1 \
