@@ -170,11 +170,15 @@ void lpz_cli_print_error(const lpz_error *err)
     fprintf(stderr, "lpz: error: %s\n", lpz_error_format(err, buf, sizeof buf));
 }
 
-static void print_usage_error(const char *fmt, const char *arg)
+/* Points at the command's own help once the command is known. */
+static void print_usage_error(const command_def *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "lpz: error: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see 'lpz --help')\n");
+    if (cmd)
+        fprintf(stderr, " (see 'lpz %s --help')\n", cmd->name);
+    else
+        fprintf(stderr, " (see 'lpz --help')\n");
 }
 
 static void print_main_help(FILE *out)
@@ -230,7 +234,8 @@ static const option_def *find_short(char c)
 }
 
 /* Stores one option's value; returns 0 or a usage error (2). */
-static int store(lpz_cli_args *a, const option_def *o, const char *value, const char *spelled)
+static int store(lpz_cli_args *a, const command_def *cmd, const option_def *o, const char *value,
+                 const char *spelled)
 {
     char *base = (char *)a + o->offset;
     switch (o->kind) {
@@ -239,7 +244,7 @@ static int store(lpz_cli_args *a, const option_def *o, const char *value, const 
     case A_LIST: {
         int *count = o->offset == OFF(plugin_dirs) ? &a->n_plugin_dirs : &a->n_sets;
         if (*count >= LPZ_CLI_MAX_LIST) {
-            print_usage_error("too many %s options", spelled);
+            print_usage_error(cmd, "too many %s options", spelled);
             return 2;
         }
         ((const char **)base)[(*count)++] = value;
@@ -262,12 +267,12 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
             size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
             o = find_long(arg + 2, len);
             if (!o) {
-                print_usage_error("unknown option '%s'", arg);
+                print_usage_error(*cmd, "unknown option '%s'", arg);
                 return 2;
             }
             if (eq) {
                 if (o->kind == A_FLAG) {
-                    print_usage_error("option '--%s' takes no value", o->lng);
+                    print_usage_error(*cmd, "option '--%s' takes no value", o->lng);
                     return 2;
                 }
                 value = eq + 1;
@@ -275,7 +280,7 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
         } else if (arg[0] == '-' && arg[1] && !arg[2]) {
             o = find_short(arg[1]);
             if (!o) {
-                print_usage_error("unknown option '%s'", arg);
+                print_usage_error(*cmd, "unknown option '%s'", arg);
                 return 2;
             }
         } else if (!*cmd && !a->command) {
@@ -283,14 +288,14 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
                 if (strcmp(arg, commands[c].name) == 0)
                     *cmd = &commands[c];
             if (!*cmd) {
-                print_usage_error("unknown command '%s'", arg);
+                print_usage_error(NULL, "unknown command '%s'", arg);
                 return 2;
             }
             a->command = arg;
             continue;
         } else {
             if (a->n_positional >= (int)(sizeof a->positional / sizeof a->positional[0])) {
-                print_usage_error("too many arguments ('%s')", arg);
+                print_usage_error(*cmd, "too many arguments ('%s')", arg);
                 return 2;
             }
             a->positional[a->n_positional++] = arg;
@@ -298,7 +303,7 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
         }
         if (o->kind != A_FLAG && !value) {
             if (i + 1 >= argc) {
-                print_usage_error("option '%s' needs a value", arg);
+                print_usage_error(*cmd, "option '%s' needs a value", arg);
                 return 2;
             }
             value = argv[++i];
@@ -308,7 +313,7 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
                     o->lng, (*cmd)->name, (*cmd)->name);
             return 2;
         }
-        int rc = store(a, o, value, arg);
+        int rc = store(a, *cmd, o, value, arg);
         if (rc)
             return rc;
     }
