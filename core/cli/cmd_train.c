@@ -76,13 +76,14 @@ static int parse_grid(const char *text, int *k)
 
 int lpz_cmd_train(const lpz_cli_args *args)
 {
-    if (args->distributed || args->master || args->client) {
-        return lpz_cmd_train_distributed(args);
-    }
-    if (args->port || args->bind) { /* a local run listens on nothing: the option would be ignored */
+    /* Only a client listens: a local run or a master would ignore the option. */
+    if ((args->port || args->bind) && !args->client) {
         fprintf(stderr, "lpz: error: %s is for a client: lpz train --distributed --client %s\n",
                 args->port ? "--port" : "--bind", args->port ? "--port PORT" : "--bind ADDR");
         return 2;
+    }
+    if (args->distributed || args->master || args->client) {
+        return lpz_cmd_train_distributed(args);
     }
     int grid = 0;
     if (args->grid && parse_grid(args->grid, &grid)) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/cli/cli.sh - what the lpz command line says and refuses, through
-# the real binary: usage errors point at the command's own help.
+# the real binary: usage errors point at the command's own help; --port
+# and --bind only with --client.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -26,5 +27,16 @@ for c in train generate score plugins config classifier report; do
 done
 expect 2 "unknown option '--bogus' (see 'lpz --help')" --bogus
 expect 2 "unknown command 'trian' (see 'lpz --help')" trian
+
+# 2. --port and --bind are a client's: a local run and a master refuse them
+#    (they would be ignored), before reading anything.
+for mode in "" "--distributed --master"; do
+  # shellcheck disable=SC2086
+  expect 2 "--port is for a client: lpz train --distributed --client --port PORT" \
+    train $mode --port 5098 -f "$work/no.yml"
+  # shellcheck disable=SC2086
+  expect 2 "--bind is for a client: lpz train --distributed --client --bind ADDR" \
+    train $mode --bind 0.0.0.0 -f "$work/no.yml"
+done
 
 echo "cli: all checks passed"
