@@ -1543,6 +1543,8 @@ int lpz_config_fill_options(const lpz_config *cfg, const char *section, lpz_opti
         return lpz_error_set(err, LPZ_EINVAL, "lpz_config_fill_options: NULL argument");
     const lpz_config_options *o =
         !strcmp(section, "dataloader") ? &cfg->dataloader.options : &cfg->network.options;
+    if (lpz_options_set_section(opts, section))
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     for (int i = 0; i < o->count; i++) {
         int rc = lpz_options_set(opts, o->items[i].key, o->items[i].value, o->items[i].where, err);
         if (rc == LPZ_ENOTFOUND) {

@@ -289,8 +289,9 @@ int lpz_config_neighbourhood_size(int grid_size);
 const char *lpz_config_enum_text(const char *path, int value);
 
 /* Sets every raw option of `section` ("dataloader" or "network") into opts
- * (created from the plugin's spec). An unknown key that is close to a core
- * key of the section gets that core key as the hint. */
+ * (created from the plugin's spec); their messages name the full key path
+ * (dataloader.path). An unknown key that is close to a core key of the
+ * section gets that core key as the hint. */
 int lpz_config_fill_options(const lpz_config *cfg, const char *section, lpz_options *opts, lpz_error *err);
 
 #endif

@@ -12,9 +12,10 @@
 struct lpz_options {
     const lpz_option_spec *spec;
     size_t count;
-    char *plugin; /* for messages */
-    char **value; /* count entries: YAML text given, or NULL */
-    char **where; /* count entries: "file:line:col" / "--set", or NULL */
+    char *plugin;  /* for messages */
+    char *section; /* "dataloader" / "network" for key paths in messages, or NULL */
+    char **value;  /* count entries: YAML text given, or NULL */
+    char **where;  /* count entries: "file:line:col: section.key" / "--set section.key", or NULL */
 };
 
 static const char *type_name(lpz_option_type t)
@@ -57,7 +58,35 @@ void lpz_options_destroy(lpz_options *o)
     free(o->value);
     free(o->where);
     free(o->plugin);
+    free(o->section);
     free(o);
+}
+
+int lpz_options_set_section(lpz_options *o, const char *section)
+{
+    if (!o)
+        return LPZ_EINVAL;
+    char *s = section ? strdup(section) : NULL;
+    if (section && !s)
+        return LPZ_ENOMEM;
+    free(o->section);
+    o->section = s;
+    return LPZ_OK;
+}
+
+/* Where a value of key came from, as the core's keys say it: "run.yml:3:9:
+ * dataloader.path", "--set dataloader.path", or the bare key path when
+ * `where` is empty. */
+static void locate(const lpz_options *o, const char *key, const char *where, char *out, size_t size)
+{
+    char path[320];
+    snprintf(path, sizeof path, "%s%s%s", o->section ? o->section : "", o->section ? "." : "", key);
+    if (!*where)
+        snprintf(out, size, "%s", path);
+    else if (!strcmp(where, "--set"))
+        snprintf(out, size, "--set %s", path);
+    else
+        snprintf(out, size, "%s: %s", where, path);
 }
 
 static int find(const lpz_options *o, const char *key)
@@ -151,11 +180,12 @@ int lpz_options_set(lpz_options *o, const char *key, const char *value, const ch
 {
     if (!o || !key || !value)
         return lpz_error_set(err, LPZ_EINVAL, "lpz_options_set: NULL argument");
-    const char *w = where ? where : "";
+    char w[sizeof err->where];
+    locate(o, key, where ? where : "", w, sizeof w);
     int i = find(o, key);
     if (i < 0) {
         lpz_error_set(err, LPZ_ENOTFOUND, "unknown option '%s' for plugin '%s'", key, o->plugin);
-        lpz_error_where(err, "%s%s%s", w, *w ? ": " : "", key);
+        lpz_error_where(err, "%s", w);
         hint_known(o, key, err);
         return LPZ_ENOTFOUND;
     }
@@ -163,7 +193,7 @@ int lpz_options_set(lpz_options *o, const char *key, const char *value, const ch
     if (!type_ok(t, value)) {
         lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' expects %s, got '%s'", key, o->plugin,
                       type_name(t), value);
-        lpz_error_where(err, "%s%s%s", w, *w ? ": " : "", key);
+        lpz_error_where(err, "%s", w);
         lpz_error_hint(err, "%s", o->spec[i].help ? o->spec[i].help : "see `lpz plugins -v`");
         return LPZ_EINVAL;
     }

@@ -24,8 +24,14 @@ int lpz_options_spec_ok(const lpz_option_spec *spec, const char *section, char *
 lpz_options *lpz_options_create(const lpz_option_spec *spec, const char *plugin_name);
 void lpz_options_destroy(lpz_options *opts);
 
+/* The section ("dataloader" or "network") whose options these are: messages
+ * and lpz_options_where then name the full key path (dataloader.path), as
+ * for core keys. Without it they name the bare key. Returns LPZ_OK or LPZ_ENOMEM. */
+int lpz_options_set_section(lpz_options *opts, const char *section);
+
 /* Sets key to the YAML scalar text `value`; `where` is "file:line:col" or
- * "--set" (copied). */
+ * "--set" (copied). Errors, and lpz_options_where later, say
+ * "file:line:col: section.key" or "--set section.key". */
 int lpz_options_set(lpz_options *opts, const char *key, const char *value, const char *where, lpz_error *err);
 
 #endif

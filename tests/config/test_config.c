@@ -682,7 +682,8 @@ static void test_plugin_options_from_the_run_file(void **state)
     assert_true(d == 0.2);
     assert_true(lpz_options_is_set(o, "path"));
     assert_false(lpz_options_is_set(o, "width"));
-    assert_contains(lpz_options_where(o, "path"), "po.yml:3:9");
+    /* where, with the full key path, as for core keys (a plugin's own errors use it) */
+    assert_contains(lpz_options_where(o, "path"), "po.yml:3:9: dataloader.path");
     assert_string_equal(lpz_options_where(o, "width"), "");
     lpz_options_destroy(o);
 
@@ -690,6 +691,13 @@ static void test_plugin_options_from_the_run_file(void **state)
     assert_int_equal(lpz_config_fill_options(&cfg, "network", o, &err), LPZ_OK);
     assert_int_equal(lpz_options_get_int(o, "width", &i, &err), LPZ_OK);
     assert_int_equal(i, 128);
+    assert_contains(lpz_options_where(o, "width"), "po.yml:7:10: network.width");
+    lpz_options_destroy(o);
+
+    assert_int_equal(lpz_config_set(&cfg, "dataloader.path", "/x", &err), LPZ_OK);
+    o = lpz_options_create(spec, "mnist");
+    assert_int_equal(lpz_config_fill_options(&cfg, "dataloader", o, &err), LPZ_OK);
+    assert_string_equal(lpz_options_where(o, "path"), "--set dataloader.path");
     lpz_options_destroy(o);
     lpz_config_destroy(&cfg);
 }
@@ -731,8 +739,22 @@ static void test_plugin_option_errors(void **state)
     load_ok(put("bs.yml", "dataloader:\n  batchsize: 10\n"), &cfg);
     o = lpz_options_create(spec, "mnist");
     assert_int_equal(lpz_config_fill_options(&cfg, "dataloader", o, &err), LPZ_ENOTFOUND);
-    assert_contains(err.where, "bs.yml:2:14");
+    assert_contains(err.where, "bs.yml:2:14: dataloader.batchsize"); /* the full key path */
     assert_contains(err.hint, "core key 'dataloader.batch_size'");
+    lpz_options_destroy(o);
+    lpz_config_destroy(&cfg);
+
+    /* --set names the key path as for core keys; so does a value of the wrong type. */
+    load_ok(put("ps.yml", "network:\n  width: wide\n"), &cfg);
+    assert_int_equal(lpz_config_set(&cfg, "dataloader.pathh", "/x", &err), LPZ_OK);
+    o = lpz_options_create(spec, "mnist");
+    assert_int_equal(lpz_config_fill_options(&cfg, "dataloader", o, &err), LPZ_ENOTFOUND);
+    assert_string_equal(err.where, "--set dataloader.pathh");
+    assert_contains(err.hint, "did you mean 'path'?");
+    lpz_options_destroy(o);
+    o = lpz_options_create(spec, "four_layer_perceptron");
+    assert_int_equal(lpz_config_fill_options(&cfg, "network", o, &err), LPZ_EINVAL);
+    assert_contains(err.where, "ps.yml:2:10: network.width");
     lpz_options_destroy(o);
     lpz_config_destroy(&cfg);
 }

@@ -231,7 +231,7 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
     rc = lpz_npy_load(path, &a, err);
     if (rc != LPZ_OK) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
-            lpz_error_hint(err, "dataloader.path is %s (%s)", opt, lpz_options_where(ctx->options, "path"));
+            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), opt); /* "run.yml:3:9: <key>" */
         return rc;
     }
     netflow_state *s = calloc(1, sizeof *s);

@@ -53,8 +53,10 @@ LPZ_API int lpz_options_get_bool(const lpz_options *opts, const char *key, int *
 /* 1 when the key was given in the run file or on the command line. */
 LPZ_API int lpz_options_is_set(const lpz_options *opts, const char *key);
 
-/* "file:line:column" of the key's value, or "" when it was not given;
- * for a plugin's own error messages about a value it rejects. */
+/* Where the key's value was given, with its full key path, as lpz names
+ * core keys: "run.yml:3:9: dataloader.path" or "--set dataloader.path";
+ * "" when it was not given. For a plugin's own error messages about a value
+ * it rejects: lpz_error_where(err, "%s", lpz_options_where(opts, "path")). */
 LPZ_API const char *lpz_options_where(const lpz_options *opts, const char *key);
 
 #ifdef __cplusplus
