@@ -1,6 +1,7 @@
 /* core/cli/cmd_train.c - `lpz train` (local mode) and `lpz config`. */
 #include "cli/commands.h"
 #include "config/config.h"
+#include "config/options_internal.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
 
@@ -49,10 +50,40 @@ static int read_config(const lpz_cli_args *args, lpz_config *cfg)
     return 0;
 }
 
+/* The checks lpz train makes once it loads the plugins: each named plugin
+ * exists (on the --plugin-dir / usual search path) and takes the options its
+ * section gives it, with values of the declared types. 0, or 1 after
+ * printing the error. */
+static int check_plugin_options(const lpz_cli_args *args, const lpz_config *cfg)
+{
+    lpz_registry reg;
+    lpz_error err;
+    lpz_error_clear(&err);
+    if (lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) != LPZ_OK) {
+        lpz_cli_print_error(&err);
+        return 1;
+    }
+    int rc = 0;
+    const uint32_t kinds[2] = {LPZ_PLUGIN_DATALOADER, LPZ_PLUGIN_NETWORK};
+    for (int i = 0; i < 2 && !rc; i++) {
+        const lpz_plugin *plugin;
+        lpz_options *opts = NULL;
+        if (lpz_run_plugin(&reg, cfg, kinds[i], &plugin, &opts, &err) != LPZ_OK) {
+            lpz_cli_print_error(&err);
+            rc = 1;
+        }
+        lpz_options_destroy(opts);
+    }
+    lpz_registry_close(&reg);
+    return rc;
+}
+
 int lpz_cmd_config(const lpz_cli_args *args)
 {
     lpz_config cfg;
     int rc = read_config(args, &cfg);
+    if (!rc)
+        rc = check_plugin_options(args, &cfg);
     if (!rc) {
         lpz_error err;
         if (lpz_config_dump(&cfg, stdout, &err) != LPZ_OK) {
