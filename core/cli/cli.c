@@ -89,7 +89,8 @@ static const option_def options[] = {
     {"output", 'o', A_VALUE, C_GENERATE | C_CLASSIFIER, "OUT",
      "output folder (generate) or model file (classifier)", OFF(output)},
     {"sample-size", 0, A_VALUE, C_GENERATE | C_SCORE, "N",
-     "samples to write (generate, default 100) or to score (score, default score_sample_size)", OFF(sample_size)},
+     "samples to write (generate: default 100) or to score (score: at least 2, default score_sample_size; "
+     "with --samples at most the file's rows, default all)", OFF(sample_size)},
     {"latent", 0, A_VALUE, C_GENERATE, "FILE.npy", "use these latent vectors, one row each, in order",
      OFF(latent)},
     {"seed", 0, A_VALUE, C_GENERATE | C_SCORE, "SEED",

@@ -58,6 +58,11 @@ int lpz_cmd_score(const lpz_cli_args *args)
     if ((args->sample_size && lpz_cli_parse_count(args->sample_size, "--sample-size", &n_req)) ||
         (args->seed && lpz_cli_parse_seed(args->seed, &seed)))
         return 2;
+    if (args->sample_size && n_req < 2) { /* FID needs a covariance: two samples at least */
+        fprintf(stderr, "lpz: error: --sample-size %s: scores need at least 2 samples (see 'lpz score --help')\n",
+                args->sample_size);
+        return 2;
+    }
     lpz_error err;
     lpz_error_clear(&err);
     lpz_config cfg;
@@ -110,7 +115,20 @@ int lpz_cmd_score(const lpz_cli_args *args)
             goto fail;
         }
         n = arr.shape[0];
-        if (n_req && n_req < n)
+        if (n < 2) {
+            lpz_error_set(&err, LPZ_EINVAL, "the array holds 1 sample; scores need at least 2");
+            lpz_error_where(&err, "%s", args->samples);
+            goto fail;
+        }
+        if (n_req > n) { /* scoring fewer than asked for would compare with other runs' --sample-size */
+            lpz_error_set(&err, LPZ_EINVAL, "--sample-size %lld is more than the %lld samples the array holds",
+                          (long long)n_req, (long long)n);
+            lpz_error_where(&err, "%s", args->samples);
+            lpz_error_hint(&err, "drop --sample-size to score all %lld, or give at most %lld", (long long)n,
+                           (long long)n);
+            goto fail;
+        }
+        if (n_req)
             n = n_req;
         samples = arr.data;
         /* the dataset's units, as the dataloaders guarantee: images saved in

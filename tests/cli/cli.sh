@@ -74,4 +74,9 @@ expect 1 "--set dataloader.scale: option 'scale' of plugin 'fixture_valid' expec
 expect 0 "" config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset_name=fixture_valid \
   --set dataloader.scale=2
 
+# 4. lpz score --sample-size: FID needs 2 samples at least; said naming the
+#    option, as a usage error, before anything is read.
+expect 2 "--sample-size 1: scores need at least 2 samples" score -f "$work/ok.yml" --samples "$work/no.npy" \
+  --sample-size 1
+
 echo "cli: all checks passed"

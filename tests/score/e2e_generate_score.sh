@@ -63,14 +63,20 @@ grep -q "does not exist" "$work/e.err" || fail "unclear folder error: $(cat "$wo
 
 # 4. lpz score with a given classifier (a fresh one: training one takes minutes).
 "$TOOL" classifier "$work/clf.safetensors" 1
-SC=(--set trainer.params.score.feature_model="$work/clf.safetensors" --sample-size 200)
+FM=(--set trainer.params.score.feature_model="$work/clf.safetensors")
+SC=("${FM[@]}" --sample-size 200)
 "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --mixture-source "$mix" -q > "$work/s.txt"
 for k in "FID" "inception score" "TVD"; do grep -q "^$k  *[0-9]" "$work/s.txt" || fail "no $k in: $(cat "$work/s.txt")"; done
 "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --generator "$mix/generator-0.safetensors" --json -q > "$work/s.json"
 grep -q '"fid": [0-9]' "$work/s.json" || fail "no fid in JSON: $(cat "$work/s.json")"
 grep -q '"tvd": [0-9]' "$work/s.json" || fail "no tvd in JSON: $(cat "$work/s.json")"
-"$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/c/samples.npy" --json -q > "$work/n.json"
+# --samples: all rows by default, --sample-size N the first N (2 at least, at
+# most the rows: 200 of 30 rows used to score 30 without a word).
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/c/samples.npy" --json -q > "$work/n.json"
 grep -q '"samples": 30' "$work/n.json" || fail "scored the wrong number of samples: $(cat "$work/n.json")"
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/c/samples.npy" --sample-size 20 --json -q \
+  > "$work/n20.json"
+grep -q '"samples": 20' "$work/n20.json" || fail "--sample-size 20 of 30 rows: $(cat "$work/n20.json")"
 set +e
 "$LPZ" score -f "$CFG" "${SETS[@]}" 2> /dev/null; st=$?
 set -e
@@ -114,7 +120,12 @@ npy "$work/empty.npy" "(0, 784)" 0
 refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/empty.npy"
 npy "$work/range.npy" "(30, 1, 28, 28)" 100
 refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
-  "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/range.npy"
+  "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/range.npy"
+refused "--sample-size above the rows" "samples.npy: --sample-size 200 is more than the 30 samples the array holds" \
+  "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/c/samples.npy"
+npy "$work/one.npy" "(1, 784)" 0
+refused "one sample" "one.npy: the array holds 1 sample; scores need at least 2" \
+  "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/one.npy"
 # lpz classifier checks where its file goes before it trains (it failed after minutes of training).
 refused "classifier -o a folder" "is not a file path" "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work"
 refused "classifier -o in no folder" "cannot create file" "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/no/x"
