@@ -892,7 +892,6 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     m->o = &oo;
     lpz_train_params p;
     lpz_run_apply_precision(m->cfg); /* the master scores mixtures (master.calculate_score) */
-    lpz_run_hint_precision(m->cfg);
     int rc = lpz_train_params_from_config(m->cfg, &p, err);
     if (rc)
         return rc;
@@ -985,6 +984,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (snprintf(path, sizeof path, "%s/checkpoints", out->run_dir) >= (int)sizeof path ||
         (rc = lpz_mkdirs(path, err)))
         goto done;
+    lpz_run_hint_precision(m->cfg); /* not in front of an error about the configuration or the clients */
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ", results in %s", m->experiment, m->run_dir);
 
     /* Every cell's address first (START carries all of them). */

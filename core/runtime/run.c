@@ -233,7 +233,6 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     memset(out, 0, sizeof *out);
     lpz_train_params p;
     lpz_run_apply_precision(cfg);
-    lpz_run_hint_precision(cfg);
     int rc = lpz_train_params_from_config(cfg, &p, err);
     if (rc)
         return rc;
@@ -288,6 +287,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                            (long long)p.batch_size, (long long)info->count);
         goto done;
     }
+    /* The configuration, plugins and data are good: the hint is no longer
+     * followed by an error about them. */
+    lpz_run_hint_precision(cfg);
     if (strcmp(p.score_type, "fid") == 0) {
         lpz_scorer_options so = {0};
         so.feature_model = cfg->trainer.params.score.feature_model;

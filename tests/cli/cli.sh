@@ -79,4 +79,14 @@ expect 0 "" config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset
 expect 2 "--sample-size 1: scores need at least 2 samples" score -f "$work/ok.yml" --samples "$work/no.npy" \
   --sample-size 1
 
+# 5. The AMX hint ("this CPU has AMX: general.matmul_precision: high ...") is
+#    not printed in front of an error about the configuration, its plugins,
+#    data or clients (on a CPU without AMX there is no hint to print).
+for args in "--set network.hidden=abc" "--set dataloader.path=$work/none" "--set network.hidden=0" \
+            "--distributed --master"; do
+  # shellcheck disable=SC2086
+  expect 1 "lpz: error: " train -f "$work/ok.yml" $args
+  if grep -q "this CPU has AMX" "$work/err"; then fail "lpz train $args: the AMX hint, then: $(cat "$work/err")"; fi
+done
+
 echo "cli: all checks passed"
