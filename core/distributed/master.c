@@ -891,6 +891,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         oo.discover_timeout_ms = 1500;
     m->o = &oo;
     lpz_train_params p;
+    char parent[PATH_MAX], parent_top[PATH_MAX] = ""; /* a new run's folders, removed when left unused */
     lpz_run_apply_precision(m->cfg); /* the master scores mixtures (master.calculate_score) */
     int rc = lpz_train_params_from_config(m->cfg, &p, err);
     if (rc)
@@ -970,10 +971,14 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         goto done;
     }
 
-    if (o->resume_dir)
+    if (o->resume_dir) {
         snprintf(out->run_dir, sizeof out->run_dir, "%s", m->run_dir);
-    else if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
-        goto done;
+    } else {
+        snprintf(parent, sizeof parent, "%s/%s", p.output_dir, p.trainer_name); /* as lpz_run_make_dir */
+        lpz_missing_top(parent, parent_top, sizeof parent_top);
+        if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+            goto done;
+    }
     snprintf(m->run_dir, sizeof m->run_dir, "%s", out->run_dir);
     char path[PATH_MAX + 64];
     rc = LPZ_EINVAL;
@@ -1098,6 +1103,15 @@ done:
         snprintf(path, sizeof path, "%s/config.yml", m->run_dir);
         if (lpz_write_file_atomic(path, m->old_config, m->old_config_len, &e2))
             lpz_log(LPZ_LOG_WARN, "could not put back %s as it was before this resume: %s", path, e2.message);
+    }
+    /* No "partial results" where this run left none (as lpz_run_local): a
+     * resume without new rows is as it was; a new run folder holding only
+     * config.yml and empty folders is removed. */
+    if (rc && o->resume_dir && !m->new_rows) {
+        out->run_dir[0] = '\0';
+    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && lpz_run_remove_unused(out->run_dir)) {
+        out->run_dir[0] = '\0';
+        lpz_rmdirs_empty(parent, parent_top);
     }
     free(m->old_config);
     out->seconds = now_s() - t0;

@@ -255,6 +255,46 @@ int lpz_mkdirs(const char *path, lpz_error *err)
     return LPZ_OK;
 }
 
+void lpz_missing_top(const char *path, char *top, size_t size)
+{
+    if (size)
+        top[0] = '\0';
+    size_t n = path ? strlen(path) : 0;
+    if (!n || n >= size)
+        return;
+    memcpy(top, path, n + 1);
+    /* The prefixes lpz_mkdirs creates, outermost first. */
+    for (size_t i = 1; i <= n; i++) {
+        if ((top[i] != '/' && top[i] != '\0') || top[i - 1] == '/')
+            continue;
+        char saved = top[i];
+        top[i] = '\0';
+        struct stat st;
+        if (stat(top, &st) != 0)
+            return; /* top is this prefix */
+        top[i] = saved;
+    }
+    top[0] = '\0'; /* path exists */
+}
+
+void lpz_rmdirs_empty(const char *path, const char *top)
+{
+    size_t tn = top ? strlen(top) : 0, n = path ? strlen(path) : 0;
+    char buf[4096];
+    if (!tn || n >= sizeof buf || tn > n || strncmp(path, top, tn) != 0)
+        return;
+    memcpy(buf, path, n + 1);
+    for (;;) {
+        while (n > 1 && buf[n - 1] == '/')
+            buf[--n] = '\0';
+        if (n < tn || rmdir(buf) != 0)
+            return;
+        while (n > 0 && buf[n - 1] != '/')
+            n--;
+        buf[n] = '\0';
+    }
+}
+
 int lpz_is_file(const char *path)
 {
     struct stat st;

@@ -34,6 +34,16 @@ int lpz_read_file(const char *path, size_t max_size, char **data, size_t *size, 
 /* mkdir -p; existing folders are fine. */
 int lpz_mkdirs(const char *path, lpz_error *err);
 
+/* The outermost folder lpz_mkdirs(path) would create (the first prefix of
+ * path that does not exist) into top; "" when path exists. */
+void lpz_missing_top(const char *path, char *top, size_t size);
+
+/* Undoes lpz_mkdirs(path) where nothing was put: removes path, then its
+ * parents up to and including top (lpz_missing_top before the mkdirs), while
+ * they are empty (rmdir: a folder holding anything stays, and so do its
+ * parents). top "" removes nothing. */
+void lpz_rmdirs_empty(const char *path, const char *top);
+
 /* 1 when path is an existing regular file / directory. */
 int lpz_is_file(const char *path);
 int lpz_is_dir(const char *path);

@@ -11,6 +11,7 @@
 
 #include <lpz/log.h>
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,49 @@ int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_erro
     return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s", parent);
 }
 
+/* 1 when path is a folder (not a link to one) with nothing in it. */
+static int is_empty_dir(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int empty = 1;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
+int lpz_run_remove_unused(const char *run_dir)
+{
+    char path[PATH_MAX + 300];
+    /* Twice: first check every entry, then remove the empty folders; the
+     * config.yml goes last, once nothing else is left. */
+    for (int pass = 0; pass < 2; pass++) {
+        DIR *d = opendir(run_dir);
+        if (!d)
+            return 0;
+        int ok = 1;
+        for (struct dirent *e; ok && (e = readdir(d));) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "config.yml"))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+            ok = pass == 0 ? is_empty_dir(path) : rmdir(path) == 0;
+        }
+        closedir(d);
+        if (!ok)
+            return 0;
+    }
+    snprintf(path, sizeof path, "%s/config.yml", run_dir);
+    struct stat st;
+    if (lstat(path, &st) == 0 && (!S_ISREG(st.st_mode) || unlink(path) != 0))
+        return 0;
+    return rmdir(run_dir) == 0;
+}
+
 int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
 {
     char path[PATH_MAX + 32];
@@ -247,6 +291,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     run_hook hook = {req, 0};
     char *old_config = NULL; /* a resumed run's config.yml before this run rewrote it */
     size_t old_config_len = 0;
+    /* Folders this run makes: removed again when left empty (parent_top,
+     * cache_top: the outermost of each that did not exist, "" for none). */
+    char parent[PATH_MAX], parent_top[PATH_MAX] = "", cache[PATH_MAX + 16], cache_top[PATH_MAX + 16] = "";
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err)))
         goto done;
     if ((rc = lpz_run_plugin(req->registry, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
@@ -263,21 +310,29 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         snprintf(path, sizeof path, "%s/config.yml", out->run_dir);
         if (lpz_is_file(path) && (rc = lpz_read_file(path, (size_t)1 << 24, &old_config, &old_config_len, err)))
             goto done;
-    } else if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err))) {
-        goto done;
+    } else {
+        snprintf(parent, sizeof parent, "%s/%s", p.output_dir, p.trainer_name); /* as lpz_run_make_dir */
+        lpz_missing_top(parent, parent_top, sizeof parent_top);
+        if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+            goto done;
     }
     if ((rc = write_config(cfg, out->run_dir, err)))
         goto done;
 
-    char out_abs[PATH_MAX], cache[PATH_MAX + 16], cfg_dir[PATH_MAX];
+    char out_abs[PATH_MAX], cfg_dir[PATH_MAX];
     if (!realpath(p.output_dir, out_abs))
         snprintf(out_abs, sizeof out_abs, "%s", p.output_dir);
     snprintf(cache, sizeof cache, "%s/cache", out_abs);
+    lpz_missing_top(cache, cache_top, sizeof cache_top);
     if ((rc = lpz_mkdirs(cache, err)))
         goto done;
     snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
     lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, out->run_dir, LPZ_SPLIT_TRAIN};
-    if ((rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err)))
+    rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err);
+    /* The cache folder is there while the dataloader opens (lpz/dataloader.h);
+     * one it left empty goes (the scorer makes it again when it writes). */
+    lpz_rmdirs_empty(cache, cache_top);
+    if (rc)
         goto done;
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
     if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
@@ -352,6 +407,16 @@ done:
         snprintf(path, sizeof path, "%s/config.yml", out->run_dir);
         if (lpz_write_file_atomic(path, old_config, old_config_len, &e2))
             lpz_log(LPZ_LOG_WARN, "could not put back %s as it was before this resume: %s", path, e2.message);
+    }
+    /* No "partial results" where this run left none: a resume that failed
+     * before an iteration left the folder as it was; a new run that failed
+     * before training wrote only its config.yml: it is removed, with the
+     * folders made for it. */
+    if (rc && req->resume_dir && !hook.iterated) {
+        out->run_dir[0] = '\0';
+    } else if (rc && !req->resume_dir && out->run_dir[0] && lpz_run_remove_unused(out->run_dir)) {
+        out->run_dir[0] = '\0';
+        lpz_rmdirs_empty(parent, parent_top);
     }
     free(old_config);
     lpz_scorer_destroy(scorer);

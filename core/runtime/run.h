@@ -24,6 +24,9 @@ typedef struct lpz_run_request {
 } lpz_run_request;
 
 typedef struct lpz_run_outcome {
+    /* The run folder. After a failure "" when this run left no results of
+     * its own there: a new folder that held only config.yml was removed
+     * (with the folders made for it), a resumed one left as it was. */
     char run_dir[4096];
     lpz_train_result result;
 } lpz_run_outcome;
@@ -66,6 +69,12 @@ void lpz_run_hint_precision(const lpz_config *cfg);
 /* Creates the result folder <output_dir>/<trainer name>/<timestamp>[-n]/
  * and writes its path to out. */
 int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
+
+/* After a new run failed before it wrote results: removes run_dir when it
+ * holds nothing but its config.yml and empty folders (what lpz puts there
+ * before training). 1 when removed; 0, and nothing removed, when it holds
+ * anything else. */
+int lpz_run_remove_unused(const char *run_dir);
 
 /* Before a run folder is resumed: LPZ_EINVAL (naming the file and the
  * --set that fixes it) when its metrics.csv already has iterations past

@@ -2,7 +2,8 @@
 # tests/cli/cli.sh - what the lpz command line says and refuses, through
 # the real binary: usage errors point at the command's own help; --port
 # and --bind only with --client; lpz config checks plugin options as lpz
-# train does.
+# train does; a run that fails before training leaves no folder behind and
+# does not speak of partial results.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -88,5 +89,55 @@ for args in "--set network.hidden=abc" "--set dataloader.path=$work/none" "--set
   expect 1 "lpz: error: " train -f "$work/ok.yml" $args
   if grep -q "this CPU has AMX" "$work/err"; then fail "lpz train $args: the AMX hint, then: $(cat "$work/err")"; fi
 done
+
+# 6. A new run that fails before training (here: no dataset in
+#    dataloader.path) removes its folder, which held only its config.yml, and
+#    the folders made for it; it does not say "partial results". Folders
+#    that existed, or hold anything else, stay.
+expect 1 "no train-images-idx3-ubyte(.gz) in '$work/none'" train -f "$work/ok.yml" \
+  --set dataloader.path="$work/none" --set general.output_dir="$work/o1/deep"
+if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
+[ ! -e "$work/o1" ] || fail "a run that failed before training left $(find "$work/o1")"
+mkdir -p "$work/o2/lipizzaner_gan" "$work/o3"
+touch "$work/o3/mine"
+for o in o2 o3; do
+  expect 1 "no train-images-idx3-ubyte(.gz)" train -f "$work/ok.yml" --set dataloader.path="$work/none" \
+    --set general.output_dir="$work/$o"
+done
+[ -d "$work/o2/lipizzaner_gan" ] && [ -z "$(ls -A "$work/o2/lipizzaner_gan")" ] || fail "o2: $(find "$work/o2")"
+[ "$(ls -A "$work/o3")" = mine ] || fail "o3: $(find "$work/o3")"
+
+# The rest trains, on Fashion-MNIST.
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "SKIPPED (the rest): Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+  exit 77
+fi
+TINY=(--set general.grid_size=1 --set trainer.params.score.enabled=false --set dataloader.batch_size=50
+      --set dataloader.n_batches=2 --set trainer.params.fitness.fitness_sample_size=50
+      --set general.checkpoint_period=1)
+
+# 7. A failure after the dataset opened (a network option out of range) also
+#    removes the new folder.
+expect 1 "network option hidden = 0 is out of range" train -f "$work/ok.yml" --set network.hidden=0 \
+  --set general.output_dir="$work/o4"
+if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
+[ ! -e "$work/o4" ] || fail "a run that failed before training left $(find "$work/o4")"
+
+# 8. A one-iteration run on a 1x1 grid.
+"$LPZ" train -f "$work/ok.yml" "${TINY[@]}" --set trainer.n_iterations=1 --set general.output_dir="$work/run" \
+  > "$work/run.out" 2> "$work/run.err" || fail "1x1 run: $(cat "$work/run.err")"
+R=$(ls -d "$work"/run/lipizzaner_gan/*/)
+R=${R%/}
+# A resume refused before it changed anything says so without "partial
+# results", and leaves the folder as it was.
+"$LPZ" train --resume "$R" --set trainer.n_iterations=2 -q > /dev/null 2>&1 || fail "resume to 2 iterations"
+cp -r "$R" "$work/before"
+expect 1 "the run already has 2 iterations, more than trainer.n_iterations 1" \
+  train --resume "$R" --set trainer.n_iterations=1
+if grep -q "partial results" "$work/err"; then fail "a refused resume: $(cat "$work/err")"; fi
+expect 1 "no train-images-idx3-ubyte(.gz)" train --resume "$R" --set trainer.n_iterations=3 \
+  --set dataloader.path="$work/none"
+if grep -q "partial results" "$work/err"; then fail "a resume that failed at once: $(cat "$work/err")"; fi
+diff -r "$work/before" "$R" > /dev/null || fail "a refused resume changed the run folder"
 
 echo "cli: all checks passed"

@@ -161,6 +161,40 @@ static void test_mkdirs(void **state)
     rmdir(path);
 }
 
+/* lpz_missing_top + lpz_rmdirs_empty undo a mkdirs where nothing was put,
+ * and never remove a folder that holds something or existed before. */
+static void test_rmdirs_empty(void **state)
+{
+    (void)state;
+    char path[1200], top[1200], mid[1200], file[1300];
+    lpz_error err;
+    snprintf(path, sizeof path, "%s/x/y/z", dir);
+    lpz_missing_top(path, top, sizeof top);
+    snprintf(mid, sizeof mid, "%s/x", dir);
+    assert_string_equal(top, mid); /* the outermost missing folder */
+    assert_int_equal(lpz_mkdirs(path, &err), LPZ_OK);
+    lpz_missing_top(path, mid, sizeof mid);
+    assert_string_equal(mid, ""); /* exists now */
+    lpz_rmdirs_empty(path, top);
+    assert_false(lpz_is_dir(top));
+    assert_true(lpz_is_dir(dir)); /* above top: untouched */
+
+    /* A folder with a file stays, with its parents. */
+    assert_int_equal(lpz_mkdirs(path, &err), LPZ_OK);
+    snprintf(mid, sizeof mid, "%s/x/y", dir);
+    snprintf(file, sizeof file, "%s/f", mid);
+    assert_int_equal(lpz_write_file_atomic(file, "x", 1, &err), LPZ_OK);
+    lpz_rmdirs_empty(path, top);
+    assert_false(lpz_is_dir(path)); /* empty: removed */
+    assert_true(lpz_is_file(file));
+    assert_true(lpz_is_dir(top));
+    unlink(file);
+    lpz_rmdirs_empty(mid, ""); /* no top: nothing */
+    assert_true(lpz_is_dir(mid));
+    lpz_rmdirs_empty(mid, top);
+    assert_false(lpz_is_dir(top));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +206,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_limit_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_from_pipe_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rmdirs_empty, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
