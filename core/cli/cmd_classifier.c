@@ -59,6 +59,8 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
         goto fail;
     if (args->output)
         snprintf(path, sizeof path, "%s", args->output);
+    else if (lpz_mkdirs(cache, &err)) /* the cache folder is made by who writes into it */
+        goto fail;
     else
         snprintf(path, sizeof path, "%s/classifier-%s.safetensors", cache, lpz_dataset_name(train));
     /* where the file goes is checked before minutes of training, not after */

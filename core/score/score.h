@@ -374,10 +374,12 @@ void lpz_mixture_close(lpz_mixture *m);
 /* ---- opening data for scoring ------------------------------------------- */
 
 /* Opens the dataloader `plugin` with `options` for `split` the way a run
- * does: output_dir (general.output_dir, made absolute when it exists) and
- * its cache/ folder (created; the dataset's and the scorer's caches go
- * there), config_dir for relative paths, no run folder. cache_dir
- * receives the cache folder (size >= 4096). */
+ * does: output_dir (general.output_dir, made absolute) and its cache/
+ * folder (the dataset's and the scorer's caches go there), config_dir for
+ * relative paths, no run folder. The folders are created for the
+ * dataloader's open and removed again when it left them empty: who writes
+ * into cache_dir later makes it (lpz_mkdirs). cache_dir receives the cache
+ * folder's path (size >= 4096). */
 int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options, const char *output_dir,
                            const char *config_dir, lpz_split split, lpz_dataset **out, char *cache_dir,
                            size_t cache_dir_size, lpz_error *err);

@@ -600,17 +600,30 @@ int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options,
                            size_t cache_dir_size, lpz_error *err)
 {
     *out = NULL;
-    char abs[PATH_MAX];
+    char abs[PATH_MAX], top[PATH_MAX];
+    /* The folders exist while the dataloader opens (lpz/dataloader.h); the
+     * ones made here and left empty go again (the scorer and lpz classifier
+     * make the cache folder when they write into it). */
+    lpz_missing_top(output_dir, top, sizeof top);
     int rc = lpz_mkdirs(output_dir, err);
     if (rc)
         return rc;
     if (!realpath(output_dir, abs))
         snprintf(abs, sizeof abs, "%s", output_dir);
-    if (snprintf(cache_dir, cache_dir_size, "%s/cache", abs) >= (int)cache_dir_size)
+    if (snprintf(cache_dir, cache_dir_size, "%s/cache", abs) >= (int)cache_dir_size) {
+        lpz_rmdirs_empty(output_dir, top);
         return lpz_error_set(err, LPZ_EINVAL, "general.output_dir is too long");
-    if ((rc = lpz_mkdirs(cache_dir, err)))
+    }
+    char cache_top[PATH_MAX + 16];
+    lpz_missing_top(cache_dir, cache_top, sizeof cache_top);
+    if ((rc = lpz_mkdirs(cache_dir, err))) {
+        lpz_rmdirs_empty(output_dir, top);
         return rc;
+    }
     lpz_dataset_context ctx = {sizeof ctx, options, abs, cache_dir, config_dir && config_dir[0] ? config_dir : ".",
                                NULL, split};
-    return lpz_dataset_open(plugin, &ctx, out, err);
+    rc = lpz_dataset_open(plugin, &ctx, out, err);
+    lpz_rmdirs_empty(cache_dir, cache_top);
+    lpz_rmdirs_empty(output_dir, top);
+    return rc;
 }

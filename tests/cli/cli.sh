@@ -3,7 +3,7 @@
 # the real binary: usage errors point at the command's own help; --port
 # and --bind only with --client; lpz config checks plugin options as lpz
 # train does; a run that fails before training leaves no folder behind and
-# does not speak of partial results.
+# does not speak of partial results; no empty cache folders.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -139,5 +139,14 @@ expect 1 "no train-images-idx3-ubyte(.gz)" train --resume "$R" --set trainer.n_i
   --set dataloader.path="$work/none"
 if grep -q "partial results" "$work/err"; then fail "a resume that failed at once: $(cat "$work/err")"; fi
 diff -r "$work/before" "$R" > /dev/null || fail "a refused resume changed the run folder"
+
+# 9. Cache folders are made by what writes into them: a run without a score
+#    and lpz generate (default output_dir ./output) leave none.
+[ ! -e "$work/run/cache" ] || fail "a run without a score left $work/run/cache"
+mkdir "$work/gen"
+(cd "$work/gen" && "$LPZ" generate -f "$work/ok.yml" --mixture-source "$R/master/0" -o samples --sample-size 2 -q \
+  > /dev/null 2> "$work/gen.err") || fail "generate: $(cat "$work/gen.err")"
+[ -s "$work/gen/samples/samples.npy" ] || fail "generate wrote no samples"
+[ ! -e "$work/gen/output" ] || fail "lpz generate left $(find "$work/gen/output")"
 
 echo "cli: all checks passed"

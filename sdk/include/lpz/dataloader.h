@@ -39,7 +39,8 @@ typedef struct lpz_dataset_context {
     size_t size;                /* sizeof(lpz_dataset_context) of the core */
     const lpz_options *options; /* the plugin's declared options */
     const char *output_dir;     /* general.output_dir, absolute */
-    const char *cache_dir;      /* a folder the plugin may write caches into (exists) */
+    const char *cache_dir;      /* a folder the plugin may write caches into (exists during open;
+                                   removed after open when left empty) */
     const char *config_dir;     /* folder of the run file; relative paths in options are
                                    resolved against the current directory first, then this */
     const char *run_dir;        /* result folder of this run, or NULL outside a run; a plugin
