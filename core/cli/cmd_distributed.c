@@ -223,9 +223,10 @@ static int run_master(const lpz_cli_args *args)
             fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
         rc = 1;
     } else {
-        printf("%s %d cells on %d clients in %.1f s (median %.2f s per iteration)\n",
-               out.stopped ? "stopped" : "trained", out.n_cells - out.lost, out.n_cells - out.lost, out.seconds,
-               out.seconds_per_iteration);
+        int done = out.n_cells - out.lost; /* one client per cell */
+        printf("%s %d cell%s on %d client%s in %.1f s (median %.2f s per iteration)\n",
+               out.stopped ? "stopped" : "trained", done, done == 1 ? "" : "s", done, done == 1 ? "" : "s",
+               out.seconds, out.seconds_per_iteration);
         for (int c = 0; c < out.n_cells; c++) {
             lpz_dist_cell_outcome *r = &out.cells[c];
             if (!r->received)

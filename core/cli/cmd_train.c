@@ -178,11 +178,11 @@ int lpz_cmd_train(const lpz_cli_args *args)
         lpz_train_result *r = &out.result;
         const lpz_cell_result *b = r->best_cell >= 0 ? &r->cells[r->best_cell] : NULL;
         if (r->seconds_per_iteration > 0)
-            printf("%s %d cells in %.1f s (median %.2f s per iteration)\n", r->stopped ? "stopped" : "trained",
-                   r->n_cells, r->seconds, r->seconds_per_iteration);
+            printf("%s %d cell%s in %.1f s (median %.2f s per iteration)\n", r->stopped ? "stopped" : "trained",
+                   r->n_cells, r->n_cells == 1 ? "" : "s", r->seconds, r->seconds_per_iteration);
         else /* stopped before any cell finished an iteration */
-            printf("%s %d cells in %.1f s (no iteration finished)\n", r->stopped ? "stopped" : "trained",
-                   r->n_cells, r->seconds);
+            printf("%s %d cell%s in %.1f s (no iteration finished)\n", r->stopped ? "stopped" : "trained",
+                   r->n_cells, r->n_cells == 1 ? "" : "s", r->seconds);
         if (b) {
             if (isnan(b->score))
                 printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);

@@ -111,8 +111,8 @@ static void on_iteration(void *user, const char *run_dir, int iteration)
     c->res_stopped = c->result.stopped;
     c->state = LPZ_DIST_FINISHED;
     pthread_mutex_unlock(&c->lock);
-    lpz_log(LPZ_LOG_INFO, "cell %d finished (%d iterations); waiting for the master to collect the results",
-            c->cell, c->res.iterations);
+    lpz_log(LPZ_LOG_INFO, "cell %d finished (%d iteration%s); waiting for the master to collect the results",
+            c->cell, c->res.iterations, c->res.iterations == 1 ? "" : "s");
     while (!__atomic_load_n(&c->release, __ATOMIC_SEQ_CST) && !__atomic_load_n(c->o->stop, __ATOMIC_SEQ_CST))
         usleep(20000);
 }

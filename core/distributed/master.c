@@ -401,8 +401,8 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
         found += lpz_is_file(path);
     }
     if (!found) {
-        lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no checkpoint of any of the %d cells in %s/checkpoints",
-                      dir, m->n_cells, m->run_dir);
+        lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no checkpoint of %s%d cell%s in %s/checkpoints", dir,
+                      m->n_cells == 1 ? "its " : "any of the ", m->n_cells, m->n_cells == 1 ? "" : "s", m->run_dir);
         lpz_error_hint(err, "a distributed run keeps its cells' checkpoints in RUN_DIR/checkpoints "
                             "(general.checkpoint_period; the final one is written when a run ends or is stopped)");
         m->run_dir[0] = '\0';
@@ -959,12 +959,12 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         else /* auto_discover: an open port of something else */
             lpz_log(LPZ_LOG_INFO, "auto_discover: %s is open but no lpz client answered", n->url);
     }
-    lpz_log(LPZ_LOG_INFO, "%d idle client%s for a %dx%d grid (%d cells); heartbeat timeout %d ms, neighbour fetch "
-            "timeout %d ms", idle, idle == 1 ? "" : "s", m->k, m->k, m->n_cells, m->hb_timeout_ms,
-            m->fetch_timeout_ms);
+    lpz_log(LPZ_LOG_INFO, "%d idle client%s for a %dx%d grid (%d cell%s); heartbeat timeout %d ms, neighbour fetch "
+            "timeout %d ms", idle, idle == 1 ? "" : "s", m->k, m->k, m->n_cells, m->n_cells == 1 ? "" : "s",
+            m->hb_timeout_ms, m->fetch_timeout_ms);
     if (idle < m->n_cells) {
-        rc = lpz_error_set(err, LPZ_ESTATE, "a %dx%d grid needs %d idle clients, %d answered", m->k, m->k,
-                           m->n_cells, idle);
+        rc = lpz_error_set(err, LPZ_ESTATE, "a %dx%d grid needs %d idle client%s, %d answered", m->k, m->k,
+                           m->n_cells, m->n_cells == 1 ? "" : "s", idle);
         lpz_error_hint(err, "start more clients (lpz train --distributed --client), check addresses, ports, "
                             "the shared secret and TLS (master and clients both with certificates from one CA, or "
                             "both without), or lower general.grid_size");

@@ -2027,10 +2027,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     for (int i = 0; !rc && i < t->n_cells; i++)
         rc = cell_connect(t, &t->cells[i], err);
     if (!rc)
-        lpz_log(LPZ_LOG_INFO, "training a %dx%d grid: %d cells, %lld batches of %lld per iteration, %d iterations, "
+        lpz_log(LPZ_LOG_INFO, "training a %dx%d grid: %d cell%s, %lld batch%s of %lld per iteration, %d iteration%s, "
                               "%d cell%s computing at once",
-                p->grid_k, p->grid_k, t->n_cells, (long long)t->batches_per_iteration, (long long)t->batch,
-                p->n_iterations, permits, permits == 1 ? "" : "s");
+                p->grid_k, p->grid_k, t->n_cells, t->n_cells == 1 ? "" : "s", (long long)t->batches_per_iteration,
+                t->batches_per_iteration == 1 ? "" : "es", (long long)t->batch, p->n_iterations,
+                p->n_iterations == 1 ? "" : "s", permits, permits == 1 ? "" : "s");
 
     int started = 0;
     progress_ctx pc = {t, 0};

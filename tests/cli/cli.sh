@@ -128,6 +128,15 @@ if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $
   > "$work/run.out" 2> "$work/run.err" || fail "1x1 run: $(cat "$work/run.err")"
 R=$(ls -d "$work"/run/lipizzaner_gan/*/)
 R=${R%/}
+# Counts of 1 in the singular ("trained 1 cells", "1 iterations" before).
+grep -q "^trained 1 cell in [0-9.]* s (median [0-9.]* s per iteration)$" "$work/run.out" \
+  || fail "summary of a 1x1 run: $(cat "$work/run.out")"
+grep -q "training a 1x1 grid: 1 cell, 2 batches of 50 per iteration, 1 iteration, 1 cell computing at once" \
+  "$work/run.err" || fail "start of a 1x1 run: $(cat "$work/run.err")"
+# The AMX hint, where the CPU has AMX, comes with a run that starts.
+if "$LPZ" --version | grep -q "AMX-BF16 on this CPU"; then
+  grep -q "this CPU has AMX" "$work/run.err" || fail "no AMX hint: $(cat "$work/run.err")"
+fi
 # A resume refused before it changed anything says so without "partial
 # results", and leaves the folder as it was.
 "$LPZ" train --resume "$R" --set trainer.n_iterations=2 -q > /dev/null 2>&1 || fail "resume to 2 iterations"

@@ -44,6 +44,9 @@ grep -q "heartbeat timeout 7000 ms, neighbour fetch timeout 2500 ms" "$work/mast
   || fail "the configured timeouts were not used: $(grep 'idle client' "$work/master-b.log")"
 d=$(run_dir "$work/b")
 check_cells "$d" 0
+grep -q "^trained 1 cell on 1 client in " "$work/b.out" || fail "1x1 summary: $(cat "$work/b.out")"
+grep -q "4 idle clients for a 1x1 grid (1 cell); " "$work/master-b.log" \
+  || fail "1x1 master: $(grep 'idle client' "$work/master-b.log")"
 [ "$(wc -l < "$d/metrics.csv")" -eq 4 ] || fail "1x1 metrics.csv should have 1 + 3 rows"
 
 # 3. 3x3 on the four plus five new clients.
