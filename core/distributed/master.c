@@ -136,8 +136,11 @@ static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeou
     return LPZ_OK;
 }
 
-/* HELLO, then AUTH when the client is idle; both sides prove the secret. */
-static int greet(master *m, node *n, lpz_error *err)
+/* HELLO: the client's CHALLENGE (its state, nonce and instance) in n->ch;
+ * LPZ_ESTATE when it is busy. auto_discover's first round asks only this,
+ * to learn which client answers on an endpoint without starting a
+ * challenge that a second endpoint of the same client would spoil. */
+static int hello(master *m, node *n, lpz_error *err)
 {
     lpz_dist_msg q;
     uint8_t *raw;
@@ -150,12 +153,23 @@ static int greet(master *m, node *n, lpz_error *err)
         return rc;
     rc = lpz_dist_challenge_decode(b, bl, &n->ch, err);
     free(raw);
+    if (!rc && n->ch.state != LPZ_DIST_IDLE)
+        rc = lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
+    return rc;
+}
+
+/* HELLO, then AUTH when the client is idle; both sides prove the secret. */
+static int greet(master *m, node *n, lpz_error *err)
+{
+    int rc = hello(m, n, err);
     if (rc)
         return rc;
-    if (n->ch.state != LPZ_DIST_IDLE)
-        return lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
     if (n->ch.secured && !m->secret)
         return lpz_error_set(err, LPZ_ENET, "the client requires a shared secret and this master has none");
+    lpz_dist_msg q;
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
     lpz_dist_auth a;
     memcpy(a.nonce, n->ch.nonce, LPZ_DIST_NONCE);
     lpz_dist_proof(m->secret, "lpz master", n->ch.nonce, a.proof);
@@ -172,27 +186,6 @@ static int greet(master *m, node *n, lpz_error *err)
     lpz_dist_proof(m->secret, "lpz client", n->ch.nonce, want);
     if (!rc && !lpz_ct_equal(back.proof, want, LPZ_DIST_PROOF))
         rc = lpz_error_set(err, LPZ_ENET, "the client could not prove it holds the shared secret");
-    return rc;
-}
-
-/* auto_discover's first round: HELLO only, to learn which client answers
- * on an endpoint (its instance) without starting a challenge that a
- * second endpoint of the same client would spoil. */
-static int hello(master *m, node *n, lpz_error *err)
-{
-    lpz_dist_msg q;
-    uint8_t *raw;
-    const uint8_t *b;
-    size_t bl;
-    lpz_dist_msg_init(&q);
-    int rc = call(m, n, LPZ_MSG_HELLO, &q, m->o->discover_timeout_ms, LPZ_MSG_CHALLENGE, &raw, &b, &bl, err);
-    lpz_dist_msg_free(&q);
-    if (rc)
-        return rc;
-    rc = lpz_dist_challenge_decode(b, bl, &n->ch, err);
-    free(raw);
-    if (!rc && n->ch.state != LPZ_DIST_IDLE)
-        rc = lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
     return rc;
 }
 
