@@ -350,8 +350,14 @@ int lpz_cli_read_config(const lpz_cli_args *args, const char *path, lpz_config *
     }
     /* a name is shown as it is, but not with control characters or brackets that would garble the line */
     size_t n = 0;
-    for (const char *c = cfg->general.name; *c && n + 1 < sizeof run_name; c++)
-        run_name[n++] = (unsigned char)*c < 32 || *c == 127 || *c == ']' || *c == '[' ? '?' : *c;
+    for (const unsigned char *c = (const unsigned char *)cfg->general.name; *c && n + 1 < sizeof run_name; c++) {
+        if (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) { /* a C1 control (CSI...) in UTF-8 */
+            run_name[n++] = '?';
+            c++;
+            continue;
+        }
+        run_name[n++] = *c < 32 || *c == 127 || *c == ']' || *c == '[' ? '?' : (char)*c;
+    }
     run_name[n] = '\0';
     return LPZ_OK;
 }

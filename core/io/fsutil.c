@@ -263,6 +263,12 @@ void lpz_missing_top(const char *path, char *top, size_t size)
     if (!n || n >= size)
         return;
     memcpy(top, path, n + 1);
+    /* A path that climbs back out (a/new/../old) would name, after the new
+     * folder, one that was there before: nothing to undo then. */
+    if (strstr(path, "/..") || !strncmp(path, "../", 3) || !strcmp(path, "..")) {
+        top[0] = '\0';
+        return;
+    }
     /* The prefixes lpz_mkdirs creates, outermost first. */
     for (size_t i = 1; i <= n; i++) {
         if ((top[i] != '/' && top[i] != '\0') || top[i - 1] == '/')

@@ -35,7 +35,8 @@ int lpz_read_file(const char *path, size_t max_size, char **data, size_t *size, 
 int lpz_mkdirs(const char *path, lpz_error *err);
 
 /* The outermost folder lpz_mkdirs(path) would create (the first prefix of
- * path that does not exist) into top; "" when path exists. */
+ * path that does not exist) into top; "" when path exists or climbs back
+ * out with ".." (a/new/../old: undoing would not be safe). */
 void lpz_missing_top(const char *path, char *top, size_t size);
 
 /* Undoes lpz_mkdirs(path) where nothing was put: removes path, then its

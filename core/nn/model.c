@@ -748,6 +748,11 @@ static void count_text(int64_t v, char *out, size_t size)
     out[o] = '\0';
 }
 
+int lpz_model_layer_count(const lpz_model *m)
+{
+    return m->n_layers;
+}
+
 size_t lpz_model_describe(const lpz_model *m, char *out, size_t size)
 {
     size_t n = 0;
@@ -771,7 +776,9 @@ size_t lpz_model_describe(const lpz_model *m, char *out, size_t size)
         PUT("\n  %d ", i);
         switch (l->kind) {
         case NN_LINEAR:
-            PUT("Linear(%lld -> %lld%s)", (long long)l->in_numel, (long long)l->features, l->bias ? "" : ", no bias");
+            /* the last dimension (a sequence's steps share the layer) */
+            PUT("Linear(%lld -> %lld%s)", (long long)(l->in.ndim ? l->in.dim[l->in.ndim - 1] : l->in_numel),
+                (long long)l->features, l->bias ? "" : ", no bias");
             break;
         case NN_CONV:
         case NN_CONVT:

@@ -79,5 +79,6 @@ int lpz_model_share_scratch(lpz_model **models, int count, int64_t max_batch, lp
  * general.logging.print_discriminator. Returns the length written
  * (truncated to size - 1). */
 size_t lpz_model_describe(const lpz_model *m, char *out, size_t size);
+int lpz_model_layer_count(const lpz_model *m); /* lines of lpz_model_describe after its header */
 
 #endif

@@ -12,6 +12,7 @@
 #include <lpz/log.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,15 +146,19 @@ int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_erro
     int rc = lpz_mkdirs(parent, err);
     if (rc)
         return rc;
-    for (int n = 0; n < 1000; n++) {
+    int e = EEXIST;
+    for (int n = 0; n < 1000 && e == EEXIST; n++) {
         if (n == 0)
             snprintf(out, size, "%s/%s", parent, stamp);
         else
             snprintf(out, size, "%s/%s-%d", parent, stamp, n);
         if (mkdir(out, 0777) == 0)
             return LPZ_OK;
+        e = errno; /* only a name taken (a run started in the same second) is worth another name */
     }
-    return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s", parent);
+    out[0] = '\0'; /* no folder: nothing to call "partial results" */
+    return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s: %s", parent,
+                         e == EEXIST ? "1000 names taken" : strerror(e));
 }
 
 /* 1 when path is a folder (not a link to one) with nothing in it. */

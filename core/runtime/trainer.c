@@ -1555,9 +1555,16 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         }
     }
     if (!rc && index == 0 && p->print_discriminator) {
-        char text[8192];
-        lpz_model_describe(c->disc[0].model, text, sizeof text);
-        lpz_log(LPZ_LOG_INFO, "discriminator: %s", text);
+        /* a line per layer: a log line holds about 2 KB */
+        size_t cap = 256 + (size_t)lpz_model_layer_count(c->disc[0].model) * 160;
+        char *text = malloc(cap);
+        if (text) {
+            lpz_model_describe(c->disc[0].model, text, cap);
+            char *save = NULL;
+            for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                lpz_log(LPZ_LOG_INFO, "%s%s", line == text ? "discriminator: " : "", line);
+            free(text);
+        }
     }
     if (!rc) {
         c->joined = lpz_replica_supported(c->disc[0].model);

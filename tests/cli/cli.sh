@@ -106,6 +106,25 @@ for o in o2 o3; do
 done
 [ -d "$work/o2/lipizzaner_gan" ] && [ -z "$(ls -A "$work/o2/lipizzaner_gan")" ] || fail "o2: $(find "$work/o2")"
 [ "$(ls -A "$work/o3")" = mine ] || fail "o3: $(find "$work/o3")"
+# A path that climbs back out (new/../old) is not undone (it removed the empty old folder and kept new).
+mkdir -p "$work/o5/old"
+expect 1 "no train-images-idx3-ubyte(.gz)" train -f "$work/ok.yml" --set dataloader.path="$work/none" \
+  --set general.output_dir="$work/o5/new/../old"
+[ -d "$work/o5/old" ] || fail "the folder that existed before was removed: $(find "$work/o5")"
+# A result folder that cannot be made says why and names no folder of "partial results" (it named one that did
+# not exist, after trying 1000 names): a read-only bind mount, where this test may make one (root).
+if [ "$(id -u)" -eq 0 ] && command -v unshare > /dev/null && unshare -m true 2> /dev/null; then
+  mkdir -p "$work/ro/lipizzaner_gan"
+  set +e
+  unshare -m sh -c "mount --bind '$work/ro' '$work/ro' && mount -o remount,bind,ro '$work/ro' &&
+    '$LPZ' train -f '$work/ok.yml' --set general.output_dir='$work/ro'" > /dev/null 2> "$work/err"
+  st=$?
+  set -e
+  [ $st -eq 1 ] || fail "read-only output_dir: exit $st: $(cat "$work/err")"
+  grep -q "cannot create a result folder under .*: Read-only file system" "$work/err" \
+    || fail "read-only output_dir: $(cat "$work/err")"
+  if grep -q "partial results" "$work/err"; then fail "read-only output_dir: $(cat "$work/err")"; fi
+fi
 
 # The rest trains, on Fashion-MNIST.
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then

@@ -193,6 +193,17 @@ static void test_rmdirs_empty(void **state)
     assert_true(lpz_is_dir(mid));
     lpz_rmdirs_empty(mid, top);
     assert_false(lpz_is_dir(top));
+
+    /* A path that climbs back out (new/../old) names an old folder after the
+     * new one: nothing is undone (it removed the empty old folder). */
+    snprintf(mid, sizeof mid, "%s/old", dir);
+    assert_int_equal(lpz_mkdirs(mid, &err), LPZ_OK);
+    snprintf(path, sizeof path, "%s/new/../old", dir);
+    lpz_missing_top(path, top, sizeof top);
+    assert_string_equal(top, "");
+    lpz_rmdirs_empty(path, top);
+    assert_true(lpz_is_dir(mid));
+    rmdir(mid);
 }
 
 int main(void)

@@ -7,6 +7,8 @@
 
 #include <lpz/nn.h>
 
+#include "nn/model_frozen.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,9 +279,38 @@ static void test_batch_sizes_within_and_beyond_reserve(void **state)
     lpz_model_destroy(m);
 }
 
+/* general.logging.print_discriminator's listing: a linear layer on a
+ * sequence (30 steps of 4 values) is Linear(4 -> 10), applied per step,
+ * not Linear(120 -> 10); a short buffer truncates cleanly. */
+static void test_describe_names_layers_and_widths(void **state)
+{
+    (void)state;
+    lpz_error err;
+    lpz_model *m = NULL;
+    lpz_shape in = {2, {30, 4}};
+    assert_int_equal(lpz_model_create(&in, 1, &m, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_linear(m, "0", 10, 1, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_leaky_relu(m, 0.2f, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_linear(m, "2", 1, 1, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_sigmoid(m, &err), LPZ_OK);
+    char text[1024];
+    lpz_model_describe(m, text, sizeof text);
+    assert_int_equal(lpz_model_layer_count(m), 4);
+    assert_string_equal(text, "input 30x4 -> output 30x1, 61 parameters\n"
+                              "  0 Linear(4 -> 10) -> 30x10 [0]\n"
+                              "  1 LeakyReLU(0.2) -> 30x10\n"
+                              "  2 Linear(10 -> 1) -> 30x1 [2]\n"
+                              "  3 Sigmoid -> 30x1");
+    char small[20];
+    assert_int_equal(lpz_model_describe(m, small, sizeof small), sizeof small - 1);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    lpz_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_describe_names_layers_and_widths),
         cmocka_unit_test(test_bad_shapes_are_refused_with_errors),
         cmocka_unit_test(test_running_refuses_bad_calls),
         cmocka_unit_test(test_tensor_names_follow_state_dict),

@@ -51,7 +51,7 @@ grep -v -q "^lpz\[job7\]: \|^  " "$work/l3.log" && fail "a log line without the 
   --set trainer.calculate_net_weights_dist=true > /dev/null 2> "$work/l4.log"
 grep -q "^lpz: info: discriminator: input 1x28x28 -> output 1, 267,009 parameters$" "$work/l4.log" \
   || fail "print_discriminator: $(cat "$work/l4.log")"
-grep -q "^  5 Linear(256 -> 1) -> 1 \[4\]$" "$work/l4.log" || fail "discriminator layers: $(cat "$work/l4.log")"
+grep -q "^lpz: info:   5 Linear(256 -> 1) -> 1 \[4\]$" "$work/l4.log" || fail "discriminator layers: $(cat "$work/l4.log")"
 # every cell, every iteration: its two neighbours' distances, finite and positive
 n=$(grep -c "cell [0-3], iteration [12]: L2 distance of the weights to neighbours [0-3], [0-3]: generators [0-9.e+-]*, [0-9.e+-]*; discriminators [0-9.e+-]*, [0-9.e+-]*$" "$work/l4.log")
 [ "$n" -eq 8 ] || fail "calculate_net_weights_dist: $n lines, expected 8: $(cat "$work/l4.log")"
