@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +56,18 @@ int lpz_cmd_score(const lpz_cli_args *args)
     }
     int64_t n_req = 0;
     uint64_t seed = 0;
-    if ((args->sample_size && lpz_cli_parse_count(args->sample_size, "--sample-size", &n_req)) ||
-        (args->seed && lpz_cli_parse_seed(args->seed, &seed)))
+    if (args->sample_size) { /* 2 .. 10^7 (lpz_cli_parse_count's range starts at 1) */
+        char *end;
+        errno = 0;
+        long long v = strtoll(args->sample_size, &end, 10);
+        if (!args->sample_size[0] || *end || errno || v > 10000000) {
+            fprintf(stderr, "lpz: error: --sample-size %s: expected a whole number from 2 to 10000000\n",
+                    args->sample_size);
+            return 2;
+        }
+        n_req = v;
+    }
+    if (args->seed && lpz_cli_parse_seed(args->seed, &seed))
         return 2;
     if (args->sample_size && n_req < 2) { /* FID needs a covariance: two samples at least */
         fprintf(stderr, "lpz: error: --sample-size %s: scores need at least 2 samples (see 'lpz score --help')\n",

@@ -79,6 +79,11 @@ expect 0 "" config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset
 #    option, as a usage error, before anything is read.
 expect 2 "--sample-size 1: scores need at least 2 samples" score -f "$work/ok.yml" --samples "$work/no.npy" \
   --sample-size 1
+# (0 said "expected a whole number from 1 to 10000000", and then 1 was refused)
+expect 2 "--sample-size 0: scores need at least 2 samples" score -f "$work/ok.yml" --samples "$work/no.npy" \
+  --sample-size 0
+expect 2 "--sample-size x2: expected a whole number from 2 to 10000000" score -f "$work/ok.yml" \
+  --samples "$work/no.npy" --sample-size x2
 
 # 5. The AMX hint ("this CPU has AMX: general.matmul_precision: high ...") is
 #    not printed in front of an error about the configuration, its plugins,
