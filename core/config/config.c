@@ -1277,16 +1277,24 @@ int lpz_config_grid_size(const lpz_config *cfg)
 
 /* ---- validation ---------------------------------------------------------- */
 
+void lpz_config_locate(const char *where, const char *path, char *out, size_t size)
+{
+    if (!*where)
+        snprintf(out, size, "%s", path);
+    else if (!strcmp(where, "default"))
+        snprintf(out, size, "%s (default)", path);
+    else if (!strcmp(where, "--set"))
+        snprintf(out, size, "--set %s", path);
+    else
+        snprintf(out, size, "%s: %s", where, path);
+}
+
 /* Sets where to "<where the key was set>: <path>" or "<path> (default)". */
 static void where_key(const lpz_config *cfg, const char *path, lpz_error *err)
 {
-    const char *w = lpz_config_where(cfg, path);
-    if (!strcmp(w, "default"))
-        lpz_error_where(err, "%s (default)", path);
-    else if (!strcmp(w, "--set"))
-        lpz_error_where(err, "--set %s", path);
-    else
-        lpz_error_where(err, "%s: %s", w, path);
+    char w[600];
+    lpz_config_locate(lpz_config_where(cfg, path), path, w, sizeof w);
+    lpz_error_where(err, "%s", w);
 }
 
 int lpz_config_validate(lpz_config *cfg, lpz_error *err)

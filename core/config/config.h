@@ -276,6 +276,11 @@ int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err);
 /* Where key `path` got its value: "file:line:col", "--set" or "default". */
 const char *lpz_config_where(const lpz_config *cfg, const char *path);
 
+/* A key's place in a message, from where (lpz_config_where's answer):
+ * "run.yml:3:9: dataloader.path", "--set dataloader.path",
+ * "dataloader.path (default)", or the bare path when where is "". */
+void lpz_config_locate(const char *where, const char *path, char *out, size_t size);
+
 /* K of the K x K grid: general.grid_size when > 0, else the square root of
  * the number of client nodes, else 1. */
 int lpz_config_grid_size(const lpz_config *cfg);

@@ -81,12 +81,7 @@ static void locate(const lpz_options *o, const char *key, const char *where, cha
 {
     char path[320];
     snprintf(path, sizeof path, "%s%s%s", o->section ? o->section : "", o->section ? "." : "", key);
-    if (!*where)
-        snprintf(out, size, "%s", path);
-    else if (!strcmp(where, "--set"))
-        snprintf(out, size, "--set %s", path);
-    else
-        snprintf(out, size, "%s: %s", where, path);
+    lpz_config_locate(where, path, out, size);
 }
 
 static int find(const lpz_options *o, const char *key)

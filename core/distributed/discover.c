@@ -323,9 +323,8 @@ int lpz_dist_discover_pick(lpz_dist_endpoint *e, int n, const lpz_dist_subnet *o
             if (!e[i].instance)
                 continue;
             int first_of_client = 1, other = -1, lo = -1, best = -1, best_n = -1;
-            for (int k = 0; k < n && first_of_client; k++)
-                if (k < i && e[k].instance == e[i].instance)
-                    first_of_client = 0;
+            for (int k = 0; k < i && first_of_client; k++)
+                first_of_client = e[k].instance != e[i].instance;
             if (!first_of_client)
                 continue;
             for (int k = i; k < n; k++) {

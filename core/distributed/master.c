@@ -744,15 +744,12 @@ static void final_scores(master *m, lpz_dist_outcome *out)
         free(sc);
         return;
     }
-    int best = -1;
-    for (int c = 0; c < m->n_cells; c++) {
-        lpz_dist_cell_outcome *r = &out->cells[c];
-        if (!r->received)
-            continue;
-        r->score = sc[c];
-        if (!isnan(r->score) && (best < 0 || r->score < out->cells[best].score))
-            best = c;
-    }
+    for (int c = 0; c < m->n_cells; c++)
+        if (out->cells[c].received)
+            out->cells[c].score = sc[c];
+        else
+            sc[c] = NAN; /* a lost cell is never the best */
+    int best = lpz_run_lowest_score(sc, m->n_cells);
     if (best >= 0) {
         out->best_cell = best;
         out->final_score_samples = m->cfg->master.score_sample_size;

@@ -74,14 +74,20 @@ done:
     return rc;
 }
 
-void lpz_run_use_final_scores(lpz_train_result *result, const double *scores, int64_t samples)
+int lpz_run_lowest_score(const double *scores, int n)
 {
     int best = -1;
-    for (int i = 0; i < result->n_cells; i++) {
-        result->cells[i].score = scores[result->cells[i].cell];
-        if (!isnan(result->cells[i].score) && (best < 0 || result->cells[i].score < result->cells[best].score))
+    for (int i = 0; i < n; i++)
+        if (!isnan(scores[i]) && (best < 0 || scores[i] < scores[best]))
             best = i;
-    }
+    return best;
+}
+
+void lpz_run_use_final_scores(lpz_train_result *result, const double *scores, int64_t samples)
+{
+    for (int i = 0; i < result->n_cells; i++)
+        result->cells[i].score = scores[result->cells[i].cell];
+    int best = lpz_run_lowest_score(scores, result->n_cells); /* the cells of a local run are 0..n-1 in order */
     if (best >= 0) {
         result->best_cell = best;
         result->final_score_samples = samples;

@@ -106,13 +106,9 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
     const char *key = kind == LPZ_PLUGIN_DATALOADER ? "dataloader.dataset_name" : "network.name";
     int rc = lpz_registry_find(reg, kind, name, plugin, err);
     if (rc) { /* where the name was set, as for any key: "run.yml:7:17: dataloader.dataset_name" */
-        const char *w = lpz_config_where(cfg, key);
-        if (!strcmp(w, "default"))
-            lpz_error_context(err, "%s (default)", key);
-        else if (!strcmp(w, "--set"))
-            lpz_error_context(err, "--set %s", key);
-        else
-            lpz_error_context(err, "%s: %s", w, key);
+        char w[600];
+        lpz_config_locate(lpz_config_where(cfg, key), key, w, sizeof w);
+        lpz_error_context(err, "%s", w);
         return rc;
     }
     char problem[256];

@@ -49,6 +49,9 @@ int lpz_run_final_scores(const lpz_config *cfg, lpz_dataset *ds, const lpz_plugi
 int lpz_run_final_scores_of(const lpz_registry *reg, const lpz_config *cfg, const char *run_dir, int n_cells,
                             volatile int *stop, double *scores, lpz_error *err);
 
+/* The index of the lowest score of n, ignoring NaN ones; -1 when all are. */
+int lpz_run_lowest_score(const double *scores, int n);
+
 /* Sets result->best_cell from final scores (lowest; the cells without one
  * do not compete) and puts them in the cells' results. */
 void lpz_run_use_final_scores(lpz_train_result *result, const double *scores, int64_t samples);

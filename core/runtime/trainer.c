@@ -1290,7 +1290,8 @@ static void log_weights_dist(cell *c, int it)
             lpz_member *o = all[k * t->pop];
             const float *b = lpz_model_params(o->model);
             double s = 0;
-            for (int64_t i = 0; a && b && i < n && lpz_model_param_count(o->model) == n; i++) {
+            int64_t m = a && b && lpz_model_param_count(o->model) == n ? n : 0; /* same network: same count */
+            for (int64_t i = 0; i < m; i++) {
                 double d = (double)a[i] - b[i];
                 s += d * d;
             }
