@@ -5,17 +5,7 @@
 # images and no report.html, but metrics.csv, timing.csv, config.yml, the
 # checkpoints and the final models and mixtures, which --resume, lpz report
 # and lpz generate still use.
-set -euo pipefail
-LPZ="$LPZ_BUILD_DIR/bin/lpz"
-CFG="$LPZ_SOURCE_DIR/tests/runtime/tiny-2x2.yml"
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
-  exit 77
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-run_dir() { ls -d "$1"/lipizzaner_gan/*/ | head -n 1; }
+. "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 
 # 1. image_format: jpg
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/j" --set trainer.n_iterations=1 \

@@ -2,17 +2,7 @@
 # End-to-end: `lpz train` on a 2x2 grid writes every output; two
 # --deterministic runs give identical metrics and models; a run stopped
 # with SIGINT resumes to the configured iteration count.
-set -euo pipefail
-LPZ="$LPZ_BUILD_DIR/bin/lpz"
-CFG="$LPZ_SOURCE_DIR/tests/runtime/tiny-2x2.yml"
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
-  exit 77
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-run_dir() { ls -d "$1"/lipizzaner_gan/*/ | head -n 1; }
+. "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 
 # 1. Every output of a run.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/a" -q > "$work/a.out"

@@ -3,17 +3,9 @@
 # twice give identical files; files per sample, grid, npy; bad latents and a
 # mixture of another network are refused clearly) and `lpz score` (text and
 # JSON, from a mixture, a single generator and an .npy).
-set -euo pipefail
-LPZ="$LPZ_BUILD_DIR/bin/lpz"
+. "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 TOOL="$LPZ_BUILD_DIR/tests/score_tool"
 CFG="$LPZ_SOURCE_DIR/configuration/quickstart/fashion-mnist-2x2.yml"
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
-  exit 77
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 SETS=(--set general.output_dir="$work/out" --set trainer.n_iterations=1 --set dataloader.n_batches=2
       --set dataloader.batch_size=50 --set trainer.params.score.enabled=false
       --set trainer.params.fitness.fitness_sample_size=100 --set master.calculate_score=false)
