@@ -72,7 +72,8 @@ static const lpz_config_key keys[] = {
      NULL, ANY, LPZ_CFG_COMPAT, F(general.losswise.api_key)},
     {"general.distribution.auto_discover", LPZ_CFG_BOOL, "false",
      "with general.distribution.client_nodes empty, the master looks for idle clients on ports 5000-5099 of "
-     "this machine and of every host of its IPv4 subnets (up to /20 each; docs/distributed.md)", NULL,
+     "this machine and of every host of its IPv4 subnets (of a subnet larger than /20 the /22 around this "
+     "machine; docs/distributed.md)", NULL,
      ANY, 0, F(general.distribution.auto_discover)},
     {"general.distribution.heartbeat_timeout_ms", LPZ_CFG_INT, "5000",
      "the master counts a client as lost when it has not answered heartbeats for this long (milliseconds; "
