@@ -183,8 +183,10 @@ typedef struct lpz_scorer_options {
     void (*train_progress)(void *user, int epoch, int64_t batch, int64_t batches_per_epoch, double mean_loss,
                            double train_accuracy);
     void *user;
-    /* Set asynchronously (SIGINT) to stop a classifier training: the scorer
-     * is then not created (LPZ_ECANCELED); may be NULL. */
+    /* Set asynchronously (SIGINT) to stop the scorer's preparation (a
+     * classifier training, the real statistics): it is then not created
+     * (LPZ_ECANCELED); may be NULL. Not kept: contexts take their own
+     * (lpz_score_context_set_stop). */
     volatile int *stop;
 } lpz_scorer_options;
 
@@ -210,6 +212,12 @@ int lpz_scorer_stats_cached(const lpz_scorer *s);
  * of contexts of one scorer may be used at once, each by one thread. */
 int lpz_score_context_create(lpz_scorer *s, lpz_score_context **out, lpz_error *err);
 void lpz_score_context_destroy(lpz_score_context *c);
+
+/* From now on every feature computation of the context (lpz_score_samples,
+ * lpz_score_features, the mixture FIDs) looks at *stop before each chunk of
+ * samples and fails with LPZ_ECANCELED once it is set (asynchronously, by
+ * SIGINT): a long scoring ends within a chunk. NULL (the default): never. */
+void lpz_score_context_set_stop(lpz_score_context *c, volatile int *stop);
 
 /* Runs fn(arg, 0) and fn(arg, 1), on two threads when it can; returns
  * when both have returned (the trainer's helper thread, runtime/pair.h). */
@@ -275,7 +283,9 @@ int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int6
  * lpz_mixture_assign's, then standard normal latents drawn from rng in
  * sample order (the samples lpz_mixture_generate would write). Each
  * generator's samples go from its output to the classifier GEN_CHUNK at a
- * time: no count x numel buffer. Generators run in their current mode. */
+ * time: no count x numel buffer. Generators run in their current mode.
+ * Stops with LPZ_ECANCELED as the context's features do
+ * (lpz_score_context_set_stop). */
 int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
                     lpz_mix_mode mode, lpz_rng *rng, double *fid, lpz_error *err);
 

@@ -50,6 +50,7 @@ struct lpz_score_context {
     lpz_run2_fn run2;
     void *runner;
     lpz_model *model2; /* second clone, for part 1 */
+    volatile int *stop; /* lpz_score_context_set_stop; NULL: never stopped */
 };
 
 /* FNV-1a over the parameter bytes: identifies the classifier the cached
@@ -79,9 +80,25 @@ static void safe_name(const char *in, char *out, size_t size)
 }
 
 /* Features of n samples (n x numel) into f (n x d), CHUNK at a time. */
-static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, int64_t n, float *f,
-                       lpz_error *err)
+/* 1 when *stop (may be NULL) is set: the caller returns LPZ_ECANCELED. */
+static int stopped(volatile int *stop)
 {
+    return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
+}
+
+static int stop_error(lpz_error *err)
+{
+    return lpz_error_set(err, LPZ_ECANCELED, "stopped");
+}
+
+/* Features of n samples; *stop (may be NULL) is looked at before every
+ * chunk, so that a Ctrl-C during a long scoring (50,000 samples, seconds
+ * of Inception per 10 images) ends it within one chunk. */
+static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, int64_t n, float *f,
+                       volatile int *stop, lpz_error *err)
+{
+    if (stopped(stop))
+        return stop_error(err);
     if (s->kind == LPZ_FEATURES_RAW) {
         memcpy(f, x, (size_t)(n * s->numel) * sizeof(float));
         return LPZ_OK;
@@ -93,6 +110,10 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
         int rc = LPZ_OK;
         for (int64_t start = 0; start < n && !rc; start += 10) {
             int64_t k = n - start < 10 ? n - start : 10;
+            if (start && stopped(stop)) {
+                rc = stop_error(err);
+                break;
+            }
             rc = lpz_inception_features(s->inception, x + start * s->numel, k, (int)s->channels, (int)s->height,
                                         (int)s->width, f + start * s->d, err);
             if (!rc && n >= 100 && (start + k) % 100 == 0)
@@ -104,6 +125,8 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
     }
     for (int64_t start = 0; start < n; start += CHUNK) {
         int64_t k = n - start < CHUNK ? n - start : CHUNK;
+        if (start && stopped(stop))
+            return stop_error(err);
         const float *y = lpz_model_forward(model, x + start * s->numel, k, err);
         if (!y)
             return err && err->code ? err->code : LPZ_EINVAL;
@@ -241,7 +264,7 @@ static int save_stats(const lpz_scorer *s, const char *path, uint64_t seed, lpz_
 
 /* Real statistics: sample_size samples drawn without replacement (every
  * sample floor(k / count) times plus a random rest when k > count). */
-static int compute_stats(lpz_scorer *s, uint64_t seed, lpz_error *err)
+static int compute_stats(lpz_scorer *s, uint64_t seed, volatile int *stop, lpz_error *err)
 {
     int64_t count = lpz_dataset_get_info(s->ds)->count, k = s->sample_size;
     int64_t *order = malloc((size_t)count * sizeof *order);
@@ -277,7 +300,7 @@ static int compute_stats(lpz_scorer *s, uint64_t seed, lpz_error *err)
             }
         }
         if (!rc)
-            rc = features_of(s, s->classifier, x, m, f + start * s->d, err);
+            rc = features_of(s, s->classifier, x, m, f + start * s->d, stop, err);
     }
     if (!rc)
         rc = lpz_feature_stats(f, k, s->d, s->mean, s->cov, err);
@@ -367,7 +390,7 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
         s->stats_cached = load_stats(s, path, o->seed);
     }
     if (!s->stats_cached) {
-        if ((rc = compute_stats(s, o->seed, err)))
+        if ((rc = compute_stats(s, o->seed, o->stop, err)))
             goto fail;
         if (o->cache_dir) {
             lpz_error e;
@@ -471,6 +494,11 @@ int lpz_score_context_set_parallel(lpz_score_context *c, lpz_run2_fn run2, void 
     return LPZ_OK;
 }
 
+void lpz_score_context_set_stop(lpz_score_context *c, volatile int *stop)
+{
+    c->stop = stop;
+}
+
 typedef struct features_job {
     lpz_score_context *c;
     const float *x;
@@ -487,7 +515,7 @@ static void features_part(void *arg, int k)
     const lpz_scorer *s = c->s;
     int64_t from = k ? j->mid : 0, to = k ? j->n : j->mid;
     j->rc[k] = features_of(s, k ? c->model2 : c->model, j->x + from * s->numel, to - from,
-                           j->f + from * s->d, &j->err[k]);
+                           j->f + from * s->d, c->stop, &j->err[k]);
 }
 
 /* Features of n samples into f (n x d), in two halves when the context is
@@ -496,7 +524,7 @@ static int context_features(lpz_score_context *c, const float *x, int64_t n, flo
 {
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
     if (!c->run2 || chunks < 2)
-        return features_of(c->s, c->model, x, n, f, err);
+        return features_of(c->s, c->model, x, n, f, c->stop, err);
     /* whole chunks: the rows one thread would pass together */
     features_job j = {.c = c, .x = x, .f = f, .n = n, .mid = (chunks + 1) / 2 * CHUNK};
     c->run2(c->runner, features_part, &j);

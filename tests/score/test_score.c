@@ -824,6 +824,109 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     lpz_test_rmtree(dir);
 }
 
+/* A generator's last layer that passes its input on and sets *stop after
+ * `trip` forward passes (a Ctrl-C in the middle of a scoring). */
+typedef struct tripwire {
+    volatile int *stop;
+    int trip, forwards;
+} tripwire;
+
+static int trip_shape(void *self, const lpz_shape *in, lpz_shape *out, lpz_error *err)
+{
+    (void)self, (void)err;
+    *out = *in;
+    return LPZ_OK;
+}
+
+static const lpz_layer_param_spec *trip_params(void *self, const lpz_shape *in)
+{
+    (void)self, (void)in;
+    return NULL;
+}
+
+static void trip_forward(void *self, const lpz_shape *in, int64_t n, const float *params, const float *x, float *y,
+                         int train)
+{
+    (void)params, (void)train;
+    tripwire *t = self;
+    memcpy(y, x, (size_t)(n * lpz_shape_numel(in)) * sizeof *y);
+    if (++t->forwards == t->trip)
+        __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
+}
+
+static void trip_backward(void *self, const lpz_shape *in, int64_t n, const float *params, const float *x,
+                          const float *y, const float *dy, float *dx, float *dparams)
+{
+    (void)self, (void)params, (void)x, (void)y, (void)dparams;
+    memcpy(dx, dy, (size_t)(n * lpz_shape_numel(in)) * sizeof *dx);
+}
+
+static void test_stop_ends_a_mixture_fid_and_the_real_statistics_within_a_chunk(void **state)
+{
+    (void)state;
+    if (access(FMNIST, R_OK) != 0)
+        skip();
+    char dir[512], clf[1024];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "score"), 0);
+    lpz_options *o1;
+    lpz_dataset *train = open_fmnist(LPZ_SPLIT_TRAIN, dir, &o1);
+    lpz_error err;
+    lpz_model *m = NULL;
+    assert_int_equal(lpz_classifier_build(3, 0, 0, &m, &err), LPZ_OK);
+    snprintf(clf, sizeof clf, "%s/clf.safetensors", dir);
+    assert_int_equal(lpz_classifier_save(clf, m, "fashion_mnist", NAN, &err), LPZ_OK);
+    lpz_model_destroy(m);
+
+    /* Set before the real statistics: the scorer is not created. */
+    volatile int stop = 1;
+    lpz_scorer_options so = {clf, NULL, 200, LPZ_SCORE_REAL_SEED, NULL, NULL, &stop};
+    lpz_scorer *s = NULL;
+    assert_int_equal(lpz_scorer_create(train, &so, &s, &err), LPZ_ECANCELED);
+    assert_null(s);
+    stop = 0;
+    assert_int_equal(lpz_scorer_create(train, &so, &s, &err), LPZ_OK);
+    lpz_score_context *c;
+    assert_int_equal(lpz_score_context_create(s, &c, &err), LPZ_OK);
+    lpz_score_context_set_stop(c, &stop);
+
+    /* 10 chunks of generator output; the stop comes during the 3rd: no
+     * further chunk is generated, and the FID fails as stopped. */
+    lpz_model *g;
+    lpz_shape in = lpz_shape_make(1, 8, 0, 0, 0);
+    assert_int_equal(lpz_model_create(&in, 30, &g, &err), LPZ_OK);
+    assert_int_equal(lpz_model_add_linear(g, "0", 784, 1, &err), LPZ_OK);
+    static const lpz_layer_ops ops = {sizeof ops, "tripwire", trip_shape, trip_params, NULL, trip_forward,
+                                      trip_backward, NULL};
+    tripwire tw = {&stop, 3, 0};
+    assert_int_equal(lpz_model_add_custom(g, "1", &ops, &tw, &err), LPZ_OK);
+    lpz_model_set_training(g, 0);
+    double w = 1, fid = -1;
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 4, 0);
+    assert_int_equal(lpz_mixture_fid(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err),
+                     LPZ_ECANCELED);
+    assert_int_equal(tw.forwards, 3);
+    assert_true(fid == -1);
+    /* Without the stop the same scoring runs to its end. */
+    stop = 0;
+    tw.trip = 0;
+    tw.forwards = 0;
+    assert_int_equal(lpz_mixture_fid(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err), LPZ_OK);
+    assert_int_equal(tw.forwards, 10);
+    assert_true(fid >= 0);
+    /* A context without a stop flag never stops. */
+    stop = 1;
+    lpz_score_context_set_stop(c, NULL);
+    assert_int_equal(lpz_mixture_fid(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err), LPZ_OK);
+
+    lpz_model_destroy(g);
+    lpz_score_context_destroy(c);
+    lpz_scorer_destroy(s);
+    lpz_dataset_close(train);
+    lpz_options_destroy(o1);
+    lpz_test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -843,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_classifier_computes_in_fp32_at_every_precision),
         cmocka_unit_test(test_classifier_learns_from_a_small_subset),
         cmocka_unit_test(test_scorer_ranks_real_above_noise_and_caches_statistics),
+        cmocka_unit_test(test_stop_ends_a_mixture_fid_and_the_real_statistics_within_a_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
