@@ -224,9 +224,13 @@ static int run_master(const lpz_cli_args *args)
         rc = 1;
     } else {
         int done = out.n_cells - out.lost; /* one client per cell */
-        printf("%s %d cell%s on %d client%s in %.1f s (median %.2f s per iteration)\n",
-               out.stopped ? "stopped" : "trained", done, done == 1 ? "" : "s", done, done == 1 ? "" : "s",
-               out.seconds, out.seconds_per_iteration);
+        if (out.trained_before)
+            printf("training already complete: %d cell%s, %d iteration%s\n", done, done == 1 ? "" : "s",
+                   cfg.trainer.n_iterations, cfg.trainer.n_iterations == 1 ? "" : "s");
+        else
+            printf("%s %d cell%s on %d client%s in %.1f s (median %.2f s per iteration)\n",
+                   out.stopped ? "stopped" : "trained", done, done == 1 ? "" : "s", done, done == 1 ? "" : "s",
+                   out.seconds, out.seconds_per_iteration);
         for (int c = 0; c < out.n_cells; c++) {
             lpz_dist_cell_outcome *r = &out.cells[c];
             if (!r->received)
@@ -235,19 +239,14 @@ static int run_master(const lpz_cli_args *args)
                 printf("cell %d: restarted %d time%s, finished on %s\n", c, r->restarts, r->restarts == 1 ? "" : "s",
                        r->client);
         }
+        lpz_cli_print_final(&out.final, "lpz train --distributed --master --resume", out.run_dir);
         if (out.best_cell >= 0) {
             lpz_dist_cell_outcome *b = &out.cells[out.best_cell];
-            if (isnan(b->score))
-                printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);
-            else if (out.final_score_samples > 0)
-                printf("best cell: %d (final FID %.4f over %lld samples)\n", b->cell, b->score,
-                       (long long)out.final_score_samples);
-            else
-                printf("best cell: %d (score %.4f)\n", b->cell, b->score);
+            lpz_cli_print_best(b->cell, b->score, b->best_g_fitness, &out.final);
             printf("best mixture: %s/master/%d\n", out.run_dir, b->cell);
         }
         printf("results: %s\n", out.run_dir);
-        rc = out.stopped ? 130 : 0;
+        rc = out.stopped || out.final.state == LPZ_FINAL_STOPPED ? 130 : 0;
     }
     lpz_dist_outcome_free(&out);
     if (cfg.master.calculate_score)

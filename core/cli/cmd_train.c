@@ -95,6 +95,46 @@ int lpz_cmd_config(const lpz_cli_args *args)
     return rc;
 }
 
+void lpz_cli_print_final(const lpz_final_outcome *f, const char *resume, const char *run_dir)
+{
+    int done = f->scored + f->reused;
+    switch (f->state) {
+    case LPZ_FINAL_NONE:
+        break;
+    case LPZ_FINAL_DONE:
+        if (!f->cells)
+            printf("final scoring: no final mixture to score\n");
+        else if (!f->scored)
+            printf("final scoring: the %d cell%s' scores from %s (%lld samples each; not scored again)\n", f->reused,
+                   f->reused == 1 ? "" : "s", LPZ_FINAL_SCORES_FILE, (long long)f->samples);
+        else if (f->reused)
+            printf("final scoring: %d cell%s in %.1f s, %d from %s (%lld samples each)\n", f->scored,
+                   f->scored == 1 ? "" : "s", f->seconds, f->reused, LPZ_FINAL_SCORES_FILE, (long long)f->samples);
+        else
+            printf("final scoring: %d cell%s in %.1f s (%lld samples each)\n", f->scored, f->scored == 1 ? "" : "s",
+                   f->seconds, (long long)f->samples);
+        break;
+    case LPZ_FINAL_STOPPED:
+        printf("final scoring: stopped after %.1f s with %d of %d cells scored; the training is complete (models, "
+               "checkpoints, metrics.csv)\n", f->seconds, done, f->cells);
+        printf("to score the other %d: %s %s\n", f->cells - done, resume, run_dir);
+        break;
+    case LPZ_FINAL_FAILED:
+        printf("final scoring: failed, no final scores (a warning in the log says why)\n");
+        break;
+    }
+}
+
+void lpz_cli_print_best(int cell, double score, double g_fitness, const lpz_final_outcome *f)
+{
+    if (isnan(score))
+        printf("best cell: %d (generator fitness %.4f; no score computed)\n", cell, g_fitness);
+    else if (f->state == LPZ_FINAL_DONE)
+        printf("best cell: %d (final FID %.4f over %lld samples)\n", cell, score, (long long)f->samples);
+    else
+        printf("best cell: %d (score %.4f)\n", cell, score);
+}
+
 static int parse_grid(const char *text, int *k)
 {
     char *end;
@@ -177,24 +217,23 @@ int lpz_cmd_train(const lpz_cli_args *args)
     } else {
         lpz_train_result *r = &out.result;
         const lpz_cell_result *b = r->best_cell >= 0 ? &r->cells[r->best_cell] : NULL;
-        if (r->seconds_per_iteration > 0)
+        if (r->trained_before)
+            printf("training already complete: %d cell%s, %d iteration%s\n", r->n_cells, r->n_cells == 1 ? "" : "s",
+                   r->n_cells ? r->cells[0].iterations : 0, r->n_cells && r->cells[0].iterations == 1 ? "" : "s");
+        else if (r->seconds_per_iteration > 0)
             printf("%s %d cell%s in %.1f s (median %.2f s per iteration)\n", r->stopped ? "stopped" : "trained",
                    r->n_cells, r->n_cells == 1 ? "" : "s", r->seconds, r->seconds_per_iteration);
         else /* stopped before any cell finished an iteration */
             printf("%s %d cell%s in %.1f s (no iteration finished)\n", r->stopped ? "stopped" : "trained",
                    r->n_cells, r->n_cells == 1 ? "" : "s", r->seconds);
+        lpz_cli_print_final(&r->final, "lpz train --resume", out.run_dir);
         if (b) {
-            if (isnan(b->score))
-                printf("best cell: %d (generator fitness %.4f; no score computed)\n", b->cell, b->best_g_fitness);
-            else if (r->final_score_samples > 0)
-                printf("best cell: %d (final FID %.4f over %lld samples)\n", b->cell, b->score,
-                       (long long)r->final_score_samples);
-            else
-                printf("best cell: %d (score %.4f)\n", b->cell, b->score);
+            lpz_cli_print_best(b->cell, b->score, b->best_g_fitness, &r->final);
             printf("best mixture: %s\n", b->mixture_dir);
         }
         printf("results: %s\n", out.run_dir);
-        rc = r->stopped ? 130 : 0;
+        /* 130 for a Ctrl-C, whether it stopped the training or only the final scoring */
+        rc = r->stopped || r->final.state == LPZ_FINAL_STOPPED ? 130 : 0;
         lpz_train_result_free(r);
     }
     lpz_registry_close(&reg);

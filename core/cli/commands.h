@@ -15,4 +15,14 @@ int lpz_cmd_config(const lpz_cli_args *args);
 int lpz_cmd_classifier(const lpz_cli_args *args);
 int lpz_cmd_report(const lpz_cli_args *args);
 
+/* Lines of `lpz train`'s summary shared by the local run and the master
+ * (cmd_train.c). The final scoring's line (none when it was not asked
+ * for); resume: the command that continues the run, for a stopped
+ * scoring. */
+struct lpz_final_outcome;
+void lpz_cli_print_final(const struct lpz_final_outcome *f, const char *resume, const char *run_dir);
+/* The best cell's line: its final FID (final DONE), else its score of its
+ * last iteration, else its generator fitness. */
+void lpz_cli_print_best(int cell, double score, double g_fitness, const struct lpz_final_outcome *f);
+
 #endif

@@ -205,10 +205,12 @@ static const lpz_config_key keys[] = {
 
     /* ---- master ---- */
     {"master.calculate_score", LPZ_CFG_BOOL, "false",
-     "score every cell's final mixture at the end (FID of master.score_sample_size samples; the best cell is the "
-     "lowest; local runs and the distributed master)", NULL,
+     "score every cell's final mixture once after training (FID of master.score_sample_size samples; the best "
+     "cell is the lowest; local runs and the distributed master); the scores are kept in the run's "
+     "final_scores.csv, which --resume takes instead of scoring again", NULL,
      ANY, 0, F(master.calculate_score)},
-    {"master.score_sample_size", LPZ_CFG_INT, "50000", "samples per final score", NULL, 2, 10000000, 0,
+    {"master.score_sample_size", LPZ_CFG_INT, "50000",
+     "samples per final score (a --resume with another value scores again)", NULL, 2, 10000000, 0,
      F(master.score_sample_size)},
     {"master.cuda", LPZ_CFG_BOOL, "false", "the original's GPU switch; ignored (lpz runs on CPU)", NULL, ANY,
      LPZ_CFG_COMPAT, F(master.cuda)},

@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "plugin/registry.h"
+#include "runtime/trainer.h" /* lpz_final_outcome */
 
 #define LPZ_DIST_DEFAULT_PORT 5000
 #define LPZ_DIST_PORT_SPAN 100         /* default port tries 5000..5099 */
@@ -60,7 +61,11 @@ typedef struct lpz_dist_outcome {
     double seconds;
     double seconds_per_iteration; /* median over cells' timing rows */
     uint64_t experiment;
-    int64_t final_score_samples; /* > 0: the cells' scores are master.calculate_score's final FIDs */
+    /* 1: a --resume of a run whose training had finished: no client was
+     * used, only the final scoring was left (seconds is 0) */
+    int trained_before;
+    /* master.calculate_score; state DONE: the cells' scores are its final FIDs */
+    lpz_final_outcome final;
 } lpz_dist_outcome;
 
 typedef struct lpz_dist_master_options {

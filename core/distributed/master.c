@@ -690,23 +690,21 @@ static void summarise(master *m, lpz_dist_outcome *out)
 {
     out->best_cell = -1;
     out->lost = 0;
+    double *score = calloc((size_t)m->n_cells, sizeof *score), *fit = calloc((size_t)m->n_cells, sizeof *fit);
+    int *present = calloc((size_t)m->n_cells, sizeof *present);
     for (int i = 0; i < m->n_cells; i++) {
         lpz_dist_cell_outcome *r = &out->cells[i];
         r->restarts = m->cells[i].restarts;
-        if (!r->received) {
-            out->lost++;
-            continue;
-        }
-        if (out->best_cell < 0)
-            out->best_cell = i;
-        else {
-            lpz_dist_cell_outcome *b = &out->cells[out->best_cell];
-            int better = !isnan(r->score) && !isnan(b->score) ? r->score < b->score
-                                                               : r->best_g_fitness < b->best_g_fitness;
-            if (better)
-                out->best_cell = i;
+        out->lost += !r->received;
+        if (score && fit && present) {
+            score[i] = r->score;
+            fit[i] = r->best_g_fitness;
+            present[i] = r->received;
         }
     }
+    if (score && fit && present)
+        out->best_cell = lpz_run_best_cell(m->n_cells, score, fit, present);
+    free(score), free(fit), free(present);
     /* Median seconds per iteration from the timing rows (3rd column). */
     double *s = calloc((size_t)(m->n_cells * m->n_iterations) + 1, sizeof *s);
     int ns = 0;
@@ -726,35 +724,32 @@ static void summarise(master *m, lpz_dist_outcome *out)
 }
 
 /* master.calculate_score: the collected mixtures scored here (the
- * original's master scored the results it gathered); the best cell is then
- * the lowest of those. A failure is a warning: the results are complete. */
+ * original's master scored the results it gathered), as a local run scores
+ * its own (runtime/run.h); the best cell is then the lowest of those. A
+ * failure or a stop is a warning: the results are complete. */
 static void final_scores(master *m, lpz_dist_outcome *out)
 {
     double *sc = calloc((size_t)m->n_cells + 1, sizeof *sc);
-    lpz_error e;
-    lpz_error_clear(&e);
-    int rc = !m->o->registry ? lpz_error_set(&e, LPZ_EINVAL, "no plugins to score with")
-             : !sc           ? lpz_error_set(&e, LPZ_ENOMEM, "out of memory")
-                             : lpz_run_final_scores_of(m->o->registry, m->cfg, m->run_dir, m->n_cells,
-                                                       (volatile int *)m->o->stop, sc, &e);
-    if (rc) {
-        char buf[2048];
-        lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(&e, buf, sizeof buf));
-        out->stopped |= rc == LPZ_ECANCELED;
-        free(sc);
+    int *its = calloc((size_t)m->n_cells + 1, sizeof *its);
+    if (!sc || !its) {
+        lpz_log(LPZ_LOG_WARN, "out of memory; no final scores");
+        out->final.state = LPZ_FINAL_FAILED;
+        free(sc), free(its);
         return;
     }
     for (int c = 0; c < m->n_cells; c++)
-        if (out->cells[c].received)
+        its[c] = out->cells[c].received ? out->cells[c].iterations : -1; /* a lost cell has no mixture */
+    lpz_final_request fr = {.cfg = m->cfg, .run_dir = m->run_dir, .n_cells = m->n_cells, .iterations = its,
+                            .stop = (volatile int *)m->o->stop, .registry = m->o->registry};
+    lpz_run_final_scoring(&fr, sc, &out->final);
+    if (out->final.state == LPZ_FINAL_DONE) {
+        for (int c = 0; c < m->n_cells; c++)
             out->cells[c].score = sc[c];
-        else
-            sc[c] = NAN; /* a lost cell is never the best */
-    int best = lpz_run_lowest_score(sc, m->n_cells);
-    if (best >= 0) {
-        out->best_cell = best;
-        out->final_score_samples = m->cfg->master.score_sample_size;
+        int best = lpz_run_lowest_score(sc, m->n_cells);
+        if (best >= 0)
+            out->best_cell = best;
     }
-    free(sc);
+    free(sc), free(its);
 }
 
 /* general.distribution.auto_discover with no client listed: the open

@@ -1,13 +1,18 @@
 /* core/runtime/final_score.c - master.calculate_score: every cell's final
  * mixture scored once more, at the end, with master.score_sample_size
  * samples (the original's master scored the results it gathered, with
- * 50,000 samples by default, and named the best). See run.h. */
+ * 50,000 samples by default, and named the best), for the local run and
+ * the distributed master alike. The scores go to <run>/final_scores.csv,
+ * so that a resumed run takes them instead of scoring again. See run.h. */
 #include "runtime/run.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lpz/log.h>
 
@@ -15,46 +20,263 @@
 #include "io/fsutil.h"
 #include "score/score.h"
 
-int lpz_run_final_scores(const lpz_config *cfg, lpz_dataset *ds, const lpz_plugin *net_plugin, const char *cache_dir,
-                         const char *run_dir, int n_cells, volatile int *stop, double *scores, lpz_error *err)
+#define MAX_FILE ((size_t)1 << 24)
+
+static double now_s(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- small CSV files (metrics.csv, final_scores.csv) ---------------------
+ * lpz writes them without quotes: fields are split at commas. */
+
+/* Splits the line at *pos (up to its newline) into at most max fields,
+ * in place; moves *pos past the line. The number of fields, 0 at the end. */
+static int csv_line(char **pos, char **fields, int max)
+{
+    char *s = *pos;
+    if (!*s)
+        return 0;
+    char *nl = strchr(s, '\n');
+    *pos = nl ? nl + 1 : s + strlen(s);
+    if (nl)
+        *nl = '\0';
+    if (nl > s && nl[-1] == '\r')
+        nl[-1] = '\0';
+    int n = 0;
+    for (char *f = s; n < max;) {
+        fields[n++] = f;
+        char *c = strchr(f, ',');
+        if (!c)
+            break;
+        *c = '\0';
+        f = c + 1;
+    }
+    return n;
+}
+
+/* The index of column `name` in a header of n fields, -1 when absent. */
+static int csv_column(char *const *header, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(header[i], name))
+            return i;
+    return -1;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* "" is NAN; else a finite number. */
+static int parse_score(const char *s, double *out)
+{
+    if (!*s) {
+        *out = NAN;
+        return 1;
+    }
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* ---- final_scores.csv ------------------------------------------------------ */
+
+/* A cell's row: the iterations its final mixture was made after, and its
+ * final FID over `samples` samples (0 and NAN while it is not scored).
+ * iterations < 0: no row. */
+typedef struct final_row {
+    long iterations;
+    long samples;
+    double fid;
+} final_row;
+
+static void clear_rows(final_row *rows, int n)
+{
+    for (int c = 0; c < n; c++)
+        rows[c] = (final_row){-1, 0, NAN};
+}
+
+/* Reads run_dir/final_scores.csv into rows[0..n_cells) (cleared first). A
+ * missing file is no rows; a line that is not a row of this run is left out,
+ * with one warning per file unless quiet. */
+static void read_rows(const char *run_dir, int n_cells, final_row *rows, int quiet)
+{
+    clear_rows(rows, n_cells);
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", run_dir, LPZ_FINAL_SCORES_FILE);
+    if (!lpz_is_file(path))
+        return;
+    char *data;
+    size_t size;
+    lpz_error err;
+    if (lpz_read_file(path, MAX_FILE, &data, &size, &err)) {
+        if (!quiet)
+            lpz_log(LPZ_LOG_WARN, "%s not read (its cells are scored again): %s", path, err.message);
+        return;
+    }
+    char *pos = data, *f[8];
+    int nh = csv_line(&pos, f, 8);
+    int ic = csv_column(f, nh, "cell"), ii = csv_column(f, nh, "iterations"), is = csv_column(f, nh, "samples"),
+        iv = csv_column(f, nh, "fid");
+    if (ic < 0 || ii < 0 || is < 0 || iv < 0) {
+        if (!quiet)
+            lpz_log(LPZ_LOG_WARN, "%s has no header 'cell,iterations,samples,fid'; its scores are not used", path);
+        free(data);
+        return;
+    }
+    int bad = 0, line = 1;
+    for (int n; (n = csv_line(&pos, f, 8)) > 0;) {
+        line++;
+        long cell, it, samples = 0;
+        final_row r = {0, 0, NAN};
+        int ok = n == nh && parse_long(f[ic], 0, n_cells - 1, &cell) && parse_long(f[ii], 0, INT_MAX, &it) &&
+                 (!*f[is] || parse_long(f[is], 2, LONG_MAX, &samples)) && parse_score(f[iv], &r.fid) &&
+                 !*f[is] == !!isnan(r.fid) && !(r.fid < 0);
+        if (!ok) {
+            if (!bad++ && !quiet)
+                lpz_log(LPZ_LOG_WARN, "%s:%d: not a row 'cell,iterations,samples,fid' of this %d-cell run; left "
+                        "out (that cell is scored again)", path, line, n_cells);
+            continue;
+        }
+        r.iterations = it;
+        r.samples = samples;
+        rows[cell] = r;
+    }
+    free(data);
+}
+
+/* Writes rows (the cells with iterations >= 0) atomically. */
+static int write_rows(const char *run_dir, int n_cells, const final_row *rows, lpz_error *err)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", run_dir, LPZ_FINAL_SCORES_FILE);
+    lpz_atomic_file f;
+    int rc = lpz_atomic_open(&f, path, err);
+    if (rc)
+        return rc;
+    fprintf(f.fp, "cell,iterations,samples,fid\n");
+    for (int c = 0; c < n_cells; c++) {
+        if (rows[c].iterations < 0)
+            continue;
+        if (isnan(rows[c].fid)) /* %.17g: the score read back is the one computed, bit for bit */
+            fprintf(f.fp, "%d,%ld,,\n", c, rows[c].iterations);
+        else
+            fprintf(f.fp, "%d,%ld,%ld,%.17g\n", c, rows[c].iterations, rows[c].samples, rows[c].fid);
+    }
+    return lpz_atomic_commit(&f, err);
+}
+
+int lpz_run_trained_for_final(const char *run_dir, int n_cells, int n_iterations)
+{
+    final_row *rows = malloc((size_t)n_cells * sizeof *rows);
+    if (!rows)
+        return 0;
+    read_rows(run_dir, n_cells, rows, 1);
+    int all = n_cells > 0;
+    for (int c = 0; c < n_cells && all; c++)
+        all = rows[c].iterations == n_iterations;
+    free(rows);
+    return all;
+}
+
+/* ---- scoring ------------------------------------------------------------- */
+
+/* The data to score against, for a process that has not opened them. */
+typedef struct final_data {
+    const lpz_plugin *dl_plugin, *net_plugin;
+    lpz_options *dl_opts, *net_opts;
+    lpz_dataset *ds;
+    char cache[4096];
+} final_data;
+
+static int open_data(const lpz_final_request *rq, final_data *d, lpz_error *err)
+{
+    const lpz_config *cfg = rq->cfg;
+    if (!rq->registry)
+        return lpz_error_set(err, LPZ_EINVAL, "no plugins to score with");
+    int rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_DATALOADER, &d->dl_plugin, &d->dl_opts, err);
+    if (!rc)
+        rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_NETWORK, &d->net_plugin, &d->net_opts, err);
+    if (!rc)
+        rc = lpz_score_open_dataset(d->dl_plugin, d->dl_opts, cfg->general.output_dir, cfg->source_dir,
+                                    LPZ_SPLIT_TRAIN, &d->ds, d->cache, sizeof d->cache, err);
+    return rc;
+}
+
+static void close_data(final_data *d)
+{
+    lpz_dataset_close(d->ds);
+    lpz_options_destroy(d->net_opts);
+    lpz_options_destroy(d->dl_opts);
+}
+
+/* Scores the cells of rows without a score (and with a mixture), writing
+ * rows to final_scores.csv after each when `save`. *done counts the cells
+ * scored. */
+static int score_cells(const lpz_final_request *rq, final_row *rows, double *scores, int save, int *done,
+                       lpz_error *err)
+{
+    const lpz_config *cfg = rq->cfg;
     int64_t n = cfg->master.score_sample_size;
-    for (int c = 0; c < n_cells; c++)
-        scores[c] = NAN;
-    lpz_log(LPZ_LOG_INFO, "master.calculate_score: scoring every cell's mixture with %lld samples (FID; "
-            "master.score_sample_size)", (long long)n);
+    final_data data;
+    memset(&data, 0, sizeof data);
+    lpz_dataset *ds = rq->ds;
+    const lpz_plugin *net_plugin = rq->net_plugin;
+    const char *cache = rq->cache_dir;
+    int rc = LPZ_OK;
+    if (!ds) {
+        if ((rc = open_data(rq, &data, err)))
+            goto done;
+        ds = data.ds;
+        net_plugin = data.net_plugin;
+        cache = data.cache;
+    }
     lpz_scorer_options so = {0};
     so.feature_model = cfg->trainer.params.score.feature_model;
-    so.cache_dir = cache_dir;
+    so.cache_dir = cache;
     so.sample_size = n;
     so.seed = LPZ_SCORE_REAL_SEED;
-    so.stop = stop;
+    so.stop = rq->stop; /* also during the real statistics of a first scoring with this many samples */
     lpz_scorer *scorer = NULL;
     lpz_score_context *ctx = NULL;
-    int rc = lpz_scorer_create(ds, &so, &scorer, err);
+    rc = lpz_scorer_create(ds, &so, &scorer, err);
     if (!rc)
         rc = lpz_score_context_create(scorer, &ctx, err);
-    if (rc) {
-        lpz_error_context(err, "master.calculate_score");
-        goto done;
-    }
+    if (!rc)
+        lpz_score_context_set_stop(ctx, rq->stop); /* within a cell's 50,000 samples, not only between cells */
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
-    for (int c = 0; c < n_cells && !rc; c++) {
-        if (stop && __atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
-            rc = lpz_error_set(err, LPZ_ECANCELED, "stopped while scoring the final mixtures");
+    for (int c = 0; c < rq->n_cells && !rc; c++) {
+        if (rows[c].iterations < 0 || !isnan(rows[c].fid))
+            continue;
+        if (rq->stop && __atomic_load_n(rq->stop, __ATOMIC_SEQ_CST)) {
+            rc = lpz_error_set(err, LPZ_ECANCELED, "stopped");
             break;
         }
-        char dir[4200], yml[4300];
-        snprintf(dir, sizeof dir, "%s/master/%d", run_dir, c);
+        char dir[PATH_MAX + 32], yml[PATH_MAX + 64];
+        snprintf(dir, sizeof dir, "%s/master/%d", rq->run_dir, c);
         snprintf(yml, sizeof yml, "%s/mixture.yml", dir);
         if (!lpz_is_file(yml)) {
             lpz_log(LPZ_LOG_WARN, "cell %d: no final mixture (%s) to score", c, yml);
             continue;
         }
+        lpz_log(LPZ_LOG_DEBUG, "cell %d: scoring the final mixture (%lld samples)", c, (long long)n);
         lpz_mixture mix;
         memset(&mix, 0, sizeof mix);
         rc = lpz_mixture_open(dir, NULL, net_plugin, &info->sample_shape, &cfg->network.options, &mix, err);
-        lpz_rng rng;
+        lpz_rng rng; /* per cell: a cell's score does not depend on which cells were scored before it */
         lpz_rng_seed(&rng, (uint64_t)cfg->general.seed, 0x66696e616c /* "final" */ + (uint64_t)c);
         double fid = NAN;
         if (!rc)
@@ -62,17 +284,117 @@ int lpz_run_final_scores(const lpz_config *cfg, lpz_dataset *ds, const lpz_plugi
                                  (lpz_mix_mode)cfg->trainer.mixture_generator_samples_mode, &rng, &fid, err);
         lpz_mixture_close(&mix);
         if (rc) {
-            lpz_error_context(err, "scoring the mixture of cell %d (%s)", c, dir);
+            if (rc != LPZ_ECANCELED)
+                lpz_error_context(err, "scoring the mixture of cell %d (%s)", c, dir);
             break;
         }
         scores[c] = fid;
+        rows[c].samples = (long)n;
+        rows[c].fid = fid;
+        (*done)++;
         lpz_log(LPZ_LOG_INFO, "cell %d: final mixture FID %.4f (%lld samples)", c, fid, (long long)n);
+        lpz_error werr;
+        if (save && write_rows(rq->run_dir, rq->n_cells, rows, &werr))
+            lpz_log(LPZ_LOG_WARN, "final score of cell %d not saved: %s", c, werr.message);
     }
-done:
     lpz_score_context_destroy(ctx);
     lpz_scorer_destroy(scorer);
+done:
+    close_data(&data);
     return rc;
 }
+
+void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_final_outcome *out)
+{
+    const lpz_config *cfg = rq->cfg;
+    double t0 = now_s();
+    long n = (long)cfg->master.score_sample_size;
+    memset(out, 0, sizeof *out);
+    out->samples = n;
+    for (int c = 0; c < rq->n_cells; c++)
+        scores[c] = NAN;
+    final_row *rows = malloc((size_t)rq->n_cells * sizeof *rows), *old = malloc((size_t)rq->n_cells * sizeof *old);
+    lpz_error err;
+    lpz_error_clear(&err);
+    int rc = LPZ_OK;
+    if (!rows || !old) {
+        rc = lpz_error_set(&err, LPZ_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* Scores of an earlier scoring of the same mixtures (the same cell
+     * after as many iterations) with as many samples are taken as they are:
+     * scoring again would draw other samples and give other numbers. */
+    read_rows(rq->run_dir, rq->n_cells, old, 0);
+    clear_rows(rows, rq->n_cells);
+    int other_size = 0, trained_on = 0;
+    long other_n = 0;
+    for (int c = 0; c < rq->n_cells; c++) {
+        if (rq->iterations[c] < 0)
+            continue; /* no mixture (a lost cell) */
+        out->cells++;
+        rows[c].iterations = rq->iterations[c];
+        if (isnan(old[c].fid))
+            continue;
+        if (old[c].iterations != rq->iterations[c]) {
+            trained_on++;
+        } else if (old[c].samples != n) {
+            other_size++;
+            other_n = old[c].samples;
+        } else {
+            rows[c] = old[c];
+            scores[c] = old[c].fid;
+            out->reused++;
+            lpz_log(LPZ_LOG_INFO, "cell %d: final mixture FID %.4f (%ld samples; from %s)", c, old[c].fid, n,
+                    LPZ_FINAL_SCORES_FILE);
+        }
+    }
+    if (other_size)
+        lpz_log(LPZ_LOG_INFO, "master.calculate_score: %s holds the final scores of %d cell%s over %ld samples, "
+                "master.score_sample_size is %ld: scoring %s again", LPZ_FINAL_SCORES_FILE, other_size,
+                other_size == 1 ? "" : "s", other_n, n, other_size == 1 ? "it" : "them");
+    if (trained_on)
+        lpz_log(LPZ_LOG_INFO, "master.calculate_score: %d cell%s trained on since %s was written: scoring %s again",
+                trained_on, trained_on == 1 ? "" : "s", LPZ_FINAL_SCORES_FILE, trained_on == 1 ? "it" : "them");
+    /* Written before the first cell is scored: it also says that the
+     * training is complete (lpz_run_trained_for_final). Not fatal: the
+     * scores are still computed and reported. */
+    int save = 1;
+    lpz_error werr;
+    if (write_rows(rq->run_dir, rq->n_cells, rows, &werr)) {
+        save = 0;
+        lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s", werr.message);
+    }
+    if (out->reused == out->cells) {
+        if (out->cells)
+            lpz_log(LPZ_LOG_INFO, "master.calculate_score: the final scores of every cell over %ld samples are in "
+                    "%s/%s: not scored again", n, rq->run_dir, LPZ_FINAL_SCORES_FILE);
+        goto done;
+    }
+    lpz_log(LPZ_LOG_INFO, "master.calculate_score: scoring the final mixtures of %d cell%s with %ld samples each "
+            "(FID; master.score_sample_size)", out->cells - out->reused, out->cells - out->reused == 1 ? "" : "s", n);
+    rc = score_cells(rq, rows, scores, save, &out->scored, &err);
+done:
+    out->seconds = now_s() - t0;
+    if (rc == LPZ_ECANCELED) {
+        out->state = LPZ_FINAL_STOPPED;
+        lpz_log(LPZ_LOG_WARN, "master.calculate_score stopped with %d of %d cells scored (%s); the training is "
+                "complete: --resume scores the other cells", out->scored + out->reused, out->cells,
+                LPZ_FINAL_SCORES_FILE);
+    } else if (rc) {
+        out->state = LPZ_FINAL_FAILED;
+        char buf[2048];
+        lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(&err, buf, sizeof buf));
+    } else {
+        out->state = LPZ_FINAL_DONE;
+        if (out->scored)
+            lpz_log(LPZ_LOG_INFO, "master.calculate_score: %d cell%s scored in %.1f s", out->scored,
+                    out->scored == 1 ? "" : "s", out->seconds);
+    }
+    free(rows);
+    free(old);
+}
+
+/* ---- results ------------------------------------------------------------- */
 
 int lpz_run_lowest_score(const double *scores, int n)
 {
@@ -83,34 +405,70 @@ int lpz_run_lowest_score(const double *scores, int n)
     return best;
 }
 
-void lpz_run_use_final_scores(lpz_train_result *result, const double *scores, int64_t samples)
+int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present)
 {
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (present && !present[i])
+            continue;
+        if (best < 0)
+            best = i;
+        else if (!isnan(score[i]) && !isnan(score[best]) ? score[i] < score[best] : fitness[i] < fitness[best])
+            best = i;
+    }
+    return best;
+}
+
+void lpz_run_use_final_scores(lpz_train_result *result, const double *scores)
+{
+    if (result->final.state != LPZ_FINAL_DONE)
+        return; /* an interrupted or failed scoring: the scores of the last iteration stand */
     for (int i = 0; i < result->n_cells; i++)
         result->cells[i].score = scores[result->cells[i].cell];
     int best = lpz_run_lowest_score(scores, result->n_cells); /* the cells of a local run are 0..n-1 in order */
-    if (best >= 0) {
+    if (best >= 0)
         result->best_cell = best;
-        result->final_score_samples = samples;
-    }
 }
 
-int lpz_run_final_scores_of(const lpz_registry *reg, const lpz_config *cfg, const char *run_dir, int n_cells,
-                            volatile int *stop, double *scores, lpz_error *err)
+int lpz_run_last_rows(const char *run_dir, int n_cells, double *g_fitness, double *score, lpz_error *err)
 {
-    const lpz_plugin *dl_plugin, *net_plugin;
-    lpz_options *dl_opts = NULL, *net_opts = NULL;
-    lpz_dataset *ds = NULL;
-    char cache[4096];
-    int rc = lpz_run_plugin(reg, cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err);
-    if (!rc)
-        rc = lpz_run_plugin(reg, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err);
-    if (!rc)
-        rc = lpz_score_open_dataset(dl_plugin, dl_opts, cfg->general.output_dir, cfg->source_dir, LPZ_SPLIT_TRAIN, &ds,
-                                    cache, sizeof cache, err);
-    if (!rc)
-        rc = lpz_run_final_scores(cfg, ds, net_plugin, cache, run_dir, n_cells, stop, scores, err);
-    lpz_dataset_close(ds);
-    lpz_options_destroy(net_opts);
-    lpz_options_destroy(dl_opts);
-    return rc;
+    for (int c = 0; c < n_cells; c++)
+        g_fitness[c] = score[c] = NAN;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    char *data;
+    size_t size;
+    int rc = lpz_read_file(path, (size_t)1 << 30, &data, &size, err);
+    if (rc)
+        return rc;
+    char *pos = data, *f[16];
+    int nh = csv_line(&pos, f, 16);
+    int ii = csv_column(f, nh, "iteration"), ic = csv_column(f, nh, "cell"), ig = csv_column(f, nh, "g_fitness"),
+        is = csv_column(f, nh, "score");
+    if (ii < 0 || ic < 0 || ig < 0 || is < 0) {
+        free(data);
+        return lpz_error_set(err, LPZ_EFORMAT, "%s: no columns iteration, cell, g_fitness and score", path);
+    }
+    long *last = calloc((size_t)n_cells, sizeof *last);
+    if (!last) {
+        free(data);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    for (int n; (n = csv_line(&pos, f, 16)) > 0;) {
+        long it, cell;
+        double g, s;
+        char *end;
+        if (n < nh || !parse_long(f[ii], 1, INT_MAX, &it) || !parse_long(f[ic], 0, n_cells - 1, &cell) ||
+            it < last[cell] || !parse_score(f[is], &s))
+            continue;
+        g = strtod(f[ig], &end);
+        if (end == f[ig] || *end)
+            continue;
+        last[cell] = it;
+        g_fitness[cell] = g;
+        score[cell] = s;
+    }
+    free(last);
+    free(data);
+    return LPZ_OK;
 }

@@ -272,6 +272,53 @@ static void report_hook(void *user, const char *run_dir, int iteration)
         req->on_iteration(req->user, run_dir, iteration);
 }
 
+/* --resume of a run whose training had finished when its final scoring
+ * began (lpz_run_trained_for_final): the cells are not set up again (that
+ * rewrote their mixtures, and re-ran optimize_mixture), only the final
+ * scoring is done; the cells' results otherwise come from metrics.csv. */
+static int final_scoring_only(const lpz_run_request *req, int n_iterations, lpz_run_outcome *out, lpz_error *err)
+{
+    const lpz_config *cfg = req->config;
+    lpz_train_result *r = &out->result;
+    int n = lpz_config_grid_size(cfg) * lpz_config_grid_size(cfg);
+    r->n_cells = n;
+    r->best_cell = -1;
+    r->trained_before = 1;
+    r->cells = calloc((size_t)n, sizeof *r->cells);
+    int *its = calloc((size_t)n, sizeof *its);
+    double *fit = calloc((size_t)n, sizeof *fit), *score = calloc((size_t)n, sizeof *score);
+    double *sc = calloc((size_t)n, sizeof *sc);
+    int rc = LPZ_OK;
+    if (!r->cells || !its || !fit || !score || !sc) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        goto done;
+    }
+    lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s): only the final scoring is "
+            "left", n_iterations, n_iterations == 1 ? "" : "s", LPZ_FINAL_SCORES_FILE);
+    lpz_error e;
+    if (lpz_run_last_rows(out->run_dir, n, fit, score, &e))
+        lpz_log(LPZ_LOG_WARN, "the cells' latest fitness and score are not known: %s", e.message);
+    for (int i = 0; i < n; i++) {
+        r->cells[i].cell = i;
+        r->cells[i].iterations = its[i] = n_iterations;
+        r->cells[i].best_g_fitness = fit[i];
+        r->cells[i].score = score[i];
+        char *dir = r->cells[i].mixture_dir; /* run_dir (from realpath) leaves room for /master/<i> */
+        if (snprintf(dir, sizeof r->cells[i].mixture_dir, "%s/master/%d", out->run_dir, i) < 0)
+            dir[0] = '\0';
+    }
+    r->best_cell = lpz_run_best_cell(n, score, fit, NULL);
+    lpz_final_request fr = {.cfg = cfg, .run_dir = out->run_dir, .n_cells = n, .iterations = its,
+                            .stop = req->stop, .registry = req->registry};
+    lpz_run_final_scoring(&fr, sc, &r->final);
+    lpz_run_use_final_scores(r, sc);
+done:
+    free(its), free(fit), free(score), free(sc);
+    if (rc)
+        lpz_train_result_free(r);
+    return rc;
+}
+
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err)
 {
     const lpz_config *cfg = req->config;
@@ -319,6 +366,11 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     }
     if ((rc = write_config(cfg, out->run_dir, err)))
         goto done;
+    if (req->resume_dir && cfg->master.calculate_score &&
+        lpz_run_trained_for_final(out->run_dir, p.grid_k * p.grid_k, p.n_iterations)) {
+        rc = final_scoring_only(req, p.n_iterations, out, err);
+        goto done;
+    }
 
     char out_abs[PATH_MAX], cfg_dir[PATH_MAX];
     if (!realpath(p.output_dir, out_abs))
@@ -383,19 +435,21 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .user = &hook};
     rc = lpz_train_local(&setup, &out->result, err);
     if (!rc && cfg->master.calculate_score && !out->result.stopped) {
-        double *sc = calloc((size_t)out->result.n_cells + 1, sizeof *sc);
-        int frc = sc ? lpz_run_final_scores(cfg, ds, net_plugin, cache, out->run_dir, out->result.n_cells, req->stop,
-                                            sc, err)
-                     : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-        if (!frc) {
-            lpz_run_use_final_scores(&out->result, sc, cfg->master.score_sample_size);
+        lpz_train_result *r = &out->result;
+        int *its = calloc((size_t)r->n_cells + 1, sizeof *its);
+        double *sc = calloc((size_t)r->n_cells + 1, sizeof *sc);
+        if (!its || !sc) { /* the training's results are complete: a warning, as any failure to score */
+            lpz_log(LPZ_LOG_WARN, "master.calculate_score: out of memory; no final scores");
+            r->final.state = LPZ_FINAL_FAILED;
         } else {
-            /* the results are complete: a final score that cannot be had is a warning */
-            char buf[2048];
-            lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(err, buf, sizeof buf));
-            lpz_error_clear(err);
-            out->result.stopped |= frc == LPZ_ECANCELED;
+            for (int i = 0; i < r->n_cells; i++)
+                its[r->cells[i].cell] = r->cells[i].iterations;
+            lpz_final_request fr = {.cfg = cfg, .run_dir = out->run_dir, .n_cells = r->n_cells, .iterations = its,
+                                    .stop = req->stop, .ds = ds, .cache_dir = cache, .net_plugin = net_plugin};
+            lpz_run_final_scoring(&fr, sc, &r->final);
+            lpz_run_use_final_scores(r, sc);
         }
+        free(its);
         free(sc);
     }
 done:

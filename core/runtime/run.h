@@ -33,28 +33,66 @@ typedef struct lpz_run_outcome {
 
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err);
 
-/* master.calculate_score: every cell's final mixture (run_dir/master/<c>/)
- * scored with master.score_sample_size samples: FID against as many real
- * samples of ds (the training split; the trainer's feature model, cached
- * in cache_dir). scores[c] is the FID, NAN for a cell without a mixture
- * (warned). net_plugin opens the generators. Logs a line per cell. Fails
- * with LPZ_EUNSUPPORTED when the dataset has no FID features and with
- * LPZ_ECANCELED when *stop is set. */
-int lpz_run_final_scores(const lpz_config *cfg, lpz_dataset *ds, const lpz_plugin *net_plugin, const char *cache_dir,
-                         const char *run_dir, int n_cells, volatile int *stop, double *scores, lpz_error *err);
+/* master.calculate_score: after the training, every cell's final mixture
+ * (run_dir/master/<c>/) scored once more with master.score_sample_size
+ * samples: FID against as many real samples of the training split, with
+ * the trainer's feature model. The scores are kept in
+ * run_dir/final_scores.csv, one row "cell,iterations,samples,fid" per cell
+ * (fid and samples empty until it is scored), written before the first
+ * cell is scored and again after each: an interrupted scoring keeps what it
+ * had, and a later scoring of the same mixtures (a cell after as many
+ * iterations) with as many samples takes their scores from the file
+ * instead of drawing new samples (logged); the others are scored again. */
+#define LPZ_FINAL_SCORES_FILE "final_scores.csv"
 
-/* lpz_run_final_scores for a process that has not opened the run's data
- * (the distributed master): opens the dataloader and network plugins of
- * cfg from reg and the training split, as `lpz score` does. */
-int lpz_run_final_scores_of(const lpz_registry *reg, const lpz_config *cfg, const char *run_dir, int n_cells,
-                            volatile int *stop, double *scores, lpz_error *err);
+typedef struct lpz_final_request {
+    const lpz_config *cfg;
+    const char *run_dir;
+    int n_cells;
+    /* [n_cells] the iterations each cell's final mixture was made after;
+     * < 0: the cell has none (a lost cell of a distributed run) */
+    const int *iterations;
+    volatile int *stop; /* set asynchronously (SIGINT) to stop, also within a cell's scoring */
+    /* The training split when this process has it open (a local run), with
+     * its cache folder and the network plugin. ds NULL: the dataloader and
+     * network of cfg are opened from registry, and only when a cell is
+     * left to score (the master, a resume that only scores). */
+    lpz_dataset *ds;
+    const char *cache_dir;
+    const lpz_plugin *net_plugin;
+    const lpz_registry *registry;
+} lpz_final_request;
+
+/* Scores as above: scores[c] (n_cells) the final FID, NAN for a cell
+ * without a mixture or a score; out says what happened (state, cells
+ * scored and taken from the file, seconds). Logs a line per cell; a failure
+ * (data without FID features, a bad mixture) is a warning and state
+ * LPZ_FINAL_FAILED, a stop LPZ_FINAL_STOPPED: the training's results are
+ * complete either way. */
+void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_final_outcome *out);
+
+/* 1 when run_dir/final_scores.csv lists every one of n_cells cells after
+ * n_iterations iterations: the training of the run had finished when its
+ * final scoring began, and a --resume with that many iterations has only
+ * the final scoring left (done or not). */
+int lpz_run_trained_for_final(const char *run_dir, int n_cells, int n_iterations);
 
 /* The index of the lowest score of n, ignoring NaN ones; -1 when all are. */
 int lpz_run_lowest_score(const double *scores, int n);
 
-/* Sets result->best_cell from final scores (lowest; the cells without one
- * do not compete) and puts them in the cells' results. */
-void lpz_run_use_final_scores(lpz_train_result *result, const double *scores, int64_t samples);
+/* The best of n cells (present[i] 0: not a candidate; present NULL: all
+ * are): the lowest score when both compared have one, else the lowest
+ * generator fitness; -1 when there is none. */
+int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present);
+
+/* When result->final.state is LPZ_FINAL_DONE: puts the final scores into
+ * the cells' results and sets result->best_cell to the lowest (the cells
+ * without one do not compete). Else leaves the result as it is. */
+void lpz_run_use_final_scores(lpz_train_result *result, const double *scores);
+
+/* From run_dir/metrics.csv: each cell's g_fitness and score (NAN: empty)
+ * of its latest iteration; NAN for a cell without a row. */
+int lpz_run_last_rows(const char *run_dir, int n_cells, double *g_fitness, double *score, lpz_error *err);
 
 /* Fills training parameters from a configuration (no plugin needed). */
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err);

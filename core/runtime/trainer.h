@@ -67,17 +67,38 @@ typedef struct lpz_cell_result {
     char mixture_dir[4096];
 } lpz_cell_result;
 
+/* master.calculate_score at the end of a run (runtime/run.h:
+ * lpz_run_final_scoring), for the local run and the distributed master. */
+typedef enum lpz_final_state {
+    LPZ_FINAL_NONE = 0, /* not asked for, or the training was stopped */
+    LPZ_FINAL_DONE,     /* every cell with a final mixture has its final FID */
+    LPZ_FINAL_STOPPED,  /* interrupted (Ctrl-C) after the training had finished */
+    LPZ_FINAL_FAILED    /* could not score (a warning says why): no final scores */
+} lpz_final_state;
+
+typedef struct lpz_final_outcome {
+    lpz_final_state state;
+    int64_t samples; /* master.score_sample_size */
+    int cells;       /* cells with a final mixture to score */
+    int scored;      /* scored by this run (all of them, or those before the stop) */
+    int reused;      /* taken from final_scores.csv: scored earlier with as many samples */
+    double seconds;  /* wall time of the final scoring, apart from the training's */
+} lpz_final_outcome;
+
 typedef struct lpz_train_result {
     int n_cells;
     lpz_cell_result *cells; /* malloc'd, n_cells */
     int best_cell;
-    int stopped;             /* 1 when stopped early */
-    double seconds;
+    int stopped;             /* 1 when the training was stopped early */
+    double seconds;          /* of the training (the final scoring's are in final) */
     double seconds_per_iteration; /* median over cells and iterations */
-    /* > 0: the cells' scores are master.calculate_score's final FIDs over
-     * this many samples (lpz_run_use_final_scores); 0: each cell's score
-     * of its last iteration */
-    int64_t final_score_samples;
+    /* 1: a --resume of a run whose training had finished (final_scores.csv
+     * says so): nothing was trained, only the final scoring was left */
+    int trained_before;
+    /* state DONE: the cells' scores are master.calculate_score's final FIDs
+     * over final.samples samples (lpz_run_use_final_scores); else each
+     * cell's score of its last iteration */
+    lpz_final_outcome final;
 } lpz_train_result;
 
 /* Trains the grid. On success the run folder holds metrics.csv, samples/

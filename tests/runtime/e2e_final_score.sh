@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End-to-end: master.calculate_score of a local run. Ctrl-C inside a cell's
+# scoring ends it there (not after the cell, nor after every cell), exits
+# 130 and says that only the final scoring was stopped; --resume then only
+# scores (no training, the run's files as they were); the scores are kept
+# in final_scores.csv and a later --resume takes them instead of drawing
+# new samples, unless the sample size changed or the cells trained on; the
+# summary gives the final scoring's time apart from the training's.
+. "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
+# A freshly initialised classifier as the feature model (training one takes a minute).
+"$LPZ_BUILD_DIR/tests/score_tool" classifier "$work/clf.safetensors" 1
+FIN=(--set master.calculate_score=true --set trainer.params.score.feature_model="$work/clf.safetensors")
+# best_of RUN_DIR: "FID cell" of the lowest final FID in its final_scores.csv, the FID as the summary prints it
+best_of() { awk -F, 'NR > 1 && $4 != "" {print $4, $1}' "$1/final_scores.csv" | sort -g | head -n 1 \
+  | awk '{printf "%.4f %s\n", $1, $2}'; }
+
+# 1. Ctrl-C once the first cell's scoring began (the default 50,000 samples: seconds per cell). The stop used to be
+#    looked at between cells only: the cell ran to its end, and the run called itself stopped like a training.
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/s" "${FIN[@]}" -v > "$work/s.out" 2> "$work/s.log" &
+pid=$!
+for _ in $(seq 1 1200); do
+  grep -q "cell 0: scoring the final mixture (50000 samples)" "$work/s.log" && break
+  kill -0 $pid 2> /dev/null || break
+  sleep 0.05
+done
+grep -q "cell 0: scoring the final mixture" "$work/s.log" || fail "final scoring did not start: $(tail "$work/s.log")"
+kill -INT $pid
+set +e
+wait $pid
+status=$?
+set -e
+[ "$status" -eq 130 ] || fail "Ctrl-C during the final scoring should exit 130, got $status: $(cat "$work/s.out")"
+grep -q "final mixture FID" "$work/s.log" \
+  && fail "the cell being scored ran to its end: $(grep "mixture FID" "$work/s.log")"
+grep -q "^trained 4 cells in [0-9.]* s (median " "$work/s.out" || fail "the training finished: $(cat "$work/s.out")"
+grep -q "^final scoring: stopped after [0-9.]* s with 0 of 4 cells scored; the training is complete" "$work/s.out" \
+  || fail "summary of a stopped final scoring: $(cat "$work/s.out")"
+d=$(run_dir "$work/s")
+grep -q "^to score the other 4: lpz train --resume ${d%/}$" "$work/s.out" || fail "no resume hint: $(cat "$work/s.out")"
+[ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows"
+[ "$(cat "$d/final_scores.csv")" = "$(printf 'cell,iterations,samples,fid\n0,3,,\n1,3,,\n2,3,,\n3,3,,')" ] \
+  || fail "final_scores.csv of a stopped scoring: $(cat "$d/final_scores.csv")"
+
+# 2. --resume only scores: nothing is trained, the run's files stay as they were, and the best cell is the lowest.
+cp -r "$d" "$work/before"
+"$LPZ" train --resume "$d" --set master.score_sample_size=200 > "$work/r1.out" 2> "$work/r1.log" \
+  || fail "resume of a stopped final scoring: $(cat "$work/r1.log")"
+grep -q "only the final scoring is left" "$work/r1.log" || fail "resume: $(cat "$work/r1.log")"
+grep -q "training a 2x2 grid\|resuming from iteration" "$work/r1.log" \
+  && fail "the resume trained: $(cat "$work/r1.log")"
+grep -q "^training already complete: 4 cells, 3 iterations$" "$work/r1.out" || fail "summary: $(cat "$work/r1.out")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (200 samples each)$" "$work/r1.out" \
+  || fail "summary: $(cat "$work/r1.out")"
+[ "$(grep -c "final mixture FID [0-9.]* (200 samples)$" "$work/r1.log")" -eq 4 ] || fail "expected 4 final FIDs"
+best=$(best_of "$d")
+grep -q "^best cell: ${best#* } (final FID ${best% *} over 200 samples)$" "$work/r1.out" \
+  || fail "best cell should be the lowest final FID ($best): $(cat "$work/r1.out")"
+for f in metrics.csv timing.csv checkpoints/cell-0.safetensors master/0/mixture.yml master/1/generator-1.safetensors \
+  master/3/discriminator-2.safetensors samples/cell-2/iteration-0003.png; do
+  cmp -s "$work/before/$f" "$d/$f" || fail "a resume that only scores changed $f"
+done
+[ "$(grep -c "^[0-3],3,200,[0-9.e-]*$" "$d/final_scores.csv")" -eq 4 ] \
+  || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
+grep -q "score_sample_size: 200" "$d/config.yml" || fail "config.yml should keep the resume's --set"
+
+# 3. A plain --resume takes the saved scores (the same numbers, not a new draw) and says so.
+cp "$d/final_scores.csv" "$work/scores-200.csv"
+"$LPZ" train --resume "$d" > "$work/r2.out" 2> "$work/r2.log" || fail "second resume: $(cat "$work/r2.log")"
+grep -q "scoring the final mixtures" "$work/r2.log" && fail "saved scores were computed again: $(cat "$work/r2.log")"
+[ "$(grep -c "final mixture FID [0-9.]* (200 samples; from final_scores.csv)$" "$work/r2.log")" -eq 4 ] \
+  || fail "the log should say where the scores came from: $(cat "$work/r2.log")"
+grep -q "^final scoring: the 4 cells' scores from final_scores.csv (200 samples each; not scored again)$" \
+  "$work/r2.out" || fail "summary: $(cat "$work/r2.out")"
+[ "$(grep "^best cell: " "$work/r1.out")" = "$(grep "^best cell: " "$work/r2.out")" ] \
+  || fail "the best cell changed on resume: $(grep "^best" "$work/r1.out" "$work/r2.out")"
+cmp -s "$work/scores-200.csv" "$d/final_scores.csv" || fail "reused scores were rewritten"
+
+# 4. Cells without a saved score (or with one over another sample size) are scored, the others taken.
+sed -i 's/^\([23]\),3,.*$/\1,3,,/' "$d/final_scores.csv"
+"$LPZ" train --resume "$d" > "$work/r3.out" 2> "$work/r3.log" || fail "partial resume: $(cat "$work/r3.log")"
+grep -q "^final scoring: 2 cells in [0-9.]* s, 2 from final_scores.csv (200 samples each)$" "$work/r3.out" \
+  || fail "summary of a partial scoring: $(cat "$work/r3.out")"
+cmp -s "$work/scores-200.csv" "$d/final_scores.csv" || fail "a cell scored again gave another FID (per-cell seeds)"
+"$LPZ" train --resume "$d" --set master.score_sample_size=300 > "$work/r4.out" 2> "$work/r4.log" \
+  || fail "resume with another sample size: $(cat "$work/r4.log")"
+grep -q "holds the final scores of 4 cells over 200 samples, master.score_sample_size is 300: scoring them again" \
+  "$work/r4.log" || fail "the log should say why the cells are scored again: $(cat "$work/r4.log")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (300 samples each)$" "$work/r4.out" \
+  || fail "summary: $(cat "$work/r4.out")"
+
+# 5. Training on (more iterations): the mixtures change, so they are scored again.
+"$LPZ" train --resume "$d" --set trainer.n_iterations=4 > "$work/r5.out" 2> "$work/r5.log" \
+  || fail "extending the run: $(cat "$work/r5.log")"
+[ "$(wc -l < "$d/metrics.csv")" -eq 17 ] || fail "metrics.csv should have 1 + 4x4 rows"
+grep -q "4 cells trained on since final_scores.csv was written: scoring them again" "$work/r5.log" \
+  || fail "the log should say why the cells are scored again: $(cat "$work/r5.log")"
+grep -q "^trained 4 cells in [0-9.]* s (median " "$work/r5.out" || fail "summary: $(cat "$work/r5.out")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (300 samples each)$" "$work/r5.out" \
+  || fail "summary: $(cat "$work/r5.out")"
+[ "$(grep -c "^[0-3],4,300,[0-9.e-]*$" "$d/final_scores.csv")" -eq 4 ] \
+  || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
+
+# 6. A run that trains and scores in one go gives both times, each on its own line.
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/n" "${FIN[@]}" --set master.score_sample_size=150 \
+  > "$work/n.out" 2> "$work/n.log" || fail "train and score: $(cat "$work/n.log")"
+grep -q "^trained 4 cells in [0-9.]* s (median [0-9.]* s per iteration)$" "$work/n.out" || fail "$(cat "$work/n.out")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (150 samples each)$" "$work/n.out" || fail "$(cat "$work/n.out")"
+echo "e2e final score: all checks passed"
