@@ -752,6 +752,41 @@ static void final_scores(master *m, lpz_dist_outcome *out)
     free(sc), free(its);
 }
 
+/* --resume of a run whose training had finished when its final scoring
+ * began (lpz_run_trained_for_final): no client is needed, only the final
+ * scoring is done; the cells' results otherwise come from the run's
+ * metrics.csv (its timing.csv rows were loaded by open_resume_dir). */
+static int final_scoring_only(master *m, lpz_dist_outcome *out, lpz_error *err)
+{
+    char path[PATH_MAX + 64];
+    snprintf(out->run_dir, sizeof out->run_dir, "%s", m->run_dir);
+    snprintf(path, sizeof path, "%s/config.yml", m->run_dir); /* the --set values, as a resume that trains */
+    int rc = lpz_write_file_atomic(path, m->config_text, m->config_len, err);
+    double *fit = calloc((size_t)m->n_cells, sizeof *fit), *score = calloc((size_t)m->n_cells, sizeof *score);
+    if (!rc && (!fit || !score))
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    if (!rc) {
+        lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s): only the final scoring "
+                "is left, no client is needed", m->n_iterations, m->n_iterations == 1 ? "" : "s",
+                LPZ_FINAL_SCORES_FILE);
+        lpz_error e;
+        if (lpz_run_last_rows(m->run_dir, m->n_cells, fit, score, &e))
+            lpz_log(LPZ_LOG_WARN, "the cells' latest fitness and score are not known: %s", e.message);
+        for (int c = 0; c < m->n_cells; c++) {
+            lpz_dist_cell_outcome *r = &out->cells[c];
+            r->received = 1;
+            r->iterations = m->n_iterations;
+            r->best_g_fitness = fit[c];
+            r->score = score[c];
+        }
+        out->trained_before = 1;
+        summarise(m, out);
+        final_scores(m, out);
+    }
+    free(fit), free(score);
+    return rc;
+}
+
 /* general.distribution.auto_discover with no client listed: the open
  * ports 5000-5099 of this machine and of its subnets' hosts (discover.h),
  * each a node; pick_discovered then keeps one endpoint per idle client. */
@@ -863,7 +898,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
 {
     memset(out, 0, sizeof *out);
     out->best_cell = -1;
-    double t0 = now_s();
+    double t0 = now_s(), t_trained = 0;
     master mm, *m = &mm;
     memset(m, 0, sizeof *m);
     m->o = o;
@@ -926,6 +961,11 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     fclose(mem);
     if (rc)
         goto done;
+    if (o->resume_dir && m->cfg->master.calculate_score &&
+        lpz_run_trained_for_final(m->run_dir, m->n_cells, m->n_iterations)) {
+        rc = final_scoring_only(m, out, err);
+        goto done;
+    }
 
     if (!m->cfg->general.distribution.n_client_nodes) { /* auto_discover */
         greet_all(m, 1);
@@ -1068,6 +1108,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     wait_idle(m);
     rc = write_merged(m, err);
     summarise(m, out);
+    t_trained = now_s(); /* the summary's training time leaves out the final scoring (as a local run's) */
     if (!rc && !out->stopped && m->cfg->master.calculate_score)
         final_scores(m, out);
     if (!rc && out->lost)
@@ -1099,7 +1140,7 @@ done:
         lpz_rmdirs_empty(parent, parent_top);
     }
     free(m->old_config);
-    out->seconds = now_s() - t0;
+    out->seconds = out->trained_before ? 0 : (t_trained > 0 ? t_trained : now_s()) - t0;
     for (int i = 0; i < m->n_nodes; i++)
         lpz_ctl_client_close(m->nodes[i].ctl);
     free(m->nodes);

@@ -3,7 +3,9 @@
 # tiny 2x2 grid and the master's folder has the local mode's layout; the
 # same four clients, not restarted, then run a 1x1 experiment, and a 3x3
 # one with five more clients; Ctrl-C on a master stops every cell cleanly,
-# and --resume continues that stopped run from its checkpoints.
+# and --resume continues that stopped run from its checkpoints; the master's
+# final scores (master.calculate_score), a Ctrl-C during them and a --resume
+# that only scores.
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="run-test-secret"
 for i in 0 1 2 3; do start_client $i; done
@@ -137,4 +139,52 @@ timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_d
 [ "$(grep -c "final mixture FID [0-9.]* (120 samples)" "$work/master-f.log")" -eq 4 ] \
   || fail "expected a final FID per cell: $(cat "$work/master-f.log")"
 grep -q "^best cell: [0-3] (final FID [0-9.]* over 120 samples)$" "$work/f.out" || fail "summary: $(cat "$work/f.out")"
+# The training's time and the final scoring's, apart (the master's included the scoring, a local run's did not).
+grep -q "^trained 4 cells on 4 clients in [0-9.]* s (median " "$work/f.out" || fail "summary: $(cat "$work/f.out")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/f.out" || fail "summary: $(cat "$work/f.out")"
+d=$(run_dir "$work/f")
+[ "$(grep -c "^[0-3],1,120,[0-9.e-]*$" "$d/final_scores.csv")" -eq 4 ] \
+  || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
+# 7. Ctrl-C inside a cell's final scoring (50,000 samples): the master stops there, exits 130 and says the training
+#    is complete; --resume then only scores, on no client at all (the listed port has none), and a second --resume
+#    takes the saved scores.
+t0=$(date +%s.%N)
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/g" --set "$(nodes 0 3)" \
+  --set trainer.n_iterations=1 --set master.calculate_score=true \
+  --set trainer.params.score.feature_model="$work/clf.safetensors" -v > "$work/g.out" 2> "$work/master-g.log" &
+m=$!
+PIDS+=($m)
+for _ in $(seq 1 1200); do
+  grep -q "cell 0: scoring the final mixture (50000 samples)" "$work/master-g.log" && break
+  sleep 0.05
+done
+kill -INT $m
+wait $m
+[ $? -eq 130 ] || fail "a master stopped during the final scoring should exit with 130: $(cat "$work/g.out")"
+wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
+grep -q "final mixture FID" "$work/master-g.log" && fail "the cell being scored ran to its end"
+grep -q "^trained 4 cells on 4 clients in " "$work/g.out" || fail "summary: $(cat "$work/g.out")"
+d=$(run_dir "$work/g")
+grep -q "^final scoring: stopped after [0-9.]* s with 0 of 4 cells scored; the training is complete" "$work/g.out" \
+  || fail "summary of a stopped final scoring: $(cat "$work/g.out")"
+grep -q "^to score the other 4: lpz train --distributed --master --resume ${d%/}$" "$work/g.out" \
+  || fail "no resume hint: $(cat "$work/g.out")"
+# The training's time and the final scoring's are apart: together they fit in the master's wall time (the
+# training's used to include the scoring's).
+trained=$(sed -n 's/^trained 4 cells on 4 clients in \([0-9.]*\) s .*/\1/p' "$work/g.out")
+scoring=$(sed -n 's/^final scoring: stopped after \([0-9.]*\) s .*/\1/p' "$work/g.out")
+awk -v t="$trained" -v s="$scoring" -v w="$wall" 'BEGIN {exit !(t + s <= w + 0.2)}' \
+  || fail "training ($trained s) and final scoring ($scoring s) overlap in a run of $wall s"
+timeout 60 "$LPZ" train --distributed --master --resume "$d" --set "$(nodes 9 9)" --set master.score_sample_size=120 \
+  > "$work/g2.out" 2> "$work/master-g2.log" || fail "resume of a stopped final scoring: $(cat "$work/master-g2.log")"
+grep -q "only the final scoring is left, no client is needed" "$work/master-g2.log" \
+  || fail "$(cat "$work/master-g2.log")"
+grep -q "^training already complete: 4 cells, 1 iteration$" "$work/g2.out" || fail "summary: $(cat "$work/g2.out")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/g2.out" \
+  || fail "summary: $(cat "$work/g2.out")"
+timeout 60 "$LPZ" train --distributed --master --resume "$d" --set "$(nodes 9 9)" \
+  > "$work/g3.out" 2> "$work/master-g3.log" || fail "second resume: $(cat "$work/master-g3.log")"
+grep -q "^final scoring: the 4 cells' scores from final_scores.csv (120 samples each; not scored again)$" \
+  "$work/g3.out" || fail "summary: $(cat "$work/g3.out")"
+[ "$(grep "^best cell: " "$work/g2.out")" = "$(grep "^best cell: " "$work/g3.out")" ] || fail "the best cell changed"
 echo "PASS"

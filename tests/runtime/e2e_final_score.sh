@@ -16,6 +16,7 @@ best_of() { awk -F, 'NR > 1 && $4 != "" {print $4, $1}' "$1/final_scores.csv" | 
 
 # 1. Ctrl-C once the first cell's scoring began (the default 50,000 samples: seconds per cell). The stop used to be
 #    looked at between cells only: the cell ran to its end, and the run called itself stopped like a training.
+t0=$(date +%s.%N)
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/s" "${FIN[@]}" -v > "$work/s.out" 2> "$work/s.log" &
 pid=$!
 for _ in $(seq 1 1200); do
@@ -29,6 +30,7 @@ set +e
 wait $pid
 status=$?
 set -e
+wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
 [ "$status" -eq 130 ] || fail "Ctrl-C during the final scoring should exit 130, got $status: $(cat "$work/s.out")"
 grep -q "final mixture FID" "$work/s.log" \
   && fail "the cell being scored ran to its end: $(grep "mixture FID" "$work/s.log")"
@@ -37,6 +39,11 @@ grep -q "^final scoring: stopped after [0-9.]* s with 0 of 4 cells scored; the t
   || fail "summary of a stopped final scoring: $(cat "$work/s.out")"
 d=$(run_dir "$work/s")
 grep -q "^to score the other 4: lpz train --resume ${d%/}$" "$work/s.out" || fail "no resume hint: $(cat "$work/s.out")"
+# The training's time and the final scoring's are apart: together they fit in the run's wall time.
+trained=$(sed -n 's/^trained 4 cells in \([0-9.]*\) s .*/\1/p' "$work/s.out")
+scoring=$(sed -n 's/^final scoring: stopped after \([0-9.]*\) s .*/\1/p' "$work/s.out")
+awk -v t="$trained" -v s="$scoring" -v w="$wall" 'BEGIN {exit !(t + s <= w + 0.2)}' \
+  || fail "training ($trained s) and final scoring ($scoring s) overlap in a run of $wall s"
 [ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows"
 [ "$(cat "$d/final_scores.csv")" = "$(printf 'cell,iterations,samples,fid\n0,3,,\n1,3,,\n2,3,,\n3,3,,')" ] \
   || fail "final_scores.csv of a stopped scoring: $(cat "$d/final_scores.csv")"
