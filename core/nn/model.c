@@ -202,6 +202,21 @@ static nn_layer *new_layer(lpz_model *m, nn_kind kind, const char *name, lpz_err
 static int add_tensor(lpz_model *m, const char *layer, const char *pname, lpz_shape shape, int trainable,
                       int64_t off, lpz_error *err)
 {
+    /* A custom layer names its own parameters, and layer names may hold
+     * dots ("main.0"): refuse here what would otherwise surface only when
+     * the trained model is saved (a tensor name used twice) or never (an
+     * empty or cut-off name). */
+    if (!pname[0])
+        return lpz_error_set(err, LPZ_EINVAL, "a parameter of layer \"%s\" has an empty name", layer);
+    size_t ll = strlen(layer);
+    if (ll + 1 + strlen(pname) >= NN_TENSOR_NAME_MAX)
+        return lpz_error_set(err, LPZ_EINVAL, "tensor name \"%s.%.20s...\" is longer than %d characters", layer,
+                             pname, NN_TENSOR_NAME_MAX - 1);
+    for (int i = 0; i < m->n_tensors; i++) {
+        const char *t = m->tensors[i].name;
+        if (strncmp(t, layer, ll) == 0 && t[ll] == '.' && strcmp(t + ll + 1, pname) == 0)
+            return lpz_error_set(err, LPZ_EINVAL, "tensor name \"%s\" is used twice in one model", t);
+    }
     if (m->n_tensors == m->cap_tensors) {
         int cap = m->cap_tensors ? m->cap_tensors * 2 : 16;
         nn_tensor *nt = realloc(m->tensors, (size_t)cap * sizeof(*nt));

@@ -307,6 +307,65 @@ static void test_describe_names_layers_and_widths(void **state)
     lpz_model_destroy(m);
 }
 
+/* A custom layer names its own parameters: an empty name, one used twice
+ * (also across layers through dotted names) or one too long for a tensor
+ * name is refused when the layer is added, not when the trained model is
+ * saved. */
+static int named_shape(void *self, const lpz_shape *in, lpz_shape *out, lpz_error *err)
+{
+    (void)self, (void)err;
+    *out = *in;
+    return LPZ_OK;
+}
+static const lpz_layer_param_spec *named_params(void *self, const lpz_shape *in)
+{
+    (void)in;
+    return self;
+}
+static void named_forward(void *self, const lpz_shape *in, int64_t n, const float *p, const float *x, float *y,
+                          int train)
+{
+    (void)self, (void)p, (void)train;
+    memcpy(y, x, (size_t)(n * lpz_shape_numel(in)) * sizeof *y);
+}
+static void named_backward(void *self, const lpz_shape *in, int64_t n, const float *p, const float *x,
+                           const float *y, const float *dy, float *dx, float *dp)
+{
+    (void)self, (void)p, (void)x, (void)y, (void)dp;
+    memcpy(dx, dy, (size_t)(n * lpz_shape_numel(in)) * sizeof *dx);
+}
+static const lpz_layer_ops named_ops = {sizeof(lpz_layer_ops), "named", named_shape, named_params, NULL,
+                                        named_forward, named_backward, NULL};
+
+static void test_custom_parameter_names_are_checked(void **state)
+{
+    (void)state;
+    lpz_shape v = lpz_shape_make(1, 3, 0, 0, 0);
+    char long_name[120];
+    memset(long_name, 'w', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    lpz_layer_param_spec twice[] = {{"fc.weight", v}, {"fc.weight", v}, {NULL, v}};
+    lpz_layer_param_spec empty[] = {{"weight", v}, {"", v}, {NULL, v}};
+    lpz_layer_param_spec too_long[] = {{long_name, v}, {NULL, v}};
+    lpz_layer_param_spec good[] = {{"fc.weight", v}, {"fc.bias", v}, {NULL, v}};
+    lpz_model *m = make(1, 3, 0, 0);
+    REFUSED(m, lpz_model_add_custom(m, "0", &named_ops, twice, &e_), "\"0.fc.weight\" is used twice");
+    REFUSED(m, lpz_model_add_custom(m, "0", &named_ops, empty, &e_), "empty name");
+    REFUSED(m, lpz_model_add_custom(m, "0", &named_ops, too_long, &e_), "longer than 95 characters");
+    OK(lpz_model_add_custom(m, "0", &named_ops, good, &e_));
+    /* a linear layer "0.fc" would own "0.fc.weight" a second time */
+    REFUSED(m, lpz_model_add_linear(m, "0.fc", 3, 1, &e_), "\"0.fc.weight\" is used twice");
+    OK(lpz_model_add_linear(m, "1", 3, 1, &e_));
+    assert_int_equal(lpz_model_tensor_count(m), 4);
+    const char *name;
+    lpz_shape sh;
+    float *data;
+    int trainable;
+    OK(lpz_model_tensor_info(m, 1, &name, &sh, &data, &trainable));
+    assert_string_equal(name, "0.fc.bias");
+    lpz_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_default_init_matches_pytorch_bounds),
         cmocka_unit_test(test_seed_clone_copy_and_vectors),
         cmocka_unit_test(test_batch_sizes_within_and_beyond_reserve),
+        cmocka_unit_test(test_custom_parameter_names_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
