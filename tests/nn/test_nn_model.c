@@ -366,6 +366,65 @@ static void test_custom_parameter_names_are_checked(void **state)
     lpz_model_destroy(m);
 }
 
+/* What sdk.md promises a custom layer's backward and destroy: dx and
+ * dparams are never NULL (the first layer without a model input gradient,
+ * lpz_model_backward_input), and a model whose custom layer owns its self
+ * (destroy set) is not cloned; without destroy the clone shares self. */
+static int probe_null_dx, probe_null_dp, probe_destroyed;
+static void probe_backward(void *self, const lpz_shape *in, int64_t n, const float *p, const float *x,
+                           const float *y, const float *dy, float *dx, float *dp)
+{
+    (void)self, (void)p, (void)x, (void)y;
+    probe_null_dx += dx == NULL;
+    probe_null_dp += dp == NULL;
+    if (dx)
+        memcpy(dx, dy, (size_t)(n * lpz_shape_numel(in)) * sizeof *dx);
+    if (dp)
+        dp[0] += 1.0f;
+}
+static void probe_destroy(void *self)
+{
+    (void)self;
+    probe_destroyed++;
+}
+static const lpz_layer_ops probe_ops = {sizeof(lpz_layer_ops), "probe", named_shape, named_params, NULL,
+                                        named_forward, probe_backward, NULL};
+static const lpz_layer_ops owning_ops = {sizeof(lpz_layer_ops), "probe", named_shape, named_params, NULL,
+                                         named_forward, probe_backward, probe_destroy};
+
+static void test_custom_backward_buffers_and_clone(void **state)
+{
+    (void)state;
+    lpz_shape v = lpz_shape_make(1, 3, 0, 0, 0);
+    lpz_layer_param_spec spec[] = {{"a", v}, {NULL, v}};
+    lpz_model *m = make(1, 3, 0, 0);
+    OK(lpz_model_add_custom(m, "0", &probe_ops, spec, &e_));
+    OK(lpz_model_add_linear(m, "1", 2, 1, &e_));
+    float x[6] = {1, 2, 3, 4, 5, 6}, dy[4] = {1, 1, 1, 1}, dx[6];
+    assert_non_null(lpz_model_forward(m, x, 2, &e_));
+    lpz_model_zero_grad(m);
+    OK(lpz_model_backward(m, dy, NULL, &e_));
+    assert_float_equal(lpz_model_grads(m)[0], 1.0f, 0.0f);
+    OK(lpz_model_backward_input(m, dy, dx, &e_));
+    assert_float_equal(lpz_model_grads(m)[0], 1.0f, 0.0f); /* scratch took the second +1 */
+    assert_int_equal(probe_null_dx, 0);
+    assert_int_equal(probe_null_dp, 0);
+    lpz_model *c = NULL;
+    OK(lpz_model_clone(m, &c, &e_));
+    assert_int_equal(lpz_model_tensor_count(c), 3);
+    lpz_model_destroy(c);
+    lpz_model_destroy(m);
+
+    m = make(1, 3, 0, 0);
+    OK(lpz_model_add_custom(m, "0", &owning_ops, spec, &e_));
+    assert_int_equal(lpz_model_clone(m, &c, &e_), LPZ_EUNSUPPORTED);
+    assert_null(c);
+    assert_non_null(strstr(e_.message, "owns its state"));
+    assert_int_equal(probe_destroyed, 0);
+    lpz_model_destroy(m);
+    assert_int_equal(probe_destroyed, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_seed_clone_copy_and_vectors),
         cmocka_unit_test(test_batch_sizes_within_and_beyond_reserve),
         cmocka_unit_test(test_custom_parameter_names_are_checked),
+        cmocka_unit_test(test_custom_backward_buffers_and_clone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,7 +37,7 @@ typedef struct lpz_model lpz_model;
 /* ---- building ---------------------------------------------------------- */
 
 /* Creates an empty model for inputs of `input_shape` (without the batch).
- * `rng` seeds parameter initialisation (and dropout masks later). */
+ * `seed` seeds parameter initialisation (and dropout masks later). */
 LPZ_API int lpz_model_create(const lpz_shape *input_shape, uint64_t seed, lpz_model **out, lpz_error *err);
 LPZ_API void lpz_model_destroy(lpz_model *m);
 
@@ -94,33 +94,53 @@ LPZ_API int lpz_model_add_last_step(lpz_model *m, lpz_error *err);
 
 /* ---- custom layers ----------------------------------------------------- */
 
-/* A layer type defined by a plugin. Shapes exclude the batch dimension.
+/* A layer type defined by a plugin: the way to anything the layers above
+ * cannot express, e.g. a residual block x + f(x) (there is no built-in
+ * add or skip connection). Shapes exclude the batch dimension.
  * Parameters are slices of the model's flat buffer handed to forward and
- * backward; their names are "<layer name>.<param name>". */
+ * backward; their names are "<layer name>.<param name>" and must be
+ * non-empty, unique in the model and shorter than 96 characters in all.
+ *
+ * output_shape, params and init are called once, by lpz_model_add_custom;
+ * forward and backward for every batch. They cannot fail, so allocate what
+ * they need beforehand (in self). backward sees only x, y and dy of the
+ * last forward: recompute intermediates, or keep them in self. A model
+ * calls its layers from one thread at a time, but different models run on
+ * different threads at once: give every layer its own self (a network
+ * plugin's build makes a new one each call) and share only read-only data.
+ * Models with custom layers are not split over two threads per step. */
 typedef struct lpz_layer_param_spec {
-    const char *name; /* e.g. "weight"; NULL ends the array */
+    const char *name; /* e.g. "weight" or "fc1.weight"; NULL ends the array */
     lpz_shape shape;
 } lpz_layer_param_spec;
 
 typedef struct lpz_layer_ops {
     size_t size; /* sizeof(lpz_layer_ops) of the plugin */
-    const char *type_name;
+    const char *type_name; /* for messages; may be NULL */
     /* Output shape for an input shape, or an error for an unsupported one. */
     int (*output_shape)(void *self, const lpz_shape *in, lpz_shape *out, lpz_error *err);
-    /* Parameter specs for an input shape (array valid while self lives). */
+    /* Parameter specs for an input shape (array valid while self lives);
+     * may be NULL: no parameters. */
     const lpz_layer_param_spec *(*params)(void *self, const lpz_shape *in);
-    /* Initialises params (concatenated in spec order). */
+    /* Initialises params (concatenated in spec order) from the model's rng;
+     * may be NULL: parameters start at 0. */
     void (*init)(void *self, const lpz_shape *in, float *params, lpz_rng *rng);
-    /* y = f(x) for a batch of n; `train` is 1 in training mode. */
+    /* y = f(x) for a batch of n; `train` is 1 in training mode. y does not
+     * overlap x; write all of it. */
     void (*forward)(void *self, const lpz_shape *in, int64_t n, const float *params, const float *x, float *y,
                     int train);
-    /* Given x, y and dy, writes dx and ADDS parameter gradients to dparams. */
+    /* Given x, y and dy of the last forward, writes all of dx and ADDS
+     * parameter gradients to dparams. dx and dparams are never NULL (when
+     * the core wants only the input gradient, dparams is scratch). */
     void (*backward)(void *self, const lpz_shape *in, int64_t n, const float *params, const float *x,
                      const float *y, const float *dy, float *dx, float *dparams);
-    /* Releases self when the model is destroyed; may be NULL. */
+    /* Releases self when the model is destroyed; may be NULL (then a clone
+     * of the model shares self; with destroy set, lpz_model_clone refuses). */
     void (*destroy)(void *self);
 } lpz_layer_ops;
 
+/* Appends a custom layer. Once it returns LPZ_OK the model owns self;
+ * on an error self is still the caller's to free. */
 LPZ_API int lpz_model_add_custom(lpz_model *m, const char *name, const lpz_layer_ops *ops, void *self,
                                  lpz_error *err);
 
@@ -173,7 +193,9 @@ LPZ_API int lpz_model_backward_input(lpz_model *m, const float *dy, float *dx, l
 
 LPZ_API void lpz_model_zero_grad(lpz_model *m);
 
-/* A deep copy (parameters, buffers, mode; fresh scratch). */
+/* A deep copy (parameters, buffers, mode; fresh scratch). A custom layer's
+ * self is shared with the copy; LPZ_EUNSUPPORTED when a custom layer has a
+ * destroy function (the copy would free self twice). */
 LPZ_API int lpz_model_clone(const lpz_model *m, lpz_model **out, lpz_error *err);
 
 /* Copies all parameters (not buffers) to or from a flat vector of
