@@ -47,7 +47,8 @@ quoted=$(grep -m 1 '^lpz: error: network residual_mlp: my_run.yml:16:11: network
 sed 's/^  hidden: 128 /  hidden: 0   /' my_run.yml > bad.yml
 mv bad.yml my_run.yml
 if "$LPZ" train -q --plugin-dir "$pdir" -f my_run.yml > bad.txt 2>&1; then fail "hidden: 0 was accepted"; fi
-grep -qxF -- "$quoted" bad.txt || { cat bad.txt; echo "quoted: $quoted"; fail "the hidden: 0 error differs from the how-to"; }
+grep -qxF -- "$quoted" bad.txt ||
+  { cat bad.txt; echo "quoted: $quoted"; fail "the hidden: 0 error differs from the how-to"; }
 if "$LPZ" config -f my_run.yml > none.txt 2>&1; then fail "lpz config found residual_mlp without --plugin-dir"; fi
 grep -q "^lpz: error: my_run.yml:14:9: network.name: no network plugin named 'residual_mlp' (searched " none.txt ||
   { cat none.txt; fail "the missing-plugin error differs from the how-to"; }
