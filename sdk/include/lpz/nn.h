@@ -104,7 +104,7 @@ LPZ_API int lpz_model_add_last_step(lpz_model *m, lpz_error *err);
  * output_shape, params and init are called once, by lpz_model_add_custom;
  * forward and backward for every batch. They cannot fail, so allocate what
  * they need beforehand (in self). backward sees only x, y and dy of the
- * last forward: recompute intermediates, or keep them in self. A model
+ * last forward: recompute the intermediates it needs. A model
  * calls its layers from one thread at a time, but different models run on
  * different threads at once: give every layer its own self (a network
  * plugin's build makes a new one each call) and share only read-only data.
