@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tests/pcap2npy/argus_compare.sh GEN_CAPTURE LPZ_PCAP2NPY
 # The same generated capture through lpz-pcap2npy and through argus + ra
-# gives the same per-flow packet and byte totals; then ra's CSV goes back
-# through lpz-pcap2npy --from-argus. Skipped (exit 77) without argus, ra
-# or Debian's python3.
+# gives the same per-flow packet and byte totals, on Ethernet and on the
+# link types whose pseudo-header argus leaves out of its byte counts
+# (Linux cooked SLL, BSD loopback NULL); then ra's CSV goes back through
+# lpz-pcap2npy --from-argus. Skipped (exit 77) without argus, ra or
+# Debian's python3.
 set -euo pipefail
 gen=$1
 tool=$2
@@ -15,14 +17,19 @@ done
 
 work=$(mktemp -d /tmp/p2n-argus-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-"$gen" mixed "$work/cap.pcap"
-# one record per flow, like argus + racluster: no idle split, no status records
-"$tool" -q --pcap "$work/cap.pcap" --idle-timeout 0 --status-interval 0 --sequence-length 1 \
-    -o "$work/ours.npy" --csv "$work/ours.csv"
-argus -r "$work/cap.pcap" -w "$work/cap.argus"
-ra -n -u -r "$work/cap.argus" -c , -s proto saddr sport daddr dport pkts bytes > "$work/ra.csv"
 
-"$PY" - "$work/ours.csv" "$work/ra.csv" <<'PYEOF'
+# compare LINKTYPE: the mixed capture written with that link type
+compare() {
+    local lt=$1
+    rm -f "$work/cap.argus"
+    "$gen" mixed "$work/cap.pcap" "$lt"
+    # one record per flow, like argus + racluster: no idle split, no status records
+    "$tool" -q --pcap "$work/cap.pcap" --idle-timeout 0 --status-interval 0 --sequence-length 1 \
+        -o "$work/ours.npy" --csv "$work/ours.csv"
+    argus -r "$work/cap.pcap" -w "$work/cap.argus"
+    ra -n -u -r "$work/cap.argus" -c , -s proto saddr sport daddr dport pkts bytes > "$work/ra.csv"
+    echo -n "$lt: "
+    "$PY" - "$work/ours.csv" "$work/ra.csv" <<'PYEOF'
 import csv, ipaddress, sys
 from collections import Counter
 
@@ -59,6 +66,10 @@ if flows < 40:
     sys.exit(1)
 print(f"{flows} flows: packet and byte totals match argus")
 PYEOF
+}
+compare LINUX_SLL
+compare NULL
+compare EN10MB # last: its records go back through --from-argus below
 
 # argus' records back through --from-argus: as many records as ra printed
 ra -n -u -r "$work/cap.argus" -c , -s stime dur pkts bytes saddr daddr sport dport proto > "$work/ra2.csv"

@@ -1,13 +1,26 @@
 /* tests/pcap2npy/fuzz_decode.c - frame decoding and flow accounting on any
  * bytes. The first byte picks the link type, the rest is one or more
  * frames (2-byte big-endian length prefix each). Must never crash or read
- * out of bounds; an accepted packet must be self-consistent. */
+ * out of bounds; an accepted packet must be self-consistent (its bytes are
+ * the frame's without a cooked or loopback pseudo-header). */
 #include "p2n.h"
 
 #include <string.h>
 
 static const int dlts[] = {P2N_DLT_NULL,      P2N_DLT_EN10MB, P2N_DLT_RAW,  P2N_DLT_LOOP,
                            P2N_DLT_LINUX_SLL, P2N_DLT_IPV4,   P2N_DLT_IPV6, P2N_DLT_LINUX_SLL2};
+
+/* Bytes of the pseudo-header that byte counts leave out, as argus does. */
+static size_t pseudo_header(int dlt)
+{
+    switch (dlt) {
+    case P2N_DLT_LINUX_SLL: return 16;
+    case P2N_DLT_LINUX_SLL2: return 20;
+    case P2N_DLT_NULL:
+    case P2N_DLT_LOOP: return 4;
+    default: return 0;
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t frame[65536];
         memcpy(frame, data + off, len);
         if (p2n_decode(dlt, frame, (uint32_t)len, (uint32_t)len, &p) == P2N_PKT_OK) {
-            if ((p.ipver != 4 && p.ipver != 6) || p.wire_len != len)
+            if ((p.ipver != 4 && p.ipver != 6) || p.wire_len != len - pseudo_header(dlt))
                 __builtin_trap();
             if (p2n_table_packet(t, ts, &p, NULL))
                 __builtin_trap();

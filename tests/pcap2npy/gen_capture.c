@@ -1,7 +1,8 @@
 /* tests/pcap2npy/gen_capture.c - writes synthetic captures for the argus
  * comparison (tests/pcap2npy/argus_compare.sh) and the benchmark
  * (bench/pcap2npy):
- *   gen_capture mixed OUT.pcap            TCP/UDP/ICMP, IPv4 and IPv6, a few s
+ *   gen_capture mixed OUT.pcap [LINKTYPE] TCP/UDP/ICMP, IPv4 and IPv6, a few s;
+ *       LINKTYPE is a libpcap name (EN10MB, the default, LINUX_SLL, NULL, ...)
  *   gen_capture bench OUT.pcap PACKETS FLOWS
  *       PACKETS packets spread over FLOWS concurrent UDP/TCP flows (each
  *       flow lives for a while and is then replaced by a new one)
@@ -15,10 +16,10 @@
 
 static const int64_t T0 = 1700000000LL * 1000000;
 
-static int mixed(const char *path)
+static int mixed(const char *path, int dlt)
 {
     pg_writer w;
-    if (pg_open(&w, path, DLT_EN10MB))
+    if (pg_open(&w, path, dlt))
         return 1;
     int64_t t = T0;
     char a[32], b[32];
@@ -108,14 +109,20 @@ static int bench(const char *path, long packets, long flows)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "mixed") == 0)
-        return mixed(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "mixed") == 0) {
+        int dlt = argc == 4 ? pcap_datalink_name_to_val(argv[3]) : DLT_EN10MB;
+        if (dlt < 0) {
+            fprintf(stderr, "gen_capture: unknown link type %s\n", argv[3]);
+            return 2;
+        }
+        return mixed(argv[2], dlt);
+    }
     if (argc == 5 && strcmp(argv[1], "bench") == 0) {
         long n = atol(argv[3]), f = atol(argv[4]);
         if (n < 1 || f < 1)
             return 2;
         return bench(argv[2], n, f);
     }
-    fprintf(stderr, "usage: gen_capture mixed OUT.pcap | gen_capture bench OUT.pcap PACKETS FLOWS\n");
+    fprintf(stderr, "usage: gen_capture mixed OUT.pcap [LINKTYPE] | gen_capture bench OUT.pcap PACKETS FLOWS\n");
     return 2;
 }

@@ -10,6 +10,9 @@
  * argus); other protocols are keyed by addresses only.
  * Every read is bounds-checked against caplen; a frame that ends before
  * the headers the flow key needs is P2N_PKT_TRUNCATED.
+ * Byte counts (wire_len) are those argus gives: the frame's original
+ * length with an Ethernet header and its VLAN tags, but without the
+ * pseudo-header of cooked and loopback captures.
  */
 #include "p2n.h"
 
@@ -198,6 +201,15 @@ static p2n_decode_result decode_ethertype(uint16_t type, const uint8_t *p, uint3
     return P2N_PKT_NON_IP;
 }
 
+/* Linux cooked (SLL, SLL2) and BSD loopback (NULL, LOOP) captures put a
+ * pseudo-header of hdr bytes in front of the IP packet that was never on a
+ * wire; argus counts the packet without it (on Ethernet it counts the
+ * Ethernet header and VLAN tags, which were). */
+static uint32_t strip_pseudo(uint32_t wire_len, uint32_t hdr)
+{
+    return wire_len > hdr ? wire_len - hdr : 0;
+}
+
 /* BSD address family values for IPv6 differ by system. */
 static int af_is_inet6(uint32_t af)
 {
@@ -229,10 +241,12 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
     case P2N_DLT_LINUX_SLL:
         if (caplen < 16)
             return P2N_PKT_TRUNCATED;
+        out->wire_len = strip_pseudo(wire_len, 16);
         return decode_ethertype(rd16(data + 14), data + 16, caplen - 16, out);
     case P2N_DLT_LINUX_SLL2:
         if (caplen < 20)
             return P2N_PKT_TRUNCATED;
+        out->wire_len = strip_pseudo(wire_len, 20);
         return decode_ethertype(rd16(data), data + 20, caplen - 20, out);
     case P2N_DLT_RAW:
     case P2N_DLT_RAW_OPENBSD: return decode_ip_by_version(data, caplen, out);
@@ -242,6 +256,7 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
     case P2N_DLT_LOOP: {
         if (caplen < 4)
             return P2N_PKT_TRUNCATED;
+        out->wire_len = strip_pseudo(wire_len, 4);
         uint32_t be = rd32(data);
         uint32_t le = (uint32_t)data[0] | ((uint32_t)data[1] << 8) | ((uint32_t)data[2] << 16) |
                       ((uint32_t)data[3] << 24);

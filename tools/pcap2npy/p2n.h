@@ -48,7 +48,9 @@ typedef struct p2n_packet {
      * identification (IPv6: low 32 bits of the fragment header's id). */
     uint8_t frag_first, frag_later;
     uint32_t frag_id;
-    uint32_t wire_len; /* bytes on the wire, link header included (as argus counts) */
+    /* bytes as argus counts them: the original frame length, Ethernet header
+     * and VLAN tags included, Linux cooked / BSD loopback pseudo-header not */
+    uint32_t wire_len;
 } p2n_packet;
 
 /* Link types as libpcap's pcap_datalink() reports them. */

@@ -71,7 +71,9 @@ static const p2n_field_info field_infos[P2N_F_COUNT] = {
     [P2N_F_GAP] = {"gap", "s", "time since the previous record's start (0 for the first record)"},
     [P2N_F_DUR] = {"dur", "s", "duration: last packet minus first packet of the record"},
     [P2N_F_PKTS] = {"pkts", "packets", "packets in both directions"},
-    [P2N_F_BYTES] = {"bytes", "bytes", "bytes on the wire (link header included) in both directions"},
+    [P2N_F_BYTES] = {"bytes", "bytes",
+                     "bytes in both directions, as argus counts them: Ethernet header included, the pseudo-header of "
+                     "Linux cooked and loopback captures not"},
     [P2N_F_SPKTS] = {"spkts", "packets", "packets from the source (the flow's first sender)"},
     [P2N_F_DPKTS] = {"dpkts", "packets", "packets from the destination back to the source"},
     [P2N_F_SBYTES] = {"sbytes", "bytes", "bytes from the source"},
