@@ -852,6 +852,97 @@ static void test_argus_csv(void **state)
     assert_int_equal(p2n_read_argus_csv(tpath("missing.csv"), &r, &st, &err), LPZ_EIO);
 }
 
+/* A direction's count without its column is the total minus the other
+ * direction (pkts stays TotPkts; it was TotPkts + DstPkts); with neither
+ * direction all counts go to the source. */
+static void test_argus_one_direction_given(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    assert_int_equal(read_argus_text("StartTime,TotPkts,DstPkts,TotBytes,DstBytes\n1.0,10,4,1000,300\n", &r, &st,
+                                     &err),
+                     LPZ_OK);
+    assert_int_equal(r.v[0].spkts, 6);
+    assert_int_equal(r.v[0].dpkts, 4);
+    assert_int_equal(r.v[0].sbytes, 700);
+    assert_int_equal(r.v[0].dbytes, 300);
+    assert_true(p2n_field_value(&r, 0, P2N_F_PKTS) == 10.0);
+    assert_true(p2n_field_value(&r, 0, P2N_F_BYTES) == 1000.0);
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("StartTime,TotPkts,SrcBytes,TotBytes\n1.0,10,200,1000\n", &r, &st, &err),
+                     LPZ_OK);
+    assert_int_equal(r.v[0].spkts, 10);
+    assert_int_equal(r.v[0].dpkts, 0);
+    assert_int_equal(r.v[0].sbytes, 200);
+    assert_int_equal(r.v[0].dbytes, 800);
+    p2n_records_free(&r);
+}
+
+/* The fields that no column of the header gives are reported (they are 0
+ * in every record), e.g. dur from `ra -c ,` without -s. */
+static void test_argus_missing_fields(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    assert_int_equal(read_argus_text("StartTime,Proto,SrcAddr,Sport,DstAddr,Dport,TotPkts,TotBytes\n"
+                                     "1.0,tcp,10.0.0.1,1,10.0.0.2,2,3,300\n",
+                                     &r, &st, &err),
+                     LPZ_OK);
+    uint32_t want = 1u << P2N_F_DUR | 1u << P2N_F_DPKTS | 1u << P2N_F_DBYTES;
+    assert_int_equal(st.missing_fields, want);
+    assert_string_equal(p2n_argus_field_columns(P2N_F_DUR), "Dur or LastTime");
+    assert_null(p2n_argus_field_columns(P2N_F_GAP));
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("StartTime,LastTime,SrcPkts,DstPkts,SrcBytes,DstBytes,Proto,Sport,Dport\n"
+                                     "1.0,2.0,1,1,1,1,udp,1,2\n",
+                                     &r, &st, &err),
+                     LPZ_OK);
+    assert_int_equal(st.missing_fields, 0);
+    p2n_records_free(&r);
+    assert_int_equal(read_argus_text("StartTime\n1.0\n", &r, &st, &err), LPZ_OK);
+    for (int f = 0; f < P2N_F_COUNT; f++)
+        assert_int_equal((st.missing_fields >> f) & 1, p2n_argus_field_columns((p2n_field)f) != NULL);
+    p2n_records_free(&r);
+}
+
+/* A capture or an argus data file given to --from-argus is "not a text
+ * file" with a hint to --pcap and ra, not "no StartTime column"; a UTF-8
+ * byte order mark in front of the header is skipped. */
+static void test_argus_binary_input(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    static const char pcap_hdr[] = "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                   "\x80\x00\x00\x00\x01\x00\x00\x00\n";
+    static const char pcapng_hdr[] = "\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x4d\x3c\x2b\x1a\x01\x00\x00\x00\n";
+    static const char argus_hdr[] = "\x83\x10\x00\x20\x00\x00\x00\x00\xe5\x71\n";
+    const struct {
+        const char *data;
+        size_t n;
+    } bins[] = {{pcap_hdr, sizeof pcap_hdr - 1}, {pcapng_hdr, sizeof pcapng_hdr - 1},
+                {argus_hdr, sizeof argus_hdr - 1}, {"StartTime\xff,Dur\n1,2\n", 19}};
+    for (size_t i = 0; i < sizeof bins / sizeof bins[0]; i++) {
+        FILE *fp = fmemopen((void *)bins[i].data, bins[i].n, "r");
+        assert_non_null(fp);
+        assert_int_equal(p2n_read_argus_stream(fp, "x.csv", &r, &st, &err), LPZ_EFORMAT);
+        fclose(fp);
+        assert_non_null(strstr(err.message, "not a text file"));
+        assert_non_null(strstr(err.hint, "--pcap"));
+        assert_non_null(strstr(err.hint, "ra -u -n -r"));
+        p2n_records_free(&r);
+    }
+    assert_int_equal(read_argus_text("\xef\xbb\xbfStartTime,Dur\n1.0,0.5\n", &r, &st, &err), LPZ_OK);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.v[0].last_ns - r.v[0].start_ns, 500000000);
+    p2n_records_free(&r);
+}
+
 /* Counts up to 2^64-1 are read exactly; a larger one is a bad value
  * naming the line and the column, not clamped to 2^64-1. */
 static void test_argus_counter_too_large(void **state)
@@ -979,6 +1070,9 @@ int main(void)
         cmocka_unit_test(test_outputs_npy_sidecar_csv),
         cmocka_unit_test(test_argus_csv),
         cmocka_unit_test(test_argus_counter_too_large),
+        cmocka_unit_test(test_argus_one_direction_given),
+        cmocka_unit_test(test_argus_missing_fields),
+        cmocka_unit_test(test_argus_binary_input),
         cmocka_unit_test(test_decode_random_frames),
         cmocka_unit_test(test_same_file),
     };

@@ -5,7 +5,9 @@
  * order; unknown columns are ignored; argus management records (proto
  * "man") are skipped. Every data line must have as many columns as the
  * header; a value that does not parse is an error naming the line and the
- * column.
+ * column. A file that is not text (a NUL byte, or a header line with bytes
+ * outside printable ASCII: a capture or an argus data file) is an error
+ * that says which input it wants.
  */
 #include "p2n.h"
 
@@ -221,6 +223,64 @@ static int parse_proto(const char *s)
     return -2;
 }
 
+const char *p2n_argus_field_columns(p2n_field f)
+{
+    switch (f) {
+    case P2N_F_DUR: return "Dur or LastTime";
+    case P2N_F_PKTS: return "TotPkts, SrcPkts or DstPkts";
+    case P2N_F_BYTES: return "TotBytes, SrcBytes or DstBytes";
+    case P2N_F_SPKTS: return "SrcPkts or TotPkts";
+    case P2N_F_DPKTS: return "DstPkts, or TotPkts and SrcPkts";
+    case P2N_F_SBYTES: return "SrcBytes or TotBytes";
+    case P2N_F_DBYTES: return "DstBytes, or TotBytes and SrcBytes";
+    case P2N_F_PROTO: return "Proto";
+    case P2N_F_SPORT: return "Sport";
+    case P2N_F_DPORT: return "Dport";
+    default: return NULL;
+    }
+}
+
+/* The fields no column of the header gives (0 in every record). */
+static uint32_t missing_fields(const int *have)
+{
+    uint32_t m = 0;
+#define MISSING(f, cond) m |= (cond) ? 1u << (f) : 0u
+    MISSING(P2N_F_DUR, !have[C_DUR] && !have[C_LTIME]);
+    MISSING(P2N_F_PKTS, !have[C_PKTS] && !have[C_SPKTS] && !have[C_DPKTS]);
+    MISSING(P2N_F_BYTES, !have[C_BYTES] && !have[C_SBYTES] && !have[C_DBYTES]);
+    MISSING(P2N_F_SPKTS, !have[C_SPKTS] && !have[C_PKTS]);
+    MISSING(P2N_F_DPKTS, !have[C_DPKTS] && !(have[C_PKTS] && have[C_SPKTS]));
+    MISSING(P2N_F_SBYTES, !have[C_SBYTES] && !have[C_BYTES]);
+    MISSING(P2N_F_DBYTES, !have[C_DBYTES] && !(have[C_BYTES] && have[C_SBYTES]));
+    MISSING(P2N_F_PROTO, !have[C_PROTO]);
+    MISSING(P2N_F_SPORT, !have[C_SPORT]);
+    MISSING(P2N_F_DPORT, !have[C_DPORT]);
+#undef MISSING
+    return m;
+}
+
+/* One direction's count: its own column; else the total minus the other
+ * direction; else (neither direction given) the total, all to the source. */
+static uint64_t direction_count(const int *have, const uint64_t *v, enum col own, enum col other, enum col total,
+                                int is_source)
+{
+    if (have[own])
+        return v[own];
+    uint64_t tot = v[total];
+    if (have[other])
+        return tot > v[other] ? tot - v[other] : 0;
+    return is_source ? tot : 0;
+}
+
+/* "line N is not text" when s holds a control byte or one above 0x7e. */
+static int not_text(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p > 0x7e)
+            return *p;
+    return 0;
+}
+
 static int parse_addr(const char *s, uint8_t out[16])
 {
     memset(out, 0, 16);
@@ -253,7 +313,26 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
             rc = lpz_error_set(err, LPZ_EFORMAT, "line longer than %d bytes", MAX_LINE);
             break;
         }
-        char *s = trim(line);
+        /* A line that stops short of its newline before the end of the
+         * input holds a NUL byte; a header with bytes that no ra header
+         * has is binary too (pcap, pcapng, argus data). */
+        int bad_byte = (len == 0 || line[len - 1] != '\n') && !feof(fp) ? -1 : 0;
+        char *text = line;
+        if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte order mark */
+            text += 3;
+        if (!bad_byte && ncols == 0)
+            bad_byte = not_text(text);
+        if (bad_byte) {
+            if (bad_byte < 0)
+                rc = lpz_error_set(err, LPZ_EFORMAT, "not a text file (a NUL byte)");
+            else
+                rc = lpz_error_set(err, LPZ_EFORMAT, "not a text file (byte 0x%02x in the header line)", bad_byte);
+            lpz_error_hint(err, "--from-argus reads the CSV text ra prints; a packet capture (pcap, pcapng) goes "
+                                "to --pcap, an argus data file through ra first: ra -u -n -r FILE.argus -c , -s "
+                                "stime dur pkts bytes saddr daddr sport dport proto > flows.csv");
+            break;
+        }
+        char *s = trim(text);
         if (!*s)
             continue;
         int n = split(s, cols);
@@ -282,6 +361,7 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
                 break;
             }
             ncols = n;
+            st->missing_fields = missing_fields(have);
             continue;
         }
         if (n != ncols) {
@@ -336,10 +416,10 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
             rec.last_ns = ltime;
         else
             rec.last_ns = stime;
-        rec.spkts = have[C_SPKTS] ? v[C_SPKTS] : v[C_PKTS];
-        rec.dpkts = have[C_DPKTS] ? v[C_DPKTS] : (v[C_PKTS] > rec.spkts ? v[C_PKTS] - rec.spkts : 0);
-        rec.sbytes = have[C_SBYTES] ? v[C_SBYTES] : v[C_BYTES];
-        rec.dbytes = have[C_DBYTES] ? v[C_DBYTES] : (v[C_BYTES] > rec.sbytes ? v[C_BYTES] - rec.sbytes : 0);
+        rec.spkts = direction_count(have, v, C_SPKTS, C_DPKTS, C_PKTS, 1);
+        rec.dpkts = direction_count(have, v, C_DPKTS, C_SPKTS, C_PKTS, 0);
+        rec.sbytes = direction_count(have, v, C_SBYTES, C_DBYTES, C_BYTES, 1);
+        rec.dbytes = direction_count(have, v, C_DBYTES, C_SBYTES, C_BYTES, 0);
         rec.sport = sport;
         rec.dport = dport;
         rec.proto = (uint8_t)proto;

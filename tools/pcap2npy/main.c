@@ -286,6 +286,17 @@ int main(int argc, char **argv)
         rc = p2n_read_argus_csv(argus_path, &recs, &as, &err);
     }
     double t_read = now_s() - t0;
+    if (!rc && argus_path && recs.n == 0) {
+        rc = lpz_error_set(&err, LPZ_EINVAL, "no flow records: the header line and %llu argus management records",
+                           (unsigned long long)as.skipped_man);
+        lpz_error_where(&err, "%s", argus_path);
+    }
+    if (!rc && argus_path && !quiet) /* a field no column gives is 0 in every record */
+        for (int i = 0; i < oo.n_fields; i++)
+            if (as.missing_fields & (1u << oo.fields[i]))
+                fprintf(stderr, PROG ": warning: %s has no %s column: field %s is 0 in every record (add it to "
+                                     "ra -s, e.g. dur pkts bytes spkts dpkts sbytes dbytes proto sport dport)\n",
+                        argus_path, p2n_argus_field_columns(oo.fields[i]), p2n_field_info_get(oo.fields[i])->name);
     if (!rc) {
         p2n_records_sort(&recs);
         oo.npy_path = out_path;

@@ -163,19 +163,26 @@ typedef struct p2n_read_stats {
 int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n_table *t, p2n_read_stats *st,
                   lpz_error *err);
 
+
 typedef struct p2n_argus_stats {
     uint64_t lines;          /* data lines read */
     uint64_t skipped_man;    /* argus management ("man") records skipped */
     uint64_t unknown_proto;  /* protocol names not known (proto = 255) */
+    /* Bit f (a p2n_field) set: the header has no column field f comes from,
+     * so it is 0 in every record (e.g. dur without Dur and LastTime). */
+    uint32_t missing_fields;
 } p2n_argus_stats;
 
 /* Reads the CSV `ra -c , -s <fields>` prints (first line: the field names,
  * in any order). Recognised columns: StartTime (required), LastTime, Dur,
  * TotPkts, TotBytes, SrcPkts, DstPkts, SrcBytes, DstBytes, SrcAddr,
- * DstAddr, Sport, Dport, Proto; others are ignored. Times may be epoch
- * seconds (ra -u), "HH:MM:SS[.f]" (ra's default; seconds since midnight)
- * or "YYYY/MM/DD HH:MM:SS[.f]" (UTC). Malformed lines are errors with the
- * line number. */
+ * DstAddr, Sport, Dport, Proto; others are ignored. A direction's count
+ * without its column is the total minus the other direction, or, with
+ * neither direction given, the total for the source and 0 back. Times may
+ * be epoch seconds (ra -u), "HH:MM:SS[.f]" (ra's default; seconds since
+ * midnight) or "YYYY/MM/DD HH:MM:SS[.f]" (UTC). Malformed lines are errors
+ * with the line number; so is input that is not text (a capture, an argus
+ * data file). */
 int p2n_read_argus_csv(const char *path, p2n_records *out, p2n_argus_stats *st, lpz_error *err);
 /* Same, from a stream; `name` is used in error messages. */
 int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argus_stats *st, lpz_error *err);
@@ -205,6 +212,10 @@ typedef struct p2n_field_info {
 } p2n_field_info;
 
 const p2n_field_info *p2n_field_info_get(p2n_field f);
+
+/* The argus columns field f comes from, as text for messages ("Dur or
+ * LastTime"); NULL for fields that need only StartTime. */
+const char *p2n_argus_field_columns(p2n_field f);
 
 /* Parses "gap,dur,pkts,bytes" into fields[] (n at most P2N_MAX_FIELDS).
  * Unknown names are an error listing the known ones. */
