@@ -943,6 +943,58 @@ static void test_argus_binary_input(void **state)
     p2n_records_free(&r);
 }
 
+typedef struct progress_calls {
+    int n;
+    uint64_t packets, done, total;
+} progress_calls;
+
+static void count_progress(void *user, const p2n_read_stats *st, uint64_t done, uint64_t total)
+{
+    progress_calls *c = user;
+    assert_true(st->packets > c->packets);
+    assert_true(done > c->done);
+    assert_true(done <= total);
+    c->n++;
+    c->packets = st->packets;
+    c->done = done;
+    c->total = total;
+}
+
+/* A long read reports progress every P2N_PROGRESS_PACKETS packets with the
+ * share of the file read. */
+static void test_read_progress(void **state)
+{
+    (void)state;
+    const char *path = tpath("progress.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    const int n = 2 * P2N_PROGRESS_PACKETS + 100;
+    for (int i = 0; i < n; i++) {
+        pg_pkt u = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = (uint16_t)(1000 + i % 50),
+                    .dport = 53, .payload = 20};
+        assert_true(pg_write(&w, T0 + i, &u) > 0);
+    }
+    pg_close(&w);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    p2n_records recs = {0};
+    p2n_table *t;
+    lpz_error err;
+    p2n_read_stats rs;
+    progress_calls calls = {0};
+    assert_int_equal(p2n_table_create(&o, &recs, &t, &err), LPZ_OK);
+    assert_int_equal(p2n_read_pcap_progress(path, NULL, 0, count_progress, &calls, t, &rs, &err), LPZ_OK);
+    p2n_table_destroy(t);
+    p2n_records_free(&recs);
+    assert_int_equal(rs.packets, n);
+    assert_int_equal(calls.n, 2);
+    assert_int_equal(calls.packets, 2 * P2N_PROGRESS_PACKETS);
+    assert_int_equal(calls.total, (uint64_t)sb.st_size);
+}
+
 /* Counts up to 2^64-1 are read exactly; a larger one is a bad value
  * naming the line and the column, not clamped to 2^64-1. */
 static void test_argus_counter_too_large(void **state)
@@ -1073,6 +1125,7 @@ int main(void)
         cmocka_unit_test(test_argus_one_direction_given),
         cmocka_unit_test(test_argus_missing_fields),
         cmocka_unit_test(test_argus_binary_input),
+        cmocka_unit_test(test_read_progress),
         cmocka_unit_test(test_decode_random_frames),
         cmocka_unit_test(test_same_file),
     };

@@ -132,6 +132,77 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* A line on stderr every PROGRESS_EVERY seconds of a long read. */
+#define PROGRESS_EVERY 5.0
+typedef struct progress_state {
+    const char *path;
+    const p2n_table *table;
+    double t0, last;
+} progress_state;
+
+static void print_progress(void *user, const p2n_read_stats *st, uint64_t done, uint64_t total)
+{
+    progress_state *ps = user;
+    double t = now_s();
+    if (t - ps->last < PROGRESS_EVERY)
+        return;
+    ps->last = t;
+    char share[64] = "";
+    if (total > 0)
+        snprintf(share, sizeof share, " (%.0f%% of %.1f MB)", 100.0 * (double)done / (double)total, total / 1e6);
+    fprintf(stderr, PROG ": %s: %llu packets read%s, %zu flows live, %.0f s\n", ps->path,
+            (unsigned long long)st->packets, share, p2n_table_live(ps->table), t - ps->t0);
+}
+
+/* Why a capture gave no flow record at all, as an error. */
+static int no_records(const char *path, const char *filter, const p2n_read_stats *rs, const p2n_flow_stats *fs,
+                      lpz_error *err)
+{
+    if (rs->packets == 0) {
+        lpz_error_set(err, LPZ_EINVAL, "the capture holds no packets");
+        lpz_error_hint(err, "was anything sent on the interface while tcpdump ran? tcpdump -i any captures on "
+                            "every interface");
+    } else if (rs->filtered == rs->packets) {
+        lpz_error_set(err, LPZ_EINVAL, "--filter \"%s\" matched none of the %llu packets", filter,
+                      (unsigned long long)rs->packets);
+        lpz_error_hint(err, "on VLAN-tagged traffic a filter needs 'vlan and ...' (man pcap-filter); "
+                            "tcpdump -r FILE -c 5 -e shows the first packets");
+    } else {
+        lpz_error_set(err, LPZ_EINVAL,
+                      "none of the %llu packets makes a flow record: %llu non-IP, %llu truncated, %llu malformed "
+                      "IP, %llu filtered, %llu orphan fragments",
+                      (unsigned long long)rs->packets, (unsigned long long)rs->non_ip,
+                      (unsigned long long)rs->truncated, (unsigned long long)rs->malformed,
+                      (unsigned long long)rs->filtered, (unsigned long long)fs->frag_orphans);
+        lpz_error_hint(err, "flow records need IPv4 or IPv6 packets with their headers (tcpdump -r FILE -c 5 -e "
+                            "shows the first packets)");
+    }
+    lpz_error_where(err, "%s", path);
+    return LPZ_EINVAL;
+}
+
+/* -v: the settings that built the records and the records per protocol. */
+static void print_details(const p2n_records *recs, const p2n_flow_opts *fo, int from_argus)
+{
+    if (from_argus)
+        fprintf(stderr, PROG ": flows built by argus (--idle-timeout, --status-interval, --max-flows unused)\n");
+    else
+        fprintf(stderr,
+                PROG ": flow settings: idle timeout TCP %g s, ICMP %g s, other %g s (0 = never); status interval "
+                     "%g s (0 = off); at most %zu live flows\n",
+                fo->idle_tcp_ns * 1e-9, fo->idle_icmp_ns * 1e-9, fo->idle_other_ns * 1e-9, fo->status_ns * 1e-9,
+                fo->max_flows);
+    size_t tcp = 0, udp = 0, icmp = 0, icmp6 = 0, other = 0, v6 = 0;
+    for (size_t i = 0; i < recs->n; i++) {
+        uint8_t p = recs->v[i].proto;
+        tcp += p == 6, udp += p == 17, icmp += p == 1, icmp6 += p == 58;
+        other += p != 6 && p != 17 && p != 1 && p != 58;
+        v6 += recs->v[i].ipver == 6;
+    }
+    fprintf(stderr, PROG ": records by protocol: %zu TCP, %zu UDP, %zu ICMP, %zu ICMPv6, %zu other; %zu IPv6\n",
+            tcp, udp, icmp, icmp6, other, v6);
+}
+
 enum {
     O_PCAP = 256,
     O_ARGUS,
@@ -276,7 +347,9 @@ int main(int argc, char **argv)
         p2n_table *t;
         rc = p2n_table_create(&fo, &recs, &t, &err);
         if (!rc) {
-            rc = p2n_read_pcap(pcap_path, filter, allow_trunc, t, &rs, &err);
+            progress_state ps = {pcap_path, t, t0, t0};
+            rc = p2n_read_pcap_progress(pcap_path, filter, allow_trunc, quiet ? NULL : print_progress, &ps, t,
+                                        &rs, &err);
             if (!rc)
                 rc = p2n_table_flush(t, &err);
             fs = *p2n_table_stats(t);
@@ -286,6 +359,8 @@ int main(int argc, char **argv)
         rc = p2n_read_argus_csv(argus_path, &recs, &as, &err);
     }
     double t_read = now_s() - t0;
+    if (!rc && pcap_path && recs.n == 0)
+        rc = no_records(pcap_path, filter, &rs, &fs, &err);
     if (!rc && argus_path && recs.n == 0) {
         rc = lpz_error_set(&err, LPZ_EINVAL, "no flow records: the header line and %llu argus management records",
                            (unsigned long long)as.skipped_man);
@@ -337,6 +412,8 @@ int main(int argc, char **argv)
                         argus_path, recs.n, (unsigned long long)as.skipped_man,
                         as.unknown_proto ? " (some protocol names unknown: proto 255)" : "");
             }
+            if (verbose)
+                print_details(&recs, &fo, argus_path != NULL);
             if (!rc)
                 fprintf(stderr,
                         PROG ": %lld sequences of %lld x %d written to %s (+ %s.json)%s; %lld records left "

@@ -163,6 +163,15 @@ typedef struct p2n_read_stats {
 int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n_table *t, p2n_read_stats *st,
                   lpz_error *err);
 
+/* Reports progress of a long read: called every P2N_PROGRESS_PACKETS
+ * packets with the counts so far and the bytes of the file read (done) out
+ * of its size (total; 0 when unknown, e.g. a pipe). */
+#define P2N_PROGRESS_PACKETS 65536
+typedef void (*p2n_progress_fn)(void *user, const p2n_read_stats *st, uint64_t done, uint64_t total);
+
+/* p2n_read_pcap with a progress callback (NULL: none). */
+int p2n_read_pcap_progress(const char *path, const char *filter, int allow_truncated, p2n_progress_fn progress,
+                           void *user, p2n_table *t, p2n_read_stats *st, lpz_error *err);
 
 typedef struct p2n_argus_stats {
     uint64_t lines;          /* data lines read */

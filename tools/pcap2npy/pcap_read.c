@@ -11,9 +11,16 @@
 
 #include <pcap/pcap.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n_table *t, p2n_read_stats *st,
                   lpz_error *err)
+{
+    return p2n_read_pcap_progress(path, filter, allow_truncated, NULL, NULL, t, st, err);
+}
+
+int p2n_read_pcap_progress(const char *path, const char *filter, int allow_truncated, p2n_progress_fn progress,
+                           void *user, p2n_table *t, p2n_read_stats *st, lpz_error *err)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     memset(st, 0, sizeof *st);
@@ -21,9 +28,17 @@ int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n
     if (!pc) {
         lpz_error_set(err, LPZ_EIO, "cannot read the capture: %s", errbuf);
         lpz_error_where(err, "%s", path);
-        lpz_error_hint(err, "give a pcap or pcapng file (tcpdump -w, tools/capture-traffic.sh)");
+        if (strstr(errbuf, "unknown file format"))
+            lpz_error_hint(err, "give a pcap or pcapng file (tcpdump -w, tools/capture-traffic.sh); argus data "
+                                "goes through ra -c , to --from-argus");
+        else
+            lpz_error_hint(err, "give a pcap or pcapng file (tcpdump -w, tools/capture-traffic.sh)");
         return LPZ_EIO;
     }
+    /* the file's size, for progress reports (0 for a pipe) */
+    FILE *fp = pcap_file(pc);
+    struct stat sb;
+    uint64_t total = fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
     int dlt = pcap_datalink(pc);
     st->linktype = dlt;
     const char *name = pcap_datalink_val_to_name(dlt);
@@ -74,6 +89,10 @@ int p2n_read_pcap(const char *path, const char *filter, int allow_truncated, p2n
             break;
         }
         st->packets++;
+        if (progress && st->packets % P2N_PROGRESS_PACKETS == 0) {
+            off_t pos = total ? ftello(fp) : -1;
+            progress(user, st, pos > 0 ? (uint64_t)pos : 0, total);
+        }
         /* Times are int64 ns since 1970 (up to 2262-04-11). libpcap hands
          * on whatever the file holds: a pcapng timestamp is 64 bits (in
          * if_tsresol units, plus if_tsoffset), a classic ts_sec of 2^31
