@@ -219,6 +219,14 @@ static void bad_files_and_options_are_clear_errors(void **st)
 
     assert_int_equal(dt_write(path, "not numpy at all", 16), 0);
     assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);
+    /* a capture given as path: the hint names the converter */
+    assert_int_equal(dt_write(path, "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                    "\x80\x00\x00\x00\x01\x00\x00\x00",
+                              24),
+                     0);
+    assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "not a .npy file"));
+    assert_non_null(strstr(err.hint, "lpz-pcap2npy --pcap"));
 
     write_npy(path, "<f4", "False", "(36,)", v, sizeof v); /* 1-D */
     assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_EFORMAT);

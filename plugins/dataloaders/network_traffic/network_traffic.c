@@ -232,6 +232,9 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
     if (rc != LPZ_OK) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
             lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), opt); /* "run.yml:3:9: <key>" */
+        else if (rc == LPZ_EFORMAT && strstr(err->message, "not a .npy file")) /* a capture, a CSV, ... */
+            lpz_error_hint(err, "path is the .npy of flow sequences; lpz-pcap2npy --pcap CAPTURE -o flows.npy makes "
+                                "it from a capture (docs/network-traffic.md)");
         return rc;
     }
     netflow_state *s = calloc(1, sizeof *s);
