@@ -182,6 +182,16 @@ static int pick_subset(lpz_batcher *b, lpz_error *err)
     return LPZ_OK;
 }
 
+void lpz_data_hint_batch_size(lpz_error *err, const lpz_dataset *ds)
+{
+    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+    lpz_error_hint(err, "set dataloader.batch_size to %lld or less, or give the dataloader more samples%s",
+                   (long long)info->count,
+                   info->kind == LPZ_SAMPLE_SEQUENCE ? "; sequences: cut the data into more, shorter ones, e.g. "
+                                                       "with a smaller lpz-pcap2npy --sequence-length"
+                                                     : "");
+}
+
 int lpz_batcher_create(lpz_dataset *ds, const lpz_batcher_config *cfg, lpz_batcher **out, lpz_error *err)
 {
     *out = NULL;
@@ -192,7 +202,7 @@ int lpz_batcher_create(lpz_dataset *ds, const lpz_batcher_config *cfg, lpz_batch
     if (cfg->batch_size > count) {
         lpz_error_set(err, LPZ_EINVAL, "dataloader.batch_size %lld is larger than the dataset (%lld samples)",
                       (long long)cfg->batch_size, (long long)count);
-        lpz_error_hint(err, "lower batch_size");
+        lpz_data_hint_batch_size(err, ds);
         return LPZ_EINVAL;
     }
     if (!(cfg->sampling_ratio > 0.0 && cfg->sampling_ratio <= 1.0))

@@ -37,6 +37,11 @@ lpz_batcher_config lpz_batcher_config_default(int64_t batch_size, uint64_t seed,
 
 typedef struct lpz_batcher lpz_batcher;
 
+/* The hint of "dataloader.batch_size N is larger than the dataset": the
+ * largest batch size that fits, or more samples (for sequences: shorter
+ * ones, e.g. a smaller lpz-pcap2npy --sequence-length). */
+void lpz_data_hint_batch_size(lpz_error *err, const lpz_dataset *ds);
+
 /* Validates cfg against the dataset (errors name the offending setting),
  * picks the cell's subset and starts the prefetch thread. The dataset must
  * outlive the batcher. */

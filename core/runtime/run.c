@@ -2,6 +2,7 @@
 #include "runtime/run.h"
 
 #include "config/options_internal.h"
+#include "data/batcher.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
 #include "nn/amx_kernels.h"
@@ -393,6 +394,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     if (p.batch_size > info->count) {
         rc = lpz_error_set(err, LPZ_EINVAL, "dataloader.batch_size %lld is larger than the dataset (%lld samples)",
                            (long long)p.batch_size, (long long)info->count);
+        lpz_data_hint_batch_size(err, ds);
         goto done;
     }
     /* The configuration, plugins and data are good: the hint is no longer

@@ -356,6 +356,9 @@ static void bad_batcher_settings_are_refused(void **st)
     c.batch_size = 101;
     assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "batch_size"));
+    /* the hint says what fits (vectors: no word about sequences) */
+    assert_non_null(strstr(err.hint, "dataloader.batch_size to 100 or less"));
+    assert_null(strstr(err.hint, "sequence"));
     c.batch_size = 10;
     c.sampling_ratio = 0.0;
     assert_int_equal(lpz_batcher_create(ds, &c, &b, &err), LPZ_EINVAL);
