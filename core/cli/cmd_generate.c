@@ -11,6 +11,7 @@
 #include "io/png.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
+#include "runtime/units.h"
 #include "score/score.h"
 
 #include <lpz/log.h>
@@ -85,7 +86,8 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
     int64_t numel = lpz_dataset_numel(ds);
     if (lpz_mixture_open(args->mixture_source, NULL, net_plugin, &info->sample_shape, &cfg.network.options, &mix,
-                         &err))
+                         &err) ||
+        lpz_units_record_check(args->mixture_source, &cfg, args->config_file, ds, &err))
         goto fail;
     lpz_shape zs = lpz_model_input_shape(mix.gens[0]);
     int64_t zn = lpz_shape_numel(&zs);

@@ -8,6 +8,7 @@
 #include "io/npy.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
+#include "runtime/units.h"
 #include "score/score.h"
 
 #include <lpz/log.h>
@@ -158,6 +159,21 @@ int lpz_cmd_score(const lpz_cli_args *args)
             goto fail;
         if (lpz_mixture_open(args->mixture_source, args->generator, net_plugin, &info->sample_shape,
                              &cfg.network.options, &mix, &err))
+            goto fail;
+        /* the mixture's record of the units it was trained in: a generator
+         * file's is in its folder (master/<cell>/) */
+        char gen_dir[PATH_MAX];
+        snprintf(gen_dir, sizeof gen_dir, "%s", args->mixture_source ? args->mixture_source : args->generator);
+        if (!args->mixture_source) {
+            char *slash = strrchr(gen_dir, '/');
+            if (!slash)
+                snprintf(gen_dir, sizeof gen_dir, ".");
+            else if (slash == gen_dir)
+                gen_dir[1] = '\0';
+            else
+                *slash = '\0';
+        }
+        if (lpz_units_record_check(gen_dir, &cfg, args->config_file, ds, &err))
             goto fail;
         samples = malloc((size_t)(n * numel) * sizeof *samples);
         if (!samples) {

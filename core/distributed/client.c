@@ -22,6 +22,7 @@
 #include "config/options_internal.h"
 #include "io/fsutil.h"
 #include "runtime/run.h"
+#include "runtime/units.h"
 #include "transport/control.h"
 #include "transport/peer.h"
 
@@ -125,6 +126,7 @@ static int train_cell(client *c, lpz_error *err)
     lpz_options *dl_opts = NULL, *net_opts = NULL;
     lpz_dataset *ds = NULL;
     lpz_network *net = NULL;
+    char *units = NULL;
     lpz_train_params p;
     char path[PATH_MAX + 64];
     int rc = lpz_config_load_buffer(c->config_text, c->config_len, "the master's configuration", &cfg, err);
@@ -164,6 +166,9 @@ static int train_cell(client *c, lpz_error *err)
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
     if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
         goto done;
+    /* master/<cell>/units.json travels to the master with the mixture */
+    if ((rc = lpz_units_record_make(&cfg, ds, &units, err)))
+        goto done;
     const char *bind_urls[1] = {c->bind_url};
     lpz_train_setup setup = {.params = &p,
                              .dataset = ds,
@@ -180,10 +185,12 @@ static int train_cell(client *c, lpz_error *err)
                              .bind_urls = bind_urls,
                              .experiment = c->experiment,
                              .secret = c->secret,
-                             .fetch_timeout_ms = (int)c->fetch_timeout_ms};
+                             .fetch_timeout_ms = (int)c->fetch_timeout_ms,
+                             .units_record = units};
     rc = lpz_train_local(&setup, &c->result, err);
     lpz_train_result_free(&c->result);
 done:
+    free(units);
     lpz_network_destroy(net);
     lpz_dataset_close(ds);
     lpz_options_destroy(net_opts);

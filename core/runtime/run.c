@@ -1,5 +1,6 @@
 /* core/runtime/run.c - see run.h. */
 #include "runtime/run.h"
+#include "runtime/units.h"
 
 #include "config/options_internal.h"
 #include "data/batcher.h"
@@ -338,6 +339,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_network *net = NULL;
     lpz_scorer *scorer = NULL;
     run_hook hook = {req, 0};
+    char *units = NULL;      /* runtime/units.h: written next to each mixture */
     char *old_config = NULL; /* a resumed run's config.yml before this run rewrote it */
     size_t old_config_len = 0;
     /* Folders this run makes: removed again when left empty (parent_top,
@@ -397,6 +399,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         lpz_data_hint_batch_size(err, ds);
         goto done;
     }
+    if ((rc = lpz_units_record_make(cfg, ds, &units, err)))
+        goto done;
     /* The configuration, plugins and data are good: the hint is no longer
      * followed by an error about them. */
     lpz_run_hint_precision(cfg);
@@ -434,7 +438,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .resume = req->resume_dir != NULL,
                              .scorer = scorer,
                              .on_iteration = report_hook,
-                             .user = &hook};
+                             .user = &hook,
+                             .units_record = units};
     rc = lpz_train_local(&setup, &out->result, err);
     if (!rc && cfg->master.calculate_score && !out->result.stopped) {
         lpz_train_result *r = &out->result;
@@ -476,6 +481,7 @@ done:
         lpz_rmdirs_empty(parent, parent_top);
     }
     free(old_config);
+    free(units);
     lpz_scorer_destroy(scorer);
     lpz_network_destroy(net);
     lpz_dataset_close(ds);

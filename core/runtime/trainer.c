@@ -20,6 +20,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/member.h"
 #include "runtime/pair.h"
+#include "runtime/units.h"
 #include "transport/individual.h"
 #include "transport/peer.h"
 
@@ -1833,6 +1834,11 @@ static int save_mixture(trainer *t, cell *c, lpz_cell_result *r, lpz_error *err)
         n += (size_t)snprintf(yml + n, sizeof yml - n, "generator-%d.safetensors: %.9g\n", c->nb[k], c->mix[k]);
     }
     char path[4400];
+    /* units.json before mixture.yml: a mixture.yml is never newer than its record */
+    snprintf(path, sizeof path, "%s/" LPZ_UNITS_FILE, r->mixture_dir);
+    const char *units = t->setup->units_record;
+    if (units && (rc = lpz_write_file_atomic(path, units, strlen(units), err)))
+        return rc;
     snprintf(path, sizeof path, "%s/mixture.yml", r->mixture_dir);
     return lpz_write_file_atomic(path, yml, n, err);
 }

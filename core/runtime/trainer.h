@@ -56,6 +56,11 @@ typedef struct lpz_train_setup {
     uint64_t experiment;
     const char *secret;
     int fetch_timeout_ms;
+
+    /* The record of the data's original units (runtime/units.h), written
+     * next to every saved mixture as master/<cell>/units.json; NULL: none
+     * (the dataloader has no original units). */
+    const char *units_record;
 } lpz_train_setup;
 
 /* Per-cell outcome, filled at the end. */
