@@ -212,6 +212,8 @@ static int read_string(reader *r, char *out, size_t size)
     while (*r->p && *r->p != '"') {
         char c = *r->p++;
         if (c == '\\') {
+            if (!*r->p) /* a backslash at the very end */
+                break;
             c = *r->p++;
             if (c == 'u') {
                 unsigned v = 0;
