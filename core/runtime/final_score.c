@@ -419,6 +419,24 @@ int lpz_run_best_cell(int n, const double *score, const double *fitness, const i
     return best;
 }
 
+int lpz_run_result_best_cell(const lpz_train_result *r, int *best)
+{
+    *best = -1;
+    size_t n = r->n_cells > 0 ? (size_t)r->n_cells : 0;
+    double *score = malloc((n + 1) * sizeof *score), *fit = malloc((n + 1) * sizeof *fit);
+    int *present = malloc((n + 1) * sizeof *present);
+    int rc = score && fit && present ? LPZ_OK : LPZ_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        score[i] = r->cells[i].score;
+        fit[i] = r->cells[i].best_g_fitness;
+        present[i] = r->cells[i].iterations > 0;
+    }
+    if (!rc)
+        *best = lpz_run_best_cell((int)n, score, fit, present);
+    free(score), free(fit), free(present);
+    return rc;
+}
+
 void lpz_run_use_final_scores(lpz_train_result *result, const double *scores)
 {
     if (result->final.state != LPZ_FINAL_DONE)

@@ -85,6 +85,11 @@ int lpz_run_lowest_score(const double *scores, int n);
  * generator fitness; -1 when there is none. */
 int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present);
 
+/* result->best_cell of a training: lpz_run_best_cell over the cells of r
+ * that finished an iteration (before that a cell's fitness is not
+ * measured), -1 when none has. LPZ_OK, or LPZ_ENOMEM. */
+int lpz_run_result_best_cell(const lpz_train_result *r, int *best);
+
 /* When result->final.state is LPZ_FINAL_DONE: puts the final scores into
  * the cells' results and sets result->best_cell to the lowest (the cells
  * without one do not compete). Else leaves the result as it is. */

@@ -20,6 +20,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/member.h"
 #include "runtime/pair.h"
+#include "runtime/run.h"
 #include "runtime/units.h"
 #include "transport/individual.h"
 #include "transport/peer.h"
@@ -2102,22 +2103,10 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
             for (int it = 0; secs && it < p->n_iterations; it++)
                 if (c->iter_seconds[it] > 0)
                     secs[nsecs++] = c->iter_seconds[it];
-            /* Best cell: the lowest score when scored, else the fittest
-             * generator (lowest loss against its neighbourhood); none
-             * before a cell has finished an iteration (its fitness is not
-             * measured yet). */
-            if (r->iterations <= 0)
-                continue;
-            if (result->best_cell < 0)
-                result->best_cell = i;
-            else {
-                lpz_cell_result *b = &result->cells[result->best_cell];
-                int better = !isnan(r->score) && !isnan(b->score) ? r->score < b->score
-                                                                   : r->best_g_fitness < b->best_g_fitness;
-                if (better)
-                    result->best_cell = i;
-            }
         }
+        /* The rule the master and a resume that only scores use too. */
+        if (!rc && lpz_run_result_best_cell(result, &result->best_cell))
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
         if (secs && nsecs) {
             qsort(secs, (size_t)nsecs, sizeof *secs, cmp_double);
             result->seconds_per_iteration = secs[nsecs / 2];
