@@ -146,8 +146,13 @@ static void write_grid(FILE *f, const rp_run *run)
         char colour[32];
         cell_colour(i, colour, sizeof colour);
         int best = i == run->best_cell;
-        fprintf(f, "<div class=\"cell%s\" data-cell=\"%d\" data-row=\"%d\" data-col=\"%d\">\n", best ? " best" : "",
+        const rp_cell *cell = &run->cells[i];
+        int final = cell->final_row && !isnan(cell->final_fid);
+        fprintf(f, "<div class=\"cell%s\" data-cell=\"%d\" data-row=\"%d\" data-col=\"%d\"", best ? " best" : "",
                 i, i / run->grid_k, i % run->grid_k);
+        if (final) /* as final_scores.csv holds it, to the last bit */
+            fprintf(f, " data-final-fid=\"%.17g\"", cell->final_fid);
+        fputs(">\n", f);
         fprintf(f, "<div class=\"cell-head\"><span class=\"swatch\" style=\"background:%s\"></span>cell %d "
                    "<span class=\"pos\">(row %d, column %d)</span>%s</div>\n",
                 colour, i, i / run->grid_k, i % run->grid_k, best ? " <strong class=\"badge\">best</strong>" : "");
@@ -158,6 +163,9 @@ static void write_grid(FILE *f, const rp_run *run)
                     r->iteration, r->v[RP_G_FITNESS], r->v[RP_D_FITNESS]);
             if (isfinite(r->v[RP_SCORE]))
                 fprintf(f, " &middot; score %.4g", r->v[RP_SCORE]);
+            if (final)
+                fprintf(f, " &middot; <span class=\"final-fid\">final FID %.4f (%d samples)</span>", cell->final_fid,
+                        cell->final_samples);
             fputs("</p>\n", f);
         } else {
             fputs("<p class=\"cell-stats\">no metrics yet</p>\n", f);
@@ -299,6 +307,24 @@ static void write_mixtures(FILE *f, const rp_run *run)
     fputs("</div></section>\n", f);
 }
 
+/* The summary's line on master.calculate_score's final scores
+ * (final_scores.csv), none without the file. */
+static void write_final_summary(FILE *f, const rp_run *run)
+{
+    if (!run->has_final)
+        return;
+    fputs("<dt>final scoring</dt><dd class=\"final-scoring\">", f);
+    if (run->final_complete)
+        fprintf(f, "every cell's final mixture scored (FID, lower is better; final_scores.csv)");
+    else if (!run->final_rows && run->final_stale)
+        fputs("final_scores.csv holds the scores of earlier mixtures (the cells trained on since): not shown", f);
+    else
+        fprintf(f, "incomplete: %d of %d cells scored (final_scores.csv; <code>lpz train --resume</code> scores the "
+                   "others); the best cell is named by the last iteration",
+                run->final_scored, run->final_due ? run->final_due : run->n_cells);
+    fputs("</dd>", f);
+}
+
 static const char style[] =
     "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}"
     "main{max-width:1280px;margin:0 auto;padding:16px 24px}"
@@ -316,6 +342,7 @@ static const char style[] =
     ".samples{width:100%;height:auto;image-rendering:pixelated;display:block;background:#000}"
     ".samples-text{font-size:11px;overflow:auto;max-height:220px;background:#f0f0f0;margin:0}"
     ".cell-stats{font-size:12px;color:#444;margin:4px 0 0}.empty{color:#777;font-style:italic}"
+    ".final-fid{font-weight:600}"
     ".swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}"
     ".legend .key{margin-right:12px;white-space:nowrap}"
     ".charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:12px}"
@@ -395,11 +422,16 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
     fputs("<dt>best cell</dt><dd class=\"best-cell\">", f);
     if (run->best_cell < 0)
         fputs("not known yet", f);
+    else if (run->best_by_final)
+        fprintf(f, "%d (lowest final FID: %.4f over %d samples)", run->best_cell, run->best_value,
+                run->cells[run->best_cell].final_samples);
     else if (run->best_by_score)
         fprintf(f, "%d (lowest score: %.6g)", run->best_cell, run->best_value);
     else
         fprintf(f, "%d (lowest generator fitness: %.6g; no scores computed)", run->best_cell, run->best_value);
-    fputs("</dd><dt>folder</dt><dd><code>", f);
+    fputs("</dd>", f);
+    write_final_summary(f, run);
+    fputs("<dt>folder</dt><dd><code>", f);
     esc_str(f, run->dir);
     fputs("</code></dd></dl></header>\n", f);
 
@@ -442,9 +474,9 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
     struct tm tm;
     if (localtime_r(&now, &tm))
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
-    fprintf(f, "<footer>Written by lpz %s on %s from metrics.csv, config.yml, samples/ and master/. "
+    fprintf(f, "<footer>Written by lpz %s on %s from metrics.csv, config.yml, samples/%s master/. "
                "Regenerate with <code>lpz report RUN_DIR</code>.</footer>\n</main>\n</body></html>\n",
-            LPZ_VERSION, when);
+            LPZ_VERSION, when, run->has_final ? ", final_scores.csv and" : " and");
     if (ferror(f)) {
         lpz_atomic_abort(&af);
         lpz_error_set(err, LPZ_EIO, "writing the report failed");

@@ -1,11 +1,16 @@
 /* core/report/report.h - the run report: <run_dir>/report.html.
  *
  * Owns: reading what a run leaves in its result folder (metrics.csv,
- * config.yml, samples/cell-<c>/iteration-<NNNN>.<ext>, master/<c>/mixture.yml)
- * and writing one self-contained HTML page from it: the grid as a picture
- * with each cell's latest samples (best cell highlighted), curves per cell
- * over iterations as inline SVG, the mixture weights, the best cell and the
- * configuration. No JavaScript, no network: images are data: URIs and a
+ * config.yml, samples/cell-<c>/iteration-<NNNN>.<ext>, master/<c>/mixture.yml,
+ * final_scores.csv) and writing one self-contained HTML page from it: the
+ * grid as a picture with each cell's latest samples (best cell
+ * highlighted), curves per cell over iterations as inline SVG, the mixture
+ * weights, the best cell and the configuration. With final_scores.csv
+ * (master.calculate_score) of the cells' latest iteration, each cell shows
+ * its final FID and sample count, and once every cell with a final
+ * mixture has one, the best cell is the lowest final FID, as `lpz train`'s
+ * summary names it; else the best cell is the lowest score of each cell's
+ * latest metrics row (the lowest generator fitness without scores). No JavaScript, no network: images are data: URIs and a
  * Content-Security-Policy forbids every fetch.
  * Calls: config (to read config.yml), io (atomic writes, whole-file reads),
  * base (errors). Called by the CLI (`lpz report`) and the trainer (after
@@ -19,7 +24,8 @@
  *
  * Stable markers for tests and scripts (attributes of the page):
  *   <main data-cells="N" data-grid="K" data-best-cell="B" data-state="running|finished">
- *   <div class="cell" data-cell="c" ...>      one per grid cell (class "cell best" for the best)
+ *   <div class="cell" data-cell="c" ...>      one per grid cell (class "cell best" for the best;
+ *                                              data-final-fid="v" with a final FID, %.17g)
  *   <polyline class="curve" data-metric="g_loss" data-cell="c">  one per cell and metric
  *   <figure class="chart" data-metric="...">  one per metric with data
  *   <table class="mixture" data-cell="c">      mixture weights of cell c

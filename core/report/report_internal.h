@@ -56,6 +56,13 @@ typedef struct rp_cell {
     int n_weights;
     int weights_final;    /* 1: from master/<c>/mixture.yml */
     int weights_iteration; /* iteration of the row they came from (when not final) */
+    /* final_scores.csv (master.calculate_score): the cell's row when it is
+     * of the cell's latest iteration in metrics.csv (a row of an earlier
+     * one scored mixtures the cell has since replaced); final_fid NaN while
+     * it is not scored. */
+    int final_row;
+    double final_fid;
+    int final_samples;
 } rp_cell;
 
 typedef struct rp_run {
@@ -77,7 +84,14 @@ typedef struct rp_run {
     rp_cell *cells;
     int best_cell;          /* -1 when no cell has metrics */
     int best_by_score;      /* 1: lowest score, 0: lowest g_fitness */
+    int best_by_final;      /* 1: lowest final FID (final_complete), as `lpz train`'s summary names it */
     double best_value;
+    int has_final;      /* final_scores.csv read (with its header) */
+    int final_rows;     /* cells with a row of their latest iteration */
+    int final_scored;   /* of those, cells with a final FID */
+    int final_due;      /* cells with a final mixture (master/<c>/mixture.yml), each due a final FID */
+    int final_stale;    /* rows of an earlier iteration of their cell (the cells trained on since) */
+    int final_complete; /* every cell due a final FID has one, no row is stale: the best is the lowest */
     int finished;
     char notices[RP_MAX_NOTICES][600];
     int n_notices, n_more_notices;

@@ -28,6 +28,7 @@
 #define METRICS_MAX_BYTES ((size_t)1 << 30) /* 1 GiB: ~10 M rows */
 #define CONFIG_MAX_BYTES ((size_t)16 << 20)
 #define MIXTURE_MAX_BYTES ((size_t)1 << 20)
+#define FINAL_MAX_BYTES ((size_t)16 << 20)
 #define SAMPLE_MAX_BYTES ((size_t)16 << 20)
 #define MAX_COLUMNS 64
 #define MAX_WEIGHTS 64
@@ -807,9 +808,108 @@ static void weights_from_row(rp_run *run, rp_cell *c, const rp_row *r)
     }
 }
 
+/* final_scores.csv, written by master.calculate_score (runtime/run.h):
+ * "cell,iterations,samples,fid", fid and samples empty while a cell is not
+ * scored. After the cells' mixtures are read (a cell with one is due a
+ * final FID). */
+static void load_final_scores(rp_run *run)
+{
+    char path[4200], msg[sizeof run->notices[0]];
+    snprintf(path, sizeof path, "%s/final_scores.csv", run->dir);
+    char *text;
+    size_t size;
+    int rc = rp_read_file(path, "final_scores.csv", FINAL_MAX_BYTES, &text, &size, msg, sizeof msg);
+    if (rc == RP_READ_MISSING)
+        return;
+    if (rc != RP_READ_OK) {
+        rp_notice(run, "%s", msg);
+        return;
+    }
+    int col[4] = {-1, -1, -1, -1}, n_cols = 0, line = 0, bad = 0;
+    static const char *const names[4] = {"cell", "iterations", "samples", "fid"};
+    for (char *p = text, *next; *p; p = next, line++) {
+        char *eol = strchr(p, '\n');
+        next = eol ? eol + 1 : p + strlen(p);
+        char *end = eol ? eol : next;
+        const char *f[8];
+        size_t fl[8];
+        int n = 0;
+        for (const char *q = p; n < 8;) {
+            const char *c = memchr(q, ',', (size_t)(end - q));
+            f[n] = q;
+            fl[n++] = (size_t)((c ? c : end) - q);
+            if (!c)
+                break;
+            q = c + 1;
+        }
+        if (line == 0) { /* the header */
+            n_cols = n;
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < 4; k++)
+                    if (fl[i] - (fl[i] && f[i][fl[i] - 1] == '\r') == strlen(names[k]) &&
+                        !memcmp(f[i], names[k], strlen(names[k])))
+                        col[k] = i;
+            if (col[0] < 0 || col[1] < 0 || col[2] < 0 || col[3] < 0) {
+                rp_notice(run, "final_scores.csv: no header 'cell,iterations,samples,fid'; its scores are not shown");
+                free(text);
+                return;
+            }
+            run->has_final = 1;
+            continue;
+        }
+        if (p == end)
+            continue;
+        /* fid empty (not scored yet) with samples empty, else a FID >= 0 over >= 2 samples */
+        int cell, it, samples = 0;
+        double fid, no_samples;
+        int ok = n == n_cols && !parse_int(f[col[0]], fl[col[0]], 0, RP_MAX_CELLS - 1, &cell) &&
+                 cell < run->n_cells && !parse_int(f[col[1]], fl[col[1]], 0, RP_MAX_ITERATION, &it) &&
+                 !parse_double(f[col[3]], fl[col[3]], &fid);
+        if (ok && isnan(fid))
+            ok = !parse_double(f[col[2]], fl[col[2]], &no_samples) && isnan(no_samples);
+        else if (ok)
+            ok = isfinite(fid) && fid >= 0 && !parse_int(f[col[2]], fl[col[2]], 2, 2000000000, &samples);
+        if (!ok) {
+            if (!bad++)
+                rp_notice(run, "final_scores.csv:%d: not a row 'cell,iterations,samples,fid' of this %d-cell run; "
+                          "left out", line + 1, run->n_cells);
+            continue;
+        }
+        rp_cell *c = &run->cells[cell];
+        int latest = c->n_rows ? run->rows[c->rows[c->n_rows - 1]].iteration : 0;
+        if (it != latest) {
+            run->final_stale++;
+            continue;
+        }
+        if (!c->final_row)
+            run->final_rows++;
+        if (isnan(c->final_fid) && !isnan(fid))
+            run->final_scored++;
+        else if (!isnan(c->final_fid) && isnan(fid))
+            run->final_scored--;
+        c->final_row = 1;
+        c->final_fid = fid;
+        c->final_samples = samples;
+    }
+    free(text);
+    if (!run->has_final) /* an empty file */
+        rp_notice(run, "final_scores.csv: empty (no header row)");
+}
+
 static void choose_best(rp_run *run)
 {
     run->best_cell = -1;
+    if (run->final_complete) { /* as lpz train names it after a final scoring (runtime/run.h) */
+        run->best_by_final = 1;
+        for (int i = 0; i < run->n_cells; i++) {
+            double v = run->cells[i].final_fid;
+            if (run->cells[i].final_row && !isnan(v) && (run->best_cell < 0 || v < run->best_value)) {
+                run->best_cell = i;
+                run->best_value = v;
+            }
+        }
+        return;
+    }
     run->best_by_score = run->has_value[RP_SCORE];
     int what = run->best_by_score ? RP_SCORE : RP_G_FITNESS;
     for (int i = 0; i < run->n_cells; i++) {
@@ -893,6 +993,7 @@ int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err)
     int all_final = 1;
     for (int i = 0; i < run->n_cells; i++) {
         rp_cell *c = &run->cells[i];
+        c->final_fid = NAN;
         find_latest_sample(run, i);
         if (c->sample[0]) { /* read once: listed here when bad, embedded by html.c when good */
             char msg[sizeof run->notices[0]];
@@ -911,6 +1012,18 @@ int rp_run_load(rp_run *run, const char *run_dir, lpz_error *err)
         }
     }
     run->finished = all_final;
+    load_final_scores(run);
+    if (run->has_final) {
+        int missing = 0;
+        for (int i = 0; i < run->n_cells; i++) {
+            snprintf(path, sizeof path, "%s/master/%d/mixture.yml", run_dir, i);
+            if (lstat(path, &st) != 0)
+                continue; /* no final mixture (a lost cell): not scored */
+            run->final_due++;
+            missing += !run->cells[i].final_row || isnan(run->cells[i].final_fid);
+        }
+        run->final_complete = !missing && !run->final_stale && run->final_scored > 0;
+    }
     choose_best(run);
     return LPZ_OK;
 }

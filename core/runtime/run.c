@@ -255,21 +255,27 @@ typedef struct run_hook {
     int iterated;
 } run_hook;
 
-/* report.html after every grid iteration and at the end; a failure to
- * write it is logged, never fatal to the run. */
+/* report.html; a failure to write it is logged, never fatal to the run. */
+static void write_report(const lpz_run_request *req, const char *run_dir, int state)
+{
+    lpz_error err;
+    lpz_error_clear(&err);
+    if (req->config->general.logging.enabled && /* false: no report.html during training */
+        lpz_report_write_ex(run_dir, state, &err)) {
+        char buf[2048];
+        lpz_log(LPZ_LOG_WARN, "report.html not written: %s", lpz_error_format(&err, buf, sizeof buf));
+    }
+}
+
+/* report.html after every grid iteration and at the end of the training
+ * (again after the final scoring: it shows the final scores). */
 static void report_hook(void *user, const char *run_dir, int iteration)
 {
     run_hook *h = user;
     const lpz_run_request *req = h->req;
     if (iteration >= 0)
         h->iterated = 1;
-    lpz_error err;
-    lpz_error_clear(&err);
-    if (req->config->general.logging.enabled && /* false: no report.html during training */
-        lpz_report_write_ex(run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING, &err)) {
-        char buf[2048];
-        lpz_log(LPZ_LOG_WARN, "report.html not written: %s", lpz_error_format(&err, buf, sizeof buf));
-    }
+    write_report(req, run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING);
     if (req->on_iteration)
         req->on_iteration(req->user, run_dir, iteration);
 }
@@ -314,6 +320,7 @@ static int final_scoring_only(const lpz_run_request *req, int n_iterations, lpz_
                             .stop = req->stop, .registry = req->registry};
     lpz_run_final_scoring(&fr, sc, &r->final);
     lpz_run_use_final_scores(r, sc);
+    write_report(req, out->run_dir, LPZ_REPORT_FINISHED); /* with the final scores, as after a training */
 done:
     free(its), free(fit), free(score), free(sc);
     if (rc)
@@ -455,6 +462,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                                     .stop = req->stop, .ds = ds, .cache_dir = cache, .net_plugin = net_plugin};
             lpz_run_final_scoring(&fr, sc, &r->final);
             lpz_run_use_final_scores(r, sc);
+            /* Written at the end of the training, before the final
+             * scoring: again, so that the page shows the final scores. */
+            write_report(req, out->run_dir, LPZ_REPORT_FINISHED);
         }
         free(its);
         free(sc);

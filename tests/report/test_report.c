@@ -646,6 +646,63 @@ static void test_config_that_is_not_a_regular_file_is_a_problem(void **state)
     free(html);
 }
 
+/* master.calculate_score's final_scores.csv: with every cell's final FID
+ * of its latest iteration, the page shows them and names the lowest the
+ * best cell (as `lpz train`'s summary), not the lowest score of the last
+ * iteration (cell 2 in the fixture). */
+static void test_final_scores_name_the_best_cell(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("final-scores");
+    char path[600];
+    run_file(path, sizeof path, dir, "final_scores.csv");
+    write_file(path, "cell,iterations,samples,fid\n0,3,1000,75.5\n1,3,1000,80.25\n2,3,1000,90\n"
+                     "3,3,1000,41.123456789012344\n");
+    char *html = report_of(dir);
+    assert_non_null(strstr(html, "data-best-cell=\"3\""));
+    assert_int_equal(count(html, "<div class=\"cell best\" data-cell=\"3\""), 1);
+    assert_non_null(strstr(html, "3 (lowest final FID: 41.1235 over 1000 samples)"));
+    assert_non_null(strstr(html, "data-final-fid=\"41.123456789012344\""));
+    assert_int_equal(count(html, "data-final-fid=\""), 4);
+    assert_non_null(strstr(html, "final FID 75.5000 (1000 samples)"));
+    assert_non_null(strstr(html, "every cell's final mixture scored"));
+    assert_null(strstr(html, "class=\"notices\""));
+    free(html);
+
+    /* A stopped final scoring: the FIDs scored are shown, the best cell is the last iteration's. */
+    write_file(path, "cell,iterations,samples,fid\n0,3,1000,75.5\n1,3,,\n2,3,,\n3,3,,\n");
+    html = report_of(dir);
+    assert_non_null(strstr(html, "data-best-cell=\"2\""));
+    assert_non_null(strstr(html, "lowest score: 65"));
+    assert_int_equal(count(html, "data-final-fid=\""), 1);
+    assert_non_null(strstr(html, "incomplete: 1 of 4 cells scored"));
+    free(html);
+
+    /* Scores of earlier mixtures (the cells trained on since): not shown. */
+    write_file(path, "cell,iterations,samples,fid\n0,2,1000,75.5\n1,2,1000,1\n2,2,1000,1\n3,2,1000,1\n");
+    html = report_of(dir);
+    assert_non_null(strstr(html, "data-best-cell=\"2\""));
+    assert_null(strstr(html, "data-final-fid"));
+    assert_non_null(strstr(html, "holds the scores of earlier mixtures"));
+    free(html);
+
+    /* A bad row is listed and left out; its cell then has no final FID. */
+    write_file(path, "cell,iterations,samples,fid\n0,3,1000,75.5\n1,3,1000,x\n2,3,1000,90\n3,3,1000,41\n");
+    html = report_of(dir);
+    assert_problem(html, "final_scores.csv:3: not a row &#39;cell,iterations,samples,fid&#39; of this 4-cell run; "
+                         "left out");
+    assert_non_null(strstr(html, "data-best-cell=\"2\""));
+    free(html);
+
+    /* Without the file: as before. */
+    assert_int_equal(unlink(path), 0);
+    html = report_of(dir);
+    assert_non_null(strstr(html, "data-best-cell=\"2\""));
+    assert_null(strstr(html, "final scoring"));
+    assert_null(strstr(html, "final_scores.csv"));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_png_sample_fifo_is_not_read),
         cmocka_unit_test(test_empty_mixture_is_a_problem),
         cmocka_unit_test(test_config_that_is_not_a_regular_file_is_a_problem),
+        cmocka_unit_test(test_final_scores_name_the_best_cell),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,6 +13,14 @@ FIN=(--set master.calculate_score=true --set trainer.params.score.feature_model=
 # best_of RUN_DIR: "FID cell" of the lowest final FID in its final_scores.csv, the FID as the summary prints it
 best_of() { awk -F, 'NR > 1 && $4 != "" {print $4, $1}' "$1/final_scores.csv" | sort -g | head -n 1 \
   | awk '{printf "%.4f %s\n", $1, $2}'; }
+# report_names_best RUN_DIR "FID cell" SAMPLES: report.html names the cell of the lowest final FID, as the summary
+report_names_best() {
+  grep -q "data-best-cell=\"${2#* }\"" "$1/report.html" \
+    || fail "report.html should name cell ${2#* } best: $(grep -o 'data-best-cell="[0-9-]*"' "$1/report.html")"
+  grep -q "${2#* } (lowest final FID: ${2% *} over $3 samples)" "$1/report.html" \
+    || fail "report.html's best cell line: $(grep -o 'class="best-cell">[^<]*' "$1/report.html")"
+  [ "$(grep -o 'data-final-fid="' "$1/report.html" | wc -l)" -eq 4 ] || fail "report.html should show 4 final FIDs"
+}
 
 # 1. Ctrl-C once the first cell's scoring began (the default 50,000 samples: seconds per cell). The stop used to be
 #    looked at between cells only: the cell ran to its end, and the run called itself stopped like a training.
@@ -47,6 +55,7 @@ awk -v t="$trained" -v s="$scoring" -v w="$wall" 'BEGIN {exit !(t + s <= w + 0.2
 [ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows"
 [ "$(cat "$d/final_scores.csv")" = "$(printf 'cell,iterations,samples,fid\n0,3,,\n1,3,,\n2,3,,\n3,3,,')" ] \
   || fail "final_scores.csv of a stopped scoring: $(cat "$d/final_scores.csv")"
+grep -q "incomplete: 0 of 4 cells scored" "$d/report.html" || fail "report.html of a stopped final scoring"
 
 # 2. --resume only scores: nothing is trained, the run's files stay as they were, and the best cell is the lowest.
 cp -r "$d" "$work/before"
@@ -62,6 +71,7 @@ grep -q "^final scoring: 4 cells in [0-9.]* s (200 samples each)$" "$work/r1.out
 best=$(best_of "$d")
 grep -q "^best cell: ${best#* } (final FID ${best% *} over 200 samples)$" "$work/r1.out" \
   || fail "best cell should be the lowest final FID ($best): $(cat "$work/r1.out")"
+report_names_best "$d" "$best" 200
 for f in metrics.csv timing.csv checkpoints/cell-0.safetensors master/0/mixture.yml master/1/generator-1.safetensors \
   master/3/discriminator-2.safetensors samples/cell-2/iteration-0003.png; do
   cmp -s "$work/before/$f" "$d/$f" || fail "a resume that only scores changed $f"
@@ -112,4 +122,9 @@ grep -q "^final scoring: 4 cells in [0-9.]* s (300 samples each)$" "$work/r5.out
   > "$work/n.out" 2> "$work/n.log" || fail "train and score: $(cat "$work/n.log")"
 grep -q "^trained 4 cells in [0-9.]* s (median [0-9.]* s per iteration)$" "$work/n.out" || fail "$(cat "$work/n.out")"
 grep -q "^final scoring: 4 cells in [0-9.]* s (150 samples each)$" "$work/n.out" || fail "$(cat "$work/n.out")"
+# report.html, written at the end of the training, is written again after the final scoring, with its scores.
+nd=$(run_dir "$work/n")
+best=$(best_of "$nd")
+grep -q "^best cell: ${best#* } (final FID ${best% *} over 150 samples)$" "$work/n.out" || fail "$(cat "$work/n.out")"
+report_names_best "$nd" "$best" 150
 echo "e2e final score: all checks passed"
