@@ -20,13 +20,27 @@
 int lpz_cmd_train_distributed(const lpz_cli_args *args);
 
 static volatile int dist_stop;
+static volatile int final_scoring; /* the master's: 1 once its final scoring began, the clients released */
 
+/* Async-signal-safe: atomics, write and _exit only. */
 static void on_signal(int sig)
 {
     (void)sig;
     if (!lpz_cli_new_interrupt())
         return; /* the same Ctrl-C delivered again */
     int was = __atomic_fetch_add(&dist_stop, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&final_scoring, __ATOMIC_SEQ_CST)) { /* no client to stop or abort any more */
+        static const char first_scoring[] = "\nlpz: stopping the final scoring; the training is complete (Ctrl-C "
+                                            "again to exit at once)\n";
+        static const char second_scoring[] = "\nlpz: interrupted twice: exiting now; the training is complete "
+                                             "(final_scores.csv keeps the cells scored, --resume scores the rest)\n";
+        ssize_t ignored = was ? write(2, second_scoring, sizeof second_scoring - 1)
+                              : write(2, first_scoring, sizeof first_scoring - 1);
+        (void)ignored;
+        if (was)
+            _exit(130);
+        return;
+    }
     static const char first[] = "\nlpz: stopping (Ctrl-C again to abort at once)\n";
     static const char second[] = "\nlpz: aborting\n";
     ssize_t ignored = write(2, was ? second : first, was ? sizeof second - 1 : sizeof first - 1);
@@ -211,7 +225,8 @@ static int run_master(const lpz_cli_args *args)
                                                             cfg.general.distribution.fetch_timeout_ms),
                                  .discover_timeout_ms = 1500,
                                  .resume_dir = args->resume,
-                                 .registry = cfg.master.calculate_score ? &reg : NULL};
+                                 .registry = cfg.master.calculate_score ? &reg : NULL,
+                                 .scoring = &final_scoring};
     lpz_dist_outcome out;
     int rc = lpz_dist_master_run(&o, &out, &err);
     lpz_transport_tls_clear();

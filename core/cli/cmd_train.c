@@ -15,20 +15,27 @@
 #include <unistd.h>
 
 static volatile int stop_flag;
+static volatile int final_scoring; /* 1 once the final scoring began (lpz_run_request.scoring) */
 
+/* Async-signal-safe: atomics, write and _exit only. */
 static void on_interrupt(int sig)
 {
     (void)sig;
     if (!lpz_cli_new_interrupt())
         return; /* the same Ctrl-C delivered again */
+    int scoring = __atomic_load_n(&final_scoring, __ATOMIC_SEQ_CST);
     if (__atomic_exchange_n(&stop_flag, 1, __ATOMIC_SEQ_CST)) {
         static const char msg[] = "\nlpz: interrupted twice: exiting now\n";
-        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        static const char msg_scoring[] = "\nlpz: interrupted twice: exiting now; the training is complete "
+                                          "(final_scores.csv keeps the cells scored, --resume scores the rest)\n";
+        ssize_t ignored = scoring ? write(2, msg_scoring, sizeof msg_scoring - 1) : write(2, msg, sizeof msg - 1);
         (void)ignored;
         _exit(130);
     }
     static const char msg[] = "\nlpz: stopping after the current batch (Ctrl-C again to exit at once)\n";
-    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    static const char msg_scoring[] = "\nlpz: stopping the final scoring; the training is complete (Ctrl-C again "
+                                      "to exit at once)\n";
+    ssize_t ignored = scoring ? write(2, msg_scoring, sizeof msg_scoring - 1) : write(2, msg, sizeof msg - 1);
     (void)ignored;
 }
 
@@ -199,7 +206,7 @@ int lpz_cmd_train(const lpz_cli_args *args)
     sigaction(SIGTERM, &sa, &old_term);
 
     lpz_run_request req = {&cfg, &reg,
-                           args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag, args->resume, NULL, NULL};
+                           args->quiet ? 0 : (isatty(2) ? 2 : 1), &stop_flag, args->resume, NULL, NULL, &final_scoring};
     lpz_run_outcome out;
     rc = lpz_run_local(&req, &out, &err);
     sigaction(SIGINT, &old_int, NULL);

@@ -77,6 +77,7 @@ typedef struct lpz_dist_master_options {
     int discover_timeout_ms;    /* per client greeting (0: 1500) */
     const char *resume_dir;     /* continue this run folder from its checkpoints (NULL: a new run) */
     const lpz_registry *registry; /* plugins for master.calculate_score (NULL: no final scores) */
+    volatile int *scoring;      /* set to 1 when the final scoring begins (lpz_final_request); NULL: none */
 } lpz_dist_master_options;
 
 /* Runs one experiment on the configuration's clients. out is filled as far

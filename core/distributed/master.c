@@ -740,7 +740,8 @@ static void final_scores(master *m, lpz_dist_outcome *out)
     for (int c = 0; c < m->n_cells; c++)
         its[c] = out->cells[c].received ? out->cells[c].iterations : -1; /* a lost cell has no mixture */
     lpz_final_request fr = {.cfg = m->cfg, .run_dir = m->run_dir, .n_cells = m->n_cells, .iterations = its,
-                            .stop = (volatile int *)m->o->stop, .registry = m->o->registry};
+                            .stop = (volatile int *)m->o->stop, .scoring = m->o->scoring,
+                            .registry = m->o->registry};
     lpz_run_final_scoring(&fr, sc, &out->final);
     if (out->final.state == LPZ_FINAL_DONE) {
         for (int c = 0; c < m->n_cells; c++)

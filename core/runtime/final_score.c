@@ -307,6 +307,8 @@ done:
 void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_final_outcome *out)
 {
     const lpz_config *cfg = rq->cfg;
+    if (rq->scoring) /* a Ctrl-C from now on stops the scoring, not a training */
+        __atomic_store_n(rq->scoring, 1, __ATOMIC_SEQ_CST);
     double t0 = now_s();
     long n = (long)cfg->master.score_sample_size;
     memset(out, 0, sizeof *out);

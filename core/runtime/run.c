@@ -317,7 +317,7 @@ static int final_scoring_only(const lpz_run_request *req, int n_iterations, lpz_
     }
     r->best_cell = lpz_run_best_cell(n, score, fit, NULL);
     lpz_final_request fr = {.cfg = cfg, .run_dir = out->run_dir, .n_cells = n, .iterations = its,
-                            .stop = req->stop, .registry = req->registry};
+                            .stop = req->stop, .scoring = req->scoring, .registry = req->registry};
     lpz_run_final_scoring(&fr, sc, &r->final);
     lpz_run_use_final_scores(r, sc);
     write_report(req, out->run_dir, LPZ_REPORT_FINISHED); /* with the final scores, as after a training */
@@ -459,7 +459,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
             for (int i = 0; i < r->n_cells; i++)
                 its[r->cells[i].cell] = r->cells[i].iterations;
             lpz_final_request fr = {.cfg = cfg, .run_dir = out->run_dir, .n_cells = r->n_cells, .iterations = its,
-                                    .stop = req->stop, .ds = ds, .cache_dir = cache, .net_plugin = net_plugin};
+                                    .stop = req->stop, .scoring = req->scoring, .ds = ds, .cache_dir = cache,
+                                    .net_plugin = net_plugin};
             lpz_run_final_scoring(&fr, sc, &r->final);
             lpz_run_use_final_scores(r, sc);
             /* Written at the end of the training, before the final

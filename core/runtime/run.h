@@ -21,6 +21,9 @@ typedef struct lpz_run_request {
     const char *resume_dir; /* continue this run from its checkpoints (NULL: a new run) */
     void (*on_iteration)(void *user, const char *run_dir, int iteration); /* see lpz_train_setup */
     void *user;
+    /* Set to 1 when the final scoring begins, the training complete (a
+     * SIGINT handler then says that it stops the scoring); NULL: none. */
+    volatile int *scoring;
 } lpz_run_request;
 
 typedef struct lpz_run_outcome {
@@ -53,6 +56,7 @@ typedef struct lpz_final_request {
      * < 0: the cell has none (a lost cell of a distributed run) */
     const int *iterations;
     volatile int *stop; /* set asynchronously (SIGINT) to stop, also within a cell's scoring */
+    volatile int *scoring; /* set to 1 (atomically) when the scoring begins, for a SIGINT handler; NULL: none */
     /* The training split when this process has it open (a local run), with
      * its cache folder and the network plugin. ds NULL: the dataloader and
      * network of cfg are opened from registry, and only when a cell is

@@ -163,6 +163,8 @@ wait $m
 [ $? -eq 130 ] || fail "a master stopped during the final scoring should exit with 130: $(cat "$work/g.out")"
 wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
 grep -q "final mixture FID" "$work/master-g.log" && fail "the cell being scored ran to its end"
+grep -q "^lpz: stopping the final scoring; the training is complete (Ctrl-C again to exit at once)$" \
+  "$work/master-g.log" || fail "Ctrl-C's message during the final scoring: $(grep "^lpz: " "$work/master-g.log")"
 grep -q "^trained 4 cells on 4 clients in " "$work/g.out" || fail "summary: $(cat "$work/g.out")"
 d=$(run_dir "$work/g")
 grep -q "^final scoring: stopped after [0-9.]* s with 0 of 4 cells scored; the training is complete" "$work/g.out" \

@@ -42,6 +42,10 @@ wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
 [ "$status" -eq 130 ] || fail "Ctrl-C during the final scoring should exit 130, got $status: $(cat "$work/s.out")"
 grep -q "final mixture FID" "$work/s.log" \
   && fail "the cell being scored ran to its end: $(grep "mixture FID" "$work/s.log")"
+# The Ctrl-C's own message says what it stops (it said "stopping after the current batch", a training's).
+grep -q "^lpz: stopping the final scoring; the training is complete (Ctrl-C again to exit at once)$" "$work/s.log" \
+  || fail "Ctrl-C's message during the final scoring: $(grep "^lpz: " "$work/s.log")"
+grep -q "current batch" "$work/s.log" && fail "a training's Ctrl-C message during the final scoring"
 grep -q "^trained 4 cells in [0-9.]* s (median " "$work/s.out" || fail "the training finished: $(cat "$work/s.out")"
 grep -q "^final scoring: stopped after [0-9.]* s with 0 of 4 cells scored; the training is complete" "$work/s.out" \
   || fail "summary of a stopped final scoring: $(cat "$work/s.out")"
