@@ -189,6 +189,29 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
     return LPZ_OK;
 }
 
+int lpz_checkpoint_iteration(const char *run_dir, int cell, int *iteration, lpz_error *err)
+{
+    char path[PATH_MAX + 64];
+    cell_path(path, sizeof path, run_dir, cell);
+    if (!lpz_is_file(path))
+        return lpz_error_set(err, LPZ_ENOTFOUND, "no checkpoint for cell %d (%s)", cell, path);
+    lpz_st_file f;
+    int rc = lpz_st_read(path, &f, err);
+    if (rc)
+        return rc;
+    const char *fmt = lpz_st_meta(&f, "format");
+    int64_t c = -1, it = 0;
+    if (!fmt || strcmp(fmt, "lpz-checkpoint-1") != 0)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s is not an lpz checkpoint (format '%s')", path, fmt ? fmt : "none");
+    if (!rc && !(rc = meta_int(&f, path, "cell", 0, INT_MAX, &c, err)) && c != cell)
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s holds the state of cell %lld, not of cell %d", path, (long long)c,
+                           cell);
+    if (!rc && !(rc = meta_int(&f, path, "iteration", 0, INT_MAX, &it, err)))
+        *iteration = (int)it;
+    lpz_st_free(&f);
+    return rc;
+}
+
 int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
 {
     char path[PATH_MAX + 64];

@@ -36,4 +36,9 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
  * checked; LPZ_ENOTFOUND when the cell has no checkpoint. */
 int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err);
 
+/* The completed iterations that cell's checkpoint holds (without building
+ * any member); LPZ_ENOTFOUND when the cell has none, LPZ_EFORMAT when it
+ * is not a checkpoint of that cell. */
+int lpz_checkpoint_iteration(const char *run_dir, int cell, int *iteration, lpz_error *err);
+
 #endif

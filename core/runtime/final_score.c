@@ -18,7 +18,10 @@
 
 #include "config/options_internal.h"
 #include "io/fsutil.h"
+#include "runtime/checkpoint.h"
 #include "score/score.h"
+
+#include <sys/stat.h>
 
 #define MAX_FILE ((size_t)1 << 24)
 
@@ -189,6 +192,24 @@ int lpz_run_trained_for_final(const char *run_dir, int n_cells, int n_iterations
     for (int c = 0; c < n_cells && all; c++)
         all = rows[c].iterations == n_iterations;
     free(rows);
+    return all;
+}
+
+int lpz_run_training_complete(const char *run_dir, int n_cells, int n_iterations)
+{
+    int all = n_cells > 0 && n_iterations > 0;
+    for (int c = 0; c < n_cells && all; c++) {
+        char ckpt[PATH_MAX + 64], mix[PATH_MAX + 64];
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoints/cell-%d.safetensors", run_dir, c);
+        snprintf(mix, sizeof mix, "%s/master/%d/mixture.yml", run_dir, c);
+        struct stat sc, sm;
+        int it = -1;
+        lpz_error err;
+        all = stat(ckpt, &sc) == 0 && stat(mix, &sm) == 0 && S_ISREG(sm.st_mode) &&
+              (sm.st_mtim.tv_sec > sc.st_mtim.tv_sec ||
+               (sm.st_mtim.tv_sec == sc.st_mtim.tv_sec && sm.st_mtim.tv_nsec >= sc.st_mtim.tv_nsec)) &&
+              lpz_checkpoint_iteration(run_dir, c, &it, &err) == LPZ_OK && it == n_iterations;
+    }
     return all;
 }
 

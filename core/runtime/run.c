@@ -280,11 +280,14 @@ static void report_hook(void *user, const char *run_dir, int iteration)
         req->on_iteration(req->user, run_dir, iteration);
 }
 
-/* --resume of a run whose training had finished when its final scoring
- * began (lpz_run_trained_for_final): the cells are not set up again (that
- * rewrote their mixtures, and re-ran optimize_mixture), only the final
- * scoring is done; the cells' results otherwise come from metrics.csv. */
-static int final_scoring_only(const lpz_run_request *req, int n_iterations, lpz_run_outcome *out, lpz_error *err)
+/* --resume of a run whose training is complete (lpz_run_trained_for_final,
+ * or lpz_run_training_complete without final_scores.csv): the cells are
+ * not set up again (that rewrote their mixtures, and re-ran
+ * optimize_mixture). With master.calculate_score only the final scoring is
+ * done (score 1), else nothing and no file changes; the cells' results come
+ * from metrics.csv. */
+static int complete_run(const lpz_run_request *req, int n_iterations, const char *why, int score_it,
+                        lpz_run_outcome *out, lpz_error *err)
 {
     const lpz_config *cfg = req->config;
     lpz_train_result *r = &out->result;
@@ -301,8 +304,13 @@ static int final_scoring_only(const lpz_run_request *req, int n_iterations, lpz_
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
         goto done;
     }
-    lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s): only the final scoring is "
-            "left", n_iterations, n_iterations == 1 ? "" : "s", LPZ_FINAL_SCORES_FILE);
+    if (score_it)
+        lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s): only the final scoring "
+                "is left", n_iterations, n_iterations == 1 ? "" : "s", why);
+    else
+        lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s) and master.calculate_score "
+                "is off: nothing to do, the run folder is left as it is (--set trainer.n_iterations=N trains on)",
+                n_iterations, n_iterations == 1 ? "" : "s", why);
     lpz_error e;
     if (lpz_run_last_rows(out->run_dir, n, fit, score, &e))
         lpz_log(LPZ_LOG_WARN, "the cells' latest fitness and score are not known: %s", e.message);
@@ -315,12 +323,17 @@ static int final_scoring_only(const lpz_run_request *req, int n_iterations, lpz_
         if (snprintf(dir, sizeof r->cells[i].mixture_dir, "%s/master/%d", out->run_dir, i) < 0)
             dir[0] = '\0';
     }
-    r->best_cell = lpz_run_best_cell(n, score, fit, NULL);
-    lpz_final_request fr = {.cfg = cfg, .run_dir = out->run_dir, .n_cells = n, .iterations = its,
-                            .stop = req->stop, .scoring = req->scoring, .registry = req->registry};
-    lpz_run_final_scoring(&fr, sc, &r->final);
-    lpz_run_use_final_scores(r, sc);
-    write_report(req, out->run_dir, LPZ_REPORT_FINISHED); /* with the final scores, as after a training */
+    if ((rc = lpz_run_result_best_cell(r, &r->best_cell))) {
+        lpz_error_set(err, rc, "out of memory");
+        goto done;
+    }
+    if (score_it) {
+        lpz_final_request fr = {.cfg = cfg, .run_dir = out->run_dir, .n_cells = n, .iterations = its,
+                                .stop = req->stop, .scoring = req->scoring, .registry = req->registry};
+        lpz_run_final_scoring(&fr, sc, &r->final);
+        lpz_run_use_final_scores(r, sc);
+        write_report(req, out->run_dir, LPZ_REPORT_FINISHED); /* with the final scores, as after a training */
+    }
 done:
     free(its), free(fit), free(score), free(sc);
     if (rc)
@@ -374,11 +387,22 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
             goto done;
     }
+    /* A resume of a run whose training is complete trains nothing: by
+     * final_scores.csv (its final scoring began), else by the cells'
+     * checkpoints and final mixtures. */
+    const char *complete = NULL;
+    if (req->resume_dir && lpz_run_trained_for_final(out->run_dir, p.grid_k * p.grid_k, p.n_iterations))
+        complete = LPZ_FINAL_SCORES_FILE;
+    else if (req->resume_dir && lpz_run_training_complete(out->run_dir, p.grid_k * p.grid_k, p.n_iterations))
+        complete = "checkpoints and final mixtures";
+    if (complete && !cfg->master.calculate_score) { /* nothing to do: not even config.yml is rewritten */
+        rc = complete_run(req, p.n_iterations, complete, 0, out, err);
+        goto done;
+    }
     if ((rc = write_config(cfg, out->run_dir, err)))
         goto done;
-    if (req->resume_dir && cfg->master.calculate_score &&
-        lpz_run_trained_for_final(out->run_dir, p.grid_k * p.grid_k, p.n_iterations)) {
-        rc = final_scoring_only(req, p.n_iterations, out, err);
+    if (complete) {
+        rc = complete_run(req, p.n_iterations, complete, 1, out, err);
         goto done;
     }
 

@@ -81,6 +81,15 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
  * the final scoring left (done or not). */
 int lpz_run_trained_for_final(const char *run_dir, int n_cells, int n_iterations);
 
+/* 1 when the run's own records say that its training of n_iterations is
+ * complete, with or without final_scores.csv: every one of n_cells cells
+ * has its checkpoint (checkpoints/cell-<c>.safetensors) after n_iterations
+ * iterations and its final mixture (master/<c>/mixture.yml) written no
+ * earlier than that checkpoint (the trainer writes the mixtures after the
+ * cells' last checkpoints: a run killed in between, or one whose mixture
+ * is of an earlier stop, is not complete and is resumed as before). */
+int lpz_run_training_complete(const char *run_dir, int n_cells, int n_iterations);
+
 /* The index of the lowest score of n, ignoring NaN ones; -1 when all are. */
 int lpz_run_lowest_score(const double *scores, int n);
 

@@ -131,4 +131,49 @@ nd=$(run_dir "$work/n")
 best=$(best_of "$nd")
 grep -q "^best cell: ${best#* } (final FID ${best% *} over 150 samples)$" "$work/n.out" || fail "$(cat "$work/n.out")"
 report_names_best "$nd" "$best" 150
+
+# 7. A finished run without final_scores.csv (trained with master.calculate_score off): a --resume used to set every
+#    cell up again for zero iterations, rewriting the mixtures and report.html. Scoring off: it says the run is
+#    complete and changes no file, not even config.yml.
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/o" > "$work/o.out" 2> "$work/o.log" \
+  || fail "$(cat "$work/o.log")"
+od=$(run_dir "$work/o")
+od=${od%/}
+cp -a "$od" "$work/o-before"
+"$LPZ" train --resume "$od" > "$work/o1.out" 2> "$work/o1.log" \
+  || fail "resume of a finished run: $(cat "$work/o1.log")"
+grep -q "^training already complete: 4 cells, 3 iterations$" "$work/o1.out" || fail "summary: $(cat "$work/o1.out")"
+grep -q "complete (3 iterations, checkpoints and final mixtures) and master.calculate_score is off: nothing to do" \
+  "$work/o1.log" || fail "the log should say why nothing is done: $(cat "$work/o1.log")"
+grep -q "resuming from iteration\|training a 2x2 grid" "$work/o1.log" \
+  && fail "the resume trained: $(cat "$work/o1.log")"
+[ "$(grep "^best cell: " "$work/o.out")" = "$(grep "^best cell: " "$work/o1.out")" ] \
+  || fail "the best cell changed: $(grep "^best" "$work/o.out" "$work/o1.out")"
+diff -r "$work/o-before" "$od" > /dev/null \
+  || fail "a resume of a finished run changed files: $(diff -rq "$work/o-before" "$od")"
+# Scoring on: only the scoring, every file of the training as it was.
+"$LPZ" train --resume "$od" "${FIN[@]}" --set master.score_sample_size=200 > "$work/o2.out" 2> "$work/o2.log" \
+  || fail "scoring a finished run: $(cat "$work/o2.log")"
+grep -q "complete (3 iterations, checkpoints and final mixtures): only the final scoring is left" "$work/o2.log" \
+  || fail "$(cat "$work/o2.log")"
+grep -q "resuming from iteration\|training a 2x2 grid" "$work/o2.log" \
+  && fail "the resume trained: $(cat "$work/o2.log")"
+grep -q "^training already complete: 4 cells, 3 iterations$" "$work/o2.out" || fail "summary: $(cat "$work/o2.out")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (200 samples each)$" "$work/o2.out" || fail "$(cat "$work/o2.out")"
+best=$(best_of "$od")
+grep -q "^best cell: ${best#* } (final FID ${best% *} over 200 samples)$" "$work/o2.out" \
+  || fail "$(cat "$work/o2.out")"
+report_names_best "$od" "$best" 200
+changed=$(diff -rq "$work/o-before" "$od" | sort || true)
+[ "$changed" = "$(printf '%s\n' "Files $work/o-before/config.yml and $od/config.yml differ" \
+  "Files $work/o-before/report.html and $od/report.html differ" "Only in $od: final_scores.csv" | sort)" ] \
+  || fail "a resume that only scores changed: $changed"
+# A mixture older than its cell's checkpoint (a run killed after its last checkpoints, before its final mixtures):
+# not complete, the cells are set up again and write their mixtures.
+rm "$od/final_scores.csv"
+touch -d "1 hour ago" "$od/master/1/mixture.yml"
+"$LPZ" train --resume "$od" > "$work/o3.out" 2> "$work/o3.log" || fail "$(cat "$work/o3.log")"
+grep -q "resuming from iteration 3 of 3" "$work/o3.log" \
+  || fail "the cells should be set up again: $(cat "$work/o3.log")"
+[ ! "$od/master/1/mixture.yml" -ot "$od/checkpoints/cell-1.safetensors" ] || fail "the mixture was not rewritten"
 echo "e2e final score: all checks passed"
