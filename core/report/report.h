@@ -10,11 +10,13 @@
  * its final FID and sample count, and once every cell with a final
  * mixture has one, the best cell is the lowest final FID, as `lpz train`'s
  * summary names it; else the best cell is the lowest score of each cell's
- * latest metrics row (the lowest generator fitness without scores). No JavaScript, no network: images are data: URIs and a
+ * latest metrics row (the lowest generator fitness without scores). No
+ * JavaScript, no network: images are data: URIs and a
  * Content-Security-Policy forbids every fetch.
  * Calls: config (to read config.yml), io (atomic writes, whole-file reads),
- * base (errors). Called by the CLI (`lpz report`) and the trainer (after
- * every grid iteration and at the end).
+ * base (errors). Called by the CLI (`lpz report`), the trainer (after
+ * every grid iteration and at the end) and the local run (again after the
+ * final scoring).
  *
  * Cost: one call reads metrics.csv, config.yml, one sample file per cell
  * and the mixture files, and writes the page (for the 2x2 quick start about
