@@ -22,9 +22,38 @@ fail() {
   for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
   exit 1
 }
-# Control ports BASE..BASE+9 (cell servers at +1000), chosen from the pid
-# so that parallel test runs rarely meet; a test also checks the port is free.
-BASE=$((20000 + ($$ % 900) * 10 + ${PORT_SHIFT:-0}))
+# Control ports BASE..BASE+9 and cell servers BASE+1000..BASE+1009: block k
+# of 450, BASE = 20000 + 2000 * (k / 100) + 10 * (k % 100), so no block's
+# cell ports are another block's control ports (with BASE from the pid and
+# cells at +1000, runs whose pids differed by 100 modulo 900 met, and a
+# cell server could not listen: "Address in use"). The block is held with
+# flock in /tmp/lpz-test-ports for as long as this script and its clients
+# run, so that concurrent runs (other build folders and worktrees too)
+# never share one, and is taken only when all 20 ports are free (something
+# else may hold some). Ports stay below 32768, where the kernel picks
+# outgoing ports.
+port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+take_ports() {
+  local locks=/tmp/lpz-test-ports k i p free
+  mkdir -p "$locks" 2> /dev/null && chmod 1777 "$locks" 2> /dev/null
+  for i in $(seq 0 449); do
+    k=$(((${$} + i) % 450))
+    BASE=$((20000 + 2000 * (k / 100) + 10 * (k % 100)))
+    [ -e "$locks/$k" ] || : > "$locks/$k" 2> /dev/null
+    exec {PORT_LOCK}< "$locks/$k" || continue
+    if flock -n "$PORT_LOCK"; then
+      free=1
+      for p in $(seq "$BASE" $((BASE + 9))) $(seq $((BASE + 1000)) $((BASE + 1009))); do
+        port_free "$p" || { free=0; break; }
+      done
+      [ "$free" = 1 ] && return 0
+    fi
+    exec {PORT_LOCK}<&-
+  done
+  echo "FAIL: no free block of test ports (20000-29999)"
+  exit 1
+}
+take_ports
 # Quick fault detection for the tests (see docs/distributed.md), with room
 # for sanitizer builds on a loaded machine.
 export LPZ_DIST_HEARTBEAT_TIMEOUT_MS=4000 LPZ_DIST_FETCH_TIMEOUT_MS=1000 LPZ_DIST_MASTER_TIMEOUT_MS=120000
@@ -47,6 +76,7 @@ declare -a CLIENT_PID
 wait_listening() {
   for _ in $(seq 1 600); do
     grep -q "client listening" "$work/c$1.log" 2>/dev/null && return 0
+    kill -0 "${CLIENT_PID[$1]}" 2> /dev/null || fail "client $1 exited at start"
     sleep 0.05
   done
   fail "client $1 did not start"
