@@ -212,6 +212,17 @@ int lpz_checkpoint_iteration(const char *run_dir, int cell, int *iteration, lpz_
     return rc;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
 {
     char path[PATH_MAX + 64];
@@ -270,17 +281,23 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
                            "(finite, >= 0, separated by commas)", path, mix ? mix : "", s->n_mix);
     if (rc)
         goto done;
+    /* The generator's state as written: 4 x 16 hex digits. strtoull alone
+     * would also take signs, spaces and "0x", and garbage as 0; an all-zero
+     * state would make xoshiro256 return only zeros (every latent 0). */
     const char *rng = lpz_st_meta(&f, "rng");
-    if (!rng || strlen(rng) != 64) {
-        rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no valid 'rng'", path);
+    uint64_t state[4] = {0};
+    int bad = !rng || strlen(rng) != 64;
+    for (int i = 0; !bad && i < 64; i++) {
+        int d = hex_digit(rng[i]);
+        bad = d < 0;
+        state[i / 16] = state[i / 16] << 4 | (uint64_t)(d & 15);
+    }
+    if (bad || !(state[0] | state[1] | state[2] | state[3])) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%.80s' of 'rng' is not %s", path, rng ? rng : "",
+                           bad ? "64 hex digits (the random state)" : "a random state (it is all zero)");
         goto done;
     }
-    for (int i = 0; i < 4; i++) {
-        char part[17];
-        memcpy(part, rng + 16 * i, 16);
-        part[16] = '\0';
-        s->rng->s[i] = strtoull(part, NULL, 16);
-    }
+    memcpy(s->rng->s, state, sizeof state);
     s->rng->has_spare = 0;
     for (int role = 0; role < 2 && !rc; role++)
         for (int i = 0; i < s->pop && !rc; i++) {

@@ -152,6 +152,14 @@ expect_refused bad_source "value '99' of 'discriminator.0.source_cell' is not an
 fresh_copy bad_lr
 python3 "$ST" "$work/bad_lr/checkpoints/cell-1.safetensors" meta generator.0.lr inf
 expect_refused bad_lr "is not a learning rate >= 0"
+# The random state: strtoull took "0x", signs and garbage (as 0), and an
+# all-zero state gave zeros only.
+fresh_copy hex_rng
+python3 "$ST" "$work/hex_rng/checkpoints/cell-2.safetensors" meta rng "0x$(printf 'f%.0s' $(seq 62))"
+expect_refused hex_rng "of 'rng' is not 64 hex digits"
+fresh_copy zero_rng
+python3 "$ST" "$work/zero_rng/checkpoints/cell-2.safetensors" meta rng "$(printf '0%.0s' $(seq 64))"
+expect_refused zero_rng "of 'rng' is not a random state (it is all zero)"
 fresh_copy bad_data
 expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
 # A deterministic run whose cells' checkpoints are at different iterations
