@@ -103,6 +103,7 @@ typedef struct lpz_model_info {
     char **extra_keys;
     char **extra_values;
     int n_tensors;
+    int64_t n_values; /* elements of all tensors (what a model rebuilt from the file may hold) */
 } lpz_model_info;
 
 /* Reads and validates the file (as load does) and its metadata. Free with

@@ -19,4 +19,10 @@ int lpz_network_option_count(const lpz_network *net);
 int lpz_network_option_text(const lpz_network *net, int i, const char **key, char *value, size_t size,
                             lpz_error *err);
 
+/* lpz_network_build with at most max_values parameters and buffers (0: no
+ * limit): a model rebuilt from a file's metadata is refused (LPZ_EFORMAT)
+ * before it allocates more than the file's tensors hold. */
+int lpz_network_build_within(const lpz_network *net, lpz_role role, uint64_t seed, int64_t max_values,
+                             lpz_model **out, lpz_error *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* core/model/network.c - a network plugin configured for one dataset, and
  * the generators / discriminators built from it with checked shapes. */
 #include "model_internal.h"
+#include "nn/model_frozen.h"
 
 #include <lpz/log.h>
 
@@ -155,6 +156,12 @@ const lpz_options *lpz_network_options(const lpz_network *net)
 
 int lpz_network_build(const lpz_network *net, lpz_role role, uint64_t seed, lpz_model **out, lpz_error *err)
 {
+    return lpz_network_build_within(net, role, seed, 0, out, err);
+}
+
+int lpz_network_build_within(const lpz_network *net, lpz_role role, uint64_t seed, int64_t max_values,
+                             lpz_model **out, lpz_error *err)
+{
     *out = NULL;
     const char *name = net->plugin->name;
     const char *what = lpz_role_name(role);
@@ -167,6 +174,7 @@ int lpz_network_build(const lpz_network *net, lpz_role role, uint64_t seed, lpz_
         lpz_error_context(err, "network %s: %s", name, what);
         return rc;
     }
+    lpz_model_limit_values(m, max_values);
     rc = net->ops->build(net->state, role, m, err);
     if (rc == LPZ_OK && net->ops->size >= offsetof(lpz_network_ops, init) + sizeof net->ops->init &&
         net->ops->init) {

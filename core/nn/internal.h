@@ -96,6 +96,7 @@ struct lpz_model {
     int64_t n_params;
     float *bufs;
     int64_t n_bufs;
+    int64_t max_values; /* > 0: params + bufs may not exceed it (lpz_model_limit_values) */
     lpz_rng rng;
     int training;
     int fwd_training; /* the mode the last forward ran in (backward follows it) */

@@ -235,6 +235,20 @@ static int add_tensor(lpz_model *m, const char *layer, const char *pname, lpz_sh
     return LPZ_OK;
 }
 
+/* Within the limit of lpz_model_limit_values after `count` more values. */
+static int within_limit(const lpz_model *m, int64_t count, lpz_error *err)
+{
+    if (m->max_values > 0 && count > m->max_values - m->n_params - m->n_bufs)
+        return lpz_error_set(err, LPZ_EFORMAT, "model would have more than %lld parameters and buffers, "
+                             "the limit set for it", (long long)m->max_values);
+    return LPZ_OK;
+}
+
+void lpz_model_limit_values(lpz_model *m, int64_t max_values)
+{
+    m->max_values = max_values > 0 ? max_values : 0;
+}
+
 /* Grows params/grads by `count` floats (zeroed) for the pending layer. */
 static int grow_params(lpz_model *m, int64_t count, lpz_error *err)
 {
@@ -243,6 +257,9 @@ static int grow_params(lpz_model *m, int64_t count, lpz_error *err)
     if (m->n_params + count > NN_MAX_PARAMS)
         return lpz_error_set(err, LPZ_EINVAL, "model would have more than %lld parameters",
                              (long long)NN_MAX_PARAMS);
+    int rc = within_limit(m, count, err);
+    if (rc)
+        return rc;
     size_t sz = (size_t)(m->n_params + count) * sizeof(float);
     float *p = realloc(m->params, sz);
     if (!p)
@@ -259,6 +276,9 @@ static int grow_params(lpz_model *m, int64_t count, lpz_error *err)
 
 static int grow_bufs(lpz_model *m, int64_t count, lpz_error *err)
 {
+    int rc = within_limit(m, count, err);
+    if (rc)
+        return rc;
     float *b = realloc(m->bufs, (size_t)(m->n_bufs + count) * sizeof(float));
     if (!b)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for buffers");

@@ -38,6 +38,13 @@ void lpz_model_pin_fp32(lpz_model *m);
  * until another sharing model's forward. NULL on error. */
 float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err);
 
+/* Refuses (LPZ_EFORMAT) to grow the model beyond max_values parameters
+ * and buffers together (0: no limit but the engine's): for a model built
+ * from a file's metadata, which must not ask for more memory than the
+ * file's tensors fill (a few bytes of metadata could otherwise ask for
+ * gigabytes before the tensors are compared). Set before adding layers. */
+void lpz_model_limit_values(lpz_model *m, int64_t max_values);
+
 /* Points the model's parameters at n_params floats it does not own (and
  * will not free), e.g. a published population's copy, instead of keeping
  * its own (freed at the first call). For models that are only run

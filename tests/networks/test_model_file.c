@@ -370,6 +370,36 @@ static void test_options_json_escapes_round_trip(void **state)
     lpz_model_info_free(&info);
 }
 
+/* Metadata that describes a larger network than the file's tensors hold
+ * is refused before the network is built: hidden "40000" in a file of a
+ * few hundred bytes had lpz allocate and initialise 6 GB (20 s) before it
+ * compared the first tensor. One width too many is refused the same way;
+ * one too few by the tensor check. */
+static void test_metadata_larger_than_tensors_is_refused_before_building(void **state)
+{
+    fixture *f = *state;
+    const char *keys[] = {"network", "role", "critic", "sample_shape", "latent_shape", "network_options"};
+    const char *values[] = {"four_layer_perceptron", "generator", "0", "[6]", "[4]", NULL};
+    const char *options[] = {"{\"hidden\": \"40000\", \"latent\": \"4\"}", "{\"hidden\": \"9\", \"latent\": \"4\"}",
+                             "{\"hidden\": \"7\", \"latent\": \"4\"}"};
+    char held[64];
+    snprintf(held, sizeof held, "tensors hold %lld values", (long long)lpz_model_param_count(f->g));
+    for (int i = 0; i < 3; i++) {
+        values[5] = options[i];
+        const char *path = with_metadata(f, "meta_big.safetensors", keys, values, 6);
+        lpz_loaded_model lm;
+        lpz_error err;
+        assert_int_equal(lpz_model_open(path, &lpz_plugin_descriptor, &lm, &err), LPZ_EFORMAT);
+        if (i < 2) {
+            nt_expect_error_mentions(&err, "parameters and buffers");
+            nt_expect_error_mentions(&err, held);
+        } else {
+            nt_expect_error_mentions(&err, "0.weight");
+        }
+        lpz_loaded_model_close(&lm);
+    }
+}
+
 static void test_reserved_extra_keys_are_refused(void **state)
 {
     fixture *f = *state;
@@ -483,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_missing_and_extra_tensors_are_refused),
         cmocka_unit_test(test_bad_metadata_is_refused_by_info),
         cmocka_unit_test(test_options_json_escapes_round_trip),
+        cmocka_unit_test(test_metadata_larger_than_tensors_is_refused_before_building),
         cmocka_unit_test(test_reserved_extra_keys_are_refused),
         cmocka_unit_test(test_mutated_metadata_never_crashes),
     };
