@@ -8,6 +8,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define LPZ_SHA_X86 1
 #endif
@@ -110,8 +111,12 @@ static int shani(void)
     int v = __atomic_load_n(&use_shani, __ATOMIC_RELAXED);
     if (v < 0) {
 #ifdef LPZ_SHA_X86
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
+        /* CPUID itself: clang before 16 has no "sha" for __builtin_cpu_supports
+         * (the build failed with clang 14). Leaf 1 ECX: SSSE3 bit 9, SSE4.1
+         * bit 19; leaf 7 EBX: SHA bit 29. */
+        unsigned a, b, c, d;
+        int sse = __get_cpuid(1, &a, &b, &c, &d) && (c >> 9 & 1) && (c >> 19 & 1);
+        v = sse && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1);
 #else
         v = 0;
 #endif
