@@ -13,6 +13,7 @@
 #include "io/safetensors.h"
 
 #include "io/fsutil.h"
+#include "io/text.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -144,24 +145,14 @@ static int jpeek(jp *p)
     return p->i < p->n ? p->s[p->i] : 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int read_u4(jp *p, unsigned *out)
 {
+    *out = 0;
     if (p->n - p->i < 4)
         return jfail(p, "truncated \\u escape");
     unsigned v = 0;
     for (int k = 0; k < 4; k++) {
-        int h = hexval(p->s[p->i + k]);
+        int h = lpz_hex_digit((unsigned char)p->s[p->i + k]);
         if (h < 0)
             return jfail(p, "bad \\u escape");
         v = v << 4 | (unsigned)h;

@@ -3,6 +3,7 @@
 
 #include "io/fsutil.h"
 #include "io/safetensors.h"
+#include "io/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -212,17 +213,6 @@ int lpz_checkpoint_iteration(const char *run_dir, int cell, int *iteration, lpz_
     return rc;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
 {
     char path[PATH_MAX + 64];
@@ -288,7 +278,7 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
     uint64_t state[4] = {0};
     int bad = !rng || strlen(rng) != 64;
     for (int i = 0; !bad && i < 64; i++) {
-        int d = hex_digit(rng[i]);
+        int d = lpz_hex_digit((unsigned char)rng[i]);
         bad = d < 0;
         state[i / 16] = state[i / 16] << 4 | (uint64_t)(d & 15);
     }

@@ -3,6 +3,7 @@
 #include "runtime/units.h"
 
 #include "io/fsutil.h"
+#include "io/text.h"
 
 #include <lpz/log.h>
 
@@ -103,20 +104,6 @@ static int collect_options(const lpz_config *cfg, units *u, lpz_error *err)
 
 /* ---- writing ---- */
 
-static void put_string(FILE *fp, const char *s)
-{
-    fputc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(fp, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(fp, "\\u%04x", *p);
-        else
-            fputc(*p, fp);
-    }
-    fputc('"', fp);
-}
-
 int lpz_units_record_make(const lpz_config *cfg, lpz_dataset *ds, char **out, lpz_error *err)
 {
     *out = NULL;
@@ -142,16 +129,16 @@ int lpz_units_record_make(const lpz_config *cfg, lpz_dataset *ds, char **out, lp
                 "mean in the data's original units, per element of a sample (lpz generate and lpz score compare "
                 "the configured data with it)\",\n  \"dataloader\": ",
             FORMAT);
-    put_string(fp, u.dataloader);
+    lpz_json_put_string(fp, u.dataloader);
     fprintf(fp, ",\n  \"options\": [");
     for (int i = 0; i < u.n_opts; i++) {
         fprintf(fp, "%s\n    {\"key\": ", i ? "," : "");
-        put_string(fp, u.opts[i].key);
+        lpz_json_put_string(fp, u.opts[i].key);
         fprintf(fp, ", \"value\": ");
-        put_string(fp, u.opts[i].value);
+        lpz_json_put_string(fp, u.opts[i].value);
         if (u.opts[i].file[0]) {
             fprintf(fp, ", \"file\": ");
-            put_string(fp, u.opts[i].file);
+            lpz_json_put_string(fp, u.opts[i].file);
         }
         fprintf(fp, "}");
     }

@@ -9,6 +9,7 @@
 #include "p2n.h"
 
 #include "io/fsutil.h"
+#include "io/text.h"
 #include "io/npy.h"
 
 #include <arpa/inet.h>
@@ -199,20 +200,6 @@ int p2n_write_csv(const p2n_records *r, const char *path, lpz_error *err)
     return lpz_atomic_commit(&f, err);
 }
 
-static void json_string(FILE *fp, const char *s)
-{
-    fputc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(fp, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(fp, "\\u%04x", *p);
-        else
-            fputc(*p, fp);
-    }
-    fputc('"', fp);
-}
-
 static int write_sidecar(const char *path, const p2n_output_opts *o, const p2n_output_stats *st, size_t n_records,
                          lpz_error *err)
 {
@@ -222,7 +209,7 @@ static int write_sidecar(const char *path, const p2n_output_opts *o, const p2n_o
         return rc;
     FILE *fp = f.fp;
     fprintf(fp, "{\n  \"format\": \"lpz-pcap2npy 1\",\n  \"source\": ");
-    json_string(fp, o->source ? o->source : "");
+    lpz_json_put_string(fp, o->source ? o->source : "");
     fprintf(fp, ",\n  \"shape\": [%lld, %lld, %d],\n", (long long)st->sequences, (long long)o->sequence_length,
             o->n_fields);
     fprintf(fp, "  \"dtype\": \"float32\",\n  \"axes\": [\"sequence\", \"record\", \"field\"],\n");
@@ -234,11 +221,11 @@ static int write_sidecar(const char *path, const p2n_output_opts *o, const p2n_o
     for (int i = 0; i < o->n_fields; i++) {
         const p2n_field_info *fi = p2n_field_info_get(o->fields[i]);
         fprintf(fp, "    {\"name\": ");
-        json_string(fp, fi->name);
+        lpz_json_put_string(fp, fi->name);
         fprintf(fp, ", \"unit\": ");
-        json_string(fp, fi->unit);
+        lpz_json_put_string(fp, fi->unit);
         fprintf(fp, ", \"description\": ");
-        json_string(fp, fi->description);
+        lpz_json_put_string(fp, fi->description);
         fprintf(fp, "}%s\n", i + 1 < o->n_fields ? "," : "");
     }
     fprintf(fp, "  ]\n}\n");
