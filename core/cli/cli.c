@@ -239,6 +239,13 @@ static int store(lpz_cli_args *a, const command_def *cmd, const option_def *o, c
                  const char *spelled)
 {
     char *base = (char *)a + o->offset;
+    if (o->offset == OFF(resume) && value) {
+        /* "RUN_DIR/" of a shell's completion: the run folder's name in
+         * messages and files without "//" (value points into argv) */
+        char *v = (char *)value;
+        for (size_t n = strlen(v); n > 1 && v[n - 1] == '/'; n--)
+            v[n - 1] = '\0';
+    }
     switch (o->kind) {
     case A_FLAG: *(int *)base = 1; return 0;
     case A_VALUE: *(const char **)base = value; return 0;

@@ -19,6 +19,7 @@
 #include "config/options_internal.h"
 #include "io/fsutil.h"
 #include "runtime/checkpoint.h"
+#include "runtime/units.h"
 #include "score/score.h"
 
 #include <sys/stat.h>
@@ -248,7 +249,7 @@ static void close_data(final_data *d)
  * rows to final_scores.csv after each when `save`. *done counts the cells
  * scored. */
 static int score_cells(const lpz_final_request *rq, final_row *rows, double *scores, int save, int *done,
-                       lpz_error *err)
+                       int *unscored, lpz_error *err)
 {
     const lpz_config *cfg = rq->cfg;
     int64_t n = cfg->master.score_sample_size;
@@ -291,6 +292,24 @@ static int score_cells(const lpz_final_request *rq, final_row *rows, double *sco
         snprintf(yml, sizeof yml, "%s/mixture.yml", dir);
         if (!lpz_is_file(yml)) {
             lpz_log(LPZ_LOG_WARN, "cell %d: no final mixture (%s) to score", c, yml);
+            (*unscored)++;
+            continue;
+        }
+        /* The mixture trained on the data this process scores against: a
+         * distributed client's file may differ from the master's, and a
+         * resume that only scores may find the data changed since the
+         * training. Scored against data scaled otherwise, the FID would
+         * mean nothing: the cell is left unscored (a later --resume with
+         * the right data scores it). */
+        char run_cfg[PATH_MAX + 32];
+        snprintf(run_cfg, sizeof run_cfg, "%s/config.yml", rq->run_dir);
+        lpz_error uerr;
+        lpz_error_clear(&uerr);
+        if (lpz_units_record_check(dir, cfg, run_cfg, ds, &uerr)) {
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "cell %d: final mixture not scored: %s", c,
+                    lpz_error_format(&uerr, buf, sizeof buf));
+            (*unscored)++;
             continue;
         }
         lpz_log(LPZ_LOG_DEBUG, "cell %d: scoring the final mixture (%lld samples)", c, (long long)n);
@@ -395,7 +414,7 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
     }
     lpz_log(LPZ_LOG_INFO, "master.calculate_score: scoring the final mixtures of %d cell%s with %ld samples each "
             "(FID; master.score_sample_size)", out->cells - out->reused, out->cells - out->reused == 1 ? "" : "s", n);
-    rc = score_cells(rq, rows, scores, save, &out->scored, &err);
+    rc = score_cells(rq, rows, scores, save, &out->scored, &out->unscored, &err);
 done:
     out->seconds = now_s() - t0;
     if (rc == LPZ_ECANCELED) {
@@ -407,6 +426,11 @@ done:
         out->state = LPZ_FINAL_FAILED;
         char buf[2048];
         lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(&err, buf, sizeof buf));
+    } else if (out->unscored) {
+        out->state = LPZ_FINAL_INCOMPLETE;
+        lpz_log(LPZ_LOG_WARN, "master.calculate_score: %d of %d cells scored, %d not (the warnings above say why); "
+                "the best cell is named from the last iteration's scores", out->scored + out->reused, out->cells,
+                out->unscored);
     } else {
         out->state = LPZ_FINAL_DONE;
         if (out->scored)

@@ -432,6 +432,22 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     }
     if ((rc = lpz_units_record_make(cfg, ds, &units, err)))
         goto done;
+    if (req->resume_dir) {
+        /* Resumed on data scaled otherwise than before (the file replaced,
+         * another capture): training goes on, as asked, but not silently:
+         * the mixtures written from now on record the new scaling. */
+        char mix0[PATH_MAX + 16], run_cfg[PATH_MAX + 16];
+        snprintf(mix0, sizeof mix0, "%s/master/0", out->run_dir);
+        snprintf(run_cfg, sizeof run_cfg, "%s/config.yml", out->run_dir);
+        lpz_error uerr;
+        lpz_error_clear(&uerr);
+        if (lpz_is_dir(mix0) && lpz_units_record_check(mix0, cfg, run_cfg, ds, &uerr) == LPZ_EINVAL) {
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "resuming on other data: %s; going on with the data as it is now (the "
+                    "mixtures written from now on record its scaling)",
+                    lpz_error_format(&uerr, buf, sizeof buf));
+        }
+    }
     /* The configuration, plugins and data are good: the hint is no longer
      * followed by an error about them. */
     lpz_run_hint_precision(cfg);

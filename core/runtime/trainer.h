@@ -78,7 +78,9 @@ typedef enum lpz_final_state {
     LPZ_FINAL_NONE = 0, /* not asked for, or the training was stopped */
     LPZ_FINAL_DONE,     /* every cell with a final mixture has its final FID */
     LPZ_FINAL_STOPPED,  /* interrupted (Ctrl-C) after the training had finished */
-    LPZ_FINAL_FAILED    /* could not score (a warning says why): no final scores */
+    LPZ_FINAL_FAILED,   /* could not score (a warning says why): no final scores */
+    LPZ_FINAL_INCOMPLETE /* some cells were left unscored (warnings say why: no mixture file, data scaled
+                          * otherwise than it trained on); the best cell is not chosen by final scores */
 } lpz_final_state;
 
 typedef struct lpz_final_outcome {
@@ -87,6 +89,7 @@ typedef struct lpz_final_outcome {
     int cells;       /* cells with a final mixture to score */
     int scored;      /* scored by this run (all of them, or those before the stop) */
     int reused;      /* taken from final_scores.csv: scored earlier with as many samples */
+    int unscored;    /* left unscored by this run (LPZ_FINAL_INCOMPLETE) */
     double seconds;  /* wall time of the final scoring, apart from the training's */
 } lpz_final_outcome;
 

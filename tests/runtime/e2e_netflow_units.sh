@@ -107,6 +107,34 @@ grep -q "set dataloader.batch_size to $n or less" "$work/t6.err" || fail "batch 
 grep -q -- "--sequence-length" "$work/t6.err" || fail "no sequence hint: $(cat "$work/t6.err")"
 rm -f "$work"/*.err
 
+# 8. The final scoring (master.calculate_score) scores a mixture only
+#    against the data it trained on: a resume that only scores, after the
+#    file changed in place, leaves the cell unscored and says why and how
+#    to score it; with the file back, the resume scores it. A resume that
+#    trains on changed data says so.
+"$LPZ" train -f "$CFG" --set dataloader.path="$work/flows.npy" --set general.output_dir="$work/out8" "${common[@]}" \
+  --set master.calculate_score=false --grid 1 -q > /dev/null 2> "$work/t8.err" || fail "train (8) failed"
+run8=$(ls -d "$work"/out8/lipizzaner_gan/*/ | head -n 1)
+cp "$work/newer.npy" "$work/flows.npy"
+"$LPZ" train --resume "$run8" --set master.calculate_score=true > "$work/r8.out" 2> "$work/r8.err" \
+  || fail "resume (8) failed: $(cat "$work/r8.err")"
+grep -q "cell 0: final mixture not scored: .*scaled differently" "$work/r8.err" || fail "no warning: $(cat "$work/r8.err")"
+grep -q "final scoring: 0 of 1 cells scored .* 1 not .*--resume ${run8%/} scores the rest" "$work/r8.out" \
+  || fail "summary (8): $(cat "$work/r8.out")"
+grep -q "final FID" "$work/r8.out" && fail "a final FID against other data: $(cat "$work/r8.out")"
+grep -q '^0,2,,$' "$run8/final_scores.csv" || fail "final_scores.csv (8): $(cat "$run8/final_scores.csv")"
+cp "$work/kept.npy" "$work/flows.npy"
+"$LPZ" train --resume "$run8" > "$work/r8b.out" 2> "$work/r8b.err" || fail "resume (8b) failed: $(cat "$work/r8b.err")"
+grep -q "scaled differently" "$work/r8b.err" && fail "warned with the trained data: $(cat "$work/r8b.err")"
+grep -q "best cell: 0 (final FID" "$work/r8b.out" || fail "not scored with the trained data: $(cat "$work/r8b.out")"
+grep -q '^0,2,50,[0-9]' "$run8/final_scores.csv" || fail "final_scores.csv (8b): $(cat "$run8/final_scores.csv")"
+cp "$work/newer.npy" "$work/flows.npy"
+"$LPZ" train --resume "$run8" --set trainer.n_iterations=3 > /dev/null 2> "$work/r8c.err" \
+  || fail "resume (8c) failed: $(cat "$work/r8c.err")"
+grep -q "resuming on other data: .*scaled differently" "$work/r8c.err" || fail "no warning: $(cat "$work/r8c.err")"
+cp "$work/kept.npy" "$work/flows.npy"
+rm -f "$work"/*.err
+
 # 7. Distributed: a client writes the record into master/<cell>/, which
 #    travels to the master's run folder.
 export LPZ_SECRET="units-test-secret"
