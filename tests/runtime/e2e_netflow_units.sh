@@ -118,7 +118,8 @@ run8=$(ls -d "$work"/out8/lipizzaner_gan/*/ | head -n 1)
 cp "$work/newer.npy" "$work/flows.npy"
 "$LPZ" train --resume "$run8" --set master.calculate_score=true > "$work/r8.out" 2> "$work/r8.err" \
   || fail "resume (8) failed: $(cat "$work/r8.err")"
-grep -q "cell 0: final mixture not scored: .*scaled differently" "$work/r8.err" || fail "no warning: $(cat "$work/r8.err")"
+grep -q "cell 0: final mixture not scored: .*scaled differently" "$work/r8.err" \
+  || fail "no warning: $(cat "$work/r8.err")"
 grep -q "final scoring: 0 of 1 cells scored .* 1 not .*--resume ${run8%/} scores the rest" "$work/r8.out" \
   || fail "summary (8): $(cat "$work/r8.out")"
 grep -q "final FID" "$work/r8.out" && fail "a final FID against other data: $(cat "$work/r8.out")"
