@@ -1136,7 +1136,7 @@ done:
      * config.yml and empty folders is removed. */
     if (rc && o->resume_dir && !m->new_rows) {
         out->run_dir[0] = '\0';
-    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && lpz_run_remove_unused(out->run_dir)) {
+    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && lpz_run_remove_unused(out->run_dir, 0)) {
         out->run_dir[0] = '\0';
         lpz_rmdirs_empty(parent, parent_top);
     }

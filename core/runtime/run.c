@@ -175,11 +175,12 @@ static int is_empty_dir(const char *path)
     return empty;
 }
 
-int lpz_run_remove_unused(const char *run_dir)
+int lpz_run_remove_unused(const char *run_dir, int setup_only)
 {
     char path[PATH_MAX + 300];
-    /* Twice: first check every entry, then remove the empty folders; the
-     * config.yml goes last, once nothing else is left. */
+    /* Twice: first check every entry, then remove the empty folders (and,
+     * setup_only, the files); the config.yml goes last, once nothing else
+     * is left. */
     for (int pass = 0; pass < 2; pass++) {
         DIR *d = opendir(run_dir);
         if (!d)
@@ -189,7 +190,12 @@ int lpz_run_remove_unused(const char *run_dir)
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "config.yml"))
                 continue;
             snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
-            ok = pass == 0 ? is_empty_dir(path) : rmdir(path) == 0;
+            struct stat st;
+            int file = setup_only && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+            if (pass == 0)
+                ok = file || is_empty_dir(path);
+            else
+                ok = (file ? unlink(path) : rmdir(path)) == 0;
         }
         closedir(d);
         if (!ok)
@@ -360,6 +366,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_scorer *scorer = NULL;
     run_hook hook = {req, 0};
     char *units = NULL;      /* runtime/units.h: written next to each mixture */
+    int in_training = 0;     /* 0 while setting up: a new run's folder holds only config.yml and its plugins' files */
     char *old_config = NULL; /* a resumed run's config.yml before this run rewrote it */
     size_t old_config_len = 0;
     /* Folders this run makes: removed again when left empty (parent_top,
@@ -487,6 +494,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .on_iteration = report_hook,
                              .user = &hook,
                              .units_record = units};
+    in_training = 1;
     rc = lpz_train_local(&setup, &out->result, err);
     if (!rc && cfg->master.calculate_score && !out->result.stopped) {
         lpz_train_result *r = &out->result;
@@ -523,11 +531,12 @@ done:
     }
     /* No "partial results" where this run left none: a resume that failed
      * before an iteration left the folder as it was; a new run that failed
-     * before training wrote only its config.yml: it is removed, with the
-     * folders made for it. */
+     * before training wrote only its config.yml (and what its dataloader
+     * wrote while opening, e.g. network_traffic's scaling.json): it is
+     * removed, with the folders made for it. */
     if (rc && req->resume_dir && !hook.iterated) {
         out->run_dir[0] = '\0';
-    } else if (rc && !req->resume_dir && out->run_dir[0] && lpz_run_remove_unused(out->run_dir)) {
+    } else if (rc && !req->resume_dir && out->run_dir[0] && lpz_run_remove_unused(out->run_dir, !in_training)) {
         out->run_dir[0] = '\0';
         lpz_rmdirs_empty(parent, parent_top);
     }

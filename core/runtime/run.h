@@ -131,9 +131,11 @@ int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_erro
 
 /* After a new run failed before it wrote results: removes run_dir when it
  * holds nothing but its config.yml and empty folders (what lpz puts there
- * before training). 1 when removed; 0, and nothing removed, when it holds
- * anything else. */
-int lpz_run_remove_unused(const char *run_dir);
+ * before training) and, setup_only (the run failed before its training
+ * began), files at its top (what a dataloader writes while it opens:
+ * network_traffic's scaling.json). 1 when removed; 0, and nothing removed,
+ * when it holds anything else. */
+int lpz_run_remove_unused(const char *run_dir, int setup_only);
 
 /* Before a run folder is resumed: LPZ_EINVAL (naming the file and the
  * --set that fixes it) when its metrics.csv already has iterations past

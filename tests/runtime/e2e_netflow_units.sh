@@ -105,6 +105,10 @@ n=$(grep -o '"shape": \[[0-9]*' "$work/newer.npy.json" | grep -o '[0-9]*$')
   && fail "a batch larger than the dataset was accepted"
 grep -q "set dataloader.batch_size to $n or less" "$work/t6.err" || fail "batch size hint: $(cat "$work/t6.err")"
 grep -q -- "--sequence-length" "$work/t6.err" || fail "no sequence hint: $(cat "$work/t6.err")"
+# ... and the run that failed before training leaves no folder, though the
+# dataloader wrote its scaling.json there while it opened
+[ ! -e "$work/out6" ] || fail "a run that failed before training left $(find "$work/out6" -type f)"
+grep -q "partial results" "$work/t6.err" && fail "partial results claimed: $(cat "$work/t6.err")"
 rm -f "$work"/*.err
 
 # 8. The final scoring (master.calculate_score) scores a mixture only
