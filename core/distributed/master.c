@@ -753,23 +753,31 @@ static void final_scores(master *m, lpz_dist_outcome *out)
     free(sc), free(its);
 }
 
-/* --resume of a run whose training had finished when its final scoring
- * began (lpz_run_trained_for_final): no client is needed, only the final
- * scoring is done; the cells' results otherwise come from the run's
- * metrics.csv (its timing.csv rows were loaded by open_resume_dir). */
-static int final_scoring_only(master *m, lpz_dist_outcome *out, lpz_error *err)
+/* --resume of a run whose training is complete, by final_scores.csv (its
+ * final scoring began: lpz_run_trained_for_final) or by its checkpoints
+ * and final mixtures (lpz_run_training_complete; `why` says which): no
+ * client is needed, only the final scoring is done, or, with
+ * master.calculate_score off, nothing (no file changes); the cells'
+ * results otherwise come from the run's metrics.csv (its timing.csv rows
+ * were loaded by open_resume_dir). */
+static int final_scoring_only(master *m, const char *why, lpz_dist_outcome *out, lpz_error *err)
 {
     char path[PATH_MAX + 64];
+    int score_it = m->cfg->master.calculate_score;
     snprintf(out->run_dir, sizeof out->run_dir, "%s", m->run_dir);
     snprintf(path, sizeof path, "%s/config.yml", m->run_dir); /* the --set values, as a resume that trains */
-    int rc = lpz_write_file_atomic(path, m->config_text, m->config_len, err);
+    int rc = score_it ? lpz_write_file_atomic(path, m->config_text, m->config_len, err) : LPZ_OK;
     double *fit = calloc((size_t)m->n_cells, sizeof *fit), *score = calloc((size_t)m->n_cells, sizeof *score);
     if (!rc && (!fit || !score))
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     if (!rc) {
-        lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s): only the final scoring "
-                "is left, no client is needed", m->n_iterations, m->n_iterations == 1 ? "" : "s",
-                LPZ_FINAL_SCORES_FILE);
+        if (score_it)
+            lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s): only the final "
+                    "scoring is left, no client is needed", m->n_iterations, m->n_iterations == 1 ? "" : "s", why);
+        else
+            lpz_log(LPZ_LOG_INFO, "the training of this run is complete (%d iteration%s, %s) and "
+                    "master.calculate_score is off: nothing to do, the run folder is left as it is (--set "
+                    "trainer.n_iterations=N trains on)", m->n_iterations, m->n_iterations == 1 ? "" : "s", why);
         lpz_error e;
         if (lpz_run_last_rows(m->run_dir, m->n_cells, fit, score, &e))
             lpz_log(LPZ_LOG_WARN, "the cells' latest fitness and score are not known: %s", e.message);
@@ -782,7 +790,8 @@ static int final_scoring_only(master *m, lpz_dist_outcome *out, lpz_error *err)
         }
         out->trained_before = 1;
         summarise(m, out);
-        final_scores(m, out);
+        if (score_it)
+            final_scores(m, out);
     }
     free(fit), free(score);
     return rc;
@@ -962,10 +971,16 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     fclose(mem);
     if (rc)
         goto done;
-    if (o->resume_dir && m->cfg->master.calculate_score &&
-        lpz_run_trained_for_final(m->run_dir, m->n_cells, m->n_iterations)) {
-        rc = final_scoring_only(m, out, err);
-        goto done;
+    if (o->resume_dir) {
+        const char *complete = NULL;
+        if (lpz_run_trained_for_final(m->run_dir, m->n_cells, m->n_iterations))
+            complete = LPZ_FINAL_SCORES_FILE;
+        else if (lpz_run_training_complete(m->run_dir, m->n_cells, m->n_iterations))
+            complete = "checkpoints and final mixtures";
+        if (complete) {
+            rc = final_scoring_only(m, complete, out, err);
+            goto done;
+        }
     }
 
     if (!m->cfg->general.distribution.n_client_nodes) { /* auto_discover */

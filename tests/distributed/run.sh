@@ -128,6 +128,7 @@ grep -q "^trained 4 cells" "$work/r.out" || fail "resumed summary: $(cat "$work/
   || fail "resumed metrics.csv lacks rows"
 cmp -s "$work/s-first.csv" <(head -n 9 "$d/metrics.csv") || fail "the first iterations' rows changed on resume"
 check_cells "$d" 0 1 2 3
+d5=$d
 
 # 6. master.calculate_score: the master scores the collected mixtures with master.score_sample_size samples and
 #    names the best by them (a quick classifier from the score tests' tool: training one takes a minute).
@@ -189,4 +190,23 @@ timeout 60 "$LPZ" train --distributed --master --resume "$d" --set "$(nodes 9 9)
 grep -q "^final scoring: the 4 cells' scores from final_scores.csv (120 samples each; not scored again)$" \
   "$work/g3.out" || fail "summary: $(cat "$work/g3.out")"
 [ "$(grep "^best cell: " "$work/g2.out")" = "$(grep "^best cell: " "$work/g3.out")" ] || fail "the best cell changed"
+# 8. --resume of the finished run of 5, trained without final scores (no final_scores.csv): complete by its
+#    checkpoints and final mixtures, so no client is needed (the listed port has none) and it is not trained
+#    again; with master.calculate_score off nothing is done and no file changes, with it on only the scoring is.
+(cd "$d5" && find . -type f | sort | xargs md5sum) > "$work/d5.md5"
+timeout 60 "$LPZ" train --distributed --master --resume "$d5" --set "$(nodes 9 9)" > "$work/h.out" \
+  2> "$work/master-h.log" || fail "resume of a finished run: $(cat "$work/master-h.log")"
+grep -q "master.calculate_score is off: nothing to do" "$work/master-h.log" || fail "$(cat "$work/master-h.log")"
+grep -q "^training already complete: 4 cells, $total iterations$" "$work/h.out" || fail "summary: $(cat "$work/h.out")"
+(cd "$d5" && find . -type f | sort | xargs md5sum) | cmp -s - "$work/d5.md5" \
+  || fail "files changed by a resume with nothing to do"
+timeout 60 "$LPZ" train --distributed --master --resume "$d5" --set "$(nodes 9 9)" --set master.calculate_score=true \
+  --set master.score_sample_size=120 --set trainer.params.score.feature_model="$work/clf.safetensors" \
+  > "$work/h2.out" 2> "$work/master-h2.log" || fail "scoring resume of a finished run: $(cat "$work/master-h2.log")"
+grep -q "iterations, checkpoints and final mixtures): only the final scoring is left, no client is needed" \
+  "$work/master-h2.log" || fail "$(cat "$work/master-h2.log")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/h2.out" \
+  || fail "summary: $(cat "$work/h2.out")"
+[ "$(grep -c "^[0-3],$total,120,[0-9.e-]*$" "$d5/final_scores.csv")" -eq 4 ] \
+  || fail "final_scores.csv: $(cat "$d5/final_scores.csv")"
 echo "PASS"
