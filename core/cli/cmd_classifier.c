@@ -82,8 +82,13 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
             (long long)lpz_dataset_get_info(train)->count, lpz_dataset_name(train), p.epochs,
             (long long)p.batch_size, p.lr);
     lpz_classifier_report rep;
+    uint64_t digest;
+    char hex[24];
+    if (lpz_dataset_digest(train, &digest, &err))
+        goto fail;
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)digest);
     if (lpz_classifier_train(train, test, &p, &model, &rep, &err) ||
-        lpz_classifier_save(path, model, lpz_dataset_name(train), rep.test_accuracy, &err))
+        lpz_classifier_save(path, model, lpz_dataset_name(train), rep.test_accuracy, hex, &err))
         goto fail;
     printf("test accuracy: %.2f%% (%lld %s test samples)\n", 100 * rep.test_accuracy, (long long)rep.n_test,
            lpz_dataset_name(train));

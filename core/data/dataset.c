@@ -139,7 +139,9 @@ int64_t lpz_dataset_numel(const lpz_dataset *ds)
 
 int lpz_dataset_has_labels(const lpz_dataset *ds)
 {
-    return ds->ops.label != NULL;
+    /* a plugin with a label function may have unlabelled data (npy without
+     * its labels option): n_classes 0 says so */
+    return ds->ops.label != NULL && ds->info.n_classes > 0;
 }
 
 int lpz_dataset_has_original_units(const lpz_dataset *ds)
@@ -151,6 +153,43 @@ void lpz_dataset_prefetch(lpz_dataset *ds, int64_t index)
 {
     if (ds->ops.prefetch && index >= 0 && index < ds->info.count)
         ds->ops.prefetch(ds->state, index);
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+int lpz_dataset_digest(lpz_dataset *ds, uint64_t *digest, lpz_error *err)
+{
+    const lpz_dataset_info *info = &ds->info;
+    float *x = malloc((size_t)ds->numel * sizeof *x);
+    if (!x)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    uint64_t h = 1469598103934665603ull;
+    int64_t head[3] = {info->count, ds->numel, info->n_classes};
+    h = fnv(h, head, sizeof head);
+    h = fnv(h, info->sample_shape.dim, (size_t)info->sample_shape.ndim * sizeof info->sample_shape.dim[0]);
+    int64_t k = info->count < LPZ_DATASET_DIGEST_SAMPLES ? info->count : LPZ_DATASET_DIGEST_SAMPLES;
+    int rc = LPZ_OK;
+    for (int64_t j = 0; j < k && !rc; j++) {
+        int64_t i = k > 1 ? j * (info->count - 1) / (k - 1) : 0; /* the first and the last among them */
+        int32_t label = -1;
+        rc = lpz_dataset_read(ds, i, x, err);
+        if (!rc && lpz_dataset_has_labels(ds))
+            rc = lpz_dataset_label(ds, i, &label, err);
+        if (!rc) {
+            h = fnv(h, x, (size_t)ds->numel * sizeof *x);
+            h = fnv(h, &label, sizeof label);
+        }
+    }
+    free(x);
+    if (!rc)
+        *digest = h;
+    return rc;
 }
 
 int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
@@ -206,7 +245,7 @@ int lpz_dataset_read_rows(lpz_dataset *ds, const int64_t *idx, int64_t n, float 
 
 int lpz_dataset_label(lpz_dataset *ds, int64_t index, int32_t *label, lpz_error *err)
 {
-    if (!ds->ops.label)
+    if (!lpz_dataset_has_labels(ds))
         return lpz_error_set(err, LPZ_EUNSUPPORTED, "dataset %s has no labels", ds->plugin->name);
     if (index < 0 || index >= ds->info.count)
         return lpz_error_set(err, LPZ_EINVAL, "sample index %lld outside [0, %lld)", (long long)index,

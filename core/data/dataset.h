@@ -39,6 +39,16 @@ int64_t lpz_dataset_numel(const lpz_dataset *ds);
 /* 1 when the plugin provides labels. */
 int lpz_dataset_has_labels(const lpz_dataset *ds);
 
+/* A fingerprint of the data (FNV-1a 64 over the count, the sample shape,
+ * the number of classes and the values and labels of up to
+ * LPZ_DATASET_DIGEST_SAMPLES samples spread evenly over the dataset): what
+ * lpz's caches of things derived from the data (the FID classifier, the
+ * real-data statistics) are matched on, so that a file replaced by other
+ * data (of the same size) is not scored with another file's statistics. A
+ * change to samples it does not read goes unnoticed. */
+#define LPZ_DATASET_DIGEST_SAMPLES 64
+int lpz_dataset_digest(lpz_dataset *ds, uint64_t *digest, lpz_error *err);
+
 /* Writes sample `index` to out (numel floats). Checks the index and that
  * the plugin wrote only finite values in [-1, 1] (else LPZ_EFORMAT naming
  * the sample and element: a plugin bug or bad data, caught at once). */

@@ -228,17 +228,17 @@ done:
 }
 
 int lpz_classifier_save(const char *path, const lpz_model *model, const char *dataset_name, double test_accuracy,
-                        lpz_error *err)
+                        const char *data_digest, lpz_error *err)
 {
     char acc[32];
     if (isnan(test_accuracy))
         snprintf(acc, sizeof acc, "unknown");
     else
         snprintf(acc, sizeof acc, "%.6f", test_accuracy);
-    const char *keys[] = {"lpz_kind", "dataset", "test_accuracy", "input", "features"};
+    const char *keys[] = {"lpz_kind", "dataset", "test_accuracy", "input", "features", LPZ_DATA_DIGEST_KEY};
     const char *vals[] = {LPZ_CLASSIFIER_KIND, dataset_name ? dataset_name : "", acc, "1x28x28 in [-1, 1]",
-                          "fc2 logits (10)"};
-    return lpz_model_save(path, model, NULL, LPZ_ROLE_GENERATOR, keys, vals, 5, err);
+                          "fc2 logits (10)", data_digest};
+    return lpz_model_save(path, model, NULL, LPZ_ROLE_GENERATOR, keys, vals, data_digest ? 6 : 5, err);
 }
 
 int lpz_classifier_load(const char *path, lpz_model **out, lpz_error *err)

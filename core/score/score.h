@@ -108,11 +108,16 @@ int lpz_classifier_train(lpz_dataset *train, lpz_dataset *test, const lpz_classi
  * samples of ds (0 = all), in evaluation mode. */
 int lpz_classifier_accuracy(lpz_model *model, lpz_dataset *ds, int64_t max, double *accuracy, lpz_error *err);
 
+/* The metadata key of the fingerprint (lpz_dataset_digest, 16 hex digits)
+ * of the data a cached classifier was trained on, or real-data statistics
+ * were computed from. */
+#define LPZ_DATA_DIGEST_KEY "data_digest"
+
 /* Saves a classifier as safetensors (torch state_dict names, F32) with
- * metadata lpz_kind, dataset, test_accuracy, input ("1x28x28 in [-1, 1]")
- * besides lpz's format and version. */
+ * metadata lpz_kind, dataset, test_accuracy, input ("1x28x28 in [-1, 1]"),
+ * and data_digest when not NULL, besides lpz's format and version. */
 int lpz_classifier_save(const char *path, const lpz_model *model, const char *dataset_name, double test_accuracy,
-                        lpz_error *err);
+                        const char *data_digest, lpz_error *err);
 
 /* Builds a classifier and loads its weights from path (any safetensors
  * file with exactly the tensors conv1.weight ... fc2.bias in F32, e.g. one

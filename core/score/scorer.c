@@ -35,6 +35,7 @@ struct lpz_scorer {
     char classifier_path[PATH_MAX];
     int trained, stats_cached;
     uint64_t digest; /* of the classifier's parameters (0 for raw) */
+    char data_digest[24]; /* lpz_dataset_digest, hex: what the cached classifier and statistics were made from */
     int64_t sample_size;
     double *mean, *cov, *cov_sqrt;                 /* real statistics */
     int64_t real_counts[LPZ_CLASSIFIER_CLASSES]; /* real label histogram */
@@ -135,6 +136,23 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
     return LPZ_OK;
 }
 
+/* The data digest recorded in a cached file's metadata (static storage),
+ * or NULL when it has none or cannot be read. */
+static const char *cached_digest(const char *path)
+{
+    static __thread char out[24];
+    lpz_st_file f;
+    lpz_error e;
+    if (lpz_st_read(path, &f, &e))
+        return NULL;
+    const char *v = lpz_st_meta(&f, LPZ_DATA_DIGEST_KEY);
+    int ok = v && strlen(v) < sizeof out;
+    if (ok)
+        snprintf(out, sizeof out, "%s", v);
+    lpz_st_free(&f);
+    return ok ? out : NULL;
+}
+
 static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error *err)
 {
     char name[256];
@@ -151,10 +169,21 @@ static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error 
                      name) >= (int)sizeof s->classifier_path)
             return lpz_error_set(err, LPZ_EINVAL, "cache folder path is too long: %s", o->cache_dir);
         if (lpz_is_file(s->classifier_path)) {
-            int rc = lpz_classifier_load(s->classifier_path, &s->classifier, err);
-            if (rc)
-                lpz_error_hint(err, "delete %s to train the classifier again", s->classifier_path);
-            return rc;
+            /* Trained on other data (the configured file replaced, another
+             * file for the same plugin): trained again. A file without the
+             * record (an earlier lpz, or lpz classifier -o copied there) is
+             * taken as it is. */
+            const char *was = cached_digest(s->classifier_path);
+            if (was && strcmp(was, s->data_digest)) {
+                lpz_log(LPZ_LOG_INFO, "the cached FID classifier %s was trained on other %s data (data digest %s, "
+                        "now %s): training it again", s->classifier_path, lpz_dataset_name(s->ds), was,
+                        s->data_digest);
+            } else {
+                int rc = lpz_classifier_load(s->classifier_path, &s->classifier, err);
+                if (rc)
+                    lpz_error_hint(err, "delete %s to train the classifier again", s->classifier_path);
+                return rc;
+            }
         }
     }
     if (!s->has_classes)
@@ -181,7 +210,8 @@ static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error 
             100 * rep.train_accuracy);
     if (o->cache_dir) {
         if ((rc = lpz_mkdirs(o->cache_dir, err)) ||
-            (rc = lpz_classifier_save(s->classifier_path, s->classifier, lpz_dataset_name(s->ds), NAN, err)))
+            (rc = lpz_classifier_save(s->classifier_path, s->classifier, lpz_dataset_name(s->ds), NAN,
+                                      s->data_digest, err)))
             return rc;
     } else {
         s->classifier_path[0] = 0;
@@ -204,15 +234,16 @@ static int load_stats(lpz_scorer *s, const char *path, uint64_t seed)
     lpz_error e;
     if (!lpz_is_file(path) || lpz_st_read(path, &f, &e))
         return 0;
-    char want[5][64];
+    char want[6][64];
     snprintf(want[0], sizeof want[0], "%s", STATS_KIND);
     snprintf(want[1], sizeof want[1], "%lld", (long long)lpz_dataset_get_info(s->ds)->count);
     snprintf(want[2], sizeof want[2], "%lld", (long long)s->sample_size);
     snprintf(want[3], sizeof want[3], "%llu", (unsigned long long)seed);
     snprintf(want[4], sizeof want[4], "%016llx", (unsigned long long)s->digest);
-    const char *keys[5] = {"lpz_kind", "dataset_count", "sample_size", "seed", "feature_digest"};
+    snprintf(want[5], sizeof want[5], "%s", s->data_digest);
+    const char *keys[6] = {"lpz_kind", "dataset_count", "sample_size", "seed", "feature_digest", LPZ_DATA_DIGEST_KEY};
     int ok = 1;
-    for (int i = 0; i < 5 && ok; i++) {
+    for (int i = 0; i < 6 && ok; i++) {
         const char *v = lpz_st_meta(&f, keys[i]);
         ok = v && strcmp(v, want[i]) == 0;
     }
@@ -251,15 +282,16 @@ static int save_stats(const lpz_scorer *s, const char *path, uint64_t seed, lpz_
     snprintf(v[1], sizeof v[1], "%lld", (long long)s->sample_size);
     snprintf(v[2], sizeof v[2], "%llu", (unsigned long long)seed);
     snprintf(v[3], sizeof v[3], "%016llx", (unsigned long long)s->digest);
-    const char *keys[] = {"lpz_kind", "dataset", "dataset_count", "sample_size", "seed", "feature_digest"};
-    const char *vals[] = {STATS_KIND, lpz_dataset_name(s->ds), v[0], v[1], v[2], v[3]};
+    const char *keys[] = {"lpz_kind", "dataset", "dataset_count", "sample_size", "seed", "feature_digest",
+                          LPZ_DATA_DIGEST_KEY};
+    const char *vals[] = {STATS_KIND, lpz_dataset_name(s->ds), v[0], v[1], v[2], v[3], s->data_digest};
     lpz_st_tensor t[3];
     memset(t, 0, sizeof t);
     t[0] = (lpz_st_tensor){(char *)"mean", LPZ_ST_F64, 1, {s->d}, s->mean, (size_t)s->d * 8};
     t[1] = (lpz_st_tensor){(char *)"cov", LPZ_ST_F64, 2, {s->d, s->d}, s->cov, (size_t)s->d * (size_t)s->d * 8};
     t[2] = (lpz_st_tensor){(char *)"label_counts", LPZ_ST_I64, 1, {LPZ_CLASSIFIER_CLASSES}, s->real_counts,
                            8 * LPZ_CLASSIFIER_CLASSES};
-    return lpz_st_write(path, t, s->has_classes ? 3 : 2, keys, vals, 6, err);
+    return lpz_st_write(path, t, s->has_classes ? 3 : 2, keys, vals, 7, err);
 }
 
 /* Real statistics: sample_size samples drawn without replacement (every
@@ -322,7 +354,11 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
     s->numel = lpz_dataset_numel(ds);
     s->sample_size = o->sample_size;
     s->has_classes = lpz_dataset_has_labels(ds) && info->n_classes == LPZ_CLASSIFIER_CLASSES;
-    int rc = LPZ_OK;
+    uint64_t data_digest;
+    int rc = lpz_dataset_digest(ds, &data_digest, err);
+    if (rc)
+        goto fail;
+    snprintf(s->data_digest, sizeof s->data_digest, "%016llx", (unsigned long long)data_digest);
     if (lpz_classifier_accepts(&info->sample_shape)) {
         s->kind = LPZ_FEATURES_CLASSIFIER;
         s->d = LPZ_CLASSIFIER_CLASSES;

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,31 @@ static inline int dt_write(const char *path, const void *data, size_t n)
         return -1;
     size_t w = fwrite(data, 1, n, fp);
     return fclose(fp) == 0 && w == n ? 0 : -1;
+}
+
+/* A version 1.0 .npy: header dict padded to a multiple of 64 bytes. 0 on
+ * success. */
+static inline int dt_write_npy(const char *path, const char *descr, const char *fortran, const char *shape,
+                               const void *data, size_t n)
+{
+    char dict[256];
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", descr, fortran, shape);
+    int total = 10 + len + 1;
+    int pad = (64 - total % 64) % 64;
+    size_t hlen = (size_t)(len + pad + 1);
+    uint8_t *buf = malloc(10 + hlen + n);
+    if (!buf)
+        return -1;
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (uint8_t)(hlen & 0xff);
+    buf[9] = (uint8_t)(hlen >> 8);
+    memcpy(buf + 10, dict, (size_t)len);
+    memset(buf + 10 + len, ' ', (size_t)pad);
+    buf[10 + len + pad] = '\n';
+    memcpy(buf + 10 + hlen, data, n);
+    int rc = dt_write(path, buf, 10 + hlen + n);
+    free(buf);
+    return rc;
 }
 
 /* Reads a whole text file (malloc'd, NUL-terminated) or NULL. */

@@ -47,7 +47,7 @@ static int synth_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_
     else
         info->sample_shape = lpz_shape_make(1, NUMEL, 0, 0, 0);
     info->count = g_count_override ? g_count_override : s->count;
-    info->n_classes = 0;
+    info->n_classes = (int32_t)info->count; /* the labels are the indices */
     info->kind = (lpz_sample_kind)g_kind;
     *state = s;
     return LPZ_OK;

@@ -20,25 +20,10 @@ static const lpz_dataloader_ops *ops(void)
     return P->ops;
 }
 
-/* A version 1.0 .npy: header dict padded to a multiple of 64 bytes. */
 static void write_npy(const char *path, const char *descr, const char *fortran, const char *shape, const void *data,
                       size_t n)
 {
-    char dict[256];
-    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", descr, fortran, shape);
-    int total = 10 + len + 1;
-    int pad = (64 - total % 64) % 64;
-    size_t hlen = (size_t)(len + pad + 1);
-    uint8_t *buf = malloc(10 + hlen + n);
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    buf[8] = (uint8_t)(hlen & 0xff);
-    buf[9] = (uint8_t)(hlen >> 8);
-    memcpy(buf + 10, dict, (size_t)len);
-    memset(buf + 10 + len, ' ', (size_t)pad);
-    buf[10 + len + pad] = '\n';
-    memcpy(buf + 10 + hlen, data, n);
-    assert_int_equal(dt_write(path, buf, 10 + hlen + n), 0);
-    free(buf);
+    assert_int_equal(dt_write_npy(path, descr, fortran, shape, data, n), 0);
 }
 
 static int open_nf(const char *path, const char *run_dir, const char *k1, const char *v1, void **s,

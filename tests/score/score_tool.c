@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     lpz_model *m = NULL;
     if (argc == 4 && strcmp(argv[1], "classifier") == 0) {
         if (lpz_classifier_build(strtoull(argv[3], NULL, 10), 0, 0, &m, &err) ||
-            lpz_classifier_save(argv[2], m, "test", NAN, &err))
+            lpz_classifier_save(argv[2], m, "test", NAN, NULL, &err))
             return fail(&err);
         lpz_model_destroy(m);
         return 0;

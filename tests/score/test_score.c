@@ -565,7 +565,7 @@ static void test_classifier_has_torch_names_and_round_trips(void **state)
     char dir[512], path[1024];
     assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "score"), 0);
     snprintf(path, sizeof path, "%s/c.safetensors", dir);
-    assert_int_equal(lpz_classifier_save(path, m, "toy", 0.5, &err), LPZ_OK);
+    assert_int_equal(lpz_classifier_save(path, m, "toy", 0.5, NULL, &err), LPZ_OK);
     assert_int_equal(lpz_classifier_load(path, &back, &err), LPZ_OK);
     int64_t np = lpz_model_param_count(m);
     assert_int_equal(lpz_model_param_count(back), np);
@@ -663,7 +663,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     assert_int_equal(lpz_classifier_train(train, NULL, &p, &m, NULL, &err), LPZ_OK);
     snprintf(clf, sizeof clf, "%s/clf.safetensors", dir);
     snprintf(cache, sizeof cache, "%s/cache", dir);
-    assert_int_equal(lpz_classifier_save(clf, m, "fashion_mnist", NAN, &err), LPZ_OK);
+    assert_int_equal(lpz_classifier_save(clf, m, "fashion_mnist", NAN, NULL, &err), LPZ_OK);
     lpz_model_destroy(m);
 
     const int64_t n = 500;
@@ -874,7 +874,7 @@ static void test_stop_ends_a_mixture_fid_and_the_real_statistics_within_a_chunk(
     lpz_model *m = NULL;
     assert_int_equal(lpz_classifier_build(3, 0, 0, &m, &err), LPZ_OK);
     snprintf(clf, sizeof clf, "%s/clf.safetensors", dir);
-    assert_int_equal(lpz_classifier_save(clf, m, "fashion_mnist", NAN, &err), LPZ_OK);
+    assert_int_equal(lpz_classifier_save(clf, m, "fashion_mnist", NAN, NULL, &err), LPZ_OK);
     lpz_model_destroy(m);
 
     /* Set before the real statistics: the scorer is not created. */

@@ -70,7 +70,10 @@ typedef struct lpz_dataloader_ops {
      * lpz_shape_numel(&info.sample_shape) floats, every value in [-1, 1]. */
     int (*read)(void *state, int64_t index, float *out, lpz_error *err);
 
-    /* Optional (NULL when unlabelled): the class of sample `index`. */
+    /* Optional (NULL when unlabelled): the class of sample `index`, from 0
+     * to info.n_classes - 1. Called only when info.n_classes > 0, so a
+     * plugin whose data may or may not have labels sets n_classes 0 for
+     * unlabelled data. */
     int (*label)(void *state, int64_t index, int32_t *label, lpz_error *err);
 
     /* Optional: writes n samples (as produced by read or by a generator) in

@@ -1,0 +1,495 @@
+/* plugins/dataloaders/npy (alias array) - your own data from a NumPy .npy
+ * file, without writing a plugin: np.save("data.npy", x) and train.
+ *
+ * Input (option `path`, no default): an array of N samples, any dtype the
+ * SDK's npy reader takes (float32/64, (u)int8..64, bool):
+ *   (N, F)           vectors of F values           kind vector
+ *   (N, T, F)        sequences of T steps x F      kind sequence
+ *   (N, H, W)        grey images                   kind image (set kind: image)
+ *   (N, C, H, W)     images, C = 1 or 3            kind image
+ *   (N, H, W, C)     the same, channels last       kind image, channels_last: true
+ * `kind: auto` (the default) takes the kind from the number of dimensions
+ * (2 vector, 3 sequence, 4 image). `kind: vector` flattens any sample.
+ *
+ * Scaling to [-1, 1] (option `scaling`), undone by to_original_units so
+ * that generated samples come out in the data's units:
+ *   feature  (default) min-max per feature: per column of vectors, per
+ *            last-axis feature of sequences, per channel of images;
+ *   global   one min-max over the whole array;
+ *   none     the values are used as they are and must lie in [-1, 1].
+ * A feature whose values are all equal is 0 (and maps back to its value).
+ *
+ * Labels (option `labels`, optional): a .npy of N whole numbers 0..1023,
+ * one class per sample (n_classes = the largest + 1). With 10 classes and
+ * 1x28x28 images lpz's FID classifier scores the data as it does MNIST,
+ * with the inception score and the TVD of the class histogram.
+ *
+ * Both splits read the same file. Uses only the SDK.
+ */
+#include <lpz/io.h>
+#include <lpz/lpz.h>
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_CLASSES 1024
+
+typedef enum { SCALE_FEATURE, SCALE_GLOBAL, SCALE_NONE } scaling;
+
+typedef struct npy_state {
+    float *data;        /* n x numel, scaled to [-1, 1] */
+    int64_t n, numel;
+    lpz_sample_kind kind;
+    lpz_shape shape;    /* of one sample */
+    int64_t nf;         /* scaled groups: features or channels (1 for global and none) */
+    int64_t stride;     /* element e of a sample belongs to group (e / stride) % nf */
+    double *lo, *hi;    /* per group */
+    int32_t *labels;    /* n, or NULL */
+    int32_t n_classes;
+} npy_state;
+
+/* snprintf for paths: 1 when the text fit. */
+static int fmt_path(char *out, size_t size, const char *fmt, ...) LPZ_PRINTF(3, 4);
+static int fmt_path(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < size;
+}
+
+static void npy_close(void *state)
+{
+    npy_state *s = state;
+    if (!s)
+        return;
+    free(s->data);
+    free(s->lo);
+    free(s->hi);
+    free(s->labels);
+    free(s);
+}
+
+/* The option `key` as a path: as given when it exists (or is absolute),
+ * else relative to the run file's folder. */
+static void resolve(const lpz_dataset_context *ctx, const char *opt, char *path, size_t size)
+{
+    struct stat st;
+    fmt_path(path, size, "%s", opt);
+    if (opt[0] != '/' && stat(path, &st) != 0 && ctx->config_dir)
+        fmt_path(path, size, "%s/%s", ctx->config_dir, opt);
+}
+
+static int load(const lpz_dataset_context *ctx, const char *key, lpz_array *a, char *path, size_t size,
+                lpz_error *err)
+{
+    const char *opt;
+    int rc = lpz_options_get_string(ctx->options, key, &opt, err);
+    if (rc)
+        return rc;
+    resolve(ctx, opt, path, size);
+    if ((rc = lpz_npy_load(path, a, err))) {
+        if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
+            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, key), opt);
+        else if (rc == LPZ_EFORMAT && strstr(err->message, "not a .npy file"))
+            lpz_error_hint(err, "dataloader.%s must be a NumPy array saved with numpy.save (a .npy file)", key);
+    }
+    return rc;
+}
+
+static int fail_at(lpz_error *err, const lpz_dataset_context *ctx, const char *key, int rc)
+{
+    lpz_error_where(err, "%s", lpz_options_where(ctx->options, key));
+    return rc;
+}
+
+static const char *kind_text(lpz_sample_kind k)
+{
+    return k == LPZ_SAMPLE_IMAGE ? "image" : k == LPZ_SAMPLE_SEQUENCE ? "sequence" : "vector";
+}
+
+/* The sample shape and kind from the array's shape and the options. */
+static int shape_of(const lpz_dataset_context *ctx, const lpz_array *a, const char *path, int channels_last,
+                    npy_state *s, lpz_error *err)
+{
+    const char *kind;
+    int rc = lpz_options_get_string(ctx->options, "kind", &kind, err);
+    if (rc)
+        return rc;
+    int nd = a->ndim - 1; /* dimensions of one sample */
+    const int64_t *d = a->shape + 1;
+    if (nd < 1 || nd > 3) {
+        lpz_error_set(err, LPZ_EFORMAT, "array of %d dimension%s; expected (N, F) vectors, (N, T, F) sequences or "
+                      "(N, C, H, W) images", a->ndim, a->ndim == 1 ? "" : "s");
+        lpz_error_where(err, "%s", path);
+        if (a->ndim == 1)
+            lpz_error_hint(err, "one value per sample is (N, 1): numpy.save(path, x.reshape(-1, 1))");
+        return LPZ_EFORMAT;
+    }
+    if (!strcmp(kind, "auto"))
+        kind = nd == 1 ? "vector" : nd == 2 ? "sequence" : "image";
+    if (!strcmp(kind, "vector")) {
+        int64_t f = 1;
+        for (int i = 0; i < nd; i++)
+            f *= d[i];
+        s->kind = LPZ_SAMPLE_VECTOR;
+        s->shape = lpz_shape_make(1, f, 0, 0, 0);
+    } else if (!strcmp(kind, "sequence")) {
+        if (nd != 2) {
+            lpz_error_set(err, LPZ_EFORMAT, "kind sequence needs an array (N, T, F); this one has %d dimensions",
+                          a->ndim);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "set dataloader.kind to vector (any shape, flattened) or image");
+            return LPZ_EFORMAT;
+        }
+        s->kind = LPZ_SAMPLE_SEQUENCE;
+        s->shape = lpz_shape_make(2, d[0], d[1], 0, 0);
+    } else if (!strcmp(kind, "image")) {
+        int64_t c, h, w;
+        if (nd == 2) {
+            c = 1, h = d[0], w = d[1];
+        } else if (nd == 3 && channels_last) {
+            h = d[0], w = d[1], c = d[2];
+        } else if (nd == 3) {
+            c = d[0], h = d[1], w = d[2];
+        } else {
+            lpz_error_set(err, LPZ_EFORMAT, "kind image needs an array (N, H, W) or (N, C, H, W); this one has %d "
+                          "dimensions", a->ndim);
+            lpz_error_where(err, "%s", path);
+            return LPZ_EFORMAT;
+        }
+        if (c != 1 && c != 3) {
+            lpz_error_set(err, LPZ_EFORMAT, "images of %lld channels (shape (%lld, %lld, %lld, %lld)); lpz takes 1 "
+                          "(grey) or 3 (RGB)", (long long)c, (long long)a->shape[0], (long long)d[0],
+                          (long long)d[1], (long long)d[2]);
+            lpz_error_where(err, "%s", path);
+            if (!channels_last && (d[2] == 1 || d[2] == 3))
+                lpz_error_hint(err, "the array looks channels-last (N, H, W, C): set dataloader.channels_last: true");
+            else if (channels_last && (d[0] == 1 || d[0] == 3))
+                lpz_error_hint(err, "the array looks channels-first (N, C, H, W): set dataloader.channels_last: false");
+            return LPZ_EFORMAT;
+        }
+        s->kind = LPZ_SAMPLE_IMAGE;
+        s->shape = lpz_shape_make(3, c, h, w, 0);
+    } else {
+        lpz_error_set(err, LPZ_EINVAL, "kind '%s' is not auto, vector, sequence or image", kind);
+        return fail_at(err, ctx, "kind", LPZ_EINVAL);
+    }
+    if (channels_last && s->kind != LPZ_SAMPLE_IMAGE) {
+        lpz_error_set(err, LPZ_EINVAL, "channels_last applies to images; the data are read as %s",
+                      kind_text(s->kind));
+        lpz_error_hint(err, "set dataloader.kind: image for an array (N, H, W, C)");
+        return fail_at(err, ctx, "channels_last", LPZ_EINVAL);
+    }
+    s->n = a->shape[0];
+    s->numel = lpz_shape_numel(&s->shape);
+    if (s->n < 1 || s->numel < 1) {
+        lpz_error_set(err, LPZ_EFORMAT, "the array is empty (%lld samples of %lld values)", (long long)s->n,
+                      (long long)s->numel);
+        lpz_error_where(err, "%s", path);
+        return LPZ_EFORMAT;
+    }
+    return LPZ_OK;
+}
+
+/* (N, H, W, C) to (N, C, H, W), in a new buffer that replaces *data. */
+static int to_channels_first(float **data, int64_t n, int64_t c, int64_t hw, lpz_error *err)
+{
+    float *t = malloc((size_t)(n * c * hw) * sizeof *t);
+    if (!t)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld images", (long long)n);
+    const float *src = *data;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t k = 0; k < c; k++)
+                t[(i * c + k) * hw + p] = src[(i * hw + p) * c + k];
+    free(*data);
+    *data = t;
+    return LPZ_OK;
+}
+
+static int64_t group_of(const npy_state *s, int64_t e)
+{
+    return (e / s->stride) % s->nf;
+}
+
+/* Finds the groups' ranges, checks every value, and scales in place. */
+static int scale(const lpz_dataset_context *ctx, npy_state *s, scaling how, const char *path, lpz_error *err)
+{
+    if (how == SCALE_FEATURE) {
+        if (s->kind == LPZ_SAMPLE_IMAGE) { /* per channel */
+            s->nf = s->shape.dim[0];
+            s->stride = s->shape.dim[1] * s->shape.dim[2];
+        } else { /* per column of a vector, per last-axis feature of a sequence */
+            s->nf = s->shape.dim[s->shape.ndim - 1];
+            s->stride = 1;
+        }
+    } else {
+        s->nf = 1;
+        s->stride = 1;
+    }
+    s->lo = malloc((size_t)s->nf * sizeof *s->lo);
+    s->hi = malloc((size_t)s->nf * sizeof *s->hi);
+    if (!s->lo || !s->hi)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    for (int64_t g = 0; g < s->nf; g++)
+        s->lo[g] = INFINITY, s->hi[g] = -INFINITY;
+    for (int64_t i = 0; i < s->n; i++) {
+        const float *x = s->data + i * s->numel;
+        for (int64_t e = 0; e < s->numel; e++) {
+            double v = x[e];
+            if (!isfinite(v) || (how == SCALE_NONE && (v < -1.0 || v > 1.0))) {
+                lpz_error_set(err, LPZ_EFORMAT, "value %g of sample %lld, element %lld %s", v, (long long)i,
+                              (long long)e, !isfinite(v) ? (isinf(v) ? "is not finite (or beyond float32's range, "
+                                                                      "3.4e38)" : "is not a number")
+                                                         : "is outside [-1, 1]");
+                lpz_error_where(err, "%s", path);
+                if (isfinite(v))
+                    lpz_error_hint(err, "with scaling none (%s) the values must already lie in [-1, 1]; set it "
+                                   "to feature or global to scale them", lpz_options_where(ctx->options, "scaling"));
+                return LPZ_EFORMAT;
+            }
+            int64_t g = group_of(s, e);
+            if (v < s->lo[g])
+                s->lo[g] = v;
+            if (v > s->hi[g])
+                s->hi[g] = v;
+        }
+    }
+    if (how == SCALE_NONE) {
+        s->lo[0] = -1.0, s->hi[0] = 1.0; /* identity both ways */
+        return LPZ_OK;
+    }
+    for (int64_t i = 0; i < s->n; i++) {
+        float *x = s->data + i * s->numel;
+        for (int64_t e = 0; e < s->numel; e++) {
+            int64_t g = group_of(s, e);
+            double r = s->hi[g] - s->lo[g];
+            double y = r > 0 ? 2.0 * (x[e] - s->lo[g]) / r - 1.0 : 0.0;
+            x[e] = (float)(y < -1.0 ? -1.0 : y > 1.0 ? 1.0 : y);
+        }
+    }
+    return LPZ_OK;
+}
+
+static int read_labels(const lpz_dataset_context *ctx, npy_state *s, lpz_error *err)
+{
+    char path[PATH_MAX];
+    lpz_array a;
+    int rc = load(ctx, "labels", &a, path, sizeof path, err);
+    if (rc)
+        return rc;
+    if (a.count != s->n || (a.ndim != 1 && !(a.ndim == 2 && a.shape[1] == 1))) {
+        char shape[160];
+        size_t k = (size_t)snprintf(shape, sizeof shape, "(");
+        for (int i = 0; i < a.ndim && k < sizeof shape - 24; i++)
+            k += (size_t)snprintf(shape + k, sizeof shape - k, "%s%lld", i ? ", " : "", (long long)a.shape[i]);
+        snprintf(shape + k, sizeof shape - k, "%s)", a.ndim == 1 ? "," : "");
+        lpz_error_set(err, LPZ_EFORMAT, "labels of shape %s for %lld samples; expected (%lld,): one class number "
+                      "per sample", shape, (long long)s->n, (long long)s->n);
+        lpz_error_where(err, "%s", path);
+        lpz_array_free(&a);
+        return LPZ_EFORMAT;
+    }
+    if (!(s->labels = malloc((size_t)s->n * sizeof *s->labels))) {
+        lpz_array_free(&a);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    int32_t top = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        float v = a.data[i];
+        if (!(v >= 0 && v < MAX_CLASSES) || v != floorf(v)) {
+            lpz_error_set(err, LPZ_EFORMAT, "label %g of sample %lld is not a whole number from 0 to %d", (double)v,
+                          (long long)i, MAX_CLASSES - 1);
+            lpz_error_where(err, "%s", path);
+            lpz_array_free(&a);
+            return LPZ_EFORMAT;
+        }
+        s->labels[i] = (int32_t)v;
+        if (s->labels[i] > top)
+            top = s->labels[i];
+    }
+    s->n_classes = top + 1;
+    lpz_array_free(&a);
+    return LPZ_OK;
+}
+
+static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    if (!lpz_options_is_set(ctx->options, "path")) {
+        lpz_error_set(err, LPZ_EINVAL, "no input file: the option path is required");
+        lpz_error_where(err, "dataloader.path");
+        lpz_error_hint(err, "set dataloader.path to a .npy of (N, F) vectors, (N, T, F) sequences or (N, C, H, W) "
+                            "images (numpy.save)");
+        return LPZ_EINVAL;
+    }
+    const char *how_text;
+    int channels_last = 0;
+    int rc = lpz_options_get_string(ctx->options, "scaling", &how_text, err);
+    if (!rc)
+        rc = lpz_options_get_bool(ctx->options, "channels_last", &channels_last, err);
+    if (rc)
+        return rc;
+    scaling how;
+    if (!strcmp(how_text, "feature"))
+        how = SCALE_FEATURE;
+    else if (!strcmp(how_text, "global"))
+        how = SCALE_GLOBAL;
+    else if (!strcmp(how_text, "none"))
+        how = SCALE_NONE;
+    else {
+        lpz_error_set(err, LPZ_EINVAL, "scaling '%s' is not feature, global or none", how_text);
+        return fail_at(err, ctx, "scaling", LPZ_EINVAL);
+    }
+    char path[PATH_MAX];
+    lpz_array a;
+    if ((rc = load(ctx, "path", &a, path, sizeof path, err)))
+        return rc;
+    npy_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        lpz_array_free(&a);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    rc = shape_of(ctx, &a, path, channels_last, s, err);
+    s->data = a.data;
+    a.data = NULL;
+    if (!rc && channels_last)
+        rc = to_channels_first(&s->data, s->n, s->shape.dim[0], s->shape.dim[1] * s->shape.dim[2], err);
+    if (!rc)
+        rc = scale(ctx, s, how, path, err);
+    if (!rc && lpz_options_is_set(ctx->options, "labels"))
+        rc = read_labels(ctx, s, err);
+    if (rc) {
+        npy_close(s);
+        return rc;
+    }
+    info->sample_shape = s->shape;
+    info->count = s->n;
+    info->n_classes = s->n_classes;
+    info->kind = s->kind;
+    char dims[96];
+    if (s->shape.ndim == 1)
+        snprintf(dims, sizeof dims, "%lld", (long long)s->shape.dim[0]);
+    else if (s->shape.ndim == 2)
+        snprintf(dims, sizeof dims, "%lld x %lld", (long long)s->shape.dim[0], (long long)s->shape.dim[1]);
+    else
+        snprintf(dims, sizeof dims, "%lld x %lld x %lld", (long long)s->shape.dim[0], (long long)s->shape.dim[1],
+                 (long long)s->shape.dim[2]);
+    char classes[48] = "";
+    if (s->labels)
+        snprintf(classes, sizeof classes, ", %d classes", (int)s->n_classes);
+    lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (scaling %s%s)", (long long)s->n, kind_text(s->kind),
+            dims, path, how_text, classes);
+    *state = s;
+    return LPZ_OK;
+}
+
+static int npy_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    (void)err;
+    const npy_state *s = state;
+    memcpy(out, s->data + index * s->numel, (size_t)s->numel * sizeof *out);
+    return LPZ_OK;
+}
+
+static int npy_label(void *state, int64_t index, int32_t *label, lpz_error *err)
+{
+    const npy_state *s = state;
+    if (!s->labels)
+        return lpz_error_set(err, LPZ_EUNSUPPORTED, "no labels (set dataloader.labels)");
+    *label = s->labels[index];
+    return LPZ_OK;
+}
+
+static int npy_to_original(void *state, float *samples, int64_t n, lpz_error *err)
+{
+    (void)err;
+    const npy_state *s = state;
+    for (int64_t i = 0; i < n; i++) {
+        float *x = samples + i * s->numel;
+        for (int64_t e = 0; e < s->numel; e++) {
+            int64_t g = group_of(s, e);
+            x[e] = (float)((x[e] + 1.0) * 0.5 * (s->hi[g] - s->lo[g]) + s->lo[g]);
+        }
+    }
+    return LPZ_OK;
+}
+
+/* Images: a PNG grid (as the core's own rendering). Vectors and sequences:
+ * CSV in the data's units, a row per sample (and step). */
+static int npy_render(void *state, const float *samples, int64_t n, const char *path_base, lpz_error *err)
+{
+    const npy_state *s = state;
+    char path[PATH_MAX];
+    if (!fmt_path(path, sizeof path, "%s.%s", path_base, s->kind == LPZ_SAMPLE_IMAGE ? "png" : "csv")) {
+        lpz_error_set(err, LPZ_EINVAL, "output path is too long");
+        lpz_error_where(err, "%s", path_base);
+        return LPZ_EINVAL;
+    }
+    if (s->kind == LPZ_SAMPLE_IMAGE)
+        return lpz_png_save_grid(path, samples, n, (int)s->shape.dim[0], (int)s->shape.dim[1],
+                                 (int)s->shape.dim[2], 0, err);
+    int64_t t = s->kind == LPZ_SAMPLE_SEQUENCE ? s->shape.dim[0] : 1, f = s->numel / t;
+    float *copy = malloc((size_t)(n * s->numel) * sizeof *copy);
+    size_t cap = 64 + (size_t)f * 24 + (size_t)(n * t) * (48 + (size_t)f * 16);
+    char *buf = malloc(cap);
+    if (!copy || !buf) {
+        free(copy), free(buf);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory rendering %lld samples", (long long)n);
+    }
+    memcpy(copy, samples, (size_t)(n * s->numel) * sizeof *copy);
+    npy_to_original(state, copy, n, err);
+    size_t len = (size_t)snprintf(buf, cap, "sample%s", t > 1 || s->kind == LPZ_SAMPLE_SEQUENCE ? ",t" : "");
+    for (int64_t j = 0; j < f; j++)
+        len += (size_t)snprintf(buf + len, cap - len, ",feature_%lld", (long long)j);
+    len += (size_t)snprintf(buf + len, cap - len, "\n");
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = 0; k < t; k++) {
+            if (s->kind == LPZ_SAMPLE_SEQUENCE)
+                len += (size_t)snprintf(buf + len, cap - len, "%lld,%lld", (long long)i, (long long)k);
+            else
+                len += (size_t)snprintf(buf + len, cap - len, "%lld", (long long)i);
+            for (int64_t j = 0; j < f; j++)
+                len += (size_t)snprintf(buf + len, cap - len, ",%.7g", (double)copy[(i * t + k) * f + j]);
+            len += (size_t)snprintf(buf + len, cap - len, "\n");
+        }
+    free(copy);
+    int rc = lpz_file_save(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+static const lpz_option_spec npy_options[] = {
+    {"path", LPZ_OPT_STRING, NULL,
+     ".npy of N samples: (N, F) vectors, (N, T, F) sequences, (N, C, H, W) images; required"},
+    {"kind", LPZ_OPT_STRING, "auto",
+     "auto (by dimensions: 2 vector, 3 sequence, 4 image), vector (any sample flattened), sequence or image "
+     "((N, H, W) grey too)"},
+    {"channels_last", LPZ_OPT_BOOL, "false", "images stored (N, H, W, C), as most image libraries give them"},
+    {"scaling", LPZ_OPT_STRING, "feature",
+     "to [-1, 1]: feature (min-max per feature or channel), global (one min-max), none (values already in [-1, 1])"},
+    {"labels", LPZ_OPT_STRING, NULL, "optional .npy of N class numbers 0..1023 (for the FID classifier's scores)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const lpz_dataloader_ops npy_ops = {
+    .size = sizeof(lpz_dataloader_ops),
+    .open = npy_open,
+    .close = npy_close,
+    .read = npy_read,
+    .label = npy_label,
+    .render = npy_render,
+    .to_original_units = npy_to_original,
+};
+
+static const char *const npy_aliases[] = {"array", NULL};
+
+LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "npy", npy_aliases, "1.0.0",
+                  "your own data from a NumPy .npy: vectors, sequences or images, min-max scaled to [-1, 1]",
+                  npy_options, &npy_ops);
