@@ -322,7 +322,10 @@ static int read_labels(const lpz_dataset_context *ctx, npy_state *s, lpz_error *
 
 static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
 {
-    if (!lpz_options_is_set(ctx->options, "path")) {
+    const char *given = "";
+    if (lpz_options_is_set(ctx->options, "path"))
+        lpz_options_get_string(ctx->options, "path", &given, NULL);
+    if (!given[0]) {
         lpz_error_set(err, LPZ_EINVAL, "no input file: the option path is required");
         lpz_error_where(err, "dataloader.path");
         lpz_error_hint(err, "set dataloader.path to a .npy of (N, F) vectors, (N, T, F) sequences or (N, C, H, W) "
