@@ -12,8 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "config/options_internal.h"
-#include "scratch.h"
+#include "../data/data_test_util.h"
 
 #include <lpz/rng.h>
 
@@ -37,25 +36,12 @@ static int teardown(void **st)
     return 0;
 }
 
-/* A float32 .npy of the given shape text and n floats. */
+/* A float32 .npy of the given shape text and n floats, in the scratch folder. */
 static void write_npy(const char *name, const char *shape, const float *v, size_t n)
 {
-    char dict[256], path[1024];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shape);
-    int pad = (64 - (10 + len + 1) % 64) % 64;
-    size_t hlen = (size_t)(len + pad + 1);
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                              (unsigned char)(hlen >> 8)};
-    fwrite(head, 1, 10, fp);
-    fwrite(dict, 1, (size_t)len, fp);
-    for (int i = 0; i < pad; i++)
-        fputc(' ', fp);
-    fputc('\n', fp);
-    assert_int_equal(fwrite(v, sizeof *v, n, fp), n);
-    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(dt_write_npy(path, "<f4", "False", shape, v, n * sizeof *v), 0);
 }
 
 static lpz_dataset *open_npy(const char *path, const char *labels, lpz_options **o)
