@@ -101,13 +101,6 @@ done
 echo
 echo "medians per grid size:"
 for k in $grids; do
-    awk -v k="$k" '$1 == k {n++; m[n] = $2; r[n] = $3}
-        function med(v,   i, j, t) {
-            for (i = 1; i <= n; i++)
-                for (j = i + 1; j <= n; j++)
-                    if (v[j] < v[i]) {t = v[i]; v[i] = v[j]; v[j] = t}
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        END {if (n) printf "  %dx%d (%d runs): %s of 8 modes covered, %s%% of the points on the ring\n",
-                           k, k, n, med(m), med(r)}' "$rows"
+    awk -v k="$k" -f "$here/median.awk" \
+        -v fmt="  %dx%d (%d runs): %s of 8 modes covered, %s%% of the points on the ring\n" "$rows"
 done

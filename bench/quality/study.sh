@@ -102,20 +102,13 @@ for k in $grids; do
         tvd=$(awk '$1 == "TVD" {printf "%.3f", $2}' <<< "$sc")
         printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$k" "$s" "${secs:--}" "$best" "$final" "${fid:--}" \
             "${is:--}" "${tvd:--}"
-        echo "$k $final ${fid:-nan} ${is:-nan} ${tvd:-nan}" >> "$rows"
+        # medians only over runs with every score (a failed lpz score is a '-' in its row)
+        [ -n "$fid" ] && [ -n "$is" ] && [ -n "$tvd" ] && echo "$k $final $fid $is $tvd" >> "$rows"
     done
 done
 echo
 echo "medians per grid size (runs; final FID over 50000 samples; FID, inception score and TVD over $samples):"
 for k in $grids; do
-    awk -v k="$k" '$1 == k {n++; for (c = 2; c <= 5; c++) v[c, n] = $c}
-        function med(c,   i, j, t, a) {
-            for (i = 1; i <= n; i++) a[i] = v[c, i]
-            for (i = 1; i <= n; i++)
-                for (j = i + 1; j <= n; j++)
-                    if (a[j] + 0 < a[i] + 0) {t = a[i]; a[i] = a[j]; a[j] = t}
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
-        END {if (n) printf "  %dx%d (%d runs): final FID %.2f, FID %.2f, inception score %.2f, TVD %.3f\n",
-                           k, k, n, med(2), med(3), med(4), med(5)}' "$rows"
+    awk -v k="$k" -f "$here/median.awk" \
+        -v fmt="  %dx%d (%d runs): final FID %.2f, FID %.2f, inception score %.2f, TVD %.3f\n" "$rows"
 done

@@ -280,6 +280,8 @@ static int score_cells(const lpz_final_request *rq, final_row *rows, double *sco
     if (!rc)
         lpz_score_context_set_stop(ctx, rq->stop); /* within a cell's 50,000 samples, not only between cells */
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+    char run_cfg[PATH_MAX + 32]; /* named in the hint of a units mismatch */
+    snprintf(run_cfg, sizeof run_cfg, "%s/config.yml", rq->run_dir);
     for (int c = 0; c < rq->n_cells && !rc; c++) {
         if (rows[c].iterations < 0 || !isnan(rows[c].fid))
             continue;
@@ -301,8 +303,6 @@ static int score_cells(const lpz_final_request *rq, final_row *rows, double *sco
          * training. Scored against data scaled otherwise, the FID would
          * mean nothing: the cell is left unscored (a later --resume with
          * the right data scores it). */
-        char run_cfg[PATH_MAX + 32];
-        snprintf(run_cfg, sizeof run_cfg, "%s/config.yml", rq->run_dir);
         lpz_error uerr;
         lpz_error_clear(&uerr);
         if (lpz_units_record_check(dir, cfg, run_cfg, ds, &uerr)) {

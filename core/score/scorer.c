@@ -136,21 +136,20 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
     return LPZ_OK;
 }
 
-/* The data digest recorded in a cached file's metadata (static storage),
- * or NULL when it has none or cannot be read. */
-static const char *cached_digest(const char *path)
+/* Copies the data digest recorded in a cached file's metadata into out;
+ * 0 when the file has none or cannot be read. */
+static int cached_digest(const char *path, char *out, size_t size)
 {
-    static __thread char out[24];
     lpz_st_file f;
     lpz_error e;
     if (lpz_st_read(path, &f, &e))
-        return NULL;
+        return 0;
     const char *v = lpz_st_meta(&f, LPZ_DATA_DIGEST_KEY);
-    int ok = v && strlen(v) < sizeof out;
+    int ok = v && strlen(v) < size;
     if (ok)
-        snprintf(out, sizeof out, "%s", v);
+        snprintf(out, size, "%s", v);
     lpz_st_free(&f);
-    return ok ? out : NULL;
+    return ok;
 }
 
 static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error *err)
@@ -173,8 +172,8 @@ static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error 
              * file for the same plugin): trained again. A file without the
              * record (an earlier lpz, or lpz classifier -o copied there) is
              * taken as it is. */
-            const char *was = cached_digest(s->classifier_path);
-            if (was && strcmp(was, s->data_digest)) {
+            char was[sizeof s->data_digest];
+            if (cached_digest(s->classifier_path, was, sizeof was) && strcmp(was, s->data_digest)) {
                 lpz_log(LPZ_LOG_INFO, "the cached FID classifier %s was trained on other %s data (data digest %s, "
                         "now %s): training it again", s->classifier_path, lpz_dataset_name(s->ds), was,
                         s->data_digest);
