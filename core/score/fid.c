@@ -17,43 +17,120 @@ extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
 
 #define FID_MAX_DIM 4096
 
+/* Rows gathered per dsyrk: enough to run near the BLAS's speed, few enough
+ * that the buffer stays small (2 MB at Inception's 2048 features). */
+#define STATS_ROWS 128
+
+int lpz_stats_init(lpz_stats *a, int d, lpz_error *err)
+{
+    memset(a, 0, sizeof *a);
+    if (d < 1 || d > FID_MAX_DIM)
+        return lpz_error_set(err, LPZ_EINVAL, "feature size %d is outside 1..%d", d, FID_MAX_DIM);
+    size_t dd = (size_t)d * (size_t)d;
+    a->d = d;
+    a->shift = malloc((size_t)d * 2 * sizeof *a->shift);
+    a->cross = calloc(dd, sizeof *a->cross);
+    a->buf = malloc((size_t)STATS_ROWS * (size_t)d * sizeof *a->buf);
+    if (!a->shift || !a->cross || !a->buf) {
+        lpz_stats_free(a);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for the statistics of %d features", d);
+    }
+    a->sum = a->shift + d;
+    memset(a->sum, 0, (size_t)d * sizeof *a->sum);
+    return LPZ_OK;
+}
+
+void lpz_stats_free(lpz_stats *a)
+{
+    free(a->shift), free(a->cross), free(a->buf);
+    memset(a, 0, sizeof *a);
+}
+
+/* Folds the gathered rows in: centred on the shift (the first rows' mean,
+ * set by the first fold), their sum into sum and their cross products
+ * into the upper triangle of cross. */
+static void stats_fold(lpz_stats *a)
+{
+    int d = a->d;
+    int64_t k = a->pending;
+    if (!k)
+        return;
+    if (!a->n) {
+        memset(a->shift, 0, (size_t)d * sizeof *a->shift);
+        for (int64_t i = 0; i < k; i++)
+            for (int j = 0; j < d; j++)
+                a->shift[j] += a->buf[i * d + j];
+        for (int j = 0; j < d; j++)
+            a->shift[j] /= (double)k;
+    }
+    for (int64_t i = 0; i < k; i++) {
+        double *row = a->buf + i * d;
+        for (int j = 0; j < d; j++) {
+            row[j] -= a->shift[j];
+            a->sum[j] += row[j];
+        }
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)k, 1.0, a->buf, d, 1.0, a->cross, d);
+    a->n += k;
+    a->pending = 0;
+}
+
+void lpz_stats_add(lpz_stats *a, const float *rows, int64_t n)
+{
+    int d = a->d;
+    for (int64_t i = 0; i < n; i++) {
+        double *dst = a->buf + a->pending * d;
+        const float *src = rows + i * d;
+        for (int j = 0; j < d; j++)
+            dst[j] = src[j];
+        if (++a->pending == STATS_ROWS)
+            stats_fold(a);
+    }
+}
+
+int64_t lpz_stats_count(const lpz_stats *a)
+{
+    return a->n + a->pending;
+}
+
+int lpz_stats_finish(lpz_stats *a, double *mean, double *cov, lpz_error *err)
+{
+    stats_fold(a);
+    int d = a->d;
+    int64_t n = a->n;
+    if (n < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "statistics need at least 2 samples (got %lld)", (long long)n);
+    /* Shifted one-pass formula: with m the mean of the centred rows,
+     * cov = (sum of products - n m m^T) / (n - 1). The shift is close to
+     * the mean, so the subtraction loses next to nothing. */
+    for (int j = 0; j < d; j++)
+        mean[j] = a->sum[j] / (double)n;
+    for (int i = 0; i < d; i++)
+        for (int j = i; j < d; j++) {
+            double v = (a->cross[(size_t)i * d + j] - (double)n * mean[i] * mean[j]) / (double)(n - 1);
+            cov[(size_t)i * d + j] = v;
+            cov[(size_t)j * d + i] = v;
+        }
+    for (int j = 0; j < d; j++)
+        mean[j] += a->shift[j];
+    for (int j = 0; j < d; j++)
+        if (!isfinite(mean[j]) || !isfinite(cov[(size_t)j * d + j]))
+            return lpz_error_set(err, LPZ_EINVAL, "feature %d of the samples is not finite", j);
+    return LPZ_OK;
+}
+
 int lpz_feature_stats(const float *f, int64_t n, int d, double *mean, double *cov, lpz_error *err)
 {
     if (n < 2 || d < 1)
         return lpz_error_set(err, LPZ_EINVAL, "statistics need at least 2 samples (got %lld)", (long long)n);
-    memset(mean, 0, (size_t)d * sizeof *mean);
-    for (int64_t i = 0; i < n; i++)
-        for (int a = 0; a < d; a++)
-            mean[a] += f[i * d + a];
-    for (int a = 0; a < d; a++)
-        mean[a] /= (double)n;
-    /* Two passes (centred products) keep the covariance accurate when the
-     * mean is large against the spread. Upper triangle, then mirrored. */
-    memset(cov, 0, (size_t)d * (size_t)d * sizeof *cov);
-    double *c = malloc((size_t)d * sizeof *c);
-    if (!c)
-        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) {
-        for (int a = 0; a < d; a++)
-            c[a] = (double)f[i * d + a] - mean[a];
-        for (int a = 0; a < d; a++) {
-            double ca = c[a];
-            double *row = cov + (size_t)a * d;
-            for (int b = a; b < d; b++)
-                row[b] += ca * c[b];
-        }
-    }
-    free(c);
-    for (int a = 0; a < d; a++)
-        for (int b = a; b < d; b++) {
-            double v = cov[(size_t)a * d + b] / (double)(n - 1);
-            cov[(size_t)a * d + b] = v;
-            cov[(size_t)b * d + a] = v;
-        }
-    for (int a = 0; a < d; a++)
-        if (!isfinite(mean[a]) || !isfinite(cov[(size_t)a * d + a]))
-            return lpz_error_set(err, LPZ_EINVAL, "feature %d of the samples is not finite", a);
-    return LPZ_OK;
+    lpz_stats a;
+    int rc = lpz_stats_init(&a, d, err);
+    if (rc)
+        return rc;
+    lpz_stats_add(&a, f, n);
+    rc = lpz_stats_finish(&a, mean, cov, err);
+    lpz_stats_free(&a);
+    return rc;
 }
 
 /* Eigen-decomposition of a symmetric d x d matrix (in place: a becomes the

@@ -280,13 +280,16 @@ done:
 
 typedef struct feature_rows {
     lpz_score_context *ctx;
-    int64_t d;
-    float *f, *feat; /* f: GEN_CHUNK x d scratch; feat: n x d, by row */
+    float *f;           /* GEN_CHUNK x d scratch */
+    lpz_stats *sa, *sb; /* statistics of weighting a's and b's samples (sb NULL: one weighting) */
+    int64_t count;      /* rows below count are weighting a's samples, the rest b's own */
+    const int *ga, *gb;
 } feature_rows;
 
 /* Classifier features of a generator's outputs, straight from its output
- * buffer (no sample buffer is held: the quick start's would be 3 MB per
- * cell), into their rows of feat. */
+ * buffer, into the statistics of the weightings they are samples of: no
+ * sample or feature buffer is held (the quick start's samples would be
+ * 3 MB per cell, Inception features of 50,000 samples 410 MB). */
 static int emit_features(void *user, int j, const float *y, int64_t k, const int64_t *idx, lpz_error *err)
 {
     const feature_rows *fr = user;
@@ -295,8 +298,15 @@ static int emit_features(void *user, int j, const float *y, int64_t k, const int
         lpz_error_context(err, "samples of mixture generator %d", j);
         return rc;
     }
-    for (int64_t a = 0; a < k; a++)
-        memcpy(fr->feat + idx[a] * fr->d, fr->f + a * fr->d, (size_t)fr->d * sizeof *fr->feat);
+    int64_t d = fr->sa->d;
+    for (int64_t a = 0; a < k; a++) {
+        int64_t r = idx[a];
+        const float *row = fr->f + a * d;
+        if (r < fr->count)
+            lpz_stats_add(fr->sa, row, 1);
+        if (fr->sb && (r >= fr->count || fr->gb[r] == fr->ga[r]))
+            lpz_stats_add(fr->sb, row, 1);
+    }
     return LPZ_OK;
 }
 
@@ -313,6 +323,14 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
     if (count < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)count);
     int64_t d = lpz_score_feature_dim(ctx);
+    lpz_stats sa, sb;
+    memset(&sb, 0, sizeof sb);
+    if ((rc = lpz_stats_init(&sa, (int)d, err)))
+        return rc;
+    if (wb && (rc = lpz_stats_init(&sb, (int)d, err))) {
+        lpz_stats_free(&sa);
+        return rc;
+    }
     /* Rows [0, count): sample i from ga[i]; then one row for each sample
      * whose generator differs under wb (generator gen_of[row], latent
      * latent_of[row]). */
@@ -323,8 +341,7 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
     float *f = malloc((size_t)(GEN_CHUNK * d) * sizeof *f);
     float *drawn = given_latents ? NULL : malloc((size_t)(count * zn) * sizeof *drawn);
     const float *latents = given_latents ? given_latents : drawn;
-    float *feat = NULL, *fb = wb ? malloc((size_t)(count * d) * sizeof *fb) : NULL; /* fb: wb's rows, gathered */
-    if (!gen_of || !latent_of || !idx || !z || !f || !latents || (wb && !fb)) {
+    if (!gen_of || !latent_of || !idx || !z || !f || !latents) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
         goto done;
     }
@@ -340,21 +357,14 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
             gen_of[rows] = gb[i];
             latent_of[rows++] = i;
         }
-    if (!(feat = malloc((size_t)(rows * d) * sizeof *feat))) {
-        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)rows);
-        goto done;
-    }
-    feature_rows fr = {ctx, d, f, feat};
+    feature_rows fr = {ctx, f, &sa, wb ? &sb : NULL, count, ga, gb};
     if ((rc = run_rows(gens, n_gens, gen_of, latent_of, rows, latents, zn, idx, z, emit_features, &fr, err)) ||
-        (rc = lpz_score_fid_of_features(ctx, feat, count, fid_a, err)) || !wb)
+        (rc = lpz_score_fid_of_stats(ctx, &sa, fid_a, err)) || !wb)
         goto done;
-    for (int64_t i = 0, e = count; i < count; i++) {
-        const float *row = gb[i] != ga[i] ? feat + e++ * d : feat + i * d;
-        memcpy(fb + i * d, row, (size_t)d * sizeof *fb);
-    }
-    rc = lpz_score_fid_of_features(ctx, fb, count, fid_b, err);
+    rc = lpz_score_fid_of_stats(ctx, &sb, fid_b, err);
 done:
-    free(gen_of), free(latent_of), free(idx), free(z), free(f), free(drawn), free(feat), free(fb);
+    lpz_stats_free(&sa), lpz_stats_free(&sb);
+    free(gen_of), free(latent_of), free(idx), free(z), free(f), free(drawn);
     return rc;
 }
 

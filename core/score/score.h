@@ -130,6 +130,25 @@ int lpz_classifier_load(const char *path, lpz_model **out, lpz_error *err);
  * np.cov) of n feature rows (n x d floats), accumulated in double. n >= 2. */
 int lpz_feature_stats(const float *features, int64_t n, int d, double *mean, double *cov, lpz_error *err);
 
+/* The same statistics over rows added a few at a time, in memory of d x d
+ * plus 128 rows whatever the count: rows are gathered in double, centred
+ * on the first rows' mean and folded into the sums of products with BLAS
+ * (dsyrk). lpz_feature_stats is init, add, finish, free. */
+typedef struct lpz_stats {
+    int d;
+    int64_t n, pending; /* rows folded in; rows gathered in buf */
+    double *shift, *sum, *cross, *buf;
+} lpz_stats;
+
+/* 1 <= d <= 4096. On failure the accumulator holds nothing to free. */
+int lpz_stats_init(lpz_stats *a, int d, lpz_error *err);
+void lpz_stats_add(lpz_stats *a, const float *rows, int64_t n);
+int64_t lpz_stats_count(const lpz_stats *a);
+/* mean and cov of the rows added so far (at least 2); refuses non-finite
+ * features as lpz_feature_stats. More rows may be added afterwards. */
+int lpz_stats_finish(lpz_stats *a, double *mean, double *cov, lpz_error *err);
+void lpz_stats_free(lpz_stats *a);
+
 /* Square root of a symmetric positive semi-definite d x d matrix a:
  * V diag(sqrt(max(lambda, 0))) V^T from LAPACK's dsyevd. `out` may equal
  * `a`. Refuses non-finite input. */
@@ -253,6 +272,9 @@ int lpz_score_fid(lpz_score_context *c, const float *samples, int64_t n, double 
 int lpz_score_feature_dim(const lpz_score_context *c);
 int lpz_score_features(lpz_score_context *c, const float *samples, int64_t n, float *out, lpz_error *err);
 int lpz_score_fid_of_features(lpz_score_context *c, const float *features, int64_t n, double *fid, lpz_error *err);
+/* The FID of the rows added to acc (lpz_stats of lpz_score_feature_dim
+ * features, at least 2 rows) against the real statistics. */
+int lpz_score_fid_of_stats(lpz_score_context *c, lpz_stats *acc, double *fid, lpz_error *err);
 
 /* ---- mixtures of generators ---------------------------------------------- */
 
@@ -288,7 +310,8 @@ int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int6
  * lpz_mixture_assign's, then standard normal latents drawn from rng in
  * sample order (the samples lpz_mixture_generate would write). Each
  * generator's samples go from its output to the classifier GEN_CHUNK at a
- * time: no count x numel buffer. Generators run in their current mode.
+ * time and their features into an lpz_stats: no count x numel sample or
+ * count x d feature buffer. Generators run in their current mode.
  * Stops with LPZ_ECANCELED as the context's features do
  * (lpz_score_context_set_stop). */
 int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,

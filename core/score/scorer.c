@@ -300,8 +300,13 @@ static int compute_stats(lpz_scorer *s, uint64_t seed, volatile int *stop, lpz_e
     int64_t count = lpz_dataset_get_info(s->ds)->count, k = s->sample_size;
     int64_t *order = malloc((size_t)count * sizeof *order);
     float *x = malloc((size_t)(CHUNK * s->numel) * sizeof *x);
-    float *f = malloc((size_t)(k * s->d) * sizeof *f);
-    int rc = LPZ_OK;
+    float *f = malloc((size_t)(CHUNK * s->d) * sizeof *f); /* streamed: no k x d buffer */
+    lpz_stats acc;
+    int rc = lpz_stats_init(&acc, s->d, err);
+    if (rc) {
+        free(order), free(x), free(f);
+        return rc;
+    }
     if (!order || !x || !f) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for the real statistics (%lld samples)", (long long)k);
         goto done;
@@ -330,12 +335,13 @@ static int compute_stats(lpz_scorer *s, uint64_t seed, volatile int *stop, lpz_e
                 }
             }
         }
-        if (!rc)
-            rc = features_of(s, s->classifier, x, m, f + start * s->d, stop, err);
+        if (!rc && !(rc = features_of(s, s->classifier, x, m, f, stop, err)))
+            lpz_stats_add(&acc, f, m);
     }
     if (!rc)
-        rc = lpz_feature_stats(f, k, s->d, s->mean, s->cov, err);
+        rc = lpz_stats_finish(&acc, s->mean, s->cov, err);
 done:
+    lpz_stats_free(&acc);
     free(order), free(x), free(f);
     return rc;
 }
@@ -608,6 +614,18 @@ int lpz_score_fid_of_features(lpz_score_context *c, const float *features, int64
     if (n < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
     int rc = lpz_feature_stats(features, n, s->d, c->mean, c->cov, err);
+    return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
+}
+
+int lpz_score_fid_of_stats(lpz_score_context *c, lpz_stats *acc, double *fid, lpz_error *err)
+{
+    const lpz_scorer *s = c->s;
+    if (acc->d != s->d)
+        return lpz_error_set(err, LPZ_EINVAL, "statistics of %d features, the scorer's have %d", acc->d, s->d);
+    if (lpz_stats_count(acc) < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)",
+                             (long long)lpz_stats_count(acc));
+    int rc = lpz_stats_finish(acc, c->mean, c->cov, err);
     return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
 }
 

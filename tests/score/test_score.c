@@ -107,6 +107,83 @@ static void test_fid_of_one_dimensional_gaussians(void **state)
     assert_true(fabs(fid - 10) < 1e-12);
 }
 
+/* Two-pass reference statistics in long double. */
+static void reference_stats(const float *f, int64_t n, int d, double *mean, double *cov)
+{
+    for (int a = 0; a < d; a++) {
+        long double m = 0;
+        for (int64_t i = 0; i < n; i++)
+            m += f[i * d + a];
+        mean[a] = (double)(m / n);
+    }
+    for (int a = 0; a < d; a++)
+        for (int b = 0; b < d; b++) {
+            long double c = 0;
+            for (int64_t i = 0; i < n; i++)
+                c += ((long double)f[i * d + a] - mean[a]) * ((long double)f[i * d + b] - mean[b]);
+            cov[a * d + b] = (double)(c / (n - 1));
+        }
+}
+
+static void test_streamed_statistics_match_two_passes(void **state)
+{
+    (void)state;
+    enum { N = 1000, D = 12 };
+    /* A mean far larger than the spread (1e4 against 1): the one-pass sums
+     * would lose the covariance without the shift. */
+    double shifts[] = {0, 1e4};
+    for (int t = 0; t < 2; t++) {
+        float *f = random_features(N, D, shifts[t], 11 + t);
+        double rm[D], rc[D * D], m[D], c[D * D], m2[D], c2[D * D];
+        reference_stats(f, N, D, rm, rc);
+        lpz_stats acc;
+        lpz_error err;
+        assert_int_equal(lpz_stats_init(&acc, D, &err), LPZ_OK);
+        /* rows in pieces of 1, 7, 128, 300, ... around the 128-row folds */
+        int64_t pieces[] = {1, 7, 128, 300, 64}, at = 0;
+        for (size_t k = 0; at < N / 2; k = (k + 1) % 5) {
+            int64_t p = pieces[k] < N / 2 - at ? pieces[k] : N / 2 - at;
+            lpz_stats_add(&acc, f + at * D, p);
+            at += p;
+        }
+        assert_int_equal(lpz_stats_count(&acc), N / 2);
+        /* finishing does not end the accumulation */
+        assert_int_equal(lpz_stats_finish(&acc, m, c, &err), LPZ_OK);
+        lpz_stats_add(&acc, f + at * D, N - at);
+        assert_int_equal(lpz_stats_finish(&acc, m, c, &err), LPZ_OK);
+        assert_int_equal(lpz_feature_stats(f, N, D, m2, c2, &err), LPZ_OK);
+        for (int a = 0; a < D; a++) {
+            assert_true(fabs(m[a] - rm[a]) <= 1e-12 * (1 + fabs(rm[a])));
+            assert_true(m2[a] == m[a]);
+            for (int b = 0; b < D; b++) {
+                /* the covariances are about 1: absolute error against that */
+                assert_true(fabs(c[a * D + b] - rc[a * D + b]) <= 1e-9);
+                assert_true(c[a * D + b] == c[b * D + a]);
+                assert_true(fabs(c2[a * D + b] - rc[a * D + b]) <= 1e-9);
+            }
+        }
+        lpz_stats_free(&acc);
+        free(f);
+    }
+    /* bad input: too few rows, non-finite rows, sizes out of range */
+    lpz_stats acc;
+    lpz_error err;
+    double m[2], c[4];
+    float rows[4] = {1, 2, NAN, 3};
+    assert_int_equal(lpz_stats_init(&acc, 2, &err), LPZ_OK);
+    assert_int_equal(lpz_stats_finish(&acc, m, c, &err), LPZ_EINVAL);
+    lpz_stats_add(&acc, rows, 1);
+    assert_int_equal(lpz_stats_finish(&acc, m, c, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "at least 2 samples (got 1)"));
+    lpz_stats_add(&acc, rows + 2, 1);
+    assert_int_equal(lpz_stats_finish(&acc, m, c, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "feature 0 of the samples is not finite"));
+    lpz_stats_free(&acc);
+    assert_int_equal(lpz_stats_init(&acc, 0, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_stats_init(&acc, 4097, &err), LPZ_EINVAL);
+    lpz_stats_free(&acc); /* a failed init leaves nothing to free: harmless */
+}
+
 static void test_matrix_sqrt_of_random_spd_matrices(void **state)
 {
     (void)state;
@@ -934,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_fid_is_symmetric),
         cmocka_unit_test(test_fid_grows_with_a_shift),
         cmocka_unit_test(test_fid_of_one_dimensional_gaussians),
+        cmocka_unit_test(test_streamed_statistics_match_two_passes),
         cmocka_unit_test(test_matrix_sqrt_of_random_spd_matrices),
         cmocka_unit_test(test_maxpool_forward_and_finite_differences),
         cmocka_unit_test(test_cross_entropy_gradient_matches_finite_differences),
