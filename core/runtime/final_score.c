@@ -99,18 +99,33 @@ static int parse_score(const char *s, double *out)
 /* ---- final_scores.csv ------------------------------------------------------ */
 
 /* A cell's row: the iterations its final mixture was made after, and its
- * final FID over `samples` samples (0 and NAN while it is not scored).
- * iterations < 0: no row. */
+ * final FID over `samples` samples with the scorer `features`
+ * (lpz_scorer_identity; "" in files of an lpz before 0.1's column) (0,
+ * NAN and "" while it is not scored). iterations < 0: no row. */
 typedef struct final_row {
     long iterations;
     long samples;
     double fid;
+    char features[64];
 } final_row;
 
 static void clear_rows(final_row *rows, int n)
 {
     for (int c = 0; c < n; c++)
-        rows[c] = (final_row){-1, 0, NAN};
+        rows[c] = (final_row){-1, 0, NAN, ""};
+}
+
+/* A scorer identity as lpz_scorer_identity writes it: letters, digits, '-'. */
+static int parse_features(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s);
+    if (n >= size)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    memcpy(out, s, n + 1);
+    return 1;
 }
 
 /* Reads run_dir/final_scores.csv into rows[0..n_cells) (cleared first). A
@@ -134,7 +149,7 @@ static void read_rows(const char *run_dir, int n_cells, final_row *rows, int qui
     char *pos = data, *f[8];
     int nh = csv_line(&pos, f, 8);
     int ic = csv_column(f, nh, "cell"), ii = csv_column(f, nh, "iterations"), is = csv_column(f, nh, "samples"),
-        iv = csv_column(f, nh, "fid");
+        iv = csv_column(f, nh, "fid"), ifeat = csv_column(f, nh, "features"); /* no features: an older file */
     if (ic < 0 || ii < 0 || is < 0 || iv < 0) {
         if (!quiet)
             lpz_log(LPZ_LOG_WARN, "%s has no header 'cell,iterations,samples,fid'; its scores are not used", path);
@@ -145,14 +160,16 @@ static void read_rows(const char *run_dir, int n_cells, final_row *rows, int qui
     for (int n; (n = csv_line(&pos, f, 8)) > 0;) {
         line++;
         long cell, it, samples = 0;
-        final_row r = {0, 0, NAN};
+        final_row r = {0, 0, NAN, ""};
         int ok = n == nh && parse_long(f[ic], 0, n_cells - 1, &cell) && parse_long(f[ii], 0, INT_MAX, &it) &&
                  (!*f[is] || parse_long(f[is], 2, LONG_MAX, &samples)) && parse_score(f[iv], &r.fid) &&
-                 !*f[is] == !!isnan(r.fid) && !(r.fid < 0);
+                 !*f[is] == !!isnan(r.fid) && !(r.fid < 0) &&
+                 (ifeat < 0 || (parse_features(f[ifeat], r.features, sizeof r.features) &&
+                                !(r.features[0] && isnan(r.fid)))); /* "": not recorded (an older file) */
         if (!ok) {
             if (!bad++ && !quiet)
-                lpz_log(LPZ_LOG_WARN, "%s:%d: not a row 'cell,iterations,samples,fid' of this %d-cell run; left "
-                        "out (that cell is scored again)", path, line, n_cells);
+                lpz_log(LPZ_LOG_WARN, "%s:%d: not a row 'cell,iterations,samples,fid,features' of this %d-cell run; "
+                        "left out (that cell is scored again)", path, line, n_cells);
             continue;
         }
         r.iterations = it;
@@ -171,14 +188,15 @@ static int write_rows(const char *run_dir, int n_cells, const final_row *rows, l
     int rc = lpz_atomic_open(&f, path, err);
     if (rc)
         return rc;
-    fprintf(f.fp, "cell,iterations,samples,fid\n");
+    fprintf(f.fp, "cell,iterations,samples,fid,features\n");
     for (int c = 0; c < n_cells; c++) {
         if (rows[c].iterations < 0)
             continue;
         if (isnan(rows[c].fid)) /* %.17g: the score read back is the one computed, bit for bit */
-            fprintf(f.fp, "%d,%ld,,\n", c, rows[c].iterations);
+            fprintf(f.fp, "%d,%ld,,,\n", c, rows[c].iterations);
         else
-            fprintf(f.fp, "%d,%ld,%ld,%.17g\n", c, rows[c].iterations, rows[c].samples, rows[c].fid);
+            fprintf(f.fp, "%d,%ld,%ld,%.17g,%s\n", c, rows[c].iterations, rows[c].samples, rows[c].fid,
+                    rows[c].features);
     }
     return lpz_atomic_commit(&f, err);
 }
@@ -216,72 +234,78 @@ int lpz_run_training_complete(const char *run_dir, int n_cells, int n_iterations
 
 /* ---- scoring ------------------------------------------------------------- */
 
-/* The data to score against, for a process that has not opened them. */
-typedef struct final_data {
+/* The data to score against (opened here for a process that has not
+ * opened them), the scorer and its context. */
+typedef struct final_scorer {
     const lpz_plugin *dl_plugin, *net_plugin;
     lpz_options *dl_opts, *net_opts;
-    lpz_dataset *ds;
-    char cache[4096];
-} final_data;
+    lpz_dataset *own_ds, *ds;
+    char own_cache[4096];
+    lpz_scorer *scorer;
+    lpz_score_context *ctx;
+    char identity[64]; /* lpz_scorer_identity */
+} final_scorer;
 
-static int open_data(const lpz_final_request *rq, final_data *d, lpz_error *err)
+static int scorer_open(const lpz_final_request *rq, final_scorer *fs, lpz_error *err)
 {
     const lpz_config *cfg = rq->cfg;
-    if (!rq->registry)
-        return lpz_error_set(err, LPZ_EINVAL, "no plugins to score with");
-    int rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_DATALOADER, &d->dl_plugin, &d->dl_opts, err);
-    if (!rc)
-        rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_NETWORK, &d->net_plugin, &d->net_opts, err);
-    if (!rc)
-        rc = lpz_score_open_dataset(d->dl_plugin, d->dl_opts, cfg->general.output_dir, cfg->source_dir,
-                                    LPZ_SPLIT_TRAIN, &d->ds, d->cache, sizeof d->cache, err);
-    return rc;
-}
-
-static void close_data(final_data *d)
-{
-    lpz_dataset_close(d->ds);
-    lpz_options_destroy(d->net_opts);
-    lpz_options_destroy(d->dl_opts);
-}
-
-/* Scores the cells of rows without a score (and with a mixture), writing
- * rows to final_scores.csv after each when `save`. *done counts the cells
- * scored. */
-static int score_cells(const lpz_final_request *rq, final_row *rows, double *scores, int save, int *done,
-                       int *unscored, lpz_error *err)
-{
-    const lpz_config *cfg = rq->cfg;
-    int64_t n = cfg->master.score_sample_size;
-    final_data data;
-    memset(&data, 0, sizeof data);
-    lpz_dataset *ds = rq->ds;
-    const lpz_plugin *net_plugin = rq->net_plugin;
+    memset(fs, 0, sizeof *fs);
+    fs->ds = rq->ds;
+    fs->net_plugin = rq->net_plugin;
     const char *cache = rq->cache_dir;
     int rc = LPZ_OK;
-    if (!ds) {
-        if ((rc = open_data(rq, &data, err)))
-            goto done;
-        ds = data.ds;
-        net_plugin = data.net_plugin;
-        cache = data.cache;
+    if (!fs->ds) {
+        if (!rq->registry)
+            return lpz_error_set(err, LPZ_EINVAL, "no plugins to score with");
+        rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_DATALOADER, &fs->dl_plugin, &fs->dl_opts, err);
+        if (!rc)
+            rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_NETWORK, &fs->net_plugin, &fs->net_opts, err);
+        if (!rc)
+            rc = lpz_score_open_dataset(fs->dl_plugin, fs->dl_opts, cfg->general.output_dir, cfg->source_dir,
+                                        LPZ_SPLIT_TRAIN, &fs->own_ds, fs->own_cache, sizeof fs->own_cache, err);
+        if (rc)
+            return rc;
+        fs->ds = fs->own_ds;
+        cache = fs->own_cache;
     }
     lpz_scorer_options so = {0};
     so.feature_model = cfg->trainer.params.score.feature_model;
     so.cache_dir = cache;
-    so.sample_size = n;
+    so.sample_size = cfg->master.score_sample_size;
     so.seed = LPZ_SCORE_REAL_SEED;
     so.stop = rq->stop; /* also during the real statistics of a first scoring with this many samples */
-    lpz_scorer *scorer = NULL;
-    lpz_score_context *ctx = NULL;
-    rc = lpz_scorer_create(ds, &so, &scorer, err);
+    rc = lpz_scorer_create(fs->ds, &so, &fs->scorer, err);
     if (!rc)
-        rc = lpz_score_context_create(scorer, &ctx, err);
-    if (!rc)
-        lpz_score_context_set_stop(ctx, rq->stop); /* within a cell's 50,000 samples, not only between cells */
-    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+        rc = lpz_score_context_create(fs->scorer, &fs->ctx, err);
+    if (rc)
+        return rc;
+    lpz_score_context_set_stop(fs->ctx, rq->stop); /* within a cell's 50,000 samples, not only between cells */
+    lpz_scorer_identity(fs->scorer, fs->identity, sizeof fs->identity);
+    return LPZ_OK;
+}
+
+static void scorer_close(final_scorer *fs)
+{
+    lpz_score_context_destroy(fs->ctx);
+    lpz_scorer_destroy(fs->scorer);
+    lpz_dataset_close(fs->own_ds);
+    lpz_options_destroy(fs->net_opts);
+    lpz_options_destroy(fs->dl_opts);
+    memset(fs, 0, sizeof *fs);
+}
+
+/* Scores the cells of rows without a score (and with a mixture), writing
+ * rows to final_scores.csv after each when `save`. *done counts the cells
+ * scored, *unscored the ones left unscored with a warning. */
+static int score_cells(const lpz_final_request *rq, final_scorer *fs, final_row *rows, double *scores, int save,
+                       int *done, int *unscored, lpz_error *err)
+{
+    const lpz_config *cfg = rq->cfg;
+    int64_t n = cfg->master.score_sample_size;
+    const lpz_dataset_info *info = lpz_dataset_get_info(fs->ds);
     char run_cfg[PATH_MAX + 32]; /* named in the hint of a units mismatch */
     snprintf(run_cfg, sizeof run_cfg, "%s/config.yml", rq->run_dir);
+    int rc = LPZ_OK;
     for (int c = 0; c < rq->n_cells && !rc; c++) {
         if (rows[c].iterations < 0 || !isnan(rows[c].fid))
             continue;
@@ -305,7 +329,7 @@ static int score_cells(const lpz_final_request *rq, final_row *rows, double *sco
          * the right data scores it). */
         lpz_error uerr;
         lpz_error_clear(&uerr);
-        if (lpz_units_record_check(dir, cfg, run_cfg, ds, &uerr)) {
+        if (lpz_units_record_check(dir, cfg, run_cfg, fs->ds, &uerr)) {
             char buf[2048];
             lpz_log(LPZ_LOG_WARN, "cell %d: final mixture not scored: %s", c,
                     lpz_error_format(&uerr, buf, sizeof buf));
@@ -315,12 +339,12 @@ static int score_cells(const lpz_final_request *rq, final_row *rows, double *sco
         lpz_log(LPZ_LOG_DEBUG, "cell %d: scoring the final mixture (%lld samples)", c, (long long)n);
         lpz_mixture mix;
         memset(&mix, 0, sizeof mix);
-        rc = lpz_mixture_open(dir, NULL, net_plugin, &info->sample_shape, &cfg->network.options, &mix, err);
+        rc = lpz_mixture_open(dir, NULL, fs->net_plugin, &info->sample_shape, &cfg->network.options, &mix, err);
         lpz_rng rng; /* per cell: a cell's score does not depend on which cells were scored before it */
         lpz_rng_seed(&rng, (uint64_t)cfg->general.seed, 0x66696e616c /* "final" */ + (uint64_t)c);
         double fid = NAN;
         if (!rc)
-            rc = lpz_mixture_fid(ctx, mix.gens, mix.weights, mix.n, n,
+            rc = lpz_mixture_fid(fs->ctx, mix.gens, mix.weights, mix.n, n,
                                  (lpz_mix_mode)cfg->trainer.mixture_generator_samples_mode, &rng, &fid, err);
         lpz_mixture_close(&mix);
         if (rc) {
@@ -331,16 +355,13 @@ static int score_cells(const lpz_final_request *rq, final_row *rows, double *sco
         scores[c] = fid;
         rows[c].samples = (long)n;
         rows[c].fid = fid;
+        snprintf(rows[c].features, sizeof rows[c].features, "%s", fs->identity);
         (*done)++;
         lpz_log(LPZ_LOG_INFO, "cell %d: final mixture FID %.4f (%lld samples)", c, fid, (long long)n);
         lpz_error werr;
         if (save && write_rows(rq->run_dir, rq->n_cells, rows, &werr))
             lpz_log(LPZ_LOG_WARN, "final score of cell %d not saved: %s", c, werr.message);
     }
-    lpz_score_context_destroy(ctx);
-    lpz_scorer_destroy(scorer);
-done:
-    close_data(&data);
     return rc;
 }
 
@@ -356,6 +377,8 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
     for (int c = 0; c < rq->n_cells; c++)
         scores[c] = NAN;
     final_row *rows = malloc((size_t)rq->n_cells * sizeof *rows), *old = malloc((size_t)rq->n_cells * sizeof *old);
+    final_scorer fs;
+    memset(&fs, 0, sizeof fs);
     lpz_error err;
     lpz_error_clear(&err);
     int rc = LPZ_OK;
@@ -364,11 +387,12 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
         goto done;
     }
     /* Scores of an earlier scoring of the same mixtures (the same cell
-     * after as many iterations) with as many samples are taken as they are:
-     * scoring again would draw other samples and give other numbers. */
+     * after as many iterations) with as many samples, the same features
+     * and the same data are taken as they are: scoring again would draw
+     * other samples and give other numbers. */
     read_rows(rq->run_dir, rq->n_cells, old, 0);
     clear_rows(rows, rq->n_cells);
-    int other_size = 0, trained_on = 0;
+    int other_size = 0, trained_on = 0, with_features = 0;
     long other_n = 0;
     for (int c = 0; c < rq->n_cells; c++) {
         if (rq->iterations[c] < 0)
@@ -386,8 +410,7 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
             rows[c] = old[c];
             scores[c] = old[c].fid;
             out->reused++;
-            lpz_log(LPZ_LOG_INFO, "cell %d: final mixture FID %.4f (%ld samples; from %s)", c, old[c].fid, n,
-                    LPZ_FINAL_SCORES_FILE);
+            with_features += old[c].features[0] != '\0';
         }
     }
     if (other_size)
@@ -406,6 +429,50 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
         save = 0;
         lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s", werr.message);
     }
+    /* The scorer: for the cells to score, and to check that the saved
+     * scores were measured with the features and data at hand (a feature
+     * model set since, a classifier trained anew, other data: a saved FID
+     * would not compare with the others, nor mean what the summary says).
+     * Saved scores of an lpz that did not record the features are taken. */
+    if (out->cells > out->reused || with_features) {
+        lpz_error serr;
+        lpz_error_clear(&serr);
+        rc = scorer_open(rq, &fs, &serr);
+        if (rc && rc != LPZ_ECANCELED && out->reused == out->cells) {
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "master.calculate_score: the saved final scores are taken unchecked: whether they "
+                    "were measured with these features and data is not known (%s)",
+                    lpz_error_format(&serr, buf, sizeof buf));
+            rc = LPZ_OK;
+        } else if (rc) {
+            err = serr;
+            goto done;
+        }
+    }
+    int other_features = 0;
+    for (int c = 0; c < rq->n_cells; c++) {
+        if (isnan(rows[c].fid) || !rows[c].features[0] || !fs.scorer || !strcmp(rows[c].features, fs.identity))
+            continue;
+        lpz_log(LPZ_LOG_DEBUG, "cell %d: final score of %s measured with %s, the scorer now is %s", c,
+                LPZ_FINAL_SCORES_FILE, rows[c].features, fs.identity);
+        rows[c] = (final_row){rows[c].iterations, 0, NAN, ""};
+        scores[c] = NAN;
+        out->reused--;
+        other_features++;
+    }
+    if (other_features) {
+        const char *now = lpz_scorer_classifier_path(fs.scorer);
+        lpz_log(LPZ_LOG_INFO, "master.calculate_score: %s holds the final scores of %d cell%s measured with other "
+                "features or other data than this scoring's (features: %s): scoring %s again", LPZ_FINAL_SCORES_FILE,
+                other_features, other_features == 1 ? "" : "s", now[0] ? now : "raw sample values",
+                other_features == 1 ? "it" : "them");
+        if (save && write_rows(rq->run_dir, rq->n_cells, rows, &werr))
+            lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s", werr.message);
+    }
+    for (int c = 0; c < rq->n_cells; c++)
+        if (rq->iterations[c] >= 0 && !isnan(rows[c].fid))
+            lpz_log(LPZ_LOG_INFO, "cell %d: final mixture FID %.4f (%ld samples; from %s)", c, rows[c].fid, n,
+                    LPZ_FINAL_SCORES_FILE);
     if (out->reused == out->cells) {
         if (out->cells)
             lpz_log(LPZ_LOG_INFO, "master.calculate_score: the final scores of every cell over %ld samples are in "
@@ -414,8 +481,9 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
     }
     lpz_log(LPZ_LOG_INFO, "master.calculate_score: scoring the final mixtures of %d cell%s with %ld samples each "
             "(FID; master.score_sample_size)", out->cells - out->reused, out->cells - out->reused == 1 ? "" : "s", n);
-    rc = score_cells(rq, rows, scores, save, &out->scored, &out->unscored, &err);
+    rc = score_cells(rq, &fs, rows, scores, save, &out->scored, &out->unscored, &err);
 done:
+    scorer_close(&fs);
     out->seconds = now_s() - t0;
     if (rc == LPZ_ECANCELED) {
         out->state = LPZ_FINAL_STOPPED;

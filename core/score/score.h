@@ -231,6 +231,13 @@ const char *lpz_scorer_classifier_path(const lpz_scorer *s);
 int lpz_scorer_trained_classifier(const lpz_scorer *s);
 /* 1 when the real statistics were read from the cache. */
 int lpz_scorer_stats_cached(const lpz_scorer *s);
+/* What the scorer's FIDs are measured with, as text without commas or
+ * spaces (at most 63 characters): the kind of features, the digest of the
+ * classifier's weights (of the Inception file's name, size and time), and
+ * the data's digest (lpz_dataset_digest), e.g.
+ * "classifier-0123456789abcdef-data-fedcba9876543210". FIDs over as many
+ * samples by scorers of the same identity are comparable. */
+void lpz_scorer_identity(const lpz_scorer *s, char *out, size_t size);
 
 /* A per-thread context: its own classifier copy and scratch. Any number
  * of contexts of one scorer may be used at once, each by one thread. */

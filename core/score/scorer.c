@@ -479,6 +479,14 @@ const char *lpz_scorer_classifier_path(const lpz_scorer *s)
     return s->classifier_path;
 }
 
+void lpz_scorer_identity(const lpz_scorer *s, char *out, size_t size)
+{
+    const char *kind = s->kind == LPZ_FEATURES_CLASSIFIER ? "classifier"
+                       : s->kind == LPZ_FEATURES_INCEPTION ? "inception"
+                                                           : "raw";
+    snprintf(out, size, "%s-%016llx-data-%s", kind, (unsigned long long)s->digest, s->data_digest);
+}
+
 int lpz_scorer_trained_classifier(const lpz_scorer *s)
 {
     return s->trained;

@@ -144,7 +144,7 @@ grep -q "^best cell: [0-3] (final FID [0-9.]* over 120 samples)$" "$work/f.out" 
 grep -q "^trained 4 cells on 4 clients in [0-9.]* s (median " "$work/f.out" || fail "summary: $(cat "$work/f.out")"
 grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/f.out" || fail "summary: $(cat "$work/f.out")"
 d=$(run_dir "$work/f")
-[ "$(grep -c "^[0-3],1,120,[0-9.e-]*$" "$d/final_scores.csv")" -eq 4 ] \
+[ "$(grep -cE "^[0-3],1,120,[0-9.e-]+,classifier-[0-9a-f]{16}-data-[0-9a-f]{16}$" "$d/final_scores.csv")" -eq 4 ] \
   || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
 # 7. Ctrl-C inside a cell's final scoring (50,000 samples): the master stops there, exits 130 and says the training
 #    is complete; --resume then only scores, on no client at all (the listed port has none), and a second --resume
@@ -207,6 +207,6 @@ grep -q "iterations, checkpoints and final mixtures): only the final scoring is 
   "$work/master-h2.log" || fail "$(cat "$work/master-h2.log")"
 grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/h2.out" \
   || fail "summary: $(cat "$work/h2.out")"
-[ "$(grep -c "^[0-3],$total,120,[0-9.e-]*$" "$d5/final_scores.csv")" -eq 4 ] \
+[ "$(grep -cE "^[0-3],$total,120,[0-9.e-]+,classifier-[0-9a-f]{16}-data-[0-9a-f]{16}$" "$d5/final_scores.csv")" -eq 4 ] \
   || fail "final_scores.csv: $(cat "$d5/final_scores.csv")"
 echo "PASS"

@@ -9,6 +9,9 @@
 . "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 # A freshly initialised classifier as the feature model (training one takes a minute).
 "$LPZ_BUILD_DIR/tests/score_tool" classifier "$work/clf.safetensors" 1
+"$LPZ_BUILD_DIR/tests/score_tool" classifier "$work/clf2.safetensors" 2
+# final_scores.csv's features column: what the FIDs were measured with (lpz_scorer_identity)
+FEATURES='classifier-[0-9a-f]{16}-data-[0-9a-f]{16}'
 FIN=(--set master.calculate_score=true --set trainer.params.score.feature_model="$work/clf.safetensors")
 # best_of RUN_DIR: "FID cell" of the lowest final FID in its final_scores.csv, the FID as the summary prints it
 best_of() { awk -F, 'NR > 1 && $4 != "" {print $4, $1}' "$1/final_scores.csv" | sort -g | head -n 1 \
@@ -57,7 +60,7 @@ scoring=$(sed -n 's/^final scoring: stopped after \([0-9.]*\) s .*/\1/p' "$work/
 awk -v t="$trained" -v s="$scoring" -v w="$wall" 'BEGIN {exit !(t + s <= w + 0.2)}' \
   || fail "training ($trained s) and final scoring ($scoring s) overlap in a run of $wall s"
 [ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows"
-[ "$(cat "$d/final_scores.csv")" = "$(printf 'cell,iterations,samples,fid\n0,3,,\n1,3,,\n2,3,,\n3,3,,')" ] \
+[ "$(cat "$d/final_scores.csv")" = "$(printf 'cell,iterations,samples,fid,features\n0,3,,,\n1,3,,,\n2,3,,,\n3,3,,,')" ] \
   || fail "final_scores.csv of a stopped scoring: $(cat "$d/final_scores.csv")"
 grep -q "incomplete: 0 of 4 cells scored" "$d/report.html" || fail "report.html of a stopped final scoring"
 
@@ -80,7 +83,7 @@ for f in metrics.csv timing.csv checkpoints/cell-0.safetensors master/0/mixture.
   master/3/discriminator-2.safetensors samples/cell-2/iteration-0003.png; do
   cmp -s "$work/before/$f" "$d/$f" || fail "a resume that only scores changed $f"
 done
-[ "$(grep -c "^[0-3],3,200,[0-9.e-]*$" "$d/final_scores.csv")" -eq 4 ] \
+[ "$(grep -cE "^[0-3],3,200,[0-9.e-]+,$FEATURES$" "$d/final_scores.csv")" -eq 4 ] \
   || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
 grep -q "score_sample_size: 200" "$d/config.yml" || fail "config.yml should keep the resume's --set"
 
@@ -97,7 +100,7 @@ grep -q "^final scoring: the 4 cells' scores from final_scores.csv (200 samples 
 cmp -s "$work/scores-200.csv" "$d/final_scores.csv" || fail "reused scores were rewritten"
 
 # 4. Cells without a saved score (or with one over another sample size) are scored, the others taken.
-sed -i 's/^\([23]\),3,.*$/\1,3,,/' "$d/final_scores.csv"
+sed -i 's/^\([23]\),3,.*$/\1,3,,,/' "$d/final_scores.csv"
 "$LPZ" train --resume "$d" > "$work/r3.out" 2> "$work/r3.log" || fail "partial resume: $(cat "$work/r3.log")"
 grep -q "^final scoring: 2 cells in [0-9.]* s, 2 from final_scores.csv (200 samples each)$" "$work/r3.out" \
   || fail "summary of a partial scoring: $(cat "$work/r3.out")"
@@ -118,7 +121,7 @@ grep -q "4 cells trained on since final_scores.csv was written: scoring them aga
 grep -q "^trained 4 cells in [0-9.]* s (median " "$work/r5.out" || fail "summary: $(cat "$work/r5.out")"
 grep -q "^final scoring: 4 cells in [0-9.]* s (300 samples each)$" "$work/r5.out" \
   || fail "summary: $(cat "$work/r5.out")"
-[ "$(grep -c "^[0-3],4,300,[0-9.e-]*$" "$d/final_scores.csv")" -eq 4 ] \
+[ "$(grep -cE "^[0-3],4,300,[0-9.e-]+,$FEATURES$" "$d/final_scores.csv")" -eq 4 ] \
   || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
 
 # 6. A run that trains and scores in one go gives both times, each on its own line.
@@ -176,4 +179,54 @@ touch -d "1 hour ago" "$od/master/1/mixture.yml"
 grep -q "resuming from iteration 3 of 3" "$work/o3.log" \
   || fail "the cells should be set up again: $(cat "$work/o3.log")"
 [ ! "$od/master/1/mixture.yml" -ot "$od/checkpoints/cell-1.safetensors" ] || fail "the mixture was not rewritten"
+
+# 8. The saved scores belong to the features and data they were measured with: a resume with another feature model
+#    took the other classifier's FIDs as they were (and a partial rescoring mixed both). Now such cells are scored
+#    again, and final_scores.csv says with what; a file of an lpz without the column is taken as before.
+"$LPZ" train --resume "$d" --set master.score_sample_size=300 > "$work/f0.out" 2> "$work/f0.log" \
+  || fail "$(cat "$work/f0.log")"
+grep -q "^final scoring: the 4 cells' scores from final_scores.csv (300 samples each; not scored again)$" \
+  "$work/f0.out" || fail "the same features: the saved scores should be taken: $(cat "$work/f0.out")"
+feat1=$(awk -F, 'NR == 2 {print $5}' "$d/final_scores.csv")
+cp "$d/final_scores.csv" "$work/scores-clf1.csv"
+"$LPZ" train --resume "$d" --set master.score_sample_size=300 \
+  --set trainer.params.score.feature_model="$work/clf2.safetensors" > "$work/f1.out" 2> "$work/f1.log" \
+  || fail "resume with another feature model: $(cat "$work/f1.log")"
+grep -q "holds the final scores of 4 cells measured with other features or other data than this scoring's (features: $work/clf2.safetensors): scoring them again" \
+  "$work/f1.log" || fail "the log should say why the cells are scored again: $(cat "$work/f1.log")"
+grep -q "^final scoring: 4 cells in [0-9.]* s (300 samples each)$" "$work/f1.out" \
+  || fail "another feature model: every cell should be scored again: $(cat "$work/f1.out")"
+feat2=$(awk -F, 'NR == 2 {print $5}' "$d/final_scores.csv")
+[ -n "$feat2" ] && [ "$feat1" != "$feat2" ] || fail "the features column should change: '$feat1' -> '$feat2'"
+[ "$(grep -cE "^[0-3],4,300,[0-9.e-]+,$feat2$" "$d/final_scores.csv")" -eq 4 ] \
+  || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
+cmp -s "$work/scores-clf1.csv" "$d/final_scores.csv" && fail "the other classifier gave the same file"
+# Half the cells measured with the first classifier: only those are scored again.
+awk -F, -v OFS=, -v f="$feat1" 'NR > 1 && $1 >= 2 {$5 = f} 1' "$d/final_scores.csv" > "$work/mixed.csv"
+cp "$work/mixed.csv" "$d/final_scores.csv"
+cp "$d/final_scores.csv" "$work/scores-clf2.csv"
+"$LPZ" train --resume "$d" --set master.score_sample_size=300 \
+  --set trainer.params.score.feature_model="$work/clf2.safetensors" > "$work/f2.out" 2> "$work/f2.log" \
+  || fail "$(cat "$work/f2.log")"
+grep -q "holds the final scores of 2 cells measured with other features" "$work/f2.log" || fail "$(cat "$work/f2.log")"
+grep -q "^final scoring: 2 cells in [0-9.]* s, 2 from final_scores.csv (300 samples each)$" "$work/f2.out" \
+  || fail "summary: $(cat "$work/f2.out")"
+[ "$(grep -cE "^[0-3],4,300,[0-9.e-]+,$feat2$" "$d/final_scores.csv")" -eq 4 ] \
+  || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
+# A file without the features column (an earlier lpz): its scores are taken as they are.
+printf 'cell,iterations,samples,fid\n' > "$d/final_scores.csv"
+awk -F, -v OFS=, 'NR > 1 {print $1, $2, $3, $4}' "$work/scores-clf2.csv" >> "$d/final_scores.csv"
+cp "$d/final_scores.csv" "$work/old-format.csv"
+"$LPZ" train --resume "$d" --set master.score_sample_size=300 > "$work/f3.out" 2> "$work/f3.log" \
+  || fail "$(cat "$work/f3.log")"
+grep -q "^final scoring: the 4 cells' scores from final_scores.csv (300 samples each; not scored again)$" \
+  "$work/f3.out" || fail "a file without features should be taken: $(cat "$work/f3.out")"
+# (rewritten with the column, empty: not known)
+[ "$(cut -d, -f1-4 "$d/final_scores.csv" | tail -n +2)" = "$(tail -n +2 "$work/old-format.csv")" ] \
+  && [ "$(cut -d, -f5 "$d/final_scores.csv" | sort -u | tr '\n' ' ')" = " features " ] \
+  || fail "the taken scores changed: $(cat "$d/final_scores.csv")"
+"$LPZ" train --resume "$d" --set master.score_sample_size=300 > "$work/f4.out" 2> "$work/f4.log" \
+  || fail "$(cat "$work/f4.log")"
+grep -q "^final scoring: the 4 cells' scores from final_scores.csv (300 samples each; not scored again)$" \
+  "$work/f4.out" || fail "scores without features, once rewritten, should still be taken: $(cat "$work/f4.out")"
 echo "e2e final score: all checks passed"
