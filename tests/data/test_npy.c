@@ -349,6 +349,199 @@ static void bad_input(void **st)
     expect_error("images of 5 channels", &err, rc);
 }
 
+/* Writes text to a file of the scratch folder. */
+static void put(const char *name, const char *text)
+{
+    assert_int_equal(dt_write(in_dir(name), text, strlen(text)), 0);
+}
+
+/* CSV tables: header, delimiters, quotes, comments, a byte-order mark and
+ * CRLF, a label column, numpy.savetxt's blank-separated output, names
+ * back in the rendered CSV, sample_shape for CSV rows and .npy arrays. */
+static void csv_tables(void **st)
+{
+    (void)st;
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    float x[4];
+    /* commas and a header; the label column by name, left out of the values */
+    put("flows.csv", "duration,bytes,class,packets\n0.5,1500,1,3\n1.5,40,0,1\n\n2.5,790,2,2\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "flows.csv", "label_column", "class", NULL), LPZ_OK);
+    assert_int_equal(info.kind, LPZ_SAMPLE_VECTOR);
+    assert_int_equal(info.sample_shape.dim[0], 3);
+    assert_int_equal(info.count, 3);
+    assert_int_equal(info.n_classes, 3);
+    int32_t y;
+    assert_int_equal(ops()->label(s, 2, &y, &err), LPZ_OK);
+    assert_int_equal(y, 2);
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    assert_float_equal(x[0], 0.0f, 1e-6);  /* duration 1.5 of 0.5 .. 2.5 */
+    assert_float_equal(x[1], -1.0f, 1e-6); /* bytes 40: the minimum */
+    assert_float_equal(x[2], -1.0f, 1e-6); /* packets 1: the minimum */
+    /* generated samples come back as a table with the same names */
+    assert_int_equal(ops()->render(s, x, 1, in_dir("gen"), &err), LPZ_OK);
+    char *csv = dt_slurp(in_dir("gen.csv"));
+    assert_non_null(csv);
+    assert_ptr_equal(strstr(csv, "sample,duration,bytes,packets\n0,1.5,40,1\n"), csv);
+    free(csv);
+    ops()->close(s);
+    /* semicolons, quoted names (a comma inside, a doubled quote), a BOM, CRLF, comment lines; the label column by
+       its number */
+    put("semi.csv", "\xEF\xBB\xBF# exported\r\n\"rate, per s\";\"say \"\"hi\"\"\";y\r\n1;2;0\r\n"
+                    "  # a note\r\n3;\"4\";1\r\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "semi.csv", "label_column", "3", NULL), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    assert_int_equal(info.sample_shape.dim[0], 2);
+    assert_int_equal(info.n_classes, 2);
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    assert_float_equal(x[1], 1.0f, 1e-6);
+    assert_int_equal(ops()->render(s, x, 1, in_dir("semi-gen"), &err), LPZ_OK);
+    csv = dt_slurp(in_dir("semi-gen.csv"));
+    assert_non_null(csv);
+    assert_ptr_equal(strstr(csv, "sample,\"rate, per s\",\"say \"\"hi\"\"\"\n"), csv);
+    free(csv);
+    ops()->close(s);
+    /* numpy.savetxt's default: blanks, no header, exponents; any file name */
+    put("saved.txt", "1.000000000000000000e+00 -2.000000000000000000e+00\n3.000000000000000000e+00 "
+                     "4.000000000000000000e+00\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "saved.txt", NULL), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    assert_int_equal(info.sample_shape.dim[0], 2);
+    assert_int_equal(info.n_classes, 0);
+    assert_int_equal(ops()->read(s, 0, x, &err), LPZ_OK);
+    assert_float_equal(x[1], -1.0f, 1e-6);
+    assert_int_equal(ops()->render(s, x, 1, in_dir("saved-gen"), &err), LPZ_OK);
+    csv = dt_slurp(in_dir("saved-gen.csv"));
+    assert_non_null(csv);
+    assert_ptr_equal(strstr(csv, "sample,feature_0,feature_1\n0,1,-2\n"), csv);
+    free(csv);
+    ops()->close(s);
+    /* tabs, and a single column */
+    put("tabs.tsv", "a\tb\n1\t2\n3\t4\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "tabs.tsv", NULL), LPZ_OK);
+    assert_int_equal(info.sample_shape.dim[0], 2);
+    ops()->close(s);
+    put("one.csv", "v\n1\n2\n5\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "one.csv", NULL), LPZ_OK);
+    assert_int_equal(info.sample_shape.dim[0], 1);
+    assert_int_equal(info.count, 3);
+    ops()->close(s);
+    /* the delimiter given: blanks inside a comma-free line are not split at */
+    put("given.csv", "1 ;2\n3 ; 4\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "given.csv", "delimiter", "semicolon", NULL), LPZ_OK);
+    assert_int_equal(info.sample_shape.dim[0], 2);
+    ops()->close(s);
+    /* sample_shape: rows of 4 pixels as 2x2 grey images (the label first, as MNIST in CSV has it) */
+    put("img.csv", "label,p1,p2,p3,p4\n7,0,255,128,0\n1,255,0,0,255\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "img.csv", "label_column", "label", "sample_shape", "2x2",
+                               "kind", "image", "scaling", "global", NULL),
+                     LPZ_OK);
+    assert_int_equal(info.kind, LPZ_SAMPLE_IMAGE);
+    assert_int_equal(info.sample_shape.ndim, 3);
+    assert_int_equal(info.sample_shape.dim[0], 1);
+    assert_int_equal(info.sample_shape.dim[1], 2);
+    assert_int_equal(info.sample_shape.dim[2], 2);
+    assert_int_equal(info.n_classes, 8);
+    assert_int_equal(ops()->read(s, 0, x, &err), LPZ_OK);
+    assert_float_equal(x[1], 1.0f, 1e-6);
+    ops()->close(s);
+    /* and a .npy of (N, 6) read as sequences of 3 steps x 2 */
+    const double six[2][6] = {{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}};
+    assert_int_equal(dt_write_npy(in_dir("six.npy"), "<f8", "False", "(2, 6)", six, sizeof six), 0);
+    assert_int_equal(open_with(&s, &info, &err, "path", "six.npy", "sample_shape", "3x2", NULL), LPZ_OK);
+    assert_int_equal(info.kind, LPZ_SAMPLE_SEQUENCE);
+    assert_int_equal(info.sample_shape.dim[0], 3);
+    assert_int_equal(info.sample_shape.dim[1], 2);
+    ops()->close(s);
+    /* format csv for a table named .npy */
+    put("table.npy", "1,2\n3,4\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "table.npy", "format", "csv", NULL), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    ops()->close(s);
+}
+
+static void csv_bad_input(void **st)
+{
+    (void)st;
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    int rc;
+    put("short.csv", "a,b,c\n1,2,3\n4,5\n");
+    rc = open_with(&s, &info, &err, "path", "short.csv", NULL);
+    expect_error("short.csv:3: 2 fields (split at commas); the header has 3 (every line needs one value per column, "
+                 "as line 1 has (the header))", &err, rc);
+    put("text.csv", "time,bytes\n0.5,1500\n1.5,many\n");
+    rc = open_with(&s, &info, &err, "path", "text.csv", NULL);
+    expect_error("text.csv:3: column 2 ('bytes'): 'many' is not a number", &err, rc);
+    put("hole.csv", "1,2\n,3\n");
+    rc = open_with(&s, &info, &err, "path", "hole.csv", NULL);
+    expect_error("hole.csv:2: column 1 is empty (a missing value)", &err, rc);
+    expect_error("dropna", &err, rc);
+    put("nan.csv", "x,y\n1,nan\n");
+    rc = open_with(&s, &info, &err, "path", "nan.csv", NULL);
+    expect_error("nan.csv:2: column 2 ('y'): 'nan' is not a finite float32 number", &err, rc);
+    put("big.csv", "1,1e39\n");
+    rc = open_with(&s, &info, &err, "path", "big.csv", NULL);
+    expect_error("'1e39' is not a finite float32 number", &err, rc);
+    put("decimal.csv", "a;b\n1,5;2\n");
+    rc = open_with(&s, &info, &err, "path", "decimal.csv", NULL);
+    expect_error("'1,5' is not a number", &err, rc);
+    expect_error("decimal comma", &err, rc);
+    put("quote.csv", "\"a,b\n1,2\n");
+    rc = open_with(&s, &info, &err, "path", "quote.csv", NULL);
+    expect_error("quote.csv:1: a quoted field does not end on its line", &err, rc);
+    put("head.csv", "# only\nx,y\n\n");
+    rc = open_with(&s, &info, &err, "path", "head.csv", NULL);
+    expect_error("no rows of numbers below the header", &err, rc);
+    put("empty.csv", "");
+    rc = open_with(&s, &info, &err, "path", "empty.csv", NULL);
+    expect_error("no rows of numbers", &err, rc);
+    assert_int_equal(dt_write(in_dir("blob.bin"), "PK\3\4\0\0\1", 7), 0);
+    rc = open_with(&s, &info, &err, "path", "blob.bin", NULL);
+    expect_error("not a text file (it holds NUL bytes)", &err, rc);
+    /* label columns */
+    put("lab.csv", "a,b,y\n1,2,0\n3,4,1.5\n");
+    rc = open_with(&s, &info, &err, "path", "lab.csv", "label_column", "class", NULL);
+    expect_error("label_column 'class' is neither a column of the header (a, b, y) nor a column number from 1 to 3",
+                 &err, rc);
+    rc = open_with(&s, &info, &err, "path", "lab.csv", "label_column", "y", NULL);
+    expect_error("lab.csv:3: label '1.5' in column 3 (the label column) is not a whole number from 0 to 1023", &err,
+                 rc);
+    put("nolab.csv", "1,2\n3,4\n");
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "label_column", "4", NULL);
+    expect_error("not a column number from 1 to 2 (the file has no header line", &err, rc);
+    put("single.csv", "y\n1\n");
+    rc = open_with(&s, &info, &err, "path", "single.csv", "label_column", "y", NULL);
+    expect_error("label_column takes it: no values are left", &err, rc);
+    assert_int_equal(dt_write_npy(in_dir("v.npy"), "<f8", "False", "(4, 3)", VEC, sizeof VEC), 0);
+    rc = open_with(&s, &info, &err, "path", "v.npy", "label_column", "1", NULL);
+    expect_error("label_column names a column of a CSV table", &err, rc);
+    const int64_t lab[4] = {0, 1, 0, 1};
+    assert_int_equal(dt_write_npy(in_dir("l.npy"), "<i8", "False", "(4,)", lab, sizeof lab), 0);
+    rc = open_with(&s, &info, &err, "path", "lab.csv", "labels", "l.npy", "label_column", "y", NULL);
+    expect_error("both labels and label_column are set", &err, rc);
+    /* options */
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "sample_shape", "3x3", NULL);
+    expect_error("sample_shape 3x3 holds 9 values, and the samples of", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "sample_shape", "2by1", NULL);
+    expect_error("sample_shape '2by1' is not 1 to 3 positive whole numbers joined by x", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "sample_shape", "1x1x1x2", NULL);
+    expect_error("is not 1 to 3 positive whole numbers", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "delimiter", "pipe", NULL);
+    expect_error("delimiter 'pipe' is not auto, comma, semicolon, tab or space", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "v.npy", "delimiter", "comma", NULL);
+    expect_error("delimiter applies to CSV tables", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "format", "xlsx", NULL);
+    expect_error("format 'xlsx' is not auto, npy or csv", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "format", "npy", NULL);
+    expect_error("numpy.save", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "missing.csv", NULL);
+    expect_error("missing.csv: cannot open: No such file or directory", &err, rc);
+    expect_error("path is missing.csv", &err, rc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +552,8 @@ int main(void)
         cmocka_unit_test(labels),
         cmocka_unit_test(core_takes_n_classes_zero_as_unlabelled),
         cmocka_unit_test(bad_input),
+        cmocka_unit_test(csv_tables),
+        cmocka_unit_test(csv_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

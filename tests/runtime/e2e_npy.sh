@@ -4,7 +4,8 @@
 # file (configuration/own-data/ring.yml) trains on it, and lpz generate
 # writes samples in the data's units (every value within the data's range,
 # as the scaling maps [-1, 1] back), lpz score scores them; channels-last
-# uint8 images train and generate image files; a missing path and a
+# uint8 images train and generate image files; the how-to's CSV table
+# trains too and generates a table with its names; a missing path and a
 # channels-last array read as channels first say what to set.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
@@ -45,6 +46,32 @@ EOF
   || fail "score failed: $(cat score.log)"
 grep -q "^FID  *[0-9.]*$" score.out || fail "score: $(cat score.out)"
 
+# The how-to's CSV section: its snippet writes ring.csv (with a header), which trains as the array did, and generated
+# samples come back as a table with the header's names, in the data's units.
+awk '/^```python$/ {on = 1; block = ""; next} /^```$/ && on {on = 0; if (block ~ /ring\.csv/) {printf "%s", block; exit}}
+     on {block = block $0 "\n"}' "$DOC" > make_csv.py
+grep -q "ring.csv" make_csv.py || fail "the how-to's CSV snippet was not found"
+/usr/bin/python3 make_csv.py || fail "the how-to's CSV snippet failed"
+[ "$(head -n 1 ring.csv)" = "x,y" ] || fail "ring.csv header: $(head -n 1 ring.csv)"
+"$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set dataloader.path=ring.csv --set general.output_dir="$work/outc" \
+  > csv.out 2> csv.log || fail "train on the CSV failed: $(cat csv.log)"
+grep -q "npy: 4000 vector samples of 2 from ring.csv (a table split at commas, with a header; scaling feature)" csv.log \
+  || fail "log: $(cat csv.log)"
+cmix=$(sed -n 's/^best mixture: //p' csv.out)
+"$LPZ" generate -f "$(dirname "$(dirname "$cmix")")/config.yml" --mixture-source "$cmix" --sample-size 300 -o genc -q \
+  > /dev/null || fail "generate (CSV) failed"
+[ "$(head -n 1 genc/samples.csv)" = "sample,x,y" ] || fail "the table's names: $(head -n 1 genc/samples.csv)"
+/usr/bin/python3 - <<'EOF' || fail "generated values outside the table's range"
+import numpy as np
+d, g = np.loadtxt("ring.csv", delimiter=",", skiprows=1), np.load("genc/samples.npy")
+lo, hi = d.min(0), d.max(0)
+assert g.shape == (300, 2) and (g >= lo - 1e-3 * (hi - lo)).all() and (g <= hi + 1e-3 * (hi - lo)).all()
+EOF
+# a bad cell names the file, line and column
+sed '5s|^[^,]*,|n/a,|' ring.csv > bad.csv
+"$LPZ" train -f "$CFG" --grid 1 --set dataloader.path=bad.csv -q > /dev/null 2> bad.log && fail "bad.csv was taken"
+grep -q "bad.csv:5: column 1 ('x'): 'n/a' is not a number" bad.log || fail "message: $(cat bad.log)"
+
 # channels-last uint8 RGB images: refused as channels first with the hint, trained with channels_last
 /usr/bin/python3 -c "
 import numpy as np
@@ -65,5 +92,7 @@ imix=$(sed -n 's/^best mixture: //p' i2.out)
 # no path: the error says what to set
 "$LPZ" train -f "$CFG" --grid 1 --set dataloader.path= -q > /dev/null 2> p.log && fail "an empty path was taken"
 grep -q "the option path is required (set dataloader.path to a .npy" p.log || fail "empty path: $(cat p.log)"
-"$LPZ" plugins -v 2>/dev/null | grep -q "channels_last" || fail "lpz plugins -v does not list the options"
+# (into a file first: grep -q ends at the first match, and lpz writing on would fail the pipeline by SIGPIPE)
+"$LPZ" plugins -v > "$work/plugins.txt" 2>/dev/null || fail "lpz plugins -v failed"
+grep -q "channels_last" "$work/plugins.txt" || fail "lpz plugins -v does not list the options"
 echo "e2e npy: the how-to's data trained, generated in its units and scored; channels-last images; errors"

@@ -1,5 +1,6 @@
 /* plugins/dataloaders/npy (alias array) - your own data from a NumPy .npy
- * file, without writing a plugin: np.save("data.npy", x) and train.
+ * file or a CSV table, without writing a plugin: np.save("data.npy", x)
+ * (or df.to_csv("data.csv", index=False)) and train.
  *
  * Input (option `path`, no default): an array of N samples, any dtype the
  * SDK's npy reader takes (float32/64, (u)int8..64, bool):
@@ -24,17 +25,29 @@
  * 1x28x28 images lpz's FID classifier scores the data as it does MNIST,
  * with the inception score and the TVD of the class histogram.
  *
+ * CSV tables (option `format`: auto takes any file not named .npy and
+ * without the .npy magic as one; csv.h): one sample per line, a header
+ * line optional, commas, semicolons, tabs or blanks between values
+ * (`delimiter`); `label_column` takes a column as the labels. The values
+ * are then (N, F) as an array's; `sample_shape` (28x28, 1x28x28, 30x4)
+ * reads every sample's values, of a table or an array, as that shape.
+ * Generated vectors render with the header's names.
+ *
  * Both splits read the same file. Uses only the SDK.
  */
+#include "csv.h"
+
 #include <lpz/io.h>
 #include <lpz/lpz.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define MAX_CLASSES 1024
@@ -51,6 +64,7 @@ typedef struct npy_state {
     double *lo, *hi;    /* per group */
     int32_t *labels;    /* n, or NULL */
     int32_t n_classes;
+    char **names;       /* a CSV header's names of the numel values of a vector, or NULL */
 } npy_state;
 
 /* snprintf for paths: 1 when the text fit. */
@@ -73,6 +87,10 @@ static void npy_close(void *state)
     free(s->lo);
     free(s->hi);
     free(s->labels);
+    if (s->names)
+        for (int64_t j = 0; j < s->numel; j++)
+            free(s->names[j]);
+    free(s->names);
     free(s);
 }
 
@@ -97,8 +115,9 @@ static int load(const lpz_dataset_context *ctx, const char *key, lpz_array *a, c
     if ((rc = lpz_npy_load(path, a, err))) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
             lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, key), opt);
-        else if (rc == LPZ_EFORMAT && strstr(err->message, "not a .npy file"))
-            lpz_error_hint(err, "dataloader.%s must be a NumPy array saved with numpy.save (a .npy file)", key);
+        else if (rc == LPZ_EFORMAT && !npy_is_npy_file(path))
+            lpz_error_hint(err, "dataloader.%s must be a NumPy array saved with numpy.save (a .npy file)%s", key,
+                           strcmp(key, "path") ? "" : ", or a CSV table (format auto or csv)");
     }
     return rc;
 }
@@ -320,6 +339,121 @@ static int read_labels(const lpz_dataset_context *ctx, npy_state *s, lpz_error *
     return LPZ_OK;
 }
 
+/* The data file: a .npy into *a, or (format csv, or auto and no .npy
+ * magic) a table into *table with *a viewing its values as (rows, cols). */
+static int open_table(const lpz_dataset_context *ctx, lpz_array *a, npy_csv *table, int *is_csv, char *path,
+                      size_t size, lpz_error *err)
+{
+    const char *format, *delim_opt, *opt;
+    int rc = lpz_options_get_string(ctx->options, "format", &format, err);
+    if (!rc)
+        rc = lpz_options_get_string(ctx->options, "delimiter", &delim_opt, err);
+    if (!rc)
+        rc = lpz_options_get_string(ctx->options, "path", &opt, err);
+    if (rc)
+        return rc;
+    memset(a, 0, sizeof *a);
+    char delim;
+    if (!strcmp(delim_opt, "auto"))
+        delim = 0;
+    else if (!strcmp(delim_opt, ",") || !strcmp(delim_opt, "comma"))
+        delim = ',';
+    else if (!strcmp(delim_opt, ";") || !strcmp(delim_opt, "semicolon"))
+        delim = ';';
+    else if (!strcmp(delim_opt, "tab") || !strcmp(delim_opt, "\t"))
+        delim = '\t';
+    else if (!strcmp(delim_opt, "space") || !strcmp(delim_opt, " ") || !strcmp(delim_opt, "blank"))
+        delim = ' ';
+    else {
+        lpz_error_set(err, LPZ_EINVAL, "delimiter '%s' is not auto, comma, semicolon, tab or space", delim_opt);
+        return fail_at(err, ctx, "delimiter", LPZ_EINVAL);
+    }
+    resolve(ctx, opt, path, size);
+    size_t len = strlen(path);
+    if (!strcmp(format, "auto")) /* a file named .npy is one (the reader says when it is not); else by its magic */
+        *is_csv = !(len >= 4 && !strcasecmp(path + len - 4, ".npy")) && !npy_is_npy_file(path);
+    else if (!strcmp(format, "csv"))
+        *is_csv = 1;
+    else if (!strcmp(format, "npy"))
+        *is_csv = 0;
+    else {
+        lpz_error_set(err, LPZ_EINVAL, "format '%s' is not auto, npy or csv", format);
+        return fail_at(err, ctx, "format", LPZ_EINVAL);
+    }
+    int has_label_col = lpz_options_is_set(ctx->options, "label_column");
+    if (has_label_col && !*is_csv) {
+        lpz_error_set(err, LPZ_EINVAL, "label_column names a column of a CSV table, and %s is a .npy", path);
+        lpz_error_hint(err, "for a .npy, set dataloader.labels to a .npy of the class numbers");
+        return fail_at(err, ctx, "label_column", LPZ_EINVAL);
+    }
+    if (has_label_col && lpz_options_is_set(ctx->options, "labels")) {
+        lpz_error_set(err, LPZ_EINVAL, "both labels and label_column are set; the classes come from one of them");
+        return fail_at(err, ctx, "label_column", LPZ_EINVAL);
+    }
+    if (!*is_csv) {
+        if (delim) {
+            lpz_error_set(err, LPZ_EINVAL, "delimiter applies to CSV tables, and %s is a .npy", path);
+            return fail_at(err, ctx, "delimiter", LPZ_EINVAL);
+        }
+        return load(ctx, "path", a, path, size, err);
+    }
+    const char *label_col = NULL;
+    if (has_label_col && (rc = lpz_options_get_string(ctx->options, "label_column", &label_col, err)))
+        return rc;
+    if ((rc = npy_csv_load(path, delim, label_col, MAX_CLASSES, table, err))) {
+        if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
+            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), opt);
+        else if (rc == LPZ_EINVAL && label_col)
+            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "label_column"), label_col);
+        return rc;
+    }
+    a->ndim = 2;
+    a->shape[0] = table->rows;
+    a->shape[1] = table->cols;
+    a->count = table->rows * table->cols;
+    a->data = table->data; /* the state takes it */
+    table->data = NULL;
+    return LPZ_OK;
+}
+
+/* sample_shape: each sample's values read as that shape ("28x28",
+ * "1x28x28", "30x4"): a (N, ...) array of as many values per sample. */
+static int reshape(const lpz_dataset_context *ctx, lpz_array *a, const char *path, lpz_error *err)
+{
+    const char *text;
+    int rc = lpz_options_get_string(ctx->options, "sample_shape", &text, err);
+    if (rc)
+        return rc;
+    int64_t dims[3], prod = 1;
+    int nd = 0;
+    const char *p = text;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 1 || v > (1LL << 31) || nd == 3 || (*end && *end != 'x' && *end != 'X')) {
+            lpz_error_set(err, LPZ_EINVAL, "sample_shape '%s' is not 1 to 3 positive whole numbers joined by x "
+                          "(28x28, 1x28x28, 30x4)", text);
+            return fail_at(err, ctx, "sample_shape", LPZ_EINVAL);
+        }
+        dims[nd++] = v;
+        prod *= v;
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    int64_t per = a->ndim >= 1 && a->shape[0] > 0 ? a->count / a->shape[0] : 0;
+    if (prod != per) {
+        lpz_error_set(err, LPZ_EINVAL, "sample_shape %s holds %lld values, and the samples of %s have %lld", text,
+                      (long long)prod, path, (long long)per);
+        return fail_at(err, ctx, "sample_shape", LPZ_EINVAL);
+    }
+    a->ndim = 1 + nd;
+    for (int i = 0; i < nd; i++)
+        a->shape[1 + i] = dims[i];
+    return LPZ_OK;
+}
+
 static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
 {
     const char *given = "";
@@ -352,16 +486,33 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
     }
     char path[PATH_MAX];
     lpz_array a;
-    if ((rc = load(ctx, "path", &a, path, sizeof path, err)))
+    npy_csv table;
+    memset(&table, 0, sizeof table);
+    int is_csv = 0;
+    if ((rc = open_table(ctx, &a, &table, &is_csv, path, sizeof path, err)))
         return rc;
+    char table_delim = table.delim;
     npy_state *s = calloc(1, sizeof *s);
     if (!s) {
         lpz_array_free(&a);
+        npy_csv_free(&table);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     }
-    rc = shape_of(ctx, &a, path, channels_last, s, err);
+    if (lpz_options_is_set(ctx->options, "sample_shape"))
+        rc = reshape(ctx, &a, path, err);
+    if (!rc)
+        rc = shape_of(ctx, &a, path, channels_last, s, err);
     s->data = a.data;
     a.data = NULL;
+    if (!rc && table.labels) {
+        s->labels = table.labels, s->n_classes = table.n_classes;
+        table.labels = NULL;
+    }
+    if (!rc && table.names && s->kind == LPZ_SAMPLE_VECTOR && table.cols == s->numel) {
+        s->names = table.names;
+        table.names = NULL;
+    }
+    npy_csv_free(&table);
     if (!rc && channels_last)
         rc = to_channels_first(&s->data, s->n, s->shape.dim[0], s->shape.dim[1] * s->shape.dim[2], err);
     if (!rc)
@@ -387,8 +538,12 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
     char classes[48] = "";
     if (s->labels)
         snprintf(classes, sizeof classes, ", %d classes", (int)s->n_classes);
-    lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (scaling %s%s)", (long long)s->n, kind_text(s->kind),
-            dims, path, how_text, classes);
+    char format[96] = "";
+    if (is_csv)
+        snprintf(format, sizeof format, "a table split at %s%s; ", npy_csv_delim_name(table_delim),
+                 s->names ? ", with a header" : "");
+    lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (%sscaling %s%s)", (long long)s->n, kind_text(s->kind),
+            dims, path, format, how_text, classes);
     *state = s;
     return LPZ_OK;
 }
@@ -440,7 +595,10 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
                                  (int)s->shape.dim[2], 0, err);
     int64_t t = s->kind == LPZ_SAMPLE_SEQUENCE ? s->shape.dim[0] : 1, f = s->numel / t;
     float *copy = malloc((size_t)(n * s->numel) * sizeof *copy);
-    size_t cap = 64 + (size_t)f * 24 + (size_t)(n * t) * (48 + (size_t)f * 16);
+    size_t names_len = 0; /* a CSV header's names, each quoted with its quotes doubled at most */
+    for (int64_t j = 0; s->names && j < f; j++)
+        names_len += 2 * strlen(s->names[j]) + 3;
+    size_t cap = 64 + (size_t)f * 24 + names_len + (size_t)(n * t) * (48 + (size_t)f * 16);
     char *buf = malloc(cap);
     if (!copy || !buf) {
         free(copy), free(buf);
@@ -449,8 +607,22 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
     memcpy(copy, samples, (size_t)(n * s->numel) * sizeof *copy);
     npy_to_original(state, copy, n, err);
     size_t len = (size_t)snprintf(buf, cap, "sample%s", t > 1 || s->kind == LPZ_SAMPLE_SEQUENCE ? ",t" : "");
-    for (int64_t j = 0; j < f; j++)
-        len += (size_t)snprintf(buf + len, cap - len, ",feature_%lld", (long long)j);
+    for (int64_t j = 0; j < f; j++) {
+        const char *name = s->names ? s->names[j] : NULL;
+        if (!name) {
+            len += (size_t)snprintf(buf + len, cap - len, ",feature_%lld", (long long)j);
+        } else if (!strpbrk(name, ",\"\r\n") && name[0] != ' ' && (!name[0] || name[strlen(name) - 1] != ' ')) {
+            len += (size_t)snprintf(buf + len, cap - len, ",%s", name);
+        } else { /* quoted, as the table had it */
+            buf[len++] = ',', buf[len++] = '"';
+            for (const char *q = name; *q; q++) {
+                if (*q == '"')
+                    buf[len++] = '"';
+                buf[len++] = *q == '\n' || *q == '\r' ? ' ' : *q;
+            }
+            buf[len++] = '"';
+        }
+    }
     len += (size_t)snprintf(buf + len, cap - len, "\n");
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = 0; k < t; k++) {
@@ -470,7 +642,8 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
 
 static const lpz_option_spec npy_options[] = {
     {"path", LPZ_OPT_STRING, NULL,
-     ".npy of N samples: (N, F) vectors, (N, T, F) sequences, (N, C, H, W) images; required"},
+     ".npy of N samples ((N, F) vectors, (N, T, F) sequences, (N, C, H, W) images) or a CSV table of N rows; "
+     "required"},
     {"kind", LPZ_OPT_STRING, "auto",
      "auto (by dimensions: 2 vector, 3 sequence, 4 image), vector (any sample flattened), sequence or image "
      "((N, H, W) grey too)"},
@@ -478,6 +651,14 @@ static const lpz_option_spec npy_options[] = {
     {"scaling", LPZ_OPT_STRING, "feature",
      "to [-1, 1]: feature (min-max per feature or channel), global (one min-max), none (values already in [-1, 1])"},
     {"labels", LPZ_OPT_STRING, NULL, "optional .npy of N class numbers 0..1023 (for the FID classifier's scores)"},
+    {"format", LPZ_OPT_STRING, "auto", "auto (a .npy by its name or first bytes, else a CSV table), npy or csv"},
+    {"delimiter", LPZ_OPT_STRING, "auto",
+     "of a CSV table: auto (the most frequent of comma, semicolon, tab on its first line; none: blanks), comma, "
+     "semicolon, tab or space"},
+    {"label_column", LPZ_OPT_STRING, NULL,
+     "of a CSV table: the column of class numbers 0..1023 (header name, or number from 1), left out of the values"},
+    {"sample_shape", LPZ_OPT_STRING, NULL,
+     "each sample's values read as this shape: 28x28 or 1x28x28 (images, with kind image), 30x4 (sequences)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -494,5 +675,5 @@ static const lpz_dataloader_ops npy_ops = {
 static const char *const npy_aliases[] = {"array", NULL};
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "npy", npy_aliases, "1.0.0",
-                  "your own data from a NumPy .npy: vectors, sequences or images, min-max scaled to [-1, 1]",
+                  "your own data from a NumPy .npy or a CSV table: vectors, sequences or images, min-max scaled to [-1, 1]",
                   npy_options, &npy_ops);

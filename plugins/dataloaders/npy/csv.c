@@ -1,0 +1,423 @@
+/* plugins/dataloaders/npy/csv.c - delimited text tables for the npy
+ * dataloader. See csv.h. */
+#include "csv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NAMES_SHOWN 8
+
+void npy_csv_free(npy_csv *c)
+{
+    if (c->names)
+        for (int64_t j = 0; j < c->cols; j++)
+            free(c->names[j]);
+    free(c->names);
+    free(c->data);
+    free(c->labels);
+    memset(c, 0, sizeof *c);
+}
+
+int npy_is_npy_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    unsigned char m[6];
+    int is = fread(m, 1, sizeof m, f) == sizeof m && !memcmp(m, "\x93NUMPY", 6);
+    fclose(f);
+    return is;
+}
+
+static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno, code = e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO;
+        lpz_error_set(err, code, "cannot open: %s", strerror(e));
+        lpz_error_where(err, "%s", path);
+        return code;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory reading %s", path);
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        char *grown = realloc(buf, cap + 1);
+        if (!grown)
+            free(buf);
+        buf = grown;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        lpz_error_set(err, LPZ_EIO, "read error");
+        lpz_error_where(err, "%s", path);
+        return LPZ_EIO;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *size = n;
+    return LPZ_OK;
+}
+
+/* Splits line (NUL-terminated, no newline) in place into at most max
+ * fields (the caller counts the delimiters for max), unquoting them; *n
+ * fields. -1 when a quoted field does not end before the delimiter. */
+static int split(char *line, char delim, char **fields, int64_t max, int64_t *n)
+{
+    int64_t k = 0;
+    char *p = line;
+    if (delim == ' ') { /* runs of blanks */
+        for (;;) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (!*p || k == max)
+                break;
+            fields[k++] = p;
+            while (*p && *p != ' ' && *p != '\t')
+                p++;
+            if (*p)
+                *p++ = '\0';
+        }
+        *n = k;
+        return 0;
+    }
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *start = p;
+        int more;
+        if (*p == '"') { /* quoted: up to the closing quote, "" is a quote */
+            char *w = p++;
+            for (;;) {
+                if (!*p)
+                    return -1;
+                if (*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p && *p != delim)
+                return -1;
+            more = *p != '\0';
+            *w = '\0'; /* w < p: the field ends before the delimiter */
+        } else {
+            while (*p && *p != delim)
+                p++;
+            char *end = p;
+            while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+            more = *p != '\0';
+            *end = '\0'; /* may overwrite the delimiter itself: `more` remembers it */
+        }
+        if (k == max)
+            return -1; /* cannot happen: max counts every delimiter */
+        fields[k++] = start;
+        if (!more)
+            break;
+        p++;
+    }
+    *n = k;
+    return 0;
+}
+
+/* A number: the whole field, finite. 1 on success. */
+static int number(const char *s, double *v)
+{
+    if (!*s)
+        return 0;
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end)
+        return 0;
+    *v = x;
+    return 1;
+}
+
+/* The delimiter of a line: the most frequent of ',', ';', tab outside
+ * quotes; none: ' ' when the line has blanks between fields, else ','. */
+static char find_delim(const char *line)
+{
+    int64_t counts[3] = {0, 0, 0};
+    int quoted = 0;
+    for (const char *p = line; *p; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            counts[0] += *p == ',', counts[1] += *p == ';', counts[2] += *p == '\t';
+    }
+    if (counts[0] >= counts[1] && counts[0] >= counts[2] && counts[0] > 0)
+        return ',';
+    if (counts[1] >= counts[2] && counts[1] > 0)
+        return ';';
+    if (counts[2] > 0)
+        return '\t';
+    const char *p = line;
+    while (*p == ' ')
+        p++;
+    while (*p && *p != ' ')
+        p++;
+    while (*p == ' ')
+        p++;
+    return *p ? ' ' : ',';
+}
+
+const char *npy_csv_delim_name(char d)
+{
+    return d == ',' ? "commas" : d == ';' ? "semicolons" : d == '\t' ? "tabs" : "blanks";
+}
+
+static int line_error(lpz_error *err, const char *path, int64_t line, int code, const char *fmt, ...)
+    LPZ_PRINTF(5, 6);
+static int line_error(lpz_error *err, const char *path, int64_t line, int code, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lpz_error_set(err, code, "%s", msg);
+    lpz_error_where(err, "%s:%lld", path, (long long)line);
+    return code;
+}
+
+/* The label column's index from its name or number; -1 with an error. */
+static int64_t label_index(const npy_csv *c, int64_t cols, const char *want, const char *path, lpz_error *err)
+{
+    if (c->names)
+        for (int64_t j = 0; j < cols; j++)
+            if (!strcmp(c->names[j], want))
+                return j;
+    char *end;
+    errno = 0;
+    long long v = strtoll(want, &end, 10);
+    if (end != want && !*end && !errno && v >= 1 && v <= cols)
+        return v - 1;
+    char names[512] = "";
+    size_t len = 0;
+    for (int64_t j = 0; c->names && j < cols && j < MAX_NAMES_SHOWN; j++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%.40s", j ? ", " : "", c->names[j]);
+    if (c->names && cols > MAX_NAMES_SHOWN)
+        snprintf(names + len, sizeof names - len, ", ...");
+    if (c->names)
+        lpz_error_set(err, LPZ_EINVAL, "label_column '%s' is neither a column of the header (%s) nor a column "
+                      "number from 1 to %lld", want, names, (long long)cols);
+    else
+        lpz_error_set(err, LPZ_EINVAL, "label_column '%s' is not a column number from 1 to %lld (the file has no "
+                      "header line to name columns)", want, (long long)cols);
+    lpz_error_where(err, "%s", path);
+    return -1;
+}
+
+/* Room for n more rows. */
+static int grow_rows(npy_csv *c, int64_t *cap, int want_labels, lpz_error *err)
+{
+    if (c->rows < *cap)
+        return LPZ_OK;
+    int64_t nc = *cap ? *cap * 2 : 1024;
+    float *d = realloc(c->data, (size_t)(nc * (c->cols > 0 ? c->cols : 1)) * sizeof *d);
+    if (!d)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows", (long long)nc);
+    c->data = d;
+    if (want_labels) {
+        int32_t *l = realloc(c->labels, (size_t)nc * sizeof *l);
+        if (!l)
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows", (long long)nc);
+        c->labels = l;
+    }
+    *cap = nc;
+    return LPZ_OK;
+}
+
+int npy_csv_load(const char *path, char delim, const char *label_column, int max_classes, npy_csv *out,
+                 lpz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    size_t size = 0;
+    int rc = read_all(path, &text, &size, err);
+    if (rc)
+        return rc;
+    rc = npy_csv_parse(text, size, path, delim, label_column, max_classes, out, err);
+    free(text);
+    return rc;
+}
+
+int npy_csv_parse(char *text, size_t size, const char *path, char delim, const char *label_column, int max_classes,
+                  npy_csv *out, lpz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = LPZ_OK;
+    npy_csv *c = out;
+    char **fields = NULL;
+    int64_t cap_fields = 0, width = -1, lab = -1, cap_rows = 0, line = 0, first_line = 0;
+    char col[128];
+    if (memchr(text, '\0', size)) {
+        lpz_error_set(err, LPZ_EFORMAT, "not a text file (it holds NUL bytes); expected a .npy or a CSV table");
+        lpz_error_where(err, "%s", path);
+        rc = LPZ_EFORMAT;
+        goto done;
+    }
+    char *p = text;
+    if (!strncmp(p, "\xEF\xBB\xBF", 3)) /* the UTF-8 byte-order mark spreadsheets write */
+        p += 3;
+    for (char *next; *p; p = next) {
+        line++;
+        char *nl = strchr(p, '\n');
+        next = nl ? nl + 1 : p + strlen(p);
+        if (nl) {
+            *nl = '\0';
+            if (nl > p && nl[-1] == '\r')
+                nl[-1] = '\0';
+        }
+        char *q = p;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (!*q || *q == '#')
+            continue;
+        if (!delim)
+            delim = find_delim(q);
+        int64_t bound = 1; /* fields at most: delimiters + 1 */
+        for (const char *r = q; *r; r++)
+            bound += delim == ' ' ? (*r == ' ' || *r == '\t') : *r == delim;
+        if (bound > cap_fields) {
+            free(fields);
+            cap_fields = bound;
+            if (!(fields = malloc((size_t)bound * sizeof *fields))) {
+                rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
+        int64_t n;
+        if (split(q, delim, fields, cap_fields, &n) < 0) {
+            rc = line_error(err, path, line, LPZ_EFORMAT, "a quoted field does not end on its line (lpz reads one "
+                            "record per line, and a closing quote must be followed by the delimiter)");
+            goto done;
+        }
+        if (width < 0) { /* the first line: the header, or the first row */
+            int header = 0;
+            double v;
+            for (int64_t j = 0; j < n && !header; j++)
+                header = !number(fields[j], &v) && fields[j][0];
+            width = n;
+            first_line = line;
+            if (label_column && n < 2) {
+                rc = line_error(err, path, line, LPZ_EFORMAT, "one column (split at %s), and label_column takes "
+                                "it: no values are left", npy_csv_delim_name(delim));
+                goto done;
+            }
+            if (header) {
+                if (!(c->names = calloc((size_t)n, sizeof *c->names))) {
+                    rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+                    goto done;
+                }
+                c->cols = n; /* for npy_csv_free, until the label column is known */
+                for (int64_t j = 0; j < n; j++)
+                    if (!(c->names[j] = strdup(fields[j]))) {
+                        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+                        goto done;
+                    }
+            }
+            if (label_column && (lab = label_index(c, n, label_column, path, err)) < 0) {
+                rc = LPZ_EINVAL;
+                goto done;
+            }
+            if (c->names && lab >= 0) { /* the label's name goes; the values keep theirs */
+                free(c->names[lab]);
+                memmove(c->names + lab, c->names + lab + 1, (size_t)(n - lab - 1) * sizeof *c->names);
+            }
+            c->cols = n - (lab >= 0);
+            if (header)
+                continue;
+        }
+        if (n != width) {
+            rc = line_error(err, path, line, LPZ_EFORMAT, "%lld field%s (split at %s); %s has %lld", (long long)n,
+                            n == 1 ? "" : "s", npy_csv_delim_name(delim), c->names ? "the header" : "the first row",
+                            (long long)width);
+            lpz_error_hint(err, "every line needs one value per column, as line %lld has (%s)",
+                           (long long)first_line, c->names ? "the header" : "the first row");
+            goto done;
+        }
+        if ((rc = grow_rows(c, &cap_rows, lab >= 0, err)))
+            goto done;
+        float *row = c->data + c->rows * c->cols;
+        for (int64_t j = 0, k = 0; j < n; j++) {
+            double v;
+            int64_t jj = j; /* the column among the values, for messages */
+            if (lab >= 0 && j > lab)
+                jj = j - 1;
+            if (j == lab)
+                snprintf(col, sizeof col, "column %lld (the label column)", (long long)(j + 1));
+            else if (c->names)
+                snprintf(col, sizeof col, "column %lld ('%.64s')", (long long)(j + 1), c->names[jj]);
+            else
+                snprintf(col, sizeof col, "column %lld", (long long)(j + 1));
+            if (!fields[j][0]) {
+                rc = line_error(err, path, line, LPZ_EFORMAT, "%s is empty (a missing value)", col);
+                lpz_error_hint(err, "fill or drop the rows with missing values before training (pandas: "
+                                    "df.dropna())");
+                goto done;
+            }
+            if (!number(fields[j], &v)) {
+                rc = line_error(err, path, line, LPZ_EFORMAT, "%s: '%.64s' is not a number", col, fields[j]);
+                if (line == first_line)
+                    lpz_error_hint(err, "a header line must be the first line; text columns (categories, dates) "
+                                        "need encoding as numbers first");
+                else
+                    lpz_error_hint(err, "text columns (categories, dates) need encoding as numbers first; a "
+                                        "decimal comma needs converting to a point");
+                goto done;
+            }
+            if (!isfinite(v) || fabs(v) > 3.4028234663852886e38) {
+                rc = line_error(err, path, line, LPZ_EFORMAT, "%s: '%.64s' is not a finite float32 number", col,
+                                fields[j]);
+                goto done;
+            }
+            if (j == lab) {
+                if (!(v >= 0 && v < max_classes) || v != floor(v)) {
+                    rc = line_error(err, path, line, LPZ_EFORMAT, "label '%.64s' in %s is not a whole number from "
+                                    "0 to %d", fields[j], col, max_classes - 1);
+                    goto done;
+                }
+                c->labels[c->rows] = (int32_t)v;
+                if ((int32_t)v + 1 > c->n_classes)
+                    c->n_classes = (int32_t)v + 1;
+                continue;
+            }
+            row[k++] = (float)v;
+        }
+        c->rows++;
+    }
+    if (!c->rows) {
+        lpz_error_set(err, LPZ_EFORMAT, "no rows of numbers%s", c->names ? " below the header" : "");
+        lpz_error_where(err, "%s", path);
+        rc = LPZ_EFORMAT;
+        goto done;
+    }
+    c->delim = delim;
+done:
+    free(fields);
+    if (rc)
+        npy_csv_free(c);
+    return rc;
+}
