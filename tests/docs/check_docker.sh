@@ -36,5 +36,8 @@ for i in 1 2 3 4; do
 done
 grep -qE "^  master:" "$d/compose.yml" || fail "service master missing from compose.yml"
 grep -q "^FROM debian:12" "$d/Dockerfile" || fail "Dockerfile is not based on Debian 12"
-grep -q "^USER lpz" "$d/Dockerfile" || fail "Dockerfile does not switch to a non-root user"
+# lpz never runs as root: the entry point drops to the image's user (or the results folder's owner) with setpriv
+grep -q "useradd --create-home --uid 1000 lpz" "$d/Dockerfile" || fail "Dockerfile does not create the user lpz"
+grep -q '^  exec setpriv --reuid="$uid" --regid="$gid" --clear-groups' "$d/entrypoint.sh" \
+  || fail "the entry point does not drop root with setpriv"
 echo PASS

@@ -8,9 +8,26 @@
 #   port=PORT         the client's port (default 5000)
 # Arguments after the image name are passed on to lpz, e.g. --set keys:
 #   docker run ... lpz --set trainer.n_iterations=2
-# Note: this version of lpz refuses --distributed (not implemented yet), so
-# role=master and role=client exit with that message; role=local works.
+#
+# The image starts as root only to make the results folder writable, then
+# runs lpz as an ordinary user (setpriv): a folder the engine created for
+# a bind mount (root's) is given to the image's user lpz; a host folder
+# that belongs to someone is written as its owner, so the results on the
+# host are the owner's files. (With docker run --user, none of this runs.)
 set -eu
+out=/home/lpz/output
+if [ "$(id -u)" = 0 ] && id lpz >/dev/null 2>&1; then
+  uid=$(id -u lpz) gid=$(id -g lpz)
+  if [ -d "$out" ]; then
+    owner=$(stat -c %u "$out") group=$(stat -c %g "$out")
+    if [ "$owner" = 0 ]; then
+      chown lpz:lpz "$out"
+    else
+      uid=$owner gid=$group
+    fi
+  fi
+  exec setpriv --reuid="$uid" --regid="$gid" --clear-groups env HOME=/home/lpz "$0" "$@"
+fi
 role=${role:-local}
 port=${port:-5000}
 case "$role" in
