@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "data_test_util.h"
+#include "../../plugins/dataloaders/npy/csv.h"
 
 #include <math.h>
 
@@ -461,6 +462,52 @@ static void csv_tables(void **st)
     ops()->close(s);
 }
 
+/* The reader's numbers are strtod's, float for float: plain decimals take a
+ * fast path (at most 15 digits), the rest strtod itself. */
+static void csv_numbers_match_strtod(void **st)
+{
+    (void)st;
+    enum { N = 20000 };
+    size_t cap = (size_t)N * 40 + 64, len = 0;
+    char *text = malloc(cap);
+    char (*field)[40] = malloc((size_t)N * sizeof *field);
+    assert_non_null(text);
+    assert_non_null(field);
+    lpz_rng rng;
+    lpz_rng_seed(&rng, 5, 0);
+    for (int i = 0; i < N; i++) {
+        double mag = pow(10.0, (double)lpz_rng_below(&rng, 24) - 12.0);
+        double x = (lpz_rng_uniform(&rng) - 0.5) * mag;
+        int kind = (int)lpz_rng_below(&rng, 5), prec = (int)lpz_rng_below(&rng, 18);
+        if (kind == 0)
+            snprintf(field[i], sizeof field[i], "%.*f", prec, x);
+        else if (kind == 1)
+            snprintf(field[i], sizeof field[i], "%.*e", prec, x);
+        else if (kind == 2)
+            snprintf(field[i], sizeof field[i], "%lld", (long long)(x * 1e3));
+        else if (kind == 3)
+            snprintf(field[i], sizeof field[i], "%+.*g", prec + 1, x);
+        else
+            snprintf(field[i], sizeof field[i], "%s%llu.%llu", x < 0 ? "-" : "",
+                     (unsigned long long)lpz_rng_below(&rng, 1000000000),
+                     (unsigned long long)lpz_rng_below(&rng, 10000000000ULL));
+        len += (size_t)snprintf(text + len, cap - len, "%s\n", field[i]);
+    }
+    npy_csv c;
+    lpz_error err;
+    assert_int_equal(npy_csv_parse(text, len, "numbers.csv", 0, NULL, 16, &c, &err), LPZ_OK);
+    assert_int_equal(c.rows, N);
+    assert_int_equal(c.cols, 1);
+    for (int i = 0; i < N; i++) {
+        float want = (float)strtod(field[i], NULL);
+        if (c.data[i] != want)
+            fail_msg("'%s' read as %.9g, strtod %.9g", field[i], (double)c.data[i], (double)want);
+    }
+    npy_csv_free(&c);
+    free(text);
+    free(field);
+}
+
 static void csv_bad_input(void **st)
 {
     (void)st;
@@ -553,6 +600,7 @@ int main(void)
         cmocka_unit_test(core_takes_n_classes_zero_as_unlabelled),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(csv_tables),
+        cmocka_unit_test(csv_numbers_match_strtod),
         cmocka_unit_test(csv_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,7 +60,8 @@ scoring=$(sed -n 's/^final scoring: stopped after \([0-9.]*\) s .*/\1/p' "$work/
 awk -v t="$trained" -v s="$scoring" -v w="$wall" 'BEGIN {exit !(t + s <= w + 0.2)}' \
   || fail "training ($trained s) and final scoring ($scoring s) overlap in a run of $wall s"
 [ "$(wc -l < "$d/metrics.csv")" -eq 13 ] || fail "metrics.csv should have 1 + 3x4 rows"
-[ "$(cat "$d/final_scores.csv")" = "$(printf 'cell,iterations,samples,fid,features\n0,3,,,\n1,3,,,\n2,3,,,\n3,3,,,')" ] \
+[ "$(cat "$d/final_scores.csv")" = \
+  "$(printf 'cell,iterations,samples,fid,features\n0,3,,,\n1,3,,,\n2,3,,,\n3,3,,,')" ] \
   || fail "final_scores.csv of a stopped scoring: $(cat "$d/final_scores.csv")"
 grep -q "incomplete: 0 of 4 cells scored" "$d/report.html" || fail "report.html of a stopped final scoring"
 
@@ -192,7 +193,8 @@ cp "$d/final_scores.csv" "$work/scores-clf1.csv"
 "$LPZ" train --resume "$d" --set master.score_sample_size=300 \
   --set trainer.params.score.feature_model="$work/clf2.safetensors" > "$work/f1.out" 2> "$work/f1.log" \
   || fail "resume with another feature model: $(cat "$work/f1.log")"
-grep -q "holds the final scores of 4 cells measured with other features or other data than this scoring's (features: $work/clf2.safetensors): scoring them again" \
+other="measured with other features or other data than this scoring's (features: $work/clf2.safetensors)"
+grep -q "holds the final scores of 4 cells $other: scoring them again" \
   "$work/f1.log" || fail "the log should say why the cells are scored again: $(cat "$work/f1.log")"
 grep -q "^final scoring: 4 cells in [0-9.]* s (300 samples each)$" "$work/f1.out" \
   || fail "another feature model: every cell should be scored again: $(cat "$work/f1.out")"

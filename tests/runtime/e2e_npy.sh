@@ -48,14 +48,16 @@ grep -q "^FID  *[0-9.]*$" score.out || fail "score: $(cat score.out)"
 
 # The how-to's CSV section: its snippet writes ring.csv (with a header), which trains as the array did, and generated
 # samples come back as a table with the header's names, in the data's units.
-awk '/^```python$/ {on = 1; block = ""; next} /^```$/ && on {on = 0; if (block ~ /ring\.csv/) {printf "%s", block; exit}}
+awk '/^```python$/ {on = 1; block = ""; next}
+     /^```$/ && on {on = 0; if (block ~ /ring\.csv/) {printf "%s", block; exit}}
      on {block = block $0 "\n"}' "$DOC" > make_csv.py
 grep -q "ring.csv" make_csv.py || fail "the how-to's CSV snippet was not found"
 /usr/bin/python3 make_csv.py || fail "the how-to's CSV snippet failed"
 [ "$(head -n 1 ring.csv)" = "x,y" ] || fail "ring.csv header: $(head -n 1 ring.csv)"
 "$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set dataloader.path=ring.csv --set general.output_dir="$work/outc" \
   > csv.out 2> csv.log || fail "train on the CSV failed: $(cat csv.log)"
-grep -q "npy: 4000 vector samples of 2 from ring.csv (a table split at commas, with a header; scaling feature)" csv.log \
+grep -q "npy: 4000 vector samples of 2 from ring.csv (a table split at commas, with a header; scaling feature)" \
+  csv.log \
   || fail "log: $(cat csv.log)"
 cmix=$(sed -n 's/^best mixture: //p' csv.out)
 "$LPZ" generate -f "$(dirname "$(dirname "$cmix")")/config.yml" --mixture-source "$cmix" --sample-size 300 -o genc -q \

@@ -492,6 +492,7 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
     if ((rc = open_table(ctx, &a, &table, &is_csv, path, sizeof path, err)))
         return rc;
     char table_delim = table.delim;
+    int table_header = table.names != NULL;
     npy_state *s = calloc(1, sizeof *s);
     if (!s) {
         lpz_array_free(&a);
@@ -541,7 +542,7 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
     char format[96] = "";
     if (is_csv)
         snprintf(format, sizeof format, "a table split at %s%s; ", npy_csv_delim_name(table_delim),
-                 s->names ? ", with a header" : "");
+                 table_header ? ", with a header" : "");
     lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (%sscaling %s%s)", (long long)s->n, kind_text(s->kind),
             dims, path, format, how_text, classes);
     *state = s;
@@ -675,5 +676,6 @@ static const lpz_dataloader_ops npy_ops = {
 static const char *const npy_aliases[] = {"array", NULL};
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "npy", npy_aliases, "1.0.0",
-                  "your own data from a NumPy .npy or a CSV table: vectors, sequences or images, min-max scaled to [-1, 1]",
+                  "your own data from a NumPy .npy or a CSV table: vectors, sequences or images, min-max scaled to "
+                  "[-1, 1]",
                   npy_options, &npy_ops);
