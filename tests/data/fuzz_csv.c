@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void check(const uint8_t *data, size_t size, char delim, const char *label)
+static void check(const uint8_t *data, size_t size, char delim, int header, const char *label)
 {
     char *text = malloc(size + 1);
     if (!text)
@@ -20,7 +20,7 @@ static void check(const uint8_t *data, size_t size, char delim, const char *labe
     npy_csv c;
     lpz_error err;
     memset(&err, 0, sizeof err);
-    int rc = npy_csv_parse(text, size, "fuzz.csv", delim, label, 16, &c, &err);
+    int rc = npy_csv_parse(text, size, "fuzz.csv", delim, header, label, 16, &c, &err);
     free(text);
     if (rc != LPZ_OK) {
         if (c.data || c.names || c.labels || c.rows || !err.message[0])
@@ -44,9 +44,10 @@ static void check(const uint8_t *data, size_t size, char delim, const char *labe
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    check(data, size, 0, NULL);
-    check(data, size, ';', "2");
-    check(data, size, ' ', NULL);
-    check(data, size, 0, "class");
+    check(data, size, 0, -1, NULL);
+    check(data, size, ';', 1, "2");
+    check(data, size, ' ', 0, NULL);
+    check(data, size, '\t', -1, "1");
+    check(data, size, 0, -1, "class");
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "../../plugins/dataloaders/npy/csv.h"
 
 #include <math.h>
+#include <sys/stat.h>
 
 static const lpz_plugin *P = &lpz_plugin_descriptor;
 
@@ -455,6 +456,32 @@ static void csv_tables(void **st)
     assert_int_equal(info.sample_shape.dim[0], 3);
     assert_int_equal(info.sample_shape.dim[1], 2);
     ops()->close(s);
+    /* header: pandas' names of unnamed columns (0,1,...) read as names when told; false keeps a first line of
+       text-free numbers as a row; a one-row table of 300,000 columns (rows are reserved about 4 MB at a time) */
+    put("pd.csv", "0,1\n5,6\n7,8\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "pd.csv", NULL), LPZ_OK);
+    assert_int_equal(info.count, 3);
+    ops()->close(s);
+    assert_int_equal(open_with(&s, &info, &err, "path", "pd.csv", "header", "true", NULL), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    ops()->close(s);
+    put("num.csv", "1,2\n3,4\n");
+    assert_int_equal(open_with(&s, &info, &err, "path", "num.csv", "header", "false", NULL), LPZ_OK);
+    assert_int_equal(info.count, 2);
+    ops()->close(s);
+    {
+        size_t w = 300000, len = 0;
+        char *wide = malloc(2 * w + 2);
+        assert_non_null(wide);
+        for (size_t j = 0; j < w; j++)
+            wide[len++] = '1', wide[len++] = j + 1 < w ? ',' : '\n';
+        wide[len] = '\0';
+        put("wide.csv", wide);
+        free(wide);
+        assert_int_equal(open_with(&s, &info, &err, "path", "wide.csv", NULL), LPZ_OK);
+        assert_int_equal(info.sample_shape.dim[0], (int64_t)w);
+        ops()->close(s);
+    }
     /* format csv for a table named .npy */
     put("table.npy", "1,2\n3,4\n");
     assert_int_equal(open_with(&s, &info, &err, "path", "table.npy", "format", "csv", NULL), LPZ_OK);
@@ -495,7 +522,7 @@ static void csv_numbers_match_strtod(void **st)
     }
     npy_csv c;
     lpz_error err;
-    assert_int_equal(npy_csv_parse(text, len, "numbers.csv", 0, NULL, 16, &c, &err), LPZ_OK);
+    assert_int_equal(npy_csv_parse(text, len, "numbers.csv", 0, -1, NULL, 16, &c, &err), LPZ_OK);
     assert_int_equal(c.rows, N);
     assert_int_equal(c.cols, 1);
     for (int i = 0; i < N; i++) {
@@ -584,6 +611,45 @@ static void csv_bad_input(void **st)
     expect_error("format 'xlsx' is not auto, npy or csv", &err, rc);
     rc = open_with(&s, &info, &err, "path", "nolab.csv", "format", "npy", NULL);
     expect_error("numpy.save", &err, rc);
+    /* tabs: an empty field between or before tabs is a missing value, not padding */
+    put("gap.tsv", "1\t\t3\n4\t\t6\n");
+    rc = open_with(&s, &info, &err, "path", "gap.tsv", NULL);
+    expect_error("gap.tsv:1: column 2 is empty (a missing value)", &err, rc);
+    put("lead.tsv", "\t2\t3\n\t5\t6\n");
+    rc = open_with(&s, &info, &err, "path", "lead.tsv", NULL);
+    expect_error("lead.tsv:1: column 1 is empty", &err, rc);
+    /* not regular files: a folder, a pipe (its start would be read twice, or never end) */
+    assert_int_equal(mkdir(in_dir("dir.csv"), 0700), 0);
+    rc = open_with(&s, &info, &err, "path", "dir.csv", NULL);
+    expect_error("dir.csv: not a regular file (a folder)", &err, rc);
+    assert_int_equal(mkfifo(in_dir("pipe.csv"), 0600), 0);
+    rc = open_with(&s, &info, &err, "path", "pipe.csv", NULL);
+    expect_error("pipe.csv: not a regular file (a pipe)", &err, rc);
+    /* classic Mac line ends; C hex floats */
+    put("cr.csv", "x,y\r1,2\r3,4\r");
+    rc = open_with(&s, &info, &err, "path", "cr.csv", NULL);
+    expect_error("lines end in a bare carriage return", &err, rc);
+    put("hex.csv", "1,2\n0x10,3\n");
+    rc = open_with(&s, &info, &err, "path", "hex.csv", NULL);
+    expect_error("hex.csv:2: column 1: '0x10' is not a number", &err, rc);
+    /* format csv on a real .npy; a table named .npy under format auto */
+    rc = open_with(&s, &info, &err, "path", "v.npy", "format", "csv", NULL);
+    expect_error("format is csv, and", &err, rc);
+    put("fake.npy", "1,2\n3,4\n");
+    rc = open_with(&s, &info, &err, "path", "fake.npy", NULL);
+    expect_error("a table named .npy needs format: csv", &err, rc);
+    /* two columns of the label's name; sizes beyond the limits; a table read as images without sample_shape */
+    put("dup.csv", "a,a,b\n1,2,3\n");
+    rc = open_with(&s, &info, &err, "path", "dup.csv", "label_column", "a", NULL);
+    expect_error("label_column 'a' names columns 1 and 2 of the header", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "sample_shape", "2147483648x2147483648x4", NULL);
+    expect_error("is too large", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "sample_shape", "+1x2", NULL);
+    expect_error("is not 1 to 3 positive whole numbers", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "kind", "image", NULL);
+    expect_error("set dataloader.sample_shape", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "nolab.csv", "header", "yes", NULL);
+    expect_error("header 'yes' is not auto, true or false", &err, rc);
     rc = open_with(&s, &info, &err, "path", "missing.csv", NULL);
     expect_error("missing.csv: cannot open: No such file or directory", &err, rc);
     expect_error("path is missing.csv", &err, rc);

@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <lpz/log.h>
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_NAMES_SHOWN 8
 
@@ -25,6 +28,9 @@ void npy_csv_free(npy_csv *c)
 
 int npy_is_npy_file(const char *path)
 {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) /* a pipe read here would lose its start */
+        return 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0;
@@ -36,6 +42,13 @@ int npy_is_npy_file(const char *path)
 
 static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        lpz_error_set(err, LPZ_EINVAL, "not a regular file (%s); lpz reads a table from a file",
+                      S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a pipe" : "a device or socket");
+        lpz_error_where(err, "%s", path);
+        return LPZ_EINVAL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno, code = e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO;
@@ -95,8 +108,9 @@ static int split(char *line, char delim, char **fields, int64_t max, int64_t *n)
         *n = k;
         return 0;
     }
+    int tab_blank = delim != '\t'; /* a tab is padding unless it delimits */
     for (;;) {
-        while (*p == ' ' || *p == '\t')
+        while (*p == ' ' || (tab_blank && *p == '\t'))
             p++;
         char *start = p;
         int more;
@@ -115,7 +129,7 @@ static int split(char *line, char delim, char **fields, int64_t max, int64_t *n)
                     *w++ = *p++;
                 }
             }
-            while (*p == ' ' || *p == '\t')
+            while (*p == ' ' || (tab_blank && *p == '\t'))
                 p++;
             if (*p && *p != delim)
                 return -1;
@@ -125,7 +139,7 @@ static int split(char *line, char delim, char **fields, int64_t max, int64_t *n)
             while (*p && *p != delim)
                 p++;
             char *end = p;
-            while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            while (end > start && (end[-1] == ' ' || (tab_blank && end[-1] == '\t')))
                 end--;
             more = *p != '\0';
             *end = '\0'; /* may overwrite the delimiter itself: `more` remembers it */
@@ -171,7 +185,7 @@ static int number(const char *s, double *v)
         *v = neg ? -x : x;
         return 1;
     }
-    if (!*s)
+    if (!*s || strpbrk(s, "xX")) /* strtod's C hex floats (0x10, 0x1p3): not numbers in a table */
         return 0;
     char *end;
     errno = 0;
@@ -232,10 +246,19 @@ static int line_error(lpz_error *err, const char *path, int64_t line, int code, 
 /* The label column's index from its name or number; -1 with an error. */
 static int64_t label_index(const npy_csv *c, int64_t cols, const char *want, const char *path, lpz_error *err)
 {
-    if (c->names)
-        for (int64_t j = 0; j < cols; j++)
-            if (!strcmp(c->names[j], want))
-                return j;
+    int64_t found = -1;
+    for (int64_t j = 0; c->names && j < cols; j++)
+        if (!strcmp(c->names[j], want)) {
+            if (found >= 0) {
+                lpz_error_set(err, LPZ_EINVAL, "label_column '%s' names columns %lld and %lld of the header", want,
+                              (long long)(found + 1), (long long)(j + 1));
+                lpz_error_where(err, "%s", path);
+                return -1;
+            }
+            found = j;
+        }
+    if (found >= 0)
+        return found;
     char *end;
     errno = 0;
     long long v = strtoll(want, &end, 10);
@@ -262,23 +285,26 @@ static int grow_rows(npy_csv *c, int64_t *cap, int want_labels, lpz_error *err)
 {
     if (c->rows < *cap)
         return LPZ_OK;
-    int64_t nc = *cap ? *cap * 2 : 1024;
+    int64_t first = ((int64_t)1 << 20) / (c->cols > 0 ? c->cols : 1); /* about 4 MB, however wide the rows */
+    int64_t nc = *cap ? *cap * 2 : first < 1 ? 1 : first > 1024 ? 1024 : first;
     float *d = realloc(c->data, (size_t)(nc * (c->cols > 0 ? c->cols : 1)) * sizeof *d);
     if (!d)
-        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows", (long long)nc);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows of %lld values", (long long)nc,
+                             (long long)c->cols);
     c->data = d;
     if (want_labels) {
         int32_t *l = realloc(c->labels, (size_t)nc * sizeof *l);
         if (!l)
-            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows", (long long)nc);
+            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows of %lld values", (long long)nc,
+                             (long long)c->cols);
         c->labels = l;
     }
     *cap = nc;
     return LPZ_OK;
 }
 
-int npy_csv_load(const char *path, char delim, const char *label_column, int max_classes, npy_csv *out,
-                 lpz_error *err)
+int npy_csv_load(const char *path, char delim, int header_mode, const char *label_column, int max_classes,
+                 npy_csv *out, lpz_error *err)
 {
     memset(out, 0, sizeof *out);
     char *text = NULL;
@@ -286,13 +312,13 @@ int npy_csv_load(const char *path, char delim, const char *label_column, int max
     int rc = read_all(path, &text, &size, err);
     if (rc)
         return rc;
-    rc = npy_csv_parse(text, size, path, delim, label_column, max_classes, out, err);
+    rc = npy_csv_parse(text, size, path, delim, header_mode, label_column, max_classes, out, err);
     free(text);
     return rc;
 }
 
-int npy_csv_parse(char *text, size_t size, const char *path, char delim, const char *label_column, int max_classes,
-                  npy_csv *out, lpz_error *err)
+int npy_csv_parse(char *text, size_t size, const char *path, char delim, int header_mode, const char *label_column,
+                  int max_classes, npy_csv *out, lpz_error *err)
 {
     memset(out, 0, sizeof *out);
     int rc = LPZ_OK;
@@ -303,6 +329,14 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, const c
     if (memchr(text, '\0', size)) {
         lpz_error_set(err, LPZ_EFORMAT, "not a text file (it holds NUL bytes); expected a .npy or a CSV table");
         lpz_error_where(err, "%s", path);
+        rc = LPZ_EFORMAT;
+        goto done;
+    }
+    if (memchr(text, '\r', size) && !memchr(text, '\n', size)) {
+        lpz_error_set(err, LPZ_EFORMAT, "its lines end in a bare carriage return (CR, classic Mac OS), which lpz "
+                      "does not split at");
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "convert the line endings to LF or CRLF (tr '\\r' '\\n' < in.csv > out.csv)");
         rc = LPZ_EFORMAT;
         goto done;
     }
@@ -325,6 +359,9 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, const c
             continue;
         if (!delim)
             delim = find_delim(q);
+        if (delim == '\t') /* leading tabs are empty fields, not padding */
+            for (q = p; *q == ' ';)
+                q++;
         int64_t bound = 1; /* fields at most: delimiters + 1 */
         for (const char *r = q; *r; r++)
             bound += delim == ' ' ? (*r == ' ' || *r == '\t') : *r == delim;
@@ -343,10 +380,19 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, const c
             goto done;
         }
         if (width < 0) { /* the first line: the header, or the first row */
-            int header = 0;
+            int header = header_mode > 0;
             double v;
-            for (int64_t j = 0; j < n && !header; j++)
+            for (int64_t j = 0; j < n && !header && header_mode < 0; j++)
                 header = !number(fields[j], &v) && fields[j][0];
+            if (header_mode < 0 && !header && n > 1) { /* pandas' names of unnamed columns: 0,1,...,n-1 */
+                int64_t j = 0;
+                while (j < n && number(fields[j], &v) && v == (double)j)
+                    j++;
+                if (j == n)
+                    lpz_log(LPZ_LOG_WARN, "%s: the first line (0,1,...,%lld) is read as a row of numbers; if it is "
+                            "the column names pandas writes for unnamed columns, set dataloader.header: true",
+                            path, (long long)(n - 1));
+            }
             width = n;
             first_line = line;
             if (label_column && n < 2) {
@@ -366,6 +412,9 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, const c
                         goto done;
                     }
             }
+            if (c->names && !c->names[0][0] && n > 1)
+                lpz_log(LPZ_LOG_WARN, "%s: column 1 has no name (pandas' index, written without index=False?); it is "
+                        "read as values like the others", path);
             if (label_column && (lab = label_index(c, n, label_column, path, err)) < 0) {
                 rc = LPZ_EINVAL;
                 goto done;

@@ -19,18 +19,21 @@ typedef struct npy_csv {
  * header) are skipped, a UTF-8 byte-order mark too; the first other line
  * is a header when one of its fields is not a number; every other line is
  * one sample of as many numbers. Fields may be "quoted" ("" for a quote);
- * a record does not span lines. delim: 0 finds it on the first line (the
+ * a record does not span lines. header_mode: -1 as above, 1 the first line
+ * is a header, 0 it is a row (a warning names a first line 0,1,...,n-1,
+ * pandas' names of unnamed columns). Only regular files are read (a pipe
+ * or device is refused). delim: 0 finds it on the first line (the
  * most frequent of ',', ';' and tab outside quotes; none: blanks, or a
  * single column), else ',', ';', '\t' or ' '. label_column (NULL: none):
  * the header name, or the number counted from 1, of a column of whole
  * numbers 0..max_classes-1 taken as labels and left out of the values.
  * Errors name the file, line and column. On failure *out holds nothing. */
-int npy_csv_load(const char *path, char delim, const char *label_column, int max_classes, npy_csv *out,
-                 lpz_error *err);
+int npy_csv_load(const char *path, char delim, int header_mode, const char *label_column, int max_classes,
+                 npy_csv *out, lpz_error *err);
 /* The same on the file's bytes: text[size] must be '\0'; text is written
  * into (fields are split in place). path names the table in messages. */
-int npy_csv_parse(char *text, size_t size, const char *path, char delim, const char *label_column, int max_classes,
-                  npy_csv *out, lpz_error *err);
+int npy_csv_parse(char *text, size_t size, const char *path, char delim, int header_mode, const char *label_column,
+                  int max_classes, npy_csv *out, lpz_error *err);
 void npy_csv_free(npy_csv *c);
 
 /* "commas", "semicolons", "tabs" or "blanks", for messages. */

@@ -40,7 +40,6 @@
 #include <lpz/io.h>
 #include <lpz/lpz.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -117,7 +116,7 @@ static int load(const lpz_dataset_context *ctx, const char *key, lpz_array *a, c
             lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, key), opt);
         else if (rc == LPZ_EFORMAT && !npy_is_npy_file(path))
             lpz_error_hint(err, "dataloader.%s must be a NumPy array saved with numpy.save (a .npy file)%s", key,
-                           strcmp(key, "path") ? "" : ", or a CSV table (format auto or csv)");
+                           strcmp(key, "path") ? "" : ", or a CSV table (a table named .npy needs format: csv)");
     }
     return rc;
 }
@@ -372,7 +371,11 @@ static int open_table(const lpz_dataset_context *ctx, lpz_array *a, npy_csv *tab
     size_t len = strlen(path);
     if (!strcmp(format, "auto")) /* a file named .npy is one (the reader says when it is not); else by its magic */
         *is_csv = !(len >= 4 && !strcasecmp(path + len - 4, ".npy")) && !npy_is_npy_file(path);
-    else if (!strcmp(format, "csv"))
+    else if (!strcmp(format, "csv") && npy_is_npy_file(path)) {
+        lpz_error_set(err, LPZ_EINVAL, "format is csv, and %s is a NumPy .npy (it starts with the .npy magic)", path);
+        lpz_error_hint(err, "set dataloader.format to auto or npy");
+        return fail_at(err, ctx, "format", LPZ_EINVAL);
+    } else if (!strcmp(format, "csv"))
         *is_csv = 1;
     else if (!strcmp(format, "npy"))
         *is_csv = 0;
@@ -397,10 +400,17 @@ static int open_table(const lpz_dataset_context *ctx, lpz_array *a, npy_csv *tab
         }
         return load(ctx, "path", a, path, size, err);
     }
-    const char *label_col = NULL;
+    const char *label_col = NULL, *header;
     if (has_label_col && (rc = lpz_options_get_string(ctx->options, "label_column", &label_col, err)))
         return rc;
-    if ((rc = npy_csv_load(path, delim, label_col, MAX_CLASSES, table, err))) {
+    if ((rc = lpz_options_get_string(ctx->options, "header", &header, err)))
+        return rc;
+    int header_mode = !strcmp(header, "auto") ? -1 : !strcmp(header, "true") ? 1 : !strcmp(header, "false") ? 0 : 2;
+    if (header_mode == 2) {
+        lpz_error_set(err, LPZ_EINVAL, "header '%s' is not auto, true or false", header);
+        return fail_at(err, ctx, "header", LPZ_EINVAL);
+    }
+    if ((rc = npy_csv_load(path, delim, header_mode, label_col, MAX_CLASSES, table, err))) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
             lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), opt);
         else if (rc == LPZ_EINVAL && label_col)
@@ -428,19 +438,25 @@ static int reshape(const lpz_dataset_context *ctx, lpz_array *a, const char *pat
     int nd = 0;
     const char *p = text;
     for (;;) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || errno || v < 1 || v > (1LL << 31) || nd == 3 || (*end && *end != 'x' && *end != 'X')) {
+        int64_t v = 0;
+        const char *q = p;
+        while (*q >= '0' && *q <= '9' && v <= ((int64_t)1 << 31))
+            v = v * 10 + (*q++ - '0');
+        if (q == p || v < 1 || nd == 3 || (*q && *q != 'x')) {
             lpz_error_set(err, LPZ_EINVAL, "sample_shape '%s' is not 1 to 3 positive whole numbers joined by x "
                           "(28x28, 1x28x28, 30x4)", text);
             return fail_at(err, ctx, "sample_shape", LPZ_EINVAL);
         }
+        if (v > ((int64_t)1 << 31) || prod > ((int64_t)1 << 40) / v) {
+            lpz_error_set(err, LPZ_EINVAL, "sample_shape '%s' is too large (each size at most 2^31, a sample at "
+                          "most 2^40 values)", text);
+            return fail_at(err, ctx, "sample_shape", LPZ_EINVAL);
+        }
         dims[nd++] = v;
         prod *= v;
-        if (!*end)
+        if (!*q)
             break;
-        p = end + 1;
+        p = q + 1;
     }
     int64_t per = a->ndim >= 1 && a->shape[0] > 0 ? a->count / a->shape[0] : 0;
     if (prod != per) {
@@ -501,8 +517,10 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
     }
     if (lpz_options_is_set(ctx->options, "sample_shape"))
         rc = reshape(ctx, &a, path, err);
-    if (!rc)
-        rc = shape_of(ctx, &a, path, channels_last, s, err);
+    if (!rc && (rc = shape_of(ctx, &a, path, channels_last, s, err)) && is_csv &&
+        !lpz_options_is_set(ctx->options, "sample_shape"))
+        lpz_error_hint(err, "a table's rows are vectors: set dataloader.sample_shape (1x28x28, 30x4, ...) to read "
+                            "them as images or sequences");
     s->data = a.data;
     a.data = NULL;
     if (!rc && table.labels) {
@@ -658,6 +676,8 @@ static const lpz_option_spec npy_options[] = {
      "semicolon, tab or space"},
     {"label_column", LPZ_OPT_STRING, NULL,
      "of a CSV table: the column of class numbers 0..1023 (header name, or number from 1), left out of the values"},
+    {"header", LPZ_OPT_STRING, "auto",
+     "of a CSV table: auto (the first line is a header when a field of it is not a number), true or false"},
     {"sample_shape", LPZ_OPT_STRING, NULL,
      "each sample's values read as this shape: 28x28 or 1x28x28 (images, with kind image), 30x4 (sequences)"},
     {NULL, 0, NULL, NULL},
