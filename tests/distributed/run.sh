@@ -207,6 +207,7 @@ grep -q "iterations, checkpoints and final mixtures): only the final scoring is 
   "$work/master-h2.log" || fail "$(cat "$work/master-h2.log")"
 grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/h2.out" \
   || fail "summary: $(cat "$work/h2.out")"
-[ "$(grep -cE "^[0-3],$total,120,[0-9.e-]+,classifier-[0-9a-f]{16}-data-[0-9a-f]{16}$" "$d5/final_scores.csv")" -eq 4 ] \
+feat='classifier-[0-9a-f]{16}-data-[0-9a-f]{16}'
+[ "$(grep -cE "^[0-3],$total,120,[0-9.e-]+,$feat$" "$d5/final_scores.csv")" -eq 4 ] \
   || fail "final_scores.csv: $(cat "$d5/final_scores.csv")"
 echo "PASS"

@@ -127,7 +127,7 @@ grep -q "cell 0: final mixture not scored: .*scaled differently" "$work/r8.err" 
 grep -q "final scoring: 0 of 1 cells scored .* 1 not .*--resume ${run8%/} scores the rest" "$work/r8.out" \
   || fail "summary (8): $(cat "$work/r8.out")"
 grep -q "final FID" "$work/r8.out" && fail "a final FID against other data: $(cat "$work/r8.out")"
-grep -q '^0,2,,$' "$run8/final_scores.csv" || fail "final_scores.csv (8): $(cat "$run8/final_scores.csv")"
+grep -q '^0,2,,,$' "$run8/final_scores.csv" || fail "final_scores.csv (8): $(cat "$run8/final_scores.csv")"
 cp "$work/kept.npy" "$work/flows.npy"
 "$LPZ" train --resume "$run8" > "$work/r8b.out" 2> "$work/r8b.err" || fail "resume (8b) failed: $(cat "$work/r8b.err")"
 grep -q "scaled differently" "$work/r8b.err" && fail "warned with the trained data: $(cat "$work/r8b.err")"
