@@ -34,11 +34,11 @@ while getopts "b:o:g:s:i:h" opt; do
     *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "ring.sh: no build folder (run make first)" >&2; exit 1; }
+. "$here/common.sh"
+quality_lpz ring.sh "$build"
+quality_whole ring.sh $grids $seeds ${iters:+"$iters"}
 out=${out:-$build/quality-ring}
-lpz=$build/bin/lpz
 config=$root/configuration/own-data/ring.yml
-[ -x "$lpz" ] || { echo "ring.sh: not built: $lpz" >&2; exit 1; }
 command -v python3 > /dev/null || { echo "ring.sh: python3 is needed to write the data" >&2; exit 1; }
 mkdir -p "$out" || exit 1
 # The data, with Python's standard library only (the how-to's snippet uses numpy).

@@ -46,14 +46,11 @@ while getopts "b:o:g:s:i:d:n:h" opt; do
     *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "study.sh: no build folder (run make first)" >&2; exit 1; }
+. "$here/common.sh"
+quality_lpz study.sh "$build"
+quality_whole study.sh $grids $seeds "$iters" "$samples"
 out=${out:-$build/quality}
-lpz=$build/bin/lpz
 config=$root/configuration/neurips2018/mnist-2x2.yml
-[ -x "$lpz" ] || { echo "study.sh: not built: $lpz (run make first)" >&2; exit 1; }
-for v in $grids $seeds $iters $samples; do
-    case $v in '' | *[!0-9]*) echo "study.sh: not a positive whole number: '$v'" >&2; exit 2 ;; esac
-done
 mkdir -p "$out" || exit 1
 
 # The finished run in folder $1 (its final_scores.csv lists every cell), or "".

@@ -618,11 +618,16 @@ int lpz_score_features(lpz_score_context *c, const float *samples, int64_t n, fl
 
 int lpz_score_fid_of_features(lpz_score_context *c, const float *features, int64_t n, double *fid, lpz_error *err)
 {
-    const lpz_scorer *s = c->s;
     if (n < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
-    int rc = lpz_feature_stats(features, n, s->d, c->mean, c->cov, err);
-    return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
+    lpz_stats acc;
+    int rc = lpz_stats_init(&acc, c->s->d, err);
+    if (rc)
+        return rc;
+    lpz_stats_add(&acc, features, n);
+    rc = lpz_score_fid_of_stats(c, &acc, fid, err);
+    lpz_stats_free(&acc);
+    return rc;
 }
 
 int lpz_score_fid_of_stats(lpz_score_context *c, lpz_stats *acc, double *fid, lpz_error *err)
@@ -630,10 +635,7 @@ int lpz_score_fid_of_stats(lpz_score_context *c, lpz_stats *acc, double *fid, lp
     const lpz_scorer *s = c->s;
     if (acc->d != s->d)
         return lpz_error_set(err, LPZ_EINVAL, "statistics of %d features, the scorer's have %d", acc->d, s->d);
-    if (lpz_stats_count(acc) < 2)
-        return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)",
-                             (long long)lpz_stats_count(acc));
-    int rc = lpz_stats_finish(acc, c->mean, c->cov, err);
+    int rc = lpz_stats_finish(acc, c->mean, c->cov, err); /* refuses fewer than 2 rows */
     return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
 }
 

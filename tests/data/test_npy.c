@@ -607,6 +607,8 @@ static void csv_bad_input(void **st)
     expect_error("delimiter 'pipe' is not auto, comma, semicolon, tab or space", &err, rc);
     rc = open_with(&s, &info, &err, "path", "v.npy", "delimiter", "comma", NULL);
     expect_error("delimiter applies to CSV tables", &err, rc);
+    rc = open_with(&s, &info, &err, "path", "v.npy", "header", "false", NULL);
+    expect_error("header applies to CSV tables", &err, rc);
     rc = open_with(&s, &info, &err, "path", "nolab.csv", "format", "xlsx", NULL);
     expect_error("format 'xlsx' is not auto, npy or csv", &err, rc);
     rc = open_with(&s, &info, &err, "path", "nolab.csv", "format", "npy", NULL);
@@ -625,6 +627,7 @@ static void csv_bad_input(void **st)
     assert_int_equal(mkfifo(in_dir("pipe.csv"), 0600), 0);
     rc = open_with(&s, &info, &err, "path", "pipe.csv", NULL);
     expect_error("pipe.csv: not a regular file (a pipe)", &err, rc);
+    expect_error("path is pipe.csv", &err, rc);
     /* classic Mac line ends; C hex floats */
     put("cr.csv", "x,y\r1,2\r3,4\r");
     rc = open_with(&s, &info, &err, "path", "cr.csv", NULL);

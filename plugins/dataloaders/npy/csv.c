@@ -44,10 +44,10 @@ static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        lpz_error_set(err, LPZ_EINVAL, "not a regular file (%s); lpz reads a table from a file",
+        lpz_error_set(err, LPZ_EIO, "not a regular file (%s); lpz reads a table from a file",
                       S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a pipe" : "a device or socket");
         lpz_error_where(err, "%s", path);
-        return LPZ_EINVAL;
+        return LPZ_EIO;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {

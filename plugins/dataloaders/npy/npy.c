@@ -394,10 +394,12 @@ static int open_table(const lpz_dataset_context *ctx, lpz_array *a, npy_csv *tab
         return fail_at(err, ctx, "label_column", LPZ_EINVAL);
     }
     if (!*is_csv) {
-        if (delim) {
-            lpz_error_set(err, LPZ_EINVAL, "delimiter applies to CSV tables, and %s is a .npy", path);
-            return fail_at(err, ctx, "delimiter", LPZ_EINVAL);
-        }
+        static const char *const csv_only[] = {"delimiter", "header", NULL};
+        for (int i = 0; csv_only[i]; i++)
+            if (lpz_options_is_set(ctx->options, csv_only[i])) {
+                lpz_error_set(err, LPZ_EINVAL, "%s applies to CSV tables, and %s is a .npy", csv_only[i], path);
+                return fail_at(err, ctx, csv_only[i], LPZ_EINVAL);
+            }
         return load(ctx, "path", a, path, size, err);
     }
     const char *label_col = NULL, *header;
