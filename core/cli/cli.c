@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Commands, each a bit in an option's `commands` mask. */
 enum {
@@ -127,6 +128,59 @@ int lpz_cli_parse_seed(const char *text, uint64_t *out)
     }
     *out = v;
     return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void lpz_cli_progress_start(lpz_cli_progress *p, const char *what, const char *unit, int64_t total, int on)
+{
+    memset(p, 0, sizeof *p);
+    p->on = on;
+    p->tty = isatty(2);
+    p->total = total;
+    p->what = what;
+    p->unit = unit;
+    p->start = p->last = now_s();
+}
+
+void lpz_cli_progress_update(lpz_cli_progress *p, int64_t done)
+{
+    if (!p->on || done >= p->total)
+        return;
+    double t = now_s(), el = t - p->start;
+    if (el < 1.0 || t - p->last < (p->tty ? 0.25 : 10.0))
+        return;
+    p->last = t;
+    double rate = (double)done / el, eta = rate > 0 ? (double)(p->total - done) / rate : 0;
+    char left[48];
+    if (eta >= 3600)
+        snprintf(left, sizeof left, "%d h %02d min", (int)(eta / 3600), (int)(eta / 60) % 60);
+    else if (eta >= 60)
+        snprintf(left, sizeof left, "%d min %02d s", (int)(eta / 60), (int)eta % 60);
+    else
+        snprintf(left, sizeof left, "%.0f s", eta);
+    char rt[32];
+    snprintf(rt, sizeof rt, rate >= 10 ? "%.0f" : "%.2f", rate);
+    if (p->tty) {
+        fprintf(stderr, "\r%s: %lld of %lld %s, %s per second, about %s left   ", p->what, (long long)done,
+                (long long)p->total, p->unit, rt, left);
+        p->shown = 1;
+    } else {
+        lpz_log(LPZ_LOG_INFO, "%s: %lld of %lld %s, %s per second, about %s left", p->what, (long long)done,
+                (long long)p->total, p->unit, rt, left);
+    }
+}
+
+void lpz_cli_progress_end(lpz_cli_progress *p)
+{
+    if (p->shown)
+        fprintf(stderr, "\r%*s\r", 79, "");
+    p->shown = 0;
 }
 
 int lpz_cli_new_interrupt(void)

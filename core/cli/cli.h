@@ -46,6 +46,20 @@ void lpz_cli_print_error(const lpz_error *err);
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out);
 int lpz_cli_parse_seed(const char *text, uint64_t *out);
 
+/* Progress of long work on stderr, "WHAT: DONE of TOTAL UNIT, R per
+ * second, about S s left": a line rewritten in place on a terminal, a log
+ * line every 10 s otherwise; nothing in the first second, when on is 0
+ * (-q), or once done reaches total. end clears the terminal line. */
+typedef struct lpz_cli_progress {
+    int on, tty, shown;
+    int64_t total;
+    double start, last;
+    const char *what, *unit;
+} lpz_cli_progress;
+void lpz_cli_progress_start(lpz_cli_progress *p, const char *what, const char *unit, int64_t total, int on);
+void lpz_cli_progress_update(lpz_cli_progress *p, int64_t done);
+void lpz_cli_progress_end(lpz_cli_progress *p);
+
 /* For SIGINT/SIGTERM handlers (async-signal-safe): 1 when this signal
  * is a new request, 0 when it repeats one accepted less than a second
  * ago. One Ctrl-C can arrive two or three times: the terminal signals the

@@ -18,12 +18,36 @@
 
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The grid image shows at most this many samples (the first ones). */
 #define GRID_MAX 400
+/* Image samples generated and written at a time (CelebA: 1365 of 64x64x3). */
+#define GEN_BLOCK_BYTES (64 << 20)
+
+static volatile int stop_flag;
+
+/* Async-signal-safe: atomics, write and _exit only. */
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    if (!lpz_cli_new_interrupt())
+        return; /* the same Ctrl-C delivered again */
+    if (__atomic_exchange_n(&stop_flag, 1, __ATOMIC_SEQ_CST)) {
+        static const char msg[] = "\nlpz: interrupted twice: exiting now (the output folder may hold part of the "
+                                  "samples)\n";
+        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(130);
+    }
+    static const char msg[] = "\nlpz: stopping; what was written is removed (Ctrl-C again to exit at once)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+}
 
 int lpz_cmd_generate(const lpz_cli_args *args)
 {
@@ -70,9 +94,16 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     memset(&mix, 0, sizeof mix);
     lpz_npy_array lat;
     memset(&lat, 0, sizeof lat);
-    float *samples = NULL, *orig = NULL;
+    float *samples = NULL, *grid = NULL;
+    lpz_mixture_sampler *sampler = NULL;
+    lpz_npy_writer *npy = NULL;
+    int64_t pngs = 0; /* sample PNGs written */
+    int made_output = 0, handlers = 0;
+    struct sigaction old_int, old_term;
+    lpz_cli_progress pr;
     int rc = 1;
-    char cache[PATH_MAX], path[PATH_MAX + 64];
+    char cache[PATH_MAX], path[PATH_MAX + 64], out_top[PATH_MAX];
+    out_top[0] = '\0';
     if (lpz_cli_read_config(args, args->config_file, &cfg, &err) ||
         lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
@@ -135,51 +166,108 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         }
     }
 
-    samples = malloc((size_t)(n * numel) * sizeof *samples);
-    if (!samples) {
-        lpz_error_set(&err, LPZ_ENOMEM, "out of memory for %lld samples", (long long)n);
-        goto fail;
-    }
     lpz_rng rng;
     lpz_rng_seed(&rng, seed, 0x67656e /* "gen" */);
-    if (lpz_mixture_generate(mix.gens, mix.weights, mix.n, n, (lpz_mix_mode)cfg.trainer.mixture_generator_samples_mode,
-                             &rng, args->latent ? lat.data : NULL, samples, &err))
+    if (lpz_mixture_sampler_open(mix.gens, mix.weights, mix.n, n,
+                                 (lpz_mix_mode)cfg.trainer.mixture_generator_samples_mode, &rng,
+                                 args->latent ? lat.data : NULL, &sampler, &err))
         goto fail;
-    /* finite weights and latents can still overflow (a network without a squashing output) */
-    for (int64_t i = 0; i < n * numel; i++)
-        if (!isfinite(samples[i])) {
-            lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld came out %g: the generators overflowed",
-                          (long long)(i / numel), (long long)(i % numel), (double)samples[i]);
-            lpz_error_hint(&err, "nothing was written: the generators' outputs exceed float32 for these latents");
-            goto fail;
-        }
-
+    /* Images are written a block at a time (PNGs, samples.npy streamed):
+     * 50,000 CelebA samples would be 2.4 GB held at once. Vectors and
+     * sequences are small and the dataloader renders them whole. */
+    int image = info->kind == LPZ_SAMPLE_IMAGE;
+    int64_t block = n;
+    if (image) {
+        block = (GEN_BLOCK_BYTES / 4) / (numel > 0 ? numel : 1);
+        block = block < 1 ? 1 : block > n ? n : block;
+    }
+    samples = malloc((size_t)(block * numel) * sizeof *samples);
+    if (image && want_png)
+        grid = malloc((size_t)((n < GRID_MAX ? n : GRID_MAX) * numel) * sizeof *grid);
+    if (!samples || (image && want_png && !grid)) {
+        lpz_error_set(&err, LPZ_ENOMEM, "out of memory for %lld samples of %lld values", (long long)block,
+                      (long long)numel);
+        goto fail;
+    }
+    lpz_missing_top(args->output, out_top, sizeof out_top);
     if (lpz_mkdirs(args->output, &err))
         goto fail;
+    made_output = 1;
     int64_t shape[LPZ_MAX_DIMS + 1] = {n};
     for (int i = 0; i < info->sample_shape.ndim; i++)
         shape[i + 1] = info->sample_shape.dim[i];
+    int C = image ? (int)info->sample_shape.dim[0] : 0, H = image ? (int)info->sample_shape.dim[1] : 0,
+        W = image ? (int)info->sample_shape.dim[2] : 0;
+    if (image && want_png) {
+        snprintf(path, sizeof path, "%s/samples", args->output);
+        if (lpz_mkdirs(path, &err))
+            goto fail;
+    }
+    if (image && want_npy) {
+        snprintf(path, sizeof path, "%s/samples.npy", args->output);
+        if (lpz_npy_writer_open(path, info->sample_shape.ndim, shape + 1, &npy, &err))
+            goto fail;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers = 1;
+    lpz_cli_progress_start(&pr, "generating", "samples", n, !args->quiet);
+    for (int64_t done_rows = 0; done_rows < n;) {
+        if (stop_flag) {
+            lpz_error_set(&err, LPZ_ECANCELED, "interrupted after %lld of %lld samples", (long long)done_rows,
+                          (long long)n);
+            goto fail;
+        }
+        float *dst = image ? samples : samples + done_rows * numel;
+        int64_t k;
+        if (lpz_mixture_sampler_next(sampler, block, dst, &k, &err))
+            goto fail;
+        /* finite weights and latents can still overflow (a network without a squashing output) */
+        for (int64_t i = 0; i < k * numel; i++)
+            if (!isfinite(dst[i])) {
+                lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld came out %g: the generators overflowed",
+                              (long long)(done_rows + i / numel), (long long)(i % numel), (double)dst[i]);
+                lpz_error_hint(&err, "nothing was written: the generators' outputs exceed float32 for these "
+                                     "latents");
+                goto fail;
+            }
+        if (image) {
+            for (int64_t i = 0; want_png && i < k; i++) {
+                snprintf(path, sizeof path, "%s/samples/sample-%05lld.png", args->output, (long long)(done_rows + i));
+                if (lpz_png_write_image_nosync(path, samples + i * numel, C, H, W, &err))
+                    goto fail;
+                pngs = done_rows + i + 1;
+            }
+            for (int64_t i = done_rows; grid && i < done_rows + k && i < GRID_MAX; i++)
+                memcpy(grid + i * numel, samples + (i - done_rows) * numel, (size_t)numel * sizeof *grid);
+            if (npy && lpz_npy_writer_append(npy, samples, k, &err))
+                goto fail;
+        }
+        done_rows += k;
+        lpz_cli_progress_update(&pr, done_rows);
+    }
+    lpz_cli_progress_end(&pr);
+
     int written = 0;
-    if (info->kind == LPZ_SAMPLE_IMAGE) {
+    if (image) {
         if (want_png) {
             snprintf(path, sizeof path, "%s/samples", args->output);
-            if (lpz_mkdirs(path, &err))
+            if (lpz_sync_folder(path, &err))
                 goto fail;
-            int C = (int)info->sample_shape.dim[0], H = (int)info->sample_shape.dim[1],
-                W = (int)info->sample_shape.dim[2];
-            for (int64_t i = 0; i < n; i++) {
-                snprintf(path, sizeof path, "%s/samples/sample-%05lld.png", args->output, (long long)i);
-                if (lpz_png_write_image(path, samples + i * numel, C, H, W, &err))
-                    goto fail;
-            }
             snprintf(path, sizeof path, "%s/grid", args->output);
-            if (lpz_dataset_render(ds, samples, n < GRID_MAX ? n : GRID_MAX, path, &err))
+            if (lpz_dataset_render(ds, grid, n < GRID_MAX ? n : GRID_MAX, path, &err))
                 goto fail;
             written = 1;
         }
-        if (want_npy) {
-            snprintf(path, sizeof path, "%s/samples.npy", args->output);
-            if (lpz_npy_write_f32(path, samples, 1 + info->sample_shape.ndim, shape, &err))
+        if (npy) {
+            lpz_npy_writer *w = npy;
+            npy = NULL;
+            if (lpz_npy_writer_close(w, &err))
                 goto fail;
         }
     } else {
@@ -188,21 +276,15 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         snprintf(path, sizeof path, "%s/samples", args->output);
         if (lpz_dataset_render(ds, samples, n, path, &err))
             goto fail;
-        orig = malloc((size_t)(n * numel) * sizeof *orig);
-        if (!orig) {
-            lpz_error_set(&err, LPZ_ENOMEM, "out of memory");
-            goto fail;
-        }
-        memcpy(orig, samples, (size_t)(n * numel) * sizeof *orig);
-        snprintf(path, sizeof path, "%s/samples.npy", args->output);
-        if (lpz_dataset_to_original_units(ds, orig, n, &err) ||
-            lpz_npy_write_f32(path, orig, 1 + info->sample_shape.ndim, shape, &err))
-            goto fail;
         if (want_npy) {
             snprintf(path, sizeof path, "%s/samples-raw.npy", args->output);
             if (lpz_npy_write_f32(path, samples, 1 + info->sample_shape.ndim, shape, &err))
                 goto fail;
         }
+        snprintf(path, sizeof path, "%s/samples.npy", args->output);
+        if (lpz_dataset_to_original_units(ds, samples, n, &err) ||
+            lpz_npy_write_f32(path, samples, 1 + info->sample_shape.ndim, shape, &err))
+            goto fail;
         written = 1;
     }
     printf("wrote %lld samples of a mixture of %d generator%s to %s (%s%s)\n", (long long)n, mix.n,
@@ -213,9 +295,38 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     rc = 0;
     goto done;
 fail:
-    lpz_cli_print_error(&err);
+    if (handlers)
+        lpz_cli_progress_end(&pr);
+    if (err.code == LPZ_ECANCELED && stop_flag) {
+        fprintf(stderr, "lpz: %s; nothing was written\n", err.message);
+        rc = 130;
+    } else
+        lpz_cli_print_error(&err);
+    /* Nothing of a failed or interrupted generation stays behind: the
+     * outputs did not exist before (checked above). */
+    lpz_npy_writer_abort(npy);
+    npy = NULL;
+    if (made_output) {
+        for (int64_t i = 0; i < pngs; i++) {
+            snprintf(path, sizeof path, "%s/samples/sample-%05lld.png", args->output, (long long)i);
+            remove(path);
+        }
+        static const char *files[] = {"grid.png", "samples.csv", "samples.npy", "samples-raw.npy"};
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", args->output, files[i]);
+            remove(path);
+        }
+        snprintf(path, sizeof path, "%s/samples", args->output);
+        lpz_rmdirs_empty(path, path);
+        lpz_rmdirs_empty(args->output, out_top);
+    }
 done:
-    free(samples), free(orig);
+    if (handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    free(samples), free(grid);
+    lpz_mixture_sampler_close(sampler);
     lpz_npy_free(&lat);
     lpz_mixture_close(&mix);
     lpz_dataset_close(ds);

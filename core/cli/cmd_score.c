@@ -47,6 +47,35 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* Samples held at a time. */
+#define SCORE_BLOCK_BYTES (64 << 20)
+
+/* The next samples, from done on (at most block, n in all), into x: read
+ * from the array (in the dataset's [-1, 1] units, as the dataloaders
+ * guarantee: images saved in [0, 1] or [0, 255] would give a
+ * plausible-looking, meaningless FID) or generated. */
+static int next_block(lpz_npy_reader *reader, lpz_mixture_sampler *sampler, const char *path, float *x, int64_t block,
+                      int64_t n, int64_t done, int64_t numel, int64_t *got, lpz_error *err)
+{
+    int64_t k = n - done < block ? n - done : block;
+    *got = k;
+    if (sampler)
+        return lpz_mixture_sampler_next(sampler, k, x, got, err);
+    int rc = lpz_npy_reader_read(reader, x, k * numel, err);
+    if (rc)
+        return rc;
+    for (int64_t i = 0; i < k * numel; i++)
+        if (!(x[i] >= -1.0f && x[i] <= 1.0f)) {
+            lpz_error_set(err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]",
+                          (long long)(done + i / numel), (long long)(i % numel), (double)x[i]);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "--samples takes the dataset's [-1, 1] units (map images in [0, 1] with 2 x - 1, "
+                                "in [0, 255] with x / 127.5 - 1)");
+            return LPZ_EINVAL;
+        }
+    return LPZ_OK;
+}
+
 int lpz_cmd_score(const lpz_cli_args *args)
 {
     int sources = !!args->mixture_source + !!args->generator + !!args->samples;
@@ -87,8 +116,9 @@ int lpz_cmd_score(const lpz_cli_args *args)
     lpz_score_context *ctx = NULL;
     lpz_mixture mix;
     memset(&mix, 0, sizeof mix);
-    lpz_npy_array arr;
-    memset(&arr, 0, sizeof arr);
+    lpz_npy_reader *reader = NULL;
+    lpz_mixture_sampler *sampler = NULL;
+    lpz_score_stream *stream = NULL;
     float *samples = NULL;
     int rc = 1;
     char cache[PATH_MAX];
@@ -105,28 +135,34 @@ int lpz_cmd_score(const lpz_cli_args *args)
     int64_t numel = lpz_dataset_numel(ds);
     int64_t n = n_req ? n_req : cfg.trainer.params.score.score_sample_size;
 
-    /* The samples to score. */
+    /* The samples to score, a block at a time (never all at once: 50,000
+     * CelebA samples would be 2.4 GB): from the array file, or generated. */
+    int64_t block = 0;
     if (args->samples) {
-        if (lpz_npy_read(args->samples, &arr, &err))
+        if (lpz_npy_reader_open(args->samples, &reader, &err))
             goto fail;
-        if (arr.ndim >= 1 && arr.shape[0] == 0) {
+        int64_t shp[LPZ_NPY_MAX_DIMS];
+        int ndim = lpz_npy_reader_shape(reader, shp);
+        if (ndim >= 1 && shp[0] == 0) {
             lpz_error_set(&err, LPZ_EINVAL, "the array holds no samples (shape[0] is 0)");
             lpz_error_where(&err, "%s", args->samples);
             goto fail;
         }
-        int64_t tail = arr.ndim >= 2 ? arr.count / arr.shape[0] : 0;
-        int dims_ok = arr.ndim == 2 || arr.ndim == 1 + info->sample_shape.ndim;
-        for (int i = 1; dims_ok && arr.ndim > 2 && i < arr.ndim; i++)
-            dims_ok = arr.shape[i] == info->sample_shape.dim[i - 1];
-        if (arr.ndim < 2 || tail != numel || !dims_ok) {
+        int64_t tail = 1;
+        for (int i = 1; i < ndim; i++)
+            tail *= shp[i];
+        int dims_ok = ndim == 2 || ndim == 1 + info->sample_shape.ndim;
+        for (int i = 1; dims_ok && ndim > 2 && i < ndim; i++)
+            dims_ok = shp[i] == info->sample_shape.dim[i - 1];
+        if (ndim < 2 || tail != numel || !dims_ok) {
             lpz_error_set(&err, LPZ_EINVAL,
                           "the array has %d dimensions and %lld values per row; expected (N, %lld) or N samples of "
                           "the dataset's shape",
-                          arr.ndim, (long long)tail, (long long)numel);
+                          ndim, (long long)(ndim < 2 ? 0 : tail), (long long)numel);
             lpz_error_where(&err, "%s", args->samples);
             goto fail;
         }
-        n = arr.shape[0];
+        n = shp[0];
         if (n < 2) {
             lpz_error_set(&err, LPZ_EINVAL, "the array holds 1 sample; scores need at least 2");
             lpz_error_where(&err, "%s", args->samples);
@@ -142,18 +178,6 @@ int lpz_cmd_score(const lpz_cli_args *args)
         }
         if (n_req)
             n = n_req;
-        samples = arr.data;
-        /* the dataset's units, as the dataloaders guarantee: images saved in
-         * [0, 1] or [0, 255] would give a plausible-looking, meaningless FID */
-        for (int64_t i = 0; i < n * numel; i++)
-            if (!(samples[i] >= -1.0f && samples[i] <= 1.0f)) {
-                lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]",
-                              (long long)(i / numel), (long long)(i % numel), (double)samples[i]);
-                lpz_error_where(&err, "%s", args->samples);
-                lpz_error_hint(&err, "--samples takes the dataset's [-1, 1] units (map images in [0, 1] with 2 x - 1, "
-                                     "in [0, 255] with x / 127.5 - 1)");
-                goto fail;
-            }
     } else {
         if (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err))
             goto fail;
@@ -175,28 +199,55 @@ int lpz_cmd_score(const lpz_cli_args *args)
         }
         if (lpz_units_record_check(gen_dir, &cfg, args->config_file, ds, &err))
             goto fail;
-        samples = malloc((size_t)(n * numel) * sizeof *samples);
-        if (!samples) {
-            lpz_error_set(&err, LPZ_ENOMEM, "out of memory for %lld samples", (long long)n);
-            goto fail;
-        }
         lpz_rng rng;
         lpz_rng_seed(&rng, seed, 0x67656e /* "gen" */);
-        if (lpz_mixture_generate(mix.gens, mix.weights, mix.n, n, (lpz_mix_mode)cfg.trainer.mixture_generator_samples_mode,
-                                 &rng, NULL, samples, &err))
+        if (lpz_mixture_sampler_open(mix.gens, mix.weights, mix.n, n,
+                                     (lpz_mix_mode)cfg.trainer.mixture_generator_samples_mode, &rng, NULL, &sampler,
+                                     &err))
             goto fail;
     }
     if (n < 2) {
         lpz_error_set(&err, LPZ_EINVAL, "scores need at least 2 samples, got %lld", (long long)n);
         goto fail;
     }
+    block = (SCORE_BLOCK_BYTES / 4) / (numel > 0 ? numel : 1);
+    block = block < 2 ? 2 : block > n ? n : block;
+    samples = malloc((size_t)(block * numel) * sizeof *samples);
+    if (!samples) {
+        lpz_error_set(&err, LPZ_ENOMEM, "out of memory for %lld samples of %lld values", (long long)block,
+                      (long long)numel);
+        goto fail;
+    }
+    /* The first block before the scorer (which may train a classifier
+     * first): samples in the wrong units are refused at once. */
+    int64_t k = 0;
+    if (next_block(reader, sampler, args->samples, samples, block, n, 0, numel, &k, &err))
+        goto fail;
 
     lpz_scorer_options so = {cfg.trainer.params.score.feature_model, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL,
                              NULL};
-    if (lpz_scorer_create(ds, &so, &scorer, &err) || lpz_score_context_create(scorer, &ctx, &err))
+    if (lpz_scorer_create(ds, &so, &scorer, &err) || lpz_score_context_create(scorer, &ctx, &err) ||
+        lpz_score_stream_open(ctx, &stream, &err))
         goto fail;
+    lpz_cli_progress pr;
+    lpz_cli_progress_start(&pr, "scoring", "samples", n, !args->quiet);
+    for (int64_t done_rows = 0;;) {
+        if (lpz_score_stream_add(stream, samples, k, &err)) {
+            lpz_cli_progress_end(&pr);
+            goto fail;
+        }
+        done_rows += k;
+        lpz_cli_progress_update(&pr, done_rows);
+        if (done_rows >= n)
+            break;
+        if (next_block(reader, sampler, args->samples, samples, block, n, done_rows, numel, &k, &err)) {
+            lpz_cli_progress_end(&pr);
+            goto fail;
+        }
+    }
+    lpz_cli_progress_end(&pr);
     lpz_scores sc;
-    if (lpz_score_samples(ctx, samples, n, &sc, &err))
+    if (lpz_score_stream_finish(stream, &sc, &err))
         goto fail;
     const char *source = args->samples ? args->samples : args->generator ? args->generator : args->mixture_source;
     const char *features = lpz_scorer_features(scorer) == LPZ_FEATURES_RAW ? "raw sample values" : "classifier";
@@ -227,9 +278,10 @@ int lpz_cmd_score(const lpz_cli_args *args)
 fail:
     lpz_cli_print_error(&err);
 done:
-    if (samples != arr.data)
-        free(samples);
-    lpz_npy_free(&arr);
+    free(samples);
+    lpz_npy_reader_close(reader);
+    lpz_mixture_sampler_close(sampler);
+    lpz_score_stream_close(stream);
     lpz_score_context_destroy(ctx);
     lpz_scorer_destroy(scorer);
     lpz_mixture_close(&mix);

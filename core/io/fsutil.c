@@ -38,6 +38,7 @@ int lpz_atomic_open(lpz_atomic_file *f, const char *path, lpz_error *err)
         return lpz_error_set(err, LPZ_EINVAL, "no atomic file given");
     f->fp = NULL;
     f->path[0] = f->tmp_path[0] = '\0';
+    f->no_sync = 0;
     if (!path || !path[0])
         return lpz_error_set(err, LPZ_EINVAL, "empty output file name");
     size_t n = strlen(path);
@@ -85,7 +86,7 @@ int lpz_atomic_commit(lpz_atomic_file *f, lpz_error *err)
     int e = 0;
     if (fflush(f->fp) != 0 || ferror(f->fp))
         e = errno ? errno : EIO;
-    if (!e && fsync(fileno(f->fp)) != 0 && errno != EINVAL && errno != EROFS)
+    if (!e && !f->no_sync && fsync(fileno(f->fp)) != 0 && errno != EINVAL && errno != EROFS)
         e = errno;
     if (fclose(f->fp) != 0 && !e)
         e = errno ? errno : EIO;
@@ -102,7 +103,29 @@ int lpz_atomic_commit(lpz_atomic_file *f, lpz_error *err)
         return LPZ_EIO;
     }
     f->tmp_path[0] = '\0';
-    sync_parent_dir(f->path);
+    if (!f->no_sync)
+        sync_parent_dir(f->path);
+    return LPZ_OK;
+}
+
+int lpz_sync_folder(const char *dir, lpz_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        lpz_error_set(err, status_for_errno(e), "cannot open folder: %s", strerror(e));
+        lpz_error_where(err, "%s", dir);
+        return err ? err->code : LPZ_EIO;
+    }
+    int e = 0;
+    if (syncfs(fd) != 0 || (fsync(fd) != 0 && errno != EINVAL && errno != EROFS))
+        e = errno;
+    close(fd);
+    if (e) {
+        lpz_error_set(err, LPZ_EIO, "cannot flush the files written to disk: %s", strerror(e));
+        lpz_error_where(err, "%s", dir);
+        return LPZ_EIO;
+    }
     return LPZ_OK;
 }
 

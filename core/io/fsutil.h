@@ -15,6 +15,7 @@ typedef struct lpz_atomic_file {
     FILE *fp;
     char path[4096];
     char tmp_path[4096];
+    int no_sync; /* 0 from open; set to 1 to skip commit's fsyncs (many small files: lpz_sync_folder once after) */
 } lpz_atomic_file;
 
 /* Opens a temporary file next to path (the folder must exist). */
@@ -23,6 +24,11 @@ int lpz_atomic_open(lpz_atomic_file *f, const char *path, lpz_error *err);
 int lpz_atomic_commit(lpz_atomic_file *f, lpz_error *err);
 /* Closes and removes the temporary file (after a failure). */
 void lpz_atomic_abort(lpz_atomic_file *f);
+
+/* Makes what was written into the folder durable: syncfs of its file
+ * system, then fsync of the folder (after commits with no_sync: one call
+ * instead of two fsyncs per file, which took 0.4 ms a file here). */
+int lpz_sync_folder(const char *dir, lpz_error *err);
 
 /* Writes `size` bytes as the whole content of path, atomically. */
 int lpz_write_file_atomic(const char *path, const void *data, size_t size, lpz_error *err);

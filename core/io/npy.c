@@ -436,34 +436,50 @@ static int read_exact(FILE *fp, void *dst, size_t n)
     return fread(dst, 1, n, fp) == n ? 0 : -1;
 }
 
-int lpz_npy_read(const char *path, lpz_npy_array *out, lpz_error *err)
+struct lpz_npy_reader {
+    FILE *fp;
+    npy_dtype dt;
+    char dtype[16];
+    int ndim;
+    int64_t shape[LPZ_NPY_MAX_DIMS];
+    int64_t count; /* values in the file */
+    int64_t done;  /* values read so far */
+    uint8_t *chunk; /* conversion buffer for dtypes other than '<f4' */
+    char path[4096];
+};
+
+#define NPY_READ_CHUNK 65536 /* values converted at a time */
+
+int lpz_npy_reader_open(const char *path, lpz_npy_reader **out, lpz_error *err)
 {
     if (!out)
-        return lpz_error_set(err, LPZ_EINVAL, "no output array");
-    memset(out, 0, sizeof *out);
+        return lpz_error_set(err, LPZ_EINVAL, "no reader pointer");
+    *out = NULL;
     if (!path)
         return lpz_error_set(err, LPZ_EINVAL, "no file name");
-    /* The data is read straight into the float buffer (converted in chunks
-     * for other dtypes) so a big file is not held twice in memory. */
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    lpz_npy_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->fp = fopen(path, "rb");
+    if (!r->fp) {
         int e = errno;
+        free(r);
         lpz_error_set(err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open .npy file: %s", strerror(e));
         lpz_error_where(err, "%s", path);
         return err ? err->code : LPZ_EIO;
     }
     int rc = LPZ_OK;
     uint8_t *hdr = NULL;
-    uint8_t *chunk = NULL;
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(r->fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = lpz_error_set(err, LPZ_EIO, "not a regular file");
         goto done;
     }
     size_t fsize = (size_t)st.st_size;
     uint8_t pre[12];
     size_t npre = fsize < 12 ? fsize : 12;
-    if (read_exact(fp, pre, npre)) {
+    if (read_exact(r->fp, pre, npre)) {
         rc = lpz_error_set(err, LPZ_EIO, "cannot read the file");
         goto done;
     }
@@ -476,57 +492,98 @@ int lpz_npy_read(const char *path, lpz_npy_array *out, lpz_error *err)
         goto done;
     }
     /* The preamble may have read some header bytes already (v1: 2). */
-    if (fseek(fp, (long)start, SEEK_SET) != 0 || read_exact(fp, hdr, hlen)) {
+    if (fseek(r->fp, (long)start, SEEK_SET) != 0 || read_exact(r->fp, hdr, hlen)) {
         rc = lpz_error_set(err, LPZ_EIO, "cannot read the file");
         goto done;
     }
-    char dtype[16];
-    npy_dtype dt;
-    int ndim = 0;
-    int64_t shape[LPZ_NPY_MAX_DIMS] = {0}, n = 0;
-    if ((rc = parse_header_text(hdr, hlen, dtype, &dt, &ndim, shape, &n, err)))
+    if ((rc = parse_header_text(hdr, hlen, r->dtype, &r->dt, &r->ndim, r->shape, &r->count, err)))
         goto done;
     size_t off = start + hlen;
-    uint64_t want = (uint64_t)n * (uint64_t)dt.size;
+    uint64_t want = (uint64_t)r->count * (uint64_t)r->dt.size;
     if (want != fsize - off) {
         rc = lpz_error_set(err, LPZ_EFORMAT,
-                           "npy data size mismatch: shape and dtype '%s' need %llu bytes, the file has %zu", dtype,
+                           "npy data size mismatch: shape and dtype '%s' need %llu bytes, the file has %zu", r->dtype,
                            (unsigned long long)want, fsize - off);
         if (want > fsize - off)
             lpz_error_hint(err, "the file is truncated");
         goto done;
     }
-    if ((rc = alloc_out(out, ndim, shape, n, err)))
+    if (!(r->dt.kind == K_F && r->dt.size == 4 && !r->dt.swap) &&
+        !(r->chunk = malloc((size_t)NPY_READ_CHUNK * (size_t)r->dt.size))) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
         goto done;
-    if (dt.kind == K_F && dt.size == 4 && !dt.swap) {
-        if (n > 0 && read_exact(fp, out->data, (size_t)n * 4)) {
-            rc = lpz_error_set(err, LPZ_EIO, "cannot read the array data");
-            goto done;
-        }
-    } else {
-        const int64_t per = 65536;
-        chunk = malloc((size_t)per * (size_t)dt.size);
-        if (!chunk) {
-            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-            goto done;
-        }
-        for (int64_t i = 0; i < n; i += per) {
-            int64_t k = n - i < per ? n - i : per;
-            if (read_exact(fp, chunk, (size_t)k * (size_t)dt.size)) {
-                rc = lpz_error_set(err, LPZ_EIO, "cannot read the array data");
-                goto done;
-            }
-            convert(chunk, dt, k, out->data + i);
-        }
     }
 done:
+    free(hdr);
+    if (rc) {
+        lpz_error_where(err, "%s", path);
+        lpz_npy_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return LPZ_OK;
+}
+
+int lpz_npy_reader_shape(const lpz_npy_reader *r, int64_t shape[LPZ_NPY_MAX_DIMS])
+{
+    memcpy(shape, r->shape, sizeof r->shape);
+    return r->ndim;
+}
+
+int lpz_npy_reader_read(lpz_npy_reader *r, float *dst, int64_t n, lpz_error *err)
+{
+    if (!r)
+        return lpz_error_set(err, LPZ_EINVAL, "no reader");
+    if (n < 0 || n > r->count - r->done || (n > 0 && !dst)) {
+        lpz_error_set(err, LPZ_EINVAL, "cannot read %lld values: %lld of the array's %lld are left", (long long)n,
+                      (long long)(r->count - r->done), (long long)r->count);
+        lpz_error_where(err, "%s", r->path);
+        return LPZ_EINVAL;
+    }
+    /* '<f4' straight into dst; other dtypes converted a chunk at a time, so
+     * a big file is never held twice in memory */
+    for (int64_t i = 0; i < n;) {
+        int64_t k = r->chunk ? (n - i < NPY_READ_CHUNK ? n - i : NPY_READ_CHUNK) : n - i;
+        if (read_exact(r->fp, r->chunk ? (void *)r->chunk : (void *)(dst + i), (size_t)k * (size_t)r->dt.size)) {
+            lpz_error_set(err, LPZ_EIO, "cannot read the array data%s", ferror(r->fp) ? "" : ": the file shrank");
+            lpz_error_where(err, "%s", r->path);
+            return LPZ_EIO;
+        }
+        if (r->chunk)
+            convert(r->chunk, r->dt, k, dst + i);
+        i += k;
+        r->done += k;
+    }
+    return LPZ_OK;
+}
+
+void lpz_npy_reader_close(lpz_npy_reader *r)
+{
+    if (!r)
+        return;
+    if (r->fp)
+        fclose(r->fp);
+    free(r->chunk);
+    free(r);
+}
+
+int lpz_npy_read(const char *path, lpz_npy_array *out, lpz_error *err)
+{
+    if (!out)
+        return lpz_error_set(err, LPZ_EINVAL, "no output array");
+    memset(out, 0, sizeof *out);
+    lpz_npy_reader *r;
+    int rc = lpz_npy_reader_open(path, &r, err);
+    if (rc)
+        return rc;
+    if (!(rc = alloc_out(out, r->ndim, r->shape, r->count, err)))
+        rc = lpz_npy_reader_read(r, out->data, r->count, err);
     if (rc) {
         lpz_npy_free(out);
-        lpz_error_where(err, "%s", path);
+        if (err && err->code == LPZ_ENOMEM)
+            lpz_error_where(err, "%s", path);
     }
-    free(chunk);
-    free(hdr);
-    fclose(fp);
+    lpz_npy_reader_close(r);
     return rc;
 }
 

@@ -26,6 +26,17 @@ typedef struct lpz_npy_array {
 int lpz_npy_read(const char *path, lpz_npy_array *out, lpz_error *err);
 void lpz_npy_free(lpz_npy_array *a);
 
+/* Streaming reader: the header and the file's size are checked at open
+ * (the same checks as lpz_npy_read), then values are read in C order,
+ * converted to float32, as many at a time as the caller asks for. */
+typedef struct lpz_npy_reader lpz_npy_reader;
+int lpz_npy_reader_open(const char *path, lpz_npy_reader **out, lpz_error *err);
+/* The array's shape; returns ndim. */
+int lpz_npy_reader_shape(const lpz_npy_reader *r, int64_t shape[LPZ_NPY_MAX_DIMS]);
+/* The next n values into dst; asking for more than are left is LPZ_EINVAL. */
+int lpz_npy_reader_read(lpz_npy_reader *r, float *dst, int64_t n, lpz_error *err);
+void lpz_npy_reader_close(lpz_npy_reader *r);
+
 /* Parses only the header of a .npy held in memory; for fuzzing and for
  * checking files without reading them. `dtype` receives the descr string
  * ("<f4"), data_offset the start of the data. */

@@ -87,7 +87,8 @@ static int check_dims(int channels, int height, int width, int max_channels, lpz
     return LPZ_OK;
 }
 
-int lpz_png_write_u8(const char *path, const uint8_t *pixels, int channels, int height, int width, lpz_error *err)
+static int write_u8(const char *path, const uint8_t *pixels, int channels, int height, int width, int sync,
+                    lpz_error *err)
 {
     int rc = check_dims(channels, height, width, 4, err);
     if (!rc && !pixels)
@@ -99,6 +100,7 @@ int lpz_png_write_u8(const char *path, const uint8_t *pixels, int channels, int 
     lpz_atomic_file f;
     if ((rc = lpz_atomic_open(&f, path, err)))
         return rc;
+    f.no_sync = !sync;
     png_err_ctx ctx;
     ctx.msg[0] = '\0';
     if (write_png(f.fp, pixels, channels, height, width, &ctx) != 0) {
@@ -173,8 +175,13 @@ int lpz_image_grid_u8(const float *images, int64_t n, int channels, int height, 
 
 /* Lays n CHW images out in `columns` columns with `border` black pixels
  * around and between tiles, converts to 8 bits and writes the PNG. */
+int lpz_png_write_u8(const char *path, const uint8_t *pixels, int channels, int height, int width, lpz_error *err)
+{
+    return write_u8(path, pixels, channels, height, width, 1, err);
+}
+
 static int write_tiles(const char *path, const float *images, int64_t n, int channels, int height, int width,
-                       int columns, int border, lpz_error *err)
+                       int columns, int border, int sync, lpz_error *err)
 {
     uint8_t *px;
     int gh = 0, gw = 0;
@@ -183,19 +190,25 @@ static int write_tiles(const char *path, const float *images, int64_t n, int cha
         lpz_error_where(err, "%s", path ? path : "(null)");
         return rc;
     }
-    rc = lpz_png_write_u8(path, px, channels, gh, gw, err);
+    rc = write_u8(path, px, channels, gh, gw, sync, err);
     free(px);
     return rc;
 }
 
 int lpz_png_write_image(const char *path, const float *chw, int channels, int height, int width, lpz_error *err)
 {
-    return write_tiles(path, chw, 1, channels, height, width, 1, 0, err);
+    return write_tiles(path, chw, 1, channels, height, width, 1, 0, 1, err);
+}
+
+int lpz_png_write_image_nosync(const char *path, const float *chw, int channels, int height, int width,
+                               lpz_error *err)
+{
+    return write_tiles(path, chw, 1, channels, height, width, 1, 0, 0, err);
 }
 
 int lpz_png_write_grid(const char *path, const float *images, int64_t n, int channels, int height, int width,
                        int columns, lpz_error *err)
 {
     /* A 2-pixel border around and between tiles, as torchvision's make_grid. */
-    return write_tiles(path, images, n, channels, height, width, columns, 2, err);
+    return write_tiles(path, images, n, channels, height, width, columns, 2, 1, err);
 }

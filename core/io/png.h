@@ -11,6 +11,10 @@
 
 /* Writes one image of channels x height x width floats. */
 int lpz_png_write_image(const char *path, const float *chw, int channels, int height, int width, lpz_error *err);
+/* The same without the per-file fsyncs (still written to a temporary name
+ * and renamed): for many small files, made durable by one lpz_sync_folder. */
+int lpz_png_write_image_nosync(const char *path, const float *chw, int channels, int height, int width,
+                               lpz_error *err);
 
 /* Writes n images (each C x H x W) as a grid with `columns` columns
  * (0: a near-square grid) and a 2-pixel border between tiles. */

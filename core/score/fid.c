@@ -251,33 +251,61 @@ int lpz_fid_from_stats(const double *mu1, const double *s1, const double *s1_sqr
     return LPZ_OK;
 }
 
-double lpz_inception_score(const float *logits, int64_t n, int classes)
+void lpz_is_init(lpz_is_acc *a, int classes)
 {
-    if (n < 1 || classes < 1 || classes > 4096)
-        return NAN;
-    double marginal[4096] = {0};
-    double kl_sum = 0;
-    /* Pass 1: p(y) = mean of the softmaxes; pass 2: sum_i KL(p_i || p(y))
-     * = sum_i sum_c p_ic (log p_ic - log p_c). */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int64_t i = 0; i < n; i++) {
-            const float *z = logits + i * classes;
-            double mx = z[0], s = 0;
-            for (int c = 1; c < classes; c++)
-                mx = z[c] > mx ? z[c] : mx;
-            for (int c = 0; c < classes; c++)
-                s += exp((double)z[c] - mx);
-            double lse = mx + log(s);
-            for (int c = 0; c < classes; c++) {
-                double lp = (double)z[c] - lse, p = exp(lp);
-                if (pass == 0)
-                    marginal[c] += p / (double)n;
-                else if (p > 0 && marginal[c] > 0)
-                    kl_sum += p * (lp - log(marginal[c]));
-            }
+    memset(a, 0, sizeof *a);
+    a->classes = classes;
+}
+
+/* With p_ic = softmax(z_i)_c and S_c = sum_i p_ic, the score's
+ * sum_i KL(p_i || p(y)) = sum_i sum_c p_ic log p_ic - sum_c S_c log(S_c / n):
+ * two sums that add up row by row, so no logits are kept. */
+void lpz_is_add(lpz_is_acc *a, const float *logits, int64_t n)
+{
+    int classes = a->classes;
+    if (classes < 1 || classes > LPZ_IS_MAX_CLASSES)
+        return;
+    for (int64_t i = 0; i < n; i++) {
+        const float *z = logits + i * classes;
+        double mx = z[0], s = 0;
+        for (int c = 1; c < classes; c++)
+            mx = z[c] > mx ? z[c] : mx;
+        for (int c = 0; c < classes; c++)
+            s += exp((double)z[c] - mx);
+        double lse = mx + log(s);
+        for (int c = 0; c < classes; c++) {
+            double lp = (double)z[c] - lse, p = exp(lp);
+            a->psum[c] += p;
+            if (p > 0)
+                a->plogp += p * lp;
         }
     }
-    return exp(kl_sum / (double)n);
+    a->n += n;
+}
+
+double lpz_is_finish(const lpz_is_acc *a)
+{
+    if (a->n < 1 || a->classes < 1 || a->classes > LPZ_IS_MAX_CLASSES)
+        return NAN;
+    double kl = a->plogp;
+    for (int c = 0; c < a->classes; c++)
+        if (a->psum[c] > 0)
+            kl -= a->psum[c] * log(a->psum[c] / (double)a->n);
+    return exp(kl / (double)a->n);
+}
+
+double lpz_inception_score(const float *logits, int64_t n, int classes)
+{
+    if (n < 1 || classes < 1 || classes > LPZ_IS_MAX_CLASSES)
+        return NAN;
+    lpz_is_acc *a = malloc(sizeof *a);
+    if (!a)
+        return NAN;
+    lpz_is_init(a, classes);
+    lpz_is_add(a, logits, n);
+    double v = lpz_is_finish(a);
+    free(a);
+    return v;
 }
 
 double lpz_tvd(const int64_t *p, const int64_t *q, int classes)

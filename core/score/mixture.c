@@ -250,31 +250,94 @@ static int emit_copy(void *user, int j, const float *y, int64_t k, const int64_t
     return LPZ_OK;
 }
 
+struct lpz_mixture_sampler {
+    lpz_model *const *gens;
+    int n_gens;
+    int64_t count, next, zn, on;
+    int *assign;           /* count generators */
+    const float *latents;  /* count x zn: the caller's or drawn */
+    float *drawn;
+    int64_t *idx;          /* GEN_CHUNK */
+    float *z;              /* GEN_CHUNK x zn */
+};
+
+int lpz_mixture_sampler_open(lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
+                             lpz_mix_mode mode, lpz_rng *rng, const float *latents, lpz_mixture_sampler **out,
+                             lpz_error *err)
+{
+    *out = NULL;
+    if (count < 0)
+        return lpz_error_set(err, LPZ_EINVAL, "a negative number of mixture samples (%lld)", (long long)count);
+    lpz_mixture_sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    int rc = mixture_shapes(gens, n_gens, &s->zn, &s->on, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    s->gens = gens;
+    s->n_gens = n_gens;
+    s->count = count;
+    s->assign = malloc((size_t)(count > 0 ? count : 1) * sizeof *s->assign);
+    s->idx = malloc((size_t)GEN_CHUNK * sizeof *s->idx);
+    s->z = malloc((size_t)(GEN_CHUNK * s->zn) * sizeof *s->z);
+    s->drawn = latents ? NULL : malloc((size_t)((count > 0 ? count : 1) * s->zn) * sizeof *s->drawn);
+    if (!s->assign || !s->idx || !s->z || (!latents && !s->drawn))
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
+    else
+        rc = lpz_mixture_assign(weights, n_gens, count, mode, rng, s->assign, err);
+    if (rc) {
+        lpz_mixture_sampler_close(s);
+        return rc;
+    }
+    if (!latents)
+        lpz_rng_fill_normal(rng, s->drawn, (size_t)(count * s->zn), 0.0f, 1.0f);
+    s->latents = latents ? latents : s->drawn;
+    *out = s;
+    return LPZ_OK;
+}
+
+int lpz_mixture_sampler_next(lpz_mixture_sampler *s, int64_t max, float *out, int64_t *got, lpz_error *err)
+{
+    *got = 0;
+    if (max < 1)
+        return lpz_error_set(err, LPZ_EINVAL, "asked for %lld mixture samples", (long long)max);
+    int64_t k = s->count - s->next < max ? s->count - s->next : max;
+    if (!k)
+        return LPZ_OK;
+    copy_rows cr = {out, s->on};
+    int rc = run_rows(s->gens, s->n_gens, s->assign + s->next, NULL, k, s->latents + s->next * s->zn, s->zn, s->idx,
+                      s->z, emit_copy, &cr, err);
+    if (rc)
+        return rc;
+    s->next += k;
+    *got = k;
+    return LPZ_OK;
+}
+
+int64_t lpz_mixture_sampler_numel(const lpz_mixture_sampler *s)
+{
+    return s->on;
+}
+
+void lpz_mixture_sampler_close(lpz_mixture_sampler *s)
+{
+    if (!s)
+        return;
+    free(s->assign), free(s->idx), free(s->z), free(s->drawn);
+    free(s);
+}
+
 int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_gens, int64_t count, lpz_mix_mode mode,
                          lpz_rng *rng, const float *latents, float *out, lpz_error *err)
 {
-    int64_t zn, on;
-    int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
-    if (rc)
-        return rc;
-    int *assign = malloc((size_t)(count > 0 ? count : 1) * sizeof *assign);
-    int64_t *idx = malloc((size_t)GEN_CHUNK * sizeof *idx);
-    float *z = malloc((size_t)(GEN_CHUNK * zn) * sizeof *z);
-    float *drawn = latents ? NULL : malloc((size_t)((count > 0 ? count : 1) * zn) * sizeof *drawn);
-    if (!assign || !idx || !z || (!latents && !drawn)) {
-        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
-        goto done;
-    }
-    if ((rc = lpz_mixture_assign(weights, n_gens, count, mode, rng, assign, err)))
-        goto done;
-    if (!latents) {
-        lpz_rng_fill_normal(rng, drawn, (size_t)(count * zn), 0.0f, 1.0f);
-        latents = drawn;
-    }
-    copy_rows cr = {out, on};
-    rc = run_rows(gens, n_gens, assign, NULL, count, latents, zn, idx, z, emit_copy, &cr, err);
-done:
-    free(assign), free(idx), free(z), free(drawn);
+    lpz_mixture_sampler *s;
+    int rc = lpz_mixture_sampler_open(gens, weights, n_gens, count, mode, rng, latents, &s, err);
+    int64_t got = 0;
+    if (!rc && count > 0)
+        rc = lpz_mixture_sampler_next(s, count, out, &got, err);
+    lpz_mixture_sampler_close(s);
     return rc;
 }
 

@@ -169,6 +169,20 @@ int lpz_fid_from_stats(const double *mu1, const double *s1, const double *s1_sqr
  * (softmax taken here), over all n rows at once (one split). */
 double lpz_inception_score(const float *logits, int64_t n, int classes);
 
+/* The same score over rows of logits added a few at a time (init, add,
+ * finish; lpz_inception_score is the three at once): two running sums,
+ * no rows kept. NAN for no rows or classes outside 1..LPZ_IS_MAX_CLASSES. */
+#define LPZ_IS_MAX_CLASSES 4096
+typedef struct lpz_is_acc {
+    int classes;
+    int64_t n;
+    double plogp;                     /* sum_i sum_c p_ic log p_ic */
+    double psum[LPZ_IS_MAX_CLASSES]; /* sum_i p_ic */
+} lpz_is_acc;
+void lpz_is_init(lpz_is_acc *a, int classes);
+void lpz_is_add(lpz_is_acc *a, const float *logits, int64_t n);
+double lpz_is_finish(const lpz_is_acc *a);
+
 /* Total variation distance 0.5 sum_c |p_c - q_c| of two histograms given
  * as counts (normalised here). */
 double lpz_tvd(const int64_t *counts_p, const int64_t *counts_q, int classes);
@@ -268,8 +282,20 @@ typedef struct lpz_scores {
 } lpz_scores;
 
 /* Scores n >= 2 samples (n x numel floats). Non-finite samples are
- * refused (LPZ_EINVAL naming the first). */
+ * refused (LPZ_EINVAL naming the first). Open, add, finish of a stream. */
 int lpz_score_samples(lpz_score_context *c, const float *samples, int64_t n, lpz_scores *out, lpz_error *err);
+
+/* The same scores of samples given a piece at a time (as many pieces of
+ * any size as wanted): features go into running statistics (lpz_stats,
+ * lpz_is_acc, a class histogram) a few hundred samples at a time, so
+ * memory stays d x d whatever the count. A non-finite sample is refused
+ * naming its number counted from the stream's first. finish may be called
+ * once pieces of at least 2 samples in all were added. */
+typedef struct lpz_score_stream lpz_score_stream;
+int lpz_score_stream_open(lpz_score_context *c, lpz_score_stream **out, lpz_error *err);
+int lpz_score_stream_add(lpz_score_stream *st, const float *samples, int64_t n, lpz_error *err);
+int lpz_score_stream_finish(lpz_score_stream *st, lpz_scores *out, lpz_error *err);
+void lpz_score_stream_close(lpz_score_stream *st);
 int lpz_score_fid(lpz_score_context *c, const float *samples, int64_t n, double *fid, lpz_error *err);
 
 /* The same in two parts, for scoring several sample sets that share
@@ -346,6 +372,22 @@ int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const d
  * row i for sample i. Allocates scratch for the call (not per batch). */
 int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_gens, int64_t count, lpz_mix_mode mode,
                          lpz_rng *rng, const float *latents, float *out, lpz_error *err);
+
+/* The same samples a block at a time, for outputs too big to hold: open
+ * draws the assignment and latents exactly as lpz_mixture_generate (and
+ * holds them: count ints and count x latent numel floats), next writes the
+ * following samples, at most max, to out (max x numel) and sets *got (0
+ * once all count were written). A sample depends only on its generator and
+ * latent, so the blocks' samples are lpz_mixture_generate's (bit for bit
+ * where the generators' outputs do not depend on the batch they are
+ * computed in). */
+typedef struct lpz_mixture_sampler lpz_mixture_sampler;
+int lpz_mixture_sampler_open(lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
+                             lpz_mix_mode mode, lpz_rng *rng, const float *latents, lpz_mixture_sampler **out,
+                             lpz_error *err);
+int lpz_mixture_sampler_next(lpz_mixture_sampler *s, int64_t max, float *out, int64_t *got, lpz_error *err);
+int64_t lpz_mixture_sampler_numel(const lpz_mixture_sampler *s);
+void lpz_mixture_sampler_close(lpz_mixture_sampler *s);
 
 /* A 1+1 evolution strategy over mixture weights (optimize_mixture, as the
  * original's optimize_generator_mixture_weights): optionally start from

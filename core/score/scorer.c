@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -44,8 +45,6 @@ struct lpz_scorer {
 struct lpz_score_context {
     lpz_scorer *s;
     lpz_model *model; /* own clone of the classifier */
-    float *features;  /* cap x d */
-    int64_t cap;
     double *mean, *cov;
     /* two-thread features (lpz_score_context_set_parallel) */
     lpz_run2_fn run2;
@@ -105,7 +104,8 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
         return LPZ_OK;
     }
     if (s->kind == LPZ_FEATURES_INCEPTION) {
-        /* Slow on a CPU (seconds per 10 images): progress every 100. */
+        /* Slow on a CPU (about 1 s per 10 images): the callers report
+         * progress over the whole sample. */
         pthread_mutex_t *lock = (pthread_mutex_t *)&s->inception_lock;
         pthread_mutex_lock(lock);
         int rc = LPZ_OK;
@@ -117,9 +117,6 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
             }
             rc = lpz_inception_features(s->inception, x + start * s->numel, k, (int)s->channels, (int)s->height,
                                         (int)s->width, f + start * s->d, err);
-            if (!rc && n >= 100 && (start + k) % 100 == 0)
-                lpz_log(LPZ_LOG_INFO, "Inception features: %lld of %lld images", (long long)(start + k),
-                        (long long)n);
         }
         pthread_mutex_unlock(lock);
         return rc;
@@ -316,7 +313,20 @@ static int compute_stats(lpz_scorer *s, uint64_t seed, volatile int *stop, lpz_e
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
     memset(s->real_counts, 0, sizeof s->real_counts);
+    /* Inception features take hours for 50,000 images on a CPU: a log
+     * line every 30 s once it takes more than 5 s */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double last = 0;
     for (int64_t start = 0; start < k && !rc; start += CHUNK) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double el = (double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec);
+        if (start && el > 5 && el - last >= 30) {
+            last = el;
+            double left = el / (double)start * (double)(k - start);
+            lpz_log(LPZ_LOG_INFO, "real-data statistics for the FID: %lld of %lld samples, about %.0f %s left",
+                    (long long)start, (long long)k, left < 120 ? left : left / 60, left < 120 ? "s" : "min");
+        }
         int64_t m = k - start < CHUNK ? k - start : CHUNK;
         for (int64_t i = 0; i < m && !rc; i++) {
             /* Partial Fisher-Yates, restarted for every pass over the data. */
@@ -592,16 +602,17 @@ void lpz_score_context_destroy(lpz_score_context *c)
         return;
     lpz_model_destroy(c->model);
     lpz_model_destroy(c->model2);
-    free(c->features), free(c->mean), free(c->cov);
+    free(c->mean), free(c->cov);
     free(c);
 }
 
-static int check_samples(const lpz_scorer *s, const float *x, int64_t n, lpz_error *err)
+/* first: the number of the first of the n samples, for the message */
+static int check_samples(const lpz_scorer *s, const float *x, int64_t n, int64_t first, lpz_error *err)
 {
     for (int64_t i = 0; i < n * s->numel; i++)
         if (!isfinite(x[i]))
             return lpz_error_set(err, LPZ_EINVAL, "sample %lld has a non-finite value (element %lld)",
-                                 (long long)(i / s->numel), (long long)(i % s->numel));
+                                 (long long)(first + i / s->numel), (long long)(i % s->numel));
     return LPZ_OK;
 }
 
@@ -612,7 +623,7 @@ int lpz_score_feature_dim(const lpz_score_context *c)
 
 int lpz_score_features(lpz_score_context *c, const float *samples, int64_t n, float *out, lpz_error *err)
 {
-    int rc = check_samples(c->s, samples, n, err);
+    int rc = check_samples(c->s, samples, n, 0, err);
     return rc ? rc : context_features(c, samples, n, out, err);
 }
 
@@ -639,42 +650,98 @@ int lpz_score_fid_of_stats(lpz_score_context *c, lpz_stats *acc, double *fid, lp
     return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
 }
 
-int lpz_score_samples(lpz_score_context *c, const float *x, int64_t n, lpz_scores *out, lpz_error *err)
+/* Samples featurised at a time by a stream: whole CHUNKs, enough of them
+ * for the two-thread split (lpz_score_context_set_parallel). */
+#define STREAM_PIECE (32 * CHUNK)
+
+struct lpz_score_stream {
+    lpz_score_context *c;
+    float *f; /* STREAM_PIECE x d features */
+    lpz_stats stats;
+    lpz_is_acc is;
+    int64_t counts[LPZ_CLASSIFIER_CLASSES]; /* arg max classes */
+};
+
+int lpz_score_stream_open(lpz_score_context *c, lpz_score_stream **out, lpz_error *err)
 {
-    const lpz_scorer *s = c->s;
+    *out = NULL;
+    lpz_score_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    st->c = c;
+    st->f = malloc((size_t)STREAM_PIECE * (size_t)c->s->d * sizeof *st->f);
+    int rc = st->f ? lpz_stats_init(&st->stats, c->s->d, err) : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    if (rc) {
+        free(st->f);
+        free(st);
+        return rc;
+    }
+    lpz_is_init(&st->is, c->s->d);
+    *out = st;
+    return LPZ_OK;
+}
+
+int lpz_score_stream_add(lpz_score_stream *st, const float *x, int64_t n, lpz_error *err)
+{
+    const lpz_scorer *s = st->c->s;
+    int64_t first = lpz_stats_count(&st->stats);
+    int rc = check_samples(s, x, n, first, err);
+    for (int64_t i = 0; !rc && i < n; i += STREAM_PIECE) {
+        int64_t k = n - i < STREAM_PIECE ? n - i : STREAM_PIECE;
+        if ((rc = context_features(st->c, x + i * s->numel, k, st->f, err)))
+            break;
+        lpz_stats_add(&st->stats, st->f, k);
+        if (!s->has_classes)
+            continue;
+        lpz_is_add(&st->is, st->f, k);
+        for (int64_t r = 0; r < k; r++) {
+            const float *z = st->f + r * s->d;
+            int arg = 0;
+            for (int q = 1; q < s->d; q++)
+                if (z[q] > z[arg])
+                    arg = q;
+            st->counts[arg]++;
+        }
+    }
+    return rc;
+}
+
+int lpz_score_stream_finish(lpz_score_stream *st, lpz_scores *out, lpz_error *err)
+{
+    const lpz_scorer *s = st->c->s;
+    int64_t n = lpz_stats_count(&st->stats);
     if (n < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
-    int rc = check_samples(s, x, n, err);
+    int rc = lpz_score_fid_of_stats(st->c, &st->stats, &out->fid, err);
     if (rc)
         return rc;
-    if (n > c->cap) {
-        /* Grows to the largest batch scored; steady state allocates nothing. */
-        float *f = realloc(c->features, (size_t)(n * s->d) * sizeof *f);
-        if (!f)
-            return lpz_error_set(err, LPZ_ENOMEM, "out of memory for features of %lld samples", (long long)n);
-        c->features = f;
-        c->cap = n;
-    }
-    if ((rc = context_features(c, x, n, c->features, err)) ||
-        (rc = lpz_score_fid_of_features(c, c->features, n, &out->fid, err)))
-        return rc;
     out->n = n;
-    out->inception_score = NAN;
-    out->tvd = NAN;
-    if (s->has_classes) {
-        out->inception_score = lpz_inception_score(c->features, n, s->d);
-        int64_t counts[LPZ_CLASSIFIER_CLASSES] = {0};
-        for (int64_t i = 0; i < n; i++) {
-            const float *z = c->features + i * s->d;
-            int arg = 0;
-            for (int k = 1; k < s->d; k++)
-                if (z[k] > z[arg])
-                    arg = k;
-            counts[arg]++;
-        }
-        out->tvd = lpz_tvd(counts, s->real_counts, LPZ_CLASSIFIER_CLASSES);
-    }
+    out->inception_score = s->has_classes ? lpz_is_finish(&st->is) : NAN;
+    out->tvd = s->has_classes ? lpz_tvd(st->counts, s->real_counts, LPZ_CLASSIFIER_CLASSES) : NAN;
     return LPZ_OK;
+}
+
+void lpz_score_stream_close(lpz_score_stream *st)
+{
+    if (!st)
+        return;
+    lpz_stats_free(&st->stats);
+    free(st->f);
+    free(st);
+}
+
+int lpz_score_samples(lpz_score_context *c, const float *x, int64_t n, lpz_scores *out, lpz_error *err)
+{
+    if (n < 2)
+        return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
+    lpz_score_stream *st;
+    int rc = lpz_score_stream_open(c, &st, err);
+    if (rc)
+        return rc;
+    if (!(rc = lpz_score_stream_add(st, x, n, err)))
+        rc = lpz_score_stream_finish(st, out, err);
+    lpz_score_stream_close(st);
+    return rc;
 }
 
 int lpz_score_fid(lpz_score_context *c, const float *samples, int64_t n, double *fid, lpz_error *err)

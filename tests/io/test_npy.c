@@ -1,6 +1,6 @@
 /* tests/io/test_npy.c - .npy: round trips, every supported dtype and
  * header spelling, every malformed header refused with a clear error, the
- * streaming writer, and atomicity of writes. */
+ * streaming writer and reader, and atomicity of writes. */
 #include "io/fsutil.h"
 #include "io/npy.h"
 #include "io_test_util.h"
@@ -10,6 +10,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -430,6 +433,80 @@ static void test_streaming_abort_keeps_old_file(void **state)
     assert_int_equal(io_test_count(dir, NULL), 1);
 }
 
+/* The streaming reader: any piece sizes give lpz_npy_read's values,
+ * across the conversion chunks of other dtypes; reading past the end is
+ * refused; a file cut short after open is an I/O error, not garbage. */
+static void test_streaming_reader(void **state)
+{
+    (void)state;
+    const int64_t n = 150001; /* > 2 conversion chunks of 65536 */
+    const char *descrs[] = {"<f4", ">i2", "<f8"};
+    for (int k = 0; k < 3; k++) {
+        int size = descrs[k][2] - '0';
+        uint8_t *buf = malloc((size_t)(n * size) + 256);
+        uint8_t *data = malloc((size_t)(n * size));
+        assert_non_null(buf);
+        assert_non_null(data);
+        for (int64_t i = 0; i < n; i++) {
+            double x = (double)((i * 7919) % 20001 - 10000);
+            uint64_t u;
+            if (k == 0) {
+                float f = (float)x;
+                uint32_t w;
+                memcpy(&w, &f, 4);
+                u = w;
+            } else if (k == 2) {
+                memcpy(&u, &x, 8);
+            } else {
+                u = (uint64_t)(int64_t)x;
+            }
+            for (int b = 0; b < size; b++)
+                data[i * size + (descrs[k][0] == '>' ? size - 1 - b : b)] = (uint8_t)(u >> (8 * b));
+        }
+        char dict[128];
+        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%lld, 1), }\n", descrs[k],
+                 (long long)n);
+        size_t len = make_npy(buf, 1, dict, data, (size_t)(n * size));
+        char path[1200];
+        snprintf(path, sizeof path, "%s/r%d.npy", dir, k);
+        assert_int_equal(io_test_write(path, buf, len), 0);
+        lpz_error err;
+        lpz_error_clear(&err);
+        lpz_npy_array whole;
+        assert_int_equal(lpz_npy_read(path, &whole, &err), LPZ_OK);
+        lpz_npy_reader *r;
+        assert_int_equal(lpz_npy_reader_open(path, &r, &err), LPZ_OK);
+        int64_t shape[LPZ_NPY_MAX_DIMS];
+        assert_int_equal(lpz_npy_reader_shape(r, shape), 2);
+        assert_true(shape[0] == n && shape[1] == 1);
+        float *got = malloc((size_t)n * sizeof *got);
+        assert_non_null(got);
+        const int64_t pieces[] = {1, 0, 7, 65535, 70001};
+        int64_t at = 0;
+        for (size_t p = 0; p < sizeof pieces / sizeof *pieces; p++) {
+            assert_int_equal(lpz_npy_reader_read(r, got + at, pieces[p], &err), LPZ_OK);
+            at += pieces[p];
+        }
+        assert_int_equal(lpz_npy_reader_read(r, got + at, n - at, &err), LPZ_OK);
+        assert_memory_equal(got, whole.data, (size_t)n * sizeof *got);
+        assert_true(got[1] == -2081.0f); /* (7919 % 20001) - 10000: the values are what was written */
+        assert_int_equal(lpz_npy_reader_read(r, got, 1, &err), LPZ_EINVAL);
+        assert_non_null(strstr(err.message, "0 of the array's 150001 are left"));
+        lpz_npy_reader_close(r);
+        /* cut short after the header was checked */
+        assert_int_equal(lpz_npy_reader_open(path, &r, &err), LPZ_OK);
+        assert_int_equal(truncate(path, (off_t)(len / 2)), 0);
+        lpz_error_clear(&err);
+        assert_int_equal(lpz_npy_reader_read(r, got, n, &err), LPZ_EIO);
+        assert_non_null(strstr(err.message, "shrank"));
+        assert_non_null(strstr(err.where, "r"));
+        lpz_npy_reader_close(r);
+        lpz_npy_free(&whole);
+        free(got), free(buf), free(data);
+    }
+    lpz_npy_reader_close(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +518,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_preamble, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_abort_keeps_old_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

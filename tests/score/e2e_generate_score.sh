@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: a tiny 2x2 run, then `lpz generate` (same --latent and --seed
 # twice give identical files; files per sample, grid, npy; bad latents and a
-# mixture of another network are refused clearly) and `lpz score` (text and
-# JSON, from a mixture, a single generator and an .npy).
+# mixture of another network are refused clearly; many samples in blocks;
+# Ctrl-C) and `lpz score` (text and JSON, from a mixture, a single generator
+# and an .npy, streamed).
 . "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 TOOL="$LPZ_BUILD_DIR/tests/score_tool"
 CFG="$LPZ_SOURCE_DIR/configuration/quickstart/fashion-mnist-2x2.yml"
@@ -104,7 +105,7 @@ cp -r "$mix" "$work/nanmix"
 python3 "$LPZ_SOURCE_DIR/tests/runtime/st_edit.py" "$work/nanmix/generator-0.safetensors" float 0.weight 3 nan
 refused "NaN generator" "holds nan at element 3" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/nanmix" -o "$work/nan-out"
-[ ! -e "$work/nan-out/samples.npy" ] || fail "samples were written from a NaN generator"
+[ ! -e "$work/nan-out" ] || fail "a failed generation left $work/nan-out behind: $(ls -R "$work/nan-out")"
 npy "$work/znan.npy" "(4, 64)" nan
 refused "NaN latent" "latent row 0, value 0 is nan" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/nan-out" --latent "$work/znan.npy"
@@ -131,7 +132,77 @@ sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/bigmix" -o "$work/big-out" --sample-size 6 -q \
   > "$work/big.out" 2>&1 || fail "weights of 1e308: $(cat "$work/big.out")"
 
-# 6. master.calculate_score: every cell's final mixture scored with master.score_sample_size samples; the best
+# 6. Many samples are generated, written and scored a block at a time (64 MB: 21399 Fashion-MNIST samples):
+#    sample PNGs on both sides of the block boundary are the rows of samples.npy, and the FID of the file is the
+#    FID lpz score computes from the mixture with the same seed. A Ctrl-C stops a generation and removes what it
+#    wrote.
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/many" --sample-size 22000 --seed 4 -q \
+  > "$work/many.out" || fail "22000 samples: $(cat "$work/many.out")"
+[ "$(ls "$work/many/samples" | wc -l)" -eq 22000 ] || fail "expected 22000 sample PNGs"
+python3 - "$work/many" <<'PY' || fail "the PNGs and samples.npy disagree"
+import struct, sys, zlib
+d = sys.argv[1]
+raw = open(d + "/samples.npy", "rb").read()
+hl = struct.unpack("<H", raw[8:10])[0]
+hdr = raw[10:10 + hl].decode()
+assert "'shape': (22000, 1, 28, 28)" in hdr, hdr
+data = raw[10 + hl:]
+assert len(data) == 22000 * 784 * 4
+def png_pixels(path):  # 8-bit grey, non-interlaced: inflate, then undo the row filters
+    b = open(path, "rb").read()
+    pos, idat, w, h = 8, b"", 0, 0
+    while pos < len(b):
+        n, kind = struct.unpack(">I4s", b[pos:pos + 8])
+        body = b[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour == 0, (depth, colour)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    z, out, prev = zlib.decompress(idat), [], [0] * w
+    for y in range(h):
+        f, row = z[y * (w + 1)], list(z[y * (w + 1) + 1:(y + 1) * (w + 1)])
+        for x in range(w):
+            a = row[x - 1] if x else 0
+            c = prev[x - 1] if x else 0
+            up = prev[x]
+            if f == 1: row[x] = (row[x] + a) & 255
+            elif f == 2: row[x] = (row[x] + up) & 255
+            elif f == 3: row[x] = (row[x] + (a + up) // 2) & 255
+            elif f == 4:
+                p = a + up - c
+                pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
+                row[x] = (row[x] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 255
+        out += row
+        prev = row
+    return out
+for i in (0, 21398, 21399, 21999):
+    vals = struct.unpack("<784f", data[i * 3136:(i + 1) * 3136])
+    want = [max(0, min(255, int((v + 1) * 127.5 + 0.5))) for v in vals]
+    got = png_pixels("%s/samples/sample-%05d.png" % (d, i))
+    bad = sum(abs(g - w) > 1 for g, w in zip(got, want))  # lrintf rounds halves to even
+    assert bad == 0, "sample %d: %d pixels differ" % (i, bad)
+PY
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/many/samples.npy" --json -q > "$work/many-file.json"
+"$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --mixture-source "$mix" --sample-size 22000 --seed 4 --json -q \
+  > "$work/many-mix.json"
+f1=$(grep '"fid"' "$work/many-file.json"); f2=$(grep '"fid"' "$work/many-mix.json")
+[ -n "$f1" ] && [ "$f1" = "$f2" ] || fail "FID of the generated file ($f1) and of the mixture ($f2) differ"
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/cut" --sample-size 400000 \
+  > "$work/cut.out" 2> "$work/cut.err" &
+pid=$!
+for _ in $(seq 600); do [ -e "$work/cut/samples/sample-00100.png" ] && break; sleep 0.1; done
+kill -INT $pid
+set +e
+wait $pid; st=$?
+set -e
+[ $st -eq 130 ] || fail "an interrupted generation should exit 130, got $st: $(cat "$work/cut.err")"
+grep -q "interrupted after [0-9]* of 400000 samples; nothing was written" "$work/cut.err" \
+  || fail "unclear interruption message: $(cat "$work/cut.err")"
+[ ! -e "$work/cut" ] || fail "an interrupted generation left files: $(ls "$work/cut" | head)"
+
+# 7. master.calculate_score: every cell's final mixture scored with master.score_sample_size samples; the best
 #    cell is the lowest of those FIDs (the key was accepted and did nothing).
 "$LPZ" train -f "$CFG" "${SETS[@]}" --set general.output_dir="$work/fin" --set master.calculate_score=true \
   --set master.score_sample_size=150 --set trainer.params.score.feature_model="$work/clf.safetensors" \

@@ -458,6 +458,35 @@ static void test_mixture_generate_uses_each_latent_row_with_its_generator(void *
     assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, z, x, &err), LPZ_OK);
     assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &b, z, x2, &err), LPZ_OK);
     assert_memory_equal(x, x2, n * 3 * sizeof *x);
+    /* The sampler a block at a time (lpz generate, lpz score): the same
+     * samples, in blocks of any size, and the same random numbers used. */
+    for (int drawn = 0; drawn < 2; drawn++) {
+        lpz_rng_seed(&a, 77, 1);
+        lpz_rng_seed(&b, 77, 1);
+        assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, drawn ? NULL : z, x,
+                                              &err), LPZ_OK);
+        lpz_mixture_sampler *sp;
+        assert_int_equal(lpz_mixture_sampler_open(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &b, drawn ? NULL : z,
+                                                  &sp, &err), LPZ_OK);
+        assert_int_equal(lpz_mixture_sampler_numel(sp), 3);
+        assert_true(lpz_rng_u64(&a) == lpz_rng_u64(&b));
+        const int64_t asks[] = {1, 63, 64, 65, 7, 1000};
+        int64_t at = 0, got;
+        memset(x2, 0, n * 3 * sizeof *x2);
+        for (size_t q = 0; q < sizeof asks / sizeof *asks; q++) {
+            assert_int_equal(lpz_mixture_sampler_next(sp, asks[q], x2 + at * 3, &got, &err), LPZ_OK);
+            assert_int_equal(got, at + asks[q] <= n ? asks[q] : n - at);
+            at += got;
+        }
+        assert_int_equal(at, n);
+        assert_int_equal(lpz_mixture_sampler_next(sp, 5, x2, &got, &err), LPZ_OK);
+        assert_int_equal(got, 0);
+        assert_int_equal(lpz_mixture_sampler_next(sp, 0, x2, &got, &err), LPZ_EINVAL);
+        lpz_mixture_sampler_close(sp);
+        assert_memory_equal(x, x2, n * 3 * sizeof *x);
+    }
+    lpz_rng_seed(&a, 77, 1);
+    assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, z, x, &err), LPZ_OK);
     /* Replaying the assignment: sample i is g[assign[i]](z[i]). */
     int *as = malloc(n * sizeof *as);
     lpz_rng_seed(&a, 77, 1);
@@ -767,6 +796,55 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     assert_true(real.tvd >= 0 && real.tvd <= 1 && real.inception_score >= 1 && real.inception_score <= 10);
     z[5] = NAN;
     assert_int_equal(lpz_score_samples(c, z, n, &noise, &err), LPZ_EINVAL);
+
+    /* The same scores from pieces of any size (lpz score streams its
+     * samples), and the inception score's running sums equal its two-pass
+     * definition: p(y) first, then the mean KL to it. */
+    {
+        lpz_score_stream *st;
+        assert_int_equal(lpz_score_stream_open(c, &st, &err), LPZ_OK);
+        const int64_t cut[] = {0, 1, 3, 300, n};
+        for (int p = 0; p < 4; p++)
+            assert_int_equal(lpz_score_stream_add(st, x + cut[p] * 784, cut[p + 1] - cut[p], &err), LPZ_OK);
+        lpz_scores sc;
+        assert_int_equal(lpz_score_stream_finish(st, &sc, &err), LPZ_OK);
+        lpz_score_stream_close(st);
+        assert_true(sc.n == n && fabs(sc.fid - real.fid) <= 1e-9 * real.fid && sc.tvd == real.tvd);
+        assert_true(fabs(sc.inception_score - real.inception_score) <= 1e-12 * real.inception_score);
+        float *lg = malloc((size_t)n * 10 * sizeof *lg);
+        assert_int_equal(lpz_score_features(c, x, n, lg, &err), LPZ_OK);
+        double marg[10] = {0}, kl = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int64_t i = 0; i < n; i++) {
+                double mx = lg[i * 10], sum = 0;
+                for (int q = 1; q < 10; q++)
+                    mx = fmax(mx, lg[i * 10 + q]);
+                for (int q = 0; q < 10; q++)
+                    sum += exp(lg[i * 10 + q] - mx);
+                for (int q = 0; q < 10; q++) {
+                    double lp = lg[i * 10 + q] - mx - log(sum), pr = exp(lp);
+                    if (pass == 0)
+                        marg[q] += pr / (double)n;
+                    else
+                        kl += pr * (lp - log(marg[q]));
+                }
+            }
+        assert_true(fabs(real.inception_score - exp(kl / (double)n)) <= 1e-9 * real.inception_score);
+        free(lg);
+        /* a bad sample in a later piece is named by its number in the stream */
+        float keep = x[301 * 784 + 2];
+        x[301 * 784 + 2] = INFINITY;
+        assert_int_equal(lpz_score_stream_open(c, &st, &err), LPZ_OK);
+        assert_int_equal(lpz_score_stream_add(st, x, 300, &err), LPZ_OK);
+        assert_int_equal(lpz_score_stream_add(st, x + 300 * 784, 200, &err), LPZ_EINVAL);
+        assert_non_null(strstr(err.message, "sample 301 has a non-finite value (element 2)"));
+        lpz_score_stream_close(st);
+        x[301 * 784 + 2] = keep;
+        assert_int_equal(lpz_score_stream_open(c, &st, &err), LPZ_OK);
+        assert_int_equal(lpz_score_stream_add(st, x, 1, &err), LPZ_OK);
+        assert_int_equal(lpz_score_stream_finish(st, &sc, &err), LPZ_EINVAL); /* one sample */
+        lpz_score_stream_close(st);
+    }
 
     /* Two weightings scored on common samples: each FID is the FID of the
      * samples its coupled assignment and the shared latents give. */
