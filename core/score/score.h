@@ -286,9 +286,12 @@ typedef struct lpz_scores {
 int lpz_score_samples(lpz_score_context *c, const float *samples, int64_t n, lpz_scores *out, lpz_error *err);
 
 /* The same scores of samples given a piece at a time (as many pieces of
- * any size as wanted): features go into running statistics (lpz_stats,
- * lpz_is_acc, a class histogram) a few hundred samples at a time, so
- * memory stays d x d whatever the count. A non-finite sample is refused
+ * any size as wanted), bit for bit whatever the pieces: samples reach the
+ * classifier in groups counted from the stream's first sample (a model's
+ * output for a row can change in its last bits with the rows passed with
+ * it). Features go into running statistics (lpz_stats, lpz_is_acc, a class
+ * histogram) a few hundred samples at a time, so memory stays d x d
+ * whatever the count. A non-finite sample is refused
  * naming its number counted from the stream's first. finish may be called
  * once pieces of at least 2 samples in all were added. */
 typedef struct lpz_score_stream lpz_score_stream;

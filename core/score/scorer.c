@@ -582,7 +582,9 @@ static void features_part(void *arg, int k)
 static int context_features(lpz_score_context *c, const float *x, int64_t n, float *f, lpz_error *err)
 {
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
-    if (!c->run2 || chunks < 2)
+    /* not Inception's: it runs under a lock, and its groups of 10 would
+     * start at the split */
+    if (!c->run2 || chunks < 2 || c->s->kind == LPZ_FEATURES_INCEPTION)
         return features_of(c->s, c->model, x, n, f, c->stop, err);
     /* whole chunks: the rows one thread would pass together */
     features_job j = {.c = c, .x = x, .f = f, .n = n, .mid = (chunks + 1) / 2 * CHUNK};
@@ -650,13 +652,23 @@ int lpz_score_fid_of_stats(lpz_score_context *c, lpz_stats *acc, double *fid, lp
     return rc ? rc : lpz_fid_from_stats(s->mean, s->cov, s->cov_sqrt, c->mean, c->cov, s->d, fid, err);
 }
 
-/* Samples featurised at a time by a stream: whole CHUNKs, enough of them
- * for the two-thread split (lpz_score_context_set_parallel). */
-#define STREAM_PIECE (32 * CHUNK)
+/* A stream passes its samples to the classifier (or Inception) in groups
+ * that start at multiples of STREAM_GRANULE counted from the stream's first
+ * sample, whatever the pieces it is given: a model's output for a row may
+ * differ in its last bits with the number of rows passed with it (BLAS picks
+ * other kernels for one row than for 16), and lpz score's blocks, or a
+ * caller's pieces, must not change the scores. STREAM_GRANULE is a multiple
+ * of CHUNK (the classifier's rows per pass) and of 10 (Inception's). */
+#define STREAM_GRANULE (5 * CHUNK)
+/* Samples featurised at a time: whole granules, enough of them for the
+ * two-thread split (lpz_score_context_set_parallel). */
+#define STREAM_PIECE (8 * STREAM_GRANULE)
 
 struct lpz_score_stream {
     lpz_score_context *c;
     float *f; /* STREAM_PIECE x d features */
+    float *stage; /* up to STREAM_GRANULE - 1 samples that wait for the rest of their granule */
+    int64_t staged, added; /* samples in stage; samples given to the stream */
     lpz_stats stats;
     lpz_is_acc is;
     int64_t counts[LPZ_CLASSIFIER_CLASSES]; /* arg max classes */
@@ -670,9 +682,11 @@ int lpz_score_stream_open(lpz_score_context *c, lpz_score_stream **out, lpz_erro
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     st->c = c;
     st->f = malloc((size_t)STREAM_PIECE * (size_t)c->s->d * sizeof *st->f);
-    int rc = st->f ? lpz_stats_init(&st->stats, c->s->d, err) : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    st->stage = malloc((size_t)STREAM_GRANULE * (size_t)c->s->numel * sizeof *st->stage);
+    int rc = st->f && st->stage ? lpz_stats_init(&st->stats, c->s->d, err)
+                                : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     if (rc) {
-        free(st->f);
+        free(st->f), free(st->stage);
         free(st);
         return rc;
     }
@@ -681,38 +695,70 @@ int lpz_score_stream_open(lpz_score_context *c, lpz_score_stream **out, lpz_erro
     return LPZ_OK;
 }
 
+/* Features of k (at most STREAM_PIECE) samples into the accumulators. */
+static int stream_take(lpz_score_stream *st, const float *x, int64_t k, lpz_error *err)
+{
+    const lpz_scorer *s = st->c->s;
+    int rc = context_features(st->c, x, k, st->f, err);
+    if (rc)
+        return rc;
+    lpz_stats_add(&st->stats, st->f, k);
+    if (!s->has_classes)
+        return LPZ_OK;
+    lpz_is_add(&st->is, st->f, k);
+    for (int64_t r = 0; r < k; r++) {
+        const float *z = st->f + r * s->d;
+        int arg = 0;
+        for (int q = 1; q < s->d; q++)
+            if (z[q] > z[arg])
+                arg = q;
+        st->counts[arg]++;
+    }
+    return LPZ_OK;
+}
+
 int lpz_score_stream_add(lpz_score_stream *st, const float *x, int64_t n, lpz_error *err)
 {
     const lpz_scorer *s = st->c->s;
-    int64_t first = lpz_stats_count(&st->stats);
-    int rc = check_samples(s, x, n, first, err);
-    for (int64_t i = 0; !rc && i < n; i += STREAM_PIECE) {
-        int64_t k = n - i < STREAM_PIECE ? n - i : STREAM_PIECE;
-        if ((rc = context_features(st->c, x + i * s->numel, k, st->f, err)))
-            break;
-        lpz_stats_add(&st->stats, st->f, k);
-        if (!s->has_classes)
-            continue;
-        lpz_is_add(&st->is, st->f, k);
-        for (int64_t r = 0; r < k; r++) {
-            const float *z = st->f + r * s->d;
-            int arg = 0;
-            for (int q = 1; q < s->d; q++)
-                if (z[q] > z[arg])
-                    arg = q;
-            st->counts[arg]++;
-        }
+    if (n < 0)
+        return lpz_error_set(err, LPZ_EINVAL, "a negative number of samples (%lld)", (long long)n);
+    int rc = check_samples(s, x, n, st->added, err);
+    if (rc)
+        return rc;
+    st->added += n;
+    if (st->staged) { /* complete the waiting granule first */
+        int64_t k = STREAM_GRANULE - st->staged < n ? STREAM_GRANULE - st->staged : n;
+        memcpy(st->stage + st->staged * s->numel, x, (size_t)(k * s->numel) * sizeof *x);
+        st->staged += k, x += k * s->numel, n -= k;
+        if (st->staged < STREAM_GRANULE)
+            return LPZ_OK;
+        st->staged = 0;
+        if ((rc = stream_take(st, st->stage, STREAM_GRANULE, err)))
+            return rc;
     }
-    return rc;
+    int64_t whole = n / STREAM_GRANULE * STREAM_GRANULE;
+    for (int64_t i = 0; i < whole; i += STREAM_PIECE)
+        if ((rc = stream_take(st, x + i * s->numel, whole - i < STREAM_PIECE ? whole - i : STREAM_PIECE, err)))
+            return rc;
+    st->staged = n - whole;
+    memcpy(st->stage, x + whole * s->numel, (size_t)(st->staged * s->numel) * sizeof *x);
+    return LPZ_OK;
 }
 
 int lpz_score_stream_finish(lpz_score_stream *st, lpz_scores *out, lpz_error *err)
 {
     const lpz_scorer *s = st->c->s;
-    int64_t n = lpz_stats_count(&st->stats);
+    int64_t n = st->added;
     if (n < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
-    int rc = lpz_score_fid_of_stats(st->c, &st->stats, &out->fid, err);
+    int rc = LPZ_OK;
+    if (st->staged) { /* the last, partial granule */
+        int64_t k = st->staged;
+        st->staged = 0;
+        if ((rc = stream_take(st, st->stage, k, err)))
+            return rc;
+    }
+    rc = lpz_score_fid_of_stats(st->c, &st->stats, &out->fid, err);
     if (rc)
         return rc;
     out->n = n;
@@ -726,7 +772,7 @@ void lpz_score_stream_close(lpz_score_stream *st)
     if (!st)
         return;
     lpz_stats_free(&st->stats);
-    free(st->f);
+    free(st->f), free(st->stage);
     free(st);
 }
 

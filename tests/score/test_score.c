@@ -803,14 +803,18 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     {
         lpz_score_stream *st;
         assert_int_equal(lpz_score_stream_open(c, &st, &err), LPZ_OK);
-        const int64_t cut[] = {0, 1, 3, 300, n};
-        for (int p = 0; p < 4; p++)
+        const int64_t cut[] = {0, 1, 3, 3, 300, n}; /* an empty piece too */
+        for (int p = 0; p < 5; p++)
             assert_int_equal(lpz_score_stream_add(st, x + cut[p] * 784, cut[p + 1] - cut[p], &err), LPZ_OK);
         lpz_scores sc;
         assert_int_equal(lpz_score_stream_finish(st, &sc, &err), LPZ_OK);
         lpz_score_stream_close(st);
-        assert_true(sc.n == n && fabs(sc.fid - real.fid) <= 1e-9 * real.fid && sc.tvd == real.tvd);
-        assert_true(fabs(sc.inception_score - real.inception_score) <= 1e-12 * real.inception_score);
+        /* bit for bit: a row's logits can differ in their last bits with
+         * the rows passed with it (OpenBLAS on AMD EPYC: FID off by 5e-8
+         * when the first piece of one row went alone), so the stream groups
+         * rows as lpz_score_samples does whatever the pieces */
+        assert_true(sc.n == n && sc.fid == real.fid && sc.tvd == real.tvd);
+        assert_true(sc.inception_score == real.inception_score);
         float *lg = malloc((size_t)n * 10 * sizeof *lg);
         assert_int_equal(lpz_score_features(c, x, n, lg, &err), LPZ_OK);
         double marg[10] = {0}, kl = 0;
