@@ -32,12 +32,25 @@
 static volatile int stop_flag;
 
 /* Async-signal-safe: atomics, write and _exit only. */
+/* stop_flag: 0 while generating, 1 once a Ctrl-C or SIGTERM asked to stop
+ * (the generation is cancelled and its files removed), 2 once every file
+ * is whole (a signal then acts as it would without this handler). */
 static void on_interrupt(int sig)
 {
-    (void)sig;
+    if (__atomic_load_n(&stop_flag, __ATOMIC_SEQ_CST) == 2) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     if (!lpz_cli_new_interrupt())
         return; /* the same Ctrl-C delivered again */
-    if (__atomic_exchange_n(&stop_flag, 1, __ATOMIC_SEQ_CST)) {
+    int running = 0;
+    if (!__atomic_compare_exchange_n(&stop_flag, &running, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        if (running == 2) { /* committed in the meantime */
+            signal(sig, SIG_DFL);
+            raise(sig);
+            return;
+        }
         static const char msg[] = "\nlpz: interrupted twice: exiting now (the output folder may hold part of the "
                                   "samples)\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);
@@ -48,6 +61,20 @@ static void on_interrupt(int sig)
     ssize_t ignored = write(2, msg, sizeof msg - 1);
     (void)ignored;
 }
+
+/* A Ctrl-C seen between two steps of the writing: the generation is
+ * cancelled and its files removed. */
+#define STOP_IF_INTERRUPTED(done)                                                                                     \
+    do {                                                                                                              \
+        if (stop_flag) {                                                                                              \
+            if ((done) < n)                                                                                       \
+                lpz_error_set(&err, LPZ_ECANCELED, "interrupted after %lld of %lld samples", (long long)(done),       \
+                              (long long)n);                                                                          \
+            else                                                                                                      \
+                lpz_error_set(&err, LPZ_ECANCELED, "interrupted while writing the %lld samples", (long long)n);       \
+            goto fail;                                                                                                \
+        }                                                                                                             \
+    } while (0)
 
 int lpz_cmd_generate(const lpz_cli_args *args)
 {
@@ -211,6 +238,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
+    stop_flag = 0;
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -218,11 +246,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     handlers = 1;
     lpz_cli_progress_start(&pr, "generating", "samples", n, !args->quiet);
     for (int64_t done_rows = 0; done_rows < n;) {
-        if (stop_flag) {
-            lpz_error_set(&err, LPZ_ECANCELED, "interrupted after %lld of %lld samples", (long long)done_rows,
-                          (long long)n);
-            goto fail;
-        }
+        STOP_IF_INTERRUPTED(done_rows);
         float *dst = image ? samples : samples + done_rows * numel;
         int64_t k;
         if (lpz_mixture_sampler_next(sampler, block, dst, &k, &err))
@@ -238,6 +262,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             }
         if (image) {
             for (int64_t i = 0; want_png && i < k; i++) {
+                STOP_IF_INTERRUPTED(done_rows + i); /* a block of PNGs takes seconds */
                 snprintf(path, sizeof path, "%s/samples/sample-%05lld.png", args->output, (long long)(done_rows + i));
                 if (lpz_png_write_image_nosync(path, samples + i * numel, C, H, W, &err))
                     goto fail;
@@ -253,18 +278,24 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     }
     lpz_cli_progress_end(&pr);
 
+    /* Every step below is short next to a block, but a Ctrl-C during one
+     * must still cancel the whole generation: checked between them, and
+     * last with the signals held (below). */
     int written = 0;
     if (image) {
         if (want_png) {
+            STOP_IF_INTERRUPTED(n);
             snprintf(path, sizeof path, "%s/samples", args->output);
             if (lpz_sync_folder(path, &err))
                 goto fail;
+            STOP_IF_INTERRUPTED(n);
             snprintf(path, sizeof path, "%s/grid", args->output);
             if (lpz_dataset_render(ds, grid, n < GRID_MAX ? n : GRID_MAX, path, &err))
                 goto fail;
             written = 1;
         }
         if (npy) {
+            STOP_IF_INTERRUPTED(n);
             lpz_npy_writer *w = npy;
             npy = NULL;
             if (lpz_npy_writer_close(w, &err))
@@ -273,20 +304,32 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     } else {
         /* Sequences and vectors: CSV and .npy in the data's original
          * units; with npy/both also the raw [-1, 1] values. */
+        STOP_IF_INTERRUPTED(n);
         snprintf(path, sizeof path, "%s/samples", args->output);
         if (lpz_dataset_render(ds, samples, n, path, &err))
             goto fail;
         if (want_npy) {
+            STOP_IF_INTERRUPTED(n);
             snprintf(path, sizeof path, "%s/samples-raw.npy", args->output);
             if (lpz_npy_write_f32(path, samples, 1 + info->sample_shape.ndim, shape, &err))
                 goto fail;
         }
+        STOP_IF_INTERRUPTED(n);
         snprintf(path, sizeof path, "%s/samples.npy", args->output);
         if (lpz_dataset_to_original_units(ds, samples, n, &err) ||
             lpz_npy_write_f32(path, samples, 1 + info->sample_shape.ndim, shape, &err))
             goto fail;
         written = 1;
     }
+    /* The commit, in one step that a handler on any thread sees: from here
+     * a signal acts as it would have without lpz generate's handler (the
+     * files are whole); before, it cancels. */
+    int running = 0;
+    if (!__atomic_compare_exchange_n(&stop_flag, &running, 2, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        STOP_IF_INTERRUPTED(n);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    handlers = 0;
     printf("wrote %lld samples of a mixture of %d generator%s to %s (%s%s)\n", (long long)n, mix.n,
            mix.n == 1 ? "" : "s", args->output,
            info->kind == LPZ_SAMPLE_IMAGE ? (written ? "samples/*.png, grid.png" : "") : "samples.csv, samples.npy",
@@ -297,7 +340,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
 fail:
     if (handlers)
         lpz_cli_progress_end(&pr);
-    if (err.code == LPZ_ECANCELED && stop_flag) {
+    if (err.code == LPZ_ECANCELED && stop_flag == 1) {
         fprintf(stderr, "lpz: %s; nothing was written\n", err.message);
         rc = 130;
     } else

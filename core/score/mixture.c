@@ -235,20 +235,18 @@ static int run_rows(lpz_model *const *gens, int n_gens, const int *gen_of, const
     return LPZ_OK;
 }
 
-typedef struct copy_rows {
-    float *out;
-    int64_t on;
-} copy_rows;
-
-/* Output rows into their places of out. */
-static int emit_copy(void *user, int j, const float *y, int64_t k, const int64_t *idx, lpz_error *err)
-{
-    (void)j, (void)err;
-    const copy_rows *c = user;
-    for (int64_t a = 0; a < k; a++)
-        memcpy(c->out + idx[a] * c->on, y + a * c->on, (size_t)c->on * sizeof *c->out);
-    return LPZ_OK;
-}
+/* Generator j's rows are batched by their rank among j's rows of the
+ * whole sample (its rows 0-63, 64-127, ...), as run_rows over all of them
+ * would: a model's output for a row can change in its last bits with the
+ * rows computed with it (BLAS kernels differ with the batch), and the
+ * blocks asked for must not change the samples. A batch that reaches past
+ * the block keeps its later rows (carry) for the next blocks. */
+typedef struct sampler_gen {
+    int64_t scan;  /* rows below scan were gathered into batches */
+    float *carry;  /* GEN_CHUNK x on: computed rows not yet handed out */
+    int64_t *carry_idx;
+    int64_t carry_n, carry_at;
+} sampler_gen;
 
 struct lpz_mixture_sampler {
     lpz_model *const *gens;
@@ -259,6 +257,7 @@ struct lpz_mixture_sampler {
     float *drawn;
     int64_t *idx;          /* GEN_CHUNK */
     float *z;              /* GEN_CHUNK x zn */
+    sampler_gen *g;        /* n_gens */
 };
 
 int lpz_mixture_sampler_open(lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
@@ -282,8 +281,9 @@ int lpz_mixture_sampler_open(lpz_model *const *gens, const double *weights, int 
     s->assign = malloc((size_t)(count > 0 ? count : 1) * sizeof *s->assign);
     s->idx = malloc((size_t)GEN_CHUNK * sizeof *s->idx);
     s->z = malloc((size_t)(GEN_CHUNK * s->zn) * sizeof *s->z);
+    s->g = calloc((size_t)n_gens, sizeof *s->g);
     s->drawn = latents ? NULL : malloc((size_t)((count > 0 ? count : 1) * s->zn) * sizeof *s->drawn);
-    if (!s->assign || !s->idx || !s->z || (!latents && !s->drawn))
+    if (!s->assign || !s->idx || !s->z || !s->g || (!latents && !s->drawn))
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)count);
     else
         rc = lpz_mixture_assign(weights, n_gens, count, mode, rng, s->assign, err);
@@ -298,6 +298,55 @@ int lpz_mixture_sampler_open(lpz_model *const *gens, const double *weights, int 
     return LPZ_OK;
 }
 
+/* Generator j's samples among rows [from, to) into out (row from first). */
+static int sampler_gen_rows(lpz_mixture_sampler *s, int j, int64_t from, int64_t to, float *out, lpz_error *err)
+{
+    sampler_gen *g = &s->g[j];
+    size_t row_bytes = (size_t)s->on * sizeof *out;
+    for (;;) {
+        for (; g->carry_at < g->carry_n && g->carry_idx[g->carry_at] < to; g->carry_at++)
+            memcpy(out + (g->carry_idx[g->carry_at] - from) * s->on, g->carry + g->carry_at * s->on, row_bytes);
+        if (g->carry_at < g->carry_n)
+            return LPZ_OK; /* the rest is for later blocks */
+        int64_t r = g->scan;
+        while (r < to && s->assign[r] != j)
+            r++;
+        if (r >= to) {
+            g->scan = r; /* none of j's rows below to remain */
+            return LPZ_OK;
+        }
+        int64_t k = 0;
+        for (; r < s->count && k < GEN_CHUNK; r++)
+            if (s->assign[r] == j) {
+                s->idx[k] = r;
+                memcpy(s->z + k * s->zn, s->latents + r * s->zn, (size_t)s->zn * sizeof *s->z);
+                k++;
+            }
+        g->scan = r;
+        const float *y = lpz_model_forward(s->gens[j], s->z, k, err);
+        if (!y) {
+            lpz_error_context(err, "mixture generator %d", j);
+            return err && err->code ? err->code : LPZ_EINVAL;
+        }
+        int64_t a = 0;
+        for (; a < k && s->idx[a] < to; a++)
+            memcpy(out + (s->idx[a] - from) * s->on, y + a * s->on, row_bytes);
+        g->carry_n = g->carry_at = 0;
+        if (a == k)
+            continue;
+        if (!g->carry) {
+            g->carry = malloc((size_t)GEN_CHUNK * row_bytes);
+            g->carry_idx = malloc((size_t)GEN_CHUNK * sizeof *g->carry_idx);
+            if (!g->carry || !g->carry_idx)
+                return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %d samples of %lld values", GEN_CHUNK,
+                                     (long long)s->on);
+        }
+        memcpy(g->carry, y + a * s->on, (size_t)(k - a) * row_bytes);
+        memcpy(g->carry_idx, s->idx + a, (size_t)(k - a) * sizeof *g->carry_idx);
+        g->carry_n = k - a;
+    }
+}
+
 int lpz_mixture_sampler_next(lpz_mixture_sampler *s, int64_t max, float *out, int64_t *got, lpz_error *err)
 {
     *got = 0;
@@ -306,11 +355,11 @@ int lpz_mixture_sampler_next(lpz_mixture_sampler *s, int64_t max, float *out, in
     int64_t k = s->count - s->next < max ? s->count - s->next : max;
     if (!k)
         return LPZ_OK;
-    copy_rows cr = {out, s->on};
-    int rc = run_rows(s->gens, s->n_gens, s->assign + s->next, NULL, k, s->latents + s->next * s->zn, s->zn, s->idx,
-                      s->z, emit_copy, &cr, err);
-    if (rc)
-        return rc;
+    for (int j = 0; j < s->n_gens; j++) {
+        int rc = sampler_gen_rows(s, j, s->next, s->next + k, out, err);
+        if (rc)
+            return rc;
+    }
     s->next += k;
     *got = k;
     return LPZ_OK;
@@ -325,7 +374,9 @@ void lpz_mixture_sampler_close(lpz_mixture_sampler *s)
 {
     if (!s)
         return;
-    free(s->assign), free(s->idx), free(s->z), free(s->drawn);
+    for (int j = 0; s->g && j < s->n_gens; j++)
+        free(s->g[j].carry), free(s->g[j].carry_idx);
+    free(s->assign), free(s->idx), free(s->z), free(s->drawn), free(s->g);
     free(s);
 }
 

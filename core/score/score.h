@@ -292,8 +292,10 @@ int lpz_score_samples(lpz_score_context *c, const float *samples, int64_t n, lpz
  * it). Features go into running statistics (lpz_stats, lpz_is_acc, a class
  * histogram) a few hundred samples at a time, so memory stays d x d
  * whatever the count. A non-finite sample is refused
- * naming its number counted from the stream's first. finish may be called
- * once pieces of at least 2 samples in all were added. */
+ * naming its number counted from the stream's first; such a piece is not
+ * taken and the stream goes on. After any other failure of add (stopped,
+ * out of memory) the stream refuses more pieces and finish. finish may be
+ * called once pieces of at least 2 samples in all were added. */
 typedef struct lpz_score_stream lpz_score_stream;
 int lpz_score_stream_open(lpz_score_context *c, lpz_score_stream **out, lpz_error *err);
 int lpz_score_stream_add(lpz_score_stream *st, const float *samples, int64_t n, lpz_error *err);
@@ -380,10 +382,12 @@ int lpz_mixture_generate(lpz_model *const *gens, const double *weights, int n_ge
  * draws the assignment and latents exactly as lpz_mixture_generate (and
  * holds them: count ints and count x latent numel floats), next writes the
  * following samples, at most max, to out (max x numel) and sets *got (0
- * once all count were written). A sample depends only on its generator and
- * latent, so the blocks' samples are lpz_mixture_generate's (bit for bit
- * where the generators' outputs do not depend on the batch they are
- * computed in). */
+ * once all count were written). The blocks' samples are
+ * lpz_mixture_generate's bit for bit, whatever max: each generator computes
+ * its rows in the same batches (of its 64 next rows counted from sample 0),
+ * holding up to 63 computed rows between calls. The generators must not
+ * run anything else while the sampler is open; after a failed next, only
+ * close. */
 typedef struct lpz_mixture_sampler lpz_mixture_sampler;
 int lpz_mixture_sampler_open(lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
                              lpz_mix_mode mode, lpz_rng *rng, const float *latents, lpz_mixture_sampler **out,

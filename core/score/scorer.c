@@ -669,6 +669,7 @@ struct lpz_score_stream {
     float *f; /* STREAM_PIECE x d features */
     float *stage; /* up to STREAM_GRANULE - 1 samples that wait for the rest of their granule */
     int64_t staged, added; /* samples in stage; samples given to the stream */
+    int failed;            /* a piece failed after it was counted: the scores would miss samples */
     lpz_stats stats;
     lpz_is_acc is;
     int64_t counts[LPZ_CLASSIFIER_CLASSES]; /* arg max classes */
@@ -722,16 +723,21 @@ int lpz_score_stream_add(lpz_score_stream *st, const float *x, int64_t n, lpz_er
     const lpz_scorer *s = st->c->s;
     if (n < 0)
         return lpz_error_set(err, LPZ_EINVAL, "a negative number of samples (%lld)", (long long)n);
+    if (st->failed)
+        return lpz_error_set(err, LPZ_EINVAL, "a score stream whose last piece failed takes no more samples");
     int rc = check_samples(s, x, n, st->added, err);
     if (rc)
-        return rc;
+        return rc; /* nothing of the piece was taken: the stream goes on */
     st->added += n;
+    st->failed = 1; /* until the piece is in */
     if (st->staged) { /* complete the waiting granule first */
         int64_t k = STREAM_GRANULE - st->staged < n ? STREAM_GRANULE - st->staged : n;
         memcpy(st->stage + st->staged * s->numel, x, (size_t)(k * s->numel) * sizeof *x);
         st->staged += k, x += k * s->numel, n -= k;
-        if (st->staged < STREAM_GRANULE)
+        if (st->staged < STREAM_GRANULE) {
+            st->failed = 0;
             return LPZ_OK;
+        }
         st->staged = 0;
         if ((rc = stream_take(st, st->stage, STREAM_GRANULE, err)))
             return rc;
@@ -742,6 +748,7 @@ int lpz_score_stream_add(lpz_score_stream *st, const float *x, int64_t n, lpz_er
             return rc;
     st->staged = n - whole;
     memcpy(st->stage, x + whole * s->numel, (size_t)(st->staged * s->numel) * sizeof *x);
+    st->failed = 0;
     return LPZ_OK;
 }
 
@@ -749,14 +756,18 @@ int lpz_score_stream_finish(lpz_score_stream *st, lpz_scores *out, lpz_error *er
 {
     const lpz_scorer *s = st->c->s;
     int64_t n = st->added;
+    if (st->failed)
+        return lpz_error_set(err, LPZ_EINVAL, "a score stream whose last piece failed has no scores");
     if (n < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)n);
     int rc = LPZ_OK;
     if (st->staged) { /* the last, partial granule */
         int64_t k = st->staged;
         st->staged = 0;
-        if ((rc = stream_take(st, st->stage, k, err)))
+        if ((rc = stream_take(st, st->stage, k, err))) {
+            st->failed = 1;
             return rc;
+        }
     }
     rc = lpz_score_fid_of_stats(st->c, &st->stats, &out->fid, err);
     if (rc)

@@ -116,6 +116,10 @@ refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/range.npy"
 refused "--sample-size above the rows" "samples.npy: --sample-size 200 is more than the 30 samples the array holds" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/c/samples.npy"
+# a zero dimension makes any other legal: their product must not overflow (UBSan saw it)
+npy "$work/zerodim.npy" "(2, 1099511627776, 1099511627776, 0)" 0
+refused "a zero dimension" "the array has 4 dimensions and 0 values per row" \
+  "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/zerodim.npy"
 npy "$work/one.npy" "(1, 784)" 0
 refused "one sample" "one.npy: the array holds 1 sample; scores need at least 2" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/one.npy"
@@ -201,6 +205,19 @@ set -e
 grep -q "interrupted after [0-9]* of 400000 samples; nothing was written" "$work/cut.err" \
   || fail "unclear interruption message: $(cat "$work/cut.err")"
 [ ! -e "$work/cut" ] || fail "an interrupted generation left files: $(ls "$work/cut" | head)"
+# ... also in its only (last) block, and while the files are finished (a Ctrl-C once the PNGs are written)
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/cut1" --sample-size 20000 \
+  > "$work/cut1.out" 2> "$work/cut1.err" &
+pid=$!
+for _ in $(seq 600); do [ -e "$work/cut1/samples/sample-00100.png" ] && break; sleep 0.1; done
+kill -INT $pid
+set +e
+wait $pid; st=$?
+set -e
+[ $st -eq 130 ] || fail "a generation interrupted in its last block should exit 130, got $st: $(cat "$work/cut1.err")"
+grep -Eq "interrupted (after [0-9]* of|while writing the) 20000 samples; nothing was written" "$work/cut1.err" \
+  || fail "unclear interruption message: $(cat "$work/cut1.err")"
+[ ! -e "$work/cut1" ] || fail "a generation interrupted in its last block left files: $(ls "$work/cut1" | head)"
 
 # 7. master.calculate_score: every cell's final mixture scored with master.score_sample_size samples; the best
 #    cell is the lowest of those FIDs (the key was accepted and did nothing).

@@ -485,6 +485,49 @@ static void test_mixture_generate_uses_each_latent_row_with_its_generator(void *
         lpz_mixture_sampler_close(sp);
         assert_memory_equal(x, x2, n * 3 * sizeof *x);
     }
+    /* Bit for bit even where a generator's output depends on the rows
+     * computed with it (BLAS kernels change with the batch; here, plainly,
+     * batch norm in training mode): each generator's rows are batched as in
+     * lpz_mixture_generate whatever the blocks asked for. */
+    {
+        lpz_model *bn[2] = {tiny_generator(5), tiny_generator(6)};
+        for (int j = 0; j < 2; j++) {
+            assert_int_equal(lpz_model_add_batchnorm(bn[j], "1", &err), LPZ_OK);
+            lpz_model_set_training(bn[j], 1);
+        }
+        lpz_rng_seed(&a, 78, 1);
+        lpz_rng_seed(&b, 78, 1);
+        assert_int_equal(lpz_mixture_generate(bn, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, z, x, &err), LPZ_OK);
+        lpz_mixture_sampler *sp;
+        assert_int_equal(lpz_mixture_sampler_open(bn, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &b, z, &sp, &err),
+                         LPZ_OK);
+        const int64_t asks[] = {1, 63, 2, 64, 65, 7, 30, 1000};
+        int64_t at = 0, got;
+        memset(x2, 0, n * 3 * sizeof *x2);
+        for (size_t q = 0; q < sizeof asks / sizeof *asks; q++) {
+            assert_int_equal(lpz_mixture_sampler_next(sp, asks[q], x2 + at * 3, &got, &err), LPZ_OK);
+            at += got;
+        }
+        assert_int_equal(at, n);
+        lpz_mixture_sampler_close(sp);
+        assert_memory_equal(x, x2, n * 3 * sizeof *x);
+        /* and the probe can tell: a row computed in another batch (of two)
+         * comes out otherwise */
+        int *gen_of = malloc(n * sizeof *gen_of);
+        lpz_rng_seed(&a, 78, 1);
+        assert_int_equal(lpz_mixture_assign(w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, gen_of, &err), LPZ_OK);
+        int64_t i1 = 1;
+        while (gen_of[i1] != gen_of[0])
+            i1++;
+        float pair[8];
+        memcpy(pair, z, 4 * sizeof *z);
+        memcpy(pair + 4, z + i1 * 4, 4 * sizeof *z);
+        const float *two = lpz_model_forward(bn[gen_of[0]], pair, 2, &err);
+        assert_non_null(two);
+        assert_true(memcmp(two, x, 3 * sizeof *x) != 0);
+        free(gen_of);
+        lpz_model_destroy(bn[0]), lpz_model_destroy(bn[1]);
+    }
     lpz_rng_seed(&a, 77, 1);
     assert_int_equal(lpz_mixture_generate(g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &a, z, x, &err), LPZ_OK);
     /* Replaying the assignment: sample i is g[assign[i]](z[i]). */
@@ -842,8 +885,26 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
         assert_int_equal(lpz_score_stream_add(st, x, 300, &err), LPZ_OK);
         assert_int_equal(lpz_score_stream_add(st, x + 300 * 784, 200, &err), LPZ_EINVAL);
         assert_non_null(strstr(err.message, "sample 301 has a non-finite value (element 2)"));
-        lpz_score_stream_close(st);
+        /* a refused piece leaves the stream as it was */
         x[301 * 784 + 2] = keep;
+        assert_int_equal(lpz_score_stream_add(st, x + 300 * 784, 200, &err), LPZ_OK);
+        assert_int_equal(lpz_score_stream_finish(st, &sc, &err), LPZ_OK);
+        assert_true(sc.n == n && sc.fid == real.fid);
+        lpz_score_stream_close(st);
+        /* a piece that fails once taken (stopped) ends the stream: its
+         * samples are counted but not all in the statistics */
+        volatile int stop = 0;
+        lpz_score_context_set_stop(c, &stop);
+        assert_int_equal(lpz_score_stream_open(c, &st, &err), LPZ_OK);
+        assert_int_equal(lpz_score_stream_add(st, x, 100, &err), LPZ_OK);
+        stop = 1;
+        assert_int_equal(lpz_score_stream_add(st, x + 100 * 784, 200, &err), LPZ_ECANCELED);
+        stop = 0;
+        assert_int_equal(lpz_score_stream_add(st, x + 300 * 784, 200, &err), LPZ_EINVAL);
+        assert_int_equal(lpz_score_stream_finish(st, &sc, &err), LPZ_EINVAL);
+        assert_non_null(strstr(err.message, "failed"));
+        lpz_score_stream_close(st);
+        lpz_score_context_set_stop(c, NULL);
         assert_int_equal(lpz_score_stream_open(c, &st, &err), LPZ_OK);
         assert_int_equal(lpz_score_stream_add(st, x, 1, &err), LPZ_OK);
         assert_int_equal(lpz_score_stream_finish(st, &sc, &err), LPZ_EINVAL); /* one sample */
