@@ -143,8 +143,8 @@ sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/many" --sample-size 22000 --seed 4 -q \
   > "$work/many.out" || fail "22000 samples: $(cat "$work/many.out")"
 [ "$(ls "$work/many/samples" | wc -l)" -eq 22000 ] || fail "expected 22000 sample PNGs"
-python3 - "$work/many" <<'PY' || fail "the PNGs and samples.npy disagree"
-import struct, sys, zlib
+python3 - "$work/many" "$LPZ_SOURCE_DIR/tests/runtime" <<'PY' || fail "the PNGs and samples.npy disagree"
+import struct, sys
 d = sys.argv[1]
 raw = open(d + "/samples.npy", "rb").read()
 hl = struct.unpack("<H", raw[8:10])[0]
@@ -152,39 +152,15 @@ hdr = raw[10:10 + hl].decode()
 assert "'shape': (22000, 1, 28, 28)" in hdr, hdr
 data = raw[10 + hl:]
 assert len(data) == 22000 * 784 * 4
-def png_pixels(path):  # 8-bit grey, non-interlaced: inflate, then undo the row filters
-    b = open(path, "rb").read()
-    pos, idat, w, h = 8, b"", 0, 0
-    while pos < len(b):
-        n, kind = struct.unpack(">I4s", b[pos:pos + 8])
-        body = b[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and colour == 0, (depth, colour)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    z, out, prev = zlib.decompress(idat), [], [0] * w
-    for y in range(h):
-        f, row = z[y * (w + 1)], list(z[y * (w + 1) + 1:(y + 1) * (w + 1)])
-        for x in range(w):
-            a = row[x - 1] if x else 0
-            c = prev[x - 1] if x else 0
-            up = prev[x]
-            if f == 1: row[x] = (row[x] + a) & 255
-            elif f == 2: row[x] = (row[x] + up) & 255
-            elif f == 3: row[x] = (row[x] + (a + up) // 2) & 255
-            elif f == 4:
-                p = a + up - c
-                pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
-                row[x] = (row[x] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 255
-        out += row
-        prev = row
-    return out
+sys.path.insert(0, sys.argv[2])
+from gan_sanity import read_png_grey
+def png_pixels(path):
+    return [v for row in read_png_grey(path) for v in row]
 for i in (0, 21398, 21399, 21999):
     vals = struct.unpack("<784f", data[i * 3136:(i + 1) * 3136])
     want = [max(0, min(255, int((v + 1) * 127.5 + 0.5))) for v in vals]
     got = png_pixels("%s/samples/sample-%05d.png" % (d, i))
+    assert len(got) == 784, len(got)
     bad = sum(abs(g - w) > 1 for g, w in zip(got, want))  # lrintf rounds halves to even
     assert bad == 0, "sample %d: %d pixels differ" % (i, bad)
 PY
@@ -193,31 +169,22 @@ PY
   > "$work/many-mix.json"
 f1=$(grep '"fid"' "$work/many-file.json"); f2=$(grep '"fid"' "$work/many-mix.json")
 [ -n "$f1" ] && [ "$f1" = "$f2" ] || fail "FID of the generated file ($f1) and of the mixture ($f2) differ"
-"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/cut" --sample-size 400000 \
-  > "$work/cut.out" 2> "$work/cut.err" &
-pid=$!
-for _ in $(seq 600); do [ -e "$work/cut/samples/sample-00100.png" ] && break; sleep 0.1; done
-kill -INT $pid
-set +e
-wait $pid; st=$?
-set -e
-[ $st -eq 130 ] || fail "an interrupted generation should exit 130, got $st: $(cat "$work/cut.err")"
-grep -q "interrupted after [0-9]* of 400000 samples; nothing was written" "$work/cut.err" \
-  || fail "unclear interruption message: $(cat "$work/cut.err")"
-[ ! -e "$work/cut" ] || fail "an interrupted generation left files: $(ls "$work/cut" | head)"
-# ... also in its only (last) block, and while the files are finished (a Ctrl-C once the PNGs are written)
-"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/cut1" --sample-size 20000 \
-  > "$work/cut1.out" 2> "$work/cut1.err" &
-pid=$!
-for _ in $(seq 600); do [ -e "$work/cut1/samples/sample-00100.png" ] && break; sleep 0.1; done
-kill -INT $pid
-set +e
-wait $pid; st=$?
-set -e
-[ $st -eq 130 ] || fail "a generation interrupted in its last block should exit 130, got $st: $(cat "$work/cut1.err")"
-grep -Eq "interrupted (after [0-9]* of|while writing the) 20000 samples; nothing was written" "$work/cut1.err" \
-  || fail "unclear interruption message: $(cat "$work/cut1.err")"
-[ ! -e "$work/cut1" ] || fail "a generation interrupted in its last block left files: $(ls "$work/cut1" | head)"
+interrupted() { # NAME N: a generation of N samples into $work/NAME gets a Ctrl-C once 100 PNGs are written
+  "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/$1" --sample-size "$2" \
+    > "$work/$1.out" 2> "$work/$1.err" &
+  local pid=$!
+  for _ in $(seq 600); do [ -e "$work/$1/samples/sample-00100.png" ] && break; sleep 0.1; done
+  kill -INT $pid
+  set +e
+  wait $pid; st=$?
+  set -e
+  [ $st -eq 130 ] || fail "$2 samples: an interrupted generation should exit 130, got $st: $(cat "$work/$1.err")"
+  grep -Eq "interrupted (after [0-9]* of|while writing the) $2 samples; nothing was written" "$work/$1.err" \
+    || fail "$2 samples: unclear interruption message: $(cat "$work/$1.err")"
+  [ ! -e "$work/$1" ] || fail "$2 samples: an interrupted generation left files: $(ls "$work/$1" | head)"
+}
+interrupted cut 400000 # in its first of 19 blocks
+interrupted cut1 20000 # in its only (last) block: it used to finish, keep every file and exit 0
 
 # 7. master.calculate_score: every cell's final mixture scored with master.score_sample_size samples; the best
 #    cell is the lowest of those FIDs (the key was accepted and did nothing).
