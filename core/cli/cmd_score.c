@@ -148,11 +148,14 @@ int lpz_cmd_score(const lpz_cli_args *args)
             lpz_error_where(&err, "%s", args->samples);
             goto fail;
         }
-        /* the reader checked that the product of all dimensions fits; one
-         * of 0 ends it (the others may then be anything) */
+        /* the reader checked that the product of all dimensions fits; with
+         * one of 0 the others may be anything, and the product is 0 */
         int64_t tail = 1;
+        for (int i = 1; i < ndim; i++)
+            if (!shp[i])
+                tail = 0;
         for (int i = 1; i < ndim && tail; i++)
-            tail = shp[i] ? tail * shp[i] : 0;
+            tail *= shp[i];
         int dims_ok = ndim == 2 || ndim == 1 + info->sample_shape.ndim;
         for (int i = 1; dims_ok && ndim > 2 && i < ndim; i++)
             dims_ok = shp[i] == info->sample_shape.dim[i - 1];
