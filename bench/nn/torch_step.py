@@ -8,14 +8,29 @@ compute_loss_against: per update a new Adam loaded with the individual's
 saved state, the loss built through both networks with the fake batch not
 detached, both networks' gradients zeroed and computed).
 
-Prints "torch <version>", then per case "<case> <median ms> <median CPU ms>"
-and "<case>_lipizzaner <median ms> <median CPU ms>", for bench_nn to read.
+One thread means one thread for every library PyTorch computes with:
+torch.set_num_threads(1) limits its OpenMP pool (oneDNN's convolutions, its
+own kernels) but not OpenBLAS, which Debian's PyTorch calls for its matrix
+products (nn.Linear, the LSTM) and whose pthreads build starts one worker
+per core unless OPENBLAS_NUM_THREADS says otherwise: until 2026-11-29 this
+script ran PyTorch's products on both cores of this machine (mlp_b100
+16.4 ms there, 25.6 ms on one thread). The variables are set here, before
+torch is imported, whatever the caller's environment says.
+
+Prints "torch <version>", then per case "<case> <median ms> <median CPU ms>
+<median process CPU ms>" and "<case>_lipizzaner ..." the same, for bench_nn
+to read: CPU ms of the calling thread, and of the whole process (every
+thread; well above the thread's if PyTorch still ran work elsewhere).
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import argparse
+import os
 import time
 
-import torch
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import torch  # noqa: E402 (after the thread variables, which it reads when loaded)
 import torch.nn as nn
 
 
@@ -71,17 +86,17 @@ def lstm():
 
 
 def timed(step, reps):
-    """Median wall and CPU milliseconds of reps calls of step, after one warm-up call."""
+    """Median wall, thread CPU and process CPU milliseconds of reps calls of step, after one warm-up call."""
     step()
-    times, cpu = [], []
+    times, cpu, proc = [], [], []
     for _ in range(reps):
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
-        cpu.append(time.thread_time() - c0)  # 1 intra-op thread: all in this one
-    times.sort()
-    cpu.sort()
-    return times[len(times) // 2] * 1e3, cpu[len(cpu) // 2] * 1e3
+        cpu.append(time.thread_time() - c0)
+        proc.append(time.process_time() - p0)
+    mid = len(times) // 2
+    return sorted(times)[mid] * 1e3, sorted(cpu)[mid] * 1e3, sorted(proc)[mid] * 1e3
 
 
 def run(make, batch, reps):
@@ -158,8 +173,8 @@ def main():
     cases.append(("lstm_b100", lstm, 100, a.reps))
     for name, build, batch, reps in cases:
         if name.startswith(a.only):  # bench_nn --only's case prefix
-            print("%s %.3f %.3f" % ((name,) + run(build, batch, reps)), flush=True)
-            print("%s_lipizzaner %.3f %.3f" % ((name,) + run_lipizzaner(build, batch, reps)), flush=True)
+            print("%s %.3f %.3f %.3f" % ((name,) + run(build, batch, reps)), flush=True)
+            print("%s_lipizzaner %.3f %.3f %.3f" % ((name,) + run_lipizzaner(build, batch, reps)), flush=True)
 
 
 if __name__ == "__main__":
