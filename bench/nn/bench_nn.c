@@ -20,8 +20,11 @@
  * state, the fake batch not detached, both networks' gradients).
  *
  * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX] [--blas-info]
- *                 [--threads N] [--shapes] [--precision highest|high|medium]
- *   --quick: fewer repetitions, DCGAN at batch 16 (a smoke run);
+ *                 [--threads N] [--rounds N] [--shapes] [--precision highest|high|medium]
+ *   --quick: fewer repetitions, one round, DCGAN at batch 16 (a smoke run);
+ *   --rounds N (1-9, default 3): every case in lpz then in PyTorch, N
+ *   times over; figures are the medians of the rounds', ratios the
+ *   medians of the rounds' ratios (listed in the row);
  *   --only: run the cases whose name starts with PREFIX (mlp, dcgan, lstm);
  *   --blas-info: print OpenBLAS's build configuration and thread count;
  *   --threads N: BLAS threads (default 1; PyTorch always runs on 1:
@@ -48,6 +51,7 @@
 #include <cblas.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,7 +426,67 @@ typedef struct result {
     double torch_cpu_ms;  /* the same for PyTorch (0: not reported) */
     double torch_proc_ms; /* PyTorch's process CPU per step, every thread (0: not reported) */
     double lip_ms, lip_cpu_ms, lip_proc_ms; /* PyTorch as Lipizzaner's code runs the step (0: not reported) */
+    /* over the rounds (main): the medians of each round's lpz/PyTorch
+     * ratios, wall and CPU, and the wall ratios one by one */
+    double ratio, cpu_ratio, lip_ratio, lip_cpu_ratio;
+    char ratios[64], lip_ratios[64];
 } result;
+
+/* The median over the rounds of a figure (0 where a round lacks it), and
+ * of a ratio of two (0 unless every round has both). */
+#define MAX_ROUNDS 9
+static double round_median(const result *rr, int rounds, size_t off)
+{
+    double v[MAX_ROUNDS];
+    for (int q = 0; q < rounds; q++)
+        v[q] = *(const double *)((const char *)&rr[q] + off);
+    return median(v, rounds);
+}
+
+static double round_ratio(const result *rr, int rounds, size_t num, size_t den, char *list, size_t size)
+{
+    double v[MAX_ROUNDS];
+    if (list)
+        list[0] = 0;
+    for (int q = 0; q < rounds; q++) {
+        double a = *(const double *)((const char *)&rr[q] + num), b = *(const double *)((const char *)&rr[q] + den);
+        if (!(b > 0))
+            return 0;
+        v[q] = a / b;
+        if (list) {
+            size_t len = strlen(list);
+            snprintf(list + len, size - len, "%s%.2f", q ? " " : "", v[q]);
+        }
+    }
+    return median(v, rounds);
+}
+
+/* One case's figures over its rounds rr[0 .. rounds-1]: medians, the
+ * fastest step's rate, the ratios (round_ratio). */
+static result combine_rounds(const result *rr, int rounds)
+{
+    result r = rr[0];
+#define RMED(f) r.f = round_median(rr, rounds, offsetof(result, f))
+    RMED(ms);
+    RMED(cpu_ms);
+    RMED(torch_ms);
+    RMED(torch_cpu_ms);
+    RMED(torch_proc_ms);
+    RMED(lip_ms);
+    RMED(lip_cpu_ms);
+    RMED(lip_proc_ms);
+#undef RMED
+    r.gflops = rr[0].gflops * rr[0].ms / r.ms; /* the same FLOPs every step: the rate of the median step */
+    for (int q = 1; q < rounds; q++)
+        if (rr[q].best_gflops > r.best_gflops)
+            r.best_gflops = rr[q].best_gflops;
+    r.ratio = round_ratio(rr, rounds, offsetof(result, ms), offsetof(result, torch_ms), r.ratios, sizeof r.ratios);
+    r.cpu_ratio = round_ratio(rr, rounds, offsetof(result, cpu_ms), offsetof(result, torch_cpu_ms), NULL, 0);
+    r.lip_ratio =
+        round_ratio(rr, rounds, offsetof(result, ms), offsetof(result, lip_ms), r.lip_ratios, sizeof r.lip_ratios);
+    r.lip_cpu_ratio = round_ratio(rr, rounds, offsetof(result, cpu_ms), offsetof(result, lip_cpu_ms), NULL, 0);
+    return r;
+}
 
 static int cmp_shape(const void *a, const void *b)
 {
@@ -570,13 +634,20 @@ static void target_note(char *buf, size_t size, double value, double goal, int a
 
 int main(int argc, char **argv)
 {
-    int reps = 11, torch = 1, quick = 0, threads = 1, precision = LPZ_MATMUL_HIGHEST;
+    int reps = 11, torch = 1, quick = 0, threads = 1, precision = LPZ_MATMUL_HIGHEST, rounds = 3;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+            if (rounds < 1 || rounds > MAX_ROUNDS) {
+                fprintf(stderr, "bench_nn: --rounds takes 1 to %d, not '%s'\n", MAX_ROUNDS, argv[i]);
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--no-torch") == 0)
             torch = 0;
         else if (strcmp(argv[i], "--quick") == 0)
@@ -602,7 +673,7 @@ int main(int argc, char **argv)
             only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX] [--blas-info] "
-                            "[--threads N] [--shapes] [--precision highest|high|medium]\n");
+                            "[--threads N] [--rounds N] [--shapes] [--precision highest|high|medium]\n");
             return 2;
         }
     }
@@ -616,6 +687,8 @@ int main(int argc, char **argv)
         reps = 1;
     if (quick && reps > 3)
         reps = 3;
+    if (quick)
+        rounds = 1;
     real_sgemm = (sgemm_fn)dlsym(RTLD_NEXT, "cblas_sgemm");
     if (!real_sgemm) {
         fprintf(stderr, "bench_nn: cannot find OpenBLAS's cblas_sgemm\n");
@@ -628,33 +701,52 @@ int main(int argc, char **argv)
                lpz_matmul_precision_name((lpz_matmul_precision)precision));
         return 0;
     }
-    double peak = sgemm_peak(reps < 5 ? 5 : reps);
     int dreps = reps > 5 ? 5 : reps; /* a DCGAN step takes seconds */
-    result r[5];
+    /* Rounds: every case in lpz, then in PyTorch, again and again; each
+     * ratio is the median of the rounds' ratios, so that a drift of the
+     * machine's speed (20-40% within minutes on these VMs) between the
+     * lpz and the PyTorch half of a round moves one round, not the row.
+     * --shapes prints the first round's products only. */
+    static result rr[5][MAX_ROUNDS];
+    double peak = 0;
     int n = 0;
+    for (int q = 0; q < rounds; q++) {
+        double p = sgemm_peak(reps < 5 ? 5 : reps);
+        if (p > peak)
+            peak = p;
+        result r[5];
+        n = 0;
 #define WANT(name) (!only || strncmp(name, only, strlen(only)) == 0)
-    if (WANT("mlp_b100"))
-        r[n++] = run_case("mlp_b100", mlp_g(), mlp_d(), 100, reps);
-    if (WANT("mlp_b400"))
-        r[n++] = run_case("mlp_b400", mlp_g(), mlp_d(), 400, reps);
-    /* the full case name: --only dcgan_b64 must match it (the prefix
-     * "dcgan" alone would be shorter than the option and never match) */
-    const char *dcgan_name = quick ? "dcgan_b16" : "dcgan_b64";
-    if (WANT(dcgan_name))
-        r[n++] = run_case(dcgan_name, dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
-    if (WANT("lstm_b100"))
-        r[n++] = run_case("lstm_b100", lstm_g(), lstm_d(), 100, reps);
-    if (torch)
-        run_torch(r, n, reps, quick, only);
+        if (WANT("mlp_b100"))
+            r[n++] = run_case("mlp_b100", mlp_g(), mlp_d(), 100, reps);
+        if (WANT("mlp_b400"))
+            r[n++] = run_case("mlp_b400", mlp_g(), mlp_d(), 400, reps);
+        /* the full case name: --only dcgan_b64 must match it (the prefix
+         * "dcgan" alone would be shorter than the option and never match) */
+        const char *dcgan_name = quick ? "dcgan_b16" : "dcgan_b64";
+        if (WANT(dcgan_name))
+            r[n++] = run_case(dcgan_name, dcgan_g(), dcgan_d(), quick ? 16 : 64, dreps);
+        if (WANT("lstm_b100"))
+            r[n++] = run_case("lstm_b100", lstm_g(), lstm_d(), 100, reps);
+        if (torch)
+            run_torch(r, n, reps, quick, only);
+        for (int i = 0; i < n; i++)
+            rr[i][q] = r[i];
+        shapes_on = 0;
+    }
+    result r[5];
+    for (int i = 0; i < n; i++)
+        r[i] = combine_rounds(rr[i], rounds);
 
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
     printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs; "
-           "matmul precision %s%s\n",
+           "matmul precision %s%s; medians of %d round%s (each: every case in lpz%s)\n",
            threads, threads == 1 ? "" : "s", lpz_matmul_precision_name(prec),
            prec == LPZ_MATMUL_HIGH     ? " (products on AMX in two bf16 limbs, about 2^-16 each)"
            : prec == LPZ_MATMUL_MEDIUM ? " (products on AMX in bf16, about 2^-8 each)"
-                                       : " (fp32)");
+                                       : " (fp32)",
+           rounds, rounds == 1 ? "" : "s", torch && torch_version[0] ? ", then in PyTorch" : "");
     char peak_name[32] = "";
     if (prec != LPZ_MATMUL_HIGHEST)
         snprintf(peak_name, sizeof peak_name, " (%s run)", lpz_matmul_precision_name(prec));
@@ -679,7 +771,7 @@ int main(int argc, char **argv)
                r[i].gflops, runs, fp32 ? "" : "bf16-limb products counted as fp32 FLOPs: ", 100.0 * frac,
                100.0 * r[i].best_gflops / peak, note[0] ? "; " : "", note);
         if (r[i].torch_ms > 0) {
-            double ratio = r[i].ms / r[i].torch_ms, goal = 0;
+            double ratio = r[i].ratio, goal = 0;
             if (strcmp(r[i].name, "mlp_b100") == 0)
                 goal = 0.35;
             else if (strncmp(r[i].name, "dcgan_b64", 9) == 0 || strncmp(r[i].name, "lstm", 4) == 0)
@@ -692,10 +784,13 @@ int main(int argc, char **argv)
             printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread, fp32; CPU time %.2f ms (median)%s |\n",
                    name, r[i].torch_ms, runs, torch_version, r[i].torch_cpu_ms, threads_note);
             /* the CPU-time ratio: what a loaded machine distorts least */
-            char cpu_note[64] = "";
-            if (r[i].torch_cpu_ms > 0)
-                snprintf(cpu_note, sizeof cpu_note, "%sCPU time ratio %.2f", note[0] ? "; " : "",
-                         r[i].cpu_ms / r[i].torch_cpu_ms);
+            char cpu_note[160] = "";
+            if (r[i].cpu_ratio > 0)
+                snprintf(cpu_note, sizeof cpu_note, "%sCPU time ratio %.2f", note[0] ? "; " : "", r[i].cpu_ratio);
+            if (rounds > 1) {
+                size_t len = strlen(cpu_note);
+                snprintf(cpu_note + len, sizeof cpu_note - len, "; rounds %s", r[i].ratios);
+            }
             printf("| %s lpz/torch | %.2f | ratio | %d | %s%s%s |\n", name, ratio, runs, note, cpu_note,
                    fp32 ? "" : "; lpz at another precision than PyTorch's fp32");
             /* What the hardware allows in fp32: the step's matrix products
@@ -711,17 +806,21 @@ int main(int argc, char **argv)
             if (r[i].lip_ms > 0) {
                 note[0] = 0;
                 if (goal > 0)
-                    target_note(note, sizeof note, r[i].ms / r[i].lip_ms, goal, 0, "");
+                    target_note(note, sizeof note, r[i].lip_ratio, goal, 0, "");
                 torch_threads_note(threads_note, sizeof threads_note, r[i].lip_cpu_ms, r[i].lip_proc_ms);
                 printf("| %s torch step, Lipizzaner's code | %.2f | ms | %d | PyTorch %s, 1 thread, fp32, as "
                        "Lipizzaner runs it (per update a new Adam loaded with the saved state, the fake batch not "
                        "detached, both networks' gradients); CPU time %.2f ms (median)%s |\n",
                        name, r[i].lip_ms, runs, torch_version, r[i].lip_cpu_ms, threads_note);
                 cpu_note[0] = 0;
-                if (r[i].lip_cpu_ms > 0)
-                    snprintf(cpu_note, sizeof cpu_note, "CPU time ratio %.2f", r[i].cpu_ms / r[i].lip_cpu_ms);
-                printf("| %s lpz/Lipizzaner's step | %.2f | ratio | %d | %s%s%s%s%s |\n", name,
-                       r[i].ms / r[i].lip_ms, runs, note[0] ? "against Lipizzaner's own step, " : "", note,
+                if (r[i].lip_cpu_ratio > 0)
+                    snprintf(cpu_note, sizeof cpu_note, "CPU time ratio %.2f", r[i].lip_cpu_ratio);
+                if (rounds > 1) {
+                    size_t len = strlen(cpu_note);
+                    snprintf(cpu_note + len, sizeof cpu_note - len, "; rounds %s", r[i].lip_ratios);
+                }
+                printf("| %s lpz/Lipizzaner's step | %.2f | ratio | %d | %s%s%s%s%s |\n", name, r[i].lip_ratio, runs,
+                       note[0] ? "against Lipizzaner's own step, " : "", note,
                        note[0] ? "; " : "", cpu_note, fp32 ? "" : "; lpz at another precision than PyTorch's fp32");
             }
         }
