@@ -51,6 +51,7 @@
 #include <cblas.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,35 +431,45 @@ typedef struct result {
      * ratios, wall and CPU, and the wall ratios one by one */
     double ratio, cpu_ratio, lip_ratio, lip_cpu_ratio;
     char ratios[64], lip_ratios[64];
+    int torch_rounds, lip_rounds; /* rounds in which PyTorch reported the step */
 } result;
 
-/* The median over the rounds of a figure (0 where a round lacks it), and
- * of a ratio of two (0 unless every round has both). */
+/* The median over the rounds of a figure, of the rounds that have it
+ * (> 0; 0 if none has: PyTorch failed or is absent), and of a ratio of
+ * two, of the rounds that have both; *count: how many rounds that was. */
 #define MAX_ROUNDS 9
 static double round_median(const result *rr, int rounds, size_t off)
 {
     double v[MAX_ROUNDS];
-    for (int q = 0; q < rounds; q++)
-        v[q] = *(const double *)((const char *)&rr[q] + off);
-    return median(v, rounds);
+    int n = 0;
+    for (int q = 0; q < rounds; q++) {
+        double x = *(const double *)((const char *)&rr[q] + off);
+        if (x > 0)
+            v[n++] = x;
+    }
+    return n ? median(v, n) : 0;
 }
 
-static double round_ratio(const result *rr, int rounds, size_t num, size_t den, char *list, size_t size)
+static double round_ratio(const result *rr, int rounds, size_t num, size_t den, char *list, size_t size, int *count)
 {
     double v[MAX_ROUNDS];
+    int n = 0;
     if (list)
         list[0] = 0;
     for (int q = 0; q < rounds; q++) {
         double a = *(const double *)((const char *)&rr[q] + num), b = *(const double *)((const char *)&rr[q] + den);
-        if (!(b > 0))
-            return 0;
-        v[q] = a / b;
+        if (!(a > 0 && b > 0))
+            continue;
+        v[n] = a / b;
         if (list) {
             size_t len = strlen(list);
-            snprintf(list + len, size - len, "%s%.2f", q ? " " : "", v[q]);
+            snprintf(list + len, size - len, "%s%.2f", n ? " " : "", v[n]);
         }
+        n++;
     }
-    return median(v, rounds);
+    if (count)
+        *count = n;
+    return n ? median(v, n) : 0;
 }
 
 /* One case's figures over its rounds rr[0 .. rounds-1]: medians, the
@@ -480,12 +491,27 @@ static result combine_rounds(const result *rr, int rounds)
     for (int q = 1; q < rounds; q++)
         if (rr[q].best_gflops > r.best_gflops)
             r.best_gflops = rr[q].best_gflops;
-    r.ratio = round_ratio(rr, rounds, offsetof(result, ms), offsetof(result, torch_ms), r.ratios, sizeof r.ratios);
-    r.cpu_ratio = round_ratio(rr, rounds, offsetof(result, cpu_ms), offsetof(result, torch_cpu_ms), NULL, 0);
-    r.lip_ratio =
-        round_ratio(rr, rounds, offsetof(result, ms), offsetof(result, lip_ms), r.lip_ratios, sizeof r.lip_ratios);
-    r.lip_cpu_ratio = round_ratio(rr, rounds, offsetof(result, cpu_ms), offsetof(result, lip_cpu_ms), NULL, 0);
+    r.ratio = round_ratio(rr, rounds, offsetof(result, ms), offsetof(result, torch_ms), r.ratios, sizeof r.ratios,
+                          &r.torch_rounds);
+    r.cpu_ratio = round_ratio(rr, rounds, offsetof(result, cpu_ms), offsetof(result, torch_cpu_ms), NULL, 0, NULL);
+    r.lip_ratio = round_ratio(rr, rounds, offsetof(result, ms), offsetof(result, lip_ms), r.lip_ratios,
+                              sizeof r.lip_ratios, &r.lip_rounds);
+    r.lip_cpu_ratio = round_ratio(rr, rounds, offsetof(result, cpu_ms), offsetof(result, lip_cpu_ms), NULL, 0, NULL);
     return r;
+}
+
+/* Appends "; " (unless buf is empty) and the formatted text to buf. */
+__attribute__((format(printf, 3, 4))) static void note_add(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len && len + 2 < size) {
+        memcpy(buf + len, "; ", 3);
+        len += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
 }
 
 static int cmp_shape(const void *a, const void *b)
@@ -741,7 +767,8 @@ int main(int argc, char **argv)
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
     printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs; "
-           "matmul precision %s%s; medians of %d round%s (each: every case in lpz%s)\n",
+           "matmul precision %s%s; medians of %d round%s (each: every case in lpz%s), a round's figure the median "
+           "of its \"runs\" steps\n",
            threads, threads == 1 ? "" : "s", lpz_matmul_precision_name(prec),
            prec == LPZ_MATMUL_HIGH     ? " (products on AMX in two bf16 limbs, about 2^-16 each)"
            : prec == LPZ_MATMUL_MEDIUM ? " (products on AMX in bf16, about 2^-8 each)"
@@ -762,7 +789,7 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "%s", r[i].name);
         else
             snprintf(name, sizeof name, "%s (%s)", r[i].name, lpz_matmul_precision_name(prec));
-        char note[160] = "";
+        char note[320] = "";
         if (fp32 && strcmp(r[i].name, "mlp_b100") == 0) /* the GEMM target is about fp32 products */
             target_note(note, sizeof note, frac, 0.60, 1, "of sgemm peak");
         printf("| %s step | %.2f | ms | %d | CPU time of the calling thread %.2f ms (median) |\n", name, r[i].ms, runs,
@@ -784,15 +811,15 @@ int main(int argc, char **argv)
             printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread, fp32; CPU time %.2f ms (median)%s |\n",
                    name, r[i].torch_ms, runs, torch_version, r[i].torch_cpu_ms, threads_note);
             /* the CPU-time ratio: what a loaded machine distorts least */
-            char cpu_note[160] = "";
             if (r[i].cpu_ratio > 0)
-                snprintf(cpu_note, sizeof cpu_note, "%sCPU time ratio %.2f", note[0] ? "; " : "", r[i].cpu_ratio);
-            if (rounds > 1) {
-                size_t len = strlen(cpu_note);
-                snprintf(cpu_note + len, sizeof cpu_note - len, "; rounds %s", r[i].ratios);
-            }
-            printf("| %s lpz/torch | %.2f | ratio | %d | %s%s%s |\n", name, ratio, runs, note, cpu_note,
-                   fp32 ? "" : "; lpz at another precision than PyTorch's fp32");
+                note_add(note, sizeof note, "CPU time ratio %.2f", r[i].cpu_ratio);
+            if (rounds > 1)
+                note_add(note, sizeof note, "rounds %s", r[i].ratios);
+            if (r[i].torch_rounds < rounds)
+                note_add(note, sizeof note, "PyTorch in %d of %d rounds", r[i].torch_rounds, rounds);
+            if (!fp32)
+                note_add(note, sizeof note, "lpz at another precision than PyTorch's fp32");
+            printf("| %s lpz/torch | %.2f | ratio | %d | %s |\n", name, ratio, runs, note);
             /* What the hardware allows in fp32: the step's matrix products
              * alone at the peak of this run, against the target's time. */
             double gflop = r[i].gflops * r[i].ms * 1e-3, floor_ms = gflop / peak * 1e3;
@@ -805,23 +832,25 @@ int main(int argc, char **argv)
              * baseline a user of Lipizzaner moves from. */
             if (r[i].lip_ms > 0) {
                 note[0] = 0;
-                if (goal > 0)
-                    target_note(note, sizeof note, r[i].lip_ratio, goal, 0, "");
+                if (goal > 0) {
+                    char t[96];
+                    target_note(t, sizeof t, r[i].lip_ratio, goal, 0, "");
+                    note_add(note, sizeof note, "against Lipizzaner's own step, %s", t);
+                }
                 torch_threads_note(threads_note, sizeof threads_note, r[i].lip_cpu_ms, r[i].lip_proc_ms);
                 printf("| %s torch step, Lipizzaner's code | %.2f | ms | %d | PyTorch %s, 1 thread, fp32, as "
                        "Lipizzaner runs it (per update a new Adam loaded with the saved state, the fake batch not "
                        "detached, both networks' gradients); CPU time %.2f ms (median)%s |\n",
                        name, r[i].lip_ms, runs, torch_version, r[i].lip_cpu_ms, threads_note);
-                cpu_note[0] = 0;
                 if (r[i].lip_cpu_ratio > 0)
-                    snprintf(cpu_note, sizeof cpu_note, "CPU time ratio %.2f", r[i].lip_cpu_ratio);
-                if (rounds > 1) {
-                    size_t len = strlen(cpu_note);
-                    snprintf(cpu_note + len, sizeof cpu_note - len, "; rounds %s", r[i].lip_ratios);
-                }
-                printf("| %s lpz/Lipizzaner's step | %.2f | ratio | %d | %s%s%s%s%s |\n", name, r[i].lip_ratio, runs,
-                       note[0] ? "against Lipizzaner's own step, " : "", note,
-                       note[0] ? "; " : "", cpu_note, fp32 ? "" : "; lpz at another precision than PyTorch's fp32");
+                    note_add(note, sizeof note, "CPU time ratio %.2f", r[i].lip_cpu_ratio);
+                if (rounds > 1)
+                    note_add(note, sizeof note, "rounds %s", r[i].lip_ratios);
+                if (r[i].lip_rounds < rounds)
+                    note_add(note, sizeof note, "PyTorch in %d of %d rounds", r[i].lip_rounds, rounds);
+                if (!fp32)
+                    note_add(note, sizeof note, "lpz at another precision than PyTorch's fp32");
+                printf("| %s lpz/Lipizzaner's step | %.2f | ratio | %d | %s |\n", name, r[i].lip_ratio, runs, note);
             }
         }
     }

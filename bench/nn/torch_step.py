@@ -14,7 +14,7 @@ own kernels) but not OpenBLAS, which Debian's PyTorch calls for its matrix
 products (nn.Linear, the LSTM) and whose pthreads build starts one worker
 per core unless OPENBLAS_NUM_THREADS says otherwise: until 2026-11-29 this
 script ran PyTorch's products on both cores of this machine (mlp_b100
-16.4 ms there, 25.6 ms on one thread). The variables are set here, before
+22.7 ms there, 25.6 ms on one thread). The variables are set here, before
 torch is imported, whatever the caller's environment says.
 
 Prints "torch <version>", then per case "<case> <median ms> <median CPU ms>
