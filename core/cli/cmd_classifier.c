@@ -2,6 +2,7 @@
  * the MNIST-format feature classifier of FID / IS / TVD on the configured
  * dataset (core/score), reports its test accuracy and saves it. */
 #include "cli/commands.h"
+#include "base/file.h"
 #include "config/config.h"
 #include "config/options_internal.h"
 #include "io/fsutil.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void on_progress(void *user, int epoch, int64_t batch, int64_t batches, double loss, double acc)
@@ -30,6 +32,38 @@ static void on_progress(void *user, int epoch, int64_t batch, int64_t batches, d
         lpz_log(LPZ_LOG_INFO, "epoch %d/%d: training loss %.4f, training accuracy %.2f%%", epoch, epochs, loss,
                 100 * acc);
     }
+}
+
+/* What -o names may be replaced only if it is absent or a safetensors
+ * file (an earlier classifier): the model is written to a temporary file
+ * renamed over the path, which would turn a device or FIFO into a regular
+ * file (as root, -o /dev/null would replace /dev/null) and put a model in
+ * place of a user's text or run file (-o run.yml). Checked before minutes
+ * of training. A safetensors file starts with the little-endian length of
+ * its JSON header, which starts with '{'. */
+static int check_replaceable(const char *path, lpz_error *err)
+{
+    struct stat st;
+    const char *kind;
+    int fd = lpz_open_regular(path, &st, &kind);
+    if (fd == -2) {
+        lpz_error_set(err, LPZ_EINVAL, "-o '%s' is %s: lpz writes the classifier to a new regular file", path, kind);
+        return LPZ_EINVAL;
+    }
+    if (fd < 0)
+        return LPZ_OK; /* absent (or unreadable: the write probe says why) */
+    unsigned char head[9];
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    uint64_t len = 0;
+    for (int i = 7; n == (ssize_t)sizeof head && i >= 0; i--)
+        len = len << 8 | head[i];
+    if (n == (ssize_t)sizeof head && head[8] == '{' && len >= 2 && len <= (uint64_t)st.st_size - 8)
+        return LPZ_OK;
+    lpz_error_set(err, LPZ_EINVAL, "-o '%s' exists and is not a safetensors model file: not replaced", path);
+    lpz_error_hint(err, "remove it first, or give -o a new path (an earlier classifier's .safetensors file is "
+                        "replaced)");
+    return LPZ_EINVAL;
 }
 
 int lpz_cmd_classifier(const lpz_cli_args *args)
@@ -68,6 +102,8 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
         lpz_error_set(&err, LPZ_EINVAL, "-o '%s' is not a file path", path);
         goto fail;
     }
+    if (check_replaceable(path, &err))
+        goto fail;
     lpz_atomic_file probe;
     if (lpz_atomic_open(&probe, path, &err))
         goto fail;

@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "config/options_internal.h"
 #include "config/scalar.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define MAX_INCLUDE_DEPTH 16
@@ -936,17 +938,21 @@ static int load_text(parse_ctx *c, const char *display, char *real, const char *
 static int load_file(parse_ctx *c, const char *display, const char *path, yaml_mark_t from)
 {
     int top = c->depth == 0;
-    FILE *f = fopen(display, "rb");
     struct stat st;
-    const char *why = NULL;
+    const char *kind, *why = NULL;
+    char kind_msg[64];
     int e = 0;
-    if (!f)
+    /* a FIFO is refused without waiting for a writer (lpz_open_regular) */
+    int fd = lpz_open_regular(display, &st, &kind);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd == -2) {
+        snprintf(kind_msg, sizeof kind_msg, "not a regular file (%s)", kind);
+        why = kind_msg;
+    } else if (!f) {
         e = errno;
-    else if (fstat(fileno(f), &st) != 0)
-        e = errno;
-    else if (!S_ISREG(st.st_mode))
-        why = "not a regular file";
-    else if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
+        if (fd >= 0)
+            close(fd);
+    } else if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
         why = "larger than 16 MB";
     if (e || why) {
         int code = e == ENOENT ? LPZ_ENOTFOUND : e ? LPZ_EIO : LPZ_EINVAL;

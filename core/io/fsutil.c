@@ -2,6 +2,7 @@
  * Owns: the temporary-name-then-rename protocol every lpz writer uses.
  * Calls: libc/POSIX and lpz_error only. */
 #include "io/fsutil.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,30 +166,34 @@ int lpz_read_file(const char *path, size_t max_size, char **data, size_t *size, 
         return lpz_error_set(err, LPZ_EINVAL, "lpz_read_file: missing argument");
     *data = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Regular files only: a FIFO would block the open or the reads, a
+     * device such as /dev/zero never end (a model path pointing at one
+     * read gigabytes before the size limit stopped it). */
+    struct stat st;
+    const char *kind;
+    int fd = lpz_open_regular(path, &st, &kind);
+    if (fd == -2) {
+        lpz_error_set(err, LPZ_EIO, "not a regular file (%s)", kind);
+        lpz_error_where(err, "%s", path);
+        return LPZ_EIO;
+    }
     if (fd < 0) {
         int e = errno;
         lpz_error_set(err, status_for_errno(e), "cannot open file: %s", strerror(e));
         lpz_error_where(err, "%s", path);
         return status_for_errno(e);
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        close(fd);
-        lpz_error_set(err, LPZ_EIO, "is a folder, not a file");
-        lpz_error_where(err, "%s", path);
-        return LPZ_EIO;
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_size) {
+    if ((uint64_t)st.st_size > max_size) {
         close(fd);
         lpz_error_set(err, LPZ_EFORMAT, "file is too large (%lld bytes, the limit is %zu)", (long long)st.st_size,
                       max_size);
         lpz_error_where(err, "%s", path);
         return LPZ_EFORMAT;
     }
-    /* Regular files: one allocation of the right size. Pipes and the like
-     * grow the buffer, still bounded by max_size. */
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+    /* One allocation of the right size; a file that grows meanwhile (or
+     * reports size 0, as those of /proc do) grows the buffer, still bounded
+     * by max_size. */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     if (cap > max_size + 1)
         cap = max_size + 1;
     char *buf = malloc(cap);

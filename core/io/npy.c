@@ -8,6 +8,7 @@
  *   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
  * padded with spaces and ended by '\n', then the raw C-order data. */
 #include "io/npy.h"
+#include "base/file.h"
 
 #include "io/fsutil.h"
 
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "lpz io assumes a little-endian host");
 
@@ -461,21 +463,24 @@ int lpz_npy_reader_open(const char *path, lpz_npy_reader **out, lpz_error *err)
     if (!r)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     snprintf(r->path, sizeof r->path, "%s", path);
-    r->fp = fopen(path, "rb");
+    struct stat st;
+    const char *kind;
+    int fd = lpz_open_regular(path, &st, &kind); /* a FIFO is refused, not waited on */
+    r->fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!r->fp) {
         int e = errno;
+        if (fd >= 0)
+            close(fd);
         free(r);
-        lpz_error_set(err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open .npy file: %s", strerror(e));
+        if (fd == -2)
+            lpz_error_set(err, LPZ_EIO, "not a regular file (%s)", kind);
+        else
+            lpz_error_set(err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open .npy file: %s", strerror(e));
         lpz_error_where(err, "%s", path);
         return err ? err->code : LPZ_EIO;
     }
     int rc = LPZ_OK;
     uint8_t *hdr = NULL;
-    struct stat st;
-    if (fstat(fileno(r->fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = lpz_error_set(err, LPZ_EIO, "not a regular file");
-        goto done;
-    }
     size_t fsize = (size_t)st.st_size;
     uint8_t pre[12];
     size_t npre = fsize < 12 ? fsize : 12;

@@ -1,5 +1,6 @@
 /* core/transport/tls.c - see tls.h. nng 1.5 TLS (mbedTLS engine). */
 #include "transport/tls.h"
+#include "base/file.h"
 #include "transport/tls_nng.h"
 
 #include <errno.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nng/supplemental/tls/tls.h>
 
@@ -25,9 +28,16 @@ static int read_pem(const char *what, const char *path, char **out, lpz_error *e
     *out = NULL;
     if (!path || !path[0])
         return lpz_error_set(err, LPZ_EINVAL, "no %s file given for TLS", what);
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    const char *kind;
+    int fd = lpz_open_regular(path, &st, &kind); /* a FIFO is refused, not waited on */
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        int rc = lpz_error_set(err, LPZ_EIO, "cannot open the TLS %s: %s", what, strerror(errno));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        int rc = fd == -2 ? lpz_error_set(err, LPZ_EIO, "cannot open the TLS %s: not a regular file (%s)", what, kind)
+                          : lpz_error_set(err, LPZ_EIO, "cannot open the TLS %s: %s", what, strerror(e));
         lpz_error_where(err, "%s", path);
         return rc;
     }

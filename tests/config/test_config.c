@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +448,32 @@ static void test_include_of_a_device_is_refused_not_read_forever(void **state)
                  "not a regular file", NULL);
 }
 
+/* A FIFO (as a run file or an !include) is refused at once: opening one
+ * with no writer used to block for good, also on a distributed client
+ * given it in a START message. alarm() turns a hang into a failure. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "loading a FIFO blocked\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+static void test_fifo_is_refused_not_waited_on(void **state)
+{
+    (void)state;
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yml", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    expect_error(put("fifo-inc.yml", "general: !include fifo.yml\n"), LPZ_EINVAL, "fifo-inc.yml:1:10: general",
+                 "not a regular file (a pipe (FIFO))", NULL);
+    expect_error(fifo, LPZ_EINVAL, "fifo.yml", "not a regular file (a pipe (FIFO))", "-f");
+    alarm(0);
+}
+
 static void test_load_from_memory(void **state)
 {
     (void)state;
@@ -839,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_include_cycle_names_the_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_include_of_a_device_is_refused_not_read_forever, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_is_refused_not_waited_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_tag_expands_variables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optimize_mixture_section_switches_it_on, setup, teardown),

@@ -1,11 +1,17 @@
 /* tests/io/test_fsutil.c - atomic writes leave either the old or the new
- * file and never a temporary; mkdirs; bounded whole-file reads. */
+ * file and never a temporary; mkdirs; bounded whole-file reads of
+ * regular files only. */
 #include "io/fsutil.h"
 #include "io_test_util.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -129,14 +135,39 @@ static void test_read_limit_and_missing(void **state)
     assert_int_not_equal(lpz_read_file(dir, 10, &data, &n, &err), LPZ_OK);
 }
 
-static void test_read_from_pipe_is_bounded(void **state)
+/* What is not a regular file is refused at once: /dev/zero would never
+ * end (a model path pointing at it read gigabytes), a FIFO without a
+ * writer would block the open for good (alarm() turns a hang into a
+ * failure), a folder is no file. Neither is read. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "lpz_read_file blocked on a FIFO\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+static void test_read_refuses_what_is_not_a_file(void **state)
 {
     (void)state;
-    /* /dev/zero never ends: the cap must stop the read. */
     char *data = NULL;
     size_t n = 0;
     lpz_error err;
-    assert_int_equal(lpz_read_file("/dev/zero", 100000, &data, &n, &err), LPZ_EFORMAT);
+    assert_int_equal(lpz_read_file("/dev/zero", (size_t)1 << 40, &data, &n, &err), LPZ_EIO);
+    assert_null(data);
+    assert_non_null(strstr(err.message, "not a regular file (a character device)"));
+    assert_string_equal(err.where, "/dev/zero");
+    char fifo[1200];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    assert_int_equal(lpz_read_file(fifo, 100, &data, &n, &err), LPZ_EIO);
+    alarm(0);
+    assert_non_null(strstr(err.message, "not a regular file (a pipe (FIFO))"));
+    assert_int_equal(lpz_read_file(dir, 100, &data, &n, &err), LPZ_EIO);
+    assert_non_null(strstr(err.message, "not a regular file (a folder)"));
     assert_null(data);
 }
 
@@ -215,7 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_twice_is_state_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_folder_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_limit_and_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_from_pipe_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_refuses_what_is_not_a_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rmdirs_empty, setup, teardown),
     };

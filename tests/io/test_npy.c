@@ -6,12 +6,14 @@
 #include "io_test_util.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -507,6 +509,42 @@ static void test_streaming_reader(void **state)
     lpz_npy_reader_close(NULL);
 }
 
+/* A FIFO or a device is refused at once, by the whole-file and the
+ * streaming reader alike (--latent and --samples of a FIFO used to block
+ * in open for good; alarm() turns a hang into a failure). */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "opening a FIFO blocked\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+static void test_special_files_refused(void **state)
+{
+    (void)state;
+    char fifo[1200];
+    snprintf(fifo, sizeof fifo, "%s/fifo.npy", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    const char *paths[] = {fifo, "/dev/zero"};
+    const char *kinds[] = {"not a regular file (a pipe (FIFO))", "not a regular file (a character device)"};
+    for (int i = 0; i < 2; i++) {
+        lpz_npy_array a;
+        lpz_npy_reader *r = NULL;
+        lpz_error err;
+        assert_int_not_equal(lpz_npy_read(paths[i], &a, &err), LPZ_OK);
+        assert_non_null(strstr(err.message, kinds[i]));
+        assert_int_not_equal(lpz_npy_reader_open(paths[i], &r, &err), LPZ_OK);
+        assert_null(r);
+        assert_non_null(strstr(err.message, kinds[i]));
+        assert_string_equal(err.where, paths[i]);
+    }
+    alarm(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_abort_keeps_old_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_special_files_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,11 @@ expect no_dur_dpkts_warn 0 'no DstPkts, or TotPkts and SrcPkts column: field dpk
 ! grep -q warning err || fail "a warning for fields the CSV has: $(cat err)"
 echo "ok: -q and fields the CSV has: no warning"
 
+# Times are whole nanoseconds: a positive value below 1 ns became 0, "off", the opposite of what was asked.
+expect tiny_idle_timeout 2 '--idle-timeout wants 0 (off) or seconds between 1e-9 and 1e9, got "1e-10"' \
+    -- --pcap cap.pcap -o o.npy --idle-timeout 1e-10
+expect tiny_status_interval 2 '--status-interval wants 0 (off) or seconds between 1e-9 and 1e9, got "4e-10"' \
+    -- --pcap cap.pcap -o o.npy --status-interval 4e-10
 expect verbose_pcap 0 'flow settings: idle timeout TCP 60 s, ICMP 5 s, other 30 s (0 = never); status interval 60 s' \
     'records by protocol: 26 TCP, 21 UDP, 1 ICMP, 0 ICMPv6, 0 other; 12 IPv6' -- --pcap cap.pcap -o o.npy -v
 expect verbose_argus 0 'flows built by argus' 'records by protocol: 4 TCP, 0 UDP' \

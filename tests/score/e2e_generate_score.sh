@@ -126,6 +126,25 @@ refused "one sample" "one.npy: the array holds 1 sample; scores need at least 2"
 # lpz classifier checks where its file goes before it trains (it failed after minutes of training).
 refused "classifier -o a folder" "is not a file path" "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work"
 refused "classifier -o in no folder" "cannot create file" "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/no/x"
+# ... and replaces only an earlier model file: not a user's file (it was replaced with exit 0), nor a FIFO or a
+# device (the temporary file renamed over them made them regular files)
+echo "my notes" > "$work/notes.txt"
+refused "classifier -o a text file" "exists and is not a safetensors model file: not replaced" \
+  "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/notes.txt"
+[ "$(cat "$work/notes.txt")" = "my notes" ] || fail "classifier -o changed a text file"
+mkfifo "$work/fifo"
+refused "classifier -o a FIFO" "is a pipe (FIFO): lpz writes the classifier to a new regular file" \
+  timeout 20 "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/fifo"
+[ -p "$work/fifo" ] || fail "classifier -o replaced a FIFO"
+# Inputs that are not regular files are refused at once: a FIFO blocked open() for good, /dev/zero as a model
+# was read to gigabytes of memory.
+refused "--generator /dev/zero" "/dev/zero: not a regular file (a character device)" \
+  timeout 20 "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --generator /dev/zero
+refused "--samples a FIFO" "not a regular file (a pipe (FIFO))" \
+  timeout 20 "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/fifo"
+refused "--latent a FIFO" "not a regular file (a pipe (FIFO))" \
+  timeout 20 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/fifo-out" --latent "$work/fifo"
+refused "run file a FIFO" "not a regular file (a pipe (FIFO))" timeout 20 "$LPZ" config -f "$work/fifo"
 # A folder holding an earlier generation is refused (its 12 PNGs would stay beside 6 new ones).
 refused "earlier generation in -o" "already holds the output of an earlier 'lpz generate'" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/a" --sample-size 6

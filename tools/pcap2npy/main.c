@@ -4,6 +4,7 @@
  * Exit status: 0 done, 1 the input or an output failed, 2 bad usage.
  */
 #include "p2n.h"
+#include "base/file.h"
 
 #include <lpz/log.h>
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define PROG "lpz-pcap2npy"
@@ -84,8 +86,10 @@ static int parse_secs(const char *opt, const char *s, double *out)
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < 0 || v > 1e9)
-        return usage_error("%s wants seconds between 0 and 1e9, got \"%s\"", opt, s);
+    /* times are kept in whole nanoseconds: below 1 ns a positive value
+     * would become 0, which means "off", the opposite of what was asked */
+    if (end == s || *end || !isfinite(v) || v < 0 || v > 1e9 || (v > 0 && v < 1e-9))
+        return usage_error("%s wants 0 (off) or seconds between 1e-9 and 1e9, got \"%s\"", opt, s);
     *out = v;
     return 0;
 }
@@ -111,6 +115,16 @@ typedef struct path_role {
  * replace the other. Nothing has been read or written yet. */
 static int check_paths(const path_role *p, int n, int default_out)
 {
+    /* Outputs are written to a temporary file renamed over the path: an
+     * existing regular file is replaced, but a folder, FIFO, device or
+     * socket there is refused (a rename would turn a device into a regular
+     * file; run as root, -o /dev/null would replace /dev/null). */
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (!p[i].input && stat(p[i].path, &st) == 0 && !S_ISREG(st.st_mode))
+            return usage_error("%s \"%s\"%s is %s: an output must be a regular file or a new path", p[i].what,
+                               p[i].path, p[i].after, lpz_file_kind(st.st_mode));
+    }
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             if (!p2n_same_file(p[i].path, p[j].path))

@@ -1,0 +1,24 @@
+/* core/base/file.h - opening a file the user named, for reading, without
+ * being caught by what is not a file: a FIFO with no writer blocks open(2)
+ * for good, and /dev/zero or /dev/urandom never end. Every reader of a
+ * user's input file (run files and their !includes, .npy, safetensors,
+ * TLS PEM files, the files of a run folder) opens through here. */
+#ifndef LPZ_BASE_FILE_H
+#define LPZ_BASE_FILE_H
+
+#include <sys/stat.h>
+
+/* Opens path for reading if it is a regular file (following symbolic
+ * links). The open does not wait on a FIFO (O_NONBLOCK, cleared once the
+ * file is known to be regular, so reads block as usual). Returns the
+ * descriptor (close-on-exec) with *st filled; -1 with errno set when the
+ * open or fstat failed; -2 when it is something else than a regular file,
+ * *kind then naming it ("a folder", "a pipe (FIFO)", "a character
+ * device", ...) for messages such as "not a regular file (a pipe (FIFO))". */
+int lpz_open_regular(const char *path, struct stat *st, const char **kind);
+
+/* What a file of this mode is, for messages ("a regular file", "a folder",
+ * "a pipe (FIFO)", "a character device", "a block device", "a socket"). */
+const char *lpz_file_kind(mode_t mode);
+
+#endif
