@@ -645,6 +645,22 @@ static void torch_threads_note(char *buf, size_t size, double thread_ms, double 
                  proc_ms, proc_ms / thread_ms);
 }
 
+/* The rest of a ratio row's note: the CPU-time ratio (what a loaded
+ * machine distorts least), the rounds' ratios, rounds PyTorch missed, and
+ * a precision other than PyTorch's. */
+static void ratio_notes(char *note, size_t size, double cpu_ratio, const char *ratios, int with_torch, int rounds,
+                        int fp32)
+{
+    if (cpu_ratio > 0)
+        note_add(note, size, "CPU time ratio %.2f", cpu_ratio);
+    if (rounds > 1)
+        note_add(note, size, "rounds %s", ratios);
+    if (with_torch < rounds)
+        note_add(note, size, "PyTorch in %d of %d rounds", with_torch, rounds);
+    if (!fp32)
+        note_add(note, size, "lpz at another precision than PyTorch's fp32");
+}
+
 /* "target <= 0.35: met (0.29, 17% under)" / "... missed by 31%". at_least:
  * the figure must reach goal (else stay under it). */
 static void target_note(char *buf, size_t size, double value, double goal, int at_least, const char *what)
@@ -810,15 +826,7 @@ int main(int argc, char **argv)
             torch_threads_note(threads_note, sizeof threads_note, r[i].torch_cpu_ms, r[i].torch_proc_ms);
             printf("| %s torch step | %.2f | ms | %d | PyTorch %s, 1 thread, fp32; CPU time %.2f ms (median)%s |\n",
                    name, r[i].torch_ms, runs, torch_version, r[i].torch_cpu_ms, threads_note);
-            /* the CPU-time ratio: what a loaded machine distorts least */
-            if (r[i].cpu_ratio > 0)
-                note_add(note, sizeof note, "CPU time ratio %.2f", r[i].cpu_ratio);
-            if (rounds > 1)
-                note_add(note, sizeof note, "rounds %s", r[i].ratios);
-            if (r[i].torch_rounds < rounds)
-                note_add(note, sizeof note, "PyTorch in %d of %d rounds", r[i].torch_rounds, rounds);
-            if (!fp32)
-                note_add(note, sizeof note, "lpz at another precision than PyTorch's fp32");
+            ratio_notes(note, sizeof note, r[i].cpu_ratio, r[i].ratios, r[i].torch_rounds, rounds, fp32);
             printf("| %s lpz/torch | %.2f | ratio | %d | %s |\n", name, ratio, runs, note);
             /* What the hardware allows in fp32: the step's matrix products
              * alone at the peak of this run, against the target's time. */
@@ -842,14 +850,7 @@ int main(int argc, char **argv)
                        "Lipizzaner runs it (per update a new Adam loaded with the saved state, the fake batch not "
                        "detached, both networks' gradients); CPU time %.2f ms (median)%s |\n",
                        name, r[i].lip_ms, runs, torch_version, r[i].lip_cpu_ms, threads_note);
-                if (r[i].lip_cpu_ratio > 0)
-                    note_add(note, sizeof note, "CPU time ratio %.2f", r[i].lip_cpu_ratio);
-                if (rounds > 1)
-                    note_add(note, sizeof note, "rounds %s", r[i].lip_ratios);
-                if (r[i].lip_rounds < rounds)
-                    note_add(note, sizeof note, "PyTorch in %d of %d rounds", r[i].lip_rounds, rounds);
-                if (!fp32)
-                    note_add(note, sizeof note, "lpz at another precision than PyTorch's fp32");
+                ratio_notes(note, sizeof note, r[i].lip_cpu_ratio, r[i].lip_ratios, r[i].lip_rounds, rounds, fp32);
                 printf("| %s lpz/Lipizzaner's step | %.2f | ratio | %d | %s |\n", name, r[i].lip_ratio, runs, note);
             }
         }

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "config/config.h"
 #include "config/options_internal.h"
+#include "hang_guard.h"
 
 static char dir[256];
 
@@ -450,28 +450,18 @@ static void test_include_of_a_device_is_refused_not_read_forever(void **state)
 
 /* A FIFO (as a run file or an !include) is refused at once: opening one
  * with no writer used to block for good, also on a distributed client
- * given it in a START message. alarm() turns a hang into a failure. */
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "loading a FIFO blocked\n";
-    if (write(2, msg, sizeof msg - 1) < 0)
-        _exit(2);
-    _exit(1);
-}
-
+ * given it in a START message. The hang guard turns a hang into a failure. */
 static void test_fifo_is_refused_not_waited_on(void **state)
 {
     (void)state;
     char fifo[512];
     snprintf(fifo, sizeof fifo, "%s/fifo.yml", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    signal(SIGALRM, on_alarm);
-    alarm(10);
+    lpz_test_hang_guard(10);
     expect_error(put("fifo-inc.yml", "general: !include fifo.yml\n"), LPZ_EINVAL, "fifo-inc.yml:1:10: general",
                  "not a regular file (a pipe (FIFO))", NULL);
     expect_error(fifo, LPZ_EINVAL, "fifo.yml", "not a regular file (a pipe (FIFO))", "-f");
-    alarm(0);
+    lpz_test_hang_guard(0);
 }
 
 static void test_load_from_memory(void **state)

@@ -3,9 +3,9 @@
  * regular files only. */
 #include "io/fsutil.h"
 #include "io_test_util.h"
+#include "hang_guard.h"
 
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -137,17 +137,8 @@ static void test_read_limit_and_missing(void **state)
 
 /* What is not a regular file is refused at once: /dev/zero would never
  * end (a model path pointing at it read gigabytes), a FIFO without a
- * writer would block the open for good (alarm() turns a hang into a
+ * writer would block the open for good (the hang guard turns a hang into a
  * failure), a folder is no file. Neither is read. */
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "lpz_read_file blocked on a FIFO\n";
-    if (write(2, msg, sizeof msg - 1) < 0)
-        _exit(2);
-    _exit(1);
-}
-
 static void test_read_refuses_what_is_not_a_file(void **state)
 {
     (void)state;
@@ -161,10 +152,9 @@ static void test_read_refuses_what_is_not_a_file(void **state)
     char fifo[1200];
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    signal(SIGALRM, on_alarm);
-    alarm(10);
+    lpz_test_hang_guard(10);
     assert_int_equal(lpz_read_file(fifo, 100, &data, &n, &err), LPZ_EIO);
-    alarm(0);
+    lpz_test_hang_guard(0);
     assert_non_null(strstr(err.message, "not a regular file (a pipe (FIFO))"));
     assert_int_equal(lpz_read_file(dir, 100, &data, &n, &err), LPZ_EIO);
     assert_non_null(strstr(err.message, "not a regular file (a folder)"));

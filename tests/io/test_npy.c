@@ -4,9 +4,9 @@
 #include "io/fsutil.h"
 #include "io/npy.h"
 #include "io_test_util.h"
+#include "hang_guard.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -511,24 +511,14 @@ static void test_streaming_reader(void **state)
 
 /* A FIFO or a device is refused at once, by the whole-file and the
  * streaming reader alike (--latent and --samples of a FIFO used to block
- * in open for good; alarm() turns a hang into a failure). */
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "opening a FIFO blocked\n";
-    if (write(2, msg, sizeof msg - 1) < 0)
-        _exit(2);
-    _exit(1);
-}
-
+ * in open for good; the hang guard turns a hang into a failure). */
 static void test_special_files_refused(void **state)
 {
     (void)state;
     char fifo[1200];
     snprintf(fifo, sizeof fifo, "%s/fifo.npy", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    signal(SIGALRM, on_alarm);
-    alarm(10);
+    lpz_test_hang_guard(10);
     const char *paths[] = {fifo, "/dev/zero"};
     const char *kinds[] = {"not a regular file (a pipe (FIFO))", "not a regular file (a character device)"};
     for (int i = 0; i < 2; i++) {
@@ -542,7 +532,7 @@ static void test_special_files_refused(void **state)
         assert_non_null(strstr(err.message, kinds[i]));
         assert_string_equal(err.where, paths[i]);
     }
-    alarm(0);
+    lpz_test_hang_guard(0);
 }
 
 int main(void)
