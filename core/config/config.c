@@ -35,7 +35,15 @@ typedef struct parse_ctx {
     int depth;
     int nesting;
     long budget;
+    int resolved; /* text as lpz_config_dump writes it (lpz_config_load_resolved): no !include, no !ENV */
 } parse_ctx;
+
+/* A value quoted in a message: at most SHOWN_MAX characters of it, then
+ * "...". A value can be a whole file (a scalar !include'd) or thousands
+ * of digits; the message names the key and the place either way. */
+#define SHOWN_MAX 60
+#define SHOWN(text) (strlen(text) > SHOWN_MAX ? SHOWN_MAX : (int)strlen(text)), (text), \
+                    (strlen(text) > SHOWN_MAX ? "..." : "")
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -271,7 +279,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
     case LPZ_CFG_BOOL: {
         int b;
         if (!lpz_scalar_bool(text, &b)) {
-            lpz_error_set(err, LPZ_EINVAL, "%s expects a boolean, got '%s'", name, text);
+            lpz_error_set(err, LPZ_EINVAL, "%s expects a boolean, got '%.*s%s'", name, SHOWN(text));
             lpz_error_hint(err, "write true or false (True/False and yes/no also work)");
             return LPZ_EINVAL;
         }
@@ -282,7 +290,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
         int64_t v;
         if (!lpz_scalar_int(text, &v)) {
             double d;
-            lpz_error_set(err, LPZ_EINVAL, "%s expects an integer, got '%s'", name, text);
+            lpz_error_set(err, LPZ_EINVAL, "%s expects an integer, got '%.*s%s'", name, SHOWN(text));
             if (lpz_scalar_float(text, &d) && d >= k->min && d <= k->max)
                 lpz_error_hint(err, "write a whole number without a decimal point, e.g. %.0f", floor(d));
             else if (lpz_scalar_float(text, &d)) /* 1e100: no whole number to suggest, the range is the news */
@@ -302,7 +310,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
     case LPZ_CFG_FLOAT: {
         double v;
         if (!lpz_scalar_float(text, &v)) {
-            lpz_error_set(err, LPZ_EINVAL, "%s expects a number, got '%s'", name, text);
+            lpz_error_set(err, LPZ_EINVAL, "%s expects a number, got '%.*s%s'", name, SHOWN(text));
             lpz_error_hint(err, "write a decimal number such as %s", k->default_value);
             return LPZ_EINVAL;
         }
@@ -804,6 +812,16 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
                                "!include FILE and !ENV ${VAR}");
         return LPZ_EFORMAT;
     }
+    if (tag && c->resolved && (!strcmp(tag, "!include") || !strcmp(tag, "!ENV"))) {
+        /* A master's configuration is sent resolved: a tag in it would read
+         * a client's files or environment (and quote them in errors). */
+        lpz_error_set(c->err, LPZ_EFORMAT, "'%s' is not allowed in %s: it is read as lpz writes it, resolved", tag,
+                      c->file);
+        where_at(c, val->start_mark, path);
+        lpz_error_hint(c->err, "%s would read this machine's %s", tag,
+                       !strcmp(tag, "!include") ? "files" : "environment variables");
+        return LPZ_EFORMAT;
+    }
     if (tag && strcmp(tag, "!include") && strcmp(tag, "!ENV")) {
         lpz_error_set(c->err, LPZ_EFORMAT, "unknown tag '%s'", tag);
         where_at(c, val->start_mark, path);
@@ -1150,21 +1168,32 @@ int lpz_config_load(const char *path, lpz_config *cfg, lpz_error *err)
     return load_file(&c, path, "", none);
 }
 
-int lpz_config_load_buffer(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err)
+static int load_buffer(const char *data, size_t size, const char *name, int resolved, lpz_config *cfg,
+                       lpz_error *err)
 {
     lpz_config_init_defaults(cfg);
     lpz_error_clear(err);
     if (!data || !name || !*name)
-        return lpz_error_set(err, LPZ_EINVAL, "lpz_config_load_buffer: NULL argument");
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_config_load: NULL argument");
     if (!copy_string(cfg->source, sizeof cfg->source, name))
         return lpz_error_set(err, LPZ_EINVAL, "run file name too long");
     snprintf(cfg->source_dir, sizeof cfg->source_dir, ".");
     char *real = strdup(name);
     if (!real)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-    parse_ctx c = {.cfg = cfg, .err = err, .file = name, .budget = NODE_BUDGET};
+    parse_ctx c = {.cfg = cfg, .err = err, .file = name, .budget = NODE_BUDGET, .resolved = resolved};
     yaml_mark_t none = {0, 0, 0};
     return load_text(&c, name, real, data, size, "", none);
+}
+
+int lpz_config_load_buffer(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err)
+{
+    return load_buffer(data, size, name, 0, cfg, err);
+}
+
+int lpz_config_load_resolved(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err)
+{
+    return load_buffer(data, size, name, 1, cfg, err);
 }
 
 int lpz_config_set(lpz_config *cfg, const char *path, const char *value, lpz_error *err)

@@ -246,6 +246,12 @@ int lpz_config_load(const char *path, lpz_config *cfg, lpz_error *err);
  * in messages, and !include paths are relative to the current directory. */
 int lpz_config_load_buffer(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err);
 
+/* As lpz_config_load_buffer, for text lpz_config_dump wrote (a master's
+ * configuration on a client, a run folder's config.yml): !include and !ENV
+ * are refused, since they would read this machine's files or environment
+ * variables on another's behalf. */
+int lpz_config_load_resolved(const char *data, size_t size, const char *name, lpz_config *cfg, lpz_error *err);
+
 /* Applies one override: key path and a YAML scalar text (quoted strings,
  * numbers, booleans; a flow sequence for client_nodes). A path under
  * dataloader./network. that is not a core key becomes a plugin option with

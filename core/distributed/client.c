@@ -129,7 +129,7 @@ static int train_cell(client *c, lpz_error *err)
     char *units = NULL;
     lpz_train_params p;
     char path[PATH_MAX + 64];
-    int rc = lpz_config_load_buffer(c->config_text, c->config_len, "the master's configuration", &cfg, err);
+    int rc = lpz_config_load_resolved(c->config_text, c->config_len, "the master's configuration", &cfg, err);
     if (!rc)
         rc = lpz_config_validate(&cfg, err);
     if (!rc)

@@ -558,7 +558,7 @@ static void load_config(rp_run *run)
     lpz_error_clear(&e);
     lpz_config cfg;
     lpz_config_init_defaults(&cfg);
-    if (lpz_config_load_buffer(run->config, size, "config.yml", &cfg, &e) == LPZ_OK) {
+    if (lpz_config_load_resolved(run->config, size, "config.yml", &cfg, &e) == LPZ_OK) {
         run->config_parsed = 1;
         run->grid_k_config = lpz_config_grid_size(&cfg);
         run->n_iterations = cfg.trainer.n_iterations;

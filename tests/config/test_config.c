@@ -480,6 +480,52 @@ static void test_load_from_memory(void **state)
     lpz_config_destroy(&cfg);
 }
 
+/* A master's configuration (and a run folder's config.yml) is read as lpz
+ * wrote it: a tag there would read the client's files or environment on
+ * the master's behalf and quote them back in an error (a scalar key
+ * !include'd from /etc/passwd echoed the file). The same text loads as a
+ * run file. */
+static void test_resolved_text_refuses_tags(void **state)
+{
+    (void)state;
+    lpz_config cfg;
+    lpz_error err;
+    setenv("LPZ_TEST_NAME", "from-env", 1);
+    const char inc[] = "general:\n  seed: !include /etc/hostname\n";
+    const char env[] = "general:\n  name: !ENV ${LPZ_TEST_NAME}\n";
+    assert_int_equal(lpz_config_load_resolved(inc, sizeof inc - 1, "the master's configuration", &cfg, &err),
+                     LPZ_EFORMAT);
+    assert_contains(err.message, "'!include' is not allowed in the master's configuration");
+    assert_contains(err.where, "general.seed");
+    assert_contains(err.hint, "files");
+    lpz_config_destroy(&cfg);
+    assert_int_equal(lpz_config_load_resolved(env, sizeof env - 1, "config.yml", &cfg, &err), LPZ_EFORMAT);
+    assert_contains(err.message, "'!ENV' is not allowed in config.yml");
+    assert_contains(err.hint, "environment variables");
+    lpz_config_destroy(&cfg);
+    assert_int_equal(lpz_config_load_buffer(env, sizeof env - 1, "run.yml", &cfg, &err), LPZ_OK);
+    assert_string_equal(cfg.general.name, "from-env");
+    lpz_config_destroy(&cfg);
+}
+
+/* A value quoted in an error is cut at 60 characters: it may be a whole
+ * file's text or thousands of digits. */
+static void test_long_values_are_quoted_short(void **state)
+{
+    (void)state;
+    char text[400] = "general:\n  seed: ";
+    size_t len = strlen(text);
+    memset(text + len, '9', 300);
+    strcpy(text + len + 300, "\n");
+    lpz_config cfg;
+    lpz_error err;
+    assert_int_equal(lpz_config_load_buffer(text, strlen(text), "big.yml", &cfg, &err), LPZ_EINVAL);
+    assert_contains(err.message, "seed expects an integer, got '999999999999999999999999999999999999999999999999999999"
+                                 "999999...'");
+    assert_true(strlen(err.message) < 120);
+    lpz_config_destroy(&cfg);
+}
+
 static void test_include_cycle_names_the_chain(void **state)
 {
     (void)state;
@@ -857,6 +903,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_include_of_a_device_is_refused_not_read_forever, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fifo_is_refused_not_waited_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolved_text_refuses_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_values_are_quoted_short, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_tag_expands_variables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optimize_mixture_section_switches_it_on, setup, teardown),
