@@ -242,10 +242,14 @@ static int run_master(const lpz_cli_args *args)
         if (out.trained_before)
             printf("training already complete: %d cell%s, %d iteration%s\n", done, done == 1 ? "" : "s",
                    cfg.trainer.n_iterations, cfg.trainer.n_iterations == 1 ? "" : "s");
-        else
+        else if (out.seconds_per_iteration > 0)
             printf("%s %d cell%s on %d client%s in %.1f s (median %.2f s per iteration)\n",
                    out.stopped ? "stopped" : "trained", done, done == 1 ? "" : "s", done, done == 1 ? "" : "s",
                    out.seconds, out.seconds_per_iteration);
+        else /* stopped before any cell finished an iteration, as a local run says it */
+            printf("%s %d cell%s on %d client%s in %.1f s (no iteration finished)\n",
+                   out.stopped ? "stopped" : "trained", done, done == 1 ? "" : "s", done, done == 1 ? "" : "s",
+                   out.seconds);
         for (int c = 0; c < out.n_cells; c++) {
             lpz_dist_cell_outcome *r = &out.cells[c];
             if (!r->received)

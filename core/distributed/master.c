@@ -58,6 +58,7 @@ typedef struct mcell {
     int restarts;
     char **metrics; /* [n_iterations + 1] rows, by iteration */
     char **timing;
+    int ckpt_warned; /* a checkpoint of it could not be stored: said once */
 } mcell;
 
 typedef struct master {
@@ -82,7 +83,8 @@ typedef struct master {
     int started; /* a cell was started: the merged files hold this run's rows */
     char *old_config; /* a resumed run's config.yml before this run rewrote it */
     size_t old_config_len;
-    int new_rows; /* a client sent metrics rows of this run */
+    int new_rows;      /* a client sent metrics rows of this run */
+    int merged_warned; /* a failed write of the merged files during the run was reported */
     lpz_dist_subnet own[LPZ_DIST_DISCOVER_MAX_OWN]; /* auto_discover: this machine's addresses */
     int n_own;
 } master;
@@ -292,9 +294,12 @@ static int file_of_cell(const char *name, int c)
            !strcmp(name, "metrics.csv") || !strcmp(name, "timing.csv");
 }
 
+static int write_merged(master *m, lpz_error *err);
+
 static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *err)
 {
     mcell *c = &m->cells[cell];
+    int rows = 0;
     if ((int)f->cell != cell)
         return lpz_error_set(err, LPZ_EFORMAT, "files of cell %u, expected cell %d", f->cell, cell);
     for (uint32_t i = 0; i < f->n_files; i++) {
@@ -307,6 +312,7 @@ static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *
             /* a cell's metrics.csv holds its header from the start: only rows count */
             int kept = merge_rows(m, c, cell, x->data, (size_t)x->size, x->name[0] == 't');
             m->new_rows |= x->name[0] == 'm' && kept > 0;
+            rows += kept;
             continue;
         }
         char path[PATH_MAX + 300];
@@ -319,6 +325,17 @@ static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *
             rc = lpz_write_file_atomic(path, x->data, (size_t)x->size, err);
         if (rc)
             return rc;
+    }
+    /* The rows on disk at once, as a local run writes them: a master killed
+     * later keeps every row that came with a checkpoint, and --resume
+     * finds them (they were only written at the end). */
+    if (rows) {
+        lpz_error e2;
+        if (write_merged(m, &e2) && !m->merged_warned) {
+            m->merged_warned = 1;
+            lpz_log(LPZ_LOG_WARN, "could not write the merged metrics.csv and timing.csv yet (tried again at "
+                                  "the end): %s%s%s", e2.message, e2.where[0] ? ": " : "", e2.where);
+        }
     }
     return LPZ_OK;
 }
@@ -641,8 +658,13 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
     if (st.checkpoint_version > n->ckpt_fetched) {
         lpz_dist_files f;
         if (fetch_files(m, n, LPZ_MSG_CHECKPOINT, &f, &raw, &e) == LPZ_OK) {
-            if (store_files(m, n->cell, &f, &e))
-                lpz_log(LPZ_LOG_WARN, "checkpoint of cell %d not stored: %s", n->cell, e.message);
+            if (store_files(m, n->cell, &f, &e)) { /* tried again at the next checkpoint; said once a cell */
+                if (!m->cells[n->cell].ckpt_warned)
+                    lpz_log(LPZ_LOG_WARN, "checkpoint of cell %d not stored: %s%s%s (a --resume needs it; tried "
+                            "again at each checkpoint, said once)", n->cell, e.message, e.where[0] ? ": " : "",
+                            e.where);
+                m->cells[n->cell].ckpt_warned = 1;
+            }
             else
                 n->ckpt_fetched = st.checkpoint_version;
             lpz_dist_files_free(&f);
@@ -699,7 +721,7 @@ static void summarise(master *m, lpz_dist_outcome *out)
         if (score && fit && present) {
             score[i] = r->score;
             fit[i] = r->best_g_fitness;
-            present[i] = r->received;
+            present[i] = r->received && r->iterations > 0; /* stopped before its first iteration: untrained */
         }
     }
     if (score && fit && present)
@@ -886,6 +908,17 @@ static int load_nodes(master *m, lpz_error *err)
             snprintf(m->nodes[i].address, sizeof m->nodes[i].address, "%s",
                      cfg->general.distribution.client_nodes[i].address);
             m->nodes[i].port = cfg->general.distribution.client_nodes[i].port;
+            /* A client listed twice was greeted twice at once: each greeting
+             * spoiled the other's challenge ("stale challenge or wrong shared
+             * secret"), or one client counted as two. */
+            for (int j = 0; j < i; j++)
+                if (m->nodes[j].port == m->nodes[i].port && !strcmp(m->nodes[j].address, m->nodes[i].address)) {
+                    lpz_error_set(err, LPZ_EINVAL, "general.distribution.client_nodes lists %s port %d twice "
+                                  "(entries %d and %d)", m->nodes[i].address, m->nodes[i].port, j + 1, i + 1);
+                    lpz_error_hint(err, "list each client once (a port range such as 5000-5003 is one entry per "
+                                        "port)");
+                    return LPZ_EINVAL;
+                }
         }
     }
     for (int i = 0; i < m->n_nodes; i++) {
@@ -1125,6 +1158,13 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     rc = write_merged(m, err);
     summarise(m, out);
     t_trained = now_s(); /* the summary's training time leaves out the final scoring (as a local run's) */
+    if (!rc && out->lost == m->n_cells) { /* nothing to show for the run: a failure, not "trained 0 cells" */
+        rc = lpz_error_set(err, LPZ_ENET, "every cell was lost (%d of %d): no results arrived", out->lost,
+                           m->n_cells);
+        lpz_error_hint(err, "the warnings above say how each client was lost; --resume continues from the "
+                            "checkpoints the master holds");
+        goto done;
+    }
     if (!rc && !out->stopped && m->cfg->master.calculate_score)
         final_scores(m, out);
     if (!rc && out->lost)

@@ -5,7 +5,14 @@
 #  b) without a spare, exit_clients_on_disconnect false: the run finishes
 #     with the survivors and names the lost cell;
 #  c) exit_clients_on_disconnect true: the master stops every client and
-#     exits non-zero; the clients are idle again afterwards.
+#     exits non-zero; the clients are idle again afterwards;
+#  d) every client killed: no cell's results, so the run fails (it said
+#     "trained 0 cells" and exited 0), keeping the rows that came with the
+#     checkpoints;
+#  e) the master killed: the rows that came with the checkpoints are on disk
+#     already (they were written only at the end, and lost);
+#  f) a client listed twice is refused, naming it (each greeting spoiled the
+#     other's challenge: "wrong shared secret").
 # No process is left behind (the trap kills every client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="fault-test-secret"
@@ -95,4 +102,36 @@ for i in 0 4 5; do
     --set "$(nodes $i $i)" --set general.grid_size=1 --set trainer.params.tournament_size=1 \
     --set trainer.n_iterations=1 > "$work/after$i.out" 2>&1 || fail "c) client $i is not usable after the stop"
 done
+
+# d) every client of the run killed (6-9, new), once each is past iteration 2.
+for i in 6 7 8 9; do start_client $i; done
+for i in 6 7 8 9; do wait_listening $i; done
+master_bg d --set "$(nodes 6 9)" --set general.distribution.master_node.exit_clients_on_disconnect=false
+for i in 6 7 8 9; do kill_when $i 2; done
+wait $MASTER && fail "d) master exited 0 with every cell lost: $(cat "$work/d.out")"
+grep -q "every cell was lost (4 of 4): no results arrived" "$work/master-d.log" || fail "d) $(cat "$work/master-d.log")"
+d=$(run_dir "$work/d")
+[ "$(wc -l < "$d/metrics.csv")" -gt 1 ] || fail "d) the rows that came with the checkpoints were not kept"
+
+# e) a 1x1 run on client 0, its master killed with SIGKILL once a row is on disk (200 iterations: far from done).
+ITER=200
+master_bg e --set "$(nodes 0 0)" --set general.grid_size=1 --set trainer.params.tournament_size=1
+for _ in $(seq 1 400); do
+  d=$(run_dir "$work/e")
+  [ -n "$d" ] && [ -s "$d/metrics.csv" ] && [ "$(wc -l < "$d/metrics.csv")" -gt 1 ] && break
+  sleep 0.05
+done
+[ -n "$d" ] && [ "$(wc -l < "$d/metrics.csv" 2> /dev/null || echo 0)" -gt 1 ] \
+  || fail "e) no metrics row on disk 20 s into the run: $(ls "$d" 2>&1)"
+kill -9 $MASTER
+wait $MASTER 2> /dev/null
+[ "$(wc -l < "$d/metrics.csv")" -gt 1 ] && [ "$(wc -l < "$d/timing.csv")" -gt 1 ] \
+  || fail "e) the killed master's rows are gone"
+
+# f) a client listed twice (no client needs to run: refused before any greeting).
+timeout 30 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/f" \
+  --set "general.distribution.client_nodes=[{address: 127.0.0.1, port: 5999}, {address: 127.0.0.1, port: 5998-5999}]" \
+  > "$work/f.out" 2> "$work/master-f.log" && fail "f) a client listed twice was accepted"
+grep -q "general.distribution.client_nodes lists 127.0.0.1 port 5999 twice (entries 1 and 3)" "$work/master-f.log" \
+  || fail "f) $(cat "$work/master-f.log")"
 echo "PASS"
