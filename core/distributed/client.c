@@ -71,6 +71,7 @@ typedef struct client {
     uint32_t ckpt_version;
     struct stat ckpt_seen;
     double last_contact;
+    int results_sent; /* the master asked for the finished cell's results and was sent them */
 } client;
 
 static double now_s(void)
@@ -86,6 +87,11 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     remove(path);
     return 0;
 }
+
+/* How long a stopped client waits for the master to collect its cell's
+ * results, and how long the master may have been silent meanwhile. */
+#define STOP_GRACE_S 30
+#define STOP_CONTACT_S 10
 
 static void remove_tree(const char *path)
 {
@@ -365,6 +371,8 @@ static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type
         }
     }
     send_reply(c, req, &m, type, rid);
+    if (type == LPZ_MSG_RESULT)
+        c->results_sent = 1;
 }
 
 static void reply_status(client *c, lpz_ctl_msg *req, uint64_t rid)
@@ -439,6 +447,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->iteration = 0;
     c->train_stop = 0;
     c->release = 0;
+    c->results_sent = 0;
     c->thread_done = 0;
     c->ckpt_version = 0;
     memset(&c->ckpt_seen, 0, sizeof c->ckpt_seen);
@@ -615,7 +624,32 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     else if (!c->secret)
         lpz_log(LPZ_LOG_WARN, "no shared secret: any master that reaches %s can run experiments here", c->bind);
     int timeout_ms = o->master_timeout_ms > 0 ? o->master_timeout_ms : 60000;
-    while (!__atomic_load_n(o->stop, __ATOMIC_SEQ_CST)) {
+    double stop_at = 0;
+    for (;;) {
+        /* A Ctrl-C or SIGTERM with a cell here: the cell ends its batch and
+         * this client answers the master until it has the results (it
+         * polls five times a second), as after a stop from the master;
+         * they were deleted at once, and the master reported the cell
+         * lost. Not past a second Ctrl-C, STOP_GRACE_S, or a master out of
+         * touch for longer than its heartbeat could be. */
+        int stop = __atomic_load_n(o->stop, __ATOMIC_SEQ_CST);
+        if (stop) {
+            int owed = c->thread_live && !c->results_sent && !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST);
+            if (!owed || stop >= 2)
+                break;
+            double t = now_s();
+            if (!stop_at) {
+                stop_at = t;
+                __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
+                lpz_log(LPZ_LOG_INFO, "stopping: cell %d ends its batch; waiting up to %d s for the master to "
+                        "collect its results (Ctrl-C again to quit at once)", c->cell, STOP_GRACE_S);
+            }
+            if (t - stop_at > STOP_GRACE_S || t - c->last_contact > STOP_CONTACT_S) {
+                lpz_log(LPZ_LOG_WARN, "the master did not collect the results of cell %d; they are dropped",
+                        c->cell);
+                break;
+            }
+        }
         lpz_ctl_msg req;
         lpz_error e;
         int r = lpz_ctl_recv(c->srv, 100, &req, &e);

@@ -12,7 +12,8 @@
 #  e) the master killed: the rows that came with the checkpoints are on disk
 #     already (they were written only at the end, and lost);
 #  f) a client listed twice is refused, naming it (each greeting spoiled the
-#     other's challenge: "wrong shared secret").
+#     other's challenge: "wrong shared secret");
+#  g) Ctrl-C on a client: the master collects its cell's results first.
 # No process is left behind (the trap kills every client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="fault-test-secret"
@@ -112,6 +113,24 @@ wait $MASTER && fail "d) master exited 0 with every cell lost: $(cat "$work/d.ou
 grep -q "every cell was lost (4 of 4): no results arrived" "$work/master-d.log" || fail "d) $(cat "$work/master-d.log")"
 d=$(run_dir "$work/d")
 [ "$(wc -l < "$d/metrics.csv")" -gt 1 ] || fail "d) the rows that came with the checkpoints were not kept"
+
+# g) Ctrl-C on a client (13) mid-run: its cell ends its batch, the master collects its results, then the client exits
+#    0 (it deleted them at once and the master reported the cell lost).
+for i in 10 11 12 13; do start_client $i; done
+for i in 10 11 12 13; do wait_listening $i; done
+master_bg g --set "$(nodes 10 13)" --set general.distribution.master_node.exit_clients_on_disconnect=false
+from=$((${LOG_LINES[13]} + 1))
+for _ in $(seq 1 600); do
+  tail -n +$from "$work/c13.log" | grep -q "iteration [2-9][0-9]*/$ITER done" && break
+  sleep 0.05
+done
+kill -INT "${CLIENT_PID[13]}"
+wait "${CLIENT_PID[13]}" || fail "g) the client stopped with Ctrl-C exited with $?"
+grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to collect its results" "$work/c13.log" \
+  || fail "g) $(tail -n 5 "$work/c13.log")"
+wait $MASTER || fail "g) master failed: $(cat "$work/g.out")"
+grep -q "^lost cell" "$work/g.out" && fail "g) the stopped client's cell was lost: $(cat "$work/g.out")"
+check_cells "$(run_dir "$work/g")" 0 1 2 3
 
 # e) a 1x1 run on client 0, its master killed with SIGKILL once a row is on disk (200 iterations: far from done).
 ITER=200
