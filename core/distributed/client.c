@@ -342,7 +342,8 @@ static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type
     lpz_dist_files h = {0};
     pthread_mutex_lock(&c->lock);
     h.cell = (uint32_t)c->cell;
-    h.iterations = type == LPZ_MSG_RESULT ? (uint32_t)c->res.iterations : (uint32_t)__atomic_load_n(&c->iteration, __ATOMIC_SEQ_CST);
+    h.iterations = type == LPZ_MSG_RESULT ? (uint32_t)c->res.iterations
+                                          : (uint32_t)__atomic_load_n(&c->iteration, __ATOMIC_SEQ_CST);
     h.stopped = type == LPZ_MSG_RESULT ? (uint8_t)(c->res_stopped != 0) : 0;
     h.best_g_fitness = c->res.best_g_fitness;
     h.score = c->res.score;
