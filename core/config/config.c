@@ -338,7 +338,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
             return LPZ_OK;
         }
         if (!enum_lookup(k->choices, text, &v)) {
-            lpz_error_set(err, LPZ_EINVAL, "%s: unknown value '%s'", name, text);
+            lpz_error_set(err, LPZ_EINVAL, "%s: unknown value '%.*s%s'", name, SHOWN(text));
             enum_hint(k, text, err);
             return LPZ_EINVAL;
         }
@@ -649,7 +649,7 @@ static int apply_nodes(parse_ctx *c, yaml_document_t *doc, const lpz_config_key 
             } else if (!strcmp(kname, "port")) {
                 port_mark = vn->start_mark;
                 if (!parse_port_range(text, &lo, &hi) || lo < 1 || hi > 65535 || lo > hi) {
-                    lpz_error_set(c->err, LPZ_EINVAL, "bad port '%s'", text);
+                    lpz_error_set(c->err, LPZ_EINVAL, "bad port '%.*s%s'", SHOWN(text));
                     where_at(c, vn->start_mark, sub);
                     lpz_error_hint(c->err, "write a port 1-65535 or a range such as 5000-5003 (low-high)");
                     goto fail;

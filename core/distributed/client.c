@@ -71,7 +71,8 @@ typedef struct client {
     uint32_t ckpt_version;
     struct stat ckpt_seen;
     double last_contact;
-    int results_sent; /* the master asked for the finished cell's results and was sent them */
+    int results_sent;  /* a RESULT reply was sent for the finished cell */
+    int results_acked; /* the master asked something after it: on req/rep, it has the reply */
 } client;
 
 static double now_s(void)
@@ -89,9 +90,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 /* How long a stopped client waits for the master to collect its cell's
- * results, and how long the master may have been silent meanwhile. */
+ * results (the master polls its clients one after another; a transfer from
+ * another client can keep it away for a while). */
 #define STOP_GRACE_S 30
-#define STOP_CONTACT_S 10
 
 static void remove_tree(const char *path)
 {
@@ -449,6 +450,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->train_stop = 0;
     c->release = 0;
     c->results_sent = 0;
+    c->results_acked = 0;
     c->thread_done = 0;
     c->ckpt_version = 0;
     memset(&c->ckpt_seen, 0, sizeof c->ckpt_seen);
@@ -534,6 +536,8 @@ static void handle(client *c, lpz_ctl_msg *req)
         return send_error(c, req, h.request_id, LPZ_ESTATE, "%s for experiment %016" PRIx64 ", but this client %s",
                           lpz_msg_type_name(h.type), h.experiment_id, busy ? "runs another one" : "is idle");
     c->last_contact = now_s();
+    if (c->results_sent) /* the master asks again after the RESULT reply: it has it (req/rep) */
+        c->results_acked = 1;
     switch (h.type) {
     case LPZ_MSG_HEARTBEAT: {
         lpz_dist_move moves[LPZ_DIST_MAX_MOVES];
@@ -628,14 +632,16 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     double stop_at = 0;
     for (;;) {
         /* A Ctrl-C or SIGTERM with a cell here: the cell ends its batch and
-         * this client answers the master until it has the results (it
-         * polls five times a second), as after a stop from the master;
-         * they were deleted at once, and the master reported the cell
-         * lost. Not past a second Ctrl-C, STOP_GRACE_S, or a master out of
-         * touch for longer than its heartbeat could be. */
+         * this client answers the master until it has the results, as
+         * after a stop from the master (they were deleted at once, and the
+         * master reported the cell lost). "Has": the master asked something
+         * after the RESULT reply, which on req/rep means the reply arrived
+         * (closing the socket right after sending could cut it off). Not
+         * past a second Ctrl-C or STOP_GRACE_S, nor for a failed cell. */
         int stop = __atomic_load_n(o->stop, __ATOMIC_SEQ_CST);
         if (stop) {
-            int owed = c->thread_live && !c->results_sent && !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST);
+            int owed = c->thread_live && !c->results_acked && state_of(c) != LPZ_DIST_FAILED &&
+                       !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST);
             if (!owed || stop >= 2)
                 break;
             double t = now_s();
@@ -645,7 +651,7 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
                 lpz_log(LPZ_LOG_INFO, "stopping: cell %d ends its batch; waiting up to %d s for the master to "
                         "collect its results (Ctrl-C again to quit at once)", c->cell, STOP_GRACE_S);
             }
-            if (t - stop_at > STOP_GRACE_S || t - c->last_contact > STOP_CONTACT_S) {
+            if (t - stop_at > STOP_GRACE_S) {
                 lpz_log(LPZ_LOG_WARN, "the master did not collect the results of cell %d; they are dropped",
                         c->cell);
                 break;

@@ -646,7 +646,11 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
          * (restarted or gave up): lost at once. Silence is lost after the
          * heartbeat timeout. */
         if (rc == LPZ_ENET || now_s() - n->last_ok > m->hb_timeout_ms / 1000.0) {
-            lpz_log(LPZ_LOG_ERROR, "client %s (cell %d) lost: %s", n->url, n->cell, e.message);
+            if (m->cells[n->cell].status == CELL_RUNNING)
+                lpz_log(LPZ_LOG_ERROR, "client %s (cell %d) lost: %s", n->url, n->cell, e.message);
+            else /* its results are here already (a client stopped with Ctrl-C, say) */
+                lpz_log(LPZ_LOG_INFO, "client %s (cell %d, results collected) left: %s", n->url, n->cell,
+                        e.message);
             return 1;
         }
         return 0;
@@ -1108,8 +1112,13 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
             if (m->cells[n->cell].status != CELL_RUNNING) {
                 /* Finished: keep it from giving up on us (its cell still
                  * serves its neighbours) until everyone is done. */
-                if (now_s() - n->last_ok > 1.0 && watch(m, n, out, err) == 1)
+                if (now_s() - n->last_ok > 1.0 && watch(m, n, out, err) == 1) {
                     n->role = NODE_GONE;
+                    /* its cell no longer serves: the neighbours still
+                     * training stop asking it (they waited out the fetch
+                     * timeout every iteration) */
+                    announce_move(m, n->cell, LPZ_PEER_GONE_URL);
+                }
                 continue;
             }
             int lost = watch(m, n, out, err);
@@ -1158,7 +1167,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     rc = write_merged(m, err);
     summarise(m, out);
     t_trained = now_s(); /* the summary's training time leaves out the final scoring (as a local run's) */
-    if (!rc && out->lost == m->n_cells) { /* nothing to show for the run: a failure, not "trained 0 cells" */
+    if (!rc && !out->stopped && out->lost == m->n_cells) { /* nothing to show: a failure, not "trained 0 cells" */
         rc = lpz_error_set(err, LPZ_ENET, "every cell was lost (%d of %d): no results arrived", out->lost,
                            m->n_cells);
         lpz_error_hint(err, "the warnings above say how each client was lost; --resume continues from the "
@@ -1173,7 +1182,7 @@ done:
     /* Rows collected before a failure are kept; a run that never started
      * a cell has none of its own (and a resumed folder's files stay as
      * they are). */
-    if (rc && m->run_dir[0] && m->started) {
+    if (rc && m->run_dir[0] && m->started && m->new_rows) { /* header-only files would keep an empty folder */
         lpz_error e2;
         write_merged(m, &e2);
     }
