@@ -3,17 +3,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 const char *lpz_file_kind(mode_t mode)
 {
     return S_ISREG(mode)    ? "a regular file"
            : S_ISDIR(mode)  ? "a folder"
-           : S_ISFIFO(mode) ? "a pipe (FIFO)"
+           : S_ISFIFO(mode) ? "a FIFO"
            : S_ISCHR(mode)  ? "a character device"
            : S_ISBLK(mode)  ? "a block device"
            : S_ISSOCK(mode) ? "a socket"
-                            : "not a file";
+                            : "an unknown kind of file";
 }
 
 int lpz_open_regular(const char *path, struct stat *st, const char **kind)
@@ -41,4 +42,18 @@ int lpz_open_regular(const char *path, struct stat *st, const char **kind)
         return -1;
     }
     return fd;
+}
+
+FILE *lpz_fopen_regular(const char *path, struct stat *st, const char **kind)
+{
+    int fd = lpz_open_regular(path, st, kind);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
 }

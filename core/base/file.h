@@ -6,6 +6,7 @@
 #ifndef LPZ_BASE_FILE_H
 #define LPZ_BASE_FILE_H
 
+#include <stdio.h>
 #include <sys/stat.h>
 
 /* Opens path for reading if it is a regular file (following symbolic
@@ -13,12 +14,17 @@
  * file is known to be regular, so reads block as usual). Returns the
  * descriptor (close-on-exec) with *st filled; -1 with errno set when the
  * open or fstat failed; -2 when it is something else than a regular file,
- * *kind then naming it ("a folder", "a pipe (FIFO)", "a character
- * device", ...) for messages such as "not a regular file (a pipe (FIFO))". */
+ * *kind then naming it ("a folder", "a FIFO", "a character
+ * device", ...) for messages such as "not a regular file (a FIFO)". */
 int lpz_open_regular(const char *path, struct stat *st, const char **kind);
 
+/* The same as a FILE opened "rb": NULL with *kind set (not a regular
+ * file) or with errno set (the open, fstat or fdopen failed). */
+FILE *lpz_fopen_regular(const char *path, struct stat *st, const char **kind);
+
 /* What a file of this mode is, for messages ("a regular file", "a folder",
- * "a pipe (FIFO)", "a character device", "a block device", "a socket"). */
+ * "a FIFO", "a character device", "a block device", "a socket", "an
+ * unknown kind of file"). */
 const char *lpz_file_kind(mode_t mode);
 
 #endif

@@ -38,13 +38,6 @@ typedef struct parse_ctx {
     int resolved; /* text as lpz_config_dump writes it (lpz_config_load_resolved): no !include, no !ENV */
 } parse_ctx;
 
-/* A value quoted in a message: at most SHOWN_MAX characters of it, then
- * "...". A value can be a whole file (a scalar !include'd) or thousands
- * of digits; the message names the key and the place either way. */
-#define SHOWN_MAX 60
-#define SHOWN(text) (strlen(text) > SHOWN_MAX ? SHOWN_MAX : (int)strlen(text)), (text), \
-                    (strlen(text) > SHOWN_MAX ? "..." : "")
-
 /* ---- small helpers ------------------------------------------------------- */
 
 static size_t key_index(const lpz_config_key *k)
@@ -279,7 +272,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
     case LPZ_CFG_BOOL: {
         int b;
         if (!lpz_scalar_bool(text, &b)) {
-            lpz_error_set(err, LPZ_EINVAL, "%s expects a boolean, got '%.*s%s'", name, SHOWN(text));
+            lpz_error_set(err, LPZ_EINVAL, "%s expects a boolean, got '%.*s%s'", name, LPZ_SHOWN(text));
             lpz_error_hint(err, "write true or false (True/False and yes/no also work)");
             return LPZ_EINVAL;
         }
@@ -290,7 +283,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
         int64_t v;
         if (!lpz_scalar_int(text, &v)) {
             double d;
-            lpz_error_set(err, LPZ_EINVAL, "%s expects an integer, got '%.*s%s'", name, SHOWN(text));
+            lpz_error_set(err, LPZ_EINVAL, "%s expects an integer, got '%.*s%s'", name, LPZ_SHOWN(text));
             if (lpz_scalar_float(text, &d) && d >= k->min && d <= k->max)
                 lpz_error_hint(err, "write a whole number without a decimal point, e.g. %.0f", floor(d));
             else if (lpz_scalar_float(text, &d)) /* 1e100: no whole number to suggest, the range is the news */
@@ -310,7 +303,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
     case LPZ_CFG_FLOAT: {
         double v;
         if (!lpz_scalar_float(text, &v)) {
-            lpz_error_set(err, LPZ_EINVAL, "%s expects a number, got '%.*s%s'", name, SHOWN(text));
+            lpz_error_set(err, LPZ_EINVAL, "%s expects a number, got '%.*s%s'", name, LPZ_SHOWN(text));
             lpz_error_hint(err, "write a decimal number such as %s", k->default_value);
             return LPZ_EINVAL;
         }
@@ -338,7 +331,7 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
             return LPZ_OK;
         }
         if (!enum_lookup(k->choices, text, &v)) {
-            lpz_error_set(err, LPZ_EINVAL, "%s: unknown value '%.*s%s'", name, SHOWN(text));
+            lpz_error_set(err, LPZ_EINVAL, "%s: unknown value '%.*s%s'", name, LPZ_SHOWN(text));
             enum_hint(k, text, err);
             return LPZ_EINVAL;
         }
@@ -649,7 +642,7 @@ static int apply_nodes(parse_ctx *c, yaml_document_t *doc, const lpz_config_key 
             } else if (!strcmp(kname, "port")) {
                 port_mark = vn->start_mark;
                 if (!parse_port_range(text, &lo, &hi) || lo < 1 || hi > 65535 || lo > hi) {
-                    lpz_error_set(c->err, LPZ_EINVAL, "bad port '%.*s%s'", SHOWN(text));
+                    lpz_error_set(c->err, LPZ_EINVAL, "bad port '%.*s%s'", LPZ_SHOWN(text));
                     where_at(c, vn->start_mark, sub);
                     lpz_error_hint(c->err, "write a port 1-65535 or a range such as 5000-5003 (low-high)");
                     goto fail;
@@ -960,17 +953,13 @@ static int load_file(parse_ctx *c, const char *display, const char *path, yaml_m
     const char *kind, *why = NULL;
     char kind_msg[64];
     int e = 0;
-    /* a FIFO is refused without waiting for a writer (lpz_open_regular) */
-    int fd = lpz_open_regular(display, &st, &kind);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (fd == -2) {
+    FILE *f = lpz_fopen_regular(display, &st, &kind); /* a FIFO is refused, not waited on */
+    if (!f && kind) {
         snprintf(kind_msg, sizeof kind_msg, "not a regular file (%s)", kind);
         why = kind_msg;
-    } else if (!f) {
+    } else if (!f)
         e = errno;
-        if (fd >= 0)
-            close(fd);
-    } else if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
+    else if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
         why = "larger than 16 MB";
     if (e || why) {
         int code = e == ENOENT ? LPZ_ENOTFOUND : e ? LPZ_EIO : LPZ_EINVAL;

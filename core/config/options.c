@@ -186,9 +186,8 @@ int lpz_options_set(lpz_options *o, const char *key, const char *value, const ch
     }
     lpz_option_type t = o->spec[i].type;
     if (!type_ok(t, value)) {
-        size_t len = strlen(value); /* at most 60 characters of the value quoted: it can be thousands */
         lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' expects %s, got '%.*s%s'", key, o->plugin,
-                      type_name(t), len > 60 ? 60 : (int)len, value, len > 60 ? "..." : "");
+                      type_name(t), LPZ_SHOWN(value));
         lpz_error_where(err, "%s", w);
         lpz_error_hint(err, "%s", o->spec[i].help ? o->spec[i].help : "see `lpz plugins -v`");
         return LPZ_EINVAL;

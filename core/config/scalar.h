@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* 1 and *out set when text is a YAML 1.1 boolean as the original Python
  * system wrote them: true/false, True/False, TRUE/FALSE, yes/no, on/off. */
@@ -29,5 +30,13 @@ int lpz_edit_distance(const char *a, const char *b);
 /* Index of the candidate closest to `name` when it is close enough to be a
  * plausible typo (distance <= max(2, len/3)), else -1. */
 int lpz_closest(const char *name, const char *const *candidates, size_t n);
+
+/* A value quoted in a message, for "'%.*s%s'": at most LPZ_SHOWN_MAX
+ * characters of it, then "...". A value can be a whole file (a scalar
+ * !include'd) or thousands of digits; the message names the key and the
+ * place either way. */
+#define LPZ_SHOWN_MAX 60
+#define LPZ_SHOWN(text) (strlen(text) > LPZ_SHOWN_MAX ? LPZ_SHOWN_MAX : (int)strlen(text)), (text), \
+                        (strlen(text) > LPZ_SHOWN_MAX ? "..." : "")
 
 #endif

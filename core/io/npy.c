@@ -465,14 +465,11 @@ int lpz_npy_reader_open(const char *path, lpz_npy_reader **out, lpz_error *err)
     snprintf(r->path, sizeof r->path, "%s", path);
     struct stat st;
     const char *kind;
-    int fd = lpz_open_regular(path, &st, &kind); /* a FIFO is refused, not waited on */
-    r->fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    r->fp = lpz_fopen_regular(path, &st, &kind); /* a FIFO is refused, not waited on */
     if (!r->fp) {
         int e = errno;
-        if (fd >= 0)
-            close(fd);
         free(r);
-        if (fd == -2)
+        if (kind)
             lpz_error_set(err, LPZ_EIO, "not a regular file (%s)", kind);
         else
             lpz_error_set(err, e == ENOENT ? LPZ_ENOTFOUND : LPZ_EIO, "cannot open .npy file: %s", strerror(e));

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "io/fsutil.h"
+#include "base/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,21 +55,6 @@ void rp_notice(rp_run *run, const char *fmt, ...)
 
 /* ---- reading files of the run folder ------------------------------------ */
 
-static const char *type_name(mode_t mode)
-{
-    if (S_ISDIR(mode))
-        return "a folder";
-    if (S_ISFIFO(mode))
-        return "a FIFO";
-    if (S_ISCHR(mode))
-        return "a character device";
-    if (S_ISBLK(mode))
-        return "a block device";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    return "an unknown kind of file";
-}
-
 int rp_read_file(const char *path, const char *name, size_t max_size, char **data, size_t *size, char *msg,
                  size_t msg_size)
 {
@@ -90,19 +76,19 @@ int rp_read_file(const char *path, const char *name, size_t max_size, char **dat
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(msg, msg_size, "%s is not a regular file (%s%s); not read", name, link ? "a symbolic link to " : "",
-                 type_name(st.st_mode));
+                 lpz_file_kind(st.st_mode));
         return RP_READ_BAD;
     }
-    /* Non-blocking: had the file become a FIFO since the stat, open would
-     * wait for a writer. fstat below decides on what was opened. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    /* Had the file become a FIFO since the stat, a plain open would wait
+     * for a writer: lpz_open_regular decides on what was opened. */
+    const char *kind;
+    int fd = lpz_open_regular(path, &st, &kind);
+    if (fd == -2) {
+        snprintf(msg, msg_size, "%s is not a regular file (it changed while being read); not read", name);
+        return RP_READ_BAD;
+    }
     if (fd < 0) {
         snprintf(msg, msg_size, "%s could not be opened: %s", name, strerror(errno));
-        return RP_READ_BAD;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        snprintf(msg, msg_size, "%s is not a regular file (it changed while being read); not read", name);
         return RP_READ_BAD;
     }
     if ((uint64_t)st.st_size > max_size) {

@@ -30,13 +30,10 @@ static int read_pem(const char *what, const char *path, char **out, lpz_error *e
         return lpz_error_set(err, LPZ_EINVAL, "no %s file given for TLS", what);
     struct stat st;
     const char *kind;
-    int fd = lpz_open_regular(path, &st, &kind); /* a FIFO is refused, not waited on */
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    FILE *f = lpz_fopen_regular(path, &st, &kind); /* a FIFO is refused, not waited on */
     if (!f) {
         int e = errno;
-        if (fd >= 0)
-            close(fd);
-        int rc = fd == -2 ? lpz_error_set(err, LPZ_EIO, "cannot open the TLS %s: not a regular file (%s)", what, kind)
+        int rc = kind ? lpz_error_set(err, LPZ_EIO, "cannot open the TLS %s: not a regular file (%s)", what, kind)
                           : lpz_error_set(err, LPZ_EIO, "cannot open the TLS %s: %s", what, strerror(e));
         lpz_error_where(err, "%s", path);
         return rc;

@@ -520,7 +520,7 @@ static void test_special_files_refused(void **state)
     assert_int_equal(mkfifo(fifo, 0600), 0);
     lpz_test_hang_guard(10);
     const char *paths[] = {fifo, "/dev/zero"};
-    const char *kinds[] = {"not a regular file (a pipe (FIFO))", "not a regular file (a character device)"};
+    const char *kinds[] = {"not a regular file (a FIFO)", "not a regular file (a character device)"};
     for (int i = 0; i < 2; i++) {
         lpz_npy_array a;
         lpz_npy_reader *r = NULL;

@@ -89,11 +89,11 @@ refused new_files_absolute '--csv "o9.csv"' -- --pcap cap.pcap -o "$work/d/sub/.
 # An output path holding something else than a regular file is refused: the temporary file renamed over it
 # replaced a FIFO (or, as root, a device such as /dev/null) with a regular file.
 mkfifo fifo.npy
-refused out_is_fifo '-o "fifo.npy" is a pipe (FIFO): an output must be a regular file or a new path' \
+refused out_is_fifo '-o "fifo.npy" is a FIFO: an output must be a regular file or a new path' \
     -- --pcap cap.pcap -o fifo.npy
 refused csv_is_folder '--csv "sub" is a folder' -- --pcap cap.pcap -o o10.npy --csv sub
 mkfifo fifo2.npy.json
-refused sidecar_is_fifo 'the sidecar "fifo2.npy.json" of -o is a pipe (FIFO)' -- --pcap cap.pcap -o fifo2.npy
+refused sidecar_is_fifo 'the sidecar "fifo2.npy.json" of -o is a FIFO' -- --pcap cap.pcap -o fifo2.npy
 # Only one input is read: a second --pcap is refused, not silently dropped.
 refused repeated_input 'exactly one input' -- --pcap cap.pcap --pcap cap2.npy -o cap.pcap
 

@@ -133,18 +133,18 @@ refused "classifier -o a text file" "exists and is not a safetensors model file:
   "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/notes.txt"
 [ "$(cat "$work/notes.txt")" = "my notes" ] || fail "classifier -o changed a text file"
 mkfifo "$work/fifo"
-refused "classifier -o a FIFO" "is a pipe (FIFO): lpz writes the classifier to a new regular file" \
+refused "classifier -o a FIFO" "is a FIFO: lpz writes the classifier to a new regular file" \
   timeout 20 "$LPZ" classifier -f "$CFG" "${SETS[@]}" -o "$work/fifo"
 [ -p "$work/fifo" ] || fail "classifier -o replaced a FIFO"
 # Inputs that are not regular files are refused at once: a FIFO blocked open() for good, /dev/zero as a model
 # was read to gigabytes of memory.
 refused "--generator /dev/zero" "/dev/zero: not a regular file (a character device)" \
   timeout 20 "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --generator /dev/zero
-refused "--samples a FIFO" "not a regular file (a pipe (FIFO))" \
+refused "--samples a FIFO" "not a regular file (a FIFO)" \
   timeout 20 "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/fifo"
-refused "--latent a FIFO" "not a regular file (a pipe (FIFO))" \
+refused "--latent a FIFO" "not a regular file (a FIFO)" \
   timeout 20 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/fifo-out" --latent "$work/fifo"
-refused "run file a FIFO" "not a regular file (a pipe (FIFO))" timeout 20 "$LPZ" config -f "$work/fifo"
+refused "run file a FIFO" "not a regular file (a FIFO)" timeout 20 "$LPZ" config -f "$work/fifo"
 # A folder holding an earlier generation is refused (its 12 PNGs would stay beside 6 new ones).
 refused "earlier generation in -o" "already holds the output of an earlier 'lpz generate'" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/a" --sample-size 6
