@@ -4,6 +4,8 @@
 #include "distributed/distributed.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +30,7 @@
 #include "transport/peer.h"
 
 #define FILE_MAX ((size_t)256 << 20) /* one result file */
+#define CHALLENGES 16                /* live challenges of an idle client; a HELLO past them replaces the oldest */
 
 typedef struct client {
     const lpz_dist_client_options *o;
@@ -40,9 +44,16 @@ typedef struct client {
 
     uint64_t instance; /* random, not 0: told in every CHALLENGE (auto_discover finds a client at two addresses) */
 
-    /* session with the master that greeted last */
-    uint8_t nonce[LPZ_DIST_NONCE];
-    int nonce_live, authed;
+    /* challenges given to the masters that greeted this idle client: one
+     * each, so that two masters greeting at once do not spoil each other's
+     * (a single challenge, replaced by every HELLO, made both fail with
+     * "stale challenge or wrong shared secret"); the first START wins */
+    struct challenge {
+        uint8_t nonce[LPZ_DIST_NONCE];
+        int live, authed;
+        uint64_t seq;
+    } ch[CHALLENGES];
+    uint64_t ch_seq;
 
     /* the experiment; fields below are written by the control loop before
      * the training thread starts, except those marked shared */
@@ -59,6 +70,7 @@ typedef struct client {
     size_t ckpt_len;
     uint32_t fetch_timeout_ms;
     char run_dir[PATH_MAX];
+    int owner_fd; /* run_dir/OWNER_LOCK, flock'ed while the experiment lives here; -1: none */
     int iteration;          /* shared (atomic) */
     volatile int train_stop; /* shared: the trainer's stop flag */
     volatile int release;    /* shared: the callback may return */
@@ -98,6 +110,84 @@ static void remove_tree(const char *path)
 {
     if (path[0])
         nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- work folders ----
+ * An experiment's folder holds OWNER_LOCK, flock'ed by its client for as
+ * long as it is there (the kernel drops the lock when the client dies,
+ * SIGKILL too). A client removes the folders in its root whose lock is
+ * free: those of clients killed before they could (6.5 MB and more each,
+ * left for good). Safe when several clients share a root (the same port
+ * on different --bind addresses): a live client's lock is held, and a
+ * folder is created under a temporary name with its lock already held,
+ * then renamed into place, so none is ever seen unlocked while in use. */
+#define OWNER_LOCK ".lpz-client.lock"
+
+static int work_folder_name(const char *name)
+{
+    if (!strncmp(name, ".new-", 5))
+        return 1;
+    size_t i = 0;
+    while (i < 16 && ((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+        i++;
+    if (i != 16 || name[i] != '-' || !name[i + 1])
+        return 0;
+    for (i++; name[i]; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+    return 1;
+}
+
+static void sweep_stale(client *c)
+{
+    DIR *d = opendir(c->root);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX + 300];
+    while ((e = readdir(d))) {
+        if (!work_folder_name(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s/" OWNER_LOCK, c->root, e->d_name);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue; /* no lock file: not a folder of this kind of client, left alone */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            snprintf(path, sizeof path, "%s/%s", c->root, e->d_name);
+            remove_tree(path);
+            lpz_log(LPZ_LOG_INFO, "removed %s, the work folder of a client that was killed", path);
+        }
+        close(fd);
+    }
+    closedir(d);
+}
+
+/* c->run_dir, empty and with its lock held in c->owner_fd. */
+static int make_run_dir(client *c, lpz_error *err)
+{
+    char tmp[PATH_MAX + 64], path[PATH_MAX + 100];
+    snprintf(tmp, sizeof tmp, "%s/.new-%016" PRIx64, c->root, c->instance);
+    remove_tree(tmp);
+    if (mkdir(tmp, 0700) != 0)
+        return lpz_error_set(err, LPZ_EIO, "cannot create the work folder %s: %s", tmp, strerror(errno));
+    snprintf(path, sizeof path, "%s/" OWNER_LOCK, tmp);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        lpz_error_set(err, LPZ_EIO, "cannot create %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        remove_tree(tmp);
+        return LPZ_EIO;
+    }
+    remove_tree(c->run_dir); /* a leftover of a crashed earlier run */
+    if (rename(tmp, c->run_dir) != 0) {
+        lpz_error_set(err, LPZ_EIO, "cannot rename %s to %s: %s", tmp, c->run_dir, strerror(errno));
+        close(fd);
+        remove_tree(tmp);
+        return LPZ_EIO;
+    }
+    c->owner_fd = fd;
+    return LPZ_OK;
 }
 
 /* ---- the training thread ---- */
@@ -232,6 +322,9 @@ static void reap(client *c)
     pthread_join(c->thread, NULL);
     c->thread_live = 0;
     remove_tree(c->run_dir);
+    if (c->owner_fd >= 0)
+        close(c->owner_fd);
+    c->owner_fd = -1;
     free(c->urls);
     free(c->url_ptrs);
     free(c->config_text);
@@ -406,6 +499,15 @@ static void reply_status(client *c, lpz_ctl_msg *req, uint64_t rid)
     send_reply(c, req, &m, LPZ_MSG_HEARTBEAT, rid);
 }
 
+/* The live challenge with this nonce, or -1. */
+static int find_challenge(const client *c, const uint8_t *nonce)
+{
+    for (int i = 0; i < CHALLENGES; i++)
+        if (c->ch[i].live && lpz_ct_equal(nonce, c->ch[i].nonce, LPZ_DIST_NONCE))
+            return i;
+    return -1;
+}
+
 static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, const uint8_t *body)
 {
     lpz_error err;
@@ -414,8 +516,12 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     lpz_dist_start s;
     if (lpz_dist_start_decode(body, (size_t)h->payload_len, &s, &err))
         return send_error(c, req, h->request_id, err.code, "%s", err.message);
-    int ok = c->nonce_live && c->authed && lpz_ct_equal(s.nonce, c->nonce, LPZ_DIST_NONCE);
-    c->nonce_live = c->authed = 0; /* one START per challenge */
+    int i = find_challenge(c, s.nonce);
+    int ok = i >= 0 && c->ch[i].authed;
+    if (i >= 0)
+        c->ch[i].live = 0; /* one START per challenge */
+    if (ok) /* busy now: the other masters' challenges are void */
+        memset(c->ch, 0, sizeof c->ch);
     if (!ok) {
         lpz_dist_start_free(&s);
         return send_error(c, req, h->request_id, LPZ_ENET,
@@ -445,7 +551,12 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->fetch_timeout_ms = s.fetch_timeout_ms;
     snprintf(c->bind_url, sizeof c->bind_url, "tcp://%s:%d", c->bind, c->port + LPZ_DIST_CELL_PORT_OFFSET);
     snprintf(c->run_dir, sizeof c->run_dir, "%s/%016" PRIx64 "-%d", c->root, c->experiment, c->cell);
-    remove_tree(c->run_dir); /* a leftover of a crashed earlier run */
+    sweep_stale(c);
+    if (make_run_dir(c, &err)) {
+        free(c->urls), free(c->url_ptrs), free(c->config_text), free(c->ckpt);
+        c->urls = NULL, c->url_ptrs = NULL, c->config_text = NULL, c->ckpt = NULL;
+        return send_error(c, req, h->request_id, err.code, "%s", err.message);
+    }
     c->iteration = 0;
     c->train_stop = 0;
     c->release = 0;
@@ -460,6 +571,9 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->state = LPZ_DIST_RUNNING;
     if (pthread_create(&c->thread, NULL, train_main, c) != 0) {
         c->state = LPZ_DIST_IDLE;
+        remove_tree(c->run_dir);
+        close(c->owner_fd);
+        c->owner_fd = -1;
         return send_error(c, req, h->request_id, LPZ_ENOMEM, "cannot start the training thread");
     }
     c->thread_live = 1;
@@ -486,12 +600,16 @@ static void handle(client *c, lpz_ctl_msg *req)
         if (n)
             return send_error(c, req, h.request_id, LPZ_EFORMAT, "HELLO payload must be empty, not %zu bytes", n);
         lpz_dist_challenge ch = {0};
-        if (!busy) {
-            /* A busy client keeps its session: its master may still talk. */
-            lpz_ctl_random(c->nonce, sizeof c->nonce, &err);
-            c->nonce_live = 1;
-            c->authed = 0;
-            memcpy(ch.nonce, c->nonce, LPZ_DIST_NONCE);
+        if (!busy) { /* a busy client gives none: its experiment's master talks without */
+            struct challenge *x = &c->ch[0];
+            for (int i = 0; i < CHALLENGES && x->live; i++)
+                if (!c->ch[i].live || c->ch[i].seq < x->seq)
+                    x = &c->ch[i];
+            lpz_ctl_random(x->nonce, sizeof x->nonce, &err);
+            x->live = 1;
+            x->authed = 0;
+            x->seq = ++c->ch_seq;
+            memcpy(ch.nonce, x->nonce, LPZ_DIST_NONCE);
         }
         ch.state = (uint8_t)state_of(c);
         ch.secured = c->secret != NULL;
@@ -510,18 +628,20 @@ static void handle(client *c, lpz_ctl_msg *req)
             return send_error(c, req, h.request_id, err.code, "%s", err.message);
         if (busy)
             return send_error(c, req, h.request_id, LPZ_ESTATE, "busy with experiment %016" PRIx64, c->experiment);
+        int i = find_challenge(c, a.nonce);
+        if (i < 0)
+            return send_error(c, req, h.request_id, LPZ_ENET, "authentication failed: no live challenge with that "
+                              "nonce (answered already, or replaced by %d later greetings): send HELLO again",
+                              CHALLENGES);
         uint8_t want[LPZ_DIST_PROOF];
-        lpz_dist_proof(c->secret, "lpz master", c->nonce, want);
-        int ok = c->nonce_live && lpz_ct_equal(a.nonce, c->nonce, LPZ_DIST_NONCE) &
-                                      lpz_ct_equal(a.proof, want, LPZ_DIST_PROOF);
-        if (!ok) {
-            c->nonce_live = 0; /* one attempt per challenge */
-            return send_error(c, req, h.request_id, LPZ_ENET,
-                              "authentication failed (stale challenge or wrong shared secret)");
+        lpz_dist_proof(c->secret, "lpz master", c->ch[i].nonce, want);
+        if (!lpz_ct_equal(a.proof, want, LPZ_DIST_PROOF)) {
+            c->ch[i].live = 0; /* one attempt per challenge */
+            return send_error(c, req, h.request_id, LPZ_ENET, "authentication failed: wrong shared secret");
         }
-        c->authed = 1;
+        c->ch[i].authed = 1;
         lpz_dist_auth back = {{0}, {0}};
-        lpz_dist_proof(c->secret, "lpz client", c->nonce, back.proof);
+        lpz_dist_proof(c->secret, "lpz client", c->ch[i].nonce, back.proof);
         lpz_dist_msg m;
         lpz_dist_msg_init(&m);
         lpz_dist_auth_put(&m, &back);
@@ -585,6 +705,7 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     if (!c)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     c->o = o;
+    c->owner_fd = -1;
     c->secret = o->secret && o->secret[0] ? o->secret : NULL;
     pthread_mutex_init(&c->lock, NULL);
     lpz_wire_ctx_init_control(&c->ctx, 0, c->secret);
@@ -621,6 +742,7 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
         snprintf(c->root, sizeof c->root, "%s/lpz-client-%d", tmp && tmp[0] ? tmp : "/tmp", c->port);
     if ((rc = lpz_mkdirs(c->root, err)))
         goto out;
+    sweep_stale(c);
     lpz_log(LPZ_LOG_INFO, "client listening on tcp://%s:%d (cell server on port %d), work folder %s", c->bind,
             c->port, c->port + LPZ_DIST_CELL_PORT_OFFSET, c->root);
     if (!c->secret && !o->bind)

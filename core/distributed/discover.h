@@ -13,8 +13,8 @@
  * Which endpoints to use (lpz_dist_discover_pick), once the master has
  * asked each open port who is there (HELLO: an idle lpz client tells its
  * random instance): a client bound to 0.0.0.0 answers on 127.0.0.1 and on
- * every address of its machine, and is one client (greeting it twice at
- * once would spoil its challenge); and when clients on other machines were
+ * every address of its machine, and is one client (not two: its second cell
+ * would be refused as busy); and when clients on other machines were
  * found, the cells' addresses go to every client, so this machine's
  * clients must be named by an address the others can reach (not
  * 127.0.0.1, and on the subnet where the others are).

@@ -45,10 +45,11 @@ typedef struct node {
     uint32_t ckpt_fetched;
     int last_iteration;
     /* auto_discover: the endpoint as scanned; skip 1: another endpoint of
-     * the same client (or loopback only) is used, 2: no idle lpz client
-     * answered there (why says what did) */
+     * the same client (or loopback only) is used, 2 (listed clients too):
+     * no idle lpz client answered there (why says what did) */
     lpz_dist_endpoint ep;
     int skip;
+    int refused; /* the status code of the client's last ERROR reply */
 } node;
 
 typedef struct mcell {
@@ -124,8 +125,10 @@ static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeou
         int code;
         char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
         rc = lpz_wire_error_decode(*body, (size_t)h.payload_len, &code, text, sizeof text, err);
-        if (!rc)
+        if (!rc) {
+            n->refused = code;
             rc = lpz_error_set(err, LPZ_ENET, "client refused %s: %s", lpz_msg_type_name(type), text);
+        }
     } else if (!rc && h.type != want)
         rc = lpz_error_set(err, LPZ_EFORMAT, "%s reply to %s", lpz_msg_type_name(h.type), lpz_msg_type_name(type));
     if (rc) {
@@ -139,9 +142,9 @@ static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeou
 }
 
 /* HELLO: the client's CHALLENGE (its state, nonce and instance) in n->ch;
- * LPZ_ESTATE when it is busy. auto_discover's first round asks only this,
- * to learn which client answers on an endpoint without starting a
- * challenge that a second endpoint of the same client would spoil. */
+ * LPZ_ESTATE when it is busy. The first round asks only this, to learn
+ * which client answers on an endpoint (one client at two addresses counts
+ * once: pick_discovered, check_listed). */
 static int hello(master *m, node *n, lpz_error *err)
 {
     lpz_dist_msg q;
@@ -602,6 +605,16 @@ static int reassign(master *m, int cell)
     return 0;
 }
 
+/* A heartbeat's payload: where the moved cells are served now. */
+static void put_moves(const master *m, lpz_dist_msg *q)
+{
+    lpz_dist_put_u32(q, (uint32_t)m->n_moves);
+    for (int i = 0; i < m->n_moves; i++) {
+        lpz_dist_put_u32(q, m->moves[i].cell);
+        lpz_dist_put_str(q, m->moves[i].url);
+    }
+}
+
 static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, uint8_t **raw, lpz_error *err)
 {
     lpz_dist_msg q;
@@ -617,17 +630,29 @@ static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, u
     return rc;
 }
 
+/* The moved cells' addresses in a heartbeat whose reply is not looked at
+ * (the next watch() does). */
+static void tell_moves(master *m, node *n)
+{
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    put_moves(m, &q);
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    lpz_error e;
+    if (!call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, &raw, &b, &bl, &e))
+        free(raw);
+    lpz_dist_msg_free(&q);
+}
+
 /* One heartbeat round trip with node n; 1 when the node is lost. */
 static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
 {
     mcell *c = &m->cells[n->cell];
     lpz_dist_msg q;
     lpz_dist_msg_init(&q);
-    lpz_dist_put_u32(&q, (uint32_t)m->n_moves);
-    for (int i = 0; i < m->n_moves; i++) {
-        lpz_dist_put_u32(&q, m->moves[i].cell);
-        lpz_dist_put_str(&q, m->moves[i].url);
-    }
+    put_moves(m, &q);
     uint8_t *raw;
     const uint8_t *b;
     size_t bl;
@@ -912,9 +937,8 @@ static int load_nodes(master *m, lpz_error *err)
             snprintf(m->nodes[i].address, sizeof m->nodes[i].address, "%s",
                      cfg->general.distribution.client_nodes[i].address);
             m->nodes[i].port = cfg->general.distribution.client_nodes[i].port;
-            /* A client listed twice was greeted twice at once: each greeting
-             * spoiled the other's challenge ("stale challenge or wrong shared
-             * secret"), or one client counted as two. */
+            /* A client listed twice counts as two (under two addresses:
+             * check_listed). */
             for (int j = 0; j < i; j++)
                 if (m->nodes[j].port == m->nodes[i].port && !strcmp(m->nodes[j].address, m->nodes[i].address)) {
                     lpz_error_set(err, LPZ_EINVAL, "general.distribution.client_nodes lists %s port %d twice "
@@ -931,6 +955,32 @@ static int load_nodes(master *m, lpz_error *err)
         host_of(x, host, sizeof host);
         snprintf(x->url, sizeof x->url, "tcp://%s:%d", host, x->port);
         x->cell = -1;
+    }
+    return LPZ_OK;
+}
+
+/* After the HELLO round on listed clients: one client listed under two
+ * addresses (localhost and 127.0.0.1, a name and its address) answers both
+ * with its instance number, and would count as two (the second cell
+ * started there refused: busy). Clients that did not answer idle are not
+ * greeted again (their reason is reported with the others). */
+static int check_listed(master *m, lpz_error *err)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *a = &m->nodes[i];
+        if (a->why[0]) {
+            a->skip = 2;
+            continue;
+        }
+        for (int j = 0; j < i; j++) {
+            node *b = &m->nodes[j];
+            if (b->why[0] || b->ch.instance != a->ch.instance)
+                continue;
+            lpz_error_set(err, LPZ_EINVAL, "general.distribution.client_nodes: %s port %d and %s port %d are the "
+                          "same client (host %s)", b->address, b->port, a->address, a->port, a->ch.name);
+            lpz_error_hint(err, "list each client once, under one address");
+            return LPZ_EINVAL;
+        }
     }
     return LPZ_OK;
 }
@@ -1020,10 +1070,11 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         }
     }
 
-    if (!m->cfg->general.distribution.n_client_nodes) { /* auto_discover */
-        greet_all(m, 1);
+    greet_all(m, 1);
+    if (!m->cfg->general.distribution.n_client_nodes) /* auto_discover */
         pick_discovered(m);
-    }
+    else if ((rc = check_listed(m, err)))
+        goto done;
     greet_all(m, 0);
     int idle = 0;
     for (int i = 0; i < m->n_nodes; i++) {
@@ -1082,12 +1133,47 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         m->cells[c].node = (int)(n - m->nodes);
     }
     m->started = 1;
-    for (int c = 0; c < m->n_cells; c++)
-        if ((rc = start_cell(m, &m->nodes[m->cells[c].node], c, o->resume_dir != NULL, err))) {
+    int moved = 0;
+    for (int c = 0; c < m->n_cells; c++) {
+        node *n = &m->nodes[m->cells[c].node];
+        n->refused = 0;
+        rc = start_cell(m, n, c, o->resume_dir != NULL, err);
+        /* Another master started an experiment there since the greeting
+         * (two masters at once on the same clients): the cell goes to an
+         * idle client not used yet, if any, and the cells started before
+         * it hear where it is in their next heartbeat. */
+        while (rc && n->refused == LPZ_ESTATE) {
+            node *to = NULL;
+            for (int i = 0; i < m->n_nodes && !to; i++) {
+                int used = m->nodes[i].role != NODE_IDLE;
+                for (int x = 0; x < m->n_cells && !used; x++)
+                    used = m->cells[x].node == i;
+                if (!used)
+                    to = &m->nodes[i];
+            }
+            if (!to)
+                break;
+            lpz_log(LPZ_LOG_WARN, "client %s was taken by another master since the greeting (busy with another "
+                    "experiment): cell %d goes to %s", n->url, c, to->url);
+            n->role = NODE_UNUSED;
+            n = to;
+            n->refused = 0;
+            m->cells[c].node = (int)(n - m->nodes);
+            rc = start_cell(m, n, c, o->resume_dir != NULL, err);
+            if (!rc)
+                announce_move(m, c, m->cells[c].url);
+            moved |= !rc && c > 0;
+        }
+        if (rc) {
             lpz_error_context(err, "starting cell %d", c);
             stop_all(m, LPZ_DIST_STOP_ABORT);
             goto done;
         }
+    }
+    if (moved) /* the cells started before a moved one learn where it is now, not a tick later */
+        for (int i = 0; i < m->n_nodes; i++)
+            if (m->nodes[i].role == NODE_ACTIVE)
+                tell_moves(m, &m->nodes[i]);
 
     int stop_sent = 0, min_logged = 0;
     for (;;) {

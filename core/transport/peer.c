@@ -421,7 +421,10 @@ int lpz_peer_client_open(const char *url, uint64_t experiment_id, const char *se
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
     /* Non-blocking: the neighbour may not be up yet; nng keeps trying. */
-    c->redirect_gen = __atomic_load_n(&redirects.generation, __ATOMIC_ACQUIRE);
+    /* One behind: the first fetch looks at the moves, also those announced
+     * before this client was opened (a cell moved while its neighbour's
+     * trainer was still loading its data dialled the old address for good). */
+    c->redirect_gen = __atomic_load_n(&redirects.generation, __ATOMIC_ACQUIRE) - 1;
     rv = lpz_tls_dial(c->sock, url, &c->dialer, NNG_FLAG_NONBLOCK);
     if (rv) {
         int rc = lpz_error_set(err, nng_status(rv), "cannot dial: %s", nng_strerror(rv));
