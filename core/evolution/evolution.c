@@ -49,10 +49,10 @@ int lpz_tournament(const double *fitness, int n, int tournament_size, lpz_rng *r
         tournament_size = 1;
     /* Distinct draws by rejection: tournaments are small (2 by default),
      * so a repeat is rare, and any population size works. */
-    int drawn[64];
+    int drawn[LPZ_TOURNAMENT_MAX];
     int best = -1;
-    if (tournament_size > 64)
-        tournament_size = 64;
+    if (tournament_size > LPZ_TOURNAMENT_MAX)
+        tournament_size = LPZ_TOURNAMENT_MAX;
     for (int t = 0; t < tournament_size; t++) {
         int pick, repeat;
         do {

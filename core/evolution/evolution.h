@@ -37,7 +37,10 @@ double lpz_fitness_combine(const double *losses, int n, lpz_combine_mode mode);
 
 /* One tournament: draws `tournament_size` distinct individuals of n at
  * random and returns the index of the fittest (lowest fitness; the first
- * drawn wins ties). tournament_size is clamped to n (and to 64). */
+ * drawn wins ties). tournament_size is clamped to n (and to
+ * LPZ_TOURNAMENT_MAX: a whole neighbourhood of the largest populations,
+ * which the configuration's check keeps it below). */
+#define LPZ_TOURNAMENT_MAX (LPZ_MAX_NEIGHBOURS * 64)
 int lpz_tournament(const double *fitness, int n, int tournament_size, lpz_rng *rng);
 
 /* Replacement as the original's Population.replacement: both populations

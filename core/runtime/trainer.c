@@ -1347,22 +1347,32 @@ static int run_iteration(cell *c, int it)
             return LPZ_ECANCELED;
         acquire(t);
         rc = lpz_batcher_next(c->batcher, c->real, NULL, &c->err);
-        for (int i = 0; !rc && i < pop; i++) {
-            tg[i].lr = lpz_mutate_learning_rate(tg[i].lr, p->default_lr, p->alpha, p->mutation_probability, &c->rng);
-            td[i].lr = lpz_mutate_learning_rate(td[i].lr, p->default_lr, p->alpha, p->mutation_probability, &c->rng);
-        }
-        /* Opponents come from the population of the other kind that is
+        /* Opponents, as the original's update_genomes draws them: with
+         * selection on, from the population of the other kind that is
          * training now (selected from the whole neighbourhood by the
-         * tournament), as the original's update_genomes does: against the
-         * neighbourhood's frozen copies a generator only learns to fool
-         * stale discriminators, and neither side improves (measured: a 2x2
-         * Fashion-MNIST grid still drew noise after 2,000 batches). */
+         * tournament; against the neighbourhood's frozen copies alone a
+         * generator only learns to fool stale discriminators, and neither
+         * side improves: a 2x2 Fashion-MNIST grid still drew noise after
+         * 2,000 batches); with selection off, from the whole neighbourhood,
+         * the local individuals (training) and the neighbours' (as
+         * fetched), so that the neighbours take part in the training (they
+         * took part only in the fitness). A network's learning rate
+         * mutates in the batches where it takes a step (the original
+         * mutates in its step), not in a skipped one. */
         int g_turn = !p->wgan || b % WGAN_CRITIC_STEPS == 0;
-        for (int i = 0; !rc && g_turn && i < pop; i++)
-            rc = train_generator(c, &tg[i], &td[lpz_rng_below(&c->rng, (uint64_t)pop)]);
-        if (lpz_discriminator_trains(p->discriminator_skip_each_nth_step, b))
-            for (int i = 0; !rc && i < pop; i++)
-                rc = train_discriminator(c, &td[i], &tg[lpz_rng_below(&c->rng, (uint64_t)pop)]);
+        int d_turn = lpz_discriminator_trains(p->discriminator_skip_each_nth_step, b);
+        for (int i = 0; !rc && g_turn && i < pop; i++) {
+            tg[i].lr = lpz_mutate_learning_rate(tg[i].lr, p->default_lr, p->alpha, p->mutation_probability, &c->rng);
+            lpz_member *d = c->sel_disc ? &td[lpz_rng_below(&c->rng, (uint64_t)pop)]
+                                        : c->all_disc[lpz_rng_below(&c->rng, (uint64_t)nall)];
+            rc = train_generator(c, &tg[i], d);
+        }
+        for (int i = 0; !rc && d_turn && i < pop; i++) {
+            td[i].lr = lpz_mutate_learning_rate(td[i].lr, p->default_lr, p->alpha, p->mutation_probability, &c->rng);
+            lpz_member *g = c->sel_gen ? &tg[lpz_rng_below(&c->rng, (uint64_t)pop)]
+                                       : c->all_gen[lpz_rng_below(&c->rng, (uint64_t)nall)];
+            rc = train_discriminator(c, &td[i], g);
+        }
         release(t);
         if (rc)
             return rc;
