@@ -27,6 +27,19 @@ for c in 0 1 2 3; do
     || fail "weights of cell $c do not sum to 1"
 done
 
+# With selection off the neighbours are opponents in training (the original
+# draws them from the whole neighbourhood): cell 0's losses on a 2x2 grid are
+# not those of a 1x1 run of the same seed (bit-identical while each cell
+# trained against its own individuals only: independent GANs).
+for k in 1 2; do
+  "$LPZ" train -f "$CFG" --set general.output_dir="$work/sel$k" --set general.grid_size=$k --deterministic -q \
+    --set trainer.params.enable_selection=false --set trainer.n_iterations=1 > /dev/null || fail "selection off, ${k}x$k"
+done
+l1=$(awk -F, '$1 == 1 && $2 == 0 {print $3, $4}' "$(run_dir "$work/sel1")/metrics.csv")
+l2=$(awk -F, '$1 == 1 && $2 == 0 {print $3, $4}' "$(run_dir "$work/sel2")/metrics.csv")
+[ -n "$l1" ] && [ -n "$l2" ] || fail "selection off: no row of cell 0"
+[ "$l1" != "$l2" ] || fail "selection off: cell 0 trained the same on 1x1 and 2x2 ($l1): its neighbours took no part"
+
 # Logging keys of the run file (each was accepted and did nothing): log_level (-v and -q win over it),
 # general.name in every log line, print_discriminator, calculate_net_weights_dist.
 ONE=(-f "$CFG" --set general.output_dir="$work/log" --set trainer.n_iterations=1)
