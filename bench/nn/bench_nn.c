@@ -259,6 +259,8 @@ static lpz_model *mlp_d(void)
     return m;
 }
 
+/* The convolutional plugin's DCGAN (as the original's network_factory.py:
+ * every (transposed) convolution with a bias), width 64, 3x64x64. */
 static lpz_model *dcgan_g(void)
 {
     lpz_model *m;
@@ -268,12 +270,12 @@ static lpz_model *dcgan_g(void)
     char name[8];
     for (int i = 0; i < 4; i++) {
         snprintf(name, sizeof(name), "%d", 3 * i);
-        CK(lpz_model_add_conv_transpose2d(m, name, ch[i], 4, i ? 2 : 1, i ? 1 : 0, 0, &err));
+        CK(lpz_model_add_conv_transpose2d(m, name, ch[i], 4, i ? 2 : 1, i ? 1 : 0, 1, &err));
         snprintf(name, sizeof(name), "%d", 3 * i + 1);
         CK(lpz_model_add_batchnorm(m, name, &err));
         CK(lpz_model_add_relu(m, &err));
     }
-    CK(lpz_model_add_conv_transpose2d(m, "12", 3, 4, 2, 1, 0, &err));
+    CK(lpz_model_add_conv_transpose2d(m, "12", 3, 4, 2, 1, 1, &err));
     CK(lpz_model_add_tanh(m, &err));
     return m;
 }
@@ -283,18 +285,18 @@ static lpz_model *dcgan_d(void)
     lpz_model *m;
     lpz_shape s = lpz_shape_make(3, 3, 64, 64, 0);
     CK(lpz_model_create(&s, 4, &m, &err));
-    CK(lpz_model_add_conv2d(m, "0", 64, 4, 2, 1, 0, &err));
+    CK(lpz_model_add_conv2d(m, "0", 64, 4, 2, 1, 1, &err));
     CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
     static const int ch[] = {128, 256, 512};
     char name[8];
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof(name), "%d", 2 + 3 * i);
-        CK(lpz_model_add_conv2d(m, name, ch[i], 4, 2, 1, 0, &err));
+        CK(lpz_model_add_conv2d(m, name, ch[i], 4, 2, 1, 1, &err));
         snprintf(name, sizeof(name), "%d", 3 + 3 * i);
         CK(lpz_model_add_batchnorm(m, name, &err));
         CK(lpz_model_add_leaky_relu(m, 0.2f, &err));
     }
-    CK(lpz_model_add_conv2d(m, "11", 1, 4, 1, 0, 0, &err));
+    CK(lpz_model_add_conv2d(m, "11", 1, 4, 1, 0, 1, &err));
     CK(lpz_model_add_flatten(m, &err));
     CK(lpz_model_add_sigmoid(m, &err));
     return m;

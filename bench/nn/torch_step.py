@@ -43,17 +43,19 @@ def mlp():
 
 
 def dcgan():
+    # as lpz's convolutional plugin and the original's network_factory.py: every
+    # (transposed) convolution with PyTorch's default bias=True
     layers, cin = [], 100
     for i, c in enumerate((512, 256, 128, 64)):
-        layers += [nn.ConvTranspose2d(cin, c, 4, 2 if i else 1, 1 if i else 0, bias=False), nn.BatchNorm2d(c),
+        layers += [nn.ConvTranspose2d(cin, c, 4, 2 if i else 1, 1 if i else 0), nn.BatchNorm2d(c),
                    nn.ReLU(True)]
         cin = c
-    g = nn.Sequential(*layers, nn.ConvTranspose2d(64, 3, 4, 2, 1, bias=False), nn.Tanh())
-    layers, cin = [nn.Conv2d(3, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)], 64
+    g = nn.Sequential(*layers, nn.ConvTranspose2d(64, 3, 4, 2, 1), nn.Tanh())
+    layers, cin = [nn.Conv2d(3, 64, 4, 2, 1), nn.LeakyReLU(0.2, True)], 64
     for c in (128, 256, 512):
-        layers += [nn.Conv2d(cin, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(cin, c, 4, 2, 1), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True)]
         cin = c
-    d = nn.Sequential(*layers, nn.Conv2d(512, 1, 4, 1, 0, bias=False), nn.Flatten(), nn.Sigmoid())
+    d = nn.Sequential(*layers, nn.Conv2d(512, 1, 4, 1, 0), nn.Flatten(), nn.Sigmoid())
     return g, d, (100, 1, 1), (3, 64, 64)
 
 

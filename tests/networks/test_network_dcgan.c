@@ -1,8 +1,9 @@
 /* tests/networks/test_network_dcgan.c - the convolutional (DCGAN) plugin:
  * PyTorch Sequential indices and shapes for 3x64x64 and 1x64x64, the
  * 32x32 variant, refusal of other sizes naming the supported ones, the
- * original's weights_init, and bit-exact save/load including batch-norm
- * running statistics. */
+ * original's _init_weights, and bit-exact save/load including batch-norm
+ * running statistics. As in the original's network_factory.py, every
+ * (transposed) convolution has a bias (PyTorch's default bias=True). */
 #include "net_test_util.h"
 
 #include <setjmp.h>
@@ -31,9 +32,34 @@ static void test_descriptor_names_and_alias(void **state)
 #define BN(i, c)                                                                  \
     {#i ".weight", 1, {c}}, {#i ".bias", 1, {c}}, {#i ".running_mean", 1, {c}},   \
     {#i ".running_var", 1, {c}}, {#i ".num_batches_tracked", 0, {0}}
+/* A transposed convolution "i" (weight [in, out, 4, 4]) and a convolution
+ * "i" (weight [out, in, 4, 4]), each with its bias [out]. */
+#define CT(i, in, out) {#i ".weight", 4, {in, out, 4, 4}}, {#i ".bias", 1, {out}}
+#define CV(i, out, in) {#i ".weight", 4, {out, in, 4, 4}}, {#i ".bias", 1, {out}}
 // clang-format on
 
-static void check_64(int64_t c)
+/* Trainable floats of a model, to compare with PyTorch's
+ * sum(p.numel() for p in module.parameters()). */
+static int64_t trainable_count(const lpz_model *m)
+{
+    int64_t total = 0;
+    int n = lpz_model_tensor_count(m);
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        lpz_shape s;
+        float *data;
+        int trainable;
+        assert_int_equal(lpz_model_tensor_info(m, i, &name, &s, &data, &trainable), LPZ_OK);
+        if (trainable)
+            total += lpz_shape_numel(&s);
+    }
+    return total;
+}
+
+/* PyTorch's parameter counts of the original's ConvolutionalNetworkFactory
+ * (complexity 64) built for c channels: G 3577667 / D 2766529 for c = 3,
+ * G 3575617 / D 2764481 for c = 1. */
+static void check_64(int64_t c, int64_t g_params, int64_t d_params)
 {
     lpz_network *net = nt_network(NULL, lpz_shape_make(3, c, 64, 64, 0), 0);
     lpz_shape latent = lpz_network_latent_shape(net);
@@ -44,11 +70,11 @@ static void check_64(int64_t c)
 
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
     const nt_tensor_spec gspec[] = {
-        {"0.weight", 4, {100, 512, 4, 4}}, BN(1, 512), {"3.weight", 4, {512, 256, 4, 4}}, BN(4, 256),
-        {"6.weight", 4, {256, 128, 4, 4}}, BN(7, 128), {"9.weight", 4, {128, 64, 4, 4}},  BN(10, 64),
-        {"12.weight", 4, {64, c, 4, 4}},
+        CT(0, 100, 512), BN(1, 512),     CT(3, 512, 256), BN(4, 256),    CT(6, 256, 128),
+        BN(7, 128),      CT(9, 128, 64), BN(10, 64),      CT(12, 64, c),
     };
     nt_expect_tensors(g, gspec, (int)(sizeof gspec / sizeof gspec[0]));
+    assert_int_equal(trainable_count(g), g_params);
     lpz_shape out = lpz_model_output_shape(g);
     assert_int_equal(out.ndim, 3);
     assert_int_equal(out.dim[0], c);
@@ -57,16 +83,11 @@ static void check_64(int64_t c)
 
     lpz_model *d = nt_build(net, LPZ_ROLE_DISCRIMINATOR, 1);
     const nt_tensor_spec dspec[] = {
-        {"0.weight", 4, {64, c, 4, 4}},
-        {"2.weight", 4, {128, 64, 4, 4}},
-        BN(3, 128),
-        {"5.weight", 4, {256, 128, 4, 4}},
-        BN(6, 256),
-        {"8.weight", 4, {512, 256, 4, 4}},
-        BN(9, 512),
-        {"11.weight", 4, {1, 512, 4, 4}},
+        CV(0, 64, c), CV(2, 128, 64),  BN(3, 128), CV(5, 256, 128),
+        BN(6, 256),   CV(8, 512, 256), BN(9, 512), CV(11, 1, 512),
     };
     nt_expect_tensors(d, dspec, (int)(sizeof dspec / sizeof dspec[0]));
+    assert_int_equal(trainable_count(d), d_params);
     out = lpz_model_output_shape(d);
     assert_int_equal(out.ndim, 1);
     assert_int_equal(out.dim[0], 1);
@@ -96,13 +117,13 @@ static void check_64(int64_t c)
 static void test_rgb_64_matches_original_state_dict(void **state)
 {
     (void)state;
-    check_64(3);
+    check_64(3, 3577667, 2766529);
 }
 
 static void test_grey_64_matches_original_state_dict(void **state)
 {
     (void)state;
-    check_64(1);
+    check_64(1, 3575617, 2764481);
 }
 
 static void test_32x32_has_one_block_fewer(void **state)
@@ -113,17 +134,12 @@ static void test_32x32_has_one_block_fewer(void **state)
     lpz_network *net = nt_network(opts, lpz_shape_make(3, 1, 32, 32, 0), 0);
     assert_int_equal(lpz_network_latent_shape(net).dim[0], 20);
     lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
-    const nt_tensor_spec gspec[] = {
-        {"0.weight", 4, {20, 32, 4, 4}}, BN(1, 32), {"3.weight", 4, {32, 16, 4, 4}}, BN(4, 16),
-        {"6.weight", 4, {16, 8, 4, 4}},  BN(7, 8),  {"9.weight", 4, {8, 1, 4, 4}}};
+    const nt_tensor_spec gspec[] = {CT(0, 20, 32), BN(1, 32), CT(3, 32, 16), BN(4, 16),
+                                    CT(6, 16, 8),  BN(7, 8),  CT(9, 8, 1)};
     nt_expect_tensors(g, gspec, (int)(sizeof gspec / sizeof gspec[0]));
     lpz_model *d = nt_build(net, LPZ_ROLE_DISCRIMINATOR, 1);
-    const nt_tensor_spec dspec[] = {{"0.weight", 4, {8, 1, 4, 4}},
-                                    {"2.weight", 4, {16, 8, 4, 4}},
-                                    BN(3, 16),
-                                    {"5.weight", 4, {32, 16, 4, 4}},
-                                    BN(6, 32),
-                                    {"8.weight", 4, {1, 32, 4, 4}}};
+    const nt_tensor_spec dspec[] = {CV(0, 8, 1),   CV(2, 16, 8), BN(3, 16),
+                                    CV(5, 32, 16), BN(6, 32),    CV(8, 1, 32)};
     nt_expect_tensors(d, dspec, (int)(sizeof dspec / sizeof dspec[0]));
     lpz_model_destroy(g);
     lpz_model_destroy(d);
@@ -184,13 +200,20 @@ static void test_weights_init_of_the_original(void **state)
             int64_t count = lpz_shape_numel(&s);
             double mean, std;
             stats(data, count, &mean, &std);
-            if (s.ndim == 4 && count >= 4096) { /* conv weights: Normal(0, 0.02) */
-                assert_true(fabs(mean) < 0.002);
-                assert_true(fabs(std - 0.02) < 0.002);
-            } else if (strstr(name, ".weight") && s.ndim == 1 && count >= 256) { /* BN: Normal(1, 0.02) */
-                assert_true(fabs(mean - 1.0) < 0.01);
-                assert_true(fabs(std - 0.02) < 0.005);
-            } else if (strstr(name, ".bias")) {
+            if (!trainable)
+                continue;
+            if (s.ndim == 4) { /* conv weights: Normal(0, 0.02) */
+                assert_true(strstr(name, ".weight") != NULL);
+                if (count >= 4096) {
+                    assert_true(fabs(mean) < 0.002);
+                    assert_true(fabs(std - 0.02) < 0.002);
+                }
+            } else if (strstr(name, ".weight")) { /* BN: PyTorch's default, weight 1 */
+                assert_int_equal(s.ndim, 1);
+                for (int64_t k = 0; k < count; k++)
+                    assert_true(data[k] == 1.0f);
+            } else { /* conv and BN biases: 0 */
+                assert_non_null(strstr(name, ".bias"));
                 for (int64_t k = 0; k < count; k++)
                     assert_true(data[k] == 0.0f);
             }

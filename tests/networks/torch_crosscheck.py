@@ -9,7 +9,8 @@ options, sample shape), load_state_dict(strict=True), and compare:
   - training mode: R.pre.safetensors on x_train gives y_train, and the batch
     norm running statistics afterwards equal those of R.safetensors
     (skipped where dropout makes training mode random);
-  - eval mode: R.safetensors on x_eval gives y_eval.
+  - eval mode: R.safetensors on x_eval gives y_eval;
+  - for the DCGAN, R.pre.safetensors against the original's _init_weights.
 Tolerance 1e-4. Exits 0 when everything matches, 1 otherwise.
 """
 import json
@@ -75,6 +76,8 @@ def build(meta, role):
                           *head)
         return d, (lambda x, m=d: m(x.reshape(x.shape[0], -1)))
     if name == "convolutional":
+        # as the original's ConvolutionalNetworkFactory (network_factory.py):
+        # every (transposed) convolution with PyTorch's default bias=True
         w = int(opts["width"])
         c, size = sample[0], sample[1]
         blocks = 4 if size == 64 else 3
@@ -82,19 +85,19 @@ def build(meta, role):
         if role == "generator":
             ch, cin = w * 2 ** (blocks - 1), latent[0]
             for b in range(blocks):
-                layers += [nn.ConvTranspose2d(cin, ch, 4, 1 if b == 0 else 2, 0 if b == 0 else 1, bias=False),
+                layers += [nn.ConvTranspose2d(cin, ch, 4, 1 if b == 0 else 2, 0 if b == 0 else 1),
                            nn.BatchNorm2d(ch), nn.ReLU(True)]
                 cin, ch = ch, ch // 2
-            layers += [nn.ConvTranspose2d(cin, c, 4, 2, 1, bias=False), nn.Tanh()]
+            layers += [nn.ConvTranspose2d(cin, c, 4, 2, 1), nn.Tanh()]
             g = nn.Sequential(*layers)
             return g, (lambda x, m=g: m(x))
-        layers += [nn.Conv2d(c, w, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
         cin = w
         for _ in range(1, blocks):
-            layers += [nn.Conv2d(cin, cin * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(cin * 2),
+            layers += [nn.Conv2d(cin, cin * 2, 4, 2, 1), nn.BatchNorm2d(cin * 2),
                        nn.LeakyReLU(0.2, inplace=True)]
             cin *= 2
-        layers += [nn.Conv2d(cin, 1, 4, 1, 0, bias=False), *head]
+        layers += [nn.Conv2d(cin, 1, 4, 1, 0), *head]
         d = nn.Sequential(*layers)
         return d, (lambda x, m=d: m(x).reshape(x.shape[0], 1))
     if name == "rnn":
@@ -120,6 +123,39 @@ def build(meta, role):
     raise SystemExit(f"unknown network {name}")
 
 
+def init_like_original(module):
+    """ConvolutionalNetworkFactory._init_weights of the original: conv and
+    transposed-conv weights ~ Normal(0, 0.02), their biases 0; batch norms
+    keep PyTorch's defaults."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            m.weight.data.normal_(0, 0.02)
+            m.bias.data.zero_()
+
+
+def check_init(tag, role, module, pre):
+    """lpz's freshly built DCGAN against a PyTorch one initialised as the
+    original does: every deterministic tensor equal, the random conv weights
+    Normal(0, 0.02) (mean and std checked on the tensors of 4096+ values)."""
+    init_like_original(module)
+    want = module.state_dict()
+    ok = True
+    for name, t in pre.items():
+        if name.endswith(".weight") and t.dim() == 4:
+            if t.numel() >= 4096:
+                mean, std = float(t.mean()), float(t.std())
+                good = abs(mean) < 0.002 and abs(std - 0.02) < 0.002
+                print(f"{'ok  ' if good else 'FAIL'} {tag} {role} init {name}: mean {mean:.2g}, std {std:.3g}")
+                ok &= good
+            continue
+        good = bool(torch.equal(t, want[name]))
+        if not good:
+            print(f"FAIL {tag} {role} init {name} differs from the original's init")
+        ok &= good
+    print(f"{'ok  ' if ok else 'FAIL'} {tag} {role} init as the original's _init_weights")
+    return ok
+
+
 def compare(what, got, want):
     got = got.detach().numpy()
     if got.shape != want.shape:
@@ -143,6 +179,8 @@ def check(folder):
         x_eval = torch.from_numpy(np.load(os.path.join(folder, f"{r}.x_eval.npy")))
         y_train = np.load(os.path.join(folder, f"{r}.y_train.npy"))
         y_eval = np.load(os.path.join(folder, f"{r}.y_eval.npy"))
+        if meta["network"] == "convolutional":
+            ok &= check_init(tag, role, module, pre)
         random_train = any(isinstance(m, nn.LSTM) and m.dropout > 0 and m.num_layers > 1 for m in module.modules())
         module.load_state_dict(pre, strict=True)
         if not random_train:

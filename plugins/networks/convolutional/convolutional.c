@@ -25,10 +25,15 @@
  * C x 32 x 32 images use the same layout with one block fewer on each side
  * (the generator starts at 4w channels, the discriminator stops at 4w).
  *
- * Convolutions have no bias (bias=False, as in the original and PyTorch's
- * DCGAN, so the state_dicts match). weights_init of the original: every
- * conv / transposed-conv weight ~ Normal(0, 0.02); batch-norm weight ~
- * Normal(1, 0.02), batch-norm bias = 0.
+ * Every convolution and transposed convolution has a bias (PyTorch's
+ * default bias=True, as ConvolutionalNetworkFactory in the original's
+ * src/networks/network_factory.py builds them, so the state_dicts match:
+ * "0.weight", "0.bias", "1.weight", ...). Init follows that factory's
+ * _init_weights: every conv / transposed-conv weight ~ Normal(0, 0.02),
+ * every conv bias = 0; the batch norms keep PyTorch's default init
+ * (weight 1, bias 0), which the original does not touch. PyTorch's own
+ * DCGAN example differs: its convolutions have bias=False and its
+ * weights_init draws batch-norm weights from Normal(1, 0.02).
  */
 #include <lpz/lpz.h>
 
@@ -126,7 +131,7 @@ static int build_generator(const dcgan_state *st, lpz_model *m, lpz_error *err)
     for (int b = 0; b < st->blocks; b++, ch /= 2) {
         int first = b == 0;
         snprintf(name, sizeof name, "%d", idx);
-        if ((rc = lpz_model_add_conv_transpose2d(m, name, ch, 4, first ? 1 : 2, first ? 0 : 1, 0, err)))
+        if ((rc = lpz_model_add_conv_transpose2d(m, name, ch, 4, first ? 1 : 2, first ? 0 : 1, 1, err)))
             return rc;
         snprintf(name, sizeof name, "%d", idx + 1);
         if ((rc = lpz_model_add_batchnorm(m, name, err)) || (rc = lpz_model_add_relu(m, err)))
@@ -134,7 +139,7 @@ static int build_generator(const dcgan_state *st, lpz_model *m, lpz_error *err)
         idx += 3;
     }
     snprintf(name, sizeof name, "%d", idx);
-    if ((rc = lpz_model_add_conv_transpose2d(m, name, st->channels, 4, 2, 1, 0, err)) ||
+    if ((rc = lpz_model_add_conv_transpose2d(m, name, st->channels, 4, 2, 1, 1, err)) ||
         (rc = lpz_model_add_tanh(m, err)))
         return rc;
     return LPZ_OK;
@@ -144,14 +149,14 @@ static int build_discriminator(const dcgan_state *st, lpz_model *m, lpz_error *e
 {
     char name[16];
     int rc;
-    if ((rc = lpz_model_add_conv2d(m, "0", st->width, 4, 2, 1, 0, err)) ||
+    if ((rc = lpz_model_add_conv2d(m, "0", st->width, 4, 2, 1, 1, err)) ||
         (rc = lpz_model_add_leaky_relu(m, 0.2f, err)))
         return rc;
     int idx = 2;
     int64_t ch = st->width * 2;
     for (int b = 1; b < st->blocks; b++, ch *= 2) {
         snprintf(name, sizeof name, "%d", idx);
-        if ((rc = lpz_model_add_conv2d(m, name, ch, 4, 2, 1, 0, err)))
+        if ((rc = lpz_model_add_conv2d(m, name, ch, 4, 2, 1, 1, err)))
             return rc;
         snprintf(name, sizeof name, "%d", idx + 1);
         if ((rc = lpz_model_add_batchnorm(m, name, err)) || (rc = lpz_model_add_leaky_relu(m, 0.2f, err)))
@@ -159,7 +164,7 @@ static int build_discriminator(const dcgan_state *st, lpz_model *m, lpz_error *e
         idx += 3;
     }
     snprintf(name, sizeof name, "%d", idx);
-    if ((rc = lpz_model_add_conv2d(m, name, 1, 4, 1, 0, 0, err)))
+    if ((rc = lpz_model_add_conv2d(m, name, 1, 4, 1, 0, 1, err)))
         return rc;
     if (!st->critic && (rc = lpz_model_add_sigmoid(m, err)))
         return rc;
@@ -172,8 +177,10 @@ static int dcgan_build(void *state, lpz_role role, lpz_model *m, lpz_error *err)
     return role == LPZ_ROLE_GENERATOR ? build_generator(st, m, err) : build_discriminator(st, m, err);
 }
 
-/* The original's weights_init, applied by tensor name: a 4-D "*.weight" is
- * a (transposed) convolution, a 1-D "*.weight" / "*.bias" a batch norm. */
+/* The original's _init_weights, applied by tensor name: a 4-D "*.weight"
+ * is a (transposed) convolution's, ~ Normal(0, 0.02); every "*.bias" (the
+ * convolutions' and the batch norms') is 0; a 1-D "*.weight" is a batch
+ * norm's, set to 1 (PyTorch's default, which the original keeps). */
 static int dcgan_init(void *state, lpz_role role, lpz_model *m, lpz_rng *rng, lpz_error *err)
 {
     (void)state;
@@ -195,9 +202,10 @@ static int dcgan_init(void *state, lpz_role role, lpz_model *m, lpz_rng *rng, lp
         int is_bias = len > 5 && strcmp(name + len - 5, ".bias") == 0;
         if (is_weight && shape.ndim == 4)
             lpz_rng_fill_normal(rng, data, count, 0.0f, 0.02f);
-        else if (is_weight && shape.ndim == 1)
-            lpz_rng_fill_normal(rng, data, count, 1.0f, 0.02f);
-        else if (is_bias)
+        else if (is_weight && shape.ndim == 1) {
+            for (size_t k = 0; k < count; k++)
+                data[k] = 1.0f;
+        } else if (is_bias)
             memset(data, 0, count * sizeof *data);
     }
     return LPZ_OK;
