@@ -1,9 +1,22 @@
 /* core/cli/cmd_plugins.c - `lpz plugins`: what the search path holds. */
 #include "cli/commands.h"
+#include "config/options_internal.h"
 #include "plugin/registry.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* An options table that cannot work (a default that does not parse, a
+ * name declared twice or taken by a core key): "" when it is fine. Such a
+ * plugin is listed, and refused when a run uses it. */
+static void options_problem(const lpz_plugin *d, char *out, size_t size)
+{
+    char problem[256];
+    out[0] = '\0';
+    if (!lpz_options_spec_ok(d->options, d->kind == LPZ_PLUGIN_DATALOADER ? "dataloader" : "network", problem,
+                             sizeof problem))
+        snprintf(out, size, "declares an option that cannot work: %s", problem);
+}
 
 static void print_kind(const lpz_registry *reg, uint32_t kind, int verbose)
 {
@@ -25,6 +38,10 @@ static void print_kind(const lpz_registry *reg, uint32_t kind, int verbose)
                e->desc->description ? e->desc->description : "", e->path);
         if (e->shadowed_by >= 0)
             printf("  [%s]", e->problem);
+        char bad[300];
+        options_problem(e->desc, bad, sizeof bad);
+        if (bad[0])
+            printf("  [not usable: %s]", bad);
         printf("\n");
         if (verbose && e->desc->options)
             for (const lpz_option_spec *o = e->desc->options; o->name; o++) {
@@ -48,12 +65,16 @@ int lpz_cmd_plugins(const lpz_cli_args *args)
     print_kind(&reg, LPZ_PLUGIN_DATALOADER, args->verbose);
     print_kind(&reg, LPZ_PLUGIN_NETWORK, args->verbose);
     int bad = 0;
-    for (int i = 0; i < reg.n_entries; i++)
-        if (!reg.entries[i].desc) {
+    for (int i = 0; i < reg.n_entries; i++) {
+        char why[300];
+        if (reg.entries[i].desc)
+            options_problem(reg.entries[i].desc, why, sizeof why);
+        if (!reg.entries[i].desc || why[0]) {
             if (!bad++)
                 printf("not usable:\n");
-            printf("  %s\n      %s\n", reg.entries[i].path, reg.entries[i].problem);
+            printf("  %s\n      %s\n", reg.entries[i].path, reg.entries[i].desc ? why : reg.entries[i].problem);
         }
+    }
     printf("searched:");
     for (int i = 0; i < reg.n_dirs; i++)
         printf("%s %s", i ? "," : "", reg.dirs[i]);

@@ -9,6 +9,7 @@
 #include <lpz/log.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,10 @@ int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, l
         return rc;
     }
     rc = check_info(&ds->info, err);
+    /* (a table from before label existed is shorter: unlabelled) */
+    if (rc == LPZ_OK && ds->info.n_classes > 0 && !ds->ops.label && pops->size > offsetof(lpz_dataloader_ops, label))
+        rc = lpz_error_set(err, LPZ_EFORMAT, "dataset reports %d classes but its plugin has no label function",
+                           (int)ds->info.n_classes);
     if (rc != LPZ_OK) {
         lpz_error_context(err, "dataset %s", name);
         lpz_error_hint(err, "the plugin's open filled lpz_dataset_info wrongly");
@@ -197,6 +202,11 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
     if (index < 0 || index >= ds->info.count)
         return lpz_error_set(err, LPZ_EINVAL, "sample index %lld outside [0, %lld)", (long long)index,
                              (long long)ds->info.count);
+    /* NaN first: a value the plugin does not write fails the check below
+     * (it kept whatever the buffer held, often a valid value of another
+     * sample: silently wrong data). */
+    for (int64_t j = 0; j < ds->numel; j++)
+        out[j] = NAN;
     int rc = ds->ops.read(ds->state, index, out, err);
     if (rc != LPZ_OK) {
         if (err && err->code == LPZ_OK)
@@ -214,10 +224,14 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
         bad |= !(out[j] >= -1.0f) | !(out[j] <= 1.0f);
     for (int64_t j = 0; bad && j < ds->numel; j++) {
         if (!(out[j] >= -1.0f && out[j] <= 1.0f)) {
-            lpz_error_set(err, LPZ_EFORMAT, "value %g at element %lld is outside [-1, 1]", (double)out[j],
-                          (long long)j);
+            if (isnan(out[j]))
+                lpz_error_set(err, LPZ_EFORMAT, "element %lld is NaN: not written by the plugin's read, or NaN",
+                              (long long)j);
+            else
+                lpz_error_set(err, LPZ_EFORMAT, "value %g at element %lld is outside [-1, 1]", (double)out[j],
+                              (long long)j);
             lpz_error_where(err, "dataset %s: sample %lld", ds->plugin->name, (long long)index);
-            lpz_error_hint(err, "a dataloader's read must scale every value to [-1, 1]");
+            lpz_error_hint(err, "a dataloader's read must write every value of the sample, scaled to [-1, 1]");
             return LPZ_EFORMAT;
         }
     }

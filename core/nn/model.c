@@ -1055,6 +1055,50 @@ const float *lpz_model_forward(lpz_model *m, const float *x, int64_t n, lpz_erro
     return y;
 }
 
+static int64_t first_nonfinite(const float *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return i;
+    return -1;
+}
+
+int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size)
+{
+    static const char *const kinds[] = {"linear", "conv2d",  "conv_transpose2d", "batchnorm", "relu",
+                                        "leaky_relu", "tanh", "sigmoid", "dropout", "reshape",
+                                        "lstm", "repeat", "last_step", "custom"};
+    if (!m || m->last_n < 1 || (m->scratch && m->scratch->last != m))
+        return 0;
+    int64_t n = m->last_n, at;
+    if ((at = first_nonfinite(m->x_copy, n * lpz_shape_numel(&m->in_shape))) >= 0) {
+        snprintf(out, size, "its input holds %g at value %lld", (double)m->x_copy[at], (long long)at);
+        return 1;
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->y == layer_input(m, i))
+            continue; /* computes in place of its input (a reshape) */
+        if ((at = first_nonfinite(l->y, n * l->out_numel)) < 0)
+            continue;
+        int64_t pat = first_nonfinite(m->params + l->poff, l->pcount);
+        const char *kind = l->kind == NN_CUSTOM && l->ops && l->ops->type_name ? l->ops->type_name
+                           : (unsigned)l->kind < sizeof kinds / sizeof kinds[0] ? kinds[l->kind]
+                                                                                  : "?";
+        char name[NN_NAME_MAX + 4] = "";
+        if (l->name[0])
+            snprintf(name, sizeof name, "\"%s\" ", l->name);
+        if (pat >= 0)
+            snprintf(out, size, "layer %d %s(%s) holds %g in parameter %lld: training diverged", i, name, kind,
+                     (double)m->params[l->poff + pat], (long long)pat);
+        else
+            snprintf(out, size, "layer %d %s(%s) gave %g (output value %lld) from finite inputs and parameters", i,
+                     name, kind, (double)l->y[at], (long long)at);
+        return 1;
+    }
+    return 0;
+}
+
 void lpz_model_pin_fp32(lpz_model *m)
 {
     m->fp32 = 1;

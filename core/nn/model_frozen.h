@@ -13,6 +13,14 @@
 
 #include <lpz/nn.h>
 
+/* After a loss found NaN or infinity in a network's output: the first
+ * layer of the model's last forward pass whose output holds a non-finite
+ * value, described in out ("layer 3 \"log\" (custom) gave NaN from finite
+ * inputs and parameters", or that its parameters or the input hold one).
+ * 0 when the last forward's values are all finite or are gone (no forward
+ * yet, or a model sharing its batch memory ran since). */
+int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size);
+
 /* Frees the gradient buffer: forward, backward_input, copies and clones
  * work as before; lpz_model_grads returns NULL, lpz_model_zero_grad does
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */

@@ -117,6 +117,9 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
     if (!lpz_options_spec_ok((*plugin)->options, section, problem, sizeof problem)) {
         lpz_error_set(err, LPZ_EINVAL, "plugin %s declares an option that cannot work: %s", (*plugin)->name,
                       problem);
+        for (int i = 0; i < reg->n_entries; i++)
+            if (reg->entries[i].desc == *plugin)
+                lpz_error_where(err, "%s", reg->entries[i].path);
         lpz_error_hint(err, "a bug of the plugin: fix its options table (docs/sdk.md, lpz/options.h)");
         return LPZ_EINVAL;
     }

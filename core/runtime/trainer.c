@@ -1414,6 +1414,27 @@ static int run_iteration(cell *c, int it)
 
 /* ---- cell threads ------------------------------------------------------------- */
 
+/* A loss that met NaN or infinity says only which output: name the layer
+ * of the network that made it, from the activations of the last forward
+ * passes (a custom layer's bug, or parameters gone non-finite). */
+static void explain_nonfinite(cell *c)
+{
+    if (c->err.code != LPZ_EINVAL || !strstr(c->err.message, "of the batch is"))
+        return;
+    int pop = c->tr->pop, nall = c->n_nb * pop;
+    for (int role = 0; role < 2; role++) {
+        lpz_member *sel = role ? c->sel_disc : c->sel_gen, **all = role ? c->all_disc : c->all_gen;
+        for (int i = 0; i < pop + nall; i++) {
+            const lpz_member *x = i < pop ? (sel ? &sel[i] : NULL) : all[i - pop];
+            char why[300];
+            if (x && lpz_model_explain_nonfinite(x->model, why, sizeof why)) {
+                lpz_error_hint(&c->err, "%s: %s", role ? "the discriminator" : "the generator", why);
+                return;
+            }
+        }
+    }
+}
+
 static void *cell_main(void *arg)
 {
     cell *c = arg;
@@ -1447,6 +1468,7 @@ static void *cell_main(void *arg)
         }
         if (rc) {
             c->failed = 1;
+            explain_nonfinite(c);
             lpz_error_context(&c->err, "cell %d, iteration %d", c->id, it + 1);
             __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
             barrier_break(&t->barrier);

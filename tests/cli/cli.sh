@@ -74,6 +74,17 @@ expect 1 "--set dataloader.scale: option 'scale' of plugin 'fixture_valid' expec
   config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset_name=fixture_valid --set dataloader.scale=big
 expect 0 "" config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset_name=fixture_valid \
   --set dataloader.scale=2
+# A plugin whose options table cannot work: `lpz plugins` lists it as not
+# usable (it said nothing; only a run refused it), and the run's refusal
+# names its file.
+expect 0 "" plugins --plugin-dir "$FX"
+grep -qF "fixture_bad_option.so  [not usable: declares an option that cannot work: option radius: default" \
+  "$work/out" || fail "lpz plugins: $(cat "$work/out")"
+awk '/^not usable:/ {u = 1} u && /fixture_bad_option.so/ {f = 1} END {exit !f}' "$work/out" \
+  || fail "lpz plugins does not list fixture_bad_option under 'not usable': $(cat "$work/out")"
+expect 1 "plugin fixture_bad_option declares an option that cannot work: option radius: default" \
+  config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset_name=fixture_bad_option
+grep -qF "fixture_bad_option.so" "$work/err" || fail "the refusal does not name the file: $(cat "$work/err")"
 
 # 4. lpz score --sample-size: FID needs 2 samples at least; said naming the
 #    option, as a usage error, before anything is read.

@@ -344,6 +344,57 @@ static void value_outside_range_is_caught_at_read(void **st)
     reset(st);
 }
 
+/* A value read leaves unwritten is refused, whatever the buffer held (the
+ * batcher reuses its buffers: it held another sample's valid values). */
+static int skip_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    int rc = synth_read(state, index, out, err);
+    if (index == 5)
+        out[4] = 0.25f;
+    return rc;
+}
+static int gap_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    (void)state, (void)err;
+    for (int j = 0; j < NUMEL; j++)
+        if (index != 7 || j != 2)
+            out[j] = synth_value(index, j);
+    return LPZ_OK;
+}
+
+static void unwritten_value_is_caught_at_read(void **st)
+{
+    reset(st);
+    lpz_dataloader_ops ops = synth_ops;
+    ops.read = gap_read;
+    lpz_plugin p = synth_plugin;
+    p.ops = &ops;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
+    float x[NUMEL];
+    assert_int_equal(lpz_dataset_read(ds, 6, x, &err), LPZ_OK); /* x holds valid values now */
+    assert_int_equal(lpz_dataset_read(ds, 7, x, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_non_null(strstr(err.message, "element 2 is NaN: not written by the plugin's read"));
+    assert_non_null(strstr(err.where, "sample 7"));
+    lpz_dataset_close(ds);
+    /* and a value written is taken as written */
+    ops.read = skip_read;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_read(ds, 5, x, &err), LPZ_OK);
+    assert_true(x[4] == 0.25f);
+    lpz_dataset_close(ds);
+    /* classes declared without a label function */
+    ops = synth_ops;
+    ops.label = NULL;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_non_null(strstr(err.message, "classes but its plugin has no label function"));
+    assert_null(ds);
+}
+
 static void bad_batcher_settings_are_refused(void **st)
 {
     (void)st;
@@ -692,6 +743,7 @@ int main(void)
         cmocka_unit_test_setup(value_outside_range_is_caught_at_read, setup),
         cmocka_unit_test_setup(bad_batcher_settings_are_refused, setup),
         cmocka_unit_test_setup(plugin_reports_are_checked_at_open, setup),
+        cmocka_unit_test_setup(unwritten_value_is_caught_at_read, setup),
         cmocka_unit_test_setup(prefetch_hints_come_before_reads_and_change_nothing, setup),
         cmocka_unit_test_setup(read_rows_hints_every_sample_and_reads_what_read_reads, setup),
         cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),

@@ -337,6 +337,56 @@ static void named_backward(void *self, const lpz_shape *in, int64_t n, const flo
 static const lpz_layer_ops named_ops = {sizeof(lpz_layer_ops), "named", named_shape, named_params, NULL,
                                         named_forward, named_backward, NULL};
 
+/* A custom layer with a bug: log of its input (NaN for negative values). */
+static void log_forward(void *self, const lpz_shape *in, int64_t n, const float *p, const float *x, float *y,
+                        int train)
+{
+    (void)self, (void)p, (void)train;
+    for (int64_t i = 0; i < n * lpz_shape_numel(in); i++)
+        y[i] = logf(x[i]);
+}
+static const lpz_layer_ops log_ops = {sizeof(lpz_layer_ops), "mylog", named_shape, NULL, NULL, log_forward,
+                                      named_backward, NULL};
+
+/* After a non-finite output, the layer that made it is named; parameters
+ * gone non-finite are told apart; nothing is claimed when all is finite. */
+static void test_nonfinite_output_names_its_layer(void **state)
+{
+    (void)state;
+    lpz_shape v = lpz_shape_make(1, 4, 0, 0, 0);
+    lpz_model *m;
+    OK(lpz_model_create(&v, 1, &m, &e_));
+    OK(lpz_model_add_linear(m, "0", 4, 1, &e_));
+    OK(lpz_model_add_relu(m, &e_));
+    OK(lpz_model_add_custom(m, "2", &log_ops, NULL, &e_));
+    OK(lpz_model_add_linear(m, "3", 1, 1, &e_));
+    char why[300];
+    assert_int_equal(lpz_model_explain_nonfinite(m, why, sizeof why), 0); /* no forward yet */
+    float *w = lpz_model_params(m);
+    for (int64_t i = 0; i < lpz_model_param_count(m); i++)
+        w[i] = 0.5f;
+    float x[8] = {1, 2, 3, 4, 1, 1, 1, 1};
+    assert_non_null(lpz_model_forward(m, x, 2, &e_));
+    assert_int_equal(lpz_model_explain_nonfinite(m, why, sizeof why), 0); /* all finite */
+    /* relu output 0 -> log gives -inf */
+    float neg[8] = {-1, -2, -3, -4, -1, -1, -1, -1};
+    assert_non_null(lpz_model_forward(m, neg, 2, &e_));
+    assert_int_equal(lpz_model_explain_nonfinite(m, why, sizeof why), 1);
+    assert_non_null(strstr(why, "layer 2 \"2\" (mylog) gave -inf (output value 0) from finite inputs and parameters"));
+    /* a parameter gone NaN: named as divergence, at the first layer */
+    w[5] = NAN;
+    assert_non_null(lpz_model_forward(m, x, 2, &e_));
+    assert_int_equal(lpz_model_explain_nonfinite(m, why, sizeof why), 1);
+    assert_non_null(strstr(why, "layer 0 \"0\" (linear) holds nan in parameter 5: training diverged"));
+    /* a non-finite input */
+    w[5] = 0.5f;
+    x[3] = INFINITY;
+    assert_non_null(lpz_model_forward(m, x, 2, &e_));
+    assert_int_equal(lpz_model_explain_nonfinite(m, why, sizeof why), 1);
+    assert_non_null(strstr(why, "its input holds inf at value 3"));
+    lpz_model_destroy(m);
+}
+
 static void test_custom_parameter_names_are_checked(void **state)
 {
     (void)state;
@@ -436,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_seed_clone_copy_and_vectors),
         cmocka_unit_test(test_batch_sizes_within_and_beyond_reserve),
         cmocka_unit_test(test_custom_parameter_names_are_checked),
+        cmocka_unit_test(test_nonfinite_output_names_its_layer),
         cmocka_unit_test(test_custom_backward_buffers_and_clone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
