@@ -1572,8 +1572,10 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             return rc;
     }
 
-    /* Local individuals get seeds from the cell's stream; the slots for
-     * neighbours and selection only need the same structure. */
+    /* Local individuals get seeds from the cell's stream; so do the slots
+     * for neighbours and selection, whose parameters are copied in but
+     * whose model streams draw the dropout masks (seed 0 gave every cell's
+     * trained copies and fitness passes the same masks). */
     for (int i = 0; i < pop && !rc; i++) {
         rc = lpz_member_init(&c->gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
         if (!rc)
@@ -1608,9 +1610,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
     }
     for (int i = 0; i < nnb && !rc; i++) {
-        rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
+        rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
         if (!rc)
-            rc = lpz_member_init(&c->nb_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, 0, B, err);
+            rc = lpz_member_init(&c->nb_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&c->rng), B, err);
         if (!rc) {
             /* Neighbours' copies are only evaluated (and copied when
              * selected): no gradients. */
@@ -1625,9 +1627,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         lpz_member_freeze(&c->disc[i]);
     }
     for (int i = 0; i < pop && p->enable_selection && !rc; i++) {
-        rc = lpz_member_init(&c->sel_gen[i], t->net, LPZ_ROLE_GENERATOR, 0, B, err);
+        rc = lpz_member_init(&c->sel_gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
         if (!rc)
-            rc = lpz_member_init(&c->sel_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, 0, B, err);
+            rc = lpz_member_init(&c->sel_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&c->rng), B, err);
     }
     if (rc)
         return rc;
