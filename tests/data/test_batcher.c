@@ -362,6 +362,15 @@ static int gap_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
+static int stateless_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    void *keep = NULL;
+    int rc = synth_open(ctx, &keep, info, err);
+    free(keep); /* and *state not set: a plugin bug */
+    (void)state;
+    return rc;
+}
+
 static void unwritten_value_is_caught_at_read(void **st)
 {
     reset(st);
@@ -386,6 +395,13 @@ static void unwritten_value_is_caught_at_read(void **st)
     assert_int_equal(lpz_dataset_read(ds, 5, x, &err), LPZ_OK);
     assert_true(x[4] == 0.25f);
     lpz_dataset_close(ds);
+    /* an open that returns OK without setting *state */
+    ops = synth_ops;
+    ops.open = stateless_open;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_non_null(strstr(err.message, "open returned OK without setting *state"));
+    assert_null(ds);
     /* classes declared without a label function */
     ops = synth_ops;
     ops.label = NULL;

@@ -53,8 +53,28 @@ typedef struct lpz_plugin {
 
 extern LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin_descriptor;
 
+/* In C11 and later, a kind that does not match the function table's type
+ * (LPZ_PLUGIN_NETWORK with an lpz_dataloader_ops, say) fails to compile:
+ * the loader would call open as configure and read as build. */
+struct lpz_dataloader_ops;
+struct lpz_network_ops;
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+#define LPZ_PLUGIN_OPS_CHECK_(kind_, ops_)                                                                      \
+    _Static_assert(_Generic((ops_),                                                                           \
+                       const struct lpz_dataloader_ops *: (kind_) == LPZ_PLUGIN_DATALOADER,                   \
+                       struct lpz_dataloader_ops *: (kind_) == LPZ_PLUGIN_DATALOADER,                         \
+                       const struct lpz_network_ops *: (kind_) == LPZ_PLUGIN_NETWORK,                         \
+                       struct lpz_network_ops *: (kind_) == LPZ_PLUGIN_NETWORK,                               \
+                       default: 1),                                                                           \
+                   "LPZ_PLUGIN_DEFINE: the kind does not match the function table (LPZ_PLUGIN_DATALOADER "    \
+                   "takes an lpz_dataloader_ops, LPZ_PLUGIN_NETWORK an lpz_network_ops)");
+#else
+#define LPZ_PLUGIN_OPS_CHECK_(kind_, ops_)
+#endif
+
 /* Defines the plugin's descriptor with the ABI of the headers in use. */
 #define LPZ_PLUGIN_DEFINE(kind_, name_, aliases_, version_, description_, options_, ops_) \
+    LPZ_PLUGIN_OPS_CHECK_(kind_, ops_)                                                             \
     LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin_descriptor = {                                   \
         LPZ_ABI_MAJOR, LPZ_ABI_MINOR, (kind_), (name_), (aliases_),                     \
         (version_), (description_), (options_), (ops_)}
