@@ -481,8 +481,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
             scorer = NULL;
         }
     } else if (strcmp(p.score_type, "none") != 0 && strcmp(p.score_type, "constant") != 0) {
-        lpz_log(LPZ_LOG_WARN, "trainer.params.score.type %s is not supported by the trainer yet: training without "
-                              "a score (use fid, constant or none)", p.score_type);
+        lpz_log(LPZ_LOG_WARN, "trainer.params.score.type %s is not computed by the trainer: training without a "
+                              "score, mixture weights stay uniform (use fid; lpz score gives the inception score of "
+                              "the final mixtures)", p.score_type);
     }
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
