@@ -92,13 +92,15 @@ int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, l
     memcpy(&ds->ops, pops, pops->size < sizeof ds->ops ? pops->size : sizeof ds->ops);
 
     lpz_error_clear(err);
-    static char unset; /* an open that returns OK without setting *state (NULL is fine: no state) */
+    /* an open that returns OK without setting *state (NULL is fine: no
+     * state) gets NULL with a warning, as a network's configure */
+    static char unset;
     ds->state = &unset;
     int rc = ds->ops.open(ctx, &ds->state, &ds->info, err);
     if (rc == LPZ_OK && ds->state == &unset) {
-        free(ds);
-        return lpz_error_set(err, LPZ_EFORMAT, "dataloader '%s': open returned OK without setting *state (set it, "
-                             "to NULL when the plugin keeps none)", name);
+        lpz_log(LPZ_LOG_WARN, "dataloader '%s': open returned OK without setting *state: taken as NULL (set it, to "
+                "NULL when the plugin keeps none)", name);
+        ds->state = NULL;
     }
     if (rc != LPZ_OK) {
         if (err && err->code == LPZ_OK)

@@ -123,19 +123,19 @@ static void remove_tree(const char *path)
  * then renamed into place, so none is ever seen unlocked while in use. */
 #define OWNER_LOCK ".lpz-client.lock"
 
+/* ".new-<instance>" or "<experiment>-<cell>-<instance>" (hex, decimal, hex). */
 static int work_folder_name(const char *name)
 {
     if (!strncmp(name, ".new-", 5))
         return 1;
-    size_t i = 0;
-    while (i < 16 && ((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-        i++;
-    if (i != 16 || name[i] != '-' || !name[i + 1])
-        return 0;
-    for (i++; name[i]; i++)
-        if (name[i] < '0' || name[i] > '9')
+    size_t i = 0, dashes = 0;
+    for (; name[i]; i++) {
+        int hex = (name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f');
+        dashes += name[i] == '-';
+        if (!hex && name[i] != '-')
             return 0;
-    return 1;
+    }
+    return i > 16 && name[16] == '-' && dashes == 2;
 }
 
 static void sweep_stale(client *c)
@@ -152,7 +152,12 @@ static void sweep_stale(client *c)
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             continue; /* no lock file: not a folder of this kind of client, left alone */
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        /* Locked, and still the file at that path: another sweep may have
+         * removed the folder since the open (then this lock proves nothing
+         * about what is there now). */
+        struct stat held, now;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &held) == 0 && lstat(path, &now) == 0 &&
+            held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
             snprintf(path, sizeof path, "%s/%s", c->root, e->d_name);
             remove_tree(path);
             lpz_log(LPZ_LOG_INFO, "removed %s, the work folder of a client that was killed", path);
@@ -170,16 +175,19 @@ static int make_run_dir(client *c, lpz_error *err)
     remove_tree(tmp);
     if (mkdir(tmp, 0700) != 0)
         return lpz_error_set(err, LPZ_EIO, "cannot create the work folder %s: %s", tmp, strerror(errno));
+    /* The lock file appears under its name locked already: a sweep never
+     * finds it free while this client sets up. */
+    char made[PATH_MAX + 100];
+    snprintf(made, sizeof made, "%s/lock.tmp", tmp);
     snprintf(path, sizeof path, "%s/" OWNER_LOCK, tmp);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+    int fd = open(made, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0 || rename(made, path) != 0) {
         lpz_error_set(err, LPZ_EIO, "cannot create %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         remove_tree(tmp);
         return LPZ_EIO;
     }
-    remove_tree(c->run_dir); /* a leftover of a crashed earlier run */
     if (rename(tmp, c->run_dir) != 0) {
         lpz_error_set(err, LPZ_EIO, "cannot rename %s to %s: %s", tmp, c->run_dir, strerror(errno));
         close(fd);
@@ -520,8 +528,6 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     int ok = i >= 0 && c->ch[i].authed;
     if (i >= 0)
         c->ch[i].live = 0; /* one START per challenge */
-    if (ok) /* busy now: the other masters' challenges are void */
-        memset(c->ch, 0, sizeof c->ch);
     if (!ok) {
         lpz_dist_start_free(&s);
         return send_error(c, req, h->request_id, LPZ_ENET,
@@ -550,7 +556,10 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->n_cells = (int)s.n_cells;
     c->fetch_timeout_ms = s.fetch_timeout_ms;
     snprintf(c->bind_url, sizeof c->bind_url, "tcp://%s:%d", c->bind, c->port + LPZ_DIST_CELL_PORT_OFFSET);
-    snprintf(c->run_dir, sizeof c->run_dir, "%s/%016" PRIx64 "-%d", c->root, c->experiment, c->cell);
+    /* this client's own (clients sharing the root may hold the same cell:
+     * a spare given the cell of a client that lost touch but lives) */
+    snprintf(c->run_dir, sizeof c->run_dir, "%s/%016" PRIx64 "-%d-%016" PRIx64, c->root, c->experiment, c->cell,
+             c->instance);
     sweep_stale(c);
     if (make_run_dir(c, &err)) {
         free(c->urls), free(c->url_ptrs), free(c->config_text), free(c->ckpt);
@@ -577,6 +586,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
         return send_error(c, req, h->request_id, LPZ_ENOMEM, "cannot start the training thread");
     }
     c->thread_live = 1;
+    memset(c->ch, 0, sizeof c->ch); /* busy now: the other masters' challenges are void */
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ": training cell %u of a %ux%u grid%s, cell server %s",
             c->experiment, s.cell, s.grid_k, s.grid_k, s.checkpoint_len ? " from the master's checkpoint" : "",
             c->bind_url);
@@ -601,10 +611,14 @@ static void handle(client *c, lpz_ctl_msg *req)
             return send_error(c, req, h.request_id, LPZ_EFORMAT, "HELLO payload must be empty, not %zu bytes", n);
         lpz_dist_challenge ch = {0};
         if (!busy) { /* a busy client gives none: its experiment's master talks without */
-            struct challenge *x = &c->ch[0];
-            for (int i = 0; i < CHALLENGES && x->live; i++)
-                if (!c->ch[i].live || c->ch[i].seq < x->seq)
-                    x = &c->ch[i];
+            /* a free slot, else the oldest not yet answered, else the oldest:
+             * a master between AUTH and START keeps its challenge longest */
+            struct challenge *x = NULL;
+            for (int i = 0; i < CHALLENGES && !(x && !x->live); i++) {
+                struct challenge *y = &c->ch[i];
+                if (!x || !y->live || (y->authed < x->authed) || (y->authed == x->authed && y->seq < x->seq))
+                    x = y;
+            }
             lpz_ctl_random(x->nonce, sizeof x->nonce, &err);
             x->live = 1;
             x->authed = 0;

@@ -95,14 +95,18 @@ int lpz_network_create(const lpz_plugin *plugin, const lpz_options *options, con
     lpz_network_context ctx = {sizeof ctx, options, *sample_shape, net->critic};
     lpz_shape latent = {0, {0, 0, 0, 0}};
     /* A configure that returns OK without setting *state (NULL is fine:
-     * no state) left calloc's NULL, and its build crashed on it. */
+     * no state) gets NULL, said in a warning: a plugin that keeps none
+     * works as before, one whose build then crashes on it has the reason
+     * right above the crash. */
     static char unset;
     net->state = &unset;
     lpz_error_clear(err); /* a configure failing silently must not show an older error */
     int rc = ops->configure(&ctx, &net->state, &latent, err);
-    if (rc == LPZ_OK && net->state == &unset)
-        rc = lpz_error_set(err, LPZ_EFORMAT, "network plugin %s: configure returned OK without setting *state "
-                           "(set it, to NULL when the plugin keeps none)", name);
+    if (rc == LPZ_OK && net->state == &unset) {
+        lpz_log(LPZ_LOG_WARN, "network plugin %s: configure returned OK without setting *state: taken as NULL "
+                "(set it, to NULL when the plugin keeps none)", name);
+        net->state = NULL;
+    }
     if (rc != LPZ_OK) {
         if (err && err->code == LPZ_OK)
             lpz_error_set(err, rc, "network plugin %s refused its configuration", name);

@@ -1081,7 +1081,7 @@ int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size)
             continue; /* computes in place of its input (a reshape) */
         if ((at = first_nonfinite(l->y, n * l->out_numel)) < 0)
             continue;
-        int64_t pat = first_nonfinite(m->params + l->poff, l->pcount);
+        int64_t pat = m->params ? first_nonfinite(m->params + l->poff, l->pcount) : -1; /* (an unbound replica) */
         const char *kind = l->kind == NN_CUSTOM && l->ops && l->ops->type_name ? l->ops->type_name
                            : (unsigned)l->kind < sizeof kinds / sizeof kinds[0] ? kinds[l->kind]
                                                                                   : "?";

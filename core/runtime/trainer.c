@@ -43,6 +43,8 @@
 #define SAMPLE_COUNT 64   /* samples rendered per cell and iteration */
 #define WGAN_CRITIC_STEPS 5
 #define WGAN_CLIP 0.01f
+/* Stream numbers of the slot seeds: apart from the cells' own (0 .. cells-1). */
+#define SLOT_STREAM ((uint64_t)1 << 62)
 /* Longest wait of a deferred publish for the neighbours still reading the
  * last one (their fetch-to-selection takes about 0.25 s in the quick
  * start); then it takes a new buffer. */
@@ -1432,6 +1434,12 @@ static void explain_nonfinite(cell *c)
                 return;
             }
         }
+        /* the data-parallel helper's half of the batch */
+        char why[300];
+        if (c->dp && lpz_model_explain_nonfinite(role ? c->dp_d : c->dp_g, why, sizeof why)) {
+            lpz_error_hint(&c->err, "%s: %s", role ? "the discriminator" : "the generator", why);
+            return;
+        }
     }
 }
 
@@ -1572,10 +1580,15 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             return rc;
     }
 
-    /* Local individuals get seeds from the cell's stream; so do the slots
-     * for neighbours and selection, whose parameters are copied in but
-     * whose model streams draw the dropout masks (seed 0 gave every cell's
-     * trained copies and fitness passes the same masks). */
+    /* Local individuals get seeds from the cell's stream; the slots for
+     * neighbours and selection from a stream of their own per cell (their
+     * parameters are copied in, but their models' streams draw the dropout
+     * masks: seed 0 gave every cell's trained copies and fitness passes the
+     * same masks; drawn from the cell's stream, the number of slots, which
+     * grows with the neighbourhood, would shift everything the cell draws
+     * after them). */
+    lpz_rng slots;
+    lpz_rng_seed(&slots, p->seed, SLOT_STREAM | (uint64_t)id);
     for (int i = 0; i < pop && !rc; i++) {
         rc = lpz_member_init(&c->gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
         if (!rc)
@@ -1610,9 +1623,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
     }
     for (int i = 0; i < nnb && !rc; i++) {
-        rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
+        rc = lpz_member_init(&c->nb_gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&slots), B, err);
         if (!rc)
-            rc = lpz_member_init(&c->nb_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&c->rng), B, err);
+            rc = lpz_member_init(&c->nb_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&slots), B, err);
         if (!rc) {
             /* Neighbours' copies are only evaluated (and copied when
              * selected): no gradients. */
@@ -1627,9 +1640,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         lpz_member_freeze(&c->disc[i]);
     }
     for (int i = 0; i < pop && p->enable_selection && !rc; i++) {
-        rc = lpz_member_init(&c->sel_gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&c->rng), B, err);
+        rc = lpz_member_init(&c->sel_gen[i], t->net, LPZ_ROLE_GENERATOR, lpz_rng_u64(&slots), B, err);
         if (!rc)
-            rc = lpz_member_init(&c->sel_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&c->rng), B, err);
+            rc = lpz_member_init(&c->sel_disc[i], t->net, LPZ_ROLE_DISCRIMINATOR, lpz_rng_u64(&slots), B, err);
     }
     if (rc)
         return rc;

@@ -58,7 +58,8 @@ extern LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin_descriptor;
  * the loader would call open as configure and read as build. */
 struct lpz_dataloader_ops;
 struct lpz_network_ops;
-#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus)
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__cplusplus) &&                    \
+    (defined(__clang__) || !defined(__GNUC__) || __GNUC__ * 100 + __GNUC_MINOR__ >= 409) /* _Generic: GCC 4.9 */
 #define LPZ_PLUGIN_OPS_CHECK_(kind_, ops_)                                                                      \
     _Static_assert(_Generic((ops_),                                                                           \
                        const struct lpz_dataloader_ops *: (kind_) == LPZ_PLUGIN_DATALOADER,                   \
