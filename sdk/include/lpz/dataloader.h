@@ -59,8 +59,10 @@ typedef struct lpz_dataset_info {
 typedef struct lpz_dataloader_ops {
     size_t size; /* sizeof(lpz_dataloader_ops) of the plugin */
 
-    /* Opens the data (checking it thoroughly) and fills info. On failure
-     * returns a status, fills err, and leaves *state unset. */
+    /* Opens the data (checking it thoroughly), fills info and sets *state
+     * (NULL when the plugin keeps none; left unset, the core takes NULL and
+     * warns). On failure returns a status, fills err, and leaves *state
+     * unset. */
     int (*open)(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err);
 
     /* Releases everything open allocated. */

@@ -39,8 +39,9 @@ typedef struct lpz_network_ops {
     /* Checks the sample shape (refusing unsupported ones with a message
      * naming the shapes it supports), reads options, and sets the latent
      * shape (the generator's input, without the batch: 1 to 4 dimensions,
-     * at most 2^24 values). Called once per run (and per model file
-     * loaded); *state then serves every build. */
+     * at most 2^24 values), and sets *state (NULL when the plugin keeps
+     * none; left unset, the core takes NULL and warns). Called once per run
+     * (and per model file loaded); *state then serves every build. */
     int (*configure)(const lpz_network_context *ctx, void **state, lpz_shape *latent_shape, lpz_error *err);
 
     void (*release)(void *state);
