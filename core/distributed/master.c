@@ -630,36 +630,38 @@ static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, u
     return rc;
 }
 
-/* The moved cells' addresses in a heartbeat whose reply is not looked at
- * (the next watch() does). */
-static void tell_moves(master *m, node *n)
+/* A HEARTBEAT carrying the moved cells' addresses; the reply as call(). */
+static int heartbeat(master *m, node *n, uint8_t **raw, const uint8_t **b, size_t *bl, lpz_error *e)
 {
     lpz_dist_msg q;
     lpz_dist_msg_init(&q);
     put_moves(m, &q);
+    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, raw, b, bl, e);
+    lpz_dist_msg_free(&q);
+    return rc;
+}
+
+/* The moves told at once, the reply not looked at (the next watch() does). */
+static void tell_moves(master *m, node *n)
+{
     uint8_t *raw;
     const uint8_t *b;
     size_t bl;
     lpz_error e;
-    if (!call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, &raw, &b, &bl, &e))
+    if (!heartbeat(m, n, &raw, &b, &bl, &e))
         free(raw);
-    lpz_dist_msg_free(&q);
 }
 
 /* One heartbeat round trip with node n; 1 when the node is lost. */
 static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
 {
     mcell *c = &m->cells[n->cell];
-    lpz_dist_msg q;
-    lpz_dist_msg_init(&q);
-    put_moves(m, &q);
     uint8_t *raw;
     const uint8_t *b;
     size_t bl;
     lpz_error e;
     lpz_dist_status st;
-    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, &raw, &b, &bl, &e);
-    lpz_dist_msg_free(&q);
+    int rc = heartbeat(m, n, &raw, &b, &bl, &e);
     if (!rc) {
         rc = lpz_dist_status_decode(b, bl, &st, &e);
         free(raw);
