@@ -31,6 +31,12 @@ run=$(dirname "$(dirname "$mix")")
 [ -s "$mix/units.json" ] || fail "no units.json next to the mixture"
 "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 500 -o gen -q > /dev/null \
   || fail "generate failed"
+# From another folder the run's relative path "ring.npy" is not found: the error says why and what to do.
+mkdir -p elsewhere
+(cd elsewhere && "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 5 -o g -q > /dev/null \
+  2> ../else.log) && fail "generate from another folder found the data"
+grep -q "a relative data path in it is looked for in the current folder, then in $run" else.log \
+  || fail "no hint for a relative path from elsewhere: $(cat else.log)"
 [ "$(head -n 1 gen/samples.csv)" = "sample,feature_0,feature_1" ] || fail "csv header: $(head -n 1 gen/samples.csv)"
 [ "$(wc -l < gen/samples.csv)" -eq 501 ] || fail "csv rows: $(wc -l < gen/samples.csv)"
 # the data's range per feature, and the generated values inside it (to float rounding)
