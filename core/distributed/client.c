@@ -30,7 +30,7 @@
 #include "transport/peer.h"
 
 #define FILE_MAX ((size_t)256 << 20) /* one result file */
-#define CHALLENGES 16                /* live challenges of an idle client; a HELLO past them replaces the oldest */
+#define CHALLENGES 16 /* live challenges of an idle client; a HELLO past them replaces one (unanswered first) */
 
 typedef struct client {
     const lpz_dist_client_options *o;
