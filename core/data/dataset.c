@@ -8,6 +8,7 @@
 
 #include <lpz/log.h>
 
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -66,6 +67,22 @@ static int check_info(const lpz_dataset_info *info, lpz_error *err)
     return LPZ_OK;
 }
 
+/* A run folder's config.yml (lpz generate, lpz score, --resume) keeps the
+ * data paths as written: a relative one is looked for in the current
+ * folder, then in the run folder, which does not hold the data. */
+static void hint_run_folder(const lpz_dataset_context *ctx, lpz_error *err)
+{
+    char marker[PATH_MAX + 32], had[sizeof err->hint];
+    if (!err || !ctx->config_dir ||
+        snprintf(marker, sizeof marker, "%s/metrics.csv", ctx->config_dir) >= (int)sizeof marker ||
+        !lpz_is_file(marker))
+        return;
+    snprintf(had, sizeof had, "%s", err->hint);
+    lpz_error_hint(err, "%s%sthe run file is a run folder's copy: a relative data path in it is looked for in the "
+                   "current folder, then in %s; run from the folder the training ran in, or make the path absolute "
+                   "(--set dataloader.path=...)", had, had[0] ? "; " : "", ctx->config_dir);
+}
+
 int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err)
 {
     *out = NULL;
@@ -106,6 +123,7 @@ int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, l
         if (err && err->code == LPZ_OK)
             lpz_error_set(err, rc, "dataloader '%s' failed to open (no details given)", name);
         lpz_error_context(err, "dataset %s", name);
+        hint_run_folder(ctx, err);
         free(ds);
         return rc;
     }

@@ -321,6 +321,19 @@ static void *train_main(void *arg)
     return NULL;
 }
 
+/* What a START set up, let go: the copies of its message, and the work
+ * folder with its lock when it was made. */
+static void drop_experiment(client *c)
+{
+    if (c->owner_fd >= 0) {
+        remove_tree(c->run_dir);
+        close(c->owner_fd);
+        c->owner_fd = -1;
+    }
+    free(c->urls), free(c->url_ptrs), free(c->config_text), free(c->ckpt);
+    c->urls = NULL, c->url_ptrs = NULL, c->config_text = NULL, c->ckpt = NULL;
+}
+
 /* Back to idle once the thread is done and the master released us. */
 static void reap(client *c)
 {
@@ -329,18 +342,7 @@ static void reap(client *c)
         return;
     pthread_join(c->thread, NULL);
     c->thread_live = 0;
-    remove_tree(c->run_dir);
-    if (c->owner_fd >= 0)
-        close(c->owner_fd);
-    c->owner_fd = -1;
-    free(c->urls);
-    free(c->url_ptrs);
-    free(c->config_text);
-    free(c->ckpt);
-    c->urls = NULL;
-    c->url_ptrs = NULL;
-    c->config_text = NULL;
-    c->ckpt = NULL;
+    drop_experiment(c);
     lpz_peer_redirect_clear();
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 " done; idle on port %d", c->experiment, c->port);
     pthread_mutex_lock(&c->lock);
@@ -538,8 +540,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->config_text = malloc(s.config_len + 1);
     c->ckpt = s.checkpoint_len ? malloc(s.checkpoint_len) : NULL;
     if (!c->url_ptrs || !c->config_text || (s.checkpoint_len && !c->ckpt)) {
-        free(c->urls), free(c->url_ptrs), free(c->config_text), free(c->ckpt);
-        c->urls = NULL, c->url_ptrs = NULL, c->config_text = NULL, c->ckpt = NULL;
+        drop_experiment(c);
         return send_error(c, req, h->request_id, LPZ_ENOMEM, "out of memory");
     }
     for (uint32_t i = 0; i < s.n_cells; i++)
@@ -562,8 +563,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
              c->instance);
     sweep_stale(c);
     if (make_run_dir(c, &err)) {
-        free(c->urls), free(c->url_ptrs), free(c->config_text), free(c->ckpt);
-        c->urls = NULL, c->url_ptrs = NULL, c->config_text = NULL, c->ckpt = NULL;
+        drop_experiment(c);
         return send_error(c, req, h->request_id, err.code, "%s", err.message);
     }
     c->iteration = 0;
@@ -580,9 +580,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->state = LPZ_DIST_RUNNING;
     if (pthread_create(&c->thread, NULL, train_main, c) != 0) {
         c->state = LPZ_DIST_IDLE;
-        remove_tree(c->run_dir);
-        close(c->owner_fd);
-        c->owner_fd = -1;
+        drop_experiment(c);
         return send_error(c, req, h->request_id, LPZ_ENOMEM, "cannot start the training thread");
     }
     c->thread_live = 1;

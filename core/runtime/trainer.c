@@ -1416,27 +1416,23 @@ static int run_iteration(cell *c, int it)
 
 /* ---- cell threads ------------------------------------------------------------- */
 
-/* A loss that met NaN or infinity says only which output: name the layer
- * of the network that made it, from the activations of the last forward
- * passes (a custom layer's bug, or parameters gone non-finite). */
+/* A failed cell whose networks' last forward passes hold NaN or infinity
+ * (a loss met one: it says only which output) is told which layer made it:
+ * a custom layer's bug, or parameters gone non-finite. */
 static void explain_nonfinite(cell *c)
 {
-    if (c->err.code != LPZ_EINVAL || !strstr(c->err.message, "of the batch is"))
-        return;
     int pop = c->tr->pop, nall = c->n_nb * pop;
+    char why[300];
     for (int role = 0; role < 2; role++) {
         lpz_member *sel = role ? c->sel_disc : c->sel_gen, **all = role ? c->all_disc : c->all_gen;
-        for (int i = 0; i < pop + nall; i++) {
+        int found = 0;
+        for (int i = 0; i < pop + nall && !found; i++) {
             const lpz_member *x = i < pop ? (sel ? &sel[i] : NULL) : all[i - pop];
-            char why[300];
-            if (x && lpz_model_explain_nonfinite(x->model, why, sizeof why)) {
-                lpz_error_hint(&c->err, "%s: %s", role ? "the discriminator" : "the generator", why);
-                return;
-            }
+            found = x && lpz_model_explain_nonfinite(x->model, why, sizeof why);
         }
-        /* the data-parallel helper's half of the batch */
-        char why[300];
-        if (c->dp && lpz_model_explain_nonfinite(role ? c->dp_d : c->dp_g, why, sizeof why)) {
+        if (!found && c->dp) /* the data-parallel helper's half of the batch */
+            found = lpz_model_explain_nonfinite(role ? c->dp_d : c->dp_g, why, sizeof why);
+        if (found) {
             lpz_error_hint(&c->err, "%s: %s", role ? "the discriminator" : "the generator", why);
             return;
         }

@@ -838,18 +838,6 @@ int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options,
     lpz_dataset_context ctx = {sizeof ctx, options, abs, cache_dir, config_dir && config_dir[0] ? config_dir : ".",
                                NULL, split};
     rc = lpz_dataset_open(plugin, &ctx, out, err);
-    /* A run folder's config.yml keeps the data paths as written: relative
-     * ones are looked for in the current folder, then in the run folder,
-     * which does not hold the data (generate or score run elsewhere). */
-    char marker[PATH_MAX + 32];
-    if (rc && config_dir && snprintf(marker, sizeof marker, "%s/metrics.csv", config_dir) < (int)sizeof marker &&
-        lpz_is_file(marker)) {
-        char had[sizeof err->hint];
-        snprintf(had, sizeof had, "%s", err->hint);
-        lpz_error_hint(err, "%s%sthe run file is a run folder's copy: a relative data path in it is looked for in "
-                       "the current folder, then in %s; run from the folder the training ran in, or make the path "
-                       "absolute (--set dataloader.path=...)", had, had[0] ? "; " : "", config_dir);
-    }
     lpz_rmdirs_empty(cache_dir, cache_top);
     lpz_rmdirs_empty(output_dir, top);
     return rc;
