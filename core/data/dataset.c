@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +225,18 @@ int lpz_dataset_digest(lpz_dataset *ds, uint64_t *digest, lpz_error *err)
     return rc;
 }
 
-int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
+/* Values after a sample's end that a plugin's read must leave alone. They
+ * hold CANARY before the read and are compared after it, so a read writing
+ * past its sample (a wrong channel count, H x W x C for W x H ...) is
+ * refused at the first sample instead of corrupting another sample or the
+ * heap silently. In a batch they are the next row's first values, which
+ * its own read then overwrites; after a batch's last row, or a single
+ * sample, they are a scratch row's. */
+#define READ_GUARD 16
+#define CANARY 0x7fa5d1e5u /* a signalling NaN: no arithmetic produces it, and no plugin writes it */
+
+/* out holds numel + guard writable floats. */
+static int read_guarded(lpz_dataset *ds, int64_t index, float *out, int64_t guard, lpz_error *err)
 {
     if (index < 0 || index >= ds->info.count)
         return lpz_error_set(err, LPZ_EINVAL, "sample index %lld outside [0, %lld)", (long long)index,
@@ -234,7 +246,25 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
      * sample: silently wrong data). */
     for (int64_t j = 0; j < ds->numel; j++)
         out[j] = NAN;
+    uint32_t canary = CANARY;
+    for (int64_t j = 0; j < guard; j++)
+        memcpy(out + ds->numel + j, &canary, sizeof canary);
     int rc = ds->ops.read(ds->state, index, out, err);
+    for (int64_t j = 0; j < guard; j++) {
+        uint32_t v;
+        memcpy(&v, out + ds->numel + j, sizeof v);
+        if (v != CANARY) {
+            lpz_error_set(err, LPZ_EFORMAT,
+                          "the plugin's read wrote past the end of the sample: value %lld after its %lld values "
+                          "changed",
+                          (long long)(ds->numel + j), (long long)ds->numel);
+            lpz_error_where(err, "dataset %s: sample %lld", ds->plugin->name, (long long)index);
+            lpz_error_hint(err, "a dataloader's read must write exactly the sample shape's values (%lld here, "
+                                "the product of its dimensions) and nothing after them",
+                           (long long)ds->numel);
+            return LPZ_EFORMAT;
+        }
+    }
     if (rc != LPZ_OK) {
         if (err && err->code == LPZ_OK)
             lpz_error_set(err, rc, "reading failed (no details given)");
@@ -265,6 +295,21 @@ int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
+int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
+{
+    /* through a scratch row with the guard after it (small samples on the stack) */
+    float small[256 + READ_GUARD];
+    float *x = ds->numel <= 256 ? small : malloc((size_t)(ds->numel + READ_GUARD) * sizeof *x);
+    if (!x)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory (a sample of %lld values)", (long long)ds->numel);
+    int rc = read_guarded(ds, index, x, READ_GUARD, err);
+    if (rc == LPZ_OK)
+        memcpy(out, x, (size_t)ds->numel * sizeof *out);
+    if (x != small)
+        free(x);
+    return rc;
+}
+
 int lpz_dataset_read_rows(lpz_dataset *ds, const int64_t *idx, int64_t n, float *out, int32_t *labels,
                           lpz_error *err)
 {
@@ -272,7 +317,10 @@ int lpz_dataset_read_rows(lpz_dataset *ds, const int64_t *idx, int64_t n, float 
     for (int64_t k = 0; k < n; k++) {
         for (int64_t a = k ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && k + a < n; a++)
             lpz_dataset_prefetch(ds, idx[k + a]);
-        int rc = lpz_dataset_read(ds, idx[k], out + k * ds->numel, err);
+        /* in place, the next row's first values as the guard; the last row through a scratch row */
+        int64_t guard = ds->numel < READ_GUARD ? ds->numel : READ_GUARD;
+        int rc = k + 1 < n ? read_guarded(ds, idx[k], out + k * ds->numel, guard, err)
+                           : lpz_dataset_read(ds, idx[k], out + k * ds->numel, err);
         if (rc == LPZ_OK && labels) {
             labels[k] = -1;
             if (has_labels)

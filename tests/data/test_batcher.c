@@ -362,6 +362,53 @@ static int gap_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
+/* Sample 4 gets one value too many (a wrong channel count, say). */
+static int overrun_read(void *state, int64_t index, float *out, lpz_error *err)
+{
+    int rc = synth_read(state, index, out, err);
+    if (index == 4)
+        out[NUMEL] = 0.5f;
+    return rc;
+}
+
+static void write_past_the_sample_is_caught_at_read(void **st)
+{
+    reset(st);
+    lpz_dataloader_ops ops = synth_ops;
+    ops.read = overrun_read;
+    lpz_plugin p = synth_plugin;
+    p.ops = &ops;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
+    float x[3 * NUMEL + 1];
+    x[NUMEL] = 0.75f;
+    assert_int_equal(lpz_dataset_read(ds, 3, x, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_read(ds, 4, x, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_non_null(strstr(err.message, "wrote past the end of the sample: value 6 after its 6 values"));
+    assert_non_null(strstr(err.where, "sample 4"));
+    assert_true(x[NUMEL] == 0.75f); /* the caller's memory after the sample untouched */
+    /* in a batch: sample 4 first, in the middle, last (then x[3 * NUMEL] is outside the rows) */
+    int64_t orders[3][3] = {{4, 0, 1}, {0, 4, 1}, {0, 1, 4}};
+    for (int o = 0; o < 3; o++) {
+        x[3 * NUMEL] = 0.75f;
+        lpz_error_clear(&err);
+        assert_int_equal(lpz_dataset_read_rows(ds, orders[o], 3, x, NULL, &err), LPZ_EFORMAT);
+        assert_non_null(strstr(err.message, "wrote past the end of the sample"));
+        assert_non_null(strstr(err.where, "sample 4"));
+        assert_true(x[3 * NUMEL] == 0.75f);
+    }
+    int64_t fine[3] = {0, 1, 2};
+    assert_int_equal(lpz_dataset_read_rows(ds, fine, 3, x, NULL, &err), LPZ_OK);
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < NUMEL; j++)
+            assert_true(x[k * NUMEL + j] == synth_value(k, j));
+    lpz_dataset_close(ds);
+    reset(st);
+}
+
 static char g_warned[512];
 static void keep_warning(void *user, lpz_log_level level, const char *line)
 {
@@ -779,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup(bad_batcher_settings_are_refused, setup),
         cmocka_unit_test_setup(plugin_reports_are_checked_at_open, setup),
         cmocka_unit_test_setup(unwritten_value_is_caught_at_read, setup),
+        cmocka_unit_test_setup(write_past_the_sample_is_caught_at_read, setup),
         cmocka_unit_test_setup(prefetch_hints_come_before_reads_and_change_nothing, setup),
         cmocka_unit_test_setup(read_rows_hints_every_sample_and_reads_what_read_reads, setup),
         cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),

@@ -69,7 +69,10 @@ typedef struct lpz_dataloader_ops {
     void (*close)(void *state);
 
     /* Writes sample `index` (0 <= index < count) to out, which has room for
-     * lpz_shape_numel(&info.sample_shape) floats, every value in [-1, 1]. */
+     * lpz_shape_numel(&info.sample_shape) floats, every value in [-1, 1].
+     * The core refuses the sample when a value is left unwritten (it fills
+     * out with NaN first) or when read writes past the last value (the 16
+     * values after it are checked; more can corrupt memory undetected). */
     int (*read)(void *state, int64_t index, float *out, lpz_error *err);
 
     /* Optional (NULL when unlabelled): the class of sample `index`, from 0
