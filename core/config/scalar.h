@@ -1,6 +1,7 @@
 /* core/config/scalar.h - YAML scalar text to typed values, and "did you
  * mean" suggestions. Shared by the run-file parser (config.c) and plugin
- * options (options.c); internal to core/config. */
+ * options (options.c); lpz_closest also gives the CLI's (core/cli) and
+ * lpz-pcap2npy's suggestions for misspelt options. */
 #ifndef LPZ_CONFIG_SCALAR_H
 #define LPZ_CONFIG_SCALAR_H
 

@@ -6,7 +6,9 @@
 # in the folder is byte for byte what it was and no file was added. Same
 # file means any spelling (./x, sub/../x, absolute), hard or symbolic links
 # of existing files, and names of files that do not exist yet. Distinct
-# paths still work, including outputs that already exist.
+# paths still work, including outputs that already exist. An output whose
+# folder does not exist (or is a file, or cannot be written) fails at once
+# (exit 1) naming the option, before the input is read, creating nothing.
 set -euo pipefail
 gen=$(realpath -- "$1") # the test runs in its own folder
 tool=$(realpath -- "$2")
@@ -112,3 +114,48 @@ head -n 1 out.csv | grep -q '^stime,' || fail "distinct paths: no CSV"
 "$tool" -q --from-argus flows.csv -o argus.npy --csv argus.csv --sequence-length 2 || fail "argus input"
 [ "$(cksum < cap.pcap)" = "$before" ] || fail "the input changed"
 echo "ok: distinct paths, existing outputs, the default output, stdin and argus input work"
+
+# An output in a folder that does not exist, or under a file, fails at once (exit status 1) naming the option, before
+# the capture is read (stdin gives no capture at all here: reading it first said "cannot read the capture") and
+# without creating anything.
+# failed_early NAME "TEXT the message must hold"... -- ARGS...
+failed_early() {
+    local name=$1 want=() rc=0
+    shift
+    while [ "$1" != "--" ]; do
+        want+=("$1")
+        shift
+    done
+    shift
+    local before
+    before=$(snapshot)
+    "$tool" -q "$@" < /dev/null 2> "$err" || rc=$?
+    [ "$rc" -eq 1 ] || fail "$name: exit status $rc, expected 1; stderr: $(cat "$err")"
+    for w in "${want[@]}"; do
+        grep -qF -- "$w" "$err" || fail "$name: the message does not say '$w': $(cat "$err")"
+    done
+    ! grep -q 'capture' "$err" || fail "$name: the capture was read first: $(cat "$err")"
+    [ "$(snapshot)" = "$before" ] || fail "$name: files changed or were added by a failed run"
+    echo "ok: $name failed early: $(cat "$err")"
+}
+failed_early out_folder_missing '-o "nodir/x.npy": the folder "nodir" does not exist' 'give -o a path' \
+    -- --pcap - -o nodir/x.npy
+failed_early out_folder_missing_absolute "-o \"$work/nodir/x.npy\": the folder \"$work/nodir\" does not exist" \
+    -- --pcap - -o "$work/nodir/x.npy"
+failed_early csv_folder_missing '--csv "nodir/x.csv": the folder "nodir" does not exist' 'give --csv a path' \
+    -- --pcap - -o fine.npy --csv nodir/x.csv
+failed_early out_under_a_file '-o "cap.pcap/x.npy": "cap.pcap" is a regular file, not a folder' \
+    -- --pcap - -o cap.pcap/x.npy
+failed_early csv_under_a_file "the folder \"cap.pcap/sub\" cannot exist: a part of its path is not a folder" \
+    -- --pcap - -o fine.npy --csv cap.pcap/sub/x.csv
+failed_early argus_out_folder_missing '-o "nodir/x.npy": the folder "nodir" does not exist' \
+    -- --sequence-length 2 --from-argus flows.csv -o nodir/x.npy
+if [ "$(id -u)" -ne 0 ]; then # root may write anywhere
+    mkdir "$work/ro"
+    chmod 555 "$work/ro"
+    failed_early out_folder_read_only "-o \"$work/ro/x.npy\": cannot write in the folder \"$work/ro\"" \
+        -- --pcap - -o "$work/ro/x.npy"
+    chmod 755 "$work/ro"
+else
+    echo "skip: a folder that is not writable (running as root)"
+fi

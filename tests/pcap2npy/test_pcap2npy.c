@@ -551,9 +551,14 @@ static void test_bad_files(void **state)
     assert_int_equal(r.rc, LPZ_EIO);
     assert_non_null(strstr(r.err.where, "does-not-exist.pcap"));
 
+    /* libpcap's word for it was "truncated dump file; tried to read 4 file
+     * header bytes, only got 0" */
     write_bytes(tpath("empty-file.pcap"), "", 0);
     run(tpath("empty-file.pcap"), &r);
     assert_int_equal(r.rc, LPZ_EIO);
+    assert_non_null(strstr(r.err.message, "the file is empty (0 bytes)"));
+    assert_null(strstr(r.err.message, "truncated"));
+    assert_non_null(strstr(r.err.where, "empty-file.pcap"));
 
     unsigned char junk[512];
     for (size_t i = 0; i < sizeof junk; i++)
@@ -580,7 +585,8 @@ static void test_bad_files(void **state)
     run(tpath("cut.pcap"), &r);
     assert_int_equal(r.rc, LPZ_EFORMAT);
     assert_non_null(strstr(r.err.message, "truncated"));
-    assert_non_null(strstr(r.err.hint, "--allow-truncated"));
+    assert_non_null(strstr(r.err.message, "corrupt capture at packet 3:"));
+    assert_non_null(strstr(r.err.hint, "--allow-truncated uses the 2 packets before the cut"));
     p2n_records_free(&r.recs);
     p2n_flow_opts o;
     p2n_flow_opts_default(&o);
@@ -600,6 +606,39 @@ static void test_bad_files(void **state)
     write_bytes(tpath("badcaplen.pcap"), buf, n);
     run(tpath("badcaplen.pcap"), &r);
     assert_int_equal(r.rc, LPZ_EFORMAT);
+    /* it said "corrupt capture after packet 0" */
+    assert_non_null(strstr(r.err.message, "corrupt capture at packet 1 (the first):"));
+    p2n_records_free(&r.recs);
+
+    /* the first packet cut: --allow-truncated would find no packet before the cut */
+    fp = fopen(good, "rb");
+    assert_int_equal(fread(buf, 1, sizeof buf, fp), n);
+    fclose(fp);
+    write_bytes(tpath("cut-first.pcap"), buf, 24 + 16 + 10);
+    run(tpath("cut-first.pcap"), &r);
+    assert_int_equal(r.rc, LPZ_EFORMAT);
+    assert_non_null(strstr(r.err.message, "corrupt capture at packet 1 (the first): truncated"));
+    assert_null(strstr(r.err.hint, "--allow-truncated"));
+    assert_non_null(strstr(r.err.hint, "no complete packet"));
+    p2n_records_free(&r.recs);
+}
+
+/* The snapshot length of the file header is reported (tcpdump -s; pcapgen
+ * writes 65535), for the hint when packets are captured too short. */
+static void test_snaplen_reported(void **state)
+{
+    (void)state;
+    const char *path = tpath("snaplen.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 6, .sport = 1, .dport = 2, .cut = 30};
+    pg_write(&w, T0, &a);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.snaplen, 65535);
+    assert_int_equal(r.rs.truncated, 1);
     p2n_records_free(&r.recs);
 }
 
@@ -785,6 +824,79 @@ static void test_outputs_npy_sidecar_csv(void **state)
     assert_int_equal(p2n_fields_parse("gap,flows", oo.fields, &oo.n_fields, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "flows"));
     assert_non_null(strstr(err.hint, "dbytes"));
+    p2n_records_free(&r);
+}
+
+/* A field given twice in --fields is refused naming it (it was accepted,
+ * giving two equal columns). */
+static void test_fields_named_twice(void **state)
+{
+    (void)state;
+    p2n_field f[P2N_MAX_FIELDS];
+    int n;
+    lpz_error err;
+    assert_int_equal(p2n_fields_parse("gap,gap", f, &n, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "field \"gap\" named twice in --fields"));
+    assert_int_equal(p2n_fields_parse("pkts, dur,bytes,dur", f, &n, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "field \"dur\" named twice"));
+    assert_int_equal(p2n_fields_parse("gap,dur,pkts,bytes,spkts,dpkts,sbytes,dbytes,proto,sport,dport,stime", f, &n,
+                                      &err),
+                     LPZ_OK);
+    assert_int_equal(n, P2N_F_COUNT);
+}
+
+/* Flow settings that do not apply (negative: flows built by argus) are
+ * null in the sidecar, not -1, and "too few records" does not suggest
+ * --status-interval for them; pcap settings are numbers and it does. */
+static void test_sidecar_settings_that_do_not_apply(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    lpz_error err;
+    for (int i = 0; i < 3; i++) {
+        p2n_record x = mkrec(100 + i, 10, 1, 1, 100, 100);
+        assert_int_equal(p2n_records_push(&r, &x, &err), LPZ_OK);
+    }
+    p2n_output_opts oo = {.npy_path = tpath("argus-side.npy"), .sequence_length = 3, .idle_tcp_s = -1,
+                          .idle_icmp_s = -1, .idle_other_s = -1, .status_s = -1};
+    assert_int_equal(p2n_fields_parse("gap", oo.fields, &oo.n_fields, &err), LPZ_OK);
+    p2n_output_stats os;
+    assert_int_equal(p2n_write_outputs(&r, &oo, &os, &err), LPZ_OK);
+    FILE *fp = fopen(tpath("argus-side.npy.json"), "r");
+    assert_non_null(fp);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = 0;
+    fclose(fp);
+    assert_non_null(strstr(text, "\"idle_timeout_s\": {\"tcp\": null, \"icmp\": null, \"other\": null},"));
+    assert_non_null(strstr(text, "\"status_interval_s\": null,"));
+    assert_null(strstr(text, "-1"));
+
+    oo.sequence_length = 4;
+    assert_int_equal(p2n_write_outputs(&r, &oo, &os, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.hint, "--sequence-length"));
+    assert_null(strstr(err.hint, "--status-interval"));
+
+    oo.npy_path = tpath("pcap-side.npy");
+    oo.sequence_length = 3;
+    oo.idle_tcp_s = 60, oo.idle_icmp_s = 5, oo.idle_other_s = 30, oo.status_s = 0;
+    assert_int_equal(p2n_write_outputs(&r, &oo, &os, &err), LPZ_OK);
+    fp = fopen(tpath("pcap-side.npy.json"), "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = 0;
+    fclose(fp);
+    assert_non_null(strstr(text, "\"idle_timeout_s\": {\"tcp\": 60, \"icmp\": 5, \"other\": 30},"));
+    assert_non_null(strstr(text, "\"status_interval_s\": 0,"));
+    oo.sequence_length = 4;
+    assert_int_equal(p2n_write_outputs(&r, &oo, &os, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "larger than the 3 flow records available"));
+    assert_non_null(strstr(err.hint, "--status-interval"));
+
+    /* one record: singular */
+    r.n = 1;
+    assert_int_equal(p2n_write_outputs(&r, &oo, &os, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "larger than the 1 flow record available"));
     p2n_records_free(&r);
 }
 
@@ -1116,10 +1228,13 @@ int main(void)
         cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_filter_counts_dropped),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_snaplen_reported),
         cmocka_unit_test(test_timestamp_out_of_range),
         cmocka_unit_test(test_unsupported_link_type),
         cmocka_unit_test(test_empty_capture),
         cmocka_unit_test(test_outputs_npy_sidecar_csv),
+        cmocka_unit_test(test_fields_named_twice),
+        cmocka_unit_test(test_sidecar_settings_that_do_not_apply),
         cmocka_unit_test(test_argus_csv),
         cmocka_unit_test(test_argus_counter_too_large),
         cmocka_unit_test(test_argus_one_direction_given),

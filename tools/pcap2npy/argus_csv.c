@@ -365,7 +365,8 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
             continue;
         }
         if (n != ncols) {
-            rc = lpz_error_set(err, LPZ_EFORMAT, "%d columns where the header has %d", n, ncols);
+            rc = lpz_error_set(err, LPZ_EFORMAT, "%d column%s where the header has %d", n, p2n_plural((uint64_t)n),
+                               ncols);
             break;
         }
         int64_t stime = 0, ltime = 0, dur = 0;

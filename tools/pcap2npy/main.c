@@ -5,9 +5,11 @@
  */
 #include "p2n.h"
 #include "base/file.h"
+#include "config/scalar.h"
 
 #include <lpz/log.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PROG "lpz-pcap2npy"
 #define DEFAULT_FIELDS "gap,dur,pkts,bytes"
@@ -139,6 +142,48 @@ static int check_paths(const path_role *p, int n, int default_out)
     return 0;
 }
 
+/* Outputs are created in their folder (a temporary file renamed over the
+ * path), so the folder must exist and be writable. Checked before the
+ * input is read: a mistyped -o fails at once, not after a long capture,
+ * and without creating anything. Exit status 1 (an output failed). */
+static int check_out_folders(const path_role *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (p[i].input)
+            continue;
+        const char *slash = strrchr(p[i].path, '/');
+        size_t len = !slash ? 1 : slash == p[i].path ? 1 : (size_t)(slash - p[i].path);
+        char dir[4096];
+        if (len >= sizeof dir) /* the later open names the problem */
+            continue;
+        snprintf(dir, sizeof dir, "%.*s", (int)len, slash ? p[i].path : ".");
+        const char *opt = p[i].what[0] == '-' ? p[i].what : "-o"; /* the sidecar and the default output: -o */
+        struct stat st;
+        int found = stat(dir, &st) == 0, e = errno;
+        lpz_error err;
+        lpz_error_clear(&err);
+        if (found && !S_ISDIR(st.st_mode)) {
+            lpz_error_set(&err, LPZ_EIO, "\"%s\" is %s, not a folder", dir, lpz_file_kind(st.st_mode));
+            lpz_error_hint(&err, "give %s a path in a folder", opt);
+        } else if (!found && e == ENOTDIR) {
+            lpz_error_set(&err, LPZ_EIO, "the folder \"%s\" cannot exist: a part of its path is not a folder", dir);
+            lpz_error_hint(&err, "give %s a path in a folder", opt);
+        } else if (!found && e == ENOENT) {
+            lpz_error_set(&err, LPZ_EIO, "the folder \"%s\" does not exist", dir);
+            lpz_error_hint(&err, "create it first, or give %s a path in an existing folder", opt);
+        } else if (!found || access(dir, W_OK | X_OK) != 0) {
+            lpz_error_set(&err, LPZ_EIO, "cannot write in the folder \"%s\": %s", dir, strerror(found ? errno : e));
+            lpz_error_hint(&err, "give %s a path in a folder you can write to", opt);
+        } else {
+            continue;
+        }
+        lpz_error_where(&err, "%s \"%s\"%s", p[i].what, p[i].path, p[i].after);
+        print_error(&err);
+        return 1;
+    }
+    return 0;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -164,8 +209,9 @@ static void print_progress(void *user, const p2n_read_stats *st, uint64_t done, 
     char share[64] = "";
     if (total > 0)
         snprintf(share, sizeof share, " (%.0f%% of %.1f MB)", 100.0 * (double)done / (double)total, total / 1e6);
-    fprintf(stderr, PROG ": %s: %llu packets read%s, %zu flows live, %.0f s\n", ps->path,
-            (unsigned long long)st->packets, share, p2n_table_live(ps->table), t - ps->t0);
+    size_t live = p2n_table_live(ps->table);
+    fprintf(stderr, PROG ": %s: %llu packet%s read%s, %zu flow%s live, %.0f s\n", ps->path,
+            (unsigned long long)st->packets, p2n_plural(st->packets), share, live, p2n_plural(live), t - ps->t0);
 }
 
 /* Why a capture gave no flow record at all, as an error. */
@@ -177,19 +223,36 @@ static int no_records(const char *path, const char *filter, const p2n_read_stats
         lpz_error_hint(err, "was anything sent on the interface while tcpdump ran? tcpdump -i any captures on "
                             "every interface");
     } else if (rs->filtered == rs->packets) {
-        lpz_error_set(err, LPZ_EINVAL, "--filter \"%s\" matched none of the %llu packets", filter,
-                      (unsigned long long)rs->packets);
+        if (rs->packets == 1)
+            lpz_error_set(err, LPZ_EINVAL, "--filter \"%s\" did not match the only packet", filter);
+        else
+            lpz_error_set(err, LPZ_EINVAL, "--filter \"%s\" matched none of the %llu packets", filter,
+                          (unsigned long long)rs->packets);
         lpz_error_hint(err, "on VLAN-tagged traffic a filter needs 'vlan and ...' (man pcap-filter); "
                             "tcpdump -r FILE -c 5 -e shows the first packets");
     } else {
+        char none[64];
+        if (rs->packets == 1)
+            snprintf(none, sizeof none, "the only packet makes no flow record");
+        else
+            snprintf(none, sizeof none, "none of the %llu packets makes a flow record",
+                     (unsigned long long)rs->packets);
         lpz_error_set(err, LPZ_EINVAL,
-                      "none of the %llu packets makes a flow record: %llu non-IP, %llu truncated, %llu malformed "
-                      "IP, %llu filtered, %llu orphan fragments",
-                      (unsigned long long)rs->packets, (unsigned long long)rs->non_ip,
-                      (unsigned long long)rs->truncated, (unsigned long long)rs->malformed,
-                      (unsigned long long)rs->filtered, (unsigned long long)fs->frag_orphans);
-        lpz_error_hint(err, "flow records need IPv4 or IPv6 packets with their headers (tcpdump -r FILE -c 5 -e "
-                            "shows the first packets)");
+                      "%s: %llu non-IP, %llu truncated, %llu malformed IP, %llu filtered, %llu orphan fragment%s", none,
+                      (unsigned long long)rs->non_ip, (unsigned long long)rs->truncated,
+                      (unsigned long long)rs->malformed, (unsigned long long)rs->filtered,
+                      (unsigned long long)fs->frag_orphans, p2n_plural(fs->frag_orphans));
+        char snap[80] = "";
+        if (rs->snaplen > 0)
+            snprintf(snap, sizeof snap, ", the capture's snapshot length is %d bytes", rs->snaplen);
+        /* mostly cut short: a capture taken with a small tcpdump -s */
+        if (rs->truncated * 2 >= rs->packets - rs->filtered)
+            lpz_error_hint(err, "the packets were captured too short for their IP and TCP/UDP headers%s: capture "
+                                "again with tcpdump -s 128 or more, or without -s, whose default keeps whole packets",
+                           snap);
+        else
+            lpz_error_hint(err, "flow records need IPv4 or IPv6 packets with their headers (tcpdump -r FILE -c 5 "
+                                "-e shows the first packets)");
     }
     lpz_error_where(err, "%s", path);
     return LPZ_EINVAL;
@@ -215,6 +278,49 @@ static void print_details(const p2n_records *recs, const p2n_flow_opts *fo, int 
     }
     fprintf(stderr, PROG ": records by protocol: %zu TCP, %zu UDP, %zu ICMP, %zu ICMPv6, %zu other; %zu IPv6\n",
             tcp, udp, icmp, icmp6, other, v6);
+}
+
+/* An option getopt_long refused with '?': a long option unknown (with
+ * the closest known one as a suggestion), ambiguous (a prefix of several)
+ * or given a value it does not take; or an unknown short option. arg is
+ * the argument getopt_long was reading. */
+static int bad_option(const char *arg, int opt, const struct option *longopts)
+{
+    if (strncmp(arg, "--", 2) == 0 && arg[2] && arg[2] != '=') {
+        const char *name = arg + 2, *names[32];
+        int len = (int)strcspn(name, "=");
+        const struct option *exact = NULL, *match = NULL;
+        size_t n = 0;
+        int prefixes = 0;
+        char several[256] = "";
+        for (const struct option *o = longopts; o->name && n < sizeof names / sizeof *names; o++) {
+            names[n++] = o->name;
+            if (strncmp(o->name, name, (size_t)len) != 0)
+                continue;
+            if ((int)strlen(o->name) == len)
+                exact = o;
+            match = o, prefixes++;
+            size_t used = strlen(several);
+            snprintf(several + used, sizeof several - used, "%s--%s", used ? ", " : "", o->name);
+        }
+        if (exact) /* an exact name wins over the longer names it is a prefix of */
+            match = exact, prefixes = 1;
+        if (prefixes == 1 && match->has_arg == no_argument && name[len] == '=')
+            return usage_error("option --%s takes no value, got \"%s\"", match->name, arg);
+        if (opt == 0 && prefixes > 1)
+            return usage_error("option --%.*s is ambiguous: it could be %s", len, name, several);
+        if (opt == 0) {
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", len, name);
+            int c = lpz_closest(key, names, n);
+            if (c >= 0)
+                return usage_error("unknown option --%s: did you mean --%s?", key, names[c]);
+            return usage_error("unknown option --%s", key);
+        }
+    }
+    if (opt > 0 && opt < 256)
+        return usage_error("unknown option -%c", opt);
+    return usage_error("unknown option %s", arg);
 }
 
 enum {
@@ -254,7 +360,7 @@ int main(int argc, char **argv)
     const char *pcap_path = NULL, *argus_path = NULL, *out_path = NULL, *csv_path = NULL, *filter = NULL;
     const char *fields_arg = DEFAULT_FIELDS;
     long long seq_len = 30, max_flows = 0;
-    double idle = -1, status = 60;
+    double idle = -1, status = -1; /* -1: not given */
     int quiet = 0, verbose = 0, allow_trunc = 0, n_inputs = 0, c;
     p2n_flow_opts fo;
     p2n_flow_opts_default(&fo);
@@ -290,15 +396,16 @@ int main(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         case O_VERSION: printf(PROG " %s\n", LPZ_VERSION); return 0;
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option %s", argv[optind - 1]);
+        default: return bad_option(argv[optind - 1], optopt, longopts);
         }
     }
     if (optind < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind]);
     if (n_inputs != 1)
         return usage_error("give exactly one input: --pcap FILE or --from-argus FILE");
-    if (argus_path && (filter || idle >= 0 || max_flows || allow_trunc))
-        return usage_error("--filter, --idle-timeout, --max-flows and --allow-truncated apply to --pcap only");
+    if (argus_path && (filter || idle >= 0 || status >= 0 || max_flows || allow_trunc))
+        return usage_error("--filter, --idle-timeout, --status-interval, --max-flows and --allow-truncated apply to "
+                           "--pcap only; argus built the flows of --from-argus input: remove the option");
     lpz_log_set_level(quiet ? LPZ_LOG_ERROR : verbose ? LPZ_LOG_DEBUG : LPZ_LOG_INFO);
 
     p2n_output_opts oo;
@@ -342,9 +449,12 @@ int main(int argc, char **argv)
         files[n_files++] = (path_role){"--csv", csv_path, "", 0};
     if (check_paths(files, n_files, default_out))
         return 2;
+    if (check_out_folders(files, n_files))
+        return 1;
     if (idle >= 0)
         fo.idle_tcp_ns = fo.idle_icmp_ns = fo.idle_other_ns = (int64_t)llround(idle * 1e9);
-    fo.status_ns = (int64_t)llround(status * 1e9);
+    if (status >= 0)
+        fo.status_ns = (int64_t)llround(status * 1e9);
     if (max_flows)
         fo.max_flows = (size_t)max_flows;
 
@@ -376,8 +486,8 @@ int main(int argc, char **argv)
     if (!rc && pcap_path && recs.n == 0)
         rc = no_records(pcap_path, filter, &rs, &fs, &err);
     if (!rc && argus_path && recs.n == 0) {
-        rc = lpz_error_set(&err, LPZ_EINVAL, "no flow records: the header line and %llu argus management records",
-                           (unsigned long long)as.skipped_man);
+        rc = lpz_error_set(&err, LPZ_EINVAL, "no flow records: the header line and %llu argus management record%s",
+                           (unsigned long long)as.skipped_man, p2n_plural(as.skipped_man));
         lpz_error_where(&err, "%s", argus_path);
     }
     if (!rc && argus_path && !quiet) /* a field no column gives is 0 in every record */
@@ -406,34 +516,38 @@ int main(int argc, char **argv)
             if (pcap_path) {
                 uint64_t skipped = rs.truncated + rs.non_ip + rs.malformed + rs.filtered + fs.frag_orphans;
                 fprintf(stderr,
-                        PROG ": %s: %llu packets read (link type %s)%s; %llu skipped: %llu truncated, %llu "
-                             "non-IP, %llu malformed IP, %llu filtered, %llu orphan fragments "
-                             "(%llu later fragments joined their flow)\n",
-                        pcap_path, (unsigned long long)rs.packets, rs.linktype_name,
+                        PROG ": %s: %llu packet%s read (link type %s)%s; %llu skipped: %llu truncated, %llu "
+                             "non-IP, %llu malformed IP, %llu filtered, %llu orphan fragment%s "
+                             "(%llu later fragment%s joined %s flow)\n",
+                        pcap_path, (unsigned long long)rs.packets, p2n_plural(rs.packets), rs.linktype_name,
                         rs.file_truncated ? " [file cut mid-packet]" : "", (unsigned long long)skipped,
                         (unsigned long long)rs.truncated, (unsigned long long)rs.non_ip,
                         (unsigned long long)rs.malformed, (unsigned long long)rs.filtered,
-                        (unsigned long long)fs.frag_orphans, (unsigned long long)fs.frag_attached);
+                        (unsigned long long)fs.frag_orphans, p2n_plural(fs.frag_orphans),
+                        (unsigned long long)fs.frag_attached, p2n_plural(fs.frag_attached),
+                        fs.frag_attached == 1 ? "its" : "their");
                 fprintf(stderr,
-                        PROG ": %llu flows (at most %llu live); %zu records: %llu idle, %llu status interval, "
+                        PROG ": %llu flow%s (at most %llu live); %zu record%s: %llu idle, %llu status interval, "
                              "%llu evicted (--max-flows), %llu TCP port reuse, %llu at end of input\n",
-                        (unsigned long long)fs.flows, (unsigned long long)fs.max_live, recs.n,
-                        (unsigned long long)fs.rec_idle, (unsigned long long)fs.rec_status,
+                        (unsigned long long)fs.flows, p2n_plural(fs.flows), (unsigned long long)fs.max_live, recs.n,
+                        p2n_plural(recs.n), (unsigned long long)fs.rec_idle, (unsigned long long)fs.rec_status,
                         (unsigned long long)fs.rec_evicted, (unsigned long long)fs.rec_tcp_reuse,
                         (unsigned long long)fs.rec_end);
             } else {
-                fprintf(stderr, PROG ": %s: %zu records read; %llu argus management records skipped%s\n",
-                        argus_path, recs.n, (unsigned long long)as.skipped_man,
+                fprintf(stderr, PROG ": %s: %zu record%s read; %llu argus management record%s skipped%s\n",
+                        argus_path, recs.n, p2n_plural(recs.n), (unsigned long long)as.skipped_man,
+                        p2n_plural(as.skipped_man),
                         as.unknown_proto ? " (some protocol names unknown: proto 255)" : "");
             }
             if (verbose)
                 print_details(&recs, &fo, argus_path != NULL);
             if (!rc)
                 fprintf(stderr,
-                        PROG ": %lld sequences of %lld x %d written to %s (+ %s.json)%s; %lld records left "
+                        PROG ": %lld sequence%s of %lld x %d written to %s (+ %s.json)%s; %lld record%s left "
                              "over (fewer than one sequence) dropped\n",
-                        (long long)os.sequences, seq_len, oo.n_fields, out_path, out_path,
-                        csv_path ? ", all records in the CSV" : "", (long long)os.records_dropped);
+                        (long long)os.sequences, p2n_plural((uint64_t)os.sequences), seq_len, oo.n_fields, out_path,
+                        out_path, csv_path ? ", all records in the CSV" : "", (long long)os.records_dropped,
+                        p2n_plural((uint64_t)os.records_dropped));
             if (pcap_path)
                 fprintf(stderr, PROG ": elapsed %.3f s (reading %.3f s), %.0f packets/s\n", elapsed, t_read,
                         t_read > 0 ? rs.packets / t_read : 0.0);

@@ -150,11 +150,13 @@ typedef struct p2n_read_stats {
     int file_truncated; /* the file ended mid-packet (allow_truncated) */
     int linktype;
     char linktype_name[64];
+    int snaplen; /* the capture's snapshot length in bytes (tcpdump -s) */
 } p2n_read_stats;
 
 /* Streams a pcap or pcapng file (or "-" for stdin) through the flow table;
- * filter is a BPF expression or NULL. Unsupported link types, unreadable
- * or corrupt files are errors naming the file; so is a packet whose time
+ * filter is a BPF expression or NULL. Unsupported link types, unreadable,
+ * empty or corrupt files are errors naming the file (a corrupt packet
+ * record by its number, counted from 1); so is a packet whose time
  * does not fit int64 nanoseconds since 1970 (before 1970 or after
  * 2262-04-11), with the packet's number. A file that ends in the
  * middle of a packet (an interrupted capture) is an error unless
@@ -227,7 +229,8 @@ const p2n_field_info *p2n_field_info_get(p2n_field f);
 const char *p2n_argus_field_columns(p2n_field f);
 
 /* Parses "gap,dur,pkts,bytes" into fields[] (n at most P2N_MAX_FIELDS).
- * Unknown names are an error listing the known ones. */
+ * Unknown names are an error listing the known ones; a name given twice is
+ * an error naming it. */
 int p2n_fields_parse(const char *list, p2n_field *fields, int *n, lpz_error *err);
 
 /* Value of one field for record i of a sorted list (float64; the writer
@@ -241,7 +244,8 @@ typedef struct p2n_output_opts {
     int64_t sequence_length;
     p2n_field fields[P2N_MAX_FIELDS];
     int n_fields;
-    /* Only recorded in the sidecar. */
+    /* Recorded in the sidecar; negative = does not apply (flows built by
+     * argus), written as null and not suggested in messages. */
     double idle_tcp_s, idle_icmp_s, idle_other_s, status_s;
 } p2n_output_opts;
 
@@ -262,6 +266,12 @@ int p2n_write_csv(const p2n_records *r, const char *path, lpz_error *err);
 
 /* Formats an address as text (dotted quad or RFC 5952 IPv6). */
 void p2n_addr_format(int ipver, const uint8_t addr[16], char *buf, size_t size);
+
+/* "s" unless n is 1, for counts in messages: "%llu packet%s". */
+static inline const char *p2n_plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
 
 /* ---- paths ------------------------------------------------------------- */
 

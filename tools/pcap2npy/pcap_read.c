@@ -24,6 +24,16 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     memset(st, 0, sizeof *st);
+    /* libpcap calls an empty file a "truncated dump file" wanting 4 header
+     * bytes; say what it is (a pipe cannot be measured: stdin stays as is) */
+    struct stat sb;
+    if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        lpz_error_set(err, LPZ_EIO, "the file is empty (0 bytes), not a capture");
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "a capture holds at least its file header: give a pcap or pcapng file written by "
+                            "tcpdump -w or tools/capture-traffic.sh");
+        return LPZ_EIO;
+    }
     pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!pc) {
         lpz_error_set(err, LPZ_EIO, "cannot read the capture: %s", errbuf);
@@ -37,10 +47,10 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
     }
     /* the file's size, for progress reports (0 for a pipe) */
     FILE *fp = pcap_file(pc);
-    struct stat sb;
     uint64_t total = fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
     int dlt = pcap_datalink(pc);
     st->linktype = dlt;
+    st->snaplen = pcap_snapshot(pc);
     const char *name = pcap_datalink_val_to_name(dlt);
     snprintf(st->linktype_name, sizeof st->linktype_name, "%s", name ? name : "unknown");
     if (!p2n_linktype_supported(dlt)) {
@@ -80,12 +90,17 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
                 st->file_truncated = 1;
                 break;
             }
-            rc = lpz_error_set(err, LPZ_EFORMAT, "corrupt capture after packet %llu: %s",
-                               (unsigned long long)st->packets, msg);
+            /* the record that failed is packet st->packets + 1 */
+            rc = lpz_error_set(err, LPZ_EFORMAT, "corrupt capture at packet %llu%s: %s",
+                               (unsigned long long)st->packets + 1, st->packets ? "" : " (the first)", msg);
             lpz_error_where(err, "%s", path);
-            if (strstr(msg, "truncated"))
+            if (strstr(msg, "truncated") && st->packets)
                 lpz_error_hint(err, "the file ends in the middle of a packet (interrupted capture?); "
-                                    "--allow-truncated uses the packets before the cut");
+                                    "--allow-truncated uses the %llu packet%s before the cut",
+                               (unsigned long long)st->packets, p2n_plural(st->packets));
+            else if (strstr(msg, "truncated"))
+                lpz_error_hint(err, "the file ends in the middle of its first packet, so it holds no complete "
+                                    "packet: capture again");
             break;
         }
         st->packets++;

@@ -118,6 +118,12 @@ int p2n_fields_parse(const char *list, p2n_field *fields, int *n, lpz_error *err
             lpz_error_hint(err, "known fields: %s", known);
             return LPZ_EINVAL;
         }
+        for (int i = 0; i < *n; i++)
+            if (fields[i] == (p2n_field)found) {
+                lpz_error_set(err, LPZ_EINVAL, "field \"%s\" named twice in --fields", field_infos[found].name);
+                lpz_error_hint(err, "name each field once");
+                return LPZ_EINVAL;
+            }
         if (*n >= P2N_MAX_FIELDS)
             return lpz_error_set(err, LPZ_EINVAL, "more than %d fields in --fields", P2N_MAX_FIELDS);
         fields[(*n)++] = (p2n_field)found;
@@ -200,6 +206,15 @@ int p2n_write_csv(const p2n_records *r, const char *path, lpz_error *err)
     return lpz_atomic_commit(&f, err);
 }
 
+/* A flow setting in seconds, or null when it does not apply (negative). */
+static void put_setting(FILE *fp, double s)
+{
+    if (s < 0)
+        fputs("null", fp);
+    else
+        fprintf(fp, "%g", s);
+}
+
 static int write_sidecar(const char *path, const p2n_output_opts *o, const p2n_output_stats *st, size_t n_records,
                          lpz_error *err)
 {
@@ -215,9 +230,15 @@ static int write_sidecar(const char *path, const p2n_output_opts *o, const p2n_o
     fprintf(fp, "  \"dtype\": \"float32\",\n  \"axes\": [\"sequence\", \"record\", \"field\"],\n");
     fprintf(fp, "  \"sequence_length\": %lld,\n  \"records\": %zu,\n  \"records_dropped\": %lld,\n",
             (long long)o->sequence_length, n_records, (long long)st->records_dropped);
-    fprintf(fp, "  \"idle_timeout_s\": {\"tcp\": %g, \"icmp\": %g, \"other\": %g},\n", o->idle_tcp_s,
-            o->idle_icmp_s, o->idle_other_s);
-    fprintf(fp, "  \"status_interval_s\": %g,\n  \"fields\": [\n", o->status_s);
+    fprintf(fp, "  \"idle_timeout_s\": {\"tcp\": ");
+    put_setting(fp, o->idle_tcp_s);
+    fprintf(fp, ", \"icmp\": ");
+    put_setting(fp, o->idle_icmp_s);
+    fprintf(fp, ", \"other\": ");
+    put_setting(fp, o->idle_other_s);
+    fprintf(fp, "},\n  \"status_interval_s\": ");
+    put_setting(fp, o->status_s);
+    fprintf(fp, ",\n  \"fields\": [\n");
     for (int i = 0; i < o->n_fields; i++) {
         const p2n_field_info *fi = p2n_field_info_get(o->fields[i]);
         fprintf(fp, "    {\"name\": ");
@@ -247,9 +268,12 @@ int p2n_write_outputs(const p2n_records *r, const p2n_output_opts *o, p2n_output
     if (o->n_fields < 1 || o->n_fields > P2N_MAX_FIELDS)
         return lpz_error_set(err, LPZ_EINVAL, "%d fields; need 1 to %d", o->n_fields, P2N_MAX_FIELDS);
     if ((int64_t)r->n < L) {
-        lpz_error_set(err, LPZ_EINVAL, "sequence length %lld is larger than the %zu flow records available",
-                      (long long)L, r->n);
-        lpz_error_hint(err, "use a longer capture, a smaller --sequence-length, or a shorter --status-interval");
+        lpz_error_set(err, LPZ_EINVAL, "sequence length %lld is larger than the %zu flow record%s available",
+                      (long long)L, r->n, p2n_plural(r->n));
+        if (o->status_s < 0) /* flows built by argus: --status-interval does not apply */
+            lpz_error_hint(err, "use a longer capture or a smaller --sequence-length");
+        else
+            lpz_error_hint(err, "use a longer capture, a smaller --sequence-length, or a shorter --status-interval");
         return LPZ_EINVAL;
     }
     /* The CSV first: it is useful even when writing the array fails. */
