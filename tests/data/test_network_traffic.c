@@ -174,6 +174,14 @@ static void records_are_cut_into_sequences_and_dtypes_convert(void **st)
     lpz_test_rmtree(dir);
 }
 
+static char g_info[512];
+static void keep_info(void *user, lpz_log_level level, const char *line)
+{
+    (void)user;
+    if (level == LPZ_LOG_INFO && strstr(line, "negative"))
+        snprintf(g_info, sizeof g_info, "%s", line);
+}
+
 static void bad_files_and_options_are_clear_errors(void **st)
 {
     (void)st;
@@ -232,6 +240,18 @@ static void bad_files_and_options_are_clear_errors(void **st)
     assert_non_null(strstr(err.message, "negative"));
     assert_int_equal(open_nf(path, NULL, "log_features", "7", &s, &info, &err), LPZ_EINVAL);
     assert_int_equal(open_nf(path, NULL, "log_features", "x", &s, &info, &err), LPZ_EINVAL);
+    /* sequence_length names another length than the file's sequences: refused; its own length is fine */
+    assert_int_equal(open_nf(path, NULL, "sequence_length", "5", &s, &info, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "sequence_length 5 does not apply: the file holds sequences of 4 records"));
+    assert_int_equal(open_nf(path, NULL, "sequence_length", "4", &s, &info, &err), LPZ_OK);
+    ops()->close(s);
+    /* auto leaves a feature with negative values linear, and says so */
+    g_info[0] = '\0';
+    lpz_log_set_sink(keep_info, NULL);
+    assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_non_null(strstr(g_info, "feature 0 (feature_0) has negative values"));
 
     snprintf(path, sizeof path, "%s/missing.npy", dir);
     assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);

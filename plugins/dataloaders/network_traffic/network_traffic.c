@@ -119,8 +119,13 @@ static int parse_log_features(const lpz_dataset_context *ctx, netflow_state *s, 
     if (rc != LPZ_OK)
         return rc;
     if (!strcmp(spec, "auto")) {
-        for (int64_t j = 0; j < s->f; j++)
+        for (int64_t j = 0; j < s->f; j++) {
             s->logf[j] = raw_min[j] >= 0.0;
+            if (!s->logf[j]) /* a single negative value changes the scaling: say so */
+                lpz_log(LPZ_LOG_INFO, "network_traffic: feature %lld (%s) has negative values (min %g): scaled "
+                        "without log1p (log_features auto takes log1p of features without negative values)",
+                        (long long)j, s->names[j], raw_min[j]);
+        }
         return LPZ_OK;
     }
     if (!strcmp(spec, "none") || !spec[0])
@@ -246,6 +251,17 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
         s->n = a.shape[0];
         s->t = a.shape[1];
         s->f = a.shape[2];
+        if (lpz_options_is_set(ctx->options, "sequence_length") && seq_len != s->t) {
+            rc = lpz_error_set(err, LPZ_EINVAL,
+                               "sequence_length %lld does not apply: the file holds sequences of %lld records "
+                               "already (shape (%lld, %lld, %lld))",
+                               (long long)seq_len, (long long)s->t, (long long)s->n, (long long)s->t,
+                               (long long)s->f);
+            lpz_error_where(err, "%s", lpz_options_where(ctx->options, "sequence_length"));
+            lpz_error_hint(err, "remove sequence_length, or convert again with lpz-pcap2npy --sequence-length "
+                                "%lld (sequence_length cuts only a (records, features) array)",
+                           (long long)seq_len);
+        }
     } else if (a.ndim == 2) {
         if (seq_len < 1) {
             rc = lpz_error_set(err, LPZ_EINVAL, "sequence_length %lld must be positive", (long long)seq_len);
@@ -423,9 +439,12 @@ static int netflow_render(void *state, const float *samples, int64_t n, const ch
 
 static const lpz_option_spec netflow_options[] = {
     {"path", LPZ_OPT_STRING, NULL, ".npy of (sequences, T, features) or (records, features); required"},
-    {"sequence_length", LPZ_OPT_INT, "30", "records per sequence when the file holds (records, features)"},
+    {"sequence_length", LPZ_OPT_INT, "30",
+     "records per sequence when the file holds (records, features); refused for a (sequences, T, features) file "
+     "unless equal to T"},
     {"log_features", LPZ_OPT_STRING, "auto",
-     "features scaled after log1p: auto (every non-negative feature), none, all, or numbers like 1,2,3"},
+     "features scaled after log1p: auto (every feature without negative values), none, all, or feature numbers "
+     "from 0, like 1,2,3"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -442,5 +461,6 @@ static const lpz_dataloader_ops netflow_ops = {
 static const char *const netflow_aliases[] = {"netflow", NULL};
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "network_traffic", netflow_aliases, "1.0.0",
-                  "sequences of network flow records from a .npy, per-feature min-max scaling (log1p for counts)",
+                  "sequences of network flow records from a .npy, per-feature min-max scaling (after log1p for "
+                  "features without negative values)",
                   netflow_options, &netflow_ops);
