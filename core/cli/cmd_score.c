@@ -54,8 +54,8 @@ static void json_string(const char *s)
  * from the array (in the dataset's [-1, 1] units, as the dataloaders
  * guarantee: images saved in [0, 1] or [0, 255] would give a
  * plausible-looking, meaningless FID) or generated. */
-static int next_block(lpz_npy_reader *reader, lpz_mixture_sampler *sampler, const char *path, float *x, int64_t block,
-                      int64_t n, int64_t done, int64_t numel, int64_t *got, lpz_error *err)
+static int next_block(lpz_npy_reader *reader, lpz_mixture_sampler *sampler, const char *path, int images, float *x,
+                      int64_t block, int64_t n, int64_t done, int64_t numel, int64_t *got, lpz_error *err)
 {
     int64_t k = n - done < block ? n - done : block;
     *got = k;
@@ -69,8 +69,12 @@ static int next_block(lpz_npy_reader *reader, lpz_mixture_sampler *sampler, cons
             lpz_error_set(err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]",
                           (long long)(done + i / numel), (long long)(i % numel), (double)x[i]);
             lpz_error_where(err, "%s", path);
-            lpz_error_hint(err, "--samples takes the dataset's [-1, 1] units (map images in [0, 1] with 2 x - 1, "
-                                "in [0, 255] with x / 127.5 - 1)");
+            if (images)
+                lpz_error_hint(err, "--samples takes the dataset's [-1, 1] units (map images in [0, 1] with 2 x - 1, "
+                                    "in [0, 255] with x / 127.5 - 1)");
+            else
+                lpz_error_hint(err, "--samples takes the dataset's [-1, 1] units: give the samples-raw.npy that "
+                                    "'lpz generate' writes beside samples.npy (that one is in original units)");
             return LPZ_EINVAL;
         }
     return LPZ_OK;
@@ -160,10 +164,14 @@ int lpz_cmd_score(const lpz_cli_args *args)
         for (int i = 1; dims_ok && ndim > 2 && i < ndim; i++)
             dims_ok = shp[i] == info->sample_shape.dim[i - 1];
         if (ndim < 2 || tail != numel || !dims_ok) {
+            char want[96];
+            size_t o = 0;
+            for (int i = 0; i < info->sample_shape.ndim && o < sizeof want; i++)
+                o += (size_t)snprintf(want + o, sizeof want - o, ", %lld", (long long)info->sample_shape.dim[i]);
             lpz_error_set(&err, LPZ_EINVAL,
-                          "the array has %d dimensions and %lld values per row; expected (N, %lld) or N samples of "
-                          "the dataset's shape",
-                          ndim, (long long)(ndim < 2 ? 0 : tail), (long long)numel);
+                          "the array has %d dimensions and %lld values per row; expected (N, %lld) or (N%s): N "
+                          "samples of the dataset's shape",
+                          ndim, (long long)(ndim < 2 ? 0 : tail), (long long)numel, want);
             lpz_error_where(&err, "%s", args->samples);
             goto fail;
         }
@@ -226,7 +234,8 @@ int lpz_cmd_score(const lpz_cli_args *args)
     /* The first block before the scorer (which may train a classifier
      * first): samples in the wrong units are refused at once. */
     int64_t k = 0;
-    if (next_block(reader, sampler, args->samples, samples, block, n, 0, numel, &k, &err))
+    int images = info->kind == LPZ_SAMPLE_IMAGE;
+    if (next_block(reader, sampler, args->samples, images, samples, block, n, 0, numel, &k, &err))
         goto fail;
 
     lpz_scorer_options so = {cfg.trainer.params.score.feature_model, cache, n, LPZ_SCORE_REAL_SEED, NULL, NULL,
@@ -245,7 +254,7 @@ int lpz_cmd_score(const lpz_cli_args *args)
         lpz_cli_progress_update(&pr, done_rows);
         if (done_rows >= n)
             break;
-        if (next_block(reader, sampler, args->samples, samples, block, n, done_rows, numel, &k, &err)) {
+        if (next_block(reader, sampler, args->samples, images, samples, block, n, done_rows, numel, &k, &err)) {
             lpz_cli_progress_end(&pr);
             goto fail;
         }

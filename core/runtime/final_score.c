@@ -275,6 +275,8 @@ static int scorer_open(const lpz_final_request *rq, final_scorer *fs, lpz_error 
     so.seed = LPZ_SCORE_REAL_SEED;
     so.stop = rq->stop; /* also during the real statistics of a first scoring with this many samples */
     rc = lpz_scorer_create(fs->ds, &so, &fs->scorer, err);
+    if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
+        lpz_scorer_hint_skip(err, "set master.calculate_score to false");
     if (!rc)
         rc = lpz_score_context_create(fs->scorer, &fs->ctx, err);
     if (rc)

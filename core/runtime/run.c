@@ -471,6 +471,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         lpz_log(LPZ_LOG_INFO, "preparing FID (real-data statistics of %d samples)", p.score_sample_size);
         if ((rc = lpz_scorer_create(ds, &so, &scorer, err))) {
             lpz_error_context(err, "trainer.params.score");
+            if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
+                lpz_scorer_hint_skip(err, "set trainer.params.score.type to none (or constant)");
             if (rc != LPZ_EUNSUPPORTED)
                 goto done;
             char buf[2048];

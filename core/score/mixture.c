@@ -646,6 +646,15 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
     int rc = lpz_read_file(path, 1 << 20, &text, &size, err);
     if (rc) {
         lpz_error_where(err, "%s", path);
+        char sub[PATH_MAX + 16];
+        if (rc == LPZ_ENOTFOUND || !lpz_is_file(path)) {
+            if (snprintf(sub, sizeof sub, "%s/master", dir) < (int)sizeof sub && lpz_is_dir(sub))
+                lpz_error_hint(err, "%s is a run folder: give one of its mixtures, %s/master/<cell> (the training's "
+                                    "summary names the best cell)",
+                               dir, dir);
+            else
+                lpz_error_hint(err, "give a run's master/<cell> folder, which holds mixture.yml");
+        }
         return rc;
     }
     if (strlen(text) != size) {

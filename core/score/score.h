@@ -235,6 +235,11 @@ typedef struct lpz_scorer_options {
 int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *opts, lpz_scorer **out, lpz_error *err);
 void lpz_scorer_destroy(lpz_scorer *s);
 
+/* After lpz_scorer_create failed: adds to err's hint how the caller's user
+ * goes without this score ("set master.calculate_score to false"). The
+ * scorer's own hints say only how to make the score available. */
+void lpz_scorer_hint_skip(lpz_error *err, const char *how);
+
 lpz_feature_kind lpz_scorer_features(const lpz_scorer *s);
 /* 1 when inception score and TVD are available (classifier features on
  * data with 10 classes). */

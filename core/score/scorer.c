@@ -397,8 +397,7 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
                                lpz_dataset_name(ds), (long long)s->channels, (long long)s->height,
                                (long long)s->width);
             lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and "
-                                "set trainer.params.score.feature_model to that file, or set "
-                                "trainer.params.score.type to none");
+                                "set trainer.params.score.feature_model to that file");
             goto fail;
         }
         if ((rc = lpz_inception_open(o->feature_model, &s->inception, err))) {
@@ -424,8 +423,7 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
                            "FID for %s samples of %lld values is not available: lpz scores MNIST-format images "
                            "(1x28x28) with its classifier and samples of at most %d values directly",
                            lpz_dataset_name(ds), (long long)s->numel, LPZ_SCORE_RAW_MAX);
-        lpz_error_hint(err, "set trainer.params.score.type to none (or constant)");
-        goto fail;
+        goto fail; /* the caller's hint names what to set: the training's score or the final scoring */
     }
     size_t dd = (size_t)s->d * (size_t)s->d;
     s->mean = malloc((size_t)s->d * sizeof(double));
@@ -454,6 +452,12 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
     }
     if ((rc = lpz_sym_sqrt(s->cov, s->d, s->cov_sqrt, err)))
         goto fail;
+    if (info->count < s->sample_size) /* e.g. one sequence of a short capture, 50 times: a FID of little meaning */
+        lpz_log(LPZ_LOG_WARN, "scores of %lld samples, but the %s data holds %lld: each real sample counts about "
+                "%.0f times in the real statistics, so the scores say little about the data's variety (use more data, "
+                "or score fewer samples)",
+                (long long)s->sample_size, lpz_dataset_name(ds), (long long)info->count,
+                (double)s->sample_size / (double)info->count);
     *out = s;
     return LPZ_OK;
 fail:
@@ -472,6 +476,15 @@ void lpz_scorer_destroy(lpz_scorer *s)
     }
     free(s->mean), free(s->cov), free(s->cov_sqrt);
     free(s);
+}
+
+void lpz_scorer_hint_skip(lpz_error *err, const char *how)
+{
+    if (!err)
+        return;
+    char had[sizeof err->hint];
+    snprintf(had, sizeof had, "%s", err->hint);
+    lpz_error_hint(err, "%s%s%s", had, had[0] ? ", or " : "", how);
 }
 
 lpz_feature_kind lpz_scorer_features(const lpz_scorer *s)

@@ -33,4 +33,15 @@ header=$(head -n 1 "$work/gen/samples.csv")
 [ "$header" = "sample,t,gap,dur,pkts,bytes" ] || fail "unexpected CSV header: $header"
 awk -F, 'NR > 1 && ($5 < 0 || $6 < 0) {bad = 1} END {exit bad}' "$work/gen/samples.csv" \
   || fail "negative packet or byte counts in original units"
+# Sequences of more than 512 values have no FID: with the training's score
+# off, the final scoring's warning names the key that turns it off.
+"$P2N" --pcap "$work/cap.pcap" -o "$work/long.npy" --sequence-length 130 --idle-timeout 1 -q
+"$LPZ" train -f "$CFG" "${set_args[@]}" --set dataloader.path="$work/long.npy" --set dataloader.batch_size=1 \
+  --set trainer.n_iterations=1 --set trainer.params.score.type=none --grid 1 -q > /dev/null 2> "$work/long.err" \
+  || { cat "$work/long.err"; fail "training on 520-value sequences failed"; }
+grep -q "not available.*set master.calculate_score to false" "$work/long.err" \
+  || { cat "$work/long.err"; fail "the final scoring's warning does not name master.calculate_score"; }
+if grep -q "score.type to none" "$work/long.err"; then
+  cat "$work/long.err"; fail "the final scoring's warning names the training's score key"
+fi
 echo "e2e netflow: capture -> pcap2npy -> train (rnn) -> generate: all checks passed"

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FMNIST "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
@@ -637,6 +638,15 @@ static void test_mixture_yml_is_read_and_checked(void **state)
     }
     snprintf(p, sizeof p, "%s/missing", dir);
     assert_int_equal(lpz_mixture_read(p, &m, &err), LPZ_ENOTFOUND);
+    /* a run folder (it has master/) instead of one of its mixtures: the hint says which to give */
+    snprintf(p, sizeof p, "%s/run", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/run/master", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/run", dir);
+    assert_int_not_equal(lpz_mixture_read(p, &m, &err), LPZ_OK);
+    assert_non_null(strstr(err.hint, "is a run folder: give one of its mixtures"));
+    assert_non_null(strstr(err.hint, "/run/master/<cell>"));
     lpz_test_rmtree(dir);
 }
 
