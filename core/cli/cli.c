@@ -1,6 +1,7 @@
 /* core/cli/cli.c - argument parsing, help and dispatch. See cli.h. */
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "config/scalar.h"
 #include "io/fsutil.h"
 #include "nn/amx_kernels.h"
 
@@ -103,6 +104,22 @@ static const option_def options[] = {
     {"help", 'h', A_FLAG, C_ALL, NULL, "show this help", OFF(help)},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+/* Help of an option shared by commands, as one command's --help shows it. */
+static const struct {
+    int command;
+    const char *lng, *help;
+} help_for[] = {
+    {C_GENERATE, "output", "output folder (created; refused if it holds an earlier generation)"},
+    {C_CLASSIFIER, "output", "the model file to write"},
+    {C_GENERATE, "sample-size", "samples to write (default 100)"},
+    {C_SCORE, "sample-size",
+     "samples to score (at least 2; default score_sample_size; with --samples at most the file's rows, default "
+     "all)"},
+    {C_GENERATE, "format",
+     "what to write for image data (default both); sequences and vectors: the rendering and samples.npy, npy|both "
+     "add samples-raw.npy"},
+};
 
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out)
 {
@@ -268,8 +285,28 @@ static void print_command_help(const command_def *c, FILE *out)
         else
             snprintf(left, sizeof left, "    --%s%s%s", options[i].lng, options[i].metavar ? " " : "",
                      options[i].metavar ? options[i].metavar : "");
-        fprintf(out, "  %-32s %s\n", left, options[i].help);
+        const char *help = options[i].help;
+        for (size_t h = 0; h < sizeof help_for / sizeof help_for[0]; h++)
+            if (help_for[h].command == c->bit && !strcmp(help_for[h].lng, options[i].lng))
+                help = help_for[h].help;
+        fprintf(out, "  %-32s %s\n", left, help);
     }
+}
+
+/* " (did you mean '--grid'?)" for a misspelt long option or command, else "". */
+static void suggest(const char *typed, int options_not_commands, char *out, size_t size)
+{
+    const char *names[N_OPTIONS > N_COMMANDS ? N_OPTIONS : N_COMMANDS];
+    size_t n = options_not_commands ? N_OPTIONS : N_COMMANDS;
+    for (size_t i = 0; i < n; i++)
+        names[i] = options_not_commands ? options[i].lng : commands[i].name;
+    char word[128];
+    snprintf(word, sizeof word, "%s", typed);
+    word[strcspn(word, "=")] = '\0';
+    int k = lpz_closest(word, names, n);
+    out[0] = '\0';
+    if (k >= 0)
+        snprintf(out, size, " (did you mean '%s%s'?)", options_not_commands ? "--" : "", names[k]);
 }
 
 static const option_def *find_long(const char *name, size_t len)
@@ -329,7 +366,10 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
             size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
             o = find_long(arg + 2, len);
             if (!o) {
-                print_usage_error(*cmd, "unknown option '%s'", arg);
+                char hint[160], msg[256];
+                suggest(arg + 2, 1, hint, sizeof hint);
+                snprintf(msg, sizeof msg, "unknown option '%%s'%s", hint);
+                print_usage_error(*cmd, msg, arg);
                 return 2;
             }
             if (eq) {
@@ -350,7 +390,10 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
                 if (strcmp(arg, commands[c].name) == 0)
                     *cmd = &commands[c];
             if (!*cmd) {
-                print_usage_error(NULL, "unknown command '%s'", arg);
+                char hint[160], msg[256];
+                suggest(arg, 0, hint, sizeof hint);
+                snprintf(msg, sizeof msg, "unknown command '%%s'%s", hint);
+                print_usage_error(NULL, msg, arg);
                 return 2;
             }
             a->command = arg;
@@ -373,6 +416,10 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
         if (*cmd && !(o->commands & (*cmd)->bit)) {
             fprintf(stderr, "lpz: error: option '--%s' does not apply to 'lpz %s' (see 'lpz %s --help')\n",
                     o->lng, (*cmd)->name, (*cmd)->name);
+            return 2;
+        }
+        if (o->offset == OFF(sets) && !strchr(value, '=')) {
+            print_usage_error(*cmd, "--set '%s' is not key=value (e.g. --set trainer.n_iterations=5)", value);
             return 2;
         }
         int rc = store(a, *cmd, o, value, arg);

@@ -1898,8 +1898,9 @@ typedef struct progress_ctx {
     volatile int done;
 } progress_ctx;
 
-/* Prints progress every half second on a terminal, or a log line per
- * completed grid iteration otherwise. */
+/* Looks at the cells five times a second: a progress line on a terminal,
+ * else a log line when grid iterations finished since the last (fast ones
+ * share a line). */
 static void *progress_main(void *arg)
 {
     progress_ctx *pc = arg;

@@ -30,7 +30,10 @@ for c in train generate score plugins config classifier report; do
   expect 2 "option '--set' needs a value (see 'lpz $c --help')" $c --set
 done
 expect 2 "unknown option '--bogus' (see 'lpz --help')" --bogus
-expect 2 "unknown command 'trian' (see 'lpz --help')" trian
+expect 2 "unknown command 'trian' (did you mean 'train'?) (see 'lpz --help')" trian
+expect 2 "unknown option '--grdi' (did you mean '--grid'?) (see 'lpz train --help')" train --grdi 3
+expect 2 "unknown option '--plugin-dri=x' (did you mean '--plugin-dir'?)" train --plugin-dri=x
+expect 2 "--set 'dataloader.path' is not key=value" train -f x.yml --set dataloader.path
 
 # 2. --port and --bind are a client's: a local run and a master refuse them
 #    (they would be ignored), before reading anything.
@@ -113,6 +116,11 @@ done
 expect 1 "no train-images-idx3-ubyte(.gz) in '$work/none'" train -f "$work/ok.yml" \
   --set dataloader.path="$work/none" --set general.output_dir="$work/o1/deep"
 if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
+# a file (another dataloader's .npy) given to mnist: the hint names the dataloaders that take one
+printf 'x' > "$work/flows.npy"
+expect 1 "'$work/flows.npy' is a file: fashion_mnist takes a folder" train -f "$work/ok.yml" \
+  --set dataloader.path="$work/flows.npy" --set general.output_dir="$work/o1/deep"
+grep -q "set dataloader.dataset_name to npy" "$work/err" || fail "no hint for a file path: $(cat "$work/err")"
 [ ! -e "$work/o1" ] || fail "a run that failed before training left $(find "$work/o1")"
 mkdir -p "$work/o2/lipizzaner_gan" "$work/o3"
 touch "$work/o3/mine"

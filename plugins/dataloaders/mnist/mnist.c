@@ -361,9 +361,19 @@ static int locate(const lpz_dataset_context *ctx, const char *prefix, char *dir,
         if (opt[0] != '/' && !is_dir(dir) && ctx->config_dir)
             fits = fmt_path(dir, size, "%s/%s", ctx->config_dir, opt);
         if (!fits || !has_dataset(dir, prefix)) {
-            lpz_error_set(err, LPZ_ENOTFOUND, "no %s-images-idx3-ubyte(.gz) in '%s'", prefix, opt);
+            struct stat st;
+            int file = fits && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode);
+            if (file) /* a .npy, a CSV, an image: another dataloader's data */
+                lpz_error_set(err, LPZ_ENOTFOUND, "'%s' is a file: " PLUGIN_NAME " takes a folder holding "
+                              "%s-images-idx3-ubyte(.gz)", opt, prefix);
+            else
+                lpz_error_set(err, LPZ_ENOTFOUND, "no %s-images-idx3-ubyte(.gz) in '%s'", prefix, opt);
             lpz_error_where(err, "%s", lpz_options_where(ctx->options, "path"));
-            lpz_error_hint(err, "%s", HOW_TO_GET);
+            if (file)
+                lpz_error_hint(err, "for a .npy of samples set dataloader.dataset_name to npy (network_traffic for "
+                                    "flow sequences); or %s", HOW_TO_GET);
+            else
+                lpz_error_hint(err, "%s", HOW_TO_GET);
             return LPZ_ENOTFOUND;
         }
         return LPZ_OK;

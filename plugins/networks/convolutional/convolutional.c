@@ -91,11 +91,15 @@ static int dcgan_configure(const lpz_network_context *ctx, void **state, lpz_sha
             len +=
                 (size_t)snprintf(got + len, sizeof got - len, "%s%lld", i ? "x" : "", (long long)s->dim[i]);
         lpz_error_set(err, LPZ_EUNSUPPORTED,
-                      "convolutional: samples of shape %s (channels x height x width) are not supported; "
-                      "supported: 3x64x64, 1x64x64, 3x32x32 and 1x32x32",
-                      s->ndim > 0 ? got : "()");
-        lpz_error_hint(err, "resize the images to 64x64 in the dataloader, or use four_layer_perceptron "
-                            "(mlp), which takes any shape");
+                      "convolutional: samples of shape %s%s are not supported; supported: images (channels x "
+                      "height x width) 3x64x64, 1x64x64, 3x32x32 and 1x32x32",
+                      s->ndim > 0 ? got : "()", s->ndim == 3 ? " (channels x height x width)" : "");
+        if (s->ndim == 2) /* the dataloaders' sequences are (T, features) */
+            lpz_error_hint(err, "for sequences use the rnn network (lstm); or four_layer_perceptron (mlp), which "
+                                "takes any shape");
+        else
+            lpz_error_hint(err, "resize the images to 64x64 in the dataloader, or use four_layer_perceptron "
+                                "(mlp), which takes any shape");
         return LPZ_EUNSUPPORTED;
     }
     int64_t width, latent;
