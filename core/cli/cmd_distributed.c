@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "distributed/distributed.h"
 #include "plugin/registry.h"
+#include "runtime/run.h"
 #include "transport/tls.h"
 
 #include <lpz/log.h>
@@ -261,7 +262,8 @@ static int run_master(const lpz_cli_args *args)
         lpz_cli_print_final(&out.final, "lpz train --distributed --master --resume", out.run_dir);
         if (out.best_cell >= 0) {
             lpz_dist_cell_outcome *b = &out.cells[out.best_cell];
-            lpz_cli_print_best(b->cell, b->score, b->best_g_fitness, &out.final);
+            lpz_cli_print_best(b->cell, b->score, b->best_g_fitness,
+                               out.final.state != LPZ_FINAL_DONE && lpz_run_score_higher(&cfg), &out.final);
             printf("best mixture: %s/master/%d\n", out.run_dir, b->cell);
         }
         printf("results: %s\n", out.run_dir);

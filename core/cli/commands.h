@@ -23,6 +23,9 @@ struct lpz_final_outcome;
 void lpz_cli_print_final(const struct lpz_final_outcome *f, const char *resume, const char *run_dir);
 /* The best cell's line: its final FID (final DONE), else its score of its
  * last iteration, else its generator fitness. */
-void lpz_cli_print_best(int cell, double score, double g_fitness, const struct lpz_final_outcome *f);
+/* "best cell: ..." with the final FID, else the training's score (FID, or
+ * inception score when score_higher), else the generator fitness. */
+void lpz_cli_print_best(int cell, double score, double g_fitness, int score_higher,
+                        const struct lpz_final_outcome *f);
 
 #endif

@@ -145,8 +145,8 @@ static const lpz_config_key keys[] = {
      "score the mixture each iteration (mixture weights only change when it improves)", NULL, ANY, 0,
      F(trainer.params.score.enabled)},
     {"trainer.params.score.type", LPZ_CFG_ENUM, "fid",
-     "fid (lower is better), constant (always 0), or none (no scoring); inception_score is accepted (the "
-     "original's files) but the trainer does not compute it: the run warns and trains without a score",
+     "fid (lower is better), inception_score (higher is better; labelled MNIST-format data only), constant "
+     "(always 0: weights stay uniform), or none (no scoring)",
      "fid|inception_score|constant|none", ANY, 0, F(trainer.params.score.type)},
     {"trainer.params.score.score_sample_size", LPZ_CFG_INT, "1000",
      "generated (and real) samples used per score", NULL, 2, 10000000, 0,

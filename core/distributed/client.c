@@ -231,6 +231,7 @@ static int train_cell(client *c, lpz_error *err)
     lpz_options *dl_opts = NULL, *net_opts = NULL;
     lpz_dataset *ds = NULL;
     lpz_network *net = NULL;
+    lpz_scorer *scorer = NULL;
     char *units = NULL;
     lpz_train_params p;
     char path[PATH_MAX + 64];
@@ -274,6 +275,11 @@ static int train_cell(client *c, lpz_error *err)
     /* master/<cell>/units.json travels to the master with the mixture */
     if ((rc = lpz_units_record_make(&cfg, ds, &units, err)))
         goto done;
+    /* The training's score (mixture-weight mutation, the metrics' score
+     * column, the master's best cell), as a local run's: the classifier
+     * and real statistics cached in the client's folder. */
+    if ((rc = lpz_run_open_scorer(&cfg, ds, cache, &c->train_stop, &scorer, err)))
+        goto done;
     const char *bind_urls[1] = {c->bind_url};
     lpz_train_setup setup = {.params = &p,
                              .dataset = ds,
@@ -282,6 +288,7 @@ static int train_cell(client *c, lpz_error *err)
                              .progress = c->o->progress,
                              .stop = &c->train_stop,
                              .resume = c->ckpt_len > 0,
+                             .scorer = scorer,
                              .on_iteration = on_iteration,
                              .user = c,
                              .local_cells = &c->cell,
@@ -296,6 +303,7 @@ static int train_cell(client *c, lpz_error *err)
     lpz_train_result_free(&c->result);
 done:
     free(units);
+    lpz_scorer_destroy(scorer);
     lpz_network_destroy(net);
     lpz_dataset_close(ds);
     lpz_options_destroy(net_opts);

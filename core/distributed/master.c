@@ -756,7 +756,7 @@ static void summarise(master *m, lpz_dist_outcome *out)
         }
     }
     if (score && fit && present)
-        out->best_cell = lpz_run_best_cell(m->n_cells, score, fit, present);
+        out->best_cell = lpz_run_best_cell(m->n_cells, score, fit, present, lpz_run_score_higher(m->cfg));
     free(score), free(fit), free(present);
     /* Median seconds per iteration from the timing rows (3rd column). */
     double *s = calloc((size_t)(m->n_cells * m->n_iterations) + 1, sizeof *s);

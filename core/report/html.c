@@ -200,10 +200,12 @@ static void write_chart(FILE *f, const rp_run *run, int m)
     double xspan = it_hi > it_lo ? (double)(it_hi - it_lo) : 1.0;
 #define X(it) (CH_L + (it_hi > it_lo ? ((it) - it_lo) / xspan * pw : pw / 2))
 #define Y(v) (CH_T + (1.0 - ((v) - lo) / (hi - lo)) * ph)
+    const char *title = m == RP_SCORE && run->score_higher ? "score (inception score, higher is better)"
+                                                            : rp_value_titles[m];
     fprintf(f, "<figure class=\"chart\" data-metric=\"%s\"><figcaption>%s <code>%s</code></figcaption>\n",
-            rp_value_names[m], rp_value_titles[m], rp_value_names[m]);
+            rp_value_names[m], title, rp_value_names[m]);
     fprintf(f, "<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s per iteration and cell\">\n", CH_W, CH_H,
-            rp_value_titles[m]);
+            title);
     for (int t = 0; t <= 2; t++) {
         double v = lo + (hi - lo) * t / 2.0, y = Y(v);
         fprintf(f, "<line class=\"gridline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
@@ -426,7 +428,8 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
         fprintf(f, "%d (lowest final FID: %.4f over %d samples)", run->best_cell, run->best_value,
                 run->cells[run->best_cell].final_samples);
     else if (run->best_by_score)
-        fprintf(f, "%d (lowest score: %.6g)", run->best_cell, run->best_value);
+        fprintf(f, "%d (%s: %.6g)", run->best_cell, run->score_higher ? "highest inception score" : "lowest score",
+                run->best_value);
     else
         fprintf(f, "%d (lowest generator fitness: %.6g; no scores computed)", run->best_cell, run->best_value);
     fputs("</dd>", f);

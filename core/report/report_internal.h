@@ -83,7 +83,8 @@ typedef struct rp_run {
     int n_cells, grid_k;
     rp_cell *cells;
     int best_cell;          /* -1 when no cell has metrics */
-    int best_by_score;      /* 1: lowest score, 0: lowest g_fitness */
+    int best_by_score;      /* 1: best score, 0: lowest g_fitness */
+    int score_higher;       /* the score column holds inception scores (config.yml): the highest is best */
     int best_by_final;      /* 1: lowest final FID (final_complete), as `lpz train`'s summary names it */
     double best_value;
     int has_final;      /* final_scores.csv read (with its header) */

@@ -551,6 +551,7 @@ static void load_config(rp_run *run)
         snprintf(run->trainer, sizeof run->trainer, "%s", lpz_config_enum_text("trainer.name", cfg.trainer.name));
         snprintf(run->dataset, sizeof run->dataset, "%s", cfg.dataloader.dataset_name);
         snprintf(run->network, sizeof run->network, "%s", cfg.network.name);
+        run->score_higher = cfg.trainer.params.score.enabled && cfg.trainer.params.score.type == LPZ_SCORE_INCEPTION;
     } else {
         char buf[2600];
         rp_notice(run, "config.yml could not be read as an lpz configuration (%s); shown as text",
@@ -904,7 +905,8 @@ static void choose_best(rp_run *run)
         for (int j = c->n_rows - 1; j >= 0; j--) {
             double v = run->rows[c->rows[j]].v[what];
             if (isfinite(v)) {
-                if (run->best_cell < 0 || v < run->best_value) {
+                int better = run->best_by_score && run->score_higher ? v > run->best_value : v < run->best_value;
+                if (run->best_cell < 0 || better) {
                     run->best_cell = i;
                     run->best_value = v;
                 }

@@ -346,8 +346,8 @@ static int score_cells(const lpz_final_request *rq, final_scorer *fs, final_row 
         lpz_rng_seed(&rng, (uint64_t)cfg->general.seed, 0x66696e616c /* "final" */ + (uint64_t)c);
         double fid = NAN;
         if (!rc)
-            rc = lpz_mixture_fid(fs->ctx, mix.gens, mix.weights, mix.n, n,
-                                 (lpz_mix_mode)cfg->trainer.mixture_generator_samples_mode, &rng, &fid, err);
+            rc = lpz_mixture_score(fs->ctx, mix.gens, mix.weights, mix.n, n,
+                                   (lpz_mix_mode)cfg->trainer.mixture_generator_samples_mode, &rng, &fid, err);
         lpz_mixture_close(&mix);
         if (rc) {
             if (rc != LPZ_ECANCELED)
@@ -522,7 +522,7 @@ int lpz_run_lowest_score(const double *scores, int n)
     return best;
 }
 
-int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present)
+int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present, int higher)
 {
     int best = -1;
     for (int i = 0; i < n; i++) {
@@ -530,7 +530,8 @@ int lpz_run_best_cell(int n, const double *score, const double *fitness, const i
             continue;
         if (best < 0)
             best = i;
-        else if (!isnan(score[i]) && !isnan(score[best]) ? score[i] < score[best] : fitness[i] < fitness[best])
+        else if (!isnan(score[i]) && !isnan(score[best]) ? (higher ? score[i] > score[best] : score[i] < score[best])
+                                                          : fitness[i] < fitness[best])
             best = i;
     }
     return best;
@@ -549,7 +550,7 @@ int lpz_run_result_best_cell(const lpz_train_result *r, int *best)
         present[i] = r->cells[i].iterations > 0;
     }
     if (!rc)
-        *best = lpz_run_best_cell((int)n, score, fit, present);
+        *best = lpz_run_best_cell((int)n, score, fit, present, r->score_higher);
     free(score), free(fit), free(present);
     return rc;
 }
@@ -560,6 +561,7 @@ void lpz_run_use_final_scores(lpz_train_result *result, const double *scores)
         return; /* an interrupted or failed scoring: the scores of the last iteration stand */
     for (int i = 0; i < result->n_cells; i++)
         result->cells[i].score = scores[result->cells[i].cell];
+    result->score_higher = 0; /* final FIDs now */
     int best = lpz_run_lowest_score(scores, result->n_cells); /* the cells of a local run are 0..n-1 in order */
     if (best >= 0)
         result->best_cell = best;

@@ -332,6 +332,7 @@ static int complete_run(const lpz_run_request *req, int n_iterations, const char
         if (snprintf(dir, sizeof r->cells[i].mixture_dir, "%s/master/%d", out->run_dir, i) < 0)
             dir[0] = '\0';
     }
+    r->score_higher = lpz_run_score_higher(cfg);
     if ((rc = lpz_run_result_best_cell(r, &r->best_cell))) {
         lpz_error_set(err, rc, "out of memory");
         goto done;
@@ -348,6 +349,57 @@ done:
     if (rc)
         lpz_train_result_free(r);
     return rc;
+}
+
+int lpz_run_score_higher(const lpz_config *cfg)
+{
+    return cfg->trainer.params.score.enabled && cfg->trainer.params.score.type == LPZ_SCORE_INCEPTION;
+}
+
+int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cache_dir, volatile int *stop,
+                        lpz_scorer **out, lpz_error *err)
+{
+    *out = NULL;
+    int type = cfg->trainer.params.score.type, is = type == LPZ_SCORE_INCEPTION;
+    int n = cfg->trainer.params.score.score_sample_size;
+    if (!cfg->trainer.params.score.enabled || (type != LPZ_SCORE_FID && !is))
+        return LPZ_OK; /* none, constant: the mixture weights stay uniform */
+    lpz_scorer_options so = {0};
+    so.feature_model = cfg->trainer.params.score.feature_model;
+    so.cache_dir = cache_dir;
+    so.sample_size = n;
+    so.seed = LPZ_SCORE_REAL_SEED; /* the same real samples as `lpz score`, sharing its cache */
+    so.stop = stop;
+    lpz_log(LPZ_LOG_INFO, "preparing the %s (real-data statistics of %d samples)", is ? "inception score" : "FID", n);
+    lpz_scorer *scorer = NULL;
+    int rc = lpz_scorer_create(ds, &so, &scorer, err);
+    if (!rc && is && !lpz_scorer_has_classes(scorer)) {
+        rc = lpz_error_set(err, LPZ_EUNSUPPORTED,
+                           "the inception score needs class probabilities, which lpz has for labelled MNIST-format "
+                           "images only (its classifier's 10 classes); %s data has none",
+                           lpz_dataset_name(ds));
+        lpz_scorer_destroy(scorer);
+        scorer = NULL;
+    }
+    if (rc) {
+        lpz_error_context(err, "trainer.params.score");
+        if (is) { /* asked for by name: not available is an error */
+            if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
+                lpz_scorer_hint_skip(err, "set trainer.params.score.type to fid or none");
+            return rc;
+        }
+        if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
+            lpz_scorer_hint_skip(err, "set trainer.params.score.type to none (or constant)");
+        if (rc != LPZ_EUNSUPPORTED)
+            return rc;
+        char buf[2048];
+        lpz_log(LPZ_LOG_WARN, "%s; training without a score (mixture weights stay uniform)",
+                lpz_error_format(err, buf, sizeof buf));
+        lpz_error_clear(err);
+        return LPZ_OK;
+    }
+    *out = scorer;
+    return LPZ_OK;
 }
 
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err)
@@ -461,32 +513,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     /* The configuration, plugins and data are good: the hint is no longer
      * followed by an error about them. */
     lpz_run_hint_precision(cfg);
-    if (strcmp(p.score_type, "fid") == 0) {
-        lpz_scorer_options so = {0};
-        so.feature_model = cfg->trainer.params.score.feature_model;
-        so.cache_dir = cache;
-        so.sample_size = p.score_sample_size;
-        so.seed = LPZ_SCORE_REAL_SEED; /* the same real samples as `lpz score`, sharing its cache */
-        so.stop = req->stop;           /* Ctrl-C during a first run's classifier training */
-        lpz_log(LPZ_LOG_INFO, "preparing FID (real-data statistics of %d samples)", p.score_sample_size);
-        if ((rc = lpz_scorer_create(ds, &so, &scorer, err))) {
-            lpz_error_context(err, "trainer.params.score");
-            if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
-                lpz_scorer_hint_skip(err, "set trainer.params.score.type to none (or constant)");
-            if (rc != LPZ_EUNSUPPORTED)
-                goto done;
-            char buf[2048];
-            lpz_log(LPZ_LOG_WARN, "%s; training without a score (mixture weights stay uniform)",
-                    lpz_error_format(err, buf, sizeof buf));
-            lpz_error_clear(err);
-            rc = LPZ_OK;
-            scorer = NULL;
-        }
-    } else if (strcmp(p.score_type, "none") != 0 && strcmp(p.score_type, "constant") != 0) {
-        lpz_log(LPZ_LOG_WARN, "trainer.params.score.type %s is not computed by the trainer: training without a "
-                              "score, mixture weights stay uniform (use fid; lpz score gives the inception score of "
-                              "the final mixtures)", p.score_type);
-    }
+    if ((rc = lpz_run_open_scorer(cfg, ds, cache, req->stop, &scorer, err)))
+        goto done;
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
     lpz_train_setup setup = {.params = &p,

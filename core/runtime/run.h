@@ -94,9 +94,24 @@ int lpz_run_training_complete(const char *run_dir, int n_cells, int n_iterations
 int lpz_run_lowest_score(const double *scores, int n);
 
 /* The best of n cells (present[i] 0: not a candidate; present NULL: all
- * are): the lowest score when both compared have one, else the lowest
- * generator fitness; -1 when there is none. */
-int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present);
+ * are): the best score (the lowest; the highest when `higher`, for the
+ * inception score) when both compared have one, else the lowest generator
+ * fitness; -1 when there is none. */
+int lpz_run_best_cell(int n, const double *score, const double *fitness, const int *present, int higher);
+
+/* 1 when the training's score (trainer.params.score) is better higher:
+ * the inception score; 0 for FID, constant and none. */
+int lpz_run_score_higher(const lpz_config *cfg);
+
+/* The training's scorer for trainer.params.score.type fid or
+ * inception_score (*out NULL for constant, none or score.enabled false),
+ * with the classifier and real statistics cached in cache_dir. FID that
+ * lpz cannot compute for this data (samples of more than 512 values that
+ * are not images) is a warning and *out NULL: the run trains without a
+ * score. The inception score on data without the classifier's 10 classes
+ * is an error. stop: Ctrl-C during a first run's classifier training. */
+int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cache_dir, volatile int *stop,
+                        lpz_scorer **out, lpz_error *err);
 
 /* result->best_cell of a training: lpz_run_best_cell over the cells of r
  * that finished an iteration (before that a cell's fitness is not

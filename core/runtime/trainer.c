@@ -1239,9 +1239,10 @@ static void generators_training(lpz_model **gens, int n, int on)
 }
 
 /* Step 7 of an iteration: score the current mixture and, on grids larger
- * than 1x1, a mutation of its weights; keep the mutation only when its FID
- * is lower. Both FIDs come from score_sample_size samples drawn with common
- * random numbers (lpz_mixture_fid_pair: the same latents, and a sample
+ * than 1x1, a mutation of its weights; keep the mutation only when its
+ * score is better (FID lower, inception score higher). Both scores come
+ * from score_sample_size samples drawn with common random numbers
+ * (lpz_mixture_score_pair: the same latents, and a sample
  * changes generator only where the two weightings disagree), so most
  * samples are generated and featurised once and the comparison is not
  * drowned in sampling noise. Generators run in evaluation mode. */
@@ -1253,25 +1254,26 @@ static int update_mixture(cell *c)
         return LPZ_OK;
     lpz_model *gens[LPZ_MAX_NEIGHBOURS];
     mixture_generators(c, gens);
-    double fid, fid2 = NAN, mutated[LPZ_MAX_NEIGHBOURS];
+    double score, score2 = NAN, mutated[LPZ_MAX_NEIGHBOURS];
     int mutate = c->n_nb > 1 && !p->optimize_mixture;
     if (mutate)
         lpz_mutate_mixture_weights(c->mix, c->n_nb, p->mixture_sigma, &c->rng, mutated);
     generators_training(gens, c->n_nb, 0);
     int rc;
     if (mutate)
-        rc = lpz_mixture_fid_pair(c->score_ctx, gens, c->mix, mutated, c->n_nb, p->score_sample_size,
-                                  (lpz_mix_mode)p->mixture_sampling, &c->rng, &fid, &fid2, &c->err);
+        rc = lpz_mixture_score_pair(c->score_ctx, gens, c->mix, mutated, c->n_nb, p->score_sample_size,
+                                    (lpz_mix_mode)p->mixture_sampling, &c->rng, &score, &score2, &c->err);
     else
-        rc = lpz_mixture_fid(c->score_ctx, gens, c->mix, c->n_nb, p->score_sample_size,
-                             (lpz_mix_mode)p->mixture_sampling, &c->rng, &fid, &c->err);
+        rc = lpz_mixture_score(c->score_ctx, gens, c->mix, c->n_nb, p->score_sample_size,
+                               (lpz_mix_mode)p->mixture_sampling, &c->rng, &score, &c->err);
     generators_training(gens, c->n_nb, 1);
     if (rc)
         return rc;
-    c->score = fid;
-    if (mutate && fid2 < fid) {
+    c->score = score;
+    int lower = LPZ_METRIC_LOWER_IS_BETTER(lpz_score_context_metric(c->score_ctx));
+    if (mutate && (lower ? score2 < score : score2 > score)) {
         memcpy(c->mix, mutated, sizeof(double) * (size_t)c->n_nb);
-        c->score = fid2;
+        c->score = score2;
     }
     return LPZ_OK;
 }
@@ -1574,6 +1576,9 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     if (t->setup->scorer) {
         if ((rc = lpz_score_context_create(t->setup->scorer, &c->score_ctx, err)))
             return rc;
+        if (!strcmp(p->score_type, "inception_score") &&
+            (rc = lpz_score_context_set_metric(c->score_ctx, LPZ_METRIC_IS, err)))
+            return rc;
     }
 
     /* Local individuals get seeds from the cell's stream; the slots for
@@ -1818,8 +1823,9 @@ static void cell_free(cell *c)
     dp_free(c); /* data-parallel steps */
 }
 
-/* optimize_mixture: a (1+1) ES over the cell's mixture weights with FID,
- * after training (the original's optimize_generator_mixture_weights). */
+/* optimize_mixture: a (1+1) ES over the cell's mixture weights with the
+ * score (FID or inception score), after training (the original's
+ * optimize_generator_mixture_weights). */
 static int optimize_weights(cell *c)
 {
     trainer *t = c->tr;
@@ -1832,8 +1838,8 @@ static int optimize_weights(cell *c)
     for (int k = 0; k < c->n_nb; k++)
         lpz_model_set_training(gens[k], 0);
     double best;
-    int rc = lpz_mixture_optimize_fid(c->score_ctx, gens, c->mix, c->n_nb, p->es_sample_size,
-                                      (lpz_mix_mode)p->mixture_sampling, &es, &c->rng, &best, &c->err);
+    int rc = lpz_mixture_optimize_score(c->score_ctx, gens, c->mix, c->n_nb, p->es_sample_size,
+                                        (lpz_mix_mode)p->mixture_sampling, &es, &c->rng, &best, &c->err);
     for (int k = 0; k < c->n_nb; k++)
         lpz_model_set_training(gens[k], 1);
     if (!rc)
@@ -2127,6 +2133,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         result->n_cells = t->n_cells;
         result->cells = calloc((size_t)t->n_cells, sizeof *result->cells);
         result->stopped = stop_requested(t);
+        result->score_higher = !strcmp(p->score_type, "inception_score");
         if (!result->cells)
             rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
         double *secs = calloc((size_t)(t->n_cells * (p->n_iterations + 1)) + 1, sizeof(double));

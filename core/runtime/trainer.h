@@ -100,6 +100,9 @@ typedef struct lpz_train_result {
     int stopped;             /* 1 when the training was stopped early */
     double seconds;          /* of the training (the final scoring's are in final) */
     double seconds_per_iteration; /* median over cells and iterations */
+    /* 1: the cells' scores are inception scores (higher is better), else
+     * FIDs; the final scores of master.calculate_score are FIDs */
+    int score_higher;
     /* 1: a --resume of a run whose training had finished (final_scores.csv
      * says so): nothing was trained, only the final scoring was left */
     int trained_before;

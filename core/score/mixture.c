@@ -396,6 +396,7 @@ typedef struct feature_rows {
     lpz_score_context *ctx;
     float *f;           /* GEN_CHUNK x d scratch */
     lpz_stats *sa, *sb; /* statistics of weighting a's and b's samples (sb NULL: one weighting) */
+    lpz_is_acc *ia, *ib; /* instead, for the inception score: its sums */
     int64_t count;      /* rows below count are weighting a's samples, the rest b's own */
     const int *ga, *gb;
 } feature_rows;
@@ -412,23 +413,33 @@ static int emit_features(void *user, int j, const float *y, int64_t k, const int
         lpz_error_context(err, "samples of mixture generator %d", j);
         return rc;
     }
-    int64_t d = fr->sa->d;
+    int64_t d = lpz_score_feature_dim(fr->ctx);
     for (int64_t a = 0; a < k; a++) {
         int64_t r = idx[a];
         const float *row = fr->f + a * d;
-        if (r < fr->count)
-            lpz_stats_add(fr->sa, row, 1);
-        if (fr->sb && (r >= fr->count || fr->gb[r] == fr->ga[r]))
-            lpz_stats_add(fr->sb, row, 1);
+        int in_a = r < fr->count, in_b = fr->gb && (r >= fr->count || fr->gb[r] == fr->ga[r]);
+        if (fr->ia) {
+            if (in_a)
+                lpz_is_add(fr->ia, row, 1);
+            if (in_b)
+                lpz_is_add(fr->ib, row, 1);
+        } else {
+            if (in_a)
+                lpz_stats_add(fr->sa, row, 1);
+            if (in_b)
+                lpz_stats_add(fr->sb, row, 1);
+        }
     }
     return LPZ_OK;
 }
 
 /* One or two weightings (wb NULL: one) scored on common samples: the
- * assignment drawn from rng, then the latents (count x zn) unless given. */
-static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb, int n_gens,
-                        int64_t count, lpz_mix_mode mode, lpz_rng *rng, const float *given_latents, double *fid_a,
-                        double *fid_b, lpz_error *err)
+ * assignment drawn from rng, then the latents (count x zn) unless given.
+ * The context's metric: FID from feature statistics, or the inception
+ * score from running sums of the class probabilities. */
+static int mixture_scores(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
+                          int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, const float *given_latents,
+                          double *score_a, double *score_b, lpz_error *err)
 {
     int64_t zn, on;
     int rc = mixture_shapes(gens, n_gens, &zn, &on, err);
@@ -437,13 +448,21 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
     if (count < 2)
         return lpz_error_set(err, LPZ_EINVAL, "scores need at least 2 samples (got %lld)", (long long)count);
     int64_t d = lpz_score_feature_dim(ctx);
+    int is = lpz_score_context_metric(ctx) == LPZ_METRIC_IS;
     lpz_stats sa, sb;
-    memset(&sb, 0, sizeof sb);
-    if ((rc = lpz_stats_init(&sa, (int)d, err)))
-        return rc;
-    if (wb && (rc = lpz_stats_init(&sb, (int)d, err))) {
-        lpz_stats_free(&sa);
-        return rc;
+    memset(&sa, 0, sizeof sa), memset(&sb, 0, sizeof sb);
+    lpz_is_acc *ia = is ? malloc(2 * sizeof *ia) : NULL; /* 64 KB: not on a cell thread's stack */
+    if (is && !ia)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    if (is) {
+        lpz_is_init(&ia[0], (int)d), lpz_is_init(&ia[1], (int)d);
+    } else {
+        if ((rc = lpz_stats_init(&sa, (int)d, err)))
+            return rc;
+        if (wb && (rc = lpz_stats_init(&sb, (int)d, err))) {
+            lpz_stats_free(&sa);
+            return rc;
+        }
     }
     /* Rows [0, count): sample i from ga[i]; then one row for each sample
      * whose generator differs under wb (generator gen_of[row], latent
@@ -471,30 +490,36 @@ static int mixture_fids(lpz_score_context *ctx, lpz_model *const *gens, const do
             gen_of[rows] = gb[i];
             latent_of[rows++] = i;
         }
-    feature_rows fr = {ctx, f, &sa, wb ? &sb : NULL, count, ga, gb};
-    if ((rc = run_rows(gens, n_gens, gen_of, latent_of, rows, latents, zn, idx, z, emit_features, &fr, err)) ||
-        (rc = lpz_score_fid_of_stats(ctx, &sa, fid_a, err)) || !wb)
+    feature_rows fr = {ctx, f, &sa, &sb, ia, ia ? ia + 1 : NULL, count, ga, wb ? gb : NULL};
+    if ((rc = run_rows(gens, n_gens, gen_of, latent_of, rows, latents, zn, idx, z, emit_features, &fr, err)))
         goto done;
-    rc = lpz_score_fid_of_stats(ctx, &sb, fid_b, err);
+    if (is) {
+        *score_a = lpz_is_finish(&ia[0]);
+        if (wb)
+            *score_b = lpz_is_finish(&ia[1]);
+    } else if (!(rc = lpz_score_fid_of_stats(ctx, &sa, score_a, err)) && wb) {
+        rc = lpz_score_fid_of_stats(ctx, &sb, score_b, err);
+    }
 done:
     lpz_stats_free(&sa), lpz_stats_free(&sb);
+    free(ia);
     free(gen_of), free(latent_of), free(idx), free(z), free(f), free(drawn);
     return rc;
 }
 
-int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
-                    lpz_mix_mode mode, lpz_rng *rng, double *fid, lpz_error *err)
+int lpz_mixture_score(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens,
+                      int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *score, lpz_error *err)
 {
-    return mixture_fids(ctx, gens, weights, NULL, n_gens, count, mode, rng, NULL, fid, NULL, err);
+    return mixture_scores(ctx, gens, weights, NULL, n_gens, count, mode, rng, NULL, score, NULL, err);
 }
 
-int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
-                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *fid_a, double *fid_b,
-                         lpz_error *err)
+int lpz_mixture_score_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
+                           int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *score_a,
+                           double *score_b, lpz_error *err)
 {
     if (!wb)
-        return lpz_error_set(err, LPZ_EINVAL, "lpz_mixture_fid_pair needs two weightings");
-    return mixture_fids(ctx, gens, wa, wb, n_gens, count, mode, rng, NULL, fid_a, fid_b, err);
+        return lpz_error_set(err, LPZ_EINVAL, "lpz_mixture_score_pair needs two weightings");
+    return mixture_scores(ctx, gens, wa, wb, n_gens, count, mode, rng, NULL, score_a, score_b, err);
 }
 
 int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p, lpz_rng *rng,
@@ -539,28 +564,28 @@ done:
 }
 
 /* The ES scores every candidate on the same latents (common random
- * numbers) through mixture_fids: each generator's outputs go straight
+ * numbers) through mixture_scores: each generator's outputs go straight
  * into the classifier, so only latents and features are held (count x
  * (zn + d) floats), not count samples (64x64 CelebA at the default
  * 10,000: 491 MB of samples). */
-typedef struct fid_es {
+typedef struct score_es {
     lpz_score_context *ctx;
     lpz_model *const *gens;
     int64_t count;
     lpz_mix_mode mode;
     lpz_rng *rng;
     const float *latents;
-} fid_es;
+} score_es;
 
-static int fid_es_score(void *user, const double *w, int n, double *score, lpz_error *err)
+static int es_score(void *user, const double *w, int n, double *score, lpz_error *err)
 {
-    const fid_es *f = user;
-    return mixture_fids(f->ctx, f->gens, w, NULL, n, f->count, f->mode, f->rng, f->latents, score, NULL, err);
+    const score_es *f = user;
+    return mixture_scores(f->ctx, f->gens, w, NULL, n, f->count, f->mode, f->rng, f->latents, score, NULL, err);
 }
 
-int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
-                             int64_t sample_size, lpz_mix_mode mode, const lpz_mixture_es_params *p, lpz_rng *rng,
-                             double *best_fid, lpz_error *err)
+int lpz_mixture_optimize_score(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
+                               int64_t sample_size, lpz_mix_mode mode, const lpz_mixture_es_params *p, lpz_rng *rng,
+                               double *best_score, lpz_error *err)
 {
     if (n_gens < 1 || sample_size < 2)
         return lpz_error_set(err, LPZ_EINVAL, "mixture ES needs a generator and at least 2 samples");
@@ -572,10 +597,10 @@ int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, dou
     if (!latents)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld mixture samples", (long long)sample_size);
     lpz_rng_fill_normal(rng, latents, (size_t)(sample_size * zn), 0.0f, 1.0f);
-    fid_es f = {ctx, gens, sample_size, mode, rng, latents};
+    score_es f = {ctx, gens, sample_size, mode, rng, latents};
     lpz_mixture_es_params q = *p;
-    q.lower_is_better = 1;
-    rc = lpz_mixture_optimize(weights, n_gens, &q, rng, fid_es_score, &f, best_fid, err);
+    q.lower_is_better = LPZ_METRIC_LOWER_IS_BETTER(lpz_score_context_metric(ctx));
+    rc = lpz_mixture_optimize(weights, n_gens, &q, rng, es_score, &f, best_score, err);
     free(latents);
     return rc;
 }

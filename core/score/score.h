@@ -269,6 +269,16 @@ void lpz_score_context_destroy(lpz_score_context *c);
  * SIGINT): a long scoring ends within a chunk. NULL (the default): never. */
 void lpz_score_context_set_stop(lpz_score_context *c, volatile int *stop);
 
+/* What the mixture scores (lpz_mixture_score, _pair, lpz_mixture_optimize_score)
+ * of a context compute: FID (the default, lower is better) or the inception
+ * score of the classifier's class probabilities (higher is better; only on
+ * data with classes: lpz_scorer_has_classes). trainer.params.score.type. */
+typedef enum lpz_score_metric { LPZ_METRIC_FID = 0, LPZ_METRIC_IS = 1 } lpz_score_metric;
+/* LPZ_EUNSUPPORTED (saying why) for the inception score without classes. */
+int lpz_score_context_set_metric(lpz_score_context *c, lpz_score_metric metric, lpz_error *err);
+lpz_score_metric lpz_score_context_metric(const lpz_score_context *c);
+#define LPZ_METRIC_LOWER_IS_BETTER(m) ((m) == LPZ_METRIC_FID)
+
 /* Runs fn(arg, 0) and fn(arg, 1), on two threads when it can; returns
  * when both have returned (the trainer's helper thread, runtime/pair.h). */
 typedef void (*lpz_run2_fn)(void *runner, void (*fn)(void *arg, int part), void *arg);
@@ -349,7 +359,9 @@ int lpz_mixture_assign(const double *weights, int n_gens, int64_t count, lpz_mix
 int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int64_t count, lpz_mix_mode mode,
                             lpz_rng *rng, int *ga, int *gb, lpz_error *err);
 
-/* FID of `count` >= 2 samples of the mixture: the assignment as
+/* The score (the context's metric: FID unless lpz_score_context_set_metric
+ * chose the inception score) of `count` >= 2 samples of the mixture: the
+ * assignment as
  * lpz_mixture_assign's, then standard normal latents drawn from rng in
  * sample order (the samples lpz_mixture_generate would write). Each
  * generator's samples go from its output to the classifier GEN_CHUNK at a
@@ -357,21 +369,21 @@ int lpz_mixture_assign_pair(const double *wa, const double *wb, int n_gens, int6
  * count x d feature buffer. Generators run in their current mode.
  * Stops with LPZ_ECANCELED as the context's features do
  * (lpz_score_context_set_stop). */
-int lpz_mixture_fid(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens, int64_t count,
-                    lpz_mix_mode mode, lpz_rng *rng, double *fid, lpz_error *err);
+int lpz_mixture_score(lpz_score_context *ctx, lpz_model *const *gens, const double *weights, int n_gens,
+                      int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *score, lpz_error *err);
 
-/* FIDs of `count` >= 2 samples of the mixture with weights wa and of the
+/* Scores of `count` >= 2 samples of the mixture with weights wa and of the
  * mixture with weights wb, on common samples: coupled assignments
  * (lpz_mixture_assign_pair), then one standard normal latent per sample
  * drawn from rng; sample i of a mixture is its generator applied to latent
  * i, so a sample both weightings give to the same generator is generated
  * and featurised once. Costs count plus the number of samples whose
  * generator differs generator passes and features, instead of 2 count, and
- * the difference fid_b - fid_a is far less noisy than with independent
- * samples. Streams as lpz_mixture_fid. */
-int lpz_mixture_fid_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
-                         int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *fid_a, double *fid_b,
-                         lpz_error *err);
+ * the difference score_b - score_a is far less noisy than with independent
+ * samples. Streams as lpz_mixture_score. */
+int lpz_mixture_score_pair(lpz_score_context *ctx, lpz_model *const *gens, const double *wa, const double *wb,
+                           int n_gens, int64_t count, lpz_mix_mode mode, lpz_rng *rng, double *score_a,
+                           double *score_b, lpz_error *err);
 
 /* Writes `count` samples of the mixture to out (count x numel of the
  * generators' output). Generators must share latent and output shapes;
@@ -412,7 +424,7 @@ typedef struct lpz_mixture_es_params {
     int generations;
     double sigma;
     int random_init;
-    int lower_is_better; /* 1 for FID */
+    int lower_is_better; /* 1 for FID, 0 for the inception score */
 } lpz_mixture_es_params;
 
 /* weights (n) are read and replaced by the best found; *best_score is its
@@ -420,13 +432,14 @@ typedef struct lpz_mixture_es_params {
 int lpz_mixture_optimize(double *weights, int n, const lpz_mixture_es_params *p, lpz_rng *rng,
                          lpz_mixture_score_fn score, void *user, double *best_score, lpz_error *err);
 
-/* The ES with FID of `sample_size` mixture samples as the score; the
+/* The ES with the context's metric of `sample_size` mixture samples as the
+ * score (lower_is_better set from it); the
  * latents are drawn once (fixed across generations, as the original) and
  * the assignment is drawn anew for each evaluation. Streamed: holds the
  * latents and the samples' features, never the samples. */
-int lpz_mixture_optimize_fid(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
-                             int64_t sample_size, lpz_mix_mode mode, const lpz_mixture_es_params *p, lpz_rng *rng,
-                             double *best_fid, lpz_error *err);
+int lpz_mixture_optimize_score(lpz_score_context *ctx, lpz_model *const *gens, double *weights, int n_gens,
+                               int64_t sample_size, lpz_mix_mode mode, const lpz_mixture_es_params *p, lpz_rng *rng,
+                               double *best_score, lpz_error *err);
 
 /* ---- mixture folders ----------------------------------------------------- */
 

@@ -51,6 +51,7 @@ struct lpz_score_context {
     void *runner;
     lpz_model *model2; /* second clone, for part 1 */
     volatile int *stop; /* lpz_score_context_set_stop; NULL: never stopped */
+    lpz_score_metric metric; /* of the mixture scores (lpz_score_context_set_metric) */
 };
 
 /* FNV-1a over the parameter bytes: identifies the classifier the cached
@@ -544,6 +545,26 @@ int lpz_score_context_create(lpz_scorer *s, lpz_score_context **out, lpz_error *
     }
     *out = c;
     return LPZ_OK;
+}
+
+int lpz_score_context_set_metric(lpz_score_context *c, lpz_score_metric metric, lpz_error *err)
+{
+    if (metric != LPZ_METRIC_FID && metric != LPZ_METRIC_IS)
+        return lpz_error_set(err, LPZ_EINVAL, "unknown score metric %d", (int)metric);
+    if (metric == LPZ_METRIC_IS && !c->s->has_classes)
+        return lpz_error_set(err, LPZ_EUNSUPPORTED,
+                             "the inception score needs class probabilities, which lpz has for labelled MNIST-format "
+                             "images (the classifier's 10 classes) only; these samples are scored with %s",
+                             c->s->kind == LPZ_FEATURES_RAW         ? "their values as features"
+                             : c->s->kind == LPZ_FEATURES_INCEPTION ? "InceptionV3 pool features"
+                                                                    : "a classifier on data without 10 classes");
+    c->metric = metric;
+    return LPZ_OK;
+}
+
+lpz_score_metric lpz_score_context_metric(const lpz_score_context *c)
+{
+    return c->metric;
 }
 
 int lpz_score_context_set_parallel(lpz_score_context *c, lpz_run2_fn run2, void *runner, lpz_error *err)

@@ -146,6 +146,27 @@ grep -q "^final scoring: 4 cells in [0-9.]* s (120 samples each)$" "$work/f.out"
 d=$(run_dir "$work/f")
 [ "$(grep -cE "^[0-3],1,120,[0-9.e-]+,classifier-[0-9a-f]{16}-data-[0-9a-f]{16}$" "$d/final_scores.csv")" -eq 4 ] \
   || fail "final_scores.csv: $(cat "$d/final_scores.csv")"
+# 6b. The training's score on the clients, as a local run's: every row of metrics.csv has one (the clients trained
+#     without a scorer before: no score, uniform weights); with score.type inception_score the best cell is named by
+#     the highest.
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/f2" --set "$(nodes 0 3)" \
+  --set trainer.n_iterations=2 --set trainer.params.score.enabled=true --set trainer.params.score.type=fid \
+  --set trainer.params.score.score_sample_size=100 --set trainer.params.score.feature_model="$work/clf.safetensors" \
+  > "$work/f2.out" 2> "$work/master-f2.log" || fail "master with the training's FID failed: $(cat "$work/f2.out")"
+d=$(run_dir "$work/f2")
+[ "$(awk -F, 'NR > 1 && $9 + 0 > 0' "$d/metrics.csv" | wc -l)" -eq 8 ] \
+  || fail "metrics.csv's score column: $(cut -d, -f1,2,9 "$d/metrics.csv")"
+grep -q "^best cell: [0-3] (FID [0-9.]*, the last iteration's)$" "$work/f2.out" || fail "summary: $(cat "$work/f2.out")"
+"$LPZ_BUILD_DIR/tests/score_tool" classifier "$work/clf30.safetensors" 1 30
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/f3" --set "$(nodes 0 3)" \
+  --set trainer.n_iterations=1 --set trainer.params.score.enabled=true --set trainer.params.score.type=inception_score \
+  --set trainer.params.score.score_sample_size=100 --set trainer.params.score.feature_model="$work/clf30.safetensors" \
+  > "$work/f3.out" 2> "$work/master-f3.log" || fail "master with the inception score failed: $(cat "$work/f3.out")"
+d=$(run_dir "$work/f3")
+top=$(awk -F, 'NR > 1 {print $9}' "$d/metrics.csv" | sort -g | tail -n 1)
+cell=$(sed -n "s/^best cell: \([0-3]\) (inception score [0-9.]*, the last iteration's)$/\1/p" "$work/f3.out")
+[ -n "$cell" ] && [ "$(awk -F, -v c="$cell" 'NR > 1 && $2 == c {print $9}' "$d/metrics.csv")" = "$top" ] \
+  || fail "best cell by the highest inception score: $(cat "$work/f3.out"; cut -d, -f1,2,9 "$d/metrics.csv")"
 # 7. Ctrl-C inside a cell's final scoring (50,000 samples): the master stops there, exits 130 and says the training
 #    is complete; --resume then only scores, on no client at all (the listed port has none), and a second --resume
 #    takes the saved scores.

@@ -26,6 +26,11 @@ grep -q "np.save(\"ring.npy\"" make_ring.py || fail "the how-to's snippet was no
 quick=(--set trainer.n_iterations=3 --set dataloader.n_batches=5 --set general.output_dir="$work/out")
 "$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" > train.out 2> train.log || fail "train failed: $(cat train.log)"
 grep -q "npy: 4000 vector samples of 2 from ring.npy (scaling feature)" train.log || fail "log: $(cat train.log)"
+# the inception score needs the MNIST-format classifier's classes: refused at the start, saying what to set
+"$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set trainer.params.score.type=inception_score > is.out 2> is.log \
+  && fail "inception_score on vectors should be refused"
+grep -q "trainer.params.score: the inception score needs class probabilities.*set trainer.params.score.type to fid" \
+  is.log || fail "inception_score on vectors: $(cat is.log)"
 mix=$(sed -n 's/^best mixture: //p' train.out)
 run=$(dirname "$(dirname "$mix")")
 [ -s "$mix/units.json" ] || fail "no units.json next to the mixture"

@@ -1,6 +1,7 @@
 /* tests/runtime/test_best_cell.c - the best-cell rule, one for the local
  * trainer, a resume that only scores and the distributed master
- * (runtime/run.h): the lowest score when both cells compared have one,
+ * (runtime/run.h): the lowest score (the highest for inception scores)
+ * when both cells compared have one,
  * else the lowest generator fitness; a cell that has not finished an
  * iteration (or a lost one) is no candidate; the final scores, once
  * complete, name the lowest. */
@@ -20,13 +21,17 @@ static void test_lowest_score_else_lowest_fitness(void **state)
 {
     (void)state;
     double score[4] = {3, 1, 2, 5}, fit[4] = {0.1, 0.9, 0.5, 0.2};
-    assert_int_equal(lpz_run_best_cell(4, score, fit, NULL), 1);
+    assert_int_equal(lpz_run_best_cell(4, score, fit, NULL, 0), 1);
     int present[4] = {1, 0, 1, 1};
-    assert_int_equal(lpz_run_best_cell(4, score, fit, present), 2);
+    assert_int_equal(lpz_run_best_cell(4, score, fit, present, 0), 2);
     double none[4] = {NAN, NAN, NAN, NAN};
-    assert_int_equal(lpz_run_best_cell(4, none, fit, NULL), 0);
+    assert_int_equal(lpz_run_best_cell(4, none, fit, NULL, 0), 0);
     int nobody[4] = {0};
-    assert_int_equal(lpz_run_best_cell(4, score, fit, nobody), -1);
+    assert_int_equal(lpz_run_best_cell(4, score, fit, nobody, 0), -1);
+    /* inception scores: the highest */
+    assert_int_equal(lpz_run_best_cell(4, score, fit, NULL, 1), 3);
+    assert_int_equal(lpz_run_best_cell(4, score, fit, present, 1), 3);
+    assert_int_equal(lpz_run_best_cell(4, none, fit, NULL, 1), 0);
 }
 
 /* What the trainer calls on its results: cells with 0 iterations are out. */
@@ -50,6 +55,10 @@ static void test_result_best_cell_skips_cells_without_an_iteration(void **state)
     int best = 99;
     assert_int_equal(lpz_run_result_best_cell(&r, &best), LPZ_OK);
     assert_int_equal(best, 0); /* cell 2's score 5 does not count: it finished no iteration */
+    r.score_higher = 1; /* inception scores: the highest of the candidates */
+    assert_int_equal(lpz_run_result_best_cell(&r, &best), LPZ_OK);
+    assert_int_equal(best, 1);
+    r.score_higher = 0;
     cells[0].score = NAN;      /* one side without a score: fitness decides */
     assert_int_equal(lpz_run_result_best_cell(&r, &best), LPZ_OK);
     assert_int_equal(best, 1);
@@ -79,9 +88,11 @@ static void test_complete_final_scores_name_the_lowest(void **state)
     assert_int_equal(r.best_cell, 0);
     assert_true(cells[1].score == 1);
     r.final.state = LPZ_FINAL_DONE;
+    r.score_higher = 1; /* trained with the inception score: the final scores are FIDs all the same */
     lpz_run_use_final_scores(&r, final);
     assert_int_equal(r.best_cell, 1);
     assert_true(cells[0].score == 7 && cells[1].score == 6);
+    assert_int_equal(r.score_higher, 0);
 }
 
 int main(void)

@@ -1,5 +1,9 @@
 /* tests/score/score_tool.c - helper of the score tests:
- *   score_tool classifier OUT.safetensors SEED   a freshly initialised classifier
+ *   score_tool classifier OUT.safetensors SEED [SCALE]
+ *                                                a freshly initialised classifier,
+ *                                                its last layer's weights times
+ *                                                SCALE (larger logits: class
+ *                                                probabilities far from uniform)
  *   score_tool features CLF.safetensors IN.npy OUT.npy
  *                                                its 10 logits of each sample
  *   score_tool latent OUT.npy N D SEED           N x D standard normal floats
@@ -28,9 +32,15 @@ int main(int argc, char **argv)
     lpz_error err;
     lpz_error_clear(&err);
     lpz_model *m = NULL;
-    if (argc == 4 && strcmp(argv[1], "classifier") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "classifier") == 0) {
+        float *w;
+        lpz_shape shape;
         if (lpz_classifier_build(strtoull(argv[3], NULL, 10), 0, 0, &m, &err) ||
-            lpz_classifier_save(argv[2], m, "test", NAN, NULL, &err))
+            lpz_model_param(m, "fc2.weight", &w, &shape, &err))
+            return fail(&err);
+        for (int64_t i = 0, n = lpz_shape_numel(&shape); argc == 5 && i < n; i++)
+            w[i] *= strtof(argv[4], NULL);
+        if (lpz_classifier_save(argv[2], m, "test", NAN, NULL, &err))
             return fail(&err);
         lpz_model_destroy(m);
         return 0;
@@ -102,6 +112,6 @@ int main(int argc, char **argv)
         lpz_model_destroy(m);
         return 0;
     }
-    fprintf(stderr, "usage: score_tool classifier OUT SEED | score_tool features CLF IN.npy OUT.npy | score_tool latent OUT N D SEED | score_tool fid CLF REAL GEN\n");
+    fprintf(stderr, "usage: score_tool classifier OUT SEED [SCALE] | score_tool features CLF IN.npy OUT.npy | score_tool latent OUT N D SEED | score_tool fid CLF REAL GEN\n");
     return 2;
 }

@@ -800,7 +800,12 @@ static int es_ref_score(void *user, const double *w, int n_gens, double *score, 
 {
     es_ref *r = user;
     int rc = lpz_mixture_generate(r->g, w, n_gens, r->n, LPZ_MIXMODE_EXACT_PROPORTION, r->rng, r->lat, r->x, err);
-    return rc ? rc : lpz_score_fid(r->c, r->x, r->n, score, err);
+    if (rc || lpz_score_context_metric(r->c) == LPZ_METRIC_FID)
+        return rc ? rc : lpz_score_fid(r->c, r->x, r->n, score, err);
+    lpz_scores sc;
+    rc = lpz_score_samples(r->c, r->x, r->n, &sc, err);
+    *score = sc.inception_score;
+    return rc;
 }
 
 static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **state)
@@ -934,7 +939,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     lpz_rng r1, r2;
     lpz_rng_seed(&r1, 5, 0);
     r2 = r1;
-    assert_int_equal(lpz_mixture_fid_pair(c, g, wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &fb, &err),
+    assert_int_equal(lpz_mixture_score_pair(c, g, wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &fb, &err),
                      LPZ_OK);
     int *ga = malloc(n * sizeof *ga), *gb = malloc(n * sizeof *gb);
     float *lat = malloc((size_t)n * 8 * sizeof *lat), *xa = malloc((size_t)n * 784 * sizeof *xa);
@@ -955,14 +960,14 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
     assert_true(fa != fb);
     /* The same weights twice: the same FID. */
     assert_int_equal(
-        lpz_mixture_fid_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &r1, &fa, &fb, &err), LPZ_OK);
+        lpz_mixture_score_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_INDEPENDENT_PROBABILITY, &r1, &fa, &fb, &err), LPZ_OK);
     assert_true(fa == fb);
     /* One weighting, streamed: the FID of the samples lpz_mixture_generate
      * writes from the same generator state. */
     for (int mode = 0; mode < 2; mode++) {
         lpz_rng_seed(&r1, 6 + mode, 0);
         r2 = r1;
-        assert_int_equal(lpz_mixture_fid(c, g, wb, 2, n, (lpz_mix_mode)mode, &r1, &fa, &err), LPZ_OK);
+        assert_int_equal(lpz_mixture_score(c, g, wb, 2, n, (lpz_mix_mode)mode, &r1, &fa, &err), LPZ_OK);
         assert_int_equal(lpz_mixture_generate(g, wb, 2, n, (lpz_mix_mode)mode, &r2, NULL, xa, &err), LPZ_OK);
         assert_int_equal(lpz_score_fid(c, xa, n, &fa2, &err), LPZ_OK);
         assert_true(fabs(fa - fa2) <= 1e-6 * fabs(fa2));
@@ -977,7 +982,7 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
         double w[2] = {3.0, 7.0}, wr[2] = {3.0, 7.0}, best, ref;
         lpz_rng_seed(&r1, 9, 0);
         r2 = r1;
-        assert_int_equal(lpz_mixture_optimize_fid(c, g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &es, &r1, &best, &err),
+        assert_int_equal(lpz_mixture_optimize_score(c, g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &es, &r1, &best, &err),
                          LPZ_OK);
         lpz_rng_fill_normal(&r2, lat, (size_t)n * 8, 0, 1);
         es_ref er = {c, g, n, &r2, lat, xa};
@@ -987,11 +992,50 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
         assert_true(w[0] != 0.3 && fabs(w[0] + w[1] - 1.0) < 1e-12); /* a mutation won */
         assert_true(lpz_rng_u64(&r1) == lpz_rng_u64(&r2));
     }
+    /* The inception score as the context's metric (trainer.params.score.type
+     * inception_score): each mixture score is the inception score of the
+     * samples lpz_mixture_generate writes; the pair's too; the ES keeps
+     * higher scores (the same run as the reference ES over generated
+     * samples with lower_is_better 0). */
+    assert_int_equal(lpz_score_context_set_metric(c, LPZ_METRIC_IS, &err), LPZ_OK);
+    {
+        lpz_scores sc;
+        lpz_rng_seed(&r1, 11, 0);
+        r2 = r1;
+        assert_int_equal(lpz_mixture_score(c, g, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &err), LPZ_OK);
+        assert_int_equal(lpz_mixture_generate(g, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r2, NULL, xa, &err),
+                         LPZ_OK);
+        assert_int_equal(lpz_score_samples(c, xa, n, &sc, &err), LPZ_OK);
+        assert_true(fa >= 1.0 && fabs(fa - sc.inception_score) <= 1e-6 * sc.inception_score);
+        lpz_rng_seed(&r1, 12, 0);
+        assert_int_equal(
+            lpz_mixture_score_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &fb, &err), LPZ_OK);
+        assert_true(fa == fb && fa >= 1.0);
+        lpz_mixture_es_params es = {6, 0.2, 0, 1}; /* lower_is_better is the metric's, whatever given */
+        double w[2] = {9.0, 1.0}, wr[2] = {9.0, 1.0}, best, ref, first;
+        lpz_rng_seed(&r1, 13, 0);
+        r2 = r1;
+        assert_int_equal(lpz_mixture_optimize_score(c, g, w, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &es, &r1, &best,
+                                                    &err),
+                         LPZ_OK);
+        lpz_rng_fill_normal(&r2, lat, (size_t)n * 8, 0, 1);
+        es_ref er = {c, g, n, &r2, lat, xa};
+        double w0r[2] = {0.9, 0.1};
+        lpz_rng keep = r2;
+        assert_int_equal(es_ref_score(&er, w0r, 2, &first, &err), LPZ_OK);
+        r2 = keep;
+        es.lower_is_better = 0;
+        assert_int_equal(lpz_mixture_optimize(wr, 2, &es, &r2, es_ref_score, &er, &ref, &err), LPZ_OK);
+        assert_true(fabs(best - ref) <= 1e-6 * ref && w[0] == wr[0] && w[1] == wr[1]);
+        assert_true(best >= first);
+    }
+    assert_int_equal(lpz_score_context_set_metric(c, LPZ_METRIC_FID, &err), LPZ_OK);
+
     /* a generator that makes non-finite samples is refused, naming it */
     float *w0;
     assert_int_equal(lpz_model_param(g[1], "0.weight", &w0, NULL, &err), LPZ_OK);
     w0[0] = NAN;
-    assert_int_equal(lpz_mixture_fid(c, g, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &err), LPZ_EINVAL);
+    assert_int_equal(lpz_mixture_score(c, g, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "non-finite"));
     assert_non_null(strstr(err.where, "generator 1"));
     free(ga), free(gb), free(lat), free(xa);
@@ -1133,7 +1177,7 @@ static void test_stop_ends_a_mixture_fid_and_the_real_statistics_within_a_chunk(
     double w = 1, fid = -1;
     lpz_rng rng;
     lpz_rng_seed(&rng, 4, 0);
-    assert_int_equal(lpz_mixture_fid(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err),
+    assert_int_equal(lpz_mixture_score(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err),
                      LPZ_ECANCELED);
     assert_int_equal(tw.forwards, 3);
     assert_true(fid == -1);
@@ -1141,13 +1185,13 @@ static void test_stop_ends_a_mixture_fid_and_the_real_statistics_within_a_chunk(
     stop = 0;
     tw.trip = 0;
     tw.forwards = 0;
-    assert_int_equal(lpz_mixture_fid(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err), LPZ_OK);
+    assert_int_equal(lpz_mixture_score(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err), LPZ_OK);
     assert_int_equal(tw.forwards, 10);
     assert_true(fid >= 0);
     /* A context without a stop flag never stops. */
     stop = 1;
     lpz_score_context_set_stop(c, NULL);
-    assert_int_equal(lpz_mixture_fid(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err), LPZ_OK);
+    assert_int_equal(lpz_mixture_score(c, &g, &w, 1, 640, LPZ_MIXMODE_EXACT_PROPORTION, &rng, &fid, &err), LPZ_OK);
 
     lpz_model_destroy(g);
     lpz_score_context_destroy(c);
