@@ -112,6 +112,7 @@ int main(int argc, char **argv)
         lpz_model_destroy(m);
         return 0;
     }
-    fprintf(stderr, "usage: score_tool classifier OUT SEED [SCALE] | score_tool features CLF IN.npy OUT.npy | score_tool latent OUT N D SEED | score_tool fid CLF REAL GEN\n");
+    fprintf(stderr, "usage: score_tool classifier OUT SEED [SCALE] | score_tool features CLF IN.npy OUT.npy | "
+                    "score_tool latent OUT N D SEED | score_tool fid CLF REAL GEN\n");
     return 2;
 }
