@@ -55,6 +55,8 @@ int lpz_adam_step(lpz_adam *a, float *params, const float *grads, double lr, dou
         return lpz_error_set(err, LPZ_EINVAL, "Adam: learning rate %g is not a finite number >= 0", lr);
     if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0))
         return lpz_error_set(err, LPZ_EINVAL, "Adam: betas (%g, %g) are not both in [0, 1)", beta1, beta2);
+    if (a->t >= LPZ_ADAM_MAX_STEP)
+        return lpz_error_set(err, LPZ_EINVAL, "Adam: step count %lld is at its limit (2^53)", (long long)a->t);
     a->t++;
     double bc1 = 1.0 - pow(beta1, (double)a->t);
     double bc2 = 1.0 - pow(beta2, (double)a->t);
@@ -75,8 +77,8 @@ void lpz_adam_get_state(const lpz_adam *a, int64_t *t, float *m, float *v)
 
 int lpz_adam_set_state(lpz_adam *a, int64_t t, const float *m, const float *v, lpz_error *err)
 {
-    if (t < 0)
-        return lpz_error_set(err, LPZ_EINVAL, "Adam state: step count %lld is negative", (long long)t);
+    if (t < 0 || t > LPZ_ADAM_MAX_STEP)
+        return lpz_error_set(err, LPZ_EINVAL, "Adam state: step count %lld is outside [0, 2^53]", (long long)t);
     a->t = t;
     if (a->n) {
         memcpy(a->m, m, (size_t)a->n * sizeof(float));

@@ -20,6 +20,11 @@
 
 #include <lpz/error.h>
 
+/* The largest step count a state may hold (2^53: exact in the double of the
+ * bias corrections, and far beyond any training). A count from a file or a
+ * message above it is refused, so t + 1 never overflows. */
+#define LPZ_ADAM_MAX_STEP ((int64_t)1 << 53)
+
 typedef struct lpz_adam {
     int64_t n;  /* number of parameters */
     int64_t t;  /* steps taken */
@@ -36,11 +41,12 @@ void lpz_adam_destroy(lpz_adam *a);
 void lpz_adam_reset(lpz_adam *a);
 
 /* One step: updates params[0..n) from grads[0..n). Refuses lr < 0, betas
- * outside [0, 1) or non-finite values. */
+ * outside [0, 1), non-finite values, or t at LPZ_ADAM_MAX_STEP. */
 int lpz_adam_step(lpz_adam *a, float *params, const float *grads, double lr, double beta1, double beta2,
                   lpz_error *err);
 
-/* Copies state out (t and the 2 n moments) or in; m and v have n floats. */
+/* Copies state out (t and the 2 n moments) or in; m and v have n floats;
+ * t in [0, LPZ_ADAM_MAX_STEP]. */
 void lpz_adam_get_state(const lpz_adam *a, int64_t *t, float *m, float *v);
 int lpz_adam_set_state(lpz_adam *a, int64_t t, const float *m, const float *v, lpz_error *err);
 

@@ -4,6 +4,7 @@
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 #include "io/text.h"
+#include "nn/adam.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -325,7 +326,7 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
                 rc = meta_int(&f, path, name, 0, INT64_MAX, &id, err);
             snprintf(name, sizeof name, "%s.%d.adam_step", rn, i);
             if (!rc)
-                rc = meta_int(&f, path, name, 0, INT64_MAX, &step, err);
+                rc = meta_int(&f, path, name, 0, LPZ_ADAM_MAX_STEP, &step, err);
             snprintf(name, sizeof name, "%s.%d.loss", rn, i);
             if (!rc)
                 rc = meta_int(&f, path, name, 0, 3, &loss, err);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/adam.h"
 #include "transport/wire.h"
 
 static const char *role_name(unsigned r) { return r == LPZ_ROLE_GENERATOR ? "generator" : "discriminator"; }
@@ -58,8 +59,8 @@ int lpz_population_encode(uint32_t cell, uint64_t iteration, const lpz_individua
         if (!isfinite(d->learning_rate) || d->learning_rate < 0)
             return lpz_error_set(err, LPZ_EINVAL, "individual %zu: learning rate %g is not a finite value >= 0", i,
                                  d->learning_rate);
-        if (d->adam_step < 0)
-            return lpz_error_set(err, LPZ_EINVAL, "individual %zu: negative Adam step %lld", i,
+        if (d->adam_step < 0 || d->adam_step > LPZ_ADAM_MAX_STEP)
+            return lpz_error_set(err, LPZ_EINVAL, "individual %zu: Adam step %lld outside [0, 2^53]", i,
                                  (long long)d->adam_step);
         if ((d->param_count && (!d->params || !d->adam_m || !d->adam_v)) || (d->buffer_count && !d->buffers))
             return lpz_error_set(err, LPZ_EINVAL, "individual %zu: missing parameter, Adam or buffer array", i);
@@ -122,8 +123,8 @@ static int read_individual_header(lpz_cursor *c, size_t index, lpz_individual *d
     if (!isfinite(d->learning_rate) || d->learning_rate < 0)
         return lpz_error_set(err, LPZ_EFORMAT, "individual %zu: learning rate %g is not a finite value >= 0", index,
                              d->learning_rate);
-    if (d->adam_step < 0)
-        return lpz_error_set(err, LPZ_EFORMAT, "individual %zu: negative Adam step %lld", index,
+    if (d->adam_step < 0 || d->adam_step > LPZ_ADAM_MAX_STEP)
+        return lpz_error_set(err, LPZ_EFORMAT, "individual %zu: Adam step %lld outside [0, 2^53]", index,
                              (long long)d->adam_step);
     uint64_t bytes = individual_bytes(d->param_count, d->buffer_count);
     if (!bytes || bytes - LPZ_INDIVIDUAL_HEADER_SIZE > lpz_cursor_left(c))

@@ -726,6 +726,11 @@ static void test_adam_matches_formula_and_state_round_trips(void **state)
     assert_memory_equal(p, p2, sizeof(p));
     assert_int_equal(lpz_adam_step(a, p, g, -1.0, 0.5, 0.999, &e_), LPZ_EINVAL);
     assert_int_equal(lpz_adam_step(a, p, g, 1e-3, 1.0, 0.999, &e_), LPZ_EINVAL);
+    /* step counts from files and peers: at most 2^53, and a step at the limit is refused, not overflowed */
+    assert_int_equal(lpz_adam_set_state(b, LPZ_ADAM_MAX_STEP + 1, m, v, &e_), LPZ_EINVAL);
+    OK(lpz_adam_set_state(b, LPZ_ADAM_MAX_STEP, m, v, &e_));
+    assert_int_equal(lpz_adam_step(b, p2, g, 1e-3, 0.5, 0.999, &e_), LPZ_EINVAL);
+    assert_int_equal(b->t, LPZ_ADAM_MAX_STEP);
     lpz_adam *c;
     OK(lpz_adam_create(4, &c, &e_));
     assert_int_equal(lpz_adam_copy(c, a, &e_), LPZ_EINVAL);

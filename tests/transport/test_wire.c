@@ -468,6 +468,45 @@ static void population_round_trip_is_bit_exact(void **state)
     free(t.mem);
 }
 
+/* An Adam step count beyond 2^53 is refused both ways: a peer's (or a
+ * checkpoint's) INT64_MAX made the next step overflow. */
+static void adam_step_beyond_its_limit_is_refused(void **state)
+{
+    (void)state;
+    test_pop t;
+    make_pop(&t);
+    t.ind[1].adam_step = 0x0123456789abcdLL; /* a pattern to find in the bytes */
+    size_t len;
+    uint8_t *buf = encode_pop(&t, &len);
+    uint8_t pat[8];
+    for (int b = 0; b < 8; b++)
+        pat[b] = (uint8_t)((uint64_t)0x0123456789abcdLL >> (8 * b));
+    size_t at = 0;
+    while (at + 8 <= len && memcmp(buf + at, pat, 8))
+        at++;
+    assert_true(at + 8 <= len);
+    uint64_t big = (uint64_t)INT64_MAX;
+    for (int b = 0; b < 8; b++)
+        buf[at + b] = (uint8_t)(big >> (8 * b));
+    lpz_population_expect ex;
+    lpz_population_expect_any(&ex);
+    lpz_population_view v;
+    lpz_error e;
+    int rc = lpz_population_parse(buf, len, &ex, &v, &e);
+    if (rc == LPZ_OK) {
+        lpz_individual meta = {0};
+        rc = lpz_population_get(&v, 1, &meta, 0, 0, &e);
+    }
+    assert_int_equal(rc, LPZ_EFORMAT);
+    assert_contains(e.message, "Adam step 9223372036854775807 outside [0, 2^53]");
+    t.ind[1].adam_step = ((int64_t)1 << 53) + 1;
+    uint8_t *out = malloc(len);
+    assert_int_equal(lpz_population_encode(9, 1, t.ind, 3, out, len, &len, &e), LPZ_EINVAL);
+    free(out);
+    free(buf);
+    free(t.mem);
+}
+
 static void empty_population_round_trips(void **state)
 {
     (void)state;
@@ -556,7 +595,8 @@ static void inconsistent_fields_are_refused(void **state)
         {"reserved", IND0 + 2, 2, 1, "reserved field"},
         {"negative learning rate", IND0 + 16, 8, 0xbff0000000000000ull, "learning rate -1"},
         {"NaN learning rate", IND0 + 16, 8, 0x7ff8000000000000ull, "learning rate nan"},
-        {"negative Adam step", IND0 + 32, 8, UINT64_MAX, "negative Adam step"},
+        {"negative Adam step", IND0 + 32, 8, UINT64_MAX, "Adam step -1 outside [0, 2^53]"},
+        {"Adam step beyond 2^53", IND0 + 32, 8, INT64_MAX, "Adam step 9223372036854775807 outside"},
         {"param count too large", IND0 + 40, 8, 51, "need more than"},
         {"param count overflowing", IND0 + 40, 8, (uint64_t)1 << 62, "need more than"},
         {"buffer count overflowing", IND0 + 48, 8, UINT64_MAX / 2, "need more than"},
@@ -643,6 +683,7 @@ int main(void)
         cmocka_unit_test(cursor_stops_at_the_end_and_stays_failed),
         cmocka_unit_test(population_round_trip_is_bit_exact),
         cmocka_unit_test(empty_population_round_trips),
+        cmocka_unit_test(adam_step_beyond_its_limit_is_refused),
         cmocka_unit_test(population_with_wrong_param_count_is_refused),
         cmocka_unit_test(every_truncation_and_trailing_byte_is_refused),
         cmocka_unit_test(inconsistent_fields_are_refused),
