@@ -229,6 +229,59 @@ static int read_exact(idx_file *f, void *dst, size_t n, const char *what, lpz_er
     return LPZ_OK;
 }
 
+/* n bytes read into a new buffer grown as they arrive (up to twice what
+ * the file holds, never what a lying header claims: 100,000,000 images in
+ * a 1 KB file is a truncated file, not an allocation of 78 GB). A plain
+ * file is checked against its size first. */
+static int read_alloc(idx_file *f, size_t n, const char *what, uint8_t **out, lpz_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (!f->gz && fstat(fileno(f->fp), &st) == 0 && S_ISREG(st.st_mode)) {
+        long at = ftell(f->fp);
+        if (at >= 0 && (uint64_t)st.st_size - (uint64_t)at < n) {
+            lpz_error_set(err, LPZ_EFORMAT, "file is truncated in %s: the header says %zu bytes, the file holds %llu",
+                          what, n, (unsigned long long)((uint64_t)st.st_size - (uint64_t)at));
+            lpz_error_where(err, "%s", f->path);
+            lpz_error_hint(err, "the file is incomplete or its header is wrong: download it again");
+            return LPZ_EFORMAT;
+        }
+    }
+    size_t cap = n < ((size_t)64 << 20) ? n : ((size_t)64 << 20), got = 0;
+    uint8_t *buf = malloc(cap ? cap : 1);
+    while (buf && got < n) {
+        if (got == cap) {
+            size_t more = cap > n - cap ? n : 2 * cap;
+            uint8_t *b = realloc(buf, more);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b, cap = more;
+        }
+        int rc = read_exact(f, buf + got, cap - got, what, err);
+        if (rc != LPZ_OK) {
+            if (rc == LPZ_EFORMAT && !strncmp(err->message, "file is truncated in ", 21)) { /* count all n bytes */
+                lpz_error_set(err, LPZ_EFORMAT, "file is truncated in %s: the header says %zu bytes, fewer present",
+                              what, n);
+                lpz_error_where(err, "%s", f->path);
+                lpz_error_hint(err, "the file is incomplete or its header is wrong: download it again");
+            }
+            free(buf);
+            return rc;
+        }
+        got = cap;
+    }
+    if (!buf) {
+        lpz_error_set(err, LPZ_ENOMEM, "out of memory for %s (%zu bytes)", what, n);
+        lpz_error_where(err, "%s", f->path);
+        return LPZ_ENOMEM;
+    }
+    *out = buf;
+    return LPZ_OK;
+}
+
 static uint32_t be32(const uint8_t *b)
 {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
@@ -277,11 +330,7 @@ static int read_images(const char *path, mnist_state *s, int64_t *rows, int64_t 
             *rows = r;
             *cols = c;
             s->numel = (int64_t)r * c;
-            s->pixels = malloc((size_t)(s->count * s->numel));
-            if (!s->pixels)
-                rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory for %u images of %u x %u", n, r, c);
-            else
-                rc = read_exact(&f, s->pixels, (size_t)(s->count * s->numel), "the pixels", err);
+            rc = read_alloc(&f, (size_t)(s->count * s->numel), "the pixels", &s->pixels, err);
         }
     }
     if (rc == LPZ_OK)
