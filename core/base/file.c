@@ -17,12 +17,25 @@ const char *lpz_file_kind(mode_t mode)
                             : "an unknown kind of file";
 }
 
-int lpz_open_regular(const char *path, struct stat *st, const char **kind)
+/* open(2) with O_NONBLOCK, then only a regular file is kept (see file.h). */
+static int open_checked(const char *path, int flags, struct stat *st, const char **kind)
 {
     *kind = NULL;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0) {
+        int e = errno;
+        struct stat ls;
+        if (e == ENXIO && stat(path, &ls) == 0 && !S_ISREG(ls.st_mode)) { /* a FIFO without a reader */
+            *kind = lpz_file_kind(ls.st_mode);
+            return -2;
+        }
+        if (e == ELOOP && (flags & O_NOFOLLOW) && lstat(path, &ls) == 0 && S_ISLNK(ls.st_mode)) {
+            *kind = "a symbolic link";
+            return -2;
+        }
+        errno = e;
         return -1;
+    }
     if (fstat(fd, st) != 0) {
         int e = errno;
         close(fd);
@@ -34,14 +47,35 @@ int lpz_open_regular(const char *path, struct stat *st, const char **kind)
         close(fd);
         return -2;
     }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
         int e = errno;
         close(fd);
         errno = e;
         return -1;
     }
     return fd;
+}
+
+int lpz_open_regular(const char *path, struct stat *st, const char **kind)
+{
+    return open_checked(path, O_RDONLY, st, kind);
+}
+
+FILE *lpz_fopen_append_regular(const char *path, const char **kind)
+{
+    struct stat st;
+    int fd = open_checked(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, &st, kind);
+    if (fd < 0)
+        return NULL;
+    (void)lseek(fd, 0, SEEK_END); /* ftell tells the length at once, as after fopen(path, "a") */
+    FILE *f = fdopen(fd, "a");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
 }
 
 FILE *lpz_fopen_regular(const char *path, struct stat *st, const char **kind)

@@ -9,6 +9,7 @@
  * random neighbourhood generators; re-evaluate; replace; publish; log.
  */
 #include "runtime/trainer.h"
+#include "base/file.h"
 
 #include "data/batcher.h"
 #include "evolution/evolution.h"
@@ -28,6 +29,7 @@
 #include <lpz/log.h>
 
 #include <malloc.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -1968,6 +1970,25 @@ static void *progress_main(void *arg)
     return NULL;
 }
 
+/* metrics.csv or timing.csv of the run folder, for appending: a FIFO, a
+ * folder or a symbolic link there is refused (a FIFO blocked the run for
+ * good; a link had the rows appended to the file it named). */
+static FILE *open_log(const char *path, lpz_error *err)
+{
+    const char *kind = NULL;
+    FILE *f = lpz_fopen_append_regular(path, &kind);
+    if (f)
+        return f;
+    if (kind) {
+        lpz_error_set(err, LPZ_EIO, "cannot write to it: not a regular file (%s)", kind);
+        lpz_error_hint(err, "the run folder's files are written by lpz: remove or rename that one");
+    } else {
+        lpz_error_set(err, LPZ_EIO, "cannot open for writing: %s", strerror(errno));
+    }
+    lpz_error_where(err, "%s", path);
+    return NULL;
+}
+
 int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_error *err)
 {
     const lpz_train_params *p = setup->params;
@@ -2033,16 +2054,15 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     int rc = LPZ_OK;
     char path[4200];
     snprintf(path, sizeof path, "%s/metrics.csv", setup->run_dir);
-    t->metrics = fopen(path, "a");
-    if (!t->metrics)
-        rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
+    if (!(t->metrics = open_log(path, err)))
+        rc = err->code;
     else if (ftell(t->metrics) == 0) { /* on disk at once: lpz report during the first iteration reads it */
         fprintf(t->metrics, "iteration,cell,g_loss,d_loss,g_fitness,d_fitness,g_lr,d_lr,score,mixture_weights\n");
         fflush(t->metrics);
     }
     snprintf(path, sizeof path, "%s/timing.csv", setup->run_dir);
-    if (!rc && !(t->timing = fopen(path, "a")))
-        rc = lpz_error_set(err, LPZ_EIO, "cannot open %s for writing", path);
+    if (!rc && !(t->timing = open_log(path, err)))
+        rc = err->code;
     else if (!rc && ftell(t->timing) == 0) {
         fprintf(t->timing, "iteration,cell,seconds,failed_fetches\n");
         fflush(t->timing);

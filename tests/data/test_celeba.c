@@ -224,6 +224,15 @@ static void cache_is_reused_and_a_changed_folder_rebuilds_it(void **st)
     assert_int_equal(info.count, 7);
     ops()->close(s);
 
+    /* a FIFO where the cache is: rebuilt over it, not waited on */
+    assert_int_equal(unlink(cpath), 0);
+    assert_int_equal(mkfifo(cpath, 0600), 0);
+    assert_int_equal(open_celeba(dir, cache, "16", &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, 7);
+    ops()->close(s);
+    assert_int_equal(stat(cpath, &b), 0);
+    assert_true(S_ISREG(b.st_mode));
+
     /* another size: its own cache file */
     assert_int_equal(open_celeba(dir, cache, "8", &s, &info, &err), LPZ_OK);
     assert_int_equal(info.sample_shape.dim[1], 8);
@@ -269,6 +278,8 @@ static void corrupt_images_are_skipped_and_counted(void **st)
     assert_int_equal(dt_write(p, "hello, not a jpeg", 17), 0);
     snprintf(p, sizeof p, "%s/e.png", dir);
     assert_int_equal(dt_write(p, "\x89PNG\r\n\x1a\n\0\0", 10), 0);
+    snprintf(p, sizeof p, "%s/f.jpg", dir); /* a FIFO: not an image, not waited on */
+    assert_int_equal(mkfifo(p, 0600), 0);
     void *s;
     lpz_dataset_info info;
     lpz_error err;
@@ -276,7 +287,7 @@ static void corrupt_images_are_skipped_and_counted(void **st)
     printf("%s", g_log);
     assert_int_equal(rc, LPZ_OK);
     assert_int_equal(info.count, 2);
-    assert_non_null(strstr(g_log, "skipped 3 of 5 images"));
+    assert_non_null(strstr(g_log, "skipped 3 of 5 images")); /* the FIFO is not listed as an image */
     assert_non_null(strstr(g_log, "d.jpg"));
     float x[3 * 64];
     assert_int_equal(ops()->read(s, 0, x, &err), LPZ_OK);

@@ -12,6 +12,8 @@
 #include "data_test_util.h"
 
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const lpz_plugin *P = &lpz_plugin_descriptor;
 
@@ -252,6 +254,13 @@ static void bad_files_and_options_are_clear_errors(void **st)
     lpz_log_set_sink(NULL, NULL);
     ops()->close(s);
     assert_non_null(strstr(g_info, "feature 0 (feature_0) has negative values"));
+    /* a FIFO where lpz-pcap2npy's sidecar would be: the names stay feature_<j>, and open does not wait on it */
+    char side[1100];
+    snprintf(side, sizeof side, "%s.json", path);
+    assert_int_equal(mkfifo(side, 0600), 0);
+    assert_int_equal(open_nf(path, NULL, NULL, NULL, &s, &info, &err), LPZ_OK);
+    ops()->close(s);
+    unlink(side);
 
     snprintf(path, sizeof path, "%s/missing.npy", dir);
     assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);

@@ -175,6 +175,23 @@ python3 "$ST" "$work/zero_rng/checkpoints/cell-2.safetensors" meta rng "$(printf
 expect_refused zero_rng "of 'rng' is not a random state (it is all zero)"
 fresh_copy bad_data
 expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
+# an Adam step count of INT64_MAX was taken, and the next step overflowed (UBSan abort, NaN weights)
+fresh_copy big_adam
+python3 "$ST" "$work/big_adam/checkpoints/cell-0.safetensors" meta generator.0.adam_step 9223372036854775807
+expect_refused big_adam "value '9223372036854775807' of 'generator.0.adam_step' is not an integer in"
+# metrics.csv a FIFO (or a link): refused at once, not waited on for good
+fresh_copy fifo_metrics
+rm "$work/fifo_metrics/metrics.csv"
+mkfifo "$work/fifo_metrics/metrics.csv"
+set +e
+timeout 60 "$LPZ" train --resume "$work/fifo_metrics" -q --set trainer.n_iterations=42 > "$work/fifo.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] || fail "a FIFO as metrics.csv: exit $status: $(cat "$work/fifo.out")"
+grep -q "metrics.csv: cannot write to it: not a regular file (a FIFO)" "$work/fifo.out" \
+  || fail "a FIFO as metrics.csv: $(cat "$work/fifo.out")"
+[ -p "$work/fifo_metrics/metrics.csv" ] && cmp -s "$ds/config.yml" "$work/fifo_metrics/config.yml" \
+  || fail "a refused resume changed the run folder"
 # A deterministic run whose cells' checkpoints are at different iterations
 # (killed while its cells wrote them) is refused: its cells move in step,
 # and the first to finish left the others waiting forever. Without

@@ -420,13 +420,22 @@ static int crop_resize(decoder *dc, int w, int h, int s, uint8_t *out)
 
 static int decode_file(decoder *dc, const char *path, int s, uint8_t *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(dc->msg, sizeof dc->msg, "cannot open: %s", strerror(errno));
+    /* O_NONBLOCK: a FIFO named like an image is skipped, not waited on */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        snprintf(dc->msg, sizeof dc->msg, "not a regular file");
         return 0;
     }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > MAX_FILE_BYTES) {
+    FILE *f = fd >= 0 && fcntl(fd, F_SETFL, O_RDONLY) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        snprintf(dc->msg, sizeof dc->msg, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_FILE_BYTES) {
         snprintf(dc->msg, sizeof dc->msg, "empty or larger than %u MB", MAX_FILE_BYTES >> 20);
         fclose(f);
         return 0;
@@ -623,12 +632,13 @@ static int build_cache(const char *dir, const image_file *files, int64_t n, int 
  * stale or damaged: to be rebuilt). */
 static int map_cache(const char *path, uint64_t fp, int64_t n, int size, celeba_state *s)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO there: rebuilt, not waited on */
     if (fd < 0)
         return 0;
     struct stat st;
     cache_header hdr;
-    int ok = fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof hdr && pread(fd, &hdr, sizeof hdr, 0) == sizeof hdr;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= sizeof hdr &&
+             pread(fd, &hdr, sizeof hdr, 0) == sizeof hdr;
     int64_t slot = 3 * (int64_t)size * size;
     ok = ok && !memcmp(hdr.magic, CACHE_MAGIC, 8) && hdr.version == CACHE_VERSION && hdr.image_size == (uint32_t)size &&
          hdr.fingerprint == fp && hdr.n_files == (uint64_t)n && hdr.n_valid > 0 && hdr.n_valid <= hdr.n_files &&

@@ -22,6 +22,7 @@
 #include <lpz/lpz.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* snprintf for paths and messages: returns 1 when the text fit, 0 when it
  * was cut (the caller treats a cut path as an error or as "not found"). */
@@ -74,9 +76,19 @@ static void read_field_names(netflow_state *s, const char *npy_path)
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s.json", npy_path) >= (int)sizeof path)
         return;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    /* O_NONBLOCK and a regular file only: a FIFO there is not waited on */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, O_RDONLY) != 0)) {
+        close(fd);
         return;
+    }
+    FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!fp) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
     char text[65536];
     size_t len = fread(text, 1, sizeof text - 1, fp);
     fclose(fp);
