@@ -392,10 +392,11 @@ static int load_metrics(rp_run *run, lpz_error *err)
         size_t n = (size_t)(e - p);
         if (n && p[n - 1] == '\r')
             n--;
-        if (n_cols >= MAX_COLUMNS) {
-            lpz_error_set(err, LPZ_EFORMAT, "more than %d columns in the header", MAX_COLUMNS);
-            lpz_error_where(err, "%s:1", path);
-            return LPZ_EFORMAT;
+        if (n_cols >= MAX_COLUMNS) { /* damaged, as below: listed on the page, not fatal (cli.md) */
+            snprintf(run->metrics_problem, sizeof run->metrics_problem, "has no lpz header row");
+            rp_notice(run, "metrics.csv:1: more than %d columns in the header: not lpz's metrics file; its rows "
+                      "are not shown", MAX_COLUMNS);
+            return LPZ_OK;
         }
 #define IS(name) (n == strlen(name) && memcmp(p, name, n) == 0)
         if (IS("iteration"))
@@ -410,12 +411,22 @@ static int load_metrics(rp_run *run, lpz_error *err)
 #undef IS
         p = e + 1;
     }
-    if (col_it < 0 || col_cell < 0) {
-        lpz_error_set(err, LPZ_EFORMAT, "the header has no '%s' column, so this is not lpz's metrics file",
+    char cfg_path[4200];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.yml", run->dir);
+    if ((col_it < 0 || col_cell < 0) && !lpz_is_file(cfg_path)) { /* nothing of lpz's here: not a run folder */
+        lpz_error_set(err, LPZ_EFORMAT, "the header has no '%s' column, so this is not lpz's metrics file, and the "
+                      "folder has no config.yml either",
                       col_it < 0 ? "iteration" : "cell");
         lpz_error_where(err, "%s:1", path);
-        lpz_error_hint(err, "the first line must be the column names: iteration,cell,g_loss,...");
+        lpz_error_hint(err, "pass a run folder of lpz train; its metrics.csv starts iteration,cell,g_loss,...");
         return LPZ_EFORMAT;
+    }
+    if (col_it < 0 || col_cell < 0) { /* a run folder with a damaged metrics.csv: listed on the page (cli.md) */
+        snprintf(run->metrics_problem, sizeof run->metrics_problem, "has no lpz header row");
+        rp_notice(run, "metrics.csv:1: the header has no '%s' column, so this is not lpz's metrics file (the first "
+                  "line must be the column names: iteration,cell,g_loss,...); its rows are not shown",
+                  col_it < 0 ? "iteration" : "cell");
+        return LPZ_OK;
     }
 
     int line = 2; /* the header is line 1 */

@@ -157,7 +157,8 @@ static void read_rows(const char *run_dir, int n_cells, final_row *rows, int qui
         return;
     }
     int bad = 0, line = 1;
-    for (int n; (n = csv_line(&pos, f, 8)) > 0;) {
+    char *seen = calloc((size_t)n_cells + 1, 1); /* 1: a row read, 2: a cell listed twice */
+    for (int n; seen && (n = csv_line(&pos, f, 8)) > 0;) {
         line++;
         long cell, it, samples = 0;
         final_row r = {0, 0, NAN, ""};
@@ -172,10 +173,22 @@ static void read_rows(const char *run_dir, int n_cells, final_row *rows, int qui
                         "left out (that cell is scored again)", path, line, n_cells);
             continue;
         }
+        if (seen[cell]) { /* which of the two holds the score is not known: neither is taken */
+            if (seen[cell] == 1 && !quiet)
+                lpz_log(LPZ_LOG_WARN, "%s:%d: cell %ld is listed a second time; neither row is used (that cell is "
+                        "scored again)", path, line, cell);
+            seen[cell] = 2;
+            continue;
+        }
+        seen[cell] = 1;
         r.iterations = it;
         r.samples = samples;
         rows[cell] = r;
     }
+    for (int c = 0; seen && c < n_cells; c++)
+        if (seen[c] == 2)
+            clear_rows(&rows[c], 1);
+    free(seen);
     free(data);
 }
 

@@ -222,12 +222,32 @@ int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
     int rc = lpz_read_file(path, (size_t)1 << 30, &data, &size, err);
     if (rc)
         return rc;
-    /* Rows start with their iteration; the header does not parse. */
+    /* The header, then rows that start with their iteration (1 and up). A
+     * line that is neither is refused, naming it: the resume appends to the
+     * file, and a row's iteration read wrongly (saturated, negative) made
+     * the check below wrong. */
     long last = 0;
-    for (const char *line = data; line; line = strchr(line, '\n')) {
-        if (*line == '\n')
-            line++;
-        long it = strtol(line, NULL, 10);
+    int no = 0;
+    for (const char *line = data, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : NULL;
+        no++;
+        if (*line == '\n' || (no == 1 && !strncmp(line, "iteration,", 10)))
+            continue;
+        char *end;
+        errno = 0;
+        long it = strtol(line, &end, 10);
+        if (end == line || *end != ',' || errno || it < 1 || it > INT_MAX) {
+            int len = (int)strcspn(line, ",\n");
+            lpz_error_set(err, LPZ_EFORMAT, "%s: its iteration '%.*s' is not a whole number from 1 to %d",
+                          no == 1 ? "not lpz's header 'iteration,cell,...'" : "not a row of lpz",
+                          len > 40 ? 40 : len, line, INT_MAX);
+            lpz_error_where(err, "%s:%d", path, no);
+            lpz_error_hint(err, "the run folder's metrics.csv is written by lpz: put back the original, or remove "
+                                "that line");
+            free(data);
+            return LPZ_EFORMAT;
+        }
         if (it > last)
             last = it;
     }

@@ -38,7 +38,8 @@ expect 1 "not an lpz run folder" report "$tmp"
 expect 1 "no such folder" report "$tmp/nothing-here"
 mkdir "$tmp/broken"
 printf 'x,y\n1,2\n' >"$tmp/broken/metrics.csv"
-expect 1 "metrics.csv:1: the header has no 'iteration' column" report "$tmp/broken"
+expect 1 "metrics.csv:1: the header has no 'iteration' column, so this is not lpz's metrics file, and the folder" \
+  report "$tmp/broken"
 
 # Damaged run files are problems listed in the page, not failures; a FIFO
 # or /dev/zero is never read (it would block, or never end).
@@ -63,4 +64,9 @@ grep -q "the page lists 3 problems found while reading the run" "$tmp/stderr" \
   || fail "no count of the problems: $(cat "$tmp/stderr")"
 "$lpz" report -q "$tmp/zero" 2>"$tmp/qerr" >/dev/null; grep -q "lists 3 problems" "$tmp/qerr" || fail "-q hid the count"
 "$lpz" report "$tmp/done" 2>"$tmp/derr" >/dev/null; [ ! -s "$tmp/derr" ] || fail "a sound run: $(cat "$tmp/derr")"
+# A run folder (it has config.yml) whose metrics.csv header was replaced: a problem listed, not a failure.
+"$fixture" "$tmp/hdr"
+sed -i '1s/.*/hello/' "$tmp/hdr/metrics.csv"
+expect 0 "report: $tmp/hdr/report.html" report "$tmp/hdr"
+problem "$tmp/hdr" "metrics.csv:1: the header has no &#39;iteration&#39; column"
 echo PASS

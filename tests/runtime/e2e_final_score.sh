@@ -106,6 +106,14 @@ sed -i 's/^\([23]\),3,.*$/\1,3,,,/' "$d/final_scores.csv"
 grep -q "^final scoring: 2 cells in [0-9.]* s, 2 from final_scores.csv (200 samples each)$" "$work/r3.out" \
   || fail "summary of a partial scoring: $(cat "$work/r3.out")"
 cmp -s "$work/scores-200.csv" "$d/final_scores.csv" || fail "a cell scored again gave another FID (per-cell seeds)"
+# A cell listed twice (a hand edit, a merge): neither row is taken, the cell is scored again, the others taken.
+sed -n 's/^0,3,200,[0-9.e-]*,/0,3,200,0.001,/p' "$d/final_scores.csv" >> "$d/final_scores.csv"
+"$LPZ" train --resume "$d" > "$work/dup.out" 2> "$work/dup.log" || fail "resume: $(cat "$work/dup.log")"
+grep -q "final_scores.csv:6: cell 0 is listed a second time; neither row is used" "$work/dup.log" \
+  || fail "a cell listed twice: $(cat "$work/dup.log")"
+grep -q "^final scoring: 1 cell in [0-9.]* s, 3 from final_scores.csv (200 samples each)$" "$work/dup.out" \
+  || fail "summary with a cell listed twice: $(cat "$work/dup.out")"
+cmp -s "$work/scores-200.csv" "$d/final_scores.csv" || fail "the cell listed twice is not scored as before"
 "$LPZ" train --resume "$d" --set master.score_sample_size=300 > "$work/r4.out" 2> "$work/r4.log" \
   || fail "resume with another sample size: $(cat "$work/r4.log")"
 grep -q "holds the final scores of 4 cells over 200 samples, master.score_sample_size is 300: scoring them again" \

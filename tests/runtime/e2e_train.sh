@@ -179,6 +179,24 @@ expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
 fresh_copy big_adam
 python3 "$ST" "$work/big_adam/checkpoints/cell-0.safetensors" meta generator.0.adam_step 9223372036854775807
 expect_refused big_adam "value '9223372036854775807' of 'generator.0.adam_step' is not an integer in"
+# metrics.csv lines that are not lpz's: refused naming the line (an iteration of 10^20 read as LONG_MAX asked for
+# n_iterations >= 9223372036854775807; a junk header or a negative iteration was taken), the file unchanged
+for case in "huge:99999999999999999999,0,1,1,1,1,0.1,0.1,0.5,0:1.0" "neg:-5,0,1,1,1,1,0.1,0.1,0.5,0:1.0" \
+            "junk:hello"; do
+  name=${case%%:*}
+  fresh_copy "m_$name"
+  printf '%s\n' "${case#*:}" >> "$work/m_$name/metrics.csv"
+  cp "$work/m_$name/metrics.csv" "$work/m_$name.csv"
+  field=${case#*:}
+  want="metrics.csv:$(wc -l < "$work/m_$name.csv"): not a row of lpz: its iteration '${field%%,*}' is not a whole"
+  set +e
+  "$LPZ" train --resume "$work/m_$name" -q --set trainer.n_iterations=42 > "$work/m_$name.out" 2>&1
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] || fail "metrics.csv $name: exit $status: $(cat "$work/m_$name.out")"
+  grep -qF -- "$want" "$work/m_$name.out" || fail "metrics.csv $name: expected '$want' in $(cat "$work/m_$name.out")"
+  cmp -s "$work/m_$name.csv" "$work/m_$name/metrics.csv" || fail "metrics.csv $name: a refused resume changed it"
+done
 # metrics.csv a FIFO (or a link): refused at once, not waited on for good
 fresh_copy fifo_metrics
 rm "$work/fifo_metrics/metrics.csv"
