@@ -911,6 +911,25 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
 /* Walks data's YAML events and refuses nesting deeper than MAX_NESTING,
  * naming the file, line and column. Syntax errors are left to the loader
  * (which reports them as before). */
+/* A scalar holding a NUL character (YAML's "\0" escape) would be cut there
+ * by every C string use: "/data\0/etc" became "/data". Refused, naming it. */
+static int check_nul(parse_ctx *c, yaml_document_t *doc, const char *display)
+{
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
+        if (n->type != YAML_SCALAR_NODE || strlen(scalar_text(n)) == n->data.scalar.length)
+            continue;
+        int rc = lpz_error_set(c->err, LPZ_EINVAL, "the value holds a NUL character (\\0), which no setting takes");
+        if (c->cli)
+            lpz_error_where(c->err, "%s", display);
+        else
+            lpz_error_where(c->err, "%s:%lu:%lu", display, (unsigned long)n->start_mark.line + 1,
+                            (unsigned long)n->start_mark.column + 1);
+        lpz_error_hint(c->err, "remove the \\0 escape");
+        return rc;
+    }
+    return LPZ_OK;
+}
+
 static int check_nesting(parse_ctx *c, const char *data, size_t size, const char *display)
 {
     yaml_parser_t parser;
@@ -1107,7 +1126,9 @@ static int load_text(parse_ctx *c, const char *display, char *real, const char *
         lpz_error_hint(c->err, "write the section's keys at the top level of the included file");
         goto out_doc;
     }
-    rc = apply_node(c, &doc, path, root, root->start_mark);
+    rc = check_nul(c, &doc, display);
+    if (rc == LPZ_OK)
+        rc = apply_node(c, &doc, path, root, root->start_mark);
     if (rc == LPZ_OK) {
         /* A second document in the same file would be silently ignored. */
         yaml_document_t more;
@@ -1230,8 +1251,22 @@ int lpz_config_set(lpz_config *cfg, const char *path, const char *value, lpz_err
         yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)"", 0, YAML_PLAIN_SCALAR_STYLE);
         root = yaml_document_get_root_node(&doc);
     }
-    rc = root ? apply_node(&c, &doc, path, root, root->start_mark)
-              : lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    char here[300];
+    snprintf(here, sizeof here, "--set %s", path);
+    rc = !root ? lpz_error_set(err, LPZ_ENOMEM, "out of memory") : check_nul(&c, &doc, here);
+    if (rc == LPZ_OK) { /* "7\n---\n..." : what follows the first document would be ignored (checked first: a
+                         * refused override changes nothing) */
+        yaml_document_t more;
+        if (!yaml_parser_load(&parser, &more) || yaml_document_get_root_node(&more)) {
+            rc = lpz_error_set(err, LPZ_EINVAL, "the value '%s' holds more than one YAML document", value);
+            lpz_error_where(err, "--set %s", path);
+            lpz_error_hint(err, "give one value; quote text with special characters: --set '%s=\"...\"'", path);
+        }
+        if (!parser.error)
+            yaml_document_delete(&more);
+    }
+    if (rc == LPZ_OK)
+        rc = apply_node(&c, &doc, path, root, root->start_mark);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return rc;

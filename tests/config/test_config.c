@@ -397,6 +397,9 @@ static void test_malformed_and_empty_files(void **state)
                  "the YAML tag '!!binary' is not supported", "!!str");
     expect_error(put("set.yml", "general:\n  distribution:\n    client_nodes: !!set {a: null}\n"), LPZ_EFORMAT,
                  "set.yml:3:19", "'!!set'", NULL);
+    /* "\0" in a double-quoted value: refused, naming it (the text was cut there: "/data\0/etc" became "/data") */
+    expect_error(put("nul.yml", "general:\n  output_dir: \"/tmp/x\\0/etc\"\n"), LPZ_EINVAL, "nul.yml:2:15",
+                 "holds a NUL character", NULL);
     expect_error(source_path("configuration/does-not-exist.yml"), LPZ_ENOTFOUND, "does-not-exist.yml",
                  "cannot read the run file", NULL);
     /* A mapping that contains itself (through an alias) ends with an error, not a hang. */
@@ -625,6 +628,13 @@ static void test_bad_overrides_are_explained(void **state)
     assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations", &err), LPZ_EINVAL);
     assert_contains(err.message, "not key=value");
     assert_int_equal(lpz_config_set(&cfg, "dataloader.nested.deep", "1", &err), LPZ_ENOTFOUND);
+    /* a value of several YAML documents (the rest was ignored), a NUL character (the text was cut there) */
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.population_size", "7\n---\n{{{", &err), LPZ_EINVAL);
+    assert_contains(err.message, "holds more than one YAML document");
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.population_size", "7\n---\n8", &err), LPZ_EINVAL);
+    assert_int_equal(lpz_config_set(&cfg, "general.output_dir", "\"/tmp/a\\0/etc\"", &err), LPZ_EINVAL);
+    assert_contains(err.message, "holds a NUL character");
+    assert_string_equal(err.where, "--set general.output_dir");
     /* Failed overrides changed nothing. */
     assert_int_equal(cfg.trainer.params.population_size, 1);
     lpz_config_destroy(&cfg);
