@@ -402,7 +402,8 @@ int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cach
         scorer = NULL;
     }
     if (rc) {
-        lpz_error_context(err, "trainer.params.score");
+        if (!strstr(err->where, "trainer.params.score")) /* "trainer.params.score.feature_model: <file>" says it */
+            lpz_error_context(err, "trainer.params.score");
         if (is) { /* asked for by name: not available is an error */
             if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
                 lpz_scorer_hint_skip(err, "set trainer.params.score.type to fid or none");

@@ -1581,6 +1581,10 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         if (!strcmp(p->score_type, "inception_score") &&
             (rc = lpz_score_context_set_metric(c->score_ctx, LPZ_METRIC_IS, err)))
             return rc;
+        /* Ctrl-C within a large score sample (score_sample_size up to 10^7), as within the fitness samples;
+         * --deterministic cells stop between iterations only, in step */
+        if (!p->deterministic)
+            lpz_score_context_set_stop(c->score_ctx, t->stop);
     }
 
     /* Local individuals get seeds from the cell's stream; the slots for
@@ -1839,9 +1843,12 @@ static int optimize_weights(cell *c)
     lpz_mixture_es_params es = {p->es_generations, p->es_sigma, p->es_random_init, 1};
     for (int k = 0; k < c->n_nb; k++)
         lpz_model_set_training(gens[k], 0);
-    double best;
+    double best, before[LPZ_MAX_NEIGHBOURS];
+    memcpy(before, c->mix, sizeof(double) * (size_t)c->n_nb);
     int rc = lpz_mixture_optimize_score(c->score_ctx, gens, c->mix, c->n_nb, p->es_sample_size,
                                         (lpz_mix_mode)p->mixture_sampling, &es, &c->rng, &best, &c->err);
+    if (rc == LPZ_ECANCELED) /* es_random_init had replaced them already */
+        memcpy(c->mix, before, sizeof(double) * (size_t)c->n_nb);
     for (int k = 0; k < c->n_nb; k++)
         lpz_model_set_training(gens[k], 1);
     if (!rc)
@@ -2164,7 +2171,11 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
             r->cell = c->id;
             r->iterations = c->iteration;
             r->best_g_fitness = best_of(c->gen, t->pop)->fitness;
-            if ((rc = optimize_weights(c))) {
+            if ((rc = optimize_weights(c)) == LPZ_ECANCELED) { /* stopped (Ctrl-C): the weights as they were */
+                lpz_log(LPZ_LOG_WARN, "cell %d: optimize_mixture stopped; the mixture keeps its weights", c->id);
+                rc = LPZ_OK;
+            }
+            if (rc) {
                 *err = c->err;
                 lpz_error_context(err, "optimize_mixture of cell %d", c->id);
                 break;

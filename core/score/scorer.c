@@ -419,6 +419,11 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
         s->kind = LPZ_FEATURES_RAW;
         s->d = (int)s->numel;
         s->has_classes = 0;
+        if (o->feature_model && o->feature_model[0]) /* a file named for nothing: say so, not silently */
+            lpz_log(LPZ_LOG_WARN, "trainer.params.score.feature_model (%s) is not used: %s samples of %lld values "
+                    "are scored with the values themselves as features (the feature model is for MNIST-format "
+                    "and colour images)",
+                    o->feature_model, lpz_dataset_name(ds), (long long)s->numel);
     } else {
         rc = lpz_error_set(err, LPZ_EUNSUPPORTED,
                            "FID for %s samples of %lld values is not available: lpz scores MNIST-format images "

@@ -31,6 +31,11 @@ grep -q "npy: 4000 vector samples of 2 from ring.npy (scaling feature)" train.lo
   && fail "inception_score on vectors should be refused"
 grep -q "trainer.params.score: the inception score needs class probabilities.*set trainer.params.score.type to fid" \
   is.log || fail "inception_score on vectors: $(cat is.log)"
+# a feature model named for data scored on its raw values: said, not ignored silently
+"$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set trainer.n_iterations=1 \
+  --set trainer.params.score.feature_model=/nonexistent/clf.safetensors > fm.out 2> fm.log || fail "$(cat fm.log)"
+grep -q "trainer.params.score.feature_model (/nonexistent/clf.safetensors) is not used: npy samples of 2 values" \
+  fm.log || fail "feature_model for raw features: $(cat fm.log)"
 mix=$(sed -n 's/^best mixture: //p' train.out)
 run=$(dirname "$(dirname "$mix")")
 [ -s "$mix/units.json" ] || fail "no units.json next to the mixture"
