@@ -270,6 +270,12 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
     if (!rc && n_mix != s->n_mix)
         rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of 'mixture_weights' is not %d weights "
                            "(finite, >= 0, separated by commas)", path, mix ? mix : "", s->n_mix);
+    double wsum = 0;
+    for (int j = 0; !rc && j < n_mix; j++)
+        wsum += s->mix[j];
+    if (!rc && !(wsum > 0)) /* the mixture samples no generator: the next score failed naming nothing */
+        rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%s' of 'mixture_weights': every weight is 0",
+                           path, mix);
     if (rc)
         goto done;
     /* The generator's state as written: 4 x 16 hex digits. strtoull alone

@@ -159,6 +159,9 @@ expect_refused neg_moment "tensor 'discriminator.0.adam_v' holds -1 at element 0
 fresh_copy bad_mixture
 python3 "$ST" "$work/bad_mixture/checkpoints/cell-1.safetensors" meta mixture_weights "0.5,0.5"
 expect_refused bad_mixture "of 'mixture_weights' is not 3 weights"
+fresh_copy zero_mixture
+python3 "$ST" "$work/zero_mixture/checkpoints/cell-1.safetensors" meta mixture_weights "0,0,0"
+expect_refused zero_mixture "of 'mixture_weights': every weight is 0"
 fresh_copy bad_source
 python3 "$ST" "$work/bad_source/checkpoints/cell-1.safetensors" meta discriminator.0.source_cell 99
 expect_refused bad_source "value '99' of 'discriminator.0.source_cell' is not an integer in \\[0, 3\\]"
