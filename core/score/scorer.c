@@ -129,6 +129,16 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
         const float *y = lpz_model_forward(model, x + start * s->numel, k, err);
         if (!y)
             return err && err->code ? err->code : LPZ_EINVAL;
+        int bad = 0; /* the samples are finite (checked before): a non-finite feature is the model's */
+        for (int64_t i = 0; i < k * s->d; i++)
+            bad |= !isfinite(y[i]);
+        if (bad) {
+            lpz_error_set(err, LPZ_EINVAL, "the feature classifier gave a non-finite feature for finite samples");
+            lpz_error_where(err, "%s", s->classifier_path[0] ? s->classifier_path : "the feature classifier");
+            lpz_error_hint(err, "its weights are damaged or overflow: train it again with lpz classifier (or "
+                                "remove the cached file)");
+            return LPZ_EINVAL;
+        }
         memcpy(f + start * s->d, y, (size_t)(k * s->d) * sizeof(float));
     }
     return LPZ_OK;

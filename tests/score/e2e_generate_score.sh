@@ -120,6 +120,11 @@ refused "--sample-size above the rows" "samples.npy: --sample-size 200 is more t
 npy "$work/zerodim.npy" "(2, 1099511627776, 1099511627776, 0)" 0
 refused "a zero dimension" "the array has 4 dimensions and 0 values per row" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/zerodim.npy"
+# a feature classifier whose weights overflow: its file named, not a bare "feature 0 is not finite"
+"$TOOL" classifier "$work/big.safetensors" 1 fill=3e38
+refused "an overflowing feature model" "big.safetensors: the feature classifier gave a non-finite feature" \
+  "$LPZ" score -f "$CFG" "${SETS[@]}" --set trainer.params.score.feature_model="$work/big.safetensors" \
+  --samples "$work/c/samples.npy"
 npy "$work/one.npy" "(1, 784)" 0
 refused "one sample" "one.npy: the array holds 1 sample; scores need at least 2" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/one.npy"

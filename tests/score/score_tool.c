@@ -1,9 +1,11 @@
 /* tests/score/score_tool.c - helper of the score tests:
- *   score_tool classifier OUT.safetensors SEED [SCALE]
+ *   score_tool classifier OUT.safetensors SEED [SCALE | fill=V]
  *                                                a freshly initialised classifier,
  *                                                its last layer's weights times
  *                                                SCALE (larger logits: class
  *                                                probabilities far from uniform)
+ *                                                or all V (fill=3e38: features
+ *                                                overflow to infinity)
  *   score_tool features CLF.safetensors IN.npy OUT.npy
  *                                                its 10 logits of each sample
  *   score_tool latent OUT.npy N D SEED           N x D standard normal floats
@@ -38,8 +40,10 @@ int main(int argc, char **argv)
         if (lpz_classifier_build(strtoull(argv[3], NULL, 10), 0, 0, &m, &err) ||
             lpz_model_param(m, "fc2.weight", &w, &shape, &err))
             return fail(&err);
+        int fill = argc == 5 && !strncmp(argv[4], "fill=", 5); /* every weight V: "fill=3e38" overflows */
+        float v = argc == 5 ? strtof(argv[4] + (fill ? 5 : 0), NULL) : 1.0f;
         for (int64_t i = 0, n = lpz_shape_numel(&shape); argc == 5 && i < n; i++)
-            w[i] *= strtof(argv[4], NULL);
+            w[i] = fill ? v : w[i] * v;
         if (lpz_classifier_save(argv[2], m, "test", NAN, NULL, &err))
             return fail(&err);
         lpz_model_destroy(m);
@@ -112,7 +116,7 @@ int main(int argc, char **argv)
         lpz_model_destroy(m);
         return 0;
     }
-    fprintf(stderr, "usage: score_tool classifier OUT SEED [SCALE] | score_tool features CLF IN.npy OUT.npy | "
+    fprintf(stderr, "usage: score_tool classifier OUT SEED [SCALE|fill=V] | score_tool features CLF IN.npy OUT.npy | "
                     "score_tool latent OUT N D SEED | score_tool fid CLF REAL GEN\n");
     return 2;
 }
