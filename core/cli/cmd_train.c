@@ -112,8 +112,8 @@ void lpz_cli_print_final(const lpz_final_outcome *f, const char *resume, const c
         if (!f->cells)
             printf("final scoring: no final mixture to score\n");
         else if (!f->scored)
-            printf("final scoring: the %d cell%s' scores from %s (%lld samples each; not scored again)\n", f->reused,
-                   f->reused == 1 ? "" : "s", LPZ_FINAL_SCORES_FILE, (long long)f->samples);
+            printf("final scoring: the %d %s from %s (%lld samples each; not scored again)\n", f->reused,
+                   f->reused == 1 ? "cell's score" : "cells' scores", LPZ_FINAL_SCORES_FILE, (long long)f->samples);
         else if (f->reused)
             printf("final scoring: %d cell%s in %.1f s, %d from %s (%lld samples each)\n", f->scored,
                    f->scored == 1 ? "" : "s", f->seconds, f->reused, LPZ_FINAL_SCORES_FILE, (long long)f->samples);

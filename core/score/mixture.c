@@ -720,7 +720,8 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
         }
         char *end;
         double w = strtod(value, &end); /* an underflow (1e-320) is a weight; an overflow is inf */
-        if (!*value || *end || !isfinite(w) || w < 0) {
+        int decimal = strspn(value, "0123456789.eE+-") == strlen(value); /* not "0x10", "nan", "infinity" */
+        if (!*value || *end || !decimal || !isfinite(w) || w < 0) {
             rc = lpz_error_set(err, LPZ_EFORMAT, "weight \"%.40s\" of %.80s is not a finite number >= 0", value,
                                name);
             break;
@@ -748,12 +749,15 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
         sum += w;
     }
     free(text);
+    int whole = !rc; /* the checks below are about the whole file, not a line */
     if (!rc && out->n == 0)
         rc = lpz_error_set(err, LPZ_EFORMAT, "no generators listed");
     else if (!rc && !(sum > 0))
         rc = lpz_error_set(err, LPZ_EFORMAT, "every weight is 0");
     if (rc) {
-        if (err && !err->where[0])
+        if (err && !err->where[0] && whole)
+            lpz_error_where(err, "%s", path);
+        else if (err && !err->where[0])
             lpz_error_where(err, "%s:%d", path, line_no);
         lpz_mixture_file_free(out);
     }

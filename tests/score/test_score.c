@@ -624,6 +624,8 @@ static void test_mixture_yml_is_read_and_checked(void **state)
         {"generator-0.safetensors: 1\ngenerator-0.safetensors: 1\n", "twice"},
         {"generator-0.safetensors: 1\ngenerator-7.safetensors: 1\n", ":2"},
         {"generator-0.safetensors: 0\n", "every weight is 0"},
+        {"generator-0.safetensors: 0x10\n", "weight \"0x10\""},
+        {"generator-0.safetensors: infinity\n", "not a finite number"},
         {"# nothing\n", "no generators"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -636,6 +638,10 @@ static void test_mixture_yml_is_read_and_checked(void **state)
             fail_msg("mixture.yml case %zu: \"%s\" does not mention \"%s\"", i, buf, bad[i].needle);
         assert_int_equal(m.n, 0);
     }
+    /* about the whole file: no line named (it named the line after the last) */
+    write_text(p, "generator-0.safetensors: 0\n");
+    assert_int_not_equal(lpz_mixture_read(dir, &m, &err), LPZ_OK);
+    assert_true(strlen(err.where) > 12 && !strcmp(err.where + strlen(err.where) - 12, "/mixture.yml"));
     snprintf(p, sizeof p, "%s/missing", dir);
     assert_int_equal(lpz_mixture_read(p, &m, &err), LPZ_ENOTFOUND);
     /* a run folder (it has master/) instead of one of its mixtures: the hint says which to give */
