@@ -1,6 +1,7 @@
 /* core/runtime/checkpoint.c - see checkpoint.h. */
 #include "runtime/checkpoint.h"
 
+#include "base/file.h"
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 #include "io/text.h"
@@ -12,6 +13,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,12 +193,25 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
     return LPZ_OK;
 }
 
+/* A checkpoint path that is not a regular file: missing, or something else
+ * there (a FIFO, a folder, a link to a device), said as such. */
+static int no_checkpoint(const char *path, int cell, lpz_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return lpz_error_set(err, LPZ_ENOTFOUND, "no checkpoint for cell %d (%s)", cell, path);
+    lpz_error_set(err, LPZ_EINVAL, "the checkpoint of cell %d is not a regular file (%s)", cell,
+                  lpz_file_kind(st.st_mode));
+    lpz_error_where(err, "%s", path);
+    return LPZ_EINVAL;
+}
+
 int lpz_checkpoint_iteration(const char *run_dir, int cell, int *iteration, lpz_error *err)
 {
     char path[PATH_MAX + 64];
     cell_path(path, sizeof path, run_dir, cell);
     if (!lpz_is_file(path))
-        return lpz_error_set(err, LPZ_ENOTFOUND, "no checkpoint for cell %d (%s)", cell, path);
+        return no_checkpoint(path, cell, err);
     lpz_st_file f;
     int rc = lpz_st_read(path, &f, err);
     if (rc)
@@ -219,7 +234,7 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
     char path[PATH_MAX + 64];
     cell_path(path, sizeof path, run_dir, s->cell);
     if (!lpz_is_file(path))
-        return lpz_error_set(err, LPZ_ENOTFOUND, "no checkpoint for cell %d (%s)", s->cell, path);
+        return no_checkpoint(path, s->cell, err);
     lpz_st_file f;
     int rc = lpz_st_read(path, &f, err);
     if (rc)

@@ -2,6 +2,7 @@
  * trained in. See units.h. */
 #include "runtime/units.h"
 
+#include "base/file.h"
 #include "io/fsutil.h"
 #include "io/text.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FORMAT "lpz units 1"
 #define MAX_OPTS 64
@@ -462,6 +464,14 @@ int lpz_units_record_check(const char *dir, const lpz_config *cfg, const char *c
     dir = d;
     snprintf(path, sizeof path, "%s/%s", dir, LPZ_UNITS_FILE);
     int has_units = lpz_dataset_has_original_units(ds);
+    struct stat ust;
+    if (!lpz_is_file(path) && stat(path, &ust) == 0) { /* there, but a FIFO or a folder: not "an earlier lpz" */
+        lpz_error_set(err, LPZ_EINVAL, "not a regular file (%s)", lpz_file_kind(ust.st_mode));
+        lpz_error_where(err, "%s", path);
+        lpz_error_hint(err, "lpz writes %s next to the mixture: put back the file or remove what is there",
+                       LPZ_UNITS_FILE);
+        return LPZ_EINVAL;
+    }
     if (!lpz_is_file(path)) {
         if (has_units)
             lpz_log(LPZ_LOG_WARN, "%s has no %s (a run of an earlier lpz): the samples are mapped to original units "

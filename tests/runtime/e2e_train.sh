@@ -159,6 +159,10 @@ expect_refused neg_moment "tensor 'discriminator.0.adam_v' holds -1 at element 0
 fresh_copy bad_mixture
 python3 "$ST" "$work/bad_mixture/checkpoints/cell-1.safetensors" meta mixture_weights "0.5,0.5"
 expect_refused bad_mixture "of 'mixture_weights' is not 3 weights"
+fresh_copy fifo_checkpoint
+rm "$work/fifo_checkpoint/checkpoints/cell-2.safetensors"
+mkfifo "$work/fifo_checkpoint/checkpoints/cell-2.safetensors"
+expect_refused fifo_checkpoint "the checkpoint of cell 2 is not a regular file (a FIFO)"
 fresh_copy zero_mixture
 python3 "$ST" "$work/zero_mixture/checkpoints/cell-1.safetensors" meta mixture_weights "0,0,0"
 expect_refused zero_mixture "of 'mixture_weights': every weight is 0"

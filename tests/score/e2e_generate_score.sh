@@ -120,6 +120,12 @@ refused "--sample-size above the rows" "samples.npy: --sample-size 200 is more t
 npy "$work/zerodim.npy" "(2, 1099511627776, 1099511627776, 0)" 0
 refused "a zero dimension" "the array has 4 dimensions and 0 values per row" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/zerodim.npy"
+# units.json there but not a file (a FIFO): refused, not taken for a run of an earlier lpz (nor waited on)
+cp -r "$mix" "$work/fifomix"
+rm -f "$work/fifomix/units.json"
+mkfifo "$work/fifomix/units.json"
+refused "a FIFO as units.json" "units.json: not a regular file (a FIFO)" \
+  timeout 60 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/fifomix" -o "$work/fifo-out"
 # a feature classifier whose weights overflow: its file named, not a bare "feature 0 is not finite"
 "$TOOL" classifier "$work/big.safetensors" 1 fill=3e38
 refused "an overflowing feature model" "big.safetensors: the feature classifier gave a non-finite feature" \
