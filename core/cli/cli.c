@@ -418,6 +418,10 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
                     o->lng, (*cmd)->name, (*cmd)->name);
             return 2;
         }
+        if (o->kind == A_VALUE && !*value) { /* -o '' said "empty folder name", naming nothing */
+            print_usage_error(*cmd, "option '%s' has an empty value", arg);
+            return 2;
+        }
         if (o->offset == OFF(sets) && !strchr(value, '=')) {
             print_usage_error(*cmd, "--set '%s' is not key=value (e.g. --set trainer.n_iterations=5)", value);
             return 2;

@@ -231,14 +231,15 @@ static void enum_hint(const lpz_config_key *k, const char *text, lpz_error *err)
 /* A bound as people write it: 1000000, not 1e+06. */
 static const char *num(double v, char *buf, size_t size)
 {
-    if (v == floor(v) && fabs(v) < 1e15)
+    if (v == floor(v) && fabs(v) <= 9007199254740992.0) /* whole numbers exactly, up to 2^53 */
         snprintf(buf, size, "%.0f", v);
     else
         snprintf(buf, size, "%g", v);
     return buf;
 }
 
-static int range_check(const lpz_config_key *k, double v, lpz_error *err)
+/* text: the value as written, shown in the message (NULL: v) */
+static int range_check_text(const lpz_config_key *k, double v, const char *text, lpz_error *err)
 {
     int low = (k->flags & LPZ_CFG_MIN_EXCLUSIVE) ? v <= k->min : v < k->min;
     if (!low && v <= k->max)
@@ -248,12 +249,17 @@ static int range_check(const lpz_config_key *k, double v, lpz_error *err)
     int excl = (k->flags & LPZ_CFG_MIN_EXCLUSIVE) != 0;
     if (k->max >= 1e300)
         lpz_error_set(err, LPZ_EINVAL, "%s must be %s %s, got %s", name,
-                      excl ? ">" : ">=", num(k->min, a, sizeof a), num(v, got, sizeof got));
+                      excl ? ">" : ">=", num(k->min, a, sizeof a), text ? text : num(v, got, sizeof got));
     else
         lpz_error_set(err, LPZ_EINVAL, "%s must be in %s%s, %s], got %s", name, excl ? "(" : "[",
-                      num(k->min, a, sizeof a), num(k->max, b, sizeof b), num(v, got, sizeof got));
+                      num(k->min, a, sizeof a), num(k->max, b, sizeof b), text ? text : num(v, got, sizeof got));
     lpz_error_hint(err, "%s: %s", name, k->description);
     return LPZ_EINVAL;
+}
+
+static int range_check(const lpz_config_key *k, double v, lpz_error *err)
+{
+    return range_check_text(k, v, NULL, err);
 }
 
 /* Parses a scalar's text as key k's type and stores it. `plain` says the
@@ -292,7 +298,9 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
                 lpz_error_hint(err, "write a whole number such as %s", k->default_value);
             return LPZ_EINVAL;
         }
-        if (range_check(k, (double)v, err))
+        char written[32];
+        snprintf(written, sizeof written, "%lld", (long long)v);
+        if (range_check_text(k, (double)v, written, err))
             return LPZ_EINVAL;
         if (k->size == sizeof(int64_t))
             *(int64_t *)field(cfg, k) = v;
@@ -303,6 +311,15 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
     case LPZ_CFG_FLOAT: {
         double v;
         if (!lpz_scalar_float(text, &v)) {
+            char *end;
+            errno = 0;
+            double d = strtod(text, &end);
+            if (*text && !*end && errno == ERANGE && isinf(d)) { /* 1e400: a number, out of range */
+                lpz_error_set(err, LPZ_EINVAL, "%s: '%.*s%s' is beyond the range of numbers (about 1.8e308)", name,
+                              LPZ_SHOWN(text));
+                lpz_error_hint(err, "%s: %s", name, k->description);
+                return LPZ_EINVAL;
+            }
             lpz_error_set(err, LPZ_EINVAL, "%s expects a number, got '%.*s%s'", name, LPZ_SHOWN(text));
             lpz_error_hint(err, "write a decimal number such as %s", k->default_value);
             return LPZ_EINVAL;

@@ -440,9 +440,11 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
      * scores are still computed and reported. */
     int save = 1;
     lpz_error werr;
+    char wbuf[2048];
     if (write_rows(rq->run_dir, rq->n_cells, rows, &werr)) {
         save = 0;
-        lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s", werr.message);
+        lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s",
+                    lpz_error_format(&werr, wbuf, sizeof wbuf));
     }
     /* The scorer: for the cells to score, and to check that the saved
      * scores were measured with the features and data at hand (a feature
@@ -482,7 +484,8 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
                 other_features, other_features == 1 ? "" : "s", now[0] ? now : "raw sample values",
                 other_features == 1 ? "it" : "them");
         if (save && write_rows(rq->run_dir, rq->n_cells, rows, &werr))
-            lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s", werr.message);
+            lpz_log(LPZ_LOG_WARN, "master.calculate_score: the final scores will not be saved: %s",
+                    lpz_error_format(&werr, wbuf, sizeof wbuf));
     }
     for (int c = 0; c < rq->n_cells; c++)
         if (rq->iterations[c] >= 0 && !isnan(rows[c].fid))

@@ -296,6 +296,12 @@ static void test_out_of_range_values_fail_with_the_range(void **state)
                  NULL);
     expect_error(put("r4.yml", "trainer:\n  params:\n    default_adam_learning_rate: -0.1\n"), LPZ_EINVAL,
                  "r4.yml:3:", "default_adam_learning_rate must be", NULL);
+    /* whole numbers as whole numbers (it said "[0, 9.0072e+15], got 9.22337e+18"), the value as written */
+    expect_error(put("r5.yml", "general:\n  seed: 9223372036854775807\n"), LPZ_EINVAL, "r5.yml:2:9",
+                 "seed must be in [0, 9007199254740991], got 9223372036854775807", NULL);
+    /* a number beyond double's range is said to be one (it said "expects a number") */
+    expect_error(put("r6.yml", "trainer:\n  params:\n    alpha: 1e400\n"), LPZ_EINVAL, "r6.yml:3:",
+                 "'1e400' is beyond the range of numbers", NULL);
 }
 
 static void test_non_square_client_count_is_refused(void **state)

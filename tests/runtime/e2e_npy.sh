@@ -31,6 +31,10 @@ grep -q "npy: 4000 vector samples of 2 from ring.npy (scaling feature)" train.lo
   && fail "inception_score on vectors should be refused"
 grep -q "trainer.params.score: the inception score needs class probabilities.*set trainer.params.score.type to fid" \
   is.log || fail "inception_score on vectors: $(cat is.log)"
+# an empty option value ("./: not a regular file (a folder)" before)
+"$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set dataloader.labels= > el.out 2> el.log \
+  && fail "an empty dataloader.labels should be refused"
+grep -q "dataloader.labels: labels is empty" el.log || fail "empty labels: $(cat el.log)"
 # a feature model named for data scored on its raw values: said, not ignored silently
 "$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set trainer.n_iterations=1 \
   --set trainer.params.score.feature_model=/nonexistent/clf.safetensors > fm.out 2> fm.log || fail "$(cat fm.log)"

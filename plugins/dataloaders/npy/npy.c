@@ -110,6 +110,12 @@ static int load(const lpz_dataset_context *ctx, const char *key, lpz_array *a, c
     int rc = lpz_options_get_string(ctx->options, key, &opt, err);
     if (rc)
         return rc;
+    if (!*opt) { /* --set dataloader.labels= ("./: not a regular file (a folder)") */
+        lpz_error_set(err, LPZ_EINVAL, "%s is empty", key);
+        lpz_error_where(err, "%s", lpz_options_where(ctx->options, key));
+        lpz_error_hint(err, "give dataloader.%s a .npy file%s", key, strcmp(key, "path") ? ", or leave it out" : "");
+        return LPZ_EINVAL;
+    }
     resolve(ctx, opt, path, size);
     if ((rc = lpz_npy_load(path, a, err))) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
