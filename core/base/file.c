@@ -21,11 +21,11 @@ const char *lpz_file_kind(mode_t mode)
 static int open_checked(const char *path, int flags, struct stat *st, const char **kind)
 {
     *kind = NULL;
-    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0666); /* created: as fopen, less umask */
     if (fd < 0) {
         int e = errno;
         struct stat ls;
-        if (e == ENXIO && stat(path, &ls) == 0 && !S_ISREG(ls.st_mode)) { /* a FIFO without a reader */
+        if ((e == ENXIO || e == EISDIR) && stat(path, &ls) == 0 && !S_ISREG(ls.st_mode)) { /* FIFO, folder */
             *kind = lpz_file_kind(ls.st_mode);
             return -2;
         }

@@ -23,8 +23,9 @@ int lpz_open_regular(const char *path, struct stat *st, const char **kind);
 FILE *lpz_fopen_regular(const char *path, struct stat *st, const char **kind);
 
 /* Opens path for appending, created (0644) when missing, if it is a
- * regular file that is not a symbolic link: a FIFO (with or without a
- * reader), a folder, a device or a link is refused with *kind naming it
+ * regular file that is not a symbolic link (created 0666 less the umask,
+ * as fopen): a FIFO (with or without a reader), a folder, a device or a
+ * link is refused with *kind naming it
  * ("a symbolic link" for a link), so a run folder's file never blocks the
  * run nor writes through a link into another file. NULL with errno set
  * when the open failed otherwise. */

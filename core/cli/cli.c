@@ -419,7 +419,12 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
             return 2;
         }
         if (o->kind == A_VALUE && !*value) { /* -o '' said "empty folder name", naming nothing */
-            print_usage_error(*cmd, "option '%s' has an empty value", arg);
+            char opt[64];
+            if (arg[1] == '-')
+                snprintf(opt, sizeof opt, "--%s", o->lng);
+            else
+                snprintf(opt, sizeof opt, "-%c", o->shrt);
+            print_usage_error(*cmd, "option '%s' has an empty value", opt);
             return 2;
         }
         if (o->offset == OFF(sets) && !strchr(value, '=')) {

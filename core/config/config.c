@@ -925,9 +925,6 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
 /* Deeper nesting than any run file needs (sections, keys, client lists). */
 #define MAX_NESTING 64
 
-/* Walks data's YAML events and refuses nesting deeper than MAX_NESTING,
- * naming the file, line and column. Syntax errors are left to the loader
- * (which reports them as before). */
 /* A scalar holding a NUL character (YAML's "\0" escape) would be cut there
  * by every C string use: "/data\0/etc" became "/data". Refused, naming it. */
 static int check_nul(parse_ctx *c, yaml_document_t *doc, const char *display)
@@ -947,6 +944,9 @@ static int check_nul(parse_ctx *c, yaml_document_t *doc, const char *display)
     return LPZ_OK;
 }
 
+/* Walks data's YAML events and refuses nesting deeper than MAX_NESTING,
+ * naming the file, line and column. Syntax errors are left to the loader
+ * (which reports them as before). */
 static int check_nesting(parse_ctx *c, const char *data, size_t size, const char *display)
 {
     yaml_parser_t parser;

@@ -278,7 +278,15 @@ static int train_cell(client *c, lpz_error *err)
     /* The training's score (mixture-weight mutation, the metrics' score
      * column, the master's best cell), as a local run's: the classifier
      * and real statistics cached in the client's folder. */
-    if ((rc = lpz_run_open_scorer(&cfg, ds, cache, &c->train_stop, &scorer, err)))
+    rc = lpz_run_open_scorer(&cfg, ds, cache, &c->train_stop, &scorer, err);
+    if (rc == LPZ_ECANCELED && __atomic_load_n(&c->train_stop, __ATOMIC_SEQ_CST)) {
+        /* stopped while it trained the classifier: the trainer stops at once and reports a stopped cell, as a
+         * stop in the first batches does (a failed cell failed the master's run) */
+        lpz_log(LPZ_LOG_INFO, "cell %d: stopped while preparing the training's score", c->cell);
+        lpz_error_clear(err);
+        rc = LPZ_OK;
+    }
+    if (rc)
         goto done;
     const char *bind_urls[1] = {c->bind_url};
     lpz_train_setup setup = {.params = &p,

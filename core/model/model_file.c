@@ -806,12 +806,16 @@ int lpz_model_open(const char *path, const lpz_plugin *plugin, lpz_loaded_model 
     int64_t limit = info->n_values > 0 ? info->n_values : 1;
     rc = lpz_network_build_within(out->net, info->role, 0, limit, &out->model, err);
     if (rc == LPZ_EFORMAT) {
-        /* A little larger than the file holds (up to twice, or 16 M values more: 64 MB) is most often a tensor
-         * missing from the file, which load_into then names; a network far larger stays refused unbuilt. */
+        /* A little larger than the file holds (up to twice, or 16 M values more: parameters and gradients of
+         * 128 MB) is most often a tensor missing from the file, which load_into then names; a network far
+         * larger stays refused unbuilt. */
         int64_t more = limit < ((int64_t)16 << 20) ? limit + ((int64_t)16 << 20) : 2 * limit;
         lpz_error e2;
-        if (lpz_network_build_within(out->net, info->role, 0, more, &out->model, &e2) == LPZ_OK)
+        lpz_error_clear(&e2);
+        if (lpz_network_build_within(out->net, info->role, 0, more, &out->model, &e2) == LPZ_OK) {
             rc = LPZ_OK;
+            lpz_error_clear(err);
+        }
     }
     if (rc != LPZ_OK) {
         lpz_error_context(err, "%s", path);

@@ -2165,15 +2165,20 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
             rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
         double *secs = calloc((size_t)(t->n_cells * (p->n_iterations + 1)) + 1, sizeof(double));
         int nsecs = 0;
+        int es_skipped = 0;
         for (int i = 0; !rc && i < t->n_cells; i++) {
             cell *c = &t->cells[i];
             lpz_cell_result *r = &result->cells[i];
             r->cell = c->id;
             r->iterations = c->iteration;
             r->best_g_fitness = best_of(c->gen, t->pop)->fitness;
-            if ((rc = optimize_weights(c)) == LPZ_ECANCELED) { /* stopped (Ctrl-C): the weights as they were */
-                lpz_log(LPZ_LOG_WARN, "cell %d: optimize_mixture stopped; the mixture keeps its weights", c->id);
+            /* a stopped run (Ctrl-C before or during the ES) keeps the weights it had, and says so once */
+            if (!stop_requested(t) && (rc = optimize_weights(c)) == LPZ_ECANCELED)
                 rc = LPZ_OK;
+            if (!rc && p->optimize_mixture && c->n_nb > 1 && c->score_ctx && stop_requested(t) && !es_skipped++) {
+                lpz_log(LPZ_LOG_WARN, "stopped: optimize_mixture left out (cell %d on); the mixtures keep their "
+                        "weights", c->id);
+                result->stopped = 1;
             }
             if (rc) {
                 *err = c->err;

@@ -35,7 +35,7 @@ expect 2 "unknown option '--grdi' (did you mean '--grid'?) (see 'lpz train --hel
 expect 2 "unknown option '--plugin-dri=x' (did you mean '--plugin-dir'?)" train --plugin-dri=x
 expect 2 "--set 'dataloader.path' is not key=value" train -f x.yml --set dataloader.path
 expect 2 "option '-o' has an empty value" generate -f x.yml --mixture-source m -o ''
-expect 2 "option '--seed=' has an empty value" generate -f x.yml --seed=
+expect 2 "option '--seed' has an empty value" generate -f x.yml --seed=
 
 # 2. --port and --bind are a client's: a local run and a master refuse them
 #    (they would be ignored), before reading anything.

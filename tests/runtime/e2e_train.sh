@@ -204,6 +204,25 @@ for case in "huge:99999999999999999999,0,1,1,1,1,0.1,0.1,0.5,0:1.0" "neg:-5,0,1,
   grep -qF -- "$want" "$work/m_$name.out" || fail "metrics.csv $name: expected '$want' in $(cat "$work/m_$name.out")"
   cmp -s "$work/m_$name.csv" "$work/m_$name/metrics.csv" || fail "metrics.csv $name: a refused resume changed it"
 done
+# a row without a comma, and a last line without its end (the resume's first row would be glued to it); a blank
+# line, also with CR LF, is taken
+fresh_copy m_nocomma
+printf '\r\n\n2\n' >> "$work/m_nocomma/metrics.csv"
+expect_refused_here() { # NAME MESSAGE
+  set +e
+  "$LPZ" train --resume "$work/$1" -q --set trainer.n_iterations=42 > "$work/$1.out" 2>&1
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] && grep -qF -- "$2" "$work/$1.out" || fail "$1: exit $status: $(cat "$work/$1.out")"
+}
+expect_refused_here m_nocomma "not a row of lpz: no ',' after its iteration '2'"
+fresh_copy m_partial
+printf '42,0,1' >> "$work/m_partial/metrics.csv"
+expect_refused_here m_partial "the last line is not complete (it has no end of line)"
+fresh_copy m_folder
+rm "$work/m_folder/metrics.csv"
+mkdir "$work/m_folder/metrics.csv"
+expect_refused_here m_folder "metrics.csv: cannot write to it: not a regular file (a folder)"
 # metrics.csv a FIFO (or a link): refused at once, not waited on for good
 fresh_copy fifo_metrics
 rm "$work/fifo_metrics/metrics.csv"

@@ -1017,6 +1017,25 @@ static void test_scorer_ranks_real_above_noise_and_caches_statistics(void **stat
         assert_int_equal(
             lpz_mixture_score_pair(c, g, wa, wa, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &fb, &err), LPZ_OK);
         assert_true(fa == fb && fa >= 1.0);
+        /* two weightings: each score is the inception score of its own samples (coupled assignments, shared
+         * latents), so the rows of weighting b alone count for b only */
+        lpz_rng_seed(&r1, 14, 0);
+        r2 = r1;
+        assert_int_equal(
+            lpz_mixture_score_pair(c, g, wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r1, &fa, &fb, &err), LPZ_OK);
+        assert_int_equal(lpz_mixture_assign_pair(wa, wb, 2, n, LPZ_MIXMODE_EXACT_PROPORTION, &r2, ga, gb, &err),
+                         LPZ_OK);
+        lpz_rng_fill_normal(&r2, lat, (size_t)n * 8, 0, 1);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int64_t i = 0; i < n; i++) {
+                const float *y = lpz_model_forward(g[pass ? gb[i] : ga[i]], lat + i * 8, 1, &err);
+                memcpy(xa + i * 784, y, 784 * sizeof *xa);
+            }
+            assert_int_equal(lpz_score_samples(c, xa, n, &sc, &err), LPZ_OK);
+            double got = pass ? fb : fa;
+            assert_true(fabs(got - sc.inception_score) <= 1e-6 * sc.inception_score);
+        }
+        assert_true(fa != fb);
         lpz_mixture_es_params es = {6, 0.2, 0, 1}; /* lower_is_better is the metric's, whatever given */
         double w[2] = {9.0, 1.0}, wr[2] = {9.0, 1.0}, best, ref, first;
         lpz_rng_seed(&r1, 13, 0);
