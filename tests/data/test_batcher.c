@@ -371,17 +371,28 @@ static int overrun_read(void *state, int64_t index, float *out, lpz_error *err)
     return rc;
 }
 
-static void write_past_the_sample_is_caught_at_read(void **st)
+/* The synthetic dataset with another read (the plugin and its table live
+ * as long as the dataset: static). */
+static lpz_dataset *open_reading(int (*read)(void *, int64_t, float *, lpz_error *))
 {
-    reset(st);
-    lpz_dataloader_ops ops = synth_ops;
-    ops.read = overrun_read;
-    lpz_plugin p = synth_plugin;
+    static lpz_dataloader_ops ops;
+    static lpz_plugin p;
+    ops = synth_ops;
+    ops.read = read;
+    p = synth_plugin;
     p.ops = &ops;
     lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
     lpz_dataset *ds = NULL;
     lpz_error err;
     assert_int_equal(lpz_dataset_open(&p, &ctx, &ds, &err), LPZ_OK);
+    return ds;
+}
+
+static void write_past_the_sample_is_caught_at_read(void **st)
+{
+    reset(st);
+    lpz_dataset *ds = open_reading(overrun_read);
+    lpz_error err;
     float x[3 * NUMEL + 1];
     x[NUMEL] = 0.75f;
     assert_int_equal(lpz_dataset_read(ds, 3, x, &err), LPZ_OK);

@@ -40,10 +40,11 @@ snapshot() {
     find . -type f -exec cksum {} + | LC_ALL=C sort
 }
 
-# refused NAME "TEXT the message must hold"... -- ARGS...
-refused() {
-    local name=$1 want=() rc=0
-    shift
+# runs NAME STATUS "TEXT the message must hold"... -- ARGS...: the tool exits STATUS saying every TEXT, and no file
+# changes or appears
+runs() {
+    local name=$1 status=$2 want=() rc=0
+    shift 2
     while [ "$1" != "--" ]; do
         want+=("$1")
         shift
@@ -51,13 +52,20 @@ refused() {
     shift
     local before
     before=$(snapshot)
-    "$tool" -q "$@" 2> "$err" || rc=$?
-    [ "$rc" -eq 2 ] || fail "$name: exit status $rc, expected 2; stderr: $(cat "$err")"
+    "$tool" -q "$@" < /dev/null 2> "$err" || rc=$?
+    [ "$rc" -eq "$status" ] || fail "$name: exit status $rc, expected $status; stderr: $(cat "$err")"
     for w in "${want[@]}"; do
         grep -qF -- "$w" "$err" || fail "$name: the message does not say '$w': $(cat "$err")"
     done
+    [ "$(snapshot)" = "$before" ] || fail "$name: files changed or were added by a run that failed"
+}
+
+# refused NAME "TEXT the message must hold"... -- ARGS...: a usage error (exit status 2)
+refused() {
+    local name=$1
+    shift
+    runs "$name" 2 "$@"
     grep -qF -- "(see lpz-pcap2npy --help)" "$err" || fail "$name: not a usage error: $(cat "$err")"
-    [ "$(snapshot)" = "$before" ] || fail "$name: files changed or were added by a refused run"
     echo "ok: $name refused: $(cat "$err")"
 }
 
@@ -120,22 +128,10 @@ echo "ok: distinct paths, existing outputs, the default output, stdin and argus 
 # without creating anything.
 # failed_early NAME "TEXT the message must hold"... -- ARGS...
 failed_early() {
-    local name=$1 want=() rc=0
+    local name=$1
     shift
-    while [ "$1" != "--" ]; do
-        want+=("$1")
-        shift
-    done
-    shift
-    local before
-    before=$(snapshot)
-    "$tool" -q "$@" < /dev/null 2> "$err" || rc=$?
-    [ "$rc" -eq 1 ] || fail "$name: exit status $rc, expected 1; stderr: $(cat "$err")"
-    for w in "${want[@]}"; do
-        grep -qF -- "$w" "$err" || fail "$name: the message does not say '$w': $(cat "$err")"
-    done
+    runs "$name" 1 "$@"
     ! grep -q 'capture' "$err" || fail "$name: the capture was read first: $(cat "$err")"
-    [ "$(snapshot)" = "$before" ] || fail "$name: files changed or were added by a failed run"
     echo "ok: $name failed early: $(cat "$err")"
 }
 failed_early out_folder_missing '-o "nodir/x.npy": the folder "nodir" does not exist' 'give -o a path' \

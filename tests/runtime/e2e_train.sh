@@ -186,6 +186,15 @@ expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
 fresh_copy big_adam
 python3 "$ST" "$work/big_adam/checkpoints/cell-0.safetensors" meta generator.0.adam_step 9223372036854775807
 expect_refused big_adam "value '9223372036854775807' of 'generator.0.adam_step' is not an integer in"
+# expect_refused_here NAME MESSAGE: --resume of $work/NAME (prepared by the caller) exits 1 saying MESSAGE, within
+# a minute (a FIFO was waited on for good)
+expect_refused_here() { # NAME MESSAGE
+  set +e
+  timeout 60 "$LPZ" train --resume "$work/$1" -q --set trainer.n_iterations=42 > "$work/$1.out" 2>&1
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] && grep -qF -- "$2" "$work/$1.out" || fail "$1: exit $status: $(cat "$work/$1.out")"
+}
 # metrics.csv lines that are not lpz's: refused naming the line (an iteration of 10^20 read as LONG_MAX asked for
 # n_iterations >= 9223372036854775807; a junk header or a negative iteration was taken), the file unchanged
 for case in "huge:99999999999999999999,0,1,1,1,1,0.1,0.1,0.5,0:1.0" "neg:-5,0,1,1,1,1,0.1,0.1,0.5,0:1.0" \
@@ -208,13 +217,6 @@ done
 # line, also with CR LF, is taken
 fresh_copy m_nocomma
 printf '\r\n\n2\n' >> "$work/m_nocomma/metrics.csv"
-expect_refused_here() { # NAME MESSAGE
-  set +e
-  "$LPZ" train --resume "$work/$1" -q --set trainer.n_iterations=42 > "$work/$1.out" 2>&1
-  status=$?
-  set -e
-  [ "$status" -eq 1 ] && grep -qF -- "$2" "$work/$1.out" || fail "$1: exit $status: $(cat "$work/$1.out")"
-}
 expect_refused_here m_nocomma "not a row of lpz: no ',' after its iteration '2'"
 fresh_copy m_partial
 printf '42,0,1' >> "$work/m_partial/metrics.csv"
@@ -227,13 +229,7 @@ expect_refused_here m_folder "metrics.csv: cannot write to it: not a regular fil
 fresh_copy fifo_metrics
 rm "$work/fifo_metrics/metrics.csv"
 mkfifo "$work/fifo_metrics/metrics.csv"
-set +e
-timeout 60 "$LPZ" train --resume "$work/fifo_metrics" -q --set trainer.n_iterations=42 > "$work/fifo.out" 2>&1
-status=$?
-set -e
-[ "$status" -eq 1 ] || fail "a FIFO as metrics.csv: exit $status: $(cat "$work/fifo.out")"
-grep -q "metrics.csv: cannot write to it: not a regular file (a FIFO)" "$work/fifo.out" \
-  || fail "a FIFO as metrics.csv: $(cat "$work/fifo.out")"
+expect_refused_here fifo_metrics "metrics.csv: cannot write to it: not a regular file (a FIFO)"
 [ -p "$work/fifo_metrics/metrics.csv" ] && cmp -s "$ds/config.yml" "$work/fifo_metrics/config.yml" \
   || fail "a refused resume changed the run folder"
 # A deterministic run whose cells' checkpoints are at different iterations
