@@ -418,7 +418,7 @@ static int parse_args(int argc, char **argv, lpz_cli_args *a, const command_def 
                     o->lng, (*cmd)->name, (*cmd)->name);
             return 2;
         }
-        if (o->kind == A_VALUE && !*value) { /* -o '' said "empty folder name", naming nothing */
+        if (o->kind != A_FLAG && !*value) { /* -o '' said "empty folder name", naming nothing */
             char opt[64];
             if (arg[1] == '-')
                 snprintf(opt, sizeof opt, "--%s", o->lng);

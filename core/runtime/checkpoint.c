@@ -79,6 +79,7 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
     meta_add(m, "grid_size", "%d", s->grid_k);
     meta_add(m, "iteration", "%d", s->iteration);
     meta_add(m, "population_size", "%d", s->pop);
+    meta_add(m, "critic", "%d", s->critic ? 1 : 0);
     char mix[512];
     size_t n = 0;
     for (int k = 0; k < s->n_mix && n < sizeof mix; k++)
@@ -270,6 +271,10 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
         goto done;
     s->iteration = (int)iv;
     /* the cell's n_mix mixture weights, each finite and >= 0 */
+    int64_t critic = -1;
+    if (lpz_st_meta(&f, "critic") && (rc = meta_int(&f, path, "critic", 0, 1, &critic, err)))
+        goto done;
+    s->critic_saved = (int)critic;
     const char *mix = lpz_st_meta(&f, "mixture_weights");
     int n_mix = 0;
     for (const char *q = mix; q && *q && !rc; n_mix++) {

@@ -26,6 +26,8 @@ typedef struct lpz_cell_state {
     double *mix;         /* [n_mix] */
     int n_mix;
     lpz_rng *rng;
+    int critic;       /* saved: 1 when the run trains WGAN critics (lipizzaner_wgan) */
+    int critic_saved; /* loaded: the checkpoint's critic, -1 when it does not say (an earlier lpz) */
 } lpz_cell_state;
 
 /* Writes the checkpoint of one cell under run_dir/checkpoints/. */

@@ -242,6 +242,7 @@ struct trainer {
     int flushed;       /* grid iterations written */
     long start_batches; /* batches done before this process started (resume) */
     uint64_t next_id;
+    int said_critic; /* the warning of a resume under another trainer.name, given once */
     double t0;
 };
 
@@ -1192,7 +1193,8 @@ static void write_metrics(cell *c, int iteration, double seconds)
 static int save_checkpoint(cell *c)
 {
     trainer *t = c->tr;
-    lpz_cell_state st = {c->id, t->p->grid_k, c->iteration, t->pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
+    lpz_cell_state st = {c->id, t->p->grid_k, c->iteration, t->pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng,
+                         t->p->wgan, -1};
     return lpz_checkpoint_save(t->setup->run_dir, &st, &c->err);
 }
 
@@ -1718,9 +1720,18 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         return rc;
 
     if (t->setup->resume) {
-        lpz_cell_state st = {id, p->grid_k, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng};
+        lpz_cell_state st = {id, p->grid_k, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng, p->wgan, -1};
         if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)))
             return rc;
+        /* trainer.name changed in the run's config.yml: the networks load (a critic is a discriminator without
+         * its sigmoid), the objective changes; said once */
+        if (st.critic_saved >= 0 && st.critic_saved != p->wgan && !__atomic_exchange_n(&t->said_critic, 1,
+                                                                                         __ATOMIC_SEQ_CST))
+            lpz_log(LPZ_LOG_WARN, "the checkpoints were trained by %s and this run goes on as %s: the same networks "
+                    "with another objective (%s)", st.critic_saved ? "lipizzaner_wgan" : "lipizzaner_gan",
+                    p->wgan ? "lipizzaner_wgan" : "lipizzaner_gan",
+                    p->wgan ? "the discriminators become critics, the Wasserstein loss"
+                            : "the critics become discriminators with a sigmoid, the configured loss");
         /* Training further back is not possible, and labelling the state
          * with fewer iterations than it has would make a later resume
          * redo (and duplicate) iterations. */

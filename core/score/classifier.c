@@ -74,10 +74,15 @@ static int check_dataset(lpz_dataset *ds, const char *what, lpz_error *err)
         return lpz_error_set(err, LPZ_EUNSUPPORTED,
                              "the %s data of %s are not 1x28x28 images; the classifier needs MNIST-format data",
                              what, lpz_dataset_name(ds));
-    if (!lpz_dataset_has_labels(ds) || info->n_classes != LPZ_CLASSIFIER_CLASSES)
-        return lpz_error_set(err, LPZ_EUNSUPPORTED,
-                             "the %s data of %s have %d label classes; the classifier needs 10", what,
-                             lpz_dataset_name(ds), (int)info->n_classes);
+    if (!lpz_dataset_has_labels(ds) || info->n_classes != LPZ_CLASSIFIER_CLASSES) {
+        lpz_error_set(err, LPZ_EUNSUPPORTED, "the %s data of %s have %d label classes; the classifier needs 10", what,
+                      lpz_dataset_name(ds), (int)info->n_classes);
+        if (info->n_classes > LPZ_CLASSIFIER_CLASSES) /* 256 from a labels file with a byte of 255 */
+            lpz_error_hint(err, "the largest label is %d: labels 0 to 9 are MNIST's and Fashion-MNIST's; check the "
+                                "labels file (train-labels-idx1-ubyte, or dataloader.labels)",
+                           (int)info->n_classes - 1);
+        return LPZ_EUNSUPPORTED;
+    }
     return LPZ_OK;
 }
 

@@ -36,6 +36,7 @@ expect 2 "unknown option '--plugin-dri=x' (did you mean '--plugin-dir'?)" train 
 expect 2 "--set 'dataloader.path' is not key=value" train -f x.yml --set dataloader.path
 expect 2 "option '-o' has an empty value" generate -f x.yml --mixture-source m -o ''
 expect 2 "option '--seed' has an empty value" generate -f x.yml --seed=
+expect 2 "option '--plugin-dir' has an empty value" plugins --plugin-dir ''
 
 # 2. --port and --bind are a client's: a local run and a master refuse them
 #    (they would be ignored), before reading anything.

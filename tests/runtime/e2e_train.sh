@@ -225,6 +225,12 @@ fresh_copy m_folder
 rm "$work/m_folder/metrics.csv"
 mkdir "$work/m_folder/metrics.csv"
 expect_refused_here m_folder "metrics.csv: cannot write to it: not a regular file (a folder)"
+# another trainer.name on resume: the networks load, and the change of objective is said (it was silent)
+fresh_copy m_wgan
+"$LPZ" train --resume "$work/m_wgan" -q --set trainer.n_iterations=42 --set trainer.name=lipizzaner_wgan \
+  > "$work/m_wgan.out" 2>&1 || fail "resume as lipizzaner_wgan: $(cat "$work/m_wgan.out")"
+grep -q "the checkpoints were trained by lipizzaner_gan and this run goes on as lipizzaner_wgan" "$work/m_wgan.out" \
+  || fail "no word of the change of trainer: $(cat "$work/m_wgan.out")"
 # metrics.csv a FIFO (or a link): refused at once, not waited on for good
 fresh_copy fifo_metrics
 rm "$work/fifo_metrics/metrics.csv"

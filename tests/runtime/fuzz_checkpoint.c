@@ -94,7 +94,7 @@ static int setup(void)
                 lpz_member_init(&cb[k]->disc[i], net, LPZ_ROLE_DISCRIMINATOR, 9 + (uint64_t)i, 4, &err))
                 return -1;
         cb[k]->st =
-            (lpz_cell_state){CELL, GRID, 0, POP, cb[k]->gen, cb[k]->disc, cb[k]->mix, N_MIX, &cb[k]->rng};
+            (lpz_cell_state){CELL, GRID, 0, POP, cb[k]->gen, cb[k]->disc, cb[k]->mix, N_MIX, &cb[k]->rng, 0, -1};
     }
     atexit(cleanup);
     return 0;
