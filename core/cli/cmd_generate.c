@@ -203,6 +203,10 @@ int lpz_cmd_generate(const lpz_cli_args *args)
      * 50,000 CelebA samples would be 2.4 GB held at once. Vectors and
      * sequences are small and the dataloader renders them whole. */
     int image = info->kind == LPZ_SAMPLE_IMAGE;
+    if (!image && args->format && strcmp(args->format, "both")) /* taken silently before */
+        lpz_log(LPZ_LOG_WARN, "--format %s is for image data; %s samples are written as the dataloader renders "
+                "them and samples.npy%s", args->format, lpz_dataset_name(ds),
+                want_npy ? ", plus samples-raw.npy" : " (--format png leaves out samples-raw.npy)");
     int64_t block = n;
     if (image) {
         block = (GEN_BLOCK_BYTES / 4) / (numel > 0 ? numel : 1);

@@ -33,6 +33,11 @@ header=$(head -n 1 "$work/gen/samples.csv")
 [ "$header" = "sample,t,gap,dur,pkts,bytes" ] || fail "unexpected CSV header: $header"
 awk -F, 'NR > 1 && ($5 < 0 || $6 < 0) {bad = 1} END {exit bad}' "$work/gen/samples.csv" \
   || fail "negative packet or byte counts in original units"
+# --format is for images: for sequences it is said, not taken silently
+"$LPZ" generate --mixture-source "$run/master/0" -o "$work/genpng" -f "$CFG" "${set_args[@]}" --sample-size 2 \
+  --format png > /dev/null 2> "$work/genpng.err" || fail "generate --format png: $(cat "$work/genpng.err")"
+grep -q "format png is for image data; network_traffic samples are written as the dataloader renders them" \
+  "$work/genpng.err" || fail "no word on --format png for sequences: $(cat "$work/genpng.err")"
 # Sequences of more than 512 values have no FID: with the training's score
 # off, the final scoring's warning names the key that turns it off.
 "$P2N" --pcap "$work/cap.pcap" -o "$work/long.npy" --sequence-length 130 --idle-timeout 1 -q
