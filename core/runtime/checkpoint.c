@@ -270,11 +270,12 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
     if ((rc = meta_int(&f, path, "iteration", 0, INT_MAX, &iv, err)))
         goto done;
     s->iteration = (int)iv;
-    /* the cell's n_mix mixture weights, each finite and >= 0 */
+    /* whether it holds critics (lipizzaner_wgan); not said by an earlier lpz's checkpoints */
     int64_t critic = -1;
     if (lpz_st_meta(&f, "critic") && (rc = meta_int(&f, path, "critic", 0, 1, &critic, err)))
         goto done;
     s->critic_saved = (int)critic;
+    /* the cell's n_mix mixture weights, each finite and >= 0 */
     const char *mix = lpz_st_meta(&f, "mixture_weights");
     int n_mix = 0;
     for (const char *q = mix; q && *q && !rc; n_mix++) {
