@@ -62,14 +62,12 @@ int lpz_open_regular(const char *path, struct stat *st, const char **kind)
     return open_checked(path, O_RDONLY, st, kind);
 }
 
-FILE *lpz_fopen_append_regular(const char *path, const char **kind)
+/* fdopen, closing fd (errno kept) when it fails; NULL for fd < 0. */
+static FILE *stream_of(int fd, const char *mode)
 {
-    struct stat st;
-    int fd = open_checked(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, &st, kind);
     if (fd < 0)
         return NULL;
-    (void)lseek(fd, 0, SEEK_END); /* ftell tells the length at once, as after fopen(path, "a") */
-    FILE *f = fdopen(fd, "a");
+    FILE *f = fdopen(fd, mode);
     if (!f) {
         int e = errno;
         close(fd);
@@ -78,16 +76,16 @@ FILE *lpz_fopen_append_regular(const char *path, const char **kind)
     return f;
 }
 
+FILE *lpz_fopen_append_regular(const char *path, const char **kind)
+{
+    struct stat st;
+    int fd = open_checked(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, &st, kind);
+    if (fd >= 0)
+        (void)lseek(fd, 0, SEEK_END); /* ftell tells the length at once, as after fopen(path, "a") */
+    return stream_of(fd, "a");
+}
+
 FILE *lpz_fopen_regular(const char *path, struct stat *st, const char **kind)
 {
-    int fd = lpz_open_regular(path, st, kind);
-    if (fd < 0)
-        return NULL;
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        errno = e;
-    }
-    return f;
+    return stream_of(lpz_open_regular(path, st, kind), "rb");
 }

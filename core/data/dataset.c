@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -295,18 +296,48 @@ static int read_guarded(lpz_dataset *ds, int64_t index, float *out, int64_t guar
     return LPZ_OK;
 }
 
+/* A scratch row of the calling thread (reads run on several threads at
+ * once), grown to the largest sample read on it and freed when the thread
+ * ends: no allocation per sample or batch. NULL when out of memory. */
+typedef struct scratch_row {
+    size_t cap; /* floats */
+    float data[];
+} scratch_row;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_make(void)
+{
+    (void)pthread_key_create(&scratch_key, free);
+}
+
+static float *thread_scratch(size_t n)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    scratch_row *r = pthread_getspecific(scratch_key);
+    if (!r || r->cap < n) {
+        free(r); /* the old contents are not needed */
+        (void)pthread_setspecific(scratch_key, NULL);
+        r = malloc(sizeof *r + n * sizeof(float));
+        if (!r || pthread_setspecific(scratch_key, r) != 0) {
+            free(r);
+            return NULL;
+        }
+        r->cap = n;
+    }
+    return r->data;
+}
+
 int lpz_dataset_read(lpz_dataset *ds, int64_t index, float *out, lpz_error *err)
 {
-    /* through a scratch row with the guard after it (small samples on the stack) */
-    float small[256 + READ_GUARD];
-    float *x = ds->numel <= 256 ? small : malloc((size_t)(ds->numel + READ_GUARD) * sizeof *x);
+    /* through the thread's scratch row, with the guard after it */
+    float *x = thread_scratch((size_t)(ds->numel + READ_GUARD));
     if (!x)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory (a sample of %lld values)", (long long)ds->numel);
     int rc = read_guarded(ds, index, x, READ_GUARD, err);
     if (rc == LPZ_OK)
         memcpy(out, x, (size_t)ds->numel * sizeof *out);
-    if (x != small)
-        free(x);
     return rc;
 }
 
@@ -317,7 +348,7 @@ int lpz_dataset_read_rows(lpz_dataset *ds, const int64_t *idx, int64_t n, float 
     for (int64_t k = 0; k < n; k++) {
         for (int64_t a = k ? LPZ_DATASET_PREFETCH_AHEAD : 0; a <= LPZ_DATASET_PREFETCH_AHEAD && k + a < n; a++)
             lpz_dataset_prefetch(ds, idx[k + a]);
-        /* in place, the next row's first values as the guard; the last row through a scratch row */
+        /* in place, the next row's first values as the guard; the last row through the thread's scratch row */
         int64_t guard = ds->numel < READ_GUARD ? ds->numel : READ_GUARD;
         int rc = k + 1 < n ? read_guarded(ds, idx[k], out + k * ds->numel, guard, err)
                            : lpz_dataset_read(ds, idx[k], out + k * ds->numel, err);

@@ -227,16 +227,15 @@ int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
      * file, and a row's iteration read wrongly (saturated, negative) made
      * the check below wrong. */
     long last = 0;
-    int no = 0;
-    for (const char *line = data, *next; line && *line; line = next) {
+    int no = 0, bad = 0;
+    for (const char *line = data, *next; line && *line && !bad; line = next) {
         next = strchr(line, '\n');
         no++;
         if (!next) { /* the resume appends: a row would be glued to this one */
             lpz_error_set(err, LPZ_EFORMAT, "the last line is not complete (it has no end of line)");
-            lpz_error_where(err, "%s:%d", path, no);
             lpz_error_hint(err, "remove that line (a run killed while it wrote it), then resume");
-            free(data);
-            return LPZ_EFORMAT;
+            bad = 1;
+            break;
         }
         next++;
         if (*line == '\n' || (line[0] == '\r' && line[1] == '\n') ||
@@ -245,28 +244,26 @@ int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
         char *end;
         errno = 0;
         long it = strtol(line, &end, 10);
-        int len = (int)strcspn(line, ",\r\n");
-        if (end != line && !errno && it >= 1 && it <= INT_MAX && *end != ',') {
+        int len = (int)strcspn(line, ",\r\n"), whole = end != line && !errno && it >= 1 && it <= INT_MAX;
+        if (whole && *end == ',') {
+            last = it > last ? it : last;
+            continue;
+        }
+        if (whole)
             lpz_error_set(err, LPZ_EFORMAT, "not a row of lpz: no ',' after its iteration '%.*s'",
                           len > 40 ? 40 : len, line);
-            lpz_error_where(err, "%s:%d", path, no);
-            lpz_error_hint(err, "the run folder's metrics.csv is written by lpz: put back the original, or remove "
-                                "that line");
-            free(data);
-            return LPZ_EFORMAT;
-        }
-        if (end == line || *end != ',' || errno || it < 1 || it > INT_MAX) {
+        else
             lpz_error_set(err, LPZ_EFORMAT, "%s: its iteration '%.*s' is not a whole number from 1 to %d",
                           no == 1 ? "not lpz's header 'iteration,cell,...'" : "not a row of lpz",
                           len > 40 ? 40 : len, line, INT_MAX);
-            lpz_error_where(err, "%s:%d", path, no);
-            lpz_error_hint(err, "the run folder's metrics.csv is written by lpz: put back the original, or remove "
-                                "that line");
-            free(data);
-            return LPZ_EFORMAT;
-        }
-        if (it > last)
-            last = it;
+        lpz_error_hint(err, "the run folder's metrics.csv is written by lpz: put back the original, or remove "
+                            "that line");
+        bad = 1;
+    }
+    if (bad) { /* line `no` refused above */
+        lpz_error_where(err, "%s:%d", path, no);
+        free(data);
+        return LPZ_EFORMAT;
     }
     free(data);
     if (last <= n_iterations)
