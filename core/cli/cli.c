@@ -96,7 +96,7 @@ static const option_def options[] = {
     {"latent", 0, A_VALUE, C_GENERATE, "FILE.npy", "use these latent vectors, one row each, in order",
      OFF(latent)},
     {"seed", 0, A_VALUE, C_GENERATE | C_SCORE, "SEED",
-     "random seed for latents and mixture sampling (default general.seed)", OFF(seed)},
+     "random seed for latents and mixture sampling, 0 to 2^53 - 1 (default general.seed)", OFF(seed)},
     {"format", 0, A_VALUE, C_GENERATE, "png|npy|both", "what to write (default both)", OFF(format)},
     {"generator", 0, A_VALUE, C_SCORE, "FILE", "score a single generator file", OFF(generator)},
     {"samples", 0, A_VALUE, C_SCORE, "FILE.npy", "score these samples", OFF(samples)},
@@ -139,8 +139,10 @@ int lpz_cli_parse_seed(const char *text, uint64_t *out)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (!*text || *end || errno || text[0] == '-') {
-        fprintf(stderr, "lpz: error: --seed %s: expected a whole number >= 0\n", text);
+    /* the range of general.seed, whose default --seed replaces */
+    if (!*text || *end || errno || text[0] == '-' || v > LPZ_CLI_SEED_MAX) {
+        fprintf(stderr, "lpz: error: --seed %s: expected a whole number from 0 to %llu (as general.seed)\n", text,
+                (unsigned long long)LPZ_CLI_SEED_MAX);
         return 2;
     }
     *out = v;

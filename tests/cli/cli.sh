@@ -36,6 +36,10 @@ expect 2 "unknown option '--plugin-dri=x' (did you mean '--plugin-dir'?)" train 
 expect 2 "--set 'dataloader.path' is not key=value" train -f x.yml --set dataloader.path
 expect 2 "option '-o' has an empty value" generate -f x.yml --mixture-source m -o ''
 expect 2 "option '--seed' has an empty value" generate -f x.yml --seed=
+# --seed takes general.seed's range (it took up to 2^64 - 1)
+expect 2 "--seed 9007199254740992: expected a whole number from 0 to 9007199254740991 (as general.seed)" \
+  generate -f x.yml --mixture-source m -o o --seed 9007199254740992
+expect 2 "--seed -1: expected a whole number from 0" score -f x.yml --mixture-source m --seed -1
 expect 2 "option '--plugin-dir' has an empty value" plugins --plugin-dir ''
 
 # 2. --port and --bind are a client's: a local run and a master refuse them

@@ -65,8 +65,13 @@ static void test_numbers(void **state)
     assert_int_equal(lpz_cli_parse_count("0", "--sample-size", &n), 2);
     assert_int_equal(lpz_cli_parse_count("10000001", "--sample-size", &n), 2);
     assert_int_equal(lpz_cli_parse_count("12x", "--sample-size", &n), 2);
-    assert_int_equal(lpz_cli_parse_seed("18446744073709551615", &s), 0);
-    assert_true(s == UINT64_MAX);
+    /* general.seed's range: 0 to 2^53 - 1 */
+    assert_int_equal(lpz_cli_parse_seed("9007199254740991", &s), 0);
+    assert_true(s == 9007199254740991ULL);
+    assert_int_equal(lpz_cli_parse_seed("0", &s), 0);
+    assert_true(s == 0);
+    assert_int_equal(lpz_cli_parse_seed("9007199254740992", &s), 2);
+    assert_int_equal(lpz_cli_parse_seed("18446744073709551615", &s), 2);
     assert_int_equal(lpz_cli_parse_seed("-1", &s), 2);
     assert_int_equal(lpz_cli_parse_seed("", &s), 2);
 }
