@@ -1552,16 +1552,62 @@ static void put_value(FILE *out, const lpz_config *cfg, const lpz_config_key *k,
     }
 }
 
-static void put_options(FILE *out, const lpz_config_options *o)
+/* What a run folder's copy makes absolute (lpz_config_dump_run); NULL in
+ * lpz_config_dump. */
+typedef struct dump_paths {
+    const lpz_option_spec *spec[2]; /* dataloader, network */
+    const char *source_dir;         /* the run file's folder */
+} dump_paths;
+
+/* The core keys whose values are files or folders, used relative to the
+ * current folder. */
+static int is_path_key(const char *path)
+{
+    static const char *keys[] = {"general.output_dir", "trainer.params.score.feature_model",
+                                 "general.distribution.tls.cert", "general.distribution.tls.key",
+                                 "general.distribution.tls.ca"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(path, keys[i]))
+            return 1;
+    return 0;
+}
+
+/* value as an absolute path into abs (PATH_MAX) when it is relative and
+ * names an existing file or folder: in the current folder, else (dir not
+ * NULL) in dir. 0 when it is absolute, empty or names nothing. */
+static int absolute_path(const char *value, const char *dir, char *abs)
+{
+    if (!value[0] || value[0] == '/')
+        return 0;
+    if (realpath(value, abs))
+        return 1;
+    char try[2 * LPZ_CONFIG_PATH_MAX + 2];
+    if (!dir || !dir[0] || snprintf(try, sizeof try, "%s/%s", dir, value) >= (int)sizeof try)
+        return 0;
+    return realpath(try, abs) != NULL;
+}
+
+static void put_options(FILE *out, const lpz_config_options *o, const lpz_option_spec *spec,
+                        const dump_paths *paths)
 {
     for (int i = 0; i < o->count; i++) {
+        int is_path = 0;
+        for (const lpz_option_spec *s = spec; s && s->name; s++)
+            if (!strcmp(s->name, o->items[i].key))
+                is_path = s->type == LPZ_OPT_PATH;
+        char abs[PATH_MAX];
         fprintf(out, "  %s: ", o->items[i].key);
-        put_quoted(out, o->items[i].value);
-        fprintf(out, "  # plugin option, %s\n", o->items[i].where);
+        if (is_path && absolute_path(o->items[i].value, paths->source_dir, abs)) {
+            put_quoted(out, abs);
+            fprintf(out, "  # plugin option, %s, given as %s\n", o->items[i].where, o->items[i].value);
+        } else {
+            put_quoted(out, o->items[i].value);
+            fprintf(out, "  # plugin option, %s\n", o->items[i].where);
+        }
     }
 }
 
-int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err)
+static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_error *err)
 {
     size_t n;
     const lpz_config_key *k = lpz_config_keys(&n);
@@ -1588,9 +1634,9 @@ int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err)
             /* Leaving a top-level section: its plugin options follow its keys. */
             size_t sl = strcspn(prev, ".");
             if (!strncmp(prev, "dataloader", sl) && sl == 10)
-                put_options(out, &cfg->dataloader.options);
+                put_options(out, &cfg->dataloader.options, paths ? paths->spec[0] : NULL, paths);
             if (!strncmp(prev, "network", sl) && sl == 7)
-                put_options(out, &cfg->network.options);
+                put_options(out, &cfg->network.options, paths ? paths->spec[1] : NULL, paths);
         }
         for (;;) {
             size_t len = strcspn(comp, ".");
@@ -1602,21 +1648,40 @@ int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err)
         }
         int list = k[i].type == LPZ_CFG_NODES && cfg->general.distribution.n_client_nodes > 0;
         fprintf(out, "%*s%s:%s", level * 2, "", comp, list ? "" : " ");
-        put_value(out, cfg, &k[i], level);
         const char *w = lpz_config_where(cfg, path);
-        if (strcmp(w, "default") && k[i].type != LPZ_CFG_NODES)
-            fprintf(out, "  # %s", w);
+        char abs[PATH_MAX];
+        if (paths && is_path_key(path) && absolute_path((const char *)cfield(cfg, &k[i]), NULL, abs)) {
+            put_quoted(out, abs);
+            fprintf(out, "  # %s%sgiven as %s", strcmp(w, "default") ? w : "", strcmp(w, "default") ? ", " : "",
+                    (const char *)cfield(cfg, &k[i]));
+        } else {
+            put_value(out, cfg, &k[i], level);
+            if (strcmp(w, "default") && k[i].type != LPZ_CFG_NODES)
+                fprintf(out, "  # %s", w);
+        }
         fputc('\n', out);
         prev = path;
     }
     size_t sl = strcspn(prev, ".");
     if (sl == 10 && !strncmp(prev, "dataloader", 10))
-        put_options(out, &cfg->dataloader.options);
+        put_options(out, &cfg->dataloader.options, paths ? paths->spec[0] : NULL, paths);
     if (sl == 7 && !strncmp(prev, "network", 7))
-        put_options(out, &cfg->network.options);
+        put_options(out, &cfg->network.options, paths ? paths->spec[1] : NULL, paths);
     if (fflush(out) || ferror(out))
         return lpz_error_set(err, LPZ_EIO, "writing the configuration failed: %s", strerror(errno));
     return LPZ_OK;
+}
+
+int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err)
+{
+    return dump(cfg, NULL, out, err);
+}
+
+int lpz_config_dump_run(const lpz_config *cfg, const lpz_option_spec *dl_spec, const lpz_option_spec *net_spec,
+                        FILE *out, lpz_error *err)
+{
+    dump_paths paths = {{dl_spec, net_spec}, cfg->source_dir};
+    return dump(cfg, &paths, out, err);
 }
 
 /* ---- plugin options -------------------------------------------------------- */

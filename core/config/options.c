@@ -25,6 +25,7 @@ static const char *type_name(lpz_option_type t)
     case LPZ_OPT_INT: return "an integer";
     case LPZ_OPT_FLOAT: return "a number";
     case LPZ_OPT_BOOL: return "a boolean (true/false)";
+    case LPZ_OPT_PATH: return "a path";
     }
     return "an unknown type";
 }
@@ -99,7 +100,8 @@ static int type_ok(lpz_option_type t, const char *text)
     double d;
     int b;
     switch (t) {
-    case LPZ_OPT_STRING: return 1;
+    case LPZ_OPT_STRING:
+    case LPZ_OPT_PATH: return 1;
     case LPZ_OPT_INT: return lpz_scalar_int(text, &i);
     case LPZ_OPT_FLOAT: return lpz_scalar_float(text, &d);
     case LPZ_OPT_BOOL: return lpz_scalar_bool(text, &b);
@@ -110,7 +112,7 @@ static int type_ok(lpz_option_type t, const char *text)
 /* The problem of option i of spec, if any, into problem: 1 when there is one. */
 static int option_problem(const lpz_option_spec *spec, int i, const char *section, char *problem, size_t size)
 {
-    static const char *types[] = {"?", "string", "int", "float", "bool"};
+    static const char *types[] = {"?", "string", "int", "float", "bool", "path"};
     const lpz_option_spec *o = &spec[i];
     int name_ok = o->name[0] != '\0';
     for (const char *c = o->name; *c && name_ok; c++)
@@ -121,7 +123,7 @@ static int option_problem(const lpz_option_spec *spec, int i, const char *sectio
         snprintf(problem, size, "option %d is named \"%.64s\" (expected letters, digits and '_')", i, o->name);
     else if (lpz_config_find_key(key))
         snprintf(problem, size, "option %s is a core key of %s: it could never be set", o->name, section);
-    else if (o->type < LPZ_OPT_STRING || o->type > LPZ_OPT_BOOL)
+    else if (o->type < LPZ_OPT_STRING || o->type > LPZ_OPT_PATH)
         snprintf(problem, size, "option %s has an unknown type %d", o->name, (int)o->type);
     else if (o->default_value && !type_ok(o->type, o->default_value))
         snprintf(problem, size, "option %s: default \"%.64s\" does not parse as %s", o->name, o->default_value,
@@ -218,7 +220,8 @@ static int lookup(const lpz_options *o, const char *key, lpz_option_type t, cons
         lpz_error_hint(err, "add '%s' to the plugin's option spec", key);
         return LPZ_EINVAL;
     }
-    if (o->spec[i].type != t) {
+    /* a path is read as a string */
+    if (o->spec[i].type != t && !(t == LPZ_OPT_STRING && o->spec[i].type == LPZ_OPT_PATH)) {
         lpz_error_set(err, LPZ_EINVAL, "option '%s' of plugin '%s' is declared as %s, read as %s", key,
                       o->plugin, type_name(o->spec[i].type), type_name(t));
         lpz_error_hint(err, "use the getter of the declared type");

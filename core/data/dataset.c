@@ -69,9 +69,11 @@ static int check_info(const lpz_dataset_info *info, lpz_error *err)
     return LPZ_OK;
 }
 
-/* A run folder's config.yml (lpz generate, lpz score, --resume) keeps the
- * data paths as written: a relative one is looked for in the current
- * folder, then in the run folder, which does not hold the data. */
+/* A run folder's config.yml (lpz generate, lpz score, --resume) names the
+ * data files as the training found them, absolute (lpz_config_dump_run);
+ * a distributed run's copy, or an earlier lpz's, as written: a relative one
+ * is looked for in the current folder, then in the run folder, which does
+ * not hold the data. */
 static void hint_run_folder(const lpz_dataset_context *ctx, lpz_error *err)
 {
     char marker[PATH_MAX + 32], had[sizeof err->hint];
@@ -80,9 +82,10 @@ static void hint_run_folder(const lpz_dataset_context *ctx, lpz_error *err)
         !lpz_is_file(marker))
         return;
     snprintf(had, sizeof had, "%s", err->hint);
-    lpz_error_hint(err, "%s%sthe run file is a run folder's copy: a relative data path in it is looked for in the "
-                   "current folder, then in %s; run from the folder the training ran in, or make the path absolute "
-                   "(--set dataloader.path=...)", had, had[0] ? "; " : "", ctx->config_dir);
+    lpz_error_hint(err, "%s%sthe run file is a run folder's copy: if the data moved, give its place with --set "
+                   "dataloader.path=...; a relative path in it (a distributed run's copy, an earlier lpz's) is looked "
+                   "for in the current folder, then in %s: run from the folder the training ran in",
+                   had, had[0] ? "; " : "", ctx->config_dir);
 }
 
 int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err)

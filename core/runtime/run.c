@@ -275,7 +275,9 @@ int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
     return err->code;
 }
 
-static int write_config(const lpz_config *cfg, const char *run_dir, lpz_error *err)
+/* The run folder's copy, with the data paths absolute (lpz_config_dump_run). */
+static int write_config(const lpz_config *cfg, const lpz_plugin *dl, const lpz_plugin *net, const char *run_dir,
+                        lpz_error *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/config.yml", run_dir);
@@ -283,7 +285,7 @@ static int write_config(const lpz_config *cfg, const char *run_dir, lpz_error *e
     int rc = lpz_atomic_open(&f, path, err);
     if (rc)
         return rc;
-    rc = lpz_config_dump(cfg, f.fp, err);
+    rc = lpz_config_dump_run(cfg, dl->options, net->options, f.fp, err);
     if (rc) {
         lpz_atomic_abort(&f);
         return rc;
@@ -496,7 +498,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         rc = complete_run(req, p.n_iterations, complete, 0, out, err);
         goto done;
     }
-    if ((rc = write_config(cfg, out->run_dir, err)))
+    if ((rc = write_config(cfg, dl_plugin, net_plugin, out->run_dir, err)))
         goto done;
     if (complete) {
         rc = complete_run(req, p.n_iterations, complete, 1, out, err);

@@ -20,6 +20,8 @@
 #include "config/options_internal.h"
 #include "hang_guard.h"
 
+#include <limits.h>
+
 static char dir[256];
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -722,6 +724,79 @@ static void test_dump_parses_back_to_the_same_config(void **state)
     lpz_config_destroy(&b);
 }
 
+/* A run folder's copy names the files the run read absolute (relative to
+ * the current folder, else to the run file's folder for plugin paths), with
+ * the value as given in a comment; what is not a path, or names nothing,
+ * stays as given. */
+static void test_run_copy_makes_paths_absolute(void **state)
+{
+    (void)state;
+    static const lpz_option_spec dl_spec[] = {
+        {"path", LPZ_OPT_PATH, NULL, "the data"},
+        {"labels", LPZ_OPT_PATH, NULL, "labels"},
+        {"missing", LPZ_OPT_PATH, NULL, "names nothing"},
+        {"kind", LPZ_OPT_STRING, "auto", "a string that happens to name a file"},
+        {NULL, 0, NULL, NULL},
+    };
+    char sub[600], cwd[PATH_MAX], real_dir[PATH_MAX], path[700];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_non_null(realpath(dir, real_dir));
+    snprintf(sub, sizeof sub, "%s/conf", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    put("conf/data.npy", "x");  /* beside the run file only */
+    put("labels.npy", "x");     /* in the current folder (dir) only */
+    put("kind.txt", "x");
+    snprintf(path, sizeof path, "%s/out", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/conf/run.yml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("trainer:\n  n_iterations: 3\ngeneral:\n  output_dir: out\ndataloader:\n  dataset_name: npy\n"
+          "  path: data.npy\n  labels: labels.npy\n  missing: nowhere.npy\n  kind: kind.txt\n", f);
+    fclose(f);
+    assert_int_equal(chdir(dir), 0);
+    lpz_config cfg;
+    lpz_error err;
+    lpz_error_clear(&err);
+    assert_int_equal(lpz_config_load(path, &cfg, &err), LPZ_OK);
+    char *text = NULL;
+    size_t len = 0;
+    f = open_memstream(&text, &len);
+    assert_int_equal(lpz_config_dump_run(&cfg, dl_spec, NULL, f, &err), LPZ_OK);
+    fclose(f);
+    char want[3 * PATH_MAX];
+    snprintf(want, sizeof want, "  output_dir: \"%s/out\"  # %s:", real_dir, path);
+    assert_contains(text, want);
+    assert_contains(text, ", given as out\n");
+    snprintf(want, sizeof want, "  path: \"%s/conf/data.npy\"  # plugin option, %s:", real_dir, path);
+    assert_contains(text, want);
+    assert_contains(text, ", given as data.npy\n");
+    snprintf(want, sizeof want, "  labels: \"%s/labels.npy\"  # plugin option,", real_dir);
+    assert_contains(text, want);
+    assert_contains(text, "  missing: \"nowhere.npy\"  # plugin option,");
+    assert_contains(text, "  kind: \"kind.txt\"  # plugin option,");
+    assert_null(strstr(text, "kind.txt\"  # plugin option, given"));
+    /* lpz_config_dump (a master's text for its clients) writes them as given */
+    free(text);
+    f = open_memstream(&text, &len);
+    assert_int_equal(lpz_config_dump(&cfg, f, &err), LPZ_OK);
+    fclose(f);
+    assert_contains(text, "  path: \"data.npy\"  # plugin option,");
+    assert_contains(text, "  output_dir: \"out\"  #");
+    assert_null(strstr(text, "given as"));
+    free(text);
+    /* the default output_dir, which names nothing yet: as given */
+    lpz_config_destroy(&cfg);
+    lpz_config_init_defaults(&cfg);
+    f = open_memstream(&text, &len);
+    assert_int_equal(lpz_config_dump_run(&cfg, NULL, NULL, f, &err), LPZ_OK);
+    fclose(f);
+    assert_contains(text, "  output_dir: \"./output\"\n");
+    free(text);
+    lpz_config_destroy(&cfg);
+    assert_int_equal(chdir(cwd), 0);
+}
+
 /* ---- plugin options --------------------------------------------------------- */
 
 static const lpz_option_spec spec[] = {
@@ -927,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_overrides_keys_and_plugin_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_overrides_are_explained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dump_parses_back_to_the_same_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_copy_makes_paths_absolute, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_options_from_the_run_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_option_errors, setup, teardown),
         cmocka_unit_test(test_plugin_option_tables_are_checked),

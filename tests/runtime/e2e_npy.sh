@@ -45,12 +45,28 @@ run=$(dirname "$(dirname "$mix")")
 [ -s "$mix/units.json" ] || fail "no units.json next to the mixture"
 "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 500 -o gen -q > /dev/null \
   || fail "generate failed"
-# From another folder the run's relative path "ring.npy" is not found: the error says why and what to do.
+# The run's copy names the data the training read, absolute (the run file says ring.npy, relative: before, it was
+# found only from the folder the training ran in); generate, score and --resume work from any folder.
+grep -qx "  path: \"$work/ring.npy\"  # plugin option, .*, given as ring.npy" "$run/config.yml" \
+  || fail "the run's copy should name the data absolute: $(grep -n 'path:' "$run/config.yml")"
+grep -qx "  output_dir: \"$work/out\"  # --set" "$run/config.yml" \
+  || fail "output_dir (absolute already) should be as given: $(grep -n 'output_dir:' "$run/config.yml")"
 mkdir -p elsewhere
 (cd elsewhere && "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 5 -o g -q > /dev/null \
-  2> ../else.log) && fail "generate from another folder found the data"
-grep -q "a relative data path in it is looked for in the current folder, then in $run" else.log \
-  || fail "no hint for a relative path from elsewhere: $(cat else.log)"
+  2> ../else.log) || fail "generate from another folder: $(cat else.log)"
+[ -s elsewhere/g/samples.npy ] || fail "generate from another folder wrote no samples"
+(cd elsewhere && "$LPZ" score -f "$run/config.yml" --mixture-source "$mix" --sample-size 50 -q > sc.out 2> sc.log) \
+  || fail "score from another folder: $(cat elsewhere/sc.log)"
+[ ! -e elsewhere/output ] || fail "score from another folder made ./output there"
+# the data moved since: the error names the file and says how to give its new place
+mv ring.npy ring-moved.npy
+(cd elsewhere && "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 5 -o g2 -q > /dev/null \
+  2> ../else.log) && fail "generate found data that moved"
+grep -q "$work/ring.npy: cannot open .npy file.*the run file is a run folder's copy: if the data moved, give its place \
+with --set dataloader.path=" else.log || fail "no hint for moved data: $(cat else.log)"
+(cd elsewhere && "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 5 -o g2 -q \
+  --set dataloader.path=../ring-moved.npy > /dev/null 2> ../else.log) || fail "--set path: $(cat else.log)"
+mv ring-moved.npy ring.npy
 [ "$(head -n 1 gen/samples.csv)" = "sample,feature_0,feature_1" ] || fail "csv header: $(head -n 1 gen/samples.csv)"
 [ "$(wc -l < gen/samples.csv)" -eq 501 ] || fail "csv rows: $(wc -l < gen/samples.csv)"
 # the data's range per feature, and the generated values inside it (to float rounding)

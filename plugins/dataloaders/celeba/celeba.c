@@ -839,7 +839,7 @@ static int celeba_read(void *state, int64_t index, float *out, lpz_error *err)
 }
 
 static const lpz_option_spec celeba_options[] = {
-    {"path", LPZ_OPT_STRING, NULL,
+    {"path", LPZ_OPT_PATH, NULL,
      "folder of JPEG/PNG images, or one holding img_align_celeba/; default: <output_dir>/data/celeba, then "
      "$LPZ_DATA/celeba"},
     {"image_size", LPZ_OPT_INT, "64", "side of the square RGB samples in pixels (centre crop, area-averaged resize)"},

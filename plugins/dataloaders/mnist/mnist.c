@@ -554,7 +554,7 @@ static int mnist_label(void *state, int64_t index, int32_t *label, lpz_error *er
 }
 
 static const lpz_option_spec mnist_options[] = {
-    {"path", LPZ_OPT_STRING, NULL,
+    {"path", LPZ_OPT_PATH, NULL,
      "folder with the four IDX files (plain or .gz); default: <output_dir>/data/" TV_FOLDER "/raw, then "
      "$LPZ_DATA/" ENV_FOLDER
 #ifdef LPZ_MNIST_FASHION

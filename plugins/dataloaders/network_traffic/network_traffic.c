@@ -450,7 +450,7 @@ static int netflow_render(void *state, const float *samples, int64_t n, const ch
 }
 
 static const lpz_option_spec netflow_options[] = {
-    {"path", LPZ_OPT_STRING, NULL, ".npy of (sequences, T, features) or (records, features); required"},
+    {"path", LPZ_OPT_PATH, NULL, ".npy of (sequences, T, features) or (records, features); required"},
     {"sequence_length", LPZ_OPT_INT, "30",
      "records per sequence when the file holds (records, features); refused for a (sequences, T, features) file "
      "unless equal to T"},

@@ -668,7 +668,7 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
 }
 
 static const lpz_option_spec npy_options[] = {
-    {"path", LPZ_OPT_STRING, NULL,
+    {"path", LPZ_OPT_PATH, NULL,
      ".npy of N samples ((N, F) vectors, (N, T, F) sequences, (N, C, H, W) images) or a CSV table of N rows; "
      "required"},
     {"kind", LPZ_OPT_STRING, "auto",
@@ -677,7 +677,7 @@ static const lpz_option_spec npy_options[] = {
     {"channels_last", LPZ_OPT_BOOL, "false", "images stored (N, H, W, C), as most image libraries give them"},
     {"scaling", LPZ_OPT_STRING, "feature",
      "to [-1, 1]: feature (min-max per feature or channel), global (one min-max), none (values already in [-1, 1])"},
-    {"labels", LPZ_OPT_STRING, NULL, "optional .npy of N class numbers 0..1023 (for the FID classifier's scores)"},
+    {"labels", LPZ_OPT_PATH, NULL, "optional .npy of N class numbers 0..1023 (for the FID classifier's scores)"},
     {"format", LPZ_OPT_STRING, "auto", "auto (a .npy by its name or first bytes, else a CSV table), npy or csv"},
     {"delimiter", LPZ_OPT_STRING, "auto",
      "of a CSV table: auto (the most frequent of comma, semicolon, tab on its first line; none: blanks), comma, "

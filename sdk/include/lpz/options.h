@@ -28,7 +28,12 @@ typedef enum lpz_option_type {
     LPZ_OPT_STRING = 1,
     LPZ_OPT_INT = 2,   /* 64-bit signed integer */
     LPZ_OPT_FLOAT = 3, /* double */
-    LPZ_OPT_BOOL = 4   /* true/false, also the original's True/False, yes/no */
+    LPZ_OPT_BOOL = 4,  /* true/false, also the original's True/False, yes/no */
+    LPZ_OPT_PATH = 5   /* a file or folder (ABI 1.2): read with lpz_options_get_string, as a string. A
+                          relative value is the plugin's to resolve (the current folder first, then
+                          lpz_dataset_context.config_dir); a run's config.yml records it absolute when it
+                          names an existing file or folder then, so that the run folder's copy works from
+                          any folder (lpz generate, lpz score, --resume) */
 } lpz_option_type;
 
 typedef struct lpz_option_spec {
