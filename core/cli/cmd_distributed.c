@@ -129,6 +129,19 @@ static void with_signals(struct sigaction *old_int, struct sigaction *old_term)
 
 static int run_client(const lpz_cli_args *args)
 {
+    /* a client trains what its master sends: these were taken silently */
+    const char *opt = NULL, *instead = NULL;
+    if (args->grid)
+        opt = "--grid", instead = "give the master --set general.grid_size=K";
+    else if (args->deterministic)
+        opt = "--deterministic", instead = "only a local run moves its cells in step";
+    else if (args->resume)
+        opt = "--resume", instead = "give the master --resume RUN_DIR";
+    if (opt) {
+        fprintf(stderr, "lpz: error: %s is not available with --client (a client trains the cell and configuration "
+                        "its master sends: %s)\n", opt, instead);
+        return 2;
+    }
     int port = 0;
     if (args->port) {
         char *end;
@@ -195,6 +208,12 @@ static int run_master(const lpz_cli_args *args)
         fprintf(stderr, "lpz: error: --grid is not available with --master (use --set general.grid_size=K)\n");
         return 2;
     }
+    /* taken silently before: the cells of a distributed run are on their clients, not moved in step */
+    if (args->deterministic) {
+        fprintf(stderr, "lpz: error: --deterministic is not available with --master (the clients' cells are not "
+                        "moved in step across processes; a local run is: lpz train --deterministic -f CONFIG)\n");
+        return 2;
+    }
     lpz_error err;
     lpz_error_clear(&err);
     lpz_config cfg;
@@ -203,6 +222,9 @@ static int run_master(const lpz_cli_args *args)
         lpz_config_destroy(&cfg);
         return 1;
     }
+    if (cfg.general.deterministic)
+        lpz_log(LPZ_LOG_WARN, "general.deterministic is true: a distributed run is not deterministic (each client "
+                "trains its cell at its own pace; only a local run moves its cells in step)");
     if (setup_tls(&cfg)) {
         lpz_config_destroy(&cfg);
         return 1;

@@ -53,6 +53,14 @@ for mode in "" "--distributed --master"; do
     train $mode --bind 0.0.0.0 -f "$work/no.yml"
 done
 
+# 2b. Options a master or a client would ignore are refused (both took them silently): a client trains what its
+#     master sends, and a distributed run's cells are not moved in step.
+expect 2 "--deterministic is not available with --master" train --distributed --master --deterministic -f "$work/no.yml"
+expect 2 "--grid is not available with --client (a client trains the cell and configuration its master sends: give \
+the master --set general.grid_size=K)" train --distributed --client --port 5098 --grid 2
+expect 2 "--deterministic is not available with --client" train --distributed --client --port 5098 --deterministic
+expect 2 "--resume is not available with --client" train --distributed --client --port 5098 --resume "$work"
+
 # 3. lpz config checks the plugins' options as lpz train does: the same
 #    message and exit status, nothing printed on stdout; plugins are looked
 #    up on the --plugin-dir / usual search path.
