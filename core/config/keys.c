@@ -189,7 +189,7 @@ static const lpz_config_key keys[] = {
     {"dataloader.batch_size", LPZ_CFG_INT, "100", "samples per mini-batch", NULL, 1, 1000000, 0,
      F(dataloader.batch_size)},
     {"dataloader.n_batches", LPZ_CFG_INT, "0", "mini-batches per iteration (0 = one pass over the data)",
-     NULL, NONNEG, 0, F(dataloader.n_batches)},
+     NULL, 0, INT_MAXD, 0, F(dataloader.n_batches)},
     {"dataloader.shuffle", LPZ_CFG_BOOL, "true", "reshuffle the samples every pass", NULL, ANY, 0,
      F(dataloader.shuffle)},
     {"dataloader.sampling_ratio", LPZ_CFG_FLOAT, "1.0",

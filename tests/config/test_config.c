@@ -304,6 +304,16 @@ static void test_out_of_range_values_fail_with_the_range(void **state)
     /* a number beyond double's range is said to be one (it said "expects a number") */
     expect_error(put("r6.yml", "trainer:\n  params:\n    alpha: 1e400\n"), LPZ_EINVAL, "r6.yml:3:",
                  "'1e400' is beyond the range of numbers", NULL);
+    /* an int field's range fits it (n_batches 4294967396 was stored as 100, 3000000000 said "got -1294967296") */
+    expect_error(put("r7.yml", "dataloader:\n  n_batches: 4294967396\n"), LPZ_EINVAL, "r7.yml:2:",
+                 "n_batches must be in [0, 2147483647], got 4294967396", NULL);
+    size_t nk;
+    const lpz_config_key *k = lpz_config_keys(&nk);
+    for (size_t i = 0; i < nk; i++)
+        if (k[i].type == LPZ_CFG_INT && k[i].size == sizeof(int) && !(k[i].min >= INT_MIN && k[i].max <= INT_MAX)) {
+            fprintf(stderr, "%s: an int whose range is [%g, %g]\n", k[i].path, k[i].min, k[i].max);
+            fail();
+        }
 }
 
 static void test_non_square_client_count_is_refused(void **state)
