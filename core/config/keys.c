@@ -203,7 +203,7 @@ static const lpz_config_key keys[] = {
      "bceloss, mseloss, heuristicloss (non-saturating), mustangs (a loss drawn from the three)",
      "bceloss|mseloss|heuristicloss|mustangs", ANY, 0, F(network.loss)},
     {"network.randomized", LPZ_CFG_ENUM, "false",
-     "mustangs only: false, true (draw a loss per network at creation) or always (per mini-batch)",
+     "mustangs only: false, true (draw a loss per network at creation) or always (a generator's loss per use)",
      "false|true|always", ANY, 0, F(network.randomized)},
 
     /* ---- master ---- */

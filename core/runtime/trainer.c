@@ -288,16 +288,16 @@ static lpz_loss_kind generator_loss(cell *c, const lpz_member *g)
 }
 
 /* Discriminators use the member's loss, except that the heuristic loss is
- * a generator loss: its discriminator trains with BCE (as the original). */
+ * a generator loss: its discriminator trains with BCE (as the original).
+ * `randomized: always` re-draws generators' losses only: the original's
+ * MustangsLoss never re-draws for a discriminator (mustangs_loss.py), and
+ * a re-draw per call here gave a discriminator's fitness terms (a call per
+ * chunk and generator) different losses. */
 static lpz_loss_kind discriminator_loss(cell *c, const lpz_member *d)
 {
-    const lpz_train_params *p = c->tr->p;
-    if (p->wgan)
+    if (c->tr->p->wgan)
         return LPZ_LOSS_WASSERSTEIN;
-    int k = d->loss;
-    if (p->mustangs && p->randomized_always)
-        k = (int)lpz_rng_below(&c->rng, 3);
-    return k == LPZ_LOSS_HEURISTIC ? LPZ_LOSS_BCE : (lpz_loss_kind)k;
+    return d->loss == LPZ_LOSS_HEURISTIC ? LPZ_LOSS_BCE : (lpz_loss_kind)d->loss;
 }
 
 /* ---- fitness ------------------------------------------------------------- */
