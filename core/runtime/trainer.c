@@ -1091,6 +1091,22 @@ static int fetch_neighbours(cell *c)
     return LPZ_OK;
 }
 
+/* After training (every cell's thread joined, every population published):
+ * the neighbours' final populations, for the mixture (optimize_mixture,
+ * master/<cell>/). The last fetch was at the start of the last iteration,
+ * so the mixture held its neighbours' generators of one iteration before
+ * the end; the original's client loads the neighbours' final ones when the
+ * master gathers the results. Only where every neighbour is in this
+ * process: a distributed client's neighbours finish at their own pace and
+ * stop serving when they have, so its mixture keeps the last fetch. */
+static int fetch_final_neighbours(cell *c)
+{
+    for (int k = 1; k < c->n_nb; k++)
+        if (!c->nb_cell[k])
+            return LPZ_OK;
+    return c->n_nb > 1 ? fetch_neighbours(c) : LPZ_OK;
+}
+
 /* ---- one iteration ---------------------------------------------------------- */
 
 static int select_population(cell *c, lpz_member **all, lpz_member *sel)
@@ -2183,6 +2199,10 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
             r->cell = c->id;
             r->iterations = c->iteration;
             r->best_g_fitness = best_of(c->gen, t->pop)->fitness;
+            if ((rc = fetch_final_neighbours(c))) {
+                *err = c->err;
+                break;
+            }
             /* a stopped run (Ctrl-C before or during the ES) keeps the weights it had, and says so once */
             if (!stop_requested(t) && (rc = optimize_weights(c)) == LPZ_ECANCELED)
                 rc = LPZ_OK;

@@ -27,6 +27,27 @@ for c in 0 1 2 3; do
     || fail "weights of cell $c do not sum to 1"
 done
 
+# A mixture holds its neighbours' final generators and discriminators, the ones their own cells saved (it held
+# those of the start of the last iteration: the last fetch).
+/usr/bin/python3 - "$d" <<'EOF' || fail "a mixture holds a neighbour's network other than the neighbour's final one"
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+d = sys.argv[1]
+for c in range(4):
+    for nb in (0, 1, 2, 3):
+        for role in ("generator", "discriminator"):
+            try:
+                mine = tensors(f"{d}/master/{c}/{role}-{nb}.safetensors")
+            except FileNotFoundError:
+                continue
+            own = tensors(f"{d}/master/{nb}/{role}-{nb}.safetensors")
+            assert mine == own, (c, nb, role)
+EOF
+
 # With selection off the neighbours are opponents in training (the original
 # draws them from the whole neighbourhood): cell 0's losses on a 2x2 grid are
 # not those of a 1x1 run of the same seed (bit-identical while each cell
