@@ -422,9 +422,15 @@ static int draw_distinct(lpz_rng *rng, int64_t n, int64_t k, int64_t *idx, lpz_e
 
 int lpz_dataset_sample_indices(lpz_dataset *ds, lpz_rng *rng, int64_t k, int64_t *idx, lpz_error *err)
 {
+    return lpz_draw_indices(rng, ds->info.count, k, idx, err);
+}
+
+int lpz_draw_indices(lpz_rng *rng, int64_t n, int64_t k, int64_t *idx, lpz_error *err)
+{
     if (k <= 0)
         return lpz_error_set(err, LPZ_EINVAL, "sample size %lld must be positive", (long long)k);
-    int64_t n = ds->info.count;
+    if (n <= 0)
+        return lpz_error_set(err, LPZ_EINVAL, "nothing to draw from (%lld items)", (long long)n);
     if (k <= n)
         return draw_distinct(rng, n, k, idx, err);
     /* More than the dataset holds: whole copies, the rest distinct. */

@@ -83,6 +83,9 @@ int lpz_dataset_sample(lpz_dataset *ds, lpz_rng *rng, int64_t k, float *out, int
 /* The indices of the same draw (the same rng use), for callers that read
  * the examples a chunk at a time instead of holding k x numel floats. */
 int lpz_dataset_sample_indices(lpz_dataset *ds, lpz_rng *rng, int64_t k, int64_t *idx, lpz_error *err);
+/* The same draw among n items 0..n-1 (k <= n: distinct; more: whole copies
+ * of all n, the rest distinct): for a part of the dataset (a cell's subset). */
+int lpz_draw_indices(lpz_rng *rng, int64_t n, int64_t k, int64_t *idx, lpz_error *err);
 
 /* Writes n samples (n x numel floats, as from read or a generator) for
  * people to path_base plus an extension: the plugin's render when it has

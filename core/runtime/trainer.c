@@ -1091,6 +1091,22 @@ static int fetch_neighbours(cell *c)
     return LPZ_OK;
 }
 
+/* The fitness sample's dataset rows: from the cell's subset of the data
+ * (dataloader.sampling_ratio < 1), as the original's fitness loader, which
+ * is the cell's training loader (it drew from the whole dataset: cells
+ * ranked their individuals on data they do not train on). */
+static int draw_fitness_sample(cell *c)
+{
+    trainer *t = c->tr;
+    int64_t k = t->p->fitness_sample_size;
+    if (t->p->sampling_ratio >= 1.0)
+        return lpz_dataset_sample_indices(t->ds, &c->rng, k, c->fit_idx, &c->err);
+    int rc = lpz_draw_indices(&c->rng, lpz_batcher_subset_size(c->batcher), k, c->fit_idx, &c->err);
+    for (int64_t i = 0; !rc && i < k; i++)
+        c->fit_idx[i] = lpz_batcher_subset_index(c->batcher, c->fit_idx[i]);
+    return rc;
+}
+
 /* After training (every cell's thread joined, every population published):
  * the neighbours' final populations, for the mixture (optimize_mixture,
  * master/<cell>/). The last fetch was at the start of the last iteration,
@@ -1351,7 +1367,7 @@ static int run_iteration(cell *c, int it)
     acquire(t);
     if (p->net_weights_dist)
         log_weights_dist(c, it);
-    rc = lpz_dataset_sample_indices(t->ds, &c->rng, p->fitness_sample_size, c->fit_idx, &c->err);
+    rc = draw_fitness_sample(c);
     lpz_rng_fill_normal(&c->rng, c->fit_z, (size_t)(p->fitness_sample_size * t->latent), 0.0f, 1.0f);
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, c->all_disc, nall, 1, 1);

@@ -744,6 +744,20 @@ static void fitness_sample_is_distinct_and_reproducible(void **st)
     }
     assert_int_equal(threes, 100);
     assert_int_equal(lpz_dataset_sample(ds, &r1, 0, x, a, &err), LPZ_EINVAL);
+    /* the same draw among n items (a cell's subset, whose positions the trainer maps to dataset rows) */
+    int64_t p[700], q[700];
+    lpz_rng_seed(&r1, 5, 1);
+    lpz_rng_seed(&r2, 5, 1);
+    assert_int_equal(lpz_draw_indices(&r1, 300, 700, p, &err), LPZ_OK);
+    assert_int_equal(lpz_dataset_sample_indices(ds, &r2, 700, q, &err), LPZ_OK);
+    assert_memory_equal(p, q, sizeof p);
+    assert_int_equal(lpz_draw_indices(&r1, 50, 40, p, &err), LPZ_OK);
+    int in50[50] = {0};
+    for (int i = 0; i < 40; i++) {
+        assert_true(p[i] >= 0 && p[i] < 50);
+        assert_int_equal(in50[p[i]]++, 0);
+    }
+    assert_int_equal(lpz_draw_indices(&r1, 0, 5, p, &err), LPZ_EINVAL);
     free(x);
     lpz_dataset_close(ds);
 }

@@ -48,6 +48,12 @@ for c in range(4):
             assert mine == own, (c, nb, role)
 EOF
 
+# Data dieting: each cell's fitness sample is drawn from its own subset (600 samples here, so the 1,000 of the
+# sample are whole copies of it plus 400 of it drawn again; it came from the whole dataset).
+"$LPZ" train -f "$CFG" --set dataloader.sampling_ratio=0.01 --set trainer.n_iterations=1 -q \
+  --set trainer.params.fitness.fitness_sample_size=1000 --set master.calculate_score=false \
+  --set general.output_dir="$work/sr" > "$work/sr.out" 2>&1 || fail "sampling_ratio 0.01: $(cat "$work/sr.out")"
+
 # With selection off the neighbours are opponents in training (the original
 # draws them from the whole neighbourhood): cell 0's losses on a 2x2 grid are
 # not those of a 1x1 run of the same seed (bit-identical while each cell
