@@ -19,6 +19,7 @@
 #include "distributed/discover.h"
 #include "distributed/proto.h"
 #include "io/fsutil.h"
+#include "io/safetensors.h"
 #include "runtime/run.h"
 #include "transport/control.h"
 #include "transport/peer.h"
@@ -733,6 +734,81 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
 
 /* ---- the run ---- */
 
+/* dst (a mixture's copy of a neighbour's network) becomes src (the
+ * neighbour's own final one): src's tensors and metadata, with dst's
+ * "cell" (the mixture's). Refused when the tensors differ in name, dtype
+ * or shape. */
+static int replace_network(const char *src, const char *dst, lpz_error *err)
+{
+    lpz_st_file s, d;
+    memset(&s, 0, sizeof s);
+    memset(&d, 0, sizeof d);
+    int rc = lpz_st_read(src, &s, err);
+    if (!rc)
+        rc = lpz_st_read(dst, &d, err);
+    for (int i = 0; !rc && i < s.n_tensors; i++) {
+        const lpz_st_tensor *a = &s.tensors[i], *b = lpz_st_find(&d, a->name);
+        if (s.n_tensors != d.n_tensors || !b || a->dtype != b->dtype || a->ndim != b->ndim ||
+            memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))
+            rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s differs from the mixture's (another network?)", a->name);
+    }
+    if (!rc) {
+        const char *cell = lpz_st_meta(&d, "cell");
+        const char **vals = malloc((size_t)(s.n_meta ? s.n_meta : 1) * sizeof *vals);
+        if (!vals)
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        for (int i = 0; vals && i < s.n_meta; i++)
+            vals[i] = cell && !strcmp(s.meta_keys[i], "cell") ? cell : s.meta_values[i];
+        if (vals)
+            rc = lpz_st_write(dst, s.tensors, s.n_tensors, (const char *const *)s.meta_keys, vals, s.n_meta, err);
+        free(vals);
+    }
+    lpz_st_free(&s);
+    lpz_st_free(&d);
+    return rc;
+}
+
+/* Every mixture with its neighbours' final networks. A client saves its
+ * mixture with its neighbours' individuals as it last fetched them, at the
+ * start of its last iteration (a local run fetches them once more after
+ * training, runtime/trainer.c; the original's clients load the final ones
+ * when the master gathers the results); each neighbour's own folder holds
+ * its final ones (its best by its own fitness, as a local run's last fetch
+ * picks). A neighbour without results (lost) stays as the client had it;
+ * so does a network that cannot be replaced (a warning). The weights and a
+ * client's optimize_mixture were found with the ones it had. */
+static void final_neighbours(master *m, const lpz_dist_outcome *out)
+{
+    static const char *roles[2] = {"generator", "discriminator"};
+    for (int c = 0; c < m->n_cells; c++) {
+        if (!out->cells[c].received)
+            continue;
+        char path[PATH_MAX + 64], src[PATH_MAX + 64], dst[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/master/%d/mixture.yml", m->run_dir, c);
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            continue;
+        char line[512];
+        while (fgets(line, sizeof line, fp)) {
+            int nb;
+            char tail[4];
+            if (sscanf(line, "generator-%d.safetensors%1[:]", &nb, tail) != 2 || nb == c || nb < 0 ||
+                nb >= m->n_cells || !out->cells[nb].received)
+                continue;
+            for (int r = 0; r < 2; r++) {
+                snprintf(src, sizeof src, "%s/master/%d/%s-%d.safetensors", m->run_dir, nb, roles[r], nb);
+                snprintf(dst, sizeof dst, "%s/master/%d/%s-%d.safetensors", m->run_dir, c, roles[r], nb);
+                lpz_error e;
+                lpz_error_clear(&e);
+                if (replace_network(src, dst, &e))
+                    lpz_log(LPZ_LOG_WARN, "cell %d's mixture keeps cell %d's %s as its client last fetched it: %s%s%s",
+                            c, nb, roles[r], e.message, e.where[0] ? ": " : "", e.where);
+            }
+        }
+        fclose(fp);
+    }
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -1253,6 +1329,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     stop_all(m, LPZ_DIST_STOP_RELEASE);
     wait_idle(m);
     rc = write_merged(m, err);
+    final_neighbours(m, out);
     summarise(m, out);
     t_trained = now_s(); /* the summary's training time leaves out the final scoring (as a local run's) */
     if (!rc && !out->stopped && out->lost == m->n_cells) { /* nothing to show: a failure, not "trained 0 cells" */

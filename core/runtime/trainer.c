@@ -169,7 +169,8 @@ typedef struct cell {
      * vector of samples) of at least 128 and at least a batch: at 100 rows
      * the kernels' last vector held 4 samples, 11% of the lanes idle;
      * otherwise a batch (batch statistics over the rows of a training
-     * batch, as the original) */
+     * batch; the original's over the whole fitness sample, which it
+     * evaluates as one batch: docs/configuration.md) */
     int64_t fit_batch;
     double *pair_loss, *real_loss;
     size_t wire_cap; /* bytes of this cell's POPULATION payload */
@@ -1113,8 +1114,10 @@ static int draw_fitness_sample(cell *c)
  * so the mixture held its neighbours' generators of one iteration before
  * the end; the original's client loads the neighbours' final ones when the
  * master gathers the results. Only where every neighbour is in this
- * process: a distributed client's neighbours finish at their own pace and
- * stop serving when they have, so its mixture keeps the last fetch. */
+ * process: a distributed client's neighbours finish at their own pace, so
+ * its mixture keeps the last fetch, and the master puts the neighbours'
+ * final networks in once every cell's results are in (final_neighbours in
+ * distributed/master.c). */
 static int fetch_final_neighbours(cell *c)
 {
     for (int k = 1; k < c->n_nb; k++)

@@ -34,6 +34,29 @@ grep -q "^trained 4 cells" "$work/a.out" || fail "summary: $(cat "$work/a.out")"
 grep -q "^best cell: " "$work/a.out" || fail "no best cell in the summary"
 # Fitness values are finite numbers.
 awk -F, 'NR > 1 && ($5 != $5 + 0 || $5 == "nan") {exit 1}' "$d/metrics.csv" || fail "non-numeric fitness"
+# Every mixture holds its neighbours' final networks, those their own cells saved, with its own cell number (the
+# clients' copies were those of the start of the last iteration).
+/usr/bin/python3 - "$d" <<'EOF' || fail "a mixture holds a neighbour's network other than the neighbour's final one"
+import json, struct, sys
+def read(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    t = {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+    return t, h["__metadata__"]
+d = sys.argv[1]
+for c in range(4):
+    for nb in range(4):
+        for role in ("generator", "discriminator"):
+            try:
+                mine, meta = read(f"{d}/master/{c}/{role}-{nb}.safetensors")
+            except FileNotFoundError:
+                continue
+            own, own_meta = read(f"{d}/master/{nb}/{role}-{nb}.safetensors")
+            assert mine == own, (c, nb, role)
+            assert meta["cell"] == str(c) and meta["neighbour_cell"] == str(nb), (c, nb, meta)
+            assert meta["fitness"] == own_meta["fitness"], (c, nb, meta, own_meta)
+EOF
 
 # 2. The same clients (back to idle) run a 1x1 experiment: three are spares.
 #    Its timeouts come from the configuration (no LPZ_DIST_* variables).
