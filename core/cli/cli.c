@@ -38,7 +38,7 @@ typedef struct command_def {
 static const command_def commands[] = {
     {"train", C_TRAIN, "lpz train -f CONFIG [options]",
      "train a grid of GANs (local by default; --distributed --master/--client across machines)", lpz_cmd_train},
-    {"generate", C_GENERATE, "lpz generate --mixture-source DIR -o OUT [--sample-size N] -f CONFIG [options]",
+    {"generate", C_GENERATE, "lpz generate --mixture-source DIR -o OUT [--sample-size N] [-f CONFIG] [options]",
      "write samples of a trained mixture of generators", lpz_cmd_generate},
     {"score", C_SCORE, "lpz score -f CONFIG (--mixture-source DIR | --generator FILE | --samples FILE.npy)",
      "compute FID (and for labelled data inception score and TVD)", lpz_cmd_score},

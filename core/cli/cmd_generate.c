@@ -9,6 +9,7 @@
 #include "io/fsutil.h"
 #include "io/npy.h"
 #include "io/png.h"
+#include "model/model.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
 #include "runtime/units.h"
@@ -76,10 +77,47 @@ static void on_interrupt(int sig)
         }                                                                                                             \
     } while (0)
 
+/* Without -f: the configuration of the run the mixture folder is in
+ * (DIR/../../config.yml, as a run writes master/<cell>/), else the
+ * defaults with --set; *path says which ("" for the defaults). */
+static int read_config_without_f(const lpz_cli_args *args, lpz_config *cfg, char *path, size_t size,
+                                 lpz_error *err)
+{
+    char up[PATH_MAX + 32], real[PATH_MAX];
+    snprintf(up, sizeof up, "%s/../../config.yml", args->mixture_source);
+    if (lpz_is_file(up)) {
+        snprintf(path, size, "%s", realpath(up, real) ? real : up);
+        return lpz_cli_read_config(args, path, cfg, err);
+    }
+    path[0] = '\0';
+    int rc = lpz_config_load_buffer("{}\n", 3, "(the defaults)", cfg, err);
+    for (int i = 0; !rc && i < args->n_sets; i++)
+        rc = lpz_config_set_assignment(cfg, args->sets[i], err);
+    return rc ? rc : lpz_config_validate(cfg, err);
+}
+
+/* What the mixture's first generator file records (network, sample
+ * shape), for a generation without the data. */
+static int mixture_recorded(const char *dir, lpz_model_info *info, lpz_error *err)
+{
+    lpz_mixture_file mf;
+    memset(&mf, 0, sizeof mf);
+    int rc = lpz_mixture_read(dir, &mf, err);
+    if (!rc && (rc = lpz_model_file_info(mf.paths[0], info, err)))
+        lpz_error_where(err, "%s", mf.paths[0]);
+    if (!rc && !info->has_network) {
+        rc = lpz_error_set(err, LPZ_EINVAL, "the generator file records no network");
+        lpz_error_where(err, "%s", mf.paths[0]);
+        lpz_error_hint(err, "give the run's configuration with -f CONFIG");
+    }
+    lpz_mixture_file_free(&mf);
+    return rc;
+}
+
 int lpz_cmd_generate(const lpz_cli_args *args)
 {
-    if (!args->config_file || !args->mixture_source || !args->output) {
-        fprintf(stderr, "lpz: error: 'lpz generate' needs --mixture-source DIR, -o OUT and -f CONFIG "
+    if (!args->mixture_source || !args->output) {
+        fprintf(stderr, "lpz: error: 'lpz generate' needs --mixture-source DIR and -o OUT "
                         "(see 'lpz generate --help')\n");
         return 2;
     }
@@ -129,23 +167,65 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     struct sigaction old_int, old_term;
     lpz_cli_progress pr;
     int rc = 1;
-    char cache[PATH_MAX], path[PATH_MAX + 64], out_top[PATH_MAX];
+    char cache[PATH_MAX], path[PATH_MAX + 64], out_top[PATH_MAX], run_cfg[PATH_MAX + 32];
     out_top[0] = '\0';
-    if (lpz_cli_read_config(args, args->config_file, &cfg, &err) ||
-        lpz_run_apply_precision(&cfg) ||
+    lpz_model_info rec;
+    memset(&rec, 0, sizeof rec);
+    lpz_dataset_info recorded; /* the data's shape as the generators record it, when the data is not read */
+    memset(&recorded, 0, sizeof recorded);
+    const char *config_file = args->config_file;
+    if (config_file ? lpz_cli_read_config(args, config_file, &cfg, &err)
+                    : read_config_without_f(args, &cfg, run_cfg, sizeof run_cfg, &err))
+        goto fail;
+    int no_data = 0; /* without -f, images: the generator files give the shape, the data is not opened */
+    if (!config_file) {
+        if (mixture_recorded(args->mixture_source, &rec, &err))
+            goto fail;
+        const lpz_shape *s = &rec.sample_shape;
+        no_data = s->ndim == 3 && (s->dim[0] == 1 || s->dim[0] == 3);
+        if (!no_data && !run_cfg[0]) {
+            lpz_error_set(&err, LPZ_EINVAL, "the generators make %s samples of %lld values, which lpz generate "
+                          "writes in the data's units: it needs the data and its configuration",
+                          s->ndim == 2 ? "sequence" : "vector", (long long)lpz_shape_numel(s));
+            lpz_error_where(&err, "%s", args->mixture_source);
+            lpz_error_hint(&err, "give the run's configuration with -f RUN/config.yml: this folder is not a run "
+                                 "folder's master/<cell>");
+            goto fail;
+        }
+        if (run_cfg[0]) {
+            config_file = run_cfg;
+            lpz_log(LPZ_LOG_INFO, "configuration: %s (the mixture's run)%s", run_cfg,
+                    no_data ? "; images: the data is not read, the generator files give their shape" : "");
+        } else {
+            /* the defaults, with the generators' own network (its options come from the files) */
+            if (lpz_config_set(&cfg, "network.name", rec.network, &err))
+                goto fail;
+            lpz_log(LPZ_LOG_INFO, "no run configuration beside %s: the defaults (seed %lld, "
+                    "mixture_generator_samples_mode %s), network %s from the generator files; the data is not read",
+                    args->mixture_source, (long long)cfg.general.seed,
+                    lpz_config_enum_text("trainer.mixture_generator_samples_mode",
+                                         cfg.trainer.mixture_generator_samples_mode), rec.network);
+        }
+        recorded.sample_shape = rec.sample_shape;
+        recorded.kind = LPZ_SAMPLE_IMAGE;
+        recorded.count = 1;
+    }
+    if (lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
-        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
-        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err) ||
-        lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
-                               cache, sizeof cache, &err))
+        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err))
+        goto fail;
+    if (!no_data &&
+        (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
+         lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
+                                cache, sizeof cache, &err)))
         goto fail;
     if (!args->seed)
         seed = (uint64_t)cfg.general.seed;
-    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
-    int64_t numel = lpz_dataset_numel(ds);
+    const lpz_dataset_info *info = ds ? lpz_dataset_get_info(ds) : &recorded;
+    int64_t numel = lpz_shape_numel(&info->sample_shape);
     if (lpz_mixture_open(args->mixture_source, NULL, net_plugin, &info->sample_shape, &cfg.network.options, &mix,
                          &err) ||
-        lpz_units_record_check(args->mixture_source, &cfg, args->config_file, ds, &err))
+        (ds && lpz_units_record_check(args->mixture_source, &cfg, config_file, ds, &err)))
         goto fail;
     lpz_shape zs = lpz_model_input_shape(mix.gens[0]);
     int64_t zn = lpz_shape_numel(&zs);
@@ -205,7 +285,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     int image = info->kind == LPZ_SAMPLE_IMAGE;
     if (!image && args->format && strcmp(args->format, "both")) /* taken silently before */
         lpz_log(LPZ_LOG_WARN, "--format %s is for image data; %s samples are written as the dataloader renders "
-                "them and samples.npy%s", args->format, lpz_dataset_name(ds),
+                "them and samples.npy%s", args->format, ds ? lpz_dataset_name(ds) : "these",
                 want_npy ? ", plus samples-raw.npy" : " (--format png leaves out samples-raw.npy)");
     int64_t block = n;
     if (image) {
@@ -293,8 +373,11 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             if (lpz_sync_folder(path, &err))
                 goto fail;
             STOP_IF_INTERRUPTED(n);
-            snprintf(path, sizeof path, "%s/grid", args->output);
-            if (lpz_dataset_render(ds, grid, n < GRID_MAX ? n : GRID_MAX, path, &err))
+            /* the dataloader's rendering, or without the data the PNG grid it renders by default */
+            snprintf(path, sizeof path, "%s/grid%s", args->output, ds ? "" : ".png");
+            int64_t shown = n < GRID_MAX ? n : GRID_MAX;
+            if (ds ? lpz_dataset_render(ds, grid, shown, path, &err)
+                   : lpz_png_write_grid(path, grid, shown, C, H, W, 0, &err))
                 goto fail;
             written = 1;
         }
@@ -376,6 +459,7 @@ done:
     lpz_mixture_sampler_close(sampler);
     lpz_npy_free(&lat);
     lpz_mixture_close(&mix);
+    lpz_model_info_free(&rec);
     lpz_dataset_close(ds);
     lpz_options_destroy(net_opts);
     lpz_options_destroy(dl_opts);

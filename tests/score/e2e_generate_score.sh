@@ -38,6 +38,22 @@ grep -q "wrote 12 samples" "$work/a.out" || fail "summary: $(cat "$work/a.out")"
 [ ! -e "$work/c/grid.png" ] || fail "--format npy wrote PNGs"
 if cmp -s "$work/c/samples.npy" "$work/d/samples.npy"; then fail "different seeds gave the same samples"; fi
 
+# 2b. Without -f: the mixture's run's config.yml, and for images the data is not read (a dataloader.path that names
+#     nothing does not matter): the same files as with -f; a mixture folder copied out of its run takes the
+#     defaults and the generators' own network (the same files with the run's seed and sampling mode).
+"$LPZ" generate --mixture-source "$mix" -o "$work/nf" --sample-size 30 --seed 1 --format npy \
+  --set dataloader.path="$work/nowhere" > /dev/null 2> "$work/nf.err" || fail "generate without -f: $(cat "$work/nf.err")"
+grep -q "configuration: .*/config.yml (the mixture's run); images: the data is not read" "$work/nf.err" \
+  || fail "generate without -f should say which configuration it took: $(cat "$work/nf.err")"
+cmp -s "$work/c/samples.npy" "$work/nf/samples.npy" || fail "generate without -f differs from -f CONFIG"
+cp -r "$mix" "$work/copied"
+"$LPZ" generate --mixture-source "$work/copied" -o "$work/nf2" --sample-size 30 --seed 1 --format npy \
+  --set trainer.mixture_generator_samples_mode=exact_proportion > /dev/null 2> "$work/nf2.err" \
+  || fail "generate from a copied mixture: $(cat "$work/nf2.err")"
+grep -q "no run configuration beside $work/copied: the defaults (seed 1, .*network four_layer_perceptron" \
+  "$work/nf2.err" || fail "generate from a copied mixture should say it takes the defaults: $(cat "$work/nf2.err")"
+cmp -s "$work/c/samples.npy" "$work/nf2/samples.npy" || fail "generate from a copied mixture differs from -f CONFIG"
+
 # 3. Clear refusals.
 "$TOOL" latent "$work/bad.npy" 12 63 5
 if "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/e" --latent "$work/bad.npy" \
