@@ -384,9 +384,14 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
     fprintf(f, "<meta name=\"generator\" content=\"lpz %s\">\n<title>lpz run ", LPZ_VERSION);
     esc_str(f, title);
     fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", style);
+    /* Done (every final mixture there, or the trainer says so) before trainer.n_iterations: a Ctrl-C, which
+     * writes the mixtures too (it said "Finished after 23 iterations" of 40) */
+    int stopped = run->finished && !run->metrics_problem[0] && run->n_iterations > 0 &&
+                  run->max_iteration < run->n_iterations;
     fprintf(f, "<main data-cells=\"%d\" data-grid=\"%d\" data-best-cell=\"%d\" data-state=\"%s\" "
                "data-iteration=\"%d\">\n",
-            run->n_cells, run->grid_k, run->best_cell, run->finished ? "finished" : "running", run->max_iteration);
+            run->n_cells, run->grid_k, run->best_cell, stopped ? "stopped" : run->finished ? "finished" : "running",
+            run->max_iteration);
 
     fputs("<header><h1>lpz run ", f);
     esc_str(f, title);
@@ -399,6 +404,9 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
         fprintf(f, "<p class=\"status running\">In progress (or stopped); the number of iterations done is not known: "
                    "metrics.csv %s (see the problems below). This page reloads every 10 seconds.</p>\n",
                 run->metrics_problem);
+    else if (stopped)
+        fprintf(f, "<p class=\"status running\">Stopped after %d of %d iterations (<code>lpz train --resume</code> "
+                   "with this folder continues it).</p>\n", run->max_iteration, run->n_iterations);
     else if (run->finished)
         fprintf(f, "<p class=\"status finished\">Finished after %d iteration%s.</p>\n", run->max_iteration,
                 run->max_iteration == 1 ? "" : "s");

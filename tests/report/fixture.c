@@ -39,7 +39,7 @@ int fixture_write(const char *dir, const fixture_opts *o)
              "trainer:\n  name: lipizzaner_gan\n  n_iterations: %d\n"
              "dataloader:\n  dataset_name: fashion_mnist\n  batch_size: 10\n"
              "network:\n  name: four_layer_perceptron\n",
-             o->k, FIXTURE_SECRET, o->iterations + 2);
+             o->k, FIXTURE_SECRET, o->with_mixtures ? o->iterations : o->iterations + 2); /* finished or not */
     snprintf(path, sizeof path, "%s/config.yml", dir);
     if (write_text(path, cfg))
         return -1;

@@ -160,11 +160,14 @@ static void test_running_run_reloads_and_skips_the_row_being_written(void **stat
     assert_int_equal(count(html, "after iteration 3</caption>"), 4);
     free(html);
 
-    /* The trainer says when it is done, whatever the folder holds. */
+    /* The trainer says when it is done, whatever the folder holds: no reloading; 3 of the run's 5 iterations is
+     * a stopped run (a Ctrl-C; it said "Finished after 3 iterations"). */
     assert_int_equal(lpz_report_write_ex(dir, LPZ_REPORT_FINISHED, NULL), LPZ_OK);
     html = read_report(dir);
     assert_null(strstr(html, "http-equiv=\"refresh\""));
-    assert_non_null(strstr(html, "data-state=\"finished\""));
+    assert_non_null(strstr(html, "data-state=\"stopped\""));
+    assert_non_null(strstr(html, "Stopped after 3 of 5 iterations"));
+    assert_null(strstr(html, "Finished after"));
     free(html);
 }
 

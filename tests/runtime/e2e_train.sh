@@ -124,6 +124,9 @@ set -e
 grep -q "^stopped" "$work/s.out" || fail "the summary of an interrupted run should say stopped"
 done_rows=$(($(wc -l < "$ds/metrics.csv") - 1))
 [ "$done_rows" -lt 160 ] || fail "the run was not interrupted"
+# the report says stopped, not finished (a Ctrl-C writes the final mixtures too: it said "Finished after 5 iterations")
+grep -q 'data-state="stopped"' "$ds/report.html" && grep -q "Stopped after [0-9]* of 40 iterations" "$ds/report.html" \
+  || fail "report.html of a stopped run: $(grep -o '<p class="status[^<]*' "$ds/report.html")"
 for c in 0 1 2 3; do [ -s "$ds/checkpoints/cell-$c.safetensors" ] || fail "no final checkpoint of cell $c"; done
 "$LPZ" train --resume "$ds" -q > "$work/r.out"
 rows=$(($(wc -l < "$ds/metrics.csv") - 1))
