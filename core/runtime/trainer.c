@@ -172,6 +172,8 @@ typedef struct cell {
      * batch; the original's over the whole fitness sample, which it
      * evaluates as one batch: docs/configuration.md) */
     int64_t fit_batch;
+    double fit_before[2][64]; /* the population's fitness before this iteration (G, D; population <= 64) */
+    int fit_restorable;       /* 1 until the trained networks are evaluated (a stop puts fit_before back) */
     double *pair_loss, *real_loss;
     size_t wire_cap; /* bytes of this cell's POPULATION payload */
     lpz_peer_server *server;
@@ -1437,6 +1439,8 @@ static int run_iteration(cell *c, int it)
     rc = evaluate(c, trained_g, pop, c->all_disc, nall, 1, 0);
     if (!rc)
         rc = evaluate(c, c->all_gen, nall, trained_d, pop, 0, 1);
+    if (!rc) /* the fitness is that of the trained networks (and their replacements) from here */
+        c->fit_restorable = 0;
     if (!rc && c->sel_gen)
         rc = replace_population(c, c->gen, c->sel_gen);
     if (!rc && c->sel_disc)
@@ -1505,9 +1509,19 @@ static void *cell_main(void *arg)
             if (!rc)
                 rc = fetch_neighbours(c);
         }
+        /* A stop within the iteration, before the trained networks are
+         * evaluated, leaves the population's fitness of the iteration's
+         * start (the evaluation against the new neighbours) unless put back:
+         * the checkpoint, the summary's best cell and a resume's first log
+         * line disagreed with the last row of metrics.csv. */
+        for (int i = 0; i < t->pop; i++)
+            c->fit_before[0][i] = c->gen[i].fitness, c->fit_before[1][i] = c->disc[i].fitness;
+        c->fit_restorable = 1;
         if (!rc)
             rc = run_iteration(c, it);
         if (rc == LPZ_ECANCELED) {
+            for (int i = 0; c->fit_restorable && i < t->pop; i++)
+                c->gen[i].fitness = c->fit_before[0][i], c->disc[i].fitness = c->fit_before[1][i];
             rc = LPZ_OK;
             break;
         }
@@ -1966,7 +1980,12 @@ static void *progress_main(void *arg)
 {
     progress_ctx *pc = arg;
     trainer *t = pc->t;
-    int mode = t->setup->progress, last_logged = 0;
+    int mode = t->setup->progress, last_logged = t->p->n_iterations;
+    /* a resumed run's first line is for the first iteration it trains (it said "iteration 1/2 done" at once) */
+    for (int i = 0; i < t->n_cells; i++) {
+        int it = __atomic_load_n(&t->cells[i].iteration, __ATOMIC_SEQ_CST);
+        last_logged = it < last_logged ? it : last_logged;
+    }
     while (!__atomic_load_n(&pc->done, __ATOMIC_SEQ_CST)) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -124,6 +124,33 @@ set -e
 grep -q "^stopped" "$work/s.out" || fail "the summary of an interrupted run should say stopped"
 done_rows=$(($(wc -l < "$ds/metrics.csv") - 1))
 [ "$done_rows" -lt 160 ] || fail "the run was not interrupted"
+# the summary's best cell is that of the cells' last rows (a stop within an iteration left the fitness of that
+# iteration's start in the population: another cell and fitness than metrics.csv and the report)
+best_of_rows() {
+  awk -F, 'NR > 1 {f[$2] = $5} END {b = -1; for (c in f) if (b < 0 || f[c] + 0 < f[b] + 0) b = c;
+    printf "best cell: %d (generator fitness %.4f;", b, f[b]}' "$1/metrics.csv"
+}
+want=$(best_of_rows "$ds")
+grep -qF "$want" "$work/s.out" || fail "stopped run: expected '$want' in the summary: $(grep 'best cell' "$work/s.out")"
+# the same for a stop within an iteration's batches, surely: iterations of 300 batches, the stop after the first
+"$LPZ" train -f "$CFG" --grid 1 --set trainer.params.tournament_size=1 --set dataloader.n_batches=300 -q \
+  --set trainer.n_iterations=5 --set general.output_dir="$work/s1" > "$work/s1.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  d1=$(ls -d "$work"/s1/lipizzaner_gan/*/ 2>/dev/null | head -n 1 || true)
+  if [ -n "$d1" ] && [ -f "$d1/metrics.csv" ] && [ "$(wc -l < "$d1/metrics.csv")" -ge 2 ]; then break; fi
+  sleep 0.05
+done
+sleep 0.2
+kill -INT $pid
+wait $pid || true
+[ "$(wc -l < "$d1/metrics.csv")" -eq 2 ] || fail "the stop should have come within the second iteration"
+want=$(best_of_rows "$d1")
+grep -qF "$want" "$work/s1.out" || fail "stop within an iteration: expected '$want': $(grep 'best cell' "$work/s1.out")"
+# its resume logs the iterations it trains, not the one the checkpoint holds ("iteration 1/2 done" came at the
+# progress log's first look, 0.2 s in, while the second iteration trained for a second or more)
+"$LPZ" train --resume "$d1" --set trainer.n_iterations=2 > "$work/s1r.out" 2>&1 || fail "resume: $(cat "$work/s1r.out")"
+if grep -q "iteration 1/2 done" "$work/s1r.out"; then fail "the resume logged the checkpoint's iteration as done"; fi
 # the report says stopped, not finished (a Ctrl-C writes the final mixtures too: it said "Finished after 5 iterations")
 grep -q 'data-state="stopped"' "$ds/report.html" && grep -q "Stopped after [0-9]* of 40 iterations" "$ds/report.html" \
   || fail "report.html of a stopped run: $(grep -o '<p class="status[^<]*' "$ds/report.html")"
