@@ -1196,7 +1196,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (snprintf(path, sizeof path, "%s/checkpoints", out->run_dir) >= (int)sizeof path ||
         (rc = lpz_mkdirs(path, err)))
         goto done;
-    lpz_run_hint_precision(m->cfg); /* not in front of an error about the configuration or the clients */
+    lpz_run_hints(m->cfg); /* not in front of an error about the configuration or the clients */
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ", results in %s", m->experiment, m->run_dir);
 
     /* Every cell's address first (START carries all of them). */

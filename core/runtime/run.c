@@ -36,8 +36,15 @@ int lpz_run_apply_precision(const lpz_config *cfg)
     return LPZ_OK;
 }
 
-void lpz_run_hint_precision(const lpz_config *cfg)
+void lpz_run_hints(const lpz_config *cfg)
 {
+    /* settings that a file can give but that do nothing here: said, not ignored silently */
+    if (cfg->trainer.name == LPZ_TRAINER_WGAN && strcmp(lpz_config_where(cfg, "network.loss"), "default"))
+        lpz_log(LPZ_LOG_WARN, "network.loss %s is not used by trainer.name lipizzaner_wgan: its critics and "
+                "generators train with the Wasserstein loss", lpz_config_enum_text("network.loss", cfg->network.loss));
+    if (cfg->network.loss != LPZ_CFG_LOSS_MUSTANGS && strcmp(lpz_config_where(cfg, "network.randomized"), "default"))
+        lpz_log(LPZ_LOG_WARN, "network.randomized is for network.loss mustangs; with %s it has no effect",
+                lpz_config_enum_text("network.loss", cfg->network.loss));
     if (cfg->general.matmul_precision == LPZ_MATMUL_HIGHEST && nn_amx_available())
         lpz_log(LPZ_LOG_INFO, "this CPU has AMX: general.matmul_precision: high computes the networks' products "
                               "about 1.5x as fast (two bf16 limbs, about 2^-16 per product; the default is fp32)");
@@ -549,7 +556,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     }
     /* The configuration, plugins and data are good: the hint is no longer
      * followed by an error about them. */
-    lpz_run_hint_precision(cfg);
+    lpz_run_hints(cfg);
     if ((rc = lpz_run_open_scorer(cfg, ds, cache, req->stop, &scorer, err)))
         goto done;
 

@@ -136,9 +136,11 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
  * models calls it once its configuration is read. Returns LPZ_OK. */
 int lpz_run_apply_precision(const lpz_config *cfg);
 
-/* lpz train (local and master): at the default precision on a CPU that
- * can run "high", one log line saying so. */
-void lpz_run_hint_precision(const lpz_config *cfg);
+/* lpz train (local and master), once the run starts: warnings for keys
+ * set that have no effect with the others (network.loss with
+ * lipizzaner_wgan, network.randomized without mustangs), and at the
+ * default precision on a CPU that can run "high", one log line saying so. */
+void lpz_run_hints(const lpz_config *cfg);
 
 /* Creates the result folder <output_dir>/<trainer name>/<timestamp>[-n]/
  * and writes its path to out. */

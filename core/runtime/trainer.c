@@ -1945,7 +1945,9 @@ static int save_mixture(trainer *t, cell *c, lpz_cell_result *r, lpz_error *err)
             snprintf(cellno, sizeof cellno, "%d", c->id);
             snprintf(src, sizeof src, "%d", c->nb[k]);
             const char *keys[] = {"cell", "neighbour_cell", "learning_rate", "fitness", "loss"};
-            const char *vals[] = {cellno, src, lr, fit, lpz_loss_name((lpz_loss_kind)ms[j]->loss)};
+            /* the loss it trained with: a WGAN's members keep network.loss's, which it does not use */
+            lpz_loss_kind loss = t->p->wgan ? LPZ_LOSS_WASSERSTEIN : (lpz_loss_kind)ms[j]->loss;
+            const char *vals[] = {cellno, src, lr, fit, lpz_loss_name(loss)};
             if ((rc = lpz_model_save(path, ms[j]->model, t->net, j ? LPZ_ROLE_DISCRIMINATOR : LPZ_ROLE_GENERATOR,
                                      keys, vals, 5, err)))
                 return rc;
@@ -2189,6 +2191,12 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
                 p->grid_k, p->grid_k, t->n_cells, t->n_cells == 1 ? "" : "s", (long long)t->batches_per_iteration,
                 t->batches_per_iteration == 1 ? "" : "es", (long long)t->batch, p->n_iterations,
                 p->n_iterations == 1 ? "" : "s", permits, permits == 1 ? "" : "s");
+    /* an iteration is at most one pass over the data (the original's too): said, not capped silently */
+    if (!rc && p->n_batches > t->batches_per_iteration)
+        lpz_log(LPZ_LOG_WARN, "dataloader.n_batches %lld is more than one pass over the %sdata: an iteration "
+                "trains %lld batch%s of %lld (one pass)", (long long)p->n_batches,
+                p->sampling_ratio < 1.0 ? "cell's subset of the " : "", (long long)t->batches_per_iteration,
+                t->batches_per_iteration == 1 ? "" : "es", (long long)t->batch);
 
     int started = 0;
     progress_ctx pc = {t, 0};

@@ -40,4 +40,20 @@ cut -d, -f1-6 "$da/metrics.csv" > "$work/ma" && cut -d, -f1-6 "$db/metrics.csv" 
 cmp -s "$work/ma" "$work/mb" || fail "two --deterministic runs with randomized: always differ: $(diff "$work/ma" "$work/mb")"
 for c in 0 1 2 3; do cmp -s "$da/master/$c/generator-$c.safetensors" "$db/master/$c/generator-$c.safetensors" \
   || fail "cell $c's generator differs between two --deterministic runs"; done
+# Loss settings that do nothing are said (they were taken silently): network.loss with lipizzaner_wgan, whose
+# mixtures record the Wasserstein loss they trained with (they said mse); network.randomized without mustangs;
+# an n_batches beyond one pass.
+"$LPZ" train -f "$CFG" --set trainer.n_iterations=1 --set master.calculate_score=false \
+  --set trainer.name=lipizzaner_wgan --set network.loss=mseloss --set network.randomized=true \
+  --set dataloader.n_batches=100000 --set dataloader.sampling_ratio=0.01 --set general.output_dir="$work/w" \
+  > "$work/w.out" 2>&1 \
+  || fail "wgan: $(cat "$work/w.out")"
+grep -q "warning: network.loss mseloss is not used by trainer.name lipizzaner_wgan" "$work/w.out" \
+  || fail "no warning for network.loss with lipizzaner_wgan: $(cat "$work/w.out")"
+grep -q "warning: network.randomized is for network.loss mustangs; with mseloss it has no effect" "$work/w.out" \
+  || fail "no warning for network.randomized without mustangs"
+grep -q "warning: dataloader.n_batches 100000 is more than one pass over the cell's subset of the data: an \
+iteration trains 12 batches of 50" "$work/w.out" || fail "no warning for n_batches beyond one pass: $(grep n_batches "$work/w.out")"
+dw=$(ls -d "$work"/w/lipizzaner_wgan/*/ | head -n 1)
+[ "$(loss_of "$dw/master/0/generator-0.safetensors")" = wasserstein ] || fail "a WGAN generator records another loss"
 echo "ok"
