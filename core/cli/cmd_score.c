@@ -245,13 +245,19 @@ int lpz_cmd_score(const lpz_cli_args *args)
         goto fail;
     lpz_cli_progress pr;
     lpz_cli_progress_start(&pr, "scoring", "samples", n, !args->quiet);
+    /* InceptionV3 takes about 0.13 s a sample here: a 64 MB block of CelebA-sized samples (1,365) took minutes
+     * without a progress line; the features fold in sample by sample, so the scores are the same */
+    int64_t step = lpz_scorer_features(scorer) == LPZ_FEATURES_INCEPTION ? 16 : block;
     for (int64_t done_rows = 0;;) {
-        if (lpz_score_stream_add(stream, samples, k, &err)) {
-            lpz_cli_progress_end(&pr);
-            goto fail;
+        for (int64_t i = 0; i < k; i += step) {
+            int64_t m = k - i < step ? k - i : step;
+            if (lpz_score_stream_add(stream, samples + i * numel, m, &err)) {
+                lpz_cli_progress_end(&pr);
+                goto fail;
+            }
+            lpz_cli_progress_update(&pr, done_rows + i + m);
         }
         done_rows += k;
-        lpz_cli_progress_update(&pr, done_rows);
         if (done_rows >= n)
             break;
         if (next_block(reader, sampler, args->samples, images, samples, block, n, done_rows, numel, &k, &err)) {
@@ -264,7 +270,9 @@ int lpz_cmd_score(const lpz_cli_args *args)
     if (lpz_score_stream_finish(stream, &sc, &err))
         goto fail;
     const char *source = args->samples ? args->samples : args->generator ? args->generator : args->mixture_source;
-    const char *features = lpz_scorer_features(scorer) == LPZ_FEATURES_RAW ? "raw sample values" : "classifier";
+    lpz_feature_kind kind = lpz_scorer_features(scorer);
+    const char *features = kind == LPZ_FEATURES_RAW ? "raw sample values"
+                           : kind == LPZ_FEATURES_INCEPTION ? "InceptionV3" : "classifier";
     if (args->json) {
         printf("{\n  \"source\": ");
         json_string(source);
