@@ -559,6 +559,24 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_run_hints(cfg);
     if ((rc = lpz_run_open_scorer(cfg, ds, cache, req->stop, &scorer, err)))
         goto done;
+    /* A final scoring that cannot run is said before the training, not after it (colour images without the
+     * InceptionV3 weights with score.type none: refused, as the training's FID refuses them) */
+    if (cfg->master.calculate_score) {
+        lpz_error ce;
+        lpz_error_clear(&ce);
+        int crc = lpz_scorer_check(ds, cfg->trainer.params.score.feature_model, &ce);
+        lpz_scorer_hint_skip(&ce, "set master.calculate_score to false");
+        lpz_error_context(&ce, "master.calculate_score");
+        if (crc == LPZ_EINVAL) {
+            *err = ce;
+            rc = crc;
+            goto done;
+        }
+        if (crc) {
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "%s; the run trains, without final scores", lpz_error_format(&ce, buf, sizeof buf));
+        }
+    }
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
     lpz_train_setup setup = {.params = &p,

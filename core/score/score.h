@@ -233,6 +233,11 @@ typedef struct lpz_scorer_options {
  * classifier, and computes (or loads from cache_dir) the real-data
  * statistics. Data neither MNIST-format nor small is LPZ_EUNSUPPORTED. */
 int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *opts, lpz_scorer **out, lpz_error *err);
+/* Whether a scorer of ds can be made at all, without making it: LPZ_OK, or
+ * the error lpz_scorer_create would give for colour images without the
+ * InceptionV3 weights (feature_model empty) or samples it cannot score (for
+ * a check before a long training, e.g. of master.calculate_score). */
+int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err);
 void lpz_scorer_destroy(lpz_scorer *s);
 
 /* After lpz_scorer_create failed: adds to err's hint how the caller's user

@@ -367,6 +367,31 @@ done:
     return rc;
 }
 
+int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err)
+{
+    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
+    int64_t numel = lpz_dataset_numel(ds);
+    if (lpz_classifier_accepts(&info->sample_shape) || (info->kind != LPZ_SAMPLE_IMAGE && numel <= LPZ_SCORE_RAW_MAX))
+        return LPZ_OK;
+    if (info->kind == LPZ_SAMPLE_IMAGE && numel > LPZ_SCORE_RAW_MAX) {
+        if (feature_model && feature_model[0])
+            return LPZ_OK;
+        const lpz_shape *sh = &info->sample_shape;
+        lpz_error_set(err, LPZ_EINVAL, "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and none "
+                      "are configured", lpz_dataset_name(ds), (long long)sh->dim[0], (long long)sh->dim[1],
+                      (long long)sh->dim[2]);
+        lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and set "
+                            "trainer.params.score.feature_model to that file");
+        return LPZ_EINVAL;
+    }
+    if (info->kind == LPZ_SAMPLE_IMAGE) /* small images: their values */
+        return LPZ_OK;
+    return lpz_error_set(err, LPZ_EUNSUPPORTED,
+                         "FID for %s samples of %lld values is not available: lpz scores MNIST-format images "
+                         "(1x28x28) with its classifier and samples of at most %d values directly",
+                         lpz_dataset_name(ds), (long long)numel, LPZ_SCORE_RAW_MAX);
+}
+
 int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer **out, lpz_error *err)
 {
     *out = NULL;
@@ -401,16 +426,8 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
         s->channels = info->sample_shape.dim[0];
         s->height = info->sample_shape.dim[1];
         s->width = info->sample_shape.dim[2];
-        if (!o->feature_model || !o->feature_model[0]) {
-            rc = lpz_error_set(err, LPZ_EINVAL,
-                               "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and none are "
-                               "configured",
-                               lpz_dataset_name(ds), (long long)s->channels, (long long)s->height,
-                               (long long)s->width);
-            lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and "
-                                "set trainer.params.score.feature_model to that file");
+        if ((rc = lpz_scorer_check(ds, o->feature_model, err)))
             goto fail;
-        }
         if ((rc = lpz_inception_open(o->feature_model, &s->inception, err))) {
             lpz_error_context(err, "trainer.params.score.feature_model");
             goto fail;
@@ -435,10 +452,7 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
                     "and colour images)",
                     o->feature_model, lpz_dataset_name(ds), (long long)s->numel);
     } else {
-        rc = lpz_error_set(err, LPZ_EUNSUPPORTED,
-                           "FID for %s samples of %lld values is not available: lpz scores MNIST-format images "
-                           "(1x28x28) with its classifier and samples of at most %d values directly",
-                           lpz_dataset_name(ds), (long long)s->numel, LPZ_SCORE_RAW_MAX);
+        rc = lpz_scorer_check(ds, o->feature_model, err); /* not available, said */
         goto fail; /* the caller's hint names what to set: the training's score or the final scoring */
     }
     size_t dd = (size_t)s->d * (size_t)s->d;

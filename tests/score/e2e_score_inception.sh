@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lpz score on colour images (here a .npy of 3x16x16 images through the npy
 # dataloader) names its features InceptionV3, in text and JSON (it said
-# "classifier"), with a random-weights InceptionV3 file from inception_tool.
+# "classifier"), with a random-weights InceptionV3 file from inception_tool;
+# lpz train refuses a final scoring without the weights at the start.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 /usr/bin/python3 -c "import numpy" 2>/dev/null || { echo "SKIPPED: python3-numpy missing"; exit 77; }
@@ -27,4 +28,13 @@ grep -q "fake.npy: 8 samples against 8 real npy samples (features: InceptionV3 $
 grep -q "^FID  *[0-9]" s.txt || fail "no FID: $(cat s.txt)"
 "$LPZ" score -f run.yml "${sets[@]}" --json -q > s.json 2> s.err || fail "score --json: $(cat s.err)"
 grep -q '"features": "InceptionV3"' s.json || fail "json: $(cat s.json)"
+# A final scoring that cannot run (colour images, no InceptionV3 weights) is refused before the training, as the
+# training's FID is (with score.type none it was said after the whole training: "no final scores", exit 0)
+"$LPZ" train -f run.yml --set network.name=four_layer_perceptron --set dataloader.batch_size=4 \
+  --set trainer.params.score.type=none --set master.calculate_score=true --set general.grid_size=1 \
+  --set trainer.params.tournament_size=1 --set general.output_dir="$work/out" > t.out 2>&1 \
+  && fail "a final scoring without its weights should be refused at the start"
+grep -q "master.calculate_score: FID on npy images (3x16x16) needs the InceptionV3 weights.*set \
+master.calculate_score to false" t.out || fail "refusal: $(cat t.out)"
+grep -q "iteration 1" t.out && fail "it trained before refusing: $(cat t.out)"
 echo ok
