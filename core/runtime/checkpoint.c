@@ -181,6 +181,15 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
     const lpz_st_tensor *t = lpz_st_find(f, name);
     if (!t)
         return lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint has no tensor '%s'", path, name);
+    if (t->dtype == LPZ_ST_F32 && t->ndim == 1 && t->shape[0] != count) {
+        /* the usual cause: a resume with other network options (--set network.width=...) */
+        lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' holds %lld values, but this configuration's network has "
+                      "%lld", path, name, (long long)t->shape[0], (long long)count);
+        lpz_error_hint(err, "the checkpoints were written by another network: resume with the network options the "
+                            "run trained with (the network section of the run's config.yml, without --set "
+                            "network.*)");
+        return LPZ_EFORMAT;
+    }
     if (t->dtype != LPZ_ST_F32 || t->ndim != 1 || t->shape[0] != count)
         return lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' has the wrong type or size (expected F32 [%lld])",
                              path, name, (long long)count);

@@ -38,11 +38,12 @@ int lpz_run_apply_precision(const lpz_config *cfg)
 
 void lpz_run_hints(const lpz_config *cfg)
 {
-    /* settings that a file can give but that do nothing here: said, not ignored silently */
-    if (cfg->trainer.name == LPZ_TRAINER_WGAN && strcmp(lpz_config_where(cfg, "network.loss"), "default"))
+    /* settings that a file can give but that do nothing here: said, not ignored silently (by value, not by
+     * where they were set: a run's config.yml sets every key) */
+    if (cfg->trainer.name == LPZ_TRAINER_WGAN && cfg->network.loss != LPZ_CFG_LOSS_BCE)
         lpz_log(LPZ_LOG_WARN, "network.loss %s is not used by trainer.name lipizzaner_wgan: its critics and "
                 "generators train with the Wasserstein loss", lpz_config_enum_text("network.loss", cfg->network.loss));
-    if (cfg->network.loss != LPZ_CFG_LOSS_MUSTANGS && strcmp(lpz_config_where(cfg, "network.randomized"), "default"))
+    if (cfg->network.loss != LPZ_CFG_LOSS_MUSTANGS && cfg->network.randomized != LPZ_RANDOMIZED_NO)
         lpz_log(LPZ_LOG_WARN, "network.randomized is for network.loss mustangs; with %s it has no effect",
                 lpz_config_enum_text("network.loss", cfg->network.loss));
     if (cfg->general.matmul_precision == LPZ_MATMUL_HIGHEST && nn_amx_available())

@@ -174,6 +174,14 @@ set -e
 grep -q "already has 40 iterations" "$work/r10.out" || fail "refusal: $(cat "$work/r10.out")"
 cmp -s "$work/m40.csv" "$ds/metrics.csv" || fail "a refused resume changed metrics.csv"
 cmp -s "$work/c40.yml" "$ds/config.yml" || fail "a refused resume changed config.yml"
+# another network (--set network.hidden) is refused naming the sizes and what to do (it said "wrong type or size")
+cp "$ds/config.yml" "$work/c40b.yml"
+"$LPZ" train --resume "$ds" -q --set trainer.n_iterations=41 --set network.hidden=32 > "$work/rh.out" 2>&1 \
+  && fail "a resume with another network.hidden should be refused"
+grep -q "tensor 'generator.0.params' holds [0-9]* values, but this configuration's network has [0-9]* (the \
+checkpoints were written by another network: resume with the network options the run trained with" "$work/rh.out" \
+  || fail "resume with another network: $(cat "$work/rh.out")"
+cmp -s "$work/c40b.yml" "$ds/config.yml" || fail "a refused resume changed config.yml"
 "$LPZ" train --resume "$ds" -q --set trainer.n_iterations=41 > "$work/r41.out"
 [ "$(cut -d, -f1,2 "$ds/metrics.csv" | tail -n +2 | sort -u | wc -l)" -eq 164 ] || fail "extending to 41 iterations"
 
