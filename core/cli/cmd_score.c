@@ -173,6 +173,11 @@ int lpz_cmd_score(const lpz_cli_args *args)
                           "samples of the dataset's shape",
                           ndim, (long long)(ndim < 2 ? 0 : tail), (long long)numel, want);
             lpz_error_where(&err, "%s", args->samples);
+            /* images saved channels last (N, H, W, C), as most image libraries hold them */
+            const lpz_shape *ss = &info->sample_shape;
+            if (ndim == 4 && ss->ndim == 3 && shp[1] == ss->dim[1] && shp[2] == ss->dim[2] && shp[3] == ss->dim[0])
+                lpz_error_hint(&err, "the array looks channels-last (N, H, W, C): move the channels first, e.g. "
+                                     "numpy's a.transpose(0, 3, 1, 2)");
             goto fail;
         }
         n = shp[0];

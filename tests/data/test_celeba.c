@@ -440,6 +440,10 @@ static void empty_or_missing_folder_is_a_clear_error(void **st)
     snprintf(p, sizeof p, "%s/nope", dir);
     assert_int_equal(open_celeba(p, dir, NULL, &s, &info, &err), LPZ_ENOTFOUND);
     assert_non_null(strstr(err.message, "does not exist"));
+    /* a file given for the folder is said to be one (it "did not exist") */
+    snprintf(p, sizeof p, "%s/readme.txt", dir);
+    assert_int_equal(open_celeba(p, dir, NULL, &s, &info, &err), LPZ_EINVAL);
+    assert_non_null(strstr(err.message, "is a file, not a folder of images"));
     assert_int_equal(open_celeba(dir, dir, "2", &s, &info, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "image_size"));
     /* no path and no default folder */

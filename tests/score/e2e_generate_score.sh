@@ -127,6 +127,9 @@ refused "NaN latent" "latent row 0, value 0 is nan" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/nan-out" --latent "$work/znan.npy"
 npy "$work/empty.npy" "(0, 784)" 0
 refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/empty.npy"
+npy "$work/hwc.npy" "(30, 28, 28, 1)" 0
+refused "channels-last --samples" "looks channels-last (N, H, W, C): move the channels first" \
+  "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/hwc.npy"
 npy "$work/range.npy" "(30, 1, 28, 28)" 100
 refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/range.npy"

@@ -690,10 +690,14 @@ static int locate(const lpz_dataset_context *ctx, char *dir, size_t size, lpz_er
         if (opt[0] != '/' && !is_dir(dir) && ctx->config_dir)
             fits = fmt_path(dir, size, "%s/%s", ctx->config_dir, opt);
         if (!fits || !is_dir(dir)) {
-            lpz_error_set(err, LPZ_ENOTFOUND, "image folder '%s' does not exist", opt);
+            struct stat st;
+            if (stat(opt, &st) == 0 || (fits && stat(dir, &st) == 0)) /* a file (one of the images?) */
+                rc = lpz_error_set(err, LPZ_EINVAL, "'%s' is a file, not a folder of images", opt);
+            else
+                rc = lpz_error_set(err, LPZ_ENOTFOUND, "image folder '%s' does not exist", opt);
             lpz_error_where(err, "%s", lpz_options_where(ctx->options, "path"));
             lpz_error_hint(err, "set dataloader.path to the folder holding img_align_celeba/ or the images");
-            return LPZ_ENOTFOUND;
+            return rc;
         }
     } else {
         char tried[2][PATH_MAX];

@@ -98,8 +98,9 @@ static int dcgan_configure(const lpz_network_context *ctx, void **state, lpz_sha
             lpz_error_hint(err, "for sequences use the rnn network (lstm); or four_layer_perceptron (mlp), which "
                                 "takes any shape");
         else
-            lpz_error_hint(err, "resize the images to 64x64 in the dataloader, or use four_layer_perceptron "
-                                "(mlp), which takes any shape");
+            lpz_error_hint(err, "resize the images to 64x64 or 32x32 in the dataloader (celeba: "
+                                "dataloader.image_size=64), or use four_layer_perceptron (mlp), which takes any "
+                                "shape");
         return LPZ_EUNSUPPORTED;
     }
     int64_t width, latent;
