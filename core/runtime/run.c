@@ -447,6 +447,44 @@ int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cach
     return LPZ_OK;
 }
 
+/* A resume whose --set changes the data (dataloader.dataset_name or one of
+ * its options, e.g. another image folder) goes on, as asked, but not
+ * silently: one warning naming each change. `old` is the run's config.yml
+ * as it was. */
+static void warn_other_data(const lpz_config *cfg, const char *old, size_t len)
+{
+    lpz_config was;
+    lpz_error e;
+    lpz_error_clear(&e);
+    if (lpz_config_load_resolved(old, len, "config.yml", &was, &e)) {
+        lpz_config_destroy(&was);
+        return;
+    }
+    char changes[1024] = "";
+    size_t n = 0;
+    if (strcmp(was.dataloader.dataset_name, cfg->dataloader.dataset_name))
+        n += (size_t)snprintf(changes + n, sizeof changes - n, "dataloader.dataset_name %s -> %s",
+                              was.dataloader.dataset_name, cfg->dataloader.dataset_name);
+    const lpz_config_options *a = &was.dataloader.options, *b = &cfg->dataloader.options;
+    for (int i = 0; i < b->count && n < sizeof changes; i++) {
+        const char *before = NULL; /* not set: the plugin's default, which may be what is given now */
+        for (int j = 0; j < a->count; j++)
+            if (!strcmp(a->items[j].key, b->items[i].key))
+                before = a->items[j].value;
+        if (!before)
+            continue;
+        char ra[PATH_MAX], rb[PATH_MAX]; /* one file or folder, written two ways, is no change */
+        int same_file = realpath(before, ra) && realpath(b->items[i].value, rb) && !strcmp(ra, rb);
+        if (strcmp(before, b->items[i].value) && !same_file)
+            n += (size_t)snprintf(changes + n, sizeof changes - n, "%sdataloader.%s %s -> %s", n ? ", " : "",
+                                  b->items[i].key, before, b->items[i].value);
+    }
+    if (n)
+        lpz_log(LPZ_LOG_WARN, "resuming on other data than the run trained on so far: %s (the run goes on with it)",
+                changes);
+    lpz_config_destroy(&was);
+}
+
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err)
 {
     const lpz_config *cfg = req->config;
@@ -558,6 +596,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     /* The configuration, plugins and data are good: the hint is no longer
      * followed by an error about them. */
     lpz_run_hints(cfg);
+    if (old_config)
+        warn_other_data(cfg, old_config, old_config_len);
     if ((rc = lpz_run_open_scorer(cfg, ds, cache, req->stop, &scorer, err)))
         goto done;
     /* A final scoring that cannot run is said before the training, not after it (colour images without the

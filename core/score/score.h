@@ -274,6 +274,14 @@ void lpz_score_context_destroy(lpz_score_context *c);
  * SIGINT): a long scoring ends within a chunk. NULL (the default): never. */
 void lpz_score_context_set_stop(lpz_score_context *c, volatile int *stop);
 
+/* InceptionV3 features take about 0.13 s a sample on a CPU (50,000 final
+ * samples: nearly two hours): with fn set, the context calls fn(arg, k)
+ * after every group of k samples whose features it computed (k <= 10), on
+ * the calling thread, so that its caller can show how far it is. Not
+ * called for the other features (fast). NULL (the default): never. */
+typedef void (*lpz_score_progress_fn)(void *arg, int64_t k);
+void lpz_score_context_set_progress(lpz_score_context *c, lpz_score_progress_fn fn, void *arg);
+
 /* What the mixture scores (lpz_mixture_score, _pair, lpz_mixture_optimize_score)
  * of a context compute: FID (the default, lower is better) or the inception
  * score of the classifier's class probabilities (higher is better; only on

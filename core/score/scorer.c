@@ -52,6 +52,8 @@ struct lpz_score_context {
     lpz_model *model2; /* second clone, for part 1 */
     volatile int *stop; /* lpz_score_context_set_stop; NULL: never stopped */
     lpz_score_metric metric; /* of the mixture scores (lpz_score_context_set_metric) */
+    lpz_score_progress_fn progress; /* lpz_score_context_set_progress: InceptionV3 samples done, or NULL */
+    void *progress_arg;
 };
 
 /* FNV-1a over the parameter bytes: identifies the classifier the cached
@@ -96,7 +98,7 @@ static int stop_error(lpz_error *err)
  * chunk, so that a Ctrl-C during a long scoring (50,000 samples, seconds
  * of Inception per 10 images) ends it within one chunk. */
 static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, int64_t n, float *f,
-                       volatile int *stop, lpz_error *err)
+                       volatile int *stop, const lpz_score_context *c, lpz_error *err)
 {
     if (stopped(stop))
         return stop_error(err);
@@ -118,6 +120,8 @@ static int features_of(const lpz_scorer *s, lpz_model *model, const float *x, in
             }
             rc = lpz_inception_features(s->inception, x + start * s->numel, k, (int)s->channels, (int)s->height,
                                         (int)s->width, f + start * s->d, err);
+            if (!rc && c && c->progress) /* a second a group: the caller can say how far it is */
+                c->progress(c->progress_arg, k);
         }
         pthread_mutex_unlock(lock);
         return rc;
@@ -356,7 +360,7 @@ static int compute_stats(lpz_scorer *s, uint64_t seed, volatile int *stop, lpz_e
                 }
             }
         }
-        if (!rc && !(rc = features_of(s, s->classifier, x, m, f, stop, err)))
+        if (!rc && !(rc = features_of(s, s->classifier, x, m, f, stop, NULL, err)))
             lpz_stats_add(&acc, f, m);
     }
     if (!rc)
@@ -621,6 +625,12 @@ void lpz_score_context_set_stop(lpz_score_context *c, volatile int *stop)
     c->stop = stop;
 }
 
+void lpz_score_context_set_progress(lpz_score_context *c, lpz_score_progress_fn fn, void *arg)
+{
+    c->progress = fn;
+    c->progress_arg = arg;
+}
+
 typedef struct features_job {
     lpz_score_context *c;
     const float *x;
@@ -637,7 +647,7 @@ static void features_part(void *arg, int k)
     const lpz_scorer *s = c->s;
     int64_t from = k ? j->mid : 0, to = k ? j->n : j->mid;
     j->rc[k] = features_of(s, k ? c->model2 : c->model, j->x + from * s->numel, to - from,
-                           j->f + from * s->d, c->stop, &j->err[k]);
+                           j->f + from * s->d, c->stop, c, &j->err[k]);
 }
 
 /* Features of n samples into f (n x d), in two halves when the context is
@@ -648,7 +658,7 @@ static int context_features(lpz_score_context *c, const float *x, int64_t n, flo
     /* not Inception's: it runs under a lock, and its groups of 10 would
      * start at the split */
     if (!c->run2 || chunks < 2 || c->s->kind == LPZ_FEATURES_INCEPTION)
-        return features_of(c->s, c->model, x, n, f, c->stop, err);
+        return features_of(c->s, c->model, x, n, f, c->stop, c, err);
     /* whole chunks: the rows one thread would pass together */
     features_job j = {.c = c, .x = x, .f = f, .n = n, .mid = (chunks + 1) / 2 * CHUNK};
     c->run2(c->runner, features_part, &j);

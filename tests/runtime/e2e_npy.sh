@@ -67,6 +67,19 @@ with --set dataloader.path=" else.log || fail "no hint for moved data: $(cat els
 (cd elsewhere && "$LPZ" generate -f "$run/config.yml" --mixture-source "$mix" --sample-size 5 -o g2 -q \
   --set dataloader.path=../ring-moved.npy > /dev/null 2> ../else.log) || fail "--set path: $(cat else.log)"
 mv ring-moved.npy ring.npy
+# --resume from another folder works, and one with other data is said (it went on silently: images have no units
+# record to compare), while the same file written another way is not
+(cd elsewhere && "$LPZ" train --resume "$run" --set trainer.n_iterations=4 > ../res.out 2>&1) \
+  || fail "resume from another folder: $(cat res.out)"
+if grep -q "resuming on other data" res.out; then fail "a plain resume warned of other data: $(cat res.out)"; fi
+(cd elsewhere && "$LPZ" train --resume "$run" --set trainer.n_iterations=5 --set dataloader.path=../ring.npy \
+  > ../res.out 2>&1) || fail "resume with the same file: $(cat res.out)"
+if grep -q "resuming on other data" res.out; then fail "the same file, another path, warned: $(cat res.out)"; fi
+cp ring.npy ring-copy.npy
+"$LPZ" train --resume "$run" --set trainer.n_iterations=6 --set dataloader.path=ring-copy.npy > res.out 2>&1 \
+  || fail "resume with other data: $(cat res.out)"
+grep -q "warning: resuming on other data than the run trained on so far: dataloader.path $work/ring.npy -> \
+ring-copy.npy" res.out || fail "no warning for a resume on other data: $(cat res.out)"
 [ "$(head -n 1 gen/samples.csv)" = "sample,feature_0,feature_1" ] || fail "csv header: $(head -n 1 gen/samples.csv)"
 [ "$(wc -l < gen/samples.csv)" -eq 501 ] || fail "csv rows: $(wc -l < gen/samples.csv)"
 # the data's range per feature, and the generated values inside it (to float rounding)
