@@ -245,7 +245,8 @@ int lpz_network_option_text(const lpz_network *net, int i, const char **key, cha
     lpz_error local;
     lpz_error_clear(&local);
     switch (spec->type) {
-    case LPZ_OPT_STRING: {
+    case LPZ_OPT_STRING:
+    case LPZ_OPT_PATH: { /* a path is read as a string */
         const char *s = NULL;
         rc = lpz_options_get_string(net->options, spec->name, &s, &local);
         if (rc == LPZ_OK) {

@@ -469,6 +469,52 @@ static void mutate(char *buf, size_t cap, lpz_rng *rng)
     }
 }
 
+/* A network plugin's LPZ_OPT_PATH option is saved with the model as a
+ * string option (saving refused "an unknown type 5", even unset). */
+static void test_a_path_option_is_saved(void **state)
+{
+    (void)state;
+    lpz_option_spec spec[32];
+    int n = 0;
+    for (const lpz_option_spec *s = lpz_plugin_descriptor.options; s && s->name && n < 28; s++)
+        spec[n++] = *s;
+    spec[n++] = (lpz_option_spec){"init_file", LPZ_OPT_PATH, NULL, "a file the network starts from"};
+    spec[n++] = (lpz_option_spec){"unset_file", LPZ_OPT_PATH, NULL, "never given"};
+    spec[n] = (lpz_option_spec){NULL, 0, NULL, NULL};
+    lpz_plugin p = lpz_plugin_descriptor;
+    p.options = spec;
+    lpz_error err;
+    lpz_error_clear(&err);
+    lpz_options *o = lpz_options_create(spec, p.name);
+    assert_non_null(o);
+    assert_int_equal(lpz_options_set(o, "hidden", "8", "test", &err), LPZ_OK);
+    assert_int_equal(lpz_options_set(o, "latent", "4", "test", &err), LPZ_OK);
+    assert_int_equal(lpz_options_set(o, "init_file", "/tmp/a b.bin", "test", &err), LPZ_OK);
+    lpz_network *net = NULL;
+    lpz_shape shape = lpz_shape_make(1, 6, 0, 0, 0);
+    assert_int_equal(lpz_network_create(&p, o, &shape, 0, &net, &err), LPZ_OK);
+    lpz_model *g = nt_build(net, LPZ_ROLE_GENERATOR, 1);
+    const char *path = nt_temp_path("path-option.safetensors");
+    int rc = lpz_model_save(path, g, net, LPZ_ROLE_GENERATOR, NULL, NULL, 0, &err);
+    if (rc)
+        fprintf(stderr, "%s\n", err.message);
+    assert_int_equal(rc, LPZ_OK);
+    lpz_model_info info;
+    assert_int_equal(lpz_model_file_info(path, &info, &err), LPZ_OK);
+    int found = 0;
+    for (int i = 0; i < info.n_options; i++)
+        if (!strcmp(info.option_keys[i], "init_file")) {
+            assert_string_equal(info.option_values[i], "/tmp/a b.bin");
+            found = 1;
+        }
+    assert_true(found);
+    lpz_model_info_free(&info);
+    remove(path);
+    lpz_model_destroy(g);
+    lpz_network_destroy(net);
+    lpz_options_destroy(o);
+}
+
 static void test_mutated_metadata_never_crashes(void **state)
 {
     fixture *f = *state;
@@ -537,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_options_json_escapes_round_trip),
         cmocka_unit_test(test_metadata_larger_than_tensors_is_refused_before_building),
         cmocka_unit_test(test_reserved_extra_keys_are_refused),
+        cmocka_unit_test(test_a_path_option_is_saved),
         cmocka_unit_test(test_mutated_metadata_never_crashes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
