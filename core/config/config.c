@@ -1559,11 +1559,13 @@ typedef struct dump_paths {
     const char *source_dir;         /* the run file's folder */
 } dump_paths;
 
-/* The core keys whose values are files or folders, used relative to the
- * current folder. */
+/* The core keys whose values are files the run reads, used relative to
+ * the current folder. Not general.output_dir: it is where results go (and
+ * caches), and a run folder moved to another machine would send them to
+ * the first machine's path, or fail there. */
 static int is_path_key(const char *path)
 {
-    static const char *keys[] = {"general.output_dir", "trainer.params.score.feature_model",
+    static const char *keys[] = {"trainer.params.score.feature_model",
                                  "general.distribution.tls.cert", "general.distribution.tls.key",
                                  "general.distribution.tls.ca"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -1599,7 +1601,9 @@ static void put_options(FILE *out, const lpz_config_options *o, const lpz_option
         fprintf(out, "  %s: ", o->items[i].key);
         if (is_path && absolute_path(o->items[i].value, paths->source_dir, abs)) {
             put_quoted(out, abs);
-            fprintf(out, "  # plugin option, %s, given as %s\n", o->items[i].where, o->items[i].value);
+            fprintf(out, "  # plugin option, %s, given as ", o->items[i].where);
+            put_quoted(out, o->items[i].value); /* escaped: a newline in it would end the comment */
+            fputc('\n', out);
         } else {
             put_quoted(out, o->items[i].value);
             fprintf(out, "  # plugin option, %s\n", o->items[i].where);
@@ -1652,8 +1656,8 @@ static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_e
         char abs[PATH_MAX];
         if (paths && is_path_key(path) && absolute_path((const char *)cfield(cfg, &k[i]), NULL, abs)) {
             put_quoted(out, abs);
-            fprintf(out, "  # %s%sgiven as %s", strcmp(w, "default") ? w : "", strcmp(w, "default") ? ", " : "",
-                    (const char *)cfield(cfg, &k[i]));
+            fprintf(out, "  # %s%sgiven as ", strcmp(w, "default") ? w : "", strcmp(w, "default") ? ", " : "");
+            put_quoted(out, (const char *)cfield(cfg, &k[i]));
         } else {
             put_value(out, cfg, &k[i], level);
             if (strcmp(w, "default") && k[i].type != LPZ_CFG_NODES)

@@ -282,8 +282,8 @@ int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err);
 /* lpz_config_dump for a run folder's config.yml: relative paths that name an
  * existing file or folder now are written absolute, with the value as given
  * in a comment, so that the copy works from any folder (lpz generate, lpz
- * score, --resume): general.output_dir, trainer.params.score.feature_model
- * and the TLS files (relative to the current folder, as they are used), and
+ * score, --resume): trainer.params.score.feature_model and the TLS files
+ * (relative to the current folder, as they are used), and
  * the plugins' LPZ_OPT_PATH options of dl_spec and net_spec (either may be
  * NULL): relative to the current folder, else to the run file's folder, as
  * the dataloaders resolve them. Others are written as lpz_config_dump does. */

@@ -47,7 +47,7 @@ run=$(dirname "$(dirname "$mix")")
   || fail "generate failed"
 # The run's copy names the data the training read, absolute (the run file says ring.npy, relative: before, it was
 # found only from the folder the training ran in); generate, score and --resume work from any folder.
-grep -qx "  path: \"$work/ring.npy\"  # plugin option, .*, given as ring.npy" "$run/config.yml" \
+grep -qx "  path: \"$work/ring.npy\"  # plugin option, .*, given as \"ring.npy\"" "$run/config.yml" \
   || fail "the run's copy should name the data absolute: $(grep -n 'path:' "$run/config.yml")"
 grep -qx "  output_dir: \"$work/out\"  # --set" "$run/config.yml" \
   || fail "output_dir (absolute already) should be as given: $(grep -n 'output_dir:' "$run/config.yml")"
@@ -71,14 +71,14 @@ mv ring-moved.npy ring.npy
 # record to compare), while the same file written another way is not
 (cd elsewhere && "$LPZ" train --resume "$run" --set trainer.n_iterations=4 > ../res.out 2>&1) \
   || fail "resume from another folder: $(cat res.out)"
-if grep -q "resuming on other data" res.out; then fail "a plain resume warned of other data: $(cat res.out)"; fi
+if grep -q "resuming with other data settings" res.out; then fail "a plain resume warned of other data: $(cat res.out)"; fi
 (cd elsewhere && "$LPZ" train --resume "$run" --set trainer.n_iterations=5 --set dataloader.path=../ring.npy \
   > ../res.out 2>&1) || fail "resume with the same file: $(cat res.out)"
-if grep -q "resuming on other data" res.out; then fail "the same file, another path, warned: $(cat res.out)"; fi
+if grep -q "resuming with other data settings" res.out; then fail "the same file, another path, warned: $(cat res.out)"; fi
 cp ring.npy ring-copy.npy
 "$LPZ" train --resume "$run" --set trainer.n_iterations=6 --set dataloader.path=ring-copy.npy > res.out 2>&1 \
   || fail "resume with other data: $(cat res.out)"
-grep -q "warning: resuming on other data than the run trained on so far: dataloader.path $work/ring.npy -> \
+grep -q "warning: resuming with other data settings than the run's so far: dataloader.path $work/ring.npy -> \
 ring-copy.npy" res.out || fail "no warning for a resume on other data: $(cat res.out)"
 [ "$(head -n 1 gen/samples.csv)" = "sample,feature_0,feature_1" ] || fail "csv header: $(head -n 1 gen/samples.csv)"
 [ "$(wc -l < gen/samples.csv)" -eq 501 ] || fail "csv rows: $(wc -l < gen/samples.csv)"
