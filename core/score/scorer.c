@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <time.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -378,8 +379,17 @@ int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err)
     if (lpz_classifier_accepts(&info->sample_shape) || (info->kind != LPZ_SAMPLE_IMAGE && numel <= LPZ_SCORE_RAW_MAX))
         return LPZ_OK;
     if (info->kind == LPZ_SAMPLE_IMAGE && numel > LPZ_SCORE_RAW_MAX) {
-        if (feature_model && feature_model[0])
-            return LPZ_OK;
+        if (feature_model && feature_model[0]) {
+            /* named: it must be there to be read (lpz_inception_open checks the rest) */
+            if (access(feature_model, R_OK) == 0 && lpz_is_file(feature_model))
+                return LPZ_OK;
+            lpz_error_set(err, LPZ_EINVAL, "%s: the InceptionV3 weights file %s", feature_model,
+                          access(feature_model, F_OK) ? "does not exist" : "is not a readable regular file");
+            lpz_error_where(err, "trainer.params.score.feature_model");
+            lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and set "
+                                "trainer.params.score.feature_model to that file");
+            return LPZ_EINVAL;
+        }
         const lpz_shape *sh = &info->sample_shape;
         lpz_error_set(err, LPZ_EINVAL, "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and none "
                       "are configured", lpz_dataset_name(ds), (long long)sh->dim[0], (long long)sh->dim[1],

@@ -37,4 +37,11 @@ grep -q '"features": "InceptionV3"' s.json || fail "json: $(cat s.json)"
 grep -q "master.calculate_score: FID on npy images (3x16x16) needs the InceptionV3 weights.*set \
 master.calculate_score to false" t.out || fail "refusal: $(cat t.out)"
 grep -q "iteration 1" t.out && fail "it trained before refusing: $(cat t.out)"
+# ... and so is one whose weights file is not there
+"$LPZ" train -f run.yml --set network.name=four_layer_perceptron --set dataloader.batch_size=4 \
+  --set trainer.params.score.type=none --set master.calculate_score=true --set general.grid_size=1 \
+  --set trainer.params.tournament_size=1 --set trainer.params.score.feature_model="$work/none.safetensors" \
+  --set general.output_dir="$work/out" > t.out 2>&1 && fail "a final scoring with a missing weights file was taken"
+grep -q "master.calculate_score: trainer.params.score.feature_model: $work/none.safetensors: the InceptionV3 \
+weights file does not exist" t.out || fail "missing weights: $(cat t.out)"
 echo ok
