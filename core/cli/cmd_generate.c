@@ -83,9 +83,15 @@ static void on_interrupt(int sig)
 static int read_config_without_f(const lpz_cli_args *args, lpz_config *cfg, char *path, size_t size,
                                  lpz_error *err)
 {
-    char up[PATH_MAX + 32], real[PATH_MAX];
+    /* only a run folder's: DIR is RUN/master/<cell> and RUN has the run's metrics.csv (a config.yml two
+     * folders above a mixture copied elsewhere is somebody else's) */
+    char up[PATH_MAX + 32], real[PATH_MAX], parent[PATH_MAX + 8], metrics[PATH_MAX + 16];
     snprintf(up, sizeof up, "%s/../../config.yml", args->mixture_source);
-    if (lpz_is_file(up)) {
+    snprintf(parent, sizeof parent, "%s/..", args->mixture_source);
+    const char *base = realpath(parent, real) ? strrchr(real, '/') : NULL;
+    int in_run = base && !strcmp(base, "/master");
+    snprintf(metrics, sizeof metrics, "%s/../../metrics.csv", args->mixture_source);
+    if (in_run && lpz_is_file(up) && lpz_is_file(metrics)) {
         snprintf(path, size, "%s", realpath(up, real) ? real : up);
         return lpz_cli_read_config(args, path, cfg, err);
     }
@@ -200,7 +206,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             /* the defaults, with the generators' own network (its options come from the files) */
             if (lpz_config_set(&cfg, "network.name", rec.network, &err))
                 goto fail;
-            lpz_log(LPZ_LOG_INFO, "no run configuration beside %s: the defaults (seed %lld, "
+            lpz_log(LPZ_LOG_INFO, "%s is not a run folder's master/<cell>: the defaults (seed %lld, "
                     "mixture_generator_samples_mode %s), network %s from the generator files; the data is not read",
                     args->mixture_source, (long long)cfg.general.seed,
                     lpz_config_enum_text("trainer.mixture_generator_samples_mode",

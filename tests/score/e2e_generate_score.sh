@@ -46,11 +46,15 @@ if cmp -s "$work/c/samples.npy" "$work/d/samples.npy"; then fail "different seed
 grep -q "configuration: .*/config.yml (the mixture's run); images: the data is not read" "$work/nf.err" \
   || fail "generate without -f should say which configuration it took: $(cat "$work/nf.err")"
 cmp -s "$work/c/samples.npy" "$work/nf/samples.npy" || fail "generate without -f differs from -f CONFIG"
-cp -r "$mix" "$work/copied"
-"$LPZ" generate --mixture-source "$work/copied" -o "$work/nf2" --sample-size 30 --seed 1 --format npy \
+# (a config.yml two folders above the copy, not a run's, is not taken for the run's: it was)
+mkdir -p "$work/proj/exports"
+cp -r "$mix" "$work/proj/exports/copied"
+sed 's/four_layer_perceptron/convolutional/' "$CFG" > "$work/proj/config.yml"
+"$LPZ" generate --mixture-source "$work/proj/exports/copied" -o "$work/nf2" --sample-size 30 --seed 1 --format npy \
   --set trainer.mixture_generator_samples_mode=exact_proportion > /dev/null 2> "$work/nf2.err" \
   || fail "generate from a copied mixture: $(cat "$work/nf2.err")"
-grep -q "no run configuration beside $work/copied: the defaults (seed 1, .*network four_layer_perceptron" \
+grep -q "$work/proj/exports/copied is not a run folder's master/<cell>: the defaults (seed 1, .*network \
+four_layer_perceptron" \
   "$work/nf2.err" || fail "generate from a copied mixture should say it takes the defaults: $(cat "$work/nf2.err")"
 cmp -s "$work/c/samples.npy" "$work/nf2/samples.npy" || fail "generate from a copied mixture differs from -f CONFIG"
 
