@@ -420,7 +420,7 @@ static int evaluate(cell *c, lpz_member **gens, int ng, lpz_member **discs, int 
     ej.pair[0] = c->pair_loss;
     ej.dreal[0] = c->real_loss;
     int64_t chunks = (S + B - 1) / B;
-    int split = c->dp && chunks > 1 && !(p->mustangs && p->randomized_always);
+    int split = c->dp && chunks > 1; /* the evaluation draws no random numbers (losses are the members') */
     ej.mid = split ? (chunks + 1) / 2 * B : S;
     if (split) {
         ej.pair[1] = c->dp_loss;
@@ -1445,8 +1445,18 @@ static int run_iteration(cell *c, int it)
         rc = replace_population(c, c->gen, c->sel_gen);
     if (!rc && c->sel_disc)
         rc = replace_population(c, c->disc, c->sel_disc);
-    if (!rc)
+    if (!rc) {
         rc = update_mixture(c);
+        /* A stop during the mixture's scoring (a large score sample) comes after the replacement: the
+         * iteration's training is whole and counts (its row, its publish, the checkpoint's iteration), without
+         * the score and the weight mutation (a cancelled iteration here paired the replaced networks with the
+         * iteration before) */
+        if (rc == LPZ_ECANCELED) {
+            c->score = NAN;
+            lpz_error_clear(&c->err);
+            rc = LPZ_OK;
+        }
+    }
     /* Deferred only in runs that are not --deterministic (whose neighbours
      * must find every iteration's population right after it), never after
      * the last iteration, and only when cells outnumber the cores: the wait
@@ -1973,6 +1983,7 @@ static int cmp_double(const void *a, const void *b)
 typedef struct progress_ctx {
     trainer *t;
     volatile int done;
+    int start; /* the first iteration any cell trains (a resumed run's checkpoints), read before they start */
 } progress_ctx;
 
 /* Looks at the cells five times a second: a progress line on a terminal,
@@ -1982,12 +1993,8 @@ static void *progress_main(void *arg)
 {
     progress_ctx *pc = arg;
     trainer *t = pc->t;
-    int mode = t->setup->progress, last_logged = t->p->n_iterations;
     /* a resumed run's first line is for the first iteration it trains (it said "iteration 1/2 done" at once) */
-    for (int i = 0; i < t->n_cells; i++) {
-        int it = __atomic_load_n(&t->cells[i].iteration, __ATOMIC_SEQ_CST);
-        last_logged = it < last_logged ? it : last_logged;
-    }
+    int mode = t->setup->progress, last_logged = pc->start;
     while (!__atomic_load_n(&pc->done, __ATOMIC_SEQ_CST)) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -2199,7 +2206,9 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
                 t->batches_per_iteration == 1 ? "" : "es", (long long)t->batch);
 
     int started = 0;
-    progress_ctx pc = {t, 0};
+    progress_ctx pc = {t, 0, p->n_iterations};
+    for (int i = 0; i < t->n_cells; i++) /* before any cell thread runs */
+        pc.start = t->cells[i].iteration < pc.start ? t->cells[i].iteration : pc.start;
     pthread_t progress;
     int have_progress = 0;
     if (!rc) {

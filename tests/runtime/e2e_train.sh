@@ -49,7 +49,9 @@ for c in range(4):
 EOF
 
 # Data dieting: each cell's fitness sample is drawn from its own subset (600 samples here, so the 1,000 of the
-# sample are whole copies of it plus 400 of it drawn again; it came from the whole dataset).
+# sample are whole copies of it plus 400 of it drawn again; it came from the whole dataset). A smoke test of that
+# path (under ASan in make sanitize): which rows the sample holds is not visible from here; lpz_draw_indices is
+# checked in tests/data/test_batcher.c.
 "$LPZ" train -f "$CFG" --set dataloader.sampling_ratio=0.01 --set trainer.n_iterations=1 -q \
   --set trainer.params.fitness.fitness_sample_size=1000 --set master.calculate_score=false \
   --set general.output_dir="$work/sr" > "$work/sr.out" 2>&1 || fail "sampling_ratio 0.01: $(cat "$work/sr.out")"
