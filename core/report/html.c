@@ -386,8 +386,14 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
     fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", style);
     /* Done (every final mixture there, or the trainer says so) before trainer.n_iterations: a Ctrl-C, which
      * writes the mixtures too (it said "Finished after 23 iterations" of 40) */
-    int stopped = run->finished && !run->metrics_problem[0] && run->n_iterations > 0 &&
-                  run->max_iteration < run->n_iterations;
+    /* by the cell furthest behind: a stop in the last iteration writes the rows of the cells that finished it */
+    int least = run->n_cells > 0 ? run->max_iteration : 0;
+    for (int i = 0; i < run->n_cells; i++) {
+        const rp_cell *c = &run->cells[i];
+        int last = c->n_rows ? run->rows[c->rows[c->n_rows - 1]].iteration : 0;
+        least = last < least ? last : least;
+    }
+    int stopped = run->finished && !run->metrics_problem[0] && run->n_iterations > 0 && least < run->n_iterations;
     fprintf(f, "<main data-cells=\"%d\" data-grid=\"%d\" data-best-cell=\"%d\" data-state=\"%s\" "
                "data-iteration=\"%d\">\n",
             run->n_cells, run->grid_k, run->best_cell, stopped ? "stopped" : run->finished ? "finished" : "running",
@@ -405,8 +411,9 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
                    "metrics.csv %s (see the problems below). This page reloads every 10 seconds.</p>\n",
                 run->metrics_problem);
     else if (stopped)
-        fprintf(f, "<p class=\"status running\">Stopped after %d of %d iterations (<code>lpz train --resume</code> "
-                   "with this folder continues it).</p>\n", run->max_iteration, run->n_iterations);
+        fprintf(f, "<p class=\"status running\">Stopped after %d of %d iterations%s (<code>lpz train --resume</code> "
+                   "with this folder continues it).</p>\n", least, run->n_iterations,
+                least < run->max_iteration ? " (some cells one more)" : "");
     else if (run->finished)
         fprintf(f, "<p class=\"status finished\">Finished after %d iteration%s.</p>\n", run->max_iteration,
                 run->max_iteration == 1 ? "" : "s");

@@ -634,6 +634,36 @@ static void test_empty_mixture_is_a_problem(void **state)
     free(html);
 }
 
+/* A stop in the last iteration writes the rows of the cells that finished it, with every final mixture: the
+ * cell furthest behind says the run stopped (the largest iteration said "Finished after 3 iterations"). */
+static void test_a_stop_in_the_last_iteration_is_a_stop(void **state)
+{
+    (void)state;
+    const char *dir = finished_run("stopped-last");
+    char path[600];
+    run_file(path, sizeof path, dir, "metrics.csv");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(n > 1 && buf[n - 1] == '\n');
+    buf[n - 1] = '\0';
+    char *last = strrchr(buf, '\n'); /* the row of iteration 3, cell 3 */
+    assert_non_null(last);
+    assert_int_equal(strncmp(last + 1, "3,3,", 4), 0);
+    last[1] = '\0';
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(buf, f);
+    fclose(f);
+    char *html = report_of(dir);
+    assert_non_null(strstr(html, "data-state=\"stopped\""));
+    assert_non_null(strstr(html, "Stopped after 2 of 3 iterations (some cells one more)"));
+    free(html);
+}
+
 static void test_config_that_is_not_a_regular_file_is_a_problem(void **state)
 {
     (void)state;
@@ -731,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_png_sample_symlink_to_dev_urandom_is_not_read),
         cmocka_unit_test(test_png_sample_fifo_is_not_read),
         cmocka_unit_test(test_empty_mixture_is_a_problem),
+        cmocka_unit_test(test_a_stop_in_the_last_iteration_is_a_stop),
         cmocka_unit_test(test_config_that_is_not_a_regular_file_is_a_problem),
         cmocka_unit_test(test_final_scores_name_the_best_cell),
     };
