@@ -222,9 +222,11 @@ static int run_master(const lpz_cli_args *args)
         lpz_config_destroy(&cfg);
         return 1;
     }
-    if (cfg.general.deterministic)
+    if (cfg.general.deterministic) { /* taken off: on a client it would only keep a stop waiting for an iteration */
         lpz_log(LPZ_LOG_WARN, "general.deterministic is true: a distributed run is not deterministic (each client "
-                "trains its cell at its own pace; only a local run moves its cells in step)");
+                "trains its cell at its own pace; only a local run moves its cells in step): taken as false");
+        cfg.general.deterministic = false;
+    }
     if (setup_tls(&cfg)) {
         lpz_config_destroy(&cfg);
         return 1;

@@ -480,8 +480,8 @@ static void warn_other_data(const lpz_config *cfg, const char *old, size_t len)
                                   b->items[i].key, before, b->items[i].value);
     }
     if (n)
-        lpz_log(LPZ_LOG_WARN, "resuming on other data than the run trained on so far: %s (the run goes on with it)",
-                changes);
+        lpz_log(LPZ_LOG_WARN, "resuming with other data settings than the run's so far: %s (the run goes on with "
+                "them: expected if the data only moved)", changes);
     lpz_config_destroy(&was);
 }
 
