@@ -22,9 +22,8 @@ int lpz_open_regular(const char *path, struct stat *st, const char **kind);
  * file) or with errno set (the open, fstat or fdopen failed). */
 FILE *lpz_fopen_regular(const char *path, struct stat *st, const char **kind);
 
-/* Opens path for appending, created (0644) when missing, if it is a
- * regular file that is not a symbolic link (created 0666 less the umask,
- * as fopen): a FIFO (with or without a reader), a folder, a device or a
+/* Opens path for appending, created (0666 less the umask, as fopen) when
+ * missing, if it is a regular file that is not a symbolic link: a FIFO (with or without a reader), a folder, a device or a
  * link is refused with *kind naming it
  * ("a symbolic link" for a link), so a run folder's file never blocks the
  * run nor writes through a link into another file. NULL with errno set

@@ -140,9 +140,10 @@ int lpz_cli_parse_seed(const char *text, uint64_t *out)
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
     /* the range of general.seed, whose default --seed replaces */
-    if (!*text || *end || errno || text[0] == '-' || v > LPZ_CLI_SEED_MAX) {
+    unsigned long long max = (unsigned long long)lpz_config_find_key("general.seed")->max;
+    if (!*text || *end || errno || text[0] == '-' || v > max) {
         fprintf(stderr, "lpz: error: --seed %s: expected a whole number from 0 to %llu (as general.seed)\n", text,
-                (unsigned long long)LPZ_CLI_SEED_MAX);
+                max);
         return 2;
     }
     *out = v;

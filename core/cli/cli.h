@@ -43,8 +43,7 @@ void lpz_cli_print_error(const lpz_error *err);
 
 /* Command-line numbers: 0, or 2 (the usage-error exit status) after
  * printing "lpz: error: FLAG TEXT: expected ...". A count is 1..10^7, a
- * seed 0..2^53 - 1 (general.seed's range). */
-#define LPZ_CLI_SEED_MAX 9007199254740991ULL
+ * seed in general.seed's range (0..2^53 - 1). */
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out);
 int lpz_cli_parse_seed(const char *text, uint64_t *out);
 

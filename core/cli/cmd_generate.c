@@ -291,7 +291,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     int image = info->kind == LPZ_SAMPLE_IMAGE;
     if (!image && args->format && strcmp(args->format, "both")) /* taken silently before */
         lpz_log(LPZ_LOG_WARN, "--format %s is for image data; %s samples are written as the dataloader renders "
-                "them and samples.npy%s", args->format, ds ? lpz_dataset_name(ds) : "these",
+                "them and samples.npy%s", args->format, lpz_dataset_name(ds),
                 want_npy ? ", plus samples-raw.npy" : " (--format png leaves out samples-raw.npy)");
     int64_t block = n;
     if (image) {

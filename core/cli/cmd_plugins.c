@@ -45,8 +45,7 @@ static void print_kind(const lpz_registry *reg, uint32_t kind, int verbose)
         printf("\n");
         if (verbose && e->desc->options)
             for (const lpz_option_spec *o = e->desc->options; o->name; o++) {
-                static const char *types[] = {"?", "string", "int", "float", "bool", "path"};
-                printf("      option %s (%s, default %s): %s\n", o->name, types[o->type <= LPZ_OPT_PATH ? o->type : 0],
+                printf("      option %s (%s, default %s): %s\n", o->name, lpz_option_type_word(o->type),
                        o->default_value ? o->default_value : "unset", o->help ? o->help : "");
             }
     }

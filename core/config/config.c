@@ -1574,19 +1574,23 @@ static int is_path_key(const char *path)
     return 0;
 }
 
-/* value as an absolute path into abs (PATH_MAX) when it is relative and
- * names an existing file or folder: in the current folder, else (dir not
- * NULL) in dir. 0 when it is absolute, empty or names nothing. */
-static int absolute_path(const char *value, const char *dir, char *abs)
+int lpz_config_locate_path(const char *value, const char *dir, char *abs)
 {
-    if (!value[0] || value[0] == '/')
+    if (!value[0])
         return 0;
     if (realpath(value, abs))
         return 1;
     char try[2 * LPZ_CONFIG_PATH_MAX + 2];
-    if (!dir || !dir[0] || snprintf(try, sizeof try, "%s/%s", dir, value) >= (int)sizeof try)
+    if (value[0] == '/' || !dir || !dir[0] || snprintf(try, sizeof try, "%s/%s", dir, value) >= (int)sizeof try)
         return 0;
     return realpath(try, abs) != NULL;
+}
+
+/* A relative value that names an existing file or folder, absolute (the
+ * run folder's copy); 0 for an absolute or empty one, or one naming nothing. */
+static int absolute_path(const char *value, const char *dir, char *abs)
+{
+    return value[0] != '/' && lpz_config_locate_path(value, dir, abs);
 }
 
 static void put_options(FILE *out, const lpz_config_options *o, const lpz_option_spec *spec,

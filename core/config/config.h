@@ -279,6 +279,12 @@ int lpz_config_read(const char *path, const char *const *sets, int n_sets, lpz_c
  * reads back to an equal configuration. Returns LPZ_EIO when writing fails. */
 int lpz_config_dump(const lpz_config *cfg, FILE *out, lpz_error *err);
 
+/* value as an existing file or folder, absolute (realpath, into abs of
+ * PATH_MAX): value itself (absolute, or relative to the current folder),
+ * else relative to dir (not NULL: the run file's folder), as the
+ * dataloaders resolve their file options. 0 when it names nothing. */
+int lpz_config_locate_path(const char *value, const char *dir, char *abs);
+
 /* lpz_config_dump for a run folder's config.yml: relative paths that name an
  * existing file or folder now are written absolute, with the value as given
  * in a comment, so that the copy works from any folder (lpz generate, lpz

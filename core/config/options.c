@@ -109,10 +109,15 @@ static int type_ok(lpz_option_type t, const char *text)
     return 0;
 }
 
+const char *lpz_option_type_word(lpz_option_type t)
+{
+    static const char *words[] = {"?", "string", "int", "float", "bool", "path"};
+    return t >= LPZ_OPT_STRING && t <= LPZ_OPT_PATH ? words[t] : words[0];
+}
+
 /* The problem of option i of spec, if any, into problem: 1 when there is one. */
 static int option_problem(const lpz_option_spec *spec, int i, const char *section, char *problem, size_t size)
 {
-    static const char *types[] = {"?", "string", "int", "float", "bool", "path"};
     const lpz_option_spec *o = &spec[i];
     int name_ok = o->name[0] != '\0';
     for (const char *c = o->name; *c && name_ok; c++)
@@ -127,7 +132,7 @@ static int option_problem(const lpz_option_spec *spec, int i, const char *sectio
         snprintf(problem, size, "option %s has an unknown type %d", o->name, (int)o->type);
     else if (o->default_value && !type_ok(o->type, o->default_value))
         snprintf(problem, size, "option %s: default \"%.64s\" does not parse as %s", o->name, o->default_value,
-                 types[o->type]);
+                 lpz_option_type_word(o->type));
     else {
         for (int j = 0; j < i; j++)
             if (strcmp(spec[j].name, o->name) == 0) {

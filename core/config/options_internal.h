@@ -20,6 +20,9 @@
  * none); else 0 with the first problem in `problem`. */
 int lpz_options_spec_ok(const lpz_option_spec *spec, const char *section, char *problem, size_t size);
 
+/* The type's word in listings ("string", "int", "float", "bool", "path"; "?" for an unknown one). */
+const char *lpz_option_type_word(lpz_option_type t);
+
 /* spec may be NULL (a plugin without options). The spec must outlive opts. */
 lpz_options *lpz_options_create(const lpz_option_spec *spec, const char *plugin_name);
 void lpz_options_destroy(lpz_options *opts);

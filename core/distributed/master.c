@@ -21,6 +21,7 @@
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 #include "runtime/run.h"
+#include "score/score.h"
 #include "transport/control.h"
 #include "transport/peer.h"
 
@@ -783,29 +784,29 @@ static void final_neighbours(master *m, const lpz_dist_outcome *out)
     for (int c = 0; c < m->n_cells; c++) {
         if (!out->cells[c].received)
             continue;
-        char path[PATH_MAX + 64], src[PATH_MAX + 64], dst[PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s/master/%d/mixture.yml", m->run_dir, c);
-        FILE *fp = fopen(path, "r");
-        if (!fp)
+        char dir[PATH_MAX + 32], src[PATH_MAX + 64], dst[PATH_MAX + 64];
+        snprintf(dir, sizeof dir, "%s/master/%d", m->run_dir, c);
+        lpz_mixture_file mf;
+        memset(&mf, 0, sizeof mf);
+        lpz_error e;
+        lpz_error_clear(&e);
+        if (lpz_mixture_read(dir, &mf, &e)) /* the final scoring names a damaged mixture.yml */
             continue;
-        char line[512];
-        while (fgets(line, sizeof line, fp)) {
-            int nb;
-            char tail[4];
-            if (sscanf(line, "generator-%d.safetensors%1[:]", &nb, tail) != 2 || nb == c || nb < 0 ||
-                nb >= m->n_cells || !out->cells[nb].received)
+        for (int j = 0; j < mf.n; j++) {
+            int nb, end = 0;
+            if (sscanf(mf.files[j], "generator-%d.safetensors%n", &nb, &end) != 1 || mf.files[j][end] || nb == c ||
+                nb < 0 || nb >= m->n_cells || !out->cells[nb].received)
                 continue;
             for (int r = 0; r < 2; r++) {
                 snprintf(src, sizeof src, "%s/master/%d/%s-%d.safetensors", m->run_dir, nb, roles[r], nb);
-                snprintf(dst, sizeof dst, "%s/master/%d/%s-%d.safetensors", m->run_dir, c, roles[r], nb);
-                lpz_error e;
+                snprintf(dst, sizeof dst, "%s/%s-%d.safetensors", dir, roles[r], nb);
                 lpz_error_clear(&e);
                 if (replace_network(src, dst, &e))
                     lpz_log(LPZ_LOG_WARN, "cell %d's mixture keeps cell %d's %s as its client last fetched it: %s%s%s",
                             c, nb, roles[r], e.message, e.where[0] ? ": " : "", e.where);
             }
         }
-        fclose(fp);
+        lpz_mixture_file_free(&mf);
     }
 }
 

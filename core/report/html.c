@@ -384,9 +384,9 @@ int rp_render(const rp_run *run, const char *path, lpz_error *err)
     fprintf(f, "<meta name=\"generator\" content=\"lpz %s\">\n<title>lpz run ", LPZ_VERSION);
     esc_str(f, title);
     fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", style);
-    /* Done (every final mixture there, or the trainer says so) before trainer.n_iterations: a Ctrl-C, which
-     * writes the mixtures too (it said "Finished after 23 iterations" of 40) */
-    /* by the cell furthest behind: a stop in the last iteration writes the rows of the cells that finished it */
+    /* Done (every final mixture there, or the trainer says so) before trainer.n_iterations, by the cell furthest
+     * behind: a Ctrl-C, which writes the mixtures too (it said "Finished after 23 iterations" of 40), and in the
+     * last iteration the rows of the cells that finished it */
     int least = run->n_cells > 0 ? run->max_iteration : 0;
     for (int i = 0; i < run->n_cells; i++) {
         const rp_cell *c = &run->cells[i];

@@ -312,29 +312,16 @@ static void scorer_close(final_scorer *fs)
 /* A cell's final scoring with InceptionV3 features (about 0.13 s a sample:
  * 50,000 take nearly two hours): a log line every 30 s. */
 typedef struct score_progress {
-    int cell;
+    char what[48]; /* "cell 3: final scoring" */
     int64_t done, total;
     double t0, last;
 } score_progress;
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void on_progress(void *arg, int64_t k)
 {
     score_progress *p = arg;
     p->done += k;
-    double now = mono_s();
-    if (now - p->last < 30.0 || p->done >= p->total)
-        return;
-    p->last = now;
-    double left = (now - p->t0) / (double)p->done * (double)(p->total - p->done);
-    lpz_log(LPZ_LOG_INFO, "cell %d: final scoring, features of %lld of %lld samples, about %.0f min left", p->cell,
-            (long long)p->done, (long long)p->total, ceil(left / 60.0));
+    lpz_score_log_progress(p->what, p->done, p->total, now_s() - p->t0, &p->last);
 }
 
 /* Scores the cells of rows without a score (and with a mixture), writing
@@ -386,7 +373,8 @@ static int score_cells(const lpz_final_request *rq, final_scorer *fs, final_row 
         lpz_rng rng; /* per cell: a cell's score does not depend on which cells were scored before it */
         lpz_rng_seed(&rng, (uint64_t)cfg->general.seed, 0x66696e616c /* "final" */ + (uint64_t)c);
         double fid = NAN;
-        score_progress sp = {c, 0, n, mono_s(), mono_s()};
+        score_progress sp = {"", 0, n, now_s(), 0};
+        snprintf(sp.what, sizeof sp.what, "cell %d: final scoring", c);
         lpz_score_context_set_progress(fs->ctx, on_progress, &sp);
         if (!rc)
             rc = lpz_mixture_score(fs->ctx, mix.gens, mix.weights, mix.n, n,

@@ -9,8 +9,8 @@
  * random neighbourhood generators; re-evaluate; replace; publish; log.
  */
 #include "runtime/trainer.h"
-#include "base/file.h"
 
+#include "base/file.h"
 #include "data/batcher.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
@@ -28,8 +28,8 @@
 
 #include <lpz/log.h>
 
-#include <malloc.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -1282,6 +1282,13 @@ static void generators_training(lpz_model **gens, int n, int on)
         lpz_model_set_training(gens[k], on);
 }
 
+/* lpz_score_context_set_progress of a cell's score context (InceptionV3 features only). */
+static void on_scored(void *arg, int64_t k)
+{
+    cell *c = arg;
+    __atomic_add_fetch(&c->scored, k, __ATOMIC_RELAXED);
+}
+
 /* Step 7 of an iteration: score the current mixture and, on grids larger
  * than 1x1, a mutation of its weights; keep the mutation only when its
  * score is better (FID lower, inception score higher). Both scores come
@@ -1290,13 +1297,6 @@ static void generators_training(lpz_model **gens, int n, int on)
  * changes generator only where the two weightings disagree), so most
  * samples are generated and featurised once and the comparison is not
  * drowned in sampling noise. Generators run in evaluation mode. */
-/* lpz_score_context_set_progress of a cell's score context (InceptionV3 features only). */
-static void on_scored(void *arg, int64_t k)
-{
-    cell *c = arg;
-    __atomic_add_fetch(&c->scored, k, __ATOMIC_RELAXED);
-}
-
 static int update_mixture(cell *c)
 {
     trainer *t = c->tr;
@@ -2039,7 +2039,7 @@ static void *progress_main(void *arg)
             if (total <= 0 || sc <= 0)
                 continue;
             if (n_scoring++ < 2)
-                sn += (size_t)snprintf(scoring + sn, sizeof scoring - sn, "%s c%d %lld/%lld", sn ? "," : "  scoring",
+                sn += (size_t)snprintf(scoring + sn, sizeof scoring - sn, "%s c%d %lld/%lld", sn ? "," : "",
                                        t->cells[i].id, (long long)(sc < total ? sc : total), (long long)total);
         }
         if (n_scoring > 2 && sn < sizeof scoring)
@@ -2060,13 +2060,13 @@ static void *progress_main(void *arg)
             }
             if (t->n_cells > 4)
                 snprintf(losses, sizeof losses, "  mean G %.3f D %.3f", sg / t->n_cells, sd / t->n_cells);
-            fprintf(stderr, "\r\033[Kiteration %d/%d  batch %ld/%ld%s%s  %.0fs, ETA %.0fs",
+            fprintf(stderr, "\r\033[Kiteration %d/%d  batch %ld/%ld%s%s%s  %.0fs, ETA %.0fs",
                     min_it + 1 > t->p->n_iterations ? t->p->n_iterations : min_it + 1, t->p->n_iterations, batches,
-                    total, n || t->n_cells > 4 ? losses : "", scoring, el, eta);
+                    total, n || t->n_cells > 4 ? losses : "", n_scoring ? "  scoring" : "", scoring, el, eta);
             fflush(stderr);
         } else if (mode == 1 && n_scoring && el - last_scoring_log >= 30.0) {
             lpz_log(LPZ_LOG_INFO, "iteration %d/%d: scoring the mixtures with InceptionV3, samples done:%s",
-                    min_it + 1, t->p->n_iterations, scoring + 9 /* after "  scoring" */);
+                    min_it + 1, t->p->n_iterations, scoring);
             last_scoring_log = el;
         }
         if (mode == 1 && min_it > last_logged) {

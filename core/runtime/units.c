@@ -92,13 +92,7 @@ static int collect_options(const lpz_config *cfg, units *u, lpz_error *err)
             snprintf(x->value, sizeof x->value, "%.*s", (int)(len - 2), v + 1);
         else
             snprintf(x->value, sizeof x->value, "%s", v);
-        if (!x->value[0])
-            continue;
-        char try[PATH_MAX * 2];
-        snprintf(try, sizeof try, "%s", x->value);
-        if (x->value[0] != '/' && !lpz_is_file(try) && !lpz_is_dir(try) && cfg->source_dir[0])
-            snprintf(try, sizeof try, "%s/%s", cfg->source_dir, x->value);
-        if ((lpz_is_file(try) || lpz_is_dir(try)) && !realpath(try, x->file))
+        if (!lpz_config_locate_path(x->value, cfg->source_dir, x->file))
             x->file[0] = '\0';
     }
     return LPZ_OK;

@@ -282,6 +282,12 @@ void lpz_score_context_set_stop(lpz_score_context *c, volatile int *stop);
 typedef void (*lpz_score_progress_fn)(void *arg, int64_t k);
 void lpz_score_context_set_progress(lpz_score_context *c, lpz_score_progress_fn fn, void *arg);
 
+/* The log line of a long feature computation: "<what>: D of N samples,
+ * about T s left" (min from 2 minutes), after its first 5 s and then every
+ * 30 s; elapsed: seconds since it began, *last: elapsed at the last line
+ * (0 to begin). */
+void lpz_score_log_progress(const char *what, int64_t done, int64_t total, double elapsed, double *last);
+
 /* What the mixture scores (lpz_mixture_score, _pair, lpz_mixture_optimize_score)
  * of a context compute: FID (the default, lower is better) or the inception
  * score of the classifier's class probabilities (higher is better; only on

@@ -329,20 +329,14 @@ static int compute_stats(lpz_scorer *s, uint64_t seed, volatile int *stop, lpz_e
     for (int64_t i = 0; i < count; i++)
         order[i] = i;
     memset(s->real_counts, 0, sizeof s->real_counts);
-    /* Inception features take hours for 50,000 images on a CPU: a log
-     * line every 30 s once it takes more than 5 s */
+    /* Inception features take hours for 50,000 images on a CPU */
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     double last = 0;
     for (int64_t start = 0; start < k && !rc; start += CHUNK) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         double el = (double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec);
-        if (start && el > 5 && el - last >= 30) {
-            last = el;
-            double left = el / (double)start * (double)(k - start);
-            lpz_log(LPZ_LOG_INFO, "real-data statistics for the FID: %lld of %lld samples, about %.0f %s left",
-                    (long long)start, (long long)k, left < 120 ? left : left / 60, left < 120 ? "s" : "min");
-        }
+        lpz_score_log_progress("real-data statistics for the FID", start, k, el, &last);
         int64_t m = k - start < CHUNK ? k - start : CHUNK;
         for (int64_t i = 0; i < m && !rc; i++) {
             /* Partial Fisher-Yates, restarted for every pass over the data. */
@@ -372,6 +366,16 @@ done:
     return rc;
 }
 
+void lpz_score_log_progress(const char *what, int64_t done, int64_t total, double elapsed, double *last)
+{
+    if (done <= 0 || done >= total || elapsed <= 5 || elapsed - *last < 30)
+        return;
+    *last = elapsed;
+    double left = elapsed / (double)done * (double)(total - done);
+    lpz_log(LPZ_LOG_INFO, "%s: %lld of %lld samples, about %.0f %s left", what, (long long)done, (long long)total,
+            left < 120 ? left : left / 60, left < 120 ? "s" : "min");
+}
+
 int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err)
 {
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
@@ -379,21 +383,18 @@ int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err)
     if (lpz_classifier_accepts(&info->sample_shape) || (info->kind != LPZ_SAMPLE_IMAGE && numel <= LPZ_SCORE_RAW_MAX))
         return LPZ_OK;
     if (info->kind == LPZ_SAMPLE_IMAGE && numel > LPZ_SCORE_RAW_MAX) {
-        if (feature_model && feature_model[0]) {
-            /* named: it must be there to be read (lpz_inception_open checks the rest) */
-            if (access(feature_model, R_OK) == 0 && lpz_is_file(feature_model))
-                return LPZ_OK;
+        const lpz_shape *sh = &info->sample_shape;
+        if (!feature_model || !feature_model[0]) {
+            lpz_error_set(err, LPZ_EINVAL, "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and "
+                          "none are configured", lpz_dataset_name(ds), (long long)sh->dim[0], (long long)sh->dim[1],
+                          (long long)sh->dim[2]);
+        } else if (access(feature_model, R_OK) == 0 && lpz_is_file(feature_model)) {
+            return LPZ_OK; /* lpz_inception_open checks the rest */
+        } else {
             lpz_error_set(err, LPZ_EINVAL, "%s: the InceptionV3 weights file %s", feature_model,
                           access(feature_model, F_OK) ? "does not exist" : "is not a readable regular file");
             lpz_error_where(err, "trainer.params.score.feature_model");
-            lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and set "
-                                "trainer.params.score.feature_model to that file");
-            return LPZ_EINVAL;
         }
-        const lpz_shape *sh = &info->sample_shape;
-        lpz_error_set(err, LPZ_EINVAL, "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and none "
-                      "are configured", lpz_dataset_name(ds), (long long)sh->dim[0], (long long)sh->dim[1],
-                      (long long)sh->dim[2]);
         lpz_error_hint(err, "convert the FID Inception weights to safetensors as docs/inception.md shows and set "
                             "trainer.params.score.feature_model to that file");
         return LPZ_EINVAL;
