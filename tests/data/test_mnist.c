@@ -1,6 +1,7 @@
 /* tests/data/test_mnist.c - the mnist plugin (plugins/dataloaders/mnist,
  * compiled into this test) on IDX fixtures written here, plain and
- * gzipped (also in several members), good and broken (a gzip stream cut
+ * gzipped (also in several members, and larger than the first 64 MB read
+ * buffer), good and broken (a gzip stream cut
  * off or followed by other bytes); built a second time with LPZ_MNIST_FASHION
  * (test_data_fashion_mnist), which also reads the real Fashion-MNIST
  * when Debian's dataset-fashion-mnist is installed. */
@@ -420,6 +421,77 @@ static void reads_gzip_files_of_several_members(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* A gzipped file's size says nothing of what it holds, so its pixels are read
+ * into a buffer that grows as they arrive: 64 MB first, then doubled, then
+ * the rest. 140 images of 1000 x 1000 (140 MB) take all three steps; each
+ * image's first and last pixels and those around the 64 and 128 MB edges
+ * must be where they were written. */
+#define BIG_SIDE 1000
+#define BIG_N 140
+static uint8_t big_pixel(size_t at)
+{
+    return (uint8_t)((at * 2654435761u) >> 13);
+}
+
+static void reads_gzip_files_larger_than_the_first_buffer(void **st)
+{
+    (void)st;
+    char dir[512], path[1024];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    uint8_t lab[BIG_N];
+    for (int i = 0; i < BIG_N; i++)
+        lab[i] = (uint8_t)(i % 10);
+    uint32_t lh[2] = {2049, BIG_N};
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+    write_idx(path, lh, 2, lab, sizeof lab, 0, 1);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    gzFile g = gzopen(path, "wb1");
+    assert_non_null(g);
+    uint8_t head[16];
+    uint32_t ih[4] = {2051, BIG_N, BIG_SIDE, BIG_SIDE};
+    for (int w = 0; w < 4; w++)
+        be32(head + 4 * w, ih[w]);
+    assert_int_equal(gzwrite(g, head, sizeof head), (int)sizeof head);
+    const size_t img = (size_t)BIG_SIDE * BIG_SIDE;
+    uint8_t *px = malloc(img);
+    assert_non_null(px);
+    for (size_t i = 0; i < BIG_N; i++) {
+        for (size_t j = 0; j < img; j++)
+            px[j] = big_pixel(i * img + j);
+        assert_int_equal(gzwrite(g, px, (unsigned)img), (int)img);
+    }
+    assert_int_equal(gzclose(g), Z_OK);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_OK);
+    assert_int_equal(info.count, BIG_N);
+    assert_int_equal(info.sample_shape.dim[1], BIG_SIDE);
+    float *x = malloc(img * sizeof *x);
+    assert_non_null(x);
+    const size_t edges[2] = {(size_t)64 << 20, (size_t)128 << 20};
+    for (size_t i = 0; i < BIG_N; i++) {
+        assert_int_equal(ops()->read(s, (int64_t)i, x, &err), LPZ_OK);
+        size_t want_at[6] = {0, img - 1, 0, 0, 0, 0};
+        int n_at = 2;
+        for (int e = 0; e < 2; e++)
+            if (edges[e] >= i * img && edges[e] < (i + 1) * img) {
+                size_t k = edges[e] - i * img;
+                want_at[n_at++] = k;
+                if (k > 0)
+                    want_at[n_at++] = k - 1;
+            }
+        for (int a = 0; a < n_at; a++) {
+            float want = (float)big_pixel(i * img + want_at[a]) / 255.0f * 2.0f - 1.0f;
+            assert_memory_equal(&x[want_at[a]], &want, sizeof want);
+        }
+    }
+    free(x);
+    free(px);
+    ops()->close(s);
+    lpz_test_rmtree(dir);
+}
+
 static void batches_through_the_core(void **st)
 {
     (void)st;
@@ -508,6 +580,7 @@ int main(void)
         cmocka_unit_test(broken_files_are_clear_errors),
         cmocka_unit_test(gzip_streams_cut_off_or_followed_by_junk_are_clear_errors),
         cmocka_unit_test(reads_gzip_files_of_several_members),
+        cmocka_unit_test(reads_gzip_files_larger_than_the_first_buffer),
         cmocka_unit_test(batches_through_the_core),
 #ifdef LPZ_MNIST_FASHION
         cmocka_unit_test(real_fashion_mnist_when_installed),
