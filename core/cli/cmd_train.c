@@ -129,6 +129,9 @@ void lpz_cli_print_final(const lpz_final_outcome *f, const char *resume, const c
     case LPZ_FINAL_FAILED:
         printf("final scoring: failed, no final scores (a warning in the log says why)\n");
         break;
+    case LPZ_FINAL_UNAVAILABLE:
+        printf("final scoring: not available for these samples, no final scores (a warning in the log says why)\n");
+        break;
     case LPZ_FINAL_INCOMPLETE:
         printf("final scoring: %d of %d cells scored in %.1f s (%lld samples each), %d not (the log's warnings say "
                "why); once fixed, %s %s scores the rest\n", done, f->cells, f->seconds, (long long)f->samples,

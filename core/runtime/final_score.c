@@ -257,6 +257,7 @@ typedef struct final_scorer {
     lpz_scorer *scorer;
     lpz_score_context *ctx;
     char identity[64]; /* lpz_scorer_identity */
+    int unavailable;   /* no FID for these samples (lpz_scorer_check) */
 } final_scorer;
 
 static int scorer_open(const lpz_final_request *rq, final_scorer *fs, lpz_error *err)
@@ -290,6 +291,7 @@ static int scorer_open(const lpz_final_request *rq, final_scorer *fs, lpz_error 
     rc = lpz_scorer_create(fs->ds, &so, &fs->scorer, err);
     if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
         lpz_scorer_hint_skip(err, "set master.calculate_score to false");
+    fs->unavailable = rc == LPZ_EUNSUPPORTED;
     if (!rc)
         rc = lpz_score_context_create(fs->scorer, &fs->ctx, err);
     if (rc)
@@ -519,7 +521,8 @@ void lpz_run_final_scoring(const lpz_final_request *rq, double *scores, lpz_fina
     lpz_log(LPZ_LOG_INFO, "master.calculate_score: scoring the final mixtures of %d cell%s with %ld samples each "
             "(FID; master.score_sample_size)", out->cells - out->reused, out->cells - out->reused == 1 ? "" : "s", n);
     rc = score_cells(rq, &fs, rows, scores, save, &out->scored, &out->unscored, &err);
-done:
+done:;
+    int unavailable = fs.unavailable;
     scorer_close(&fs);
     out->seconds = now_s() - t0;
     if (rc == LPZ_ECANCELED) {
@@ -528,7 +531,7 @@ done:
                 "complete: --resume scores the other cells", out->scored + out->reused, out->cells,
                 LPZ_FINAL_SCORES_FILE);
     } else if (rc) {
-        out->state = LPZ_FINAL_FAILED;
+        out->state = unavailable ? LPZ_FINAL_UNAVAILABLE : LPZ_FINAL_FAILED;
         char buf[2048];
         lpz_log(LPZ_LOG_WARN, "%s; no final scores", lpz_error_format(&err, buf, sizeof buf));
     } else if (out->unscored) {

@@ -79,6 +79,7 @@ typedef enum lpz_final_state {
     LPZ_FINAL_DONE,     /* every cell with a final mixture has its final FID */
     LPZ_FINAL_STOPPED,  /* interrupted (Ctrl-C) after the training had finished */
     LPZ_FINAL_FAILED,   /* could not score (a warning says why): no final scores */
+    LPZ_FINAL_UNAVAILABLE, /* no FID for these samples (a warning says why): no final scores */
     LPZ_FINAL_INCOMPLETE /* some cells were left unscored (warnings say why: no mixture file, data scaled
                           * otherwise than it trained on); the best cell is not chosen by final scores */
 } lpz_final_state;

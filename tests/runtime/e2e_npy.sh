@@ -5,7 +5,8 @@
 # writes samples in the data's units (every value within the data's range,
 # as the scaling maps [-1, 1] back), lpz score scores them; channels-last
 # uint8 images train and generate image files; the how-to's CSV table
-# trains too and generates a table with its names; a missing path and a
+# trains too and generates a table with its names; vectors too wide for a
+# FID are said to have no final score; a missing path and a
 # channels-last array read as channels first say what to set.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
@@ -139,6 +140,18 @@ imix=$(sed -n 's/^best mixture: //p' i2.out)
 "$LPZ" generate -f "$(dirname "$(dirname "$imix")")/config.yml" --mixture-source "$imix" --sample-size 4 -o geni -q \
   > /dev/null || fail "generate (images) failed"
 [ -s geni/grid.png ] && [ -s geni/samples/sample-00003.png ] || fail "no images: $(ls -R geni)"
+
+# vectors of 600 values have no FID (at most 512 are scored directly): said before the training, and the final
+# scoring's line says it is not available (it said "failed", as if something had gone wrong)
+/usr/bin/python3 -c "
+import numpy as np
+np.save('wide.npy', np.random.default_rng(1).normal(size=(300, 600)).astype(np.float32))"
+"$LPZ" train -f "$CFG" --grid 1 --set dataloader.path=wide.npy --set trainer.n_iterations=1 --set dataloader.n_batches=2 \
+  --set master.calculate_score=true --set general.output_dir="$work/outw" > w.out 2> w.log || fail "wide: $(cat w.log)"
+grep -q "master.calculate_score: FID for npy samples of 600 values is not available.*the run trains, without final \
+scores" w.log || fail "no warning before the training: $(cat w.log)"
+grep -qx "final scoring: not available for these samples, no final scores (a warning in the log says why)" w.out \
+  || fail "final scoring line: $(cat w.out)"
 
 # no path: the error says what to set
 "$LPZ" train -f "$CFG" --grid 1 --set dataloader.path= -q > /dev/null 2> p.log && fail "an empty path was taken"
