@@ -211,6 +211,10 @@ typedef struct cell {
     int iteration; /* iterations completed */
     int fetch_failures;
     double *iter_seconds; /* [n_iterations] */
+    /* [2 (n_iterations + 1)]: the best generator's and discriminator's fitness at the end of each iteration (NAN:
+     * not trained by this process), for the progress log, which writes its line for an iteration when the
+     * slowest cell has finished it: the others may have moved on and evaluated their populations again */
+    double *iter_fit;
     int failed;
     lpz_error err;
     /* Data-parallel steps (dp_setup): a helper thread runs the second half
@@ -1558,6 +1562,8 @@ static void *cell_main(void *arg)
         }
         double secs = now_seconds() - t0;
         c->iter_seconds[it] = secs;
+        c->iter_fit[2 * it] = best_of(c->gen, t->pop)->fitness; /* published by the iteration's store below */
+        c->iter_fit[2 * it + 1] = best_of(c->disc, t->pop)->fitness;
         __atomic_store_n(&c->batch, 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(&c->iteration, it + 1, __ATOMIC_SEQ_CST);
         write_metrics(c, it + 1, secs);
@@ -1643,10 +1649,13 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     c->pair_loss = malloc(sizeof(double) * (size_t)(2 * nall * nall));
     c->real_loss = malloc(sizeof(double) * (size_t)nall);
     c->iter_seconds = calloc((size_t)p->n_iterations + 1, sizeof(double));
+    c->iter_fit = malloc(2 * ((size_t)p->n_iterations + 1) * sizeof(double));
+    for (int i = 0; c->iter_fit && i < 2 * (p->n_iterations + 1); i++)
+        c->iter_fit[i] = NAN;
     if (!c->gen || !c->disc || !c->nb_gen || !c->nb_disc || !c->all_gen || !c->all_disc ||
         (p->enable_selection && (!c->sel_gen || !c->sel_disc)) || !c->real || !c->z || !c->dout || !c->dfake ||
         !c->fit_idx || !c->fit_z || !c->sample_z || !c->samples || !c->pair_loss || !c->real_loss ||
-        !c->iter_seconds)
+        !c->iter_seconds || !c->iter_fit)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for cell %d", id);
     lpz_rng_fill_normal(&c->rng, c->sample_z, (size_t)(SAMPLE_COUNT * t->latent), 0.0f, 1.0f);
     if (t->setup->scorer) {
@@ -1909,7 +1918,7 @@ static void cell_free(cell *c)
     free(c->all_gen), free(c->all_disc), free(c->real), free(c->z), free(c->dout), free(c->dfake);
     free(c->fit_idx), free(c->fit_chunk[0]), free(c->fit_chunk[1]), free(c->fit_z), free(c->sample_z);
     free(c->samples), free(c->pair_loss);
-    free(c->real_loss), free(c->buf_scratch), free(c->pending_inds), free(c->iter_seconds);
+    free(c->real_loss), free(c->buf_scratch), free(c->pending_inds), free(c->iter_seconds), free(c->iter_fit);
     dp_free(c); /* data-parallel steps */
 }
 
@@ -2070,14 +2079,20 @@ static void *progress_main(void *arg)
             last_scoring_log = el;
         }
         if (mode == 1 && min_it > last_logged) {
+            /* each cell's fitness at the end of iteration min_it, as metrics.csv has it (the cells ahead have
+             * evaluated their populations again since: the line showed the next iteration's) */
             double gl = 0, dl = 0;
+            int nf = 0; /* a resumed cell that was ahead trained min_it before this process: not known here */
             for (int i = 0; i < t->n_cells; i++) {
-                lpz_member *g = best_of(t->cells[i].gen, t->pop), *d = best_of(t->cells[i].disc, t->pop);
-                gl += g->fitness;
-                dl += d->fitness;
+                const double *f = &t->cells[i].iter_fit[2 * (min_it - 1)];
+                if (!isnan(f[0]))
+                    gl += f[0], dl += f[1], nf++;
             }
-            lpz_log(LPZ_LOG_INFO, "iteration %d/%d done: mean best fitness G %.4f D %.4f, elapsed %.1fs, ETA %.0fs",
-                    min_it, t->p->n_iterations, gl / t->n_cells, dl / t->n_cells, el, eta);
+            char fit[96] = "";
+            if (nf)
+                snprintf(fit, sizeof fit, ": mean best fitness G %.4f D %.4f", gl / nf, dl / nf);
+            lpz_log(LPZ_LOG_INFO, "iteration %d/%d done%s, elapsed %.1fs, ETA %.0fs", min_it, t->p->n_iterations, fit,
+                    el, eta);
             last_logged = min_it;
         }
     }

@@ -4,7 +4,7 @@
 # and report.html embeds them as image/jpeg; enabled: false writes no sample
 # images and no report.html, but metrics.csv, timing.csv, config.yml, the
 # checkpoints and the final models and mixtures, which --resume, lpz report
-# and lpz generate still use.
+# and lpz generate still use. The log's per-iteration fitness is metrics.csv's.
 . "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 
 # 1. image_format: jpg
@@ -51,4 +51,20 @@ no_logs "after --resume" 2
 "$LPZ" generate -f "$d/config.yml" --mixture-source "$d/master/0" -o "$work/gen" --sample-size 4 -q \
   > "$work/gen.out" || fail "lpz generate: $(cat "$work/gen.out")"
 [ -s "$work/gen/grid.png" ] || fail "lpz generate wrote no grid.png"
+# 3. The log's "iteration K/N done" lines show the mean best fitness of iteration K as metrics.csv has it (they showed
+# the next iteration's: the line is written once the slowest cell has finished K, and the cells ahead had evaluated
+# their populations again by then).
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/f" --set trainer.n_iterations=4 > "$work/f.out" 2> "$work/f.log"
+d=$(run_dir "$work/f")
+grep "iteration [0-9]*/4 done: mean best fitness" "$work/f.log" > "$work/f.lines" || fail "no iteration lines: \
+$(cat "$work/f.log")"
+awk -F, 'NR == FNR { if (FNR > 1) { g[$1] += $5; d[$1] += $6; n[$1]++ } next }
+  { split($0, a, "iteration "); split(a[2], b, "/"); k = b[1]
+    match($0, /G -?[0-9.]+ D -?[0-9.]+/); split(substr($0, RSTART, RLENGTH), v, " ")
+    dg = v[2] - g[k] / n[k]; dd = v[4] - d[k] / n[k]
+    if (!n[k] || dg > 2e-4 || dg < -2e-4 || dd > 2e-4 || dd < -2e-4) {
+      printf "iteration %s: log G %s D %s, metrics.csv G %.4f D %.4f\n", k, v[2], v[4], g[k] / n[k], d[k] / n[k]; bad = 1 }
+    checked++ }
+  END { exit bad || !checked }' "$d/metrics.csv" "$work/f.lines" > "$work/f.diff" \
+  || fail "the log's fitness is not metrics.csv's: $(cat "$work/f.diff")"
 echo "e2e logging: all checks passed"
