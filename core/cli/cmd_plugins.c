@@ -38,6 +38,8 @@ static void print_kind(const lpz_registry *reg, uint32_t kind, int verbose)
                e->desc->description ? e->desc->description : "", e->path);
         if (e->shadowed_by >= 0)
             printf("  [%s]", e->problem);
+        else if (e->alias_note[0])
+            printf("  [%s]", e->alias_note);
         char bad[300];
         options_problem(e->desc, bad, sizeof bad);
         if (bad[0])

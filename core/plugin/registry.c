@@ -173,7 +173,9 @@ static int load_file(lpz_registry *reg, const char *path)
     }
     e->handle = h;
     e->desc = d;
-    /* The first usable plugin of a kind and name wins. */
+    /* The first usable plugin of a kind and name wins; an alias answered
+     * by an earlier plugin is that one's (lpz_registry_find takes the first
+     * match), which lpz plugins says. */
     for (int i = 0; i < reg->n_entries - 1; i++) {
         const lpz_plugin *o = reg->entries[i].desc;
         if (o && o->kind == d->kind && reg->entries[i].shadowed_by < 0 && name_matches(o, d->name)) {
@@ -182,6 +184,17 @@ static int load_file(lpz_registry *reg, const char *path)
             break;
         }
     }
+    size_t an = 0;
+    for (const char *const *a = d->aliases; e->shadowed_by < 0 && a && *a; a++)
+        for (int i = 0; i < reg->n_entries - 1; i++) {
+            const lpz_plugin *o = reg->entries[i].desc;
+            if (o && o->kind == d->kind && reg->entries[i].shadowed_by < 0 && name_matches(o, *a)) {
+                if (an < sizeof e->alias_note)
+                    an += (size_t)snprintf(e->alias_note + an, sizeof e->alias_note - an, "%salias %s shadowed by %s",
+                                           an ? "; " : "", *a, reg->entries[i].path);
+                break;
+            }
+        }
     return 0;
 }
 
@@ -284,11 +297,46 @@ int lpz_registry_find(const lpz_registry *reg, uint32_t kind, const char *name, 
     }
     for (int i = 0; i < reg->n_dirs && dl < sizeof dirs; i++)
         dl += (size_t)snprintf(dirs + dl, sizeof dirs - dl, "%s%s", dl ? ", " : "", reg->dirs[i]);
-    lpz_error_set(err, LPZ_ENOTFOUND, "no %s plugin named '%s' (searched %s; %s plugins found: %s)",
+    /* A file that could not be loaded may be the plugin asked for (built for another ABI, an undefined symbol):
+     * named, with why, rather than leaving "not found" to point the author elsewhere. The file whose name is the
+     * plugin's comes first. */
+    int n_bad = 0;
+    const lpz_plugin_entry *likely = NULL;
+    for (int i = 0; i < reg->n_entries; i++) {
+        const lpz_plugin_entry *e = &reg->entries[i];
+        if (e->desc)
+            continue;
+        n_bad++;
+        const char *base = strrchr(e->path, '/');
+        base = base ? base + 1 : e->path;
+        if (!strncmp(base, "lib", 3) && strncmp(name, "lib", 3))
+            base += 3;
+        size_t len = strlen(name);
+        if (!likely && !strncmp(base, name, len) && !strcmp(base + len, ".so"))
+            likely = e;
+    }
+    if (likely) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "no usable %s plugin named '%s': %s is not usable: %s",
+                      lpz_plugin_kind_name(kind), name, likely->path, likely->problem);
+        lpz_error_hint(err, "%s'lpz plugins' lists every file found and why one is not usable",
+                       strstr(likely->problem, "rebuild") ? "" : "rebuild the plugin against this lpz's SDK "
+                                                                 "(docs/sdk.md); ");
+        return LPZ_ENOTFOUND;
+    }
+    char bad[1024] = "";
+    if (n_bad) {
+        const lpz_plugin_entry *first = NULL;
+        for (int i = 0; i < reg->n_entries && !first; i++)
+            if (!reg->entries[i].desc)
+                first = &reg->entries[i];
+        snprintf(bad, sizeof bad, "; %d file%s there could not be loaded, %s%s: %s", n_bad, n_bad == 1 ? "" : "s",
+                 n_bad == 1 ? "" : "the first ", first->path, first->problem);
+    }
+    lpz_error_set(err, LPZ_ENOTFOUND, "no %s plugin named '%s' (searched %s; %s plugins found: %s%s)",
                   lpz_plugin_kind_name(kind), name, dl ? dirs : "no folders", lpz_plugin_kind_name(kind),
-                  kl ? known : "none");
+                  kl ? known : "none", bad);
     lpz_error_hint(err, "check the name, or add the plugin's folder with --plugin-dir or LPZ_PLUGIN_PATH; "
-                        "'lpz plugins' lists what is found");
+                        "'lpz plugins' lists what is found%s", n_bad ? " and why a file is not usable" : "");
     return LPZ_ENOTFOUND;
 }
 

@@ -21,6 +21,7 @@ typedef struct lpz_plugin_entry {
     const lpz_plugin *desc;   /* NULL when the file is not a valid plugin */
     char problem[768];        /* why it is not usable ("" when it is) */
     int shadowed_by;          /* index of the entry that wins for this name, or -1 */
+    char alias_note[512];     /* aliases an earlier plugin of the kind answers to ("" when none): not this one's */
 } lpz_plugin_entry;
 
 typedef struct lpz_registry {

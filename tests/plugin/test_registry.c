@@ -118,6 +118,51 @@ static void test_missing_plugin_error_names_kind_dirs_and_known_names(void **sta
     lpz_registry_close(&r);
 }
 
+/* A file that could not be loaded, named like the plugin asked for, is named with its problem ("no plugin named"
+ * sent the author of a plugin built for another ABI looking for a typo); other unusable files are mentioned. */
+static void test_unusable_file_of_the_name_is_named_with_its_problem(void **state)
+{
+    (void)state;
+    const char *dirs[] = {fixtures};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 1, &err), LPZ_OK);
+    const lpz_plugin *p = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_wrong_abi", &p, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no usable dataloader plugin named 'fixture_wrong_abi': "));
+    assert_non_null(strstr(err.message, "/fixture_wrong_abi.so is not usable: "));
+    assert_non_null(strstr(err.message, "ABI 99.7"));
+    assert_non_null(strstr(err.hint, "'lpz plugins' lists every file found and why one is not usable"));
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "no_such_set", &p, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "files there could not be loaded, the first "));
+    assert_non_null(strstr(err.hint, "why a file is not usable"));
+    lpz_registry_close(&r);
+}
+
+/* An alias that an earlier plugin's name (or alias) takes belongs to that one, and is noted on the later plugin
+ * (lpz plugins marked nothing, and training silently used the other). */
+static void test_alias_taken_by_an_earlier_plugin_is_noted(void **state)
+{
+    (void)state;
+    char alias_dir[4200];
+    snprintf(alias_dir, sizeof alias_dir, "%s-alias", fixtures);
+    const char *dirs[] = {alias_dir, fixtures};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 2, &err), LPZ_OK);
+    const lpz_plugin *p = NULL, *v = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_alias", &p, &err), LPZ_OK);
+    assert_string_equal(p->description, "takes fixture_valid's alias");
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_valid", &v, &err), LPZ_OK);
+    const lpz_plugin_entry *e = lpz_registry_entry_of(&r, v);
+    assert_non_null(e);
+    assert_int_equal(e->shadowed_by, -1);
+    assert_non_null(strstr(e->alias_note, "alias fixture_alias shadowed by "));
+    assert_non_null(strstr(e->alias_note, "/fixture_alias_taker.so"));
+    assert_string_equal(lpz_registry_entry_of(&r, p)->alias_note, "");
+    lpz_registry_close(&r);
+}
+
 static void test_plugin_path_environment_is_searched_after_plugin_dirs(void **state)
 {
     (void)state;
@@ -157,6 +202,8 @@ int main(void)
         cmocka_unit_test(test_wrong_kind_is_not_found),
         cmocka_unit_test(test_broken_files_are_listed_with_reasons),
         cmocka_unit_test(test_missing_plugin_error_names_kind_dirs_and_known_names),
+        cmocka_unit_test(test_unusable_file_of_the_name_is_named_with_its_problem),
+        cmocka_unit_test(test_alias_taken_by_an_earlier_plugin_is_noted),
         cmocka_unit_test(test_plugin_path_environment_is_searched_after_plugin_dirs),
         cmocka_unit_test(test_duplicate_name_first_in_search_order_wins),
     };
