@@ -16,7 +16,30 @@ struct lpz_options {
     char *section; /* "dataloader" / "network" for key paths in messages, or NULL */
     char **value;  /* count entries: YAML text given, or NULL */
     char **where;  /* count entries: "file:line:col: section.key" / "--set section.key", or NULL */
+    char **unset;  /* count entries: what lpz_options_where says of a key not given ("network.hidden (not set;
+                    * tinymlp's default 0)"), made when the section is known */
 };
+
+/* o->unset for the current section; a failed allocation leaves an entry NULL ("" is said then). */
+static void make_unset_where(lpz_options *o)
+{
+    for (size_t i = 0; i < o->count; i++) {
+        free(o->unset[i]);
+        o->unset[i] = NULL;
+        const lpz_option_spec *sp = &o->spec[i];
+        size_t n = strlen(sp->name) + strlen(o->plugin) + (o->section ? strlen(o->section) : 0) +
+                   (sp->default_value ? strlen(sp->default_value) : 0) + 48;
+        char *w = malloc(n);
+        if (!w)
+            continue;
+        if (sp->default_value)
+            snprintf(w, n, "%s%s%s (not set; %s's default %s)", o->section ? o->section : "", o->section ? "." : "",
+                     sp->name, o->plugin, sp->default_value[0] ? sp->default_value : "\"\"");
+        else
+            snprintf(w, n, "%s%s%s (not set)", o->section ? o->section : "", o->section ? "." : "", sp->name);
+        o->unset[i] = w;
+    }
+}
 
 static const char *type_name(lpz_option_type t)
 {
@@ -41,10 +64,12 @@ lpz_options *lpz_options_create(const lpz_option_spec *spec, const char *plugin_
     o->plugin = strdup(plugin_name ? plugin_name : "?");
     o->value = calloc(o->count + 1, sizeof *o->value);
     o->where = calloc(o->count + 1, sizeof *o->where);
-    if (!o->plugin || !o->value || !o->where) {
+    o->unset = calloc(o->count + 1, sizeof *o->unset);
+    if (!o->plugin || !o->value || !o->where || !o->unset) {
         lpz_options_destroy(o);
         return NULL;
     }
+    make_unset_where(o);
     return o;
 }
 
@@ -55,9 +80,12 @@ void lpz_options_destroy(lpz_options *o)
     for (size_t i = 0; o->value && i < o->count; i++) {
         free(o->value[i]);
         free(o->where[i]);
+        if (o->unset)
+            free(o->unset[i]);
     }
     free(o->value);
     free(o->where);
+    free(o->unset);
     free(o->plugin);
     free(o->section);
     free(o);
@@ -72,6 +100,7 @@ int lpz_options_set_section(lpz_options *o, const char *section)
         return LPZ_ENOMEM;
     free(o->section);
     o->section = s;
+    make_unset_where(o);
     return LPZ_OK;
 }
 
@@ -300,5 +329,7 @@ const char *lpz_options_where(const lpz_options *o, const char *key)
     if (!o)
         return "";
     int i = find(o, key);
-    return i >= 0 && o->where[i] ? o->where[i] : "";
+    if (i < 0)
+        return "";
+    return o->where[i] ? o->where[i] : o->unset[i] ? o->unset[i] : "";
 }

@@ -872,7 +872,9 @@ static void test_plugin_options_from_the_run_file(void **state)
     assert_false(lpz_options_is_set(o, "width"));
     /* where, with the full key path, as for core keys (a plugin's own errors use it) */
     assert_contains(lpz_options_where(o, "path"), "po.yml:3:9: dataloader.path");
-    assert_string_equal(lpz_options_where(o, "width"), "");
+    /* not given: the plugin's default, said as such (an out-of-range default had no place at all) */
+    assert_string_equal(lpz_options_where(o, "width"), "dataloader.width (not set; mnist's default 64)");
+    assert_string_equal(lpz_options_where(o, "no_such_key"), "");
     lpz_options_destroy(o);
 
     o = lpz_options_create(spec, "four_layer_perceptron");

@@ -60,8 +60,11 @@ LPZ_API int lpz_options_is_set(const lpz_options *opts, const char *key);
 
 /* Where the key's value was given, with its full key path, as lpz names
  * core keys: "run.yml:3:9: dataloader.path" or "--set dataloader.path";
- * "" when it was not given. For a plugin's own error messages about a value
- * it rejects: lpz_error_where(err, "%s", lpz_options_where(opts, "path")). */
+ * when it was not given, that it is the plugin's default:
+ * "network.hidden (not set; tinymlp's default 0)", or "dataloader.path (not
+ * set)" for an option without a default; "" for a key the plugin does not
+ * declare. For a plugin's own error messages about a value it rejects:
+ * lpz_error_where(err, "%s", lpz_options_where(opts, "path")). */
 LPZ_API const char *lpz_options_where(const lpz_options *opts, const char *key);
 
 #ifdef __cplusplus
