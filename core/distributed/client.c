@@ -270,7 +270,8 @@ static int train_cell(client *c, lpz_error *err)
     if ((rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err)))
         goto done;
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
-    if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
+    if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)) ||
+        (rc = lpz_run_check_batch_size(&cfg, p.batch_size, ds, err)))
         goto done;
     /* master/<cell>/units.json travels to the master with the mixture */
     if ((rc = lpz_units_record_make(&cfg, ds, &units, err)))

@@ -108,6 +108,20 @@ int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz
     return LPZ_OK;
 }
 
+int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_dataset *ds, lpz_error *err)
+{
+    int64_t count = lpz_dataset_get_info(ds)->count;
+    if (batch_size <= count)
+        return LPZ_OK;
+    lpz_error_set(err, LPZ_EINVAL, "batch_size %lld is larger than the dataset (%lld samples)", (long long)batch_size,
+                  (long long)count);
+    char w[600];
+    lpz_config_locate(lpz_config_where(cfg, "dataloader.batch_size"), "dataloader.batch_size", w, sizeof w);
+    lpz_error_where(err, "%s", w);
+    lpz_data_hint_batch_size(err, ds);
+    return LPZ_EINVAL;
+}
+
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,
                    lpz_options **options, lpz_error *err)
 {
@@ -569,12 +583,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
     if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
         goto done;
-    if (p.batch_size > info->count) {
-        rc = lpz_error_set(err, LPZ_EINVAL, "dataloader.batch_size %lld is larger than the dataset (%lld samples)",
-                           (long long)p.batch_size, (long long)info->count);
-        lpz_data_hint_batch_size(err, ds);
+    if ((rc = lpz_run_check_batch_size(cfg, p.batch_size, ds, err)))
         goto done;
-    }
     if ((rc = lpz_units_record_make(cfg, ds, &units, err)))
         goto done;
     if (req->resume_dir) {

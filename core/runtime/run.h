@@ -160,6 +160,10 @@ int lpz_run_remove_unused(const char *run_dir, int setup_only);
  * folder without metrics.csv passes. */
 int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err);
 
+/* LPZ_EINVAL, where dataloader.batch_size was set and with the batcher's
+ * hint, when the batch is larger than the dataset. */
+int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_dataset *ds, lpz_error *err);
+
 /* Loads the plugin of `kind` named `name` and fills its options from the
  * configuration section ("dataloader" or "network"). */
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,

@@ -104,6 +104,8 @@ n=$(grep -o '"shape": \[[0-9]*' "$work/newer.npy.json" | grep -o '[0-9]*$')
   "${common[@]}" --set dataloader.batch_size=100000 --grid 1 -q > /dev/null 2> "$work/t6.err" \
   && fail "a batch larger than the dataset was accepted"
 grep -q "set dataloader.batch_size to $n or less" "$work/t6.err" || fail "batch size hint: $(cat "$work/t6.err")"
+grep -q "error: --set dataloader.batch_size: batch_size 100000 is larger than the dataset" "$work/t6.err" \
+  || fail "the error should say where batch_size was set: $(cat "$work/t6.err")"
 grep -q -- "--sequence-length" "$work/t6.err" || fail "no sequence hint: $(cat "$work/t6.err")"
 # ... and the run that failed before training leaves no folder, though the
 # dataloader wrote its scaling.json there while it opened
