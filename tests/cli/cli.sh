@@ -3,7 +3,8 @@
 # the real binary: usage errors point at the command's own help; --port
 # and --bind only with --client; lpz config checks plugin options as lpz
 # train does; a run that fails before training leaves no folder behind and
-# does not speak of partial results; no empty cache folders.
+# does not speak of partial results; no empty cache folders; a plugin that
+# crashes is named.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -92,6 +93,21 @@ expect 1 "--set dataloader.scale: option 'scale' of plugin 'fixture_valid' expec
   config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset_name=fixture_valid --set dataloader.scale=big
 expect 0 "" config -f "$work/ok.yml" --plugin-dir "$FX" --set dataloader.dataset_name=fixture_valid \
   --set dataloader.scale=2
+# A plugin that crashes: lpz names the signal and the plugin's file as the likely culprit, with a backtrace, then
+# dies of the signal as before (it died without a word). Under AddressSanitizer its own report comes instead.
+set +e
+"$LPZ" train -f "$work/ok.yml" --plugin-dir "$LPZ_BUILD_DIR/tests/plugin-fixtures-crash" \
+  --set dataloader.dataset_name=fixture_crash --set general.output_dir="$work/crash" > "$work/out" 2> "$work/err"
+status=$?
+set -e
+[ "$status" -ge 128 ] || fail "a crashing plugin: exit $status: $(cat "$work/err")"
+if ! grep -q "ERROR: AddressSanitizer" "$work/err"; then
+  [ "$status" -eq 139 ] || fail "a crashing plugin should end as SIGSEGV (139), not $status: $(cat "$work/err")"
+  grep -q "^lpz: fatal: segmentation fault (SIGSEGV) at address (nil) at offset 0x[0-9a-f]* of .*/tests/\
+plugin-fixtures-crash/fixture_crash.so$" "$work/err" || fail "no headline naming the plugin: $(cat "$work/err")"
+  grep -q "^lpz: most likely a bug in .*fixture_crash.so (a plugin" "$work/err" || fail "culprit: $(cat "$work/err")"
+  grep -q "^lpz: backtrace:" "$work/err" && grep -q "lpz_main" "$work/err" || fail "backtrace: $(cat "$work/err")"
+fi
 # A plugin whose options table cannot work: `lpz plugins` lists it as not
 # usable (it said nothing; only a run refused it), and the run's refusal
 # names its file.
