@@ -1,8 +1,7 @@
 /* core/base/liblpz.c - the one source file of liblpz.so itself; the
  * library's content comes whole from the per-folder static libraries. */
-#include <lpz/common.h>
+#include <lpz/embed.h>
 
-LPZ_API const char *lpz_version(void);
 const char *lpz_version(void)
 {
     return LPZ_VERSION;

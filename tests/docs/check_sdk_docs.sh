@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# tests/docs/check_sdk_docs.sh SOURCE_DIR
+# tests/docs/check_sdk_docs.sh SOURCE_DIR [LIBLPZ]
 # docs/sdk.md is the reference of the whole SDK: every function
 # (LPZ_API and static inline), every type (typedef), every enum constant
 # and every public macro of sdk/include/lpz/*.h, and every field of the
 # SDK's structs, must be named in it (in backticks or in a C declaration).
+# With LIBLPZ (the built liblpz.so): every function it exports is declared
+# LPZ_API in a header (lpz_version was exported and in no header).
 set -euo pipefail
 src=$1
 doc=$src/docs/sdk.md
@@ -34,6 +36,13 @@ for h in "$src"/sdk/include/lpz/*.h; do
     need "$fld" "function-table field"
   done
 done
+if [ $# -ge 2 ]; then
+  declared=$(grep -hE '^LPZ_API' "$src"/sdk/include/lpz/*.h | grep -oE 'lpz_[a-z0-9_]*\(' | tr -d '(' | sort -u)
+  for f in $(nm -D --defined-only "$2" | awk '$2 == "T" && $3 ~ /^lpz_/ {print $3}'); do
+    n=$((n + 1))
+    grep -qx "$f" <<< "$declared" || { echo "EXPORTED by $2 but declared in no SDK header: $f"; missing=1; }
+  done
+fi
 echo "$n SDK names checked"
 [ "$missing" = 0 ] || { echo "FAIL: docs/sdk.md is incomplete (see above)"; exit 1; }
 echo PASS

@@ -78,7 +78,7 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
  * capture (flows themselves are bounded by --max-flows). */
 typedef struct p2n_record {
     int64_t start_ns, last_ns; /* first and last packet, ns since the epoch */
-    uint64_t spkts, dpkts;     /* packets from the source (first sender) and back */
+    uint64_t spkts, dpkts;     /* packets from the source (see flows.c: as argus + ra name it) and back */
     uint64_t sbytes, dbytes;   /* wire bytes, same split */
     uint8_t saddr[16], daddr[16];
     uint16_t sport, dport; /* ICMP: type and code of the first packet */
