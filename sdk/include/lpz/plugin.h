@@ -73,10 +73,18 @@ struct lpz_network_ops;
 #define LPZ_PLUGIN_OPS_CHECK_(kind_, ops_)
 #endif
 
+/* C++ takes the visibility (and the C linkage) from the declaration above
+ * and warns of the attribute on the definition. */
+#ifdef __cplusplus
+#define LPZ_PLUGIN_DEFINITION_EXPORT_
+#else
+#define LPZ_PLUGIN_DEFINITION_EXPORT_ LPZ_PLUGIN_EXPORT
+#endif
+
 /* Defines the plugin's descriptor with the ABI of the headers in use. */
 #define LPZ_PLUGIN_DEFINE(kind_, name_, aliases_, version_, description_, options_, ops_) \
     LPZ_PLUGIN_OPS_CHECK_(kind_, ops_)                                                             \
-    LPZ_PLUGIN_EXPORT const lpz_plugin lpz_plugin_descriptor = {                                   \
+    LPZ_PLUGIN_DEFINITION_EXPORT_ const lpz_plugin lpz_plugin_descriptor = {                       \
         LPZ_ABI_MAJOR, LPZ_ABI_MINOR, (kind_), (name_), (aliases_),                     \
         (version_), (description_), (options_), (ops_)}
 
