@@ -507,6 +507,44 @@ static void test_fragments(void **state)
     p2n_records_free(&r.recs);
 }
 
+/* A later fragment that arrives before its first fragment (reordering) is
+ * held and joins the flow when the first fragment comes; one held longer
+ * than the reassembly time (30 s) is an orphan, and so is one still
+ * waiting at the end of the input. */
+static void test_fragment_before_first(void **state)
+{
+    (void)state;
+    const char *path = tpath("fragrev.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt f1 = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 4000, .dport = 4001,
+                 .payload = 1472, .ip_id = 42, .frag_field = 0x2000};
+    pg_pkt f2 = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .payload = 500, .ip_id = 42,
+                 .frag_field = 185, .no_l4 = 1};
+    int l2 = pg_write(&w, T0, &f2);         /* later fragment 1 ms early */
+    int l1 = pg_write(&w, T0 + 1000, &f1);
+    pg_pkt late = f2, never = f2;
+    late.ip_id = 43;
+    never.ip_id = 44;
+    pg_write(&w, T0 + 2 * S, &late);         /* its first fragment comes 31 s later: too late */
+    f1.ip_id = 43;
+    pg_write(&w, T0 + 33 * S, &f1);
+    pg_write(&w, T0 + 34 * S, &never);      /* no first fragment at all */
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.fs.frag_attached, 1);
+    assert_int_equal(r.fs.frag_orphans, 2);
+    assert_int_equal(r.recs.n, 2);
+    assert_int_equal(r.recs.v[0].spkts, 2);
+    assert_int_equal(r.recs.v[0].sbytes, l1 + l2);
+    assert_int_equal(r.recs.v[0].start_ns, ns(T0)); /* the held fragment's time */
+    assert_int_equal(r.recs.v[0].last_ns, ns(T0 + 1000));
+    assert_int_equal(r.recs.v[1].spkts, 1);
+    p2n_records_free(&r.recs);
+}
+
 static void test_filter_counts_dropped(void **state)
 {
     (void)state;
@@ -1226,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_max_flows_evicts_least_recent),
         cmocka_unit_test(test_tcp_port_reuse),
         cmocka_unit_test(test_fragments),
+        cmocka_unit_test(test_fragment_before_first),
         cmocka_unit_test(test_filter_counts_dropped),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_snaplen_reported),

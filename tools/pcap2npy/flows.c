@@ -24,7 +24,11 @@
  * live flows reaches a new high; the hash bucket array (8 bytes per
  * bucket, the next power of two >= max_flows) is sized once.
  * Later IPv4/IPv6 fragments carry no ports; a direct-mapped cache of
- * FRAG_CACHE first fragments maps them back to their flow.
+ * FRAG_CACHE first fragments maps them back to their flow. A later fragment
+ * that arrives before its first fragment (reordering) waits in a FIFO of
+ * FRAG_PENDING fragments (64 bytes each) for at most FRAG_HOLD_NS of
+ * capture time, the IP reassembly time; it joins the flow when its first
+ * fragment comes, and is an orphan when it expires or is pushed out.
  */
 #include "p2n.h"
 
@@ -33,6 +37,8 @@
 
 #define FLOW_SLAB 4096
 #define FRAG_CACHE 4096
+#define FRAG_PENDING 1024
+#define FRAG_HOLD_NS (30 * 1000000000LL) /* Linux ipfrag_time, RFC 791's suggested 15 s doubled */
 
 typedef struct flow_key {
     uint8_t a[16], b[16]; /* canonical endpoint order */
@@ -66,6 +72,13 @@ typedef struct frag_entry {
     uint8_t proto, ipver, valid;
 } frag_entry;
 
+/* A later fragment waiting for its first fragment. */
+typedef struct frag_held {
+    p2n_packet pkt;
+    int64_t ts;
+    int valid;
+} frag_held;
+
 struct p2n_table {
     p2n_flow_opts opts;
     p2n_records *out;
@@ -79,6 +92,8 @@ struct p2n_table {
     int have_now;
     p2n_flow_stats stats;
     frag_entry *frags;
+    frag_held *held; /* ring of FRAG_PENDING: held_head is the oldest, held_n the used slots */
+    size_t held_head, held_n, held_valid;
 };
 
 void p2n_flow_opts_default(p2n_flow_opts *o)
@@ -107,7 +122,8 @@ int p2n_table_create(const p2n_flow_opts *opts, p2n_records *out, p2n_table **ta
     t->mask = nb - 1;
     t->buckets = calloc(nb, sizeof *t->buckets);
     t->frags = calloc(FRAG_CACHE, sizeof *t->frags);
-    if (!t->buckets || !t->frags) {
+    t->held = calloc(FRAG_PENDING, sizeof *t->held);
+    if (!t->buckets || !t->frags || !t->held) {
         p2n_table_destroy(t);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %zu hash buckets", nb);
     }
@@ -126,6 +142,7 @@ void p2n_table_destroy(p2n_table *t)
     }
     free(t->buckets);
     free(t->frags);
+    free(t->held);
     free(t);
 }
 
@@ -370,37 +387,118 @@ static int frag_match(const frag_entry *e, const p2n_packet *p)
            memcmp(e->src, p->src, 16) == 0 && memcmp(e->dst, p->dst, 16) == 0;
 }
 
+static int same_datagram(const p2n_packet *a, const p2n_packet *b)
+{
+    return a->frag_id == b->frag_id && a->proto == b->proto && a->ipver == b->ipver &&
+           memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0;
+}
+
+/* Drops held fragments older than the reassembly time (orphans), and the
+ * slots of those already attached, from the front of the ring. */
+static void held_expire(p2n_table *t, int64_t now)
+{
+    while (t->held_n > 0) {
+        frag_held *h = &t->held[t->held_head];
+        if (h->valid && now - h->ts <= FRAG_HOLD_NS)
+            break;
+        if (h->valid) {
+            h->valid = 0;
+            t->held_valid--;
+            t->stats.frag_orphans++;
+        }
+        t->held_head = (t->held_head + 1) % FRAG_PENDING;
+        t->held_n--;
+    }
+}
+
+/* Holds a later fragment whose first fragment has not come yet; when the
+ * ring is full the oldest one becomes an orphan. */
+static void held_add(p2n_table *t, int64_t ts, const p2n_packet *p)
+{
+    if (t->held_n == FRAG_PENDING) {
+        frag_held *old = &t->held[t->held_head];
+        if (old->valid) {
+            t->held_valid--;
+            t->stats.frag_orphans++;
+        }
+        t->held_head = (t->held_head + 1) % FRAG_PENDING;
+        t->held_n--;
+    }
+    frag_held *h = &t->held[(t->held_head + t->held_n) % FRAG_PENDING];
+    h->pkt = *p;
+    h->ts = ts;
+    h->valid = 1;
+    t->held_n++;
+    t->held_valid++;
+}
+
+static int table_add(p2n_table *t, int64_t ts, const p2n_packet *p, lpz_error *err);
+
+/* The first fragment first (with its ports, as e) has arrived: the held
+ * later fragments of its datagram join its flow, each at its own time. */
+static int held_release(p2n_table *t, const p2n_packet *first, const frag_entry *e, lpz_error *err)
+{
+    for (size_t i = 0; i < t->held_n && t->held_valid > 0; i++) {
+        frag_held *h = &t->held[(t->held_head + i) % FRAG_PENDING];
+        if (!h->valid || !same_datagram(&h->pkt, first))
+            continue;
+        h->valid = 0;
+        t->held_valid--;
+        p2n_packet p = h->pkt;
+        p.sport = e->sport;
+        p.dport = e->dport;
+        p.icmp_id = e->icmp_id;
+        p.has_ports = 1;
+        p.tcp_flags = 0;
+        t->stats.frag_attached++;
+        int rc = table_add(t, h->ts, &p, err);
+        if (rc)
+            return rc;
+    }
+    return LPZ_OK;
+}
+
 int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error *err)
 {
-    p2n_packet fragbuf;
-    const p2n_packet *p = pkt;
+    if (t->held_n > 0)
+        held_expire(t, t->have_now && t->now > ts ? t->now : ts);
     if (pkt->frag_later && keyed_by_ports(pkt->proto)) {
         frag_entry *e = &t->frags[frag_slot(pkt)];
         if (!frag_match(e, pkt)) {
-            t->stats.frag_orphans++;
+            held_add(t, ts, pkt);
             return LPZ_OK;
         }
-        fragbuf = *pkt;
-        fragbuf.sport = e->sport;
-        fragbuf.dport = e->dport;
-        fragbuf.icmp_id = e->icmp_id;
-        fragbuf.has_ports = 1;
-        fragbuf.tcp_flags = 0;
-        p = &fragbuf;
+        p2n_packet p = *pkt;
+        p.sport = e->sport;
+        p.dport = e->dport;
+        p.icmp_id = e->icmp_id;
+        p.has_ports = 1;
+        p.tcp_flags = 0;
         t->stats.frag_attached++;
-    } else if (pkt->frag_first && pkt->has_ports) {
-        frag_entry *e = &t->frags[frag_slot(pkt)];
-        memcpy(e->src, pkt->src, 16);
-        memcpy(e->dst, pkt->dst, 16);
-        e->id = pkt->frag_id;
-        e->sport = pkt->sport;
-        e->dport = pkt->dport;
-        e->icmp_id = pkt->icmp_id;
-        e->proto = pkt->proto;
-        e->ipver = pkt->ipver;
-        e->valid = 1;
+        return table_add(t, ts, &p, err);
     }
+    if (!(pkt->frag_first && pkt->has_ports))
+        return table_add(t, ts, pkt, err);
+    frag_entry *e = &t->frags[frag_slot(pkt)];
+    memcpy(e->src, pkt->src, 16);
+    memcpy(e->dst, pkt->dst, 16);
+    e->id = pkt->frag_id;
+    e->sport = pkt->sport;
+    e->dport = pkt->dport;
+    e->icmp_id = pkt->icmp_id;
+    e->proto = pkt->proto;
+    e->ipver = pkt->ipver;
+    e->valid = 1;
+    int rc = table_add(t, ts, pkt, err);
+    if (!rc && t->held_valid > 0)
+        rc = held_release(t, pkt, e, err);
+    return rc;
+}
 
+/* Accounts one packet that has its flow key (ports of a later fragment
+ * filled in). */
+static int table_add(p2n_table *t, int64_t ts, const p2n_packet *p, lpz_error *err)
+{
     if (!t->have_now || ts > t->now) {
         t->now = ts;
         t->have_now = 1;
@@ -475,6 +573,9 @@ int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error 
 
 int p2n_table_flush(p2n_table *t, lpz_error *err)
 {
+    /* later fragments still waiting for their first fragment */
+    t->stats.frag_orphans += t->held_valid;
+    t->held_valid = t->held_n = t->held_head = 0;
     while (t->tail) {
         flow *f = t->tail;
         int rc = emit(t, f, &t->stats.rec_end, err);

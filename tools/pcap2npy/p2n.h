@@ -108,7 +108,7 @@ typedef struct p2n_flow_stats {
     uint64_t rec_evicted;    /* records closed because --max-flows was reached */
     uint64_t rec_tcp_reuse;  /* records closed by a new SYN after FIN/RST */
     uint64_t rec_end;        /* records closed at the end of the input */
-    uint64_t frag_orphans;   /* later fragments whose first fragment was not seen */
+    uint64_t frag_orphans;   /* later fragments whose first fragment was not seen in time */
     uint64_t frag_attached;  /* later fragments counted in their flow */
     uint64_t max_live;       /* most flows alive at once */
 } p2n_flow_stats;
@@ -129,7 +129,9 @@ typedef struct p2n_table p2n_table;
 /* Records are appended to *out (owned by the caller). */
 int p2n_table_create(const p2n_flow_opts *opts, p2n_records *out, p2n_table **table, lpz_error *err);
 /* Accounts one decoded packet at time ts_ns. Fails only when memory runs
- * out. Later fragments whose first fragment is unknown are counted in
+ * out. A later fragment whose first fragment is unknown is held (up to
+ * 1024, for 30 s of capture time) until its first fragment comes; one that
+ * expires, is pushed out or still waits at the flush is counted in
  * stats.frag_orphans and otherwise ignored. */
 int p2n_table_packet(p2n_table *t, int64_t ts_ns, const p2n_packet *pkt, lpz_error *err);
 /* Emits every live flow (end of input). */
