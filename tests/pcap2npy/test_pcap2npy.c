@@ -393,8 +393,8 @@ static void test_status_interval_records(void **state)
     const char *path = tpath("status.pcap");
     pg_writer w;
     assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
-    pg_pkt a = {.src = "10.0.0.9", .dst = "10.0.0.1", .proto = 6, .sport = 22, .dport = 5000, .tcp_flags = 0x18};
-    pg_pkt b = {.src = "10.0.0.1", .dst = "10.0.0.9", .proto = 6, .sport = 5000, .dport = 22, .tcp_flags = 0x10};
+    pg_pkt a = {.src = "10.0.0.9", .dst = "10.0.0.1", .proto = 6, .sport = 5000, .dport = 22, .tcp_flags = 0x18};
+    pg_pkt b = {.src = "10.0.0.1", .dst = "10.0.0.9", .proto = 6, .sport = 22, .dport = 5000, .tcp_flags = 0x10};
     pg_write(&w, T0, &a);
     pg_write(&w, T0 + 5 * S, &b);
     pg_write(&w, T0 + 12 * S, &b);
@@ -416,8 +416,111 @@ static void test_status_interval_records(void **state)
     assert_int_equal(r.recs.v[1].dpkts, 1);
     assert_int_equal(r.recs.v[2].spkts, 1);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(r.recs.v[i].sport, 22);
+        assert_int_equal(r.recs.v[i].sport, 5000);
     p2n_records_free(&r.recs);
+}
+
+/* The source of a TCP record is the one argus + ra name (argus 3.0.8 on
+ * the same packets): the SYN sender; the receiver of a SYN+ACK seen first;
+ * without a SYN the client, told by the ports (below 1024 is a server's,
+ * the lower of two such; 40000 and 50000 are in no /etc/services). */
+static void test_tcp_source_without_syn(void **state)
+{
+    (void)state;
+    const char *path = tpath("midstream.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    static const struct {
+        const char *src, *dst;
+        uint16_t sport, dport;
+        uint8_t flags;
+        const char *want_src; /* expected source address, port sport or dport */
+        int want_sender;
+    } c[] = {
+        {"10.0.0.2", "10.0.0.1", 80, 40000, 0x18, "10.0.0.1", 0},    /* server data first (syn/mid.pcap) */
+        {"10.0.0.1", "10.0.0.2", 81, 40001, 0x10, "10.0.0.2", 0},    /* the same from the lower address */
+        {"10.0.0.2", "10.0.0.1", 40002, 82, 0x10, "10.0.0.2", 1},    /* client first */
+        {"10.0.0.2", "10.0.0.1", 22, 23, 0x10, "10.0.0.1", 0},       /* both below 1024: 22 serves */
+        {"10.0.0.2", "10.0.0.1", 25, 24, 0x10, "10.0.0.2", 1},
+        {"10.0.0.2", "10.0.0.1", 50000, 40003, 0x10, "10.0.0.2", 1}, /* neither: the sender */
+        {"10.0.0.2", "10.0.0.1", 83, 40004, 0x12, "10.0.0.1", 0},    /* SYN+ACK first */
+        {"10.0.0.2", "10.0.0.1", 40005, 84, 0x02, "10.0.0.2", 1},    /* SYN first */
+        {"10.0.0.2", "10.0.0.1", 85, 40006, 0x04, "10.0.0.1", 0},    /* RST first, from the server */
+    };
+    size_t n = sizeof c / sizeof c[0];
+    for (size_t i = 0; i < n; i++) {
+        pg_pkt p = {.src = c[i].src, .dst = c[i].dst, .proto = 6, .sport = c[i].sport, .dport = c[i].dport,
+                    .tcp_flags = c[i].flags, .payload = 100};
+        pg_pkt q = {.src = c[i].dst, .dst = c[i].src, .proto = 6, .sport = c[i].dport, .dport = c[i].sport,
+                    .tcp_flags = 0x10};
+        pg_write(&w, T0 + (int64_t)i * S, &p);
+        pg_write(&w, T0 + (int64_t)i * S + 1000, &q);
+    }
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, n);
+    for (size_t i = 0; i < n; i++) {
+        const p2n_record *rec = &r.recs.v[i];
+        char a[64];
+        p2n_addr_format(4, rec->saddr, a, sizeof a);
+        assert_string_equal(a, c[i].want_src);
+        assert_int_equal(rec->sport, c[i].want_sender ? c[i].sport : c[i].dport);
+        assert_int_equal(rec->dport, c[i].want_sender ? c[i].dport : c[i].sport);
+        /* the first packet (100 bytes of payload) counts to the source only when it sent it */
+        assert_true(c[i].want_sender ? rec->sbytes > rec->dbytes : rec->sbytes < rec->dbytes);
+    }
+    p2n_records_free(&r.recs);
+}
+
+/* After an idle split the next record keeps the flow's source when it
+ * comes within one status interval past the timeout (argus 3.0.8 -S 5:
+ * UDP back after 35 s keeps it, after 45 s not); whether other traffic
+ * swept the flow out in between does not matter (syn/idle.pcap). */
+static void test_idle_split_keeps_source(void **state)
+{
+    (void)state;
+    const char *path = tpath("idlesrc.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt u = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 10, .dport = 20};
+    pg_pkt back = {.src = "10.0.0.2", .dst = "10.0.0.1", .proto = 17, .sport = 20, .dport = 10};
+    pg_pkt u2 = u, back2 = back;
+    u2.sport = back2.dport = 11;
+    pg_pkt tick = {.src = "10.9.9.9", .dst = "10.9.9.8", .proto = 17, .sport = 7, .dport = 7};
+    pg_write(&w, T0, &u);
+    pg_write(&w, T0 + 1000, &u2);
+    for (int s = 1; s < 60; s++) /* other traffic moves the clock */
+        pg_write(&w, T0 + s * S + 500000, &tick);
+    pg_write(&w, T0 + 34 * S, &back);  /* 34 s: within 30 + 5 */
+    pg_write(&w, T0 + 45 * S, &back2); /* 45 s: too late, a new source */
+    pg_close(&w);
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    o.status_ns = 5000000000LL;
+    o.idle_other_ns = 30000000000LL;
+    const char *filter = "not host 10.9.9.9";
+    for (int swept = 0; swept < 2; swept++) {
+        run_result r;
+        run_with(path, &o, swept ? NULL : filter, 0, &r);
+        assert_int_equal(r.rc, LPZ_OK);
+        size_t seen = 0;
+        for (size_t i = 0; i < r.recs.n; i++) {
+            const p2n_record *rec = &r.recs.v[i];
+            if (rec->start_ns == ns(T0 + 34 * S)) {
+                assert_addr(rec, "10.0.0.1", "10.0.0.2");
+                assert_int_equal(rec->dpkts, 1);
+                seen++;
+            } else if (rec->start_ns == ns(T0 + 45 * S)) {
+                assert_addr(rec, "10.0.0.2", "10.0.0.1");
+                assert_int_equal(rec->spkts, 1);
+                seen++;
+            }
+        }
+        assert_int_equal(seen, 2);
+        p2n_records_free(&r.recs);
+    }
 }
 
 /* More flows than --max-flows: the least recently active is emitted. */
@@ -1263,6 +1366,8 @@ int main(void)
         cmocka_unit_test(test_status_interval_records),
         cmocka_unit_test(test_max_flows_evicts_least_recent),
         cmocka_unit_test(test_tcp_port_reuse),
+        cmocka_unit_test(test_tcp_source_without_syn),
+        cmocka_unit_test(test_idle_split_keeps_source),
         cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_fragment_before_first),
         cmocka_unit_test(test_filter_counts_dropped),
