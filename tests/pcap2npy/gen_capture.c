@@ -6,6 +6,10 @@
  *   gen_capture direction OUT.pcap  TCP connections whose capture starts
  *       mid-stream or with a SYN+ACK, datagrams whose later fragment comes
  *       first (Ethernet)
+ *   gen_capture oddities DIR  files that need a clear message: multilink.pcapng
+ *       (two interfaces, Ethernet and raw IP), v4in6.pcap (IPv4 packets in
+ *       a LINKTYPE_IPV6 file), origlen.pcap (original lengths 0xffffffff
+ *       and below the captured one), backwards.pcap (time steps back)
  *   gen_capture bench OUT.pcap PACKETS FLOWS
  *       PACKETS packets spread over FLOWS concurrent UDP/TCP flows (each
  *       flow lives for a while and is then replaced by a new one)
@@ -128,6 +132,74 @@ static int direction(const char *path)
     return 0;
 }
 
+static void put32(FILE *f, uint32_t v)
+{
+    fwrite(&v, 4, 1, f);
+}
+
+/* A pcapng with two interfaces of different link types, one packet each. */
+static int multilink(const char *path)
+{
+    static uint8_t frame[65536];
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 1;
+    put32(f, 0x0A0D0D0A), put32(f, 28), put32(f, 0x1A2B3C4D), put32(f, 1); /* SHB, version 1.0 */
+    put32(f, 0xffffffff), put32(f, 0xffffffff), put32(f, 28);
+    static const uint16_t types[2] = {DLT_EN10MB, 101 /* LINKTYPE_RAW */};
+    for (int i = 0; i < 2; i++) { /* IDB: link type, reserved, snaplen */
+        put32(f, 1), put32(f, 20), put32(f, types[i]), put32(f, 65535), put32(f, 20);
+    }
+    for (int i = 0; i < 2; i++) { /* EPB on interface i */
+        pg_pkt p = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2};
+        int len = pg_build(i ? DLT_RAW : DLT_EN10MB, 0, &p, frame);
+        if (len < 0)
+            return 1;
+        uint32_t padded = ((uint32_t)len + 3) & ~3u, total = 32 + padded;
+        uint64_t ts = (uint64_t)(T0 + i);
+        put32(f, 6), put32(f, total), put32(f, (uint32_t)i), put32(f, (uint32_t)(ts >> 32));
+        put32(f, (uint32_t)ts), put32(f, (uint32_t)len), put32(f, (uint32_t)len);
+        memset(frame + len, 0, padded - (uint32_t)len);
+        fwrite(frame, 1, padded, f);
+        put32(f, total);
+    }
+    return fclose(f) ? 1 : 0;
+}
+
+static int oddities(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/multilink.pcapng", dir);
+    if (multilink(path))
+        return 1;
+    pg_writer w;
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2, .payload = 100};
+    snprintf(path, sizeof path, "%s/v4in6.pcap", dir);
+    if (pg_open(&w, path, DLT_IPV6))
+        return 1;
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 1, &a);
+    pg_close(&w);
+    snprintf(path, sizeof path, "%s/origlen.pcap", dir);
+    if (pg_open(&w, path, DLT_EN10MB))
+        return 1;
+    pg_write(&w, T0, &a);
+    a.orig_len = 0xffffffffu;
+    pg_write(&w, T0 + 1, &a);
+    a.orig_len = 10;
+    pg_write(&w, T0 + 2, &a);
+    pg_close(&w);
+    a.orig_len = 0;
+    snprintf(path, sizeof path, "%s/backwards.pcap", dir);
+    if (pg_open(&w, path, DLT_EN10MB))
+        return 1;
+    pg_write(&w, T0 + 5000000, &a);
+    pg_write(&w, T0 + 1000000, &a);
+    pg_write(&w, T0 + 3000000, &a);
+    pg_close(&w);
+    return 0;
+}
+
 static int bench(const char *path, long packets, long flows)
 {
     pg_writer w;
@@ -167,6 +239,8 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "direction") == 0)
         return direction(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "oddities") == 0)
+        return oddities(argv[2]);
     if (argc == 5 && strcmp(argv[1], "bench") == 0) {
         long n = atol(argv[3]), f = atol(argv[4]);
         if (n < 1 || f < 1)
@@ -174,6 +248,6 @@ int main(int argc, char **argv)
         return bench(argv[2], n, f);
     }
     fprintf(stderr, "usage: gen_capture mixed OUT.pcap [LINKTYPE] | gen_capture direction OUT.pcap | "
-                    "gen_capture bench OUT.pcap PACKETS FLOWS\n");
+                    "gen_capture oddities DIR | gen_capture bench OUT.pcap PACKETS FLOWS\n");
     return 2;
 }

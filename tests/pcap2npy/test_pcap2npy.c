@@ -322,6 +322,94 @@ static void test_link_ipv4_only(void **state)
     p2n_records_free(&r.recs);
 }
 
+/* An IPv4 packet where the link type announces IPv6 (and the reverse) is
+ * the wrong IP version, not a packet captured too short (it said
+ * "truncated" and the hint blamed the snapshot length). */
+static void test_wrong_ip_version_for_link_type(void **state)
+{
+    (void)state;
+    uint8_t v4[28] = {0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 2, 0, 8, 0, 0};
+    uint8_t v6[48] = {0x60, 0, 0, 0, 0, 8, 17, 64};
+    uint8_t eth[14 + 48] = {0};
+    eth[12] = 0x08; /* ethertype 0x0800, an IPv6 packet behind it */
+    memcpy(eth + 14, v6, sizeof v6);
+    p2n_packet pkt;
+    assert_int_equal(p2n_decode(P2N_DLT_IPV6, v4, sizeof v4, sizeof v4, &pkt), P2N_PKT_WRONG_VERSION);
+    assert_int_equal(p2n_decode(P2N_DLT_IPV4, v6, sizeof v6, sizeof v6, &pkt), P2N_PKT_WRONG_VERSION);
+    assert_int_equal(p2n_decode(P2N_DLT_EN10MB, eth, sizeof eth, sizeof eth, &pkt), P2N_PKT_WRONG_VERSION);
+    assert_int_equal(p2n_decode(P2N_DLT_IPV4, v4, sizeof v4, sizeof v4, &pkt), P2N_PKT_OK);
+
+    const char *path = tpath("v4in6.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_IPV6), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2};
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 1, &a);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, 0);
+    assert_int_equal(r.rs.wrong_version, 2);
+    assert_int_equal(r.rs.malformed, 2);
+    assert_int_equal(r.rs.truncated, 0);
+}
+
+/* An original length of 0xffffffff counted 4 GB per packet, and one below
+ * the captured length was silently raised to it: both are implausible and
+ * replaced by the IP header's total length (plus the Ethernet header),
+ * and counted; a plausible one (a short snapshot) is kept. */
+static void test_implausible_original_length(void **state)
+{
+    (void)state;
+    const char *path = tpath("origlen.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2, .payload = 100};
+    int len = pg_write(&w, T0, &a); /* 14 + 20 + 8 + 100 */
+    a.orig_len = 0xffffffffu;
+    pg_write(&w, T0 + 1, &a);
+    a.orig_len = 10;
+    pg_write(&w, T0 + 2, &a);
+    a.orig_len = 1500; /* captured 64 of 1500 bytes: believed */
+    a.cut = 64;
+    pg_write(&w, T0 + 3, &a);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.bad_orig_len, 2);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].spkts, 4);
+    assert_int_equal(r.recs.v[0].sbytes, 3 * len + 1500);
+    p2n_records_free(&r.recs);
+}
+
+/* Packets stamped earlier than the one before are counted (with the
+ * largest step back) for the summary; they still count in their flows. */
+static void test_timestamps_going_backwards(void **state)
+{
+    (void)state;
+    const char *path = tpath("backwards.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2};
+    pg_write(&w, T0 + 5 * S, &a);
+    pg_write(&w, T0 + 1 * S, &a); /* 4 s back */
+    pg_write(&w, T0 + 3 * S, &a);
+    pg_write(&w, T0 + 2 * S + S / 2, &a); /* 0.5 s back */
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.ts_backwards, 2);
+    assert_int_equal(r.rs.ts_back_max_ns, 4000000000LL);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].spkts, 4);
+    assert_int_equal(r.recs.v[0].start_ns, ns(T0 + S));
+    p2n_records_free(&r.recs);
+}
+
 /* A UDP flow silent for longer than argus' 30 s UDP timeout becomes two
  * records; --idle-timeout 0 keeps it as one. */
 static void test_idle_gap_splits_flow(void **state)
@@ -1066,7 +1154,9 @@ static void test_argus_csv(void **state)
     assert_int_equal(st.skipped_man, 1);
     p2n_records_sort(&r);
     assert_int_equal(r.v[0].proto, 1);
-    assert_int_equal(r.v[0].sport, 0x0303);
+    assert_int_equal(r.v[0].sport, 3); /* argus' 0x0303: type 3, code 3, as --pcap gives them */
+    assert_int_equal(r.v[0].dport, 3);
+    assert_int_equal(st.icmp_recoded, 1);
     assert_int_equal(r.v[0].start_ns, 1795750530000001000LL);
     assert_int_equal(r.v[1].proto, 17);
     assert_int_equal(r.v[1].spkts, 2);
@@ -1108,6 +1198,48 @@ static void test_argus_csv(void **state)
 /* A direction's count without its column is the total minus the other
  * direction (pkts stays TotPkts; it was TotPkts + DstPkts); with neither
  * direction all counts go to the source. */
+/* ICMP from argus means what --pcap gives (argus 3.0.8 / ra on the same
+ * packets: echo 0x0008 and a byte-swapped identifier, host unreachable
+ * 0x0103, redirect 0x0105; ICMPv6 already type and code); non-IP records
+ * (argus' QinQ ethertype 34984 with MAC addresses, arp) are skipped and
+ * counted; time-of-day StartTimes and counts of 2^64-1 are counted for a
+ * warning. */
+static void test_argus_icmp_nonip_and_doubtful_values(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    const char *text = "StartTime,Proto,SrcAddr,Sport,DstAddr,Dport,TotPkts,TotBytes\n"
+                       "1700000003.0,icmp,10.0.0.1,0x0008,10.0.0.4,0x0201,2,196\n"
+                       "1700000004.0,icmp,10.0.0.9,0x0103,10.0.0.1,0x0a07,1,70\n"
+                       "1700000005.0,icmp,10.0.0.1,0x0105,10.0.0.5,0x0a07,1,70\n"
+                       "1700000006.0,ipv6-icmp,2001:db8::9,1,2001:db8::1,4,1,110\n"
+                       "1700000007.0,34984,02:02:02:02:02:02,0,04:04:04:04:04:04,0,80,5600\n"
+                       "1700000008.0,arp,10.0.0.1,,10.0.0.2,,2,120\n"
+                       "1700000009.0,xyz,10.0.0.1,0,10.0.0.2,0,1,60\n"
+                       "23:59:59.5,udp,10.0.0.1,1,10.0.0.2,2,1,18446744073709551615\n";
+    assert_int_equal(read_argus_text(text, &r, &st, &err), LPZ_OK);
+    assert_int_equal(r.n, 6);
+    assert_int_equal(st.non_ip, 2);
+    assert_string_equal(st.non_ip_proto, "34984");
+    assert_int_equal(st.unknown_proto, 1);
+    assert_string_equal(st.unknown_name, "xyz");
+    assert_int_equal(st.icmp_recoded, 3);
+    assert_int_equal(st.time_of_day, 1);
+    assert_int_equal(st.huge_counts, 1);
+    assert_int_equal(st.huge_line, 9);
+    p2n_records_sort(&r);
+    /* the time-of-day line sorts first (86399.5 s since 1970) */
+    static const uint16_t type_code[][2] = {{1, 2}, {8, 0}, {3, 1}, {5, 1}, {1, 4}, {0, 0}};
+    for (size_t i = 0; i < r.n; i++) {
+        assert_int_equal(r.v[i].sport, type_code[i][0]);
+        assert_int_equal(r.v[i].dport, type_code[i][1]);
+    }
+    assert_int_equal(r.v[5].proto, 255);
+    p2n_records_free(&r);
+}
+
 static void test_argus_one_direction_given(void **state)
 {
     (void)state;
@@ -1301,7 +1433,7 @@ static void test_decode_random_frames(void **state)
         }
         p2n_packet p;
         p2n_decode_result res = p2n_decode(dlts[it % 8], buf, len, len, &p);
-        assert_true(res <= P2N_PKT_MALFORMED);
+        assert_true(res <= P2N_PKT_WRONG_VERSION);
         free(buf);
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
     }
@@ -1361,6 +1493,9 @@ int main(void)
         cmocka_unit_test(test_link_raw),
         cmocka_unit_test(test_link_null_loop_both_orders),
         cmocka_unit_test(test_link_ipv4_only),
+        cmocka_unit_test(test_wrong_ip_version_for_link_type),
+        cmocka_unit_test(test_implausible_original_length),
+        cmocka_unit_test(test_timestamps_going_backwards),
         cmocka_unit_test(test_idle_gap_splits_flow),
         cmocka_unit_test(test_idle_sweep_by_other_traffic),
         cmocka_unit_test(test_status_interval_records),
@@ -1382,6 +1517,7 @@ int main(void)
         cmocka_unit_test(test_argus_csv),
         cmocka_unit_test(test_argus_counter_too_large),
         cmocka_unit_test(test_argus_one_direction_given),
+        cmocka_unit_test(test_argus_icmp_nonip_and_doubtful_values),
         cmocka_unit_test(test_argus_missing_fields),
         cmocka_unit_test(test_argus_binary_input),
         cmocka_unit_test(test_read_progress),
