@@ -87,7 +87,7 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
  * capture (flows themselves are bounded by --max-flows). */
 typedef struct p2n_record {
     int64_t start_ns, last_ns; /* first and last packet, ns since the epoch */
-    uint64_t spkts, dpkts;     /* packets from the source (first sender) and back */
+    uint64_t spkts, dpkts;     /* packets from the source (see flows.c) and back */
     uint64_t sbytes, dbytes;   /* wire bytes, same split */
     uint8_t saddr[16], daddr[16];
     uint16_t sport, dport; /* ICMP: type and code of the first packet */
@@ -211,15 +211,16 @@ typedef struct p2n_argus_stats {
  * in any order). Non-IP records (ARP, argus' ethertype records such as
  * QinQ's 34984) are skipped and counted, as --pcap skips non-IP frames.
  * IPv4 ICMP Sport/Dport, which argus prints as "0xCCTT" (code, type) and a
- * byte-swapped identifier, become type and code as --pcap gives them. Recognised columns: StartTime (required), LastTime, Dur,
- * TotPkts, TotBytes, SrcPkts, DstPkts, SrcBytes, DstBytes, SrcAddr,
- * DstAddr, Sport, Dport, Proto; others are ignored. A direction's count
- * without its column is the total minus the other direction, or, with
- * neither direction given, the total for the source and 0 back. Times may
- * be epoch seconds (ra -u), "HH:MM:SS[.f]" (ra's default; seconds since
- * midnight) or "YYYY/MM/DD HH:MM:SS[.f]" (UTC). Malformed lines are errors
- * with the line number; so is input that is not text (a capture, an argus
- * data file). */
+ * byte-swapped identifier, become type and code as --pcap gives them.
+ * Recognised columns: StartTime (required), LastTime, Dur, TotPkts,
+ * TotBytes, SrcPkts, DstPkts, SrcBytes, DstBytes, SrcAddr, DstAddr, Sport,
+ * Dport, Proto; others are ignored. A direction's count without its column
+ * is the total minus the other direction, or, with neither direction
+ * given, the total for the source and 0 back. Times may be epoch seconds
+ * (ra -u), "HH:MM:SS[.f]" (ra's default; seconds since midnight, counted in
+ * st->time_of_day) or "YYYY/MM/DD HH:MM:SS[.f]" (UTC). Malformed lines are
+ * errors with the line number; so is input that is not text (a capture, an
+ * argus data file). */
 int p2n_read_argus_csv(const char *path, p2n_records *out, p2n_argus_stats *st, lpz_error *err);
 /* Same, from a stream; `name` is used in error messages. */
 int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argus_stats *st, lpz_error *err);
