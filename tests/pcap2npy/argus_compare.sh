@@ -4,7 +4,10 @@
 # gives the same per-flow packet and byte totals, on Ethernet and on the
 # link types whose pseudo-header argus leaves out of its byte counts
 # (Linux cooked SLL, BSD loopback NULL); then ra's CSV goes back through
-# lpz-pcap2npy --from-argus. Skipped (exit 77) without argus, ra or
+# lpz-pcap2npy --from-argus. Also: every record's source (who argus + ra
+# name as SrcAddr/Sport) and per-direction packets on TCP connections whose
+# capture starts without a SYN or with a SYN+ACK, and datagrams whose later
+# fragment comes first. Skipped (exit 77) without argus, ra or
 # Debian's python3.
 set -euo pipefail
 gen=$1
@@ -69,6 +72,45 @@ PYEOF
 }
 compare LINUX_SLL
 compare NULL
+# direction: argus at its default status interval of 5 s, ra with Debian's
+# /etc/ra.conf (RA_PORT_DIRECTION="services,wellknown")
+"$gen" direction "$work/dir.pcap"
+"$tool" -q --pcap "$work/dir.pcap" --status-interval 5 --sequence-length 1 -o "$work/dir.npy" --csv "$work/dir.csv"
+argus -r "$work/dir.pcap" -w "$work/dir.argus"
+ra -n -u -r "$work/dir.argus" -c , -s stime proto saddr sport daddr dport spkts dpkts > "$work/dir.ra.csv"
+echo -n "direction: "
+"$PY" - "$work/dir.csv" "$work/dir.ra.csv" <<'PYEOF'
+import csv, ipaddress, sys
+from collections import defaultdict
+
+def norm(a):
+    return str(ipaddress.ip_address(a))
+
+# per flow (both endpoints): its records in start order as (source, source port, spkts, dpkts)
+def load(path, f):
+    recs = defaultdict(list)
+    with open(path) as fp:
+        for r in csv.DictReader(fp):
+            proto, sa, sp, da, dp, t, sk, dk = (r[c] for c in f)
+            proto = {"tcp": "6", "udp": "17"}.get(proto, proto)
+            if proto not in ("6", "17") or sa.startswith("10.6.") or sa == "0":
+                continue
+            k = (proto, frozenset([(norm(sa), sp), (norm(da), dp)]))
+            recs[k].append((float(t), norm(sa), sp, int(sk), int(dk)))
+    return {k: [x[1:] for x in sorted(v)] for k, v in recs.items()}
+
+ours = load(sys.argv[1], ["proto", "saddr", "sport", "daddr", "dport", "stime", "spkts", "dpkts"])
+theirs = load(sys.argv[2], ["Proto", "SrcAddr", "Sport", "DstAddr", "Dport", "StartTime", "SrcPkts", "DstPkts"])
+bad = 0
+for k in sorted(set(ours) | set(theirs), key=str):
+    if ours.get(k) != theirs.get(k):
+        bad += 1
+        print("differs:", sorted(k[1]), "lpz", ours.get(k), "argus", theirs.get(k))
+if bad or len(ours) < 17:
+    sys.exit(1)
+print(f"{len(ours)} flows: every record's source and per-direction packets match argus")
+PYEOF
+
 compare EN10MB # last: its records go back through --from-argus below
 
 # argus' records back through --from-argus: as many records as ra printed

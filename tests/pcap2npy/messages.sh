@@ -12,7 +12,10 @@
 # empty file called empty, a corrupt first packet counted from 1, a field
 # named twice, counts of 1 in the singular, a misspelt option with a
 # suggestion, the snapshot length named when packets are captured too
-# short, and null in the sidecar for settings that do not apply.
+# short, and null in the sidecar for settings that do not apply. Also: a
+# multi-link-type pcapng, IPv4 in a LINKTYPE_IPV6 file, implausible original
+# lengths, timestamps going back, a --filter that does not compile (exit 2),
+# and argus non-IP records, time-of-day times and -1 counts.
 set -euo pipefail
 gen=$(realpath -- "$1") # the test runs in its own folder
 tool=$(realpath -- "$2")
@@ -159,3 +162,34 @@ expect unknown_short_option 2 'unknown option -x' -- --pcap cap.pcap -o o.npy -q
 } > snap30.pcap
 expect snapshot_too_short 1 'none of the 2 packets makes a flow record: 0 non-IP, 2 truncated' \
     "the capture's snapshot length is 30 bytes" 'tcpdump -s 128 or more' -- --pcap snap30.pcap -o o.npy
+
+# --- files that need a clear message (gen_capture oddities)
+"$gen" oddities .
+expect multi_link_type_pcapng 1 'multilink.pcapng: multi-link-type capture' 'libpcap reads one link type per file' \
+    "tshark -r FILE -Y 'frame.interface_id == N'" -- --pcap multilink.pcapng -o o.npy
+grep -q 'corrupt capture' err && fail "multi_link_type_pcapng still says corrupt: $(cat err)"
+expect ipv4_in_ipv6_link_type 1 '2 malformed IP' 'carry an IP version other than link type IPV6 announces' \
+    -- --pcap v4in6.pcap -o o.npy
+grep -q 'snapshot length' err && fail "ipv4_in_ipv6_link_type blames the snapshot length: $(cat err)"
+expect implausible_original_length 0 'warning: 2 packets had an implausible original length' \
+    -- --pcap origlen.pcap -o o.npy --sequence-length 1
+expect timestamps_backwards 0 'note: 1 packet stamped earlier than the one before (at most 4.000000 s back' \
+    -- --pcap backwards.pcap -o o.npy --sequence-length 1
+expect bad_filter_is_usage 2 'bad --filter "bogus expr"' -- --pcap cap.pcap --filter 'bogus expr' -o o.npy
+
+# --- argus CSV: non-IP records and unknown names said apart, time of day and -1 counts warned
+cat > nonip.csv <<'CSV'
+StartTime,Proto,SrcAddr,Sport,DstAddr,Dport,TotPkts,TotBytes
+1700000000.5,udp,10.0.0.1,1,10.0.0.2,2,1,60
+1700000001.0,34984,02:02:02:02:02:02,0,04:04:04:04:04:04,0,80,5600
+1700000002.0,xyz,10.0.0.1,0,10.0.0.2,0,1,60
+1700000003.0,icmp,10.0.0.1,0x0303,10.0.0.2,0x0000,1,70
+CSV
+expect argus_non_ip_records 0 '3 records read; 0 argus management records skipped' \
+    '1 non-IP record skipped (ARP, or an ethertype as Proto, e.g. "34984"' \
+    '1 record with an IP protocol name not known (e.g. "xyz"): proto 255' \
+    "1 ICMP record: argus' Sport \"0xCCTT\" read as type TT and code CC" \
+    -- --from-argus nonip.csv -o o.npy --sequence-length 1
+printf 'StartTime,Proto,TotPkts,TotBytes\n23:59:59.5,udp,1,18446744073709551615\n' > tod.csv
+expect argus_time_of_day_and_minus_one 0 '1 StartTime value without a date' 'ra -u' \
+    'tod.csv:2: 1 count of 2^48 or more (e.g. 18446744073709551615' -- --from-argus tod.csv -o o.npy --sequence-length 1

@@ -162,7 +162,7 @@ int pg_write(pg_writer *w, int64_t ts_us, const pg_pkt *p)
     struct pcap_pkthdr h;
     h.ts.tv_sec = (time_t)(ts_us / 1000000);
     h.ts.tv_usec = (suseconds_t)(ts_us % 1000000);
-    h.len = (bpf_u_int32)len;
+    h.len = p->orig_len ? p->orig_len : (bpf_u_int32)len;
     h.caplen = p->cut && p->cut < (uint32_t)len ? p->cut : (bpf_u_int32)len;
     pcap_dump((u_char *)w->dump, &h, buf);
     return len;

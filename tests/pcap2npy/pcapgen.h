@@ -34,6 +34,7 @@ typedef struct pg_pkt {
     int no_l4;            /* later fragment: payload only, no transport header */
     uint32_t cut;         /* caplen limit (0 = whole frame) */
     int arp;              /* an ARP frame instead (Ethernet/SLL only) */
+    uint32_t orig_len;    /* the record's original length (0 = the frame's length) */
 } pg_pkt;
 
 int pg_open(pg_writer *w, const char *path, int dlt);

@@ -322,6 +322,94 @@ static void test_link_ipv4_only(void **state)
     p2n_records_free(&r.recs);
 }
 
+/* An IPv4 packet where the link type announces IPv6 (and the reverse) is
+ * the wrong IP version, not a packet captured too short (it said
+ * "truncated" and the hint blamed the snapshot length). */
+static void test_wrong_ip_version_for_link_type(void **state)
+{
+    (void)state;
+    uint8_t v4[28] = {0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 2, 0, 8, 0, 0};
+    uint8_t v6[48] = {0x60, 0, 0, 0, 0, 8, 17, 64};
+    uint8_t eth[14 + 48] = {0};
+    eth[12] = 0x08; /* ethertype 0x0800, an IPv6 packet behind it */
+    memcpy(eth + 14, v6, sizeof v6);
+    p2n_packet pkt;
+    assert_int_equal(p2n_decode(P2N_DLT_IPV6, v4, sizeof v4, sizeof v4, &pkt), P2N_PKT_WRONG_VERSION);
+    assert_int_equal(p2n_decode(P2N_DLT_IPV4, v6, sizeof v6, sizeof v6, &pkt), P2N_PKT_WRONG_VERSION);
+    assert_int_equal(p2n_decode(P2N_DLT_EN10MB, eth, sizeof eth, sizeof eth, &pkt), P2N_PKT_WRONG_VERSION);
+    assert_int_equal(p2n_decode(P2N_DLT_IPV4, v4, sizeof v4, sizeof v4, &pkt), P2N_PKT_OK);
+
+    const char *path = tpath("v4in6.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_IPV6), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2};
+    pg_write(&w, T0, &a);
+    pg_write(&w, T0 + 1, &a);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, 0);
+    assert_int_equal(r.rs.wrong_version, 2);
+    assert_int_equal(r.rs.malformed, 2);
+    assert_int_equal(r.rs.truncated, 0);
+}
+
+/* An original length of 0xffffffff counted 4 GB per packet, and one below
+ * the captured length was silently raised to it: both are implausible and
+ * replaced by the IP header's total length (plus the Ethernet header),
+ * and counted; a plausible one (a short snapshot) is kept. */
+static void test_implausible_original_length(void **state)
+{
+    (void)state;
+    const char *path = tpath("origlen.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2, .payload = 100};
+    int len = pg_write(&w, T0, &a); /* 14 + 20 + 8 + 100 */
+    a.orig_len = 0xffffffffu;
+    pg_write(&w, T0 + 1, &a);
+    a.orig_len = 10;
+    pg_write(&w, T0 + 2, &a);
+    a.orig_len = 1500; /* captured 64 of 1500 bytes: believed */
+    a.cut = 64;
+    pg_write(&w, T0 + 3, &a);
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.bad_orig_len, 2);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].spkts, 4);
+    assert_int_equal(r.recs.v[0].sbytes, 3 * len + 1500);
+    p2n_records_free(&r.recs);
+}
+
+/* Packets stamped earlier than the one before are counted (with the
+ * largest step back) for the summary; they still count in their flows. */
+static void test_timestamps_going_backwards(void **state)
+{
+    (void)state;
+    const char *path = tpath("backwards.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt a = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 1, .dport = 2};
+    pg_write(&w, T0 + 5 * S, &a);
+    pg_write(&w, T0 + 1 * S, &a); /* 4 s back */
+    pg_write(&w, T0 + 3 * S, &a);
+    pg_write(&w, T0 + 2 * S + S / 2, &a); /* 0.5 s back */
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.rs.ts_backwards, 2);
+    assert_int_equal(r.rs.ts_back_max_ns, 4000000000LL);
+    assert_int_equal(r.recs.n, 1);
+    assert_int_equal(r.recs.v[0].spkts, 4);
+    assert_int_equal(r.recs.v[0].start_ns, ns(T0 + S));
+    p2n_records_free(&r.recs);
+}
+
 /* A UDP flow silent for longer than argus' 30 s UDP timeout becomes two
  * records; --idle-timeout 0 keeps it as one. */
 static void test_idle_gap_splits_flow(void **state)
@@ -393,8 +481,8 @@ static void test_status_interval_records(void **state)
     const char *path = tpath("status.pcap");
     pg_writer w;
     assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
-    pg_pkt a = {.src = "10.0.0.9", .dst = "10.0.0.1", .proto = 6, .sport = 22, .dport = 5000, .tcp_flags = 0x18};
-    pg_pkt b = {.src = "10.0.0.1", .dst = "10.0.0.9", .proto = 6, .sport = 5000, .dport = 22, .tcp_flags = 0x10};
+    pg_pkt a = {.src = "10.0.0.9", .dst = "10.0.0.1", .proto = 6, .sport = 5000, .dport = 22, .tcp_flags = 0x18};
+    pg_pkt b = {.src = "10.0.0.1", .dst = "10.0.0.9", .proto = 6, .sport = 22, .dport = 5000, .tcp_flags = 0x10};
     pg_write(&w, T0, &a);
     pg_write(&w, T0 + 5 * S, &b);
     pg_write(&w, T0 + 12 * S, &b);
@@ -416,8 +504,111 @@ static void test_status_interval_records(void **state)
     assert_int_equal(r.recs.v[1].dpkts, 1);
     assert_int_equal(r.recs.v[2].spkts, 1);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(r.recs.v[i].sport, 22);
+        assert_int_equal(r.recs.v[i].sport, 5000);
     p2n_records_free(&r.recs);
+}
+
+/* The source of a TCP record is the one argus + ra name (argus 3.0.8 on
+ * the same packets): the SYN sender; the receiver of a SYN+ACK seen first;
+ * without a SYN the client, told by the ports (below 1024 is a server's,
+ * the lower of two such; 40000 and 50000 are in no /etc/services). */
+static void test_tcp_source_without_syn(void **state)
+{
+    (void)state;
+    const char *path = tpath("midstream.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    static const struct {
+        const char *src, *dst;
+        uint16_t sport, dport;
+        uint8_t flags;
+        const char *want_src; /* expected source address, port sport or dport */
+        int want_sender;
+    } c[] = {
+        {"10.0.0.2", "10.0.0.1", 80, 40000, 0x18, "10.0.0.1", 0},    /* server data first (syn/mid.pcap) */
+        {"10.0.0.1", "10.0.0.2", 81, 40001, 0x10, "10.0.0.2", 0},    /* the same from the lower address */
+        {"10.0.0.2", "10.0.0.1", 40002, 82, 0x10, "10.0.0.2", 1},    /* client first */
+        {"10.0.0.2", "10.0.0.1", 22, 23, 0x10, "10.0.0.1", 0},       /* both below 1024: 22 serves */
+        {"10.0.0.2", "10.0.0.1", 25, 24, 0x10, "10.0.0.2", 1},
+        {"10.0.0.2", "10.0.0.1", 50000, 40003, 0x10, "10.0.0.2", 1}, /* neither: the sender */
+        {"10.0.0.2", "10.0.0.1", 83, 40004, 0x12, "10.0.0.1", 0},    /* SYN+ACK first */
+        {"10.0.0.2", "10.0.0.1", 40005, 84, 0x02, "10.0.0.2", 1},    /* SYN first */
+        {"10.0.0.2", "10.0.0.1", 85, 40006, 0x04, "10.0.0.1", 0},    /* RST first, from the server */
+    };
+    size_t n = sizeof c / sizeof c[0];
+    for (size_t i = 0; i < n; i++) {
+        pg_pkt p = {.src = c[i].src, .dst = c[i].dst, .proto = 6, .sport = c[i].sport, .dport = c[i].dport,
+                    .tcp_flags = c[i].flags, .payload = 100};
+        pg_pkt q = {.src = c[i].dst, .dst = c[i].src, .proto = 6, .sport = c[i].dport, .dport = c[i].sport,
+                    .tcp_flags = 0x10};
+        pg_write(&w, T0 + (int64_t)i * S, &p);
+        pg_write(&w, T0 + (int64_t)i * S + 1000, &q);
+    }
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.recs.n, n);
+    for (size_t i = 0; i < n; i++) {
+        const p2n_record *rec = &r.recs.v[i];
+        char a[64];
+        p2n_addr_format(4, rec->saddr, a, sizeof a);
+        assert_string_equal(a, c[i].want_src);
+        assert_int_equal(rec->sport, c[i].want_sender ? c[i].sport : c[i].dport);
+        assert_int_equal(rec->dport, c[i].want_sender ? c[i].dport : c[i].sport);
+        /* the first packet (100 bytes of payload) counts to the source only when it sent it */
+        assert_true(c[i].want_sender ? rec->sbytes > rec->dbytes : rec->sbytes < rec->dbytes);
+    }
+    p2n_records_free(&r.recs);
+}
+
+/* After an idle split the next record keeps the flow's source when it
+ * comes within one status interval past the timeout (argus 3.0.8 -S 5:
+ * UDP back after 35 s keeps it, after 45 s not); whether other traffic
+ * swept the flow out in between does not matter (syn/idle.pcap). */
+static void test_idle_split_keeps_source(void **state)
+{
+    (void)state;
+    const char *path = tpath("idlesrc.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt u = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 10, .dport = 20};
+    pg_pkt back = {.src = "10.0.0.2", .dst = "10.0.0.1", .proto = 17, .sport = 20, .dport = 10};
+    pg_pkt u2 = u, back2 = back;
+    u2.sport = back2.dport = 11;
+    pg_pkt tick = {.src = "10.9.9.9", .dst = "10.9.9.8", .proto = 17, .sport = 7, .dport = 7};
+    pg_write(&w, T0, &u);
+    pg_write(&w, T0 + 1000, &u2);
+    for (int s = 1; s < 60; s++) /* other traffic moves the clock */
+        pg_write(&w, T0 + s * S + 500000, &tick);
+    pg_write(&w, T0 + 34 * S, &back);  /* 34 s: within 30 + 5 */
+    pg_write(&w, T0 + 45 * S, &back2); /* 45 s: too late, a new source */
+    pg_close(&w);
+    p2n_flow_opts o;
+    p2n_flow_opts_default(&o);
+    o.status_ns = 5000000000LL;
+    o.idle_other_ns = 30000000000LL;
+    const char *filter = "not host 10.9.9.9";
+    for (int swept = 0; swept < 2; swept++) {
+        run_result r;
+        run_with(path, &o, swept ? NULL : filter, 0, &r);
+        assert_int_equal(r.rc, LPZ_OK);
+        size_t seen = 0;
+        for (size_t i = 0; i < r.recs.n; i++) {
+            const p2n_record *rec = &r.recs.v[i];
+            if (rec->start_ns == ns(T0 + 34 * S)) {
+                assert_addr(rec, "10.0.0.1", "10.0.0.2");
+                assert_int_equal(rec->dpkts, 1);
+                seen++;
+            } else if (rec->start_ns == ns(T0 + 45 * S)) {
+                assert_addr(rec, "10.0.0.2", "10.0.0.1");
+                assert_int_equal(rec->spkts, 1);
+                seen++;
+            }
+        }
+        assert_int_equal(seen, 2);
+        p2n_records_free(&r.recs);
+    }
 }
 
 /* More flows than --max-flows: the least recently active is emitted. */
@@ -504,6 +695,44 @@ static void test_fragments(void **state)
     assert_int_equal(r.recs.n, 1);
     assert_int_equal(r.recs.v[0].spkts, 2);
     assert_int_equal(r.recs.v[0].sbytes, l1 + l2);
+    p2n_records_free(&r.recs);
+}
+
+/* A later fragment that arrives before its first fragment (reordering) is
+ * held and joins the flow when the first fragment comes; one held longer
+ * than the reassembly time (30 s) is an orphan, and so is one still
+ * waiting at the end of the input. */
+static void test_fragment_before_first(void **state)
+{
+    (void)state;
+    const char *path = tpath("fragrev.pcap");
+    pg_writer w;
+    assert_int_equal(pg_open(&w, path, DLT_EN10MB), 0);
+    pg_pkt f1 = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .sport = 4000, .dport = 4001,
+                 .payload = 1472, .ip_id = 42, .frag_field = 0x2000};
+    pg_pkt f2 = {.src = "10.0.0.1", .dst = "10.0.0.2", .proto = 17, .payload = 500, .ip_id = 42,
+                 .frag_field = 185, .no_l4 = 1};
+    int l2 = pg_write(&w, T0, &f2);         /* later fragment 1 ms early */
+    int l1 = pg_write(&w, T0 + 1000, &f1);
+    pg_pkt late = f2, never = f2;
+    late.ip_id = 43;
+    never.ip_id = 44;
+    pg_write(&w, T0 + 2 * S, &late);         /* its first fragment comes 31 s later: too late */
+    f1.ip_id = 43;
+    pg_write(&w, T0 + 33 * S, &f1);
+    pg_write(&w, T0 + 34 * S, &never);      /* no first fragment at all */
+    pg_close(&w);
+    run_result r;
+    run(path, &r);
+    assert_int_equal(r.rc, LPZ_OK);
+    assert_int_equal(r.fs.frag_attached, 1);
+    assert_int_equal(r.fs.frag_orphans, 2);
+    assert_int_equal(r.recs.n, 2);
+    assert_int_equal(r.recs.v[0].spkts, 2);
+    assert_int_equal(r.recs.v[0].sbytes, l1 + l2);
+    assert_int_equal(r.recs.v[0].start_ns, ns(T0)); /* the held fragment's time */
+    assert_int_equal(r.recs.v[0].last_ns, ns(T0 + 1000));
+    assert_int_equal(r.recs.v[1].spkts, 1);
     p2n_records_free(&r.recs);
 }
 
@@ -925,7 +1154,9 @@ static void test_argus_csv(void **state)
     assert_int_equal(st.skipped_man, 1);
     p2n_records_sort(&r);
     assert_int_equal(r.v[0].proto, 1);
-    assert_int_equal(r.v[0].sport, 0x0303);
+    assert_int_equal(r.v[0].sport, 3); /* argus' 0x0303: type 3, code 3, as --pcap gives them */
+    assert_int_equal(r.v[0].dport, 3);
+    assert_int_equal(st.icmp_recoded, 1);
     assert_int_equal(r.v[0].start_ns, 1795750530000001000LL);
     assert_int_equal(r.v[1].proto, 17);
     assert_int_equal(r.v[1].spkts, 2);
@@ -967,6 +1198,48 @@ static void test_argus_csv(void **state)
 /* A direction's count without its column is the total minus the other
  * direction (pkts stays TotPkts; it was TotPkts + DstPkts); with neither
  * direction all counts go to the source. */
+/* ICMP from argus means what --pcap gives (argus 3.0.8 / ra on the same
+ * packets: echo 0x0008 and a byte-swapped identifier, host unreachable
+ * 0x0103, redirect 0x0105; ICMPv6 already type and code); non-IP records
+ * (argus' QinQ ethertype 34984 with MAC addresses, arp) are skipped and
+ * counted; time-of-day StartTimes and counts of 2^64-1 are counted for a
+ * warning. */
+static void test_argus_icmp_nonip_and_doubtful_values(void **state)
+{
+    (void)state;
+    p2n_records r = {0};
+    p2n_argus_stats st;
+    lpz_error err;
+    const char *text = "StartTime,Proto,SrcAddr,Sport,DstAddr,Dport,TotPkts,TotBytes\n"
+                       "1700000003.0,icmp,10.0.0.1,0x0008,10.0.0.4,0x0201,2,196\n"
+                       "1700000004.0,icmp,10.0.0.9,0x0103,10.0.0.1,0x0a07,1,70\n"
+                       "1700000005.0,icmp,10.0.0.1,0x0105,10.0.0.5,0x0a07,1,70\n"
+                       "1700000006.0,ipv6-icmp,2001:db8::9,1,2001:db8::1,4,1,110\n"
+                       "1700000007.0,34984,02:02:02:02:02:02,0,04:04:04:04:04:04,0,80,5600\n"
+                       "1700000008.0,arp,10.0.0.1,,10.0.0.2,,2,120\n"
+                       "1700000009.0,xyz,10.0.0.1,0,10.0.0.2,0,1,60\n"
+                       "23:59:59.5,udp,10.0.0.1,1,10.0.0.2,2,1,18446744073709551615\n";
+    assert_int_equal(read_argus_text(text, &r, &st, &err), LPZ_OK);
+    assert_int_equal(r.n, 6);
+    assert_int_equal(st.non_ip, 2);
+    assert_string_equal(st.non_ip_proto, "34984");
+    assert_int_equal(st.unknown_proto, 1);
+    assert_string_equal(st.unknown_name, "xyz");
+    assert_int_equal(st.icmp_recoded, 3);
+    assert_int_equal(st.time_of_day, 1);
+    assert_int_equal(st.huge_counts, 1);
+    assert_int_equal(st.huge_line, 9);
+    p2n_records_sort(&r);
+    /* the time-of-day line sorts first (86399.5 s since 1970) */
+    static const uint16_t type_code[][2] = {{1, 2}, {8, 0}, {3, 1}, {5, 1}, {1, 4}, {0, 0}};
+    for (size_t i = 0; i < r.n; i++) {
+        assert_int_equal(r.v[i].sport, type_code[i][0]);
+        assert_int_equal(r.v[i].dport, type_code[i][1]);
+    }
+    assert_int_equal(r.v[5].proto, 255);
+    p2n_records_free(&r);
+}
+
 static void test_argus_one_direction_given(void **state)
 {
     (void)state;
@@ -1160,7 +1433,7 @@ static void test_decode_random_frames(void **state)
         }
         p2n_packet p;
         p2n_decode_result res = p2n_decode(dlts[it % 8], buf, len, len, &p);
-        assert_true(res <= P2N_PKT_MALFORMED);
+        assert_true(res <= P2N_PKT_WRONG_VERSION);
         free(buf);
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
     }
@@ -1220,12 +1493,18 @@ int main(void)
         cmocka_unit_test(test_link_raw),
         cmocka_unit_test(test_link_null_loop_both_orders),
         cmocka_unit_test(test_link_ipv4_only),
+        cmocka_unit_test(test_wrong_ip_version_for_link_type),
+        cmocka_unit_test(test_implausible_original_length),
+        cmocka_unit_test(test_timestamps_going_backwards),
         cmocka_unit_test(test_idle_gap_splits_flow),
         cmocka_unit_test(test_idle_sweep_by_other_traffic),
         cmocka_unit_test(test_status_interval_records),
         cmocka_unit_test(test_max_flows_evicts_least_recent),
         cmocka_unit_test(test_tcp_port_reuse),
+        cmocka_unit_test(test_tcp_source_without_syn),
+        cmocka_unit_test(test_idle_split_keeps_source),
         cmocka_unit_test(test_fragments),
+        cmocka_unit_test(test_fragment_before_first),
         cmocka_unit_test(test_filter_counts_dropped),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_snaplen_reported),
@@ -1238,6 +1517,7 @@ int main(void)
         cmocka_unit_test(test_argus_csv),
         cmocka_unit_test(test_argus_counter_too_large),
         cmocka_unit_test(test_argus_one_direction_given),
+        cmocka_unit_test(test_argus_icmp_nonip_and_doubtful_values),
         cmocka_unit_test(test_argus_missing_fields),
         cmocka_unit_test(test_argus_binary_input),
         cmocka_unit_test(test_read_progress),

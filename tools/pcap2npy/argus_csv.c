@@ -98,6 +98,10 @@ static int split(char *line, char **cols)
     }
 }
 
+/* Counts from here up are implausible for one record (256 TB, 2^48
+ * packets): more likely -1 or a wrapped value printed unsigned. */
+#define HUGE_COUNT (1ULL << 48)
+
 /* A count from 0 to 2^64-1; more does not parse (strtoull would clamp). */
 static int parse_u64(const char *s, uint64_t *v)
 {
@@ -209,14 +213,17 @@ static int parse_port(const char *s, uint16_t *v)
     return 0;
 }
 
-/* -1: management record; -2: unknown name; else the number. */
+/* -1: management record; -2: unknown name; -3: not IP (ARP, an
+ * ethertype above 255); else the number. */
 static int parse_proto(const char *s)
 {
     if (strcasecmp(s, "man") == 0)
         return -1;
+    if (strcasecmp(s, "arp") == 0 || strcasecmp(s, "rarp") == 0)
+        return -3;
     uint64_t n;
     if (parse_u64(s, &n) == 0)
-        return n <= 255 ? (int)n : -2;
+        return n <= 255 ? (int)n : -3;
     for (size_t i = 0; i < sizeof proto_names / sizeof proto_names[0]; i++)
         if (strcasecmp(s, proto_names[i].name) == 0)
             return proto_names[i].num;
@@ -372,7 +379,8 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
         int64_t stime = 0, ltime = 0, dur = 0;
         uint64_t v[C_COUNT] = {0};
         uint16_t sport = 0, dport = 0;
-        int proto = 0, sver = 0, dver = 0;
+        int proto = 0, sver = 0, dver = 0, mac = 0, sport_hex = 0, time_of_day = 0;
+        const char *proto_text = "";
         p2n_record rec;
         memset(&rec, 0, sizeof rec);
         int bad = -1;
@@ -380,14 +388,26 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
             const char *c = cols[i];
             switch (map[i]) {
             case C_IGNORE: break;
-            case C_STIME: bad = parse_time(c, &stime) ? i : -1; break;
+            case C_STIME:
+                bad = parse_time(c, &stime) ? i : -1;
+                time_of_day = strchr(c, ':') && !strchr(c, ' ');
+                break;
             case C_LTIME: bad = parse_time(c, &ltime) ? i : -1; break;
             case C_DUR: bad = (parse_seconds(c, &dur) || dur < 0) ? i : -1; break;
-            case C_SADDR: sver = parse_addr(c, rec.saddr); break;
+            case C_SADDR:
+                sver = parse_addr(c, rec.saddr);
+                mac |= !sver && strchr(c, ':') != NULL; /* an ARP or ethertype record's MAC address */
+                break;
             case C_DADDR: dver = parse_addr(c, rec.daddr); break;
-            case C_SPORT: bad = parse_port(c, &sport) ? i : -1; break;
+            case C_SPORT:
+                bad = parse_port(c, &sport) ? i : -1;
+                sport_hex = c[0] == '0' && (c[1] == 'x' || c[1] == 'X');
+                break;
             case C_DPORT: bad = parse_port(c, &dport) ? i : -1; break;
-            case C_PROTO: proto = parse_proto(c); break;
+            case C_PROTO:
+                proto = parse_proto(c);
+                proto_text = c;
+                break;
             default: bad = parse_u64(c, &v[map[i]]) ? i : -1; break;
             }
         }
@@ -405,9 +425,29 @@ int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argu
             st->skipped_man++;
             continue;
         }
+        if (proto == -3 || (mac && proto != 255)) {
+            if (!st->non_ip++)
+                snprintf(st->non_ip_proto, sizeof st->non_ip_proto, "%s", proto_text);
+            continue;
+        }
         if (proto == -2) {
-            st->unknown_proto++;
+            if (!st->unknown_proto++)
+                snprintf(st->unknown_name, sizeof st->unknown_name, "%s", proto_text);
             proto = 255;
+        }
+        if (time_of_day)
+            st->time_of_day++;
+        for (int c = C_PKTS; c <= C_DBYTES; c++)
+            if (v[c] >= HUGE_COUNT && !st->huge_counts++)
+                st->huge_line = lineno;
+        /* IPv4 ICMP: argus packs type and code into Sport as the two bytes
+         * (type, code) read little-endian ("0x0303": unreachable, port;
+         * echo's code is not kept) and puts the identifier, byte-swapped,
+         * in Dport; --pcap gives type and code */
+        if (proto == 1 && sport_hex) {
+            dport = (uint16_t)(sport >> 8);
+            sport = (uint16_t)(sport & 0xff);
+            st->icmp_recoded++;
         }
         st->lines++;
         rec.start_ns = stime;

@@ -91,12 +91,25 @@ static p2n_decode_result decode_l4(const uint8_t *l4, uint32_t len, p2n_packet *
     }
 }
 
+/* The IP header's total length of the packet decode_ipv4/6 saw last (0:
+ * unknown), for packets whose record has an implausible original length. */
+static uint32_t ip_total_of(const uint8_t *p, uint32_t len)
+{
+    if (len >= 4 && (p[0] >> 4) == 4)
+        return rd16(p + 2);
+    if (len >= 6 && (p[0] >> 4) == 6 && rd16(p + 4) > 0)
+        return 40u + rd16(p + 4);
+    return 0;
+}
+
 static p2n_decode_result decode_ipv4(const uint8_t *p, uint32_t len, p2n_packet *out)
 {
+    /* the version first: an IPv6 packet where IPv4 is announced is not a
+     * short IPv4 packet */
+    if (len >= 1 && (p[0] >> 4) != 4)
+        return P2N_PKT_WRONG_VERSION;
     if (len < 20)
         return P2N_PKT_TRUNCATED;
-    if ((p[0] >> 4) != 4)
-        return P2N_PKT_MALFORMED;
     uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4;
     uint32_t total = rd16(p + 2);
     if (ihl < 20 || total < ihl)
@@ -123,10 +136,10 @@ static p2n_decode_result decode_ipv4(const uint8_t *p, uint32_t len, p2n_packet 
 
 static p2n_decode_result decode_ipv6(const uint8_t *p, uint32_t len, p2n_packet *out)
 {
+    if (len >= 1 && (p[0] >> 4) != 6)
+        return P2N_PKT_WRONG_VERSION;
     if (len < 40)
         return P2N_PKT_TRUNCATED;
-    if ((p[0] >> 4) != 6)
-        return P2N_PKT_MALFORMED;
     out->ipver = 6;
     memcpy(out->src, p + 8, 16);
     memcpy(out->dst, p + 24, 16);
@@ -216,9 +229,11 @@ static int af_is_inet6(uint32_t af)
     return af == 10 || af == 24 || af == 28 || af == 30;
 }
 
-p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wire_len, p2n_packet *out)
+/* The frame's link layer, then the IP packet at data + *ip_off (what
+ * follows the link header, pseudo-headers included). */
+static p2n_decode_result decode_link(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wire_len,
+                                     p2n_packet *out, uint32_t *ip_off)
 {
-    memset(out, 0, sizeof *out);
     out->wire_len = wire_len;
     switch (dlt) {
     case P2N_DLT_EN10MB: {
@@ -236,17 +251,20 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
         off += 2;
         if (type < 0x0600) /* an 802.3 length field: LLC, not IP */
             return P2N_PKT_NON_IP;
+        *ip_off = off;
         return decode_ethertype(type, data + off, caplen - off, out);
     }
     case P2N_DLT_LINUX_SLL:
         if (caplen < 16)
             return P2N_PKT_TRUNCATED;
         out->wire_len = strip_pseudo(wire_len, 16);
+        *ip_off = 16;
         return decode_ethertype(rd16(data + 14), data + 16, caplen - 16, out);
     case P2N_DLT_LINUX_SLL2:
         if (caplen < 20)
             return P2N_PKT_TRUNCATED;
         out->wire_len = strip_pseudo(wire_len, 20);
+        *ip_off = 20;
         return decode_ethertype(rd16(data), data + 20, caplen - 20, out);
     case P2N_DLT_RAW:
     case P2N_DLT_RAW_OPENBSD: return decode_ip_by_version(data, caplen, out);
@@ -257,6 +275,7 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
         if (caplen < 4)
             return P2N_PKT_TRUNCATED;
         out->wire_len = strip_pseudo(wire_len, 4);
+        *ip_off = 4;
         uint32_t be = rd32(data);
         uint32_t le = (uint32_t)data[0] | ((uint32_t)data[1] << 8) | ((uint32_t)data[2] << 16) |
                       ((uint32_t)data[3] << 24);
@@ -268,4 +287,19 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
     }
     default: return P2N_PKT_NON_IP;
     }
+}
+
+p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wire_len, p2n_packet *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t ip_off = 0;
+    p2n_decode_result r = decode_link(dlt, data, caplen, wire_len ? wire_len : caplen, out, &ip_off);
+    if (wire_len == 0 && ip_off <= caplen) {
+        /* bytes as argus counts them: the Ethernet header and tags, not a
+         * cooked or loopback pseudo-header */
+        uint32_t link = dlt == P2N_DLT_EN10MB ? ip_off : 0;
+        uint32_t total = ip_total_of(data + ip_off, caplen - ip_off);
+        out->wire_len = total ? link + total : caplen - (ip_off - link);
+    }
+    return r;
 }

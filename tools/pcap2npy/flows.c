@@ -2,7 +2,15 @@
  *
  * A flow is keyed by IP version, protocol and its two endpoints in a
  * canonical order (the lower (address, port) first), so both directions
- * land in one flow; the sender of the first packet is the flow's source.
+ * land in one flow. The source of a record is who argus + ra name: the
+ * sender of the first packet, except for TCP without a SYN first: a SYN+ACK
+ * makes its receiver the source, and a capture that starts mid-connection
+ * (no SYN) makes the client the source, told by the ports as ra does with
+ * RA_PORT_DIRECTION="services,wellknown" (Debian's /etc/ra.conf): a port
+ * below 1024 or named in /etc/services is a server's; when both are, the
+ * lower one is. A record that follows an idle split within one status
+ * interval past the timeout keeps the flow's source (argus keeps a flow's
+ * state until its report after the timeout).
  * ICMP flows are keyed by the two addresses, the type (a reply folded onto
  * its request: echo reply 0 -> 8, ICMPv6 129 -> 128, ...), the code and,
  * for echo-like messages, the identifier. Other protocols use addresses
@@ -24,15 +32,22 @@
  * live flows reaches a new high; the hash bucket array (8 bytes per
  * bucket, the next power of two >= max_flows) is sized once.
  * Later IPv4/IPv6 fragments carry no ports; a direct-mapped cache of
- * FRAG_CACHE first fragments maps them back to their flow.
+ * FRAG_CACHE first fragments maps them back to their flow. A later fragment
+ * that arrives before its first fragment (reordering) waits in a FIFO of
+ * FRAG_PENDING fragments (64 bytes each) for at most FRAG_HOLD_NS of
+ * capture time, the IP reassembly time; it joins the flow when its first
+ * fragment comes, and is an orphan when it expires or is pushed out.
  */
 #include "p2n.h"
 
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FLOW_SLAB 4096
 #define FRAG_CACHE 4096
+#define FRAG_PENDING 1024
+#define FRAG_HOLD_NS (30 * 1000000000LL) /* Linux ipfrag_time, RFC 791's suggested 15 s doubled */
 
 typedef struct flow_key {
     uint8_t a[16], b[16]; /* canonical endpoint order */
@@ -66,6 +81,24 @@ typedef struct frag_entry {
     uint8_t proto, ipver, valid;
 } frag_entry;
 
+/* The source of a flow that left the table idle, for a record that starts
+ * soon after (see keep_source). Direct-mapped by flow hash. */
+#define DIR_CACHE 4096
+typedef struct dir_entry {
+    flow_key key;
+    int64_t last_ns, window_ns; /* the flow's last packet; how long its source is kept after */
+    uint8_t saddr[16], daddr[16];
+    uint16_t sport, dport;
+    uint8_t first_reply, valid;
+} dir_entry;
+
+/* A later fragment waiting for its first fragment. */
+typedef struct frag_held {
+    p2n_packet pkt;
+    int64_t ts;
+    int valid;
+} frag_held;
+
 struct p2n_table {
     p2n_flow_opts opts;
     p2n_records *out;
@@ -79,6 +112,10 @@ struct p2n_table {
     int have_now;
     p2n_flow_stats stats;
     frag_entry *frags;
+    frag_held *held; /* ring of FRAG_PENDING: held_head is the oldest, held_n the used slots */
+    size_t held_head, held_n, held_valid;
+    dir_entry *dirs;
+    uint8_t server_port[65536 / 8]; /* TCP ports below 1024 or in /etc/services */
 };
 
 void p2n_flow_opts_default(p2n_flow_opts *o)
@@ -107,10 +144,21 @@ int p2n_table_create(const p2n_flow_opts *opts, p2n_records *out, p2n_table **ta
     t->mask = nb - 1;
     t->buckets = calloc(nb, sizeof *t->buckets);
     t->frags = calloc(FRAG_CACHE, sizeof *t->frags);
-    if (!t->buckets || !t->frags) {
+    t->held = calloc(FRAG_PENDING, sizeof *t->held);
+    t->dirs = calloc(DIR_CACHE, sizeof *t->dirs);
+    if (!t->buckets || !t->frags || !t->held || !t->dirs) {
         p2n_table_destroy(t);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %zu hash buckets", nb);
     }
+    for (unsigned port = 0; port < 1024; port++)
+        t->server_port[port / 8] |= (uint8_t)(1u << (port % 8));
+    setservent(0);
+    for (struct servent *se; (se = getservent());)
+        if (strcmp(se->s_proto, "tcp") == 0) {
+            unsigned port = ntohs((uint16_t)se->s_port);
+            t->server_port[port / 8] |= (uint8_t)(1u << (port % 8));
+        }
+    endservent();
     *table = t;
     return LPZ_OK;
 }
@@ -126,6 +174,8 @@ void p2n_table_destroy(p2n_table *t)
     }
     free(t->buckets);
     free(t->frags);
+    free(t->held);
+    free(t->dirs);
     free(t);
 }
 
@@ -296,16 +346,35 @@ static flow *alloc_flow(p2n_table *t, lpz_error *err)
     return f;
 }
 
+static int server_port(const p2n_table *t, uint16_t port)
+{
+    return (t->server_port[port / 8] >> (port % 8)) & 1;
+}
+
+/* 1 when the receiver of p, the first packet of a TCP record, is the
+ * record's source: p is a SYN+ACK, or, without a SYN, p comes from the
+ * server's port (see the file comment). */
+static int tcp_receiver_is_source(const p2n_table *t, const p2n_packet *p)
+{
+    if (p->proto != 6 || !p->has_ports)
+        return 0;
+    if (p->tcp_flags & 0x02)
+        return (p->tcp_flags & 0x10) != 0;
+    int s = server_port(t, p->sport), d = server_port(t, p->dport);
+    return s && (!d || p->sport < p->dport);
+}
+
 /* Starts a new record on f with p (sent at ts) as its first packet; the
- * packet's sender becomes the source. */
-static void start_record(flow *f, const p2n_packet *p, int is_reply, int64_t ts)
+ * packet's sender becomes the source, or its receiver (TCP, see above). */
+static void start_record(const p2n_table *t, flow *f, const p2n_packet *p, int is_reply, int64_t ts)
 {
     memset(&f->rec, 0, sizeof f->rec);
     f->rec.start_ns = f->rec.last_ns = ts;
-    memcpy(f->rec.saddr, p->src, 16);
-    memcpy(f->rec.daddr, p->dst, 16);
-    f->rec.sport = p->has_ports ? p->sport : 0;
-    f->rec.dport = p->has_ports ? p->dport : 0;
+    int rev = tcp_receiver_is_source(t, p);
+    memcpy(f->rec.saddr, rev ? p->dst : p->src, 16);
+    memcpy(f->rec.daddr, rev ? p->src : p->dst, 16);
+    f->rec.sport = !p->has_ports ? 0 : rev ? p->dport : p->sport;
+    f->rec.dport = !p->has_ports ? 0 : rev ? p->sport : p->dport;
     f->rec.proto = p->proto;
     f->rec.ipver = p->ipver;
     f->first_reply = (uint8_t)is_reply;
@@ -318,6 +387,27 @@ static void restart_counts(flow *f, int64_t ts)
     f->rec.start_ns = f->rec.last_ns = ts;
     f->rec.spkts = f->rec.dpkts = f->rec.sbytes = f->rec.dbytes = 0;
     f->rec.tcp_flags = 0;
+}
+
+/* How long after its last packet a flow split by the idle timeout keeps
+ * its source: one status interval past the timeout, as argus does (its
+ * flow state lives until the report after the timeout; at argus' -S 5,
+ * a UDP flow back after 35 s keeps its source, after 45 s it does not). */
+static int64_t keep_window(const p2n_table *t, const flow *f)
+{
+    return f->timeout_ns + t->opts.status_ns;
+}
+
+/* An idle split of f by p at ts: the next record keeps the source when p
+ * comes within keep_window, otherwise p starts it as a new flow would. */
+static void idle_restart(const p2n_table *t, flow *f, const p2n_packet *p, int is_reply, int64_t ts)
+{
+    if (ts - f->rec.last_ns <= keep_window(t, f)) {
+        restart_counts(f, ts);
+        f->fin_mask = 0;
+    } else {
+        start_record(t, f, p, is_reply, ts);
+    }
 }
 
 static int is_forward(const flow *f, const p2n_packet *p, int is_reply)
@@ -370,37 +460,152 @@ static int frag_match(const frag_entry *e, const p2n_packet *p)
            memcmp(e->src, p->src, 16) == 0 && memcmp(e->dst, p->dst, 16) == 0;
 }
 
+static int same_datagram(const p2n_packet *a, const p2n_packet *b)
+{
+    return a->frag_id == b->frag_id && a->proto == b->proto && a->ipver == b->ipver &&
+           memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0;
+}
+
+/* Drops held fragments older than the reassembly time (orphans), and the
+ * slots of those already attached, from the front of the ring. */
+static void held_expire(p2n_table *t, int64_t now)
+{
+    while (t->held_n > 0) {
+        frag_held *h = &t->held[t->held_head];
+        if (h->valid && now - h->ts <= FRAG_HOLD_NS)
+            break;
+        if (h->valid) {
+            h->valid = 0;
+            t->held_valid--;
+            t->stats.frag_orphans++;
+        }
+        t->held_head = (t->held_head + 1) % FRAG_PENDING;
+        t->held_n--;
+    }
+}
+
+/* Holds a later fragment whose first fragment has not come yet; when the
+ * ring is full the oldest one becomes an orphan. */
+static void held_add(p2n_table *t, int64_t ts, const p2n_packet *p)
+{
+    if (t->held_n == FRAG_PENDING) {
+        frag_held *old = &t->held[t->held_head];
+        if (old->valid) {
+            t->held_valid--;
+            t->stats.frag_orphans++;
+        }
+        t->held_head = (t->held_head + 1) % FRAG_PENDING;
+        t->held_n--;
+    }
+    frag_held *h = &t->held[(t->held_head + t->held_n) % FRAG_PENDING];
+    h->pkt = *p;
+    h->ts = ts;
+    h->valid = 1;
+    t->held_n++;
+    t->held_valid++;
+}
+
+static int table_add(p2n_table *t, int64_t ts, const p2n_packet *p, lpz_error *err);
+
+/* The first fragment first (with its ports, as e) has arrived: the held
+ * later fragments of its datagram join its flow, each at its own time. */
+static int held_release(p2n_table *t, const p2n_packet *first, const frag_entry *e, lpz_error *err)
+{
+    for (size_t i = 0; i < t->held_n && t->held_valid > 0; i++) {
+        frag_held *h = &t->held[(t->held_head + i) % FRAG_PENDING];
+        if (!h->valid || !same_datagram(&h->pkt, first))
+            continue;
+        h->valid = 0;
+        t->held_valid--;
+        p2n_packet p = h->pkt;
+        p.sport = e->sport;
+        p.dport = e->dport;
+        p.icmp_id = e->icmp_id;
+        p.has_ports = 1;
+        p.tcp_flags = 0;
+        t->stats.frag_attached++;
+        int rc = table_add(t, h->ts, &p, err);
+        if (rc)
+            return rc;
+    }
+    return LPZ_OK;
+}
+
 int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error *err)
 {
-    p2n_packet fragbuf;
-    const p2n_packet *p = pkt;
+    if (t->held_n > 0)
+        held_expire(t, t->have_now && t->now > ts ? t->now : ts);
     if (pkt->frag_later && keyed_by_ports(pkt->proto)) {
         frag_entry *e = &t->frags[frag_slot(pkt)];
         if (!frag_match(e, pkt)) {
-            t->stats.frag_orphans++;
+            held_add(t, ts, pkt);
             return LPZ_OK;
         }
-        fragbuf = *pkt;
-        fragbuf.sport = e->sport;
-        fragbuf.dport = e->dport;
-        fragbuf.icmp_id = e->icmp_id;
-        fragbuf.has_ports = 1;
-        fragbuf.tcp_flags = 0;
-        p = &fragbuf;
+        p2n_packet p = *pkt;
+        p.sport = e->sport;
+        p.dport = e->dport;
+        p.icmp_id = e->icmp_id;
+        p.has_ports = 1;
+        p.tcp_flags = 0;
         t->stats.frag_attached++;
-    } else if (pkt->frag_first && pkt->has_ports) {
-        frag_entry *e = &t->frags[frag_slot(pkt)];
-        memcpy(e->src, pkt->src, 16);
-        memcpy(e->dst, pkt->dst, 16);
-        e->id = pkt->frag_id;
-        e->sport = pkt->sport;
-        e->dport = pkt->dport;
-        e->icmp_id = pkt->icmp_id;
-        e->proto = pkt->proto;
-        e->ipver = pkt->ipver;
-        e->valid = 1;
+        return table_add(t, ts, &p, err);
     }
+    if (!(pkt->frag_first && pkt->has_ports))
+        return table_add(t, ts, pkt, err);
+    frag_entry *e = &t->frags[frag_slot(pkt)];
+    memcpy(e->src, pkt->src, 16);
+    memcpy(e->dst, pkt->dst, 16);
+    e->id = pkt->frag_id;
+    e->sport = pkt->sport;
+    e->dport = pkt->dport;
+    e->icmp_id = pkt->icmp_id;
+    e->proto = pkt->proto;
+    e->ipver = pkt->ipver;
+    e->valid = 1;
+    int rc = table_add(t, ts, pkt, err);
+    if (!rc && t->held_valid > 0)
+        rc = held_release(t, pkt, e, err);
+    return rc;
+}
 
+/* f leaves the table idle: its source is kept for a record that starts
+ * within keep_window (the same rule as idle_restart, so records do not
+ * depend on whether other traffic swept f out first). */
+static void dir_remember(p2n_table *t, const flow *f)
+{
+    dir_entry *d = &t->dirs[f->hash & (DIR_CACHE - 1)];
+    d->key = f->key;
+    d->last_ns = f->rec.last_ns;
+    d->window_ns = keep_window(t, f);
+    memcpy(d->saddr, f->rec.saddr, 16);
+    memcpy(d->daddr, f->rec.daddr, 16);
+    d->sport = f->rec.sport;
+    d->dport = f->rec.dport;
+    d->first_reply = f->first_reply;
+    d->valid = 1;
+}
+
+/* A new flow f (first packet at ts) that left the table idle shortly
+ * before gets its earlier source back. */
+static void dir_recall(p2n_table *t, flow *f, int64_t ts)
+{
+    dir_entry *d = &t->dirs[f->hash & (DIR_CACHE - 1)];
+    if (!d->valid || memcmp(&d->key, &f->key, sizeof d->key) != 0)
+        return;
+    d->valid = 0;
+    if (ts - d->last_ns > d->window_ns)
+        return;
+    memcpy(f->rec.saddr, d->saddr, 16);
+    memcpy(f->rec.daddr, d->daddr, 16);
+    f->rec.sport = d->sport;
+    f->rec.dport = d->dport;
+    f->first_reply = d->first_reply;
+}
+
+/* Accounts one packet that has its flow key (ports of a later fragment
+ * filled in). */
+static int table_add(p2n_table *t, int64_t ts, const p2n_packet *p, lpz_error *err)
+{
     if (!t->have_now || ts > t->now) {
         t->now = ts;
         t->have_now = 1;
@@ -411,6 +616,7 @@ int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error 
     while (t->tail && t->tail->timeout_ns > 0 && t->now - t->tail->rec.last_ns > t->tail->timeout_ns) {
         flow *f = t->tail;
         int rc = emit(t, f, &t->stats.rec_idle, err);
+        dir_remember(t, f);
         release(t, f);
         if (rc)
             return rc;
@@ -428,11 +634,11 @@ int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error 
         int rc = LPZ_OK;
         if (f->timeout_ns > 0 && ts - f->rec.last_ns > f->timeout_ns) {
             rc = emit(t, f, &t->stats.rec_idle, err);
-            start_record(f, p, is_reply, ts);
+            idle_restart(t, f, p, is_reply, ts);
             t->stats.flows++;
         } else if (p->proto == 6 && (f->fin_mask == 3 || (f->fin_mask & 4)) && (p->tcp_flags & 0x12) == 0x02) {
             rc = emit(t, f, &t->stats.rec_tcp_reuse, err);
-            start_record(f, p, is_reply, ts);
+            start_record(t, f, p, is_reply, ts);
             t->stats.flows++;
         } else if (t->opts.status_ns > 0 && ts - f->rec.start_ns >= t->opts.status_ns) {
             rc = emit(t, f, &t->stats.rec_status, err);
@@ -468,13 +674,17 @@ int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error 
     t->stats.flows++;
     if (t->live > t->stats.max_live)
         t->stats.max_live = t->live;
-    start_record(f, p, is_reply, ts);
+    start_record(t, f, p, is_reply, ts);
+    dir_recall(t, f, ts);
     account(f, p, is_reply, ts);
     return LPZ_OK;
 }
 
 int p2n_table_flush(p2n_table *t, lpz_error *err)
 {
+    /* later fragments still waiting for their first fragment */
+    t->stats.frag_orphans += t->held_valid;
+    t->held_valid = t->held_n = t->held_head = 0;
     while (t->tail) {
         flow *f = t->tail;
         int rc = emit(t, f, &t->stats.rec_end, err);

@@ -245,8 +245,17 @@ static int no_records(const char *path, const char *filter, const p2n_read_stats
         char snap[80] = "";
         if (rs->snaplen > 0)
             snprintf(snap, sizeof snap, ", the capture's snapshot length is %d bytes", rs->snaplen);
+        /* mostly the other IP version than the link type announces: a file
+         * whose header names the wrong link type */
+        if (rs->wrong_version * 2 >= rs->packets - rs->filtered)
+            lpz_error_hint(err, "%llu packet%s carr%s an IP version other than link type %s announces (IPv4 in a "
+                                "LINKTYPE_IPV6 file, version 6 behind ethertype 0x0800, ...): malformed, or the "
+                                "file's link type is wrong; editcap -T rawip IN OUT rewrites it as raw IP of "
+                                "either version",
+                           (unsigned long long)rs->wrong_version, p2n_plural(rs->wrong_version),
+                           rs->wrong_version == 1 ? "ies" : "y", rs->linktype_name);
         /* mostly cut short: a capture taken with a small tcpdump -s */
-        if (rs->truncated * 2 >= rs->packets - rs->filtered)
+        else if (rs->truncated * 2 >= rs->packets - rs->filtered)
             lpz_error_hint(err, "the packets were captured too short for their IP and TCP/UDP headers%s: capture "
                                 "again with tcpdump -s 128 or more, or without -s, whose default keeps whole packets",
                            snap);
@@ -483,6 +492,11 @@ int main(int argc, char **argv)
         rc = p2n_read_argus_csv(argus_path, &recs, &as, &err);
     }
     double t_read = now_s() - t0;
+    if (rc && rs.bad_filter) { /* a command-line mistake, found when libpcap compiled it */
+        print_error(&err);
+        p2n_records_free(&recs);
+        return 2;
+    }
     if (!rc && pcap_path && recs.n == 0)
         rc = no_records(pcap_path, filter, &rs, &fs, &err);
     if (!rc && argus_path && recs.n == 0) {
@@ -496,6 +510,18 @@ int main(int argc, char **argv)
                 fprintf(stderr, PROG ": warning: %s has no %s column: field %s is 0 in every record (add it to "
                                      "ra -s, e.g. dur pkts bytes spkts dpkts sbytes dbytes proto sport dport)\n",
                         argus_path, p2n_argus_field_columns(oo.fields[i]), p2n_field_info_get(oo.fields[i])->name);
+    if (!rc && argus_path && !quiet && as.time_of_day)
+        fprintf(stderr,
+                PROG ": warning: %s: %llu StartTime value%s without a date (ra without -u prints the time of "
+                     "day): read as seconds since midnight, so records that cross midnight are out of order and "
+                     "stime is not a date; produce the CSV with ra -u (-c , -u ...)\n",
+                argus_path, (unsigned long long)as.time_of_day, p2n_plural(as.time_of_day));
+    if (!rc && argus_path && !quiet && as.huge_counts)
+        fprintf(stderr,
+                PROG ": warning: %s:%ld: %llu count%s of 2^48 or more (e.g. 18446744073709551615, -1 printed "
+                     "unsigned): implausible for one record, and float32 in the .npy keeps only about 7 "
+                     "significant digits\n",
+                argus_path, as.huge_line, (unsigned long long)as.huge_counts, p2n_plural(as.huge_counts));
     if (!rc) {
         p2n_records_sort(&recs);
         oo.npy_path = out_path;
@@ -533,11 +559,36 @@ int main(int argc, char **argv)
                         p2n_plural(recs.n), (unsigned long long)fs.rec_idle, (unsigned long long)fs.rec_status,
                         (unsigned long long)fs.rec_evicted, (unsigned long long)fs.rec_tcp_reuse,
                         (unsigned long long)fs.rec_end);
+                if (rs.bad_orig_len)
+                    fprintf(stderr,
+                            PROG ": warning: %llu packet%s had an implausible original length (above %u bytes, "
+                                 "e.g. 0xffffffff, or below the captured length): counted with the IP header's "
+                                 "total length (or the captured length)\n",
+                            (unsigned long long)rs.bad_orig_len, p2n_plural(rs.bad_orig_len), P2N_MAX_ORIG_LEN);
+                if (rs.ts_backwards)
+                    fprintf(stderr,
+                            PROG ": note: %llu packet%s stamped earlier than the one before (at most %.6f s "
+                                 "back: a clock step or files merged out of order?); each counts in its flow, "
+                                 "as in argus\n",
+                            (unsigned long long)rs.ts_backwards, p2n_plural(rs.ts_backwards),
+                            rs.ts_back_max_ns * 1e-9);
             } else {
-                fprintf(stderr, PROG ": %s: %zu record%s read; %llu argus management record%s skipped%s\n",
-                        argus_path, recs.n, p2n_plural(recs.n), (unsigned long long)as.skipped_man,
-                        p2n_plural(as.skipped_man),
-                        as.unknown_proto ? " (some protocol names unknown: proto 255)" : "");
+                fprintf(stderr, PROG ": %s: %zu record%s read; %llu argus management record%s skipped\n", argus_path,
+                        recs.n, p2n_plural(recs.n), (unsigned long long)as.skipped_man, p2n_plural(as.skipped_man));
+                if (as.non_ip)
+                    fprintf(stderr,
+                            PROG ": %llu non-IP record%s skipped (ARP, or an ethertype as Proto, e.g. \"%s\"; "
+                                 "--pcap skips non-IP packets too)\n",
+                            (unsigned long long)as.non_ip, p2n_plural(as.non_ip), as.non_ip_proto);
+                if (as.unknown_proto)
+                    fprintf(stderr, PROG ": %llu record%s with an IP protocol name not known (e.g. \"%s\"): proto "
+                                    "255 (run ra with -n for numbers)\n",
+                            (unsigned long long)as.unknown_proto, p2n_plural(as.unknown_proto), as.unknown_name);
+                if (as.icmp_recoded)
+                    fprintf(stderr,
+                            PROG ": %llu ICMP record%s: argus' Sport \"0xCCTT\" read as type TT and code CC (sport, "
+                                 "dport), as --pcap gives them; the identifier in Dport is dropped\n",
+                            (unsigned long long)as.icmp_recoded, p2n_plural(as.icmp_recoded));
             }
             if (verbose)
                 print_details(&recs, &fo, argus_path != NULL);

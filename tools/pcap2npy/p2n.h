@@ -30,7 +30,9 @@ typedef enum p2n_decode_result {
     P2N_PKT_OK = 0,
     P2N_PKT_TRUNCATED, /* caplen too short for the headers the flow key needs */
     P2N_PKT_NON_IP,    /* ARP, LLDP, ... (not IPv4/IPv6) */
-    P2N_PKT_MALFORMED  /* IP header inconsistent (bad version, length < header) */
+    P2N_PKT_MALFORMED, /* IP header inconsistent (length < header) */
+    P2N_PKT_WRONG_VERSION /* an IP version other than the link layer announces (IPv4 in LINKTYPE_IPV6,
+                           * version 6 behind ethertype 0x0800, ...) */
 } p2n_decode_result;
 
 /* What a frame contributes to a flow. Addresses are 16 bytes; IPv4 uses the
@@ -53,6 +55,11 @@ typedef struct p2n_packet {
     uint32_t wire_len;
 } p2n_packet;
 
+/* Largest original length taken from a packet record (libpcap's largest
+ * snapshot length); a larger one, or one below the captured length, is
+ * implausible (e.g. 0xffffffff) and replaced, see p2n_decode. */
+#define P2N_MAX_ORIG_LEN 262144u
+
 /* Link types as libpcap's pcap_datalink() reports them. */
 #define P2N_DLT_NULL 0
 #define P2N_DLT_EN10MB 1
@@ -68,7 +75,9 @@ typedef struct p2n_packet {
 int p2n_linktype_supported(int dlt);
 
 /* Decodes one frame. caplen bytes are available at data; wire_len is the
- * original length. Never reads past caplen. */
+ * original length, or 0 when the record's one is implausible: then the
+ * packet counts the IP header's total length (plus the Ethernet header
+ * and tags), or caplen when that is unknown. Never reads past caplen. */
 p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint32_t wire_len, p2n_packet *out);
 
 /* ---- records ----------------------------------------------------------- */
@@ -78,7 +87,7 @@ p2n_decode_result p2n_decode(int dlt, const uint8_t *data, uint32_t caplen, uint
  * capture (flows themselves are bounded by --max-flows). */
 typedef struct p2n_record {
     int64_t start_ns, last_ns; /* first and last packet, ns since the epoch */
-    uint64_t spkts, dpkts;     /* packets from the source (see flows.c: as argus + ra name it) and back */
+    uint64_t spkts, dpkts;     /* packets from the source (see flows.c) and back */
     uint64_t sbytes, dbytes;   /* wire bytes, same split */
     uint8_t saddr[16], daddr[16];
     uint16_t sport, dport; /* ICMP: type and code of the first packet */
@@ -108,7 +117,7 @@ typedef struct p2n_flow_stats {
     uint64_t rec_evicted;    /* records closed because --max-flows was reached */
     uint64_t rec_tcp_reuse;  /* records closed by a new SYN after FIN/RST */
     uint64_t rec_end;        /* records closed at the end of the input */
-    uint64_t frag_orphans;   /* later fragments whose first fragment was not seen */
+    uint64_t frag_orphans;   /* later fragments whose first fragment was not seen in time */
     uint64_t frag_attached;  /* later fragments counted in their flow */
     uint64_t max_live;       /* most flows alive at once */
 } p2n_flow_stats;
@@ -129,7 +138,9 @@ typedef struct p2n_table p2n_table;
 /* Records are appended to *out (owned by the caller). */
 int p2n_table_create(const p2n_flow_opts *opts, p2n_records *out, p2n_table **table, lpz_error *err);
 /* Accounts one decoded packet at time ts_ns. Fails only when memory runs
- * out. Later fragments whose first fragment is unknown are counted in
+ * out. A later fragment whose first fragment is unknown is held (up to
+ * 1024, for 30 s of capture time) until its first fragment comes; one that
+ * expires, is pushed out or still waits at the flush is counted in
  * stats.frag_orphans and otherwise ignored. */
 int p2n_table_packet(p2n_table *t, int64_t ts_ns, const p2n_packet *pkt, lpz_error *err);
 /* Emits every live flow (end of input). */
@@ -144,7 +155,12 @@ typedef struct p2n_read_stats {
     uint64_t packets;   /* frames read from the file */
     uint64_t truncated; /* skipped: captured too short */
     uint64_t non_ip;    /* skipped: not IPv4/IPv6 */
-    uint64_t malformed; /* skipped: broken IP header */
+    uint64_t malformed; /* skipped: broken IP header (wrong_version included) */
+    uint64_t wrong_version; /* skipped: IP version not the one of the link type */
+    uint64_t bad_orig_len;  /* original length implausible (> P2N_MAX_ORIG_LEN or < caplen): replaced */
+    uint64_t ts_backwards;  /* packets stamped earlier than the packet before them */
+    int64_t ts_back_max_ns; /* the largest such step back */
+    int bad_filter;         /* the error is a --filter that does not compile (bad usage) */
     uint64_t filtered;  /* skipped: did not match --filter */
     uint64_t used;      /* handed to the flow table */
     int file_truncated; /* the file ended mid-packet (allow_truncated) */
@@ -178,22 +194,33 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
 typedef struct p2n_argus_stats {
     uint64_t lines;          /* data lines read */
     uint64_t skipped_man;    /* argus management ("man") records skipped */
-    uint64_t unknown_proto;  /* protocol names not known (proto = 255) */
+    uint64_t non_ip;         /* non-IP records skipped (ARP, an ethertype as Proto, MAC addresses) */
+    char non_ip_proto[32];   /* the Proto of the first one, e.g. "arp" or "34984" (0x88a8, QinQ) */
+    uint64_t unknown_proto;  /* IP protocol names not known (proto = 255) */
+    char unknown_name[32];   /* the first such name */
+    uint64_t time_of_day;    /* StartTime values without a date (ra without -u) */
+    uint64_t huge_counts;    /* counts of 2^48 or more (likely -1 printed unsigned) */
+    long huge_line;          /* the first line with one */
+    uint64_t icmp_recoded;   /* ICMP records whose Sport/Dport were argus' packing, made type/code */
     /* Bit f (a p2n_field) set: the header has no column field f comes from,
      * so it is 0 in every record (e.g. dur without Dur and LastTime). */
     uint32_t missing_fields;
 } p2n_argus_stats;
 
 /* Reads the CSV `ra -c , -s <fields>` prints (first line: the field names,
- * in any order). Recognised columns: StartTime (required), LastTime, Dur,
- * TotPkts, TotBytes, SrcPkts, DstPkts, SrcBytes, DstBytes, SrcAddr,
- * DstAddr, Sport, Dport, Proto; others are ignored. A direction's count
- * without its column is the total minus the other direction, or, with
- * neither direction given, the total for the source and 0 back. Times may
- * be epoch seconds (ra -u), "HH:MM:SS[.f]" (ra's default; seconds since
- * midnight) or "YYYY/MM/DD HH:MM:SS[.f]" (UTC). Malformed lines are errors
- * with the line number; so is input that is not text (a capture, an argus
- * data file). */
+ * in any order). Non-IP records (ARP, argus' ethertype records such as
+ * QinQ's 34984) are skipped and counted, as --pcap skips non-IP frames.
+ * IPv4 ICMP Sport/Dport, which argus prints as "0xCCTT" (code, type) and a
+ * byte-swapped identifier, become type and code as --pcap gives them.
+ * Recognised columns: StartTime (required), LastTime, Dur, TotPkts,
+ * TotBytes, SrcPkts, DstPkts, SrcBytes, DstBytes, SrcAddr, DstAddr, Sport,
+ * Dport, Proto; others are ignored. A direction's count without its column
+ * is the total minus the other direction, or, with neither direction
+ * given, the total for the source and 0 back. Times may be epoch seconds
+ * (ra -u), "HH:MM:SS[.f]" (ra's default; seconds since midnight, counted in
+ * st->time_of_day) or "YYYY/MM/DD HH:MM:SS[.f]" (UTC). Malformed lines are
+ * errors with the line number; so is input that is not text (a capture, an
+ * argus data file). */
 int p2n_read_argus_csv(const char *path, p2n_records *out, p2n_argus_stats *st, lpz_error *err);
 /* Same, from a stream; `name` is used in error messages. */
 int p2n_read_argus_stream(FILE *fp, const char *name, p2n_records *out, p2n_argus_stats *st, lpz_error *err);

@@ -69,6 +69,7 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
         if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             lpz_error_set(err, LPZ_EINVAL, "bad --filter \"%s\": %s", filter, pcap_geterr(pc));
             lpz_error_hint(err, "the filter uses tcpdump's syntax, see man pcap-filter");
+            st->bad_filter = 1;
             pcap_close(pc);
             return LPZ_EINVAL;
         }
@@ -76,6 +77,7 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
     }
 
     int rc = LPZ_OK;
+    int64_t prev_ts = 0;
     struct pcap_pkthdr *h;
     const u_char *data;
     for (;;) {
@@ -91,6 +93,21 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
                 break;
             }
             /* the record that failed is packet st->packets + 1 */
+            if (strstr(msg, "an interface has a type")) {
+                /* libpcap reads one link type per file: a pcapng of several
+                 * interfaces (tcpdump -i a -i b, dumpcap) stops at the first
+                 * packet of an interface whose type differs */
+                rc = lpz_error_set(err, LPZ_EUNSUPPORTED,
+                                   "multi-link-type capture: its interfaces have different link types (the first "
+                                   "one's is %s; libpcap: %s), and libpcap reads one link type per file, so it "
+                                   "cannot read this file in one pass (stopped before packet %llu)",
+                                   st->linktype_name, msg, (unsigned long long)st->packets + 1);
+                lpz_error_where(err, "%s", path);
+                lpz_error_hint(err, "split the file per interface and convert each: tshark -r FILE -Y "
+                                    "'frame.interface_id == N' -w ifN.pcapng for N = 0, 1, ... (capinfos FILE "
+                                    "lists the interfaces); or capture one interface with tcpdump -i");
+                break;
+            }
             rc = lpz_error_set(err, LPZ_EFORMAT, "corrupt capture at packet %llu%s: %s",
                                (unsigned long long)st->packets + 1, st->packets ? "" : " (the first)", msg);
             lpz_error_where(err, "%s", path);
@@ -125,19 +142,39 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
                            (unsigned long long)st->packets);
             break;
         }
+        /* A packet stamped before the one before it (clock steps, merged
+         * files out of order) is still counted, in its flow; argus does the
+         * same, but the user should know. */
+        int64_t ts = sec * 1000000000 + frac;
+        if (st->packets > 1 && ts < prev_ts) {
+            st->ts_backwards++;
+            if (prev_ts - ts > st->ts_back_max_ns)
+                st->ts_back_max_ns = prev_ts - ts;
+        }
+        prev_ts = ts;
         if (have_prog && !pcap_offline_filter(&prog, h, data)) {
             st->filtered++;
             continue;
         }
         p2n_packet pkt;
-        uint32_t wire = h->len > h->caplen ? h->len : h->caplen;
+        /* an original length below the captured one or beyond any snapshot
+         * length (0xffffffff would count 4 GB) is not believed */
+        uint32_t wire = h->len;
+        if (h->len < h->caplen || h->len > P2N_MAX_ORIG_LEN) {
+            st->bad_orig_len++;
+            wire = 0;
+        }
         switch (p2n_decode(dlt, data, h->caplen, wire, &pkt)) {
         case P2N_PKT_OK: break;
         case P2N_PKT_TRUNCATED: st->truncated++; continue;
         case P2N_PKT_NON_IP: st->non_ip++; continue;
         case P2N_PKT_MALFORMED: st->malformed++; continue;
+        case P2N_PKT_WRONG_VERSION:
+            st->malformed++;
+            st->wrong_version++;
+            continue;
         }
-        rc = p2n_table_packet(t, sec * 1000000000 + frac, &pkt, err);
+        rc = p2n_table_packet(t, ts, &pkt, err);
         if (rc)
             break;
         st->used++;

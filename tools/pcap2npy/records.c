@@ -75,7 +75,7 @@ static const p2n_field_info field_infos[P2N_F_COUNT] = {
     [P2N_F_BYTES] = {"bytes", "bytes",
                      "bytes in both directions, as argus counts them: Ethernet header included, the pseudo-header of "
                      "Linux cooked and loopback captures not"},
-    [P2N_F_SPKTS] = {"spkts", "packets", "packets from the source (the flow's first sender)"},
+    [P2N_F_SPKTS] = {"spkts", "packets", "packets from the source (the first sender; TCP: the client)"},
     [P2N_F_DPKTS] = {"dpkts", "packets", "packets from the destination back to the source"},
     [P2N_F_SBYTES] = {"sbytes", "bytes", "bytes from the source"},
     [P2N_F_DBYTES] = {"dbytes", "bytes", "bytes from the destination"},
