@@ -7,8 +7,8 @@
  * makes its receiver the source, and a capture that starts mid-connection
  * (no SYN) makes the client the source, told by the ports as ra does with
  * RA_PORT_DIRECTION="services,wellknown" (Debian's /etc/ra.conf): a port
- * below 1024 or named in /etc/services is a server's; when both are, the
- * lower one is. A record that follows an idle split within one status
+ * below 1024 or named in Debian's /etc/services (services_tcp) is a
+ * server's; when both are, the lower one is. A record that follows an idle split within one status
  * interval past the timeout keeps the flow's source (argus keeps a flow's
  * state until its report after the timeout).
  * ICMP flows are keyed by the two addresses, the type (a reply folded onto
@@ -40,7 +40,6 @@
  */
 #include "p2n.h"
 
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,7 +114,23 @@ struct p2n_table {
     frag_held *held; /* ring of FRAG_PENDING: held_head is the oldest, held_n the used slots */
     size_t held_head, held_n, held_valid;
     dir_entry *dirs;
-    uint8_t server_port[65536 / 8]; /* TCP ports below 1024 or in /etc/services */
+    uint8_t server_port[65536 / 8]; /* TCP ports below 1024 or in services_tcp */
+};
+
+/* The TCP ports of 1024 and above that Debian's /etc/services (netbase 6.4)
+ * names, which ra takes as servers' (RA_PORT_DIRECTION="services,..."):
+ * compiled in, not read from the machine's file, so that one capture gives
+ * the same records on every machine (a machine without netbase has no
+ * /etc/services at all). */
+static const uint16_t services_tcp[] = {
+    1080, 1093, 1094, 1099, 1127, 1178, 1194, 1236, 1313, 1314, 1352, 1433, 1524, 1645, 1646, 1649, 1677, 1812,
+    1813, 2000, 2049, 2086, 2101, 2119, 2121, 2135, 2401, 2430, 2431, 2432, 2433, 2583, 2600, 2601, 2602, 2603,
+    2604, 2605, 2606, 2607, 2608, 2628, 2792, 2811, 2947, 3050, 3205, 3260, 3306, 3389, 3493, 3632, 3689, 3690,
+    4031, 4094, 4190, 4353, 4369, 4373, 4460, 4557, 4559, 4691, 4899, 4949, 5060, 5061, 5222, 5269, 5308, 5432,
+    5556, 5666, 5667, 5671, 5672, 5680, 6000, 6001, 6002, 6003, 6004, 6005, 6006, 6007, 6346, 6347, 6379, 6444,
+    6445, 6446, 6514, 6566, 6667, 6697, 7000, 7100, 8021, 8080, 8081, 8088, 8140, 8990, 9098, 9101, 9102, 9103,
+    9418, 9667, 9673, 10000, 10050, 10051, 10080, 10081, 10082, 10083, 10809, 11112, 11371, 17004, 17500, 22125,
+    22128, 22273, 24554, 27374, 30865, 57000, 60177, 60179
 };
 
 void p2n_flow_opts_default(p2n_flow_opts *o)
@@ -152,13 +167,8 @@ int p2n_table_create(const p2n_flow_opts *opts, p2n_records *out, p2n_table **ta
     }
     for (unsigned port = 0; port < 1024; port++)
         t->server_port[port / 8] |= (uint8_t)(1u << (port % 8));
-    setservent(0);
-    for (struct servent *se; (se = getservent());)
-        if (strcmp(se->s_proto, "tcp") == 0) {
-            unsigned port = ntohs((uint16_t)se->s_port);
-            t->server_port[port / 8] |= (uint8_t)(1u << (port % 8));
-        }
-    endservent();
+    for (size_t i = 0; i < sizeof services_tcp / sizeof services_tcp[0]; i++)
+        t->server_port[services_tcp[i] / 8] |= (uint8_t)(1u << (services_tcp[i] % 8));
     *table = t;
     return LPZ_OK;
 }
