@@ -7,7 +7,9 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,42 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A shared object cut short (an interrupted copy or install): the loader
+ * maps its segments and the first touch past the end of the file is a
+ * SIGBUS inside dlopen, which killed every command that loads plugins. 1
+ * (with why) when a loadable segment of this ELF file lies past its end;
+ * 0 otherwise, other problems being dlopen's to say. */
+static int elf_cut_short(const char *path, char *why, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    Elf64_Ehdr eh;
+    int cut = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_phentsize != sizeof(Elf64_Phdr)) {
+        close(fd);
+        return 0;
+    }
+    uint64_t fsize = (uint64_t)st.st_size, need = eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
+    if (eh.e_phoff > fsize || need > fsize)
+        cut = 1;
+    for (int i = 0; !cut && i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) != (ssize_t)sizeof ph)
+            cut = 1;
+        else if (ph.p_type == PT_LOAD && (ph.p_offset > fsize || ph.p_filesz > fsize - ph.p_offset))
+            need = ph.p_offset + ph.p_filesz, cut = 1;
+    }
+    close(fd);
+    if (cut)
+        snprintf(why, size, "the file is cut short: its segments need %llu bytes, it holds %llu (an interrupted copy "
+                 "or install? copy or build it again)", (unsigned long long)need, (unsigned long long)fsize);
+    return cut;
+}
+
 static int load_file(lpz_registry *reg, const char *path)
 {
     lpz_plugin_entry *e = realloc(reg->entries, (size_t)(reg->n_entries + 1) * sizeof *e);
@@ -152,6 +190,8 @@ static int load_file(lpz_registry *reg, const char *path)
         return -1;
     reg->n_entries++;
 
+    if (elf_cut_short(path, e->problem, sizeof e->problem))
+        return 0;
     dlerror();
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {

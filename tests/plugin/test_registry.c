@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "plugin/registry.h"
@@ -98,6 +99,40 @@ static void test_broken_files_are_listed_with_reasons(void **state)
     assert_null(e->desc);
     assert_non_null(strstr(e->problem, "not a loadable shared object"));
     lpz_registry_close(&r);
+}
+
+/* A plugin cut short (an interrupted copy): dlopen mapped its segments and died of SIGBUS touching them, which
+ * killed every command that loads plugins; now it is listed as not usable, and the rest load. */
+static void test_shared_object_cut_short_is_listed_not_loaded(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lpz-cut-XXXXXX", src[4200], dst[sizeof dir + 16];
+    assert_non_null(mkdtemp(dir));
+    snprintf(src, sizeof src, "%s/fixture_valid.so", fixtures);
+    snprintf(dst, sizeof dst, "%s/cut.so", dir);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[5000];
+    size_t n = fread(buf, 1, sizeof buf, in); /* the ELF and program headers, not the segments */
+    assert_int_equal(n, sizeof buf);
+    assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+    const char *dirs[] = {dir, fixtures};
+    lpz_registry r;
+    lpz_error err;
+    assert_int_equal(lpz_registry_open(&r, dirs, 2, &err), LPZ_OK);
+    const lpz_plugin_entry *e = entry_named(&r, "cut.so");
+    assert_non_null(e);
+    assert_null(e->desc);
+    assert_non_null(strstr(e->problem, "the file is cut short: its segments need "));
+    assert_non_null(strstr(e->problem, "it holds 5000"));
+    const lpz_plugin *p = NULL;
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_valid", &p, &err), LPZ_OK);
+    lpz_registry_close(&r);
+    remove(dst);
+    rmdir(dir);
 }
 
 static void test_missing_plugin_error_names_kind_dirs_and_known_names(void **state)
@@ -201,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_valid_plugin_loads_and_is_found_by_name_and_alias),
         cmocka_unit_test(test_wrong_kind_is_not_found),
         cmocka_unit_test(test_broken_files_are_listed_with_reasons),
+        cmocka_unit_test(test_shared_object_cut_short_is_listed_not_loaded),
         cmocka_unit_test(test_missing_plugin_error_names_kind_dirs_and_known_names),
         cmocka_unit_test(test_unusable_file_of_the_name_is_named_with_its_problem),
         cmocka_unit_test(test_alias_taken_by_an_earlier_plugin_is_noted),
