@@ -1803,8 +1803,19 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
 
     if (t->setup->resume) {
         lpz_cell_state st = {id, p->grid_k, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng, p->wgan, -1};
-        if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)))
+        if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)) == LPZ_ENOTFOUND) {
+            /* deleted (troubleshooting.md says so for a damaged one), or never written (a run that failed at
+             * its first checkpoint): the cell starts from the beginning, as a distributed run's does */
+            char buf[1024];
+            lpz_log(LPZ_LOG_WARN, "%s: cell %d starts from the beginning", lpz_error_format(err, buf, sizeof buf),
+                    id);
+            lpz_error_clear(err);
+            st.iteration = 0;
+            st.critic_saved = -1;
+            rc = LPZ_OK;
+        } else if (rc) {
             return rc;
+        }
         /* trainer.name changed in the run's config.yml: the networks load (a critic is a discriminator without
          * its sigmoid), the objective changes; said once */
         if (st.critic_saved >= 0 && st.critic_saved != p->wgan && !__atomic_exchange_n(&t->said_critic, 1,
@@ -2101,6 +2112,52 @@ static void *progress_main(void *arg)
     return NULL;
 }
 
+/* A resumed run's metrics.csv or timing.csv: the rows of the cells trained
+ * here for iterations past their checkpoints go (a run killed after it
+ * wrote them, or whose checkpoint could not be written), since those
+ * iterations are trained, and written, again: the file had them twice, with
+ * different values. The file is replaced atomically; *dropped counts. */
+static int drop_redone_rows(trainer *t, const char *path, long *dropped, lpz_error *err)
+{
+    *dropped = 0;
+    char *text;
+    size_t size;
+    int rc = lpz_read_file(path, (size_t)1 << 30, &text, &size, err);
+    if (rc)
+        return rc;
+    char *out = malloc(size + 1);
+    if (!out) {
+        free(text);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %s", path);
+    }
+    size_t n = 0;
+    for (size_t at = 0; at < size;) {
+        const char *line = text + at;
+        const char *end = memchr(line, '\n', size - at);
+        size_t len = end ? (size_t)(end - line) + 1 : size - at;
+        at += len;
+        char *q;
+        long it = strtol(line, &q, 10), cell = -1;
+        if (q != line && *q == ',')
+            cell = strtol(q + 1, &q, 10);
+        int drop = 0;
+        for (int i = 0; cell >= 0 && *q == ',' && i < t->n_cells; i++)
+            if (t->cells[i].id == cell && it > t->cells[i].iteration)
+                drop = 1;
+        if (drop) {
+            (*dropped)++;
+            continue;
+        }
+        memcpy(out + n, line, len);
+        n += len;
+    }
+    free(text);
+    if (*dropped)
+        rc = lpz_write_file_atomic(path, out, n, err);
+    free(out);
+    return rc;
+}
+
 /* metrics.csv or timing.csv of the run folder, for appending: a FIFO, a
  * folder or a symbolic link there is refused (a FIFO blocked the run for
  * good; a link had the rows appended to the file it named). */
@@ -2239,6 +2296,19 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
             t->start_batches += (long)t->cells[i].iteration * t->batches_per_iteration;
         if (setup->resume)
             lpz_log(LPZ_LOG_INFO, "resuming from iteration %d of %d", first, p->n_iterations);
+    }
+    for (int k = 0; !rc && setup->resume && k < 2; k++) {
+        FILE **f = k ? &t->timing : &t->metrics;
+        long dropped;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", setup->run_dir, k ? "timing.csv" : "metrics.csv");
+        fclose(*f);
+        *f = NULL;
+        if (!(rc = drop_redone_rows(t, path, &dropped, err)) && !(*f = open_log(path, err)))
+            rc = err->code;
+        if (!rc && dropped)
+            lpz_log(LPZ_LOG_INFO, "%s: %ld row%s of iterations past the checkpoints removed: they are trained "
+                    "again", k ? "timing.csv" : "metrics.csv", dropped, dropped == 1 ? "" : "s");
     }
     for (int i = 0; !rc && i < t->n_cells; i++)
         rc = cell_connect(t, &t->cells[i], err);

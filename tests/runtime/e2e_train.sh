@@ -321,4 +321,27 @@ grep -q "are at iterations 3 and 1; a deterministic run moves its cells in step"
   || fail "uneven checkpoints: $(cat "$work/steps.out")"
 timeout 300 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 --set general.deterministic=false \
   > "$work/steps2.out" 2>&1 || fail "resume of uneven checkpoints without determinism: $(cat "$work/steps2.out")"
+# Cell 1's rows of iterations 2 and 3 (past its checkpoint, now 1) are trained again: they replace the old ones
+# (metrics.csv and timing.csv had both, with different values).
+once() { # FILE ROWS: FILE has ROWS rows, one per iteration and cell
+  local rows uniq
+  rows=$(tail -n +2 "$1" | wc -l)
+  uniq=$(tail -n +2 "$1" | cut -d, -f1,2 | sort -u | wc -l)
+  [ "$rows" -eq "$2" ] && [ "$uniq" -eq "$2" ] || fail "$1: $rows rows, $uniq (iteration, cell) pairs, expected $2"
+}
+once "$work/steps/metrics.csv" 16
+once "$work/steps/timing.csv" 16
+# A missing checkpoint: that cell starts from the beginning, as troubleshooting.md says and a distributed run does
+# (the resume was refused), its rows trained again.
+rm -rf "$work/nockpt"
+cp -r "$db" "$work/nockpt"
+rm "$work/nockpt/checkpoints/cell-2.safetensors"
+timeout 300 "$LPZ" train --resume "$work/nockpt" --set trainer.n_iterations=4 --set general.deterministic=false \
+  > "$work/nockpt.out" 2>&1 || fail "resume without cell 2's checkpoint: $(cat "$work/nockpt.out")"
+grep -q "warning: no checkpoint for cell 2 (.*cell-2.safetensors): cell 2 starts from the beginning" \
+  "$work/nockpt.out" || fail "no warning of the missing checkpoint: $(cat "$work/nockpt.out")"
+once "$work/nockpt/metrics.csv" 16
+grep -q "metrics.csv: 3 rows of iterations past the checkpoints removed: they are trained again" "$work/nockpt.out" \
+  || fail "the redone rows were not said: $(cat "$work/nockpt.out")"
+[ -s "$work/nockpt/checkpoints/cell-2.safetensors" ] || fail "cell 2 wrote no checkpoint"
 echo "e2e train: all checks passed"
