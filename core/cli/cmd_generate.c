@@ -104,11 +104,13 @@ static int read_config_without_f(const lpz_cli_args *args, lpz_config *cfg, char
 
 /* What the mixture's first generator file records (network, sample
  * shape), for a generation without the data. */
-static int mixture_recorded(const char *dir, lpz_model_info *info, lpz_error *err)
+static int mixture_recorded(const char *dir, lpz_model_info *info, char *file, size_t file_size, lpz_error *err)
 {
     lpz_mixture_file mf;
     memset(&mf, 0, sizeof mf);
     int rc = lpz_mixture_read(dir, &mf, err);
+    if (!rc)
+        snprintf(file, file_size, "%s", mf.paths[0]);
     if (!rc && (rc = lpz_model_file_info(mf.paths[0], info, err)))
         lpz_error_where(err, "%s", mf.paths[0]);
     if (!rc && !info->has_network) {
@@ -184,8 +186,10 @@ int lpz_cmd_generate(const lpz_cli_args *args)
                     : read_config_without_f(args, &cfg, run_cfg, sizeof run_cfg, &err))
         goto fail;
     int no_data = 0; /* without -f, images: the generator files give the shape, the data is not opened */
+    char gen_file[PATH_MAX] = ""; /* the network.name came from this file's metadata ("" when not) */
+    char first_gen[PATH_MAX] = "";
     if (!config_file) {
-        if (mixture_recorded(args->mixture_source, &rec, &err))
+        if (mixture_recorded(args->mixture_source, &rec, first_gen, sizeof first_gen, &err))
             goto fail;
         const lpz_shape *s = &rec.sample_shape;
         no_data = s->ndim == 3 && (s->dim[0] == 1 || s->dim[0] == 3);
@@ -206,6 +210,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             /* the defaults, with the generators' own network (its options come from the files) */
             if (lpz_config_set(&cfg, "network.name", rec.network, &err))
                 goto fail;
+            snprintf(gen_file, sizeof gen_file, "%s", first_gen);
             lpz_log(LPZ_LOG_INFO, "%s is not a run folder's master/<cell>: the defaults (seed %lld, "
                     "mixture_generator_samples_mode %s), network %s from the generator files; the data is not read",
                     args->mixture_source, (long long)cfg.general.seed,
@@ -217,9 +222,13 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         recorded.count = 1;
     }
     if (lpz_run_apply_precision(&cfg) ||
-        lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
-        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err))
+        lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err))
         goto fail;
+    if (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err)) {
+        if (gen_file[0]) /* the name is the file's, not a --set the user gave */
+            lpz_error_where(&err, "%s: metadata 'network'", gen_file);
+        goto fail;
+    }
     if (!no_data &&
         (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
          lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,

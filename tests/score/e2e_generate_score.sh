@@ -57,6 +57,16 @@ grep -q "$work/proj/exports/copied is not a run folder's master/<cell>: the defa
 four_layer_perceptron" \
   "$work/nf2.err" || fail "generate from a copied mixture should say it takes the defaults: $(cat "$work/nf2.err")"
 cmp -s "$work/c/samples.npy" "$work/nf2/samples.npy" || fail "generate from a copied mixture differs from -f CONFIG"
+# a generator file naming a network no plugin provides: the error names the file's metadata (it blamed a
+# "--set network.name" nobody gave)
+cp -r "$mix" "$work/proj/exports/unknown_net"
+for g in "$work"/proj/exports/unknown_net/generator-*.safetensors; do
+  python3 "$LPZ_SOURCE_DIR/tests/runtime/st_edit.py" "$g" meta network nonexistent_net
+done
+"$LPZ" generate --mixture-source "$work/proj/exports/unknown_net" -o "$work/nf3" --sample-size 3 > /dev/null \
+  2> "$work/nf3.err" && fail "a generator of an unknown network was taken"
+grep -q "error: $work/proj/exports/unknown_net/generator-[0-9]*.safetensors: metadata 'network': no network plugin \
+named 'nonexistent_net'" "$work/nf3.err" || fail "unknown network: $(cat "$work/nf3.err")"
 
 # 3. Clear refusals.
 "$TOOL" latent "$work/bad.npy" 12 63 5
