@@ -1110,13 +1110,27 @@ static int load_text(parse_ctx *c, const char *display, char *real, const char *
         goto out_parser;
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, size);
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = lpz_error_set(c->err, LPZ_EFORMAT, "malformed YAML: %s%s%s",
-                           parser.problem ? parser.problem : "error", parser.context ? " " : "",
+        unsigned long line = (unsigned long)parser.problem_mark.line + 1,
+                      col = (unsigned long)parser.problem_mark.column + 1;
+        char byte[48] = "";
+        if (parser.error == YAML_READER_ERROR) {
+            /* a character the reader refuses (not UTF-8, a control character): libyaml gives its offset only,
+             * the mark stayed at 1:1 */
+            size_t off = parser.problem_offset < size ? parser.problem_offset : size;
+            line = 1, col = 1;
+            for (size_t i = 0; i < off; i++)
+                data[i] == '\n' ? (line++, col = 1) : col++;
+            if (parser.problem_value >= 0)
+                snprintf(byte, sizeof byte, " (byte 0x%02x)", (unsigned)parser.problem_value & 0xffu);
+        }
+        rc = lpz_error_set(c->err, LPZ_EFORMAT, "malformed YAML: %s%s%s%s",
+                           parser.problem ? parser.problem : "error", byte, parser.context ? " " : "",
                            parser.context ? parser.context : "");
-        lpz_error_where(c->err, "%s:%lu:%lu", display, (unsigned long)parser.problem_mark.line + 1,
-                        (unsigned long)parser.problem_mark.column + 1);
-        lpz_error_hint(c->err,
-                       "check the indentation (spaces, not tabs) and that every key is followed by ': '");
+        lpz_error_where(c->err, "%s:%lu:%lu", display, line, col);
+        lpz_error_hint(c->err, parser.error == YAML_READER_ERROR
+                                   ? "a run file is UTF-8 text without control characters: save it as UTF-8, or "
+                                     "remove the character (a binary file given by mistake?)"
+                                   : "check the indentation (spaces, not tabs) and that every key is followed by ': '");
         goto out_parser;
     }
     have_doc = 1;

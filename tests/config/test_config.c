@@ -403,6 +403,12 @@ static void test_malformed_and_empty_files(void **state)
     expect_error(put("m.yml", "trainer:\n  name: [unclosed\n  n_iterations: 3\n"), LPZ_EFORMAT,
                  "m.yml:", "malformed YAML", "indentation");
     expect_error(put("m2.yml", "trainer:\n\tname: x\n"), LPZ_EFORMAT, "m2.yml:2:", "malformed YAML", NULL);
+    /* a byte that is not UTF-8, a control character: at their line and column (libyaml gives an offset only, and
+     * every such error was at 1:1), with the byte */
+    expect_error(put("u8.yml", "general:\n  seed: 1\ntrainer:\n  n_iterations: 1\n  \xff\n"), LPZ_EFORMAT,
+                 "u8.yml:5:3", "invalid leading UTF-8 octet (byte 0xff)", "UTF-8");
+    expect_error(put("ctl.yml", "general:\n  seed: 1\x01\n"), LPZ_EFORMAT, "ctl.yml:2:10",
+                 "control characters are not allowed (byte 0x01)", "control characters");
     expect_error(put("e.yml", ""), LPZ_EFORMAT, "e.yml", "empty", "trainer");
     expect_error(put("e2.yml", "# only a comment\n"), LPZ_EFORMAT, "e2.yml", "empty", NULL);
     expect_error(put("l.yml", "- a\n- b\n"), LPZ_EFORMAT, "l.yml:1:1", "must be a mapping of sections", NULL);
