@@ -285,8 +285,12 @@ int lpz_registry_open(lpz_registry *reg, const char *const *extra_dirs, int n_ex
     memset(reg, 0, sizeof *reg);
     int bad = 0;
     for (int i = 0; i < n_extra && !bad; i++) {
+        struct stat st;
         if (!lpz_is_dir_path(extra_dirs[i])) /* a typo would otherwise only show as a plugin not found */
-            lpz_log(LPZ_LOG_WARN, "--plugin-dir %s: no such folder", extra_dirs[i]);
+            lpz_log(LPZ_LOG_WARN, "--plugin-dir %s: %s", extra_dirs[i],
+                    extra_dirs[i][0] && stat(extra_dirs[i], &st) == 0 ? "not a folder (give the folder that holds "
+                                                                       "the plugins' .so files)"
+                                                                     : "no such folder");
         bad = add_dir(reg, extra_dirs[i]);
     }
     const char *env = getenv("LPZ_PLUGIN_PATH");

@@ -663,9 +663,15 @@ int lpz_mixture_read(const char *dir, lpz_mixture_file *out, lpz_error *err)
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/mixture.yml", dir) >= (int)sizeof path)
         return lpz_error_set(err, LPZ_EINVAL, "mixture folder path is too long");
-    if (!lpz_is_dir(dir))
-        return lpz_error_set(err, LPZ_ENOTFOUND, "mixture folder '%s' does not exist", dir),
-               lpz_error_hint(err, "give a run's master/<cell> folder, which holds mixture.yml"), LPZ_ENOTFOUND;
+    if (!lpz_is_dir(dir)) {
+        struct stat st;
+        int there = stat(dir, &st) == 0;
+        lpz_error_set(err, LPZ_ENOTFOUND, "mixture folder '%s' %s", dir,
+                      there ? "is not a folder" : "does not exist");
+        lpz_error_hint(err, "give a run's master/<cell> folder, which holds mixture.yml%s",
+                       there && strstr(dir, "mixture.yml") ? " (the folder, not the file)" : "");
+        return LPZ_ENOTFOUND;
+    }
     char *text = NULL;
     size_t size = 0;
     int rc = lpz_read_file(path, 1 << 20, &text, &size, err);

@@ -492,6 +492,22 @@ static void reads_gzip_files_larger_than_the_first_buffer(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* A FIFO (or a folder) where the images file should be: said as such (it said there was no such file). */
+static void images_path_that_is_not_a_file_is_said(void **st)
+{
+    (void)st;
+    char dir[512], path[1024];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_dir(dir, LPZ_SPLIT_TRAIN, dir, &s, &info, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "train-images-idx3-ubyte is not a regular file (a FIFO)"));
+    lpz_test_rmtree(dir);
+}
+
 static void batches_through_the_core(void **st)
 {
     (void)st;
@@ -581,6 +597,7 @@ int main(void)
         cmocka_unit_test(gzip_streams_cut_off_or_followed_by_junk_are_clear_errors),
         cmocka_unit_test(reads_gzip_files_of_several_members),
         cmocka_unit_test(reads_gzip_files_larger_than_the_first_buffer),
+        cmocka_unit_test(images_path_that_is_not_a_file_is_said),
         cmocka_unit_test(batches_through_the_core),
 #ifdef LPZ_MNIST_FASHION
         cmocka_unit_test(real_fashion_mnist_when_installed),

@@ -415,8 +415,21 @@ static int locate(const lpz_dataset_context *ctx, const char *prefix, char *dir,
             if (file) /* a .npy, a CSV, an image: another dataloader's data */
                 lpz_error_set(err, LPZ_ENOTFOUND, "'%s' is a file: " PLUGIN_NAME " takes a folder holding "
                               "%s-images-idx3-ubyte(.gz)", opt, prefix);
-            else
-                lpz_error_set(err, LPZ_ENOTFOUND, "no %s-images-idx3-ubyte(.gz) in '%s'", prefix, opt);
+            else {
+                /* there, but not a regular file (a FIFO, a folder, a device): said so, not "no file" */
+                char p[PATH_MAX];
+                int other = 0;
+                for (int gz = 0; fits && gz < 2 && !other; gz++) {
+                    fmt_path(p, sizeof p, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
+                    other = stat(p, &st) == 0 && !S_ISREG(st.st_mode);
+                }
+                if (other)
+                    lpz_error_set(err, LPZ_ENOTFOUND, "%s is not a regular file (%s)", p,
+                                  S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device "
+                                                                                                     "or socket");
+                else
+                    lpz_error_set(err, LPZ_ENOTFOUND, "no %s-images-idx3-ubyte(.gz) in '%s'", prefix, opt);
+            }
             lpz_error_where(err, "%s", lpz_options_where(ctx->options, "path"));
             if (file)
                 lpz_error_hint(err, "for a .npy of samples set dataloader.dataset_name to npy (network_traffic for "
