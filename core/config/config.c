@@ -320,6 +320,12 @@ static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *t
                 lpz_error_hint(err, "%s: %s", name, k->description);
                 return LPZ_EINVAL;
             }
+            if (*text && !*end && errno == ERANGE) { /* 1e-320: a number, too close to 0 for a double */
+                lpz_error_set(err, LPZ_EINVAL, "%s: '%.*s%s' is too close to 0 for a number (below about 2.2e-308)",
+                              name, LPZ_SHOWN(text));
+                lpz_error_hint(err, "%s: %s", name, k->description);
+                return LPZ_EINVAL;
+            }
             lpz_error_set(err, LPZ_EINVAL, "%s expects a number, got '%.*s%s'", name, LPZ_SHOWN(text));
             lpz_error_hint(err, "write a decimal number such as %s", k->default_value);
             return LPZ_EINVAL;

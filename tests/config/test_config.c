@@ -304,6 +304,9 @@ static void test_out_of_range_values_fail_with_the_range(void **state)
     /* a number beyond double's range is said to be one (it said "expects a number") */
     expect_error(put("r6.yml", "trainer:\n  params:\n    alpha: 1e400\n"), LPZ_EINVAL, "r6.yml:3:",
                  "'1e400' is beyond the range of numbers", NULL);
+    /* and one too close to 0 (it said "expects a number, got '1e-320'") */
+    expect_error(put("r6b.yml", "trainer:\n  params:\n    alpha: 1e-320\n"), LPZ_EINVAL, "r6b.yml:3:",
+                 "'1e-320' is too close to 0 for a number", NULL);
     /* an int field's range fits it (n_batches 4294967396 was stored as 100, 3000000000 said "got -1294967296") */
     expect_error(put("r7.yml", "dataloader:\n  n_batches: 4294967396\n"), LPZ_EINVAL, "r7.yml:2:",
                  "n_batches must be in [0, 2147483647], got 4294967396", NULL);
