@@ -245,6 +245,11 @@ static void bad_files_and_options_are_clear_errors(void **st)
     /* sequence_length names another length than the file's sequences: refused; its own length is fine */
     assert_int_equal(open_nf(path, NULL, "sequence_length", "5", &s, &info, &err), LPZ_EINVAL);
     assert_non_null(strstr(err.message, "sequence_length 5 does not apply: the file holds sequences of 4 records"));
+    assert_non_null(strstr(err.hint, "lpz-pcap2npy --sequence-length 5"));
+    /* a length lpz-pcap2npy does not take is not suggested to it (the hint said --sequence-length -1) */
+    assert_int_equal(open_nf(path, NULL, "sequence_length", "-1", &s, &info, &err), LPZ_EINVAL);
+    assert_null(strstr(err.hint, "--sequence-length"));
+    assert_non_null(strstr(err.hint, "remove sequence_length"));
     assert_int_equal(open_nf(path, NULL, "sequence_length", "4", &s, &info, &err), LPZ_OK);
     ops()->close(s);
     /* auto leaves a feature with negative values linear, and says so */

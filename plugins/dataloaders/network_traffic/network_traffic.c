@@ -270,9 +270,13 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
                                (long long)seq_len, (long long)s->t, (long long)s->n, (long long)s->t,
                                (long long)s->f);
             lpz_error_where(err, "%s", lpz_options_where(ctx->options, "sequence_length"));
-            lpz_error_hint(err, "remove sequence_length, or convert again with lpz-pcap2npy --sequence-length "
-                                "%lld (sequence_length cuts only a (records, features) array)",
-                           (long long)seq_len);
+            if (seq_len >= 1 && seq_len <= 100000000) /* lpz-pcap2npy's range */
+                lpz_error_hint(err, "remove sequence_length, or convert again with lpz-pcap2npy --sequence-length "
+                                    "%lld (sequence_length cuts only a (records, features) array)",
+                               (long long)seq_len);
+            else
+                lpz_error_hint(err, "remove sequence_length (it cuts only a (records, features) array, and must be "
+                                    "positive)");
         }
     } else if (a.ndim == 2) {
         if (seq_len < 1) {
