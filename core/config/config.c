@@ -561,8 +561,12 @@ static int expand_env(parse_ctx *c, yaml_mark_t m, const char *path, const char 
                 return LPZ_ENOTFOUND;
             }
             size_t vl = strlen(v);
-            if (used + vl >= size)
-                goto too_long;
+            if (used + vl >= size) {
+                lpz_error_set(c->err, LPZ_EINVAL, "!ENV value is too long after expansion: ${%s} is %zu "
+                              "characters, and a value holds at most %zu", name, vl, size - 1);
+                where_at(c, m, path);
+                return LPZ_EINVAL;
+            }
             memcpy(out + used, v, vl);
             used += vl;
             p = end + 1;
@@ -575,7 +579,7 @@ static int expand_env(parse_ctx *c, yaml_mark_t m, const char *path, const char 
     out[used] = '\0';
     return LPZ_OK;
 too_long:
-    lpz_error_set(c->err, LPZ_EINVAL, "!ENV value is too long after expansion");
+    lpz_error_set(c->err, LPZ_EINVAL, "!ENV value is too long after expansion (at most %zu characters)", size - 1);
     where_at(c, m, path);
     return LPZ_EINVAL;
 }

@@ -588,6 +588,16 @@ static void test_env_tag_expands_variables(void **state)
                  "env2.yml:2:15", "LPZ_TEST_OUT is not set", NULL);
     expect_error(put("env3.yml", "general:\n  output_dir: !ENV ${}/x\n"), LPZ_EINVAL, "env3.yml:2:15", "empty ${}",
                  "the variable's name");
+    /* a variable too long for a value: named, with the limit */
+    char *big = malloc(70000);
+    assert_non_null(big);
+    memset(big, 'a', 69999);
+    big[69999] = '\0';
+    setenv("LPZ_TEST_BIG", big, 1);
+    free(big);
+    expect_error(put("env4.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_BIG}\n"), LPZ_EINVAL, "env4.yml:2:15",
+                 "${LPZ_TEST_BIG} is 69999 characters, and a value holds at most", NULL);
+    unsetenv("LPZ_TEST_BIG");
 }
 
 static void test_optimize_mixture_section_switches_it_on(void **state)
