@@ -13,6 +13,7 @@
 #include "io/npy.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,9 +198,11 @@ int p2n_write_csv(const p2n_records *r, const char *path, lpz_error *err)
                 (unsigned long long)(x->sbytes + x->dbytes), (unsigned long long)x->spkts,
                 (unsigned long long)x->dpkts, (unsigned long long)x->sbytes, (unsigned long long)x->dbytes);
     }
-    if (ferror(f.fp)) {
+    errno = 0;
+    if (fflush(f.fp) != 0 || ferror(f.fp)) { /* the reason of the write that failed (a full disk) */
+        int e = errno ? errno : EIO;
         lpz_atomic_abort(&f);
-        lpz_error_set(err, LPZ_EIO, "write failed");
+        lpz_error_set(err, LPZ_EIO, "write failed: %s", strerror(e));
         lpz_error_where(err, "%s", path);
         return LPZ_EIO;
     }
@@ -250,9 +253,11 @@ static int write_sidecar(const char *path, const p2n_output_opts *o, const p2n_o
         fprintf(fp, "}%s\n", i + 1 < o->n_fields ? "," : "");
     }
     fprintf(fp, "  ]\n}\n");
-    if (ferror(fp)) {
+    errno = 0;
+    if (fflush(fp) != 0 || ferror(fp)) { /* the reason of the write that failed (a full disk) */
+        int e = errno ? errno : EIO;
         lpz_atomic_abort(&f);
-        lpz_error_set(err, LPZ_EIO, "write failed");
+        lpz_error_set(err, LPZ_EIO, "write failed: %s", strerror(e));
         lpz_error_where(err, "%s", path);
         return LPZ_EIO;
     }
