@@ -131,6 +131,8 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
          * or more comes out negative. Such a packet makes the file corrupt,
          * like a broken record header. */
         int64_t sec = (int64_t)h->ts.tv_sec, frac = (int64_t)h->ts.tv_usec; /* ns (nano precision) */
+        if (sec < 0 && sec >= INT32_MIN) /* a classic file's unsigned 32-bit seconds, from 2038 to 2106 */
+            sec += (int64_t)1 << 32;
         if (sec < 0 || frac < 0 || sec > (INT64_MAX - frac) / 1000000000) {
             rc = lpz_error_set(err, LPZ_EFORMAT,
                                "corrupt capture: packet %llu has a timestamp out of range (%lld s + %lld ns since "
