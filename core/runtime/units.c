@@ -237,7 +237,8 @@ static int read_number(reader *r, double *v)
     }
     char *end;
     *v = strtod(r->p, &end);
-    if (end == r->p) {
+    if (end == r->p || !isfinite(*v)) { /* the writer writes null for what is not finite: "NaN", "inf", 1e999 are
+                                         * not its numbers (a damaged or edited record) */
         r->bad = 1;
         return 0;
     }
@@ -311,7 +312,7 @@ static int parse(const char *text, units *u, int64_t max_m)
 {
     reader r = {text, 0};
     char key[64], format[64] = "";
-    int have_values = 0;
+    int have_values = 0, probe_ok = 0;
     if (!expect(&r, '{'))
         return 0;
     ws(&r);
@@ -361,6 +362,13 @@ static int parse(const char *text, units *u, int64_t max_m)
                 u->elements = (int64_t)v;
             else if (!r.bad)
                 u->m = (int64_t)v;
+        } else if (!strcmp(key, "probe")) { /* what "values" map: the generator's -1, 0 and 1, in that order */
+            int first = 1, p = 0;
+            double v;
+            while (!r.bad && list_next(&r, &first))
+                if (read_number(&r, &v) && (p > 2 || v != (double)(p++ - 1)))
+                    r.bad = 1;
+            probe_ok = !r.bad && p == 3;
         } else if (!strcmp(key, "values")) {
             if (u->m < 1 || u->m > max_m || u->values) /* "recorded" comes first */
                 return 0;
@@ -391,7 +399,7 @@ static int parse(const char *text, units *u, int64_t max_m)
     }
     if (!r.bad)
         expect(&r, '}');
-    return !r.bad && !strcmp(format, FORMAT) && have_values && u->elements >= u->m;
+    return !r.bad && !strcmp(format, FORMAT) && have_values && probe_ok && u->elements >= u->m;
 }
 
 /* ---- checking ---- */
@@ -523,6 +531,9 @@ int lpz_units_record_check(const char *dir, const lpz_config *cfg, const char *c
     if (!has_units)
         snprintf(detail, sizeof detail, "; the configured dataloader %s has no original units",
                  cfg->dataloader.dataset_name);
+    else if (now.elements != rec.elements)
+        snprintf(detail, sizeof detail, "; the record is of samples of %lld values, the configured data's have %lld",
+                 (long long)rec.elements, (long long)now.elements);
     else if (now.elements == rec.elements)
         snprintf(detail, sizeof detail, "; the generator's %d in element %lld means %.6g with it, %.6g in training",
                  bad_p - 1, (long long)element_of(bad, rec.m, rec.elements), now.values[bad_p * now.m + bad],

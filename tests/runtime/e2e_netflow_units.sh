@@ -88,6 +88,23 @@ head -c 100 "$work/units.json" > "$rec"
 "$LPZ" generate --mixture-source "$run/master/0" -o "$work/g4" -f "$run/config.yml" -q 2> "$work/g4.err" \
   && fail "generate with a damaged record succeeded"
 grep -q "not a record of original units" "$work/g4.err" || fail "damaged record: $(cat "$work/g4.err")"
+# ... as are values that are not the writer's numbers (a NaN blamed the data: "the data changed since the
+# training ... nan in training"; an inf passed) and a probe other than [-1, 0, 1] (passed)
+for edit in 's/"values": \[\n    \[[^,]*/"values": [\n    [NaN/' 's/"values": \[\n    \[[^,]*/"values": [\n    [inf/' \
+            's/"probe": \[-1, 0, 1\]/"probe": [1, 0, -1]/'; do
+  perl -0pe "$edit" "$work/units.json" > "$rec"
+  ! cmp -s "$rec" "$work/units.json" || fail "the edit $edit changed nothing"
+  "$LPZ" generate --mixture-source "$run/master/0" -o "$work/g4" -f "$run/config.yml" -q 2> "$work/g4.err" \
+    && fail "generate with a record edited by $edit succeeded"
+  grep -q "not a record of original units" "$work/g4.err" || fail "edited record ($edit): $(cat "$work/g4.err")"
+done
+# a record of samples of another size names both sizes
+perl -0pe 's/"elements": [0-9]+/"elements": 99999999999/' "$work/units.json" > "$rec"
+"$LPZ" generate --mixture-source "$run/master/0" -o "$work/g4" -f "$run/config.yml" -q 2> "$work/g4.err" \
+  && fail "generate with a record of other samples succeeded"
+grep -q "the record is of samples of 99999999999 values, the configured data's have" "$work/g4.err" \
+  || fail "record of another size: $(cat "$work/g4.err")"
+cp "$work/units.json" "$rec"
 rm -f "$work"/*.err
 
 # 5. A run folder without the record (an earlier lpz): today's behaviour
