@@ -121,12 +121,22 @@ static const struct {
      "add samples-raw.npy"},
 };
 
+int lpz_cli_is_digits(const char *text)
+{
+    if (!*text)
+        return 0;
+    for (const char *c = text; *c; c++)
+        if (*c < '0' || *c > '9')
+            return 0;
+    return 1;
+}
+
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (!*text || *end || errno || v < 1 || v > 10000000) {
+    if (!lpz_cli_is_digits(text) || *end || errno || v < 1 || v > 10000000) {
         fprintf(stderr, "lpz: error: %s %s: expected a whole number from 1 to 10000000\n", flag, text);
         return 2;
     }
@@ -141,7 +151,7 @@ int lpz_cli_parse_seed(const char *text, uint64_t *out)
     unsigned long long v = strtoull(text, &end, 10);
     /* the range of general.seed, whose default --seed replaces */
     unsigned long long max = (unsigned long long)lpz_config_find_key("general.seed")->max;
-    if (!*text || *end || errno || text[0] == '-' || v > max) {
+    if (!lpz_cli_is_digits(text) || *end || errno || v > max) {
         fprintf(stderr, "lpz: error: --seed %s: expected a whole number from 0 to %llu (as general.seed)\n", text,
                 max);
         return 2;
@@ -485,6 +495,10 @@ int lpz_cli_read_config(const lpz_cli_args *args, const char *path, lpz_config *
 int lpz_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "lpz: error: --version takes nothing after it, got '%s' (see 'lpz --help')\n", argv[2]);
+            return 2;
+        }
         printf("lpz %s (plugin ABI %d.%d)\n", LPZ_VERSION, LPZ_ABI_MAJOR, LPZ_ABI_MINOR);
         if (nn_amx_available())
             printf("matmul precisions: highest (fp32), high and medium (AMX-BF16 on this CPU)\n");

@@ -47,6 +47,10 @@ void lpz_cli_print_error(const lpz_error *err);
 int lpz_cli_parse_count(const char *text, const char *flag, int64_t *out);
 int lpz_cli_parse_seed(const char *text, uint64_t *out);
 
+/* 1 when text is decimal digits and nothing else (strtol also takes
+ * leading spaces and a sign: ' 2' and '+2' passed where '2 ' did not). */
+int lpz_cli_is_digits(const char *text);
+
 /* Progress of long work on stderr, "WHAT: DONE of TOTAL UNIT, R per
  * second, about S s left": a line rewritten in place on a terminal, a log
  * line every 10 s otherwise; nothing in the first second, when on is 0

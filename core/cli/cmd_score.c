@@ -107,7 +107,7 @@ int lpz_cmd_score(const lpz_cli_args *args)
         char *end;
         errno = 0;
         long long v = strtoll(args->sample_size, &end, 10);
-        if (!args->sample_size[0] || *end || errno || v > 10000000) {
+        if (!lpz_cli_is_digits(args->sample_size) || *end || errno || v > 10000000) {
             fprintf(stderr, "lpz: error: --sample-size %s: expected a whole number from 2 to 10000000\n",
                     args->sample_size);
             return 2;

@@ -155,7 +155,7 @@ static int parse_grid(const char *text, int *k)
 {
     char *end;
     long v = strtol(text, &end, 10);
-    if (*end || v < 1 || v > 64)
+    if (!lpz_cli_is_digits(text) || *end || v < 1 || v > 64)
         return -1;
     *k = (int)v;
     return 0;

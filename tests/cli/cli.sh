@@ -33,6 +33,10 @@ done
 expect 2 "unknown option '--bogus' (see 'lpz --help')" --bogus
 expect 2 "unknown command 'trian' (did you mean 'train'?) (see 'lpz --help')" trian
 expect 2 "unknown option '--grdi' (did you mean '--grid'?) (see 'lpz train --help')" train --grdi 3
+# numbers are digits alone: ' 2' and '+2' passed where '2 ' was refused; --version takes nothing after it
+for g in ' 2' '+2' '2 '; do expect 2 "--grid $g: expected a whole number from 1 to 64" train -f x.yml --grid "$g"; done
+expect 2 "--seed +5: expected a whole number" generate --mixture-source x -o y --seed +5
+expect 2 "--version takes nothing after it, got 'x'" --version x
 expect 2 "unknown option '--plugin-dri=x' (did you mean '--plugin-dir'?)" train --plugin-dri=x
 expect 2 "--set 'dataloader.path' is not key=value" train -f x.yml --set dataloader.path
 expect 2 "option '-o' has an empty value" generate -f x.yml --mixture-source m -o ''
