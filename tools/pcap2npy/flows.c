@@ -517,6 +517,19 @@ static void held_add(p2n_table *t, int64_t ts, const p2n_packet *p)
 
 static int table_add(p2n_table *t, int64_t ts, const p2n_packet *p, lpz_error *err);
 
+/* A later fragment as its flow sees it: the ports (ICMP: type, code and
+ * identifier) of its datagram's first fragment, no TCP flags of its own. */
+static p2n_packet with_first_ports(const p2n_packet *later, const frag_entry *e)
+{
+    p2n_packet p = *later;
+    p.sport = e->sport;
+    p.dport = e->dport;
+    p.icmp_id = e->icmp_id;
+    p.has_ports = 1;
+    p.tcp_flags = 0;
+    return p;
+}
+
 /* The first fragment first (with its ports, as e) has arrived: the held
  * later fragments of its datagram join its flow, each at its own time. */
 static int held_release(p2n_table *t, const p2n_packet *first, const frag_entry *e, lpz_error *err)
@@ -527,12 +540,7 @@ static int held_release(p2n_table *t, const p2n_packet *first, const frag_entry 
             continue;
         h->valid = 0;
         t->held_valid--;
-        p2n_packet p = h->pkt;
-        p.sport = e->sport;
-        p.dport = e->dport;
-        p.icmp_id = e->icmp_id;
-        p.has_ports = 1;
-        p.tcp_flags = 0;
+        p2n_packet p = with_first_ports(&h->pkt, e);
         t->stats.frag_attached++;
         int rc = table_add(t, h->ts, &p, err);
         if (rc)
@@ -551,12 +559,7 @@ int p2n_table_packet(p2n_table *t, int64_t ts, const p2n_packet *pkt, lpz_error 
             held_add(t, ts, pkt);
             return LPZ_OK;
         }
-        p2n_packet p = *pkt;
-        p.sport = e->sport;
-        p.dport = e->dport;
-        p.icmp_id = e->icmp_id;
-        p.has_ports = 1;
-        p.tcp_flags = 0;
+        p2n_packet p = with_first_ports(pkt, e);
         t->stats.frag_attached++;
         return table_add(t, ts, &p, err);
     }
