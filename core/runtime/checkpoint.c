@@ -208,8 +208,13 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
 static int no_checkpoint(const char *path, int cell, lpz_error *err)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (stat(path, &st) != 0 && errno == ENOENT)
         return lpz_error_set(err, LPZ_ENOTFOUND, "no checkpoint for cell %d (%s)", cell, path);
+    if (stat(path, &st) != 0) { /* there, perhaps, but unreadable (EACCES, a loop of links): not "none" */
+        lpz_error_set(err, LPZ_EIO, "cannot read the checkpoint of cell %d: %s", cell, strerror(errno));
+        lpz_error_where(err, "%s", path);
+        return LPZ_EIO;
+    }
     lpz_error_set(err, LPZ_EINVAL, "the checkpoint of cell %d is not a regular file (%s)", cell,
                   lpz_file_kind(st.st_mode));
     lpz_error_where(err, "%s", path);

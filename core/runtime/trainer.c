@@ -209,6 +209,8 @@ typedef struct cell {
      * progress: samples whose features are done, of score_total (0 while not scoring) */
     int64_t scored, score_total;
     int iteration; /* iterations completed */
+    int resumed_at;     /* a resumed cell: the iteration of its checkpoint (0 without one) */
+    int no_checkpoint;  /* a resumed cell without a checkpoint: it starts from the beginning */
     int fetch_failures;
     double *iter_seconds; /* [n_iterations] */
     /* [2 (n_iterations + 1)]: the best generator's and discriminator's fitness at the end of each iteration (NAN:
@@ -244,6 +246,7 @@ struct trainer {
     uint64_t experiment;
     pthread_mutex_t lock; /* metrics file, rendering, log of progress */
     FILE *metrics, *timing;
+    int prune_rows; /* a resumed run: drop the rows past the checkpoints when the first iteration is done */
     /* Rows of metrics.csv wait here until every cell has finished their
      * iteration, then are written in cell order, so that the file does not
      * depend on thread timing (--deterministic runs give equal files). */
@@ -1206,6 +1209,8 @@ static void flush_rows(trainer *t, int all)
     }
 }
 
+static void prune_logs(trainer *t);
+
 static void write_metrics(cell *c, int iteration, double seconds)
 {
     trainer *t = c->tr;
@@ -1224,6 +1229,10 @@ static void write_metrics(cell *c, int iteration, double seconds)
         row[n] = '\0';
     }
     pthread_mutex_lock(&t->lock);
+    if (t->prune_rows) {
+        t->prune_rows = 0;
+        prune_logs(t);
+    }
     if (t->timing) {
         fprintf(t->timing, "%d,%d,%.3f,%d\n", iteration, c->id, seconds, c->fetch_failures);
         fflush(t->timing);
@@ -1812,6 +1821,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             lpz_error_clear(err);
             st.iteration = 0;
             st.critic_saved = -1;
+            c->no_checkpoint = 1;
             rc = LPZ_OK;
         } else if (rc) {
             return rc;
@@ -1835,7 +1845,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
             lpz_error_hint(err, "resume with --set trainer.n_iterations=N, N >= %d", st.iteration);
             return err->code;
         }
-        c->iteration = st.iteration;
+        c->iteration = c->resumed_at = st.iteration;
         for (int i = 0; i < pop; i++) {
             uint64_t top = c->gen[i].id > c->disc[i].id ? c->gen[i].id : c->disc[i].id;
             while (top > __atomic_load_n(&t->next_id, __ATOMIC_SEQ_CST))
@@ -2136,13 +2146,17 @@ static int drop_redone_rows(trainer *t, const char *path, long *dropped, lpz_err
         const char *end = memchr(line, '\n', size - at);
         size_t len = end ? (size_t)(end - line) + 1 : size - at;
         at += len;
+        if (!end) { /* a row cut off by the stop (the next one would be glued to it) */
+            (*dropped)++;
+            continue;
+        }
         char *q;
         long it = strtol(line, &q, 10), cell = -1;
         if (q != line && *q == ',')
             cell = strtol(q + 1, &q, 10);
         int drop = 0;
         for (int i = 0; cell >= 0 && *q == ',' && i < t->n_cells; i++)
-            if (t->cells[i].id == cell && it > t->cells[i].iteration)
+            if (t->cells[i].id == cell && it > t->cells[i].resumed_at)
                 drop = 1;
         if (drop) {
             (*dropped)++;
@@ -2175,6 +2189,34 @@ static FILE *open_log(const char *path, lpz_error *err)
     }
     lpz_error_where(err, "%s", path);
     return NULL;
+}
+
+/* A resumed run's metrics.csv and timing.csv without the rows past the
+ * checkpoints, once an iteration is done (a resume stopped or failed before
+ * leaves the folder as it was); lock held. A failure is a warning: the
+ * training goes on, the file keeps those rows. */
+static void prune_logs(trainer *t)
+{
+    for (int k = 0; k < 2; k++) {
+        FILE **f = k ? &t->timing : &t->metrics;
+        const char *name = k ? "timing.csv" : "metrics.csv";
+        char path[4200], buf[1024];
+        snprintf(path, sizeof path, "%s/%s", t->setup->run_dir, name);
+        long dropped = 0;
+        lpz_error e;
+        lpz_error_clear(&e);
+        if (*f)
+            fclose(*f);
+        int rc = drop_redone_rows(t, path, &dropped, &e);
+        if (rc)
+            lpz_log(LPZ_LOG_WARN, "%s; it keeps the rows of the iterations trained again", lpz_error_format(&e, buf,
+                                                                                                           sizeof buf));
+        else if (dropped)
+            lpz_log(LPZ_LOG_INFO, "%s: %ld row%s of iterations past the checkpoints removed: they are trained again",
+                    name, dropped, dropped == 1 ? "" : "s");
+        if (!(*f = open_log(path, &e)))
+            lpz_log(LPZ_LOG_WARN, "%s; its rows are not written", lpz_error_format(&e, buf, sizeof buf));
+    }
 }
 
 int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_error *err)
@@ -2273,6 +2315,13 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
      * from checkpoints of different iterations (a run killed while its
      * cells wrote them), the first to finish would leave the others
      * waiting for it forever. */
+    for (int i = 0; !rc && p->deterministic && i < t->n_cells; i++)
+        if (t->cells[i].no_checkpoint && t->cells[i].iteration != t->cells[i ? 0 : t->n_cells - 1].iteration) {
+            rc = lpz_error_set(err, LPZ_EINVAL, "cell %d has no checkpoint, and the others have theirs; a "
+                               "deterministic run moves its cells in step", t->cells[i].id);
+            lpz_error_hint(err, "resume without --deterministic (general.deterministic: false): cell %d then starts "
+                                "from the beginning, the others from their checkpoints", t->cells[i].id);
+        }
     for (int i = 1; !rc && p->deterministic && i < t->n_cells; i++)
         if (t->cells[i].iteration != t->cells[0].iteration) {
             rc = lpz_error_set(err, LPZ_EINVAL,
@@ -2297,18 +2346,20 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         if (setup->resume)
             lpz_log(LPZ_LOG_INFO, "resuming from iteration %d of %d", first, p->n_iterations);
     }
-    for (int k = 0; !rc && setup->resume && k < 2; k++) {
-        FILE **f = k ? &t->timing : &t->metrics;
-        long dropped;
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s", setup->run_dir, k ? "timing.csv" : "metrics.csv");
-        fclose(*f);
-        *f = NULL;
-        if (!(rc = drop_redone_rows(t, path, &dropped, err)) && !(*f = open_log(path, err)))
-            rc = err->code;
-        if (!rc && dropped)
-            lpz_log(LPZ_LOG_INFO, "%s: %ld row%s of iterations past the checkpoints removed: they are trained "
-                    "again", k ? "timing.csv" : "metrics.csv", dropped, dropped == 1 ? "" : "s");
+    if (!rc && setup->resume) {
+        int found = 0;
+        for (int i = 0; i < t->n_cells; i++)
+            found += !t->cells[i].no_checkpoint;
+        if (!found) { /* not a resume: a new run in an old folder would lose its rows (a distributed master refuses
+                       * this too) */
+            rc = lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no checkpoint of %s%d cell%s in %s/checkpoints",
+                               setup->run_dir, t->n_cells == 1 ? "its " : "any of the ", t->n_cells,
+                               t->n_cells == 1 ? "" : "s", setup->run_dir);
+            lpz_error_hint(err, "start a new run with -f %s/config.yml (the checkpoints are written every "
+                                "general.checkpoint_period iterations and when a run ends or is stopped)",
+                           setup->run_dir);
+        }
+        t->prune_rows = 1; /* when the first iteration is done (drop_redone_rows) */
     }
     for (int i = 0; !rc && i < t->n_cells; i++)
         rc = cell_connect(t, &t->cells[i], err);

@@ -344,4 +344,28 @@ once "$work/nockpt/metrics.csv" 16
 grep -q "metrics.csv: 3 rows of iterations past the checkpoints removed: they are trained again" "$work/nockpt.out" \
   || fail "the redone rows were not said: $(cat "$work/nockpt.out")"
 [ -s "$work/nockpt/checkpoints/cell-2.safetensors" ] || fail "cell 2 wrote no checkpoint"
+# ... but with --deterministic the cells move in step: refused, naming the cell without one
+rm -rf "$work/nockpt_det"
+cp -r "$db" "$work/nockpt_det"
+rm "$work/nockpt_det/checkpoints/cell-2.safetensors"
+set +e
+timeout 120 "$LPZ" train --resume "$work/nockpt_det" -q --set trainer.n_iterations=4 > "$work/nockpt_det.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "cell 2 has no checkpoint, and the others have theirs; a deterministic run moves its \
+cells in step" "$work/nockpt_det.out" || fail "deterministic, cell 2 without checkpoint: $status $(cat "$work/nockpt_det.out")"
+# No checkpoint at all is not a resume (it would retrain from scratch and drop every row): refused, as a distributed
+# master refuses it, and the folder is left as it was
+rm -rf "$work/nockpts"
+cp -r "$db" "$work/nockpts"
+rm "$work"/nockpts/checkpoints/cell-*.safetensors
+cp "$work/nockpts/metrics.csv" "$work/nockpts.csv"
+set +e
+timeout 120 "$LPZ" train --resume "$work/nockpts" -q --set trainer.n_iterations=4 --set general.deterministic=false \
+  > "$work/nockpts.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "cannot resume .*nockpts: no checkpoint of any of the 4 cells in" "$work/nockpts.out" \
+  || fail "a resume without any checkpoint: exit $status: $(cat "$work/nockpts.out")"
+cmp -s "$work/nockpts.csv" "$work/nockpts/metrics.csv" || fail "a refused resume changed metrics.csv"
 echo "e2e train: all checks passed"
