@@ -1128,10 +1128,16 @@ static int load_text(parse_ctx *c, const char *display, char *real, const char *
              * the mark stayed at 1:1 */
             size_t off = parser.problem_offset < size ? parser.problem_offset : size;
             line = 1, col = 1;
-            for (size_t i = 0; i < off; i++)
-                data[i] == '\n' ? (line++, col = 1) : col++;
-            if (parser.problem_value >= 0)
+            for (size_t i = 0; i < off; i++) /* columns in characters, as libyaml's other marks count them */
+                if (data[i] == '\n')
+                    line++, col = 1;
+                else if (((unsigned char)data[i] & 0xc0u) != 0x80u)
+                    col++;
+            /* the octet for a UTF-8 error, the character for the others (a control character, U+FFFE, ...) */
+            if (parser.problem_value >= 0 && parser.problem && strstr(parser.problem, "octet"))
                 snprintf(byte, sizeof byte, " (byte 0x%02x)", (unsigned)parser.problem_value & 0xffu);
+            else if (parser.problem_value >= 0)
+                snprintf(byte, sizeof byte, " (U+%04X)", (unsigned)parser.problem_value);
         }
         rc = lpz_error_set(c->err, LPZ_EFORMAT, "malformed YAML: %s%s%s%s",
                            parser.problem ? parser.problem : "error", byte, parser.context ? " " : "",

@@ -411,7 +411,10 @@ static void test_malformed_and_empty_files(void **state)
     expect_error(put("u8.yml", "general:\n  seed: 1\ntrainer:\n  n_iterations: 1\n  \xff\n"), LPZ_EFORMAT,
                  "u8.yml:5:3", "invalid leading UTF-8 octet (byte 0xff)", "UTF-8");
     expect_error(put("ctl.yml", "general:\n  seed: 1\x01\n"), LPZ_EFORMAT, "ctl.yml:2:10",
-                 "control characters are not allowed (byte 0x01)", "control characters");
+                 "control characters are not allowed (U+0001)", "control characters");
+    /* columns count characters: two 2-byte letters before the control character */
+    expect_error(put("ctl2.yml", "general:\n  name: \xc3\xa9\xc3\xa9\x01\n"), LPZ_EFORMAT, "ctl2.yml:2:11",
+                 "control characters are not allowed (U+0001)", NULL);
     expect_error(put("e.yml", ""), LPZ_EFORMAT, "e.yml", "empty", "trainer");
     expect_error(put("e2.yml", "# only a comment\n"), LPZ_EFORMAT, "e2.yml", "empty", NULL);
     expect_error(put("l.yml", "- a\n- b\n"), LPZ_EFORMAT, "l.yml:1:1", "must be a mapping of sections", NULL);
