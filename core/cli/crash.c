@@ -10,7 +10,9 @@
  * The handler formats with snprintf and calls dladdr and backtrace, which
  * are not async-signal-safe: acceptable on the way out of a process that is
  * already broken; backtrace is called once at install so that it does not
- * load libgcc inside the handler. */
+ * load libgcc inside the handler. The alternate stack is the main
+ * thread's: a stack overflow in a cell's thread still dies without the
+ * report. */
 #include "cli/crash.h"
 
 #include <dlfcn.h>
@@ -63,8 +65,11 @@ static const char *signal_words(int sig)
 /* A library of the system (libc, OpenBLAS, ...): a fault there is usually
  * its caller's (a NULL pointer given to memcpy), so the headline names the
  * first caller outside them. */
-static int system_object(const char *path)
+static int system_object(const Dl_info *d)
 {
+    const char *path = d->dli_fname;
+    if (d->dli_fbase == lpz_bases[0] || d->dli_fbase == lpz_bases[1]) /* lpz installed under /usr/lib */
+        return 0;
     return path && (!strncmp(path, "/lib/", 5) || !strncmp(path, "/usr/lib/", 9) || !strncmp(path, "/lib64/", 7)) &&
            !strstr(path, "/lpz/");
 }
@@ -84,7 +89,7 @@ static void on_fatal(int sig, siginfo_t *si, void *ucv)
     /* the headline's place: the faulting instruction, or its first caller outside the system's libraries */
     Dl_info where = {0};
     int found = pc && dladdr(pc, &where) && where.dli_fname;
-    if (!found || system_object(where.dli_fname)) {
+    if (!found || system_object(&where)) {
         int past_handler = 0;
         for (int i = 0; i < n; i++) {
             Dl_info d = {0};
@@ -92,11 +97,11 @@ static void on_fatal(int sig, siginfo_t *si, void *ucv)
                 continue;
             if (!past_handler) { /* the frames of this handler and the kernel's trampoline come first */
                 past_handler = d.dli_sname && !strcmp(d.dli_sname, "__restore_rt");
-                if (!past_handler && system_object(d.dli_fname) && d.dli_fbase != lpz_bases[0])
+                if (!past_handler && system_object(&d))
                     past_handler = 1; /* no named trampoline: take the first system frame as the fault's */
                 continue;
             }
-            if (!system_object(d.dli_fname)) {
+            if (!system_object(&d)) {
                 where = d;
                 pc = frames[i];
                 found = 1;
@@ -155,8 +160,10 @@ void lpz_crash_install(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fatal;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
     const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) /* one report: another fatal signal waits */
+        sigaddset(&sa.sa_mask, sigs[i]);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaction(sigs[i], &sa, NULL);
 #endif

@@ -152,29 +152,55 @@ static int elf_cut_short(const char *path, char *why, size_t size)
     if (fd < 0)
         return 0;
     struct stat st;
-    Elf64_Ehdr eh;
-    int cut = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
-        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh.e_phentsize != sizeof(Elf64_Phdr)) {
+    union {
+        Elf64_Ehdr e64;
+        Elf32_Ehdr e32;
+    } eh;
+    int cut = 0, damaged = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(fd, &eh, sizeof eh, 0) < (ssize_t)sizeof eh.e32 ||
+        memcmp(eh.e64.e_ident, ELFMAG, SELFMAG) != 0 ||
+        (eh.e64.e_ident[EI_CLASS] != ELFCLASS64 && eh.e64.e_ident[EI_CLASS] != ELFCLASS32)) {
         close(fd);
         return 0;
     }
-    uint64_t fsize = (uint64_t)st.st_size, need = eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
-    if (eh.e_phoff > fsize || need > fsize)
+    int is64 = eh.e64.e_ident[EI_CLASS] == ELFCLASS64;
+    uint64_t phoff = is64 ? eh.e64.e_phoff : eh.e32.e_phoff, phnum = is64 ? eh.e64.e_phnum : eh.e32.e_phnum;
+    uint64_t phsize = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+    if ((is64 ? eh.e64.e_phentsize : eh.e32.e_phentsize) != phsize) {
+        close(fd);
+        return 0; /* dlopen says what is wrong */
+    }
+    uint64_t fsize = (uint64_t)st.st_size, need = phoff + phnum * phsize;
+    if (phoff > fsize)
+        damaged = 1;
+    else if (need > fsize)
         cut = 1;
-    for (int i = 0; !cut && i < eh.e_phnum; i++) {
-        Elf64_Phdr ph;
-        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) != (ssize_t)sizeof ph)
+    for (uint64_t i = 0; !cut && !damaged && i < phnum; i++) {
+        union {
+            Elf64_Phdr p64;
+            Elf32_Phdr p32;
+        } ph;
+        if (pread(fd, &ph, phsize, (off_t)(phoff + i * phsize)) != (ssize_t)phsize) {
             cut = 1;
-        else if (ph.p_type == PT_LOAD && (ph.p_offset > fsize || ph.p_filesz > fsize - ph.p_offset))
-            need = ph.p_offset + ph.p_filesz, cut = 1;
+            continue;
+        }
+        uint64_t type = is64 ? ph.p64.p_type : ph.p32.p_type, off = is64 ? ph.p64.p_offset : ph.p32.p_offset,
+                 filesz = is64 ? ph.p64.p_filesz : ph.p32.p_filesz;
+        if (type != PT_LOAD)
+            continue;
+        if (off > fsize && (off > ((uint64_t)1 << 40) || filesz > ((uint64_t)1 << 40)))
+            damaged = 1; /* an offset no file has: a damaged header, not a short file */
+        else if (off > fsize || filesz > fsize - off)
+            need = off + filesz, cut = 1;
     }
     close(fd);
-    if (cut)
+    if (damaged)
+        snprintf(why, size, "damaged ELF header: its segments lie beyond any file size (a damaged or half-written "
+                 "file? copy or build it again)");
+    else if (cut)
         snprintf(why, size, "the file is cut short: its segments need %llu bytes, it holds %llu (an interrupted copy "
                  "or install? copy or build it again)", (unsigned long long)need, (unsigned long long)fsize);
-    return cut;
+    return cut || damaged;
 }
 
 static int load_file(lpz_registry *reg, const char *path)
@@ -363,8 +389,9 @@ int lpz_registry_find(const lpz_registry *reg, uint32_t kind, const char *name, 
         lpz_error_set(err, LPZ_ENOTFOUND, "no usable %s plugin named '%s': %s is not usable: %s",
                       lpz_plugin_kind_name(kind), name, likely->path, likely->problem);
         lpz_error_hint(err, "%s'lpz plugins' lists every file found and why one is not usable",
-                       strstr(likely->problem, "rebuild") ? "" : "rebuild the plugin against this lpz's SDK "
-                                                                 "(docs/sdk.md); ");
+                       strstr(likely->problem, "rebuild") || strstr(likely->problem, "copy or build it again")
+                           ? ""
+                           : "rebuild the plugin against this lpz's SDK (docs/sdk.md); ");
         return LPZ_ENOTFOUND;
     }
     char bad[1024] = "";

@@ -130,6 +130,10 @@ static void test_shared_object_cut_short_is_listed_not_loaded(void **state)
     assert_non_null(strstr(e->problem, "it holds 5000"));
     const lpz_plugin *p = NULL;
     assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "fixture_valid", &p, &err), LPZ_OK);
+    /* asked for by its name: the hint is to copy it again, not to rebuild it against the SDK */
+    assert_int_equal(lpz_registry_find(&r, LPZ_PLUGIN_DATALOADER, "cut", &p, &err), LPZ_ENOTFOUND);
+    assert_non_null(strstr(err.message, "cut.so is not usable: the file is cut short"));
+    assert_null(strstr(err.hint, "SDK"));
     lpz_registry_close(&r);
     remove(dst);
     rmdir(dir);
