@@ -72,12 +72,14 @@ PYEOF
 }
 compare LINUX_SLL
 compare NULL
-# direction: argus at its default status interval of 5 s, ra with Debian's
-# /etc/ra.conf (RA_PORT_DIRECTION="services,wellknown")
+# direction: argus at its default status interval of 5 s, ra with the port direction of Debian's /etc/ra.conf
+# (RA_PORT_DIRECTION="services,wellknown"), given here so that an edited /etc/ra.conf does not change the check
 "$gen" direction "$work/dir.pcap"
 "$tool" -q --pcap "$work/dir.pcap" --status-interval 5 --sequence-length 1 -o "$work/dir.npy" --csv "$work/dir.csv"
 argus -r "$work/dir.pcap" -w "$work/dir.argus"
-ra -n -u -r "$work/dir.argus" -c , -s stime proto saddr sport daddr dport spkts dpkts > "$work/dir.ra.csv"
+printf 'RA_PORT_DIRECTION="services,wellknown"\n' > "$work/ra.conf"
+ra -F "$work/ra.conf" -n -u -r "$work/dir.argus" -c , -s stime proto saddr sport daddr dport spkts dpkts \
+  > "$work/dir.ra.csv"
 echo -n "direction: "
 "$PY" - "$work/dir.csv" "$work/dir.ra.csv" <<'PYEOF'
 import csv, ipaddress, sys

@@ -910,6 +910,10 @@ static void test_timestamp_out_of_range(void **state)
     uint64_t neg[1] = {0x8000000000000000ULL}; /* 2^63 s: negative as time_t */
     assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, 0, neg, p, 1), 0);
     check_bad_timestamp(path, 1);
+    /* 5 s before 1970 in a pcapng (64-bit times): refused, not read as 2106 as a classic file's seconds are */
+    uint64_t before[1] = {(uint64_t)-5};
+    assert_int_equal(pg_write_pcapng(path, DLT_EN10MB, 0, before, p, 1), 0);
+    check_bad_timestamp(path, 1);
 
     /* classic pcap, ts_sec 0xffffffff: libpcap reads -1, but the format's field is unsigned: 2106-02-07 (it was
      * refused as "-1 s ... readable: 1970-01-01 to 2262-04-11", contradicting its own range) */

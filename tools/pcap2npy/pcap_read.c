@@ -78,6 +78,9 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
 
     int rc = LPZ_OK;
     int64_t prev_ts = 0;
+    /* a classic pcap (version 2.x; libpcap says 1.0 for pcapng, whose times are 64-bit and may be negative by a
+     * wrong if_tsoffset) */
+    int classic = pcap_major_version(pc) == 2;
     struct pcap_pkthdr *h;
     const u_char *data;
     for (;;) {
@@ -131,7 +134,7 @@ int p2n_read_pcap_progress(const char *path, const char *filter, int allow_trunc
          * or more comes out negative. Such a packet makes the file corrupt,
          * like a broken record header. */
         int64_t sec = (int64_t)h->ts.tv_sec, frac = (int64_t)h->ts.tv_usec; /* ns (nano precision) */
-        if (sec < 0 && sec >= INT32_MIN) /* a classic file's unsigned 32-bit seconds, from 2038 to 2106 */
+        if (classic && sec < 0 && sec >= INT32_MIN) /* a classic file's unsigned 32-bit seconds, 2038 to 2106 */
             sec += (int64_t)1 << 32;
         if (sec < 0 || frac < 0 || sec > (INT64_MAX - frac) / 1000000000) {
             rc = lpz_error_set(err, LPZ_EFORMAT,
