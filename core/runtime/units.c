@@ -534,7 +534,7 @@ int lpz_units_record_check(const char *dir, const lpz_config *cfg, const char *c
     else if (now.elements != rec.elements)
         snprintf(detail, sizeof detail, "; the record is of samples of %lld values, the configured data's have %lld",
                  (long long)rec.elements, (long long)now.elements);
-    else if (now.elements == rec.elements)
+    else
         snprintf(detail, sizeof detail, "; the generator's %d in element %lld means %.6g with it, %.6g in training",
                  bad_p - 1, (long long)element_of(bad, rec.m, rec.elements), now.values[bad_p * now.m + bad],
                  rec.values[bad_p * rec.m + bad]);

@@ -499,8 +499,8 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer *
         goto fail;
     if (info->count < s->sample_size) /* e.g. one sequence of a short capture, 50 times: a FID of little meaning */
         lpz_log(LPZ_LOG_WARN, "scores of %lld samples, but the %s data holds %lld: each real sample counts %.1f "
-                "times on average in the real statistics, so the scores say little about the data's variety (use more data, "
-                "or score fewer samples)",
+                "times on average in the real statistics, so the scores say little about the data's variety (use "
+                "more data, or score fewer samples)",
                 (long long)s->sample_size, lpz_dataset_name(ds), (long long)info->count,
                 (double)s->sample_size / (double)info->count);
     *out = s;

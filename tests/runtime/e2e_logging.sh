@@ -63,7 +63,8 @@ awk -F, 'NR == FNR { if (FNR > 1) { g[$1] += $5; d[$1] += $6; n[$1]++ } next }
     match($0, /G -?[0-9.]+ D -?[0-9.]+/); split(substr($0, RSTART, RLENGTH), v, " ")
     dg = v[2] - g[k] / n[k]; dd = v[4] - d[k] / n[k]
     if (!n[k] || dg > 2e-4 || dg < -2e-4 || dd > 2e-4 || dd < -2e-4) {
-      printf "iteration %s: log G %s D %s, metrics.csv G %.4f D %.4f\n", k, v[2], v[4], g[k] / n[k], d[k] / n[k]; bad = 1 }
+      printf "iteration %s: log G %s D %s, metrics.csv G %.4f D %.4f\n", k, v[2], v[4], g[k] / n[k], d[k] / n[k]
+      bad = 1 }
     checked++ }
   END { exit bad || !checked }' "$d/metrics.csv" "$work/f.lines" > "$work/f.diff" \
   || fail "the log's fitness is not metrics.csv's: $(cat "$work/f.diff")"

@@ -146,8 +146,9 @@ imix=$(sed -n 's/^best mixture: //p' i2.out)
 /usr/bin/python3 -c "
 import numpy as np
 np.save('wide.npy', np.random.default_rng(1).normal(size=(300, 600)).astype(np.float32))"
-"$LPZ" train -f "$CFG" --grid 1 --set dataloader.path=wide.npy --set trainer.n_iterations=1 --set dataloader.n_batches=2 \
-  --set master.calculate_score=true --set general.output_dir="$work/outw" > w.out 2> w.log || fail "wide: $(cat w.log)"
+"$LPZ" train -f "$CFG" --grid 1 --set dataloader.path=wide.npy --set trainer.n_iterations=1 \
+  --set dataloader.n_batches=2 --set master.calculate_score=true --set general.output_dir="$work/outw" \
+  > w.out 2> w.log || fail "wide: $(cat w.log)"
 grep -q "master.calculate_score: FID for npy samples of 600 values is not available.*the run trains, without final \
 scores" w.log || fail "no warning before the training: $(cat w.log)"
 grep -qx "final scoring: not available for these samples, no final scores (a warning in the log says why)" w.out \

@@ -353,7 +353,7 @@ timeout 120 "$LPZ" train --resume "$work/nockpt_det" -q --set trainer.n_iteratio
 status=$?
 set -e
 [ "$status" -eq 1 ] && grep -q "cell 2 has no checkpoint, and the others have theirs; a deterministic run moves its \
-cells in step" "$work/nockpt_det.out" || fail "deterministic, cell 2 without checkpoint: $status $(cat "$work/nockpt_det.out")"
+cells in step" "$work/nockpt_det.out" || fail "deterministic, no checkpoint of cell 2: $(cat "$work/nockpt_det.out")"
 # No checkpoint at all is not a resume (it would retrain from scratch and drop every row): refused, as a distributed
 # master refuses it, and the folder is left as it was
 rm -rf "$work/nockpts"
