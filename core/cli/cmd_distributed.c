@@ -146,7 +146,7 @@ static int run_client(const lpz_cli_args *args)
     if (args->port) {
         char *end;
         long v = strtol(args->port, &end, 10);
-        if (*end || v < 1 || v > 65535 - LPZ_DIST_CELL_PORT_OFFSET) {
+        if (!lpz_cli_is_digits(args->port) || *end || v < 1 || v > 65535 - LPZ_DIST_CELL_PORT_OFFSET) {
             fprintf(stderr, "lpz: error: --port %s: expected a port from 1 to %d (the cell server uses port + %d)\n",
                     args->port, 65535 - LPZ_DIST_CELL_PORT_OFFSET, LPZ_DIST_CELL_PORT_OFFSET);
             return 2;

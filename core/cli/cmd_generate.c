@@ -186,8 +186,8 @@ int lpz_cmd_generate(const lpz_cli_args *args)
                     : read_config_without_f(args, &cfg, run_cfg, sizeof run_cfg, &err))
         goto fail;
     int no_data = 0; /* without -f, images: the generator files give the shape, the data is not opened */
-    char gen_file[PATH_MAX] = ""; /* the network.name came from this file's metadata ("" when not) */
     char first_gen[PATH_MAX] = "";
+    int net_from_file = 0; /* network.name is first_gen's metadata, not the user's */
     if (!config_file) {
         if (mixture_recorded(args->mixture_source, &rec, first_gen, sizeof first_gen, &err))
             goto fail;
@@ -210,7 +210,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             /* the defaults, with the generators' own network (its options come from the files) */
             if (lpz_config_set(&cfg, "network.name", rec.network, &err))
                 goto fail;
-            snprintf(gen_file, sizeof gen_file, "%s", first_gen);
+            net_from_file = 1;
             lpz_log(LPZ_LOG_INFO, "%s is not a run folder's master/<cell>: the defaults (seed %lld, "
                     "mixture_generator_samples_mode %s), network %s from the generator files; the data is not read",
                     args->mixture_source, (long long)cfg.general.seed,
@@ -225,8 +225,8 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err))
         goto fail;
     if (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err)) {
-        if (gen_file[0]) /* the name is the file's, not a --set the user gave */
-            lpz_error_where(&err, "%s: metadata 'network'", gen_file);
+        if (net_from_file) /* the name is the file's, not a --set the user gave */
+            lpz_error_where(&err, "%s: metadata 'network'", first_gen);
         goto fail;
     }
     if (!no_data &&

@@ -36,6 +36,7 @@ expect 2 "unknown option '--grdi' (did you mean '--grid'?) (see 'lpz train --hel
 # numbers are digits alone: ' 2' and '+2' passed where '2 ' was refused; --version takes nothing after it
 for g in ' 2' '+2' '2 '; do expect 2 "--grid $g: expected a whole number from 1 to 64" train -f x.yml --grid "$g"; done
 expect 2 "--seed +5: expected a whole number" generate --mixture-source x -o y --seed +5
+expect 2 "--port +5000: expected a port from 1 to" train --distributed --client --port +5000
 expect 2 "--version takes nothing after it, got 'x'" --version x
 expect 2 "unknown option '--plugin-dri=x' (did you mean '--plugin-dir'?)" train --plugin-dri=x
 expect 2 "--set 'dataloader.path' is not key=value" train -f x.yml --set dataloader.path
