@@ -62,6 +62,7 @@ typedef struct mcell {
     char **metrics; /* [n_iterations + 1] rows, by iteration */
     char **timing;
     int ckpt_warned; /* a checkpoint of it could not be stored: said once */
+    char data[LPZ_DIST_DATA_MAX + 1]; /* what its client said it trains on (lpz_dist_status.data); "" */
 } mcell;
 
 typedef struct master {
@@ -90,6 +91,7 @@ typedef struct master {
     int merged_warned; /* a failed write of the merged files during the run was reported */
     lpz_dist_subnet own[LPZ_DIST_DISCOVER_MAX_OWN]; /* auto_discover: this machine's addresses */
     int n_own;
+    int units_warned; /* the cells' data scaling differs: said once */
 } master;
 
 static double now_s(void)
@@ -654,6 +656,68 @@ static void tell_moves(master *m, node *n)
         free(raw);
 }
 
+/* The cells' data as their clients described them (lpz_dist_status.data:
+ * "; "-separated parts): a cell whose sample shape or network parameter
+ * count differs from the others' cannot exchange individuals with them, so
+ * the run stops (-1, err says which cells have what); another scaling of
+ * the data (the units digest) is a warning: the cells would mix
+ * generators trained on differently scaled data. Judged when every cell
+ * not lost has said (a client of an older lpz says nothing: not judged). */
+static int check_data(master *m, lpz_error *err)
+{
+    for (int c = 0; c < m->n_cells; c++) /* judged once every cell is known: the message names them all */
+        if (m->cells[c].status != CELL_LOST && !m->cells[c].data[0])
+            return 0;
+    for (int part = 0; part < 3; part++) {
+        char val[64][LPZ_DIST_DATA_MAX + 1];
+        int nv = 0, of[LPZ_DIST_MAX_CELLS];
+        for (int c = 0; c < m->n_cells; c++) {
+            of[c] = -1;
+            const char *p = m->cells[c].data;
+            for (int k = 0; k < part && p; k++)
+                p = (p = strstr(p, "; ")) ? p + 2 : NULL;
+            if (!p || !p[0])
+                continue;
+            size_t len = strcspn(p, ";");
+            int v = 0;
+            while (v < nv && (strlen(val[v]) != len || strncmp(val[v], p, len)))
+                v++;
+            if (v == nv && nv < 64)
+                snprintf(val[nv++], sizeof val[0], "%.*s", (int)len, p);
+            of[c] = v < nv ? v : -1;
+        }
+        if (nv < 2)
+            continue;
+        char msg[900];
+        size_t k = 0;
+        for (int v = 0; v < nv && k < sizeof msg - 80; v++) {
+            k += (size_t)snprintf(msg + k, sizeof msg - k, "%s%s on", v ? "; " : "", val[v]);
+            int first = 1;
+            for (int c = 0; c < m->n_cells && k < sizeof msg - 80; c++) {
+                if (of[c] != v)
+                    continue;
+                const node *n = m->cells[c].node >= 0 ? &m->nodes[m->cells[c].node] : NULL;
+                k += (size_t)snprintf(msg + k, sizeof msg - k, "%s cell %d (%s)", first ? "" : ",", c,
+                                      n ? n->url : "?");
+                first = 0;
+            }
+        }
+        if (part < 2) {
+            lpz_error_set(err, LPZ_EINVAL, "the clients' data differ: %s", msg);
+            lpz_error_hint(err, "every client must read the same data (dataloader options and files; a relative "
+                                "path is read from each client's current folder): the cells exchange individuals");
+            return -1;
+        }
+        if (!m->units_warned) {
+            m->units_warned = 1;
+            lpz_log(LPZ_LOG_WARN, "the clients' data are scaled differently (digests of the units record: %s): "
+                    "the cells mix generators trained on differently scaled data; give every client the same data "
+                    "files", msg);
+        }
+    }
+    return 0;
+}
+
 /* One heartbeat round trip with node n; 1 when the node is lost. */
 static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
 {
@@ -686,6 +750,11 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
     }
     n->last_ok = now_s();
     n->last_iteration = (int)st.iteration;
+    if (st.data[0] && strcmp(st.data, c->data)) {
+        snprintf(c->data, sizeof c->data, "%s", st.data);
+        if (check_data(m, err))
+            return -1;
+    }
     if (st.state == LPZ_DIST_FAILED)
         return lpz_error_set(err, LPZ_EINVAL, "cell %d on %s failed: %s", n->cell, n->url, st.text), -1;
     if (st.checkpoint_version > n->ckpt_fetched) {
