@@ -44,6 +44,9 @@ typedef struct lpz_dist_cell_outcome {
     int received;   /* 1 when its results arrived */
     int iterations; /* completed */
     int stopped;
+    /* 1: stopped short of trainer.n_iterations while the run was not (its
+     * client was stopped): not compared with complete cells for the best */
+    int incomplete;
     double best_g_fitness;
     double score; /* NAN when not computed */
     int restarts; /* times it was moved to a spare */

@@ -891,15 +891,21 @@ static void summarise(master *m, lpz_dist_outcome *out)
     out->lost = 0;
     double *score = calloc((size_t)m->n_cells, sizeof *score), *fit = calloc((size_t)m->n_cells, sizeof *fit);
     int *present = calloc((size_t)m->n_cells, sizeof *present);
+    int complete = 0;
     for (int i = 0; i < m->n_cells; i++) {
         lpz_dist_cell_outcome *r = &out->cells[i];
         r->restarts = m->cells[i].restarts;
         out->lost += !r->received;
-        if (score && fit && present) {
-            score[i] = r->score;
-            fit[i] = r->best_g_fitness;
-            present[i] = r->received && r->iterations > 0; /* stopped before its first iteration: untrained */
-        }
+        r->incomplete = r->received && !out->stopped && r->iterations < m->n_iterations;
+        complete += r->received && !r->incomplete;
+    }
+    for (int i = 0; i < m->n_cells && score && fit && present; i++) {
+        lpz_dist_cell_outcome *r = &out->cells[i];
+        score[i] = r->score;
+        fit[i] = r->best_g_fitness;
+        present[i] = r->received && r->iterations > 0; /* stopped before its first iteration: untrained */
+        /* a cell whose client was stopped early is not compared with complete ones */
+        present[i] &= !(complete && r->incomplete);
     }
     if (score && fit && present)
         out->best_cell = lpz_run_best_cell(m->n_cells, score, fit, present, lpz_run_score_higher(m->cfg));
@@ -943,8 +949,14 @@ static void final_scores(master *m, lpz_dist_outcome *out)
                             .registry = m->o->registry};
     lpz_run_final_scoring(&fr, sc, &out->final);
     if (out->final.state == LPZ_FINAL_DONE) {
-        for (int c = 0; c < m->n_cells; c++)
+        int complete = 0;
+        for (int c = 0; c < m->n_cells; c++) {
             out->cells[c].score = sc[c];
+            complete += out->cells[c].received && !out->cells[c].incomplete;
+        }
+        for (int c = 0; c < m->n_cells; c++) /* as summarise: cells stopped early are not compared */
+            if (complete && out->cells[c].incomplete)
+                sc[c] = NAN;
         int best = lpz_run_lowest_score(sc, m->n_cells);
         if (best >= 0)
             out->best_cell = best;

@@ -13,7 +13,8 @@
 #     already (they were written only at the end, and lost);
 #  f) a client listed twice is refused, naming it (each greeting spoiled the
 #     other's challenge: "wrong shared secret");
-#  g) Ctrl-C on a client: the master collects its cell's results first.
+#  g) Ctrl-C on a client: the master collects its cell's results first; the
+#     summary says that cell stopped early and leaves it out of the best cell.
 # No process is left behind (the trap kills every client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="fault-test-secret"
@@ -130,6 +131,13 @@ grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to c
   || fail "g) $(tail -n 5 "$work/c13.log")"
 wait $MASTER || fail "g) master failed: $(cat "$work/g.out")"
 grep -q "^lost cell" "$work/g.out" && fail "g) the stopped client's cell was lost: $(cat "$work/g.out")"
+# The summary names the cell stopped short and does not compare it with the complete ones (it was the best cell
+# with 9 of 25 iterations, never mentioned).
+grep -q "^cell 3: stopped at iteration [0-9]* of $ITER (its client was stopped)" "$work/g.out" \
+  || fail "g) the summary does not say cell 3 stopped early: $(cat "$work/g.out")"
+grep -q "^best cell: 3" "$work/g.out" && fail "g) the cell stopped early is the best cell: $(cat "$work/g.out")"
+grep -q "^to train the stopped cell on: lpz train --distributed --master --resume " "$work/g.out" \
+  || fail "g) no resume hint: $(cat "$work/g.out")"
 check_cells "$(run_dir "$work/g")" 0 1 2 3
 
 # e) a 1x1 run on client 0, its master killed with SIGKILL once a row is on disk (200 iterations: far from done).
