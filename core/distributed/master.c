@@ -52,6 +52,11 @@ typedef struct node {
     lpz_dist_endpoint ep;
     int skip;
     int refused; /* the status code of the client's last ERROR reply */
+    /* declared lost while its cell ran: it may live on (stopped, cut off)
+     * and train a cell another client took over, or come back; told to
+     * drop the experiment (or taken back) until it answers (settle_gone) */
+    int written_off;
+    double last_try;
 } node;
 
 typedef struct mcell {
@@ -439,7 +444,9 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
 
 /* ---- experiment control ---- */
 
-static int send_stop(master *m, node *n, int mode)
+#define SETTLE_MS 300 /* a written-off client's answer (settle_gone): the run's other heartbeats wait meanwhile */
+
+static int send_stop_within(master *m, node *n, int mode, int timeout_ms)
 {
     if (!n->ctl)
         return LPZ_OK;
@@ -450,12 +457,17 @@ static int send_stop(master *m, node *n, int mode)
     const uint8_t *b;
     size_t bl;
     lpz_error err;
-    int rc = call(m, n, LPZ_MSG_STOP, &q, CALL_MS, LPZ_MSG_STOP, &raw, &b, &bl, &err);
+    int rc = call(m, n, LPZ_MSG_STOP, &q, timeout_ms, LPZ_MSG_STOP, &raw, &b, &bl, &err);
     lpz_dist_msg_free(&q);
     free(raw);
     if (rc)
         lpz_log(LPZ_LOG_DEBUG, "STOP to %s: %s", n->url, err.message);
     return rc;
+}
+
+static int send_stop(master *m, node *n, int mode)
+{
+    return send_stop_within(m, n, mode, CALL_MS);
 }
 
 static void wait_idle(master *m);
@@ -635,14 +647,20 @@ static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, u
 }
 
 /* A HEARTBEAT carrying the moved cells' addresses; the reply as call(). */
-static int heartbeat(master *m, node *n, uint8_t **raw, const uint8_t **b, size_t *bl, lpz_error *e)
+static int heartbeat_within(master *m, node *n, int timeout_ms, uint8_t **raw, const uint8_t **b, size_t *bl,
+                            lpz_error *e)
 {
     lpz_dist_msg q;
     lpz_dist_msg_init(&q);
     put_moves(m, &q);
-    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, raw, b, bl, e);
+    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, timeout_ms, LPZ_MSG_HEARTBEAT, raw, b, bl, e);
     lpz_dist_msg_free(&q);
     return rc;
+}
+
+static int heartbeat(master *m, node *n, uint8_t **raw, const uint8_t **b, size_t *bl, lpz_error *e)
+{
+    return heartbeat_within(m, n, CALL_MS, raw, b, bl, e);
 }
 
 /* The moves told at once, the reply not looked at (the next watch() does). */
@@ -800,6 +818,57 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
         }
     }
     return 0;
+}
+
+/* A client declared lost while its cell ran may live on (stopped with
+ * SIGSTOP, cut off for longer than the heartbeat timeout) and train on
+ * after it comes back. Every 2 s until it answers: when its cell went to
+ * another client (or the run is stopping), it is told to drop the
+ * experiment (an authenticated STOP, abort); when the cell is lost (no
+ * spare) and it answers a heartbeat for it, the cell is back in the run
+ * on it. A STOP sent to a stopped process waits in its socket and reaches
+ * it when it continues. `last` (the end of the run): one more STOP to the
+ * unsettled ones. */
+static void settle_gone(master *m, int stopping, int last)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        if (n->role != NODE_GONE || !n->written_off || !n->ctl || n->cell < 0)
+            continue;
+        double t = now_s();
+        if (!last && t - n->last_try < 2.0)
+            continue;
+        n->last_try = t;
+        mcell *c = &m->cells[n->cell];
+        if (!last && !stopping && c->status == CELL_LOST && c->node < 0) {
+            uint8_t *raw;
+            const uint8_t *b;
+            size_t bl;
+            lpz_error e;
+            lpz_dist_status st;
+            int rc = heartbeat_within(m, n, SETTLE_MS, &raw, &b, &bl, &e);
+            if (!rc) {
+                rc = lpz_dist_status_decode(b, bl, &st, &e);
+                free(raw);
+            }
+            if (rc || st.experiment != m->experiment || (int)st.cell != n->cell || st.state == LPZ_DIST_FAILED)
+                continue;
+            lpz_log(LPZ_LOG_WARN, "client %s (cell %d) answers again: cell %d is back in the run there", n->url,
+                    n->cell, n->cell);
+            n->written_off = 0;
+            n->role = NODE_ACTIVE;
+            n->last_ok = now_s();
+            c->status = CELL_RUNNING;
+            c->node = i;
+            announce_move(m, n->cell, c->url);
+            continue;
+        }
+        if (!send_stop_within(m, n, LPZ_DIST_STOP_ABORT, SETTLE_MS)) {
+            lpz_log(LPZ_LOG_INFO, "client %s, written off, answers again: told to drop its copy of cell %d", n->url,
+                    n->cell);
+            n->written_off = 0;
+        }
+    }
 }
 
 /* ---- the run ---- */
@@ -1386,6 +1455,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                                         "to continue without it (or on a spare client)");
                     goto done;
                 }
+                n->written_off = 1;
+                n->last_try = now_s();
                 if (reassign(m, cell) && stop_sent)
                     send_stop(m, &m->nodes[m->cells[cell].node], LPZ_DIST_STOP_TRAINING);
             }
@@ -1395,6 +1466,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                     min_it = n->last_iteration;
             }
         }
+        settle_gone(m, stop_sent, 0);
         /* Moved cells are watched from their new node on the next round. */
         int pending = 0;
         for (int c = 0; c < m->n_cells; c++)
@@ -1409,6 +1481,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     }
     /* Everyone may go back to idle. */
     stop_all(m, LPZ_DIST_STOP_RELEASE);
+    settle_gone(m, 1, 1);
     wait_idle(m);
     rc = write_merged(m, err);
     final_neighbours(m, out);
