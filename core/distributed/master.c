@@ -593,20 +593,33 @@ static void announce_move(master *m, int cell, const char *url)
         m->n_moves++;
 }
 
-/* The cell of a lost client: on a spare (re-greeted), or lost. */
-static int reassign(master *m, int cell)
+/* The cell of a lost client (node `lost`): on a spare (re-greeted), else
+ * on an idle client answering at the lost one's address (restarted there:
+ * it refused the heartbeat as idle), else lost. */
+static int reassign(master *m, int cell, node *lost)
 {
     mcell *c = &m->cells[cell];
-    for (int i = 0; i < m->n_nodes; i++) {
-        node *n = &m->nodes[i];
-        if (n->role != NODE_IDLE)
+    for (int i = 0; i <= m->n_nodes; i++) {
+        node *n = i < m->n_nodes ? &m->nodes[i] : lost;
+        if (i < m->n_nodes && n->role != NODE_IDLE)
             continue;
+        if (i == m->n_nodes && (!lost || lost->refused != LPZ_ESTATE || !lost->ctl))
+            break;
         lpz_error err;
         lpz_error_clear(&err);
         n->role = NODE_UNUSED; /* unless it starts below */
         if (greet(m, n, &err) || start_cell(m, n, cell, 1, &err)) {
-            lpz_log(LPZ_LOG_WARN, "spare %s cannot take cell %d: %s", n->url, cell, err.message);
+            if (i < m->n_nodes)
+                lpz_log(LPZ_LOG_WARN, "spare %s cannot take cell %d: %s", n->url, cell, err.message);
+            else
+                lpz_log(LPZ_LOG_INFO, "cell %d cannot restart on %s: %s", cell, n->url, err.message);
+            n->role = i < m->n_nodes ? NODE_UNUSED : NODE_GONE;
             continue;
+        }
+        if (n == lost) {
+            lpz_log(LPZ_LOG_INFO, "cell %d restarted on %s: an idle client answers at that address now (restarted "
+                    "there)", cell, n->url);
+            n->written_off = 0;
         }
         c->restarts++;
         announce_move(m, cell, c->url);
@@ -1457,7 +1470,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                 }
                 n->written_off = 1;
                 n->last_try = now_s();
-                if (reassign(m, cell) && stop_sent)
+                if (reassign(m, cell, n) && stop_sent)
                     send_stop(m, &m->nodes[m->cells[cell].node], LPZ_DIST_STOP_TRAINING);
             }
             if (m->cells[n->cell].status == CELL_RUNNING && n->role == NODE_ACTIVE) {

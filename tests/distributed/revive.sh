@@ -5,7 +5,10 @@
 #     experiment (it trained its cell on as a duplicate of the spare's, and
 #     stayed busy, blocking the next master);
 #  b) the same without a spare: the cell is back in the run on it when it
-#     answers again (the master reported it lost and dropped its results).
+#     answers again (the master reported it lost and dropped its results);
+#  c) a client killed and started again on the same port: the cell restarts
+#     there from its checkpoint (the master got "this client is idle" and
+#     reported the cell lost).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="revive-test-secret" LPZ_DIST_HEARTBEAT_TIMEOUT_MS=2000
 ITER=25
@@ -40,7 +43,10 @@ until_log() {
 }
 
 # a) cells on clients 0-3, spare 4; client 1 stopped until the master wrote it off
-master_bg a --set "$(nodes 0 4)"
+# (no checkpoints in a and b: a client stopped while the master fetches one holds the master for the transfer
+# timeout, 120 s)
+NOCK="general.checkpoint_period=0"
+master_bg a --set "$(nodes 0 4)" --set $NOCK
 at_iteration 1 2
 kill -STOP "${CLIENT_PID[1]}"
 until_log "$work/master-a.log" "cell 1 on tcp://127.0.0.1:$((BASE + 4))"
@@ -52,7 +58,7 @@ grep -q "written off, answers again: told to drop its copy of cell 1" "$work/mas
   || fail "a) $(cat "$work/master-a.log")"
 
 # b) no spare: clients 0, 1, 2, 3; client 2 stopped until written off, then back
-master_bg b --set "$(nodes 0 3)"
+master_bg b --set "$(nodes 0 3)" --set $NOCK
 at_iteration 2 2
 kill -STOP "${CLIENT_PID[2]}"
 until_log "$work/master-b.log" "cell 2 is lost (no spare client)"
@@ -63,4 +69,16 @@ grep -q "client tcp://127.0.0.1:$((BASE + 2)) (cell 2) answers again: cell 2 is 
 grep -q "^lost cell" "$work/b.out" && fail "b) the cell that came back is reported lost: $(cat "$work/b.out")"
 check_cells "$(run_dir "$work/b")" 0 1 2 3
 
+# c) no spare: client 3 killed and started again on its port
+master_bg c --set "$(nodes 0 3)"
+at_iteration 3 2
+kill -9 "${CLIENT_PID[3]}"
+wait "${CLIENT_PID[3]}" 2> /dev/null
+start_client 3
+wait $MASTER || fail "c) master failed: $(cat "$work/c.out")"
+grep -q "cell 3 restarted on tcp://127.0.0.1:$((BASE + 3)): an idle client answers at that address now" \
+  "$work/master-c.log" || fail "c) $(cat "$work/master-c.log")"
+grep -q "^cell 3: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 3))" "$work/c.out" \
+  || fail "c) $(cat "$work/c.out")"
+check_cells "$(run_dir "$work/c")" 0 1 2 3
 echo "PASS"
