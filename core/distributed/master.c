@@ -3,7 +3,10 @@
  * checkpoints and results, move lost cells to spares, merge the results. */
 #include "distributed/distributed.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -52,6 +55,7 @@ typedef struct node {
     lpz_dist_endpoint ep;
     int skip;
     int refused; /* the status code of the client's last ERROR reply */
+    int taken_over; /* busy with the resumed run's old experiment: stopped (take_over) */
     /* declared lost while its cell ran: it may live on (stopped, cut off)
      * and train a cell another client took over, or come back; told to
      * drop the experiment (or taken back) until it answers (settle_gone) */
@@ -97,7 +101,12 @@ typedef struct master {
     lpz_dist_subnet own[LPZ_DIST_DISCOVER_MAX_OWN]; /* auto_discover: this machine's addresses */
     int n_own;
     int units_warned; /* the cells' data scaling differs: said once */
+    uint64_t old_experiment; /* a resumed run's experiment before (EXPERIMENT_FILE), 0: none */
 } master;
+
+/* In a run folder: the hex id of its latest experiment, so that a --resume
+ * after the master died recognises the clients still busy with it. */
+#define EXPERIMENT_FILE ".lpz-experiment"
 
 static double now_s(void)
 {
@@ -108,14 +117,14 @@ static double now_s(void)
 
 /* One request/reply. *raw is the malloc'd reply (free it); *body and *blen
  * its payload. A client's ERROR reply becomes LPZ_ENET with its text. */
-static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms, unsigned want, uint8_t **raw,
-                const uint8_t **body, size_t *blen, lpz_error *err)
+static int call_as(master *m, const lpz_wire_ctx *tx, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms,
+                   unsigned want, uint8_t **raw, const uint8_t **body, size_t *blen, lpz_error *err)
 {
     *raw = NULL;
     const uint8_t *f;
     size_t flen;
     uint64_t rid = __atomic_fetch_add(&m->next_id, 1, __ATOMIC_SEQ_CST);
-    int rc = lpz_dist_seal(req, &m->ctx, type, rid, &f, &flen, err);
+    int rc = lpz_dist_seal(req, tx, type, rid, &f, &flen, err);
     if (!rc)
         rc = lpz_ctl_request(n->ctl, f, flen, timeout_ms, raw, &flen, err);
     if (rc)
@@ -150,6 +159,15 @@ static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeou
     return LPZ_OK;
 }
 
+/* call_as with this experiment's context. */
+static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms, unsigned want, uint8_t **raw,
+                const uint8_t **body, size_t *blen, lpz_error *err)
+{
+    return call_as(m, &m->ctx, n, type, req, timeout_ms, want, raw, body, blen, err);
+}
+
+static int take_over(master *m, node *n, lpz_error *err);
+
 /* HELLO: the client's CHALLENGE (its state, nonce and instance) in n->ch;
  * LPZ_ESTATE when it is busy. The first round asks only this, to learn
  * which client answers on an endpoint (one client at two addresses counts
@@ -167,8 +185,44 @@ static int hello(master *m, node *n, lpz_error *err)
         return rc;
     rc = lpz_dist_challenge_decode(b, bl, &n->ch, err);
     free(raw);
+    if (!rc && n->ch.state != LPZ_DIST_IDLE && n->ch.experiment && n->ch.experiment == m->old_experiment &&
+        !n->taken_over) {
+        /* a --resume: still busy with this run's experiment of a master that died (it would wait for it
+         * LPZ_DIST_MASTER_TIMEOUT_MS): stopped, then asked again */
+        n->taken_over = 1;
+        return take_over(m, n, err);
+    }
     if (!rc && n->ch.state != LPZ_DIST_IDLE)
         rc = lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
+    return rc;
+}
+
+/* A client busy with the experiment of the run this master resumes (its
+ * master was killed): an authenticated STOP (abort) in that experiment's
+ * name, a wait (bounded) until it is idle, then HELLO again. */
+static int take_over(master *m, node *n, lpz_error *err)
+{
+    lpz_wire_ctx old;
+    lpz_wire_ctx_init_control(&old, m->old_experiment, m->secret);
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    lpz_dist_put_u8(&q, LPZ_DIST_STOP_ABORT);
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    int rc = call_as(m, &old, n, LPZ_MSG_STOP, &q, m->o->discover_timeout_ms, LPZ_MSG_STOP, &raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    lpz_wire_ctx_clear(&old);
+    free(raw);
+    if (rc)
+        return rc;
+    lpz_log(LPZ_LOG_INFO, "client %s was busy with experiment %016" PRIx64 " of this run (its master is gone): "
+            "stopped it to take the client over", n->url, m->old_experiment);
+    double until = now_s() + RELEASE_WAIT_S;
+    do {
+        usleep(100000);
+        rc = hello(m, n, err);
+    } while (rc == LPZ_ESTATE && now_s() < until);
     return rc;
 }
 
@@ -408,6 +462,39 @@ static int load_rows(master *m, lpz_error *err)
     return LPZ_OK;
 }
 
+/* Removes a new run folder's EXPERIMENT_FILE (before lpz_run_remove_unused,
+ * which keeps a folder holding files); returns 1. */
+static int drop_experiment_file(const char *run_dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, run_dir);
+    unlink(path);
+    return 1;
+}
+
+/* The temporary files of atomic writes (checkpoints/NAME.tmp.PID.N) of a
+ * master that was killed: removed when that process is gone. */
+static void remove_leftovers(const char *run_dir)
+{
+    char dir[PATH_MAX + 16], path[PATH_MAX + 300];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        char *end;
+        long pid = t ? strtol(t + 5, &end, 10) : 0;
+        if (pid <= 0 || *end != '.' || !(kill((pid_t)pid, 0) != 0 && errno == ESRCH)) /* its writer lives */
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (remove(path) == 0)
+            lpz_log(LPZ_LOG_INFO, "removed %s, left by a master that was killed while writing it", path);
+    }
+    closedir(d);
+}
+
 /* Checks that `dir` is a run folder this configuration can continue:
  * fills m->run_dir with its absolute path. */
 static int open_resume_dir(master *m, const char *dir, lpz_error *err)
@@ -433,6 +520,15 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
     if (found < m->n_cells)
         lpz_log(LPZ_LOG_WARN, "resuming %s: %d of %d cells have a checkpoint; the others start from the beginning",
                 m->run_dir, found, m->n_cells);
+    remove_leftovers(m->run_dir);
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, m->run_dir);
+    char *text;
+    size_t len;
+    lpz_error e2;
+    if (lpz_is_file(path) && !lpz_read_file(path, 64, &text, &len, &e2)) {
+        m->old_experiment = strtoull(text, NULL, 16);
+        free(text);
+    }
     snprintf(path, sizeof path, "%s/config.yml", m->run_dir);
     if (lpz_is_file(path)) {
         int rc = lpz_read_file(path, (size_t)1 << 24, &m->old_config, &m->old_config_len, err);
@@ -1338,7 +1434,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                            m->n_cells, m->n_cells == 1 ? "" : "s", idle);
         lpz_error_hint(err, "start more clients (lpz train --distributed --client), check addresses, ports, "
                             "the shared secret and TLS (master and clients both with certificates from one CA, or "
-                            "both without), or lower general.grid_size");
+                            "both without), or lower general.grid_size; a client busy with the experiment of a "
+                            "master that is gone drops it after LPZ_DIST_MASTER_TIMEOUT_MS (60 s by default)");
         goto done;
     }
 
@@ -1360,6 +1457,13 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (snprintf(path, sizeof path, "%s/checkpoints", out->run_dir) >= (int)sizeof path ||
         (rc = lpz_mkdirs(path, err)))
         goto done;
+    /* this experiment's id, for a --resume after this master dies (take_over) */
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, out->run_dir);
+    char id[32];
+    snprintf(id, sizeof id, "%016" PRIx64 "\n", m->experiment);
+    lpz_error e2;
+    if (lpz_write_file_atomic(path, id, strlen(id), &e2))
+        lpz_log(LPZ_LOG_WARN, "could not write %s: %s", path, e2.message);
     lpz_run_hints(m->cfg); /* not in front of an error about the configuration or the clients */
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ", results in %s", m->experiment, m->run_dir);
 
@@ -1533,7 +1637,8 @@ done:
      * config.yml and empty folders is removed. */
     if (rc && o->resume_dir && !m->new_rows) {
         out->run_dir[0] = '\0';
-    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && lpz_run_remove_unused(out->run_dir, 0)) {
+    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && drop_experiment_file(out->run_dir) &&
+               lpz_run_remove_unused(out->run_dir, 0)) {
         out->run_dir[0] = '\0';
         lpz_rmdirs_empty(parent, parent_top);
     }

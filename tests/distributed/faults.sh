@@ -10,7 +10,9 @@
 #     "trained 0 cells" and exited 0), keeping the rows that came with the
 #     checkpoints;
 #  e) the master killed: the rows that came with the checkpoints are on disk
-#     already (they were written only at the end, and lost);
+#     already (they were written only at the end, and lost); a --resume at
+#     once takes over the client busy with the dead master's experiment and
+#     removes the temporary files it left;
 #  f) a client listed twice is refused, naming it (each greeting spoiled the
 #     other's challenge: "wrong shared secret");
 #  g) Ctrl-C on a client: the master collects its cell's results first; the
@@ -154,6 +156,23 @@ kill -9 $MASTER
 wait $MASTER 2> /dev/null
 [ "$(wc -l < "$d/metrics.csv")" -gt 1 ] && [ "$(wc -l < "$d/timing.csv")" -gt 1 ] \
   || fail "e) the killed master's rows are gone"
+# A --resume at once takes over the client still busy with the killed master's experiment (it was refused for
+# LPZ_DIST_MASTER_TIMEOUT_MS: "busy with experiment ...") and removes the temporary file of a write the killed
+# master left (it stayed for good); then Ctrl-C.
+sleep 0 &
+dead=$!
+wait $dead
+: > "$d/checkpoints/cell-0.safetensors.tmp.$dead.7"
+timeout 60 "$LPZ" train --distributed --master --resume "$d" > "$work/e2.out" 2> "$work/master-e2.log" &
+MASTER=$!
+PIDS+=($MASTER)
+for _ in $(seq 1 400); do grep -q "^lpz: info: cell 0 on" "$work/master-e2.log" && break; sleep 0.05; done
+kill -INT $MASTER
+wait $MASTER
+[ $? = 130 ] || fail "e) the resume after the master was killed: $(cat "$work/master-e2.log")"
+grep -q "client tcp://127.0.0.1:$BASE was busy with experiment [0-9a-f]* of this run (its master is gone): stopped it" \
+  "$work/master-e2.log" || fail "e) the client was not taken over: $(cat "$work/master-e2.log")"
+[ ! -e "$d/checkpoints/cell-0.safetensors.tmp.$dead.7" ] || fail "e) the killed master's temporary file is left"
 
 # f) a client listed twice (no client needs to run: refused before any greeting).
 timeout 30 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/f" \
