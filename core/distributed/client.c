@@ -790,17 +790,34 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     }
     int first = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT;
     int last = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1;
-    int rc = LPZ_ESTATE;
+    int rc = LPZ_ESTATE, cell_busy = 0;
     for (int port = first; port <= last && rc == LPZ_ESTATE; port++) {
         char url[300];
         snprintf(url, sizeof url, "tcp://%s:%d", c->bind, port);
         rc = lpz_ctl_listen(url, (size_t)LPZ_WIRE_MAX_FRAME, &c->srv, err);
         c->port = port;
+        if (rc)
+            continue;
+        /* Its cell server listens on port + 1000 when an experiment starts:
+         * taken, it failed only then, and the master's whole START with it. */
+        lpz_ctl_server *probe = NULL;
+        snprintf(url, sizeof url, "tcp://%s:%d", c->bind, port + LPZ_DIST_CELL_PORT_OFFSET);
+        rc = lpz_ctl_listen(url, 64, &probe, err);
+        lpz_ctl_close(probe);
+        if (rc) {
+            lpz_ctl_close(c->srv);
+            c->srv = NULL;
+            cell_busy += rc == LPZ_ESTATE;
+            if (rc == LPZ_ESTATE && first == last)
+                lpz_error_set(err, LPZ_ESTATE, "cannot listen on port %d: its cell server port %d (port + %d) is in "
+                              "use", port, port + LPZ_DIST_CELL_PORT_OFFSET, LPZ_DIST_CELL_PORT_OFFSET);
+        }
     }
     if (rc) {
         if (rc == LPZ_ESTATE && first != last)
-            lpz_error_set(err, LPZ_ESTATE, "ports %d to %d are all in use", first, last);
-        lpz_error_hint(err, "choose a free port with --port");
+            lpz_error_set(err, LPZ_ESTATE, "ports %d to %d are all in use%s", first, last,
+                          cell_busy ? " (or their cell server ports, port + 1000)" : "");
+        lpz_error_hint(err, "choose a free port with --port (a client listens on it and on port + 1000)");
         goto out;
     }
     const char *tmp = getenv("TMPDIR");

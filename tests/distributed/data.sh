@@ -6,7 +6,9 @@
 #     (it finished rc 0 with that cell as the best one; only the clients'
 #     logs said neighbours refused exchanges);
 #  b) the same shape in another scale: the master warns that the data are
-#     scaled differently (nothing was said).
+#     scaled differently (nothing was said);
+#  c) (not about data) a client whose cell server port is taken is refused
+#     at start.
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="data-test-secret"
 # csv FILE COLUMNS SCALE: 400 rows of COLUMNS values in [-SCALE, SCALE].
@@ -57,4 +59,15 @@ grep -q "the clients' data differ: sample shape \[16\] on cell 0 .*; sample shap
 master b --set "$(nodes 4 7)" || fail "b) the master failed: $(cat "$work/master-b.log")"
 grep -q "the clients' data are scaled differently (digests of the units record: .* cell 3 (tcp://127.0.0.1:$((BASE + 7)))" \
   "$work/master-b.log" || fail "b) no warning: $(cat "$work/master-b.log")"
+# c) a client whose cell server port (port + 1000) is taken is refused at start, naming both ports (it started,
+#    and the master's START failed for the whole experiment)
+python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", '$((BASE + 1009))')); s.listen(); time.sleep(60)' &
+PIDS+=($!)
+for _ in $(seq 1 100); do port_free $((BASE + 1009)) || break; sleep 0.05; done
+TMPDIR="$work/c9" timeout 20 "$LPZ" train --distributed --client --port $((BASE + 9)) > "$work/c9.log" 2>&1 \
+  && fail "c) a client started with its cell server port taken"
+grep -q "cannot listen on port $((BASE + 9)): its cell server port $((BASE + 1009)) (port + 1000) is in use" \
+  "$work/c9.log" || fail "c) $(cat "$work/c9.log")"
 echo "PASS"
