@@ -438,7 +438,9 @@ static void send_error(client *c, lpz_ctl_msg *req, uint64_t rid, int code, cons
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    lpz_log(LPZ_LOG_WARN, "control: refused a request: %s", text);
+    char peer[80];
+    lpz_ctl_msg_peer(req, peer, sizeof peer);
+    lpz_log(LPZ_LOG_WARN, "control: refused a request from %s: %s", peer, text);
     uint8_t payload[LPZ_WIRE_MAX_ERROR];
     size_t n = lpz_wire_error_encode(payload, code, text);
     lpz_dist_msg m;

@@ -152,6 +152,16 @@ for _ in $(seq 1 400); do
 done
 [ -n "$d" ] && [ "$(wc -l < "$d/metrics.csv" 2> /dev/null || echo 0)" -gt 1 ] \
   || fail "e) no metrics row on disk 20 s into the run: $(ls "$d" 2>&1)"
+# A request of another experiment to the running cell's server: refused, naming the sender's address in the log,
+# without telling the cell's experiment id (the reply said "this side belongs to experiment <id>").
+out=$("$PROBE" "tcp://127.0.0.1:$((BASE + 1000))" cell "$LPZ_SECRET") || fail "e) the cell server answered: $out"
+id=$(sed -n 's/.*experiment \([0-9a-f]*\), results in.*/\1/p' "$work/master-e.log")
+[ -n "$id" ] || fail "e) no experiment id in $(cat "$work/master-e.log")"
+grep -q "refused: message from experiment 000000000000002a, not this side's experiment" <<< "$out" \
+  || fail "e) cell server: $out"
+grep -q "$id" <<< "$out" && fail "e) the cell server told its experiment id to a stranger: $out"
+grep -q "cell server .*: refused a request from 127.0.0.1:[0-9]*: " "$work/c0.log" \
+  || fail "e) the cell server's refusal does not name the peer: $(grep "refused" "$work/c0.log")"
 kill -9 $MASTER
 wait $MASTER 2> /dev/null
 [ "$(wc -l < "$d/metrics.csv")" -gt 1 ] && [ "$(wc -l < "$d/timing.csv")" -gt 1 ] \

@@ -46,7 +46,7 @@ done
 # at the latest: none asks the other master's cell at the old address again
 # and again (a move announced before the neighbour's fetcher was open was
 # ignored for the whole run).
-again=$(cat "$work"/c[0-7].log | grep "neighbour cell .*this side belongs to experiment" | sort | uniq -c | awk '$1 > 1')
+again=$(cat "$work"/c[0-7].log | grep "neighbour cell .*not this side.s experiment" | sort | uniq -c | awk '$1 > 1')
 [ -z "$again" ] || fail "b) neighbours did not follow a moved cell: $again"
 
 # c) clients P and Q on port BASE+8, bound to 127.0.0.2 and 127.0.0.3, one
