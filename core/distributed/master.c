@@ -1528,6 +1528,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
             lpz_log(LPZ_LOG_WARN, "aborting: every client drops the experiment");
             stop_all(m, LPZ_DIST_STOP_ABORT);
             out->stopped = 1;
+            out->dropped = 1;
             break;
         }
         if (want == 1 && !stop_sent) {
@@ -1613,7 +1614,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     }
     if (!rc && !out->stopped && m->cfg->master.calculate_score)
         final_scores(m, out);
-    if (!rc && out->lost)
+    if (!rc && out->lost && !out->dropped)
         lpz_log(LPZ_LOG_WARN, "%d of %d cells lost; their results are missing", out->lost, m->n_cells);
 done:
     /* Rows collected before a failure are kept; a run that never started

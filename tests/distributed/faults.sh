@@ -12,7 +12,8 @@
 #  e) the master killed: the rows that came with the checkpoints are on disk
 #     already (they were written only at the end, and lost); a --resume at
 #     once takes over the client busy with the dead master's experiment and
-#     removes the temporary files it left;
+#     removes the temporary files it left; Ctrl-C twice on it says the run
+#     was aborted (not that its cells were lost);
 #  f) a client listed twice is refused, naming it (each greeting spoiled the
 #     other's challenge: "wrong shared secret");
 #  g) Ctrl-C on a client: the master collects its cell's results first; the
@@ -173,13 +174,22 @@ sleep 0 &
 dead=$!
 wait $dead
 : > "$d/checkpoints/cell-0.safetensors.tmp.$dead.7"
-timeout 60 "$LPZ" train --distributed --master --resume "$d" > "$work/e2.out" 2> "$work/master-e2.log" &
+# (no `timeout`: it passes a SIGINT on twice, and the Ctrl-C below is to reach the master as the user's)
+"$LPZ" train --distributed --master --resume "$d" > "$work/e2.out" 2> "$work/master-e2.log" &
 MASTER=$!
 PIDS+=($MASTER)
 for _ in $(seq 1 400); do grep -q "^lpz: info: cell 0 on" "$work/master-e2.log" && break; sleep 0.05; done
+# Ctrl-C twice (the client held with SIGSTOP, so that the first stop cannot collect the results in between): the
+# summary says the run was aborted, not that its cells were lost ("stopped 0 cells", "lost cell: 0 (no results)").
+kill -STOP "${CLIENT_PID[0]}"
+kill -INT $MASTER
+sleep 1.3
 kill -INT $MASTER
 wait $MASTER
 [ $? = 130 ] || fail "e) the resume after the master was killed: $(cat "$work/master-e2.log")"
+kill -CONT "${CLIENT_PID[0]}"
+grep -q "^aborted: every client dropped the experiment (Ctrl-C twice)" "$work/e2.out" || fail "e) $(cat "$work/e2.out")"
+grep -q "lost" "$work/e2.out" "$work/master-e2.log" && fail "e) an aborted run's cells are called lost: $(cat "$work/e2.out")"
 grep -q "client tcp://127.0.0.1:$BASE was busy with experiment [0-9a-f]* of this run (its master is gone): stopped it" \
   "$work/master-e2.log" || fail "e) the client was not taken over: $(cat "$work/master-e2.log")"
 [ ! -e "$d/checkpoints/cell-0.safetensors.tmp.$dead.7" ] || fail "e) the killed master's temporary file is left"
