@@ -955,10 +955,27 @@ static void settle_gone(master *m, int stopping, int last)
             size_t bl;
             lpz_error e;
             lpz_dist_status st;
+            n->refused = 0;
             int rc = heartbeat_within(m, n, SETTLE_MS, &raw, &b, &bl, &e);
             if (!rc) {
                 rc = lpz_dist_status_decode(b, bl, &st, &e);
                 free(raw);
+            }
+            if (rc && n->refused == LPZ_ESTATE) {
+                /* a client started again at that address after the cell was written off (a restart slower
+                 * than the heartbeat timeout): the cell restarts there from its checkpoint */
+                int cell = n->cell;
+                lpz_error_clear(&e);
+                if (!greet(m, n, &e) && !start_cell(m, n, cell, 1, &e)) {
+                    lpz_log(LPZ_LOG_INFO, "cell %d restarted on %s: an idle client answers at that address now "
+                            "(restarted there)", cell, n->url);
+                    n->written_off = 0;
+                    c->restarts++;
+                    announce_move(m, cell, c->url);
+                } else {
+                    n->role = NODE_GONE;
+                }
+                continue;
             }
             if (rc || st.experiment != m->experiment || (int)st.cell != n->cell || st.state == LPZ_DIST_FAILED)
                 continue;

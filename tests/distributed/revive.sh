@@ -8,7 +8,8 @@
 #     answers again (the master reported it lost and dropped its results);
 #  c) a client killed and started again on the same port: the cell restarts
 #     there from its checkpoint (the master got "this client is idle" and
-#     reported the cell lost).
+#     reported the cell lost); d) also when it is started only after the
+#     master wrote the cell off.
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="revive-test-secret" LPZ_DIST_HEARTBEAT_TIMEOUT_MS=2000
 ITER=25
@@ -81,4 +82,18 @@ grep -q "cell 3 restarted on tcp://127.0.0.1:$((BASE + 3)): an idle client answe
 grep -q "^cell 3: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 3))" "$work/c.out" \
   || fail "c) $(cat "$work/c.out")"
 check_cells "$(run_dir "$work/c")" 0 1 2 3
+
+# d) the same, started again only after the master wrote the cell off (a restart slower than the heartbeat
+#    timeout; under sanitizers c may take this path too)
+master_bg d --set "$(nodes 0 3)"
+at_iteration 2 2
+kill -9 "${CLIENT_PID[2]}"
+wait "${CLIENT_PID[2]}" 2> /dev/null
+until_log "$work/master-d.log" "cell 2 is lost (no spare client)"
+start_client 2
+wait $MASTER || fail "d) master failed: $(cat "$work/d.out")"
+grep -q "cell 2 restarted on tcp://127.0.0.1:$((BASE + 2)): an idle client answers at that address now" \
+  "$work/master-d.log" || fail "d) $(cat "$work/master-d.log")"
+grep -q "^lost cell" "$work/d.out" && fail "d) $(cat "$work/d.out")"
+check_cells "$(run_dir "$work/d")" 0 1 2 3
 echo "PASS"
