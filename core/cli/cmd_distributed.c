@@ -264,7 +264,10 @@ static int run_master(const lpz_cli_args *args)
         rc = 1;
     } else {
         int done = out.n_cells - out.lost; /* one client per cell */
-        if (out.trained_before)
+        if (out.dropped) /* Ctrl-C twice: nothing was collected, nothing is lost */
+            printf("aborted: every client dropped the experiment (Ctrl-C twice) after %.1f s; %d cell%s had sent "
+                   "results\n", out.seconds, done, done == 1 ? "" : "s");
+        else if (out.trained_before)
             printf("training already complete: %d cell%s, %d iteration%s\n", done, done == 1 ? "" : "s",
                    cfg.trainer.n_iterations, cfg.trainer.n_iterations == 1 ? "" : "s");
         else if (out.seconds_per_iteration > 0)
@@ -275,10 +278,16 @@ static int run_master(const lpz_cli_args *args)
             printf("%s %d cell%s on %d client%s in %.1f s (no iteration finished)\n",
                    out.stopped ? "stopped" : "trained", done, done == 1 ? "" : "s", done, done == 1 ? "" : "s",
                    out.seconds);
+        int incomplete = 0;
         for (int c = 0; c < out.n_cells; c++) {
             lpz_dist_cell_outcome *r = &out.cells[c];
+            if (!r->received && out.dropped)
+                continue;
             if (!r->received)
                 printf("lost cell: %d (no results)\n", c);
+            else if (r->incomplete && ++incomplete)
+                printf("cell %d: stopped at iteration %d of %d (its client was stopped); not compared with the "
+                       "complete cells for the best cell\n", c, r->iterations, cfg.trainer.n_iterations);
             else if (r->restarts)
                 printf("cell %d: restarted %d time%s, finished on %s\n", c, r->restarts, r->restarts == 1 ? "" : "s",
                        r->client);
@@ -291,6 +300,12 @@ static int run_master(const lpz_cli_args *args)
             printf("best mixture: %s/master/%d\n", out.run_dir, b->cell);
         }
         printf("results: %s\n", out.run_dir);
+        if (out.dropped)
+            printf("the run folder keeps the checkpoints collected so far: lpz train --distributed --master --resume "
+                   "%s continues it\n", out.run_dir);
+        if (incomplete)
+            printf("to train the stopped cell%s on: lpz train --distributed --master --resume %s\n",
+                   incomplete == 1 ? "" : "s", out.run_dir);
         rc = out.stopped || out.final.state == LPZ_FINAL_STOPPED ? 130 : 0;
     }
     lpz_dist_outcome_free(&out);

@@ -26,6 +26,8 @@
 #include "io/fsutil.h"
 #include "runtime/run.h"
 #include "runtime/units.h"
+#include "model/model.h"
+#include "transport/sha256.h"
 #include "transport/control.h"
 #include "transport/peer.h"
 
@@ -80,6 +82,7 @@ typedef struct client {
     lpz_cell_result res; /* shared (under lock) once FINISHED */
     int res_stopped;
     char text[LPZ_DIST_TEXT_MAX + 1]; /* shared: why it failed */
+    char data[LPZ_DIST_DATA_MAX + 1]; /* shared: what the cell trains on (data_summary), "" until known */
     uint32_t ckpt_version;
     struct stat ckpt_seen;
     double last_contact;
@@ -200,6 +203,39 @@ static int make_run_dir(client *c, lpz_error *err)
 
 /* ---- the training thread ---- */
 
+/* What the master compares between cells (lpz_dist_status.data): the
+ * sample shape, the networks' parameter counts and a digest of the units
+ * record's values (what -1, 0 and 1 mean per element: the data's scaling).
+ * The record's options are left out of the digest: they name each client's
+ * own absolute file paths. */
+static void data_summary(client *c, const lpz_shape *shape, const lpz_network *net, const char *units)
+{
+    char sh[96] = "";
+    size_t k = 0;
+    for (int i = 0; i < shape->ndim && k < sizeof sh - 24; i++)
+        k += (size_t)snprintf(sh + k, sizeof sh - k, "%s%lld", i ? "x" : "", (long long)shape->dim[i]);
+    int64_t params[2] = {-1, -1};
+    for (int r = 0; r < 2; r++) {
+        lpz_model *mdl = NULL;
+        lpz_error e;
+        if (!lpz_network_build(net, r ? LPZ_ROLE_DISCRIMINATOR : LPZ_ROLE_GENERATOR, 1, &mdl, &e))
+            params[r] = lpz_model_param_count(mdl);
+        lpz_model_destroy(mdl);
+    }
+    char digest[16] = "none";
+    const char *values = units ? strstr(units, "\"elements\"") : NULL;
+    if (values) {
+        uint8_t h[LPZ_SHA256_SIZE];
+        lpz_sha256(values, strlen(values), h);
+        for (int i = 0; i < 6; i++)
+            snprintf(digest + 2 * i, sizeof digest - 2 * (size_t)i, "%02x", h[i]);
+    }
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->data, sizeof c->data, "sample shape [%s]; network parameters %lld + %lld; units %s", sh,
+             (long long)params[0], (long long)params[1], digest);
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void on_iteration(void *user, const char *run_dir, int iteration)
 {
     client *c = user;
@@ -276,6 +312,7 @@ static int train_cell(client *c, lpz_error *err)
     /* master/<cell>/units.json travels to the master with the mixture */
     if ((rc = lpz_units_record_make(&cfg, ds, &units, err)))
         goto done;
+    data_summary(c, &info->sample_shape, net, units);
     /* The training's score (mixture-weight mutation, the metrics' score
      * column, the master's best cell), as a local run's: the classifier
      * and real statistics cached in the client's folder. */
@@ -401,7 +438,9 @@ static void send_error(client *c, lpz_ctl_msg *req, uint64_t rid, int code, cons
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    lpz_log(LPZ_LOG_WARN, "control: refused a request: %s", text);
+    char peer[80];
+    lpz_ctl_msg_peer(req, peer, sizeof peer);
+    lpz_log(LPZ_LOG_WARN, "control: refused a request from %s: %s", peer, text);
     uint8_t payload[LPZ_WIRE_MAX_ERROR];
     size_t n = lpz_wire_error_encode(payload, code, text);
     lpz_dist_msg m;
@@ -519,6 +558,7 @@ static void reply_status(client *c, lpz_ctl_msg *req, uint64_t rid)
     s.checkpoint_version = c->ckpt_version;
     if (c->state == LPZ_DIST_FAILED)
         snprintf(s.text, sizeof s.text, "%s", c->text);
+    snprintf(s.data, sizeof s.data, "%s", c->data);
     pthread_mutex_unlock(&c->lock);
     lpz_dist_msg m;
     lpz_dist_msg_init(&m);
@@ -593,6 +633,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     memset(&c->ckpt_seen, 0, sizeof c->ckpt_seen);
     memset(&c->res, 0, sizeof c->res);
     c->text[0] = '\0';
+    c->data[0] = '\0';
     c->last_contact = now_s();
     c->state = LPZ_DIST_RUNNING;
     if (pthread_create(&c->thread, NULL, train_main, c) != 0) {
@@ -751,17 +792,34 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     }
     int first = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT;
     int last = o->port > 0 ? o->port : LPZ_DIST_DEFAULT_PORT + LPZ_DIST_PORT_SPAN - 1;
-    int rc = LPZ_ESTATE;
+    int rc = LPZ_ESTATE, cell_busy = 0;
     for (int port = first; port <= last && rc == LPZ_ESTATE; port++) {
         char url[300];
         snprintf(url, sizeof url, "tcp://%s:%d", c->bind, port);
         rc = lpz_ctl_listen(url, (size_t)LPZ_WIRE_MAX_FRAME, &c->srv, err);
         c->port = port;
+        if (rc)
+            continue;
+        /* Its cell server listens on port + 1000 when an experiment starts:
+         * taken, it failed only then, and the master's whole START with it. */
+        lpz_ctl_server *probe = NULL;
+        snprintf(url, sizeof url, "tcp://%s:%d", c->bind, port + LPZ_DIST_CELL_PORT_OFFSET);
+        rc = lpz_ctl_listen(url, 64, &probe, err);
+        lpz_ctl_close(probe);
+        if (rc) {
+            lpz_ctl_close(c->srv);
+            c->srv = NULL;
+            cell_busy += rc == LPZ_ESTATE;
+            if (rc == LPZ_ESTATE && first == last)
+                lpz_error_set(err, LPZ_ESTATE, "cannot listen on port %d: its cell server port %d (port + %d) is in "
+                              "use", port, port + LPZ_DIST_CELL_PORT_OFFSET, LPZ_DIST_CELL_PORT_OFFSET);
+        }
     }
     if (rc) {
         if (rc == LPZ_ESTATE && first != last)
-            lpz_error_set(err, LPZ_ESTATE, "ports %d to %d are all in use", first, last);
-        lpz_error_hint(err, "choose a free port with --port");
+            lpz_error_set(err, LPZ_ESTATE, "ports %d to %d are all in use%s", first, last,
+                          cell_busy ? " (or their cell server ports, port + 1000)" : "");
+        lpz_error_hint(err, "choose a free port with --port (a client listens on it and on port + 1000)");
         goto out;
     }
     const char *tmp = getenv("TMPDIR");

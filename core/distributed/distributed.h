@@ -44,6 +44,9 @@ typedef struct lpz_dist_cell_outcome {
     int received;   /* 1 when its results arrived */
     int iterations; /* completed */
     int stopped;
+    /* 1: stopped short of trainer.n_iterations while the run was not (its
+     * client was stopped): not compared with complete cells for the best */
+    int incomplete;
     double best_g_fitness;
     double score; /* NAN when not computed */
     int restarts; /* times it was moved to a spare */
@@ -58,6 +61,7 @@ typedef struct lpz_dist_outcome {
     int best_cell; /* -1 when none arrived */
     int stopped;   /* 1 when stopped by the user */
     int aborted;   /* 1 when stopped because a client was lost (exit_clients_on_disconnect) */
+    int dropped;   /* 1 when aborted by the user (Ctrl-C twice): the clients dropped the cells, none is lost */
     double seconds;               /* of the training, up to the results merged (not the final scoring) */
     double seconds_per_iteration; /* median over cells' timing rows */
     uint64_t experiment;

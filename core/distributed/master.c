@@ -3,7 +3,10 @@
  * checkpoints and results, move lost cells to spares, merge the results. */
 #include "distributed/distributed.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -52,6 +55,12 @@ typedef struct node {
     lpz_dist_endpoint ep;
     int skip;
     int refused; /* the status code of the client's last ERROR reply */
+    int taken_over; /* busy with the resumed run's old experiment: stopped (take_over) */
+    /* declared lost while its cell ran: it may live on (stopped, cut off)
+     * and train a cell another client took over, or come back; told to
+     * drop the experiment (or taken back) until it answers (settle_gone) */
+    int written_off;
+    double last_try;
 } node;
 
 typedef struct mcell {
@@ -62,6 +71,7 @@ typedef struct mcell {
     char **metrics; /* [n_iterations + 1] rows, by iteration */
     char **timing;
     int ckpt_warned; /* a checkpoint of it could not be stored: said once */
+    char data[LPZ_DIST_DATA_MAX + 1]; /* what its client said it trains on (lpz_dist_status.data); "" */
 } mcell;
 
 typedef struct master {
@@ -90,7 +100,13 @@ typedef struct master {
     int merged_warned; /* a failed write of the merged files during the run was reported */
     lpz_dist_subnet own[LPZ_DIST_DISCOVER_MAX_OWN]; /* auto_discover: this machine's addresses */
     int n_own;
+    int units_warned; /* the cells' data scaling differs: said once */
+    uint64_t old_experiment; /* a resumed run's experiment before (EXPERIMENT_FILE), 0: none */
 } master;
+
+/* In a run folder: the hex id of its latest experiment, so that a --resume
+ * after the master died recognises the clients still busy with it. */
+#define EXPERIMENT_FILE ".lpz-experiment"
 
 static double now_s(void)
 {
@@ -101,14 +117,14 @@ static double now_s(void)
 
 /* One request/reply. *raw is the malloc'd reply (free it); *body and *blen
  * its payload. A client's ERROR reply becomes LPZ_ENET with its text. */
-static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms, unsigned want, uint8_t **raw,
-                const uint8_t **body, size_t *blen, lpz_error *err)
+static int call_as(master *m, const lpz_wire_ctx *tx, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms,
+                   unsigned want, uint8_t **raw, const uint8_t **body, size_t *blen, lpz_error *err)
 {
     *raw = NULL;
     const uint8_t *f;
     size_t flen;
     uint64_t rid = __atomic_fetch_add(&m->next_id, 1, __ATOMIC_SEQ_CST);
-    int rc = lpz_dist_seal(req, &m->ctx, type, rid, &f, &flen, err);
+    int rc = lpz_dist_seal(req, tx, type, rid, &f, &flen, err);
     if (!rc)
         rc = lpz_ctl_request(n->ctl, f, flen, timeout_ms, raw, &flen, err);
     if (rc)
@@ -143,6 +159,15 @@ static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeou
     return LPZ_OK;
 }
 
+/* call_as with this experiment's context. */
+static int call(master *m, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms, unsigned want, uint8_t **raw,
+                const uint8_t **body, size_t *blen, lpz_error *err)
+{
+    return call_as(m, &m->ctx, n, type, req, timeout_ms, want, raw, body, blen, err);
+}
+
+static int take_over(master *m, node *n, lpz_error *err);
+
 /* HELLO: the client's CHALLENGE (its state, nonce and instance) in n->ch;
  * LPZ_ESTATE when it is busy. The first round asks only this, to learn
  * which client answers on an endpoint (one client at two addresses counts
@@ -160,8 +185,44 @@ static int hello(master *m, node *n, lpz_error *err)
         return rc;
     rc = lpz_dist_challenge_decode(b, bl, &n->ch, err);
     free(raw);
+    if (!rc && n->ch.state != LPZ_DIST_IDLE && n->ch.experiment && n->ch.experiment == m->old_experiment &&
+        !n->taken_over) {
+        /* a --resume: still busy with this run's experiment of a master that died (it would wait for it
+         * LPZ_DIST_MASTER_TIMEOUT_MS): stopped, then asked again */
+        n->taken_over = 1;
+        return take_over(m, n, err);
+    }
     if (!rc && n->ch.state != LPZ_DIST_IDLE)
         rc = lpz_error_set(err, LPZ_ESTATE, "busy with experiment %016" PRIx64, n->ch.experiment);
+    return rc;
+}
+
+/* A client busy with the experiment of the run this master resumes (its
+ * master was killed): an authenticated STOP (abort) in that experiment's
+ * name, a wait (bounded) until it is idle, then HELLO again. */
+static int take_over(master *m, node *n, lpz_error *err)
+{
+    lpz_wire_ctx old;
+    lpz_wire_ctx_init_control(&old, m->old_experiment, m->secret);
+    lpz_dist_msg q;
+    lpz_dist_msg_init(&q);
+    lpz_dist_put_u8(&q, LPZ_DIST_STOP_ABORT);
+    uint8_t *raw;
+    const uint8_t *b;
+    size_t bl;
+    int rc = call_as(m, &old, n, LPZ_MSG_STOP, &q, m->o->discover_timeout_ms, LPZ_MSG_STOP, &raw, &b, &bl, err);
+    lpz_dist_msg_free(&q);
+    lpz_wire_ctx_clear(&old);
+    free(raw);
+    if (rc)
+        return rc;
+    lpz_log(LPZ_LOG_INFO, "client %s was busy with experiment %016" PRIx64 " of this run (its master is gone): "
+            "stopped it to take the client over", n->url, m->old_experiment);
+    double until = now_s() + RELEASE_WAIT_S;
+    do {
+        usleep(100000);
+        rc = hello(m, n, err);
+    } while (rc == LPZ_ESTATE && now_s() < until);
     return rc;
 }
 
@@ -401,6 +462,39 @@ static int load_rows(master *m, lpz_error *err)
     return LPZ_OK;
 }
 
+/* Removes a new run folder's EXPERIMENT_FILE (before lpz_run_remove_unused,
+ * which keeps a folder holding files); returns 1. */
+static int drop_experiment_file(const char *run_dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, run_dir);
+    unlink(path);
+    return 1;
+}
+
+/* The temporary files of atomic writes (checkpoints/NAME.tmp.PID.N) of a
+ * master that was killed: removed when that process is gone. */
+static void remove_leftovers(const char *run_dir)
+{
+    char dir[PATH_MAX + 16], path[PATH_MAX + 300];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        char *end;
+        long pid = t ? strtol(t + 5, &end, 10) : 0;
+        if (pid <= 0 || *end != '.' || !(kill((pid_t)pid, 0) != 0 && errno == ESRCH)) /* its writer lives */
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (remove(path) == 0)
+            lpz_log(LPZ_LOG_INFO, "removed %s, left by a master that was killed while writing it", path);
+    }
+    closedir(d);
+}
+
 /* Checks that `dir` is a run folder this configuration can continue:
  * fills m->run_dir with its absolute path. */
 static int open_resume_dir(master *m, const char *dir, lpz_error *err)
@@ -426,6 +520,15 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
     if (found < m->n_cells)
         lpz_log(LPZ_LOG_WARN, "resuming %s: %d of %d cells have a checkpoint; the others start from the beginning",
                 m->run_dir, found, m->n_cells);
+    remove_leftovers(m->run_dir);
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, m->run_dir);
+    char *text;
+    size_t len;
+    lpz_error e2;
+    if (lpz_is_file(path) && !lpz_read_file(path, 64, &text, &len, &e2)) {
+        m->old_experiment = strtoull(text, NULL, 16);
+        free(text);
+    }
     snprintf(path, sizeof path, "%s/config.yml", m->run_dir);
     if (lpz_is_file(path)) {
         int rc = lpz_read_file(path, (size_t)1 << 24, &m->old_config, &m->old_config_len, err);
@@ -437,7 +540,9 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
 
 /* ---- experiment control ---- */
 
-static int send_stop(master *m, node *n, int mode)
+#define SETTLE_MS 300 /* a written-off client's answer (settle_gone): the run's other heartbeats wait meanwhile */
+
+static int send_stop_within(master *m, node *n, int mode, int timeout_ms)
 {
     if (!n->ctl)
         return LPZ_OK;
@@ -448,12 +553,17 @@ static int send_stop(master *m, node *n, int mode)
     const uint8_t *b;
     size_t bl;
     lpz_error err;
-    int rc = call(m, n, LPZ_MSG_STOP, &q, CALL_MS, LPZ_MSG_STOP, &raw, &b, &bl, &err);
+    int rc = call(m, n, LPZ_MSG_STOP, &q, timeout_ms, LPZ_MSG_STOP, &raw, &b, &bl, &err);
     lpz_dist_msg_free(&q);
     free(raw);
     if (rc)
         lpz_log(LPZ_LOG_DEBUG, "STOP to %s: %s", n->url, err.message);
     return rc;
+}
+
+static int send_stop(master *m, node *n, int mode)
+{
+    return send_stop_within(m, n, mode, CALL_MS);
 }
 
 static void wait_idle(master *m);
@@ -579,20 +689,33 @@ static void announce_move(master *m, int cell, const char *url)
         m->n_moves++;
 }
 
-/* The cell of a lost client: on a spare (re-greeted), or lost. */
-static int reassign(master *m, int cell)
+/* The cell of a lost client (node `lost`): on a spare (re-greeted), else
+ * on an idle client answering at the lost one's address (restarted there:
+ * it refused the heartbeat as idle), else lost. */
+static int reassign(master *m, int cell, node *lost)
 {
     mcell *c = &m->cells[cell];
-    for (int i = 0; i < m->n_nodes; i++) {
-        node *n = &m->nodes[i];
-        if (n->role != NODE_IDLE)
+    for (int i = 0; i <= m->n_nodes; i++) {
+        node *n = i < m->n_nodes ? &m->nodes[i] : lost;
+        if (i < m->n_nodes && n->role != NODE_IDLE)
             continue;
+        if (i == m->n_nodes && (!lost || lost->refused != LPZ_ESTATE || !lost->ctl))
+            break;
         lpz_error err;
         lpz_error_clear(&err);
         n->role = NODE_UNUSED; /* unless it starts below */
         if (greet(m, n, &err) || start_cell(m, n, cell, 1, &err)) {
-            lpz_log(LPZ_LOG_WARN, "spare %s cannot take cell %d: %s", n->url, cell, err.message);
+            if (i < m->n_nodes)
+                lpz_log(LPZ_LOG_WARN, "spare %s cannot take cell %d: %s", n->url, cell, err.message);
+            else
+                lpz_log(LPZ_LOG_INFO, "cell %d cannot restart on %s: %s", cell, n->url, err.message);
+            n->role = i < m->n_nodes ? NODE_UNUSED : NODE_GONE;
             continue;
+        }
+        if (n == lost) {
+            lpz_log(LPZ_LOG_INFO, "cell %d restarted on %s: an idle client answers at that address now (restarted "
+                    "there)", cell, n->url);
+            n->written_off = 0;
         }
         c->restarts++;
         announce_move(m, cell, c->url);
@@ -633,14 +756,20 @@ static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, u
 }
 
 /* A HEARTBEAT carrying the moved cells' addresses; the reply as call(). */
-static int heartbeat(master *m, node *n, uint8_t **raw, const uint8_t **b, size_t *bl, lpz_error *e)
+static int heartbeat_within(master *m, node *n, int timeout_ms, uint8_t **raw, const uint8_t **b, size_t *bl,
+                            lpz_error *e)
 {
     lpz_dist_msg q;
     lpz_dist_msg_init(&q);
     put_moves(m, &q);
-    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, CALL_MS, LPZ_MSG_HEARTBEAT, raw, b, bl, e);
+    int rc = call(m, n, LPZ_MSG_HEARTBEAT, &q, timeout_ms, LPZ_MSG_HEARTBEAT, raw, b, bl, e);
     lpz_dist_msg_free(&q);
     return rc;
+}
+
+static int heartbeat(master *m, node *n, uint8_t **raw, const uint8_t **b, size_t *bl, lpz_error *e)
+{
+    return heartbeat_within(m, n, CALL_MS, raw, b, bl, e);
 }
 
 /* The moves told at once, the reply not looked at (the next watch() does). */
@@ -652,6 +781,68 @@ static void tell_moves(master *m, node *n)
     lpz_error e;
     if (!heartbeat(m, n, &raw, &b, &bl, &e))
         free(raw);
+}
+
+/* The cells' data as their clients described them (lpz_dist_status.data:
+ * "; "-separated parts): a cell whose sample shape or network parameter
+ * count differs from the others' cannot exchange individuals with them, so
+ * the run stops (-1, err says which cells have what); another scaling of
+ * the data (the units digest) is a warning: the cells would mix
+ * generators trained on differently scaled data. Judged when every cell
+ * not lost has said (a client of an older lpz says nothing: not judged). */
+static int check_data(master *m, lpz_error *err)
+{
+    for (int c = 0; c < m->n_cells; c++) /* judged once every cell is known: the message names them all */
+        if (m->cells[c].status != CELL_LOST && !m->cells[c].data[0])
+            return 0;
+    for (int part = 0; part < 3; part++) {
+        char val[64][LPZ_DIST_DATA_MAX + 1];
+        int nv = 0, of[LPZ_DIST_MAX_CELLS];
+        for (int c = 0; c < m->n_cells; c++) {
+            of[c] = -1;
+            const char *p = m->cells[c].data;
+            for (int k = 0; k < part && p; k++)
+                p = (p = strstr(p, "; ")) ? p + 2 : NULL;
+            if (!p || !p[0])
+                continue;
+            size_t len = strcspn(p, ";");
+            int v = 0;
+            while (v < nv && (strlen(val[v]) != len || strncmp(val[v], p, len)))
+                v++;
+            if (v == nv && nv < 64)
+                snprintf(val[nv++], sizeof val[0], "%.*s", (int)len, p);
+            of[c] = v < nv ? v : -1;
+        }
+        if (nv < 2)
+            continue;
+        char msg[900];
+        size_t k = 0;
+        for (int v = 0; v < nv && k < sizeof msg - 80; v++) {
+            k += (size_t)snprintf(msg + k, sizeof msg - k, "%s%s on", v ? "; " : "", val[v]);
+            int first = 1;
+            for (int c = 0; c < m->n_cells && k < sizeof msg - 80; c++) {
+                if (of[c] != v)
+                    continue;
+                const node *n = m->cells[c].node >= 0 ? &m->nodes[m->cells[c].node] : NULL;
+                k += (size_t)snprintf(msg + k, sizeof msg - k, "%s cell %d (%s)", first ? "" : ",", c,
+                                      n ? n->url : "?");
+                first = 0;
+            }
+        }
+        if (part < 2) {
+            lpz_error_set(err, LPZ_EINVAL, "the clients' data differ: %s", msg);
+            lpz_error_hint(err, "every client must read the same data (dataloader options and files; a relative "
+                                "path is read from each client's current folder): the cells exchange individuals");
+            return -1;
+        }
+        if (!m->units_warned) {
+            m->units_warned = 1;
+            lpz_log(LPZ_LOG_WARN, "the clients' data are scaled differently (digests of the units record: %s): "
+                    "the cells mix generators trained on differently scaled data; give every client the same data "
+                    "files", msg);
+        }
+    }
+    return 0;
 }
 
 /* One heartbeat round trip with node n; 1 when the node is lost. */
@@ -686,6 +877,11 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
     }
     n->last_ok = now_s();
     n->last_iteration = (int)st.iteration;
+    if (st.data[0] && strcmp(st.data, c->data)) {
+        snprintf(c->data, sizeof c->data, "%s", st.data);
+        if (check_data(m, err))
+            return -1;
+    }
     if (st.state == LPZ_DIST_FAILED)
         return lpz_error_set(err, LPZ_EINVAL, "cell %d on %s failed: %s", n->cell, n->url, st.text), -1;
     if (st.checkpoint_version > n->ckpt_fetched) {
@@ -731,6 +927,74 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
         }
     }
     return 0;
+}
+
+/* A client declared lost while its cell ran may live on (stopped with
+ * SIGSTOP, cut off for longer than the heartbeat timeout) and train on
+ * after it comes back. Every 2 s until it answers: when its cell went to
+ * another client (or the run is stopping), it is told to drop the
+ * experiment (an authenticated STOP, abort); when the cell is lost (no
+ * spare) and it answers a heartbeat for it, the cell is back in the run
+ * on it. A STOP sent to a stopped process waits in its socket and reaches
+ * it when it continues. `last` (the end of the run): one more STOP to the
+ * unsettled ones. */
+static void settle_gone(master *m, int stopping, int last)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        if (n->role != NODE_GONE || !n->written_off || !n->ctl || n->cell < 0)
+            continue;
+        double t = now_s();
+        if (!last && t - n->last_try < 2.0)
+            continue;
+        n->last_try = t;
+        mcell *c = &m->cells[n->cell];
+        if (!last && !stopping && c->status == CELL_LOST && c->node < 0) {
+            uint8_t *raw;
+            const uint8_t *b;
+            size_t bl;
+            lpz_error e;
+            lpz_dist_status st;
+            n->refused = 0;
+            int rc = heartbeat_within(m, n, SETTLE_MS, &raw, &b, &bl, &e);
+            if (!rc) {
+                rc = lpz_dist_status_decode(b, bl, &st, &e);
+                free(raw);
+            }
+            if (rc && n->refused == LPZ_ESTATE) {
+                /* a client started again at that address after the cell was written off (a restart slower
+                 * than the heartbeat timeout): the cell restarts there from its checkpoint */
+                int cell = n->cell;
+                lpz_error_clear(&e);
+                if (!greet(m, n, &e) && !start_cell(m, n, cell, 1, &e)) {
+                    lpz_log(LPZ_LOG_INFO, "cell %d restarted on %s: an idle client answers at that address now "
+                            "(restarted there)", cell, n->url);
+                    n->written_off = 0;
+                    c->restarts++;
+                    announce_move(m, cell, c->url);
+                } else {
+                    n->role = NODE_GONE;
+                }
+                continue;
+            }
+            if (rc || st.experiment != m->experiment || (int)st.cell != n->cell || st.state == LPZ_DIST_FAILED)
+                continue;
+            lpz_log(LPZ_LOG_WARN, "client %s (cell %d) answers again: cell %d is back in the run there", n->url,
+                    n->cell, n->cell);
+            n->written_off = 0;
+            n->role = NODE_ACTIVE;
+            n->last_ok = now_s();
+            c->status = CELL_RUNNING;
+            c->node = i;
+            announce_move(m, n->cell, c->url);
+            continue;
+        }
+        if (!send_stop_within(m, n, LPZ_DIST_STOP_ABORT, SETTLE_MS)) {
+            lpz_log(LPZ_LOG_INFO, "client %s, written off, answers again: told to drop its copy of cell %d", n->url,
+                    n->cell);
+            n->written_off = 0;
+        }
+    }
 }
 
 /* ---- the run ---- */
@@ -822,15 +1086,21 @@ static void summarise(master *m, lpz_dist_outcome *out)
     out->lost = 0;
     double *score = calloc((size_t)m->n_cells, sizeof *score), *fit = calloc((size_t)m->n_cells, sizeof *fit);
     int *present = calloc((size_t)m->n_cells, sizeof *present);
+    int complete = 0;
     for (int i = 0; i < m->n_cells; i++) {
         lpz_dist_cell_outcome *r = &out->cells[i];
         r->restarts = m->cells[i].restarts;
         out->lost += !r->received;
-        if (score && fit && present) {
-            score[i] = r->score;
-            fit[i] = r->best_g_fitness;
-            present[i] = r->received && r->iterations > 0; /* stopped before its first iteration: untrained */
-        }
+        r->incomplete = r->received && !out->stopped && r->iterations < m->n_iterations;
+        complete += r->received && !r->incomplete;
+    }
+    for (int i = 0; i < m->n_cells && score && fit && present; i++) {
+        lpz_dist_cell_outcome *r = &out->cells[i];
+        score[i] = r->score;
+        fit[i] = r->best_g_fitness;
+        present[i] = r->received && r->iterations > 0; /* stopped before its first iteration: untrained */
+        /* a cell whose client was stopped early is not compared with complete ones */
+        present[i] &= !(complete && r->incomplete);
     }
     if (score && fit && present)
         out->best_cell = lpz_run_best_cell(m->n_cells, score, fit, present, lpz_run_score_higher(m->cfg));
@@ -874,8 +1144,14 @@ static void final_scores(master *m, lpz_dist_outcome *out)
                             .registry = m->o->registry};
     lpz_run_final_scoring(&fr, sc, &out->final);
     if (out->final.state == LPZ_FINAL_DONE) {
-        for (int c = 0; c < m->n_cells; c++)
+        int complete = 0;
+        for (int c = 0; c < m->n_cells; c++) {
             out->cells[c].score = sc[c];
+            complete += out->cells[c].received && !out->cells[c].incomplete;
+        }
+        for (int c = 0; c < m->n_cells; c++) /* as summarise: cells stopped early are not compared */
+            if (complete && out->cells[c].incomplete)
+                sc[c] = NAN;
         int best = lpz_run_lowest_score(sc, m->n_cells);
         if (best >= 0)
             out->best_cell = best;
@@ -1175,7 +1451,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                            m->n_cells, m->n_cells == 1 ? "" : "s", idle);
         lpz_error_hint(err, "start more clients (lpz train --distributed --client), check addresses, ports, "
                             "the shared secret and TLS (master and clients both with certificates from one CA, or "
-                            "both without), or lower general.grid_size");
+                            "both without), or lower general.grid_size; a client busy with the experiment of a "
+                            "master that is gone drops it after LPZ_DIST_MASTER_TIMEOUT_MS (60 s by default)");
         goto done;
     }
 
@@ -1197,6 +1474,13 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (snprintf(path, sizeof path, "%s/checkpoints", out->run_dir) >= (int)sizeof path ||
         (rc = lpz_mkdirs(path, err)))
         goto done;
+    /* this experiment's id, for a --resume after this master dies (take_over) */
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, out->run_dir);
+    char id[32];
+    snprintf(id, sizeof id, "%016" PRIx64 "\n", m->experiment);
+    lpz_error e2;
+    if (lpz_write_file_atomic(path, id, strlen(id), &e2))
+        lpz_log(LPZ_LOG_WARN, "could not write %s: %s", path, e2.message);
     lpz_run_hints(m->cfg); /* not in front of an error about the configuration or the clients */
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ", results in %s", m->experiment, m->run_dir);
 
@@ -1261,6 +1545,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
             lpz_log(LPZ_LOG_WARN, "aborting: every client drops the experiment");
             stop_all(m, LPZ_DIST_STOP_ABORT);
             out->stopped = 1;
+            out->dropped = 1;
             break;
         }
         if (want == 1 && !stop_sent) {
@@ -1305,7 +1590,9 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                                         "to continue without it (or on a spare client)");
                     goto done;
                 }
-                if (reassign(m, cell) && stop_sent)
+                n->written_off = 1;
+                n->last_try = now_s();
+                if (reassign(m, cell, n) && stop_sent)
                     send_stop(m, &m->nodes[m->cells[cell].node], LPZ_DIST_STOP_TRAINING);
             }
             if (m->cells[n->cell].status == CELL_RUNNING && n->role == NODE_ACTIVE) {
@@ -1314,6 +1601,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                     min_it = n->last_iteration;
             }
         }
+        settle_gone(m, stop_sent, 0);
         /* Moved cells are watched from their new node on the next round. */
         int pending = 0;
         for (int c = 0; c < m->n_cells; c++)
@@ -1328,6 +1616,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     }
     /* Everyone may go back to idle. */
     stop_all(m, LPZ_DIST_STOP_RELEASE);
+    settle_gone(m, 1, 1);
     wait_idle(m);
     rc = write_merged(m, err);
     final_neighbours(m, out);
@@ -1342,7 +1631,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     }
     if (!rc && !out->stopped && m->cfg->master.calculate_score)
         final_scores(m, out);
-    if (!rc && out->lost)
+    if (!rc && out->lost && !out->dropped)
         lpz_log(LPZ_LOG_WARN, "%d of %d cells lost; their results are missing", out->lost, m->n_cells);
 done:
     /* Rows collected before a failure are kept; a run that never started
@@ -1366,7 +1655,8 @@ done:
      * config.yml and empty folders is removed. */
     if (rc && o->resume_dir && !m->new_rows) {
         out->run_dir[0] = '\0';
-    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && lpz_run_remove_unused(out->run_dir, 0)) {
+    } else if (rc && !o->resume_dir && out->run_dir[0] && !m->new_rows && drop_experiment_file(out->run_dir) &&
+               lpz_run_remove_unused(out->run_dir, 0)) {
         out->run_dir[0] = '\0';
         lpz_rmdirs_empty(parent, parent_top);
     }

@@ -307,6 +307,7 @@ void lpz_dist_status_put(lpz_dist_msg *m, const lpz_dist_status *s)
     lpz_dist_put_u32(m, s->iteration);
     lpz_dist_put_u32(m, s->checkpoint_version);
     lpz_dist_put_str(m, s->text);
+    lpz_dist_put_str(m, s->data);
 }
 
 int lpz_dist_status_decode(const uint8_t *p, size_t n, lpz_dist_status *s, lpz_error *err)
@@ -319,6 +320,8 @@ int lpz_dist_status_decode(const uint8_t *p, size_t n, lpz_dist_status *s, lpz_e
     lpz_get_u32(&r, &s->iteration);
     lpz_get_u32(&r, &s->checkpoint_version);
     lpz_dist_get_str(&r, s->text, LPZ_DIST_TEXT_MAX);
+    if (!r.failed && lpz_cursor_left(&r)) /* absent from an older client's reply */
+        lpz_dist_get_str(&r, s->data, LPZ_DIST_DATA_MAX);
     if (r.failed)
         return truncated(err, "HEARTBEAT reply", n);
     if (lpz_cursor_left(&r))

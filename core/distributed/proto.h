@@ -26,6 +26,7 @@
 #define LPZ_DIST_PATH_MAX 255     /* result file names */
 #define LPZ_DIST_MAX_FILES 4096   /* files in one RESULT or CHECKPOINT */
 #define LPZ_DIST_TEXT_MAX 1024    /* error text in a heartbeat */
+#define LPZ_DIST_DATA_MAX 255     /* a heartbeat's description of the cell's data */
 
 /* What a client is doing. */
 typedef enum lpz_dist_state {
@@ -131,6 +132,10 @@ typedef struct lpz_dist_status {
     uint32_t iteration;          /* completed iterations */
     uint32_t checkpoint_version; /* grows each time a new checkpoint is on disk */
     char text[LPZ_DIST_TEXT_MAX + 1]; /* why it failed */
+    /* what the cell trains on, "" until its data are open: "sample shape
+     * [16]; network parameters 1234 + 567; units 0123456789ab" (the master
+     * compares the cells'); optional on the wire (older clients send none) */
+    char data[LPZ_DIST_DATA_MAX + 1];
 } lpz_dist_status;
 void lpz_dist_status_put(lpz_dist_msg *m, const lpz_dist_status *s);
 int lpz_dist_status_decode(const uint8_t *p, size_t n, lpz_dist_status *s, lpz_error *err);

@@ -2,6 +2,7 @@
  * becomes tls+tcp:// when tls.h is configured. */
 #include "transport/control.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,6 +103,27 @@ int lpz_ctl_reply(lpz_ctl_server *s, lpz_ctl_msg *req, const uint8_t *frame, siz
         return lpz_error_set(err, status_of(rv), "control socket %s: reply not sent: %s", s->url, nng_strerror(rv));
     }
     return LPZ_OK;
+}
+
+void lpz_ctl_peer_of(void *msg, char *out, size_t size)
+{
+    snprintf(out, size, "an unknown peer");
+    if (!msg)
+        return;
+    nng_pipe p = nng_msg_get_pipe(msg);
+    nng_sockaddr sa;
+    if (nng_pipe_id(p) < 0 || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+        return;
+    char ip[INET6_ADDRSTRLEN];
+    if (sa.s_family == NNG_AF_INET && inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof ip))
+        snprintf(out, size, "%s:%u", ip, (unsigned)ntohs(sa.s_in.sa_port));
+    else if (sa.s_family == NNG_AF_INET6 && inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof ip))
+        snprintf(out, size, "[%s]:%u", ip, (unsigned)ntohs(sa.s_in6.sa_port));
+}
+
+void lpz_ctl_msg_peer(const lpz_ctl_msg *req, char *out, size_t size)
+{
+    lpz_ctl_peer_of(req->msg_, out, size);
 }
 
 void lpz_ctl_drop(lpz_ctl_msg *req)

@@ -52,6 +52,12 @@ void lpz_ctl_client_close(lpz_ctl_client *c);
 int lpz_ctl_send_raw(const char *url, const uint8_t *bytes, size_t len, int timeout_ms, uint8_t **reply,
                      size_t *reply_len, lpz_error *err);
 
+/* The address of the peer a request came from ("10.0.0.5:41234",
+ * "[::1]:5000"), or "an unknown peer". lpz_ctl_peer_of takes an nng_msg *
+ * (the cell server's requests, transport/peer.c). */
+void lpz_ctl_msg_peer(const lpz_ctl_msg *req, char *out, size_t size);
+void lpz_ctl_peer_of(void *nng_msg, char *out, size_t size);
+
 /* 32 random bytes from the system's generator (nonces, experiment ids). */
 int lpz_ctl_random(uint8_t *out, size_t n, lpz_error *err);
 

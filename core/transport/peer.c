@@ -16,6 +16,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "transport/control.h"
 #include "transport/individual.h"
 #include "transport/tls_nng.h"
 #include "transport/wire.h"
@@ -115,34 +116,55 @@ static nng_msg *reply_frame(lpz_peer_server *s, unsigned type, uint64_t request_
     return m;
 }
 
-static nng_msg *refuse(lpz_peer_server *s, uint64_t request_id, const lpz_error *e)
+/* An ERROR reply. `stranger`: the request failed lpz_wire_open (not
+ * authenticated, or of another experiment): the reply's header carries
+ * experiment 0, not this cell's (without a secret the experiment id is
+ * what a cell request must know; lpz_wire_open accepts ERROR frames of
+ * experiment 0). */
+static nng_msg *refuse(lpz_peer_server *s, void *req, uint64_t request_id, const lpz_error *e, int stranger)
 {
-    char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
+    char text[LPZ_WIRE_MAX_ERROR_TEXT + 1], peer[80];
     lpz_error_format(e, text, sizeof text);
+    lpz_ctl_peer_of(req, peer, sizeof peer);
     pthread_mutex_lock(&s->lock);
     uint64_t n = ++s->stats.refused;
     pthread_mutex_unlock(&s->lock);
     if (n <= REFUSED_LOG_FIRST)
-        lpz_log(LPZ_LOG_WARN, "cell server %s: refused a request: %s", s->url, text);
+        lpz_log(LPZ_LOG_WARN, "cell server %s: refused a request from %s: %s", s->url, peer, text);
     else if (n % REFUSED_LOG_EVERY == 0)
-        lpz_log(LPZ_LOG_WARN, "cell server %s: %" PRIu64 " requests refused so far (only every %d. is logged): %s",
-                s->url, n, REFUSED_LOG_EVERY, text);
+        lpz_log(LPZ_LOG_WARN, "cell server %s: %" PRIu64 " requests refused so far (only every %d. is logged; "
+                "this one from %s): %s", s->url, n, REFUSED_LOG_EVERY, peer, text);
     uint8_t payload[LPZ_WIRE_MAX_ERROR];
     size_t len = lpz_wire_error_encode(payload, e->code, text);
-    return reply_frame(s, LPZ_MSG_ERROR, request_id, payload, len, NULL);
+    if (!stranger)
+        return reply_frame(s, LPZ_MSG_ERROR, request_id, payload, len, NULL);
+    lpz_wire_ctx anon = s->wire;
+    anon.experiment_id = 0;
+    lpz_wire_prepared prep;
+    lpz_wire_prepare(&anon, payload, len, &prep);
+    nng_msg *m;
+    if (nng_msg_alloc(&m, lpz_wire_frame_size(&anon, len)) != 0)
+        return NULL;
+    uint8_t *f = nng_msg_body(m);
+    memcpy(f + LPZ_WIRE_HEADER_SIZE, payload, len);
+    lpz_wire_seal_prepared(&anon, &prep, LPZ_MSG_ERROR, request_id, f, f + LPZ_WIRE_HEADER_SIZE + len);
+    lpz_wire_ctx_clear(&anon);
+    return m;
 }
 
-static nng_msg *answer(lpz_peer_server *s, const uint8_t *frame, size_t len)
+static nng_msg *answer(lpz_peer_server *s, nng_msg *req)
 {
+    const uint8_t *frame = nng_msg_body(req);
+    size_t len = nng_msg_len(req);
     lpz_error e;
     lpz_error_clear(&e);
     lpz_wire_header h;
     const uint8_t *payload;
     if (lpz_wire_open(&s->wire, frame, len, &h, &payload, &e) != LPZ_OK)
-        return refuse(s, h.request_id, &e);
+        return refuse(s, req, h.request_id, &e, 1);
     if (h.type != LPZ_MSG_GET_POPULATION) {
         lpz_error_set(&e, LPZ_EFORMAT, "a cell server answers GET_POPULATION, not %s", lpz_msg_type_name(h.type));
-        return refuse(s, h.request_id, &e);
+        return refuse(s, req, h.request_id, &e, 0);
     }
     long long requester = -1;
     if (h.payload_len == 4) {
@@ -153,7 +175,7 @@ static nng_msg *answer(lpz_peer_server *s, const uint8_t *frame, size_t len)
     } else if (h.payload_len != 0) {
         lpz_error_set(&e, LPZ_EFORMAT, "GET_POPULATION payload of %llu bytes, expected 0 or 4",
                       (unsigned long long)h.payload_len);
-        return refuse(s, h.request_id, &e);
+        return refuse(s, req, h.request_id, &e, 0);
     }
     snapshot *snap = snapshot_current(s);
     if (!snap) {
@@ -161,7 +183,7 @@ static nng_msg *answer(lpz_peer_server *s, const uint8_t *frame, size_t len)
         lpz_error_hint(&e, "retry later");
         if (requester >= 0)
             lpz_error_where(&e, "request from cell %lld", requester);
-        return refuse(s, h.request_id, &e);
+        return refuse(s, req, h.request_id, &e, 0);
     }
     nng_msg *m = reply_frame(s, LPZ_MSG_POPULATION, h.request_id, snap->data, snap->len, &snap->prep);
     snapshot_unref(snap);
@@ -186,7 +208,7 @@ static void *serve(void *arg)
             nng_msleep(10); /* do not spin on a persistent failure */
             continue;
         }
-        nng_msg *rep = answer(s, nng_msg_body(req), nng_msg_len(req));
+        nng_msg *rep = answer(s, req);
         nng_msg_free(req);
         if (!rep) {
             lpz_log(LPZ_LOG_WARN, "cell server %s: out of memory for a reply", s->url);

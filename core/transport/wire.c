@@ -223,9 +223,14 @@ int lpz_wire_open(const lpz_wire_ctx *c, const uint8_t *frame, size_t len, lpz_w
                              "received %zu",
                              lpz_msg_type_name(hdr->type), (unsigned long long)hdr->payload_len,
                              (unsigned long long)want, len);
-    if (c->experiment_id && hdr->experiment_id != c->experiment_id) {
-        lpz_error_set(err, LPZ_ENET, "message from experiment %016llx, this side belongs to experiment %016llx",
-                      (unsigned long long)hdr->experiment_id, (unsigned long long)c->experiment_id);
+    /* An ERROR of experiment 0: a cell server's refusal of a request it
+     * could not authenticate (transport/peer.c), which does not tell its
+     * experiment. The text names only the sender's: the refusal goes back
+     * to it, and without a secret the id is what a request must know. */
+    if (c->experiment_id && hdr->experiment_id != c->experiment_id &&
+        !(hdr->type == LPZ_MSG_ERROR && hdr->experiment_id == 0)) {
+        lpz_error_set(err, LPZ_ENET, "message from experiment %016llx, not this side's experiment",
+                      (unsigned long long)hdr->experiment_id);
         lpz_error_hint(err, "a cell answers only peers of its own experiment");
         return LPZ_ENET;
     }

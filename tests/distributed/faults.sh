@@ -10,10 +10,14 @@
 #     "trained 0 cells" and exited 0), keeping the rows that came with the
 #     checkpoints;
 #  e) the master killed: the rows that came with the checkpoints are on disk
-#     already (they were written only at the end, and lost);
+#     already (they were written only at the end, and lost); a --resume at
+#     once takes over the client busy with the dead master's experiment and
+#     removes the temporary files it left; Ctrl-C twice on it says the run
+#     was aborted (not that its cells were lost);
 #  f) a client listed twice is refused, naming it (each greeting spoiled the
 #     other's challenge: "wrong shared secret");
-#  g) Ctrl-C on a client: the master collects its cell's results first.
+#  g) Ctrl-C on a client: the master collects its cell's results first; the
+#     summary says that cell stopped early and leaves it out of the best cell.
 # No process is left behind (the trap kills every client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="fault-test-secret"
@@ -130,6 +134,13 @@ grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to c
   || fail "g) $(tail -n 5 "$work/c13.log")"
 wait $MASTER || fail "g) master failed: $(cat "$work/g.out")"
 grep -q "^lost cell" "$work/g.out" && fail "g) the stopped client's cell was lost: $(cat "$work/g.out")"
+# The summary names the cell stopped short and does not compare it with the complete ones (it was the best cell
+# with 9 of 25 iterations, never mentioned).
+grep -q "^cell 3: stopped at iteration [0-9]* of $ITER (its client was stopped)" "$work/g.out" \
+  || fail "g) the summary does not say cell 3 stopped early: $(cat "$work/g.out")"
+grep -q "^best cell: 3" "$work/g.out" && fail "g) the cell stopped early is the best cell: $(cat "$work/g.out")"
+grep -q "^to train the stopped cell on: lpz train --distributed --master --resume " "$work/g.out" \
+  || fail "g) no resume hint: $(cat "$work/g.out")"
 check_cells "$(run_dir "$work/g")" 0 1 2 3
 
 # e) a 1x1 run on client 0, its master killed with SIGKILL once a row is on disk (200 iterations: far from done).
@@ -142,10 +153,46 @@ for _ in $(seq 1 400); do
 done
 [ -n "$d" ] && [ "$(wc -l < "$d/metrics.csv" 2> /dev/null || echo 0)" -gt 1 ] \
   || fail "e) no metrics row on disk 20 s into the run: $(ls "$d" 2>&1)"
+# A request of another experiment to the running cell's server: refused, naming the sender's address in the log,
+# without telling the cell's experiment id (the reply said "this side belongs to experiment <id>").
+out=$("$PROBE" "tcp://127.0.0.1:$((BASE + 1000))" cell "$LPZ_SECRET") || fail "e) the cell server answered: $out"
+id=$(sed -n 's/.*experiment \([0-9a-f]*\), results in.*/\1/p' "$work/master-e.log")
+[ -n "$id" ] || fail "e) no experiment id in $(cat "$work/master-e.log")"
+grep -q "refused: message from experiment 000000000000002a, not this side's experiment" <<< "$out" \
+  || fail "e) cell server: $out"
+grep -q "$id" <<< "$out" && fail "e) the cell server told its experiment id to a stranger: $out"
+grep -q "cell server .*: refused a request from 127.0.0.1:[0-9]*: " "$work/c0.log" \
+  || fail "e) the cell server's refusal does not name the peer: $(grep "refused" "$work/c0.log")"
 kill -9 $MASTER
 wait $MASTER 2> /dev/null
 [ "$(wc -l < "$d/metrics.csv")" -gt 1 ] && [ "$(wc -l < "$d/timing.csv")" -gt 1 ] \
   || fail "e) the killed master's rows are gone"
+# A --resume at once takes over the client still busy with the killed master's experiment (it was refused for
+# LPZ_DIST_MASTER_TIMEOUT_MS: "busy with experiment ...") and removes the temporary file of a write the killed
+# master left (it stayed for good); then Ctrl-C.
+sleep 0 &
+dead=$!
+wait $dead
+: > "$d/checkpoints/cell-0.safetensors.tmp.$dead.7"
+# (no `timeout`: it passes a SIGINT on twice, and the Ctrl-C below is to reach the master as the user's)
+"$LPZ" train --distributed --master --resume "$d" > "$work/e2.out" 2> "$work/master-e2.log" &
+MASTER=$!
+PIDS+=($MASTER)
+for _ in $(seq 1 400); do grep -q "^lpz: info: cell 0 on" "$work/master-e2.log" && break; sleep 0.05; done
+# Ctrl-C twice (the client held with SIGSTOP, so that the first stop cannot collect the results in between): the
+# summary says the run was aborted, not that its cells were lost ("stopped 0 cells", "lost cell: 0 (no results)").
+kill -STOP "${CLIENT_PID[0]}"
+kill -INT $MASTER
+sleep 1.3
+kill -INT $MASTER
+wait $MASTER
+[ $? = 130 ] || fail "e) the resume after the master was killed: $(cat "$work/master-e2.log")"
+kill -CONT "${CLIENT_PID[0]}"
+grep -q "^aborted: every client dropped the experiment (Ctrl-C twice)" "$work/e2.out" || fail "e) $(cat "$work/e2.out")"
+grep -q "lost" "$work/e2.out" "$work/master-e2.log" && fail "e) an aborted run's cells are called lost: $(cat "$work/e2.out")"
+grep -q "client tcp://127.0.0.1:$BASE was busy with experiment [0-9a-f]* of this run (its master is gone): stopped it" \
+  "$work/master-e2.log" || fail "e) the client was not taken over: $(cat "$work/master-e2.log")"
+[ ! -e "$d/checkpoints/cell-0.safetensors.tmp.$dead.7" ] || fail "e) the killed master's temporary file is left"
 
 # f) a client listed twice (no client needs to run: refused before any greeting).
 timeout 30 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/f" \

@@ -10,6 +10,7 @@
  *   unauth     HELLO, then START_EXPERIMENT without AUTH (signed with SECRET)
  *   wrongauth  HELLO, then AUTH with a proof from a wrong secret (signed with SECRET)
  *   hello      a valid HELLO (signed with SECRET when given): prints the state
+ *   cell       to a cell server: GET_POPULATION of experiment 42 (signed with SECRET)
  * Prints "refused: <text>" for an ERROR reply (exit 0), "reply: <type>"
  * otherwise (exit 1), "no reply" on timeout (exit 2).
  */
@@ -60,7 +61,7 @@ static int report_frame(const uint8_t *rep, size_t n, const char *secret, lpz_di
         int code;
         char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
         lpz_wire_error_decode(body, (size_t)h.payload_len, &code, text, sizeof text, &e);
-        printf("refused: %s\n", text);
+        printf("refused: %s (reply of experiment %016llx)\n", text, (unsigned long long)h.experiment_id);
         return 0;
     }
     if (h.type == LPZ_MSG_CHALLENGE && ch && lpz_dist_challenge_decode(body, (size_t)h.payload_len, ch, &e) == 0) {
@@ -105,7 +106,13 @@ int main(int argc, char **argv)
     const uint8_t *f;
     size_t n;
     int rc = 64;
-    if (!strcmp(kase, "random")) {
+    if (!strcmp(kase, "cell")) {
+        lpz_wire_ctx cell;
+        lpz_wire_ctx_init(&cell, 42, secret);
+        lpz_dist_seal(&m, &cell, LPZ_MSG_GET_POPULATION, 7, &f, &n, &e);
+        rc = exchange(c, f, n, secret, NULL);
+        lpz_wire_ctx_clear(&cell);
+    } else if (!strcmp(kase, "random")) {
         uint8_t buf[4096];
         lpz_ctl_random(buf, sizeof buf, &e);
         rc = exchange(c, buf, sizeof buf, secret, NULL);

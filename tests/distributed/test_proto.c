@@ -99,6 +99,7 @@ static void status_and_challenge_round_trip(void **state)
     lpz_dist_status s = {.state = LPZ_DIST_FAILED, .cell = 2, .experiment = 9, .iteration = 4,
                          .checkpoint_version = 3};
     strcpy(s.text, "out of memory");
+    strcpy(s.data, "sample shape [16]");
     lpz_dist_msg m;
     lpz_dist_msg_init(&m);
     lpz_dist_status_put(&m, &s);
@@ -108,7 +109,11 @@ static void status_and_challenge_round_trip(void **state)
     lpz_error e;
     assert_int_equal(lpz_dist_status_decode(p, n, &d, &e), LPZ_OK);
     assert_string_equal(d.text, "out of memory");
+    assert_string_equal(d.data, "sample shape [16]");
     assert_int_equal(d.checkpoint_version, 3);
+    /* an older client's reply has no data string */
+    assert_int_equal(lpz_dist_status_decode(p, n - 2 - strlen(s.data), &d, &e), LPZ_OK);
+    assert_string_equal(d.data, "");
     ((uint8_t *)p)[0] = 9; /* unknown state */
     assert_int_equal(lpz_dist_status_decode(p, n, &d, &e), LPZ_EFORMAT);
     lpz_dist_msg_free(&m);
