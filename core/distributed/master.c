@@ -102,6 +102,8 @@ typedef struct master {
     int n_own;
     int units_warned; /* the cells' data scaling differs: said once */
     uint64_t old_experiment; /* a resumed run's experiment before (EXPERIMENT_FILE), 0: none */
+    int lock;                /* lpz_run_lock of lock_dir, -1: none */
+    char lock_dir[PATH_MAX];
 } master;
 
 /* In a run folder: the hex id of its latest experiment, so that a --resume
@@ -504,6 +506,10 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
         m->run_dir[0] = '\0';
         return lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no such folder", dir);
     }
+    int rc = lpz_run_lock(m->run_dir, &m->lock, err);
+    if (rc)
+        return rc;
+    snprintf(m->lock_dir, sizeof m->lock_dir, "%s", m->run_dir);
     int found = 0;
     for (int c = 0; c < m->n_cells; c++) {
         snprintf(path, sizeof path, "%s/checkpoints/cell-%d.safetensors", m->run_dir, c);
@@ -1353,6 +1359,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     double t0 = now_s(), t_trained = 0;
     master mm, *m = &mm;
     memset(m, 0, sizeof *m);
+    m->lock = -1;
     m->o = o;
     m->cfg = o->config;
     m->secret = o->secret && o->secret[0] ? o->secret : NULL;
@@ -1461,8 +1468,10 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     } else {
         snprintf(parent, sizeof parent, "%s/%s", p.output_dir, p.trainer_name); /* as lpz_run_make_dir */
         lpz_missing_top(parent, parent_top, sizeof parent_top);
-        if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+        if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)) ||
+            (rc = lpz_run_lock(out->run_dir, &m->lock, err)))
             goto done;
+        snprintf(m->lock_dir, sizeof m->lock_dir, "%s", out->run_dir);
     }
     snprintf(m->run_dir, sizeof m->run_dir, "%s", out->run_dir);
     char path[PATH_MAX + 64];
@@ -1650,6 +1659,8 @@ done:
         if (lpz_write_file_atomic(path, m->old_config, m->old_config_len, &e2))
             lpz_log(LPZ_LOG_WARN, "could not put back %s as it was before this resume: %s", path, e2.message);
     }
+    lpz_run_unlock(m->lock_dir, m->lock); /* its file would keep the folder below */
+    m->lock = -1;
     /* No "partial results" where this run left none (as lpz_run_local): a
      * resume without new rows is as it was; a new run folder holding only
      * config.yml and empty folders is removed. */

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +184,69 @@ int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_erro
     out[0] = '\0'; /* no folder: nothing to call "partial results" */
     return lpz_error_set(err, LPZ_EIO, "cannot create a result folder under %s: %s", parent,
                          e == EEXIST ? "1000 names taken" : strerror(e));
+}
+
+#define RUN_LOCK ".lpz-lock"
+
+int lpz_run_lock(const char *run_dir, int *fd_out, lpz_error *err)
+{
+    *fd_out = -1;
+    char path[PATH_MAX + 16];
+    if (snprintf(path, sizeof path, "%s/" RUN_LOCK, run_dir) >= (int)sizeof path)
+        return lpz_error_set(err, LPZ_EINVAL, "run folder path too long: %s", run_dir);
+    /* The holder removes the file when it is done: a lock taken on a file
+     * removed meanwhile is taken again on the new one. */
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && (errno == EROFS || errno == EACCES))
+            return LPZ_OK; /* a folder this run cannot write: what it writes says so, if it writes */
+        if (fd < 0)
+            return lpz_error_set(err, LPZ_EIO, "cannot create %s: %s", path, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            char buf[24] = "";
+            ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+            buf[n > 0 ? n : 0] = '\0';
+            close(fd);
+            if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS) {
+                lpz_log(LPZ_LOG_WARN, "%s cannot be locked (%s): a second lpz in this run folder would not be "
+                        "refused", path, strerror(e));
+                return LPZ_OK;
+            }
+            if (e != EWOULDBLOCK)
+                return lpz_error_set(err, LPZ_EIO, "cannot lock %s: %s", path, strerror(e));
+            long pid = strtol(buf, NULL, 10);
+            if (pid > 0)
+                lpz_error_set(err, LPZ_ESTATE, "%s is in use: another lpz (process %ld) trains in it", run_dir, pid);
+            else
+                lpz_error_set(err, LPZ_ESTATE, "%s is in use: another lpz process trains in it", run_dir);
+            lpz_error_hint(err, "wait until that run ends, or stop it (Ctrl-C), then resume; two processes in one "
+                                "run folder would overwrite each other's checkpoints and rows");
+            return LPZ_ESTATE;
+        }
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && lstat(path, &now) == 0 && held.st_ino == now.st_ino &&
+            held.st_dev == now.st_dev) {
+            char pid[24];
+            int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+                lpz_log(LPZ_LOG_WARN, "could not write %s: %s (the lock holds)", path, strerror(errno));
+            *fd_out = fd;
+            return LPZ_OK;
+        }
+        close(fd);
+    }
+    return lpz_error_set(err, LPZ_EIO, "cannot lock %s: it keeps being replaced", path);
+}
+
+void lpz_run_unlock(const char *run_dir, int fd)
+{
+    if (fd < 0)
+        return;
+    char path[PATH_MAX + 16];
+    if (snprintf(path, sizeof path, "%s/" RUN_LOCK, run_dir) < (int)sizeof path)
+        unlink(path); /* while held: a waiter that opened it takes it, sees it gone and opens anew */
+    close(fd);
 }
 
 /* 1 when path is a folder (not a link to one) with nothing in it. */
@@ -519,6 +584,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     run_hook hook = {req, 0};
     char *units = NULL;      /* runtime/units.h: written next to each mixture */
     int in_training = 0;     /* 0 while setting up: a new run's folder holds only config.yml and its plugins' files */
+    int lock = -1;           /* lpz_run_lock */
+    char locked[PATH_MAX] = "";
     char *old_config = NULL; /* a resumed run's config.yml before this run rewrote it */
     size_t old_config_len = 0;
     /* Folders this run makes: removed again when left empty (parent_top,
@@ -533,6 +600,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
             rc = lpz_error_set(err, LPZ_ENOTFOUND, "cannot resume %s: no such folder", req->resume_dir);
             goto done;
         }
+        if ((rc = lpz_run_lock(out->run_dir, &lock, err)))
+            goto done;
+        snprintf(locked, sizeof locked, "%s", out->run_dir);
         /* Before config.yml is rewritten with the new n_iterations. */
         if ((rc = lpz_run_check_resume(out->run_dir, p.n_iterations, err)))
             goto done;
@@ -543,8 +613,10 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     } else {
         snprintf(parent, sizeof parent, "%s/%s", p.output_dir, p.trainer_name); /* as lpz_run_make_dir */
         lpz_missing_top(parent, parent_top, sizeof parent_top);
-        if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)))
+        if ((rc = lpz_run_make_dir(&p, out->run_dir, sizeof out->run_dir, err)) ||
+            (rc = lpz_run_lock(out->run_dir, &lock, err)))
             goto done;
+        snprintf(locked, sizeof locked, "%s", out->run_dir);
     }
     /* A resume of a run whose training is complete trains nothing: by
      * final_scores.csv (its final scoring began), else by the cells'
@@ -676,6 +748,7 @@ done:
         if (lpz_write_file_atomic(path, old_config, old_config_len, &e2))
             lpz_log(LPZ_LOG_WARN, "could not put back %s as it was before this resume: %s", path, e2.message);
     }
+    lpz_run_unlock(locked, lock); /* before its file could keep the folder below */
     /* No "partial results" where this run left none: a resume that failed
      * before an iteration left the folder as it was; a new run that failed
      * before training wrote only its config.yml (and what its dataloader

@@ -146,6 +146,17 @@ void lpz_run_hints(const lpz_config *cfg);
  * and writes its path to out. */
 int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
 
+/* The run folder's lock, RUN/.lpz-lock (flock; the file holds the pid):
+ * held by whatever trains or scores in the folder (lpz train, a
+ * distributed master) so that a second process, a --resume given while the
+ * run still goes on, is refused (LPZ_ESTATE, naming the process) instead
+ * of both overwriting the checkpoints and appending rows. *fd is the lock
+ * (-1 on a file system without locks: warned, not refused). A lock of a
+ * process that was killed is free (the kernel drops it); its file stays. */
+int lpz_run_lock(const char *run_dir, int *fd, lpz_error *err);
+/* Lets the lock go and removes its file; fd < 0: nothing. */
+void lpz_run_unlock(const char *run_dir, int fd);
+
 /* After a new run failed before it wrote results: removes run_dir when it
  * holds nothing but its config.yml and empty folders (what lpz puts there
  * before training) and, setup_only (the run failed before its training

@@ -117,12 +117,20 @@ for _ in $(seq 1 600); do
   if [ -n "$ds" ] && [ -f "$ds/metrics.csv" ] && [ "$(wc -l < "$ds/metrics.csv")" -ge 5 ]; then break; fi
   sleep 0.1
 done
+# A --resume of the folder while its run goes on is refused, naming the process, and writes nothing (both appended
+# rows and overwrote the checkpoints); the lock file goes when the run ends.
+rows_before=$(wc -l < "$ds/metrics.csv")
+if "$LPZ" train --resume "$ds" -q > "$work/busy.out" 2>&1; then fail "a resume of a running run was not refused"; fi
+grep -q "is in use: another lpz (process $pid) trains in it" "$work/busy.out" || fail "busy resume: $(cat "$work/busy.out")"
+[ "$(head -n 1 "$ds/.lpz-lock")" = "$pid" ] || fail ".lpz-lock does not hold the run's pid: $(cat "$ds/.lpz-lock")"
+[ "$(wc -l < "$ds/metrics.csv")" -ge "$rows_before" ] || fail "the refused resume changed metrics.csv"
 kill -INT $pid
 set +e
 wait $pid
 status=$?
 set -e
 [ $status -eq 130 ] || fail "an interrupted run should exit 130, got $status"
+[ ! -e "$ds/.lpz-lock" ] || fail "the run left its lock file"
 grep -q "^stopped" "$work/s.out" || fail "the summary of an interrupted run should say stopped"
 done_rows=$(($(wc -l < "$ds/metrics.csv") - 1))
 [ "$done_rows" -lt 160 ] || fail "the run was not interrupted"
