@@ -88,6 +88,7 @@ typedef struct client {
     double last_contact;
     int results_sent;  /* a RESULT reply was sent for the finished cell */
     int results_acked; /* the master asked something after it: on req/rep, it has the reply */
+    int stalled;       /* test_checkpoint_stall_ms done in this experiment */
 } client;
 
 static double now_s(void)
@@ -628,6 +629,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->release = 0;
     c->results_sent = 0;
     c->results_acked = 0;
+    c->stalled = 0;
     c->thread_done = 0;
     c->ckpt_version = 0;
     memset(&c->ckpt_seen, 0, sizeof c->ckpt_seen);
@@ -742,6 +744,11 @@ static void handle(client *c, lpz_ctl_msg *req)
     case LPZ_MSG_CHECKPOINT:
         if (n)
             return send_error(c, req, h.request_id, LPZ_EFORMAT, "CHECKPOINT request must be empty");
+        if (c->o->test_checkpoint_stall_ms > 0 && !c->stalled) { /* tests: a client frozen in a transfer */
+            c->stalled = 1;
+            lpz_log(LPZ_LOG_WARN, "LPZ_DIST_TEST_CHECKPOINT_STALL_MS: deaf for %d ms", c->o->test_checkpoint_stall_ms);
+            usleep((useconds_t)c->o->test_checkpoint_stall_ms * 1000);
+        }
         return reply_files(c, req, h.request_id, LPZ_MSG_CHECKPOINT);
     case LPZ_MSG_RESULT:
         if (n)

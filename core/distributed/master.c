@@ -61,6 +61,10 @@ typedef struct node {
      * drop the experiment (or taken back) until it answers (settle_gone) */
     int written_off;
     double last_try;
+    /* a CHECKPOINT or RESULT transfer in flight (struct xfer), on a
+     * connection of its own (xctl) */
+    struct xfer *job;
+    lpz_ctl_client *xctl;
 } node;
 
 typedef struct mcell {
@@ -106,6 +110,26 @@ typedef struct master {
     char lock_dir[PATH_MAX];
 } master;
 
+/* A CHECKPOINT or RESULT transfer from a node, in a thread of its own on a
+ * connection of its own (node.xctl), so that the heartbeats to the other
+ * nodes go on meanwhile: a client stopped (SIGSTOP, a frozen machine, a
+ * cut network) in the middle of one held every heartbeat for TRANSFER_MS,
+ * longer than clients wait for word from their master
+ * (LPZ_DIST_MASTER_TIMEOUT_MS, 60 s), and every client dropped the run. */
+typedef struct xfer {
+    master *m;
+    node *n;
+    unsigned type;
+    uint32_t version; /* CHECKPOINT: the checkpoint_version the heartbeat told */
+    pthread_t th;
+    int threaded;
+    int done; /* atomic */
+    int rc;
+    lpz_error err;
+    uint8_t *raw;
+    lpz_dist_files f; /* rc 0: the files, pointing into raw */
+} xfer;
+
 /* In a run folder: the hex id of its latest experiment, so that a --resume
  * after the master died recognises the clients still busy with it. */
 #define EXPERIMENT_FILE ".lpz-experiment"
@@ -119,16 +143,18 @@ static double now_s(void)
 
 /* One request/reply. *raw is the malloc'd reply (free it); *body and *blen
  * its payload. A client's ERROR reply becomes LPZ_ENET with its text. */
-static int call_as(master *m, const lpz_wire_ctx *tx, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms,
-                   unsigned want, uint8_t **raw, const uint8_t **body, size_t *blen, lpz_error *err)
+static int call_on(master *m, const lpz_wire_ctx *tx, node *n, lpz_ctl_client *ctl, unsigned type, lpz_dist_msg *req,
+                   int timeout_ms, unsigned want, uint8_t **raw, const uint8_t **body, size_t *blen, lpz_error *err)
 {
     *raw = NULL;
     const uint8_t *f;
     size_t flen;
     uint64_t rid = __atomic_fetch_add(&m->next_id, 1, __ATOMIC_SEQ_CST);
     int rc = lpz_dist_seal(req, tx, type, rid, &f, &flen, err);
-    if (!rc)
-        rc = lpz_ctl_request(n->ctl, f, flen, timeout_ms, raw, &flen, err);
+    if (!rc && ctl == n->ctl)
+        rc = lpz_ctl_request(ctl, f, flen, timeout_ms, raw, &flen, err);
+    else if (!rc) /* a transfer in a thread of its own (struct xfer) */
+        rc = lpz_ctl_request_cancelable(ctl, f, flen, timeout_ms, raw, &flen, err);
     if (rc)
         return rc;
     lpz_wire_header h;
@@ -146,7 +172,8 @@ static int call_as(master *m, const lpz_wire_ctx *tx, node *n, unsigned type, lp
         char text[LPZ_WIRE_MAX_ERROR_TEXT + 1];
         rc = lpz_wire_error_decode(*body, (size_t)h.payload_len, &code, text, sizeof text, err);
         if (!rc) {
-            n->refused = code;
+            if (ctl == n->ctl)
+                n->refused = code;
             rc = lpz_error_set(err, LPZ_ENET, "client refused %s: %s", lpz_msg_type_name(type), text);
         }
     } else if (!rc && h.type != want)
@@ -159,6 +186,12 @@ static int call_as(master *m, const lpz_wire_ctx *tx, node *n, unsigned type, lp
     }
     *blen = (size_t)h.payload_len;
     return LPZ_OK;
+}
+
+static int call_as(master *m, const lpz_wire_ctx *tx, node *n, unsigned type, lpz_dist_msg *req, int timeout_ms,
+                   unsigned want, uint8_t **raw, const uint8_t **body, size_t *blen, lpz_error *err)
+{
+    return call_on(m, tx, n, n->ctl, type, req, timeout_ms, want, raw, body, blen, err);
 }
 
 /* call_as with this experiment's context. */
@@ -575,11 +608,19 @@ static int send_stop(master *m, node *n, int mode)
 static void wait_idle(master *m);
 
 /* mode ABORT also waits (bounded) until the clients are idle again. */
+static void xfer_end_all(master *m);
+
 static void stop_all(master *m, int mode)
 {
-    for (int i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].role == NODE_ACTIVE)
-            send_stop(m, &m->nodes[i], mode);
+    if (mode != LPZ_DIST_STOP_TRAINING) /* the clients drop their files */
+        xfer_end_all(m);
+    for (int i = 0; i < m->n_nodes; i++) {
+        node *n = &m->nodes[i];
+        /* (a finished cell whose results are on their way needs no stop, and a request would count as their
+         * receipt: see watch) */
+        if (n->role == NODE_ACTIVE && !(mode == LPZ_DIST_STOP_TRAINING && n->job && n->job->type == LPZ_MSG_RESULT))
+            send_stop(m, n, mode);
+    }
     if (mode == LPZ_DIST_STOP_ABORT)
         wait_idle(m);
 }
@@ -746,19 +787,88 @@ static void put_moves(const master *m, lpz_dist_msg *q)
     }
 }
 
-static int fetch_files(master *m, node *n, unsigned type, lpz_dist_files *out, uint8_t **raw, lpz_error *err)
+static int fetch_files(master *m, node *n, lpz_ctl_client *ctl, unsigned type, lpz_dist_files *out, uint8_t **raw,
+                       lpz_error *err)
 {
     lpz_dist_msg q;
     lpz_dist_msg_init(&q);
     const uint8_t *b;
     size_t bl;
-    int rc = call(m, n, type, &q, TRANSFER_MS, type, raw, &b, &bl, err);
+    int rc = call_on(m, &m->ctx, n, ctl, type, &q, TRANSFER_MS, type, raw, &b, &bl, err);
     lpz_dist_msg_free(&q);
     if (!rc && (rc = lpz_dist_files_decode(b, bl, out, err))) {
         free(*raw);
         *raw = NULL;
     }
     return rc;
+}
+
+static void *xfer_main(void *arg)
+{
+    xfer *x = arg;
+    lpz_error_clear(&x->err);
+    x->rc = fetch_files(x->m, x->n, x->n->xctl, x->type, &x->f, &x->raw, &x->err);
+    __atomic_store_n(&x->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void xfer_start(master *m, node *n, unsigned type, uint32_t version)
+{
+    lpz_error e;
+    if (!n->xctl && lpz_ctl_dial(n->url, (size_t)LPZ_WIRE_MAX_FRAME, &n->xctl, &e)) {
+        lpz_log(LPZ_LOG_DEBUG, "%s of cell %d: %s (asking again)", lpz_msg_type_name(type), n->cell, e.message);
+        return;
+    }
+    xfer *x = calloc(1, sizeof *x);
+    if (!x)
+        return; /* asked again at the next heartbeat */
+    x->m = m;
+    x->n = n;
+    x->type = type;
+    x->version = version;
+    n->job = x;
+    x->threaded = pthread_create(&x->th, NULL, xfer_main, x) == 0;
+    if (!x->threaded)
+        xfer_main(x);
+}
+
+/* The node's transfer, ended (cancelled first when `cancel`): free it with
+ * xfer_free. NULL when there was none. */
+static xfer *xfer_end(node *n, int cancel)
+{
+    xfer *x = n->job;
+    if (!x)
+        return NULL;
+    if (cancel)
+        lpz_ctl_client_cancel(n->xctl);
+    if (x->threaded)
+        pthread_join(x->th, NULL);
+    n->job = NULL;
+    if (cancel) { /* a cancelled connection refuses later requests */
+        lpz_ctl_client_close(n->xctl);
+        n->xctl = NULL;
+    }
+    return x;
+}
+
+static void xfer_free(xfer *x)
+{
+    if (!x)
+        return;
+    if (!x->rc)
+        lpz_dist_files_free(&x->f);
+    free(x->raw);
+    free(x);
+}
+
+/* Every transfer still in flight cancelled, and the connections closed. */
+static void xfer_end_all(master *m)
+{
+    for (int i = 0; m->nodes && i < m->n_nodes; i++) {
+        xfer_free(xfer_end(&m->nodes[i], 1));
+        lpz_ctl_client_close(m->nodes[i].xctl);
+        m->nodes[i].xctl = NULL;
+    }
 }
 
 /* A HEARTBEAT carrying the moved cells' addresses; the reply as call(). */
@@ -781,6 +891,8 @@ static int heartbeat(master *m, node *n, uint8_t **raw, const uint8_t **b, size_
 /* The moves told at once, the reply not looked at (the next watch() does). */
 static void tell_moves(master *m, node *n)
 {
+    if (n->job && n->job->type == LPZ_MSG_RESULT) /* a request would count as their receipt (watch) */
+        return;
     uint8_t *raw;
     const uint8_t *b;
     size_t bl;
@@ -851,9 +963,58 @@ static int check_data(master *m, lpz_error *err)
     return 0;
 }
 
+/* A finished transfer of node n taken in: a checkpoint stored, results
+ * stored and the cell done. -1 (err set) when results cannot be stored. */
+static int collect(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
+{
+    xfer *x = xfer_end(n, 0);
+    mcell *c = &m->cells[n->cell];
+    lpz_error e;
+    int rc = 0;
+    if (!x->rc)
+        n->last_ok = now_s(); /* it answered: a long transfer does not count as silence */
+    if (x->type == LPZ_MSG_CHECKPOINT && !x->rc) {
+        if (store_files(m, n->cell, &x->f, &e)) { /* tried again at the next checkpoint; said once a cell */
+            if (!c->ckpt_warned)
+                lpz_log(LPZ_LOG_WARN, "checkpoint of cell %d not stored: %s%s%s (a --resume needs it; tried "
+                        "again at each checkpoint, said once)", n->cell, e.message, e.where[0] ? ": " : "", e.where);
+            c->ckpt_warned = 1;
+        } else {
+            n->ckpt_fetched = x->version;
+        }
+    } else if (x->type == LPZ_MSG_CHECKPOINT) {
+        lpz_log(LPZ_LOG_DEBUG, "checkpoint of cell %d: %s", n->cell, x->err.message);
+    } else if (c->status == CELL_RUNNING && !x->rc) {
+        if (store_files(m, n->cell, &x->f, err)) {
+            rc = -1;
+        } else {
+            lpz_dist_cell_outcome *r = &out->cells[n->cell];
+            r->received = 1;
+            r->iterations = (int)x->f.iterations;
+            r->stopped = x->f.stopped;
+            r->best_g_fitness = x->f.best_g_fitness;
+            r->score = x->f.score;
+            snprintf(r->client, sizeof r->client, "%s", n->url);
+            c->status = CELL_DONE;
+            lpz_log(LPZ_LOG_INFO, "cell %d: results received from %s (%u files)", n->cell, n->url, x->f.n_files);
+        }
+    } else if (c->status == CELL_RUNNING) {
+        lpz_log(LPZ_LOG_WARN, "results of cell %d: %s (asking again)", n->cell, x->err.message);
+    }
+    xfer_free(x);
+    return rc;
+}
+
 /* One heartbeat round trip with node n; 1 when the node is lost. */
 static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
 {
+    if (n->job && __atomic_load_n(&n->job->done, __ATOMIC_ACQUIRE) && collect(m, n, out, err))
+        return -1;
+    /* no request on top of a RESULT transfer: the client takes the next one
+     * as the master's receipt of its results (a client stopped with Ctrl-C
+     * then exits) */
+    if (n->job && n->job->type == LPZ_MSG_RESULT)
+        return 0;
     mcell *c = &m->cells[n->cell];
     uint8_t *raw;
     const uint8_t *b;
@@ -877,6 +1038,7 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
             else /* its results are here already (a client stopped with Ctrl-C, say) */
                 lpz_log(LPZ_LOG_INFO, "client %s (cell %d, results collected) left: %s", n->url, n->cell,
                         e.message);
+            xfer_free(xfer_end(n, 1)); /* a checkpoint transfer from it will not end well */
             return 1;
         }
         return 0;
@@ -890,48 +1052,11 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
     }
     if (st.state == LPZ_DIST_FAILED)
         return lpz_error_set(err, LPZ_EINVAL, "cell %d on %s failed: %s", n->cell, n->url, st.text), -1;
-    if (st.checkpoint_version > n->ckpt_fetched) {
-        lpz_dist_files f;
-        if (fetch_files(m, n, LPZ_MSG_CHECKPOINT, &f, &raw, &e) == LPZ_OK) {
-            if (store_files(m, n->cell, &f, &e)) { /* tried again at the next checkpoint; said once a cell */
-                if (!m->cells[n->cell].ckpt_warned)
-                    lpz_log(LPZ_LOG_WARN, "checkpoint of cell %d not stored: %s%s%s (a --resume needs it; tried "
-                            "again at each checkpoint, said once)", n->cell, e.message, e.where[0] ? ": " : "",
-                            e.where);
-                m->cells[n->cell].ckpt_warned = 1;
-            }
-            else
-                n->ckpt_fetched = st.checkpoint_version;
-            lpz_dist_files_free(&f);
-            free(raw);
-        } else {
-            lpz_log(LPZ_LOG_DEBUG, "checkpoint of cell %d: %s", n->cell, e.message);
-        }
-    }
-    if (st.state == LPZ_DIST_FINISHED && c->status == CELL_RUNNING) {
-        lpz_dist_files f;
-        if (fetch_files(m, n, LPZ_MSG_RESULT, &f, &raw, &e) == LPZ_OK) {
-            int src = store_files(m, n->cell, &f, err);
-            if (src) {
-                lpz_dist_files_free(&f);
-                free(raw);
-                return -1;
-            }
-            lpz_dist_cell_outcome *r = &out->cells[n->cell];
-            r->received = 1;
-            r->iterations = (int)f.iterations;
-            r->stopped = f.stopped;
-            r->best_g_fitness = f.best_g_fitness;
-            r->score = f.score;
-            snprintf(r->client, sizeof r->client, "%s", n->url);
-            c->status = CELL_DONE;
-            lpz_log(LPZ_LOG_INFO, "cell %d: results received from %s (%u files)", n->cell, n->url, f.n_files);
-            lpz_dist_files_free(&f);
-            free(raw);
-        } else {
-            lpz_log(LPZ_LOG_WARN, "results of cell %d: %s (asking again)", n->cell, e.message);
-        }
-    }
+    /* one transfer at a time, the checkpoint first (collected at a later heartbeat) */
+    if (!n->job && st.checkpoint_version > n->ckpt_fetched)
+        xfer_start(m, n, LPZ_MSG_CHECKPOINT, st.checkpoint_version);
+    else if (!n->job && st.state == LPZ_DIST_FINISHED && c->status == CELL_RUNNING)
+        xfer_start(m, n, LPZ_MSG_RESULT, 0);
     return 0;
 }
 
@@ -1623,6 +1748,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         }
         usleep(TICK_US);
     }
+    xfer_end_all(m); /* checkpoints in flight when the last results came, a run aborted */
     /* Everyone may go back to idle. */
     stop_all(m, LPZ_DIST_STOP_RELEASE);
     settle_gone(m, 1, 1);
@@ -1643,6 +1769,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (!rc && out->lost && !out->dropped)
         lpz_log(LPZ_LOG_WARN, "%d of %d cells lost; their results are missing", out->lost, m->n_cells);
 done:
+    xfer_end_all(m); /* before their files are written below */
     /* Rows collected before a failure are kept; a run that never started
      * a cell has none of its own (and a resumed folder's files stay as
      * they are). */

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,9 @@ struct lpz_ctl_server {
 struct lpz_ctl_client {
     nng_socket sock;
     char url[URL_MAX];
+    pthread_mutex_t mu; /* aio and cancelled (lpz_ctl_request_cancelable, lpz_ctl_client_cancel) */
+    nng_aio *aio;       /* the operation a cancelable request waits for */
+    int cancelled;
 };
 
 int lpz_ctl_listen(const char *url, size_t max_frame, lpz_ctl_server **out, lpz_error *err)
@@ -155,6 +159,7 @@ int lpz_ctl_dial(const char *url, size_t max_frame, lpz_ctl_client **out, lpz_er
         free(c);
         return lpz_error_set(err, status_of(rv), "cannot open a req socket: %s", nng_strerror(rv));
     }
+    pthread_mutex_init(&c->mu, NULL);
     nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, max_frame);
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
@@ -165,6 +170,7 @@ int lpz_ctl_dial(const char *url, size_t max_frame, lpz_ctl_client **out, lpz_er
         int rc = lpz_error_set(err, status_of(rv), "cannot dial: %s", nng_strerror(rv));
         lpz_error_where(err, "%s", url);
         nng_close(c->sock);
+        pthread_mutex_destroy(&c->mu);
         free(c);
         return rc;
     }
@@ -207,6 +213,89 @@ int lpz_ctl_request(lpz_ctl_client *c, const uint8_t *frame, size_t len, int tim
     return lpz_error_set(err, status_of(rv), "exchange with %s failed: %s", c->url, nng_strerror(rv));
 }
 
+/* Runs one send (or receive) of a cancelable request and waits for it;
+ * NNG_ECANCELED without starting when the client was cancelled. */
+static int cancelable_op(lpz_ctl_client *c, nng_aio *aio, int send)
+{
+    pthread_mutex_lock(&c->mu);
+    int cancelled = c->cancelled;
+    if (!cancelled) {
+        c->aio = aio;
+        if (send)
+            nng_send_aio(c->sock, aio);
+        else
+            nng_recv_aio(c->sock, aio);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (cancelled)
+        return NNG_ECANCELED;
+    nng_aio_wait(aio);
+    pthread_mutex_lock(&c->mu);
+    c->aio = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return nng_aio_result(aio);
+}
+
+int lpz_ctl_request_cancelable(lpz_ctl_client *c, const uint8_t *frame, size_t len, int timeout_ms, uint8_t **reply,
+                               size_t *reply_len, lpz_error *err)
+{
+    *reply = NULL;
+    *reply_len = 0;
+    if (timeout_ms <= 0)
+        timeout_ms = 1;
+    nng_time deadline = nng_clock() + (nng_time)timeout_ms;
+    nng_aio *aio;
+    nng_msg *m;
+    if (nng_aio_alloc(&aio, NULL, NULL) != 0)
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, frame, len) != 0) {
+        nng_aio_free(aio);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory for a %zu-byte request", len);
+    }
+    nng_aio_set_msg(aio, m);
+    nng_aio_set_timeout(aio, timeout_ms);
+    int rv = cancelable_op(c, aio, 1);
+    if (rv) { /* not sent: the message is still the caller's */
+        nng_msg_free(m);
+    } else {
+        nng_time now = nng_clock();
+        nng_aio_set_msg(aio, NULL);
+        nng_aio_set_timeout(aio, now >= deadline ? 1 : (nng_duration)(deadline - now));
+        rv = cancelable_op(c, aio, 0);
+        if (!rv) {
+            nng_msg *r = nng_aio_get_msg(aio);
+            size_t n = nng_msg_len(r);
+            *reply = malloc(n ? n : 1);
+            if (*reply) {
+                memcpy(*reply, nng_msg_body(r), n);
+                *reply_len = n;
+            }
+            nng_msg_free(r);
+            if (!*reply)
+                rv = NNG_ENOMEM;
+        }
+    }
+    nng_aio_free(aio);
+    if (!rv)
+        return LPZ_OK;
+    if (rv == NNG_ETIMEDOUT)
+        return lpz_error_set(err, LPZ_ETIMEOUT, "no answer from %s within %d ms", c->url, timeout_ms);
+    if (rv == NNG_ECANCELED)
+        return lpz_error_set(err, LPZ_ECANCELED, "exchange with %s cancelled", c->url);
+    return lpz_error_set(err, status_of(rv), "exchange with %s failed: %s", c->url, nng_strerror(rv));
+}
+
+void lpz_ctl_client_cancel(lpz_ctl_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->cancelled = 1;
+    if (c->aio)
+        nng_aio_cancel(c->aio);
+    pthread_mutex_unlock(&c->mu);
+}
+
 const char *lpz_ctl_client_url(const lpz_ctl_client *c) { return c->url; }
 
 void lpz_ctl_client_close(lpz_ctl_client *c)
@@ -214,6 +303,7 @@ void lpz_ctl_client_close(lpz_ctl_client *c)
     if (!c)
         return;
     nng_close(c->sock);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 

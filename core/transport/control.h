@@ -44,6 +44,12 @@ int lpz_ctl_dial(const char *url, size_t max_frame, lpz_ctl_client **out, lpz_er
  * *reply is malloc'd (free it). LPZ_ETIMEOUT when nothing came back. */
 int lpz_ctl_request(lpz_ctl_client *c, const uint8_t *frame, size_t len, int timeout_ms, uint8_t **reply,
                     size_t *reply_len, lpz_error *err);
+/* The same, cancelable from another thread with lpz_ctl_client_cancel
+ * (LPZ_ECANCELED; a long transfer the caller no longer waits for). */
+int lpz_ctl_request_cancelable(lpz_ctl_client *c, const uint8_t *frame, size_t len, int timeout_ms, uint8_t **reply,
+                               size_t *reply_len, lpz_error *err);
+/* Ends the cancelable request in flight, and refuses later ones. */
+void lpz_ctl_client_cancel(lpz_ctl_client *c);
 const char *lpz_ctl_client_url(const lpz_ctl_client *c);
 void lpz_ctl_client_close(lpz_ctl_client *c);
 

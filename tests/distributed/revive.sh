@@ -9,7 +9,11 @@
 #  c) a client killed and started again on the same port: the cell restarts
 #     there from its checkpoint (the master got "this client is idle" and
 #     reported the cell lost); d) also when it is started only after the
-#     master wrote the cell off.
+#     master wrote the cell off;
+#  e) a client frozen in the middle of a checkpoint transfer: the master
+#     heartbeats the others meanwhile (the transfer held every heartbeat for
+#     up to 120 s, and the clients, silent master, dropped the run), writes
+#     it off and moves its cell to the spare.
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="revive-test-secret" LPZ_DIST_HEARTBEAT_TIMEOUT_MS=2000
 ITER=25
@@ -96,4 +100,19 @@ grep -q "cell 2 restarted on tcp://127.0.0.1:$((BASE + 2)): an idle client answe
   "$work/master-d.log" || fail "d) $(cat "$work/master-d.log")"
 grep -q "^lost cell" "$work/d.out" && fail "d) $(cat "$work/d.out")"
 check_cells "$(run_dir "$work/d")" 0 1 2 3
+
+# e) clients 5-9 that drop a run after 6 s without word from the master; client 6 (cell 1) deaf for 15 s at its
+#    first checkpoint request (LPZ_DIST_TEST_CHECKPOINT_STALL_MS: the client's control loop sleeps, as frozen)
+for i in 5 7 8 9; do start_client $i LPZ_DIST_MASTER_TIMEOUT_MS=6000; done
+start_client 6 LPZ_DIST_MASTER_TIMEOUT_MS=6000 LPZ_DIST_TEST_CHECKPOINT_STALL_MS=15000
+for i in 5 6 7 8 9; do wait_listening $i; done
+master_bg e --set "$(nodes 5 9)"
+wait $MASTER || fail "e) master failed: $(cat "$work/e.out")"
+grep -q "deaf for 15000 ms" "$work/c6.log" || fail "e) client 6 never stalled: $(tail -n 5 "$work/c6.log")"
+grep -q "client tcp://127.0.0.1:$((BASE + 6)) (cell 1) lost" "$work/master-e.log" || fail "e) $(cat "$work/master-e.log")"
+grep -q "^cell 1: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 9))" "$work/e.out" \
+  || fail "e) cell 1 did not move to the spare: $(cat "$work/e.out")"
+grep -q "no word from the master" "$work/c5.log" "$work/c7.log" "$work/c8.log" "$work/c9.log" \
+  && fail "e) clients dropped the run while the master waited for the frozen one"
+check_cells "$(run_dir "$work/e")" 0 1 2 3
 echo "PASS"
