@@ -65,10 +65,13 @@ typedef struct lpz_peer_snapshot {
     lpz_wire_prepared prep; /* CRC and HMAC state of data, computed once */
 } snapshot;
 
+#define RECV_POLL_MS 100
+
 struct lpz_peer_server {
     nng_socket sock;
     pthread_t thread;
     bool thread_started;
+    int stopping; /* atomic: lpz_peer_server_stop asked the thread to end */
     lpz_wire_ctx wire;
     char url[URL_MAX];
     pthread_mutex_t lock; /* guards current, refs and stats */
@@ -201,8 +204,13 @@ static void *serve(void *arg)
     for (;;) {
         nng_msg *req;
         int rv = nng_recvmsg(s->sock, &req, 0);
-        if (rv == NNG_ECLOSED)
+        if (rv == NNG_ECLOSED || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+            if (!rv)
+                nng_msg_free(req);
             break;
+        }
+        if (rv == NNG_ETIMEDOUT) /* a look at `stopping` every RECV_POLL_MS */
+            continue;
         if (rv != 0) {
             lpz_log(LPZ_LOG_WARN, "cell server %s: receive failed: %s", s->url, nng_strerror(rv));
             nng_msleep(10); /* do not spin on a persistent failure */
@@ -259,6 +267,11 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, LPZ_WIRE_MAX_REQUEST_FRAME);
     /* A peer that stops reading must not block the server thread forever. */
     nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 10000);
+    /* The thread ends by itself when stopped: closing the socket while it
+     * waits in nng_recvmsg is the pattern of nng's close deadlocks (nng
+     * issues 1543, 1813; Debian 12 has nng 1.5.2), seen here as a client
+     * that never exited after its cell's results were collected. */
+    nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, RECV_POLL_MS);
     nng_listener l;
     rv = lpz_tls_listen(s->sock, url, &l);
     if (rv) {
@@ -379,9 +392,10 @@ void lpz_peer_server_stop(lpz_peer_server *s)
 {
     if (!s)
         return;
-    nng_close(s->sock); /* wakes the server thread with NNG_ECLOSED */
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
     if (s->thread_started)
-        pthread_join(s->thread, NULL);
+        pthread_join(s->thread, NULL); /* within RECV_POLL_MS, or a reply's send timeout */
+    nng_close(s->sock);
     snapshot_unref(s->current);
     lpz_wire_ctx_clear(&s->wire);
     pthread_mutex_destroy(&s->lock);
