@@ -184,8 +184,8 @@ static const lpz_config_key keys[] = {
     {"dataloader.dataset_name", LPZ_CFG_STRING, "mnist",
      "the dataloader plugin (e.g. mnist, fashion_mnist, celeba)", NULL, ANY, 0, F(dataloader.dataset_name)},
     {"dataloader.use_batch", LPZ_CFG_BOOL, "true",
-     "train on mini-batches (the original's switch; lpz always does)", NULL, ANY, LPZ_CFG_COMPAT,
-     F(dataloader.use_batch)},
+     "true: n_batches mini-batches per iteration; false: a whole pass over the data, n_batches ignored (as the "
+     "original)", NULL, ANY, 0, F(dataloader.use_batch)},
     {"dataloader.batch_size", LPZ_CFG_INT, "100", "samples per mini-batch", NULL, 1, 1000000, 0,
      F(dataloader.batch_size)},
     {"dataloader.n_batches", LPZ_CFG_INT, "0", "mini-batches per iteration (0 = one pass over the data)",

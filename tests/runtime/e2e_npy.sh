@@ -27,6 +27,10 @@ grep -q "np.save(\"ring.npy\"" make_ring.py || fail "the how-to's snippet was no
 quick=(--set trainer.n_iterations=3 --set dataloader.n_batches=5 --set general.output_dir="$work/out")
 "$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" > train.out 2> train.log || fail "train failed: $(cat train.log)"
 grep -q "npy: 4000 vector samples of 2 from ring.npy (scaling feature)" train.log || fail "log: $(cat train.log)"
+# use_batch false: a whole pass each iteration, n_batches ignored (as the original; the docs called it no effect)
+"$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set trainer.n_iterations=1 --set dataloader.use_batch=false \
+  --set general.output_dir="$work/ub" > ub.out 2> ub.log || fail "use_batch false: $(cat ub.log)"
+grep -q "1 cell, 40 batches of 100 per iteration" ub.log || fail "use_batch false: $(grep batches ub.log)"
 # the inception score needs the MNIST-format classifier's classes: refused at the start, saying what to set
 "$LPZ" train -f "$CFG" --grid 1 "${quick[@]}" --set trainer.params.score.type=inception_score > is.out 2> is.log \
   && fail "inception_score on vectors should be refused"
