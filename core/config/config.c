@@ -1504,10 +1504,12 @@ int lpz_config_validate(lpz_config *cfg, lpz_error *err)
         lpz_error_hint(err, "use 0 (never) or a period of at most trainer.n_iterations");
         return LPZ_EINVAL;
     }
-    if (p->optimize_mixture.enabled && p->score.type == LPZ_SCORE_NONE) {
-        lpz_error_set(err, LPZ_EINVAL, "optimize_mixture needs a score, but score.type is none");
+    if (p->optimize_mixture.enabled && (p->score.type == LPZ_SCORE_NONE || !p->score.enabled)) {
+        lpz_error_set(err, LPZ_EINVAL, "optimize_mixture needs a score, but %s",
+                      p->score.enabled ? "score.type is none" : "score.enabled is false");
         where_key(cfg, "trainer.params.optimize_mixture.enabled", err);
-        lpz_error_hint(err, "set trainer.params.score.type: fid, or remove the optimize_mixture section");
+        lpz_error_hint(err, "set trainer.params.score.%s, or remove the optimize_mixture section",
+                       p->score.enabled ? "type: fid" : "enabled: true");
         return LPZ_EINVAL;
     }
     const typeof(cfg->general.distribution.tls) *tls = &cfg->general.distribution.tls;

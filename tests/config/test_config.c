@@ -613,6 +613,14 @@ static void test_optimize_mixture_section_switches_it_on(void **state)
     lpz_config_destroy(&cfg);
     load_ok(put("o2.yml", "trainer:\n  params:\n    optimize_mixture:\n      enabled: false\n"), &cfg);
     assert_false(cfg.trainer.params.optimize_mixture.enabled);
+    /* without a score, refused: score.type none, and score.enabled false (it passed, and the ES ran on nothing) */
+    expect_error(put("o3.yml", "trainer:\n  params:\n    score:\n      type: none\n    optimize_mixture:\n"
+                               "      es_generations: 5\n"),
+                 LPZ_EINVAL, "trainer.params.optimize_mixture.enabled", "score.type is none", "score.type: fid");
+    expect_error(put("o4.yml", "trainer:\n  params:\n    score:\n      enabled: false\n    optimize_mixture:\n"
+                               "      es_generations: 5\n"),
+                 LPZ_EINVAL, "trainer.params.optimize_mixture.enabled", "score.enabled is false",
+                 "score.enabled: true");
     lpz_config_destroy(&cfg);
 }
 
