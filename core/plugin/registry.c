@@ -371,12 +371,15 @@ int lpz_registry_find(const lpz_registry *reg, uint32_t kind, const char *name, 
      * named, with why, rather than leaving "not found" to point the author elsewhere. The file whose name is the
      * plugin's comes first. */
     int n_bad = 0;
-    const lpz_plugin_entry *likely = NULL;
+    const lpz_plugin_entry *likely = NULL, *first = NULL, *other = NULL;
     for (int i = 0; i < reg->n_entries; i++) {
         const lpz_plugin_entry *e = &reg->entries[i];
+        if (e->desc && !other && e->shadowed_by < 0 && name_matches(e->desc, name))
+            other = e; /* of another kind: the name went to the wrong key */
         if (e->desc)
             continue;
         n_bad++;
+        first = first ? first : e;
         const char *base = strrchr(e->path, '/');
         base = base ? base + 1 : e->path;
         if (!strncmp(base, "lib", 3) && strncmp(name, "lib", 3))
@@ -384,6 +387,13 @@ int lpz_registry_find(const lpz_registry *reg, uint32_t kind, const char *name, 
         size_t len = strlen(name);
         if (!likely && !strncmp(base, name, len) && !strcmp(base + len, ".so"))
             likely = e;
+    }
+    if (other) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "'%s' is a %s plugin, not a %s plugin", name,
+                      lpz_plugin_kind_name(other->desc->kind), lpz_plugin_kind_name(kind));
+        lpz_error_hint(err, "%s plugins found: %s (a dataloader is named by dataloader.dataset_name, a network by "
+                       "network.name)", lpz_plugin_kind_name(kind), kl ? known : "none");
+        return LPZ_ENOTFOUND;
     }
     if (likely) {
         lpz_error_set(err, LPZ_ENOTFOUND, "no usable %s plugin named '%s': %s is not usable: %s",
@@ -395,14 +405,9 @@ int lpz_registry_find(const lpz_registry *reg, uint32_t kind, const char *name, 
         return LPZ_ENOTFOUND;
     }
     char bad[1024] = "";
-    if (n_bad) {
-        const lpz_plugin_entry *first = NULL;
-        for (int i = 0; i < reg->n_entries && !first; i++)
-            if (!reg->entries[i].desc)
-                first = &reg->entries[i];
+    if (n_bad)
         snprintf(bad, sizeof bad, "; %d file%s there could not be loaded, %s%s: %s", n_bad, n_bad == 1 ? "" : "s",
                  n_bad == 1 ? "" : "the first ", first->path, first->problem);
-    }
     lpz_error_set(err, LPZ_ENOTFOUND, "no %s plugin named '%s' (searched %s; %s plugins found: %s%s)",
                   lpz_plugin_kind_name(kind), name, dl ? dirs : "no folders", lpz_plugin_kind_name(kind),
                   kl ? known : "none", bad);

@@ -87,6 +87,9 @@ the core key 'dataloader.batch_size'?)" $c -f "$work/bs.yml"
   expect 1 "--set network.hidden: option 'hidden' of plugin 'four_layer_perceptron' expects an integer, got 'abc'" \
     $c -f "$work/ok.yml" --set network.hidden=abc
   expect 1 "--set network.name: no network plugin named 'nope' (searched " $c -f "$work/ok.yml" --set network.name=nope
+  # a plugin of the other kind: said so ("no dataloader plugin named 'mlp'" listed the dataloaders only)
+  expect 1 "--set dataloader.dataset_name: 'mlp' is a network plugin, not a dataloader plugin (dataloader plugins" \
+    $c -f "$work/ok.yml" --set dataloader.dataset_name=mlp
 done
 [ ! -e "$work/output" ] || fail "a refused configuration created $work/output"
 expect 0 "" config -f "$work/ok.yml" --set dataloader.path=/data
