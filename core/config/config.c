@@ -1591,6 +1591,78 @@ typedef struct dump_paths {
     const char *source_dir;         /* the run file's folder */
 } dump_paths;
 
+/* The origins of values read from a configuration lpz wrote (a run's
+ * config.yml, read again by --resume or lpz config): its lines' comments
+ * say where each value came from first, and a new dump keeps them (they
+ * all became "RUN/config.yml:12:3"). One file cached. */
+typedef struct origins {
+    char file[PATH_MAX];
+    char *text; /* NULL: not read, or not written by lpz */
+    size_t len;
+} origins;
+
+static void origins_load(origins *o, const char *file)
+{
+    if (!strcmp(o->file, file))
+        return;
+    free(o->text);
+    o->text = NULL;
+    snprintf(o->file, sizeof o->file, "%s", file);
+    struct stat st;
+    const char *kind;
+    FILE *f = lpz_fopen_regular(file, &st, &kind);
+    if (!f)
+        return;
+    static const char head[] = "# lpz ";
+    if (st.st_size > 0 && st.st_size < (1 << 24) && (o->text = malloc((size_t)st.st_size + 1))) {
+        o->len = fread(o->text, 1, (size_t)st.st_size, f);
+        o->text[o->len] = '\0';
+        if (strncmp(o->text, head, sizeof head - 1) || !strstr(o->text, ": the fully resolved configuration")) {
+            free(o->text);
+            o->text = NULL;
+        }
+    }
+    fclose(f);
+}
+
+/* For a value set at "FILE:LINE:COL" of a configuration lpz wrote: that
+ * line's comment in out ("" when it has none: a default there), 1. 0 when
+ * `where` is not such a place. */
+static int origin_of(origins *o, const char *where, char *out, size_t size)
+{
+    const char *c2 = strrchr(where, ':');
+    const char *c1 = c2 && c2 > where ? memrchr(where, ':', (size_t)(c2 - where)) : NULL;
+    if (!c1 || c1 == where || (size_t)(c1 - where) >= sizeof o->file)
+        return 0;
+    char *end;
+    long line = strtol(c1 + 1, &end, 10);
+    if (end != c2 || line < 2 || !c2[1])
+        return 0;
+    char file[PATH_MAX];
+    snprintf(file, sizeof file, "%.*s", (int)(c1 - where), where);
+    origins_load(o, file);
+    if (!o->text)
+        return 0;
+    const char *p = o->text;
+    for (long l = 1; l < line && p; l++)
+        p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+    if (!p)
+        return 0;
+    const char *eol = p + strcspn(p, "\n");
+    const char *v = strstr(p, ": "); /* the value, then its comment: a quoted value may hold "  # " */
+    if (!v || v > eol)
+        return 0;
+    v += 2;
+    if (*v == '"')
+        for (v++; v < eol && *v != '"'; v++)
+            v += *v == '\\' && v + 1 < eol;
+    const char *h = strstr(v, "  # ");
+    out[0] = '\0';
+    if (h && h < eol)
+        snprintf(out, size, "%.*s", (int)(eol - h - 4), h + 4);
+    return 1;
+}
+
 /* The core keys whose values are files the run reads, used relative to
  * the current folder. Not general.output_dir: it is where results go (and
  * caches), and a run folder moved to another machine would send them to
@@ -1626,9 +1698,16 @@ static int absolute_path(const char *value, const char *dir, char *abs)
 }
 
 static void put_options(FILE *out, const lpz_config_options *o, const lpz_option_spec *spec,
-                        const dump_paths *paths)
+                        const dump_paths *paths, origins *orig)
 {
     for (int i = 0; i < o->count; i++) {
+        char first[1024];
+        if (origin_of(orig, o->items[i].where, first, sizeof first) && first[0]) {
+            fprintf(out, "  %s: ", o->items[i].key);
+            put_quoted(out, o->items[i].value);
+            fprintf(out, "  # %s\n", first);
+            continue;
+        }
         int is_path = 0;
         for (const lpz_option_spec *s = spec; s && s->name; s++)
             if (!strcmp(s->name, o->items[i].key))
@@ -1653,6 +1732,7 @@ static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_e
     const lpz_config_key *k = lpz_config_keys(&n);
     fprintf(out, "# lpz %s: the fully resolved configuration%s%s\n", LPZ_VERSION,
             cfg->source[0] ? " of " : "", cfg->source);
+    origins orig = {"", NULL, 0};
     const char *prev = "";
     for (size_t i = 0; i < n; i++) {
         const char *path = k[i].path;
@@ -1674,9 +1754,9 @@ static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_e
             /* Leaving a top-level section: its plugin options follow its keys. */
             size_t sl = strcspn(prev, ".");
             if (!strncmp(prev, "dataloader", sl) && sl == 10)
-                put_options(out, &cfg->dataloader.options, paths ? paths->spec[0] : NULL, paths);
+                put_options(out, &cfg->dataloader.options, paths ? paths->spec[0] : NULL, paths, &orig);
             if (!strncmp(prev, "network", sl) && sl == 7)
-                put_options(out, &cfg->network.options, paths ? paths->spec[1] : NULL, paths);
+                put_options(out, &cfg->network.options, paths ? paths->spec[1] : NULL, paths, &orig);
         }
         for (;;) {
             size_t len = strcspn(comp, ".");
@@ -1689,8 +1769,12 @@ static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_e
         int list = k[i].type == LPZ_CFG_NODES && cfg->general.distribution.n_client_nodes > 0;
         fprintf(out, "%*s%s:%s", level * 2, "", comp, list ? "" : " ");
         const char *w = lpz_config_where(cfg, path);
-        char abs[PATH_MAX];
-        if (paths && is_path_key(path) && absolute_path((const char *)cfield(cfg, &k[i]), NULL, abs)) {
+        char abs[PATH_MAX], first[1024];
+        if (k[i].type != LPZ_CFG_NODES && origin_of(&orig, w, first, sizeof first)) {
+            put_value(out, cfg, &k[i], level); /* (a path there is absolute already) */
+            if (first[0])
+                fprintf(out, "  # %s", first);
+        } else if (paths && is_path_key(path) && absolute_path((const char *)cfield(cfg, &k[i]), NULL, abs)) {
             put_quoted(out, abs);
             fprintf(out, "  # %s%sgiven as ", strcmp(w, "default") ? w : "", strcmp(w, "default") ? ", " : "");
             put_quoted(out, (const char *)cfield(cfg, &k[i]));
@@ -1704,9 +1788,10 @@ static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_e
     }
     size_t sl = strcspn(prev, ".");
     if (sl == 10 && !strncmp(prev, "dataloader", 10))
-        put_options(out, &cfg->dataloader.options, paths ? paths->spec[0] : NULL, paths);
+        put_options(out, &cfg->dataloader.options, paths ? paths->spec[0] : NULL, paths, &orig);
     if (sl == 7 && !strncmp(prev, "network", 7))
-        put_options(out, &cfg->network.options, paths ? paths->spec[1] : NULL, paths);
+        put_options(out, &cfg->network.options, paths ? paths->spec[1] : NULL, paths, &orig);
+    free(orig.text);
     if (fflush(out) || ferror(out))
         return lpz_error_set(err, LPZ_EIO, "writing the configuration failed: %s", strerror(errno));
     return LPZ_OK;

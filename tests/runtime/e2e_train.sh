@@ -194,6 +194,12 @@ checkpoints were written by another network: resume with the network options the
 cmp -s "$work/c40b.yml" "$ds/config.yml" || fail "a refused resume changed config.yml"
 "$LPZ" train --resume "$ds" -q --set trainer.n_iterations=41 > "$work/r41.out"
 [ "$(cut -d, -f1,2 "$ds/metrics.csv" | tail -n +2 | sort -u | wc -l)" -eq 164 ] || fail "extending to 41 iterations"
+# the rewritten config.yml keeps where each value came from first (the comments all became "<run>/config.yml:L:C")
+grep -q "^  n_iterations: 41  # --set$" "$ds/config.yml" || fail "resume: $(grep n_iterations "$ds/config.yml")"
+grep -q "^  output_dir: .*  # --set$" "$ds/config.yml" || fail "resume: $(grep output_dir "$ds/config.yml")"
+grep -q "  # $ds" "$ds/config.yml" && fail "resume: comments point at the run's own config.yml: $(grep "# $ds" "$ds/config.yml")"
+diff <(grep -v "n_iterations\|^# lpz" "$work/c40b.yml") <(grep -v "n_iterations\|^# lpz" "$ds/config.yml") \
+  || fail "a resume changed other lines of config.yml"
 
 # 5. Bad checkpoints and a resume that fails leave the run as it was: the
 #    error names the file and value, nothing is trained, config.yml and
