@@ -1617,6 +1617,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->params_lock, NULL);
     c->tr = t;
+    c->shown_g = c->shown_d = NAN; /* the progress line shows "-" until its first batch */
     c->id = id;
     c->index = index;
     c->score = NAN;
@@ -2080,16 +2081,27 @@ static void *progress_main(void *arg)
             char losses[256];
             size_t n = 0;
             double sg = 0, sd = 0;
+            int ng = 0, nd = 0;
             for (int i = 0; i < t->n_cells; i++) {
                 double g, d;
                 __atomic_load(&t->cells[i].shown_g, &g, __ATOMIC_RELAXED);
                 __atomic_load(&t->cells[i].shown_d, &d, __ATOMIC_RELAXED);
-                sg += g, sd += d;
+                if (isfinite(g))
+                    sg += g, ng++;
+                if (isfinite(d))
+                    sd += d, nd++;
+                char gs[16] = "-", ds[16] = "-"; /* no step yet (a cell not started, a skipped turn) */
+                if (isfinite(g))
+                    snprintf(gs, sizeof gs, "%.3f", g);
+                if (isfinite(d))
+                    snprintf(ds, sizeof ds, "%.3f", d);
                 if (t->n_cells <= 4 && n < sizeof losses)
-                    n += (size_t)snprintf(losses + n, sizeof losses - n, "  c%d G %.3f D %.3f", t->cells[i].id, g, d);
+                    n += (size_t)snprintf(losses + n, sizeof losses - n, "  c%d G %s D %s", t->cells[i].id, gs, ds);
             }
-            if (t->n_cells > 4)
-                snprintf(losses, sizeof losses, "  mean G %.3f D %.3f", sg / t->n_cells, sd / t->n_cells);
+            if (t->n_cells > 4 && ng && nd)
+                snprintf(losses, sizeof losses, "  mean G %.3f D %.3f", sg / ng, sd / nd);
+            else if (t->n_cells > 4)
+                snprintf(losses, sizeof losses, "  mean G - D -");
             fprintf(stderr, "\r\033[Kiteration %d/%d  batch %ld/%ld%s%s%s  %.0fs, ETA %.0fs",
                     min_it + 1 > t->p->n_iterations ? t->p->n_iterations : min_it + 1, t->p->n_iterations, batches,
                     total, n || t->n_cells > 4 ? losses : "", n_scoring ? "  scoring" : "", scoring, el, eta);
