@@ -87,8 +87,15 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
         lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &plugin, &opts, &err) ||
         lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &train, cache,
-                               sizeof cache, &err) ||
-        lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TEST, &test, cache,
+                               sizeof cache, &err))
+        goto fail;
+    /* said before the test split is read (a second time, for a dataloader without one) */
+    if (!lpz_classifier_accepts(&lpz_dataset_get_info(train)->sample_shape)) {
+        lpz_error_set(&err, LPZ_EUNSUPPORTED, "the training data of %s are not 1x28x28 images; the classifier needs "
+                      "MNIST-format data", lpz_dataset_name(train));
+        goto fail;
+    }
+    if (lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TEST, &test, cache,
                                sizeof cache, &err))
         goto fail;
     if (args->output)
