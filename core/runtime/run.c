@@ -336,7 +336,7 @@ int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
             last = it > last ? it : last;
             continue;
         }
-        if (whole)
+        if (whole && (*end == '\r' || *end == '\n')) /* "2": the number is the whole line ("99x,0": not a number) */
             lpz_error_set(err, LPZ_EFORMAT, "not a row of lpz: no ',' after its iteration '%.*s'",
                           len > 40 ? 40 : len, line);
         else

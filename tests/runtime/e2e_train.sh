@@ -311,9 +311,10 @@ expect_refused_here() { # NAME MESSAGE
   [ "$status" -eq 1 ] && grep -qF -- "$2" "$work/$1.out" || fail "$1: exit $status: $(cat "$work/$1.out")"
 }
 # metrics.csv lines that are not lpz's: refused naming the line (an iteration of 10^20 read as LONG_MAX asked for
-# n_iterations >= 9223372036854775807; a junk header or a negative iteration was taken), the file unchanged
+# n_iterations >= 9223372036854775807; a junk header or a negative iteration was taken), the file unchanged; a
+# number with letters after it is not a whole number either (it said "no ',' after its iteration '99x'")
 for case in "huge:99999999999999999999,0,1,1,1,1,0.1,0.1,0.5,0:1.0" "neg:-5,0,1,1,1,1,0.1,0.1,0.5,0:1.0" \
-            "junk:hello"; do
+            "junk:hello" "tail:99x,0,1"; do
   name=${case%%:*}
   fresh_copy "m_$name"
   printf '%s\n' "${case#*:}" >> "$work/m_$name/metrics.csv"
