@@ -297,6 +297,38 @@ python3 "$ST" "$work/bad_spare/checkpoints/cell-2.safetensors" meta rng_spare "$
 expect_refused bad_spare "of 'rng_spare' is not 'none' or 16 hex digits"
 fresh_copy bad_data
 expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
+# Data whose samples have another shape (2 values, not 1x28x28): refused before anything else is said about the
+# data, naming both shapes, and the folder is left as it was (it warned "master/0 has no units.json (a run of an
+# earlier lpz)" of a run on images, which never write one, then failed on a tensor's size, blaming the network
+# options)
+python3 - "$work/ring.npy" <<'PY'
+import math, struct, sys
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (200, 2), }"
+head += " " * (-(10 + len(head) + 1) % 64) + "\n"
+rows = b"".join(struct.pack("<2f", 0.9 * math.cos(i / 10), 0.9 * math.sin(i / 10)) for i in range(200))
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + rows)
+PY
+fresh_copy ring
+expect_refused ring "its networks were trained on samples of shape 1x28x28 (.*generator-0.safetensors), the \
+configured data (dataloader npy) has samples of shape 2" --set dataloader.dataset_name=npy \
+  --set dataloader.path="$work/ring.npy"
+! grep -q "units.json\|network options" "$work/ring.out" || fail "data of another shape: $(cat "$work/ring.out")"
+diff -r "$ds" "$work/ring" > /dev/null || fail "a resume refused for the data's shape changed the run folder"
+# ... and images of the same shape from an npy file: trained on, the change said, but not as "a run of an earlier
+# lpz" (a run on images writes no units.json: the npy dataloader maps to original units, Fashion-MNIST does not)
+python3 - "$work/img.npy" <<'PY'
+import struct, sys
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (200, 1, 28, 28), }"
+head += " " * (-(10 + len(head) + 1) % 64) + "\n"
+data = struct.pack("<156800f", *[((i * 7919) % 200) / 100 - 1 for i in range(156800)])
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + data)
+PY
+fresh_copy img
+"$LPZ" train --resume "$work/img" -q --set trainer.n_iterations=42 --set master.calculate_score=false \
+  --set dataloader.dataset_name=npy --set dataloader.path="$work/img.npy" > "$work/img.out" 2>&1 \
+  || fail "resume on images from an npy file: $(cat "$work/img.out")"
+grep -q "dataloader.dataset_name fashion_mnist -> npy" "$work/img.out" || fail "the change of data was not said"
+! grep -q "earlier lpz" "$work/img.out" || fail "a run on images taken for an earlier lpz's: $(cat "$work/img.out")"
 # an Adam step count of INT64_MAX was taken, and the next step overflowed (UBSan abort, NaN weights)
 fresh_copy big_adam
 python3 "$ST" "$work/big_adam/checkpoints/cell-0.safetensors" meta generator.0.adam_step 9223372036854775807
