@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Commands, each a bit in an option's `commands` mask. */
@@ -240,6 +241,11 @@ int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const
     if ((size_t)snprintf(buf, cap, "%s/config.yml", args->resume) >= cap) {
         fprintf(stderr, "lpz: error: --resume %s: path too long\n", args->resume);
         return 2;
+    }
+    struct stat st;
+    if (stat(args->resume, &st) != 0 && errno == ENOENT) {
+        fprintf(stderr, "lpz: error: --resume %s: no such folder\n", args->resume);
+        return 1;
     }
     if (!lpz_is_file(buf)) {
         fprintf(stderr, "lpz: error: --resume %s: not a run folder (it has no config.yml)\n", args->resume);

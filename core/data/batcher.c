@@ -58,7 +58,7 @@ static uint64_t mix_stream(uint64_t tag, uint64_t cell, uint64_t epoch)
 
 lpz_batcher_config lpz_batcher_config_default(int64_t batch_size, uint64_t seed, uint64_t cell)
 {
-    lpz_batcher_config c = {batch_size, 0, 1, 1.0, seed, cell, 2};
+    lpz_batcher_config c = {batch_size, 0, 1, 1.0, seed, cell, 2, 0};
     return c;
 }
 
@@ -212,6 +212,9 @@ int lpz_batcher_create(lpz_dataset *ds, const lpz_batcher_config *cfg, lpz_batch
                              (long long)cfg->n_batches);
     if (cfg->prefetch < 0 || cfg->prefetch > 64)
         return lpz_error_set(err, LPZ_EINVAL, "prefetch depth %d must be in [0, 64]", cfg->prefetch);
+    if (cfg->first_epoch < 0)
+        return lpz_error_set(err, LPZ_EINVAL, "the batcher's first epoch %lld must not be negative",
+                             (long long)cfg->first_epoch);
 
     lpz_batcher *b = calloc(1, sizeof *b);
     if (!b)
@@ -228,6 +231,8 @@ int lpz_batcher_create(lpz_dataset *ds, const lpz_batcher_config *cfg, lpz_batch
     b->per_epoch = b->n_subset / cfg->batch_size;
     if (cfg->n_batches > 0 && cfg->n_batches < b->per_epoch)
         b->per_epoch = cfg->n_batches;
+    /* epoch e's order depends on (seed, cell, e) alone: starting later needs no replay */
+    b->prod_epoch = b->cons_epoch = cfg->first_epoch;
 
     b->depth = cfg->prefetch;
     if (b->depth > 0) {

@@ -11,7 +11,8 @@
  *    permutation seeded by (seed, cell, e), else the subset's order. The
  *    trainer runs lpz_batcher_batches_per_epoch() batches per iteration and
  *    every call of lpz_batcher_next continues where the last stopped, so
- *    iteration i reads epoch i.
+ *    iteration i reads epoch i; a resumed cell starts at first_epoch, its
+ *    checkpoint's iteration, and reads what the run left uninterrupted would.
  *  - prefetch: a background thread fills up to `prefetch` batches ahead
  *    (memory: prefetch x batch_size x numel floats), so the trainer only
  *    copies a ready batch. prefetch 0 reads synchronously in the caller's
@@ -30,9 +31,10 @@ typedef struct lpz_batcher_config {
     uint64_t seed;         /* the run seed */
     uint64_t cell;         /* the cell number: selects the subset and orders */
     int prefetch;          /* batches prepared ahead by a thread; 0 = no thread */
+    int64_t first_epoch;   /* the epoch of the first batch (>= 0): a resumed cell's completed iterations */
 } lpz_batcher_config;
 
-/* The original's defaults: shuffle on, ratio 1, whole epochs, 2 ahead. */
+/* The original's defaults: shuffle on, ratio 1, whole epochs, 2 ahead, from epoch 0. */
 lpz_batcher_config lpz_batcher_config_default(int64_t batch_size, uint64_t seed, uint64_t cell);
 
 typedef struct lpz_batcher lpz_batcher;

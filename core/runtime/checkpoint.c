@@ -19,7 +19,7 @@
 
 #define MAX_POP 64
 #define META_PER_MEMBER 6
-#define MAX_META (2 * MAX_POP * META_PER_MEMBER + 8)
+#define MAX_META (2 * MAX_POP * META_PER_MEMBER + 9)
 #define MAX_TENSORS (2 * MAX_POP * 4)
 
 static void cell_path(char *out, size_t size, const char *run_dir, int cell)
@@ -87,6 +87,14 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
     meta_add(m, "mixture_weights", "%s", n ? mix : "");
     meta_add(m, "rng", "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, s->rng->s[0], s->rng->s[1],
              s->rng->s[2], s->rng->s[3]);
+    /* the normal deviate Box-Muller keeps for the next draw (learning-rate mutations draw one at a time):
+     * without it a resumed run's next draw was another number than the run left uninterrupted drew */
+    uint64_t spare_bits;
+    memcpy(&spare_bits, &s->rng->spare, sizeof spare_bits);
+    if (s->rng->has_spare)
+        meta_add(m, "rng_spare", "%016" PRIx64, spare_bits);
+    else
+        meta_add(m, "rng_spare", "none");
     for (int role = 0; role < 2; role++)
         for (int i = 0; i < s->pop; i++) {
             const lpz_member *mb = role ? &s->disc[i] : &s->gen[i];
@@ -330,7 +338,29 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
         goto done;
     }
     memcpy(s->rng->s, state, sizeof state);
+    /* the cached normal deviate: "none", or the 16 hex digits of its bits; an earlier lpz's checkpoints do not
+     * hold it (they resume without it, as they always did) */
+    const char *spare = lpz_st_meta(&f, "rng_spare");
     s->rng->has_spare = 0;
+    s->rng->spare = 0.0;
+    if (spare && strcmp(spare, "none") != 0) {
+        uint64_t bits = 0;
+        bad = strlen(spare) != 16;
+        for (int i = 0; !bad && i < 16; i++) {
+            int d = lpz_hex_digit((unsigned char)spare[i]);
+            bad = d < 0;
+            bits = bits << 4 | (uint64_t)(d & 15);
+        }
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (bad || !isfinite(v)) {
+            rc = lpz_error_set(err, LPZ_EFORMAT, "%s: checkpoint value '%.80s' of 'rng_spare' is not 'none' or 16 hex "
+                               "digits (the bits of a finite normal deviate)", path, spare);
+            goto done;
+        }
+        s->rng->spare = v;
+        s->rng->has_spare = 1;
+    }
     for (int role = 0; role < 2 && !rc; role++)
         for (int i = 0; i < s->pop && !rc; i++) {
             lpz_member *mb = role ? &s->disc[i] : &s->gen[i];

@@ -6,7 +6,8 @@
  * tensors <prefix>.params, <prefix>.adam_m, <prefix>.adam_v and (when the
  * network has batch norm) <prefix>.buffers, and metadata with the member's
  * learning rate, fitness, id, Adam step, loss and source cell; plus the
- * cell's completed iteration count, mixture weights and random state.
+ * cell's completed iteration count, mixture weights and random state (the
+ * xoshiro state and the normal deviate it holds for the next draw).
  */
 #ifndef LPZ_RUNTIME_CHECKPOINT_H
 #define LPZ_RUNTIME_CHECKPOINT_H

@@ -6,16 +6,19 @@
 #include "data/batcher.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
+#include "io/safetensors.h"
 #include "nn/amx_kernels.h"
 #include "nn/precision.h"
 #include "report/report.h"
 #include "score/score.h"
 
+#include <lpz/dataloader.h>
 #include <lpz/log.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,7 +339,7 @@ int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err)
             last = it > last ? it : last;
             continue;
         }
-        if (whole)
+        if (whole && (*end == '\r' || *end == '\n')) /* "2": the number is the whole line ("99x,0": not a number) */
             lpz_error_set(err, LPZ_EFORMAT, "not a row of lpz: no ',' after its iteration '%.*s'",
                           len > 40 ? 40 : len, line);
         else
@@ -564,6 +567,99 @@ static void warn_other_data(const lpz_config *cfg, const char *old, size_t len)
     lpz_config_destroy(&was);
 }
 
+/* The sample shape a resumed run's networks were trained on, from the
+ * metadata of its first saved generator (master/<c>/generator-<c>); 0
+ * when no mixture says (a run killed before it saved one). */
+static int trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *shape, char *from, size_t from_size)
+{
+    for (int c = 0; c < n_cells; c++) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/master/%d/generator-%d.safetensors", run_dir, c, c);
+        lpz_st_file f;
+        lpz_error e;
+        if (!lpz_is_file(path) || lpz_st_read(path, &f, &e))
+            continue;
+        const char *text = lpz_st_meta(&f, "sample_shape"); /* "[1, 28, 28]" */
+        int ok = text && *text == '[';
+        memset(shape, 0, sizeof *shape);
+        for (const char *q = text ? text + 1 : NULL; ok && *q != ']';) {
+            char *end;
+            long long d = strtoll(q, &end, 10);
+            ok = end != q && d > 0 && shape->ndim < LPZ_MAX_DIMS && (*end == ',' || *end == ']');
+            if (ok)
+                shape->dim[shape->ndim++] = d;
+            q = *end == ',' ? end + 1 : end;
+        }
+        lpz_st_free(&f);
+        if (ok && shape->ndim > 0) {
+            snprintf(from, from_size, "%s", path);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void shape_text(const lpz_shape *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s->ndim && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "x" : "", (long long)s->dim[i]);
+}
+
+/* A resume on data whose samples have another shape than the run trained
+ * on cannot load a single network (the generator's output and the
+ * discriminator's input are the sample): refused before anything else
+ * is said about the data, naming both shapes. */
+static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config *cfg, const lpz_dataset *ds,
+                              lpz_error *err)
+{
+    lpz_shape was;
+    char from[PATH_MAX + 64];
+    if (!trained_sample_shape(run_dir, n_cells, &was, from, sizeof from))
+        return LPZ_OK;
+    const lpz_shape *now = &lpz_dataset_get_info(ds)->sample_shape;
+    int same = was.ndim == now->ndim;
+    for (int i = 0; same && i < now->ndim; i++)
+        same = was.dim[i] == now->dim[i];
+    if (same)
+        return LPZ_OK;
+    char a[128], b[128];
+    shape_text(&was, a, sizeof a);
+    shape_text(now, b, sizeof b);
+    lpz_error_set(err, LPZ_EINVAL, "cannot resume %s: its networks were trained on samples of shape %s (%s), the "
+                  "configured data (dataloader %s) has samples of shape %s", run_dir, a, from,
+                  cfg->dataloader.dataset_name, b);
+    lpz_error_hint(err, "resume with the data the run trained on (without --set dataloader.*: the run's config.yml "
+                        "names it), or train a new run on this data");
+    return LPZ_EINVAL;
+}
+
+/* Whether dataloader plugin `name` maps samples to original units (only
+ * those runs write units.json next to their mixtures); -1 when unknown. */
+static int dataloader_has_units(const lpz_registry *reg, const char *name)
+{
+    const lpz_plugin *pl;
+    lpz_error e;
+    if (lpz_registry_find(reg, LPZ_PLUGIN_DATALOADER, name, &pl, &e) || !pl->ops)
+        return -1;
+    const lpz_dataloader_ops *o = pl->ops;
+    return o->size > offsetof(lpz_dataloader_ops, to_original_units) && o->to_original_units;
+}
+
+/* The dataset_name of a run's config.yml as it was (`old`); "" when it
+ * cannot be read. */
+static void old_dataloader(const char *old, size_t len, char *name, size_t size)
+{
+    lpz_config was;
+    lpz_error e;
+    name[0] = '\0';
+    lpz_error_clear(&e);
+    if (!lpz_config_load_resolved(old, len, "config.yml", &was, &e))
+        snprintf(name, size, "%s", was.dataloader.dataset_name);
+    lpz_config_destroy(&was);
+}
+
 int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *err)
 {
     const lpz_config *cfg = req->config;
@@ -652,6 +748,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_rmdirs_empty(cache, cache_top);
     if (rc)
         goto done;
+    if (req->resume_dir && (rc = check_resume_shape(out->run_dir, p.grid_k * p.grid_k, cfg, ds, err)))
+        goto done;
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
     if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
         goto done;
@@ -668,7 +766,14 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         snprintf(run_cfg, sizeof run_cfg, "%s/config.yml", out->run_dir);
         lpz_error uerr;
         lpz_error_clear(&uerr);
-        if (lpz_is_dir(mix0) && lpz_units_record_check(mix0, cfg, run_cfg, ds, &uerr) == LPZ_EINVAL) {
+        /* a run on data without original units (images) never wrote units.json: nothing to compare (a change
+         * of the data is said by warn_other_data), and it is no "run of an earlier lpz" */
+        char was_dl[LPZ_CONFIG_NAME_MAX] = "", units_path[PATH_MAX + 32];
+        if (old_config)
+            old_dataloader(old_config, old_config_len, was_dl, sizeof was_dl);
+        snprintf(units_path, sizeof units_path, "%s/" LPZ_UNITS_FILE, mix0);
+        int had_units = !was_dl[0] || lpz_is_file(units_path) || dataloader_has_units(req->registry, was_dl) != 0;
+        if (had_units && lpz_is_dir(mix0) && lpz_units_record_check(mix0, cfg, run_cfg, ds, &uerr) == LPZ_EINVAL) {
             char buf[2048];
             lpz_log(LPZ_LOG_WARN, "resuming on other data: %s; going on with the data as it is now (the "
                     "mixtures written from now on record its scaling)",

@@ -1626,16 +1626,6 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
     for (int k = 0; k < c->n_nb; k++)
         c->mix[k] = 1.0 / c->n_nb;
 
-    lpz_batcher_config bc = lpz_batcher_config_default(p->batch_size, p->seed, (uint64_t)id);
-    bc.n_batches = p->n_batches;
-    bc.shuffle = p->shuffle;
-    bc.sampling_ratio = p->sampling_ratio;
-    bc.prefetch = 2;
-    if ((rc = lpz_batcher_create(t->ds, &bc, &c->batcher, err)))
-        return rc;
-    if (index == 0)
-        t->batches_per_iteration = lpz_batcher_batches_per_epoch(c->batcher);
-
     int nall = c->n_nb * pop, nnb = (c->n_nb - 1) * pop;
     c->gen = calloc((size_t)pop, sizeof *c->gen);
     c->disc = calloc((size_t)pop, sizeof *c->disc);
@@ -1853,6 +1843,18 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
                 __atomic_store_n(&t->next_id, top, __ATOMIC_SEQ_CST);
         }
     }
+    /* Iteration i reads epoch i: a resumed cell goes on with the epoch of its checkpoint's iteration (the
+     * data order a deterministic run left uninterrupted has; it began again at epoch 0) */
+    lpz_batcher_config bc = lpz_batcher_config_default(p->batch_size, p->seed, (uint64_t)id);
+    bc.n_batches = p->n_batches;
+    bc.shuffle = p->shuffle;
+    bc.sampling_ratio = p->sampling_ratio;
+    bc.prefetch = 2;
+    bc.first_epoch = c->iteration;
+    if ((rc = lpz_batcher_create(t->ds, &bc, &c->batcher, err)))
+        return rc;
+    if (index == 0)
+        t->batches_per_iteration = lpz_batcher_batches_per_epoch(c->batcher);
 
     char url[4096];
     if ((rc = cell_url(t, id, url, sizeof url, err)))

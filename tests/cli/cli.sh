@@ -66,6 +66,9 @@ expect 2 "--grid is not available with --client (a client trains the cell and co
 the master --set general.grid_size=K)" train --distributed --client --port 5098 --grid 2
 expect 2 "--deterministic is not available with --client" train --distributed --client --port 5098 --deterministic
 expect 2 "--resume is not available with --client" train --distributed --client --port 5098 --resume "$work"
+# a --resume of a folder that does not exist says so (it said "not a run folder (it has no config.yml)")
+expect 1 "--resume $work/no-such-run: no such folder" train --resume "$work/no-such-run"
+expect 1 "--resume $work: not a run folder (it has no config.yml)" train --resume "$work"
 
 # 3. lpz config checks the plugins' options as lpz train does: the same
 #    message and exit status, nothing printed on stdout; plugins are looked
@@ -143,6 +146,7 @@ expect 2 "--sample-size x2: expected a whole number from 2 to 10000000" score -f
 # 5. The AMX hint ("this CPU has AMX: general.matmul_precision: high ...") is
 #    not printed in front of an error about the configuration, its plugins,
 #    data or clients (on a CPU without AMX there is no hint to print).
+mkdir -p "$work/none" # a folder without the dataset
 for args in "--set network.hidden=abc" "--set dataloader.path=$work/none" "--set network.hidden=0" \
             "--distributed --master"; do
   # shellcheck disable=SC2086
@@ -157,6 +161,9 @@ done
 expect 1 "no train-images-idx3-ubyte(.gz) in '$work/none'" train -f "$work/ok.yml" \
   --set dataloader.path="$work/none" --set general.output_dir="$work/o1/deep"
 if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
+# a folder that does not exist is said to be missing (not "no train-images-idx3-ubyte(.gz) in" it)
+expect 1 "dataloader.path: folder '$work/missing' does not exist" train -f "$work/ok.yml" \
+  --set dataloader.path="$work/missing" --set general.output_dir="$work/o1/deep"
 # a file (another dataloader's .npy) given to mnist: the hint names the dataloaders that take one
 printf 'x' > "$work/flows.npy"
 expect 1 "'$work/flows.npy' is a file: fashion_mnist takes a folder" train -f "$work/ok.yml" \

@@ -3,6 +3,7 @@
 # --deterministic runs give identical metrics and models; a run stopped
 # with SIGINT resumes to the configured iteration count.
 . "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
+ST="$LPZ_SOURCE_DIR/tests/runtime/st_edit.py"
 
 # 1. Every output of a run.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/a" -q > "$work/a.out"
@@ -108,6 +109,43 @@ for f in "$db"/master/*/*.safetensors; do
   cmp "$f" "$dc/${f#$db}" || fail "deterministic runs differ in ${f#$db}"
 done
 
+# ... and so is a resumed one: stopped after 2 of 3 iterations (by trainer.n_iterations, or by SIGINT between
+# iterations, where a deterministic run stops), then resumed, it ends as the run left uninterrupted, bit for bit
+# (the data order began again at epoch 0, and the normal deviate Box-Muller kept for the next draw was lost:
+# iteration 3 differed). metrics.csv has no timings (timing.csv has them).
+same_run() { # REF RUN WHAT: RUN's metrics.csv and final networks are those of the run REF
+  cmp "$1/metrics.csv" "$2/metrics.csv" || fail "$3: metrics.csv differs from the uninterrupted run's"
+  for f in "$1"/master/*/*.safetensors; do
+    cmp "$f" "$2/${f#$1}" || fail "$3: ${f#$1} differs from the uninterrupted run's"
+  done
+}
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/b2" --deterministic --set trainer.n_iterations=2 -q > /dev/null
+db2=$(run_dir "$work/b2")
+cp -r "$db2" "$work/b2_old"
+"$LPZ" train --resume "$db2" --set trainer.n_iterations=3 -q > "$work/b2r.out" 2>&1 \
+  || fail "resume: $(cat "$work/b2r.out")"
+same_run "$db" "$db2" "a deterministic run resumed at iteration 2"
+# a checkpoint of an earlier lpz (no rng_spare) still resumes (not bit for bit: it lost the deviate)
+for c in 0 1 2 3; do python3 "$ST" "$work/b2_old/checkpoints/cell-$c.safetensors" delmeta rng_spare; done
+"$LPZ" train --resume "$work/b2_old" --set trainer.n_iterations=3 -q > "$work/b2o.out" 2>&1 \
+  || fail "resume of checkpoints without rng_spare: $(cat "$work/b2o.out")"
+# Ctrl-C: iterations long enough to stop the run within its 5
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/b5" --deterministic --set trainer.n_iterations=5 \
+  --set dataloader.n_batches=60 -q > /dev/null
+"$LPZ" train -f "$CFG" --set general.output_dir="$work/b5s" --deterministic --set trainer.n_iterations=5 \
+  --set dataloader.n_batches=60 -q > "$work/b5s.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  d5=$(ls -d "$work"/b5s/lipizzaner_gan/*/ 2>/dev/null | head -n 1 || true)
+  if [ -n "$d5" ] && [ -f "$d5/metrics.csv" ] && [ "$(wc -l < "$d5/metrics.csv")" -ge 5 ]; then break; fi
+  sleep 0.05
+done
+kill -INT $pid
+wait $pid || true
+[ "$(wc -l < "$d5/metrics.csv")" -lt 21 ] || fail "the deterministic run was not stopped before its end"
+"$LPZ" train --resume "$d5" -q > "$work/b5r.out" 2>&1 || fail "resume after SIGINT: $(cat "$work/b5r.out")"
+same_run "$(run_dir "$work/b5")" "$d5" "a deterministic run stopped by SIGINT and resumed"
+
 # 3. SIGINT, then --resume to the end.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/s" --set trainer.n_iterations=40 -q > "$work/s.out" 2>&1 &
 pid=$!
@@ -205,7 +243,6 @@ diff <(grep -v "n_iterations\|^# lpz" "$work/c40b.yml") <(grep -v "n_iterations\
 #    error names the file and value, nothing is trained, config.yml and
 #    metrics.csv are unchanged (a failed resume used to rewrite config.yml
 #    with its --set values, so every later plain --resume failed too).
-ST="$LPZ_SOURCE_DIR/tests/runtime/st_edit.py"
 expect_refused() { # NAME MESSAGE ARGS...: --resume of a copy of $ds with ARGS exits 1 naming MESSAGE
   local name=$1 msg=$2
   shift 2
@@ -261,8 +298,43 @@ expect_refused hex_rng "of 'rng' is not 64 hex digits"
 fresh_copy zero_rng
 python3 "$ST" "$work/zero_rng/checkpoints/cell-2.safetensors" meta rng "$(printf '0%.0s' $(seq 64))"
 expect_refused zero_rng "of 'rng' is not a random state (it is all zero)"
+fresh_copy bad_spare
+python3 "$ST" "$work/bad_spare/checkpoints/cell-2.safetensors" meta rng_spare "$(printf 'f%.0s' $(seq 16))"
+expect_refused bad_spare "of 'rng_spare' is not 'none' or 16 hex digits"
 fresh_copy bad_data
 expect_refused bad_data "dataset" --set dataloader.path="$work/no-such-folder"
+# Data whose samples have another shape (2 values, not 1x28x28): refused before anything else is said about the
+# data, naming both shapes, and the folder is left as it was (it warned "master/0 has no units.json (a run of an
+# earlier lpz)" of a run on images, which never write one, then failed on a tensor's size, blaming the network
+# options)
+python3 - "$work/ring.npy" <<'PY'
+import math, struct, sys
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (200, 2), }"
+head += " " * (-(10 + len(head) + 1) % 64) + "\n"
+rows = b"".join(struct.pack("<2f", 0.9 * math.cos(i / 10), 0.9 * math.sin(i / 10)) for i in range(200))
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + rows)
+PY
+fresh_copy ring
+expect_refused ring "its networks were trained on samples of shape 1x28x28 (.*generator-0.safetensors), the \
+configured data (dataloader npy) has samples of shape 2" --set dataloader.dataset_name=npy \
+  --set dataloader.path="$work/ring.npy"
+! grep -q "units.json\|network options" "$work/ring.out" || fail "data of another shape: $(cat "$work/ring.out")"
+diff -r "$ds" "$work/ring" > /dev/null || fail "a resume refused for the data's shape changed the run folder"
+# ... and images of the same shape from an npy file: trained on, the change said, but not as "a run of an earlier
+# lpz" (a run on images writes no units.json: the npy dataloader maps to original units, Fashion-MNIST does not)
+python3 - "$work/img.npy" <<'PY'
+import struct, sys
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (200, 1, 28, 28), }"
+head += " " * (-(10 + len(head) + 1) % 64) + "\n"
+data = struct.pack("<156800f", *[((i * 7919) % 200) / 100 - 1 for i in range(156800)])
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + data)
+PY
+fresh_copy img
+"$LPZ" train --resume "$work/img" -q --set trainer.n_iterations=42 --set master.calculate_score=false \
+  --set dataloader.dataset_name=npy --set dataloader.path="$work/img.npy" > "$work/img.out" 2>&1 \
+  || fail "resume on images from an npy file: $(cat "$work/img.out")"
+grep -q "dataloader.dataset_name fashion_mnist -> npy" "$work/img.out" || fail "the change of data was not said"
+! grep -q "earlier lpz" "$work/img.out" || fail "a run on images taken for an earlier lpz's: $(cat "$work/img.out")"
 # an Adam step count of INT64_MAX was taken, and the next step overflowed (UBSan abort, NaN weights)
 fresh_copy big_adam
 python3 "$ST" "$work/big_adam/checkpoints/cell-0.safetensors" meta generator.0.adam_step 9223372036854775807
@@ -277,9 +349,10 @@ expect_refused_here() { # NAME MESSAGE
   [ "$status" -eq 1 ] && grep -qF -- "$2" "$work/$1.out" || fail "$1: exit $status: $(cat "$work/$1.out")"
 }
 # metrics.csv lines that are not lpz's: refused naming the line (an iteration of 10^20 read as LONG_MAX asked for
-# n_iterations >= 9223372036854775807; a junk header or a negative iteration was taken), the file unchanged
+# n_iterations >= 9223372036854775807; a junk header or a negative iteration was taken), the file unchanged; a
+# number with letters after it is not a whole number either (it said "no ',' after its iteration '99x'")
 for case in "huge:99999999999999999999,0,1,1,1,1,0.1,0.1,0.5,0:1.0" "neg:-5,0,1,1,1,1,0.1,0.1,0.5,0:1.0" \
-            "junk:hello"; do
+            "junk:hello" "tail:99x,0,1"; do
   name=${case%%:*}
   fresh_copy "m_$name"
   printf '%s\n' "${case#*:}" >> "$work/m_$name/metrics.csv"

@@ -2,6 +2,7 @@
 """Tampers with a safetensors file in place, for the tests of bad input.
 
 st_edit.py FILE meta KEY VALUE   set a __metadata__ entry (a string)
+st_edit.py FILE delmeta KEY      remove a __metadata__ entry (a file of an earlier lpz)
 st_edit.py FILE float TENSOR I V  set element I of an F32 tensor to V (nan, inf, -1.5, ...)
 """
 import json
@@ -17,6 +18,8 @@ def main():
     data = bytearray(raw[8 + n:])
     if op == "meta":
         header.setdefault("__metadata__", {})[sys.argv[3]] = sys.argv[4]
+    elif op == "delmeta":
+        del header["__metadata__"][sys.argv[3]]
     elif op == "float":
         t = header[sys.argv[3]]
         assert t["dtype"] == "F32"

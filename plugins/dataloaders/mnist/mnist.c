@@ -412,7 +412,10 @@ static int locate(const lpz_dataset_context *ctx, const char *prefix, char *dir,
         if (!fits || !has_dataset(dir, prefix)) {
             struct stat st;
             int file = fits && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode);
-            if (file) /* a .npy, a CSV, an image: another dataloader's data */
+            int missing = fits && stat(dir, &st) != 0 && errno == ENOENT; /* not "no file in" it */
+            if (missing)
+                lpz_error_set(err, LPZ_ENOTFOUND, "folder '%s' does not exist", opt);
+            else if (file) /* a .npy, a CSV, an image: another dataloader's data */
                 lpz_error_set(err, LPZ_ENOTFOUND, "'%s' is a file: " PLUGIN_NAME " takes a folder holding "
                               "%s-images-idx3-ubyte(.gz)", opt, prefix);
             else {
