@@ -1,5 +1,5 @@
 /* core/cli/cmd_generate.c - `lpz generate --mixture-source DIR -o OUT
- * [--sample-size N] -f CONFIG [--latent FILE.npy] [--seed S]
+ * [--sample-size N] [-f CONFIG] [--latent FILE.npy] [--seed S]
  * [--format png|npy|both]`: N samples of a trained mixture (core/score),
  * written for people (PNG per image + grid, or CSV in original units) and
  * as .npy. */
@@ -83,18 +83,8 @@ static void on_interrupt(int sig)
 static int read_config_without_f(const lpz_cli_args *args, lpz_config *cfg, char *path, size_t size,
                                  lpz_error *err)
 {
-    /* only a run folder's: DIR is RUN/master/<cell> and RUN has the run's metrics.csv (a config.yml two
-     * folders above a mixture copied elsewhere is somebody else's) */
-    char up[PATH_MAX + 32], real[PATH_MAX], parent[PATH_MAX + 8], metrics[PATH_MAX + 16];
-    snprintf(up, sizeof up, "%s/../../config.yml", args->mixture_source);
-    snprintf(parent, sizeof parent, "%s/..", args->mixture_source);
-    const char *base = realpath(parent, real) ? strrchr(real, '/') : NULL;
-    int in_run = base && !strcmp(base, "/master");
-    snprintf(metrics, sizeof metrics, "%s/../../metrics.csv", args->mixture_source);
-    if (in_run && lpz_is_file(up) && lpz_is_file(metrics)) {
-        snprintf(path, size, "%s", realpath(up, real) ? real : up);
+    if (lpz_cli_mixture_run_config(args->mixture_source, path, size))
         return lpz_cli_read_config(args, path, cfg, err);
-    }
     path[0] = '\0';
     int rc = lpz_config_load_buffer("{}\n", 3, "(the defaults)", cfg, err);
     for (int i = 0; !rc && i < args->n_sets; i++)

@@ -93,6 +93,16 @@ for k in "FID" "inception score" "TVD"; do grep -q "^$k  *[0-9]" "$work/s.txt" |
 "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --generator "$mix/generator-0.safetensors" --json -q > "$work/s.json"
 grep -q '"fid": [0-9]' "$work/s.json" || fail "no fid in JSON: $(cat "$work/s.json")"
 grep -q '"tvd": [0-9]' "$work/s.json" || fail "no tvd in JSON: $(cat "$work/s.json")"
+# Without -f, as lpz generate: the configuration of the mixture's (the generator file's) run, said in an info line;
+# the same scores (it was a usage error, "needs -f CONFIG").
+"$LPZ" score "${SC[@]}" --mixture-source "$mix" > "$work/s-nof.txt" 2> "$work/s-nof.err" \
+  || fail "score without -f: $(cat "$work/s-nof.err")"
+grep -q "configuration: .*/config.yml (the mixture's run)" "$work/s-nof.err" \
+  || fail "score without -f should say which configuration it took: $(cat "$work/s-nof.err")"
+cmp -s "$work/s.txt" "$work/s-nof.txt" || fail "score without -f differs: $(cat "$work/s.txt" "$work/s-nof.txt")"
+"$LPZ" score "${SC[@]}" --generator "$mix/generator-0.safetensors" --json -q > "$work/s-nof.json" \
+  || fail "score --generator without -f"
+cmp -s "$work/s.json" "$work/s-nof.json" || fail "score --generator without -f differs"
 # --samples: all rows by default, --sample-size N the first N (2 at least, at
 # most the rows: 200 of 30 rows used to score 30 without a word).
 "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/c/samples.npy" --json -q > "$work/n.json"
