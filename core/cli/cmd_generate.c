@@ -92,6 +92,70 @@ static int read_config_without_f(const lpz_cli_args *args, lpz_config *cfg, char
     return rc ? rc : lpz_config_validate(cfg, err);
 }
 
+/* path made absolute without symbolic links, also where it does not exist
+ * yet: its longest existing prefix resolved, the rest as given. 0 when even
+ * that cannot be resolved (or does not fit). */
+static int resolve_path(const char *path, char *out)
+{
+    char head[PATH_MAX], real[PATH_MAX];
+    if (snprintf(head, sizeof head, "%s", path) >= (int)sizeof head)
+        return 0;
+    for (;;) {
+        if (realpath(head[0] ? head : ".", real)) {
+            const char *rest = path + strlen(head);
+            return snprintf(out, PATH_MAX, "%s%s%s", real, head[0] || *rest == '/' ? "" : "/", rest) < PATH_MAX;
+        }
+        char *slash = strrchr(head, '/');
+        if (!slash)
+            head[0] = '\0';
+        else if (slash == head)
+            head[1] = '\0'; /* "/" resolves */
+        else
+            *slash = '\0';
+    }
+}
+
+/* -o must not be a run's own place: the mixture folder (the samples would
+ * sit beside its generator files), a run folder, or anything under the
+ * run's master/, checkpoints/ or samples/ (the training's files: a run
+ * folder's samples/ was taken for an earlier generation's). 0, or 1 after
+ * printing why. */
+static int check_output_place(const lpz_cli_args *args)
+{
+    char out[PATH_MAX], mix[PATH_MAX], up[PATH_MAX];
+    if (!resolve_path(args->output, out))
+        return 0; /* the mkdirs below says what is wrong with it */
+    if (realpath(args->mixture_source, mix) && !strcmp(mix, out)) {
+        fprintf(stderr, "lpz: error: %s: -o is the mixture folder (--mixture-source): the samples would go beside "
+                        "its generator files (choose a new folder)\n", args->output);
+        return 1;
+    }
+    /* the nearest run folder at or above -o */
+    snprintf(up, sizeof up, "%s", out);
+    for (char *slash; !lpz_cli_is_run_folder(up); *slash = '\0')
+        if (!(slash = strrchr(up, '/')) || slash == up)
+            return 0;
+    if (!strcmp(up, out)) {
+        int n = (int)strlen(args->output);
+        while (n > 1 && args->output[n - 1] == '/')
+            n--;
+        fprintf(stderr, "lpz: error: %s: -o is a run folder (it has the run's config.yml and metrics.csv): its "
+                        "samples/ holds the training's images (choose a new folder, e.g. %.*s/generated)\n",
+                args->output, n, args->output);
+        return 1;
+    }
+    const char *below = out + strlen(up) + 1; /* the run's folder -o is in */
+    size_t len = strcspn(below, "/");
+    static const char *own[] = {"master", "checkpoints", "samples"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (len == strlen(own[i]) && !strncmp(below, own[i], len)) {
+            fprintf(stderr, "lpz: error: %s: -o is inside %s/%s/, where the run keeps what its training wrote "
+                            "(choose a new folder, e.g. %s/generated)\n", args->output, up, own[i], up);
+            return 1;
+        }
+    return 0;
+}
+
 /* What the mixture's first generator file records (network, sample
  * shape), for a generation without the data. */
 static int mixture_recorded(const char *dir, lpz_model_info *info, char *file, size_t file_size, lpz_error *err)
@@ -132,6 +196,8 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         return 2;
     }
 
+    if (check_output_place(args))
+        return 1;
     /* Another generation's files would mix with this one's (100 old PNGs
      * beside 4 new ones and a 4-sample samples.npy): refused, nothing written. */
     static const char *outputs[] = {"samples", "samples.npy", "samples.csv", "samples-raw.npy", "grid.png"};

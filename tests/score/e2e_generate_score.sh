@@ -203,6 +203,23 @@ refused "run file a FIFO" "not a regular file (a FIFO)" timeout 20 "$LPZ" config
 refused "earlier generation in -o" "already holds the output of an earlier 'lpz generate'" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/a" --sample-size 6
 cmp "$work/a/samples.npy" "$work/b/samples.npy" || fail "a refused generation changed the folder"
+# -o in the run's own folders is refused, nothing written: the mixture folder and the run's checkpoints/ were taken
+# (samples beside the generator files), a run folder was refused for "an earlier 'lpz generate' (samples)": the
+# training's samples/
+run=$(cd "$mix/../.." && pwd -P)
+refused "-o the mixture folder" "$mix: -o is the mixture folder (--mixture-source)" \
+  "$LPZ" generate --mixture-source "$mix" -o "$mix" --sample-size 3
+refused "-o another cell's mixture folder" "-o is inside $run/master/, where the run keeps what its training wrote \
+(choose a new folder, e.g. $run/generated)" "$LPZ" generate --mixture-source "$mix" -o "$mix/../1" --sample-size 3
+refused "-o the run's checkpoints" "-o is inside $run/checkpoints/" \
+  "$LPZ" generate --mixture-source "$mix" -o "$run/checkpoints/new" --sample-size 3
+refused "-o the run folder" "-o is a run folder (it has the run's config.yml and metrics.csv): its samples/ holds \
+the training's images" "$LPZ" generate --mixture-source "$mix" -o "$run/" --sample-size 3
+[ ! -e "$mix/samples.npy" ] && [ ! -e "$mix/../1/grid.png" ] && [ ! -e "$run/checkpoints/new" ] \
+  && [ ! -e "$run/samples.npy" ] || fail "a refused -o was written to"
+"$LPZ" generate --mixture-source "$mix" -o "$run/generated" --sample-size 3 -q > /dev/null \
+  || fail "a new folder in the run folder should be taken"
+rm -r "$run/generated"
 # Weights near DBL_MAX are still weights (their sum overflowed: "all mixture weights are 0").
 cp -r "$mix" "$work/bigmix"
 sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
