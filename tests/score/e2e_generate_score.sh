@@ -259,6 +259,20 @@ PY
   > "$work/many-mix.json"
 f1=$(grep '"fid"' "$work/many-file.json"); f2=$(grep '"fid"' "$work/many-mix.json")
 [ -n "$f1" ] && [ "$f1" = "$f2" ] || fail "FID of the generated file ($f1) and of the mixture ($f2) differ"
+# A generation that takes more than a second shows its progress on a terminal, also within a block: it was printed
+# per 64 MB block (21399 samples here), so 20000 samples ran 9 s without a line.
+if command -v script > /dev/null; then
+  cmd=$(printf '%q ' "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/tty" --sample-size 8000)
+  t0=$(date +%s%N)
+  script -qec "$cmd" /dev/null > "$work/tty.out" || fail "generate on a terminal: $(cat "$work/tty.out")"
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if [ "$ms" -ge 2000 ]; then
+    grep -aq "generating: [0-9]* of 8000 samples, [0-9.]* per second, about [0-9]* s left" "$work/tty.out" \
+      || fail "no progress line in $ms ms: $(tr '\r' '\n' < "$work/tty.out")"
+  else
+    echo "note: 8000 samples took $ms ms, too fast to check the progress line"
+  fi
+fi
 interrupted() { # NAME N: a generation of N samples into $work/NAME gets a Ctrl-C once 100 PNGs are written
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/$1" --sample-size "$2" \
     > "$work/$1.out" 2> "$work/$1.err" &
