@@ -333,7 +333,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         }
         for (int64_t i = 0; i < lat.count; i++)
             if (!isfinite(lat.data[i])) {
-                lpz_error_set(&err, LPZ_EINVAL, "latent row %lld, value %lld is %g, not a finite number",
+                lpz_error_set(&err, LPZ_EINVAL, "latent row %lld, element %lld is %g, not a finite number",
                               (long long)(i / zn), (long long)(i % zn), (double)lat.data[i]);
                 lpz_error_where(&err, "%s", args->latent);
                 goto fail;
@@ -417,7 +417,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             /* finite weights and latents can still overflow (a network without a squashing output) */
             for (int64_t i = 0; i < got * numel; i++)
                 if (!isfinite(dst[i])) {
-                    lpz_error_set(&err, LPZ_EINVAL, "sample %lld, value %lld came out %g: the generators "
+                    lpz_error_set(&err, LPZ_EINVAL, "sample %lld, element %lld came out %g: the generators "
                                   "overflowed", (long long)(row + i / numel), (long long)(i % numel), (double)dst[i]);
                     lpz_error_hint(&err, "nothing was written: the generators' outputs exceed float32 for these "
                                          "latents");

@@ -67,7 +67,7 @@ static int next_block(lpz_npy_reader *reader, lpz_mixture_sampler *sampler, cons
         return rc;
     for (int64_t i = 0; i < k * numel; i++)
         if (!(x[i] >= -1.0f && x[i] <= 1.0f)) {
-            lpz_error_set(err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]",
+            lpz_error_set(err, LPZ_EINVAL, "sample %lld, element %lld is %g, outside [-1, 1]",
                           (long long)(done + i / numel), (long long)(i % numel), (double)x[i]);
             lpz_error_where(err, "%s", path);
             if (images)
@@ -213,14 +213,20 @@ int lpz_cmd_score(const lpz_cli_args *args)
         for (int i = 1; dims_ok && ndim > 2 && i < ndim; i++)
             dims_ok = shp[i] == info->sample_shape.dim[i - 1];
         if (ndim < 2 || tail != numel || !dims_ok) {
-            char want[96];
-            size_t o = 0;
-            for (int i = 0; i < info->sample_shape.ndim && o < sizeof want; i++)
-                o += (size_t)snprintf(want + o, sizeof want - o, ", %lld", (long long)info->sample_shape.dim[i]);
+            /* (N, numel), or for samples of 2 or more dimensions also (N, their dimensions) */
+            char want[128];
+            size_t o = (size_t)snprintf(want, sizeof want, "(N, %lld)", (long long)numel);
+            if (info->sample_shape.ndim > 1) {
+                o += (size_t)snprintf(want + o, sizeof want - o, " or (N");
+                for (int i = 0; i < info->sample_shape.ndim && o < sizeof want; i++)
+                    o += (size_t)snprintf(want + o, sizeof want - o, ", %lld", (long long)info->sample_shape.dim[i]);
+                if (o < sizeof want)
+                    snprintf(want + o, sizeof want - o, ")");
+            }
             lpz_error_set(&err, LPZ_EINVAL,
-                          "the array has %d dimensions and %lld values per row; expected (N, %lld) or (N%s): N "
-                          "samples of the dataset's shape",
-                          ndim, (long long)(ndim < 2 ? 0 : tail), (long long)numel, want);
+                          "the array has %d dimensions and %lld values per row; expected %s: N samples of the "
+                          "dataset's shape",
+                          ndim, (long long)(ndim < 2 ? 0 : tail), want);
             lpz_error_where(&err, "%s", args->samples);
             /* images saved channels last (N, H, W, C), as most image libraries hold them */
             const lpz_shape *ss = &info->sample_shape;

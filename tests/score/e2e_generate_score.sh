@@ -119,16 +119,22 @@ set -e
 #    NaN weight, a latent with NaN, arrays of no rows or outside [-1, 1] for
 #    lpz score (generate used to write NaN samples; an empty array divided by
 #    zero; values in [0, 100] gave a plausible-looking FID).
-npy() { # FILE SHAPE VALUE: a float32 .npy of SHAPE (a Python tuple) filled with VALUE
+npy() { # FILE SHAPE VALUE [AT]: a float32 .npy of SHAPE (a Python tuple) filled with VALUE, or with 0 and VALUE at
+         # the flat index AT
   python3 - "$@" <<'PY'
 import struct, sys
 path, shape, value = sys.argv[1], eval(sys.argv[2]), float(sys.argv[3])
 n = 1
 for d in shape:
     n *= d
+vals = [value] * n
+if len(sys.argv) > 4:
+    vals = [0.0] * n
+    vals[int(sys.argv[4])] = value
 hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,)
 hdr += " " * (63 - (len(hdr) + 10) % 64) + "\n"
-open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<f", value) * n)
+data = struct.pack("<%df" % n, *vals)
+open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + data)
 PY
 }
 refused() { # WHAT MESSAGE COMMAND...: COMMAND exits 1 and says MESSAGE
@@ -146,16 +152,17 @@ python3 "$LPZ_SOURCE_DIR/tests/runtime/st_edit.py" "$work/nanmix/generator-0.saf
 refused "NaN generator" "holds nan at element 3" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/nanmix" -o "$work/nan-out"
 [ ! -e "$work/nan-out" ] || fail "a failed generation left $work/nan-out behind: $(ls -R "$work/nan-out")"
-npy "$work/znan.npy" "(4, 64)" nan
-refused "NaN latent" "latent row 0, value 0 is nan" \
+# (an element's index is not its value: "value 5 is nan" read as one)
+npy "$work/znan.npy" "(4, 64)" nan 197
+refused "NaN latent" "latent row 3, element 5 is nan" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/nan-out" --latent "$work/znan.npy"
 npy "$work/empty.npy" "(0, 784)" 0
 refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/empty.npy"
 npy "$work/hwc.npy" "(30, 28, 28, 1)" 0
 refused "channels-last --samples" "looks channels-last (N, H, W, C): move the channels first" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/hwc.npy"
-npy "$work/range.npy" "(30, 1, 28, 28)" 100
-refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
+npy "$work/range.npy" "(30, 1, 28, 28)" 3 1000
+refused "--samples outside [-1, 1]" "sample 1, element 216 is 3, outside \\[-1, 1\\]" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/range.npy"
 refused "--sample-size above the rows" "samples.npy: --sample-size 200 is more than the 30 samples the array holds" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/c/samples.npy"
