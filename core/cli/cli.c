@@ -306,7 +306,7 @@ static void print_main_help(FILE *out)
             fprintf(out, "  %-28s %s\n", left + (options[i].shrt ? 0 : 1), options[i].help);
         }
     fprintf(out, "\n'lpz <command> --help' shows a command's options. Exit status: 0 success, 1 failure, "
-                 "2 usage error.\n");
+                 "2 usage error, 130 interrupted (Ctrl-C).\n");
 }
 
 static void print_command_help(const command_def *c, FILE *out)

@@ -1,9 +1,9 @@
 /* core/cli/cli.h - the lpz command line.
  *
  * Owns: argument parsing, --help texts, printing errors and progress,
- * exit codes (0 success, 1 failure, 2 usage error). The only part of the
- * core that prints to the user. Calls: config, plugin, runtime and the
- * command implementations; nothing calls it but lpz_main.
+ * exit codes (0 success, 1 failure, 2 usage error, 130 interrupted). The
+ * only part of the core that prints to the user. Calls: config, plugin,
+ * runtime and the command implementations; nothing calls it but lpz_main.
  */
 #ifndef LPZ_CLI_CLI_H
 #define LPZ_CLI_CLI_H
