@@ -9,6 +9,7 @@
 #include <lpz/log.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static const command_def commands[] = {
      "train a grid of GANs (local by default; --distributed --master/--client across machines)", lpz_cmd_train},
     {"generate", C_GENERATE, "lpz generate --mixture-source DIR -o OUT [--sample-size N] [-f CONFIG] [options]",
      "write samples of a trained mixture of generators", lpz_cmd_generate},
-    {"score", C_SCORE, "lpz score -f CONFIG (--mixture-source DIR | --generator FILE | --samples FILE.npy)",
+    {"score", C_SCORE, "lpz score (--mixture-source DIR | --generator FILE | --samples FILE.npy) [-f CONFIG] [options]",
      "compute FID (and for labelled data inception score and TVD)", lpz_cmd_score},
     {"plugins", C_PLUGINS, "lpz plugins [--plugin-dir DIR]... [-v]",
      "list the dataloader and network plugins found, and files that are not valid plugins", lpz_cmd_plugins},
@@ -255,6 +256,29 @@ int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const
     return 0;
 }
 
+int lpz_cli_is_run_folder(const char *dir)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/config.yml", dir) >= sizeof path || !lpz_is_file(path))
+        return 0;
+    return (size_t)snprintf(path, sizeof path, "%s/metrics.csv", dir) < sizeof path && lpz_is_file(path);
+}
+
+int lpz_cli_mixture_run_config(const char *mixture_dir, char *path, size_t size)
+{
+    /* only a run folder's: DIR is RUN/master/<cell> and RUN has the run's metrics.csv (a config.yml two
+     * folders above a mixture copied elsewhere is somebody else's) */
+    char up[PATH_MAX + 16], real[PATH_MAX], parent[PATH_MAX + 8];
+    snprintf(parent, sizeof parent, "%s/..", mixture_dir);
+    const char *base = realpath(parent, real) ? strrchr(real, '/') : NULL;
+    snprintf(up, sizeof up, "%s/../..", mixture_dir);
+    if (!base || strcmp(base, "/master") || !lpz_cli_is_run_folder(up))
+        return 0;
+    snprintf(up, sizeof up, "%s/../../config.yml", mixture_dir);
+    snprintf(path, size, "%s", realpath(up, real) ? real : up);
+    return 1;
+}
+
 void lpz_cli_print_error(const lpz_error *err)
 {
     char buf[2560];
@@ -288,7 +312,7 @@ static void print_main_help(FILE *out)
             fprintf(out, "  %-28s %s\n", left + (options[i].shrt ? 0 : 1), options[i].help);
         }
     fprintf(out, "\n'lpz <command> --help' shows a command's options. Exit status: 0 success, 1 failure, "
-                 "2 usage error.\n");
+                 "2 usage error, 130 interrupted (Ctrl-C).\n");
 }
 
 static void print_command_help(const command_def *c, FILE *out)

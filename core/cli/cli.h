@@ -1,9 +1,9 @@
 /* core/cli/cli.h - the lpz command line.
  *
  * Owns: argument parsing, --help texts, printing errors and progress,
- * exit codes (0 success, 1 failure, 2 usage error). The only part of the
- * core that prints to the user. Calls: config, plugin, runtime and the
- * command implementations; nothing calls it but lpz_main.
+ * exit codes (0 success, 1 failure, 2 usage error, 130 interrupted). The
+ * only part of the core that prints to the user. Calls: config, plugin,
+ * runtime and the command implementations; nothing calls it but lpz_main.
  */
 #ifndef LPZ_CLI_CLI_H
 #define LPZ_CLI_CLI_H
@@ -83,5 +83,15 @@ int lpz_cli_resume_config(const lpz_cli_args *args, char *buf, size_t cap, const
  * from general.logging.log_level unless -q or -v was given, and
  * general.name in every later log line ("lpz[NAME]: info: ..."). */
 int lpz_cli_read_config(const lpz_cli_args *args, const char *path, lpz_config *cfg, lpz_error *err);
+
+/* A run folder: it holds the run's config.yml and metrics.csv (what
+ * lpz train writes first). */
+int lpz_cli_is_run_folder(const char *dir);
+
+/* The configuration of the run a mixture folder belongs to, for lpz
+ * generate and lpz score without -f: DIR/../../config.yml when DIR is a
+ * run's master/<cell> (its parent is named master, and that config.yml is
+ * a run folder's). 1 with the path (absolute) in path, else 0. */
+int lpz_cli_mixture_run_config(const char *mixture_dir, char *path, size_t size);
 
 #endif

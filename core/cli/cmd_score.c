@@ -1,7 +1,8 @@
-/* core/cli/cmd_score.c - `lpz score -f CONFIG (--mixture-source DIR |
- * --generator FILE | --samples FILE.npy) [--sample-size N] [--seed S]
+/* core/cli/cmd_score.c - `lpz score (--mixture-source DIR | --generator
+ * FILE | --samples FILE.npy) [-f CONFIG] [--sample-size N] [--seed S]
  * [--json]`: FID, and for labelled MNIST-format data inception score and
- * TVD, of generated samples against the configured dataset (core/score). */
+ * TVD, of generated samples against the configured dataset (core/score);
+ * without -f, the dataset of the run the mixture is in. */
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/options_internal.h"
@@ -66,7 +67,7 @@ static int next_block(lpz_npy_reader *reader, lpz_mixture_sampler *sampler, cons
         return rc;
     for (int64_t i = 0; i < k * numel; i++)
         if (!(x[i] >= -1.0f && x[i] <= 1.0f)) {
-            lpz_error_set(err, LPZ_EINVAL, "sample %lld, value %lld is %g, outside [-1, 1]",
+            lpz_error_set(err, LPZ_EINVAL, "sample %lld, element %lld is %g, outside [-1, 1]",
                           (long long)(done + i / numel), (long long)(i % numel), (double)x[i]);
             lpz_error_where(err, "%s", path);
             if (images)
@@ -96,9 +97,40 @@ static void on_features(void *arg, int64_t k)
 int lpz_cmd_score(const lpz_cli_args *args)
 {
     int sources = !!args->mixture_source + !!args->generator + !!args->samples;
-    if (!args->config_file || sources != 1) {
-        fprintf(stderr, "lpz: error: 'lpz score' needs -f CONFIG and exactly one of --mixture-source DIR, "
-                        "--generator FILE, --samples FILE.npy (see 'lpz score --help')\n");
+    if (sources != 1) {
+        fprintf(stderr, "lpz: error: 'lpz score' needs exactly one of --mixture-source DIR, --generator FILE, "
+                        "--samples FILE.npy (see 'lpz score --help')\n");
+        return 2;
+    }
+    if (args->samples && args->seed) { /* nothing is drawn: the seed would change nothing */
+        fprintf(stderr, "lpz: error: option '--seed' does not apply to 'lpz score --samples': the samples are "
+                        "read, not drawn (see 'lpz score --help')\n");
+        return 2;
+    }
+    /* the mixture's (a generator file's) folder: its record of the units, and without -f its run */
+    char gen_dir[PATH_MAX], run_cfg[PATH_MAX + 32];
+    snprintf(gen_dir, sizeof gen_dir, "%s", args->mixture_source ? args->mixture_source
+                                            : args->generator ? args->generator : "");
+    if (args->generator) {
+        char *slash = strrchr(gen_dir, '/');
+        if (!slash)
+            snprintf(gen_dir, sizeof gen_dir, ".");
+        else if (slash == gen_dir)
+            gen_dir[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    const char *config_file = args->config_file;
+    if (!config_file && !args->samples && lpz_cli_mixture_run_config(gen_dir, run_cfg, sizeof run_cfg))
+        config_file = run_cfg;
+    if (!config_file) {
+        if (args->samples)
+            fprintf(stderr, "lpz: error: 'lpz score --samples' needs -f CONFIG, the configuration of the data to "
+                            "compare with (see 'lpz score --help')\n");
+        else
+            fprintf(stderr, "lpz: error: 'lpz score' needs -f CONFIG: %s is not in a run folder's master/<cell>, "
+                            "whose run's config.yml it would take (see 'lpz score --help')\n",
+                    args->mixture_source ? args->mixture_source : args->generator);
         return 2;
     }
     int64_t n_req = 0;
@@ -139,8 +171,12 @@ int lpz_cmd_score(const lpz_cli_args *args)
     float *samples = NULL;
     int rc = 1;
     char cache[PATH_MAX];
-    if (lpz_cli_read_config(args, args->config_file, &cfg, &err) ||
-        lpz_run_apply_precision(&cfg) ||
+    if (lpz_cli_read_config(args, config_file, &cfg, &err))
+        goto fail;
+    if (!args->config_file)
+        lpz_log(LPZ_LOG_INFO, "configuration: %s (the %s's run)", config_file,
+                args->mixture_source ? "mixture" : "generator");
+    if (lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
         lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
         lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
@@ -177,14 +213,20 @@ int lpz_cmd_score(const lpz_cli_args *args)
         for (int i = 1; dims_ok && ndim > 2 && i < ndim; i++)
             dims_ok = shp[i] == info->sample_shape.dim[i - 1];
         if (ndim < 2 || tail != numel || !dims_ok) {
-            char want[96];
-            size_t o = 0;
-            for (int i = 0; i < info->sample_shape.ndim && o < sizeof want; i++)
-                o += (size_t)snprintf(want + o, sizeof want - o, ", %lld", (long long)info->sample_shape.dim[i]);
+            /* (N, numel), or for samples of 2 or more dimensions also (N, their dimensions) */
+            char want[128];
+            size_t o = (size_t)snprintf(want, sizeof want, "(N, %lld)", (long long)numel);
+            if (info->sample_shape.ndim > 1) {
+                o += (size_t)snprintf(want + o, sizeof want - o, " or (N");
+                for (int i = 0; i < info->sample_shape.ndim && o < sizeof want; i++)
+                    o += (size_t)snprintf(want + o, sizeof want - o, ", %lld", (long long)info->sample_shape.dim[i]);
+                if (o < sizeof want)
+                    snprintf(want + o, sizeof want - o, ")");
+            }
             lpz_error_set(&err, LPZ_EINVAL,
-                          "the array has %d dimensions and %lld values per row; expected (N, %lld) or (N%s): N "
-                          "samples of the dataset's shape",
-                          ndim, (long long)(ndim < 2 ? 0 : tail), (long long)numel, want);
+                          "the array has %d dimensions and %lld values per row; expected %s: N samples of the "
+                          "dataset's shape",
+                          ndim, (long long)(ndim < 2 ? 0 : tail), want);
             lpz_error_where(&err, "%s", args->samples);
             /* images saved channels last (N, H, W, C), as most image libraries hold them */
             const lpz_shape *ss = &info->sample_shape;
@@ -217,18 +259,7 @@ int lpz_cmd_score(const lpz_cli_args *args)
             goto fail;
         /* the mixture's record of the units it was trained in: a generator
          * file's is in its folder (master/<cell>/) */
-        char gen_dir[PATH_MAX];
-        snprintf(gen_dir, sizeof gen_dir, "%s", args->mixture_source ? args->mixture_source : args->generator);
-        if (!args->mixture_source) {
-            char *slash = strrchr(gen_dir, '/');
-            if (!slash)
-                snprintf(gen_dir, sizeof gen_dir, ".");
-            else if (slash == gen_dir)
-                gen_dir[1] = '\0';
-            else
-                *slash = '\0';
-        }
-        if (lpz_units_record_check(gen_dir, &cfg, args->config_file, ds, &err))
+        if (lpz_units_record_check(gen_dir, &cfg, config_file, ds, &err))
             goto fail;
         lpz_rng rng;
         lpz_rng_seed(&rng, seed, 0x67656e /* "gen" */);

@@ -1,5 +1,5 @@
 /* core/cli/commands.h - one function per lpz command; each returns the
- * process exit status (0, 1, or 2 for usage errors). */
+ * process exit status (0, 1, 2 for usage errors, 130 when interrupted). */
 #ifndef LPZ_CLI_COMMANDS_H
 #define LPZ_CLI_COMMANDS_H
 

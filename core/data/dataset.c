@@ -259,7 +259,7 @@ static int read_guarded(lpz_dataset *ds, int64_t index, float *out, int64_t guar
         memcpy(&v, out + ds->numel + j, sizeof v);
         if (v != CANARY) {
             lpz_error_set(err, LPZ_EFORMAT,
-                          "the plugin's read wrote past the end of the sample: value %lld after its %lld values "
+                          "the plugin's read wrote past the end of the sample: element %lld after its %lld values "
                           "changed",
                           (long long)(ds->numel + j), (long long)ds->numel);
             lpz_error_where(err, "dataset %s: sample %lld", ds->plugin->name, (long long)index);

@@ -1072,7 +1072,7 @@ int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size)
         return 0;
     int64_t n = m->last_n, at;
     if ((at = first_nonfinite(m->x_copy, n * lpz_shape_numel(&m->in_shape))) >= 0) {
-        snprintf(out, size, "its input holds %g at value %lld", (double)m->x_copy[at], (long long)at);
+        snprintf(out, size, "its input holds %g at element %lld", (double)m->x_copy[at], (long long)at);
         return 1;
     }
     for (int i = 0; i < m->n_layers; i++) {
@@ -1092,7 +1092,7 @@ int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size)
             snprintf(out, size, "layer %d %s(%s) holds %g in parameter %lld: training diverged", i, name, kind,
                      (double)m->params[l->poff + pat], (long long)pat);
         else
-            snprintf(out, size, "layer %d %s(%s) gave %g (output value %lld) from finite inputs and parameters", i,
+            snprintf(out, size, "layer %d %s(%s) gave %g (output element %lld) from finite inputs and parameters", i,
                      name, kind, (double)l->y[at], (long long)at);
         return 1;
     }

@@ -134,6 +134,16 @@ int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_pl
         char a[96], b[96];
         if (info->role != LPZ_ROLE_GENERATOR) {
             rc = lpz_error_set(err, LPZ_EINVAL, "the file holds a %s, not a generator", lpz_role_name(info->role));
+        } else if (j > 0 && !shape_eq(&info->sample_shape, &out->models[0].info.sample_shape)) {
+            /* the first generator's shape is the data's (checked below for j = 0), or without the data the
+             * shape taken for it (lpz generate of images): the mixture mixes generators of two runs */
+            shape_text(&info->sample_shape, a, sizeof a);
+            shape_text(&out->models[0].info.sample_shape, b, sizeof b);
+            rc = lpz_error_set(err, LPZ_EINVAL, "the generator makes samples of shape %s but %s makes %s", a,
+                               out->paths[0], b);
+            lpz_error_where(err, "%s", path);
+            lpz_error_hint(err, "the generators of a mixture must come from one run: mixture.yml lists them");
+            break;
         } else if (!shape_eq(&info->sample_shape, sample_shape)) {
             shape_text(&info->sample_shape, a, sizeof a);
             shape_text(sample_shape, b, sizeof b);

@@ -142,6 +142,22 @@ expect 2 "--sample-size 0: scores need at least 2 samples" score -f "$work/ok.ym
   --sample-size 0
 expect 2 "--sample-size x2: expected a whole number from 2 to 10000000" score -f "$work/ok.yml" \
   --samples "$work/no.npy" --sample-size x2
+expect 2 "--sample-size -3: expected a whole number from 2 to 10000000" score -f "$work/ok.yml" \
+  --samples "$work/no.npy" --sample-size -3
+# --seed draws the latents and generators: samples read from a file have none (it was taken and did nothing)
+expect 2 "option '--seed' does not apply to 'lpz score --samples': the samples are read, not drawn" \
+  score -f "$work/ok.yml" --samples "$work/no.npy" --seed 3
+# without -f: the configuration of the mixture's run (tests/score/e2e_generate_score.sh), else a usage error saying
+# what is missing
+expect 2 "'lpz score --samples' needs -f CONFIG, the configuration of the data to compare with" \
+  score --samples "$work/no.npy"
+expect 2 "'lpz score' needs -f CONFIG: $work/m is not in a run folder's master/<cell>" score --mixture-source "$work/m"
+expect 2 "'lpz score' needs exactly one of --mixture-source DIR, --generator FILE, --samples FILE.npy" \
+  score -f "$work/ok.yml" --samples "$work/no.npy" --generator "$work/g.safetensors"
+# the exit statuses in the help are those of docs/cli.md (130 was missing)
+expect 0 "" --help
+grep -qF "Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C)" "$work/out" \
+  || fail "lpz --help: exit statuses: $(cat "$work/out")"
 
 # 5. The AMX hint ("this CPU has AMX: general.matmul_precision: high ...") is
 #    not printed in front of an error about the configuration, its plugins,

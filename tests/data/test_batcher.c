@@ -398,7 +398,7 @@ static void write_past_the_sample_is_caught_at_read(void **st)
     assert_int_equal(lpz_dataset_read(ds, 3, x, &err), LPZ_OK);
     assert_int_equal(lpz_dataset_read(ds, 4, x, &err), LPZ_EFORMAT);
     dt_show(&err);
-    assert_non_null(strstr(err.message, "wrote past the end of the sample: value 6 after its 6 values"));
+    assert_non_null(strstr(err.message, "wrote past the end of the sample: element 6 after its 6 values"));
     assert_non_null(strstr(err.where, "sample 4"));
     assert_true(x[NUMEL] == 0.75f); /* the caller's memory after the sample untouched */
     /* in a batch: sample 4 first, in the middle, last (then x[3 * NUMEL] is outside the rows) */

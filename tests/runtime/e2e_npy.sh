@@ -105,6 +105,11 @@ EOF
 "$LPZ" score -f "$run/config.yml" --mixture-source "$mix" --sample-size 500 > score.out 2> score.log \
   || fail "score failed: $(cat score.log)"
 grep -q "^FID  *[0-9.]*$" score.out || fail "score: $(cat score.out)"
+# samples of the wrong width: the shape expected said once (vectors have no other: "(N, 2) or (N, 2)")
+/usr/bin/python3 -c "import numpy as np; np.save('three.npy', np.zeros((10, 3), np.float32))"
+"$LPZ" score -f "$run/config.yml" --samples three.npy > three.out 2> three.log && fail "vectors of 3 were scored"
+grep -q "three.npy: the array has 2 dimensions and 3 values per row; expected (N, 2): N samples of the dataset's \
+shape" three.log || fail "wrong width: $(cat three.log)"
 
 # The how-to's CSV section: its snippet writes ring.csv (with a header), which trains as the array did, and generated
 # samples come back as a table with the header's names, in the data's units.
@@ -150,6 +155,17 @@ imix=$(sed -n 's/^best mixture: //p' i2.out)
 "$LPZ" generate -f "$(dirname "$(dirname "$imix")")/config.yml" --mixture-source "$imix" --sample-size 4 -o geni -q \
   > /dev/null || fail "generate (images) failed"
 [ -s geni/grid.png ] && [ -s geni/samples/sample-00003.png ] || fail "no images: $(ls -R geni)"
+# a mixture of two runs' generators (8x8 images and the ring's vectors), copied out of its run: without -f the first
+# generator's files give the image shape, and the other is said to differ from it (the message spoke of "the
+# configured dataset", with none configured)
+cp -r "$imix" mixed
+cp "$mix/generator-0.safetensors" mixed/generator-ring.safetensors
+echo "generator-ring.safetensors: 1" >> mixed/mixture.yml
+"$LPZ" generate --mixture-source mixed -o genm -q > /dev/null 2> mixed.log && fail "a mixture of two runs was taken"
+grep -q "mixed/generator-ring.safetensors: the generator makes samples of shape (2) but \
+mixed/generator-[0-9]*.safetensors makes (3, 8, 8) (the generators of a mixture must come from one run" mixed.log \
+  || fail "mixture of two runs: $(cat mixed.log)"
+[ ! -e genm ] || fail "a refused generation made its folder"
 
 # vectors of 600 values have no FID (at most 512 are scored directly): said before the training, and the final
 # scoring's line says it is not available (it said "failed", as if something had gone wrong)

@@ -93,6 +93,16 @@ for k in "FID" "inception score" "TVD"; do grep -q "^$k  *[0-9]" "$work/s.txt" |
 "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --generator "$mix/generator-0.safetensors" --json -q > "$work/s.json"
 grep -q '"fid": [0-9]' "$work/s.json" || fail "no fid in JSON: $(cat "$work/s.json")"
 grep -q '"tvd": [0-9]' "$work/s.json" || fail "no tvd in JSON: $(cat "$work/s.json")"
+# Without -f, as lpz generate: the configuration of the mixture's (the generator file's) run, said in an info line;
+# the same scores (it was a usage error, "needs -f CONFIG").
+"$LPZ" score "${SC[@]}" --mixture-source "$mix" > "$work/s-nof.txt" 2> "$work/s-nof.err" \
+  || fail "score without -f: $(cat "$work/s-nof.err")"
+grep -q "configuration: .*/config.yml (the mixture's run)" "$work/s-nof.err" \
+  || fail "score without -f should say which configuration it took: $(cat "$work/s-nof.err")"
+cmp -s "$work/s.txt" "$work/s-nof.txt" || fail "score without -f differs: $(cat "$work/s.txt" "$work/s-nof.txt")"
+"$LPZ" score "${SC[@]}" --generator "$mix/generator-0.safetensors" --json -q > "$work/s-nof.json" \
+  || fail "score --generator without -f"
+cmp -s "$work/s.json" "$work/s-nof.json" || fail "score --generator without -f differs"
 # --samples: all rows by default, --sample-size N the first N (2 at least, at
 # most the rows: 200 of 30 rows used to score 30 without a word).
 "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/c/samples.npy" --json -q > "$work/n.json"
@@ -109,16 +119,22 @@ set -e
 #    NaN weight, a latent with NaN, arrays of no rows or outside [-1, 1] for
 #    lpz score (generate used to write NaN samples; an empty array divided by
 #    zero; values in [0, 100] gave a plausible-looking FID).
-npy() { # FILE SHAPE VALUE: a float32 .npy of SHAPE (a Python tuple) filled with VALUE
+npy() { # FILE SHAPE VALUE [AT]: a float32 .npy of SHAPE (a Python tuple) filled with VALUE, or with 0 and VALUE at
+         # the flat index AT
   python3 - "$@" <<'PY'
 import struct, sys
 path, shape, value = sys.argv[1], eval(sys.argv[2]), float(sys.argv[3])
 n = 1
 for d in shape:
     n *= d
+vals = [value] * n
+if len(sys.argv) > 4:
+    vals = [0.0] * n
+    vals[int(sys.argv[4])] = value
 hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,)
 hdr += " " * (63 - (len(hdr) + 10) % 64) + "\n"
-open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<f", value) * n)
+data = struct.pack("<%df" % n, *vals)
+open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + data)
 PY
 }
 refused() { # WHAT MESSAGE COMMAND...: COMMAND exits 1 and says MESSAGE
@@ -136,16 +152,17 @@ python3 "$LPZ_SOURCE_DIR/tests/runtime/st_edit.py" "$work/nanmix/generator-0.saf
 refused "NaN generator" "holds nan at element 3" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/nanmix" -o "$work/nan-out"
 [ ! -e "$work/nan-out" ] || fail "a failed generation left $work/nan-out behind: $(ls -R "$work/nan-out")"
-npy "$work/znan.npy" "(4, 64)" nan
-refused "NaN latent" "latent row 0, value 0 is nan" \
+# (an element's index is not its value: "value 5 is nan" read as one)
+npy "$work/znan.npy" "(4, 64)" nan 197
+refused "NaN latent" "latent row 3, element 5 is nan" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/nan-out" --latent "$work/znan.npy"
 npy "$work/empty.npy" "(0, 784)" 0
 refused "empty --samples" "holds no samples" "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/empty.npy"
 npy "$work/hwc.npy" "(30, 28, 28, 1)" 0
 refused "channels-last --samples" "looks channels-last (N, H, W, C): move the channels first" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/hwc.npy"
-npy "$work/range.npy" "(30, 1, 28, 28)" 100
-refused "--samples outside [-1, 1]" "sample 0, value 0 is 100, outside \\[-1, 1\\]" \
+npy "$work/range.npy" "(30, 1, 28, 28)" 3 1000
+refused "--samples outside [-1, 1]" "sample 1, element 216 is 3, outside \\[-1, 1\\]" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${FM[@]}" --samples "$work/range.npy"
 refused "--sample-size above the rows" "samples.npy: --sample-size 200 is more than the 30 samples the array holds" \
   "$LPZ" score -f "$CFG" "${SETS[@]}" "${SC[@]}" --samples "$work/c/samples.npy"
@@ -193,6 +210,23 @@ refused "run file a FIFO" "not a regular file (a FIFO)" timeout 20 "$LPZ" config
 refused "earlier generation in -o" "already holds the output of an earlier 'lpz generate'" \
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/a" --sample-size 6
 cmp "$work/a/samples.npy" "$work/b/samples.npy" || fail "a refused generation changed the folder"
+# -o in the run's own folders is refused, nothing written: the mixture folder and the run's checkpoints/ were taken
+# (samples beside the generator files), a run folder was refused for "an earlier 'lpz generate' (samples)": the
+# training's samples/
+run=$(cd "$mix/../.." && pwd -P)
+refused "-o the mixture folder" "$mix: -o is the mixture folder (--mixture-source)" \
+  "$LPZ" generate --mixture-source "$mix" -o "$mix" --sample-size 3
+refused "-o another cell's mixture folder" "-o is inside $run/master/, where the run keeps what its training wrote \
+(choose a new folder, e.g. $run/generated)" "$LPZ" generate --mixture-source "$mix" -o "$mix/../1" --sample-size 3
+refused "-o the run's checkpoints" "-o is inside $run/checkpoints/" \
+  "$LPZ" generate --mixture-source "$mix" -o "$run/checkpoints/new" --sample-size 3
+refused "-o the run folder" "-o is a run folder (it has the run's config.yml and metrics.csv): its samples/ holds \
+the training's images" "$LPZ" generate --mixture-source "$mix" -o "$run/" --sample-size 3
+[ ! -e "$mix/samples.npy" ] && [ ! -e "$mix/../1/grid.png" ] && [ ! -e "$run/checkpoints/new" ] \
+  && [ ! -e "$run/samples.npy" ] || fail "a refused -o was written to"
+"$LPZ" generate --mixture-source "$mix" -o "$run/generated" --sample-size 3 -q > /dev/null \
+  || fail "a new folder in the run folder should be taken"
+rm -r "$run/generated"
 # Weights near DBL_MAX are still weights (their sum overflowed: "all mixture weights are 0").
 cp -r "$mix" "$work/bigmix"
 sed -i 's/: .*$/: 1e308/' "$work/bigmix/mixture.yml"
@@ -232,6 +266,20 @@ PY
   > "$work/many-mix.json"
 f1=$(grep '"fid"' "$work/many-file.json"); f2=$(grep '"fid"' "$work/many-mix.json")
 [ -n "$f1" ] && [ "$f1" = "$f2" ] || fail "FID of the generated file ($f1) and of the mixture ($f2) differ"
+# A generation that takes more than a second shows its progress on a terminal, also within a block: it was printed
+# per 64 MB block (21399 samples here), so 20000 samples ran 9 s without a line.
+if command -v script > /dev/null; then
+  cmd=$(printf '%q ' "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/tty" --sample-size 8000)
+  t0=$(date +%s%N)
+  script -qec "$cmd" /dev/null > "$work/tty.out" || fail "generate on a terminal: $(cat "$work/tty.out")"
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if [ "$ms" -ge 2000 ]; then
+    grep -aq "generating: [0-9]* of 8000 samples, [0-9.]* per second, about [0-9]* s left" "$work/tty.out" \
+      || fail "no progress line in $ms ms: $(tr '\r' '\n' < "$work/tty.out")"
+  else
+    echo "note: 8000 samples took $ms ms, too fast to check the progress line"
+  fi
+fi
 interrupted() { # NAME N: a generation of N samples into $work/NAME gets a Ctrl-C once 100 PNGs are written
   "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/$1" --sample-size "$2" \
     > "$work/$1.out" 2> "$work/$1.err" &
