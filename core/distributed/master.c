@@ -48,6 +48,8 @@ typedef struct node {
     char why[1100]; /* why it is not usable */
     double last_ok;
     uint32_t ckpt_fetched;
+    uint32_t ckpt_tried;    /* the last checkpoint version a transfer was made for (stored or not) */
+    uint32_t ckpt_unstored; /* the last version fetched but not stored (a full disk): not fetched again */
     int last_iteration;
     /* auto_discover: the endpoint as scanned; skip 1: another endpoint of
      * the same client (or loopback only) is used, 2 (listed clients too):
@@ -60,7 +62,7 @@ typedef struct node {
      * and train a cell another client took over, or come back; told to
      * drop the experiment (or taken back) until it answers (settle_gone) */
     int written_off;
-    double last_try;
+    double written_at, last_try;
     /* a CHECKPOINT or RESULT transfer in flight (struct xfer), on a
      * connection of its own (xctl) */
     struct xfer *job;
@@ -580,6 +582,7 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
 /* ---- experiment control ---- */
 
 #define SETTLE_MS 300 /* a written-off client's answer (settle_gone): the run's other heartbeats wait meanwhile */
+#define SETTLE_GIVE_UP_S 120.0 /* settle_gone asks no more: a client that lives has dropped the experiment itself */
 
 static int send_stop_within(master *m, node *n, int mode, int timeout_ms)
 {
@@ -684,7 +687,7 @@ static int start_cell(master *m, node *n, int cell, int resume, lpz_error *err)
     n->role = NODE_ACTIVE;
     n->cell = cell;
     n->last_ok = now_s();
-    n->ckpt_fetched = 0;
+    n->ckpt_fetched = n->ckpt_tried = n->ckpt_unstored = 0;
     n->last_iteration = 0;
     lpz_log(LPZ_LOG_INFO, "cell %d on %s (%s)%s", cell, n->url, n->ch.name,
             ckpt_len ? ", resumed from its latest checkpoint" : resume ? ", from the start (no checkpoint yet)" : "");
@@ -973,8 +976,11 @@ static int collect(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
     int rc = 0;
     if (!x->rc)
         n->last_ok = now_s(); /* it answered: a long transfer does not count as silence */
+    if (x->type == LPZ_MSG_CHECKPOINT)
+        n->ckpt_tried = x->version;
     if (x->type == LPZ_MSG_CHECKPOINT && !x->rc) {
         if (store_files(m, n->cell, &x->f, &e)) { /* tried again at the next checkpoint; said once a cell */
+            n->ckpt_unstored = x->version;
             if (!c->ckpt_warned)
                 lpz_log(LPZ_LOG_WARN, "checkpoint of cell %d not stored: %s%s%s (a --resume needs it; tried "
                         "again at each checkpoint, said once)", n->cell, e.message, e.where[0] ? ": " : "", e.where);
@@ -1052,9 +1058,13 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
     }
     if (st.state == LPZ_DIST_FAILED)
         return lpz_error_set(err, LPZ_EINVAL, "cell %d on %s failed: %s", n->cell, n->url, st.text), -1;
-    /* one transfer at a time, the checkpoint first (collected at a later heartbeat) */
-    if (!n->job && st.checkpoint_version > n->ckpt_fetched)
-        xfer_start(m, n, LPZ_MSG_CHECKPOINT, st.checkpoint_version);
+    /* One transfer at a time, the checkpoint first (collected at a later heartbeat). A checkpoint that could not
+     * be stored is not fetched again until a newer one; a finished cell's is tried once, then its results come
+     * (a checkpoint fetched again and again kept them from ever being asked for). */
+    uint32_t v = st.checkpoint_version;
+    if (!n->job && v > n->ckpt_fetched && v > n->ckpt_unstored &&
+        (st.state != LPZ_DIST_FINISHED || v > n->ckpt_tried))
+        xfer_start(m, n, LPZ_MSG_CHECKPOINT, v);
     else if (!n->job && st.state == LPZ_DIST_FINISHED && c->status == CELL_RUNNING)
         xfer_start(m, n, LPZ_MSG_RESULT, 0);
     return 0;
@@ -1078,6 +1088,13 @@ static void settle_gone(master *m, int stopping, int last)
         double t = now_s();
         if (!last && t - n->last_try < 2.0)
             continue;
+        if (t - n->written_at > SETTLE_GIVE_UP_S) {
+            /* by now it dropped the experiment itself, if it lives (LPZ_DIST_MASTER_TIMEOUT_MS, 60 s by default,
+             * counts from the master's last word): no more tries, each of which held the run for SETTLE_MS */
+            lpz_log(LPZ_LOG_DEBUG, "client %s, written off %.0f s ago, no longer asked", n->url, t - n->written_at);
+            n->written_off = 0;
+            continue;
+        }
         n->last_try = t;
         mcell *c = &m->cells[n->cell];
         if (!last && !stopping && c->status == CELL_LOST && c->node < 0) {
@@ -1120,8 +1137,13 @@ static void settle_gone(master *m, int stopping, int last)
             announce_move(m, n->cell, c->url);
             continue;
         }
+        n->refused = 0;
         if (!send_stop_within(m, n, LPZ_DIST_STOP_ABORT, SETTLE_MS)) {
             lpz_log(LPZ_LOG_INFO, "client %s, written off, answers again: told to drop its copy of cell %d", n->url,
+                    n->cell);
+            n->written_off = 0;
+        } else if (n->refused == LPZ_ESTATE) { /* idle, or busy with another experiment: nothing of ours there */
+            lpz_log(LPZ_LOG_INFO, "client %s, written off, answers again: it no longer holds cell %d", n->url,
                     n->cell);
             n->written_off = 0;
         }
@@ -1725,7 +1747,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                     goto done;
                 }
                 n->written_off = 1;
-                n->last_try = now_s();
+                n->written_at = n->last_try = now_s();
                 if (reassign(m, cell, n) && stop_sent)
                     send_stop(m, &m->nodes[m->cells[cell].node], LPZ_DIST_STOP_TRAINING);
             }
