@@ -167,7 +167,9 @@ static nng_msg *answer(lpz_peer_server *s, nng_msg *req)
         return refuse(s, req, h.request_id, &e, 1);
     if (h.type != LPZ_MSG_GET_POPULATION) {
         lpz_error_set(&e, LPZ_EFORMAT, "a cell server answers GET_POPULATION, not %s", lpz_msg_type_name(h.type));
-        return refuse(s, req, h.request_id, &e, 0);
+        /* an ERROR of experiment 0 passes lpz_wire_open (a refusal's form): its sender showed no experiment, and
+         * the reply must not tell it this cell's */
+        return refuse(s, req, h.request_id, &e, h.experiment_id != s->wire.experiment_id);
     }
     long long requester = -1;
     if (h.payload_len == 4) {
@@ -386,6 +388,12 @@ void lpz_peer_server_get_stats(lpz_peer_server *s, lpz_peer_server_stats *st)
     pthread_mutex_lock(&s->lock);
     *st = s->stats;
     pthread_mutex_unlock(&s->lock);
+}
+
+void lpz_peer_server_signal_stop(lpz_peer_server *s)
+{
+    if (s)
+        __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
 }
 
 void lpz_peer_server_stop(lpz_peer_server *s)

@@ -78,8 +78,12 @@ typedef struct lpz_peer_server_stats {
 
 void lpz_peer_server_get_stats(lpz_peer_server *s, lpz_peer_server_stats *st);
 
-/* Closes the socket, joins the server thread, frees everything. NULL ok. */
+/* Ends the server thread (within its 100 ms receive poll), closes the
+ * socket, frees everything. NULL ok. */
 void lpz_peer_server_stop(lpz_peer_server *s);
+/* Tells the server thread to end without waiting: several servers
+ * signalled first, then stopped, take one poll in all, not one each. */
+void lpz_peer_server_signal_stop(lpz_peer_server *s);
 
 /* A connection to one neighbour's server. requester_cell (>= 0) is sent
  * with each request so the server's log can name who asked; < 0 sends
