@@ -1702,7 +1702,11 @@ static void put_options(FILE *out, const lpz_config_options *o, const lpz_option
 {
     for (int i = 0; i < o->count; i++) {
         char first[1024];
-        if (origin_of(orig, o->items[i].where, first, sizeof first) && first[0]) {
+        int rel_path = 0; /* a path made relative by hand in a run's config.yml: made absolute again, below */
+        for (const lpz_option_spec *s = spec; s && s->name; s++)
+            if (!strcmp(s->name, o->items[i].key))
+                rel_path = s->type == LPZ_OPT_PATH && o->items[i].value[0] != '/';
+        if (!rel_path && origin_of(orig, o->items[i].where, first, sizeof first) && first[0]) {
             fprintf(out, "  %s: ", o->items[i].key);
             put_quoted(out, o->items[i].value);
             fprintf(out, "  # %s\n", first);
@@ -1770,7 +1774,9 @@ static int dump(const lpz_config *cfg, const dump_paths *paths, FILE *out, lpz_e
         fprintf(out, "%*s%s:%s", level * 2, "", comp, list ? "" : " ");
         const char *w = lpz_config_where(cfg, path);
         char abs[PATH_MAX], first[1024];
-        if (k[i].type != LPZ_CFG_NODES && origin_of(&orig, w, first, sizeof first)) {
+        int rel_path = is_path_key(path) && ((const char *)cfield(cfg, &k[i]))[0] &&
+                       ((const char *)cfield(cfg, &k[i]))[0] != '/';
+        if (k[i].type != LPZ_CFG_NODES && !rel_path && origin_of(&orig, w, first, sizeof first)) {
             put_value(out, cfg, &k[i], level); /* (a path there is absolute already) */
             if (first[0])
                 fprintf(out, "  # %s", first);

@@ -211,6 +211,8 @@ int lpz_run_lock(const char *run_dir, int *fd_out, lpz_error *err)
             ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
             buf[n > 0 ? n : 0] = '\0';
             close(fd);
+            if (e != EWOULDBLOCK) /* nobody can hold it: the file would only keep the folder from being removed */
+                unlink(path);
             if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS) {
                 lpz_log(LPZ_LOG_WARN, "%s cannot be locked (%s): a second lpz in this run folder would not be "
                         "refused", path, strerror(e));

@@ -147,8 +147,8 @@ void lpz_run_hints(const lpz_config *cfg);
 int lpz_run_make_dir(const lpz_train_params *p, char *out, size_t size, lpz_error *err);
 
 /* The run folder's lock, RUN/.lpz-lock (flock; the file holds the pid):
- * held by whatever trains or scores in the folder (lpz train, a
- * distributed master) so that a second process, a --resume given while the
+ * held by lpz train and a distributed master (their final scoring too;
+ * lpz score and lpz generate only read the folder) so that a second process, a --resume given while the
  * run still goes on, is refused (LPZ_ESTATE, naming the process) instead
  * of both overwriting the checkpoints and appending rows. *fd is the lock
  * (-1 on a file system without locks: warned, not refused). A lock of a
