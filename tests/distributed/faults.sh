@@ -170,7 +170,8 @@ grep -q "cell server .*: refused a request from 127.0.0.1:[0-9]*: " "$work/c0.lo
 if "$LPZ" train --distributed --master --resume "$d" > "$work/e-busy.out" 2>&1; then
   fail "e) a resume of a running distributed run was not refused"
 fi
-grep -q "is in use: another lpz (process $MASTER) trains in it" "$work/e-busy.out" || fail "e) $(cat "$work/e-busy.out")"
+grep -q "is in use: another lpz (process $MASTER) trains in it" "$work/e-busy.out" \
+  || fail "e) $(cat "$work/e-busy.out")"
 kill -9 $MASTER
 wait $MASTER 2> /dev/null
 kill -0 $MASTER 2> /dev/null && fail "e) the master survived SIGKILL"
@@ -198,7 +199,8 @@ wait $MASTER
 [ $? = 130 ] || fail "e) the resume after the master was killed: $(cat "$work/master-e2.log")"
 kill -CONT "${CLIENT_PID[0]}"
 grep -q "^aborted: every client dropped the experiment (Ctrl-C twice)" "$work/e2.out" || fail "e) $(cat "$work/e2.out")"
-grep -q "lost" "$work/e2.out" "$work/master-e2.log" && fail "e) an aborted run's cells are called lost: $(cat "$work/e2.out")"
+grep -q "lost" "$work/e2.out" "$work/master-e2.log" \
+  && fail "e) an aborted run's cells are called lost: $(cat "$work/e2.out")"
 grep -q "client tcp://127.0.0.1:$BASE was busy with experiment [0-9a-f]* of this run (its master is gone): stopped it" \
   "$work/master-e2.log" || fail "e) the client was not taken over: $(cat "$work/master-e2.log")"
 [ ! -e "$d/checkpoints/cell-0.safetensors.tmp.$dead.7" ] || fail "e) the killed master's temporary file is left"

@@ -107,7 +107,8 @@ for i in 5 6 7 8 9; do wait_listening $i; done
 master_bg e --set "$(nodes 5 9)"
 wait $MASTER || fail "e) master failed: $(cat "$work/e.out")"
 grep -q "deaf for 15000 ms" "$work/c6.log" || fail "e) client 6 never stalled: $(tail -n 5 "$work/c6.log")"
-grep -q "client tcp://127.0.0.1:$((BASE + 6)) (cell 1) lost" "$work/master-e.log" || fail "e) $(cat "$work/master-e.log")"
+grep -q "client tcp://127.0.0.1:$((BASE + 6)) (cell 1) lost" "$work/master-e.log" \
+  || fail "e) $(cat "$work/master-e.log")"
 grep -q "^cell 1: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 9))" "$work/e.out" \
   || fail "e) cell 1 did not move to the spare: $(cat "$work/e.out")"
 grep -q "no word from the master" "$work/c5.log" "$work/c7.log" "$work/c8.log" "$work/c9.log" \

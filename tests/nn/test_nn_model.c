@@ -372,7 +372,8 @@ static void test_nonfinite_output_names_its_layer(void **state)
     float neg[8] = {-1, -2, -3, -4, -1, -1, -1, -1};
     assert_non_null(lpz_model_forward(m, neg, 2, &e_));
     assert_int_equal(lpz_model_explain_nonfinite(m, why, sizeof why), 1);
-    assert_non_null(strstr(why, "layer 2 \"2\" (mylog) gave -inf (output element 0) from finite inputs and parameters"));
+    assert_non_null(
+        strstr(why, "layer 2 \"2\" (mylog) gave -inf (output element 0) from finite inputs and parameters"));
     /* a parameter gone NaN: named as divergence, at the first layer */
     w[5] = NAN;
     assert_non_null(lpz_model_forward(m, x, 2, &e_));

@@ -157,11 +157,13 @@ for _ in $(seq 1 600); do
 done
 # A --resume of the folder while its run goes on is refused, naming the process, and writes nothing (both appended
 # rows and overwrote the checkpoints); the lock file goes when the run ends.
-rows_before=$(wc -l < "$ds/metrics.csv")
+cfg_before=$(stat -c %y "$ds/config.yml")
 if "$LPZ" train --resume "$ds" -q > "$work/busy.out" 2>&1; then fail "a resume of a running run was not refused"; fi
-grep -q "is in use: another lpz (process $pid) trains in it" "$work/busy.out" || fail "busy resume: $(cat "$work/busy.out")"
+grep -q "is in use: another lpz (process $pid) trains in it" "$work/busy.out" \
+  || fail "busy resume: $(cat "$work/busy.out")"
 [ "$(head -n 1 "$ds/.lpz-lock")" = "$pid" ] || fail ".lpz-lock does not hold the run's pid: $(cat "$ds/.lpz-lock")"
-[ "$(wc -l < "$ds/metrics.csv")" -ge "$rows_before" ] || fail "the refused resume changed metrics.csv"
+# (a resume rewrites config.yml before it trains; the running run does not touch it after its start)
+[ "$(stat -c %y "$ds/config.yml")" = "$cfg_before" ] || fail "the refused resume rewrote config.yml"
 kill -INT $pid
 set +e
 wait $pid
@@ -235,7 +237,8 @@ cmp -s "$work/c40b.yml" "$ds/config.yml" || fail "a refused resume changed confi
 # the rewritten config.yml keeps where each value came from first (the comments all became "<run>/config.yml:L:C")
 grep -q "^  n_iterations: 41  # --set$" "$ds/config.yml" || fail "resume: $(grep n_iterations "$ds/config.yml")"
 grep -q "^  output_dir: .*  # --set$" "$ds/config.yml" || fail "resume: $(grep output_dir "$ds/config.yml")"
-grep -q "  # $ds" "$ds/config.yml" && fail "resume: comments point at the run's own config.yml: $(grep "# $ds" "$ds/config.yml")"
+grep -q "  # $ds" "$ds/config.yml" \
+  && fail "resume: comments point at the run's own config.yml: $(grep "# $ds" "$ds/config.yml")"
 diff <(grep -v "n_iterations\|^# lpz" "$work/c40b.yml") <(grep -v "n_iterations\|^# lpz" "$ds/config.yml") \
   || fail "a resume changed other lines of config.yml"
 
