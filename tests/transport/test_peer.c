@@ -475,6 +475,44 @@ static void server_stays_usable_after_garbage_requests(void **state)
     lpz_peer_server_stop(s);
 }
 
+/* A request that shows no experiment (an ERROR frame of experiment 0 passes the wire check, as a refusal's form)
+ * is refused without this cell's experiment id: without a secret, the id is what a GET_POPULATION must carry
+ * (the reply was sealed with it). */
+static void a_request_of_experiment_0_learns_no_experiment_id(void **state)
+{
+    (void)state;
+    lpz_peer_server *s;
+    lpz_error e;
+    assert_int_equal(lpz_peer_server_start("tcp://127.0.0.1:0", EXP, NULL, &s, &e), LPZ_OK);
+    nng_socket raw;
+    assert_int_equal(nng_req0_open(&raw), 0);
+    nng_socket_set_ms(raw, NNG_OPT_RECVTIMEO, 5000);
+    assert_int_equal(nng_dial(raw, lpz_peer_server_url(s), NULL, 0), 0);
+    lpz_wire_ctx tx, any;
+    lpz_wire_ctx_init(&tx, 0, NULL);
+    lpz_wire_ctx_init(&any, 0, NULL);
+    static const unsigned types[] = {LPZ_MSG_ERROR, LPZ_MSG_POPULATION, LPZ_MSG_GET_POPULATION};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        unsigned type = types[t];
+        uint8_t payload[LPZ_WIRE_MAX_ERROR], frame[LPZ_WIRE_HEADER_SIZE + sizeof payload + LPZ_WIRE_TAG_SIZE];
+        size_t pl = type == LPZ_MSG_ERROR ? lpz_wire_error_encode(payload, 1, "hello") : 0;
+        memcpy(frame + LPZ_WIRE_HEADER_SIZE, payload, pl);
+        assert_int_equal(lpz_wire_seal(&tx, type, 77, frame, pl, &e), LPZ_OK);
+        assert_int_equal(nng_send(raw, frame, lpz_wire_frame_size(&tx, pl), 0), 0);
+        uint8_t *rep;
+        size_t rlen;
+        assert_int_equal(nng_recv(raw, &rep, &rlen, NNG_FLAG_ALLOC), 0);
+        lpz_wire_header h;
+        const uint8_t *p;
+        assert_int_equal(lpz_wire_open(&any, rep, rlen, &h, &p, &e), LPZ_OK);
+        assert_int_equal(h.type, LPZ_MSG_ERROR);
+        assert_int_equal(h.experiment_id, 0);
+        nng_free(rep, rlen);
+    }
+    nng_close(raw);
+    lpz_peer_server_stop(s);
+}
+
 static void bad_urls_are_refused_with_a_hint(void **state)
 {
     (void)state;
@@ -515,6 +553,7 @@ int main(void)
         cmocka_unit_test(client_reconnects_to_a_restarted_server),
         cmocka_unit_test(foreign_and_unauthenticated_clients_are_refused),
         cmocka_unit_test(server_stays_usable_after_garbage_requests),
+        cmocka_unit_test(a_request_of_experiment_0_learns_no_experiment_id),
         cmocka_unit_test(bad_urls_are_refused_with_a_hint),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
