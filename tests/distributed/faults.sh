@@ -18,6 +18,7 @@
 #     other's challenge: "wrong shared secret");
 #  g) Ctrl-C on a client: the master collects its cell's results first; the
 #     summary says that cell stopped early and leaves it out of the best cell.
+#  h) checkpoints the master cannot store: the run still ends with results.
 # No process is left behind (the trap kills every client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="fault-test-secret"
@@ -211,4 +212,21 @@ timeout 30 "$LPZ" train --distributed --master -f "$CFG" --set general.output_di
   > "$work/f.out" 2> "$work/master-f.log" && fail "f) a client listed twice was accepted"
 grep -q "general.distribution.client_nodes lists 127.0.0.1 port 5999 twice (entries 1 and 3)" "$work/master-f.log" \
   || fail "f) $(cat "$work/master-f.log")"
+
+# h) the master cannot store checkpoints (its checkpoints/ replaced by a file, as a full disk would fail them): the
+#    run still ends with the cell's results (the finished cell's checkpoint was fetched again and again, its results
+#    never asked for, and the master never ended). Client 10 is idle since g.
+ITER=30
+master_bg h --set "$(nodes 10 10)" --set general.grid_size=1 --set trainer.params.tournament_size=1
+for _ in $(seq 1 400); do
+  d=$(run_dir "$work/h")
+  [ -n "$d" ] && [ -d "$d/checkpoints" ] && break
+  sleep 0.05
+done
+[ -d "$d/checkpoints" ] || fail "h) no checkpoints folder: $(cat "$work/master-h.log")"
+rm -rf "$d/checkpoints" && : > "$d/checkpoints"
+wait $MASTER || fail "h) master failed: $(cat "$work/h.out")"
+grep -q "checkpoint of cell 0 not stored" "$work/master-h.log" || fail "h) $(cat "$work/master-h.log")"
+grep -q "^trained 1 cell" "$work/h.out" || fail "h) $(cat "$work/h.out")"
+check_cells "$d" 0
 echo "PASS"
