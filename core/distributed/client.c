@@ -254,8 +254,12 @@ static void on_iteration(void *user, const char *run_dir, int iteration)
     c->res_stopped = c->result.stopped;
     c->state = LPZ_DIST_FINISHED;
     pthread_mutex_unlock(&c->lock);
-    lpz_log(LPZ_LOG_INFO, "cell %d finished (%d iteration%s); waiting for the master to collect the results",
-            c->cell, c->res.iterations, c->res.iterations == 1 ? "" : "s");
+    if (__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) /* aborted, or the master gone: nothing to collect */
+        lpz_log(LPZ_LOG_INFO, "cell %d stopped (%d iteration%s); its results are dropped", c->cell,
+                c->res.iterations, c->res.iterations == 1 ? "" : "s");
+    else
+        lpz_log(LPZ_LOG_INFO, "cell %d finished (%d iteration%s); waiting for the master to collect the results",
+                c->cell, c->res.iterations, c->res.iterations == 1 ? "" : "s");
     while (!__atomic_load_n(&c->release, __ATOMIC_SEQ_CST) && !__atomic_load_n(c->o->stop, __ATOMIC_SEQ_CST))
         usleep(20000);
 }

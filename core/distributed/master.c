@@ -1038,7 +1038,11 @@ static int watch(master *m, node *n, lpz_dist_outcome *out, lpz_error *err)
         /* A refusal means the client no longer runs this experiment
          * (restarted or gave up): lost at once. Silence is lost after the
          * heartbeat timeout. */
-        if (rc == LPZ_ENET || now_s() - n->last_ok > m->hb_timeout_ms / 1000.0) {
+        double silent = now_s() - n->last_ok;
+        if (rc == LPZ_ENET || silent > m->hb_timeout_ms / 1000.0) {
+            if (rc == LPZ_ETIMEOUT) /* the request's own timeout is not how long it has been silent */
+                lpz_error_set(&e, LPZ_ETIMEOUT, "no answer for %.1f s (heartbeat timeout %d ms)", silent,
+                              m->hb_timeout_ms);
             if (m->cells[n->cell].status == CELL_RUNNING)
                 lpz_log(LPZ_LOG_ERROR, "client %s (cell %d) lost: %s", n->url, n->cell, e.message);
             else /* its results are here already (a client stopped with Ctrl-C, say) */
