@@ -1,6 +1,7 @@
 /* core/model/model_file.c - models saved as safetensors with the state_dict
  * layout of the equivalent PyTorch module, and loaded back bit for bit.
  * The file format and metadata keys are described in model.h. */
+#include "base/shape.h"
 #include "config/options_internal.h"
 #include "io/safetensors.h"
 #include "model_internal.h"
@@ -290,7 +291,7 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
         const lpz_st_tensor *t = lpz_st_find(&f, name);
         char want[96], got[96];
         if (!t) {
-            lpz_mdl_shape_format(&shape, want, sizeof want);
+            lpz_shape_format(&shape, want, sizeof want);
             rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s %s of the network is missing from the file", name,
                                want);
             lpz_error_hint(err, "%s", hint);
@@ -307,7 +308,7 @@ int lpz_model_load_into(const char *path, lpz_model *model, lpz_error *err)
         lpz_shape want_shape = counter ? lpz_shape_make(0, 0, 0, 0, 0) : shape;
         if (!st_shape_matches(t, &want_shape)) {
             st_shape_text(t, got, sizeof got);
-            lpz_mdl_shape_format(&want_shape, want, sizeof want);
+            lpz_shape_format(&want_shape, want, sizeof want);
             rc = lpz_error_set(err, LPZ_EFORMAT, "tensor %s has shape %s in the file, the network needs %s",
                                name, got, want);
             lpz_error_hint(err, "%s", hint);
@@ -792,8 +793,8 @@ int lpz_model_open(const char *path, const lpz_plugin *plugin, lpz_loaded_model 
     lpz_shape latent = lpz_network_latent_shape(out->net);
     if (!lpz_mdl_shape_equal(&latent, &info->latent_shape)) {
         char a[96], b[96];
-        lpz_mdl_shape_format(&latent, a, sizeof a);
-        lpz_mdl_shape_format(&info->latent_shape, b, sizeof b);
+        lpz_shape_format(&latent, a, sizeof a);
+        lpz_shape_format(&info->latent_shape, b, sizeof b);
         lpz_error_set(err, LPZ_EFORMAT, "network %s now takes latent shape %s, the file records %s",
                       plugin->name, a, b);
         lpz_error_where(err, "%s", path);

@@ -8,7 +8,6 @@
 #include <stddef.h>
 
 /* "(1, 28, 28)" into buf; returns buf. */
-char *lpz_mdl_shape_format(const lpz_shape *s, char *buf, size_t size);
 int lpz_mdl_shape_equal(const lpz_shape *a, const lpz_shape *b);
 
 const lpz_options *lpz_network_options(const lpz_network *net);

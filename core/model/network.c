@@ -1,6 +1,7 @@
 /* core/model/network.c - a network plugin configured for one dataset, and
  * the generators / discriminators built from it with checked shapes. */
 #include "model_internal.h"
+#include "base/shape.h"
 #include "nn/model_frozen.h"
 
 #include <lpz/log.h>
@@ -25,20 +26,6 @@ struct lpz_network {
 const char *lpz_role_name(lpz_role role)
 {
     return role == LPZ_ROLE_GENERATOR ? "generator" : "discriminator";
-}
-
-char *lpz_mdl_shape_format(const lpz_shape *s, char *buf, size_t size)
-{
-    size_t len = 0;
-    if (size == 0)
-        return buf;
-    buf[0] = '\0';
-    len += (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < s->ndim && i < LPZ_MAX_DIMS && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%" PRId64, i ? ", " : "", s->dim[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, ")");
-    return buf;
 }
 
 int lpz_mdl_shape_equal(const lpz_shape *a, const lpz_shape *b)
@@ -78,7 +65,7 @@ int lpz_network_create(const lpz_plugin *plugin, const lpz_options *options, con
     char shape_text[96];
     if (!sample_shape || !shape_valid(sample_shape) || sample_shape->ndim == 0) {
         if (sample_shape)
-            lpz_mdl_shape_format(sample_shape, shape_text, sizeof shape_text);
+            lpz_shape_format(sample_shape, shape_text, sizeof shape_text);
         lpz_error_set(err, LPZ_EINVAL, "invalid sample shape %s for network %s",
                       sample_shape ? shape_text : "(none)", name);
         return LPZ_EINVAL;
@@ -119,7 +106,7 @@ int lpz_network_create(const lpz_plugin *plugin, const lpz_options *options, con
     for (int i = 0; i < latent.ndim && latent_numel <= (int64_t)1 << 24; i++)
         latent_numel *= latent.dim[i] > 0 ? latent.dim[i] : 0;
     if (!shape_valid(&latent) || latent.ndim == 0 || latent_numel > (int64_t)1 << 24) {
-        lpz_mdl_shape_format(&latent, shape_text, sizeof shape_text);
+        lpz_shape_format(&latent, shape_text, sizeof shape_text);
         ops->release(net->state);
         free(net);
         return lpz_error_set(err, LPZ_EINVAL, "network plugin %s set an invalid latent shape %s (1 to 4 dimensions, "
@@ -205,8 +192,8 @@ int lpz_network_build_within(const lpz_network *net, lpz_role role, uint64_t see
     lpz_shape want = role == LPZ_ROLE_GENERATOR ? net->sample : lpz_shape_make(1, 1, 0, 0, 0);
     if (!lpz_mdl_shape_equal(&got, &want)) {
         char g[96], w[96];
-        lpz_mdl_shape_format(&got, g, sizeof g);
-        lpz_mdl_shape_format(&want, w, sizeof w);
+        lpz_shape_format(&got, g, sizeof g);
+        lpz_shape_format(&want, w, sizeof w);
         lpz_model_destroy(m);
         lpz_error_set(err, LPZ_EINVAL, "the %s outputs shape %s per sample, expected %s", what, g, w);
         lpz_error_where(err, "network %s", name);

@@ -4,6 +4,7 @@
  * model's buffers, shape checks, the tensor table (state_dict names) and
  * the forward/backward sweep over the layers.
  */
+#include "base/shape.h"
 #include "nn/elementwise.h"
 #include "nn/internal.h"
 #include "nn/model_frozen.h"
@@ -758,18 +759,6 @@ int64_t lpz_model_param_count(const lpz_model *m)
     return m->n_params;
 }
 
-static void shape_text(const lpz_shape *s, char *out, size_t size)
-{
-    size_t n = 0;
-    out[0] = '\0';
-    for (int d = 0; d < s->ndim && n + 1 < size; d++) {
-        int w = snprintf(out + n, size - n, d ? "x%lld" : "%lld", (long long)s->dim[d]);
-        if (w < 0)
-            break;
-        n += (size_t)w;
-    }
-}
-
 /* a count with thousands separators */
 static void count_text(int64_t v, char *out, size_t size)
 {
@@ -802,8 +791,8 @@ size_t lpz_model_describe(const lpz_model *m, char *out, size_t size)
     if (!size)
         return 0;
     out[0] = '\0';
-    shape_text(&m->in_shape, a, sizeof a);
-    shape_text(m->n_layers ? &m->layers[m->n_layers - 1].out : &m->in_shape, b, sizeof b);
+    lpz_shape_format_x(&m->in_shape, a, sizeof a);
+    lpz_shape_format_x(m->n_layers ? &m->layers[m->n_layers - 1].out : &m->in_shape, b, sizeof b);
     count_text(m->n_params, c, sizeof c);
     PUT("input %s -> output %s, %s parameters", a, b, c);
     for (int i = 0; i < m->n_layers; i++) {
@@ -854,7 +843,7 @@ size_t lpz_model_describe(const lpz_model *m, char *out, size_t size)
             PUT("custom layer");
             break;
         }
-        shape_text(&l->out, a, sizeof a);
+        lpz_shape_format_x(&l->out, a, sizeof a);
         PUT(" -> %s", a);
         if (l->name[0])
             PUT(" [%s]", l->name);

@@ -1,12 +1,13 @@
 /* core/runtime/run.c - see run.h. */
 #include "runtime/run.h"
+#include "base/shape.h"
 #include "runtime/units.h"
 
 #include "config/options_internal.h"
 #include "data/batcher.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
-#include "io/safetensors.h"
+#include "model/model.h"
 #include "nn/amx_kernels.h"
 #include "nn/precision.h"
 #include "report/report.h"
@@ -571,42 +572,27 @@ static void warn_other_data(const lpz_config *cfg, const char *old, size_t len)
 
 /* The sample shape a resumed run's networks were trained on, from the
  * metadata of its first saved generator (master/<c>/generator-<c>); 0
- * when no mixture says (a run killed before it saved one). */
+ * when no mixture says (a run killed before it saved one, or a file
+ * without the network's metadata). */
 static int trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *shape, char *from, size_t from_size)
 {
     for (int c = 0; c < n_cells; c++) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/master/%d/generator-%d.safetensors", run_dir, c, c);
-        lpz_st_file f;
+        lpz_model_info info;
         lpz_error e;
-        if (!lpz_is_file(path) || lpz_st_read(path, &f, &e))
+        if (!lpz_is_file(path) || lpz_model_file_info(path, &info, &e))
             continue;
-        const char *text = lpz_st_meta(&f, "sample_shape"); /* "[1, 28, 28]" */
-        int ok = text && *text == '[';
-        memset(shape, 0, sizeof *shape);
-        for (const char *q = text ? text + 1 : NULL; ok && *q != ']';) {
-            char *end;
-            long long d = strtoll(q, &end, 10);
-            ok = end != q && d > 0 && shape->ndim < LPZ_MAX_DIMS && (*end == ',' || *end == ']');
-            if (ok)
-                shape->dim[shape->ndim++] = d;
-            q = *end == ',' ? end + 1 : end;
-        }
-        lpz_st_free(&f);
-        if (ok && shape->ndim > 0) {
+        int ok = info.has_network && info.sample_shape.ndim > 0;
+        if (ok)
+            *shape = info.sample_shape;
+        lpz_model_info_free(&info);
+        if (ok) {
             snprintf(from, from_size, "%s", path);
             return 1;
         }
     }
     return 0;
-}
-
-static void shape_text(const lpz_shape *s, char *buf, size_t size)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < s->ndim && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "x" : "", (long long)s->dim[i]);
 }
 
 /* A resume on data whose samples have another shape than the run trained
@@ -627,8 +613,8 @@ static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config
     if (same)
         return LPZ_OK;
     char a[128], b[128];
-    shape_text(&was, a, sizeof a);
-    shape_text(now, b, sizeof b);
+    lpz_shape_format_x(&was, a, sizeof a);
+    lpz_shape_format_x(now, b, sizeof b);
     lpz_error_set(err, LPZ_EINVAL, "cannot resume %s: its networks were trained on samples of shape %s (%s), the "
                   "configured data (dataloader %s) has samples of shape %s", run_dir, a, from,
                   cfg->dataloader.dataset_name, b);

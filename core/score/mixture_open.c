@@ -1,5 +1,6 @@
 /* core/score/mixture_open.c - a mixture's generators rebuilt from their
  * files and checked against the configured network. See score.h. */
+#include "base/shape.h"
 #include "score/score.h"
 
 #include <math.h>
@@ -29,15 +30,6 @@ static int shape_eq(const lpz_shape *a, const lpz_shape *b)
         if (a->dim[i] != b->dim[i])
             return 0;
     return 1;
-}
-
-static void shape_text(const lpz_shape *s, char *buf, size_t size)
-{
-    size_t o = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < s->ndim && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? ", " : "", (long long)s->dim[i]);
-    if (o < size)
-        snprintf(buf + o, size - o, ")");
 }
 
 /* Two YAML scalar texts mean the same value: equal text (quotes aside),
@@ -137,21 +129,21 @@ int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_pl
         } else if (j > 0 && !shape_eq(&info->sample_shape, &out->models[0].info.sample_shape)) {
             /* the first generator's shape is the data's (checked below for j = 0), or without the data the
              * shape taken for it (lpz generate of images): the mixture mixes generators of two runs */
-            shape_text(&info->sample_shape, a, sizeof a);
-            shape_text(&out->models[0].info.sample_shape, b, sizeof b);
+            lpz_shape_format(&info->sample_shape, a, sizeof a);
+            lpz_shape_format(&out->models[0].info.sample_shape, b, sizeof b);
             rc = lpz_error_set(err, LPZ_EINVAL, "the generator makes samples of shape %s but %s makes %s", a,
                                out->paths[0], b);
             lpz_error_where(err, "%s", path);
             lpz_error_hint(err, "the generators of a mixture must come from one run: mixture.yml lists them");
             break;
         } else if (!shape_eq(&info->sample_shape, sample_shape)) {
-            shape_text(&info->sample_shape, a, sizeof a);
-            shape_text(sample_shape, b, sizeof b);
+            lpz_shape_format(&info->sample_shape, a, sizeof a);
+            lpz_shape_format(sample_shape, b, sizeof b);
             rc = lpz_error_set(err, LPZ_EINVAL,
                                "the generator makes samples of shape %s but the configured dataset has %s", a, b);
         } else if (j > 0 && !shape_eq(&info->latent_shape, &out->models[0].info.latent_shape)) {
-            shape_text(&info->latent_shape, a, sizeof a);
-            shape_text(&out->models[0].info.latent_shape, b, sizeof b);
+            lpz_shape_format(&info->latent_shape, a, sizeof a);
+            lpz_shape_format(&out->models[0].info.latent_shape, b, sizeof b);
             rc = lpz_error_set(err, LPZ_EINVAL, "latent shape %s differs from %s of %s", a, b, out->paths[0]);
         }
         for (int o = 0; opts && o < opts->count && !rc; o++) {
