@@ -2,6 +2,7 @@
  * time, its cell trained by lpz_train_local in a thread while the control
  * loop (this thread) answers the master. */
 #include "distributed/distributed.h"
+#include "base/shape.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -206,15 +207,16 @@ static int make_run_dir(client *c, lpz_error *err)
 
 /* What the master compares between cells (lpz_dist_status.data): the
  * sample shape, the networks' parameter counts and a digest of the units
- * record's values (what -1, 0 and 1 mean per element: the data's scaling).
- * The record's options are left out of the digest: they name each client's
- * own absolute file paths. */
-static void data_summary(client *c, const lpz_shape *shape, const lpz_network *net, const char *units)
+ * record's values (what -1, 0 and 1 mean per element: the data's scaling)
+ * and the data's sample count and fingerprint (lpz_dataset_digest: another
+ * file of the same shape, MNIST for Fashion-MNIST, a shorter copy). The
+ * record's options are left out of the digest: they name each client's own
+ * absolute file paths. */
+static void data_summary(client *c, lpz_dataset *ds, const lpz_network *net, const char *units)
 {
-    char sh[96] = "";
-    size_t k = 0;
-    for (int i = 0; i < shape->ndim && k < sizeof sh - 24; i++)
-        k += (size_t)snprintf(sh + k, sizeof sh - k, "%s%lld", i ? "x" : "", (long long)shape->dim[i]);
+    const lpz_shape *shape = &lpz_dataset_get_info(ds)->sample_shape;
+    char sh[72];
+    lpz_shape_format_x(shape, sh, sizeof sh);
     int64_t params[2] = {-1, -1};
     for (int r = 0; r < 2; r++) {
         lpz_model *mdl = NULL;
@@ -231,9 +233,15 @@ static void data_summary(client *c, const lpz_shape *shape, const lpz_network *n
         for (int i = 0; i < 6; i++)
             snprintf(digest + 2 * i, sizeof digest - 2 * (size_t)i, "%02x", h[i]);
     }
+    char content[64] = "";
+    uint64_t fingerprint;
+    lpz_error e;
+    if (!lpz_dataset_digest(ds, &fingerprint, &e)) /* a sample it cannot read fails the training soon enough */
+        snprintf(content, sizeof content, "; data %lld samples, fingerprint %016llx",
+                 (long long)lpz_dataset_get_info(ds)->count, (unsigned long long)fingerprint);
     pthread_mutex_lock(&c->lock);
-    snprintf(c->data, sizeof c->data, "sample shape [%s]; network parameters %lld + %lld; units %s", sh,
-             (long long)params[0], (long long)params[1], digest);
+    snprintf(c->data, sizeof c->data, "sample shape [%s]; network parameters %lld + %lld; units %s%s", sh,
+             (long long)params[0], (long long)params[1], digest, content);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -317,7 +325,7 @@ static int train_cell(client *c, lpz_error *err)
     /* master/<cell>/units.json travels to the master with the mixture */
     if ((rc = lpz_units_record_make(&cfg, ds, &units, err)))
         goto done;
-    data_summary(c, &info->sample_shape, net, units);
+    data_summary(c, ds, net, units);
     /* The training's score (mixture-weight mutation, the metrics' score
      * column, the master's best cell), as a local run's: the classifier
      * and real statistics cached in the client's folder. */

@@ -106,7 +106,8 @@ typedef struct master {
     int merged_warned; /* a failed write of the merged files during the run was reported */
     lpz_dist_subnet own[LPZ_DIST_DISCOVER_MAX_OWN]; /* auto_discover: this machine's addresses */
     int n_own;
-    int units_warned; /* the cells' data scaling differs: said once */
+    int units_warned;   /* the cells' data scaling differs: said once */
+    int content_warned; /* the cells' data differ (count, fingerprint): said once */
     uint64_t old_experiment; /* a resumed run's experiment before (EXPERIMENT_FILE), 0: none */
     int lock;                /* lpz_run_lock of lock_dir, -1: none */
     char lock_dir[PATH_MAX];
@@ -908,15 +909,17 @@ static void tell_moves(master *m, node *n)
  * "; "-separated parts): a cell whose sample shape or network parameter
  * count differs from the others' cannot exchange individuals with them, so
  * the run stops (-1, err says which cells have what); another scaling of
- * the data (the units digest) is a warning: the cells would mix
- * generators trained on differently scaled data. Judged when every cell
- * not lost has said (a client of an older lpz says nothing: not judged). */
+ * the data (the units digest) or other data of the same shape (its sample
+ * count and fingerprint) is a warning: the cells would mix generators
+ * trained on differently scaled or different data. Judged when every cell
+ * not lost has said (a client of an older lpz says nothing, or less: the
+ * parts it does not send are not judged). */
 static int check_data(master *m, lpz_error *err)
 {
     for (int c = 0; c < m->n_cells; c++) /* judged once every cell is known: the message names them all */
         if (m->cells[c].status != CELL_LOST && !m->cells[c].data[0])
             return 0;
-    for (int part = 0; part < 3; part++) {
+    for (int part = 0; part < 4; part++) {
         char val[64][LPZ_DIST_DATA_MAX + 1];
         int nv = 0, of[LPZ_DIST_MAX_CELLS];
         for (int c = 0; c < m->n_cells; c++) {
@@ -956,11 +959,17 @@ static int check_data(master *m, lpz_error *err)
                                 "path is read from each client's current folder): the cells exchange individuals");
             return -1;
         }
-        if (!m->units_warned) {
+        if (part == 2 && !m->units_warned) {
             m->units_warned = 1;
             lpz_log(LPZ_LOG_WARN, "the clients' data are scaled differently (digests of the units record: %s): "
                     "the cells mix generators trained on differently scaled data; give every client the same data "
                     "files", msg);
+        }
+        if (part == 3 && !m->content_warned) {
+            m->content_warned = 1;
+            lpz_log(LPZ_LOG_WARN, "the clients' data differ (samples and a fingerprint of 64 of them: %s): each "
+                    "cell trains on its own client's data and the cells mix generators trained on different data; "
+                    "give every client the same data files", msg);
         }
     }
     return 0;

@@ -7,6 +7,9 @@
 #     logs said neighbours refused exchanges);
 #  b) the same shape in another scale: the master warns that the data are
 #     scaled differently (nothing was said);
+#  d) the same shape and scale, other data (the rows in another order): the
+#     master warns that the data differ, and not that they are scaled
+#     differently (nothing was said);
 #  c) (not about data) a client whose cell server port is taken is refused
 #     at start.
 . "$(dirname "$0")/common.sh"
@@ -39,12 +42,13 @@ dataloader: {dataset_name: npy, path: data.csv, batch_size: 50, n_batches: 2}
 network: {name: four_layer_perceptron, hidden: 16, loss: bceloss}
 master: {calculate_score: false}
 YML
-for i in 0 1 2 3 4 5 6 7; do mkdir -p "$work/d$i"; done
+for i in 0 1 2 3 4 5 6 7 8; do mkdir -p "$work/d$i"; done
 for i in 0 1 2 4 5 6; do csv "$work/d$i/data.csv" 16 1; done
 csv "$work/d3/data.csv" 20 1
 csv "$work/d7/data.csv" 16 50
-for i in 0 1 2 3 4 5 6 7; do data_client $i; done
-for i in 0 1 2 3 4 5 6 7; do wait_listening $i; done
+tac "$work/d4/data.csv" > "$work/d8/data.csv"
+for i in 0 1 2 3 4 5 6 7 8; do data_client $i; done
+for i in 0 1 2 3 4 5 6 7 8; do wait_listening $i; done
 master() {
   local name=$1
   shift
@@ -61,6 +65,13 @@ master b --set "$(nodes 4 7)" || fail "b) the master failed: $(cat "$work/master
 want="the clients' data are scaled differently (digests of the units record: .* cell 3"
 grep -q "$want (tcp://127.0.0.1:$((BASE + 7)))" \
   "$work/master-b.log" || fail "b) no warning: $(cat "$work/master-b.log")"
+# d) cell 3 on client 8 (client 4's rows in reverse order)
+master d --set "general.distribution.client_nodes=[{address: 127.0.0.1, port: $((BASE + 4))-$((BASE + 6))}, \
+{address: 127.0.0.1, port: $((BASE + 8))}]" || fail "d) the master failed: $(cat "$work/master-d.log")"
+want="the clients' data differ (samples and a fingerprint of 64 of them: data 400 samples, fingerprint [0-9a-f]* on \
+cell 0 .*; data 400 samples, fingerprint [0-9a-f]* on cell 3"
+grep -q "$want (tcp://127.0.0.1:$((BASE + 8)))" "$work/master-d.log" || fail "d) no warning: $(cat "$work/master-d.log")"
+grep -q "scaled differently" "$work/master-d.log" && fail "d) the same scaling was called different"
 # c) a client whose cell server port (port + 1000) is taken is refused at start, naming both ports (it started,
 #    and the master's START failed for the whole experiment)
 python3 -c 'import socket, time
