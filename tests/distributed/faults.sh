@@ -120,20 +120,21 @@ grep -q "every cell was lost (4 of 4): no results arrived" "$work/master-d.log" 
 d=$(run_dir "$work/d")
 [ "$(wc -l < "$d/metrics.csv")" -gt 1 ] || fail "d) the rows that came with the checkpoints were not kept"
 
-# g) Ctrl-C on a client (13) mid-run: its cell ends its batch, the master collects its results, then the client exits
+# g) Ctrl-C on a client (9) mid-run: its cell ends its batch, the master collects its results, then the client exits
 #    0 (it deleted them at once and the master reported the cell lost).
-for i in 10 11 12 13; do start_client $i; done
-for i in 10 11 12 13; do wait_listening $i; done
-master_bg g --set "$(nodes 10 13)" --set general.distribution.master_node.exit_clients_on_disconnect=false
-from=$((${LOG_LINES[13]} + 1))
+#    New clients on the ports of d's, which are dead (clients 10-13 listened in the next test's block of ports).
+for i in 6 7 8 9; do wait "${CLIENT_PID[$i]}" 2> /dev/null; start_client $i; done
+for i in 6 7 8 9; do wait_listening $i; done
+master_bg g --set "$(nodes 6 9)" --set general.distribution.master_node.exit_clients_on_disconnect=false
+from=$((${LOG_LINES[9]} + 1))
 for _ in $(seq 1 600); do
-  tail -n +$from "$work/c13.log" | grep -q "iteration [2-9][0-9]*/$ITER done" && break
+  tail -n +$from "$work/c9.log" | grep -q "iteration [2-9][0-9]*/$ITER done" && break
   sleep 0.05
 done
-kill -INT "${CLIENT_PID[13]}"
-wait "${CLIENT_PID[13]}" || fail "g) the client stopped with Ctrl-C exited with $?"
-grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to collect its results" "$work/c13.log" \
-  || fail "g) $(tail -n 5 "$work/c13.log")"
+kill -INT "${CLIENT_PID[9]}"
+wait "${CLIENT_PID[9]}" || fail "g) the client stopped with Ctrl-C exited with $?"
+grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to collect its results" "$work/c9.log" \
+  || fail "g) $(tail -n 5 "$work/c9.log")"
 wait $MASTER || fail "g) master failed: $(cat "$work/g.out")"
 grep -q "^lost cell" "$work/g.out" && fail "g) the stopped client's cell was lost: $(cat "$work/g.out")"
 # The summary names the cell stopped short and does not compare it with the complete ones (it was the best cell
@@ -215,9 +216,9 @@ grep -q "general.distribution.client_nodes lists 127.0.0.1 port 5999 twice (entr
 
 # h) the master cannot store checkpoints (its checkpoints/ replaced by a file, as a full disk would fail them): the
 #    run still ends with the cell's results (the finished cell's checkpoint was fetched again and again, its results
-#    never asked for, and the master never ended). Client 10 is idle since g.
+#    never asked for, and the master never ended). Client 6 is idle since g.
 ITER=30
-master_bg h --set "$(nodes 10 10)" --set general.grid_size=1 --set trainer.params.tournament_size=1
+master_bg h --set "$(nodes 6 6)" --set general.grid_size=1 --set trainer.params.tournament_size=1
 for _ in $(seq 1 400); do
   d=$(run_dir "$work/h")
   [ -n "$d" ] && [ -d "$d/checkpoints" ] && break

@@ -5,6 +5,13 @@
 . "$LPZ_SOURCE_DIR/tests/common/e2e.sh"
 ST="$LPZ_SOURCE_DIR/tests/runtime/st_edit.py"
 
+# PART (the first argument): outputs (1), determinism (2 and the resumes of the
+# deterministic run), resume (3-5), or all; ctest runs the parts as three
+# tests, side by side.
+PART=${1:-all}
+part() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
+
+if part outputs; then
 # 1. Every output of a run.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/a" -q > "$work/a.out"
 d=$(run_dir "$work/a")
@@ -99,7 +106,9 @@ set -e
 [ "$status" -eq 2 ] || fail "--port without --distributed: exit $status"
 grep -q -- "--port is for a client" "$work/port.out" || fail "--port: $(cat "$work/port.out")"
 [ ! -e "$work/p" ] || fail "a refused run wrote $work/p"
+fi
 
+if part determinism; then
 # 2. Deterministic runs are reproducible.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/b" --deterministic -q > /dev/null
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/c" --deterministic -q > /dev/null
@@ -146,6 +155,72 @@ wait $pid || true
 "$LPZ" train --resume "$d5" -q > "$work/b5r.out" 2>&1 || fail "resume after SIGINT: $(cat "$work/b5r.out")"
 same_run "$(run_dir "$work/b5")" "$d5" "a deterministic run stopped by SIGINT and resumed"
 
+# A deterministic run whose cells' checkpoints are at different iterations
+# (killed while its cells wrote them) is refused: its cells move in step,
+# and the first to finish left the others waiting forever. Without
+# determinism each cell continues from its own checkpoint.
+rm -rf "$work/steps"
+cp -r "$db" "$work/steps"
+python3 "$ST" "$work/steps/checkpoints/cell-1.safetensors" meta iteration 1
+set +e
+timeout 120 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 > "$work/steps.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] || fail "deterministic resume from uneven checkpoints: exit $status: $(cat "$work/steps.out")"
+grep -q "are at iterations 3 and 1; a deterministic run moves its cells in step" "$work/steps.out" \
+  || fail "uneven checkpoints: $(cat "$work/steps.out")"
+timeout 300 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 --set general.deterministic=false \
+  > "$work/steps2.out" 2>&1 || fail "resume of uneven checkpoints without determinism: $(cat "$work/steps2.out")"
+# Cell 1's rows of iterations 2 and 3 (past its checkpoint, now 1) are trained again: they replace the old ones
+# (metrics.csv and timing.csv had both, with different values).
+once() { # FILE ROWS: FILE has ROWS rows, one per iteration and cell
+  local rows uniq
+  rows=$(tail -n +2 "$1" | wc -l)
+  uniq=$(tail -n +2 "$1" | cut -d, -f1,2 | sort -u | wc -l)
+  [ "$rows" -eq "$2" ] && [ "$uniq" -eq "$2" ] || fail "$1: $rows rows, $uniq (iteration, cell) pairs, expected $2"
+}
+once "$work/steps/metrics.csv" 16
+once "$work/steps/timing.csv" 16
+# A missing checkpoint: that cell starts from the beginning, as troubleshooting.md says and a distributed run does
+# (the resume was refused), its rows trained again.
+rm -rf "$work/nockpt"
+cp -r "$db" "$work/nockpt"
+rm "$work/nockpt/checkpoints/cell-2.safetensors"
+timeout 300 "$LPZ" train --resume "$work/nockpt" --set trainer.n_iterations=4 --set general.deterministic=false \
+  > "$work/nockpt.out" 2>&1 || fail "resume without cell 2's checkpoint: $(cat "$work/nockpt.out")"
+grep -q "warning: no checkpoint for cell 2 (.*cell-2.safetensors): cell 2 starts from the beginning" \
+  "$work/nockpt.out" || fail "no warning of the missing checkpoint: $(cat "$work/nockpt.out")"
+once "$work/nockpt/metrics.csv" 16
+grep -q "metrics.csv: 3 rows of iterations past the checkpoints removed: they are trained again" "$work/nockpt.out" \
+  || fail "the redone rows were not said: $(cat "$work/nockpt.out")"
+[ -s "$work/nockpt/checkpoints/cell-2.safetensors" ] || fail "cell 2 wrote no checkpoint"
+# ... but with --deterministic the cells move in step: refused, naming the cell without one
+rm -rf "$work/nockpt_det"
+cp -r "$db" "$work/nockpt_det"
+rm "$work/nockpt_det/checkpoints/cell-2.safetensors"
+set +e
+timeout 120 "$LPZ" train --resume "$work/nockpt_det" -q --set trainer.n_iterations=4 > "$work/nockpt_det.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "cell 2 has no checkpoint, and the others have theirs; a deterministic run moves its \
+cells in step" "$work/nockpt_det.out" || fail "deterministic, no checkpoint of cell 2: $(cat "$work/nockpt_det.out")"
+# No checkpoint at all is not a resume (it would retrain from scratch and drop every row): refused, as a distributed
+# master refuses it, and the folder is left as it was
+rm -rf "$work/nockpts"
+cp -r "$db" "$work/nockpts"
+rm "$work"/nockpts/checkpoints/cell-*.safetensors
+cp "$work/nockpts/metrics.csv" "$work/nockpts.csv"
+set +e
+timeout 120 "$LPZ" train --resume "$work/nockpts" -q --set trainer.n_iterations=4 --set general.deterministic=false \
+  > "$work/nockpts.out" 2>&1
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "cannot resume .*nockpts: no checkpoint of any of the 4 cells in" "$work/nockpts.out" \
+  || fail "a resume without any checkpoint: exit $status: $(cat "$work/nockpts.out")"
+cmp -s "$work/nockpts.csv" "$work/nockpts/metrics.csv" || fail "a refused resume changed metrics.csv"
+fi
+
+if part resume; then
 # 3. SIGINT, then --resume to the end.
 "$LPZ" train -f "$CFG" --set general.output_dir="$work/s" --set trainer.n_iterations=40 -q > "$work/s.out" 2>&1 &
 pid=$!
@@ -395,67 +470,5 @@ mkfifo "$work/fifo_metrics/metrics.csv"
 expect_refused_here fifo_metrics "metrics.csv: cannot write to it: not a regular file (a FIFO)"
 [ -p "$work/fifo_metrics/metrics.csv" ] && cmp -s "$ds/config.yml" "$work/fifo_metrics/config.yml" \
   || fail "a refused resume changed the run folder"
-# A deterministic run whose cells' checkpoints are at different iterations
-# (killed while its cells wrote them) is refused: its cells move in step,
-# and the first to finish left the others waiting forever. Without
-# determinism each cell continues from its own checkpoint.
-rm -rf "$work/steps"
-cp -r "$db" "$work/steps"
-python3 "$ST" "$work/steps/checkpoints/cell-1.safetensors" meta iteration 1
-set +e
-timeout 120 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 > "$work/steps.out" 2>&1
-status=$?
-set -e
-[ "$status" -eq 1 ] || fail "deterministic resume from uneven checkpoints: exit $status: $(cat "$work/steps.out")"
-grep -q "are at iterations 3 and 1; a deterministic run moves its cells in step" "$work/steps.out" \
-  || fail "uneven checkpoints: $(cat "$work/steps.out")"
-timeout 300 "$LPZ" train --resume "$work/steps" -q --set trainer.n_iterations=4 --set general.deterministic=false \
-  > "$work/steps2.out" 2>&1 || fail "resume of uneven checkpoints without determinism: $(cat "$work/steps2.out")"
-# Cell 1's rows of iterations 2 and 3 (past its checkpoint, now 1) are trained again: they replace the old ones
-# (metrics.csv and timing.csv had both, with different values).
-once() { # FILE ROWS: FILE has ROWS rows, one per iteration and cell
-  local rows uniq
-  rows=$(tail -n +2 "$1" | wc -l)
-  uniq=$(tail -n +2 "$1" | cut -d, -f1,2 | sort -u | wc -l)
-  [ "$rows" -eq "$2" ] && [ "$uniq" -eq "$2" ] || fail "$1: $rows rows, $uniq (iteration, cell) pairs, expected $2"
-}
-once "$work/steps/metrics.csv" 16
-once "$work/steps/timing.csv" 16
-# A missing checkpoint: that cell starts from the beginning, as troubleshooting.md says and a distributed run does
-# (the resume was refused), its rows trained again.
-rm -rf "$work/nockpt"
-cp -r "$db" "$work/nockpt"
-rm "$work/nockpt/checkpoints/cell-2.safetensors"
-timeout 300 "$LPZ" train --resume "$work/nockpt" --set trainer.n_iterations=4 --set general.deterministic=false \
-  > "$work/nockpt.out" 2>&1 || fail "resume without cell 2's checkpoint: $(cat "$work/nockpt.out")"
-grep -q "warning: no checkpoint for cell 2 (.*cell-2.safetensors): cell 2 starts from the beginning" \
-  "$work/nockpt.out" || fail "no warning of the missing checkpoint: $(cat "$work/nockpt.out")"
-once "$work/nockpt/metrics.csv" 16
-grep -q "metrics.csv: 3 rows of iterations past the checkpoints removed: they are trained again" "$work/nockpt.out" \
-  || fail "the redone rows were not said: $(cat "$work/nockpt.out")"
-[ -s "$work/nockpt/checkpoints/cell-2.safetensors" ] || fail "cell 2 wrote no checkpoint"
-# ... but with --deterministic the cells move in step: refused, naming the cell without one
-rm -rf "$work/nockpt_det"
-cp -r "$db" "$work/nockpt_det"
-rm "$work/nockpt_det/checkpoints/cell-2.safetensors"
-set +e
-timeout 120 "$LPZ" train --resume "$work/nockpt_det" -q --set trainer.n_iterations=4 > "$work/nockpt_det.out" 2>&1
-status=$?
-set -e
-[ "$status" -eq 1 ] && grep -q "cell 2 has no checkpoint, and the others have theirs; a deterministic run moves its \
-cells in step" "$work/nockpt_det.out" || fail "deterministic, no checkpoint of cell 2: $(cat "$work/nockpt_det.out")"
-# No checkpoint at all is not a resume (it would retrain from scratch and drop every row): refused, as a distributed
-# master refuses it, and the folder is left as it was
-rm -rf "$work/nockpts"
-cp -r "$db" "$work/nockpts"
-rm "$work"/nockpts/checkpoints/cell-*.safetensors
-cp "$work/nockpts/metrics.csv" "$work/nockpts.csv"
-set +e
-timeout 120 "$LPZ" train --resume "$work/nockpts" -q --set trainer.n_iterations=4 --set general.deterministic=false \
-  > "$work/nockpts.out" 2>&1
-status=$?
-set -e
-[ "$status" -eq 1 ] && grep -q "cannot resume .*nockpts: no checkpoint of any of the 4 cells in" "$work/nockpts.out" \
-  || fail "a resume without any checkpoint: exit $status: $(cat "$work/nockpts.out")"
-cmp -s "$work/nockpts.csv" "$work/nockpts/metrics.csv" || fail "a refused resume changed metrics.csv"
-echo "e2e train: all checks passed"
+fi
+echo "e2e train ($PART): all checks passed"
