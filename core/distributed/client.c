@@ -33,6 +33,9 @@
 #include "transport/peer.h"
 
 #define FILE_MAX ((size_t)256 << 20) /* one result file */
+/* Sample images one CHECKPOINT reply carries at most (bytes; one
+ * iteration's always): the rest go with the next one. */
+#define SAMPLES_MAX ((uint64_t)128 << 20)
 #define CHALLENGES 16 /* live challenges of an idle client; a HELLO past them replaces one (unanswered first) */
 
 typedef struct client {
@@ -90,6 +93,7 @@ typedef struct client {
     int results_sent;  /* a RESULT reply was sent for the finished cell */
     int results_acked; /* the master asked something after it: on req/rep, it has the reply */
     int stalled;       /* test_checkpoint_stall_ms done in this experiment */
+    int samples_sent;  /* sample images of iterations up to this one went with a CHECKPOINT reply */
 } client;
 
 static double now_s(void)
@@ -428,18 +432,28 @@ static int state_of(client *c)
     return s;
 }
 
-static void send_reply(client *c, lpz_ctl_msg *req, lpz_dist_msg *m, unsigned type, uint64_t rid)
+/* 0 when the reply went out. */
+static int send_reply_sent(client *c, lpz_ctl_msg *req, lpz_dist_msg *m, unsigned type, uint64_t rid)
 {
     lpz_error err;
     const uint8_t *f;
     size_t n;
     lpz_wire_ctx ctx = c->ctx;
     ctx.experiment_id = c->experiment;
-    if (lpz_dist_seal(m, &ctx, type, rid, &f, &n, &err) || lpz_ctl_reply(c->srv, req, f, n, &err)) {
+    int rc = lpz_dist_seal(m, &ctx, type, rid, &f, &n, &err);
+    if (!rc)
+        rc = lpz_ctl_reply(c->srv, req, f, n, &err);
+    if (rc) {
         lpz_log(LPZ_LOG_WARN, "control: reply not sent: %s", err.message);
         lpz_ctl_drop(req);
     }
     lpz_dist_msg_free(m);
+    return rc;
+}
+
+static void send_reply(client *c, lpz_ctl_msg *req, lpz_dist_msg *m, unsigned type, uint64_t rid)
+{
+    send_reply_sent(c, req, m, type, rid);
 }
 
 static void send_error(client *c, lpz_ctl_msg *req, uint64_t rid, int code, const char *fmt, ...)
@@ -503,6 +517,100 @@ static void add_dir(client *c, lpz_dist_msg *m, const char *rel, uint32_t *count
     closedir(d);
 }
 
+/* A sample image in the cell's samples folder, by the iteration its name
+ * starts with (iteration-NNNN.png, or whatever a dataloader's renderer
+ * put after the number). */
+typedef struct sample_file {
+    int iteration;
+    uint64_t size;
+    char name[LPZ_DIST_PATH_MAX + 1];
+} sample_file;
+
+static int cmp_sample(const void *a, const void *b)
+{
+    const sample_file *x = a, *y = b;
+    if (x->iteration != y->iteration)
+        return x->iteration < y->iteration ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* The sample images a CHECKPOINT reply carries: those of the iterations
+ * after c->samples_sent up to `done` (whole: the trainer writes an
+ * iteration's images before it counts the iteration), oldest first, whole
+ * iterations within `room` files and SAMPLES_MAX bytes. A cell moved to
+ * another client resumes from the checkpoint the master holds, and its
+ * images of the iterations before stay behind on this client: the master
+ * has them only if they came with the checkpoints. Each goes with one
+ * checkpoint only, so a checkpoint costs only the images new since the last
+ * (the RESULT sends them all once more: it also covers a checkpoint reply
+ * the master did not get). *upto receives the last iteration covered;
+ * *out is malloc'd. */
+static size_t pending_samples(client *c, int done, size_t room, sample_file **out, int *upto)
+{
+    *out = NULL;
+    *upto = c->samples_sent;
+    char rel[64], path[PATH_MAX + 400];
+    snprintf(rel, sizeof rel, "samples/cell-%d", c->cell);
+    snprintf(path, sizeof path, "%s/%s", c->run_dir, rel);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0; /* none written yet, or general.logging.enabled false */
+    sample_file *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *num = e->d_name + 10;
+        if (strncmp(e->d_name, "iteration-", 10) || *num < '0' || *num > '9' || strstr(e->d_name, ".tmp."))
+            continue;
+        long it = strtol(num, NULL, 10);
+        if (it <= c->samples_sent || it > done)
+            continue;
+        sample_file x = {(int)it, 0, ""};
+        struct stat st;
+        if (snprintf(x.name, sizeof x.name, "%s/%s", rel, e->d_name) >= (int)sizeof x.name ||
+            !lpz_dist_path_ok(x.name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", c->run_dir, x.name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        x.size = (uint64_t)st.st_size;
+        if (n == cap) {
+            sample_file *w = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof *v);
+            if (!w) { /* none this time (readdir's order is not the iterations'): all with the next checkpoint */
+                free(v);
+                closedir(d);
+                return 0;
+            }
+            v = w;
+        }
+        v[n++] = x;
+    }
+    closedir(d);
+    if (!n) {
+        free(v);
+        *upto = done;
+        return 0;
+    }
+    qsort(v, n, sizeof *v, cmp_sample);
+    size_t keep = 0;
+    uint64_t bytes = 0;
+    while (keep < n) {
+        size_t j = keep;
+        uint64_t b = 0;
+        for (; j < n && v[j].iteration == v[keep].iteration; j++)
+            b += v[j].size;
+        if (j > room || (keep && bytes + b > SAMPLES_MAX))
+            break;
+        bytes += b;
+        *upto = v[keep].iteration;
+        keep = j;
+    }
+    if (keep == n)
+        *upto = done;
+    *out = v;
+    return keep;
+}
+
 /* RESULT (with_models) or CHECKPOINT reply. Counts first, then writes. */
 static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type)
 {
@@ -521,6 +629,11 @@ static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type
     h.best_g_fitness = c->res.best_g_fitness;
     h.score = c->res.score;
     pthread_mutex_unlock(&c->lock);
+    sample_file *samples = NULL;
+    int samples_upto = 0;
+    size_t n_samples = 0;
+    if (type == LPZ_MSG_CHECKPOINT) /* room for metrics.csv, timing.csv and the checkpoint */
+        n_samples = pending_samples(c, (int)h.iterations, LPZ_DIST_MAX_FILES - 3, &samples, &samples_upto);
     for (int pass = 0; pass < 2; pass++) {
         lpz_dist_msg *w = pass ? &m : NULL;
         uint32_t n = 0;
@@ -532,6 +645,10 @@ static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type
             add_dir(c, w, dirs[0], &n);
             add_dir(c, w, dirs[1], &n);
         } else {
+            /* the images before the checkpoint: the master stores the files in order and stops at the first it
+             * cannot, so a checkpoint it holds never lacks the images that came with it */
+            for (size_t i = 0; i < n_samples; i++)
+                add_file(c, w, samples[i].name, &n);
             add_file(c, w, ck, &n);
         }
         if (!pass)
@@ -540,13 +657,22 @@ static void reply_files(client *c, lpz_ctl_msg *req, uint64_t rid, unsigned type
             /* A file appeared or vanished between the passes (a new
              * checkpoint): the master simply asks again. */
             lpz_dist_msg_free(&m);
+            free(samples);
             send_error(c, req, rid, LPZ_ESTATE, "files changed while sending; ask again");
             return;
         }
     }
-    send_reply(c, req, &m, type, rid);
-    if (type == LPZ_MSG_RESULT)
+    int first = n_samples ? samples[0].iteration : 0, last = n_samples ? samples[n_samples - 1].iteration : 0;
+    free(samples);
+    int sent = send_reply_sent(c, req, &m, type, rid) == LPZ_OK;
+    if (type == LPZ_MSG_RESULT) {
         c->results_sent = 1;
+    } else if (sent) {
+        if (n_samples)
+            lpz_log(LPZ_LOG_DEBUG, "checkpoint sent with %zu sample image%s (iterations %d to %d)", n_samples,
+                    n_samples == 1 ? "" : "s", first, last);
+        c->samples_sent = samples_upto;
+    }
 }
 
 static void reply_status(client *c, lpz_ctl_msg *req, uint64_t rid)
@@ -642,6 +768,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->results_sent = 0;
     c->results_acked = 0;
     c->stalled = 0;
+    c->samples_sent = 0;
     c->thread_done = 0;
     c->ckpt_version = 0;
     memset(&c->ckpt_seen, 0, sizeof c->ckpt_seen);

@@ -387,15 +387,18 @@ static int merge_rows(master *m, mcell *c, int cell, const uint8_t *data, size_t
     return kept;
 }
 
-/* 1 when a file name belongs to cell c's results. */
+/* 1 when a file name belongs to cell c's results: a file right in its
+ * master/c/ or samples/cell-c/ (a client sends no subfolders: a name from
+ * the network makes none), its checkpoint, the rows. */
 static int file_of_cell(const char *name, int c)
 {
     char a[64], b[64], k[64];
     snprintf(a, sizeof a, "master/%d/", c);
     snprintf(b, sizeof b, "samples/cell-%d/", c);
     snprintf(k, sizeof k, "checkpoints/cell-%d.safetensors", c);
-    return !strncmp(name, a, strlen(a)) || !strncmp(name, b, strlen(b)) || !strcmp(name, k) ||
-           !strcmp(name, "metrics.csv") || !strcmp(name, "timing.csv");
+    size_t la = strlen(a), lb = strlen(b);
+    return (!strncmp(name, a, la) && !strchr(name + la, '/')) || (!strncmp(name, b, lb) && !strchr(name + lb, '/')) ||
+           !strcmp(name, k) || !strcmp(name, "metrics.csv") || !strcmp(name, "timing.csv");
 }
 
 static int write_merged(master *m, lpz_error *err);

@@ -14,6 +14,8 @@
 #     heartbeats the others meanwhile (the transfer held every heartbeat for
 #     up to 120 s, and the clients, silent master, dropped the run), writes
 #     it off and moves its cell to the spare.
+# Every section ends with each cell's sample images of every iteration in the run folder, as a run without a move:
+# a cell restarted from a checkpoint had lost those it wrote before it (they stayed on the lost client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="revive-test-secret" LPZ_DIST_HEARTBEAT_TIMEOUT_MS=2000
 ITER=25
@@ -46,6 +48,17 @@ until_log() {
   for _ in $(seq 1 400); do grep -q "$2" "$1" && return 0; sleep 0.05; done
   fail "no '$2' in $1"
 }
+# check_samples DIR CELLS...: each cell's sample image of every iteration (samples/cell-C/iteration-NNNN.png)
+check_samples() {
+  local d=$1 missing
+  shift
+  for c in "$@"; do
+    missing=$(for i in $(seq 1 $ITER); do
+      [ -s "$d/samples/cell-$c/iteration-$(printf %04d "$i").png" ] || printf ' %d' "$i"
+    done)
+    [ -z "$missing" ] || fail "cell $c has no sample images of iterations$missing in $d/samples"
+  done
+}
 
 # a) cells on clients 0-3, spare 4; client 1 stopped until the master wrote it off (a checkpoint each iteration: a
 #    stop in the middle of a transfer held the master for 120 s, until transfers ran apart from the heartbeats)
@@ -59,6 +72,7 @@ until_log "$work/c1.log" "done; idle on port $((BASE + 1))"
 wait $MASTER || fail "a) master failed: $(cat "$work/a.out")"
 grep -q "written off, answers again: told to drop its copy of cell 1" "$work/master-a.log" \
   || fail "a) $(cat "$work/master-a.log")"
+check_samples "$(run_dir "$work/a")" 0 1 2 3
 
 # b) no spare: clients 0, 1, 2, 3; client 2 stopped until written off, then back
 master_bg b --set "$(nodes 0 3)"
@@ -71,6 +85,7 @@ grep -q "client tcp://127.0.0.1:$((BASE + 2)) (cell 2) answers again: cell 2 is 
   "$work/master-b.log" || fail "b) $(cat "$work/master-b.log")"
 grep -q "^lost cell" "$work/b.out" && fail "b) the cell that came back is reported lost: $(cat "$work/b.out")"
 check_cells "$(run_dir "$work/b")" 0 1 2 3
+check_samples "$(run_dir "$work/b")" 0 1 2 3
 
 # c) no spare: client 3 killed and started again on its port
 master_bg c --set "$(nodes 0 3)"
@@ -84,6 +99,7 @@ grep -q "cell 3 restarted on tcp://127.0.0.1:$((BASE + 3)): an idle client answe
 grep -q "^cell 3: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 3))" "$work/c.out" \
   || fail "c) $(cat "$work/c.out")"
 check_cells "$(run_dir "$work/c")" 0 1 2 3
+check_samples "$(run_dir "$work/c")" 0 1 2 3
 
 # d) the same, started again only after the master wrote the cell off (a restart slower than the heartbeat
 #    timeout; under sanitizers c may take this path too)
@@ -98,6 +114,7 @@ grep -q "cell 2 restarted on tcp://127.0.0.1:$((BASE + 2)): an idle client answe
   "$work/master-d.log" || fail "d) $(cat "$work/master-d.log")"
 grep -q "^lost cell" "$work/d.out" && fail "d) $(cat "$work/d.out")"
 check_cells "$(run_dir "$work/d")" 0 1 2 3
+check_samples "$(run_dir "$work/d")" 0 1 2 3
 
 # e) clients 5-9 that drop a run after 6 s without word from the master; client 6 (cell 1) deaf for 15 s at its
 #    first checkpoint request (LPZ_DIST_TEST_CHECKPOINT_STALL_MS: the client's control loop sleeps, as frozen)
@@ -114,4 +131,5 @@ grep -q "^cell 1: restarted 1 time, finished on tcp://127.0.0.1:$((BASE + 9))" "
 grep -q "no word from the master" "$work/c5.log" "$work/c7.log" "$work/c8.log" "$work/c9.log" \
   && fail "e) clients dropped the run while the master waited for the frozen one"
 check_cells "$(run_dir "$work/e")" 0 1 2 3
+check_samples "$(run_dir "$work/e")" 0 1 2 3
 echo "PASS"
