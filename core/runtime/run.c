@@ -391,7 +391,28 @@ static int write_config(const lpz_config *cfg, const lpz_plugin *dl, const lpz_p
 typedef struct run_hook {
     const lpz_run_request *req;
     int iterated;
+    dev_t dev; /* the run folder as the training began (ino 0: not known) */
+    ino_t ino;
+    int gone;  /* it was removed or replaced since: the training was stopped */
 } run_hook;
+
+/* The run folder removed during the run (rm -rf by hand, a cleaner):
+ * the rows of metrics.csv went to the removed file, and the trainer made
+ * the folder again for its next checkpoint and samples, a folder without
+ * config.yml or metrics.csv. The training is stopped (as by Ctrl-C: the
+ * stop's checkpoints and mixtures are written) and the run fails, instead
+ * of training on into a folder nothing can read. */
+static void check_folder(run_hook *h, const char *run_dir)
+{
+    struct stat st;
+    if (h->gone || !h->ino || (stat(run_dir, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino))
+        return;
+    h->gone = 1;
+    lpz_log(LPZ_LOG_ERROR, "the run folder %s was removed during the run (its metrics.csv, samples and "
+            "checkpoints so far are gone): stopping the training", run_dir);
+    if (h->req->stop)
+        __atomic_store_n(h->req->stop, 1, __ATOMIC_SEQ_CST);
+}
 
 /* report.html; a failure to write it is logged, never fatal to the run. */
 static void write_report(const lpz_run_request *req, const char *run_dir, int state)
@@ -413,6 +434,9 @@ static void report_hook(void *user, const char *run_dir, int iteration)
     const lpz_run_request *req = h->req;
     if (iteration >= 0)
         h->iterated = 1;
+    check_folder(h, run_dir);
+    if (h->gone) /* nothing to write a report from */
+        return;
     write_report(req, run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING);
     if (req->on_iteration)
         req->on_iteration(req->user, run_dir, iteration);
@@ -665,7 +689,7 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     lpz_dataset *ds = NULL;
     lpz_network *net = NULL;
     lpz_scorer *scorer = NULL;
-    run_hook hook = {req, 0};
+    run_hook hook = {.req = req};
     char *units = NULL;      /* runtime/units.h: written next to each mixture */
     int in_training = 0;     /* 0 while setting up: a new run's folder holds only config.yml and its plugins' files */
     int lock = -1;           /* lpz_run_lock */
@@ -807,7 +831,26 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .user = &hook,
                              .units_record = units};
     in_training = 1;
+    struct stat dir_st;
+    if (stat(out->run_dir, &dir_st) == 0) {
+        hook.dev = dir_st.st_dev;
+        hook.ino = dir_st.st_ino;
+    }
     rc = lpz_train_local(&setup, &out->result, err);
+    check_folder(&hook, out->run_dir);
+    if (hook.gone) {
+        /* config.yml again, so that the stop's mixtures can be read (lpz generate, lpz score) */
+        lpz_error e2;
+        if (lpz_is_dir(out->run_dir) && write_config(cfg, dl_plugin, net_plugin, out->run_dir, &e2))
+            lpz_log(LPZ_LOG_WARN, "config.yml not written again: %s", e2.message);
+        if (!rc) {
+            rc = lpz_error_set(err, LPZ_EIO, "the run folder %s was removed during the run: the training was "
+                               "stopped", out->run_dir);
+            lpz_error_hint(err, "what the stop wrote (checkpoints, final mixtures, config.yml) is in the folder "
+                                "again; the rows of metrics.csv and timing.csv and the earlier samples are gone: "
+                                "train a new run (a --resume needs metrics.csv)");
+        }
+    }
     if (!rc && cfg->master.calculate_score && !out->result.stopped) {
         lpz_train_result *r = &out->result;
         int *its = calloc((size_t)r->n_cells + 1, sizeof *its);

@@ -106,6 +106,28 @@ set -e
 [ "$status" -eq 2 ] || fail "--port without --distributed: exit $status"
 grep -q -- "--port is for a client" "$work/port.out" || fail "--port: $(cat "$work/port.out")"
 [ ! -e "$work/p" ] || fail "a refused run wrote $work/p"
+
+# The run folder removed during the run: the training stops, the run fails naming the folder, and what the stop
+# wrote is readable (config.yml again); it trained on into a folder without config.yml or metrics.csv, the rows
+# going to the removed file.
+"$LPZ" train -f "$CFG" --grid 1 --set trainer.params.tournament_size=1 --set trainer.n_iterations=400 \
+  --set general.output_dir="$work/gone" -q > "$work/gone.out" 2>&1 &
+pid=$!
+dg=""
+for _ in $(seq 1 1200); do
+  dg=$(run_dir "$work/gone" 2> /dev/null || true)
+  if [ -n "$dg" ] && [ -f "$dg/metrics.csv" ] && [ "$(wc -l < "$dg/metrics.csv")" -ge 2 ]; then break; fi
+  sleep 0.05
+done
+rm -rf "$dg"
+set +e
+wait $pid
+status=$?
+set -e
+[ "$status" -eq 1 ] || fail "a run whose folder was removed: exit $status: $(cat "$work/gone.out")"
+grep -q "the run folder ${dg%/} was removed during the run: the training was stopped" "$work/gone.out" \
+  || fail "no error naming the removed folder: $(cat "$work/gone.out")"
+[ -s "$dg/config.yml" ] && [ -s "$dg/master/0/mixture.yml" ] || fail "the stop's results are not readable: $(ls -R "$dg")"
 fi
 
 if part determinism; then
