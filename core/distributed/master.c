@@ -111,6 +111,8 @@ typedef struct master {
     uint64_t old_experiment; /* a resumed run's experiment before (EXPERIMENT_FILE), 0: none */
     int lock;                /* lpz_run_lock of lock_dir, -1: none */
     char lock_dir[PATH_MAX];
+    dev_t dir_dev; /* the run folder as the training began (dir_ino 0: not known): check_dir */
+    ino_t dir_ino;
 } master;
 
 /* A CHECKPOINT or RESULT transfer from a node, in a thread of its own on a
@@ -403,10 +405,68 @@ static int file_of_cell(const char *name, int c)
 
 static int write_merged(master *m, lpz_error *err);
 
+static void remember_dir(master *m)
+{
+    struct stat st;
+    if (stat(m->run_dir, &st) == 0) {
+        m->dir_dev = st.st_dev;
+        m->dir_ino = st.st_ino;
+    }
+}
+
+/* this experiment's id, for a --resume after this master dies (take_over) */
+static void write_experiment_id(master *m)
+{
+    char path[PATH_MAX + 64], id[32];
+    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, m->run_dir);
+    snprintf(id, sizeof id, "%016" PRIx64 "\n", m->experiment);
+    lpz_error e;
+    if (lpz_write_file_atomic(path, id, strlen(id), &e))
+        lpz_log(LPZ_LOG_WARN, "could not write %s: %s", path, e.message);
+}
+
+/* The run folder removed during the run (rm -rf by hand, a cleaner): the
+ * results would go to a folder made again without config.yml, the lock or
+ * the experiment id. The master has every row: it makes the folder again
+ * with them, so the run ends readable and resumable; only the sample
+ * images of the iterations before are gone. */
+static void check_dir(master *m)
+{
+    struct stat st;
+    if (!m->dir_ino || (stat(m->run_dir, &st) == 0 && st.st_dev == m->dir_dev && st.st_ino == m->dir_ino))
+        return;
+    lpz_error e;
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/checkpoints", m->run_dir);
+    if (lpz_mkdirs(path, &e)) {
+        lpz_log(LPZ_LOG_WARN, "the run folder %s was removed during the run, and cannot be made again: %s",
+                m->run_dir, e.message);
+        return; /* said again at the next try */
+    }
+    lpz_log(LPZ_LOG_WARN, "the run folder %s was removed during the run: made again (config.yml, metrics.csv and "
+            "timing.csv from the master's rows; the checkpoints and results as they come); the sample images of "
+            "the iterations before are gone", m->run_dir);
+    remember_dir(m);
+    if (m->lock >= 0) { /* its file went with the folder: another lpz could take the new one */
+        close(m->lock);
+        m->lock = -1;
+        if (lpz_run_lock(m->run_dir, &m->lock, &e))
+            lpz_log(LPZ_LOG_WARN, "%s", e.message);
+    }
+    snprintf(path, sizeof path, "%s/config.yml", m->run_dir);
+    if (lpz_write_file_atomic(path, m->config_text, m->config_len, &e))
+        lpz_log(LPZ_LOG_WARN, "could not write %s: %s", path, e.message);
+    write_experiment_id(m);
+    if (write_merged(m, &e))
+        lpz_log(LPZ_LOG_WARN, "could not write the merged metrics.csv and timing.csv yet (tried again at the end): "
+                "%s%s%s", e.message, e.where[0] ? ": " : "", e.where);
+}
+
 static int store_files(master *m, int cell, const lpz_dist_files *f, lpz_error *err)
 {
     mcell *c = &m->cells[cell];
     int rows = 0;
+    check_dir(m);
     if ((int)f->cell != cell)
         return lpz_error_set(err, LPZ_EFORMAT, "files of cell %u, expected cell %d", f->cell, cell);
     for (uint32_t i = 0; i < f->n_files; i++) {
@@ -1646,13 +1706,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
     if (snprintf(path, sizeof path, "%s/checkpoints", out->run_dir) >= (int)sizeof path ||
         (rc = lpz_mkdirs(path, err)))
         goto done;
-    /* this experiment's id, for a --resume after this master dies (take_over) */
-    snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, out->run_dir);
-    char id[32];
-    snprintf(id, sizeof id, "%016" PRIx64 "\n", m->experiment);
-    lpz_error e2;
-    if (lpz_write_file_atomic(path, id, strlen(id), &e2))
-        lpz_log(LPZ_LOG_WARN, "could not write %s: %s", path, e2.message);
+    write_experiment_id(m);
+    remember_dir(m);
     lpz_run_hints(m->cfg); /* not in front of an error about the configuration or the clients */
     lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 ", results in %s", m->experiment, m->run_dir);
 

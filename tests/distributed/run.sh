@@ -153,6 +153,28 @@ cmp -s "$work/s-first.csv" <(head -n 9 "$d/metrics.csv") || fail "the first iter
 check_cells "$d" 0 1 2 3
 d5=$d
 
+# 5b. The run folder removed during the run: the master makes it again with config.yml and every row it has (the
+#     results went to a folder without config.yml, the rows of the iterations before and the lock).
+timeout 120 "$LPZ" train --distributed --master -f "$CFG" --set general.output_dir="$work/gone" --set "$(nodes 0 0)" \
+  --set general.grid_size=1 --set trainer.params.tournament_size=1 --set trainer.n_iterations=30 \
+  --set general.checkpoint_period=1 > "$work/gone.out" 2> "$work/master-gone.log" &
+m=$!
+PIDS+=($m)
+dg=""
+for _ in $(seq 1 1200); do
+  dg=$(run_dir "$work/gone")
+  if [ -n "$dg" ] && [ -f "$dg/metrics.csv" ] && [ "$(wc -l < "$dg/metrics.csv")" -ge 3 ]; then break; fi
+  sleep 0.05
+done
+rm -rf "$dg"
+wait $m || fail "5b) the master failed: $(cat "$work/master-gone.log")"
+grep -q "the run folder ${dg%/} was removed during the run: made again" "$work/master-gone.log" \
+  || fail "5b) $(cat "$work/master-gone.log")"
+[ -s "$dg/config.yml" ] && [ -s "$dg/.lpz-experiment" ] || fail "5b) not made again: $(ls -a "$dg")"
+[ "$(cut -d, -f1 "$dg/metrics.csv" | tail -n +2 | tr '\n' ' ')" = "$(seq -s ' ' 1 30) " ] \
+  || fail "5b) metrics.csv lacks rows: $(cat "$dg/metrics.csv")"
+check_cells "$dg" 0
+
 # 6. master.calculate_score: the master scores the collected mixtures with master.score_sample_size samples and
 #    names the best by them (a quick classifier from the score tests' tool: training one takes a minute).
 "$LPZ_BUILD_DIR/tests/score_tool" classifier "$work/clf.safetensors" 1
