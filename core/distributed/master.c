@@ -48,6 +48,7 @@ typedef struct node {
     char why[1100]; /* why it is not usable */
     double last_ok;
     uint32_t ckpt_fetched;
+    int stop_unanswered; /* the last STOP of stop_all went unanswered: wait_idle does not wait for it */
     uint32_t ckpt_tried;    /* the last checkpoint version a transfer was made for (stored or not) */
     uint32_t ckpt_unstored; /* the last version fetched but not stored (a full disk): not fetched again */
     int last_iteration;
@@ -646,6 +647,8 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
 /* ---- experiment control ---- */
 
 #define SETTLE_MS 300 /* a written-off client's answer (settle_gone): the run's other heartbeats wait meanwhile */
+#define ABORT_MS 500  /* a STOP that aborts (Ctrl-C twice, a failed run): a client that does not answer drops the
+                       * experiment itself (LPZ_DIST_MASTER_TIMEOUT_MS) */
 #define SETTLE_GIVE_UP_S 120.0 /* settle_gone asks no more: a client that lives has dropped the experiment itself */
 
 static int send_stop_within(master *m, node *n, int mode, int timeout_ms)
@@ -686,7 +689,7 @@ static void stop_all(master *m, int mode)
         /* (a finished cell whose results are on their way needs no stop, and a request would count as their
          * receipt: see watch) */
         if (n->role == NODE_ACTIVE && !(mode == LPZ_DIST_STOP_TRAINING && n->job && n->job->type == LPZ_MSG_RESULT))
-            send_stop(m, n, mode);
+            n->stop_unanswered = send_stop_within(m, n, mode, mode == LPZ_DIST_STOP_ABORT ? ABORT_MS : CALL_MS) != 0;
     }
     if (mode == LPZ_DIST_STOP_ABORT)
         wait_idle(m);
@@ -765,7 +768,7 @@ static void wait_idle(master *m)
     double until = now_s() + RELEASE_WAIT_S;
     for (int i = 0; i < m->n_nodes; i++) {
         node *n = &m->nodes[i];
-        if (n->role != NODE_ACTIVE)
+        if (n->role != NODE_ACTIVE || n->stop_unanswered) /* deaf (stopped, frozen): each HELLO took 1.5 s */
             continue;
         while (now_s() < until) {
             lpz_dist_msg q;
@@ -1784,6 +1787,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         int running = 0, min_it = m->n_iterations;
         for (int i = 0; i < m->n_nodes; i++) {
             node *n = &m->nodes[i];
+            if (o->stop && __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) >= 2)
+                break; /* Ctrl-C twice: at once, not after the round (a deaf client takes 1.5 s of it) */
             if (n->role != NODE_ACTIVE)
                 continue;
             if (m->cells[n->cell].status != CELL_RUNNING) {
@@ -1828,6 +1833,8 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                     min_it = n->last_iteration;
             }
         }
+        if (o->stop && __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) >= 2)
+            continue;
         settle_gone(m, stop_sent, 0);
         /* Moved cells are watched from their new node on the next round. */
         int pending = 0;
@@ -1842,10 +1849,13 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         usleep(TICK_US);
     }
     xfer_end_all(m); /* checkpoints in flight when the last results came, a run aborted */
-    /* Everyone may go back to idle. */
-    stop_all(m, LPZ_DIST_STOP_RELEASE);
+    /* Everyone may go back to idle (an abort told them already: a STOP again only met idle clients, and a deaf one
+     * held the master 3 s more). */
+    if (!out->dropped)
+        stop_all(m, LPZ_DIST_STOP_RELEASE);
     settle_gone(m, 1, 1);
-    wait_idle(m);
+    if (!out->dropped)
+        wait_idle(m);
     rc = write_merged(m, err);
     final_neighbours(m, out);
     summarise(m, out);
