@@ -71,10 +71,11 @@ start_client() {
   CLIENT_PID[$i]=$!
 }
 declare -a CLIENT_PID
-# wait_listening INDEX: until the client's log says it listens (30 s: slow
-# under sanitizers on a loaded machine).
+# wait_listening INDEX: until the client's log says it listens (60 s: slow
+# under sanitizers on a loaded machine, nine clients starting at once beside
+# another test took more than 30 s).
 wait_listening() {
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 1200); do
     grep -q "client listening" "$work/c$1.log" 2>/dev/null && return 0
     kill -0 "${CLIENT_PID[$1]}" 2> /dev/null || fail "client $1 exited at start"
     sleep 0.05
