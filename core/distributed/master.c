@@ -24,6 +24,7 @@
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 #include "runtime/run.h"
+#include "base/shape.h"
 #include "score/score.h"
 #include "transport/control.h"
 #include "transport/peer.h"
@@ -114,6 +115,8 @@ typedef struct master {
     char lock_dir[PATH_MAX];
     dev_t dir_dev; /* the run folder as the training began (dir_ino 0: not known): check_dir */
     ino_t dir_ino;
+    char trained_shape[80];          /* a resume: the sample shape its networks were trained on, "[1x28x28]"; "" */
+    char trained_from[PATH_MAX + 64]; /* the file that says so */
 } master;
 
 /* A CHECKPOINT or RESULT transfer from a node, in a thread of its own on a
@@ -627,6 +630,11 @@ static int open_resume_dir(master *m, const char *dir, lpz_error *err)
         lpz_log(LPZ_LOG_WARN, "resuming %s: %d of %d cells have a checkpoint; the others start from the beginning",
                 m->run_dir, found, m->n_cells);
     remove_leftovers(m->run_dir);
+    lpz_shape trained;
+    if (lpz_run_trained_sample_shape(m->run_dir, m->n_cells, &trained, m->trained_from, sizeof m->trained_from)) {
+        char x[72];
+        snprintf(m->trained_shape, sizeof m->trained_shape, "[%s]", lpz_shape_format_x(&trained, x, sizeof x));
+    }
     snprintf(path, sizeof path, "%s/" EXPERIMENT_FILE, m->run_dir);
     char *text;
     size_t len;
@@ -982,6 +990,24 @@ static void tell_moves(master *m, node *n)
  * parts it does not send are not judged). */
 static int check_data(master *m, lpz_error *err)
 {
+    /* A resume on data of another sample shape: the client's cell cannot load its checkpoint (it failed blaming
+     * the network options); said as soon as one client says, before its cell fails. */
+    for (int c = 0; m->trained_shape[0] && c < m->n_cells; c++) {
+        const char *p = m->cells[c].data;
+        if (strncmp(p, "sample shape [", 13))
+            continue;
+        p += 13;
+        size_t len = strcspn(p, ";");
+        if (len == strlen(m->trained_shape) && !strncmp(p, m->trained_shape, len))
+            continue;
+        const node *n = m->cells[c].node >= 0 ? &m->nodes[m->cells[c].node] : NULL;
+        lpz_error_set(err, LPZ_EINVAL, "cannot resume %s: its networks were trained on samples of shape %s (%s), "
+                      "the data of cell %d's client (%s) have samples of shape %.*s", m->run_dir, m->trained_shape,
+                      m->trained_from, c, n ? n->url : "?", (int)len, p);
+        lpz_error_hint(err, "resume with the data the run trained on (without --set dataloader.*: the run's "
+                            "config.yml names it), or train a new run on this data");
+        return -1;
+    }
     for (int c = 0; c < m->n_cells; c++) /* judged once every cell is known: the message names them all */
         if (m->cells[c].status != CELL_LOST && !m->cells[c].data[0])
             return 0;

@@ -594,11 +594,8 @@ static void warn_other_data(const lpz_config *cfg, const char *old, size_t len)
     lpz_config_destroy(&was);
 }
 
-/* The sample shape a resumed run's networks were trained on, from the
- * metadata of its first saved generator (master/<c>/generator-<c>); 0
- * when no mixture says (a run killed before it saved one, or a file
- * without the network's metadata). */
-static int trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *shape, char *from, size_t from_size)
+/* see run.h */
+int lpz_run_trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *shape, char *from, size_t from_size)
 {
     for (int c = 0; c < n_cells; c++) {
         char path[PATH_MAX + 64];
@@ -628,7 +625,7 @@ static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config
 {
     lpz_shape was;
     char from[PATH_MAX + 64];
-    if (!trained_sample_shape(run_dir, n_cells, &was, from, sizeof from))
+    if (!lpz_run_trained_sample_shape(run_dir, n_cells, &was, from, sizeof from))
         return LPZ_OK;
     const lpz_shape *now = &lpz_dataset_get_info(ds)->sample_shape;
     int same = was.ndim == now->ndim;

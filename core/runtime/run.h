@@ -171,6 +171,13 @@ int lpz_run_remove_unused(const char *run_dir, int setup_only);
  * folder without metrics.csv passes. */
 int lpz_run_check_resume(const char *run_dir, int n_iterations, lpz_error *err);
 
+/* The sample shape a resumed run's networks were trained on, from the
+ * metadata of its first saved generator (master/<c>/generator-<c>), the
+ * file's path in `from`; 0 when no mixture says (a run killed before it
+ * saved one, or a file without the network's metadata). A resume on data
+ * of another shape cannot load a single network: refused up front. */
+int lpz_run_trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *shape, char *from, size_t from_size);
+
 /* LPZ_EINVAL, where dataloader.batch_size was set and with the batcher's
  * hint, when the batch is larger than the dataset. */
 int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_dataset *ds, lpz_error *err);

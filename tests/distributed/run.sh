@@ -123,6 +123,22 @@ timeout 60 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_ite
   > "$work/r1.out" 2> "$work/master-r1.log" && fail "resuming with fewer iterations than done should fail"
 grep -q "the run already has" "$work/master-r1.log" || fail "refusal: $(cat "$work/master-r1.log")"
 cmp -s "$work/s-all.csv" "$d/metrics.csv" || fail "a refused resume changed metrics.csv"
+#    Data of another sample shape (2 values, not 1x28x28) is refused naming both shapes, as a local resume does (each
+#    cell failed on its checkpoint, blaming the network options).
+python3 - "$work/ring.npy" <<'PY'
+import math, struct, sys
+head = "{'descr': '<f4', 'fortran_order': False, 'shape': (200, 2), }"
+head += " " * (-(10 + len(head) + 1) % 64) + "\n"
+rows = b"".join(struct.pack("<2f", 0.9 * math.cos(i / 10), 0.9 * math.sin(i / 10)) for i in range(200))
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + rows)
+PY
+timeout 60 "$LPZ" train --distributed --master --resume "$d" --set trainer.n_iterations=$total --set "$(nodes 0 3)" \
+  --set dataloader.dataset_name=npy --set dataloader.path="$work/ring.npy" > "$work/rs.out" 2> "$work/master-rs.log" \
+  && fail "resuming on data of another shape should fail"
+grep -q "cannot resume .*: its networks were trained on samples of shape \[1x28x28\] (.*/generator-0.safetensors), \
+the data of cell [0-3]'s client (tcp://127.0.0.1:[0-9]*) have samples of shape \[2\]" "$work/master-rs.log" \
+  || fail "resume on other data: $(cat "$work/master-rs.log")"
+cmp -s "$work/s-all.csv" "$d/metrics.csv" || fail "a resume refused for its data changed metrics.csv"
 #    A resume that fails on a bad checkpoint (an iteration of -1) names it
 #    and keeps the run's rows; when no cell sent a row before the failure
 #    (the other cells start too and may finish an iteration first: their rows
