@@ -476,9 +476,9 @@ int lpz_units_record_check(const char *dir, const lpz_config *cfg, const char *c
     }
     if (!lpz_is_file(path)) {
         if (has_units)
-            lpz_log(LPZ_LOG_WARN, "%s has no %s (a run of an earlier lpz): the samples are mapped to original units "
-                                  "with the scaling of the configured data, right only when it is the data the run "
-                                  "trained on (the run's config.yml names it)",
+            lpz_log(LPZ_LOG_WARN, "%s has no %s (a run of an earlier lpz, or one on data without original units): "
+                                  "the samples are mapped to original units with the scaling of the configured data, "
+                                  "right only when it is the data the run trained on (the run's config.yml names it)",
                     dir, LPZ_UNITS_FILE);
         return LPZ_OK;
     }
