@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "distributed/distributed.h"
+#include "io/fsutil.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
 #include "transport/tls.h"
@@ -260,7 +261,7 @@ static int run_master(const lpz_cli_args *args)
     sigaction(SIGTERM, &old_term, NULL);
     if (rc) {
         lpz_cli_print_error(&err);
-        if (out.run_dir[0])
+        if (out.run_dir[0] && lpz_is_dir(out.run_dir)) /* not of a folder removed meanwhile */
             fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
         rc = 1;
     } else {

@@ -1,6 +1,7 @@
 /* core/cli/cmd_train.c - `lpz train` (local mode) and `lpz config`. */
 #include "cli/commands.h"
 #include "config/config.h"
+#include "io/fsutil.h"
 #include "config/options_internal.h"
 #include "plugin/registry.h"
 #include "runtime/run.h"
@@ -222,12 +223,12 @@ int lpz_cmd_train(const lpz_cli_args *args)
     sigaction(SIGTERM, &old_term, NULL);
     if (rc == LPZ_ECANCELED && stop_flag) { /* Ctrl-C before training began (the FID classifier's training) */
         fprintf(stderr, "lpz: stopped before the first iteration\n");
-        if (out.run_dir[0])
+        if (out.run_dir[0] && lpz_is_dir(out.run_dir)) /* not of a folder removed meanwhile */
             fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
         rc = 130;
     } else if (rc) {
         lpz_cli_print_error(&err);
-        if (out.run_dir[0])
+        if (out.run_dir[0] && lpz_is_dir(out.run_dir)) /* not of a folder removed meanwhile */
             fprintf(stderr, "lpz: partial results are in %s\n", out.run_dir);
         rc = 1;
     } else {
