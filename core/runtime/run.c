@@ -394,6 +394,8 @@ typedef struct run_hook {
     dev_t dev; /* the run folder as the training began (ino 0: not known) */
     ino_t ino;
     int gone;  /* it was removed or replaced since: the training was stopped */
+    const lpz_config *cfg; /* for config.yml again */
+    const lpz_plugin *dl, *net;
 } run_hook;
 
 /* The run folder removed during the run (rm -rf by hand, a cleaner):
@@ -405,13 +407,21 @@ typedef struct run_hook {
 static void check_folder(run_hook *h, const char *run_dir)
 {
     struct stat st;
-    if (h->gone || !h->ino || (stat(run_dir, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino))
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.yml", run_dir); /* written at the start, never removed by the run */
+    if (h->gone || !h->ino ||
+        (stat(run_dir, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino && lpz_is_file(path)))
         return;
     h->gone = 1;
     lpz_log(LPZ_LOG_ERROR, "the run folder %s was removed during the run (its metrics.csv, samples and "
             "checkpoints so far are gone): stopping the training", run_dir);
     if (h->req->stop)
         __atomic_store_n(h->req->stop, 1, __ATOMIC_SEQ_CST);
+    /* the folder again, for the stop's checkpoints and mixtures, with config.yml (lpz generate, lpz score) */
+    lpz_error e;
+    snprintf(path, sizeof path, "%s/checkpoints", run_dir);
+    if (lpz_mkdirs(path, &e) || write_config(h->cfg, h->dl, h->net, run_dir, &e))
+        lpz_log(LPZ_LOG_WARN, "the run folder not made again: %s", e.message);
 }
 
 /* report.html; a failure to write it is logged, never fatal to the run. */
@@ -829,6 +839,9 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
                              .units_record = units};
     in_training = 1;
     struct stat dir_st;
+    hook.cfg = cfg;
+    hook.dl = dl_plugin;
+    hook.net = net_plugin;
     if (stat(out->run_dir, &dir_st) == 0) {
         hook.dev = dir_st.st_dev;
         hook.ino = dir_st.st_ino;
@@ -836,17 +849,20 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     rc = lpz_train_local(&setup, &out->result, err);
     check_folder(&hook, out->run_dir);
     if (hook.gone) {
-        /* config.yml again, so that the stop's mixtures can be read (lpz generate, lpz score) */
-        lpz_error e2;
-        if (lpz_is_dir(out->run_dir) && write_config(cfg, dl_plugin, net_plugin, out->run_dir, &e2))
-            lpz_log(LPZ_LOG_WARN, "config.yml not written again: %s", e2.message);
-        if (!rc) {
-            rc = lpz_error_set(err, LPZ_EIO, "the run folder %s was removed during the run: the training was "
-                               "stopped", out->run_dir);
-            lpz_error_hint(err, "what the stop wrote (checkpoints, final mixtures, config.yml) is in the folder "
-                                "again; the rows of metrics.csv and timing.csv and the earlier samples are gone: "
-                                "train a new run (a --resume needs metrics.csv)");
+        /* what failed after the folder went (a checkpoint written into it) is its consequence */
+        if (rc) {
+            char buf[2048];
+            lpz_log(LPZ_LOG_WARN, "not written: %s", lpz_error_format(err, buf, sizeof buf));
         }
+        /* config.yml again at the end too: a removal still going on when it was seen took the first one */
+        lpz_error e2;
+        if (lpz_mkdirs(out->run_dir, &e2) || write_config(cfg, dl_plugin, net_plugin, out->run_dir, &e2))
+            lpz_log(LPZ_LOG_WARN, "config.yml not written again: %s", e2.message);
+        rc = lpz_error_set(err, LPZ_EIO, "the run folder %s was removed during the run: the training was stopped",
+                           out->run_dir);
+        lpz_error_hint(err, "the rows of metrics.csv and timing.csv and the earlier samples are gone: train a new "
+                            "run (a --resume needs metrics.csv); the stop's checkpoints and final mixtures, when it "
+                            "could write them, are in the folder again with config.yml");
     }
     if (!rc && cfg->master.calculate_score && !out->result.stopped) {
         lpz_train_result *r = &out->result;
