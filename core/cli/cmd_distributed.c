@@ -182,6 +182,7 @@ static int run_client(const lpz_cli_args *args)
                                  .progress = args->quiet ? 0 : 1,
                                  .stop = &dist_stop,
                                  .master_timeout_ms = env_ms("LPZ_DIST_MASTER_TIMEOUT_MS", 60000),
+                                 .woken_timeout_ms = env_ms("LPZ_DIST_WOKEN_TIMEOUT_MS", 15000),
                                  .test_checkpoint_stall_ms = env_ms("LPZ_DIST_TEST_CHECKPOINT_STALL_MS", 0)};
     int rc = lpz_dist_client_run(&o, &err);
     lpz_transport_tls_clear();

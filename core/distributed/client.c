@@ -115,6 +115,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
  * another client can keep it away for a while). */
 #define STOP_GRACE_S 30
 
+/* The control loop did not turn for this long: the process was stopped. */
+#define WOKEN_GAP_S 5.0
+
 static void remove_tree(const char *path)
 {
     if (path[0])
@@ -984,8 +987,20 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
     else if (!c->secret)
         lpz_log(LPZ_LOG_WARN, "no shared secret: any master that reaches %s can run experiments here", c->bind);
     int timeout_ms = o->master_timeout_ms > 0 ? o->master_timeout_ms : 60000;
-    double stop_at = 0;
+    int woken_ms = o->woken_timeout_ms > 0 ? o->woken_timeout_ms : 15000;
+    double stop_at = 0, last_tick = now_s(), woke_at = 0;
     for (;;) {
+        /* This loop turns every 100 ms at most: a longer gap is a stop of the process (SIGSTOP, a suspended
+         * machine). Its master may have written it off meanwhile and ended: nobody would speak to it, and it
+         * stayed busy for LPZ_DIST_MASTER_TIMEOUT_MS, refusing a new master's START all along. */
+        double tick = now_s();
+        if (tick - last_tick >= WOKEN_GAP_S && state_of(c) != LPZ_DIST_IDLE &&
+            !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) {
+            woke_at = tick;
+            lpz_log(LPZ_LOG_INFO, "this client was stopped for %.0f s: experiment %016" PRIx64 " is dropped if its "
+                    "master says nothing within %d s", tick - last_tick, c->experiment, woken_ms / 1000);
+        }
+        last_tick = tick;
         /* A Ctrl-C or SIGTERM with a cell here: the cell ends its batch and
          * this client answers the master until it has the results, as
          * after a stop from the master (they were deleted at once, and the
@@ -1027,6 +1042,20 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
                     timeout_ms / 1000, c->experiment);
             __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
             __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+        }
+        /* The master speaks: it still counts on this client. Not the requests queued while it was stopped,
+         * handled as it wakes: a master that wrote it off sent them too. */
+        if (woke_at && c->last_contact >= woke_at + 1.0)
+            woke_at = 0;
+        if (woke_at && now_s() - woke_at > woken_ms / 1000.0) {
+            woke_at = 0;
+            if (state_of(c) != LPZ_DIST_IDLE && !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) {
+                lpz_log(LPZ_LOG_WARN, "no word from the master in the %d s since this client was stopped: dropping "
+                        "experiment %016" PRIx64 " (the master wrote it off, or ended)", woken_ms / 1000,
+                        c->experiment);
+                __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
+                __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+            }
         }
         reap(c);
     }

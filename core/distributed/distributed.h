@@ -34,6 +34,10 @@ typedef struct lpz_dist_client_options {
     int progress;         /* passed to the trainer */
     volatile int *stop;   /* set to 1 to end the client (SIGINT/SIGTERM) */
     int master_timeout_ms; /* a busy client without master contact this long gives up (0: 60000) */
+    /* a busy client that was stopped (SIGSTOP, a suspended machine) for
+     * 5 s or more gives up when its master says nothing this long after it
+     * woke: the master wrote it off, or ended (0: 15000) */
+    int woken_timeout_ms;
     /* for tests (LPZ_DIST_TEST_CHECKPOINT_STALL_MS): the first CHECKPOINT
      * request of each experiment is answered only this long after, with
      * the client deaf meanwhile, as a client frozen in a transfer; 0: no */

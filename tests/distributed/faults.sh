@@ -19,6 +19,10 @@
 #  g) Ctrl-C on a client: the master collects its cell's results first; the
 #     summary says that cell stopped early and leaves it out of the best cell.
 #  h) checkpoints the master cannot store: the run still ends with results.
+#  i) a client stopped (SIGSTOP) until its master wrote it off and ended,
+#     then continued: it drops the experiment once the master has said
+#     nothing for LPZ_DIST_WOKEN_TIMEOUT_MS since it woke (it stayed busy for
+#     LPZ_DIST_MASTER_TIMEOUT_MS, 60 s by default, refusing new masters).
 # No process is left behind (the trap kills every client).
 . "$(dirname "$0")/common.sh"
 export LPZ_SECRET="fault-test-secret"
@@ -230,4 +234,24 @@ wait $MASTER || fail "h) master failed: $(cat "$work/h.out")"
 grep -q "checkpoint of cell 0 not stored" "$work/master-h.log" || fail "h) $(cat "$work/master-h.log")"
 grep -q "^trained 1 cell" "$work/h.out" || fail "h) $(cat "$work/h.out")"
 check_cells "$d" 0
+
+# i) client 9 (it exited in g) again, stopped once its 1x1 cell has an iteration
+start_client 9 LPZ_DIST_WOKEN_TIMEOUT_MS=2000
+wait_listening 9
+master_bg i --set "$(nodes 9 9)" --set general.grid_size=1 --set trainer.params.tournament_size=1
+from=$((${LOG_LINES[9]} + 1))
+for _ in $(seq 1 600); do
+  tail -n +$from "$work/c9.log" | grep -q "iteration [1-9][0-9]*/$ITER done" && break
+  sleep 0.05
+done
+kill -STOP "${CLIENT_PID[9]}"
+wait $MASTER && fail "i) the master exited 0 with its only cell lost: $(cat "$work/i.out")"
+kill -CONT "${CLIENT_PID[9]}"
+for _ in $(seq 1 600); do
+  tail -n +$from "$work/c9.log" | grep -q "done; idle on port $((BASE + 9))" && break
+  sleep 0.05
+done
+tail -n +$from "$work/c9.log" | grep -q "no word from the master in the 2 s since this client was stopped: dropping \
+experiment" || fail "i) $(tail -n 8 "$work/c9.log")"
+tail -n +$from "$work/c9.log" | grep -q "done; idle on port $((BASE + 9))" || fail "i) still busy: $(tail -n 5 "$work/c9.log")"
 echo "PASS"
