@@ -46,10 +46,10 @@ master_bg() {
   MASTER=$!
   PIDS+=($MASTER)
 }
-# kill_when INDEX ITERATION: SIGKILL client INDEX once its log shows that
-# iteration, or a later one, of the current experiment (lines after the
-# master started; the progress line is periodic, so fast iterations may
-# not each get one).
+# kill_when INDEX ITERATION [SIGNAL]: SIGKILL (or SIGNAL) client INDEX once
+# its log shows that iteration, or a later one, of the current experiment
+# (lines after the master started; the progress line is periodic, so fast
+# iterations may not each get one).
 kill_when() {
   local from=$((${LOG_LINES[$1]} + 1)) seen=0
   for _ in $(seq 1 600); do
@@ -58,7 +58,7 @@ kill_when() {
     sleep 0.05
   done
   [ -n "$seen" ] && [ "$seen" -ge "$2" ] || fail "client $1 never reached iteration $2"
-  kill -9 "${CLIENT_PID[$1]}"
+  kill -"${3:-KILL}" "${CLIENT_PID[$1]}"
 }
 
 # a) four cells on clients 0-3, client 4 is the spare; cell 1 dies once the
@@ -130,12 +130,7 @@ d=$(run_dir "$work/d")
 for i in 6 7 8 9; do wait "${CLIENT_PID[$i]}" 2> /dev/null; start_client $i; done
 for i in 6 7 8 9; do wait_listening $i; done
 master_bg g --set "$(nodes 6 9)" --set general.distribution.master_node.exit_clients_on_disconnect=false
-from=$((${LOG_LINES[9]} + 1))
-for _ in $(seq 1 600); do
-  tail -n +$from "$work/c9.log" | grep -q "iteration [2-9][0-9]*/$ITER done" && break
-  sleep 0.05
-done
-kill -INT "${CLIENT_PID[9]}"
+kill_when 9 2 INT
 wait "${CLIENT_PID[9]}" || fail "g) the client stopped with Ctrl-C exited with $?"
 grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to collect its results" "$work/c9.log" \
   || fail "g) $(tail -n 5 "$work/c9.log")"
@@ -239,12 +234,8 @@ check_cells "$d" 0
 start_client 9 LPZ_DIST_WOKEN_TIMEOUT_MS=2000
 wait_listening 9
 master_bg i --set "$(nodes 9 9)" --set general.grid_size=1 --set trainer.params.tournament_size=1
+kill_when 9 1 STOP
 from=$((${LOG_LINES[9]} + 1))
-for _ in $(seq 1 600); do
-  tail -n +$from "$work/c9.log" | grep -q "iteration [1-9][0-9]*/$ITER done" && break
-  sleep 0.05
-done
-kill -STOP "${CLIENT_PID[9]}"
 wait $MASTER && fail "i) the master exited 0 with its only cell lost: $(cat "$work/i.out")"
 kill -CONT "${CLIENT_PID[9]}"
 for _ in $(seq 1 600); do
