@@ -2,7 +2,6 @@
  * time, its cell trained by lpz_train_local in a thread while the control
  * loop (this thread) answers the master. */
 #include "distributed/distributed.h"
-#include "base/shape.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +21,7 @@
 
 #include <lpz/log.h>
 
+#include "base/shape.h"
 #include "distributed/proto.h"
 #include "config/options_internal.h"
 #include "io/fsutil.h"
@@ -426,6 +426,13 @@ static void reap(client *c)
 }
 
 /* ---- replies ---- */
+
+/* The cell stops after its batch and its results are not kept for the master. */
+static void give_up(client *c)
+{
+    __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+}
 
 static int state_of(client *c)
 {
@@ -998,7 +1005,7 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
             !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) {
             woke_at = tick;
             lpz_log(LPZ_LOG_INFO, "this client was stopped for %.0f s: experiment %016" PRIx64 " is dropped if its "
-                    "master says nothing within %d s", tick - last_tick, c->experiment, woken_ms / 1000);
+                    "master says nothing within %g s", tick - last_tick, c->experiment, woken_ms / 1000.0);
         }
         last_tick = tick;
         /* A Ctrl-C or SIGTERM with a cell here: the cell ends its batch and
@@ -1040,8 +1047,7 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
             !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) {
             lpz_log(LPZ_LOG_WARN, "no word from the master for %d s: dropping experiment %016" PRIx64,
                     timeout_ms / 1000, c->experiment);
-            __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
-            __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+            give_up(c);
         }
         /* The master speaks: it still counts on this client. Not the requests queued while it was stopped,
          * handled as it wakes: a master that wrote it off sent them too. */
@@ -1050,18 +1056,16 @@ int lpz_dist_client_run(const lpz_dist_client_options *o, lpz_error *err)
         if (woke_at && now_s() - woke_at > woken_ms / 1000.0) {
             woke_at = 0;
             if (state_of(c) != LPZ_DIST_IDLE && !__atomic_load_n(&c->release, __ATOMIC_SEQ_CST)) {
-                lpz_log(LPZ_LOG_WARN, "no word from the master in the %d s since this client was stopped: dropping "
-                        "experiment %016" PRIx64 " (the master wrote it off, or ended)", woken_ms / 1000,
+                lpz_log(LPZ_LOG_WARN, "no word from the master in the %g s since this client was stopped: dropping "
+                        "experiment %016" PRIx64 " (the master wrote it off, or ended)", woken_ms / 1000.0,
                         c->experiment);
-                __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
-                __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+                give_up(c);
             }
         }
         reap(c);
     }
     if (c->thread_live) {
-        __atomic_store_n(&c->train_stop, 1, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&c->release, 1, __ATOMIC_SEQ_CST);
+        give_up(c);
         while (!__atomic_load_n(&c->thread_done, __ATOMIC_SEQ_CST))
             usleep(20000);
         reap(c);

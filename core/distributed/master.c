@@ -19,12 +19,12 @@
 
 #include <lpz/log.h>
 
+#include "base/shape.h"
 #include "distributed/discover.h"
 #include "distributed/proto.h"
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 #include "runtime/run.h"
-#include "base/shape.h"
 #include "score/score.h"
 #include "transport/control.h"
 #include "transport/peer.h"
@@ -49,10 +49,10 @@ typedef struct node {
     char why[1100]; /* why it is not usable */
     double last_ok;
     uint32_t ckpt_fetched;
-    int stop_unanswered; /* the last STOP of stop_all went unanswered: wait_idle does not wait for it */
     uint32_t ckpt_tried;    /* the last checkpoint version a transfer was made for (stored or not) */
     uint32_t ckpt_unstored; /* the last version fetched but not stored (a full disk): not fetched again */
     int last_iteration;
+    int stop_unanswered; /* the last STOP of stop_all went unanswered: wait_idle does not wait for it */
     /* auto_discover: the endpoint as scanned; skip 1: another endpoint of
      * the same client (or loopback only) is used, 2 (listed clients too):
      * no idle lpz client answered there (why says what did) */
@@ -993,10 +993,11 @@ static int check_data(master *m, lpz_error *err)
     /* A resume on data of another sample shape: the client's cell cannot load its checkpoint (it failed blaming
      * the network options); said as soon as one client says, before its cell fails. */
     for (int c = 0; m->trained_shape[0] && c < m->n_cells; c++) {
+        static const char key[] = "sample shape "; /* "sample shape [1x28x28]; ..." */
         const char *p = m->cells[c].data;
-        if (strncmp(p, "sample shape [", 13))
+        if (strncmp(p, key, sizeof key - 1))
             continue;
-        p += 13;
+        p += sizeof key - 1;
         size_t len = strcspn(p, ";");
         if (len == strlen(m->trained_shape) && !strncmp(p, m->trained_shape, len))
             continue;
@@ -1604,6 +1605,12 @@ void lpz_dist_outcome_free(lpz_dist_outcome *out)
     out->cells = NULL;
 }
 
+/* 0, 1 (Ctrl-C: stop after the batch, collect) or 2 (twice: abort) */
+static int stop_wanted(const lpz_dist_master_options *o)
+{
+    return o->stop ? __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) : 0;
+}
+
 int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out, lpz_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -1796,7 +1803,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
 
     int stop_sent = 0, min_logged = 0;
     for (;;) {
-        int want = o->stop ? __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) : 0;
+        int want = stop_wanted(o);
         if (want >= 2) {
             lpz_log(LPZ_LOG_WARN, "aborting: every client drops the experiment");
             stop_all(m, LPZ_DIST_STOP_ABORT);
@@ -1813,7 +1820,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
         int running = 0, min_it = m->n_iterations;
         for (int i = 0; i < m->n_nodes; i++) {
             node *n = &m->nodes[i];
-            if (o->stop && __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) >= 2)
+            if (stop_wanted(o) >= 2)
                 break; /* Ctrl-C twice: at once, not after the round (a deaf client takes 1.5 s of it) */
             if (n->role != NODE_ACTIVE)
                 continue;
@@ -1859,7 +1866,7 @@ int lpz_dist_master_run(const lpz_dist_master_options *o, lpz_dist_outcome *out,
                     min_it = n->last_iteration;
             }
         }
-        if (o->stop && __atomic_load_n(o->stop, __ATOMIC_SEQ_CST) >= 2)
+        if (stop_wanted(o) >= 2)
             continue;
         settle_gone(m, stop_sent, 0);
         /* Moved cells are watched from their new node on the next round. */

@@ -1,8 +1,8 @@
 /* core/runtime/run.c - see run.h. */
 #include "runtime/run.h"
-#include "base/shape.h"
 #include "runtime/units.h"
 
+#include "base/shape.h"
 #include "config/options_internal.h"
 #include "data/batcher.h"
 #include "evolution/evolution.h"
@@ -445,9 +445,8 @@ static void report_hook(void *user, const char *run_dir, int iteration)
     if (iteration >= 0)
         h->iterated = 1;
     check_folder(h, run_dir);
-    if (h->gone) /* nothing to write a report from */
-        return;
-    write_report(req, run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING);
+    if (!h->gone) /* else nothing to write a report from */
+        write_report(req, run_dir, iteration < 0 ? LPZ_REPORT_FINISHED : LPZ_REPORT_RUNNING);
     if (req->on_iteration)
         req->on_iteration(req->user, run_dir, iteration);
 }

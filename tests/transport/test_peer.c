@@ -407,6 +407,21 @@ static void foreign_and_unauthenticated_clients_are_refused(void **state)
     lpz_peer_server_stop(s);
 }
 
+/* The next reply on raw, opened with rx: an ERROR frame; returns its experiment id. */
+static uint64_t recv_error_reply(nng_socket raw, lpz_wire_ctx *rx)
+{
+    uint8_t *rep;
+    size_t rlen;
+    lpz_error e;
+    assert_int_equal(nng_recv(raw, &rep, &rlen, NNG_FLAG_ALLOC), 0);
+    lpz_wire_header h;
+    const uint8_t *p;
+    assert_int_equal(lpz_wire_open(rx, rep, rlen, &h, &p, &e), LPZ_OK);
+    assert_int_equal(h.type, LPZ_MSG_ERROR);
+    nng_free(rep, rlen);
+    return h.experiment_id;
+}
+
 static void server_stays_usable_after_garbage_requests(void **state)
 {
     (void)state;
@@ -435,14 +450,7 @@ static void server_stays_usable_after_garbage_requests(void **state)
         if (i % 3 == 0 && n >= 6)
             memcpy(junk, "LPZ\0\x01\x00", 6); /* get past the magic and version */
         assert_int_equal(nng_send(raw, junk, n, 0), 0);
-        uint8_t *rep;
-        size_t rlen;
-        assert_int_equal(nng_recv(raw, &rep, &rlen, NNG_FLAG_ALLOC), 0);
-        lpz_wire_header h;
-        const uint8_t *p;
-        assert_int_equal(lpz_wire_open(&rx, rep, rlen, &h, &p, &e), LPZ_OK);
-        assert_int_equal(h.type, LPZ_MSG_ERROR);
-        nng_free(rep, rlen);
+        recv_error_reply(raw, &rx);
     }
     /* Oversized request (above the server's receive limit): dropped by nng,
      * the requester just times out. */
@@ -499,15 +507,7 @@ static void a_request_of_experiment_0_learns_no_experiment_id(void **state)
         memcpy(frame + LPZ_WIRE_HEADER_SIZE, payload, pl);
         assert_int_equal(lpz_wire_seal(&tx, type, 77, frame, pl, &e), LPZ_OK);
         assert_int_equal(nng_send(raw, frame, lpz_wire_frame_size(&tx, pl), 0), 0);
-        uint8_t *rep;
-        size_t rlen;
-        assert_int_equal(nng_recv(raw, &rep, &rlen, NNG_FLAG_ALLOC), 0);
-        lpz_wire_header h;
-        const uint8_t *p;
-        assert_int_equal(lpz_wire_open(&any, rep, rlen, &h, &p, &e), LPZ_OK);
-        assert_int_equal(h.type, LPZ_MSG_ERROR);
-        assert_int_equal(h.experiment_id, 0);
-        nng_free(rep, rlen);
+        assert_int_equal(recv_error_reply(raw, &any), 0);
     }
     nng_close(raw);
     lpz_peer_server_stop(s);
