@@ -179,8 +179,4 @@ void nn_lstm_forward(nn_layer *l, int64_t n, const float *p, const float *x, flo
 void nn_lstm_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,
                       float *dp, float *work);
 
-/* Internal hooks for tests: the model's generator (dropout masks draw from
- * it; saving and restoring it repeats a mask). */
-lpz_rng *lpz_model_rng(lpz_model *m);
-
 #endif

@@ -21,6 +21,14 @@
  * yet, or a model sharing its batch memory ran since). */
 int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size);
 
+/* The model's own generator: dropout masks (dropout layers, an LSTM's
+ * between its layers) draw from it in training mode, advancing it by one
+ * draw per masked value. Seeded by lpz_model_create; copies of members
+ * leave it where it is (it belongs to the model, not to the parameters).
+ * A cell's checkpoint saves it, so that a resumed run draws the masks the
+ * run left uninterrupted draws; tests save and restore it to repeat a mask. */
+lpz_rng *lpz_model_rng(lpz_model *m);
+
 /* Frees the gradient buffer: forward, backward_input, copies and clones
  * work as before; lpz_model_grads returns NULL, lpz_model_zero_grad does
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */

@@ -6,6 +6,7 @@
 #include "io/safetensors.h"
 #include "io/text.h"
 #include "nn/adam.h"
+#include "nn/model_frozen.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +21,9 @@
 #define MAX_POP 64
 #define META_PER_MEMBER 6
 #define MAX_META (2 * MAX_POP * META_PER_MEMBER + 9)
-#define MAX_TENSORS (2 * MAX_POP * 4)
+#define RNG_SLOTS 6 /* kinds of model slot whose generators are saved (checkpoint.h) */
+#define RNG_COLS 6  /* a generator's row: s[0..3], has_spare, the spare's bits */
+#define MAX_TENSORS (2 * MAX_POP * 4 + RNG_SLOTS)
 
 static void cell_path(char *out, size_t size, const char *run_dir, int cell)
 {
@@ -54,6 +57,49 @@ static void meta_add(meta_builder *m, const char *key, const char *fmt, ...)
     m->n++;
 }
 
+/* A kind of model slot whose models' generators a checkpoint holds: tensor `name`, a row per model. */
+typedef struct rng_slot {
+    const char *name;
+    lpz_member *members; /* [count] */
+    int count;
+} rng_slot;
+
+/* The cell's slots in checkpoint.h's order; a slot the cell does not have has count 0. */
+static void rng_slots(const lpz_cell_state *s, rng_slot out[RNG_SLOTS])
+{
+    int nb = s->nb_gen && s->nb_disc ? s->n_nb_slots : 0, sel = s->sel_gen && s->sel_disc ? s->pop : 0;
+    out[0] = (rng_slot){"model_rng.generator", s->gen, s->pop};
+    out[1] = (rng_slot){"model_rng.discriminator", s->disc, s->pop};
+    out[2] = (rng_slot){"model_rng.neighbour_generator", s->nb_gen, nb};
+    out[3] = (rng_slot){"model_rng.neighbour_discriminator", s->nb_disc, nb};
+    out[4] = (rng_slot){"model_rng.selected_generator", s->sel_gen, sel};
+    out[5] = (rng_slot){"model_rng.selected_discriminator", s->sel_disc, sel};
+}
+
+static void rng_to_row(const lpz_rng *r, int64_t row[RNG_COLS])
+{
+    uint64_t w[RNG_COLS] = {r->s[0], r->s[1], r->s[2], r->s[3], r->has_spare ? 1 : 0, 0};
+    if (r->has_spare)
+        memcpy(&w[5], &r->spare, sizeof w[5]);
+    memcpy(row, w, sizeof w); /* the words as they are: I64 is the 64-bit type safetensors has */
+}
+
+/* A row as rng_to_row writes it: a state that is not all zero (xoshiro256 would give only zeros: every mask
+ * the same), a flag 0 or 1, a finite deviate (0 without one). */
+static int row_to_rng(const int64_t row[RNG_COLS], lpz_rng *r)
+{
+    uint64_t w[RNG_COLS];
+    memcpy(w, row, sizeof w);
+    double spare;
+    memcpy(&spare, &w[5], sizeof spare);
+    if (!(w[0] | w[1] | w[2] | w[3]) || w[4] > 1 || (w[4] ? !isfinite(spare) : w[5] != 0))
+        return 0;
+    memcpy(r->s, w, sizeof r->s);
+    r->has_spare = (int)w[4];
+    r->spare = w[4] ? spare : 0.0;
+    return 1;
+}
+
 int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error *err)
 {
     if (s->pop > MAX_POP)
@@ -69,6 +115,7 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
     meta_builder *m = calloc(1, sizeof *m);
     char (*names)[64] = calloc(MAX_TENSORS, sizeof *names);
     float **bufs = calloc((size_t)(2 * s->pop), sizeof *bufs);
+    int64_t *rows[RNG_SLOTS] = {NULL};
     int nt = 0;
     if (!t || !m || !names || !bufs) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory writing a checkpoint");
@@ -133,11 +180,29 @@ int lpz_checkpoint_save(const char *run_dir, const lpz_cell_state *s, lpz_error 
             snprintf(key, sizeof key, "%s.%d.source_cell", rn, i);
             meta_add(m, key, "%d", mb->source_cell);
         }
+    rng_slot slots[RNG_SLOTS];
+    rng_slots(s, slots);
+    for (int k = 0; k < RNG_SLOTS; k++) {
+        if (!slots[k].count)
+            continue;
+        if (!(rows[k] = malloc((size_t)slots[k].count * RNG_COLS * sizeof *rows[k]))) {
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory writing a checkpoint");
+            goto done;
+        }
+        for (int i = 0; i < slots[k].count; i++)
+            rng_to_row(lpz_model_rng(slots[k].members[i].model), rows[k] + (size_t)i * RNG_COLS);
+        snprintf(names[nt], sizeof names[nt], "%s", slots[k].name);
+        t[nt] = (lpz_st_tensor){names[nt], LPZ_ST_I64, 2, {slots[k].count, RNG_COLS}, rows[k],
+                                (size_t)slots[k].count * RNG_COLS * sizeof *rows[k]};
+        nt++;
+    }
     if (m->truncated)
         rc = lpz_error_set(err, LPZ_EINVAL, "checkpoint metadata of cell %d does not fit", s->cell);
     else
         rc = lpz_st_write(path, t, nt, m->keys, m->values, m->n, err);
 done:
+    for (int k = 0; k < RNG_SLOTS; k++)
+        free(rows[k]);
     for (int i = 0; bufs && i < 2 * s->pop; i++)
         free(bufs[i]);
     free(bufs);
@@ -208,6 +273,36 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
                                  (double)out[i], (long long)i,
                                  check == FINITE_NONNEG ? "Adam's second moments are finite and >= 0"
                                                         : "a saved state holds finite numbers");
+    return LPZ_OK;
+}
+
+/* The generators of the cell's models (model_rng.*), each slot's tensor when the checkpoint has it (checkpoint.h):
+ * all checked before any is set. */
+static int load_model_rngs(const lpz_st_file *f, const char *path, const lpz_cell_state *s, lpz_error *err)
+{
+    rng_slot slots[RNG_SLOTS];
+    rng_slots(s, slots);
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < RNG_SLOTS; k++) {
+            const lpz_st_tensor *t = slots[k].count ? lpz_st_find(f, slots[k].name) : NULL;
+            if (!t)
+                continue;
+            if (t->dtype != LPZ_ST_I64 || t->ndim != 2 || t->shape[0] != slots[k].count || t->shape[1] != RNG_COLS)
+                return lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' has the wrong type or size (expected I64 "
+                                     "[%d, %d]: the random state of each of its models)", path, slots[k].name,
+                                     slots[k].count, RNG_COLS);
+            for (int i = 0; i < slots[k].count; i++) {
+                int64_t row[RNG_COLS];
+                lpz_rng r;
+                memcpy(row, (const char *)t->data + (size_t)i * sizeof row, sizeof row); /* may be unaligned */
+                if (!row_to_rng(row, &r))
+                    return lpz_error_set(err, LPZ_EFORMAT, "%s: row %d of tensor '%s' is not a random state (4 words "
+                                         "not all 0, a flag 0 or 1, a finite normal deviate or 0 without one)", path,
+                                         i, slots[k].name);
+                if (pass)
+                    *lpz_model_rng(slots[k].members[i].model) = r;
+            }
+        }
     return LPZ_OK;
 }
 
@@ -413,6 +508,8 @@ int lpz_checkpoint_load(const char *run_dir, lpz_cell_state *s, lpz_error *err)
             mb->loss = (int)loss;
             mb->source_cell = (int)source;
         }
+    if (!rc)
+        rc = load_model_rngs(&f, path, s, err);
 done:
     lpz_st_free(&f);
     return rc;

@@ -8,6 +8,19 @@
  * learning rate, fitness, id, Adam step, loss and source cell; plus the
  * cell's completed iteration count, mixture weights and random state (the
  * xoshiro state and the normal deviate it holds for the next draw).
+ *
+ * And the generators of the cell's models, which draw the dropout masks
+ * (lpz_model_rng): they belong to the model slots, not to the individuals
+ * copied through them, and go on from iteration to iteration. One I64
+ * tensor [count, 6] per kind of slot, model_rng.<slot> with <slot>
+ * generator and discriminator (the local members), neighbour_generator and
+ * neighbour_discriminator (the neighbours' copies, when the grid has
+ * neighbours), selected_generator and selected_discriminator (the copies
+ * selection trains, when it is on); a row per model: the xoshiro state
+ * s[0..3], 1 or 0 for a normal deviate held or not, the deviate's bits (0
+ * without one), each 64-bit word stored as it is. A checkpoint without
+ * one of them (an earlier lpz's, or a run's without those slots) leaves
+ * those models' generators as they were built.
  */
 #ifndef LPZ_RUNTIME_CHECKPOINT_H
 #define LPZ_RUNTIME_CHECKPOINT_H
@@ -29,6 +42,11 @@ typedef struct lpz_cell_state {
     lpz_rng *rng;
     int critic;       /* saved: 1 when the run trains WGAN critics (lipizzaner_wgan) */
     int critic_saved; /* loaded: the checkpoint's critic, -1 when it does not say (an earlier lpz) */
+    /* The cell's other model slots, only their models' generators saved: the neighbours' copies (n_nb_slots
+     * each, NULL when none) and the selected copies (pop each, NULL without selection). */
+    lpz_member *nb_gen, *nb_disc;
+    int n_nb_slots;
+    lpz_member *sel_gen, *sel_disc;
 } lpz_cell_state;
 
 /* Writes the checkpoint of one cell under run_dir/checkpoints/. */

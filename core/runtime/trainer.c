@@ -1243,12 +1243,23 @@ static void write_metrics(cell *c, int iteration, double seconds)
     pthread_mutex_unlock(&t->lock);
 }
 
-static int save_checkpoint(cell *c)
+/* The cell as its checkpoint holds it: with the neighbours' and the selected copies, whose models' generators
+ * draw dropout masks from iteration to iteration (a resume that built them afresh drew other masks). */
+static lpz_cell_state cell_state(cell *c)
 {
     trainer *t = c->tr;
-    lpz_cell_state st = {c->id, t->p->grid_k, c->iteration, t->pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng,
-                         t->p->wgan, -1};
-    return lpz_checkpoint_save(t->setup->run_dir, &st, &c->err);
+    int nnb = (c->n_nb - 1) * t->pop;
+    return (lpz_cell_state){.cell = c->id, .grid_k = t->p->grid_k, .iteration = c->iteration, .pop = t->pop,
+                            .gen = c->gen, .disc = c->disc, .mix = c->mix, .n_mix = c->n_nb, .rng = &c->rng,
+                            .critic = t->p->wgan, .critic_saved = -1, .nb_gen = nnb ? c->nb_gen : NULL,
+                            .nb_disc = nnb ? c->nb_disc : NULL, .n_nb_slots = nnb, .sel_gen = c->sel_gen,
+                            .sel_disc = c->sel_disc};
+}
+
+static int save_checkpoint(cell *c)
+{
+    lpz_cell_state st = cell_state(c);
+    return lpz_checkpoint_save(c->tr->setup->run_dir, &st, &c->err);
 }
 
 /* samples/cell-<c>/iteration-<NNNN>.<png|jpg|csv>: 64 samples of the
@@ -1802,7 +1813,7 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
         return rc;
 
     if (t->setup->resume) {
-        lpz_cell_state st = {id, p->grid_k, 0, pop, c->gen, c->disc, c->mix, c->n_nb, &c->rng, p->wgan, -1};
+        lpz_cell_state st = cell_state(c);
         if ((rc = lpz_checkpoint_load(t->setup->run_dir, &st, err)) == LPZ_ENOTFOUND) {
             /* deleted (troubleshooting.md says so for a damaged one), or never written (a run that failed at
              * its first checkpoint): the cell starts from the beginning, as a distributed run's does */

@@ -27,6 +27,9 @@ for c in 0 1 2 3; do
   [ "$n" -eq 3 ] || fail "cell $c has $n generators, expected its neighbourhood's 3"
   [ -s "$d/samples/cell-$c/iteration-0003.png" ] || fail "no samples of cell $c"
   [ -s "$d/checkpoints/cell-$c.safetensors" ] || fail "no checkpoint of cell $c at the master"
+  # the generators of the cell's models (dropout masks) travel with it: a cell resumed or moved draws on from there
+  grep -q -a '"model_rng.neighbour_discriminator"' "$d/checkpoints/cell-$c.safetensors" \
+    || fail "the master's checkpoint of cell $c lacks its models' generators"
   awk -F': ' '/safetensors/ {s += $2} END {exit !(s > 0.999 && s < 1.001)}' "$d/master/$c/mixture.yml" \
     || fail "weights of cell $c do not sum to 1"
 done

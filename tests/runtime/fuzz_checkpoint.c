@@ -5,9 +5,9 @@
  * 1 of a 2x2 grid with 3 mixture weights. Must never crash, leak or read
  * out of bounds. What it accepts must be a state the trainer can go on
  * from: finite parameters and moments, second moments >= 0, mixture
- * weights finite and >= 0, scalars in their ranges, a random state that is
- * not all zero (xoshiro256 would give only zeros); and it must survive a
- * save and a load unchanged. The bytes go through a temporary run folder
+ * weights finite and >= 0, scalars in their ranges, random states (the
+ * cell's, each model's) that are not all zero (xoshiro256 would give only
+ * zeros); and it must survive a save and a load unchanged. The bytes go through a temporary run folder
  * (the loader takes the run's path). */
 #include "runtime/checkpoint.h"
 
@@ -15,6 +15,7 @@
 #include "io/fsutil.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "nn/model_frozen.h"
 
 #include <lpz/lpz.h>
 
@@ -93,8 +94,9 @@ static int setup(void)
             if (lpz_member_init(&cb[k]->gen[i], net, LPZ_ROLE_GENERATOR, 1 + (uint64_t)i, 4, &err) ||
                 lpz_member_init(&cb[k]->disc[i], net, LPZ_ROLE_DISCRIMINATOR, 9 + (uint64_t)i, 4, &err))
                 return -1;
-        cb[k]->st =
-            (lpz_cell_state){CELL, GRID, 0, POP, cb[k]->gen, cb[k]->disc, cb[k]->mix, N_MIX, &cb[k]->rng, 0, -1};
+        cb[k]->st = (lpz_cell_state){.cell = CELL, .grid_k = GRID, .pop = POP, .gen = cb[k]->gen,
+                                     .disc = cb[k]->disc, .mix = cb[k]->mix, .n_mix = N_MIX, .rng = &cb[k]->rng,
+                                     .critic_saved = -1};
     }
     atexit(cleanup);
     return 0;
@@ -106,8 +108,19 @@ static int member_ok(const lpz_member *m)
     for (int64_t i = 0; i < m->n_params; i++)
         if (!isfinite(p[i]) || !isfinite(m->adam->m[i]) || !isfinite(m->adam->v[i]) || m->adam->v[i] < 0)
             return 0;
+    const lpz_rng *r = lpz_model_rng(m->model);
+    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]) || (r->has_spare != 0 && r->has_spare != 1) ||
+        (r->has_spare && !isfinite(r->spare)))
+        return 0;
     return isfinite(m->lr) && m->lr >= 0 && !isnan(m->fitness) && m->loss >= 0 && m->loss <= 3 &&
            m->source_cell >= 0 && m->source_cell < GRID * GRID && m->adam->t >= 0;
+}
+
+/* The model's generator (dropout masks): the same state and the same kept deviate, if any. */
+static int rngs_equal(lpz_model *x, lpz_model *y)
+{
+    const lpz_rng *a = lpz_model_rng(x), *b = lpz_model_rng(y);
+    return !memcmp(a->s, b->s, sizeof a->s) && a->has_spare == b->has_spare && (!a->has_spare || a->spare == b->spare);
 }
 
 static int members_equal(const lpz_member *x, const lpz_member *y)
@@ -116,7 +129,7 @@ static int members_equal(const lpz_member *x, const lpz_member *y)
     return !memcmp(lpz_model_params(x->model), lpz_model_params(y->model), n) &&
            !memcmp(x->adam->m, y->adam->m, n) && !memcmp(x->adam->v, y->adam->v, n) && x->lr == y->lr &&
            x->id == y->id && x->loss == y->loss && x->source_cell == y->source_cell && x->adam->t == y->adam->t &&
-           x->fitness == y->fitness;
+           x->fitness == y->fitness && rngs_equal(x->model, y->model);
 }
 
 /* The accepted "rng" text is the state, in hex (nothing else read as it). */
