@@ -1263,7 +1263,11 @@ static int save_checkpoint(cell *c)
 }
 
 /* samples/cell-<c>/iteration-<NNNN>.<png|jpg|csv>: 64 samples of the
- * cell's best generator; none when general.logging.enabled is false. */
+ * cell's best generator; none when general.logging.enabled is false. In
+ * evaluation mode, as lpz generate and the scores run it: in training mode
+ * the samples drew dropout masks from the model's generator and moved its
+ * batch norm's running statistics, so a run with the images trained other
+ * networks than the same run without them. */
 static int save_samples(cell *c, int iteration)
 {
     trainer *t = c->tr;
@@ -1271,14 +1275,18 @@ static int save_samples(cell *c, int iteration)
         return LPZ_OK;
     lpz_member *g = best_of(c->gen, t->pop);
     int64_t done = 0;
+    lpz_model_set_training(g->model, 0);
     while (done < SAMPLE_COUNT) {
         int64_t n = SAMPLE_COUNT - done < t->batch ? SAMPLE_COUNT - done : t->batch;
         const float *x = lpz_model_forward(g->model, c->sample_z + done * t->latent, n, &c->err);
         if (!x)
-            return c->err.code;
+            break;
         memcpy(c->samples + done * t->numel, x, sizeof(float) * (size_t)(n * t->numel));
         done += n;
     }
+    lpz_model_set_training(g->model, 1);
+    if (done < SAMPLE_COUNT)
+        return c->err.code;
     char dir[4096], base[4200];
     snprintf(dir, sizeof dir, "%s/samples/cell-%d", t->setup->run_dir, c->id);
     snprintf(base, sizeof base, "%s/iteration-%04d", dir, iteration);

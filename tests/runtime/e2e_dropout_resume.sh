@@ -8,7 +8,8 @@
 # evaluated in training mode) and without (the cell's own individuals
 # train). Checkpoints of an earlier lpz (without the model_rng tensors)
 # still resume, not bit for bit; a damaged generator is refused, naming the
-# tensor. The LSTM GAN with dropout (tiny-dropout-2x2.yml) on 200 random
+# tensor. Writing the sample images changes nothing in the training. The
+# LSTM GAN with dropout (tiny-dropout-2x2.yml) on 200 random
 # sequences written here: a few seconds.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
@@ -51,6 +52,14 @@ for sel in true false; do
     || fail "selection $sel, resume: $(cat "$work/resume.out")"
   same_run "$(run_dir "$work/full-$sel")" "$dp" "selection $sel: a deterministic run resumed at iteration 2"
 done
+
+# The sample images do not change the training: they were drawn in training mode, so each drew dropout masks
+# (and would move a batch norm's running statistics), and the same run without them trained other networks
+"$LPZ" train -f "$CFG" --set dataloader.path="$work/sequences.npy" --set trainer.params.enable_selection=true \
+  --deterministic -q --set general.logging.enabled=false --set general.output_dir="$work/quiet" > "$work/quiet.out" \
+  2>&1 || fail "general.logging.enabled false: $(cat "$work/quiet.out")"
+[ ! -e "$(run_dir "$work/quiet")/samples" ] || fail "general.logging.enabled false wrote sample images"
+same_run "$(run_dir "$work/full-true")" "$(run_dir "$work/quiet")" "the run without sample images"
 
 # Checkpoints of an earlier lpz (no model_rng.*) resume; their masks are others, so the run differs (if it did not,
 # the networks above drew no masks and this test checked nothing)
