@@ -10,9 +10,9 @@
  * The handler formats with snprintf and calls dladdr and backtrace, which
  * are not async-signal-safe: acceptable on the way out of a process that is
  * already broken; backtrace is called once at install so that it does not
- * load libgcc inside the handler. The alternate stack is the main
- * thread's: a stack overflow in a cell's thread still dies without the
- * report. */
+ * load libgcc inside the handler. The handler runs on an alternate stack,
+ * this one in the main thread, one of its own in each thread liblpz starts
+ * (base/thread.c), so a stack overflow is reported too. */
 #include "cli/crash.h"
 
 #include <dlfcn.h>

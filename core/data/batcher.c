@@ -2,6 +2,8 @@
  * prefetch thread over a ring of ready batches (see batcher.h). */
 #include "data/batcher.h"
 
+#include "base/thread.h"
+
 #include <lpz/log.h>
 
 #include <pthread.h>
@@ -249,7 +251,7 @@ int lpz_batcher_create(lpz_dataset *ds, const lpz_batcher_config *cfg, lpz_batch
         pthread_mutex_init(&b->lock, NULL);
         pthread_cond_init(&b->filled, NULL);
         pthread_cond_init(&b->freed, NULL);
-        if (pthread_create(&b->thread, NULL, prefetch_main, b) != 0) {
+        if (lpz_thread_create(&b->thread, prefetch_main, b) != 0) {
             pthread_mutex_destroy(&b->lock);
             pthread_cond_destroy(&b->filled);
             pthread_cond_destroy(&b->freed);

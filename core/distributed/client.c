@@ -22,6 +22,7 @@
 #include <lpz/log.h>
 
 #include "base/shape.h"
+#include "base/thread.h"
 #include "distributed/proto.h"
 #include "config/options_internal.h"
 #include "io/fsutil.h"
@@ -787,7 +788,7 @@ static void handle_start(client *c, lpz_ctl_msg *req, const lpz_wire_header *h, 
     c->data[0] = '\0';
     c->last_contact = now_s();
     c->state = LPZ_DIST_RUNNING;
-    if (pthread_create(&c->thread, NULL, train_main, c) != 0) {
+    if (lpz_thread_create(&c->thread, train_main, c) != 0) {
         c->state = LPZ_DIST_IDLE;
         drop_experiment(c);
         return send_error(c, req, h->request_id, LPZ_ENOMEM, "cannot start the training thread");

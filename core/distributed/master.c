@@ -20,6 +20,7 @@
 #include <lpz/log.h>
 
 #include "base/shape.h"
+#include "base/thread.h"
 #include "distributed/discover.h"
 #include "distributed/proto.h"
 #include "io/fsutil.h"
@@ -343,7 +344,7 @@ static void greet_all(master *m, int hello_only)
                 todo[cnt++] = next;
         for (int i = 0; i < cnt; i++) {
             jobs[i] = (greet_job){m, &m->nodes[todo[i]], hello_only};
-            ok[i] = pthread_create(&th[i], NULL, greet_main, &jobs[i]) == 0;
+            ok[i] = lpz_thread_create(&th[i], greet_main, &jobs[i]) == 0;
             if (!ok[i])
                 greet_main(&jobs[i]);
         }
@@ -905,7 +906,7 @@ static void xfer_start(master *m, node *n, unsigned type, uint32_t version)
     x->type = type;
     x->version = version;
     n->job = x;
-    x->threaded = pthread_create(&x->th, NULL, xfer_main, x) == 0;
+    x->threaded = lpz_thread_create(&x->th, xfer_main, x) == 0;
     if (!x->threaded)
         xfer_main(x);
 }

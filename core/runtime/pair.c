@@ -1,6 +1,8 @@
 /* core/runtime/pair.c - a helper thread for two-way jobs; see pair.h. */
 #include "runtime/pair.h"
 
+#include "base/thread.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -71,7 +73,7 @@ int lpz_pair_create(lpz_pair **out, lpz_error *err)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
-    if (pthread_create(&p->thread, NULL, helper_main, p) != 0) {
+    if (lpz_thread_create(&p->thread, helper_main, p) != 0) {
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
         free(p);

@@ -11,6 +11,7 @@
 #include "runtime/trainer.h"
 
 #include "base/file.h"
+#include "base/thread.h"
 #include "data/batcher.h"
 #include "evolution/evolution.h"
 #include "io/fsutil.h"
@@ -2417,13 +2418,13 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
     int have_progress = 0;
     if (!rc) {
         for (int i = 0; i < t->n_cells; i++, started++)
-            if (pthread_create(&threads[i], NULL, cell_main, &t->cells[i]) != 0) {
+            if (lpz_thread_create(&threads[i], cell_main, &t->cells[i]) != 0) {
                 rc = lpz_error_set(err, LPZ_ENOMEM, "cannot start the thread of cell %d", i);
                 __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
                 barrier_break(&t->barrier);
                 break;
             }
-        if (setup->progress && pthread_create(&progress, NULL, progress_main, &pc) == 0)
+        if (setup->progress && lpz_thread_create(&progress, progress_main, &pc) == 0)
             have_progress = 1;
     }
     for (int i = 0; i < started; i++)

@@ -16,6 +16,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "base/thread.h"
 #include "transport/control.h"
 #include "transport/individual.h"
 #include "transport/tls_nng.h"
@@ -286,7 +287,7 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
         goto fail;
     }
     resolve_url(s, url, l);
-    if (pthread_create(&s->thread, NULL, serve, s) != 0) {
+    if (lpz_thread_create(&s->thread, serve, s) != 0) {
         rc = lpz_error_set(err, LPZ_ENOMEM, "cannot start the cell server thread");
         goto fail;
     }

@@ -121,6 +121,23 @@ plugin-fixtures-crash/fixture_crash.so$" "$work/err" || fail "no headline naming
   grep -q "^lpz: most likely a bug in .*fixture_crash.so (a plugin" "$work/err" || fail "culprit: $(cat "$work/err")"
   grep -q "^lpz: backtrace:" "$work/err" && grep -q "lpz_main" "$work/err" || fail "backtrace: $(cat "$work/err")"
 fi
+# A plugin whose read overflows its stack in a thread lpz started (a batcher's or a cell's): the same report, on
+# that thread's alternate stack (a stack overflow outside the main thread killed lpz without a word).
+set +e
+"$LPZ" train -f "$work/ok.yml" --plugin-dir "$LPZ_BUILD_DIR/tests/plugin-fixtures-overflow" \
+  --set dataloader.dataset_name=fixture_overflow --set trainer.params.score.enabled=false \
+  --set general.output_dir="$work/overflow" > "$work/out" 2> "$work/err"
+status=$?
+set -e
+if grep -qE "ERROR: AddressSanitizer" "$work/err"; then
+  grep -q "stack-overflow" "$work/err" || fail "a stack overflow under the sanitizers: $(head -c 2000 "$work/err")"
+else
+  [ "$status" -eq 139 ] || fail "a stack overflow in a thread should end as SIGSEGV (139), not $status: \
+$(head -c 2000 "$work/err")"
+  grep -q "^lpz: fatal: segmentation fault (SIGSEGV) at address 0x[0-9a-f]* .*of .*/tests/\
+plugin-fixtures-overflow/fixture_overflow.so$" "$work/err" || fail "overflow headline: $(head -c 2000 "$work/err")"
+  grep -q "^lpz: backtrace:" "$work/err" || fail "overflow backtrace: $(head -c 2000 "$work/err")"
+fi
 # A plugin whose options table cannot work: `lpz plugins` lists it as not
 # usable (it said nothing; only a run refused it), and the run's refusal
 # names its file.
