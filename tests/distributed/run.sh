@@ -185,7 +185,9 @@ for _ in $(seq 1 1200); do
   if [ -n "$dg" ] && [ -f "$dg/metrics.csv" ] && [ "$(wc -l < "$dg/metrics.csv")" -ge 3 ]; then break; fi
   sleep 0.05
 done
-rm -rf "$dg"
+# moved away first (atomic: a file the master wrote meanwhile made rm -rf fail with "Directory not empty"), then gone
+mv "$dg" "$work/gone-removed"
+rm -rf "$work/gone-removed" 2> /dev/null || true
 wait $m || fail "5b) the master failed: $(cat "$work/master-gone.log")"
 grep -q "the run folder ${dg%/} was removed during the run: made again" "$work/master-gone.log" \
   || fail "5b) $(cat "$work/master-gone.log")"
