@@ -490,6 +490,11 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
     }
     lpz_error_set(c->err, LPZ_ENOTFOUND, "unknown key '%s'", name);
     where_at(c, m, path);
+    if (!strcmp(name, "<<")) { /* YAML 1.1's merge key: libyaml leaves it to the application */
+        lpz_error_hint(c->err, "YAML merge keys (<<) are not supported: write the keys themselves, or take a "
+                               "section from another file with 'general: !include general.yml'");
+        return LPZ_ENOTFOUND;
+    }
     int best = lpz_closest(name, sibs, ns);
     if (best >= 0) {
         lpz_error_hint(c->err, "did you mean '%.*s%s'?", (int)plen, path, sibs[best]);
@@ -855,6 +860,11 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
             lpz_error_hint(c->err, "write 'general: !include general.yml'");
             return LPZ_EFORMAT;
         }
+        /* A key that is neither a section, nor a key, nor a plugin option is
+         * unknown whatever the file holds: said at the key, in this file
+         * (not at line 1 of the included one). */
+        if (*path && !is_section(path) && !lpz_config_find_key(path) && !plugin_section_of(path))
+            return unknown_key(c, key_mark, path);
         /* Relative to the folder of the including file. */
         const char *name = scalar_text(val);
         char display[LPZ_CONFIG_PATH_MAX];
