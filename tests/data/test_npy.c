@@ -259,6 +259,15 @@ static void sequences_and_kinds(void **st)
     expect_error("scaling 'zscore' is not feature, global or none", &err, rc);
     rc = open_with(&s, &info, &err, "path", "v.npy", "kind", "sequence", NULL);
     expect_error("kind sequence needs an array (N, T, F)", &err, rc);
+    /* a 5-dimensional array: refused as it comes, flattened with kind vector ("any sample") */
+    assert_int_equal(dt_write_npy(in_dir("d5.npy"), "<f4", "False", "(1, 1, 2, 1, 3)", seq, 6 * sizeof(float)), 0);
+    rc = open_with(&s, &info, &err, "path", "d5.npy", NULL);
+    expect_error("set dataloader.kind: vector", &err, rc);
+    assert_int_equal(open_with(&s, &info, &err, "path", "d5.npy", "kind", "vector", NULL), LPZ_OK);
+    assert_int_equal(info.kind, LPZ_SAMPLE_VECTOR);
+    assert_int_equal(info.count, 1);
+    assert_int_equal(info.sample_shape.dim[0], 6);
+    ops()->close(s);
 }
 
 static void labels(void **st)

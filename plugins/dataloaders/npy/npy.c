@@ -148,12 +148,15 @@ static int shape_of(const lpz_dataset_context *ctx, const lpz_array *a, const ch
         return rc;
     int nd = a->ndim - 1; /* dimensions of one sample */
     const int64_t *d = a->shape + 1;
-    if (nd < 1 || nd > 3) {
+    /* kind vector flattens a sample of any shape: (N, 2, 3, 4, 5) too */
+    if (nd < 1 || (nd > 3 && strcmp(kind, "vector"))) {
         lpz_error_set(err, LPZ_EFORMAT, "array of %d dimension%s; expected (N, F) vectors, (N, T, F) sequences or "
                       "(N, C, H, W) images", a->ndim, a->ndim == 1 ? "" : "s");
         lpz_error_where(err, "%s", path);
         if (a->ndim == 1)
             lpz_error_hint(err, "one value per sample is (N, 1): numpy.save(path, x.reshape(-1, 1))");
+        else if (nd > 3)
+            lpz_error_hint(err, "set dataloader.kind: vector to read each sample's values flattened");
         return LPZ_EFORMAT;
     }
     if (!strcmp(kind, "auto"))
