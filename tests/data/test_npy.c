@@ -270,6 +270,35 @@ static void sequences_and_kinds(void **st)
     ops()->close(s);
 }
 
+/* samples.csv holds the float32 values exactly: 16777215 (2^24 - 1, a byte
+ * count) was written 1.677722e+07 with 7 significant digits */
+static void csv_values_are_exact(void **st)
+{
+    (void)st;
+    const float big[2][2] = {{0, 0.1f}, {16777215.0f, 123.456789f}};
+    assert_int_equal(dt_write_npy(in_dir("big.npy"), "<f4", "False", "(2, 2)", big, sizeof big), 0);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_with(&s, &info, &err, "path", "big.npy", NULL), LPZ_OK);
+    float x[2];
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    float orig[2] = {x[0], x[1]};
+    assert_int_equal(ops()->to_original_units(s, orig, 1, &err), LPZ_OK);
+    assert_float_equal(orig[0], 16777215.0, 0.0);
+    assert_int_equal(ops()->render(s, x, 1, in_dir("big"), &err), LPZ_OK);
+    char *csv = dt_slurp(in_dir("big.csv"));
+    assert_non_null(csv);
+    const char *row = strstr(csv, "\n0,");
+    assert_non_null(row);
+    char *end;
+    float a = strtof(row + 3, &end), b = strtof(end + 1, NULL);
+    if (a != orig[0] || b != orig[1])
+        fail_msg("the CSV row %s differs from the values %.9g, %.9g", row + 1, (double)orig[0], (double)orig[1]);
+    free(csv);
+    ops()->close(s);
+}
+
 static void labels(void **st)
 {
     (void)st;
@@ -674,6 +703,7 @@ int main(void)
         cmocka_unit_test(global_and_none_scaling),
         cmocka_unit_test(images_channels_first_and_last),
         cmocka_unit_test(sequences_and_kinds),
+        cmocka_unit_test(csv_values_are_exact),
         cmocka_unit_test(labels),
         cmocka_unit_test(core_takes_n_classes_zero_as_unlabelled),
         cmocka_unit_test(bad_input),

@@ -628,7 +628,7 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
     size_t names_len = 0; /* a CSV header's names, each quoted with its quotes doubled at most */
     for (int64_t j = 0; s->names && j < f; j++)
         names_len += 2 * strlen(s->names[j]) + 3;
-    size_t cap = 64 + (size_t)f * 24 + names_len + (size_t)(n * t) * (48 + (size_t)f * 16);
+    size_t cap = 64 + (size_t)f * 24 + names_len + (size_t)(n * t) * (48 + (size_t)f * 20);
     char *buf = malloc(cap);
     if (!copy || !buf) {
         free(copy), free(buf);
@@ -660,8 +660,9 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
                 len += (size_t)snprintf(buf + len, cap - len, "%lld,%lld", (long long)i, (long long)k);
             else
                 len += (size_t)snprintf(buf + len, cap - len, "%lld", (long long)i);
+            /* 9 digits read back as the same float32 (samples.npy's value); 7 cut 16777215 to 1.677722e+07 */
             for (int64_t j = 0; j < f; j++)
-                len += (size_t)snprintf(buf + len, cap - len, ",%.7g", (double)copy[(i * t + k) * f + j]);
+                len += (size_t)snprintf(buf + len, cap - len, ",%.9g", (double)copy[(i * t + k) * f + j]);
             len += (size_t)snprintf(buf + len, cap - len, "\n");
         }
     free(copy);
