@@ -687,6 +687,12 @@ static void test_bad_overrides_are_explained(void **state)
     assert_contains(err.message, "expects an integer");
     assert_int_equal(lpz_config_set(&cfg, "trainer.params", "2", &err), LPZ_EINVAL);
     assert_contains(err.message, "is a section");
+    /* --set has no colon: the hints say how to write an override */
+    assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations=", &err), LPZ_EINVAL);
+    assert_contains(err.message, "n_iterations has no value");
+    assert_contains(err.hint, "--set trainer.n_iterations=10");
+    assert_int_equal(lpz_config_set(&cfg, "trainer.n_iterations", "[1, 2]", &err), LPZ_EINVAL);
+    assert_contains(err.hint, "--set trainer.n_iterations=10");
     assert_int_equal(lpz_config_set(&cfg, "dataloader.batch_size", "[1", &err), LPZ_EINVAL);
     assert_contains(err.message, "malformed value");
     assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations", &err), LPZ_EINVAL);
