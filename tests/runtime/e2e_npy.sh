@@ -167,6 +167,18 @@ mixed/generator-[0-9]*.safetensors makes (3, 8, 8) (the generators of a mixture 
   || fail "mixture of two runs: $(cat mixed.log)"
 [ ! -e genm ] || fail "a refused generation made its folder"
 
+# grey 28x28 images without labels: no classifier to train for the FID, said once with one way to do without
+# (the hint said "or use score type none, or set trainer.params.score.type to none (or constant)")
+/usr/bin/python3 -c "
+import numpy as np
+np.save('grey.npy', np.random.default_rng(1).integers(0, 256, (40, 28, 28)).astype(np.uint8))"
+"$LPZ" train -f "$CFG" --grid 1 --set dataloader.path=grey.npy --set dataloader.kind=image \
+  --set trainer.n_iterations=1 --set dataloader.batch_size=20 --set dataloader.n_batches=1 \
+  --set general.output_dir="$work/outg" > g.out 2> g.log || fail "grey images: $(cat g.log)"
+grep -q "FID on npy needs a feature classifier, and the data have no 10 labelled classes to train one on (set \
+trainer.params.score.feature_model to a classifier file, or set trainer.params.score.type to none (or constant)); \
+training without a score" g.log || fail "no classifier: $(cat g.log)"
+
 # vectors of 600 values have no FID (at most 512 are scored directly): said before the training, and the final
 # scoring's line says it is not available (it said "failed", as if something had gone wrong)
 /usr/bin/python3 -c "
