@@ -390,6 +390,15 @@ static void bad_input(void **st)
 }
 
 /* Writes text to a file of the scratch folder. */
+static char g_warn[1024];
+
+static void keep_warn(void *user, lpz_log_level level, const char *line)
+{
+    (void)user;
+    if (level == LPZ_LOG_WARN)
+        snprintf(g_warn + strlen(g_warn), sizeof g_warn - strlen(g_warn), "%s\n", line);
+}
+
 static void put(const char *name, const char *text)
 {
     assert_int_equal(dt_write(in_dir(name), text, strlen(text)), 0);
@@ -503,6 +512,26 @@ static void csv_tables(void **st)
     assert_int_equal(open_with(&s, &info, &err, "path", "pd.csv", "header", "true", NULL), LPZ_OK);
     assert_int_equal(info.count, 2);
     ops()->close(s);
+    /* a first row with a missing value looks like a header: taken as one, with a warning that says so (it was
+       dropped in silence, its "1.5" and "NA" naming the columns) */
+    put("na.csv", "1.5,NA\n5,6\n7,8\n");
+    g_warn[0] = '\0';
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "na.csv", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    assert_int_equal(info.count, 2);
+    ops()->close(s);
+    if (!strstr(g_warn, "the first line is read as the header, but its field 1 ('1.5') is a number") ||
+        !strstr(g_warn, "set dataloader.header: false"))
+        fail_msg("no warning of a header with a number: '%s'", g_warn);
+    expect_error("na.csv:1: column 2: 'NA' is not a number", &err,
+                 open_with(&s, &info, &err, "path", "na.csv", "header", "false", NULL));
+    g_warn[0] = '\0'; /* a header of names only: no warning */
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "flows.csv", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_string_equal(g_warn, "");
     put("num.csv", "1,2\n3,4\n");
     assert_int_equal(open_with(&s, &info, &err, "path", "num.csv", "header", "false", NULL), LPZ_OK);
     assert_int_equal(info.count, 2);

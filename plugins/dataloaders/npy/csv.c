@@ -384,6 +384,16 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
             double v;
             for (int64_t j = 0; j < n && !header && header_mode < 0; j++)
                 header = !number(fields[j], &v) && fields[j][0];
+            /* A first row with a missing value ("1.5,NA") looks like a header: said, since it would be
+             * dropped as one, naming its columns "1.5" and "NA" */
+            for (int64_t j = 0; j < n && header && header_mode < 0; j++)
+                if (number(fields[j], &v)) {
+                    lpz_log(LPZ_LOG_WARN, "%s: the first line is read as the header, but its field %lld ('%s') is "
+                            "a number; if the line is a row of data (with a missing value or text), set "
+                            "dataloader.header: false, and if it is the header, header: true", path,
+                            (long long)(j + 1), fields[j]);
+                    break;
+                }
             if (header_mode < 0 && !header && n > 1) { /* pandas' names of unnamed columns: 0,1,...,n-1 */
                 int64_t j = 0;
                 while (j < n && number(fields[j], &v) && v == (double)j)
