@@ -616,6 +616,10 @@ static void csv_bad_input(void **st)
     put("text.csv", "time,bytes\n0.5,1500\n1.5,many\n");
     rc = open_with(&s, &info, &err, "path", "text.csv", NULL);
     expect_error("text.csv:3: column 2 ('bytes'): 'many' is not a number", &err, rc);
+    /* a delimiter ending every row but not the header: said (it was "every line needs one value per column") */
+    put("trail.tsv", "x\ty\n1\t2\t\n3\t4\t\n");
+    expect_error("remove the tabs ending the rows, or end line 1 with one too", &err,
+                 open_with(&s, &info, &err, "path", "trail.tsv", NULL));
     put("hole.csv", "1,2\n,3\n");
     rc = open_with(&s, &info, &err, "path", "hole.csv", NULL);
     expect_error("hole.csv:2: column 1 is empty (a missing value)", &err, rc);

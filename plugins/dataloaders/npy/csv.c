@@ -441,8 +441,13 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
             rc = line_error(err, path, line, LPZ_EFORMAT, "%lld field%s (split at %s); %s has %lld", (long long)n,
                             n == 1 ? "" : "s", npy_csv_delim_name(delim), c->names ? "the header" : "the first row",
                             (long long)width);
-            lpz_error_hint(err, "every line needs one value per column, as line %lld has (%s)",
-                           (long long)first_line, c->names ? "the header" : "the first row");
+            if (n == width + 1 && !fields[n - 1][0]) /* "1\t2\t" under "x\ty": numpy/spreadsheet exports do it */
+                lpz_error_hint(err, "its last field is empty, as a delimiter at the end of a line makes: remove "
+                               "the %s ending the rows, or end line %lld with one too",
+                               npy_csv_delim_name(delim), (long long)first_line);
+            else
+                lpz_error_hint(err, "every line needs one value per column, as line %lld has (%s)",
+                               (long long)first_line, c->names ? "the header" : "the first row");
             goto done;
         }
         if ((rc = grow_rows(c, &cap_rows, lab >= 0, err)))
