@@ -270,6 +270,16 @@ static void sequences_and_kinds(void **st)
     ops()->close(s);
 }
 
+/* Warnings the plugin logs, one a line. */
+static char g_warn[1024];
+
+static void keep_warn(void *user, lpz_log_level level, const char *line)
+{
+    (void)user;
+    if (level == LPZ_LOG_WARN)
+        snprintf(g_warn + strlen(g_warn), sizeof g_warn - strlen(g_warn), "%s\n", line);
+}
+
 /* samples.csv holds the float32 values exactly: 16777215 (2^24 - 1, a byte
  * count) was written 1.677722e+07 with 7 significant digits */
 static void csv_values_are_exact(void **st)
@@ -326,6 +336,24 @@ static void labels(void **st)
     assert_int_equal(dt_write_npy(in_dir("neg.npy"), "<i8", "False", "(4,)", neg, sizeof neg), 0);
     rc = open_with(&s, &info, &err, "path", "v.npy", "labels", "neg.npy", NULL);
     expect_error("label -1 of sample 1", &err, rc);
+    /* classes numbered from 1 (1..3, no 0): 4 classes to lpz, and a warning says why (they came as "4 classes", and
+       10 such classes had no FID classifier, "no 10 labelled classes") */
+    const int64_t from1[4] = {1, 3, 2, 3};
+    assert_int_equal(dt_write_npy(in_dir("from1.npy"), "<i8", "False", "(4,)", from1, sizeof from1), 0);
+    g_warn[0] = '\0';
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "v.npy", "labels", "from1.npy", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_int_equal(info.n_classes, 4);
+    if (!strstr(g_warn, "from1.npy: no sample has class 0: classes count from 0, so labels 1 to 3 are 4 classes"))
+        fail_msg("no warning of classes from 1: '%s'", g_warn);
+    g_warn[0] = '\0'; /* classes from 0: no warning */
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "v.npy", "labels", "l.npy", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_string_equal(g_warn, "");
 }
 
 /* Through the core: a dataset of this plugin without labels is unlabelled
@@ -390,15 +418,6 @@ static void bad_input(void **st)
 }
 
 /* Writes text to a file of the scratch folder. */
-static char g_warn[1024];
-
-static void keep_warn(void *user, lpz_log_level level, const char *line)
-{
-    (void)user;
-    if (level == LPZ_LOG_WARN)
-        snprintf(g_warn + strlen(g_warn), sizeof g_warn - strlen(g_warn), "%s\n", line);
-}
-
 static void put(const char *name, const char *text)
 {
     assert_int_equal(dt_write(in_dir(name), text, strlen(text)), 0);

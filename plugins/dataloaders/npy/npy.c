@@ -567,13 +567,26 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
                  (long long)s->shape.dim[2]);
     char classes[48] = "";
     if (s->labels)
-        snprintf(classes, sizeof classes, ", %d classes", (int)s->n_classes);
+        snprintf(classes, sizeof classes, ", %d class%s", (int)s->n_classes, s->n_classes == 1 ? "" : "es");
     char format[96] = "";
     if (is_csv)
         snprintf(format, sizeof format, "a table split at %s%s; ", npy_csv_delim_name(table_delim),
                  table_header ? ", with a header" : "");
     lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (%sscaling %s%s)", (long long)s->n, kind_text(s->kind),
             dims, path, format, how_text, classes);
+    /* Classes count from 0: labels 1..10 are 11 classes to lpz, and no FID classifier is trained for them */
+    int has_zero = 0;
+    for (int64_t i = 0; s->labels && i < s->n && !has_zero; i++)
+        has_zero = s->labels[i] == 0;
+    const char *label_file = path; /* the labels' file, or the table holding their column */
+    lpz_error unused;
+    if (lpz_options_is_set(ctx->options, "labels") &&
+        lpz_options_get_string(ctx->options, "labels", &label_file, &unused))
+        label_file = path;
+    if (s->labels && !has_zero && s->n_classes > 1)
+        lpz_log(LPZ_LOG_WARN, "%s: no sample has class 0: classes count from 0, so labels 1 to %d are %d classes here; "
+                "if they number the classes from 1, subtract 1 (numpy: labels - 1)", label_file,
+                (int)s->n_classes - 1, (int)s->n_classes);
     *state = s;
     return LPZ_OK;
 }
