@@ -192,6 +192,17 @@ scores" w.log || fail "no warning before the training: $(cat w.log)"
 grep -qx "final scoring: not available for these samples, no final scores (a warning in the log says why)" w.out \
   || fail "final scoring line: $(cat w.out)"
 
+# a relative path in an !include'd file of another folder is not looked for there: said, with the absolute path
+# that works (the message named only the path tried, beside the run file)
+mkdir -p inc/sub/data
+cp ring.npy inc/sub/data/
+printf 'dataset_name: npy\npath: data/ring.npy\n' > inc/sub/dl.yml
+printf 'dataloader: !include sub/dl.yml\n' > inc/run.yml
+"$LPZ" train -f inc/run.yml -q > /dev/null 2> inc.log && fail "a path relative to the included file was taken"
+grep -q "dataloader.path is written in inc/sub/dl.yml, a file !include'd from another folder: a relative path is \
+looked for in the current folder, then in the run file's folder $work/inc, not in the included file's (write it \
+absolute: $work/inc/sub/data/ring.npy)" inc.log || fail "included path: $(cat inc.log)"
+
 # no path: the error says what to set
 "$LPZ" train -f "$CFG" --grid 1 --set dataloader.path= -q > /dev/null 2> p.log && fail "an empty path was taken"
 grep -q "the option path is required (set dataloader.path to a .npy" p.log || fail "empty path: $(cat p.log)"
