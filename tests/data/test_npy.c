@@ -653,6 +653,11 @@ static void csv_bad_input(void **st)
     rc = open_with(&s, &info, &err, "path", "decimal.csv", NULL);
     expect_error("'1,5' is not a number", &err, rc);
     expect_error("decimal comma", &err, rc);
+    /* a comma table read at semicolons: the delimiter is named (the hint spoke of a decimal comma) */
+    put("commas.csv", "x,y\n1.5,2.5\n");
+    rc = open_with(&s, &info, &err, "path", "commas.csv", "delimiter", "semicolon", NULL);
+    expect_error("the field holds a comma, and the table is read split at semicolons: if it is split at commas, set "
+                 "dataloader.delimiter: comma (or auto)", &err, rc);
     put("quote.csv", "\"a,b\n1,2\n");
     rc = open_with(&s, &info, &err, "path", "quote.csv", NULL);
     expect_error("quote.csv:1: a quoted field does not end on its line", &err, rc);

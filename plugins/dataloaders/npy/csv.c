@@ -483,7 +483,19 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
             }
             if (!number(fields[j], &v)) {
                 rc = line_error(err, path, line, LPZ_EFORMAT, "%s: '%.64s' is not a number", col, fields[j]);
-                if (line == first_line)
+                /* "1.5,2.5" read at semicolons: the table's delimiter is another (it read "a decimal comma") */
+                char others[4] = "", *o = others;
+                for (const char *d = ",;\t"; *d; d++)
+                    if (*d != delim)
+                        *o++ = *d;
+                const char *other = strpbrk(fields[j], others);
+                const char *word = !other ? NULL : *other == ',' ? "comma" : *other == ';' ? "semicolon" : "tab";
+                if (other && !(*other == ',' && !strchr(other + 1, ',') && strchr(fields[j], '.') == NULL &&
+                               delim == ';'))
+                    lpz_error_hint(err, "the field holds a %s, and the table is read split at %s: if it is split at "
+                                   "%ss, set dataloader.delimiter: %s (or auto)", word, npy_csv_delim_name(delim),
+                                   word, word);
+                else if (line == first_line)
                     lpz_error_hint(err, "a header line must be the first line; text columns (categories, dates) "
                                         "need encoding as numbers first");
                 else
