@@ -653,6 +653,13 @@ static void csv_bad_input(void **st)
     rc = open_with(&s, &info, &err, "path", "decimal.csv", NULL);
     expect_error("'1,5' is not a number", &err, rc);
     expect_error("decimal comma", &err, rc);
+    /* thousands separators are named so (the hint spoke of a decimal comma); 1,5 at semicolons stays one */
+    put("thousands.csv", "x,y\n\"1,500\",2\n");
+    rc = open_with(&s, &info, &err, "path", "thousands.csv", NULL);
+    expect_error("'1,500' is not a number (thousands separators need removing", &err, rc);
+    put("thousands2.csv", "x;y\n1,234,567.5;2\n");
+    rc = open_with(&s, &info, &err, "path", "thousands2.csv", NULL);
+    expect_error("thousands separators need removing", &err, rc);
     /* a comma table read at semicolons: the delimiter is named (the hint spoke of a decimal comma) */
     put("commas.csv", "x,y\n1.5,2.5\n");
     rc = open_with(&s, &info, &err, "path", "commas.csv", "delimiter", "semicolon", NULL);

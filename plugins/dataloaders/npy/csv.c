@@ -224,6 +224,29 @@ static char find_delim(const char *line)
     return *p ? ' ' : ',';
 }
 
+/* 1 when s is a number written with thousands separators: 1,500 or -12,345,678.25 */
+static int thousands(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    int lead = 0;
+    while (s[lead] >= '0' && s[lead] <= '9')
+        lead++;
+    if (lead < 1 || lead > 3 || s[lead] != ',')
+        return 0;
+    s += lead;
+    while (*s == ',') {
+        for (int k = 1; k <= 3; k++)
+            if (s[k] < '0' || s[k] > '9')
+                return 0;
+        s += 4;
+    }
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    return !*s;
+}
+
 const char *npy_csv_delim_name(char d)
 {
     return d == ',' ? "commas" : d == ';' ? "semicolons" : d == '\t' ? "tabs" : "blanks";
@@ -490,8 +513,12 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
                         *o++ = *d;
                 const char *other = strpbrk(fields[j], others);
                 const char *word = !other ? NULL : *other == ',' ? "comma" : *other == ';' ? "semicolon" : "tab";
-                if (other && !(*other == ',' && !strchr(other + 1, ',') && strchr(fields[j], '.') == NULL &&
-                               delim == ';'))
+                const char *comma = strchr(fields[j], ',');
+                int one_comma = comma && !strchr(comma + 1, ',') && !strchr(fields[j], '.');
+                if (thousands(fields[j]) && !(one_comma && delim == ';')) /* 1,500 at semicolons: 1.5 */
+                    lpz_error_hint(err, "thousands separators need removing (1,500 as 1500; pandas: read_csv(..., "
+                                   "thousands=',') then to_csv)");
+                else if (other && !(*other == ',' && one_comma && delim == ';'))
                     lpz_error_hint(err, "the field holds a %s, and the table is read split at %s: if it is split at "
                                    "%ss, set dataloader.delimiter: %s (or auto)", word, npy_csv_delim_name(delim),
                                    word, word);
