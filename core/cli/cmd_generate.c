@@ -290,11 +290,13 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             lpz_error_where(&err, "%s: metadata 'network'", first_gen);
         goto fail;
     }
-    if (!no_data &&
-        (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
-         lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
-                                cache, sizeof cache, &err)))
+    if (!no_data && lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err))
         goto fail;
+    if (!no_data && lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir,
+                                           LPZ_SPLIT_TRAIN, &ds, cache, sizeof cache, &err)) {
+        lpz_options_hint_included(dl_opts, cfg.source_dir, &err);
+        goto fail;
+    }
     if (!args->seed)
         seed = (uint64_t)cfg.general.seed;
     const lpz_dataset_info *info = ds ? lpz_dataset_get_info(ds) : &recorded;

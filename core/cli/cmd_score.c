@@ -178,10 +178,13 @@ int lpz_cmd_score(const lpz_cli_args *args)
                 args->mixture_source ? "mixture" : "generator");
     if (lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
-        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
-        lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
-                               cache, sizeof cache, &err))
+        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err))
         goto fail;
+    if (lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
+                               cache, sizeof cache, &err)) {
+        lpz_options_hint_included(dl_opts, cfg.source_dir, &err);
+        goto fail;
+    }
     if (!args->seed)
         seed = (uint64_t)cfg.general.seed;
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);

@@ -265,13 +265,16 @@ static int range_check(const lpz_config_key *k, double v, lpz_error *err)
 /* Parses a scalar's text as key k's type and stores it. `plain` says the
  * scalar was unquoted (only a plain empty/~/null is YAML's null). Fills
  * err's message and hint; the caller adds where. */
-static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *text, int plain,
+static int assign_scalar(lpz_config *cfg, const lpz_config_key *k, const char *text, int plain, int cli,
                          lpz_error *err)
 {
     const char *name = last_component(k->path);
     if (plain && lpz_scalar_is_null(text) && k->type != LPZ_CFG_STRING) {
         lpz_error_set(err, LPZ_EINVAL, "%s has no value; expected %s", name, lpz_config_type_name(k->type));
-        lpz_error_hint(err, "write a value after the colon (default: %s)", k->default_value);
+        if (cli) /* --set key= has no colon to write after */
+            lpz_error_hint(err, "write a value after the '=': --set %s=%s (the default)", k->path, k->default_value);
+        else
+            lpz_error_hint(err, "write a value after the colon (default: %s)", k->default_value);
         return LPZ_EINVAL;
     }
     switch (k->type) {
@@ -395,7 +398,7 @@ void lpz_config_init_defaults(lpz_config *cfg)
             snprintf(text, sizeof text, "%.*s", (int)(len - 2), d + 1);
         else
             snprintf(text, sizeof text, "%s", d);
-        (void)assign_scalar(cfg, &k[i], text, 0, NULL);
+        (void)assign_scalar(cfg, &k[i], text, 0, 0, NULL);
     }
 }
 
@@ -490,6 +493,11 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
     }
     lpz_error_set(c->err, LPZ_ENOTFOUND, "unknown key '%s'", name);
     where_at(c, m, path);
+    if (!strcmp(name, "<<")) { /* YAML 1.1's merge key: libyaml leaves it to the application */
+        lpz_error_hint(c->err, "YAML merge keys (<<) are not supported: write the keys themselves, or take a "
+                               "section from another file with 'general: !include general.yml'");
+        return LPZ_ENOTFOUND;
+    }
     int best = lpz_closest(name, sibs, ns);
     if (best >= 0) {
         lpz_error_hint(c->err, "did you mean '%.*s%s'?", (int)plen, path, sibs[best]);
@@ -734,7 +742,10 @@ static int apply_key(parse_ctx *c, yaml_document_t *doc, const lpz_config_key *k
         lpz_error_set(c->err, LPZ_EINVAL, "%s expects %s, got %s", last_component(k->path),
                       lpz_config_type_name(k->type), node_kind(val));
         where_at(c, val->start_mark, k->path);
-        lpz_error_hint(c->err, "write '%s: %s' (a single value)", last_component(k->path), k->default_value);
+        if (c->cli)
+            lpz_error_hint(c->err, "write --set %s=%s (a single value)", k->path, k->default_value);
+        else
+            lpz_error_hint(c->err, "write '%s: %s' (a single value)", last_component(k->path), k->default_value);
         return LPZ_EINVAL;
     } else {
         const char *text = scalar_text(val);
@@ -745,7 +756,7 @@ static int apply_key(parse_ctx *c, yaml_document_t *doc, const lpz_config_key *k
                 return rc;
             text = expanded;
         }
-        rc = assign_scalar(c->cfg, k, text, is_plain(val) && !tag, c->err);
+        rc = assign_scalar(c->cfg, k, text, is_plain(val) && !tag, c->cli, c->err);
         if (rc)
             where_at(c, val->start_mark, k->path);
     }
@@ -855,6 +866,11 @@ static int apply_node(parse_ctx *c, yaml_document_t *doc, const char *path, yaml
             lpz_error_hint(c->err, "write 'general: !include general.yml'");
             return LPZ_EFORMAT;
         }
+        /* A key that is neither a section, nor a key, nor a plugin option is
+         * unknown whatever the file holds: said at the key, in this file
+         * (not at line 1 of the included one). */
+        if (*path && !is_section(path) && !lpz_config_find_key(path) && !plugin_section_of(path))
+            return unknown_key(c, key_mark, path);
         /* Relative to the folder of the including file. */
         const char *name = scalar_text(val);
         char display[LPZ_CONFIG_PATH_MAX];

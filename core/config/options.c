@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "config/options_internal.h"
 #include "config/scalar.h"
+#include <limits.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,4 +333,42 @@ const char *lpz_options_where(const lpz_options *o, const char *key)
     if (i < 0)
         return "";
     return o->where[i] ? o->where[i] : o->unset[i] ? o->unset[i] : "";
+}
+
+void lpz_options_hint_included(const lpz_options *o, const char *config_dir, lpz_error *err)
+{
+    char dir[PATH_MAX], run_dir[PATH_MAX], try[2 * PATH_MAX + 2], found[PATH_MAX], had[sizeof err->hint];
+    if (!o || !err || !config_dir || !realpath(config_dir[0] ? config_dir : ".", run_dir))
+        return;
+    for (size_t i = 0; i < o->count; i++) {
+        const char *value, *where = o->where[i];
+        lpz_error unused;
+        if (o->spec[i].type != LPZ_OPT_PATH || !o->value[i] || !where ||
+            lpz_options_get_string(o, o->spec[i].name, &value, &unused) || !value[0] || value[0] == '/')
+            continue;
+        const char *end = NULL; /* where = "FILE:LINE:COL: section.key" */
+        for (const char *p = strchr(where, ':'); p && !end; p = strchr(p + 1, ':')) {
+            long line, col;
+            int n = 0;
+            if (sscanf(p, ":%ld:%ld%n", &line, &col, &n) == 2 && p[n] == ':')
+                end = p;
+        }
+        const char *slash = end ? memrchr(where, '/', (size_t)(end - where)) : NULL;
+        int len = slash ? (int)(slash - where) : 1;
+        if (!end || snprintf(try, sizeof try, "%.*s", len, slash ? where : ".") >= (int)sizeof try ||
+            !realpath(try, dir) || !strcmp(dir, run_dir) || realpath(value, found))
+            continue; /* set with --set, in the run file itself, or found in the current folder */
+        if (snprintf(try, sizeof try, "%s/%s", run_dir, value) < (int)sizeof try && realpath(try, found))
+            continue; /* found in the run file's folder: not this option's problem */
+        snprintf(had, sizeof had, "%s", err->hint);
+        lpz_error_hint(err, "%s%s%s%s%s is written in %.*s, a file !include'd from another folder: a relative path "
+                       "is looked for in the current folder, then in the run file's folder %s, not in the included "
+                       "file's", had, had[0] ? "; " : "", o->section ? o->section : "", o->section ? "." : "",
+                       o->spec[i].name, (int)(end - where), where, run_dir);
+        if (snprintf(try, sizeof try, "%s/%s", dir, value) < (int)sizeof try && realpath(try, found)) {
+            snprintf(had, sizeof had, "%s", err->hint);
+            lpz_error_hint(err, "%s (write it absolute: %s)", had, found);
+        }
+        return;
+    }
 }

@@ -37,4 +37,12 @@ int lpz_options_set_section(lpz_options *opts, const char *section);
  * "file:line:col: section.key" or "--set section.key". */
 int lpz_options_set(lpz_options *opts, const char *key, const char *value, const char *where, lpz_error *err);
 
+/* After a dataloader failed to open: a relative path option written in an
+ * !include'd file of another folder is looked for in the current folder,
+ * then in config_dir (the run file's folder), not in the included file's
+ * (which !include's own paths are relative to). When one names nothing
+ * there, adds that to err's hint (with the absolute path when the file is
+ * in the included file's folder). */
+void lpz_options_hint_included(const lpz_options *opts, const char *config_dir, lpz_error *err);
+
 #endif

@@ -492,8 +492,9 @@ static int render_csv(lpz_dataset *ds, const float *samples, int64_t n, const ch
             if (steps > 1 || ds->info.kind == LPZ_SAMPLE_SEQUENCE)
                 fprintf(f.fp, ",%lld", (long long)t);
             const float *row = samples + i * ds->numel + t * feats;
+            /* 9 digits read back as the same float32 (samples.npy's value); 7 cut 16777215 to 1.677722e+07 */
             for (int64_t j = 0; j < feats; j++)
-                fprintf(f.fp, ",%.7g", (double)row[j]);
+                fprintf(f.fp, ",%.9g", (double)row[j]);
             fputc('\n', f.fp);
         }
     }

@@ -761,6 +761,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
     lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, out->run_dir, LPZ_SPLIT_TRAIN};
     rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err);
+    if (rc)
+        lpz_options_hint_included(dl_opts, cfg_dir, err);
     /* The cache folder is there while the dataloader opens (lpz/dataloader.h);
      * one it left empty goes (the scorer makes it again when it writes). */
     lpz_rmdirs_empty(cache, cache_top);

@@ -203,8 +203,8 @@ static int get_classifier(lpz_scorer *s, const lpz_scorer_options *o, lpz_error 
                              "FID on %s needs a feature classifier, and the data have no 10 labelled classes to "
                              "train one on",
                              lpz_dataset_name(s->ds)),
-               lpz_error_hint(err, "set trainer.params.score.feature_model to a classifier file, or use score "
-                                   "type none"),
+               /* the callers add how to do without (score.type, master.calculate_score) */
+               lpz_error_hint(err, "set trainer.params.score.feature_model to a classifier file"),
                LPZ_EUNSUPPORTED;
     lpz_log(LPZ_LOG_INFO, "training the FID classifier for %s once (it is cached in %s)", lpz_dataset_name(s->ds),
             o->cache_dir ? s->classifier_path : "memory only");

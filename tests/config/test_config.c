@@ -269,6 +269,22 @@ static void test_unknown_key_suggests_the_closest(void **state)
                  "known sections: general, trainer, dataloader, network, master");
 }
 
+/* An unknown key whose value is an !include is named where it was written,
+ * not at line 1 of the included file (which holds no such key); YAML's
+ * merge key gets a hint of its own (it was "did you mean
+ * 'general.distribution.tls.ca'?"). */
+static void test_unknown_key_with_an_include_is_named_in_the_including_file(void **state)
+{
+    (void)state;
+    put("inc-p.yml", "population_size: 1\n");
+    expect_error(put("inc-u.yml", "trainer:\n  n_iterations: 2\n  paramz: !include inc-p.yml\n"), LPZ_ENOTFOUND,
+                 "inc-u.yml:3:3: trainer.paramz", "unknown key 'paramz'", "did you mean 'trainer.params'?");
+    expect_error(put("inc-top.yml", "general_: !include inc-p.yml\n"), LPZ_ENOTFOUND, "inc-top.yml:1:1: general_",
+                 "unknown key 'general_'", "did you mean 'general'?");
+    expect_error(put("inc-merge.yml", "trainer:\n  n_iterations: 2\n<<: !include inc-p.yml\n"), LPZ_ENOTFOUND,
+                 "inc-merge.yml:3:1: <<", "unknown key '<<'", "merge keys (<<) are not supported");
+}
+
 static void test_wrong_types_name_the_expected_type(void **state)
 {
     (void)state;
@@ -671,6 +687,12 @@ static void test_bad_overrides_are_explained(void **state)
     assert_contains(err.message, "expects an integer");
     assert_int_equal(lpz_config_set(&cfg, "trainer.params", "2", &err), LPZ_EINVAL);
     assert_contains(err.message, "is a section");
+    /* --set has no colon: the hints say how to write an override */
+    assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations=", &err), LPZ_EINVAL);
+    assert_contains(err.message, "n_iterations has no value");
+    assert_contains(err.hint, "--set trainer.n_iterations=10");
+    assert_int_equal(lpz_config_set(&cfg, "trainer.n_iterations", "[1, 2]", &err), LPZ_EINVAL);
+    assert_contains(err.hint, "--set trainer.n_iterations=10");
     assert_int_equal(lpz_config_set(&cfg, "dataloader.batch_size", "[1", &err), LPZ_EINVAL);
     assert_contains(err.message, "malformed value");
     assert_int_equal(lpz_config_set_assignment(&cfg, "trainer.n_iterations", &err), LPZ_EINVAL);
@@ -1046,6 +1068,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_booleans_in_every_spelling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_ranges_expand_and_bad_ports_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_suggests_the_closest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_with_an_include_is_named_in_the_including_file, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_wrong_types_name_the_expected_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_range_values_fail_with_the_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_square_client_count_is_refused, setup, teardown),

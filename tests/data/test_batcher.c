@@ -772,12 +772,16 @@ static void default_render_writes_csv_for_vectors_and_sequences(void **st)
     lpz_error err;
     assert_int_equal(lpz_dataset_read(ds, 0, x, &err), LPZ_OK);
     assert_int_equal(lpz_dataset_read(ds, 1, x + NUMEL, &err), LPZ_OK);
+    x[0] = 0.123456789f; /* the CSV holds it exactly (as 0.123456791), not to 7 digits (0.1234568) */
     snprintf(base, sizeof base, "%s/vec", dir);
     assert_int_equal(lpz_dataset_render(ds, x, 2, base, &err), LPZ_OK);
     snprintf(path, sizeof path, "%s.csv", base);
     char *csv = dt_slurp(path);
     assert_non_null(csv);
     assert_non_null(strstr(csv, "sample,f0,f1,f2,f3,f4,f5\n0,"));
+    const char *first = strstr(csv, "\n0,") + 3;
+    if (strtof(first, NULL) != x[0])
+        fail_msg("the CSV says %.12s for %.9g", first, (double)x[0]);
     assert_non_null(strstr(csv, "\n1,"));
     free(csv);
     lpz_dataset_close(ds);

@@ -121,6 +121,25 @@ static void scales_per_feature_and_maps_back(void **st)
     assert_float_equal(a, -1, 1e-4);
     assert_float_equal(b, 16, 1e-3);
     assert_float_equal(c, 6000, 0.05);
+    /* the CSV holds the float32 values of samples.npy exactly (7 digits lost the last one or two) */
+    float orig[T * F];
+    memcpy(orig, gen, sizeof orig);
+    assert_int_equal(ops()->to_original_units(s, orig, 1, &err), LPZ_OK);
+    for (int t = 0; t < T; t++) {
+        char head[32];
+        snprintf(head, sizeof head, "\n0,%d,", t);
+        row = strstr(text, head);
+        assert_non_null(row);
+        row += strlen(head);
+        for (int j = 0; j < F; j++, row++) {
+            char *end;
+            float x = strtof(row, &end);
+            if (x != orig[t * F + j])
+                fail_msg("step %d feature %d: the CSV says %.*s, samples.npy %.9g", t, j, (int)(end - row), row,
+                         (double)orig[t * F + j]);
+            row = end;
+        }
+    }
     free(text);
     ops()->close(s);
     lpz_test_rmtree(dir);

@@ -259,6 +259,54 @@ static void sequences_and_kinds(void **st)
     expect_error("scaling 'zscore' is not feature, global or none", &err, rc);
     rc = open_with(&s, &info, &err, "path", "v.npy", "kind", "sequence", NULL);
     expect_error("kind sequence needs an array (N, T, F)", &err, rc);
+    /* a 5-dimensional array: refused as it comes, flattened with kind vector ("any sample") */
+    assert_int_equal(dt_write_npy(in_dir("d5.npy"), "<f4", "False", "(1, 1, 2, 1, 3)", seq, 6 * sizeof(float)), 0);
+    rc = open_with(&s, &info, &err, "path", "d5.npy", NULL);
+    expect_error("set dataloader.kind: vector", &err, rc);
+    assert_int_equal(open_with(&s, &info, &err, "path", "d5.npy", "kind", "vector", NULL), LPZ_OK);
+    assert_int_equal(info.kind, LPZ_SAMPLE_VECTOR);
+    assert_int_equal(info.count, 1);
+    assert_int_equal(info.sample_shape.dim[0], 6);
+    ops()->close(s);
+}
+
+/* Warnings the plugin logs, one a line. */
+static char g_warn[1024];
+
+static void keep_warn(void *user, lpz_log_level level, const char *line)
+{
+    (void)user;
+    if (level == LPZ_LOG_WARN)
+        snprintf(g_warn + strlen(g_warn), sizeof g_warn - strlen(g_warn), "%s\n", line);
+}
+
+/* samples.csv holds the float32 values exactly: 16777215 (2^24 - 1, a byte
+ * count) was written 1.677722e+07 with 7 significant digits */
+static void csv_values_are_exact(void **st)
+{
+    (void)st;
+    const float big[2][2] = {{0, 0.1f}, {16777215.0f, 123.456789f}};
+    assert_int_equal(dt_write_npy(in_dir("big.npy"), "<f4", "False", "(2, 2)", big, sizeof big), 0);
+    void *s;
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(open_with(&s, &info, &err, "path", "big.npy", NULL), LPZ_OK);
+    float x[2];
+    assert_int_equal(ops()->read(s, 1, x, &err), LPZ_OK);
+    float orig[2] = {x[0], x[1]};
+    assert_int_equal(ops()->to_original_units(s, orig, 1, &err), LPZ_OK);
+    assert_float_equal(orig[0], 16777215.0, 0.0);
+    assert_int_equal(ops()->render(s, x, 1, in_dir("big"), &err), LPZ_OK);
+    char *csv = dt_slurp(in_dir("big.csv"));
+    assert_non_null(csv);
+    const char *row = strstr(csv, "\n0,");
+    assert_non_null(row);
+    char *end;
+    float a = strtof(row + 3, &end), b = strtof(end + 1, NULL);
+    if (a != orig[0] || b != orig[1])
+        fail_msg("the CSV row %s differs from the values %.9g, %.9g", row + 1, (double)orig[0], (double)orig[1]);
+    free(csv);
+    ops()->close(s);
 }
 
 static void labels(void **st)
@@ -288,6 +336,24 @@ static void labels(void **st)
     assert_int_equal(dt_write_npy(in_dir("neg.npy"), "<i8", "False", "(4,)", neg, sizeof neg), 0);
     rc = open_with(&s, &info, &err, "path", "v.npy", "labels", "neg.npy", NULL);
     expect_error("label -1 of sample 1", &err, rc);
+    /* classes numbered from 1 (1..3, no 0): 4 classes to lpz, and a warning says why (they came as "4 classes", and
+       10 such classes had no FID classifier, "no 10 labelled classes") */
+    const int64_t from1[4] = {1, 3, 2, 3};
+    assert_int_equal(dt_write_npy(in_dir("from1.npy"), "<i8", "False", "(4,)", from1, sizeof from1), 0);
+    g_warn[0] = '\0';
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "v.npy", "labels", "from1.npy", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_int_equal(info.n_classes, 4);
+    if (!strstr(g_warn, "from1.npy: no sample has class 0: classes count from 0, so labels 1 to 3 are 4 classes"))
+        fail_msg("no warning of classes from 1: '%s'", g_warn);
+    g_warn[0] = '\0'; /* classes from 0: no warning */
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "v.npy", "labels", "l.npy", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_string_equal(g_warn, "");
 }
 
 /* Through the core: a dataset of this plugin without labels is unlabelled
@@ -465,6 +531,26 @@ static void csv_tables(void **st)
     assert_int_equal(open_with(&s, &info, &err, "path", "pd.csv", "header", "true", NULL), LPZ_OK);
     assert_int_equal(info.count, 2);
     ops()->close(s);
+    /* a first row with a missing value looks like a header: taken as one, with a warning that says so (it was
+       dropped in silence, its "1.5" and "NA" naming the columns) */
+    put("na.csv", "1.5,NA\n5,6\n7,8\n");
+    g_warn[0] = '\0';
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "na.csv", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    assert_int_equal(info.count, 2);
+    ops()->close(s);
+    if (!strstr(g_warn, "the first line is read as the header, but its field 1 ('1.5') is a number") ||
+        !strstr(g_warn, "set dataloader.header: false"))
+        fail_msg("no warning of a header with a number: '%s'", g_warn);
+    expect_error("na.csv:1: column 2: 'NA' is not a number", &err,
+                 open_with(&s, &info, &err, "path", "na.csv", "header", "false", NULL));
+    g_warn[0] = '\0'; /* a header of names only: no warning */
+    lpz_log_set_sink(keep_warn, NULL);
+    assert_int_equal(open_with(&s, &info, &err, "path", "flows.csv", NULL), LPZ_OK);
+    lpz_log_set_sink(NULL, NULL);
+    ops()->close(s);
+    assert_string_equal(g_warn, "");
     put("num.csv", "1,2\n3,4\n");
     assert_int_equal(open_with(&s, &info, &err, "path", "num.csv", "header", "false", NULL), LPZ_OK);
     assert_int_equal(info.count, 2);
@@ -549,6 +635,10 @@ static void csv_bad_input(void **st)
     put("text.csv", "time,bytes\n0.5,1500\n1.5,many\n");
     rc = open_with(&s, &info, &err, "path", "text.csv", NULL);
     expect_error("text.csv:3: column 2 ('bytes'): 'many' is not a number", &err, rc);
+    /* a delimiter ending every row but not the header: said (it was "every line needs one value per column") */
+    put("trail.tsv", "x\ty\n1\t2\t\n3\t4\t\n");
+    expect_error("remove the tabs ending the rows, or end line 1 with one too", &err,
+                 open_with(&s, &info, &err, "path", "trail.tsv", NULL));
     put("hole.csv", "1,2\n,3\n");
     rc = open_with(&s, &info, &err, "path", "hole.csv", NULL);
     expect_error("hole.csv:2: column 1 is empty (a missing value)", &err, rc);
@@ -563,6 +653,18 @@ static void csv_bad_input(void **st)
     rc = open_with(&s, &info, &err, "path", "decimal.csv", NULL);
     expect_error("'1,5' is not a number", &err, rc);
     expect_error("decimal comma", &err, rc);
+    /* thousands separators are named so (the hint spoke of a decimal comma); 1,5 at semicolons stays one */
+    put("thousands.csv", "x,y\n\"1,500\",2\n");
+    rc = open_with(&s, &info, &err, "path", "thousands.csv", NULL);
+    expect_error("'1,500' is not a number (thousands separators need removing", &err, rc);
+    put("thousands2.csv", "x;y\n1,234,567.5;2\n");
+    rc = open_with(&s, &info, &err, "path", "thousands2.csv", NULL);
+    expect_error("thousands separators need removing", &err, rc);
+    /* a comma table read at semicolons: the delimiter is named (the hint spoke of a decimal comma) */
+    put("commas.csv", "x,y\n1.5,2.5\n");
+    rc = open_with(&s, &info, &err, "path", "commas.csv", "delimiter", "semicolon", NULL);
+    expect_error("the field holds a comma, and the table is read split at semicolons: if it is split at commas, set "
+                 "dataloader.delimiter: comma (or auto)", &err, rc);
     put("quote.csv", "\"a,b\n1,2\n");
     rc = open_with(&s, &info, &err, "path", "quote.csv", NULL);
     expect_error("quote.csv:1: a quoted field does not end on its line", &err, rc);
@@ -665,6 +767,7 @@ int main(void)
         cmocka_unit_test(global_and_none_scaling),
         cmocka_unit_test(images_channels_first_and_last),
         cmocka_unit_test(sequences_and_kinds),
+        cmocka_unit_test(csv_values_are_exact),
         cmocka_unit_test(labels),
         cmocka_unit_test(core_takes_n_classes_zero_as_unlabelled),
         cmocka_unit_test(bad_input),

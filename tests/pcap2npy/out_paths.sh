@@ -118,6 +118,12 @@ grep -q '"shape"' out.npy.json || fail "distinct paths: no sidecar"
 head -n 1 out.csv | grep -q '^stime,' || fail "distinct paths: no CSV"
 "$tool" -q --pcap cap.pcap --sequence-length 5 || fail "default output"
 [ -s cap.npy ] && [ -s cap.npy.json ] || fail "default output: cap.npy or its sidecar missing"
+cp cap.pcap .hidden # a name's leading dot starts no extension: .hidden.npy, not .npy
+"$tool" -q --pcap .hidden --sequence-length 5 || fail "default output of .hidden"
+[ -s .hidden.npy ] && [ -s .hidden.npy.json ] && [ ! -e .npy ] || fail "default output of .hidden: not .hidden.npy"
+cp cap.pcap sub/.cap
+"$tool" -q --pcap sub/.cap --sequence-length 5 || fail "default output of sub/.cap"
+[ -s sub/.cap.npy ] && [ ! -e sub/.npy ] || fail "default output of sub/.cap: not sub/.cap.npy"
 "$tool" -q --pcap - -o stdin.npy --sequence-length 5 < cap.pcap || fail "stdin input"
 "$tool" -q --from-argus flows.csv -o argus.npy --csv argus.csv --sequence-length 2 || fail "argus input"
 [ "$(cksum < cap.pcap)" = "$before" ] || fail "the input changed"

@@ -167,6 +167,18 @@ mixed/generator-[0-9]*.safetensors makes (3, 8, 8) (the generators of a mixture 
   || fail "mixture of two runs: $(cat mixed.log)"
 [ ! -e genm ] || fail "a refused generation made its folder"
 
+# grey 28x28 images without labels: no classifier to train for the FID, said once with one way to do without
+# (the hint said "or use score type none, or set trainer.params.score.type to none (or constant)")
+/usr/bin/python3 -c "
+import numpy as np
+np.save('grey.npy', np.random.default_rng(1).integers(0, 256, (40, 28, 28)).astype(np.uint8))"
+"$LPZ" train -f "$CFG" --grid 1 --set dataloader.path=grey.npy --set dataloader.kind=image \
+  --set trainer.n_iterations=1 --set dataloader.batch_size=20 --set dataloader.n_batches=1 \
+  --set general.output_dir="$work/outg" > g.out 2> g.log || fail "grey images: $(cat g.log)"
+grep -q "FID on npy needs a feature classifier, and the data have no 10 labelled classes to train one on (set \
+trainer.params.score.feature_model to a classifier file, or set trainer.params.score.type to none (or constant)); \
+training without a score" g.log || fail "no classifier: $(cat g.log)"
+
 # vectors of 600 values have no FID (at most 512 are scored directly): said before the training, and the final
 # scoring's line says it is not available (it said "failed", as if something had gone wrong)
 /usr/bin/python3 -c "
@@ -179,6 +191,17 @@ grep -q "master.calculate_score: FID for npy samples of 600 values is not availa
 scores" w.log || fail "no warning before the training: $(cat w.log)"
 grep -qx "final scoring: not available for these samples, no final scores (a warning in the log says why)" w.out \
   || fail "final scoring line: $(cat w.out)"
+
+# a relative path in an !include'd file of another folder is not looked for there: said, with the absolute path
+# that works (the message named only the path tried, beside the run file)
+mkdir -p inc/sub/data
+cp ring.npy inc/sub/data/
+printf 'dataset_name: npy\npath: data/ring.npy\n' > inc/sub/dl.yml
+printf 'dataloader: !include sub/dl.yml\n' > inc/run.yml
+"$LPZ" train -f inc/run.yml -q > /dev/null 2> inc.log && fail "a path relative to the included file was taken"
+grep -q "dataloader.path is written in inc/sub/dl.yml, a file !include'd from another folder: a relative path is \
+looked for in the current folder, then in the run file's folder $work/inc, not in the included file's (write it \
+absolute: $work/inc/sub/data/ring.npy)" inc.log || fail "included path: $(cat inc.log)"
 
 # no path: the error says what to set
 "$LPZ" train -f "$CFG" --grid 1 --set dataloader.path= -q > /dev/null 2> p.log && fail "an empty path was taken"

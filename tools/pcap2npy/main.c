@@ -430,9 +430,12 @@ int main(int argc, char **argv)
     if (!out_path) {
         if (strcmp(in, "-") == 0)
             return usage_error("reading stdin needs -o OUT.npy");
+        /* The extension is the last dot's part of the file name, not of a folder's, and a name's leading dot
+         * starts no extension: .capture gives .capture.npy, not .npy */
         const char *slash = strrchr(in, '/');
-        const char *dot = strrchr(in, '.');
-        size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - in) : strlen(in);
+        const char *base = slash ? slash + 1 : in;
+        const char *dot = strrchr(base, '.');
+        size_t stem = dot && dot > base ? (size_t)(dot - in) : strlen(in);
         if (stem + 5 > sizeof out_buf)
             return usage_error("input path too long");
         snprintf(out_buf, sizeof out_buf, "%.*s.npy", (int)stem, in);

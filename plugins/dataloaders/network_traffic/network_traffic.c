@@ -419,7 +419,7 @@ static int netflow_render(void *state, const float *samples, int64_t n, const ch
     const netflow_state *s = state;
     int64_t numel = s->t * s->f;
     float *copy = malloc((size_t)(n * numel) * sizeof *copy);
-    size_t cap = 64 + (size_t)s->f * 40 + (size_t)(n * s->t) * (32 + (size_t)s->f * 16);
+    size_t cap = 64 + (size_t)s->f * 40 + (size_t)(n * s->t) * (32 + (size_t)s->f * 20);
     char *buf = malloc(cap);
     if (!copy || !buf) {
         free(copy);
@@ -435,8 +435,9 @@ static int netflow_render(void *state, const float *samples, int64_t n, const ch
     for (int64_t i = 0; i < n; i++) {
         for (int64_t t = 0; t < s->t; t++) {
             len += (size_t)snprintf(buf + len, cap - len, "%lld,%lld", (long long)i, (long long)t);
+            /* 9 digits read back as the same float32 (samples.npy's value); 7 cut 16777215 to 1.677722e+07 */
             for (int64_t j = 0; j < s->f; j++)
-                len += (size_t)snprintf(buf + len, cap - len, ",%.7g", (double)copy[(i * s->t + t) * s->f + j]);
+                len += (size_t)snprintf(buf + len, cap - len, ",%.9g", (double)copy[(i * s->t + t) * s->f + j]);
             len += (size_t)snprintf(buf + len, cap - len, "\n");
         }
     }

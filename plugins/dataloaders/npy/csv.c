@@ -224,6 +224,29 @@ static char find_delim(const char *line)
     return *p ? ' ' : ',';
 }
 
+/* 1 when s is a number written with thousands separators: 1,500 or -12,345,678.25 */
+static int thousands(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    int lead = 0;
+    while (s[lead] >= '0' && s[lead] <= '9')
+        lead++;
+    if (lead < 1 || lead > 3 || s[lead] != ',')
+        return 0;
+    s += lead;
+    while (*s == ',') {
+        for (int k = 1; k <= 3; k++)
+            if (s[k] < '0' || s[k] > '9')
+                return 0;
+        s += 4;
+    }
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    return !*s;
+}
+
 const char *npy_csv_delim_name(char d)
 {
     return d == ',' ? "commas" : d == ';' ? "semicolons" : d == '\t' ? "tabs" : "blanks";
@@ -384,6 +407,16 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
             double v;
             for (int64_t j = 0; j < n && !header && header_mode < 0; j++)
                 header = !number(fields[j], &v) && fields[j][0];
+            /* A first row with a missing value ("1.5,NA") looks like a header: said, since it would be
+             * dropped as one, naming its columns "1.5" and "NA" */
+            for (int64_t j = 0; j < n && header && header_mode < 0; j++)
+                if (number(fields[j], &v)) {
+                    lpz_log(LPZ_LOG_WARN, "%s: the first line is read as the header, but its field %lld ('%s') is "
+                            "a number; if the line is a row of data (with a missing value or text), set "
+                            "dataloader.header: false, and if it is the header, header: true", path,
+                            (long long)(j + 1), fields[j]);
+                    break;
+                }
             if (header_mode < 0 && !header && n > 1) { /* pandas' names of unnamed columns: 0,1,...,n-1 */
                 int64_t j = 0;
                 while (j < n && number(fields[j], &v) && v == (double)j)
@@ -431,8 +464,13 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
             rc = line_error(err, path, line, LPZ_EFORMAT, "%lld field%s (split at %s); %s has %lld", (long long)n,
                             n == 1 ? "" : "s", npy_csv_delim_name(delim), c->names ? "the header" : "the first row",
                             (long long)width);
-            lpz_error_hint(err, "every line needs one value per column, as line %lld has (%s)",
-                           (long long)first_line, c->names ? "the header" : "the first row");
+            if (n == width + 1 && !fields[n - 1][0]) /* "1\t2\t" under "x\ty": numpy/spreadsheet exports do it */
+                lpz_error_hint(err, "its last field is empty, as a delimiter at the end of a line makes: remove "
+                               "the %s ending the rows, or end line %lld with one too",
+                               npy_csv_delim_name(delim), (long long)first_line);
+            else
+                lpz_error_hint(err, "every line needs one value per column, as line %lld has (%s)",
+                               (long long)first_line, c->names ? "the header" : "the first row");
             goto done;
         }
         if ((rc = grow_rows(c, &cap_rows, lab >= 0, err)))
@@ -468,7 +506,23 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
             }
             if (!number(fields[j], &v)) {
                 rc = line_error(err, path, line, LPZ_EFORMAT, "%s: '%.64s' is not a number", col, fields[j]);
-                if (line == first_line)
+                /* "1.5,2.5" read at semicolons: the table's delimiter is another (it read "a decimal comma") */
+                char others[4] = "", *o = others;
+                for (const char *d = ",;\t"; *d; d++)
+                    if (*d != delim)
+                        *o++ = *d;
+                const char *other = strpbrk(fields[j], others);
+                const char *word = !other ? NULL : *other == ',' ? "comma" : *other == ';' ? "semicolon" : "tab";
+                const char *comma = strchr(fields[j], ',');
+                int one_comma = comma && !strchr(comma + 1, ',') && !strchr(fields[j], '.');
+                if (thousands(fields[j]) && !(one_comma && delim == ';')) /* 1,500 at semicolons: 1.5 */
+                    lpz_error_hint(err, "thousands separators need removing (1,500 as 1500; pandas: read_csv(..., "
+                                   "thousands=',') then to_csv)");
+                else if (other && !(*other == ',' && one_comma && delim == ';'))
+                    lpz_error_hint(err, "the field holds a %s, and the table is read split at %s: if it is split at "
+                                   "%ss, set dataloader.delimiter: %s (or auto)", word, npy_csv_delim_name(delim),
+                                   word, word);
+                else if (line == first_line)
                     lpz_error_hint(err, "a header line must be the first line; text columns (categories, dates) "
                                         "need encoding as numbers first");
                 else

@@ -148,12 +148,15 @@ static int shape_of(const lpz_dataset_context *ctx, const lpz_array *a, const ch
         return rc;
     int nd = a->ndim - 1; /* dimensions of one sample */
     const int64_t *d = a->shape + 1;
-    if (nd < 1 || nd > 3) {
+    /* kind vector flattens a sample of any shape: (N, 2, 3, 4, 5) too */
+    if (nd < 1 || (nd > 3 && strcmp(kind, "vector"))) {
         lpz_error_set(err, LPZ_EFORMAT, "array of %d dimension%s; expected (N, F) vectors, (N, T, F) sequences or "
                       "(N, C, H, W) images", a->ndim, a->ndim == 1 ? "" : "s");
         lpz_error_where(err, "%s", path);
         if (a->ndim == 1)
             lpz_error_hint(err, "one value per sample is (N, 1): numpy.save(path, x.reshape(-1, 1))");
+        else if (nd > 3)
+            lpz_error_hint(err, "set dataloader.kind: vector to read each sample's values flattened");
         return LPZ_EFORMAT;
     }
     if (!strcmp(kind, "auto"))
@@ -564,13 +567,26 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
                  (long long)s->shape.dim[2]);
     char classes[48] = "";
     if (s->labels)
-        snprintf(classes, sizeof classes, ", %d classes", (int)s->n_classes);
+        snprintf(classes, sizeof classes, ", %d class%s", (int)s->n_classes, s->n_classes == 1 ? "" : "es");
     char format[96] = "";
     if (is_csv)
         snprintf(format, sizeof format, "a table split at %s%s; ", npy_csv_delim_name(table_delim),
                  table_header ? ", with a header" : "");
     lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (%sscaling %s%s)", (long long)s->n, kind_text(s->kind),
             dims, path, format, how_text, classes);
+    /* Classes count from 0: labels 1..10 are 11 classes to lpz, and no FID classifier is trained for them */
+    int has_zero = 0;
+    for (int64_t i = 0; s->labels && i < s->n && !has_zero; i++)
+        has_zero = s->labels[i] == 0;
+    const char *label_file = path; /* the labels' file, or the table holding their column */
+    lpz_error unused;
+    if (lpz_options_is_set(ctx->options, "labels") &&
+        lpz_options_get_string(ctx->options, "labels", &label_file, &unused))
+        label_file = path;
+    if (s->labels && !has_zero && s->n_classes > 1)
+        lpz_log(LPZ_LOG_WARN, "%s: no sample has class 0: classes count from 0, so labels 1 to %d are %d classes here; "
+                "if they number the classes from 1, subtract 1 (numpy: labels - 1)", label_file,
+                (int)s->n_classes - 1, (int)s->n_classes);
     *state = s;
     return LPZ_OK;
 }
@@ -625,7 +641,7 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
     size_t names_len = 0; /* a CSV header's names, each quoted with its quotes doubled at most */
     for (int64_t j = 0; s->names && j < f; j++)
         names_len += 2 * strlen(s->names[j]) + 3;
-    size_t cap = 64 + (size_t)f * 24 + names_len + (size_t)(n * t) * (48 + (size_t)f * 16);
+    size_t cap = 64 + (size_t)f * 24 + names_len + (size_t)(n * t) * (48 + (size_t)f * 20);
     char *buf = malloc(cap);
     if (!copy || !buf) {
         free(copy), free(buf);
@@ -657,8 +673,9 @@ static int npy_render(void *state, const float *samples, int64_t n, const char *
                 len += (size_t)snprintf(buf + len, cap - len, "%lld,%lld", (long long)i, (long long)k);
             else
                 len += (size_t)snprintf(buf + len, cap - len, "%lld", (long long)i);
+            /* 9 digits read back as the same float32 (samples.npy's value); 7 cut 16777215 to 1.677722e+07 */
             for (int64_t j = 0; j < f; j++)
-                len += (size_t)snprintf(buf + len, cap - len, ",%.7g", (double)copy[(i * t + k) * f + j]);
+                len += (size_t)snprintf(buf + len, cap - len, ",%.9g", (double)copy[(i * t + k) * f + j]);
             len += (size_t)snprintf(buf + len, cap - len, "\n");
         }
     free(copy);
