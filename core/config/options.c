@@ -4,8 +4,8 @@
 #include "config/config.h"
 #include "config/options_internal.h"
 #include "config/scalar.h"
-#include <limits.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
