@@ -66,6 +66,17 @@ static int check_replaceable(const char *path, lpz_error *err)
     return LPZ_EINVAL;
 }
 
+/* The classifier learns MNIST-format images: other data (of dataloader
+ * `user`) refused before it is read when the dataloader can tell its
+ * samples first (a celeba folder is not decoded to be refused). */
+static int check_mnist_format(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    if (lpz_classifier_accepts(&info->sample_shape))
+        return LPZ_OK;
+    return lpz_error_set(err, LPZ_EUNSUPPORTED, "the training data of %s are not 1x28x28 images; the classifier "
+                         "needs MNIST-format data", (const char *)user);
+}
+
 int lpz_cmd_classifier(const lpz_cli_args *args)
 {
     if (!args->config_file) {
@@ -86,17 +97,11 @@ int lpz_cmd_classifier(const lpz_cli_args *args)
     if (lpz_cli_read_config(args, args->config_file, &cfg, &err) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
         lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &plugin, &opts, &err) ||
-        lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &train, cache,
-                               sizeof cache, &err))
-        goto fail;
-    /* said before the test split is read (a second time, for a dataloader without one) */
-    if (!lpz_classifier_accepts(&lpz_dataset_get_info(train)->sample_shape)) {
-        lpz_error_set(&err, LPZ_EUNSUPPORTED, "the training data of %s are not 1x28x28 images; the classifier needs "
-                      "MNIST-format data", lpz_dataset_name(train));
-        goto fail;
-    }
-    if (lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TEST, &test, cache,
-                               sizeof cache, &err))
+        lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN,
+                               check_mnist_format, (void *)plugin->name, &train, cache, sizeof cache, &err))
+        goto fail; /* data of another shape: said before the test split is read (for a dataloader without one) */
+    if (lpz_score_open_dataset(plugin, opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TEST, NULL, NULL,
+                               &test, cache, sizeof cache, &err))
         goto fail;
     if (args->output)
         snprintf(path, sizeof path, "%s", args->output);

@@ -290,10 +290,13 @@ int lpz_cmd_generate(const lpz_cli_args *args)
             lpz_error_where(&err, "%s: metadata 'network'", first_gen);
         goto fail;
     }
+    /* with the data: the mixture opened for its samples, before they are read when the dataloader can tell them */
+    lpz_mixture_request mixture = {args->mixture_source, NULL, net_plugin, &cfg.network.options, &mix};
     if (!no_data && lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err))
         goto fail;
     if (!no_data && lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir,
-                                           LPZ_SPLIT_TRAIN, &ds, cache, sizeof cache, &err)) {
+                                           LPZ_SPLIT_TRAIN, lpz_mixture_open_check, &mixture, &ds, cache,
+                                           sizeof cache, &err)) {
         lpz_options_hint_included(dl_opts, cfg.source_dir, &err);
         goto fail;
     }
@@ -301,8 +304,7 @@ int lpz_cmd_generate(const lpz_cli_args *args)
         seed = (uint64_t)cfg.general.seed;
     const lpz_dataset_info *info = ds ? lpz_dataset_get_info(ds) : &recorded;
     int64_t numel = lpz_shape_numel(&info->sample_shape);
-    if (lpz_mixture_open(args->mixture_source, NULL, net_plugin, &info->sample_shape, &cfg.network.options, &mix,
-                         &err) ||
+    if ((!ds && lpz_mixture_open_check(&mixture, info, &err)) ||
         (ds && lpz_units_record_check(args->mixture_source, &cfg, config_file, ds, &err)))
         goto fail;
     lpz_shape zs = lpz_model_input_shape(mix.gens[0]);

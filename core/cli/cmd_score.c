@@ -158,7 +158,7 @@ int lpz_cmd_score(const lpz_cli_args *args)
     lpz_config cfg;
     lpz_registry reg;
     memset(&reg, 0, sizeof reg);
-    const lpz_plugin *dl_plugin, *net_plugin;
+    const lpz_plugin *dl_plugin, *net_plugin = NULL; /* the network: for generators, not --samples */
     lpz_options *dl_opts = NULL, *net_opts = NULL;
     lpz_dataset *ds = NULL;
     lpz_scorer *scorer = NULL;
@@ -176,12 +176,17 @@ int lpz_cmd_score(const lpz_cli_args *args)
     if (!args->config_file)
         lpz_log(LPZ_LOG_INFO, "configuration: %s (the %s's run)", config_file,
                 args->mixture_source ? "mixture" : "generator");
+    /* generators: opened for the data's samples, before they are read when the dataloader can tell them */
+    lpz_mixture_request mixture = {args->mixture_source, args->generator, NULL, &cfg.network.options, &mix};
     if (lpz_run_apply_precision(&cfg) ||
         lpz_registry_open(&reg, args->plugin_dirs, args->n_plugin_dirs, &err) ||
-        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err))
+        lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, &err) ||
+        (!args->samples && lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err)))
         goto fail;
-    if (lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN, &ds,
-                               cache, sizeof cache, &err)) {
+    mixture.net_plugin = net_plugin;
+    if (lpz_score_open_dataset(dl_plugin, dl_opts, cfg.general.output_dir, cfg.source_dir, LPZ_SPLIT_TRAIN,
+                               args->samples ? NULL : lpz_mixture_open_check, &mixture, &ds, cache, sizeof cache,
+                               &err)) {
         lpz_options_hint_included(dl_opts, cfg.source_dir, &err);
         goto fail;
     }
@@ -255,11 +260,6 @@ int lpz_cmd_score(const lpz_cli_args *args)
         if (n_req)
             n = n_req;
     } else {
-        if (lpz_run_plugin(&reg, &cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, &err))
-            goto fail;
-        if (lpz_mixture_open(args->mixture_source, args->generator, net_plugin, &info->sample_shape,
-                             &cfg.network.options, &mix, &err))
-            goto fail;
         /* the mixture's record of the units it was trained in: a generator
          * file's is in its folder (master/<cell>/) */
         if (lpz_units_record_check(gen_dir, &cfg, config_file, ds, &err))

@@ -2,6 +2,7 @@
  * so the rest of the core can trust shapes and counts. */
 #include "data/dataset.h"
 
+#include "base/shape.h"
 #include "io/fsutil.h"
 #include "io/jpeg.h"
 #include "io/png.h"
@@ -28,7 +29,8 @@ struct lpz_dataset {
 /* The smallest table a plugin may have: size, open, close, read. */
 #define OPS_MIN_SIZE (offsetof(lpz_dataloader_ops, read) + sizeof(void *))
 
-static int check_info(const lpz_dataset_info *info, lpz_error *err)
+/* The shape and kind (what describe tells too). */
+static int check_shape(const lpz_dataset_info *info, lpz_error *err)
 {
     const lpz_shape *s = &info->sample_shape;
     if (s->ndim < 1 || s->ndim > LPZ_MAX_DIMS)
@@ -43,12 +45,6 @@ static int check_info(const lpz_dataset_info *info, lpz_error *err)
         if (numel > (int64_t)1 << 28)
             return lpz_error_set(err, LPZ_EFORMAT, "a sample has more than 2^28 values");
     }
-    /* at most 2^40: the batcher and the fitness draws hold 8-byte indices of all of them */
-    if (info->count <= 0 || info->count > (int64_t)1 << 40)
-        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %lld samples (expected 1 to 2^40)",
-                             (long long)info->count);
-    if (info->n_classes < 0)
-        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %d classes", (int)info->n_classes);
     switch (info->kind) {
     case LPZ_SAMPLE_VECTOR:
         if (s->ndim != 1)
@@ -67,6 +63,36 @@ static int check_info(const lpz_dataset_info *info, lpz_error *err)
         return lpz_error_set(err, LPZ_EFORMAT, "unknown sample kind %d", (int)info->kind);
     }
     return LPZ_OK;
+}
+
+/* What open reports: the shape and kind, the count and the classes. */
+static int check_info(const lpz_dataset_info *info, lpz_error *err)
+{
+    int rc = check_shape(info, err);
+    if (rc != LPZ_OK)
+        return rc;
+    /* at most 2^40: the batcher and the fitness draws hold 8-byte indices of all of them */
+    if (info->count <= 0 || info->count > (int64_t)1 << 40)
+        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %lld samples (expected 1 to 2^40)",
+                             (long long)info->count);
+    if (info->n_classes < 0)
+        return lpz_error_set(err, LPZ_EFORMAT, "dataset reports %d classes", (int)info->n_classes);
+    return LPZ_OK;
+}
+
+static const char *kind_name(lpz_sample_kind kind)
+{
+    return kind == LPZ_SAMPLE_IMAGE ? "image" : kind == LPZ_SAMPLE_SEQUENCE ? "sequence" : "vector";
+}
+
+static int same_samples(const lpz_dataset_info *a, const lpz_dataset_info *b)
+{
+    if (a->kind != b->kind || a->sample_shape.ndim != b->sample_shape.ndim)
+        return 0;
+    for (int i = 0; i < a->sample_shape.ndim; i++)
+        if (a->sample_shape.dim[i] != b->sample_shape.dim[i])
+            return 0;
+    return 1;
 }
 
 /* A run folder's config.yml (lpz generate, lpz score, --resume) names the
@@ -89,6 +115,48 @@ static void hint_run_folder(const lpz_dataset_context *ctx, lpz_error *err)
 }
 
 int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err)
+{
+    return lpz_dataset_open_checked(plugin, ctx, NULL, NULL, out, err);
+}
+
+/* A plugin's failure (its describe's or open's) with the dataset's name
+ * and, for a run folder's copy of the configuration, where the data is
+ * looked for. */
+static int plugin_failed(const char *name, const char *what, const lpz_dataset_context *ctx, int rc, lpz_error *err)
+{
+    if (err && err->code == LPZ_OK)
+        lpz_error_set(err, rc, "dataloader '%s' failed to %s (no details given)", name, what);
+    lpz_error_context(err, "dataset %s", name);
+    hint_run_folder(ctx, err);
+    return rc;
+}
+
+/* The plugin's describe, when it has one: info zeroed, and left so when
+ * the plugin cannot tell the shape before open. */
+static int describe(const lpz_dataset *ds, const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err)
+{
+    const char *name = ds->plugin->name ? ds->plugin->name : "?";
+    memset(info, 0, sizeof *info);
+    if (!ds->ops.describe)
+        return LPZ_OK;
+    lpz_error_clear(err);
+    int rc = ds->ops.describe(ctx, info, err);
+    if (rc != LPZ_OK) {
+        memset(info, 0, sizeof *info);
+        return plugin_failed(name, "describe its samples", ctx, rc, err);
+    }
+    if (info->sample_shape.ndim == 0) /* not told: open will */
+        return LPZ_OK;
+    if ((rc = check_shape(info, err)) != LPZ_OK) {
+        lpz_error_context(err, "dataset %s", name);
+        lpz_error_hint(err, "the plugin's describe filled lpz_dataset_info wrongly");
+        memset(info, 0, sizeof *info);
+    }
+    return rc;
+}
+
+int lpz_dataset_open_checked(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_check check,
+                             void *user, lpz_dataset **out, lpz_error *err)
 {
     *out = NULL;
     if (!plugin || !ctx)
@@ -113,22 +181,30 @@ int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, l
      * stay NULL. */
     memcpy(&ds->ops, pops, pops->size < sizeof ds->ops ? pops->size : sizeof ds->ops);
 
+    /* The samples told before open: the caller's check first, so that a
+     * configuration refusing them does not wait for open's work. */
+    lpz_dataset_info described;
+    int rc = describe(ds, ctx, &described, err);
+    if (rc == LPZ_OK && described.sample_shape.ndim > 0 && check)
+        rc = check(user, &described, err);
+    if (rc != LPZ_OK) {
+        free(ds);
+        return rc;
+    }
+
     lpz_error_clear(err);
     /* an open that returns OK without setting *state (NULL is fine: no
      * state) gets NULL with a warning, as a network's configure */
     static char unset;
     ds->state = &unset;
-    int rc = ds->ops.open(ctx, &ds->state, &ds->info, err);
+    rc = ds->ops.open(ctx, &ds->state, &ds->info, err);
     if (rc == LPZ_OK && ds->state == &unset) {
         lpz_log(LPZ_LOG_WARN, "dataloader '%s': open returned OK without setting *state: taken as NULL (set it, to "
                 "NULL when the plugin keeps none)", name);
         ds->state = NULL;
     }
     if (rc != LPZ_OK) {
-        if (err && err->code == LPZ_OK)
-            lpz_error_set(err, rc, "dataloader '%s' failed to open (no details given)", name);
-        lpz_error_context(err, "dataset %s", name);
-        hint_run_folder(ctx, err);
+        plugin_failed(name, "open", ctx, rc, err);
         free(ds);
         return rc;
     }
@@ -137,9 +213,22 @@ int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, l
     if (rc == LPZ_OK && ds->info.n_classes > 0 && !ds->ops.label && pops->size > offsetof(lpz_dataloader_ops, label))
         rc = lpz_error_set(err, LPZ_EFORMAT, "dataset reports %d classes but its plugin has no label function",
                            (int)ds->info.n_classes);
-    if (rc != LPZ_OK) {
+    if (rc == LPZ_OK && described.sample_shape.ndim > 0 && !same_samples(&described, &ds->info)) {
+        char a[96], b[96];
+        lpz_shape_format_x(&described.sample_shape, a, sizeof a);
+        lpz_shape_format_x(&ds->info.sample_shape, b, sizeof b);
+        rc = lpz_error_set(err, LPZ_EFORMAT, "the plugin's describe told %s samples of shape %s, its open %s samples "
+                           "of shape %s", kind_name(described.kind), a, kind_name(ds->info.kind), b);
+        lpz_error_context(err, "dataset %s", name);
+        lpz_error_hint(err, "a dataloader's describe must tell the shape and kind its open reports, or leave the "
+                            "shape empty (see lpz/dataloader.h)");
+    } else if (rc != LPZ_OK) {
         lpz_error_context(err, "dataset %s", name);
         lpz_error_hint(err, "the plugin's open filled lpz_dataset_info wrongly");
+    }
+    if (rc == LPZ_OK && described.sample_shape.ndim == 0 && check)
+        rc = check(user, &ds->info, err);
+    if (rc != LPZ_OK) {
         ds->ops.close(ds->state);
         free(ds);
         return rc;

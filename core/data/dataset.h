@@ -29,6 +29,23 @@ typedef struct lpz_dataset lpz_dataset;
  * dataset name in `where`. */
 int lpz_dataset_open(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err);
 
+/* A caller's test of the samples (a network configured for their shape,
+ * a resumed run's shape compared): info holds the shape and kind, and
+ * count and n_classes when the data is open (0 when it is not yet). */
+typedef int (*lpz_dataset_check)(void *user, const lpz_dataset_info *info, lpz_error *err);
+
+/* lpz_dataset_open with the caller's test of the samples, run before the
+ * plugin's open when the plugin describes its samples first (describe,
+ * ABI 1.3: shape and kind from the options, without open's work), else
+ * after open. So a configuration that cannot take the data is refused
+ * before open's work where the plugin allows it (celeba decodes every
+ * image in open). open must then report the described shape and kind
+ * (else LPZ_EFORMAT: a plugin bug). A failing check's error is returned
+ * as it is, with the dataset closed again. check may be NULL (describe is
+ * still held to open's shape). */
+int lpz_dataset_open_checked(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_check check,
+                             void *user, lpz_dataset **out, lpz_error *err);
+
 /* Closes the plugin state and frees the dataset. NULL is fine. */
 void lpz_dataset_close(lpz_dataset *ds);
 

@@ -324,10 +324,9 @@ static int train_cell(client *c, lpz_error *err)
     if ((rc = lpz_mkdirs(cache, err)))
         goto done;
     lpz_dataset_context ctx = {sizeof ctx, dl_opts, c->root, cache, ".", c->run_dir, LPZ_SPLIT_TRAIN};
-    if ((rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err)))
-        goto done;
-    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
-    if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)) ||
+    /* the final scoring is the master's */
+    lpz_run_data rd = {&cfg, &p, dl_plugin, &ctx, net_plugin, net_opts, NULL, 0};
+    if ((rc = lpz_run_open_data(&rd, &ds, &net, err)) ||
         (rc = lpz_run_check_batch_size(&cfg, p.batch_size, ds, err)))
         goto done;
     /* master/<cell>/units.json travels to the master with the mixture */

@@ -276,7 +276,8 @@ static int scorer_open(const lpz_final_request *rq, final_scorer *fs, lpz_error 
             rc = lpz_run_plugin(rq->registry, cfg, LPZ_PLUGIN_NETWORK, &fs->net_plugin, &fs->net_opts, err);
         if (!rc)
             rc = lpz_score_open_dataset(fs->dl_plugin, fs->dl_opts, cfg->general.output_dir, cfg->source_dir,
-                                        LPZ_SPLIT_TRAIN, &fs->own_ds, fs->own_cache, sizeof fs->own_cache, err);
+                                        LPZ_SPLIT_TRAIN, NULL, NULL, &fs->own_ds, fs->own_cache,
+                                        sizeof fs->own_cache, err);
         if (rc)
             return rc;
         fs->ds = fs->own_ds;

@@ -518,6 +518,34 @@ int lpz_run_score_higher(const lpz_config *cfg)
     return cfg->trainer.params.score.enabled && cfg->trainer.params.score.type == LPZ_SCORE_INCEPTION;
 }
 
+/* The inception score of the trainer.params.score: class probabilities
+ * only lpz's classifier of labelled MNIST-format images gives. */
+static int inception_unavailable(const char *dataset, lpz_error *err)
+{
+    return lpz_error_set(err, LPZ_EUNSUPPORTED,
+                         "the inception score needs class probabilities, which lpz has for labelled MNIST-format "
+                         "images only (its classifier's 10 classes); %s data has none", dataset);
+}
+
+/* Whether failure rc of the training's score (the inception score when
+ * `is`) stops the run: the inception score is asked for by name, and
+ * unavailable is an error; FID that lpz cannot compute for the data
+ * (LPZ_EUNSUPPORTED) is not, the run trains without a score. */
+static int score_failure_fatal(int is, int rc)
+{
+    return is || rc != LPZ_EUNSUPPORTED;
+}
+
+/* err of such a failure, with where the score is set and how to go without it. */
+static void score_failure_tell(int is, int rc, lpz_error *err)
+{
+    if (!strstr(err->where, "trainer.params.score")) /* "trainer.params.score.feature_model: <file>" says it */
+        lpz_error_context(err, "trainer.params.score");
+    if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
+        lpz_scorer_hint_skip(err, is ? "set trainer.params.score.type to fid or none"
+                                     : "set trainer.params.score.type to none (or constant)");
+}
+
 int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cache_dir, volatile int *stop,
                         lpz_scorer **out, lpz_error *err)
 {
@@ -536,24 +564,13 @@ int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cach
     lpz_scorer *scorer = NULL;
     int rc = lpz_scorer_create(ds, &so, &scorer, err);
     if (!rc && is && !lpz_scorer_has_classes(scorer)) {
-        rc = lpz_error_set(err, LPZ_EUNSUPPORTED,
-                           "the inception score needs class probabilities, which lpz has for labelled MNIST-format "
-                           "images only (its classifier's 10 classes); %s data has none",
-                           lpz_dataset_name(ds));
+        rc = inception_unavailable(lpz_dataset_name(ds), err);
         lpz_scorer_destroy(scorer);
         scorer = NULL;
     }
     if (rc) {
-        if (!strstr(err->where, "trainer.params.score")) /* "trainer.params.score.feature_model: <file>" says it */
-            lpz_error_context(err, "trainer.params.score");
-        if (is) { /* asked for by name: not available is an error */
-            if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
-                lpz_scorer_hint_skip(err, "set trainer.params.score.type to fid or none");
-            return rc;
-        }
-        if (rc == LPZ_EINVAL || rc == LPZ_EUNSUPPORTED)
-            lpz_scorer_hint_skip(err, "set trainer.params.score.type to none (or constant)");
-        if (rc != LPZ_EUNSUPPORTED)
+        score_failure_tell(is, rc, err);
+        if (score_failure_fatal(is, rc))
             return rc;
         char buf[2048];
         lpz_log(LPZ_LOG_WARN, "%s; training without a score (mixture weights stay uniform)",
@@ -563,6 +580,56 @@ int lpz_run_open_scorer(const lpz_config *cfg, lpz_dataset *ds, const char *cach
     }
     *out = scorer;
     return LPZ_OK;
+}
+
+/* master.calculate_score on samples of this shape and kind (of dataloader
+ * `dataset`): a final scoring that cannot run is said before the training,
+ * not after it (colour images without the InceptionV3 weights with
+ * score.type none are refused, as the training's FID refuses them); one
+ * unavailable for such samples is a warning when `warn` (said once: the
+ * check before the data is read passes 0). */
+static int check_final_scoring(const lpz_config *cfg, const char *dataset, const lpz_dataset_info *info, int warn,
+                               lpz_error *err)
+{
+    if (!cfg->master.calculate_score)
+        return LPZ_OK;
+    lpz_error ce;
+    lpz_error_clear(&ce);
+    int crc = lpz_scorer_check_samples(dataset, &info->sample_shape, info->kind,
+                                       cfg->trainer.params.score.feature_model, &ce);
+    lpz_scorer_hint_skip(&ce, "set master.calculate_score to false");
+    lpz_error_context(&ce, "master.calculate_score");
+    if (crc == LPZ_EINVAL) {
+        *err = ce;
+        return crc;
+    }
+    if (crc && warn) {
+        char buf[2048];
+        lpz_log(LPZ_LOG_WARN, "%s; the run trains, without final scores", lpz_error_format(&ce, buf, sizeof buf));
+    }
+    return LPZ_OK;
+}
+
+/* What the scores refuse of samples of this shape and kind, before the
+ * data is read: the errors lpz_run_open_scorer and check_final_scoring
+ * give for them (the weights of colour images, the inception score's
+ * classes), nothing they only warn of. */
+static int check_scores(const lpz_config *cfg, const char *dataset, const lpz_dataset_info *info, int final,
+                        lpz_error *err)
+{
+    int type = cfg->trainer.params.score.type, is = type == LPZ_SCORE_INCEPTION;
+    if (cfg->trainer.params.score.enabled && (type == LPZ_SCORE_FID || is)) {
+        int rc = lpz_scorer_check_samples(dataset, &info->sample_shape, info->kind,
+                                          cfg->trainer.params.score.feature_model, err);
+        if (!rc && is && !lpz_classifier_accepts(&info->sample_shape)) /* no classes without the classifier */
+            rc = inception_unavailable(dataset, err);
+        if (rc && score_failure_fatal(is, rc)) {
+            score_failure_tell(is, rc, err);
+            return rc;
+        }
+        lpz_error_clear(err);
+    }
+    return final ? check_final_scoring(cfg, dataset, info, 0, err) : LPZ_OK;
 }
 
 /* A resume whose --set changes the data (dataloader.dataset_name or one of
@@ -629,14 +696,13 @@ int lpz_run_trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *sh
  * on cannot load a single network (the generator's output and the
  * discriminator's input are the sample): refused before anything else
  * is said about the data, naming both shapes. */
-static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config *cfg, const lpz_dataset *ds,
+static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config *cfg, const lpz_shape *now,
                               lpz_error *err)
 {
     lpz_shape was;
     char from[PATH_MAX + 64];
     if (!lpz_run_trained_sample_shape(run_dir, n_cells, &was, from, sizeof from))
         return LPZ_OK;
-    const lpz_shape *now = &lpz_dataset_get_info(ds)->sample_shape;
     int same = was.ndim == now->ndim;
     for (int i = 0; same && i < now->ndim; i++)
         same = was.dim[i] == now->dim[i];
@@ -651,6 +717,43 @@ static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config
     lpz_error_hint(err, "resume with the data the run trained on (without --set dataloader.*: the run's config.yml "
                         "names it), or train a new run on this data");
     return LPZ_EINVAL;
+}
+
+typedef struct data_check {
+    const lpz_run_data *rd;
+    lpz_network *net;
+} data_check;
+
+/* lpz_dataset_check of lpz_run_open_data: what needs only the samples'
+ * shape, in the order a user fixes it (the run's own shape, the network,
+ * the scores). */
+static int check_data(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    data_check *c = user;
+    const lpz_run_data *rd = c->rd;
+    int n_cells = rd->params->grid_k * rd->params->grid_k;
+    int rc = LPZ_OK;
+    if (rd->resume_dir)
+        rc = check_resume_shape(rd->resume_dir, n_cells, rd->cfg, &info->sample_shape, err);
+    if (!rc)
+        rc = lpz_network_create(rd->network, rd->network_options, &info->sample_shape, rd->params->wgan, &c->net,
+                                err);
+    if (!rc)
+        rc = check_scores(rd->cfg, rd->dataloader->name, info, rd->final_scoring, err);
+    return rc;
+}
+
+int lpz_run_open_data(const lpz_run_data *rd, lpz_dataset **ds, lpz_network **net, lpz_error *err)
+{
+    data_check c = {rd, NULL};
+    *net = NULL;
+    int rc = lpz_dataset_open_checked(rd->dataloader, rd->ctx, check_data, &c, ds, err);
+    if (rc) {
+        lpz_network_destroy(c.net); /* a check that failed after the network, or an open after the checks */
+        return rc;
+    }
+    *net = c.net;
+    return LPZ_OK;
 }
 
 /* Whether dataloader plugin `name` maps samples to original units (only
@@ -760,18 +863,14 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         goto done;
     snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
     lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, out->run_dir, LPZ_SPLIT_TRAIN};
-    rc = lpz_dataset_open(dl_plugin, &ctx, &ds, err);
+    lpz_run_data rd = {cfg, &p, dl_plugin, &ctx, net_plugin, net_opts, req->resume_dir ? out->run_dir : NULL, 1};
+    rc = lpz_run_open_data(&rd, &ds, &net, err);
     if (rc)
         lpz_options_hint_included(dl_opts, cfg_dir, err);
     /* The cache folder is there while the dataloader opens (lpz/dataloader.h);
      * one it left empty goes (the scorer makes it again when it writes). */
     lpz_rmdirs_empty(cache, cache_top);
     if (rc)
-        goto done;
-    if (req->resume_dir && (rc = check_resume_shape(out->run_dir, p.grid_k * p.grid_k, cfg, ds, err)))
-        goto done;
-    const lpz_dataset_info *info = lpz_dataset_get_info(ds);
-    if ((rc = lpz_network_create(net_plugin, net_opts, &info->sample_shape, p.wgan, &net, err)))
         goto done;
     if ((rc = lpz_run_check_batch_size(cfg, p.batch_size, ds, err)))
         goto done;
@@ -807,24 +906,8 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
         warn_other_data(cfg, old_config, old_config_len);
     if ((rc = lpz_run_open_scorer(cfg, ds, cache, req->stop, &scorer, err)))
         goto done;
-    /* A final scoring that cannot run is said before the training, not after it (colour images without the
-     * InceptionV3 weights with score.type none: refused, as the training's FID refuses them) */
-    if (cfg->master.calculate_score) {
-        lpz_error ce;
-        lpz_error_clear(&ce);
-        int crc = lpz_scorer_check(ds, cfg->trainer.params.score.feature_model, &ce);
-        lpz_scorer_hint_skip(&ce, "set master.calculate_score to false");
-        lpz_error_context(&ce, "master.calculate_score");
-        if (crc == LPZ_EINVAL) {
-            *err = ce;
-            rc = crc;
-            goto done;
-        }
-        if (crc) {
-            char buf[2048];
-            lpz_log(LPZ_LOG_WARN, "%s; the run trains, without final scores", lpz_error_format(&ce, buf, sizeof buf));
-        }
-    }
+    if ((rc = check_final_scoring(cfg, lpz_dataset_name(ds), lpz_dataset_get_info(ds), 1, err)))
+        goto done;
 
     lpz_log(LPZ_LOG_INFO, "results in %s", out->run_dir);
     lpz_train_setup setup = {.params = &p,

@@ -182,6 +182,27 @@ int lpz_run_trained_sample_shape(const char *run_dir, int n_cells, lpz_shape *sh
  * hint, when the batch is larger than the dataset. */
 int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_dataset *ds, lpz_error *err);
 
+/* The data a run trains on and the network for its samples. */
+typedef struct lpz_run_data {
+    const lpz_config *cfg;
+    const lpz_train_params *params;
+    const lpz_plugin *dataloader;
+    const lpz_dataset_context *ctx;
+    const lpz_plugin *network;
+    const lpz_options *network_options;
+    const char *resume_dir; /* a resumed run's folder: the shape its networks have is the data's; NULL: none */
+    int final_scoring;      /* 1: master.calculate_score is this process's (a local run): checked too */
+} lpz_run_data;
+
+/* Opens the data and configures the network for its samples, checking
+ * what needs only their shape (a resumed run's shape, the network's
+ * configure, the scores' settings: colour images without the InceptionV3
+ * weights) before the dataloader's open when it describes its samples
+ * first (lpz_dataset_open_checked): a configuration that cannot take the
+ * samples is refused at once, not after open's work (celeba decodes every
+ * image). On failure *ds and *net are NULL. */
+int lpz_run_open_data(const lpz_run_data *rd, lpz_dataset **ds, lpz_network **net, lpz_error *err);
+
 /* Loads the plugin of `kind` named `name` and fills its options from the
  * configuration section ("dataloader" or "network"). */
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,

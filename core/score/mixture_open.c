@@ -169,3 +169,9 @@ done:
         lpz_mixture_close(out);
     return rc;
 }
+
+int lpz_mixture_open_check(void *request, const lpz_dataset_info *info, lpz_error *err)
+{
+    const lpz_mixture_request *r = request;
+    return lpz_mixture_open(r->dir, r->file, r->net_plugin, &info->sample_shape, r->opts, r->out, err);
+}

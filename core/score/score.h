@@ -238,6 +238,10 @@ int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *opts, lpz_score
  * InceptionV3 weights (feature_model empty) or samples it cannot score (for
  * a check before a long training, e.g. of master.calculate_score). */
 int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err);
+/* The same from the samples' shape and kind alone (`name` the dataloader's,
+ * for the message): for a check before the data is opened. */
+int lpz_scorer_check_samples(const char *name, const lpz_shape *shape, lpz_sample_kind kind,
+                             const char *feature_model, lpz_error *err);
 void lpz_scorer_destroy(lpz_scorer *s);
 
 /* After lpz_scorer_create failed: adds to err's hint how the caller's user
@@ -502,6 +506,20 @@ int lpz_mixture_open(const char *dir, const char *file, const lpz_plugin *net_pl
                      const lpz_config_options *opts, lpz_mixture *out, lpz_error *err);
 void lpz_mixture_close(lpz_mixture *m);
 
+/* lpz_mixture_open as an lpz_dataset_check (`request` an lpz_mixture_request),
+ * for the data's sample shape: given to lpz_score_open_dataset, generators
+ * of another shape than the data's are refused before the data is read
+ * when the dataloader tells its samples first (a celeba folder is not
+ * decoded to be refused). On failure req->out is closed again. */
+typedef struct lpz_mixture_request {
+    const char *dir;  /* the mixture folder; NULL: */
+    const char *file; /* this single generator file (weight 1) */
+    const lpz_plugin *net_plugin;
+    const lpz_config_options *opts;
+    lpz_mixture *out;
+} lpz_mixture_request;
+int lpz_mixture_open_check(void *request, const lpz_dataset_info *info, lpz_error *err);
+
 /* ---- opening data for scoring ------------------------------------------- */
 
 /* Opens the dataloader `plugin` with `options` for `split` the way a run
@@ -510,9 +528,11 @@ void lpz_mixture_close(lpz_mixture *m);
  * relative paths, no run folder. The folders are created for the
  * dataloader's open and removed again when it left them empty: who writes
  * into cache_dir later makes it (lpz_mkdirs). cache_dir receives the cache
- * folder's path (size >= 4096). */
+ * folder's path (size >= 4096). check (NULL: none) tests the samples,
+ * before the dataloader's open when it can tell them first
+ * (lpz_dataset_open_checked). */
 int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options, const char *output_dir,
-                           const char *config_dir, lpz_split split, lpz_dataset **out, char *cache_dir,
-                           size_t cache_dir_size, lpz_error *err);
+                           const char *config_dir, lpz_split split, lpz_dataset_check check, void *user,
+                           lpz_dataset **out, char *cache_dir, size_t cache_dir_size, lpz_error *err);
 
 #endif

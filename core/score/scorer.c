@@ -379,14 +379,20 @@ void lpz_score_log_progress(const char *what, int64_t done, int64_t total, doubl
 int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err)
 {
     const lpz_dataset_info *info = lpz_dataset_get_info(ds);
-    int64_t numel = lpz_dataset_numel(ds);
-    if (lpz_classifier_accepts(&info->sample_shape) || (info->kind != LPZ_SAMPLE_IMAGE && numel <= LPZ_SCORE_RAW_MAX))
+    return lpz_scorer_check_samples(lpz_dataset_name(ds), &info->sample_shape, info->kind, feature_model, err);
+}
+
+int lpz_scorer_check_samples(const char *name, const lpz_shape *shape, lpz_sample_kind kind,
+                             const char *feature_model, lpz_error *err)
+{
+    int64_t numel = lpz_shape_numel(shape);
+    if (lpz_classifier_accepts(shape) || (kind != LPZ_SAMPLE_IMAGE && numel <= LPZ_SCORE_RAW_MAX))
         return LPZ_OK;
-    if (info->kind == LPZ_SAMPLE_IMAGE && numel > LPZ_SCORE_RAW_MAX) {
-        const lpz_shape *sh = &info->sample_shape;
+    if (kind == LPZ_SAMPLE_IMAGE && numel > LPZ_SCORE_RAW_MAX) {
+        const lpz_shape *sh = shape;
         if (!feature_model || !feature_model[0]) {
             lpz_error_set(err, LPZ_EINVAL, "FID on %s images (%lldx%lldx%lld) needs the InceptionV3 weights, and "
-                          "none are configured", lpz_dataset_name(ds), (long long)sh->dim[0], (long long)sh->dim[1],
+                          "none are configured", name, (long long)sh->dim[0], (long long)sh->dim[1],
                           (long long)sh->dim[2]);
         } else if (access(feature_model, R_OK) == 0 && lpz_is_file(feature_model)) {
             return LPZ_OK; /* lpz_inception_open checks the rest */
@@ -399,12 +405,12 @@ int lpz_scorer_check(lpz_dataset *ds, const char *feature_model, lpz_error *err)
                             "trainer.params.score.feature_model to that file");
         return LPZ_EINVAL;
     }
-    if (info->kind == LPZ_SAMPLE_IMAGE) /* small images: their values */
+    if (kind == LPZ_SAMPLE_IMAGE) /* small images: their values */
         return LPZ_OK;
     return lpz_error_set(err, LPZ_EUNSUPPORTED,
                          "FID for %s samples of %lld values is not available: lpz scores MNIST-format images "
                          "(1x28x28) with its classifier and samples of at most %d values directly",
-                         lpz_dataset_name(ds), (long long)numel, LPZ_SCORE_RAW_MAX);
+                         name, (long long)numel, LPZ_SCORE_RAW_MAX);
 }
 
 int lpz_scorer_create(lpz_dataset *ds, const lpz_scorer_options *o, lpz_scorer **out, lpz_error *err)
@@ -895,8 +901,8 @@ int lpz_score_fid(lpz_score_context *c, const float *samples, int64_t n, double 
 }
 
 int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options, const char *output_dir,
-                           const char *config_dir, lpz_split split, lpz_dataset **out, char *cache_dir,
-                           size_t cache_dir_size, lpz_error *err)
+                           const char *config_dir, lpz_split split, lpz_dataset_check check, void *user,
+                           lpz_dataset **out, char *cache_dir, size_t cache_dir_size, lpz_error *err)
 {
     *out = NULL;
     char abs[PATH_MAX], top[PATH_MAX];
@@ -921,7 +927,7 @@ int lpz_score_open_dataset(const lpz_plugin *plugin, const lpz_options *options,
     }
     lpz_dataset_context ctx = {sizeof ctx, options, abs, cache_dir, config_dir && config_dir[0] ? config_dir : ".",
                                NULL, split};
-    rc = lpz_dataset_open(plugin, &ctx, out, err);
+    rc = lpz_dataset_open_checked(plugin, &ctx, check, user, out, err);
     lpz_rmdirs_empty(cache_dir, cache_top);
     lpz_rmdirs_empty(output_dir, top);
     return rc;

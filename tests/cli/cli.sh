@@ -231,6 +231,41 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare > /dev/null && unshare -m true 2> 
   if grep -q "partial results" "$work/err"; then fail "read-only output_dir: $(cat "$work/err")"; fi
 fi
 
+# 6b. What needs only the sample shape is refused before the data is read when the dataloader tells the shape
+#     first (describe): celeba's 3 x image_size x image_size, from its options. The folder holds nothing but files
+#     named like images that no decoder takes, so reading it would end in "none of the 3 images could be decoded"
+#     (and write a cache): the DCGAN's refusal of 48x48, the scores' need of the InceptionV3 weights for 64x64
+#     colour images and lpz classifier's of MNIST-format data come first, with nothing written; a missing folder
+#     is still said first, and a size everything takes reads the folder.
+mkdir -p "$work/faces"
+for i in 1 2 3; do printf 'not a JPEG %d\n' "$i" > "$work/faces/00000$i.jpg"; done
+cat > "$work/celeba.yml" <<YML
+dataloader:
+  dataset_name: celeba
+  path: $work/faces
+  image_size: 48
+network:
+  name: convolutional
+general:
+  output_dir: $work/celeba-out
+YML
+unread() { # TEXT ARGS...: as expect 1, and nothing was decoded or written
+  expect 1 "$@"
+  if grep -q "decod" "$work/err"; then fail "lpz ${*:2}: images decoded to be refused: $(cat "$work/err")"; fi
+  [ ! -e "$work/celeba-out" ] || fail "lpz ${*:2}: refused before the data, left $(find "$work/celeba-out")"
+}
+unread "convolutional: samples of shape 3x48x48 (channels x height x width) are not supported" \
+  train -f "$work/celeba.yml"
+unread "trainer.params.score: FID on celeba images (3x64x64) needs the InceptionV3 weights" \
+  train -f "$work/celeba.yml" --set dataloader.image_size=64
+unread "master.calculate_score: FID on celeba images (3x64x64) needs the InceptionV3 weights" \
+  train -f "$work/celeba.yml" --set dataloader.image_size=64 --set trainer.params.score.type=none \
+  --set master.calculate_score=true
+unread "the training data of celeba are not 1x28x28 images" classifier -f "$work/celeba.yml"
+expect 1 "image folder '$work/nowhere' does not exist" train -f "$work/celeba.yml" --set dataloader.path="$work/nowhere"
+expect 1 "none of the 3 images could be decoded" train -f "$work/celeba.yml" --set dataloader.image_size=32 \
+  --set trainer.params.score.type=none
+
 # The rest trains, on Fashion-MNIST.
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "SKIPPED (the rest): Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
@@ -240,10 +275,13 @@ TINY=(--set general.grid_size=1 --set trainer.params.score.enabled=false --set d
       --set dataloader.n_batches=2 --set trainer.params.fitness.fitness_sample_size=50
       --set general.checkpoint_period=1)
 
-# 7. A failure after the dataset opened (a network option out of range) also
-#    removes the new folder.
+# 7. A failure once the data is known also removes the new folder: a network option out of range (said before
+#    the images are read: fashion_mnist tells their shape first) and a batch larger than the data (after).
 expect 1 "network option hidden = 0 is out of range" train -f "$work/ok.yml" --set network.hidden=0 \
   --set general.output_dir="$work/o4"
+if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
+expect 1 "batch_size 60001 is larger than the dataset (60000 samples)" train -f "$work/ok.yml" \
+  --set dataloader.batch_size=60001 --set general.output_dir="$work/o4"
 if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
 [ ! -e "$work/o4" ] || fail "a run that failed before training left $(find "$work/o4")"
 

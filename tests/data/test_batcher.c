@@ -79,7 +79,7 @@ static int synth_label(void *state, int64_t index, int32_t *label, lpz_error *er
 }
 
 static const lpz_dataloader_ops synth_ops = {sizeof(lpz_dataloader_ops), synth_open, synth_close, synth_read,
-                                             synth_label, NULL, NULL, NULL};
+                                             synth_label, NULL, NULL, NULL, NULL};
 static const lpz_plugin synth_plugin = {LPZ_ABI_MAJOR, LPZ_ABI_MINOR, LPZ_PLUGIN_DATALOADER, "synth", NULL, "1",
                                         "test", NULL, &synth_ops};
 
@@ -662,6 +662,147 @@ static void prefetch_hints_come_before_reads_and_change_nothing(void **st)
     lpz_dataset_close(old);
 }
 
+/* The optional describe (ABI 1.3): the caller's check sees the described
+ * shape before open runs, and a refusal keeps open from running at all;
+ * without a shape told (ndim 0, no describe, a table of ABI 1.2) the check
+ * follows open and a refusal closes the data again; open must report the
+ * described shape; describe's own failures and wrong shapes are reported
+ * as open's are. */
+static int g_opens, g_closes, g_checks, g_describes;
+static int64_t g_checked_count; /* the count the last check saw */
+static int64_t g_check_max;     /* the most values a sample may have for the check */
+static lpz_shape g_described;   /* what describe tells (ndim 0: cannot tell) */
+static int g_describe_fails;
+
+static int counting_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    g_opens++;
+    return synth_open(ctx, state, info, err);
+}
+
+static void counting_close(void *state)
+{
+    g_closes++;
+    synth_close(state);
+}
+
+static int synth_describe(const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err)
+{
+    (void)ctx;
+    g_describes++;
+    if (g_describe_fails)
+        return lpz_error_set(err, LPZ_ENOTFOUND, "no such data");
+    info->sample_shape = g_described;
+    info->kind = (lpz_sample_kind)g_kind;
+    return LPZ_OK;
+}
+
+/* Refuses samples of more than g_check_max values, as a network refuses a shape. */
+static int check_small(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    (void)user;
+    g_checks++;
+    g_checked_count = info->count;
+    if (lpz_shape_numel(&info->sample_shape) > g_check_max)
+        return lpz_error_set(err, LPZ_EUNSUPPORTED, "samples of %lld values are too large",
+                             (long long)lpz_shape_numel(&info->sample_shape));
+    return LPZ_OK;
+}
+
+static int open_counted(const lpz_plugin *p, lpz_dataset **ds, lpz_error *err)
+{
+    g_opens = g_closes = g_checks = g_describes = 0;
+    g_checked_count = -1;
+    lpz_dataset_context ctx = dt_context(NULL, "/nonexistent");
+    return lpz_dataset_open_checked(p, &ctx, check_small, NULL, ds, err);
+}
+
+static void described_shape_is_checked_before_open(void **st)
+{
+    reset(st);
+    g_kind = LPZ_SAMPLE_IMAGE; /* synth_open: 1x2x3 images */
+    g_described = lpz_shape_make(3, 1, 2, 3, 0);
+    g_describe_fails = 0;
+    g_check_max = 5;
+    lpz_dataloader_ops ops = synth_ops;
+    ops.open = counting_open;
+    ops.close = counting_close;
+    ops.describe = synth_describe;
+    lpz_plugin p = synth_plugin;
+    p.ops = &ops;
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+
+    /* told before open and refused: open never runs, the check's error is returned as it is */
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_EUNSUPPORTED);
+    assert_null(ds);
+    assert_int_equal(g_describes, 1);
+    assert_int_equal(g_checks, 1);
+    assert_int_equal(g_checked_count, 0); /* the data is not open yet */
+    assert_int_equal(g_opens, 0);
+    assert_string_equal(err.message, "samples of 6 values are too large");
+
+    /* accepted: one check, before open, none after it */
+    g_check_max = 6;
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_OK);
+    assert_int_equal(g_checks, 1);
+    assert_int_equal(g_checked_count, 0);
+    assert_int_equal(g_opens, 1);
+    assert_int_equal(lpz_dataset_get_info(ds)->count, 1000);
+    lpz_dataset_close(ds);
+    ds = NULL;
+    g_check_max = 5;
+
+    /* the same samples from a plugin that cannot tell them first: checked after open, closed again */
+    g_described = lpz_shape_make(0, 0, 0, 0, 0);
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_EUNSUPPORTED);
+    assert_null(ds);
+    assert_int_equal(g_opens, 1);
+    assert_int_equal(g_closes, 1);
+    assert_int_equal(g_checks, 1);
+    assert_int_equal(g_checked_count, 1000);
+    /* likewise from a table of ABI 1.2, which ends before describe: never called, whatever lies past its size */
+    lpz_dataloader_ops old = ops;
+    old.size = offsetof(lpz_dataloader_ops, describe);
+    old.describe = (int (*)(const lpz_dataset_context *, lpz_dataset_info *, lpz_error *))(uintptr_t)1;
+    p.ops = &old;
+    g_described = lpz_shape_make(3, 1, 2, 3, 0);
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_EUNSUPPORTED);
+    assert_int_equal(g_describes, 0);
+    assert_int_equal(g_opens, 1);
+    assert_int_equal(g_closes, 1);
+    assert_int_equal(g_checked_count, 1000);
+    p.ops = &ops;
+
+    /* open contradicting describe (5 values told, 6 opened) is a plugin bug: refused, closed again */
+    g_described = lpz_shape_make(3, 1, 1, 5, 0);
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_EFORMAT);
+    dt_show(&err);
+    assert_null(ds);
+    assert_int_equal(g_checks, 1);
+    assert_int_equal(g_opens, 1);
+    assert_int_equal(g_closes, 1);
+    assert_non_null(strstr(err.message, "describe told image samples of shape 1x1x5, its open image samples of "
+                                        "shape 1x2x3"));
+    assert_non_null(strstr(err.where, "dataset synth"));
+
+    /* describe's failure is reported as open's is, and open does not run */
+    g_describe_fails = 1;
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_ENOTFOUND);
+    assert_string_equal(err.message, "no such data");
+    assert_non_null(strstr(err.where, "dataset synth"));
+    assert_int_equal(g_opens + g_checks, 0);
+    g_describe_fails = 0;
+
+    /* a described shape that does not fit its kind: refused as open's would be */
+    g_described = lpz_shape_make(2, 2, 3, 0, 0);
+    assert_int_equal(open_counted(&p, &ds, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "image samples need a shape (C, H, W)"));
+    assert_non_null(strstr(err.hint, "describe filled lpz_dataset_info wrongly"));
+    assert_int_equal(g_opens + g_checks, 0);
+    reset(st);
+}
+
 /* lpz_dataset_read_rows (the batcher's, the fitness reads' and the
  * classifier's reader) on its own: any index array, repeats included,
  * every read hinted first; the rows and labels those of plain reads; an
@@ -857,6 +998,7 @@ int main(void)
         cmocka_unit_test_setup(unwritten_value_is_caught_at_read, setup),
         cmocka_unit_test_setup(write_past_the_sample_is_caught_at_read, setup),
         cmocka_unit_test_setup(prefetch_hints_come_before_reads_and_change_nothing, setup),
+        cmocka_unit_test_setup(described_shape_is_checked_before_open, setup),
         cmocka_unit_test_setup(read_rows_hints_every_sample_and_reads_what_read_reads, setup),
         cmocka_unit_test_setup(fitness_sample_is_distinct_and_reproducible, setup),
         cmocka_unit_test_setup(default_render_writes_csv_for_vectors_and_sequences, setup),

@@ -2,7 +2,8 @@
  * on JPEGs written with libjpeg and PNGs written with libpng: centre crop,
  * resize, scaling, the cache (reused, invalidated by a changed folder),
  * corrupt files skipped and counted, JPEGs whose headers claim huge sizes
- * refused before libjpeg allocates for them, empty folders refused. */
+ * refused before libjpeg allocates for them, empty folders refused; the
+ * sample shape told before open, without decoding. */
 #include "data/batcher.h"
 #include "data/dataset.h"
 
@@ -457,6 +458,89 @@ static void empty_or_missing_folder_is_a_clear_error(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* The sample shape before open (describe, ABI 1.3): 3 x image_size x
+ * image_size from the options, nothing decoded and no cache written; the
+ * options' and the folder's errors as open gives them. Through the core a
+ * check that refuses the shape keeps the folder from being decoded at all;
+ * one that takes it gets the data open has. */
+static int refuse_all(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    *(int *)user += 1;
+    return lpz_error_set(err, LPZ_EUNSUPPORTED, "no %lldx%lld images here", (long long)info->sample_shape.dim[1],
+                         (long long)info->sample_shape.dim[2]);
+}
+
+static int take_all(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    (void)info;
+    (void)err;
+    *(int *)user += 1;
+    return LPZ_OK;
+}
+
+static void describe_tells_the_shape_without_decoding(void **st)
+{
+    (void)st;
+    char dir[512], cache[1024], p[1200];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "celeba"), 0);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    assert_int_equal(mkdir(cache, 0755), 0);
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%03d.jpg", i);
+        add_jpeg(dir, p, GREEN);
+    }
+    lpz_options *o = dt_options(P, "path", dir, "image_size", "24", NULL);
+    lpz_dataset_context ctx = dt_context(o, cache);
+    lpz_dataset_info info;
+    memset(&info, 0, sizeof info);
+    lpz_error err;
+    assert_non_null(ops()->describe);
+    assert_int_equal(ops()->describe(&ctx, &info, &err), LPZ_OK);
+    assert_int_equal(info.kind, LPZ_SAMPLE_IMAGE);
+    assert_int_equal(info.sample_shape.ndim, 3);
+    assert_int_equal(info.sample_shape.dim[0], 3);
+    assert_int_equal(info.sample_shape.dim[1], 24);
+    assert_int_equal(info.sample_shape.dim[2], 24);
+    assert_int_equal(dt_count(cache, "celeba-"), 0);
+
+    /* refused on its shape: the folder is never decoded (no cache) */
+    int checks = 0;
+    lpz_dataset *ds = NULL;
+    assert_int_equal(lpz_dataset_open_checked(P, &ctx, refuse_all, &checks, &ds, &err), LPZ_EUNSUPPORTED);
+    assert_string_equal(err.message, "no 24x24 images here");
+    assert_null(ds);
+    assert_int_equal(checks, 1);
+    assert_int_equal(dt_count(cache, "celeba-"), 0);
+    /* taken: decoded once, the shape the one told */
+    assert_int_equal(lpz_dataset_open_checked(P, &ctx, take_all, &checks, &ds, &err), LPZ_OK);
+    assert_int_equal(checks, 2);
+    assert_int_equal(dt_count(cache, "celeba-"), 1);
+    assert_int_equal(lpz_dataset_get_info(ds)->count, 5);
+    assert_int_equal(lpz_dataset_numel(ds), 3 * 24 * 24);
+    lpz_dataset_close(ds);
+    lpz_options_destroy(o);
+
+    /* the options' and the folder's errors, as open gives them */
+    const char *bad[][4] = {{"image_size", "2", "image_size 2 is outside [4, 1024]", NULL},
+                            {"max_images", "-1", "max_images -1 must be 0 (all) or positive", NULL},
+                            {"path", "nope", "image folder 'nope' does not exist", NULL}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        o = !strcmp(bad[k][0], "path") ? dt_options(P, "path", bad[k][1], NULL)
+                                       : dt_options(P, "path", dir, bad[k][0], bad[k][1], NULL);
+        ctx = dt_context(o, cache);
+        lpz_error e2;
+        void *s = NULL;
+        int rc = ops()->describe(&ctx, &info, &err);
+        assert_int_not_equal(rc, LPZ_OK);
+        assert_int_equal(ops()->open(&ctx, &s, &info, &e2), rc);
+        assert_string_equal(err.message, bad[k][2]);
+        assert_string_equal(e2.message, err.message);
+        assert_string_equal(e2.where, err.where);
+        lpz_options_destroy(o);
+    }
+    lpz_test_rmtree(dir);
+}
+
 static void batches_through_the_core_with_max_images(void **st)
 {
     (void)st;
@@ -497,6 +581,7 @@ int main(void)
         cmocka_unit_test(jpegs_claiming_huge_sizes_are_skipped_before_allocating),
         cmocka_unit_test(pngs_claiming_huge_sizes_are_skipped),
         cmocka_unit_test(empty_or_missing_folder_is_a_clear_error),
+        cmocka_unit_test(describe_tells_the_shape_without_decoding),
         cmocka_unit_test(batches_through_the_core_with_max_images),
     };
     return cmocka_run_group_tests_name("celeba", tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * buffer), good and broken (a gzip stream cut
  * off or followed by other bytes); built a second time with LPZ_MNIST_FASHION
  * (test_data_fashion_mnist), which also reads the real Fashion-MNIST
- * when Debian's dataset-fashion-mnist is installed. */
+ * when Debian's dataset-fashion-mnist is installed; describe tells the
+ * sample shape from the image header alone. */
 #include "data/batcher.h"
 #include "data/dataset.h"
 
@@ -508,6 +509,54 @@ static void images_path_that_is_not_a_file_is_said(void **st)
     lpz_test_rmtree(dir);
 }
 
+/* The sample shape before open (describe, ABI 1.3), from the image file's
+ * header, plain or gzipped: what open reports; a missing set or a bad
+ * header is the error open gives. */
+static void describe_reads_the_header_alone(void **st)
+{
+    (void)st;
+    char dir[512];
+    for (int gz = 0; gz <= 1; gz++) {
+        assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+        write_set(dir, "train", gz, N, N, 2051);
+        lpz_options *o = dt_options(P, "path", dir, NULL);
+        lpz_dataset_context ctx = dt_context(o, dir);
+        lpz_dataset_info told, opened;
+        memset(&told, 0, sizeof told);
+        lpz_error err;
+        assert_non_null(ops()->describe);
+        assert_int_equal(ops()->describe(&ctx, &told, &err), LPZ_OK);
+        void *s;
+        assert_int_equal(ops()->open(&ctx, &s, &opened, &err), LPZ_OK);
+        assert_int_equal(told.kind, opened.kind);
+        assert_int_equal(told.sample_shape.ndim, 3);
+        assert_int_equal(opened.sample_shape.ndim, 3);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(told.sample_shape.dim[i], opened.sample_shape.dim[i]);
+        ops()->close(s);
+        /* the test split is not there: said as open says it */
+        ctx.split = LPZ_SPLIT_TEST;
+        lpz_error e2;
+        assert_int_equal(ops()->describe(&ctx, &told, &err), LPZ_ENOTFOUND);
+        assert_int_equal(ops()->open(&ctx, &s, &opened, &e2), LPZ_ENOTFOUND);
+        assert_string_equal(err.message, e2.message);
+        lpz_options_destroy(o);
+        lpz_test_rmtree(dir);
+    }
+    /* labels where the images belong: the header's magic, as open says it */
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "mnist"), 0);
+    write_set(dir, "train", 1, N, N, 2049);
+    lpz_options *o = dt_options(P, "path", dir, NULL);
+    lpz_dataset_context ctx = dt_context(o, dir);
+    lpz_dataset_info info;
+    lpz_error err;
+    assert_int_equal(ops()->describe(&ctx, &info, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "bad magic number 2049"));
+    assert_non_null(strstr(err.where, "train-images-idx3-ubyte.gz"));
+    lpz_options_destroy(o);
+    lpz_test_rmtree(dir);
+}
+
 static void batches_through_the_core(void **st)
 {
     (void)st;
@@ -598,6 +647,7 @@ int main(void)
         cmocka_unit_test(reads_gzip_files_of_several_members),
         cmocka_unit_test(reads_gzip_files_larger_than_the_first_buffer),
         cmocka_unit_test(images_path_that_is_not_a_file_is_said),
+        cmocka_unit_test(describe_reads_the_header_alone),
         cmocka_unit_test(batches_through_the_core),
 #ifdef LPZ_MNIST_FASHION
         cmocka_unit_test(real_fashion_mnist_when_installed),

@@ -20,7 +20,7 @@ static int fx_read(void *state, int64_t index, float *out, lpz_error *err)
     return lpz_error_set(err, LPZ_ESTATE, "must never be called");
 }
 
-static const lpz_dataloader_ops ops = {sizeof ops, never, fx_close, fx_read, NULL, NULL, NULL, NULL};
+static const lpz_dataloader_ops ops = {sizeof ops, never, fx_close, fx_read, NULL, NULL, NULL, NULL, NULL};
 static const lpz_option_spec options[] = {{"radius", LPZ_OPT_FLOAT, "abc", "a broken default"},
                                           {NULL, 0, NULL, NULL}};
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "fixture_bad_option", NULL, "0.1", "options table with a bad default",

@@ -22,5 +22,5 @@ static int no_read(void *state, int64_t index, float *out, lpz_error *err)
     return lpz_error_set(err, LPZ_ESTATE, "must never be called");
 }
 
-static const lpz_dataloader_ops ops = {sizeof ops, crash_open, nothing, no_read, NULL, NULL, NULL, NULL};
+static const lpz_dataloader_ops ops = {sizeof ops, crash_open, nothing, no_read, NULL, NULL, NULL, NULL, NULL};
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "fixture_crash", NULL, "0.1", "crashes when opened", NULL, &ops);

@@ -27,7 +27,7 @@ static int fx_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
-static const lpz_dataloader_ops ops = {sizeof ops, fx_open, fx_close, fx_read, NULL, NULL, NULL, NULL};
+static const lpz_dataloader_ops ops = {sizeof ops, fx_open, fx_close, fx_read, NULL, NULL, NULL, NULL, NULL};
 static const char *const aliases[] = {"fixture_alias", NULL};
 static const lpz_option_spec options[] = {{"scale", LPZ_OPT_FLOAT, "1.0", "a test option"}, {NULL, 0, NULL, NULL}};
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "fixture_valid", aliases, "1.2.3", "valid test plugin", options, &ops);

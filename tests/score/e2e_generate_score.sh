@@ -83,6 +83,24 @@ if "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$work/nowhere" -o "$
   fail "a missing mixture folder was accepted"
 fi
 grep -q "does not exist" "$work/e.err" || fail "unclear folder error: $(cat "$work/e.err")"
+# Generators of another shape than the data's are refused before the data is read when the dataloader tells its
+# shape first (celeba: 3 x image_size x image_size): its folder holds files no decoder takes, so reading it would
+# end in "none of the 2 images could be decoded" instead.
+mkdir "$work/faces"
+printf 'not a JPEG' > "$work/faces/a.jpg"
+printf 'nor this' > "$work/faces/b.jpg"
+CELEBA=(--set dataloader.dataset_name=celeba --set dataloader.path="$work/faces" --set dataloader.image_size=32)
+for cmd in generate score; do
+  out=()
+  [ $cmd = score ] || out=(-o "$work/e")
+  if "$LPZ" $cmd -f "$CFG" "${SETS[@]}" "${CELEBA[@]}" --mixture-source "$mix" "${out[@]}" 2> "$work/e.err"; then
+    fail "lpz $cmd: generators of 1x28x28 samples were taken for 3x32x32 data"
+  fi
+  grep -q "the generator makes samples of shape (1, 28, 28) but the configured dataset has (3, 32, 32)" \
+    "$work/e.err" || fail "lpz $cmd: unclear shape error: $(cat "$work/e.err")"
+  if grep -q "decod" "$work/e.err"; then fail "lpz $cmd: the images were decoded first: $(cat "$work/e.err")"; fi
+  [ -z "$(ls "$work/out/cache" 2> /dev/null | grep celeba)" ] || fail "lpz $cmd: a celeba cache was written"
+done
 
 # 4. lpz score with a given classifier (a fresh one: training one takes minutes).
 "$TOOL" classifier "$work/clf.safetensors" 1

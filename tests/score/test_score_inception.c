@@ -45,7 +45,7 @@ static int img_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
-static const lpz_dataloader_ops img_ops = {sizeof img_ops, img_open, img_close, img_read, NULL, NULL, NULL, NULL};
+static const lpz_dataloader_ops img_ops = {sizeof img_ops, img_open, img_close, img_read, NULL, NULL, NULL, NULL, NULL};
 static const lpz_plugin img_plugin = {LPZ_ABI_MAJOR, LPZ_ABI_MINOR, LPZ_PLUGIN_DATALOADER, "test_images", NULL, "1",
                                       "colour test images", NULL, &img_ops};
 

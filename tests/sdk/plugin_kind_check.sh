@@ -34,7 +34,7 @@ static int r(void *s, int64_t i, float *out, lpz_error *e)
     (void)s, (void)i, (void)out, (void)e;
     return 0;
 }
-static const lpz_dataloader_ops ops = {sizeof ops, o, cl, r, NULL, NULL, NULL, NULL};
+static const lpz_dataloader_ops ops = {.size = sizeof ops, .open = o, .close = cl, .read = r};
 LPZ_PLUGIN_DEFINE($1, "kind_check", NULL, "1", "test", NULL, $2);
 SRC
 }

@@ -18,7 +18,9 @@
  * fingerprint and rebuilds it. The cache is a local file in this machine's
  * byte order. Unreadable or corrupt images are skipped, as are images over
  * 32768 pixels a side or 8192 x 8192 pixels in all (told by
- * the header, before decoding); the count is logged. Uses only the SDK,
+ * the header, before decoding); the count is logged. describe tells the
+ * shape (3 x image_size x image_size) from the options alone, so a size
+ * the network refuses is refused before any decoding. Uses only the SDK,
  * libjpeg and libpng.
  */
 #include <lpz/lpz.h>
@@ -747,30 +749,55 @@ static void celeba_close(void *state)
     free(s);
 }
 
-static int celeba_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+/* The options, checked, and the image folder: what describe and open
+ * both start with, so that they report the same errors. */
+static int read_options(const lpz_dataset_context *ctx, int64_t *size, int64_t *max_images, char *dir,
+                        size_t dir_size, lpz_error *err)
 {
-    int64_t size = 64, max_images = 0;
-    int rc = lpz_options_get_int(ctx->options, "image_size", &size, err);
+    *size = 64;
+    *max_images = 0;
+    int rc = lpz_options_get_int(ctx->options, "image_size", size, err);
     if (rc == LPZ_OK)
-        rc = lpz_options_get_int(ctx->options, "max_images", &max_images, err);
+        rc = lpz_options_get_int(ctx->options, "max_images", max_images, err);
     if (rc != LPZ_OK)
         return rc;
-    if (size < 4 || size > MAX_IMAGE_SIZE) {
-        lpz_error_set(err, LPZ_EINVAL, "image_size %lld is outside [4, %d]", (long long)size, MAX_IMAGE_SIZE);
+    if (*size < 4 || *size > MAX_IMAGE_SIZE) {
+        lpz_error_set(err, LPZ_EINVAL, "image_size %lld is outside [4, %d]", (long long)*size, MAX_IMAGE_SIZE);
         lpz_error_where(err, "%s", lpz_options_where(ctx->options, "image_size"));
         return LPZ_EINVAL;
     }
-    if (max_images < 0) {
-        lpz_error_set(err, LPZ_EINVAL, "max_images %lld must be 0 (all) or positive", (long long)max_images);
+    if (*max_images < 0) {
+        lpz_error_set(err, LPZ_EINVAL, "max_images %lld must be 0 (all) or positive", (long long)*max_images);
         lpz_error_where(err, "%s", lpz_options_where(ctx->options, "max_images"));
         return LPZ_EINVAL;
     }
-    if (!ctx->cache_dir)
-        return lpz_error_set(err, LPZ_EINVAL, "celeba needs a cache folder (ctx->cache_dir is NULL)");
+    return locate(ctx, dir, dir_size, err);
+}
+
+/* Every sample is 3 x image_size x image_size, whatever the images' sizes:
+ * told without reading an image, so that lpz refuses an image_size the
+ * network does not take before open decodes the folder. */
+static int celeba_describe(const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err)
+{
+    int64_t size, max_images;
     char dir[PATH_MAX];
-    rc = locate(ctx, dir, sizeof dir, err);
+    int rc = read_options(ctx, &size, &max_images, dir, sizeof dir, err);
     if (rc != LPZ_OK)
         return rc;
+    info->sample_shape = lpz_shape_make(3, 3, size, size, 0);
+    info->kind = LPZ_SAMPLE_IMAGE;
+    return LPZ_OK;
+}
+
+static int celeba_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    int64_t size, max_images;
+    char dir[PATH_MAX];
+    int rc = read_options(ctx, &size, &max_images, dir, sizeof dir, err);
+    if (rc != LPZ_OK)
+        return rc;
+    if (!ctx->cache_dir)
+        return lpz_error_set(err, LPZ_EINVAL, "celeba needs a cache folder (ctx->cache_dir is NULL)");
     char absdir[PATH_MAX];
     if (!realpath(dir, absdir))
         fmt_path(absdir, sizeof absdir, "%s", dir);
@@ -859,6 +886,7 @@ static const lpz_dataloader_ops celeba_ops = {
     .label = NULL,
     .render = NULL, /* the core's PNG grid */
     .to_original_units = NULL,
+    .describe = celeba_describe,
 };
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "celeba", NULL, "1.0.0",

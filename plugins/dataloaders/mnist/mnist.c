@@ -10,7 +10,8 @@
  * Pixels stay uint8 in memory (47 MB for the 60000 training images instead
  * of 188 MB as floats) and are scaled on read to x / 255 * 2 - 1, which is
  * what the original's transforms ToTensor() + Normalize((0.5,), (0.5,))
- * produce. Uses only the SDK and zlib.
+ * produce. describe reads the image file's header alone (the sample
+ * shape before the images are read). Uses only the SDK and zlib.
  */
 #include <lpz/lpz.h>
 
@@ -304,34 +305,42 @@ static int expect_end(idx_file *f, lpz_error *err)
     return rc;
 }
 
+/* The image file's header: count, rows and columns, checked. */
+static int read_image_header(idx_file *f, int64_t *count, int64_t *rows, int64_t *cols, lpz_error *err)
+{
+    uint8_t h[16];
+    int rc = read_exact(f, h, sizeof h, "the image header", err);
+    if (rc != LPZ_OK)
+        return rc;
+    if (be32(h) != IDX_IMAGES_MAGIC) {
+        lpz_error_set(err, LPZ_EFORMAT, "bad magic number %u (an IDX image file has %u)", be32(h),
+                      IDX_IMAGES_MAGIC);
+        lpz_error_where(err, "%s", f->path);
+        lpz_error_hint(err, "this is not an IDX image file (labels and images swapped?)");
+        return LPZ_EFORMAT;
+    }
+    uint32_t n = be32(h + 4), r = be32(h + 8), c = be32(h + 12);
+    if (n == 0 || n > MAX_COUNT || r == 0 || r > MAX_SIDE || c == 0 || c > MAX_SIDE) {
+        lpz_error_set(err, LPZ_EFORMAT, "implausible header: %u images of %u x %u pixels", n, r, c);
+        lpz_error_where(err, "%s", f->path);
+        return LPZ_EFORMAT;
+    }
+    *count = n;
+    *rows = r;
+    *cols = c;
+    return LPZ_OK;
+}
+
 static int read_images(const char *path, mnist_state *s, int64_t *rows, int64_t *cols, lpz_error *err)
 {
     idx_file f;
     int rc = idx_open(path, &f, err);
     if (rc != LPZ_OK)
         return rc;
-    uint8_t h[16];
-    rc = read_exact(&f, h, sizeof h, "the image header", err);
-    if (rc == LPZ_OK && be32(h) != IDX_IMAGES_MAGIC) {
-        lpz_error_set(err, LPZ_EFORMAT, "bad magic number %u (an IDX image file has %u)", be32(h),
-                      IDX_IMAGES_MAGIC);
-        lpz_error_where(err, "%s", path);
-        lpz_error_hint(err, "this is not an IDX image file (labels and images swapped?)");
-        rc = LPZ_EFORMAT;
-    }
+    rc = read_image_header(&f, &s->count, rows, cols, err);
     if (rc == LPZ_OK) {
-        uint32_t n = be32(h + 4), r = be32(h + 8), c = be32(h + 12);
-        if (n == 0 || n > MAX_COUNT || r == 0 || r > MAX_SIDE || c == 0 || c > MAX_SIDE) {
-            lpz_error_set(err, LPZ_EFORMAT, "implausible header: %u images of %u x %u pixels", n, r, c);
-            lpz_error_where(err, "%s", path);
-            rc = LPZ_EFORMAT;
-        } else {
-            s->count = n;
-            *rows = r;
-            *cols = c;
-            s->numel = (int64_t)r * c;
-            rc = read_alloc(&f, (size_t)(s->count * s->numel), "the pixels", &s->pixels, err);
-        }
+        s->numel = *rows * *cols;
+        rc = read_alloc(&f, (size_t)(s->count * s->numel), "the pixels", &s->pixels, err);
     }
     if (rc == LPZ_OK)
         rc = expect_end(&f, err);
@@ -484,23 +493,54 @@ static void mnist_close(void *state)
     free(s);
 }
 
-static int mnist_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+/* The split's folder and its image and label files (each size PATH_MAX + 64). */
+static int find_split(const lpz_dataset_context *ctx, char *dir, char *images, char *labels, lpz_error *err)
 {
     const char *prefix = ctx->split == LPZ_SPLIT_TEST ? "t10k" : "train";
-    char dir[PATH_MAX];
-    int rc = locate(ctx, prefix, dir, sizeof dir, err);
+    int rc = locate(ctx, prefix, dir, PATH_MAX, err);
     if (rc != LPZ_OK)
         return rc;
-    char images[PATH_MAX + 64], labels[PATH_MAX + 64], name[64];
+    char name[64];
     fmt_path(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    find_file(dir, name, images, sizeof images);
+    find_file(dir, name, images, PATH_MAX + 64);
     fmt_path(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
-    if (!find_file(dir, name, labels, sizeof labels)) {
+    if (!find_file(dir, name, labels, PATH_MAX + 64)) {
         lpz_error_set(err, LPZ_ENOTFOUND, "%s(.gz) is missing next to the images", name);
         lpz_error_where(err, "%s", dir);
         lpz_error_hint(err, "%s", HOW_TO_GET);
         return LPZ_ENOTFOUND;
     }
+    return LPZ_OK;
+}
+
+/* The image size from the image file's header (16 bytes), without reading
+ * (or unzipping) the images. */
+static int mnist_describe(const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err)
+{
+    char dir[PATH_MAX], images[PATH_MAX + 64], labels[PATH_MAX + 64];
+    int rc = find_split(ctx, dir, images, labels, err);
+    if (rc != LPZ_OK)
+        return rc;
+    idx_file f;
+    if ((rc = idx_open(images, &f, err)) != LPZ_OK)
+        return rc;
+    int64_t count, rows, cols;
+    rc = read_image_header(&f, &count, &rows, &cols, err);
+    idx_close(&f);
+    if (rc != LPZ_OK)
+        return rc;
+    info->sample_shape = lpz_shape_make(3, 1, rows, cols, 0);
+    info->kind = LPZ_SAMPLE_IMAGE;
+    return LPZ_OK;
+}
+
+static int mnist_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    const char *prefix = ctx->split == LPZ_SPLIT_TEST ? "t10k" : "train";
+    char dir[PATH_MAX], images[PATH_MAX + 64], labels[PATH_MAX + 64];
+    int rc = find_split(ctx, dir, images, labels, err);
+    if (rc != LPZ_OK)
+        return rc;
 
     mnist_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -589,6 +629,7 @@ static const lpz_dataloader_ops mnist_ops = {
     .render = NULL, /* the core's PNG grid */
     .to_original_units = NULL,
     .prefetch = mnist_prefetch,
+    .describe = mnist_describe,
 };
 
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, PLUGIN_NAME, NULL, "1.0.0",

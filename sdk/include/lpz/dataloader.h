@@ -2,6 +2,8 @@
  *
  * A dataloader answers three questions: the shape of one sample, how many
  * samples there are, and "write sample i as floats scaled to [-1, 1]".
+ * It may tell the shape before opening the data (describe), so a
+ * configuration that cannot take it is refused before a long open.
  * Batching, shuffling, sub-sampling (sampling_ratio), prefetching threads
  * and the number of batches are the core's business. Optional functions
  * give labels, render samples for people, and map generated samples back
@@ -9,8 +11,8 @@
  *
  * Threading: after open returns, read, label and prefetch may be called
  * from several threads at once (the core's prefetch workers, the cells);
- * they must not modify shared state without locking. open, close, render
- * and to_original_units are called from one thread.
+ * they must not modify shared state without locking. describe, open,
+ * close, render and to_original_units are called from one thread.
  */
 #ifndef LPZ_DATALOADER_H
 #define LPZ_DATALOADER_H
@@ -97,6 +99,21 @@ typedef struct lpz_dataloader_ops {
      * FID classifier's training batches call it two samples ahead; same
      * threading as read. */
     void (*prefetch)(void *state, int64_t index);
+
+    /* Optional (ABI 1.3): the sample shape and kind that open will report,
+     * told from ctx's options and at most a glance at the data (a header,
+     * the folder's place), without open's costly work (decoding, reading
+     * everything, writing caches). The core calls it before open and
+     * configures the network for the shape, so a configuration that cannot
+     * take the samples (an image size the network does not support) is
+     * refused at once rather than after open. Fill info->sample_shape and
+     * info->kind (the core zeroes info first; count and n_classes are not
+     * read); leave sample_shape.ndim 0 when the shape cannot be told
+     * cheaply (the core then waits for open). open must report the same
+     * shape and kind, or the core refuses the data. On failure returns a
+     * status and fills err, as open would for the same problem (the core
+     * does not call open then). Keeps no state; called from one thread. */
+    int (*describe)(const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err);
 } lpz_dataloader_ops;
 
 #ifdef __cplusplus
