@@ -46,6 +46,6 @@ static int fx_read(void *state, int64_t index, float *out, lpz_error *err)
     return LPZ_OK;
 }
 
-static const lpz_dataloader_ops ops = {sizeof ops, fx_open, fx_close, fx_read, NULL, NULL, NULL, NULL};
+static const lpz_dataloader_ops ops = {.size = sizeof ops, .open = fx_open, .close = fx_close, .read = fx_read};
 LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "fixture_overflow", NULL, "0.1", "overflows its stack reading in a thread",
                   NULL, &ops);
