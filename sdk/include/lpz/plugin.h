@@ -5,7 +5,7 @@
  * Define it with LPZ_PLUGIN_DEFINE (a test that compiles a plugin's source
  * into its own executable refers to it as `lpz_plugin_descriptor`):
  *
- *     static const lpz_dataloader_ops ops = { sizeof ops, my_open, ... };
+ *     static const lpz_dataloader_ops ops = {.size = sizeof ops, .open = my_open, ...};
  *     LPZ_PLUGIN_DEFINE(LPZ_PLUGIN_DATALOADER, "toy", NULL, "1.0.0",
  *                       "2-D Gaussian mixture", my_options, &ops);
  *
