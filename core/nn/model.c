@@ -27,6 +27,16 @@ lpz_rng *lpz_model_rng(lpz_model *m)
     return &m->rng;
 }
 
+int lpz_model_draws_random(const lpz_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if ((l->kind == NN_DROPOUT && l->p != 0.0f) || (l->kind == NN_LSTM && l->num_layers > 1 && l->p != 0.0f))
+            return 1;
+    }
+    return 0;
+}
+
 static void shape_str(const lpz_shape *s, char *buf, size_t size)
 {
     size_t o = 0;

@@ -29,6 +29,12 @@ int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size);
  * run left uninterrupted draws; tests save and restore it to repeat a mask. */
 lpz_rng *lpz_model_rng(lpz_model *m);
 
+/* 1 when the model's training-mode forward draws from that generator: a
+ * dropout layer with p > 0, or an LSTM of several layers with dropout
+ * between them. (A custom layer gets a generator only to initialise its
+ * parameters.) */
+int lpz_model_draws_random(const lpz_model *m);
+
 /* Frees the gradient buffer: forward, backward_input, copies and clones
  * work as before; lpz_model_grads returns NULL, lpz_model_zero_grad does
  * nothing and lpz_model_backward fails with LPZ_ESTATE. */

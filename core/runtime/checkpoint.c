@@ -278,15 +278,18 @@ static int load_array(const lpz_st_file *f, const char *path, const char *name, 
 
 /* The generators of the cell's models (model_rng.*), each slot's tensor when the checkpoint has it (checkpoint.h):
  * all checked before any is set. */
-static int load_model_rngs(const lpz_st_file *f, const char *path, const lpz_cell_state *s, lpz_error *err)
+static int load_model_rngs(const lpz_st_file *f, const char *path, lpz_cell_state *s, lpz_error *err)
 {
     rng_slot slots[RNG_SLOTS];
     rng_slots(s, slots);
+    s->rng_missing = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < RNG_SLOTS; k++) {
             const lpz_st_tensor *t = slots[k].count ? lpz_st_find(f, slots[k].name) : NULL;
-            if (!t)
+            if (!t) {
+                s->rng_missing |= slots[k].count > 0;
                 continue;
+            }
             if (t->dtype != LPZ_ST_I64 || t->ndim != 2 || t->shape[0] != slots[k].count || t->shape[1] != RNG_COLS)
                 return lpz_error_set(err, LPZ_EFORMAT, "%s: tensor '%s' has the wrong type or size (expected I64 "
                                      "[%d, %d]: the random state of each of its models)", path, slots[k].name,

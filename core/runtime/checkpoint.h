@@ -20,7 +20,8 @@
  * s[0..3], 1 or 0 for a normal deviate held or not, the deviate's bits (0
  * without one), each 64-bit word stored as it is. A checkpoint without
  * one of them (an earlier lpz's, or a run's without those slots) leaves
- * those models' generators as they were built.
+ * those models' generators as they were built, and sets rng_missing when
+ * that slot has models.
  */
 #ifndef LPZ_RUNTIME_CHECKPOINT_H
 #define LPZ_RUNTIME_CHECKPOINT_H
@@ -47,6 +48,7 @@ typedef struct lpz_cell_state {
     lpz_member *nb_gen, *nb_disc;
     int n_nb_slots;
     lpz_member *sel_gen, *sel_disc;
+    int rng_missing; /* loaded: 1 when a slot with models had no model_rng tensor (an earlier lpz's checkpoint) */
 } lpz_cell_state;
 
 /* Writes the checkpoint of one cell under run_dir/checkpoints/. */

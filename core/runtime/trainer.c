@@ -257,6 +257,7 @@ struct trainer {
     long start_batches; /* batches done before this process started (resume) */
     uint64_t next_id;
     int said_critic; /* the warning of a resume under another trainer.name, given once */
+    int said_rng;    /* the warning of a resume of checkpoints without the models' generators, given once */
     double t0;
 };
 
@@ -1846,6 +1847,13 @@ static int cell_setup(trainer *t, cell *c, int index, int id, lpz_error *err)
                     p->wgan ? "lipizzaner_wgan" : "lipizzaner_gan",
                     p->wgan ? "the discriminators become critics, the Wasserstein loss"
                             : "the critics become discriminators with a sigmoid, the configured loss");
+        /* An earlier lpz's checkpoint: the models' generators start afresh, so networks with dropout draw other
+         * masks than the run left uninterrupted would have; said once */
+        if (st.rng_missing && (lpz_model_draws_random(c->gen[0].model) || lpz_model_draws_random(c->disc[0].model))
+            && !__atomic_exchange_n(&t->said_rng, 1, __ATOMIC_SEQ_CST))
+            lpz_log(LPZ_LOG_WARN, "the checkpoints do not hold the random generators of the cell's models (an lpz "
+                    "built before 2026-11-30 wrote them): the networks' dropout masks start afresh, so the resumed "
+                    "run differs from the run left uninterrupted, even with --deterministic");
         /* Training further back is not possible, and labelling the state
          * with fewer iterations than it has would make a later resume
          * redo (and duplicate) iterations. */

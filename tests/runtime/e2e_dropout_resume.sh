@@ -70,6 +70,11 @@ for c in 0 1 2 3; do
 done
 "$LPZ" train --resume "$work/old" --set trainer.n_iterations=3 -q > "$work/old.out" 2>&1 \
   || fail "resume of checkpoints without model_rng: $(cat "$work/old.out")"
+grep -q "warning: the checkpoints do not hold the random generators of the cell's models" "$work/old.out" \
+  || fail "a resume without the models' generators did not say so: $(cat "$work/old.out")"
+if grep -q "random generators" "$work/resume.out"; then
+  fail "a resume with the models' generators warned: $(cat "$work/resume.out")"
+fi
 if cmp -s "$(run_dir "$work/full-true")/metrics.csv" "$work/old/metrics.csv"; then
   fail "a resume without the models' generators ended as the uninterrupted run: no dropout masks were drawn"
 fi
