@@ -82,6 +82,15 @@ static int check_plugin_options(const lpz_cli_args *args, const lpz_config *cfg)
         }
         lpz_options_destroy(opts);
     }
+    /* and what needs the data's shape (the network's configure, the scores), when it can be had cheaply */
+    char said[2600];
+    int unchecked;
+    if (!rc && lpz_run_check_config_data(cfg, &reg, said, sizeof said, &unchecked, &err) != LPZ_OK) {
+        lpz_cli_print_error(&err);
+        rc = 1;
+    } else if (!rc && said[0]) {
+        lpz_log(unchecked == 1 ? LPZ_LOG_WARN : LPZ_LOG_INFO, "%s", said);
+    }
     lpz_registry_close(&reg);
     return rc;
 }

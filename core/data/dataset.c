@@ -155,8 +155,9 @@ static int describe(const lpz_dataset *ds, const lpz_dataset_context *ctx, lpz_d
     return rc;
 }
 
-int lpz_dataset_open_checked(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_check check,
-                             void *user, lpz_dataset **out, lpz_error *err)
+/* A dataset of a dataloader plugin whose function table is checked, before
+ * describe or open. */
+static int dataset_new(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset **out, lpz_error *err)
 {
     *out = NULL;
     if (!plugin || !ctx)
@@ -180,11 +181,37 @@ int lpz_dataset_open_checked(const lpz_plugin *plugin, const lpz_dataset_context
     /* An older plugin's table is shorter: the functions it does not know
      * stay NULL. */
     memcpy(&ds->ops, pops, pops->size < sizeof ds->ops ? pops->size : sizeof ds->ops);
+    *out = ds;
+    return LPZ_OK;
+}
+
+int lpz_dataset_describe(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_info *info,
+                         lpz_error *err)
+{
+    lpz_dataset *ds;
+    memset(info, 0, sizeof *info);
+    int rc = dataset_new(plugin, ctx, &ds, err);
+    if (rc == LPZ_OK)
+        rc = describe(ds, ctx, info, err);
+    free(ds);
+    return rc;
+}
+
+int lpz_dataset_open_checked(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_check check,
+                             void *user, lpz_dataset **out, lpz_error *err)
+{
+    *out = NULL;
+    lpz_dataset *ds;
+    int rc = dataset_new(plugin, ctx, &ds, err);
+    if (rc != LPZ_OK)
+        return rc;
+    const char *name = plugin->name ? plugin->name : "?";
+    const lpz_dataloader_ops *pops = plugin->ops;
 
     /* The samples told before open: the caller's check first, so that a
      * configuration refusing them does not wait for open's work. */
     lpz_dataset_info described;
-    int rc = describe(ds, ctx, &described, err);
+    rc = describe(ds, ctx, &described, err);
     if (rc == LPZ_OK && described.sample_shape.ndim > 0 && check)
         rc = check(user, &described, err);
     if (rc != LPZ_OK) {

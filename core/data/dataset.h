@@ -46,6 +46,14 @@ typedef int (*lpz_dataset_check)(void *user, const lpz_dataset_info *info, lpz_e
 int lpz_dataset_open_checked(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_check check,
                              void *user, lpz_dataset **out, lpz_error *err);
 
+/* The plugin's describe alone (lpz config's check of a run file): the
+ * sample shape and kind, checked as lpz_dataset_open_checked checks them,
+ * without opening the data. info->sample_shape.ndim is 0 when the plugin
+ * does not describe its samples (it has no describe, or its describe
+ * leaves the shape to open). */
+int lpz_dataset_describe(const lpz_plugin *plugin, const lpz_dataset_context *ctx, lpz_dataset_info *info,
+                         lpz_error *err);
+
 /* Closes the plugin state and frees the dataset. NULL is fine. */
 void lpz_dataset_close(lpz_dataset *ds);
 

@@ -756,6 +756,65 @@ int lpz_run_open_data(const lpz_run_data *rd, lpz_dataset **ds, lpz_network **ne
     return LPZ_OK;
 }
 
+int lpz_run_check_config_data(const lpz_config *cfg, const lpz_registry *reg, char *said, size_t said_size,
+                              int *unchecked, lpz_error *err)
+{
+    said[0] = '\0';
+    *unchecked = 0;
+    lpz_train_params p;
+    int rc = lpz_train_params_from_config(cfg, &p, err);
+    if (rc)
+        return rc;
+    const lpz_plugin *dl_plugin = NULL, *net_plugin = NULL;
+    lpz_options *dl_opts = NULL, *net_opts = NULL;
+    if ((rc = lpz_run_plugin(reg, cfg, LPZ_PLUGIN_DATALOADER, &dl_plugin, &dl_opts, err)) ||
+        (rc = lpz_run_plugin(reg, cfg, LPZ_PLUGIN_NETWORK, &net_plugin, &net_opts, err)))
+        goto done;
+    /* the folders lpz train would give the plugin; describe makes none (lpz/dataloader.h) */
+    char out_abs[PATH_MAX], cache[PATH_MAX + 16], cfg_dir[PATH_MAX];
+    if (!realpath(p.output_dir, out_abs))
+        snprintf(out_abs, sizeof out_abs, "%s", p.output_dir);
+    snprintf(cache, sizeof cache, "%s/cache", out_abs);
+    snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
+    lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, NULL, LPZ_SPLIT_TRAIN};
+    lpz_dataset_info info;
+    lpz_error derr;
+    lpz_error_clear(&derr);
+    rc = lpz_dataset_describe(dl_plugin, &ctx, &info, &derr);
+    if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO) { /* not on this machine (a master's, a login node's): said, not fatal */
+        char buf[2048];
+        snprintf(said, said_size, "the data were not checked: %s", lpz_error_format(&derr, buf, sizeof buf));
+        *unchecked = 1;
+        rc = LPZ_OK;
+        goto done;
+    }
+    if (rc) {
+        *err = derr;
+        lpz_options_hint_included(dl_opts, cfg_dir, err);
+        goto done;
+    }
+    if (info.sample_shape.ndim == 0) {
+        snprintf(said, said_size, "the data were not checked: dataloader %s tells its sample shape only by reading "
+                 "the data; lpz train checks the network against it", dl_plugin->name);
+        *unchecked = 2;
+        goto done;
+    }
+    lpz_run_data rd = {cfg, &p, dl_plugin, &ctx, net_plugin, net_opts, NULL, 1};
+    data_check c = {&rd, NULL};
+    rc = check_data(&c, &info, err);
+    lpz_network_destroy(c.net);
+    if (!rc) {
+        char shape[96];
+        lpz_shape_format_x(&info.sample_shape, shape, sizeof shape);
+        snprintf(said, said_size, "the data: samples of shape %s (dataloader %s, without reading them), which "
+                 "network %s takes", shape, dl_plugin->name, net_plugin->name);
+    }
+done:
+    lpz_options_destroy(dl_opts);
+    lpz_options_destroy(net_opts);
+    return rc;
+}
+
 /* Whether dataloader plugin `name` maps samples to original units (only
  * those runs write units.json next to their mixtures); -1 when unknown. */
 static int dataloader_has_units(const lpz_registry *reg, const char *name)

@@ -203,6 +203,17 @@ typedef struct lpz_run_data {
  * image). On failure *ds and *net are NULL. */
 int lpz_run_open_data(const lpz_run_data *rd, lpz_dataset **ds, lpz_network **net, lpz_error *err);
 
+/* lpz config's check of what the data decide: the sample shape the
+ * dataloader tells without reading the data (its describe), and against
+ * it the network's configure and the scores' settings, as lpz train
+ * checks them before the dataloader's open. An error when they refuse it
+ * (or describe refuses the options); LPZ_OK otherwise, with `said` a
+ * sentence for the user: the shape checked, or why the data could not be
+ * (*unchecked 1: not on this machine; 2: a dataloader that tells its shape
+ * only in open). */
+int lpz_run_check_config_data(const lpz_config *cfg, const lpz_registry *reg, char *said, size_t said_size,
+                              int *unchecked, lpz_error *err);
+
 /* Loads the plugin of `kind` named `name` and fills its options from the
  * configuration section ("dataloader" or "network"). */
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,

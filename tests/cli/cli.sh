@@ -262,6 +262,22 @@ unread "master.calculate_score: FID on celeba images (3x64x64) needs the Incepti
   train -f "$work/celeba.yml" --set dataloader.image_size=64 --set trainer.params.score.type=none \
   --set master.calculate_score=true
 unread "the training data of celeba are not 1x28x28 images" classifier -f "$work/celeba.yml"
+# lpz config makes the same checks, without reading the data; data not on this machine are said, not refused
+for c in "" "--set dataloader.image_size=64"; do
+  # shellcheck disable=SC2086
+  unread "$([ -z "$c" ] && echo "convolutional: samples of shape 3x48x48 (channels x height x width) are not \
+supported" || echo "trainer.params.score: FID on celeba images (3x64x64) needs the InceptionV3 weights")" \
+    config -f "$work/celeba.yml" $c
+  [ ! -s "$work/out" ] || fail "lpz config printed a configuration it refused: $(head -3 "$work/out")"
+done
+expect 0 "info: the data: samples of shape 3x32x32 (dataloader celeba, without reading them), which network \
+convolutional takes" config -f "$work/celeba.yml" --set dataloader.image_size=32 --set trainer.params.score.type=none
+if grep -q "decod" "$work/err"; then fail "lpz config decoded images: $(cat "$work/err")"; fi
+[ ! -e "$work/celeba-out" ] || fail "lpz config wrote $(find "$work/celeba-out")"
+expect 0 "warning: the data were not checked: dataset celeba: " config -f "$work/celeba.yml" \
+  --set dataloader.path="$work/nowhere"
+grep -qF "image folder '$work/nowhere' does not exist" "$work/err" || fail "lpz config: $(cat "$work/err")"
+grep -q "^  image_size: \"48\"" "$work/out" || fail "lpz config of data not here printed: $(cat "$work/out")"
 expect 1 "image folder '$work/nowhere' does not exist" train -f "$work/celeba.yml" --set dataloader.path="$work/nowhere"
 expect 1 "none of the 3 images could be decoded" train -f "$work/celeba.yml" --set dataloader.image_size=32 \
   --set trainer.params.score.type=none
@@ -277,6 +293,11 @@ TINY=(--set general.grid_size=1 --set trainer.params.score.enabled=false --set d
 
 # 7. A failure once the data is known also removes the new folder: a network option out of range (said before
 #    the images are read: fashion_mnist tells their shape first) and a batch larger than the data (after).
+expect 1 "network option hidden = 0 is out of range" config -f "$work/ok.yml" --set network.hidden=0
+[ ! -s "$work/out" ] || fail "lpz config printed a configuration it refused: $(head -3 "$work/out")"
+expect 1 "rnn: samples must be sequences of shape (T, F)" config -f "$work/ok.yml" --set network.name=rnn
+expect 0 "info: the data: samples of shape 1x28x28 (dataloader fashion_mnist, without reading them), which network \
+four_layer_perceptron takes" config -f "$work/ok.yml"
 expect 1 "network option hidden = 0 is out of range" train -f "$work/ok.yml" --set network.hidden=0 \
   --set general.output_dir="$work/o4"
 if grep -q "partial results" "$work/err"; then fail "a run that wrote nothing: $(cat "$work/err")"; fi
