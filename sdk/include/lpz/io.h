@@ -31,7 +31,16 @@ typedef struct lpz_array {
  * are errors naming the file. On failure *out is left zeroed. */
 LPZ_API int lpz_npy_load(const char *path, lpz_array *out, lpz_error *err);
 
-/* Releases the data of an array filled by lpz_npy_load; zeroes *a. */
+/* The shape of a .npy without its values (ABI 1.3): fills ndim, shape and
+ * count and leaves data NULL, after every check lpz_npy_load makes before
+ * reading the values (magic, version, header, dtype, C order, a file size
+ * that holds the shape: a truncated file is refused), with its messages.
+ * Reads the header alone, so a dataloader's describe can tell the shape of
+ * a file of any size at once. On failure *out is left zeroed. */
+LPZ_API int lpz_npy_load_header(const char *path, lpz_array *out, lpz_error *err);
+
+/* Releases the data of an array filled by lpz_npy_load (or lpz_npy_load_header:
+ * no data, nothing to release); zeroes *a. */
 LPZ_API void lpz_array_free(lpz_array *a);
 
 /* Writes float32 data of the given shape as a little-endian C-order .npy. */
