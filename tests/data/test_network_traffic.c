@@ -290,11 +290,202 @@ static void bad_files_and_options_are_clear_errors(void **st)
     assert_true(open_nf(path, NULL, NULL, NULL, &s, &info, &err) != LPZ_OK);
     assert_non_null(strstr(err.where, "missing.npy"));
 
-    /* no path at all */
+    /* no path at all: no file (LPZ_ENOTFOUND: lpz config says the data were not checked, and why) */
     lpz_options *o = dt_options(P, NULL);
     lpz_dataset_context ctx = dt_context(o, dir);
-    assert_int_equal(ops()->open(&ctx, &s, &info, &err), LPZ_EINVAL);
+    assert_int_equal(ops()->open(&ctx, &s, &info, &err), LPZ_ENOTFOUND);
     assert_non_null(strstr(err.message, "path is required"));
+    lpz_options_destroy(o);
+    lpz_test_rmtree(dir);
+}
+
+/* ---- describe (ABI 1.3): the shape open will report, from the file's
+ * header alone. */
+
+typedef struct nf_case {
+    const char *file, *key, *value; /* one option besides path, or NULL */
+    const char *told;               /* "TxF" describe tells; NULL: it fails as open does */
+    const char *open_error;         /* NULL: open reports the shape told; else part of open's error */
+} nf_case;
+
+/* Kind and shape: "30x2" for sequences, else "?". */
+static void nf_told(const lpz_dataset_info *info, char *out, size_t size)
+{
+    if (info->kind != LPZ_SAMPLE_SEQUENCE || info->sample_shape.ndim != 2)
+        snprintf(out, size, "?");
+    else
+        snprintf(out, size, "%lldx%lld", (long long)info->sample_shape.dim[0], (long long)info->sample_shape.dim[1]);
+}
+
+/* describe and open on every file and option of the tests above: the
+ * shape open reports, or open's very error (message, place and hint), or
+ * (a problem in the values) the shape with open refusing the data. */
+static void describe_tells_what_open_reports(void **st)
+{
+    (void)st;
+    assert_non_null(ops()->describe);
+    char dir[512], path[1024];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    float v[NS * T * F];
+    flows(v);
+    int64_t rec[65 * 2] = {0};
+    const char *names[] = {"flows.npy", "records.npy", "be.npy", "c8.npy", "fortran.npy", "big.npy", "cut.npy",
+                           "text.npy", "pcap.npy", "d1.npy", "few.npy", "nan.npy", "empty.npy", "d4.npy"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        if (k == 0)
+            write_npy(path, "<f4", "False", "(3, 4, 3)", v, sizeof v);
+        else if (k == 1)
+            write_npy(path, "<i8", "False", "(65, 2)", rec, sizeof rec);
+        else if (k == 2)
+            write_npy(path, ">f8", "False", "(2, 3, 2)", rec, 12 * 8);
+        else if (k == 3)
+            write_npy(path, "<c8", "False", "(3, 4, 3)", v, sizeof v);
+        else if (k == 4)
+            write_npy(path, "<f4", "True", "(3, 4, 3)", v, sizeof v);
+        else if (k == 5)
+            write_npy(path, "<f4", "False", "(3, 4, 30)", v, sizeof v);
+        else if (k == 6)
+            assert_int_equal(dt_write(path, "\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'", 26), 0);
+        else if (k == 7)
+            assert_int_equal(dt_write(path, "not numpy at all", 16), 0);
+        else if (k == 8)
+            assert_int_equal(dt_write(path, "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                            "\x80\x00\x00\x00\x01\x00\x00\x00", 24), 0);
+        else if (k == 9)
+            write_npy(path, "<f4", "False", "(36,)", v, sizeof v);
+        else if (k == 10)
+            write_npy(path, "<f4", "False", "(12, 3)", v, sizeof v);
+        else if (k == 11) {
+            float w[NS * T * F];
+            flows(w);
+            w[7] = NAN;
+            write_npy(path, "<f4", "False", "(3, 4, 3)", w, sizeof w);
+        } else if (k == 12)
+            write_npy(path, "<f4", "False", "(0, 4, 3)", v, 0);
+        else
+            write_npy(path, "<f4", "False", "(1, 3, 4, 3)", v, sizeof v);
+    }
+    const nf_case cases[] = {
+        {"flows.npy", NULL, NULL, "4x3", NULL},
+        {"flows.npy", "sequence_length", "4", "4x3", NULL},
+        {"flows.npy", "log_features", "1", "4x3", NULL},
+        {"records.npy", NULL, NULL, "30x2", NULL},
+        {"records.npy", "log_features", "none", "30x2", NULL},
+        {"records.npy", "sequence_length", "10", "10x2", NULL},
+        {"be.npy", "log_features", "1", "3x2", NULL},
+        {"flows.npy", "sequence_length", "5", NULL, "sequence_length 5 does not apply"},
+        {"flows.npy", "sequence_length", "-1", NULL, "sequence_length -1 does not apply"},
+        {"records.npy", "sequence_length", "0", NULL, "sequence_length 0 must be positive"},
+        {"records.npy", "sequence_length", "66", NULL, "only 65 records: fewer than one sequence of 66"},
+        {"c8.npy", NULL, NULL, NULL, "unsupported npy dtype '<c8'"},
+        {"fortran.npy", NULL, NULL, NULL, "fortran_order True"},
+        {"big.npy", NULL, NULL, NULL, "the file is truncated"},
+        {"cut.npy", NULL, NULL, NULL, "malformed .npy header"},
+        {"text.npy", NULL, NULL, NULL, "not a .npy file"},
+        {"pcap.npy", NULL, NULL, NULL, "lpz-pcap2npy --pcap"},
+        {"d1.npy", NULL, NULL, NULL, "array has 1 dimensions"},
+        {"d4.npy", NULL, NULL, NULL, "array has 4 dimensions"},
+        {"few.npy", NULL, NULL, NULL, "fewer than one sequence"},
+        {"empty.npy", NULL, NULL, NULL, "array is empty (0 sequences of 4 x 3)"},
+        {"missing.npy", NULL, NULL, NULL, "missing.npy"},
+        {NULL, NULL, NULL, NULL, "path is required"},
+        /* the values and what depends on them: open's alone */
+        {"nan.npy", NULL, NULL, "4x3", "value nan of record 2, feature 1 is not finite"},
+        {"flows.npy", "log_features", "0", "4x3", "feature 0 has negative values"},
+        {"flows.npy", "log_features", "7", "4x3", "log_features '7': expected auto, none, all or feature numbers"},
+        {"flows.npy", "log_features", "x", "4x3", "log_features 'x'"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const nf_case *c = &cases[k];
+        snprintf(path, sizeof path, "%s/%s", dir, c->file ? c->file : "");
+        lpz_options *o = !c->file ? dt_options(P, NULL)
+                         : c->key ? dt_options(P, "path", path, c->key, c->value, NULL)
+                                  : dt_options(P, "path", path, NULL);
+        assert_non_null(o);
+        lpz_dataset_context ctx = dt_context(o, dir);
+        lpz_dataset_info d, op;
+        memset(&d, 0, sizeof d);
+        memset(&op, 0, sizeof op);
+        lpz_error de, oe;
+        memset(&de, 0, sizeof de);
+        memset(&oe, 0, sizeof oe);
+        int drc = ops()->describe(&ctx, &d, &de);
+        void *s = NULL;
+        int orc = ops()->open(&ctx, &s, &op, &oe);
+        if (orc == LPZ_OK)
+            ops()->close(s);
+        lpz_options_destroy(o);
+        char dt[32], ot[32], dmsg[3072], omsg[3072];
+        nf_told(&d, dt, sizeof dt);
+        nf_told(&op, ot, sizeof ot);
+        lpz_error_format(&de, dmsg, sizeof dmsg);
+        lpz_error_format(&oe, omsg, sizeof omsg);
+        const char *name = c->file ? c->file : "(no path)";
+        if (!c->told) {
+            if (drc == LPZ_OK)
+                fail_msg("%s %s: describe told %s; open: %s", name, c->key ? c->key : "", dt, omsg);
+            if (drc != orc || strcmp(dmsg, omsg))
+                fail_msg("%s %s: describe said (%d) %s\nopen said (%d) %s", name, c->key ? c->key : "", drc, dmsg,
+                         orc, omsg);
+        } else {
+            if (drc != LPZ_OK || strcmp(dt, c->told))
+                fail_msg("%s %s: describe told %s (%s), expected %s", name, c->key ? c->key : "", dt,
+                         drc ? dmsg : "OK", c->told);
+            if (!c->open_error && (orc != LPZ_OK || strcmp(ot, dt)))
+                fail_msg("%s %s: open reports %s (%s), describe told %s", name, c->key ? c->key : "", ot,
+                         orc ? omsg : "OK", dt);
+        }
+        if (c->open_error && (orc == LPZ_OK || !strstr(omsg, c->open_error)))
+            fail_msg("%s %s: open said '%s', expected '%s'", name, c->key ? c->key : "", orc ? omsg : "OK",
+                     c->open_error);
+    }
+    lpz_test_rmtree(dir);
+}
+
+static int refuse_sequences(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    *(int *)user += 1;
+    return lpz_error_set(err, LPZ_EUNSUPPORTED, "no sequences of %lld x %lld here",
+                         (long long)info->sample_shape.dim[0], (long long)info->sample_shape.dim[1]);
+}
+
+static int take_any(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    (void)info;
+    (void)err;
+    *(int *)user += 1;
+    return LPZ_OK;
+}
+
+/* Through the core: a file with a sound header and a damaged value is
+ * refused on its shape first (open never reads it, no scaling.json); a
+ * check that takes the shape lets open find the damage. */
+static void damaged_flows_are_refused_on_their_shape_first(void **st)
+{
+    (void)st;
+    char dir[512], path[1024], json[1100];
+    assert_int_equal(lpz_test_mkdtemp(dir, sizeof dir, "netflow"), 0);
+    float v[NS * T * F];
+    flows(v);
+    v[7] = NAN;
+    snprintf(path, sizeof path, "%s/flows.npy", dir);
+    write_npy(path, "<f4", "False", "(3, 4, 3)", v, sizeof v);
+    snprintf(json, sizeof json, "%s/scaling.json", dir);
+    lpz_options *o = dt_options(P, "path", path, NULL);
+    lpz_dataset_context ctx = dt_context(o, dir);
+    ctx.run_dir = dir;
+    lpz_dataset *ds = NULL;
+    lpz_error err;
+    int checks = 0;
+    assert_int_equal(lpz_dataset_open_checked(P, &ctx, refuse_sequences, &checks, &ds, &err), LPZ_EUNSUPPORTED);
+    assert_string_equal(err.message, "no sequences of 4 x 3 here");
+    assert_null(ds);
+    assert_int_equal(checks, 1);
+    assert_int_not_equal(access(json, F_OK), 0);
+    assert_int_equal(lpz_dataset_open_checked(P, &ctx, take_any, &checks, &ds, &err), LPZ_EFORMAT);
+    assert_non_null(strstr(err.message, "value nan of record 2, feature 1 is not finite"));
+    assert_int_equal(checks, 2);
     lpz_options_destroy(o);
     lpz_test_rmtree(dir);
 }
@@ -315,6 +506,8 @@ int main(void)
         cmocka_unit_test(records_are_cut_into_sequences_and_dtypes_convert),
         cmocka_unit_test(bad_files_and_options_are_clear_errors),
         cmocka_unit_test(alias_netflow_is_declared),
+        cmocka_unit_test(describe_tells_what_open_reports),
+        cmocka_unit_test(damaged_flows_are_refused_on_their_shape_first),
     };
     return cmocka_run_group_tests_name("network_traffic", tests, NULL, NULL);
 }

@@ -16,7 +16,10 @@
  * tailed), "none", "all", or a comma list of feature numbers ("1,2,3").
  * The parameters are saved to <run_dir>/scaling.json so generated
  * sequences can be mapped back; to_original_units inverts the scaling and
- * render writes CSV in original units. Uses only the SDK.
+ * render writes CSV in original units. describe tells the sample shape
+ * from the file's header alone, by open's rules (sequences_of), so a shape
+ * the network cannot take is refused before the file is read. Uses only
+ * the SDK.
  */
 #include <lpz/io.h>
 #include <lpz/lpz.h>
@@ -222,53 +225,62 @@ static int write_scaling(const char *run_dir, const netflow_state *s, const char
     return rc;
 }
 
-static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+/* The options describe and open both start from: the file (as given and
+ * resolved: as written when it exists, else relative to the run file's
+ * folder) and sequence_length. */
+static int read_options(const lpz_dataset_context *ctx, const char **given, char *path, size_t size,
+                        int64_t *seq_len, lpz_error *err)
 {
-    const char *opt;
-    int64_t seq_len = 30;
+    *seq_len = 30;
     if (!lpz_options_is_set(ctx->options, "path")) {
-        lpz_error_set(err, LPZ_EINVAL, "no input file: the option path is required");
+        lpz_error_set(err, LPZ_ENOTFOUND, "no input file: the option path is required");
         lpz_error_where(err, "dataloader.path");
         lpz_error_hint(err, "set dataloader.path to a .npy of (sequences, T, features) or (records, features), e.g. "
                             "from lpz-pcap2npy");
-        return LPZ_EINVAL;
+        return LPZ_ENOTFOUND;
     }
-    int rc = lpz_options_get_string(ctx->options, "path", &opt, err);
+    int rc = lpz_options_get_string(ctx->options, "path", given, err);
     if (rc == LPZ_OK)
-        rc = lpz_options_get_int(ctx->options, "sequence_length", &seq_len, err);
+        rc = lpz_options_get_int(ctx->options, "sequence_length", seq_len, err);
     if (rc != LPZ_OK)
         return rc;
-    char path[PATH_MAX];
     struct stat st;
-    fmt_path(path, sizeof path, "%s", opt);
-    if (opt[0] != '/' && stat(path, &st) != 0 && ctx->config_dir)
-        fmt_path(path, sizeof path, "%s/%s", ctx->config_dir, opt);
+    fmt_path(path, size, "%s", *given);
+    if ((*given)[0] != '/' && stat(path, &st) != 0 && ctx->config_dir)
+        fmt_path(path, size, "%s/%s", ctx->config_dir, *given);
+    return LPZ_OK;
+}
 
-    lpz_array a;
-    rc = lpz_npy_load(path, &a, err);
-    if (rc != LPZ_OK) {
-        if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
-            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), opt); /* "run.yml:3:9: <key>" */
-        else if (rc == LPZ_EFORMAT && strstr(err->message, "not a .npy file")) /* a capture, a CSV, ... */
-            lpz_error_hint(err, "path is the .npy of flow sequences; lpz-pcap2npy --pcap CAPTURE -o flows.npy makes "
-                                "it from a capture (docs/network-traffic.md)");
-        return rc;
-    }
-    netflow_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        lpz_array_free(&a);
-        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
-    }
-    if (a.ndim == 3) {
-        s->n = a.shape[0];
-        s->t = a.shape[1];
-        s->f = a.shape[2];
-        if (lpz_options_is_set(ctx->options, "sequence_length") && seq_len != s->t) {
+/* The .npy (whole: open; its header alone: describe), with the hints of a
+ * file that is missing or not a .npy. */
+static int load(const lpz_dataset_context *ctx, const char *given, const char *path, int whole, lpz_array *a,
+                lpz_error *err)
+{
+    int rc = whole ? lpz_npy_load(path, a, err) : lpz_npy_load_header(path, a, err);
+    if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
+        lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), given); /* "run.yml:3:9: <key>" */
+    else if (rc == LPZ_EFORMAT && strstr(err->message, "not a .npy file")) /* a capture, a CSV, ... */
+        lpz_error_hint(err, "path is the .npy of flow sequences; lpz-pcap2npy --pcap CAPTURE -o flows.npy makes "
+                            "it from a capture (docs/network-traffic.md)");
+    return rc;
+}
+
+/* The samples from the array's shape: n sequences of t records x f
+ * features (a 2-D array cut into sequences of sequence_length). */
+static int sequences_of(const lpz_dataset_context *ctx, const lpz_array *a, const char *path, int64_t seq_len,
+                        int64_t *n, int64_t *t, int64_t *f, lpz_error *err)
+{
+    int rc = LPZ_OK;
+    *n = *t = *f = 0;
+    if (a->ndim == 3) {
+        *n = a->shape[0];
+        *t = a->shape[1];
+        *f = a->shape[2];
+        if (lpz_options_is_set(ctx->options, "sequence_length") && seq_len != *t) {
             rc = lpz_error_set(err, LPZ_EINVAL,
                                "sequence_length %lld does not apply: the file holds sequences of %lld records "
                                "already (shape (%lld, %lld, %lld))",
-                               (long long)seq_len, (long long)s->t, (long long)s->n, (long long)s->t,
-                               (long long)s->f);
+                               (long long)seq_len, (long long)*t, (long long)*n, (long long)*t, (long long)*f);
             lpz_error_where(err, "%s", lpz_options_where(ctx->options, "sequence_length"));
             if (seq_len >= 1 && seq_len <= 100000000) /* lpz-pcap2npy's range */
                 lpz_error_hint(err, "remove sequence_length, or convert again with lpz-pcap2npy --sequence-length "
@@ -278,30 +290,73 @@ static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_datase
                 lpz_error_hint(err, "remove sequence_length (it cuts only a (records, features) array, and must be "
                                     "positive)");
         }
-    } else if (a.ndim == 2) {
+    } else if (a->ndim == 2) {
         if (seq_len < 1) {
             rc = lpz_error_set(err, LPZ_EINVAL, "sequence_length %lld must be positive", (long long)seq_len);
             lpz_error_where(err, "%s", lpz_options_where(ctx->options, "sequence_length"));
-        } else if (a.shape[0] < seq_len) {
+        } else if (a->shape[0] < seq_len) {
             rc = lpz_error_set(err, LPZ_EFORMAT, "only %lld records: fewer than one sequence of %lld",
-                               (long long)a.shape[0], (long long)seq_len);
+                               (long long)a->shape[0], (long long)seq_len);
             lpz_error_where(err, "%s", path);
             lpz_error_hint(err, "lower sequence_length or use a longer capture");
         }
-        s->t = seq_len;
-        s->n = a.shape[0] / (seq_len > 0 ? seq_len : 1);
-        s->f = a.shape[1];
+        *t = seq_len;
+        *n = a->shape[0] / (seq_len > 0 ? seq_len : 1);
+        *f = a->shape[1];
     } else {
         rc = lpz_error_set(err, LPZ_EFORMAT, "array has %d dimensions; expected (sequences, T, features) or "
                                              "(records, features)",
-                           a.ndim);
+                           a->ndim);
         lpz_error_where(err, "%s", path);
     }
-    if (rc == LPZ_OK && (s->n <= 0 || s->t <= 0 || s->f <= 0)) {
-        rc = lpz_error_set(err, LPZ_EFORMAT, "array is empty (%lld sequences of %lld x %lld)", (long long)s->n,
-                           (long long)s->t, (long long)s->f);
+    if (rc == LPZ_OK && (*n <= 0 || *t <= 0 || *f <= 0)) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "array is empty (%lld sequences of %lld x %lld)", (long long)*n,
+                           (long long)*t, (long long)*f);
         lpz_error_where(err, "%s", path);
     }
+    return rc;
+}
+
+/* The shape from the options and the file's header (lpz-pcap2npy writes
+ * it first), through open's own rules: a T x F the network cannot take is
+ * refused before open reads and scales the whole file. */
+static int netflow_describe(const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err)
+{
+    const char *given;
+    char path[PATH_MAX];
+    int64_t seq_len, n, t, f;
+    lpz_array a;
+    int rc = read_options(ctx, &given, path, sizeof path, &seq_len, err);
+    if (rc == LPZ_OK)
+        rc = load(ctx, given, path, 0, &a, err);
+    if (rc != LPZ_OK)
+        return rc;
+    rc = sequences_of(ctx, &a, path, seq_len, &n, &t, &f, err);
+    lpz_array_free(&a);
+    if (rc != LPZ_OK)
+        return rc;
+    info->sample_shape = lpz_shape_make(2, t, f, 0, 0);
+    info->kind = LPZ_SAMPLE_SEQUENCE;
+    return LPZ_OK;
+}
+
+static int netflow_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    const char *given;
+    char path[PATH_MAX];
+    int64_t seq_len;
+    lpz_array a;
+    int rc = read_options(ctx, &given, path, sizeof path, &seq_len, err);
+    if (rc == LPZ_OK)
+        rc = load(ctx, given, path, 1, &a, err);
+    if (rc != LPZ_OK)
+        return rc;
+    netflow_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        lpz_array_free(&a);
+        return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+    }
+    rc = sequences_of(ctx, &a, path, seq_len, &s->n, &s->t, &s->f, err);
     if (rc != LPZ_OK) {
         lpz_array_free(&a);
         netflow_close(s);
@@ -473,6 +528,7 @@ static const lpz_dataloader_ops netflow_ops = {
     .label = NULL,
     .render = netflow_render,
     .to_original_units = netflow_to_original,
+    .describe = netflow_describe,
 };
 
 static const char *const netflow_aliases[] = {"netflow", NULL};
