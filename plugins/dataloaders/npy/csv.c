@@ -40,7 +40,9 @@ int npy_is_npy_file(const char *path)
     return is;
 }
 
-static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
+/* Opens a table for reading: a regular file only (a pipe read here would
+ * lose its start, or never end). */
+static int open_text(const char *path, FILE **out, lpz_error *err)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -56,6 +58,23 @@ static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
         lpz_error_where(err, "%s", path);
         return code;
     }
+    *out = f;
+    return LPZ_OK;
+}
+
+static int read_failed(const char *path, lpz_error *err)
+{
+    lpz_error_set(err, LPZ_EIO, "read error");
+    lpz_error_where(err, "%s", path);
+    return LPZ_EIO;
+}
+
+static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
+{
+    FILE *f;
+    int rc = open_text(path, &f, err);
+    if (rc)
+        return rc;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     for (;;) {
@@ -76,9 +95,7 @@ static int read_all(const char *path, char **out, size_t *size, lpz_error *err)
     fclose(f);
     if (bad) {
         free(buf);
-        lpz_error_set(err, LPZ_EIO, "read error");
-        lpz_error_where(err, "%s", path);
-        return LPZ_EIO;
+        return read_failed(path, err);
     }
     buf[n] = '\0';
     *out = buf;
@@ -252,6 +269,31 @@ const char *npy_csv_delim_name(char d)
     return d == ',' ? "commas" : d == ';' ? "semicolons" : d == '\t' ? "tabs" : "blanks";
 }
 
+void npy_csv_notes_flush(npy_csv_notes *notes, int log)
+{
+    for (int i = 0; i < notes->n; i++) {
+        if (log)
+            lpz_log(LPZ_LOG_WARN, "%s", notes->text[i]);
+        free(notes->text[i]);
+    }
+    memset(notes, 0, sizeof *notes);
+}
+
+/* A warning about the first line: logged, or kept in notes. */
+static void note(npy_csv_notes *notes, const char *fmt, ...) LPZ_PRINTF(2, 3);
+static void note(npy_csv_notes *notes, const char *fmt, ...)
+{
+    char line[2048]; /* as long as lpz_log's lines */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (!notes)
+        lpz_log(LPZ_LOG_WARN, "%s", line);
+    else if (notes->n < NPY_CSV_MAX_NOTES && (notes->text[notes->n] = strdup(line)))
+        notes->n++;
+}
+
 static int line_error(lpz_error *err, const char *path, int64_t line, int code, const char *fmt, ...)
     LPZ_PRINTF(5, 6);
 static int line_error(lpz_error *err, const char *path, int64_t line, int code, const char *fmt, ...)
@@ -303,13 +345,15 @@ static int64_t label_index(const npy_csv *c, int64_t cols, const char *want, con
     return -1;
 }
 
-/* Room for n more rows. */
-static int grow_rows(npy_csv *c, int64_t *cap, int want_labels, lpz_error *err)
+/* Room for one more row (of at most max_rows, when not 0). */
+static int grow_rows(npy_csv *c, int64_t *cap, int64_t max_rows, int want_labels, lpz_error *err)
 {
     if (c->rows < *cap)
         return LPZ_OK;
     int64_t first = ((int64_t)1 << 20) / (c->cols > 0 ? c->cols : 1); /* about 4 MB, however wide the rows */
     int64_t nc = *cap ? *cap * 2 : first < 1 ? 1 : first > 1024 ? 1024 : first;
+    if (max_rows > 0 && nc > max_rows)
+        nc = max_rows;
     float *d = realloc(c->data, (size_t)(nc * (c->cols > 0 ? c->cols : 1)) * sizeof *d);
     if (!d)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory for %lld rows of %lld values", (long long)nc,
@@ -340,8 +384,11 @@ int npy_csv_load(const char *path, char delim, int header_mode, const char *labe
     return rc;
 }
 
-int npy_csv_parse(char *text, size_t size, const char *path, char delim, int header_mode, const char *label_column,
-                  int max_classes, npy_csv *out, lpz_error *err)
+/* The parser of npy_csv_parse and npy_csv_parse_first: stops after
+ * max_rows rows (0: every row); more and notes as npy_csv_parse_first. */
+static int parse_table(char *text, size_t size, const char *path, char delim, int header_mode,
+                       const char *label_column, int max_classes, int64_t max_rows, int more, npy_csv_notes *notes,
+                       npy_csv *out, lpz_error *err)
 {
     memset(out, 0, sizeof *out);
     int rc = LPZ_OK;
@@ -411,10 +458,9 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
              * dropped as one, naming its columns "1.5" and "NA" */
             for (int64_t j = 0; j < n && header && header_mode < 0; j++)
                 if (number(fields[j], &v)) {
-                    lpz_log(LPZ_LOG_WARN, "%s: the first line is read as the header, but its field %lld ('%s') is "
-                            "a number; if the line is a row of data (with a missing value or text), set "
-                            "dataloader.header: false, and if it is the header, header: true", path,
-                            (long long)(j + 1), fields[j]);
+                    note(notes, "%s: the first line is read as the header, but its field %lld ('%s') is a number; "
+                         "if the line is a row of data (with a missing value or text), set dataloader.header: "
+                         "false, and if it is the header, header: true", path, (long long)(j + 1), fields[j]);
                     break;
                 }
             if (header_mode < 0 && !header && n > 1) { /* pandas' names of unnamed columns: 0,1,...,n-1 */
@@ -422,9 +468,9 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
                 while (j < n && number(fields[j], &v) && v == (double)j)
                     j++;
                 if (j == n)
-                    lpz_log(LPZ_LOG_WARN, "%s: the first line (0,1,...,%lld) is read as a row of numbers; if it is "
-                            "the column names pandas writes for unnamed columns, set dataloader.header: true",
-                            path, (long long)(n - 1));
+                    note(notes, "%s: the first line (0,1,...,%lld) is read as a row of numbers; if it is the "
+                         "column names pandas writes for unnamed columns, set dataloader.header: true", path,
+                         (long long)(n - 1));
             }
             width = n;
             first_line = line;
@@ -446,8 +492,8 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
                     }
             }
             if (c->names && !c->names[0][0] && n > 1)
-                lpz_log(LPZ_LOG_WARN, "%s: column 1 has no name (pandas' index, written without index=False?); it is "
-                        "read as values like the others", path);
+                note(notes, "%s: column 1 has no name (pandas' index, written without index=False?); it is read "
+                     "as values like the others", path);
             if (label_column && (lab = label_index(c, n, label_column, path, err)) < 0) {
                 rc = LPZ_EINVAL;
                 goto done;
@@ -473,7 +519,7 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
                                (long long)first_line, c->names ? "the header" : "the first row");
             goto done;
         }
-        if ((rc = grow_rows(c, &cap_rows, lab >= 0, err)))
+        if ((rc = grow_rows(c, &cap_rows, max_rows, lab >= 0, err)))
             goto done;
         float *row = c->data + c->rows * c->cols;
         for (int64_t j = 0, k = 0; j < n; j++) {
@@ -546,8 +592,11 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
                     c->n_classes = (int32_t)v + 1;
             }
         }
-        c->rows++;
+        if (++c->rows == max_rows)
+            break;
     }
+    if (!c->rows && more) /* the rest of the file may hold the first row */
+        goto done;
     if (!c->rows) {
         lpz_error_set(err, LPZ_EFORMAT, "no rows of numbers%s", c->names ? " below the header" : "");
         lpz_error_where(err, "%s", path);
@@ -559,5 +608,76 @@ done:
     free(fields);
     if (rc)
         npy_csv_free(c);
+    return rc;
+}
+
+int npy_csv_parse(char *text, size_t size, const char *path, char delim, int header_mode, const char *label_column,
+                  int max_classes, npy_csv *out, lpz_error *err)
+{
+    return parse_table(text, size, path, delim, header_mode, label_column, max_classes, 0, 0, NULL, out, err);
+}
+
+int npy_csv_parse_first(char *text, size_t size, const char *path, char delim, int header_mode,
+                        const char *label_column, int max_classes, int more, npy_csv_notes *notes, npy_csv *out,
+                        lpz_error *err)
+{
+    return parse_table(text, size, path, delim, header_mode, label_column, max_classes, 1, more, notes, out, err);
+}
+
+/* Reads the file's start in growing pieces and parses its complete lines
+ * again each time (a copy: parsing splits in place), until they hold the
+ * first row or the file ends: everything up to that row is decided by
+ * those lines. The checks of the whole text come first in a whole parse:
+ * bare CR line ends cannot be found in a start that ends at a line end,
+ * but a NUL byte further on can, and is then the whole parse's error
+ * instead of one found in the start's lines: such an error is therefore
+ * said only when the start is the whole file, else left undecided. Each
+ * piece doubles, so the parsing is at most twice the bytes read. */
+int npy_csv_head(const char *path, char delim, int header_mode, const char *label_column, int max_classes,
+                 size_t max_bytes, npy_csv_notes *notes, npy_csv *out, lpz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f;
+    int rc = open_text(path, &f, err);
+    if (rc)
+        return rc;
+    size_t cap = max_bytes < ((size_t)1 << 16) ? max_bytes : (size_t)1 << 16, n = 0;
+    char *buf = NULL, *work = NULL;
+    for (;;) {
+        char *grown = realloc(buf, cap + 1), *grown_work = grown ? realloc(work, cap + 1) : NULL;
+        buf = grown ? grown : buf;
+        work = grown_work ? grown_work : work;
+        if (!grown || !grown_work) {
+            rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory reading %s", path);
+            break;
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            rc = read_failed(path, err);
+            break;
+        }
+        int end = n < cap; /* a regular file's fread stops short only at its end */
+        size_t use = n;
+        if (!end) /* complete lines only */
+            for (use = n; use > 0 && buf[use - 1] != '\n'; use--)
+                ;
+        memcpy(work, buf, use);
+        work[use] = '\0';
+        if (notes)
+            npy_csv_notes_flush(notes, 0);
+        rc = npy_csv_parse_first(work, use, path, delim, header_mode, label_column, max_classes, !end, notes, out,
+                                 err);
+        if (rc && !end) { /* undecided: a NUL byte in the rest would be said first */
+            lpz_error_clear(err);
+            rc = LPZ_OK;
+            break;
+        }
+        if (rc || out->rows > 0 || end || cap >= max_bytes) /* the last: undecided, out->rows 0 */
+            break;
+        cap = cap > max_bytes / 2 ? max_bytes : cap * 2;
+    }
+    fclose(f);
+    free(buf);
+    free(work);
     return rc;
 }

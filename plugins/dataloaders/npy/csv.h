@@ -36,6 +36,38 @@ int npy_csv_parse(char *text, size_t size, const char *path, char delim, int hea
                   int max_classes, npy_csv *out, lpz_error *err);
 void npy_csv_free(npy_csv *c);
 
+/* Warnings about a table's first line (a header with a number in it,
+ * pandas' names of unnamed columns, a column without a name), kept for the
+ * caller instead of logged: describe reads the first lines before open
+ * reads them again, and says them only when it fails (else open does). */
+#define NPY_CSV_MAX_NOTES 4
+typedef struct npy_csv_notes {
+    int n;
+    char *text[NPY_CSV_MAX_NOTES]; /* malloc'd lines */
+} npy_csv_notes;
+/* Logs the notes as warnings when log is 1, then frees them. */
+void npy_csv_notes_flush(npy_csv_notes *notes, int log);
+
+/* npy_csv_parse stopping after the first row: out then holds one row and
+ * everything the first lines decide (delimiter, names, columns, the label
+ * column), by the same code and with the same errors as the whole parse.
+ * more: text is only the start of the file and ends at a line end;
+ * running out of it before a row is then not an error (out->rows 0: read
+ * more). notes: NULL logs the warnings, else they are kept there. */
+int npy_csv_parse_first(char *text, size_t size, const char *path, char delim, int header_mode,
+                        const char *label_column, int max_classes, int more, npy_csv_notes *notes, npy_csv *out,
+                        lpz_error *err);
+
+/* npy_csv_load reading only as far as the table's first row (and, for a
+ * file without one, to its end): its columns before the whole file is read
+ * (the npy dataloader's describe). out->rows is then 1, or the error is
+ * the one npy_csv_load gives. Undecided (LPZ_OK with out->rows 0): the
+ * first row does not end within max_bytes, or the lines up to it hold an
+ * error and the file goes on (npy_csv_load would say first that a NUL
+ * byte further on makes it no text file). */
+int npy_csv_head(const char *path, char delim, int header_mode, const char *label_column, int max_classes,
+                 size_t max_bytes, npy_csv_notes *notes, npy_csv *out, lpz_error *err);
+
 /* "commas", "semicolons", "tabs" or "blanks", for messages. */
 const char *npy_csv_delim_name(char delim);
 
