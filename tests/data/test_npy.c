@@ -760,6 +760,402 @@ static void csv_bad_input(void **st)
     expect_error("path is missing.csv", &err, rc);
 }
 
+/* ---- describe (ABI 1.3): the shape open will report, told from a .npy's
+ * header or a table's lines up to its first row. */
+
+/* Every file of the tests above (and a few more: a table whose first row
+ * is far into it, damage past the first row), for the table below. */
+static void write_fixtures(void)
+{
+    const float one[3] = {1, 2, 3};
+    const float u[2][2] = {{-1.0f, 0.25f}, {1.0f, -0.5f}};
+    const float nan[2][2] = {{0, 1}, {NAN, 2}};
+    const double six[2][6] = {{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}};
+    const int64_t lab[4] = {2, 0, 1, 2}, few[3] = {0, 1, 2}, neg[4] = {0, -1, 1, 2}, from1[4] = {1, 3, 2, 3};
+    const int64_t lab2[2] = {0, 1};
+    const double frac[4] = {0, 1, 1.5, 2};
+    uint8_t px[48] = {0};
+    assert_int_equal(dt_write_npy(in_dir("v.npy"), "<f8", "False", "(4, 3)", VEC, sizeof VEC), 0);
+    assert_int_equal(dt_write_npy(in_dir("u.npy"), "<f4", "False", "(2, 2)", u, sizeof u), 0);
+    assert_int_equal(dt_write_npy(in_dir("hwc.npy"), "|u1", "False", "(2, 2, 2, 3)", px, 24), 0);
+    assert_int_equal(dt_write_npy(in_dir("grey.npy"), "|u1", "False", "(2, 2, 3)", px, 12), 0);
+    assert_int_equal(dt_write_npy(in_dir("chw.npy"), "|u1", "False", "(1, 3, 2, 4)", px, 24), 0);
+    assert_int_equal(dt_write_npy(in_dir("s.npy"), "<f4", "False", "(2, 3, 2)", px, 48), 0);
+    assert_int_equal(dt_write_npy(in_dir("d5.npy"), "<f4", "False", "(1, 1, 2, 1, 3)", px, 24), 0);
+    assert_int_equal(dt_write_npy(in_dir("l.npy"), "<i8", "False", "(4,)", lab, sizeof lab), 0);
+    assert_int_equal(dt_write_npy(in_dir("l2.npy"), "<i8", "False", "(2,)", lab2, sizeof lab2), 0);
+    assert_int_equal(dt_write_npy(in_dir("few.npy"), "<i8", "False", "(3,)", few, sizeof few), 0);
+    assert_int_equal(dt_write_npy(in_dir("frac.npy"), "<f8", "False", "(4,)", frac, sizeof frac), 0);
+    assert_int_equal(dt_write_npy(in_dir("neg.npy"), "<i8", "False", "(4,)", neg, sizeof neg), 0);
+    assert_int_equal(dt_write_npy(in_dir("from1.npy"), "<i8", "False", "(4,)", from1, sizeof from1), 0);
+    assert_int_equal(dt_write_npy(in_dir("one.npy"), "<f4", "False", "(3,)", one, sizeof one), 0);
+    assert_int_equal(dt_write_npy(in_dir("empty.npy"), "<f4", "False", "(0, 3)", one, 0), 0);
+    assert_int_equal(dt_write_npy(in_dir("nan.npy"), "<f4", "False", "(2, 2)", nan, sizeof nan), 0);
+    assert_int_equal(dt_write_npy(in_dir("five.npy"), "<f4", "False", "(1, 5, 1, 1)", px, 20), 0);
+    assert_int_equal(dt_write_npy(in_dir("six.npy"), "<f8", "False", "(2, 6)", six, sizeof six), 0);
+    assert_int_equal(dt_write_npy(in_dir("short.npy"), "<f4", "False", "(4, 3)", px, 40), 0); /* 48 bytes due */
+    assert_int_equal(dt_write_npy(in_dir("fortran.npy"), "<f4", "True", "(2, 2)", u, sizeof u), 0);
+    assert_int_equal(dt_write_npy(in_dir("complex.npy"), "<c8", "False", "(2, 1)", u, sizeof u), 0);
+    assert_int_equal(dt_write(in_dir("text.npy"), "time,bytes,packets\n0.5,1500,3\n1.5,40,1\n", 39), 0);
+    put("flows.csv", "duration,bytes,class,packets\n0.5,1500,1,3\n1.5,40,0,1\n\n2.5,790,2,2\n");
+    put("semi.csv", "\xEF\xBB\xBF# exported\r\n\"rate, per s\";\"say \"\"hi\"\"\";y\r\n1;2;0\r\n"
+                    "  # a note\r\n3;\"4\";1\r\n");
+    put("saved.txt", "1.000000000000000000e+00 -2.000000000000000000e+00\n3.000000000000000000e+00 "
+                     "4.000000000000000000e+00\n");
+    put("tabs.tsv", "a\tb\n1\t2\n3\t4\n");
+    put("one.csv", "v\n1\n2\n5\n");
+    put("given.csv", "1 ;2\n3 ; 4\n");
+    put("img.csv", "label,p1,p2,p3,p4\n7,0,255,128,0\n1,255,0,0,255\n");
+    put("pd.csv", "0,1\n5,6\n7,8\n");
+    put("na.csv", "1.5,NA\n5,6\n7,8\n");
+    put("num.csv", "1,2\n3,4\n");
+    put("table.npy", "1,2\n3,4\n");
+    put("short.csv", "a,b,c\n1,2,3\n4,5\n");
+    put("text.csv", "time,bytes\n0.5,1500\n1.5,many\n");
+    put("trail.tsv", "x\ty\n1\t2\t\n3\t4\t\n");
+    put("hole.csv", "1,2\n,3\n");
+    put("nan.csv", "x,y\n1,nan\n");
+    put("big.csv", "1,1e39\n");
+    put("decimal.csv", "a;b\n1,5;2\n");
+    put("thousands.csv", "x,y\n\"1,500\",2\n");
+    put("thousands2.csv", "x;y\n1,234,567.5;2\n");
+    put("commas.csv", "x,y\n1.5,2.5\n");
+    put("quote.csv", "\"a,b\n1,2\n");
+    put("head.csv", "# only\nx,y\n\n");
+    put("empty.csv", "");
+    assert_int_equal(dt_write(in_dir("blob.bin"), "PK\3\4\0\0\1", 7), 0);
+    put("lab.csv", "a,b,y\n1,2,0\n3,4,1.5\n");
+    put("nolab.csv", "1,2\n3,4\n");
+    put("single.csv", "y\n1\n");
+    put("gap.tsv", "1\t\t3\n4\t\t6\n");
+    put("lead.tsv", "\t2\t3\n\t5\t6\n");
+    put("cr.csv", "x,y\r1,2\r3,4\r");
+    put("hex.csv", "1,2\n0x10,3\n");
+    put("fake.npy", "1,2\n3,4\n");
+    put("dup.csv", "a,a,b\n1,2,3\n");
+    put("last.csv", "1,2,3\n4,5,6\n7,8"); /* cut off in its last row, without a line end */
+    mkdir(in_dir("dir.csv"), 0700);
+    mkfifo(in_dir("pipe.csv"), 0600);
+    /* larger than describe's first piece (64 KB): a line with 300,000 columns; a first row behind 2 MB of
+       comments (test_npy's NPY_DESCRIBE_MAX_BYTES is 1 MB); an error in the first row, or a NUL byte at the end
+       (what a whole read says first), of a table that goes on */
+    size_t cap = (size_t)3 << 20, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (size_t j = 0; j < 300000; j++)
+        text[len++] = '1', text[len++] = j + 1 < 300000 ? ',' : '\n';
+    assert_int_equal(dt_write(in_dir("wide.csv"), text, len), 0);
+    for (len = 0; len < ((size_t)2 << 20);)
+        len += (size_t)snprintf(text + len, cap - len, "# a comment line of some length, again and again\n");
+    len += (size_t)snprintf(text + len, cap - len, "x,y\n1,2\n3,4\n");
+    assert_int_equal(dt_write(in_dir("far.csv"), text, len), 0);
+    len = (size_t)snprintf(text, cap, "x,y\n1,abc\n");
+    while (len < 100000)
+        len += (size_t)snprintf(text + len, cap - len, "1,2\n");
+    assert_int_equal(dt_write(in_dir("badrow.csv"), text, len), 0);
+    text[len++] = '\0';
+    assert_int_equal(dt_write(in_dir("badrow_nul.csv"), text, len), 0);
+    len = (size_t)snprintf(text, cap, "x,y\n");
+    while (len < 100000)
+        len += (size_t)snprintf(text + len, cap - len, "1,2\n");
+    text[len++] = '\0';
+    assert_int_equal(dt_write(in_dir("tail_nul.csv"), text, len), 0);
+    free(text);
+}
+
+/* Kind and shape as "vector 3", "image 1x2x2", "sequence 3x2"; "" when not told. */
+static void told(const lpz_dataset_info *info, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (info->sample_shape.ndim == 0)
+        return;
+    size_t k = (size_t)snprintf(out, size, "%s ", info->kind == LPZ_SAMPLE_IMAGE      ? "image"
+                                                  : info->kind == LPZ_SAMPLE_SEQUENCE ? "sequence"
+                                                                                       : "vector");
+    for (int d = 0; d < info->sample_shape.ndim && k < size; d++)
+        k += (size_t)snprintf(out + k, size - k, "%s%lld", d ? "x" : "", (long long)info->sample_shape.dim[d]);
+}
+
+typedef struct describe_case {
+    const char *opt[12];    /* "key", "value", ..., NULL */
+    const char *told;       /* describe's answer; NULL: it fails as open does; "": not told, left to open */
+    const char *open_error; /* NULL: open reports the shape told; else part of open's error, found past what
+                               describe reads (the values, the labels' values, the rows after the first) */
+} describe_case;
+
+static const describe_case DESCRIBE_CASES[] = {
+    /* .npy arrays: the kinds, sample_shape, channels, labels, and open's refusals of the values */
+    {{"path", "v.npy"}, "vector 3", NULL},
+    {{"path", "v.npy", "scaling", "global"}, "vector 3", NULL},
+    {{"path", "v.npy", "scaling", "none"}, "vector 3", "value 10 of sample 0, element 0 is outside [-1, 1]"},
+    {{"path", "u.npy", "scaling", "none"}, "vector 2", NULL},
+    {{"path", "v.npy", "channels_last", "true"}, NULL, "channels_last applies to images"},
+    {{"path", "v.npy", "kind", "sequence"}, NULL, "kind sequence needs an array (N, T, F)"},
+    {{"path", "hwc.npy"}, NULL, "images of 2 channels (samples of shape (2, 2, 3))"},
+    {{"path", "hwc.npy", "channels_last", "true"}, "image 3x2x2", NULL},
+    {{"path", "grey.npy", "kind", "image"}, "image 1x2x3", NULL},
+    {{"path", "chw.npy"}, "image 3x2x4", NULL},
+    {{"path", "s.npy"}, "sequence 3x2", NULL},
+    {{"path", "s.npy", "kind", "vector"}, "vector 6", NULL},
+    {{"path", "s.npy", "kind", "movie"}, NULL, "kind 'movie' is not auto, vector, sequence or image"},
+    {{"path", "s.npy", "scaling", "zscore"}, NULL, "scaling 'zscore' is not feature, global or none"},
+    {{"path", "d5.npy"}, NULL, "set dataloader.kind: vector"},
+    {{"path", "d5.npy", "kind", "vector"}, "vector 6", NULL},
+    {{"path", "six.npy", "sample_shape", "3x2"}, "sequence 3x2", NULL},
+    {{"path", "six.npy", "sample_shape", "1x2x3"}, "image 1x2x3", NULL},
+    {{"path", "six.npy", "sample_shape", "4x2"}, NULL, "sample_shape 4x2 holds 8 values"},
+    {{"path", "v.npy", "labels", "l.npy"}, "vector 3", NULL},
+    {{"path", "v.npy", "labels", "from1.npy"}, "vector 3", NULL},
+    {{"path", "v.npy", "labels", "few.npy"}, NULL, "labels of shape (3,) for 4 samples"},
+    {{"path", "v.npy", "labels", "missing.npy"}, NULL, "missing.npy"},
+    {{"path", "v.npy", "labels", "frac.npy"}, "vector 3", "label 1.5 of sample 2 is not a whole number"},
+    {{"path", "v.npy", "labels", "neg.npy"}, "vector 3", "label -1 of sample 1"},
+    {{"path", "nan.npy"}, "vector 2", "sample 1, element 0 is not a number"},
+    {{"path", "v.npy", "label_column", "1"}, NULL, "label_column names a column of a CSV table"},
+    {{"path", "v.npy", "delimiter", "comma"}, NULL, "delimiter applies to CSV tables"},
+    {{"path", "v.npy", "header", "false"}, NULL, "header applies to CSV tables"},
+    {{"path", "v.npy", "format", "csv"}, NULL, "format is csv, and"},
+    {{NULL}, NULL, "the option path is required"},
+    {{"path", "missing.npy"}, NULL, "missing.npy"},
+    {{"path", "text.npy"}, NULL, "numpy.save"},
+    {{"path", "one.npy"}, NULL, "x.reshape(-1, 1)"},
+    {{"path", "empty.npy"}, NULL, "the array is empty"},
+    {{"path", "five.npy"}, NULL, "images of 5 channels"},
+    {{"path", "short.npy"}, NULL, "the file is truncated"},
+    {{"path", "fortran.npy"}, NULL, "fortran_order True"},
+    {{"path", "complex.npy"}, NULL, "unsupported npy dtype '<c8'"},
+    /* tables: header, delimiters, quotes, label columns, sample_shape, labels files */
+    {{"path", "flows.csv"}, "vector 4", NULL},
+    {{"path", "flows.csv", "label_column", "class"}, "vector 3", NULL},
+    {{"path", "semi.csv", "label_column", "3"}, "vector 2", NULL},
+    {{"path", "saved.txt"}, "vector 2", NULL},
+    {{"path", "tabs.tsv"}, "vector 2", NULL},
+    {{"path", "one.csv"}, "vector 1", NULL},
+    {{"path", "given.csv", "delimiter", "semicolon"}, "vector 2", NULL},
+    {{"path", "img.csv", "label_column", "label", "sample_shape", "2x2", "kind", "image", "scaling", "global"},
+     "image 1x2x2", NULL},
+    {{"path", "img.csv", "label_column", "label", "sample_shape", "2x2"}, "sequence 2x2", NULL},
+    {{"path", "img.csv", "sample_shape", "5x1x1"}, NULL, "images of 5 channels (samples of shape (5, 1, 1))"},
+    {{"path", "pd.csv"}, "vector 2", NULL},
+    {{"path", "pd.csv", "header", "true"}, "vector 2", NULL},
+    {{"path", "na.csv"}, "vector 2", NULL},
+    {{"path", "na.csv", "header", "false"}, NULL, "na.csv:1: column 2: 'NA' is not a number"},
+    {{"path", "num.csv", "header", "false"}, "vector 2", NULL},
+    {{"path", "wide.csv"}, "vector 300000", NULL},
+    {{"path", "table.npy", "format", "csv"}, "vector 2", NULL},
+    {{"path", "nolab.csv", "labels", "l2.npy"}, "vector 2", NULL},
+    {{"path", "nolab.csv", "labels", "l.npy"}, "vector 2", "labels of shape (4,) for 2 samples"},
+    {{"path", "short.csv"}, "vector 3", "short.csv:3: 2 fields (split at commas); the header has 3"},
+    {{"path", "last.csv"}, "vector 3", "last.csv:3: 2 fields (split at commas); the first row has 3"},
+    {{"path", "text.csv"}, "vector 2", "text.csv:3: column 2 ('bytes'): 'many' is not a number"},
+    {{"path", "hole.csv"}, "vector 2", "hole.csv:2: column 1 is empty (a missing value)"},
+    {{"path", "hex.csv"}, "vector 2", "hex.csv:2: column 1: '0x10' is not a number"},
+    {{"path", "lab.csv", "label_column", "y"}, "vector 2", "lab.csv:3: label '1.5' in column 3 (the label column)"},
+    {{"path", "tail_nul.csv"}, "vector 2", "not a text file (it holds NUL bytes)"},
+    {{"path", "trail.tsv"}, NULL, "remove the tabs ending the rows, or end line 1 with one too"},
+    {{"path", "nan.csv"}, NULL, "nan.csv:2: column 2 ('y'): 'nan' is not a finite float32 number"},
+    {{"path", "big.csv"}, NULL, "'1e39' is not a finite float32 number"},
+    {{"path", "decimal.csv"}, NULL, "'1,5' is not a number"},
+    {{"path", "thousands.csv"}, NULL, "thousands separators need removing"},
+    {{"path", "thousands2.csv"}, NULL, "thousands separators need removing"},
+    {{"path", "commas.csv", "delimiter", "semicolon"}, NULL, "dataloader.delimiter: comma (or auto)"},
+    {{"path", "quote.csv"}, NULL, "quote.csv:1: a quoted field does not end on its line"},
+    {{"path", "head.csv"}, NULL, "no rows of numbers below the header"},
+    {{"path", "empty.csv"}, NULL, "no rows of numbers"},
+    {{"path", "blob.bin"}, NULL, "not a text file (it holds NUL bytes)"},
+    {{"path", "lab.csv", "label_column", "class"}, NULL, "label_column 'class' is neither a column of the header"},
+    {{"path", "nolab.csv", "label_column", "4"}, NULL, "not a column number from 1 to 2"},
+    {{"path", "single.csv", "label_column", "y"}, NULL, "label_column takes it: no values are left"},
+    {{"path", "lab.csv", "labels", "l.npy", "label_column", "y"}, NULL, "both labels and label_column are set"},
+    {{"path", "nolab.csv", "sample_shape", "3x3"}, NULL, "sample_shape 3x3 holds 9 values, and the samples of"},
+    {{"path", "nolab.csv", "sample_shape", "2by1"}, NULL, "sample_shape '2by1' is not 1 to 3 positive"},
+    {{"path", "nolab.csv", "sample_shape", "1x1x1x2"}, NULL, "is not 1 to 3 positive whole numbers"},
+    {{"path", "nolab.csv", "sample_shape", "2147483648x2147483648x4"}, NULL, "is too large"},
+    {{"path", "nolab.csv", "sample_shape", "+1x2"}, NULL, "is not 1 to 3 positive whole numbers"},
+    {{"path", "nolab.csv", "delimiter", "pipe"}, NULL, "delimiter 'pipe' is not auto, comma, semicolon, tab"},
+    {{"path", "nolab.csv", "format", "xlsx"}, NULL, "format 'xlsx' is not auto, npy or csv"},
+    {{"path", "nolab.csv", "format", "npy"}, NULL, "numpy.save"},
+    {{"path", "nolab.csv", "kind", "image"}, NULL, "set dataloader.sample_shape"},
+    {{"path", "nolab.csv", "header", "yes"}, NULL, "header 'yes' is not auto, true or false"},
+    {{"path", "gap.tsv"}, NULL, "gap.tsv:1: column 2 is empty (a missing value)"},
+    {{"path", "lead.tsv"}, NULL, "lead.tsv:1: column 1 is empty"},
+    {{"path", "dir.csv"}, NULL, "dir.csv: not a regular file (a folder)"},
+    {{"path", "pipe.csv"}, NULL, "pipe.csv: not a regular file (a pipe)"},
+    {{"path", "cr.csv"}, NULL, "lines end in a bare carriage return"},
+    {{"path", "fake.npy"}, NULL, "a table named .npy needs format: csv"},
+    {{"path", "dup.csv", "label_column", "a"}, NULL, "label_column 'a' names columns 1 and 2 of the header"},
+    {{"path", "missing.csv"}, NULL, "missing.csv: cannot open: No such file or directory"},
+    /* left to open: a first row beyond NPY_DESCRIBE_MAX_BYTES; an error before it in a table that goes on (a NUL
+       byte further on would be said first) */
+    {{"path", "far.csv"}, "", NULL},
+    {{"path", "badrow.csv"}, "", "badrow.csv:2: column 2 ('y'): 'abc' is not a number"},
+    {{"path", "badrow_nul.csv"}, "", "not a text file (it holds NUL bytes)"},
+};
+
+/* describe's answer for every file and option combination of the tests
+ * above: the shape and kind open reports, or open's very error (message,
+ * place and hint), or (a problem past what it reads) the shape, with open
+ * refusing the data. */
+static void describe_tells_what_open_reports(void **st)
+{
+    (void)st;
+    assert_non_null(ops()->describe);
+    write_fixtures();
+    lpz_log_set_level(LPZ_LOG_ERROR); /* the tables' warnings, said above; restore_log_level puts it back */
+    for (size_t k = 0; k < sizeof DESCRIBE_CASES / sizeof DESCRIBE_CASES[0]; k++) {
+        const describe_case *c = &DESCRIBE_CASES[k];
+        char name[256] = "";
+        for (int i = 0; c->opt[i]; i += 2)
+            snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s=%s", i ? " " : "", c->opt[i],
+                     c->opt[i + 1]);
+        lpz_options *o = lpz_options_create(P->options, P->name);
+        assert_non_null(o);
+        for (int i = 0; c->opt[i]; i += 2) {
+            lpz_error e;
+            assert_int_equal(lpz_options_set(o, c->opt[i], c->opt[i + 1], "test.yml:1:1", &e), LPZ_OK);
+        }
+        lpz_dataset_context ctx = dt_context(o, dir);
+        lpz_dataset_info d, op;
+        memset(&d, 0, sizeof d);
+        memset(&op, 0, sizeof op);
+        lpz_error de, oe;
+        memset(&de, 0, sizeof de);
+        memset(&oe, 0, sizeof oe);
+        int drc = ops()->describe(&ctx, &d, &de);
+        void *s = NULL;
+        int orc = ops()->open(&ctx, &s, &op, &oe);
+        if (orc == LPZ_OK)
+            ops()->close(s);
+        lpz_options_destroy(o);
+        char dtold[64], otold[64], dmsg[3072], omsg[3072];
+        told(&d, dtold, sizeof dtold);
+        told(&op, otold, sizeof otold);
+        lpz_error_format(&de, dmsg, sizeof dmsg);
+        lpz_error_format(&oe, omsg, sizeof omsg);
+        if (!c->told) { /* refused by describe exactly as by open */
+            if (drc == LPZ_OK)
+                fail_msg("%s: describe told '%s'; open: %s", name, dtold, omsg);
+            if (drc != orc || strcmp(dmsg, omsg))
+                fail_msg("%s: describe said (%d) %s\nopen said (%d) %s", name, drc, dmsg, orc, omsg);
+        } else {
+            if (drc != LPZ_OK)
+                fail_msg("%s: describe failed: %s", name, dmsg);
+            if (strcmp(dtold, c->told))
+                fail_msg("%s: describe told '%s', expected '%s'", name, dtold, c->told);
+            if (!c->open_error && orc != LPZ_OK)
+                fail_msg("%s: open failed: %s", name, omsg);
+            if (!c->open_error && c->told[0] && strcmp(otold, dtold))
+                fail_msg("%s: describe told '%s', open reports '%s'", name, dtold, otold);
+        }
+        if (c->open_error && (orc == LPZ_OK || !strstr(omsg, c->open_error)))
+            fail_msg("%s: open said '%s', expected '%s'", name, orc ? omsg : "OK", c->open_error);
+    }
+}
+
+static lpz_log_level g_level;
+
+static int save_log_level(void **st)
+{
+    (void)st;
+    g_level = lpz_log_get_level();
+    return 0;
+}
+
+static int restore_log_level(void **st)
+{
+    (void)st;
+    lpz_log_set_level(g_level);
+    return 0;
+}
+
+/* The warnings about a table's first line are open's to say: describe,
+ * which reads that line first, says them only when it refuses the data
+ * (open does not run then), once. */
+static void describe_warns_only_when_it_refuses(void **st)
+{
+    (void)st;
+    assert_non_null(ops()->describe);
+    put("na.csv", "1.5,NA\n5,6\n7,8\n");
+    const char *want = "na.csv: the first line is read as the header, but its field 1 ('1.5') is a number";
+    for (int refuse = 0; refuse < 2; refuse++) {
+        lpz_options *o = refuse ? dt_options(P, "path", "na.csv", "sample_shape", "3x3", NULL)
+                                : dt_options(P, "path", "na.csv", NULL);
+        assert_non_null(o);
+        lpz_dataset_context ctx = dt_context(o, dir);
+        lpz_dataset_info info;
+        memset(&info, 0, sizeof info);
+        lpz_error err;
+        g_warn[0] = '\0';
+        lpz_log_set_sink(keep_warn, NULL);
+        int rc = ops()->describe(&ctx, &info, &err);
+        lpz_log_set_sink(NULL, NULL);
+        lpz_options_destroy(o);
+        if (!refuse) {
+            assert_int_equal(rc, LPZ_OK);
+            assert_string_equal(g_warn, "");
+            continue;
+        }
+        expect_error("sample_shape 3x3 holds 9 values", &err, rc);
+        const char *at = strstr(g_warn, want);
+        if (!at || strstr(at + 1, want))
+            fail_msg("describe's refusal said the first line's warning %s: '%s'", at ? "twice" : "not", g_warn);
+    }
+}
+
+/* A caller's check of the samples (the network's configure, in lpz). */
+static int refuse_vectors(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    *(int *)user += 1;
+    return lpz_error_set(err, LPZ_EUNSUPPORTED, "no vectors of %lld values here", (long long)info->sample_shape.dim[0]);
+}
+
+static int take_any(void *user, const lpz_dataset_info *info, lpz_error *err)
+{
+    (void)info;
+    (void)err;
+    *(int *)user += 1;
+    return LPZ_OK;
+}
+
+/* Through the core: data whose header (or first row) is sound but whose
+ * values are damaged further on are refused on their shape first, without
+ * the damage being found (open never runs); a check that takes the shape
+ * lets open run, and open says what is wrong. */
+static void damaged_data_is_refused_on_its_shape_first(void **st)
+{
+    (void)st;
+    const float nan[2][2] = {{0, 1}, {NAN, 2}};
+    assert_int_equal(dt_write_npy(in_dir("nan.npy"), "<f4", "False", "(2, 2)", nan, sizeof nan), 0);
+    put("last.csv", "1,2,3\n4,5,6\n7,8"); /* cut off in its last row */
+    put("late.csv", "x,y\n1,2\n3,4\n5,oops\n");
+    const char *cases[][3] = {{"nan.npy", "2", "sample 1, element 0 is not a number"},
+                              {"last.csv", "3", "last.csv:3: 2 fields (split at commas); the first row has 3"},
+                              {"late.csv", "2", "late.csv:4: column 2 ('y'): 'oops' is not a number"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lpz_options *o = dt_options(P, "path", cases[k][0], NULL);
+        assert_non_null(o);
+        lpz_dataset_context ctx = dt_context(o, dir);
+        lpz_dataset *ds = NULL;
+        lpz_error err;
+        int checks = 0;
+        char want[64], buf[3072];
+        snprintf(want, sizeof want, "no vectors of %s values here", cases[k][1]);
+        int rc = lpz_dataset_open_checked(P, &ctx, refuse_vectors, &checks, &ds, &err);
+        if (rc != LPZ_EUNSUPPORTED || strcmp(err.message, want))
+            fail_msg("%s: refused with '%s', expected '%s'", cases[k][0], lpz_error_format(&err, buf, sizeof buf),
+                     want);
+        assert_null(ds);
+        assert_int_equal(checks, 1);
+        /* the control: the shape taken, open reads the file and finds the damage */
+        rc = lpz_dataset_open_checked(P, &ctx, take_any, &checks, &ds, &err);
+        assert_int_equal(rc, LPZ_EFORMAT);
+        assert_null(ds);
+        assert_int_equal(checks, 2);
+        expect_error(cases[k][2], &err, rc);
+        lpz_options_destroy(o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +1170,9 @@ int main(void)
         cmocka_unit_test(csv_tables),
         cmocka_unit_test(csv_numbers_match_strtod),
         cmocka_unit_test(csv_bad_input),
+        cmocka_unit_test_setup_teardown(describe_tells_what_open_reports, save_log_level, restore_log_level),
+        cmocka_unit_test(describe_warns_only_when_it_refuses),
+        cmocka_unit_test(damaged_data_is_refused_on_its_shape_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

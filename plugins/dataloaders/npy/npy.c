@@ -33,6 +33,11 @@
  * reads every sample's values, of a table or an array, as that shape.
  * Generated vectors render with the header's names.
  *
+ * describe tells the sample shape from a .npy's header, or a table's lines
+ * up to its first row, through open's own steps (read_source, read_data,
+ * samples_of), so that a shape the network cannot take is refused before
+ * the whole file is read and scaled.
+ *
  * Both splits read the same file. Uses only the SDK.
  */
 #include "csv.h"
@@ -103,7 +108,8 @@ static void resolve(const lpz_dataset_context *ctx, const char *opt, char *path,
         fmt_path(path, size, "%s/%s", ctx->config_dir, opt);
 }
 
-static int load(const lpz_dataset_context *ctx, const char *key, lpz_array *a, char *path, size_t size,
+/* The .npy of option `key`: whole, or its header alone (a.data NULL). */
+static int load(const lpz_dataset_context *ctx, const char *key, int whole, lpz_array *a, char *path, size_t size,
                 lpz_error *err)
 {
     const char *opt;
@@ -117,7 +123,7 @@ static int load(const lpz_dataset_context *ctx, const char *key, lpz_array *a, c
         return LPZ_EINVAL;
     }
     resolve(ctx, opt, path, size);
-    if ((rc = lpz_npy_load(path, a, err))) {
+    if ((rc = whole ? lpz_npy_load(path, a, err) : lpz_npy_load_header(path, a, err))) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
             lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, key), opt);
         else if (rc == LPZ_EFORMAT && !npy_is_npy_file(path))
@@ -191,10 +197,10 @@ static int shape_of(const lpz_dataset_context *ctx, const lpz_array *a, const ch
             lpz_error_where(err, "%s", path);
             return LPZ_EFORMAT;
         }
-        if (c != 1 && c != 3) {
-            lpz_error_set(err, LPZ_EFORMAT, "images of %lld channels (shape (%lld, %lld, %lld, %lld)); lpz takes 1 "
-                          "(grey) or 3 (RGB)", (long long)c, (long long)a->shape[0], (long long)d[0],
-                          (long long)d[1], (long long)d[2]);
+        if (c != 1 && c != 3) { /* the samples' shape: a table's count of rows is not known to describe */
+            lpz_error_set(err, LPZ_EFORMAT, "images of %lld channels (samples of shape (%lld, %lld, %lld)); lpz "
+                          "takes 1 (grey) or 3 (RGB)", (long long)c, (long long)d[0], (long long)d[1],
+                          (long long)d[2]);
             lpz_error_where(err, "%s", path);
             if (!channels_last && (d[2] == 1 || d[2] == 3))
                 lpz_error_hint(err, "the array looks channels-last (N, H, W, C): set dataloader.channels_last: true");
@@ -305,11 +311,13 @@ static int scale(const lpz_dataset_context *ctx, npy_state *s, scaling how, cons
     return LPZ_OK;
 }
 
-static int read_labels(const lpz_dataset_context *ctx, npy_state *s, lpz_error *err)
+/* The labels file: one class per sample (its header, checked against the
+ * count of samples: describe), and every class a whole number (whole). */
+static int read_labels(const lpz_dataset_context *ctx, npy_state *s, int whole, lpz_error *err)
 {
     char path[PATH_MAX];
     lpz_array a;
-    int rc = load(ctx, "labels", &a, path, sizeof path, err);
+    int rc = load(ctx, "labels", whole, &a, path, sizeof path, err);
     if (rc)
         return rc;
     if (a.count != s->n || (a.ndim != 1 && !(a.ndim == 2 && a.shape[1] == 1))) {
@@ -324,6 +332,8 @@ static int read_labels(const lpz_dataset_context *ctx, npy_state *s, lpz_error *
         lpz_array_free(&a);
         return LPZ_EFORMAT;
     }
+    if (!whole)
+        return LPZ_OK;
     if (!(s->labels = malloc((size_t)s->n * sizeof *s->labels))) {
         lpz_array_free(&a);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
@@ -347,53 +357,96 @@ static int read_labels(const lpz_dataset_context *ctx, npy_state *s, lpz_error *
     return LPZ_OK;
 }
 
-/* The data file: a .npy into *a, or (format csv, or auto and no .npy
- * magic) a table into *table with *a viewing its values as (rows, cols). */
-static int open_table(const lpz_dataset_context *ctx, lpz_array *a, npy_csv *table, int *is_csv, char *path,
-                      size_t size, lpz_error *err)
+/* describe reads at most this much of a table to find its first row, and
+ * beyond leaves the shape to open (test_npy sets less). */
+#ifndef NPY_DESCRIBE_MAX_BYTES
+#define NPY_DESCRIBE_MAX_BYTES ((size_t)16 << 20)
+#endif
+
+/* What the options say of the input, checked before any value is read:
+ * describe and open both start here, so they refuse the same options with
+ * the same errors, in the order open always checked them. */
+typedef struct npy_source {
+    const char *given;     /* dataloader.path as written */
+    char path[PATH_MAX];   /* and as found (resolve) */
+    int is_csv;
+    char delim;            /* a table's delimiter, 0 to find it */
+    int header_mode;       /* a table's header line: -1 auto, 1 there, 0 not */
+    const char *label_col; /* a table's label column, or NULL */
+    scaling how;
+    const char *how_text;
+    int channels_last;
+} npy_source;
+
+static int read_source(const lpz_dataset_context *ctx, npy_source *src, lpz_error *err)
 {
-    const char *format, *delim_opt, *opt;
-    int rc = lpz_options_get_string(ctx->options, "format", &format, err);
+    memset(src, 0, sizeof *src);
+    const char *given = "";
+    if (lpz_options_is_set(ctx->options, "path"))
+        lpz_options_get_string(ctx->options, "path", &given, NULL);
+    if (!given[0]) {
+        lpz_error_set(err, LPZ_ENOTFOUND, "no input file: the option path is required");
+        lpz_error_where(err, "dataloader.path");
+        lpz_error_hint(err, "set dataloader.path to a .npy of (N, F) vectors, (N, T, F) sequences or (N, C, H, W) "
+                            "images (numpy.save)");
+        return LPZ_ENOTFOUND;
+    }
+    int rc = lpz_options_get_string(ctx->options, "scaling", &src->how_text, err);
+    if (!rc)
+        rc = lpz_options_get_bool(ctx->options, "channels_last", &src->channels_last, err);
+    if (rc)
+        return rc;
+    if (!strcmp(src->how_text, "feature"))
+        src->how = SCALE_FEATURE;
+    else if (!strcmp(src->how_text, "global"))
+        src->how = SCALE_GLOBAL;
+    else if (!strcmp(src->how_text, "none"))
+        src->how = SCALE_NONE;
+    else {
+        lpz_error_set(err, LPZ_EINVAL, "scaling '%s' is not feature, global or none", src->how_text);
+        return fail_at(err, ctx, "scaling", LPZ_EINVAL);
+    }
+    const char *format, *delim_opt;
+    rc = lpz_options_get_string(ctx->options, "format", &format, err);
     if (!rc)
         rc = lpz_options_get_string(ctx->options, "delimiter", &delim_opt, err);
     if (!rc)
-        rc = lpz_options_get_string(ctx->options, "path", &opt, err);
+        rc = lpz_options_get_string(ctx->options, "path", &src->given, err);
     if (rc)
         return rc;
-    memset(a, 0, sizeof *a);
-    char delim;
     if (!strcmp(delim_opt, "auto"))
-        delim = 0;
+        src->delim = 0;
     else if (!strcmp(delim_opt, ",") || !strcmp(delim_opt, "comma"))
-        delim = ',';
+        src->delim = ',';
     else if (!strcmp(delim_opt, ";") || !strcmp(delim_opt, "semicolon"))
-        delim = ';';
+        src->delim = ';';
     else if (!strcmp(delim_opt, "tab") || !strcmp(delim_opt, "\t"))
-        delim = '\t';
+        src->delim = '\t';
     else if (!strcmp(delim_opt, "space") || !strcmp(delim_opt, " ") || !strcmp(delim_opt, "blank"))
-        delim = ' ';
+        src->delim = ' ';
     else {
         lpz_error_set(err, LPZ_EINVAL, "delimiter '%s' is not auto, comma, semicolon, tab or space", delim_opt);
         return fail_at(err, ctx, "delimiter", LPZ_EINVAL);
     }
-    resolve(ctx, opt, path, size);
+    const char *path = src->path;
+    resolve(ctx, src->given, src->path, sizeof src->path);
     size_t len = strlen(path);
     if (!strcmp(format, "auto")) /* a file named .npy is one (the reader says when it is not); else by its magic */
-        *is_csv = !(len >= 4 && !strcasecmp(path + len - 4, ".npy")) && !npy_is_npy_file(path);
+        src->is_csv = !(len >= 4 && !strcasecmp(path + len - 4, ".npy")) && !npy_is_npy_file(path);
     else if (!strcmp(format, "csv") && npy_is_npy_file(path)) {
         lpz_error_set(err, LPZ_EINVAL, "format is csv, and %s is a NumPy .npy (it starts with the .npy magic)", path);
         lpz_error_hint(err, "set dataloader.format to auto or npy");
         return fail_at(err, ctx, "format", LPZ_EINVAL);
     } else if (!strcmp(format, "csv"))
-        *is_csv = 1;
+        src->is_csv = 1;
     else if (!strcmp(format, "npy"))
-        *is_csv = 0;
+        src->is_csv = 0;
     else {
         lpz_error_set(err, LPZ_EINVAL, "format '%s' is not auto, npy or csv", format);
         return fail_at(err, ctx, "format", LPZ_EINVAL);
     }
     int has_label_col = lpz_options_is_set(ctx->options, "label_column");
-    if (has_label_col && !*is_csv) {
+    if (has_label_col && !src->is_csv) {
         lpz_error_set(err, LPZ_EINVAL, "label_column names a column of a CSV table, and %s is a .npy", path);
         lpz_error_hint(err, "for a .npy, set dataloader.labels to a .npy of the class numbers");
         return fail_at(err, ctx, "label_column", LPZ_EINVAL);
@@ -402,32 +455,54 @@ static int open_table(const lpz_dataset_context *ctx, lpz_array *a, npy_csv *tab
         lpz_error_set(err, LPZ_EINVAL, "both labels and label_column are set; the classes come from one of them");
         return fail_at(err, ctx, "label_column", LPZ_EINVAL);
     }
-    if (!*is_csv) {
+    if (!src->is_csv) {
         static const char *const csv_only[] = {"delimiter", "header", NULL};
         for (int i = 0; csv_only[i]; i++)
             if (lpz_options_is_set(ctx->options, csv_only[i])) {
                 lpz_error_set(err, LPZ_EINVAL, "%s applies to CSV tables, and %s is a .npy", csv_only[i], path);
                 return fail_at(err, ctx, csv_only[i], LPZ_EINVAL);
             }
-        return load(ctx, "path", a, path, size, err);
+        return LPZ_OK;
     }
-    const char *label_col = NULL, *header;
-    if (has_label_col && (rc = lpz_options_get_string(ctx->options, "label_column", &label_col, err)))
+    const char *header;
+    if (has_label_col && (rc = lpz_options_get_string(ctx->options, "label_column", &src->label_col, err)))
         return rc;
     if ((rc = lpz_options_get_string(ctx->options, "header", &header, err)))
         return rc;
-    int header_mode = !strcmp(header, "auto") ? -1 : !strcmp(header, "true") ? 1 : !strcmp(header, "false") ? 0 : 2;
-    if (header_mode == 2) {
+    src->header_mode = !strcmp(header, "auto") ? -1 : !strcmp(header, "true") ? 1 : !strcmp(header, "false") ? 0 : 2;
+    if (src->header_mode == 2) {
         lpz_error_set(err, LPZ_EINVAL, "header '%s' is not auto, true or false", header);
         return fail_at(err, ctx, "header", LPZ_EINVAL);
     }
-    if ((rc = npy_csv_load(path, delim, header_mode, label_col, MAX_CLASSES, table, err))) {
+    return LPZ_OK;
+}
+
+/* The data file: all of it (whole: open) into *a, a table into *table with
+ * *a taking its values as (rows, cols); or what tells the samples' shape
+ * (describe): a .npy's header (a->data NULL), a table's lines up to its
+ * first row (*a then 1 x cols, the first row's values: the count of rows
+ * is not known). *a is left empty (ndim 0) when npy_csv_head cannot tell
+ * (that row lies beyond NPY_DESCRIBE_MAX_BYTES, or an error before it in a
+ * longer file). notes: describe's, for the table's first line. */
+static int read_data(const lpz_dataset_context *ctx, npy_source *src, int whole, lpz_array *a, npy_csv *table,
+                     npy_csv_notes *notes, lpz_error *err)
+{
+    memset(a, 0, sizeof *a);
+    memset(table, 0, sizeof *table);
+    if (!src->is_csv)
+        return load(ctx, "path", whole, a, src->path, sizeof src->path, err);
+    int rc = whole ? npy_csv_load(src->path, src->delim, src->header_mode, src->label_col, MAX_CLASSES, table, err)
+                   : npy_csv_head(src->path, src->delim, src->header_mode, src->label_col, MAX_CLASSES,
+                                  NPY_DESCRIBE_MAX_BYTES, notes, table, err);
+    if (rc) {
         if (rc == LPZ_ENOTFOUND || rc == LPZ_EIO)
-            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), opt);
-        else if (rc == LPZ_EINVAL && label_col)
-            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "label_column"), label_col);
+            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "path"), src->given);
+        else if (rc == LPZ_EINVAL && src->label_col)
+            lpz_error_hint(err, "%s is %s", lpz_options_where(ctx->options, "label_column"), src->label_col);
         return rc;
     }
+    if (!table->rows) /* describe: the first row is too far into the file */
+        return LPZ_OK;
     a->ndim = 2;
     a->shape[0] = table->rows;
     a->shape[1] = table->cols;
@@ -481,43 +556,69 @@ static int reshape(const lpz_dataset_context *ctx, lpz_array *a, const char *pat
     return LPZ_OK;
 }
 
-static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+/* The sample shape and kind: sample_shape read into the array's shape,
+ * then the kind's rules (shape_of), for describe and open alike. */
+static int samples_of(const lpz_dataset_context *ctx, const npy_source *src, lpz_array *a, npy_state *s,
+                      lpz_error *err)
 {
-    const char *given = "";
-    if (lpz_options_is_set(ctx->options, "path"))
-        lpz_options_get_string(ctx->options, "path", &given, NULL);
-    if (!given[0]) {
-        lpz_error_set(err, LPZ_EINVAL, "no input file: the option path is required");
-        lpz_error_where(err, "dataloader.path");
-        lpz_error_hint(err, "set dataloader.path to a .npy of (N, F) vectors, (N, T, F) sequences or (N, C, H, W) "
-                            "images (numpy.save)");
-        return LPZ_EINVAL;
-    }
-    const char *how_text;
-    int channels_last = 0;
-    int rc = lpz_options_get_string(ctx->options, "scaling", &how_text, err);
-    if (!rc)
-        rc = lpz_options_get_bool(ctx->options, "channels_last", &channels_last, err);
-    if (rc)
-        return rc;
-    scaling how;
-    if (!strcmp(how_text, "feature"))
-        how = SCALE_FEATURE;
-    else if (!strcmp(how_text, "global"))
-        how = SCALE_GLOBAL;
-    else if (!strcmp(how_text, "none"))
-        how = SCALE_NONE;
-    else {
-        lpz_error_set(err, LPZ_EINVAL, "scaling '%s' is not feature, global or none", how_text);
-        return fail_at(err, ctx, "scaling", LPZ_EINVAL);
-    }
-    char path[PATH_MAX];
+    int rc = LPZ_OK;
+    int shaped = lpz_options_is_set(ctx->options, "sample_shape");
+    if (shaped)
+        rc = reshape(ctx, a, src->path, err);
+    if (!rc && (rc = shape_of(ctx, a, src->path, src->channels_last, s, err)) && src->is_csv && !shaped)
+        lpz_error_hint(err, "a table's rows are vectors: set dataloader.sample_shape (1x28x28, 30x4, ...) to read "
+                            "them as images or sequences");
+    return rc;
+}
+
+/* What open will report, from the options and a glance at the file (a
+ * .npy's header, a table's lines up to its first row) through open's own
+ * steps, so that a shape the network cannot take is refused before the
+ * whole file is read and scaled; a .npy's labels file is checked against
+ * its count of samples too (its header). Left to open (shape not told): a
+ * table whose first row lies beyond NPY_DESCRIBE_MAX_BYTES, or whose lines
+ * up to it hold an error while the file goes on (open's whole read may find
+ * a NUL byte first, and says that). */
+static int npy_describe(const lpz_dataset_context *ctx, lpz_dataset_info *info, lpz_error *err)
+{
+    npy_source src;
     lpz_array a;
     npy_csv table;
+    npy_csv_notes notes;
+    npy_state s;
+    memset(&a, 0, sizeof a);
     memset(&table, 0, sizeof table);
-    int is_csv = 0;
-    if ((rc = open_table(ctx, &a, &table, &is_csv, path, sizeof path, err)))
+    memset(&notes, 0, sizeof notes);
+    memset(&s, 0, sizeof s);
+    int rc = read_source(ctx, &src, err);
+    if (!rc)
+        rc = read_data(ctx, &src, 0, &a, &table, &notes, err);
+    if (!rc && a.ndim > 0)
+        rc = samples_of(ctx, &src, &a, &s, err);
+    if (!rc && a.ndim > 0 && !src.is_csv && lpz_options_is_set(ctx->options, "labels"))
+        rc = read_labels(ctx, &s, 0, err); /* a table's count of rows is not known here: open checks */
+    free(a.data);
+    npy_csv_free(&table);
+    /* the warnings about a table's first line: open's to say, unless this refusal keeps open from running */
+    npy_csv_notes_flush(&notes, rc != LPZ_OK);
+    if (rc || a.ndim == 0)
         return rc;
+    info->sample_shape = s.shape;
+    info->kind = s.kind;
+    return LPZ_OK;
+}
+
+static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_info *info, lpz_error *err)
+{
+    npy_source src;
+    lpz_array a;
+    npy_csv table;
+    int rc = read_source(ctx, &src, err);
+    if (!rc)
+        rc = read_data(ctx, &src, 1, &a, &table, NULL, err);
+    if (rc)
+        return rc;
+    const char *path = src.path;
     char table_delim = table.delim;
     int table_header = table.names != NULL;
     npy_state *s = calloc(1, sizeof *s);
@@ -526,12 +627,7 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
         npy_csv_free(&table);
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     }
-    if (lpz_options_is_set(ctx->options, "sample_shape"))
-        rc = reshape(ctx, &a, path, err);
-    if (!rc && (rc = shape_of(ctx, &a, path, channels_last, s, err)) && is_csv &&
-        !lpz_options_is_set(ctx->options, "sample_shape"))
-        lpz_error_hint(err, "a table's rows are vectors: set dataloader.sample_shape (1x28x28, 30x4, ...) to read "
-                            "them as images or sequences");
+    rc = samples_of(ctx, &src, &a, s, err);
     s->data = a.data;
     a.data = NULL;
     if (!rc && table.labels) {
@@ -543,12 +639,13 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
         table.names = NULL;
     }
     npy_csv_free(&table);
-    if (!rc && channels_last)
+    /* the labels before the values are scaled, in describe's order */
+    if (!rc && lpz_options_is_set(ctx->options, "labels"))
+        rc = read_labels(ctx, s, 1, err);
+    if (!rc && src.channels_last)
         rc = to_channels_first(&s->data, s->n, s->shape.dim[0], s->shape.dim[1] * s->shape.dim[2], err);
     if (!rc)
-        rc = scale(ctx, s, how, path, err);
-    if (!rc && lpz_options_is_set(ctx->options, "labels"))
-        rc = read_labels(ctx, s, err);
+        rc = scale(ctx, s, src.how, path, err);
     if (rc) {
         npy_close(s);
         return rc;
@@ -569,11 +666,11 @@ static int npy_open(const lpz_dataset_context *ctx, void **state, lpz_dataset_in
     if (s->labels)
         snprintf(classes, sizeof classes, ", %d class%s", (int)s->n_classes, s->n_classes == 1 ? "" : "es");
     char format[96] = "";
-    if (is_csv)
+    if (src.is_csv)
         snprintf(format, sizeof format, "a table split at %s%s; ", npy_csv_delim_name(table_delim),
                  table_header ? ", with a header" : "");
     lpz_log(LPZ_LOG_INFO, "npy: %lld %s samples of %s from %s (%sscaling %s%s)", (long long)s->n, kind_text(s->kind),
-            dims, path, format, how_text, classes);
+            dims, path, format, src.how_text, classes);
     /* Classes count from 0: labels 1..10 are 11 classes to lpz, and no FID classifier is trained for them */
     int has_zero = 0;
     for (int64_t i = 0; s->labels && i < s->n && !has_zero; i++)
@@ -716,6 +813,7 @@ static const lpz_dataloader_ops npy_ops = {
     .label = npy_label,
     .render = npy_render,
     .to_original_units = npy_to_original,
+    .describe = npy_describe,
 };
 
 static const char *const npy_aliases[] = {"array", NULL};
