@@ -281,6 +281,49 @@ grep -q "^  image_size: \"48\"" "$work/out" || fail "lpz config of data not here
 expect 1 "image folder '$work/nowhere' does not exist" train -f "$work/celeba.yml" --set dataloader.path="$work/nowhere"
 expect 1 "none of the 3 images could be decoded" train -f "$work/celeba.yml" --set dataloader.image_size=32 \
   --set trainer.params.score.type=none
+# The same for npy and network_traffic, which read a .npy's header or a table's lines up to its first row: files
+# whose header (first row) is sound and whose values are damaged further on (a NaN last, a table cut off in its
+# last row) are refused on their shape by the DCGAN without the damage being found; with a network that takes the
+# shape the data is read, and the damage said.
+. "$LPZ_SOURCE_DIR/tests/common/npy.sh"
+npy_f4_damaged "$work/vectors.npy" "(4, 6)" 24
+npy_f4_damaged "$work/flows.npy" "(3, 30, 4)" 360
+printf 'a,b,c\n1,2,3\n4,5,6\n7,8\n' > "$work/cut.csv"
+cat > "$work/own.yml" <<YML
+dataloader:
+  dataset_name: npy
+  path: $work/vectors.npy
+network:
+  name: convolutional
+general:
+  output_dir: $work/own-out
+YML
+untouched() { # DAMAGE TEXT ARGS...: as expect 1, and the damage was not found, nothing written
+  local damage=$1
+  shift
+  expect 1 "$@"
+  if grep -qF "$damage" "$work/err"; then fail "lpz ${*:2}: the data was read to be refused: $(cat "$work/err")"; fi
+  [ ! -e "$work/own-out" ] || fail "lpz ${*:2}: refused before the data, left $(find "$work/own-out")"
+}
+MLP=(--set network.name=four_layer_perceptron)
+CUT=(--set dataloader.path="$work/cut.csv")
+FLOWS=(--set dataloader.dataset_name=network_traffic --set dataloader.path="$work/flows.npy")
+untouched "is not a number" "convolutional: samples of shape 6 are not supported" train -f "$work/own.yml"
+untouched "is not a number" "the training data of npy are not 1x28x28 images" classifier -f "$work/own.yml" "${MLP[@]}"
+expect 1 "vectors.npy: value nan of sample 3, element 5 is not a number" train -f "$work/own.yml" "${MLP[@]}"
+untouched "2 fields" "convolutional: samples of shape 3 are not supported" train -f "$work/own.yml" "${CUT[@]}"
+expect 1 "cut.csv:4: 2 fields (split at commas); the header has 3" train -f "$work/own.yml" "${CUT[@]}" "${MLP[@]}"
+untouched "not finite" "convolutional: samples of shape 30x4 are not supported" train -f "$work/own.yml" "${FLOWS[@]}"
+expect 1 "flows.npy: value nan of record 89, feature 3 is not finite" train -f "$work/own.yml" "${FLOWS[@]}" \
+  --set network.name=rnn
+# lpz config: the same shapes checked without reading the data; a path left to --set is said, not refused
+untouched "is not a number" "convolutional: samples of shape 6 are not supported" config -f "$work/own.yml"
+expect 0 "info: the data: samples of shape 6 (dataloader npy, without reading them), which network \
+four_layer_perceptron takes" config -f "$work/own.yml" "${MLP[@]}"
+expect 0 "info: the data: samples of shape 30x4 (dataloader network_traffic, without reading them), which network \
+rnn takes" config -f "$work/own.yml" "${FLOWS[@]}" --set network.name=rnn
+expect 0 "warning: the data were not checked: dataset npy: dataloader.path: no input file: the option path is \
+required" config -f "$work/own.yml" --set dataloader.path=
 
 # The rest trains, on Fashion-MNIST.
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then

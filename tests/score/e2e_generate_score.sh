@@ -101,6 +101,28 @@ for cmd in generate score; do
   if grep -q "decod" "$work/e.err"; then fail "lpz $cmd: the images were decoded first: $(cat "$work/e.err")"; fi
   [ -z "$(ls "$work/out/cache" 2> /dev/null | grep celeba)" ] || fail "lpz $cmd: a celeba cache was written"
 done
+# The same for npy (a .npy's header, a table's lines up to its first row) and network_traffic (a .npy's header):
+# their files are damaged past what tells the shape (a NaN last, a table cut off in its last row), so reading them
+# would end in another error.
+. "$LPZ_SOURCE_DIR/tests/common/npy.sh"
+npy_f4_damaged "$work/vectors.npy" "(4, 6)" 24
+npy_f4_damaged "$work/flows.npy" "(3, 30, 4)" 360
+printf 'a,b,c\n1,2,3\n4,5,6\n7,8\n' > "$work/cut.csv"
+for data in "npy|vectors.npy|(6)|is not a number" "npy|cut.csv|(3)|2 fields" \
+  "network_traffic|flows.npy|(30, 4)|is not finite"; do
+  IFS='|' read -r name file shape damage <<< "$data"
+  OWN=(--set dataloader.dataset_name="$name" --set dataloader.path="$work/$file")
+  for cmd in generate score; do
+    out=()
+    [ $cmd = score ] || out=(-o "$work/e")
+    if "$LPZ" $cmd -f "$CFG" "${SETS[@]}" "${OWN[@]}" --mixture-source "$mix" "${out[@]}" 2> "$work/e.err"; then
+      fail "lpz $cmd: generators of 1x28x28 samples were taken for $file"
+    fi
+    grep -qF "the generator makes samples of shape (1, 28, 28) but the configured dataset has $shape" \
+      "$work/e.err" || fail "lpz $cmd $file: unclear shape error: $(cat "$work/e.err")"
+    if grep -qF "$damage" "$work/e.err"; then fail "lpz $cmd: $file was read first: $(cat "$work/e.err")"; fi
+  done
+done
 
 # 4. lpz score with a given classifier (a fresh one: training one takes minutes).
 "$TOOL" classifier "$work/clf.safetensors" 1
