@@ -21,7 +21,7 @@ extern "C" {
  * from the core's; a plugin with a smaller minor still loads (function
  * tables only grow at their end, and their first field is their size). */
 #define LPZ_ABI_MAJOR 1
-#define LPZ_ABI_MINOR 3
+#define LPZ_ABI_MINOR 4
 
 /* Marks a symbol that liblpz exports. Everything else in the core is built
  * with hidden visibility and is invisible to plugins. */

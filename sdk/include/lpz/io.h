@@ -31,7 +31,7 @@ typedef struct lpz_array {
  * are errors naming the file. On failure *out is left zeroed. */
 LPZ_API int lpz_npy_load(const char *path, lpz_array *out, lpz_error *err);
 
-/* The shape of a .npy without its values (ABI 1.3): fills ndim, shape and
+/* The shape of a .npy without its values (ABI 1.4): fills ndim, shape and
  * count and leaves data NULL, after every check lpz_npy_load makes before
  * reading the values (magic, version, header, dtype, C order, a file size
  * that holds the shape: a truncated file is refused), with its messages.
