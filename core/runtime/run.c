@@ -794,8 +794,8 @@ int lpz_run_check_config_data(const lpz_config *cfg, const lpz_registry *reg, ch
         goto done;
     }
     if (info.sample_shape.ndim == 0) {
-        snprintf(said, said_size, "the data were not checked: dataloader %s tells its sample shape only by reading "
-                 "the data; lpz train checks the network against it", dl_plugin->name);
+        snprintf(said, said_size, "the data were not checked: dataloader %s did not tell its sample shape without "
+                 "reading the data; lpz train checks the network against it", dl_plugin->name);
         *unchecked = 2;
         goto done;
     }

@@ -262,6 +262,11 @@ unread "master.calculate_score: FID on celeba images (3x64x64) needs the Incepti
   train -f "$work/celeba.yml" --set dataloader.image_size=64 --set trainer.params.score.type=none \
   --set master.calculate_score=true
 unread "the training data of celeba are not 1x28x28 images" classifier -f "$work/celeba.yml"
+# vectors given to the DCGAN: the hint is not about resizing images
+printf 'a,b,c\n1,2,3\n4,5,6\n' > "$work/t.csv"
+expect 1 "(for vectors use four_layer_perceptron (mlp), which takes any shape; a table's rows that are images: \
+dataloader.sample_shape (npy))" config -f "$LPZ_SOURCE_DIR/configuration/own-data/ring.yml" \
+  --set dataloader.path="$work/t.csv" --set network.name=convolutional
 # lpz config makes the same checks, without reading the data; data not on this machine are said, not refused
 for c in "" "--set dataloader.image_size=64"; do
   # shellcheck disable=SC2086

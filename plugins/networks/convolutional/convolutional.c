@@ -97,6 +97,9 @@ static int dcgan_configure(const lpz_network_context *ctx, void **state, lpz_sha
         if (s->ndim == 2) /* the dataloaders' sequences are (T, features) */
             lpz_error_hint(err, "for sequences use the rnn network (lstm); or four_layer_perceptron (mlp), which "
                                 "takes any shape");
+        else if (s->ndim == 1) /* vectors: nothing to resize */
+            lpz_error_hint(err, "for vectors use four_layer_perceptron (mlp), which takes any shape; a table's rows "
+                                "that are images: dataloader.sample_shape (npy)");
         else
             lpz_error_hint(err, "resize the images to 64x64 or 32x32 in the dataloader (celeba: "
                                 "dataloader.image_size=64), or use four_layer_perceptron (mlp), which takes any "
