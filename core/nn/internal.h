@@ -117,7 +117,7 @@ struct lpz_model {
 /* A 64-byte aligned buffer of at least bytes for this thread and slot
  * (layers.c): grown, never shrunk, freed when the thread ends; valid until
  * the thread's next call for the same slot. NULL when out of memory. */
-enum { NN_SCRATCH_XT, NN_SCRATCH_AMX, NN_SCRATCH_SLOTS };
+enum { NN_SCRATCH_XT, NN_SCRATCH_AMX, NN_SCRATCH_AVX512BF16, NN_SCRATCH_SLOTS };
 void *nn_thread_scratch(int slot, size_t bytes);
 
 /* bf16 limbs of the matmul precision in effect (precision.h): 0 = fp32
