@@ -36,8 +36,9 @@
  *   with its time and GFLOP/s: where a step's product time goes (the
  *   timer calls add a little to the step);
  *   --precision: the matmul precision (general.matmul_precision,
- *   nn/precision.h): high and medium run the products on AMX in bf16
- *   limbs; their rows are named "CASE (high)"; on a CPU without AMX the
+ *   nn/precision.h): high and medium run the products in bf16 limbs on
+ *   AMX, medium on AVX512-BF16 where there is no AMX; their rows are
+ *   named "CASE (high)"; on a CPU that runs the precision as highest the
  *   run prints a line and no rows. PyTorch always runs fp32.
  * Results are rows "| figure | median | unit | runs | note |" (bench/run.sh).
  */
@@ -160,27 +161,31 @@ void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, 
     PRODUCT(at ? "lk gemm T" : "lk gemm N", M, N, K, __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc));
 }
 
-/* The tile-unit products of the high and medium matmul precisions
- * (nn/amx_kernels.h), wrapped the same way. */
+/* The bf16 products of the high and medium matmul precisions (AMX:
+ * nn/amx_kernels.h; AVX512-BF16: nn/avx512bf16_kernels.h), wrapped the
+ * same way: counted only when they computed (else the caller's fp32
+ * fallback is). */
 #include "nn/amx_kernels.h"
-int __real_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
-                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
-int __wrap_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
-                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
-
-int __wrap_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
-                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)
-{
-    /* counted only when it computed (else the caller's fp32 fallback is) */
-    double t0 = shapes_on ? now() : 0;
-    int rc = __real_nn_amx_gemm(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add);
-    if (rc == 0) {
-        gemm_flops += 2.0 * (double)M * (double)N * (double)K;
-        if (shapes_on)
-            shape_add(limbs == 2 ? "amx high" : "amx medium", M, N, K, now() - t0);
+#include "nn/avx512bf16_kernels.h"
+#define BF16_WRAP(fn, kind_high, kind_medium)                                                                      \
+    int __real_##fn(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,          \
+                    const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);  \
+    int __wrap_##fn(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,          \
+                    const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);  \
+    int __wrap_##fn(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,          \
+                    const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)   \
+    {                                                                                                              \
+        double t0 = shapes_on ? now() : 0;                                                                         \
+        int rc = __real_##fn(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add);                     \
+        if (rc == 0) {                                                                                             \
+            gemm_flops += 2.0 * (double)M * (double)N * (double)K;                                                 \
+            if (shapes_on)                                                                                         \
+                shape_add(limbs == 2 ? kind_high : kind_medium, M, N, K, now() - t0);                              \
+        }                                                                                                          \
+        return rc;                                                                                                 \
     }
-    return rc;
-}
+BF16_WRAP(nn_amx_gemm, "amx high", "amx medium")
+BF16_WRAP(nn_avx512bf16_gemm, "avx512bf16 high", "avx512bf16 medium")
 
 static double now(void)
 {
@@ -532,10 +537,10 @@ static void print_shapes(const char *name, int reps, double step)
         total += shapes[i].seconds;
     printf("%s: products per step (mean of %d steps): %.2f ms of the %.2f ms median step\n", name, reps,
            total / reps * 1e3, step * 1e3);
-    printf("  %-10s %6s %6s %6s %5s %9s %8s\n", "kind", "M", "N", "K", "calls", "ms", "GFLOP/s");
+    printf("  %-17s %6s %6s %6s %5s %9s %8s\n", "kind", "M", "N", "K", "calls", "ms", "GFLOP/s");
     for (int i = 0; i < n_shapes; i++) {
         const shape_stat *h = &shapes[i];
-        printf("  %-10s %6lld %6lld %6lld %5.1f %9.3f %8.1f\n", h->kind, (long long)h->m, (long long)h->n,
+        printf("  %-17s %6lld %6lld %6lld %5.1f %9.3f %8.1f\n", h->kind, (long long)h->m, (long long)h->n,
                (long long)h->k, (double)h->calls / reps, h->seconds / reps * 1e3,
                2.0 * (double)h->m * (double)h->n * (double)h->k * (double)h->calls / h->seconds * 1e-9);
     }
@@ -741,8 +746,9 @@ int main(int argc, char **argv)
     lpz_nn_set_threads(threads);
     lpz_matmul_precision prec = lpz_nn_set_matmul_precision((lpz_matmul_precision)precision);
     if (prec != (lpz_matmul_precision)precision) { /* no rows: they would repeat the highest ones under a wrong name */
-        printf("bench_nn: this CPU has no AMX (or the kernel refused the tile state): --precision %s not run\n",
-               lpz_matmul_precision_name((lpz_matmul_precision)precision));
+        printf("bench_nn: this CPU runs --precision %s as highest (%s; %s): not run\n",
+               lpz_matmul_precision_name((lpz_matmul_precision)precision), nn_amx_status_text(nn_amx_status()),
+               nn_avx512bf16_status_text(nn_avx512bf16_status()));
         return 0;
     }
     int dreps = reps > 5 ? 5 : reps; /* a DCGAN step takes seconds */
@@ -785,12 +791,13 @@ int main(int argc, char **argv)
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
     printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs; "
-           "matmul precision %s%s; medians of %d round%s (each: every case in lpz%s), a round's figure the median "
+           "matmul precision %s%s%s); medians of %d round%s (each: every case in lpz%s), a round's figure the median "
            "of its \"runs\" steps\n",
            threads, threads == 1 ? "" : "s", lpz_matmul_precision_name(prec),
-           prec == LPZ_MATMUL_HIGH     ? " (products on AMX in two bf16 limbs, about 2^-16 each)"
-           : prec == LPZ_MATMUL_MEDIUM ? " (products on AMX in bf16, about 2^-8 each)"
-                                       : " (fp32)",
+           prec == LPZ_MATMUL_HIGH ? " (products in two bf16 limbs, about 2^-16 each, on "
+                                   : prec == LPZ_MATMUL_MEDIUM ? " (products in bf16, about 2^-8 each, on "
+                                                               : " (",
+           lpz_matmul_unit_name(lpz_nn_matmul_unit(prec)),
            rounds, rounds == 1 ? "" : "s", torch && torch_version[0] ? ", then in PyTorch" : "");
     char peak_name[32] = "";
     if (prec != LPZ_MATMUL_HIGHEST)
