@@ -12,8 +12,8 @@
  *   medium   one bf16 limb (about 2^-8 per operand), on AMX-BF16 (about
  *            four times as fast as fp32 there), else on AVX512-BF16
  *            (VDPBF16PS, avx512bf16_kernels.h: AMD Zen 4 and later,
- *            Intel Cooper Lake; the products up to 1.8 times as fast as
- *            fp32), else as highest.
+ *            Intel Cooper Lake; the MLP GAN's products 1.45-1.86 times
+ *            as fast as fp32's, docs/performance.md), else as highest.
  * Both bf16 units round inputs to bf16 to nearest even, treat subnormal
  * inputs as zero and flush subnormal results (the kernels' headers).
  * Set it before any model computes (the trainer and the commands set it
