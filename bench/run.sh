@@ -91,7 +91,12 @@ for dir in "$here"/*/; do
         nn) run "$name" "$prog" $quick
             # the same steps with the products on AMX (general.matmul_precision:
             # high); bench_nn prints a line and no rows on a CPU without AMX
-            run "$name" "$prog" $quick --precision high ;;
+            run "$name" "$prog" $quick --precision high
+            # where medium runs on AVX512-BF16 (no AMX: high runs as highest),
+            # the steps at medium too
+            if "$build/bin/lpz" --version 2>/dev/null | grep -q 'medium (AVX512-BF16'; then
+                run "$name" "$prog" $quick --precision medium
+            fi ;;
         data) case $prog in
             *celeba) run "$name" "$prog" ${quick:+300 100} ;;
             *) run "$name" "$prog" ${quick:+100} ;;

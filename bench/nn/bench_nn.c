@@ -21,6 +21,7 @@
  *
  * usage: bench_nn [--reps N] [--no-torch] [--quick] [--only PREFIX] [--blas-info]
  *                 [--threads N] [--rounds N] [--shapes] [--precision highest|high|medium]
+ *                 [--kernels]
  *   --quick: fewer repetitions, one round, DCGAN at batch 16 (a smoke run);
  *   --rounds N (1-9, default 3): every case in lpz then in PyTorch, N
  *   times over; figures are the medians of the rounds', ratios the
@@ -36,9 +37,14 @@
  *   with its time and GFLOP/s: where a step's product time goes (the
  *   timer calls add a little to the step);
  *   --precision: the matmul precision (general.matmul_precision,
- *   nn/precision.h): high and medium run the products on AMX in bf16
- *   limbs; their rows are named "CASE (high)"; on a CPU without AMX the
- *   run prints a line and no rows. PyTorch always runs fp32.
+ *   nn/precision.h): high and medium run the products in bf16 limbs on
+ *   AMX, medium on AVX512-BF16 where there is no AMX; their rows are
+ *   named "CASE (high)"; on a CPU that runs the precision as highest the
+ *   run prints a line and no rows. PyTorch always runs fp32;
+ *   --kernels: instead of the steps, each product of the MLP GAN's linear
+ *   layers at batch 100 alone (warm, fastest of --reps runs, default 51,
+ *   in thread CPU time) on the engine's fp32 kernels and in one and two bf16 limbs on
+ *   each bf16 unit this CPU has (AMX, AVX512-BF16): GFLOP/s per shape.
  * Results are rows "| figure | median | unit | runs | note |" (bench/run.sh).
  */
 #include "nn/adam.h"
@@ -160,27 +166,31 @@ void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, 
     PRODUCT(at ? "lk gemm T" : "lk gemm N", M, N, K, __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc));
 }
 
-/* The tile-unit products of the high and medium matmul precisions
- * (nn/amx_kernels.h), wrapped the same way. */
+/* The bf16 products of the high and medium matmul precisions (AMX:
+ * nn/amx_kernels.h; AVX512-BF16: nn/avx512bf16_kernels.h), wrapped the
+ * same way: counted only when they computed (else the caller's fp32
+ * fallback is). */
 #include "nn/amx_kernels.h"
-int __real_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
-                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
-int __wrap_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
-                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
-
-int __wrap_nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
-                       const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)
-{
-    /* counted only when it computed (else the caller's fp32 fallback is) */
-    double t0 = shapes_on ? now() : 0;
-    int rc = __real_nn_amx_gemm(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add);
-    if (rc == 0) {
-        gemm_flops += 2.0 * (double)M * (double)N * (double)K;
-        if (shapes_on)
-            shape_add(limbs == 2 ? "amx high" : "amx medium", M, N, K, now() - t0);
+#include "nn/avx512bf16_kernels.h"
+#define BF16_WRAP(fn, kind_high, kind_medium)                                                                      \
+    int __real_##fn(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,          \
+                    const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);  \
+    int __wrap_##fn(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,          \
+                    const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);  \
+    int __wrap_##fn(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,          \
+                    const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)   \
+    {                                                                                                              \
+        double t0 = shapes_on ? now() : 0;                                                                         \
+        int rc = __real_##fn(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add);                     \
+        if (rc == 0) {                                                                                             \
+            gemm_flops += 2.0 * (double)M * (double)N * (double)K;                                                 \
+            if (shapes_on)                                                                                         \
+                shape_add(limbs == 2 ? kind_high : kind_medium, M, N, K, now() - t0);                              \
+        }                                                                                                          \
+        return rc;                                                                                                 \
     }
-    return rc;
-}
+BF16_WRAP(nn_amx_gemm, "amx high", "amx medium")
+BF16_WRAP(nn_avx512bf16_gemm, "avx512bf16 high", "avx512bf16 medium")
 
 static double now(void)
 {
@@ -532,10 +542,10 @@ static void print_shapes(const char *name, int reps, double step)
         total += shapes[i].seconds;
     printf("%s: products per step (mean of %d steps): %.2f ms of the %.2f ms median step\n", name, reps,
            total / reps * 1e3, step * 1e3);
-    printf("  %-10s %6s %6s %6s %5s %9s %8s\n", "kind", "M", "N", "K", "calls", "ms", "GFLOP/s");
+    printf("  %-17s %6s %6s %6s %5s %9s %8s\n", "kind", "M", "N", "K", "calls", "ms", "GFLOP/s");
     for (int i = 0; i < n_shapes; i++) {
         const shape_stat *h = &shapes[i];
-        printf("  %-10s %6lld %6lld %6lld %5.1f %9.3f %8.1f\n", h->kind, (long long)h->m, (long long)h->n,
+        printf("  %-17s %6lld %6lld %6lld %5.1f %9.3f %8.1f\n", h->kind, (long long)h->m, (long long)h->n,
                (long long)h->k, (double)h->calls / reps, h->seconds / reps * 1e3,
                2.0 * (double)h->m * (double)h->n * (double)h->k * (double)h->calls / h->seconds * 1e-9);
     }
@@ -676,13 +686,107 @@ static void target_note(char *buf, size_t size, double value, double goal, int a
         snprintf(buf, size, "target <= %.2f: %s by %.0f%%", goal, met ? "met" : "missed", margin);
 }
 
+/* --kernels: the products of the MLP GAN's linear layers at batch 100 (in
+ * -> out: 64 -> 256, 256 -> 256, 256 -> 784, 784 -> 256): forward
+ * x W^T + b [100 x out], input gradient dy W [100 x in], weight gradient
+ * dy^T x [out x in] (added to dW, as backward does), each alone and warm:
+ * on the engine's fp32 kernels (linear_kernels.h) and in one and two bf16
+ * limbs on each unit this CPU has (amx_kernels.h, avx512bf16_kernels.h).
+ * A figure is the fastest of reps runs in thread CPU time (what a loaded
+ * machine distorts least): what the units gain on the products
+ * themselves, packing included, without the rest of a step. */
+typedef int (*bf16_gemm_fn)(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs,
+                            int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c,
+                            int64_t ldc, int add);
+
+static int run_kernels(int reps)
+{
+    static const int64_t layers[][2] = {{64, 256}, {256, 256}, {256, 784}, {784, 256}};
+    static const char *kinds[3] = {"forward", "dx", "dW"};
+    const int64_t R = 100;
+    const struct {
+        const char *name;
+        bf16_gemm_fn gemm;
+        int ok;
+    } units[2] = {{"amx", __real_nn_amx_gemm, nn_amx_available()},
+                  {"avx512bf16", __real_nn_avx512bf16_gemm, nn_avx512bf16_available()}};
+    printf("bench_nn --kernels: the MLP GAN's linear products at batch 100, each the fastest of %d warm runs in "
+           "thread CPU time; bf16 units here: AMX %s, AVX512-BF16 %s\n",
+           reps, units[0].ok ? "yes" : "no", units[1].ok ? "yes" : "no");
+    for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
+        int64_t in = layers[l][0], out = layers[l][1];
+        float *x = malloc((size_t)(R * in) * sizeof(float)), *W = malloc((size_t)(out * in) * sizeof(float));
+        float *b = malloc((size_t)out * sizeof(float)), *y = malloc((size_t)(R * out) * sizeof(float));
+        float *dy = malloc((size_t)(R * out) * sizeof(float)), *dx = malloc((size_t)(R * in) * sizeof(float));
+        float *dW = malloc((size_t)(out * in) * sizeof(float));
+        size_t xt_bytes = ((size_t)nn_lk_forward_scratch(R, in) * sizeof(float) + 63) & ~(size_t)63;
+        float *xt = aligned_alloc(64, xt_bytes);
+        if (!x || !W || !b || !y || !dy || !dx || !dW || !xt) {
+            fprintf(stderr, "bench_nn: out of memory\n");
+            return 1;
+        }
+        for (int64_t i = 0; i < R * in; i++)
+            x[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
+        for (int64_t i = 0; i < out * in; i++)
+            W[i] = dW[i] = (float)((i * 104729) % 2003) / 20000.0f - 0.05f;
+        for (int64_t i = 0; i < R * out; i++)
+            dy[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+        for (int64_t i = 0; i < out; i++)
+            b[i] = (float)(i % 7) / 70.0f;
+        for (int kind = 0; kind < 3; kind++) {
+            int64_t M = kind == 2 ? out : R, N = kind == 0 ? out : in, K = kind == 0 ? in : kind == 1 ? out : R;
+            double flop = 2.0 * (double)M * (double)N * (double)K, best32 = 1e30;
+            for (int r = 0; r < reps + 1; r++) { /* the first run warms the caches and the scratch */
+                double t0 = cpu_now();
+                if (kind == 0)
+                    __real_nn_lk_forward(R, out, in, x, W, b, y, xt);
+                else if (kind == 1)
+                    __real_nn_lk_backward_input(R, out, in, dy, W, dx);
+                else
+                    __real_nn_lk_backward_weight(R, out, in, dy, x, dW, 1);
+                double t = cpu_now() - t0;
+                if (r && t < best32)
+                    best32 = t;
+            }
+            char name[96];
+            snprintf(name, sizeof name, "kernel %s %lldx%lldx%lld", kinds[kind], (long long)M, (long long)N,
+                     (long long)K);
+            printf("| %s fp32 | %.1f | GFLOP/s | %d | the engine's fp32 kernel |\n", name, flop / best32 * 1e-9,
+                   reps);
+            for (int u = 0; u < 2; u++)
+                for (int limbs = 1; units[u].ok && limbs <= 2; limbs++) {
+                    double best = 1e30;
+                    for (int r = 0; r < reps + 1; r++) {
+                        double t0 = cpu_now();
+                        int rc = kind == 0   ? units[u].gemm(limbs, R, out, in, x, in, 1, W, 1, in, b, y, out, 0)
+                                 : kind == 1 ? units[u].gemm(limbs, R, in, out, dy, out, 1, W, in, 1, NULL, dx, in, 0)
+                                             : units[u].gemm(limbs, out, in, R, dy, 1, out, x, in, 1, NULL, dW, in, 1);
+                        double t = cpu_now() - t0;
+                        if (rc) {
+                            fprintf(stderr, "bench_nn: %s refused %s\n", units[u].name, name);
+                            return 1;
+                        }
+                        if (r && t < best)
+                            best = t;
+                    }
+                    printf("| %s %s %d limb%s | %.1f | GFLOP/s | %d | %.2fx fp32's speed%s |\n", name, units[u].name,
+                           limbs, limbs == 2 ? "s" : "", flop / best * 1e-9, reps, best32 / best,
+                           limbs == 2 ? " (fp32-equivalent FLOPs)" : "");
+                }
+        }
+        free(x), free(W), free(b), free(y), free(dy), free(dx), free(dW), free(xt);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int reps = 11, torch = 1, quick = 0, threads = 1, precision = LPZ_MATMUL_HIGHEST, rounds = 3;
+    int reps = 11, torch = 1, quick = 0, threads = 1, precision = LPZ_MATMUL_HIGHEST, rounds = 3, kernels = 0;
+    int reps_set = 0;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
-            reps = atoi(argv[++i]);
+            reps = atoi(argv[++i]), reps_set = 1;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
@@ -698,6 +802,8 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--shapes") == 0)
             shapes_on = 1;
+        else if (strcmp(argv[i], "--kernels") == 0)
+            kernels = 1;
         else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
             const char *v = argv[++i];
             precision = !strcmp(v, "highest")  ? LPZ_MATMUL_HIGHEST
@@ -717,7 +823,7 @@ int main(int argc, char **argv)
             only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_nn [--reps N] [--no-torch] [--quick] [--only CASE-PREFIX] [--blas-info] "
-                            "[--threads N] [--rounds N] [--shapes] [--precision highest|high|medium]\n");
+                            "[--threads N] [--rounds N] [--shapes] [--precision highest|high|medium] [--kernels]\n");
             return 2;
         }
     }
@@ -739,10 +845,14 @@ int main(int argc, char **argv)
         return 1;
     }
     lpz_nn_set_threads(threads);
+    if (kernels)
+        return run_kernels(reps_set ? reps : 51);
     lpz_matmul_precision prec = lpz_nn_set_matmul_precision((lpz_matmul_precision)precision);
     if (prec != (lpz_matmul_precision)precision) { /* no rows: they would repeat the highest ones under a wrong name */
-        printf("bench_nn: this CPU has no AMX (or the kernel refused the tile state): --precision %s not run\n",
-               lpz_matmul_precision_name((lpz_matmul_precision)precision));
+        char why[256];
+        printf("bench_nn: this CPU runs --precision %s as highest (%s): not run\n",
+               lpz_matmul_precision_name((lpz_matmul_precision)precision),
+               lpz_nn_matmul_fallback_reason((lpz_matmul_precision)precision, why, sizeof why));
         return 0;
     }
     int dreps = reps > 5 ? 5 : reps; /* a DCGAN step takes seconds */
@@ -785,12 +895,13 @@ int main(int argc, char **argv)
     /* Rows for bench/run.sh: "| figure | median | unit | runs | note |";
      * the targets are those of issue 10 (docs/performance.md). */
     printf("nn engine: one G + one D Adam step, %d BLAS thread%s; GEMM GFLOP/s counts only matrix-product FLOPs; "
-           "matmul precision %s%s; medians of %d round%s (each: every case in lpz%s), a round's figure the median "
+           "matmul precision %s%s%s); medians of %d round%s (each: every case in lpz%s), a round's figure the median "
            "of its \"runs\" steps\n",
            threads, threads == 1 ? "" : "s", lpz_matmul_precision_name(prec),
-           prec == LPZ_MATMUL_HIGH     ? " (products on AMX in two bf16 limbs, about 2^-16 each)"
-           : prec == LPZ_MATMUL_MEDIUM ? " (products on AMX in bf16, about 2^-8 each)"
-                                       : " (fp32)",
+           prec == LPZ_MATMUL_HIGH ? " (products in two bf16 limbs, about 2^-16 each, on "
+                                   : prec == LPZ_MATMUL_MEDIUM ? " (products in bf16, about 2^-8 each, on "
+                                                               : " (",
+           lpz_matmul_unit_name(lpz_nn_matmul_unit(prec)),
            rounds, rounds == 1 ? "" : "s", torch && torch_version[0] ? ", then in PyTorch" : "");
     char peak_name[32] = "";
     if (prec != LPZ_MATMUL_HIGHEST)

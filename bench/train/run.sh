@@ -8,7 +8,9 @@
 # kind) and on the 2x2 grid, ITERATIONS (default 4) iterations each, with
 # /usr/bin/time -v for the peak resident memory. Where the CPU has
 # AMX-BF16, both again with general.matmul_precision: high ("1x1 high",
-# "2x2 high": the products on the tile unit in two bf16 limbs).
+# "2x2 high": the products on the tile unit in two bf16 limbs); where it
+# has AVX512-BF16 but no AMX, with medium ("1x1 medium", "2x2 medium": one
+# bf16 limb on VDPBF16PS; high would run as fp32 there).
 # Prints result rows "| figure | median | unit | runs | note |" (bench/
 # run.sh collects them):
 #   seconds per iteration: the median of the per-cell, per-iteration times
@@ -45,7 +47,7 @@ fi
 # not.
 work=$build/bench-train
 mkdir -p "$work" || exit 0
-trap 'rm -rf "$work"/1x1 "$work"/2x2 "$work"/1x1-high "$work"/2x2-high' EXIT
+trap 'rm -rf "$work"/1x1 "$work"/2x2 "$work"/1x1-* "$work"/2x2-*' EXIT # the run folders, not cache/
 classifier_cached=$(ls "$work"/cache/classifier-*.safetensors 2>/dev/null | head -1)
 
 # median of the numbers on stdin
@@ -113,9 +115,13 @@ run 2x2 2 || rc=1
 # Again with the products on AMX in two bf16 limbs (general.matmul_
 # precision: high), where lpz can run them (lpz --version says; it would
 # fall back to fp32 elsewhere and repeat the rows above under another name).
+# Where only medium runs in bf16 (AVX512-BF16 without AMX), medium instead.
 if "$lpz" --version | grep -q 'high and medium (AMX'; then
     run "1x1 high" 1 --set trainer.params.tournament_size=1 --set general.matmul_precision=high || rc=1
     run "2x2 high" 2 --set general.matmul_precision=high || rc=1
+elif "$lpz" --version | grep -q 'medium (AVX512-BF16'; then
+    run "1x1 medium" 1 --set trainer.params.tournament_size=1 --set general.matmul_precision=medium || rc=1
+    run "2x2 medium" 2 --set general.matmul_precision=medium || rc=1
 else
     echo "matmul precision high: not run ($("$lpz" --version | tail -1))"
 fi

@@ -3,7 +3,7 @@
 #include "cli/commands.h"
 #include "config/scalar.h"
 #include "io/fsutil.h"
-#include "nn/amx_kernels.h"
+#include "nn/precision.h"
 
 #include <lpz/embed.h>
 #include <lpz/log.h>
@@ -530,11 +530,15 @@ int lpz_main(int argc, char **argv)
             return 2;
         }
         printf("lpz %s (plugin ABI %d.%d)\n", LPZ_VERSION, LPZ_ABI_MAJOR, LPZ_ABI_MINOR);
-        if (nn_amx_available())
+        char why[256];
+        if (lpz_nn_matmul_unit(LPZ_MATMUL_HIGH) == LPZ_MATMUL_UNIT_AMX)
             printf("matmul precisions: highest (fp32), high and medium (AMX-BF16 on this CPU)\n");
+        else if (lpz_nn_matmul_unit(LPZ_MATMUL_MEDIUM) == LPZ_MATMUL_UNIT_AVX512BF16)
+            printf("matmul precisions: highest (fp32), medium (AVX512-BF16 on this CPU); high runs as highest: %s\n",
+                   lpz_nn_matmul_fallback_reason(LPZ_MATMUL_HIGH, why, sizeof why));
         else
             printf("matmul precisions: highest (fp32); high and medium run as highest: %s\n",
-                   nn_amx_status_text(nn_amx_status()));
+                   lpz_nn_matmul_fallback_reason(LPZ_MATMUL_MEDIUM, why, sizeof why));
         return 0;
     }
     lpz_cli_args args;

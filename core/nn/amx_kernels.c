@@ -56,6 +56,8 @@ int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int6
 
 #else
 
+#include "nn/simd_transpose.h"
+
 #include <immintrin.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -144,44 +146,14 @@ INLINE __m512i cat(__m256i lo, __m256i hi)
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-/* 16 x 16 transpose of 32-bit elements */
-INLINE void tr16(__m512i r[16])
-{
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    /* r[4q + j], 128-bit lane L: rows 4L..4L+3 of column (j, q) in the
-     * order the unpacks left them; the lane shuffles gather them */
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xDD);
-        r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xDD);
-    }
-}
-
 /* A tile's 16 rows of 32 bf16 per limb into out_hi/out_lo, transposed
  * first (as 16 x 16 pairs) when tr. */
 INLINE void store_rows(int limbs, int tr, __m512i h[16], __m512i l[16], uint16_t *out_hi, uint16_t *out_lo)
 {
     if (tr) {
-        tr16(h);
+        nn_tr16(h);
         if (limbs == 2)
-            tr16(l);
+            nn_tr16(l);
     }
     for (int i = 0; i < 16; i++) {
         _mm512_store_si512(out_hi + i * TK, h[i]);

@@ -16,15 +16,15 @@
 
 /* C [M x N] = op(A) B (beta 0): op(A) = A [M x K], or A^T with A [K x M]
  * when at. At the high and medium matmul precisions a product worth the
- * tile unit goes through nn_gemm, which puts it there; else the engine's
+ * bf16 units goes through nn_gemm, which puts it there; else the engine's
  * AVX-512 kernels when the CPU has them (linear_kernels.h; 10-20% faster
  * here on these shapes, and no pass clearing C) and A has a full tile of 8
  * rows, else OpenBLAS (the 1-output last layer of a discriminator). */
 static void gemm0(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
                   float *c, int64_t ldc)
 {
-    int amx = nn_mm_limbs() && nn_amx_worth(M, N, K); /* then nn_gemm takes it to the tile unit */
-    if (!amx && M >= 8 && nn_lk_available())
+    int bf16 = nn_mm_limbs() && nn_mm_worth(M, N, K); /* then nn_gemm takes it to a bf16 unit */
+    if (!bf16 && M >= 8 && nn_lk_available())
         nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
     else
         nn_gemm(at, 0, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);

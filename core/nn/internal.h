@@ -117,22 +117,30 @@ struct lpz_model {
 /* A 64-byte aligned buffer of at least bytes for this thread and slot
  * (layers.c): grown, never shrunk, freed when the thread ends; valid until
  * the thread's next call for the same slot. NULL when out of memory. */
-enum { NN_SCRATCH_XT, NN_SCRATCH_AMX, NN_SCRATCH_SLOTS };
+enum { NN_SCRATCH_XT, NN_SCRATCH_AMX, NN_SCRATCH_AVX512BF16, NN_SCRATCH_SLOTS };
 void *nn_thread_scratch(int slot, size_t bytes);
 
 /* bf16 limbs of the matmul precision in effect (precision.h): 0 = fp32
- * products, 2 = high, 1 = medium (then nn_amx_gemm, amx_kernels.h) */
+ * products, 2 = high, 1 = medium (then nn_mm_gemm) */
 int nn_mm_limbs(void);
+
+/* The product of nn_amx_gemm's contract (amx_kernels.h) in bf16 limbs on
+ * the unit the precision in effect runs on (lpz_nn_matmul_unit): the AMX
+ * tiles or AVX512-BF16 (avx512bf16_kernels.h). -1 with nothing written
+ * when that unit cannot take it (then the caller computes in fp32). */
+int nn_mm_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
+               const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add);
 
 /* While a pinned model (lpz_model_pin_fp32) runs, its thread computes in
  * fp32 (nesting allowed). */
 void nn_mm_fp32_push(void);
 void nn_mm_fp32_pop(void);
 
-/* Products worth the tile unit: at least one 16 x 16 tile of C and one
+/* Products worth the bf16 units: at least one 16 x 16 tile of C and one
  * 32-step of the reduction. Smaller ones (the LSTM GAN's: hidden 10) spend
- * more on packing than they save: its step took 9% longer on the tiles. */
-static inline int nn_amx_worth(int64_t m, int64_t n, int64_t k)
+ * more on packing than they save: its step took 9% longer on the AMX
+ * tiles. */
+static inline int nn_mm_worth(int64_t m, int64_t n, int64_t k)
 {
     return m >= 16 && n >= 16 && k >= 32;
 }

@@ -7,28 +7,77 @@
 #include "nn/elementwise.h"
 #include "nn/linear_kernels.h"
 #include "nn/amx_kernels.h"
+#include "nn/avx512bf16_kernels.h"
 #include "nn/precision.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- matmul precision (precision.h) ------------------------------------- */
 
-static _Atomic int mm_prec;  /* lpz_matmul_precision in effect */
-static _Atomic int mm_limbs; /* 0: fp32 products; 2 or 1: bf16 limbs on the tile unit */
+static _Atomic int mm_prec; /* lpz_matmul_precision in effect */
+/* limbs | unit << 2: limbs 0 (fp32 products) or 2 or 1 (bf16 limbs), unit
+ * the lpz_matmul_unit that runs them. One word, so that a product never
+ * sees the limbs of one setting and the unit of another. */
+static _Atomic int mm_mode;
+
+lpz_matmul_unit lpz_nn_matmul_unit(lpz_matmul_precision p)
+{
+    if (p != LPZ_MATMUL_HIGH && p != LPZ_MATMUL_MEDIUM)
+        return LPZ_MATMUL_UNIT_FP32;
+    if (nn_amx_available())
+        return LPZ_MATMUL_UNIT_AMX;
+    /* two limbs on VDPBF16PS take three bf16 products for each fp32 one:
+     * slower than fp32 (avx512bf16_kernels.h), so high stays in fp32 */
+    if (p == LPZ_MATMUL_MEDIUM && nn_avx512bf16_available())
+        return LPZ_MATMUL_UNIT_AVX512BF16;
+    return LPZ_MATMUL_UNIT_FP32;
+}
+
+const char *lpz_matmul_unit_name(lpz_matmul_unit u)
+{
+    return u == LPZ_MATMUL_UNIT_AMX ? "AMX" : u == LPZ_MATMUL_UNIT_AVX512BF16 ? "AVX512-BF16" : "fp32";
+}
+
+const char *lpz_nn_matmul_fallback_reason(lpz_matmul_precision p, char *buf, unsigned size)
+{
+    if (!size)
+        return buf;
+    buf[0] = '\0';
+    if ((p != LPZ_MATMUL_HIGH && p != LPZ_MATMUL_MEDIUM) || lpz_nn_matmul_unit(p) != LPZ_MATMUL_UNIT_FP32)
+        return buf;
+    nn_amx_status_t as = nn_amx_status();
+    nn_avx512bf16_status_t bs = nn_avx512bf16_status();
+    if (p == LPZ_MATMUL_HIGH && bs == NN_AVX512BF16_OK)
+        snprintf(buf, size,
+                 "%s; two bf16 limbs on its AVX512-BF16 take three products for each fp32 one and run slower than "
+                 "fp32 (medium runs there)",
+                 as == NN_AMX_NO_CPU ? "this CPU has no AMX-BF16" : nn_amx_status_text(as));
+    else if (bs == NN_AVX512BF16_NO_OS) /* no AVX-512 state: neither unit can run */
+        snprintf(buf, size, "%s", nn_avx512bf16_status_text(bs));
+    else if (as == NN_AMX_NO_CPU && bs == NN_AVX512BF16_NO_CPU)
+        snprintf(buf, size, "this CPU has neither AMX-BF16 nor AVX512-BF16");
+    else if (p == LPZ_MATMUL_HIGH)
+        snprintf(buf, size, "%s", nn_amx_status_text(as));
+    else
+        snprintf(buf, size, "%s; %s", nn_amx_status_text(as), nn_avx512bf16_status_text(bs));
+    return buf;
+}
 
 lpz_matmul_precision lpz_nn_set_matmul_precision(lpz_matmul_precision p)
 {
     if (p != LPZ_MATMUL_HIGH && p != LPZ_MATMUL_MEDIUM)
         p = LPZ_MATMUL_HIGHEST;
-    if (p != LPZ_MATMUL_HIGHEST && !nn_amx_available())
+    lpz_matmul_unit u = lpz_nn_matmul_unit(p);
+    if (u == LPZ_MATMUL_UNIT_FP32)
         p = LPZ_MATMUL_HIGHEST;
-    atomic_store_explicit(&mm_limbs, p == LPZ_MATMUL_HIGH ? 2 : p == LPZ_MATMUL_MEDIUM ? 1 : 0,
-                          memory_order_relaxed);
+    int limbs = p == LPZ_MATMUL_HIGH ? 2 : p == LPZ_MATMUL_MEDIUM ? 1 : 0;
+    atomic_store_explicit(&mm_mode, limbs ? limbs | (int)u << 2 : 0, memory_order_relaxed);
     atomic_store_explicit(&mm_prec, (int)p, memory_order_relaxed);
     return p;
 }
@@ -57,19 +106,30 @@ void nn_mm_fp32_pop(void)
 
 int nn_mm_limbs(void)
 {
-    return mm_fp32_depth ? 0 : atomic_load_explicit(&mm_limbs, memory_order_relaxed);
+    return mm_fp32_depth ? 0 : atomic_load_explicit(&mm_mode, memory_order_relaxed) & 3;
+}
+
+int nn_mm_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int64_t a_rs, int64_t a_cs,
+               const float *b, int64_t b_rs, int64_t b_cs, const float *bias, float *c, int64_t ldc, int add)
+{
+    switch (atomic_load_explicit(&mm_mode, memory_order_relaxed) >> 2) {
+    case LPZ_MATMUL_UNIT_AMX: return nn_amx_gemm(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add);
+    case LPZ_MATMUL_UNIT_AVX512BF16:
+        return nn_avx512bf16_gemm(limbs, M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, bias, c, ldc, add);
+    default: return -1; /* the setting changed to highest since the caller looked */
+    }
 }
 
 /* Every product of the engine that is not on the linear or conv kernels
- * (the LSTM's, the fallbacks) comes here: on the tile unit at the high and
- * medium precisions, else OpenBLAS. */
+ * (the LSTM's, the fallbacks) comes here: in bf16 limbs (nn_mm_gemm) at
+ * the high and medium precisions, else OpenBLAS. */
 void nn_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
              const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
     int limbs = nn_mm_limbs();
-    if (limbs && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && nn_amx_worth(m, n, k) &&
-        nn_amx_gemm(limbs, m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, tb ? ldb : 1, NULL, c, ldc,
-                    beta != 0.0f) == 0)
+    if (limbs && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && nn_mm_worth(m, n, k) &&
+        nn_mm_gemm(limbs, m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, tb ? ldb : 1, NULL, c, ldc,
+                   beta != 0.0f) == 0)
         return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
                 (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
@@ -316,19 +376,19 @@ static void small_backward_input(int64_t R, int64_t out, int64_t in, const float
     }
 }
 
-/* C [R, N] = A [R, K] B (+ bias) on the tile unit, B (k, n) = b[k b_rs +
- * n b_cs]: the forward product (B = W^T) and the input gradient (B = W),
- * rows in chunks as the fp32 kernels (independent rows: the same results;
- * the packed A stays in L2). 0 when the tile unit could not take it; only
- * the first (largest) chunk can fail, before anything is written, and the
- * caller takes the fp32 path. */
-static int amx_rows(int limbs, int64_t R, int64_t N, int64_t K, const float *a, const float *b, int64_t b_rs,
-                    int64_t b_cs, const float *bias, float *c)
+/* C [R, N] = A [R, K] B (+ bias) in bf16 limbs (nn_mm_gemm), B (k, n) =
+ * b[k b_rs + n b_cs]: the forward product (B = W^T) and the input
+ * gradient (B = W), rows in chunks as the fp32 kernels (independent rows:
+ * the same results; the packed A stays in L2). 0 when the unit could not
+ * take it; only the first (largest) chunk can fail, before anything is
+ * written, and the caller takes the fp32 path. */
+static int bf16_rows(int limbs, int64_t R, int64_t N, int64_t K, const float *a, const float *b, int64_t b_rs,
+                     int64_t b_cs, const float *bias, float *c)
 {
     int64_t ch = lk_chunk(R);
     for (int64_t r0 = 0; r0 < R; r0 += ch)
-        if (nn_amx_gemm(limbs, R - r0 < ch ? R - r0 : ch, N, K, a + r0 * K, K, 1, b, b_rs, b_cs, bias, c + r0 * N,
-                        N, 0))
+        if (nn_mm_gemm(limbs, R - r0 < ch ? R - r0 : ch, N, K, a + r0 * K, K, 1, b, b_rs, b_cs, bias, c + r0 * N,
+                       N, 0))
             return 0;
     return 1;
 }
@@ -343,7 +403,7 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
         return;
     }
     int limbs = nn_mm_limbs();
-    if (limbs && nn_amx_worth(R, out, in) && amx_rows(limbs, R, out, in, x, p, 1, in, b, y))
+    if (limbs && nn_mm_worth(R, out, in) && bf16_rows(limbs, R, out, in, x, p, 1, in, b, y))
         return;
     if (linear_fast(in, out)) {
         int64_t ch = lk_chunk(R);
@@ -375,9 +435,9 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
             if (fresh)
                 memset(dp, 0, (size_t)(out * in) * sizeof *dp);
             small_backward_weight(R, out, in, dy, x, dp);
-        } else if (limbs && nn_amx_worth(out, in, R) &&
-                   nn_amx_gemm(limbs, out, in, R, dy, 1, out, x, in, 1, NULL, dp, in, !fresh) == 0) {
-            /* done on the tile unit */
+        } else if (limbs && nn_mm_worth(out, in, R) &&
+                   nn_mm_gemm(limbs, out, in, R, dy, 1, out, x, in, 1, NULL, dp, in, !fresh) == 0) {
+            /* done in bf16 limbs */
         } else if (fast && R <= LK_ROWS) {
             nn_lk_backward_weight(R, out, in, dy, x, dp, !fresh);
         } else {
@@ -396,8 +456,8 @@ void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const floa
     if (dx) {
         if (out < SMALL_OUT)
             small_backward_input(R, out, in, dy, p, dx);
-        else if (limbs && nn_amx_worth(R, in, out) && amx_rows(limbs, R, in, out, dy, p, in, 1, NULL, dx))
-            ; /* done on the tile unit */
+        else if (limbs && nn_mm_worth(R, in, out) && bf16_rows(limbs, R, in, out, dy, p, in, 1, NULL, dx))
+            ; /* done in bf16 limbs */
         else if (fast) {
             int64_t ch = lk_chunk(R);
             for (int64_t r0 = 0; r0 < R; r0 += ch)

@@ -17,6 +17,7 @@
  * whatever the tiling.
  */
 #include "nn/linear_kernels.h"
+#include "nn/simd_transpose.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -39,36 +40,6 @@
 enum { ST_STORE, ST_ADD, ST_TRANS };
 
 #define INLINE static inline __attribute__((always_inline))
-
-/* r[0..7]: 8 rows of 16 floats. out[j] = (r0[j], r1[j], ..., r7[j]) for
- * j = 0..15: an 8 x 16 -> 16 x 8 transpose in 40 shuffles. */
-INLINE void tr8x16(const __m512 r[8], __m256 out[16])
-{
-    __m512 t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);     /* per 128-bit lane: a0 b0 a1 b1 */
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]); /* a2 b2 a3 b3 */
-    }
-    for (int h = 0; h < 8; h += 4) { /* rows 0-3, rows 4-7 */
-        /* u[h + q], 128-bit lane L: rows h..h+3 of column 4L + q */
-        u[h + 0] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0x44);
-        u[h + 1] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0xEE);
-        u[h + 2] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0x44);
-        u[h + 3] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
-    }
-    for (int q = 0; q < 4; q++) {
-        /* (u[q].L0, u[q].L1, u[q+4].L0, u[q+4].L1) -> (u[q].L0, u[q+4].L0, u[q].L1, u[q+4].L1):
-         * columns q and 4 + q; then the same for lanes 2, 3: columns 8 + q, 12 + q */
-        __m512 lo = _mm512_shuffle_f32x4(u[q], u[q + 4], 0x44);
-        __m512 hi = _mm512_shuffle_f32x4(u[q], u[q + 4], 0xEE);
-        lo = _mm512_shuffle_f32x4(lo, lo, 0xD8);
-        hi = _mm512_shuffle_f32x4(hi, hi, 0xD8);
-        out[q] = _mm512_castps512_ps256(lo);
-        out[q + 4] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lo), 1));
-        out[q + 8] = _mm512_castps512_ps256(hi);
-        out[q + 12] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(hi), 1));
-    }
-}
 
 /* One tile: C [mr x nr] (mr <= 8, nr <= 16 nv) over k = 0..K-1 of
  * A (m, k) = a[m sam + k sak] and B (k, n) = b[k ldb + n]. A full 8-row
@@ -140,7 +111,7 @@ INLINE void tile(const int pf, const int nv, const int masked, const int full, c
             __m256 col[16];
             for (int m = 0; m < MR; m++)
                 r[m] = acc[m][v];
-            tr8x16(r, col);
+            nn_tr8x16(r, col);
             for (int j = 0; j < 16; j++) /* constant bounds: keeps acc[] and col[] in registers */
                 if (16 * v + j < nr)
                     _mm256_mask_storeu_ps(c + (16 * v + j) * ldc, mm8, col[j]);
@@ -237,7 +208,7 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
 
 /* x^T [In x Rp] of x [R x In], Rp = R rounded up to 16 (rows 64-byte
  * aligned); padding columns hold copies of the last row (finite, never
- * stored). Blocks of 8 rows x 16 columns through tr8x16. */
+ * stored). Blocks of 8 rows x 16 columns through nn_tr8x16. */
 int64_t nn_lk_forward_scratch(int64_t R, int64_t In)
 {
     return In * ((R + 15) / 16 * 16);
@@ -257,7 +228,7 @@ static void transpose_x(int64_t R, int64_t In, const float *x, float *xt)
             __m256 col[16];
             for (int m = 0; m < 8; m++)
                 r[m] = _mm512_maskz_loadu_ps(lm, row[m] + i0);
-            tr8x16(r, col);
+            nn_tr8x16(r, col);
             for (int j = 0; j < 16; j++)
                 if (j < ni)
                     _mm256_storeu_ps(xt + (i0 + j) * Rp + r0, col[j]);

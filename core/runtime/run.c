@@ -33,11 +33,14 @@ int lpz_run_apply_precision(const lpz_config *cfg)
 {
     lpz_matmul_precision want = (lpz_matmul_precision)cfg->general.matmul_precision;
     lpz_matmul_precision got = lpz_nn_set_matmul_precision(want);
-    if (got != want)
-        lpz_log(LPZ_LOG_WARN, "general.matmul_precision: %s needs AMX: %s; computing in fp32 (highest)",
-                lpz_matmul_precision_name(want), nn_amx_status_text(nn_amx_status()));
-    else if (got != LPZ_MATMUL_HIGHEST)
-        lpz_log(LPZ_LOG_INFO, "matrix products on AMX in %s (general.matmul_precision: %s)",
+    if (got != want) {
+        char why[256];
+        lpz_log(LPZ_LOG_WARN, "general.matmul_precision: %s needs %s: %s; computing in fp32 (highest)",
+                lpz_matmul_precision_name(want), want == LPZ_MATMUL_HIGH ? "AMX" : "AMX or AVX512-BF16",
+                lpz_nn_matmul_fallback_reason(want, why, sizeof why));
+    } else if (got != LPZ_MATMUL_HIGHEST)
+        lpz_log(LPZ_LOG_INFO, "matrix products on %s in %s (general.matmul_precision: %s)",
+                lpz_matmul_unit_name(lpz_nn_matmul_unit(got)),
                 got == LPZ_MATMUL_HIGH ? "two bf16 limbs" : "one bf16 limb", lpz_matmul_precision_name(got));
     return LPZ_OK;
 }

@@ -131,8 +131,9 @@ int lpz_run_last_rows(const char *run_dir, int n_cells, double *g_fitness, doubl
 int lpz_train_params_from_config(const lpz_config *cfg, lpz_train_params *p, lpz_error *err);
 
 /* Sets the process's matrix-product precision from general.matmul_precision
- * (nn/precision.h) and says in the log which one runs: high and medium
- * need AMX and run as highest without it. Every command that computes with
+ * (nn/precision.h) and says in the log which one runs and on what: high
+ * needs AMX, medium AMX or AVX512-BF16, and each runs as highest (with a
+ * warning saying why) without them. Every command that computes with
  * models calls it once its configuration is read. Returns LPZ_OK. */
 int lpz_run_apply_precision(const lpz_config *cfg);
 

@@ -368,6 +368,36 @@ grep -q "training a 1x1 grid: 1 cell, 2 batches of 50 per iteration, 1 iteration
 if "$LPZ" --version | grep -q "AMX-BF16 on this CPU"; then
   grep -q "this CPU has AMX" "$work/run.err" || fail "no AMX hint: $(cat "$work/run.err")"
 fi
+# 8b. general.matmul_precision: medium trains (two iterations, finite losses) on the unit --version names for
+#     it (AMX, else AVX512-BF16), and the log says so; where neither runs, the warning says why it computes in
+#     fp32. high on a CPU with AVX512-BF16 but no AMX computes in fp32 and says why.
+version=$("$LPZ" --version)
+"$LPZ" train -f "$work/ok.yml" "${TINY[@]}" --set trainer.n_iterations=2 --set general.matmul_precision=medium \
+  --set general.output_dir="$work/runm" > "$work/runm.out" 2> "$work/runm.err" \
+  || fail "medium run: $(cat "$work/runm.err")"
+case $version in
+*"AMX-BF16 on this CPU"*) unit=AMX ;;
+*"medium (AVX512-BF16 on this CPU)"*) unit=AVX512-BF16 ;;
+*) unit= ;;
+esac
+if [ -n "$unit" ]; then
+  grep -qF "matrix products on $unit in one bf16 limb (general.matmul_precision: medium)" "$work/runm.err" \
+    || fail "medium run, --version says $unit: $(cat "$work/runm.err")"
+else
+  grep -q "general.matmul_precision: medium needs AMX or AVX512-BF16: .*; computing in fp32 (highest)" \
+    "$work/runm.err" || fail "medium run without a bf16 unit: $(cat "$work/runm.err")"
+fi
+awk -F, 'NR > 1 { n++; for (i = 3; i <= 4; i++) if ($i !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) bad = bad " " $i }
+         END { if (n != 2 || bad != "") { print n " rows, losses not finite:" bad; exit 1 } }' \
+  "$work"/runm/lipizzaner_gan/*/metrics.csv \
+  || fail "medium run's metrics.csv: $(cat "$work"/runm/lipizzaner_gan/*/metrics.csv)"
+if [ "$unit" = AVX512-BF16 ]; then
+  "$LPZ" train -f "$work/ok.yml" "${TINY[@]}" --set trainer.n_iterations=1 --set general.matmul_precision=high \
+    --set general.output_dir="$work/runh" > "$work/runh.out" 2> "$work/runh.err" \
+    || fail "high run: $(cat "$work/runh.err")"
+  grep -qF "general.matmul_precision: high needs AMX: this CPU has no AMX-BF16; two bf16 limbs on its AVX512-BF16" \
+    "$work/runh.err" || fail "high on AVX512-BF16 without AMX: $(cat "$work/runh.err")"
+fi
 # A resume refused before it changed anything says so without "partial
 # results", and leaves the folder as it was.
 "$LPZ" train --resume "$R" --set trainer.n_iterations=2 -q > /dev/null 2>&1 || fail "resume to 2 iterations"
