@@ -500,6 +500,18 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
                                "section from another file with 'general: !include general.yml'");
         return LPZ_ENOTFOUND;
     }
+    /* Keys of the original Lipizzaner that lpz does not take: "did you mean default_adam_learning_rate?" made
+     * them look like typos, and renaming one gave a duplicate key or silently another start. */
+    if (!strcmp(path, "trainer.params.default_g_adam_learning_rate") ||
+        !strcmp(path, "trainer.params.default_d_adam_learning_rate")) {
+        lpz_error_set(c->err, LPZ_ENOTFOUND, "the original Lipizzaner's separate starting learning rate of the %s "
+                      "is not supported", name[8] == 'g' ? "generators" : "discriminators");
+        where_at(c, m, path);
+        lpz_error_hint(c->err, "lpz starts generators and discriminators at trainer.params.default_adam_learning_rate"
+                       ", the learning-rate mutation's lr0: remove the key, or set that one "
+                       "(docs/howto/coming-from-lipizzaner.md)");
+        return LPZ_ENOTFOUND;
+    }
     int best = lpz_closest(name, sibs, ns);
     if (best >= 0) {
         lpz_error_hint(c->err, "did you mean '%.*s%s'?", (int)plen, path, sibs[best]);

@@ -285,6 +285,27 @@ static void test_client_addresses_are_checked_where_written(void **state)
     }
 }
 
+/* The original's default_g/d_adam_learning_rate are refused as what they are, not as a typo of
+ * default_adam_learning_rate (the hint said "did you mean 'trainer.params.default_adam_learning_rate'?"). */
+static void test_original_separate_learning_rates_are_named_as_unsupported(void **state)
+{
+    (void)state;
+    expect_error(put("q.yml", "trainer:\n  params:\n    default_adam_learning_rate: 0.0002\n"
+                              "    default_d_adam_learning_rate: 0.001\n"),
+                 LPZ_ENOTFOUND, "q.yml:4:5: trainer.params.default_d_adam_learning_rate",
+                 "separate starting learning rate of the discriminators is not supported",
+                 "lpz starts generators and discriminators at trainer.params.default_adam_learning_rate");
+    expect_error(put("q.yml", "trainer:\n  params:\n    default_g_adam_learning_rate: 0.0002\n"), LPZ_ENOTFOUND,
+                 "q.yml:3:5", "learning rate of the generators is not supported", "remove the key");
+    lpz_config cfg;
+    lpz_error err;
+    load_ok(put("s.yml", minimal), &cfg);
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.default_d_adam_learning_rate", "0.001", &err),
+                     LPZ_ENOTFOUND);
+    assert_contains(err.message, "discriminators is not supported");
+    lpz_config_destroy(&cfg);
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static void test_unknown_key_suggests_the_closest(void **state)
@@ -1102,6 +1123,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_booleans_in_every_spelling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_ranges_expand_and_bad_ports_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_addresses_are_checked_where_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_original_separate_learning_rates_are_named_as_unsupported, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_suggests_the_closest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_with_an_include_is_named_in_the_including_file, setup,
                                         teardown),
