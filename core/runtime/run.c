@@ -128,6 +128,38 @@ int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_data
     return LPZ_EINVAL;
 }
 
+/* Dataset and network names of the original Lipizzaner that lpz ships no plugin for, with the way to the same
+ * in lpz: "no dataloader plugin named 'circular'" left a migrant to guess. NULL-terminated. */
+static const char *const original_names[][3] = {
+    {"dataloader", "gaussian", "one of the original Lipizzaner's toy sets"},
+    {"dataloader", "circular", "one of the original Lipizzaner's toy sets"},
+    {"dataloader", "grid", "one of the original Lipizzaner's toy sets"},
+    {"dataloader", "cifar", "the original Lipizzaner's CIFAR-10 loader"},
+    {"dataloader", "mnist_fashion", "the original Lipizzaner's name for Fashion-MNIST"},
+    {"dataloader", "mnist_labels", "the original Lipizzaner's MNIST with labels"},
+    {"network", "circular_problem_perceptron", "the original Lipizzaner's network for its toy sets"},
+    {"network", "ssgan_perceptron", "the original Lipizzaner's semi-supervised GAN"},
+    {"network", "ssgan_convolutional", "the original Lipizzaner's semi-supervised GAN"},
+    {NULL, NULL, NULL},
+};
+
+static const char *original_name_advice(const char *name)
+{
+    if (!strcmp(name, "gaussian") || !strcmp(name, "circular") || !strcmp(name, "grid"))
+        return "make the points with NumPy, save them with numpy.save and use 'dataset_name: npy' with "
+               "'path: points.npy' and network four_layer_perceptron (docs/howto/train-on-your-own-data.md)";
+    if (!strcmp(name, "cifar"))
+        return "save the images as a .npy of (N, 32, 32, 3) uint8 and use 'dataset_name: npy' with 'path:' and "
+               "'channels_last: true'; network convolutional takes 3x32x32";
+    if (!strcmp(name, "mnist_fashion"))
+        return "use 'dataset_name: fashion_mnist'";
+    if (!strcmp(name, "mnist_labels"))
+        return "use 'dataset_name: mnist', which reads the labels too (for the inception score and TVD)";
+    if (!strcmp(name, "circular_problem_perceptron"))
+        return "use 'name: four_layer_perceptron' (its options hidden and latent set the sizes)";
+    return "lpz trains unsupervised GANs only: use 'name: four_layer_perceptron' or 'convolutional'";
+}
+
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,
                    lpz_options **options, lpz_error *err)
 {
@@ -135,6 +167,12 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
     const char *name = kind == LPZ_PLUGIN_DATALOADER ? cfg->dataloader.dataset_name : cfg->network.name;
     const char *key = kind == LPZ_PLUGIN_DATALOADER ? "dataloader.dataset_name" : "network.name";
     int rc = lpz_registry_find(reg, kind, name, plugin, err);
+    for (int i = 0; rc == LPZ_ENOTFOUND && original_names[i][0]; i++)
+        if (!strcmp(original_names[i][0], section) && !strcmp(original_names[i][1], name)) {
+            lpz_error_hint(err, "'%s' is %s, not in lpz: %s; docs/howto/coming-from-lipizzaner.md", name,
+                           original_names[i][2], original_name_advice(name));
+            break;
+        }
     if (rc) { /* where the name was set, as for any key: "run.yml:7:17: dataloader.dataset_name" */
         char w[600];
         lpz_config_locate(lpz_config_where(cfg, key), key, w, sizeof w);
