@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/cli/migrant.sh - what a user of the original (Python) Lipizzaner
 # meets first, through the real binary: the original's dataset and network
-# names that lpz has no plugin for say what to use instead.
+# names that lpz has no plugin for say what to use instead; a model file
+# without lpz's metadata (a PyTorch state_dict saved as safetensors) is
+# refused with what to add, not with "-f CONFIG" (which does not help).
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -62,5 +64,33 @@ expect 1 "check the name, or add the plugin's folder" config -f run.yml --set da
 # a name of the original in the other section is not taken for it
 expect 1 "no network plugin named 'cifar'" config -f run.yml --set network.name=cifar
 grep -qF "toy sets" err && fail "a network named cifar got a dataloader's advice: $(cat err)"
+
+# 2. A generator saved from PyTorch without lpz's metadata: the error says which metadata, with or without -f
+#    (without -f the hint was "give the run's configuration with -f CONFIG", and with -f it failed anyway).
+mkdir bare
+/usr/bin/python3 - <<'EOF'
+import json, struct
+shapes = {"0.weight": [256, 64], "0.bias": [256], "2.weight": [256, 256], "2.bias": [256],
+          "4.weight": [2, 256], "4.bias": [2]}
+header, off = {}, 0
+for k, s in shapes.items():
+    n = 4
+    for d in s:
+        n *= d
+    header[k] = {"dtype": "F32", "shape": s, "data_offsets": [off, off + n]}
+    off += n
+h = json.dumps(header).encode()
+h += b" " * ((8 - len(h) % 8) % 8)
+open("bare/generator-0.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(off))
+open("bare/mixture.yml", "w").write("generator-0.safetensors: 1.0\n")
+EOF
+for f in "" "-f run.yml"; do
+  # shellcheck disable=SC2086
+  expect 1 "file's metadata (network, network_options, role, critic, sample_shape, latent_shape)" \
+    generate --mixture-source bare -o gen $f
+  grep -qF "with -f CONFIG" err && fail "generate $f: the hint still says -f CONFIG helps: $(cat err)"
+  [ ! -e gen ] || fail "generate $f left $work/gen behind"
+done
+expect 1 "with or without -f: add it when converting" score --generator bare/generator-0.safetensors -f run.yml
 
 echo "migrant: all checks passed"
