@@ -3,7 +3,9 @@
 # meets first, through the real binary: the original's dataset and network
 # names that lpz has no plugin for say what to use instead; a model file
 # without lpz's metadata (a PyTorch state_dict saved as safetensors) is
-# refused with what to add, not with "-f CONFIG" (which does not help).
+# refused with what to add, not with "-f CONFIG" (which does not help); a
+# PyTorch .pkl (torch.save's zip archive or pickle) is named as such, not
+# as a safetensors header of petabytes.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -93,4 +95,13 @@ for f in "" "-f run.yml"; do
 done
 expect 1 "with or without -f: add it when converting" score --generator bare/generator-0.safetensors -f run.yml
 
+# 3. The original's .pkl generators (torch.save: a zip archive, or a pickle before PyTorch 1.6).
+mkdir pkl
+printf 'PK\003\004\024\000\000\000\010\000archive/data.pkl' > pkl/generator-0.pkl
+printf 'generator-0.pkl: 1.0\n' > pkl/mixture.yml
+expect 1 "not a safetensors file but a zip archive (as PyTorch's torch.save writes)" \
+  generate --mixture-source pkl -o gen
+grep -qF "load it in PyTorch and save its tensors as safetensors" err || fail "no conversion hint: $(cat err)"
+printf '\200\002\212\012l\374\234F\371 j\250P\031.' > pkl/generator-0.pkl
+expect 1 "not a safetensors file but a Python pickle" score --generator pkl/generator-0.pkl -f run.yml
 echo "migrant: all checks passed"
