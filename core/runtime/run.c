@@ -52,6 +52,25 @@ void lpz_run_hints(const lpz_config *cfg)
     if (cfg->network.loss != LPZ_CFG_LOSS_MUSTANGS && cfg->network.randomized != LPZ_RANDOMIZED_NO)
         lpz_log(LPZ_LOG_WARN, "network.randomized is for network.loss mustangs; with %s it has no effect",
                 lpz_config_enum_text("network.loss", cfg->network.loss));
+    /* The original's switches for a GPU and its hosted or database logging, which lpz accepts so that its
+     * files load: a file that turns one on expected something lpz does not do. */
+    char ignored[200] = "";
+    size_t n = 0;
+    const struct {
+        int on;
+        const char *key;
+    } compat[] = {
+        {cfg->trainer.params.score.cuda, "trainer.params.score.cuda"},
+        {cfg->master.cuda, "master.cuda"},
+        {cfg->general.losswise.enabled, "general.losswise.enabled"},
+        {cfg->general.logging.log_server[0] != '\0', "general.logging.log_server"},
+    };
+    for (size_t i = 0; i < sizeof compat / sizeof compat[0]; i++)
+        if (compat[i].on && n < sizeof ignored)
+            n += (size_t)snprintf(ignored + n, sizeof ignored - n, "%s%s", n ? ", " : "", compat[i].key);
+    if (n)
+        lpz_log(LPZ_LOG_INFO, "ignored, as lpz runs on CPUs and logs to metrics.csv and standard error: %s (the "
+                "original Lipizzaner's settings)", ignored);
     if (cfg->general.matmul_precision == LPZ_MATMUL_HIGHEST && nn_amx_available())
         lpz_log(LPZ_LOG_INFO, "this CPU has AMX: general.matmul_precision: high computes the networks' products "
                               "about 1.5x as fast (two bf16 limbs, about 2^-16 per product; the default is fp32)");

@@ -5,7 +5,8 @@
 # without lpz's metadata (a PyTorch state_dict saved as safetensors) is
 # refused with what to add, not with "-f CONFIG" (which does not help); a
 # PyTorch .pkl (torch.save's zip archive or pickle) is named as such, not
-# as a safetensors header of petabytes.
+# as a safetensors header of petabytes; its switches for a GPU and remote
+# logging, turned on, are said to be ignored.
 set -euo pipefail
 LPZ="$LPZ_BUILD_DIR/bin/lpz"
 work=$(mktemp -d)
@@ -104,4 +105,11 @@ expect 1 "not a safetensors file but a zip archive (as PyTorch's torch.save writ
 grep -qF "load it in PyTorch and save its tensors as safetensors" err || fail "no conversion hint: $(cat err)"
 printf '\200\002\212\012l\374\234F\371 j\250P\031.' > pkl/generator-0.pkl
 expect 1 "not a safetensors file but a Python pickle" score --generator pkl/generator-0.pkl -f run.yml
+# 4. The original's GPU and remote-logging switches turned on are said to be ignored (they were, silently).
+expect 0 "info: ignored, as lpz runs on CPUs and logs to metrics.csv and standard error: trainer.params.score.cuda, \
+master.cuda, general.losswise.enabled, general.logging.log_server (the original Lipizzaner's settings)" \
+  train -f run.yml --set trainer.params.score.cuda=True --set master.cuda=True --set general.losswise.enabled=True \
+  --set general.logging.log_server='"postgresql://db/lipizzaner"' --set general.output_dir=out1
+expect 0 "" train -f run.yml --set general.output_dir=out2
+grep -qF "ignored, as lpz" err && fail "a run file without them was told the original's switches are ignored"
 echo "migrant: all checks passed"
