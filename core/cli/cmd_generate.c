@@ -175,7 +175,7 @@ static int mixture_recorded(const char *dir, lpz_model_info *info, char *file, s
     if (!rc && !info->has_network) {
         rc = lpz_error_set(err, LPZ_EINVAL, "the generator file records no network");
         lpz_error_where(err, "%s", mf.paths[0]);
-        lpz_error_hint(err, "give the run's configuration with -f CONFIG");
+        lpz_error_hint(err, "%s", LPZ_MODEL_METADATA_HINT);
     }
     lpz_mixture_file_free(&mf);
     return rc;

@@ -7,6 +7,8 @@
 #include "config/scalar.h"
 #include "base/file.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -498,6 +500,18 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
                                "section from another file with 'general: !include general.yml'");
         return LPZ_ENOTFOUND;
     }
+    /* Keys of the original Lipizzaner that lpz does not take: "did you mean default_adam_learning_rate?" made
+     * them look like typos, and renaming one gave a duplicate key or silently another start. */
+    if (!strcmp(path, "trainer.params.default_g_adam_learning_rate") ||
+        !strcmp(path, "trainer.params.default_d_adam_learning_rate")) {
+        lpz_error_set(c->err, LPZ_ENOTFOUND, "the original Lipizzaner's separate starting learning rate of the %s "
+                      "is not supported", name[8] == 'g' ? "generators" : "discriminators");
+        where_at(c, m, path);
+        lpz_error_hint(c->err, "lpz starts generators and discriminators at trainer.params.default_adam_learning_rate"
+                       ", the learning-rate mutation's lr0: remove the key, or set that one "
+                       "(docs/howto/coming-from-lipizzaner.md)");
+        return LPZ_ENOTFOUND;
+    }
     int best = lpz_closest(name, sibs, ns);
     if (best >= 0) {
         lpz_error_hint(c->err, "did you mean '%.*s%s'?", (int)plen, path, sibs[best]);
@@ -613,6 +627,54 @@ static int parse_port_range(const char *text, int *lo, int *hi)
     return 1;
 }
 
+/* A client node's address is a host name or an IP literal, which the master
+ * puts in tcp://HOST:PORT: an empty one, blanks, a URL or a port written into
+ * it failed only when the master dialled ("cannot dial: Address invalid",
+ * naming no file or line). Fills err and returns 1 for such an address. */
+static int bad_address(parse_ctx *c, const char *text)
+{
+    if (!*text) {
+        lpz_error_set(c->err, LPZ_EINVAL, "client node has no address");
+        lpz_error_hint(c->err, "fill in the client's IP address or host name, e.g. 127.0.0.1");
+        return 1;
+    }
+    for (const char *p = text; *p; p++)
+        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p) || *p == '/') {
+            lpz_error_set(c->err, LPZ_EINVAL, "address '%.*s%s' is not a host name or IP address",
+                          LPZ_SHOWN(text));
+            lpz_error_hint(c->err, "%s", strstr(text, "://")
+                                             ? "write the host alone, without the tcp:// (lpz adds it), e.g. "
+                                               "'address: 10.0.0.1' and the port under 'port:'"
+                                             : "write the IP address or host name alone, e.g. 10.0.0.1");
+            return 1;
+        }
+    if (!strchr(text, ':'))
+        return 0;
+    /* With a colon it must be an IPv6 literal, bracketed or not, with an optional %zone. */
+    char ip[LPZ_CONFIG_NAME_MAX];
+    size_t n = strlen(text);
+    if (text[0] == '[' && n >= 2 && text[n - 1] == ']')
+        snprintf(ip, sizeof ip, "%.*s", (int)(n - 2), text + 1);
+    else
+        snprintf(ip, sizeof ip, "%s", text);
+    char *zone = strchr(ip, '%');
+    if (zone)
+        *zone = '\0';
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, ip, &a6) == 1)
+        return 0;
+    const char *colon = strrchr(text, ':');
+    int port_after = colon[1] != '\0' && strspn(colon + 1, "0123456789") == strlen(colon + 1);
+    lpz_error_set(c->err, LPZ_EINVAL, "address '%.*s%s' is %s", LPZ_SHOWN(text),
+                  port_after ? "a host and a port" : "neither a host name nor an IP address");
+    if (port_after)
+        lpz_error_hint(c->err, "write the port under 'port:': 'address: %.*s' and 'port: %s'",
+                       (int)(colon - text), text, colon + 1);
+    else
+        lpz_error_hint(c->err, "write an IPv4 address, a host name or an IPv6 address such as ::1");
+    return 1;
+}
+
 /* general.distribution.client_nodes: a list of {address, port}. */
 static int apply_nodes(parse_ctx *c, yaml_document_t *doc, const lpz_config_key *k, yaml_node_t *val)
 {
@@ -670,6 +732,10 @@ static int apply_nodes(parse_ctx *c, yaml_document_t *doc, const lpz_config_key 
                 }
                 if (strlen(text) >= LPZ_CONFIG_NAME_MAX) {
                     lpz_error_set(c->err, LPZ_EINVAL, "address is too long");
+                    where_at(c, vn->start_mark, sub);
+                    goto fail;
+                }
+                if (bad_address(c, text)) {
                     where_at(c, vn->start_mark, sub);
                     goto fail;
                 }

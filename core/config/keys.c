@@ -88,7 +88,9 @@ static const lpz_config_key keys[] = {
      "when the master loses a client, stop every client (else the run goes on without it)", NULL, ANY, 0,
      F(general.distribution.master_node.exit_clients_on_disconnect)},
     {"general.distribution.client_nodes", LPZ_CFG_NODES, "[]",
-     "clients of a distributed run: list of {address, port}; port may be a range \"5000-5003\"", NULL, ANY, 0,
+     "clients of a distributed run: list of {address, port}; address an IP address or host name alone (no "
+     "tcp://, no :port); port (default 5000) may be a range \"5000-5003\"",
+     NULL, ANY, 0,
      F(general.distribution.client_nodes)},
     {"general.distribution.tls.enabled", LPZ_CFG_BOOL, "false",
      "master and clients talk over tls+tcp:// instead of tcp://", NULL, ANY, 0,

@@ -658,6 +658,18 @@ int lpz_st_parse(void *buf, size_t len, lpz_st_file *out, lpz_error *err)
     uint64_t hn = 0;
     for (int k = 0; k < 8; k++)
         hn |= (uint64_t)b[k] << (8 * k);
+    /* PyTorch's own files (the original Lipizzaner's .pkl generators): a zip archive from torch.save, or a
+     * pickle from an older torch.save. Their first bytes read as a header length of petabytes. Only a file
+     * that is no safetensors file is taken for one: a header of 896 bytes starts 0x80 0x03 as a pickle does. */
+    int header_ok = hn <= ST_MAX_HEADER && hn <= len - 8 && hn >= 2 && b[8] == '{';
+    int zip = b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4, pickle = b[0] == 0x80 && b[1] >= 2 && b[1] <= 5;
+    if (!header_ok && (zip || pickle)) {
+        rc = lpz_error_set(err, LPZ_EFORMAT, "not a safetensors file but %s", zip ? "a zip archive (as PyTorch's "
+                           "torch.save writes)" : "a Python pickle (as an older PyTorch's torch.save writes)");
+        lpz_error_hint(err, "lpz reads safetensors files: load it in PyTorch and save its tensors as safetensors "
+                            "(docs/howto/coming-from-lipizzaner.md shows it for a generator)");
+        goto fail;
+    }
     if (hn > ST_MAX_HEADER) {
         rc = lpz_error_set(err, LPZ_EFORMAT, "safetensors header length %llu exceeds the limit of %u bytes",
                            (unsigned long long)hn, ST_MAX_HEADER);

@@ -36,6 +36,13 @@
 /* Value of the "format" metadata key; bumped if the layout ever changes. */
 #define LPZ_MODEL_FORMAT "lpz-model-1"
 
+/* The hint for a model file without the network metadata (a PyTorch state_dict saved as safetensors): a
+ * configuration (-f) does not stand in for it, the metadata must be added. */
+#define LPZ_MODEL_METADATA_HINT                                                                                   \
+    "lpz rebuilds a generator from its file's metadata (network, network_options, role, critic, sample_shape, "    \
+    "latent_shape), which a state_dict saved from PyTorch lacks, with or without -f: add it when converting "      \
+    "(docs/howto/coming-from-lipizzaner.md)"
+
 /* ---- networks ------------------------------------------------------------ */
 
 /* A configured network plugin: knows the sample and latent shapes and can

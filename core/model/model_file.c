@@ -764,7 +764,7 @@ int lpz_model_open(const char *path, const lpz_plugin *plugin, lpz_loaded_model 
     if (!info->has_network) {
         lpz_error_set(err, LPZ_EFORMAT, "the file does not name the network that wrote it");
         lpz_error_where(err, "%s", path);
-        lpz_error_hint(err, "only models saved by lpz with their network can be rebuilt from the file alone");
+        lpz_error_hint(err, "%s", LPZ_MODEL_METADATA_HINT);
         return LPZ_EFORMAT;
     }
     if (!plugin || !plugin_answers_to(plugin, info->network)) {

@@ -55,6 +55,25 @@ void lpz_run_hints(const lpz_config *cfg)
     if (cfg->network.loss != LPZ_CFG_LOSS_MUSTANGS && cfg->network.randomized != LPZ_RANDOMIZED_NO)
         lpz_log(LPZ_LOG_WARN, "network.randomized is for network.loss mustangs; with %s it has no effect",
                 lpz_config_enum_text("network.loss", cfg->network.loss));
+    /* The original's switches for a GPU and its hosted or database logging, which lpz accepts so that its
+     * files load: a file that turns one on expected something lpz does not do. */
+    char ignored[200] = "";
+    size_t n = 0;
+    const struct {
+        int on;
+        const char *key;
+    } compat[] = {
+        {cfg->trainer.params.score.cuda, "trainer.params.score.cuda"},
+        {cfg->master.cuda, "master.cuda"},
+        {cfg->general.losswise.enabled, "general.losswise.enabled"},
+        {cfg->general.logging.log_server[0] != '\0', "general.logging.log_server"},
+    };
+    for (size_t i = 0; i < sizeof compat / sizeof compat[0]; i++)
+        if (compat[i].on && n < sizeof ignored)
+            n += (size_t)snprintf(ignored + n, sizeof ignored - n, "%s%s", n ? ", " : "", compat[i].key);
+    if (n)
+        lpz_log(LPZ_LOG_INFO, "ignored, as lpz runs on CPUs and logs to metrics.csv and standard error: %s (the "
+                "original Lipizzaner's settings)", ignored);
     if (cfg->general.matmul_precision == LPZ_MATMUL_HIGHEST && nn_amx_available())
         lpz_log(LPZ_LOG_INFO, "this CPU has AMX: general.matmul_precision: high computes the networks' products "
                               "about 1.5x as fast (two bf16 limbs, about 2^-16 per product; the default is fp32)");
@@ -131,6 +150,38 @@ int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_data
     return LPZ_EINVAL;
 }
 
+/* Dataset and network names of the original Lipizzaner that lpz ships no plugin for, with the way to the same
+ * in lpz: "no dataloader plugin named 'circular'" left a migrant to guess. NULL-terminated. */
+static const char *const original_names[][3] = {
+    {"dataloader", "gaussian", "one of the original Lipizzaner's toy sets"},
+    {"dataloader", "circular", "one of the original Lipizzaner's toy sets"},
+    {"dataloader", "grid", "one of the original Lipizzaner's toy sets"},
+    {"dataloader", "cifar", "the original Lipizzaner's CIFAR-10 loader"},
+    {"dataloader", "mnist_fashion", "the original Lipizzaner's name for Fashion-MNIST"},
+    {"dataloader", "mnist_labels", "the original Lipizzaner's MNIST with labels"},
+    {"network", "circular_problem_perceptron", "the original Lipizzaner's network for its toy sets"},
+    {"network", "ssgan_perceptron", "the original Lipizzaner's semi-supervised GAN"},
+    {"network", "ssgan_convolutional", "the original Lipizzaner's semi-supervised GAN"},
+    {NULL, NULL, NULL},
+};
+
+static const char *original_name_advice(const char *name)
+{
+    if (!strcmp(name, "gaussian") || !strcmp(name, "circular") || !strcmp(name, "grid"))
+        return "make the points with NumPy, save them with numpy.save and use 'dataset_name: npy' with "
+               "'path: points.npy' and network four_layer_perceptron (docs/howto/train-on-your-own-data.md)";
+    if (!strcmp(name, "cifar"))
+        return "save the images as a .npy of (N, 32, 32, 3) uint8 and use 'dataset_name: npy' with 'path:' and "
+               "'channels_last: true'; network convolutional takes 3x32x32";
+    if (!strcmp(name, "mnist_fashion"))
+        return "use 'dataset_name: fashion_mnist'";
+    if (!strcmp(name, "mnist_labels"))
+        return "use 'dataset_name: mnist', which reads the labels too (for the inception score and TVD)";
+    if (!strcmp(name, "circular_problem_perceptron"))
+        return "use 'name: four_layer_perceptron' (its options hidden and latent set the sizes)";
+    return "lpz trains unsupervised GANs only: use 'name: four_layer_perceptron' or 'convolutional'";
+}
+
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,
                    lpz_options **options, lpz_error *err)
 {
@@ -138,6 +189,12 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
     const char *name = kind == LPZ_PLUGIN_DATALOADER ? cfg->dataloader.dataset_name : cfg->network.name;
     const char *key = kind == LPZ_PLUGIN_DATALOADER ? "dataloader.dataset_name" : "network.name";
     int rc = lpz_registry_find(reg, kind, name, plugin, err);
+    for (int i = 0; rc == LPZ_ENOTFOUND && original_names[i][0]; i++)
+        if (!strcmp(original_names[i][0], section) && !strcmp(original_names[i][1], name)) {
+            lpz_error_hint(err, "'%s' is %s, not in lpz: %s; docs/howto/coming-from-lipizzaner.md", name,
+                           original_names[i][2], original_name_advice(name));
+            break;
+        }
     if (rc) { /* where the name was set, as for any key: "run.yml:7:17: dataloader.dataset_name" */
         char w[600];
         lpz_config_locate(lpz_config_where(cfg, key), key, w, sizeof w);

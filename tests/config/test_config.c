@@ -251,6 +251,61 @@ static void test_port_ranges_expand_and_bad_ports_fail(void **state)
                  LPZ_ENOTFOUND, "p4.yml:4:9", "unknown key 'adress'", "did you mean 'address'?");
 }
 
+/* An address that cannot be dialled (empty, blanks, a URL, a port written into it) is refused where it is
+ * written: the master found out only when it dialled, naming no file or line. */
+static void test_client_addresses_are_checked_where_written(void **state)
+{
+    (void)state;
+    static const char *const bad[][3] = {
+        {"\"\"", "no address", "IP address or host name"},
+        {"\"tcp://10.0.0.1\"", "'tcp://10.0.0.1' is not a host name or IP address", "without the tcp://"},
+        {"10.0.0.1:5001", "'10.0.0.1:5001' is a host and a port", "'address: 10.0.0.1' and 'port: 5001'"},
+        {"\"[::1]:5001\"", "is a host and a port", "'address: [::1]' and 'port: 5001'"},
+        {"\"10.0.0.1 \"", "is not a host name or IP address", "alone"},
+        {"\"node one\"", "is not a host name or IP address", "alone"},
+        {"a:b", "neither a host name nor an IP address", "IPv6"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "general:\n  distribution:\n    client_nodes:\n      - address: %s\n"
+                 "        port: 5000\n", bad[i][0]);
+        expect_error(put("a.yml", text), LPZ_EINVAL, "a.yml:4:18: general.distribution.client_nodes[0].address",
+                     bad[i][1], bad[i][2]);
+    }
+    static const char *const good[] = {"10.0.0.1", "node-1.cluster", "\"::1\"", "\"[fe80::1]\"",
+                                       "\"fe80::1%eth0\""};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "general:\n  distribution:\n    client_nodes:\n      - address: %s\n"
+                 "        port: 5000\n", good[i]);
+        lpz_config cfg;
+        load_ok(put("a.yml", text), &cfg);
+        assert_int_equal(cfg.general.distribution.n_client_nodes, 1);
+        lpz_config_destroy(&cfg);
+    }
+}
+
+/* The original's default_g/d_adam_learning_rate are refused as what they are, not as a typo of
+ * default_adam_learning_rate (the hint said "did you mean 'trainer.params.default_adam_learning_rate'?"). */
+static void test_original_separate_learning_rates_are_named_as_unsupported(void **state)
+{
+    (void)state;
+    expect_error(put("q.yml", "trainer:\n  params:\n    default_adam_learning_rate: 0.0002\n"
+                              "    default_d_adam_learning_rate: 0.001\n"),
+                 LPZ_ENOTFOUND, "q.yml:4:5: trainer.params.default_d_adam_learning_rate",
+                 "separate starting learning rate of the discriminators is not supported",
+                 "lpz starts generators and discriminators at trainer.params.default_adam_learning_rate");
+    expect_error(put("q.yml", "trainer:\n  params:\n    default_g_adam_learning_rate: 0.0002\n"), LPZ_ENOTFOUND,
+                 "q.yml:3:5", "learning rate of the generators is not supported", "remove the key");
+    lpz_config cfg;
+    lpz_error err;
+    load_ok(put("s.yml", minimal), &cfg);
+    assert_int_equal(lpz_config_set(&cfg, "trainer.params.default_d_adam_learning_rate", "0.001", &err),
+                     LPZ_ENOTFOUND);
+    assert_contains(err.message, "discriminators is not supported");
+    lpz_config_destroy(&cfg);
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static void test_unknown_key_suggests_the_closest(void **state)
@@ -1067,6 +1122,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shipped_experiment_files_parse_with_their_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_booleans_in_every_spelling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_ranges_expand_and_bad_ports_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_addresses_are_checked_where_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_original_separate_learning_rates_are_named_as_unsupported, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_suggests_the_closest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_with_an_include_is_named_in_the_including_file, setup,
                                         teardown),

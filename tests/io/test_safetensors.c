@@ -328,6 +328,48 @@ static void test_header_limits(void **state)
     assert_int_equal(lpz_st_parse(NULL, 0, &f, &err), LPZ_EFORMAT);
 }
 
+/* PyTorch's torch.save files (the original Lipizzaner's .pkl generators) are named as such; a safetensors file
+ * whose header length starts with the same bytes as a pickle (0x80, then 2 to 5: headers of 640 to 1535 bytes)
+ * is still read (the first version of the check took a 896-byte header for a pickle). */
+static void test_pytorch_files_named_and_lookalike_headers_read(void **state)
+{
+    (void)state;
+    lpz_st_file f;
+    lpz_error err;
+    for (size_t want = 0x280; want <= 0x580; want += 0x100) {
+        char json[2048];
+        int n = snprintf(json, sizeof json, "{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                         "\"__metadata__\":{\"pad\":\"");
+        while ((size_t)n < want - 3)
+            json[n++] = 'x';
+        snprintf(json + n, sizeof json - (size_t)n, "\"}}");
+        assert_int_equal(strlen(json), want);
+        size_t len;
+        void *b = make_st(json, 8, &len);
+        assert_int_equal(((uint8_t *)b)[0], 0x80);
+        if (lpz_st_parse(b, len, &f, &err) != LPZ_OK)
+            fail_msg("a header of %zu bytes: %s", want, err.message);
+        assert_int_equal(f.n_tensors, 1);
+        lpz_st_free(&f);
+    }
+    static const uint8_t zip[] = {'P', 'K', 3, 4, 0, 0, 8, 8, 0, 0, 'a', 'r', 'c', 'h', 'i', 'v', 'e', '/'};
+    static const uint8_t pickle[] = {0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50};
+    const struct {
+        const uint8_t *bytes;
+        size_t n;
+        const char *what;
+    } torch[] = {{zip, sizeof zip, "not a safetensors file but a zip archive (as PyTorch's torch.save writes)"},
+                 {pickle, sizeof pickle, "not a safetensors file but a Python pickle"}};
+    for (int i = 0; i < 2; i++) {
+        void *m = malloc(torch[i].n);
+        memcpy(m, torch[i].bytes, torch[i].n);
+        assert_int_equal(lpz_st_parse(m, torch[i].n, &f, &err), LPZ_EFORMAT);
+        if (!strstr(err.message, torch[i].what))
+            fail_msg("expected \"%s\" in \"%s\"", torch[i].what, err.message);
+        assert_non_null(strstr(err.hint, "load it in PyTorch"));
+    }
+}
+
 static void test_failed_write_keeps_old_file(void **state)
 {
     (void)state;
@@ -371,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_file_and_tensor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pytorch_files_named_and_lookalike_headers_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
