@@ -568,6 +568,19 @@ static int expand_env(parse_ctx *c, yaml_mark_t m, const char *path, const char 
             }
             char name[256];
             snprintf(name, sizeof name, "%.*s", (int)(end - p - 2), p + 2);
+            /* ${NAME:-default}: the default when NAME is unset or empty, as in the shell */
+            char *dflt = strstr(name, ":-");
+            if (dflt) {
+                *dflt = '\0';
+                dflt += 2;
+            }
+            for (const char *q = name; *q; q++)
+                if (!(isalnum((unsigned char)*q) || *q == '_') || (q == name && isdigit((unsigned char)*q))) {
+                    lpz_error_set(c->err, LPZ_EINVAL, "'%s' in !ENV value '%s' is not a variable name", name, text);
+                    where_at(c, m, path);
+                    lpz_error_hint(c->err, "write ${NAME} or ${NAME:-default} (NAME of letters, digits and _)");
+                    return LPZ_EINVAL;
+                }
             if (!name[0]) {
                 lpz_error_set(c->err, LPZ_EINVAL, "empty ${} in !ENV value '%s'", text);
                 where_at(c, m, path);
@@ -575,6 +588,8 @@ static int expand_env(parse_ctx *c, yaml_mark_t m, const char *path, const char 
                 return LPZ_EINVAL;
             }
             const char *v = getenv(name);
+            if (dflt && (!v || !v[0]))
+                v = dflt;
             if (!v) {
                 lpz_error_set(c->err, LPZ_ENOTFOUND, "environment variable %s is not set", name);
                 where_at(c, m, path);

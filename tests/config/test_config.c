@@ -662,6 +662,25 @@ static void test_env_tag_expands_variables(void **state)
                  "env2.yml:2:15", "LPZ_TEST_OUT is not set", NULL);
     expect_error(put("env3.yml", "general:\n  output_dir: !ENV ${}/x\n"), LPZ_EINVAL, "env3.yml:2:15", "empty ${}",
                  "the variable's name");
+    /* ${NAME:-default}, as in the shell: the default when NAME is unset or empty */
+    load_ok(put("env5.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT:-/tmp/fallback}/run\n"), &cfg);
+    assert_string_equal(cfg.general.output_dir, "/tmp/fallback/run");
+    lpz_config_destroy(&cfg);
+    setenv("LPZ_TEST_OUT", "", 1);
+    load_ok(put("env5.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT:-/tmp/fallback}/run\n"), &cfg);
+    assert_string_equal(cfg.general.output_dir, "/tmp/fallback/run");
+    lpz_config_destroy(&cfg);
+    setenv("LPZ_TEST_OUT", "/tmp/set", 1);
+    load_ok(put("env5.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT:-/tmp/fallback}/run\n"), &cfg);
+    assert_string_equal(cfg.general.output_dir, "/tmp/set/run");
+    lpz_config_destroy(&cfg);
+    unsetenv("LPZ_TEST_OUT");
+    expect_error(put("env6.yml", "general:\n  output_dir: !ENV ${:-/x}\n"), LPZ_EINVAL, "env6.yml:2:15", "empty ${}",
+                 NULL);
+    /* other shell forms are not variable names: said, not looked up as one */
+    expect_error(put("env7.yml", "general:\n  output_dir: !ENV ${LPZ_TEST_OUT:=/x}\n"), LPZ_EINVAL, "env7.yml:2:15",
+                 "'LPZ_TEST_OUT:=/x' in !ENV value '${LPZ_TEST_OUT:=/x}' is not a variable name",
+                 "${NAME:-default}");
     /* a variable too long for a value: named, with the limit */
     char *big = malloc(70000);
     assert_non_null(big);
