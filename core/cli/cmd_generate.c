@@ -505,8 +505,8 @@ int lpz_cmd_generate(const lpz_cli_args *args)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     handlers = 0;
-    printf("wrote %lld samples of a mixture of %d generator%s to %s (%s%s)\n", (long long)n, mix.n,
-           mix.n == 1 ? "" : "s", args->output,
+    printf("wrote %lld sample%s of a mixture of %d generator%s to %s (%s%s)\n", (long long)n, n == 1 ? "" : "s",
+           mix.n, mix.n == 1 ? "" : "s", args->output,
            info->kind == LPZ_SAMPLE_IMAGE ? (written ? "samples/*.png, grid.png" : "") : "samples.csv, samples.npy",
            info->kind == LPZ_SAMPLE_IMAGE ? (want_npy ? (written ? ", samples.npy" : "samples.npy") : "")
                                           : (want_npy ? ", samples-raw.npy" : ""));

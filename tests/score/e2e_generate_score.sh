@@ -36,6 +36,9 @@ grep -q "wrote 12 samples" "$work/a.out" || fail "summary: $(cat "$work/a.out")"
 "$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/d" --sample-size 30 --seed 2 \
   --format npy -q > /dev/null
 [ ! -e "$work/c/grid.png" ] || fail "--format npy wrote PNGs"
+"$LPZ" generate -f "$CFG" "${SETS[@]}" --mixture-source "$mix" -o "$work/one" --sample-size 1 --format npy \
+  > "$work/one.out" 2>&1 || fail "one sample: $(cat "$work/one.out")"
+grep -q "^wrote 1 sample of a mixture" "$work/one.out" || fail "summary of one sample: $(cat "$work/one.out")"
 if cmp -s "$work/c/samples.npy" "$work/d/samples.npy"; then fail "different seeds gave the same samples"; fi
 
 # 2b. Without -f: the mixture's run's config.yml, and for images the data is not read (a dataloader.path that names
