@@ -298,8 +298,12 @@ static int run_master(const lpz_cli_args *args)
         lpz_cli_print_final(&out.final, "lpz train --distributed --master --resume", out.run_dir);
         if (out.best_cell >= 0) {
             lpz_dist_cell_outcome *b = &out.cells[out.best_cell];
+            /* a client's score is its optimize_mixture's when the ES ran there (a neighbourhood and a score) */
+            int st = cfg.trainer.params.score.type;
+            int es = cfg.trainer.params.optimize_mixture.enabled && out.n_cells > 1 && !b->stopped &&
+                     cfg.trainer.params.score.enabled && (st == LPZ_SCORE_FID || st == LPZ_SCORE_INCEPTION);
             lpz_cli_print_best(b->cell, b->score, b->best_g_fitness,
-                               out.final.state != LPZ_FINAL_DONE && lpz_run_score_higher(&cfg), &out.final);
+                               out.final.state != LPZ_FINAL_DONE && lpz_run_score_higher(&cfg), es, &out.final);
             printf("best mixture: %s/master/%d\n", out.run_dir, b->cell);
         }
         printf("results: %s\n", out.run_dir);

@@ -150,15 +150,16 @@ void lpz_cli_print_final(const lpz_final_outcome *f, const char *resume, const c
     }
 }
 
-void lpz_cli_print_best(int cell, double score, double g_fitness, int score_higher, const lpz_final_outcome *f)
+void lpz_cli_print_best(int cell, double score, double g_fitness, int score_higher, int score_es,
+                        const lpz_final_outcome *f)
 {
     if (isnan(score))
         printf("best cell: %d (generator fitness %.4f; no score computed)\n", cell, g_fitness);
     else if (f->state == LPZ_FINAL_DONE)
         printf("best cell: %d (final FID %.4f over %lld samples)\n", cell, score, (long long)f->samples);
     else
-        printf("best cell: %d (%s %.4f, the last iteration's)\n", cell, score_higher ? "inception score" : "FID",
-               score);
+        printf("best cell: %d (%s %.4f, %s)\n", cell, score_higher ? "inception score" : "FID", score,
+               score_es ? "optimize_mixture's" : "the last iteration's");
 }
 
 static int parse_grid(const char *text, int *k)
@@ -254,7 +255,7 @@ int lpz_cmd_train(const lpz_cli_args *args)
                    r->n_cells, r->n_cells == 1 ? "" : "s", r->seconds);
         lpz_cli_print_final(&r->final, "lpz train --resume", out.run_dir);
         if (b) {
-            lpz_cli_print_best(b->cell, b->score, b->best_g_fitness, r->score_higher, &r->final);
+            lpz_cli_print_best(b->cell, b->score, b->best_g_fitness, r->score_higher, b->score_es, &r->final);
             printf("best mixture: %s\n", b->mixture_dir);
         }
         printf("results: %s\n", out.run_dir);

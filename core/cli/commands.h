@@ -25,7 +25,7 @@ void lpz_cli_print_final(const struct lpz_final_outcome *f, const char *resume, 
  * last iteration, else its generator fitness. */
 /* "best cell: ..." with the final FID, else the training's score (FID, or
  * inception score when score_higher), else the generator fitness. */
-void lpz_cli_print_best(int cell, double score, double g_fitness, int score_higher,
+void lpz_cli_print_best(int cell, double score, double g_fitness, int score_higher, int score_es,
                         const struct lpz_final_outcome *f);
 
 #endif

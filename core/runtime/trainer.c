@@ -152,6 +152,7 @@ typedef struct cell {
     lpz_member **all_gen, **all_disc; /* [n_nb * pop] local first, then neighbours in order */
     double mix[LPZ_MAX_NEIGHBOURS];
     double score;
+    int score_es; /* score is optimize_mixture's */
     lpz_score_context *score_ctx;
     float *real, *z, *dout, *dfake, *fit_z, *sample_z, *samples, *buf_scratch;
     /* The fitness sample's dataset indices, read a chunk at a time into
@@ -1996,8 +1997,17 @@ static int optimize_weights(cell *c)
         memcpy(c->mix, before, sizeof(double) * (size_t)c->n_nb);
     for (int k = 0; k < c->n_nb; k++)
         lpz_model_set_training(gens[k], 1);
-    if (!rc)
+    if (!rc) {
         c->score = best;
+        c->score_es = 1;
+        /* what the search found, as the original printed it */
+        char w[LPZ_MAX_NEIGHBOURS * 12 + 1] = "";
+        size_t n = 0;
+        for (int k = 0; k < c->n_nb && n < sizeof w; k++)
+            n += (size_t)snprintf(w + n, sizeof w - n, "%s%.4f", k ? " " : "", c->mix[k]);
+        lpz_log(LPZ_LOG_INFO, "cell %d: optimize_mixture: %s %.4f after %d generations; weights %s", c->id,
+                strcmp(p->score_type, "inception_score") ? "FID" : "inception score", best, p->es_generations, w);
+    }
     return rc;
 }
 
@@ -2485,6 +2495,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
                 break;
             }
             r->score = c->score;
+            r->score_es = c->score_es;
             rc = save_mixture(t, c, r, err);
             for (int it = 0; secs && it < p->n_iterations; it++)
                 if (c->iter_seconds[it] > 0)

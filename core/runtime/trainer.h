@@ -69,6 +69,7 @@ typedef struct lpz_cell_result {
     int iterations;        /* completed */
     double best_g_fitness; /* of the cell's best local generator */
     double score;          /* mixture score, NAN when not computed */
+    int score_es;          /* 1: score is optimize_mixture's (its ES ran), else the last iteration's */
     char mixture_dir[4096];
 } lpz_cell_result;
 

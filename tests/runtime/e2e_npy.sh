@@ -52,6 +52,21 @@ grep -q "dataloader.labels: labels is empty" el.log || fail "empty labels: $(cat
   --set trainer.params.score.feature_model=/nonexistent/clf.safetensors > fm.out 2> fm.log || fail "$(cat fm.log)"
 grep -q "trainer.params.score.feature_model (/nonexistent/clf.safetensors) is not used: npy samples of 2 values" \
   fm.log || fail "feature_model for raw features: $(cat fm.log)"
+# optimize_mixture (the ES over the mixture weights after training) says what it found for each cell, and the
+# weights it reports are those saved; the summary's score is then the ES's, not the last iteration's
+"$LPZ" train -f "$CFG" --grid 2 "${quick[@]}" --set trainer.n_iterations=2 --set trainer.params.tournament_size=2 \
+  --set trainer.params.optimize_mixture.enabled=true --set trainer.params.optimize_mixture.es_generations=3 \
+  --set trainer.params.optimize_mixture.sample_size=200 --set trainer.params.score.score_sample_size=200 \
+  --set general.output_dir="$work/es" > es.out 2> es.log || fail "optimize_mixture: $(cat es.log)"
+es_run=$(dirname "$(dirname "$(sed -n 's/^best mixture: //p' es.out)")")
+for c in 0 1 2 3; do
+  line=$(grep "cell $c: optimize_mixture: FID [0-9.]* after 3 generations; weights " es.log) \
+    || fail "optimize_mixture of cell $c said nothing: $(cat es.log)"
+  saved=$(awk '/^generator-/ {printf "%s%.4f", (n++ ? " " : ""), $2}' "$es_run/master/$c/mixture.yml")
+  [ "${line##*weights }" = "$saved" ] || fail "cell $c: optimize_mixture said '$line', mixture.yml has $saved"
+done
+grep -q "^best cell: [0-3] (FID [0-9.]*, optimize_mixture's)$" es.out || fail "summary: $(cat es.out)"
+if grep -q "optimize_mixture" train.log; then fail "a run without optimize_mixture: $(cat train.log)"; fi
 mix=$(sed -n 's/^best mixture: //p' train.out)
 run=$(dirname "$(dirname "$mix")")
 [ -s "$mix/units.json" ] || fail "no units.json next to the mixture"
