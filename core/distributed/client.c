@@ -418,7 +418,10 @@ static void reap(client *c)
     c->thread_live = 0;
     drop_experiment(c);
     lpz_peer_redirect_clear();
-    lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 " done; idle on port %d", c->experiment, c->port);
+    if (__atomic_load_n(c->o->stop, __ATOMIC_SEQ_CST)) /* stopping (Ctrl-C, SIGTERM): this client exits next */
+        lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 " done", c->experiment);
+    else
+        lpz_log(LPZ_LOG_INFO, "experiment %016" PRIx64 " done; idle on port %d", c->experiment, c->port);
     pthread_mutex_lock(&c->lock);
     c->state = LPZ_DIST_IDLE;
     c->experiment = 0;

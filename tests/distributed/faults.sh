@@ -134,6 +134,8 @@ kill_when 9 2 INT
 wait "${CLIENT_PID[9]}" || fail "g) the client stopped with Ctrl-C exited with $?"
 grep -q "stopping: cell 3 ends its batch; waiting up to 30 s for the master to collect its results" "$work/c9.log" \
   || fail "g) $(tail -n 5 "$work/c9.log")"
+# it exits: not "idle on port" on its way out
+grep -q "idle on port" "$work/c9.log" && fail "g) the exiting client said it was idle: $(tail -n 5 "$work/c9.log")"
 wait $MASTER || fail "g) master failed: $(cat "$work/g.out")"
 grep -q "^lost cell" "$work/g.out" && fail "g) the stopped client's cell was lost: $(cat "$work/g.out")"
 # The summary names the cell stopped short and does not compare it with the complete ones (it was the best cell
