@@ -182,20 +182,24 @@ int64_t nn_work_size(const nn_layer *l, int64_t n)
 {
     switch (l->kind) {
     case NN_CONV: {
-        /* col [C k k, cs * P], the GEMM output [Cout, cs * P] and the
-         * phase planes of one input plane (conv.c) */
+        /* col [C k k, cs * P], the GEMM output [Cout, cs * P], the phase
+         * planes of one input plane and, with more than one chunk, W^T
+         * packed for the input gradient's products (conv.c) */
         int64_t P = l->hout * l->wout, ckk = l->cin * l->k * l->k;
         int64_t cs = nn_conv_chunk(l, n);
         return cs * P * (ckk + l->cout) +
-               nn_conv_phase_size(l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout);
+               nn_conv_phase_size(l->hin, l->win, l->k, l->stride, l->pad, l->hout, l->wout) +
+               (cs < n && nn_lk_available() ? nn_lk_pack_at_size(ckk, l->cout) : 0);
     }
     case NN_CONVT: {
-        /* col [Cout k k, cs * Pin], gathered input [Cin, cs * Pin] and
-         * the phase planes of one output plane (conv.c) */
+        /* col [Cout k k, cs * Pin], gathered input [Cin, cs * Pin], the
+         * phase planes of one output plane and, with more than one chunk,
+         * W^T packed for the forward products (conv.c) */
         int64_t P = l->hin * l->win, ckk = l->cout * l->k * l->k;
         int64_t cs = nn_conv_chunk(l, n);
         return cs * P * (ckk + l->cin) +
-               nn_conv_phase_size(l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win);
+               nn_conv_phase_size(l->hout, l->wout, l->k, l->stride, l->pad, l->hin, l->win) +
+               (cs < n && nn_lk_available() ? nn_lk_pack_at_size(ckk, l->cin) : 0);
     }
     case NN_CUSTOM:
         return l->pcount; /* parameter gradients thrown away by backward_input */

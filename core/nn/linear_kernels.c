@@ -160,8 +160,8 @@ INLINE void panel(const int pf, const int nv, const int mode, const int at, int 
  * read from memory once). Measured both ways on the MLP GAN's shapes.
  * pf: prefetch B's rows PF_ROWS steps ahead (the input gradient). */
 INLINE void product(const int mode, const int at, int padded, int m_outer, const int pf, int64_t M, int64_t N,
-                    int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb,
-                    const float *bias, float *c, ptrdiff_t ldc)
+                    int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak, ptrdiff_t sab, const float *b,
+                    ptrdiff_t ldb, const float *bias, float *c, ptrdiff_t ldc)
 {
     int64_t nb = m_outer ? (M + MR - 1) / MR : 1; /* outer blocks of A; 1: a single sweep, the panels outside */
     /* A transposed (at: A (m, k) = a[k sak + m], sam = 1 in every such
@@ -174,7 +174,7 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
      * gradient): the DCGAN's transposed products 130-140 -> 135-150
      * GFLOP/s, its step 2-4% faster. */
     float ablk[AT_KMAX * MR] __attribute__((aligned(64)));
-    int copy_a = at && m_outer && K <= AT_KMAX;
+    int copy_a = at && m_outer && K <= AT_KMAX && !sab;
     for (int64_t ob = 0; ob < nb; ob++) {
         if (copy_a) {
             int64_t m0 = ob * MR;
@@ -191,7 +191,8 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
             int64_t m_end = m_outer ? (ob + 1) * MR : M;
             for (int64_t m0 = m_outer ? ob * MR : 0; m0 < M && m0 < m_end; m0 += MR) {
                 int mr = M - m0 < MR ? (int)(M - m0) : MR;
-                const float *am = copy_a ? ablk : a + m0 * sam, *bn = b + n0, *bm = bias ? bias + m0 : NULL;
+                const float *am = copy_a ? ablk : sab ? a + m0 / MR * sab : a + m0 * sam;
+                const float *bn = b + n0, *bm = bias ? bias + m0 : NULL;
                 ptrdiff_t ak = copy_a ? MR : sak;
                 float *cmn = mode == ST_TRANS ? c + n0 * ldc + m0 : c + m0 * ldc + n0;
                 if (nv == 3)
@@ -243,22 +244,22 @@ void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float
      * the reduction index i), B = x^T; tiles are written transposed into y */
     transpose_x(R, In, x, xt);
     int64_t Rp = (R + 15) / 16 * 16;
-    product(ST_TRANS, 0, 1, 1, 0, O, R, In, W, In, 1, xt, Rp, b, y, O);
+    product(ST_TRANS, 0, 1, 1, 0, O, R, In, W, In, 1, 0, xt, Rp, b, y, O);
 }
 
 void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
 {
     /* A = dy [R x O] (reduction along o, contiguous), B = W [O x In] */
-    product(ST_STORE, 0, 0, 0, 1, R, In, O, dy, O, 1, W, In, NULL, dx, In);
+    product(ST_STORE, 0, 0, 0, 1, R, In, O, dy, O, 1, 0, W, In, NULL, dx, In);
 }
 
 void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW, int add)
 {
     /* A (o, r) = dy[r O + o]: dy^T, its 8-row blocks copied by product; B = x [R x In] */
     if (add)
-        product(ST_ADD, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+        product(ST_ADD, 1, 0, 1, 0, O, In, R, dy, 1, O, 0, x, In, NULL, dW, In);
     else
-        product(ST_STORE, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+        product(ST_STORE, 1, 0, 1, 0, O, In, R, dy, 1, O, 0, x, In, NULL, dW, In);
 }
 
 /* The convolutions' products: K in blocks of NN_LK_KC, the first block
@@ -269,19 +270,19 @@ void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, co
  * instances keeps the tile copies out of each other's way. */
 #define NN_LK_KC 256
 __attribute__((noinline)) static void conv_block(int mode, int at, int64_t M, int64_t N, int64_t K, const float *a,
-                                                 ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb,
-                                                 float *c, ptrdiff_t ldc)
+                                                 ptrdiff_t sam, ptrdiff_t sak, ptrdiff_t sab, const float *b,
+                                                 ptrdiff_t ldb, float *c, ptrdiff_t ldc)
 {
     if (at) {
         if (mode == ST_STORE)
-            product(ST_STORE, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_STORE, 1, 0, 1, 0, M, N, K, a, sam, sak, sab, b, ldb, NULL, c, ldc);
         else
-            product(ST_ADD, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_ADD, 1, 0, 1, 0, M, N, K, a, sam, sak, sab, b, ldb, NULL, c, ldc);
     } else {
         if (mode == ST_STORE)
-            product(ST_STORE, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_STORE, 0, 0, 1, 0, M, N, K, a, sam, sak, sab, b, ldb, NULL, c, ldc);
         else
-            product(ST_ADD, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_ADD, 0, 0, 1, 0, M, N, K, a, sam, sak, sab, b, ldb, NULL, c, ldc);
     }
 }
 
@@ -291,6 +292,34 @@ void nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t
     for (int64_t k0 = 0; k0 < K; k0 += NN_LK_KC) {
         int64_t kk = K - k0 < NN_LK_KC ? K - k0 : NN_LK_KC;
         const float *ak = at ? a + k0 * lda : a + k0;
-        conv_block(k0 ? ST_ADD : ST_STORE, at, M, N, kk, ak, at ? 1 : lda, at ? lda : 1, b + k0 * ldb, ldb, c, ldc);
+        conv_block(k0 ? ST_ADD : ST_STORE, at, M, N, kk, ak, at ? 1 : lda, at ? lda : 1, 0, b + k0 * ldb, ldb, c,
+                   ldc);
+    }
+}
+
+int64_t nn_lk_pack_at_size(int64_t M, int64_t K)
+{
+    return (M + MR - 1) / MR * MR * K;
+}
+
+void nn_lk_pack_at(int64_t M, int64_t K, const float *a, int64_t lda, float *pk)
+{
+    /* 8 blocks (64 floats: 4 whole lines of each row of a) per pass over K */
+    for (int64_t g0 = 0; g0 < M; g0 += 8 * MR)
+        for (int64_t k = 0; k < K; k++) {
+            const float *ak = a + k * lda;
+            for (int64_t m0 = g0; m0 < M && m0 < g0 + 8 * MR; m0 += MR) {
+                __mmask8 km = (__mmask8)(M - m0 >= MR ? 0xFFu : 0xFFu >> (MR - (M - m0)));
+                _mm256_storeu_ps(pk + (m0 / MR * K + k) * MR, _mm256_maskz_loadu_ps(km, ak + m0));
+            }
+        }
+}
+
+void nn_lk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *pk, const float *b, int64_t ldb, float *c,
+                       int64_t ldc)
+{
+    for (int64_t k0 = 0; k0 < K; k0 += NN_LK_KC) {
+        int64_t kk = K - k0 < NN_LK_KC ? K - k0 : NN_LK_KC;
+        conv_block(k0 ? ST_ADD : ST_STORE, 1, M, N, kk, pk + k0 * MR, 1, MR, K * MR, b + k0 * ldb, ldb, c, ldc);
     }
 }

@@ -47,4 +47,15 @@ void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, co
 void nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
                 float *c, int64_t ldc);
 
+/* nn_lk_gemm(1, ...) with A^T packed once for several products (conv.c:
+ * a layer's W^T, the same for every chunk of samples): nn_lk_pack_at
+ * stores A^T of a [K x M] (row stride lda) into pk, nn_lk_pack_at_size(M,
+ * K) floats, as ceil(M / 8) blocks of K x 8 contiguous floats (rows past M
+ * zero); nn_lk_gemm_packed(M, N, K, pk, ...) is then C = A^T B with the
+ * same sums, bit for bit, as nn_lk_gemm(1, M, N, K, a, lda, ...). */
+int64_t nn_lk_pack_at_size(int64_t M, int64_t K);
+void nn_lk_pack_at(int64_t M, int64_t K, const float *a, int64_t lda, float *pk);
+void nn_lk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *pk, const float *b, int64_t ldb, float *c,
+                       int64_t ldc);
+
 #endif

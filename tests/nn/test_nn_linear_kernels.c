@@ -9,7 +9,8 @@
  * linear layer gives the exact products at batch sizes on both sides of
  * the 256-row chunking in layers.c. The convolutions' product
  * (nn_lk_gemm: A or A^T, strided operands, reductions in blocks of 256)
- * on tile edges, block edges and the DCGAN's shapes. The layers that use
+ * on tile edges, block edges and the DCGAN's shapes, and A^T packed once
+ * (nn_lk_gemm_packed) giving the same bits. The layers that use
  * the kernels are checked against PyTorch by test_nn_reference. The kernel tests are
  * skipped where the CPU lacks AVX-512. */
 #include <stdarg.h>
@@ -167,6 +168,16 @@ static void check_gemm(int at, int64_t M, int64_t N, int64_t K)
     nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc);
     nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c2, ldc);
     assert_memory_equal(c, c2, (size_t)(M * ldc) * sizeof(float));
+    if (at) { /* A^T packed once (conv.c, for several chunks): the same bits */
+        float *pk = malloc((size_t)nn_lk_pack_at_size(M, K) * sizeof(float));
+        assert_non_null(pk);
+        nn_lk_pack_at(M, K, a, lda, pk);
+        for (int64_t i = 0; i < M * ldc; i++)
+            c2[i] = NAN;
+        nn_lk_gemm_packed(M, N, K, pk, b, ldb, c2, ldc);
+        assert_memory_equal(c, c2, (size_t)(M * ldc) * sizeof(float));
+        free(pk);
+    }
     ref_product(M, N, K, a, at ? 1 : lda, at ? lda : 1, b, ldb, 1, want, mag);
     cblas_sgemm(CblasRowMajor, at ? CblasTrans : CblasNoTrans, CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f,
                 a, (blasint)lda, b, (blasint)ldb, 0.0f, cb, (blasint)N);
