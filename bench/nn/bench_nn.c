@@ -166,6 +166,17 @@ void __wrap_nn_lk_gemm(int at, int64_t M, int64_t N, int64_t K, const float *a, 
     PRODUCT(at ? "lk gemm T" : "lk gemm N", M, N, K, __real_nn_lk_gemm(at, M, N, K, a, lda, b, ldb, c, ldc));
 }
 
+/* the transposed product with A^T packed once (conv.c's chunks): the same FLOPs as lk gemm T */
+void __real_nn_lk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *pk, const float *b, int64_t ldb, float *c,
+                              int64_t ldc);
+void __wrap_nn_lk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *pk, const float *b, int64_t ldb, float *c,
+                              int64_t ldc);
+void __wrap_nn_lk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *pk, const float *b, int64_t ldb, float *c,
+                              int64_t ldc)
+{
+    PRODUCT("lk gemm T packed", M, N, K, __real_nn_lk_gemm_packed(M, N, K, pk, b, ldb, c, ldc));
+}
+
 /* The bf16 products of the high and medium matmul precisions (AMX:
  * nn/amx_kernels.h; AVX512-BF16: nn/avx512bf16_kernels.h), wrapped the
  * same way: counted only when they computed (else the caller's fp32
