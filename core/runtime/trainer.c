@@ -2496,7 +2496,7 @@ int lpz_train_local(const lpz_train_setup *setup, lpz_train_result *result, lpz_
         setup->on_iteration(setup->user, setup->run_dir, -1);
 
     release_params(t);
-    for (int i = 0; t->cells && i < t->n_cells; i++) /* the servers end together (each polls for 100 ms) */
+    for (int i = 0; t->cells && i < t->n_cells; i++) /* the servers end together */
         lpz_peer_server_signal_stop(t->cells[i].server);
     for (int i = 0; t->cells && i < t->n_cells; i++)
         cell_free(&t->cells[i]);
