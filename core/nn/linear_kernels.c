@@ -161,6 +161,53 @@ INLINE void tile(const int pf, const int nv, const int masked, const int full, c
     }
 }
 
+/* The forward product's last columns (samples) when 1-8 of a 16-lane vector
+ * are left, R % 16 in 1..8 (100 rows end in 4, 200 in 8): one 8-lane
+ * ymm per row of the tile instead of a zmm. Zen 4 runs a 512-bit FMA as
+ * two 256-bit halves, so the half vector costs half the time (100 rows:
+ * 6.5 vectors' FMA time instead of 7, 3 + 3 + a half instead of 3 + 2 +
+ * 2 panels); on CPUs with 512-bit FMA units it issues as many FMAs as a
+ * zmm. B is padded (x^T, rows of 16), so the 8 floats are readable. The
+ * sums are tile()'s (ST_TRANS): the bias, then k = 0 .. K-1 in order. */
+INLINE void tile_half(const int full, int64_t K, const float *a, ptrdiff_t sam, int mr, const float *b,
+                      ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc)
+{
+    __m256 acc[MR];
+    const float *ap[MR];
+    for (int m = 0; m < MR; m++) {
+        int mm = m < mr ? m : mr - 1;
+        ap[m] = a + mm * sam;
+        acc[m] = bias ? _mm256_set1_ps(bias[mm]) : _mm256_setzero_ps();
+    }
+    ptrdiff_t s1 = sam, s2 = 2 * sam, s3 = 3 * sam;
+    const float *a4 = a + 4 * sam;
+    for (int64_t k = 0; k < K; k++) {
+        if (full)
+            __asm__("" : "+r"(s1), "+r"(s2), "+r"(s3));
+        __m256 bv = _mm256_loadu_ps(b + k * ldb);
+        for (int m = 0; m < MR; m++) {
+            float am;
+            if (!full) {
+                am = ap[m][k];
+            } else {
+                const float *p = (m < 4 ? a : a4) + k;
+                int q = m & 3;
+                am = q == 0 ? p[0] : q == 1 ? p[s1] : q == 2 ? p[s2] : p[s3];
+            }
+            acc[m] = _mm256_fmadd_ps(_mm256_set1_ps(am), bv, acc[m]);
+        }
+    }
+    __mmask8 mm8 = (__mmask8)(0xFFu >> (MR - mr));
+    __m512 r[MR];
+    __m256 col[16];
+    for (int m = 0; m < MR; m++)
+        r[m] = _mm512_zextps256_ps512(acc[m]);
+    tr8x16(r, col);
+    for (int j = 0; j < 8; j++)
+        if (j < nr)
+            _mm256_mask_storeu_ps(c + j * ldc, mm8, col[j]);
+}
+
 /* One panel of nv vectors: masked loads of B only when the panel ends
  * inside a vector and B has no padding there. */
 INLINE void panel(const int pf, const int nv, const int mode, const int at, int masked, int64_t K, const float *a,
@@ -204,6 +251,8 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
      * GFLOP/s, its step 2-4% faster. */
     float ablk[AT_KMAX * MR] __attribute__((aligned(64)));
     int copy_a = at && m_outer && K <= AT_KMAX;
+    /* the forward's last 1-8 columns go to tile_half; the panels before them are whole vectors */
+    int64_t tail = mode == ST_TRANS && padded && !at && N % 16 && N % 16 <= 8 ? N % 16 : 0, Nv = N - tail;
     for (int64_t ob = 0; ob < nb; ob++) {
         if (copy_a) {
             int64_t m0 = ob * MR;
@@ -213,11 +262,22 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
                 _mm256_store_ps(ablk + k * MR, _mm256_maskz_loadu_ps(km, a + k * sak + m0));
         }
         for (int64_t n0 = 0; n0 < N;) {
-            int64_t left = (N - n0 + 15) / 16; /* vectors left */
-            int nv = left == 4 ? 2 : left >= 3 ? 3 : (int)left;
-            int nr = N - n0 < 16 * nv ? (int)(N - n0) : 16 * nv;
-            int masked = !padded && nr % 16 != 0;
             int64_t m_end = m_outer ? (ob + 1) * MR : M;
+            if (n0 == Nv) { /* tail > 0: the half-vector panel, last */
+                for (int64_t m0 = m_outer ? ob * MR : 0; m0 < M && m0 < m_end; m0 += MR) {
+                    int mr = M - m0 < MR ? (int)(M - m0) : MR;
+                    const float *bm = bias ? bias + m0 : NULL;
+                    if (mr < MR)
+                        tile_half(0, K, a + m0 * sam, sam, mr, b + n0, ldb, (int)tail, bm, c + n0 * ldc + m0, ldc);
+                    else
+                        tile_half(1, K, a + m0 * sam, sam, mr, b + n0, ldb, (int)tail, bm, c + n0 * ldc + m0, ldc);
+                }
+                break;
+            }
+            int64_t left = (Nv - n0 + 15) / 16; /* vectors left */
+            int nv = left == 4 ? 2 : left >= 3 ? 3 : (int)left;
+            int nr = Nv - n0 < 16 * nv ? (int)(Nv - n0) : 16 * nv;
+            int masked = !padded && nr % 16 != 0;
             for (int64_t m0 = m_outer ? ob * MR : 0; m0 < M && m0 < m_end; m0 += MR) {
                 int mr = M - m0 < MR ? (int)(M - m0) : MR;
                 const float *am = copy_a ? ablk : a + m0 * sam, *bn = b + n0, *bm = bias ? bias + m0 : NULL;
