@@ -95,7 +95,18 @@ INLINE void tile(const int pf, const int nv, const int masked, const int full, c
         for (int v = 0; v < nv; v++)
             acc[m][v] = init;
     }
-    /* the tile of C (dW: cold, read back after the last Adam step) arrives during the k loop */
+    /* The tile of C arrives during the k loop: ST_ADD reads it; a stored
+     * transposed product (the linear weight gradient) writes lines of the
+     * gradient buffer that another cell's step or the Adam pass evicted, and
+     * a store that misses waits for the line to be read first. Fetched
+     * for writing up front, the linear weight gradient of the quick start's
+     * shapes ran 8-13% faster with the buffer in L3 (1-4% slower warm),
+     * and the 2x2 quick start took 2% less CPU. */
+    if (mode == ST_STORE && at)
+        for (int m = 0; m < MR; m++)
+            for (int v = 0; v < nv; v++)
+                if (m < mr)
+                    _mm_prefetch((const char *)(c + m * ldc + 16 * v), _MM_HINT_ET0);
     if (mode == ST_ADD)
         for (int m = 0; m < MR; m++)
             for (int v = 0; v < nv; v++)
