@@ -18,6 +18,8 @@
  */
 #include "nn/linear_kernels.h"
 
+#include "nn/elementwise.h"
+
 #include <immintrin.h>
 #include <stddef.h>
 
@@ -39,6 +41,17 @@
 enum { ST_STORE, ST_ADD, ST_TRANS };
 
 #define INLINE static inline __attribute__((always_inline))
+
+/* The activation a forward product applies to its outputs before storing
+ * them (nn_lk_forward_act): ReLU or LeakyReLU as nn_rect in elementwise.c,
+ * v > 0 ? v : (ReLU ? 0 : v slope), the same floats; else v. */
+INLINE __m512 rect(int act, __m512 v, __m512 slope)
+{
+    if (act != NN_ACT_RELU && act != NN_ACT_LEAKY_RELU)
+        return v;
+    __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return act == NN_ACT_RELU ? _mm512_maskz_mov_ps(pos, v) : _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, slope), v);
+}
 
 /* r[0..7]: 8 rows of 16 floats. out[j] = (r0[j], r1[j], ..., r7[j]) for
  * j = 0..15: an 8 x 16 -> 16 x 8 transpose in 40 shuffles. */
@@ -76,13 +89,14 @@ INLINE void tr8x16(const __m512 r[8], __m256 out[16])
  * transposed matrix: dy^T, W^T), else sak = 1 (W, dy rows); every product
  * of this file is called so, and a new caller must be too.
  *   ST_STORE: c[m ldc + n] = sum;  ST_ADD: c[m ldc + n] += sum;
- *   ST_TRANS: c[n ldc + m] = bias[m] + sum (the tile written transposed).
+ *   ST_TRANS: c[n ldc + m] = act(bias[m] + sum) (the tile written
+ *   transposed; act: NN_ACT_RELU, NN_ACT_LEAKY_RELU (slope) or none).
  * na (not NULL: a full block): the next 8-row block of A (rows sam apart,
  * K floats each), brought into L1 a line per step k while this tile runs
  * (see product). */
 INLINE void tile(const int pf, const int nv, const int masked, const int full, const int mode, const int at,
                  int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr,
-                 const float *bias, float *c, ptrdiff_t ldc, const float *na)
+                 const float *bias, float *c, ptrdiff_t ldc, const float *na, int act, float slope)
 {
     int64_t na_lines = na ? 8 * ((K + 15) / 16) : 0;
     __m512 acc[MR][NV];
@@ -156,7 +170,7 @@ INLINE void tile(const int pf, const int nv, const int masked, const int full, c
             __m512 r[MR];
             __m256 col[16];
             for (int m = 0; m < MR; m++)
-                r[m] = acc[m][v];
+                r[m] = rect(act, acc[m][v], _mm512_set1_ps(slope));
             tr8x16(r, col);
             for (int j = 0; j < 16; j++) /* constant bounds: keeps acc[] and col[] in registers */
                 if (16 * v + j < nr)
@@ -187,7 +201,7 @@ INLINE void tile(const int pf, const int nv, const int masked, const int full, c
  * zmm. B is padded (x^T, rows of 16), so the 8 floats are readable. The
  * sums are tile()'s (ST_TRANS): the bias, then k = 0 .. K-1 in order. */
 INLINE void tile_half(const int full, int64_t K, const float *a, ptrdiff_t sam, int mr, const float *b,
-                      ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc)
+                      ptrdiff_t ldb, int nr, const float *bias, float *c, ptrdiff_t ldc, int act, float slope)
 {
     __m256 acc[MR];
     const float *ap[MR];
@@ -218,7 +232,7 @@ INLINE void tile_half(const int full, int64_t K, const float *a, ptrdiff_t sam, 
     __m512 r[MR];
     __m256 col[16];
     for (int m = 0; m < MR; m++)
-        r[m] = _mm512_zextps256_ps512(acc[m]);
+        r[m] = rect(act, _mm512_zextps256_ps512(acc[m]), _mm512_set1_ps(slope));
     tr8x16(r, col);
     for (int j = 0; j < 8; j++)
         if (j < nr)
@@ -229,14 +243,14 @@ INLINE void tile_half(const int full, int64_t K, const float *a, ptrdiff_t sam, 
  * inside a vector and B has no padding there. */
 INLINE void panel(const int pf, const int nv, const int mode, const int at, int masked, int64_t K, const float *a,
                   ptrdiff_t sam, ptrdiff_t sak, int mr, const float *b, ptrdiff_t ldb, int nr, const float *bias,
-                  float *c, ptrdiff_t ldc, const float *na)
+                  float *c, ptrdiff_t ldc, const float *na, int act, float slope)
 {
     if (masked)
-        tile(pf, nv, 1, 0, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, NULL);
+        tile(pf, nv, 1, 0, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, NULL, act, slope);
     else if (mr < MR)
-        tile(pf, nv, 0, 0, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, NULL);
+        tile(pf, nv, 0, 0, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, NULL, act, slope);
     else
-        tile(pf, nv, 0, 1, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, na);
+        tile(pf, nv, 0, 1, mode, at, K, a, sam, sak, mr, b, ldb, nr, bias, c, ldc, na, act, slope);
 }
 
 /* C [M x N] over K, tile by tile. Panels of B are 3 vectors wide, but 4
@@ -254,7 +268,7 @@ INLINE void panel(const int pf, const int nv, const int mode, const int at, int 
  * pf: prefetch B's rows PF_ROWS steps ahead (the input gradient). */
 INLINE void product(const int mode, const int at, int padded, int m_outer, const int pf, int64_t M, int64_t N,
                     int64_t K, const float *a, ptrdiff_t sam, ptrdiff_t sak, const float *b, ptrdiff_t ldb,
-                    const float *bias, float *c, ptrdiff_t ldc)
+                    const float *bias, float *c, ptrdiff_t ldc, int act, float slope)
 {
     int64_t nb = m_outer ? (M + MR - 1) / MR : 1; /* outer blocks of A; 1: a single sweep, the panels outside */
     /* A transposed (at: A (m, k) = a[k sak + m], sam = 1 in every such
@@ -285,9 +299,11 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
                     int mr = M - m0 < MR ? (int)(M - m0) : MR;
                     const float *bm = bias ? bias + m0 : NULL;
                     if (mr < MR)
-                        tile_half(0, K, a + m0 * sam, sam, mr, b + n0, ldb, (int)tail, bm, c + n0 * ldc + m0, ldc);
+                        tile_half(0, K, a + m0 * sam, sam, mr, b + n0, ldb, (int)tail, bm, c + n0 * ldc + m0, ldc,
+                                  act, slope);
                     else
-                        tile_half(1, K, a + m0 * sam, sam, mr, b + n0, ldb, (int)tail, bm, c + n0 * ldc + m0, ldc);
+                        tile_half(1, K, a + m0 * sam, sam, mr, b + n0, ldb, (int)tail, bm, c + n0 * ldc + m0, ldc,
+                                  act, slope);
                 }
                 break;
             }
@@ -309,11 +325,11 @@ INLINE void product(const int mode, const int at, int padded, int m_outer, const
                  * L3 (Zen 4; +1-8% warm), the 2x2 quick start took 5% less CPU. */
                 const float *na = mode == ST_TRANS && !at && n0 == 0 && m0 + 2 * MR <= M ? am + MR * sam : NULL;
                 if (nv == 3)
-                    panel(pf, 3, mode, at, masked, K, am, sam, ak, mr, bn, ldb, nr, bm, cmn, ldc, na);
+                    panel(pf, 3, mode, at, masked, K, am, sam, ak, mr, bn, ldb, nr, bm, cmn, ldc, na, act, slope);
                 else if (nv == 2)
-                    panel(pf, 2, mode, at, masked, K, am, sam, ak, mr, bn, ldb, nr, bm, cmn, ldc, na);
+                    panel(pf, 2, mode, at, masked, K, am, sam, ak, mr, bn, ldb, nr, bm, cmn, ldc, na, act, slope);
                 else
-                    panel(pf, 1, mode, at, masked, K, am, sam, ak, mr, bn, ldb, nr, bm, cmn, ldc, na);
+                    panel(pf, 1, mode, at, masked, K, am, sam, ak, mr, bn, ldb, nr, bm, cmn, ldc, na, act, slope);
             }
             n0 += nr;
         }
@@ -353,26 +369,32 @@ static void transpose_x(int64_t R, int64_t In, const float *x, float *xt)
 void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                    float *xt)
 {
+    nn_lk_forward_act(R, O, In, x, W, b, y, xt, NN_ACT_IDENTITY, 0.0f);
+}
+
+void nn_lk_forward_act(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                       float *xt, int act, float slope)
+{
     /* y^T [O x R] = W [O x In] x^T [In x R] + b: A = W (rows contiguous along
      * the reduction index i), B = x^T; tiles are written transposed into y */
     transpose_x(R, In, x, xt);
     int64_t Rp = (R + 15) / 16 * 16;
-    product(ST_TRANS, 0, 1, 1, 0, O, R, In, W, In, 1, xt, Rp, b, y, O);
+    product(ST_TRANS, 0, 1, 1, 0, O, R, In, W, In, 1, xt, Rp, b, y, O, act, slope);
 }
 
 void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
 {
     /* A = dy [R x O] (reduction along o, contiguous), B = W [O x In] */
-    product(ST_STORE, 0, 0, 0, 1, R, In, O, dy, O, 1, W, In, NULL, dx, In);
+    product(ST_STORE, 0, 0, 0, 1, R, In, O, dy, O, 1, W, In, NULL, dx, In, NN_ACT_IDENTITY, 0.0f);
 }
 
 void nn_lk_backward_weight(int64_t R, int64_t O, int64_t In, const float *dy, const float *x, float *dW, int add)
 {
     /* A (o, r) = dy[r O + o]: dy^T, its 8-row blocks copied by product; B = x [R x In] */
     if (add)
-        product(ST_ADD, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+        product(ST_ADD, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In, NN_ACT_IDENTITY, 0.0f);
     else
-        product(ST_STORE, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In);
+        product(ST_STORE, 1, 0, 1, 0, O, In, R, dy, 1, O, x, In, NULL, dW, In, NN_ACT_IDENTITY, 0.0f);
 }
 
 /* The convolutions' products: K in blocks of NN_LK_KC, the first block
@@ -388,14 +410,14 @@ __attribute__((noinline)) static void conv_block(int mode, int at, int64_t M, in
 {
     if (at) {
         if (mode == ST_STORE)
-            product(ST_STORE, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_STORE, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc, NN_ACT_IDENTITY, 0.0f);
         else
-            product(ST_ADD, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_ADD, 1, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc, NN_ACT_IDENTITY, 0.0f);
     } else {
         if (mode == ST_STORE)
-            product(ST_STORE, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_STORE, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc, NN_ACT_IDENTITY, 0.0f);
         else
-            product(ST_ADD, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc);
+            product(ST_ADD, 0, 0, 1, 0, M, N, K, a, sam, sak, b, ldb, NULL, c, ldc, NN_ACT_IDENTITY, 0.0f);
     }
 }
 
