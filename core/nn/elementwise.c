@@ -46,6 +46,7 @@ static inline __attribute__((always_inline)) float nn_drect(const int act, float
 
 static struct {
     void (*act_forward)(int, float, const float *, float *, int64_t);
+    void (*act_inplace)(int, float, float *, int64_t);
     void (*act_backward)(int, float, const float *, const float *, const float *, float *, int64_t);
     void (*mul)(const float *, const float *, float *, int64_t);
     void (*adam_update)(float *, const float *, float *, float *, int64_t, float, float, float, float, float);
@@ -56,12 +57,13 @@ static struct {
                          const float *, const float *, const float *, double *, double *);
     void (*bn_grad_input)(int, float, const float *, const float *, float *, int64_t, int64_t, int64_t,
                           const float *, const float *, const float *, const float *, const float *, const float *);
-} kern = {act_forward_base, act_backward_base, mul_base,      adam_update_base,
-          bn_stats_base,    bn_apply_base,     bn_grad_sums_base, bn_grad_input_base};
+} kern = {act_forward_base, act_inplace_base, act_backward_base, mul_base,
+          adam_update_base, bn_stats_base,    bn_apply_base,     bn_grad_sums_base, bn_grad_input_base};
 
 #define NN_PICK(isa)                                                                                               \
     do {                                                                                                           \
         kern.act_forward = act_forward_##isa;                                                                      \
+        kern.act_inplace = act_inplace_##isa;                                                                      \
         kern.act_backward = act_backward_##isa;                                                                    \
         kern.mul = mul_##isa;                                                                                      \
         kern.adam_update = adam_update_##isa;                                                                      \
@@ -86,6 +88,11 @@ __attribute__((constructor)) static void pick_kernels(void)
 void nn_act_forward(int kind, float slope, const float *x, float *y, int64_t n)
 {
     kern.act_forward(kind, slope, x, y, n);
+}
+
+void nn_act_inplace(int kind, float slope, float *y, int64_t n)
+{
+    kern.act_inplace(kind, slope, y, n);
 }
 
 void nn_act_backward(int kind, float slope, const float *x, const float *y, const float *dy, float *dx, int64_t n)

@@ -8,6 +8,8 @@ enum { NN_ACT_RELU, NN_ACT_LEAKY_RELU, NN_ACT_TANH, NN_ACT_SIGMOID, NN_ACT_IDENT
 
 /* y = f(x) over n values; slope is LeakyReLU's negative slope. */
 void nn_act_forward(int kind, float slope, const float *x, float *y, int64_t n);
+/* y = f(y) for ReLU and LeakyReLU; other kinds: nothing. */
+void nn_act_inplace(int kind, float slope, float *y, int64_t n);
 /* dx = dy f'(x) (ReLU, LeakyReLU: from x; tanh, sigmoid: from y = f(x)). */
 void nn_act_backward(int kind, float slope, const float *x, const float *y, const float *dy, float *dx, int64_t n);
 /* out = a * b element-wise (dropout masks). */

@@ -24,6 +24,18 @@ static void NN_SFX(act_forward)(int kind, float slope, const float *restrict x, 
     }
 }
 
+/* ReLU or LeakyReLU in place (the fallbacks of a linear layer's fused
+ * activation: layers.c); other kinds leave y alone. */
+static void NN_SFX(act_inplace)(int kind, float slope, float *restrict y, int64_t n)
+{
+    if (kind == NN_ACT_RELU)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = nn_rect(NN_ACT_RELU, y[i], slope);
+    else if (kind == NN_ACT_LEAKY_RELU)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = nn_rect(NN_ACT_LEAKY_RELU, y[i], slope);
+}
+
 static void NN_SFX(act_backward)(int kind, float slope, const float *restrict x, const float *restrict y,
                                  const float *restrict dy, float *restrict dx, int64_t n)
 {

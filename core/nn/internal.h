@@ -156,7 +156,10 @@ int64_t nn_aux_size(const nn_layer *l, int64_t n);
 int64_t nn_work_size(const nn_layer *l, int64_t n);
 int64_t nn_conv_chunk(const nn_layer *l, int64_t n); /* samples per im2col chunk (layers.c) */
 
-void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y);
+/* act (elementwise.h): NN_ACT_RELU or NN_ACT_LEAKY_RELU (slope), the
+ * activation that follows the layer, applied to y (model.c's fused_act);
+ * NN_ACT_IDENTITY: none. */
+void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y, int act, float slope);
 /* fresh: dp receives this pass's gradient (its contents are not read),
  * else the gradient is added to dp */
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,

@@ -397,24 +397,28 @@ static int bf16_rows(int limbs, int64_t R, int64_t N, int64_t K, const float *a,
     return 1;
 }
 
-void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y)
+void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float *x, float *y, int act, float slope)
 {
     int64_t in = l->in.dim[l->in.ndim - 1], out = l->features;
     int64_t R = n * (l->in_numel / in);
     const float *b = l->bias ? p + out * in : NULL;
     if (out < SMALL_OUT) {
         small_forward(R, out, in, x, p, b, y);
+        nn_act_inplace(act, slope, y, R * out);
         return;
     }
     int limbs = nn_mm_limbs();
-    if (limbs && nn_mm_worth(R, out, in) && bf16_rows(limbs, R, out, in, x, p, 1, in, b, y))
+    if (limbs && nn_mm_worth(R, out, in) && bf16_rows(limbs, R, out, in, x, p, 1, in, b, y)) {
+        nn_act_inplace(act, slope, y, R * out);
         return;
+    }
     if (linear_fast(in, out)) {
         int64_t ch = lk_chunk(R);
         float *xt = lk_scratch(nn_lk_forward_scratch(ch, in));
         if (xt) {
-            for (int64_t r0 = 0; r0 < R; r0 += ch) /* bias folded into the accumulators */
-                nn_lk_forward(R - r0 < ch ? R - r0 : ch, out, in, x + r0 * in, p, b, y + r0 * out, xt);
+            for (int64_t r0 = 0; r0 < R; r0 += ch) /* bias and activation in the tiles */
+                nn_lk_forward_act(R - r0 < ch ? R - r0 : ch, out, in, x + r0 * in, p, b, y + r0 * out, xt, act,
+                                  slope);
             return;
         }
     }
@@ -425,6 +429,7 @@ void nn_linear_forward(const nn_layer *l, int64_t n, const float *p, const float
         beta = 1.0f;
     }
     nn_gemm(0, 1, R, out, in, 1.0f, x, in, p, in, beta, y, out);
+    nn_act_inplace(act, slope, y, R * out);
 }
 
 void nn_linear_backward(const nn_layer *l, int64_t n, const float *p, const float *x, const float *dy, float *dx,

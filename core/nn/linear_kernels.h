@@ -31,6 +31,11 @@ int nn_lk_available(void);
 int64_t nn_lk_forward_scratch(int64_t R, int64_t In);
 void nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
                    float *xt);
+/* The same with the activation after the layer applied to y as it is
+ * stored: act NN_ACT_RELU or NN_ACT_LEAKY_RELU (negative slope `slope`),
+ * the values nn_act_forward gives (elementwise.h); other values: none. */
+void nn_lk_forward_act(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b, float *y,
+                       float *xt, int act, float slope);
 
 /* dx [R x In] = dy [R x O] W [O x In] */
 void nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx);

@@ -923,9 +923,33 @@ static int bn_act(const lpz_model *m, int i)
     return k == NN_RELU ? NN_ACT_RELU : k == NN_LEAKY_RELU ? NN_ACT_LEAKY_RELU : NN_ACT_IDENTITY;
 }
 
-static int fused_act(const lpz_model *m, int i)
+/* The activation a linear layer at i applies to its outputs as it stores
+ * them (nn_linear_forward): the ReLU or LeakyReLU right after it, with a
+ * slope that is not negative, else NN_ACT_IDENTITY. Such an activation
+ * (fused_act) does no forward pass of its own either and its output is
+ * the linear layer's (one pass over the batch less per hidden layer); its
+ * backward pass takes the derivative from that output, which is positive
+ * exactly where the layer's output before it was (the slope is not
+ * negative), so the gradients are the same floats. */
+static int lin_act(const lpz_model *m, int i)
+{
+    if (i + 1 >= m->n_layers || m->layers[i].kind != NN_LINEAR)
+        return NN_ACT_IDENTITY;
+    const nn_layer *a = &m->layers[i + 1];
+    if (a->kind == NN_RELU)
+        return NN_ACT_RELU;
+    return a->kind == NN_LEAKY_RELU && !(a->slope < 0.0f) ? NN_ACT_LEAKY_RELU : NN_ACT_IDENTITY;
+}
+
+/* The activation at i is computed by the batch norm before it. */
+static int bn_fused(const lpz_model *m, int i)
 {
     return i > 0 && m->layers[i - 1].kind == NN_BATCHNORM && bn_act(m, i - 1) != NN_ACT_IDENTITY;
+}
+
+static int fused_act(const lpz_model *m, int i)
+{
+    return bn_fused(m, i) || (i > 0 && lin_act(m, i - 1) != NN_ACT_IDENTITY);
 }
 
 static float bn_slope(const lpz_model *m, int i)
@@ -1078,9 +1102,11 @@ int lpz_model_explain_nonfinite(const lpz_model *m, char *out, size_t size)
         const nn_layer *l = &m->layers[i];
         if (l->y == layer_input(m, i))
             continue; /* computes in place of its input (a reshape) */
-        if ((at = first_nonfinite(l->y, n * l->out_numel)) < 0)
-            continue;
+        at = first_nonfinite(l->y, n * l->out_numel);
         int64_t pat = m->params ? first_nonfinite(m->params + l->poff, l->pcount) : -1; /* (an unbound replica) */
+        /* a ReLU computed by this (linear) layer turns NaN into 0: its parameters are looked at anyway */
+        if (at < 0 && (pat < 0 || lin_act(m, i) == NN_ACT_IDENTITY))
+            continue;
         const char *kind = l->kind == NN_CUSTOM && l->ops && l->ops->type_name ? l->ops->type_name
                            : (unsigned)l->kind < sizeof kinds / sizeof kinds[0] ? kinds[l->kind]
                                                                                   : "?";
@@ -1142,9 +1168,11 @@ static const float *forward(lpz_model *m, const float *x, int64_t n, lpz_error *
         const float *p = m->params + l->poff;
         int64_t cnt = n * l->out_numel;
         switch (l->kind) {
-        case NN_LINEAR:
-            nn_linear_forward(l, n, p, in, y);
+        case NN_LINEAR: {
+            int act = lin_act(m, i);
+            nn_linear_forward(l, n, p, in, y, act, act == NN_ACT_IDENTITY ? 0.0f : m->layers[i + 1].slope);
             break;
+        }
         case NN_CONV:
             nn_conv_forward(l, n, p, in, y, m->work);
             break;
@@ -1155,7 +1183,7 @@ static const float *forward(lpz_model *m, const float *x, int64_t n, lpz_error *
             nn_bn_forward(l, n, p, m->bufs + l->boff, in, y, m->training, bn_act(m, i), bn_slope(m, i), m->work);
             break;
         case NN_RELU:
-            if (!fused_act(m, i)) /* else the batch norm before it wrote its output */
+            if (!fused_act(m, i)) /* else the batch norm or linear layer before it wrote its output */
                 nn_act_forward(NN_ACT_RELU, 0.0f, in, y, cnt);
             break;
         case NN_LEAKY_RELU:
@@ -1269,8 +1297,11 @@ static int backward_sweep(lpz_model *m, const float *dy, float *dx, int with_par
             out = cur == m->g0 ? m->g1 : m->g0;
         if (fresh && dp && l->pcount && l->kind != NN_LINEAR)
             memset(dp, 0, (size_t)l->pcount * sizeof *dp); /* the other kernels add */
-        if (fused_act(m, i))
+        if (bn_fused(m, i))
             continue; /* the batch norm before it takes the gradient at its output */
+        /* (an activation fused into the linear layer before it runs below:
+         * its input is its output, in = y, from which ReLU and LeakyReLU
+         * with a slope >= 0 take the same derivative as from the input) */
         if (l->kind == NN_RESHAPE)
             continue; /* same memory layout: the gradient passes through */
         int64_t cnt = n * l->out_numel;

@@ -57,7 +57,10 @@ void lpz_model_pin_fp32(lpz_model *m);
  * (reserved now if needed): a caller that assembles a batch there and
  * passes this pointer to lpz_model_forward saves a copy of the batch and
  * a buffer of its own. Valid until the next reserve; with a shared arena,
- * until another sharing model's forward. NULL on error. */
+ * until another sharing model's forward, except that the models sharing
+ * an arena have the same input buffer (its start), and a forward pass
+ * whose input is that buffer reads it in place and leaves it as it was:
+ * several models can run on one batch assembled there. NULL on error. */
 float *lpz_model_input_buffer(lpz_model *m, int64_t n, lpz_error *err);
 
 /* Refuses (LPZ_EFORMAT) to grow the model beyond max_values parameters

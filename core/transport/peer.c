@@ -66,13 +66,18 @@ typedef struct lpz_peer_snapshot {
     lpz_wire_prepared prep; /* CRC and HMAC state of data, computed once */
 } snapshot;
 
-#define RECV_POLL_MS 100
-
 struct lpz_peer_server {
     nng_socket sock;
     pthread_t thread;
     bool thread_started;
-    int stopping; /* atomic: lpz_peer_server_stop asked the thread to end */
+    /* The thread waits for requests on `rx`, with no timeout: a stop
+     * cancels it. (A receive timeout polling `stopping` made nng's timer
+     * thread spin to each expiry's millisecond: 1.6% of the CPU of the
+     * 2x2 quick start, whose four cell servers are never asked in a
+     * local run.) rx_lock orders starting a receive against a stop. */
+    nng_aio *rx;
+    pthread_mutex_t rx_lock;
+    int stopping; /* atomic; set under rx_lock: lpz_peer_server_stop asked the thread to end */
     lpz_wire_ctx wire;
     char url[URL_MAX];
     pthread_mutex_t lock; /* guards current, refs and stats */
@@ -205,15 +210,21 @@ static void *serve(void *arg)
 {
     lpz_peer_server *s = arg;
     for (;;) {
-        nng_msg *req;
-        int rv = nng_recvmsg(s->sock, &req, 0);
-        if (rv == NNG_ECLOSED || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
-            if (!rv)
+        pthread_mutex_lock(&s->rx_lock);
+        int stopping = __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
+        if (!stopping)
+            nng_recv_aio(s->sock, s->rx);
+        pthread_mutex_unlock(&s->rx_lock);
+        if (stopping)
+            break;
+        nng_aio_wait(s->rx);
+        int rv = nng_aio_result(s->rx);
+        nng_msg *req = rv ? NULL : nng_aio_get_msg(s->rx);
+        if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+            if (req)
                 nng_msg_free(req);
             break;
         }
-        if (rv == NNG_ETIMEDOUT) /* a look at `stopping` every RECV_POLL_MS */
-            continue;
         if (rv != 0) {
             lpz_log(LPZ_LOG_WARN, "cell server %s: receive failed: %s", s->url, nng_strerror(rv));
             nng_msleep(10); /* do not spin on a persistent failure */
@@ -259,9 +270,16 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
     if (!s)
         return lpz_error_set(err, LPZ_ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->rx_lock, NULL);
     lpz_wire_ctx_init(&s->wire, experiment_id, secret);
     int rc;
-    int rv = nng_rep0_open(&s->sock);
+    int rv = nng_aio_alloc(&s->rx, NULL, NULL);
+    if (rv) {
+        rc = lpz_error_set(err, LPZ_ENOMEM, "out of memory");
+        goto fail_nosock;
+    }
+    nng_aio_set_timeout(s->rx, NNG_DURATION_INFINITE);
+    rv = nng_rep0_open(&s->sock);
     if (rv) {
         rc = lpz_error_set(err, nng_status(rv), "cannot open a rep socket: %s", nng_strerror(rv));
         goto fail_nosock;
@@ -270,11 +288,11 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, LPZ_WIRE_MAX_REQUEST_FRAME);
     /* A peer that stops reading must not block the server thread forever. */
     nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 10000);
-    /* The thread ends by itself when stopped: closing the socket while it
-     * waits in nng_recvmsg is the pattern of nng's close deadlocks (nng
-     * issues 1543, 1813; Debian 12 has nng 1.5.2), seen here as a client
-     * that never exited after its cell's results were collected. */
-    nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, RECV_POLL_MS);
+    /* The thread ends by itself when stopped (its receive cancelled), and
+     * the socket is closed after: closing it while the thread waits in a
+     * receive is the pattern of nng's close deadlocks (nng issues 1543,
+     * 1813; Debian 12 has nng 1.5.2), seen here as a client that never
+     * exited after its cell's results were collected. */
     nng_listener l;
     rv = lpz_tls_listen(s->sock, url, &l);
     if (rv) {
@@ -298,7 +316,10 @@ int lpz_peer_server_start(const char *url, uint64_t experiment_id, const char *s
 fail:
     nng_close(s->sock);
 fail_nosock:
+    if (s->rx)
+        nng_aio_free(s->rx);
     lpz_wire_ctx_clear(&s->wire);
+    pthread_mutex_destroy(&s->rx_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
     return rc;
@@ -393,17 +414,25 @@ void lpz_peer_server_get_stats(lpz_peer_server *s, lpz_peer_server_stats *st)
 
 void lpz_peer_server_signal_stop(lpz_peer_server *s)
 {
-    if (s)
-        __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    if (!s)
+        return;
+    /* Under rx_lock: the thread either sees `stopping` before it starts a
+     * receive, or its receive is under way and is cancelled here. */
+    pthread_mutex_lock(&s->rx_lock);
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    nng_aio_cancel(s->rx);
+    pthread_mutex_unlock(&s->rx_lock);
 }
 
 void lpz_peer_server_stop(lpz_peer_server *s)
 {
     if (!s)
         return;
-    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    lpz_peer_server_signal_stop(s);
     if (s->thread_started)
-        pthread_join(s->thread, NULL); /* within RECV_POLL_MS, or a reply's send timeout */
+        pthread_join(s->thread, NULL); /* at once, or after a reply's send timeout */
+    nng_aio_free(s->rx);
+    pthread_mutex_destroy(&s->rx_lock);
     nng_close(s->sock);
     snapshot_unref(s->current);
     lpz_wire_ctx_clear(&s->wire);

@@ -78,11 +78,13 @@ typedef struct lpz_peer_server_stats {
 
 void lpz_peer_server_get_stats(lpz_peer_server *s, lpz_peer_server_stats *st);
 
-/* Ends the server thread (within its 100 ms receive poll), closes the
- * socket, frees everything. NULL ok. */
+/* Ends the server thread (its wait for a request is cancelled; a reply
+ * being sent finishes first, within its send timeout), closes the socket,
+ * frees everything. NULL ok. */
 void lpz_peer_server_stop(lpz_peer_server *s);
 /* Tells the server thread to end without waiting: several servers
- * signalled first, then stopped, take one poll in all, not one each. */
+ * signalled first, then stopped, end together (each may be finishing a
+ * reply). */
 void lpz_peer_server_signal_stop(lpz_peer_server *s);
 
 /* A connection to one neighbour's server. requester_cell (>= 0) is sent
