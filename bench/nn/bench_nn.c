@@ -149,6 +149,17 @@ void __wrap_nn_lk_forward(int64_t R, int64_t O, int64_t In, const float *x, cons
     PRODUCT("lk forward", R, O, In, __real_nn_lk_forward(R, O, In, x, W, b, y, xt));
 }
 
+/* the forward with its ReLU/LeakyReLU applied as it stores (layers.c calls this one) */
+void __real_nn_lk_forward_act(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b,
+                              float *y, float *xt, int act, float slope);
+void __wrap_nn_lk_forward_act(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b,
+                              float *y, float *xt, int act, float slope);
+void __wrap_nn_lk_forward_act(int64_t R, int64_t O, int64_t In, const float *x, const float *W, const float *b,
+                              float *y, float *xt, int act, float slope)
+{
+    PRODUCT("lk forward", R, O, In, __real_nn_lk_forward_act(R, O, In, x, W, b, y, xt, act, slope));
+}
+
 void __wrap_nn_lk_backward_input(int64_t R, int64_t O, int64_t In, const float *dy, const float *W, float *dx)
 {
     PRODUCT("lk dx", R, In, O, __real_nn_lk_backward_input(R, O, In, dy, W, dx));
