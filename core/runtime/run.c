@@ -151,36 +151,30 @@ int lpz_run_check_batch_size(const lpz_config *cfg, int64_t batch_size, lpz_data
 }
 
 /* Dataset and network names of the original Lipizzaner that lpz ships no plugin for, with the way to the same
- * in lpz: "no dataloader plugin named 'circular'" left a migrant to guess. NULL-terminated. */
-static const char *const original_names[][3] = {
-    {"dataloader", "gaussian", "one of the original Lipizzaner's toy sets"},
-    {"dataloader", "circular", "one of the original Lipizzaner's toy sets"},
-    {"dataloader", "grid", "one of the original Lipizzaner's toy sets"},
-    {"dataloader", "cifar", "the original Lipizzaner's CIFAR-10 loader"},
-    {"dataloader", "mnist_fashion", "the original Lipizzaner's name for Fashion-MNIST"},
-    {"dataloader", "mnist_labels", "the original Lipizzaner's MNIST with labels"},
-    {"network", "circular_problem_perceptron", "the original Lipizzaner's network for its toy sets"},
-    {"network", "ssgan_perceptron", "the original Lipizzaner's semi-supervised GAN"},
-    {"network", "ssgan_convolutional", "the original Lipizzaner's semi-supervised GAN"},
-    {NULL, NULL, NULL},
+ * in lpz: "no dataloader plugin named 'circular'" left a migrant to guess. {section, name, what it was, what to
+ * do}, NULL-terminated. */
+#define TOY "make the points with NumPy, save them with numpy.save and use 'dataset_name: npy' with 'path: " \
+            "points.npy' and network four_layer_perceptron (docs/howto/train-on-your-own-data.md)"
+#define SSGAN "lpz trains unsupervised GANs only: use 'name: four_layer_perceptron' or 'convolutional'"
+static const char *const original_names[][4] = {
+    {"dataloader", "gaussian", "one of the original Lipizzaner's toy sets", TOY},
+    {"dataloader", "circular", "one of the original Lipizzaner's toy sets", TOY},
+    {"dataloader", "grid", "one of the original Lipizzaner's toy sets", TOY},
+    {"dataloader", "cifar", "the original Lipizzaner's CIFAR-10 loader",
+     "save the images as a .npy of (N, 32, 32, 3) uint8 and use 'dataset_name: npy' with 'path:' and "
+     "'channels_last: true'; network convolutional takes 3x32x32"},
+    {"dataloader", "mnist_fashion", "the original Lipizzaner's name for Fashion-MNIST",
+     "use 'dataset_name: fashion_mnist'"},
+    {"dataloader", "mnist_labels", "the original Lipizzaner's MNIST with labels",
+     "use 'dataset_name: mnist', which reads the labels too (for the inception score and TVD)"},
+    {"network", "circular_problem_perceptron", "the original Lipizzaner's network for its toy sets",
+     "use 'name: four_layer_perceptron' (its options hidden and latent set the sizes)"},
+    {"network", "ssgan_perceptron", "the original Lipizzaner's semi-supervised GAN", SSGAN},
+    {"network", "ssgan_convolutional", "the original Lipizzaner's semi-supervised GAN", SSGAN},
+    {NULL, NULL, NULL, NULL},
 };
-
-static const char *original_name_advice(const char *name)
-{
-    if (!strcmp(name, "gaussian") || !strcmp(name, "circular") || !strcmp(name, "grid"))
-        return "make the points with NumPy, save them with numpy.save and use 'dataset_name: npy' with "
-               "'path: points.npy' and network four_layer_perceptron (docs/howto/train-on-your-own-data.md)";
-    if (!strcmp(name, "cifar"))
-        return "save the images as a .npy of (N, 32, 32, 3) uint8 and use 'dataset_name: npy' with 'path:' and "
-               "'channels_last: true'; network convolutional takes 3x32x32";
-    if (!strcmp(name, "mnist_fashion"))
-        return "use 'dataset_name: fashion_mnist'";
-    if (!strcmp(name, "mnist_labels"))
-        return "use 'dataset_name: mnist', which reads the labels too (for the inception score and TVD)";
-    if (!strcmp(name, "circular_problem_perceptron"))
-        return "use 'name: four_layer_perceptron' (its options hidden and latent set the sizes)";
-    return "lpz trains unsupervised GANs only: use 'name: four_layer_perceptron' or 'convolutional'";
-}
+#undef TOY
+#undef SSGAN
 
 int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind, const lpz_plugin **plugin,
                    lpz_options **options, lpz_error *err)
@@ -192,7 +186,7 @@ int lpz_run_plugin(const lpz_registry *reg, const lpz_config *cfg, uint32_t kind
     for (int i = 0; rc == LPZ_ENOTFOUND && original_names[i][0]; i++)
         if (!strcmp(original_names[i][0], section) && !strcmp(original_names[i][1], name)) {
             lpz_error_hint(err, "'%s' is %s, not in lpz: %s; docs/howto/coming-from-lipizzaner.md", name,
-                           original_names[i][2], original_name_advice(name));
+                           original_names[i][2], original_names[i][3]);
             break;
         }
     if (rc) { /* where the name was set, as for any key: "run.yml:7:17: dataloader.dataset_name" */
@@ -779,6 +773,17 @@ static int check_resume_shape(const char *run_dir, int n_cells, const lpz_config
     return LPZ_EINVAL;
 }
 
+/* The folders a dataloader is given (lpz_dataset_context): general.output_dir made absolute when it exists,
+ * its cache folder (not made here) and the run file's folder, against which relative data paths resolve. */
+static void data_folders(const lpz_config *cfg, const char *output_dir, char out_abs[PATH_MAX], char *cache,
+                         size_t cache_size, char cfg_dir[PATH_MAX])
+{
+    if (!realpath(output_dir, out_abs))
+        snprintf(out_abs, PATH_MAX, "%s", output_dir);
+    snprintf(cache, cache_size, "%s/cache", out_abs);
+    snprintf(cfg_dir, PATH_MAX, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
+}
+
 typedef struct data_check {
     const lpz_run_data *rd;
     lpz_network *net;
@@ -832,10 +837,7 @@ int lpz_run_check_config_data(const lpz_config *cfg, const lpz_registry *reg, ch
         goto done;
     /* the folders lpz train would give the plugin; describe makes none (lpz/dataloader.h) */
     char out_abs[PATH_MAX], cache[PATH_MAX + 16], cfg_dir[PATH_MAX];
-    if (!realpath(p.output_dir, out_abs))
-        snprintf(out_abs, sizeof out_abs, "%s", p.output_dir);
-    snprintf(cache, sizeof cache, "%s/cache", out_abs);
-    snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
+    data_folders(cfg, p.output_dir, out_abs, cache, sizeof cache, cfg_dir);
     lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, NULL, LPZ_SPLIT_TRAIN};
     lpz_dataset_info info;
     lpz_error derr;
@@ -974,13 +976,10 @@ int lpz_run_local(const lpz_run_request *req, lpz_run_outcome *out, lpz_error *e
     }
 
     char out_abs[PATH_MAX], cfg_dir[PATH_MAX];
-    if (!realpath(p.output_dir, out_abs))
-        snprintf(out_abs, sizeof out_abs, "%s", p.output_dir);
-    snprintf(cache, sizeof cache, "%s/cache", out_abs);
+    data_folders(cfg, p.output_dir, out_abs, cache, sizeof cache, cfg_dir);
     lpz_missing_top(cache, cache_top, sizeof cache_top);
     if ((rc = lpz_mkdirs(cache, err)))
         goto done;
-    snprintf(cfg_dir, sizeof cfg_dir, "%s", cfg->source_dir[0] ? cfg->source_dir : ".");
     lpz_dataset_context ctx = {sizeof ctx, dl_opts, out_abs, cache, cfg_dir, out->run_dir, LPZ_SPLIT_TRAIN};
     lpz_run_data rd = {cfg, &p, dl_plugin, &ctx, net_plugin, net_opts, req->resume_dir ? out->run_dir : NULL, 1};
     rc = lpz_run_open_data(&rd, &ds, &net, err);
