@@ -505,7 +505,7 @@ static int unknown_key(parse_ctx *c, yaml_mark_t m, const char *path)
     if (!strcmp(path, "trainer.params.default_g_adam_learning_rate") ||
         !strcmp(path, "trainer.params.default_d_adam_learning_rate")) {
         lpz_error_set(c->err, LPZ_ENOTFOUND, "the original Lipizzaner's separate starting learning rate of the %s "
-                      "is not supported", name[8] == 'g' ? "generators" : "discriminators");
+                      "is not supported", strstr(path, "_g_adam") ? "generators" : "discriminators");
         where_at(c, m, path);
         lpz_error_hint(c->err, "lpz starts generators and discriminators at trainer.params.default_adam_learning_rate"
                        ", the learning-rate mutation's lr0: remove the key, or set that one "
