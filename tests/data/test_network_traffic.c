@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "data_test_util.h"
+#include "describe_check.h"
 
 #include <math.h>
 #include <sys/stat.h>
@@ -404,41 +405,10 @@ static void describe_tells_what_open_reports(void **st)
                                   : dt_options(P, "path", path, NULL);
         assert_non_null(o);
         lpz_dataset_context ctx = dt_context(o, dir);
-        lpz_dataset_info d, op;
-        memset(&d, 0, sizeof d);
-        memset(&op, 0, sizeof op);
-        lpz_error de, oe;
-        memset(&de, 0, sizeof de);
-        memset(&oe, 0, sizeof oe);
-        int drc = ops()->describe(&ctx, &d, &de);
-        void *s = NULL;
-        int orc = ops()->open(&ctx, &s, &op, &oe);
-        if (orc == LPZ_OK)
-            ops()->close(s);
+        char name[600];
+        snprintf(name, sizeof name, "%s %s", c->file ? c->file : "(no path)", c->key ? c->key : "");
+        dt_describe_vs_open(ops(), &ctx, name, c->told, c->open_error, nf_told);
         lpz_options_destroy(o);
-        char dt[32], ot[32], dmsg[3072], omsg[3072];
-        nf_told(&d, dt, sizeof dt);
-        nf_told(&op, ot, sizeof ot);
-        lpz_error_format(&de, dmsg, sizeof dmsg);
-        lpz_error_format(&oe, omsg, sizeof omsg);
-        const char *name = c->file ? c->file : "(no path)";
-        if (!c->told) {
-            if (drc == LPZ_OK)
-                fail_msg("%s %s: describe told %s; open: %s", name, c->key ? c->key : "", dt, omsg);
-            if (drc != orc || strcmp(dmsg, omsg))
-                fail_msg("%s %s: describe said (%d) %s\nopen said (%d) %s", name, c->key ? c->key : "", drc, dmsg,
-                         orc, omsg);
-        } else {
-            if (drc != LPZ_OK || strcmp(dt, c->told))
-                fail_msg("%s %s: describe told %s (%s), expected %s", name, c->key ? c->key : "", dt,
-                         drc ? dmsg : "OK", c->told);
-            if (!c->open_error && (orc != LPZ_OK || strcmp(ot, dt)))
-                fail_msg("%s %s: open reports %s (%s), describe told %s", name, c->key ? c->key : "", ot,
-                         orc ? omsg : "OK", dt);
-        }
-        if (c->open_error && (orc == LPZ_OK || !strstr(omsg, c->open_error)))
-            fail_msg("%s %s: open said '%s', expected '%s'", name, c->key ? c->key : "", orc ? omsg : "OK",
-                     c->open_error);
     }
     lpz_test_rmtree(dir);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "data_test_util.h"
+#include "describe_check.h"
 #include "../../plugins/dataloaders/npy/csv.h"
 
 #include <math.h>
@@ -1015,40 +1016,8 @@ static void describe_tells_what_open_reports(void **st)
             assert_int_equal(lpz_options_set(o, c->opt[i], c->opt[i + 1], "test.yml:1:1", &e), LPZ_OK);
         }
         lpz_dataset_context ctx = dt_context(o, dir);
-        lpz_dataset_info d, op;
-        memset(&d, 0, sizeof d);
-        memset(&op, 0, sizeof op);
-        lpz_error de, oe;
-        memset(&de, 0, sizeof de);
-        memset(&oe, 0, sizeof oe);
-        int drc = ops()->describe(&ctx, &d, &de);
-        void *s = NULL;
-        int orc = ops()->open(&ctx, &s, &op, &oe);
-        if (orc == LPZ_OK)
-            ops()->close(s);
+        dt_describe_vs_open(ops(), &ctx, name, c->told, c->open_error, told);
         lpz_options_destroy(o);
-        char dtold[64], otold[64], dmsg[3072], omsg[3072];
-        told(&d, dtold, sizeof dtold);
-        told(&op, otold, sizeof otold);
-        lpz_error_format(&de, dmsg, sizeof dmsg);
-        lpz_error_format(&oe, omsg, sizeof omsg);
-        if (!c->told) { /* refused by describe exactly as by open */
-            if (drc == LPZ_OK)
-                fail_msg("%s: describe told '%s'; open: %s", name, dtold, omsg);
-            if (drc != orc || strcmp(dmsg, omsg))
-                fail_msg("%s: describe said (%d) %s\nopen said (%d) %s", name, drc, dmsg, orc, omsg);
-        } else {
-            if (drc != LPZ_OK)
-                fail_msg("%s: describe failed: %s", name, dmsg);
-            if (strcmp(dtold, c->told))
-                fail_msg("%s: describe told '%s', expected '%s'", name, dtold, c->told);
-            if (!c->open_error && orc != LPZ_OK)
-                fail_msg("%s: open failed: %s", name, omsg);
-            if (!c->open_error && c->told[0] && strcmp(otold, dtold))
-                fail_msg("%s: describe told '%s', open reports '%s'", name, dtold, otold);
-        }
-        if (c->open_error && (orc == LPZ_OK || !strstr(omsg, c->open_error)))
-            fail_msg("%s: open said '%s', expected '%s'", name, orc ? omsg : "OK", c->open_error);
     }
 }
 
