@@ -11,18 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" # the run files' default output_dir ./output lands here, if anywhere
 fail() { echo "FAIL: $*"; exit 1; }
-# expect STATUS TEXT ARGS...: lpz ARGS exits STATUS and prints TEXT (a fixed string, or
-# anything when empty) on stderr; its stdout is in $work/out.
-expect() {
-  local want=$1 text=$2
-  shift 2
-  set +e
-  "$LPZ" "$@" > "$work/out" 2> "$work/err"
-  local status=$?
-  set -e
-  [ "$status" -eq "$want" ] || fail "lpz $*: exit $status, expected $want: $(cat "$work/err")"
-  [ -z "$text" ] || grep -qF -- "$text" "$work/err" || fail "lpz $*: expected '$text' in: $(cat "$work/err")"
-}
+. "$LPZ_SOURCE_DIR/tests/common/expect.sh" # expect STATUS TEXT ARGS...
 
 # 1. A usage error names the help of the command it was given to.
 for c in train generate score plugins config classifier report; do

@@ -13,17 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
-# expect STATUS TEXT ARGS...: lpz ARGS exits STATUS and prints TEXT (a fixed string; anything when empty) on stderr.
-expect() {
-  local want=$1 text=$2
-  shift 2
-  set +e
-  "$LPZ" "$@" > "$work/out" 2> "$work/err"
-  local status=$?
-  set -e
-  [ "$status" -eq "$want" ] || fail "lpz $*: exit $status, expected $want: $(cat "$work/err")"
-  [ -z "$text" ] || grep -qF -- "$text" "$work/err" || fail "lpz $*: expected '$text' in: $(cat "$work/err")"
-}
+. "$LPZ_SOURCE_DIR/tests/common/expect.sh" # expect STATUS TEXT ARGS...
 
 # A tiny data set of 2-D points (a .npy of 64 x 2 float32) and a run file on it.
 /usr/bin/python3 - <<'EOF'
