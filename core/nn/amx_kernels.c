@@ -56,6 +56,7 @@ int nn_amx_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *a, int6
 
 #else
 
+#include "nn/bf16_split.h"
 #include "nn/simd_transpose.h"
 
 #include <immintrin.h>
@@ -130,22 +131,6 @@ int nn_amx_available(void)
 
 /* ---- packing ----------------------------------------------------------------- */
 
-/* 16 floats -> hi (and lo when limbs = 2) as 16 bf16 each */
-INLINE void split(int limbs, __m512 x, __m256i *hi, __m256i *lo)
-{
-    __m256bh h = _mm512_cvtneps_pbh(x);
-    *hi = (__m256i)h;
-    if (limbs == 2) {
-        __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)h), 16));
-        *lo = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(x, hf));
-    }
-}
-
-INLINE __m512i cat(__m256i lo, __m256i hi)
-{
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-
 /* A tile's 16 rows of 32 bf16 per limb into out_hi/out_lo, transposed
  * first (as 16 x 16 pairs) when tr. */
 INLINE void store_rows(int limbs, int tr, __m512i h[16], __m512i l[16], uint16_t *out_hi, uint16_t *out_lo)
@@ -180,11 +165,11 @@ INLINE void pack_rows(int limbs, int tr, const float *src, ptrdiff_t rs, int nr,
         }
         const float *p = src + i * rs + k0;
         __m256i h0, h1, l0, l1;
-        split(limbs, _mm512_maskz_loadu_ps(m0, p), &h0, &l0);
-        split(limbs, _mm512_maskz_loadu_ps(m1, p + 16), &h1, &l1);
-        h[i] = cat(h0, h1);
+        nn_bf16_split16(limbs, _mm512_maskz_loadu_ps(m0, p), &h0, &l0);
+        nn_bf16_split16(limbs, _mm512_maskz_loadu_ps(m1, p + 16), &h1, &l1);
+        h[i] = nn_cat256(h0, h1);
         if (limbs == 2)
-            l[i] = cat(l0, l1);
+            l[i] = nn_cat256(l0, l1);
     }
     store_rows(limbs, tr, h, l, out_hi, out_lo);
 }
@@ -205,11 +190,11 @@ INLINE void pack_pairs(int limbs, int tr, const float *src, ptrdiff_t rs, int nc
         __m512 a = k < K ? _mm512_maskz_loadu_ps(mc, src + k * rs) : _mm512_setzero_ps();
         __m512 b = k + 1 < K ? _mm512_maskz_loadu_ps(mc, src + (k + 1) * rs) : _mm512_setzero_ps();
         __m256i ha, hb, la, lb;
-        split(limbs, a, &ha, &la);
-        split(limbs, b, &hb, &lb);
-        h[p] = _mm512_permutexvar_epi16(idx, cat(ha, hb));
+        nn_bf16_split16(limbs, a, &ha, &la);
+        nn_bf16_split16(limbs, b, &hb, &lb);
+        h[p] = _mm512_permutexvar_epi16(idx, nn_cat256(ha, hb));
         if (limbs == 2)
-            l[p] = _mm512_permutexvar_epi16(idx, cat(la, lb));
+            l[p] = _mm512_permutexvar_epi16(idx, nn_cat256(la, lb));
     }
     store_rows(limbs, tr, h, l, out_hi, out_lo);
 }

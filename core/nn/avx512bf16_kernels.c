@@ -68,6 +68,7 @@ int nn_avx512bf16_gemm(int limbs, int64_t M, int64_t N, int64_t K, const float *
 
 #else
 
+#include "nn/bf16_split.h"
 #include "nn/simd_transpose.h"
 
 #include <cpuid.h>
@@ -124,35 +125,6 @@ int nn_avx512bf16_available(void)
 
 /* ---- packing ----------------------------------------------------------------- */
 
-/* 16 floats -> hi (and lo when limbs = 2) as 16 bf16 each */
-INLINE void split16(int limbs, __m512 x, __m256i *hi, __m256i *lo)
-{
-    __m256i h = (__m256i)_mm512_cvtneps_pbh(x);
-    *hi = h;
-    *lo = _mm256_setzero_si256();
-    if (limbs == 2) {
-        __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-        *lo = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(x, hf));
-    }
-}
-
-/* 8 floats likewise */
-INLINE void split8(int limbs, __m256 x, __m128i *hi, __m128i *lo)
-{
-    __m128i h = (__m128i)_mm256_cvtneps_pbh(x);
-    *hi = h;
-    *lo = _mm_setzero_si128();
-    if (limbs == 2) {
-        __m256 hf = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        *lo = (__m128i)_mm256_cvtneps_pbh(_mm256_sub_ps(x, hf));
-    }
-}
-
-INLINE __m512i cat(__m256i lo, __m256i hi)
-{
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-
 /* Where a packing block's steps go: np pairs per limb copy. A runs
  * hi, lo, hi (against B's hi, hi, lo); one limb: hi alone. The step of
  * pair p of limb copy j is j np + p. */
@@ -193,10 +165,10 @@ static void pack_a_rows(int limbs, const float *src, ptrdiff_t rs, int mr, int64
         }
         const float *p = src + r * rs + k0;
         __m256i h0, h1, l0, l1;
-        split16(limbs, _mm512_maskz_loadu_ps(m0, p), &h0, &l0);
-        split16(limbs, _mm512_maskz_loadu_ps(m1, p + 16), &h1, &l1);
-        h[r] = _mm512_castsi512_ps(cat(h0, h1)); /* 16 pairs of row r */
-        l[r] = _mm512_castsi512_ps(cat(l0, l1));
+        nn_bf16_split16(limbs, _mm512_maskz_loadu_ps(m0, p), &h0, &l0);
+        nn_bf16_split16(limbs, _mm512_maskz_loadu_ps(m1, p + 16), &h1, &l1);
+        h[r] = _mm512_castsi512_ps(nn_cat256(h0, h1)); /* 16 pairs of row r */
+        l[r] = _mm512_castsi512_ps(nn_cat256(l0, l1));
     }
     __m256 th[16], tl[16];
     nn_tr8x16(h, th); /* th[p]: pair p of the 8 rows */
@@ -224,8 +196,8 @@ static void pack_a_cols(int limbs, const float *src, ptrdiff_t cs, int mr, int64
         __m256 e = _mm256_maskz_loadu_ps(mm, src + k * cs);
         __m256 o = k + 1 < K ? _mm256_maskz_loadu_ps(mm, src + (k + 1) * cs) : _mm256_setzero_ps();
         __m128i he, ho, le, lo;
-        split8(limbs, e, &he, &le);
-        split8(limbs, o, &ho, &lo);
+        nn_bf16_split8(limbs, e, &he, &le);
+        nn_bf16_split8(limbs, o, &ho, &lo);
         __m256i hp = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(he, ho)),
                                              _mm_unpackhi_epi16(he, ho), 1);
         for (int j = 0; j < 2; j++) {
@@ -260,9 +232,9 @@ static void pack_b_cols(int limbs, const float *src, ptrdiff_t rs, int nc, int n
             __m512 e = _mm512_maskz_loadu_ps(mc, src + k * rs + 16 * v);
             __m512 o = k + 1 < K ? _mm512_maskz_loadu_ps(mc, src + (k + 1) * rs + 16 * v) : _mm512_setzero_ps();
             __m256i he, ho, le, lo;
-            split16(limbs, e, &he, &le);
-            split16(limbs, o, &ho, &lo);
-            __m512i hp = _mm512_permutexvar_epi16(idx, cat(he, ho));
+            nn_bf16_split16(limbs, e, &he, &le);
+            nn_bf16_split16(limbs, o, &ho, &lo);
+            __m512i hp = _mm512_permutexvar_epi16(idx, nn_cat256(he, ho));
             for (int j = 0; j < 2; j++) {
                 int at = hi_copy(OP_B, limbs, j);
                 if (at >= 0)
@@ -270,7 +242,7 @@ static void pack_b_cols(int limbs, const float *src, ptrdiff_t rs, int nc, int n
             }
             if (limbs == 2)
                 _mm512_store_si512(dst + (lo_copy(OP_B) * np + p) * ss + 16 * v,
-                                   _mm512_permutexvar_epi16(idx, cat(le, lo)));
+                                   _mm512_permutexvar_epi16(idx, nn_cat256(le, lo)));
         }
     }
 }
@@ -295,10 +267,10 @@ static void pack_b_rows(int limbs, const float *src, ptrdiff_t cs, int nc, int n
             }
             const float *q = src + n * cs + k0;
             __m256i h0, h1, l0, l1;
-            split16(limbs, _mm512_maskz_loadu_ps(m0, q), &h0, &l0);
-            split16(limbs, _mm512_maskz_loadu_ps(m1, q + 16), &h1, &l1);
-            h[j] = cat(h0, h1);
-            l[j] = cat(l0, l1);
+            nn_bf16_split16(limbs, _mm512_maskz_loadu_ps(m0, q), &h0, &l0);
+            nn_bf16_split16(limbs, _mm512_maskz_loadu_ps(m1, q + 16), &h1, &l1);
+            h[j] = nn_cat256(h0, h1);
+            l[j] = nn_cat256(l0, l1);
         }
         nn_tr16(h); /* h[p]: pair p of the 16 columns */
         for (int c = 0; c < 2; c++) {
