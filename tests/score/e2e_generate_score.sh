@@ -92,18 +92,25 @@ grep -q "does not exist" "$work/e.err" || fail "unclear folder error: $(cat "$wo
 mkdir "$work/faces"
 printf 'not a JPEG' > "$work/faces/a.jpg"
 printf 'nor this' > "$work/faces/b.jpg"
-CELEBA=(--set dataloader.dataset_name=celeba --set dataloader.path="$work/faces" --set dataloader.image_size=32)
-for cmd in generate score; do
-  out=()
-  [ $cmd = score ] || out=(-o "$work/e")
-  if "$LPZ" $cmd -f "$CFG" "${SETS[@]}" "${CELEBA[@]}" --mixture-source "$mix" "${out[@]}" 2> "$work/e.err"; then
-    fail "lpz $cmd: generators of 1x28x28 samples were taken for 3x32x32 data"
-  fi
-  grep -q "the generator makes samples of shape (1, 28, 28) but the configured dataset has (3, 32, 32)" \
-    "$work/e.err" || fail "lpz $cmd: unclear shape error: $(cat "$work/e.err")"
-  if grep -q "decod" "$work/e.err"; then fail "lpz $cmd: the images were decoded first: $(cat "$work/e.err")"; fi
-  [ -z "$(ls "$work/out/cache" 2> /dev/null | grep celeba)" ] || fail "lpz $cmd: a celeba cache was written"
-done
+# refused_on_shape SHAPE DAMAGE SETS...: lpz generate and lpz score with the run's 1x28x28 generators on the data
+# the --set options give are refused naming the data's SHAPE, and never with DAMAGE (what reading the data says)
+refused_on_shape() {
+  local shape=$1 damage=$2 cmd
+  shift 2
+  for cmd in generate score; do
+    local out=()
+    [ $cmd = score ] || out=(-o "$work/e")
+    if "$LPZ" $cmd -f "$CFG" "${SETS[@]}" "$@" --mixture-source "$mix" "${out[@]}" 2> "$work/e.err"; then
+      fail "lpz $cmd $*: generators of 1x28x28 samples were taken for $shape data"
+    fi
+    grep -qF "the generator makes samples of shape (1, 28, 28) but the configured dataset has $shape" \
+      "$work/e.err" || fail "lpz $cmd $*: unclear shape error: $(cat "$work/e.err")"
+    if grep -qF "$damage" "$work/e.err"; then fail "lpz $cmd $*: the data were read first: $(cat "$work/e.err")"; fi
+  done
+}
+refused_on_shape "(3, 32, 32)" "decod" --set dataloader.dataset_name=celeba --set dataloader.path="$work/faces" \
+  --set dataloader.image_size=32
+[ -z "$(ls "$work/out/cache" 2> /dev/null | grep celeba)" ] || fail "a celeba cache was written"
 # The same for npy (a .npy's header, a table's lines up to its first row) and network_traffic (a .npy's header):
 # their files are damaged past what tells the shape (a NaN last, a table cut off in its last row), so reading them
 # would end in another error.
@@ -111,21 +118,10 @@ done
 npy_f4_damaged "$work/vectors.npy" "(4, 6)" 24
 npy_f4_damaged "$work/flows.npy" "(3, 30, 4)" 360
 printf 'a,b,c\n1,2,3\n4,5,6\n7,8\n' > "$work/cut.csv"
-for data in "npy|vectors.npy|(6)|is not a number" "npy|cut.csv|(3)|2 fields" \
-  "network_traffic|flows.npy|(30, 4)|is not finite"; do
-  IFS='|' read -r name file shape damage <<< "$data"
-  OWN=(--set dataloader.dataset_name="$name" --set dataloader.path="$work/$file")
-  for cmd in generate score; do
-    out=()
-    [ $cmd = score ] || out=(-o "$work/e")
-    if "$LPZ" $cmd -f "$CFG" "${SETS[@]}" "${OWN[@]}" --mixture-source "$mix" "${out[@]}" 2> "$work/e.err"; then
-      fail "lpz $cmd: generators of 1x28x28 samples were taken for $file"
-    fi
-    grep -qF "the generator makes samples of shape (1, 28, 28) but the configured dataset has $shape" \
-      "$work/e.err" || fail "lpz $cmd $file: unclear shape error: $(cat "$work/e.err")"
-    if grep -qF "$damage" "$work/e.err"; then fail "lpz $cmd: $file was read first: $(cat "$work/e.err")"; fi
-  done
-done
+refused_on_shape "(6)" "is not a number" --set dataloader.dataset_name=npy --set dataloader.path="$work/vectors.npy"
+refused_on_shape "(3)" "2 fields" --set dataloader.dataset_name=npy --set dataloader.path="$work/cut.csv"
+refused_on_shape "(30, 4)" "is not finite" --set dataloader.dataset_name=network_traffic \
+  --set dataloader.path="$work/flows.npy"
 
 # 4. lpz score with a given classifier (a fresh one: training one takes minutes).
 "$TOOL" classifier "$work/clf.safetensors" 1
